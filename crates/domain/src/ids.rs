@@ -1,0 +1,513 @@
+//! Identifiers: the unified social credit code (USCC, GB 32100-2015) and the resident ID number
+//! (RIC, GB 11643-1999). A [`Uscc`] or [`ResidentId`] value always has a valid structure and check
+//! character; whether it is fully VALID or only SUSPECT (unknown category or area, failed GB 11714
+//! check) travels with it as [`Suspicion`].
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+
+/// The 31 characters of the USCC alphabet; a character's value is its index.
+const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
+const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
+const RIC_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const RIC_CHECK: &[u8; 11] = b"10X98765432";
+
+/// The three verdicts of identifier validation (rules.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    Valid,
+    Invalid,
+    Suspect,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Valid => "VALID",
+            Verdict::Invalid => "INVALID",
+            Verdict::Suspect => "SUSPECT",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an identifier was rejected. Messages are in Chinese for the source unit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("长度应为18位，实为{0}位")]
+    Length(usize),
+    #[error("第{pos}位“{ch}”不是允许的字符")]
+    Character { pos: usize, ch: char },
+    #[error("第3至8位应为数字（行政区划码）")]
+    DivisionNotDigits,
+    #[error("校验码错误：应为“{expected}”，实为“{actual}”")]
+    Checksum { expected: char, actual: char },
+    #[error("出生日期{0}不是有效日期")]
+    BirthDate(String),
+    #[error("出生日期{0}晚于今天")]
+    BirthInFuture(NaiveDate),
+    #[error("为空")]
+    Empty,
+}
+
+/// Why a structurally valid identifier is still doubtful (kept, flagged in data-quality output).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Suspicion {
+    UnknownCategory(String),
+    OrgCodeCheck { expected: char, actual: char },
+    UnknownArea(String),
+    AreaNotInForce { code: String, year: i32 },
+}
+
+impl fmt::Display for Suspicion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Suspicion::UnknownCategory(c) => {
+                write!(f, "登记管理部门和机构类别代码“{c}”不在代码表中")
+            }
+            Suspicion::OrgCodeCheck { expected, actual } => write!(
+                f,
+                "主体标识码（组织机构代码）校验位应为“{expected}”，实为“{actual}”"
+            ),
+            Suspicion::UnknownArea(c) => write!(f, "行政区划代码{c}不存在"),
+            Suspicion::AreaNotInForce { code, year } => {
+                write!(f, "行政区划代码{code}在{year}年未启用或已撤销")
+            }
+        }
+    }
+}
+
+/// Trim, upper-case, and remove spaces and dashes (rules.md).
+pub fn normalize(input: &str) -> String {
+    input
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '－' && *c != '\u{feff}')
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// One administrative-division code and the years a name was in force (GB/T 2260 history).
+#[derive(Debug, Clone)]
+pub struct AreaSpan {
+    pub name: String,
+    pub from: Option<i32>,
+    pub to: Option<i32>,
+}
+
+/// GB/T 2260 codes with their history, parsed from `data/areas.tsv`.
+#[derive(Debug, Default, Clone)]
+pub struct AreaTable {
+    spans: HashMap<u32, Vec<AreaSpan>>,
+}
+
+impl AreaTable {
+    /// Parses lines `code<TAB>name<TAB>from<TAB>to`; `#` starts a comment line.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut spans: HashMap<u32, Vec<AreaSpan>> = HashMap::new();
+        for (n, line) in text.lines().enumerate() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let mut parts = line.split('\t');
+            let (Some(code), Some(name)) = (parts.next(), parts.next()) else {
+                return Err(format!("areas line {}: expected code and name", n + 1));
+            };
+            let year = |s: Option<&str>| -> Result<Option<i32>, String> {
+                match s.map(str::trim) {
+                    None | Some("") => Ok(None),
+                    Some(y) => y
+                        .parse()
+                        .map(Some)
+                        .map_err(|_| format!("areas line {}: bad year {y}", n + 1)),
+                }
+            };
+            let from = year(parts.next())?;
+            let to = year(parts.next())?;
+            let code: u32 = code
+                .parse()
+                .map_err(|_| format!("areas line {}: bad code {code}", n + 1))?;
+            spans.entry(code).or_default().push(AreaSpan {
+                name: name.to_string(),
+                from,
+                to,
+            });
+        }
+        Ok(AreaTable { spans })
+    }
+
+    pub fn spans(&self, code: &str) -> Option<&[AreaSpan]> {
+        code.parse::<u32>()
+            .ok()
+            .and_then(|c| self.spans.get(&c))
+            .map(Vec::as_slice)
+    }
+
+    /// The name in force in `year`, if any.
+    pub fn name_in(&self, code: &str, year: i32) -> Option<&str> {
+        self.spans(code)?
+            .iter()
+            .find(|s| s.from.is_none_or(|f| year >= f) && s.to.is_none_or(|t| year <= t))
+            .map(|s| s.name.as_str())
+    }
+
+    /// The latest name of a code, whatever the year.
+    pub fn latest_name(&self, code: &str) -> Option<&str> {
+        self.spans(code)?.last().map(|s| s.name.as_str())
+    }
+}
+
+/// The registration-authority/category pairs of USCC positions 1–2 (`data/uscc_categories.toml`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct UsccCategories {
+    pub version: String,
+    pub basis: String,
+    #[serde(rename = "pair")]
+    pub pairs: Vec<UsccCategory>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UsccCategory {
+    pub code: String,
+    pub authority: String,
+    pub category: String,
+    /// 法人及非法人组织 or 个体工商户: the subject kind a code of this pair names.
+    pub kind: String,
+    #[serde(default)]
+    pub later: bool,
+}
+
+impl UsccCategories {
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+    pub fn get(&self, pair: &str) -> Option<&UsccCategory> {
+        self.pairs.iter().find(|p| p.code == pair)
+    }
+}
+
+/// What identifier checks need to know: the division history and the category table.
+#[derive(Debug, Clone)]
+pub struct IdRules {
+    pub areas: AreaTable,
+    pub categories: UsccCategories,
+}
+
+/// A unified social credit code with a valid format and check character.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Uscc(String);
+
+impl Uscc {
+    /// Parses after normalisation. `Ok` carries any suspicion; structural faults are `Err`.
+    pub fn parse(input: &str, rules: &IdRules) -> Result<(Uscc, Option<Suspicion>), IdError> {
+        let code = normalize(input);
+        Self::check_structure(&code)?;
+        let suspicion = if rules.categories.get(&code[..2]).is_none() {
+            Some(Suspicion::UnknownCategory(code[..2].to_string()))
+        } else {
+            let expected = org_code_check(&code.as_bytes()[8..16]);
+            let actual = code.as_bytes()[16] as char;
+            (expected != Some(actual)).then(|| Suspicion::OrgCodeCheck {
+                expected: expected.unwrap_or('?'),
+                actual,
+            })
+        };
+        Ok((Uscc(code), suspicion))
+    }
+
+    /// Format and mod-31 check only, on an already normalised code.
+    fn check_structure(code: &str) -> Result<(), IdError> {
+        let len = code.chars().count();
+        if len == 0 {
+            return Err(IdError::Empty);
+        }
+        if len != 18 {
+            return Err(IdError::Length(len));
+        }
+        let bytes = code.as_bytes();
+        let mut sum = 0u32;
+        for (i, &b) in bytes.iter().enumerate() {
+            let Some(v) = USCC_ALPHABET.iter().position(|&a| a == b) else {
+                return Err(IdError::Character {
+                    pos: i + 1,
+                    ch: code.chars().nth(i).unwrap_or('?'),
+                });
+            };
+            if i < 17 {
+                sum += v as u32 * USCC_WEIGHTS[i];
+            }
+        }
+        if !bytes[2..8].iter().all(u8::is_ascii_digit) {
+            return Err(IdError::DivisionNotDigits);
+        }
+        let expected = uscc_check_char(&bytes[..17]);
+        debug_assert_eq!(
+            expected,
+            USCC_ALPHABET[((31 - sum % 31) % 31) as usize] as char
+        );
+        let actual = bytes[17] as char;
+        if expected != actual {
+            return Err(IdError::Checksum { expected, actual });
+        }
+        Ok(())
+    }
+
+    /// Trusts a code read back from the store (it was parsed before it was written).
+    pub fn from_trusted(code: &str) -> Option<Uscc> {
+        Self::check_structure(code)
+            .ok()
+            .map(|_| Uscc(code.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// Positions 3–8: the registering authority's division.
+    pub fn division(&self) -> &str {
+        &self.0[2..8]
+    }
+    /// Positions 1–2: registration authority and organisation category.
+    pub fn category_pair(&self) -> &str {
+        &self.0[..2]
+    }
+}
+
+impl fmt::Display for Uscc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The USCC check character of 17 characters from the USCC alphabet (GB 32100: weights 3^(i-1) mod 31).
+pub fn uscc_check_char(first17: &[u8]) -> char {
+    let sum: u32 = first17
+        .iter()
+        .zip(USCC_WEIGHTS)
+        .map(|(b, w)| USCC_ALPHABET.iter().position(|a| a == b).unwrap_or(0) as u32 * w)
+        .sum();
+    USCC_ALPHABET[((31 - sum % 31) % 31) as usize] as char
+}
+
+/// The GB 11714 check character of an organisation code's first 8 characters.
+pub fn org_code_check(first8: &[u8]) -> Option<char> {
+    let mut sum = 0u32;
+    for (b, w) in first8.iter().zip(ORG_WEIGHTS) {
+        let v = (*b as char).to_digit(36)?;
+        sum += v * w;
+    }
+    Some(match 11 - sum % 11 {
+        10 => 'X',
+        11 => '0',
+        d => char::from_digit(d, 10)?,
+    })
+}
+
+/// An 18-character resident ID number with a real birth date and a valid check character.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ResidentId(String);
+
+impl fmt::Debug for ResidentId {
+    // Never print a full ID number by accident.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ResidentId({})", self.masked())
+    }
+}
+
+impl ResidentId {
+    /// Parses after normalisation; `today` bounds the birth date.
+    pub fn parse(
+        input: &str,
+        rules: &IdRules,
+        today: NaiveDate,
+    ) -> Result<(ResidentId, Option<Suspicion>), IdError> {
+        let id = normalize(input);
+        let len = id.chars().count();
+        if len == 0 {
+            return Err(IdError::Empty);
+        }
+        if len != 18 {
+            return Err(IdError::Length(len));
+        }
+        let bytes = id.as_bytes();
+        if let Some(i) = bytes[..17].iter().position(|b| !b.is_ascii_digit()) {
+            return Err(IdError::Character {
+                pos: i + 1,
+                ch: id.chars().nth(i).unwrap_or('?'),
+            });
+        }
+        if !(bytes[17].is_ascii_digit() || bytes[17] == b'X') {
+            return Err(IdError::Character {
+                pos: 18,
+                ch: id.chars().nth(17).unwrap_or('?'),
+            });
+        }
+        let expected = ric_check_char(&bytes[..17]);
+        if expected != bytes[17] as char {
+            return Err(IdError::Checksum {
+                expected,
+                actual: bytes[17] as char,
+            });
+        }
+        let birth = NaiveDate::parse_from_str(&id[6..14], "%Y%m%d")
+            .map_err(|_| IdError::BirthDate(id[6..14].to_string()))?;
+        if birth > today {
+            return Err(IdError::BirthInFuture(birth));
+        }
+        let area = &id[..6];
+        let suspicion = match rules.areas.spans(area) {
+            None => Some(Suspicion::UnknownArea(area.to_string())),
+            Some(_) if rules.areas.name_in(area, birth.year()).is_none() => {
+                Some(Suspicion::AreaNotInForce {
+                    code: area.to_string(),
+                    year: birth.year(),
+                })
+            }
+            Some(_) => None,
+        };
+        Ok((ResidentId(id), suspicion))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn area(&self) -> &str {
+        &self.0[..6]
+    }
+    pub fn birth_date(&self) -> Option<NaiveDate> {
+        NaiveDate::parse_from_str(&self.0[6..14], "%Y%m%d").ok()
+    }
+    /// Masked for anyone but the subject and authorised officers: area code, then asterisks, then
+    /// the last four characters (320902********1234).
+    pub fn masked(&self) -> String {
+        mask_id_number(&self.0)
+    }
+}
+
+/// Masks any ID number: keeps the first six and last four characters of 18, less for short ones.
+pub fn mask_id_number(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    let n = chars.len();
+    let (head, tail) = if n >= 18 {
+        (6, 4)
+    } else if n >= 8 {
+        (2, 2)
+    } else {
+        (0, 0)
+    };
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < head || i >= n - tail { *c } else { '*' })
+        .collect()
+}
+
+/// The GB 11643 check character of the first 17 digits.
+pub fn ric_check_char(first17: &[u8]) -> char {
+    let sum: u32 = first17
+        .iter()
+        .zip(RIC_WEIGHTS)
+        .map(|(b, w)| (b - b'0') as u32 * w)
+        .sum();
+    RIC_CHECK[(sum % 11) as usize] as char
+}
+
+/// A verdict with its reason, as `xinyong ids validate` prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdCheck {
+    pub kind: IdKind,
+    pub verdict: Verdict,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    Uscc,
+    ResidentId,
+    Unknown,
+}
+
+/// Judges an identifier of unknown kind. An 18-character code of 17 digits and a digit or X may be
+/// either; a code that parses as a resident ID is one, else one that passes the USCC check is a USCC,
+/// else the birth-century digits (positions 7–8) decide whose error is reported.
+pub fn check_any(input: &str, rules: &IdRules, today: NaiveDate) -> IdCheck {
+    let n = normalize(input);
+    let b = n.as_bytes();
+    let ric_shaped = b.len() == 18
+        && b[..17].iter().all(u8::is_ascii_digit)
+        && (b[17] == b'X' || b[17].is_ascii_digit());
+    if !ric_shaped {
+        return check_uscc(input, rules);
+    }
+    if ResidentId::parse(&n, rules, today).is_ok() {
+        return check_resident_id(input, rules, today);
+    }
+    if Uscc::check_structure(&n).is_ok() {
+        return check_uscc(input, rules);
+    }
+    if matches!(&n[6..8], "18" | "19" | "20") {
+        check_resident_id(input, rules, today)
+    } else {
+        check_uscc(input, rules)
+    }
+}
+
+pub fn check_uscc(input: &str, rules: &IdRules) -> IdCheck {
+    let (verdict, reason) = match Uscc::parse(input, rules) {
+        Ok((code, None)) => {
+            let cat = rules.categories.get(code.category_pair());
+            let reason = cat.map_or(String::new(), |c| {
+                format!(
+                    "{}·{}，登记机关区划{}",
+                    c.authority,
+                    c.category,
+                    code.division()
+                )
+            });
+            (Verdict::Valid, reason)
+        }
+        Ok((_, Some(s))) => (Verdict::Suspect, s.to_string()),
+        Err(e) => (Verdict::Invalid, format!("统一社会信用代码{e}")),
+    };
+    IdCheck {
+        kind: IdKind::Uscc,
+        verdict,
+        reason,
+    }
+}
+
+pub fn check_resident_id(input: &str, rules: &IdRules, today: NaiveDate) -> IdCheck {
+    let (verdict, reason) = match ResidentId::parse(input, rules, today) {
+        Ok((id, None)) => {
+            let birth = id.birth_date();
+            let place = birth
+                .and_then(|b| rules.areas.name_in(id.area(), b.year()))
+                .unwrap_or("");
+            (
+                Verdict::Valid,
+                format!(
+                    "出生日期{}，发证地{}{}",
+                    birth.map(|b| b.to_string()).unwrap_or_default(),
+                    id.area(),
+                    place
+                ),
+            )
+        }
+        Ok((_, Some(s))) => (Verdict::Suspect, s.to_string()),
+        Err(e) => (Verdict::Invalid, format!("公民身份号码{e}")),
+    };
+    IdCheck {
+        kind: IdKind::ResidentId,
+        verdict,
+        reason,
+    }
+}

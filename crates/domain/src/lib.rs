@@ -1,0 +1,21 @@
+//! The domain of Xinyong: pure types and rules of public credit information, with no I/O.
+//!
+//! - [`ids`]: USCC and resident ID numbers that cannot hold invalid values, with verdicts.
+//! - [`catalog`]: the information classes and their data items.
+//! - [`units`]: source units and the city's administrative divisions.
+//! - [`calendar`]: working days with 调休 and month arithmetic.
+//! - [`publicity`]: penalty publicity windows by regime.
+//! - [`money`]: exact amounts (万元 in, fen kept, 元 shown).
+//! - [`record`]: subjects, versions and statuses.
+//! - [`clock`]: Beijing time behind a trait tests can set.
+//!
+//! Rules are data: every table here is parsed from text the `rulebook` crate supplies.
+
+pub mod calendar;
+pub mod catalog;
+pub mod clock;
+pub mod ids;
+pub mod money;
+pub mod publicity;
+pub mod record;
+pub mod units;

@@ -1,0 +1,223 @@
+//! Subjects, records and their versions: the vocabulary the store and every view share.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{PublicityKind, SharingScope};
+
+/// The three kinds of 行政相对人 in 双公示 data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    Organisation,
+    IndividualBusiness,
+    NaturalPerson,
+}
+
+impl SubjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::Organisation => "organisation",
+            SubjectKind::IndividualBusiness => "individual_business",
+            SubjectKind::NaturalPerson => "natural_person",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            SubjectKind::Organisation => "法人及非法人组织",
+            SubjectKind::IndividualBusiness => "个体工商户",
+            SubjectKind::NaturalPerson => "自然人",
+        }
+    }
+    pub fn from_label(label: &str) -> Option<Self> {
+        match label {
+            "法人及非法人组织" => Some(SubjectKind::Organisation),
+            "个体工商户" => Some(SubjectKind::IndividualBusiness),
+            "自然人" => Some(SubjectKind::NaturalPerson),
+            _ => None,
+        }
+    }
+    pub fn has_uscc(self) -> bool {
+        !matches!(self, SubjectKind::NaturalPerson)
+    }
+}
+
+impl FromStr for SubjectKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "organisation" => Ok(SubjectKind::Organisation),
+            "individual_business" => Ok(SubjectKind::IndividualBusiness),
+            "natural_person" => Ok(SubjectKind::NaturalPerson),
+            other => SubjectKind::from_label(other)
+                .ok_or_else(|| format!("unknown subject kind {other}")),
+        }
+    }
+}
+
+/// Why a version exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// First report of the record.
+    Created,
+    /// A later report with different content supersedes the earlier version.
+    Corrected,
+    /// The source unit withdrew the record.
+    Withdrawn,
+    /// A repair ended its publication.
+    Repaired,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Created => "created",
+            ChangeKind::Corrected => "corrected",
+            ChangeKind::Withdrawn => "withdrawn",
+            ChangeKind::Repaired => "repaired",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            ChangeKind::Created => "新增",
+            ChangeKind::Corrected => "更正",
+            ChangeKind::Withdrawn => "撤回",
+            ChangeKind::Repaired => "信用修复",
+        }
+    }
+}
+
+impl FromStr for ChangeKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "created" => Ok(ChangeKind::Created),
+            "corrected" => Ok(ChangeKind::Corrected),
+            "withdrawn" => Ok(ChangeKind::Withdrawn),
+            "repaired" => Ok(ChangeKind::Repaired),
+            other => Err(format!("unknown change kind {other}")),
+        }
+    }
+}
+
+/// Where a record stands on a given day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordStatus {
+    /// Shown to the public (公示中).
+    Public,
+    /// Kept and shared among departments as its class allows, not shown to the public.
+    Shared,
+    /// A penalty that is not published at all (轻微, warning-only).
+    NotPublished,
+    /// Past its publicity window or validity.
+    Expired,
+    Repaired,
+    Withdrawn,
+}
+
+impl RecordStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordStatus::Public => "public",
+            RecordStatus::Shared => "shared",
+            RecordStatus::NotPublished => "not_published",
+            RecordStatus::Expired => "expired",
+            RecordStatus::Repaired => "repaired",
+            RecordStatus::Withdrawn => "withdrawn",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            RecordStatus::Public => "公示中",
+            RecordStatus::Shared => "共享（不公示）",
+            RecordStatus::NotPublished => "不予公示",
+            RecordStatus::Expired => "已到期",
+            RecordStatus::Repaired => "已修复",
+            RecordStatus::Withdrawn => "已撤回",
+        }
+    }
+}
+
+impl fmt::Display for RecordStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The facts of a record version that decide its status on a day.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusFacts {
+    pub change: ChangeKind,
+    pub publicity: PublicityKind,
+    pub sharing: SharingScope,
+    /// For penalties: whether the window publishes it at all.
+    pub published: bool,
+    /// Publication end (penalties) or validity end (licences, list entries), inclusive.
+    pub ends: Option<NaiveDate>,
+}
+
+/// The status of a record on `day`: withdrawal and repair first, then the window or validity.
+pub fn status_on(f: StatusFacts, day: NaiveDate) -> RecordStatus {
+    match f.change {
+        ChangeKind::Withdrawn => return RecordStatus::Withdrawn,
+        ChangeKind::Repaired => return RecordStatus::Repaired,
+        _ => {}
+    }
+    let past = f.ends.is_some_and(|e| day > e);
+    match f.publicity {
+        PublicityKind::Penalty if !f.published => RecordStatus::NotPublished,
+        PublicityKind::Penalty | PublicityKind::Licence | PublicityKind::List if past => {
+            RecordStatus::Expired
+        }
+        PublicityKind::Penalty | PublicityKind::Licence | PublicityKind::List => {
+            if f.sharing == SharingScope::Public {
+                RecordStatus::Public
+            } else {
+                RecordStatus::Shared
+            }
+        }
+        PublicityKind::None => match f.sharing {
+            SharingScope::Public if !past => RecordStatus::Public,
+            _ if past => RecordStatus::Expired,
+            _ => RecordStatus::Shared,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn penalty_leaves_public_after_its_end_day() {
+        let f = StatusFacts {
+            change: ChangeKind::Created,
+            publicity: PublicityKind::Penalty,
+            sharing: SharingScope::Public,
+            published: true,
+            ends: Some(d("2027-04-01")),
+        };
+        assert_eq!(status_on(f, d("2027-04-01")), RecordStatus::Public);
+        assert_eq!(status_on(f, d("2027-04-02")), RecordStatus::Expired);
+        let w = StatusFacts {
+            change: ChangeKind::Withdrawn,
+            ..f
+        };
+        assert_eq!(status_on(w, d("2026-05-01")), RecordStatus::Withdrawn);
+        let m = StatusFacts {
+            published: false,
+            ends: None,
+            ..f
+        };
+        assert_eq!(status_on(m, d("2026-05-01")), RecordStatus::NotPublished);
+    }
+}

@@ -1,0 +1,83 @@
+//! Every vector of ../shared/testdata/uscc_ric_vectors.tsv, judged by kind and by `check_any`.
+
+use chrono::NaiveDate;
+use domain::ids::{self, AreaTable, IdRules, UsccCategories, Verdict};
+
+const VECTORS: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/testdata/uscc_ric_vectors.tsv"
+));
+
+fn rules() -> IdRules {
+    IdRules {
+        areas: AreaTable::parse(include_str!("../../../data/areas.tsv")).unwrap(),
+        categories: UsccCategories::parse(include_str!("../../../data/uscc_categories.toml"))
+            .unwrap(),
+    }
+}
+
+#[test]
+fn all_vectors_agree() {
+    let rules = rules();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let mut n = 0;
+    let mut failures = Vec::new();
+    for line in VECTORS.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (kind, input, expected) = (cols[0], cols[1], cols[2]);
+        let expected = match expected {
+            "VALID" => Verdict::Valid,
+            "INVALID" => Verdict::Invalid,
+            "SUSPECT" => Verdict::Suspect,
+            other => panic!("unknown verdict {other}"),
+        };
+        let by_kind = match kind {
+            "USCC" => ids::check_uscc(input, &rules),
+            "RIC" => ids::check_resident_id(input, &rules, today),
+            other => panic!("unknown kind {other}"),
+        };
+        let any = ids::check_any(input, &rules, today);
+        if by_kind.verdict != expected || any.verdict != expected {
+            failures.push(format!(
+                "{kind} {input}: expected {expected}, by kind {} ({}), any {} ({})",
+                by_kind.verdict, by_kind.reason, any.verdict, any.reason
+            ));
+        }
+        if expected != Verdict::Valid {
+            assert!(!by_kind.reason.is_empty(), "{input} needs a reason");
+        }
+        n += 1;
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(n >= 180, "only {n} vectors read");
+}
+
+#[test]
+fn reasons_name_the_fault_in_chinese() {
+    let rules = rules();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let r = ids::check_uscc("91320900MA1MB4X50T", &rules);
+    assert!(
+        r.reason.contains("校验码错误") && r.reason.contains('R'),
+        "{}",
+        r.reason
+    );
+    let r = ids::check_resident_id("990426199112010074", &rules, today);
+    assert!(r.reason.contains("990426"), "{}", r.reason);
+    let r = ids::check_resident_id("110111198012010078", &rules, today);
+    assert!(r.reason.contains("1980"), "{}", r.reason);
+    let future = ids::check_resident_id("320902203001010000", &rules, today);
+    assert_eq!(future.verdict, Verdict::Invalid);
+}
+
+#[test]
+fn masking_keeps_area_and_tail_only() {
+    let rules = rules();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let (id, _) = ids::ResidentId::parse("320902198503151234", &rules, today).unwrap();
+    assert_eq!(id.masked(), "320902********1234");
+    assert!(!format!("{id:?}").contains("19850315"));
+}
