@@ -1,0 +1,190 @@
+//! The one trait both backends implement: a connection that runs SQL with `$1…$n` parameters and
+//! returns rows of [`Val`]. Everything above it (records, versions, files, quality) is written once.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::StoreError;
+
+/// A parameter or a column value, as both backends can carry it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Null,
+    Int(i64),
+    Text(String),
+    Bytes(Vec<u8>),
+    Bool(bool),
+    Date(NaiveDate),
+    Time(DateTime<Utc>),
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Val::Int(v)
+    }
+}
+impl From<&str> for Val {
+    fn from(v: &str) -> Self {
+        Val::Text(v.to_string())
+    }
+}
+impl From<String> for Val {
+    fn from(v: String) -> Self {
+        Val::Text(v)
+    }
+}
+impl From<&String> for Val {
+    fn from(v: &String) -> Self {
+        Val::Text(v.clone())
+    }
+}
+impl From<bool> for Val {
+    fn from(v: bool) -> Self {
+        Val::Bool(v)
+    }
+}
+impl From<NaiveDate> for Val {
+    fn from(v: NaiveDate) -> Self {
+        Val::Date(v)
+    }
+}
+impl From<DateTime<Utc>> for Val {
+    fn from(v: DateTime<Utc>) -> Self {
+        Val::Time(v)
+    }
+}
+impl From<Vec<u8>> for Val {
+    fn from(v: Vec<u8>) -> Self {
+        Val::Bytes(v)
+    }
+}
+impl From<&[u8]> for Val {
+    fn from(v: &[u8]) -> Self {
+        Val::Bytes(v.to_vec())
+    }
+}
+impl<T: Into<Val>> From<Option<T>> for Val {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Val::Null, Into::into)
+    }
+}
+
+/// One result row.
+#[derive(Debug, Clone, Default)]
+pub struct Row(pub Vec<Val>);
+
+fn type_err(i: usize, want: &str, got: &Val) -> StoreError {
+    StoreError::Decode(format!("column {i}: expected {want}, found {got:?}"))
+}
+
+impl Row {
+    pub fn get(&self, i: usize) -> &Val {
+        self.0.get(i).unwrap_or(&Val::Null)
+    }
+    pub fn i64(&self, i: usize) -> Result<i64, StoreError> {
+        match self.get(i) {
+            Val::Int(v) => Ok(*v),
+            Val::Bool(b) => Ok(*b as i64),
+            Val::Null => Ok(0),
+            other => Err(type_err(i, "integer", other)),
+        }
+    }
+    pub fn opt_i64(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        match self.get(i) {
+            Val::Null => Ok(None),
+            _ => self.i64(i).map(Some),
+        }
+    }
+    pub fn bool(&self, i: usize) -> Result<bool, StoreError> {
+        match self.get(i) {
+            Val::Bool(b) => Ok(*b),
+            Val::Int(v) => Ok(*v != 0),
+            Val::Null => Ok(false),
+            other => Err(type_err(i, "boolean", other)),
+        }
+    }
+    pub fn text(&self, i: usize) -> Result<String, StoreError> {
+        self.opt_text(i).map(Option::unwrap_or_default)
+    }
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        match self.get(i) {
+            Val::Null => Ok(None),
+            Val::Text(s) => Ok(Some(s.clone())),
+            Val::Int(v) => Ok(Some(v.to_string())),
+            Val::Date(d) => Ok(Some(d.to_string())),
+            other => Err(type_err(i, "text", other)),
+        }
+    }
+    pub fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+        match self.get(i) {
+            Val::Bytes(b) => Ok(b.clone()),
+            Val::Null => Ok(Vec::new()),
+            other => Err(type_err(i, "bytes", other)),
+        }
+    }
+    pub fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.get(i) {
+            Val::Null => Ok(None),
+            _ => self.bytes(i).map(Some),
+        }
+    }
+    pub fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>, StoreError> {
+        match self.get(i) {
+            Val::Null => Ok(None),
+            Val::Date(d) => Ok(Some(*d)),
+            Val::Text(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| type_err(i, "date", self.get(i))),
+            other => Err(type_err(i, "date", other)),
+        }
+    }
+    pub fn time(&self, i: usize) -> Result<DateTime<Utc>, StoreError> {
+        match self.get(i) {
+            Val::Time(t) => Ok(*t),
+            Val::Text(s) => DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| type_err(i, "timestamp", self.get(i))),
+            other => Err(type_err(i, "timestamp", other)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A connection of either backend. Writes happen inside `begin`/`commit`.
+pub trait Conn: Send {
+    fn backend(&self) -> Backend;
+    /// Runs one statement; returns the number of rows changed.
+    fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64, StoreError>;
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, StoreError>;
+    /// Runs several statements without parameters (migrations).
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
+    /// Starts a write transaction (SQLite: `BEGIN IMMEDIATE`, the single-writer lock).
+    fn begin(&mut self) -> Result<(), StoreError>;
+    fn commit(&mut self) -> Result<(), StoreError>;
+    fn rollback(&mut self) -> Result<(), StoreError>;
+    /// Appends many rows to a table: PostgreSQL `COPY … FROM STDIN (FORMAT binary)`, SQLite one
+    /// prepared `INSERT` per row.
+    fn copy_in(&mut self, table: &str, columns: &[&str], rows: &[Vec<Val>]) -> Result<u64, StoreError>;
+    fn in_transaction(&self) -> bool;
+    /// A connection the server closed; the pool drops it.
+    fn is_broken(&self) -> bool {
+        false
+    }
+
+    fn query_one(&mut self, sql: &str, params: &[Val]) -> Result<Option<Row>, StoreError> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+}

@@ -1,0 +1,248 @@
+//! The credit store. One connection trait ([`conn::Conn`]) with two implementations — SQLite
+//! (bundled, WAL; the embedded default at a path) and PostgreSQL (selected by a `postgres://` URL)
+//! — and the record model written once on top of it: submissions kept as received, subjects,
+//! records whose versions are never changed, rejections, quality figures and credit files.
+//!
+//! Writes go through one connection at a time on SQLite (`BEGIN IMMEDIATE`) and a pool on
+//! PostgreSQL; a submission is one transaction, so a crash leaves all of it or none.
+
+pub mod conn;
+mod migrate;
+pub mod model;
+mod pg;
+mod pool;
+mod read;
+mod sqlite;
+mod write;
+mod write_pg;
+mod withdraw;
+pub use withdraw::Withdrawal;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use conn::{Backend, Conn, Row, Val};
+pub use model::*;
+pub use pool::PoolGuard;
+pub use write::SubmissionWriter;
+
+use pool::ConnPool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("SQLite: {0}")]
+    Sqlite(String),
+    #[error("PostgreSQL: {0}")]
+    Postgres(String),
+    #[error("constraint violated: {0}")]
+    Constraint(String),
+    #[error("the store is busy (another writer holds it); try again")]
+    Busy,
+    #[error("a store lock was poisoned by a panic")]
+    Poisoned,
+    #[error("cannot decode a stored value: {0}")]
+    Decode(String),
+    #[error("store location {0}: {1}")]
+    Location(String, String),
+    #[error("store schema is at version {found}, this program knows up to {known}: upgrade the program")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Where the store lives, parsed from `--db`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL and, optionally, the schema to use (`?schema=name` in the URL).
+    Postgres { url: String, schema: Option<String> },
+}
+
+impl Location {
+    pub fn parse(spec: &str) -> Result<Location, StoreError> {
+        if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+            let (base, query) = spec.split_once('?').unwrap_or((spec, ""));
+            let mut schema = None;
+            let mut rest = Vec::new();
+            for kv in query.split('&').filter(|s| !s.is_empty()) {
+                match kv.split_once('=') {
+                    Some(("schema", v)) => {
+                        if v.is_empty()
+                            || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        {
+                            return Err(StoreError::Location(
+                                spec.into(),
+                                "schema must be letters, digits and _".into(),
+                            ));
+                        }
+                        schema = Some(v.to_string());
+                    }
+                    _ => rest.push(kv),
+                }
+            }
+            let url = if rest.is_empty() {
+                base.to_string()
+            } else {
+                format!("{base}?{}", rest.join("&"))
+            };
+            Ok(Location::Postgres { url, schema })
+        } else if spec.contains("://") {
+            Err(StoreError::Location(
+                spec.into(),
+                "use a file path (SQLite) or a postgres:// URL".into(),
+            ))
+        } else {
+            Ok(Location::Sqlite(PathBuf::from(spec)))
+        }
+    }
+
+    /// Without the password, for logs and messages.
+    pub fn display(&self) -> String {
+        match self {
+            Location::Sqlite(p) => p.display().to_string(),
+            Location::Postgres { url, schema } => {
+                let shown = match (url.find("://"), url.rfind('@')) {
+                    (Some(s), Some(at)) if at > s => {
+                        let userinfo = &url[s + 3..at];
+                        let user = userinfo.split(':').next().unwrap_or("");
+                        format!("{}{}@{}", &url[..s + 3], user, &url[at + 1..])
+                    }
+                    _ => url.clone(),
+                };
+                match schema {
+                    Some(s) => format!("{shown} (schema {s})"),
+                    None => shown,
+                }
+            }
+        }
+    }
+}
+
+enum Pools {
+    Sqlite { writer: ConnPool, readers: ConnPool },
+    Postgres(ConnPool),
+}
+
+/// The store: pools of connections to one database, and the operations on it.
+pub struct Store {
+    pools: Pools,
+    location: Location,
+}
+
+impl Store {
+    /// Opens (creating an SQLite file if needed) and migrates to the current schema.
+    pub fn open(spec: &str) -> Result<Store, StoreError> {
+        let store = Self::connect(spec)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens without migrating.
+    pub fn connect(spec: &str) -> Result<Store, StoreError> {
+        let location = Location::parse(spec)?;
+        let wait = Duration::from_secs(30);
+        let pools = match &location {
+            Location::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::Location(dir.display().to_string(), e.to_string())
+                    })?;
+                }
+                let wp = path.clone();
+                let rp = path.clone();
+                Pools::Sqlite {
+                    writer: ConnPool::new(
+                        1,
+                        wait,
+                        Box::new(move || Ok(Box::new(sqlite::SqliteConn::open(&wp, 512)?))),
+                    ),
+                    readers: ConnPool::new(
+                        8,
+                        wait,
+                        Box::new(move || Ok(Box::new(sqlite::SqliteConn::open(&rp, 64)?))),
+                    ),
+                }
+            }
+            Location::Postgres { url, schema } => {
+                let url = url.clone();
+                let schema = schema.clone();
+                Pools::Postgres(ConnPool::new(
+                    16,
+                    wait,
+                    Box::new(move || {
+                        let mut c = pg::PgConn::connect(&url)?;
+                        if let Some(s) = &schema {
+                            c.batch(&format!(
+                                "CREATE SCHEMA IF NOT EXISTS {s}; SET search_path TO {s}"
+                            ))?;
+                        }
+                        Ok(Box::new(c))
+                    }),
+                ))
+            }
+        };
+        Ok(Store { pools, location })
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A connection for reading.
+    pub fn reader(&self) -> Result<PoolGuard<'_>, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { readers, .. } => readers.get(),
+            Pools::Postgres(p) => p.get(),
+        }
+    }
+
+    /// The connection for writing (on SQLite, the single writer).
+    pub fn writer(&self) -> Result<PoolGuard<'_>, StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => writer.get(),
+            Pools::Postgres(p) => p.get(),
+        }
+    }
+
+    /// Runs `f` in one write transaction: committed when it returns `Ok`, rolled back otherwise.
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut c = self.writer()?;
+        c.begin()?;
+        match f(&mut *c) {
+            Ok(v) => {
+                c.commit()?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = c.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs `f` on a reading connection.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut c = self.reader()?;
+        f(&mut *c)
+    }
+
+    /// The default embedded store path, under `./xinyong-data/`.
+    pub fn default_path() -> &'static Path {
+        Path::new("xinyong-data/xinyong.db")
+    }
+}

@@ -1,0 +1,259 @@
+//! What goes into the store and what comes out of it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::record::{ChangeKind, SubjectKind};
+use serde::{Deserialize, Serialize};
+
+/// A record's identity: SM3 over class, subject and key items, first 16 bytes.
+pub type RecordKey = [u8; 16];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    File,
+    Api,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::File => "file",
+            Channel::Api => "api",
+        }
+    }
+}
+
+/// A submission as it arrives, before its rows are read.
+#[derive(Debug, Clone)]
+pub struct NewSubmission {
+    pub source_unit: String,
+    pub class_code: String,
+    pub channel: Channel,
+    pub file_name: Option<String>,
+    pub format: String,
+    pub digest: String,
+    pub byte_size: u64,
+    pub headers: Vec<String>,
+    /// For each column, the data item it was mapped to (None: not in the catalog, kept raw only).
+    pub header_map: Vec<Option<String>>,
+    pub actor: String,
+    pub received_at: DateTime<Utc>,
+    pub rule_version: String,
+}
+
+/// The subject a row is about, as the row identifies it.
+#[derive(Debug, Clone)]
+pub struct SubjectRef {
+    /// USCC for organisations and individual businesses; `P` + keyed hash for natural persons.
+    pub key: String,
+    pub kind: SubjectKind,
+    pub name: String,
+    pub uscc: Option<String>,
+    pub id_type: Option<String>,
+    pub id_sealed: Option<Vec<u8>>,
+    pub id_masked: Option<String>,
+    pub division: Option<String>,
+    pub id_suspect: bool,
+    pub id_note: Option<String>,
+}
+
+/// Registration facts carried by a 登记注册基本信息 row: they make the subject known (linked).
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub reg_type: Option<String>,
+    pub reg_status: Option<String>,
+    pub industry: Option<String>,
+}
+
+/// A validated row, ready to be written.
+#[derive(Debug, Clone)]
+pub struct PreparedRow {
+    pub row_no: u64,
+    pub record_key: RecordKey,
+    pub content_hash: [u8; 16],
+    pub subject: SubjectRef,
+    pub legal_rep_key: Option<String>,
+    pub decided_on: Option<NaiveDate>,
+    pub published: bool,
+    pub repairable_from: Option<NaiveDate>,
+    pub public_ends: Option<NaiveDate>,
+    pub severity: Option<String>,
+    pub regime: Option<String>,
+    pub rule_version: Option<String>,
+    pub on_time: Option<bool>,
+    /// JSON object of item code → value, with sensitive values masked.
+    pub payload: String,
+    /// SM4-GCM of the JSON object of sensitive item values.
+    pub sealed: Option<Vec<u8>>,
+    pub registration: Option<Registration>,
+}
+
+/// What writing a row did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    Created,
+    Corrected,
+    Unchanged,
+    /// The same record with the same content appeared earlier in this submission.
+    Duplicate { first_row: u64 },
+    /// The same record with different content appeared earlier in this submission.
+    Conflict { first_row: u64 },
+    /// The record was reported by another source unit, which alone may correct it.
+    NotOwner { owner: String },
+}
+
+impl RowOutcome {
+    pub fn is_accepted(&self) -> bool {
+        matches!(self, RowOutcome::Created | RowOutcome::Corrected | RowOutcome::Unchanged)
+    }
+}
+
+/// One problem of a rejected row: the data item and why, in Chinese.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// Item code, or empty for a row-level problem.
+    pub field: String,
+    /// Item name as the source unit knows it (its header text).
+    pub name: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    pub row_no: u64,
+    pub problems: Vec<Problem>,
+    /// SM4-GCM of the JSON array of the row's cells as received.
+    pub raw_sealed: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub rows_read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub unchanged: u64,
+    pub created: u64,
+    pub corrected: u64,
+    pub linked: u64,
+    pub suspect: u64,
+    pub on_time: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Submission {
+    pub submission_id: i64,
+    pub source_unit: String,
+    pub class_code: String,
+    pub channel: String,
+    pub file_name: Option<String>,
+    pub format: String,
+    pub digest: String,
+    pub byte_size: i64,
+    pub headers: Vec<String>,
+    pub header_map: Vec<Option<String>>,
+    pub actor: String,
+    pub received_at: DateTime<Utc>,
+    pub rule_version: String,
+    pub counts: Counts,
+    pub status: String,
+    pub status_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredRejection {
+    pub row_no: i64,
+    pub problems: Vec<Problem>,
+    #[serde(skip)]
+    pub raw_sealed: Vec<u8>,
+}
+
+/// A subject's identity as the store holds it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Subject {
+    pub key: String,
+    pub kind: SubjectKind,
+    pub name: String,
+    pub uscc: Option<String>,
+    pub id_type: Option<String>,
+    pub id_masked: Option<String>,
+    #[serde(skip)]
+    pub id_sealed: Option<Vec<u8>>,
+    pub division: Option<String>,
+    pub id_suspect: bool,
+    pub id_note: Option<String>,
+    pub registered: bool,
+    pub reg_type: Option<String>,
+    pub reg_status: Option<String>,
+    pub industry: Option<String>,
+    pub first_seen: DateTime<Utc>,
+}
+
+/// One version of a record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Version {
+    pub version_no: i64,
+    pub change: ChangeKind,
+    pub reason: Option<String>,
+    pub actor: String,
+    pub recorded_at: DateTime<Utc>,
+    pub submission_id: Option<i64>,
+    pub row_no: Option<i64>,
+    pub decided_on: Option<NaiveDate>,
+    pub published: bool,
+    pub repairable_from: Option<NaiveDate>,
+    pub public_ends: Option<NaiveDate>,
+    pub severity: Option<String>,
+    pub regime: Option<String>,
+    pub rule_version: Option<String>,
+    pub on_time: Option<bool>,
+    pub linked: bool,
+    pub id_suspect: bool,
+    pub payload: serde_json::Value,
+    #[serde(skip)]
+    pub sealed: Option<Vec<u8>>,
+}
+
+/// A record with every version up to the day asked for (oldest first).
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredRecord {
+    pub record_id: String,
+    pub class_code: String,
+    pub source_unit: String,
+    pub under_objection: bool,
+    pub versions: Vec<Version>,
+}
+
+impl StoredRecord {
+    pub fn current(&self) -> Option<&Version> {
+        self.versions.last()
+    }
+}
+
+/// Counts per catalog class and in total (`xinyong stats`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    pub subjects: i64,
+    pub subjects_by_kind: Vec<(String, i64)>,
+    pub records: i64,
+    pub records_by_class: Vec<(String, i64)>,
+    pub versions: i64,
+    pub submissions: i64,
+}
+
+/// Quality figures of one source unit (or batch): 入库率 and 关联率 come from these.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitQuality {
+    pub source_unit: String,
+    pub submissions: i64,
+    pub counts: Counts,
+}
+
+/// A 重错码 finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeConflict {
+    /// `one_code_many_names` or `one_name_many_codes`.
+    pub kind: String,
+    pub subject_keys: Vec<String>,
+    pub names: Vec<String>,
+    pub units: Vec<String>,
+}

@@ -1,0 +1,190 @@
+//! PostgreSQL backend (15+): statements prepared once per connection, bulk appends by binary `COPY`.
+
+use std::collections::HashMap;
+use std::error::Error as _;
+
+use bytes::BytesMut;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use postgres::{Client, NoTls, Statement};
+
+use crate::conn::{Backend, Conn, Row, Val};
+use crate::StoreError;
+
+pub struct PgConn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+    in_tx: bool,
+}
+
+impl ToSql for Val {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Val::Null => Ok(IsNull::Yes),
+            Val::Int(i) => match *ty {
+                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+                Type::BOOL => (*i != 0).to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR => i.to_string().to_sql(ty, out),
+                _ => i.to_sql(ty, out),
+            },
+            Val::Text(s) => match *ty {
+                Type::DATE => NaiveDate::parse_from_str(s, "%Y-%m-%d")?.to_sql(ty, out),
+                Type::INT8 => s.parse::<i64>()?.to_sql(ty, out),
+                Type::TIMESTAMPTZ => DateTime::parse_from_rfc3339(s)?
+                    .with_timezone(&Utc)
+                    .to_sql(ty, out),
+                _ => s.as_str().to_sql(ty, out),
+            },
+            Val::Bytes(b) => b.as_slice().to_sql(ty, out),
+            Val::Bool(b) => match *ty {
+                Type::INT2 | Type::INT4 | Type::INT8 => Val::Int(*b as i64).to_sql(ty, out),
+                _ => b.to_sql(ty, out),
+            },
+            Val::Date(d) => match *ty {
+                Type::TEXT | Type::VARCHAR => d.format("%Y-%m-%d").to_string().to_sql(ty, out),
+                _ => d.to_sql(ty, out),
+            },
+            Val::Time(t) => match *ty {
+                Type::TEXT | Type::VARCHAR => t
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                    .to_sql(ty, out),
+                Type::TIMESTAMP => t.naive_utc().to_sql(ty, out),
+                _ => t.to_sql(ty, out),
+            },
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+fn column(row: &postgres::Row, i: usize) -> Result<Val, StoreError> {
+    let ty = row.columns()[i].type_().clone();
+    let v = match ty {
+        Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Val::Int),
+        Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map(|v| Val::Int(v.into())),
+        Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map(|v| Val::Int(v.into())),
+        Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(Val::Bool),
+        Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map(Val::Bytes),
+        Type::DATE => row.try_get::<_, Option<NaiveDate>>(i)?.map(Val::Date),
+        Type::TIMESTAMPTZ => row.try_get::<_, Option<DateTime<Utc>>>(i)?.map(Val::Time),
+        Type::TIMESTAMP => row
+            .try_get::<_, Option<NaiveDateTime>>(i)?
+            .map(|t| Val::Time(t.and_utc())),
+        Type::FLOAT8 => row
+            .try_get::<_, Option<f64>>(i)?
+            .map(|f| Val::Text(f.to_string())),
+        _ => row.try_get::<_, Option<String>>(i)?.map(Val::Text),
+    };
+    Ok(v.unwrap_or(Val::Null))
+}
+
+impl PgConn {
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let client = Client::connect(url, NoTls)?;
+        Ok(PgConn {
+            client,
+            statements: HashMap::new(),
+            in_tx: false,
+        })
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<Statement, StoreError> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let st = self.client.prepare(sql)?;
+        if self.statements.len() > 256 {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+}
+
+fn refs(params: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
+impl Conn for PgConn {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64, StoreError> {
+        let st = self.statement(sql)?;
+        Ok(self.client.execute(&st, &refs(params))?)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, StoreError> {
+        let st = self.statement(sql)?;
+        let rows = self.client.query(&st, &refs(params))?;
+        rows.iter()
+            .map(|r| (0..r.len()).map(|i| column(r, i)).collect::<Result<Vec<_>, _>>().map(Row))
+            .collect()
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        Ok(self.client.batch_execute(sql)?)
+    }
+
+    fn begin(&mut self) -> Result<(), StoreError> {
+        self.client.batch_execute("BEGIN")?;
+        self.in_tx = true;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), StoreError> {
+        self.in_tx = false;
+        Ok(self.client.batch_execute("COMMIT")?)
+    }
+
+    fn rollback(&mut self) -> Result<(), StoreError> {
+        self.in_tx = false;
+        Ok(self.client.batch_execute("ROLLBACK")?)
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.in_tx
+    }
+
+    fn is_broken(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    fn copy_in(&mut self, table: &str, columns: &[&str], rows: &[Vec<Val>]) -> Result<u64, StoreError> {
+        let cols = columns.join(", ");
+        let probe = self.statement(&format!("SELECT {cols} FROM {table} LIMIT 0"))?;
+        let types: Vec<Type> = probe.columns().iter().map(|c| c.type_().clone()).collect();
+        let sink = self
+            .client
+            .copy_in(&format!("COPY {table} ({cols}) FROM STDIN (FORMAT binary)"))?;
+        let mut w = BinaryCopyInWriter::new(sink, &types);
+        for r in rows {
+            w.write(&refs(r))?;
+        }
+        Ok(w.finish()?)
+    }
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        if let Some(db) = e.as_db_error() {
+            let code = db.code().code();
+            if code.starts_with("23") {
+                return StoreError::Constraint(db.message().to_string());
+            }
+            if code == "40001" || code == "40P01" || code == "55P03" {
+                return StoreError::Busy;
+            }
+            return StoreError::Postgres(format!("{} ({code})", db.message()));
+        }
+        let detail = e.source().map(|s| s.to_string()).unwrap_or_default();
+        StoreError::Postgres(format!("{e} {detail}").trim().to_string())
+    }
+}

@@ -1,0 +1,385 @@
+//! Reading the store: submissions and their rejections, subjects, records with their versions,
+//! counts, quality figures and 重错码 findings.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::conn::{Conn, Row, Val};
+use crate::model::*;
+use crate::{Store, StoreError};
+
+const SUBMISSION_COLUMNS: &str = "submission_id, source_unit, class_code, channel, file_name,
+    format, digest, byte_size, headers, header_map, actor, received_at, rule_version, rows_read,
+    accepted, rejected, unchanged, created, corrected, linked, suspect, on_time, status,
+    status_reason";
+
+fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Decode(e.to_string()))
+}
+
+fn counts_at(r: &Row, at: usize) -> Result<Counts, StoreError> {
+    let n = |i: usize| r.i64(at + i).map(|v| v as u64);
+    Ok(Counts {
+        rows_read: n(0)?,
+        accepted: n(1)?,
+        rejected: n(2)?,
+        unchanged: n(3)?,
+        created: n(4)?,
+        corrected: n(5)?,
+        linked: n(6)?,
+        suspect: n(7)?,
+        on_time: n(8)?,
+    })
+}
+
+fn submission_from(r: &Row) -> Result<Submission, StoreError> {
+    Ok(Submission {
+        submission_id: r.i64(0)?,
+        source_unit: r.text(1)?,
+        class_code: r.text(2)?,
+        channel: r.text(3)?,
+        file_name: r.opt_text(4)?,
+        format: r.text(5)?,
+        digest: r.text(6)?,
+        byte_size: r.i64(7)?,
+        headers: json(&r.text(8)?)?,
+        header_map: json(&r.text(9)?)?,
+        actor: r.text(10)?,
+        received_at: r.time(11)?,
+        rule_version: r.text(12)?,
+        counts: counts_at(r, 13)?,
+        status: r.text(22)?,
+        status_reason: r.opt_text(23)?,
+    })
+}
+
+const VERSION_COLUMNS: &str = "record_key, class_code, source_unit, version_no, change, reason,
+    actor, recorded_at, submission_id, row_no, decided_on, published, repairable_from,
+    public_ends, severity, regime, rule_version, on_time, linked, id_suspect, payload, sealed";
+
+fn version_from(r: &Row) -> Result<Version, StoreError> {
+    Ok(Version {
+        version_no: r.i64(3)?,
+        change: r.text(4)?.parse().map_err(StoreError::Decode)?,
+        reason: r.opt_text(5)?,
+        actor: r.text(6)?,
+        recorded_at: r.time(7)?,
+        submission_id: r.opt_i64(8)?,
+        row_no: r.opt_i64(9)?,
+        decided_on: r.opt_date(10)?,
+        published: r.bool(11)?,
+        repairable_from: r.opt_date(12)?,
+        public_ends: r.opt_date(13)?,
+        severity: r.opt_text(14)?,
+        regime: r.opt_text(15)?,
+        rule_version: r.opt_text(16)?,
+        on_time: match r.get(17) {
+            Val::Null => None,
+            _ => Some(r.bool(17)?),
+        },
+        linked: r.bool(18)?,
+        id_suspect: r.bool(19)?,
+        payload: json(&r.text(20)?)?,
+        sealed: r.opt_bytes(21)?,
+    })
+}
+
+/// Groups version rows (ordered by record, then version) into records.
+fn group_versions(rows: Vec<Row>) -> Result<Vec<StoredRecord>, StoreError> {
+    let mut out: Vec<StoredRecord> = Vec::new();
+    for r in rows {
+        let key = hex::encode(r.bytes(0)?);
+        let v = version_from(&r)?;
+        match out.last_mut() {
+            Some(last) if last.record_id == key => last.versions.push(v),
+            _ => out.push(StoredRecord {
+                record_id: key,
+                class_code: r.text(1)?,
+                source_unit: r.text(2)?,
+                under_objection: false,
+                versions: vec![v],
+            }),
+        }
+    }
+    Ok(out)
+}
+
+fn subject_from(r: &Row) -> Result<Subject, StoreError> {
+    Ok(Subject {
+        key: r.text(0)?,
+        kind: r.text(1)?.parse().map_err(StoreError::Decode)?,
+        name: r.text(2)?,
+        uscc: r.opt_text(3)?,
+        id_type: r.opt_text(4)?,
+        id_masked: r.opt_text(5)?,
+        id_sealed: r.opt_bytes(6)?,
+        division: r.opt_text(7)?,
+        id_suspect: r.bool(8)?,
+        id_note: r.opt_text(9)?,
+        registered: r.bool(10)?,
+        reg_type: r.opt_text(11)?,
+        reg_status: r.opt_text(12)?,
+        industry: r.opt_text(13)?,
+        first_seen: r.time(14)?,
+    })
+}
+
+impl Store {
+    pub fn submission(&self, id: i64) -> Result<Option<Submission>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                &format!("SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE submission_id = $1"),
+                &[Val::Int(id)],
+            )?
+            .map(|r| submission_from(&r))
+            .transpose()
+        })
+    }
+
+    /// Submissions, newest first, optionally of one unit.
+    pub fn submissions(&self, unit: Option<&str>, limit: i64) -> Result<Vec<Submission>, StoreError> {
+        self.read(|c| {
+            let rows = match unit {
+                Some(u) => c.query(
+                    &format!(
+                        "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE source_unit = $1
+                         ORDER BY submission_id DESC LIMIT $2"
+                    ),
+                    &[u.into(), Val::Int(limit)],
+                )?,
+                None => c.query(
+                    &format!(
+                        "SELECT {SUBMISSION_COLUMNS} FROM submissions ORDER BY submission_id DESC LIMIT $1"
+                    ),
+                    &[Val::Int(limit)],
+                )?,
+            };
+            rows.iter().map(submission_from).collect()
+        })
+    }
+
+    pub fn rejections(&self, submission_id: i64) -> Result<Vec<StoredRejection>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT row_no, problems, raw_sealed FROM rejections WHERE submission_id = $1 ORDER BY row_no",
+                &[Val::Int(submission_id)],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(StoredRejection {
+                    row_no: r.i64(0)?,
+                    problems: json(&r.text(1)?)?,
+                    raw_sealed: r.bytes(2)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    /// The submission's bytes as received, chunk by chunk (sealed).
+    pub fn submission_chunks(&self, submission_id: i64) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT data FROM submission_chunks WHERE submission_id = $1 ORDER BY seq",
+                &[Val::Int(submission_id)],
+            )?
+            .iter()
+            .map(|r| r.bytes(0))
+            .collect()
+        })
+    }
+
+    pub fn subject(&self, key: &str) -> Result<Option<Subject>, StoreError> {
+        self.read(|c| subject_on(c, key))
+    }
+
+    /// A subject's records with every version recorded up to `until` (all when None).
+    pub fn subject_records(
+        &self,
+        key: &str,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        self.read(|c| {
+            let rows = match until {
+                Some(t) => c.query(
+                    &format!(
+                        "SELECT {VERSION_COLUMNS} FROM record_versions
+                         WHERE subject_key = $1 AND recorded_at <= $2
+                         ORDER BY record_key, version_no"
+                    ),
+                    &[key.into(), t.into()],
+                )?,
+                None => c.query(
+                    &format!(
+                        "SELECT {VERSION_COLUMNS} FROM record_versions WHERE subject_key = $1
+                         ORDER BY record_key, version_no"
+                    ),
+                    &[key.into()],
+                )?,
+            };
+            let mut records = group_versions(rows)?;
+            let objections = c.query(
+                "SELECT record_key FROM records WHERE subject_key = $1 AND under_objection",
+                &[key.into()],
+            )?;
+            for o in objections {
+                let k = hex::encode(o.bytes(0)?);
+                if let Some(r) = records.iter_mut().find(|r| r.record_id == k) {
+                    r.under_objection = true;
+                }
+            }
+            Ok(records)
+        })
+    }
+
+    /// One record with all its versions, by its id (hex of the record key).
+    pub fn record(&self, record_id: &str) -> Result<Option<(String, StoredRecord)>, StoreError> {
+        let Ok(key) = hex::decode(record_id) else {
+            return Ok(None);
+        };
+        self.read(|c| {
+            let Some(head) = c.query_one(
+                "SELECT subject_key, under_objection FROM records WHERE record_key = $1",
+                &[Val::Bytes(key.clone())],
+            )?
+            else {
+                return Ok(None);
+            };
+            let subject = head.text(0)?;
+            let rows = c.query(
+                &format!(
+                    "SELECT {VERSION_COLUMNS} FROM record_versions
+                     WHERE subject_key = $1 AND record_key = $2 ORDER BY version_no"
+                ),
+                &[subject.as_str().into(), Val::Bytes(key)],
+            )?;
+            let mut rec = group_versions(rows)?;
+            Ok(rec.pop().map(|mut r| {
+                r.under_objection = head.bool(1).unwrap_or(false);
+                (subject, r)
+            }))
+        })
+    }
+
+    pub fn stats(&self) -> Result<Stats, StoreError> {
+        self.read(|c| {
+            let one = |c: &mut dyn Conn, sql: &str| -> Result<i64, StoreError> {
+                c.query_one(sql, &[])?.map_or(Ok(0), |r| r.i64(0))
+            };
+            let pairs = |c: &mut dyn Conn, sql: &str| -> Result<Vec<(String, i64)>, StoreError> {
+                c.query(sql, &[])?
+                    .iter()
+                    .map(|r| Ok((r.text(0)?, r.i64(1)?)))
+                    .collect()
+            };
+            Ok(Stats {
+                subjects: one(c, "SELECT COUNT(*) FROM subjects")?,
+                subjects_by_kind: pairs(
+                    c,
+                    "SELECT kind, COUNT(*) FROM subjects GROUP BY kind ORDER BY kind",
+                )?,
+                records: one(c, "SELECT COUNT(*) FROM records WHERE change <> 'withdrawn'")?,
+                records_by_class: pairs(
+                    c,
+                    "SELECT class_code, COUNT(*) FROM records WHERE change <> 'withdrawn'
+                     GROUP BY class_code ORDER BY class_code",
+                )?,
+                versions: one(c, "SELECT COUNT(*) FROM record_versions")?,
+                submissions: one(c, "SELECT COUNT(*) FROM submissions")?,
+            })
+        })
+    }
+
+    /// Quality figures per source unit over its committed submissions.
+    pub fn quality_by_unit(&self, unit: Option<&str>) -> Result<Vec<UnitQuality>, StoreError> {
+        self.read(|c| {
+            let sql = "SELECT source_unit, COUNT(*),
+                    CAST(SUM(rows_read) AS BIGINT), CAST(SUM(accepted) AS BIGINT),
+                    CAST(SUM(rejected) AS BIGINT), CAST(SUM(unchanged) AS BIGINT),
+                    CAST(SUM(created) AS BIGINT), CAST(SUM(corrected) AS BIGINT),
+                    CAST(SUM(linked) AS BIGINT), CAST(SUM(suspect) AS BIGINT),
+                    CAST(SUM(on_time) AS BIGINT)
+                 FROM submissions WHERE status = 'committed' AND ($1 = '' OR source_unit = $1)
+                 GROUP BY source_unit ORDER BY source_unit";
+            c.query(sql, &[unit.unwrap_or("").into()])?
+                .iter()
+                .map(|r| {
+                    Ok(UnitQuality {
+                        source_unit: r.text(0)?,
+                        submissions: r.i64(1)?,
+                        counts: counts_at(r, 2)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// 重错码: codes reported with several names, and names reported with several codes.
+    pub fn code_conflicts(&self, limit: i64) -> Result<Vec<CodeConflict>, StoreError> {
+        self.read(|c| {
+            let mut out = Vec::new();
+            let rows = c.query(
+                "SELECT n.subject_key, n.name, n.first_unit FROM subject_names n
+                 JOIN (SELECT subject_key FROM subject_names GROUP BY subject_key
+                       HAVING COUNT(*) > 1 ORDER BY subject_key LIMIT $1) m
+                   ON m.subject_key = n.subject_key
+                 ORDER BY n.subject_key, n.first_seen, n.name",
+                &[Val::Int(limit)],
+            )?;
+            let mut by_key: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
+            for r in rows {
+                let e = by_key.entry(r.text(0)?).or_default();
+                e.0.push(r.text(1)?);
+                let unit = r.text(2)?;
+                if !e.1.contains(&unit) {
+                    e.1.push(unit);
+                }
+            }
+            for (k, (names, units)) in by_key {
+                out.push(CodeConflict {
+                    kind: "one_code_many_names".into(),
+                    subject_keys: vec![k],
+                    names,
+                    units,
+                });
+            }
+            let rows = c.query(
+                "SELECT n.name, n.subject_key, n.first_unit FROM subject_names n
+                 JOIN (SELECT name FROM subject_names GROUP BY name
+                       HAVING COUNT(*) > 1 ORDER BY name LIMIT $1) m ON m.name = n.name
+                 ORDER BY n.name, n.subject_key",
+                &[Val::Int(limit)],
+            )?;
+            let mut by_name: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
+            for r in rows {
+                let e = by_name.entry(r.text(0)?).or_default();
+                e.0.push(r.text(1)?);
+                let unit = r.text(2)?;
+                if !e.1.contains(&unit) {
+                    e.1.push(unit);
+                }
+            }
+            for (name, (keys, units)) in by_name {
+                out.push(CodeConflict {
+                    kind: "one_name_many_codes".into(),
+                    subject_keys: keys,
+                    names: vec![name],
+                    units,
+                });
+            }
+            Ok(out)
+        })
+    }
+}
+
+pub(crate) fn subject_on(c: &mut dyn Conn, key: &str) -> Result<Option<Subject>, StoreError> {
+    c.query_one(
+        "SELECT subject_key, kind, name, uscc, id_type, id_masked, id_sealed, division,
+            id_suspect, id_note, registered, reg_type, reg_status, industry, first_seen
+         FROM subjects WHERE subject_key = $1",
+        &[key.into()],
+    )?
+    .map(|r| subject_from(&r))
+    .transpose()
+}

@@ -1,0 +1,109 @@
+//! Withdrawal (撤回) by the source unit: of one record, or of every record a submission wrote.
+//! Each withdrawn record gets a new version saying who, when and why; nothing is deleted.
+
+use chrono::{DateTime, Utc};
+
+use crate::conn::{Conn, Val};
+use crate::{Store, StoreError};
+
+/// Who withdraws and why.
+#[derive(Debug, Clone)]
+pub struct Withdrawal<'a> {
+    pub unit: &'a str,
+    pub actor: &'a str,
+    pub reason: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+fn withdraw_on(c: &mut dyn Conn, key: &[u8], w: &Withdrawal<'_>) -> Result<(), StoreError> {
+    let head = c
+        .query_one(
+            "SELECT subject_key, source_unit, current_version, change FROM records WHERE record_key = $1",
+            &[Val::Bytes(key.to_vec())],
+        )?
+        .ok_or_else(|| StoreError::NotFound(format!("记录{}不存在", hex::encode(key))))?;
+    let (subject, owner, version, change) = (head.text(0)?, head.text(1)?, head.i64(2)?, head.text(3)?);
+    if owner != w.unit {
+        return Err(StoreError::Refused(format!(
+            "记录{}由{owner}报送，只有报送单位可以撤回",
+            hex::encode(key)
+        )));
+    }
+    if change == "withdrawn" {
+        return Err(StoreError::Refused(format!("记录{}已撤回", hex::encode(key))));
+    }
+    // The withdrawn version repeats the content of the version it ends.
+    let n = c.execute(
+        "INSERT INTO record_versions (record_key, version_no, subject_key, class_code, source_unit,
+            change, reason, actor, recorded_at, submission_id, row_no, content_hash, decided_on,
+            published, repairable_from, public_ends, severity, regime, rule_version, on_time,
+            linked, id_suspect, payload, sealed)
+         SELECT record_key, version_no + 1, subject_key, class_code, source_unit, 'withdrawn', $1,
+            $2, $3, NULL, NULL, content_hash, decided_on, published, repairable_from, public_ends,
+            severity, regime, rule_version, on_time, linked, id_suspect, payload, sealed
+         FROM record_versions WHERE subject_key = $4 AND record_key = $5 AND version_no = $6",
+        &[
+            w.reason.into(),
+            w.actor.into(),
+            w.at.into(),
+            subject.as_str().into(),
+            Val::Bytes(key.to_vec()),
+            Val::Int(version),
+        ],
+    )?;
+    if n != 1 {
+        return Err(StoreError::Decode(format!(
+            "record {} has no version {version}",
+            hex::encode(key)
+        )));
+    }
+    c.execute(
+        "UPDATE records SET current_version = $1, change = 'withdrawn', updated_at = $2 WHERE record_key = $3",
+        &[Val::Int(version + 1), w.at.into(), Val::Bytes(key.to_vec())],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    pub fn withdraw_record(&self, record_id: &str, w: &Withdrawal<'_>) -> Result<(), StoreError> {
+        let key = hex::decode(record_id)
+            .map_err(|_| StoreError::NotFound(format!("记录编号{record_id}格式不对")))?;
+        self.write(|c| withdraw_on(c, &key, w))
+    }
+
+    /// Withdraws every record whose current version this submission wrote; returns how many.
+    pub fn withdraw_submission(&self, submission_id: i64, w: &Withdrawal<'_>) -> Result<u64, StoreError> {
+        self.write(|c| {
+            let sub = c
+                .query_one(
+                    "SELECT source_unit, status FROM submissions WHERE submission_id = $1",
+                    &[Val::Int(submission_id)],
+                )?
+                .ok_or_else(|| StoreError::NotFound(format!("报送批次{submission_id}不存在")))?;
+            if sub.text(0)? != w.unit {
+                return Err(StoreError::Refused(format!(
+                    "报送批次{submission_id}由{}报送，只有报送单位可以撤回",
+                    sub.text(0)?
+                )));
+            }
+            if sub.text(1)? == "withdrawn" {
+                return Err(StoreError::Refused(format!("报送批次{submission_id}已撤回")));
+            }
+            let keys = c.query(
+                "SELECT r.record_key FROM records r
+                 JOIN record_versions v ON v.subject_key = r.subject_key
+                    AND v.record_key = r.record_key AND v.version_no = r.current_version
+                 WHERE v.submission_id = $1 AND r.change <> 'withdrawn'",
+                &[Val::Int(submission_id)],
+            )?;
+            for k in &keys {
+                withdraw_on(c, &k.bytes(0)?, w)?;
+            }
+            c.execute(
+                "UPDATE submissions SET status = 'withdrawn', status_reason = $1 WHERE submission_id = $2",
+                &[w.reason.into(), Val::Int(submission_id)],
+            )?;
+            Ok(keys.len() as u64)
+        })
+    }
+}
