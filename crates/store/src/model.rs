@@ -31,8 +31,6 @@ pub struct NewSubmission {
     pub channel: Channel,
     pub file_name: Option<String>,
     pub format: String,
-    pub digest: String,
-    pub byte_size: u64,
     pub headers: Vec<String>,
     /// For each column, the data item it was mapped to (None: not in the catalog, kept raw only).
     pub header_map: Vec<Option<String>>,

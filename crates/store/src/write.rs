@@ -43,7 +43,7 @@ impl Store {
         let row = conn.query_one(
             "INSERT INTO submissions (source_unit, class_code, channel, file_name, format, digest,
                 byte_size, headers, header_map, actor, received_at, rule_version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             VALUES ($1, $2, $3, $4, $5, '', 0, $6, $7, $8, $9, $10)
              RETURNING submission_id",
             &[
                 s.source_unit.as_str().into(),
@@ -51,8 +51,6 @@ impl Store {
                 s.channel.as_str().into(),
                 s.file_name.clone().into(),
                 s.format.as_str().into(),
-                s.digest.as_str().into(),
-                Val::Int(s.byte_size as i64),
                 headers.into(),
                 map.into(),
                 s.actor.as_str().into(),
@@ -384,12 +382,14 @@ impl SubmissionWriter<'_> {
         Ok(())
     }
 
-    /// Writes the counts and commits the whole submission.
-    pub fn commit(mut self) -> Result<(i64, Counts), StoreError> {
+    /// Writes the digest and size of the bytes as received and the counts, and commits the
+    /// whole submission.
+    pub fn commit(mut self, digest: &str, byte_size: u64) -> Result<(i64, Counts), StoreError> {
         let c = self.counts;
         self.conn.execute(
             "UPDATE submissions SET rows_read = $1, accepted = $2, rejected = $3, unchanged = $4,
-                created = $5, corrected = $6, linked = $7, suspect = $8, on_time = $9
+                created = $5, corrected = $6, linked = $7, suspect = $8, on_time = $9,
+                digest = $11, byte_size = $12
              WHERE submission_id = $10",
             &[
                 Val::Int(c.rows_read as i64),
@@ -402,6 +402,8 @@ impl SubmissionWriter<'_> {
                 Val::Int(c.suspect as i64),
                 Val::Int(c.on_time as i64),
                 Val::Int(self.submission_id),
+                digest.into(),
+                Val::Int(byte_size as i64),
             ],
         )?;
         self.conn.commit()?;

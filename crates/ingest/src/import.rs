@@ -1,0 +1,383 @@
+//! The import pipeline. A reader thread parses and validates rows and seals the bytes as received;
+//! the calling thread writes them through one store transaction. Memory is bounded by the batch
+//! size and the channel depth, not by the file. The same bytes from the same unit for the same
+//! class, already committed, change nothing: the transaction is rolled back and the earlier
+//! submission named.
+
+use std::cell::RefCell;
+use std::io::Read;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::time::Instant;
+
+use crypto::KeyRing;
+use domain::catalog::CatalogClass;
+use domain::clock::Clock;
+use domain::units::SourceUnit;
+use rulebook::Rulebook;
+use serde::Serialize;
+use store::{Channel, NewSubmission, PreparedRow, Problem, Rejection, RowOutcome, Store};
+
+use crate::mapping::map_headers;
+use crate::source::{read_rows, seal_chunk, Format, RawRow, Tee};
+use crate::validate::Validator;
+use crate::IngestError;
+
+/// Rows per batch handed to the store.
+pub const BATCH_ROWS: usize = 10_000;
+
+pub struct Importer<'a> {
+    pub store: &'a Store,
+    pub rules: &'a Rulebook,
+    pub keys: &'a KeyRing,
+    pub clock: &'a dyn Clock,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The source unit, by name as the shipped data lists it (or short name, or USCC).
+    pub unit: String,
+    /// The catalog class, by Chinese name (or code).
+    pub class: String,
+    pub actor: String,
+    pub channel: Channel,
+}
+
+/// What an import did; `--json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportSummary {
+    pub submission_id: Option<i64>,
+    pub duplicate_of: Option<i64>,
+    pub file: Option<String>,
+    pub format: String,
+    pub source_unit: String,
+    pub class: String,
+    pub rows_read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub unchanged: u64,
+    pub created: u64,
+    pub corrected: u64,
+    pub linked: u64,
+    pub suspect: u64,
+    pub on_time: u64,
+    pub digest: String,
+    pub byte_size: u64,
+    pub unknown_columns: Vec<String>,
+    pub seconds: f64,
+    pub rows_per_second: f64,
+}
+
+enum Msg {
+    Header {
+        headers: Vec<String>,
+        codes: Vec<Option<String>>,
+        unknown: Vec<String>,
+        encoding: String,
+    },
+    Batch {
+        rows: Vec<(PreparedRow, Vec<String>)>,
+        rejected: Vec<Rejection>,
+        chunks: Vec<Vec<u8>>,
+    },
+    Done {
+        digest: String,
+        size: u64,
+        chunks: Vec<Vec<u8>>,
+    },
+}
+
+fn seal_cells(keys: &KeyRing, cells: &[String]) -> Result<Vec<u8>, IngestError> {
+    let text = serde_json::to_string(cells).unwrap_or_default();
+    Ok(keys.encrypt(text.as_bytes())?)
+}
+
+impl Importer<'_> {
+    pub fn resolve(&self, opts: &ImportOptions) -> Result<(&SourceUnit, &CatalogClass), IngestError> {
+        let unit = self.rules.units.find(&opts.unit).ok_or_else(|| {
+            IngestError::Layout(format!(
+                "报送单位“{}”不在信源单位名录中（data/units.toml），请使用单位全称，如“盐城市生态环境局”",
+                opts.unit
+            ))
+        })?;
+        let class = self.rules.catalog.class(&opts.class).ok_or_else(|| {
+            let names: Vec<&str> = self.rules.catalog.classes.iter().map(|c| c.name.as_str()).collect();
+            IngestError::Layout(format!(
+                "信息类“{}”不在目录中，应为：{}",
+                opts.class,
+                names.join("、")
+            ))
+        })?;
+        if !unit.may_report(class) {
+            return Err(IngestError::NotAllowed {
+                unit: unit.name.clone(),
+                class: class.name.clone(),
+            });
+        }
+        Ok((unit, class))
+    }
+
+    pub fn import_path(
+        &self,
+        path: &Path,
+        opts: &ImportOptions,
+        progress: &dyn Fn(u64),
+    ) -> Result<ImportSummary, IngestError> {
+        let file = std::fs::File::open(path).map_err(|e| IngestError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        self.import_reader(name, Format::from_path(path), file, opts, progress)
+    }
+
+    pub fn import_reader<R: Read + Send>(
+        &self,
+        file_name: Option<String>,
+        format: Format,
+        input: R,
+        opts: &ImportOptions,
+        progress: &dyn Fn(u64),
+    ) -> Result<ImportSummary, IngestError> {
+        let started = Instant::now();
+        let (unit, class) = self.resolve(opts)?;
+        let today = self.clock.today();
+        let (tx, rx) = sync_channel::<Result<Msg, IngestError>>(4);
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(move || {
+                let result = self.read_side(format, input, unit, class, today, &tx);
+                if let Err(e) = result {
+                    let _ = tx.send(Err(e));
+                }
+            });
+            let written = self.write_side(&rx, file_name, format, unit, class, opts, progress, started);
+            drop(rx);
+            reader.join().map_err(|_| IngestError::Reader)?;
+            written
+        })
+    }
+
+    fn read_side<R: Read>(
+        &self,
+        format: Format,
+        input: R,
+        unit: &SourceUnit,
+        class: &CatalogClass,
+        today: chrono::NaiveDate,
+        tx: &SyncSender<Result<Msg, IngestError>>,
+    ) -> Result<(), IngestError> {
+        let closed = || IngestError::Layout("导入已中止".into());
+        let raw_chunks: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
+        let sink = raw_chunks.clone();
+        let mut tee = Tee::new(input, move |c| sink.borrow_mut().push(c));
+        let validator: RefCell<Option<Validator>> = RefCell::new(None);
+        let mut rows: Vec<(PreparedRow, Vec<String>)> = Vec::with_capacity(BATCH_ROWS);
+        let mut rejected: Vec<Rejection> = Vec::new();
+        let seal_all = |chunks: &Rc<RefCell<Vec<Vec<u8>>>>| -> Result<Vec<Vec<u8>>, IngestError> {
+            chunks
+                .borrow_mut()
+                .drain(..)
+                .map(|c| seal_chunk(self.keys, &c))
+                .collect()
+        };
+        read_rows(
+            format,
+            &mut tee,
+            &mut |headers, encoding| {
+                let map = map_headers(class, headers);
+                tx.send(Ok(Msg::Header {
+                    headers: headers.to_vec(),
+                    codes: map.codes(class),
+                    unknown: map.unknown.clone(),
+                    encoding: encoding.to_string(),
+                }))
+                .map_err(|_| closed())?;
+                *validator.borrow_mut() = Some(Validator::new(self.rules, class, unit, self.keys, map, today));
+                Ok(())
+            },
+            &mut |raw: RawRow| {
+                let v = validator.borrow();
+                let v = v.as_ref().ok_or_else(|| IngestError::Format("缺少表头".into()))?;
+                match v.validate(&raw) {
+                    Ok(p) => rows.push((p, raw.cells)),
+                    Err(problems) => rejected.push(Rejection {
+                        row_no: raw.row_no,
+                        problems,
+                        raw_sealed: seal_cells(self.keys, &raw.cells)?,
+                    }),
+                }
+                if rows.len() + rejected.len() >= BATCH_ROWS {
+                    tx.send(Ok(Msg::Batch {
+                        rows: std::mem::replace(&mut rows, Vec::with_capacity(BATCH_ROWS)),
+                        rejected: std::mem::take(&mut rejected),
+                        chunks: seal_all(&raw_chunks)?,
+                    }))
+                    .map_err(|_| closed())?;
+                }
+                Ok(())
+            },
+        )?;
+        tx.send(Ok(Msg::Batch {
+            rows,
+            rejected,
+            chunks: seal_all(&raw_chunks)?,
+        }))
+        .map_err(|_| closed())?;
+        let (digest, size) = tee
+            .finish()
+            .map_err(|e| IngestError::Format(e.to_string()))?;
+        tx.send(Ok(Msg::Done {
+            digest,
+            size,
+            chunks: seal_all(&raw_chunks)?,
+        }))
+        .map_err(|_| closed())?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write_side(
+        &self,
+        rx: &Receiver<Result<Msg, IngestError>>,
+        file_name: Option<String>,
+        format: Format,
+        unit: &SourceUnit,
+        class: &CatalogClass,
+        opts: &ImportOptions,
+        progress: &dyn Fn(u64),
+        started: Instant,
+    ) -> Result<ImportSummary, IngestError> {
+        let key_label: Vec<&str> = class
+            .key
+            .iter()
+            .filter_map(|k| class.item(k).map(|i| i.name.as_str()))
+            .collect();
+        let key_label = if key_label.is_empty() {
+            "同一主体".to_string()
+        } else {
+            format!("{}、同一主体", key_label.join("、"))
+        };
+        let mut writer = None;
+        let mut unknown = Vec::new();
+        let mut format_name = match format {
+            Format::Csv => "csv".to_string(),
+            Format::Xlsx => "xlsx".to_string(),
+            Format::Json => "json".to_string(),
+        };
+        let mut done = 0u64;
+        loop {
+            let msg = rx.recv().map_err(|_| IngestError::Reader)??;
+            match msg {
+                Msg::Header {
+                    headers,
+                    codes,
+                    unknown: u,
+                    encoding,
+                } => {
+                    if format == Format::Csv {
+                        format_name = format!("csv-{encoding}");
+                    }
+                    unknown = u;
+                    writer = Some(self.store.begin_submission(
+                        &NewSubmission {
+                            source_unit: unit.name.clone(),
+                            class_code: class.code.clone(),
+                            channel: opts.channel,
+                            file_name: file_name.clone(),
+                            format: format_name.clone(),
+                            headers,
+                            header_map: codes,
+                            actor: opts.actor.clone(),
+                            received_at: self.clock.now(),
+                            rule_version: self.rules.digest.clone(),
+                        },
+                        Some(unit.division.as_str()),
+                    )?);
+                }
+                Msg::Batch {
+                    rows,
+                    mut rejected,
+                    chunks,
+                } => {
+                    let w = writer.as_mut().ok_or_else(|| IngestError::Format("缺少表头".into()))?;
+                    for c in &chunks {
+                        w.add_chunk(c)?;
+                    }
+                    let prepared: Vec<PreparedRow> = rows.iter().map(|(p, _)| p.clone()).collect();
+                    let outcomes = w.apply(&prepared)?;
+                    for ((p, cells), o) in rows.iter().zip(outcomes) {
+                        let reason = match o {
+                            RowOutcome::Duplicate { first_row } => {
+                                format!("与第{first_row}行重复（{key_label}，内容相同）")
+                            }
+                            RowOutcome::Conflict { first_row } => format!(
+                                "与第{first_row}行是同一条记录（{key_label}）但内容不同，请核对后只保留一行"
+                            ),
+                            RowOutcome::NotOwner { owner } => format!(
+                                "该记录已由{owner}报送，只有原报送单位可以更正或撤回"
+                            ),
+                            _ => continue,
+                        };
+                        rejected.push(Rejection {
+                            row_no: p.row_no,
+                            problems: vec![Problem {
+                                field: String::new(),
+                                name: "整行".into(),
+                                reason,
+                            }],
+                            raw_sealed: seal_cells(self.keys, cells)?,
+                        });
+                    }
+                    w.reject(&rejected)?;
+                    done += (rows.len() + rejected.len()) as u64;
+                    progress(w.counts().rows_read.max(done));
+                }
+                Msg::Done {
+                    digest,
+                    size,
+                    chunks,
+                } => {
+                    let mut w = writer.ok_or_else(|| IngestError::Format("文件为空，没有表头".into()))?;
+                    for c in &chunks {
+                        w.add_chunk(c)?;
+                    }
+                    let counts = w.counts();
+                    let same = self
+                        .store
+                        .find_same_submission(&digest, &unit.name, &class.code)?;
+                    let (submission_id, duplicate_of) = match same {
+                        Some(earlier) => {
+                            drop(w); // rolls back: the same bytes again change nothing
+                            (None, Some(earlier.submission_id))
+                        }
+                        None => (Some(w.commit(&digest, size)?.0), None),
+                    };
+                    let seconds = started.elapsed().as_secs_f64();
+                    return Ok(ImportSummary {
+                        submission_id,
+                        duplicate_of,
+                        file: file_name,
+                        format: format_name,
+                        source_unit: unit.name.clone(),
+                        class: class.name.clone(),
+                        rows_read: counts.rows_read,
+                        accepted: counts.accepted,
+                        rejected: counts.rejected,
+                        unchanged: if duplicate_of.is_some() { counts.accepted } else { counts.unchanged },
+                        created: if duplicate_of.is_some() { 0 } else { counts.created },
+                        corrected: if duplicate_of.is_some() { 0 } else { counts.corrected },
+                        linked: counts.linked,
+                        suspect: counts.suspect,
+                        on_time: counts.on_time,
+                        digest,
+                        byte_size: size,
+                        unknown_columns: unknown,
+                        seconds,
+                        rows_per_second: counts.rows_read as f64 / seconds.max(1e-9),
+                    });
+                }
+            }
+        }
+    }
+}

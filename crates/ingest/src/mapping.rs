@@ -1,0 +1,122 @@
+//! Header mapping: which data item each column holds, whether the header is a national field code
+//! (CF_WSH), its Chinese name (行政处罚决定书文号), an older code (CF_CFMC) or another name
+//! departments use. Required items without a column are reported once for the file.
+
+use domain::catalog::{fold_name, CatalogClass, Requirement};
+
+#[derive(Debug, Clone)]
+pub struct HeaderMap {
+    /// For each column, the index of the item it holds.
+    pub columns: Vec<Option<usize>>,
+    /// For each item, the columns that feed it (several for CF_CFLB1 + CF_CFLB2).
+    pub item_columns: Vec<Vec<usize>>,
+    /// For each item, the header text the source unit used (its own name for the field).
+    pub labels: Vec<String>,
+    /// Columns not in the catalog: kept in the copy as received, not recorded.
+    pub unknown: Vec<String>,
+    /// Items required in every row that have no column.
+    pub missing_required: Vec<usize>,
+}
+
+impl HeaderMap {
+    /// The item code of each column, as stored with the submission.
+    pub fn codes(&self, class: &CatalogClass) -> Vec<Option<String>> {
+        self.columns
+            .iter()
+            .map(|c| c.map(|i| class.items[i].code.clone()))
+            .collect()
+    }
+}
+
+fn code_tokens(folded: &str) -> impl Iterator<Item = &str> {
+    folded
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|t| t.len() >= 2 && t.chars().any(|c| c.is_ascii_alphabetic()))
+}
+
+/// The item a header names, if any.
+pub fn item_for_header(class: &CatalogClass, header: &str) -> Option<usize> {
+    let f = fold_name(header.trim_start_matches('\u{feff}'));
+    if f.is_empty() {
+        return None;
+    }
+    let by_code = |code: &str| {
+        class
+            .items
+            .iter()
+            .position(|i| i.code == code)
+            .or_else(|| class.items.iter().position(|i| i.old.iter().any(|o| o == code)))
+    };
+    by_code(&f)
+        .or_else(|| {
+            class.items.iter().position(|i| {
+                fold_name(&i.name) == f || i.aka.iter().any(|a| fold_name(a) == f)
+            })
+        })
+        .or_else(|| code_tokens(&f).find_map(by_code))
+}
+
+pub fn map_headers(class: &CatalogClass, headers: &[String]) -> HeaderMap {
+    let mut columns = Vec::with_capacity(headers.len());
+    let mut item_columns = vec![Vec::new(); class.items.len()];
+    let mut labels: Vec<String> = class.items.iter().map(|i| i.name.clone()).collect();
+    let mut unknown = Vec::new();
+    for (col, h) in headers.iter().enumerate() {
+        match item_for_header(class, h) {
+            Some(i) => {
+                if item_columns[i].is_empty() {
+                    labels[i] = h.trim().trim_start_matches('\u{feff}').to_string();
+                }
+                item_columns[i].push(col);
+                columns.push(Some(i));
+            }
+            None => {
+                if !h.trim().is_empty() {
+                    unknown.push(h.clone());
+                }
+                columns.push(None);
+            }
+        }
+    }
+    let missing_required = class
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(i, it)| it.required == Requirement::Always && item_columns[*i].is_empty())
+        .map(|(i, _)| i)
+        .collect();
+    HeaderMap {
+        columns,
+        item_columns,
+        labels,
+        unknown,
+        missing_required,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rulebook::Rulebook;
+
+    #[test]
+    fn codes_names_and_old_codes_map_to_the_same_items() {
+        let r = Rulebook::builtin().unwrap();
+        let cf = r.catalog.class("行政处罚").unwrap();
+        let idx = |code: &str| cf.index_of(code).unwrap();
+        assert_eq!(item_for_header(cf, "CF_WSH"), Some(idx("CF_WSH")));
+        assert_eq!(item_for_header(cf, "cf_wsh"), Some(idx("CF_WSH")));
+        assert_eq!(item_for_header(cf, "行政处罚决定书文号"), Some(idx("CF_WSH")));
+        assert_eq!(item_for_header(cf, "*行政处罚决定书文号"), Some(idx("CF_WSH")));
+        assert_eq!(item_for_header(cf, "罚款金额（万元）"), Some(idx("CF_NR_FK")));
+        assert_eq!(item_for_header(cf, "罚款金额(万元)"), Some(idx("CF_NR_FK")));
+        assert_eq!(item_for_header(cf, "CF_CFMC"), Some(idx("CF_WFXW")));
+        assert_eq!(item_for_header(cf, "CF_XZJG"), Some(idx("CF_CFJG")));
+        assert_eq!(item_for_header(cf, "处罚机关(CF_CFJG)"), Some(idx("CF_CFJG")));
+        assert_eq!(item_for_header(cf, "无关列"), None);
+        let m = map_headers(cf, &["CF_CFLB1".into(), "CF_CFLB2".into(), "x".into()]);
+        assert_eq!(m.item_columns[idx("CF_CFLB")], vec![0, 1]);
+        assert_eq!(m.unknown, vec!["x".to_string()]);
+        assert!(m.missing_required.contains(&idx("CF_WSH")));
+    }
+}

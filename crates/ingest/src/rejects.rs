@@ -1,0 +1,62 @@
+//! Rejected rows back to the source unit: an XLSX in its own layout (its headers, its column
+//! order, its cell texts) with the reason and the original row number appended, so that it can
+//! fix the rows and send the file again.
+
+use std::path::Path;
+
+use crypto::KeyRing;
+use rust_xlsxwriter::{Format, Workbook};
+use store::{StoredRejection, Store};
+
+use crate::IngestError;
+
+/// The reasons of a rejected row in one cell: “【header】reason；…”.
+pub fn reason_text(r: &StoredRejection) -> String {
+    r.problems
+        .iter()
+        .map(|p| {
+            if p.field.is_empty() {
+                p.reason.clone()
+            } else {
+                format!("【{}】{}", p.name, p.reason)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
+/// Writes the rejected rows of a submission; returns how many.
+pub fn write_rejected_xlsx(
+    store: &Store,
+    keys: &KeyRing,
+    submission_id: i64,
+    path: &Path,
+) -> Result<usize, IngestError> {
+    let sub = store
+        .submission(submission_id)?
+        .ok_or_else(|| IngestError::Layout(format!("报送批次{submission_id}不存在")))?;
+    let rejections = store.rejections(submission_id)?;
+    let xlsx = |e: rust_xlsxwriter::XlsxError| IngestError::Xlsx(e.to_string());
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet_with_constant_memory().map_err(xlsx)?;
+    ws.set_name("退回数据").map_err(xlsx)?;
+    let bold = Format::new().set_bold();
+    let width = sub.headers.len();
+    for (c, h) in sub.headers.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, h, &bold).map_err(xlsx)?;
+    }
+    ws.write_string_with_format(0, width as u16, "退回原因", &bold).map_err(xlsx)?;
+    ws.write_string_with_format(0, width as u16 + 1, "原行号", &bold).map_err(xlsx)?;
+    for (i, r) in rejections.iter().enumerate() {
+        let row = i as u32 + 1;
+        let cells: Vec<String> = serde_json::from_slice(&keys.decrypt(&r.raw_sealed)?)
+            .map_err(|e| IngestError::Format(e.to_string()))?;
+        for (c, v) in cells.iter().enumerate().take(width.max(cells.len())) {
+            ws.write_string(row, c as u16, v).map_err(xlsx)?;
+        }
+        ws.write_string(row, width as u16, reason_text(r)).map_err(xlsx)?;
+        ws.write_number(row, width as u16 + 1, r.row_no as f64).map_err(xlsx)?;
+    }
+    wb.save(path).map_err(xlsx)?;
+    Ok(rejections.len())
+}

@@ -1,0 +1,583 @@
+//! Readers for the formats source units send. Rows come out as cells of text aligned with the
+//! header row; the bytes read are hashed (SM3) and cut into chunks, so the submission is kept
+//! exactly as received.
+
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde_json::Value;
+
+use crate::IngestError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Xlsx,
+    Json,
+}
+
+impl Format {
+    /// By file extension; CSV when unknown and the content is text.
+    pub fn from_path(path: &Path) -> Format {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("xlsx") | Some("xlsm") => Format::Xlsx,
+            Some("json") | Some("jsonl") => Format::Json,
+            _ => Format::Csv,
+        }
+    }
+    pub fn parse(s: &str) -> Option<Format> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" | "text/csv" => Some(Format::Csv),
+            "xlsx" | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => {
+                Some(Format::Xlsx)
+            }
+            "json" | "application/json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+/// One data row: its number as the source unit sees it (spreadsheet row; JSON array position)
+/// and its cells aligned with the header, or a problem reading it.
+#[derive(Debug, Clone)]
+pub struct RawRow {
+    pub row_no: u64,
+    pub cells: Vec<String>,
+    pub read_error: Option<String>,
+}
+
+/// Chunk size of the kept copy.
+pub const CHUNK: usize = 4 << 20;
+
+/// Wraps the input: every byte read is hashed and collected into chunks handed to `sink`.
+pub struct Tee<R, F: FnMut(Vec<u8>)> {
+    inner: R,
+    hash: crypto::Sm3Stream,
+    buf: Vec<u8>,
+    size: u64,
+    sink: F,
+}
+
+impl<R: Read, F: FnMut(Vec<u8>)> Tee<R, F> {
+    pub fn new(inner: R, sink: F) -> Self {
+        Tee {
+            inner,
+            hash: crypto::Sm3Stream::new(),
+            buf: Vec::with_capacity(CHUNK),
+            size: 0,
+            sink,
+        }
+    }
+    /// Reads whatever is left (so the digest covers the whole input), flushes the last chunk and
+    /// returns (SM3 hex, size).
+    pub fn finish(mut self) -> io::Result<(String, u64)> {
+        io::copy(&mut self, &mut io::sink())?;
+        if !self.buf.is_empty() {
+            (self.sink)(std::mem::take(&mut self.buf));
+        }
+        Ok((hex::encode(self.hash.finish()), self.size))
+    }
+}
+
+impl<R: Read, F: FnMut(Vec<u8>)> Read for Tee<R, F> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.hash.update(&out[..n]);
+        self.size += n as u64;
+        let mut rest = &out[..n];
+        while !rest.is_empty() {
+            let take = rest.len().min(CHUNK - self.buf.len());
+            self.buf.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.buf.len() == CHUNK {
+                (self.sink)(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Whether the bytes are UTF-8 (a character cut at the end of the sample is allowed).
+fn looks_utf8(sample: &[u8]) -> bool {
+    match std::str::from_utf8(sample) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none() && sample.len() - e.valid_up_to() < 4,
+    }
+}
+
+/// The encoding of a text file, as the importer reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextEncoding {
+    Utf8,
+    Gb18030,
+}
+
+impl TextEncoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "utf-8",
+            TextEncoding::Gb18030 => "gb18030",
+        }
+    }
+}
+
+/// Streams rows from any supported format, calling `row` for each; returns the header.
+/// `header` is called once with the header cells before the first row.
+pub fn read_rows<R: Read>(
+    format: Format,
+    input: R,
+    header: &mut dyn FnMut(&[String], &str) -> Result<(), IngestError>,
+    row: &mut dyn FnMut(RawRow) -> Result<(), IngestError>,
+) -> Result<(), IngestError> {
+    match format {
+        Format::Csv => read_csv(input, header, row),
+        Format::Xlsx => read_xlsx(input, header, row),
+        Format::Json => read_json(input, header, row),
+    }
+}
+
+fn read_csv<R: Read>(
+    input: R,
+    header: &mut dyn FnMut(&[String], &str) -> Result<(), IngestError>,
+    row: &mut dyn FnMut(RawRow) -> Result<(), IngestError>,
+) -> Result<(), IngestError> {
+    let mut input = BufReader::with_capacity(1 << 20, input);
+    let sample = {
+        use std::io::BufRead;
+        input
+            .fill_buf()
+            .map_err(|e| IngestError::Format(e.to_string()))?
+            .to_vec()
+    };
+    let encoding = if sample.starts_with(&[0xEF, 0xBB, 0xBF]) || looks_utf8(&sample) {
+        TextEncoding::Utf8
+    } else {
+        TextEncoding::Gb18030
+    };
+    let first_line = sample.split(|b| *b == b'\n').next().unwrap_or(&[]);
+    let tabs = first_line.iter().filter(|b| **b == b'\t').count();
+    let commas = first_line.iter().filter(|b| **b == b',').count();
+    let delimiter = if tabs > commas { b'\t' } else { b',' };
+    let text: Box<dyn Read> = match encoding {
+        TextEncoding::Utf8 => Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding_rs::UTF_8))
+                .bom_override(true)
+                .utf8_passthru(true)
+                .strip_bom(true)
+                .build(input),
+        ),
+        TextEncoding::Gb18030 => Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding_rs::GB18030))
+                .build(input),
+        ),
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .buffer_capacity(1 << 20)
+        .from_reader(text);
+    let mut rec = csv::ByteRecord::new();
+    let mut headers: Option<Vec<String>> = None;
+    let mut row_no = 1u64;
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                // A broken record: report it against the row and go on.
+                if headers.is_none() {
+                    return Err(IngestError::Format(format!("表头无法读取：{e}")));
+                }
+                row_no += 1;
+                row(RawRow {
+                    row_no,
+                    cells: Vec::new(),
+                    read_error: Some(format!("该行无法解析：{e}")),
+                })?;
+                continue;
+            }
+        }
+        let mut bad_utf8 = false;
+        let cells: Vec<String> = rec
+            .iter()
+            .map(|f| match std::str::from_utf8(f) {
+                Ok(s) => s.to_string(),
+                Err(_) => {
+                    bad_utf8 = true;
+                    String::from_utf8_lossy(f).into_owned()
+                }
+            })
+            .collect();
+        match &headers {
+            None => {
+                let h: Vec<String> = cells.iter().map(|c| c.trim_start_matches('\u{feff}').to_string()).collect();
+                header(&h, encoding.as_str())?;
+                headers = Some(h);
+            }
+            Some(h) => {
+                row_no += 1;
+                if cells.iter().all(|c| c.trim().is_empty()) {
+                    continue;
+                }
+                let read_error = if bad_utf8 {
+                    Some("该行含有无法识别的字符（文件编码应为UTF-8或GB18030）".to_string())
+                } else if cells.len() != h.len() {
+                    Some(format!("列数与表头不一致：表头{}列，该行{}列", h.len(), cells.len()))
+                } else {
+                    None
+                };
+                row(RawRow {
+                    row_no,
+                    cells,
+                    read_error,
+                })?;
+            }
+        }
+    }
+    if headers.is_none() {
+        return Err(IngestError::Format("文件为空，没有表头".into()));
+    }
+    Ok(())
+}
+
+fn cell_text(d: &calamine::Data) -> String {
+    use calamine::Data;
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => {
+            if f.fract() == 0.0 && f.abs() < 1e15 {
+                format!("{}", *f as i64)
+            } else {
+                format!("{f}")
+            }
+        }
+        Data::Bool(b) => if *b { "是" } else { "否" }.to_string(),
+        Data::DateTime(dt) => dt
+            .as_datetime()
+            .map(|t| {
+                if t.time() == chrono::NaiveTime::MIN {
+                    t.date().format("%Y-%m-%d").to_string()
+                } else {
+                    t.format("%Y-%m-%d %H:%M:%S").to_string()
+                }
+            })
+            .unwrap_or_else(|| dt.to_string()),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => format!("#{e:?}"),
+    }
+}
+
+fn read_xlsx<R: Read>(
+    mut input: R,
+    header: &mut dyn FnMut(&[String], &str) -> Result<(), IngestError>,
+    row: &mut dyn FnMut(RawRow) -> Result<(), IngestError>,
+) -> Result<(), IngestError> {
+    use calamine::Reader;
+    // XLSX is a zip: it needs the whole file (and holds at most 1,048,576 rows).
+    let mut bytes = Vec::new();
+    input
+        .read_to_end(&mut bytes)
+        .map_err(|e| IngestError::Format(e.to_string()))?;
+    let mut wb: calamine::Xlsx<_> = calamine::Xlsx::new(std::io::Cursor::new(bytes))
+        .map_err(|e| IngestError::Format(format!("不是有效的XLSX文件：{e}")))?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or_else(|| IngestError::Format("XLSX文件没有工作表".into()))?
+        .map_err(|e| IngestError::Format(format!("工作表无法读取：{e}")))?;
+    let (first_row, _) = range.start().unwrap_or((0, 0));
+    let mut rows = range.rows();
+    let h: Vec<String> = rows
+        .next()
+        .ok_or_else(|| IngestError::Format("工作表为空，没有表头".into()))?
+        .iter()
+        .map(cell_text)
+        .collect();
+    // Trailing empty header cells are formatting, not columns.
+    let width = h.iter().rposition(|c| !c.trim().is_empty()).map_or(0, |p| p + 1);
+    let h = h[..width].to_vec();
+    header(&h, "xlsx")?;
+    for (i, r) in rows.enumerate() {
+        let mut cells: Vec<String> = r.iter().take(width).map(cell_text).collect();
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        cells.resize(width, String::new());
+        row(RawRow {
+            row_no: first_row as u64 + i as u64 + 2,
+            cells,
+            read_error: None,
+        })?;
+    }
+    Ok(())
+}
+
+fn json_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => if *b { "是" } else { "否" }.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// A JSON array of objects (or `{"records": [...]}`), streamed element by element. The header is
+/// the keys of the first object; keys that appear later are errors of their rows.
+fn read_json<R: Read>(
+    input: R,
+    header: &mut dyn FnMut(&[String], &str) -> Result<(), IngestError>,
+    row: &mut dyn FnMut(RawRow) -> Result<(), IngestError>,
+) -> Result<(), IngestError> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use std::fmt;
+
+    struct State<'a> {
+        header: &'a mut dyn FnMut(&[String], &str) -> Result<(), IngestError>,
+        row: &'a mut dyn FnMut(RawRow) -> Result<(), IngestError>,
+        keys: Option<Vec<String>>,
+        n: u64,
+        error: Option<IngestError>,
+    }
+
+    impl State<'_> {
+        fn element(&mut self, obj: serde_json::Map<String, Value>) -> Result<(), IngestError> {
+            if self.keys.is_none() {
+                let keys: Vec<String> = obj.keys().cloned().collect();
+                (self.header)(&keys, "json")?;
+                self.keys = Some(keys);
+            }
+            let keys = self.keys.as_ref().map(Vec::as_slice).unwrap_or(&[]);
+            self.n += 1;
+            let cells: Vec<String> = keys
+                .iter()
+                .map(|k| obj.get(k).map(json_text).unwrap_or_default())
+                .collect();
+            let extra: Vec<&String> = obj.keys().filter(|k| !keys.contains(k)).collect();
+            let read_error = (!extra.is_empty()).then(|| {
+                format!(
+                    "含有首条记录没有的字段：{}",
+                    extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("、")
+                )
+            });
+            (self.row)(RawRow {
+                row_no: self.n,
+                cells,
+                read_error,
+            })
+        }
+    }
+
+    struct Elements<'s, 'a>(&'s mut State<'a>);
+
+    impl<'de> Visitor<'de> for Elements<'_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an array of records")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(v) = seq.next_element::<Value>()? {
+                let result = match v {
+                    Value::Object(o) => self.0.element(o),
+                    other => {
+                        self.0.n += 1;
+                        (self.0.row)(RawRow {
+                            row_no: self.0.n,
+                            cells: vec![other.to_string()],
+                            read_error: Some("该条记录不是JSON对象".into()),
+                        })
+                    }
+                };
+                if let Err(e) = result {
+                    self.0.error = Some(e);
+                    return Err(serde::de::Error::custom("stopped"));
+                }
+            }
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut found = false;
+            while let Some(k) = map.next_key::<String>()? {
+                if k == "records" || k == "data" {
+                    map.next_value_seed(ElementsSeed(&mut *self.0))?;
+                    found = true;
+                } else {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            if !found {
+                return Err(serde::de::Error::custom("JSON对象中没有 records 数组"));
+            }
+            Ok(())
+        }
+    }
+
+    struct ElementsSeed<'s, 'a>(&'s mut State<'a>);
+    impl<'de> DeserializeSeed<'de> for ElementsSeed<'_, '_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(Elements(self.0))
+        }
+    }
+
+    let mut state = State {
+        header,
+        row,
+        keys: None,
+        n: 0,
+        error: None,
+    };
+    let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 20, input));
+    let result = de.deserialize_any(Elements(&mut state));
+    if let Some(e) = state.error {
+        return Err(e);
+    }
+    result.map_err(|e| IngestError::Format(format!("JSON无法解析：{e}")))?;
+    if state.keys.is_none() {
+        (state.header)(&[], "json")?;
+    }
+    Ok(())
+}
+
+/// Dates as departments write them: 2026-05-01, 2026/5/1, 20260501, 2026年5月1日, 2026.05.01,
+/// with an optional time after a space or T.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    let s = s.split(['T', ' ']).next().unwrap_or(s);
+    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return NaiveDate::parse_from_str(s, "%Y%m%d").ok();
+    }
+    let norm: String = s
+        .chars()
+        .map(|c| match c {
+            '年' | '月' | '/' | '.' => '-',
+            '日' => ' ',
+            other => other,
+        })
+        .collect();
+    let parts: Vec<&str> = norm.trim().split('-').collect();
+    if parts.len() != 3 {
+        return None;
+    }
+    let y: i32 = parts[0].parse().ok()?;
+    let m: u32 = parts[1].parse().ok()?;
+    let d: u32 = parts[2].trim().parse().ok()?;
+    if !(1900..=2200).contains(&y) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(y, m, d)
+}
+
+/// Seals raw bytes for keeping: LZ4 then SM4-GCM, with a one-byte codec tag.
+pub fn seal_chunk(keys: &crypto::KeyRing, raw: &[u8]) -> Result<Vec<u8>, IngestError> {
+    let packed = lz4_flex::compress_prepend_size(raw);
+    let mut out = vec![1u8];
+    out.extend(keys.encrypt(&packed)?);
+    Ok(out)
+}
+
+pub fn open_chunk(keys: &crypto::KeyRing, sealed: &[u8]) -> Result<Vec<u8>, IngestError> {
+    match sealed.split_first() {
+        Some((1, rest)) => {
+            let packed = keys.decrypt(rest)?;
+            lz4_flex::decompress_size_prepended(&packed)
+                .map_err(|e| IngestError::Format(format!("保存的原件已损坏：{e}")))
+        }
+        _ => Err(IngestError::Format("保存的原件格式未知".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows_of(format: Format, bytes: &[u8]) -> (Vec<String>, String, Vec<RawRow>) {
+        let mut h = Vec::new();
+        let mut enc = String::new();
+        let mut rows = Vec::new();
+        read_rows(
+            format,
+            bytes,
+            &mut |hd, e| {
+                h = hd.to_vec();
+                enc = e.to_string();
+                Ok(())
+            },
+            &mut |r| {
+                rows.push(r);
+                Ok(())
+            },
+        )
+        .unwrap();
+        (h, enc, rows)
+    }
+
+    #[test]
+    fn csv_utf8_with_bom_and_gb18030() {
+        let text = "\u{feff}行政相对人名称,CF_WSH\n盐城市建湖某某有限公司,盐市监罚〔2026〕1号\n\n";
+        let (h, enc, rows) = rows_of(Format::Csv, text.as_bytes());
+        assert_eq!(h, vec!["行政相对人名称", "CF_WSH"]);
+        assert_eq!(enc, "utf-8");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].row_no, 2);
+        assert_eq!(rows[0].cells[0], "盐城市建湖某某有限公司");
+        let (gb, _, _) = encoding_rs::GB18030.encode(&text[3..]);
+        let (h, enc, rows) = rows_of(Format::Csv, &gb);
+        assert_eq!(enc, "gb18030");
+        assert_eq!(h[0], "行政相对人名称");
+        assert_eq!(rows[0].cells[1], "盐市监罚〔2026〕1号");
+    }
+
+    #[test]
+    fn csv_short_row_is_reported_not_dropped() {
+        let (_, _, rows) = rows_of(Format::Csv, b"a,b,c\n1,2\n4,5,6\n");
+        assert_eq!(rows.len(), 2);
+        assert!(rows[0].read_error.as_ref().unwrap().contains("列数"));
+        assert!(rows[1].read_error.is_none());
+    }
+
+    #[test]
+    fn json_array_and_records_object() {
+        let (h, _, rows) = rows_of(Format::Json, br#"[{"CF_WSH":"x","CF_NR_FK":0.2},{"CF_WSH":"y"}]"#);
+        assert_eq!(h, vec!["CF_WSH", "CF_NR_FK"]);
+        assert_eq!(rows[0].cells, vec!["x", "0.2"]);
+        assert_eq!(rows[1].cells, vec!["y", ""]);
+        let (_, _, rows) = rows_of(Format::Json, br#"{"source":"s","records":[{"a":1},{"a":2,"b":3}]}"#);
+        assert_eq!(rows.len(), 2);
+        assert!(rows[1].read_error.is_some());
+    }
+
+    #[test]
+    fn dates_in_the_forms_departments_use() {
+        let d = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+        for s in ["2026-05-01", "2026/5/1", "20260501", "2026年5月1日", "2026.05.01", "2026-05-01 10:00:00"] {
+            assert_eq!(parse_date(s), Some(d), "{s}");
+        }
+        for s in ["2026-02-30", "01/05/2026", "明天", "2026-13-01"] {
+            assert_eq!(parse_date(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn tee_keeps_every_byte() {
+        let data: Vec<u8> = (0..(CHUNK * 2 + 10)).map(|i| (i % 251) as u8).collect();
+        let mut chunks = Vec::new();
+        let mut t = Tee::new(&data[..], |c| chunks.push(c));
+        let mut first = [0u8; 100];
+        t.read_exact(&mut first).unwrap();
+        let (digest, size) = t.finish().unwrap();
+        assert_eq!(size as usize, data.len());
+        assert_eq!(digest, crypto::sm3_hex(&data));
+        assert_eq!(chunks.concat(), data);
+    }
+}

@@ -1,0 +1,527 @@
+//! Validation of one row against its catalog class. Every problem names the data item (code and
+//! the header the source unit used) and says why in Chinese; a row with any problem is rejected
+//! whole. A valid row becomes a [`PreparedRow`]: subject identified, sensitive values sealed,
+//! publicity window and timeliness computed by the rule book.
+
+use chrono::{Datelike, NaiveDate};
+use crypto::KeyRing;
+use domain::catalog::{CatalogClass, ItemType, PublicityKind, Requirement, Role};
+use domain::ids::{mask_id_number, ResidentId, Suspicion, Uscc};
+use domain::money::Fen;
+use domain::publicity::{MarketFacts, PenaltyFacts, Severity};
+use domain::record::SubjectKind;
+use domain::units::SourceUnit;
+use rulebook::Rulebook;
+use serde_json::{Map, Value};
+use store::{PreparedRow, Problem, Registration, SubjectRef};
+
+use crate::mapping::HeaderMap;
+use crate::source::{parse_date, RawRow};
+
+/// A parsed item value.
+#[derive(Debug, Clone)]
+enum Typed {
+    Text(String),
+    Date(NaiveDate),
+    Money(Fen),
+    Uscc(Uscc, Option<Suspicion>),
+    Resident(ResidentId, Option<Suspicion>),
+    OtherId(String),
+    Year(i32),
+}
+
+impl Typed {
+    /// The canonical text kept in the record (amounts in 元).
+    fn canonical(&self) -> String {
+        match self {
+            Typed::Text(s) | Typed::OtherId(s) => s.clone(),
+            Typed::Date(d) => d.format("%Y-%m-%d").to_string(),
+            Typed::Money(f) => f.to_string(),
+            Typed::Uscc(u, _) => u.as_str().to_string(),
+            Typed::Resident(r, _) => r.as_str().to_string(),
+            Typed::Year(y) => y.to_string(),
+        }
+    }
+    fn text(&self) -> Option<&str> {
+        match self {
+            Typed::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The keyed-hash subject key of a natural person (never the ID number itself).
+pub fn person_key(keys: &KeyRing, id_type: &str, id: &str) -> String {
+    let h = keys.keyed_hash(format!("{id_type}:{id}").as_bytes());
+    format!("P{}", &hex::encode(h)[..31])
+}
+
+/// Validates the rows of one submission.
+pub struct Validator<'a> {
+    rules: &'a Rulebook,
+    class: &'a CatalogClass,
+    unit: &'a SourceUnit,
+    keys: &'a KeyRing,
+    map: HeaderMap,
+    today: NaiveDate,
+}
+
+const WS: &[char] = &[' ', '\t', '\u{3000}', '\u{a0}', '\r', '\n'];
+
+impl<'a> Validator<'a> {
+    pub fn new(
+        rules: &'a Rulebook,
+        class: &'a CatalogClass,
+        unit: &'a SourceUnit,
+        keys: &'a KeyRing,
+        map: HeaderMap,
+        today: NaiveDate,
+    ) -> Self {
+        Validator {
+            rules,
+            class,
+            unit,
+            keys,
+            map,
+            today,
+        }
+    }
+
+    pub fn header_map(&self) -> &HeaderMap {
+        &self.map
+    }
+
+    fn problem(&self, i: usize, reason: impl Into<String>) -> Problem {
+        Problem {
+            field: self.class.items[i].code.clone(),
+            name: self.map.labels[i].clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn value(&self, raw: &RawRow, i: usize) -> Option<String> {
+        let cols = &self.map.item_columns[i];
+        let it = &self.class.items[i];
+        let vals: Vec<&str> = cols
+            .iter()
+            .filter_map(|&c| raw.cells.get(c))
+            .map(|s| s.trim_matches(WS))
+            .filter(|s| !s.is_empty())
+            .collect();
+        match (vals.len(), it.ty) {
+            (0, _) => None,
+            (_, ItemType::EnumMulti) => Some(vals.join(";")),
+            _ => Some(vals[0].to_string()),
+        }
+    }
+
+    fn item_value<'v>(&self, values: &'v [Option<String>], role: Role) -> Option<&'v str> {
+        self.class
+            .index_of_role(role)
+            .and_then(|i| values[i].as_deref())
+    }
+
+    pub fn validate(&self, raw: &RawRow) -> Result<PreparedRow, Vec<Problem>> {
+        if let Some(e) = &raw.read_error {
+            return Err(vec![Problem {
+                field: String::new(),
+                name: "整行".into(),
+                reason: e.clone(),
+            }]);
+        }
+        let items = &self.class.items;
+        let mut problems: Vec<Problem> = self
+            .map
+            .missing_required
+            .iter()
+            .map(|&i| self.problem(i, "文件缺少该必填数据项的列"))
+            .collect();
+        let values: Vec<Option<String>> = (0..items.len()).map(|i| self.value(raw, i)).collect();
+        let catalog = &self.rules.catalog;
+
+        // The subject kind decides which identity items are required.
+        let kind = match self.class.index_of_role(Role::SubjectKind) {
+            Some(i) => match values[i].as_deref() {
+                None => None,
+                Some(v) => match catalog
+                    .canonical_value(&items[i], v)
+                    .and_then(SubjectKind::from_label)
+                {
+                    Some(k) => Some(k),
+                    None => {
+                        problems.push(self.problem(
+                            i,
+                            format!("“{v}”不是有效的类别，应为：法人及非法人组织、自然人、个体工商户"),
+                        ));
+                        None
+                    }
+                },
+            },
+            None => Some(self.kind_from_code(values.as_slice())),
+        };
+        if let Some(k) = kind
+            && !self.class.subject_kinds.is_empty()
+            && !self.class.subject_kinds.iter().any(|s| s == k.label())
+            && let Some(i) = self.class.index_of_role(Role::SubjectKind)
+        {
+            problems.push(self.problem(i, format!("本信息类不收录“{}”", k.label())));
+        }
+
+        let mut typed: Vec<Option<Typed>> = vec![None; items.len()];
+        for (i, it) in items.iter().enumerate() {
+            let v = values[i].as_deref();
+            let required = match it.required {
+                Requirement::Always => true,
+                Requirement::Optional => false,
+                Requirement::Organisation => kind.is_some_and(SubjectKind::has_uscc),
+                Requirement::NaturalPerson => kind == Some(SubjectKind::NaturalPerson),
+                Requirement::When => {
+                    let cond = it.when_item.as_deref().and_then(|c| self.class.index_of(c));
+                    cond.and_then(|c| values[c].as_deref()).is_some_and(|cv| {
+                        cv.split([';', '；', ',', '，', '、', '|'])
+                            .any(|part| it.when_any.iter().any(|w| part.trim() == w || catalog.canonical_value(&items[cond.unwrap_or(0)], part) == Some(w.as_str())))
+                    })
+                }
+            };
+            let Some(v) = v else {
+                if required && !self.map.missing_required.contains(&i) {
+                    let why = match it.required {
+                        Requirement::Organisation => "法人及非法人组织、个体工商户必须填写".to_string(),
+                        Requirement::NaturalPerson => "自然人必须填写".to_string(),
+                        Requirement::When => format!(
+                            "{}为“{}”时必须填写",
+                            it.when_item.as_deref().and_then(|c| self.class.item(c)).map_or("", |x| x.name.as_str()),
+                            it.when_any.join("、")
+                        ),
+                        _ => "必填，不能为空".to_string(),
+                    };
+                    problems.push(self.problem(i, why));
+                }
+                continue;
+            };
+            match self.parse_item(i, v, &values) {
+                Ok(t) => typed[i] = Some(t),
+                Err(reason) => problems.push(self.problem(i, reason)),
+            }
+        }
+
+        for check in &self.class.checks {
+            if let Some(order) = check.strip_prefix("date_order:") {
+                let Some((a, b)) = order.split_once("<=") else { continue };
+                let (Some(ia), Some(ib)) = (self.class.index_of(a), self.class.index_of(b)) else {
+                    continue;
+                };
+                if let (Some(Typed::Date(da)), Some(Typed::Date(db))) = (&typed[ia], &typed[ib])
+                    && da > db
+                {
+                    problems.push(self.problem(
+                        ib,
+                        format!("{db}早于{}{da}", self.map.labels[ia]),
+                    ));
+                }
+            } else if check == "penalty_amounts"
+                && let Some(i) = self.class.index_of_role(Role::Fine)
+                && let Some(Typed::Money(f)) = &typed[i]
+                && f.0 == 0
+            {
+                problems.push(self.problem(i, "处罚类别含罚款时，罚款金额应大于0"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        // From here the row is valid: build what the store keeps.
+        let kind = kind.unwrap_or(SubjectKind::Organisation);
+        self.prepare(raw, kind, &typed)
+            .map_err(|p| vec![p])
+    }
+
+    /// Subject kind when the class has no kind item: from the USCC category (92 = 个体工商户).
+    fn kind_from_code(&self, values: &[Option<String>]) -> SubjectKind {
+        self.item_value(values, Role::SubjectUscc)
+            .map(domain::ids::normalize)
+            .filter(|c| c.len() >= 2)
+            .and_then(|c| self.rules.ids.categories.get(&c[..2]).map(|p| p.kind.clone()))
+            .and_then(|k| SubjectKind::from_label(&k))
+            .unwrap_or(SubjectKind::Organisation)
+    }
+
+    fn parse_item(&self, i: usize, v: &str, values: &[Option<String>]) -> Result<Typed, String> {
+        let it = &self.class.items[i];
+        let catalog = &self.rules.catalog;
+        match it.ty {
+            ItemType::Text => {
+                let n = v.chars().count();
+                match it.max_len {
+                    Some(max) if n > max => Err(format!("长度{n}字，超过上限{max}字")),
+                    _ => Ok(Typed::Text(v.to_string())),
+                }
+            }
+            ItemType::Date => {
+                let d = parse_date(v).ok_or_else(|| {
+                    format!("“{v}”不是有效日期，应为YYYY-MM-DD格式，如2026-05-01")
+                })?;
+                if it.not_future && d > self.today {
+                    return Err(format!("{d}晚于报送当日{}", self.today));
+                }
+                Ok(Typed::Date(d))
+            }
+            ItemType::Wan => Fen::parse_wan(v).map(Typed::Money).map_err(|e| e.to_string()),
+            ItemType::Enum => catalog
+                .canonical_value(it, v)
+                .map(|s| Typed::Text(s.to_string()))
+                .ok_or_else(|| {
+                    format!("“{v}”不在取值范围内，应为：{}", catalog.values(it).join("、"))
+                }),
+            ItemType::EnumMulti => {
+                let mut out: Vec<&str> = Vec::new();
+                for part in v.split([';', '；', ',', '，', '、', '|']).map(str::trim).filter(|p| !p.is_empty()) {
+                    let c = catalog.canonical_value(it, part).ok_or_else(|| {
+                        format!("“{part}”不在取值范围内，应为：{}", catalog.values(it).join("、"))
+                    })?;
+                    if !out.contains(&c) {
+                        out.push(c);
+                    }
+                }
+                Ok(Typed::Text(out.join(";")))
+            }
+            ItemType::Uscc => Uscc::parse(v, &self.rules.ids)
+                .map(|(u, s)| Typed::Uscc(u, s))
+                .map_err(|e| format!("统一社会信用代码{e}")),
+            ItemType::IdNumber => {
+                let type_role = match it.role {
+                    Some(Role::LegalRepIdNumber) => Role::LegalRepIdType,
+                    _ => Role::SubjectIdType,
+                };
+                let id_type = self
+                    .class
+                    .index_of_role(type_role)
+                    .and_then(|t| values[t].as_deref())
+                    .map(|t| {
+                        self.class
+                            .index_of_role(type_role)
+                            .and_then(|ti| catalog.canonical_value(&self.class.items[ti], t))
+                            .unwrap_or(t)
+                    })
+                    .unwrap_or("身份证");
+                if id_type == "身份证" {
+                    ResidentId::parse(v, &self.rules.ids, self.today)
+                        .map(|(r, s)| Typed::Resident(r, s))
+                        .map_err(|e| format!("公民身份号码{e}"))
+                } else if v.chars().count() > 50 {
+                    Err("证件号码超过50字".into())
+                } else {
+                    Ok(Typed::OtherId(domain::ids::normalize(v)))
+                }
+            }
+            ItemType::Year => match v.parse::<i32>() {
+                Ok(y) if (1949..=self.today.year()).contains(&y) => Ok(Typed::Year(y)),
+                _ => Err(format!("“{v}”不是有效年度")),
+            },
+        }
+    }
+
+    fn prepare(&self, raw: &RawRow, kind: SubjectKind, typed: &[Option<Typed>]) -> Result<PreparedRow, Problem> {
+        let class = self.class;
+        let items = &class.items;
+        let role = |r: Role| class.index_of_role(r).and_then(|i| typed[i].as_ref());
+        let name = role(Role::SubjectName)
+            .and_then(Typed::text)
+            .unwrap_or_default()
+            .to_string();
+
+        // Identify the subject.
+        let mut note: Option<String> = None;
+        let subject = if kind == SubjectKind::NaturalPerson {
+            let id_type = role(Role::SubjectIdType)
+                .and_then(Typed::text)
+                .unwrap_or("身份证")
+                .to_string();
+            let (id, suspicion, area) = match role(Role::SubjectIdNumber) {
+                Some(Typed::Resident(r, s)) => (r.as_str().to_string(), s.clone(), Some(r.area().to_string())),
+                Some(Typed::OtherId(s)) => (s.clone(), None, None),
+                _ => {
+                    let i = class.index_of_role(Role::SubjectIdNumber).unwrap_or(0);
+                    return Err(self.problem(i, "自然人必须提供证件号码"));
+                }
+            };
+            if let Some(s) = &suspicion {
+                note = Some(s.to_string());
+            }
+            SubjectRef {
+                key: person_key(self.keys, &id_type, &id),
+                kind,
+                name: name.clone(),
+                uscc: None,
+                id_type: Some(id_type),
+                id_sealed: Some(self.keys.encrypt(id.as_bytes()).map_err(|e| Problem {
+                    field: String::new(),
+                    name: "整行".into(),
+                    reason: format!("加密失败：{e}"),
+                })?),
+                id_masked: Some(mask_id_number(&id)),
+                division: area,
+                id_suspect: suspicion.is_some(),
+                id_note: note.clone(),
+            }
+        } else {
+            let Some(Typed::Uscc(code, suspicion)) = role(Role::SubjectUscc) else {
+                let i = class.index_of_role(Role::SubjectUscc).unwrap_or(0);
+                return Err(self.problem(i, "法人及非法人组织、个体工商户必须提供统一社会信用代码"));
+            };
+            SubjectRef {
+                key: code.as_str().to_string(),
+                kind,
+                name: name.clone(),
+                uscc: Some(code.as_str().to_string()),
+                id_type: None,
+                id_sealed: None,
+                id_masked: None,
+                division: Some(code.division().to_string()),
+                id_suspect: suspicion.is_some(),
+                id_note: suspicion.as_ref().map(ToString::to_string),
+            }
+        };
+
+        // Payload (masked) and sealed sensitive values; content hash over the plain values.
+        let mut payload = Map::new();
+        let mut sealed = Map::new();
+        let mut hasher = crypto::Sm3Stream::new();
+        for (i, it) in items.iter().enumerate() {
+            let Some(t) = &typed[i] else { continue };
+            let plain = t.canonical();
+            hasher.update(it.code.as_bytes());
+            hasher.update(&[0x1f]);
+            hasher.update(plain.as_bytes());
+            hasher.update(&[0x1e]);
+            if it.public {
+                payload.insert(it.code.clone(), Value::String(plain));
+            } else {
+                payload.insert(it.code.clone(), Value::String(mask_id_number(&plain)));
+                sealed.insert(it.code.clone(), Value::String(plain));
+            }
+        }
+        let content_hash: [u8; 16] = hasher.finish()[..16].try_into().unwrap_or_default();
+        let mut key_hasher = crypto::Sm3Stream::new();
+        key_hasher.update(class.code.as_bytes());
+        key_hasher.update(&[0]);
+        key_hasher.update(subject.key.as_bytes());
+        for k in &class.key {
+            key_hasher.update(&[0]);
+            if let Some(t) = class.index_of(k).and_then(|i| typed[i].as_ref()) {
+                key_hasher.update(t.canonical().as_bytes());
+            }
+        }
+        let record_key: [u8; 16] = key_hasher.finish()[..16].try_into().unwrap_or_default();
+        let sealed = if sealed.is_empty() {
+            None
+        } else {
+            let text = Value::Object(sealed).to_string();
+            Some(self.keys.encrypt(text.as_bytes()).map_err(|e| Problem {
+                field: String::new(),
+                name: "整行".into(),
+                reason: format!("加密失败：{e}"),
+            })?)
+        };
+
+        let decided_on = match role(Role::DecisionDate) {
+            Some(Typed::Date(d)) => Some(*d),
+            _ => None,
+        };
+        let valid_to = match role(Role::ValidTo) {
+            Some(Typed::Date(d)) => Some(*d),
+            _ => None,
+        };
+        let legal_rep_key = match role(Role::LegalRepIdNumber) {
+            Some(Typed::Resident(r, _)) => Some(person_key(self.keys, "身份证", r.as_str())),
+            _ => None,
+        };
+
+        let mut row = PreparedRow {
+            row_no: raw.row_no,
+            record_key,
+            content_hash,
+            subject,
+            legal_rep_key,
+            decided_on,
+            published: true,
+            repairable_from: None,
+            public_ends: valid_to,
+            severity: None,
+            regime: None,
+            rule_version: None,
+            on_time: None,
+            payload: Value::Object(payload).to_string(),
+            sealed,
+            registration: None,
+        };
+
+        if class.publicity == PublicityKind::Penalty {
+            let decided = decided_on.ok_or_else(|| {
+                self.problem(class.index_of_role(Role::DecisionDate).unwrap_or(0), "处罚决定日期必填")
+            })?;
+            let categories: Vec<String> = role(Role::PenaltyCategories)
+                .and_then(Typed::text)
+                .map(|s| s.split(';').map(str::to_string).collect())
+                .unwrap_or_default();
+            let severity = role(Role::Severity)
+                .and_then(Typed::text)
+                .and_then(|s| s.parse::<Severity>().ok());
+            let texts: Vec<&str> = [Role::LegalBasis]
+                .iter()
+                .filter_map(|r| role(*r).and_then(Typed::text))
+                .chain(
+                    ["CF_WFXW", "CF_SY"]
+                        .iter()
+                        .filter_map(|c| class.index_of(c).and_then(|i| typed[i].as_ref()).and_then(Typed::text)),
+                )
+                .collect();
+            let mut domains = self.unit.domains.clone();
+            for d in self.rules.publicity.domains_in(texts.iter().copied()) {
+                if !domains.contains(&d) {
+                    domains.push(d);
+                }
+            }
+            let fine = match role(Role::Fine) {
+                Some(Typed::Money(f)) => Some(*f),
+                _ => None,
+            };
+            let facts = PenaltyFacts {
+                decided,
+                categories: &categories,
+                severity,
+                domains: &domains,
+                market: self.unit.is_market_regulation().then_some(MarketFacts {
+                    published: self.today,
+                    fine,
+                    natural_person: kind == SubjectKind::NaturalPerson,
+                }),
+            };
+            let w = self.rules.publicity.window(&facts).map_err(|e| {
+                self.problem(class.index_of_role(Role::DecisionDate).unwrap_or(0), e.to_string())
+            })?;
+            row.published = w.published;
+            row.repairable_from = w.repairable_from;
+            row.public_ends = w.ends;
+            row.severity = Some(w.severity.as_str().to_string());
+            row.regime = Some(w.regime);
+            row.rule_version = Some(w.rule_version);
+        }
+        if let (Some(n), Some(d)) = (class.report_working_days, decided_on) {
+            let deadline = self.rules.calendar.add_workdays(d, n);
+            row.on_time = Some(self.today <= deadline.date);
+            if row.rule_version.is_none() {
+                row.rule_version = Some(self.rules.digest.clone());
+            }
+        }
+        if class.index_of_role(Role::RegistrationType).is_some() {
+            let text = |r: Role| role(r).and_then(Typed::text).map(str::to_string);
+            row.registration = Some(Registration {
+                reg_type: text(Role::RegistrationType),
+                reg_status: text(Role::RegistrationStatus),
+                industry: text(Role::Industry),
+            });
+        }
+        Ok(row)
+    }
+}
