@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{AesGcm, Nonce};
 use hmac::{Hmac, Mac};
-use sm2::dsa::{Signature, SigningKey, VerifyingKey};
 use sm2::dsa::signature::{Signer, Verifier};
+use sm2::dsa::{Signature, SigningKey, VerifyingKey};
 use sm2::pkcs8::{EncodePublicKey, LineEnding};
 use sm3::{Digest, Sm3};
 use sm4::Sm4;
@@ -81,7 +81,12 @@ pub struct KeyRing {
 
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyRing({:?}, fingerprint {})", self.path, self.public_key_fingerprint())
+        write!(
+            f,
+            "KeyRing({:?}, fingerprint {})",
+            self.path,
+            self.public_key_fingerprint()
+        )
     }
 }
 
@@ -98,7 +103,12 @@ impl KeyRing {
         Ok(Self::from_parts(hmac_key, sm4_key, signing, None))
     }
 
-    fn from_parts(hmac_key: [u8; 32], sm4_key: [u8; 16], signing: SigningKey, path: Option<PathBuf>) -> Self {
+    fn from_parts(
+        hmac_key: [u8; 32],
+        sm4_key: [u8; 16],
+        signing: SigningKey,
+        path: Option<PathBuf>,
+    ) -> Self {
         KeyRing {
             hmac_key,
             sm4: Sm4Gcm::new(&sm4_key.into()),
@@ -146,7 +156,11 @@ impl KeyRing {
         let field = |name: &str| -> Result<Vec<u8>, CryptoError> {
             let line = text
                 .lines()
-                .find_map(|l| l.strip_prefix(name).map(str::trim).and_then(|r| r.strip_prefix('=')))
+                .find_map(|l| {
+                    l.strip_prefix(name)
+                        .map(str::trim)
+                        .and_then(|r| r.strip_prefix('='))
+                })
                 .ok_or_else(|| bad(&format!("missing {name}")))?;
             hex::decode(line.trim()).map_err(|_| bad(&format!("{name} is not hex")))
         };
@@ -158,7 +172,12 @@ impl KeyRing {
             .map_err(|_| bad("sm4 must be 16 bytes"))?;
         let signing = SigningKey::from_slice(SM2_DIST_ID, &field("sm2_secret")?)
             .map_err(|_| bad("sm2_secret is not a valid SM2 private key"))?;
-        Ok(Self::from_parts(hmac_key, sm4_key, signing, Some(path.to_path_buf())))
+        Ok(Self::from_parts(
+            hmac_key,
+            sm4_key,
+            signing,
+            Some(path.to_path_buf()),
+        ))
     }
 
     /// HMAC-SM3 of `data`: the same input always gives the same value, without the key nobody can
@@ -170,12 +189,23 @@ impl KeyRing {
         mac.finalize().into_bytes().into()
     }
 
+    /// The store's key for a natural person: `P` and 31 hex characters of the keyed hash of the
+    /// ID type and number. The same person always gets the same key; the key does not reveal the
+    /// number.
+    pub fn person_key(&self, id_type: &str, id_number: &str) -> String {
+        let h = self.keyed_hash(format!("{id_type}:{id_number}").as_bytes());
+        format!("P{}", &hex::encode(h)[..31])
+    }
+
     /// SM4-GCM with a random nonce: nonce ‖ ciphertext ‖ tag.
     pub fn encrypt(&self, plain: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let nonce_bytes = random_bytes::<12>()?;
         let nonce = Nonce::from(nonce_bytes);
         let mut out = nonce_bytes.to_vec();
-        let ct = self.sm4.encrypt(&nonce, plain).map_err(|_| CryptoError::Decrypt)?;
+        let ct = self
+            .sm4
+            .encrypt(&nonce, plain)
+            .map_err(|_| CryptoError::Decrypt)?;
         out.extend_from_slice(&ct);
         Ok(out)
     }
@@ -256,7 +286,10 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let a = KeyRing::open_or_create(&path).unwrap();
         let b = KeyRing::open_or_create(&path).unwrap();
-        assert_eq!(a.keyed_hash(b"320902198503151234"), b.keyed_hash(b"320902198503151234"));
+        assert_eq!(
+            a.keyed_hash(b"320902198503151234"),
+            b.keyed_hash(b"320902198503151234")
+        );
         let ct = a.encrypt(b"320902198503151234").unwrap();
         assert!(!ct.windows(6).any(|w| w == b"320902"));
         assert_eq!(b.decrypt(&ct).unwrap(), b"320902198503151234");

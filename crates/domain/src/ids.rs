@@ -161,6 +161,20 @@ impl AreaTable {
             .map(|s| s.name.as_str())
     }
 
+    /// Codes starting with `prefix` that were in force in `year`, sorted.
+    pub fn codes_in_force(&self, prefix: &str, year: i32) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .spans
+            .keys()
+            .map(|c| format!("{c:06}"))
+            .filter(|c| {
+                c.starts_with(prefix) && !c.ends_with("00") && self.name_in(c, year).is_some()
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
     /// The latest name of a code, whatever the year.
     pub fn latest_name(&self, code: &str) -> Option<&str> {
         self.spans(code)?.last().map(|s| s.name.as_str())

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::io::Read;
 use std::path::Path;
 use std::rc::Rc;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Instant;
 
 use crypto::KeyRing;
@@ -19,10 +19,10 @@ use rulebook::Rulebook;
 use serde::Serialize;
 use store::{Channel, NewSubmission, PreparedRow, Problem, Rejection, RowOutcome, Store};
 
-use crate::mapping::map_headers;
-use crate::source::{read_rows, seal_chunk, Format, RawRow, Tee};
-use crate::validate::Validator;
 use crate::IngestError;
+use crate::mapping::map_headers;
+use crate::source::{Format, RawRow, Tee, read_rows, seal_chunk};
+use crate::validate::Validator;
 
 /// Rows per batch handed to the store.
 pub const BATCH_ROWS: usize = 10_000;
@@ -94,7 +94,10 @@ fn seal_cells(keys: &KeyRing, cells: &[String]) -> Result<Vec<u8>, IngestError> 
 }
 
 impl Importer<'_> {
-    pub fn resolve(&self, opts: &ImportOptions) -> Result<(&SourceUnit, &CatalogClass), IngestError> {
+    pub fn resolve(
+        &self,
+        opts: &ImportOptions,
+    ) -> Result<(&SourceUnit, &CatalogClass), IngestError> {
         let unit = self.rules.units.find(&opts.unit).ok_or_else(|| {
             IngestError::Layout(format!(
                 "报送单位“{}”不在信源单位名录中（data/units.toml），请使用单位全称，如“盐城市生态环境局”",
@@ -102,7 +105,13 @@ impl Importer<'_> {
             ))
         })?;
         let class = self.rules.catalog.class(&opts.class).ok_or_else(|| {
-            let names: Vec<&str> = self.rules.catalog.classes.iter().map(|c| c.name.as_str()).collect();
+            let names: Vec<&str> = self
+                .rules
+                .catalog
+                .classes
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
             IngestError::Layout(format!(
                 "信息类“{}”不在目录中，应为：{}",
                 opts.class,
@@ -151,7 +160,8 @@ impl Importer<'_> {
                     let _ = tx.send(Err(e));
                 }
             });
-            let written = self.write_side(&rx, file_name, format, unit, class, opts, progress, started);
+            let written =
+                self.write_side(&rx, file_name, format, unit, class, opts, progress, started);
             drop(rx);
             reader.join().map_err(|_| IngestError::Reader)?;
             written
@@ -193,12 +203,16 @@ impl Importer<'_> {
                     encoding: encoding.to_string(),
                 }))
                 .map_err(|_| closed())?;
-                *validator.borrow_mut() = Some(Validator::new(self.rules, class, unit, self.keys, map, today));
+                *validator.borrow_mut() = Some(Validator::new(
+                    self.rules, class, unit, self.keys, map, today,
+                ));
                 Ok(())
             },
             &mut |raw: RawRow| {
                 let v = validator.borrow();
-                let v = v.as_ref().ok_or_else(|| IngestError::Format("缺少表头".into()))?;
+                let v = v
+                    .as_ref()
+                    .ok_or_else(|| IngestError::Format("缺少表头".into()))?;
                 match v.validate(&raw) {
                     Ok(p) => rows.push((p, raw.cells)),
                     Err(problems) => rejected.push(Rejection {
@@ -258,7 +272,7 @@ impl Importer<'_> {
         } else {
             format!("{}、同一主体", key_label.join("、"))
         };
-        let mut writer = None;
+        let mut writer: Option<store::SubmissionWriter<'_>> = None;
         let mut unknown = Vec::new();
         let mut format_name = match format {
             Format::Csv => "csv".to_string(),
@@ -279,6 +293,11 @@ impl Importer<'_> {
                         format_name = format!("csv-{encoding}");
                     }
                     unknown = u;
+                    if let Some(w) = writer.as_mut() {
+                        // JSON records brought new keys.
+                        w.set_headers(&headers, &codes)?;
+                        continue;
+                    }
                     writer = Some(self.store.begin_submission(
                         &NewSubmission {
                             source_unit: unit.name.clone(),
@@ -300,7 +319,9 @@ impl Importer<'_> {
                     mut rejected,
                     chunks,
                 } => {
-                    let w = writer.as_mut().ok_or_else(|| IngestError::Format("缺少表头".into()))?;
+                    let w = writer
+                        .as_mut()
+                        .ok_or_else(|| IngestError::Format("缺少表头".into()))?;
                     for c in &chunks {
                         w.add_chunk(c)?;
                     }
@@ -314,9 +335,9 @@ impl Importer<'_> {
                             RowOutcome::Conflict { first_row } => format!(
                                 "与第{first_row}行是同一条记录（{key_label}）但内容不同，请核对后只保留一行"
                             ),
-                            RowOutcome::NotOwner { owner } => format!(
-                                "该记录已由{owner}报送，只有原报送单位可以更正或撤回"
-                            ),
+                            RowOutcome::NotOwner { owner } => {
+                                format!("该记录已由{owner}报送，只有原报送单位可以更正或撤回")
+                            }
                             _ => continue,
                         };
                         rejected.push(Rejection {
@@ -338,7 +359,8 @@ impl Importer<'_> {
                     size,
                     chunks,
                 } => {
-                    let mut w = writer.ok_or_else(|| IngestError::Format("文件为空，没有表头".into()))?;
+                    let mut w =
+                        writer.ok_or_else(|| IngestError::Format("文件为空，没有表头".into()))?;
                     for c in &chunks {
                         w.add_chunk(c)?;
                     }
@@ -364,9 +386,21 @@ impl Importer<'_> {
                         rows_read: counts.rows_read,
                         accepted: counts.accepted,
                         rejected: counts.rejected,
-                        unchanged: if duplicate_of.is_some() { counts.accepted } else { counts.unchanged },
-                        created: if duplicate_of.is_some() { 0 } else { counts.created },
-                        corrected: if duplicate_of.is_some() { 0 } else { counts.corrected },
+                        unchanged: if duplicate_of.is_some() {
+                            counts.accepted
+                        } else {
+                            counts.unchanged
+                        },
+                        created: if duplicate_of.is_some() {
+                            0
+                        } else {
+                            counts.created
+                        },
+                        corrected: if duplicate_of.is_some() {
+                            0
+                        } else {
+                            counts.corrected
+                        },
                         linked: counts.linked,
                         suspect: counts.suspect,
                         on_time: counts.on_time,

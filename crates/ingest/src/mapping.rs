@@ -2,7 +2,7 @@
 //! (CF_WSH), its Chinese name (行政处罚决定书文号), an older code (CF_CFMC) or another name
 //! departments use. Required items without a column are reported once for the file.
 
-use domain::catalog::{fold_name, CatalogClass, Requirement};
+use domain::catalog::{CatalogClass, Requirement, fold_name};
 
 #[derive(Debug, Clone)]
 pub struct HeaderMap {
@@ -41,17 +41,19 @@ pub fn item_for_header(class: &CatalogClass, header: &str) -> Option<usize> {
         return None;
     }
     let by_code = |code: &str| {
-        class
-            .items
-            .iter()
-            .position(|i| i.code == code)
-            .or_else(|| class.items.iter().position(|i| i.old.iter().any(|o| o == code)))
+        class.items.iter().position(|i| i.code == code).or_else(|| {
+            class
+                .items
+                .iter()
+                .position(|i| i.old.iter().any(|o| o == code))
+        })
     };
     by_code(&f)
         .or_else(|| {
-            class.items.iter().position(|i| {
-                fold_name(&i.name) == f || i.aka.iter().any(|a| fold_name(a) == f)
-            })
+            class
+                .items
+                .iter()
+                .position(|i| fold_name(&i.name) == f || i.aka.iter().any(|a| fold_name(a) == f))
         })
         .or_else(|| code_tokens(&f).find_map(by_code))
 }
@@ -106,13 +108,25 @@ mod tests {
         let idx = |code: &str| cf.index_of(code).unwrap();
         assert_eq!(item_for_header(cf, "CF_WSH"), Some(idx("CF_WSH")));
         assert_eq!(item_for_header(cf, "cf_wsh"), Some(idx("CF_WSH")));
-        assert_eq!(item_for_header(cf, "行政处罚决定书文号"), Some(idx("CF_WSH")));
-        assert_eq!(item_for_header(cf, "*行政处罚决定书文号"), Some(idx("CF_WSH")));
-        assert_eq!(item_for_header(cf, "罚款金额（万元）"), Some(idx("CF_NR_FK")));
+        assert_eq!(
+            item_for_header(cf, "行政处罚决定书文号"),
+            Some(idx("CF_WSH"))
+        );
+        assert_eq!(
+            item_for_header(cf, "*行政处罚决定书文号"),
+            Some(idx("CF_WSH"))
+        );
+        assert_eq!(
+            item_for_header(cf, "罚款金额（万元）"),
+            Some(idx("CF_NR_FK"))
+        );
         assert_eq!(item_for_header(cf, "罚款金额(万元)"), Some(idx("CF_NR_FK")));
         assert_eq!(item_for_header(cf, "CF_CFMC"), Some(idx("CF_WFXW")));
         assert_eq!(item_for_header(cf, "CF_XZJG"), Some(idx("CF_CFJG")));
-        assert_eq!(item_for_header(cf, "处罚机关(CF_CFJG)"), Some(idx("CF_CFJG")));
+        assert_eq!(
+            item_for_header(cf, "处罚机关(CF_CFJG)"),
+            Some(idx("CF_CFJG"))
+        );
         assert_eq!(item_for_header(cf, "无关列"), None);
         let m = map_headers(cf, &["CF_CFLB1".into(), "CF_CFLB2".into(), "x".into()]);
         assert_eq!(m.item_columns[idx("CF_CFLB")], vec![0, 1]);

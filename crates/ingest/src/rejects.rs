@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crypto::KeyRing;
 use rust_xlsxwriter::{Format, Workbook};
-use store::{StoredRejection, Store};
+use store::{Store, StoredRejection};
 
 use crate::IngestError;
 
@@ -43,19 +43,24 @@ pub fn write_rejected_xlsx(
     let bold = Format::new().set_bold();
     let width = sub.headers.len();
     for (c, h) in sub.headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, h, &bold).map_err(xlsx)?;
+        ws.write_string_with_format(0, c as u16, h, &bold)
+            .map_err(xlsx)?;
     }
-    ws.write_string_with_format(0, width as u16, "退回原因", &bold).map_err(xlsx)?;
-    ws.write_string_with_format(0, width as u16 + 1, "原行号", &bold).map_err(xlsx)?;
+    ws.write_string_with_format(0, width as u16, "退回原因", &bold)
+        .map_err(xlsx)?;
+    ws.write_string_with_format(0, width as u16 + 1, "原行号", &bold)
+        .map_err(xlsx)?;
     for (i, r) in rejections.iter().enumerate() {
         let row = i as u32 + 1;
         let cells: Vec<String> = serde_json::from_slice(&keys.decrypt(&r.raw_sealed)?)
             .map_err(|e| IngestError::Format(e.to_string()))?;
-        for (c, v) in cells.iter().enumerate().take(width.max(cells.len())) {
+        for (c, v) in cells.iter().enumerate().take(width) {
             ws.write_string(row, c as u16, v).map_err(xlsx)?;
         }
-        ws.write_string(row, width as u16, reason_text(r)).map_err(xlsx)?;
-        ws.write_number(row, width as u16 + 1, r.row_no as f64).map_err(xlsx)?;
+        ws.write_string(row, width as u16, reason_text(r))
+            .map_err(xlsx)?;
+        ws.write_number(row, width as u16 + 1, r.row_no as f64)
+            .map_err(xlsx)?;
     }
     wb.save(path).map_err(xlsx)?;
     Ok(rejections.len())

@@ -127,8 +127,8 @@ impl TextEncoding {
     }
 }
 
-/// Streams rows from any supported format, calling `row` for each; returns the header.
-/// `header` is called once with the header cells before the first row.
+/// Streams rows from any supported format, calling `row` for each. `header` is called with the
+/// header cells before the first row (for JSON, again whenever the header grows).
 pub fn read_rows<R: Read>(
     format: Format,
     input: R,
@@ -219,7 +219,10 @@ fn read_csv<R: Read>(
             .collect();
         match &headers {
             None => {
-                let h: Vec<String> = cells.iter().map(|c| c.trim_start_matches('\u{feff}').to_string()).collect();
+                let h: Vec<String> = cells
+                    .iter()
+                    .map(|c| c.trim_start_matches('\u{feff}').to_string())
+                    .collect();
                 header(&h, encoding.as_str())?;
                 headers = Some(h);
             }
@@ -231,7 +234,11 @@ fn read_csv<R: Read>(
                 let read_error = if bad_utf8 {
                     Some("该行含有无法识别的字符（文件编码应为UTF-8或GB18030）".to_string())
                 } else if cells.len() != h.len() {
-                    Some(format!("列数与表头不一致：表头{}列，该行{}列", h.len(), cells.len()))
+                    Some(format!(
+                        "列数与表头不一致：表头{}列，该行{}列",
+                        h.len(),
+                        cells.len()
+                    ))
                 } else {
                     None
                 };
@@ -304,7 +311,10 @@ fn read_xlsx<R: Read>(
         .map(cell_text)
         .collect();
     // Trailing empty header cells are formatting, not columns.
-    let width = h.iter().rposition(|c| !c.trim().is_empty()).map_or(0, |p| p + 1);
+    let width = h
+        .iter()
+        .rposition(|c| !c.trim().is_empty())
+        .map_or(0, |p| p + 1);
     let h = h[..width].to_vec();
     header(&h, "xlsx")?;
     for (i, r) in rows.enumerate() {
@@ -333,7 +343,7 @@ fn json_text(v: &Value) -> String {
 }
 
 /// A JSON array of objects (or `{"records": [...]}`), streamed element by element. The header is
-/// the keys of the first object; keys that appear later are errors of their rows.
+/// every key seen so far; `header` is called again when a record brings a new key.
 fn read_json<R: Read>(
     input: R,
     header: &mut dyn FnMut(&[String], &str) -> Result<(), IngestError>,
@@ -352,28 +362,26 @@ fn read_json<R: Read>(
 
     impl State<'_> {
         fn element(&mut self, obj: serde_json::Map<String, Value>) -> Result<(), IngestError> {
-            if self.keys.is_none() {
-                let keys: Vec<String> = obj.keys().cloned().collect();
-                (self.header)(&keys, "json")?;
-                self.keys = Some(keys);
+            // Records may leave out empty fields: the header grows as new keys appear.
+            let keys = self.keys.get_or_insert_with(Vec::new);
+            let before = keys.len();
+            for k in obj.keys() {
+                if !keys.contains(k) {
+                    keys.push(k.clone());
+                }
             }
-            let keys = self.keys.as_ref().map(Vec::as_slice).unwrap_or(&[]);
+            if keys.len() != before || self.n == 0 {
+                (self.header)(keys, "json")?;
+            }
             self.n += 1;
             let cells: Vec<String> = keys
                 .iter()
                 .map(|k| obj.get(k).map(json_text).unwrap_or_default())
                 .collect();
-            let extra: Vec<&String> = obj.keys().filter(|k| !keys.contains(k)).collect();
-            let read_error = (!extra.is_empty()).then(|| {
-                format!(
-                    "含有首条记录没有的字段：{}",
-                    extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("、")
-                )
-            });
             (self.row)(RawRow {
                 row_no: self.n,
                 cells,
-                read_error,
+                read_error: None,
             })
         }
     }
@@ -548,19 +556,34 @@ mod tests {
 
     #[test]
     fn json_array_and_records_object() {
-        let (h, _, rows) = rows_of(Format::Json, br#"[{"CF_WSH":"x","CF_NR_FK":0.2},{"CF_WSH":"y"}]"#);
+        let (h, _, rows) = rows_of(
+            Format::Json,
+            br#"[{"CF_WSH":"x","CF_NR_FK":0.2},{"CF_WSH":"y"}]"#,
+        );
         assert_eq!(h, vec!["CF_WSH", "CF_NR_FK"]);
         assert_eq!(rows[0].cells, vec!["x", "0.2"]);
         assert_eq!(rows[1].cells, vec!["y", ""]);
-        let (_, _, rows) = rows_of(Format::Json, br#"{"source":"s","records":[{"a":1},{"a":2,"b":3}]}"#);
+        let (h, _, rows) = rows_of(
+            Format::Json,
+            br#"{"source":"s","records":[{"a":1},{"a":2,"b":3}]}"#,
+        );
         assert_eq!(rows.len(), 2);
-        assert!(rows[1].read_error.is_some());
+        assert_eq!(h, vec!["a", "b"]);
+        assert_eq!(rows[0].cells, vec!["1"]);
+        assert_eq!(rows[1].cells, vec!["2", "3"]);
     }
 
     #[test]
     fn dates_in_the_forms_departments_use() {
         let d = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
-        for s in ["2026-05-01", "2026/5/1", "20260501", "2026年5月1日", "2026.05.01", "2026-05-01 10:00:00"] {
+        for s in [
+            "2026-05-01",
+            "2026/5/1",
+            "20260501",
+            "2026年5月1日",
+            "2026.05.01",
+            "2026-05-01 10:00:00",
+        ] {
             assert_eq!(parse_date(s), Some(d), "{s}");
         }
         for s in ["2026-02-30", "01/05/2026", "明天", "2026-13-01"] {

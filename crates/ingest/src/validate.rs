@@ -6,7 +6,7 @@
 use chrono::{Datelike, NaiveDate};
 use crypto::KeyRing;
 use domain::catalog::{CatalogClass, ItemType, PublicityKind, Requirement, Role};
-use domain::ids::{mask_id_number, ResidentId, Suspicion, Uscc};
+use domain::ids::{ResidentId, Suspicion, Uscc, mask_id_number};
 use domain::money::Fen;
 use domain::publicity::{MarketFacts, PenaltyFacts, Severity};
 use domain::record::SubjectKind;
@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use store::{PreparedRow, Problem, Registration, SubjectRef};
 
 use crate::mapping::HeaderMap;
-use crate::source::{parse_date, RawRow};
+use crate::source::{RawRow, parse_date};
 
 /// A parsed item value.
 #[derive(Debug, Clone)]
@@ -48,12 +48,6 @@ impl Typed {
             _ => None,
         }
     }
-}
-
-/// The keyed-hash subject key of a natural person (never the ID number itself).
-pub fn person_key(keys: &KeyRing, id_type: &str, id: &str) -> String {
-    let h = keys.keyed_hash(format!("{id_type}:{id}").as_bytes());
-    format!("P{}", &hex::encode(h)[..31])
 }
 
 /// Validates the rows of one submission.
@@ -141,22 +135,24 @@ impl<'a> Validator<'a> {
 
         // The subject kind decides which identity items are required.
         let kind = match self.class.index_of_role(Role::SubjectKind) {
-            Some(i) => match values[i].as_deref() {
-                None => None,
-                Some(v) => match catalog
-                    .canonical_value(&items[i], v)
-                    .and_then(SubjectKind::from_label)
-                {
-                    Some(k) => Some(k),
-                    None => {
-                        problems.push(self.problem(
+            Some(i) => {
+                match values[i].as_deref() {
+                    None => None,
+                    Some(v) => match catalog
+                        .canonical_value(&items[i], v)
+                        .and_then(SubjectKind::from_label)
+                    {
+                        Some(k) => Some(k),
+                        None => {
+                            problems.push(self.problem(
                             i,
                             format!("“{v}”不是有效的类别，应为：法人及非法人组织、自然人、个体工商户"),
                         ));
-                        None
-                    }
-                },
-            },
+                            None
+                        }
+                    },
+                }
+            }
             None => Some(self.kind_from_code(values.as_slice())),
         };
         if let Some(k) = kind
@@ -168,8 +164,16 @@ impl<'a> Validator<'a> {
         }
 
         let mut typed: Vec<Option<Typed>> = vec![None; items.len()];
+        let kind_item = self.class.index_of_role(Role::SubjectKind);
         for (i, it) in items.iter().enumerate() {
             let v = values[i].as_deref();
+            if Some(i) == kind_item && v.is_some() {
+                // Checked above; keep its canonical value.
+                if let Some(k) = kind {
+                    typed[i] = Some(Typed::Text(k.label().to_string()));
+                }
+                continue;
+            }
             let required = match it.required {
                 Requirement::Always => true,
                 Requirement::Optional => false,
@@ -178,19 +182,29 @@ impl<'a> Validator<'a> {
                 Requirement::When => {
                     let cond = it.when_item.as_deref().and_then(|c| self.class.index_of(c));
                     cond.and_then(|c| values[c].as_deref()).is_some_and(|cv| {
-                        cv.split([';', '；', ',', '，', '、', '|'])
-                            .any(|part| it.when_any.iter().any(|w| part.trim() == w || catalog.canonical_value(&items[cond.unwrap_or(0)], part) == Some(w.as_str())))
+                        cv.split([';', '；', ',', '，', '、', '|']).any(|part| {
+                            it.when_any.iter().any(|w| {
+                                part.trim() == w
+                                    || catalog.canonical_value(&items[cond.unwrap_or(0)], part)
+                                        == Some(w.as_str())
+                            })
+                        })
                     })
                 }
             };
             let Some(v) = v else {
                 if required && !self.map.missing_required.contains(&i) {
                     let why = match it.required {
-                        Requirement::Organisation => "法人及非法人组织、个体工商户必须填写".to_string(),
+                        Requirement::Organisation => {
+                            "法人及非法人组织、个体工商户必须填写".to_string()
+                        }
                         Requirement::NaturalPerson => "自然人必须填写".to_string(),
                         Requirement::When => format!(
                             "{}为“{}”时必须填写",
-                            it.when_item.as_deref().and_then(|c| self.class.item(c)).map_or("", |x| x.name.as_str()),
+                            it.when_item
+                                .as_deref()
+                                .and_then(|c| self.class.item(c))
+                                .map_or("", |x| x.name.as_str()),
                             it.when_any.join("、")
                         ),
                         _ => "必填，不能为空".to_string(),
@@ -207,17 +221,16 @@ impl<'a> Validator<'a> {
 
         for check in &self.class.checks {
             if let Some(order) = check.strip_prefix("date_order:") {
-                let Some((a, b)) = order.split_once("<=") else { continue };
+                let Some((a, b)) = order.split_once("<=") else {
+                    continue;
+                };
                 let (Some(ia), Some(ib)) = (self.class.index_of(a), self.class.index_of(b)) else {
                     continue;
                 };
                 if let (Some(Typed::Date(da)), Some(Typed::Date(db))) = (&typed[ia], &typed[ib])
                     && da > db
                 {
-                    problems.push(self.problem(
-                        ib,
-                        format!("{db}早于{}{da}", self.map.labels[ia]),
-                    ));
+                    problems.push(self.problem(ib, format!("{db}早于{}{da}", self.map.labels[ia])));
                 }
             } else if check == "penalty_amounts"
                 && let Some(i) = self.class.index_of_role(Role::Fine)
@@ -232,8 +245,7 @@ impl<'a> Validator<'a> {
         }
         // From here the row is valid: build what the store keeps.
         let kind = kind.unwrap_or(SubjectKind::Organisation);
-        self.prepare(raw, kind, &typed)
-            .map_err(|p| vec![p])
+        self.prepare(raw, kind, &typed).map_err(|p| vec![p])
     }
 
     /// Subject kind when the class has no kind item: from the USCC category (92 = 个体工商户).
@@ -241,7 +253,13 @@ impl<'a> Validator<'a> {
         self.item_value(values, Role::SubjectUscc)
             .map(domain::ids::normalize)
             .filter(|c| c.len() >= 2)
-            .and_then(|c| self.rules.ids.categories.get(&c[..2]).map(|p| p.kind.clone()))
+            .and_then(|c| {
+                self.rules
+                    .ids
+                    .categories
+                    .get(&c[..2])
+                    .map(|p| p.kind.clone())
+            })
             .and_then(|k| SubjectKind::from_label(&k))
             .unwrap_or(SubjectKind::Organisation)
     }
@@ -266,18 +284,30 @@ impl<'a> Validator<'a> {
                 }
                 Ok(Typed::Date(d))
             }
-            ItemType::Wan => Fen::parse_wan(v).map(Typed::Money).map_err(|e| e.to_string()),
+            ItemType::Wan => Fen::parse_wan(v)
+                .map(Typed::Money)
+                .map_err(|e| e.to_string()),
             ItemType::Enum => catalog
                 .canonical_value(it, v)
                 .map(|s| Typed::Text(s.to_string()))
                 .ok_or_else(|| {
-                    format!("“{v}”不在取值范围内，应为：{}", catalog.values(it).join("、"))
+                    format!(
+                        "“{v}”不在取值范围内，应为：{}",
+                        catalog.values(it).join("、")
+                    )
                 }),
             ItemType::EnumMulti => {
                 let mut out: Vec<&str> = Vec::new();
-                for part in v.split([';', '；', ',', '，', '、', '|']).map(str::trim).filter(|p| !p.is_empty()) {
+                for part in v
+                    .split([';', '；', ',', '，', '、', '|'])
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                {
                     let c = catalog.canonical_value(it, part).ok_or_else(|| {
-                        format!("“{part}”不在取值范围内，应为：{}", catalog.values(it).join("、"))
+                        format!(
+                            "“{part}”不在取值范围内，应为：{}",
+                            catalog.values(it).join("、")
+                        )
                     })?;
                     if !out.contains(&c) {
                         out.push(c);
@@ -321,7 +351,12 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn prepare(&self, raw: &RawRow, kind: SubjectKind, typed: &[Option<Typed>]) -> Result<PreparedRow, Problem> {
+    fn prepare(
+        &self,
+        raw: &RawRow,
+        kind: SubjectKind,
+        typed: &[Option<Typed>],
+    ) -> Result<PreparedRow, Problem> {
         let class = self.class;
         let items = &class.items;
         let role = |r: Role| class.index_of_role(r).and_then(|i| typed[i].as_ref());
@@ -338,7 +373,11 @@ impl<'a> Validator<'a> {
                 .unwrap_or("身份证")
                 .to_string();
             let (id, suspicion, area) = match role(Role::SubjectIdNumber) {
-                Some(Typed::Resident(r, s)) => (r.as_str().to_string(), s.clone(), Some(r.area().to_string())),
+                Some(Typed::Resident(r, s)) => (
+                    r.as_str().to_string(),
+                    s.clone(),
+                    Some(r.area().to_string()),
+                ),
                 Some(Typed::OtherId(s)) => (s.clone(), None, None),
                 _ => {
                     let i = class.index_of_role(Role::SubjectIdNumber).unwrap_or(0);
@@ -349,7 +388,7 @@ impl<'a> Validator<'a> {
                 note = Some(s.to_string());
             }
             SubjectRef {
-                key: person_key(self.keys, &id_type, &id),
+                key: self.keys.person_key(&id_type, &id),
                 kind,
                 name: name.clone(),
                 uscc: None,
@@ -433,7 +472,7 @@ impl<'a> Validator<'a> {
             _ => None,
         };
         let legal_rep_key = match role(Role::LegalRepIdNumber) {
-            Some(Typed::Resident(r, _)) => Some(person_key(self.keys, "身份证", r.as_str())),
+            Some(Typed::Resident(r, _)) => Some(self.keys.person_key("身份证", r.as_str())),
             _ => None,
         };
 
@@ -458,7 +497,10 @@ impl<'a> Validator<'a> {
 
         if class.publicity == PublicityKind::Penalty {
             let decided = decided_on.ok_or_else(|| {
-                self.problem(class.index_of_role(Role::DecisionDate).unwrap_or(0), "处罚决定日期必填")
+                self.problem(
+                    class.index_of_role(Role::DecisionDate).unwrap_or(0),
+                    "处罚决定日期必填",
+                )
             })?;
             let categories: Vec<String> = role(Role::PenaltyCategories)
                 .and_then(Typed::text)
@@ -470,11 +512,12 @@ impl<'a> Validator<'a> {
             let texts: Vec<&str> = [Role::LegalBasis]
                 .iter()
                 .filter_map(|r| role(*r).and_then(Typed::text))
-                .chain(
-                    ["CF_WFXW", "CF_SY"]
-                        .iter()
-                        .filter_map(|c| class.index_of(c).and_then(|i| typed[i].as_ref()).and_then(Typed::text)),
-                )
+                .chain(["CF_WFXW", "CF_SY"].iter().filter_map(|c| {
+                    class
+                        .index_of(c)
+                        .and_then(|i| typed[i].as_ref())
+                        .and_then(Typed::text)
+                }))
                 .collect();
             let mut domains = self.unit.domains.clone();
             for d in self.rules.publicity.domains_in(texts.iter().copied()) {
@@ -498,7 +541,10 @@ impl<'a> Validator<'a> {
                 }),
             };
             let w = self.rules.publicity.window(&facts).map_err(|e| {
-                self.problem(class.index_of_role(Role::DecisionDate).unwrap_or(0), e.to_string())
+                self.problem(
+                    class.index_of_role(Role::DecisionDate).unwrap_or(0),
+                    e.to_string(),
+                )
             })?;
             row.published = w.published;
             row.repairable_from = w.repairable_from;

@@ -16,10 +16,19 @@ use sm3::{Digest, Sm3};
 pub const FILES: &[(&str, &str)] = &[
     ("catalog.toml", include_str!("../../../data/catalog.toml")),
     ("units.toml", include_str!("../../../data/units.toml")),
-    ("divisions.toml", include_str!("../../../data/divisions.toml")),
+    (
+        "divisions.toml",
+        include_str!("../../../data/divisions.toml"),
+    ),
     ("calendar.toml", include_str!("../../../data/calendar.toml")),
-    ("publicity.toml", include_str!("../../../data/publicity.toml")),
-    ("uscc_categories.toml", include_str!("../../../data/uscc_categories.toml")),
+    (
+        "publicity.toml",
+        include_str!("../../../data/publicity.toml"),
+    ),
+    (
+        "uscc_categories.toml",
+        include_str!("../../../data/uscc_categories.toml"),
+    ),
     ("areas.tsv", include_str!("../../../data/areas.tsv")),
 ];
 

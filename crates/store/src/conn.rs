@@ -177,7 +177,12 @@ pub trait Conn: Send {
     fn rollback(&mut self) -> Result<(), StoreError>;
     /// Appends many rows to a table: PostgreSQL `COPY … FROM STDIN (FORMAT binary)`, SQLite one
     /// prepared `INSERT` per row.
-    fn copy_in(&mut self, table: &str, columns: &[&str], rows: &[Vec<Val>]) -> Result<u64, StoreError>;
+    fn copy_in(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<Val>],
+    ) -> Result<u64, StoreError>;
     fn in_transaction(&self) -> bool;
     /// A connection the server closed; the pool drops it.
     fn is_broken(&self) -> bool {

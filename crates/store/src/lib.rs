@@ -13,9 +13,9 @@ mod pg;
 mod pool;
 mod read;
 mod sqlite;
+mod withdraw;
 mod write;
 mod write_pg;
-mod withdraw;
 pub use withdraw::Withdrawal;
 
 use std::path::{Path, PathBuf};
@@ -44,7 +44,9 @@ pub enum StoreError {
     Decode(String),
     #[error("store location {0}: {1}")]
     Location(String, String),
-    #[error("store schema is at version {found}, this program knows up to {known}: upgrade the program")]
+    #[error(
+        "store schema is at version {found}, this program knows up to {known}: upgrade the program"
+    )]
     SchemaTooNew { found: i64, known: i64 },
     #[error("{0}")]
     NotFound(String),
@@ -57,7 +59,10 @@ pub enum StoreError {
 pub enum Location {
     Sqlite(PathBuf),
     /// A PostgreSQL URL and, optionally, the schema to use (`?schema=name` in the URL).
-    Postgres { url: String, schema: Option<String> },
+    Postgres {
+        url: String,
+        schema: Option<String>,
+    },
 }
 
 impl Location {
@@ -69,8 +74,7 @@ impl Location {
             for kv in query.split('&').filter(|s| !s.is_empty()) {
                 match kv.split_once('=') {
                     Some(("schema", v)) => {
-                        if v.is_empty()
-                            || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                         {
                             return Err(StoreError::Location(
                                 spec.into(),

@@ -82,7 +82,10 @@ impl Store {
     }
 
     fn schema_version_on(&self, c: &mut dyn crate::Conn) -> Result<i64, StoreError> {
-        let row = c.query_one("SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM schema_migrations", &[])?;
+        let row = c.query_one(
+            "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM schema_migrations",
+            &[],
+        )?;
         row.map_or(Ok(0), |r| r.i64(0))
     }
 

@@ -93,16 +93,25 @@ pub enum RowOutcome {
     Corrected,
     Unchanged,
     /// The same record with the same content appeared earlier in this submission.
-    Duplicate { first_row: u64 },
+    Duplicate {
+        first_row: u64,
+    },
     /// The same record with different content appeared earlier in this submission.
-    Conflict { first_row: u64 },
+    Conflict {
+        first_row: u64,
+    },
     /// The record was reported by another source unit, which alone may correct it.
-    NotOwner { owner: String },
+    NotOwner {
+        owner: String,
+    },
 }
 
 impl RowOutcome {
     pub fn is_accepted(&self) -> bool {
-        matches!(self, RowOutcome::Created | RowOutcome::Corrected | RowOutcome::Unchanged)
+        matches!(
+            self,
+            RowOutcome::Created | RowOutcome::Corrected | RowOutcome::Unchanged
+        )
     }
 }
 

@@ -6,11 +6,11 @@ use std::error::Error as _;
 use bytes::BytesMut;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use postgres::binary_copy::BinaryCopyInWriter;
-use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls, Statement};
 
-use crate::conn::{Backend, Conn, Row, Val};
 use crate::StoreError;
+use crate::conn::{Backend, Conn, Row, Val};
 
 pub struct PgConn {
     client: Client,
@@ -19,7 +19,11 @@ pub struct PgConn {
 }
 
 impl ToSql for Val {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match self {
             Val::Null => Ok(IsNull::Yes),
             Val::Int(i) => match *ty {
@@ -67,8 +71,12 @@ fn column(row: &postgres::Row, i: usize) -> Result<Val, StoreError> {
     let ty = row.columns()[i].type_().clone();
     let v = match ty {
         Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Val::Int),
-        Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map(|v| Val::Int(v.into())),
-        Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map(|v| Val::Int(v.into())),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)?
+            .map(|v| Val::Int(v.into())),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)?
+            .map(|v| Val::Int(v.into())),
         Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(Val::Bool),
         Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map(Val::Bytes),
         Type::DATE => row.try_get::<_, Option<NaiveDate>>(i)?.map(Val::Date),
@@ -125,7 +133,12 @@ impl Conn for PgConn {
         let st = self.statement(sql)?;
         let rows = self.client.query(&st, &refs(params))?;
         rows.iter()
-            .map(|r| (0..r.len()).map(|i| column(r, i)).collect::<Result<Vec<_>, _>>().map(Row))
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| column(r, i))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Row)
+            })
             .collect()
     }
 
@@ -157,7 +170,12 @@ impl Conn for PgConn {
         self.client.is_closed()
     }
 
-    fn copy_in(&mut self, table: &str, columns: &[&str], rows: &[Vec<Val>]) -> Result<u64, StoreError> {
+    fn copy_in(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<Val>],
+    ) -> Result<u64, StoreError> {
         let cols = columns.join(", ");
         let probe = self.statement(&format!("SELECT {cols} FROM {table} LIMIT 0"))?;
         let types: Vec<Type> = probe.columns().iter().map(|c| c.type_().clone()).collect();

@@ -6,8 +6,8 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use crate::conn::Conn;
 use crate::StoreError;
+use crate::conn::Conn;
 
 type Factory = Box<dyn Fn() -> Result<Box<dyn Conn>, StoreError> + Send + Sync>;
 
@@ -104,7 +104,9 @@ impl Deref for PoolGuard<'_> {
 
 impl DerefMut for PoolGuard<'_> {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        self.conn.as_deref_mut().expect("connection present until drop")
+        self.conn
+            .as_deref_mut()
+            .expect("connection present until drop")
     }
 }
 

@@ -138,7 +138,11 @@ impl Store {
     }
 
     /// Submissions, newest first, optionally of one unit.
-    pub fn submissions(&self, unit: Option<&str>, limit: i64) -> Result<Vec<Submission>, StoreError> {
+    pub fn submissions(
+        &self,
+        unit: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Submission>, StoreError> {
         self.read(|c| {
             let rows = match unit {
                 Some(u) => c.query(
@@ -279,7 +283,10 @@ impl Store {
                     c,
                     "SELECT kind, COUNT(*) FROM subjects GROUP BY kind ORDER BY kind",
                 )?,
-                records: one(c, "SELECT COUNT(*) FROM records WHERE change <> 'withdrawn'")?,
+                records: one(
+                    c,
+                    "SELECT COUNT(*) FROM records WHERE change <> 'withdrawn'",
+                )?,
                 records_by_class: pairs(
                     c,
                     "SELECT class_code, COUNT(*) FROM records WHERE change <> 'withdrawn'

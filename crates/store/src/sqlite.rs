@@ -6,8 +6,8 @@ use std::time::Duration;
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
 
-use crate::conn::{Backend, Conn, Row, Val};
 use crate::StoreError;
+use crate::conn::{Backend, Conn, Row, Val};
 
 pub struct SqliteConn {
     conn: Connection,
@@ -130,7 +130,12 @@ impl Conn for SqliteConn {
         self.in_tx || !self.conn.is_autocommit()
     }
 
-    fn copy_in(&mut self, table: &str, columns: &[&str], rows: &[Vec<Val>]) -> Result<u64, StoreError> {
+    fn copy_in(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<Val>],
+    ) -> Result<u64, StoreError> {
         let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
         let sql = format!(
             "INSERT INTO {table} ({}) VALUES ({})",

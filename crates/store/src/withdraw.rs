@@ -22,7 +22,8 @@ fn withdraw_on(c: &mut dyn Conn, key: &[u8], w: &Withdrawal<'_>) -> Result<(), S
             &[Val::Bytes(key.to_vec())],
         )?
         .ok_or_else(|| StoreError::NotFound(format!("记录{}不存在", hex::encode(key))))?;
-    let (subject, owner, version, change) = (head.text(0)?, head.text(1)?, head.i64(2)?, head.text(3)?);
+    let (subject, owner, version, change) =
+        (head.text(0)?, head.text(1)?, head.i64(2)?, head.text(3)?);
     if owner != w.unit {
         return Err(StoreError::Refused(format!(
             "记录{}由{owner}报送，只有报送单位可以撤回",
@@ -30,7 +31,10 @@ fn withdraw_on(c: &mut dyn Conn, key: &[u8], w: &Withdrawal<'_>) -> Result<(), S
         )));
     }
     if change == "withdrawn" {
-        return Err(StoreError::Refused(format!("记录{}已撤回", hex::encode(key))));
+        return Err(StoreError::Refused(format!(
+            "记录{}已撤回",
+            hex::encode(key)
+        )));
     }
     // The withdrawn version repeats the content of the version it ends.
     let n = c.execute(
@@ -72,7 +76,11 @@ impl Store {
     }
 
     /// Withdraws every record whose current version this submission wrote; returns how many.
-    pub fn withdraw_submission(&self, submission_id: i64, w: &Withdrawal<'_>) -> Result<u64, StoreError> {
+    pub fn withdraw_submission(
+        &self,
+        submission_id: i64,
+        w: &Withdrawal<'_>,
+    ) -> Result<u64, StoreError> {
         self.write(|c| {
             let sub = c
                 .query_one(

@@ -38,8 +38,10 @@ impl Store {
     ) -> Result<SubmissionWriter<'_>, StoreError> {
         let mut conn = self.writer()?;
         conn.begin()?;
-        let headers = serde_json::to_string(&s.headers).map_err(|e| StoreError::Decode(e.to_string()))?;
-        let map = serde_json::to_string(&s.header_map).map_err(|e| StoreError::Decode(e.to_string()))?;
+        let headers =
+            serde_json::to_string(&s.headers).map_err(|e| StoreError::Decode(e.to_string()))?;
+        let map =
+            serde_json::to_string(&s.header_map).map_err(|e| StoreError::Decode(e.to_string()))?;
         let row = conn.query_one(
             "INSERT INTO submissions (source_unit, class_code, channel, file_name, format, digest,
                 byte_size, headers, header_map, actor, received_at, rule_version)
@@ -111,11 +113,30 @@ impl SubmissionWriter<'_> {
         self.counts
     }
 
+    /// Replaces the header of the submission (JSON records may bring new keys as they come).
+    pub fn set_headers(
+        &mut self,
+        headers: &[String],
+        map: &[Option<String>],
+    ) -> Result<(), StoreError> {
+        let h = serde_json::to_string(headers).map_err(|e| StoreError::Decode(e.to_string()))?;
+        let m = serde_json::to_string(map).map_err(|e| StoreError::Decode(e.to_string()))?;
+        self.conn.execute(
+            "UPDATE submissions SET headers = $1, header_map = $2 WHERE submission_id = $3",
+            &[h.into(), m.into(), Val::Int(self.submission_id)],
+        )?;
+        Ok(())
+    }
+
     /// Keeps a piece of the submission as received (sealed by the caller).
     pub fn add_chunk(&mut self, data: &[u8]) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO submission_chunks (submission_id, seq, data) VALUES ($1, $2, $3)",
-            &[Val::Int(self.submission_id), Val::Int(self.chunks), data.into()],
+            &[
+                Val::Int(self.submission_id),
+                Val::Int(self.chunks),
+                data.into(),
+            ],
         )?;
         self.chunks += 1;
         Ok(())
@@ -350,7 +371,12 @@ impl SubmissionWriter<'_> {
         self.conn.execute(
             "INSERT INTO subject_names (subject_key, name, first_unit, first_seen)
              VALUES ($1, $2, $3, $4) ON CONFLICT (subject_key, name) DO NOTHING",
-            &[key.into(), name.into(), self.source_unit.as_str().into(), self.now.into()],
+            &[
+                key.into(),
+                name.into(),
+                self.source_unit.as_str().into(),
+                self.now.into(),
+            ],
         )?;
         Ok(())
     }

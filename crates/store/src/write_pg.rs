@@ -4,16 +4,40 @@
 
 use std::collections::HashMap;
 
+use crate::StoreError;
 use crate::conn::Val;
 use crate::model::*;
 use crate::write::SubmissionWriter;
-use crate::StoreError;
 
 const STAGE_COLUMNS: &[&str] = &[
-    "ord", "row_no", "record_key", "content_hash", "subject_key", "kind", "name", "uscc",
-    "id_type", "id_sealed", "id_masked", "s_division", "id_suspect", "id_note", "legal_rep_key",
-    "decided_on", "published", "repairable_from", "public_ends", "severity", "regime",
-    "rule_version", "on_time", "payload", "sealed", "is_registration", "reg_type", "reg_status",
+    "ord",
+    "row_no",
+    "record_key",
+    "content_hash",
+    "subject_key",
+    "kind",
+    "name",
+    "uscc",
+    "id_type",
+    "id_sealed",
+    "id_masked",
+    "s_division",
+    "id_suspect",
+    "id_note",
+    "legal_rep_key",
+    "decided_on",
+    "published",
+    "repairable_from",
+    "public_ends",
+    "severity",
+    "regime",
+    "rule_version",
+    "on_time",
+    "payload",
+    "sealed",
+    "is_registration",
+    "reg_type",
+    "reg_status",
     "industry",
 ];
 
@@ -28,7 +52,10 @@ const CREATE_STAGE: &str = "CREATE TEMP TABLE IF NOT EXISTS xy_stage (
     registered BOOLEAN, linked BOOLEAN)";
 
 impl SubmissionWriter<'_> {
-    pub(crate) fn apply_set(&mut self, rows: &[PreparedRow]) -> Result<Vec<RowOutcome>, StoreError> {
+    pub(crate) fn apply_set(
+        &mut self,
+        rows: &[PreparedRow],
+    ) -> Result<Vec<RowOutcome>, StoreError> {
         let (sid, unit, class, division, actor, now) = self.parts();
         let (unit, class, division, actor) = (
             unit.to_string(),

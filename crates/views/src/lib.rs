@@ -1,0 +1,284 @@
+//! Views derived from the store, the same for the command line, the API and the portal.
+//!
+//! [`credit_file`] assembles a subject's credit file (信用档案) as it stood on a day: identity, then
+//! its records grouped by catalog class, each with its status on that day (public, expired,
+//! repaired, withdrawn, not published; under objection) and its version history. What an
+//! [`Audience`] may see is decided here, once.
+
+use chrono::{NaiveDate, NaiveTime, TimeZone};
+use crypto::KeyRing;
+use domain::catalog::{CatalogClass, ItemType, SharingScope};
+use domain::clock::beijing;
+use domain::ids::{ResidentId, Uscc, normalize};
+use domain::record::{RecordStatus, StatusFacts, SubjectKind, status_on};
+use rulebook::Rulebook;
+use serde::Serialize;
+use store::{Store, StoreError, StoredRecord, Subject};
+
+/// Who is looking: the public sees only public records with ID numbers masked; the others see
+/// the whole file (their role decides whether they may ask at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Public,
+    Full,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    #[error("“{0}”不是有效的统一社会信用代码或公民身份号码")]
+    BadCode(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How a caller names a subject: a USCC, a resident ID number, or a store key.
+pub fn subject_key(
+    code: &str,
+    rules: &Rulebook,
+    keys: &KeyRing,
+    today: NaiveDate,
+) -> Result<String, ViewError> {
+    let n = normalize(code);
+    if n.len() == 32 && n.starts_with('P') {
+        return Ok(format!("P{}", n[1..].to_lowercase()));
+    }
+    if let Ok((id, _)) = ResidentId::parse(&n, &rules.ids, today) {
+        return Ok(keys.person_key("身份证", id.as_str()));
+    }
+    if let Ok((u, _)) = Uscc::parse(&n, &rules.ids) {
+        return Ok(u.as_str().to_string());
+    }
+    Err(ViewError::BadCode(code.to_string()))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Identity {
+    pub key: String,
+    pub kind: SubjectKind,
+    pub kind_label: &'static str,
+    pub name: String,
+    pub uscc: Option<String>,
+    pub id_masked: Option<String>,
+    pub division: Option<String>,
+    pub division_name: Option<String>,
+    pub registered: bool,
+    pub reg_type: Option<String>,
+    pub reg_status: Option<String>,
+    pub industry: Option<String>,
+    pub id_suspect: bool,
+    pub id_note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    pub code: String,
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionView {
+    pub version_no: i64,
+    pub change: String,
+    pub change_label: &'static str,
+    pub reason: Option<String>,
+    pub actor: String,
+    pub recorded_at: String,
+    pub submission_id: Option<i64>,
+    pub row_no: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordView {
+    pub record_id: String,
+    pub status: RecordStatus,
+    pub status_label: &'static str,
+    pub under_objection: bool,
+    pub source_unit: String,
+    pub decided_on: Option<NaiveDate>,
+    pub repairable_from: Option<NaiveDate>,
+    pub public_ends: Option<NaiveDate>,
+    pub severity: Option<String>,
+    pub regime: Option<String>,
+    pub rule_version: Option<String>,
+    pub on_time: Option<bool>,
+    pub items: Vec<Item>,
+    pub versions: Vec<VersionView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassView {
+    pub code: String,
+    pub name: String,
+    pub sharing: &'static str,
+    pub records: Vec<RecordView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CreditFile {
+    pub subject: Identity,
+    pub as_of: NaiveDate,
+    pub classes: Vec<ClassView>,
+}
+
+/// Item label as shown: amounts are kept and shown in 元.
+pub fn item_label(class: &CatalogClass, code: &str) -> String {
+    match class.item(code) {
+        Some(i) if i.ty == ItemType::Wan => i.name.replace("（万元）", "（元）"),
+        Some(i) => i.name.clone(),
+        None => code.to_string(),
+    }
+}
+
+fn identity(s: &Subject, rules: &Rulebook) -> Identity {
+    let division_name = s.division.as_deref().and_then(|d| {
+        rules
+            .divisions
+            .get(d)
+            .map(|x| x.name.clone())
+            .or_else(|| rules.ids.areas.latest_name(d).map(str::to_string))
+    });
+    Identity {
+        key: s.key.clone(),
+        kind: s.kind,
+        kind_label: s.kind.label(),
+        name: s.name.clone(),
+        uscc: s.uscc.clone(),
+        id_masked: s.id_masked.clone(),
+        division: s.division.clone(),
+        division_name,
+        registered: s.registered,
+        reg_type: s.reg_type.clone(),
+        reg_status: s.reg_status.clone(),
+        industry: s.industry.clone(),
+        id_suspect: s.id_suspect,
+        id_note: s.id_note.clone(),
+    }
+}
+
+/// The status of a stored record's latest version on `day`.
+pub fn record_status(
+    r: &StoredRecord,
+    class: &CatalogClass,
+    day: NaiveDate,
+) -> Option<RecordStatus> {
+    let v = r.current()?;
+    Some(status_on(
+        StatusFacts {
+            change: v.change,
+            publicity: class.publicity,
+            sharing: class.sharing,
+            published: v.published,
+            ends: v.public_ends,
+        },
+        day,
+    ))
+}
+
+fn record_view(r: &StoredRecord, class: &CatalogClass, day: NaiveDate) -> Option<RecordView> {
+    let v = r.current()?;
+    let status = record_status(r, class, day)?;
+    let items = class
+        .items
+        .iter()
+        .filter_map(|it| {
+            let value = v.payload.get(&it.code)?.as_str()?.to_string();
+            Some(Item {
+                code: it.code.clone(),
+                name: item_label(class, &it.code),
+                value,
+            })
+        })
+        .collect();
+    Some(RecordView {
+        record_id: r.record_id.clone(),
+        status,
+        status_label: status.label(),
+        under_objection: r.under_objection,
+        source_unit: r.source_unit.clone(),
+        decided_on: v.decided_on,
+        repairable_from: v.repairable_from,
+        public_ends: v.public_ends,
+        severity: v.severity.clone(),
+        regime: v.regime.clone(),
+        rule_version: v.rule_version.clone(),
+        on_time: v.on_time,
+        items,
+        versions: r
+            .versions
+            .iter()
+            .map(|x| VersionView {
+                version_no: x.version_no,
+                change: x.change.as_str().to_string(),
+                change_label: x.change.label(),
+                reason: x.reason.clone(),
+                actor: x.actor.clone(),
+                recorded_at: beijing(x.recorded_at)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string(),
+                submission_id: x.submission_id,
+                row_no: x.row_no,
+            })
+            .collect(),
+    })
+}
+
+/// The credit file of the subject with store key `key` as it stood at the end of `as_of`
+/// (Beijing time), as `audience` may see it; None when the store does not know the subject.
+pub fn credit_file(
+    store: &Store,
+    rules: &Rulebook,
+    key: &str,
+    as_of: NaiveDate,
+    audience: Audience,
+) -> Result<Option<CreditFile>, ViewError> {
+    let Some(subject) = store.subject(key)? else {
+        return Ok(None);
+    };
+    let end_of_day = beijing(chrono::Utc::now())
+        .timezone()
+        .from_local_datetime(
+            &as_of.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default()),
+        )
+        .single()
+        .map(|t| t.with_timezone(&chrono::Utc));
+    let records = store.subject_records(key, end_of_day)?;
+    let mut classes: Vec<ClassView> = Vec::new();
+    for class in &rules.catalog.classes {
+        let mut views: Vec<RecordView> = records
+            .iter()
+            .filter(|r| r.class_code == class.code)
+            .filter_map(|r| record_view(r, class, as_of))
+            .filter(|v| {
+                audience == Audience::Full
+                    || (v.status == RecordStatus::Public && class.sharing == SharingScope::Public)
+            })
+            .collect();
+        if views.is_empty() {
+            continue;
+        }
+        views.sort_by(|a, b| {
+            b.decided_on
+                .cmp(&a.decided_on)
+                .then(a.record_id.cmp(&b.record_id))
+        });
+        if audience == Audience::Public {
+            for v in &mut views {
+                for x in &mut v.versions {
+                    x.actor = String::new();
+                }
+            }
+        }
+        classes.push(ClassView {
+            code: class.code.clone(),
+            name: class.name.clone(),
+            sharing: class.sharing.as_str(),
+            records: views,
+        });
+    }
+    Ok(Some(CreditFile {
+        subject: identity(&subject, rules),
+        as_of,
+        classes,
+    }))
+}

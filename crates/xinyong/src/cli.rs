@@ -1,0 +1,246 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "xinyong", version, about = "信用：市县一体化公共信用信息系统")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// The store: an SQLite file path (default) or a postgres:// URL (`?schema=name` to pick a schema).
+    #[arg(
+        long,
+        global = true,
+        env = "XINYONG_DB",
+        default_value = "xinyong-data/xinyong.db"
+    )]
+    pub db: String,
+    /// The key file (SM4, HMAC-SM3 and SM2 keys), kept outside the store; created when missing.
+    #[arg(
+        long,
+        global = true,
+        env = "XINYONG_KEYS",
+        default_value = "xinyong-data/xinyong.key"
+    )]
+    pub keys: PathBuf,
+    /// A directory of rule files that replace the shipped ones (catalog.toml, calendar.toml, …).
+    #[arg(long, global = true, env = "XINYONG_RULES")]
+    pub rules: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build a small city in the embedded store and show what the platform holds.
+    Demo(DemoArgs),
+    /// Identifier checks.
+    Ids {
+        #[command(subcommand)]
+        command: IdsCommand,
+    },
+    /// Import files a source unit sent (CSV in UTF-8 or GB18030, XLSX, JSON).
+    Import(ImportArgs),
+    /// Write the rejected rows of a submission as XLSX in the unit's own layout.
+    Rejects {
+        submission: i64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// List submissions.
+    Submissions {
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Withdraw a record or a whole submission (source unit only).
+    Withdraw(WithdrawArgs),
+    /// Print a subject's credit file as JSON.
+    Subject {
+        /// 统一社会信用代码 or 公民身份号码.
+        code: String,
+        /// Show the file as it stood at the end of this day (YYYY-MM-DD).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Only what the public may see.
+        #[arg(long)]
+        public: bool,
+    },
+    /// Counts of subjects and of current records per catalog class.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Data quality: 入库率 and 关联率 per source unit or batch; 重错码.
+    Quality(QualityArgs),
+    /// Ask the rules why a date is what it is.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Write a synthetic city's files (deterministic from a seed).
+    Gen(GenArgs),
+    /// Create or upgrade the store's schema.
+    Migrate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdsCommand {
+    /// Read identifiers, one per line, on stdin; print `input<TAB>VERDICT<TAB>reason`.
+    Validate,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The source unit, by its full name (e.g. 盐城市生态环境局).
+    #[arg(long)]
+    pub source: String,
+    /// The catalog class, by its Chinese name (e.g. 行政处罚).
+    #[arg(long)]
+    pub class: String,
+    /// Who is importing (recorded with every version).
+    #[arg(long, default_value = "operator")]
+    pub actor: String,
+    /// Print a JSON summary as the last line, and nothing else on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct WithdrawArgs {
+    #[arg(long)]
+    pub source: String,
+    #[arg(
+        long,
+        conflicts_with = "submission",
+        required_unless_present = "submission"
+    )]
+    pub record: Option<String>,
+    #[arg(long)]
+    pub submission: Option<i64>,
+    #[arg(long)]
+    pub reason: String,
+    #[arg(long, default_value = "operator")]
+    pub actor: String,
+}
+
+#[derive(Debug, Args)]
+pub struct QualityArgs {
+    #[command(subcommand)]
+    pub command: Option<QualityCommand>,
+    #[arg(long)]
+    pub source: Option<String>,
+    #[arg(long)]
+    pub submission: Option<i64>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QualityCommand {
+    /// 重错码: one code with several names, one name with several codes.
+    Conflicts {
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// The date N working days after DATE (DATE itself not counted).
+    AddWorkdays { date: String, n: u32 },
+    /// The publicity window of a penalty, as JSON.
+    PenaltyWindow(WindowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WindowArgs {
+    /// 处罚决定日期
+    #[arg(long)]
+    pub decided: String,
+    /// 处罚类别, comma-separated (罚款,没收违法所得)
+    #[arg(long)]
+    pub categories: String,
+    /// 轻微, 一般 or 严重; defaults from the categories when absent
+    #[arg(long)]
+    pub severity: Option<String>,
+    /// 领域: 安全生产, 消防, 特种设备 (comma-separated)
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// A market-regulation penalty (SAMR Order 45): counted from --published
+    #[arg(long, requires = "published")]
+    pub market: bool,
+    /// 公示日期 (market regulation)
+    #[arg(long)]
+    pub published: Option<String>,
+    /// Fine in 万元 (market regulation: a small fine alone is published 3 months)
+    #[arg(long)]
+    pub fine: Option<String>,
+    /// The subject is a natural person (small-fine threshold)
+    #[arg(long)]
+    pub natural_person: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    #[arg(long, default_value = "xinyong-data/gen")]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The day the files are sent (default: today, Beijing time).
+    #[arg(long)]
+    pub today: Option<String>,
+    #[arg(long, default_value_t = 3000)]
+    pub orgs: usize,
+    #[arg(long, default_value_t = 600)]
+    pub persons: usize,
+    #[arg(long, default_value_t = 3000)]
+    pub licences: usize,
+    #[arg(long, default_value_t = 2000)]
+    pub penalties: usize,
+    #[arg(long, default_value_t = 120)]
+    pub lists: usize,
+    #[arg(long, default_value_t = 400)]
+    pub commitments: usize,
+    #[arg(long, default_value_t = 200)]
+    pub contracts: usize,
+    #[arg(long, default_value_t = 80)]
+    pub honours: usize,
+    /// Share of dirty rows (0–1).
+    #[arg(long, default_value_t = 0.02)]
+    pub dirty: f64,
+    /// csv, gb18030, xlsx or json
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// Only this class, in one file (e.g. 行政处罚)
+    #[arg(long)]
+    pub only: Option<String>,
+    /// The unit of --only
+    #[arg(long)]
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the demo store lives.
+    #[arg(long, default_value = "xinyong-data/demo.db")]
+    pub demo_db: String,
+    /// Rebuild the demo city even if the store exists.
+    #[arg(long)]
+    pub fresh: bool,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
