@@ -88,6 +88,15 @@ enum Msg {
     },
 }
 
+/// A crash point for the atomicity tests: with `XINYONG_FAILPOINT=<name>` the process says so on
+/// stderr and waits there, inside the open transaction, to be killed.
+fn failpoint(name: &str) {
+    if std::env::var("XINYONG_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("FAILPOINT {name}");
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}
+
 fn seal_cells(keys: &KeyRing, cells: &[String]) -> Result<Vec<u8>, IngestError> {
     let text = serde_json::to_string(cells).unwrap_or_default();
     Ok(keys.encrypt(text.as_bytes())?)
@@ -353,6 +362,7 @@ impl Importer<'_> {
                     w.reject(&rejected)?;
                     done += (rows.len() + rejected.len()) as u64;
                     progress(w.counts().rows_read.max(done));
+                    failpoint("import-after-batch");
                 }
                 Msg::Done {
                     digest,

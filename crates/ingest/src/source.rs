@@ -127,12 +127,15 @@ impl TextEncoding {
     }
 }
 
+/// Called with the header cells and the detected encoding (or format) name.
+pub type HeaderFn<'a> = dyn FnMut(&[String], &str) -> Result<(), IngestError> + 'a;
+
 /// Streams rows from any supported format, calling `row` for each. `header` is called with the
 /// header cells before the first row (for JSON, again whenever the header grows).
 pub fn read_rows<R: Read>(
     format: Format,
     input: R,
-    header: &mut dyn FnMut(&[String], &str) -> Result<(), IngestError>,
+    header: &mut HeaderFn<'_>,
     row: &mut dyn FnMut(RawRow) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
     match format {
@@ -144,7 +147,7 @@ pub fn read_rows<R: Read>(
 
 fn read_csv<R: Read>(
     input: R,
-    header: &mut dyn FnMut(&[String], &str) -> Result<(), IngestError>,
+    header: &mut HeaderFn<'_>,
     row: &mut dyn FnMut(RawRow) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
     let mut input = BufReader::with_capacity(1 << 20, input);
@@ -287,7 +290,7 @@ fn cell_text(d: &calamine::Data) -> String {
 
 fn read_xlsx<R: Read>(
     mut input: R,
-    header: &mut dyn FnMut(&[String], &str) -> Result<(), IngestError>,
+    header: &mut HeaderFn<'_>,
     row: &mut dyn FnMut(RawRow) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
     use calamine::Reader;
@@ -346,14 +349,14 @@ fn json_text(v: &Value) -> String {
 /// every key seen so far; `header` is called again when a record brings a new key.
 fn read_json<R: Read>(
     input: R,
-    header: &mut dyn FnMut(&[String], &str) -> Result<(), IngestError>,
+    header: &mut HeaderFn<'_>,
     row: &mut dyn FnMut(RawRow) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
     use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
     use std::fmt;
 
     struct State<'a> {
-        header: &'a mut dyn FnMut(&[String], &str) -> Result<(), IngestError>,
+        header: &'a mut HeaderFn<'a>,
         row: &'a mut dyn FnMut(RawRow) -> Result<(), IngestError>,
         keys: Option<Vec<String>>,
         n: u64,

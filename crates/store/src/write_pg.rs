@@ -140,7 +140,7 @@ impl SubmissionWriter<'_> {
                 "INSERT INTO subjects (subject_key, kind, name, uscc, id_type, id_sealed, id_masked,
                     division, id_suspect, id_note, first_seen, updated_at)
                  SELECT DISTINCT ON (subject_key) subject_key, kind, name, uscc, id_type, id_sealed,
-                    id_masked, s_division, id_suspect, id_note, $1, $1
+                    id_masked, s_division, id_suspect, id_note, $1::timestamptz, $1::timestamptz
                  FROM xy_stage WHERE {ACCEPTED} ORDER BY subject_key, ord
                  ON CONFLICT (subject_key) DO NOTHING"
             ),
@@ -149,7 +149,7 @@ impl SubmissionWriter<'_> {
         c.execute(
             &format!(
                 "INSERT INTO subject_names (subject_key, name, first_unit, first_seen)
-                 SELECT DISTINCT subject_key, name, $1, $2 FROM xy_stage WHERE {ACCEPTED}
+                 SELECT DISTINCT subject_key, name, $1::text, $2::timestamptz FROM xy_stage WHERE {ACCEPTED}
                  ON CONFLICT (subject_key, name) DO NOTHING"
             ),
             &[unit.as_str().into(), now.into()],
@@ -158,7 +158,7 @@ impl SubmissionWriter<'_> {
             &format!(
                 "UPDATE subjects t SET registered = TRUE, name = g.name, reg_type = g.reg_type,
                     reg_status = g.reg_status, industry = g.industry,
-                    division = COALESCE(g.s_division, t.division), updated_at = $1
+                    division = COALESCE(g.s_division, t.division), updated_at = $1::timestamptz
                  FROM (SELECT DISTINCT ON (subject_key) subject_key, name, reg_type, reg_status,
                           industry, s_division
                        FROM xy_stage WHERE is_registration AND {ACCEPTED}
@@ -181,11 +181,11 @@ impl SubmissionWriter<'_> {
                 source_unit, change, reason, actor, recorded_at, submission_id, row_no,
                 content_hash, decided_on, published, repairable_from, public_ends, severity,
                 regime, rule_version, on_time, linked, id_suspect, payload, sealed)
-             SELECT record_key, version_no, subject_key, $1, $2,
+             SELECT record_key, version_no, subject_key, $1::text, $2::text,
                 CASE WHEN outcome = 'created' THEN 'created' ELSE 'corrected' END,
                 CASE WHEN outcome = 'created' THEN NULL
                      WHEN old_change = 'withdrawn' THEN '撤回后重新报送' ELSE '报送单位更正' END,
-                $3, $4, $5, row_no, content_hash, decided_on, published, repairable_from,
+                $3::text, $4::timestamptz, $5::bigint, row_no, content_hash, decided_on, published, repairable_from,
                 public_ends, severity, regime, rule_version, on_time, linked, id_suspect, payload,
                 sealed
              FROM xy_stage WHERE outcome IN ('created', 'corrected') ORDER BY ord",
@@ -201,9 +201,9 @@ impl SubmissionWriter<'_> {
             "INSERT INTO records (record_key, class_code, subject_key, source_unit, division,
                 current_version, current_hash, change, last_submission, last_row, decided_on,
                 published, public_ends, repairable_from, legal_rep_key, updated_at)
-             SELECT record_key, $1, subject_key, $2, $3, version_no, content_hash,
-                CASE WHEN outcome = 'created' THEN 'created' ELSE 'corrected' END, $4, row_no,
-                decided_on, published, public_ends, repairable_from, legal_rep_key, $5
+             SELECT record_key, $1::text, subject_key, $2::text, $3::text, version_no, content_hash,
+                CASE WHEN outcome = 'created' THEN 'created' ELSE 'corrected' END, $4::bigint, row_no,
+                decided_on, published, public_ends, repairable_from, legal_rep_key, $5::timestamptz
              FROM xy_stage WHERE outcome IN ('created', 'corrected')
              ON CONFLICT (record_key) DO UPDATE SET
                 current_version = excluded.current_version, current_hash = excluded.current_hash,

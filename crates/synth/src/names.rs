@@ -99,9 +99,9 @@ pub const SHOPS: &[&str] = &[
 
 pub fn person_name(rng: &mut Rng) -> String {
     let mut s = rng.pick(SURNAMES).to_string();
-    s.push_str(*rng.pick(GIVEN));
+    s.push_str(rng.pick::<&str>(GIVEN));
     if rng.chance(0.6) {
-        s.push_str(*rng.pick(GIVEN));
+        s.push_str(rng.pick::<&str>(GIVEN));
     }
     s
 }
