@@ -67,6 +67,16 @@ pub struct ImportSummary {
     pub unknown_columns: Vec<String>,
     pub seconds: f64,
     pub rows_per_second: f64,
+    /// Peak resident memory of the process so far (Linux), MiB.
+    pub peak_memory_mib: Option<u64>,
+}
+
+/// The process's peak resident set (VmHWM) in MiB, where the OS tells it.
+pub fn peak_memory_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
 }
 
 enum Msg {
@@ -77,7 +87,9 @@ enum Msg {
         encoding: String,
     },
     Batch {
-        rows: Vec<(PreparedRow, Vec<String>)>,
+        /// Valid rows, and beside each its cells as received (for a rejection by the store).
+        rows: Vec<PreparedRow>,
+        cells: Vec<Vec<String>>,
         rejected: Vec<Rejection>,
         chunks: Vec<Vec<u8>>,
     },
@@ -163,12 +175,15 @@ impl Importer<'_> {
         let today = self.clock.today();
         let (tx, rx) = sync_channel::<Result<Msg, IngestError>>(4);
         std::thread::scope(|scope| {
-            let reader = scope.spawn(move || {
-                let result = self.read_side(format, input, unit, class, today, &tx);
-                if let Err(e) = result {
-                    let _ = tx.send(Err(e));
-                }
-            });
+            let reader = std::thread::Builder::new()
+                .name("xy-reader".into())
+                .spawn_scoped(scope, move || {
+                    let result = self.read_side(format, input, unit, class, today, &tx);
+                    if let Err(e) = result {
+                        let _ = tx.send(Err(e));
+                    }
+                })
+                .map_err(|_| IngestError::Reader)?;
             let written =
                 self.write_side(&rx, file_name, format, unit, class, opts, progress, started);
             drop(rx);
@@ -191,7 +206,8 @@ impl Importer<'_> {
         let sink = raw_chunks.clone();
         let mut tee = Tee::new(input, move |c| sink.borrow_mut().push(c));
         let validator: RefCell<Option<Validator>> = RefCell::new(None);
-        let mut rows: Vec<(PreparedRow, Vec<String>)> = Vec::with_capacity(BATCH_ROWS);
+        let mut rows: Vec<PreparedRow> = Vec::with_capacity(BATCH_ROWS);
+        let mut cells: Vec<Vec<String>> = Vec::with_capacity(BATCH_ROWS);
         let mut rejected: Vec<Rejection> = Vec::new();
         let seal_all = |chunks: &Rc<RefCell<Vec<Vec<u8>>>>| -> Result<Vec<Vec<u8>>, IngestError> {
             chunks
@@ -223,7 +239,10 @@ impl Importer<'_> {
                     .as_ref()
                     .ok_or_else(|| IngestError::Format("缺少表头".into()))?;
                 match v.validate(&raw) {
-                    Ok(p) => rows.push((p, raw.cells)),
+                    Ok(p) => {
+                        rows.push(p);
+                        cells.push(raw.cells);
+                    }
                     Err(problems) => rejected.push(Rejection {
                         row_no: raw.row_no,
                         problems,
@@ -233,6 +252,7 @@ impl Importer<'_> {
                 if rows.len() + rejected.len() >= BATCH_ROWS {
                     tx.send(Ok(Msg::Batch {
                         rows: std::mem::replace(&mut rows, Vec::with_capacity(BATCH_ROWS)),
+                        cells: std::mem::replace(&mut cells, Vec::with_capacity(BATCH_ROWS)),
                         rejected: std::mem::take(&mut rejected),
                         chunks: seal_all(&raw_chunks)?,
                     }))
@@ -243,6 +263,7 @@ impl Importer<'_> {
         )?;
         tx.send(Ok(Msg::Batch {
             rows,
+            cells,
             rejected,
             chunks: seal_all(&raw_chunks)?,
         }))
@@ -325,6 +346,7 @@ impl Importer<'_> {
                 }
                 Msg::Batch {
                     rows,
+                    cells,
                     mut rejected,
                     chunks,
                 } => {
@@ -334,9 +356,8 @@ impl Importer<'_> {
                     for c in &chunks {
                         w.add_chunk(c)?;
                     }
-                    let prepared: Vec<PreparedRow> = rows.iter().map(|(p, _)| p.clone()).collect();
-                    let outcomes = w.apply(&prepared)?;
-                    for ((p, cells), o) in rows.iter().zip(outcomes) {
+                    let outcomes = w.apply(&rows)?;
+                    for ((p, cells), o) in rows.iter().zip(&cells).zip(outcomes) {
                         let reason = match o {
                             RowOutcome::Duplicate { first_row } => {
                                 format!("与第{first_row}行重复（{key_label}，内容相同）")
@@ -419,6 +440,7 @@ impl Importer<'_> {
                         unknown_columns: unknown,
                         seconds,
                         rows_per_second: counts.rows_read as f64 / seconds.max(1e-9),
+                        peak_memory_mib: peak_memory_mib(),
                     });
                 }
             }

@@ -19,14 +19,32 @@ fn opts(unit: &str, class: &str) -> ImportOptions {
     }
 }
 
-fn import(store: &Store, rules: &Rulebook, keys: &crypto::KeyRing, clock: &dyn Clock, path: &Path, unit: &str, class: &str) -> ImportSummary {
-    Importer { store, rules, keys, clock }
-        .import_path(path, &opts(unit, class), &|_| {})
-        .unwrap_or_else(|e| panic!("import {}: {e}", path.display()))
+fn import(
+    store: &Store,
+    rules: &Rulebook,
+    keys: &crypto::KeyRing,
+    clock: &dyn Clock,
+    path: &Path,
+    unit: &str,
+    class: &str,
+) -> ImportSummary {
+    Importer {
+        store,
+        rules,
+        keys,
+        clock,
+    }
+    .import_path(path, &opts(unit, class), &|_| {})
+    .unwrap_or_else(|e| panic!("import {}: {e}", path.display()))
 }
 
 fn rejected_rows(store: &Store, submission: i64) -> BTreeSet<u64> {
-    store.rejections(submission).unwrap().iter().map(|r| r.row_no as u64).collect()
+    store
+        .rejections(submission)
+        .unwrap()
+        .iter()
+        .map(|r| r.row_no as u64)
+        .collect()
 }
 
 fn small_city(dir: &Path, format: OutFormat, only: Option<&str>) -> (Rulebook, Manifest) {
@@ -54,21 +72,52 @@ fn every_dirty_row_is_rejected_with_a_reason_and_no_row_is_lost() {
     let clock = clock_on("2026-11-20");
     let mut files = m.files.clone();
     files.sort_by_key(|f| f.class != "登记注册基本信息");
-    let kinds: BTreeSet<&str> = files.iter().flat_map(|f| f.dirty_by_kind.keys().map(String::as_str)).collect();
-    for k in ["bad_checksum", "missing_required", "bad_date", "duplicate", "bad_amount", "bad_enum"] {
-        assert!(kinds.contains(k), "the generated city should contain {k} rows");
+    let kinds: BTreeSet<&str> = files
+        .iter()
+        .flat_map(|f| f.dirty_by_kind.keys().map(String::as_str))
+        .collect();
+    for k in [
+        "bad_checksum",
+        "missing_required",
+        "bad_date",
+        "duplicate",
+        "bad_amount",
+        "bad_enum",
+    ] {
+        assert!(
+            kinds.contains(k),
+            "the generated city should contain {k} rows"
+        );
     }
     for ts in stores() {
         let keys = testkit::keys();
         let (mut read, mut acc, mut rej) = (0, 0, 0);
         for f in &files {
-            let s = import(&ts.store, &rules, &keys, &clock, &dir.path().join(&f.file), &f.unit, &f.class);
+            let s = import(
+                &ts.store,
+                &rules,
+                &keys,
+                &clock,
+                &dir.path().join(&f.file),
+                &f.unit,
+                &f.class,
+            );
             assert_eq!(s.rows_read, f.rows, "{} {}", ts.name, f.file);
-            assert_eq!(s.accepted + s.rejected, s.rows_read, "{} {}", ts.name, f.file);
+            assert_eq!(
+                s.accepted + s.rejected,
+                s.rows_read,
+                "{} {}",
+                ts.name,
+                f.file
+            );
             let id = s.submission_id.expect("committed");
             let got = rejected_rows(&ts.store, id);
             let want: BTreeSet<u64> = f.dirty_rows.iter().map(|d| d.row_no).collect();
-            assert_eq!(got, want, "{}: rejected rows of {} differ from its dirty rows", ts.name, f.file);
+            assert_eq!(
+                got, want,
+                "{}: rejected rows of {} differ from its dirty rows",
+                ts.name, f.file
+            );
             for r in ts.store.rejections(id).unwrap() {
                 assert!(!r.problems.is_empty() && r.problems.iter().all(|p| !p.reason.is_empty()));
             }
@@ -78,11 +127,19 @@ fn every_dirty_row_is_rejected_with_a_reason_and_no_row_is_lost() {
         }
         assert_eq!(read, acc + rej);
         let stats = ts.store.stats().unwrap();
-        assert_eq!(stats.records as u64, acc, "{}: every accepted row is one current record", ts.name);
+        assert_eq!(
+            stats.records as u64, acc,
+            "{}: every accepted row is one current record",
+            ts.name
+        );
         // Most records link to a registered subject; a few orgs were left unregistered on purpose.
         let q = ts.store.quality_by_unit(None).unwrap();
         let linked: u64 = q.iter().map(|u| u.counts.linked).sum();
-        assert!(linked * 100 > acc * 85 && linked < acc, "{}: linked {linked} of {acc}", ts.name);
+        assert!(
+            linked * 100 > acc * 85 && linked < acc,
+            "{}: linked {linked} of {acc}",
+            ts.name
+        );
     }
 }
 
@@ -90,14 +147,26 @@ fn every_dirty_row_is_rejected_with_a_reason_and_no_row_is_lost() {
 fn formats_encodings_and_header_styles_all_import() {
     let rules = Rulebook::builtin().unwrap();
     let clock = clock_on("2026-11-20");
-    for (format, rows) in [(OutFormat::CsvGb18030, 400), (OutFormat::Xlsx, 400), (OutFormat::Json, 400)] {
+    for (format, rows) in [
+        (OutFormat::CsvGb18030, 400),
+        (OutFormat::Xlsx, 400),
+        (OutFormat::Json, 400),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let (_, m) = small_city(dir.path(), format, Some("行政处罚"));
         let f = &m.files[0];
         assert_eq!(f.rows, rows);
         let ts = testkit::sqlite();
         let keys = testkit::keys();
-        let s = import(&ts.store, &rules, &keys, &clock, &dir.path().join(&f.file), &f.unit, &f.class);
+        let s = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock,
+            &dir.path().join(&f.file),
+            &f.unit,
+            &f.class,
+        );
         assert_eq!(s.rows_read, f.rows, "{format:?}");
         assert_eq!(s.rejected, f.dirty, "{format:?}");
         let expected_format = match format {
@@ -142,47 +211,95 @@ fn same_file_twice_changes_nothing_and_a_correction_is_a_new_version() {
     let uc = unit_code(&rules, unit);
     let fix = |r: String| r.replace("11320900001401484X", &uc);
     let dir = tempfile::tempdir().unwrap();
-    let a = fix(penalty_row("盐城市恒泰化工有限公司", "91320900MA1MB4X50R", "盐环罚〔2026〕1号", "0.2", "2026-06-01"));
-    let b = fix(penalty_row("建湖县鑫达建材有限公司", "91320925MA1N8K2T86", "盐环罚〔2026〕2号", "1.5", "2026-06-02"));
+    let a = fix(penalty_row(
+        "盐城市恒泰化工有限公司",
+        "91320900MA1MB4X50R",
+        "盐环罚〔2026〕1号",
+        "0.2",
+        "2026-06-01",
+    ));
+    let b = fix(penalty_row(
+        "建湖县鑫达建材有限公司",
+        "91320925MA1N8K2T86",
+        "盐环罚〔2026〕2号",
+        "1.5",
+        "2026-06-02",
+    ));
     for ts in stores() {
         let keys = testkit::keys();
         let clock1 = clock_on("2026-06-03");
         // The second code above has a wrong check character on purpose; use a valid one.
-        let b_ok = b.replace("91320925MA1N8K2T86", &synth::make_uscc(&mut synth::Rng::new(5), "91", "320925"));
+        let b_ok = b.replace(
+            "91320925MA1N8K2T86",
+            &synth::make_uscc(&mut synth::Rng::new(5), "91", "320925"),
+        );
         let f1 = write(dir.path(), "v1.csv", &[a.clone(), b_ok.clone()]);
         let s1 = import(&ts.store, &rules, &keys, &clock1, &f1, unit, "行政处罚");
-        assert_eq!((s1.accepted, s1.created, s1.rejected), (2, 2, 0), "{}", ts.name);
+        assert_eq!(
+            (s1.accepted, s1.created, s1.rejected),
+            (2, 2, 0),
+            "{}",
+            ts.name
+        );
         let before = ts.store.stats().unwrap();
         let again = import(&ts.store, &rules, &keys, &clock1, &f1, unit, "行政处罚");
         assert_eq!(again.duplicate_of, s1.submission_id, "{}", ts.name);
         assert_eq!(again.submission_id, None);
         let after = ts.store.stats().unwrap();
-        assert_eq!((before.records, before.versions, before.submissions), (after.records, after.versions, after.submissions));
+        assert_eq!(
+            (before.records, before.versions, before.submissions),
+            (after.records, after.versions, after.submissions)
+        );
 
         // The same rows in another file (other bytes) are unchanged; a changed fine is a correction.
         let clock2 = clock_on("2026-06-10");
         let a2 = a.replace(",0.2,", ",0.25,");
         let f2 = write(dir.path(), "v2.csv", &[b_ok.clone(), a2]);
         let s2 = import(&ts.store, &rules, &keys, &clock2, &f2, unit, "行政处罚");
-        assert_eq!((s2.unchanged, s2.corrected, s2.created, s2.rejected), (1, 1, 0, 0), "{}", ts.name);
+        assert_eq!(
+            (s2.unchanged, s2.corrected, s2.created, s2.rejected),
+            (1, 1, 0, 0),
+            "{}",
+            ts.name
+        );
 
-        let file = views::credit_file(&ts.store, &rules, "91320900MA1MB4X50R", day("2026-06-10"), views::Audience::Full)
-            .unwrap()
-            .unwrap();
+        let file = views::credit_file(
+            &ts.store,
+            &rules,
+            "91320900MA1MB4X50R",
+            day("2026-06-10"),
+            views::Audience::Full,
+        )
+        .unwrap()
+        .unwrap();
         let cf = file.classes.iter().find(|c| c.code == "CF").unwrap();
         let rec = &cf.records[0];
         assert_eq!(rec.versions.len(), 2, "{}", ts.name);
         assert_eq!(rec.versions[1].change, "corrected");
-        let fine = rec.items.iter().find(|i| i.code == "CF_NR_FK").unwrap();
+        let fine = rec.items.iter().find(|i| &*i.code == "CF_NR_FK").unwrap();
         assert_eq!(fine.value, "2500.00", "万元 kept exactly, shown in 元");
-        assert_eq!(fine.name, "罚款金额（元）");
+        assert_eq!(&*fine.name, "罚款金额（元）");
         // As the file stood before the correction.
-        let old = views::credit_file(&ts.store, &rules, "91320900MA1MB4X50R", day("2026-06-05"), views::Audience::Full)
-            .unwrap()
-            .unwrap();
+        let old = views::credit_file(
+            &ts.store,
+            &rules,
+            "91320900MA1MB4X50R",
+            day("2026-06-05"),
+            views::Audience::Full,
+        )
+        .unwrap()
+        .unwrap();
         let old_rec = &old.classes.iter().find(|c| c.code == "CF").unwrap().records[0];
         assert_eq!(old_rec.versions.len(), 1);
-        assert_eq!(old_rec.items.iter().find(|i| i.code == "CF_NR_FK").unwrap().value, "2000.00");
+        assert_eq!(
+            old_rec
+                .items
+                .iter()
+                .find(|i| &*i.code == "CF_NR_FK")
+                .unwrap()
+                .value,
+            "2000.00"
+        );
         // The window was computed under the 2026 rules and stored with the rule version.
         assert_eq!(rec.regime.as_deref(), Some("2026"));
         assert_eq!(rec.repairable_from, Some(day("2026-09-02")));
@@ -196,8 +313,14 @@ fn another_unit_cannot_overwrite_a_record_and_withdrawal_leaves_history() {
     let rules = Rulebook::builtin().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let env = "盐城市生态环境局";
-    let row = penalty_row("盐城市恒泰化工有限公司", "91320900MA1MB4X50R", "盐环罚〔2026〕9号", "0.3", "2026-05-06")
-        .replace("11320900001401484X", &unit_code(&rules, env));
+    let row = penalty_row(
+        "盐城市恒泰化工有限公司",
+        "91320900MA1MB4X50R",
+        "盐环罚〔2026〕9号",
+        "0.3",
+        "2026-05-06",
+    )
+    .replace("11320900001401484X", &unit_code(&rules, env));
     let f = write(dir.path(), "a.csv", std::slice::from_ref(&row));
     for ts in stores() {
         let keys = testkit::keys();
@@ -206,27 +329,82 @@ fn another_unit_cannot_overwrite_a_record_and_withdrawal_leaves_history() {
         assert_eq!(s.accepted, 1);
         // The same record (same decision number and subject) with other content, from another unit.
         let other = write(dir.path(), "b.csv", &[row.replace("0.3", "0.4")]);
-        let s2 = import(&ts.store, &rules, &keys, &clock, &other, "盐城市应急管理局", "行政处罚");
+        let s2 = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock,
+            &other,
+            "盐城市应急管理局",
+            "行政处罚",
+        );
         assert_eq!(s2.rejected, 1, "{}", ts.name);
         let r = &ts.store.rejections(s2.submission_id.unwrap()).unwrap()[0];
-        assert!(r.problems[0].reason.contains("盐城市生态环境局"), "{}", r.problems[0].reason);
+        assert!(
+            r.problems[0].reason.contains("盐城市生态环境局"),
+            "{}",
+            r.problems[0].reason
+        );
 
         let sub = s.submission_id.unwrap();
-        let w = store::Withdrawal { unit: "盐城市应急管理局", actor: "x", reason: "误报", at: clock.now() };
-        assert!(ts.store.withdraw_submission(sub, &w).is_err(), "only the reporting unit may withdraw");
+        let w = store::Withdrawal {
+            unit: "盐城市应急管理局",
+            actor: "x",
+            reason: "误报",
+            at: clock.now(),
+        };
+        assert!(
+            ts.store.withdraw_submission(sub, &w).is_err(),
+            "only the reporting unit may withdraw"
+        );
         let later = clock_on("2026-05-20");
-        let w = store::Withdrawal { unit: env, actor: "李四", reason: "决定已撤销", at: later.now() };
+        let w = store::Withdrawal {
+            unit: env,
+            actor: "李四",
+            reason: "决定已撤销",
+            at: later.now(),
+        };
         assert_eq!(ts.store.withdraw_submission(sub, &w).unwrap(), 1);
-        let file = views::credit_file(&ts.store, &rules, "91320900MA1MB4X50R", day("2026-05-20"), views::Audience::Full).unwrap().unwrap();
+        let file = views::credit_file(
+            &ts.store,
+            &rules,
+            "91320900MA1MB4X50R",
+            day("2026-05-20"),
+            views::Audience::Full,
+        )
+        .unwrap()
+        .unwrap();
         let rec = &file.classes[0].records[0];
         assert_eq!(rec.status, domain::record::RecordStatus::Withdrawn);
         assert_eq!(rec.versions.len(), 2);
         assert_eq!(rec.versions[1].reason.as_deref(), Some("决定已撤销"));
         assert_eq!(rec.versions[1].actor, "李四");
-        let public = views::credit_file(&ts.store, &rules, "91320900MA1MB4X50R", day("2026-05-20"), views::Audience::Public).unwrap().unwrap();
-        assert!(public.classes.is_empty(), "a withdrawn record leaves every public view");
-        let before = views::credit_file(&ts.store, &rules, "91320900MA1MB4X50R", day("2026-05-10"), views::Audience::Public).unwrap().unwrap();
-        assert_eq!(before.classes[0].records[0].status, domain::record::RecordStatus::Public);
+        let public = views::credit_file(
+            &ts.store,
+            &rules,
+            "91320900MA1MB4X50R",
+            day("2026-05-20"),
+            views::Audience::Public,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(
+            public.classes.is_empty(),
+            "a withdrawn record leaves every public view"
+        );
+        let before = views::credit_file(
+            &ts.store,
+            &rules,
+            "91320900MA1MB4X50R",
+            day("2026-05-10"),
+            views::Audience::Public,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            before.classes[0].records[0].status,
+            domain::record::RecordStatus::Public
+        );
         assert_eq!(ts.store.stats().unwrap().records, 0);
     }
 }
@@ -237,13 +415,31 @@ fn versions_cannot_be_changed_behind_the_platform() {
         let rules = Rulebook::builtin().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let env = "盐城市生态环境局";
-        let row = penalty_row("盐城市恒泰化工有限公司", "91320900MA1MB4X50R", "盐环罚〔2026〕3号", "0.3", "2026-05-06")
-            .replace("11320900001401484X", &unit_code(&rules, env));
+        let row = penalty_row(
+            "盐城市恒泰化工有限公司",
+            "91320900MA1MB4X50R",
+            "盐环罚〔2026〕3号",
+            "0.3",
+            "2026-05-06",
+        )
+        .replace("11320900001401484X", &unit_code(&rules, env));
         let f = write(dir.path(), "a.csv", &[row]);
-        import(&ts.store, &rules, &testkit::keys(), &clock_on("2026-05-08"), &f, env, "行政处罚");
-        let upd = ts.store.write(|c| c.execute("UPDATE record_versions SET payload = '{}'", &[]));
+        import(
+            &ts.store,
+            &rules,
+            &testkit::keys(),
+            &clock_on("2026-05-08"),
+            &f,
+            env,
+            "行政处罚",
+        );
+        let upd = ts
+            .store
+            .write(|c| c.execute("UPDATE record_versions SET payload = '{}'", &[]));
         assert!(upd.is_err(), "{}: update must be refused", ts.name);
-        let del = ts.store.write(|c| c.execute("DELETE FROM record_versions", &[]));
+        let del = ts
+            .store
+            .write(|c| c.execute("DELETE FROM record_versions", &[]));
         assert!(del.is_err(), "{}: delete must be refused", ts.name);
         assert_eq!(ts.store.stats().unwrap().versions, 1);
     }
@@ -255,27 +451,67 @@ fn rejected_rows_go_back_in_the_units_own_layout() {
     let dir = tempfile::tempdir().unwrap();
     let env = "盐城市生态环境局";
     let uc = unit_code(&rules, env);
-    let good = penalty_row("盐城市恒泰化工有限公司", "91320900MA1MB4X50R", "盐环罚〔2026〕5号", "0.3", "2026-05-06").replace("11320900001401484X", &uc);
-    let bad_code = penalty_row("盐城市某某公司", "91320900MA1MB4X50T", "盐环罚〔2026〕6号", "0.3", "2026-05-06").replace("11320900001401484X", &uc);
-    let bad_money = penalty_row("盐城市某某公司", "91320900MA1MB4X50R", "盐环罚〔2026〕7号", "三千", "2026-05-06").replace("11320900001401484X", &uc);
+    let good = penalty_row(
+        "盐城市恒泰化工有限公司",
+        "91320900MA1MB4X50R",
+        "盐环罚〔2026〕5号",
+        "0.3",
+        "2026-05-06",
+    )
+    .replace("11320900001401484X", &uc);
+    let bad_code = penalty_row(
+        "盐城市某某公司",
+        "91320900MA1MB4X50T",
+        "盐环罚〔2026〕6号",
+        "0.3",
+        "2026-05-06",
+    )
+    .replace("11320900001401484X", &uc);
+    let bad_money = penalty_row(
+        "盐城市某某公司",
+        "91320900MA1MB4X50R",
+        "盐环罚〔2026〕7号",
+        "三千",
+        "2026-05-06",
+    )
+    .replace("11320900001401484X", &uc);
     let f = write(dir.path(), "a.csv", &[good, bad_code, bad_money]);
     let ts = testkit::sqlite();
     let keys = testkit::keys();
-    let s = import(&ts.store, &rules, &keys, &clock_on("2026-05-08"), &f, env, "行政处罚");
+    let s = import(
+        &ts.store,
+        &rules,
+        &keys,
+        &clock_on("2026-05-08"),
+        &f,
+        env,
+        "行政处罚",
+    );
     assert_eq!((s.accepted, s.rejected), (1, 2));
     let out = dir.path().join("退回.xlsx");
-    let n = ingest::rejects::write_rejected_xlsx(&ts.store, &keys, s.submission_id.unwrap(), &out).unwrap();
+    let n = ingest::rejects::write_rejected_xlsx(&ts.store, &keys, s.submission_id.unwrap(), &out)
+        .unwrap();
     assert_eq!(n, 2);
     use calamine::Reader;
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&out).unwrap();
     let range = wb.worksheet_range_at(0).unwrap().unwrap();
-    let rows: Vec<Vec<String>> = range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    let rows: Vec<Vec<String>> = range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
     let header: Vec<&str> = HEADER.split(',').collect();
     assert_eq!(&rows[0][..header.len()], header.as_slice());
     assert_eq!(rows[0][header.len()], "退回原因");
     assert_eq!(rows[1][2], "91320900MA1MB4X50T", "cells as received");
-    assert!(rows[1][header.len()].contains("【统一社会信用代码】") && rows[1][header.len()].contains("校验码"));
-    assert!(rows[2][header.len()].contains("【罚款金额（万元）】"), "{}", rows[2][header.len()]);
+    assert!(
+        rows[1][header.len()].contains("【统一社会信用代码】")
+            && rows[1][header.len()].contains("校验码")
+    );
+    assert!(
+        rows[2][header.len()].contains("【罚款金额（万元）】"),
+        "{}",
+        rows[2][header.len()]
+    );
     assert_eq!(rows[2][header.len() + 1], "4");
 }
 
@@ -285,13 +521,38 @@ fn one_code_many_names_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let env = "盐城市生态环境局";
     let uc = unit_code(&rules, env);
-    let a = penalty_row("盐城市恒泰化工有限公司", "91320900MA1MB4X50R", "盐环罚〔2026〕11号", "0.3", "2026-05-06").replace("11320900001401484X", &uc);
-    let b = penalty_row("盐城恒泰化工公司", "91320900MA1MB4X50R", "盐环罚〔2026〕12号", "0.3", "2026-05-07").replace("11320900001401484X", &uc);
+    let a = penalty_row(
+        "盐城市恒泰化工有限公司",
+        "91320900MA1MB4X50R",
+        "盐环罚〔2026〕11号",
+        "0.3",
+        "2026-05-06",
+    )
+    .replace("11320900001401484X", &uc);
+    let b = penalty_row(
+        "盐城恒泰化工公司",
+        "91320900MA1MB4X50R",
+        "盐环罚〔2026〕12号",
+        "0.3",
+        "2026-05-07",
+    )
+    .replace("11320900001401484X", &uc);
     let f = write(dir.path(), "a.csv", &[a, b]);
     for ts in stores() {
-        import(&ts.store, &rules, &testkit::keys(), &clock_on("2026-05-08"), &f, env, "行政处罚");
+        import(
+            &ts.store,
+            &rules,
+            &testkit::keys(),
+            &clock_on("2026-05-08"),
+            &f,
+            env,
+            "行政处罚",
+        );
         let c = ts.store.code_conflicts(10).unwrap();
-        let hit = c.iter().find(|x| x.kind == "one_code_many_names").expect("conflict found");
+        let hit = c
+            .iter()
+            .find(|x| x.kind == "one_code_many_names")
+            .expect("conflict found");
         assert_eq!(hit.subject_keys, vec!["91320900MA1MB4X50R".to_string()]);
         assert_eq!(hit.names.len(), 2, "{}", ts.name);
     }

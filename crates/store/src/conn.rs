@@ -189,6 +189,12 @@ pub trait Conn: Send {
         false
     }
 
+    /// The SQLite connection underneath, for the store's own bulk paths.
+    #[doc(hidden)]
+    fn sqlite(&mut self) -> Option<&mut rusqlite::Connection> {
+        None
+    }
+
     fn query_one(&mut self, sql: &str, params: &[Val]) -> Result<Option<Row>, StoreError> {
         Ok(self.query(sql, params)?.into_iter().next())
     }

@@ -16,6 +16,7 @@ mod sqlite;
 mod withdraw;
 mod write;
 mod write_pg;
+mod write_sqlite;
 pub use withdraw::Withdrawal;
 
 use std::path::{Path, PathBuf};

@@ -4,8 +4,20 @@ use chrono::{DateTime, NaiveDate, Utc};
 use domain::record::{ChangeKind, SubjectKind};
 use serde::{Deserialize, Serialize};
 
-/// A record's identity: SM3 over class, subject and key items, first 16 bytes.
+/// A record's identity within its subject: SM3 over class, subject and key items, first 16 bytes.
 pub type RecordKey = [u8; 16];
+
+/// The public name of a record: `<subject_key>-<hex of the record key>`.
+pub fn record_id(subject_key: &str, key: &[u8]) -> String {
+    format!("{subject_key}-{}", hex::encode(key))
+}
+
+/// Splits a record id into subject key and record key.
+pub fn parse_record_id(id: &str) -> Option<(String, Vec<u8>)> {
+    let (subject, key) = id.rsplit_once('-')?;
+    let key = hex::decode(key).ok().filter(|k| k.len() == 16)?;
+    (!subject.is_empty()).then(|| (subject.to_string(), key))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -215,9 +227,41 @@ pub struct Version {
     pub on_time: Option<bool>,
     pub linked: bool,
     pub id_suspect: bool,
-    pub payload: serde_json::Value,
+    /// The JSON object of item code → value (sensitive values masked), as stored.
+    pub payload: String,
+    /// Sealed sensitive values; read only where an authorised caller unmasks them.
     #[serde(skip)]
     pub sealed: Option<Vec<u8>>,
+}
+
+impl Version {
+    /// The payload's (code, value) pairs, in stored order.
+    pub fn items(&self) -> Vec<(String, String)> {
+        payload_pairs(&self.payload)
+    }
+}
+
+/// Decodes a payload object into (code, value) pairs without building a JSON tree.
+pub fn payload_pairs(payload: &str) -> Vec<(String, String)> {
+    use serde::de::{Deserializer, MapAccess, Visitor};
+    struct Pairs;
+    impl<'de> Visitor<'de> for Pairs {
+        type Value = Vec<(String, String)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object of strings")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(m.size_hint().unwrap_or(24));
+            while let Some((k, v)) =
+                m.next_entry::<std::borrow::Cow<'de, str>, std::borrow::Cow<'de, str>>()?
+            {
+                out.push((k.into_owned(), v.into_owned()));
+            }
+            Ok(out)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(payload);
+    de.deserialize_map(Pairs).unwrap_or_default()
 }
 
 /// A record with every version up to the day asked for (oldest first).

@@ -16,6 +16,37 @@ pub struct PgConn {
     client: Client,
     statements: HashMap<String, Statement>,
     in_tx: bool,
+    slow: Option<std::time::Duration>,
+}
+
+/// Logs statements slower than `XINYONG_SLOW_SQL_MS` to stderr (a slow-query log for operators).
+fn slow_threshold() -> Option<std::time::Duration> {
+    std::env::var("XINYONG_SLOW_SQL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(std::time::Duration::from_millis)
+}
+
+impl PgConn {
+    fn timed<T>(&mut self, sql: &str, f: impl FnOnce(&mut Self) -> T) -> T {
+        let Some(limit) = self.slow else {
+            return f(self);
+        };
+        let t = std::time::Instant::now();
+        let r = f(self);
+        let took = t.elapsed();
+        if took >= limit {
+            let head: String = sql
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(100)
+                .collect();
+            eprintln!("slow sql {:>8.1} ms  {head}", took.as_secs_f64() * 1000.0);
+        }
+        r
+    }
 }
 
 impl ToSql for Val {
@@ -99,6 +130,7 @@ impl PgConn {
             client,
             statements: HashMap::new(),
             in_tx: false,
+            slow: slow_threshold(),
         })
     }
 
@@ -126,12 +158,12 @@ impl Conn for PgConn {
 
     fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64, StoreError> {
         let st = self.statement(sql)?;
-        Ok(self.client.execute(&st, &refs(params))?)
+        Ok(self.timed(sql, |c| c.client.execute(&st, &refs(params)))?)
     }
 
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, StoreError> {
         let st = self.statement(sql)?;
-        let rows = self.client.query(&st, &refs(params))?;
+        let rows = self.timed(sql, |c| c.client.query(&st, &refs(params)))?;
         rows.iter()
             .map(|r| {
                 (0..r.len())
@@ -143,7 +175,7 @@ impl Conn for PgConn {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        Ok(self.client.batch_execute(sql)?)
+        Ok(self.timed(sql, |c| c.client.batch_execute(sql))?)
     }
 
     fn begin(&mut self) -> Result<(), StoreError> {
@@ -182,11 +214,20 @@ impl Conn for PgConn {
         let sink = self
             .client
             .copy_in(&format!("COPY {table} ({cols}) FROM STDIN (FORMAT binary)"))?;
+        let t = std::time::Instant::now();
         let mut w = BinaryCopyInWriter::new(sink, &types);
         for r in rows {
             w.write(&refs(r))?;
         }
-        Ok(w.finish()?)
+        let n = w.finish()?;
+        if self.slow.is_some_and(|l| t.elapsed() >= l) {
+            eprintln!(
+                "slow sql {:>8.1} ms  COPY {table} ({} rows)",
+                t.elapsed().as_secs_f64() * 1000.0,
+                rows.len()
+            );
+        }
+        Ok(n)
     }
 }
 

@@ -56,7 +56,7 @@ fn submission_from(r: &Row) -> Result<Submission, StoreError> {
 
 const VERSION_COLUMNS: &str = "record_key, class_code, source_unit, version_no, change, reason,
     actor, recorded_at, submission_id, row_no, decided_on, published, repairable_from,
-    public_ends, severity, regime, rule_version, on_time, linked, id_suspect, payload, sealed";
+    public_ends, severity, regime, rule_version, on_time, linked, id_suspect, payload";
 
 fn version_from(r: &Row) -> Result<Version, StoreError> {
     Ok(Version {
@@ -80,16 +80,16 @@ fn version_from(r: &Row) -> Result<Version, StoreError> {
         },
         linked: r.bool(18)?,
         id_suspect: r.bool(19)?,
-        payload: json(&r.text(20)?)?,
-        sealed: r.opt_bytes(21)?,
+        payload: r.text(20)?,
+        sealed: None,
     })
 }
 
 /// Groups version rows (ordered by record, then version) into records.
-fn group_versions(rows: Vec<Row>) -> Result<Vec<StoredRecord>, StoreError> {
+fn group_versions(subject: &str, rows: Vec<Row>) -> Result<Vec<StoredRecord>, StoreError> {
     let mut out: Vec<StoredRecord> = Vec::new();
     for r in rows {
-        let key = hex::encode(r.bytes(0)?);
+        let key = record_id(subject, &r.bytes(0)?);
         let v = version_from(&r)?;
         match out.last_mut() {
             Some(last) if last.record_id == key => last.versions.push(v),
@@ -222,13 +222,13 @@ impl Store {
                     &[key.into()],
                 )?,
             };
-            let mut records = group_versions(rows)?;
+            let mut records = group_versions(key, rows)?;
             let objections = c.query(
                 "SELECT record_key FROM records WHERE subject_key = $1 AND under_objection",
                 &[key.into()],
             )?;
             for o in objections {
-                let k = hex::encode(o.bytes(0)?);
+                let k = record_id(key, &o.bytes(0)?);
                 if let Some(r) = records.iter_mut().find(|r| r.record_id == k) {
                     r.under_objection = true;
                 }
@@ -237,20 +237,19 @@ impl Store {
         })
     }
 
-    /// One record with all its versions, by its id (hex of the record key).
-    pub fn record(&self, record_id: &str) -> Result<Option<(String, StoredRecord)>, StoreError> {
-        let Ok(key) = hex::decode(record_id) else {
+    /// One record with all its versions, by its id (`<subject_key>-<hex key>`).
+    pub fn record(&self, id: &str) -> Result<Option<(String, StoredRecord)>, StoreError> {
+        let Some((subject, key)) = parse_record_id(id) else {
             return Ok(None);
         };
         self.read(|c| {
             let Some(head) = c.query_one(
-                "SELECT subject_key, under_objection FROM records WHERE record_key = $1",
-                &[Val::Bytes(key.clone())],
+                "SELECT under_objection FROM records WHERE subject_key = $1 AND record_key = $2",
+                &[subject.as_str().into(), Val::Bytes(key.clone())],
             )?
             else {
                 return Ok(None);
             };
-            let subject = head.text(0)?;
             let rows = c.query(
                 &format!(
                     "SELECT {VERSION_COLUMNS} FROM record_versions
@@ -258,10 +257,10 @@ impl Store {
                 ),
                 &[subject.as_str().into(), Val::Bytes(key)],
             )?;
-            let mut rec = group_versions(rows)?;
+            let mut rec = group_versions(&subject, rows)?;
             Ok(rec.pop().map(|mut r| {
-                r.under_objection = head.bool(1).unwrap_or(false);
-                (subject, r)
+                r.under_objection = head.bool(0).unwrap_or(false);
+                (subject.clone(), r)
             }))
         })
     }
@@ -326,12 +325,16 @@ impl Store {
     pub fn code_conflicts(&self, limit: i64) -> Result<Vec<CodeConflict>, StoreError> {
         self.read(|c| {
             let mut out = Vec::new();
+            // Every (code, name) pair: the subject's own name and the others it was reported under.
+            const PAIRS: &str = "(SELECT subject_key, name, first_unit, first_seen FROM subjects
+                 UNION SELECT subject_key, name, first_unit, first_seen FROM subject_names)";
             let rows = c.query(
-                "SELECT n.subject_key, n.name, n.first_unit FROM subject_names n
-                 JOIN (SELECT subject_key FROM subject_names GROUP BY subject_key
-                       HAVING COUNT(*) > 1 ORDER BY subject_key LIMIT $1) m
-                   ON m.subject_key = n.subject_key
-                 ORDER BY n.subject_key, n.first_seen, n.name",
+                &format!(
+                    "SELECT n.subject_key, n.name, n.first_unit FROM {PAIRS} n
+                     JOIN (SELECT DISTINCT subject_key FROM subject_names ORDER BY subject_key LIMIT $1) m
+                       ON m.subject_key = n.subject_key
+                     ORDER BY n.subject_key, n.first_seen, n.name"
+                ),
                 &[Val::Int(limit)],
             )?;
             let mut by_key: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
@@ -352,10 +355,13 @@ impl Store {
                 });
             }
             let rows = c.query(
-                "SELECT n.name, n.subject_key, n.first_unit FROM subject_names n
-                 JOIN (SELECT name FROM subject_names GROUP BY name
-                       HAVING COUNT(*) > 1 ORDER BY name LIMIT $1) m ON m.name = n.name
-                 ORDER BY n.name, n.subject_key",
+                &format!(
+                    "SELECT n.name, n.subject_key, n.first_unit FROM {PAIRS} n
+                     JOIN (SELECT name FROM {PAIRS} p GROUP BY name
+                           HAVING COUNT(DISTINCT subject_key) > 1 ORDER BY name LIMIT $1) m
+                       ON m.name = n.name
+                     ORDER BY n.name, n.subject_key"
+                ),
                 &[Val::Int(limit)],
             )?;
             let mut by_name: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();

@@ -49,7 +49,10 @@ fn from_ref(v: ValueRef<'_>) -> Val {
         ValueRef::Null => Val::Null,
         ValueRef::Integer(i) => Val::Int(i),
         ValueRef::Real(f) => Val::Text(f.to_string()),
-        ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Text(t) => Val::Text(match std::str::from_utf8(t) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(t).into_owned(),
+        }),
         ValueRef::Blob(b) => Val::Bytes(b.to_vec()),
     }
 }
@@ -63,6 +66,9 @@ impl SqliteConn {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_secs(10))?;
+        // Set before the first table is created; larger pages mean shallower trees for the
+        // random inserts of record keys (no effect on an existing file).
+        conn.execute_batch("PRAGMA page_size = 16384;")?;
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
@@ -128,6 +134,10 @@ impl Conn for SqliteConn {
 
     fn in_transaction(&self) -> bool {
         self.in_tx || !self.conn.is_autocommit()
+    }
+
+    fn sqlite(&mut self) -> Option<&mut rusqlite::Connection> {
+        Some(&mut self.conn)
     }
 
     fn copy_in(

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::conn::{Conn, Val};
+use crate::model::{parse_record_id, record_id};
 use crate::{Store, StoreError};
 
 /// Who withdraws and why.
@@ -15,26 +16,28 @@ pub struct Withdrawal<'a> {
     pub at: DateTime<Utc>,
 }
 
-fn withdraw_on(c: &mut dyn Conn, key: &[u8], w: &Withdrawal<'_>) -> Result<(), StoreError> {
+fn withdraw_on(
+    c: &mut dyn Conn,
+    subject: &str,
+    key: &[u8],
+    w: &Withdrawal<'_>,
+) -> Result<(), StoreError> {
+    let id = record_id(subject, key);
     let head = c
         .query_one(
-            "SELECT subject_key, source_unit, current_version, change FROM records WHERE record_key = $1",
-            &[Val::Bytes(key.to_vec())],
+            "SELECT source_unit, current_version, change FROM records
+             WHERE subject_key = $1 AND record_key = $2",
+            &[subject.into(), Val::Bytes(key.to_vec())],
         )?
-        .ok_or_else(|| StoreError::NotFound(format!("记录{}不存在", hex::encode(key))))?;
-    let (subject, owner, version, change) =
-        (head.text(0)?, head.text(1)?, head.i64(2)?, head.text(3)?);
+        .ok_or_else(|| StoreError::NotFound(format!("记录{id}不存在")))?;
+    let (owner, version, change) = (head.text(0)?, head.i64(1)?, head.text(2)?);
     if owner != w.unit {
         return Err(StoreError::Refused(format!(
-            "记录{}由{owner}报送，只有报送单位可以撤回",
-            hex::encode(key)
+            "记录{id}由{owner}报送，只有报送单位可以撤回"
         )));
     }
     if change == "withdrawn" {
-        return Err(StoreError::Refused(format!(
-            "记录{}已撤回",
-            hex::encode(key)
-        )));
+        return Err(StoreError::Refused(format!("记录{id}已撤回")));
     }
     // The withdrawn version repeats the content of the version it ends.
     let n = c.execute(
@@ -50,29 +53,34 @@ fn withdraw_on(c: &mut dyn Conn, key: &[u8], w: &Withdrawal<'_>) -> Result<(), S
             w.reason.into(),
             w.actor.into(),
             w.at.into(),
-            subject.as_str().into(),
+            subject.into(),
             Val::Bytes(key.to_vec()),
             Val::Int(version),
         ],
     )?;
     if n != 1 {
         return Err(StoreError::Decode(format!(
-            "record {} has no version {version}",
-            hex::encode(key)
+            "record {id} has no version {version}"
         )));
     }
     c.execute(
-        "UPDATE records SET current_version = $1, change = 'withdrawn', updated_at = $2 WHERE record_key = $3",
-        &[Val::Int(version + 1), w.at.into(), Val::Bytes(key.to_vec())],
+        "UPDATE records SET current_version = $1, change = 'withdrawn', updated_at = $2
+         WHERE subject_key = $3 AND record_key = $4",
+        &[
+            Val::Int(version + 1),
+            w.at.into(),
+            subject.into(),
+            Val::Bytes(key.to_vec()),
+        ],
     )?;
     Ok(())
 }
 
 impl Store {
-    pub fn withdraw_record(&self, record_id: &str, w: &Withdrawal<'_>) -> Result<(), StoreError> {
-        let key = hex::decode(record_id)
-            .map_err(|_| StoreError::NotFound(format!("记录编号{record_id}格式不对")))?;
-        self.write(|c| withdraw_on(c, &key, w))
+    pub fn withdraw_record(&self, id: &str, w: &Withdrawal<'_>) -> Result<(), StoreError> {
+        let (subject, key) = parse_record_id(id)
+            .ok_or_else(|| StoreError::NotFound(format!("记录编号“{id}”格式不对")))?;
+        self.write(|c| withdraw_on(c, &subject, &key, w))
     }
 
     /// Withdraws every record whose current version this submission wrote; returns how many.
@@ -98,14 +106,14 @@ impl Store {
                 return Err(StoreError::Refused(format!("报送批次{submission_id}已撤回")));
             }
             let keys = c.query(
-                "SELECT r.record_key FROM records r
+                "SELECT r.subject_key, r.record_key FROM records r
                  JOIN record_versions v ON v.subject_key = r.subject_key
                     AND v.record_key = r.record_key AND v.version_no = r.current_version
                  WHERE v.submission_id = $1 AND r.change <> 'withdrawn'",
                 &[Val::Int(submission_id)],
             )?;
             for k in &keys {
-                withdraw_on(c, &k.bytes(0)?, w)?;
+                withdraw_on(c, &k.text(0)?, &k.bytes(1)?, w)?;
             }
             c.execute(
                 "UPDATE submissions SET status = 'withdrawn', status_reason = $1 WHERE submission_id = $2",

@@ -5,27 +5,24 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use domain::record::SubjectKind;
 
 use crate::conn::{Backend, Conn, Val};
 use crate::model::*;
 use crate::pool::PoolGuard;
 use crate::{Store, StoreError};
 
-/// Subjects seen in this submission: registered flag and canonical name. Bounded: cleared when full.
-const SUBJECT_CACHE: usize = 200_000;
-
 pub struct SubmissionWriter<'a> {
-    conn: PoolGuard<'a>,
+    pub(crate) conn: PoolGuard<'a>,
     pub submission_id: i64,
-    source_unit: String,
-    class_code: String,
-    division: Option<String>,
-    actor: String,
-    now: DateTime<Utc>,
+    pub(crate) source_unit: String,
+    pub(crate) class_code: String,
+    pub(crate) division: Option<String>,
+    pub(crate) actor: String,
+    pub(crate) now: DateTime<Utc>,
     counts: Counts,
     chunks: i64,
-    subjects: HashMap<String, (bool, String)>,
+    /// Subjects seen in this submission (registered flag, name); bounded, see write_sqlite.
+    pub(crate) subjects: HashMap<String, (bool, String)>,
 }
 
 impl Store {
@@ -99,15 +96,6 @@ impl Store {
     }
 }
 
-struct Head {
-    version: i64,
-    hash: Vec<u8>,
-    last_submission: i64,
-    last_row: i64,
-    source_unit: String,
-    change: String,
-}
-
 impl SubmissionWriter<'_> {
     pub fn counts(&self) -> Counts {
         self.counts
@@ -142,149 +130,16 @@ impl SubmissionWriter<'_> {
         Ok(())
     }
 
-    /// Writes validated rows in order and says what became of each.
+    /// Writes validated rows in order and says what became of each: row by row with prepared
+    /// statements on SQLite, set-based on PostgreSQL.
     pub fn apply(&mut self, rows: &[PreparedRow]) -> Result<Vec<RowOutcome>, StoreError> {
-        if self.conn.backend() == Backend::Postgres && rows.len() >= 64 {
-            return self.apply_set(rows);
+        match self.conn.backend() {
+            Backend::Sqlite => self.apply_sqlite(rows),
+            Backend::Postgres => self.apply_set(rows),
         }
-        rows.iter().map(|r| self.apply_one(r)).collect()
     }
 
-    fn head(&mut self, key: &RecordKey) -> Result<Option<Head>, StoreError> {
-        let row = self.conn.query_one(
-            "SELECT current_version, current_hash, last_submission, last_row, source_unit, change
-             FROM records WHERE record_key = $1",
-            &[Val::Bytes(key.to_vec())],
-        )?;
-        row.map(|r| {
-            Ok(Head {
-                version: r.i64(0)?,
-                hash: r.bytes(1)?,
-                last_submission: r.i64(2)?,
-                last_row: r.i64(3)?,
-                source_unit: r.text(4)?,
-                change: r.text(5)?,
-            })
-        })
-        .transpose()
-    }
-
-    fn apply_one(&mut self, row: &PreparedRow) -> Result<RowOutcome, StoreError> {
-        let head = self.head(&row.record_key)?;
-        let (outcome, version_no) = match &head {
-            None => (RowOutcome::Created, 1),
-            Some(h) if h.last_submission == self.submission_id => {
-                let first_row = h.last_row as u64;
-                if h.hash == row.content_hash {
-                    (RowOutcome::Duplicate { first_row }, 0)
-                } else {
-                    (RowOutcome::Conflict { first_row }, 0)
-                }
-            }
-            Some(h) if h.source_unit != self.source_unit => (
-                RowOutcome::NotOwner {
-                    owner: h.source_unit.clone(),
-                },
-                0,
-            ),
-            Some(h) if h.hash == row.content_hash && h.change != "withdrawn" => {
-                (RowOutcome::Unchanged, 0)
-            }
-            Some(h) => (RowOutcome::Corrected, h.version + 1),
-        };
-        if !outcome.is_accepted() {
-            return Ok(outcome);
-        }
-        let registered = self.ensure_subject(row)?;
-        let linked = registered
-            || row.registration.is_some()
-            || (row.subject.kind == SubjectKind::NaturalPerson && !row.subject.id_suspect);
-        self.count(row, &outcome, linked);
-        if outcome == RowOutcome::Unchanged {
-            self.conn.execute(
-                "UPDATE records SET last_submission = $1, last_row = $2 WHERE record_key = $3",
-                &[
-                    Val::Int(self.submission_id),
-                    Val::Int(row.row_no as i64),
-                    Val::Bytes(row.record_key.to_vec()),
-                ],
-            )?;
-            return Ok(outcome);
-        }
-        let (change, reason) = match (&outcome, head.as_ref().map(|h| h.change.as_str())) {
-            (RowOutcome::Created, _) => ("created", None),
-            (_, Some("withdrawn")) => ("corrected", Some("撤回后重新报送")),
-            _ => ("corrected", Some("报送单位更正")),
-        };
-        self.conn.execute(
-            "INSERT INTO record_versions (record_key, version_no, subject_key, class_code,
-                source_unit, change, reason, actor, recorded_at, submission_id, row_no,
-                content_hash, decided_on, published, repairable_from, public_ends, severity,
-                regime, rule_version, on_time, linked, id_suspect, payload, sealed)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                $17, $18, $19, $20, $21, $22, $23, $24)",
-            &[
-                Val::Bytes(row.record_key.to_vec()),
-                Val::Int(version_no),
-                row.subject.key.as_str().into(),
-                self.class_code.as_str().into(),
-                self.source_unit.as_str().into(),
-                change.into(),
-                reason.into(),
-                self.actor.as_str().into(),
-                self.now.into(),
-                Val::Int(self.submission_id),
-                Val::Int(row.row_no as i64),
-                Val::Bytes(row.content_hash.to_vec()),
-                row.decided_on.into(),
-                row.published.into(),
-                row.repairable_from.into(),
-                row.public_ends.into(),
-                row.severity.clone().into(),
-                row.regime.clone().into(),
-                row.rule_version.clone().into(),
-                row.on_time.into(),
-                linked.into(),
-                row.subject.id_suspect.into(),
-                row.payload.as_str().into(),
-                row.sealed.clone().into(),
-            ],
-        )?;
-        self.conn.execute(
-            "INSERT INTO records (record_key, class_code, subject_key, source_unit, division,
-                current_version, current_hash, change, last_submission, last_row, decided_on,
-                published, public_ends, repairable_from, legal_rep_key, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-             ON CONFLICT (record_key) DO UPDATE SET
-                current_version = excluded.current_version, current_hash = excluded.current_hash,
-                change = excluded.change, last_submission = excluded.last_submission,
-                last_row = excluded.last_row, decided_on = excluded.decided_on,
-                published = excluded.published, public_ends = excluded.public_ends,
-                repairable_from = excluded.repairable_from, legal_rep_key = excluded.legal_rep_key,
-                updated_at = excluded.updated_at",
-            &[
-                Val::Bytes(row.record_key.to_vec()),
-                self.class_code.as_str().into(),
-                row.subject.key.as_str().into(),
-                self.source_unit.as_str().into(),
-                self.division.clone().into(),
-                Val::Int(version_no),
-                Val::Bytes(row.content_hash.to_vec()),
-                change.into(),
-                Val::Int(self.submission_id),
-                Val::Int(row.row_no as i64),
-                row.decided_on.into(),
-                row.published.into(),
-                row.public_ends.into(),
-                row.repairable_from.into(),
-                row.legal_rep_key.clone().into(),
-                self.now.into(),
-            ],
-        )?;
-        Ok(outcome)
-    }
-
-    fn count(&mut self, row: &PreparedRow, outcome: &RowOutcome, linked: bool) {
+    pub(crate) fn count(&mut self, row: &PreparedRow, outcome: &RowOutcome, linked: bool) {
         let c = &mut self.counts;
         c.rows_read += 1;
         c.accepted += 1;
@@ -296,89 +151,6 @@ impl SubmissionWriter<'_> {
         c.linked += linked as u64;
         c.suspect += row.subject.id_suspect as u64;
         c.on_time += (row.on_time == Some(true)) as u64;
-    }
-
-    /// Creates the subject on first sight, notes a new name for it, applies registration facts.
-    /// Returns whether the subject is registered (known to the registration authority).
-    fn ensure_subject(&mut self, row: &PreparedRow) -> Result<bool, StoreError> {
-        let s = &row.subject;
-        let cached = match self.subjects.get(&s.key) {
-            Some(c) => Some(c.clone()),
-            None => self
-                .conn
-                .query_one(
-                    "SELECT registered, name FROM subjects WHERE subject_key = $1",
-                    &[s.key.as_str().into()],
-                )?
-                .map(|r| Ok::<_, StoreError>((r.bool(0)?, r.text(1)?)))
-                .transpose()?,
-        };
-        let (mut registered, mut name) = match cached {
-            Some(c) => c,
-            None => {
-                self.conn.execute(
-                    "INSERT INTO subjects (subject_key, kind, name, uscc, id_type, id_sealed,
-                        id_masked, division, id_suspect, id_note, first_seen, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-                    &[
-                        s.key.as_str().into(),
-                        s.kind.as_str().into(),
-                        s.name.as_str().into(),
-                        s.uscc.clone().into(),
-                        s.id_type.clone().into(),
-                        s.id_sealed.clone().into(),
-                        s.id_masked.clone().into(),
-                        s.division.clone().into(),
-                        s.id_suspect.into(),
-                        s.id_note.clone().into(),
-                        self.now.into(),
-                    ],
-                )?;
-                self.note_name(&s.key, &s.name)?;
-                (false, s.name.clone())
-            }
-        };
-        if name != s.name {
-            self.note_name(&s.key, &s.name)?;
-        }
-        if let Some(reg) = &row.registration {
-            self.conn.execute(
-                "UPDATE subjects SET registered = $1, name = $2, reg_type = $3, reg_status = $4,
-                    industry = $5, division = COALESCE($6, division), updated_at = $7
-                 WHERE subject_key = $8",
-                &[
-                    true.into(),
-                    s.name.as_str().into(),
-                    reg.reg_type.clone().into(),
-                    reg.reg_status.clone().into(),
-                    reg.industry.clone().into(),
-                    s.division.clone().into(),
-                    self.now.into(),
-                    s.key.as_str().into(),
-                ],
-            )?;
-            registered = true;
-            name = s.name.clone();
-        }
-        if self.subjects.len() >= SUBJECT_CACHE {
-            self.subjects.clear();
-        }
-        self.subjects.insert(s.key.clone(), (registered, name));
-        Ok(registered)
-    }
-
-    fn note_name(&mut self, key: &str, name: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO subject_names (subject_key, name, first_unit, first_seen)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (subject_key, name) DO NOTHING",
-            &[
-                key.into(),
-                name.into(),
-                self.source_unit.as_str().into(),
-                self.now.into(),
-            ],
-        )?;
-        Ok(())
     }
 
     /// Records rejected rows with their problems.

@@ -47,9 +47,10 @@ const CREATE_STAGE: &str = "CREATE TEMP TABLE IF NOT EXISTS xy_stage (
     id_suspect BOOLEAN, id_note TEXT, legal_rep_key TEXT, decided_on DATE, published BOOLEAN,
     repairable_from DATE, public_ends DATE, severity TEXT, regime TEXT, rule_version TEXT,
     on_time BOOLEAN, payload TEXT, sealed BYTEA, is_registration BOOLEAN, reg_type TEXT,
-    reg_status TEXT, industry TEXT,
-    outcome TEXT, version_no BIGINT, first_row BIGINT, owner TEXT, old_change TEXT,
-    registered BOOLEAN, linked BOOLEAN)";
+    reg_status TEXT, industry TEXT);
+    CREATE TEMP TABLE IF NOT EXISTS xy_class (
+    ord BIGINT, outcome TEXT, version_no BIGINT, first_row BIGINT, owner TEXT, old_change TEXT,
+    subject_state TEXT)";
 
 impl SubmissionWriter<'_> {
     pub(crate) fn apply_set(
@@ -113,82 +114,98 @@ impl SubmissionWriter<'_> {
         }
         let c = self.conn();
         c.batch(CREATE_STAGE)?;
-        c.batch("TRUNCATE xy_stage")?;
+        c.batch("TRUNCATE xy_stage; TRUNCATE xy_class")?;
         c.copy_in("xy_stage", STAGE_COLUMNS, &stage)?;
+        // Classify each staged row against the record's head (one narrow table, no updates of
+        // the wide staging rows).
         c.execute(
-            "UPDATE xy_stage s SET
-                outcome = CASE
+            "INSERT INTO xy_class (ord, outcome, version_no, first_row, owner, old_change, subject_state)
+             SELECT s.ord,
+                CASE
+                    WHEN r.subject_key IS NULL THEN 'created'
                     WHEN r.last_submission = $1 THEN
                         CASE WHEN r.current_hash = s.content_hash THEN 'duplicate' ELSE 'conflict' END
                     WHEN r.source_unit <> $2 THEN 'not_owner'
                     WHEN r.current_hash = s.content_hash AND r.change <> 'withdrawn' THEN 'unchanged'
                     ELSE 'corrected' END,
-                version_no = r.current_version + 1,
-                first_row = r.last_row,
-                owner = r.source_unit,
-                old_change = r.change
-             FROM records r WHERE r.record_key = s.record_key",
+                COALESCE(r.current_version, 0) + 1, r.last_row, r.source_unit, r.change,
+                CASE WHEN t.subject_key IS NULL THEN 'new' WHEN t.name = s.name THEN 'same'
+                     ELSE 'renamed' END
+             FROM xy_stage s
+             LEFT JOIN records r ON r.subject_key = s.subject_key AND r.record_key = s.record_key
+             LEFT JOIN subjects t ON t.subject_key = s.subject_key",
             &[Val::Int(sid), unit.as_str().into()],
         )?;
-        c.execute(
-            "UPDATE xy_stage SET outcome = 'created', version_no = 1 WHERE outcome IS NULL",
-            &[],
-        )?;
-        const ACCEPTED: &str = "outcome IN ('created', 'corrected', 'unchanged')";
+        const ACCEPTED: &str = "c.outcome IN ('created', 'corrected', 'unchanged')";
         c.execute(
             &format!(
                 "INSERT INTO subjects (subject_key, kind, name, uscc, id_type, id_sealed, id_masked,
-                    division, id_suspect, id_note, first_seen, updated_at)
-                 SELECT DISTINCT ON (subject_key) subject_key, kind, name, uscc, id_type, id_sealed,
-                    id_masked, s_division, id_suspect, id_note, $1::timestamptz, $1::timestamptz
-                 FROM xy_stage WHERE {ACCEPTED} ORDER BY subject_key, ord
+                    division, id_suspect, id_note, first_unit, first_seen, updated_at)
+                 SELECT DISTINCT ON (s.subject_key) s.subject_key, s.kind, s.name, s.uscc, s.id_type,
+                    s.id_sealed, s.id_masked, s.s_division, s.id_suspect, s.id_note, $2::text,
+                    $1::timestamptz, $1::timestamptz
+                 FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
+                 WHERE {ACCEPTED} AND c.subject_state = 'new'
+                 ORDER BY s.subject_key, s.ord
                  ON CONFLICT (subject_key) DO NOTHING"
             ),
-            &[now.into()],
+            &[now.into(), unit.as_str().into()],
         )?;
         c.execute(
             &format!(
                 "INSERT INTO subject_names (subject_key, name, first_unit, first_seen)
-                 SELECT DISTINCT subject_key, name, $1::text, $2::timestamptz FROM xy_stage WHERE {ACCEPTED}
+                 SELECT DISTINCT s.subject_key, s.name, $1::text, $2::timestamptz
+                 FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
+                 JOIN subjects t ON t.subject_key = s.subject_key
+                 WHERE {ACCEPTED} AND c.subject_state <> 'same' AND t.name <> s.name
                  ON CONFLICT (subject_key, name) DO NOTHING"
             ),
             &[unit.as_str().into(), now.into()],
+        )?;
+        // A registration renames the subject: keep the name it replaces.
+        c.execute(
+            &format!(
+                "INSERT INTO subject_names (subject_key, name, first_unit, first_seen)
+                 SELECT t.subject_key, t.name, t.first_unit, t.first_seen
+                 FROM subjects t JOIN xy_stage s ON s.subject_key = t.subject_key
+                 JOIN xy_class c ON c.ord = s.ord
+                 WHERE s.is_registration AND {ACCEPTED} AND t.name <> s.name
+                 ON CONFLICT (subject_key, name) DO NOTHING"
+            ),
+            &[],
         )?;
         c.execute(
             &format!(
                 "UPDATE subjects t SET registered = TRUE, name = g.name, reg_type = g.reg_type,
                     reg_status = g.reg_status, industry = g.industry,
                     division = COALESCE(g.s_division, t.division), updated_at = $1::timestamptz
-                 FROM (SELECT DISTINCT ON (subject_key) subject_key, name, reg_type, reg_status,
-                          industry, s_division
-                       FROM xy_stage WHERE is_registration AND {ACCEPTED}
-                       ORDER BY subject_key, ord DESC) g
+                 FROM (SELECT DISTINCT ON (s.subject_key) s.subject_key, s.name, s.reg_type,
+                          s.reg_status, s.industry, s.s_division
+                       FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
+                       WHERE s.is_registration AND {ACCEPTED}
+                       ORDER BY s.subject_key, s.ord DESC) g
                  WHERE t.subject_key = g.subject_key"
             ),
             &[now.into()],
         )?;
+        const LINKED: &str = "(t.registered OR s.is_registration OR (s.kind = 'natural_person' AND NOT s.id_suspect))";
         c.execute(
             &format!(
-                "UPDATE xy_stage s SET registered = t.registered,
-                    linked = t.registered OR s.is_registration
-                        OR (s.kind = 'natural_person' AND NOT s.id_suspect)
-                 FROM subjects t WHERE t.subject_key = s.subject_key AND {ACCEPTED}"
+                "INSERT INTO record_versions (record_key, version_no, subject_key, class_code,
+                    source_unit, change, reason, actor, recorded_at, submission_id, row_no,
+                    content_hash, decided_on, published, repairable_from, public_ends, severity,
+                    regime, rule_version, on_time, linked, id_suspect, payload, sealed)
+                 SELECT s.record_key, c.version_no, s.subject_key, $1::text, $2::text,
+                    CASE WHEN c.outcome = 'created' THEN 'created' ELSE 'corrected' END,
+                    CASE WHEN c.outcome = 'created' THEN NULL
+                         WHEN c.old_change = 'withdrawn' THEN '撤回后重新报送' ELSE '报送单位更正' END,
+                    $3::text, $4::timestamptz, $5::bigint, s.row_no, s.content_hash, s.decided_on,
+                    s.published, s.repairable_from, s.public_ends, s.severity, s.regime,
+                    s.rule_version, s.on_time, {LINKED}, s.id_suspect, s.payload, s.sealed
+                 FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
+                 JOIN subjects t ON t.subject_key = s.subject_key
+                 WHERE c.outcome IN ('created', 'corrected') ORDER BY s.ord"
             ),
-            &[],
-        )?;
-        c.execute(
-            "INSERT INTO record_versions (record_key, version_no, subject_key, class_code,
-                source_unit, change, reason, actor, recorded_at, submission_id, row_no,
-                content_hash, decided_on, published, repairable_from, public_ends, severity,
-                regime, rule_version, on_time, linked, id_suspect, payload, sealed)
-             SELECT record_key, version_no, subject_key, $1::text, $2::text,
-                CASE WHEN outcome = 'created' THEN 'created' ELSE 'corrected' END,
-                CASE WHEN outcome = 'created' THEN NULL
-                     WHEN old_change = 'withdrawn' THEN '撤回后重新报送' ELSE '报送单位更正' END,
-                $3::text, $4::timestamptz, $5::bigint, row_no, content_hash, decided_on, published, repairable_from,
-                public_ends, severity, regime, rule_version, on_time, linked, id_suspect, payload,
-                sealed
-             FROM xy_stage WHERE outcome IN ('created', 'corrected') ORDER BY ord",
             &[
                 class.as_str().into(),
                 unit.as_str().into(),
@@ -201,11 +218,13 @@ impl SubmissionWriter<'_> {
             "INSERT INTO records (record_key, class_code, subject_key, source_unit, division,
                 current_version, current_hash, change, last_submission, last_row, decided_on,
                 published, public_ends, repairable_from, legal_rep_key, updated_at)
-             SELECT record_key, $1::text, subject_key, $2::text, $3::text, version_no, content_hash,
-                CASE WHEN outcome = 'created' THEN 'created' ELSE 'corrected' END, $4::bigint, row_no,
-                decided_on, published, public_ends, repairable_from, legal_rep_key, $5::timestamptz
-             FROM xy_stage WHERE outcome IN ('created', 'corrected')
-             ON CONFLICT (record_key) DO UPDATE SET
+             SELECT s.record_key, $1::text, s.subject_key, $2::text, $3::text, c.version_no,
+                s.content_hash, CASE WHEN c.outcome = 'created' THEN 'created' ELSE 'corrected' END,
+                $4::bigint, s.row_no, s.decided_on, s.published, s.public_ends, s.repairable_from,
+                s.legal_rep_key, $5::timestamptz
+             FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
+             WHERE c.outcome IN ('created', 'corrected')
+             ON CONFLICT (subject_key, record_key) DO UPDATE SET
                 current_version = excluded.current_version, current_hash = excluded.current_hash,
                 change = excluded.change, last_submission = excluded.last_submission,
                 last_row = excluded.last_row, decided_on = excluded.decided_on,
@@ -222,11 +241,17 @@ impl SubmissionWriter<'_> {
         )?;
         c.execute(
             "UPDATE records r SET last_submission = $1, last_row = s.row_no
-             FROM xy_stage s WHERE s.outcome = 'unchanged' AND r.record_key = s.record_key",
+             FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
+             WHERE c.outcome = 'unchanged' AND r.subject_key = s.subject_key
+               AND r.record_key = s.record_key",
             &[Val::Int(sid)],
         )?;
         let classified = c.query(
-            "SELECT ord, outcome, first_row, owner, COALESCE(linked, FALSE) FROM xy_stage",
+            &format!(
+                "SELECT c.ord, c.outcome, c.first_row, c.owner, COALESCE({LINKED}, FALSE)
+                 FROM xy_class c JOIN xy_stage s ON s.ord = c.ord
+                 LEFT JOIN subjects t ON t.subject_key = s.subject_key"
+            ),
             &[],
         )?;
         let mut add = Counts::default();

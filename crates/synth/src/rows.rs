@@ -72,8 +72,18 @@ pub fn plan(rules: &Rulebook, opts: &GenOptions) -> Result<Plan, SynthError> {
             .catalog
             .class(only)
             .ok_or_else(|| SynthError::Options(format!("信息类“{only}”不在目录中")))?;
-        let unit = match &opts.only_unit {
-            Some(u) => u.clone(),
+        // The department that typically sends such files.
+        let typical = match class.code.as_str() {
+            "CF" | "QZ" => Some("盐城市生态环境局"),
+            "XK" | "CN" => Some("盐城市行政审批局"),
+            "DJ" => Some("盐城市市场监督管理局"),
+            "NSXY" => Some("国家税务总局盐城市税务局"),
+            "SXBZXR" => Some("盐城市中级人民法院"),
+            "HT" => Some("盐城市财政局"),
+            _ => None,
+        };
+        let unit = match opts.only_unit.as_deref().or(typical) {
+            Some(u) => u.to_string(),
             None => rules
                 .units
                 .units

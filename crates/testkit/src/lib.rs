@@ -8,7 +8,8 @@ use store::Store;
 
 /// PostgreSQL used by the tests; override with `XINYONG_TEST_PG`.
 pub fn pg_url() -> String {
-    std::env::var("XINYONG_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("XINYONG_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// A store under test, and what to clean up when it goes.

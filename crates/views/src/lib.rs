@@ -5,6 +5,9 @@
 //! repaired, withdrawn, not published; under objection) and its version history. What an
 //! [`Audience`] may see is decided here, once.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{NaiveDate, NaiveTime, TimeZone};
 use crypto::KeyRing;
 use domain::catalog::{CatalogClass, ItemType, SharingScope};
@@ -71,8 +74,8 @@ pub struct Identity {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Item {
-    pub code: String,
-    pub name: String,
+    pub code: Arc<str>,
+    pub name: Arc<str>,
     pub value: String,
 }
 
@@ -175,19 +178,25 @@ pub fn record_status(
     ))
 }
 
-fn record_view(r: &StoredRecord, class: &CatalogClass, day: NaiveDate) -> Option<RecordView> {
+type Labels<'a> = HashMap<&'a str, (Arc<str>, Arc<str>)>;
+
+fn record_view(
+    r: &StoredRecord,
+    class: &CatalogClass,
+    labels: &Labels<'_>,
+    day: NaiveDate,
+) -> Option<RecordView> {
     let v = r.current()?;
     let status = record_status(r, class, day)?;
-    let items = class
-        .items
-        .iter()
-        .filter_map(|it| {
-            let value = v.payload.get(&it.code)?.as_str()?.to_string();
-            Some(Item {
-                code: it.code.clone(),
-                name: item_label(class, &it.code),
-                value,
-            })
+    let items = v
+        .items()
+        .into_iter()
+        .map(|(code, value)| {
+            let (code, name) = labels
+                .get(code.as_str())
+                .cloned()
+                .unwrap_or_else(|| (Arc::from(code.as_str()), Arc::from(code.as_str())));
+            Item { code, name, value }
         })
         .collect();
     Some(RecordView {
@@ -245,10 +254,26 @@ pub fn credit_file(
     let records = store.subject_records(key, end_of_day)?;
     let mut classes: Vec<ClassView> = Vec::new();
     for class in &rules.catalog.classes {
+        if !records.iter().any(|r| r.class_code == class.code) {
+            continue;
+        }
+        let labels: Labels<'_> = class
+            .items
+            .iter()
+            .map(|i| {
+                (
+                    i.code.as_str(),
+                    (
+                        Arc::from(i.code.as_str()),
+                        Arc::from(item_label(class, &i.code)),
+                    ),
+                )
+            })
+            .collect();
         let mut views: Vec<RecordView> = records
             .iter()
             .filter(|r| r.class_code == class.code)
-            .filter_map(|r| record_view(r, class, as_of))
+            .filter_map(|r| record_view(r, class, &labels, as_of))
             .filter(|v| {
                 audience == Audience::Full
                     || (v.status == RecordStatus::Public && class.sharing == SharingScope::Public)

@@ -7,7 +7,10 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_xinyong");
-const VECTORS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata/uscc_ric_vectors.tsv"));
+const VECTORS: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/testdata/uscc_ric_vectors.tsv"
+));
 
 fn xinyong(db: &str, keys: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(BIN);
@@ -73,14 +76,31 @@ fn ids_validate_agrees_with_every_vector() {
 fn rules_answer_why_a_date_is_what_it_is() {
     let dir = tempfile::tempdir().unwrap();
     let k = dir.path().join("k");
-    let out = run_ok(xinyong("x.db", &k, &["rules", "add-workdays", "2026-09-30", "7"]));
+    let out = run_ok(xinyong(
+        "x.db",
+        &k,
+        &["rules", "add-workdays", "2026-09-30", "7"],
+    ));
     assert_eq!(out.trim(), "2026-10-15");
-    let out = run_ok(xinyong("x.db", &k, &["rules", "add-workdays", "2026-02-13", "2"]));
+    let out = run_ok(xinyong(
+        "x.db",
+        &k,
+        &["rules", "add-workdays", "2026-02-13", "2"],
+    ));
     assert_eq!(out.trim(), "2026-02-24");
     let w: Value = serde_json::from_str(&run_ok(xinyong(
         "x.db",
         &k,
-        &["rules", "penalty-window", "--decided", "2024-03-15", "--categories", "罚款", "--domain", "安全生产"],
+        &[
+            "rules",
+            "penalty-window",
+            "--decided",
+            "2024-03-15",
+            "--categories",
+            "罚款",
+            "--domain",
+            "安全生产",
+        ],
     )))
     .unwrap();
     assert_eq!(w["regime"], "order58");
@@ -91,7 +111,16 @@ fn rules_answer_why_a_date_is_what_it_is() {
     let w: Value = serde_json::from_str(&run_ok(xinyong(
         "x.db",
         &k,
-        &["rules", "penalty-window", "--decided", "2026-05-01", "--categories", "警告", "--severity", "轻微"],
+        &[
+            "rules",
+            "penalty-window",
+            "--decided",
+            "2026-05-01",
+            "--categories",
+            "警告",
+            "--severity",
+            "轻微",
+        ],
     )))
     .unwrap();
     assert_eq!(w["published"], false);
@@ -100,12 +129,26 @@ fn rules_answer_why_a_date_is_what_it_is() {
     let w: Value = serde_json::from_str(&run_ok(xinyong(
         "x.db",
         &k,
-        &["rules", "penalty-window", "--decided", "2026-05-01", "--categories", "罚款", "--market", "--published", "2026-05-12", "--fine", "0.1"],
+        &[
+            "rules",
+            "penalty-window",
+            "--decided",
+            "2026-05-01",
+            "--categories",
+            "罚款",
+            "--market",
+            "--published",
+            "2026-05-12",
+            "--fine",
+            "0.1",
+        ],
     )))
     .unwrap();
     assert_eq!(w["regime"], "samr45");
     assert_eq!(w["ends"], "2026-08-12");
-    let bad = xinyong("x.db", &k, &["rules", "add-workdays", "2026-13-01", "1"]).output().unwrap();
+    let bad = xinyong("x.db", &k, &["rules", "add-workdays", "2026-13-01", "1"])
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("不是YYYY-MM-DD格式"));
 }
@@ -116,11 +159,25 @@ fn gen_penalties(dir: &Path, n: usize, dirty: f64) -> (std::path::PathBuf, Value
         "x.db",
         &dir.join("k"),
         &[
-            "gen", "--out", out.to_str().unwrap(), "--seed", "9", "--today", "2026-11-20", "--orgs", "2000",
-            "--penalties", &n.to_string(), "--dirty", &dirty.to_string(), "--only", "行政处罚",
+            "gen",
+            "--out",
+            out.to_str().unwrap(),
+            "--seed",
+            "9",
+            "--today",
+            "2026-11-20",
+            "--orgs",
+            "2000",
+            "--penalties",
+            &n.to_string(),
+            "--dirty",
+            &dirty.to_string(),
+            "--only",
+            "行政处罚",
         ],
     ));
-    let m: Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     let f = m["files"][0].clone();
     (out.join(f["file"].as_str().unwrap()), f)
 }
@@ -135,15 +192,36 @@ fn import_subject_stats_on_both_backends() {
         let s = last_json(&run_ok(xinyong(
             &ts.spec,
             &k,
-            &["import", "--source", unit, "--class", "行政处罚", "--json", file.to_str().unwrap()],
+            &[
+                "import",
+                "--source",
+                unit,
+                "--class",
+                "行政处罚",
+                "--json",
+                file.to_str().unwrap(),
+            ],
         )));
         let rows = entry["rows"].as_u64().unwrap();
         assert_eq!(s["rows_read"].as_u64(), Some(rows), "{}", ts.name);
-        assert_eq!(s["rejected"].as_u64(), entry["dirty"].as_u64(), "{}", ts.name);
-        assert_eq!(s["accepted"].as_u64().unwrap() + s["rejected"].as_u64().unwrap(), rows);
+        assert_eq!(
+            s["rejected"].as_u64(),
+            entry["dirty"].as_u64(),
+            "{}",
+            ts.name
+        );
+        assert_eq!(
+            s["accepted"].as_u64().unwrap() + s["rejected"].as_u64().unwrap(),
+            rows
+        );
         assert_eq!(s["unchanged"].as_u64(), Some(0));
-        let stats: Value = serde_json::from_str(&run_ok(xinyong(&ts.spec, &k, &["stats", "--json"]))).unwrap();
-        assert_eq!(stats["records_by_class"]["行政处罚"], s["accepted"], "{}", ts.name);
+        let stats: Value =
+            serde_json::from_str(&run_ok(xinyong(&ts.spec, &k, &["stats", "--json"]))).unwrap();
+        assert_eq!(
+            stats["records_by_class"]["行政处罚"], s["accepted"],
+            "{}",
+            ts.name
+        );
         // A subject's file through the command line.
         let some: String = ts
             .store
@@ -152,11 +230,14 @@ fn import_subject_stats_on_both_backends() {
             .unwrap()
             .text(0)
             .unwrap();
-        let file: Value = serde_json::from_str(&run_ok(xinyong(&ts.spec, &k, &["subject", &some]))).unwrap();
+        let file: Value =
+            serde_json::from_str(&run_ok(xinyong(&ts.spec, &k, &["subject", &some]))).unwrap();
         assert_eq!(file["subject"]["uscc"], some.as_str());
         let rec = &file["classes"][0]["records"][0];
         assert!(rec["status"].is_string() && rec["versions"].as_array().unwrap().len() == 1);
-        let missing = xinyong(&ts.spec, &k, &["subject", "91320900MA1MB4X50R"]).output().unwrap();
+        let missing = xinyong(&ts.spec, &k, &["subject", "91320900MA1MB4X50R"])
+            .output()
+            .unwrap();
         assert!(!missing.status.success());
         assert!(String::from_utf8_lossy(&missing.stderr).contains("没有找到"));
     }
@@ -169,32 +250,70 @@ fn a_killed_import_leaves_nothing_and_the_rerun_leaves_one_copy() {
     let unit = entry["unit"].as_str().unwrap();
     for ts in testkit::stores() {
         let k = testkit::key_file(dir.path());
-        let mut child = xinyong(&ts.spec, &k, &["import", "--source", unit, "--class", "行政处罚", "--json", file.to_str().unwrap()])
-            .env("XINYONG_FAILPOINT", "import-after-batch")
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = xinyong(
+            &ts.spec,
+            &k,
+            &[
+                "import",
+                "--source",
+                unit,
+                "--class",
+                "行政处罚",
+                "--json",
+                file.to_str().unwrap(),
+            ],
+        )
+        .env("XINYONG_FAILPOINT", "import-after-batch")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
         // Wait until the first batch is written inside the open transaction, then SIGKILL.
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut line = String::new();
         loop {
             line.clear();
-            assert!(stderr.read_line(&mut line).unwrap() > 0, "import ended before the failpoint");
+            assert!(
+                stderr.read_line(&mut line).unwrap() > 0,
+                "import ended before the failpoint"
+            );
             if line.starts_with("FAILPOINT") {
                 break;
             }
         }
         child.kill().unwrap();
         child.wait().unwrap();
-        let stats: Value = serde_json::from_str(&run_ok(xinyong(&ts.spec, &k, &["stats", "--json"]))).unwrap();
-        assert_eq!(stats["records"], 0, "{}: nothing of the killed batch remains", ts.name);
+        let stats: Value =
+            serde_json::from_str(&run_ok(xinyong(&ts.spec, &k, &["stats", "--json"]))).unwrap();
+        assert_eq!(
+            stats["records"], 0,
+            "{}: nothing of the killed batch remains",
+            ts.name
+        );
         assert_eq!(stats["submissions"], 0, "{}", ts.name);
-        let s = last_json(&run_ok(xinyong(&ts.spec, &k, &["import", "--source", unit, "--class", "行政处罚", "--json", file.to_str().unwrap()])));
+        let s = last_json(&run_ok(xinyong(
+            &ts.spec,
+            &k,
+            &[
+                "import",
+                "--source",
+                unit,
+                "--class",
+                "行政处罚",
+                "--json",
+                file.to_str().unwrap(),
+            ],
+        )));
         let accepted = entry["rows"].as_u64().unwrap() - entry["dirty"].as_u64().unwrap();
         assert_eq!(s["accepted"].as_u64(), Some(accepted));
-        let stats: Value = serde_json::from_str(&run_ok(xinyong(&ts.spec, &k, &["stats", "--json"]))).unwrap();
-        assert_eq!(stats["records"].as_u64(), Some(accepted), "{}: exactly one copy of every row", ts.name);
+        let stats: Value =
+            serde_json::from_str(&run_ok(xinyong(&ts.spec, &k, &["stats", "--json"]))).unwrap();
+        assert_eq!(
+            stats["records"].as_u64(),
+            Some(accepted),
+            "{}: exactly one copy of every row",
+            ts.name
+        );
         assert_eq!(stats["versions"].as_u64(), Some(accepted));
     }
 }
@@ -205,14 +324,39 @@ fn gen_is_deterministic_from_its_seed() {
     let k = dir.path().join("k");
     let run = |out: &str| {
         let p = dir.path().join(out);
-        run_ok(xinyong("x.db", &k, &["gen", "--out", p.to_str().unwrap(), "--seed", "42", "--today", "2026-11-01", "--orgs", "200", "--penalties", "300", "--licences", "100"]));
+        run_ok(xinyong(
+            "x.db",
+            &k,
+            &[
+                "gen",
+                "--out",
+                p.to_str().unwrap(),
+                "--seed",
+                "42",
+                "--today",
+                "2026-11-01",
+                "--orgs",
+                "200",
+                "--penalties",
+                "300",
+                "--licences",
+                "100",
+            ],
+        ));
         p
     };
     let (a, b) = (run("a"), run("b"));
-    let mut names: Vec<_> = std::fs::read_dir(&a).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     names.sort();
     assert!(names.len() > 20);
     for n in names {
-        assert_eq!(std::fs::read(a.join(&n)).unwrap(), std::fs::read(b.join(&n)).unwrap(), "{n:?}");
+        assert_eq!(
+            std::fs::read(a.join(&n)).unwrap(),
+            std::fs::read(b.join(&n)).unwrap(),
+            "{n:?}"
+        );
     }
 }

@@ -69,12 +69,12 @@ CREATE TABLE subjects (
     reg_type     TEXT,
     reg_status   TEXT,
     industry     TEXT,
+    first_unit   TEXT NOT NULL,
     first_seen   TEXT NOT NULL,
     updated_at   TEXT NOT NULL
 );
-CREATE INDEX subjects_name ON subjects (name);
 
--- Every (code, name) pair seen, for 重错码 governance.
+-- Names a subject was reported under besides the one in `subjects`, for 重错码 governance.
 CREATE TABLE subject_names (
     subject_key  TEXT NOT NULL,
     name         TEXT NOT NULL,
@@ -84,9 +84,10 @@ CREATE TABLE subject_names (
 );
 CREATE INDEX subject_names_by_name ON subject_names (name, subject_key);
 
--- The current state of each record (its head); the history is in record_versions.
+-- The current state of each record (its head), clustered by subject; the history is in
+-- record_versions. A record is named by its subject and key: `<subject_key>-<hex key>`.
 CREATE TABLE records (
-    record_key       BLOB PRIMARY KEY,
+    record_key       BLOB NOT NULL,
     class_code       TEXT NOT NULL,
     subject_key      TEXT NOT NULL,
     source_unit      TEXT NOT NULL,
@@ -102,9 +103,9 @@ CREATE TABLE records (
     repairable_from  TEXT,
     under_objection  INTEGER NOT NULL DEFAULT 0,
     legal_rep_key    TEXT,
-    updated_at       TEXT NOT NULL
+    updated_at       TEXT NOT NULL,
+    PRIMARY KEY (subject_key, record_key)
 ) WITHOUT ROWID;
-CREATE INDEX records_subject ON records (subject_key, class_code);
 
 -- Every version of every record, never changed once written.
 CREATE TABLE record_versions (

@@ -1,0 +1,69 @@
+//! The benchmark driver. One command (`scripts/bench`) runs every benchmark and rewrites
+//! `BENCHMARKS.md` with the figures, the machine, the date and, beside each figure, the raw speed
+//! of the same store doing the least possible work, measured in the same run (these machines are
+//! noisy, so only the ratio within one run means much).
+//!
+//! Sizes: `BENCH_ROWS` (default 10,000,000 penalty rows, 2% dirty). Data is generated once into
+//! `bench-data/` (not committed) and reused while its parameters stay the same.
+
+mod ingest_bench;
+mod machine;
+mod report;
+mod subject_bench;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+pub struct Env {
+    pub rows: u64,
+    pub data: PathBuf,
+    pub xinyong: PathBuf,
+    pub pg_url: String,
+}
+
+fn main() -> Result<()> {
+    let rows: u64 = std::env::var("BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000);
+    let root = std::env::current_dir()?;
+    let env = Env {
+        rows,
+        data: std::env::var("BENCH_DATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root.join("bench-data")),
+        xinyong: std::env::var("XINYONG_BIN")
+            .map(PathBuf::from)
+            .context("XINYONG_BIN must name the release binary (scripts/bench sets it)")?,
+        pg_url: std::env::var("XINYONG_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
+    };
+    std::fs::create_dir_all(&env.data)?;
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    let want = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    let mut sections = Vec::new();
+    let files = ingest_bench::data(&env)?;
+    let mut sqlite_store = None;
+    if want("ingest-sqlite") || want("subject") {
+        let (section, store) = ingest_bench::sqlite(&env, &files)?;
+        sections.push(section);
+        sqlite_store = Some(store);
+    }
+    if want("ingest-pg") {
+        sections.push(ingest_bench::postgres(&env, &files)?);
+    }
+    if want("subject")
+        && let Some(db) = &sqlite_store
+    {
+        sections.push(subject_bench::run(&env, &files, db)?);
+    }
+    let text = report::render(&env, &sections)?;
+    let out = root.join("BENCHMARKS.md");
+    std::fs::write(&out, text)?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}

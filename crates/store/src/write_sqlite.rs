@@ -1,0 +1,281 @@
+//! The write path on SQLite: rows are taken in key order (so that the B-trees are walked forward
+//! once per batch, not at random) through prepared statements bound directly, in the
+//! submission's single transaction. Outcomes come back in the rows' own order.
+
+use chrono::SecondsFormat;
+use domain::record::SubjectKind;
+use rusqlite::{OptionalExtension, params};
+
+use crate::StoreError;
+use crate::model::*;
+use crate::write::SubmissionWriter;
+
+/// Subjects remembered per submission (registered flag, name). Bounded: cleared when full.
+const SUBJECT_CACHE: usize = 200_000;
+
+fn date(d: Option<chrono::NaiveDate>) -> Option<String> {
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+impl SubmissionWriter<'_> {
+    pub(crate) fn apply_sqlite(
+        &mut self,
+        rows: &[PreparedRow],
+    ) -> Result<Vec<RowOutcome>, StoreError> {
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by(|&a, &b| {
+            (rows[a].subject.key.as_str(), &rows[a].record_key)
+                .cmp(&(rows[b].subject.key.as_str(), &rows[b].record_key))
+        });
+        let mut out: Vec<Option<RowOutcome>> = vec![None; rows.len()];
+        let now = self.now.to_rfc3339_opts(SecondsFormat::Micros, true);
+        for i in order {
+            let (outcome, linked) = self.apply_sqlite_one(&rows[i], &now)?;
+            if let Some(linked) = linked {
+                self.count(&rows[i], &outcome, linked);
+            }
+            out[i] = Some(outcome);
+        }
+        Ok(out
+            .into_iter()
+            .map(|o| o.unwrap_or(RowOutcome::Unchanged))
+            .collect())
+    }
+
+    /// Returns the outcome, and whether the row linked to a known subject when it was accepted.
+    fn apply_sqlite_one(
+        &mut self,
+        row: &PreparedRow,
+        now: &str,
+    ) -> Result<(RowOutcome, Option<bool>), StoreError> {
+        let sid = self.submission_id;
+        let key = &row.subject.key;
+        let rk: &[u8] = &row.record_key;
+        let conn = self
+            .conn
+            .sqlite()
+            .ok_or_else(|| StoreError::Sqlite("not an SQLite connection".into()))?;
+        let head = conn
+            .prepare_cached(
+                "SELECT current_version, current_hash, last_submission, last_row, source_unit, change
+                 FROM records WHERE subject_key = ?1 AND record_key = ?2",
+            )?
+            .query_row(params![key, rk], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })
+            .optional()?;
+        let same = |h: &[u8]| h == row.content_hash.as_slice();
+        let (outcome, version_no, reason) = match &head {
+            None => (RowOutcome::Created, 1, None),
+            Some((_, hash, last_sub, last_row, _, _)) if *last_sub == sid => {
+                let first_row = *last_row as u64;
+                let o = if same(hash) {
+                    RowOutcome::Duplicate { first_row }
+                } else {
+                    RowOutcome::Conflict { first_row }
+                };
+                return Ok((o, None));
+            }
+            Some((_, _, _, _, owner, _)) if *owner != self.source_unit => {
+                return Ok((
+                    RowOutcome::NotOwner {
+                        owner: owner.clone(),
+                    },
+                    None,
+                ));
+            }
+            Some((_, hash, _, _, _, change)) if same(hash) && change != "withdrawn" => {
+                (RowOutcome::Unchanged, 0, None)
+            }
+            Some((v, _, _, _, _, change)) => (
+                RowOutcome::Corrected,
+                v + 1,
+                Some(if change == "withdrawn" {
+                    "撤回后重新报送"
+                } else {
+                    "报送单位更正"
+                }),
+            ),
+        };
+        let registered = self.ensure_subject_sqlite(row, now)?;
+        let linked = registered
+            || row.registration.is_some()
+            || (row.subject.kind == SubjectKind::NaturalPerson && !row.subject.id_suspect);
+        let conn = self
+            .conn
+            .sqlite()
+            .ok_or_else(|| StoreError::Sqlite("not an SQLite connection".into()))?;
+        if outcome == RowOutcome::Unchanged {
+            conn.prepare_cached(
+                "UPDATE records SET last_submission = ?1, last_row = ?2 WHERE subject_key = ?3 AND record_key = ?4",
+            )?
+            .execute(params![sid, row.row_no as i64, key, rk])?;
+            return Ok((outcome, Some(linked)));
+        }
+        let change = if outcome == RowOutcome::Created {
+            "created"
+        } else {
+            "corrected"
+        };
+        let decided = date(row.decided_on);
+        let ends = date(row.public_ends);
+        let repairable = date(row.repairable_from);
+        conn.prepare_cached(
+            "INSERT INTO record_versions (record_key, version_no, subject_key, class_code,
+                source_unit, change, reason, actor, recorded_at, submission_id, row_no,
+                content_hash, decided_on, published, repairable_from, public_ends, severity,
+                regime, rule_version, on_time, linked, id_suspect, payload, sealed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+        )?
+        .execute(params![
+            rk,
+            version_no,
+            key,
+            self.class_code,
+            self.source_unit,
+            change,
+            reason,
+            self.actor,
+            now,
+            sid,
+            row.row_no as i64,
+            row.content_hash.as_slice(),
+            decided,
+            row.published,
+            repairable,
+            ends,
+            row.severity,
+            row.regime,
+            row.rule_version,
+            row.on_time,
+            linked,
+            row.subject.id_suspect,
+            row.payload,
+            row.sealed,
+        ])?;
+        conn.prepare_cached(
+            "INSERT INTO records (record_key, class_code, subject_key, source_unit, division,
+                current_version, current_hash, change, last_submission, last_row, decided_on,
+                published, public_ends, repairable_from, legal_rep_key, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             ON CONFLICT (subject_key, record_key) DO UPDATE SET
+                current_version = excluded.current_version, current_hash = excluded.current_hash,
+                change = excluded.change, last_submission = excluded.last_submission,
+                last_row = excluded.last_row, decided_on = excluded.decided_on,
+                published = excluded.published, public_ends = excluded.public_ends,
+                repairable_from = excluded.repairable_from, legal_rep_key = excluded.legal_rep_key,
+                updated_at = excluded.updated_at",
+        )?
+        .execute(params![
+            rk,
+            self.class_code,
+            key,
+            self.source_unit,
+            self.division,
+            version_no,
+            row.content_hash.as_slice(),
+            change,
+            sid,
+            row.row_no as i64,
+            decided,
+            row.published,
+            ends,
+            repairable,
+            row.legal_rep_key,
+            now,
+        ])?;
+        Ok((outcome, Some(linked)))
+    }
+
+    /// Creates the subject on first sight, notes a new name for it, applies registration facts.
+    /// Returns whether the subject is registered (known to the registration authority).
+    fn ensure_subject_sqlite(&mut self, row: &PreparedRow, now: &str) -> Result<bool, StoreError> {
+        let s = &row.subject;
+        let unit = self.source_unit.clone();
+        let cached = self.subjects.get(&s.key).cloned();
+        let conn = self
+            .conn
+            .sqlite()
+            .ok_or_else(|| StoreError::Sqlite("not an SQLite connection".into()))?;
+        let note_name = |conn: &rusqlite::Connection, name: &str| -> Result<(), StoreError> {
+            conn.prepare_cached(
+                "INSERT INTO subject_names (subject_key, name, first_unit, first_seen)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (subject_key, name) DO NOTHING",
+            )?
+            .execute(params![s.key, name, unit, now])?;
+            Ok(())
+        };
+        let known = match cached {
+            Some(c) => Some(c),
+            None => conn
+                .prepare_cached("SELECT registered, name FROM subjects WHERE subject_key = ?1")?
+                .query_row(params![s.key], |r| {
+                    Ok((r.get::<_, bool>(0)?, r.get::<_, String>(1)?))
+                })
+                .optional()?,
+        };
+        let (mut registered, mut name) = match known {
+            Some(k) => k,
+            None => {
+                conn.prepare_cached(
+                    "INSERT INTO subjects (subject_key, kind, name, uscc, id_type, id_sealed,
+                        id_masked, division, id_suspect, id_note, first_unit, first_seen, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+                )?
+                .execute(params![
+                    s.key,
+                    s.kind.as_str(),
+                    s.name,
+                    s.uscc,
+                    s.id_type,
+                    s.id_sealed,
+                    s.id_masked,
+                    s.division,
+                    s.id_suspect,
+                    s.id_note,
+                    unit,
+                    now
+                ])?;
+                (false, s.name.clone())
+            }
+        };
+        if name != s.name {
+            note_name(conn, &s.name)?;
+        }
+        if let Some(reg) = &row.registration {
+            if name != s.name {
+                // The registered name becomes the subject's name; keep the one it replaces.
+                note_name(conn, &name)?;
+            }
+            conn.prepare_cached(
+                "UPDATE subjects SET registered = 1, name = ?1, reg_type = ?2, reg_status = ?3,
+                    industry = ?4, division = COALESCE(?5, division), updated_at = ?6
+                 WHERE subject_key = ?7",
+            )?
+            .execute(params![
+                s.name,
+                reg.reg_type,
+                reg.reg_status,
+                reg.industry,
+                s.division,
+                now,
+                s.key
+            ])?;
+            registered = true;
+            name = s.name.clone();
+        }
+        if self.subjects.len() >= SUBJECT_CACHE {
+            self.subjects.clear();
+        }
+        self.subjects.insert(s.key.clone(), (registered, name));
+        Ok(registered)
+    }
+}
