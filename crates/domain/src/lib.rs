@@ -8,9 +8,11 @@
 //! - [`money`]: exact amounts (万元 in, fen kept, 元 shown).
 //! - [`record`]: subjects, versions and statuses.
 //! - [`clock`]: Beijing time behind a trait tests can set.
+//! - [`audit`]: how audit entries are chained (SM3) and what a checkpoint signs.
 //!
 //! Rules are data: every table here is parsed from text the `rulebook` crate supplies.
 
+pub mod audit;
 pub mod calendar;
 pub mod catalog;
 pub mod clock;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{PublicityKind, SharingScope};
 
 /// The three kinds of 行政相对人 in 双公示 data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SubjectKind {
     Organisation,
@@ -59,7 +59,7 @@ impl FromStr for SubjectKind {
 }
 
 /// Why a version exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     /// First report of the record.
@@ -105,7 +105,7 @@ impl FromStr for ChangeKind {
 }
 
 /// Where a record stands on a given day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordStatus {
     /// Shown to the public (公示中).

@@ -45,7 +45,7 @@ pub struct ImportOptions {
 }
 
 /// What an import did; `--json` prints it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ImportSummary {
     pub submission_id: Option<i64>,
     pub duplicate_of: Option<i64>,

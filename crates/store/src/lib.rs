@@ -10,6 +10,7 @@ pub mod conn;
 mod migrate;
 pub mod model;
 mod pg;
+mod platform;
 mod pool;
 mod read;
 mod sqlite;
@@ -23,7 +24,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use conn::{Backend, Conn, Row, Val};
+pub use migrate::Schema;
 pub use model::*;
+pub use platform::*;
 pub use pool::PoolGuard;
 pub use write::SubmissionWriter;
 
@@ -125,6 +128,15 @@ impl Location {
     }
 }
 
+/// `xinyong.db` → `xinyong.platform.db`, in the same directory.
+pub fn platform_path(credit: &Path) -> PathBuf {
+    let stem = credit
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "xinyong".into());
+    credit.with_file_name(format!("{stem}.platform.db"))
+}
+
 enum Pools {
     Sqlite { writer: ConnPool, readers: ConnPool },
     Postgres(ConnPool),
@@ -134,18 +146,32 @@ enum Pools {
 pub struct Store {
     pools: Pools,
     location: Location,
+    schema: Schema,
 }
 
 impl Store {
-    /// Opens (creating an SQLite file if needed) and migrates to the current schema.
+    /// Opens the credit store (creating an SQLite file if needed) and migrates it.
     pub fn open(spec: &str) -> Result<Store, StoreError> {
-        let store = Self::connect(spec)?;
+        let store = Self::connect(spec, Schema::Credit)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens the platform store (accounts, sessions, tokens, audit trail) that goes with the
+    /// credit store at `spec`: on SQLite the file `<name>.platform.db` beside it, on PostgreSQL
+    /// the same schema.
+    pub fn open_platform(spec: &str) -> Result<Store, StoreError> {
+        let spec = match Location::parse(spec)? {
+            Location::Sqlite(p) => platform_path(&p).display().to_string(),
+            Location::Postgres { .. } => spec.to_string(),
+        };
+        let store = Self::connect(&spec, Schema::Platform)?;
         store.migrate()?;
         Ok(store)
     }
 
     /// Opens without migrating.
-    pub fn connect(spec: &str) -> Result<Store, StoreError> {
+    pub fn connect(spec: &str, schema: Schema) -> Result<Store, StoreError> {
         let location = Location::parse(spec)?;
         let wait = Duration::from_secs(30);
         let pools = match &location {
@@ -188,7 +214,11 @@ impl Store {
                 ))
             }
         };
-        Ok(Store { pools, location })
+        Ok(Store {
+            pools,
+            location,
+            schema,
+        })
     }
 
     pub fn location(&self) -> &Location {
@@ -244,6 +274,10 @@ impl Store {
     ) -> Result<T, StoreError> {
         let mut c = self.reader()?;
         f(&mut *c)
+    }
+
+    pub fn schema(&self) -> Schema {
+        self.schema
     }
 
     /// The default embedded store path, under `./xinyong-data/`.

@@ -13,18 +13,50 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
+/// The credit store's migrations (versions below 1000).
+const CREDIT: &[Migration] = &[Migration {
     version: 1,
     name: "core",
     sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
     postgres: include_str!("../migrations/postgres/0001_core.sql"),
 }];
 
-/// The schema version this program writes.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The platform store's migrations (versions from 1001): accounts, sessions, tokens, audit.
+const PLATFORM: &[Migration] = &[Migration {
+    version: 1001,
+    name: "platform",
+    sqlite: include_str!("../migrations/sqlite/1001_platform.sql"),
+    postgres: include_str!("../migrations/postgres/1001_platform.sql"),
+}];
+
+/// Which schema a store holds. On PostgreSQL both live in one schema; on SQLite in two files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    Credit,
+    Platform,
+}
+
+impl Schema {
+    fn migrations(self) -> &'static [Migration] {
+        match self {
+            Schema::Credit => CREDIT,
+            Schema::Platform => PLATFORM,
+        }
+    }
+    /// The schema version this program writes.
+    pub fn current(self) -> i64 {
+        self.migrations().last().map_or(0, |m| m.version)
+    }
+    fn range(self) -> (i64, i64) {
+        match self {
+            Schema::Credit => (1, 999),
+            Schema::Platform => (1000, 1999),
+        }
+    }
+}
 
 impl Store {
-    /// Brings the schema to [`SCHEMA_VERSION`]; refuses a schema newer than this program.
+    /// Brings the store's schema to its current version; refuses a schema newer than this program.
     pub fn migrate(&self) -> Result<Vec<i64>, StoreError> {
         let mut c = self.writer()?;
         let backend = c.backend();
@@ -39,7 +71,7 @@ impl Store {
             }
         })?;
         let mut applied = Vec::new();
-        for m in MIGRATIONS {
+        for m in self.schema.migrations() {
             c.begin()?;
             // Taken inside the transaction: a second process migrating at once waits here.
             if backend == Backend::Postgres {
@@ -72,19 +104,18 @@ impl Store {
             applied.push(m.version);
         }
         let found = self.schema_version_on(&mut *c)?;
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::SchemaTooNew {
-                found,
-                known: SCHEMA_VERSION,
-            });
+        let known = self.schema.current();
+        if found > known {
+            return Err(StoreError::SchemaTooNew { found, known });
         }
         Ok(applied)
     }
 
     fn schema_version_on(&self, c: &mut dyn crate::Conn) -> Result<i64, StoreError> {
+        let (lo, hi) = self.schema.range();
         let row = c.query_one(
-            "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM schema_migrations",
-            &[],
+            "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM schema_migrations WHERE version BETWEEN $1 AND $2",
+            &[Val::Int(lo), Val::Int(hi)],
         )?;
         row.map_or(Ok(0), |r| r.i64(0))
     }
@@ -111,11 +142,12 @@ impl Store {
     /// Whether the store is reachable and its schema current (`/readyz`).
     pub fn ready(&self) -> Result<(), StoreError> {
         let v = self.schema_version()?;
-        if v == SCHEMA_VERSION {
+        let want = self.schema.current();
+        if v == want {
             Ok(())
         } else {
             Err(StoreError::Refused(format!(
-                "schema at version {v}, expected {SCHEMA_VERSION}"
+                "schema at version {v}, expected {want}"
             )))
         }
     }

@@ -128,7 +128,7 @@ impl RowOutcome {
 }
 
 /// One problem of a rejected row: the data item and why, in Chinese.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Problem {
     /// Item code, or empty for a row-level problem.
     pub field: String,
@@ -145,7 +145,7 @@ pub struct Rejection {
     pub raw_sealed: Vec<u8>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Counts {
     pub rows_read: u64,
     pub accepted: u64,
@@ -158,7 +158,7 @@ pub struct Counts {
     pub on_time: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Submission {
     pub submission_id: i64,
     pub source_unit: String,
@@ -178,7 +178,16 @@ pub struct Submission {
     pub status_reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A row of a submission that wrote a version of a record.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AcceptedRow {
+    pub row_no: i64,
+    pub record_id: String,
+    /// `created` or `corrected`.
+    pub change: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StoredRejection {
     pub row_no: i64,
     pub problems: Vec<Problem>,
@@ -187,7 +196,7 @@ pub struct StoredRejection {
 }
 
 /// A subject's identity as the store holds it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Subject {
     pub key: String,
     pub kind: SubjectKind,
@@ -208,7 +217,7 @@ pub struct Subject {
 }
 
 /// One version of a record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Version {
     pub version_no: i64,
     pub change: ChangeKind,
@@ -265,7 +274,7 @@ pub fn payload_pairs(payload: &str) -> Vec<(String, String)> {
 }
 
 /// A record with every version up to the day asked for (oldest first).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StoredRecord {
     pub record_id: String,
     pub class_code: String,
@@ -281,18 +290,25 @@ impl StoredRecord {
 }
 
 /// Counts per catalog class and in total (`xinyong stats`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Stats {
     pub subjects: i64,
-    pub subjects_by_kind: Vec<(String, i64)>,
+    pub subjects_by_kind: Vec<NamedCount>,
     pub records: i64,
-    pub records_by_class: Vec<(String, i64)>,
+    pub records_by_class: Vec<NamedCount>,
     pub versions: i64,
     pub submissions: i64,
 }
 
+/// A count under a name (a class code, a subject kind).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NamedCount {
+    pub name: String,
+    pub count: i64,
+}
+
 /// Quality figures of one source unit (or batch): 入库率 and 关联率 come from these.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UnitQuality {
     pub source_unit: String,
     pub submissions: i64,
@@ -300,7 +316,7 @@ pub struct UnitQuality {
 }
 
 /// A 重错码 finding.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CodeConflict {
     /// `one_code_many_names` or `one_name_many_codes`.
     pub kind: String,

@@ -181,6 +181,56 @@ impl Store {
         })
     }
 
+    /// The rows of a submission that wrote a version (created or corrected), in row order.
+    pub fn submission_rows(
+        &self,
+        submission_id: i64,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<AcceptedRow>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT row_no, subject_key, record_key, change FROM record_versions
+                 WHERE submission_id = $1 ORDER BY row_no LIMIT $2 OFFSET $3",
+                &[Val::Int(submission_id), Val::Int(limit), Val::Int(offset)],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(AcceptedRow {
+                    row_no: r.i64(0)?,
+                    record_id: record_id(&r.text(1)?, &r.bytes(2)?),
+                    change: r.text(3)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    /// A page of a submission's rejections, in row order.
+    pub fn rejections_page(
+        &self,
+        submission_id: i64,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredRejection>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT row_no, problems, raw_sealed FROM rejections WHERE submission_id = $1
+                 ORDER BY row_no LIMIT $2 OFFSET $3",
+                &[Val::Int(submission_id), Val::Int(limit), Val::Int(offset)],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(StoredRejection {
+                    row_no: r.i64(0)?,
+                    problems: json(&r.text(1)?)?,
+                    raw_sealed: r.bytes(2)?,
+                })
+            })
+            .collect()
+        })
+    }
+
     /// The submission's bytes as received, chunk by chunk (sealed).
     pub fn submission_chunks(&self, submission_id: i64) -> Result<Vec<Vec<u8>>, StoreError> {
         self.read(|c| {
@@ -270,10 +320,15 @@ impl Store {
             let one = |c: &mut dyn Conn, sql: &str| -> Result<i64, StoreError> {
                 c.query_one(sql, &[])?.map_or(Ok(0), |r| r.i64(0))
             };
-            let pairs = |c: &mut dyn Conn, sql: &str| -> Result<Vec<(String, i64)>, StoreError> {
+            let pairs = |c: &mut dyn Conn, sql: &str| -> Result<Vec<NamedCount>, StoreError> {
                 c.query(sql, &[])?
                     .iter()
-                    .map(|r| Ok((r.text(0)?, r.i64(1)?)))
+                    .map(|r| {
+                        Ok(NamedCount {
+                            name: r.text(0)?,
+                            count: r.i64(1)?,
+                        })
+                    })
                     .collect()
             };
             Ok(Stats {

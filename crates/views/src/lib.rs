@@ -54,7 +54,7 @@ pub fn subject_key(
     Err(ViewError::BadCode(code.to_string()))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Identity {
     pub key: String,
     pub kind: SubjectKind,
@@ -72,14 +72,16 @@ pub struct Identity {
     pub id_note: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Item {
+    #[schema(value_type = String)]
     pub code: Arc<str>,
+    #[schema(value_type = String)]
     pub name: Arc<str>,
     pub value: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VersionView {
     pub version_no: i64,
     pub change: String,
@@ -91,7 +93,7 @@ pub struct VersionView {
     pub row_no: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RecordView {
     pub record_id: String,
     pub status: RecordStatus,
@@ -109,7 +111,7 @@ pub struct RecordView {
     pub versions: Vec<VersionView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClassView {
     pub code: String,
     pub name: String,
@@ -117,7 +119,7 @@ pub struct ClassView {
     pub records: Vec<RecordView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreditFile {
     pub subject: Identity,
     pub as_of: NaiveDate,

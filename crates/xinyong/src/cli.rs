@@ -91,6 +91,103 @@ pub enum Command {
     Gen(GenArgs),
     /// Create or upgrade the store's schema.
     Migrate,
+    /// Run the service: JSON API, console, metrics.
+    Serve(ServeArgs),
+    /// Accounts for people (the console).
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
+    /// API tokens for systems.
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Requests per minute per API token or logged-in account.
+    #[arg(long, default_value_t = 6000)]
+    pub rate_per_credential: u32,
+    /// Requests per minute per client address when not logged in.
+    #[arg(long, default_value_t = 600)]
+    pub rate_per_address: u32,
+    /// Largest submission, MiB.
+    #[arg(long, default_value_t = 2048)]
+    pub max_submission_mib: u64,
+    /// Mark session cookies Secure (when served behind HTTPS).
+    #[arg(long)]
+    pub secure_cookies: bool,
+    /// Take the client address from X-Forwarded-For (behind a reverse proxy).
+    #[arg(long)]
+    pub trust_forwarded: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// Create an account; prints its initial password (to be changed at first login).
+    Create {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        unit: Option<String>,
+        /// The subject's 统一社会信用代码 or 公民身份号码 (role subject).
+        #[arg(long)]
+        subject: Option<String>,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List accounts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token; prints it once.
+    Create {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long)]
+        subject: Option<String>,
+        #[arg(long, default_value = "system")]
+        name: String,
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token.
+    Revoke { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain, check every signed checkpoint, report the first break.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign a checkpoint of the chain now.
+    Checkpoint,
+    /// Print the platform's public key (PEM) for checking checkpoint signatures with OpenSSL.
+    PublicKey,
 }
 
 #[derive(Debug, Subcommand)]
@@ -238,6 +335,11 @@ pub struct DemoArgs {
     /// Where the demo store lives.
     #[arg(long, default_value = "xinyong-data/demo.db")]
     pub demo_db: String,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Build the city and the accounts, print them, and do not start the service.
+    #[arg(long)]
+    pub no_serve: bool,
     /// Rebuild the demo city even if the store exists.
     #[arg(long)]
     pub fresh: bool,

@@ -28,6 +28,40 @@ impl Ctx {
     fn store(&self) -> Result<Store> {
         Store::open(&self.global.db).with_context(|| format!("打开数据库 {}", self.global.db))
     }
+    fn platform(&self) -> Result<Store> {
+        Store::open_platform(&self.global.db)
+            .with_context(|| format!("打开平台数据库（{}）", self.global.db))
+    }
+    /// Who runs the command, for the audit trail.
+    fn operator(&self) -> String {
+        std::env::var("USER").unwrap_or_else(|_| "operator".into())
+    }
+    /// Leaves an audit entry for a command-line write.
+    fn audit(
+        &self,
+        action: &str,
+        object: Option<String>,
+        outcome: &str,
+        detail: Option<String>,
+    ) -> Result<()> {
+        let platform = self.platform()?;
+        platform.audit_append(
+            &[store::NewAuditEntry {
+                at: None,
+                actor: format!("cli:{}", self.operator()),
+                role: "operator".into(),
+                unit: None,
+                action: action.into(),
+                object,
+                outcome: outcome.into(),
+                request_id: None,
+                client: Some("local".into()),
+                detail,
+            }],
+            self.clock.now(),
+        )?;
+        Ok(())
+    }
     fn keys(&self) -> Result<KeyRing> {
         KeyRing::open_or_create(&self.global.keys)
             .with_context(|| format!("密钥文件 {}", self.global.keys.display()))
@@ -88,6 +122,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Quality(a) => quality(&ctx, a),
         Command::Rules { command } => rules_cmd(&ctx, command),
         Command::Gen(a) => gen_cmd(&ctx, a),
+        Command::Serve(a) => {
+            let db = ctx.global.db.clone();
+            serve(&ctx, &db, &a, None)
+        }
+        Command::Accounts { command } => accounts_cmd(&ctx, command),
+        Command::Tokens { command } => tokens_cmd(&ctx, command),
+        Command::Audit { command } => audit_cmd(&ctx, command),
         Command::Migrate => {
             let store = ctx.store()?;
             println!(
@@ -195,6 +236,24 @@ fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
         if let Some(pb) = pb {
             pb.finish_and_clear();
         }
+        ctx.audit(
+            "submission.create",
+            summary
+                .submission_id
+                .or(summary.duplicate_of)
+                .map(|i| format!("submission:{i}")),
+            "ok",
+            Some(format!(
+                "unit={} class={} file={} rows={} accepted={} rejected={} actor={}",
+                summary.source_unit,
+                summary.class,
+                f.display(),
+                summary.rows_read,
+                summary.accepted,
+                summary.rejected,
+                a.actor
+            )),
+        )?;
         if !a.json {
             println!("{}", summary_text(&summary));
             if summary.rejected > 0
@@ -328,12 +387,12 @@ fn stats(ctx: &Ctx, json_out: bool) -> Result<()> {
         let by_class: serde_json::Map<String, serde_json::Value> = s
             .records_by_class
             .iter()
-            .map(|(c, n)| (class_name(c), json!(n)))
+            .map(|c| (class_name(&c.name), json!(c.count)))
             .collect();
         let by_kind: serde_json::Map<String, serde_json::Value> = s
             .subjects_by_kind
             .iter()
-            .map(|(k, n)| (k.clone(), json!(n)))
+            .map(|k| (k.name.clone(), json!(k.count)))
             .collect();
         println!(
             "{}",
@@ -351,8 +410,8 @@ fn stats(ctx: &Ctx, json_out: bool) -> Result<()> {
             "信用主体 {} 个；现行记录 {} 条；版本 {} 个；报送批次 {} 个",
             s.subjects, s.records, s.versions, s.submissions
         );
-        for (c, n) in &s.records_by_class {
-            println!("  {}\t{n}", class_name(c));
+        for c in &s.records_by_class {
+            println!("  {}\t{}", class_name(&c.name), c.count);
         }
     }
     Ok(())
@@ -544,17 +603,20 @@ fn gen_cmd(ctx: &Ctx, a: GenArgs) -> Result<()> {
     Ok(())
 }
 
-/// Builds the demo city in its own store unless it is there already, then shows it.
+/// Builds the demo city in its own store unless it is there already, creates an account for
+/// every role, prints them, and starts the service.
 fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     let db_path = Path::new(&a.demo_db);
     let fresh = a.fresh || !db_path.exists();
-    if a.fresh && db_path.exists() {
+    if a.fresh {
         for ext in ["", "-wal", "-shm"] {
-            let p = format!("{}{ext}", a.demo_db);
-            let _ = std::fs::remove_file(&p);
+            let _ = std::fs::remove_file(format!("{}{ext}", a.demo_db));
+            let _ =
+                std::fs::remove_file(format!("{}{ext}", store::platform_path(db_path).display()));
         }
     }
     let store = Store::open(&a.demo_db).with_context(|| format!("打开演示数据库 {}", a.demo_db))?;
+    let platform = Store::open_platform(&a.demo_db)?;
     let keys = ctx.keys()?;
     if fresh {
         let dir = db_path
@@ -594,20 +656,363 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
             files.len()
         );
     }
-    let s = store.stats()?;
-    println!("演示数据库：{}", a.demo_db);
-    println!(
-        "信用主体 {} 个，现行记录 {} 条，报送批次 {} 个。",
-        s.subjects, s.records, s.submissions
-    );
-    println!("试一试：");
-    println!("  cargo run --release -- --db {} stats", a.demo_db);
-    println!("  cargo run --release -- --db {} quality", a.demo_db);
-    println!("  cargo run --release -- --db {} submissions", a.demo_db);
-    if let Some(c) = store
-        .read(|c| c.query_one("SELECT subject_key FROM records WHERE class_code = 'CF' AND published ORDER BY record_key LIMIT 1", &[]))?
-    {
-        println!("  cargo run --release -- --db {} subject {}", a.demo_db, c.text(0)?);
+    // One account for every role, with a password shown here (demo only).
+    let subject = store
+        .read(|c| {
+            c.query_one(
+                "SELECT subject_key FROM records WHERE class_code = 'CF' AND published AND subject_key NOT LIKE 'P%'
+                 ORDER BY record_key LIMIT 1",
+                &[],
+            )
+        })?
+        .map(|r| r.text(0))
+        .transpose()?;
+    let demo_accounts: Vec<(&str, &str, auth::Role, Option<&str>)> = vec![
+        ("xinyongban", "信用办管理员", auth::Role::Admin, None),
+        ("shenji", "安全审计员", auth::Role::Auditor, None),
+        (
+            "sthj-report",
+            "生态环境局信息员",
+            auth::Role::Reporter,
+            Some("盐城市生态环境局"),
+        ),
+        (
+            "sthj-review",
+            "生态环境局审核员",
+            auth::Role::Reviewer,
+            Some("盐城市生态环境局"),
+        ),
+        (
+            "scjg-decide",
+            "市场监管局认定经办人",
+            auth::Role::Deciding,
+            Some("盐城市市场监督管理局"),
+        ),
+        (
+            "xzsp-check",
+            "行政审批局核查经办人",
+            auth::Role::Handling,
+            Some("盐城市行政审批局"),
+        ),
+        ("bank-demo", "金融机构用户", auth::Role::Financial, None),
+        ("qiye-demo", "企业用户", auth::Role::Subject, None),
+    ];
+    const DEMO_PASSWORD: &str = "Yancheng2026demo";
+    let now = ctx.clock.now();
+    for (username, name, role, unit) in &demo_accounts {
+        if platform.account_by_username(username)?.is_some() {
+            continue;
+        }
+        let hash = auth::hash_password(DEMO_PASSWORD)?;
+        platform.create_account(&store::NewAccount {
+            username,
+            display_name: name,
+            role: role.as_str(),
+            unit: *unit,
+            subject_key: if *role == auth::Role::Subject {
+                subject.as_deref()
+            } else {
+                None
+            },
+            password_hash: &hash,
+            must_change: false,
+            created_by: "demo",
+            at: now,
+        })?;
     }
-    Ok(())
+    let token = server::manage::create_token(
+        &platform,
+        &ctx.rules,
+        &keys,
+        &server::manage::TokenRequest {
+            name: "演示：生态环境局业务系统".into(),
+            role: auth::Role::Reporter,
+            unit: Some("盐城市生态环境局".into()),
+            subject: None,
+            days: Some(30),
+        },
+        "demo",
+        now,
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    let s = store.stats()?;
+    println!(
+        "演示数据库：{}（信用主体 {} 个，现行记录 {} 条，报送批次 {} 个）",
+        a.demo_db, s.subjects, s.records, s.submissions
+    );
+    println!();
+    println!(
+        "控制台：http://{}/console    接口文档：http://{}/api/v1/docs",
+        a.listen, a.listen
+    );
+    println!("演示账号（密码均为 {DEMO_PASSWORD}）：");
+    for (username, _, role, unit) in &demo_accounts {
+        println!(
+            "  {username:<12} {}{}",
+            role.label(),
+            unit.map(|u| format!("（{u}）")).unwrap_or_default()
+        );
+    }
+    println!("  社会公众无需登录。");
+    println!(
+        "推送接口演示令牌（生态环境局信息员，30天）：{}",
+        token.token
+    );
+    println!(
+        "  curl -H 'Authorization: Bearer {}' -H 'Content-Type: text/csv' --data-binary @文件.csv 'http://{}/api/v1/submissions?class=行政处罚'",
+        token.token, a.listen
+    );
+    if let Some(k) = &subject {
+        println!("  curl http://{}/api/v1/subjects/{k}", a.listen);
+    }
+    drop(store);
+    drop(platform);
+    if a.no_serve {
+        return Ok(());
+    }
+    let args = ServeArgs {
+        listen: a.listen.clone(),
+        rate_per_credential: 6000,
+        rate_per_address: 600,
+        max_submission_mib: 2048,
+        secure_cookies: false,
+        trust_forwarded: false,
+    };
+    serve(ctx, &a.demo_db, &args, Some(keys))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    eprintln!("正在停止：等待进行中的请求完成……");
+}
+
+fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()> {
+    let store = Arc::new(Store::open(db).with_context(|| format!("打开数据库 {db}"))?);
+    let platform = Arc::new(Store::open_platform(db)?);
+    let keys = Arc::new(match keys {
+        Some(k) => k,
+        None => ctx.keys()?,
+    });
+    let config = server::Config {
+        rate_per_credential: a.rate_per_credential,
+        rate_per_address: a.rate_per_address,
+        max_submission_bytes: a.max_submission_mib << 20,
+        secure_cookies: a.secure_cookies,
+        trust_forwarded: a.trust_forwarded,
+        ..server::Config::default()
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let state = server::AppState::new(
+            store,
+            platform,
+            Arc::new(ctx.rules.clone()),
+            keys,
+            ctx.clock.clone(),
+            config,
+        );
+        let listener = tokio::net::TcpListener::bind(&a.listen)
+            .await
+            .with_context(|| format!("监听 {}", a.listen))?;
+        eprintln!(
+            "信用平台服务已启动：http://{}/console （接口 http://{}/api/v1/docs），Ctrl-C 停止",
+            a.listen, a.listen
+        );
+        server::serve(state, listener, shutdown_signal()).await?;
+        eprintln!("已停止。");
+        Ok(())
+    })
+}
+
+fn accounts_cmd(ctx: &Ctx, c: AccountsCommand) -> Result<()> {
+    let platform = ctx.platform()?;
+    match c {
+        AccountsCommand::Create {
+            role,
+            unit,
+            subject,
+            username,
+            name,
+            json,
+        } => {
+            let role: auth::Role = role.parse().map_err(|e: String| anyhow!(e))?;
+            let req = server::manage::AccountRequest {
+                display_name: name.unwrap_or_else(|| username.clone()),
+                username,
+                role,
+                unit,
+                subject,
+                password: None,
+            };
+            let created = server::manage::create_account(
+                &platform,
+                &ctx.rules,
+                &ctx.keys()?,
+                &req,
+                &format!("cli:{}", ctx.operator()),
+                ctx.clock.now(),
+            )
+            .map_err(|e| anyhow!("{e}"))?;
+            ctx.audit(
+                "account.create",
+                Some(format!("account:{}", created.username)),
+                "ok",
+                Some(format!("role={role}")),
+            )?;
+            if json {
+                println!("{}", serde_json::to_string(&created)?);
+            } else {
+                println!(
+                    "账号 {}（{}）已创建，初始密码：{}（首次登录须修改）",
+                    created.username,
+                    role.label(),
+                    created.initial_password
+                );
+            }
+            Ok(())
+        }
+        AccountsCommand::List { json } => {
+            let list = platform.accounts()?;
+            if json {
+                println!("{}", serde_json::to_string(&list)?);
+            } else {
+                for a in list {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        a.account_id,
+                        a.username,
+                        a.display_name,
+                        a.role,
+                        a.unit.unwrap_or_default()
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn tokens_cmd(ctx: &Ctx, c: TokensCommand) -> Result<()> {
+    let platform = ctx.platform()?;
+    match c {
+        TokensCommand::Create {
+            role,
+            unit,
+            subject,
+            name,
+            days,
+            json,
+        } => {
+            let role: auth::Role = role.parse().map_err(|e: String| anyhow!(e))?;
+            let req = server::manage::TokenRequest {
+                name,
+                role,
+                unit,
+                subject,
+                days: Some(days),
+            };
+            let t = server::manage::create_token(
+                &platform,
+                &ctx.rules,
+                &ctx.keys()?,
+                &req,
+                &format!("cli:{}", ctx.operator()),
+                ctx.clock.now(),
+            )
+            .map_err(|e| anyhow!("{e}"))?;
+            ctx.audit(
+                "token.create",
+                Some(format!("token:{}", t.token_id)),
+                "ok",
+                Some(format!("role={role}")),
+            )?;
+            if json {
+                println!("{}", serde_json::to_string(&t)?);
+            } else {
+                println!("{}", t.token);
+                eprintln!(
+                    "令牌 {}（{}）有效期至 {}；只显示这一次。",
+                    t.token_id,
+                    role.label(),
+                    t.expires_at.format("%Y-%m-%d")
+                );
+            }
+            Ok(())
+        }
+        TokensCommand::Revoke { id } => {
+            let ok = platform.revoke_token(id, ctx.clock.now())?;
+            ctx.audit(
+                "token.revoke",
+                Some(format!("token:{id}")),
+                if ok { "ok" } else { "failed" },
+                None,
+            )?;
+            if !ok {
+                bail!("令牌{id}不存在或已吊销");
+            }
+            println!("令牌{id}已吊销");
+            Ok(())
+        }
+    }
+}
+
+fn audit_cmd(ctx: &Ctx, c: AuditCommand) -> Result<()> {
+    let platform = ctx.platform()?;
+    let keys = ctx.keys()?;
+    match c {
+        AuditCommand::Verify { json } => {
+            let v = audit::verify(&platform, &keys)?;
+            if json {
+                println!("{}", serde_json::to_string(&v)?);
+            } else if let Some(b) = &v.first_break {
+                println!("发现断点：第{}条：{}", b.seq, b.reason);
+            } else {
+                println!(
+                    "审计日志完整：{}条，{}个签名检查点均有效。",
+                    v.entries, v.checkpoints
+                );
+            }
+            if !v.ok() {
+                std::process::exit(2);
+            }
+            Ok(())
+        }
+        AuditCommand::Checkpoint => {
+            match audit::checkpoint(&platform, &keys, ctx.clock.now())? {
+                Some(cp) => println!(
+                    "已签署检查点：第{}条，SM3 {}",
+                    cp.seq_upto,
+                    hex_str(&cp.hash)
+                ),
+                None => println!("没有新的日志需要签署。"),
+            }
+            Ok(())
+        }
+        AuditCommand::PublicKey => {
+            print!("{}", keys.public_key_pem());
+            eprintln!("公钥指纹（SM3）：{}", keys.public_key_fingerprint());
+            Ok(())
+        }
+    }
+}
+
+fn hex_str(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }

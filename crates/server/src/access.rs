@@ -1,0 +1,189 @@
+//! Every endpoint declares the roles that may call it; [`check`] enforces the declaration before
+//! the handler runs. Anonymous callers are 社会公众 (public); a protected endpoint answers them
+//! 401, and a logged-in caller of the wrong role 403. Denials are audited.
+
+use std::collections::HashMap;
+
+use auth::Role;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, on};
+
+use crate::Shared;
+use crate::context::Ctx;
+use crate::error::ApiError;
+
+pub use auth::ALL_ROLES;
+
+/// Everyone, logged in or not.
+pub const EVERYONE: &[Role] = &ALL_ROLES;
+/// Anyone logged in.
+pub const SIGNED_IN: &[Role] = &[
+    Role::Subject,
+    Role::Reporter,
+    Role::Reviewer,
+    Role::Deciding,
+    Role::Handling,
+    Role::Financial,
+    Role::Admin,
+    Role::Auditor,
+];
+pub const ADMIN: &[Role] = &[Role::Admin];
+pub const AUDITOR: &[Role] = &[Role::Auditor];
+pub const ADMIN_AUDITOR: &[Role] = &[Role::Admin, Role::Auditor];
+/// A unit's people and the credit office.
+pub const UNIT_STAFF: &[Role] = &[Role::Reporter, Role::Reviewer, Role::Admin];
+pub const UNIT_WRITERS: &[Role] = &[Role::Reporter, Role::Reviewer];
+pub const REPORTER: &[Role] = &[Role::Reporter];
+/// Who may see an ID number in full.
+pub const UNMASKERS: &[Role] = &[Role::Deciding, Role::Admin];
+
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    pub roles: &'static [Role],
+    /// A console page (answers in HTML) rather than an API endpoint.
+    pub console: bool,
+}
+
+/// The router under construction and its table of endpoints.
+pub struct Routes {
+    router: Router<Shared>,
+    endpoints: Vec<Endpoint>,
+}
+
+impl Routes {
+    pub fn new() -> Self {
+        Routes {
+            router: Router::new(),
+            endpoints: Vec::new(),
+        }
+    }
+
+    fn add<H, T>(
+        mut self,
+        method: Method,
+        path: &'static str,
+        roles: &'static [Role],
+        console: bool,
+        handler: H,
+    ) -> Self
+    where
+        H: Handler<T, Shared>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
+        self.router = self.router.route(path, on(filter, handler));
+        self.endpoints.push(Endpoint {
+            method,
+            path,
+            roles,
+            console,
+        });
+        self
+    }
+
+    pub fn api<H: Handler<T, Shared>, T: 'static>(
+        self,
+        method: Method,
+        path: &'static str,
+        roles: &'static [Role],
+        h: H,
+    ) -> Self {
+        self.add(method, path, roles, false, h)
+    }
+
+    pub fn page<H: Handler<T, Shared>, T: 'static>(
+        self,
+        method: Method,
+        path: &'static str,
+        roles: &'static [Role],
+        h: H,
+    ) -> Self {
+        self.add(method, path, roles, true, h)
+    }
+
+    /// Routes outside the role table (static files, the API page): anyone may fetch them.
+    pub fn open(mut self, f: impl FnOnce(Router<Shared>) -> Router<Shared>) -> Self {
+        self.router = f(self.router);
+        self
+    }
+
+    pub fn finish(self) -> (Router<Shared>, Vec<Endpoint>) {
+        (self.router, self.endpoints)
+    }
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The roles of the endpoint a request matched.
+pub fn roles_of<'a>(
+    endpoints: &'a [Endpoint],
+    method: &Method,
+    path: &str,
+) -> Option<&'a Endpoint> {
+    endpoints.iter().find(|e| {
+        e.path == path
+            && (e.method == method || (method == Method::HEAD && e.method == Method::GET))
+    })
+}
+
+pub async fn check(State(state): State<Shared>, ctx: Ctx, req: Request, next: Next) -> Response {
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
+    let label = crate::headers::RouteLabel(path.clone());
+    let Some(ep) = roles_of(&state.endpoints, req.method(), &path) else {
+        // Static files and the API page are open; everything else must be in the table.
+        let mut resp = next.run(req).await;
+        resp.extensions_mut().insert(label);
+        return resp;
+    };
+    let role = ctx.principal.role;
+    if ep.roles.contains(&role) {
+        let mut resp = next.run(req).await;
+        resp.extensions_mut().insert(label);
+        return resp;
+    }
+    let denied = if ctx.principal.is_authenticated() {
+        ApiError::Forbidden
+    } else {
+        ApiError::Unauthenticated
+    };
+    crate::context::audit(
+        &state,
+        &ctx,
+        "access.denied",
+        Some(format!("{} {}", req.method(), req.uri().path())),
+        if matches!(denied, ApiError::Forbidden) {
+            "denied:forbidden"
+        } else {
+            "denied:unauthenticated"
+        },
+        None,
+    )
+    .await;
+    if ep.console {
+        return crate::console::denied(&state, &ctx, &denied, req.uri().path()).into_response();
+    }
+    denied.into_response()
+}
+
+/// Endpoint table lookups for tests and the OpenAPI check.
+pub fn table(endpoints: &[Endpoint]) -> HashMap<(String, String), &'static [Role]> {
+    endpoints
+        .iter()
+        .map(|e| ((e.method.to_string(), e.path.to_string()), e.roles))
+        .collect()
+}

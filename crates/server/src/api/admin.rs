@@ -1,0 +1,183 @@
+//! Accounts and API tokens, for the credit office.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+use store::{Account, ApiToken};
+
+use crate::body::{ApiJson, ApiPath};
+use crate::context::{Ctx, audit};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::manage::{self, AccountRequest, CreatedAccount, CreatedToken, TokenRequest};
+use crate::{Shared, blocking};
+
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "账号", security(("token" = [])),
+    responses((status = 200, description = "账号", body = Vec<Account>),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn list_accounts(State(state): State<Shared>) -> ApiResult<Json<Vec<Account>>> {
+    blocking(move || Ok(Json(state.platform.accounts()?))).await
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "账号", security(("token" = [])), request_body = AccountRequest,
+    responses((status = 201, description = "已创建；初始密码只显示这一次", body = CreatedAccount),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn create_account(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<AccountRequest>,
+) -> ApiResult<(StatusCode, Json<CreatedAccount>)> {
+    let (s, actor, r2) = (state.clone(), ctx.principal.actor(), req.clone());
+    let r = blocking(move || {
+        manage::create_account(&s.platform, &s.rules, &s.keys, &r2, &actor, s.clock.now())
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "account.create",
+        Some(format!("account:{}", req.username)),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(format!("role={} unit={:?}", req.role, req.unit)),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(r?)))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Done {
+    pub ok: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/disable", tag = "账号", security(("token" = [])),
+    params(("id" = i64, Path, description = "账号编号")),
+    responses((status = 200, description = "已停用，其会话全部失效", body = Done),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn disable_account(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Done>> {
+    let s = state.clone();
+    let r = blocking(move || {
+        s.platform
+            .account(id)?
+            .ok_or_else(|| ApiError::NotFound(format!("账号{id}不存在")))?;
+        Ok(s.platform.disable_account(id, s.clock.now())?)
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "account.disable",
+        Some(format!("account:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    r.map(|ok| Json(Done { ok }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NewPassword {
+    /// Shown once; must be changed at next login.
+    pub initial_password: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/password", tag = "账号", security(("token" = [])),
+    params(("id" = i64, Path, description = "账号编号")),
+    responses((status = 200, description = "已重置", body = NewPassword),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn reset_password(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<NewPassword>> {
+    let s = state.clone();
+    let r = blocking(move || manage::reset_password(&s.platform, id, s.clock.now())).await;
+    audit(
+        &state,
+        &ctx,
+        "account.reset_password",
+        Some(format!("account:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    r.map(|p| {
+        Json(NewPassword {
+            initial_password: p,
+        })
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "账号", security(("token" = [])),
+    responses((status = 200, description = "接口令牌（不含密钥）", body = Vec<ApiToken>),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn list_tokens(State(state): State<Shared>) -> ApiResult<Json<Vec<ApiToken>>> {
+    blocking(move || Ok(Json(state.platform.tokens()?))).await
+}
+
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "账号", security(("token" = [])), request_body = TokenRequest,
+    responses((status = 201, description = "已创建；令牌只显示这一次", body = CreatedToken),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn create_token(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<TokenRequest>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    let (s, actor, r2) = (state.clone(), ctx.principal.actor(), req.clone());
+    let r = blocking(move || {
+        manage::create_token(&s.platform, &s.rules, &s.keys, &r2, &actor, s.clock.now())
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "token.create",
+        r.as_ref().ok().map(|t| format!("token:{}", t.token_id)),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(format!(
+            "name={} role={} unit={:?}",
+            req.name, req.role, req.unit
+        )),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(r?)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "账号", security(("token" = [])),
+    params(("id" = i64, Path, description = "令牌编号")),
+    responses((status = 200, description = "已吊销", body = Done),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn revoke_token(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Done>> {
+    let s = state.clone();
+    let r = blocking(move || {
+        if !s.platform.tokens()?.iter().any(|t| t.token_id == id) {
+            return Err(ApiError::NotFound(format!("令牌{id}不存在")));
+        }
+        Ok(s.platform.revoke_token(id, s.clock.now())?)
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "token.revoke",
+        Some(format!("token:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    r.map(|ok| Json(Done { ok }))
+}

@@ -1,0 +1,240 @@
+//! Subjects' credit files and single records, as the caller may see them.
+
+use auth::Role;
+use axum::Json;
+use axum::extract::State;
+use domain::record::SubjectKind;
+use serde::{Deserialize, Serialize};
+use views::Audience;
+
+use crate::body::{ApiJson, ApiPath, ApiQuery};
+use crate::context::{Ctx, audit};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::{Shared, blocking, today};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AsOf {
+    /// The file as it stood at the end of this day (YYYY-MM-DD); default today.
+    pub as_of: Option<String>,
+}
+
+/// What a caller sees of a subject's file: the whole file for officers who need it and for the
+/// subject itself; what is public for everyone else.
+pub fn audience(ctx: &Ctx, subject_key: &str) -> Audience {
+    let p = &ctx.principal;
+    if p.role.sees_full_files()
+        || (p.role == Role::Subject && p.subject_key.as_deref() == Some(subject_key))
+    {
+        Audience::Full
+    } else {
+        Audience::Public
+    }
+}
+
+pub fn parse_day(s: &str) -> Result<chrono::NaiveDate, ApiError> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| ApiError::Unprocessable(format!("“{s}”不是YYYY-MM-DD格式的日期")))
+}
+
+/// Loads a credit file for the caller; None when the caller may not learn that it exists.
+pub async fn load_file(
+    state: &Shared,
+    ctx: &Ctx,
+    code: String,
+    as_of: Option<String>,
+) -> ApiResult<views::CreditFile> {
+    let now = state.clock.now();
+    let day = match as_of {
+        Some(s) => parse_day(&s)?,
+        None => today(now),
+    };
+    let s = state.clone();
+    let c = ctx.clone();
+    let (file, aud) = blocking(move || {
+        let key = views::subject_key(&code, &s.rules, &s.keys, today(now))?;
+        let aud = audience(&c, &key);
+        let file = views::credit_file(&s.store, &s.rules, &key, day, aud)?;
+        Ok((file, aud))
+    })
+    .await?;
+    let file = file.ok_or_else(|| ApiError::NotFound("没有找到该信用主体".into()))?;
+    // The public does not learn that a natural person exists unless something about them is public.
+    if aud == Audience::Public
+        && file.subject.kind == SubjectKind::NaturalPerson
+        && file.classes.is_empty()
+    {
+        return Err(ApiError::NotFound("没有找到该信用主体".into()));
+    }
+    if aud == Audience::Full {
+        audit(
+            state,
+            ctx,
+            "subject.read_full",
+            Some(file.subject.key.clone()),
+            "ok",
+            Some(format!("as_of={day}")),
+        )
+        .await;
+    }
+    Ok(file)
+}
+
+#[utoipa::path(get, path = "/api/v1/subjects/{code}", tag = "信用档案",
+    params(("code" = String, Path, description = "统一社会信用代码或公民身份号码"), AsOf),
+    responses(
+        (status = 200, description = "信用档案（按调用者可见范围）", body = views::CreditFile),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn subject(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AsOf>,
+) -> ApiResult<Json<views::CreditFile>> {
+    load_file(&state, &ctx, code, q.as_of).await.map(Json)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct IdNumber {
+    pub subject_key: String,
+    pub id_type: String,
+    /// In full: every such read is audited.
+    pub id_number: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/subjects/{code}/id-number", tag = "信用档案", security(("token" = [])),
+    params(("code" = String, Path, description = "公民身份号码（或主体键）")),
+    responses(
+        (status = 200, description = "完整证件号码（敏感读取，留痕）", body = IdNumber),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn id_number(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(code): ApiPath<String>,
+) -> ApiResult<Json<IdNumber>> {
+    let s = state.clone();
+    let now = state.clock.now();
+    let r = blocking(move || {
+        let key = views::subject_key(&code, &s.rules, &s.keys, today(now))?;
+        let subject = s
+            .store
+            .subject(&key)?
+            .ok_or_else(|| ApiError::NotFound("没有找到该信用主体".into()))?;
+        let sealed = subject
+            .id_sealed
+            .ok_or_else(|| ApiError::NotFound("该主体没有证件号码".into()))?;
+        let plain = s.keys.decrypt(&sealed).map_err(ApiError::internal)?;
+        Ok(IdNumber {
+            subject_key: key,
+            id_type: subject.id_type.unwrap_or_default(),
+            id_number: String::from_utf8(plain).map_err(ApiError::internal)?,
+        })
+    })
+    .await;
+    let outcome = if r.is_ok() { "ok" } else { "failed" };
+    audit(
+        &state,
+        &ctx,
+        "subject.unmask",
+        r.as_ref().ok().map(|x| x.subject_key.clone()),
+        outcome,
+        None,
+    )
+    .await;
+    r.map(Json)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RecordDetail {
+    pub subject_key: String,
+    pub class_code: String,
+    pub record: views::RecordView,
+}
+
+#[utoipa::path(get, path = "/api/v1/records/{id}", tag = "信用档案",
+    params(("id" = String, Path, description = "记录编号（主体键-记录键）"), AsOf),
+    responses(
+        (status = 200, description = "记录及其版本", body = RecordDetail),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn record(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AsOf>,
+) -> ApiResult<Json<RecordDetail>> {
+    let (subject_key, _) =
+        store::parse_record_id(&id).ok_or_else(|| ApiError::NotFound("没有这条记录".into()))?;
+    let file = load_file(&state, &ctx, subject_key.clone(), q.as_of).await?;
+    for class in file.classes {
+        if let Some(r) = class.records.into_iter().find(|r| r.record_id == id) {
+            return Ok(Json(RecordDetail {
+                subject_key,
+                class_code: class.code,
+                record: r,
+            }));
+        }
+    }
+    Err(ApiError::NotFound("没有这条记录".into()))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct Withdraw {
+    /// Why, for the record's history.
+    pub reason: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Withdrawn {
+    pub withdrawn: u64,
+}
+
+pub fn reason(r: &str) -> Result<String, ApiError> {
+    let r = r.trim();
+    if r.is_empty() || r.chars().count() > 500 {
+        return Err(ApiError::Unprocessable(
+            "撤回原因不能为空，且不超过500字".into(),
+        ));
+    }
+    Ok(r.to_string())
+}
+
+#[utoipa::path(post, path = "/api/v1/records/{id}/withdraw", tag = "报送", security(("token" = [])),
+    params(("id" = String, Path, description = "记录编号")), request_body = Withdraw,
+    responses(
+        (status = 200, description = "已撤回（新增撤回版本）", body = Withdrawn),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn withdraw_record(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<Withdraw>,
+) -> ApiResult<Json<Withdrawn>> {
+    let why = reason(&body.reason)?;
+    let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
+    let (s, c, rid) = (state.clone(), ctx.clone(), id.clone());
+    let r = blocking(move || {
+        let w = store::Withdrawal {
+            unit: &unit,
+            actor: &c.principal.actor(),
+            reason: &why,
+            at: s.clock.now(),
+        };
+        s.store.withdraw_record(&rid, &w)?;
+        Ok(Withdrawn { withdrawn: 1 })
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "record.withdraw",
+        Some(id),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(body.reason),
+    )
+    .await;
+    r.map(Json)
+}

@@ -1,0 +1,125 @@
+//! The JSON API under `/api/v1`. Every route is registered here with the roles that may call it.
+
+mod admin;
+pub mod files;
+mod meta;
+pub mod submissions;
+mod trail;
+
+use axum::http::Method;
+
+use crate::access::*;
+
+pub use admin::*;
+pub use files::*;
+pub use meta::*;
+pub use submissions::*;
+pub use trail::*;
+
+pub fn routes(r: Routes) -> Routes {
+    r.api(Method::GET, "/healthz", EVERYONE, meta::healthz)
+        .api(Method::GET, "/readyz", EVERYONE, meta::readyz)
+        .api(Method::GET, "/metrics", ADMIN_AUDITOR, meta::metrics)
+        .api(Method::GET, "/api/v1/openapi.json", EVERYONE, meta::openapi)
+        .api(Method::GET, "/api/v1/me", SIGNED_IN, meta::me)
+        .api(Method::GET, "/api/v1/catalog", EVERYONE, meta::catalog)
+        .api(Method::GET, "/api/v1/units", EVERYONE, meta::units)
+        .api(Method::GET, "/api/v1/stats", EVERYONE, meta::stats)
+        .api(
+            Method::GET,
+            "/api/v1/subjects/{code}",
+            EVERYONE,
+            files::subject,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/subjects/{code}/id-number",
+            UNMASKERS,
+            files::id_number,
+        )
+        .api(Method::GET, "/api/v1/records/{id}", EVERYONE, files::record)
+        .api(
+            Method::POST,
+            "/api/v1/records/{id}/withdraw",
+            UNIT_WRITERS,
+            files::withdraw_record,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/submissions",
+            REPORTER,
+            submissions::create,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/submissions",
+            UNIT_STAFF,
+            submissions::list,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/submissions/{id}",
+            UNIT_STAFF,
+            submissions::detail,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/submissions/{id}/rejections.xlsx",
+            UNIT_STAFF,
+            submissions::rejections_xlsx,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/submissions/{id}/withdraw",
+            UNIT_WRITERS,
+            submissions::withdraw,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/quality",
+            UNIT_STAFF,
+            submissions::quality,
+        )
+        .api(Method::GET, "/api/v1/accounts", ADMIN, admin::list_accounts)
+        .api(
+            Method::POST,
+            "/api/v1/accounts",
+            ADMIN,
+            admin::create_account,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/accounts/{id}/disable",
+            ADMIN,
+            admin::disable_account,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/accounts/{id}/password",
+            ADMIN,
+            admin::reset_password,
+        )
+        .api(Method::GET, "/api/v1/tokens", ADMIN, admin::list_tokens)
+        .api(Method::POST, "/api/v1/tokens", ADMIN, admin::create_token)
+        .api(
+            Method::DELETE,
+            "/api/v1/tokens/{id}",
+            ADMIN,
+            admin::revoke_token,
+        )
+        .api(Method::GET, "/api/v1/audit", AUDITOR, trail::search)
+        .api(Method::GET, "/api/v1/audit/verify", AUDITOR, trail::verify)
+        .api(
+            Method::POST,
+            "/api/v1/audit/checkpoints",
+            ADMIN_AUDITOR,
+            trail::checkpoint,
+        )
+        .open(|router| {
+            router
+                .route("/api/v1/docs", axum::routing::get(meta::docs))
+                .route("/static/{*path}", axum::routing::get(meta::static_file))
+                .fallback(meta::not_found)
+                .method_not_allowed_fallback(meta::method_not_allowed)
+        })
+}

@@ -1,0 +1,373 @@
+//! The push API for source systems: records of a catalog class as JSON (national field codes),
+//! or a CSV/XLSX file, streamed through the same validation, idempotency and atomicity as a file
+//! import; and what became of each row.
+
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ingest::{Format, ImportOptions, ImportSummary, Importer};
+use serde::{Deserialize, Serialize};
+use store::{AcceptedRow, Channel, Problem, Submission};
+
+use crate::api::files::{Withdraw, Withdrawn, reason};
+use crate::body::{ApiJson, ApiPath, ApiQuery, BodyReader, TOO_LARGE};
+use crate::context::{Ctx, audit};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::{Shared, blocking};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SubmitParams {
+    /// The catalog class, by its Chinese name (行政处罚) or code (CF).
+    pub class: String,
+    /// The file's name, kept with the submission.
+    pub file_name: Option<String>,
+    /// csv, xlsx or json when the Content-Type does not say.
+    pub format: Option<String>,
+}
+
+fn format_of(req: &Request, explicit: Option<&str>) -> Result<Format, ApiError> {
+    if let Some(f) = explicit {
+        return Format::parse(f)
+            .ok_or_else(|| ApiError::Unprocessable(format!("格式“{f}”应为 csv、xlsx 或 json")));
+    }
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match ct.as_str() {
+        "application/json" => Ok(Format::Json),
+        "text/csv" | "application/csv" => Ok(Format::Csv),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => Ok(Format::Xlsx),
+        _ => Err(ApiError::UnsupportedMediaType),
+    }
+}
+
+/// Streams a submission into the importer on a blocking thread.
+pub async fn import_body(
+    state: &Shared,
+    ctx: &Ctx,
+    class: String,
+    file_name: Option<String>,
+    format: Format,
+    body: Body,
+) -> ApiResult<ImportSummary> {
+    let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
+    let reader = BodyReader::new(body, state.config.max_submission_bytes);
+    let (s, actor) = (state.clone(), ctx.principal.actor());
+    state
+        .metrics
+        .imports_running
+        .fetch_add(1, Ordering::Relaxed);
+    let result = blocking(move || {
+        let importer = Importer {
+            store: &s.store,
+            rules: &s.rules,
+            keys: &s.keys,
+            clock: s.clock.as_ref(),
+        };
+        let opts = ImportOptions {
+            unit,
+            class,
+            actor,
+            channel: Channel::Api,
+        };
+        importer
+            .import_reader(file_name, format, reader, &opts, &|_| {})
+            .map_err(|e| {
+                if e.to_string().contains(TOO_LARGE) {
+                    ApiError::TooLarge
+                } else {
+                    ApiError::from(e)
+                }
+            })
+    })
+    .await;
+    state
+        .metrics
+        .imports_running
+        .fetch_sub(1, Ordering::Relaxed);
+    let (outcome, object, detail) = match &result {
+        Ok(s) => {
+            state.metrics.submissions.fetch_add(1, Ordering::Relaxed);
+            state
+                .metrics
+                .rows_accepted
+                .fetch_add(s.accepted, Ordering::Relaxed);
+            state
+                .metrics
+                .rows_rejected
+                .fetch_add(s.rejected, Ordering::Relaxed);
+            (
+                "ok".to_string(),
+                s.submission_id
+                    .or(s.duplicate_of)
+                    .map(|i| format!("submission:{i}")),
+                Some(format!(
+                    "class={} rows={} accepted={} rejected={} duplicate_of={:?}",
+                    s.class, s.rows_read, s.accepted, s.rejected, s.duplicate_of
+                )),
+            )
+        }
+        Err(e) => (format!("failed:{}", e.code()), None, Some(e.to_string())),
+    };
+    audit(state, ctx, "submission.create", object, &outcome, detail).await;
+    result
+}
+
+#[utoipa::path(post, path = "/api/v1/submissions", tag = "报送", security(("token" = [])),
+    params(SubmitParams),
+    request_body(description = "JSON数组（或含 records 数组的对象），字段用国家标准代码；或 CSV（UTF-8/GB18030）、XLSX 文件",
+        content(
+            (Vec<Object> = "application/json"),
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+    responses(
+        (status = 201, description = "已入库（逐行结果见 GET /api/v1/submissions/{id}）", body = ImportSummary),
+        (status = 200, description = "与已报送的批次内容完全相同，未作更改", body = ImportSummary),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<SubmitParams>,
+    req: Request,
+) -> ApiResult<Response> {
+    let format = format_of(&req, p.format.as_deref())?;
+    let summary = import_body(&state, &ctx, p.class, p.file_name, format, req.into_body()).await?;
+    let status = if summary.duplicate_of.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(summary)).into_response())
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// A unit's full name (the credit office only; others see their own unit).
+    pub unit: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// The unit a caller may look at: its own, or any for the credit office.
+fn unit_scope(ctx: &Ctx, asked: Option<String>) -> Result<Option<String>, ApiError> {
+    match ctx.principal.role {
+        auth::Role::Admin => Ok(asked.filter(|u| !u.is_empty())),
+        _ => {
+            let own = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
+            match asked {
+                Some(u) if !u.is_empty() && u != own => Err(ApiError::Forbidden),
+                _ => Ok(Some(own)),
+            }
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/submissions", tag = "报送", security(("token" = [])), params(ListParams),
+    responses(
+        (status = 200, description = "报送批次（新的在前）", body = Vec<Submission>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<Vec<Submission>>> {
+    let unit = unit_scope(&ctx, p.unit)?;
+    let limit = p.limit.unwrap_or(50).clamp(1, 500);
+    blocking(move || Ok(Json(state.store.submissions(unit.as_deref(), limit)?))).await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PageParams {
+    pub offset: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RejectedRow {
+    pub row_no: i64,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SubmissionDetail {
+    pub submission: Submission,
+    /// Rows that wrote a version (rows unchanged against the store are counted, not listed).
+    pub accepted_rows: Vec<AcceptedRow>,
+    pub rejected_rows: Vec<RejectedRow>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A submission the caller may see (its unit's, or any for the credit office); 404 otherwise.
+pub fn visible_submission(state: &Shared, ctx: &Ctx, id: i64) -> Result<Submission, ApiError> {
+    let s = state
+        .store
+        .submission(id)?
+        .ok_or_else(|| ApiError::NotFound(format!("报送批次{id}不存在")))?;
+    if ctx.principal.role != auth::Role::Admin
+        && ctx.principal.unit.as_deref() != Some(s.source_unit.as_str())
+    {
+        return Err(ApiError::NotFound(format!("报送批次{id}不存在")));
+    }
+    Ok(s)
+}
+
+#[utoipa::path(get, path = "/api/v1/submissions/{id}", tag = "报送", security(("token" = [])),
+    params(("id" = i64, Path, description = "报送批次号"), PageParams),
+    responses(
+        (status = 200, description = "批次、入库的行与退回的行及原因", body = SubmissionDetail),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn detail(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> ApiResult<Json<SubmissionDetail>> {
+    let offset = p.offset.unwrap_or(0).max(0);
+    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    blocking(move || {
+        let submission = visible_submission(&state, &ctx, id)?;
+        Ok(Json(SubmissionDetail {
+            submission,
+            accepted_rows: state.store.submission_rows(id, offset, limit)?,
+            rejected_rows: state
+                .store
+                .rejections_page(id, offset, limit)?
+                .into_iter()
+                .map(|r| RejectedRow {
+                    row_no: r.row_no,
+                    problems: r.problems,
+                })
+                .collect(),
+            offset,
+            limit,
+        }))
+    })
+    .await
+}
+
+/// The rejected rows of a submission as XLSX, in the unit's own layout with reasons.
+pub async fn rejections_file(state: &Shared, ctx: &Ctx, id: i64) -> ApiResult<Response> {
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        visible_submission(&s, &c, id)?;
+        let dir = tempfile::tempdir().map_err(ApiError::internal)?;
+        let path = dir.path().join("rejections.xlsx");
+        ingest::rejects::write_rejected_xlsx(&s.store, &s.keys, id, &path)?;
+        std::fs::read(&path).map_err(ApiError::internal)
+    })
+    .await;
+    audit(
+        state,
+        ctx,
+        "submission.export_rejections",
+        Some(format!("submission:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    let bytes = r?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"rejected-{id}.xlsx\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/submissions/{id}/rejections.xlsx", tag = "报送", security(("token" = [])),
+    params(("id" = i64, Path, description = "报送批次号")),
+    responses(
+        (status = 200, description = "退回数据：原表头、原单元格，附退回原因和原行号", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn rejections_xlsx(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Response> {
+    rejections_file(&state, &ctx, id).await
+}
+
+pub async fn withdraw_submission(state: &Shared, ctx: &Ctx, id: i64, why: &str) -> ApiResult<u64> {
+    let why = reason(why)?;
+    let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
+    let (s, c, w) = (state.clone(), ctx.clone(), why.clone());
+    let r = blocking(move || {
+        visible_submission(&s, &c, id)?;
+        let wd = store::Withdrawal {
+            unit: &unit,
+            actor: &c.principal.actor(),
+            reason: &w,
+            at: s.clock.now(),
+        };
+        Ok(s.store.withdraw_submission(id, &wd)?)
+    })
+    .await;
+    audit(
+        state,
+        ctx,
+        "submission.withdraw",
+        Some(format!("submission:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(why),
+    )
+    .await;
+    r
+}
+
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/withdraw", tag = "报送", security(("token" = [])),
+    params(("id" = i64, Path, description = "报送批次号")), request_body = Withdraw,
+    responses(
+        (status = 200, description = "本批次写入的每条记录增加一个撤回版本", body = Withdrawn),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn withdraw(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<Withdraw>,
+) -> ApiResult<Json<Withdrawn>> {
+    let n = withdraw_submission(&state, &ctx, id, &body.reason).await?;
+    Ok(Json(Withdrawn { withdrawn: n }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct QualityParams {
+    pub unit: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/quality", tag = "报送", security(("token" = [])), params(QualityParams),
+    responses(
+        (status = 200, description = "各信源单位的入库、关联、及时数", body = Vec<store::UnitQuality>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn quality(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<QualityParams>,
+) -> ApiResult<Json<Vec<store::UnitQuality>>> {
+    let unit = unit_scope(&ctx, p.unit)?;
+    blocking(move || Ok(Json(state.store.quality_by_unit(unit.as_deref())?))).await
+}

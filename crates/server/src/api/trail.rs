@@ -1,0 +1,106 @@
+//! The audit trail, for the security auditor: search, verify, sign a checkpoint now.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use store::{AuditQuery, Checkpoint, StoredAudit};
+
+use crate::api::files::parse_day;
+use crate::body::ApiQuery;
+use crate::context::{Ctx, audit};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::{Shared, blocking};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SearchParams {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub object: Option<String>,
+    /// From this day (YYYY-MM-DD, Beijing time).
+    pub from: Option<String>,
+    /// To this day inclusive.
+    pub to: Option<String>,
+    /// Entries before this sequence number (paging backwards).
+    pub before: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+fn day_start(s: &str, end: bool) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    let d = parse_day(s)?;
+    let t = if end {
+        d.and_hms_opt(23, 59, 59)
+    } else {
+        d.and_hms_opt(0, 0, 0)
+    }
+    .ok_or_else(|| ApiError::Unprocessable("日期不正确".into()))?;
+    Ok(t.and_utc() - chrono::Duration::hours(8))
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "审计", security(("token" = [])), params(SearchParams),
+    responses((status = 200, description = "审计日志（新的在前）", body = Vec<StoredAudit>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn search(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<SearchParams>,
+) -> ApiResult<Json<Vec<StoredAudit>>> {
+    let q = AuditQuery {
+        actor: p.actor.filter(|s| !s.is_empty()),
+        action: p.action.filter(|s| !s.is_empty()),
+        object: p.object.filter(|s| !s.is_empty()),
+        from: p.from.as_deref().map(|s| day_start(s, false)).transpose()?,
+        to: p.to.as_deref().map(|s| day_start(s, true)).transpose()?,
+        before: p.before,
+        limit: p.limit.unwrap_or(100),
+    };
+    let s = state.clone();
+    let rows = blocking(move || Ok(s.platform.audit_search(&q)?)).await?;
+    audit(
+        &state,
+        &ctx,
+        "audit.search",
+        None,
+        "ok",
+        Some(format!("{} entries", rows.len())),
+    )
+    .await;
+    Ok(Json(rows))
+}
+
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "审计", security(("token" = [])),
+    responses((status = 200, description = "重算哈希链、校验每个签名检查点的结果", body = audit::Verification),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn verify(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<audit::Verification>> {
+    let s = state.clone();
+    let v = blocking(move || Ok(audit::verify(&s.platform, &s.keys)?)).await?;
+    audit(
+        &state,
+        &ctx,
+        "audit.verify",
+        None,
+        if v.ok() { "ok" } else { "failed:broken" },
+        v.first_break.as_ref().map(|b| b.reason.clone()),
+    )
+    .await;
+    Ok(Json(v))
+}
+
+#[utoipa::path(post, path = "/api/v1/audit/checkpoints", tag = "审计", security(("token" = [])),
+    responses((status = 200, description = "签署的检查点（无新日志时为空）", body = Option<Checkpoint>),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn checkpoint(
+    State(state): State<Shared>,
+    ctx: Ctx,
+) -> ApiResult<Json<Option<Checkpoint>>> {
+    audit(&state, &ctx, "audit.checkpoint", None, "ok", None).await;
+    let s = state.clone();
+    blocking(move || {
+        Ok(Json(audit::checkpoint(
+            &s.platform,
+            &s.keys,
+            s.clock.now(),
+        )?))
+    })
+    .await
+}

@@ -1,0 +1,119 @@
+//! Request bodies: a streamed body as a blocking `Read` for the importer (memory bounded by a
+//! few chunks, not by the size of the submission), and JSON/query/path extractors whose
+//! rejections are answered in the API's own error format.
+
+use std::io::{self, Read};
+
+use axum::body::Body;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// Reads a request body on a blocking thread, chunk by chunk, refusing more than `limit` bytes.
+pub struct BodyReader {
+    rx: tokio::sync::mpsc::Receiver<Result<Bytes, String>>,
+    current: Bytes,
+}
+
+pub const TOO_LARGE: &str = "submission exceeds the size limit";
+
+impl BodyReader {
+    pub fn new(body: Body, limit: u64) -> BodyReader {
+        let (tx, rx) = tokio::sync::mpsc::channel(8);
+        tokio::spawn(async move {
+            let mut stream = body.into_data_stream();
+            let mut total = 0u64;
+            while let Some(chunk) = stream.next().await {
+                let item = match chunk {
+                    Ok(b) => {
+                        total += b.len() as u64;
+                        if total > limit {
+                            let _ = tx.send(Err(TOO_LARGE.to_string())).await;
+                            return;
+                        }
+                        Ok(b)
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                let stop = item.is_err();
+                if tx.send(item).await.is_err() || stop {
+                    return;
+                }
+            }
+        });
+        BodyReader {
+            rx,
+            current: Bytes::new(),
+        }
+    }
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.current = b,
+                Some(Err(e)) => return Err(io::Error::other(e)),
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.current.len());
+        out[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}
+
+/// `Json<T>` whose rejections are API errors.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(e) => Err(match e {
+                axum::extract::rejection::JsonRejection::MissingJsonContentType(_) => {
+                    ApiError::UnsupportedMediaType
+                }
+                axum::extract::rejection::JsonRejection::JsonDataError(d) => {
+                    ApiError::Unprocessable(format!("请求内容不符合要求：{}", d.body_text()))
+                }
+                axum::extract::rejection::JsonRejection::BytesRejection(_) => ApiError::TooLarge,
+                other => {
+                    ApiError::BadRequest(format!("请求体不是有效的JSON：{}", other.body_text()))
+                }
+            }),
+        }
+    }
+}
+
+/// `Query<T>` whose rejections are API errors.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| ApiError::BadRequest(format!("查询参数不正确：{}", e.body_text())))
+    }
+}
+
+/// `Path<T>` whose rejections are API errors.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|e| ApiError::BadRequest(format!("路径参数不正确：{}", e.body_text())))
+    }
+}

@@ -1,0 +1,256 @@
+//! The console: server-rendered Chinese pages that work without JavaScript. Login with Argon2id
+//! passwords and lockout, server-side sessions in a `SameSite=Strict; HttpOnly` cookie, a CSRF
+//! token on every form, a forced password change after creation or reset, and role-aware pages:
+//! each unit's home with its submissions, the credit office's accounts and tokens, the
+//! auditor's trail.
+
+mod pages_impl;
+
+use axum::http::{Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use pages::{Frame, NavItem, Template};
+
+use crate::Shared;
+use crate::access::*;
+use crate::context::Ctx;
+use crate::error::ApiError;
+
+pub fn routes(r: Routes) -> Routes {
+    r.page(
+        Method::GET,
+        "/console/login",
+        EVERYONE,
+        pages_impl::login_form,
+    )
+    .page(Method::POST, "/console/login", EVERYONE, pages_impl::login)
+    .page(
+        Method::POST,
+        "/console/logout",
+        SIGNED_IN,
+        pages_impl::logout,
+    )
+    .page(Method::GET, "/console", SIGNED_IN, pages_impl::home)
+    .page(
+        Method::GET,
+        "/console/password",
+        SIGNED_IN,
+        pages_impl::password_form,
+    )
+    .page(
+        Method::POST,
+        "/console/password",
+        SIGNED_IN,
+        pages_impl::change_password,
+    )
+    .page(
+        Method::POST,
+        "/console/submissions",
+        REPORTER,
+        pages_impl::upload,
+    )
+    .page(
+        Method::GET,
+        "/console/submissions/{id}",
+        UNIT_STAFF,
+        pages_impl::submission,
+    )
+    .page(
+        Method::GET,
+        "/console/submissions/{id}/rejections.xlsx",
+        UNIT_STAFF,
+        pages_impl::submission_rejections,
+    )
+    .page(
+        Method::POST,
+        "/console/submissions/{id}/withdraw",
+        UNIT_WRITERS,
+        pages_impl::withdraw,
+    )
+    .page(
+        Method::GET,
+        "/console/accounts",
+        ADMIN,
+        pages_impl::accounts,
+    )
+    .page(
+        Method::POST,
+        "/console/accounts",
+        ADMIN,
+        pages_impl::create_account,
+    )
+    .page(
+        Method::POST,
+        "/console/accounts/{id}/disable",
+        ADMIN,
+        pages_impl::disable_account,
+    )
+    .page(
+        Method::POST,
+        "/console/accounts/{id}/reset",
+        ADMIN,
+        pages_impl::reset_account,
+    )
+    .page(Method::GET, "/console/tokens", ADMIN, pages_impl::tokens)
+    .page(
+        Method::POST,
+        "/console/tokens",
+        ADMIN,
+        pages_impl::create_token,
+    )
+    .page(
+        Method::POST,
+        "/console/tokens/{id}/revoke",
+        ADMIN,
+        pages_impl::revoke_token,
+    )
+    .page(
+        Method::GET,
+        "/console/audit",
+        AUDITOR,
+        pages_impl::audit_page,
+    )
+    .page(
+        Method::POST,
+        "/console/audit/verify",
+        AUDITOR,
+        pages_impl::audit_verify,
+    )
+}
+
+/// The menu a role sees.
+pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
+    let p = &ctx.principal;
+    let mut nav = vec![("/console", "首页")];
+    match p.role {
+        auth::Role::Admin => {
+            nav.push(("/console/accounts", "账号"));
+            nav.push(("/console/tokens", "接口令牌"));
+        }
+        auth::Role::Auditor => nav.push(("/console/audit", "审计日志")),
+        _ => {}
+    }
+    nav.push(("/api/v1/docs", "接口文档"));
+    Frame {
+        title: title.to_string(),
+        user: p.is_authenticated().then(|| p.display_name.clone()),
+        role_label: p.role.label().to_string(),
+        unit: p.unit.clone(),
+        csrf: ctx
+            .session
+            .as_ref()
+            .map(|s| s.csrf.clone())
+            .unwrap_or_default(),
+        nav: if p.is_authenticated() {
+            nav.into_iter()
+                .map(|(h, l)| NavItem {
+                    href: h.into(),
+                    label: l.into(),
+                    active: h == active,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        flash: None,
+        error: None,
+    }
+}
+
+pub fn render(status: StatusCode, t: impl Template) -> Response {
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+pub fn message(
+    ctx: &Ctx,
+    status: StatusCode,
+    heading: &str,
+    body: &str,
+    refresh_to: Option<String>,
+) -> Response {
+    render(
+        status,
+        pages::Message {
+            frame: frame(ctx, heading, ""),
+            heading: heading.into(),
+            body: body.into(),
+            link: Some(("/console".into(), "返回首页".into())),
+            refresh_to,
+        },
+    )
+}
+
+/// What a console page answers when the role table says no.
+pub fn denied(_state: &Shared, ctx: &Ctx, e: &ApiError, path: &str) -> Response {
+    match e {
+        ApiError::Unauthenticated => {
+            let next = if path.starts_with("/console") {
+                path
+            } else {
+                "/console"
+            };
+            let to = format!("/console/login?next={}", urlencode(next));
+            message(
+                ctx,
+                StatusCode::UNAUTHORIZED,
+                "请先登录",
+                "此页面需要登录后访问，正在转到登录页面。",
+                Some(to),
+            )
+        }
+        _ => message(
+            ctx,
+            StatusCode::FORBIDDEN,
+            "无权访问",
+            "当前角色无权访问此页面。",
+            None,
+        ),
+    }
+}
+
+/// Console errors as pages, not JSON.
+pub fn error_page(ctx: &Ctx, e: ApiError) -> Response {
+    if let ApiError::Internal(detail) = &e {
+        eprintln!(
+            "{} ERROR request {}: {detail}",
+            chrono::Utc::now().to_rfc3339(),
+            ctx.request_id
+        );
+    }
+    let status = e.status();
+    let body = format!("{}（请求号 {}）", e, ctx.request_id);
+    message(ctx, status, "操作未完成", &body, None)
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A redirect after a form post (303: the browser fetches the target with GET).
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+pub fn session_cookie(secret: &str, secure: bool, max_age: i64) -> String {
+    format!(
+        "{}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        crate::context::SESSION_COOKIE,
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+pub fn with_cookie(mut resp: Response, cookie: String) -> Response {
+    if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}

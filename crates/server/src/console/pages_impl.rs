@@ -1,0 +1,1044 @@
+//! The console's pages and form actions.
+
+use axum::Form;
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+use serde::Deserialize;
+
+use super::{error_page, frame, message, render, see_other, session_cookie, with_cookie};
+use crate::api::submissions::{
+    import_body, rejections_file, visible_submission, withdraw_submission,
+};
+use crate::body::{ApiPath, ApiQuery};
+use crate::context::{Ctx, audit};
+use crate::error::ApiError;
+use crate::manage::{self, AccountRequest, TokenRequest};
+use crate::{Shared, blocking, today};
+
+const LOCK_AFTER: i64 = 5;
+const LOCK_MINUTES: i64 = 15;
+
+fn check_csrf(ctx: &Ctx, token: &str) -> Result<(), ApiError> {
+    match &ctx.session {
+        Some(s) if !token.is_empty() && crypto_eq(&s.csrf, token) => Ok(()),
+        _ => Err(ApiError::Forbidden),
+    }
+}
+
+fn crypto_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// A form posted from another site is refused (login has no session to bind a token to yet).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match headers.get("origin").and_then(|v| v.to_str().ok()) {
+        None | Some("null") => headers.get("origin").is_none(),
+        Some(o) => o.split("://").nth(1).is_some_and(|h| h == host),
+    }
+}
+
+/// Pages other than the password page wait until a forced password change is done.
+fn must_change(ctx: &Ctx) -> Option<Response> {
+    ctx.session
+        .as_ref()
+        .filter(|s| s.must_change)
+        .map(|_| see_other("/console/password"))
+}
+
+fn fmt_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    domain::clock::beijing(t)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+fn rate(a: u64, b: u64) -> String {
+    if b == 0 {
+        "-".into()
+    } else {
+        format!("{:.2}%", a as f64 * 100.0 / b as f64)
+    }
+}
+
+fn class_label(state: &Shared, code: &str) -> String {
+    state
+        .rules
+        .catalog
+        .class_by_code(code)
+        .map_or(code.to_string(), |c| c.name.clone())
+}
+
+fn submission_row(state: &Shared, s: &store::Submission) -> pages::SubmissionRow {
+    pages::SubmissionRow {
+        id: s.submission_id,
+        received: fmt_time(s.received_at),
+        unit: s.source_unit.clone(),
+        class: class_label(state, &s.class_code),
+        file: s.file_name.clone().unwrap_or_else(|| "（接口推送）".into()),
+        channel: if s.channel == "api" {
+            "接口"
+        } else {
+            "文件"
+        }
+        .into(),
+        rows_read: s.counts.rows_read,
+        accepted: s.counts.accepted,
+        rejected: s.counts.rejected,
+        intake_rate: rate(s.counts.accepted, s.counts.rows_read),
+        status: if s.status == "withdrawn" {
+            "已撤回".into()
+        } else {
+            "已入库".into()
+        },
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NextParam {
+    pub next: Option<String>,
+}
+
+pub async fn login_form(ctx: Ctx, ApiQuery(q): ApiQuery<NextParam>) -> Response {
+    if ctx.principal.is_authenticated() {
+        return see_other("/console");
+    }
+    render(
+        StatusCode::OK,
+        pages::Login {
+            frame: frame(&ctx, "登录", ""),
+            username: String::new(),
+            next: q.next.unwrap_or_default(),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    pub username: String,
+    pub password: String,
+    pub next: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let fail = |ctx: &Ctx, status: StatusCode, msg: &str, username: &str, next: &str| {
+        let mut fr = frame(ctx, "登录", "");
+        fr.error = Some(msg.to_string());
+        render(
+            status,
+            pages::Login {
+                frame: fr,
+                username: username.to_string(),
+                next: next.to_string(),
+            },
+        )
+    };
+    let next = f.next.clone().unwrap_or_default();
+    if !same_origin(&headers) {
+        return fail(
+            &ctx,
+            StatusCode::FORBIDDEN,
+            "请求来源不正确",
+            &f.username,
+            &next,
+        );
+    }
+    let username = f.username.trim().to_string();
+    let (s, u, pw) = (state.clone(), username.clone(), f.password.clone());
+    let result = blocking(move || {
+        let now = s.clock.now();
+        let Some(a) = s.platform.account_by_username(&u)? else {
+            // Spend the same time as a real check, so that timing does not reveal usernames.
+            auth::verify_password(&pw, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000");
+            return Ok(Err("用户名或密码错误"));
+        };
+        if a.disabled_at.is_some() {
+            return Ok(Err("用户名或密码错误"));
+        }
+        if a.locked_until.is_some_and(|t| t > now) {
+            return Ok(Err("账号已锁定，请15分钟后再试"));
+        }
+        if !auth::verify_password(&pw, &a.password_hash) {
+            let lock = (a.failed_logins + 1 >= LOCK_AFTER).then(|| now + chrono::Duration::minutes(LOCK_MINUTES));
+            s.platform.login_failed(a.account_id, lock)?;
+            return Ok(Err(if lock.is_some() { "密码错误次数过多，账号锁定15分钟" } else { "用户名或密码错误" }));
+        }
+        s.platform.login_succeeded(a.account_id)?;
+        let secret = auth::new_secret("xs").map_err(ApiError::internal)?;
+        let expires = now + chrono::Duration::from_std(s.config.session_idle).unwrap_or_default();
+        s.platform.create_session(&auth::secret_hash(&secret), a.account_id, now, expires, None)?;
+        Ok(Ok((secret, a.must_change)))
+    })
+    .await;
+    match result {
+        Ok(Ok((secret, must))) => {
+            audit(
+                &state,
+                &ctx,
+                "login",
+                Some(format!("user:{username}")),
+                "ok",
+                None,
+            )
+            .await;
+            let to = if must {
+                "/console/password".to_string()
+            } else if next.starts_with("/console") && !next.starts_with("//") {
+                next
+            } else {
+                "/console".to_string()
+            };
+            let max_age = state.config.session_max.as_secs() as i64;
+            with_cookie(
+                see_other(&to),
+                session_cookie(&secret, state.config.secure_cookies, max_age),
+            )
+        }
+        Ok(Err(msg)) => {
+            audit(
+                &state,
+                &ctx,
+                "login",
+                Some(format!("user:{username}")),
+                "denied:bad_credentials",
+                Some(msg.into()),
+            )
+            .await;
+            fail(&ctx, StatusCode::UNAUTHORIZED, msg, &username, &next)
+        }
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    pub csrf: String,
+}
+
+pub async fn logout(State(state): State<Shared>, ctx: Ctx, Form(f): Form<CsrfForm>) -> Response {
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    if let Some(sess) = ctx.session.clone() {
+        let s = state.clone();
+        let _ = blocking(move || {
+            Ok(s.platform
+                .revoke_session(&auth::secret_hash(&sess.secret), s.clock.now())?)
+        })
+        .await;
+    }
+    audit(&state, &ctx, "logout", None, "ok", None).await;
+    with_cookie(
+        see_other("/console/login"),
+        session_cookie("", state.config.secure_cookies, 0),
+    )
+}
+
+pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let s = state.clone();
+    let c = ctx.clone();
+    let r = blocking(move || {
+        let p = &c.principal;
+        let mut figures = Vec::new();
+        let mut links = Vec::new();
+        let mut upload = Vec::new();
+        let fig = |l: &str, v: String| pages::Figure {
+            label: l.into(),
+            value: v,
+        };
+        let (heading, subs) = match p.role {
+            auth::Role::Reporter | auth::Role::Reviewer => {
+                let unit = p.unit.clone().unwrap_or_default();
+                let q = s.store.quality_by_unit(Some(&unit))?;
+                let c = q.first().map(|x| x.counts).unwrap_or_default();
+                figures.push(fig(
+                    "报送批次",
+                    q.first().map_or(0, |x| x.submissions).to_string(),
+                ));
+                figures.push(fig("读取行数", c.rows_read.to_string()));
+                figures.push(fig("入库", c.accepted.to_string()));
+                figures.push(fig("退回", c.rejected.to_string()));
+                figures.push(fig("入库率", rate(c.accepted, c.rows_read)));
+                figures.push(fig("关联率", rate(c.linked, c.accepted)));
+                if p.role == auth::Role::Reporter
+                    && let Some(u) = s.rules.units.find(&unit)
+                {
+                    upload = s
+                        .rules
+                        .catalog
+                        .classes
+                        .iter()
+                        .filter(|k| u.may_report(k))
+                        .map(|k| pages::ClassOption {
+                            value: k.name.clone(),
+                            label: k.name.clone(),
+                        })
+                        .collect();
+                }
+                (
+                    format!("{unit} · 报送工作台"),
+                    s.store.submissions(Some(&unit), 50)?,
+                )
+            }
+            auth::Role::Admin => {
+                let st = s.store.stats()?;
+                figures.push(fig("信用主体", st.subjects.to_string()));
+                figures.push(fig("现行记录", st.records.to_string()));
+                figures.push(fig("报送批次", st.submissions.to_string()));
+                links.push(pages::NavItem {
+                    href: "/console/accounts".into(),
+                    label: "账号管理".into(),
+                    active: false,
+                });
+                links.push(pages::NavItem {
+                    href: "/console/tokens".into(),
+                    label: "接口令牌".into(),
+                    active: false,
+                });
+                ("信用办工作台".to_string(), s.store.submissions(None, 50)?)
+            }
+            auth::Role::Auditor => {
+                let (seq, _) = s.platform.audit_head()?;
+                let cps = s.platform.audit_checkpoints()?;
+                figures.push(fig("审计日志条数", seq.to_string()));
+                figures.push(fig("签名检查点", cps.len().to_string()));
+                if let Some(last) = cps.last() {
+                    figures.push(fig("最近检查点", fmt_time(last.at)));
+                }
+                links.push(pages::NavItem {
+                    href: "/console/audit".into(),
+                    label: "查询与校验审计日志".into(),
+                    active: false,
+                });
+                ("安全审计".to_string(), Vec::new())
+            }
+            other => (format!("{}工作台", other.label()), Vec::new()),
+        };
+        Ok(pages::Home {
+            frame: frame(&c, "首页", "/console"),
+            heading,
+            figures,
+            submissions: subs.iter().map(|x| submission_row(&s, x)).collect(),
+            upload_classes: upload,
+            links,
+        })
+    })
+    .await;
+    match r {
+        Ok(page) => render(StatusCode::OK, page),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn password_form(ctx: Ctx) -> Response {
+    render(
+        StatusCode::OK,
+        pages::Password {
+            frame: frame(&ctx, "修改密码", ""),
+            forced: ctx.session.as_ref().is_some_and(|s| s.must_change),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    pub csrf: String,
+    pub current: String,
+    pub new: String,
+    pub repeat: String,
+}
+
+pub async fn change_password(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let Some(sess) = ctx.session.clone() else {
+        return error_page(&ctx, ApiError::Unauthenticated);
+    };
+    let s = state.clone();
+    let r = blocking(move || {
+        let a = s
+            .platform
+            .account(sess.account_id)?
+            .ok_or(ApiError::Unauthenticated)?;
+        if !auth::verify_password(&f.current, &a.password_hash) {
+            return Ok(Err("原密码不正确".to_string()));
+        }
+        if f.new != f.repeat {
+            return Ok(Err("两次输入的新密码不一致".to_string()));
+        }
+        if f.new == f.current {
+            return Ok(Err("新密码不能与原密码相同".to_string()));
+        }
+        if let Err(e) = auth::check_password_policy(&a.username, &f.new) {
+            return Ok(Err(e.to_string()));
+        }
+        let hash = auth::hash_password(&f.new).map_err(ApiError::internal)?;
+        s.platform
+            .set_password(a.account_id, &hash, false, s.clock.now())?;
+        Ok(Ok(()))
+    })
+    .await;
+    match r {
+        Ok(Ok(())) => {
+            audit(&state, &ctx, "account.change_password", None, "ok", None).await;
+            message(
+                &ctx,
+                StatusCode::OK,
+                "密码已修改",
+                "新密码已生效。",
+                Some("/console".into()),
+            )
+        }
+        Ok(Err(msg)) => {
+            audit(
+                &state,
+                &ctx,
+                "account.change_password",
+                None,
+                "failed",
+                Some(msg.clone()),
+            )
+            .await;
+            let mut fr = frame(&ctx, "修改密码", "");
+            fr.error = Some(msg);
+            render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                pages::Password {
+                    frame: fr,
+                    forced: ctx.session.as_ref().is_some_and(|s| s.must_change),
+                },
+            )
+        }
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn upload(State(state): State<Shared>, ctx: Ctx, mut mp: Multipart) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let mut csrf = String::new();
+    let mut class = String::new();
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => return error_page(&ctx, ApiError::Unprocessable("没有收到文件".into())),
+            Err(e) => return error_page(&ctx, ApiError::BadRequest(e.body_text())),
+        };
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("class") => class = field.text().await.unwrap_or_default(),
+            Some("file") => {
+                if let Err(e) = check_csrf(&ctx, &csrf) {
+                    return error_page(&ctx, e);
+                }
+                let name = field.file_name().unwrap_or("upload.csv").to_string();
+                let format = ingest::Format::from_path(std::path::Path::new(&name));
+                let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+                let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+                    rx.recv().await.map(|i| (i, rx))
+                });
+                let body = axum::body::Body::from_stream(stream);
+                let mut field = field;
+                let pump = async move {
+                    loop {
+                        match field.chunk().await {
+                            Ok(Some(c)) => {
+                                if tx.send(Ok(c)).await.is_err() {
+                                    break;
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                                break;
+                            }
+                        }
+                    }
+                };
+                let (result, ()) = tokio::join!(
+                    import_body(&state, &ctx, class.clone(), Some(name), format, body),
+                    pump
+                );
+                return match result {
+                    Ok(summary) => match summary.submission_id.or(summary.duplicate_of) {
+                        Some(id) => see_other(&format!("/console/submissions/{id}")),
+                        None => see_other("/console"),
+                    },
+                    Err(e) => error_page(&ctx, e),
+                };
+            }
+            _ => {}
+        }
+    }
+}
+
+pub async fn submission(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let sub = visible_submission(&s, &c, id)?;
+        let rejected = s.store.rejections_page(id, 0, 501)?;
+        let more = rejected.len() > 500;
+        let can_withdraw = sub.status == "committed"
+            && matches!(
+                c.principal.role,
+                auth::Role::Reporter | auth::Role::Reviewer
+            )
+            && c.principal.unit.as_deref() == Some(sub.source_unit.as_str());
+        Ok(pages::SubmissionPage {
+            frame: frame(&c, &format!("报送批次{id}"), ""),
+            s: submission_row(&s, &sub),
+            digest: sub.digest.clone(),
+            format: sub.format.clone(),
+            actor: sub.actor.clone(),
+            created: sub.counts.created,
+            corrected: sub.counts.corrected,
+            unchanged: sub.counts.unchanged,
+            linked: sub.counts.linked,
+            on_time: sub.counts.on_time,
+            rejected_rows: rejected
+                .iter()
+                .take(500)
+                .map(|r| pages::RejectedRow {
+                    row_no: r.row_no,
+                    reasons: ingest::rejects::reason_text(r),
+                })
+                .collect(),
+            more_rejected: more,
+            can_withdraw,
+        })
+    })
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn submission_rejections(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> Response {
+    match rejections_file(&state, &ctx, id).await {
+        Ok(r) => r,
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct WithdrawForm {
+    pub csrf: String,
+    pub reason: String,
+}
+
+pub async fn withdraw(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<WithdrawForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    match withdraw_submission(&state, &ctx, id, &f.reason).await {
+        Ok(n) => message(
+            &ctx,
+            StatusCode::OK,
+            "已撤回",
+            &format!("报送批次{id}写入的{n}条记录各增加了一个撤回版本。"),
+            None,
+        ),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+fn role_options() -> Vec<pages::ClassOption> {
+    auth::ALL_ROLES
+        .iter()
+        .filter(|r| **r != auth::Role::Public)
+        .map(|r| pages::ClassOption {
+            value: r.as_str().into(),
+            label: r.label().into(),
+        })
+        .collect()
+}
+
+fn unit_names(state: &Shared) -> Vec<String> {
+    state
+        .rules
+        .units
+        .units
+        .iter()
+        .map(|u| u.name.clone())
+        .collect()
+}
+
+async fn accounts_page(
+    state: &Shared,
+    ctx: &Ctx,
+    created: Option<(String, String)>,
+    error: Option<String>,
+) -> Response {
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let accounts = s.platform.accounts()?;
+        let mut fr = frame(&c, "账号管理", "/console/accounts");
+        fr.error = error;
+        Ok(pages::Accounts {
+            frame: fr,
+            accounts: accounts
+                .iter()
+                .map(|a| pages::AccountRow {
+                    id: a.account_id,
+                    username: a.username.clone(),
+                    name: a.display_name.clone(),
+                    role: a
+                        .role
+                        .parse::<auth::Role>()
+                        .map(|r| r.label().to_string())
+                        .unwrap_or_else(|_| a.role.clone()),
+                    unit: a.unit.clone().unwrap_or_default(),
+                    subject: a.subject_key.clone().unwrap_or_default(),
+                    created: fmt_time(a.created_at),
+                    status: if a.disabled_at.is_some() {
+                        "已停用".into()
+                    } else if a.locked_until.is_some_and(|t| t > s.clock.now()) {
+                        "已锁定".into()
+                    } else {
+                        "正常".into()
+                    },
+                    disabled: a.disabled_at.is_some(),
+                })
+                .collect(),
+            roles: role_options(),
+            units: unit_names(&s),
+            created,
+        })
+    })
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(ctx, e),
+    }
+}
+
+pub async fn accounts(State(state): State<Shared>, ctx: Ctx) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    accounts_page(&state, &ctx, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct AccountForm {
+    pub csrf: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub unit: Option<String>,
+    pub subject: Option<String>,
+}
+
+pub async fn create_account(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Form(f): Form<AccountForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let role = match f.role.parse::<auth::Role>() {
+        Ok(r) => r,
+        Err(e) => return accounts_page(&state, &ctx, None, Some(e)).await,
+    };
+    let req = AccountRequest {
+        username: f.username.clone(),
+        display_name: f.display_name,
+        role,
+        unit: f.unit.filter(|u| !u.is_empty()),
+        subject: f.subject.filter(|u| !u.is_empty()),
+        password: None,
+    };
+    let (s, actor, r2) = (state.clone(), ctx.principal.actor(), req.clone());
+    let r = blocking(move || {
+        manage::create_account(&s.platform, &s.rules, &s.keys, &r2, &actor, s.clock.now())
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "account.create",
+        Some(format!("account:{}", f.username)),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(format!("role={role}")),
+    )
+    .await;
+    match r {
+        Ok(c) => accounts_page(&state, &ctx, Some((c.username, c.initial_password)), None).await,
+        Err(e) => accounts_page(&state, &ctx, None, Some(e.to_string())).await,
+    }
+}
+
+pub async fn disable_account(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let s = state.clone();
+    let r = blocking(move || Ok(s.platform.disable_account(id, s.clock.now())?)).await;
+    audit(
+        &state,
+        &ctx,
+        "account.disable",
+        Some(format!("account:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match r {
+        Ok(_) => see_other("/console/accounts"),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn reset_account(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let s = state.clone();
+    let r = blocking(move || {
+        let a = s
+            .platform
+            .account(id)?
+            .ok_or_else(|| ApiError::NotFound(format!("账号{id}不存在")))?;
+        Ok((
+            a.username,
+            manage::reset_password(&s.platform, id, s.clock.now())?,
+        ))
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "account.reset_password",
+        Some(format!("account:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match r {
+        Ok(created) => accounts_page(&state, &ctx, Some(created), None).await,
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+async fn tokens_page(
+    state: &Shared,
+    ctx: &Ctx,
+    new_secret: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let now = s.clock.now();
+        let mut fr = frame(&c, "接口令牌", "/console/tokens");
+        fr.error = error;
+        Ok(pages::Tokens {
+            frame: fr,
+            tokens: s
+                .platform
+                .tokens()?
+                .iter()
+                .map(|t| pages::TokenRow {
+                    id: t.token_id,
+                    prefix: t.prefix.clone(),
+                    name: t.name.clone(),
+                    role: t
+                        .role
+                        .parse::<auth::Role>()
+                        .map(|r| r.label().to_string())
+                        .unwrap_or_else(|_| t.role.clone()),
+                    unit: t.unit.clone().unwrap_or_default(),
+                    expires: fmt_time(t.expires_at),
+                    last_used: t
+                        .last_used_at
+                        .map(fmt_time)
+                        .unwrap_or_else(|| "从未".into()),
+                    status: if t.revoked_at.is_some() {
+                        "已吊销".into()
+                    } else if t.expires_at <= now {
+                        "已过期".into()
+                    } else {
+                        "有效".into()
+                    },
+                    revoked: t.revoked_at.is_some(),
+                })
+                .collect(),
+            roles: role_options(),
+            units: unit_names(&s),
+            new_secret,
+        })
+    })
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(ctx, e),
+    }
+}
+
+pub async fn tokens(State(state): State<Shared>, ctx: Ctx) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    tokens_page(&state, &ctx, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    pub csrf: String,
+    pub name: String,
+    pub role: String,
+    pub unit: Option<String>,
+    pub days: u32,
+}
+
+pub async fn create_token(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Form(f): Form<TokenForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let role = match f.role.parse::<auth::Role>() {
+        Ok(r) => r,
+        Err(e) => return tokens_page(&state, &ctx, None, Some(e)).await,
+    };
+    let req = TokenRequest {
+        name: f.name.clone(),
+        role,
+        unit: f.unit.filter(|u| !u.is_empty()),
+        subject: None,
+        days: Some(f.days),
+    };
+    let (s, actor, r2) = (state.clone(), ctx.principal.actor(), req.clone());
+    let r = blocking(move || {
+        manage::create_token(&s.platform, &s.rules, &s.keys, &r2, &actor, s.clock.now())
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "token.create",
+        r.as_ref().ok().map(|t| format!("token:{}", t.token_id)),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(format!("name={} role={role}", f.name)),
+    )
+    .await;
+    match r {
+        Ok(t) => tokens_page(&state, &ctx, Some(t.token), None).await,
+        Err(e) => tokens_page(&state, &ctx, None, Some(e.to_string())).await,
+    }
+}
+
+pub async fn revoke_token(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let s = state.clone();
+    let r = blocking(move || Ok(s.platform.revoke_token(id, s.clock.now())?)).await;
+    audit(
+        &state,
+        &ctx,
+        "token.revoke",
+        Some(format!("token:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match r {
+        Ok(_) => see_other("/console/tokens"),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AuditParams {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub object: Option<String>,
+    pub before: Option<i64>,
+}
+
+async fn audit_view(
+    state: &Shared,
+    ctx: &Ctx,
+    q: AuditParams,
+    verification: Option<String>,
+) -> Response {
+    let (s, c) = (state.clone(), ctx.clone());
+    let (actor, action, object) = (
+        q.actor.unwrap_or_default(),
+        q.action.unwrap_or_default(),
+        q.object.unwrap_or_default(),
+    );
+    let query = store::AuditQuery {
+        actor: Some(actor.clone()).filter(|x| !x.is_empty()),
+        action: Some(action.clone()).filter(|x| !x.is_empty()),
+        object: Some(object.clone()).filter(|x| !x.is_empty()),
+        from: None,
+        to: None,
+        before: q.before,
+        limit: 100,
+    };
+    let r = blocking(move || {
+        let rows = s.platform.audit_search(&query)?;
+        let next_before = (rows.len() == 100)
+            .then(|| rows.last().map(|r| r.entry.seq))
+            .flatten();
+        Ok(pages::Audit {
+            frame: frame(&c, "审计日志", "/console/audit"),
+            actor,
+            action,
+            object,
+            rows: rows
+                .iter()
+                .map(|r| {
+                    let e = &r.entry;
+                    pages::AuditRow {
+                        seq: e.seq,
+                        at: domain::clock::beijing(e.at)
+                            .format("%Y-%m-%d %H:%M:%S")
+                            .to_string(),
+                        actor: e.actor.clone(),
+                        role: e
+                            .role
+                            .parse::<auth::Role>()
+                            .map(|r| r.label().to_string())
+                            .unwrap_or_else(|_| e.role.clone()),
+                        unit: e.unit.clone().unwrap_or_default(),
+                        action: e.action.clone(),
+                        object: e.object.clone().unwrap_or_default(),
+                        outcome: e.outcome.clone(),
+                        request_id: e.request_id.clone().unwrap_or_default(),
+                        client: e.client.clone().unwrap_or_default(),
+                    }
+                })
+                .collect(),
+            verification,
+            next_before,
+        })
+    })
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(ctx, e),
+    }
+}
+
+pub async fn audit_page(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<AuditParams>,
+) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    audit(&state, &ctx, "audit.search", None, "ok", None).await;
+    audit_view(&state, &ctx, q, None).await
+}
+
+pub async fn audit_verify(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let s = state.clone();
+    let r = blocking(move || Ok(audit::verify(&s.platform, &s.keys)?)).await;
+    let text = match &r {
+        Ok(v) if v.ok() => format!(
+            "校验通过：{}条日志，{}个签名检查点，哈希链完整。",
+            v.entries, v.checkpoints
+        ),
+        Ok(v) => format!(
+            "发现断点：{}",
+            v.first_break
+                .as_ref()
+                .map(|b| format!("第{}条，{}", b.seq, b.reason))
+                .unwrap_or_default()
+        ),
+        Err(e) => format!("校验失败：{e}"),
+    };
+    audit(
+        &state,
+        &ctx,
+        "audit.verify",
+        None,
+        if r.as_ref().is_ok_and(|v| v.ok()) {
+            "ok"
+        } else {
+            "failed"
+        },
+        Some(text.clone()),
+    )
+    .await;
+    let _ = today(state.clock.now());
+    audit_view(
+        &state,
+        &ctx,
+        AuditParams {
+            actor: None,
+            action: None,
+            object: None,
+            before: None,
+        },
+        Some(text),
+    )
+    .await
+}

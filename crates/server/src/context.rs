@@ -1,0 +1,270 @@
+//! Who is calling, from where, under which request id. The `resolve` middleware reads an API
+//! token (`Authorization: Bearer …`) or a session cookie, applies the rate limit for that
+//! credential (or for the client address), and leaves a [`Ctx`] for the handlers.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use auth::{Credential, Principal, Role};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use store::NewAuditEntry;
+
+use crate::error::{ApiError, current_request_id};
+use crate::{Shared, blocking};
+
+pub const SESSION_COOKIE: &str = "xy_session";
+
+/// A logged-in browser session.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub secret: String,
+    pub account_id: i64,
+    pub must_change: bool,
+    pub csrf: String,
+}
+
+/// What every handler knows about its request.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub principal: Arc<Principal>,
+    pub request_id: String,
+    pub client: String,
+    pub session: Option<SessionInfo>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Ctx>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("request context missing"))
+    }
+}
+
+/// When each token or session was last written back as used (at most once a minute).
+#[derive(Default)]
+pub struct Touched(Mutex<HashMap<String, Instant>>);
+
+impl Touched {
+    fn due(&self, key: &str) -> bool {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        match m.get(key) {
+            Some(t) if now.duration_since(*t).as_secs() < 60 => false,
+            _ => {
+                if m.len() > 100_000 {
+                    m.clear();
+                }
+                m.insert(key.to_string(), now);
+                true
+            }
+        }
+    }
+}
+
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+fn client_address(state: &Shared, req: &Request) -> String {
+    if state.config.trust_forwarded
+        && let Some(f) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        && let Some(first) = f.split(',').next()
+    {
+        return first.trim().to_string();
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+enum Resolved {
+    Principal(Principal, Option<SessionInfo>),
+    BadToken,
+}
+
+fn from_token(state: &Shared, secret: &str) -> Result<Resolved, ApiError> {
+    let Some(t) = state.platform.token_by_hash(&auth::secret_hash(secret))? else {
+        return Ok(Resolved::BadToken);
+    };
+    let now = state.clock.now();
+    if t.revoked_at.is_some() || t.expires_at <= now {
+        return Ok(Resolved::BadToken);
+    }
+    let Ok(role) = t.role.parse::<Role>() else {
+        return Ok(Resolved::BadToken);
+    };
+    if state.touched.due(&format!("t{}", t.token_id)) {
+        state.platform.touch_token(t.token_id, now)?;
+    }
+    Ok(Resolved::Principal(
+        Principal {
+            role,
+            credential: Credential::Token {
+                token_id: t.token_id,
+                name: t.name.clone(),
+            },
+            display_name: t.name,
+            unit: t.unit,
+            subject_key: t.subject_key,
+        },
+        None,
+    ))
+}
+
+fn from_session(
+    state: &Shared,
+    secret: &str,
+) -> Result<Option<(Principal, SessionInfo)>, ApiError> {
+    let hash = auth::secret_hash(secret);
+    let Some(s) = state.platform.session(&hash)? else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let idle = chrono::Duration::from_std(state.config.session_idle).unwrap_or_default();
+    let max = chrono::Duration::from_std(state.config.session_max).unwrap_or_default();
+    if s.revoked || s.expires_at <= now || s.last_seen + idle <= now || s.created_at + max <= now {
+        return Ok(None);
+    }
+    let Some(a) = state.platform.account(s.account_id)? else {
+        return Ok(None);
+    };
+    let Ok(role) = a.role.parse::<Role>() else {
+        return Ok(None);
+    };
+    if a.disabled_at.is_some() {
+        return Ok(None);
+    }
+    if state.touched.due(&format!("s{}", hex::encode(&hash[..8]))) {
+        let expires = (now + idle).min(s.created_at + max);
+        state.platform.touch_session(&hash, now, expires)?;
+    }
+    let info = SessionInfo {
+        secret: secret.to_string(),
+        account_id: a.account_id,
+        must_change: a.must_change,
+        csrf: auth::csrf_token(&state.keys, secret),
+    };
+    Ok(Some((
+        Principal {
+            role,
+            credential: Credential::Session {
+                account_id: a.account_id,
+                username: a.username.clone(),
+            },
+            display_name: a.display_name,
+            unit: a.unit,
+            subject_key: a.subject_key,
+        },
+        info,
+    )))
+}
+
+pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
+    let client = client_address(&state, &req);
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|s| s.trim().to_string());
+    // Browser sessions are for the console; the API takes tokens only (no cookie-borne writes,
+    // so no cross-site request forgery against the API).
+    let session_secret = if req.uri().path().starts_with("/api/") {
+        None
+    } else {
+        cookie(req.headers(), SESSION_COOKIE)
+    };
+    let s = state.clone();
+    let resolved = blocking(move || {
+        if let Some(t) = bearer {
+            return from_token(&s, &t);
+        }
+        if let Some(sec) = session_secret
+            && let Some((p, info)) = from_session(&s, &sec)?
+        {
+            return Ok(Resolved::Principal(p, Some(info)));
+        }
+        Ok(Resolved::Principal(Principal::anonymous(), None))
+    })
+    .await;
+    let (principal, session) = match resolved {
+        Ok(Resolved::Principal(p, s)) => (p, s),
+        Ok(Resolved::BadToken) => return ApiError::Unauthenticated.into_response(),
+        Err(e) => return e.into_response(),
+    };
+    // Rate limits: per credential when there is one, else per address.
+    let (key, per_minute) = match &principal.credential {
+        Credential::Token { token_id, .. } => {
+            (format!("t{token_id}"), state.config.rate_per_credential)
+        }
+        Credential::Session { account_id, .. } => {
+            (format!("a{account_id}"), state.config.rate_per_credential)
+        }
+        _ => (format!("ip{client}"), state.config.rate_per_address),
+    };
+    if let Err(wait) = state.limiter.take(&key, per_minute) {
+        state.metrics.rate_limited();
+        return ApiError::TooMany(wait).into_response();
+    }
+    req.extensions_mut().insert(Ctx {
+        principal: Arc::new(principal),
+        request_id: current_request_id(),
+        client,
+        session,
+    });
+    next.run(req).await
+}
+
+/// Appends an audit entry for this request; failures are logged, not shown.
+pub async fn audit(
+    state: &Shared,
+    ctx: &Ctx,
+    action: &str,
+    object: Option<String>,
+    outcome: &str,
+    detail: Option<String>,
+) {
+    let p = &ctx.principal;
+    let entry = NewAuditEntry {
+        at: None,
+        actor: p.actor(),
+        role: p.role.as_str().into(),
+        unit: p.unit.clone(),
+        action: action.into(),
+        object,
+        outcome: outcome.into(),
+        request_id: Some(ctx.request_id.clone()),
+        client: Some(ctx.client.clone()),
+        detail,
+    };
+    if let Err(e) = state.audit.record(entry).await {
+        eprintln!(
+            "{} ERROR audit append failed for request {}: {e}",
+            chrono::Utc::now().to_rfc3339(),
+            ctx.request_id
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! One error type for every endpoint. It maps to a status code and a Chinese message, carries the
+//! request id, and never shows internals: a store or I/O failure is logged with the request id
+//! and answered with “服务器内部错误”.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("需要登录或有效的接口令牌")]
+    Unauthenticated,
+    #[error("当前角色无权访问此功能")]
+    Forbidden,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("请求过于频繁，请{0}秒后再试")]
+    TooMany(u64),
+    #[error("请求体超过上限")]
+    TooLarge,
+    #[error("不支持的内容类型")]
+    UnsupportedMediaType,
+    #[error("不支持的请求方法")]
+    MethodNotAllowed,
+    #[error("服务器忙，请稍后再试")]
+    Busy,
+    #[error("服务器内部错误")]
+    Internal(String),
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable: unauthenticated, forbidden, not_found, bad_request, unprocessable,
+    /// conflict, too_many_requests, too_large, busy, internal.
+    pub code: String,
+    /// For people, in Chinese.
+    pub message: String,
+    pub request_id: String,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Forbidden => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Unprocessable(_) => "unprocessable",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::TooMany(_) => "too_many_requests",
+            ApiError::TooLarge => "too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Busy => "busy",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<store::StoreError> for ApiError {
+    fn from(e: store::StoreError) -> Self {
+        match e {
+            store::StoreError::NotFound(m) => ApiError::NotFound(m),
+            store::StoreError::Refused(m) => ApiError::Conflict(m),
+            store::StoreError::Constraint(_) => ApiError::Conflict("与已有数据冲突".into()),
+            store::StoreError::Busy => ApiError::Busy,
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<views::ViewError> for ApiError {
+    fn from(e: views::ViewError) -> Self {
+        match e {
+            views::ViewError::BadCode(_) => ApiError::Unprocessable(e.to_string()),
+            views::ViewError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<ingest::IngestError> for ApiError {
+    fn from(e: ingest::IngestError) -> Self {
+        use ingest::IngestError as E;
+        match e {
+            E::Store(s) => s.into(),
+            E::Crypto(c) => ApiError::internal(c),
+            E::Xlsx(x) => ApiError::internal(x),
+            E::Reader => ApiError::internal("reader thread failed"),
+            E::NotAllowed { .. } => ApiError::Forbidden,
+            other => ApiError::Unprocessable(other.to_string()),
+        }
+    }
+}
+
+impl From<audit::AuditError> for ApiError {
+    fn from(e: audit::AuditError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+// The request id travels in a task-local so that every error can name it.
+tokio::task_local! {
+    pub static REQUEST_ID: String;
+}
+
+pub fn current_request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let request_id = current_request_id();
+        if let ApiError::Internal(detail) = &self {
+            eprintln!(
+                "{} ERROR request {request_id}: {detail}",
+                chrono::Utc::now().to_rfc3339()
+            );
+        }
+        let status = self.status();
+        let mut resp = (
+            status,
+            Json(ErrorBody {
+                error: ErrorDetail {
+                    code: self.code().into(),
+                    message: self.to_string(),
+                    request_id,
+                },
+            }),
+        )
+            .into_response();
+        if let ApiError::TooMany(secs) = self
+            && let Ok(v) = secs.to_string().parse()
+        {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,69 @@
+//! The frame of every response: a request id (kept in a task-local for errors), security
+//! headers, and the request's place in the metrics.
+
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::Shared;
+use crate::error::REQUEST_ID;
+
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    (
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; \
+         frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    (
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=()",
+    ),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("strict-transport-security", "max-age=31536000"),
+];
+
+/// The route a response answered, for the metrics.
+#[derive(Debug, Clone)]
+pub struct RouteLabel(pub String);
+
+pub async fn frame(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let request_id = hex::encode(crypto::random_bytes::<12>().unwrap_or_default());
+    let started = Instant::now();
+    let method = req.method().clone();
+    let uri_path = req.uri().path().to_string();
+    let mut resp = REQUEST_ID.scope(request_id.clone(), next.run(req)).await;
+    let h = resp.headers_mut();
+    for (k, v) in SECURITY_HEADERS {
+        h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+    }
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        h.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    if !h.contains_key("cache-control") {
+        h.insert("cache-control", HeaderValue::from_static("no-store"));
+    }
+    let label = resp
+        .extensions()
+        .get::<RouteLabel>()
+        .map(|r| r.0.clone())
+        .unwrap_or_else(|| {
+            if uri_path.starts_with("/static/") {
+                "/static/*".into()
+            } else {
+                "other".into()
+            }
+        });
+    state.metrics.observe(
+        method.as_str(),
+        &label,
+        resp.status().as_u16(),
+        started.elapsed(),
+    );
+    resp
+}

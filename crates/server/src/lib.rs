@@ -1,0 +1,196 @@
+//! The platform service (axum). Every request gets a request id and security headers, is
+//! counted in the metrics, is rate-limited per credential or address, and is checked against the
+//! roles its endpoint declares before its handler runs. Writes and sensitive reads leave audit
+//! entries; errors never show internals.
+//!
+//! - `api`: the JSON API under `/api/v1`, described by `/api/v1/openapi.json`;
+//! - `console`: the server-rendered console (login, unit home, accounts, tokens, audit);
+//! - `access`: the table of endpoints and the roles that may call them;
+//! - `context`: who is calling (session cookie or API token) and from where;
+//! - `limits`, `metrics`, `headers`: protection and observation.
+
+pub mod access;
+mod api;
+mod body;
+mod console;
+pub mod context;
+pub mod error;
+mod headers;
+mod limits;
+pub mod manage;
+pub mod metrics;
+pub mod openapi;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use audit::AuditLog;
+use crypto::KeyRing;
+use domain::clock::Clock;
+use rulebook::Rulebook;
+use store::Store;
+
+pub use access::{ALL_ROLES, Endpoint};
+pub use error::{ApiError, ApiResult};
+
+/// Settings an operator may change at start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Requests per minute allowed per API token or logged-in account.
+    pub rate_per_credential: u32,
+    /// Requests per minute allowed per client address when not logged in.
+    pub rate_per_address: u32,
+    /// Largest JSON request body.
+    pub max_json_bytes: usize,
+    /// Largest submission (file or JSON records), streamed.
+    pub max_submission_bytes: u64,
+    /// Mark session cookies `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
+    /// A session ends after this long without a request …
+    pub session_idle: Duration,
+    /// … and after this long in any case.
+    pub session_max: Duration,
+    /// Trust `X-Forwarded-For` from a reverse proxy for the client address.
+    pub trust_forwarded: bool,
+    /// How often the audit chain is checkpointed (signed) at least.
+    pub checkpoint_every: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            rate_per_credential: 6000,
+            rate_per_address: 600,
+            max_json_bytes: 1 << 20,
+            max_submission_bytes: 2 << 30,
+            secure_cookies: false,
+            session_idle: Duration::from_secs(30 * 60),
+            session_max: Duration::from_secs(12 * 3600),
+            trust_forwarded: false,
+            checkpoint_every: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// Everything a request may need.
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub platform: Arc<Store>,
+    pub rules: Arc<Rulebook>,
+    pub keys: Arc<KeyRing>,
+    pub clock: Arc<dyn Clock>,
+    pub audit: AuditLog,
+    pub metrics: Arc<metrics::Metrics>,
+    pub limiter: limits::RateLimiter,
+    pub config: Config,
+    pub endpoints: Vec<Endpoint>,
+    pub touched: context::Touched,
+}
+
+pub type Shared = Arc<AppState>;
+
+impl AppState {
+    pub fn new(
+        store: Arc<Store>,
+        platform: Arc<Store>,
+        rules: Arc<Rulebook>,
+        keys: Arc<KeyRing>,
+        clock: Arc<dyn Clock>,
+        config: Config,
+    ) -> AppState {
+        let audit = AuditLog::start(platform.clone());
+        AppState {
+            store,
+            platform,
+            rules,
+            keys,
+            clock,
+            audit,
+            metrics: Arc::new(metrics::Metrics::default()),
+            limiter: limits::RateLimiter::default(),
+            config,
+            endpoints: Vec::new(),
+            touched: context::Touched::default(),
+        }
+    }
+}
+
+/// The day in Beijing of an instant.
+pub fn today(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+    domain::clock::beijing(t).date_naive()
+}
+
+/// Runs blocking store work off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// Builds the application: every route, its roles, and the layers around them.
+pub fn app(state: AppState) -> (axum::Router, Shared) {
+    let table = access::Routes::new();
+    let table = api::routes(table);
+    let table = console::routes(table);
+    let (router, endpoints) = table.finish();
+    let mut state = state;
+    state.endpoints = endpoints;
+    let shared: Shared = Arc::new(state);
+    let router = router
+        .route_layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            access::check,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            context::resolve,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            headers::frame,
+        ))
+        .with_state(shared.clone());
+    (router, shared)
+}
+
+/// Serves until `shutdown` resolves; in-flight requests finish first. Signs an audit checkpoint
+/// at least every `checkpoint_every` and once more on the way out.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (router, shared) = app(state);
+    let ticker = tokio::spawn(checkpoints(shared.clone()));
+    let result = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    ticker.abort();
+    let s = shared.clone();
+    let _ =
+        tokio::task::spawn_blocking(move || audit::checkpoint(&s.platform, &s.keys, s.clock.now()))
+            .await;
+    result
+}
+
+async fn checkpoints(state: Shared) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let s = state.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let every = chrono::Duration::from_std(s.config.checkpoint_every)
+                .unwrap_or(chrono::Duration::days(1));
+            if audit::checkpoint_due(&s.platform, s.clock.now(), every).unwrap_or(false) {
+                let _ = audit::checkpoint(&s.platform, &s.keys, s.clock.now());
+            }
+        })
+        .await;
+    }
+}

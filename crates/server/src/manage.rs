@@ -1,0 +1,228 @@
+//! Accounts and API tokens, as the credit office manages them — the same rules for the console,
+//! the API and the command line.
+
+use auth::Role;
+use chrono::{DateTime, Utc};
+use crypto::KeyRing;
+use rulebook::Rulebook;
+use store::{NewAccount, NewToken, Store};
+
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct AccountRequest {
+    /// 3–32 letters, digits, `_`, `.` or `-`.
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// The unit's full name (信息员、审核员、认定单位、核查部门).
+    pub unit: Option<String>,
+    /// The subject's 统一社会信用代码 or 公民身份号码 (信用主体).
+    pub subject: Option<String>,
+    /// Initial password; generated when absent. Either way it must be changed at first login.
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct CreatedAccount {
+    pub account_id: i64,
+    pub username: String,
+    /// Shown once.
+    pub initial_password: String,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct TokenRequest {
+    pub name: String,
+    pub role: Role,
+    pub unit: Option<String>,
+    pub subject: Option<String>,
+    /// Days until it expires (1–365).
+    pub days: Option<u32>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    pub token_id: i64,
+    /// Shown once; the platform keeps only its SM3 digest.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A password that meets the policy: 16 characters, letters and digits.
+pub fn generated_password() -> Result<String, ApiError> {
+    const LETTERS: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";
+    const DIGITS: &[u8] = b"23456789";
+    let r = crypto::random_bytes::<16>().map_err(ApiError::internal)?;
+    let mut s: String = r[..12]
+        .iter()
+        .map(|b| LETTERS[*b as usize % LETTERS.len()] as char)
+        .collect();
+    s.extend(
+        r[12..]
+            .iter()
+            .map(|b| DIGITS[*b as usize % DIGITS.len()] as char),
+    );
+    Ok(s)
+}
+
+fn scope(
+    rules: &Rulebook,
+    keys: &KeyRing,
+    role: Role,
+    unit: Option<&str>,
+    subject: Option<&str>,
+    today: chrono::NaiveDate,
+) -> Result<(Option<String>, Option<String>), ApiError> {
+    let unit = match unit.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(u) => Some(
+            rules
+                .units
+                .find(u)
+                .ok_or_else(|| ApiError::Unprocessable(format!("单位“{u}”不在信源单位名录中")))?
+                .name
+                .clone(),
+        ),
+        None => None,
+    };
+    if role.needs_unit() && unit.is_none() {
+        return Err(ApiError::Unprocessable(format!(
+            "{}必须指定所属单位",
+            role.label()
+        )));
+    }
+    let subject_key = match subject.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(code) => Some(views::subject_key(code, rules, keys, today)?),
+        None => None,
+    };
+    if role.needs_subject() && subject_key.is_none() {
+        return Err(ApiError::Unprocessable(
+            "信用主体账号必须指定统一社会信用代码或公民身份号码".into(),
+        ));
+    }
+    Ok((unit, subject_key))
+}
+
+pub fn create_account(
+    platform: &Store,
+    rules: &Rulebook,
+    keys: &KeyRing,
+    req: &AccountRequest,
+    created_by: &str,
+    now: DateTime<Utc>,
+) -> Result<CreatedAccount, ApiError> {
+    let username = req.username.trim();
+    if username.len() < 3
+        || username.len() > 32
+        || !username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    {
+        return Err(ApiError::Unprocessable(
+            "用户名应为3至32位字母、数字或 _ . -".into(),
+        ));
+    }
+    let display = req.display_name.trim();
+    if display.is_empty() || display.chars().count() > 50 {
+        return Err(ApiError::Unprocessable("姓名不能为空，且不超过50字".into()));
+    }
+    if req.role == Role::Public {
+        return Err(ApiError::Unprocessable("社会公众无需账号".into()));
+    }
+    let (unit, subject_key) = scope(
+        rules,
+        keys,
+        req.role,
+        req.unit.as_deref(),
+        req.subject.as_deref(),
+        crate::today(now),
+    )?;
+    let password = match &req.password {
+        Some(p) => {
+            auth::check_password_policy(username, p)
+                .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+            p.clone()
+        }
+        None => generated_password()?,
+    };
+    let hash = auth::hash_password(&password).map_err(ApiError::internal)?;
+    if platform.account_by_username(username)?.is_some() {
+        return Err(ApiError::Conflict(format!("用户名“{username}”已存在")));
+    }
+    let id = platform.create_account(&NewAccount {
+        username,
+        display_name: display,
+        role: req.role.as_str(),
+        unit: unit.as_deref(),
+        subject_key: subject_key.as_deref(),
+        password_hash: &hash,
+        must_change: true,
+        created_by,
+        at: now,
+    })?;
+    Ok(CreatedAccount {
+        account_id: id,
+        username: username.to_string(),
+        initial_password: password,
+    })
+}
+
+pub fn create_token(
+    platform: &Store,
+    rules: &Rulebook,
+    keys: &KeyRing,
+    req: &TokenRequest,
+    created_by: &str,
+    now: DateTime<Utc>,
+) -> Result<CreatedToken, ApiError> {
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::Unprocessable(
+            "令牌名称不能为空，且不超过100字".into(),
+        ));
+    }
+    if req.role == Role::Public {
+        return Err(ApiError::Unprocessable("社会公众无需令牌".into()));
+    }
+    let days = req.days.unwrap_or(90);
+    if !(1..=365).contains(&days) {
+        return Err(ApiError::Unprocessable("有效天数应为1至365".into()));
+    }
+    let (unit, subject_key) = scope(
+        rules,
+        keys,
+        req.role,
+        req.unit.as_deref(),
+        req.subject.as_deref(),
+        crate::today(now),
+    )?;
+    let secret = auth::new_secret("xy").map_err(ApiError::internal)?;
+    let expires_at = now + chrono::Duration::days(days as i64);
+    let id = platform.create_token(&NewToken {
+        token_hash: &auth::secret_hash(&secret),
+        prefix: &secret[..9],
+        name,
+        role: req.role.as_str(),
+        unit: unit.as_deref(),
+        subject_key: subject_key.as_deref(),
+        created_by,
+        at: now,
+        expires_at,
+    })?;
+    Ok(CreatedToken {
+        token_id: id,
+        token: secret,
+        expires_at,
+    })
+}
+
+/// Resets a password to a generated one that must be changed at next login.
+pub fn reset_password(platform: &Store, id: i64, now: DateTime<Utc>) -> Result<String, ApiError> {
+    platform
+        .account(id)?
+        .ok_or_else(|| ApiError::NotFound(format!("账号{id}不存在")))?;
+    let password = generated_password()?;
+    let hash = auth::hash_password(&password).map_err(ApiError::internal)?;
+    platform.set_password(id, &hash, true, now)?;
+    Ok(password)
+}

@@ -1,0 +1,159 @@
+//! Prometheus metrics, kept with atomics and rendered in the text exposition format at
+//! `/metrics`: requests by route and status, latency histograms by route, ingestion counts,
+//! and queue depths (audit writer, imports in progress).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default)]
+struct Series {
+    count: u64,
+    sum: f64,
+    buckets: [u64; 13],
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    latency: Mutex<BTreeMap<String, Series>>,
+    rate_limited: AtomicU64,
+    pub rows_accepted: AtomicU64,
+    pub rows_rejected: AtomicU64,
+    pub submissions: AtomicU64,
+    pub imports_running: AtomicU64,
+}
+
+impl Metrics {
+    pub fn observe(&self, method: &str, route: &str, status: u16, took: Duration) {
+        if let Ok(mut r) = self.requests.lock() {
+            *r.entry((method.to_string(), route.to_string(), status))
+                .or_default() += 1;
+        }
+        let secs = took.as_secs_f64();
+        if let Ok(mut l) = self.latency.lock() {
+            let s = l.entry(route.to_string()).or_default();
+            s.count += 1;
+            s.sum += secs;
+            for (i, b) in BUCKETS.iter().enumerate() {
+                if secs <= *b {
+                    s.buckets[i] += 1;
+                }
+            }
+        }
+    }
+
+    pub fn rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The text exposition format.
+    pub fn render(&self, audit_queue: usize, audit_written: u64) -> String {
+        let mut out = String::new();
+        let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+        let _ = writeln!(
+            out,
+            "# HELP xinyong_http_requests_total HTTP requests by method, route and status."
+        );
+        let _ = writeln!(out, "# TYPE xinyong_http_requests_total counter");
+        if let Ok(r) = self.requests.lock() {
+            for ((m, route, status), n) in r.iter() {
+                let _ = writeln!(
+                    out,
+                    "xinyong_http_requests_total{{method=\"{m}\",route=\"{}\",status=\"{status}\"}} {n}",
+                    esc(route)
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP xinyong_http_request_duration_seconds Request latency by route."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE xinyong_http_request_duration_seconds histogram"
+        );
+        if let Ok(l) = self.latency.lock() {
+            for (route, s) in l.iter() {
+                let r = esc(route);
+                for (i, b) in BUCKETS.iter().enumerate() {
+                    let _ = writeln!(
+                        out,
+                        "xinyong_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {}",
+                        s.buckets[i]
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "xinyong_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
+                    s.count
+                );
+                let _ = writeln!(
+                    out,
+                    "xinyong_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
+                    s.sum
+                );
+                let _ = writeln!(
+                    out,
+                    "xinyong_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
+                    s.count
+                );
+            }
+        }
+        let counters = [
+            (
+                "xinyong_rate_limited_total",
+                "Requests refused by the rate limit.",
+                self.rate_limited.load(Ordering::Relaxed),
+            ),
+            (
+                "xinyong_ingest_rows_accepted_total",
+                "Rows accepted by submissions through the service.",
+                self.rows_accepted.load(Ordering::Relaxed),
+            ),
+            (
+                "xinyong_ingest_rows_rejected_total",
+                "Rows rejected by submissions through the service.",
+                self.rows_rejected.load(Ordering::Relaxed),
+            ),
+            (
+                "xinyong_submissions_total",
+                "Submissions received by the service.",
+                self.submissions.load(Ordering::Relaxed),
+            ),
+            (
+                "xinyong_audit_entries_written_total",
+                "Audit entries written by this process.",
+                audit_written,
+            ),
+        ];
+        for (name, help, v) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
+        }
+        let gauges = [
+            (
+                "xinyong_audit_queue_depth",
+                "Audit entries waiting to be committed.",
+                audit_queue as u64,
+            ),
+            (
+                "xinyong_imports_in_progress",
+                "Submissions being imported now.",
+                self.imports_running.load(Ordering::Relaxed),
+            ),
+        ];
+        for (name, help, v) in gauges {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        }
+        out
+    }
+}

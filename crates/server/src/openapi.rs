@@ -1,0 +1,65 @@
+//! The OpenAPI 3.1 document of the JSON API, generated from the handlers' declarations.
+
+use std::sync::OnceLock;
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "接口令牌（信用办在控制台或用 xinyong tokens create 签发）",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "信用（盐城）公共信用信息平台接口",
+        description = "市县一体化公共信用信息系统的JSON接口。报送、查询信用档案、账号与审计。所有响应带 x-request-id；错误体为 {error: {code, message, request_id}}。",
+        version = "1"
+    ),
+    paths(
+        api::healthz, api::readyz, api::metrics, api::openapi, api::me, api::catalog, api::units, api::stats,
+        api::subject, api::id_number, api::record, api::withdraw_record,
+        api::create, api::list, api::detail, api::rejections_xlsx, api::withdraw, api::quality,
+        api::list_accounts, api::create_account, api::disable_account, api::reset_password,
+        api::list_tokens, api::create_token, api::revoke_token,
+        api::search, api::verify, api::checkpoint,
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "信用档案", description = "信用主体的档案与记录"),
+        (name = "报送", description = "信源单位的报送接口（推送JSON或上传文件）"),
+        (name = "目录", description = "公共信用信息目录、信源单位、统计"),
+        (name = "账号", description = "账号与接口令牌"),
+        (name = "审计", description = "审计日志"),
+        (name = "运维", description = "健康检查与指标"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as JSON (built once).
+pub fn document() -> String {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .unwrap_or_else(|_| "{}".into())
+    })
+    .clone()
+}

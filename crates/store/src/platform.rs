@@ -1,0 +1,645 @@
+//! Platform security data: accounts, sessions, API tokens and the audit trail. On SQLite they
+//! live in a file of their own beside the credit store ([`Store::open_platform`]); on
+//! PostgreSQL in the same schema.
+
+use chrono::{DateTime, Utc};
+use domain::audit::{AuditEntry, GENESIS, audit_time, chain_hash};
+use serde::Serialize;
+
+use crate::conn::{Backend, Row, Val};
+use crate::{Store, StoreError};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Account {
+    pub account_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub unit: Option<String>,
+    pub subject_key: Option<String>,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub must_change: bool,
+    pub failed_logins: i64,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub role: &'a str,
+    pub unit: Option<&'a str>,
+    pub subject_key: Option<&'a str>,
+    pub password_hash: &'a str,
+    pub must_change: bool,
+    pub created_by: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub account_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ApiToken {
+    pub token_id: i64,
+    pub prefix: String,
+    pub name: String,
+    pub role: String,
+    pub unit: Option<String>,
+    pub subject_key: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewToken<'a> {
+    pub token_hash: &'a [u8],
+    pub prefix: &'a str,
+    pub name: &'a str,
+    pub role: &'a str,
+    pub unit: Option<&'a str>,
+    pub subject_key: Option<&'a str>,
+    pub created_by: &'a str,
+    pub at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An audit entry before the chain gives it a number.
+#[derive(Debug, Clone, Default)]
+pub struct NewAuditEntry {
+    pub at: Option<DateTime<Utc>>,
+    pub actor: String,
+    pub role: String,
+    pub unit: Option<String>,
+    pub action: String,
+    pub object: Option<String>,
+    pub outcome: String,
+    pub request_id: Option<String>,
+    pub client: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A stored entry and its chain fields.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StoredAudit {
+    #[serde(flatten)]
+    pub entry: AuditEntryView,
+    #[serde(skip)]
+    pub prev_hash: Vec<u8>,
+    #[serde(skip)]
+    pub hash: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditEntryView {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub role: String,
+    pub unit: Option<String>,
+    pub action: String,
+    pub object: Option<String>,
+    pub outcome: String,
+    pub request_id: Option<String>,
+    pub client: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl StoredAudit {
+    pub fn as_entry(&self) -> AuditEntry {
+        let e = &self.entry;
+        AuditEntry {
+            seq: e.seq,
+            at: e.at,
+            actor: e.actor.clone(),
+            role: e.role.clone(),
+            unit: e.unit.clone(),
+            action: e.action.clone(),
+            object: e.object.clone(),
+            outcome: e.outcome.clone(),
+            request_id: e.request_id.clone(),
+            client: e.client.clone(),
+            detail: e.detail.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Checkpoint {
+    pub seq_upto: i64,
+    pub at: DateTime<Utc>,
+    #[serde(serialize_with = "hex_bytes")]
+    #[schema(value_type = String)]
+    pub hash: Vec<u8>,
+    #[serde(serialize_with = "hex_bytes")]
+    #[schema(value_type = String)]
+    pub signature: Vec<u8>,
+    #[serde(serialize_with = "hex_bytes")]
+    #[schema(value_type = String)]
+    pub public_key: Vec<u8>,
+    pub key_fingerprint: String,
+}
+
+fn hex_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(b))
+}
+
+/// What to look for in the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub object: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Entries with a sequence number below this (paging backwards).
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+const ACCOUNT_COLUMNS: &str = "account_id, username, display_name, role, unit, subject_key,
+    password_hash, must_change, failed_logins, locked_until, created_at, created_by, disabled_at";
+
+fn opt_time(r: &Row, i: usize) -> Result<Option<DateTime<Utc>>, StoreError> {
+    match r.get(i) {
+        Val::Null => Ok(None),
+        _ => r.time(i).map(Some),
+    }
+}
+
+fn account_from(r: &Row) -> Result<Account, StoreError> {
+    Ok(Account {
+        account_id: r.i64(0)?,
+        username: r.text(1)?,
+        display_name: r.text(2)?,
+        role: r.text(3)?,
+        unit: r.opt_text(4)?,
+        subject_key: r.opt_text(5)?,
+        password_hash: r.text(6)?,
+        must_change: r.bool(7)?,
+        failed_logins: r.i64(8)?,
+        locked_until: opt_time(r, 9)?,
+        created_at: r.time(10)?,
+        created_by: r.text(11)?,
+        disabled_at: opt_time(r, 12)?,
+    })
+}
+
+const TOKEN_COLUMNS: &str = "token_id, prefix, name, role, unit, subject_key, created_at,
+    created_by, expires_at, revoked_at, last_used_at";
+
+fn token_from(r: &Row) -> Result<ApiToken, StoreError> {
+    Ok(ApiToken {
+        token_id: r.i64(0)?,
+        prefix: r.text(1)?,
+        name: r.text(2)?,
+        role: r.text(3)?,
+        unit: r.opt_text(4)?,
+        subject_key: r.opt_text(5)?,
+        created_at: r.time(6)?,
+        created_by: r.text(7)?,
+        expires_at: r.time(8)?,
+        revoked_at: opt_time(r, 9)?,
+        last_used_at: opt_time(r, 10)?,
+    })
+}
+
+const AUDIT_COLUMNS: &str = "seq, at, actor, role, unit, action, object, outcome, request_id, client, detail, prev_hash, hash";
+
+fn audit_from(r: &Row) -> Result<StoredAudit, StoreError> {
+    Ok(StoredAudit {
+        entry: AuditEntryView {
+            seq: r.i64(0)?,
+            at: r.time(1)?,
+            actor: r.text(2)?,
+            role: r.text(3)?,
+            unit: r.opt_text(4)?,
+            action: r.text(5)?,
+            object: r.opt_text(6)?,
+            outcome: r.text(7)?,
+            request_id: r.opt_text(8)?,
+            client: r.opt_text(9)?,
+            detail: r.opt_text(10)?,
+        },
+        prev_hash: r.bytes(11)?,
+        hash: r.bytes(12)?,
+    })
+}
+
+impl Store {
+    // ----- accounts -----
+
+    pub fn create_account(&self, a: &NewAccount<'_>) -> Result<i64, StoreError> {
+        self.write(|c| {
+            c.query_one(
+                "INSERT INTO accounts (username, display_name, role, unit, subject_key, password_hash,
+                    must_change, created_at, created_by, password_changed_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8) RETURNING account_id",
+                &[
+                    a.username.into(),
+                    a.display_name.into(),
+                    a.role.into(),
+                    a.unit.into(),
+                    a.subject_key.into(),
+                    a.password_hash.into(),
+                    a.must_change.into(),
+                    a.at.into(),
+                    a.created_by.into(),
+                ],
+            )?
+            .ok_or_else(|| StoreError::Decode("no account id".into()))?
+            .i64(0)
+        })
+    }
+
+    pub fn account_by_username(&self, username: &str) -> Result<Option<Account>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = $1"),
+                &[username.into()],
+            )?
+            .map(|r| account_from(&r))
+            .transpose()
+        })
+    }
+
+    pub fn account(&self, id: i64) -> Result<Option<Account>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE account_id = $1"),
+                &[Val::Int(id)],
+            )?
+            .map(|r| account_from(&r))
+            .transpose()
+        })
+    }
+
+    pub fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.read(|c| {
+            c.query(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY account_id"),
+                &[],
+            )?
+            .iter()
+            .map(account_from)
+            .collect()
+        })
+    }
+
+    pub fn set_password(
+        &self,
+        id: i64,
+        hash: &str,
+        must_change: bool,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE accounts SET password_hash = $1, must_change = $2, password_changed_at = $3,
+                    failed_logins = 0, locked_until = NULL WHERE account_id = $4",
+                &[hash.into(), must_change.into(), at.into(), Val::Int(id)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Counts a failed login; locks the account until `lock_until` when given.
+    pub fn login_failed(
+        &self,
+        id: i64,
+        lock_until: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE accounts SET failed_logins = failed_logins + 1,
+                    locked_until = COALESCE($1, locked_until) WHERE account_id = $2",
+                &[lock_until.into(), Val::Int(id)],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn login_succeeded(&self, id: i64) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE account_id = $1",
+                &[Val::Int(id)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Disables an account and revokes its sessions.
+    pub fn disable_account(&self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.write(|c| {
+            let n = c.execute(
+                "UPDATE accounts SET disabled_at = $1 WHERE account_id = $2 AND disabled_at IS NULL",
+                &[at.into(), Val::Int(id)],
+            )?;
+            c.execute(
+                "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
+                &[at.into(), Val::Int(id)],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    // ----- sessions -----
+
+    pub fn create_session(
+        &self,
+        hash: &[u8],
+        account_id: i64,
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        client: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO sessions (session_hash, account_id, created_at, last_seen, expires_at, client)
+                 VALUES ($1, $2, $3, $3, $4, $5)",
+                &[hash.into(), Val::Int(account_id), at.into(), expires_at.into(), client.into()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn session(&self, hash: &[u8]) -> Result<Option<Session>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                "SELECT account_id, created_at, last_seen, expires_at, revoked_at FROM sessions WHERE session_hash = $1",
+                &[hash.into()],
+            )?
+            .map(|r| {
+                Ok(Session {
+                    account_id: r.i64(0)?,
+                    created_at: r.time(1)?,
+                    last_seen: r.time(2)?,
+                    expires_at: r.time(3)?,
+                    revoked: !matches!(r.get(4), Val::Null),
+                })
+            })
+            .transpose()
+        })
+    }
+
+    pub fn touch_session(
+        &self,
+        hash: &[u8],
+        at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE sessions SET last_seen = $1, expires_at = $2 WHERE session_hash = $3 AND revoked_at IS NULL",
+                &[at.into(), expires_at.into(), hash.into()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn revoke_session(&self, hash: &[u8], at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE sessions SET revoked_at = $1 WHERE session_hash = $2 AND revoked_at IS NULL",
+                &[at.into(), hash.into()],
+            )?;
+            Ok(())
+        })
+    }
+
+    // ----- API tokens -----
+
+    pub fn create_token(&self, t: &NewToken<'_>) -> Result<i64, StoreError> {
+        self.write(|c| {
+            c.query_one(
+                "INSERT INTO api_tokens (token_hash, prefix, name, role, unit, subject_key, created_at,
+                    created_by, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING token_id",
+                &[
+                    t.token_hash.into(),
+                    t.prefix.into(),
+                    t.name.into(),
+                    t.role.into(),
+                    t.unit.into(),
+                    t.subject_key.into(),
+                    t.at.into(),
+                    t.created_by.into(),
+                    t.expires_at.into(),
+                ],
+            )?
+            .ok_or_else(|| StoreError::Decode("no token id".into()))?
+            .i64(0)
+        })
+    }
+
+    pub fn token_by_hash(&self, hash: &[u8]) -> Result<Option<ApiToken>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                &format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1"),
+                &[hash.into()],
+            )?
+            .map(|r| token_from(&r))
+            .transpose()
+        })
+    }
+
+    pub fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        self.read(|c| {
+            c.query(
+                &format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY token_id"),
+                &[],
+            )?
+            .iter()
+            .map(token_from)
+            .collect()
+        })
+    }
+
+    pub fn revoke_token(&self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.write(|c| {
+            Ok(c.execute(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL",
+                &[at.into(), Val::Int(id)],
+            )? == 1)
+        })
+    }
+
+    pub fn touch_token(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE api_tokens SET last_used_at = $1 WHERE token_id = $2",
+                &[at.into(), Val::Int(id)],
+            )?;
+            Ok(())
+        })
+    }
+
+    // ----- audit trail -----
+
+    /// Appends entries to the chain in one transaction; returns their sequence numbers.
+    pub fn audit_append(
+        &self,
+        entries: &[NewAuditEntry],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StoreError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(|c| {
+            if c.backend() == Backend::Postgres {
+                // One chain across replicas: appenders take turns.
+                c.batch("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")?;
+            }
+            let (mut seq, mut prev) = match c.query_one("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &[])? {
+                Some(r) => (r.i64(0)?, r.bytes(1)?),
+                None => (0, GENESIS.to_vec()),
+            };
+            let mut out = Vec::with_capacity(entries.len());
+            for n in entries {
+                seq += 1;
+                let e = AuditEntry {
+                    seq,
+                    at: audit_time(n.at.unwrap_or(now)),
+                    actor: n.actor.clone(),
+                    role: n.role.clone(),
+                    unit: n.unit.clone(),
+                    action: n.action.clone(),
+                    object: n.object.clone(),
+                    outcome: n.outcome.clone(),
+                    request_id: n.request_id.clone(),
+                    client: n.client.clone(),
+                    detail: n.detail.clone(),
+                };
+                let hash = chain_hash(&prev, &e);
+                c.execute(
+                    &format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"),
+                    &[
+                        Val::Int(seq),
+                        e.at.into(),
+                        e.actor.into(),
+                        e.role.into(),
+                        e.unit.into(),
+                        e.action.into(),
+                        e.object.into(),
+                        e.outcome.into(),
+                        e.request_id.into(),
+                        e.client.into(),
+                        e.detail.into(),
+                        Val::Bytes(prev.clone()),
+                        Val::Bytes(hash.to_vec()),
+                    ],
+                )?;
+                prev = hash.to_vec();
+                out.push(seq);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Entries with `seq` in `from..` (ascending), at most `limit`: for verification page by page.
+    pub fn audit_page(&self, from: i64, limit: i64) -> Result<Vec<StoredAudit>, StoreError> {
+        self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2"
+                ),
+                &[Val::Int(from), Val::Int(limit)],
+            )?
+            .iter()
+            .map(audit_from)
+            .collect()
+        })
+    }
+
+    /// Searches the trail, newest first.
+    pub fn audit_search(&self, q: &AuditQuery) -> Result<Vec<StoredAudit>, StoreError> {
+        self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_log
+                     WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2) AND ($3 = '' OR object = $3)
+                       AND at >= $4 AND at <= $5 AND seq < $6
+                     ORDER BY seq DESC LIMIT $7"
+                ),
+                &[
+                    q.actor.clone().unwrap_or_default().into(),
+                    q.action.clone().unwrap_or_default().into(),
+                    q.object.clone().unwrap_or_default().into(),
+                    q.from.unwrap_or(DateTime::<Utc>::MIN_UTC).into(),
+                    q.to.unwrap_or(DateTime::<Utc>::MAX_UTC).into(),
+                    Val::Int(q.before.unwrap_or(i64::MAX)),
+                    Val::Int(q.limit.clamp(1, 1000)),
+                ],
+            )?
+            .iter()
+            .map(audit_from)
+            .collect()
+        })
+    }
+
+    /// The last entry's number and hash (0 and the genesis when the trail is empty).
+    pub fn audit_head(&self) -> Result<(i64, Vec<u8>), StoreError> {
+        self.read(|c| {
+            match c.query_one(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                &[],
+            )? {
+                Some(r) => Ok((r.i64(0)?, r.bytes(1)?)),
+                None => Ok((0, GENESIS.to_vec())),
+            }
+        })
+    }
+
+    pub fn audit_add_checkpoint(&self, cp: &Checkpoint) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO audit_checkpoints (seq_upto, at, hash, signature, public_key, key_fingerprint)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (seq_upto) DO NOTHING",
+                &[
+                    Val::Int(cp.seq_upto),
+                    cp.at.into(),
+                    Val::Bytes(cp.hash.clone()),
+                    Val::Bytes(cp.signature.clone()),
+                    Val::Bytes(cp.public_key.clone()),
+                    cp.key_fingerprint.as_str().into(),
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT seq_upto, at, hash, signature, public_key, key_fingerprint FROM audit_checkpoints ORDER BY seq_upto",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(Checkpoint {
+                    seq_upto: r.i64(0)?,
+                    at: r.time(1)?,
+                    hash: r.bytes(2)?,
+                    signature: r.bytes(3)?,
+                    public_key: r.bytes(4)?,
+                    key_fingerprint: r.text(5)?,
+                })
+            })
+            .collect()
+        })
+    }
+}
