@@ -13,7 +13,8 @@ use crate::StoreError;
 use crate::conn::{Backend, Conn, Row, Val};
 
 pub struct PgConn {
-    client: Client,
+    /// Always `Some` until drop.
+    client: Option<Client>,
     statements: HashMap<String, Statement>,
     in_tx: bool,
     slow: Option<std::time::Duration>,
@@ -27,7 +28,23 @@ fn slow_threshold() -> Option<std::time::Duration> {
         .map(std::time::Duration::from_millis)
 }
 
+impl Drop for PgConn {
+    // The sync client blocks on its own runtime when it closes; inside an async runtime (a
+    // server shutting down, an async test ending) that must happen on another thread.
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            let _ = std::thread::spawn(move || drop(c)).join();
+        }
+    }
+}
+
 impl PgConn {
+    fn client(&mut self) -> &mut Client {
+        self.client.as_mut().expect("client present until drop")
+    }
+
     fn timed<T>(&mut self, sql: &str, f: impl FnOnce(&mut Self) -> T) -> T {
         let Some(limit) = self.slow else {
             return f(self);
@@ -127,7 +144,7 @@ impl PgConn {
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         let client = Client::connect(url, NoTls)?;
         Ok(PgConn {
-            client,
+            client: Some(client),
             statements: HashMap::new(),
             in_tx: false,
             slow: slow_threshold(),
@@ -138,7 +155,7 @@ impl PgConn {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let st = self.client.prepare(sql)?;
+        let st = self.client().prepare(sql)?;
         if self.statements.len() > 256 {
             self.statements.clear();
         }
@@ -158,12 +175,12 @@ impl Conn for PgConn {
 
     fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64, StoreError> {
         let st = self.statement(sql)?;
-        Ok(self.timed(sql, |c| c.client.execute(&st, &refs(params)))?)
+        Ok(self.timed(sql, |c| c.client().execute(&st, &refs(params)))?)
     }
 
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, StoreError> {
         let st = self.statement(sql)?;
-        let rows = self.timed(sql, |c| c.client.query(&st, &refs(params)))?;
+        let rows = self.timed(sql, |c| c.client().query(&st, &refs(params)))?;
         rows.iter()
             .map(|r| {
                 (0..r.len())
@@ -175,23 +192,23 @@ impl Conn for PgConn {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        Ok(self.timed(sql, |c| c.client.batch_execute(sql))?)
+        Ok(self.timed(sql, |c| c.client().batch_execute(sql))?)
     }
 
     fn begin(&mut self) -> Result<(), StoreError> {
-        self.client.batch_execute("BEGIN")?;
+        self.client().batch_execute("BEGIN")?;
         self.in_tx = true;
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
         self.in_tx = false;
-        Ok(self.client.batch_execute("COMMIT")?)
+        Ok(self.client().batch_execute("COMMIT")?)
     }
 
     fn rollback(&mut self) -> Result<(), StoreError> {
         self.in_tx = false;
-        Ok(self.client.batch_execute("ROLLBACK")?)
+        Ok(self.client().batch_execute("ROLLBACK")?)
     }
 
     fn in_transaction(&self) -> bool {
@@ -199,7 +216,7 @@ impl Conn for PgConn {
     }
 
     fn is_broken(&self) -> bool {
-        self.client.is_closed()
+        self.client.as_ref().is_none_or(Client::is_closed)
     }
 
     fn copy_in(
@@ -212,7 +229,7 @@ impl Conn for PgConn {
         let probe = self.statement(&format!("SELECT {cols} FROM {table} LIMIT 0"))?;
         let types: Vec<Type> = probe.columns().iter().map(|c| c.type_().clone()).collect();
         let sink = self
-            .client
+            .client()
             .copy_in(&format!("COPY {table} ({cols}) FROM STDIN (FORMAT binary)"))?;
         let t = std::time::Instant::now();
         let mut w = BinaryCopyInWriter::new(sink, &types);

@@ -153,6 +153,13 @@ pub struct Checkpoint {
     pub key_fingerprint: String,
 }
 
+fn far_future() -> DateTime<Utc> {
+    chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .map(|t| t.and_utc())
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+}
+
 fn hex_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&hex::encode(b))
 }
@@ -579,8 +586,9 @@ impl Store {
                     q.actor.clone().unwrap_or_default().into(),
                     q.action.clone().unwrap_or_default().into(),
                     q.object.clone().unwrap_or_default().into(),
-                    q.from.unwrap_or(DateTime::<Utc>::MIN_UTC).into(),
-                    q.to.unwrap_or(DateTime::<Utc>::MAX_UTC).into(),
+                    // Bounds that compare correctly as RFC 3339 text (SQLite) and as timestamps.
+                    q.from.unwrap_or(DateTime::<Utc>::UNIX_EPOCH).into(),
+                    q.to.unwrap_or_else(far_future).into(),
                     Val::Int(q.before.unwrap_or(i64::MAX)),
                     Val::Int(q.limit.clamp(1, 1000)),
                 ],

@@ -24,10 +24,14 @@ pub struct TestStore {
 
 impl Drop for TestStore {
     fn drop(&mut self) {
-        if let Some(s) = &self.schema
-            && let Ok(mut c) = postgres::Client::connect(&pg_url(), postgres::NoTls)
-        {
-            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {s} CASCADE"));
+        // On a thread of its own: the sync client cannot run inside an async test's runtime.
+        if let Some(s) = self.schema.clone() {
+            let _ = std::thread::spawn(move || {
+                if let Ok(mut c) = postgres::Client::connect(&pg_url(), postgres::NoTls) {
+                    let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {s} CASCADE"));
+                }
+            })
+            .join();
         }
     }
 }

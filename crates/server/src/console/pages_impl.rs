@@ -217,7 +217,13 @@ pub async fn login(
                 Some(msg.into()),
             )
             .await;
-            fail(&ctx, StatusCode::UNAUTHORIZED, msg, &username, &next)
+            fail(
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                msg,
+                &username,
+                &next,
+            )
         }
         Err(e) => error_page(&ctx, e),
     }

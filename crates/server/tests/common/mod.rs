@@ -1,0 +1,281 @@
+//! A service under test: the real router on a real store (SQLite or PostgreSQL), an account, a
+//! session and an API token for every role, and a few records to read.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use auth::Role;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use server::{AppState, Config, Shared};
+use tower::ServiceExt;
+
+pub struct Harness {
+    pub router: Router,
+    pub state: Shared,
+    pub tokens: HashMap<Role, String>,
+    /// Session secret and CSRF token per role.
+    pub sessions: HashMap<Role, (String, String)>,
+    /// An organisation with a public penalty.
+    pub org: String,
+    /// A natural person's ID number with a public penalty.
+    pub person: String,
+    pub ts: testkit::TestStore,
+}
+
+pub const UNIT: &str = "盐城市生态环境局";
+pub const OTHER_UNIT: &str = "盐城市应急管理局";
+
+pub fn penalty_csv(rows: &[(&str, &str, &str, &str)]) -> String {
+    // (name, kind, code or ID, decision no)
+    let mut s = String::from(
+        "CF_XDR_MC,CF_XDR_LB,CF_XDR_SHXYM,CF_FRDB,CF_XDR_ZJLX,CF_XDR_ZJHM,CF_WSH,CF_WFXW,CF_SY,CF_YJ,CF_CFLB,CF_NR,CF_NR_FK,CF_JDRQ,CF_YXQ,CF_CFJG,CF_CFJGDM,CF_SJLY,CF_SJLYDM\n",
+    );
+    for (name, kind, code, no) in rows {
+        let (uscc, rep, idt, id) = if *kind == "自然人" {
+            ("", "", "身份证", *code)
+        } else {
+            (*code, "张三", "", "")
+        };
+        s.push_str(&format!(
+            "{name},{kind},{uscc},{rep},{idt},{id},{no},超标排放,经查超标排放大气污染物,《中华人民共和国大气污染防治法》第九十九条,罚款,处罚款0.5万元,0.5,2026-06-01,2029-06-01,盐城市生态环境局,11320900001401484X,盐城市生态环境局,11320900001401484X\n"
+        ));
+    }
+    s
+}
+
+pub fn harness_on(ts: testkit::TestStore, config: Config) -> Harness {
+    let rules = Arc::new(rulebook::Rulebook::builtin().unwrap());
+    let keys = Arc::new(testkit::keys());
+    let clock: Arc<dyn domain::clock::Clock> = Arc::new(testkit::clock_on("2026-06-10"));
+    let store = Arc::new(store::Store::open(&ts.spec).unwrap());
+    let platform = Arc::new(store::Store::open_platform(&ts.spec).unwrap());
+    // A few public records.
+    let org = "91320900MA1MB4X50R".to_string();
+    let person = "320902198503151234".to_string();
+    let unit_code = rules.units.find(UNIT).unwrap().uscc.clone();
+    let csv = penalty_csv(&[
+        (
+            "盐城市恒泰化工有限公司",
+            "法人及非法人组织",
+            &org,
+            "盐环罚〔2026〕1号",
+        ),
+        ("王小明", "自然人", &person, "盐环罚〔2026〕2号"),
+    ])
+    .replace("11320900001401484X", &unit_code);
+    ingest::Importer {
+        store: &store,
+        rules: &rules,
+        keys: &keys,
+        clock: clock.as_ref(),
+    }
+    .import_reader(
+        Some("seed.csv".into()),
+        ingest::Format::Csv,
+        csv.as_bytes(),
+        &ingest::ImportOptions {
+            unit: UNIT.into(),
+            class: "行政处罚".into(),
+            actor: "test".into(),
+            channel: store::Channel::File,
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let now = clock.now();
+    let mut tokens = HashMap::new();
+    let mut sessions = HashMap::new();
+    for role in auth::ALL_ROLES {
+        if role == Role::Public {
+            continue;
+        }
+        let unit = role.needs_unit().then_some(UNIT);
+        let subject = role.needs_subject().then_some(org.as_str());
+        let hash = auth::hash_password("Testing2026pass").unwrap();
+        let id = platform
+            .create_account(&store::NewAccount {
+                username: role.as_str(),
+                display_name: role.label(),
+                role: role.as_str(),
+                unit,
+                subject_key: subject,
+                password_hash: &hash,
+                must_change: false,
+                created_by: "test",
+                at: now,
+            })
+            .unwrap();
+        let secret = auth::new_secret("xs").unwrap();
+        platform
+            .create_session(
+                &auth::secret_hash(&secret),
+                id,
+                now,
+                now + chrono::Duration::hours(1),
+                None,
+            )
+            .unwrap();
+        sessions.insert(role, (secret.clone(), auth::csrf_token(&keys, &secret)));
+        let t = server::manage::create_token(
+            &platform,
+            &rules,
+            &keys,
+            &server::manage::TokenRequest {
+                name: format!("t-{role}"),
+                role,
+                unit: unit.map(str::to_string),
+                subject: subject.map(str::to_string),
+                days: Some(30),
+            },
+            "test",
+            now,
+        )
+        .unwrap();
+        tokens.insert(role, t.token);
+    }
+    let state = AppState::new(store, platform, rules, keys, clock, config);
+    let (router, state) = server::app(state);
+    Harness {
+        router,
+        state,
+        tokens,
+        sessions,
+        org,
+        person,
+        ts,
+    }
+}
+
+pub fn harness() -> Harness {
+    harness_on(testkit::sqlite(), Config::default())
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Token,
+    Session,
+}
+
+impl Harness {
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A request as `role` (Public: no credentials), by token or by session.
+    pub fn request(
+        &self,
+        method: Method,
+        uri: &str,
+        role: Role,
+        via: Via,
+    ) -> axum::http::request::Builder {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "localhost");
+        if role != Role::Public {
+            match via {
+                Via::Token => {
+                    b = b.header(
+                        header::AUTHORIZATION,
+                        format!("Bearer {}", self.tokens[&role]),
+                    )
+                }
+                Via::Session => {
+                    b = b.header(
+                        header::COOKIE,
+                        format!("xy_session={}", self.sessions[&role].0),
+                    )
+                }
+            }
+        }
+        b
+    }
+
+    pub async fn get(&self, uri: &str, role: Role) -> Reply {
+        let via = if uri.starts_with("/console") {
+            Via::Session
+        } else {
+            Via::Token
+        };
+        self.send(
+            self.request(Method::GET, uri, role, via)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post_json(&self, uri: &str, role: Role, body: serde_json::Value) -> Reply {
+        self.send(
+            self.request(Method::POST, uri, role, Via::Token)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post_form(&self, uri: &str, role: Role, fields: &[(&str, &str)]) -> Reply {
+        let csrf = self
+            .sessions
+            .get(&role)
+            .map(|s| s.1.clone())
+            .unwrap_or_default();
+        let mut form: Vec<String> = vec![format!("csrf={csrf}")];
+        form.extend(fields.iter().map(|(k, v)| format!("{k}={}", urlencode(v))));
+        self.send(
+            self.request(Method::POST, uri, role, Via::Session)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form.join("&")))
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,179 @@
+//! Every endpoint called as every role: allowed roles get through, the public gets 401, other
+//! roles 403. The table the server enforces is the one tested here.
+
+mod common;
+
+use auth::Role;
+use axum::body::Body;
+use axum::http::{Method, StatusCode, header};
+use common::*;
+
+fn fill(path: &str, h: &Harness) -> String {
+    path.replace("{code}", &h.org).replace("{id}", "999999")
+}
+
+fn body_for(
+    h: &Harness,
+    ep: &server::Endpoint,
+    role: Role,
+) -> (String, Option<&'static str>, Body) {
+    let path = fill(ep.path, h);
+    if ep.method != Method::POST {
+        return (path, None, Body::empty());
+    }
+    let csrf = h
+        .sessions
+        .get(&role)
+        .map(|s| s.1.clone())
+        .unwrap_or_default();
+    let form = |fields: &str| Body::from(format!("csrf={csrf}&{fields}"));
+    match ep.path {
+        "/api/v1/submissions" => (
+            format!("{path}?class={}", urlencode("行政处罚")),
+            Some("text/csv"),
+            Body::from(penalty_csv(&[(
+                "盐城市某公司",
+                "法人及非法人组织",
+                "91320900MA1MB4X50R",
+                "盐环罚〔2026〕77号",
+            )])),
+        ),
+        "/api/v1/accounts" => (
+            path,
+            Some("application/json"),
+            Body::from(format!(
+                r#"{{"username":"new-{role}","display_name":"新用户","role":"auditor"}}"#
+            )),
+        ),
+        "/api/v1/tokens" => (
+            path,
+            Some("application/json"),
+            Body::from(r#"{"name":"x","role":"auditor","days":1}"#),
+        ),
+        p if p.starts_with("/api/") && p.ends_with("/withdraw") => (
+            path,
+            Some("application/json"),
+            Body::from(r#"{"reason":"测试"}"#),
+        ),
+        p if p.starts_with("/api/") => (path, Some("application/json"), Body::from("{}")),
+        "/console/login" => (
+            path,
+            Some("application/x-www-form-urlencoded"),
+            Body::from("username=nobody&password=wrong"),
+        ),
+        "/console/password" => (
+            path,
+            Some("application/x-www-form-urlencoded"),
+            form("current=x&new=y&repeat=y"),
+        ),
+        "/console/accounts" => (
+            path,
+            Some("application/x-www-form-urlencoded"),
+            form(&format!("username=c-{role}&display_name=x&role=auditor")),
+        ),
+        "/console/tokens" => (
+            path,
+            Some("application/x-www-form-urlencoded"),
+            form("name=x&role=auditor&days=1"),
+        ),
+        "/console/submissions" => {
+            let b = "XyBoundary";
+            let csv = penalty_csv(&[(
+                "盐城市某公司",
+                "法人及非法人组织",
+                "91320900MA1MB4X50R",
+                "盐环罚〔2026〕78号",
+            )]);
+            let body = format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"class\"\r\n\r\n行政处罚\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"
+            );
+            (
+                path,
+                Some("multipart/form-data; boundary=XyBoundary"),
+                Body::from(body),
+            )
+        }
+        p if p.ends_with("/withdraw") => (
+            path,
+            Some("application/x-www-form-urlencoded"),
+            form("reason=test"),
+        ),
+        _ => (path, Some("application/x-www-form-urlencoded"), form("")),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_as_every_role() {
+    let h = harness();
+    let mut endpoints = h.state.endpoints.clone();
+    // Logging out ends the session the other console calls use: do it last.
+    endpoints.sort_by_key(|e| e.path == "/console/logout");
+    assert!(
+        endpoints.len() >= 40,
+        "only {} endpoints in the table",
+        endpoints.len()
+    );
+    let mut failures = Vec::new();
+    for ep in &endpoints {
+        for role in auth::ALL_ROLES {
+            let (uri, ct, body) = body_for(&h, ep, role);
+            let via = if ep.console { Via::Session } else { Via::Token };
+            let mut b = h.request(ep.method.clone(), &uri, role, via);
+            if let Some(ct) = ct {
+                b = b.header(header::CONTENT_TYPE, ct);
+            }
+            let r = h.send(b.body(body).unwrap()).await;
+            let allowed = ep.roles.contains(&role);
+            let ok = if allowed {
+                r.status != StatusCode::UNAUTHORIZED && r.status != StatusCode::FORBIDDEN
+            } else if role == Role::Public {
+                r.status == StatusCode::UNAUTHORIZED
+            } else {
+                r.status == StatusCode::FORBIDDEN
+            };
+            if !ok {
+                failures.push(format!(
+                    "{} {} as {role}: {} (allowed: {allowed}) {}",
+                    ep.method,
+                    ep.path,
+                    r.status,
+                    r.text()
+                        .replace('\n', " ")
+                        .chars()
+                        .rev()
+                        .take(200)
+                        .collect::<String>()
+                        .chars()
+                        .rev()
+                        .collect::<String>()
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} calls answered wrongly:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denials_are_audited() {
+    let h = harness();
+    let r = h.get("/api/v1/accounts", Role::Reporter).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let rows = h
+        .state
+        .platform
+        .audit_search(&store::AuditQuery {
+            action: Some("access.denied".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        rows.iter()
+            .any(|e| e.entry.actor.starts_with("token:") && e.entry.outcome == "denied:forbidden")
+    );
+}

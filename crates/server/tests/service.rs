@@ -1,0 +1,598 @@
+//! The service end to end on a real store: push API, visibility of files, masking, errors,
+//! rate limits, sessions, the OpenAPI document, the audit trail.
+
+mod common;
+
+use auth::Role;
+use axum::body::Body;
+use axum::http::{Method, StatusCode, header};
+use common::*;
+use serde_json::json;
+
+fn records_json(rows: &[(&str, &str, &str)]) -> serde_json::Value {
+    // (name, USCC, decision no) with national field codes, as a department's system sends them.
+    serde_json::Value::Array(
+        rows.iter()
+            .map(|(name, code, no)| {
+                json!({
+                    "CF_XDR_MC": name, "CF_XDR_LB": "法人及非法人组织", "CF_XDR_SHXYM": code, "CF_FRDB": "李四",
+                    "CF_WSH": no, "CF_WFXW": "超标排放", "CF_SY": "经查超标排放", "CF_YJ": "《中华人民共和国大气污染防治法》第九十九条",
+                    "CF_CFLB": "罚款", "CF_NR": "罚款1万元", "CF_NR_FK": "1", "CF_JDRQ": "2026-06-05", "CF_YXQ": "2029-06-05",
+                    "CF_CFJG": "盐城市生态环境局", "CF_CFJGDM": "113209000014018501", "CF_SJLY": "盐城市生态环境局", "CF_SJLYDM": "113209000014018501"
+                })
+            })
+            .collect(),
+    )
+}
+
+async fn push(h: &Harness, role: Role, body: &serde_json::Value) -> Reply {
+    h.send(
+        h.request(
+            Method::POST,
+            &format!("/api/v1/submissions?class={}", urlencode("行政处罚")),
+            role,
+            Via::Token,
+        )
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_api_validates_is_idempotent_and_reports_rows() {
+    let h = harness();
+    let body = records_json(&[
+        (
+            "盐城市恒泰化工有限公司",
+            "91320900MA1MB4X50R",
+            "盐环罚〔2026〕101号",
+        ),
+        (
+            "盐城市某某公司",
+            "91320900MA1MB4X50T",
+            "盐环罚〔2026〕102号",
+        ),
+        (
+            "盐城市恒泰化工有限公司",
+            "91320900MA1MB4X50R",
+            "盐环罚〔2026〕101号",
+        ),
+    ]);
+    let r = push(&h, Role::Reporter, &body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let s = r.json();
+    assert_eq!(
+        (
+            s["rows_read"].as_u64(),
+            s["accepted"].as_u64(),
+            s["rejected"].as_u64()
+        ),
+        (Some(3), Some(1), Some(2))
+    );
+    let id = s["submission_id"].as_i64().unwrap();
+    // The same bytes again change nothing.
+    let again = push(&h, Role::Reporter, &body).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.json()["duplicate_of"].as_i64(), Some(id));
+    // What became of each row.
+    let d = h
+        .get(&format!("/api/v1/submissions/{id}"), Role::Reporter)
+        .await
+        .json();
+    assert_eq!(d["accepted_rows"].as_array().unwrap().len(), 1);
+    let rejected = d["rejected_rows"].as_array().unwrap();
+    assert_eq!(rejected.len(), 2);
+    assert!(
+        rejected[0]["problems"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("校验码")
+    );
+    assert!(
+        rejected[1]["problems"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("重复")
+    );
+    // A reviewer of the same unit sees it; nobody of another unit does.
+    assert_eq!(
+        h.get(&format!("/api/v1/submissions/{id}"), Role::Reviewer)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let xlsx = h
+        .get(
+            &format!("/api/v1/submissions/{id}/rejections.xlsx"),
+            Role::Reviewer,
+        )
+        .await;
+    assert_eq!(xlsx.status, StatusCode::OK);
+    assert!(xlsx.body.starts_with(b"PK"), "an XLSX (zip) file");
+    // Unsupported content and unknown classes are refused with a reason.
+    let bad = h
+        .send(
+            h.request(
+                Method::POST,
+                "/api/v1/submissions?class=x",
+                Role::Reporter,
+                Via::Token,
+            )
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("[]"))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("不在目录中")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reporter_sees_only_its_own_units_submissions() {
+    let h = harness();
+    let platform = &h.state.platform;
+    let t = server::manage::create_token(
+        platform,
+        &h.state.rules,
+        &h.state.keys,
+        &server::manage::TokenRequest {
+            name: "other".into(),
+            role: Role::Reporter,
+            unit: Some(OTHER_UNIT.into()),
+            subject: None,
+            days: Some(1),
+        },
+        "test",
+        h.state.clock.now(),
+    )
+    .unwrap();
+    let list = h.get("/api/v1/submissions", Role::Reporter).await.json();
+    let id = list[0]["submission_id"].as_i64().unwrap();
+    let r = h
+        .send(
+            axum::http::Request::builder()
+                .uri(format!("/api/v1/submissions/{id}"))
+                .header(header::AUTHORIZATION, format!("Bearer {}", t.token))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = h
+        .send(
+            axum::http::Request::builder()
+                .uri(format!("/api/v1/submissions?unit={}", urlencode(UNIT)))
+                .header(header::AUTHORIZATION, format!("Bearer {}", t.token))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+fn full_resident_ids(text: &str) -> Vec<String> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    for i in 0..b.len().saturating_sub(17) {
+        let w = &b[i..i + 18];
+        if w[..17].iter().all(u8::is_ascii_digit) && (w[17].is_ascii_digit() || w[17] == b'X') {
+            let first17 = &w[..17];
+            if domain::ids::ric_check_char(first17) == w[17] as char {
+                out.push(String::from_utf8_lossy(w).into_owned());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_public_response_shows_a_full_resident_id() {
+    let h = harness();
+    let person = h
+        .get(&format!("/api/v1/subjects/{}", h.person), Role::Public)
+        .await;
+    assert_eq!(
+        person.status,
+        StatusCode::OK,
+        "a person with a public penalty is public"
+    );
+    let j = person.json();
+    assert_eq!(j["subject"]["id_masked"], "320902********1234");
+    let record_id = j["classes"][0]["records"][0]["record_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut bodies = vec![person.text()];
+    for uri in [
+        format!("/api/v1/subjects/{}", h.org),
+        format!("/api/v1/records/{record_id}"),
+        "/api/v1/stats".into(),
+        "/api/v1/catalog".into(),
+        "/api/v1/units".into(),
+        "/api/v1/openapi.json".into(),
+        "/console/login".into(),
+    ] {
+        let r = h.get(&uri, Role::Public).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        bodies.push(r.text());
+    }
+    for b in &bodies {
+        assert!(
+            full_resident_ids(b).is_empty(),
+            "a full ID number in a public response: {:?}",
+            full_resident_ids(b)
+        );
+    }
+    // Officers see the whole file (audited) but still masked; the full number is a separate, audited read.
+    let full = h
+        .get(&format!("/api/v1/subjects/{}", h.person), Role::Deciding)
+        .await
+        .text();
+    assert!(full_resident_ids(&full).is_empty());
+    let unmasked = h
+        .get(
+            &format!("/api/v1/subjects/{}/id-number", h.person),
+            Role::Deciding,
+        )
+        .await;
+    assert_eq!(unmasked.json()["id_number"], h.person.as_str());
+    assert_eq!(
+        h.get(
+            &format!("/api/v1/subjects/{}/id-number", h.person),
+            Role::Handling
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let trail = h
+        .state
+        .platform
+        .audit_search(&store::AuditQuery {
+            action: Some("subject.unmask".into()),
+            limit: 5,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(trail.len(), 1);
+    let reads = h
+        .state
+        .platform
+        .audit_search(&store::AuditQuery {
+            action: Some("subject.read_full".into()),
+            limit: 5,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(!reads.is_empty(), "a full file read is audited");
+    // The public does not learn that a person without public records exists.
+    let unknown = h
+        .get("/api/v1/subjects/320902198503151242", Role::Public)
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_sees_public_records_the_subject_its_whole_file_and_as_of_works() {
+    let h = harness();
+    let public = h
+        .get(&format!("/api/v1/subjects/{}", h.org), Role::Public)
+        .await
+        .json();
+    assert_eq!(public["classes"][0]["records"][0]["status"], "public");
+    let own = h
+        .get(&format!("/api/v1/subjects/{}", h.org), Role::Subject)
+        .await;
+    assert_eq!(own.status, StatusCode::OK);
+    let before = h
+        .get(
+            &format!("/api/v1/subjects/{}?as_of=2026-01-01", h.org),
+            Role::Admin,
+        )
+        .await
+        .json();
+    assert!(
+        before["classes"].as_array().unwrap().is_empty(),
+        "nothing was recorded before 2026"
+    );
+    let bad = h
+        .get(
+            &format!("/api/v1/subjects/{}?as_of=2026-13-01", h.org),
+            Role::Admin,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let nonsense = h.get("/api/v1/subjects/not-a-code", Role::Public).await;
+    assert_eq!(nonsense.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_carry_a_request_id_and_never_internals() {
+    let h = harness();
+    let r = h
+        .send(
+            h.request(Method::POST, "/api/v1/accounts", Role::Admin, Via::Token)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{not json"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let id = r.headers["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(r.json()["error"]["request_id"], id.as_str());
+    for uri in ["/nothing/here", "/api/v1/records/x-y"] {
+        let r = h.get(uri, Role::Public).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}");
+        let t = r.text();
+        assert!(
+            !t.contains("SQL") && !t.contains("panicked") && !t.contains("src/"),
+            "{t}"
+        );
+    }
+    let r = h
+        .send(
+            h.request(Method::PATCH, "/api/v1/stats", Role::Public, Via::Token)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.json()["error"]["code"], "method_not_allowed");
+    // Security headers on every response.
+    let r = h.get("/api/v1/stats", Role::Public).await;
+    for hd in [
+        "content-security-policy",
+        "x-content-type-options",
+        "x-frame-options",
+        "referrer-policy",
+    ] {
+        assert!(r.headers.contains_key(hd), "{hd}");
+    }
+    // A bad token is refused outright, not treated as the public.
+    let r = h
+        .send(
+            axum::http::Request::builder()
+                .uri("/api/v1/stats")
+                .header(header::AUTHORIZATION, "Bearer xy_nope")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_answer_429_with_retry_after() {
+    let config = server::Config {
+        rate_per_address: 3,
+        ..server::Config::default()
+    };
+    let h = harness_on(testkit::sqlite(), config);
+    for _ in 0..3 {
+        assert_eq!(
+            h.get("/api/v1/stats", Role::Public).await.status,
+            StatusCode::OK
+        );
+    }
+    let r = h.get("/api/v1/stats", Role::Public).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait));
+    // A token has its own bucket.
+    assert_eq!(
+        h.get("/api/v1/stats", Role::Admin).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_lockout_csrf_and_forced_password_change() {
+    let h = harness();
+    // An account created by the office must change its password at first login.
+    let created = server::manage::create_account(
+        &h.state.platform,
+        &h.state.rules,
+        &h.state.keys,
+        &server::manage::AccountRequest {
+            username: "zhangsan".into(),
+            display_name: "张三".into(),
+            role: Role::Reviewer,
+            unit: Some(UNIT.into()),
+            subject: None,
+            password: None,
+        },
+        "test",
+        h.state.clock.now(),
+    )
+    .unwrap();
+    let login = |pw: String| {
+        h.request(Method::POST, "/console/login", Role::Public, Via::Session)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "username=zhangsan&password={}",
+                urlencode(&pw)
+            )))
+            .unwrap()
+    };
+    let r = h.send(login(created.initial_password.clone())).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/console/password");
+    let cookie = r.headers[header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let secret = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("xy_session=")
+        .to_string();
+    let with_session = |m: Method, uri: &str| {
+        axum::http::Request::builder()
+            .method(m)
+            .uri(uri)
+            .header("host", "localhost")
+            .header(header::COOKIE, format!("xy_session={secret}"))
+    };
+    // Until the password is changed, pages send the user back to the password form.
+    let home = h
+        .send(
+            with_session(Method::GET, "/console")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    // A form without the CSRF token is refused.
+    let no_csrf = h
+        .send(
+            with_session(Method::POST, "/console/password")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("csrf=&current=x&new=y&repeat=y"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    let csrf = auth::csrf_token(&h.state.keys, &secret);
+    let changed = h
+        .send(
+            with_session(Method::POST, "/console/password")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!(
+                    "csrf={csrf}&current={}&new=NewPassword2026&repeat=NewPassword2026",
+                    urlencode(&created.initial_password)
+                )))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
+    let home = h
+        .send(
+            with_session(Method::GET, "/console")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.text().contains("报送批次"));
+    // Five wrong passwords lock the account, even against the right one.
+    for _ in 0..5 {
+        assert_eq!(
+            h.send(login("WrongPassword1".into())).await.status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+    let locked = h.send(login("NewPassword2026".into())).await;
+    assert_eq!(locked.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(locked.text().contains("锁定"));
+    // A cross-site login form is refused.
+    let cross = h
+        .send(
+            axum::http::Request::builder()
+                .method(Method::POST)
+                .uri("/console/login")
+                .header("host", "localhost")
+                .header("origin", "https://evil.example")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("username=zhangsan&password=x"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+    let logins = h
+        .state
+        .platform
+        .audit_search(&store::AuditQuery {
+            action: Some("login".into()),
+            limit: 20,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(logins.len() >= 7, "every login attempt is audited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_every_api_endpoint() {
+    let h = harness();
+    let doc = h.get("/api/v1/openapi.json", Role::Public).await.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for ep in h.state.endpoints.iter().filter(|e| !e.console) {
+        let op = &doc["paths"][ep.path][ep.method.as_str().to_lowercase()];
+        assert!(
+            op.is_object(),
+            "{} {} is not in the OpenAPI document",
+            ep.method,
+            ep.path
+        );
+    }
+    let page = h.get("/api/v1/docs", Role::Public).await;
+    assert!(
+        page.text().contains("/static/swagger/swagger-ui-bundle.js"),
+        "the API page uses vendored assets"
+    );
+    assert_eq!(
+        h.get("/static/swagger/swagger-ui-bundle.js", Role::Public)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let metrics = h.get("/metrics", Role::Auditor).await.text();
+    assert!(
+        metrics.contains("xinyong_http_requests_total")
+            && metrics.contains("xinyong_audit_queue_depth")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_too_the_trail_holds_together() {
+    // The sync PostgreSQL client connects outside the async runtime, as the server's pools do.
+    let h =
+        tokio::task::spawn_blocking(|| harness_on(testkit::postgres(), server::Config::default()))
+            .await
+            .unwrap();
+    let body = records_json(&[(
+        "盐城市恒泰化工有限公司",
+        "91320900MA1MB4X50R",
+        "盐环罚〔2026〕201号",
+    )]);
+    assert_eq!(
+        push(&h, Role::Reporter, &body).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        h.get(&format!("/api/v1/subjects/{}", h.org), Role::Deciding)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        h.get("/api/v1/accounts", Role::Reporter).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let cp = h
+        .send(
+            h.request(
+                Method::POST,
+                "/api/v1/audit/checkpoints",
+                Role::Auditor,
+                Via::Token,
+            )
+            .body(Body::empty())
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(cp.status, StatusCode::OK);
+    let v = h.get("/api/v1/audit/verify", Role::Auditor).await.json();
+    assert!(v["first_break"].is_null(), "{v}");
+    assert!(v["entries"].as_i64().unwrap() >= 3);
+    assert_eq!(v["checkpoints"], 1);
+}
