@@ -188,6 +188,8 @@ pub enum AuditCommand {
     Checkpoint,
     /// Print the platform's public key (PEM) for checking checkpoint signatures with OpenSSL.
     PublicKey,
+    /// List the signed checkpoints: the exact message signed and the DER signature, in hex.
+    Checkpoints,
 }
 
 #[derive(Debug, Subcommand)]

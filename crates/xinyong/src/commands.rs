@@ -1005,6 +1005,24 @@ fn audit_cmd(ctx: &Ctx, c: AuditCommand) -> Result<()> {
             }
             Ok(())
         }
+        AuditCommand::Checkpoints => {
+            let list: Vec<serde_json::Value> = platform
+                .audit_checkpoints()?
+                .iter()
+                .map(|c| {
+                    json!({
+                        "seq_upto": c.seq_upto,
+                        "at": c.at,
+                        "hash": hex_str(&c.hash),
+                        "message": String::from_utf8_lossy(&domain::audit::checkpoint_message(c.seq_upto, &c.hash, c.at)),
+                        "signature_der": hex_str(&c.signature),
+                        "key_fingerprint": c.key_fingerprint,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list)?);
+            Ok(())
+        }
         AuditCommand::PublicKey => {
             print!("{}", keys.public_key_pem());
             eprintln!("公钥指纹（SM3）：{}", keys.public_key_fingerprint());

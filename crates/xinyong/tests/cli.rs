@@ -360,3 +360,89 @@ fn gen_is_deterministic_from_its_seed() {
         );
     }
 }
+
+#[test]
+fn the_audit_trail_verifies_its_checkpoints_check_with_openssl_and_a_changed_row_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, entry) = gen_penalties(dir.path(), 200, 0.0);
+    let unit = entry["unit"].as_str().unwrap();
+    let db = dir.path().join("a.db");
+    let db = db.to_str().unwrap();
+    let k = testkit::key_file(dir.path());
+    for _ in 0..2 {
+        run_ok(xinyong(
+            db,
+            &k,
+            &[
+                "import",
+                "--source",
+                unit,
+                "--class",
+                "行政处罚",
+                "--json",
+                file.to_str().unwrap(),
+            ],
+        ));
+    }
+    run_ok(xinyong(db, &k, &["audit", "checkpoint"]));
+    let ok = run_ok(xinyong(db, &k, &["audit", "verify", "--json"]));
+    let v: Value = serde_json::from_str(ok.trim()).unwrap();
+    assert!(v["first_break"].is_null());
+    assert_eq!(v["entries"], 2);
+    // The checkpoint's SM2 signature checks with stock OpenSSL 3 (distinguishing ID given).
+    let pem = run_ok(xinyong(db, &k, &["audit", "public-key"]));
+    std::fs::write(dir.path().join("pub.pem"), pem).unwrap();
+    let cps: Value =
+        serde_json::from_str(&run_ok(xinyong(db, &k, &["audit", "checkpoints"]))).unwrap();
+    let cp = &cps[0];
+    std::fs::write(dir.path().join("msg"), cp["message"].as_str().unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("sig"),
+        hex::decode(cp["signature_der"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let verify = |msg: &str| {
+        Command::new("openssl")
+            .current_dir(dir.path())
+            .args([
+                "dgst",
+                "-sm3",
+                "-verify",
+                "pub.pem",
+                "-sigopt",
+                "distid:1234567812345678",
+                "-signature",
+                "sig",
+                msg,
+            ])
+            .output()
+            .expect("openssl")
+    };
+    let out = verify("msg");
+    assert!(
+        out.status.success(),
+        "openssl: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        dir.path().join("msg2"),
+        cp["message"].as_str().unwrap().replace("|2|", "|3|"),
+    )
+    .unwrap();
+    assert!(!verify("msg2").status.success(), "a changed message fails");
+    // Behind the platform's back: lift the trigger, change entry 1, put the trigger back.
+    let platform = store::platform_path(std::path::Path::new(db));
+    let c = rusqlite::Connection::open(&platform).unwrap();
+    c.execute_batch(
+        "DROP TRIGGER audit_log_immutable_u;
+         UPDATE audit_log SET actor = 'cli:mallory' WHERE seq = 1;
+         CREATE TRIGGER audit_log_immutable_u BEFORE UPDATE ON audit_log
+         BEGIN SELECT RAISE(ABORT, 'audit entries are never changed'); END;",
+    )
+    .unwrap();
+    let out = xinyong(db, &k, &["audit", "verify"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("第1条"), "{text}");
+}
