@@ -284,7 +284,7 @@ pub fn postgres(env: &Env, f: &Files) -> Result<Section> {
     let s = import(env, &url, &env.data.join("bench.key"), &f.unit, &f.big)?;
     let wall = t.elapsed().as_secs_f64();
     let rows = s["rows_read"].as_u64().unwrap_or(0);
-    c.batch_execute("DROP SCHEMA IF EXISTS bench_xy CASCADE")?;
+    // The schema stays for the service benchmark; the next run drops it first.
     Ok(Section {
         title: "Ingest into PostgreSQL".into(),
         lines: vec![line(

@@ -9,6 +9,7 @@
 mod ingest_bench;
 mod machine;
 mod report;
+mod service_bench;
 mod subject_bench;
 
 use std::path::PathBuf;
@@ -48,18 +49,28 @@ fn main() -> Result<()> {
     let mut sections = Vec::new();
     let files = ingest_bench::data(&env)?;
     let mut sqlite_store = None;
-    if want("ingest-sqlite") || want("subject") {
+    if want("ingest-sqlite") || want("subject") || want("service") {
         let (section, store) = ingest_bench::sqlite(&env, &files)?;
         sections.push(section);
         sqlite_store = Some(store);
     }
+    let mut pg_schema = None;
     if want("ingest-pg") {
         sections.push(ingest_bench::postgres(&env, &files)?);
+        pg_schema = Some("bench_xy");
     }
     if want("subject")
         && let Some(db) = &sqlite_store
     {
         sections.push(subject_bench::run(&env, &files, db)?);
+    }
+    if want("service")
+        && let Some(db) = &sqlite_store
+    {
+        sections.push(service_bench::run(&env, db, pg_schema)?);
+    }
+    if want("push") {
+        sections.push(service_bench::push(&env)?);
     }
     let text = report::render(&env, &sections)?;
     let out = root.join("BENCHMARKS.md");

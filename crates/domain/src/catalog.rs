@@ -106,6 +106,8 @@ pub enum Role {
     SourceUnitUscc,
     LegalBasis,
     PenaltyCategories,
+    /// 许可类别, 名单类型: what the 双公示 and list columns filter by.
+    Category,
     Fine,
     Confiscation,
     Severity,

@@ -245,6 +245,7 @@ impl Importer<'_> {
                     }
                     Err(problems) => rejected.push(Rejection {
                         row_no: raw.row_no,
+                        decided_on: v.decision_date(&raw),
                         problems,
                         raw_sealed: seal_cells(self.keys, &raw.cells)?,
                     }),
@@ -368,10 +369,15 @@ impl Importer<'_> {
                             RowOutcome::NotOwner { owner } => {
                                 format!("该记录已由{owner}报送，只有原报送单位可以更正或撤回")
                             }
+                            RowOutcome::Repaired => {
+                                "该记录已经信用修复、停止公示，不能再更正；如有疑问请联系信用办"
+                                    .to_string()
+                            }
                             _ => continue,
                         };
                         rejected.push(Rejection {
                             row_no: p.row_no,
+                            decided_on: p.decided_on,
                             problems: vec![Problem {
                                 field: String::new(),
                                 name: "整行".into(),

@@ -85,6 +85,12 @@ impl<'a> Validator<'a> {
         &self.map
     }
 
+    /// The decision date of a row, if its cell can be read (for a rejected row's month).
+    pub fn decision_date(&self, raw: &RawRow) -> Option<NaiveDate> {
+        let i = self.class.index_of_role(Role::DecisionDate)?;
+        self.value(raw, i).as_deref().and_then(parse_date)
+    }
+
     fn problem(&self, i: usize, reason: impl Into<String>) -> Problem {
         Problem {
             field: self.class.items[i].code.clone(),
@@ -493,6 +499,10 @@ impl<'a> Validator<'a> {
             payload: Value::Object(payload).to_string(),
             sealed,
             registration: None,
+            category: role(Role::PenaltyCategories)
+                .or_else(|| role(Role::Category))
+                .and_then(Typed::text)
+                .map(str::to_string),
         };
 
         if class.publicity == PublicityKind::Penalty {

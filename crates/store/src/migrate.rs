@@ -14,12 +14,20 @@ struct Migration {
 }
 
 /// The credit store's migrations (versions below 1000).
-const CREDIT: &[Migration] = &[Migration {
-    version: 1,
-    name: "core",
-    sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
-    postgres: include_str!("../migrations/postgres/0001_core.sql"),
-}];
+const CREDIT: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "core",
+        sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
+        postgres: include_str!("../migrations/postgres/0001_core.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "portal",
+        sqlite: include_str!("../migrations/sqlite/0002_portal.sql"),
+        postgres: include_str!("../migrations/postgres/0002_portal.sql"),
+    },
+];
 
 /// The platform store's migrations (versions from 1001): accounts, sessions, tokens, audit.
 const PLATFORM: &[Migration] = &[Migration {

@@ -96,6 +96,8 @@ pub struct PreparedRow {
     /// SM4-GCM of the JSON object of sensitive item values.
     pub sealed: Option<Vec<u8>>,
     pub registration: Option<Registration>,
+    /// What the 双公示 columns filter by: 处罚类别, 许可类别, 名单类型.
+    pub category: Option<String>,
 }
 
 /// What writing a row did.
@@ -116,6 +118,8 @@ pub enum RowOutcome {
     NotOwner {
         owner: String,
     },
+    /// The record was repaired: its publication ended, a later correction cannot revive it.
+    Repaired,
 }
 
 impl RowOutcome {
@@ -140,6 +144,8 @@ pub struct Problem {
 #[derive(Debug, Clone)]
 pub struct Rejection {
     pub row_no: u64,
+    /// The row's decision date, when it could be read (monitoring counts the row in its month).
+    pub decided_on: Option<NaiveDate>,
     pub problems: Vec<Problem>,
     /// SM4-GCM of the JSON array of the row's cells as received.
     pub raw_sealed: Vec<u8>,

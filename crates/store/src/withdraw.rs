@@ -1,5 +1,6 @@
-//! Withdrawal (撤回) by the source unit: of one record, or of every record a submission wrote.
-//! Each withdrawn record gets a new version saying who, when and why; nothing is deleted.
+//! Ending a record: withdrawal (撤回) by the source unit, of one record or of every record a
+//! submission wrote, and repair (信用修复) once approved. Each gets a new version saying who,
+//! when and why; nothing is deleted.
 
 use chrono::{DateTime, Utc};
 
@@ -16,11 +17,14 @@ pub struct Withdrawal<'a> {
     pub at: DateTime<Utc>,
 }
 
-fn withdraw_on(
+/// Ends a record with a new version: `withdrawn` (by its source unit) or `repaired` (by the
+/// deciding unit or the credit office, after a repair is approved).
+fn end_on(
     c: &mut dyn Conn,
     subject: &str,
     key: &[u8],
     w: &Withdrawal<'_>,
+    change: &str,
 ) -> Result<(), StoreError> {
     let id = record_id(subject, key);
     let head = c
@@ -30,14 +34,16 @@ fn withdraw_on(
             &[subject.into(), Val::Bytes(key.to_vec())],
         )?
         .ok_or_else(|| StoreError::NotFound(format!("记录{id}不存在")))?;
-    let (owner, version, change) = (head.text(0)?, head.i64(1)?, head.text(2)?);
-    if owner != w.unit {
+    let (owner, version, current) = (head.text(0)?, head.i64(1)?, head.text(2)?);
+    if change == "withdrawn" && owner != w.unit {
         return Err(StoreError::Refused(format!(
             "记录{id}由{owner}报送，只有报送单位可以撤回"
         )));
     }
-    if change == "withdrawn" {
-        return Err(StoreError::Refused(format!("记录{id}已撤回")));
+    match current.as_str() {
+        "withdrawn" => return Err(StoreError::Refused(format!("记录{id}已撤回"))),
+        "repaired" => return Err(StoreError::Refused(format!("记录{id}已修复"))),
+        _ => {}
     }
     // The withdrawn version repeats the content of the version it ends.
     let n = c.execute(
@@ -45,7 +51,7 @@ fn withdraw_on(
             change, reason, actor, recorded_at, submission_id, row_no, content_hash, decided_on,
             published, repairable_from, public_ends, severity, regime, rule_version, on_time,
             linked, id_suspect, payload, sealed)
-         SELECT record_key, version_no + 1, subject_key, class_code, source_unit, 'withdrawn', $1,
+         SELECT record_key, version_no + 1, subject_key, class_code, source_unit, $7, $1,
             $2, $3, NULL, NULL, content_hash, decided_on, published, repairable_from, public_ends,
             severity, regime, rule_version, on_time, linked, id_suspect, payload, sealed
          FROM record_versions WHERE subject_key = $4 AND record_key = $5 AND version_no = $6",
@@ -56,6 +62,7 @@ fn withdraw_on(
             subject.into(),
             Val::Bytes(key.to_vec()),
             Val::Int(version),
+            change.into(),
         ],
     )?;
     if n != 1 {
@@ -80,7 +87,15 @@ impl Store {
     pub fn withdraw_record(&self, id: &str, w: &Withdrawal<'_>) -> Result<(), StoreError> {
         let (subject, key) = parse_record_id(id)
             .ok_or_else(|| StoreError::NotFound(format!("记录编号“{id}”格式不对")))?;
-        self.write(|c| withdraw_on(c, &subject, &key, w))
+        self.write(|c| end_on(c, &subject, &key, w, "withdrawn"))
+    }
+
+    /// Records an approved repair: the record leaves every public view in this transaction; its
+    /// history stays. (`w.unit` is the deciding unit or the credit office that approved it.)
+    pub fn repair_record(&self, id: &str, w: &Withdrawal<'_>) -> Result<(), StoreError> {
+        let (subject, key) = parse_record_id(id)
+            .ok_or_else(|| StoreError::NotFound(format!("记录编号“{id}”格式不对")))?;
+        self.write(|c| end_on(c, &subject, &key, w, "repaired"))
     }
 
     /// Withdraws every record whose current version this submission wrote; returns how many.
@@ -113,7 +128,7 @@ impl Store {
                 &[Val::Int(submission_id)],
             )?;
             for k in &keys {
-                withdraw_on(c, &k.text(0)?, &k.bytes(1)?, w)?;
+                end_on(c, &k.text(0)?, &k.bytes(1)?, w, "withdrawn")?;
             }
             c.execute(
                 "UPDATE submissions SET status = 'withdrawn', status_reason = $1 WHERE submission_id = $2",

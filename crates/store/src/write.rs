@@ -21,6 +21,8 @@ pub struct SubmissionWriter<'a> {
     pub(crate) now: DateTime<Utc>,
     counts: Counts,
     chunks: i64,
+    /// Per month of decision: accepted, linked, on time, rejected (for `publicity_monthly`).
+    monthly: std::collections::BTreeMap<String, [i64; 4]>,
     /// Subjects seen in this submission (registered flag, name); bounded, see write_sqlite.
     pub(crate) subjects: HashMap<String, (bool, String)>,
 }
@@ -70,6 +72,7 @@ impl Store {
             now: s.received_at,
             counts: Counts::default(),
             chunks: 0,
+            monthly: Default::default(),
             subjects: HashMap::new(),
         })
     }
@@ -140,6 +143,17 @@ impl SubmissionWriter<'_> {
     }
 
     pub(crate) fn count(&mut self, row: &PreparedRow, outcome: &RowOutcome, linked: bool) {
+        if *outcome == RowOutcome::Created
+            && let Some(d) = row.decided_on
+        {
+            let m = self
+                .monthly
+                .entry(d.format("%Y-%m").to_string())
+                .or_default();
+            m[0] += 1;
+            m[1] += linked as i64;
+            m[2] += (row.on_time == Some(true)) as i64;
+        }
         let c = &mut self.counts;
         c.rows_read += 1;
         c.accepted += 1;
@@ -158,6 +172,13 @@ impl SubmissionWriter<'_> {
         if rejections.is_empty() {
             return Ok(());
         }
+        for r in rejections {
+            if let Some(d) = r.decided_on {
+                self.monthly
+                    .entry(d.format("%Y-%m").to_string())
+                    .or_default()[3] += 1;
+            }
+        }
         let rows: Vec<Vec<Val>> = rejections
             .iter()
             .map(|r| {
@@ -167,12 +188,19 @@ impl SubmissionWriter<'_> {
                     Val::Int(r.row_no as i64),
                     problems.into(),
                     Val::Bytes(r.raw_sealed.clone()),
+                    r.decided_on.into(),
                 ]
             })
             .collect();
         self.conn.copy_in(
             "rejections",
-            &["submission_id", "row_no", "problems", "raw_sealed"],
+            &[
+                "submission_id",
+                "row_no",
+                "problems",
+                "raw_sealed",
+                "decided_on",
+            ],
             &rows,
         )?;
         self.counts.rows_read += rejections.len() as u64;
@@ -204,6 +232,26 @@ impl SubmissionWriter<'_> {
                 Val::Int(byte_size as i64),
             ],
         )?;
+        for (month, m) in std::mem::take(&mut self.monthly) {
+            self.conn.execute(
+                "INSERT INTO publicity_monthly (source_unit, class_code, month, accepted, linked, on_time, rejected)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (source_unit, class_code, month) DO UPDATE SET
+                    accepted = publicity_monthly.accepted + excluded.accepted,
+                    linked = publicity_monthly.linked + excluded.linked,
+                    on_time = publicity_monthly.on_time + excluded.on_time,
+                    rejected = publicity_monthly.rejected + excluded.rejected",
+                &[
+                    self.source_unit.as_str().into(),
+                    self.class_code.as_str().into(),
+                    month.into(),
+                    Val::Int(m[0]),
+                    Val::Int(m[1]),
+                    Val::Int(m[2]),
+                    Val::Int(m[3]),
+                ],
+            )?;
+        }
         self.conn.commit()?;
         Ok((self.submission_id, c))
     }
@@ -226,17 +274,5 @@ impl SubmissionWriter<'_> {
             &self.actor,
             self.now,
         )
-    }
-
-    pub(crate) fn add_counts(&mut self, add: Counts) {
-        let c = &mut self.counts;
-        c.rows_read += add.rows_read;
-        c.accepted += add.accepted;
-        c.unchanged += add.unchanged;
-        c.created += add.created;
-        c.corrected += add.corrected;
-        c.linked += add.linked;
-        c.suspect += add.suspect;
-        c.on_time += add.on_time;
     }
 }

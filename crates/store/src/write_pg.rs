@@ -39,6 +39,7 @@ const STAGE_COLUMNS: &[&str] = &[
     "reg_type",
     "reg_status",
     "industry",
+    "category",
 ];
 
 const CREATE_STAGE: &str = "CREATE TEMP TABLE IF NOT EXISTS xy_stage (
@@ -47,7 +48,7 @@ const CREATE_STAGE: &str = "CREATE TEMP TABLE IF NOT EXISTS xy_stage (
     id_suspect BOOLEAN, id_note TEXT, legal_rep_key TEXT, decided_on DATE, published BOOLEAN,
     repairable_from DATE, public_ends DATE, severity TEXT, regime TEXT, rule_version TEXT,
     on_time BOOLEAN, payload TEXT, sealed BYTEA, is_registration BOOLEAN, reg_type TEXT,
-    reg_status TEXT, industry TEXT);
+    reg_status TEXT, industry TEXT, category TEXT);
     CREATE TEMP TABLE IF NOT EXISTS xy_class (
     ord BIGINT, outcome TEXT, version_no BIGINT, first_row BIGINT, owner TEXT, old_change TEXT,
     subject_state TEXT)";
@@ -110,6 +111,7 @@ impl SubmissionWriter<'_> {
                 reg.and_then(|g| g.reg_type.clone()).into(),
                 reg.and_then(|g| g.reg_status.clone()).into(),
                 reg.and_then(|g| g.industry.clone()).into(),
+                r.category.clone().into(),
             ]);
         }
         let c = self.conn();
@@ -127,6 +129,7 @@ impl SubmissionWriter<'_> {
                         CASE WHEN r.current_hash = s.content_hash THEN 'duplicate' ELSE 'conflict' END
                     WHEN r.source_unit <> $2 THEN 'not_owner'
                     WHEN r.current_hash = s.content_hash AND r.change <> 'withdrawn' THEN 'unchanged'
+                    WHEN r.change = 'repaired' THEN 'repaired'
                     ELSE 'corrected' END,
                 COALESCE(r.current_version, 0) + 1, r.last_row, r.source_unit, r.change,
                 CASE WHEN t.subject_key IS NULL THEN 'new' WHEN t.name = s.name THEN 'same'
@@ -217,11 +220,11 @@ impl SubmissionWriter<'_> {
         c.execute(
             "INSERT INTO records (record_key, class_code, subject_key, source_unit, division,
                 current_version, current_hash, change, last_submission, last_row, decided_on,
-                published, public_ends, repairable_from, legal_rep_key, updated_at)
+                published, public_ends, repairable_from, legal_rep_key, updated_at, category)
              SELECT s.record_key, $1::text, s.subject_key, $2::text, $3::text, c.version_no,
                 s.content_hash, CASE WHEN c.outcome = 'created' THEN 'created' ELSE 'corrected' END,
                 $4::bigint, s.row_no, s.decided_on, s.published, s.public_ends, s.repairable_from,
-                s.legal_rep_key, $5::timestamptz
+                s.legal_rep_key, $5::timestamptz, s.category
              FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
              WHERE c.outcome IN ('created', 'corrected')
              ON CONFLICT (subject_key, record_key) DO UPDATE SET
@@ -230,7 +233,7 @@ impl SubmissionWriter<'_> {
                 last_row = excluded.last_row, decided_on = excluded.decided_on,
                 published = excluded.published, public_ends = excluded.public_ends,
                 repairable_from = excluded.repairable_from, legal_rep_key = excluded.legal_rep_key,
-                updated_at = excluded.updated_at",
+                updated_at = excluded.updated_at, category = excluded.category",
             &[
                 class.as_str().into(),
                 unit.as_str().into(),
@@ -254,7 +257,6 @@ impl SubmissionWriter<'_> {
             ),
             &[],
         )?;
-        let mut add = Counts::default();
         for r in classified {
             let i = r.i64(0)? as usize;
             let outcome = match r.text(1)?.as_str() {
@@ -267,24 +269,14 @@ impl SubmissionWriter<'_> {
                 "conflict" => RowOutcome::Conflict {
                     first_row: r.i64(2)? as u64,
                 },
+                "repaired" => RowOutcome::Repaired,
                 _ => RowOutcome::NotOwner { owner: r.text(3)? },
             };
             if outcome.is_accepted() {
-                let row = &rows[i];
-                add.rows_read += 1;
-                add.accepted += 1;
-                match outcome {
-                    RowOutcome::Created => add.created += 1,
-                    RowOutcome::Corrected => add.corrected += 1,
-                    _ => add.unchanged += 1,
-                }
-                add.linked += r.bool(4)? as u64;
-                add.suspect += row.subject.id_suspect as u64;
-                add.on_time += (row.on_time == Some(true)) as u64;
+                self.count(&rows[i], &outcome, r.bool(4)?);
             }
             outcomes[i] = Some(outcome);
         }
-        self.add_counts(add);
         outcomes
             .into_iter()
             .map(|o| o.ok_or_else(|| StoreError::Decode("a staged row was not classified".into())))

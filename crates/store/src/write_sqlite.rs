@@ -94,6 +94,9 @@ impl SubmissionWriter<'_> {
             Some((_, hash, _, _, _, change)) if same(hash) && change != "withdrawn" => {
                 (RowOutcome::Unchanged, 0, None)
             }
+            Some((_, _, _, _, _, change)) if change == "repaired" => {
+                return Ok((RowOutcome::Repaired, None));
+            }
             Some((v, _, _, _, _, change)) => (
                 RowOutcome::Corrected,
                 v + 1,
@@ -164,15 +167,15 @@ impl SubmissionWriter<'_> {
         conn.prepare_cached(
             "INSERT INTO records (record_key, class_code, subject_key, source_unit, division,
                 current_version, current_hash, change, last_submission, last_row, decided_on,
-                published, public_ends, repairable_from, legal_rep_key, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                published, public_ends, repairable_from, legal_rep_key, updated_at, category)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
              ON CONFLICT (subject_key, record_key) DO UPDATE SET
                 current_version = excluded.current_version, current_hash = excluded.current_hash,
                 change = excluded.change, last_submission = excluded.last_submission,
                 last_row = excluded.last_row, decided_on = excluded.decided_on,
                 published = excluded.published, public_ends = excluded.public_ends,
                 repairable_from = excluded.repairable_from, legal_rep_key = excluded.legal_rep_key,
-                updated_at = excluded.updated_at",
+                updated_at = excluded.updated_at, category = excluded.category",
         )?
         .execute(params![
             rk,
@@ -191,6 +194,7 @@ impl SubmissionWriter<'_> {
             repairable,
             row.legal_rep_key,
             now,
+            row.category,
         ])?;
         Ok((outcome, Some(linked)))
     }
