@@ -6,6 +6,7 @@
 //! - [`calendar`]: working days with 调休 and month arithmetic.
 //! - [`publicity`]: penalty publicity windows by regime.
 //! - [`money`]: exact amounts (万元 in, fen kept, 元 shown).
+//! - [`monitoring`]: the 双公示 rates and the warning thresholds.
 //! - [`record`]: subjects, versions and statuses.
 //! - [`clock`]: Beijing time behind a trait tests can set.
 //! - [`audit`]: how audit entries are chained (SM3) and what a checkpoint signs.
@@ -18,6 +19,7 @@ pub mod catalog;
 pub mod clock;
 pub mod ids;
 pub mod money;
+pub mod monitoring;
 pub mod publicity;
 pub mod record;
 pub mod units;

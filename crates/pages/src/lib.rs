@@ -81,6 +81,8 @@ pub struct Home {
     /// Classes the unit may report (empty: no upload form).
     pub upload_classes: Vec<ClassOption>,
     pub links: Vec<NavItem>,
+    /// 双公示 warnings: deadlines near, rejection rates high.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -189,3 +191,279 @@ pub struct Audit {
 #[derive(Template)]
 #[template(path = "api_docs.html")]
 pub struct ApiDocs {}
+
+// ----- the public portal 信用中国（江苏盐城） -----
+
+/// What every portal page shares.
+#[derive(Debug, Clone, Default)]
+pub struct PortalFrame {
+    pub title: String,
+    /// The menu entry to mark (its href).
+    pub active: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub href: String,
+    pub cells: Vec<String>,
+    pub objection: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewsItem {
+    pub href: String,
+    pub title: String,
+    pub column: String,
+    pub date: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewsBlock {
+    pub column: String,
+    pub href: String,
+    pub items: Vec<NewsItem>,
+}
+
+#[derive(Template)]
+#[template(path = "portal/home.html")]
+pub struct PortalHome {
+    pub frame: PortalFrame,
+    pub figures: Vec<Figure>,
+    pub penalties: Vec<Row>,
+    pub licences: Vec<Row>,
+    pub news: Vec<NewsBlock>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub href: String,
+    pub pieces: Vec<(String, bool)>,
+    pub code: String,
+    pub kind: String,
+    pub division: String,
+    pub industry: String,
+    pub status: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/search.html")]
+pub struct PortalSearch {
+    pub frame: PortalFrame,
+    pub q: String,
+    pub counties: Vec<Choice>,
+    pub kinds: Vec<Choice>,
+    pub industries: Vec<Choice>,
+    pub hits: Vec<SearchHit>,
+    pub total: usize,
+    pub page: usize,
+    pub pages: usize,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tab {
+    pub href: String,
+    pub label: String,
+    pub count: usize,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordCard {
+    pub title: String,
+    pub status: String,
+    pub objection: bool,
+    pub items: Vec<(String, String)>,
+    /// Penalties: the date from which it can be repaired and the date publication ends.
+    pub repairable_from: String,
+    pub ends: String,
+    pub penalty: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/subject.html")]
+pub struct PortalSubject {
+    pub frame: PortalFrame,
+    pub name: String,
+    pub facts: Vec<(String, String)>,
+    pub tabs: Vec<Tab>,
+    pub cards: Vec<RecordCard>,
+    pub as_of: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/column.html")]
+pub struct PortalColumn {
+    pub frame: PortalFrame,
+    pub heading: String,
+    pub intro: String,
+    pub path: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Row>,
+    pub units: Vec<Choice>,
+    pub counties: Vec<Choice>,
+    pub categories: Vec<Choice>,
+    pub from: String,
+    pub to: String,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+    pub page: usize,
+    pub csv: Option<String>,
+    pub tabs: Vec<Tab>,
+}
+
+#[derive(Template)]
+#[template(path = "portal/news_list.html")]
+pub struct PortalNews {
+    pub frame: PortalFrame,
+    pub heading: String,
+    pub column: String,
+    pub q: String,
+    pub items: Vec<NewsItem>,
+    pub tabs: Vec<Tab>,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "portal/article.html")]
+pub struct PortalArticle {
+    pub frame: PortalFrame,
+    pub title: String,
+    pub column: String,
+    pub date: String,
+    pub paragraphs: Vec<String>,
+    pub attachments: Vec<(String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "portal/opendata.html")]
+pub struct PortalOpenData {
+    pub frame: PortalFrame,
+    pub units: Vec<Choice>,
+    pub counties: Vec<Choice>,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/message.html")]
+pub struct PortalMessage {
+    pub frame: PortalFrame,
+    pub heading: String,
+    pub body: String,
+}
+
+// ----- 双公示 monitoring, bulletin, self-reports, articles (console) -----
+
+#[derive(Debug, Clone)]
+pub struct MonitorRow {
+    pub cells: Vec<String>,
+    /// Drill-down links (label, href).
+    pub drill: Vec<(String, String)>,
+    pub below: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/monitoring.html")]
+pub struct Monitoring {
+    pub frame: Frame,
+    pub month: String,
+    pub summary: String,
+    pub county_headers: Vec<String>,
+    pub counties: Vec<Vec<String>>,
+    pub unit_headers: Vec<String>,
+    pub units: Vec<MonitorRow>,
+    pub below: Vec<Vec<String>>,
+    pub warnings: Vec<String>,
+    /// The credit office sees the whole city and may produce the bulletin.
+    pub city: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/drill.html")]
+pub struct Drill {
+    pub frame: Frame,
+    pub heading: String,
+    pub back: String,
+    pub tabs: Vec<NavItem>,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct BulletinCounty {
+    pub name: String,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// The printable monthly bulletin (its own page, no console menu).
+#[derive(Template)]
+#[template(path = "console/bulletin.html")]
+pub struct Bulletin {
+    pub title: String,
+    pub month: String,
+    pub summary: String,
+    pub county_headers: Vec<String>,
+    pub counties: Vec<Vec<String>>,
+    pub unit_headers: Vec<String>,
+    pub per_county: Vec<BulletinCounty>,
+    pub ranking: Vec<Vec<String>>,
+    pub below: Vec<Vec<String>>,
+    pub rule_version: String,
+    pub generated: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/self_reports.html")]
+pub struct SelfReports {
+    pub frame: Frame,
+    pub month: String,
+    pub classes: Vec<ClassOption>,
+    pub can_file: bool,
+    pub rows: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ArticleRow {
+    pub id: i64,
+    pub column: String,
+    pub title: String,
+    pub status: String,
+    pub published_on: String,
+    pub updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/articles.html")]
+pub struct Articles {
+    pub frame: Frame,
+    pub columns: Vec<String>,
+    pub rows: Vec<ArticleRow>,
+}
+
+#[derive(Template)]
+#[template(path = "console/article_edit.html")]
+pub struct ArticleEdit {
+    pub frame: Frame,
+    pub id: i64,
+    pub column: String,
+    pub columns: Vec<String>,
+    pub title: String,
+    pub body: String,
+    pub published: bool,
+    pub published_on: String,
+    pub today: String,
+    /// (href, file name, size)
+    pub attachments: Vec<(String, String, String)>,
+}

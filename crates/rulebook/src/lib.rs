@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use domain::calendar::WorkCalendar;
 use domain::catalog::Catalog;
 use domain::ids::{AreaTable, IdRules, UsccCategories};
+use domain::monitoring::MonitoringRules;
 use domain::publicity::PublicityRules;
 use domain::units::{Divisions, Units};
 use sm3::{Digest, Sm3};
@@ -30,6 +31,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../data/uscc_categories.toml"),
     ),
     ("areas.tsv", include_str!("../../../data/areas.tsv")),
+    (
+        "monitoring.toml",
+        include_str!("../../../data/monitoring.toml"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +57,7 @@ pub struct Rulebook {
     pub calendar: WorkCalendar,
     pub publicity: PublicityRules,
     pub ids: IdRules,
+    pub monitoring: MonitoringRules,
     /// SM3 over all rule texts, hex, first 16 characters.
     pub digest: String,
     /// Which files came from the override directory.
@@ -113,6 +119,8 @@ impl Rulebook {
                 categories: UsccCategories::parse(get("uscc_categories.toml"))
                     .map_err(|e| parse_err("uscc_categories.toml")(e.to_string()))?,
             },
+            monitoring: MonitoringRules::parse(get("monitoring.toml"))
+                .map_err(|e| parse_err("monitoring.toml")(e.to_string()))?,
             digest,
             overridden,
         })

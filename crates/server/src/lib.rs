@@ -20,6 +20,7 @@ mod limits;
 pub mod manage;
 pub mod metrics;
 pub mod openapi;
+mod portal;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -86,6 +87,10 @@ pub struct AppState {
     pub config: Config,
     pub endpoints: Vec<Endpoint>,
     pub touched: context::Touched,
+    /// The portal's name search, rebuilt from the store at start and kept current.
+    pub search: Arc<search::NameIndex>,
+    /// The portal home's headline figures, recomputed in the background.
+    pub figures: std::sync::RwLock<Vec<(String, String)>>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -100,6 +105,10 @@ impl AppState {
         config: Config,
     ) -> AppState {
         let audit = AuditLog::start(platform.clone());
+        let search = Arc::new(search::NameIndex::build(&store).unwrap_or_else(|e| {
+            eprintln!("search index could not be built: {e}");
+            search::NameIndex::new()
+        }));
         AppState {
             store,
             platform,
@@ -112,6 +121,8 @@ impl AppState {
             config,
             endpoints: Vec::new(),
             touched: context::Touched::default(),
+            search,
+            figures: Default::default(),
         }
     }
 }
@@ -135,6 +146,7 @@ pub fn app(state: AppState) -> (axum::Router, Shared) {
     let table = access::Routes::new();
     let table = api::routes(table);
     let table = console::routes(table);
+    let table = portal::routes(table);
     let (router, endpoints) = table.finish();
     let mut state = state;
     state.endpoints = endpoints;
@@ -165,6 +177,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let (router, shared) = app(state);
     let ticker = tokio::spawn(checkpoints(shared.clone()));
+    let refresher = tokio::spawn(portal::keep_current(shared.clone()));
     let result = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -172,6 +185,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     ticker.abort();
+    refresher.abort();
     let s = shared.clone();
     let _ =
         tokio::task::spawn_blocking(move || audit::checkpoint(&s.platform, &s.keys, s.clock.now()))

@@ -9,7 +9,10 @@ use axum::http::{Method, StatusCode, header};
 use common::*;
 
 fn fill(path: &str, h: &Harness) -> String {
-    path.replace("{code}", &h.org).replace("{id}", "999999")
+    path.replace("{code}", &h.org)
+        .replace("{id}", "999999")
+        .replace("{aid}", "1")
+        .replace("{file}", "penalties.csv")
 }
 
 fn body_for(

@@ -12,6 +12,7 @@ pub mod model;
 mod pg;
 mod platform;
 mod pool;
+mod portal;
 mod read;
 mod sqlite;
 mod withdraw;
@@ -28,6 +29,7 @@ pub use migrate::Schema;
 pub use model::*;
 pub use platform::*;
 pub use pool::PoolGuard;
+pub use portal::*;
 pub use write::SubmissionWriter;
 
 use pool::ConnPool;

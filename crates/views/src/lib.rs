@@ -5,6 +5,10 @@
 //! repaired, withdrawn, not published; under objection) and its version history. What an
 //! [`Audience`] may see is decided here, once.
 
+pub mod bulletin;
+pub mod monitoring;
+pub mod portal;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -202,6 +202,7 @@ const SWAGGER_JS: &[u8] = include_bytes!("../../static/swagger/swagger-ui-bundle
 const SWAGGER_CSS: &[u8] = include_bytes!("../../static/swagger/swagger-ui.css");
 const SWAGGER_INIT: &[u8] = include_bytes!("../../static/swagger-init.js");
 const CONSOLE_CSS: &[u8] = include_bytes!("../../static/console.css");
+const PORTAL_CSS: &[u8] = include_bytes!("../../static/portal.css");
 
 /// Vendored front-end files, compiled into the binary (no CDN).
 pub async fn static_file(ApiPath(path): ApiPath<String>) -> Response {
@@ -210,6 +211,7 @@ pub async fn static_file(ApiPath(path): ApiPath<String>) -> Response {
         "swagger/swagger-ui.css" => (SWAGGER_CSS, "text/css; charset=utf-8"),
         "swagger-init.js" => (SWAGGER_INIT, "text/javascript; charset=utf-8"),
         "console.css" => (CONSOLE_CSS, "text/css; charset=utf-8"),
+        "portal.css" => (PORTAL_CSS, "text/css; charset=utf-8"),
         _ => return ApiError::NotFound("没有这个文件".into()).into_response(),
     };
     (

@@ -81,7 +81,7 @@ pub async fn import_body(
             actor,
             channel: Channel::Api,
         };
-        importer
+        let r = importer
             .import_reader(file_name, format, reader, &opts, &|_| {})
             .map_err(|e| {
                 if e.to_string().contains(TOO_LARGE) {
@@ -89,7 +89,12 @@ pub async fn import_body(
                 } else {
                     ApiError::from(e)
                 }
-            })
+            });
+        // New subjects are findable on the portal as soon as the submission answers.
+        if r.as_ref().is_ok_and(|x| x.accepted > 0) {
+            let _ = s.search.refresh(&s.store);
+        }
+        r
     })
     .await;
     state

@@ -4,6 +4,8 @@
 //! each unit's home with its submissions, the credit office's accounts and tokens, the
 //! auditor's trail.
 
+mod articles;
+mod monitoring;
 mod pages_impl;
 
 use axum::http::{Method, StatusCode, header};
@@ -115,6 +117,75 @@ pub fn routes(r: Routes) -> Routes {
         AUDITOR,
         pages_impl::audit_verify,
     )
+    .page(
+        Method::GET,
+        "/console/monitoring",
+        UNIT_STAFF,
+        monitoring::monitoring,
+    )
+    .page(
+        Method::GET,
+        "/console/monitoring/records",
+        UNIT_STAFF,
+        monitoring::records,
+    )
+    .page(
+        Method::GET,
+        "/console/bulletin",
+        ADMIN,
+        monitoring::bulletin_page,
+    )
+    .page(
+        Method::GET,
+        "/console/bulletin.xlsx",
+        ADMIN,
+        monitoring::bulletin_xlsx,
+    )
+    .page(
+        Method::GET,
+        "/console/self-reports",
+        UNIT_STAFF,
+        monitoring::self_reports,
+    )
+    .page(
+        Method::POST,
+        "/console/self-reports",
+        UNIT_WRITERS,
+        monitoring::file_self_report,
+    )
+    .page(Method::GET, "/console/articles", ADMIN, articles::list)
+    .page(Method::POST, "/console/articles", ADMIN, articles::create)
+    .page(Method::GET, "/console/articles/{id}", ADMIN, articles::edit)
+    .page(
+        Method::POST,
+        "/console/articles/{id}",
+        ADMIN,
+        articles::update,
+    )
+    .page(
+        Method::POST,
+        "/console/articles/{id}/publish",
+        ADMIN,
+        articles::publish,
+    )
+    .page(
+        Method::POST,
+        "/console/articles/{id}/withdraw",
+        ADMIN,
+        articles::withdraw,
+    )
+    .page(
+        Method::POST,
+        "/console/articles/{id}/attachments",
+        ADMIN,
+        articles::upload,
+    )
+    .page(
+        Method::GET,
+        "/console/articles/{id}/attachments/{aid}",
+        ADMIN,
+        articles::attachment,
+    )
 }
 
 /// The menu a role sees.
@@ -123,8 +194,14 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
     let mut nav = vec![("/console", "首页")];
     match p.role {
         auth::Role::Admin => {
+            nav.push(("/console/monitoring", "双公示监测"));
+            nav.push(("/console/articles", "文章发布"));
             nav.push(("/console/accounts", "账号"));
             nav.push(("/console/tokens", "接口令牌"));
+        }
+        auth::Role::Reporter | auth::Role::Reviewer => {
+            nav.push(("/console/monitoring", "双公示监测"));
+            nav.push(("/console/self-reports", "月度自报"));
         }
         auth::Role::Auditor => nav.push(("/console/audit", "审计日志")),
         _ => {}

@@ -20,7 +20,7 @@ use crate::{Shared, blocking, today};
 const LOCK_AFTER: i64 = 5;
 const LOCK_MINUTES: i64 = 15;
 
-fn check_csrf(ctx: &Ctx, token: &str) -> Result<(), ApiError> {
+pub(super) fn check_csrf(ctx: &Ctx, token: &str) -> Result<(), ApiError> {
     match &ctx.session {
         Some(s) if !token.is_empty() && crypto_eq(&s.csrf, token) => Ok(()),
         _ => Err(ApiError::Forbidden),
@@ -48,20 +48,20 @@ fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// Pages other than the password page wait until a forced password change is done.
-fn must_change(ctx: &Ctx) -> Option<Response> {
+pub(super) fn must_change(ctx: &Ctx) -> Option<Response> {
     ctx.session
         .as_ref()
         .filter(|s| s.must_change)
         .map(|_| see_other("/console/password"))
 }
 
-fn fmt_time(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(super) fn fmt_time(t: chrono::DateTime<chrono::Utc>) -> String {
     domain::clock::beijing(t)
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }
 
-fn rate(a: u64, b: u64) -> String {
+pub(super) fn rate(a: u64, b: u64) -> String {
     if b == 0 {
         "-".into()
     } else {
@@ -69,7 +69,7 @@ fn rate(a: u64, b: u64) -> String {
     }
 }
 
-fn class_label(state: &Shared, code: &str) -> String {
+pub(super) fn class_label(state: &Shared, code: &str) -> String {
     state
         .rules
         .catalog
@@ -336,7 +336,20 @@ pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Response {
             }
             other => (format!("{}工作台", other.label()), Vec::new()),
         };
+        let warnings = match p.role {
+            auth::Role::Reporter | auth::Role::Reviewer => views::monitoring::warnings(
+                &s.store,
+                &s.rules,
+                Some(p.unit.as_deref().unwrap_or_default()),
+                today(s.clock.now()),
+            )?,
+            auth::Role::Admin => {
+                views::monitoring::warnings(&s.store, &s.rules, None, today(s.clock.now()))?
+            }
+            _ => Vec::new(),
+        };
         Ok(pages::Home {
+            warnings: warnings.into_iter().map(|w| w.message).collect(),
             frame: frame(&c, "首页", "/console"),
             heading,
             figures,

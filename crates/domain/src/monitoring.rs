@@ -1,0 +1,139 @@
+//! 双公示 monitoring rules (rules.md): the four rates and when a unit is warned, as data
+//! (`data/monitoring.toml`).
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MonitoringRules {
+    pub version: String,
+    pub basis: String,
+    /// The monitored catalog classes (行政许可, 行政处罚).
+    pub classes: Vec<String>,
+    /// The goal of 上报率, 合规率 and 及时率.
+    pub goal: f64,
+    pub warnings: WarningRules,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WarningRules {
+    pub lead_working_days: u32,
+    pub rejection_rate: f64,
+    pub window_days: i64,
+}
+
+impl MonitoringRules {
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+}
+
+/// The month's figures of one unit (or of a county, summed) and its rates.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Figures {
+    /// Decisions made, from the unit's self-report (None: not filed).
+    pub produced: Option<i64>,
+    pub reported: i64,
+    pub accepted: i64,
+    pub linked: i64,
+    pub on_time: i64,
+}
+
+fn ratio(a: i64, b: i64) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+impl Figures {
+    /// 上报率 = reported / produced.
+    pub fn reporting_rate(&self) -> Option<f64> {
+        self.produced
+            .and_then(|p| ratio(self.reported, p))
+            .map(|r| r.min(1.0))
+    }
+    /// 合规率 = accepted / reported.
+    pub fn compliance_rate(&self) -> Option<f64> {
+        ratio(self.accepted, self.reported)
+    }
+    /// 及时率 = on time / accepted.
+    pub fn timeliness_rate(&self) -> Option<f64> {
+        ratio(self.on_time, self.accepted)
+    }
+    /// 关联率 = linked / accepted.
+    pub fn link_rate(&self) -> Option<f64> {
+        ratio(self.linked, self.accepted)
+    }
+    pub fn add(&mut self, o: &Figures) {
+        self.produced = match (self.produced, o.produced) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+        };
+        self.reported += o.reported;
+        self.accepted += o.accepted;
+        self.linked += o.linked;
+        self.on_time += o.on_time;
+    }
+    /// The mean of the rates there are, for ranking.
+    pub fn score(&self) -> f64 {
+        let rates: Vec<f64> = [
+            self.reporting_rate(),
+            self.compliance_rate(),
+            self.timeliness_rate(),
+            self.link_rate(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if rates.is_empty() {
+            0.0
+        } else {
+            rates.iter().sum::<f64>() / rates.len() as f64
+        }
+    }
+    /// Below the goal on 上报率, 合规率 or 及时率 (a missing self-report counts as below).
+    pub fn below(&self, goal: f64) -> bool {
+        let low = |r: Option<f64>| r.is_some_and(|x| x + 1e-9 < goal);
+        self.produced.is_none()
+            || low(self.reporting_rate())
+            || low(self.compliance_rate())
+            || low(self.timeliness_rate())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_follow_the_rules() {
+        let f = Figures {
+            produced: Some(10),
+            reported: 8,
+            accepted: 6,
+            linked: 5,
+            on_time: 3,
+        };
+        assert_eq!(f.reporting_rate(), Some(0.8));
+        assert_eq!(f.compliance_rate(), Some(0.75));
+        assert_eq!(f.timeliness_rate(), Some(0.5));
+        assert!((f.link_rate().unwrap() - 5.0 / 6.0).abs() < 1e-12);
+        assert!(f.below(1.0));
+        let perfect = Figures {
+            produced: Some(4),
+            reported: 4,
+            accepted: 4,
+            linked: 4,
+            on_time: 4,
+        };
+        assert!(!perfect.below(1.0));
+        let unfiled = Figures {
+            produced: None,
+            ..perfect.clone()
+        };
+        assert!(unfiled.below(1.0));
+        // More reported than declared is 100%, not more.
+        let over = Figures {
+            produced: Some(3),
+            ..perfect
+        };
+        assert_eq!(over.reporting_rate(), Some(1.0));
+    }
+}

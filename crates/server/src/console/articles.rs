@@ -1,0 +1,413 @@
+//! The credit office writes and publishes the portal's news and policies (信用动态, 政策法规,
+//! 通知公告): drafts, publication on a date, withdrawal, attachments.
+
+use axum::Form;
+use axum::extract::{Multipart, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::pages_impl::{check_csrf, fmt_time, must_change};
+use super::{error_page, frame, render, see_other};
+use crate::body::ApiPath;
+use crate::context::{Ctx, audit};
+use crate::error::ApiError;
+use crate::portal::COLUMNS;
+use crate::{Shared, blocking, today};
+
+/// Attachments the portal will serve: documents and images, nothing executable.
+const ATTACHMENT_TYPES: &[(&str, &str)] = &[
+    ("pdf", "application/pdf"),
+    ("doc", "application/msword"),
+    (
+        "docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+    ("xls", "application/vnd.ms-excel"),
+    (
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    ("wps", "application/vnd.ms-works"),
+    ("ofd", "application/ofd"),
+    ("zip", "application/zip"),
+    ("png", "image/png"),
+    ("jpg", "image/jpeg"),
+    ("jpeg", "image/jpeg"),
+];
+const MAX_ATTACHMENT: usize = 20 * 1024 * 1024;
+
+fn size_label(n: i64) -> String {
+    if n >= 1024 * 1024 {
+        format!("{:.1} MB", n as f64 / 1048576.0)
+    } else {
+        format!("{} KB", (n + 1023) / 1024)
+    }
+}
+
+fn status_label(s: &str) -> &'static str {
+    match s {
+        "published" => "已发布",
+        "withdrawn" => "已撤下",
+        _ => "草稿",
+    }
+}
+
+pub async fn list(State(state): State<Shared>, ctx: Ctx) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let rows = s
+            .store
+            .articles(None, None, None, 0, 500)?
+            .into_iter()
+            .map(|a| pages::ArticleRow {
+                id: a.article_id,
+                column: a.column_name,
+                title: a.title,
+                status: status_label(&a.status).into(),
+                published_on: a.published_on.map(|d| d.to_string()).unwrap_or_default(),
+                updated: fmt_time(a.updated_at),
+            })
+            .collect();
+        Ok(pages::Articles {
+            frame: frame(&c, "文章发布", "/console/articles"),
+            columns: COLUMNS.iter().map(|c| c.to_string()).collect(),
+            rows,
+        })
+    })
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ArticleForm {
+    pub csrf: String,
+    pub column: String,
+    pub title: String,
+    pub body: String,
+}
+
+fn checked(f: &ArticleForm) -> Result<(String, String, String), ApiError> {
+    let column = f.column.trim();
+    if !COLUMNS.contains(&column) {
+        return Err(ApiError::Unprocessable(format!(
+            "栏目“{column}”无效，应为{}之一",
+            COLUMNS.join("、")
+        )));
+    }
+    let title = f.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(ApiError::Unprocessable(
+            "标题不能为空，且不超过200字".into(),
+        ));
+    }
+    let body = f.body.trim().replace("\r\n", "\n");
+    if body.is_empty() || body.chars().count() > 100_000 {
+        return Err(ApiError::Unprocessable(
+            "正文不能为空，且不超过100000字".into(),
+        ));
+    }
+    Ok((column.to_string(), title.to_string(), body))
+}
+
+pub async fn create(State(state): State<Shared>, ctx: Ctx, Form(f): Form<ArticleForm>) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let (s, actor) = (state.clone(), ctx.principal.actor());
+    let r = blocking(move || {
+        let (column, title, body) = checked(&f)?;
+        Ok(s.store
+            .create_article(&column, &title, &body, &actor, s.clock.now())?)
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "article.create",
+        r.as_ref().ok().map(|id| format!("article:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match r {
+        Ok(id) => see_other(&format!("/console/articles/{id}")),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn edit(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i64>) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let a = s
+            .store
+            .article(id)?
+            .ok_or_else(|| ApiError::NotFound(format!("文章{id}不存在")))?;
+        let attachments = s
+            .store
+            .attachments(id)?
+            .into_iter()
+            .map(|x| {
+                (
+                    format!("/console/articles/{id}/attachments/{}", x.attachment_id),
+                    x.file_name,
+                    size_label(x.byte_size),
+                )
+            })
+            .collect();
+        Ok(pages::ArticleEdit {
+            frame: frame(&c, "编辑文章", "/console/articles"),
+            id,
+            column: a.column_name,
+            columns: COLUMNS.iter().map(|c| c.to_string()).collect(),
+            title: a.title,
+            body: a.body,
+            published: a.status == "published",
+            published_on: a.published_on.map(|d| d.to_string()).unwrap_or_default(),
+            today: today(s.clock.now()).to_string(),
+            attachments,
+        })
+    })
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn update(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<ArticleForm>,
+) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let s = state.clone();
+    let r = blocking(move || {
+        let (column, title, body) = checked(&f)?;
+        Ok(s.store
+            .update_article(id, &column, &title, &body, s.clock.now())?)
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "article.update",
+        Some(format!("article:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match r {
+        Ok(()) => see_other(&format!("/console/articles/{id}")),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PublishForm {
+    pub csrf: String,
+    #[serde(default)]
+    pub published_on: String,
+}
+
+pub async fn publish(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<PublishForm>,
+) -> Response {
+    set_status(state, ctx, id, f, "published").await
+}
+
+pub async fn withdraw(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    Form(f): Form<PublishForm>,
+) -> Response {
+    set_status(state, ctx, id, f, "withdrawn").await
+}
+
+async fn set_status(
+    state: Shared,
+    ctx: Ctx,
+    id: i64,
+    f: PublishForm,
+    status: &'static str,
+) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let s = state.clone();
+    let r = blocking(move || {
+        let on = if status == "published" {
+            let d = f.published_on.trim();
+            Some(if d.is_empty() {
+                today(s.clock.now())
+            } else {
+                NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                    ApiError::Unprocessable(format!("发布日期“{d}”应为YYYY-MM-DD格式"))
+                })?
+            })
+        } else {
+            None
+        };
+        s.store.set_article_status(id, status, on, s.clock.now())?;
+        Ok(())
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        if status == "published" {
+            "article.publish"
+        } else {
+            "article.withdraw"
+        },
+        Some(format!("article:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match r {
+        Ok(()) => see_other(&format!("/console/articles/{id}")),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn upload(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    mut mp: Multipart,
+) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let mut csrf = String::new();
+    let mut file: Option<(String, Vec<u8>)> = None;
+    loop {
+        match mp.next_field().await {
+            Ok(Some(field)) => match field.name() {
+                Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+                Some("file") => {
+                    let name = field.file_name().unwrap_or("附件").to_string();
+                    match field.bytes().await {
+                        Ok(b) => file = Some((name, b.to_vec())),
+                        Err(e) => return error_page(&ctx, ApiError::BadRequest(e.body_text())),
+                    }
+                }
+                _ => {}
+            },
+            Ok(None) => break,
+            Err(e) => return error_page(&ctx, ApiError::BadRequest(e.body_text())),
+        }
+    }
+    if let Err(e) = check_csrf(&ctx, &csrf) {
+        return error_page(&ctx, e);
+    }
+    let Some((name, data)) = file else {
+        return error_page(&ctx, ApiError::Unprocessable("没有收到附件文件".into()));
+    };
+    let s = state.clone();
+    let r = blocking(move || {
+        // Keep only the last path component a browser may send, and nothing that breaks a header.
+        let name: String = name
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or("附件")
+            .chars()
+            .filter(|c| !c.is_control() && *c != '"')
+            .take(120)
+            .collect();
+        let ext = name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        let Some((_, ctype)) = ATTACHMENT_TYPES.iter().find(|(e, _)| *e == ext) else {
+            return Err(ApiError::Unprocessable(format!(
+                "附件“{name}”的类型不允许，应为{}",
+                ATTACHMENT_TYPES
+                    .iter()
+                    .map(|(e, _)| *e)
+                    .collect::<Vec<_>>()
+                    .join("、")
+            )));
+        };
+        if data.is_empty() || data.len() > MAX_ATTACHMENT {
+            return Err(ApiError::Unprocessable("附件不能为空，且不超过20MB".into()));
+        }
+        s.store
+            .article(id)?
+            .ok_or_else(|| ApiError::NotFound(format!("文章{id}不存在")))?;
+        Ok(s.store.add_attachment(id, &name, ctype, &data)?)
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "article.attach",
+        Some(format!("article:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        r.as_ref().ok().map(|a| format!("attachment={a}")),
+    )
+    .await;
+    match r {
+        Ok(_) => see_other(&format!("/console/articles/{id}")),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+/// A draft's attachment, for the office to check before publishing.
+pub async fn attachment(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath((id, aid)): ApiPath<(i64, i64)>,
+) -> Response {
+    let s = state.clone();
+    let r = blocking(move || {
+        s.store
+            .attachment_data(id, aid)?
+            .ok_or_else(|| ApiError::NotFound(format!("附件{aid}不存在")))
+    })
+    .await;
+    match r {
+        Ok((a, data)) => (
+            [
+                (header::CONTENT_TYPE, a.content_type),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename*=UTF-8''{}",
+                        super::urlencode(&a.file_name)
+                    ),
+                ),
+            ],
+            data,
+        )
+            .into_response(),
+        Err(e) => error_page(&ctx, e),
+    }
+}

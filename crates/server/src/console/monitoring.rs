@@ -1,0 +1,599 @@
+//! 双公示 monitoring in the console: the month's figures per unit and county with rankings and
+//! drill-down, the monthly bulletin (printable page and XLSX), and the units' monthly
+//! self-reports of decisions made. The credit office sees the city; a unit sees itself.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Datelike;
+use serde::Deserialize;
+use views::bulletin::{self, COUNTY_HEADERS, UNIT_HEADERS};
+use views::monitoring::{MonthReport, month_report};
+
+use super::pages_impl::{check_csrf, fmt_time, must_change};
+use super::{error_page, frame, render, see_other, urlencode};
+use crate::body::ApiQuery;
+use crate::context::{Ctx, audit};
+use crate::error::ApiError;
+use crate::{Shared, blocking, today};
+
+#[derive(Deserialize)]
+pub struct MonthParam {
+    pub month: Option<String>,
+}
+
+/// The month asked for, or the month before today (the one being reported now).
+fn month_of(state: &Shared, m: &Option<String>) -> Result<String, ApiError> {
+    match m.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        Some(m) => {
+            store::month_bounds(m)
+                .map_err(|_| ApiError::BadRequest(format!("月份“{m}”应为YYYY-MM格式")))?;
+            Ok(m.to_string())
+        }
+        None => {
+            let t = today(state.clock.now());
+            let prev = t.with_day(1).and_then(|d| d.pred_opt()).unwrap_or(t);
+            Ok(format!("{:04}-{:02}", prev.year(), prev.month()))
+        }
+    }
+}
+
+/// A unit's people see their unit only.
+fn own_unit(ctx: &Ctx) -> Option<String> {
+    match ctx.principal.role {
+        auth::Role::Admin => None,
+        _ => Some(ctx.principal.unit.clone().unwrap_or_default()),
+    }
+}
+
+fn summary(r: &MonthReport) -> String {
+    let t = &r.total;
+    format!(
+        "{}：自报作出{}件，报送{}件，入库{}件，关联{}件，按时{}件；上报率{}，合规率{}，及时率{}，关联率{}。",
+        r.month,
+        t.produced.unwrap_or(0),
+        t.reported,
+        t.accepted,
+        t.linked,
+        t.on_time,
+        bulletin::pct(t.reporting_rate()),
+        bulletin::pct(t.compliance_rate()),
+        bulletin::pct(t.timeliness_rate()),
+        bulletin::pct(t.link_rate()),
+    )
+}
+
+fn below_rows(r: &MonthReport) -> Vec<Vec<String>> {
+    r.below()
+        .iter()
+        .map(|u| {
+            vec![
+                u.county.clone(),
+                u.unit.clone(),
+                u.class_name.clone(),
+                bulletin::shortfall(u, r.goal),
+            ]
+        })
+        .collect()
+}
+
+fn drill_href(month: &str, unit: &str, class: &str, which: &str) -> String {
+    format!(
+        "/console/monitoring/records?month={month}&unit={}&class={class}&which={which}",
+        urlencode(unit)
+    )
+}
+
+pub async fn monitoring(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<MonthParam>,
+) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let month = month_of(&s, &q.month)?;
+        let mut report = month_report(&s.store, &s.rules, &month)?;
+        let unit = own_unit(&c);
+        if let Some(u) = &unit {
+            report.units.retain(|l| &l.unit == u);
+            report.total = domain::monitoring::Figures::default();
+            for l in &report.units {
+                report.total.add(&l.figures);
+            }
+        }
+        let warnings =
+            views::monitoring::warnings(&s.store, &s.rules, unit.as_deref(), today(s.clock.now()))?;
+        Ok(pages::Monitoring {
+            frame: frame(&c, "双公示监测", "/console/monitoring"),
+            summary: summary(&report),
+            county_headers: COUNTY_HEADERS.iter().map(|h| h.to_string()).collect(),
+            counties: bulletin::county_cells(&report),
+            unit_headers: UNIT_HEADERS.iter().map(|h| h.to_string()).collect(),
+            units: report
+                .units
+                .iter()
+                .map(|u| pages::MonitorRow {
+                    cells: bulletin::unit_cells(u),
+                    drill: [
+                        ("逾期", "late"),
+                        ("退回", "rejected"),
+                        ("未关联", "unlinked"),
+                    ]
+                    .iter()
+                    .map(|(l, w)| (l.to_string(), drill_href(&month, &u.unit, &u.class_code, w)))
+                    .collect(),
+                    below: u.figures.below(report.goal),
+                })
+                .collect(),
+            below: below_rows(&report),
+            warnings: warnings.into_iter().map(|w| w.message).collect(),
+            city: unit.is_none(),
+            month,
+        })
+    })
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DrillParams {
+    pub month: Option<String>,
+    pub unit: String,
+    pub class: String,
+    pub which: String,
+}
+
+const DRILL_LIMIT: i64 = 500;
+
+pub async fn records(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<DrillParams>,
+) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    if own_unit(&ctx).is_some_and(|u| u != q.unit) {
+        return error_page(&ctx, ApiError::Forbidden);
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let which = q.which.clone();
+    let unit = q.unit.clone();
+    let r = blocking(move || {
+        let month = month_of(&s, &q.month)?;
+        let class = s
+            .rules
+            .catalog
+            .class_by_code(&q.class)
+            .filter(|k| s.rules.monitoring.classes.contains(&k.code))
+            .ok_or_else(|| ApiError::BadRequest(format!("“{}”不是双公示监测的信息类", q.class)))?;
+        let (headers, rows, label): (Vec<&str>, Vec<Vec<String>>, &str) = match q.which.as_str() {
+            "late" | "unlinked" => {
+                let recs =
+                    s.store
+                        .month_records(&q.unit, &class.code, &month, &q.which, DRILL_LIMIT)?;
+                let rows = views::portal::column_rows(&s.rules, &recs)
+                    .into_iter()
+                    .map(|r| {
+                        vec![
+                            r.decision_no,
+                            r.subject_name,
+                            r.subject_code,
+                            r.decided_on,
+                            r.content,
+                        ]
+                    })
+                    .collect();
+                (
+                    vec![
+                        "决定文书号",
+                        "主体名称",
+                        "统一社会信用代码/证件号码",
+                        "决定日期",
+                        "内容",
+                    ],
+                    rows,
+                    if q.which == "late" {
+                        "逾期报送"
+                    } else {
+                        "未关联主体"
+                    },
+                )
+            }
+            "rejected" => {
+                let rej = s
+                    .store
+                    .month_rejections(&q.unit, &class.code, &month, DRILL_LIMIT)?;
+                let rows = rej
+                    .into_iter()
+                    .map(|(sub, r)| {
+                        vec![
+                            sub.to_string(),
+                            r.row_no.to_string(),
+                            r.problems
+                                .iter()
+                                .map(|p| {
+                                    if p.name.is_empty() {
+                                        p.reason.clone()
+                                    } else {
+                                        format!("{}：{}", p.name, p.reason)
+                                    }
+                                })
+                                .collect::<Vec<_>>()
+                                .join("；"),
+                        ]
+                    })
+                    .collect();
+                (vec!["报送批次", "原行号", "退回原因"], rows, "退回")
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "明细类型“{other}”无效，应为late、rejected或unlinked"
+                )));
+            }
+        };
+        let truncated = rows.len() as i64 >= DRILL_LIMIT;
+        Ok(pages::Drill {
+            frame: frame(&c, "监测明细", "/console/monitoring"),
+            heading: format!("{} · {} · {} · {}", q.unit, class.name, month, label),
+            back: format!("/console/monitoring?month={month}"),
+            tabs: [
+                ("逾期", "late"),
+                ("退回", "rejected"),
+                ("未关联", "unlinked"),
+            ]
+            .iter()
+            .map(|(l, w)| pages::NavItem {
+                href: drill_href(&month, &q.unit, &class.code, w),
+                label: l.to_string(),
+                active: *w == q.which,
+            })
+            .collect(),
+            headers: headers.into_iter().map(String::from).collect(),
+            rows,
+            truncated,
+        })
+    })
+    .await;
+    // The drill-down shows subjects' names and records: a sensitive read.
+    audit(
+        &state,
+        &ctx,
+        "monitoring.records",
+        Some(format!("unit:{unit}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(format!("which={which}")),
+    )
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+fn bulletin_title(month: &str) -> String {
+    let (y, m) = month.split_once('-').unwrap_or((month, ""));
+    format!(
+        "盐城市{}年{}月“双公示”信息报送情况通报",
+        y,
+        m.trim_start_matches('0')
+    )
+}
+
+pub async fn bulletin_page(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<MonthParam>,
+) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let s = state.clone();
+    let r = blocking(move || {
+        let month = month_of(&s, &q.month)?;
+        let report = month_report(&s.store, &s.rules, &month)?;
+        Ok(pages::Bulletin {
+            title: bulletin_title(&month),
+            summary: format!(
+                "{}目标：上报率、合规率、及时率均为{}。",
+                summary(&report),
+                bulletin::pct(Some(report.goal))
+            ),
+            county_headers: COUNTY_HEADERS.iter().map(|h| h.to_string()).collect(),
+            counties: bulletin::county_cells(&report),
+            unit_headers: UNIT_HEADERS.iter().map(|h| h.to_string()).collect(),
+            per_county: report
+                .counties
+                .iter()
+                .map(|c| pages::BulletinCounty {
+                    name: c.county.clone(),
+                    rows: report
+                        .units
+                        .iter()
+                        .filter(|u| u.division == c.division)
+                        .map(bulletin::unit_cells)
+                        .collect(),
+                })
+                .collect(),
+            ranking: report.units.iter().map(bulletin::unit_cells).collect(),
+            below: below_rows(&report),
+            rule_version: report.rule_version.clone(),
+            generated: fmt_time(s.clock.now()),
+            month,
+        })
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "bulletin.view",
+        None,
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn bulletin_xlsx(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<MonthParam>,
+) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let s = state.clone();
+    let r = blocking(move || {
+        let month = month_of(&s, &q.month)?;
+        let report = month_report(&s.store, &s.rules, &month)?;
+        let bytes =
+            bulletin::workbook(&report, &bulletin_title(&month)).map_err(ApiError::internal)?;
+        Ok((month, bytes))
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "bulletin.export",
+        r.as_ref().ok().map(|(m, _)| format!("month:{m}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match r {
+        Ok((month, bytes)) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"bulletin-{month}.xlsx\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+// ----- self-reports -----
+
+fn self_reports_page(
+    state: &Shared,
+    ctx: &Ctx,
+    month: String,
+) -> Result<pages::SelfReports, ApiError> {
+    let unit = own_unit(ctx);
+    let classes = state
+        .rules
+        .monitoring
+        .classes
+        .iter()
+        .filter_map(|c| state.rules.catalog.class_by_code(c))
+        .filter(|k| {
+            unit.as_deref()
+                .and_then(|u| state.rules.units.find(u))
+                .is_none_or(|u| u.may_report(k))
+        })
+        .map(|k| pages::ClassOption {
+            value: k.code.clone(),
+            label: k.name.clone(),
+        })
+        .collect::<Vec<_>>();
+    let reports = state.store.self_reports(None, unit.as_deref())?;
+    let mut rows = Vec::new();
+    for r in reports.into_iter().take(200) {
+        let classes: Vec<&str> = vec![r.class_code.as_str()];
+        let reported = state
+            .store
+            .month_figures(&r.month, &classes)?
+            .into_iter()
+            .find(|f| f.source_unit == r.source_unit)
+            .map_or(0, |f| f.accepted + f.rejected);
+        rows.push(vec![
+            r.month.clone(),
+            r.source_unit.clone(),
+            state
+                .rules
+                .catalog
+                .class_by_code(&r.class_code)
+                .map_or(r.class_code.clone(), |k| k.name.clone()),
+            r.produced.to_string(),
+            reported.to_string(),
+            r.gap_reason.clone().unwrap_or_default(),
+            r.filed_by.clone(),
+            fmt_time(r.filed_at),
+        ]);
+    }
+    Ok(pages::SelfReports {
+        frame: frame(ctx, "月度自报", "/console/self-reports"),
+        month,
+        can_file: unit.is_some() && !classes.is_empty(),
+        classes,
+        rows,
+    })
+}
+
+pub async fn self_reports(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<MonthParam>,
+) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let month = month_of(&s, &q.month)?;
+        self_reports_page(&s, &c, month)
+    })
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SelfReportForm {
+    pub csrf: String,
+    pub month: String,
+    pub class: String,
+    pub produced: String,
+    #[serde(default)]
+    pub gap_reason: String,
+}
+
+/// Checks and files a self-report; the reason is required when the count differs from what the
+/// unit has reported for that month so far.
+fn file(state: &Shared, ctx: &Ctx, f: &SelfReportForm) -> Result<String, ApiError> {
+    let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
+    let month = f.month.trim().to_string();
+    let (first, _) = store::month_bounds(&month)
+        .map_err(|_| ApiError::Unprocessable(format!("决定月份“{month}”应为YYYY-MM格式")))?;
+    let t = today(state.clock.now());
+    if first > t {
+        return Err(ApiError::Unprocessable(format!(
+            "决定月份{month}尚未到来，不能自报"
+        )));
+    }
+    let class = state
+        .rules
+        .catalog
+        .class_by_code(f.class.trim())
+        .filter(|k| state.rules.monitoring.classes.contains(&k.code))
+        .ok_or_else(|| {
+            ApiError::Unprocessable(format!(
+                "信息类“{}”不在双公示监测范围内，应为行政许可或行政处罚",
+                f.class
+            ))
+        })?;
+    if !state
+        .rules
+        .units
+        .find(&unit)
+        .is_some_and(|u| u.may_report(class))
+    {
+        return Err(ApiError::Unprocessable(format!(
+            "{unit}不报送{}，无需自报",
+            class.name
+        )));
+    }
+    let produced: i64 = f
+        .produced
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| (0..=1_000_000).contains(n))
+        .ok_or_else(|| {
+            ApiError::Unprocessable(format!(
+                "当月作出决定件数“{}”应为0到1000000之间的整数",
+                f.produced
+            ))
+        })?;
+    let reported = state
+        .store
+        .month_figures(&month, &[class.code.as_str()])?
+        .into_iter()
+        .find(|x| x.source_unit == unit)
+        .map_or(0, |x| x.accepted + x.rejected);
+    let reason = f.gap_reason.trim();
+    if reason.chars().count() > 500 {
+        return Err(ApiError::Unprocessable("差异说明不能超过500字".into()));
+    }
+    if produced != reported && reason.is_empty() {
+        return Err(ApiError::Unprocessable(format!(
+            "自报作出{produced}件，与{month}已报送的{reported}件不一致，请填写差异说明"
+        )));
+    }
+    state.store.file_self_report(&store::SelfReport {
+        source_unit: unit.clone(),
+        class_code: class.code.clone(),
+        month: month.clone(),
+        produced,
+        gap_reason: (!reason.is_empty()).then(|| reason.to_string()),
+        filed_by: ctx.principal.actor(),
+        filed_at: state.clock.now(),
+    })?;
+    Ok(format!("{unit}/{}/{month}={produced}", class.code))
+}
+
+pub async fn file_self_report(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Form(f): Form<SelfReportForm>,
+) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let month = f.month.clone();
+    let r = blocking(move || match file(&s, &c, &f) {
+        Ok(obj) => Ok(Ok(obj)),
+        Err(e @ (ApiError::Unprocessable(_) | ApiError::BadRequest(_))) => {
+            let mut page = self_reports_page(&s, &c, f.month.clone())?;
+            page.frame.error = Some(e.to_string());
+            Ok(Err(page))
+        }
+        Err(e) => Err(e),
+    })
+    .await;
+    let outcome = match &r {
+        Ok(Ok(_)) => "ok",
+        _ => "failed",
+    };
+    audit(
+        &state,
+        &ctx,
+        "self_report.file",
+        r.as_ref().ok().and_then(|x| x.as_ref().ok()).cloned(),
+        outcome,
+        None,
+    )
+    .await;
+    match r {
+        Ok(Ok(_)) => see_other(&format!(
+            "/console/self-reports?month={}",
+            urlencode(&month)
+        )),
+        Ok(Err(page)) => render(StatusCode::UNPROCESSABLE_ENTITY, page),
+        Err(e) => error_page(&ctx, e),
+    }
+}

@@ -1,0 +1,1060 @@
+//! The public portal 信用中国（江苏盐城）: home, search, subject pages, the 双公示 columns, the
+//! lists, open data, news. Server-rendered, no JavaScript, for everyone; what it shows is only
+//! what is public now, with natural persons' ID numbers masked.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use bytes::Bytes;
+use chrono::NaiveDate;
+use pages::{Choice, NewsBlock, NewsItem, PortalFrame, Row, Tab, Template};
+use serde::Deserialize;
+use store::PublicQuery;
+
+use crate::access::{EVERYONE, Routes};
+use crate::body::{ApiPath, ApiQuery};
+use crate::context::{Ctx, audit};
+use crate::error::ApiError;
+use crate::{Shared, blocking, today};
+
+pub fn routes(r: Routes) -> Routes {
+    r.page(Method::GET, "/", EVERYONE, home)
+        .page(Method::GET, "/search", EVERYONE, search_page)
+        .page(Method::GET, "/subjects/{code}", EVERYONE, subject_page)
+        .page(Method::GET, "/publicity/licences", EVERYONE, licences)
+        .page(Method::GET, "/publicity/penalties", EVERYONE, penalties)
+        .page(Method::GET, "/lists/red", EVERYONE, list_red)
+        .page(Method::GET, "/lists/serious", EVERYONE, list_serious)
+        .page(Method::GET, "/lists/focus", EVERYONE, list_focus)
+        .page(Method::GET, "/opendata", EVERYONE, opendata)
+        .page(Method::GET, "/opendata/{file}", EVERYONE, opendata_csv)
+        .page(Method::GET, "/news", EVERYONE, news)
+        .page(Method::GET, "/news/{id}", EVERYONE, article)
+        .page(
+            Method::GET,
+            "/news/{id}/attachments/{aid}",
+            EVERYONE,
+            attachment,
+        )
+}
+
+pub const COLUMNS: [&str; 3] = ["信用动态", "政策法规", "通知公告"];
+
+fn frame(title: &str, active: &str) -> PortalFrame {
+    PortalFrame {
+        title: title.into(),
+        active: active.into(),
+    }
+}
+
+fn page(t: impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+fn not_found(what: &str) -> Response {
+    let t = pages::PortalMessage {
+        frame: frame("未找到", ""),
+        heading: "未找到".into(),
+        body: what.into(),
+    };
+    match t.render() {
+        Ok(html) => (StatusCode::NOT_FOUND, Html(html)).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+fn error(e: ApiError) -> Response {
+    let status = e.status();
+    if let ApiError::Internal(d) = &e {
+        eprintln!("{} ERROR portal: {d}", chrono::Utc::now().to_rfc3339());
+    }
+    let t = pages::PortalMessage {
+        frame: frame("出错了", ""),
+        heading: "请求未能完成".into(),
+        body: format!("{}（请求号 {}）", e, crate::error::current_request_id()),
+    };
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => e.into_response(),
+    }
+}
+
+fn enc(s: &str) -> String {
+    crate::console::urlencode(s)
+}
+
+fn counties(state: &Shared, selected: &str) -> Vec<Choice> {
+    let mut v = vec![Choice {
+        value: String::new(),
+        label: "全部".into(),
+        selected: selected.is_empty(),
+    }];
+    v.extend(state.rules.divisions.divisions.iter().map(|d| Choice {
+        value: d.code.clone(),
+        label: if d.code == state.rules.divisions.city {
+            "市级".into()
+        } else {
+            d.name.clone()
+        },
+        selected: d.code == selected,
+    }));
+    v
+}
+
+fn choices(values: &[String], selected: &str) -> Vec<Choice> {
+    let mut v = vec![Choice {
+        value: String::new(),
+        label: "全部".into(),
+        selected: selected.is_empty(),
+    }];
+    v.extend(values.iter().map(|x| Choice {
+        value: x.clone(),
+        label: x.clone(),
+        selected: x == selected,
+    }));
+    v
+}
+
+/// Headline figures, recomputed in the background (a count over millions of records is too slow
+/// for a page), and the search index kept current with new subjects.
+pub async fn keep_current(state: Shared) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    let mut n = 0u64;
+    loop {
+        tick.tick().await;
+        let s = state.clone();
+        let refresh_figures = n.is_multiple_of(30);
+        n += 1;
+        let _ = tokio::task::spawn_blocking(move || {
+            let _ = s.search.refresh(&s.store);
+            if refresh_figures {
+                let _ = compute_figures(&s);
+            }
+        })
+        .await;
+    }
+}
+
+pub fn compute_figures(state: &Shared) -> Result<(), ApiError> {
+    let t = today(state.clock.now());
+    let stats = state.store.stats()?;
+    let orgs: i64 = stats
+        .subjects_by_kind
+        .iter()
+        .filter(|k| k.name != "natural_person")
+        .map(|k| k.count)
+        .sum();
+    let figures = vec![
+        (
+            "信用主体（法人及非法人组织、个体工商户）".to_string(),
+            orgs.to_string(),
+        ),
+        (
+            "行政许可（公示中）".to_string(),
+            state.store.count_public(&["XK"], t)?.to_string(),
+        ),
+        (
+            "行政处罚（公示中）".to_string(),
+            state.store.count_public(&["CF"], t)?.to_string(),
+        ),
+        (
+            "名单（在列）".to_string(),
+            state
+                .store
+                .count_public(&["HMD", "YZSX", "SXBZXR", "ZDGZ"], t)?
+                .to_string(),
+        ),
+    ];
+    if let Ok(mut f) = state.figures.write() {
+        *f = figures;
+    }
+    Ok(())
+}
+
+fn latest_rows(state: &Shared, class: &str, n: i64) -> Result<Vec<Row>, ApiError> {
+    let records = state.store.public_records(&PublicQuery {
+        classes: vec![class.into()],
+        today: Some(today(state.clock.now())),
+        limit: n,
+        ..Default::default()
+    })?;
+    Ok(views::portal::column_rows(&state.rules, &records)
+        .into_iter()
+        .map(|r| Row {
+            href: format!("/subjects/{}", enc(&r.subject_key)),
+            cells: vec![r.subject_name, r.decided_on],
+            objection: r.under_objection,
+        })
+        .collect())
+}
+
+fn news_items(articles: &[store::Article]) -> Vec<NewsItem> {
+    articles
+        .iter()
+        .map(|a| NewsItem {
+            href: format!("/news/{}", a.article_id),
+            title: a.title.clone(),
+            column: a.column_name.clone(),
+            date: a.published_on.map(|d| d.to_string()).unwrap_or_default(),
+        })
+        .collect()
+}
+
+async fn home(State(state): State<Shared>) -> Response {
+    let s = state.clone();
+    let r = blocking(move || {
+        if s.figures.read().map(|f| f.is_empty()).unwrap_or(true) {
+            compute_figures(&s)?;
+        }
+        let t = today(s.clock.now());
+        let mut news = Vec::new();
+        for col in COLUMNS {
+            news.push(NewsBlock {
+                column: col.into(),
+                href: format!("/news?column={}", enc(col)),
+                items: news_items(&s.store.articles(Some(col), None, Some(t), 0, 6)?),
+            });
+        }
+        Ok(pages::PortalHome {
+            frame: frame("", "/"),
+            figures: s
+                .figures
+                .read()
+                .map(|f| {
+                    f.iter()
+                        .map(|(l, v)| pages::Figure {
+                            label: l.clone(),
+                            value: v.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            penalties: latest_rows(&s, "CF", 8)?,
+            licences: latest_rows(&s, "XK", 8)?,
+            news,
+        })
+    })
+    .await;
+    match r {
+        Ok(p) => page(p),
+        Err(e) => error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct SearchParams {
+    q: Option<String>,
+    county: Option<String>,
+    kind: Option<String>,
+    industry: Option<String>,
+    page: Option<usize>,
+}
+
+const PER_PAGE: usize = 20;
+
+async fn search_page(State(state): State<Shared>, ApiQuery(p): ApiQuery<SearchParams>) -> Response {
+    let mut q = p.q.unwrap_or_default().trim().to_string();
+    let county = p.county.unwrap_or_default();
+    let kind = p.kind.unwrap_or_default();
+    let industry = p.industry.unwrap_or_default();
+    let normalized = domain::ids::normalize(&q);
+    // A code: straight to its page.
+    if normalized.len() == 18
+        && let Ok((u, _)) = domain::ids::Uscc::parse(&normalized, &state.rules.ids)
+    {
+        return Redirect::to(&format!("/subjects/{}", u.as_str())).into_response();
+    }
+    let industries: Vec<String> = state
+        .rules
+        .catalog
+        .class_by_code("DJ")
+        .and_then(|c| c.item("DJ_HY"))
+        .map(|i| i.values.clone())
+        .unwrap_or_default();
+    let mut message = None;
+    let page_no = p.page.unwrap_or(1).clamp(1, 500);
+    let results = if q.is_empty() {
+        None
+    } else if normalized.len() == 18 && normalized[..17].bytes().all(|b| b.is_ascii_digit()) {
+        message = Some(
+            "为保护个人信息，门户不提供按公民身份号码查询，请输入企业名称或统一社会信用代码。"
+                .to_string(),
+        );
+        // Nor does the page repeat the number it was given.
+        q = domain::ids::mask_id_number(&normalized);
+        None
+    } else {
+        let f = search::Filters {
+            division: Some(county.clone()).filter(|s| !s.is_empty()),
+            kind: Some(kind.clone()).filter(|s| !s.is_empty()),
+            industry: Some(industry.clone()).filter(|s| !s.is_empty()),
+        };
+        Some(
+            state
+                .search
+                .search(&q, &f, (page_no - 1) * PER_PAGE, PER_PAGE),
+        )
+    };
+    let (total, hits) = match results {
+        Some(r) => (r.total, r.hits),
+        None => (0, Vec::new()),
+    };
+    let pages_n = total.div_ceil(PER_PAGE).max(1);
+    let link = |n: usize| {
+        format!(
+            "/search?q={}&county={}&kind={}&industry={}&page={n}",
+            enc(&q),
+            enc(&county),
+            enc(&kind),
+            enc(&industry)
+        )
+    };
+    let kinds = vec![
+        Choice {
+            value: String::new(),
+            label: "全部".into(),
+            selected: kind.is_empty(),
+        },
+        Choice {
+            value: "organisation".into(),
+            label: "法人及非法人组织".into(),
+            selected: kind == "organisation",
+        },
+        Choice {
+            value: "individual_business".into(),
+            label: "个体工商户".into(),
+            selected: kind == "individual_business",
+        },
+    ];
+    page(pages::PortalSearch {
+        frame: frame("信用查询", "/search"),
+        counties: counties(&state, &county),
+        kinds,
+        industries: choices(&industries, &industry),
+        hits: hits
+            .into_iter()
+            .map(|h| pages::SearchHit {
+                href: format!("/subjects/{}", enc(&h.entry.key)),
+                pieces: h.pieces,
+                code: h.entry.key.clone(),
+                kind: if h.entry.kind == "individual_business" {
+                    "个体工商户"
+                } else {
+                    "法人及非法人组织"
+                }
+                .into(),
+                division: h
+                    .entry
+                    .division
+                    .as_deref()
+                    .and_then(|d| state.rules.divisions.get(d))
+                    .map(|d| d.name.clone())
+                    .unwrap_or_default(),
+                industry: h.entry.industry.clone().unwrap_or_default(),
+                status: if h.entry.registered {
+                    "已登记"
+                } else {
+                    "未关联登记信息"
+                }
+                .into(),
+            })
+            .collect(),
+        total,
+        page: page_no,
+        pages: pages_n,
+        prev: (page_no > 1).then(|| link(page_no - 1)),
+        next: (page_no < pages_n).then(|| link(page_no + 1)),
+        q,
+        message,
+    })
+}
+
+#[derive(Deserialize)]
+struct TabParam {
+    tab: Option<String>,
+}
+
+async fn subject_page(
+    State(state): State<Shared>,
+    ApiPath(code): ApiPath<String>,
+    ApiQuery(p): ApiQuery<TabParam>,
+) -> Response {
+    let s = state.clone();
+    let r = blocking(move || {
+        let now = s.clock.now();
+        let t = today(now);
+        // The portal finds organisations by code and persons only by the opaque key its own
+        // pages link to: no lookup of a person by ID number.
+        let n = domain::ids::normalize(&code);
+        let key = if let Ok((u, _)) = domain::ids::Uscc::parse(&n, &s.rules.ids) {
+            u.as_str().to_string()
+        } else if n.len() == 32 && n.starts_with('P') {
+            format!("P{}", n[1..].to_lowercase())
+        } else {
+            return Ok(None);
+        };
+        let Some(file) = views::credit_file(&s.store, &s.rules, &key, t, views::Audience::Public)?
+        else {
+            return Ok(None);
+        };
+        if file.subject.kind == domain::record::SubjectKind::NaturalPerson
+            && file.classes.is_empty()
+        {
+            return Ok(None);
+        }
+        Ok(Some(file))
+    })
+    .await;
+    let file = match r {
+        Ok(Some(f)) => f,
+        Ok(None) => return not_found("没有找到该信用主体，或其没有公示中的信息。"),
+        Err(e) => return error(e),
+    };
+    let id = &file.subject;
+    let mut facts = vec![];
+    match &id.uscc {
+        Some(u) => facts.push(("统一社会信用代码".to_string(), u.clone())),
+        None => facts.push((
+            "证件号码".to_string(),
+            id.id_masked.clone().unwrap_or_default(),
+        )),
+    }
+    facts.push(("主体类别".into(), id.kind_label.into()));
+    if let Some(d) = &id.division_name {
+        facts.push(("地区".into(), d.clone()));
+    }
+    if let Some(t) = &id.reg_type {
+        facts.push(("主体类型".into(), t.clone()));
+    }
+    if let Some(s) = &id.reg_status {
+        facts.push(("登记状态".into(), s.clone()));
+    }
+    if let Some(i) = &id.industry {
+        facts.push(("所属行业".into(), i.clone()));
+    }
+    let active = p
+        .tab
+        .filter(|t| file.classes.iter().any(|c| &c.code == t))
+        .or_else(|| file.classes.first().map(|c| c.code.clone()))
+        .unwrap_or_default();
+    let base = format!("/subjects/{}", enc(&id.key));
+    let tabs = file
+        .classes
+        .iter()
+        .map(|c| Tab {
+            href: format!("{base}?tab={}", c.code),
+            label: c.name.clone(),
+            count: c.records.len(),
+            active: c.code == active,
+        })
+        .collect();
+    let cards = file
+        .classes
+        .iter()
+        .filter(|c| c.code == active)
+        .flat_map(|c| {
+            c.records.iter().map(move |r| {
+                let title = r
+                    .items
+                    .iter()
+                    .find(|i| {
+                        [
+                            "CF_WSH", "XK_WSH", "MD_WSH", "SX_AH", "CN_BH", "RY_MC", "HT_BH",
+                            "QZ_WSH", "DJ_MC",
+                        ]
+                        .contains(&&*i.code)
+                    })
+                    .map(|i| i.value.clone())
+                    .unwrap_or_else(|| c.name.clone());
+                pages::RecordCard {
+                    title,
+                    status: r.status_label.into(),
+                    objection: r.under_objection,
+                    items: r
+                        .items
+                        .iter()
+                        .map(|i| (i.name.to_string(), i.value.clone()))
+                        .collect(),
+                    repairable_from: r.repairable_from.map(|d| d.to_string()).unwrap_or_default(),
+                    ends: r.public_ends.map(|d| d.to_string()).unwrap_or_default(),
+                    penalty: c.code == "CF",
+                }
+            })
+        })
+        .collect();
+    page(pages::PortalSubject {
+        frame: frame(&id.name, "/search"),
+        name: id.name.clone(),
+        facts,
+        tabs,
+        cards,
+        as_of: file.as_of.to_string(),
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct ColumnParams {
+    unit: Option<String>,
+    county: Option<String>,
+    category: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<i64>,
+}
+
+fn day(s: &Option<String>) -> Result<Option<NaiveDate>, ApiError> {
+    match s.as_deref().map(str::trim).filter(|x| !x.is_empty()) {
+        Some(x) => crate::api::files::parse_day(x).map(Some),
+        None => Ok(None),
+    }
+}
+
+struct ColumnSpec {
+    classes: &'static [&'static str],
+    heading: &'static str,
+    intro: &'static str,
+    path: &'static str,
+    categories: Vec<String>,
+    headers: &'static [&'static str],
+    tabs: Vec<Tab>,
+    csv: Option<&'static str>,
+}
+
+async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
+    let unit = p.unit.clone().unwrap_or_default();
+    let county = p.county.clone().unwrap_or_default();
+    let category = p.category.clone().unwrap_or_default();
+    let page_no = p.page.unwrap_or(1).clamp(1, 1000);
+    let (from, to) = match (day(&p.from), day(&p.to)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return error(e),
+    };
+    let s = state.clone();
+    let classes = spec.classes;
+    let (u, c, k) = (unit.clone(), county.clone(), category.clone());
+    let r = blocking(move || {
+        let records = s.store.public_records(&PublicQuery {
+            classes: classes.iter().map(|c| c.to_string()).collect(),
+            today: Some(today(s.clock.now())),
+            unit: Some(u).filter(|x| !x.is_empty()),
+            division: Some(c).filter(|x| !x.is_empty()),
+            category: Some(k).filter(|x| !x.is_empty()),
+            from,
+            to,
+            offset: (page_no - 1) * PER_PAGE as i64,
+            limit: PER_PAGE as i64 + 1,
+            ..Default::default()
+        })?;
+        Ok(views::portal::column_rows(&s.rules, &records))
+    })
+    .await;
+    let mut rows = match r {
+        Ok(rows) => rows,
+        Err(e) => return error(e),
+    };
+    let more = rows.len() > PER_PAGE;
+    rows.truncate(PER_PAGE);
+    let query = format!(
+        "unit={}&county={}&category={}&from={}&to={}",
+        enc(&unit),
+        enc(&county),
+        enc(&category),
+        from.map(|d| d.to_string()).unwrap_or_default(),
+        to.map(|d| d.to_string()).unwrap_or_default()
+    );
+    let link = |n: i64| format!("{}?{query}&page={n}", spec.path);
+    let list = spec
+        .classes
+        .iter()
+        .any(|c| ["HMD", "YZSX", "SXBZXR", "ZDGZ"].contains(c));
+    let units: Vec<String> = state
+        .rules
+        .units
+        .units
+        .iter()
+        .filter(|u| {
+            spec.classes.iter().any(|c| {
+                state
+                    .rules
+                    .catalog
+                    .class_by_code(c)
+                    .is_some_and(|k| u.may_report(k))
+            })
+        })
+        .map(|u| u.name.clone())
+        .collect();
+    page(pages::PortalColumn {
+        frame: frame(spec.heading, spec.path),
+        heading: spec.heading.into(),
+        intro: spec.intro.into(),
+        path: spec.path.into(),
+        headers: spec.headers.iter().map(|h| h.to_string()).collect(),
+        rows: rows
+            .into_iter()
+            .map(|r| Row {
+                href: format!(
+                    "/subjects/{}?tab={}",
+                    enc(&r.subject_key),
+                    classes_tab(&r.class_name, &state)
+                ),
+                cells: if list {
+                    vec![
+                        r.subject_name,
+                        r.subject_code,
+                        r.category,
+                        r.content,
+                        r.basis,
+                        r.unit,
+                        r.decided_on,
+                        r.ends,
+                    ]
+                } else if spec.classes == ["CF"] {
+                    vec![
+                        r.subject_name,
+                        r.decision_no,
+                        r.category,
+                        r.content,
+                        r.unit,
+                        r.decided_on,
+                        r.repairable_from,
+                        r.ends,
+                    ]
+                } else {
+                    vec![
+                        r.subject_name,
+                        r.decision_no,
+                        r.category,
+                        r.content,
+                        r.unit,
+                        r.decided_on,
+                        r.ends,
+                    ]
+                },
+                objection: r.under_objection,
+            })
+            .collect(),
+        units: choices(&units, &unit),
+        counties: counties(&state, &county),
+        categories: choices(&spec.categories, &category),
+        from: from.map(|d| d.to_string()).unwrap_or_default(),
+        to: to.map(|d| d.to_string()).unwrap_or_default(),
+        prev: (page_no > 1).then(|| link(page_no - 1)),
+        next: more.then(|| link(page_no + 1)),
+        page: page_no as usize,
+        csv: spec.csv.map(|c| format!("{c}?{query}")),
+        tabs: spec.tabs,
+    })
+}
+
+fn classes_tab(class_name: &str, state: &Shared) -> String {
+    state
+        .rules
+        .catalog
+        .class(class_name)
+        .map(|c| c.code.clone())
+        .unwrap_or_default()
+}
+
+fn enum_values(state: &Shared, name: &str) -> Vec<String> {
+    state
+        .rules
+        .catalog
+        .enums
+        .get(name)
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn licences(State(state): State<Shared>, ApiQuery(p): ApiQuery<ColumnParams>) -> Response {
+    let spec = ColumnSpec {
+        classes: &["XK"],
+        heading: "行政许可公示",
+        intro: "全市各部门作出的行政许可决定，自决定之日起7个工作日内公示。许可有效期届满、撤回或撤销的不再公示。",
+        path: "/publicity/licences",
+        categories: enum_values(&state, "许可类别"),
+        headers: &[
+            "行政相对人名称",
+            "决定文书号",
+            "许可类别",
+            "许可内容",
+            "许可机关",
+            "决定日期",
+            "有效期至",
+        ],
+        tabs: Vec::new(),
+        csv: Some("/opendata/licences.csv"),
+    };
+    column(state, spec, p).await
+}
+
+async fn penalties(State(state): State<Shared>, ApiQuery(p): ApiQuery<ColumnParams>) -> Response {
+    let spec = ColumnSpec {
+        classes: &["CF"],
+        heading: "行政处罚公示",
+        intro: "全市各部门作出的行政处罚决定，按《信用修复管理办法》确定的期限公示；信用修复、撤回或公示期届满后不再公示。",
+        path: "/publicity/penalties",
+        categories: enum_values(&state, "处罚类别"),
+        headers: &[
+            "行政相对人名称",
+            "决定书文号",
+            "处罚类别",
+            "处罚内容",
+            "处罚机关",
+            "决定日期",
+            "可申请修复日期",
+            "公示截止日期",
+        ],
+        tabs: Vec::new(),
+        csv: Some("/opendata/penalties.csv"),
+    };
+    column(state, spec, p).await
+}
+
+fn list_tabs(active: &str) -> Vec<Tab> {
+    [
+        ("/lists/red", "守信激励名单"),
+        ("/lists/serious", "严重失信主体名单"),
+        ("/lists/focus", "重点关注名单"),
+    ]
+    .iter()
+    .map(|(h, l)| Tab {
+        href: h.to_string(),
+        label: l.to_string(),
+        count: 0,
+        active: *h == active,
+    })
+    .collect()
+}
+
+const LIST_HEADERS: &[&str] = &[
+    "主体名称",
+    "统一社会信用代码/证件号码",
+    "名单类型",
+    "列入原因/情形",
+    "认定依据",
+    "认定单位",
+    "列入日期",
+    "有效期至",
+];
+
+async fn list_red(State(state): State<Shared>, ApiQuery(p): ApiQuery<ColumnParams>) -> Response {
+    let spec = ColumnSpec {
+        classes: &["HMD"],
+        heading: "守信激励（红）名单",
+        intro: "依法认定的守信激励对象，享受“信易+”等激励措施。",
+        path: "/lists/red",
+        categories: Vec::new(),
+        headers: LIST_HEADERS,
+        tabs: list_tabs("/lists/red"),
+        csv: None,
+    };
+    column(state, spec, p).await
+}
+
+async fn list_serious(
+    State(state): State<Shared>,
+    ApiQuery(p): ApiQuery<ColumnParams>,
+) -> Response {
+    let spec = ColumnSpec {
+        classes: &["YZSX", "SXBZXR"],
+        heading: "严重失信主体名单",
+        intro: "依据法律、法规和党中央、国务院政策文件认定的严重失信主体，包括失信被执行人。移出名单后不再公示。",
+        path: "/lists/serious",
+        categories: Vec::new(),
+        headers: LIST_HEADERS,
+        tabs: list_tabs("/lists/serious"),
+        csv: None,
+    };
+    column(state, spec, p).await
+}
+
+async fn list_focus(State(state): State<Shared>, ApiQuery(p): ApiQuery<ColumnParams>) -> Response {
+    let spec = ColumnSpec {
+        classes: &["ZDGZ"],
+        heading: "重点关注名单",
+        intro: "存在失信行为、需要重点关注和限期整改的主体。",
+        path: "/lists/focus",
+        categories: Vec::new(),
+        headers: LIST_HEADERS,
+        tabs: list_tabs("/lists/focus"),
+        csv: None,
+    };
+    column(state, spec, p).await
+}
+
+async fn opendata(State(state): State<Shared>) -> Response {
+    let t = today(state.clock.now());
+    let units: Vec<String> = state
+        .rules
+        .units
+        .units
+        .iter()
+        .filter(|u| u.tags.iter().any(|x| x == "行政机关"))
+        .map(|u| u.name.clone())
+        .collect();
+    page(pages::PortalOpenData {
+        frame: frame("开放数据", "/opendata"),
+        units: choices(&units, ""),
+        counties: counties(&state, ""),
+        from: (t - chrono::Duration::days(30)).to_string(),
+        to: t.to_string(),
+    })
+}
+
+/// The public 双公示 records of a date range as CSV, streamed page by page.
+async fn opendata_csv(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(file): ApiPath<String>,
+    ApiQuery(p): ApiQuery<ColumnParams>,
+) -> Response {
+    let class = match file.as_str() {
+        "penalties.csv" => "CF",
+        "licences.csv" => "XK",
+        _ => return not_found("没有这个数据集。"),
+    };
+    let (from, to) = match (day(&p.from), day(&p.to)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return error(e),
+    };
+    let Some(class_def) = state.rules.catalog.class_by_code(class).cloned() else {
+        return not_found("没有这个数据集。");
+    };
+    audit(
+        &state,
+        &ctx,
+        "opendata.download",
+        Some(file.clone()),
+        "ok",
+        Some(format!("from={from:?} to={to:?} unit={:?}", p.unit)),
+    )
+    .await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let s = state.clone();
+    let (unit, county) = (
+        p.unit.clone().filter(|x| !x.is_empty()),
+        p.county.clone().filter(|x| !x.is_empty()),
+    );
+    tokio::task::spawn_blocking(move || {
+        let columns = views::portal::open_columns(&class_def);
+        let mut header: Vec<String> = vec!["记录编号".into()];
+        header.extend(columns.iter().map(|(code, name)| format!("{name}({code})")));
+        let mut after = None;
+        loop {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            if after.is_none() {
+                let _ = w.write_record(&header);
+            }
+            let page = match s.store.public_records(&PublicQuery {
+                classes: vec![class_def.code.clone()],
+                today: Some(today(s.clock.now())),
+                unit: unit.clone(),
+                division: county.clone(),
+                from,
+                to,
+                after: after.clone(),
+                limit: 2000,
+                ..Default::default()
+            }) {
+                Ok(p) => p,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                    return;
+                }
+            };
+            for r in &page {
+                let mut rec = vec![r.record_id.clone()];
+                rec.extend(views::portal::open_values(&columns, &r.payload));
+                let _ = w.write_record(&rec);
+            }
+            let buf = w.into_inner().unwrap_or_default();
+            // The UTF-8 byte order mark tells spreadsheet programs how to read the Chinese.
+            let chunk = if after.is_none() {
+                let mut b = vec![0xEF, 0xBB, 0xBF];
+                b.extend(buf);
+                b
+            } else {
+                buf
+            };
+            if tx.blocking_send(Ok(Bytes::from(chunk))).is_err() {
+                return;
+            }
+            match page.last() {
+                Some(last) if page.len() == 2000 => {
+                    after = last
+                        .decided_on
+                        .map(|d| (d, last.subject_key.clone(), last.record_key.clone()));
+                    if after.is_none() {
+                        return;
+                    }
+                }
+                _ => return,
+            }
+        }
+    });
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|i| (i, rx)) });
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct NewsParams {
+    column: Option<String>,
+    q: Option<String>,
+    page: Option<i64>,
+}
+
+async fn news(State(state): State<Shared>, ApiQuery(p): ApiQuery<NewsParams>) -> Response {
+    let column = p
+        .column
+        .filter(|c| COLUMNS.contains(&c.as_str()))
+        .unwrap_or_default();
+    let q = p.q.unwrap_or_default().trim().to_string();
+    let page_no = p.page.unwrap_or(1).clamp(1, 1000);
+    let s = state.clone();
+    let (c2, q2) = (column.clone(), q.clone());
+    let r = blocking(move || {
+        Ok(s.store.articles(
+            Some(&c2).filter(|c| !c.is_empty()).map(String::as_str),
+            Some(&q2).filter(|c| !c.is_empty()).map(String::as_str),
+            Some(today(s.clock.now())),
+            (page_no - 1) * 20,
+            21,
+        )?)
+    })
+    .await;
+    let mut list = match r {
+        Ok(l) => l,
+        Err(e) => return error(e),
+    };
+    let more = list.len() > 20;
+    list.truncate(20);
+    let link = |n: i64| format!("/news?column={}&q={}&page={n}", enc(&column), enc(&q));
+    let mut tabs = vec![Tab {
+        href: "/news".into(),
+        label: "全部".into(),
+        count: 0,
+        active: column.is_empty(),
+    }];
+    tabs.extend(COLUMNS.iter().map(|c| Tab {
+        href: format!("/news?column={}", enc(c)),
+        label: c.to_string(),
+        count: 0,
+        active: column == *c,
+    }));
+    page(pages::PortalNews {
+        frame: frame(
+            if column.is_empty() {
+                "信用动态与政策"
+            } else {
+                &column
+            },
+            "/news",
+        ),
+        heading: if column.is_empty() {
+            "信用动态与政策".into()
+        } else {
+            column.clone()
+        },
+        column: column.clone(),
+        q: q.clone(),
+        items: news_items(&list),
+        tabs,
+        prev: (page_no > 1).then(|| link(page_no - 1)),
+        next: more.then(|| link(page_no + 1)),
+    })
+}
+
+fn published(a: &store::Article, today: NaiveDate) -> bool {
+    a.status == "published" && a.published_on.is_some_and(|d| d <= today)
+}
+
+async fn article(State(state): State<Shared>, ApiPath(id): ApiPath<i64>) -> Response {
+    let s = state.clone();
+    let r = blocking(move || {
+        let Some(a) = s.store.article(id)? else {
+            return Ok(None);
+        };
+        if !published(&a, today(s.clock.now())) {
+            return Ok(None);
+        }
+        let files = s.store.attachments(id)?;
+        Ok(Some((a, files)))
+    })
+    .await;
+    match r {
+        Ok(Some((a, files))) => page(pages::PortalArticle {
+            frame: frame(&a.title, "/news"),
+            title: a.title.clone(),
+            column: a.column_name.clone(),
+            date: a.published_on.map(|d| d.to_string()).unwrap_or_default(),
+            paragraphs: a
+                .body
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+            attachments: files
+                .iter()
+                .map(|f| {
+                    (
+                        format!("/news/{}/attachments/{}", a.article_id, f.attachment_id),
+                        f.file_name.clone(),
+                        format!("{:.1} KB", f.byte_size as f64 / 1024.0),
+                    )
+                })
+                .collect(),
+        }),
+        Ok(None) => not_found("没有这篇文章。"),
+        Err(e) => error(e),
+    }
+}
+
+async fn attachment(
+    State(state): State<Shared>,
+    ApiPath((id, aid)): ApiPath<(i64, i64)>,
+) -> Response {
+    let s = state.clone();
+    let r = blocking(move || {
+        let Some(a) = s.store.article(id)? else {
+            return Ok(None);
+        };
+        if !published(&a, today(s.clock.now())) {
+            return Ok(None);
+        }
+        Ok(s.store.attachment_data(id, aid)?)
+    })
+    .await;
+    match r {
+        Ok(Some((meta, data))) => (
+            [
+                (header::CONTENT_TYPE, meta.content_type.clone()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename*=UTF-8''{}", enc(&meta.file_name)),
+                ),
+            ],
+            data,
+        )
+            .into_response(),
+        Ok(None) => not_found("没有这个附件。"),
+        Err(e) => error(e),
+    }
+}

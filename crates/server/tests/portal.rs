@@ -1,0 +1,416 @@
+//! The public portal 信用中国（江苏盐城） and the console's 双公示 monitoring, news publishing and
+//! bulletin, through the real router on a real store.
+
+mod common;
+
+use auth::Role;
+use axum::http::StatusCode;
+use common::*;
+
+fn record_id_of(h: &Harness, decision_no: &str) -> String {
+    let recs = h
+        .state
+        .store
+        .public_records(&store::PublicQuery {
+            classes: vec!["CF".into()],
+            today: Some(testkit::day("2026-06-10")),
+            limit: 100,
+            ..Default::default()
+        })
+        .unwrap();
+    recs.into_iter()
+        .find(|r| r.payload.contains(decision_no))
+        .map(|r| r.record_id)
+        .unwrap_or_else(|| panic!("{decision_no} not public"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_search_subject_and_columns() {
+    let h = harness();
+    let home = h.get("/", Role::Public).await;
+    assert_eq!(home.status, StatusCode::OK);
+    let t = home.text();
+    assert!(t.contains("信用中国（江苏盐城）"), "{t}");
+    for link in [
+        "/publicity/licences",
+        "/publicity/penalties",
+        "/lists/red",
+        "/lists/serious",
+        "/lists/focus",
+        "/opendata",
+        "/news",
+    ] {
+        assert!(t.contains(&format!("href=\"{link}")), "home lacks {link}");
+    }
+
+    // Two characters of a name find it, highlighted.
+    let r = h
+        .get(&format!("/search?q={}", urlencode("恒泰")), Role::Public)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let t = r.text();
+    assert!(t.contains("<mark>恒泰</mark>"), "{t}");
+    assert!(t.contains(&format!("/subjects/{}", h.org)));
+    // A word that is in no name finds nothing.
+    let none = h
+        .get(&format!("/search?q={}", urlencode("射阳")), Role::Public)
+        .await
+        .text();
+    assert!(!none.contains("/subjects/"), "{none}");
+    // A code goes straight to the subject.
+    let r = h
+        .get(&format!("/search?q={}", h.org.to_lowercase()), Role::Public)
+        .await;
+    assert!(r.status.is_redirection(), "{}", r.status);
+    assert_eq!(
+        r.headers["location"],
+        format!("/subjects/{}", h.org).as_str()
+    );
+    // An ID number is not a search the public may make.
+    let r = h
+        .get(&format!("/search?q={}", h.person), Role::Public)
+        .await
+        .text();
+    assert!(r.contains("不提供按公民身份号码查询"), "{r}");
+    assert!(!r.contains(&h.person));
+
+    // The subject page: the penalty with its dates.
+    let s = h.get(&format!("/subjects/{}", h.org), Role::Public).await;
+    assert_eq!(s.status, StatusCode::OK);
+    let t = s.text();
+    assert!(
+        t.contains("盐城市恒泰化工有限公司") && t.contains("盐环罚〔2026〕1号"),
+        "{t}"
+    );
+    assert!(t.contains("2026-06-01"), "decision date");
+    assert!(t.contains("可申请信用修复") || t.contains("可修复"), "{t}");
+    assert!(t.contains("公示截止"), "{t}");
+
+    // The penalties column, filtered by unit and by date.
+    let col = h.get("/publicity/penalties", Role::Public).await.text();
+    assert!(
+        col.contains("盐环罚〔2026〕1号") && col.contains("盐环罚〔2026〕2号"),
+        "{col}"
+    );
+    let later = h
+        .get("/publicity/penalties?from=2026-06-02", Role::Public)
+        .await
+        .text();
+    assert!(
+        !later.contains("盐环罚〔2026〕1号"),
+        "a date filter after the decision hides it"
+    );
+    let other = h
+        .get(
+            &format!("/publicity/penalties?unit={}", urlencode(OTHER_UNIT)),
+            Role::Public,
+        )
+        .await
+        .text();
+    assert!(!other.contains("盐环罚〔2026〕1号"));
+    let bad = h
+        .get("/publicity/penalties?from=2026-13-01", Role::Public)
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().contains("YYYY-MM-DD"), "{}", bad.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_portal_page_shows_an_id_number_in_full() {
+    let h = harness();
+    let masked = format!("{}********{}", &h.person[..6], &h.person[14..]);
+    let mut person_page = None;
+    for path in [
+        "/",
+        "/publicity/penalties",
+        "/opendata/penalties.csv?from=2026-01-01&to=2026-12-31",
+    ] {
+        let r = h.get(path, Role::Public).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        let t = r.text();
+        assert!(!t.contains(&h.person), "{path} shows the ID in full");
+        if path == "/publicity/penalties" {
+            // The person's page is reached through an opaque key, never the ID.
+            let at = t.find("/subjects/P").expect("a link to the person's page");
+            person_page = Some(t[at..].split(['"', '?']).next().unwrap().to_string());
+        }
+    }
+    let page = person_page.unwrap();
+    let r = h.get(&page, Role::Public).await;
+    assert_eq!(r.status, StatusCode::OK, "{page}");
+    assert!(r.text().contains("王小明") && !r.text().contains(&h.person));
+    assert!(
+        r.text().contains(&masked),
+        "the person's page shows the masked ID {masked}"
+    );
+    // Typing the ID number in the address finds nothing.
+    let r = h
+        .get(&format!("/subjects/{}", h.person), Role::Public)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repaired_penalty_leaves_every_public_view_at_once() {
+    let h = harness();
+    let id = record_id_of(&h, "盐环罚〔2026〕1号");
+    h.state
+        .store
+        .repair_record(
+            &id,
+            &store::Withdrawal {
+                unit: UNIT,
+                reason: "信用修复已核准",
+                actor: "test",
+                at: h.state.clock.now(),
+            },
+        )
+        .unwrap();
+    let col = h.get("/publicity/penalties", Role::Public).await.text();
+    assert!(
+        !col.contains("盐环罚〔2026〕1号") && col.contains("盐环罚〔2026〕2号"),
+        "{col}"
+    );
+    let s = h
+        .get(&format!("/subjects/{}", h.org), Role::Public)
+        .await
+        .text();
+    assert!(!s.contains("盐环罚〔2026〕1号"), "{s}");
+    let csv = h
+        .get(
+            "/opendata/penalties.csv?from=2026-01-01&to=2026-12-31",
+            Role::Public,
+        )
+        .await
+        .text();
+    assert!(
+        !csv.contains("盐环罚〔2026〕1号") && csv.contains("盐环罚〔2026〕2号"),
+        "{csv}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn articles_are_written_in_the_console_and_published_on_the_portal() {
+    let h = harness();
+    let r = h
+        .post_form(
+            "/console/articles",
+            Role::Admin,
+            &[
+                ("column", "通知公告"),
+                ("title", "关于开展2026年度信用修复培训的通知"),
+                ("body", "第一段。\n\n第二段<script>alert(1)</script>"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let loc = r.headers["location"].to_str().unwrap().to_string();
+    let id: i64 = loc.rsplit('/').next().unwrap().parse().unwrap();
+    // A draft is not public.
+    assert_eq!(
+        h.get(&format!("/news/{id}"), Role::Public).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let bad = h
+        .post_form(
+            &format!("/console/articles/{id}/publish"),
+            Role::Admin,
+            &[("published_on", "2026-6-1x")],
+        )
+        .await;
+    assert!(bad.text().contains("YYYY-MM-DD"), "{}", bad.text());
+    let r = h
+        .post_form(
+            &format!("/console/articles/{id}/publish"),
+            Role::Admin,
+            &[("published_on", "2026-06-09")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = h.get(&format!("/news/{id}"), Role::Public).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let t = page.text();
+    assert!(t.contains("关于开展2026年度信用修复培训的通知") && t.contains("2026-06-09"));
+    assert!(!t.contains("<script>alert"), "article bodies are escaped");
+    assert!(
+        h.get("/", Role::Public)
+            .await
+            .text()
+            .contains("关于开展2026年度信用修复培训的通知")
+    );
+    let found = h
+        .get(
+            &format!("/news?q={}", urlencode("信用修复培训")),
+            Role::Public,
+        )
+        .await
+        .text();
+    assert!(found.contains(&format!("/news/{id}")), "{found}");
+    // Others may not write.
+    for role in [Role::Reporter, Role::Auditor, Role::Public] {
+        let r = h
+            .post_form(
+                "/console/articles",
+                role,
+                &[("column", "通知公告"), ("title", "x"), ("body", "y")],
+            )
+            .await;
+        assert!(
+            matches!(r.status, StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED),
+            "{role}: {}",
+            r.status
+        );
+    }
+    // Withdrawn: gone from the portal.
+    h.post_form(
+        &format!("/console/articles/{id}/withdraw"),
+        Role::Admin,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        h.get(&format!("/news/{id}"), Role::Public).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let audited = h
+        .state
+        .platform
+        .audit_search(&store::AuditQuery {
+            action: Some("article.publish".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(audited.iter().any(
+        |e| e.entry.object.as_deref() == Some(&format!("article:{id}")) && e.entry.outcome == "ok"
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_reports_monitoring_and_bulletin_in_the_console() {
+    let h = harness();
+    // The unit declares 5 penalties in June but has reported 2: a reason is required.
+    let r = h
+        .post_form(
+            "/console/self-reports",
+            Role::Reporter,
+            &[("month", "2026-06"), ("class", "CF"), ("produced", "5")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("请填写差异说明"), "{}", r.text());
+    let r = h
+        .post_form(
+            "/console/self-reports",
+            Role::Reporter,
+            &[
+                ("month", "2026-06"),
+                ("class", "CF"),
+                ("produced", "-1"),
+                ("gap_reason", "x"),
+            ],
+        )
+        .await;
+    assert!(r.text().contains("0到1000000"), "{}", r.text());
+    let r = h
+        .post_form(
+            "/console/self-reports",
+            Role::Reporter,
+            &[
+                ("month", "2026-07"),
+                ("class", "CF"),
+                ("produced", "1"),
+                ("gap_reason", "x"),
+            ],
+        )
+        .await;
+    assert!(r.text().contains("尚未到来"), "{}", r.text());
+    let r = h
+        .post_form(
+            "/console/self-reports",
+            Role::Reporter,
+            &[
+                ("month", "2026-06"),
+                ("class", "CF"),
+                ("produced", "5"),
+                ("gap_reason", "三件决定尚未送达"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    // The credit office cannot file for a unit.
+    let r = h
+        .post_form(
+            "/console/self-reports",
+            Role::Admin,
+            &[("month", "2026-06"), ("class", "CF"), ("produced", "2")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let m = h
+        .get("/console/monitoring?month=2026-06", Role::Admin)
+        .await;
+    assert_eq!(m.status, StatusCode::OK);
+    let t = m.text();
+    assert!(t.contains(UNIT) && t.contains("40.00%"), "上报率 2/5: {t}");
+    assert!(t.contains("三件决定尚未送达"), "the unit's reason is shown");
+    assert!(t.contains("区县排名"));
+    // The unit sees its own line; a drill-down into another unit is refused.
+    let mine = h
+        .get("/console/monitoring?month=2026-06", Role::Reporter)
+        .await
+        .text();
+    assert!(mine.contains(UNIT) && !mine.contains("区县排名"));
+    let other = h
+        .get(
+            &format!(
+                "/console/monitoring/records?month=2026-06&unit={}&class=CF&which=late",
+                urlencode(OTHER_UNIT)
+            ),
+            Role::Reporter,
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    let bad = h
+        .get("/console/monitoring?month=2026-13", Role::Admin)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    // The printable bulletin names the unit below 100%; the workbook is a real XLSX.
+    let b = h.get("/console/bulletin?month=2026-06", Role::Admin).await;
+    assert_eq!(b.status, StatusCode::OK);
+    let t = b.text();
+    assert!(
+        t.contains("盐城市2026年6月“双公示”信息报送情况通报") && t.contains("上报率40.00%"),
+        "{t}"
+    );
+    let x = h
+        .get("/console/bulletin.xlsx?month=2026-06", Role::Admin)
+        .await;
+    assert_eq!(x.status, StatusCode::OK);
+    assert!(x.body.starts_with(b"PK"), "an XLSX is a zip");
+    for role in [Role::Reporter, Role::Auditor, Role::Financial] {
+        assert_eq!(
+            h.get("/console/bulletin.xlsx?month=2026-06", role)
+                .await
+                .status,
+            StatusCode::FORBIDDEN,
+            "{role}"
+        );
+    }
+    let audited = h
+        .state
+        .platform
+        .audit_search(&store::AuditQuery {
+            action: Some("bulletin.export".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        audited
+            .iter()
+            .any(|e| e.entry.object.as_deref() == Some("month:2026-06"))
+    );
+}

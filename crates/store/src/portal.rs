@@ -1,0 +1,661 @@
+//! What the portal and the monitoring pages read: the records public now (双公示 columns, lists,
+//! open data), news articles, and the monthly 双公示 figures with the units' self-reports.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::conn::{Row, Val};
+use crate::model::record_id;
+use crate::{Store, StoreError};
+
+/// Which public records to list.
+#[derive(Debug, Clone, Default)]
+pub struct PublicQuery {
+    pub classes: Vec<String>,
+    /// Public on this day.
+    pub today: Option<NaiveDate>,
+    pub unit: Option<String>,
+    pub division: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// A word the category must contain (罚款, 普通 …).
+    pub category: Option<String>,
+    pub subject_key: Option<String>,
+    /// Continue after this (decided_on, subject_key, record_key), newest first.
+    pub after: Option<(NaiveDate, String, Vec<u8>)>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// A record public now, with its current content.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicRecord {
+    pub record_id: String,
+    pub subject_key: String,
+    #[serde(skip)]
+    pub record_key: Vec<u8>,
+    pub class_code: String,
+    pub source_unit: String,
+    pub division: Option<String>,
+    pub decided_on: Option<NaiveDate>,
+    pub public_ends: Option<NaiveDate>,
+    pub repairable_from: Option<NaiveDate>,
+    pub category: Option<String>,
+    pub under_objection: bool,
+    pub payload: String,
+}
+
+fn public_from(r: &Row) -> Result<PublicRecord, StoreError> {
+    let subject = r.text(0)?;
+    let key = r.bytes(1)?;
+    Ok(PublicRecord {
+        record_id: record_id(&subject, &key),
+        subject_key: subject,
+        record_key: key,
+        class_code: r.text(2)?,
+        source_unit: r.text(3)?,
+        division: r.opt_text(4)?,
+        decided_on: r.opt_date(5)?,
+        public_ends: r.opt_date(6)?,
+        repairable_from: r.opt_date(7)?,
+        category: r.opt_text(8)?,
+        under_objection: r.bool(9)?,
+        payload: r.text(10)?,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Article {
+    pub article_id: i64,
+    pub column_name: String,
+    pub title: String,
+    pub body: String,
+    pub published_on: Option<NaiveDate>,
+    pub status: String,
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Attachment {
+    pub attachment_id: i64,
+    pub article_id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub byte_size: i64,
+}
+
+const ARTICLE_COLUMNS: &str =
+    "article_id, column_name, title, body, published_on, status, author, created_at, updated_at";
+
+fn article_from(r: &Row) -> Result<Article, StoreError> {
+    Ok(Article {
+        article_id: r.i64(0)?,
+        column_name: r.text(1)?,
+        title: r.text(2)?,
+        body: r.text(3)?,
+        published_on: r.opt_date(4)?,
+        status: r.text(5)?,
+        author: r.text(6)?,
+        created_at: r.time(7)?,
+        updated_at: r.time(8)?,
+    })
+}
+
+/// Monthly 双公示 figures of one unit and class.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MonthFigures {
+    pub source_unit: String,
+    pub class_code: String,
+    pub accepted: i64,
+    pub linked: i64,
+    pub on_time: i64,
+    pub rejected: i64,
+    /// The unit's latest self-report of decisions made, if filed.
+    pub produced: Option<i64>,
+    pub gap_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SelfReport {
+    pub source_unit: String,
+    pub class_code: String,
+    pub month: String,
+    pub produced: i64,
+    pub gap_reason: Option<String>,
+    pub filed_by: String,
+    pub filed_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Records public on `q.today`, newest decision first.
+    pub fn public_records(&self, q: &PublicQuery) -> Result<Vec<PublicRecord>, StoreError> {
+        let mut sql = String::from(
+            "SELECT r.subject_key, r.record_key, r.class_code, r.source_unit, r.division, r.decided_on,
+                r.public_ends, r.repairable_from, r.category, r.under_objection, v.payload
+             FROM records r JOIN record_versions v ON v.subject_key = r.subject_key
+                AND v.record_key = r.record_key AND v.version_no = r.current_version
+             WHERE r.change IN ('created', 'corrected') AND r.published",
+        );
+        let mut params: Vec<Val> = Vec::new();
+        let p = |v: Val, params: &mut Vec<Val>| {
+            params.push(v);
+            format!("${}", params.len())
+        };
+        if !q.classes.is_empty() {
+            let list: Vec<String> = q
+                .classes
+                .iter()
+                .map(|c| p(c.as_str().into(), &mut params))
+                .collect();
+            sql.push_str(&format!(" AND r.class_code IN ({})", list.join(", ")));
+        }
+        if let Some(t) = q.today {
+            let x = p(t.into(), &mut params);
+            sql.push_str(&format!(
+                " AND (r.public_ends IS NULL OR r.public_ends >= {x})"
+            ));
+        }
+        if let Some(u) = &q.unit {
+            let x = p(u.as_str().into(), &mut params);
+            sql.push_str(&format!(" AND r.source_unit = {x}"));
+        }
+        if let Some(d) = &q.division {
+            let x = p(d.as_str().into(), &mut params);
+            sql.push_str(&format!(" AND r.division = {x}"));
+        }
+        if let Some(f) = q.from {
+            let x = p(f.into(), &mut params);
+            sql.push_str(&format!(" AND r.decided_on >= {x}"));
+        }
+        if let Some(t) = q.to {
+            let x = p(t.into(), &mut params);
+            sql.push_str(&format!(" AND r.decided_on <= {x}"));
+        }
+        if let Some(c) = &q.category {
+            let x = p(format!("%{c}%").into(), &mut params);
+            sql.push_str(&format!(" AND r.category LIKE {x}"));
+        }
+        if let Some(s) = &q.subject_key {
+            let x = p(s.as_str().into(), &mut params);
+            sql.push_str(&format!(" AND r.subject_key = {x}"));
+        }
+        if let Some((d, s, k)) = &q.after {
+            let (a, b, c) = (
+                p((*d).into(), &mut params),
+                p(s.as_str().into(), &mut params),
+                p(k.clone().into(), &mut params),
+            );
+            sql.push_str(&format!(
+                " AND (r.decided_on < {a} OR (r.decided_on = {a} AND (r.subject_key > {b} OR (r.subject_key = {b} AND r.record_key > {c}))))"
+            ));
+        }
+        let lim = p(Val::Int(q.limit.clamp(1, 5000)), &mut params);
+        let off = p(Val::Int(q.offset.max(0)), &mut params);
+        sql.push_str(&format!(
+            " ORDER BY r.decided_on DESC, r.subject_key, r.record_key LIMIT {lim} OFFSET {off}"
+        ));
+        self.read(|c| c.query(&sql, &params)?.iter().map(public_from).collect())
+    }
+
+    /// How many records of these classes are public now (for headline figures).
+    pub fn count_public(&self, classes: &[&str], today: NaiveDate) -> Result<i64, StoreError> {
+        let list: Vec<String> = (0..classes.len()).map(|i| format!("${}", i + 2)).collect();
+        let mut params: Vec<Val> = vec![today.into()];
+        params.extend(classes.iter().map(|c| Val::from(*c)));
+        self.read(|c| {
+            c.query_one(
+                &format!(
+                    "SELECT COUNT(*) FROM records WHERE change IN ('created', 'corrected') AND published
+                     AND (public_ends IS NULL OR public_ends >= $1) AND class_code IN ({})",
+                    list.join(", ")
+                ),
+                &params,
+            )?
+            .map_or(Ok(0), |r| r.i64(0))
+        })
+    }
+
+    // ----- articles -----
+
+    pub fn create_article(
+        &self,
+        column: &str,
+        title: &str,
+        body: &str,
+        author: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        self.write(|c| {
+            c.query_one(
+                "INSERT INTO articles (column_name, title, body, status, author, created_at, updated_at)
+                 VALUES ($1, $2, $3, 'draft', $4, $5, $5) RETURNING article_id",
+                &[column.into(), title.into(), body.into(), author.into(), at.into()],
+            )?
+            .ok_or_else(|| StoreError::Decode("no article id".into()))?
+            .i64(0)
+        })
+    }
+
+    pub fn update_article(
+        &self,
+        id: i64,
+        column: &str,
+        title: &str,
+        body: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write(|c| {
+            let n = c.execute(
+                "UPDATE articles SET column_name = $1, title = $2, body = $3, updated_at = $4 WHERE article_id = $5",
+                &[column.into(), title.into(), body.into(), at.into(), Val::Int(id)],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("文章{id}不存在")));
+            }
+            Ok(())
+        })
+    }
+
+    /// Publishes (with its publication date) or withdraws an article.
+    pub fn set_article_status(
+        &self,
+        id: i64,
+        status: &str,
+        published_on: Option<NaiveDate>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write(|c| {
+            let n = c.execute(
+                "UPDATE articles SET status = $1, published_on = COALESCE($2, published_on), updated_at = $3 WHERE article_id = $4",
+                &[status.into(), published_on.into(), at.into(), Val::Int(id)],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("文章{id}不存在")));
+            }
+            Ok(())
+        })
+    }
+
+    pub fn article(&self, id: i64) -> Result<Option<Article>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                &format!("SELECT {ARTICLE_COLUMNS} FROM articles WHERE article_id = $1"),
+                &[Val::Int(id)],
+            )?
+            .map(|r| article_from(&r))
+            .transpose()
+        })
+    }
+
+    /// Articles, newest first: published ones on or before `published_by` (the portal) or all.
+    pub fn articles(
+        &self,
+        column: Option<&str>,
+        query: Option<&str>,
+        published_by: Option<NaiveDate>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Article>, StoreError> {
+        let like = query.map(|q| format!("%{q}%")).unwrap_or_default();
+        self.read(|c| {
+            let (status_filter, params): (&str, Vec<Val>) = match published_by {
+                Some(d) => (
+                    "status = 'published' AND published_on <= $4",
+                    vec![column.unwrap_or("").into(), like.as_str().into(), Val::Int(limit), d.into(), Val::Int(offset)],
+                ),
+                None => (
+                    "$4 = $4",
+                    vec![column.unwrap_or("").into(), like.as_str().into(), Val::Int(limit), Val::Int(0), Val::Int(offset)],
+                ),
+            };
+            c.query(
+                &format!(
+                    "SELECT {ARTICLE_COLUMNS} FROM articles
+                     WHERE {status_filter} AND ($1 = '' OR column_name = $1)
+                       AND ($2 = '' OR title LIKE $2 OR body LIKE $2)
+                     ORDER BY COALESCE(published_on, '9999-12-31') DESC, article_id DESC LIMIT $3 OFFSET $5"
+                ),
+                &params,
+            )?
+            .iter()
+            .map(article_from)
+            .collect()
+        })
+    }
+
+    pub fn add_attachment(
+        &self,
+        article_id: i64,
+        file_name: &str,
+        content_type: &str,
+        data: &[u8],
+    ) -> Result<i64, StoreError> {
+        self.write(|c| {
+            c.query_one(
+                "INSERT INTO article_attachments (article_id, file_name, content_type, byte_size, data)
+                 VALUES ($1, $2, $3, $4, $5) RETURNING attachment_id",
+                &[Val::Int(article_id), file_name.into(), content_type.into(), Val::Int(data.len() as i64), data.into()],
+            )?
+            .ok_or_else(|| StoreError::Decode("no attachment id".into()))?
+            .i64(0)
+        })
+    }
+
+    pub fn attachments(&self, article_id: i64) -> Result<Vec<Attachment>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT attachment_id, article_id, file_name, content_type, byte_size FROM article_attachments
+                 WHERE article_id = $1 ORDER BY attachment_id",
+                &[Val::Int(article_id)],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(Attachment {
+                    attachment_id: r.i64(0)?,
+                    article_id: r.i64(1)?,
+                    file_name: r.text(2)?,
+                    content_type: r.text(3)?,
+                    byte_size: r.i64(4)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    pub fn attachment_data(
+        &self,
+        article_id: i64,
+        attachment_id: i64,
+    ) -> Result<Option<(Attachment, Vec<u8>)>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                "SELECT attachment_id, article_id, file_name, content_type, byte_size, data FROM article_attachments
+                 WHERE article_id = $1 AND attachment_id = $2",
+                &[Val::Int(article_id), Val::Int(attachment_id)],
+            )?
+            .map(|r| {
+                Ok((
+                    Attachment {
+                        attachment_id: r.i64(0)?,
+                        article_id: r.i64(1)?,
+                        file_name: r.text(2)?,
+                        content_type: r.text(3)?,
+                        byte_size: r.i64(4)?,
+                    },
+                    r.bytes(5)?,
+                ))
+            })
+            .transpose()
+        })
+    }
+
+    // ----- 双公示 monitoring -----
+
+    pub fn file_self_report(&self, r: &SelfReport) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO self_reports (source_unit, class_code, month, produced, gap_reason, filed_by, filed_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    r.source_unit.as_str().into(),
+                    r.class_code.as_str().into(),
+                    r.month.as_str().into(),
+                    Val::Int(r.produced),
+                    r.gap_reason.clone().into(),
+                    r.filed_by.as_str().into(),
+                    r.filed_at.into(),
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The latest self-reports of a month (or of one unit, all months).
+    pub fn self_reports(
+        &self,
+        month: Option<&str>,
+        unit: Option<&str>,
+    ) -> Result<Vec<SelfReport>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT s.source_unit, s.class_code, s.month, s.produced, s.gap_reason, s.filed_by, s.filed_at
+                 FROM self_reports s
+                 JOIN (SELECT source_unit, class_code, month, MAX(report_id) AS last FROM self_reports
+                       GROUP BY source_unit, class_code, month) m ON m.last = s.report_id
+                 WHERE ($1 = '' OR s.month = $1) AND ($2 = '' OR s.source_unit = $2)
+                 ORDER BY s.month DESC, s.source_unit, s.class_code",
+                &[month.unwrap_or("").into(), unit.unwrap_or("").into()],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(SelfReport {
+                    source_unit: r.text(0)?,
+                    class_code: r.text(1)?,
+                    month: r.text(2)?,
+                    produced: r.i64(3)?,
+                    gap_reason: r.opt_text(4)?,
+                    filed_by: r.text(5)?,
+                    filed_at: r.time(6)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    /// The month's figures per unit and class, from the rollup kept at import, with the
+    /// units' latest self-reports.
+    pub fn month_figures(
+        &self,
+        month: &str,
+        classes: &[&str],
+    ) -> Result<Vec<MonthFigures>, StoreError> {
+        let rows = self.read(|c| {
+            c.query(
+                "SELECT source_unit, class_code, accepted, linked, on_time, rejected FROM publicity_monthly WHERE month = $1",
+                &[month.into()],
+            )
+        })?;
+        let mut out: Vec<MonthFigures> = Vec::new();
+        for r in rows {
+            let class = r.text(1)?;
+            if !classes.contains(&class.as_str()) {
+                continue;
+            }
+            out.push(MonthFigures {
+                source_unit: r.text(0)?,
+                class_code: class,
+                accepted: r.i64(2)?,
+                linked: r.i64(3)?,
+                on_time: r.i64(4)?,
+                rejected: r.i64(5)?,
+                produced: None,
+                gap_reason: None,
+            });
+        }
+        for s in self.self_reports(Some(month), None)? {
+            if !classes.contains(&s.class_code.as_str()) {
+                continue;
+            }
+            match out
+                .iter_mut()
+                .find(|f| f.source_unit == s.source_unit && f.class_code == s.class_code)
+            {
+                Some(f) => {
+                    f.produced = Some(s.produced);
+                    f.gap_reason = s.gap_reason;
+                }
+                None => out.push(MonthFigures {
+                    source_unit: s.source_unit,
+                    class_code: s.class_code,
+                    produced: Some(s.produced),
+                    gap_reason: s.gap_reason,
+                    ..Default::default()
+                }),
+            }
+        }
+        out.sort_by(|a, b| (&a.source_unit, &a.class_code).cmp(&(&b.source_unit, &b.class_code)));
+        Ok(out)
+    }
+
+    /// The same figures recounted from the versions themselves (first versions by month of
+    /// decision) and the rejections: what the rollup must equal.
+    pub fn month_figures_recount(
+        &self,
+        month: &str,
+        classes: &[&str],
+    ) -> Result<Vec<MonthFigures>, StoreError> {
+        let (from, to) = month_bounds(month)?;
+        let list: Vec<String> = (0..classes.len()).map(|i| format!("${}", i + 3)).collect();
+        let mut params: Vec<Val> = vec![from.into(), to.into()];
+        params.extend(classes.iter().map(|c| Val::from(*c)));
+        let in_list = list.join(", ");
+        let accepted = self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT source_unit, class_code, COUNT(*),
+                        CAST(SUM(CASE WHEN linked THEN 1 ELSE 0 END) AS BIGINT),
+                        CAST(SUM(CASE WHEN on_time THEN 1 ELSE 0 END) AS BIGINT)
+                     FROM record_versions WHERE version_no = 1 AND change = 'created'
+                       AND decided_on >= $1 AND decided_on < $2 AND class_code IN ({in_list})
+                     GROUP BY source_unit, class_code"
+                ),
+                &params,
+            )
+        })?;
+        let rejected = self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT s.source_unit, s.class_code, COUNT(*) FROM rejections j
+                     JOIN submissions s ON s.submission_id = j.submission_id
+                     WHERE j.decided_on >= $1 AND j.decided_on < $2 AND s.class_code IN ({in_list})
+                     GROUP BY s.source_unit, s.class_code"
+                ),
+                &params,
+            )
+        })?;
+        let mut out: Vec<MonthFigures> = Vec::new();
+        for r in accepted {
+            out.push(MonthFigures {
+                source_unit: r.text(0)?,
+                class_code: r.text(1)?,
+                accepted: r.i64(2)?,
+                linked: r.i64(3)?,
+                on_time: r.i64(4)?,
+                ..Default::default()
+            });
+        }
+        for r in rejected {
+            let (u, c, n) = (r.text(0)?, r.text(1)?, r.i64(2)?);
+            match out
+                .iter_mut()
+                .find(|f| f.source_unit == u && f.class_code == c)
+            {
+                Some(f) => f.rejected = n,
+                None => out.push(MonthFigures {
+                    source_unit: u,
+                    class_code: c,
+                    rejected: n,
+                    ..Default::default()
+                }),
+            }
+        }
+        out.sort_by(|a, b| (&a.source_unit, &a.class_code).cmp(&(&b.source_unit, &b.class_code)));
+        Ok(out)
+    }
+
+    /// Per unit since `since`: rows read and rows rejected (for the rejection-rate warning).
+    pub fn rejection_rates(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT source_unit, CAST(SUM(rows_read) AS BIGINT), CAST(SUM(rejected) AS BIGINT) FROM submissions
+                 WHERE status = 'committed' AND received_at >= $1 GROUP BY source_unit ORDER BY source_unit",
+                &[since.into()],
+            )?
+            .iter()
+            .map(|r| Ok((r.text(0)?, r.i64(1)?, r.i64(2)?)))
+            .collect()
+        })
+    }
+
+    /// Records of a unit and month of decision for the drill-down: late, unlinked.
+    pub fn month_records(
+        &self,
+        unit: &str,
+        class: &str,
+        month: &str,
+        which: &str,
+        limit: i64,
+    ) -> Result<Vec<PublicRecord>, StoreError> {
+        let (from, to) = month_bounds(month)?;
+        let cond = match which {
+            "late" => "AND v.on_time IS NOT NULL AND NOT v.on_time",
+            "unlinked" => "AND NOT v.linked",
+            _ => "",
+        };
+        self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT v.subject_key, v.record_key, v.class_code, v.source_unit, r.division, v.decided_on,
+                        v.public_ends, v.repairable_from, r.category, r.under_objection, v.payload
+                     FROM record_versions v JOIN records r ON r.subject_key = v.subject_key AND r.record_key = v.record_key
+                     WHERE v.version_no = 1 AND v.source_unit = $1 AND v.class_code = $2
+                       AND v.decided_on >= $3 AND v.decided_on < $4 {cond}
+                     ORDER BY v.decided_on, v.subject_key LIMIT $5"
+                ),
+                &[unit.into(), class.into(), from.into(), to.into(), Val::Int(limit)],
+            )?
+            .iter()
+            .map(public_from)
+            .collect()
+        })
+    }
+}
+
+impl Store {
+    /// Rows of a unit rejected for a month of decision, for the drill-down: (submission, row).
+    pub fn month_rejections(
+        &self,
+        unit: &str,
+        class: &str,
+        month: &str,
+        limit: i64,
+    ) -> Result<Vec<(i64, crate::StoredRejection)>, StoreError> {
+        let (from, to) = month_bounds(month)?;
+        self.read(|c| {
+            c.query(
+                "SELECT j.submission_id, j.row_no, j.problems FROM rejections j
+                 JOIN submissions s ON s.submission_id = j.submission_id
+                 WHERE s.source_unit = $1 AND s.class_code = $2 AND j.decided_on >= $3 AND j.decided_on < $4
+                 ORDER BY j.submission_id, j.row_no LIMIT $5",
+                &[unit.into(), class.into(), from.into(), to.into(), Val::Int(limit)],
+            )?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.i64(0)?,
+                    crate::StoredRejection {
+                        row_no: r.i64(1)?,
+                        problems: serde_json::from_str(&r.text(2)?).map_err(|e| StoreError::Decode(e.to_string()))?,
+                        raw_sealed: Vec::new(),
+                    },
+                ))
+            })
+            .collect()
+        })
+    }
+}
+
+/// `2026-10` → (2026-10-01, 2026-11-01).
+pub fn month_bounds(month: &str) -> Result<(NaiveDate, NaiveDate), StoreError> {
+    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .map_err(|_| StoreError::Refused(format!("“{month}”不是YYYY-MM格式的月份")))?;
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .ok_or_else(|| StoreError::Refused(format!("月份{month}超出范围")))?;
+    Ok((first, next))
+}

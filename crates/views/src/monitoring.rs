@@ -1,0 +1,296 @@
+//! 双公示 monitoring: per source unit and per county, for a month of decisions, what was produced
+//! (the units' self-reports), reported, accepted, linked and on time, the four rates, rankings,
+//! the units below the goal, and the warnings a unit sees on its console home.
+
+use chrono::{Datelike, NaiveDate};
+use domain::monitoring::Figures;
+use rulebook::Rulebook;
+use serde::Serialize;
+use store::{Store, StoreError};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitLine {
+    pub unit: String,
+    pub division: String,
+    pub county: String,
+    pub class_code: String,
+    pub class_name: String,
+    pub figures: Figures,
+    pub rejected: i64,
+    pub gap_reason: Option<String>,
+    pub rank: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CountyLine {
+    pub division: String,
+    pub county: String,
+    pub figures: Figures,
+    pub units: usize,
+    pub rank: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthReport {
+    pub month: String,
+    pub units: Vec<UnitLine>,
+    pub counties: Vec<CountyLine>,
+    pub total: Figures,
+    pub goal: f64,
+    pub rule_version: String,
+}
+
+impl MonthReport {
+    /// Units below the goal on 上报率, 合规率 or 及时率 (or without a self-report).
+    pub fn below(&self) -> Vec<&UnitLine> {
+        self.units
+            .iter()
+            .filter(|u| u.figures.below(self.goal))
+            .collect()
+    }
+}
+
+pub fn county_name(rules: &Rulebook, division: &str) -> String {
+    if division == rules.divisions.city {
+        return "市级部门".into();
+    }
+    rules
+        .divisions
+        .get(division)
+        .map(|d| d.name.clone())
+        .unwrap_or_else(|| division.to_string())
+}
+
+fn lines(rules: &Rulebook, figures: Vec<store::MonthFigures>) -> Vec<UnitLine> {
+    figures
+        .into_iter()
+        .map(|f| {
+            let division = rules
+                .units
+                .find(&f.source_unit)
+                .map(|u| u.division.clone())
+                .unwrap_or_default();
+            UnitLine {
+                county: county_name(rules, &division),
+                division,
+                class_name: rules
+                    .catalog
+                    .class_by_code(&f.class_code)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_else(|| f.class_code.clone()),
+                class_code: f.class_code,
+                figures: Figures {
+                    produced: f.produced,
+                    reported: f.accepted + f.rejected,
+                    accepted: f.accepted,
+                    linked: f.linked,
+                    on_time: f.on_time,
+                },
+                rejected: f.rejected,
+                gap_reason: f.gap_reason,
+                unit: f.source_unit,
+                rank: 0,
+            }
+        })
+        .collect()
+}
+
+fn report(rules: &Rulebook, month: &str, mut units: Vec<UnitLine>) -> MonthReport {
+    let mut counties: Vec<CountyLine> = Vec::new();
+    let mut total = Figures::default();
+    for u in &units {
+        total.add(&u.figures);
+        match counties.iter_mut().find(|c| c.division == u.division) {
+            Some(c) => {
+                c.figures.add(&u.figures);
+                c.units += 1;
+            }
+            None => counties.push(CountyLine {
+                division: u.division.clone(),
+                county: u.county.clone(),
+                figures: u.figures.clone(),
+                units: 1,
+                rank: 0,
+            }),
+        }
+    }
+    units.sort_by(|a, b| {
+        b.figures
+            .score()
+            .total_cmp(&a.figures.score())
+            .then(a.unit.cmp(&b.unit))
+            .then(a.class_code.cmp(&b.class_code))
+    });
+    for (i, u) in units.iter_mut().enumerate() {
+        u.rank = i + 1;
+    }
+    counties.sort_by(|a, b| {
+        b.figures
+            .score()
+            .total_cmp(&a.figures.score())
+            .then(a.division.cmp(&b.division))
+    });
+    for (i, c) in counties.iter_mut().enumerate() {
+        c.rank = i + 1;
+    }
+    MonthReport {
+        month: month.to_string(),
+        units,
+        counties,
+        total,
+        goal: rules.monitoring.goal,
+        rule_version: format!("{}/{}", rules.monitoring.version, rules.digest),
+    }
+}
+
+/// The month's report from the figures kept at import.
+pub fn month_report(
+    store: &Store,
+    rules: &Rulebook,
+    month: &str,
+) -> Result<MonthReport, StoreError> {
+    let classes: Vec<&str> = rules
+        .monitoring
+        .classes
+        .iter()
+        .map(String::as_str)
+        .collect();
+    Ok(report(
+        rules,
+        month,
+        lines(rules, store.month_figures(month, &classes)?),
+    ))
+}
+
+/// The same report recounted from the records themselves (for checking the bulletin).
+pub fn month_report_recount(
+    store: &Store,
+    rules: &Rulebook,
+    month: &str,
+) -> Result<MonthReport, StoreError> {
+    let classes: Vec<&str> = rules
+        .monitoring
+        .classes
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let mut figures = store.month_figures_recount(month, &classes)?;
+    for s in store.self_reports(Some(month), None)? {
+        if !classes.contains(&s.class_code.as_str()) {
+            continue;
+        }
+        match figures
+            .iter_mut()
+            .find(|f| f.source_unit == s.source_unit && f.class_code == s.class_code)
+        {
+            Some(f) => {
+                f.produced = Some(s.produced);
+                f.gap_reason = s.gap_reason;
+            }
+            None => figures.push(store::MonthFigures {
+                source_unit: s.source_unit,
+                class_code: s.class_code,
+                produced: Some(s.produced),
+                gap_reason: s.gap_reason,
+                ..Default::default()
+            }),
+        }
+    }
+    figures.sort_by(|a, b| (&a.source_unit, &a.class_code).cmp(&(&b.source_unit, &b.class_code)));
+    Ok(report(rules, month, lines(rules, figures)))
+}
+
+/// A warning on a console home.
+#[derive(Debug, Clone, Serialize)]
+pub struct Warning {
+    pub unit: String,
+    pub message: String,
+}
+
+fn last_day(month: &str) -> Option<NaiveDate> {
+    let (_, next) = store::month_bounds(month).ok()?;
+    next.pred_opt()
+}
+
+/// Warnings for one unit (or every unit): declared decisions not all reported near or past the
+/// 7-working-day deadline after the month's end, and a rejection rate above the threshold.
+pub fn warnings(
+    store: &Store,
+    rules: &Rulebook,
+    unit: Option<&str>,
+    today: NaiveDate,
+) -> Result<Vec<Warning>, StoreError> {
+    let w = &rules.monitoring.warnings;
+    let mut out = Vec::new();
+    let this = format!("{:04}-{:02}", today.year(), today.month());
+    let prev_day = NaiveDate::from_ymd_opt(today.year(), today.month(), 1)
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(today);
+    let prev = format!("{:04}-{:02}", prev_day.year(), prev_day.month());
+    for month in [prev, this] {
+        let Some(end) = last_day(&month) else {
+            continue;
+        };
+        let days = rules
+            .monitoring
+            .classes
+            .iter()
+            .filter_map(|c| rules.catalog.class_by_code(c)?.report_working_days)
+            .max()
+            .unwrap_or(7);
+        let deadline = rules.calendar.add_workdays(end, days).date;
+        let (left, _) = rules.calendar.workdays_between(today, deadline);
+        if today > deadline || left > w.lead_working_days {
+            continue;
+        }
+        for l in month_report(store, rules, &month)?.units {
+            if unit.is_some_and(|u| u != l.unit) {
+                continue;
+            }
+            if let Some(p) = l.figures.produced
+                && p > l.figures.accepted
+            {
+                out.push(Warning {
+                    unit: l.unit.clone(),
+                    message: format!(
+                        "{}{}月自报作出{}{}件，已入库{}件，尚有{}件未报送，报送期限{}（还剩{}个工作日）",
+                        l.unit,
+                        &month[5..],
+                        l.class_name,
+                        p,
+                        l.figures.accepted,
+                        p - l.figures.accepted,
+                        deadline,
+                        left
+                    ),
+                });
+            }
+        }
+    }
+    // The window ends today (Beijing); its start as an instant.
+    let since = (today - chrono::Duration::days(w.window_days))
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc() - chrono::Duration::hours(8))
+        .unwrap_or_default();
+    for q in store.rejection_rates(since)? {
+        if unit.is_some_and(|u| u != q.0) || q.1 == 0 {
+            continue;
+        }
+        let rate = q.2 as f64 / q.1 as f64;
+        if rate > w.rejection_rate {
+            out.push(Warning {
+                unit: q.0.clone(),
+                message: format!(
+                    "{}近{}天报送{}行，退回{}行，退回率{:.1}%，超过{:.0}%",
+                    q.0,
+                    w.window_days,
+                    q.1,
+                    q.2,
+                    rate * 100.0,
+                    w.rejection_rate * 100.0
+                ),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,124 @@
+//! Rows of the portal's columns (双公示, lists, open data), built from the records public now.
+
+use std::collections::HashMap;
+
+use domain::catalog::{CatalogClass, Role};
+use rulebook::Rulebook;
+use serde::Serialize;
+use store::{PublicRecord, payload_pairs};
+
+/// One line of a 双公示 or list column.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnRow {
+    pub record_id: String,
+    pub subject_key: String,
+    pub subject_name: String,
+    /// USCC, or the masked ID number of a person.
+    pub subject_code: String,
+    pub class_name: String,
+    pub decision_no: String,
+    pub category: String,
+    pub content: String,
+    pub basis: String,
+    pub unit: String,
+    pub division_name: String,
+    pub decided_on: String,
+    pub repairable_from: String,
+    pub ends: String,
+    pub under_objection: bool,
+}
+
+fn role_value(class: &CatalogClass, items: &HashMap<String, String>, role: Role) -> String {
+    class
+        .item_by_role(role)
+        .and_then(|i| items.get(&i.code))
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn content_of(class: &CatalogClass, items: &HashMap<String, String>) -> String {
+    for code in [
+        "CF_NR", "XK_NR", "MD_LRYY", "SX_JTQX", "QZ_NR", "CN_NR", "RY_MC", "HT_MC",
+    ] {
+        if class.item(code).is_some()
+            && let Some(v) = items.get(code)
+        {
+            return v.clone();
+        }
+    }
+    String::new()
+}
+
+pub fn column_rows(rules: &Rulebook, records: &[PublicRecord]) -> Vec<ColumnRow> {
+    records
+        .iter()
+        .filter_map(|r| {
+            let class = rules.catalog.class_by_code(&r.class_code)?;
+            let items: HashMap<String, String> = payload_pairs(&r.payload).into_iter().collect();
+            let code = {
+                let uscc = role_value(class, &items, Role::SubjectUscc);
+                // A person is shown by the masked ID number, never the whole of it.
+                if uscc.is_empty() {
+                    let id = role_value(class, &items, Role::SubjectIdNumber);
+                    if id.is_empty() {
+                        id
+                    } else {
+                        domain::ids::mask_id_number(&id)
+                    }
+                } else {
+                    uscc
+                }
+            };
+            Some(ColumnRow {
+                record_id: r.record_id.clone(),
+                subject_key: r.subject_key.clone(),
+                subject_name: role_value(class, &items, Role::SubjectName),
+                subject_code: code,
+                class_name: class.name.clone(),
+                decision_no: role_value(class, &items, Role::DecisionNo),
+                category: r.category.clone().unwrap_or_default().replace(';', "、"),
+                content: content_of(class, &items),
+                basis: role_value(class, &items, Role::LegalBasis),
+                unit: role_value(class, &items, Role::DecidingUnit),
+                division_name: r
+                    .division
+                    .as_deref()
+                    .and_then(|d| rules.divisions.get(d))
+                    .map(|d| d.name.clone())
+                    .unwrap_or_default(),
+                decided_on: r.decided_on.map(|d| d.to_string()).unwrap_or_default(),
+                repairable_from: r.repairable_from.map(|d| d.to_string()).unwrap_or_default(),
+                ends: r
+                    .public_ends
+                    .map(|d| {
+                        if d.format("%Y").to_string() == "2099" {
+                            "长期".into()
+                        } else {
+                            d.to_string()
+                        }
+                    })
+                    .unwrap_or_default(),
+                under_objection: r.under_objection,
+            })
+        })
+        .collect()
+}
+
+/// The public items of a class, in catalog order, for open data: code, header.
+pub fn open_columns(class: &CatalogClass) -> Vec<(String, String)> {
+    class
+        .items
+        .iter()
+        .filter(|i| i.public)
+        .map(|i| (i.code.clone(), crate::item_label(class, &i.code)))
+        .collect()
+}
+
+/// The public values of a record, aligned with [`open_columns`].
+pub fn open_values(columns: &[(String, String)], payload: &str) -> Vec<String> {
+    let items: HashMap<String, String> = payload_pairs(payload).into_iter().collect();
+    columns
+        .iter()
+        .map(|(c, _)| items.get(c).cloned().unwrap_or_default())
+        .collect()
+}

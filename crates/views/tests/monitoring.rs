@@ -1,0 +1,353 @@
+//! 双公示 monitoring end to end: timeliness by the working-day calendar with 调休, the bulletin
+//! equal to a recount from the records, warnings, on SQLite and PostgreSQL alike.
+
+use std::io::Cursor;
+
+use calamine::{Reader, Xlsx};
+use domain::clock::Clock;
+use ingest::{ImportOptions, Importer};
+use rulebook::Rulebook;
+use store::{Channel, SelfReport, Store};
+use testkit::{clock_on, day, stores};
+use views::monitoring::{month_report, month_report_recount, warnings};
+
+const UNIT: &str = "盐城市生态环境局";
+
+fn penalty_csv(rules: &Rulebook, rows: &[(&str, &str)]) -> String {
+    // (decision no, decision date)
+    let unit_code = &rules.units.find(UNIT).expect("unit").uscc;
+    let mut s = String::from(
+        "CF_XDR_MC,CF_XDR_LB,CF_XDR_SHXYM,CF_FRDB,CF_WSH,CF_WFXW,CF_SY,CF_YJ,CF_CFLB,CF_NR,CF_NR_FK,CF_JDRQ,CF_YXQ,CF_CFJG,CF_CFJGDM,CF_SJLY,CF_SJLYDM\n",
+    );
+    for (no, decided) in rows {
+        s.push_str(&format!(
+            "盐城市恒泰化工有限公司,法人及非法人组织,91320900MA1MB4X50R,张三,{no},超标排放,经查超标排放大气污染物,《中华人民共和国大气污染防治法》第九十九条,罚款,处罚款0.5万元,0.5,{decided},2029-06-01,{UNIT},{unit_code},{UNIT},{unit_code}\n"
+        ));
+    }
+    s
+}
+
+fn import_csv(
+    store: &Store,
+    rules: &Rulebook,
+    keys: &crypto::KeyRing,
+    clock: &dyn Clock,
+    csv: &str,
+) -> ingest::ImportSummary {
+    Importer {
+        store,
+        rules,
+        keys,
+        clock,
+    }
+    .import_reader(
+        Some("p.csv".into()),
+        ingest::Format::Csv,
+        csv.as_bytes(),
+        &ImportOptions {
+            unit: UNIT.into(),
+            class: "行政处罚".into(),
+            actor: "test".into(),
+            channel: Channel::File,
+        },
+        &|_| {},
+    )
+    .expect("import")
+}
+
+#[test]
+fn timeliness_counts_holidays_and_make_up_working_days() {
+    let rules = Rulebook::builtin().unwrap();
+    let keys = testkit::keys();
+    // 2026-09-30 is the last working day before the National Day holiday (10-01 to 10-07);
+    // Saturday 10-10 is a make-up working day. Seven working days: 10-08, 10-09, 10-10, 10-12,
+    // 10-13, 10-14, 10-15. Counting weekdays alone would give 10-16; ignoring the holiday, 10-12.
+    assert_eq!(
+        rules.calendar.add_workdays(day("2026-09-30"), 7).date,
+        day("2026-10-15")
+    );
+    for ts in stores() {
+        let store = Store::open(&ts.spec).unwrap();
+        let on_time = import_csv(
+            &store,
+            &rules,
+            &keys,
+            &clock_on("2026-10-15"),
+            &penalty_csv(&rules, &[("盐环罚〔2026〕901号", "2026-09-30")]),
+        );
+        assert_eq!(on_time.accepted, 1, "{:?}", on_time);
+        let late = import_csv(
+            &store,
+            &rules,
+            &keys,
+            &clock_on("2026-10-16"),
+            &penalty_csv(&rules, &[("盐环罚〔2026〕902号", "2026-09-30")]),
+        );
+        assert_eq!(late.accepted, 1);
+        // A bad row with a September decision date counts as reported but not accepted.
+        let bad = penalty_csv(&rules, &[("盐环罚〔2026〕903号", "2026-09-29")])
+            .replace("91320900MA1MB4X50R", "91320900MA1MB4X50X");
+        let r = import_csv(&store, &rules, &keys, &clock_on("2026-10-16"), &bad);
+        assert_eq!(r.rejected, 1);
+
+        let report = month_report(&store, &rules, "2026-09").unwrap();
+        let line = report
+            .units
+            .iter()
+            .find(|u| u.unit == UNIT && u.class_code == "CF")
+            .expect("line");
+        assert_eq!(line.figures.reported, 3);
+        assert_eq!(line.figures.accepted, 2);
+        assert_eq!(
+            line.figures.on_time, 1,
+            "received 10-15 is on time, 10-16 is late"
+        );
+        assert_eq!(line.figures.timeliness_rate(), Some(0.5));
+        assert!(line.figures.produced.is_none() && line.figures.below(1.0));
+
+        let late_rows = store
+            .month_records(UNIT, "CF", "2026-09", "late", 10)
+            .unwrap();
+        assert_eq!(late_rows.len(), 1);
+        assert!(
+            late_rows[0].payload.contains("902号"),
+            "{}",
+            late_rows[0].payload
+        );
+        let rejected = store.month_rejections(UNIT, "CF", "2026-09", 10).unwrap();
+        assert_eq!(rejected.len(), 1);
+        assert!(
+            rejected[0]
+                .1
+                .problems
+                .iter()
+                .any(|p| p.reason.contains("校验")),
+            "{:?}",
+            rejected[0].1.problems
+        );
+
+        // The month's rollup equals the recount from the versions and rejections.
+        let recount = month_report_recount(&store, &rules, "2026-09").unwrap();
+        assert_eq!(
+            report
+                .units
+                .iter()
+                .map(|u| (&u.unit, &u.class_code, &u.figures, u.rejected))
+                .collect::<Vec<_>>(),
+            recount
+                .units
+                .iter()
+                .map(|u| (&u.unit, &u.class_code, &u.figures, u.rejected))
+                .collect::<Vec<_>>()
+        );
+        // Nothing counted for October.
+        assert!(
+            month_report(&store, &rules, "2026-10")
+                .unwrap()
+                .units
+                .is_empty()
+        );
+    }
+}
+
+fn cell_text(c: &calamine::Data) -> String {
+    match c {
+        calamine::Data::Float(f) => format!("{}", *f as i64),
+        calamine::Data::Int(i) => i.to_string(),
+        other => other.to_string(),
+    }
+}
+
+#[test]
+fn bulletin_equals_a_recount_from_the_records() {
+    let rules = Rulebook::builtin().unwrap();
+    let keys = testkit::keys();
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = synth::GenOptions::small(21, day("2026-11-20"));
+    o.orgs = 300;
+    o.persons = 60;
+    o.licences = 600;
+    o.penalties = 600;
+    o.lists = 10;
+    o.commitments = 10;
+    o.contracts = 10;
+    o.honours = 5;
+    o.dirty = 0.05;
+    let m = synth::generate(&rules, dir.path(), &o).unwrap();
+    let mut files = m.files.clone();
+    files.sort_by_key(|f| f.class != "登记注册基本信息");
+    for ts in stores() {
+        let store = Store::open(&ts.spec).unwrap();
+        // Two sending days, so timeliness differs between units and months.
+        for (i, f) in files.iter().enumerate() {
+            let clock = clock_on(if i % 2 == 0 {
+                "2026-11-20"
+            } else {
+                "2026-06-15"
+            });
+            Importer {
+                store: &store,
+                rules: &rules,
+                keys: &keys,
+                clock: &clock,
+            }
+            .import_path(
+                &dir.path().join(&f.file),
+                &ImportOptions {
+                    unit: f.unit.clone(),
+                    class: f.class.clone(),
+                    actor: "test".into(),
+                    channel: Channel::File,
+                },
+                &|_| {},
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", f.file));
+        }
+        // Some units file self-reports for 2026-05, one of them with a gap.
+        let may = month_report(&store, &rules, "2026-05").unwrap();
+        assert!(
+            may.units.len() >= 2,
+            "the synthetic city has penalties and licences in 2026-05"
+        );
+        for (i, u) in may.units.iter().enumerate().take(3) {
+            let gap = if i == 0 { 2 } else { 0 };
+            store
+                .file_self_report(&SelfReport {
+                    source_unit: u.unit.clone(),
+                    class_code: u.class_code.clone(),
+                    month: "2026-05".into(),
+                    produced: u.figures.reported + gap,
+                    gap_reason: (gap > 0).then(|| "两件涉密决定不予公示".to_string()),
+                    filed_by: "test".into(),
+                    filed_at: clock_on("2026-06-03").now(),
+                })
+                .unwrap();
+        }
+        let mut months_with_data = 0;
+        for month in (1..=11).map(|m| format!("2026-{m:02}")) {
+            let report = month_report(&store, &rules, &month).unwrap();
+            let recount = month_report_recount(&store, &rules, &month).unwrap();
+            let key = |r: &views::monitoring::MonthReport| {
+                r.units
+                    .iter()
+                    .map(|u| {
+                        (
+                            u.unit.clone(),
+                            u.class_code.clone(),
+                            u.figures.clone(),
+                            u.rejected,
+                            u.gap_reason.clone(),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(key(&report), key(&recount), "{month}");
+            assert_eq!(report.total, recount.total, "{month}");
+            if report.units.is_empty() {
+                continue;
+            }
+            months_with_data += 1;
+            // The workbook's ranking sheet says what the recount says, line by line.
+            let bytes = views::bulletin::workbook(&report, &format!("{month}通报")).unwrap();
+            let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
+            let sheet = wb.worksheet_range("单位排名").unwrap();
+            let rows: Vec<Vec<String>> = sheet
+                .rows()
+                .skip(1)
+                .map(|r| r.iter().map(cell_text).collect())
+                .collect();
+            let expected: Vec<Vec<String>> = recount
+                .units
+                .iter()
+                .map(views::bulletin::unit_cells)
+                .collect();
+            assert_eq!(rows, expected, "{month}");
+            // A sheet per county; their lines add up to the ranking.
+            let county_lines: usize = report
+                .counties
+                .iter()
+                .map(|c| {
+                    wb.worksheet_range(&c.county)
+                        .map(|r| r.height() - 1)
+                        .unwrap_or(0)
+                })
+                .sum();
+            assert_eq!(county_lines, report.units.len(), "{month}");
+        }
+        assert!(
+            months_with_data >= 6,
+            "only {months_with_data} months with data"
+        );
+        // The unit with a gap is named below the goal with its reason.
+        let may = month_report(&store, &rules, "2026-05").unwrap();
+        let gap = may
+            .below()
+            .into_iter()
+            .find(|u| u.gap_reason.is_some())
+            .expect("unit with a gap");
+        assert!(
+            views::bulletin::shortfall(gap, may.goal).contains("上报率"),
+            "{}",
+            views::bulletin::shortfall(gap, may.goal)
+        );
+    }
+}
+
+#[test]
+fn warnings_name_units_near_the_deadline_and_with_many_rejections() {
+    let rules = Rulebook::builtin().unwrap();
+    let keys = testkit::keys();
+    let ts = testkit::sqlite();
+    let store = Store::open(&ts.spec).unwrap();
+    // October's deadline is the 7th working day after 10-31: 11-02 … 11-10.
+    let deadline = rules.calendar.add_workdays(day("2026-10-31"), 7).date;
+    assert_eq!(deadline, day("2026-11-10"));
+    import_csv(
+        &store,
+        &rules,
+        &keys,
+        &clock_on("2026-11-05"),
+        &penalty_csv(&rules, &[("盐环罚〔2026〕950号", "2026-10-20")]),
+    );
+    store
+        .file_self_report(&SelfReport {
+            source_unit: UNIT.into(),
+            class_code: "CF".into(),
+            month: "2026-10".into(),
+            produced: 3,
+            gap_reason: Some("两件待送达".into()),
+            filed_by: "test".into(),
+            filed_at: clock_on("2026-11-05").now(),
+        })
+        .unwrap();
+    // Two working days before the deadline: warned; a week before: not yet.
+    let near = warnings(&store, &rules, Some(UNIT), day("2026-11-06")).unwrap();
+    assert!(
+        near.iter()
+            .any(|w| w.message.contains("尚有2件未报送") && w.message.contains("2026-11-10")),
+        "{near:?}"
+    );
+    let early = warnings(&store, &rules, Some(UNIT), day("2026-11-02")).unwrap();
+    assert!(
+        !early.iter().any(|w| w.message.contains("未报送")),
+        "{early:?}"
+    );
+    // Another unit's warning is not this unit's.
+    assert!(
+        warnings(&store, &rules, Some("盐城市应急管理局"), day("2026-11-06"))
+            .unwrap()
+            .is_empty()
+    );
+    // Many rejected rows: the rejection-rate warning (counted from submissions in the last 30 days).
+    let bad = penalty_csv(
+        &rules,
+        &[
+            ("盐环罚〔2026〕951号", "2026-10-21"),
+            ("盐环罚〔2026〕952号", "2026-10-22"),
+        ],
+    )
+    .replace("91320900MA1MB4X50R", "91320900MA1MB4X50X");
+    import_csv(&store, &rules, &keys, &clock_on("2026-11-05"), &bad);
+    let w = warnings(&store, &rules, Some(UNIT), day("2026-11-06")).unwrap();
+    assert!(w.iter().any(|w| w.message.contains("退回率")), "{w:?}");
+}
