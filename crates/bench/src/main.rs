@@ -8,6 +8,7 @@
 
 mod ingest_bench;
 mod machine;
+mod portal_bench;
 mod report;
 mod service_bench;
 mod subject_bench;
@@ -49,7 +50,7 @@ fn main() -> Result<()> {
     let mut sections = Vec::new();
     let files = ingest_bench::data(&env)?;
     let mut sqlite_store = None;
-    if want("ingest-sqlite") || want("subject") || want("service") {
+    if want("ingest-sqlite") || want("subject") || want("service") || want("portal") {
         let (section, store) = ingest_bench::sqlite(&env, &files)?;
         sections.push(section);
         sqlite_store = Some(store);
@@ -63,6 +64,11 @@ fn main() -> Result<()> {
         && let Some(db) = &sqlite_store
     {
         sections.push(subject_bench::run(&env, &files, db)?);
+    }
+    if want("portal")
+        && let Some(db) = &sqlite_store
+    {
+        sections.push(portal_bench::run(&env, &files, db)?);
     }
     if want("service")
         && let Some(db) = &sqlite_store

@@ -298,6 +298,10 @@ pub struct PortalSubject {
     pub tabs: Vec<Tab>,
     pub cards: Vec<RecordCard>,
     pub as_of: String,
+    pub page: usize,
+    pub pages: usize,
+    pub prev: Option<String>,
+    pub next: Option<String>,
 }
 
 #[derive(Template)]

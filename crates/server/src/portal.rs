@@ -378,7 +378,10 @@ async fn search_page(State(state): State<Shared>, ApiQuery(p): ApiQuery<SearchPa
 #[derive(Deserialize)]
 struct TabParam {
     tab: Option<String>,
+    page: Option<usize>,
 }
+
+const CARDS_PER_PAGE: usize = 20;
 
 async fn subject_page(
     State(state): State<Shared>,
@@ -454,38 +457,59 @@ async fn subject_page(
             active: c.code == active,
         })
         .collect();
+    // A long history is paged: 20 cards a page, so a subject with a thousand penalties still
+    // opens quickly on a phone.
+    let in_tab = file
+        .classes
+        .iter()
+        .find(|c| c.code == active)
+        .map_or(0, |c| c.records.len());
+    let pages_n = in_tab.div_ceil(CARDS_PER_PAGE).max(1);
+    let page_no = p.page.unwrap_or(1).clamp(1, pages_n);
+    let link = |n: usize| format!("{base}?tab={active}&page={n}");
+    let (prev, next) = (
+        (page_no > 1).then(|| link(page_no - 1)),
+        (page_no < pages_n).then(|| link(page_no + 1)),
+    );
     let cards = file
         .classes
         .iter()
         .filter(|c| c.code == active)
         .flat_map(|c| {
-            c.records.iter().map(move |r| {
-                let title = r
-                    .items
-                    .iter()
-                    .find(|i| {
-                        [
-                            "CF_WSH", "XK_WSH", "MD_WSH", "SX_AH", "CN_BH", "RY_MC", "HT_BH",
-                            "QZ_WSH", "DJ_MC",
-                        ]
-                        .contains(&&*i.code)
-                    })
-                    .map(|i| i.value.clone())
-                    .unwrap_or_else(|| c.name.clone());
-                pages::RecordCard {
-                    title,
-                    status: r.status_label.into(),
-                    objection: r.under_objection,
-                    items: r
+            c.records
+                .iter()
+                .skip((page_no - 1) * CARDS_PER_PAGE)
+                .take(CARDS_PER_PAGE)
+                .map(move |r| {
+                    let title = r
                         .items
                         .iter()
-                        .map(|i| (i.name.to_string(), i.value.clone()))
-                        .collect(),
-                    repairable_from: r.repairable_from.map(|d| d.to_string()).unwrap_or_default(),
-                    ends: r.public_ends.map(|d| d.to_string()).unwrap_or_default(),
-                    penalty: c.code == "CF",
-                }
-            })
+                        .find(|i| {
+                            [
+                                "CF_WSH", "XK_WSH", "MD_WSH", "SX_AH", "CN_BH", "RY_MC", "HT_BH",
+                                "QZ_WSH", "DJ_MC",
+                            ]
+                            .contains(&&*i.code)
+                        })
+                        .map(|i| i.value.clone())
+                        .unwrap_or_else(|| c.name.clone());
+                    pages::RecordCard {
+                        title,
+                        status: r.status_label.into(),
+                        objection: r.under_objection,
+                        items: r
+                            .items
+                            .iter()
+                            .map(|i| (i.name.to_string(), i.value.clone()))
+                            .collect(),
+                        repairable_from: r
+                            .repairable_from
+                            .map(|d| d.to_string())
+                            .unwrap_or_default(),
+                        ends: r.public_ends.map(|d| d.to_string()).unwrap_or_default(),
+                        penalty: c.code == "CF",
+                    }
+                })
         })
         .collect();
     page(pages::PortalSubject {
@@ -495,6 +519,10 @@ async fn subject_page(
         tabs,
         cards,
         as_of: file.as_of.to_string(),
+        page: page_no,
+        pages: pages_n,
+        prev,
+        next,
     })
 }
 

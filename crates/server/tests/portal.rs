@@ -414,3 +414,77 @@ async fn self_reports_monitoring_and_bulletin_in_the_console() {
             .any(|e| e.entry.object.as_deref() == Some("month:2026-06"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_history_is_paged_on_the_subject_page() {
+    let h = harness();
+    let nos: Vec<String> = (100..124).map(|i| format!("盐环罚〔2026〕{i}号")).collect();
+    let rows: Vec<(&str, &str, &str, &str)> = nos
+        .iter()
+        .map(|n| {
+            (
+                "盐城市恒泰化工有限公司",
+                "法人及非法人组织",
+                h.org.as_str(),
+                n.as_str(),
+            )
+        })
+        .collect();
+    let unit_code = h.state.rules.units.find(UNIT).unwrap().uscc.clone();
+    let csv = penalty_csv(&rows).replace("11320900001401484X", &unit_code);
+    let s = ingest::Importer {
+        store: &h.state.store,
+        rules: &h.state.rules,
+        keys: &h.state.keys,
+        clock: h.state.clock.as_ref(),
+    }
+    .import_reader(
+        Some("more.csv".into()),
+        ingest::Format::Csv,
+        csv.as_bytes(),
+        &ingest::ImportOptions {
+            unit: UNIT.into(),
+            class: "行政处罚".into(),
+            actor: "test".into(),
+            channel: store::Channel::File,
+        },
+        &|_| {},
+    )
+    .unwrap();
+    assert_eq!(s.accepted, 24);
+    let count = |t: &str| t.matches("<article class=\"record\">").count();
+    let first = h
+        .get(&format!("/subjects/{}?tab=CF", h.org), Role::Public)
+        .await
+        .text();
+    assert_eq!(count(&first), 20, "{first}");
+    assert!(
+        first.contains("（25）") && first.contains("第1页，共2页"),
+        "{first}"
+    );
+    let second = h
+        .get(&format!("/subjects/{}?tab=CF&page=2", h.org), Role::Public)
+        .await
+        .text();
+    assert_eq!(count(&second), 5);
+    // Every record is on exactly one page.
+    for n in nos
+        .iter()
+        .chain(std::iter::once(&"盐环罚〔2026〕1号".to_string()))
+    {
+        assert_eq!(
+            first.contains(n.as_str()) as u8 + second.contains(n.as_str()) as u8,
+            1,
+            "{n}"
+        );
+    }
+    // A page past the end shows the last page.
+    assert_eq!(
+        count(
+            &h.get(&format!("/subjects/{}?tab=CF&page=99", h.org), Role::Public)
+                .await
+                .text()
+        ),
+        5
+    );
+}

@@ -21,7 +21,8 @@ pub struct PublicQuery {
     /// A word the category must contain (罚款, 普通 …).
     pub category: Option<String>,
     pub subject_key: Option<String>,
-    /// Continue after this (decided_on, subject_key, record_key), newest first.
+    /// Continue after this (decided_on, subject_key, record_key), newest first (one direction
+    /// throughout, so the (class, date) indexes deliver rows already in order).
     pub after: Option<(NaiveDate, String, Vec<u8>)>,
     pub offset: i64,
     pub limit: i64,
@@ -188,13 +189,13 @@ impl Store {
                 p(k.clone().into(), &mut params),
             );
             sql.push_str(&format!(
-                " AND (r.decided_on < {a} OR (r.decided_on = {a} AND (r.subject_key > {b} OR (r.subject_key = {b} AND r.record_key > {c}))))"
+                " AND (r.decided_on < {a} OR (r.decided_on = {a} AND (r.subject_key < {b} OR (r.subject_key = {b} AND r.record_key < {c}))))"
             ));
         }
         let lim = p(Val::Int(q.limit.clamp(1, 5000)), &mut params);
         let off = p(Val::Int(q.offset.max(0)), &mut params);
         sql.push_str(&format!(
-            " ORDER BY r.decided_on DESC, r.subject_key, r.record_key LIMIT {lim} OFFSET {off}"
+            " ORDER BY r.decided_on DESC, r.subject_key DESC, r.record_key DESC LIMIT {lim} OFFSET {off}"
         ));
         self.read(|c| c.query(&sql, &params)?.iter().map(public_from).collect())
     }

@@ -1,0 +1,170 @@
+//! The portal in a real browser: headless Chromium (Debian's `chromium` and `chromedriver`)
+//! against the real service on a real port. Search by name and by code, open a subject, read a
+//! penalty and its dates, watch it disappear after a repair is recorded in the store; with
+//! JavaScript off, and on a phone-sized screen. Screenshots of the home and subject pages are
+//! saved under `$CARGO_TARGET_TMPDIR/browser/` (printed by the test).
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use common::webdriver::{Driver, ENTER};
+use common::*;
+
+async fn serve(h: &Harness) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = h.router.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    format!("http://{addr}")
+}
+
+fn artifacts() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn save(name: &str, png: &[u8]) {
+    assert!(png.starts_with(b"\x89PNG"), "{name} is not a PNG");
+    let path = artifacts().join(name);
+    std::fs::write(&path, png).unwrap();
+    println!("screenshot: {}", path.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_open_subject_see_penalty_and_its_repair() {
+    let h = harness();
+    let base = serve(&h).await;
+    let org = h.org.clone();
+    let store = h.state.store.clone();
+    let clock_now = h.state.clock.now();
+    // WebDriver calls block: run the browser on a thread of its own while the server serves.
+    tokio::task::spawn_blocking(move || {
+        let driver = Driver::start();
+        let b = driver.session(1280, 1400, true);
+
+        b.goto(&format!("{base}/"));
+        assert!(b.title().contains("信用中国（江苏盐城）"), "{}", b.title());
+        save("portal-home.png", &b.screenshot());
+
+        // By name: two characters of it, from the home page's search box.
+        let q = b.find("form.big-search input[name=q]");
+        b.type_into(&q, "恒泰");
+        b.click(&b.find("form.big-search button"));
+        assert!(b.url().contains("/search?q="), "{}", b.url());
+        let hits = b.find_all("ol.hits a.name");
+        assert_eq!(hits.len(), 1, "one subject has 恒泰 in its name");
+        let marked = b.find("ol.hits a.name mark");
+        assert_eq!(b.text(&marked), "恒泰");
+        b.click(&hits[0]);
+        assert!(
+            b.url().ends_with(&format!("/subjects/{org}")),
+            "{}",
+            b.url()
+        );
+        assert_eq!(b.text(&b.find("main h1")), "盐城市恒泰化工有限公司");
+
+        // The penalty with its dates.
+        let cards = b.find_all("article.record");
+        let penalty = cards
+            .iter()
+            .find(|c| b.text(c).contains("盐环罚〔2026〕1号"))
+            .expect("the penalty on the subject page");
+        let dates = b.text(penalty);
+        assert!(
+            dates.contains("可申请信用修复日期") && dates.contains("公示截止日期"),
+            "{dates}"
+        );
+        assert!(dates.contains("2026-06-01"), "{dates}");
+        save("portal-subject.png", &b.screenshot());
+
+        // By code, typed in lower case with spaces, from the header's quick search.
+        let q = b.find("form.quick input[name=q]");
+        b.type_into(
+            &q,
+            &format!(" {} {}", &org[..9].to_lowercase(), &org[9..].to_lowercase()),
+        );
+        b.type_into(&q, &format!("{}{ENTER}", org.to_lowercase()));
+        assert!(
+            b.url().ends_with(&format!("/subjects/{org}")),
+            "{}",
+            b.url()
+        );
+
+        // A repair recorded in the store takes the penalty off the page.
+        let id = store
+            .public_records(&store::PublicQuery {
+                classes: vec!["CF".into()],
+                subject_key: Some(org.clone()),
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .find(|r| r.payload.contains("盐环罚〔2026〕1号"))
+            .unwrap()
+            .record_id;
+        store
+            .repair_record(
+                &id,
+                &store::Withdrawal {
+                    unit: UNIT,
+                    actor: "browser-test",
+                    reason: "信用修复已核准",
+                    at: clock_now,
+                },
+            )
+            .unwrap();
+        b.refresh();
+        let page = b.text(&b.find("main"));
+        assert!(!page.contains("盐环罚〔2026〕1号"), "{page}");
+        b.goto(&format!("{base}/publicity/penalties"));
+        let column = b.text(&b.find("main"));
+        assert!(
+            !column.contains("盐环罚〔2026〕1号") && column.contains("盐环罚〔2026〕2号"),
+            "{column}"
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_fit_a_phone_screen() {
+    let h = harness();
+    let base = serve(&h).await;
+    let org = h.org.clone();
+    tokio::task::spawn_blocking(move || {
+        let driver = Driver::start();
+        let b = driver.phone(390, 844);
+        for path in [
+            "/".to_string(),
+            format!("/subjects/{org}"),
+            "/publicity/penalties".into(),
+            format!("/search?q={}", urlencode("盐城")),
+            "/news".into(),
+            "/opendata".into(),
+        ] {
+            b.goto(&format!("{base}{path}"));
+            let v = b.execute("return [document.documentElement.scrollWidth, window.innerWidth]");
+            let (content, screen) = (v[0].as_f64().unwrap(), v[1].as_f64().unwrap());
+            assert_eq!(screen, 390.0, "the emulated screen");
+            assert!(
+                content <= screen,
+                "{path}: content is {content}px wide on a {screen}px screen"
+            );
+        }
+        b.goto(&format!("{base}/subjects/{org}"));
+        save("portal-subject-phone.png", &b.screenshot());
+    })
+    .await
+    .unwrap();
+}
