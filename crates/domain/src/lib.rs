@@ -7,6 +7,8 @@
 //! - [`publicity`]: penalty publicity windows by regime.
 //! - [`money`]: exact amounts (万元 in, fen kept, 元 shown).
 //! - [`monitoring`]: the 双公示 rates and the warning thresholds.
+//! - [`measures`]: matters, joint reward and punishment measures, and how a check is evaluated.
+//! - [`lists`]: which change may follow which on a list entry (整改, 移出, 撤销, 到期).
 //! - [`record`]: subjects, versions and statuses.
 //! - [`clock`]: Beijing time behind a trait tests can set.
 //! - [`audit`]: how audit entries are chained (SM3) and what a checkpoint signs.
@@ -18,6 +20,8 @@ pub mod calendar;
 pub mod catalog;
 pub mod clock;
 pub mod ids;
+pub mod lists;
+pub mod measures;
 pub mod money;
 pub mod monitoring;
 pub mod publicity;

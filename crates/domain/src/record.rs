@@ -70,6 +70,12 @@ pub enum ChangeKind {
     Withdrawn,
     /// A repair ended its publication.
     Repaired,
+    /// A list entry ended early on the subject's application (提前移出).
+    Exited,
+    /// A list entry's decision was revoked (撤销认定).
+    Revoked,
+    /// A list entry reached the end of its validity and was moved off the list (到期移出).
+    Expired,
 }
 
 impl ChangeKind {
@@ -79,7 +85,14 @@ impl ChangeKind {
             ChangeKind::Corrected => "corrected",
             ChangeKind::Withdrawn => "withdrawn",
             ChangeKind::Repaired => "repaired",
+            ChangeKind::Exited => "exited",
+            ChangeKind::Revoked => "revoked",
+            ChangeKind::Expired => "expired",
         }
+    }
+    /// A change that ends the record: it leaves every public view, check and export.
+    pub fn ends(self) -> bool {
+        !matches!(self, ChangeKind::Created | ChangeKind::Corrected)
     }
     pub fn label(self) -> &'static str {
         match self {
@@ -87,6 +100,9 @@ impl ChangeKind {
             ChangeKind::Corrected => "更正",
             ChangeKind::Withdrawn => "撤回",
             ChangeKind::Repaired => "信用修复",
+            ChangeKind::Exited => "提前移出名单",
+            ChangeKind::Revoked => "撤销认定",
+            ChangeKind::Expired => "到期移出名单",
         }
     }
 }
@@ -99,6 +115,9 @@ impl FromStr for ChangeKind {
             "corrected" => Ok(ChangeKind::Corrected),
             "withdrawn" => Ok(ChangeKind::Withdrawn),
             "repaired" => Ok(ChangeKind::Repaired),
+            "exited" => Ok(ChangeKind::Exited),
+            "revoked" => Ok(ChangeKind::Revoked),
+            "expired" => Ok(ChangeKind::Expired),
             other => Err(format!("unknown change kind {other}")),
         }
     }
@@ -118,6 +137,10 @@ pub enum RecordStatus {
     Expired,
     Repaired,
     Withdrawn,
+    /// Moved off its list (early exit or expiry).
+    Exited,
+    /// Its listing decision was revoked.
+    Revoked,
 }
 
 impl RecordStatus {
@@ -129,6 +152,8 @@ impl RecordStatus {
             RecordStatus::Expired => "expired",
             RecordStatus::Repaired => "repaired",
             RecordStatus::Withdrawn => "withdrawn",
+            RecordStatus::Exited => "exited",
+            RecordStatus::Revoked => "revoked",
         }
     }
     pub fn label(self) -> &'static str {
@@ -139,6 +164,8 @@ impl RecordStatus {
             RecordStatus::Expired => "已到期",
             RecordStatus::Repaired => "已修复",
             RecordStatus::Withdrawn => "已撤回",
+            RecordStatus::Exited => "已移出名单",
+            RecordStatus::Revoked => "已撤销认定",
         }
     }
 }
@@ -166,6 +193,8 @@ pub fn status_on(f: StatusFacts, day: NaiveDate) -> RecordStatus {
     match f.change {
         ChangeKind::Withdrawn => return RecordStatus::Withdrawn,
         ChangeKind::Repaired => return RecordStatus::Repaired,
+        ChangeKind::Exited | ChangeKind::Expired => return RecordStatus::Exited,
+        ChangeKind::Revoked => return RecordStatus::Revoked,
         _ => {}
     }
     let past = f.ends.is_some_and(|e| day > e);

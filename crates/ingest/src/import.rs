@@ -344,6 +344,14 @@ impl Importer<'_> {
                         },
                         Some(unit.division.as_str()),
                     )?);
+                    // Subscribers hear of list entries and of serious penalties (触发式).
+                    if let Some(w) = writer.as_mut() {
+                        if class.publicity == domain::catalog::PublicityKind::List {
+                            w.watch(false);
+                        } else if class.publicity == domain::catalog::PublicityKind::Penalty {
+                            w.watch(true);
+                        }
+                    }
                 }
                 Msg::Batch {
                     rows,

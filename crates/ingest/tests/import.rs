@@ -557,3 +557,72 @@ fn one_code_many_names_is_reported() {
         assert_eq!(hit.names.len(), 2, "{}", ts.name);
     }
 }
+
+#[test]
+fn a_repaired_record_does_not_come_back_when_its_unit_sends_it_again() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let row = penalty_row(
+        "盐城市恒泰化工有限公司",
+        "91320900MA1MB4X50R",
+        "盐环罚〔2026〕31号",
+        "0.3",
+        "2026-05-06",
+    )
+    .replace("11320900001401484X", &unit_code(&rules, env));
+    let f = write(dir.path(), "a.csv", std::slice::from_ref(&row));
+    let changed = write(dir.path(), "b.csv", &[row.replace("0.3", "0.4")]);
+    for ts in stores() {
+        let keys = testkit::keys();
+        let clock = clock_on("2026-05-08");
+        import(&ts.store, &rules, &keys, &clock, &f, env, "行政处罚");
+        let rec = ts
+            .store
+            .public_records(&store::PublicQuery {
+                classes: vec!["CF".into()],
+                limit: 5,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(rec.len(), 1, "{}", ts.name);
+        let later = clock_on("2026-09-10");
+        ts.store
+            .repair_record(
+                &rec[0].record_id,
+                &store::Withdrawal {
+                    unit: env,
+                    actor: "审核员",
+                    reason: "信用修复已核准",
+                    at: later.now(),
+                },
+            )
+            .unwrap();
+        // The routine monthly resend of the same decision: nothing changes.
+        let again = import(&ts.store, &rules, &keys, &later, &f, env, "行政处罚");
+        assert_eq!((again.accepted, again.rejected), (1, 0), "{}", ts.name);
+        let public = ts
+            .store
+            .public_records(&store::PublicQuery {
+                classes: vec!["CF".into()],
+                limit: 5,
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(
+            public.is_empty(),
+            "{}: the repaired penalty came back",
+            ts.name
+        );
+        // A changed version of it is refused with the reason.
+        let s = import(&ts.store, &rules, &keys, &later, &changed, env, "行政处罚");
+        assert_eq!(s.rejected, 1, "{}", ts.name);
+        let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
+        assert!(
+            r.problems[0].reason.contains("信用修复"),
+            "{}",
+            r.problems[0].reason
+        );
+        assert_eq!(ts.store.stats().unwrap().records, 0, "{}", ts.name);
+    }
+}

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use domain::calendar::WorkCalendar;
 use domain::catalog::Catalog;
 use domain::ids::{AreaTable, IdRules, UsccCategories};
+use domain::measures::MeasureBook;
 use domain::monitoring::MonitoringRules;
 use domain::publicity::PublicityRules;
 use domain::units::{Divisions, Units};
@@ -35,6 +36,7 @@ pub const FILES: &[(&str, &str)] = &[
         "monitoring.toml",
         include_str!("../../../data/monitoring.toml"),
     ),
+    ("measures.toml", include_str!("../../../data/measures.toml")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +60,8 @@ pub struct Rulebook {
     pub publicity: PublicityRules,
     pub ids: IdRules,
     pub monitoring: MonitoringRules,
+    /// The joint reward and punishment measures (措施清单) and the matters they apply to.
+    pub measures: MeasureBook,
     /// SM3 over all rule texts, hex, first 16 characters.
     pub digest: String,
     /// Which files came from the override directory.
@@ -121,6 +125,18 @@ impl Rulebook {
             },
             monitoring: MonitoringRules::parse(get("monitoring.toml"))
                 .map_err(|e| parse_err("monitoring.toml")(e.to_string()))?,
+            measures: {
+                let catalog = Catalog::parse(get("catalog.toml"))
+                    .map_err(|e| parse_err("catalog.toml")(e.to_string()))?;
+                let lists: Vec<&str> = catalog
+                    .classes
+                    .iter()
+                    .filter(|c| c.publicity == domain::catalog::PublicityKind::List)
+                    .map(|c| c.code.as_str())
+                    .collect();
+                MeasureBook::parse(get("measures.toml"), &lists)
+                    .map_err(parse_err("measures.toml"))?
+            },
             digest,
             overridden,
         })

@@ -39,6 +39,24 @@ pub const ADMIN_AUDITOR: &[Role] = &[Role::Admin, Role::Auditor];
 pub const UNIT_STAFF: &[Role] = &[Role::Reporter, Role::Reviewer, Role::Admin];
 pub const UNIT_WRITERS: &[Role] = &[Role::Reporter, Role::Reviewer];
 pub const REPORTER: &[Role] = &[Role::Reporter];
+/// Who checks subjects before a matter (逢办必查) and reports back.
+pub const CHECKERS: &[Role] = &[Role::Handling, Role::Deciding, Role::Financial, Role::Admin];
+/// Who reads a recorded check.
+pub const CHECK_READERS: &[Role] = &[
+    Role::Handling,
+    Role::Deciding,
+    Role::Financial,
+    Role::Admin,
+    Role::Auditor,
+];
+/// Officers: exceptions, batch reviews.
+pub const OFFICERS: &[Role] = &[Role::Handling, Role::Deciding, Role::Admin];
+pub const OFFICERS_AUDITOR: &[Role] = &[Role::Handling, Role::Deciding, Role::Admin, Role::Auditor];
+/// Who changes a list entry after listing: the deciding unit, and the credit office.
+pub const LIST_DECIDERS: &[Role] = &[Role::Deciding, Role::Admin];
+/// Departments that subscribe to subjects and receive alerts.
+pub const SUBSCRIBERS: &[Role] = &[Role::Handling, Role::Deciding];
+pub const ALERT_READERS: &[Role] = &[Role::Handling, Role::Deciding, Role::Admin, Role::Auditor];
 /// Who may see an ID number in full.
 pub const UNMASKERS: &[Role] = &[Role::Deciding, Role::Admin];
 

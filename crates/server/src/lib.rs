@@ -16,6 +16,7 @@ mod console;
 pub mod context;
 pub mod error;
 mod headers;
+pub mod jobs;
 mod limits;
 pub mod manage;
 pub mod metrics;
@@ -56,6 +57,8 @@ pub struct Config {
     pub trust_forwarded: bool,
     /// How often the audit chain is checkpointed (signed) at least.
     pub checkpoint_every: Duration,
+    /// The address departments reach this service at (links in webhook deliveries).
+    pub public_url: String,
 }
 
 impl Default for Config {
@@ -70,6 +73,7 @@ impl Default for Config {
             session_max: Duration::from_secs(12 * 3600),
             trust_forwarded: false,
             checkpoint_every: Duration::from_secs(24 * 3600),
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }
@@ -91,6 +95,12 @@ pub struct AppState {
     pub search: Arc<search::NameIndex>,
     /// The portal home's headline figures, recomputed in the background.
     pub figures: std::sync::RwLock<Vec<(String, String)>>,
+    /// List entries in force, for checks (联合奖惩).
+    pub lists: Arc<joint::ListIndex>,
+    /// Checks are recorded in groups by one writer.
+    pub checks: joint::CheckLog,
+    /// The last day list expiry ran.
+    pub expiry_day: std::sync::Mutex<Option<chrono::NaiveDate>>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -109,7 +119,17 @@ impl AppState {
             eprintln!("search index could not be built: {e}");
             search::NameIndex::new()
         }));
+        let lists = Arc::new(
+            joint::ListIndex::build(&store, &platform, &rules).unwrap_or_else(|e| {
+                eprintln!("list index could not be built: {e}");
+                joint::ListIndex::new(&rules)
+            }),
+        );
+        let checks = joint::CheckLog::start(platform.clone());
         AppState {
+            lists,
+            checks,
+            expiry_day: std::sync::Mutex::new(None),
             store,
             platform,
             rules,
@@ -178,6 +198,7 @@ pub async fn serve(
     let (router, shared) = app(state);
     let ticker = tokio::spawn(checkpoints(shared.clone()));
     let refresher = tokio::spawn(portal::keep_current(shared.clone()));
+    let joint_jobs = tokio::spawn(jobs::run(shared.clone()));
     let result = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -186,6 +207,7 @@ pub async fn serve(
     .await;
     ticker.abort();
     refresher.abort();
+    joint_jobs.abort();
     let s = shared.clone();
     let _ =
         tokio::task::spawn_blocking(move || audit::checkpoint(&s.platform, &s.keys, s.clock.now()))

@@ -28,6 +28,7 @@ pub struct Metrics {
     pub rows_rejected: AtomicU64,
     pub submissions: AtomicU64,
     pub imports_running: AtomicU64,
+    pub checks: AtomicU64,
 }
 
 impl Metrics {
@@ -126,6 +127,11 @@ impl Metrics {
                 "xinyong_submissions_total",
                 "Submissions received by the service.",
                 self.submissions.load(Ordering::Relaxed),
+            ),
+            (
+                "xinyong_checks_total",
+                "Checks (信用核查) answered and recorded by this process.",
+                self.checks.load(Ordering::Relaxed),
             ),
             (
                 "xinyong_audit_entries_written_total",

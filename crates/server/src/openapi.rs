@@ -40,6 +40,12 @@ impl Modify for Security {
         api::list_accounts, api::create_account, api::disable_account, api::reset_password,
         api::list_tokens, api::create_token, api::revoke_token,
         api::search, api::verify, api::checkpoint,
+        api::joint::matters, api::joint::create_check, api::joint::get_check, api::joint::feedback,
+        api::joint::check_snippet, api::joint::list_action, api::joint::create_exception,
+        api::joint::list_exceptions, api::joint::revoke_exception, api::joint::create_batch,
+        api::joint::get_batch, api::joint::batch_csv, api::joint::batch_xlsx, api::joint::subscribe,
+        api::joint::subscriptions, api::joint::unsubscribe, api::joint::set_webhook, api::joint::alerts,
+        api::joint::alert_feedback, api::joint::stats,
     ),
     modifiers(&Security),
     tags(
@@ -48,6 +54,7 @@ impl Modify for Security {
         (name = "目录", description = "公共信用信息目录、信源单位、统计"),
         (name = "账号", description = "账号与接口令牌"),
         (name = "审计", description = "审计日志"),
+        (name = "联合奖惩", description = "逢办必查：单笔核查（查询式、嵌入式）、批量审查、名单管理、例外、订阅与触发式预警、反馈与统计"),
         (name = "运维", description = "健康检查与指标"),
     )
 )]

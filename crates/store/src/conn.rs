@@ -137,6 +137,12 @@ impl Row {
             other => Err(type_err(i, "date", other)),
         }
     }
+    pub fn opt_time(&self, i: usize) -> Result<Option<DateTime<Utc>>, StoreError> {
+        match self.get(i) {
+            Val::Null => Ok(None),
+            _ => self.time(i).map(Some),
+        }
+    }
     pub fn time(&self, i: usize) -> Result<DateTime<Utc>, StoreError> {
         match self.get(i) {
             Val::Time(t) => Ok(*t),

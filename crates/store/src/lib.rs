@@ -7,6 +7,8 @@
 //! PostgreSQL; a submission is one transaction, so a crash leaves all of it or none.
 
 pub mod conn;
+mod joint;
+mod lists;
 mod migrate;
 pub mod model;
 mod pg;
@@ -25,6 +27,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use conn::{Backend, Conn, Row, Val};
+pub use joint::*;
+pub use lists::*;
 pub use migrate::Schema;
 pub use model::*;
 pub use platform::*;

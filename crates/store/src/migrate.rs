@@ -27,15 +27,30 @@ const CREDIT: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_portal.sql"),
         postgres: include_str!("../migrations/postgres/0002_portal.sql"),
     },
+    Migration {
+        version: 3,
+        name: "lists",
+        sqlite: include_str!("../migrations/sqlite/0003_lists.sql"),
+        postgres: include_str!("../migrations/postgres/0003_lists.sql"),
+    },
 ];
 
-/// The platform store's migrations (versions from 1001): accounts, sessions, tokens, audit.
-const PLATFORM: &[Migration] = &[Migration {
-    version: 1001,
-    name: "platform",
-    sqlite: include_str!("../migrations/sqlite/1001_platform.sql"),
-    postgres: include_str!("../migrations/postgres/1001_platform.sql"),
-}];
+/// The platform store's migrations (versions from 1001): accounts, sessions, tokens, audit;
+/// checks, exceptions, batches, subscriptions, alerts.
+const PLATFORM: &[Migration] = &[
+    Migration {
+        version: 1001,
+        name: "platform",
+        sqlite: include_str!("../migrations/sqlite/1001_platform.sql"),
+        postgres: include_str!("../migrations/postgres/1001_platform.sql"),
+    },
+    Migration {
+        version: 1002,
+        name: "joint",
+        sqlite: include_str!("../migrations/sqlite/1002_joint.sql"),
+        postgres: include_str!("../migrations/postgres/1002_joint.sql"),
+    },
+];
 
 /// Which schema a store holds. On PostgreSQL both live in one schema; on SQLite in two files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -339,11 +339,11 @@ impl Store {
                 )?,
                 records: one(
                     c,
-                    "SELECT COUNT(*) FROM records WHERE change <> 'withdrawn'",
+                    "SELECT COUNT(*) FROM records WHERE change IN ('created', 'corrected')",
                 )?,
                 records_by_class: pairs(
                     c,
-                    "SELECT class_code, COUNT(*) FROM records WHERE change <> 'withdrawn'
+                    "SELECT class_code, COUNT(*) FROM records WHERE change IN ('created', 'corrected')
                      GROUP BY class_code ORDER BY class_code",
                 )?,
                 versions: one(c, "SELECT COUNT(*) FROM record_versions")?,

@@ -19,7 +19,7 @@ pub struct Withdrawal<'a> {
 
 /// Ends a record with a new version: `withdrawn` (by its source unit) or `repaired` (by the
 /// deciding unit or the credit office, after a repair is approved).
-fn end_on(
+pub(crate) fn end_on(
     c: &mut dyn Conn,
     subject: &str,
     key: &[u8],
@@ -70,14 +70,28 @@ fn end_on(
             "record {id} has no version {version}"
         )));
     }
+    // Subscribers hear of the end of a record they heard of at its start (list entries,
+    // serious penalties).
     c.execute(
-        "UPDATE records SET current_version = $1, change = 'withdrawn', updated_at = $2
+        "INSERT INTO record_events (subject_key, record_key, version_no, class_code, change,
+            severity, source_unit, at)
+         SELECT subject_key, record_key, version_no, class_code, change, severity, source_unit,
+            recorded_at
+         FROM record_versions WHERE subject_key = $1 AND record_key = $2 AND version_no = $3
+           AND EXISTS (SELECT 1 FROM record_events e WHERE e.subject_key = $1 AND e.record_key = $2)",
+        &[subject.into(), Val::Bytes(key.to_vec()), Val::Int(version + 1)],
+    )?;
+    // The head says how the record ended: a repaired record must not come back when its unit
+    // sends the same decision again, while a withdrawn one may be reported anew.
+    c.execute(
+        "UPDATE records SET current_version = $1, change = $5, updated_at = $2
          WHERE subject_key = $3 AND record_key = $4",
         &[
             Val::Int(version + 1),
             w.at.into(),
             subject.into(),
             Val::Bytes(key.to_vec()),
+            change.into(),
         ],
     )?;
     Ok(())

@@ -25,6 +25,8 @@ pub struct SubmissionWriter<'a> {
     monthly: std::collections::BTreeMap<String, [i64; 4]>,
     /// Subjects seen in this submission (registered flag, name); bounded, see write_sqlite.
     pub(crate) subjects: HashMap<String, (bool, String)>,
+    /// Record events for subscribers: None, every version (lists), or serious ones (penalties).
+    events: Option<bool>,
 }
 
 impl Store {
@@ -74,6 +76,7 @@ impl Store {
             chunks: 0,
             monthly: Default::default(),
             subjects: HashMap::new(),
+            events: None,
         })
     }
 
@@ -208,6 +211,12 @@ impl SubmissionWriter<'_> {
         Ok(())
     }
 
+    /// Asks for record events (what subscribers are alerted of) for the versions this submission
+    /// writes: all of them (list entries) or only serious ones (penalties).
+    pub fn watch(&mut self, serious_only: bool) {
+        self.events = Some(serious_only);
+    }
+
     /// Writes the digest and size of the bytes as received and the counts, and commits the
     /// whole submission.
     pub fn commit(mut self, digest: &str, byte_size: u64) -> Result<(i64, Counts), StoreError> {
@@ -250,6 +259,17 @@ impl SubmissionWriter<'_> {
                     Val::Int(m[2]),
                     Val::Int(m[3]),
                 ],
+            )?;
+        }
+        if let Some(serious_only) = self.events {
+            self.conn.execute(
+                "INSERT INTO record_events (subject_key, record_key, version_no, class_code, change,
+                    severity, source_unit, at)
+                 SELECT subject_key, record_key, version_no, class_code, change, severity,
+                    source_unit, recorded_at
+                 FROM record_versions WHERE submission_id = $1 AND ($2 = 0 OR severity = '严重')
+                 ORDER BY row_no",
+                &[Val::Int(self.submission_id), Val::Int(serious_only as i64)],
             )?;
         }
         self.conn.commit()?;

@@ -2,6 +2,7 @@
 
 mod admin;
 pub mod files;
+pub mod joint;
 mod meta;
 pub mod submissions;
 mod trail;
@@ -106,6 +107,111 @@ pub fn routes(r: Routes) -> Routes {
             "/api/v1/tokens/{id}",
             ADMIN,
             admin::revoke_token,
+        )
+        .api(Method::GET, "/api/v1/matters", EVERYONE, joint::matters)
+        .api(
+            Method::POST,
+            "/api/v1/checks",
+            CHECKERS,
+            joint::create_check,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/checks/{id}",
+            CHECK_READERS,
+            joint::get_check,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/checks/{id}/feedback",
+            CHECKERS,
+            joint::feedback,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/checks/{id}/snippet",
+            CHECK_READERS,
+            joint::check_snippet,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/lists/{id}/actions",
+            LIST_DECIDERS,
+            joint::list_action,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/exceptions",
+            OFFICERS,
+            joint::create_exception,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/exceptions",
+            OFFICERS,
+            joint::list_exceptions,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/exceptions/{id}/revoke",
+            OFFICERS,
+            joint::revoke_exception,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/batches",
+            OFFICERS,
+            joint::create_batch,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/batches/{id}",
+            OFFICERS_AUDITOR,
+            joint::get_batch,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/batches/{id}/result.csv",
+            OFFICERS_AUDITOR,
+            joint::batch_csv,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/batches/{id}/result.xlsx",
+            OFFICERS_AUDITOR,
+            joint::batch_xlsx,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/subscriptions",
+            SUBSCRIBERS,
+            joint::subscribe,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/subscriptions",
+            SUBSCRIBERS,
+            joint::subscriptions,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/subscriptions/remove",
+            SUBSCRIBERS,
+            joint::unsubscribe,
+        )
+        .api(Method::POST, "/api/v1/webhooks", ADMIN, joint::set_webhook)
+        .api(Method::GET, "/api/v1/alerts", ALERT_READERS, joint::alerts)
+        .api(
+            Method::POST,
+            "/api/v1/alerts/{id}/feedback",
+            SUBSCRIBERS,
+            joint::alert_feedback,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/joint/stats",
+            ADMIN_AUDITOR,
+            joint::stats,
         )
         .api(Method::GET, "/api/v1/audit", AUDITOR, trail::search)
         .api(Method::GET, "/api/v1/audit/verify", AUDITOR, trail::verify)

@@ -1,0 +1,203 @@
+//! Triggered alerts (触发式): when a subject a department subscribed to is newly listed, gets a
+//! serious penalty, or leaves a list, the department is told — in the console, and by a signed
+//! webhook to its own system, retried with growing pauses until it answers 2xx (or the attempts
+//! run out, which the console shows). The department then reports back what it did.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crypto::KeyRing;
+use serde::Serialize;
+use store::{Alert, NewAlert, Store, StoreError};
+
+/// Pauses between delivery attempts; after the last, the alert is marked failed.
+pub const BACKOFF: [i64; 7] = [60, 300, 1800, 7200, 21600, 43200, 86400];
+
+/// How an event reads to the unit.
+pub fn event_of(
+    class_code: &str,
+    change: &str,
+    lists: &[&str],
+) -> Option<(&'static str, &'static str)> {
+    let listed = lists.contains(&class_code);
+    match change {
+        "created" if listed => Some(("listed", "列入名单")),
+        "created" => Some(("serious_penalty", "受到严重失信行政处罚")),
+        "corrected" if listed => Some(("changed", "名单信息变更（含限期整改）")),
+        "exited" | "revoked" | "expired" | "repaired" | "withdrawn" if listed => {
+            Some(("exited", "移出名单"))
+        }
+        "repaired" | "withdrawn" => Some(("penalty_ended", "处罚信息停止公示")),
+        _ => None,
+    }
+}
+
+/// Turns pending record events into alerts for the units subscribed to their subjects; returns
+/// how many alerts were made. Safe to repeat: an alert exists once per unit and event.
+pub fn detect(
+    store: &Store,
+    platform: &Store,
+    rules: &rulebook::Rulebook,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let lists: Vec<&str> = rules.measures.list_classes().into_iter().collect();
+    let mut made = 0;
+    loop {
+        let events = store.pending_events(500)?;
+        let Some(last) = events.last().map(|e| e.seq) else {
+            break;
+        };
+        let mut alerts = Vec::new();
+        for e in &events {
+            let Some((event, label)) = event_of(&e.class_code, &e.change, &lists) else {
+                continue;
+            };
+            let subs = platform.subscribers(&e.subject_key)?;
+            if subs.is_empty() {
+                continue;
+            }
+            let class = rules
+                .catalog
+                .class_by_code(&e.class_code)
+                .map_or(e.class_code.clone(), |c| c.name.clone());
+            for (unit, subject_label) in subs {
+                let delivery = if platform.webhook(&unit)?.is_some() {
+                    "pending"
+                } else {
+                    "console"
+                };
+                alerts.push(NewAlert {
+                    event_seq: e.seq,
+                    unit,
+                    subject_key: e.subject_key.clone(),
+                    subject_label: subject_label.clone(),
+                    event: event.to_string(),
+                    record_id: e.record_id.clone(),
+                    class_code: e.class_code.clone(),
+                    detail: format!(
+                        "{subject_label}{label}：{class}（{}，{}）",
+                        e.source_unit,
+                        crate::beijing_day(e.at)
+                    ),
+                    delivery: delivery.to_string(),
+                });
+            }
+        }
+        made += platform.insert_alerts(&alerts, now)?;
+        store.mark_events_processed(last)?;
+    }
+    Ok(made)
+}
+
+/// What a webhook receives.
+#[derive(Debug, Serialize)]
+pub struct Delivery<'a> {
+    pub alert_id: i64,
+    pub event: &'a str,
+    pub subject: &'a str,
+    pub record_id: &'a str,
+    pub class_code: &'a str,
+    pub detail: &'a str,
+    pub created_at: DateTime<Utc>,
+    /// Where the department reports what it did.
+    pub feedback_url: String,
+}
+
+/// The signature header value for a body sent at `timestamp` (seconds): HMAC-SM3 over
+/// `timestamp.body` with the unit's secret.
+pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut msg = format!("{timestamp}.").into_bytes();
+    msg.extend_from_slice(body);
+    format!("hmac-sm3={}", crypto::hmac_sm3_hex(secret.as_bytes(), &msg))
+}
+
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct DeliveryReport {
+    pub attempted: usize,
+    pub delivered: usize,
+    pub failed: usize,
+}
+
+/// Sends the alerts due now. Each is claimed first (its next attempt moved a few minutes on) so
+/// that two servers do not both send it; a 2xx answer marks it delivered, anything else
+/// schedules the next attempt by [`BACKOFF`].
+pub fn deliver_due(
+    platform: &Store,
+    keys: &KeyRing,
+    now: DateTime<Utc>,
+    public_base: &str,
+) -> Result<DeliveryReport, StoreError> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let mut report = DeliveryReport::default();
+    let due = platform.claim_due_alerts(now, now + chrono::Duration::minutes(5), 100)?;
+    for a in due {
+        report.attempted += 1;
+        let result = send(&agent, platform, keys, &a, now, public_base);
+        match result {
+            Ok(()) => {
+                report.delivered += 1;
+                platform.alert_attempt(a.alert_id, true, None, None, now)?;
+            }
+            Err(e) => {
+                let next = BACKOFF
+                    .get(a.attempts as usize)
+                    .map(|s| now + chrono::Duration::seconds(*s));
+                if next.is_none() {
+                    report.failed += 1;
+                }
+                platform.alert_attempt(a.alert_id, false, Some(&e), next, now)?;
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn send(
+    agent: &ureq::Agent,
+    platform: &Store,
+    keys: &KeyRing,
+    a: &Alert,
+    now: DateTime<Utc>,
+    public_base: &str,
+) -> Result<(), String> {
+    let hook = platform
+        .webhook(&a.unit)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "该单位已删除接收地址".to_string())?;
+    let secret = String::from_utf8(
+        keys.decrypt(&hook.secret_sealed)
+            .map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let body = serde_json::to_vec(&Delivery {
+        alert_id: a.alert_id,
+        event: &a.event,
+        subject: &a.subject_label,
+        record_id: &a.record_id,
+        class_code: &a.class_code,
+        detail: &a.detail,
+        created_at: a.created_at,
+        feedback_url: format!("{public_base}/api/v1/alerts/{}/feedback", a.alert_id),
+    })
+    .map_err(|e| e.to_string())?;
+    let ts = now.timestamp();
+    let resp = agent
+        .post(&hook.url)
+        .header("Content-Type", "application/json; charset=utf-8")
+        .header("X-Xinyong-Alert", a.alert_id.to_string())
+        .header("X-Xinyong-Timestamp", ts.to_string())
+        .header("X-Xinyong-Signature", signature(&secret, ts, &body))
+        .send(&body[..])
+        .map_err(|e| format!("无法送达：{e}"))?;
+    let status = resp.status().as_u16();
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(format!("接收方返回HTTP {status}"))
+    }
+}

@@ -1,0 +1,346 @@
+//! A check (信用核查, 逢办必查): a subject and a matter in, the verdict out, with every measure
+//! that applies, its basis, the list entries behind it (the subject's own, or its legal
+//! representative's when the matter says so), and the hits an officer's exception suppressed.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use crypto::KeyRing;
+use domain::ids::{ResidentId, Uscc, mask_id_number, normalize};
+use domain::measures::{Effect, Hit, MeasureKind, Verdict, Via, evaluate};
+use domain::record::SubjectKind;
+use rulebook::Rulebook;
+use serde::Serialize;
+
+use crate::index::ListIndex;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("“{0}”不是有效的统一社会信用代码或公民身份号码：{1}")]
+    BadCode(String, String),
+    #[error("事项“{0}”不在联合奖惩措施清单中")]
+    UnknownMatter(String),
+    #[error("事项“{0}”不适用于{1}")]
+    NotForKind(String, &'static str),
+}
+
+/// Who was checked, as the result shows it (a person's ID masked).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SubjectRef {
+    pub code: String,
+    pub name: String,
+    pub kind: SubjectKind,
+    /// The platform holds records of this subject.
+    pub known: bool,
+    #[serde(skip)]
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MatterRef {
+    pub code: String,
+    pub name: String,
+}
+
+/// A measure that applies.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MeasureHit {
+    pub id: String,
+    pub name: String,
+    pub kind: MeasureKind,
+    pub effect: Effect,
+    pub effect_label: String,
+    pub body: String,
+    pub basis: String,
+    /// Whose entry triggered it: the subject's own or its legal representative's.
+    pub via: Via,
+    /// Record ids of the entries behind it.
+    pub entries: Vec<String>,
+}
+
+/// A list entry behind a measure.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EntryView {
+    pub record_id: String,
+    pub class_code: String,
+    pub list: String,
+    pub category: String,
+    pub decision_no: String,
+    pub reason: String,
+    pub basis: String,
+    pub deciding_unit: String,
+    pub listed_on: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+    pub rectify_by: Option<NaiveDate>,
+    pub under_objection: bool,
+    pub via: Via,
+    #[serde(skip)]
+    pub hash: String,
+}
+
+/// A hit an exception suppressed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Suppressed {
+    pub record_id: String,
+    pub exception_id: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CheckResult {
+    /// The check's number, for feedback (0 when not recorded).
+    pub check_id: i64,
+    pub checked_at: DateTime<Utc>,
+    pub subject: SubjectRef,
+    pub matter: MatterRef,
+    pub verdict: Verdict,
+    pub verdict_label: String,
+    pub measures: Vec<MeasureHit>,
+    pub entries: Vec<EntryView>,
+    pub suppressed: Vec<Suppressed>,
+    /// Measures version and rule digest the verdict came from.
+    pub rule_version: String,
+}
+
+/// What a check needs to know about a subject that is not on any list: its name and kind.
+pub trait Names {
+    fn name_of(&self, key: &str) -> Option<(String, SubjectKind)>;
+}
+
+impl<F: Fn(&str) -> Option<(String, SubjectKind)>> Names for F {
+    fn name_of(&self, key: &str) -> Option<(String, SubjectKind)> {
+        self(key)
+    }
+}
+
+pub struct Checker<'a> {
+    pub index: &'a ListIndex,
+    pub rules: &'a Rulebook,
+    pub keys: &'a KeyRing,
+    pub names: &'a dyn Names,
+}
+
+/// A code as typed, made into the subject's store key and how to show it.
+pub fn subject_of(
+    code: &str,
+    rules: &Rulebook,
+    keys: &KeyRing,
+    today: NaiveDate,
+) -> Result<(String, String, SubjectKind), CheckError> {
+    let n = normalize(code);
+    if let Ok((u, _)) = Uscc::parse(&n, &rules.ids) {
+        let kind = if u.as_str().starts_with("92") {
+            SubjectKind::IndividualBusiness
+        } else {
+            SubjectKind::Organisation
+        };
+        return Ok((u.as_str().to_string(), u.as_str().to_string(), kind));
+    }
+    match ResidentId::parse(&n, &rules.ids, today) {
+        Ok((id, _)) => Ok((
+            keys.person_key("身份证", id.as_str()),
+            mask_id_number(id.as_str()),
+            SubjectKind::NaturalPerson,
+        )),
+        Err(e) => {
+            // Say why as the USCC when it looks like one (letters), else as an ID number.
+            let why = if n.chars().any(|c| c.is_ascii_alphabetic() && c != 'X') || n.len() != 18 {
+                Uscc::parse(&n, &rules.ids)
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| e.to_string())
+            } else {
+                e.to_string()
+            };
+            let shown = if n.len() == 18 && n[..17].bytes().all(|b| b.is_ascii_digit()) {
+                mask_id_number(&n)
+            } else {
+                code.trim().to_string()
+            };
+            Err(CheckError::BadCode(shown, why))
+        }
+    }
+}
+
+impl Checker<'_> {
+    pub fn check(
+        &self,
+        code: &str,
+        matter: &str,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<CheckResult, CheckError> {
+        let book = &self.rules.measures;
+        let m = book
+            .matter(matter.trim())
+            .ok_or_else(|| CheckError::UnknownMatter(matter.trim().to_string()))?;
+        let (key, shown, kind) = subject_of(code, self.rules, self.keys, today)?;
+        if !m.subjects.is_empty() && !m.subjects.iter().any(|s| s == kind.as_str()) {
+            return Err(CheckError::NotForKind(m.name.clone(), kind.label()));
+        }
+        Ok(self.check_key(&key, &shown, kind, m.code.as_str(), today, now))
+    }
+
+    /// The check proper, for a subject already resolved (batch review calls this directly).
+    pub fn check_key(
+        &self,
+        key: &str,
+        shown: &str,
+        kind: SubjectKind,
+        matter: &str,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> CheckResult {
+        let book = &self.rules.measures;
+        let m = book.matter(matter);
+        let own = self.index.entries(key);
+        let rep = match m {
+            Some(m) if m.check_legal_rep && kind != SubjectKind::NaturalPerson => self
+                .index
+                .listed_rep(key)
+                .map(|p| self.index.entries(&p))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let exceptions = self.index.exceptions(key, matter);
+        let mut entries = Vec::new();
+        let mut suppressed = Vec::new();
+        for (e, via) in own
+            .iter()
+            .map(|e| (e, Via::Subject))
+            .chain(rep.iter().map(|e| (e, Via::LegalRep)))
+        {
+            if !e.in_force(today) {
+                continue;
+            }
+            if let Some(x) = exceptions
+                .iter()
+                .find(|x| x.record_id == e.record_id && x.record_hash == e.hash)
+            {
+                suppressed.push(Suppressed {
+                    record_id: e.record_id.clone(),
+                    exception_id: x.exception_id,
+                    reason: x.reason.clone(),
+                });
+                continue;
+            }
+            entries.push(EntryView {
+                record_id: e.record_id.clone(),
+                class_code: e.class_code.clone(),
+                list: self
+                    .rules
+                    .catalog
+                    .class_by_code(&e.class_code)
+                    .map_or(e.class_code.clone(), |c| c.name.clone()),
+                category: e.category.clone(),
+                decision_no: e.decision_no.clone(),
+                reason: e.reason.clone(),
+                basis: e.basis.clone(),
+                deciding_unit: e.deciding_unit.clone(),
+                listed_on: e.listed_on,
+                valid_to: e.valid_to,
+                rectify_by: e.rectify_by,
+                under_objection: e.under_objection,
+                via,
+                hash: e.hash.clone(),
+            });
+        }
+        let hits: Vec<Hit<'_>> = entries
+            .iter()
+            .map(|e| Hit {
+                class_code: &e.class_code,
+                via: e.via,
+            })
+            .collect();
+        let eval = evaluate(book, matter, &hits);
+        let measures: Vec<MeasureHit> = eval
+            .applied
+            .iter()
+            .map(|a| {
+                let x = &book.measures[a.measure];
+                MeasureHit {
+                    id: x.id.clone(),
+                    name: x.name.clone(),
+                    kind: x.kind,
+                    effect: x.effect,
+                    effect_label: x.effect.label().to_string(),
+                    body: x.body.clone(),
+                    basis: x.basis.clone(),
+                    via: hits[a.hits[0]].via,
+                    entries: a
+                        .hits
+                        .iter()
+                        .map(|&i| entries[i].record_id.clone())
+                        .collect(),
+                }
+            })
+            .collect();
+        // Entries that no applied measure used (an incentive dropped under punishment, a list
+        // with no measure for this matter) are still shown: the officer sees the whole picture.
+        let name = own
+            .first()
+            .map(|e| e.subject_name.clone())
+            .filter(|n| !n.is_empty())
+            .or_else(|| self.names.name_of(key).map(|(n, _)| n));
+        CheckResult {
+            check_id: 0,
+            checked_at: now,
+            subject: SubjectRef {
+                code: shown.to_string(),
+                known: name.is_some(),
+                name: name.unwrap_or_default(),
+                kind,
+                key: key.to_string(),
+            },
+            matter: MatterRef {
+                code: matter.to_string(),
+                name: m.map_or(matter.to_string(), |m| m.name.clone()),
+            },
+            verdict: eval.verdict,
+            verdict_label: eval.verdict.label().to_string(),
+            measures,
+            entries,
+            suppressed,
+            rule_version: format!("{}/{}", book.version, self.rules.digest),
+        }
+    }
+}
+
+impl CheckResult {
+    /// The label the check is recorded under: name and code (a person's ID masked).
+    pub fn label(&self) -> String {
+        if self.subject.name.is_empty() {
+            self.subject.code.clone()
+        } else {
+            format!("{}（{}）", self.subject.name, self.subject.code)
+        }
+    }
+
+    /// The row the check is recorded as.
+    pub fn record(
+        &self,
+        actor: &str,
+        unit: Option<&str>,
+        channel: &str,
+        batch_id: Option<i64>,
+    ) -> store::CheckRow {
+        store::CheckRow {
+            check_id: 0,
+            checked_at: self.checked_at,
+            actor: actor.to_string(),
+            unit: unit.map(str::to_string),
+            channel: channel.to_string(),
+            batch_id,
+            subject_key: self.subject.key.clone(),
+            subject_label: self.label(),
+            matter: self.matter.code.clone(),
+            verdict: self.verdict.as_str().to_string(),
+            measures: self.measures.iter().map(|m| m.id.clone()).collect(),
+            entries: self.entries.iter().map(|e| e.record_id.clone()).collect(),
+            suppressed: self
+                .suppressed
+                .iter()
+                .map(|s| s.record_id.clone())
+                .collect(),
+            rule_version: self.rule_version.clone(),
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! The list entries in force, in memory, by subject: what every check reads, so that a check
+//! costs a hash lookup and not a query. Built from the store at start and kept current from
+//! `records.updated_at` (new, corrected and ended entries), with the organisations a listed
+//! person represents and the exceptions officers have marked.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::catalog::Role;
+use rulebook::Rulebook;
+use store::{CheckException, Store, StoreError, payload_pairs};
+
+/// A list entry as checks show it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub record_id: String,
+    pub subject_key: String,
+    pub subject_name: String,
+    pub class_code: String,
+    pub source_unit: String,
+    pub listed_on: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+    pub category: String,
+    pub decision_no: String,
+    pub reason: String,
+    pub basis: String,
+    pub deciding_unit: String,
+    pub rectify_by: Option<NaiveDate>,
+    pub under_objection: bool,
+    pub hash: String,
+}
+
+impl Entry {
+    /// In force on `day`: listed by then and not past its validity.
+    pub fn in_force(&self, day: NaiveDate) -> bool {
+        self.listed_on.is_none_or(|d| d <= day) && self.valid_to.is_none_or(|d| d >= day)
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    by_subject: HashMap<String, Vec<Arc<Entry>>>,
+    /// Organisation → its legal representative, kept only for representatives with entries.
+    reps: HashMap<String, String>,
+    /// (subject, matter) → exceptions in force.
+    exceptions: HashMap<(String, String), Vec<CheckException>>,
+    entries_since: Option<DateTime<Utc>>,
+    reps_since: Option<DateTime<Utc>>,
+}
+
+/// The index. Cheap to share; reads take a read lock for the length of a lookup.
+pub struct ListIndex {
+    inner: RwLock<Inner>,
+    /// The list classes some measure targets.
+    lists: Vec<String>,
+}
+
+const REASON_ITEMS: &[&str] = &["MD_LRYY", "SX_JTQX", "SX_SXXW", "MD_NR"];
+
+fn to_entry(rules: &Rulebook, e: &store::ListEntry) -> Entry {
+    let items: HashMap<String, String> = payload_pairs(&e.payload).into_iter().collect();
+    let class = rules.catalog.class_by_code(&e.class_code);
+    let role = |r: Role| {
+        class
+            .and_then(|c| c.item_by_role(r))
+            .and_then(|i| items.get(&i.code))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let reason = REASON_ITEMS
+        .iter()
+        .find_map(|c| items.get(*c).filter(|v| !v.is_empty()).cloned())
+        .unwrap_or_default();
+    Entry {
+        record_id: e.record_id.clone(),
+        subject_key: e.subject_key.clone(),
+        subject_name: role(Role::SubjectName),
+        class_code: e.class_code.clone(),
+        source_unit: e.source_unit.clone(),
+        listed_on: e.listed_on,
+        valid_to: e.valid_to,
+        category: e.category.clone().unwrap_or_default(),
+        decision_no: role(Role::DecisionNo),
+        reason,
+        basis: role(Role::LegalBasis),
+        deciding_unit: {
+            let u = role(Role::DecidingUnit);
+            if u.is_empty() {
+                e.source_unit.clone()
+            } else {
+                u
+            }
+        },
+        rectify_by: items
+            .get("MD_ZGQX")
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+        under_objection: e.under_objection,
+        hash: e.hash.clone(),
+    }
+}
+
+impl ListIndex {
+    pub fn new(rules: &Rulebook) -> ListIndex {
+        ListIndex {
+            inner: RwLock::new(Inner::default()),
+            lists: rules
+                .measures
+                .list_classes()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        }
+    }
+
+    /// Builds the index from the store.
+    pub fn build(
+        store: &Store,
+        platform: &Store,
+        rules: &Rulebook,
+    ) -> Result<ListIndex, StoreError> {
+        let index = ListIndex::new(rules);
+        index.refresh(store, platform, rules)?;
+        Ok(index)
+    }
+
+    /// Brings the index up to date: entries changed since the last refresh, the organisations
+    /// their persons represent, registrations that changed a representative, and exceptions.
+    /// Returns how many entries changed.
+    pub fn refresh(
+        &self,
+        store: &Store,
+        platform: &Store,
+        rules: &Rulebook,
+    ) -> Result<usize, StoreError> {
+        let lists: Vec<&str> = self.lists.iter().map(String::as_str).collect();
+        let (since, reps_since) = {
+            let g = self.inner.read().map_err(|_| StoreError::Poisoned)?;
+            (g.entries_since, g.reps_since)
+        };
+        let started = Utc::now();
+        let epoch = DateTime::<Utc>::UNIX_EPOCH;
+        let (live, ended) = store.list_entries_since(&lists, since.unwrap_or(epoch))?;
+        let exceptions = platform.exceptions(None)?;
+        let changed = live.len() + ended.len();
+        let newest = live.iter().map(|e| e.updated_at).max();
+        let fresh: Vec<Entry> = live.iter().map(|e| to_entry(rules, e)).collect();
+        // Persons newly with entries: find the organisations they represent.
+        let new_persons: Vec<String> = {
+            let g = self.inner.read().map_err(|_| StoreError::Poisoned)?;
+            fresh
+                .iter()
+                .filter(|e| {
+                    e.subject_key.starts_with('P') && !g.by_subject.contains_key(&e.subject_key)
+                })
+                .map(|e| e.subject_key.clone())
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect()
+        };
+        let represented = store.represented_by(&new_persons)?;
+        // Registrations changed since the last look (first build: the query above covers them).
+        let rep_changes = match reps_since {
+            Some(t) => store.legal_reps_changed(t)?,
+            None => Vec::new(),
+        };
+        let mut g = self.inner.write().map_err(|_| StoreError::Poisoned)?;
+        for (subject, id) in &ended {
+            if let Some(v) = g.by_subject.get_mut(subject) {
+                v.retain(|e| &e.record_id != id);
+                if v.is_empty() {
+                    g.by_subject.remove(subject);
+                }
+            }
+        }
+        for e in fresh {
+            let v = g.by_subject.entry(e.subject_key.clone()).or_default();
+            v.retain(|x| x.record_id != e.record_id);
+            v.push(Arc::new(e));
+        }
+        for (org, person) in represented {
+            g.reps.insert(org, person);
+        }
+        for (org, person) in rep_changes {
+            match person {
+                Some(p) if g.by_subject.contains_key(&p) => {
+                    g.reps.insert(org, p);
+                }
+                _ => {
+                    g.reps.remove(&org);
+                }
+            }
+        }
+        // Representatives no longer listed.
+        let Inner {
+            reps, by_subject, ..
+        } = &mut *g;
+        reps.retain(|_, p| by_subject.contains_key(p));
+        g.exceptions.clear();
+        for e in exceptions {
+            g.exceptions
+                .entry((e.subject_key.clone(), e.matter.clone()))
+                .or_default()
+                .push(e);
+        }
+        g.entries_since = newest.or(since).or(Some(epoch));
+        g.reps_since = Some(reps_since.unwrap_or(started));
+        Ok(changed)
+    }
+
+    /// The subject's entries (all, in force or not).
+    pub fn entries(&self, subject_key: &str) -> Vec<Arc<Entry>> {
+        self.inner
+            .read()
+            .ok()
+            .and_then(|g| g.by_subject.get(subject_key).cloned())
+            .unwrap_or_default()
+    }
+
+    /// The legal representative of an organisation, when that person has entries.
+    pub fn listed_rep(&self, org: &str) -> Option<String> {
+        self.inner
+            .read()
+            .ok()
+            .and_then(|g| g.reps.get(org).cloned())
+    }
+
+    /// Exceptions for a subject and matter.
+    pub fn exceptions(&self, subject_key: &str, matter: &str) -> Vec<CheckException> {
+        self.inner
+            .read()
+            .ok()
+            .and_then(|g| {
+                g.exceptions
+                    .get(&(subject_key.to_string(), matter.to_string()))
+                    .cloned()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Entries and subjects held.
+    pub fn size(&self) -> (usize, usize) {
+        self.inner
+            .read()
+            .map(|g| {
+                (
+                    g.by_subject.values().map(Vec::len).sum(),
+                    g.by_subject.len(),
+                )
+            })
+            .unwrap_or((0, 0))
+    }
+
+    pub fn lists(&self) -> Vec<&str> {
+        self.lists.iter().map(String::as_str).collect()
+    }
+}

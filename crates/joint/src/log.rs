@@ -1,0 +1,70 @@
+//! Checks are recorded in groups: one writer thread gathers what arrives within half a
+//! millisecond and commits it in one transaction, and each request waits for its own row, so
+//! thousands of checks a second are each durable before their answer leaves.
+
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+use store::{CheckRow, Store, StoreError};
+
+struct Job {
+    row: CheckRow,
+    reply: tokio::sync::oneshot::Sender<Result<i64, String>>,
+}
+
+#[derive(Clone)]
+pub struct CheckLog {
+    tx: Sender<Job>,
+}
+
+const GROUP: usize = 1024;
+
+impl CheckLog {
+    /// Starts the writer thread on the platform store.
+    pub fn start(platform: Arc<Store>) -> CheckLog {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("xy-checks".into())
+            .spawn(move || writer(platform, rx))
+            .expect("spawn check writer");
+        CheckLog { tx }
+    }
+
+    /// Records a check and waits until it is committed; returns its number.
+    pub async fn record(&self, row: CheckRow) -> Result<i64, StoreError> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(Job { row, reply })
+            .map_err(|_| StoreError::Refused("核查记录写入线程已停止".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Refused("核查记录写入线程已停止".into()))?
+            .map_err(StoreError::Refused)
+    }
+}
+
+fn writer(store: Arc<Store>, rx: Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < GROUP {
+            match rx.recv_timeout(Duration::from_micros(500)) {
+                Ok(j) => jobs.push(j),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        let rows: Vec<CheckRow> = jobs.iter().map(|j| j.row.clone()).collect();
+        match store.record_checks(&rows) {
+            Ok(ids) => {
+                for (j, id) in jobs.into_iter().zip(ids) {
+                    let _ = j.reply.send(Ok(id));
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                for j in jobs {
+                    let _ = j.reply.send(Err(msg.clone()));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,1278 @@
+//! Joint reward and punishment over the API: checks (查询式 and the embedded snippet), feedback,
+//! list entry actions (整改, 移出, 撤销), exceptions, batch review, subscriptions, webhooks,
+//! alerts, statistics.
+
+use std::io::Read;
+
+use auth::Role;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse, Response};
+use domain::lists::ListAction;
+use domain::measures::Verdict;
+use joint::check::{CheckResult, Checker};
+use serde::{Deserialize, Serialize};
+
+use crate::body::{ApiJson, ApiPath, ApiQuery, BodyReader, TOO_LARGE};
+use crate::context::{Ctx, audit};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::{Shared, blocking, today};
+
+impl From<joint::CheckError> for ApiError {
+    fn from(e: joint::CheckError) -> Self {
+        ApiError::Unprocessable(e.to_string())
+    }
+}
+
+impl From<joint::batch::BatchError> for ApiError {
+    fn from(e: joint::batch::BatchError) -> Self {
+        match e {
+            joint::batch::BatchError::Write(w) => ApiError::internal(w),
+            other => ApiError::Unprocessable(other.to_string()),
+        }
+    }
+}
+
+/// A checker over the state's index; names of subjects not on a list come from the name index.
+pub fn with_checker<T>(state: &Shared, f: impl FnOnce(&Checker<'_>) -> T) -> T {
+    let names = |key: &str| {
+        state.search.get(key).map(|e| {
+            (
+                e.name,
+                if e.kind == "individual_business" {
+                    domain::record::SubjectKind::IndividualBusiness
+                } else {
+                    domain::record::SubjectKind::Organisation
+                },
+            )
+        })
+    };
+    let checker = Checker {
+        index: &state.lists,
+        rules: &state.rules,
+        keys: &state.keys,
+        names: &names,
+    };
+    f(&checker)
+}
+
+/// Financial institutions check for credit decisions only.
+fn may_check(ctx: &Ctx, matter: &str) -> ApiResult<()> {
+    if ctx.principal.role == Role::Financial && matter != "JRSX" && matter != "授信融资" {
+        return Err(ApiError::Unprocessable(
+            "金融机构只能核查“授信融资”（JRSX）事项".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CheckRequest {
+    /// 统一社会信用代码或公民身份号码.
+    pub code: String,
+    /// 事项代码或名称（见 GET /api/v1/matters）.
+    pub matter: String,
+    /// query（查询式，默认）或 embedded（嵌入式，由业务系统调用）.
+    #[serde(default)]
+    pub channel: Option<String>,
+}
+
+/// Runs and records one check.
+pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResult<CheckResult> {
+    may_check(ctx, &req.matter)?;
+    let channel = match req.channel.as_deref() {
+        None | Some("query") => "query",
+        Some("embedded") => "embedded",
+        Some(other) => {
+            return Err(ApiError::Unprocessable(format!(
+                "channel“{other}”无效，应为query或embedded"
+            )));
+        }
+    };
+    let now = state.clock.now();
+    let mut result = with_checker(state, |c| c.check(&req.code, &req.matter, today(now), now))?;
+    let row = result.record(
+        &ctx.principal.actor(),
+        ctx.principal.unit.as_deref(),
+        channel,
+        None,
+    );
+    result.check_id = state.checks.record(row).await?;
+    state
+        .metrics
+        .checks
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    audit(
+        state,
+        ctx,
+        "check.create",
+        Some(format!("check:{}", result.check_id)),
+        "ok",
+        Some(format!(
+            "matter={} verdict={}",
+            result.matter.code,
+            result.verdict.as_str()
+        )),
+    )
+    .await;
+    Ok(result)
+}
+
+#[utoipa::path(post, path = "/api/v1/checks", tag = "联合奖惩", security(("token" = [])),
+    request_body = CheckRequest,
+    responses(
+        (status = 200, description = "核查结论、适用措施及依据、所涉名单；核查已留痕，凭 check_id 反馈", body = CheckResult),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn create_check(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<CheckRequest>,
+) -> ApiResult<Json<CheckResult>> {
+    run_check(&state, &ctx, req).await.map(Json)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CheckDetail {
+    #[serde(flatten)]
+    pub check: store::CheckRow,
+    pub feedback: Option<store::Feedback>,
+}
+
+/// A check the caller may see: its own unit's, or any for the credit office and the auditor.
+pub fn visible_check(state: &Shared, ctx: &Ctx, id: i64) -> ApiResult<store::CheckRow> {
+    let c = state
+        .platform
+        .check(id)?
+        .ok_or_else(|| ApiError::NotFound(format!("核查{id}不存在")))?;
+    let p = &ctx.principal;
+    let mine = match p.role {
+        Role::Admin | Role::Auditor => true,
+        _ => c.actor == p.actor() || (p.unit.is_some() && c.unit == p.unit),
+    };
+    if !mine {
+        return Err(ApiError::NotFound(format!("核查{id}不存在")));
+    }
+    Ok(c)
+}
+
+#[utoipa::path(get, path = "/api/v1/checks/{id}", tag = "联合奖惩", security(("token" = [])),
+    params(("id" = i64, Path, description = "核查编号")),
+    responses((status = 200, description = "核查记录及反馈", body = CheckDetail),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn get_check(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<CheckDetail>> {
+    let (s, c) = (state.clone(), ctx.clone());
+    blocking(move || {
+        let check = visible_check(&s, &c, id)?;
+        let feedback = s.platform.feedback(id)?;
+        Ok(CheckDetail { check, feedback })
+    })
+    .await
+    .map(Json)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct FeedbackRequest {
+    /// applied（已采取措施）或 not_applicable（不适用，须说明理由）.
+    pub outcome: String,
+    /// Measure ids applied (from the check's measures).
+    #[serde(default)]
+    pub measures: Vec<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Checks and files feedback for a check.
+pub fn file_feedback(
+    state: &Shared,
+    ctx: &Ctx,
+    id: i64,
+    f: &FeedbackRequest,
+) -> ApiResult<store::Feedback> {
+    let check = visible_check(state, ctx, id)?;
+    let reason = f.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    match f.outcome.as_str() {
+        "applied" => {
+            if check.measures.is_empty() {
+                return Err(ApiError::Unprocessable(
+                    "该次核查未发现适用措施，反馈应为not_applicable".into(),
+                ));
+            }
+            if f.measures.is_empty() {
+                return Err(ApiError::Unprocessable(
+                    "请列出已采取的措施编号（measures）".into(),
+                ));
+            }
+            if let Some(x) = f.measures.iter().find(|m| !check.measures.contains(m)) {
+                return Err(ApiError::Unprocessable(format!(
+                    "措施{x}不在该次核查的适用措施中"
+                )));
+            }
+        }
+        "not_applicable" => {
+            if reason.is_none() {
+                return Err(ApiError::Unprocessable(
+                    "反馈“不适用”须说明理由（reason）".into(),
+                ));
+            }
+        }
+        other => {
+            return Err(ApiError::Unprocessable(format!(
+                "outcome“{other}”无效，应为applied或not_applicable"
+            )));
+        }
+    }
+    if reason.is_some_and(|r| r.chars().count() > 500) {
+        return Err(ApiError::Unprocessable("理由不能超过500字".into()));
+    }
+    let fb = store::Feedback {
+        check_id: id,
+        outcome: f.outcome.clone(),
+        measures: f.measures.clone(),
+        reason: reason.map(str::to_string),
+        actor: ctx.principal.actor(),
+        unit: ctx.principal.unit.clone(),
+        at: state.clock.now(),
+    };
+    state.platform.give_feedback(&fb)?;
+    Ok(fb)
+}
+
+#[utoipa::path(post, path = "/api/v1/checks/{id}/feedback", tag = "联合奖惩", security(("token" = [])),
+    params(("id" = i64, Path, description = "核查编号")), request_body = FeedbackRequest,
+    responses((status = 200, description = "反馈已记录", body = store::Feedback),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn feedback(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(f): ApiJson<FeedbackRequest>,
+) -> ApiResult<Json<store::Feedback>> {
+    let (s, c) = (state.clone(), ctx.clone());
+    let outcome = f.outcome.clone();
+    let r = blocking(move || file_feedback(&s, &c, id, &f)).await;
+    audit(
+        &state,
+        &ctx,
+        "check.feedback",
+        Some(format!("check:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(format!("outcome={outcome}")),
+    )
+    .await;
+    r.map(Json)
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The embeddable verdict: a self-contained HTML fragment (inline styles, no script) that an
+/// approval system inserts into its own page after calling the API with its token.
+pub fn snippet(c: &store::CheckRow, rules: &rulebook::Rulebook) -> String {
+    let v = Verdict::parse(&c.verdict).unwrap_or(Verdict::Clear);
+    let color = match v {
+        Verdict::Clear => "#2e7d32",
+        Verdict::Incentive => "#1565c0",
+        Verdict::Supervise | Verdict::Review => "#ef6c00",
+        Verdict::Forbid | Verdict::Restrict => "#c62828",
+    };
+    let matter = rules
+        .measures
+        .matter(&c.matter)
+        .map_or(c.matter.clone(), |m| m.name.clone());
+    let mut h = format!(
+        "<div class=\"xinyong-check\" style=\"border:1px solid {color};border-left:6px solid {color};padding:8px 12px;font:14px/1.6 sans-serif;max-width:640px\">\
+<div style=\"font-weight:bold;color:{color}\">信用核查：{}</div>\
+<div>主体：{}　事项：{}　核查编号：{}　时间：{}</div>",
+        esc(v.label()),
+        esc(&c.subject_label),
+        esc(&matter),
+        c.check_id,
+        domain::clock::beijing(c.checked_at).format("%Y-%m-%d %H:%M"),
+    );
+    if !c.measures.is_empty() {
+        h.push_str("<ul style=\"margin:4px 0 0 18px;padding:0\">");
+        for id in &c.measures {
+            if let Some(m) = rules.measures.measure(id) {
+                h.push_str(&format!(
+                    "<li>{}（{}）<br><small>依据：{}；实施：{}</small></li>",
+                    esc(&m.name),
+                    esc(m.effect.label()),
+                    esc(&m.basis),
+                    esc(&m.body)
+                ));
+            }
+        }
+        h.push_str("</ul>");
+    }
+    h.push_str("<div style=\"color:#666;font-size:12px\">信用中国（江苏盐城）联合奖惩系统 · 请在业务办结后反馈措施采取情况</div></div>");
+    h
+}
+
+#[utoipa::path(get, path = "/api/v1/checks/{id}/snippet", tag = "联合奖惩", security(("token" = [])),
+    params(("id" = i64, Path, description = "核查编号")),
+    responses((status = 200, description = "可嵌入业务系统页面的HTML片段（无脚本）", content_type = "text/html", body = String),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn check_snippet(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Html<String>> {
+    let (s, c) = (state.clone(), ctx.clone());
+    blocking(move || {
+        let check = visible_check(&s, &c, id)?;
+        Ok(Html(snippet(&check, &s.rules)))
+    })
+    .await
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MatterList {
+    pub version: String,
+    pub matters: Vec<domain::measures::Matter>,
+    pub measures: Vec<domain::measures::Measure>,
+}
+
+#[utoipa::path(get, path = "/api/v1/matters", tag = "联合奖惩",
+    responses((status = 200, description = "事项与联合奖惩措施清单（含依据）", body = MatterList),
+        (status = 429, body = ErrorBody)))]
+pub async fn matters(State(state): State<Shared>) -> Json<MatterList> {
+    let b = &state.rules.measures;
+    Json(MatterList {
+        version: b.version.clone(),
+        matters: b.matters.clone(),
+        measures: b.measures.clone(),
+    })
+}
+
+// ----- list entry actions -----
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ListActionRequest {
+    /// rectify（限期整改）、exit（提前移出）、revoke（撤销认定）.
+    pub action: String,
+    /// For rectify: the deadline, YYYY-MM-DD.
+    #[serde(default)]
+    pub deadline: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ListActionDone {
+    pub record_id: String,
+    pub action: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/lists/{id}/actions", tag = "联合奖惩", security(("token" = [])),
+    params(("id" = String, Path, description = "名单记录编号")), request_body = ListActionRequest,
+    responses((status = 200, description = "已记录（名单记录新增一个版本）", body = ListActionDone),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn list_action(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<ListActionRequest>,
+) -> ApiResult<Json<ListActionDone>> {
+    let action = match req.action.as_str() {
+        "rectify" => ListAction::Rectify {
+            deadline: crate::api::parse_day(req.deadline.as_deref().ok_or_else(|| {
+                ApiError::Unprocessable("限期整改须给出整改期限（deadline）".into())
+            })?)?,
+        },
+        "exit" => ListAction::Exit,
+        "revoke" => ListAction::Revoke,
+        other => {
+            return Err(ApiError::Unprocessable(format!(
+                "action“{other}”无效，应为rectify、exit或revoke"
+            )));
+        }
+    };
+    if req.reason.chars().count() > 500 {
+        return Err(ApiError::Unprocessable("理由不能超过500字".into()));
+    }
+    let (s, c, rid, a) = (state.clone(), ctx.clone(), id.clone(), action.clone());
+    let reason = req.reason.clone();
+    let r = blocking(move || {
+        let now = s.clock.now();
+        let unit = match c.principal.role {
+            Role::Admin => None,
+            _ => Some(c.principal.unit.clone().ok_or(ApiError::Forbidden)?),
+        };
+        let lists = s.lists.lists();
+        s.store.list_action(
+            &rid,
+            &lists,
+            &a,
+            &store::ListChange {
+                unit: unit.as_deref(),
+                actor: &c.principal.actor(),
+                reason: &reason,
+                at: now,
+                today: today(now),
+            },
+        )?;
+        // Checks see the change at once.
+        s.lists.refresh(&s.store, &s.platform, &s.rules)?;
+        Ok(())
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "list.action",
+        Some(id.clone()),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(format!("{}: {}", action.label(), req.reason)),
+    )
+    .await;
+    r?;
+    Ok(Json(ListActionDone {
+        record_id: id,
+        action: req.action,
+    }))
+}
+
+// ----- exceptions -----
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ExceptionRequest {
+    pub code: String,
+    pub matter: String,
+    /// The list entry whose hit is a false positive.
+    pub record_id: String,
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/exceptions", tag = "联合奖惩", security(("token" = [])),
+    request_body = ExceptionRequest,
+    responses((status = 200, description = "例外已登记：该主体该事项的此条命中不再计入，直至该名单记录变更", body = store::CheckException),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn create_exception(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<ExceptionRequest>,
+) -> ApiResult<Json<store::CheckException>> {
+    let reason = req.reason.trim().to_string();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::Unprocessable(
+            "须说明理由（不超过500字），如“同名不同主体”".into(),
+        ));
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let rid = req.record_id.clone();
+    let r = blocking(move || {
+        let now = s.clock.now();
+        let matter = s
+            .rules
+            .measures
+            .matter(req.matter.trim())
+            .ok_or_else(|| ApiError::Unprocessable(format!("事项“{}”不在措施清单中", req.matter)))?
+            .code
+            .clone();
+        let (key, _, _) = joint::check::subject_of(&req.code, &s.rules, &s.keys, today(now))?;
+        let entry = s
+            .lists
+            .entries(&key)
+            .into_iter()
+            .find(|e| e.record_id == req.record_id)
+            .ok_or_else(|| ApiError::NotFound("该主体没有这条在列的名单记录".into()))?;
+        let mut e = store::CheckException {
+            exception_id: 0,
+            subject_key: key,
+            matter,
+            record_id: entry.record_id.clone(),
+            record_hash: entry.hash.clone(),
+            reason,
+            actor: c.principal.actor(),
+            unit: c.principal.unit.clone(),
+            created_at: now,
+            revoked_at: None,
+        };
+        e.exception_id = s.platform.create_exception(&e)?;
+        s.lists.refresh(&s.store, &s.platform, &s.rules)?;
+        Ok(e)
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "exception.create",
+        Some(rid),
+        if r.is_ok() { "ok" } else { "failed" },
+        r.as_ref()
+            .ok()
+            .map(|e| format!("exception={} matter={}", e.exception_id, e.matter)),
+    )
+    .await;
+    r.map(Json)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct CodeParam {
+    /// 统一社会信用代码或公民身份号码.
+    pub code: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/exceptions", tag = "联合奖惩", security(("token" = [])),
+    params(CodeParam),
+    responses((status = 200, description = "该主体在用的例外", body = Vec<store::CheckException>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn list_exceptions(
+    State(state): State<Shared>,
+    ApiQuery(q): ApiQuery<CodeParam>,
+) -> ApiResult<Json<Vec<store::CheckException>>> {
+    let s = state.clone();
+    blocking(move || {
+        let (key, _, _) =
+            joint::check::subject_of(&q.code, &s.rules, &s.keys, today(s.clock.now()))?;
+        Ok(s.platform.exceptions(Some(&key))?)
+    })
+    .await
+    .map(Json)
+}
+
+#[utoipa::path(post, path = "/api/v1/exceptions/{id}/revoke", tag = "联合奖惩", security(("token" = [])),
+    params(("id" = i64, Path, description = "例外编号")),
+    responses((status = 200, description = "已撤销", body = ListActionDone),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn revoke_exception(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<ListActionDone>> {
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        s.platform
+            .revoke_exception(id, &c.principal.actor(), s.clock.now())?;
+        s.lists.refresh(&s.store, &s.platform, &s.rules)?;
+        Ok(())
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "exception.revoke",
+        Some(format!("exception:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    r?;
+    Ok(Json(ListActionDone {
+        record_id: format!("exception:{id}"),
+        action: "revoke".into(),
+    }))
+}
+
+// ----- batch review -----
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct BatchParams {
+    /// 事项代码或名称.
+    pub matter: String,
+    /// File name (its extension chooses CSV or XLSX when the content type does not).
+    pub file_name: Option<String>,
+    /// Sign the result with the platform's SM2 key (the credit office keeps signed results).
+    #[serde(default)]
+    pub sign: Option<bool>,
+}
+
+const MAX_BATCH_BYTES: u64 = 64 << 20;
+
+/// A batch review to run.
+pub struct BatchJob<'a> {
+    pub actor: &'a str,
+    pub unit: Option<&'a str>,
+    pub matter: &'a str,
+    pub file_name: Option<String>,
+    pub bytes: &'a [u8],
+    pub xlsx: bool,
+    pub sign: bool,
+}
+
+/// Runs a batch review of a file's codes and stores the sealed results.
+pub fn run_batch(state: &Shared, job: BatchJob<'_>) -> ApiResult<store::BatchRow> {
+    let BatchJob {
+        actor,
+        unit,
+        matter,
+        file_name,
+        bytes,
+        xlsx,
+        sign,
+    } = job;
+    let now = state.clock.now();
+    let m = state
+        .rules
+        .measures
+        .matter(matter.trim())
+        .ok_or_else(|| ApiError::Unprocessable(format!("事项“{matter}”不在措施清单中")))?
+        .clone();
+    let codes = joint::batch::read_codes(bytes, xlsx)?;
+    let (lines, fig) = with_checker(state, |c| {
+        joint::batch::review(c, &codes, &m.code, today(now), now)
+    })?;
+    let mut b = store::BatchRow {
+        created_at: now,
+        actor: actor.to_string(),
+        unit: unit.map(str::to_string),
+        matter: m.code.clone(),
+        file_name,
+        rule_version: format!("{}/{}", state.rules.measures.version, state.rules.digest),
+        ..Default::default()
+    };
+    b.batch_id = state.platform.create_batch(&b)?;
+    let title = format!(
+        "批量审查结果 · 批次{} · 事项：{} · {}",
+        b.batch_id,
+        m.name,
+        domain::clock::beijing(now).format("%Y-%m-%d %H:%M")
+    );
+    // The two result files are written side by side.
+    let (csv, xlsx_out) = std::thread::scope(|s| {
+        let x = s.spawn(|| joint::batch::to_xlsx(&lines, &title));
+        let c = joint::batch::to_csv(&lines);
+        (c, x.join())
+    });
+    let csv = csv?;
+    let xlsx_out = xlsx_out.map_err(|_| ApiError::internal("xlsx writer panicked"))??;
+    let digest = crypto::sm3_hex(&csv);
+    let signature = sign.then(|| state.keys.sign(digest.as_bytes()));
+    b.rows_read = fig.rows_read;
+    b.valid = fig.valid;
+    b.invalid = fig.invalid;
+    b.duplicates = fig.duplicates;
+    b.hits = fig.hits;
+    b.result_digest = Some(digest);
+    b.signature = signature.as_ref().map(hex::encode);
+    let sealed_csv = joint::batch::seal(&state.keys, &csv).map_err(ApiError::internal)?;
+    let sealed_xlsx = joint::batch::seal(&state.keys, &xlsx_out).map_err(ApiError::internal)?;
+    state.platform.finish_batch(
+        &b,
+        &[("csv", sealed_csv), ("xlsx", sealed_xlsx)],
+        signature.as_deref(),
+    )?;
+    Ok(b)
+}
+
+fn is_xlsx(headers: &HeaderMap, name: Option<&str>) -> bool {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    ct.contains("spreadsheetml") || name.is_some_and(|n| n.to_ascii_lowercase().ends_with(".xlsx"))
+}
+
+#[utoipa::path(post, path = "/api/v1/batches", tag = "联合奖惩", security(("token" = [])),
+    params(BatchParams),
+    request_body(content = Vec<u8>, description = "代码清单：CSV（第一列为代码，可有表头）或XLSX（第一个工作表第一列），至多100万行", content_type = "text/csv"),
+    responses((status = 200, description = "审查完成；结果文件逐行对应输入，无效代码与重复代码均列明", body = store::BatchRow),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn create_batch(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<BatchParams>,
+    body: Body,
+) -> ApiResult<Json<store::BatchRow>> {
+    may_check(&ctx, &q.matter)?;
+    let sign = q.sign.unwrap_or(false);
+    if sign && ctx.principal.role != Role::Admin {
+        return Err(ApiError::Forbidden);
+    }
+    let xlsx = is_xlsx(&headers, q.file_name.as_deref());
+    let (s, c) = (state.clone(), ctx.clone());
+    let matter = q.matter.clone();
+    let r = blocking(move || {
+        let mut bytes = Vec::new();
+        BodyReader::new(body, MAX_BATCH_BYTES)
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                if e.to_string().contains(TOO_LARGE) {
+                    ApiError::TooLarge
+                } else {
+                    ApiError::BadRequest(e.to_string())
+                }
+            })?;
+        run_batch(
+            &s,
+            BatchJob {
+                actor: &c.principal.actor(),
+                unit: c.principal.unit.as_deref(),
+                matter: &q.matter,
+                file_name: q.file_name,
+                bytes: &bytes,
+                xlsx,
+                sign,
+            },
+        )
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "batch.create",
+        r.as_ref().ok().map(|b| format!("batch:{}", b.batch_id)),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(match &r {
+            Ok(b) => format!(
+                "matter={} rows={} invalid={} hits={}",
+                b.matter, b.rows_read, b.invalid, b.hits
+            ),
+            Err(e) => format!("matter={matter} {e}"),
+        }),
+    )
+    .await;
+    r.map(Json)
+}
+
+pub fn visible_batch(state: &Shared, ctx: &Ctx, id: i64) -> ApiResult<store::BatchRow> {
+    let b = state
+        .platform
+        .batch(id)?
+        .ok_or_else(|| ApiError::NotFound(format!("批次{id}不存在")))?;
+    let p = &ctx.principal;
+    let mine = matches!(p.role, Role::Admin | Role::Auditor)
+        || b.actor == p.actor()
+        || (p.unit.is_some() && b.unit == p.unit);
+    if !mine {
+        return Err(ApiError::NotFound(format!("批次{id}不存在")));
+    }
+    Ok(b)
+}
+
+#[utoipa::path(get, path = "/api/v1/batches/{id}", tag = "联合奖惩", security(("token" = [])),
+    params(("id" = i64, Path, description = "批次编号")),
+    responses((status = 200, description = "批次概况（结果摘要SM3；签名时附SM2签名）", body = store::BatchRow),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn get_batch(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<store::BatchRow>> {
+    let (s, c) = (state.clone(), ctx.clone());
+    blocking(move || visible_batch(&s, &c, id)).await.map(Json)
+}
+
+/// A batch's result file as a download.
+pub async fn batch_download(
+    state: &Shared,
+    ctx: &Ctx,
+    id: i64,
+    kind: &'static str,
+) -> ApiResult<Response> {
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        visible_batch(&s, &c, id)?;
+        let chunks = s.platform.batch_file(id, kind)?;
+        joint::batch::unseal(&s.keys, &chunks).map_err(ApiError::internal)
+    })
+    .await;
+    audit(
+        state,
+        ctx,
+        "batch.download",
+        Some(format!("batch:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(kind.into()),
+    )
+    .await;
+    let bytes = r?;
+    let ct = if kind == "csv" {
+        "text/csv; charset=utf-8"
+    } else {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, ct.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"batch-{id}.{kind}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/batches/{id}/result.csv", tag = "联合奖惩", security(("token" = [])),
+    params(("id" = i64, Path, description = "批次编号")),
+    responses((status = 200, description = "结果文件（CSV，UTF-8）", content_type = "text/csv", body = String),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn batch_csv(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Response> {
+    batch_download(&state, &ctx, id, "csv").await
+}
+
+#[utoipa::path(get, path = "/api/v1/batches/{id}/result.xlsx", tag = "联合奖惩", security(("token" = [])),
+    params(("id" = i64, Path, description = "批次编号")),
+    responses((status = 200, description = "结果文件（XLSX）", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn batch_xlsx(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Response> {
+    batch_download(&state, &ctx, id, "xlsx").await
+}
+
+// ----- subscriptions, webhooks, alerts -----
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SubscribeRequest {
+    /// Codes to watch (USCC or ID numbers), at most 100,000 per call.
+    pub codes: Vec<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SubscribeResult {
+    pub added: usize,
+    pub already: usize,
+    /// Codes that are not valid, with why.
+    pub invalid: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/subscriptions", tag = "联合奖惩", security(("token" = [])),
+    request_body = SubscribeRequest,
+    responses((status = 200, description = "已订阅：这些主体被列入或移出名单、受到严重失信处罚时推送预警", body = SubscribeResult),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn subscribe(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<SubscribeRequest>,
+) -> ApiResult<Json<SubscribeResult>> {
+    if req.codes.is_empty() || req.codes.len() > 100_000 {
+        return Err(ApiError::Unprocessable("codes应有1至100000个代码".into()));
+    }
+    let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let now = s.clock.now();
+        let mut ok = Vec::new();
+        let mut invalid = Vec::new();
+        for code in &req.codes {
+            match joint::check::subject_of(code, &s.rules, &s.keys, today(now)) {
+                Ok((key, shown, _)) => {
+                    let name = s.search.get(&key).map(|e| e.name).unwrap_or_default();
+                    let label = if name.is_empty() {
+                        shown
+                    } else {
+                        format!("{name}（{shown}）")
+                    };
+                    ok.push((key, label));
+                }
+                Err(e) => invalid.push(e.to_string()),
+            }
+        }
+        let n = ok.len();
+        let added =
+            s.platform
+                .subscribe(&unit, &ok, req.note.as_deref(), &c.principal.actor(), now)?;
+        Ok(SubscribeResult {
+            added,
+            already: n - added,
+            invalid,
+        })
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "subscription.create",
+        None,
+        if r.is_ok() { "ok" } else { "failed" },
+        r.as_ref()
+            .ok()
+            .map(|x| format!("added={} invalid={}", x.added, x.invalid.len())),
+    )
+    .await;
+    r.map(Json)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PageParams {
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/subscriptions", tag = "联合奖惩", security(("token" = [])),
+    params(PageParams),
+    responses((status = 200, description = "本单位订阅的主体", body = Vec<store::Subscription>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn subscriptions(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> ApiResult<Json<Vec<store::Subscription>>> {
+    let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
+    let s = state.clone();
+    blocking(move || {
+        Ok(s.platform.subscriptions(
+            &unit,
+            q.limit.unwrap_or(100).clamp(1, 1000),
+            q.offset.unwrap_or(0).max(0),
+        )?)
+    })
+    .await
+    .map(Json)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct UnsubscribeRequest {
+    pub code: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/subscriptions/remove", tag = "联合奖惩", security(("token" = [])),
+    request_body = UnsubscribeRequest,
+    responses((status = 200, description = "已取消订阅", body = ListActionDone),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn unsubscribe(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<UnsubscribeRequest>,
+) -> ApiResult<Json<ListActionDone>> {
+    let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
+    let s = state.clone();
+    let r = blocking(move || {
+        let (key, shown, _) =
+            joint::check::subject_of(&req.code, &s.rules, &s.keys, today(s.clock.now()))?;
+        if !s.platform.unsubscribe(&unit, &key)? {
+            return Err(ApiError::NotFound(format!("本单位未订阅{shown}")));
+        }
+        Ok(shown)
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "subscription.remove",
+        r.as_ref().ok().cloned(),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    let shown = r?;
+    Ok(Json(ListActionDone {
+        record_id: shown,
+        action: "unsubscribe".into(),
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct WebhookRequest {
+    pub unit: String,
+    /// http:// or https:// address of the unit's receiver.
+    pub url: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WebhookCreated {
+    pub unit: String,
+    pub url: String,
+    /// The shared secret for checking `X-Xinyong-Signature` (shown once).
+    pub secret: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/webhooks", tag = "联合奖惩", security(("token" = [])),
+    request_body = WebhookRequest,
+    responses((status = 200, description = "已设置单位的预警接收地址；密钥仅显示一次", body = WebhookCreated),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn set_webhook(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<WebhookRequest>,
+) -> ApiResult<Json<WebhookCreated>> {
+    if state.rules.units.find(&req.unit).is_none() {
+        return Err(ApiError::Unprocessable(format!(
+            "单位“{}”不在信源单位名录中",
+            req.unit
+        )));
+    }
+    let url = req.url.trim().to_string();
+    let ok_scheme = url.starts_with("http://") || url.starts_with("https://");
+    if !ok_scheme || url.len() > 500 || url.chars().any(char::is_whitespace) {
+        return Err(ApiError::Unprocessable(
+            "接收地址应为http://或https://开头的完整网址".into(),
+        ));
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let unit = req.unit.clone();
+    let r = blocking(move || {
+        let secret = crypto::random_hex(32).map_err(ApiError::internal)?;
+        let sealed = s
+            .keys
+            .encrypt(secret.as_bytes())
+            .map_err(ApiError::internal)?;
+        s.platform.set_webhook(
+            &req.unit,
+            &url,
+            &sealed,
+            &c.principal.actor(),
+            s.clock.now(),
+        )?;
+        Ok(WebhookCreated {
+            unit: req.unit,
+            url,
+            secret,
+        })
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "webhook.set",
+        Some(unit),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    r.map(Json)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AlertParams {
+    /// Only alerts without feedback.
+    pub open: Option<bool>,
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "联合奖惩", security(("token" = [])),
+    params(AlertParams),
+    responses((status = 200, description = "本单位的预警（信用办：全部），含推送状态与反馈", body = Vec<store::Alert>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn alerts(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<AlertParams>,
+) -> ApiResult<Json<Vec<store::Alert>>> {
+    let unit = match ctx.principal.role {
+        Role::Admin | Role::Auditor => None,
+        _ => Some(ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?),
+    };
+    let s = state.clone();
+    blocking(move || {
+        Ok(s.platform.alerts(
+            unit.as_deref(),
+            q.open.unwrap_or(false),
+            q.limit.unwrap_or(100).clamp(1, 1000),
+        )?)
+    })
+    .await
+    .map(Json)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct AlertFeedbackRequest {
+    /// applied（已采取措施）、noted（已知悉，无需措施）.
+    pub outcome: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Files feedback on an alert of the caller's unit.
+pub fn file_alert_feedback(
+    state: &Shared,
+    ctx: &Ctx,
+    id: i64,
+    f: &AlertFeedbackRequest,
+) -> ApiResult<()> {
+    if !matches!(f.outcome.as_str(), "applied" | "noted") {
+        return Err(ApiError::Unprocessable(format!(
+            "outcome“{}”无效，应为applied或noted",
+            f.outcome
+        )));
+    }
+    let a = state
+        .platform
+        .alert(id)?
+        .filter(|a| ctx.principal.unit.as_deref() == Some(a.unit.as_str()))
+        .ok_or_else(|| ApiError::NotFound(format!("预警{id}不存在")))?;
+    let reason = f.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    if reason.is_some_and(|r| r.chars().count() > 500) {
+        return Err(ApiError::Unprocessable("说明不能超过500字".into()));
+    }
+    state.platform.alert_feedback(
+        a.alert_id,
+        &f.outcome,
+        reason,
+        &ctx.principal.actor(),
+        state.clock.now(),
+    )?;
+    Ok(())
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/feedback", tag = "联合奖惩", security(("token" = [])),
+    params(("id" = i64, Path, description = "预警编号")), request_body = AlertFeedbackRequest,
+    responses((status = 200, description = "反馈已记录", body = ListActionDone),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn alert_feedback(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(f): ApiJson<AlertFeedbackRequest>,
+) -> ApiResult<Json<ListActionDone>> {
+    let (s, c) = (state.clone(), ctx.clone());
+    let outcome = f.outcome.clone();
+    let r = blocking(move || file_alert_feedback(&s, &c, id, &f)).await;
+    audit(
+        &state,
+        &ctx,
+        "alert.feedback",
+        Some(format!("alert:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(outcome.clone()),
+    )
+    .await;
+    r?;
+    Ok(Json(ListActionDone {
+        record_id: format!("alert:{id}"),
+        action: outcome,
+    }))
+}
+
+// ----- statistics -----
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Accumulated {
+    /// Name and code (a person's ID masked).
+    pub subject: String,
+    pub records: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JointStats {
+    pub since: chrono::NaiveDate,
+    pub checks: Vec<store::CheckStats>,
+    pub total_checks: i64,
+    pub total_hits: i64,
+    /// Share of checks with feedback.
+    pub feedback_rate: Option<f64>,
+    pub alerts_open: usize,
+    pub alerts_failed: usize,
+    /// 累计失信预警.
+    pub accumulated: Vec<Accumulated>,
+    pub accumulation_rule: String,
+    /// List entries held by the check index, and their subjects.
+    pub entries: usize,
+    pub listed_subjects: usize,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct StatsParams {
+    /// From this day (YYYY-MM-DD); default 30 days ago.
+    pub since: Option<String>,
+}
+
+pub fn joint_stats(state: &Shared, since: Option<&str>) -> ApiResult<JointStats> {
+    let now = state.clock.now();
+    let day = match since {
+        Some(s) => crate::api::parse_day(s)?,
+        None => today(now) - chrono::Duration::days(30),
+    };
+    let from = day
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc() - chrono::Duration::hours(8))
+        .unwrap_or(now);
+    let checks = state.platform.check_stats(from)?;
+    let total_checks: i64 = checks.iter().map(|c| c.checks).sum();
+    let total_hits: i64 = checks.iter().map(|c| c.hits).sum();
+    let fb: i64 = checks.iter().map(|c| c.feedback).sum();
+    let alerts = state.platform.alerts(None, false, 10_000)?;
+    let rule = &state.rules.measures.accumulation;
+    let classes: Vec<&str> = rule.classes.iter().map(String::as_str).collect();
+    let from_day = today(now)
+        .checked_sub_months(chrono::Months::new(rule.years * 12))
+        .unwrap_or(today(now));
+    let accumulated = state
+        .store
+        .accumulated(&classes, from_day, rule.threshold as i64, 100)?
+        .into_iter()
+        .map(|(key, n)| {
+            let label = match state.search.get(&key) {
+                Some(e) => format!("{}（{}）", e.name, key),
+                None if key.starts_with('P') => {
+                    format!("自然人（主体键{}…）", &key[..8.min(key.len())])
+                }
+                None => key.clone(),
+            };
+            Accumulated {
+                subject: label,
+                records: n,
+            }
+        })
+        .collect();
+    let (entries, listed_subjects) = state.lists.size();
+    Ok(JointStats {
+        since: day,
+        total_checks,
+        total_hits,
+        feedback_rate: (total_checks > 0).then(|| fb as f64 / total_checks as f64),
+        checks,
+        alerts_open: alerts.iter().filter(|a| a.feedback.is_none()).count(),
+        alerts_failed: alerts.iter().filter(|a| a.delivery == "failed").count(),
+        accumulated,
+        accumulation_rule: format!(
+            "{}年内失信记录达{}条（{}）",
+            rule.years, rule.threshold, rule.basis
+        ),
+        entries,
+        listed_subjects,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/joint/stats", tag = "联合奖惩", security(("token" = [])),
+    params(StatsParams),
+    responses((status = 200, description = "核查、命中、反馈、预警统计与累计失信预警", body = JointStats),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn stats(
+    State(state): State<Shared>,
+    ApiQuery(q): ApiQuery<StatsParams>,
+) -> ApiResult<Json<JointStats>> {
+    let s = state.clone();
+    blocking(move || joint_stats(&s, q.since.as_deref()))
+        .await
+        .map(Json)
+}

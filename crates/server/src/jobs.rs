@@ -1,0 +1,73 @@
+//! Background work of joint reward and punishment, every few seconds: the check index catches
+//! up with the store, record events become alerts for subscribed units, due alerts are
+//! delivered, and once a day list entries past their validity are moved off their lists.
+//! Every step is idempotent, so a restart or a second replica repeats nothing.
+
+use std::time::Duration;
+
+use crate::{Shared, today};
+
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct JobsReport {
+    pub index_changes: usize,
+    pub alerts_made: usize,
+    pub delivered: usize,
+    pub delivery_attempts: usize,
+    pub expired: usize,
+}
+
+/// One pass of every job (the tests drive this directly, with their own clock).
+pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
+    let now = state.clock.now();
+    let mut r = JobsReport::default();
+    let lists = state.lists.lists();
+    // Expiry is a day's business: once per day (and at start).
+    let day = today(now);
+    let due = {
+        let mut last = state.expiry_day.lock().unwrap_or_else(|p| p.into_inner());
+        let due = *last != Some(day);
+        *last = Some(day);
+        due
+    };
+    if due {
+        let expired = state.store.expire_due(
+            &lists,
+            &store::ListChange {
+                unit: None,
+                actor: "system:expiry",
+                reason: "",
+                at: now,
+                today: day,
+            },
+        );
+        match expired {
+            Ok(e) => r.expired = e.len(),
+            Err(e) => {
+                // Try again on the next pass.
+                *state.expiry_day.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                return Err(e);
+            }
+        }
+    }
+    r.index_changes = state
+        .lists
+        .refresh(&state.store, &state.platform, &state.rules)?;
+    r.alerts_made = joint::alerts::detect(&state.store, &state.platform, &state.rules, now)?;
+    let d =
+        joint::alerts::deliver_due(&state.platform, &state.keys, now, &state.config.public_url)?;
+    r.delivered = d.delivered;
+    r.delivery_attempts = d.attempted;
+    Ok(r)
+}
+
+pub async fn run(state: Shared) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let s = state.clone();
+        let r = tokio::task::spawn_blocking(move || run_once(&s)).await;
+        if let Ok(Err(e)) = r {
+            eprintln!("{} joint jobs: {e}", chrono::Utc::now().to_rfc3339());
+        }
+    }
+}

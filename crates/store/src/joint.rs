@@ -1,0 +1,791 @@
+//! Joint reward and punishment, platform side: checks and their feedback, exceptions, batch
+//! reviews and their result files, subscriptions, webhooks and alerts, and the statistics the
+//! credit office reads.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::conn::{Backend, Row, Val};
+use crate::{Store, StoreError};
+
+/// A check as recorded.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CheckRow {
+    pub check_id: i64,
+    pub checked_at: DateTime<Utc>,
+    pub actor: String,
+    pub unit: Option<String>,
+    /// query, embedded, batch.
+    pub channel: String,
+    pub batch_id: Option<i64>,
+    #[serde(skip)]
+    pub subject_key: String,
+    /// Name and code (a person's ID masked).
+    pub subject_label: String,
+    pub matter: String,
+    pub verdict: String,
+    /// Measure ids that applied.
+    pub measures: Vec<String>,
+    /// Record ids of the list entries behind them.
+    pub entries: Vec<String>,
+    /// Record ids whose hits an exception suppressed.
+    pub suppressed: Vec<String>,
+    pub rule_version: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Feedback {
+    pub check_id: i64,
+    /// applied, not_applicable, pending_review.
+    pub outcome: String,
+    pub measures: Vec<String>,
+    pub reason: Option<String>,
+    pub actor: String,
+    pub unit: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CheckException {
+    pub exception_id: i64,
+    #[serde(skip)]
+    pub subject_key: String,
+    pub matter: String,
+    pub record_id: String,
+    /// The entry's content hash when marked: the exception holds until the entry changes.
+    pub record_hash: String,
+    pub reason: String,
+    pub actor: String,
+    pub unit: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct BatchRow {
+    pub batch_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub actor: String,
+    pub unit: Option<String>,
+    pub matter: String,
+    pub file_name: Option<String>,
+    pub rows_read: i64,
+    pub valid: i64,
+    pub invalid: i64,
+    pub duplicates: i64,
+    pub hits: i64,
+    /// SM3 of the CSV result file, hex.
+    pub result_digest: Option<String>,
+    /// SM2 signature (DER, hex) of the result digest, when the credit office keeps it signed.
+    pub signature: Option<String>,
+    pub rule_version: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Subscription {
+    pub unit: String,
+    #[serde(skip)]
+    pub subject_key: String,
+    pub label: String,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub unit: String,
+    pub url: String,
+    pub secret_sealed: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Alert {
+    pub alert_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub unit: String,
+    #[serde(skip)]
+    pub subject_key: String,
+    pub subject_label: String,
+    /// listed, serious_penalty, exited.
+    pub event: String,
+    pub record_id: String,
+    pub class_code: String,
+    pub detail: String,
+    /// pending, delivered, console (no webhook: shown in the console only), failed.
+    pub delivery: String,
+    pub attempts: i64,
+    pub next_attempt: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub feedback: Option<String>,
+    pub feedback_reason: Option<String>,
+    pub feedback_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    pub event_seq: i64,
+    pub unit: String,
+    pub subject_key: String,
+    pub subject_label: String,
+    pub event: String,
+    pub record_id: String,
+    pub class_code: String,
+    pub detail: String,
+    pub delivery: String,
+}
+
+/// Per unit and matter: checks, hits, feedback, measures applied.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CheckStats {
+    pub unit: String,
+    pub matter: String,
+    pub checks: i64,
+    pub hits: i64,
+    pub feedback: i64,
+    pub applied: i64,
+}
+
+fn json_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+fn list_json(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+const CHECK_COLUMNS: &str =
+    "check_id, checked_at, actor, unit, channel, batch_id, subject_key, subject_label,
+    matter, verdict, measures, entries, suppressed, rule_version";
+
+fn check_from(r: &Row) -> Result<CheckRow, StoreError> {
+    Ok(CheckRow {
+        check_id: r.i64(0)?,
+        checked_at: r.time(1)?,
+        actor: r.text(2)?,
+        unit: r.opt_text(3)?,
+        channel: r.text(4)?,
+        batch_id: r.opt_i64(5)?,
+        subject_key: r.text(6)?,
+        subject_label: r.text(7)?,
+        matter: r.text(8)?,
+        verdict: r.text(9)?,
+        measures: json_list(&r.text(10)?),
+        entries: json_list(&r.text(11)?),
+        suppressed: json_list(&r.text(12)?),
+        rule_version: r.text(13)?,
+    })
+}
+
+const ALERT_COLUMNS: &str = "alert_id, created_at, unit, subject_key, subject_label, event, record_id, class_code,
+    detail, delivery, attempts, next_attempt, last_error, delivered_at, feedback, feedback_reason, feedback_at";
+
+fn alert_from(r: &Row) -> Result<Alert, StoreError> {
+    Ok(Alert {
+        alert_id: r.i64(0)?,
+        created_at: r.time(1)?,
+        unit: r.text(2)?,
+        subject_key: r.text(3)?,
+        subject_label: r.text(4)?,
+        event: r.text(5)?,
+        record_id: r.text(6)?,
+        class_code: r.text(7)?,
+        detail: r.text(8)?,
+        delivery: r.text(9)?,
+        attempts: r.i64(10)?,
+        next_attempt: r.opt_time(11)?,
+        last_error: r.opt_text(12)?,
+        delivered_at: r.opt_time(13)?,
+        feedback: r.opt_text(14)?,
+        feedback_reason: r.opt_text(15)?,
+        feedback_at: r.opt_time(16)?,
+    })
+}
+
+const BATCH_COLUMNS: &str =
+    "batch_id, created_at, actor, unit, matter, file_name, rows_read, valid, invalid,
+    duplicates, hits, result_digest, signature, rule_version";
+
+fn batch_from(r: &Row) -> Result<BatchRow, StoreError> {
+    Ok(BatchRow {
+        batch_id: r.i64(0)?,
+        created_at: r.time(1)?,
+        actor: r.text(2)?,
+        unit: r.opt_text(3)?,
+        matter: r.text(4)?,
+        file_name: r.opt_text(5)?,
+        rows_read: r.i64(6)?,
+        valid: r.i64(7)?,
+        invalid: r.i64(8)?,
+        duplicates: r.i64(9)?,
+        hits: r.i64(10)?,
+        result_digest: r.opt_text(11)?,
+        signature: r.opt_bytes(12)?.map(hex::encode),
+        rule_version: r.text(13)?,
+    })
+}
+
+impl Store {
+    // ----- checks -----
+
+    /// Records checks in one transaction; returns their ids in order.
+    pub fn record_checks(&self, checks: &[CheckRow]) -> Result<Vec<i64>, StoreError> {
+        if checks.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(|c| {
+            let mut ids = Vec::with_capacity(checks.len());
+            for k in checks {
+                let id = c
+                    .query_one(
+                        "INSERT INTO checks (checked_at, actor, unit, channel, batch_id, subject_key,
+                            subject_label, matter, verdict, measures, entries, suppressed, rule_version)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING check_id",
+                        &[
+                            k.checked_at.into(),
+                            k.actor.as_str().into(),
+                            k.unit.clone().into(),
+                            k.channel.as_str().into(),
+                            k.batch_id.map_or(Val::Null, Val::Int),
+                            k.subject_key.as_str().into(),
+                            k.subject_label.as_str().into(),
+                            k.matter.as_str().into(),
+                            k.verdict.as_str().into(),
+                            list_json(&k.measures).into(),
+                            list_json(&k.entries).into(),
+                            list_json(&k.suppressed).into(),
+                            k.rule_version.as_str().into(),
+                        ],
+                    )?
+                    .ok_or_else(|| StoreError::Decode("no check id".into()))?
+                    .i64(0)?;
+                ids.push(id);
+            }
+            Ok(ids)
+        })
+    }
+
+    pub fn check(&self, id: i64) -> Result<Option<CheckRow>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                &format!("SELECT {CHECK_COLUMNS} FROM checks WHERE check_id = $1"),
+                &[Val::Int(id)],
+            )?
+            .map(|r| check_from(&r))
+            .transpose()
+        })
+    }
+
+    /// A unit's checks (or all), newest first.
+    pub fn checks(&self, unit: Option<&str>, limit: i64) -> Result<Vec<CheckRow>, StoreError> {
+        self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT {CHECK_COLUMNS} FROM checks WHERE ($1 = '' OR unit = $1) AND channel <> 'batch'
+                     ORDER BY check_id DESC LIMIT $2"
+                ),
+                &[unit.unwrap_or("").into(), Val::Int(limit)],
+            )?
+            .iter()
+            .map(check_from)
+            .collect()
+        })
+    }
+
+    /// Records what the department did after a check; a check has one feedback.
+    pub fn give_feedback(&self, f: &Feedback) -> Result<(), StoreError> {
+        self.write(|c| {
+            if c.query_one(
+                "SELECT 1 FROM check_feedback WHERE check_id = $1",
+                &[Val::Int(f.check_id)],
+            )?
+            .is_some()
+            {
+                return Err(StoreError::Refused(format!(
+                    "核查{}已反馈，不能重复反馈",
+                    f.check_id
+                )));
+            }
+            c.execute(
+                "INSERT INTO check_feedback (check_id, outcome, measures, reason, actor, unit, at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    Val::Int(f.check_id),
+                    f.outcome.as_str().into(),
+                    list_json(&f.measures).into(),
+                    f.reason.clone().into(),
+                    f.actor.as_str().into(),
+                    f.unit.clone().into(),
+                    f.at.into(),
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn feedback(&self, check_id: i64) -> Result<Option<Feedback>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                "SELECT check_id, outcome, measures, reason, actor, unit, at FROM check_feedback WHERE check_id = $1",
+                &[Val::Int(check_id)],
+            )?
+            .map(|r| {
+                Ok(Feedback {
+                    check_id: r.i64(0)?,
+                    outcome: r.text(1)?,
+                    measures: json_list(&r.text(2)?),
+                    reason: r.opt_text(3)?,
+                    actor: r.text(4)?,
+                    unit: r.opt_text(5)?,
+                    at: r.time(6)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    /// Per unit and matter since `since`.
+    pub fn check_stats(&self, since: DateTime<Utc>) -> Result<Vec<CheckStats>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT COALESCE(k.unit, ''), k.matter, COUNT(*),
+                    CAST(SUM(CASE WHEN k.verdict <> 'clear' THEN 1 ELSE 0 END) AS BIGINT),
+                    CAST(SUM(CASE WHEN f.check_id IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT),
+                    CAST(SUM(CASE WHEN f.outcome = 'applied' THEN 1 ELSE 0 END) AS BIGINT)
+                 FROM checks k LEFT JOIN check_feedback f ON f.check_id = k.check_id
+                 WHERE k.checked_at >= $1
+                 GROUP BY COALESCE(k.unit, ''), k.matter ORDER BY COUNT(*) DESC",
+                &[since.into()],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(CheckStats {
+                    unit: r.text(0)?,
+                    matter: r.text(1)?,
+                    checks: r.i64(2)?,
+                    hits: r.i64(3)?,
+                    feedback: r.i64(4)?,
+                    applied: r.i64(5)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    // ----- exceptions -----
+
+    pub fn create_exception(&self, e: &CheckException) -> Result<i64, StoreError> {
+        self.write(|c| {
+            c.query_one(
+                "INSERT INTO check_exceptions (subject_key, matter, record_id, record_hash, reason, actor, unit, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING exception_id",
+                &[
+                    e.subject_key.as_str().into(),
+                    e.matter.as_str().into(),
+                    e.record_id.as_str().into(),
+                    e.record_hash.as_str().into(),
+                    e.reason.as_str().into(),
+                    e.actor.as_str().into(),
+                    e.unit.clone().into(),
+                    e.created_at.into(),
+                ],
+            )?
+            .ok_or_else(|| StoreError::Decode("no exception id".into()))?
+            .i64(0)
+        })
+    }
+
+    pub fn revoke_exception(&self, id: i64, by: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.write(|c| {
+            let n = c.execute(
+                "UPDATE check_exceptions SET revoked_at = $1, revoked_by = $2 WHERE exception_id = $3 AND revoked_at IS NULL",
+                &[at.into(), by.into(), Val::Int(id)],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("例外{id}不存在或已撤销")));
+            }
+            Ok(())
+        })
+    }
+
+    /// Exceptions in force (all subjects), for the check index.
+    pub fn exceptions(&self, subject_key: Option<&str>) -> Result<Vec<CheckException>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT exception_id, subject_key, matter, record_id, record_hash, reason, actor, unit,
+                    created_at, revoked_at
+                 FROM check_exceptions WHERE revoked_at IS NULL AND ($1 = '' OR subject_key = $1)
+                 ORDER BY exception_id",
+                &[subject_key.unwrap_or("").into()],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(CheckException {
+                    exception_id: r.i64(0)?,
+                    subject_key: r.text(1)?,
+                    matter: r.text(2)?,
+                    record_id: r.text(3)?,
+                    record_hash: r.text(4)?,
+                    reason: r.text(5)?,
+                    actor: r.text(6)?,
+                    unit: r.opt_text(7)?,
+                    created_at: r.time(8)?,
+                    revoked_at: r.opt_time(9)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    // ----- batches -----
+
+    pub fn create_batch(&self, b: &BatchRow) -> Result<i64, StoreError> {
+        self.write(|c| {
+            c.query_one(
+                "INSERT INTO batches (created_at, actor, unit, matter, file_name, rule_version)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING batch_id",
+                &[
+                    b.created_at.into(),
+                    b.actor.as_str().into(),
+                    b.unit.clone().into(),
+                    b.matter.as_str().into(),
+                    b.file_name.clone().into(),
+                    b.rule_version.as_str().into(),
+                ],
+            )?
+            .ok_or_else(|| StoreError::Decode("no batch id".into()))?
+            .i64(0)
+        })
+    }
+
+    /// Stores a batch's sealed result files and its figures in one transaction.
+    pub fn finish_batch(
+        &self,
+        b: &BatchRow,
+        files: &[(&str, Vec<Vec<u8>>)],
+        signature: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        self.write(|c| {
+            for (kind, chunks) in files {
+                for (i, data) in chunks.iter().enumerate() {
+                    c.execute(
+                        "INSERT INTO batch_files (batch_id, kind, seq, data) VALUES ($1, $2, $3, $4)",
+                        &[Val::Int(b.batch_id), (*kind).into(), Val::Int(i as i64), Val::Bytes(data.clone())],
+                    )?;
+                }
+            }
+            c.execute(
+                "UPDATE batches SET rows_read = $1, valid = $2, invalid = $3, duplicates = $4, hits = $5,
+                    result_digest = $6, signature = $7 WHERE batch_id = $8",
+                &[
+                    Val::Int(b.rows_read),
+                    Val::Int(b.valid),
+                    Val::Int(b.invalid),
+                    Val::Int(b.duplicates),
+                    Val::Int(b.hits),
+                    b.result_digest.clone().into(),
+                    signature.map_or(Val::Null, |s| Val::Bytes(s.to_vec())),
+                    Val::Int(b.batch_id),
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn batch(&self, id: i64) -> Result<Option<BatchRow>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                &format!("SELECT {BATCH_COLUMNS} FROM batches WHERE batch_id = $1"),
+                &[Val::Int(id)],
+            )?
+            .map(|r| batch_from(&r))
+            .transpose()
+        })
+    }
+
+    pub fn batches(&self, unit: Option<&str>, limit: i64) -> Result<Vec<BatchRow>, StoreError> {
+        self.read(|c| {
+            c.query(
+                &format!("SELECT {BATCH_COLUMNS} FROM batches WHERE ($1 = '' OR unit = $1) ORDER BY batch_id DESC LIMIT $2"),
+                &[unit.unwrap_or("").into(), Val::Int(limit)],
+            )?
+            .iter()
+            .map(batch_from)
+            .collect()
+        })
+    }
+
+    /// The sealed chunks of a batch's result file, in order.
+    pub fn batch_file(&self, id: i64, kind: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT data FROM batch_files WHERE batch_id = $1 AND kind = $2 ORDER BY seq",
+                &[Val::Int(id), kind.into()],
+            )?
+            .iter()
+            .map(|r| r.bytes(0))
+            .collect()
+        })
+    }
+
+    // ----- subscriptions and webhooks -----
+
+    /// Subscribes a unit to subjects; returns how many were new.
+    pub fn subscribe(
+        &self,
+        unit: &str,
+        subjects: &[(String, String)],
+        note: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        self.write(|c| {
+            let mut n = 0;
+            for (key, label) in subjects {
+                n += c.execute(
+                    "INSERT INTO subscriptions (unit, subject_key, label, note, actor, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (unit, subject_key) DO NOTHING",
+                    &[
+                        unit.into(),
+                        key.as_str().into(),
+                        label.as_str().into(),
+                        note.map(str::to_string).into(),
+                        actor.into(),
+                        at.into(),
+                    ],
+                )? as usize;
+            }
+            Ok(n)
+        })
+    }
+
+    pub fn unsubscribe(&self, unit: &str, subject_key: &str) -> Result<bool, StoreError> {
+        self.write(|c| {
+            Ok(c.execute(
+                "DELETE FROM subscriptions WHERE unit = $1 AND subject_key = $2",
+                &[unit.into(), subject_key.into()],
+            )? > 0)
+        })
+    }
+
+    pub fn subscriptions(
+        &self,
+        unit: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Subscription>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT unit, subject_key, label, note, created_at FROM subscriptions WHERE unit = $1
+                 ORDER BY created_at DESC, subject_key LIMIT $2 OFFSET $3",
+                &[unit.into(), Val::Int(limit), Val::Int(offset)],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(Subscription {
+                    unit: r.text(0)?,
+                    subject_key: r.text(1)?,
+                    label: r.text(2)?,
+                    note: r.opt_text(3)?,
+                    created_at: r.time(4)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    /// Units subscribed to a subject, with the label they know it by.
+    pub fn subscribers(&self, subject_key: &str) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT unit, label FROM subscriptions WHERE subject_key = $1 ORDER BY unit",
+                &[subject_key.into()],
+            )?
+            .iter()
+            .map(|r| Ok((r.text(0)?, r.text(1)?)))
+            .collect()
+        })
+    }
+
+    pub fn set_webhook(
+        &self,
+        unit: &str,
+        url: &str,
+        secret_sealed: &[u8],
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO webhooks (unit, url, secret_sealed, actor, created_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (unit) DO UPDATE SET url = excluded.url, secret_sealed = excluded.secret_sealed,
+                    actor = excluded.actor, created_at = excluded.created_at",
+                &[unit.into(), url.into(), Val::Bytes(secret_sealed.to_vec()), actor.into(), at.into()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn webhook(&self, unit: &str) -> Result<Option<Webhook>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                "SELECT unit, url, secret_sealed FROM webhooks WHERE unit = $1",
+                &[unit.into()],
+            )?
+            .map(|r| {
+                Ok(Webhook {
+                    unit: r.text(0)?,
+                    url: r.text(1)?,
+                    secret_sealed: r.bytes(2)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    // ----- alerts -----
+
+    /// Inserts alerts, ignoring any already made for the same unit and event; returns how many.
+    pub fn insert_alerts(
+        &self,
+        alerts: &[NewAlert],
+        at: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        self.write(|c| {
+            let mut n = 0;
+            for a in alerts {
+                n += c.execute(
+                    "INSERT INTO alerts (event_seq, created_at, unit, subject_key, subject_label, event, record_id,
+                        class_code, detail, delivery, next_attempt)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                     ON CONFLICT (unit, event_seq) DO NOTHING",
+                    &[
+                        Val::Int(a.event_seq),
+                        at.into(),
+                        a.unit.as_str().into(),
+                        a.subject_key.as_str().into(),
+                        a.subject_label.as_str().into(),
+                        a.event.as_str().into(),
+                        a.record_id.as_str().into(),
+                        a.class_code.as_str().into(),
+                        a.detail.as_str().into(),
+                        a.delivery.as_str().into(),
+                        if a.delivery == "pending" { at.into() } else { Val::Null },
+                    ],
+                )? as usize;
+            }
+            Ok(n)
+        })
+    }
+
+    /// Alerts due for delivery now, oldest first; each is claimed (its next attempt moved to
+    /// `lease_until`) so that two replicas do not send it at once.
+    pub fn claim_due_alerts(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Alert>, StoreError> {
+        self.write(|c| {
+            let lock = if c.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+            let due = c
+                .query(
+                    &format!(
+                        "SELECT {ALERT_COLUMNS} FROM alerts WHERE delivery = 'pending' AND next_attempt <= $1
+                         ORDER BY next_attempt LIMIT $2{lock}"
+                    ),
+                    &[now.into(), Val::Int(limit)],
+                )?
+                .iter()
+                .map(alert_from)
+                .collect::<Result<Vec<_>, _>>()?;
+            for a in &due {
+                c.execute(
+                    "UPDATE alerts SET next_attempt = $1 WHERE alert_id = $2",
+                    &[lease_until.into(), Val::Int(a.alert_id)],
+                )?;
+            }
+            Ok(due)
+        })
+    }
+
+    /// Records a delivery attempt: delivered, or failed with the next attempt (None: give up).
+    pub fn alert_attempt(
+        &self,
+        id: i64,
+        ok: bool,
+        error: Option<&str>,
+        next: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write(|c| {
+            let delivery = if ok {
+                "delivered"
+            } else if next.is_some() {
+                "pending"
+            } else {
+                "failed"
+            };
+            c.execute(
+                "UPDATE alerts SET attempts = attempts + 1, delivery = $1, last_error = $2, next_attempt = $3,
+                    delivered_at = CASE WHEN $1 = 'delivered' THEN $4 ELSE delivered_at END
+                 WHERE alert_id = $5",
+                &[delivery.into(), error.map(str::to_string).into(), next.map_or(Val::Null, Val::from), at.into(), Val::Int(id)],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn alert(&self, id: i64) -> Result<Option<Alert>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = $1"),
+                &[Val::Int(id)],
+            )?
+            .map(|r| alert_from(&r))
+            .transpose()
+        })
+    }
+
+    /// A unit's alerts (or all), newest first; `open` only those without feedback.
+    pub fn alerts(
+        &self,
+        unit: Option<&str>,
+        open: bool,
+        limit: i64,
+    ) -> Result<Vec<Alert>, StoreError> {
+        self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT {ALERT_COLUMNS} FROM alerts WHERE ($1 = '' OR unit = $1) AND ($2 = 0 OR feedback IS NULL)
+                     ORDER BY alert_id DESC LIMIT $3"
+                ),
+                &[unit.unwrap_or("").into(), Val::Int(open as i64), Val::Int(limit)],
+            )?
+            .iter()
+            .map(alert_from)
+            .collect()
+        })
+    }
+
+    pub fn alert_feedback(
+        &self,
+        id: i64,
+        outcome: &str,
+        reason: Option<&str>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write(|c| {
+            let n = c.execute(
+                "UPDATE alerts SET feedback = $1, feedback_reason = $2, feedback_actor = $3, feedback_at = $4
+                 WHERE alert_id = $5 AND feedback IS NULL",
+                &[outcome.into(), reason.map(str::to_string).into(), actor.into(), at.into(), Val::Int(id)],
+            )?;
+            if n == 0 {
+                return Err(StoreError::Refused(format!("预警{id}不存在或已反馈")));
+            }
+            Ok(())
+        })
+    }
+}

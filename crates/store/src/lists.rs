@@ -1,0 +1,402 @@
+//! List entries after listing: rectification deadlines, early exit, revocation, expiry — each a
+//! new version with who, when and why — and what the check index reads: the entries in force,
+//! the organisations a listed person represents, and the record events subscribers hear of.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::lists::{EntryFacts, ListAction, check_action};
+use domain::record::ChangeKind;
+use serde::Serialize;
+
+use crate::conn::{Conn, Row, Val};
+use crate::model::{parse_record_id, record_id};
+use crate::{Store, StoreError};
+
+/// Who changes an entry, and why.
+#[derive(Debug, Clone)]
+pub struct ListChange<'a> {
+    /// The deciding unit acting (None: the credit office or the platform itself).
+    pub unit: Option<&'a str>,
+    pub actor: &'a str,
+    pub reason: &'a str,
+    pub at: DateTime<Utc>,
+    pub today: NaiveDate,
+}
+
+/// An entry as the check index keeps it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListEntry {
+    pub record_id: String,
+    pub subject_key: String,
+    pub class_code: String,
+    pub source_unit: String,
+    pub listed_on: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+    pub category: Option<String>,
+    /// Content hash of the current version, hex (an exception holds until it changes).
+    pub hash: String,
+    pub change: String,
+    pub under_objection: bool,
+    pub payload: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Entries in force that changed, and (subject, record id) of entries that ended.
+pub type EntryChanges = (Vec<ListEntry>, Vec<(String, String)>);
+
+/// A record event (see `record_events`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordEvent {
+    pub seq: i64,
+    pub subject_key: String,
+    pub record_id: String,
+    pub version_no: i64,
+    pub class_code: String,
+    pub change: String,
+    pub severity: Option<String>,
+    pub source_unit: String,
+    pub at: DateTime<Utc>,
+}
+
+fn entry_from(r: &Row) -> Result<ListEntry, StoreError> {
+    let subject = r.text(0)?;
+    let key = r.bytes(1)?;
+    Ok(ListEntry {
+        record_id: record_id(&subject, &key),
+        subject_key: subject,
+        class_code: r.text(2)?,
+        source_unit: r.text(3)?,
+        listed_on: r.opt_date(4)?,
+        valid_to: r.opt_date(5)?,
+        category: r.opt_text(6)?,
+        hash: hex::encode(r.bytes(7)?),
+        change: r.text(8)?,
+        under_objection: r.bool(9)?,
+        payload: r.text(10)?,
+        updated_at: r.time(11)?,
+    })
+}
+
+const ENTRY_COLUMNS: &str = "r.subject_key, r.record_key, r.class_code, r.source_unit, r.decided_on,
+    r.public_ends, r.category, r.current_hash, r.change, r.under_objection, v.payload, r.updated_at";
+
+fn apply(
+    c: &mut dyn Conn,
+    subject: &str,
+    key: &[u8],
+    lists: &[&str],
+    action: &ListAction,
+    ch: &ListChange<'_>,
+) -> Result<(), StoreError> {
+    let id = record_id(subject, key);
+    let head = c
+        .query_one(
+            "SELECT r.class_code, r.source_unit, r.current_version, r.change, r.decided_on,
+                r.public_ends, v.payload
+             FROM records r JOIN record_versions v ON v.subject_key = r.subject_key
+                AND v.record_key = r.record_key AND v.version_no = r.current_version
+             WHERE r.subject_key = $1 AND r.record_key = $2",
+            &[subject.into(), Val::Bytes(key.to_vec())],
+        )?
+        .ok_or_else(|| StoreError::NotFound(format!("记录{id}不存在")))?;
+    let (class, owner, version) = (head.text(0)?, head.text(1)?, head.i64(2)?);
+    if !lists.contains(&class.as_str()) {
+        return Err(StoreError::Refused(format!("记录{id}不是名单信息")));
+    }
+    if let Some(u) = ch.unit
+        && u != owner
+    {
+        return Err(StoreError::Refused(format!(
+            "该名单由{owner}认定，只有认定单位（或市信用办）可以{}",
+            action.label()
+        )));
+    }
+    let change: ChangeKind = head
+        .text(3)?
+        .parse()
+        .map_err(|e: String| StoreError::Decode(e))?;
+    let facts = EntryFacts {
+        change,
+        listed_on: head.opt_date(4)?,
+        valid_to: head.opt_date(5)?,
+    };
+    check_action(facts, action, ch.reason, ch.today).map_err(StoreError::Refused)?;
+    let reason = match action {
+        ListAction::Rectify { deadline } => {
+            format!("限期整改（整改期限至{deadline}）：{}", ch.reason.trim())
+        }
+        ListAction::Expire => format!(
+            "有效期至{}届满，到期移出",
+            facts.valid_to.map(|d| d.to_string()).unwrap_or_default()
+        ),
+        other => format!("{}：{}", other.label(), ch.reason.trim()),
+    };
+    // A rectification keeps the content as reported and adds the deadline; the content hash
+    // stays that of the report, so a resend of the same entry is still "unchanged".
+    let payload = match action {
+        ListAction::Rectify { deadline } => {
+            let mut v: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&head.text(6)?)
+                    .map_err(|e| StoreError::Decode(e.to_string()))?;
+            v.insert(
+                "MD_ZGQX".into(),
+                serde_json::Value::String(deadline.to_string()),
+            );
+            Some(serde_json::to_string(&v).map_err(|e| StoreError::Decode(e.to_string()))?)
+        }
+        _ => None,
+    };
+    let kind = action.change();
+    let n = c.execute(
+        "INSERT INTO record_versions (record_key, version_no, subject_key, class_code, source_unit,
+            change, reason, actor, recorded_at, submission_id, row_no, content_hash, decided_on,
+            published, repairable_from, public_ends, severity, regime, rule_version, on_time,
+            linked, id_suspect, payload, sealed)
+         SELECT record_key, version_no + 1, subject_key, class_code, source_unit, $7, $1,
+            $2, $3, NULL, NULL, content_hash, decided_on, published, repairable_from, public_ends,
+            severity, regime, rule_version, on_time, linked, id_suspect, COALESCE($8, payload), sealed
+         FROM record_versions WHERE subject_key = $4 AND record_key = $5 AND version_no = $6",
+        &[
+            reason.as_str().into(),
+            ch.actor.into(),
+            ch.at.into(),
+            subject.into(),
+            Val::Bytes(key.to_vec()),
+            Val::Int(version),
+            kind.as_str().into(),
+            payload.into(),
+        ],
+    )?;
+    if n != 1 {
+        return Err(StoreError::Decode(format!(
+            "record {id} has no version {version}"
+        )));
+    }
+    c.execute(
+        "UPDATE records SET current_version = $1, change = $2, updated_at = $3
+         WHERE subject_key = $4 AND record_key = $5",
+        &[
+            Val::Int(version + 1),
+            kind.as_str().into(),
+            ch.at.into(),
+            subject.into(),
+            Val::Bytes(key.to_vec()),
+        ],
+    )?;
+    c.execute(
+        "INSERT INTO record_events (subject_key, record_key, version_no, class_code, change,
+            severity, source_unit, at)
+         SELECT subject_key, record_key, version_no, class_code, change, severity, source_unit,
+            recorded_at
+         FROM record_versions WHERE subject_key = $1 AND record_key = $2 AND version_no = $3",
+        &[
+            subject.into(),
+            Val::Bytes(key.to_vec()),
+            Val::Int(version + 1),
+        ],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Applies an action to a list entry (`lists`: the list class codes).
+    pub fn list_action(
+        &self,
+        id: &str,
+        lists: &[&str],
+        action: &ListAction,
+        ch: &ListChange<'_>,
+    ) -> Result<(), StoreError> {
+        let (subject, key) = parse_record_id(id)
+            .ok_or_else(|| StoreError::NotFound(format!("记录编号“{id}”格式不对")))?;
+        self.write(|c| apply(c, &subject, &key, lists, action, ch))
+    }
+
+    /// Moves off their lists the entries whose validity ended before `today`; returns their ids.
+    pub fn expire_due(
+        &self,
+        lists: &[&str],
+        ch: &ListChange<'_>,
+    ) -> Result<Vec<String>, StoreError> {
+        let list: Vec<String> = (0..lists.len()).map(|i| format!("${}", i + 2)).collect();
+        let mut params: Vec<Val> = vec![ch.today.into()];
+        params.extend(lists.iter().map(|c| Val::from(*c)));
+        let due: Vec<(String, Vec<u8>)> = self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT subject_key, record_key FROM records
+                     WHERE class_code IN ({}) AND change IN ('created', 'corrected')
+                       AND public_ends IS NOT NULL AND public_ends < $1",
+                    list.join(", ")
+                ),
+                &params,
+            )?
+            .iter()
+            .map(|r| Ok((r.text(0)?, r.bytes(1)?)))
+            .collect()
+        })?;
+        let mut done = Vec::new();
+        for (s, k) in due {
+            self.write(|c| apply(c, &s, &k, lists, &ListAction::Expire, ch))?;
+            done.push(record_id(&s, &k));
+        }
+        Ok(done)
+    }
+
+    /// List entries in force (not ended) of the given classes changed after `since`, with their
+    /// current content; and, with `ended`, the ids of entries that ended after `since`.
+    pub fn list_entries_since(
+        &self,
+        lists: &[&str],
+        since: DateTime<Utc>,
+    ) -> Result<EntryChanges, StoreError> {
+        let list: Vec<String> = (0..lists.len()).map(|i| format!("${}", i + 2)).collect();
+        let mut params: Vec<Val> = vec![since.into()];
+        params.extend(lists.iter().map(|c| Val::from(*c)));
+        self.read(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {ENTRY_COLUMNS}
+                     FROM records r JOIN record_versions v ON v.subject_key = r.subject_key
+                        AND v.record_key = r.record_key AND v.version_no = r.current_version
+                     WHERE r.class_code IN ({}) AND r.updated_at >= $1",
+                    list.join(", ")
+                ),
+                &params,
+            )?;
+            let mut live = Vec::new();
+            let mut ended = Vec::new();
+            for r in &rows {
+                let e = entry_from(r)?;
+                if e.change == "created" || e.change == "corrected" {
+                    live.push(e);
+                } else {
+                    ended.push((e.subject_key, e.record_id));
+                }
+            }
+            Ok((live, ended))
+        })
+    }
+
+    /// Organisations (from their registration records) whose legal representative is one of
+    /// `persons`: (organisation key, person key).
+    pub fn represented_by(&self, persons: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in persons.chunks(500) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
+            let params: Vec<Val> = chunk.iter().map(|p| Val::from(p.as_str())).collect();
+            let rows = self.read(|c| {
+                c.query(
+                    &format!(
+                        "SELECT subject_key, legal_rep_key FROM records
+                         WHERE legal_rep_key IN ({}) AND class_code = 'DJ'
+                           AND change IN ('created', 'corrected')",
+                        list.join(", ")
+                    ),
+                    &params,
+                )
+            })?;
+            for r in rows {
+                out.push((r.text(0)?, r.text(1)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The legal representative of an organisation, from its registration record.
+    pub fn legal_rep_of(&self, subject_key: &str) -> Result<Option<String>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                "SELECT legal_rep_key FROM records WHERE subject_key = $1 AND class_code = 'DJ'
+                   AND legal_rep_key IS NOT NULL AND change IN ('created', 'corrected')
+                 ORDER BY updated_at DESC LIMIT 1",
+                &[subject_key.into()],
+            )?
+            .map(|r| r.text(0))
+            .transpose()
+        })
+    }
+
+    /// Registration records changed after `since` with a legal representative: (org, person).
+    pub fn legal_reps_changed(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT subject_key, CASE WHEN change IN ('created', 'corrected') THEN legal_rep_key END
+                 FROM records WHERE class_code = 'DJ' AND updated_at >= $1",
+                &[since.into()],
+            )?
+            .iter()
+            .map(|r| Ok((r.text(0)?, r.opt_text(1)?)))
+            .collect()
+        })
+    }
+
+    /// Record events not yet turned into alerts, oldest first.
+    pub fn pending_events(&self, limit: i64) -> Result<Vec<RecordEvent>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT seq, subject_key, record_key, version_no, class_code, change, severity,
+                    source_unit, at
+                 FROM record_events WHERE processed = $1 ORDER BY seq LIMIT $2",
+                &[Val::Bool(false), Val::Int(limit)],
+            )?
+            .iter()
+            .map(|r| {
+                let subject = r.text(1)?;
+                Ok(RecordEvent {
+                    seq: r.i64(0)?,
+                    record_id: record_id(&subject, &r.bytes(2)?),
+                    subject_key: subject,
+                    version_no: r.i64(3)?,
+                    class_code: r.text(4)?,
+                    change: r.text(5)?,
+                    severity: r.opt_text(6)?,
+                    source_unit: r.text(7)?,
+                    at: r.time(8)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    pub fn mark_events_processed(&self, upto: i64) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE record_events SET processed = $1 WHERE seq <= $2 AND processed = $3",
+                &[Val::Bool(true), Val::Int(upto), Val::Bool(false)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Dishonesty records per subject decided since `from` in `classes`, for subjects with at
+    /// least `threshold` (the 累计失信 warning).
+    pub fn accumulated(
+        &self,
+        classes: &[&str],
+        from: NaiveDate,
+        threshold: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let list: Vec<String> = (0..classes.len()).map(|i| format!("${}", i + 4)).collect();
+        let mut params: Vec<Val> = vec![from.into(), Val::Int(threshold), Val::Int(limit)];
+        params.extend(classes.iter().map(|c| Val::from(*c)));
+        self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT subject_key, COUNT(*) FROM records
+                     WHERE class_code IN ({}) AND change IN ('created', 'corrected') AND decided_on >= $1
+                     GROUP BY subject_key HAVING COUNT(*) >= $2
+                     ORDER BY COUNT(*) DESC, subject_key LIMIT $3",
+                    list.join(", ")
+                ),
+                &params,
+            )?
+            .iter()
+            .map(|r| Ok((r.text(0)?, r.i64(1)?)))
+            .collect()
+        })
+    }
+}
