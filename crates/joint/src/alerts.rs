@@ -60,7 +60,11 @@ pub fn detect(
                 .catalog
                 .class_by_code(&e.class_code)
                 .map_or(e.class_code.clone(), |c| c.name.clone());
-            for (unit, subject_label) in subs {
+            // A unit hears of what happens after it subscribed, not of the subject's past.
+            for (unit, subject_label, since) in subs {
+                if e.at < since {
+                    continue;
+                }
                 let delivery = if platform.webhook(&unit)?.is_some() {
                     "pending"
                 } else {

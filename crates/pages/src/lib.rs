@@ -471,3 +471,89 @@ pub struct ArticleEdit {
     /// (href, file name, size)
     pub attachments: Vec<(String, String, String)>,
 }
+
+// ----- joint reward and punishment (console) -----
+
+#[derive(Template)]
+#[template(path = "console/checks.html")]
+pub struct Checks {
+    pub frame: Frame,
+    pub matters: Vec<ClassOption>,
+    pub code: String,
+    pub matter: String,
+    /// (href, time, subject, matter, verdict, feedback)
+    pub rows: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MeasureLine {
+    pub id: String,
+    pub name: String,
+    pub effect: String,
+    pub basis: String,
+    pub body: String,
+    pub via: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/check.html")]
+pub struct CheckPage {
+    pub frame: Frame,
+    pub id: i64,
+    pub subject: String,
+    pub matter: String,
+    pub verdict: String,
+    /// CSS class of the verdict banner: clear, incentive, review, forbid.
+    pub tone: String,
+    pub at: String,
+    pub measures: Vec<MeasureLine>,
+    /// list, decision no, reason, basis, unit, listed, valid to, rectify by, whose, objection
+    pub entries: Vec<Vec<String>>,
+    pub suppressed: Vec<String>,
+    pub feedback: Option<String>,
+    pub can_feedback: bool,
+    pub snippet: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlertLine {
+    pub id: i64,
+    pub at: String,
+    pub unit: String,
+    pub subject: String,
+    pub event: String,
+    pub detail: String,
+    pub delivery: String,
+    pub failed: bool,
+    pub attempts: i64,
+    pub last_error: String,
+    pub feedback: String,
+    pub can_feedback: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/alerts.html")]
+pub struct Alerts {
+    pub frame: Frame,
+    pub alerts: Vec<AlertLine>,
+}
+
+#[derive(Template)]
+#[template(path = "console/batches.html")]
+pub struct Batches {
+    pub frame: Frame,
+    pub matters: Vec<ClassOption>,
+    /// (id, time, matter, file, read, valid, invalid, duplicates, hits, signed)
+    pub rows: Vec<Vec<String>>,
+    pub can_sign: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/joint_stats.html")]
+pub struct JointStatsPage {
+    pub frame: Frame,
+    pub summary: Vec<Figure>,
+    pub rows: Vec<Vec<String>>,
+    pub accumulated: Vec<Vec<String>>,
+    pub rule: String,
+}

@@ -594,15 +594,18 @@ impl Store {
         })
     }
 
-    /// Units subscribed to a subject, with the label they know it by.
-    pub fn subscribers(&self, subject_key: &str) -> Result<Vec<(String, String)>, StoreError> {
+    /// Units subscribed to a subject, with the label they know it by and when they subscribed.
+    pub fn subscribers(
+        &self,
+        subject_key: &str,
+    ) -> Result<Vec<(String, String, DateTime<Utc>)>, StoreError> {
         self.read(|c| {
             c.query(
-                "SELECT unit, label FROM subscriptions WHERE subject_key = $1 ORDER BY unit",
+                "SELECT unit, label, created_at FROM subscriptions WHERE subject_key = $1 ORDER BY unit",
                 &[subject_key.into()],
             )?
             .iter()
-            .map(|r| Ok((r.text(0)?, r.text(1)?)))
+            .map(|r| Ok((r.text(0)?, r.text(1)?, r.time(2)?)))
             .collect()
         })
     }

@@ -114,7 +114,13 @@ impl Store {
                 Backend::Sqlite => m.sqlite,
                 Backend::Postgres => m.postgres,
             };
-            if let Err(e) = c.batch(sql).and_then(|_| {
+            let extra = |c: &mut dyn crate::conn::Conn| -> Result<(), StoreError> {
+                if backend == Backend::Sqlite && m.version == 3 {
+                    widen_change_check(c)?;
+                }
+                Ok(())
+            };
+            if let Err(e) = c.batch(sql).and_then(|_| extra(&mut *c)).and_then(|_| {
                 c.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                     &[Val::Int(m.version), m.name.into(), Utc::now().into()],
@@ -174,4 +180,25 @@ impl Store {
             )))
         }
     }
+}
+
+/// SQLite cannot alter a CHECK constraint; its documented procedure for a change that every
+/// stored row still satisfies (here: more allowed values of `record_versions.change`, for list
+/// exits) is to edit the table's schema text and bump the schema version, instead of copying a
+/// table of millions of immutable rows.
+fn widen_change_check(c: &mut dyn crate::conn::Conn) -> Result<(), StoreError> {
+    let v = c
+        .query_one("PRAGMA schema_version", &[])?
+        .map_or(Ok(0), |r| r.i64(0))?;
+    c.batch("PRAGMA writable_schema = ON")?;
+    c.execute(
+        "UPDATE sqlite_schema SET sql = replace(sql, $1, $2) WHERE type = 'table' AND name = 'record_versions'",
+        &[
+            "CHECK (change IN ('created', 'corrected', 'withdrawn', 'repaired'))".into(),
+            "CHECK (change IN ('created', 'corrected', 'withdrawn', 'repaired', 'exited', 'revoked', 'expired'))".into(),
+        ],
+    )?;
+    c.batch(&format!("PRAGMA schema_version = {}", v + 1))?;
+    c.batch("PRAGMA writable_schema = OFF")?;
+    Ok(())
 }

@@ -5,6 +5,7 @@
 //! auditor's trail.
 
 mod articles;
+mod joint;
 mod monitoring;
 mod pages_impl;
 
@@ -153,6 +154,42 @@ pub fn routes(r: Routes) -> Routes {
         UNIT_WRITERS,
         monitoring::file_self_report,
     )
+    .page(Method::GET, "/console/checks", CHECKERS, joint::checks)
+    .page(Method::POST, "/console/checks", CHECKERS, joint::run)
+    .page(
+        Method::GET,
+        "/console/checks/{id}",
+        CHECK_READERS,
+        joint::check,
+    )
+    .page(
+        Method::POST,
+        "/console/checks/{id}/feedback",
+        CHECKERS,
+        joint::feedback,
+    )
+    .page(Method::GET, "/console/alerts", ALERT_READERS, joint::alerts)
+    .page(
+        Method::POST,
+        "/console/alerts/{id}/feedback",
+        SUBSCRIBERS,
+        joint::alert_feedback,
+    )
+    .page(Method::GET, "/console/batches", OFFICERS, joint::batches)
+    .page(Method::POST, "/console/batches", OFFICERS, joint::upload)
+    .page(
+        Method::GET,
+        "/console/batches/{id}/result.csv",
+        OFFICERS_AUDITOR,
+        joint::batch_csv,
+    )
+    .page(
+        Method::GET,
+        "/console/batches/{id}/result.xlsx",
+        OFFICERS_AUDITOR,
+        joint::batch_xlsx,
+    )
+    .page(Method::GET, "/console/joint", ADMIN_AUDITOR, joint::stats)
     .page(Method::GET, "/console/articles", ADMIN, articles::list)
     .page(Method::POST, "/console/articles", ADMIN, articles::create)
     .page(Method::GET, "/console/articles/{id}", ADMIN, articles::edit)
@@ -195,6 +232,10 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
     match p.role {
         auth::Role::Admin => {
             nav.push(("/console/monitoring", "双公示监测"));
+            nav.push(("/console/joint", "联合奖惩"));
+            nav.push(("/console/checks", "信用核查"));
+            nav.push(("/console/batches", "批量审查"));
+            nav.push(("/console/alerts", "预警"));
             nav.push(("/console/articles", "文章发布"));
             nav.push(("/console/accounts", "账号"));
             nav.push(("/console/tokens", "接口令牌"));
@@ -203,7 +244,16 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
             nav.push(("/console/monitoring", "双公示监测"));
             nav.push(("/console/self-reports", "月度自报"));
         }
-        auth::Role::Auditor => nav.push(("/console/audit", "审计日志")),
+        auth::Role::Handling | auth::Role::Deciding => {
+            nav.push(("/console/checks", "信用核查"));
+            nav.push(("/console/batches", "批量审查"));
+            nav.push(("/console/alerts", "预警"));
+        }
+        auth::Role::Financial => nav.push(("/console/checks", "信用核查")),
+        auth::Role::Auditor => {
+            nav.push(("/console/audit", "审计日志"));
+            nav.push(("/console/joint", "联合奖惩"));
+        }
         _ => {}
     }
     nav.push(("/api/v1/docs", "接口文档"));

@@ -27,6 +27,8 @@ pub struct Harness {
     /// A natural person's ID number with a public penalty.
     pub person: String,
     pub ts: testkit::TestStore,
+    /// The service's clock, for tests that move time.
+    pub clock: Arc<domain::clock::FixedClock>,
 }
 
 pub const UNIT: &str = "盐城市生态环境局";
@@ -53,7 +55,8 @@ pub fn penalty_csv(rows: &[(&str, &str, &str, &str)]) -> String {
 pub fn harness_on(ts: testkit::TestStore, config: Config) -> Harness {
     let rules = Arc::new(rulebook::Rulebook::builtin().unwrap());
     let keys = Arc::new(testkit::keys());
-    let clock: Arc<dyn domain::clock::Clock> = Arc::new(testkit::clock_on("2026-06-10"));
+    let fixed = Arc::new(testkit::clock_on("2026-06-10"));
+    let clock: Arc<dyn domain::clock::Clock> = fixed.clone();
     let store = Arc::new(store::Store::open(&ts.spec).unwrap());
     let platform = Arc::new(store::Store::open_platform(&ts.spec).unwrap());
     // A few public records.
@@ -150,6 +153,7 @@ pub fn harness_on(ts: testkit::TestStore, config: Config) -> Harness {
         org,
         person,
         ts,
+        clock: fixed,
     }
 }
 

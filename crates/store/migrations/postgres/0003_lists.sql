@@ -16,3 +16,8 @@ CREATE TABLE record_events (
 );
 CREATE INDEX record_events_record ON record_events (subject_key, record_key);
 CREATE INDEX record_events_pending ON record_events (seq) WHERE NOT processed;
+
+-- List entries end by early exit, revocation or expiry as well (SQLite: see migrate.rs).
+ALTER TABLE record_versions DROP CONSTRAINT IF EXISTS record_versions_change_check;
+ALTER TABLE record_versions ADD CONSTRAINT record_versions_change_check
+    CHECK (change IN ('created', 'corrected', 'withdrawn', 'repaired', 'exited', 'revoked', 'expired')) NOT VALID;

@@ -21,3 +21,6 @@ CREATE TABLE record_events (
 );
 CREATE INDEX record_events_record ON record_events (subject_key, record_key);
 CREATE INDEX record_events_pending ON record_events (seq) WHERE processed = 0;
+
+-- record_versions.change also takes 'exited', 'revoked', 'expired' (list exits): SQLite cannot
+-- alter a CHECK constraint, so migrate.rs widens it in the schema text in this same transaction.

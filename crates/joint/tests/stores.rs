@@ -1,0 +1,340 @@
+//! Joint reward and punishment on both stores: list entry actions as versions, the check index
+//! and engine, recorded checks and feedback, exceptions, alerts from record events (made once,
+//! claimed once), batch results sealed and read back.
+
+use chrono::Duration;
+use crypto::KeyRing;
+use domain::clock::Clock;
+use domain::lists::ListAction;
+use domain::measures::Verdict;
+use domain::record::SubjectKind;
+use ingest::{Format, ImportOptions, Importer};
+use joint::{Checker, ListIndex};
+use rulebook::Rulebook;
+use store::{Channel, ListChange, Store};
+use testkit::{clock_on, day, stores};
+
+fn uscc(n: u16) -> String {
+    let org = format!("MA2Y{n:04}");
+    let check = domain::ids::org_code_check(org.as_bytes()).unwrap();
+    let body = format!("91320900{org}{check}");
+    format!("{body}{}", domain::ids::uscc_check_char(body.as_bytes()))
+}
+
+fn ric(seq: u16) -> String {
+    let body = format!("32090219800101{seq:03}");
+    format!("{body}{}", domain::ids::ric_check_char(body.as_bytes()))
+}
+
+fn import(
+    store: &Store,
+    rules: &Rulebook,
+    keys: &KeyRing,
+    clock: &dyn Clock,
+    unit: &str,
+    class: &str,
+    csv: &str,
+) -> ingest::ImportSummary {
+    Importer {
+        store,
+        rules,
+        keys,
+        clock,
+    }
+    .import_reader(
+        Some("t.csv".into()),
+        Format::Csv,
+        csv.as_bytes(),
+        &ImportOptions {
+            unit: unit.into(),
+            class: class.into(),
+            actor: "test".into(),
+            channel: Channel::File,
+        },
+        &|_| {},
+    )
+    .unwrap()
+}
+
+const UNIT: &str = "盐城市生态环境局";
+
+fn yzsx(name: &str, code: &str, no: &str, valid_to: &str) -> String {
+    format!(
+        "MD_XDR_MC,MD_XDR_LB,MD_XDR_SHXYM,MD_MDLX,MD_WSH,MD_LRYY,MD_RDYJ,MD_RDDW,MD_LRRQ,MD_YXQZ\n\
+         {name},法人及非法人组织,{code},严重失信主体名单,{no},拒不履行,《有关规定》,{UNIT},2026-01-10,{valid_to}\n"
+    )
+}
+
+#[test]
+fn lists_checks_alerts_and_batches_on_both_stores() {
+    let rules = Rulebook::builtin().unwrap();
+    let (a, b, gone, p) = (uscc(1), uscc(2), uscc(3), ric(9));
+    for ts in stores() {
+        let name = ts.name;
+        let keys = testkit::keys();
+        let clock = clock_on("2026-06-10");
+        let store = Store::open(&ts.spec).unwrap();
+        let platform = Store::open_platform(&ts.spec).unwrap();
+        let dj = format!(
+            "DJ_MC,DJ_SHXYM,DJ_ZTLX,DJ_FRDB,DJ_FR_ZJHM,DJ_CLRQ,DJ_DJJG,DJ_DJZT\n\
+             甲公司,{a},企业,张三,,2015-05-05,盐城市市场监督管理局,存续\n\
+             乙公司,{b},企业,李四,{p},2015-05-05,盐城市市场监督管理局,存续\n"
+        );
+        assert_eq!(
+            import(
+                &store,
+                &rules,
+                &keys,
+                &clock,
+                "盐城市市场监督管理局",
+                "登记注册基本信息",
+                &dj
+            )
+            .accepted,
+            2,
+            "{name}"
+        );
+        assert_eq!(
+            import(
+                &store,
+                &rules,
+                &keys,
+                &clock,
+                UNIT,
+                "严重失信主体名单",
+                &yzsx("甲公司", &a, "信1号", "2029-01-10")
+            )
+            .accepted,
+            1
+        );
+        // An entry whose validity ends before the check day: moved off by expiry.
+        assert_eq!(
+            import(
+                &store,
+                &rules,
+                &keys,
+                &clock,
+                UNIT,
+                "严重失信主体名单",
+                &yzsx("丙公司", &gone, "信2号", "2026-06-11")
+            )
+            .accepted,
+            1
+        );
+        let court = format!(
+            "SX_XDR_MC,SX_XDR_LB,SX_XDR_ZJLX,SX_XDR_ZJHM,SX_AH,SX_ZXFY,SX_YJWH,SX_YW,SX_LXQK,SX_JTQX,SX_LARQ,SX_FBRQ\n\
+             李四,自然人,身份证,{p},（2026）苏0902执1号,盐城市亭湖区人民法院,（2025）苏0902民初1号,给付10万元,全部未履行,拒不履行,2026-01-05,2026-02-01\n"
+        );
+        assert_eq!(
+            import(
+                &store,
+                &rules,
+                &keys,
+                &clock,
+                "盐城市亭湖区人民法院",
+                "司法裁判及执行（失信被执行人）",
+                &court
+            )
+            .accepted,
+            1
+        );
+
+        let index = ListIndex::build(&store, &platform, &rules).unwrap();
+        assert_eq!(index.size(), (3, 3), "{name}");
+        let names = |_: &str| -> Option<(String, SubjectKind)> { None };
+        let checker = Checker {
+            index: &index,
+            rules: &rules,
+            keys: &keys,
+            names: &names,
+        };
+        let now = clock.now();
+        let today = day("2026-06-10");
+        let r = checker.check(&a, "ZFCG", today, now).unwrap();
+        assert_eq!(r.verdict, Verdict::Forbid, "{name}");
+        let r = checker.check(&b, "ZFCG", today, now).unwrap();
+        assert_eq!(
+            r.verdict,
+            Verdict::Review,
+            "{name}: the legal representative is a judgment defaulter"
+        );
+        assert_eq!(r.entries[0].via, domain::measures::Via::LegalRep);
+
+        // Checks recorded in one transaction, numbered in order; one feedback each.
+        let rows: Vec<store::CheckRow> = (0..3)
+            .map(|_| r.record("officer", Some(UNIT), "query", None))
+            .collect();
+        let ids = platform.record_checks(&rows).unwrap();
+        assert!(ids.windows(2).all(|w| w[1] > w[0]), "{name}: {ids:?}");
+        let fb = store::Feedback {
+            check_id: ids[0],
+            outcome: "applied".into(),
+            measures: vec!["CJ-FR-01".into()],
+            reason: None,
+            actor: "officer".into(),
+            unit: Some(UNIT.into()),
+            at: now,
+        };
+        platform.give_feedback(&fb).unwrap();
+        assert!(
+            platform.give_feedback(&fb).is_err(),
+            "{name}: feedback is given once"
+        );
+        let stats = platform.check_stats(now - Duration::days(1)).unwrap();
+        assert_eq!(
+            (
+                stats[0].checks,
+                stats[0].hits,
+                stats[0].feedback,
+                stats[0].applied
+            ),
+            (3, 3, 1, 1),
+            "{name}"
+        );
+
+        // Subscriptions, then events: an alert once per unit and event, however often detected.
+        platform
+            .subscribe(
+                UNIT,
+                &[
+                    (a.clone(), "甲公司".into()),
+                    (gone.clone(), "丙公司".into()),
+                ],
+                None,
+                "officer",
+                now - Duration::days(1),
+            )
+            .unwrap();
+        let later = clock_on("2026-06-12");
+        let ch = ListChange {
+            unit: None,
+            actor: "system:expiry",
+            reason: "",
+            at: later.now(),
+            today: day("2026-06-12"),
+        };
+        let expired = store.expire_due(&index.lists(), &ch).unwrap();
+        assert_eq!(expired.len(), 1, "{name}");
+        store
+            .list_action(
+                &r.entries[0].record_id,
+                &index.lists(),
+                &ListAction::Rectify {
+                    deadline: day("2026-09-01"),
+                },
+                &ListChange {
+                    unit: Some("盐城市应急管理局"),
+                    actor: "x",
+                    reason: "x",
+                    at: later.now(),
+                    today: day("2026-06-12"),
+                },
+            )
+            .expect_err("only the deciding unit acts on its entry");
+        let a_entry = index.entries(&a)[0].record_id.clone();
+        store
+            .list_action(
+                &a_entry,
+                &index.lists(),
+                &ListAction::Exit,
+                &ListChange {
+                    unit: Some(UNIT),
+                    actor: "李科长",
+                    reason: "整改到位",
+                    at: later.now(),
+                    today: day("2026-06-12"),
+                },
+            )
+            .unwrap();
+        let made = joint::alerts::detect(&store, &platform, &rules, later.now()).unwrap();
+        // 甲公司 listed (after subscribing) and exited; 丙公司 listed and expired.
+        assert_eq!(made, 4, "{name}");
+        assert_eq!(
+            joint::alerts::detect(&store, &platform, &rules, later.now()).unwrap(),
+            0,
+            "{name}"
+        );
+        let alerts = platform.alerts(Some(UNIT), false, 10).unwrap();
+        let mut events: Vec<&str> = alerts.iter().map(|x| x.event.as_str()).collect();
+        events.sort();
+        assert_eq!(events, ["exited", "exited", "listed", "listed"], "{name}");
+        assert!(
+            alerts.iter().all(|x| x.delivery == "console"),
+            "{name}: no webhook, console only"
+        );
+        index.refresh(&store, &platform, &rules).unwrap();
+        assert_eq!(
+            checker
+                .check(&a, "ZFCG", day("2026-06-12"), later.now())
+                .unwrap()
+                .verdict,
+            Verdict::Clear,
+            "{name}"
+        );
+
+        // Claiming due alerts: a second claim within the lease gets nothing.
+        platform
+            .set_webhook(
+                UNIT,
+                "http://127.0.0.1:9/none",
+                &keys.encrypt(b"s").unwrap(),
+                "admin",
+                later.now(),
+            )
+            .unwrap();
+        platform
+            .insert_alerts(
+                &[store::NewAlert {
+                    event_seq: 999_999,
+                    unit: UNIT.into(),
+                    subject_key: a.clone(),
+                    subject_label: "甲公司".into(),
+                    event: "listed".into(),
+                    record_id: a_entry.clone(),
+                    class_code: "YZSX".into(),
+                    detail: "d".into(),
+                    delivery: "pending".into(),
+                }],
+                later.now(),
+            )
+            .unwrap();
+        let claimed = platform
+            .claim_due_alerts(later.now(), later.now() + Duration::minutes(5), 10)
+            .unwrap();
+        assert_eq!(claimed.len(), 1, "{name}");
+        assert!(
+            platform
+                .claim_due_alerts(later.now(), later.now() + Duration::minutes(5), 10)
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+
+        // A batch's sealed result reads back as written.
+        let mut row = store::BatchRow {
+            created_at: now,
+            actor: "officer".into(),
+            matter: "ZFCG".into(),
+            rule_version: "v".into(),
+            ..Default::default()
+        };
+        row.batch_id = platform.create_batch(&row).unwrap();
+        let data = "行号,代码\n1,x\n".repeat(10_000).into_bytes();
+        let sealed = joint::batch::seal(&keys, &data).unwrap();
+        platform
+            .finish_batch(&row, &[("csv", sealed)], Some(b"sig"))
+            .unwrap();
+        let back = joint::batch::unseal(&keys, &platform.batch_file(row.batch_id, "csv").unwrap())
+            .unwrap();
+        assert_eq!(back, data, "{name}");
+        assert_eq!(
+            platform
+                .batch(row.batch_id)
+                .unwrap()
+                .unwrap()
+                .signature
+                .as_deref(),
+            Some(hex::encode(b"sig").as_str())
+        );
+    }
+}

@@ -1,0 +1,621 @@
+//! Joint reward and punishment in the console: the check form and its result with feedback and
+//! the embeddable snippet, alerts with their delivery state and feedback, batch review uploads
+//! and result files, and the credit office's statistics.
+
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use bytes::Bytes;
+use domain::measures::Verdict;
+
+use super::pages_impl::{check_csrf, fmt_time, must_change};
+use super::{error_page, frame, render, see_other};
+use crate::api::joint as api;
+use crate::body::ApiPath;
+use crate::context::{Ctx, audit};
+use crate::error::ApiError;
+use crate::{Shared, blocking};
+
+fn matters(state: &Shared, ctx: &Ctx) -> Vec<pages::ClassOption> {
+    state
+        .rules
+        .measures
+        .matters
+        .iter()
+        .filter(|m| ctx.principal.role != auth::Role::Financial || m.code == "JRSX")
+        .map(|m| pages::ClassOption {
+            value: m.code.clone(),
+            label: m.name.clone(),
+        })
+        .collect()
+}
+
+fn matter_name(state: &Shared, code: &str) -> String {
+    state
+        .rules
+        .measures
+        .matter(code)
+        .map_or(code.to_string(), |m| m.name.clone())
+}
+
+fn verdict_label(v: &str) -> String {
+    Verdict::parse(v).map_or(v.to_string(), |v| v.label().to_string())
+}
+
+/// The form's fields, with repeated keys (checkboxes) kept.
+fn form_fields(body: &Bytes) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn field(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+fn checks_page_for(
+    state: &Shared,
+    ctx: &Ctx,
+    code: String,
+    matter: String,
+    error: Option<String>,
+) -> Result<pages::Checks, ApiError> {
+    let unit = match ctx.principal.role {
+        auth::Role::Admin => None,
+        _ => ctx.principal.unit.clone(),
+    };
+    let rows = if unit.is_none() && ctx.principal.role != auth::Role::Admin {
+        Vec::new()
+    } else {
+        state.platform.checks(unit.as_deref(), 50)?
+    };
+    let mut f = frame(ctx, "信用核查", "/console/checks");
+    f.error = error;
+    Ok(pages::Checks {
+        frame: f,
+        matters: matters(state, ctx),
+        code,
+        matter,
+        rows: rows
+            .iter()
+            .map(|c| {
+                vec![
+                    format!("/console/checks/{}", c.check_id),
+                    c.check_id.to_string(),
+                    fmt_time(c.checked_at),
+                    c.subject_label.clone(),
+                    matter_name(state, &c.matter),
+                    verdict_label(&c.verdict),
+                    String::new(),
+                ]
+            })
+            .collect(),
+    })
+}
+
+pub async fn checks(State(state): State<Shared>, ctx: Ctx) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    match blocking(move || checks_page_for(&s, &c, String::new(), String::new(), None)).await {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn run(State(state): State<Shared>, ctx: Ctx, body: Bytes) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let f = form_fields(&body);
+    if let Err(e) = check_csrf(&ctx, &field(&f, "csrf")) {
+        return error_page(&ctx, e);
+    }
+    let (code, matter) = (field(&f, "code"), field(&f, "matter"));
+    let req = api::CheckRequest {
+        code: code.clone(),
+        matter: matter.clone(),
+        channel: Some("query".into()),
+    };
+    match api::run_check(&state, &ctx, req).await {
+        Ok(r) => see_other(&format!("/console/checks/{}", r.check_id)),
+        Err(e @ ApiError::Unprocessable(_)) => {
+            let (s, c) = (state.clone(), ctx.clone());
+            let msg = e.to_string();
+            match blocking(move || checks_page_for(&s, &c, code, matter, Some(msg))).await {
+                Ok(p) => render(StatusCode::UNPROCESSABLE_ENTITY, p),
+                Err(e) => error_page(&ctx, e),
+            }
+        }
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage, ApiError> {
+    let c = api::visible_check(state, ctx, id)?;
+    let fb = state.platform.feedback(id)?;
+    let verdict = Verdict::parse(&c.verdict).unwrap_or(Verdict::Clear);
+    // The entries as they stand now in the index (the check keeps their ids).
+    let now_entries = state.lists.entries(&c.subject_key);
+    let rep_entries = state
+        .lists
+        .listed_rep(&c.subject_key)
+        .map(|p| state.lists.entries(&p))
+        .unwrap_or_default();
+    let entries = c
+        .entries
+        .iter()
+        .map(|rid| {
+            let own = now_entries.iter().find(|e| &e.record_id == rid);
+            let rep = rep_entries.iter().find(|e| &e.record_id == rid);
+            match own.or(rep) {
+                Some(e) => vec![
+                    state
+                        .rules
+                        .catalog
+                        .class_by_code(&e.class_code)
+                        .map_or(e.class_code.clone(), |k| k.name.clone()),
+                    e.decision_no.clone(),
+                    e.reason.clone(),
+                    e.basis.clone(),
+                    e.deciding_unit.clone(),
+                    e.listed_on.map(|d| d.to_string()).unwrap_or_default(),
+                    e.valid_to
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "长期".into()),
+                    e.rectify_by.map(|d| d.to_string()).unwrap_or_default(),
+                    if rep.is_some() {
+                        "法定代表人".into()
+                    } else {
+                        "本主体".into()
+                    },
+                    if e.under_objection {
+                        "异议处理中".into()
+                    } else {
+                        "在列".into()
+                    },
+                ],
+                None => vec![
+                    format!("记录{rid}（核查后已变更或移出）"),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    "已不在列".into(),
+                ],
+            }
+        })
+        .collect();
+    let measures = c
+        .measures
+        .iter()
+        .filter_map(|id| state.rules.measures.measure(id))
+        .map(|m| pages::MeasureLine {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            effect: m.effect.label().into(),
+            basis: m.basis.clone(),
+            body: m.body.clone(),
+            via: if m.targets.is_empty() {
+                "法定代表人在列".into()
+            } else {
+                "本主体在列".into()
+            },
+        })
+        .collect();
+    Ok(pages::CheckPage {
+        frame: frame(ctx, "核查结果", "/console/checks"),
+        id,
+        subject: c.subject_label.clone(),
+        matter: matter_name(state, &c.matter),
+        verdict: verdict.label().into(),
+        tone: match verdict {
+            Verdict::Clear => "clear",
+            Verdict::Incentive => "incentive",
+            Verdict::Review | Verdict::Supervise => "review",
+            Verdict::Forbid | Verdict::Restrict => "forbid",
+        }
+        .into(),
+        at: fmt_time(c.checked_at),
+        measures,
+        entries,
+        suppressed: c.suppressed.clone(),
+        feedback: fb.map(|f| {
+            format!(
+                "{}：{}{}（{}，{}）",
+                if f.outcome == "applied" {
+                    "已采取措施"
+                } else {
+                    "不适用"
+                },
+                f.measures.join("、"),
+                f.reason.map(|r| format!("；{r}")).unwrap_or_default(),
+                f.actor,
+                fmt_time(f.at)
+            )
+        }),
+        can_feedback: crate::access::CHECKERS.contains(&ctx.principal.role),
+        snippet: api::snippet(&c, &state.rules),
+    })
+}
+
+pub async fn check(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i64>) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    match blocking(move || check_page_for(&s, &c, id)).await {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn feedback(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let f = form_fields(&body);
+    if let Err(e) = check_csrf(&ctx, &field(&f, "csrf")) {
+        return error_page(&ctx, e);
+    }
+    let req = api::FeedbackRequest {
+        outcome: field(&f, "outcome"),
+        measures: f
+            .iter()
+            .filter(|(k, _)| k == "measures")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        reason: Some(field(&f, "reason")),
+    };
+    let outcome = req.outcome.clone();
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || api::file_feedback(&s, &c, id, &req)).await;
+    audit(
+        &state,
+        &ctx,
+        "check.feedback",
+        Some(format!("check:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(format!("outcome={outcome}")),
+    )
+    .await;
+    match r {
+        Ok(_) => see_other(&format!("/console/checks/{id}")),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+fn delivery_label(d: &str) -> &'static str {
+    match d {
+        "delivered" => "已推送",
+        "pending" => "待重试",
+        "failed" => "推送失败",
+        _ => "仅控制台",
+    }
+}
+
+fn event_label(e: &str) -> &'static str {
+    match e {
+        "listed" => "列入名单",
+        "serious_penalty" => "严重失信处罚",
+        "changed" => "名单变更",
+        "exited" => "移出名单",
+        "penalty_ended" => "处罚停止公示",
+        _ => "其他",
+    }
+}
+
+pub async fn alerts(State(state): State<Shared>, ctx: Ctx) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let unit = match c.principal.role {
+            auth::Role::Admin | auth::Role::Auditor => None,
+            _ => Some(c.principal.unit.clone().ok_or(ApiError::Forbidden)?),
+        };
+        let can = crate::access::SUBSCRIBERS.contains(&c.principal.role);
+        let list = s.platform.alerts(unit.as_deref(), false, 200)?;
+        Ok(pages::Alerts {
+            frame: frame(&c, "触发式预警", "/console/alerts"),
+            alerts: list
+                .into_iter()
+                .map(|a| pages::AlertLine {
+                    id: a.alert_id,
+                    at: fmt_time(a.created_at),
+                    unit: a.unit,
+                    subject: a.subject_label,
+                    event: event_label(&a.event).into(),
+                    detail: a.detail,
+                    failed: a.delivery == "failed",
+                    delivery: delivery_label(&a.delivery).into(),
+                    attempts: a.attempts,
+                    last_error: a.last_error.unwrap_or_default(),
+                    feedback: a
+                        .feedback
+                        .map(|f| {
+                            format!(
+                                "{}{}",
+                                if f == "applied" {
+                                    "已采取措施"
+                                } else {
+                                    "已知悉"
+                                },
+                                a.feedback_reason
+                                    .map(|r| format!("：{r}"))
+                                    .unwrap_or_default()
+                            )
+                        })
+                        .unwrap_or_default(),
+                    can_feedback: can,
+                })
+                .collect(),
+        })
+    })
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn alert_feedback(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let f = form_fields(&body);
+    if let Err(e) = check_csrf(&ctx, &field(&f, "csrf")) {
+        return error_page(&ctx, e);
+    }
+    let req = api::AlertFeedbackRequest {
+        outcome: field(&f, "outcome"),
+        reason: Some(field(&f, "reason")),
+    };
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || api::file_alert_feedback(&s, &c, id, &req)).await;
+    audit(
+        &state,
+        &ctx,
+        "alert.feedback",
+        Some(format!("alert:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match r {
+        Ok(()) => see_other("/console/alerts"),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+fn batches_page_for(state: &Shared, ctx: &Ctx) -> Result<pages::Batches, ApiError> {
+    let unit = match ctx.principal.role {
+        auth::Role::Admin | auth::Role::Auditor => None,
+        _ => ctx.principal.unit.clone(),
+    };
+    let rows = state
+        .platform
+        .batches(unit.as_deref(), 50)?
+        .into_iter()
+        .map(|b| {
+            vec![
+                b.batch_id.to_string(),
+                fmt_time(b.created_at),
+                matter_name(state, &b.matter),
+                b.file_name.unwrap_or_default(),
+                b.rows_read.to_string(),
+                b.valid.to_string(),
+                b.invalid.to_string(),
+                b.duplicates.to_string(),
+                b.hits.to_string(),
+                if b.signature.is_some() {
+                    "已签名".into()
+                } else {
+                    String::new()
+                },
+            ]
+        })
+        .collect();
+    Ok(pages::Batches {
+        frame: frame(ctx, "批量审查", "/console/batches"),
+        matters: matters(state, ctx),
+        rows,
+        can_sign: ctx.principal.role == auth::Role::Admin,
+    })
+}
+
+pub async fn batches(State(state): State<Shared>, ctx: Ctx) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    match blocking(move || batches_page_for(&s, &c)).await {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn upload(State(state): State<Shared>, ctx: Ctx, mut mp: Multipart) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (mut csrf, mut matter, mut sign) = (String::new(), String::new(), false);
+    let mut file: Option<(String, Vec<u8>)> = None;
+    loop {
+        match mp.next_field().await {
+            Ok(Some(f)) => match f.name() {
+                Some("csrf") => csrf = f.text().await.unwrap_or_default(),
+                Some("matter") => matter = f.text().await.unwrap_or_default(),
+                Some("sign") => sign = f.text().await.unwrap_or_default() == "true",
+                Some("file") => {
+                    let name = f.file_name().unwrap_or("codes.csv").to_string();
+                    match f.bytes().await {
+                        Ok(b) => file = Some((name, b.to_vec())),
+                        Err(e) => return error_page(&ctx, ApiError::BadRequest(e.body_text())),
+                    }
+                }
+                _ => {}
+            },
+            Ok(None) => break,
+            Err(e) => return error_page(&ctx, ApiError::BadRequest(e.body_text())),
+        }
+    }
+    if let Err(e) = check_csrf(&ctx, &csrf) {
+        return error_page(&ctx, e);
+    }
+    let Some((name, bytes)) = file else {
+        return error_page(&ctx, ApiError::Unprocessable("没有收到文件".into()));
+    };
+    if sign && ctx.principal.role != auth::Role::Admin {
+        return error_page(&ctx, ApiError::Forbidden);
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let m = matter.clone();
+    let r = blocking(move || {
+        let xlsx = name.to_ascii_lowercase().ends_with(".xlsx");
+        api::run_batch(
+            &s,
+            api::BatchJob {
+                actor: &c.principal.actor(),
+                unit: c.principal.unit.as_deref(),
+                matter: &m,
+                file_name: Some(name),
+                bytes: &bytes,
+                xlsx,
+                sign,
+            },
+        )
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "batch.create",
+        r.as_ref().ok().map(|b| format!("batch:{}", b.batch_id)),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(format!("matter={matter}")),
+    )
+    .await;
+    match r {
+        Ok(_) => see_other("/console/batches"),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn batch_csv(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> Response {
+    match api::batch_download(&state, &ctx, id, "csv").await {
+        Ok(r) => r,
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn batch_xlsx(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> Response {
+    match api::batch_download(&state, &ctx, id, "xlsx").await {
+        Ok(r) => r,
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let st = api::joint_stats(&s, None)?;
+        let pct = |a: i64, b: i64| {
+            if b == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.1}%", a as f64 * 100.0 / b as f64)
+            }
+        };
+        Ok(pages::JointStatsPage {
+            frame: frame(&c, "联合奖惩统计", "/console/joint"),
+            summary: vec![
+                pages::Figure {
+                    label: format!("近30天核查（自{}）", st.since),
+                    value: st.total_checks.to_string(),
+                },
+                pages::Figure {
+                    label: "命中".into(),
+                    value: st.total_hits.to_string(),
+                },
+                pages::Figure {
+                    label: "反馈率".into(),
+                    value: st
+                        .feedback_rate
+                        .map_or("-".into(), |r| format!("{:.1}%", r * 100.0)),
+                },
+                pages::Figure {
+                    label: "未反馈预警".into(),
+                    value: st.alerts_open.to_string(),
+                },
+                pages::Figure {
+                    label: "推送失败预警".into(),
+                    value: st.alerts_failed.to_string(),
+                },
+                pages::Figure {
+                    label: "在列名单记录".into(),
+                    value: st.entries.to_string(),
+                },
+            ],
+            rows: st
+                .checks
+                .iter()
+                .map(|k| {
+                    vec![
+                        if k.unit.is_empty() {
+                            "（未归属单位）".into()
+                        } else {
+                            k.unit.clone()
+                        },
+                        matter_name(&s, &k.matter),
+                        k.checks.to_string(),
+                        k.hits.to_string(),
+                        k.feedback.to_string(),
+                        k.applied.to_string(),
+                        pct(k.feedback, k.checks),
+                    ]
+                })
+                .collect(),
+            accumulated: st
+                .accumulated
+                .iter()
+                .map(|a| vec![a.subject.clone(), a.records.to_string()])
+                .collect(),
+            rule: st.accumulation_rule,
+        })
+    })
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}

@@ -1,0 +1,838 @@
+//! Joint reward and punishment through the real service: checks against the measures in
+//! `data/measures.toml` for every effect, legal representatives, delisting, exceptions, batch
+//! review accounting for every line, signed alerts to a webhook receiver that fails twice.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use auth::Role;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use common::*;
+use domain::clock::Clock;
+use serde_json::{Value, json};
+
+struct Subjects {
+    /// On the serious-dishonesty list.
+    a: String,
+    /// Its legal representative (person p) is on the court's list of judgment defaulters.
+    b: String,
+    /// On the red list.
+    c: String,
+    /// On the focus list.
+    d: String,
+    /// Registered, on no list.
+    e: String,
+    /// Registered, listed later in the test.
+    f: String,
+    p: String,
+}
+
+fn uscc(n: u8) -> String {
+    let org = format!("MA1Y{n:04}");
+    let check = domain::ids::org_code_check(org.as_bytes()).unwrap();
+    let body = format!("91320900{org}{check}");
+    let c = domain::ids::uscc_check_char(body.as_bytes());
+    format!("{body}{c}")
+}
+
+fn ric(seq: u16) -> String {
+    let body = format!("32090219800101{seq:03}");
+    let c = domain::ids::ric_check_char(body.as_bytes());
+    format!("{body}{c}")
+}
+
+fn import(h: &Harness, unit: &str, class: &str, csv: &str) -> ingest::ImportSummary {
+    ingest::Importer {
+        store: &h.state.store,
+        rules: &h.state.rules,
+        keys: &h.state.keys,
+        clock: h.state.clock.as_ref(),
+    }
+    .import_reader(
+        Some("t.csv".into()),
+        ingest::Format::Csv,
+        csv.as_bytes(),
+        &ingest::ImportOptions {
+            unit: unit.into(),
+            class: class.into(),
+            actor: "test".into(),
+            channel: store::Channel::File,
+        },
+        &|_| {},
+    )
+    .unwrap()
+}
+
+fn list_csv(rows: &[(&str, &str, &str, &str)], valid_to: &str) -> String {
+    // (name, uscc, decision no, reason)
+    let mut s = String::from(
+        "MD_XDR_MC,MD_XDR_LB,MD_XDR_SHXYM,MD_MDLX,MD_WSH,MD_LRYY,MD_RDYJ,MD_RDDW,MD_LRRQ,MD_YXQZ\n",
+    );
+    for (name, code, no, why) in rows {
+        s.push_str(&format!("{name},法人及非法人组织,{code},名单,{no},{why},《社会信用体系建设有关规定》,{UNIT},2026-03-01,{valid_to}\n"));
+    }
+    s
+}
+
+fn city(h: &Harness) -> Subjects {
+    let x = Subjects {
+        a: uscc(1),
+        b: uscc(2),
+        c: uscc(3),
+        d: uscc(4),
+        e: uscc(5),
+        f: uscc(6),
+        p: ric(7),
+    };
+    let mut dj =
+        String::from("DJ_MC,DJ_SHXYM,DJ_ZTLX,DJ_FRDB,DJ_FR_ZJHM,DJ_CLRQ,DJ_DJJG,DJ_DJZT\n");
+    for (name, code, rep_id) in [
+        ("盐城市甲严重失信有限公司", &x.a, ""),
+        ("盐城市乙建设工程有限公司", &x.b, x.p.as_str()),
+        ("盐城市丙守信科技有限公司", &x.c, ""),
+        ("盐城市丁重点关注有限公司", &x.d, ""),
+        ("盐城市戊清白贸易有限公司", &x.e, ""),
+        ("盐城市己后来列入有限公司", &x.f, ""),
+    ] {
+        dj.push_str(&format!(
+            "{name},{code},企业,王某,{rep_id},2015-05-05,盐城市市场监督管理局,存续\n"
+        ));
+    }
+    let s = import(h, "盐城市市场监督管理局", "登记注册基本信息", &dj);
+    assert_eq!(s.accepted, 6, "{s:?}");
+    let s = import(
+        h,
+        UNIT,
+        "严重失信主体名单",
+        &list_csv(
+            &[(
+                "盐城市甲严重失信有限公司",
+                &x.a,
+                "盐环信〔2026〕1号",
+                "拒不履行行政处罚决定",
+            )],
+            "2029-03-01",
+        ),
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    let s = import(
+        h,
+        UNIT,
+        "守信激励（红）名单",
+        &list_csv(
+            &[(
+                "盐城市丙守信科技有限公司",
+                &x.c,
+                "盐环信〔2026〕2号",
+                "连续三年环保信用评价为绿色",
+            )],
+            "2027-03-01",
+        ),
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    let s = import(
+        h,
+        UNIT,
+        "重点关注名单",
+        &list_csv(
+            &[(
+                "盐城市丁重点关注有限公司",
+                &x.d,
+                "盐环信〔2026〕3号",
+                "一年内两次超标排放",
+            )],
+            "2027-03-01",
+        ),
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    let court = format!(
+        "SX_XDR_MC,SX_XDR_LB,SX_XDR_ZJLX,SX_XDR_ZJHM,SX_AH,SX_ZXFY,SX_YJWH,SX_YW,SX_LXQK,SX_JTQX,SX_LARQ,SX_FBRQ\n\
+         王某,自然人,身份证,{},（2026）苏0902执100号,盐城市亭湖区人民法院,（2025）苏0902民初1号,给付货款10万元,全部未履行,有履行能力而拒不履行,2026-01-05,2026-02-01\n",
+        x.p
+    );
+    let s = import(
+        h,
+        "盐城市亭湖区人民法院",
+        "司法裁判及执行（失信被执行人）",
+        &court,
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    h.state
+        .lists
+        .refresh(&h.state.store, &h.state.platform, &h.state.rules)
+        .unwrap();
+    h.state.search.refresh(&h.state.store).unwrap();
+    x
+}
+
+async fn check(h: &Harness, role: Role, code: &str, matter: &str) -> (StatusCode, Value) {
+    let r = h
+        .post_json(
+            "/api/v1/checks",
+            role,
+            json!({"code": code, "matter": matter}),
+        )
+        .await;
+    let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    (r.status, v)
+}
+
+fn measure_ids(v: &Value) -> Vec<String> {
+    v["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_effect_of_the_measure_list_and_a_delisting() {
+    let h = harness();
+    let x = city(&h);
+    let cases: &[(&str, &str, &str, &str)] = &[
+        // (code, matter, verdict, a measure that must apply)
+        (&x.a, "ZFCG", "forbid", "CJ-ZFCG-01"),
+        (&x.a, "政府采购", "forbid", "CJ-ZFCG-01"),
+        (&x.a, "XZXK", "restrict", "CJ-XZXK-01"),
+        (&x.a, "GZCN", "forbid", "CJ-GZCN-01"),
+        (&x.a, "RCJG", "supervise", "CJ-RCJG-01"),
+        (&x.a, "JRSX", "restrict", "CJ-JRSX-01"),
+        (&x.d, "XZXK", "review", "CJ-XZXK-02"),
+        (&x.d, "RCJG", "supervise", "CJ-RCJG-01"),
+        (&x.c, "PYPX", "incentive", "JL-PYPX-01"),
+        (&x.c, "XZXK", "incentive", "JL-XZXK-01"),
+        (&x.c, "RCJG", "incentive", "JL-RCJG-01"),
+        (&x.b, "ZFCG", "review", "CJ-FR-01"),
+        (&x.p, "FDDB", "forbid", "CJ-FDDB-01"),
+    ];
+    for (code, matter, verdict, measure) in cases {
+        let (st, v) = check(&h, Role::Handling, code, matter).await;
+        assert_eq!(st, StatusCode::OK, "{code} {matter}: {v}");
+        assert_eq!(v["verdict"], *verdict, "{code} {matter}: {v}");
+        assert!(
+            measure_ids(&v).iter().any(|m| m == measure),
+            "{code} {matter}: {v}"
+        );
+        assert!(v["check_id"].as_i64().unwrap() > 0);
+        for m in v["measures"].as_array().unwrap() {
+            assert!(
+                !m["basis"].as_str().unwrap().is_empty() && !m["body"].as_str().unwrap().is_empty()
+            );
+        }
+    }
+    // The legal representative's entry is named as such; the organisation's own matters that do
+    // not look at the representative are clear.
+    let (_, v) = check(&h, Role::Handling, &x.b, "ZFCG").await;
+    assert_eq!(v["entries"][0]["via"], "legal_rep");
+    assert_eq!(v["entries"][0]["decision_no"], "（2026）苏0902执100号");
+    assert_eq!(
+        check(&h, Role::Handling, &x.b, "SSYH").await.1["verdict"],
+        "clear"
+    );
+    // A clean, registered subject; its name is known.
+    let (_, v) = check(&h, Role::Handling, &x.e, "ZFCG").await;
+    assert_eq!(v["verdict"], "clear");
+    assert_eq!(v["subject"]["known"], true);
+    assert_eq!(v["subject"]["name"], "盐城市戊清白贸易有限公司");
+    // A person's ID number never comes back in full.
+    let r = h
+        .post_json(
+            "/api/v1/checks",
+            Role::Handling,
+            json!({"code": x.p, "matter": "FDDB"}),
+        )
+        .await;
+    assert!(
+        !r.text().contains(&x.p)
+            && r.text()
+                .contains(&format!("{}********{}", &x.p[..6], &x.p[14..]))
+    );
+    // Errors say what is wrong.
+    let (st, v) = check(&h, Role::Handling, "91320900MA1Y00010X", "ZFCG").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("校验码"),
+        "{v}"
+    );
+    let (st, v) = check(&h, Role::Handling, &x.a, "造船").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("不在联合奖惩措施清单中")
+    );
+    let (st, v) = check(&h, Role::Handling, &x.a, "GWYLY").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("不适用于法人及非法人组织"),
+        "{v}"
+    );
+    // A bank checks for credit only.
+    assert_eq!(
+        check(&h, Role::Financial, &x.a, "ZFCG").await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        check(&h, Role::Financial, &x.a, "JRSX").await.1["verdict"],
+        "restrict"
+    );
+    // The public and others may not check.
+    for role in [Role::Public, Role::Reporter, Role::Subject, Role::Auditor] {
+        let st = check(&h, role, &x.a, "ZFCG").await.0;
+        assert!(
+            st == StatusCode::UNAUTHORIZED || st == StatusCode::FORBIDDEN,
+            "{role}: {st}"
+        );
+    }
+
+    // Feedback against the check id.
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    let id = v["check_id"].as_i64().unwrap();
+    let fb_uri = format!("/api/v1/checks/{id}/feedback");
+    let fb = |body: Value| h.post_json(&fb_uri, Role::Handling, body);
+    let r = fb(json!({"outcome": "not_applicable"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("须说明理由"));
+    let r = fb(json!({"outcome": "applied", "measures": ["CJ-PYPX-01"]})).await;
+    assert!(
+        r.text().contains("不在该次核查的适用措施中"),
+        "{}",
+        r.text()
+    );
+    let r = fb(
+        json!({"outcome": "applied", "measures": ["CJ-ZFCG-01"], "reason": "已拒绝其参加本次采购"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        fb(json!({"outcome": "applied", "measures": ["CJ-ZFCG-01"]}))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    let got = h
+        .get(&format!("/api/v1/checks/{id}"), Role::Handling)
+        .await
+        .json();
+    assert_eq!(got["feedback"]["outcome"], "applied");
+    assert_eq!(got["verdict"], "forbid");
+    // Another unit's officer (the bank has none) cannot see it.
+    assert_eq!(
+        h.get(&format!("/api/v1/checks/{id}"), Role::Financial)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // The embeddable verdict.
+    let snip = h
+        .get(&format!("/api/v1/checks/{id}/snippet"), Role::Handling)
+        .await;
+    assert_eq!(snip.status, StatusCode::OK);
+    let t = snip.text();
+    assert!(
+        t.contains("禁止") && t.contains("政府采购法") && !t.contains("<script"),
+        "{t}"
+    );
+    // Every check left an audit entry.
+    let audited = h
+        .state
+        .platform
+        .audit_search(&store::AuditQuery {
+            action: Some("check.create".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(audited.len() >= cases.len(), "{}", audited.len());
+
+    // Rectification, then exit: a versioned change each, and the check follows at once.
+    let record_id = v["entries"][0]["record_id"].as_str().unwrap().to_string();
+    let act_uri = format!("/api/v1/lists/{record_id}/actions");
+    let act = |body: Value| h.post_json(&act_uri, Role::Deciding, body);
+    let r =
+        act(json!({"action": "rectify", "deadline": "2026-08-31", "reason": "约谈并责令限期整改"}))
+            .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    assert_eq!(v["verdict"], "forbid");
+    assert_eq!(v["entries"][0]["rectify_by"], "2026-08-31");
+    let r = act(json!({"action": "exit", "reason": ""})).await;
+    assert!(r.text().contains("须说明理由"), "{}", r.text());
+    // Only the deciding unit (or the credit office) acts on an entry.
+    assert_eq!(
+        h.post_json(
+            &format!("/api/v1/lists/{record_id}/actions"),
+            Role::Handling,
+            json!({"action": "exit", "reason": "x"})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = act(json!({"action": "exit", "reason": "已整改到位，申请提前移出，经审核同意"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    assert_eq!(v["verdict"], "clear", "{v}");
+    let r = act(json!({"action": "revoke", "reason": "x"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.text().contains("已提前移出名单"), "{}", r.text());
+    // The entry's history: listing, rectification, exit, each with who and why.
+    let rec = h
+        .get(&format!("/api/v1/records/{record_id}"), Role::Deciding)
+        .await
+        .json();
+    let versions = rec["record"]["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 3, "{rec}");
+    assert!(
+        versions[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("整改期限至2026-08-31")
+    );
+    assert_eq!(versions[2]["change"], "exited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
+    let h = harness();
+    let x = city(&h);
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    let record_id = v["entries"][0]["record_id"].as_str().unwrap().to_string();
+    let r = h
+        .post_json("/api/v1/exceptions", Role::Handling, json!({"code": x.a, "matter": "ZFCG", "record_id": record_id, "reason": "同名不同主体：名单主体为外省同名企业"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let ex = r.json();
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    assert_eq!(v["verdict"], "clear", "{v}");
+    assert_eq!(v["suppressed"][0]["exception_id"], ex["exception_id"]);
+    // Only for that matter.
+    assert_eq!(
+        check(&h, Role::Handling, &x.a, "ZTB").await.1["verdict"],
+        "restrict"
+    );
+    // The source unit corrects the entry: the exception no longer covers it.
+    let s = import(
+        &h,
+        UNIT,
+        "严重失信主体名单",
+        &list_csv(
+            &[(
+                "盐城市甲严重失信有限公司",
+                &x.a,
+                "盐环信〔2026〕1号",
+                "拒不履行行政处罚决定且逾期未整改",
+            )],
+            "2029-03-01",
+        ),
+    );
+    assert_eq!(s.accepted, 1);
+    h.state
+        .lists
+        .refresh(&h.state.store, &h.state.platform, &h.state.rules)
+        .unwrap();
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    assert_eq!(v["verdict"], "forbid", "{v}");
+    assert!(v["suppressed"].as_array().unwrap().is_empty());
+    // A reason is required; a record not on the subject is refused.
+    let r = h
+        .post_json(
+            "/api/v1/exceptions",
+            Role::Handling,
+            json!({"code": x.a, "matter": "ZFCG", "record_id": record_id, "reason": " "}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = h
+        .post_json(
+            "/api/v1/exceptions",
+            Role::Handling,
+            json!({"code": x.e, "matter": "ZFCG", "record_id": record_id, "reason": "x"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let listed = h
+        .get(&format!("/api/v1/exceptions?code={}", x.a), Role::Handling)
+        .await
+        .json();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_accounts_for_every_line() {
+    let h = harness();
+    let x = city(&h);
+    let lines = [
+        "统一社会信用代码".to_string(),
+        x.a.clone(),
+        "91320900MA1Y00010X".to_string(),
+        x.e.to_lowercase(),
+        String::new(),
+        x.p.clone(),
+        x.a.clone(),
+        "不是代码".to_string(),
+        x.c.clone(),
+    ];
+    let body = lines.join("\r\n") + "\r\n";
+    let r = h
+        .send(
+            h.request(
+                Method::POST,
+                "/api/v1/batches?matter=ZFCG&file_name=bidders.csv",
+                Role::Handling,
+                Via::Token,
+            )
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(Body::from(body))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let b = r.json();
+    assert_eq!(b["rows_read"], 8, "the header is not a row: {b}");
+    assert_eq!(b["invalid"], 3, "{b}");
+    assert_eq!(b["duplicates"], 1, "{b}");
+    assert_eq!(b["valid"], 4, "{b}");
+    assert_eq!(
+        b["hits"], 2,
+        "measures apply to A (serious list) and P (judgment defaulter): {b}"
+    );
+    let id = b["batch_id"].as_i64().unwrap();
+    let csv = h
+        .get(&format!("/api/v1/batches/{id}/result.csv"), Role::Handling)
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let text = csv.text();
+    assert!(
+        !text.contains(&x.p),
+        "the person's ID is masked in the result"
+    );
+    let mut rd = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    // One result row per input line after the header, in order, with its line number.
+    let lines_out: Vec<u64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert_eq!(lines_out, vec![2, 3, 4, 5, 6, 7, 8, 9]);
+    let by_line = |n: u64| {
+        rows.iter()
+            .find(|r| r[0].parse::<u64>().unwrap() == n)
+            .unwrap()
+    };
+    assert_eq!(&by_line(2)[4], "禁止");
+    assert!(by_line(2)[5].contains("不得参加政府采购活动"));
+    assert!(by_line(3)[7].contains("校验码"), "{:?}", by_line(3));
+    assert_eq!(&by_line(4)[4], "未发现限制");
+    assert!(by_line(5)[7].contains("代码为空"));
+    assert_eq!(&by_line(6)[3], "有效");
+    assert_eq!(&by_line(6)[4], "禁止");
+    assert_eq!(&by_line(7)[3], "重复");
+    assert!(by_line(7)[7].contains("第2行"));
+    assert_eq!(&by_line(7)[4], "禁止");
+    assert_eq!(&by_line(8)[3], "无效");
+    // The red list carries no measure for procurement.
+    assert_eq!(&by_line(9)[4], "未发现限制");
+    // The workbook says the same, line for line.
+    let x_resp = h
+        .get(&format!("/api/v1/batches/{id}/result.xlsx"), Role::Handling)
+        .await;
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::Xlsx::new(std::io::Cursor::new(x_resp.body.clone())).unwrap();
+    let sheet = wb.worksheet_range("审查结果").unwrap();
+    assert_eq!(sheet.height(), 2 + 8);
+    // Another unit's officer cannot read it; the credit office can sign its own batches.
+    assert_eq!(
+        h.get(&format!("/api/v1/batches/{id}"), Role::Reporter)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = h
+        .send(
+            h.request(
+                Method::POST,
+                "/api/v1/batches?matter=PYPX&sign=true",
+                Role::Admin,
+                Via::Token,
+            )
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(Body::from(format!("{}\n{}\n", x.c, x.a)))
+            .unwrap(),
+        )
+        .await;
+    let signed = r.json();
+    let digest = signed["result_digest"].as_str().unwrap().to_string();
+    let sig = hex::decode(signed["signature"].as_str().unwrap()).unwrap();
+    let result = h
+        .get(
+            &format!("/api/v1/batches/{}/result.csv", signed["batch_id"]),
+            Role::Admin,
+        )
+        .await;
+    assert_eq!(
+        crypto::sm3_hex(&result.body),
+        digest,
+        "the digest names the result file"
+    );
+    // OpenSSL checks the SM2 signature against the platform's public key.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pub.pem"), h.state.keys.public_key_pem()).unwrap();
+    std::fs::write(dir.path().join("msg"), digest.as_bytes()).unwrap();
+    std::fs::write(dir.path().join("sig"), &sig).unwrap();
+    let out = std::process::Command::new("openssl")
+        .current_dir(dir.path())
+        .args([
+            "dgst",
+            "-sm3",
+            "-verify",
+            "pub.pem",
+            "-sigopt",
+            "distid:1234567812345678",
+            "-signature",
+            "sig",
+            "msg",
+        ])
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A handling officer may not sign.
+    let r = h
+        .send(
+            h.request(
+                Method::POST,
+                "/api/v1/batches?matter=PYPX&sign=true",
+                Role::Handling,
+                Via::Token,
+            )
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(Body::from(x.c.clone()))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[derive(Default)]
+struct Receiver {
+    hits: AtomicUsize,
+    fail_first: AtomicUsize,
+    always_fail: std::sync::atomic::AtomicBool,
+    got: Mutex<Vec<(HeaderMap, Vec<u8>)>>,
+}
+
+async fn receiver() -> (String, Arc<Receiver>) {
+    let r = Arc::new(Receiver::default());
+    let state = r.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let s = state.clone();
+            async move {
+                let n = s.hits.fetch_add(1, Ordering::SeqCst);
+                s.got.lock().unwrap().push((headers, body.to_vec()));
+                if n < s.fail_first.load(Ordering::SeqCst) || s.always_fail.load(Ordering::SeqCst) {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::NO_CONTENT
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/hook"), r)
+}
+
+fn run_jobs(h: &Harness) -> server::jobs::JobsReport {
+    server::jobs::run_once(&h.state).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
+    let h = harness();
+    let x = city(&h);
+    let (url, rx) = receiver().await;
+    rx.fail_first.store(2, Ordering::SeqCst);
+    let r = h
+        .post_json(
+            "/api/v1/webhooks",
+            Role::Admin,
+            json!({"unit": UNIT, "url": url}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let secret = r.json()["secret"].as_str().unwrap().to_string();
+    assert_eq!(
+        h.post_json(
+            "/api/v1/webhooks",
+            Role::Handling,
+            json!({"unit": UNIT, "url": url})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions",
+            Role::Handling,
+            json!({"codes": [x.f, x.f.to_lowercase(), "123"], "note": "本局许可持证单位"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let s = r.json();
+    assert_eq!(
+        (s["added"].as_i64(), s["already"].as_i64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    assert_eq!(s["invalid"].as_array().unwrap().len(), 1);
+    run_jobs(&h);
+    let before = rx.hits.load(Ordering::SeqCst);
+
+    // F is put on the serious list: an alert, refused twice, delivered on the third attempt.
+    let s = import(
+        &h,
+        UNIT,
+        "严重失信主体名单",
+        &list_csv(
+            &[(
+                "盐城市己后来列入有限公司",
+                &x.f,
+                "盐环信〔2026〕9号",
+                "伪造监测数据",
+            )],
+            "2029-06-01",
+        ),
+    );
+    assert_eq!(s.accepted, 1);
+    let t0 = h.clock.now();
+    let r1 = run_jobs(&h);
+    assert_eq!(r1.alerts_made, 1, "{r1:?}");
+    assert_eq!((r1.delivery_attempts, r1.delivered), (1, 0));
+    // Nothing is due before the pause ends; running again makes no second alert.
+    let again = run_jobs(&h);
+    assert_eq!(
+        (again.alerts_made, again.delivery_attempts),
+        (0, 0),
+        "{again:?}"
+    );
+    h.clock.set(t0 + chrono::Duration::seconds(61));
+    assert_eq!(run_jobs(&h).delivered, 0);
+    h.clock.set(t0 + chrono::Duration::seconds(61 + 301));
+    assert_eq!(run_jobs(&h).delivered, 1);
+    assert_eq!(rx.hits.load(Ordering::SeqCst) - before, 3);
+    // Each attempt carried the same alert, signed with the unit's secret over time and body.
+    let got = rx.got.lock().unwrap().clone();
+    for (headers, body) in &got {
+        let ts: i64 = headers["x-xinyong-timestamp"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let sig = headers["x-xinyong-signature"].to_str().unwrap();
+        assert_eq!(sig, joint::alerts::signature(&secret, ts, body));
+        assert_ne!(sig, joint::alerts::signature("another-secret", ts, body));
+        let v: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(v["event"], "listed");
+        assert!(
+            v["subject"]
+                .as_str()
+                .unwrap()
+                .contains("盐城市己后来列入有限公司")
+        );
+    }
+    let alerts = h.get("/api/v1/alerts", Role::Handling).await.json();
+    let a = &alerts[0];
+    assert_eq!(
+        (a["delivery"].as_str(), a["attempts"].as_i64()),
+        (Some("delivered"), Some(3)),
+        "{a}"
+    );
+    let id = a["alert_id"].as_i64().unwrap();
+    let r = h
+        .post_json(
+            &format!("/api/v1/alerts/{id}/feedback"),
+            Role::Handling,
+            json!({"outcome": "applied", "reason": "已暂停其投标资格"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        h.post_json(
+            &format!("/api/v1/alerts/{id}/feedback"),
+            Role::Handling,
+            json!({"outcome": "applied"})
+        )
+        .await
+        .status,
+        StatusCode::CONFLICT
+    );
+
+    // A leaves its list: an "exited" alert. This time the receiver never answers 2xx: after
+    // the last pause the alert is marked failed and the console shows it. (A was listed before
+    // the unit subscribed: that past listing is not an alert.)
+    h.clock.set(h.clock.now() + chrono::Duration::seconds(1));
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions",
+            Role::Handling,
+            json!({"codes": [x.a]}),
+        )
+        .await;
+    assert_eq!(r.json()["added"], 1);
+    assert_eq!(run_jobs(&h).alerts_made, 0);
+    rx.always_fail.store(true, Ordering::SeqCst);
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    let rid = v["entries"][0]["record_id"].as_str().unwrap().to_string();
+    let r = h
+        .post_json(
+            &format!("/api/v1/lists/{rid}/actions"),
+            Role::Deciding,
+            json!({"action": "revoke", "reason": "认定决定被行政复议撤销"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let mut t = h.clock.now();
+    let first = run_jobs(&h);
+    assert_eq!(first.alerts_made, 1);
+    for _ in 0..joint::alerts::BACKOFF.len() {
+        t += chrono::Duration::days(2);
+        h.clock.set(t);
+        run_jobs(&h);
+    }
+    let alerts = h.get("/api/v1/alerts", Role::Handling).await.json();
+    let exited = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["event"] == "exited")
+        .unwrap();
+    assert_eq!(exited["delivery"], "failed", "{exited}");
+    assert_eq!(
+        exited["attempts"].as_i64().unwrap() as usize,
+        joint::alerts::BACKOFF.len() + 1
+    );
+    assert!(exited["last_error"].as_str().unwrap().contains("500"));
+    // Back to the day the console session was opened, to read the console.
+    h.clock.set(t0);
+    let page = h.get("/console/alerts", Role::Handling).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("推送失败"), "{}", page.text());
+}
