@@ -75,6 +75,14 @@ pub enum Command {
         #[arg(long)]
         public: bool,
     },
+    /// Check a subject before a matter (联合奖惩 逢办必查): verdict, measures, entries; recorded.
+    Check {
+        /// 统一社会信用代码 or 公民身份号码.
+        code: String,
+        /// Matter code or name (政府采购, ZFCG, …; see `GET /api/v1/matters`).
+        #[arg(long)]
+        matter: String,
+    },
     /// Counts of subjects and of current records per catalog class.
     Stats {
         #[arg(long)]

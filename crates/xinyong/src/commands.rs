@@ -118,6 +118,7 @@ pub fn run(cli: Cli) -> Result<()> {
             as_of,
             public,
         } => subject(&ctx, &code, as_of, public),
+        Command::Check { code, matter } => check_cmd(&ctx, &code, &matter),
         Command::Stats { json } => stats(&ctx, json),
         Command::Quality(a) => quality(&ctx, a),
         Command::Rules { command } => rules_cmd(&ctx, command),
@@ -371,6 +372,33 @@ fn subject(ctx: &Ctx, code: &str, as_of: Option<String>, public: bool) -> Result
     let file = views::credit_file(&store, &ctx.rules, &key, day, audience)?
         .ok_or_else(|| anyhow!("没有找到信用主体{code}"))?;
     println!("{}", serde_json::to_string_pretty(&file)?);
+    Ok(())
+}
+
+fn check_cmd(ctx: &Ctx, code: &str, matter: &str) -> Result<()> {
+    let store = ctx.store()?;
+    let platform = ctx.platform()?;
+    let keys = ctx.keys()?;
+    let index = joint::ListIndex::build(&store, &platform, &ctx.rules)?;
+    let names = |key: &str| store.subject(key).ok().flatten().map(|s| (s.name, s.kind));
+    let checker = joint::Checker {
+        index: &index,
+        rules: &ctx.rules,
+        keys: &keys,
+        names: &names,
+    };
+    let now = ctx.clock.now();
+    let mut r = checker.check(code, matter, ctx.clock.today(), now)?;
+    let actor = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "operator".into())
+    );
+    r.check_id = platform
+        .record_checks(&[r.record(&actor, None, "query", None)])?
+        .first()
+        .copied()
+        .unwrap_or(0);
+    println!("{}", serde_json::to_string_pretty(&r)?);
     Ok(())
 }
 
