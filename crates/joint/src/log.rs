@@ -1,15 +1,16 @@
 //! Checks are recorded in groups: one writer thread gathers what arrives within half a
-//! millisecond and commits it in one transaction, and each request waits for its own row, so
+//! millisecond and commits it — the checks and their audit entries — in one transaction, and each request waits for its own row, so
 //! thousands of checks a second are each durable before their answer leaves.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
-use store::{CheckRow, Store, StoreError};
+use store::{CheckRow, NewAuditEntry, Store, StoreError};
 
 struct Job {
     row: CheckRow,
+    audit: NewAuditEntry,
     reply: tokio::sync::oneshot::Sender<Result<i64, String>>,
 }
 
@@ -31,11 +32,12 @@ impl CheckLog {
         CheckLog { tx }
     }
 
-    /// Records a check and waits until it is committed; returns its number.
-    pub async fn record(&self, row: CheckRow) -> Result<i64, StoreError> {
+    /// Records a check with its audit entry (a check is a sensitive read) and waits until both
+    /// are committed; returns the check's number.
+    pub async fn record(&self, row: CheckRow, audit: NewAuditEntry) -> Result<i64, StoreError> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         self.tx
-            .send(Job { row, reply })
+            .send(Job { row, audit, reply })
             .map_err(|_| StoreError::Refused("核查记录写入线程已停止".into()))?;
         rx.await
             .map_err(|_| StoreError::Refused("核查记录写入线程已停止".into()))?
@@ -53,7 +55,8 @@ fn writer(store: Arc<Store>, rx: Receiver<Job>) {
             }
         }
         let rows: Vec<CheckRow> = jobs.iter().map(|j| j.row.clone()).collect();
-        match store.record_checks(&rows) {
+        let mut audit: Vec<NewAuditEntry> = jobs.iter().map(|j| j.audit.clone()).collect();
+        match store.record_checks_audited(&rows, &mut audit, chrono::Utc::now()) {
             Ok(ids) => {
                 for (j, id) in jobs.into_iter().zip(ids) {
                     let _ = j.reply.send(Ok(id));

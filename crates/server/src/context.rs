@@ -102,9 +102,45 @@ enum Resolved {
     BadToken,
 }
 
+/// API tokens as recently read from the store, so that a system calling thousands of times a
+/// second costs one lookup every few seconds. A token revoked through this process is dropped at
+/// once; another replica's revocation takes effect within [`TOKEN_TTL`].
+#[derive(Default)]
+pub struct TokenCache(Mutex<HashMap<Vec<u8>, (Instant, store::ApiToken)>>);
+
+pub const TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl TokenCache {
+    fn get(&self, hash: &[u8]) -> Option<store::ApiToken> {
+        let m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(hash)
+            .filter(|(at, _)| at.elapsed() < TOKEN_TTL)
+            .map(|(_, t)| t.clone())
+    }
+    fn put(&self, hash: Vec<u8>, t: store::ApiToken) {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() > 10_000 {
+            m.clear();
+        }
+        m.insert(hash, (Instant::now(), t));
+    }
+    /// Forgets every cached token (after a revocation).
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
 fn from_token(state: &Shared, secret: &str) -> Result<Resolved, ApiError> {
-    let Some(t) = state.platform.token_by_hash(&auth::secret_hash(secret))? else {
-        return Ok(Resolved::BadToken);
+    let hash = auth::secret_hash(secret);
+    let t = match state.tokens.get(&hash) {
+        Some(t) => t,
+        None => {
+            let Some(t) = state.platform.token_by_hash(&hash)? else {
+                return Ok(Resolved::BadToken);
+            };
+            state.tokens.put(hash, t.clone());
+            t
+        }
     };
     let now = state.clock.now();
     if t.revoked_at.is_some() || t.expires_at <= now {
@@ -198,18 +234,29 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
         cookie(req.headers(), SESSION_COOKIE)
     };
     let s = state.clone();
-    let resolved = blocking(move || {
-        if let Some(t) = bearer {
-            return from_token(&s, &t);
-        }
-        if let Some(sec) = session_secret
-            && let Some((p, info)) = from_session(&s, &sec)?
-        {
-            return Ok(Resolved::Principal(p, Some(info)));
-        }
+    let cached = bearer
+        .as_deref()
+        .is_some_and(|t| state.tokens.get(&auth::secret_hash(t)).is_some());
+    let resolved = if bearer.is_none() && session_secret.is_none() {
+        // The public: nothing to look up.
         Ok(Resolved::Principal(Principal::anonymous(), None))
-    })
-    .await;
+    } else if cached && let Some(t) = bearer.as_deref() {
+        // A token read a moment ago: no trip to a blocking thread.
+        from_token(&state, t)
+    } else {
+        blocking(move || {
+            if let Some(t) = bearer {
+                return from_token(&s, &t);
+            }
+            if let Some(sec) = session_secret
+                && let Some((p, info)) = from_session(&s, &sec)?
+            {
+                return Ok(Resolved::Principal(p, Some(info)));
+            }
+            Ok(Resolved::Principal(Principal::anonymous(), None))
+        })
+        .await
+    };
     let (principal, session) = match resolved {
         Ok(Resolved::Principal(p, s)) => (p, s),
         Ok(Resolved::BadToken) => return ApiError::Unauthenticated.into_response(),
@@ -236,6 +283,29 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
         session,
     });
     next.run(req).await
+}
+
+/// The audit entry of this request.
+pub fn audit_entry(
+    ctx: &Ctx,
+    action: &str,
+    object: Option<String>,
+    outcome: &str,
+    detail: Option<String>,
+) -> NewAuditEntry {
+    let p = &ctx.principal;
+    NewAuditEntry {
+        at: None,
+        actor: p.actor(),
+        role: p.role.as_str().into(),
+        unit: p.unit.clone(),
+        action: action.into(),
+        object,
+        outcome: outcome.into(),
+        request_id: Some(ctx.request_id.clone()),
+        client: Some(ctx.client.clone()),
+        detail,
+    }
 }
 
 /// Appends an audit entry for this request; failures are logged, not shown.

@@ -101,6 +101,8 @@ pub struct AppState {
     pub checks: joint::CheckLog,
     /// The last day list expiry ran.
     pub expiry_day: std::sync::Mutex<Option<chrono::NaiveDate>>,
+    /// API tokens recently read.
+    pub tokens: context::TokenCache,
 }
 
 pub type Shared = Arc<AppState>;
@@ -130,6 +132,7 @@ impl AppState {
             lists,
             checks,
             expiry_day: std::sync::Mutex::new(None),
+            tokens: context::TokenCache::default(),
             store,
             platform,
             rules,

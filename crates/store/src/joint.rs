@@ -233,34 +233,25 @@ impl Store {
         if checks.is_empty() {
             return Ok(Vec::new());
         }
+        self.write(|c| insert_checks(c, checks))
+    }
+
+    /// Records checks and their audit entries (object `check:<id>`) in one transaction.
+    pub fn record_checks_audited(
+        &self,
+        checks: &[CheckRow],
+        audit: &mut [crate::NewAuditEntry],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StoreError> {
+        if checks.is_empty() {
+            return Ok(Vec::new());
+        }
         self.write(|c| {
-            let mut ids = Vec::with_capacity(checks.len());
-            for k in checks {
-                let id = c
-                    .query_one(
-                        "INSERT INTO checks (checked_at, actor, unit, channel, batch_id, subject_key,
-                            subject_label, matter, verdict, measures, entries, suppressed, rule_version)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING check_id",
-                        &[
-                            k.checked_at.into(),
-                            k.actor.as_str().into(),
-                            k.unit.clone().into(),
-                            k.channel.as_str().into(),
-                            k.batch_id.map_or(Val::Null, Val::Int),
-                            k.subject_key.as_str().into(),
-                            k.subject_label.as_str().into(),
-                            k.matter.as_str().into(),
-                            k.verdict.as_str().into(),
-                            list_json(&k.measures).into(),
-                            list_json(&k.entries).into(),
-                            list_json(&k.suppressed).into(),
-                            k.rule_version.as_str().into(),
-                        ],
-                    )?
-                    .ok_or_else(|| StoreError::Decode("no check id".into()))?
-                    .i64(0)?;
-                ids.push(id);
+            let ids = insert_checks(c, checks)?;
+            for (e, id) in audit.iter_mut().zip(&ids) {
+                e.object = Some(format!("check:{id}"));
             }
+            crate::platform::audit_append_on(c, audit, now)?;
             Ok(ids)
         })
     }
@@ -791,4 +782,62 @@ impl Store {
             Ok(())
         })
     }
+}
+
+fn insert_checks(
+    c: &mut dyn crate::conn::Conn,
+    checks: &[CheckRow],
+) -> Result<Vec<i64>, StoreError> {
+    // Many rows per statement: a group of checks costs a few statements, not one each.
+    const COLS: usize = 13;
+    let mut ids = Vec::with_capacity(checks.len());
+    for chunk in checks.chunks(256) {
+        let mut sql = String::from(
+            "INSERT INTO checks (checked_at, actor, unit, channel, batch_id, subject_key,
+                subject_label, matter, verdict, measures, entries, suppressed, rule_version) VALUES ",
+        );
+        let mut params: Vec<Val> = Vec::with_capacity(chunk.len() * COLS);
+        for (i, k) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for j in 0..COLS {
+                if j > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${}", i * COLS + j + 1));
+            }
+            sql.push(')');
+            params.extend([
+                k.checked_at.into(),
+                k.actor.as_str().into(),
+                k.unit.clone().into(),
+                k.channel.as_str().into(),
+                k.batch_id.map_or(Val::Null, Val::Int),
+                k.subject_key.as_str().into(),
+                k.subject_label.as_str().into(),
+                k.matter.as_str().into(),
+                k.verdict.as_str().into(),
+                list_json(&k.measures).into(),
+                list_json(&k.entries).into(),
+                list_json(&k.suppressed).into(),
+                k.rule_version.as_str().into(),
+            ]);
+        }
+        sql.push_str(" RETURNING check_id");
+        let mut got: Vec<i64> = c
+            .query(&sql, &params)?
+            .iter()
+            .map(|r| r.i64(0))
+            .collect::<Result<_, _>>()?;
+        // Ids are given in insertion order by both stores' sequences; sort in case RETURNING
+        // does not list them in that order.
+        got.sort_unstable();
+        if got.len() != chunk.len() {
+            return Err(StoreError::Decode("check ids missing".into()));
+        }
+        ids.extend(got);
+    }
+    Ok(ids)
 }

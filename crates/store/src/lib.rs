@@ -189,16 +189,25 @@ impl Store {
                 }
                 let wp = path.clone();
                 let rp = path.clone();
+                // Large pages suit the credit store's bulk inserts; the platform store commits
+                // many small transactions (checks, audit entries), where every dirty page is
+                // written to the WAL at each commit: small pages.
+                // A large page cache also costs at every commit (SQLite walks its hash table
+                // when a transaction ends), so the platform store keeps a small one.
+                let (page, cache) = match schema {
+                    Schema::Credit => (16384, 512),
+                    Schema::Platform => (4096, 32),
+                };
                 Pools::Sqlite {
                     writer: ConnPool::new(
                         1,
                         wait,
-                        Box::new(move || Ok(Box::new(sqlite::SqliteConn::open(&wp, 512)?))),
+                        Box::new(move || Ok(Box::new(sqlite::SqliteConn::open(&wp, cache, page)?))),
                     ),
                     readers: ConnPool::new(
                         8,
                         wait,
-                        Box::new(move || Ok(Box::new(sqlite::SqliteConn::open(&rp, 64)?))),
+                        Box::new(move || Ok(Box::new(sqlite::SqliteConn::open(&rp, 64, page)?))),
                     ),
                 }
             }

@@ -506,55 +506,7 @@ impl Store {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        self.write(|c| {
-            if c.backend() == Backend::Postgres {
-                // One chain across replicas: appenders take turns.
-                c.batch("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")?;
-            }
-            let (mut seq, mut prev) = match c.query_one("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &[])? {
-                Some(r) => (r.i64(0)?, r.bytes(1)?),
-                None => (0, GENESIS.to_vec()),
-            };
-            let mut out = Vec::with_capacity(entries.len());
-            for n in entries {
-                seq += 1;
-                let e = AuditEntry {
-                    seq,
-                    at: audit_time(n.at.unwrap_or(now)),
-                    actor: n.actor.clone(),
-                    role: n.role.clone(),
-                    unit: n.unit.clone(),
-                    action: n.action.clone(),
-                    object: n.object.clone(),
-                    outcome: n.outcome.clone(),
-                    request_id: n.request_id.clone(),
-                    client: n.client.clone(),
-                    detail: n.detail.clone(),
-                };
-                let hash = chain_hash(&prev, &e);
-                c.execute(
-                    &format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"),
-                    &[
-                        Val::Int(seq),
-                        e.at.into(),
-                        e.actor.into(),
-                        e.role.into(),
-                        e.unit.into(),
-                        e.action.into(),
-                        e.object.into(),
-                        e.outcome.into(),
-                        e.request_id.into(),
-                        e.client.into(),
-                        e.detail.into(),
-                        Val::Bytes(prev.clone()),
-                        Val::Bytes(hash.to_vec()),
-                    ],
-                )?;
-                prev = hash.to_vec();
-                out.push(seq);
-            }
-            Ok(out)
-        })
+        self.write(|c| audit_append_on(c, entries, now))
     }
 
     /// Entries with `seq` in `from..` (ascending), at most `limit`: for verification page by page.
@@ -650,4 +602,87 @@ impl Store {
             .collect()
         })
     }
+}
+
+/// Appends entries to the chain inside the caller's transaction (checks record their entry in
+/// the same transaction as the check).
+pub(crate) fn audit_append_on(
+    c: &mut dyn crate::conn::Conn,
+    entries: &[NewAuditEntry],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    if c.backend() == Backend::Postgres {
+        // One chain across replicas: appenders take turns.
+        c.batch("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")?;
+    }
+    let (mut seq, mut prev) = match c.query_one(
+        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+        &[],
+    )? {
+        Some(r) => (r.i64(0)?, r.bytes(1)?),
+        None => (0, GENESIS.to_vec()),
+    };
+    let mut out = Vec::with_capacity(entries.len());
+    // Many rows per statement (the hashes chain row to row as before).
+    let mut rows: Vec<Val> = Vec::with_capacity(entries.len() * 13);
+    let flush = |c: &mut dyn crate::conn::Conn, rows: &mut Vec<Val>| -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let n = rows.len() / 13;
+        let values: Vec<String> = (0..n)
+            .map(|i| {
+                let cols: Vec<String> = (1..=13).map(|j| format!("${}", i * 13 + j)).collect();
+                format!("({})", cols.join(", "))
+            })
+            .collect();
+        c.execute(
+            &format!(
+                "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {}",
+                values.join(", ")
+            ),
+            rows,
+        )?;
+        rows.clear();
+        Ok(())
+    };
+    for n in entries {
+        seq += 1;
+        let e = AuditEntry {
+            seq,
+            at: audit_time(n.at.unwrap_or(now)),
+            actor: n.actor.clone(),
+            role: n.role.clone(),
+            unit: n.unit.clone(),
+            action: n.action.clone(),
+            object: n.object.clone(),
+            outcome: n.outcome.clone(),
+            request_id: n.request_id.clone(),
+            client: n.client.clone(),
+            detail: n.detail.clone(),
+        };
+        let hash = chain_hash(&prev, &e);
+        rows.extend([
+            Val::Int(seq),
+            e.at.into(),
+            e.actor.into(),
+            e.role.into(),
+            e.unit.into(),
+            e.action.into(),
+            e.object.into(),
+            e.outcome.into(),
+            e.request_id.into(),
+            e.client.into(),
+            e.detail.into(),
+            Val::Bytes(prev.clone()),
+            Val::Bytes(hash.to_vec()),
+        ]);
+        if rows.len() >= 13 * 256 {
+            flush(c, &mut rows)?;
+        }
+        prev = hash.to_vec();
+        out.push(seq);
+    }
+    flush(c, &mut rows)?;
+    Ok(out)
 }

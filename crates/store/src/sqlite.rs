@@ -58,7 +58,7 @@ fn from_ref(v: ValueRef<'_>) -> Val {
 }
 
 impl SqliteConn {
-    pub fn open(path: &Path, cache_mib: i64) -> Result<Self, StoreError> {
+    pub fn open(path: &Path, cache_mib: i64, page_size: u32) -> Result<Self, StoreError> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -66,9 +66,8 @@ impl SqliteConn {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_secs(10))?;
-        // Set before the first table is created; larger pages mean shallower trees for the
-        // random inserts of record keys (no effect on an existing file).
-        conn.execute_batch("PRAGMA page_size = 16384;")?;
+        // Set before the first table is created (no effect on an existing file).
+        conn.execute_batch(&format!("PRAGMA page_size = {page_size};"))?;
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;

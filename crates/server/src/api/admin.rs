@@ -167,7 +167,9 @@ pub async fn revoke_token(
         if !s.platform.tokens()?.iter().any(|t| t.token_id == id) {
             return Err(ApiError::NotFound(format!("令牌{id}不存在")));
         }
-        Ok(s.platform.revoke_token(id, s.clock.now())?)
+        let r = s.platform.revoke_token(id, s.clock.now())?;
+        s.tokens.clear();
+        Ok(r)
     })
     .await;
     audit(

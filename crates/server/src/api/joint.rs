@@ -99,24 +99,23 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
         channel,
         None,
     );
-    result.check_id = state.checks.record(row).await?;
-    state
-        .metrics
-        .checks
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    audit(
-        state,
+    // The check and its audit entry are committed together.
+    let entry = crate::context::audit_entry(
         ctx,
         "check.create",
-        Some(format!("check:{}", result.check_id)),
+        None,
         "ok",
         Some(format!(
             "matter={} verdict={}",
             result.matter.code,
             result.verdict.as_str()
         )),
-    )
-    .await;
+    );
+    result.check_id = state.checks.record(row, entry).await?;
+    state
+        .metrics
+        .checks
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok(result)
 }
 

@@ -908,7 +908,12 @@ pub async fn revoke_token(
         return error_page(&ctx, e);
     }
     let s = state.clone();
-    let r = blocking(move || Ok(s.platform.revoke_token(id, s.clock.now())?)).await;
+    let r = blocking(move || {
+        let r = s.platform.revoke_token(id, s.clock.now())?;
+        s.tokens.clear();
+        Ok(r)
+    })
+    .await;
     audit(
         &state,
         &ctx,

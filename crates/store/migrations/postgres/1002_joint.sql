@@ -20,7 +20,6 @@ CREATE TABLE checks (
     rule_version  TEXT NOT NULL
 );
 CREATE INDEX checks_unit ON checks (unit, check_id);
-CREATE INDEX checks_subject ON checks (subject_key, check_id);
 
 CREATE TABLE check_feedback (
     check_id      BIGINT PRIMARY KEY,
