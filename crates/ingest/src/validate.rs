@@ -258,12 +258,13 @@ impl<'a> Validator<'a> {
     fn kind_from_code(&self, values: &[Option<String>]) -> SubjectKind {
         self.item_value(values, Role::SubjectUscc)
             .map(domain::ids::normalize)
-            .filter(|c| c.len() >= 2)
             .and_then(|c| {
+                // `get` because a malformed code may start with a multi-byte character.
+                let prefix = c.get(..2)?;
                 self.rules
                     .ids
                     .categories
-                    .get(&c[..2])
+                    .get(prefix)
                     .map(|p| p.kind.clone())
             })
             .and_then(|k| SubjectKind::from_label(&k))

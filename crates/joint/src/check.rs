@@ -150,7 +150,7 @@ pub fn subject_of(
             } else {
                 e.to_string()
             };
-            let shown = if n.len() == 18 && n[..17].bytes().all(|b| b.is_ascii_digit()) {
+            let shown = if n.len() == 18 && n.as_bytes()[..17].iter().all(u8::is_ascii_digit) {
                 mask_id_number(&n)
             } else {
                 code.trim().to_string()

@@ -338,3 +338,25 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
         );
     }
 }
+
+/// Codes that are not codes, including ones whose 17th byte falls inside a Chinese or
+/// accented character, are refused with a reason instead of crashing the check.
+#[test]
+fn malformed_codes_are_refused_with_a_reason() {
+    let rules = Rulebook::builtin().unwrap();
+    let keys = testkit::keys();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    for code in [
+        "úQoilé\u{c3}'°\u{9c}4¯",
+        "1234567890123456中",
+        "1234567890123456é",
+        "中国91320900MA1",
+        "",
+        "9132090",
+    ] {
+        match joint::check::subject_of(code, &rules, &keys, today) {
+            Err(e) => assert!(e.to_string().contains("不是有效的"), "{code}: {e}"),
+            Ok(_) => panic!("{code:?} was accepted"),
+        }
+    }
+}

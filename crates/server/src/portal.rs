@@ -281,7 +281,7 @@ async fn search_page(State(state): State<Shared>, ApiQuery(p): ApiQuery<SearchPa
     let page_no = p.page.unwrap_or(1).clamp(1, 500);
     let results = if q.is_empty() {
         None
-    } else if normalized.len() == 18 && normalized[..17].bytes().all(|b| b.is_ascii_digit()) {
+    } else if normalized.len() == 18 && normalized.as_bytes()[..17].iter().all(u8::is_ascii_digit) {
         message = Some(
             "为保护个人信息，门户不提供按公民身份号码查询，请输入企业名称或统一社会信用代码。"
                 .to_string(),
