@@ -7,6 +7,7 @@
 //! `bench-data/` (not committed) and reused while its parameters stay the same.
 
 mod ingest_bench;
+mod joint_bench;
 mod machine;
 mod portal_bench;
 mod report;
@@ -48,32 +49,42 @@ fn main() -> Result<()> {
     let only: Vec<String> = std::env::args().skip(1).collect();
     let want = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let mut sections = Vec::new();
-    let files = ingest_bench::data(&env)?;
+    // The penalty files are generated only for the sections that read them.
+    let data = std::cell::OnceCell::new();
+    let files = || -> Result<&ingest_bench::Files> {
+        if data.get().is_none() {
+            let _ = data.set(ingest_bench::data(&env)?);
+        }
+        data.get().context("penalty files")
+    };
     let mut sqlite_store = None;
     if want("ingest-sqlite") || want("subject") || want("service") || want("portal") {
-        let (section, store) = ingest_bench::sqlite(&env, &files)?;
+        let (section, store) = ingest_bench::sqlite(&env, files()?)?;
         sections.push(section);
         sqlite_store = Some(store);
     }
     let mut pg_schema = None;
     if want("ingest-pg") {
-        sections.push(ingest_bench::postgres(&env, &files)?);
+        sections.push(ingest_bench::postgres(&env, files()?)?);
         pg_schema = Some("bench_xy");
     }
     if want("subject")
         && let Some(db) = &sqlite_store
     {
-        sections.push(subject_bench::run(&env, &files, db)?);
+        sections.push(subject_bench::run(&env, files()?, db)?);
     }
     if want("portal")
         && let Some(db) = &sqlite_store
     {
-        sections.push(portal_bench::run(&env, &files, db)?);
+        sections.push(portal_bench::run(&env, files()?, db)?);
     }
     if want("service")
         && let Some(db) = &sqlite_store
     {
         sections.push(service_bench::run(&env, db, pg_schema)?);
+    }
+    if want("joint") || want("joint-sqlite") {
+        sections.push(joint_bench::run(&env, want("joint"))?);
     }
     if want("push") {
         sections.push(service_bench::push(&env)?);

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::Env;
 use crate::report::{Line, Section, thousands};
 
-struct Server(Child);
+pub(crate) struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -23,7 +23,7 @@ impl Drop for Server {
     }
 }
 
-fn start(env: &Env, db: &str, port: u16) -> Result<Server> {
+pub(crate) fn start(env: &Env, db: &str, port: u16) -> Result<Server> {
     let child = Command::new(&env.xinyong)
         .args(["--db", db, "--keys"])
         .arg(env.data.join("bench.key"))
@@ -42,7 +42,7 @@ fn start(env: &Env, db: &str, port: u16) -> Result<Server> {
         .context("start xinyong serve")?;
     let server = Server(child);
     let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
+    while started.elapsed() < Duration::from_secs(600) {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return Ok(server);
         }
@@ -51,7 +51,7 @@ fn start(env: &Env, db: &str, port: u16) -> Result<Server> {
     bail!("server did not start")
 }
 
-fn token(env: &Env, db: &str, role: &str, unit: Option<&str>) -> Result<String> {
+pub(crate) fn token(env: &Env, db: &str, role: &str, unit: Option<&str>) -> Result<String> {
     let mut c = Command::new(&env.xinyong);
     c.args(["--db", db, "--keys"])
         .arg(env.data.join("bench.key"))
@@ -232,7 +232,7 @@ pub fn run(env: &Env, sqlite_db: &Path, pg_schema: Option<&str>) -> Result<Secti
     })
 }
 
-fn audit_count(db: &str) -> Result<i64> {
+pub(crate) fn audit_count(db: &str) -> Result<i64> {
     let platform = store::Store::open_platform(db)?;
     Ok(platform.audit_head()?.0)
 }

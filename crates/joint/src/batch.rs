@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Cursor;
+use std::sync::Arc;
 
 use calamine::{Data, Reader, Xlsx};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -94,13 +95,14 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
 pub struct ResultLine {
     pub line: u64,
     /// The code as given (an ID number masked).
-    pub code: String,
-    pub name: String,
+    pub code: Arc<str>,
+    pub name: Arc<str>,
     /// 有效, 无效, 重复.
     pub status: &'static str,
     pub verdict: Option<Verdict>,
-    pub measures: String,
-    pub entries: String,
+    /// Shared with the repeats of the same subject (a million-line file is mostly repeats).
+    pub measures: Arc<str>,
+    pub entries: Arc<str>,
     pub note: String,
 }
 
@@ -137,12 +139,12 @@ pub fn review(
             fig.invalid += 1;
             lines.push(ResultLine {
                 line: *line,
-                code: String::new(),
-                name: String::new(),
+                code: "".into(),
+                name: "".into(),
                 status: "无效",
                 verdict: None,
-                measures: String::new(),
-                entries: String::new(),
+                measures: "".into(),
+                entries: "".into(),
                 note: "代码为空".into(),
             });
             continue;
@@ -158,12 +160,12 @@ pub fn review(
                 };
                 lines.push(ResultLine {
                     line: *line,
-                    code: shown,
-                    name: String::new(),
+                    code: shown.into(),
+                    name: "".into(),
                     status: "无效",
                     verdict: None,
-                    measures: String::new(),
-                    entries: String::new(),
+                    measures: "".into(),
+                    entries: "".into(),
                     note: format!("代码无效：{why}"),
                 });
                 continue;
@@ -184,12 +186,12 @@ pub fn review(
             first.insert(key, lines.len());
             lines.push(ResultLine {
                 line: *line,
-                code: shown,
-                name: String::new(),
+                code: shown.into(),
+                name: "".into(),
                 status: "有效",
                 verdict: None,
-                measures: String::new(),
-                entries: String::new(),
+                measures: "".into(),
+                entries: "".into(),
                 note: format!("事项“{}”不适用于{}", m.name, kind.label()),
             });
             continue;
@@ -211,8 +213,8 @@ pub fn review(
         first.insert(key, lines.len());
         lines.push(ResultLine {
             line: *line,
-            code: r.subject.code.clone(),
-            name: r.subject.name.clone(),
+            code: r.subject.code.as_str().into(),
+            name: r.subject.name.as_str().into(),
             status: "有效",
             verdict: Some(r.verdict),
             measures: r
@@ -220,7 +222,8 @@ pub fn review(
                 .iter()
                 .map(|x| format!("{}（{}）", x.name, x.effect_label))
                 .collect::<Vec<_>>()
-                .join("；"),
+                .join("；")
+                .into(),
             entries: r
                 .entries
                 .iter()
@@ -241,7 +244,8 @@ pub fn review(
                     )
                 })
                 .collect::<Vec<_>>()
-                .join("；"),
+                .join("；")
+                .into(),
             note: note.join("；"),
         });
     }
@@ -259,21 +263,23 @@ pub const HEADERS: [&str; 8] = [
     "说明",
 ];
 
-fn cells(l: &ResultLine) -> [String; 8] {
-    [
-        l.line.to_string(),
-        l.code.clone(),
-        l.name.clone(),
-        l.status.to_string(),
-        l.verdict
-            .map_or_else(|| "—".to_string(), |v| v.label().to_string()),
-        l.measures.clone(),
-        l.entries.clone(),
-        l.note.clone(),
-    ]
+fn write_line<W: std::io::Write>(w: &mut csv::Writer<W>, l: &ResultLine) -> csv::Result<()> {
+    let n = l.line.to_string();
+    let verdict = l.verdict.map_or("—", |v| v.label());
+    w.write_record([
+        n.as_str(),
+        &l.code,
+        &l.name,
+        l.status,
+        verdict,
+        &l.measures,
+        &l.entries,
+        &l.note,
+    ])
 }
 
-/// The result as CSV (UTF-8 with a BOM, so that Excel opens it right).
+/// The result as CSV (UTF-8 with a BOM, so that Excel opens it right). This is the file the
+/// batch keeps, digests and (for the credit office) signs; the XLSX is rendered from it.
 pub fn to_csv(lines: &[ResultLine]) -> Result<Vec<u8>, BatchError> {
     let mut out = Vec::with_capacity(lines.len() * 64);
     out.extend_from_slice("\u{feff}".as_bytes());
@@ -281,48 +287,85 @@ pub fn to_csv(lines: &[ResultLine]) -> Result<Vec<u8>, BatchError> {
     w.write_record(HEADERS)
         .map_err(|e| BatchError::Write(e.to_string()))?;
     for l in lines {
-        w.write_record(cells(l))
-            .map_err(|e| BatchError::Write(e.to_string()))?;
+        write_line(&mut w, l).map_err(|e| BatchError::Write(e.to_string()))?;
     }
     w.into_inner().map_err(|e| BatchError::Write(e.to_string()))
 }
 
-/// The result as XLSX (rows written as they go: memory does not grow with the file).
-pub fn to_xlsx(lines: &[ResultLine], title: &str) -> Result<Vec<u8>, BatchError> {
+/// The kept CSV result as XLSX, a title row above the header (rows written as they go, so
+/// memory holds one row at a time besides the two files).
+pub fn csv_to_xlsx(csv_bytes: &[u8], title: &str) -> Result<Vec<u8>, BatchError> {
     use rust_xlsxwriter::{Format, Workbook};
     let err = |e: rust_xlsxwriter::XlsxError| BatchError::Write(e.to_string());
+    let body = csv_bytes
+        .strip_prefix("\u{feff}".as_bytes())
+        .unwrap_or(csv_bytes);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(body);
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
     let ws = wb.add_worksheet_with_constant_memory().map_err(err)?;
     ws.set_name("审查结果").map_err(err)?;
     ws.write_string_with_format(0, 0, title, &bold)
         .map_err(err)?;
-    for (c, h) in HEADERS.iter().enumerate() {
-        ws.write_string_with_format(1, c as u16, *h, &bold)
+    let headers = rdr
+        .headers()
+        .map_err(|e| BatchError::Read(e.to_string()))?
+        .clone();
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(1, c as u16, h, &bold)
             .map_err(err)?;
     }
-    for (i, l) in lines.iter().enumerate() {
-        let row = i as u32 + 2;
-        ws.write_number(row, 0, l.line as f64).map_err(err)?;
-        for (c, v) in cells(l).iter().enumerate().skip(1) {
-            if !v.is_empty() {
-                ws.write_string(row, c as u16, v).map_err(err)?;
+    let mut rec = csv::StringRecord::new();
+    let mut row = 2u32;
+    while rdr
+        .read_record(&mut rec)
+        .map_err(|e| BatchError::Read(e.to_string()))?
+    {
+        for (c, v) in rec.iter().enumerate() {
+            if v.is_empty() {
+                continue;
             }
+            match (c, v.parse::<f64>()) {
+                (0, Ok(n)) => ws.write_number(row, 0, n).map_err(err)?,
+                _ => ws.write_string(row, c as u16, v).map_err(err)?,
+            };
         }
+        row += 1;
     }
     wb.save_to_buffer().map_err(err)
 }
 
-/// Seals a file in chunks for the store.
+const SEAL_CHUNK: usize = 4 << 20;
+
+/// Seals a file for the store: 4 MiB chunks, each LZ4-compressed and then SM4-encrypted, the
+/// chunks shared between two threads (a result file can run to hundreds of MB).
 pub fn seal(keys: &crypto::KeyRing, data: &[u8]) -> Result<Vec<Vec<u8>>, crypto::CryptoError> {
-    data.chunks(4 << 20).map(|c| keys.encrypt(c)).collect()
+    let chunks: Vec<&[u8]> = data.chunks(SEAL_CHUNK).collect();
+    let one = |c: &[u8]| keys.encrypt(&lz4_flex::compress_prepend_size(c));
+    let half = chunks.len().div_ceil(2);
+    let (a, b) = chunks.split_at(half);
+    let (ra, rb) = std::thread::scope(|s| {
+        let t = s.spawn(|| b.iter().map(|c| one(c)).collect::<Result<Vec<_>, _>>());
+        let ra = a.iter().map(|c| one(c)).collect::<Result<Vec<_>, _>>();
+        (ra, t.join())
+    });
+    let mut out = ra?;
+    out.extend(rb.map_err(|_| crypto::CryptoError::Decrypt)??);
+    Ok(out)
 }
 
 /// Opens sealed chunks.
 pub fn unseal(keys: &crypto::KeyRing, chunks: &[Vec<u8>]) -> Result<Vec<u8>, crypto::CryptoError> {
     let mut out = Vec::new();
     for c in chunks {
-        out.extend(keys.decrypt(c)?);
+        let packed = keys.decrypt(c)?;
+        out.extend(
+            lz4_flex::decompress_size_prepended(&packed)
+                .map_err(|_| crypto::CryptoError::Decrypt)?,
+        );
     }
     Ok(out)
 }

@@ -160,9 +160,9 @@ impl ListIndex {
         };
         let represented = store.represented_by(&new_persons)?;
         // Registrations changed since the last look (first build: the query above covers them).
-        let rep_changes = match reps_since {
+        let (rep_changes, reps_newest) = match reps_since {
             Some(t) => store.legal_reps_changed(t)?,
-            None => Vec::new(),
+            None => (Vec::new(), None),
         };
         let mut g = self.inner.write().map_err(|_| StoreError::Poisoned)?;
         for (subject, id) in &ended {
@@ -204,7 +204,9 @@ impl ListIndex {
                 .push(e);
         }
         g.entries_since = newest.or(since).or(Some(epoch));
-        g.reps_since = Some(reps_since.unwrap_or(started));
+        // Strictly after the newest change seen: a big import's rows share one time stamp and
+        // would otherwise be read again on every pass.
+        g.reps_since = reps_newest.or(reps_since).or(Some(started));
         Ok(changed)
     }
 

@@ -147,12 +147,13 @@ impl NameIndex {
         // Page through by key so that a million names do not come back in one result.
         loop {
             let rows = store.read(|c| match since {
+                // What changed, by the update-time index (ordering by key here would walk
+                // every subject); a first build pages by key instead.
                 Some(t) => c.query(
                     &format!(
-                        "SELECT {COLUMNS} FROM subjects WHERE kind <> 'natural_person' AND updated_at >= $1
-                         AND subject_key > $2 ORDER BY subject_key LIMIT 50000"
+                        "SELECT {COLUMNS} FROM subjects WHERE updated_at > $1 AND kind <> 'natural_person'"
                     ),
-                    &[t.into(), Val::Text(after.clone())],
+                    &[t.into()],
                 ),
                 None => c.query(
                     &format!(
@@ -172,6 +173,9 @@ impl NameIndex {
                 }
                 after = e.key.clone();
                 added.push(e);
+            }
+            if since.is_some() {
+                break;
             }
         }
         let n = added.len();

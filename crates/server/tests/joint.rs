@@ -46,6 +46,10 @@ fn ric(seq: u16) -> String {
 }
 
 fn import(h: &Harness, unit: &str, class: &str, csv: &str) -> ingest::ImportSummary {
+    // Each submission a moment after the last, as in life: the indexes read what changed
+    // strictly after the newest change they have seen.
+    h.clock
+        .set(h.clock.now() + chrono::Duration::milliseconds(10));
     ingest::Importer {
         store: &h.state.store,
         rules: &h.state.rules,
@@ -357,7 +361,13 @@ async fn every_effect_of_the_measure_list_and_a_delisting() {
     // Rectification, then exit: a versioned change each, and the check follows at once.
     let record_id = v["entries"][0]["record_id"].as_str().unwrap().to_string();
     let act_uri = format!("/api/v1/lists/{record_id}/actions");
-    let act = |body: Value| h.post_json(&act_uri, Role::Deciding, body);
+    // Each action a moment after the last (the list index reads what changed after the newest
+    // change it has seen).
+    let act = |body: Value| {
+        h.clock
+            .set(h.clock.now() + chrono::Duration::milliseconds(10));
+        h.post_json(&act_uri, Role::Deciding, body)
+    };
     let r =
         act(json!({"action": "rectify", "deadline": "2026-08-31", "reason": "约谈并责令限期整改"}))
             .await;
@@ -548,6 +558,16 @@ async fn a_batch_accounts_for_every_line() {
         calamine::Xlsx::new(std::io::Cursor::new(x_resp.body.clone())).unwrap();
     let sheet = wb.worksheet_range("审查结果").unwrap();
     assert_eq!(sheet.height(), 2 + 8);
+    for (i, r) in rows.iter().enumerate() {
+        let row = i as u32 + 2;
+        for col in [1u32, 3, 4, 5, 7] {
+            let cell = sheet
+                .get_value((row, col))
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            assert_eq!(cell, r[col as usize], "row {row} col {col}");
+        }
+    }
     // Another unit's officer cannot read it; the credit office can sign its own batches.
     assert_eq!(
         h.get(&format!("/api/v1/batches/{id}"), Role::Reporter)

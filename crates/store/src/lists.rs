@@ -258,7 +258,7 @@ impl Store {
                     "SELECT {ENTRY_COLUMNS}
                      FROM records r JOIN record_versions v ON v.subject_key = r.subject_key
                         AND v.record_key = r.record_key AND v.version_no = r.current_version
-                     WHERE r.class_code IN ({}) AND r.updated_at >= $1",
+                     WHERE r.class_code IN ({}) AND r.updated_at > $1",
                     list.join(", ")
                 ),
                 &params,
@@ -287,9 +287,11 @@ impl Store {
             let rows = self.read(|c| {
                 c.query(
                     &format!(
+                        // `class_code || ''`: without statistics SQLite would walk every
+                        // registration by class instead of the few by representative.
                         "SELECT subject_key, legal_rep_key FROM records
-                         WHERE legal_rep_key IN ({}) AND class_code = 'DJ'
-                           AND change IN ('created', 'corrected')",
+                         WHERE legal_rep_key IN ({}) AND legal_rep_key IS NOT NULL
+                           AND class_code || '' = 'DJ' AND change IN ('created', 'corrected')",
                         list.join(", ")
                     ),
                     &params,
@@ -316,20 +318,27 @@ impl Store {
         })
     }
 
-    /// Registration records changed after `since` with a legal representative: (org, person).
+    /// Registration records changed after `since` with a legal representative: (org, person),
+    /// and the latest change time among them (where the next look starts).
+    #[allow(clippy::type_complexity)]
     pub fn legal_reps_changed(
         &self,
         since: DateTime<Utc>,
-    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    ) -> Result<(Vec<(String, Option<String>)>, Option<DateTime<Utc>>), StoreError> {
         self.read(|c| {
-            c.query(
-                "SELECT subject_key, CASE WHEN change IN ('created', 'corrected') THEN legal_rep_key END
-                 FROM records WHERE class_code = 'DJ' AND updated_at >= $1",
+            let mut newest: Option<DateTime<Utc>> = None;
+            let mut out = Vec::new();
+            for r in c.query(
+                "SELECT subject_key, CASE WHEN change IN ('created', 'corrected') THEN legal_rep_key END,
+                    updated_at
+                 FROM records WHERE class_code = 'DJ' AND updated_at > $1",
                 &[since.into()],
-            )?
-            .iter()
-            .map(|r| Ok((r.text(0)?, r.opt_text(1)?)))
-            .collect()
+            )? {
+                let t = r.time(2)?;
+                newest = Some(newest.map_or(t, |n| n.max(t)));
+                out.push((r.text(0)?, r.opt_text(1)?));
+            }
+            Ok((out, newest))
         })
     }
 

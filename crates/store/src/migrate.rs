@@ -33,6 +33,12 @@ const CREDIT: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_lists.sql"),
         postgres: include_str!("../migrations/postgres/0003_lists.sql"),
     },
+    Migration {
+        version: 4,
+        name: "changed",
+        sqlite: include_str!("../migrations/sqlite/0004_changed.sql"),
+        postgres: include_str!("../migrations/postgres/0004_changed.sql"),
+    },
 ];
 
 /// The platform store's migrations (versions from 1001): accounts, sessions, tokens, audit;
