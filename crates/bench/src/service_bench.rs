@@ -24,6 +24,8 @@ impl Drop for Server {
 }
 
 pub(crate) fn start(env: &Env, db: &str, port: u16) -> Result<Server> {
+    let log_path = env.data.join(format!("serve-{port}.log"));
+    let log = std::fs::File::create(&log_path)?;
     let child = Command::new(&env.xinyong)
         .args(["--db", db, "--keys"])
         .arg(env.data.join("bench.key"))
@@ -37,14 +39,20 @@ pub(crate) fn start(env: &Env, db: &str, port: u16) -> Result<Server> {
             "100000000",
         ])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .context("start xinyong serve")?;
-    let server = Server(child);
+    let mut server = Server(child);
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(600) {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return Ok(server);
+        }
+        if let Ok(Some(status)) = server.0.try_wait() {
+            bail!(
+                "server exited ({status}): {}",
+                std::fs::read_to_string(&log_path).unwrap_or_default()
+            );
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -85,22 +93,7 @@ done = function(summary, latency, requests)
 end"#,
         keys_file.display()
     )?;
-    let out = Command::new("wrk")
-        .args(["-t2", "-c32", &format!("-d{seconds}s"), "-s"])
-        .arg(&script)
-        .arg(url)
-        .output()
-        .context("wrk (install Debian's wrk)")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("XY "))
-        .context("wrk summary")?;
-    let v: Vec<f64> = line[3..]
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    Ok((v[0], v[1], v[2], v[3] as u64))
+    run_wrk(&script, url, seconds)
 }
 
 fn sample_keys(env: &Env, db: &str, n: i64) -> Result<std::path::PathBuf> {
@@ -145,32 +138,7 @@ fn pgbench(env: &Env, schema: &str, keys: &Path, seconds: u32) -> Result<f64> {
             "\\set k random(1, {n})\nSELECT r.* FROM {schema}.records r JOIN {schema}.bench_keys b ON r.subject_key = b.subject_key WHERE b.id = :k;\n"
         ),
     )?;
-    let out = Command::new("pgbench")
-        .args([
-            "-n",
-            "-c",
-            "32",
-            "-j",
-            "2",
-            "-T",
-            &seconds.to_string(),
-            "-f",
-        ])
-        .arg(&script)
-        .arg(&env.pg_url)
-        .output()
-        .context("pgbench")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let tps = text
-        .lines()
-        .find(|l| l.starts_with("tps"))
-        .and_then(|l| l.split_whitespace().nth(2))
-        .and_then(|v| v.parse().ok())
-        .context(format!(
-            "pgbench output: {text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        ))?;
-    Ok(tps)
+    run_pgbench(env, &script, seconds)
 }
 
 pub fn run(env: &Env, sqlite_db: &Path, pg_schema: Option<&str>) -> Result<Section> {
@@ -230,6 +198,57 @@ pub fn run(env: &Env, sqlite_db: &Path, pg_schema: Option<&str>) -> Result<Secti
         lines,
         notes,
     })
+}
+
+/// pgbench with a custom script, 32 clients on 2 threads: transactions per second.
+pub(crate) fn run_pgbench(env: &Env, script: &Path, seconds: u32) -> Result<f64> {
+    let out = Command::new("pgbench")
+        .args([
+            "-n",
+            "-c",
+            "32",
+            "-j",
+            "2",
+            "-T",
+            &seconds.to_string(),
+            "-f",
+        ])
+        .arg(script)
+        .arg(&env.pg_url)
+        .output()
+        .context("pgbench")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find(|l| l.starts_with("tps"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|v| v.parse().ok())
+        .context(format!(
+            "pgbench output: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
+}
+
+/// Runs wrk with a script whose `done` prints `XY rps p50 p99 errors`.
+pub(crate) fn run_wrk(script: &Path, url: &str, seconds: u32) -> Result<(f64, f64, f64, u64)> {
+    let out = Command::new("wrk")
+        .args(["-t2", "-c32", &format!("-d{seconds}s"), "-s"])
+        .arg(script)
+        .arg(url)
+        .output()
+        .context("wrk (install Debian's wrk)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("XY "))
+        .context("wrk summary")?;
+    let v: Vec<f64> = line[3..]
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    if v.len() < 4 {
+        bail!("wrk summary: {line}");
+    }
+    Ok((v[0], v[1], v[2], v[3] as u64))
 }
 
 pub(crate) fn audit_count(db: &str) -> Result<i64> {

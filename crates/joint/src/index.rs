@@ -124,6 +124,22 @@ impl ListIndex {
         Ok(index)
     }
 
+    /// Builds the index afresh from the store and swaps it in (readers see the old one until
+    /// then). A safety net under the incremental refresh, whose time-stamp cursor cannot see a
+    /// write that commits after a later-stamped one it has already read.
+    pub fn rebuild(
+        &self,
+        store: &Store,
+        platform: &Store,
+        rules: &Rulebook,
+    ) -> Result<usize, StoreError> {
+        let fresh = ListIndex::build(store, platform, rules)?;
+        let inner = fresh.inner.into_inner().map_err(|_| StoreError::Poisoned)?;
+        let n = inner.by_subject.values().map(Vec::len).sum();
+        *self.inner.write().map_err(|_| StoreError::Poisoned)? = inner;
+        Ok(n)
+    }
+
     /// Brings the index up to date: entries changed since the last refresh, the organisations
     /// their persons represent, registrations that changed a representative, and exceptions.
     /// Returns how many entries changed.

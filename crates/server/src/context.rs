@@ -317,19 +317,7 @@ pub async fn audit(
     outcome: &str,
     detail: Option<String>,
 ) {
-    let p = &ctx.principal;
-    let entry = NewAuditEntry {
-        at: None,
-        actor: p.actor(),
-        role: p.role.as_str().into(),
-        unit: p.unit.clone(),
-        action: action.into(),
-        object,
-        outcome: outcome.into(),
-        request_id: Some(ctx.request_id.clone()),
-        client: Some(ctx.client.clone()),
-        detail,
-    };
+    let entry = audit_entry(ctx, action, object, outcome, detail);
     if let Err(e) = state.audit.record(entry).await {
         eprintln!(
             "{} ERROR audit append failed for request {}: {e}",

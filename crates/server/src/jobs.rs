@@ -49,9 +49,24 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
             }
         }
     }
-    r.index_changes = state
-        .lists
-        .refresh(&state.store, &state.platform, &state.rules)?;
+    // Hourly the list index is rebuilt whole; in between it follows what changed.
+    let rebuild = {
+        let mut last = state.index_built.lock().unwrap_or_else(|p| p.into_inner());
+        let due = last.is_none_or(|t| now - t >= chrono::Duration::hours(1));
+        if due {
+            *last = Some(now);
+        }
+        due
+    };
+    r.index_changes = if rebuild {
+        state
+            .lists
+            .rebuild(&state.store, &state.platform, &state.rules)?
+    } else {
+        state
+            .lists
+            .refresh(&state.store, &state.platform, &state.rules)?
+    };
     r.alerts_made = joint::alerts::detect(&state.store, &state.platform, &state.rules, now)?;
     let d =
         joint::alerts::deliver_due(&state.platform, &state.keys, now, &state.config.public_url)?;

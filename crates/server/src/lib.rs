@@ -101,6 +101,8 @@ pub struct AppState {
     pub checks: joint::CheckLog,
     /// The last day list expiry ran.
     pub expiry_day: std::sync::Mutex<Option<chrono::NaiveDate>>,
+    /// When the list index was last rebuilt whole (the jobs do it hourly).
+    pub index_built: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     /// API tokens recently read.
     pub tokens: context::TokenCache,
 }
@@ -132,6 +134,7 @@ impl AppState {
             lists,
             checks,
             expiry_day: std::sync::Mutex::new(None),
+            index_built: std::sync::Mutex::new(Some(clock.now())),
             tokens: context::TokenCache::default(),
             store,
             platform,

@@ -844,18 +844,20 @@ fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()
         trust_forwarded: a.trust_forwarded,
         ..server::Config::default()
     };
+    // Built before the runtime starts: on PostgreSQL the store's blocking client may not be
+    // driven from inside an async runtime (it panics), and building the indexes reads it.
+    let state = server::AppState::new(
+        store,
+        platform,
+        Arc::new(ctx.rules.clone()),
+        keys,
+        ctx.clock.clone(),
+        config,
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let state = server::AppState::new(
-            store,
-            platform,
-            Arc::new(ctx.rules.clone()),
-            keys,
-            ctx.clock.clone(),
-            config,
-        );
         let listener = tokio::net::TcpListener::bind(&a.listen)
             .await
             .with_context(|| format!("监听 {}", a.listen))?;

@@ -446,3 +446,56 @@ fn the_audit_trail_verifies_its_checkpoints_check_with_openssl_and_a_changed_row
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("第1条"), "{text}");
 }
+
+/// `xinyong serve` starts, migrates and answers `/readyz` on both backends (on PostgreSQL the
+/// blocking store client must not be driven from inside the async runtime).
+#[test]
+fn serve_is_ready_on_both_backends() {
+    let dir = tempfile::tempdir().unwrap();
+    for ts in testkit::stores() {
+        let k = testkit::key_file(dir.path());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = xinyong(
+            &ts.spec,
+            &k,
+            &["serve", "--listen", &format!("127.0.0.1:{port}")],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+        let mut ready = None;
+        for _ in 0..150 {
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut err = String::new();
+                use std::io::Read;
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
+                panic!("serve exited on {} ({status}): {err}", ts.spec);
+            }
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                use std::io::{Read, Write};
+                s.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    .unwrap();
+                let mut body = String::new();
+                let _ = s.read_to_string(&mut body);
+                ready = Some(body);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let body = ready.unwrap_or_else(|| panic!("serve did not listen on {}", ts.spec));
+        assert!(body.starts_with("HTTP/1.1 200"), "{}: {body}", ts.spec);
+        assert!(body.contains("\"ready\""), "{}: {body}", ts.spec);
+    }
+}
