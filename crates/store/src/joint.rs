@@ -791,7 +791,10 @@ fn insert_checks(
     // Many rows per statement: a group of checks costs a few statements, not one each.
     const COLS: usize = 13;
     let mut ids = Vec::with_capacity(checks.len());
-    for chunk in checks.chunks(256) {
+    let mut at = 0;
+    for n in crate::multi_row_pieces(checks.len()) {
+        let chunk = &checks[at..at + n];
+        at += n;
         let mut sql = String::from(
             "INSERT INTO checks (checked_at, actor, unit, channel, batch_id, subject_key,
                 subject_label, matter, verdict, measures, entries, suppressed, rule_version) VALUES ",

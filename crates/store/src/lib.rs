@@ -300,3 +300,29 @@ impl Store {
         Path::new("xinyong-data/xinyong.db")
     }
 }
+
+/// Splits `n` rows into multi-row statement sizes from a fixed set (64, 16, 4, 1), so that the
+/// few SQL texts stay in the prepared-statement cache instead of one text per group size.
+pub(crate) fn multi_row_pieces(mut n: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    for size in [64, 16, 4, 1] {
+        while n >= size {
+            out.push(size);
+            n -= size;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod pieces_tests {
+    #[test]
+    fn pieces_cover_every_row_with_few_sizes() {
+        for n in 0..300 {
+            let p = super::multi_row_pieces(n);
+            assert_eq!(p.iter().sum::<usize>(), n);
+            assert!(p.iter().all(|s| [64, 16, 4, 1].contains(s)));
+            assert!(p.iter().filter(|&&s| s != 64).count() <= 3 + 3 + 3);
+        }
+    }
+}

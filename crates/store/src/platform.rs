@@ -625,27 +625,6 @@ pub(crate) fn audit_append_on(
     let mut out = Vec::with_capacity(entries.len());
     // Many rows per statement (the hashes chain row to row as before).
     let mut rows: Vec<Val> = Vec::with_capacity(entries.len() * 13);
-    let flush = |c: &mut dyn crate::conn::Conn, rows: &mut Vec<Val>| -> Result<(), StoreError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let n = rows.len() / 13;
-        let values: Vec<String> = (0..n)
-            .map(|i| {
-                let cols: Vec<String> = (1..=13).map(|j| format!("${}", i * 13 + j)).collect();
-                format!("({})", cols.join(", "))
-            })
-            .collect();
-        c.execute(
-            &format!(
-                "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {}",
-                values.join(", ")
-            ),
-            rows,
-        )?;
-        rows.clear();
-        Ok(())
-    };
     for n in entries {
         seq += 1;
         let e = AuditEntry {
@@ -677,12 +656,25 @@ pub(crate) fn audit_append_on(
             Val::Bytes(prev.clone()),
             Val::Bytes(hash.to_vec()),
         ]);
-        if rows.len() >= 13 * 256 {
-            flush(c, &mut rows)?;
-        }
         prev = hash.to_vec();
         out.push(seq);
     }
-    flush(c, &mut rows)?;
+    let mut at = 0;
+    for n in crate::multi_row_pieces(entries.len()) {
+        let values: Vec<String> = (0..n)
+            .map(|i| {
+                let cols: Vec<String> = (1..=13).map(|j| format!("${}", i * 13 + j)).collect();
+                format!("({})", cols.join(", "))
+            })
+            .collect();
+        c.execute(
+            &format!(
+                "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {}",
+                values.join(", ")
+            ),
+            &rows[at * 13..(at + n) * 13],
+        )?;
+        at += n;
+    }
     Ok(out)
 }
