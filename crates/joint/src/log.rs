@@ -1,6 +1,6 @@
-//! Checks are recorded in groups: one writer thread gathers what arrives within half a
-//! millisecond and commits it — the checks and their audit entries — in one transaction, and each request waits for its own row, so
-//! thousands of checks a second are each durable before their answer leaves.
+//! Checks are recorded in groups: one writer thread gathers what arrives close together and
+//! commits it — the checks and their audit entries — in one transaction, and each request waits
+//! for its own row, so thousands of checks a second are each durable before their answer leaves.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -57,18 +57,24 @@ fn writer(store: Arc<Store>, rx: Receiver<Job>) {
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             }
         }
-        let rows: Vec<CheckRow> = jobs.iter().map(|j| j.row.clone()).collect();
-        let mut audit: Vec<NewAuditEntry> = jobs.iter().map(|j| j.audit.clone()).collect();
+        let mut rows = Vec::with_capacity(jobs.len());
+        let mut audit = Vec::with_capacity(jobs.len());
+        let mut replies = Vec::with_capacity(jobs.len());
+        for j in jobs {
+            rows.push(j.row);
+            audit.push(j.audit);
+            replies.push(j.reply);
+        }
         match store.record_checks_audited(&rows, &mut audit, chrono::Utc::now()) {
             Ok(ids) => {
-                for (j, id) in jobs.into_iter().zip(ids) {
-                    let _ = j.reply.send(Ok(id));
+                for (reply, id) in replies.into_iter().zip(ids) {
+                    let _ = reply.send(Ok(id));
                 }
             }
             Err(e) => {
                 let msg = e.to_string();
-                for j in jobs {
-                    let _ = j.reply.send(Err(msg.clone()));
+                for reply in replies {
+                    let _ = reply.send(Err(msg.clone()));
                 }
             }
         }

@@ -142,29 +142,37 @@ fn from_token(state: &Shared, secret: &str) -> Result<Resolved, ApiError> {
             t
         }
     };
+    let (resolved, touch) = token_principal(state, t);
+    if let Some(id) = touch {
+        state.platform.touch_token(id, state.clock.now())?;
+    }
+    Ok(resolved)
+}
+
+/// Who a token speaks for, if it is still good; and the token to mark as used, when due.
+fn token_principal(state: &Shared, t: store::ApiToken) -> (Resolved, Option<i64>) {
     let now = state.clock.now();
     if t.revoked_at.is_some() || t.expires_at <= now {
-        return Ok(Resolved::BadToken);
+        return (Resolved::BadToken, None);
     }
     let Ok(role) = t.role.parse::<Role>() else {
-        return Ok(Resolved::BadToken);
+        return (Resolved::BadToken, None);
     };
-    if state.touched.due(&format!("t{}", t.token_id)) {
-        state.platform.touch_token(t.token_id, now)?;
-    }
-    Ok(Resolved::Principal(
-        Principal {
-            role,
-            credential: Credential::Token {
-                token_id: t.token_id,
-                name: t.name.clone(),
-            },
-            display_name: t.name,
-            unit: t.unit,
-            subject_key: t.subject_key,
+    let touch = state
+        .touched
+        .due(&format!("t{}", t.token_id))
+        .then_some(t.token_id);
+    let principal = Principal {
+        role,
+        credential: Credential::Token {
+            token_id: t.token_id,
+            name: t.name.clone(),
         },
-        None,
-    ))
+        display_name: t.name,
+        unit: t.unit,
+        subject_key: t.subject_key,
+    };
+    (Resolved::Principal(principal, None), touch)
 }
 
 fn from_session(
@@ -236,13 +244,23 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
     let s = state.clone();
     let cached = bearer
         .as_deref()
-        .is_some_and(|t| state.tokens.get(&auth::secret_hash(t)).is_some());
+        .and_then(|t| state.tokens.get(&auth::secret_hash(t)));
     let resolved = if bearer.is_none() && session_secret.is_none() {
         // The public: nothing to look up.
         Ok(Resolved::Principal(Principal::anonymous(), None))
-    } else if cached && let Some(t) = bearer.as_deref() {
-        // A token read a moment ago: no trip to a blocking thread.
-        from_token(&state, t)
+    } else if let Some(t) = cached {
+        // A token read a moment ago: no trip to a blocking thread; marking it used (a store
+        // write, every few minutes) goes to one in the background.
+        let (resolved, touch) = token_principal(&state, t);
+        if let Some(id) = touch {
+            let s = state.clone();
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = s.platform.touch_token(id, s.clock.now()) {
+                    eprintln!("token {id}: could not record its use: {e}");
+                }
+            });
+        }
+        Ok(resolved)
     } else {
         blocking(move || {
             if let Some(t) = bearer {
