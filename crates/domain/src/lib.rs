@@ -12,6 +12,7 @@
 //! - [`record`]: subjects, versions and statuses.
 //! - [`clock`]: Beijing time behind a trait tests can set.
 //! - [`audit`]: how audit entries are chained (SM3) and what a checkpoint signs.
+//! - [`workflow`]: repair and objection state machines, their clocks, repair eligibility.
 //!
 //! Rules are data: every table here is parsed from text the `rulebook` crate supplies.
 
@@ -27,3 +28,4 @@ pub mod monitoring;
 pub mod publicity;
 pub mod record;
 pub mod units;
+pub mod workflow;

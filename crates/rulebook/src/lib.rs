@@ -12,6 +12,7 @@ use domain::measures::MeasureBook;
 use domain::monitoring::MonitoringRules;
 use domain::publicity::PublicityRules;
 use domain::units::{Divisions, Units};
+use domain::workflow::WorkflowRules;
 use sm3::{Digest, Sm3};
 
 /// The data files, by name, with their compiled-in defaults.
@@ -37,6 +38,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../data/monitoring.toml"),
     ),
     ("measures.toml", include_str!("../../../data/measures.toml")),
+    (
+        "workflows.toml",
+        include_str!("../../../data/workflows.toml"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +67,8 @@ pub struct Rulebook {
     pub monitoring: MonitoringRules,
     /// The joint reward and punishment measures (措施清单) and the matters they apply to.
     pub measures: MeasureBook,
+    /// Clocks of repair and objections, evidence limits, the repair commitment text.
+    pub workflows: WorkflowRules,
     /// SM3 over all rule texts, hex, first 16 characters.
     pub digest: String,
     /// Which files came from the override directory.
@@ -137,6 +144,8 @@ impl Rulebook {
                 MeasureBook::parse(get("measures.toml"), &lists)
                     .map_err(parse_err("measures.toml"))?
             },
+            workflows: WorkflowRules::parse(get("workflows.toml"))
+                .map_err(|e| parse_err("workflows.toml")(e.to_string()))?,
             digest,
             overridden,
         })

@@ -6,7 +6,9 @@
 //! Writes go through one connection at a time on SQLite (`BEGIN IMMEDIATE`) and a pool on
 //! PostgreSQL; a submission is one transaction, so a crash leaves all of it or none.
 
+pub mod cases;
 pub mod conn;
+pub mod jobs;
 mod joint;
 mod lists;
 mod migrate;
@@ -26,7 +28,9 @@ pub use withdraw::Withdrawal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use cases::*;
 pub use conn::{Backend, Conn, Row, Val};
+pub use jobs::Job;
 pub use joint::*;
 pub use lists::*;
 pub use migrate::Schema;

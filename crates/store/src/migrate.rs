@@ -39,6 +39,12 @@ const CREDIT: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_changed.sql"),
         postgres: include_str!("../migrations/postgres/0004_changed.sql"),
     },
+    Migration {
+        version: 5,
+        name: "cases",
+        sqlite: include_str!("../migrations/sqlite/0005_cases.sql"),
+        postgres: include_str!("../migrations/postgres/0005_cases.sql"),
+    },
 ];
 
 /// The platform store's migrations (versions from 1001): accounts, sessions, tokens, audit;

@@ -1,0 +1,802 @@
+//! Credit repair (信用修复"一件事") and objections (异议) as state machines, their clocks in working
+//! days, and the eligibility pre-review of a repair (rules.md "Repair" and "Objections").
+//!
+//! A transition either returns the next state or fails with a reason in Chinese; the caller writes
+//! it as an event with actor and time. Clocks come from `data/workflows.toml`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::WorkCalendar;
+use crate::publicity::{PublicityRules, Severity};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseKind {
+    /// 信用修复申请.
+    Repair,
+    /// 异议申请 (or 主动异议 opened by the source unit).
+    Objection,
+}
+
+impl CaseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseKind::Repair => "repair",
+            CaseKind::Objection => "objection",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            CaseKind::Repair => "信用修复",
+            CaseKind::Objection => "异议",
+        }
+    }
+}
+
+impl FromStr for CaseKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "repair" => Ok(CaseKind::Repair),
+            "objection" => Ok(CaseKind::Objection),
+            other => Err(format!("unknown case kind {other}")),
+        }
+    }
+}
+
+/// Where a case stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    /// 已提交: waiting for acceptance (repair) or forwarding (objection).
+    Submitted,
+    /// 已退回补正: the subject must complete the application (repair).
+    Returned,
+    /// 审查中 (repair, after acceptance).
+    UnderReview,
+    /// 已转送信息提供单位核实 (objection).
+    Forwarded,
+    /// 待补充材料: the unit asked for more; its clock stops until the subject answers.
+    AwaitingMaterials,
+    /// 准予修复 (decided).
+    Approved,
+    /// 不予修复 (decided).
+    Rejected,
+    /// 已共享: the decision went to the provincial/national feed (repair, terminal).
+    Shared,
+    /// 异议成立，已更正 (objection, terminal).
+    Corrected,
+    /// 异议成立，记录已撤销 (objection, terminal).
+    RecordWithdrawn,
+    /// 异议不成立，维持原记录 (objection, terminal).
+    Maintained,
+    /// 申请人已撤回申请 (terminal).
+    Cancelled,
+}
+
+pub const ALL_STATES: [CaseState; 12] = [
+    CaseState::Submitted,
+    CaseState::Returned,
+    CaseState::UnderReview,
+    CaseState::Forwarded,
+    CaseState::AwaitingMaterials,
+    CaseState::Approved,
+    CaseState::Rejected,
+    CaseState::Shared,
+    CaseState::Corrected,
+    CaseState::RecordWithdrawn,
+    CaseState::Maintained,
+    CaseState::Cancelled,
+];
+
+impl CaseState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseState::Submitted => "submitted",
+            CaseState::Returned => "returned",
+            CaseState::UnderReview => "under_review",
+            CaseState::Forwarded => "forwarded",
+            CaseState::AwaitingMaterials => "awaiting_materials",
+            CaseState::Approved => "approved",
+            CaseState::Rejected => "rejected",
+            CaseState::Shared => "shared",
+            CaseState::Corrected => "corrected",
+            CaseState::RecordWithdrawn => "record_withdrawn",
+            CaseState::Maintained => "maintained",
+            CaseState::Cancelled => "cancelled",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            CaseState::Submitted => "已提交",
+            CaseState::Returned => "已退回补正",
+            CaseState::UnderReview => "审查中",
+            CaseState::Forwarded => "已转送核实",
+            CaseState::AwaitingMaterials => "待补充材料",
+            CaseState::Approved => "准予修复",
+            CaseState::Rejected => "不予修复",
+            CaseState::Shared => "已办结并共享",
+            CaseState::Corrected => "异议成立，已更正",
+            CaseState::RecordWithdrawn => "异议成立，记录已撤销",
+            CaseState::Maintained => "异议不成立，维持原记录",
+            CaseState::Cancelled => "申请人已撤回",
+        }
+    }
+    /// Still being handled (a record under an open objection is labelled 异议处理中).
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            CaseState::Submitted
+                | CaseState::Returned
+                | CaseState::UnderReview
+                | CaseState::Forwarded
+                | CaseState::AwaitingMaterials
+        )
+    }
+    /// Decided (the answer is known), whether or not shared yet.
+    pub fn is_decided(self) -> bool {
+        matches!(
+            self,
+            CaseState::Approved
+                | CaseState::Rejected
+                | CaseState::Shared
+                | CaseState::Corrected
+                | CaseState::RecordWithdrawn
+                | CaseState::Maintained
+        )
+    }
+}
+
+impl fmt::Display for CaseState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CaseState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ALL_STATES
+            .iter()
+            .copied()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("unknown case state {s}"))
+    }
+}
+
+/// Who acts on a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The subject or whoever acts for it.
+    Subject,
+    /// The deciding unit (repair) or the source unit (objection).
+    Unit,
+    /// The credit office (市信用办), which may act for a unit.
+    Office,
+    /// The platform's own jobs.
+    System,
+}
+
+/// What someone does to a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Submit,
+    Accept,
+    Return,
+    RequestMaterials,
+    Supplement,
+    Approve,
+    Reject,
+    Share,
+    Forward,
+    Correct,
+    WithdrawRecord,
+    Maintain,
+    Cancel,
+}
+
+pub const ALL_ACTIONS: [Action; 13] = [
+    Action::Submit,
+    Action::Accept,
+    Action::Return,
+    Action::RequestMaterials,
+    Action::Supplement,
+    Action::Approve,
+    Action::Reject,
+    Action::Share,
+    Action::Forward,
+    Action::Correct,
+    Action::WithdrawRecord,
+    Action::Maintain,
+    Action::Cancel,
+];
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Submit => "submit",
+            Action::Accept => "accept",
+            Action::Return => "return",
+            Action::RequestMaterials => "request_materials",
+            Action::Supplement => "supplement",
+            Action::Approve => "approve",
+            Action::Reject => "reject",
+            Action::Share => "share",
+            Action::Forward => "forward",
+            Action::Correct => "correct",
+            Action::WithdrawRecord => "withdraw_record",
+            Action::Maintain => "maintain",
+            Action::Cancel => "cancel",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::Submit => "提交申请",
+            Action::Accept => "受理",
+            Action::Return => "退回补正",
+            Action::RequestMaterials => "要求补充材料",
+            Action::Supplement => "补充材料",
+            Action::Approve => "准予修复",
+            Action::Reject => "不予修复",
+            Action::Share => "共享至省级平台",
+            Action::Forward => "转送信息提供单位",
+            Action::Correct => "更正（已报送新版本）",
+            Action::WithdrawRecord => "撤销该记录",
+            Action::Maintain => "维持原记录",
+            Action::Cancel => "撤回申请",
+        }
+    }
+    /// Whether the actor must give a reason.
+    pub fn needs_reason(self) -> bool {
+        matches!(
+            self,
+            Action::Return
+                | Action::RequestMaterials
+                | Action::Reject
+                | Action::Maintain
+                | Action::WithdrawRecord
+                | Action::Correct
+        )
+    }
+}
+
+impl FromStr for Action {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ALL_ACTIONS
+            .iter()
+            .copied()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<&str> = ALL_ACTIONS.iter().map(|a| a.as_str()).collect();
+                format!("操作“{s}”无效，应为：{}", all.join("、"))
+            })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("{kind}申请当前状态为“{state}”，不能{action}")]
+    NotNow {
+        kind: &'static str,
+        state: &'static str,
+        action: &'static str,
+    },
+    #[error("{action}只能由{who}办理")]
+    WrongSide {
+        action: &'static str,
+        who: &'static str,
+    },
+    #[error("{0}须说明理由")]
+    ReasonRequired(&'static str),
+}
+
+fn side_label(allowed: &[Side]) -> &'static str {
+    match allowed {
+        [Side::Subject] => "申请人",
+        [Side::System] | [Side::System, Side::Office] => "平台（或市信用办）",
+        _ => "认定单位（或信息提供单位、市信用办）",
+    }
+}
+
+/// The next state after `action`, or why it may not happen. Units' actions may also be taken by
+/// the credit office; forwarding and sharing are the platform's (the office may force them).
+pub fn transition(
+    kind: CaseKind,
+    state: CaseState,
+    action: Action,
+    side: Side,
+    reason: &str,
+) -> Result<CaseState, TransitionError> {
+    use Action as A;
+    use CaseState as S;
+    let unit: &[Side] = &[Side::Unit, Side::Office];
+    let subject: &[Side] = &[Side::Subject];
+    let system: &[Side] = &[Side::System, Side::Office];
+    let (next, who): (Option<CaseState>, &[Side]) = match (kind, action) {
+        (_, A::Submit) => (None, subject),
+        (CaseKind::Repair, A::Accept) => ((state == S::Submitted).then_some(S::UnderReview), unit),
+        (CaseKind::Repair, A::Return) => ((state == S::Submitted).then_some(S::Returned), unit),
+        (CaseKind::Repair, A::RequestMaterials) => (
+            (state == S::UnderReview).then_some(S::AwaitingMaterials),
+            unit,
+        ),
+        (CaseKind::Repair, A::Supplement) => (
+            match state {
+                S::Returned => Some(S::Submitted),
+                S::AwaitingMaterials => Some(S::UnderReview),
+                _ => None,
+            },
+            subject,
+        ),
+        (CaseKind::Repair, A::Approve) => ((state == S::UnderReview).then_some(S::Approved), unit),
+        (CaseKind::Repair, A::Reject) => ((state == S::UnderReview).then_some(S::Rejected), unit),
+        (CaseKind::Repair, A::Share) => (
+            matches!(state, S::Approved | S::Rejected).then_some(S::Shared),
+            system,
+        ),
+        (CaseKind::Objection, A::Forward) => {
+            ((state == S::Submitted).then_some(S::Forwarded), system)
+        }
+        (CaseKind::Objection, A::RequestMaterials) => (
+            (state == S::Forwarded).then_some(S::AwaitingMaterials),
+            unit,
+        ),
+        (CaseKind::Objection, A::Supplement) => (
+            (state == S::AwaitingMaterials).then_some(S::Forwarded),
+            subject,
+        ),
+        (CaseKind::Objection, A::Correct) => {
+            ((state == S::Forwarded).then_some(S::Corrected), unit)
+        }
+        (CaseKind::Objection, A::WithdrawRecord) => {
+            ((state == S::Forwarded).then_some(S::RecordWithdrawn), unit)
+        }
+        (CaseKind::Objection, A::Maintain) => {
+            ((state == S::Forwarded).then_some(S::Maintained), unit)
+        }
+        (_, A::Cancel) => (state.is_open().then_some(S::Cancelled), subject),
+        _ => (None, unit),
+    };
+    let not_now = || TransitionError::NotNow {
+        kind: kind.label(),
+        state: state.label(),
+        action: action.label(),
+    };
+    let next = next.ok_or_else(not_now)?;
+    if !who.contains(&side) {
+        return Err(TransitionError::WrongSide {
+            action: action.label(),
+            who: side_label(who),
+        });
+    }
+    if action.needs_reason() && reason.trim().is_empty() {
+        return Err(TransitionError::ReasonRequired(action.label()));
+    }
+    Ok(next)
+}
+
+// ----- clocks -----
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RepairClock {
+    pub basis: String,
+    pub accept_within: u32,
+    pub decide_within: u32,
+    pub share_within: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ObjectionClock {
+    pub basis: String,
+    pub forward_within: u32,
+    pub verify_within: u32,
+    pub answer_within: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Escalation {
+    pub basis: String,
+    pub before_deadline: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EvidenceRules {
+    pub basis: String,
+    pub max_bytes: u64,
+    pub max_files: usize,
+    pub types: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommitmentRules {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub text: String,
+}
+
+/// `data/workflows.toml`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkflowRules {
+    pub version: String,
+    pub repair: RepairClock,
+    pub objection: ObjectionClock,
+    pub escalation: Escalation,
+    pub evidence: EvidenceRules,
+    pub commitment: CommitmentRules,
+}
+
+/// A deadline: the step it is for and the last day to act on time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deadline {
+    pub step: &'static str,
+    pub due: NaiveDate,
+}
+
+impl WorkflowRules {
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// The deadline that runs once a case enters `state` on `day` (None: nobody on the platform's
+    /// side owes an act — the subject's turn, or the case is over).
+    pub fn deadline(
+        &self,
+        cal: &WorkCalendar,
+        kind: CaseKind,
+        state: CaseState,
+        day: NaiveDate,
+    ) -> Option<Deadline> {
+        let (step, n) = match (kind, state) {
+            (CaseKind::Repair, CaseState::Submitted) => ("受理", self.repair.accept_within),
+            (CaseKind::Repair, CaseState::UnderReview) => ("作出决定", self.repair.decide_within),
+            (CaseKind::Repair, CaseState::Approved | CaseState::Rejected) => {
+                ("共享结果", self.repair.share_within)
+            }
+            (CaseKind::Objection, CaseState::Submitted) => ("转送", self.objection.forward_within),
+            (CaseKind::Objection, CaseState::Forwarded) => ("核实", self.objection.verify_within),
+            _ => return None,
+        };
+        Some(Deadline {
+            step,
+            due: cal.add_workdays(day, n).date,
+        })
+    }
+
+    /// The day by which the subject must have the answer to an objection submitted on `day`.
+    pub fn answer_due(&self, cal: &WorkCalendar, day: NaiveDate) -> NaiveDate {
+        cal.add_workdays(day, self.objection.answer_within).date
+    }
+
+    /// Whether an item due on `due` is escalated to the credit office on `today`: it is within
+    /// `before_deadline` working days of its deadline, or past it.
+    pub fn escalate(&self, cal: &WorkCalendar, due: NaiveDate, today: NaiveDate) -> bool {
+        cal.add_workdays(today, self.escalation.before_deadline)
+            .date
+            >= due
+    }
+
+    /// Recognises an evidence file by its first bytes; None when its type is not accepted.
+    pub fn evidence_type(&self, bytes: &[u8]) -> Option<&'static str> {
+        let t = if bytes.starts_with(b"%PDF-") {
+            "application/pdf"
+        } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]) {
+            "image/png"
+        } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+            "image/jpeg"
+        } else {
+            return None;
+        };
+        self.evidence.types.iter().any(|x| x == t).then_some(t)
+    }
+}
+
+// ----- eligibility (pre-review) -----
+
+/// What the platform knows about a dishonesty record when a subject applies for its repair.
+#[derive(Debug, Clone)]
+pub struct RepairFacts<'a> {
+    /// Only administrative penalties (行政处罚) are repaired through this procedure.
+    pub is_penalty: bool,
+    /// The record's current state: `created`/`corrected` are in force; `repaired`, `withdrawn`
+    /// have ended it.
+    pub change: &'a str,
+    /// The publicity regime id stored with the record (`2019`, `order58`, `2026`, `samr45`).
+    pub regime: Option<&'a str>,
+    pub severity: Option<Severity>,
+    pub published: bool,
+    pub repairable_from: Option<NaiveDate>,
+    pub public_ends: Option<NaiveDate>,
+    pub categories: &'a [String],
+    pub commitment_signed: bool,
+    /// The deciding unit's confirmation that the penalty was performed (None: not yet given).
+    pub performed: Option<bool>,
+    /// The subject is on the serious-dishonesty list now (bars early end under SAMR Order 45).
+    pub on_serious_list: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConditionStatus {
+    Met,
+    Missing,
+    /// For the deciding unit to confirm during review.
+    Pending,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Condition {
+    pub name: String,
+    pub status: ConditionStatus,
+    pub detail: String,
+}
+
+/// The result of a pre-review: each condition, met or what is missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Eligibility {
+    pub conditions: Vec<Condition>,
+}
+
+impl Eligibility {
+    /// The subject may apply: nothing is missing (confirmations may still be pending).
+    pub fn may_apply(&self) -> bool {
+        !self
+            .conditions
+            .iter()
+            .any(|c| c.status == ConditionStatus::Missing)
+    }
+    /// The deciding unit may approve: every condition is met.
+    pub fn may_approve(&self) -> bool {
+        self.conditions
+            .iter()
+            .all(|c| c.status == ConditionStatus::Met)
+    }
+    /// What is missing, one line each, in Chinese.
+    pub fn missing(&self) -> Vec<String> {
+        self.conditions
+            .iter()
+            .filter(|c| c.status != ConditionStatus::Met)
+            .map(|c| format!("{}：{}", c.name, c.detail))
+            .collect()
+    }
+}
+
+/// Pre-reviews a repair (rules.md "Repair"; market regulation per SAMR Order 45 Art. 14).
+pub fn eligibility(rules: &PublicityRules, f: &RepairFacts<'_>, today: NaiveDate) -> Eligibility {
+    use ConditionStatus::*;
+    let mut out = Vec::new();
+    let mut add = |name: &str, status, detail: String| {
+        out.push(Condition {
+            name: name.into(),
+            status,
+            detail,
+        })
+    };
+    // 1. The record must be a penalty still in force and public.
+    let state = if !f.is_penalty {
+        (
+            Missing,
+            "只有行政处罚信息通过本程序修复；名单信息按移出程序办理".to_string(),
+        )
+    } else if f.change == "repaired" {
+        (Missing, "该记录已修复".into())
+    } else if f.change == "withdrawn" {
+        (Missing, "该记录已撤回，无需修复".into())
+    } else if f.public_ends.is_some_and(|e| e < today) {
+        (
+            Missing,
+            format!(
+                "该记录已于{}公示期满，不再公示，无需修复",
+                f.public_ends.map(|d| d.to_string()).unwrap_or_default()
+            ),
+        )
+    } else {
+        (Met, "处罚信息正在公示".into())
+    };
+    add("记录状态", state.0, state.1);
+    // 2. The minimum period by regime and severity.
+    let market = f.regime == Some(rules.market.id.as_str());
+    let minimum = if market {
+        (
+            Met,
+            format!("{}：市场监管处罚信息无最短公示期", rules.market.name),
+        )
+    } else if f.severity == Some(Severity::Minor) || !f.published {
+        (Met, "轻微失信信息不公示，履行完毕即可修复".into())
+    } else {
+        match f.repairable_from {
+            Some(from) if from <= today => (Met, format!("最短公示期已满（{from}起可申请）")),
+            Some(from) => (
+                Missing,
+                format!("最短公示期未满，自{from}起方可申请信用修复"),
+            ),
+            None => (Missing, "该记录未计算可修复日期，请联系认定单位".into()),
+        }
+    };
+    add("最短公示期", minimum.0, minimum.1);
+    // 3. Market regulation: some categories never end early; nor while on the serious list.
+    if market {
+        let barred: Vec<&String> = f
+            .categories
+            .iter()
+            .filter(|c| rules.market.no_early_end.contains(c))
+            .collect();
+        if barred.is_empty() {
+            add("处罚种类", Met, "处罚种类允许提前停止公示".into());
+        } else {
+            let names: Vec<&str> = barred.iter().map(|s| s.as_str()).collect();
+            add(
+                "处罚种类",
+                Missing,
+                format!(
+                    "处罚种类含{}，依{}第十四条不得提前停止公示",
+                    names.join("、"),
+                    rules.market.name
+                ),
+            );
+        }
+        if f.on_serious_list {
+            add(
+                "严重失信主体名单",
+                Missing,
+                "主体仍在严重违法失信名单中，不得提前停止公示".into(),
+            );
+        } else {
+            add("严重失信主体名单", Met, "未列入严重违法失信名单".into());
+        }
+    }
+    // 4. The public repair commitment.
+    if f.commitment_signed {
+        add("信用修复承诺", Met, "已签署信用修复型承诺".into());
+    } else {
+        add(
+            "信用修复承诺",
+            Missing,
+            "须签署信用修复型承诺（信用承诺类信息，向社会公开）".into(),
+        );
+    }
+    // 5. The penalty performed, confirmed by the deciding unit.
+    match f.performed {
+        Some(true) => add("履行行政处罚", Met, "认定单位已确认履行完毕".into()),
+        Some(false) => add(
+            "履行行政处罚",
+            Missing,
+            "认定单位确认行政处罚尚未履行完毕".into(),
+        ),
+        None => add(
+            "履行行政处罚",
+            Pending,
+            "待认定单位确认已履行行政处罚决定（含缴纳罚款）、消除不良影响".into(),
+        ),
+    }
+    Eligibility { conditions: out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> WorkflowRules {
+        WorkflowRules::parse(include_str!("../../../data/workflows.toml")).unwrap()
+    }
+
+    #[test]
+    fn repair_walks_its_states() {
+        use Action as A;
+        use CaseState as S;
+        let k = CaseKind::Repair;
+        let step = |s, a, side| transition(k, s, a, side, "理由");
+        assert_eq!(step(S::Submitted, A::Return, Side::Unit), Ok(S::Returned));
+        assert_eq!(
+            step(S::Returned, A::Supplement, Side::Subject),
+            Ok(S::Submitted)
+        );
+        assert_eq!(
+            step(S::Submitted, A::Accept, Side::Unit),
+            Ok(S::UnderReview)
+        );
+        assert_eq!(
+            step(S::UnderReview, A::RequestMaterials, Side::Office),
+            Ok(S::AwaitingMaterials)
+        );
+        assert_eq!(
+            step(S::AwaitingMaterials, A::Supplement, Side::Subject),
+            Ok(S::UnderReview)
+        );
+        assert_eq!(
+            step(S::UnderReview, A::Approve, Side::Unit),
+            Ok(S::Approved)
+        );
+        assert_eq!(step(S::Approved, A::Share, Side::System), Ok(S::Shared));
+        assert_eq!(step(S::UnderReview, A::Reject, Side::Unit), Ok(S::Rejected));
+        assert_eq!(
+            step(S::UnderReview, A::Cancel, Side::Subject),
+            Ok(S::Cancelled)
+        );
+        // Refusals say why.
+        let e = step(S::Submitted, A::Approve, Side::Unit).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "信用修复申请当前状态为“已提交”，不能准予修复"
+        );
+        assert!(matches!(
+            step(S::UnderReview, A::Approve, Side::Subject),
+            Err(TransitionError::WrongSide { .. })
+        ));
+        assert!(step(S::Shared, A::Cancel, Side::Subject).is_err());
+        assert!(step(S::Approved, A::Share, Side::Unit).is_err());
+        assert_eq!(
+            transition(k, S::UnderReview, A::Reject, Side::Unit, " "),
+            Err(TransitionError::ReasonRequired("不予修复"))
+        );
+        // Objection actions do not apply to repairs.
+        assert!(step(S::Submitted, A::Forward, Side::System).is_err());
+    }
+
+    #[test]
+    fn objection_walks_its_states() {
+        use Action as A;
+        use CaseState as S;
+        let k = CaseKind::Objection;
+        let step = |s, a, side| transition(k, s, a, side, "理由");
+        assert_eq!(
+            step(S::Submitted, A::Forward, Side::System),
+            Ok(S::Forwarded)
+        );
+        assert_eq!(
+            step(S::Forwarded, A::RequestMaterials, Side::Unit),
+            Ok(S::AwaitingMaterials)
+        );
+        assert_eq!(
+            step(S::AwaitingMaterials, A::Supplement, Side::Subject),
+            Ok(S::Forwarded)
+        );
+        for (a, s) in [
+            (A::Correct, S::Corrected),
+            (A::WithdrawRecord, S::RecordWithdrawn),
+            (A::Maintain, S::Maintained),
+        ] {
+            assert_eq!(step(S::Forwarded, a, Side::Unit), Ok(s));
+            assert!(s.is_decided() && !s.is_open());
+        }
+        assert!(step(S::Submitted, A::Maintain, Side::Unit).is_err());
+        assert!(step(S::Forwarded, A::Approve, Side::Unit).is_err());
+        assert_eq!(
+            step(S::Forwarded, A::Cancel, Side::Subject),
+            Ok(S::Cancelled)
+        );
+    }
+
+    #[test]
+    fn states_and_actions_round_trip() {
+        for s in ALL_STATES {
+            assert_eq!(s.as_str().parse::<CaseState>(), Ok(s));
+        }
+        for a in ALL_ACTIONS {
+            assert_eq!(a.as_str().parse::<Action>(), Ok(a));
+        }
+        assert!("approve!".parse::<Action>().unwrap_err().contains("无效"));
+    }
+
+    #[test]
+    fn evidence_is_recognised_by_content() {
+        let r = rules();
+        assert_eq!(r.evidence_type(b"%PDF-1.7\n..."), Some("application/pdf"));
+        assert_eq!(
+            r.evidence_type(&[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0]),
+            Some("image/png")
+        );
+        assert_eq!(
+            r.evidence_type(&[0xff, 0xd8, 0xff, 0xe0]),
+            Some("image/jpeg")
+        );
+        assert_eq!(r.evidence_type(b"MZ\x90\x00 an executable"), None);
+        assert_eq!(r.evidence_type(b"<html>"), None);
+    }
+}

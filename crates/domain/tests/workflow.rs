@@ -1,0 +1,361 @@
+//! Repair eligibility across the three regimes, the three severities, the one-year minimum of
+//! work safety / fire / special equipment, and market-regulation records; deadlines across 调休.
+//! The windows come from the shipped publicity rules, the clocks from the shipped workflow rules.
+
+use chrono::NaiveDate;
+use domain::calendar::WorkCalendar;
+use domain::publicity::{MarketFacts, PenaltyFacts, PublicityRules, Severity};
+use domain::workflow::{
+    CaseKind, CaseState, ConditionStatus, RepairFacts, WorkflowRules, eligibility,
+};
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn publicity() -> PublicityRules {
+    PublicityRules::parse(include_str!("../../../data/publicity.toml")).unwrap()
+}
+fn calendar() -> WorkCalendar {
+    WorkCalendar::parse(include_str!("../../../data/calendar.toml")).unwrap()
+}
+fn workflows() -> WorkflowRules {
+    WorkflowRules::parse(include_str!("../../../data/workflows.toml")).unwrap()
+}
+
+/// (case, decided, categories, severity, domains, market, day before, first day)
+type Row = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    Option<Severity>,
+    &'static [&'static str],
+    bool,
+    Option<&'static str>,
+);
+
+#[test]
+fn minimum_period_by_regime_severity_and_domain() {
+    let rules = publicity();
+    // The first day a subject may apply (None: no minimum period).
+    let table: &[Row] = &[
+        (
+            "2019 一般",
+            "2022-01-10",
+            &["罚款"],
+            None,
+            &[],
+            false,
+            Some("2022-04-11"),
+        ),
+        (
+            "2019 严重",
+            "2022-01-10",
+            &["吊销许可证件"],
+            None,
+            &[],
+            false,
+            Some("2022-07-11"),
+        ),
+        ("2019 轻微", "2022-01-10", &["警告"], None, &[], false, None),
+        (
+            "58号令 一般",
+            "2024-08-31",
+            &["罚款"],
+            None,
+            &[],
+            false,
+            Some("2024-12-01"),
+        ),
+        (
+            "58号令 严重",
+            "2024-08-31",
+            &["责令停产停业"],
+            None,
+            &[],
+            false,
+            Some("2024-12-01"),
+        ),
+        (
+            "58号令 轻微",
+            "2024-08-31",
+            &["通报批评"],
+            None,
+            &[],
+            false,
+            None,
+        ),
+        (
+            "58号令 安全生产",
+            "2024-08-31",
+            &["罚款"],
+            None,
+            &["安全生产"],
+            false,
+            Some("2025-09-01"),
+        ),
+        (
+            "58号令 消防",
+            "2024-08-31",
+            &["罚款"],
+            None,
+            &["消防"],
+            false,
+            Some("2025-09-01"),
+        ),
+        (
+            "58号令 特种设备",
+            "2024-08-31",
+            &["罚款"],
+            None,
+            &["特种设备"],
+            false,
+            Some("2025-09-01"),
+        ),
+        (
+            "2026 一般",
+            "2026-04-01",
+            &["罚款"],
+            None,
+            &[],
+            false,
+            Some("2026-07-02"),
+        ),
+        (
+            "2026 严重",
+            "2026-05-31",
+            &["罚款", "吊销许可证件"],
+            None,
+            &[],
+            false,
+            Some("2027-06-01"),
+        ),
+        (
+            "2026 报送严重",
+            "2026-05-31",
+            &["罚款"],
+            Some(Severity::Serious),
+            &[],
+            false,
+            Some("2027-06-01"),
+        ),
+        ("2026 轻微", "2026-05-31", &["警告"], None, &[], false, None),
+        (
+            "市场监管 罚款",
+            "2026-05-31",
+            &["罚款"],
+            None,
+            &[],
+            true,
+            None,
+        ),
+    ];
+    for (name, decided, cats, severity, domains, market, first) in table {
+        let cats: Vec<String> = cats.iter().map(|s| s.to_string()).collect();
+        let domains: Vec<String> = domains.iter().map(|s| s.to_string()).collect();
+        let w = rules
+            .window(&PenaltyFacts {
+                decided: d(decided),
+                categories: &cats,
+                severity: *severity,
+                domains: &domains,
+                market: market.then_some(MarketFacts {
+                    published: d(decided),
+                    fine: None,
+                    natural_person: false,
+                }),
+            })
+            .unwrap();
+        let facts = |today: NaiveDate| {
+            eligibility(
+                &rules,
+                &RepairFacts {
+                    is_penalty: true,
+                    change: "created",
+                    regime: Some(&w.regime),
+                    severity: Some(w.severity),
+                    published: w.published,
+                    repairable_from: w.repairable_from,
+                    public_ends: w.ends,
+                    categories: &cats,
+                    commitment_signed: true,
+                    performed: Some(true),
+                    on_serious_list: false,
+                },
+                today,
+            )
+        };
+        match first {
+            Some(first) => {
+                let first = d(first);
+                let before = facts(first.pred_opt().unwrap());
+                assert!(!before.may_apply(), "{name}: the day before {first}");
+                let missing = before.missing().join("；");
+                assert!(
+                    missing.contains(&format!("自{first}起方可申请")),
+                    "{name}: {missing}"
+                );
+                let on = facts(first);
+                assert!(
+                    on.may_apply() && on.may_approve(),
+                    "{name}: {:?}",
+                    on.missing()
+                );
+            }
+            None => {
+                // No minimum: the day of the decision will do.
+                let e = facts(d(decided));
+                assert!(e.may_approve(), "{name}: {:?}", e.missing());
+            }
+        }
+    }
+}
+
+#[test]
+fn what_is_missing_is_said_exactly() {
+    let rules = publicity();
+    let cats = vec!["罚款".to_string()];
+    let base = RepairFacts {
+        is_penalty: true,
+        change: "created",
+        regime: Some("2026"),
+        severity: Some(Severity::Ordinary),
+        published: true,
+        repairable_from: Some(d("2026-07-02")),
+        public_ends: Some(d("2027-04-01")),
+        categories: &cats,
+        commitment_signed: false,
+        performed: None,
+        on_serious_list: false,
+    };
+    let e = eligibility(&rules, &base, d("2026-08-01"));
+    assert!(!e.may_apply());
+    assert_eq!(
+        e.missing(),
+        vec![
+            "信用修复承诺：须签署信用修复型承诺（信用承诺类信息，向社会公开）".to_string(),
+            "履行行政处罚：待认定单位确认已履行行政处罚决定（含缴纳罚款）、消除不良影响"
+                .to_string(),
+        ]
+    );
+    // Signed, performance still to be confirmed: may apply, may not yet be approved.
+    let signed = RepairFacts {
+        commitment_signed: true,
+        ..base.clone()
+    };
+    let e = eligibility(&rules, &signed, d("2026-08-01"));
+    assert!(e.may_apply() && !e.may_approve());
+    let refused = RepairFacts {
+        performed: Some(false),
+        ..signed.clone()
+    };
+    assert!(!eligibility(&rules, &refused, d("2026-08-01")).may_apply());
+    // Ended or expired records are not repaired.
+    for (change, ends, why) in [
+        ("repaired", "2027-04-01", "已修复"),
+        ("withdrawn", "2027-04-01", "已撤回"),
+        ("created", "2026-07-31", "公示期满"),
+    ] {
+        let f = RepairFacts {
+            change,
+            public_ends: Some(d(ends)),
+            ..signed.clone()
+        };
+        let e = eligibility(&rules, &f, d("2026-08-01"));
+        assert!(!e.may_apply());
+        assert!(e.missing()[0].contains(why), "{:?}", e.missing());
+    }
+    // A list entry is not repaired here.
+    let list = RepairFacts {
+        is_penalty: false,
+        ..signed
+    };
+    assert!(eligibility(&rules, &list, d("2026-08-01")).missing()[0].contains("移出程序"));
+}
+
+#[test]
+fn market_regulation_records() {
+    let rules = publicity();
+    let fine = vec!["罚款".to_string()];
+    let revoke = vec!["罚款".to_string(), "吊销许可证件".to_string()];
+    let f = |cats: &Vec<String>, serious_list: bool| {
+        eligibility(
+            &rules,
+            &RepairFacts {
+                is_penalty: true,
+                change: "created",
+                regime: Some("samr45"),
+                severity: Some(Severity::Ordinary),
+                published: true,
+                repairable_from: None,
+                public_ends: Some(d("2029-05-31")),
+                categories: cats,
+                commitment_signed: true,
+                performed: Some(true),
+                on_serious_list: serious_list,
+            },
+            d("2026-06-01"),
+        )
+    };
+    assert!(f(&fine, false).may_approve());
+    let barred = f(&revoke, false);
+    assert!(!barred.may_apply());
+    assert!(barred.missing().join("").contains("吊销许可证件"));
+    let listed = f(&fine, true);
+    assert!(!listed.may_apply());
+    assert!(
+        listed
+            .conditions
+            .iter()
+            .any(|c| c.name == "严重失信主体名单" && c.status == ConditionStatus::Missing)
+    );
+}
+
+#[test]
+fn deadlines_count_working_days_across_tiaoxiu() {
+    let cal = calendar();
+    let w = workflows();
+    // Wednesday 2026-09-30, before the National Day week (10-01..10-07 off, 10-10 worked).
+    let day = d("2026-09-30");
+    let due = |k, s, on| w.deadline(&cal, k, s, on).unwrap().due;
+    assert_eq!(
+        due(CaseKind::Repair, CaseState::Submitted, day),
+        d("2026-10-09")
+    );
+    assert_eq!(
+        due(CaseKind::Repair, CaseState::UnderReview, d("2026-10-09")),
+        d("2026-10-15")
+    );
+    assert_eq!(
+        due(CaseKind::Repair, CaseState::Approved, d("2026-10-09")),
+        d("2026-10-13")
+    );
+    assert_eq!(
+        due(CaseKind::Objection, CaseState::Submitted, day),
+        d("2026-10-09")
+    );
+    assert_eq!(w.answer_due(&cal, day), d("2026-10-27"));
+    // Friday 2026-02-13, before the Spring Festival (02-14 worked, 02-15..02-23 off, 02-28 worked).
+    let day = d("2026-02-13");
+    assert_eq!(
+        due(CaseKind::Repair, CaseState::Submitted, day),
+        d("2026-02-24")
+    );
+    assert_eq!(
+        due(CaseKind::Objection, CaseState::Forwarded, d("2026-02-24")),
+        d("2026-03-09")
+    );
+    // The subject's turn has no deadline on the platform's side.
+    assert!(
+        w.deadline(&cal, CaseKind::Repair, CaseState::Returned, day)
+            .is_none()
+    );
+    assert!(
+        w.deadline(&cal, CaseKind::Repair, CaseState::Shared, day)
+            .is_none()
+    );
+    // Escalation: on the last working day before the deadline, and after it.
+    assert!(!w.escalate(&cal, d("2026-10-09"), d("2026-09-30")));
+    assert!(w.escalate(&cal, d("2026-10-09"), d("2026-10-08")));
+    assert!(w.escalate(&cal, d("2026-10-09"), d("2026-10-12")));
+}

@@ -1,0 +1,773 @@
+//! Credit repair (信用修复“一件事”) and objections (异议) on top of the store.
+//!
+//! - [`Casework`]: pre-review of a repair, applications and objections with evidence, and every
+//!   later step as a guarded transition (the domain's state machine says whether it may happen,
+//!   the store writes it with its effects in one transaction: the record repaired or withdrawn,
+//!   the 异议处理中 label, messages, outbox rows, the share job).
+//! - [`scheduler`]: the jobs table polled by the server — the daily 闹铃式 reminder scan,
+//!   escalation of items near their deadline, forwarding objections, sharing decisions — and the
+//!   outbox delivered through a pluggable [`scheduler::Sender`].
+//! - [`stats`]: applications, approvals, handling times in working days, overdue items.
+//!
+//! Who may act is checked here against the case (the subject's own records; the unit the case is
+//! routed to — "谁认定、谁修复"; the credit office for any), beside the server's role table.
+
+pub mod scheduler;
+pub mod stats;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use crypto::KeyRing;
+use domain::clock::beijing;
+use domain::publicity::Severity;
+use domain::workflow::{Action, CaseKind, CaseState, Eligibility, RepairFacts, Side, eligibility};
+use rulebook::Rulebook;
+use serde::Serialize;
+use store::{
+    Case, CaseEvent, CaseFile, EndRecord, NewCase, NewEvent, NewFile, NewJob, NewMessage,
+    NewOutbox, RecordHead, SideEffects, Store, StoreError, Transition,
+};
+
+/// The class of administrative penalties, the only records repaired through an application.
+pub const PENALTY: &str = "CF";
+/// The serious-dishonesty list (bars early end of market-regulation penalties).
+pub const SERIOUS_LIST: &str = "YZSX";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request is well-formed but may not happen now (with the reason).
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for CaseError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => CaseError::NotFound(m),
+            StoreError::Refused(m) => CaseError::Refused(m),
+            other => CaseError::Store(other),
+        }
+    }
+}
+
+/// Who acts.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// As written in events and audit entries (`account:…`, `token:…`, `system:…`).
+    pub id: String,
+    pub side: Side,
+    /// The unit of a unit's officer.
+    pub unit: Option<String>,
+    /// The subject a subject's account acts for (its store key).
+    pub subject_key: Option<String>,
+}
+
+impl Actor {
+    pub fn system(what: &str) -> Actor {
+        Actor {
+            id: format!("system:{what}"),
+            side: Side::System,
+            unit: None,
+            subject_key: None,
+        }
+    }
+}
+
+/// An uploaded evidence file.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A case with everything its page shows.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CaseView {
+    #[serde(flatten)]
+    pub case: Case,
+    pub kind_label: String,
+    pub state_label: String,
+    /// The record's label on the portal while this case is open.
+    pub record_label: Option<String>,
+    pub events: Vec<CaseEvent>,
+    pub files: Vec<CaseFile>,
+    /// Repairs: the pre-review as of today.
+    #[schema(value_type = Object)]
+    pub pre_review: Option<Eligibility>,
+    /// What the viewer may do now.
+    pub actions: Vec<String>,
+    pub overdue: bool,
+}
+
+/// The service over one store and rule book.
+pub struct Casework<'a> {
+    pub store: &'a Store,
+    pub rules: &'a Rulebook,
+    pub keys: &'a KeyRing,
+}
+
+fn day_of(t: DateTime<Utc>) -> NaiveDate {
+    beijing(t).date_naive()
+}
+
+/// The categories of a penalty (CF_CFLB), split as the source writes them.
+fn categories(payload: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
+    let text = v
+        .get("CF_CFLB")
+        .and_then(|x| x.as_str())
+        .unwrap_or_default()
+        .to_string();
+    text.split([';', '；', ',', '，', '、', '|'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn payload_text(payload: &str, code: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
+    v.get(code)
+        .and_then(|x| x.as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+impl Casework<'_> {
+    /// The unit that decides a repair of this record: the deciding authority it names (处罚机关)
+    /// when that is a known unit, else the unit that reported it.
+    pub fn deciding_unit(&self, head: &RecordHead) -> String {
+        let named = payload_text(&head.payload, "CF_CFJG");
+        if self.rules.units.find(&named).is_some() {
+            named
+        } else {
+            head.source_unit.clone()
+        }
+    }
+
+    fn on_serious_list(&self, subject: &str, today: NaiveDate) -> Result<bool, CaseError> {
+        Ok(self
+            .store
+            .subject_heads(subject, &[SERIOUS_LIST])?
+            .iter()
+            .any(|h| {
+                matches!(h.change.as_str(), "created" | "corrected")
+                    && h.public_ends.is_none_or(|e| e >= today)
+            }))
+    }
+
+    /// The pre-review of a repair of `head` as of `today`.
+    pub fn pre_review(
+        &self,
+        head: &RecordHead,
+        commitment_signed: bool,
+        performed: Option<bool>,
+        today: NaiveDate,
+    ) -> Result<Eligibility, CaseError> {
+        let cats = categories(&head.payload);
+        let market = head.regime.as_deref() == Some(self.rules.publicity.market.id.as_str());
+        let serious = market && self.on_serious_list(&head.subject_key, today)?;
+        Ok(eligibility(
+            &self.rules.publicity,
+            &RepairFacts {
+                is_penalty: head.class_code == PENALTY,
+                change: &head.change,
+                regime: head.regime.as_deref(),
+                severity: head
+                    .severity
+                    .as_deref()
+                    .and_then(|s| s.parse::<Severity>().ok()),
+                published: head.published,
+                repairable_from: head.repairable_from,
+                public_ends: head.public_ends,
+                categories: &cats,
+                commitment_signed,
+                performed,
+                on_serious_list: serious,
+            },
+            today,
+        ))
+    }
+
+    fn head(&self, record_id: &str) -> Result<RecordHead, CaseError> {
+        self.store
+            .record_head(record_id)?
+            .ok_or_else(|| CaseError::NotFound(format!("记录{record_id}不存在")))
+    }
+
+    fn own_record(&self, actor: &Actor, head: &RecordHead) -> Result<(), CaseError> {
+        match actor.side {
+            Side::Subject if actor.subject_key.as_deref() == Some(head.subject_key.as_str()) => {
+                Ok(())
+            }
+            Side::Subject => Err(CaseError::Forbidden(
+                "只能就本主体的信用记录提出申请".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks and seals evidence files.
+    fn evidence(&self, files: &[Upload]) -> Result<Vec<NewFile>, CaseError> {
+        let ev = &self.rules.workflows.evidence;
+        if files.len() > ev.max_files {
+            return Err(CaseError::Invalid(format!(
+                "证明材料最多{}个文件，本次{}个",
+                ev.max_files,
+                files.len()
+            )));
+        }
+        files
+            .iter()
+            .map(|f| {
+                let name: String = f
+                    .name
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect();
+                if f.bytes.is_empty() {
+                    return Err(CaseError::Invalid(format!("证明材料“{name}”是空文件")));
+                }
+                if f.bytes.len() as u64 > ev.max_bytes {
+                    return Err(CaseError::Invalid(format!(
+                        "证明材料“{name}”大小{:.1}MB，超过{}MB上限",
+                        f.bytes.len() as f64 / 1048576.0,
+                        ev.max_bytes / 1048576
+                    )));
+                }
+                let media = self
+                    .rules
+                    .workflows
+                    .evidence_type(&f.bytes)
+                    .ok_or_else(|| {
+                        CaseError::Invalid(format!(
+                            "证明材料“{name}”不是PDF、PNG或JPEG文件（按文件内容识别）"
+                        ))
+                    })?;
+                Ok(NewFile {
+                    name,
+                    media_type: media.into(),
+                    byte_size: f.bytes.len() as i64,
+                    digest: crypto::sm3_hex(&f.bytes),
+                    sealed: self
+                        .keys
+                        .encrypt(&f.bytes)
+                        .map_err(|e| CaseError::Store(StoreError::Decode(e.to_string())))?,
+                })
+            })
+            .collect()
+    }
+
+    fn notify_subject(
+        &self,
+        subject_key: &str,
+        title: String,
+        body: String,
+        record_id: &str,
+        dedupe: String,
+        fx: &mut SideEffects,
+    ) {
+        fx.outbox.push(NewOutbox {
+            channel: "sms",
+            recipient: format!("subject:{subject_key}"),
+            title: title.clone(),
+            body: body.clone(),
+            dedupe: format!("{dedupe}:sms"),
+        });
+        fx.messages.push(NewMessage {
+            to_kind: "subject",
+            to_key: subject_key.into(),
+            title,
+            body,
+            case_id: None,
+            record_id: Some(record_id.into()),
+            dedupe,
+        });
+    }
+
+    fn record_name(head: &RecordHead) -> String {
+        let no = payload_text(&head.payload, "CF_WSH");
+        if no.is_empty() {
+            "该条失信记录".into()
+        } else {
+            format!("行政处罚决定（{no}）")
+        }
+    }
+
+    /// A subject applies for the repair of one of its penalties, with the signed commitment and
+    /// evidence. Refused with exactly what is missing when the pre-review finds a gap.
+    pub fn apply_repair(
+        &self,
+        actor: &Actor,
+        record_id: &str,
+        commitment_signed: bool,
+        statement: &str,
+        files: &[Upload],
+        now: DateTime<Utc>,
+    ) -> Result<i64, CaseError> {
+        if !matches!(actor.side, Side::Subject | Side::Office) {
+            return Err(CaseError::Forbidden(
+                "信用修复由主体本人（或代办的市信用办）申请".into(),
+            ));
+        }
+        let statement = statement.trim();
+        if statement.chars().count() > 2000 {
+            return Err(CaseError::Invalid("申请说明不能超过2000字".into()));
+        }
+        let head = self.head(record_id)?;
+        self.own_record(actor, &head)?;
+        let today = day_of(now);
+        let pre = self.pre_review(&head, commitment_signed, None, today)?;
+        if !pre.may_apply() {
+            return Err(CaseError::Refused(format!(
+                "暂不符合信用修复条件：{}",
+                pre.missing()
+                    .into_iter()
+                    .filter(|m| !m.contains("待认定单位确认"))
+                    .collect::<Vec<_>>()
+                    .join("；")
+            )));
+        }
+        let files = self.evidence(files)?;
+        let unit = self.deciding_unit(&head);
+        let wf = &self.rules.workflows;
+        let deadline = wf
+            .deadline(
+                &self.rules.calendar,
+                CaseKind::Repair,
+                CaseState::Submitted,
+                today,
+            )
+            .map(|d| (d.due, d.step));
+        let mut fx = SideEffects {
+            files,
+            ..Default::default()
+        };
+        fx.messages.push(NewMessage {
+            to_kind: "unit",
+            to_key: unit.clone(),
+            title: "新的信用修复申请".into(),
+            body: format!(
+                "{}的信用修复申请已经平台预审，请于{}前受理或退回。",
+                Self::record_name(&head),
+                deadline.map(|d| d.0.to_string()).unwrap_or_default()
+            ),
+            case_id: None,
+            record_id: Some(head.record_id.clone()),
+            dedupe: format!("repair-new:{}:{}", head.record_id, now.timestamp_micros()),
+        });
+        let id = self.store.open_case(&NewCase {
+            kind: "repair",
+            record_id: head.record_id.clone(),
+            record_version: head.version,
+            unit,
+            state: CaseState::Submitted.as_str(),
+            opened_by: actor.id.clone(),
+            opened_side: side_str(actor.side),
+            opened_at: now,
+            opened_on: today,
+            reason: statement.into(),
+            commitment: Some(format!("【{}】{}", wf.commitment.kind, wf.commitment.text)),
+            deadline,
+            answer_due: None,
+            event: NewEvent {
+                action: Action::Submit.as_str().into(),
+                actor: actor.id.clone(),
+                side: side_str(actor.side).into(),
+                unit: actor.unit.clone(),
+                at: now,
+                note: Some(pre.missing().join("；")).filter(|s| !s.is_empty()),
+            },
+            effects: fx,
+        })?;
+        Ok(id)
+    }
+
+    /// A subject objects to a record, or the source unit opens an objection on its own record
+    /// (主动异议). The record is labelled 异议处理中 in the same transaction.
+    pub fn object(
+        &self,
+        actor: &Actor,
+        record_id: &str,
+        reason: &str,
+        files: &[Upload],
+        now: DateTime<Utc>,
+    ) -> Result<i64, CaseError> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(CaseError::Invalid("请写明异议理由".into()));
+        }
+        if reason.chars().count() > 2000 {
+            return Err(CaseError::Invalid("异议理由不能超过2000字".into()));
+        }
+        let head = self.head(record_id)?;
+        self.own_record(actor, &head)?;
+        if matches!(head.change.as_str(), "withdrawn" | "repaired") {
+            return Err(CaseError::Refused(
+                "该记录已撤回或已修复，不再公示，无需提出异议".into(),
+            ));
+        }
+        let by_unit = actor.side == Side::Unit;
+        if by_unit && actor.unit.as_deref() != Some(head.source_unit.as_str()) {
+            return Err(CaseError::Forbidden(format!(
+                "主动异议只能由该记录的报送单位（{}）提出",
+                head.source_unit
+            )));
+        }
+        let files = self.evidence(files)?;
+        let today = day_of(now);
+        let wf = &self.rules.workflows;
+        let cal = &self.rules.calendar;
+        // A unit's own objection needs no forwarding: it starts at verification.
+        let state = if by_unit {
+            CaseState::Forwarded
+        } else {
+            CaseState::Submitted
+        };
+        let deadline = wf
+            .deadline(cal, CaseKind::Objection, state, today)
+            .map(|d| (d.due, d.step));
+        let mut fx = SideEffects {
+            files,
+            ..Default::default()
+        };
+        if !by_unit {
+            fx.jobs.push(NewJob {
+                kind: scheduler::FORWARD,
+                key: format!("{}:{}", head.record_id, now.timestamp_micros()),
+                // The case id is known only after the insert: the job finds the record's open
+                // objection.
+                payload: head.record_id.clone(),
+                run_at: now,
+            });
+        }
+        let id = self.store.open_case(&NewCase {
+            kind: "objection",
+            record_id: head.record_id.clone(),
+            record_version: head.version,
+            unit: head.source_unit.clone(),
+            state: state.as_str(),
+            opened_by: actor.id.clone(),
+            opened_side: side_str(actor.side),
+            opened_at: now,
+            opened_on: today,
+            reason: reason.into(),
+            commitment: None,
+            deadline,
+            answer_due: Some(wf.answer_due(cal, today)),
+            event: NewEvent {
+                action: Action::Submit.as_str().into(),
+                actor: actor.id.clone(),
+                side: side_str(actor.side).into(),
+                unit: actor.unit.clone(),
+                at: now,
+                note: by_unit.then(|| "主动异议".to_string()),
+            },
+            effects: fx,
+        })?;
+        Ok(id)
+    }
+
+    /// Loads a case the actor may see.
+    pub fn case_for(&self, actor: &Actor, id: i64) -> Result<Case, CaseError> {
+        let case = self
+            .store
+            .case(id)?
+            .ok_or_else(|| CaseError::NotFound(format!("申请{id}不存在")))?;
+        let ok = match actor.side {
+            Side::Subject => actor.subject_key.as_deref() == Some(case.subject_key.as_str()),
+            Side::Unit => actor.unit.as_deref() == Some(case.unit.as_str()),
+            Side::Office | Side::System => true,
+        };
+        if !ok {
+            // Not found rather than forbidden: a case number says nothing to those not party to it.
+            return Err(CaseError::NotFound(format!("申请{id}不存在")));
+        }
+        Ok(case)
+    }
+
+    /// The case with its history, files, pre-review and what `actor` may do now.
+    pub fn view(&self, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<CaseView, CaseError> {
+        let case = self.case_for(actor, id)?;
+        let kind: CaseKind = case.kind.parse().map_err(CaseError::Invalid)?;
+        let state: CaseState = case.state.parse().map_err(CaseError::Invalid)?;
+        let today = day_of(now);
+        let pre_review = if kind == CaseKind::Repair {
+            match self.store.record_head(&case.record_id)? {
+                Some(h) => {
+                    Some(self.pre_review(&h, case.commitment.is_some(), case.performed, today)?)
+                }
+                None => None,
+            }
+        } else {
+            None
+        };
+        let actions = domain::workflow::ALL_ACTIONS
+            .iter()
+            .filter(|a| **a != Action::Submit)
+            .filter(|a| domain::workflow::transition(kind, state, **a, actor.side, "理由").is_ok())
+            .map(|a| a.as_str().to_string())
+            .collect();
+        Ok(CaseView {
+            kind_label: kind.label().into(),
+            state_label: state.label().into(),
+            record_label: (kind == CaseKind::Objection && state.is_open())
+                .then(|| "异议处理中".to_string()),
+            events: self.store.case_events(id)?,
+            files: self.store.case_files(id)?,
+            pre_review,
+            actions,
+            overdue: case.deadline.is_some_and(|d| d < today),
+            case,
+        })
+    }
+
+    /// Adds evidence to one's own open case (without changing its state).
+    pub fn add_files(
+        &self,
+        actor: &Actor,
+        id: i64,
+        files: &[Upload],
+        now: DateTime<Utc>,
+    ) -> Result<(), CaseError> {
+        let case = self.case_for(actor, id)?;
+        let state: CaseState = case.state.parse().map_err(CaseError::Invalid)?;
+        if !state.is_open() {
+            return Err(CaseError::Refused("申请已办结，不能再补充材料".into()));
+        }
+        let files = self.evidence(files)?;
+        self.store.add_case_files(id, &files, &actor.id, now)?;
+        Ok(())
+    }
+
+    /// One step of a case by `actor`. `performed` is the deciding unit's confirmation that the
+    /// penalty was performed (given with acceptance or approval).
+    pub fn act(
+        &self,
+        actor: &Actor,
+        id: i64,
+        action: Action,
+        reason: &str,
+        performed: Option<bool>,
+        now: DateTime<Utc>,
+    ) -> Result<Case, CaseError> {
+        let case = self.case_for(actor, id)?;
+        let kind: CaseKind = case.kind.parse().map_err(CaseError::Invalid)?;
+        let from: CaseState = case.state.parse().map_err(CaseError::Invalid)?;
+        let reason = reason.trim();
+        if reason.chars().count() > 2000 {
+            return Err(CaseError::Invalid("理由不能超过2000字".into()));
+        }
+        let to = domain::workflow::transition(kind, from, action, actor.side, reason)
+            .map_err(|e| CaseError::Refused(e.to_string()))?;
+        let today = day_of(now);
+        let wf = &self.rules.workflows;
+        let head = self.head(&case.record_id)?;
+        let mut t = Transition {
+            case_id: id,
+            from: from.as_str(),
+            to: to.as_str(),
+            event: NewEvent {
+                action: action.as_str().into(),
+                actor: actor.id.clone(),
+                side: side_str(actor.side).into(),
+                unit: actor.unit.clone(),
+                at: now,
+                note: Some(reason.to_string()).filter(|s| !s.is_empty()),
+            },
+            deadline: wf
+                .deadline(&self.rules.calendar, kind, to, today)
+                .map(|d| (d.due, d.step)),
+            // Late when the side that owed the step acted after its deadline.
+            late: actor.side != Side::Subject && case.deadline.is_some_and(|d| today > d),
+            performed: None,
+            decided: None,
+            end_record: None,
+            require_newer_version: false,
+            objection_closes: false,
+            share: None,
+            effects: SideEffects::default(),
+        };
+        let what = Self::record_name(&head);
+        let dedupe = format!("case:{id}:{}", case.events + 1);
+        let subject_msg = |title: &str, body: String, fx: &mut SideEffects| {
+            self.notify_subject(
+                &case.subject_key,
+                title.to_string(),
+                body,
+                &case.record_id,
+                dedupe.clone(),
+                fx,
+            )
+        };
+        match (kind, action) {
+            (CaseKind::Repair, Action::Accept) => {
+                t.performed = performed;
+                subject_msg(
+                    "信用修复申请已受理",
+                    format!(
+                        "您就{what}提出的信用修复申请已由{}受理，将于{}前作出决定。",
+                        case.unit,
+                        t.deadline.map(|d| d.0.to_string()).unwrap_or_default()
+                    ),
+                    &mut t.effects,
+                );
+            }
+            (CaseKind::Repair, Action::Return) | (_, Action::RequestMaterials) => {
+                subject_msg(
+                    "请补充信用修复/异议材料",
+                    format!("{}：{reason}。请登录后补充材料并重新提交。", case.unit),
+                    &mut t.effects,
+                );
+            }
+            (CaseKind::Repair, Action::Approve) => {
+                let performed = performed.or(case.performed);
+                let pre = self.pre_review(&head, case.commitment.is_some(), performed, today)?;
+                if !pre.may_approve() {
+                    return Err(CaseError::Refused(format!(
+                        "不能准予修复：{}",
+                        pre.missing().join("；")
+                    )));
+                }
+                t.performed = performed;
+                t.decided = Some((today, reason.to_string()));
+                t.end_record = Some(EndRecord {
+                    change: "repaired",
+                    unit: case.unit.clone(),
+                    actor: actor.id.clone(),
+                    reason: format!(
+                        "信用修复申请{id}准予修复{}",
+                        if reason.is_empty() {
+                            String::new()
+                        } else {
+                            format!("：{reason}")
+                        }
+                    ),
+                });
+                t.effects.jobs.push(share_job(id, now));
+                subject_msg(
+                    "信用修复申请已准予",
+                    format!("{what}已准予信用修复，自{today}起停止公示，相关惩戒措施同时终止。"),
+                    &mut t.effects,
+                );
+            }
+            (CaseKind::Repair, Action::Reject) => {
+                t.performed = performed;
+                t.decided = Some((today, reason.to_string()));
+                t.effects.jobs.push(share_job(id, now));
+                subject_msg(
+                    "信用修复申请未予准许",
+                    format!("{what}的信用修复申请不予修复，理由：{reason}。"),
+                    &mut t.effects,
+                );
+            }
+            (CaseKind::Repair, Action::Share) => {
+                t.share = Some((
+                    "repair_decision",
+                    serde_json::json!({
+                        "case_id": id,
+                        "record_id": case.record_id,
+                        "subject_key": case.subject_key,
+                        "deciding_unit": case.unit,
+                        "outcome": case.state,
+                        "decided_on": case.decided_on,
+                        "reason": case.decision_reason,
+                    })
+                    .to_string(),
+                ));
+            }
+            (CaseKind::Objection, Action::Forward) => {
+                t.effects.messages.push(NewMessage {
+                    to_kind: "unit",
+                    to_key: case.unit.clone(),
+                    title: "请核实异议".into(),
+                    body: format!(
+                        "主体对{what}提出异议，请于{}前核实并登记处理结果（更正、撤销或维持）。",
+                        t.deadline.map(|d| d.0.to_string()).unwrap_or_default()
+                    ),
+                    case_id: Some(id),
+                    record_id: Some(case.record_id.clone()),
+                    dedupe: dedupe.clone(),
+                });
+            }
+            (CaseKind::Objection, Action::Correct | Action::WithdrawRecord | Action::Maintain) => {
+                t.decided = Some((today, reason.to_string()));
+                t.objection_closes = true;
+                t.require_newer_version = action == Action::Correct;
+                if action == Action::WithdrawRecord {
+                    t.end_record = Some(EndRecord {
+                        change: "withdrawn",
+                        unit: head.source_unit.clone(),
+                        actor: actor.id.clone(),
+                        reason: format!("异议{id}成立，撤销记录：{reason}"),
+                    });
+                }
+                if case.opened_side == "subject" {
+                    subject_msg(
+                        "异议处理结果",
+                        format!("您对{what}提出的异议已处理：{}。说明：{reason}", to.label()),
+                        &mut t.effects,
+                    );
+                }
+            }
+            (_, Action::Cancel) => {
+                t.objection_closes = kind == CaseKind::Objection;
+                t.effects.messages.push(NewMessage {
+                    to_kind: "unit",
+                    to_key: case.unit.clone(),
+                    title: format!("{}申请已撤回", kind.label()),
+                    body: format!("申请人撤回了就{what}提出的{}申请。", kind.label()),
+                    case_id: Some(id),
+                    record_id: Some(case.record_id.clone()),
+                    dedupe: dedupe.clone(),
+                });
+            }
+            (_, Action::Supplement) => {
+                t.effects.messages.push(NewMessage {
+                    to_kind: "unit",
+                    to_key: case.unit.clone(),
+                    title: "申请人已补充材料".into(),
+                    body: format!(
+                        "就{what}的{}申请已补充材料，请于{}前办理。",
+                        kind.label(),
+                        t.deadline.map(|d| d.0.to_string()).unwrap_or_default()
+                    ),
+                    case_id: Some(id),
+                    record_id: Some(case.record_id.clone()),
+                    dedupe: dedupe.clone(),
+                });
+            }
+            _ => {}
+        }
+        self.store.transition_case(&t)?;
+        self.store
+            .case(id)?
+            .ok_or_else(|| CaseError::NotFound(format!("申请{id}不存在")))
+    }
+}
+
+fn share_job(id: i64, now: DateTime<Utc>) -> NewJob {
+    NewJob {
+        kind: scheduler::SHARE,
+        key: id.to_string(),
+        payload: String::new(),
+        run_at: now,
+    }
+}
+
+pub fn side_str(s: Side) -> &'static str {
+    match s {
+        Side::Subject => "subject",
+        Side::Unit => "unit",
+        Side::Office => "office",
+        Side::System => "system",
+    }
+}

@@ -1,0 +1,99 @@
+//! Statistics of repair and objections for the credit office: per unit and month of submission,
+//! applications, approvals (or objections upheld), rejections, average and longest handling time
+//! in working days (submission to decision, on the working-day calendar), steps taken late, and
+//! items open past their deadline today.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use domain::calendar::WorkCalendar;
+use serde::Serialize;
+use store::CaseStatRow;
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct CaseStats {
+    /// 申请月份 YYYY-MM.
+    pub month: String,
+    pub unit: String,
+    /// repair 或 objection.
+    pub kind: String,
+    pub applications: u64,
+    /// Repairs approved; objections upheld (corrected or withdrawn).
+    pub approved: u64,
+    /// Repairs rejected; objections maintained.
+    pub rejected: u64,
+    pub cancelled: u64,
+    pub open: u64,
+    pub decided: u64,
+    /// Average working days from submission to decision, over decided cases (two decimals).
+    pub avg_days: String,
+    pub max_days: u32,
+    /// Steps taken after their deadline.
+    pub late_steps: u64,
+    /// Open items past their deadline today.
+    pub overdue_now: u64,
+}
+
+/// Groups the rows by month, unit and kind.
+pub fn compute(rows: &[CaseStatRow], cal: &WorkCalendar, today: NaiveDate) -> Vec<CaseStats> {
+    let mut groups: BTreeMap<(String, String, String), (CaseStats, u64)> = BTreeMap::new();
+    for r in rows {
+        let month = r.opened_on.format("%Y-%m").to_string();
+        let (s, total_days) = groups
+            .entry((month.clone(), r.unit.clone(), r.kind.clone()))
+            .or_insert_with(|| {
+                (
+                    CaseStats {
+                        month,
+                        unit: r.unit.clone(),
+                        kind: r.kind.clone(),
+                        ..Default::default()
+                    },
+                    0,
+                )
+            });
+        s.applications += 1;
+        s.late_steps += r.late_steps.max(0) as u64;
+        let outcome = r.outcome.as_deref().unwrap_or(r.state.as_str());
+        let approved = matches!(
+            (r.kind.as_str(), outcome),
+            ("repair", "approved") | ("objection", "corrected" | "record_withdrawn")
+        );
+        let rejected = matches!(
+            (r.kind.as_str(), outcome),
+            ("repair", "rejected") | ("objection", "maintained")
+        );
+        if approved {
+            s.approved += 1;
+        }
+        if rejected {
+            s.rejected += 1;
+        }
+        if r.state == "cancelled" {
+            s.cancelled += 1;
+        }
+        if let Some(d) = r.decided_on {
+            s.decided += 1;
+            let (n, _) = cal.workdays_between(r.opened_on, d);
+            *total_days += n as u64;
+            s.max_days = s.max_days.max(n);
+        } else if r.state != "cancelled" {
+            s.open += 1;
+            if r.deadline.is_some_and(|d| d < today) {
+                s.overdue_now += 1;
+            }
+        }
+    }
+    groups
+        .into_values()
+        .map(|(mut s, total)| {
+            if s.decided > 0 {
+                let hundredths = (total * 100 * 2 + s.decided) / (2 * s.decided);
+                s.avg_days = format!("{}.{:02}", hundredths / 100, hundredths % 100);
+            } else {
+                s.avg_days = "-".into();
+            }
+            s
+        })
+        .collect()
+}

@@ -1,0 +1,502 @@
+//! Repair and objections on both stores: reminders once per record, applications refused with
+//! exactly what is missing, routing to the deciding unit, approval ending the record in the same
+//! transaction, sharing by job, objections labelling and unlabelling the record; runners that die
+//! holding jobs or outbox rows lose nothing and send nothing twice, and two runners at once do each
+//! job once.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::Duration;
+use crypto::KeyRing;
+use domain::clock::{Clock, FixedClock};
+use domain::workflow::{Action, Side};
+use ingest::{Format, ImportOptions, Importer};
+use rulebook::Rulebook;
+use store::{CaseFilter, Channel, OutboxMessage, Store};
+use testkit::{clock_on, stores};
+use workflows::scheduler::{Scheduler, Sender};
+use workflows::{Actor, CaseError, Casework, Upload};
+
+const UNIT: &str = "盐城市生态环境局";
+const OTHER: &str = "盐城市应急管理局";
+
+fn uscc(n: u16) -> String {
+    let org = format!("MA3X{n:04}");
+    let check = domain::ids::org_code_check(org.as_bytes()).unwrap();
+    let body = format!("91320900{org}{check}");
+    format!("{body}{}", domain::ids::uscc_check_char(body.as_bytes()))
+}
+
+fn penalties(rules: &Rulebook, rows: &[(&str, &str, &str, &str)]) -> String {
+    // (name, code, decision no, decision date)
+    let unit_code = rules.units.find(UNIT).unwrap().uscc.clone();
+    let mut s = String::from(
+        "CF_XDR_MC,CF_XDR_LB,CF_XDR_SHXYM,CF_FRDB,CF_WSH,CF_WFXW,CF_SY,CF_YJ,CF_CFLB,CF_NR,CF_NR_FK,CF_JDRQ,CF_YXQ,CF_CFJG,CF_CFJGDM,CF_SJLY,CF_SJLYDM\n",
+    );
+    for (name, code, no, day) in rows {
+        s.push_str(&format!(
+            "{name},法人及非法人组织,{code},张三,{no},超标排放,经查超标排放大气污染物,《中华人民共和国大气污染防治法》第九十九条,罚款,处罚款0.5万元,0.5,{day},2029-06-01,{UNIT},{unit_code},{UNIT},{unit_code}\n"
+        ));
+    }
+    s
+}
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl Sender for Recorder {
+    fn send(&self, m: &OutboxMessage) -> Result<(), String> {
+        self.0.lock().unwrap().push(m.dedupe.clone());
+        Ok(())
+    }
+}
+
+impl Recorder {
+    fn sent(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn subject(code: &str) -> Actor {
+    Actor {
+        id: format!("account:{code}"),
+        side: Side::Subject,
+        unit: None,
+        subject_key: Some(code.into()),
+    }
+}
+
+fn unit(name: &str) -> Actor {
+    Actor {
+        id: format!("account:officer@{name}"),
+        side: Side::Unit,
+        unit: Some(name.into()),
+        subject_key: None,
+    }
+}
+
+fn pdf() -> Upload {
+    Upload {
+        name: "缴款凭证.pdf".into(),
+        bytes: b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".to_vec(),
+    }
+}
+
+fn at(day: &str) -> chrono::DateTime<chrono::Utc> {
+    clock_on(day).now()
+}
+
+fn refused(r: Result<impl std::fmt::Debug, CaseError>) -> String {
+    match r {
+        Err(CaseError::Refused(m)) => m,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn repair_and_objection_on_both_stores() {
+    let rules = Rulebook::builtin().unwrap();
+    let (a, b) = (uscc(1), uscc(2));
+    for ts in stores() {
+        let name = ts.name;
+        let keys = KeyRing::generate().unwrap();
+        let store = Store::open(&ts.spec).unwrap();
+        let clock = FixedClock::at(at("2026-06-10"));
+        Importer {
+            store: &store,
+            rules: &rules,
+            keys: &keys,
+            clock: &clock,
+        }
+        .import_reader(
+            Some("p.csv".into()),
+            Format::Csv,
+            penalties(
+                &rules,
+                &[
+                    ("甲环保公司", &a, "盐环罚〔2026〕101号", "2026-04-01"),
+                    ("乙化工公司", &b, "盐环罚〔2026〕102号", "2026-06-01"),
+                ],
+            )
+            .as_bytes(),
+            &ImportOptions {
+                unit: UNIT.into(),
+                class: "行政处罚".into(),
+                actor: "test".into(),
+                channel: Channel::File,
+            },
+            &|_| {},
+        )
+        .unwrap();
+        let subs = store.submissions(None, 10).unwrap();
+        let rej = store.rejections(subs[0].submission_id).unwrap();
+        assert!(
+            rej.is_empty(),
+            "{name}: {:?}",
+            rej.iter().map(|r| &r.problems).collect::<Vec<_>>()
+        );
+        let work = Casework {
+            store: &store,
+            rules: &rules,
+            keys: &keys,
+        };
+        let heads = store.subject_heads(&a, &["CF"]).unwrap();
+        let rec_a = heads[0].record_id.clone();
+        assert_eq!(heads[0].repairable_from, Some(testkit::day("2026-07-02")));
+        let rec_b = store.subject_heads(&b, &["CF"]).unwrap()[0]
+            .record_id
+            .clone();
+        let sender = Recorder::default();
+        let sched = Scheduler {
+            work: Casework {
+                store: &store,
+                rules: &rules,
+                keys: &keys,
+            },
+            sender: &sender,
+            worker: "runner-1",
+        };
+
+        // The day before the minimum period ends: no reminder, and an application is refused
+        // with the date.
+        let r = sched.tick(at("2026-07-01")).unwrap();
+        assert_eq!(r.reminders, 0, "{name}");
+        let m = refused(work.apply_repair(
+            &subject(&a),
+            &rec_a,
+            true,
+            "已缴纳罚款",
+            &[pdf()],
+            at("2026-07-01"),
+        ));
+        assert!(m.contains("自2026-07-02起方可申请"), "{name}: {m}");
+
+        // The day it ends: one reminder, one SMS, a console message, an item for the unit.
+        let r = sched.tick(at("2026-07-02")).unwrap();
+        assert_eq!((r.reminders, r.sent), (1, 1), "{name}: {r:?}");
+        let r = sched.tick(at("2026-07-02") + Duration::hours(2)).unwrap();
+        assert_eq!((r.reminders, r.sent), (0, 0), "{name}: the same day again");
+        assert_eq!(sender.sent(), vec![format!("remind:{rec_a}:sms")], "{name}");
+        let msgs = store.messages("subject", &a, 10).unwrap();
+        assert!(
+            msgs.iter()
+                .any(|m| m.body.contains("2026-07-02起可申请信用修复")),
+            "{name}"
+        );
+        let items = store.reminders(Some(UNIT), 10).unwrap();
+        assert_eq!(items.len(), 1, "{name}");
+        assert!(items[0].pre_review.contains("信用修复承诺"), "{name}");
+
+        // Applications: the commitment is required; only one's own record; evidence by content.
+        let m = refused(work.apply_repair(&subject(&a), &rec_a, false, "", &[], at("2026-07-03")));
+        assert!(m.contains("信用修复承诺"), "{name}: {m}");
+        assert!(matches!(
+            work.apply_repair(&subject(&b), &rec_a, true, "", &[], at("2026-07-03")),
+            Err(CaseError::Forbidden(_))
+        ));
+        let bad = Upload {
+            name: "a.pdf".into(),
+            bytes: b"MZ not a pdf".to_vec(),
+        };
+        assert!(matches!(
+            work.apply_repair(&subject(&a), &rec_a, true, "", &[bad], at("2026-07-03")),
+            Err(CaseError::Invalid(m)) if m.contains("不是PDF")
+        ));
+        let id = work
+            .apply_repair(
+                &subject(&a),
+                &rec_a,
+                true,
+                "已缴纳罚款并完成整改",
+                &[pdf()],
+                at("2026-07-03"),
+            )
+            .unwrap();
+        let again =
+            refused(work.apply_repair(&subject(&a), &rec_a, true, "", &[], at("2026-07-03")));
+        assert!(again.contains("请勿重复提交"), "{name}: {again}");
+        // Routed to the deciding unit, with a deadline two working days on.
+        let case = store.case(id).unwrap().unwrap();
+        assert_eq!(case.unit, UNIT);
+        assert_eq!(case.deadline, Some(testkit::day("2026-07-07")), "{name}");
+        assert_eq!(store.case_files(id).unwrap().len(), 1);
+        // The worklist item is gone once applied for.
+        assert!(store.reminders(Some(UNIT), 10).unwrap().is_empty());
+
+        // Another unit does not see it; the subject cannot decide it.
+        assert!(matches!(
+            work.act(&unit(OTHER), id, Action::Accept, "", None, at("2026-07-03")),
+            Err(CaseError::NotFound(_))
+        ));
+        assert!(
+            refused(work.act(&subject(&a), id, Action::Accept, "", None, at("2026-07-03")))
+                .contains("只能由")
+        );
+        work.act(&unit(UNIT), id, Action::Accept, "", None, at("2026-07-06"))
+            .unwrap();
+        // Approval needs the performance confirmed.
+        let m = refused(work.act(&unit(UNIT), id, Action::Approve, "", None, at("2026-07-07")));
+        assert!(m.contains("履行行政处罚"), "{name}: {m}");
+        let done = work
+            .act(
+                &unit(UNIT),
+                id,
+                Action::Approve,
+                "已履行",
+                Some(true),
+                at("2026-07-07"),
+            )
+            .unwrap();
+        assert_eq!(done.state, "approved");
+        assert_eq!(done.late_steps, 0);
+        // The record ended in the same transaction: repaired, out of every public view.
+        let head = store.record_head(&rec_a).unwrap().unwrap();
+        assert_eq!(head.change, "repaired", "{name}");
+        let public = store
+            .public_records(&store::PublicQuery {
+                classes: vec!["CF".into()],
+                today: Some(testkit::day("2026-07-07")),
+                limit: 100,
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(public.iter().any(|r| r.subject_key == b), "{name}");
+        assert!(public.iter().all(|r| r.subject_key != a), "{name}");
+        // The share job runs on the next pass.
+        sched.tick(at("2026-07-07") + Duration::minutes(1)).unwrap();
+        assert_eq!(store.case(id).unwrap().unwrap().state, "shared", "{name}");
+        let feed = store.sharing_feed(10).unwrap();
+        assert_eq!(feed.len(), 1);
+        assert!(
+            feed[0].payload.contains("\"outcome\":\"approved\""),
+            "{name}: {}",
+            feed[0].4
+        );
+        // Events: submit, accept, approve, share — each with actor and time.
+        let ev: Vec<String> = store
+            .case_events(id)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(ev, ["submit", "accept", "approve", "share"], "{name}");
+
+        // Objection: the record is labelled at once, forwarded by job, answered with reasons.
+        let oid = work
+            .object(
+                &subject(&b),
+                &rec_b,
+                "处罚对象错误：我公司不是该处罚的当事人",
+                &[],
+                at("2026-07-08"),
+            )
+            .unwrap();
+        assert!(
+            store.record_head(&rec_b).unwrap().unwrap().under_objection,
+            "{name}"
+        );
+        sched.tick(at("2026-07-08") + Duration::minutes(1)).unwrap();
+        let o = store.case(oid).unwrap().unwrap();
+        assert_eq!(o.state, "forwarded", "{name}");
+        assert_eq!(o.answer_due, Some(testkit::day("2026-07-29")), "{name}");
+        assert!(
+            refused(work.act(
+                &unit(UNIT),
+                oid,
+                Action::Maintain,
+                "",
+                None,
+                at("2026-07-09")
+            ))
+            .contains("须说明理由")
+        );
+        // "Corrected" needs a corrected version first.
+        assert!(
+            refused(work.act(
+                &unit(UNIT),
+                oid,
+                Action::Correct,
+                "已更正",
+                None,
+                at("2026-07-09")
+            ))
+            .contains("请先通过报送")
+        );
+        work.act(
+            &unit(UNIT),
+            oid,
+            Action::Maintain,
+            "经核实，处罚对象无误",
+            None,
+            at("2026-07-09"),
+        )
+        .unwrap();
+        assert!(
+            !store.record_head(&rec_b).unwrap().unwrap().under_objection,
+            "{name}"
+        );
+        assert!(
+            store
+                .messages("subject", &b, 10)
+                .unwrap()
+                .iter()
+                .any(|m| m.body.contains("维持原记录")),
+            "{name}"
+        );
+
+        // A runner that dies holding the day's jobs loses nothing: after its lease another takes
+        // them, and the reminder is made once.
+        let now = at("2026-09-02");
+        sched.enqueue_periodic(now).unwrap();
+        let held = store
+            .claim_jobs("runner-dead", now, now + Duration::minutes(5), 50)
+            .unwrap();
+        assert!(held.iter().any(|j| j.kind == "repair.scan"), "{name}");
+        let r = sched.tick(now + Duration::minutes(1)).unwrap();
+        assert_eq!(r.reminders, 0, "{name}: still leased");
+        let r = sched.tick(now + Duration::minutes(6)).unwrap();
+        assert_eq!(r.reminders, 1, "{name}: taken over");
+        // A runner that dies holding outbox rows: sent once, after the lease.
+        let oid2 = work
+            .object(
+                &subject(&b),
+                &rec_b,
+                "再次异议：罚款金额有误",
+                &[],
+                now + Duration::minutes(7),
+            )
+            .unwrap();
+        sched.tick(now + Duration::minutes(8)).unwrap();
+        work.act(
+            &unit(UNIT),
+            oid2,
+            Action::Maintain,
+            "金额无误",
+            None,
+            now + Duration::minutes(9),
+        )
+        .unwrap();
+        let dead = store
+            .claim_outbox(
+                now + Duration::minutes(10),
+                now + Duration::minutes(15),
+                100,
+            )
+            .unwrap();
+        assert_eq!(dead.len(), 1, "{name}");
+        assert_eq!(sched.tick(now + Duration::minutes(11)).unwrap().sent, 0);
+        assert_eq!(sched.tick(now + Duration::minutes(16)).unwrap().sent, 1);
+        let sent = sender.sent();
+        let mut unique = sent.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), sent.len(), "{name}: sent twice: {sent:?}");
+        assert!(sent.contains(&format!("remind:{rec_b}:sms")), "{name}");
+
+        // Overdue and statistics.
+        let stats = workflows::stats::compute(
+            &store
+                .case_stat_rows(testkit::day("2026-07-01"), testkit::day("2026-09-30"))
+                .unwrap(),
+            &rules.calendar,
+            testkit::day("2026-09-30"),
+        );
+        let repair = stats.iter().find(|s| s.kind == "repair").unwrap();
+        assert_eq!(
+            (repair.applications, repair.approved, repair.max_days),
+            (1, 1, 2),
+            "{name}"
+        );
+        let obj: u64 = stats
+            .iter()
+            .filter(|s| s.kind == "objection")
+            .map(|s| s.rejected)
+            .sum();
+        assert_eq!(obj, 2, "{name}");
+        assert!(
+            store
+                .cases(&CaseFilter {
+                    open: true,
+                    overdue_on: Some(testkit::day("2026-09-30")),
+                    ..Default::default()
+                })
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+#[test]
+fn two_runners_do_each_job_once() {
+    let rules = Rulebook::builtin().unwrap();
+    for ts in stores() {
+        let name = ts.name;
+        let keys = Arc::new(KeyRing::generate().unwrap());
+        let store = Arc::new(Store::open(&ts.spec).unwrap());
+        let clock = FixedClock::at(at("2026-06-10"));
+        let codes: Vec<String> = (10..40).map(uscc).collect();
+        let rows: Vec<(String, String, String)> = codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                (
+                    format!("丙{i}公司"),
+                    c.clone(),
+                    format!("盐环罚〔2026〕{}号", 200 + i),
+                )
+            })
+            .collect();
+        let refs: Vec<(&str, &str, &str, &str)> = rows
+            .iter()
+            .map(|(n, c, no)| (n.as_str(), c.as_str(), no.as_str(), "2026-04-01"))
+            .collect();
+        Importer {
+            store: &store,
+            rules: &rules,
+            keys: &keys,
+            clock: &clock,
+        }
+        .import_reader(
+            None,
+            Format::Csv,
+            penalties(&rules, &refs).as_bytes(),
+            &ImportOptions {
+                unit: UNIT.into(),
+                class: "行政处罚".into(),
+                actor: "test".into(),
+                channel: Channel::File,
+            },
+            &|_| {},
+        )
+        .unwrap();
+        let sender = Arc::new(Recorder::default());
+        let now = at("2026-07-02");
+        let made: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = ["r1", "r2"]
+                .into_iter()
+                .map(|w| {
+                    let (store, keys, sender, rules) = (&store, &keys, &sender, &rules);
+                    s.spawn(move || {
+                        let sched = Scheduler {
+                            work: Casework { store, rules, keys },
+                            sender: sender.as_ref(),
+                            worker: w,
+                        };
+                        let mut n = 0;
+                        for i in 0..3 {
+                            n += sched.tick(now + Duration::seconds(i)).unwrap().reminders;
+                        }
+                        n
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(made, 30, "{name}");
+        let sent = sender.sent();
+        let mut unique = sent.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!((sent.len(), unique.len()), (30, 30), "{name}");
+    }
+}
