@@ -270,7 +270,7 @@ fn repair_and_objection_on_both_stores() {
         assert!(
             feed[0].payload.contains("\"outcome\":\"approved\""),
             "{name}: {}",
-            feed[0].4
+            feed[0].payload
         );
         // Events: submit, accept, approve, share — each with actor and time.
         let ev: Vec<String> = store
