@@ -557,3 +557,148 @@ pub struct JointStatsPage {
     pub accumulated: Vec<Vec<String>>,
     pub rule: String,
 }
+
+// ----- credit repair and objections -----
+
+/// A console message (reminder, result, task, escalation).
+#[derive(Debug, Clone)]
+pub struct MessageLine {
+    pub at: String,
+    pub title: String,
+    pub body: String,
+    pub case_id: Option<i64>,
+}
+
+/// A case in a list.
+#[derive(Debug, Clone)]
+pub struct CaseLine {
+    pub id: i64,
+    pub kind: String,
+    pub record_id: String,
+    pub subject: String,
+    pub unit: String,
+    pub state: String,
+    pub opened: String,
+    pub deadline: String,
+    pub step: String,
+    pub overdue: bool,
+}
+
+/// One of the subject's records on "我的信用记录".
+#[derive(Debug, Clone)]
+pub struct MyRecordLine {
+    pub record_id: String,
+    pub class: String,
+    pub title: String,
+    pub unit: String,
+    pub decided_on: String,
+    pub repairable_from: String,
+    pub public_ends: String,
+    pub status: String,
+    pub objection: bool,
+    pub may_apply: bool,
+    pub missing: Vec<String>,
+    pub open_repair: Option<i64>,
+    pub open_objection: Option<i64>,
+    pub in_force: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/my_records.html")]
+pub struct MyRecordsPage {
+    pub frame: Frame,
+    pub commitment: String,
+    pub records: Vec<MyRecordLine>,
+    pub messages: Vec<MessageLine>,
+    pub cases: Vec<CaseLine>,
+}
+
+/// A pre-reviewed record on a unit's worklist.
+#[derive(Debug, Clone)]
+pub struct ReminderLine {
+    pub record_id: String,
+    pub subject: String,
+    pub unit: String,
+    pub from: String,
+    pub missing: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/cases.html")]
+pub struct CasesPage {
+    pub frame: Frame,
+    pub heading: String,
+    pub reminders: Vec<ReminderLine>,
+    pub open: Vec<CaseLine>,
+    pub recent: Vec<CaseLine>,
+    pub messages: Vec<MessageLine>,
+    /// A source unit may open an objection on its own record (主动异议).
+    pub can_object: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConditionLine {
+    pub name: String,
+    pub status: String,
+    pub met: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventLine {
+    pub at: String,
+    pub action: String,
+    pub state: String,
+    pub actor: String,
+    pub note: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileLine {
+    pub id: i64,
+    pub name: String,
+    pub size: String,
+    pub digest: String,
+    pub at: String,
+}
+
+/// A form for one action the viewer may take.
+#[derive(Debug, Clone)]
+pub struct ActionForm {
+    pub action: String,
+    pub label: String,
+    pub needs_reason: bool,
+    /// Ask the deciding unit to confirm the penalty was performed.
+    pub performed: bool,
+    /// Offer a file field (supplementary material).
+    pub files: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/case.html")]
+pub struct CasePage {
+    pub frame: Frame,
+    pub case: CaseLine,
+    pub kind_code: String,
+    pub reason: String,
+    pub commitment: String,
+    pub record_label: String,
+    pub decision: String,
+    pub answer_due: String,
+    pub performed: String,
+    pub conditions: Vec<ConditionLine>,
+    pub events: Vec<EventLine>,
+    pub files: Vec<FileLine>,
+    pub actions: Vec<ActionForm>,
+}
+
+#[derive(Template)]
+#[template(path = "console/case_stats.html")]
+pub struct CaseStatsPage {
+    pub frame: Frame,
+    pub from: String,
+    pub to: String,
+    /// month, unit, kind, applications, approved, rejected, cancelled, open, avg, max, late, overdue
+    pub rows: Vec<Vec<String>>,
+    pub outbox: String,
+}

@@ -57,6 +57,27 @@ pub const LIST_DECIDERS: &[Role] = &[Role::Deciding, Role::Admin];
 /// Departments that subscribe to subjects and receive alerts.
 pub const SUBSCRIBERS: &[Role] = &[Role::Handling, Role::Deciding];
 pub const ALERT_READERS: &[Role] = &[Role::Handling, Role::Deciding, Role::Admin, Role::Auditor];
+/// Parties to repair and objection cases (the case itself narrows what each sees).
+pub const CASE_READERS: &[Role] = &[
+    Role::Subject,
+    Role::Deciding,
+    Role::Reporter,
+    Role::Reviewer,
+    Role::Admin,
+    Role::Auditor,
+];
+pub const CASE_ACTORS: &[Role] = &[
+    Role::Subject,
+    Role::Deciding,
+    Role::Reporter,
+    Role::Reviewer,
+    Role::Admin,
+];
+pub const SUBJECT: &[Role] = &[Role::Subject];
+/// A subject objects; a source unit opens an objection on its own record (主动异议).
+pub const OBJECTORS: &[Role] = &[Role::Subject, Role::Reporter, Role::Reviewer];
+/// The units that handle cases, and the credit office.
+pub const CASE_HANDLERS: &[Role] = &[Role::Deciding, Role::Reporter, Role::Reviewer, Role::Admin];
 /// Who may see an ID number in full.
 pub const UNMASKERS: &[Role] = &[Role::Deciding, Role::Admin];
 

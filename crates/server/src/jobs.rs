@@ -1,4 +1,6 @@
-//! Background work of joint reward and punishment, every few seconds: the check index catches
+//! Background work, every few seconds: repair and objection jobs (reminders, escalation,
+//! forwarding, sharing, the SMS/email outbox — see `workflows::scheduler`); and for joint reward
+//! and punishment: the check index catches
 //! up with the store, record events become alerts for subscribed units, due alerts are
 //! delivered, and once a day list entries past their validity are moved off their lists.
 //! Every step is idempotent, so a restart or a second replica repeats nothing.
@@ -14,6 +16,8 @@ pub struct JobsReport {
     pub delivered: usize,
     pub delivery_attempts: usize,
     pub expired: usize,
+    /// Repair and objection jobs (reminders, escalation, forwarding, sharing, outbox).
+    pub cases: workflows::scheduler::TickReport,
 }
 
 /// One pass of every job (the tests drive this directly, with their own clock).
@@ -72,6 +76,12 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
         joint::alerts::deliver_due(&state.platform, &state.keys, now, &state.config.public_url)?;
     r.delivered = d.delivered;
     r.delivery_attempts = d.attempted;
+    r.cases = workflows::scheduler::Scheduler {
+        work: crate::api::cases::casework(state),
+        sender: state.sender.as_ref(),
+        worker: &state.worker,
+    }
+    .tick(now)?;
     Ok(r)
 }
 

@@ -59,6 +59,17 @@ pub struct Config {
     pub checkpoint_every: Duration,
     /// The address departments reach this service at (links in webhook deliveries).
     pub public_url: String,
+    /// Where reminders and decisions go by SMS/email (the outbox's sender).
+    pub outbox: OutboxTarget,
+}
+
+/// The outbox's sender: a local spool file, or the government SMS/email gateway.
+#[derive(Debug, Clone)]
+pub enum OutboxTarget {
+    /// Each message appended as a JSON line.
+    File(std::path::PathBuf),
+    /// POSTed as JSON with `Idempotency-Key`.
+    Gateway(String),
 }
 
 impl Default for Config {
@@ -74,6 +85,7 @@ impl Default for Config {
             trust_forwarded: false,
             checkpoint_every: Duration::from_secs(24 * 3600),
             public_url: "http://127.0.0.1:8080".into(),
+            outbox: OutboxTarget::File("xinyong-data/outbox.jsonl".into()),
         }
     }
 }
@@ -105,6 +117,10 @@ pub struct AppState {
     pub index_built: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     /// API tokens recently read.
     pub tokens: context::TokenCache,
+    /// Sends the outbox (SMS/email) for the repair and objection jobs.
+    pub sender: Arc<dyn workflows::scheduler::Sender>,
+    /// This process's name in the jobs table (leases).
+    pub worker: String,
 }
 
 pub type Shared = Arc<AppState>;
@@ -130,7 +146,21 @@ impl AppState {
             }),
         );
         let checks = joint::CheckLog::start(platform.clone());
+        let sender: Arc<dyn workflows::scheduler::Sender> = match &config.outbox {
+            OutboxTarget::File(path) => {
+                Arc::new(workflows::scheduler::FileSender { path: path.clone() })
+            }
+            OutboxTarget::Gateway(url) => Arc::new(workflows::scheduler::HttpSender::new(url)),
+        };
+        let worker = format!(
+            "{}-{}-{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "xinyong".into()),
+            std::process::id(),
+            crypto::random_hex(4).unwrap_or_default()
+        );
         AppState {
+            sender,
+            worker,
             lists,
             checks,
             expiry_day: std::sync::Mutex::new(None),

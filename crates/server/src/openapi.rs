@@ -46,6 +46,9 @@ impl Modify for Security {
         api::joint::get_batch, api::joint::batch_csv, api::joint::batch_xlsx, api::joint::subscribe,
         api::joint::subscriptions, api::joint::unsubscribe, api::joint::set_webhook, api::joint::alerts,
         api::joint::alert_feedback, api::joint::stats,
+        api::cases::my_records, api::cases::create_repair, api::cases::create_objection,
+        api::cases::list_cases, api::cases::stats, api::cases::get_case, api::cases::case_action,
+        api::cases::upload_file, api::cases::get_file, api::cases::worklist, api::cases::messages,
     ),
     modifiers(&Security),
     tags(
@@ -55,6 +58,7 @@ impl Modify for Security {
         (name = "账号", description = "账号与接口令牌"),
         (name = "审计", description = "审计日志"),
         (name = "联合奖惩", description = "逢办必查：单笔核查（查询式、嵌入式）、批量审查、名单管理、例外、订阅与触发式预警、反馈与统计"),
+        (name = "信用修复与异议", description = "信用修复“一件事”（预审、申请、认定单位办理、共享）与异议（标注、转送、核实、答复），闹铃式提醒、工作台、统计"),
         (name = "运维", description = "健康检查与指标"),
     )
 )]

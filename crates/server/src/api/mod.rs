@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`. Every route is registered here with the roles that may call it.
 
 mod admin;
+pub mod cases;
 pub mod files;
 pub mod joint;
 mod meta;
@@ -213,6 +214,67 @@ pub fn routes(r: Routes) -> Routes {
             ADMIN_AUDITOR,
             joint::stats,
         )
+        .api(
+            Method::GET,
+            "/api/v1/my/records",
+            SUBJECT,
+            cases::my_records,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/repairs",
+            SUBJECT,
+            cases::create_repair,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/objections",
+            OBJECTORS,
+            cases::create_objection,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/cases",
+            CASE_READERS,
+            cases::list_cases,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/cases/stats",
+            ADMIN_AUDITOR,
+            cases::stats,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/cases/{id}",
+            CASE_READERS,
+            cases::get_case,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/cases/{id}/actions",
+            CASE_ACTORS,
+            cases::case_action,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/cases/{id}/files",
+            CASE_ACTORS,
+            cases::upload_file,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/cases/{id}/files/{file}",
+            CASE_READERS,
+            cases::get_file,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/worklist",
+            CASE_HANDLERS,
+            cases::worklist,
+        )
+        .api(Method::GET, "/api/v1/messages", SIGNED_IN, cases::messages)
         .api(Method::GET, "/api/v1/audit", AUDITOR, trail::search)
         .api(Method::GET, "/api/v1/audit/verify", AUDITOR, trail::verify)
         .api(

@@ -5,6 +5,7 @@
 //! auditor's trail.
 
 mod articles;
+mod cases;
 mod joint;
 mod monitoring;
 mod pages_impl;
@@ -33,6 +34,44 @@ pub fn routes(r: Routes) -> Routes {
         pages_impl::logout,
     )
     .page(Method::GET, "/console", SIGNED_IN, pages_impl::home)
+    .page(
+        Method::GET,
+        "/console/my/records",
+        SUBJECT,
+        cases::my_records,
+    )
+    .page(Method::POST, "/console/my/repairs", SUBJECT, cases::apply)
+    .page(
+        Method::POST,
+        "/console/my/objections",
+        OBJECTORS,
+        cases::object,
+    )
+    .page(Method::GET, "/console/cases", CASE_READERS, cases::cases)
+    .page(
+        Method::GET,
+        "/console/cases/stats",
+        ADMIN_AUDITOR,
+        cases::stats,
+    )
+    .page(
+        Method::GET,
+        "/console/cases/{id}",
+        CASE_READERS,
+        cases::case,
+    )
+    .page(
+        Method::POST,
+        "/console/cases/{id}/actions",
+        CASE_ACTORS,
+        cases::action,
+    )
+    .page(
+        Method::GET,
+        "/console/cases/{id}/files/{file}",
+        CASE_READERS,
+        cases::file,
+    )
     .page(
         Method::GET,
         "/console/password",
@@ -237,22 +276,33 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
             nav.push(("/console/batches", "批量审查"));
             nav.push(("/console/alerts", "预警"));
             nav.push(("/console/articles", "文章发布"));
+            nav.push(("/console/cases", "修复与异议"));
+            nav.push(("/console/cases/stats", "修复统计"));
             nav.push(("/console/accounts", "账号"));
             nav.push(("/console/tokens", "接口令牌"));
         }
         auth::Role::Reporter | auth::Role::Reviewer => {
             nav.push(("/console/monitoring", "双公示监测"));
             nav.push(("/console/self-reports", "月度自报"));
+            nav.push(("/console/cases", "异议处理"));
         }
         auth::Role::Handling | auth::Role::Deciding => {
             nav.push(("/console/checks", "信用核查"));
             nav.push(("/console/batches", "批量审查"));
             nav.push(("/console/alerts", "预警"));
+            if p.role == auth::Role::Deciding {
+                nav.push(("/console/cases", "信用修复工作台"));
+            }
+        }
+        auth::Role::Subject => {
+            nav.push(("/console/my/records", "我的信用记录"));
+            nav.push(("/console/cases", "我的申请"));
         }
         auth::Role::Financial => nav.push(("/console/checks", "信用核查")),
         auth::Role::Auditor => {
             nav.push(("/console/audit", "审计日志"));
             nav.push(("/console/joint", "联合奖惩"));
+            nav.push(("/console/cases/stats", "修复统计"));
         }
         _ => {}
     }

@@ -52,7 +52,16 @@ pub fn penalty_csv(rows: &[(&str, &str, &str, &str)]) -> String {
     s
 }
 
-pub fn harness_on(ts: testkit::TestStore, config: Config) -> Harness {
+pub fn harness_on(ts: testkit::TestStore, mut config: Config) -> Harness {
+    // Reminders sent during a test go to a spool of its own, not into the working directory.
+    if matches!(config.outbox, server::OutboxTarget::File(_)) {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        config.outbox = server::OutboxTarget::File(std::env::temp_dir().join(format!(
+            "xinyong-test-outbox-{}-{}.jsonl",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        )));
+    }
     let rules = Arc::new(rulebook::Rulebook::builtin().unwrap());
     let keys = Arc::new(testkit::keys());
     let fixed = Arc::new(testkit::clock_on("2026-06-10"));
@@ -184,6 +193,61 @@ pub enum Via {
 }
 
 impl Harness {
+    /// Moves the service's clock and gives every role a fresh session and token valid at the new
+    /// time (the harness's expire an hour and 30 days after the start).
+    pub async fn move_to(&mut self, t: chrono::DateTime<chrono::Utc>) {
+        self.clock.set(t);
+        let state = self.state.clone();
+        let fresh = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            for role in auth::ALL_ROLES {
+                if role == Role::Public {
+                    continue;
+                }
+                let acc = state
+                    .platform
+                    .account_by_username(role.as_str())
+                    .unwrap()
+                    .unwrap();
+                let secret = auth::new_secret("xs").unwrap();
+                state
+                    .platform
+                    .create_session(
+                        &auth::secret_hash(&secret),
+                        acc.account_id,
+                        t,
+                        t + chrono::Duration::hours(1),
+                        None,
+                    )
+                    .unwrap();
+                let csrf = auth::csrf_token(&state.keys, &secret);
+                let tok = server::manage::create_token(
+                    &state.platform,
+                    &state.rules,
+                    &state.keys,
+                    &server::manage::TokenRequest {
+                        name: format!("t2-{role}"),
+                        role,
+                        unit: acc.unit.clone(),
+                        subject: acc.subject_key.clone(),
+                        days: Some(30),
+                    },
+                    "test",
+                    t,
+                )
+                .unwrap();
+                out.push((role, secret, csrf, tok.token));
+            }
+            out
+        })
+        .await
+        .unwrap();
+        for (role, secret, csrf, token) in fresh {
+            self.sessions.insert(role, (secret, csrf));
+            self.tokens.insert(role, token);
+        }
+    }
+
     pub async fn send(&self, req: Request<Body>) -> Reply {
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();

@@ -1,0 +1,725 @@
+//! Credit repair (信用修复“一件事”) and objections (异议) over the API: the subject's records with
+//! their repairable dates and pre-review, applications and objections, evidence upload, each
+//! step of a case, the deciding unit's worklist of pre-reviewed items, messages, statistics.
+//!
+//! The role table admits the parties; the case itself decides who may see and act (the subject's
+//! own records; the unit the case is routed to; the credit office). Every write and every read of
+//! evidence is audited.
+
+use std::io::Read;
+
+use auth::Role;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use domain::workflow::{Action, Side};
+use serde::{Deserialize, Serialize};
+use workflows::{Actor, CaseError, CaseView, Casework, Upload};
+
+use crate::body::{ApiJson, ApiPath, ApiQuery, BodyReader, TOO_LARGE};
+use crate::context::{Ctx, audit};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::{Shared, blocking, today};
+
+impl From<CaseError> for ApiError {
+    fn from(e: CaseError) -> Self {
+        match e {
+            CaseError::NotFound(m) => ApiError::NotFound(m),
+            CaseError::Forbidden(m) => ApiError::Unprocessable(m),
+            CaseError::Refused(m) => ApiError::Conflict(m),
+            CaseError::Invalid(m) => ApiError::Unprocessable(m),
+            CaseError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// The service over the state's stores.
+pub fn casework(state: &Shared) -> Casework<'_> {
+    Casework {
+        store: &state.store,
+        rules: &state.rules,
+        keys: &state.keys,
+    }
+}
+
+/// The caller as a party to cases.
+pub fn actor(ctx: &Ctx) -> ApiResult<Actor> {
+    let p = &ctx.principal;
+    let side = match p.role {
+        Role::Subject => Side::Subject,
+        Role::Deciding | Role::Reporter | Role::Reviewer => Side::Unit,
+        Role::Admin | Role::Auditor => Side::Office,
+        _ => return Err(ApiError::Forbidden),
+    };
+    if side == Side::Subject && p.subject_key.is_none() {
+        return Err(ApiError::Unprocessable(
+            "该账号未关联信用主体，请联系市信用办".into(),
+        ));
+    }
+    if side == Side::Unit && p.unit.is_none() {
+        return Err(ApiError::Unprocessable("该账号未关联单位".into()));
+    }
+    Ok(Actor {
+        id: p.actor(),
+        side,
+        unit: p.unit.clone(),
+        subject_key: p.subject_key.clone(),
+    })
+}
+
+/// Repairs are decided by the deciding unit's officers ("谁认定、谁修复"); objections answered by
+/// the source unit's reporters and reviewers (or its officers); the credit office may act for any.
+fn may_act(role: Role, kind: &str) -> ApiResult<()> {
+    let ok = match (role, kind) {
+        (Role::Admin | Role::Subject, _) => true,
+        (Role::Deciding, _) => true,
+        (Role::Reporter | Role::Reviewer, "objection") => true,
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::Unprocessable(
+            "信用修复由认定单位经办人办理（谁认定、谁修复）".into(),
+        ))
+    }
+}
+
+// ----- the subject's records -----
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MyRecord {
+    pub record_id: String,
+    /// 行政处罚 / 严重失信主体名单 …
+    pub class: String,
+    pub title: String,
+    pub source_unit: String,
+    pub decided_on: Option<NaiveDate>,
+    /// 可申请修复的日期.
+    pub repairable_from: Option<NaiveDate>,
+    /// 公示截止日期.
+    pub public_ends: Option<NaiveDate>,
+    pub severity: Option<String>,
+    /// 在公示 / 已修复 / 已撤回 / 公示期满.
+    pub status: String,
+    pub under_objection: bool,
+    /// Whether an application may be made today.
+    pub may_apply: bool,
+    /// What is missing today (empty when nothing).
+    pub missing: Vec<String>,
+    pub open_repair: Option<i64>,
+    pub open_objection: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MyRecords {
+    pub subject_key: String,
+    pub records: Vec<MyRecord>,
+    /// The commitment text signed with an application.
+    pub commitment: String,
+}
+
+pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
+    let subject = actor
+        .subject_key
+        .clone()
+        .ok_or_else(|| ApiError::Unprocessable("该账号未关联信用主体".into()))?;
+    let w = casework(state);
+    let now = state.clock.now();
+    let day = today(now);
+    let classes = ["CF", "YZSX", "ZDGZ"];
+    let heads = state.store.subject_heads(&subject, &classes)?;
+    let cases = state.store.cases(&store::CaseFilter {
+        subject_key: Some(subject.clone()),
+        open: true,
+        limit: 500,
+        ..Default::default()
+    })?;
+    let mut out = Vec::new();
+    for h in heads {
+        let class = state
+            .rules
+            .catalog
+            .classes
+            .iter()
+            .find(|c| c.code == h.class_code)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| h.class_code.clone());
+        let pre = w.pre_review(&h, true, Some(true), day)?;
+        let status = match h.change.as_str() {
+            "repaired" => "已修复",
+            "withdrawn" => "已撤回",
+            "exited" | "revoked" | "expired" => "已移出",
+            _ if h.public_ends.is_some_and(|e| e < day) => "公示期满",
+            _ if !h.published => "不公示",
+            _ => "在公示",
+        };
+        let payload: serde_json::Value = serde_json::from_str(&h.payload).unwrap_or_default();
+        let text = |k: &str| {
+            payload
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let title = match h.class_code.as_str() {
+            "CF" => format!("{} {}", text("CF_WSH"), text("CF_CFLB")),
+            _ => text("MD_WSH"),
+        };
+        let open = |k: &str| {
+            cases
+                .iter()
+                .find(|c| {
+                    c.kind == k
+                        && c.record_id == h.record_id
+                        && c.state != "approved"
+                        && c.state != "rejected"
+                })
+                .map(|c| c.case_id)
+        };
+        out.push(MyRecord {
+            class,
+            title: title.trim().to_string(),
+            source_unit: h.source_unit.clone(),
+            decided_on: h.decided_on,
+            repairable_from: h.repairable_from,
+            public_ends: h.public_ends,
+            severity: h.severity.clone(),
+            status: status.into(),
+            under_objection: h.under_objection,
+            may_apply: pre.may_apply() && h.class_code == "CF",
+            missing: pre.missing(),
+            open_repair: open("repair"),
+            open_objection: open("objection"),
+            record_id: h.record_id,
+        });
+    }
+    let wf = &state.rules.workflows.commitment;
+    Ok(MyRecords {
+        subject_key: subject,
+        records: out,
+        commitment: format!("【{}】{}", wf.kind, wf.text),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/my/records", tag = "信用修复与异议", security(("token" = [])),
+    responses((status = 200, description = "本主体的失信记录：可申请修复日期、公示截止日期、今日预审结果、办理中的申请", body = MyRecords),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<MyRecords>> {
+    let a = actor(&ctx)?;
+    let s = state.clone();
+    let r = blocking(move || my_records_for(&s, &a)).await?;
+    audit(
+        &state,
+        &ctx,
+        "cases.my_records",
+        Some(r.subject_key.clone()),
+        "ok",
+        None,
+    )
+    .await;
+    Ok(Json(r))
+}
+
+// ----- applications -----
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RepairRequest {
+    pub record_id: String,
+    /// 是否签署信用修复承诺（承诺文本见 GET /api/v1/my/records 的 commitment）.
+    pub commitment: bool,
+    /// 申请说明（已履行处罚、整改情况）.
+    #[serde(default)]
+    pub statement: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CaseCreated {
+    pub case_id: i64,
+    pub state: String,
+    pub deadline: Option<NaiveDate>,
+}
+
+pub fn created(state: &Shared, id: i64) -> ApiResult<CaseCreated> {
+    let c = state
+        .store
+        .case(id)?
+        .ok_or_else(|| ApiError::NotFound(format!("申请{id}不存在")))?;
+    Ok(CaseCreated {
+        case_id: id,
+        state: c.state,
+        deadline: c.deadline,
+    })
+}
+
+pub async fn apply(
+    state: &Shared,
+    ctx: &Ctx,
+    record_id: String,
+    commitment: bool,
+    statement: String,
+    files: Vec<Upload>,
+) -> ApiResult<CaseCreated> {
+    let a = actor(ctx)?;
+    let (s, rid) = (state.clone(), record_id.clone());
+    let r = blocking(move || {
+        let id =
+            casework(&s).apply_repair(&a, &rid, commitment, &statement, &files, s.clock.now())?;
+        created(&s, id)
+    })
+    .await;
+    audit(
+        state,
+        ctx,
+        "repair.apply",
+        Some(record_id),
+        if r.is_ok() { "ok" } else { "failed" },
+        r.as_ref().ok().map(|c| format!("case={}", c.case_id)),
+    )
+    .await;
+    r
+}
+
+#[utoipa::path(post, path = "/api/v1/repairs", tag = "信用修复与异议", security(("token" = [])),
+    request_body = RepairRequest,
+    responses((status = 200, description = "已提交并经平台预审，转认定单位办理；证明材料用 POST /api/v1/cases/{id}/files 上传", body = CaseCreated),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "不符合条件（逐项说明缺什么）或已有办理中的申请", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn create_repair(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<RepairRequest>,
+) -> ApiResult<Json<CaseCreated>> {
+    apply(
+        &state,
+        &ctx,
+        req.record_id,
+        req.commitment,
+        req.statement,
+        Vec::new(),
+    )
+    .await
+    .map(Json)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ObjectionRequest {
+    pub record_id: String,
+    /// 异议理由.
+    pub reason: String,
+}
+
+pub async fn object(
+    state: &Shared,
+    ctx: &Ctx,
+    record_id: String,
+    reason: String,
+    files: Vec<Upload>,
+) -> ApiResult<CaseCreated> {
+    let a = actor(ctx)?;
+    let (s, rid) = (state.clone(), record_id.clone());
+    let r = blocking(move || {
+        let id = casework(&s).object(&a, &rid, &reason, &files, s.clock.now())?;
+        created(&s, id)
+    })
+    .await;
+    audit(
+        state,
+        ctx,
+        "objection.create",
+        Some(record_id),
+        if r.is_ok() { "ok" } else { "failed" },
+        r.as_ref().ok().map(|c| format!("case={}", c.case_id)),
+    )
+    .await;
+    r
+}
+
+#[utoipa::path(post, path = "/api/v1/objections", tag = "信用修复与异议", security(("token" = [])),
+    request_body = ObjectionRequest,
+    responses((status = 200, description = "异议已登记：该记录即时标注“异议处理中”，平台转送信息提供单位核实（信息提供单位自行提出的为主动异议）", body = CaseCreated),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn create_objection(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<ObjectionRequest>,
+) -> ApiResult<Json<CaseCreated>> {
+    object(&state, &ctx, req.record_id, req.reason, Vec::new())
+        .await
+        .map(Json)
+}
+
+// ----- cases -----
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct CasesQuery {
+    /// repair 或 objection.
+    pub kind: Option<String>,
+    /// 仅办理中的.
+    #[serde(default)]
+    pub open: bool,
+    /// 仅已超过办理时限的.
+    #[serde(default)]
+    pub overdue: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CaseList {
+    pub cases: Vec<store::Case>,
+}
+
+/// The cases the caller may see, by the caller's side.
+pub fn cases_for(state: &Shared, a: &Actor, q: &CasesQuery) -> ApiResult<Vec<store::Case>> {
+    if let Some(k) = q.kind.as_deref()
+        && k != "repair"
+        && k != "objection"
+    {
+        return Err(ApiError::Unprocessable(format!(
+            "kind“{k}”无效，应为repair或objection"
+        )));
+    }
+    let mut f = store::CaseFilter {
+        kind: q.kind.clone(),
+        open: q.open || q.overdue,
+        overdue_on: q.overdue.then(|| today(state.clock.now())),
+        limit: 500,
+        ..Default::default()
+    };
+    match a.side {
+        Side::Subject => f.subject_key = a.subject_key.clone(),
+        Side::Unit => f.unit = a.unit.clone(),
+        _ => {}
+    }
+    Ok(state.store.cases(&f)?)
+}
+
+#[utoipa::path(get, path = "/api/v1/cases", tag = "信用修复与异议", security(("token" = [])),
+    params(CasesQuery),
+    responses((status = 200, description = "主体：本主体的申请；单位：转本单位办理的；市信用办、审计员：全部", body = CaseList),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn list_cases(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<CasesQuery>,
+) -> ApiResult<Json<CaseList>> {
+    let a = actor(&ctx)?;
+    let s = state.clone();
+    let cases = blocking(move || cases_for(&s, &a, &q)).await?;
+    Ok(Json(CaseList { cases }))
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "信用修复与异议", security(("token" = [])),
+    params(("id" = i64, Path, description = "申请编号")),
+    responses((status = 200, description = "申请详情：办理过程、证明材料、预审结果、当前可办理的操作", body = CaseView),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn get_case(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<CaseView>> {
+    let a = actor(&ctx)?;
+    let s = state.clone();
+    let v = blocking(move || Ok(casework(&s).view(&a, id, s.clock.now())?)).await?;
+    audit(
+        &state,
+        &ctx,
+        "case.read",
+        Some(format!("case:{id}")),
+        "ok",
+        None,
+    )
+    .await;
+    Ok(Json(v))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CaseActionRequest {
+    /// accept、return、request_materials、supplement、approve、reject、correct、withdraw_record、maintain、cancel（forward、share 由平台自动办理，市信用办可催办）.
+    pub action: String,
+    #[serde(default)]
+    pub reason: String,
+    /// 认定单位确认已履行行政处罚（受理或准予时填写）.
+    pub performed: Option<bool>,
+}
+
+pub async fn act(
+    state: &Shared,
+    ctx: &Ctx,
+    id: i64,
+    req: CaseActionRequest,
+) -> ApiResult<store::Case> {
+    let a = actor(ctx)?;
+    let action: Action = req.action.parse().map_err(ApiError::Unprocessable)?;
+    let (s, c2) = (state.clone(), ctx.clone());
+    let reason = req.reason.clone();
+    let r = blocking(move || {
+        let w = casework(&s);
+        let case = w.case_for(&a, id)?;
+        if a.side != Side::Subject {
+            may_act(c2.principal.role, &case.kind)?;
+        }
+        let done = w.act(&a, id, action, &reason, req.performed, s.clock.now())?;
+        // Checks and the portal's indexes see an ended record at once.
+        if done.state == "approved" || done.state == "record_withdrawn" {
+            s.lists.refresh(&s.store, &s.platform, &s.rules)?;
+        }
+        Ok(done)
+    })
+    .await;
+    audit(
+        state,
+        ctx,
+        "case.action",
+        Some(format!("case:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(format!("{}: {}", req.action, req.reason)),
+    )
+    .await;
+    r
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/actions", tag = "信用修复与异议", security(("token" = [])),
+    params(("id" = i64, Path, description = "申请编号")), request_body = CaseActionRequest,
+    responses((status = 200, description = "已办理（记入办理过程）；准予修复时该记录在同一事务中停止公示", body = store::Case),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "当前状态不能办理该操作，或条件不满足（说明原因）", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn case_action(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<CaseActionRequest>,
+) -> ApiResult<Json<store::Case>> {
+    act(&state, &ctx, id, req).await.map(Json)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct FileQuery {
+    /// 文件名.
+    pub name: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/files", tag = "信用修复与异议", security(("token" = [])),
+    params(("id" = i64, Path, description = "申请编号"), FileQuery),
+    request_body(content = Vec<u8>, content_type = "application/pdf", description = "证明材料（PDF、PNG或JPEG，按内容识别，单个不超过10MB）"),
+    responses((status = 200, description = "已保存（SM4加密存储，附SM3摘要）", body = Vec<store::CaseFile>),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn upload_file(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<FileQuery>,
+    body: Body,
+) -> ApiResult<Json<Vec<store::CaseFile>>> {
+    let a = actor(&ctx)?;
+    let limit = state.rules.workflows.evidence.max_bytes;
+    let mut reader = BodyReader::new(body, limit);
+    let s = state.clone();
+    let name = q.name.unwrap_or_else(|| "证明材料".into());
+    let r = blocking(move || {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map_err(|e| {
+            if e.to_string() == TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::BadRequest(format!("读取上传内容失败：{e}"))
+            }
+        })?;
+        casework(&s).add_files(&a, id, &[Upload { name, bytes }], s.clock.now())?;
+        Ok(s.store.case_files(id)?)
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "case.file.upload",
+        Some(format!("case:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    r.map(Json)
+}
+
+/// One evidence file, decrypted, to the parties of its case.
+pub async fn file_response(state: &Shared, ctx: &Ctx, id: i64, file: i64) -> ApiResult<Response> {
+    let a = actor(ctx)?;
+    let s = state.clone();
+    let r = blocking(move || {
+        casework(&s).case_for(&a, id)?;
+        let (meta, sealed) = s
+            .store
+            .case_file(id, file)?
+            .ok_or_else(|| ApiError::NotFound(format!("材料{file}不存在")))?;
+        let bytes = s.keys.decrypt(&sealed).map_err(ApiError::internal)?;
+        Ok((meta, bytes))
+    })
+    .await;
+    audit(
+        state,
+        ctx,
+        "case.file.read",
+        Some(format!("case:{id}/file:{file}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    let (meta, bytes) = r?;
+    let mut h = HeaderMap::new();
+    if let Ok(v) = meta.media_type.parse() {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    let ext = match meta.media_type.as_str() {
+        "application/pdf" => "pdf",
+        "image/png" => "png",
+        _ => "jpg",
+    };
+    if let Ok(v) = format!("attachment; filename=\"evidence-{id}-{file}.{ext}\"").parse() {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok((h, bytes).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/{id}/files/{file}", tag = "信用修复与异议", security(("token" = [])),
+    params(("id" = i64, Path, description = "申请编号"), ("file" = i64, Path, description = "材料编号")),
+    responses((status = 200, description = "证明材料原件（读取留痕）", content_type = "application/octet-stream"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn get_file(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath((id, file)): ApiPath<(i64, i64)>,
+) -> ApiResult<Response> {
+    file_response(&state, &ctx, id, file).await
+}
+
+// ----- worklist, messages, statistics -----
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Worklist {
+    /// 已届满最短公示期、平台已预审、主体尚未申请的记录（闹铃式提醒）.
+    pub reminders: Vec<store::Reminder>,
+    /// 办理中的申请.
+    pub open: Vec<store::Case>,
+    /// 其中已超过办理时限的.
+    pub overdue: Vec<store::Case>,
+}
+
+pub fn worklist_for(state: &Shared, a: &Actor) -> ApiResult<Worklist> {
+    let unit = match a.side {
+        Side::Unit => a.unit.clone(),
+        _ => None,
+    };
+    let open = state.store.cases(&store::CaseFilter {
+        unit: unit.clone(),
+        open: true,
+        limit: 500,
+        ..Default::default()
+    })?;
+    let day = today(state.clock.now());
+    let overdue = open
+        .iter()
+        .filter(|c| c.deadline.is_some_and(|d| d < day))
+        .cloned()
+        .collect();
+    Ok(Worklist {
+        reminders: state.store.reminders(unit.as_deref(), 500)?,
+        open,
+        overdue,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/worklist", tag = "信用修复与异议", security(("token" = [])),
+    responses((status = 200, description = "本单位的信用修复与异议工作台（市信用办：全市），含逾期事项", body = Worklist),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn worklist(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<Worklist>> {
+    let a = actor(&ctx)?;
+    let s = state.clone();
+    Ok(Json(blocking(move || worklist_for(&s, &a)).await?))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Messages {
+    pub messages: Vec<store::Message>,
+}
+
+/// The caller's messages: a subject's, a unit's, or the credit office's.
+pub fn messages_for(state: &Shared, ctx: &Ctx) -> ApiResult<Vec<store::Message>> {
+    let p = &ctx.principal;
+    let (kind, key) = match p.role {
+        Role::Subject => ("subject", p.subject_key.clone()),
+        Role::Admin => ("office", Some("office".to_string())),
+        _ => ("unit", p.unit.clone()),
+    };
+    match key {
+        Some(k) => Ok(state.store.messages(kind, &k, 100)?),
+        None => Ok(Vec::new()),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/messages", tag = "信用修复与异议", security(("token" = [])),
+    responses((status = 200, description = "站内消息：修复提醒、办理结果、待办、督办", body = Messages),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn messages(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<Messages>> {
+    let (s, c) = (state.clone(), ctx.clone());
+    Ok(Json(Messages {
+        messages: blocking(move || messages_for(&s, &c)).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct StatsQuery {
+    /// 起始日期（含），默认本年1月1日.
+    pub from: Option<String>,
+    /// 截止日期（含），默认今天.
+    pub to: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CaseStatsReply {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub rows: Vec<workflows::stats::CaseStats>,
+    /// 外发短信/邮件队列：pending、sent、failed.
+    pub outbox: Vec<(String, i64)>,
+}
+
+pub fn stats_for(state: &Shared, q: &StatsQuery) -> ApiResult<CaseStatsReply> {
+    let day = today(state.clock.now());
+    let to = match q.to.as_deref() {
+        Some(t) => crate::api::parse_day(t)?,
+        None => day,
+    };
+    let from = match q.from.as_deref() {
+        Some(f) => crate::api::parse_day(f)?,
+        None => NaiveDate::from_ymd_opt(chrono::Datelike::year(&to), 1, 1).unwrap_or(to),
+    };
+    if from > to {
+        return Err(ApiError::Unprocessable("起始日期晚于截止日期".into()));
+    }
+    let rows = state.store.case_stat_rows(from, to)?;
+    Ok(CaseStatsReply {
+        from,
+        to,
+        rows: workflows::stats::compute(&rows, &state.rules.calendar, day),
+        outbox: state.store.outbox_counts()?,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/stats", tag = "信用修复与异议", security(("token" = [])),
+    params(StatsQuery),
+    responses((status = 200, description = "按单位、月份：申请数、准予（异议成立）数、不予（维持）数、平均与最长办理工作日、超时步骤、当前逾期", body = CaseStatsReply),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn stats(
+    State(state): State<Shared>,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<CaseStatsReply>> {
+    let s = state.clone();
+    Ok(Json(blocking(move || stats_for(&s, &q)).await?))
+}

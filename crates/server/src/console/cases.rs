@@ -1,0 +1,534 @@
+//! The console's repair and objection pages: the subject's records with the application and
+//! objection forms, the worklist of a unit (or of the credit office), a case with its pre-review,
+//! history, evidence and the forms for what the viewer may do, and the statistics.
+
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use domain::workflow::{Action, CaseKind, CaseState, ConditionStatus};
+use workflows::Upload;
+
+use super::pages_impl::{check_csrf, fmt_time, must_change};
+use super::{error_page, frame, render, see_other};
+use crate::api::cases as api;
+use crate::body::{ApiPath, ApiQuery};
+use crate::context::Ctx;
+use crate::error::ApiError;
+use crate::{Shared, blocking, today};
+
+fn subject_name(state: &Shared, key: &str) -> String {
+    match state.store.subject(key) {
+        Ok(Some(s)) => match s.id_masked {
+            Some(m) if s.uscc.is_none() => format!("{}（{m}）", s.name),
+            _ => format!("{}（{}）", s.name, s.uscc.unwrap_or_default()),
+        },
+        _ => key.chars().take(20).collect(),
+    }
+}
+
+fn kind_label(k: &str) -> String {
+    k.parse::<CaseKind>()
+        .map(|k| k.label().to_string())
+        .unwrap_or_else(|_| k.to_string())
+}
+
+fn state_label(s: &str) -> String {
+    s.parse::<CaseState>()
+        .map(|s| s.label().to_string())
+        .unwrap_or_else(|_| s.to_string())
+}
+
+fn case_line(state: &Shared, c: &store::Case, day: chrono::NaiveDate) -> pages::CaseLine {
+    pages::CaseLine {
+        id: c.case_id,
+        kind: kind_label(&c.kind),
+        record_id: c.record_id.clone(),
+        subject: subject_name(state, &c.subject_key),
+        unit: c.unit.clone(),
+        state: state_label(&c.state),
+        opened: fmt_time(c.opened_at),
+        deadline: c.deadline.map(|d| d.to_string()).unwrap_or_default(),
+        step: c.deadline_step.clone().unwrap_or_default(),
+        overdue: c.deadline.is_some_and(|d| d < day),
+    }
+}
+
+fn message_lines(list: Vec<store::Message>) -> Vec<pages::MessageLine> {
+    list.into_iter()
+        .map(|m| pages::MessageLine {
+            at: fmt_time(m.created_at),
+            title: m.title,
+            body: m.body,
+            case_id: m.case_id,
+        })
+        .collect()
+}
+
+pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let a = api::actor(&c)?;
+        let mine = api::my_records_for(&s, &a)?;
+        let day = today(s.clock.now());
+        let cases = api::cases_for(
+            &s,
+            &a,
+            &api::CasesQuery {
+                kind: None,
+                open: false,
+                overdue: false,
+            },
+        )?;
+        Ok(pages::MyRecordsPage {
+            frame: frame(&c, "我的信用记录", "/console/my/records"),
+            commitment: mine.commitment,
+            records: mine
+                .records
+                .into_iter()
+                .map(|r| pages::MyRecordLine {
+                    in_force: r.status == "在公示" || r.status == "不公示",
+                    record_id: r.record_id,
+                    class: r.class,
+                    title: r.title,
+                    unit: r.source_unit,
+                    decided_on: r.decided_on.map(|d| d.to_string()).unwrap_or_default(),
+                    repairable_from: r
+                        .repairable_from
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "—".into()),
+                    public_ends: r.public_ends.map(|d| d.to_string()).unwrap_or_default(),
+                    status: r.status,
+                    objection: r.under_objection,
+                    may_apply: r.may_apply,
+                    missing: r.missing,
+                    open_repair: r.open_repair,
+                    open_objection: r.open_objection,
+                })
+                .collect(),
+            messages: message_lines(api::messages_for(&s, &c)?),
+            cases: cases.iter().map(|k| case_line(&s, k, day)).collect(),
+        })
+    })
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+/// The fields of a multipart form; files (field `file`) are read whole, bounded by the
+/// evidence size limit.
+async fn form(
+    state: &Shared,
+    mut mp: Multipart,
+) -> Result<(Vec<(String, String)>, Vec<Upload>), ApiError> {
+    let limit = state.rules.workflows.evidence.max_bytes as usize;
+    let mut fields = Vec::new();
+    let mut files = Vec::new();
+    while let Some(mut f) = mp
+        .next_field()
+        .await
+        .map_err(|e| ApiError::BadRequest(e.body_text()))?
+    {
+        let name = f.name().unwrap_or_default().to_string();
+        if name == "file" {
+            let file_name = f.file_name().unwrap_or_default().to_string();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = f
+                .chunk()
+                .await
+                .map_err(|e| ApiError::BadRequest(e.body_text()))?
+            {
+                if bytes.len() + chunk.len() > limit {
+                    return Err(ApiError::Unprocessable(format!(
+                        "证明材料“{file_name}”超过{}MB上限",
+                        limit / 1048576
+                    )));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            // A form submitted without choosing a file sends an empty part.
+            if !file_name.is_empty() && !bytes.is_empty() {
+                files.push(Upload {
+                    name: file_name,
+                    bytes,
+                });
+            }
+        } else {
+            let v = f
+                .text()
+                .await
+                .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+            fields.push((name, v));
+        }
+    }
+    Ok((fields, files))
+}
+
+fn field(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+pub async fn apply(State(state): State<Shared>, ctx: Ctx, mp: Multipart) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (fields, files) = match form(&state, mp).await {
+        Ok(f) => f,
+        Err(e) => return error_page(&ctx, e),
+    };
+    if let Err(e) = check_csrf(&ctx, &field(&fields, "csrf")) {
+        return error_page(&ctx, e);
+    }
+    match api::apply(
+        &state,
+        &ctx,
+        field(&fields, "record_id"),
+        field(&fields, "commitment") == "yes",
+        field(&fields, "statement"),
+        files,
+    )
+    .await
+    {
+        Ok(c) => see_other(&format!("/console/cases/{}", c.case_id)),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn object(State(state): State<Shared>, ctx: Ctx, mp: Multipart) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (fields, files) = match form(&state, mp).await {
+        Ok(f) => f,
+        Err(e) => return error_page(&ctx, e),
+    };
+    if let Err(e) = check_csrf(&ctx, &field(&fields, "csrf")) {
+        return error_page(&ctx, e);
+    }
+    match api::object(
+        &state,
+        &ctx,
+        field(&fields, "record_id"),
+        field(&fields, "reason"),
+        files,
+    )
+    .await
+    {
+        Ok(c) => see_other(&format!("/console/cases/{}", c.case_id)),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn cases(State(state): State<Shared>, ctx: Ctx) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let a = api::actor(&c)?;
+        let day = today(s.clock.now());
+        let is_subject = c.principal.role == auth::Role::Subject;
+        let (reminders, open) = if is_subject {
+            (
+                Vec::new(),
+                api::cases_for(
+                    &s,
+                    &a,
+                    &api::CasesQuery {
+                        kind: None,
+                        open: true,
+                        overdue: false,
+                    },
+                )?,
+            )
+        } else {
+            let w = api::worklist_for(&s, &a)?;
+            (w.reminders, w.open)
+        };
+        let recent = api::cases_for(
+            &s,
+            &a,
+            &api::CasesQuery {
+                kind: None,
+                open: false,
+                overdue: false,
+            },
+        )?;
+        Ok(pages::CasesPage {
+            frame: frame(&c, "信用修复与异议", "/console/cases"),
+            heading: if is_subject {
+                "我的申请".into()
+            } else {
+                "信用修复与异议工作台".into()
+            },
+            reminders: reminders
+                .into_iter()
+                .map(|m| {
+                    let missing =
+                        serde_json::from_str::<domain::workflow::Eligibility>(&m.pre_review)
+                            .map(|e| e.missing().join("；"))
+                            .unwrap_or_default();
+                    pages::ReminderLine {
+                        subject: subject_name(&s, &m.subject_key),
+                        record_id: m.record_id,
+                        unit: m.unit,
+                        from: m.repairable_from.to_string(),
+                        missing,
+                    }
+                })
+                .collect(),
+            open: open.iter().map(|k| case_line(&s, k, day)).collect(),
+            recent: recent
+                .iter()
+                .filter(|k| !k.state.parse::<CaseState>().is_ok_and(|x| x.is_open()))
+                .take(100)
+                .map(|k| case_line(&s, k, day))
+                .collect(),
+            messages: message_lines(api::messages_for(&s, &c)?),
+            can_object: matches!(
+                c.principal.role,
+                auth::Role::Reporter | auth::Role::Reviewer
+            ),
+        })
+    })
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i64>) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let a = api::actor(&c)?;
+        let now = s.clock.now();
+        let v = api::casework(&s).view(&a, id, now)?;
+        let day = today(now);
+        let k = &v.case;
+        let may = c.principal.role != auth::Role::Auditor;
+        Ok(pages::CasePage {
+            frame: frame(&c, &format!("申请{id}"), "/console/cases"),
+            case: case_line(&s, k, day),
+            kind_code: k.kind.clone(),
+            reason: k.reason.clone(),
+            commitment: k.commitment.clone().unwrap_or_default(),
+            record_label: v.record_label.clone().unwrap_or_default(),
+            decision: match (&k.outcome, &k.decided_on) {
+                (Some(o), Some(d)) => format!(
+                    "{}（{d}）{}",
+                    state_label(o),
+                    k.decision_reason
+                        .as_ref()
+                        .filter(|r| !r.is_empty())
+                        .map(|r| format!("：{r}"))
+                        .unwrap_or_default()
+                ),
+                _ => String::new(),
+            },
+            answer_due: k.answer_due.map(|d| d.to_string()).unwrap_or_default(),
+            performed: match k.performed {
+                Some(true) => "认定单位已确认履行完毕".into(),
+                Some(false) => "认定单位确认尚未履行完毕".into(),
+                None => String::new(),
+            },
+            conditions: v
+                .pre_review
+                .as_ref()
+                .map(|e| {
+                    e.conditions
+                        .iter()
+                        .map(|x| pages::ConditionLine {
+                            name: x.name.clone(),
+                            status: match x.status {
+                                ConditionStatus::Met => "满足",
+                                ConditionStatus::Missing => "不满足",
+                                ConditionStatus::Pending => "待认定单位确认",
+                            }
+                            .into(),
+                            met: x.status == ConditionStatus::Met,
+                            detail: x.detail.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            events: v
+                .events
+                .iter()
+                .map(|e| pages::EventLine {
+                    at: fmt_time(e.at),
+                    action: e
+                        .action
+                        .parse::<Action>()
+                        .map(|a| a.label().to_string())
+                        .unwrap_or_else(|_| e.action.clone()),
+                    state: state_label(&e.to_state),
+                    actor: e.actor.clone(),
+                    note: e.note.clone().unwrap_or_default(),
+                })
+                .collect(),
+            files: v
+                .files
+                .iter()
+                .map(|f| pages::FileLine {
+                    id: f.file_id,
+                    name: f.name.clone(),
+                    size: format!("{:.1} KB", f.byte_size as f64 / 1024.0),
+                    digest: f.digest.clone(),
+                    at: fmt_time(f.at),
+                })
+                .collect(),
+            actions: if may {
+                v.actions
+                    .iter()
+                    .filter_map(|a| a.parse::<Action>().ok())
+                    // Forwarding and sharing are the platform's jobs.
+                    .filter(|a| !matches!(a, Action::Forward | Action::Share))
+                    .map(|a| pages::ActionForm {
+                        action: a.as_str().into(),
+                        label: a.label().into(),
+                        needs_reason: a.needs_reason(),
+                        performed: k.kind == "repair"
+                            && matches!(a, Action::Accept | Action::Approve),
+                        files: a == Action::Supplement,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        })
+    })
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn action(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    mp: Multipart,
+) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (fields, files) = match form(&state, mp).await {
+        Ok(f) => f,
+        Err(e) => return error_page(&ctx, e),
+    };
+    if let Err(e) = check_csrf(&ctx, &field(&fields, "csrf")) {
+        return error_page(&ctx, e);
+    }
+    if !files.is_empty() {
+        let (s, c) = (state.clone(), ctx.clone());
+        let r = blocking(move || {
+            let a = api::actor(&c)?;
+            Ok(api::casework(&s).add_files(&a, id, &files, s.clock.now())?)
+        })
+        .await;
+        crate::context::audit(
+            &state,
+            &ctx,
+            "case.file.upload",
+            Some(format!("case:{id}")),
+            if r.is_ok() { "ok" } else { "failed" },
+            None,
+        )
+        .await;
+        if let Err(e) = r {
+            return error_page(&ctx, e);
+        }
+    }
+    let req = api::CaseActionRequest {
+        action: field(&fields, "action"),
+        reason: field(&fields, "reason"),
+        performed: (field(&fields, "performed") == "yes").then_some(true),
+    };
+    match api::act(&state, &ctx, id, req).await {
+        Ok(_) => see_other(&format!("/console/cases/{id}")),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn file(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath((id, file)): ApiPath<(i64, i64)>,
+) -> Response {
+    match api::file_response(&state, &ctx, id, file).await {
+        Ok(r) => r,
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn stats(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<api::StatsQuery>,
+) -> Response {
+    if let Some(r) = must_change(&ctx) {
+        return r;
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let st = api::stats_for(&s, &q)?;
+        Ok(pages::CaseStatsPage {
+            frame: frame(&c, "修复与异议统计", "/console/cases/stats"),
+            from: st.from.to_string(),
+            to: st.to.to_string(),
+            rows: st
+                .rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.month.clone(),
+                        r.unit.clone(),
+                        kind_label(&r.kind),
+                        r.applications.to_string(),
+                        r.approved.to_string(),
+                        r.rejected.to_string(),
+                        r.cancelled.to_string(),
+                        r.open.to_string(),
+                        r.avg_days.clone(),
+                        r.max_days.to_string(),
+                        r.late_steps.to_string(),
+                        r.overdue_now.to_string(),
+                    ]
+                })
+                .collect(),
+            outbox: st
+                .outbox
+                .iter()
+                .map(|(k, n)| {
+                    format!(
+                        "{}{n}",
+                        match k.as_str() {
+                            "pending" => "待发送",
+                            "sent" => "已发送",
+                            _ => "发送失败",
+                        }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("，"),
+        })
+    })
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}

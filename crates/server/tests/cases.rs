@@ -1,0 +1,379 @@
+//! Repair and objections through the service: the reminder when a penalty becomes repairable,
+//! the subject's records and application, evidence, the deciding unit's worklist and decision,
+//! and the effect everywhere — the portal subject page, the 双公示 column, the open-data export,
+//! the subject API and the check — plus the 异议处理中 label while an objection is open, the
+//! audit entries, statistics, and the same on PostgreSQL.
+
+mod common;
+
+use auth::Role;
+use axum::body::Body;
+use axum::http::{Method, StatusCode, header};
+use common::*;
+
+const DECISION: &str = "盐环罚〔2026〕1号";
+
+async fn jobs(h: &Harness) -> server::jobs::JobsReport {
+    let s = h.state.clone();
+    tokio::task::spawn_blocking(move || server::jobs::run_once(&s))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn set_day(h: &mut Harness, day: &str, hour: u32) {
+    let t = testkit::day(day).and_hms_opt(hour, 0, 0).unwrap().and_utc();
+    h.move_to(t).await;
+}
+
+async fn upload(h: &Harness, id: i64, role: Role, bytes: &[u8]) -> Reply {
+    h.send(
+        h.request(
+            Method::POST,
+            &format!("/api/v1/cases/{id}/files?name=evidence.pdf"),
+            role,
+            Via::Token,
+        )
+        .header(header::CONTENT_TYPE, "application/pdf")
+        .body(Body::from(bytes.to_vec()))
+        .unwrap(),
+    )
+    .await
+}
+
+async fn run(mut h: Harness) {
+    let org = h.org.clone();
+    // The harness's penalty: decided 2026-06-01 (2026 regime, 一般), repairable from 2026-09-02.
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let rec = &mine["records"][0];
+    let record_id = rec["record_id"].as_str().unwrap().to_string();
+    assert_eq!(rec["repairable_from"], "2026-09-02");
+    assert_eq!(rec["public_ends"], "2027-06-01");
+    assert_eq!(rec["may_apply"], false);
+    assert!(
+        rec["missing"]
+            .to_string()
+            .contains("自2026-09-02起方可申请")
+    );
+
+    // An objection labels the record 异议处理中 on the portal at once; the unit maintains it.
+    let r = h
+        .post_json(
+            "/api/v1/objections",
+            Role::Subject,
+            serde_json::json!({"record_id": record_id, "reason": "罚款金额与决定书不符"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let oid = r.json()["case_id"].as_i64().unwrap();
+    let page = h
+        .get(&format!("/subjects/{org}"), Role::Public)
+        .await
+        .text();
+    assert!(page.contains("异议处理中"), "portal label");
+    let col = h.get("/publicity/penalties", Role::Public).await.text();
+    assert!(col.contains("异议处理中"), "column label");
+    jobs(&h).await;
+    let view = h
+        .get(&format!("/api/v1/cases/{oid}"), Role::Reporter)
+        .await
+        .json();
+    assert_eq!(view["state"], "forwarded");
+    assert_eq!(view["record_label"], "异议处理中");
+    let r = h
+        .post_json(
+            &format!("/api/v1/cases/{oid}/actions"),
+            Role::Reporter,
+            serde_json::json!({"action": "maintain", "reason": "经核实金额无误"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = h
+        .get(&format!("/subjects/{org}"), Role::Public)
+        .await
+        .text();
+    assert!(!page.contains("异议处理中"));
+
+    // The day the minimum period ends: the reminder reaches the subject; the unit has the item.
+    set_day(&mut h, "2026-09-02", 2).await;
+    let rep = jobs(&h).await;
+    // Two reminders (the organisation's penalty and the person's, decided the same day); three
+    // SMS (those two and the objection's answer).
+    assert_eq!((rep.cases.reminders, rep.cases.sent), (2, 3), "{rep:?}");
+    let msgs = h.get("/api/v1/messages", Role::Subject).await.json();
+    assert!(msgs.to_string().contains("可申请信用修复"), "{msgs}");
+    let wl = h.get("/api/v1/worklist", Role::Deciding).await.json();
+    assert_eq!(wl["reminders"][0]["record_id"], record_id.as_str());
+
+    // Apply: without the commitment refused with the reason; with it accepted and routed.
+    let r = h
+        .post_json(
+            "/api/v1/repairs",
+            Role::Subject,
+            serde_json::json!({"record_id": record_id, "commitment": false}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.text().contains("信用修复承诺"), "{}", r.text());
+    let r = h
+        .post_json(
+            "/api/v1/repairs",
+            Role::Subject,
+            serde_json::json!({"record_id": record_id, "commitment": true, "statement": "罚款已缴清，已完成整改"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let id = r.json()["case_id"].as_i64().unwrap();
+    assert_eq!(r.json()["deadline"], "2026-09-04");
+    // Evidence is checked by content.
+    let r = upload(&h, id, Role::Subject, b"MZ\x90\x00 not a pdf").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let r = upload(&h, id, Role::Subject, b"%PDF-1.4\n%%EOF\n").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let file_id = r.json()[0]["file_id"].as_i64().unwrap();
+    let r = h
+        .get(
+            &format!("/api/v1/cases/{id}/files/{file_id}"),
+            Role::Deciding,
+        )
+        .await;
+    assert_eq!(r.body, b"%PDF-1.4\n%%EOF\n");
+
+    // Only the deciding unit's officers decide; they must confirm the penalty was performed.
+    let r = h
+        .post_json(
+            &format!("/api/v1/cases/{id}/actions"),
+            Role::Reporter,
+            serde_json::json!({"action": "accept"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let r = h
+        .post_json(
+            &format!("/api/v1/cases/{id}/actions"),
+            Role::Deciding,
+            serde_json::json!({"action": "accept"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = h
+        .post_json(
+            &format!("/api/v1/cases/{id}/actions"),
+            Role::Deciding,
+            serde_json::json!({"action": "approve"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.text().contains("履行行政处罚"), "{}", r.text());
+    // Before approval the penalty is public everywhere.
+    let before = h
+        .get(
+            "/opendata/penalties.csv?from=2026-01-01&to=2026-12-31",
+            Role::Public,
+        )
+        .await
+        .text();
+    assert!(before.contains(DECISION));
+    let r = h
+        .post_json(
+            &format!("/api/v1/cases/{id}/actions"),
+            Role::Deciding,
+            serde_json::json!({"action": "approve", "performed": true, "reason": "已履行"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["state"], "approved");
+
+    // Gone from every public view, at once.
+    let page = h
+        .get(&format!("/subjects/{org}"), Role::Public)
+        .await
+        .text();
+    assert!(!page.contains(DECISION), "portal subject page");
+    let col = h.get("/publicity/penalties", Role::Public).await.text();
+    assert!(!col.contains(DECISION), "双公示 column");
+    let csv = h
+        .get(
+            "/opendata/penalties.csv?from=2026-01-01&to=2026-12-31",
+            Role::Public,
+        )
+        .await
+        .text();
+    assert!(!csv.contains(DECISION), "open data");
+    let file = h
+        .get(&format!("/api/v1/subjects/{org}"), Role::Public)
+        .await
+        .text();
+    assert!(!file.contains(DECISION), "subject API");
+    let check = h
+        .post_json(
+            "/api/v1/checks",
+            Role::Handling,
+            serde_json::json!({"code": org, "matter": "行政许可"}),
+        )
+        .await;
+    assert_eq!(check.status, StatusCode::OK, "{}", check.text());
+    assert!(!check.text().contains(&record_id), "check");
+    assert_eq!(check.json()["verdict"], "clear");
+    // The subject sees it repaired in its own file, and the decision message.
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    assert_eq!(mine["records"][0]["status"], "已修复");
+    assert!(
+        h.get("/api/v1/messages", Role::Subject)
+            .await
+            .text()
+            .contains("已准予信用修复")
+    );
+
+    // The decision is shared by the next jobs pass.
+    set_day(&mut h, "2026-09-02", 3).await;
+    jobs(&h).await;
+    let view = h
+        .get(&format!("/api/v1/cases/{id}"), Role::Subject)
+        .await
+        .json();
+    assert_eq!(view["state"], "shared");
+    let actions: Vec<String> = view["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(actions, ["submit", "accept", "approve", "share"]);
+
+    // Audited: the application, the decision, the evidence read.
+    let audit = h.get("/api/v1/audit?limit=200", Role::Auditor).await.text();
+    for a in [
+        "repair.apply",
+        "case.action",
+        "case.file.read",
+        "objection.create",
+    ] {
+        assert!(audit.contains(a), "audit {a}");
+    }
+    // Statistics for the credit office.
+    let st = h
+        .get(
+            "/api/v1/cases/stats?from=2026-06-01&to=2026-09-30",
+            Role::Admin,
+        )
+        .await
+        .json();
+    let rows = st["rows"].as_array().unwrap();
+    let repair = rows.iter().find(|r| r["kind"] == "repair").unwrap();
+    assert_eq!(repair["approved"], 1);
+    assert_eq!(repair["max_days"], 0);
+    let objection = rows.iter().find(|r| r["kind"] == "objection").unwrap();
+    assert_eq!(objection["rejected"], 1);
+
+    // The console pages render for each party.
+    let p = h.get("/console/my/records", Role::Subject).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.text().contains("已修复"));
+    let p = h.get(&format!("/console/cases/{id}"), Role::Deciding).await;
+    assert!(p.text().contains("已办结并共享"), "{}", p.text());
+    let p = h.get("/console/cases/stats", Role::Admin).await;
+    assert!(p.text().contains("信用修复"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repair_and_objection_end_to_end_on_sqlite() {
+    run(harness()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repair_and_objection_end_to_end_on_postgres() {
+    // The sync PostgreSQL client connects outside the async runtime, as the server's pools do.
+    let h =
+        tokio::task::spawn_blocking(|| harness_on(testkit::postgres(), server::Config::default()))
+            .await
+            .unwrap();
+    run(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_forms_apply_and_decide() {
+    let mut h = harness();
+    set_day(&mut h, "2026-09-03", 2).await;
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let record_id = mine["records"][0]["record_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{mine}"))
+        .to_string();
+    let page = h.get("/console/my/records", Role::Subject).await.text();
+    assert!(page.contains("在线申请信用修复"), "{page}");
+    // The multipart form of the page: commitment, statement, a PDF.
+    let csrf = h.sessions[&Role::Subject].1.clone();
+    let b = "XyB";
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{b}\r\nContent-Disposition: form-data; name=\"record_id\"\r\n\r\n{record_id}\r\n\
+         --{b}\r\nContent-Disposition: form-data; name=\"commitment\"\r\n\r\nyes\r\n\
+         --{b}\r\nContent-Disposition: form-data; name=\"statement\"\r\n\r\n已缴纳罚款\r\n\
+         --{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"receipt.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n%%EOF\n\r\n\
+         --{b}--\r\n"
+    );
+    let r = h
+        .send(
+            h.request(
+                Method::POST,
+                "/console/my/repairs",
+                Role::Subject,
+                Via::Session,
+            )
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={b}"),
+            )
+            .body(Body::from(body))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
+    let id: i64 = to.rsplit('/').next().unwrap().parse().unwrap();
+    let page = h.get(&to, Role::Subject).await.text();
+    assert!(page.contains("receipt.pdf") && page.contains("信用修复承诺"));
+    // Without the CSRF token the form is refused.
+    let r = h
+        .send(
+            h.request(
+                Method::POST,
+                &format!("/console/cases/{id}/actions"),
+                Role::Deciding,
+                Via::Session,
+            )
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={b}"))
+            .body(Body::from(format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\naccept\r\n--{b}--\r\n"
+            )))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let csrf = h.sessions[&Role::Deciding].1.clone();
+    for (action, performed) in [("accept", ""), ("approve", "yes")] {
+        let r = h
+            .send(
+                h.request(
+                    Method::POST,
+                    &format!("/console/cases/{id}/actions"),
+                    Role::Deciding,
+                    Via::Session,
+                )
+                .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={b}"))
+                .body(Body::from(format!(
+                    "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+                     --{b}\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\n{action}\r\n\
+                     --{b}\r\nContent-Disposition: form-data; name=\"performed\"\r\n\r\n{performed}\r\n\
+                     --{b}--\r\n"
+                )))
+                .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{action}: {}", r.text());
+    }
+    let c = h.state.store.case(id).unwrap().unwrap();
+    assert_eq!(c.state, "approved");
+    assert_eq!(c.performed, Some(true));
+}
