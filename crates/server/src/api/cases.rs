@@ -73,12 +73,11 @@ pub fn actor(ctx: &Ctx) -> ApiResult<Actor> {
 /// Repairs are decided by the deciding unit's officers ("谁认定、谁修复"); objections answered by
 /// the source unit's reporters and reviewers (or its officers); the credit office may act for any.
 fn may_act(role: Role, kind: &str) -> ApiResult<()> {
-    let ok = match (role, kind) {
-        (Role::Admin | Role::Subject, _) => true,
-        (Role::Deciding, _) => true,
-        (Role::Reporter | Role::Reviewer, "objection") => true,
-        _ => false,
-    };
+    let ok = matches!(
+        (role, kind),
+        (Role::Admin | Role::Subject | Role::Deciding, _)
+            | (Role::Reporter | Role::Reviewer, "objection")
+    );
     if ok {
         Ok(())
     } else {
