@@ -19,7 +19,10 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
-    ("referrer-policy", "no-referrer"),
+    // Not `no-referrer`: under it browsers send `Origin: null` with same-site form posts, and the
+    // login's origin check then refuses every real browser. `same-origin` still sends nothing to
+    // other sites.
+    ("referrer-policy", "same-origin"),
     (
         "permissions-policy",
         "camera=(), microphone=(), geolocation=()",

@@ -168,3 +168,137 @@ async fn pages_fit_a_phone_screen() {
     .await
     .unwrap();
 }
+
+fn wait_until(mut ok: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A POST over loopback as a department's system would send it (blocking, for the browser thread).
+fn post(base: &str, path: &str, token: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let host = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subject_applies_for_repair_in_the_browser_and_the_penalty_leaves_the_portal() {
+    let mut h = harness();
+    // 2026-09-02 10:00 in Beijing: the penalty of 2026-06-01 has served its three months.
+    h.move_to(
+        testkit::day("2026-09-02")
+            .and_hms_opt(2, 0, 0)
+            .unwrap()
+            .and_utc(),
+    )
+    .await;
+    let s = h.state.clone();
+    let rep = tokio::task::spawn_blocking(move || server::jobs::run_once(&s))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(rep.cases.reminders >= 1, "{rep:?}");
+    let base = serve(&h).await;
+    let org = h.org.clone();
+    let token = h.tokens[&auth::Role::Deciding].clone();
+    let pdf = artifacts().join("receipt.pdf");
+    std::fs::write(
+        &pdf,
+        b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n",
+    )
+    .unwrap();
+    tokio::task::spawn_blocking(move || {
+        let driver = Driver::start();
+        let b = driver.session(1280, 1600, true);
+        // The subject logs in and finds the reminder and the record with its repairable date.
+        b.goto(&format!("{base}/console/login"));
+        b.type_into(&b.find("input[name=username]"), "subject");
+        b.type_into(&b.find("input[name=password]"), "Testing2026pass");
+        b.click(&b.find("form button[type=submit]"));
+        // The click returns before the login's redirect lands; wait for it.
+        wait_until(|| b.url().ends_with("/console"));
+        b.goto(&format!("{base}/console/my/records"));
+        assert!(
+            b.url().ends_with("/console/my/records"),
+            "{}: {}",
+            b.url(),
+            b.text(&b.find("body"))
+        );
+        let main = b.text(&b.find("main"));
+        assert!(!b.find_all("#messages").is_empty(), "{main}");
+        let reminders = b.text(&b.find("#messages"));
+        assert!(reminders.contains("可申请信用修复"), "{reminders}");
+        let card = b
+            .find_all("section.record")
+            .into_iter()
+            .find(|c| b.text(c).contains("盐环罚〔2026〕1号"))
+            .expect("the penalty among my records");
+        assert!(b.text(&card).contains("2026-09-02"));
+        // Apply: sign the commitment, say what was done, attach the receipt.
+        b.click(&b.find("form.apply input[name=commitment]"));
+        b.type_into(
+            &b.find("form.apply textarea[name=statement]"),
+            "罚款已缴清，整改已完成",
+        );
+        b.send_keys(
+            &b.find("form.apply input[name=file]"),
+            pdf.to_str().unwrap(),
+        );
+        b.click(&b.find("form.apply button"));
+        wait_until(|| b.url().contains("/console/cases/"));
+        let url = b.url();
+        assert!(url.contains("/console/cases/"), "{url}");
+        let id: i64 = url.rsplit('/').next().unwrap().parse().unwrap();
+        assert!(b.text(&b.find("#case-state")).contains("已提交"));
+        assert!(b.text(&b.find("main")).contains("receipt.pdf"));
+        save("repair-application.png", &b.screenshot());
+
+        // The deciding unit, over the API: accept, then approve with performance confirmed.
+        let (st, body) = post(
+            &base,
+            &format!("/api/v1/cases/{id}/actions"),
+            &token,
+            r#"{"action":"accept"}"#,
+        );
+        assert_eq!(st, 200, "{body}");
+        let (st, body) = post(
+            &base,
+            &format!("/api/v1/cases/{id}/actions"),
+            &token,
+            r#"{"action":"approve","performed":true,"reason":"罚款已缴清"}"#,
+        );
+        assert_eq!(st, 200, "{body}");
+
+        // Gone from the portal's subject page and the 双公示 column; the subject sees the decision.
+        b.goto(&format!("{base}/subjects/{org}"));
+        assert!(!b.text(&b.find("main")).contains("盐环罚〔2026〕1号"));
+        b.goto(&format!("{base}/publicity/penalties"));
+        let column = b.text(&b.find("main"));
+        assert!(
+            !column.contains("盐环罚〔2026〕1号") && column.contains("盐环罚〔2026〕2号"),
+            "{column}"
+        );
+        b.goto(&format!("{base}/console/cases/{id}"));
+        assert!(b.text(&b.find("#case-state")).contains("准予修复"));
+    })
+    .await
+    .unwrap();
+}

@@ -137,6 +137,12 @@ pub struct ServeArgs {
     /// Take the client address from X-Forwarded-For (behind a reverse proxy).
     #[arg(long)]
     pub trust_forwarded: bool,
+    /// The SMS/email gateway reminders and decisions are POSTed to (JSON, with Idempotency-Key).
+    #[arg(long, env = "XINYONG_SMS_GATEWAY")]
+    pub sms_gateway: Option<String>,
+    /// Without a gateway, messages are appended to this file (default: beside the store).
+    #[arg(long)]
+    pub outbox_file: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -688,9 +688,13 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     let subject = store
         .read(|c| {
             c.query_one(
+                // A company whose penalty (by the ecology bureau, whose officer is a demo account)
+                // can be repaired today, so that the repair "一件事" can be tried at once.
                 "SELECT subject_key FROM records WHERE class_code = 'CF' AND published AND subject_key NOT LIKE 'P%'
-                 ORDER BY record_key LIMIT 1",
-                &[],
+                   AND change IN ('created', 'corrected')
+                 ORDER BY CASE WHEN source_unit = '盐城市生态环境局' AND repairable_from <= $1
+                   AND public_ends >= $1 THEN 0 ELSE 1 END, record_key LIMIT 1",
+                &[ctx.clock.today().into()],
             )
         })?
         .map(|r| r.text(0))
@@ -708,6 +712,12 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
             "sthj-review",
             "生态环境局审核员",
             auth::Role::Reviewer,
+            Some("盐城市生态环境局"),
+        ),
+        (
+            "sthj-decide",
+            "生态环境局认定经办人",
+            auth::Role::Deciding,
             Some("盐城市生态环境局"),
         ),
         (
@@ -783,6 +793,10 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     }
     println!("  社会公众无需登录。");
     println!(
+        "信用修复“一件事”：以 qiye-demo 登录 http://{}/console/my/records 在线申请，以 sthj-decide 登录“信用修复工作台”办理。",
+        a.listen
+    );
+    println!(
         "推送接口演示令牌（生态环境局信息员，30天）：{}",
         token.token
     );
@@ -805,6 +819,8 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         max_submission_mib: 2048,
         secure_cookies: false,
         trust_forwarded: false,
+        sms_gateway: None,
+        outbox_file: None,
     };
     serve(ctx, &a.demo_db, &args, Some(keys))
 }
@@ -842,8 +858,25 @@ fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()
         max_submission_bytes: a.max_submission_mib << 20,
         secure_cookies: a.secure_cookies,
         trust_forwarded: a.trust_forwarded,
+        outbox: match (&a.sms_gateway, &a.outbox_file) {
+            (Some(url), _) => server::OutboxTarget::Gateway(url.clone()),
+            (None, Some(f)) => server::OutboxTarget::File(f.into()),
+            (None, None) => server::OutboxTarget::File(match store.location() {
+                store::Location::Sqlite(p) => p.with_extension("outbox.jsonl"),
+                _ => Path::new("xinyong-data").join("outbox.jsonl"),
+            }),
+        },
         ..server::Config::default()
     };
+    match &config.outbox {
+        server::OutboxTarget::Gateway(u) => eprintln!("短信/邮件网关：{u}"),
+        server::OutboxTarget::File(f) => {
+            eprintln!(
+                "未配置短信/邮件网关（--sms-gateway），外发消息写入 {}",
+                f.display()
+            )
+        }
+    }
     // Built before the runtime starts: on PostgreSQL the store's blocking client may not be
     // driven from inside an async runtime (it panics), and building the indexes reads it.
     let state = server::AppState::new(

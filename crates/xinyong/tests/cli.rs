@@ -499,3 +499,150 @@ fn serve_is_ready_on_both_backends() {
         assert!(body.contains("\"ready\""), "{}: {body}", ts.spec);
     }
 }
+
+/// Starts `xinyong serve` and waits until it answers; the child is killed (SIGKILL) by the caller.
+fn start_serve(spec: &str, keys: &Path, now: &str, extra: &[&str]) -> std::process::Child {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec!["serve", "--listen", &listen];
+    args.extend_from_slice(extra);
+    let mut child = xinyong(spec, keys, &args)
+        .env("XINYONG_NOW", now)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..300 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "serve exited early on {spec}"
+        );
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("serve did not listen on {spec}");
+}
+
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Reminders pending in the outbox survive a killed server: the next one sends each exactly
+/// once, and a further restart sends nothing again.
+#[test]
+fn a_killed_server_loses_no_reminder_and_a_restart_sends_none_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = rulebook::Rulebook::builtin().unwrap();
+    let unit_code = rules.units.find("盐城市生态环境局").unwrap().uscc.clone();
+    let mut csv = String::from(
+        "CF_XDR_MC,CF_XDR_LB,CF_XDR_SHXYM,CF_FRDB,CF_WSH,CF_WFXW,CF_SY,CF_YJ,CF_CFLB,CF_NR,CF_NR_FK,CF_JDRQ,CF_YXQ,CF_CFJG,CF_CFJGDM,CF_SJLY,CF_SJLYDM\n",
+    );
+    for n in 0..3u16 {
+        let org = format!("MA4Y{n:04}");
+        let body = format!(
+            "91320900{org}{}",
+            domain::ids::org_code_check(org.as_bytes()).unwrap()
+        );
+        let code = format!("{body}{}", domain::ids::uscc_check_char(body.as_bytes()));
+        csv.push_str(&format!(
+            "丁{n}公司,法人及非法人组织,{code},张三,盐环罚〔2026〕{}号,超标排放,超标排放,《中华人民共和国大气污染防治法》第九十九条,罚款,处罚款0.5万元,0.5,2026-06-01,2029-06-01,盐城市生态环境局,{unit_code},盐城市生态环境局,{unit_code}\n",
+            300 + n
+        ));
+    }
+    let file = dir.path().join("penalties.csv");
+    std::fs::write(&file, csv).unwrap();
+    for ts in testkit::stores() {
+        let k = testkit::key_file(dir.path());
+        let mut import = xinyong(
+            &ts.spec,
+            &k,
+            &[
+                "import",
+                "--source",
+                "盐城市生态环境局",
+                "--class",
+                "行政处罚",
+                "--json",
+                file.to_str().unwrap(),
+            ],
+        );
+        import.env("XINYONG_NOW", "2026-06-10T04:00:00Z");
+        let out = run_ok(import);
+        assert_eq!(last_json(&out)["accepted"], 3, "{out}");
+        let store = store::Store::open(&ts.spec).unwrap();
+        let pending = |s: &store::Store| {
+            s.outbox_counts()
+                .unwrap()
+                .into_iter()
+                .find(|(k, _)| k == "pending")
+                .map_or(0, |(_, n)| n)
+        };
+        // 1. The day the penalties become repairable, with a gateway that does not answer: the
+        //    reminders are made and wait in the outbox; the server is killed.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let gateway = format!("http://127.0.0.1:{closed}/sms");
+        let mut first = start_serve(
+            &ts.spec,
+            &k,
+            "2026-09-02T02:00:00Z",
+            &["--sms-gateway", &gateway],
+        );
+        wait_for("three reminders pending", || pending(&store) == 3);
+        first.kill().unwrap();
+        first.wait().unwrap();
+        // 2. A restart after the retry time: each is sent once.
+        let spool = dir.path().join(format!("outbox-{}.jsonl", ts.name));
+        let lines = || {
+            std::fs::read_to_string(&spool)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        let mut second = start_serve(
+            &ts.spec,
+            &k,
+            "2026-09-02T02:10:00Z",
+            &["--outbox-file", spool.to_str().unwrap()],
+        );
+        wait_for("three messages sent", || lines().len() >= 3);
+        wait_for("the outbox empty", || pending(&store) == 0);
+        second.kill().unwrap();
+        second.wait().unwrap();
+        // 3. Another restart, later the same day: nothing is sent again.
+        let mut third = start_serve(
+            &ts.spec,
+            &k,
+            "2026-09-02T06:00:00Z",
+            &["--outbox-file", spool.to_str().unwrap()],
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        third.kill().unwrap();
+        third.wait().unwrap();
+        let sent = lines();
+        let mut keys: Vec<String> = sent
+            .iter()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["dedupe"].to_string())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!((sent.len(), keys.len()), (3, 3), "{}: {sent:?}", ts.name);
+        assert!(sent.iter().all(|l| l.contains("可申请信用修复")));
+    }
+}

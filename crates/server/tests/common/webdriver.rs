@@ -232,6 +232,15 @@ impl Session<'_> {
         );
     }
 
+    /// Types without clearing first (a file input takes the file's path this way).
+    pub fn send_keys(&self, element: &str, text: &str) {
+        self.call(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
     pub fn click(&self, element: &str) {
         self.call(
             "POST",
