@@ -125,6 +125,12 @@ async fn run(mut h: Harness) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let id = r.json()["case_id"].as_i64().unwrap();
     assert_eq!(r.json()["deadline"], "2026-09-04");
+    // The signed commitment is public on the subject's page (信用承诺, 信用修复型).
+    let page = h
+        .get(&format!("/subjects/{org}?tab=CN"), Role::Public)
+        .await
+        .text();
+    assert!(page.contains("信用修复型"), "commitment on the portal");
     // Evidence is checked by content.
     let r = upload(&h, id, Role::Subject, b"MZ\x90\x00 not a pdf").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());

@@ -91,7 +91,8 @@ pub struct Case {
     pub decided_at: Option<DateTime<Utc>>,
     pub decided_on: Option<NaiveDate>,
     pub decision_reason: Option<String>,
-    pub escalated: bool,
+    /// Escalation of the current step to the credit office: 0 none, 1 near its deadline, 2 overdue.
+    pub escalated: i64,
     /// Steps taken after their deadline.
     pub late_steps: i64,
     pub updated_at: DateTime<Utc>,
@@ -137,7 +138,7 @@ fn case_from(r: &Row) -> Result<Case, StoreError> {
         decided_at: r.opt_time(18)?,
         decided_on: r.opt_date(19)?,
         decision_reason: r.opt_text(20)?,
-        escalated: r.bool(21)?,
+        escalated: r.i64(21)?,
         late_steps: r.i64(22)?,
         updated_at: r.time(23)?,
         events: r.i64(24)?,
@@ -607,7 +608,7 @@ impl Store {
                     t.event.at.into(),
                     reason,
                     Val::Int(t.late as i64),
-                    Val::Bool(false),
+                    Val::Int(0),
                     Val::Int(t.case_id),
                     t.from.into(),
                     Val::Int(t.decided.is_some() as i64),
@@ -880,6 +881,8 @@ impl Store {
                        AND (r.public_ends IS NULL OR r.public_ends >= $2)
                        AND NOT EXISTS (SELECT 1 FROM reminders m
                             WHERE m.subject_key = r.subject_key AND m.record_key = r.record_key)
+                       AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.kind = 'repair'
+                            AND k.subject_key = r.subject_key AND k.record_key = r.record_key)
                      ORDER BY r.repairable_from LIMIT $3"
                 ),
                 &[after.into(), today.into(), Val::Int(limit)],
@@ -967,16 +970,22 @@ impl Store {
 
     // ----- escalation -----
 
-    /// Cases with a running deadline on or before `limit_day`, not yet escalated for that step.
-    pub fn cases_to_escalate(&self, limit_day: NaiveDate) -> Result<Vec<Case>, StoreError> {
+    /// Cases whose running deadline is on or before `limit_day` and not yet escalated as near, or
+    /// before `today` and not yet escalated as overdue.
+    pub fn cases_to_escalate(
+        &self,
+        limit_day: NaiveDate,
+        today: NaiveDate,
+    ) -> Result<Vec<Case>, StoreError> {
         self.read(|c| {
             c.query(
                 &format!(
                     "SELECT {CASE_COLUMNS} FROM cases
-                     WHERE deadline IS NOT NULL AND deadline <= $1 AND escalated = $2
+                     WHERE deadline IS NOT NULL AND deadline <= $1
+                       AND (escalated = 0 OR (escalated = 1 AND deadline < $2))
                      ORDER BY deadline LIMIT 1000"
                 ),
-                &[limit_day.into(), Val::Bool(false)],
+                &[limit_day.into(), today.into()],
             )?
             .iter()
             .map(case_from)
@@ -984,18 +993,20 @@ impl Store {
         })
     }
 
-    /// Marks a case escalated for its current step and writes the messages, once.
+    /// Marks a case escalated to `stage` (1 near, 2 overdue) for its current step and writes the
+    /// messages, once per stage.
     pub fn escalate_case(
         &self,
         case_id: i64,
         deadline: NaiveDate,
+        stage: i64,
         effects: &SideEffects,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         self.write(|c| {
             let n = c.execute(
-                "UPDATE cases SET escalated = $1 WHERE case_id = $2 AND deadline = $3 AND escalated = $4",
-                &[Val::Bool(true), Val::Int(case_id), deadline.into(), Val::Bool(false)],
+                "UPDATE cases SET escalated = $1 WHERE case_id = $2 AND deadline = $3 AND escalated < $1",
+                &[Val::Int(stage), Val::Int(case_id), deadline.into()],
             )?;
             if n == 1 {
                 insert_effects(c, effects, Some(case_id), "system:escalation", at)?;

@@ -302,6 +302,120 @@ impl Casework<'_> {
         }
     }
 
+    /// Records the subject's public repair commitment (信用修复型承诺) as a 信用承诺 record, through
+    /// the same importer and validation as any report, received by the deciding unit. Returns its
+    /// number (一诺一码). Signing the same commitment twice on a day changes nothing.
+    fn sign_commitment(
+        &self,
+        actor: &Actor,
+        head: &RecordHead,
+        unit: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, CaseError> {
+        let subject = self
+            .store
+            .subject(&head.subject_key)?
+            .ok_or_else(|| CaseError::NotFound("信用主体不存在".into()))?;
+        let today = day_of(now);
+        let number = format!(
+            "XYXF{}{}",
+            today.format("%Y%m%d"),
+            &crypto::sm3_hex(format!("{}|{today}", head.record_id).as_bytes())[..10].to_uppercase()
+        );
+        let (kind, uscc, id_type, id_number) = match subject.kind {
+            domain::record::SubjectKind::NaturalPerson => {
+                let plain = subject
+                    .id_sealed
+                    .as_ref()
+                    .and_then(|s| self.keys.decrypt(s).ok())
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| CaseError::Invalid("无法读取承诺人的证件号码".into()))?;
+                (
+                    "自然人",
+                    String::new(),
+                    subject.id_type.clone().unwrap_or_else(|| "身份证".into()),
+                    plain,
+                )
+            }
+            domain::record::SubjectKind::IndividualBusiness => (
+                "个体工商户",
+                subject.uscc.clone().unwrap_or_default(),
+                String::new(),
+                String::new(),
+            ),
+            domain::record::SubjectKind::Organisation => (
+                "法人及非法人组织",
+                subject.uscc.clone().unwrap_or_default(),
+                String::new(),
+                String::new(),
+            ),
+        };
+        let wf = &self.rules.workflows.commitment;
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let row = [
+            ("CN_XDR_MC", subject.name.clone()),
+            ("CN_XDR_LB", kind.to_string()),
+            ("CN_XDR_SHXYM", uscc),
+            ("CN_XDR_ZJLX", id_type),
+            ("CN_XDR_ZJHM", id_number),
+            ("CN_BH", number.clone()),
+            ("CN_LX", wf.kind.clone()),
+            // Not the decision's number: the commitment stays public after the repair, the
+            // penalty does not.
+            (
+                "CN_SX",
+                "申请信用修复（纠正失信行为、履行行政处罚决定）".to_string(),
+            ),
+            ("CN_NR", wf.text.clone()),
+            ("CN_RQ", today.to_string()),
+            ("CN_SLDW", unit.to_string()),
+            ("CN_LYZT", "履约中".to_string()),
+        ];
+        let write = |w: &mut csv::Writer<Vec<u8>>| -> Result<Vec<u8>, csv::Error> {
+            w.write_record(row.iter().map(|(k, _)| *k))?;
+            w.write_record(row.iter().map(|(_, v)| v.as_str()))?;
+            w.flush()?;
+            Ok(w.get_ref().clone())
+        };
+        let bytes = write(&mut w).map_err(|e| CaseError::Invalid(e.to_string()))?;
+        let clock = domain::clock::FixedClock::at(now);
+        let summary = ingest::Importer {
+            store: self.store,
+            rules: self.rules,
+            keys: self.keys,
+            clock: &clock,
+        }
+        .import_reader(
+            Some("信用修复承诺".into()),
+            ingest::Format::Csv,
+            bytes.as_slice(),
+            &ingest::ImportOptions {
+                unit: unit.into(),
+                class: "信用承诺".into(),
+                actor: actor.id.clone(),
+                channel: store::Channel::Api,
+            },
+            &|_| {},
+        )
+        .map_err(|e| CaseError::Invalid(format!("信用修复承诺未能登记：{e}")))?;
+        if summary.rejected > 0 {
+            let reasons = summary
+                .submission_id
+                .map(|id| self.store.rejections(id))
+                .transpose()?
+                .unwrap_or_default()
+                .into_iter()
+                .flat_map(|r| r.problems)
+                .map(|p| format!("{}：{}", p.name, p.reason))
+                .collect::<Vec<_>>();
+            return Err(CaseError::Invalid(format!(
+                "信用修复承诺未能登记：{}",
+                reasons.join("；")
+            )));
+        }
+        Ok(number)
+    }
+
     /// A subject applies for the repair of one of its penalties, with the signed commitment and
     /// evidence. Refused with exactly what is missing when the pre-review finds a gap.
     pub fn apply_repair(
@@ -339,6 +453,17 @@ impl Casework<'_> {
         let files = self.evidence(files)?;
         let unit = self.deciding_unit(&head);
         let wf = &self.rules.workflows;
+        // Refuse a second application before a commitment is recorded for it.
+        if self
+            .store
+            .open_case_of("repair", &head.record_id)?
+            .is_some()
+        {
+            return Err(CaseError::Refused(
+                "该记录已有办理中的信用修复申请，请勿重复提交".into(),
+            ));
+        }
+        let number = self.sign_commitment(actor, &head, &unit, now)?;
         let deadline = wf
             .deadline(
                 &self.rules.calendar,

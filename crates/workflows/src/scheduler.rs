@@ -269,12 +269,13 @@ impl Scheduler<'_> {
             .add_workdays(today, wf.escalation.before_deadline)
             .date;
         let mut n = 0;
-        for case in w.store.cases_to_escalate(limit)? {
+        for case in w.store.cases_to_escalate(limit, today)? {
             let Some(due) = case.deadline else { continue };
             let kind: CaseKind = case.kind.parse().map_err(CaseError::Invalid)?;
             let state: CaseState = case.state.parse().map_err(CaseError::Invalid)?;
             let step = case.deadline_step.clone().unwrap_or_default();
             let late = due < today;
+            let stage = if late { 2 } else { 1 };
             let body = format!(
                 "{}申请{}（{}，{}）须于{due}前{step}{}。",
                 kind.label(),
@@ -296,7 +297,7 @@ impl Scheduler<'_> {
                         body: body.clone(),
                         case_id: Some(case.case_id),
                         record_id: Some(case.record_id.clone()),
-                        dedupe: format!("escalate:{}:{due}:office", case.case_id),
+                        dedupe: format!("escalate:{}:{due}:{stage}:office", case.case_id),
                     },
                     NewMessage {
                         to_kind: "unit",
@@ -310,12 +311,12 @@ impl Scheduler<'_> {
                         body,
                         case_id: Some(case.case_id),
                         record_id: Some(case.record_id.clone()),
-                        dedupe: format!("escalate:{}:{due}:unit", case.case_id),
+                        dedupe: format!("escalate:{}:{due}:{stage}:unit", case.case_id),
                     },
                 ],
                 ..Default::default()
             };
-            if w.store.escalate_case(case.case_id, due, &fx, now)? {
+            if w.store.escalate_case(case.case_id, due, stage, &fx, now)? {
                 n += 1;
             }
         }

@@ -215,6 +215,13 @@ fn repair_and_objection_on_both_stores() {
         let again =
             refused(work.apply_repair(&subject(&a), &rec_a, true, "", &[], at("2026-07-03")));
         assert!(again.contains("请勿重复提交"), "{name}: {again}");
+        // The commitment is public, as a 信用承诺 record of type 信用修复型 received by the unit.
+        let cn = store.subject_heads(&a, &["CN"]).unwrap();
+        assert_eq!(cn.len(), 1, "{name}");
+        assert!(
+            cn[0].payload.contains("信用修复型") && cn[0].source_unit == UNIT,
+            "{name}"
+        );
         // Routed to the deciding unit, with a deadline two working days on.
         let case = store.case(id).unwrap().unwrap();
         assert_eq!(case.unit, UNIT);
@@ -498,5 +505,160 @@ fn two_runners_do_each_job_once() {
         unique.sort();
         unique.dedup();
         assert_eq!((sent.len(), unique.len()), (30, 30), "{name}");
+    }
+}
+
+#[test]
+fn escalation_overdue_lateness_and_a_units_own_objection() {
+    let rules = Rulebook::builtin().unwrap();
+    let c = uscc(50);
+    for ts in stores() {
+        let name = ts.name;
+        let keys = KeyRing::generate().unwrap();
+        let store = Store::open(&ts.spec).unwrap();
+        let import = |csv: String, day: &str| {
+            let clock = FixedClock::at(at(day));
+            Importer {
+                store: &store,
+                rules: &rules,
+                keys: &keys,
+                clock: &clock,
+            }
+            .import_reader(
+                None,
+                Format::Csv,
+                csv.as_bytes(),
+                &ImportOptions {
+                    unit: UNIT.into(),
+                    class: "行政处罚".into(),
+                    actor: "test".into(),
+                    channel: Channel::File,
+                },
+                &|_| {},
+            )
+            .unwrap()
+        };
+        import(
+            penalties(
+                &rules,
+                &[("戊公司", &c, "盐环罚〔2026〕401号", "2026-04-01")],
+            ),
+            "2026-06-10",
+        );
+        let rec = store.subject_heads(&c, &["CF"]).unwrap()[0]
+            .record_id
+            .clone();
+        let work = Casework {
+            store: &store,
+            rules: &rules,
+            keys: &keys,
+        };
+        let sender = Recorder::default();
+        let sched = Scheduler {
+            work: Casework {
+                store: &store,
+                rules: &rules,
+                keys: &keys,
+            },
+            sender: &sender,
+            worker: "runner-1",
+        };
+        // Thursday 2026-07-02: accept by Monday 07-06.
+        let id = work
+            .apply_repair(&subject(&c), &rec, true, "已缴纳", &[], at("2026-07-02"))
+            .unwrap();
+        assert_eq!(
+            store.case(id).unwrap().unwrap().deadline,
+            Some(testkit::day("2026-07-06"))
+        );
+        assert_eq!(sched.tick(at("2026-07-02")).unwrap().escalated, 0, "{name}");
+        // Friday, one working day before: near its deadline, the credit office is told once.
+        assert_eq!(sched.tick(at("2026-07-03")).unwrap().escalated, 1, "{name}");
+        assert_eq!(
+            sched
+                .tick(at("2026-07-03") + Duration::hours(1))
+                .unwrap()
+                .escalated,
+            0,
+            "{name}"
+        );
+        // Tuesday: overdue, told again; listed as overdue for the unit.
+        assert_eq!(sched.tick(at("2026-07-07")).unwrap().escalated, 1, "{name}");
+        let office = store.messages("office", "office", 10).unwrap();
+        assert_eq!(office.len(), 2, "{name}");
+        assert!(
+            office[0].title.contains("逾期") && office[1].title.contains("临期"),
+            "{name}"
+        );
+        let overdue = store
+            .cases(&CaseFilter {
+                unit: Some(UNIT.into()),
+                open: true,
+                overdue_on: Some(testkit::day("2026-07-07")),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(overdue.len(), 1, "{name}");
+        // Accepted late: counted; the next step's clock starts afresh.
+        let k = work
+            .act(
+                &unit(UNIT),
+                id,
+                Action::Accept,
+                "",
+                Some(true),
+                at("2026-07-07"),
+            )
+            .unwrap();
+        assert_eq!((k.late_steps, k.escalated), (1, 0), "{name}");
+        assert_eq!(k.deadline, Some(testkit::day("2026-07-14")), "{name}");
+        // The subject withdraws its application.
+        let k = work
+            .act(&subject(&c), id, Action::Cancel, "", None, at("2026-07-08"))
+            .unwrap();
+        assert_eq!(k.state, "cancelled");
+
+        // 主动异议: only the unit that reported the record; it starts at verification.
+        assert!(matches!(
+            work.object(
+                &unit(OTHER),
+                &rec,
+                "本单位发现数据有误",
+                &[],
+                at("2026-07-08")
+            ),
+            Err(CaseError::Forbidden(_))
+        ));
+        let oid = work
+            .object(&unit(UNIT), &rec, "处罚金额录入有误", &[], at("2026-07-08"))
+            .unwrap();
+        let o = store.case(oid).unwrap().unwrap();
+        assert_eq!(
+            (o.state.as_str(), o.opened_side.as_str()),
+            ("forwarded", "unit")
+        );
+        assert!(store.record_head(&rec).unwrap().unwrap().under_objection);
+        // Corrected once the unit has sent the corrected row (a new version).
+        import(
+            penalties(
+                &rules,
+                &[("戊公司", &c, "盐环罚〔2026〕401号", "2026-04-01")],
+            )
+            .replace("处罚款0.5万元,0.5", "处罚款0.3万元,0.3"),
+            "2026-07-09",
+        );
+        let k = work
+            .act(
+                &unit(UNIT),
+                oid,
+                Action::Correct,
+                "金额已更正为0.3万元",
+                None,
+                at("2026-07-09"),
+            )
+            .unwrap();
+        assert_eq!(k.state, "corrected", "{name}");
+        let head = store.record_head(&rec).unwrap().unwrap();
+        assert!(!head.under_objection && head.version == 2, "{name}");
     }
 }

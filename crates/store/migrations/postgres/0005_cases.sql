@@ -27,7 +27,7 @@ CREATE TABLE cases (
     decided_on       DATE,
     decision_reason  TEXT,
     outcome          TEXT,
-    escalated        BOOLEAN NOT NULL DEFAULT FALSE,
+    escalated        BIGINT NOT NULL DEFAULT 0,
     late_steps       BIGINT NOT NULL DEFAULT 0,
     updated_at       TIMESTAMPTZ NOT NULL,
     events           BIGINT NOT NULL
