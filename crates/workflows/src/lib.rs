@@ -500,7 +500,10 @@ impl Casework<'_> {
             opened_at: now,
             opened_on: today,
             reason: statement.into(),
-            commitment: Some(format!("【{}】{}", wf.commitment.kind, wf.commitment.text)),
+            commitment: Some(format!(
+                "【{}，承诺编号{number}，已在信用承诺栏目公开】{}",
+                wf.commitment.kind, wf.commitment.text
+            )),
             deadline,
             answer_due: None,
             event: NewEvent {
