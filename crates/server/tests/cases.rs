@@ -272,6 +272,13 @@ async fn run(mut h: Harness) {
     let objection = rows.iter().find(|r| r["kind"] == "objection").unwrap();
     assert_eq!(objection["rejected"], 1);
 
+    // Queue depths in the metrics.
+    let m = h.get("/metrics", Role::Admin).await.text();
+    assert!(
+        m.contains("xinyong_jobs{kind=\"repair.share\",state=\"done\"} 1"),
+        "{m}"
+    );
+    assert!(m.contains("xinyong_outbox{state=\"sent\"}"), "{m}");
     // The console pages render for each party.
     let p = h.get("/console/my/records", Role::Subject).await;
     assert_eq!(p.status, StatusCode::OK);

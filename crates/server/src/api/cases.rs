@@ -401,7 +401,7 @@ pub fn cases_for(state: &Shared, a: &Actor, q: &CasesQuery) -> ApiResult<Vec<sto
 #[utoipa::path(get, path = "/api/v1/cases", tag = "信用修复与异议", security(("token" = [])),
     params(CasesQuery),
     responses((status = 200, description = "主体：本主体的申请；单位：转本单位办理的；市信用办、审计员：全部", body = CaseList),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn list_cases(
     State(state): State<Shared>,
     ctx: Ctx,
@@ -416,7 +416,7 @@ pub async fn list_cases(
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "信用修复与异议", security(("token" = [])),
     params(("id" = i64, Path, description = "申请编号")),
     responses((status = 200, description = "申请详情：办理过程、证明材料、预审结果、当前可办理的操作", body = CaseView),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn get_case(
     State(state): State<Shared>,
     ctx: Ctx,
@@ -506,9 +506,9 @@ pub struct FileQuery {
 
 #[utoipa::path(post, path = "/api/v1/cases/{id}/files", tag = "信用修复与异议", security(("token" = [])),
     params(("id" = i64, Path, description = "申请编号"), FileQuery),
-    request_body(content = Vec<u8>, content_type = "application/pdf", description = "证明材料（PDF、PNG或JPEG，按内容识别，单个不超过10MB）"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "证明材料（PDF、PNG或JPEG，按内容识别，单个不超过10MB）"),
     responses((status = 200, description = "已保存（SM4加密存储，附SM3摘要）", body = Vec<store::CaseFile>),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn upload_file(
     State(state): State<Shared>,
@@ -589,7 +589,7 @@ pub async fn file_response(state: &Shared, ctx: &Ctx, id: i64, file: i64) -> Api
 #[utoipa::path(get, path = "/api/v1/cases/{id}/files/{file}", tag = "信用修复与异议", security(("token" = [])),
     params(("id" = i64, Path, description = "申请编号"), ("file" = i64, Path, description = "材料编号")),
     responses((status = 200, description = "证明材料原件（读取留痕）", content_type = "application/octet-stream"),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn get_file(
     State(state): State<Shared>,
     ctx: Ctx,
@@ -714,7 +714,7 @@ pub fn stats_for(state: &Shared, q: &StatsQuery) -> ApiResult<CaseStatsReply> {
 #[utoipa::path(get, path = "/api/v1/cases/stats", tag = "信用修复与异议", security(("token" = [])),
     params(StatsQuery),
     responses((status = 200, description = "按单位、月份：申请数、准予（异议成立）数、不予（维持）数、平均与最长办理工作日、超时步骤、当前逾期", body = CaseStatsReply),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn stats(
     State(state): State<Shared>,
     ApiQuery(q): ApiQuery<StatsQuery>,

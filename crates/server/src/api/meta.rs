@@ -43,13 +43,35 @@ pub async fn readyz(State(state): State<Shared>) -> ApiResult<Json<Ready>> {
     (status = 200, description = "Prometheus文本格式", body = String, content_type = "text/plain"),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn metrics(State(state): State<Shared>) -> Response {
-    let text = state.metrics.render(
+    let mut text = state.metrics.render(
         state.audit.queue.load(std::sync::atomic::Ordering::Relaxed),
         state
             .audit
             .written
             .load(std::sync::atomic::Ordering::Relaxed),
     );
+    // Queue depths of the repair and objection work: jobs and the SMS/email outbox, by state.
+    let s = state.clone();
+    if let Ok(Ok((jobs, outbox))) = tokio::task::spawn_blocking(move || {
+        Ok::<_, store::StoreError>((s.store.job_counts()?, s.store.outbox_counts()?))
+    })
+    .await
+    {
+        use std::fmt::Write;
+        let _ = writeln!(
+            text,
+            "# HELP xinyong_jobs Scheduler jobs by kind and state."
+        );
+        let _ = writeln!(text, "# TYPE xinyong_jobs gauge");
+        for (kind, st, n) in jobs {
+            let _ = writeln!(text, "xinyong_jobs{{kind=\"{kind}\",state=\"{st}\"}} {n}");
+        }
+        let _ = writeln!(text, "# HELP xinyong_outbox Outgoing SMS/email by state.");
+        let _ = writeln!(text, "# TYPE xinyong_outbox gauge");
+        for (st, n) in outbox {
+            let _ = writeln!(text, "xinyong_outbox{{state=\"{st}\"}} {n}");
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,
