@@ -180,12 +180,21 @@ fn wait_until(mut ok: impl FnMut() -> bool) {
 
 /// A POST over loopback as a department's system would send it (blocking, for the browser thread).
 fn post(base: &str, path: &str, token: &str, body: &str) -> (u16, String) {
+    http(base, "POST", path, token, body)
+}
+
+fn http(base: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let host = base.trim_start_matches("http://");
     let mut s = std::net::TcpStream::connect(host).unwrap();
+    let auth = if token.is_empty() {
+        String::new()
+    } else {
+        format!("Authorization: Bearer {token}\r\n")
+    };
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -219,6 +228,7 @@ async fn subject_applies_for_repair_in_the_browser_and_the_penalty_leaves_the_po
     let base = serve(&h).await;
     let org = h.org.clone();
     let token = h.tokens[&auth::Role::Deciding].clone();
+    let checker = h.tokens[&auth::Role::Handling].clone();
     let pdf = artifacts().join("receipt.pdf");
     std::fs::write(
         &pdf,
@@ -298,6 +308,34 @@ async fn subject_applies_for_repair_in_the_browser_and_the_penalty_leaves_the_po
         );
         b.goto(&format!("{base}/console/cases/{id}"));
         assert!(b.text(&b.find("#case-state")).contains("准予修复"));
+        // … and from the open-data export and the check API.
+        let (st, csv) = http(
+            &base,
+            "GET",
+            "/opendata/penalties.csv?from=2026-01-01&to=2026-12-31",
+            "",
+            "",
+        );
+        assert_eq!(st, 200);
+        assert!(!csv.contains("盐环罚〔2026〕1号") && csv.contains("盐环罚〔2026〕2号"));
+        let (_, case) = http(&base, "GET", &format!("/api/v1/cases/{id}"), &token, "");
+        let record = case
+            .split("\"record_id\":\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_string();
+        let (st, check) = post(
+            &base,
+            "/api/v1/checks",
+            &checker,
+            &format!(r#"{{"code":"{org}","matter":"行政许可"}}"#),
+        );
+        assert_eq!(st, 200, "{check}");
+        assert!(
+            !check.contains(&record) && check.contains("\"verdict\":\"clear\""),
+            "{check}"
+        );
     })
     .await
     .unwrap();
