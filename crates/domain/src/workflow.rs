@@ -361,7 +361,12 @@ pub fn transition(
         (CaseKind::Objection, A::Maintain) => {
             ((state == S::Forwarded).then_some(S::Maintained), unit)
         }
-        (_, A::Cancel) => (state.is_open().then_some(S::Cancelled), subject),
+        // Whoever opened the case may withdraw it (the caller checks it is the opener); the
+        // platform withdraws an application whose commitment could not be recorded.
+        (_, A::Cancel) => (
+            state.is_open().then_some(S::Cancelled),
+            &[Side::Subject, Side::Unit, Side::Office, Side::System],
+        ),
         _ => (None, unit),
     };
     let not_now = || TransitionError::NotNow {
@@ -669,6 +674,14 @@ pub fn eligibility(rules: &PublicityRules, f: &RepairFacts<'_>, today: NaiveDate
             Missing,
             "认定单位确认行政处罚尚未履行完毕".into(),
         ),
+        None if market => add(
+            "履行行政处罚",
+            Pending,
+            format!(
+                "待认定单位确认已履行行政处罚决定、已消除危害后果、未再发生同类违法行为（{}第十四条）",
+                rules.market.name
+            ),
+        ),
         None => add(
             "履行行政处罚",
             Pending,
@@ -730,6 +743,7 @@ mod tests {
             Err(TransitionError::WrongSide { .. })
         ));
         assert!(step(S::Shared, A::Cancel, Side::Subject).is_err());
+        assert!(step(S::Approved, A::Cancel, Side::Unit).is_err());
         assert!(step(S::Approved, A::Share, Side::Unit).is_err());
         assert_eq!(
             transition(k, S::UnderReview, A::Reject, Side::Unit, " "),

@@ -318,12 +318,14 @@ async fn console_forms_apply_and_decide() {
     // The multipart form of the page: commitment, statement, a PDF.
     let csrf = h.sessions[&Role::Subject].1.clone();
     let b = "XyB";
+    // A 3 MB scan: above axum's default body limit, within the rules' 10 MB.
+    let scan = format!("%PDF-1.4\n{}\n%%EOF\n", " ".repeat(3 << 20));
     let body = format!(
         "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
          --{b}\r\nContent-Disposition: form-data; name=\"record_id\"\r\n\r\n{record_id}\r\n\
          --{b}\r\nContent-Disposition: form-data; name=\"commitment\"\r\n\r\nyes\r\n\
          --{b}\r\nContent-Disposition: form-data; name=\"statement\"\r\n\r\n已缴纳罚款\r\n\
-         --{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"receipt.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n%%EOF\n\r\n\
+         --{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"receipt.pdf\"\r\nContent-Type: application/pdf\r\n\r\n{scan}\r\n\
          --{b}--\r\n"
     );
     let r = h

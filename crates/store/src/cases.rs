@@ -862,12 +862,12 @@ impl Store {
 
     // ----- reminders (闹铃式) -----
 
-    /// Penalties whose repairable date falls in `(after, today]`, still in force and public, and
-    /// without a reminder; at most `limit`.
+    /// Penalties repairable by `today`, still in force and public, without a reminder or a
+    /// repair application, and not in `skip`; at most `limit`.
     pub fn due_reminders(
         &self,
-        after: NaiveDate,
         today: NaiveDate,
+        skip: &[String],
         limit: i64,
     ) -> Result<Vec<RecordHead>, StoreError> {
         self.read(|c| {
@@ -876,19 +876,21 @@ impl Store {
                     "SELECT {HEAD_COLUMNS} FROM records r JOIN record_versions v
                        ON v.subject_key = r.subject_key AND v.record_key = r.record_key
                       AND v.version_no = r.current_version
-                     WHERE r.repairable_from > $1 AND r.repairable_from <= $2
+                     WHERE r.repairable_from <= $1
                        AND r.class_code = 'CF' AND r.change IN ('created', 'corrected')
-                       AND (r.public_ends IS NULL OR r.public_ends >= $2)
+                       AND (r.public_ends IS NULL OR r.public_ends >= $1)
                        AND NOT EXISTS (SELECT 1 FROM reminders m
                             WHERE m.subject_key = r.subject_key AND m.record_key = r.record_key)
                        AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.kind = 'repair'
                             AND k.subject_key = r.subject_key AND k.record_key = r.record_key)
-                     ORDER BY r.repairable_from LIMIT $3"
+                     ORDER BY r.repairable_from LIMIT $2"
                 ),
-                &[after.into(), today.into(), Val::Int(limit)],
+                &[today.into(), Val::Int(limit + skip.len() as i64)],
             )?
             .iter()
             .map(head_from)
+            .filter(|h| h.as_ref().map_or(true, |h| !skip.contains(&h.record_id)))
+            .take(limit as usize)
             .collect()
         })
     }
@@ -1045,10 +1047,12 @@ impl Store {
         })
     }
 
-    /// Claims pending outbox rows due now: each is leased until `lease_until` so another replica
-    /// (or this one after a restart) takes it only if this sender dies.
+    /// Claims pending outbox rows due now for `worker`: each is leased until `lease_until`, so
+    /// another replica (or this one after a restart) takes it only if this sender dies, and only
+    /// the holder of the lease records the send.
     pub fn claim_outbox(
         &self,
+        worker: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
@@ -1070,8 +1074,9 @@ impl Store {
             for r in &rows {
                 let id = r.i64(0)?;
                 c.execute(
-                    "UPDATE outbox SET next_attempt = $1, attempts = attempts + 1 WHERE outbox_id = $2",
-                    &[lease_until.into(), Val::Int(id)],
+                    "UPDATE outbox SET next_attempt = $1, attempts = attempts + 1, locked_by = $2
+                     WHERE outbox_id = $3",
+                    &[lease_until.into(), worker.into(), Val::Int(id)],
                 )?;
                 out.push(OutboxMessage {
                     outbox_id: id,
@@ -1087,33 +1092,36 @@ impl Store {
         })
     }
 
-    /// Records a send: sent, or failed with the next try (None: give up).
+    /// Records a send by the lease holder: sent, or failed with the next try (None: give up).
+    /// Returns false when the row was no longer this worker's.
     pub fn outbox_result(
         &self,
         id: i64,
+        worker: &str,
         error: Option<&str>,
         next: Option<DateTime<Utc>>,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         self.write(|c| {
             let (state, next_attempt) = match (error, next) {
                 (None, _) => ("sent", at),
                 (Some(_), Some(n)) => ("pending", n),
                 (Some(_), None) => ("failed", at),
             };
-            c.execute(
+            let n = c.execute(
                 "UPDATE outbox SET state = $1, next_attempt = $2, last_error = $3,
-                    sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END
-                 WHERE outbox_id = $5 AND state = 'pending'",
+                    sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END, locked_by = NULL
+                 WHERE outbox_id = $5 AND state = 'pending' AND locked_by = $6",
                 &[
                     state.into(),
                     next_attempt.into(),
                     error.map(str::to_string).into(),
                     at.into(),
                     Val::Int(id),
+                    worker.into(),
                 ],
             )?;
-            Ok(())
+            Ok(n == 1)
         })
     }
 

@@ -317,11 +317,7 @@ impl Casework<'_> {
             .subject(&head.subject_key)?
             .ok_or_else(|| CaseError::NotFound("信用主体不存在".into()))?;
         let today = day_of(now);
-        let number = format!(
-            "XYXF{}{}",
-            today.format("%Y%m%d"),
-            &crypto::sm3_hex(format!("{}|{today}", head.record_id).as_bytes())[..10].to_uppercase()
-        );
+        let number = commitment_number(&head.record_id, today);
         let (kind, uscc, id_type, id_number) = match subject.kind {
             domain::record::SubjectKind::NaturalPerson => {
                 let plain = subject
@@ -397,7 +393,11 @@ impl Casework<'_> {
             },
             &|_| {},
         )
-        .map_err(|e| CaseError::Invalid(format!("信用修复承诺未能登记：{e}")))?;
+        .map_err(|e| match e {
+            ingest::IngestError::Store(s) => CaseError::Store(s),
+            ingest::IngestError::Crypto(c) => CaseError::Store(StoreError::Decode(c.to_string())),
+            other => CaseError::Invalid(format!("信用修复承诺未能登记：{other}")),
+        })?;
         if summary.rejected > 0 {
             let reasons = summary
                 .submission_id
@@ -493,7 +493,7 @@ impl Casework<'_> {
             kind: "repair",
             record_id: head.record_id.clone(),
             record_version: head.version,
-            unit,
+            unit: unit.clone(),
             state: CaseState::Submitted.as_str(),
             opened_by: actor.id.clone(),
             opened_side: side_str(actor.side),
@@ -516,6 +516,17 @@ impl Casework<'_> {
             },
             effects: fx,
         })?;
+        if let Err(e) = self.sign_commitment(actor, &head, &unit, now) {
+            let _ = self.act(
+                &Actor::system("commitment"),
+                id,
+                Action::Cancel,
+                &format!("信用修复承诺未能登记：{e}"),
+                None,
+                now,
+            );
+            return Err(e);
+        }
         Ok(id)
     }
 
@@ -560,9 +571,10 @@ impl Casework<'_> {
         } else {
             CaseState::Submitted
         };
+        let answer_due = wf.answer_due(cal, today);
         let deadline = wf
             .deadline(cal, CaseKind::Objection, state, today)
-            .map(|d| (d.due, d.step));
+            .map(|d| (d.due.min(answer_due), d.step));
         let mut fx = SideEffects {
             files,
             ..Default::default()
@@ -590,7 +602,7 @@ impl Casework<'_> {
             reason: reason.into(),
             commitment: None,
             deadline,
-            answer_due: Some(wf.answer_due(cal, today)),
+            answer_due: Some(answer_due),
             event: NewEvent {
                 action: Action::Submit.as_str().into(),
                 actor: actor.id.clone(),
@@ -667,6 +679,9 @@ impl Casework<'_> {
         now: DateTime<Utc>,
     ) -> Result<(), CaseError> {
         let case = self.case_for(actor, id)?;
+        if side_str(actor.side) != case.opened_side {
+            return Err(CaseError::Forbidden("证明材料由申请人提交".into()));
+        }
         let state: CaseState = case.state.parse().map_err(CaseError::Invalid)?;
         if !state.is_open() {
             return Err(CaseError::Refused("申请已办结，不能再补充材料".into()));
@@ -687,7 +702,34 @@ impl Casework<'_> {
         performed: Option<bool>,
         now: DateTime<Utc>,
     ) -> Result<Case, CaseError> {
+        self.act_with_files(actor, id, action, reason, performed, &[], now)
+    }
+
+    /// [`Casework::act`] with evidence that commits with the step (supplementary material).
+    #[allow(clippy::too_many_arguments)]
+    pub fn act_with_files(
+        &self,
+        actor: &Actor,
+        id: i64,
+        action: Action,
+        reason: &str,
+        performed: Option<bool>,
+        files: &[Upload],
+        now: DateTime<Utc>,
+    ) -> Result<Case, CaseError> {
         let case = self.case_for(actor, id)?;
+        if action == Action::Cancel
+            && actor.side != Side::System
+            && side_str(actor.side) != case.opened_side
+            && !(actor.side == Side::Office && case.opened_side == "unit")
+        {
+            return Err(CaseError::Refused(
+                "只有提出申请的一方可以撤回该申请".into(),
+            ));
+        }
+        if !files.is_empty() && side_str(actor.side) != case.opened_side {
+            return Err(CaseError::Forbidden("证明材料由申请人提交".into()));
+        }
         let kind: CaseKind = case.kind.parse().map_err(CaseError::Invalid)?;
         let from: CaseState = case.state.parse().map_err(CaseError::Invalid)?;
         let reason = reason.trim();
@@ -722,8 +764,15 @@ impl Casework<'_> {
             require_newer_version: false,
             objection_closes: false,
             share: None,
-            effects: SideEffects::default(),
+            effects: SideEffects {
+                files: self.evidence(files)?,
+                ..Default::default()
+            },
         };
+        // An objection's step never runs past the day the subject must have its answer.
+        if let (Some((due, step)), Some(answer)) = (t.deadline, case.answer_due) {
+            t.deadline = Some((due.min(answer), step));
+        }
         let what = Self::record_name(&head);
         let dedupe = format!("case:{id}:{}", case.events + 1);
         let subject_msg = |title: &str, body: String, fx: &mut SideEffects| {
@@ -880,6 +929,19 @@ impl Casework<'_> {
             .case(id)?
             .ok_or_else(|| CaseError::NotFound(format!("申请{id}不存在")))
     }
+}
+
+/// The commitment's number (一诺一码): one per record and day.
+fn commitment_number(record_id: &str, day: NaiveDate) -> String {
+    format!(
+        "XYXF{}{}",
+        day.format("%Y%m%d"),
+        crypto::sm3_hex(format!("{record_id}|{day}").as_bytes())
+            .chars()
+            .take(10)
+            .collect::<String>()
+            .to_uppercase()
+    )
 }
 
 fn share_job(id: i64, now: DateTime<Utc>) -> NewJob {

@@ -329,6 +329,38 @@ fn repair_and_objection_on_both_stores() {
             ))
             .contains("请先通过报送")
         );
+        // More material asked and given: the verification clock restarts, but never past the day
+        // the subject must have its answer (15 working days from 07-08: 07-29).
+        work.act(
+            &unit(UNIT),
+            oid,
+            Action::RequestMaterials,
+            "请提供营业执照",
+            None,
+            at("2026-07-09"),
+        )
+        .unwrap();
+        assert!(matches!(
+            work.add_files(&unit(UNIT), oid, &[pdf()], at("2026-07-10")),
+            Err(CaseError::Forbidden(_))
+        ));
+        let k = work
+            .act_with_files(
+                &subject(&b),
+                oid,
+                Action::Supplement,
+                "",
+                None,
+                &[pdf()],
+                at("2026-07-20"),
+            )
+            .unwrap();
+        assert_eq!(
+            (k.state.as_str(), k.deadline),
+            ("forwarded", Some(testkit::day("2026-07-29"))),
+            "{name}"
+        );
+        assert_eq!(store.case_files(oid).unwrap().len(), 1, "{name}");
         work.act(
             &unit(UNIT),
             oid,
@@ -385,6 +417,7 @@ fn repair_and_objection_on_both_stores() {
         .unwrap();
         let dead = store
             .claim_outbox(
+                "runner-dead",
                 now + Duration::minutes(10),
                 now + Duration::minutes(15),
                 100,
@@ -393,6 +426,18 @@ fn repair_and_objection_on_both_stores() {
         assert_eq!(dead.len(), 1, "{name}");
         assert_eq!(sched.tick(now + Duration::minutes(11)).unwrap().sent, 0);
         assert_eq!(sched.tick(now + Duration::minutes(16)).unwrap().sent, 1);
+        // The dead runner, back, cannot record a send it no longer holds.
+        assert!(
+            !store
+                .outbox_result(
+                    dead[0].outbox_id,
+                    "runner-dead",
+                    None,
+                    None,
+                    now + Duration::minutes(17)
+                )
+                .unwrap()
+        );
         let sent = sender.sent();
         let mut unique = sent.clone();
         unique.sort();

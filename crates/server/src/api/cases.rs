@@ -54,20 +54,31 @@ pub fn actor(ctx: &Ctx) -> ApiResult<Actor> {
         Role::Admin | Role::Auditor => Side::Office,
         _ => return Err(ApiError::Forbidden),
     };
-    if side == Side::Subject && p.subject_key.is_none() {
+    // An empty key would read as "no filter" in the case lists.
+    let subject_key = p.subject_key.clone().filter(|k| !k.is_empty());
+    let unit = p.unit.clone().filter(|u| !u.is_empty());
+    if side == Side::Subject && subject_key.is_none() {
         return Err(ApiError::Unprocessable(
             "该账号未关联信用主体，请联系市信用办".into(),
         ));
     }
-    if side == Side::Unit && p.unit.is_none() {
+    if side == Side::Unit && unit.is_none() {
         return Err(ApiError::Unprocessable("该账号未关联单位".into()));
     }
     Ok(Actor {
         id: p.actor(),
         side,
-        unit: p.unit.clone(),
-        subject_key: p.subject_key.clone(),
+        unit,
+        subject_key,
     })
+}
+
+/// The caller as a party that may change a case: the auditor reads only.
+pub fn writer(ctx: &Ctx) -> ApiResult<Actor> {
+    if ctx.principal.role == Role::Auditor {
+        return Err(ApiError::Forbidden);
+    }
+    actor(ctx)
 }
 
 /// Repairs are decided by the deciding unit's officers ("谁认定、谁修复"); objections answered by
@@ -319,7 +330,7 @@ pub async fn object(
     reason: String,
     files: Vec<Upload>,
 ) -> ApiResult<CaseCreated> {
-    let a = actor(ctx)?;
+    let a = writer(ctx)?;
     let (s, rid) = (state.clone(), record_id.clone());
     let r = blocking(move || {
         let id = casework(&s).object(&a, &rid, &reason, &files, s.clock.now())?;
@@ -410,6 +421,15 @@ pub async fn list_cases(
     let a = actor(&ctx)?;
     let s = state.clone();
     let cases = blocking(move || cases_for(&s, &a, &q)).await?;
+    audit(
+        &state,
+        &ctx,
+        "cases.list",
+        None,
+        "ok",
+        Some(format!("{} cases", cases.len())),
+    )
+    .await;
     Ok(Json(CaseList { cases }))
 }
 
@@ -452,8 +472,9 @@ pub async fn act(
     ctx: &Ctx,
     id: i64,
     req: CaseActionRequest,
+    files: Vec<Upload>,
 ) -> ApiResult<store::Case> {
-    let a = actor(ctx)?;
+    let a = writer(ctx)?;
     let action: Action = req.action.parse().map_err(ApiError::Unprocessable)?;
     let (s, c2) = (state.clone(), ctx.clone());
     let reason = req.reason.clone();
@@ -463,10 +484,21 @@ pub async fn act(
         if a.side != Side::Subject {
             may_act(c2.principal.role, &case.kind)?;
         }
-        let done = w.act(&a, id, action, &reason, req.performed, s.clock.now())?;
-        // Checks and the portal's indexes see an ended record at once.
-        if done.state == "approved" || done.state == "record_withdrawn" {
-            s.lists.refresh(&s.store, &s.platform, &s.rules)?;
+        let done = w.act_with_files(
+            &a,
+            id,
+            action,
+            &reason,
+            req.performed,
+            &files,
+            s.clock.now(),
+        )?;
+        // Checks see an ended list entry at once; if the refresh fails the jobs catch up within
+        // seconds, and the step itself is done.
+        if (done.state == "approved" || done.state == "record_withdrawn")
+            && let Err(e) = s.lists.refresh(&s.store, &s.platform, &s.rules)
+        {
+            eprintln!("list index refresh after case {id}: {e}");
         }
         Ok(done)
     })
@@ -495,7 +527,7 @@ pub async fn case_action(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<CaseActionRequest>,
 ) -> ApiResult<Json<store::Case>> {
-    act(&state, &ctx, id, req).await.map(Json)
+    act(&state, &ctx, id, req, Vec::new()).await.map(Json)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -517,7 +549,7 @@ pub async fn upload_file(
     ApiQuery(q): ApiQuery<FileQuery>,
     body: Body,
 ) -> ApiResult<Json<Vec<store::CaseFile>>> {
-    let a = actor(&ctx)?;
+    let a = writer(&ctx)?;
     let limit = state.rules.workflows.evidence.max_bytes;
     let mut reader = BodyReader::new(body, limit);
     let s = state.clone();
@@ -640,7 +672,9 @@ pub fn worklist_for(state: &Shared, a: &Actor) -> ApiResult<Worklist> {
 pub async fn worklist(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<Worklist>> {
     let a = actor(&ctx)?;
     let s = state.clone();
-    Ok(Json(blocking(move || worklist_for(&s, &a)).await?))
+    let w = blocking(move || worklist_for(&s, &a)).await?;
+    audit(&state, &ctx, "worklist.read", None, "ok", None).await;
+    Ok(Json(w))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -16,6 +16,16 @@ use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::{Shared, blocking, today};
 
+/// The body limit of forms carrying evidence: the files the rules allow, at their largest, plus
+/// the fields (axum's default of 2 MB would refuse a file the rules accept).
+pub fn evidence_limit() -> axum::extract::DefaultBodyLimit {
+    let ev = rulebook::Rulebook::from_env_or(None)
+        .map(|r| r.workflows.evidence)
+        .ok();
+    let bytes = ev.map_or(10 << 20, |e| e.max_bytes as usize * e.max_files.max(1));
+    axum::extract::DefaultBodyLimit::max(bytes + (1 << 20))
+}
+
 fn subject_name(state: &Shared, key: &str) -> String {
     match state.store.subject(key) {
         Ok(Some(s)) => match s.id_masked {
@@ -113,6 +123,15 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
         })
     })
     .await;
+    crate::context::audit(
+        &state,
+        &ctx,
+        "cases.my_records",
+        None,
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
     match r {
         Ok(p) => render(StatusCode::OK, p),
         Err(e) => error_page(&ctx, e),
@@ -126,6 +145,7 @@ async fn form(
     mut mp: Multipart,
 ) -> Result<(Vec<(String, String)>, Vec<Upload>), ApiError> {
     let limit = state.rules.workflows.evidence.max_bytes as usize;
+    let max_files = state.rules.workflows.evidence.max_files;
     let mut fields = Vec::new();
     let mut files = Vec::new();
     while let Some(mut f) = mp
@@ -135,6 +155,11 @@ async fn form(
     {
         let name = f.name().unwrap_or_default().to_string();
         if name == "file" {
+            if files.len() >= max_files {
+                return Err(ApiError::Unprocessable(format!(
+                    "证明材料最多{max_files}个文件"
+                )));
+            }
             let file_name = f.file_name().unwrap_or_default().to_string();
             let mut bytes = Vec::new();
             while let Some(chunk) = f
@@ -300,6 +325,15 @@ pub async fn cases(State(state): State<Shared>, ctx: Ctx) -> Response {
         })
     })
     .await;
+    crate::context::audit(
+        &state,
+        &ctx,
+        "cases.list",
+        None,
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
     match r {
         Ok(p) => render(StatusCode::OK, p),
         Err(e) => error_page(&ctx, e),
@@ -410,6 +444,15 @@ pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
         })
     })
     .await;
+    crate::context::audit(
+        &state,
+        &ctx,
+        "case.read",
+        Some(format!("case:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
     match r {
         Ok(p) => render(StatusCode::OK, p),
         Err(e) => error_page(&ctx, e),
@@ -432,32 +475,13 @@ pub async fn action(
     if let Err(e) = check_csrf(&ctx, &field(&fields, "csrf")) {
         return error_page(&ctx, e);
     }
-    if !files.is_empty() {
-        let (s, c) = (state.clone(), ctx.clone());
-        let r = blocking(move || {
-            let a = api::actor(&c)?;
-            Ok(api::casework(&s).add_files(&a, id, &files, s.clock.now())?)
-        })
-        .await;
-        crate::context::audit(
-            &state,
-            &ctx,
-            "case.file.upload",
-            Some(format!("case:{id}")),
-            if r.is_ok() { "ok" } else { "failed" },
-            None,
-        )
-        .await;
-        if let Err(e) = r {
-            return error_page(&ctx, e);
-        }
-    }
     let req = api::CaseActionRequest {
         action: field(&fields, "action"),
         reason: field(&fields, "reason"),
         performed: (field(&fields, "performed") == "yes").then_some(true),
     };
-    match api::act(&state, &ctx, id, req).await {
+    // Supplementary files commit with the step, or not at all.
+    match api::act(&state, &ctx, id, req, files).await {
         Ok(_) => see_other(&format!("/console/cases/{id}")),
         Err(e) => error_page(&ctx, e),
     }

@@ -10,6 +10,7 @@ mod joint;
 mod monitoring;
 mod pages_impl;
 
+use axum::handler::Handler;
 use axum::http::{Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use pages::{Frame, NavItem, Template};
@@ -40,12 +41,17 @@ pub fn routes(r: Routes) -> Routes {
         SUBJECT,
         cases::my_records,
     )
-    .page(Method::POST, "/console/my/repairs", SUBJECT, cases::apply)
+    .page(
+        Method::POST,
+        "/console/my/repairs",
+        SUBJECT,
+        cases::apply.layer(cases::evidence_limit()),
+    )
     .page(
         Method::POST,
         "/console/my/objections",
         OBJECTORS,
-        cases::object,
+        cases::object.layer(cases::evidence_limit()),
     )
     .page(Method::GET, "/console/cases", CASE_READERS, cases::cases)
     .page(
@@ -64,7 +70,7 @@ pub fn routes(r: Routes) -> Routes {
         Method::POST,
         "/console/cases/{id}/actions",
         CASE_ACTORS,
-        cases::action,
+        cases::action.layer(cases::evidence_limit()),
     )
     .page(
         Method::GET,

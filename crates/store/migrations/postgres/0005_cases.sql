@@ -113,6 +113,7 @@ CREATE TABLE outbox (
     state         TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
     attempts      BIGINT NOT NULL DEFAULT 0,
     next_attempt  TIMESTAMPTZ NOT NULL,
+    locked_by     TEXT,
     last_error    TEXT,
     created_at    TIMESTAMPTZ NOT NULL,
     sent_at       TIMESTAMPTZ

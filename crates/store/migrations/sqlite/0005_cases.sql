@@ -117,6 +117,7 @@ CREATE TABLE outbox (
     state         TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
     attempts      INTEGER NOT NULL DEFAULT 0,
     next_attempt  TEXT NOT NULL,
+    locked_by     TEXT,
     last_error    TEXT,
     created_at    TEXT NOT NULL,
     sent_at       TEXT
