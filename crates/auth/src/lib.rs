@@ -171,6 +171,14 @@ impl Principal {
             subject_key: None,
         }
     }
+    /// The account behind a browser session (tokens are systems', not a person's).
+    pub fn account_id(&self) -> Option<i64> {
+        match &self.credential {
+            Credential::Session { account_id, .. } => Some(*account_id),
+            _ => None,
+        }
+    }
+
     /// The actor as the audit trail names it.
     pub fn actor(&self) -> String {
         match &self.credential {

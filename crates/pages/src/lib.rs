@@ -702,3 +702,11 @@ pub struct CaseStatsPage {
     pub rows: Vec<Vec<String>>,
     pub outbox: String,
 }
+
+#[derive(Template)]
+#[template(path = "console/contact.html")]
+pub struct ContactPage {
+    pub frame: Frame,
+    pub phone: String,
+    pub email: String,
+}

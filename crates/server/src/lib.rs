@@ -146,12 +146,17 @@ impl AppState {
             }),
         );
         let checks = joint::CheckLog::start(platform.clone());
-        let sender: Arc<dyn workflows::scheduler::Sender> = match &config.outbox {
+        let inner: Arc<dyn workflows::scheduler::Sender> = match &config.outbox {
             OutboxTarget::File(path) => {
                 Arc::new(workflows::scheduler::FileSender { path: path.clone() })
             }
             OutboxTarget::Gateway(url) => Arc::new(workflows::scheduler::HttpSender::new(url)),
         };
+        let sender: Arc<dyn workflows::scheduler::Sender> = Arc::new(manage::ContactSender {
+            inner,
+            platform: platform.clone(),
+            keys: keys.clone(),
+        });
         let worker = format!(
             "{}-{}-{}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "xinyong".into()),

@@ -226,3 +226,97 @@ pub fn reset_password(platform: &Store, id: i64, now: DateTime<Utc>) -> Result<S
     platform.set_password(id, &hash, true, now)?;
     Ok(password)
 }
+
+/// Checks and seals an account's mobile number and email address (empty clears one). A mobile
+/// number is 11 digits starting with 1; an address has one `@` and a dot after it.
+pub fn set_contact(
+    platform: &Store,
+    keys: &KeyRing,
+    account_id: i64,
+    phone: &str,
+    email: &str,
+) -> Result<(), ApiError> {
+    let phone: String = phone
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    let email = email.trim();
+    let mobile =
+        phone.len() == 11 && phone.starts_with('1') && phone.bytes().all(|b| b.is_ascii_digit());
+    if !phone.is_empty() && !mobile {
+        return Err(ApiError::Unprocessable(
+            "手机号码应为以1开头的11位数字".into(),
+        ));
+    }
+    if !email.is_empty() {
+        let ok = email.len() <= 100
+            && !email.chars().any(char::is_whitespace)
+            && email
+                .split_once('@')
+                .is_some_and(|(u, d)| !u.is_empty() && !d.contains('@') && d.contains('.'));
+        if !ok {
+            return Err(ApiError::Unprocessable("电子邮箱地址格式不正确".into()));
+        }
+    }
+    let seal = |s: &str| -> Result<Option<Vec<u8>>, ApiError> {
+        if s.is_empty() {
+            Ok(None)
+        } else {
+            keys.encrypt(s.as_bytes())
+                .map(Some)
+                .map_err(ApiError::internal)
+        }
+    };
+    if !platform.set_contact(account_id, seal(&phone)?, seal(email)?)? {
+        return Err(ApiError::NotFound(format!("账号{account_id}不存在")));
+    }
+    Ok(())
+}
+
+/// Turns an outbox recipient (`subject:<key>`) into the mobile numbers (SMS) or addresses (email)
+/// that the accounts acting for it left, and hands each to the configured sender. Without any, the
+/// message is kept as unaddressed (it is on the subject's console either way).
+pub struct ContactSender {
+    pub inner: std::sync::Arc<dyn workflows::scheduler::Sender>,
+    pub platform: std::sync::Arc<Store>,
+    pub keys: std::sync::Arc<KeyRing>,
+}
+
+impl workflows::scheduler::Sender for ContactSender {
+    fn send(&self, m: &store::OutboxMessage) -> Result<workflows::scheduler::Delivery, String> {
+        use workflows::scheduler::Delivery;
+        let (subject, unit) = match m.recipient.split_once(':') {
+            Some(("subject", k)) => (Some(k), None),
+            Some(("unit", u)) => (None, Some(u)),
+            // Already an address.
+            _ => return self.inner.send(m),
+        };
+        let mut to: Vec<String> = self
+            .platform
+            .contacts(subject, unit)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter_map(|(phone, email)| if m.channel == "email" { email } else { phone })
+            .filter_map(|sealed| self.keys.decrypt(&sealed).ok())
+            .filter_map(|b| String::from_utf8(b).ok())
+            .collect();
+        to.sort();
+        to.dedup();
+        if to.is_empty() {
+            return Ok(Delivery::NoAddress(if m.channel == "email" {
+                "未登记电子邮箱".into()
+            } else {
+                "未登记手机号码".into()
+            }));
+        }
+        for (i, address) in to.iter().enumerate() {
+            let mut one = m.clone();
+            one.recipient = address.clone();
+            if to.len() > 1 {
+                one.dedupe = format!("{}#{i}", m.dedupe);
+            }
+            self.inner.send(&one)?;
+        }
+        Ok(Delivery::Sent)
+    }
+}

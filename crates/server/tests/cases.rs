@@ -94,12 +94,52 @@ async fn run(mut h: Harness) {
         .text();
     assert!(!page.contains("异议处理中"));
 
+    // The subject leaves a mobile number for SMS (a malformed one is refused).
+    let r = h
+        .post_form(
+            "/console/contact",
+            Role::Subject,
+            &[("phone", "1381234"), ("email", "")],
+        )
+        .await;
+    assert!(r.text().contains("手机号码应为以1开头的11位数字"));
+    let r = h
+        .post_form(
+            "/console/contact",
+            Role::Subject,
+            &[("phone", "138 1234 5678"), ("email", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert!(
+        h.get("/console/contact", Role::Subject)
+            .await
+            .text()
+            .contains("138****5678")
+    );
+
     // The day the minimum period ends: the reminder reaches the subject; the unit has the item.
     set_day(&mut h, "2026-09-02", 2).await;
     let rep = jobs(&h).await;
-    // Two reminders (the organisation's penalty and the person's, decided the same day); three
-    // SMS (those two and the objection's answer).
-    assert_eq!((rep.cases.reminders, rep.cases.sent), (2, 3), "{rep:?}");
+    // Two reminders (the organisation's penalty and the person's, decided the same day); SMS to
+    // the organisation's number (its reminder and the objection's answer); the person has no
+    // account, so its SMS stays unaddressed (the console message is there when it logs in).
+    assert_eq!(
+        (rep.cases.reminders, rep.cases.sent, rep.cases.unaddressed),
+        (2, 2, 1),
+        "{rep:?}"
+    );
+    let server::OutboxTarget::File(spool) = &h.state.config.outbox else {
+        panic!("the harness spools the outbox")
+    };
+    let spooled = std::fs::read_to_string(spool).unwrap();
+    assert_eq!(spooled.lines().count(), 2, "{spooled}");
+    assert!(
+        spooled
+            .lines()
+            .all(|l| l.contains("\"recipient\":\"13812345678\"")),
+        "{spooled}"
+    );
     let msgs = h.get("/api/v1/messages", Role::Subject).await.json();
     assert!(msgs.to_string().contains("可申请信用修复"), "{msgs}");
     let wl = h.get("/api/v1/worklist", Role::Deciding).await.json();

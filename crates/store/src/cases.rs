@@ -1125,6 +1125,23 @@ impl Store {
         })
     }
 
+    /// Nobody to send to (no account with a phone number or address): kept, not retried.
+    pub fn outbox_unaddressed(
+        &self,
+        id: i64,
+        worker: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.write(|c| {
+            Ok(c.execute(
+                "UPDATE outbox SET state = 'unaddressed', last_error = $1, next_attempt = $2, locked_by = NULL
+                 WHERE outbox_id = $3 AND state = 'pending' AND locked_by = $4",
+                &[reason.into(), at.into(), Val::Int(id), worker.into()],
+            )? == 1)
+        })
+    }
+
     /// Outbox counts by state (pending, sent, failed).
     pub fn outbox_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         self.read(|c| {

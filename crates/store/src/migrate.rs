@@ -62,6 +62,12 @@ const PLATFORM: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/1002_joint.sql"),
         postgres: include_str!("../migrations/postgres/1002_joint.sql"),
     },
+    Migration {
+        version: 1003,
+        name: "contacts",
+        sqlite: include_str!("../migrations/sqlite/1003_contacts.sql"),
+        postgres: include_str!("../migrations/postgres/1003_contacts.sql"),
+    },
 ];
 
 /// Which schema a store holds. On PostgreSQL both live in one schema; on SQLite in two files.

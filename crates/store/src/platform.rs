@@ -246,6 +246,9 @@ fn audit_from(r: &Row) -> Result<StoredAudit, StoreError> {
     })
 }
 
+/// An account's mobile number and email address, each SM4-sealed (None: not left).
+pub type SealedContact = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 impl Store {
     // ----- accounts -----
 
@@ -269,6 +272,61 @@ impl Store {
             )?
             .ok_or_else(|| StoreError::Decode("no account id".into()))?
             .i64(0)
+        })
+    }
+
+    /// Sets (or clears) an account's sealed phone number and email address.
+    pub fn set_contact(
+        &self,
+        id: i64,
+        phone_sealed: Option<Vec<u8>>,
+        email_sealed: Option<Vec<u8>>,
+    ) -> Result<bool, StoreError> {
+        self.write(|c| {
+            Ok(c.execute(
+                "UPDATE accounts SET phone_sealed = $1, email_sealed = $2 WHERE account_id = $3",
+                &[phone_sealed.into(), email_sealed.into(), Val::Int(id)],
+            )? == 1)
+        })
+    }
+
+    /// One account's sealed contacts (phone, email).
+    pub fn account_contact(&self, id: i64) -> Result<Option<SealedContact>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                "SELECT phone_sealed, email_sealed FROM accounts WHERE account_id = $1",
+                &[Val::Int(id)],
+            )?
+            .map(|r| Ok((r.opt_bytes(0)?, r.opt_bytes(1)?)))
+            .transpose()
+        })
+    }
+
+    /// The sealed contacts (phone, email) of the enabled accounts acting for a subject, or for a
+    /// unit when `subject` is None.
+    pub fn contacts(
+        &self,
+        subject: Option<&str>,
+        unit: Option<&str>,
+    ) -> Result<Vec<SealedContact>, StoreError> {
+        let (sql, key) = match (subject, unit) {
+            (Some(s), _) => (
+                "SELECT phone_sealed, email_sealed FROM accounts
+                 WHERE subject_key = $1 AND disabled_at IS NULL ORDER BY account_id",
+                s,
+            ),
+            (None, Some(u)) => (
+                "SELECT phone_sealed, email_sealed FROM accounts
+                 WHERE unit = $1 AND disabled_at IS NULL ORDER BY account_id",
+                u,
+            ),
+            (None, None) => return Ok(Vec::new()),
+        };
+        self.read(|c| {
+            c.query(sql, &[key.into()])?
+                .iter()
+                .map(|r| Ok((r.opt_bytes(0)?, r.opt_bytes(1)?)))
+                .collect()
         })
     }
 

@@ -30,10 +30,19 @@ const MAX_ATTEMPTS: i64 = 8;
 /// Outbox rows claimed at once: with the gateway's 10 s timeout a batch ends well within the lease.
 const OUTBOX_BATCH: i64 = 20;
 
+/// What became of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    /// Nobody to send it to (the reason says why); not retried.
+    NoAddress(String),
+}
+
 /// Sends an email or SMS. Implementations: [`FileSender`] (a local spool, the default),
-/// [`HttpSender`] (the government SMS/email gateway).
+/// [`HttpSender`] (the government SMS/email gateway); the server puts a resolver in front that
+/// turns `subject:<key>` into the phone numbers its accounts left.
 pub trait Sender: Send + Sync {
-    fn send(&self, m: &OutboxMessage) -> Result<(), String>;
+    fn send(&self, m: &OutboxMessage) -> Result<Delivery, String>;
 }
 
 /// Appends each message as one JSON line to a file (for a platform without a gateway, and for
@@ -43,7 +52,7 @@ pub struct FileSender {
 }
 
 impl Sender for FileSender {
-    fn send(&self, m: &OutboxMessage) -> Result<(), String> {
+    fn send(&self, m: &OutboxMessage) -> Result<Delivery, String> {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         }
@@ -53,7 +62,8 @@ impl Sender for FileSender {
             .open(&self.path)
             .map_err(|e| format!("{}: {e}", self.path.display()))?;
         let line = serde_json::to_string(m).map_err(|e| e.to_string())?;
-        writeln!(f, "{line}").map_err(|e| e.to_string())
+        writeln!(f, "{line}").map_err(|e| e.to_string())?;
+        Ok(Delivery::Sent)
     }
 }
 
@@ -78,7 +88,7 @@ impl HttpSender {
 }
 
 impl Sender for HttpSender {
-    fn send(&self, m: &OutboxMessage) -> Result<(), String> {
+    fn send(&self, m: &OutboxMessage) -> Result<Delivery, String> {
         let body = serde_json::to_string(m).map_err(|e| e.to_string())?;
         let r = self
             .agent
@@ -88,7 +98,7 @@ impl Sender for HttpSender {
             .send(body.as_bytes())
             .map_err(|e| format!("网关不可达：{e}"))?;
         if r.status().is_success() {
-            Ok(())
+            Ok(Delivery::Sent)
         } else {
             Err(format!("网关返回{}", r.status().as_u16()))
         }
@@ -103,6 +113,8 @@ pub struct TickReport {
     pub escalated: usize,
     pub sent: usize,
     pub send_failures: usize,
+    /// Messages with nobody to send to.
+    pub unaddressed: usize,
 }
 
 /// One runner (one per server process; its id names it in the jobs table).
@@ -173,9 +185,13 @@ impl Scheduler<'_> {
         }
         for m in store.claim_outbox(self.worker, now, lease, OUTBOX_BATCH)? {
             match self.sender.send(&m) {
-                Ok(()) => {
+                Ok(Delivery::Sent) => {
                     r.sent += 1;
                     store.outbox_result(m.outbox_id, self.worker, None, None, now)?;
+                }
+                Ok(Delivery::NoAddress(why)) => {
+                    r.unaddressed += 1;
+                    store.outbox_unaddressed(m.outbox_id, self.worker, &why, now)?;
                 }
                 Err(e) => {
                     r.send_failures += 1;

@@ -14,7 +14,7 @@ use ingest::{Format, ImportOptions, Importer};
 use rulebook::Rulebook;
 use store::{CaseFilter, Channel, OutboxMessage, Store};
 use testkit::{clock_on, stores};
-use workflows::scheduler::{Scheduler, Sender};
+use workflows::scheduler::{Delivery, Scheduler, Sender};
 use workflows::{Actor, CaseError, Casework, Upload};
 
 const UNIT: &str = "盐城市生态环境局";
@@ -45,9 +45,9 @@ fn penalties(rules: &Rulebook, rows: &[(&str, &str, &str, &str)]) -> String {
 struct Recorder(Mutex<Vec<String>>);
 
 impl Sender for Recorder {
-    fn send(&self, m: &OutboxMessage) -> Result<(), String> {
+    fn send(&self, m: &OutboxMessage) -> Result<Delivery, String> {
         self.0.lock().unwrap().push(m.dedupe.clone());
-        Ok(())
+        Ok(Delivery::Sent)
     }
 }
 

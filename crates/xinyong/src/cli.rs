@@ -160,6 +160,12 @@ pub enum AccountsCommand {
         username: String,
         #[arg(long)]
         name: Option<String>,
+        /// Mobile number for reminders by SMS (kept SM4-sealed).
+        #[arg(long)]
+        phone: Option<String>,
+        /// Email address for reminders (kept SM4-sealed).
+        #[arg(long)]
+        email: Option<String>,
         #[arg(long)]
         json: bool,
     },

@@ -913,6 +913,8 @@ fn accounts_cmd(ctx: &Ctx, c: AccountsCommand) -> Result<()> {
             subject,
             username,
             name,
+            phone,
+            email,
             json,
         } => {
             let role: auth::Role = role.parse().map_err(|e: String| anyhow!(e))?;
@@ -933,6 +935,16 @@ fn accounts_cmd(ctx: &Ctx, c: AccountsCommand) -> Result<()> {
                 ctx.clock.now(),
             )
             .map_err(|e| anyhow!("{e}"))?;
+            if phone.is_some() || email.is_some() {
+                server::manage::set_contact(
+                    &platform,
+                    &ctx.keys()?,
+                    created.account_id,
+                    phone.as_deref().unwrap_or(""),
+                    email.as_deref().unwrap_or(""),
+                )
+                .map_err(|e| anyhow!("{e}"))?;
+            }
             ctx.audit(
                 "account.create",
                 Some(format!("account:{}", created.username)),

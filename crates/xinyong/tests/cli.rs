@@ -549,6 +549,7 @@ fn a_killed_server_loses_no_reminder_and_a_restart_sends_none_twice() {
     let mut csv = String::from(
         "CF_XDR_MC,CF_XDR_LB,CF_XDR_SHXYM,CF_FRDB,CF_WSH,CF_WFXW,CF_SY,CF_YJ,CF_CFLB,CF_NR,CF_NR_FK,CF_JDRQ,CF_YXQ,CF_CFJG,CF_CFJGDM,CF_SJLY,CF_SJLYDM\n",
     );
+    let mut codes = Vec::new();
     for n in 0..3u16 {
         let org = format!("MA4Y{n:04}");
         let body = format!(
@@ -556,6 +557,7 @@ fn a_killed_server_loses_no_reminder_and_a_restart_sends_none_twice() {
             domain::ids::org_code_check(org.as_bytes()).unwrap()
         );
         let code = format!("{body}{}", domain::ids::uscc_check_char(body.as_bytes()));
+        codes.push(code.clone());
         csv.push_str(&format!(
             "丁{n}公司,法人及非法人组织,{code},张三,盐环罚〔2026〕{}号,超标排放,超标排放,《中华人民共和国大气污染防治法》第九十九条,罚款,处罚款0.5万元,0.5,2026-06-01,2029-06-01,盐城市生态环境局,{unit_code},盐城市生态环境局,{unit_code}\n",
             300 + n
@@ -565,6 +567,25 @@ fn a_killed_server_loses_no_reminder_and_a_restart_sends_none_twice() {
     std::fs::write(&file, csv).unwrap();
     for ts in testkit::stores() {
         let k = testkit::key_file(dir.path());
+        // Each company has an account with a mobile number.
+        for (n, code) in codes.iter().enumerate() {
+            run_ok(xinyong(
+                &ts.spec,
+                &k,
+                &[
+                    "accounts",
+                    "create",
+                    "--role",
+                    "subject",
+                    "--subject",
+                    code,
+                    "--username",
+                    &format!("ding{n}"),
+                    "--phone",
+                    &format!("1380000000{n}"),
+                ],
+            ));
+        }
         let mut import = xinyong(
             &ts.spec,
             &k,
@@ -644,5 +665,13 @@ fn a_killed_server_loses_no_reminder_and_a_restart_sends_none_twice() {
         keys.dedup();
         assert_eq!((sent.len(), keys.len()), (3, 3), "{}: {sent:?}", ts.name);
         assert!(sent.iter().all(|l| l.contains("可申请信用修复")));
+        // To the numbers the companies' accounts left (sealed in the store, opened to send).
+        for n in 0..3 {
+            assert!(
+                sent.iter()
+                    .any(|l| l.contains(&format!("\"1380000000{n}\""))),
+                "{sent:?}"
+            );
+        }
     }
 }

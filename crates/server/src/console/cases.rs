@@ -556,3 +556,85 @@ pub async fn stats(
         Err(e) => error_page(&ctx, e),
     }
 }
+
+fn mask_phone(p: &str) -> String {
+    let c: Vec<char> = p.chars().collect();
+    if c.len() < 7 {
+        return "***".into();
+    }
+    format!(
+        "{}****{}",
+        c[..3].iter().collect::<String>(),
+        c[c.len() - 4..].iter().collect::<String>()
+    )
+}
+
+fn mask_email(e: &str) -> String {
+    match e.split_once('@') {
+        Some((u, d)) => format!("{}***@{d}", u.chars().next().unwrap_or('*')),
+        None => "***".into(),
+    }
+}
+
+fn contact_page_for(state: &Shared, ctx: &Ctx) -> Result<pages::ContactPage, ApiError> {
+    let id = ctx.principal.account_id().ok_or(ApiError::Forbidden)?;
+    let (phone, email) = state.platform.account_contact(id)?.unwrap_or((None, None));
+    let open = |s: Option<Vec<u8>>| {
+        s.and_then(|b| state.keys.decrypt(&b).ok())
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or_default()
+    };
+    let (phone, email) = (open(phone), open(email));
+    Ok(pages::ContactPage {
+        frame: frame(ctx, "联系方式", "/console/contact"),
+        phone: if phone.is_empty() {
+            phone
+        } else {
+            mask_phone(&phone)
+        },
+        email: if email.is_empty() {
+            email
+        } else {
+            mask_email(&email)
+        },
+    })
+}
+
+pub async fn contact_form(State(state): State<Shared>, ctx: Ctx) -> Response {
+    let (s, c) = (state.clone(), ctx.clone());
+    match blocking(move || contact_page_for(&s, &c)).await {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn set_contact(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    axum::extract::Form(f): axum::extract::Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    if let Err(e) = check_csrf(&ctx, &get("csrf")) {
+        return error_page(&ctx, e);
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let (phone, email) = (get("phone"), get("email"));
+    let r = blocking(move || {
+        let id = c.principal.account_id().ok_or(ApiError::Forbidden)?;
+        crate::manage::set_contact(&s.platform, &s.keys, id, &phone, &email)
+    })
+    .await;
+    crate::context::audit(
+        &state,
+        &ctx,
+        "account.contact",
+        None,
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match r {
+        Ok(()) => see_other("/console/contact"),
+        Err(e) => error_page(&ctx, e),
+    }
+}

@@ -42,6 +42,18 @@ pub fn routes(r: Routes) -> Routes {
         cases::my_records,
     )
     .page(
+        Method::GET,
+        "/console/contact",
+        SIGNED_IN,
+        cases::contact_form,
+    )
+    .page(
+        Method::POST,
+        "/console/contact",
+        SIGNED_IN,
+        cases::set_contact,
+    )
+    .page(
         Method::POST,
         "/console/my/repairs",
         SUBJECT,
@@ -311,6 +323,9 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
             nav.push(("/console/cases/stats", "修复统计"));
         }
         _ => {}
+    }
+    if p.is_authenticated() {
+        nav.push(("/console/contact", "联系方式"));
     }
     nav.push(("/api/v1/docs", "接口文档"));
     Frame {

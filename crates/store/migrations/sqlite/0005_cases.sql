@@ -106,7 +106,8 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_to ON messages (to_kind, to_key, message_id);
 
--- Email/SMS through a pluggable sender: one row per message, claimed with a lease, sent once.
+-- Email/SMS through a pluggable sender: one row per message, claimed with a lease, sent once;
+-- 'unaddressed' when nobody acting for the recipient has left a phone number or address.
 CREATE TABLE outbox (
     outbox_id     INTEGER PRIMARY KEY,
     channel       TEXT NOT NULL,
@@ -114,7 +115,7 @@ CREATE TABLE outbox (
     title         TEXT NOT NULL,
     body          TEXT NOT NULL,
     dedupe        TEXT NOT NULL UNIQUE,
-    state         TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+    state         TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed', 'unaddressed')),
     attempts      INTEGER NOT NULL DEFAULT 0,
     next_attempt  TEXT NOT NULL,
     locked_by     TEXT,
