@@ -49,6 +49,7 @@ impl Modify for Security {
         api::cases::my_records, api::cases::create_repair, api::cases::create_objection,
         api::cases::list_cases, api::cases::stats, api::cases::get_case, api::cases::case_action,
         api::cases::upload_file, api::cases::get_file, api::cases::worklist, api::cases::messages,
+        api::cases::sharing_feed,
     ),
     modifiers(&Security),
     tags(

@@ -286,6 +286,24 @@ async fn run(mut h: Harness) {
         .map(|e| e["action"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(actions, ["submit", "accept", "approve", "share"]);
+    // The province pulls the decision from the sharing feed, and continues after it.
+    let feed = h
+        .get("/api/v1/sharing/feed?after=0", Role::Admin)
+        .await
+        .json();
+    assert_eq!(feed["items"].as_array().unwrap().len(), 1, "{feed}");
+    assert!(
+        feed["items"][0]["payload"]
+            .as_str()
+            .unwrap()
+            .contains("\"outcome\":\"approved\"")
+    );
+    let next = feed["next_after"].as_i64().unwrap();
+    let more = h
+        .get(&format!("/api/v1/sharing/feed?after={next}"), Role::Admin)
+        .await
+        .json();
+    assert!(more["items"].as_array().unwrap().is_empty());
 
     // Audited: the application, the decision, the evidence read.
     let audit = h.get("/api/v1/audit?limit=200", Role::Auditor).await.text();

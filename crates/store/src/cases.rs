@@ -95,6 +95,8 @@ pub struct Case {
     pub escalated: i64,
     /// Steps taken after their deadline.
     pub late_steps: i64,
+    /// Working days spent waiting for the subject (not counted as handling time).
+    pub waiting_days: i64,
     pub updated_at: DateTime<Utc>,
     pub events: i64,
     /// The decision: approved / rejected (repair); corrected / record_withdrawn / maintained.
@@ -104,7 +106,7 @@ pub struct Case {
 const CASE_COLUMNS: &str = "case_id, kind, record_id, subject_key, class_code, record_version,
     unit, state, opened_by, opened_side, opened_at, opened_on, reason, commitment, performed,
     deadline, deadline_step, answer_due, decided_at, decided_on, decision_reason, escalated,
-    late_steps, updated_at, events, outcome";
+    late_steps, updated_at, events, outcome, waiting_days";
 
 fn opt_bool(r: &Row, i: usize) -> Result<Option<bool>, StoreError> {
     match r.get(i) {
@@ -143,6 +145,7 @@ fn case_from(r: &Row) -> Result<Case, StoreError> {
         updated_at: r.time(23)?,
         events: r.i64(24)?,
         outcome: r.opt_text(25)?,
+        waiting_days: r.i64(26)?,
     })
 }
 
@@ -273,6 +276,8 @@ pub struct Transition {
     pub deadline: Option<(NaiveDate, &'static str)>,
     /// The step was taken after the deadline that ran.
     pub late: bool,
+    /// Working days the case had waited for the subject before this step.
+    pub waited: i64,
     pub performed: Option<bool>,
     /// A decision: its day and reason.
     pub decided: Option<(NaiveDate, String)>,
@@ -309,6 +314,7 @@ pub struct CaseStatRow {
     pub decided_on: Option<NaiveDate>,
     pub deadline: Option<NaiveDate>,
     pub late_steps: i64,
+    pub waiting_days: i64,
 }
 
 /// A record that became repairable and has no reminder yet.
@@ -340,13 +346,27 @@ pub struct Message {
 }
 
 /// A decision shared to the provincial/national platform.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FeedItem {
     pub feed_id: i64,
+    /// repair_decision.
     pub kind: String,
     pub case_id: i64,
     pub record_id: String,
+    /// The decision as JSON: case, record, subject, deciding unit, outcome, date, reason.
     pub payload: String,
+    pub created_at: DateTime<Utc>,
+}
+
+fn feed_from(r: &Row) -> Result<FeedItem, StoreError> {
+    Ok(FeedItem {
+        feed_id: r.i64(0)?,
+        kind: r.text(1)?,
+        case_id: r.i64(2)?,
+        record_id: r.text(3)?,
+        payload: r.text(4)?,
+        created_at: r.time(5)?,
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -597,6 +617,7 @@ impl Store {
                     decision_reason = COALESCE($7, decision_reason),
                     outcome = CASE WHEN $12 = 1 THEN $1 ELSE outcome END,
                     late_steps = late_steps + $8, escalated = $9, updated_at = $6,
+                    waiting_days = waiting_days + $13,
                     events = events + 1
                  WHERE case_id = $10 AND state = $11",
                 &[
@@ -612,6 +633,7 @@ impl Store {
                     Val::Int(t.case_id),
                     t.from.into(),
                     Val::Int(t.decided.is_some() as i64),
+                    Val::Int(t.waited),
                 ],
             )?;
             if n != 1 {
@@ -837,7 +859,7 @@ impl Store {
     ) -> Result<Vec<CaseStatRow>, StoreError> {
         self.read(|c| {
             c.query(
-                "SELECT kind, unit, state, opened_on, decided_on, deadline, late_steps, outcome FROM cases
+                "SELECT kind, unit, state, opened_on, decided_on, deadline, late_steps, outcome, waiting_days FROM cases
                  WHERE opened_on >= $1 AND opened_on <= $2",
                 &[from.into(), to.into()],
             )?
@@ -854,6 +876,7 @@ impl Store {
                     deadline: r.opt_date(5)?,
                     late_steps: r.i64(6)?,
                     outcome: r.opt_text(7)?,
+                    waiting_days: r.i64(8)?,
                 })
             })
             .collect()
@@ -1159,19 +1182,25 @@ impl Store {
     pub fn sharing_feed(&self, limit: i64) -> Result<Vec<FeedItem>, StoreError> {
         self.read(|c| {
             c.query(
-                "SELECT feed_id, kind, case_id, record_id, payload FROM sharing_feed ORDER BY feed_id DESC LIMIT $1",
+                "SELECT feed_id, kind, case_id, record_id, payload, created_at FROM sharing_feed ORDER BY feed_id DESC LIMIT $1",
                 &[Val::Int(limit)],
             )?
             .iter()
-            .map(|r| {
-                Ok(FeedItem {
-                    feed_id: r.i64(0)?,
-                    kind: r.text(1)?,
-                    case_id: r.i64(2)?,
-                    record_id: r.text(3)?,
-                    payload: r.text(4)?,
-                })
-            })
+            .map(feed_from)
+            .collect()
+        })
+    }
+
+    /// The sharing feed after `after` (oldest first): what the provincial exchange pulls next.
+    pub fn sharing_feed_after(&self, after: i64, limit: i64) -> Result<Vec<FeedItem>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT feed_id, kind, case_id, record_id, payload, created_at FROM sharing_feed
+                 WHERE feed_id > $1 ORDER BY feed_id LIMIT $2",
+                &[Val::Int(after), Val::Int(limit)],
+            )?
+            .iter()
+            .map(feed_from)
             .collect()
         })
     }

@@ -758,6 +758,16 @@ impl Casework<'_> {
                 .map(|d| (d.due, d.step)),
             // Late when the side that owed the step acted after its deadline.
             late: actor.side != Side::Subject && case.deadline.is_some_and(|d| today > d),
+            // Time the case spent with the subject (returned, or awaiting material) is not
+            // handling time.
+            waited: if matches!(from, CaseState::Returned | CaseState::AwaitingMaterials) {
+                self.rules
+                    .calendar
+                    .workdays_between(day_of(case.updated_at), today)
+                    .0 as i64
+            } else {
+                0
+            },
             performed: None,
             decided: None,
             end_record: None,

@@ -1,7 +1,7 @@
 //! Statistics of repair and objections for the credit office: per unit and month of submission,
 //! applications, approvals (or objections upheld), rejections, average and longest handling time
-//! in working days (submission to decision, on the working-day calendar), steps taken late, and
-//! items open past their deadline today.
+//! in working days (submission to decision on the working-day calendar, less the days the case
+//! waited for the subject's material), steps taken late, and items open past their deadline today.
 
 use std::collections::BTreeMap;
 
@@ -74,7 +74,8 @@ pub fn compute(rows: &[CaseStatRow], cal: &WorkCalendar, today: NaiveDate) -> Ve
         }
         if let Some(d) = r.decided_on {
             s.decided += 1;
-            let (n, _) = cal.workdays_between(r.opened_on, d);
+            let (all, _) = cal.workdays_between(r.opened_on, d);
+            let n = all.saturating_sub(u32::try_from(r.waiting_days).unwrap_or(0));
             *total_days += n as u64;
             s.max_days = s.max_days.max(n);
         } else if r.state != "cancelled" {

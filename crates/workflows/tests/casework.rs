@@ -367,7 +367,7 @@ fn repair_and_objection_on_both_stores() {
             Action::Maintain,
             "经核实，处罚对象无误",
             None,
-            at("2026-07-09"),
+            at("2026-07-21"),
         )
         .unwrap();
         assert!(
@@ -459,6 +459,13 @@ fn repair_and_objection_on_both_stores() {
             (1, 1, 2),
             "{name}"
         );
+        // The objection of 07-08 was answered on 07-21 after waiting 7 working days (07-09 to
+        // 07-20) for the subject's material: 9 working days, 2 of them handling.
+        let july = stats
+            .iter()
+            .find(|s| s.kind == "objection" && s.month == "2026-07")
+            .unwrap();
+        assert_eq!(july.max_days, 2, "{name}");
         let obj: u64 = stats
             .iter()
             .filter(|s| s.kind == "objection")

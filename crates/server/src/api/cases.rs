@@ -756,3 +756,50 @@ pub async fn stats(
     let s = state.clone();
     Ok(Json(blocking(move || stats_for(&s, &q)).await?))
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct FeedQuery {
+    /// 上次取到的最大 feed_id（从0开始）.
+    #[serde(default)]
+    pub after: i64,
+    /// 最多条数（1–1000，默认500）.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Feed {
+    pub items: Vec<store::FeedItem>,
+    /// 下次请求的 after.
+    pub next_after: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/sharing/feed", tag = "信用修复与异议", security(("token" = [])),
+    params(FeedQuery),
+    responses((status = 200, description = "共享给省级平台的信用修复决定，按编号递增；省级交换系统凭 next_after 续取", body = Feed),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn sharing_feed(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<FeedQuery>,
+) -> ApiResult<Json<Feed>> {
+    let limit = q.limit.unwrap_or(500);
+    if !(1..=1000).contains(&limit) || q.after < 0 {
+        return Err(ApiError::Unprocessable(
+            "limit 应在1–1000之间，after 不能为负".into(),
+        ));
+    }
+    let s = state.clone();
+    let items = blocking(move || Ok(s.store.sharing_feed_after(q.after, limit)?)).await?;
+    let next_after = items.last().map_or(q.after, |i| i.feed_id);
+    audit(
+        &state,
+        &ctx,
+        "sharing.feed.read",
+        None,
+        "ok",
+        Some(format!("after={} items={}", q.after, items.len())),
+    )
+    .await;
+    Ok(Json(Feed { items, next_after }))
+}

@@ -275,6 +275,12 @@ pub fn routes(r: Routes) -> Routes {
             cases::worklist,
         )
         .api(Method::GET, "/api/v1/messages", SIGNED_IN, cases::messages)
+        .api(
+            Method::GET,
+            "/api/v1/sharing/feed",
+            ADMIN,
+            cases::sharing_feed,
+        )
         .api(Method::GET, "/api/v1/audit", AUDITOR, trail::search)
         .api(Method::GET, "/api/v1/audit/verify", AUDITOR, trail::verify)
         .api(

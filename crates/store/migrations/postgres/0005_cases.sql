@@ -29,6 +29,8 @@ CREATE TABLE cases (
     outcome          TEXT,
     escalated        BIGINT NOT NULL DEFAULT 0,
     late_steps       BIGINT NOT NULL DEFAULT 0,
+    -- Working days the case waited for the subject (returned, awaiting material): not handling time.
+    waiting_days     BIGINT NOT NULL DEFAULT 0,
     updated_at       TIMESTAMPTZ NOT NULL,
     events           BIGINT NOT NULL
 );

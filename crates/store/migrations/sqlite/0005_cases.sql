@@ -29,6 +29,8 @@ CREATE TABLE cases (
     outcome          TEXT,
     escalated        INTEGER NOT NULL DEFAULT 0,
     late_steps       INTEGER NOT NULL DEFAULT 0,
+    -- Working days the case waited for the subject (returned, awaiting material): not handling time.
+    waiting_days     INTEGER NOT NULL DEFAULT 0,
     updated_at       TEXT NOT NULL,
     events           INTEGER NOT NULL
 );
