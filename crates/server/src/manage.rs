@@ -227,49 +227,57 @@ pub fn reset_password(platform: &Store, id: i64, now: DateTime<Utc>) -> Result<S
     Ok(password)
 }
 
-/// Checks and seals an account's mobile number and email address (empty clears one). A mobile
-/// number is 11 digits starting with 1; an address has one `@` and a dot after it.
+/// Checks and seals an account's mobile number and email address: `None` keeps what is there,
+/// an empty string clears it. A mobile number is 11 digits starting with 1; an address has one
+/// `@` and a dot after it.
 pub fn set_contact(
     platform: &Store,
     keys: &KeyRing,
     account_id: i64,
-    phone: &str,
-    email: &str,
+    phone: Option<&str>,
+    email: Option<&str>,
 ) -> Result<(), ApiError> {
-    let phone: String = phone
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect();
-    let email = email.trim();
-    let mobile =
-        phone.len() == 11 && phone.starts_with('1') && phone.bytes().all(|b| b.is_ascii_digit());
-    if !phone.is_empty() && !mobile {
-        return Err(ApiError::Unprocessable(
-            "手机号码应为以1开头的11位数字".into(),
-        ));
+    let phone: Option<String> = phone.map(|p| {
+        p.chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect()
+    });
+    let email = email.map(str::trim);
+    if let Some(p) = phone.as_deref() {
+        let mobile = p.len() == 11 && p.starts_with('1') && p.bytes().all(|b| b.is_ascii_digit());
+        if !p.is_empty() && !mobile {
+            return Err(ApiError::Unprocessable(
+                "手机号码应为以1开头的11位数字".into(),
+            ));
+        }
     }
-    if !email.is_empty() {
-        let ok = email.len() <= 100
-            && !email.chars().any(char::is_whitespace)
-            && email
-                .split_once('@')
+    if let Some(e) = email.filter(|e| !e.is_empty()) {
+        let ok = e.len() <= 100
+            && !e.chars().any(char::is_whitespace)
+            && e.split_once('@')
                 .is_some_and(|(u, d)| !u.is_empty() && !d.contains('@') && d.contains('.'));
         if !ok {
             return Err(ApiError::Unprocessable("电子邮箱地址格式不正确".into()));
         }
     }
-    let seal = |s: &str| -> Result<Option<Vec<u8>>, ApiError> {
-        if s.is_empty() {
-            Ok(None)
-        } else {
-            keys.encrypt(s.as_bytes())
+    let (old_phone, old_email) = platform
+        .account_contact(account_id)?
+        .ok_or_else(|| ApiError::NotFound(format!("账号{account_id}不存在")))?;
+    let seal = |new: Option<&str>, old: Option<Vec<u8>>| -> Result<Option<Vec<u8>>, ApiError> {
+        match new {
+            None => Ok(old),
+            Some("") => Ok(None),
+            Some(s) => keys
+                .encrypt(s.as_bytes())
                 .map(Some)
-                .map_err(ApiError::internal)
+                .map_err(ApiError::internal),
         }
     };
-    if !platform.set_contact(account_id, seal(&phone)?, seal(email)?)? {
-        return Err(ApiError::NotFound(format!("账号{account_id}不存在")));
-    }
+    platform.set_contact(
+        account_id,
+        seal(phone.as_deref(), old_phone)?,
+        seal(email, old_email)?,
+    )?;
     Ok(())
 }
 

@@ -940,8 +940,8 @@ fn accounts_cmd(ctx: &Ctx, c: AccountsCommand) -> Result<()> {
                     &platform,
                     &ctx.keys()?,
                     created.account_id,
-                    phone.as_deref().unwrap_or(""),
-                    email.as_deref().unwrap_or(""),
+                    phone.as_deref(),
+                    email.as_deref(),
                 )
                 .map_err(|e| anyhow!("{e}"))?;
             }

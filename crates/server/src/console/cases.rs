@@ -618,10 +618,20 @@ pub async fn set_contact(
         return error_page(&ctx, e);
     }
     let (s, c) = (state.clone(), ctx.clone());
-    let (phone, email) = (get("phone"), get("email"));
+    // An empty field keeps what is registered; the box clears both.
+    let clear = get("clear") == "yes";
+    let field = |k: &str| {
+        let v = get(k);
+        if clear {
+            Some(String::new())
+        } else {
+            Some(v).filter(|v| !v.trim().is_empty())
+        }
+    };
+    let (phone, email) = (field("phone"), field("email"));
     let r = blocking(move || {
         let id = c.principal.account_id().ok_or(ApiError::Forbidden)?;
-        crate::manage::set_contact(&s.platform, &s.keys, id, &phone, &email)
+        crate::manage::set_contact(&s.platform, &s.keys, id, phone.as_deref(), email.as_deref())
     })
     .await;
     crate::context::audit(
