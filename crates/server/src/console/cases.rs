@@ -193,6 +193,21 @@ async fn form(
     Ok((fields, files))
 }
 
+/// A posted form of a logged-in person whose password is current, with its CSRF token checked;
+/// otherwise the page to answer with.
+async fn checked_form(
+    state: &Shared,
+    ctx: &Ctx,
+    mp: Multipart,
+) -> Result<(Vec<(String, String)>, Vec<Upload>), Response> {
+    if let Some(r) = must_change(ctx) {
+        return Err(r);
+    }
+    let (fields, files) = form(state, mp).await.map_err(|e| error_page(ctx, e))?;
+    check_csrf(ctx, &field(&fields, "csrf")).map_err(|e| error_page(ctx, e))?;
+    Ok((fields, files))
+}
+
 fn field(fields: &[(String, String)], name: &str) -> String {
     fields
         .iter()
@@ -202,16 +217,10 @@ fn field(fields: &[(String, String)], name: &str) -> String {
 }
 
 pub async fn apply(State(state): State<Shared>, ctx: Ctx, mp: Multipart) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
-    let (fields, files) = match form(&state, mp).await {
+    let (fields, files) = match checked_form(&state, &ctx, mp).await {
         Ok(f) => f,
-        Err(e) => return error_page(&ctx, e),
+        Err(r) => return r,
     };
-    if let Err(e) = check_csrf(&ctx, &field(&fields, "csrf")) {
-        return error_page(&ctx, e);
-    }
     match api::apply(
         &state,
         &ctx,
@@ -228,16 +237,10 @@ pub async fn apply(State(state): State<Shared>, ctx: Ctx, mp: Multipart) -> Resp
 }
 
 pub async fn object(State(state): State<Shared>, ctx: Ctx, mp: Multipart) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
-    let (fields, files) = match form(&state, mp).await {
+    let (fields, files) = match checked_form(&state, &ctx, mp).await {
         Ok(f) => f,
-        Err(e) => return error_page(&ctx, e),
+        Err(r) => return r,
     };
-    if let Err(e) = check_csrf(&ctx, &field(&fields, "csrf")) {
-        return error_page(&ctx, e);
-    }
     match api::object(
         &state,
         &ctx,
@@ -465,16 +468,10 @@ pub async fn action(
     ApiPath(id): ApiPath<i64>,
     mp: Multipart,
 ) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
-    let (fields, files) = match form(&state, mp).await {
+    let (fields, files) = match checked_form(&state, &ctx, mp).await {
         Ok(f) => f,
-        Err(e) => return error_page(&ctx, e),
+        Err(r) => return r,
     };
-    if let Err(e) = check_csrf(&ctx, &field(&fields, "csrf")) {
-        return error_page(&ctx, e);
-    }
     let req = api::CaseActionRequest {
         action: field(&fields, "action"),
         reason: field(&fields, "reason"),
