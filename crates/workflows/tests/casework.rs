@@ -41,6 +41,30 @@ fn penalties(rules: &Rulebook, rows: &[(&str, &str, &str, &str)]) -> String {
     s
 }
 
+/// The unit's penalty file imported as of `day`.
+fn import(store: &Store, rules: &Rulebook, keys: &KeyRing, day: &str, csv: &str) {
+    let clock = FixedClock::at(at(day));
+    Importer {
+        store,
+        rules,
+        keys,
+        clock: &clock,
+    }
+    .import_reader(
+        None,
+        Format::Csv,
+        csv.as_bytes(),
+        &ImportOptions {
+            unit: UNIT.into(),
+            class: "行政处罚".into(),
+            actor: "test".into(),
+            channel: Channel::File,
+        },
+        &|_| {},
+    )
+    .unwrap();
+}
+
 #[derive(Default)]
 struct Recorder(Mutex<Vec<String>>);
 
@@ -101,33 +125,19 @@ fn repair_and_objection_on_both_stores() {
         let name = ts.name;
         let keys = KeyRing::generate().unwrap();
         let store = Store::open(&ts.spec).unwrap();
-        let clock = FixedClock::at(at("2026-06-10"));
-        Importer {
-            store: &store,
-            rules: &rules,
-            keys: &keys,
-            clock: &clock,
-        }
-        .import_reader(
-            Some("p.csv".into()),
-            Format::Csv,
-            penalties(
+        import(
+            &store,
+            &rules,
+            &keys,
+            "2026-06-10",
+            &penalties(
                 &rules,
                 &[
                     ("甲环保公司", &a, "盐环罚〔2026〕101号", "2026-04-01"),
                     ("乙化工公司", &b, "盐环罚〔2026〕102号", "2026-06-01"),
                 ],
-            )
-            .as_bytes(),
-            &ImportOptions {
-                unit: UNIT.into(),
-                class: "行政处罚".into(),
-                actor: "test".into(),
-                channel: Channel::File,
-            },
-            &|_| {},
-        )
-        .unwrap();
+            ),
+        );
         let subs = store.submissions(None, 10).unwrap();
         let rej = store.rejections(subs[0].submission_id).unwrap();
         assert!(
@@ -492,7 +502,6 @@ fn two_runners_do_each_job_once() {
         let name = ts.name;
         let keys = Arc::new(KeyRing::generate().unwrap());
         let store = Arc::new(Store::open(&ts.spec).unwrap());
-        let clock = FixedClock::at(at("2026-06-10"));
         let codes: Vec<String> = (10..40).map(uscc).collect();
         let rows: Vec<(String, String, String)> = codes
             .iter()
@@ -509,25 +518,13 @@ fn two_runners_do_each_job_once() {
             .iter()
             .map(|(n, c, no)| (n.as_str(), c.as_str(), no.as_str(), "2026-04-01"))
             .collect();
-        Importer {
-            store: &store,
-            rules: &rules,
-            keys: &keys,
-            clock: &clock,
-        }
-        .import_reader(
-            None,
-            Format::Csv,
-            penalties(&rules, &refs).as_bytes(),
-            &ImportOptions {
-                unit: UNIT.into(),
-                class: "行政处罚".into(),
-                actor: "test".into(),
-                channel: Channel::File,
-            },
-            &|_| {},
-        )
-        .unwrap();
+        import(
+            &store,
+            &rules,
+            &keys,
+            "2026-06-10",
+            &penalties(&rules, &refs),
+        );
         let sender = Arc::new(Recorder::default());
         let now = at("2026-07-02");
         let made: usize = std::thread::scope(|s| {
@@ -568,28 +565,7 @@ fn escalation_overdue_lateness_and_a_units_own_objection() {
         let name = ts.name;
         let keys = KeyRing::generate().unwrap();
         let store = Store::open(&ts.spec).unwrap();
-        let import = |csv: String, day: &str| {
-            let clock = FixedClock::at(at(day));
-            Importer {
-                store: &store,
-                rules: &rules,
-                keys: &keys,
-                clock: &clock,
-            }
-            .import_reader(
-                None,
-                Format::Csv,
-                csv.as_bytes(),
-                &ImportOptions {
-                    unit: UNIT.into(),
-                    class: "行政处罚".into(),
-                    actor: "test".into(),
-                    channel: Channel::File,
-                },
-                &|_| {},
-            )
-            .unwrap()
-        };
+        let import = |csv: String, day: &str| import(&store, &rules, &keys, day, &csv);
         import(
             penalties(
                 &rules,
