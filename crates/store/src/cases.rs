@@ -7,7 +7,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::conn::{Backend, Conn, Row, Val};
+use crate::conn::{Conn, Row, Val, skip_locked};
 use crate::model::parse_record_id;
 use crate::withdraw::{Withdrawal, end_on};
 use crate::{Store, StoreError};
@@ -172,6 +172,18 @@ pub struct CaseFile {
     pub digest: String,
     pub uploaded_by: String,
     pub at: DateTime<Utc>,
+}
+
+fn file_from(r: &Row) -> Result<CaseFile, StoreError> {
+    Ok(CaseFile {
+        file_id: r.i64(0)?,
+        name: r.text(1)?,
+        media_type: r.text(2)?,
+        byte_size: r.i64(3)?,
+        digest: r.text(4)?,
+        uploaded_by: r.text(5)?,
+        at: r.time(6)?,
+    })
 }
 
 /// An event to write.
@@ -806,17 +818,7 @@ impl Store {
                 &[Val::Int(id)],
             )?
             .iter()
-            .map(|r| {
-                Ok(CaseFile {
-                    file_id: r.i64(0)?,
-                    name: r.text(1)?,
-                    media_type: r.text(2)?,
-                    byte_size: r.i64(3)?,
-                    digest: r.text(4)?,
-                    uploaded_by: r.text(5)?,
-                    at: r.time(6)?,
-                })
-            })
+            .map(file_from)
             .collect()
         })
     }
@@ -833,20 +835,7 @@ impl Store {
                  FROM case_files WHERE case_id = $1 AND file_id = $2",
                 &[Val::Int(case_id), Val::Int(file_id)],
             )?
-            .map(|r| {
-                Ok((
-                    CaseFile {
-                        file_id: r.i64(0)?,
-                        name: r.text(1)?,
-                        media_type: r.text(2)?,
-                        byte_size: r.i64(3)?,
-                        digest: r.text(4)?,
-                        uploaded_by: r.text(5)?,
-                        at: r.time(6)?,
-                    },
-                    r.bytes(7)?,
-                ))
-            })
+            .map(|r| Ok((file_from(&r)?, r.bytes(7)?)))
             .transpose()
         })
     }
@@ -1081,11 +1070,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
         self.write(|c| {
-            let lock = if c.backend() == Backend::Postgres {
-                " FOR UPDATE SKIP LOCKED"
-            } else {
-                ""
-            };
+            let lock = skip_locked(c);
             let rows = c.query(
                 &format!(
                     "SELECT outbox_id, channel, recipient, title, body, dedupe, attempts FROM outbox

@@ -169,6 +169,15 @@ impl Backend {
     }
 }
 
+/// The clause that lets several replicas claim rows of a queue without waiting on each other:
+/// `FOR UPDATE SKIP LOCKED` on PostgreSQL; nothing on SQLite, whose single writer serialises.
+pub fn skip_locked(c: &dyn Conn) -> &'static str {
+    match c.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    }
+}
+
 /// A connection of either backend. Writes happen inside `begin`/`commit`.
 pub trait Conn: Send {
     fn backend(&self) -> Backend;

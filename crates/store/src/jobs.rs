@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::cases::NewJob;
-use crate::conn::{Backend, Conn, Val};
+use crate::conn::{Conn, Val, skip_locked};
 use crate::{Store, StoreError};
 
 #[derive(Debug, Clone, Serialize)]
@@ -55,11 +55,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Job>, StoreError> {
         self.write(|c| {
-            let lock = if c.backend() == Backend::Postgres {
-                " FOR UPDATE SKIP LOCKED"
-            } else {
-                ""
-            };
+            let lock = skip_locked(c);
             let rows = c.query(
                 &format!(
                     "SELECT job_id, kind, job_key, payload, attempts FROM jobs

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::conn::{Backend, Row, Val};
+use crate::conn::{Row, Val, skip_locked};
 use crate::{Store, StoreError};
 
 /// A check as recorded.
@@ -681,7 +681,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Alert>, StoreError> {
         self.write(|c| {
-            let lock = if c.backend() == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+            let lock = skip_locked(c);
             let due = c
                 .query(
                     &format!(
