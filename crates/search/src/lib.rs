@@ -187,6 +187,17 @@ impl NameIndex {
         Ok(n)
     }
 
+    /// Reads every organisation afresh and replaces the index with it: a subject whose update
+    /// time was at or before one already seen but which committed later (overlapping writers)
+    /// is missed by [`NameIndex::refresh`]; the server rebuilds hourly so that none stays missed.
+    pub fn rebuild(&self, store: &Store) -> Result<usize, StoreError> {
+        let fresh = NameIndex::build(store)?;
+        let fresh = fresh.inner.into_inner().map_err(|_| StoreError::Poisoned)?;
+        let n = fresh.entries.len();
+        *self.inner.write().map_err(|_| StoreError::Poisoned)? = fresh;
+        Ok(n)
+    }
+
     pub fn len(&self) -> usize {
         self.inner.read().map(|i| i.entries.len()).unwrap_or(0)
     }

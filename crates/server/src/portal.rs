@@ -130,9 +130,15 @@ pub async fn keep_current(state: Shared) {
         tick.tick().await;
         let s = state.clone();
         let refresh_figures = n.is_multiple_of(30);
+        // Every 10 s what changed; hourly the whole index, for what a cursor can miss.
+        let rebuild = n > 0 && n.is_multiple_of(360);
         n += 1;
         let _ = tokio::task::spawn_blocking(move || {
-            let _ = s.search.refresh(&s.store);
+            let _ = if rebuild {
+                s.search.rebuild(&s.store)
+            } else {
+                s.search.refresh(&s.store)
+            };
             if refresh_figures {
                 let _ = compute_figures(&s);
             }

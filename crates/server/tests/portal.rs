@@ -488,3 +488,83 @@ async fn a_long_history_is_paged_on_the_subject_page() {
         5
     );
 }
+
+/// A subject whose update time is older than the newest one the name index has seen (it committed
+/// late, after an overlapping writer) is missed by the incremental refresh; the hourly rebuild
+/// finds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_name_index_rebuild_finds_what_the_cursor_missed() {
+    let h = harness();
+    let code = "91320900MA1MB4X50R".to_string();
+    assert!(h.state.search.get(&code).is_some());
+    let org = "MA5Y0001";
+    let body = format!(
+        "91320900{org}{}",
+        domain::ids::org_code_check(org.as_bytes()).unwrap()
+    );
+    let late = format!("{body}{}", domain::ids::uscc_check_char(body.as_bytes()));
+    let s = h.state.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let csv = penalty_csv(&[(
+            "盐城市迟到化工有限公司",
+            "法人及非法人组织",
+            &late,
+            "盐环罚〔2026〕90号",
+        )])
+        .replace(
+            "11320900001401484X",
+            &s.rules.units.find(UNIT).unwrap().uscc,
+        );
+        let summary = ingest::Importer {
+            store: &s.store,
+            rules: &s.rules,
+            keys: &s.keys,
+            clock: s.clock.as_ref(),
+        }
+        .import_reader(
+            None,
+            ingest::Format::Csv,
+            csv.as_bytes(),
+            &ingest::ImportOptions {
+                unit: UNIT.into(),
+                class: "行政处罚".into(),
+                actor: "test".into(),
+                channel: store::Channel::File,
+            },
+            &|_| {},
+        )
+        .unwrap();
+        assert_eq!(summary.accepted, 1);
+        // As if it had committed late with an early time stamp.
+        s.store
+            .write(|c| {
+                c.execute(
+                    "UPDATE subjects SET updated_at = $1 WHERE subject_key = $2",
+                    &[
+                        chrono::DateTime::parse_from_rfc3339("2020-01-01T00:00:00Z")
+                            .unwrap()
+                            .with_timezone(&chrono::Utc)
+                            .into(),
+                        late.as_str().into(),
+                    ],
+                )
+            })
+            .unwrap();
+        s.search.refresh(&s.store).unwrap();
+        let after_refresh = s.search.get(&late).is_some();
+        s.search.rebuild(&s.store).unwrap();
+        (
+            after_refresh,
+            s.search.get(&late).is_some(),
+            s.search.get(&code).is_some(),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(found, (false, true, true));
+    let page = h
+        .get(&format!("/search?q={}", urlencode("迟到")), Role::Public)
+        .await
+        .text();
+    assert!(page.contains("盐城市<mark>迟到</mark>化工有限公司"), "{page}");
+}
