@@ -566,5 +566,8 @@ async fn the_name_index_rebuild_finds_what_the_cursor_missed() {
         .get(&format!("/search?q={}", urlencode("迟到")), Role::Public)
         .await
         .text();
-    assert!(page.contains("盐城市<mark>迟到</mark>化工有限公司"), "{page}");
+    assert!(
+        page.contains("盐城市<mark>迟到</mark>化工有限公司"),
+        "{page}"
+    );
 }
