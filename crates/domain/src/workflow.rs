@@ -137,18 +137,6 @@ impl CaseState {
                 | CaseState::AwaitingMaterials
         )
     }
-    /// Decided (the answer is known), whether or not shared yet.
-    pub fn is_decided(self) -> bool {
-        matches!(
-            self,
-            CaseState::Approved
-                | CaseState::Rejected
-                | CaseState::Shared
-                | CaseState::Corrected
-                | CaseState::RecordWithdrawn
-                | CaseState::Maintained
-        )
-    }
 }
 
 impl fmt::Display for CaseState {
@@ -777,7 +765,7 @@ mod tests {
             (A::Maintain, S::Maintained),
         ] {
             assert_eq!(step(S::Forwarded, a, Side::Unit), Ok(s));
-            assert!(s.is_decided() && !s.is_open());
+            assert!(!s.is_open());
         }
         assert!(step(S::Submitted, A::Maintain, Side::Unit).is_err());
         assert!(step(S::Forwarded, A::Approve, Side::Unit).is_err());

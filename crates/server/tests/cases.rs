@@ -26,6 +26,12 @@ async fn set_day(h: &mut Harness, day: &str, hour: u32) {
     h.move_to(t).await;
 }
 
+/// A step of case `id` as `role` over the API.
+async fn act(h: &Harness, id: i64, role: Role, body: serde_json::Value) -> Reply {
+    h.post_json(&format!("/api/v1/cases/{id}/actions"), role, body)
+        .await
+}
+
 async fn upload(h: &Harness, id: i64, role: Role, bytes: &[u8]) -> Reply {
     h.send(
         h.request(
@@ -80,13 +86,13 @@ async fn run(mut h: Harness) {
         .json();
     assert_eq!(view["state"], "forwarded");
     assert_eq!(view["record_label"], "异议处理中");
-    let r = h
-        .post_json(
-            &format!("/api/v1/cases/{oid}/actions"),
-            Role::Reporter,
-            serde_json::json!({"action": "maintain", "reason": "经核实金额无误"}),
-        )
-        .await;
+    let r = act(
+        &h,
+        oid,
+        Role::Reporter,
+        serde_json::json!({"action": "maintain", "reason": "经核实金额无误"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let page = h
         .get(&format!("/subjects/{org}"), Role::Public)
@@ -186,29 +192,29 @@ async fn run(mut h: Harness) {
     assert_eq!(r.body, b"%PDF-1.4\n%%EOF\n");
 
     // Only the deciding unit's officers decide; they must confirm the penalty was performed.
-    let r = h
-        .post_json(
-            &format!("/api/v1/cases/{id}/actions"),
-            Role::Reporter,
-            serde_json::json!({"action": "accept"}),
-        )
-        .await;
+    let r = act(
+        &h,
+        id,
+        Role::Reporter,
+        serde_json::json!({"action": "accept"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
-    let r = h
-        .post_json(
-            &format!("/api/v1/cases/{id}/actions"),
-            Role::Deciding,
-            serde_json::json!({"action": "accept"}),
-        )
-        .await;
+    let r = act(
+        &h,
+        id,
+        Role::Deciding,
+        serde_json::json!({"action": "accept"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let r = h
-        .post_json(
-            &format!("/api/v1/cases/{id}/actions"),
-            Role::Deciding,
-            serde_json::json!({"action": "approve"}),
-        )
-        .await;
+    let r = act(
+        &h,
+        id,
+        Role::Deciding,
+        serde_json::json!({"action": "approve"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.text().contains("履行行政处罚"), "{}", r.text());
     // Before approval the penalty is public everywhere.
@@ -220,13 +226,13 @@ async fn run(mut h: Harness) {
         .await
         .text();
     assert!(before.contains(DECISION));
-    let r = h
-        .post_json(
-            &format!("/api/v1/cases/{id}/actions"),
-            Role::Deciding,
-            serde_json::json!({"action": "approve", "performed": true, "reason": "已履行"}),
-        )
-        .await;
+    let r = act(
+        &h,
+        id,
+        Role::Deciding,
+        serde_json::json!({"action": "approve", "performed": true, "reason": "已履行"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["state"], "approved");
 

@@ -354,7 +354,6 @@ pub struct Message {
     pub case_id: Option<i64>,
     pub record_id: Option<String>,
     pub created_at: DateTime<Utc>,
-    pub read: bool,
 }
 
 /// A decision shared to the provincial/national platform.
@@ -1039,7 +1038,7 @@ impl Store {
     ) -> Result<Vec<Message>, StoreError> {
         self.read(|c| {
             c.query(
-                "SELECT message_id, title, body, case_id, record_id, created_at, read_at FROM messages
+                "SELECT message_id, title, body, case_id, record_id, created_at FROM messages
                  WHERE to_kind = $1 AND to_key = $2 ORDER BY message_id DESC LIMIT $3",
                 &[to_kind.into(), to_key.into(), Val::Int(limit)],
             )?
@@ -1052,7 +1051,6 @@ impl Store {
                     case_id: r.opt_i64(3)?,
                     record_id: r.opt_text(4)?,
                     created_at: r.time(5)?,
-                    read: !matches!(r.get(6), Val::Null),
                 })
             })
             .collect()
@@ -1159,19 +1157,6 @@ impl Store {
             )?
             .iter()
             .map(|r| Ok((r.text(0)?, r.i64(1)?)))
-            .collect()
-        })
-    }
-
-    /// The sharing feed (newest first).
-    pub fn sharing_feed(&self, limit: i64) -> Result<Vec<FeedItem>, StoreError> {
-        self.read(|c| {
-            c.query(
-                "SELECT feed_id, kind, case_id, record_id, payload, created_at FROM sharing_feed ORDER BY feed_id DESC LIMIT $1",
-                &[Val::Int(limit)],
-            )?
-            .iter()
-            .map(feed_from)
             .collect()
         })
     }

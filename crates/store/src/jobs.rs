@@ -140,19 +140,6 @@ impl Store {
         })
     }
 
-    /// The newest key of a kind's finished jobs (the periodic scans keep their day in the key).
-    pub fn last_done_key(&self, kind: &str) -> Result<Option<String>, StoreError> {
-        self.read(|c| {
-            c.query_one(
-                "SELECT MAX(job_key) FROM jobs WHERE kind = $1 AND state = 'done'",
-                &[kind.into()],
-            )?
-            .map(|r| r.opt_text(0))
-            .transpose()
-            .map(Option::flatten)
-        })
-    }
-
     /// Job counts by kind and state (metrics and the console).
     pub fn job_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
         self.read(|c| {

@@ -282,7 +282,7 @@ fn repair_and_objection_on_both_stores() {
         // The share job runs on the next pass.
         sched.tick(at("2026-07-07") + Duration::minutes(1)).unwrap();
         assert_eq!(store.case(id).unwrap().unwrap().state, "shared", "{name}");
-        let feed = store.sharing_feed(10).unwrap();
+        let feed = store.sharing_feed_after(0, 10).unwrap();
         assert_eq!(feed.len(), 1);
         assert!(
             feed[0].payload.contains("\"outcome\":\"approved\""),

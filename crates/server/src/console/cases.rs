@@ -16,17 +16,18 @@ use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::{Shared, blocking, today};
 
-/// The body limit of forms carrying evidence: the files the rules allow, at their largest, plus
-/// the fields (axum's default of 2 MB would refuse a file the rules accept).
-pub fn evidence_limit() -> axum::extract::DefaultBodyLimit {
-    let ev = rulebook::Rulebook::from_env_or(None)
-        .map(|r| r.workflows.evidence)
-        .ok();
-    let bytes = ev.map_or(10 << 20, |e| e.max_bytes as usize * e.max_files.max(1));
-    axum::extract::DefaultBodyLimit::max(bytes + (1 << 20))
+/// The body limit of forms carrying evidence, from the rules in force: the files they allow, at
+/// their largest, plus the fields (axum's default of 2 MB would refuse a file the rules accept).
+pub fn evidence_limit(ev: &domain::workflow::EvidenceRules) -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(ev.max_bytes as usize * ev.max_files.max(1) + (1 << 20))
 }
 
+/// A subject as a list shows it: organisations from the name index in memory, the store only for
+/// natural persons (name and masked ID).
 fn subject_name(state: &Shared, key: &str) -> String {
+    if let Some(e) = state.search.get(key) {
+        return format!("{}（{key}）", e.name);
+    }
     match state.store.subject(key) {
         Ok(Some(s)) => match s.id_masked {
             Some(m) if s.uscc.is_none() => format!("{}（{m}）", s.name),
@@ -123,19 +124,7 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
         })
     })
     .await;
-    crate::context::audit(
-        &state,
-        &ctx,
-        "cases.my_records",
-        None,
-        if r.is_ok() { "ok" } else { "failed" },
-        None,
-    )
-    .await;
-    match r {
-        Ok(p) => render(StatusCode::OK, p),
-        Err(e) => error_page(&ctx, e),
-    }
+    super::audited_page(&state, &ctx, "cases.my_records", None, r).await
 }
 
 /// The fields of a multipart form; files (field `file`) are read whole, bounded by the
@@ -328,19 +317,7 @@ pub async fn cases(State(state): State<Shared>, ctx: Ctx) -> Response {
         })
     })
     .await;
-    crate::context::audit(
-        &state,
-        &ctx,
-        "cases.list",
-        None,
-        if r.is_ok() { "ok" } else { "failed" },
-        None,
-    )
-    .await;
-    match r {
-        Ok(p) => render(StatusCode::OK, p),
-        Err(e) => error_page(&ctx, e),
-    }
+    super::audited_page(&state, &ctx, "cases.list", None, r).await
 }
 
 pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i64>) -> Response {
@@ -447,19 +424,7 @@ pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
         })
     })
     .await;
-    crate::context::audit(
-        &state,
-        &ctx,
-        "case.read",
-        Some(format!("case:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
-        None,
-    )
-    .await;
-    match r {
-        Ok(p) => render(StatusCode::OK, p),
-        Err(e) => error_page(&ctx, e),
-    }
+    super::audited_page(&state, &ctx, "case.read", Some(format!("case:{id}")), r).await
 }
 
 pub async fn action(

@@ -20,7 +20,8 @@ use crate::access::*;
 use crate::context::Ctx;
 use crate::error::ApiError;
 
-pub fn routes(r: Routes) -> Routes {
+pub fn routes(r: Routes, rules: &rulebook::Rulebook) -> Routes {
+    let evidence = || cases::evidence_limit(&rules.workflows.evidence);
     r.page(
         Method::GET,
         "/console/login",
@@ -57,13 +58,13 @@ pub fn routes(r: Routes) -> Routes {
         Method::POST,
         "/console/my/repairs",
         SUBJECT,
-        cases::apply.layer(cases::evidence_limit()),
+        cases::apply.layer(evidence()),
     )
     .page(
         Method::POST,
         "/console/my/objections",
         OBJECTORS,
-        cases::object.layer(cases::evidence_limit()),
+        cases::object.layer(evidence()),
     )
     .page(Method::GET, "/console/cases", CASE_READERS, cases::cases)
     .page(
@@ -82,7 +83,7 @@ pub fn routes(r: Routes) -> Routes {
         Method::POST,
         "/console/cases/{id}/actions",
         CASE_ACTORS,
-        cases::action.layer(cases::evidence_limit()),
+        cases::action.layer(evidence()),
     )
     .page(
         Method::GET,
@@ -351,6 +352,22 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
         },
         flash: None,
         error: None,
+    }
+}
+
+/// A page read that is audited: the entry (ok or failed), then the page or the error page.
+pub async fn audited_page(
+    state: &Shared,
+    ctx: &Ctx,
+    action: &str,
+    object: Option<String>,
+    page: Result<impl Template, ApiError>,
+) -> Response {
+    let outcome = if page.is_ok() { "ok" } else { "failed" };
+    crate::context::audit(state, ctx, action, object, outcome, None).await;
+    match page {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(ctx, e),
     }
 }
 

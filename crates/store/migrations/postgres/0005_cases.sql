@@ -99,8 +99,7 @@ CREATE TABLE messages (
     case_id     BIGINT,
     record_id   TEXT,
     dedupe      TEXT NOT NULL UNIQUE,
-    created_at  TIMESTAMPTZ NOT NULL,
-    read_at     TIMESTAMPTZ
+    created_at  TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX messages_to ON messages (to_kind, to_key, message_id);
 

@@ -103,8 +103,7 @@ CREATE TABLE messages (
     case_id     INTEGER,
     record_id   TEXT,
     dedupe      TEXT NOT NULL UNIQUE,
-    created_at  TEXT NOT NULL,
-    read_at     TEXT
+    created_at  TEXT NOT NULL
 );
 CREATE INDEX messages_to ON messages (to_kind, to_key, message_id);
 
