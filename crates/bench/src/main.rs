@@ -58,7 +58,17 @@ fn main() -> Result<()> {
         data.get().context("penalty files")
     };
     let mut sqlite_store = None;
-    if want("ingest-sqlite") || want("subject") || want("service") || want("portal") {
+    // BENCH_REUSE_STORE=1 reads the store an earlier run's ingest left, instead of importing
+    // again (a 10 M-row import takes the better part of an hour); the ingest section is then
+    // not rewritten.
+    let reuse = env.data.join("bench.db");
+    if std::env::var("BENCH_REUSE_STORE").is_ok_and(|v| v == "1")
+        && !want("ingest-sqlite")
+        && reuse.exists()
+    {
+        files()?;
+        sqlite_store = Some(reuse);
+    } else if want("ingest-sqlite") || want("subject") || want("service") || want("portal") {
         let (section, store) = ingest_bench::sqlite(&env, files()?)?;
         sections.push(section);
         sqlite_store = Some(store);
@@ -89,8 +99,9 @@ fn main() -> Result<()> {
     if want("push") {
         sections.push(service_bench::push(&env)?);
     }
-    let text = report::render(&env, &sections)?;
     let out = root.join("BENCHMARKS.md");
+    let previous = std::fs::read_to_string(&out).ok();
+    let text = report::render(&env, &sections, previous.as_deref())?;
     std::fs::write(&out, text)?;
     eprintln!("wrote {}", out.display());
     Ok(())

@@ -22,7 +22,9 @@ pub struct Section {
     pub notes: Vec<String>,
 }
 
-pub fn render(env: &Env, sections: &[Section]) -> Result<String> {
+/// The report of this run; sections of `previous` (the BENCHMARKS.md before it) that this run
+/// did not measure are kept after it, marked with the run they come from.
+pub fn render(env: &Env, sections: &[Section], previous: Option<&str>) -> Result<String> {
     let mut s = String::new();
     writeln!(s, "# Benchmarks")?;
     writeln!(s)?;
@@ -77,7 +79,36 @@ pub fn render(env: &Env, sections: &[Section]) -> Result<String> {
             }
         }
     }
+    if let Some(prev) = previous {
+        keep_unmeasured(&mut s, sections, prev)?;
+    }
     Ok(s)
+}
+
+fn keep_unmeasured(s: &mut String, sections: &[Section], prev: &str) -> Result<()> {
+    let field = |name: &str| {
+        prev.lines()
+            .find_map(|l| l.strip_prefix(&format!("- {name}: ")))
+            .unwrap_or("?")
+            .to_string()
+    };
+    let (date, commit, cpu) = (field("date"), field("commit"), field("CPU"));
+    let mut parts = prev.split("\n## ").skip(1);
+    for part in parts.by_ref() {
+        let title = part.lines().next().unwrap_or_default();
+        if sections.iter().any(|sec| sec.title == title) {
+            continue;
+        }
+        let mut body = part.trim_end().to_string();
+        if !body.contains("\n- Not rerun in the latest run") {
+            body.push_str(&format!(
+                "\n- Not rerun in the latest run: these figures are from the run of {date} (commit {commit}, {cpu})."
+            ));
+        }
+        writeln!(s)?;
+        writeln!(s, "## {body}")?;
+    }
+    Ok(())
 }
 
 pub fn thousands(v: f64) -> String {

@@ -626,3 +626,126 @@ fn a_repaired_record_does_not_come_back_when_its_unit_sends_it_again() {
         assert_eq!(ts.store.stats().unwrap().records, 0, "{}", ts.name);
     }
 }
+
+/// The secondary indexes of the record tables, as SQLite holds them (name and definition).
+fn record_indexes(store: &Store) -> Vec<(String, String)> {
+    store
+        .read(|c| {
+            c.query(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+                   AND tbl_name IN ('records', 'record_versions') ORDER BY name",
+                &[],
+            )
+        })
+        .unwrap()
+        .iter()
+        .map(|r| (r.text(0).unwrap(), r.text(1).unwrap()))
+        .collect()
+}
+
+/// Every index entry matches its table row (SQLite's own check), and the record tables read the
+/// same through each index as through the table.
+fn assert_indexes_whole(store: &Store, what: &str) {
+    let check = store
+        .read(|c| c.query("PRAGMA integrity_check", &[]))
+        .unwrap();
+    assert_eq!(check[0].text(0).unwrap(), "ok", "{what}");
+    for (index, table) in [
+        ("records_unit_date", "records"),
+        ("records_class_updated", "records"),
+        ("record_versions_by_subject", "record_versions"),
+        ("record_versions_by_submission", "record_versions"),
+    ] {
+        let n = |sql: String| {
+            store
+                .read(|c| c.query_one(&sql, &[]))
+                .unwrap()
+                .unwrap()
+                .i64(0)
+                .unwrap()
+        };
+        assert_eq!(
+            n(format!("SELECT count(*) FROM {table} INDEXED BY {index}")),
+            n(format!("SELECT count(*) FROM {table} NOT INDEXED")),
+            "{what}: {index}"
+        );
+    }
+}
+
+#[test]
+fn a_large_submission_rebuilds_its_indexes_at_commit_and_reads_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rules, m) = small_city(dir.path(), OutFormat::Csv, Some("行政处罚"));
+    let f = &m.files[0];
+    let path = dir.path().join(&f.file);
+    let clock = clock_on("2026-11-20");
+    let keys = testkit::keys();
+    let plain = testkit::sqlite();
+    let large = testkit::sqlite();
+    // Treat every submission to `large` as large: its indexes are set aside after the first batch.
+    large.store.defer_indexes_after(1);
+    let before = record_indexes(&large.store);
+    assert_eq!(before.len(), 8, "{before:?}");
+    let a = import(
+        &plain.store,
+        &rules,
+        &keys,
+        &clock,
+        &path,
+        &f.unit,
+        &f.class,
+    );
+    let b = import(
+        &large.store,
+        &rules,
+        &keys,
+        &clock,
+        &path,
+        &f.unit,
+        &f.class,
+    );
+    assert_eq!(
+        (a.accepted, a.rejected, a.created, a.linked),
+        (b.accepted, b.rejected, b.created, b.linked)
+    );
+    assert!(b.accepted > 300, "{b:?}");
+    assert_eq!(record_indexes(&large.store), before);
+    assert_indexes_whole(&large.store, "after a large submission");
+    // The same heads and versions, read through the rebuilt indexes.
+    let dump = |s: &Store| {
+        s.read(|c| {
+            c.query(
+                "SELECT r.subject_key, hex(r.record_key), r.current_version, r.change, r.decided_on,
+                    r.public_ends, r.repairable_from, v.version_no, v.content_hash, v.on_time
+                 FROM records r INDEXED BY records_unit_date
+                 JOIN record_versions v INDEXED BY record_versions_by_subject
+                   ON v.subject_key = r.subject_key AND v.record_key = r.record_key
+                 WHERE r.source_unit = $1 AND r.class_code = 'CF'
+                 ORDER BY r.subject_key, r.record_key, v.version_no",
+                &[f.unit.as_str().into()],
+            )
+        })
+        .unwrap()
+        .iter()
+        .map(|r| format!("{r:?}"))
+        .collect::<Vec<_>>()
+    };
+    let (da, db) = (dump(&plain.store), dump(&large.store));
+    assert_eq!(da.len() as u64, a.accepted);
+    assert_eq!(da, db);
+
+    // The same bytes again: the rows are applied, the indexes set aside, then the whole
+    // submission is rolled back as a duplicate — and the drop with it.
+    let again = import(
+        &large.store,
+        &rules,
+        &keys,
+        &clock,
+        &path,
+        &f.unit,
+        &f.class,
+    );
+    assert_eq!(again.duplicate_of, b.submission_id);
+    assert_eq!(record_indexes(&large.store), before);
+    assert_indexes_whole(&large.store, "after a rolled-back large submission");
+}

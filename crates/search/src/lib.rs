@@ -2,18 +2,28 @@
 //!
 //! Chinese company names are searched by their pieces: 建湖, 射阳, 化工. An index of every
 //! two-character substring (bigram) of every organisation's name answers any query of two or
-//! more characters by taking the candidates of its rarest bigram and keeping those whose name
-//! contains the whole query; a one-character query scans. Ranking: the whole name, then names
-//! that start with the query, then registered subjects, then shorter names. Natural persons are
-//! not searchable by name on the portal.
+//! more characters by walking the entries of its rarest bigram and keeping those whose name
+//! contains the whole query; a one-character query walks every entry. Ranking: the whole name,
+//! then names that start with the query, then registered subjects, then shorter names, then by
+//! name.
 //!
-//! The index lives in memory, is built from the store at start (about a second per million
-//! names) and refreshed from subjects first seen or changed since the last refresh.
+//! The last three are the same for every query, so the index numbers its entries in that order
+//! when it is built: a walk of a bigram's entries meets them already ranked, and a query keeps
+//! only the first page of each of the three classes instead of sorting every hit (a two-character
+//! query such as 公司 matches most of a million names). Entries added since the build (new or
+//! changed subjects) sit after the ranked ones and are sorted at query time; a changed subject
+//! becomes a new entry and its old one is marked dead, so an entry's name never changes.
+//!
+//! The index lives in memory, is built from the store at start (a few seconds per million names)
+//! and refreshed from subjects first seen or changed since the last refresh; a refresh that brings
+//! many changes rebuilds it instead.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
+use memchr::memmem::Finder;
 use store::{Store, StoreError, Val};
 
 #[derive(Debug, Clone)]
@@ -53,8 +63,14 @@ pub struct Results {
 #[derive(Default)]
 struct Inner {
     entries: Vec<Entry>,
+    /// Per entry: false once its subject changed (the change is a newer entry).
+    alive: Vec<bool>,
+    dead: usize,
     by_key: HashMap<String, u32>,
+    /// Each bigram's entries, in ascending entry number.
     grams: HashMap<u64, Vec<u32>>,
+    /// Entries numbered below this are in rank order (registered, shorter, by name).
+    ranked: u32,
     since: Option<DateTime<Utc>>,
 }
 
@@ -62,6 +78,18 @@ struct Inner {
 #[derive(Default)]
 pub struct NameIndex {
     inner: RwLock<Inner>,
+}
+
+/// A refresh that brings more changes than this (or a tenth of the index) rebuilds it, so that
+/// the unranked tail each query sorts stays small.
+const REBUILD_AFTER: usize = 20_000;
+
+/// The part of the ranking that does not depend on the query.
+fn static_order(a: &Entry, b: &Entry) -> Ordering {
+    b.registered
+        .cmp(&a.registered)
+        .then_with(|| a.name.chars().count().cmp(&b.name.chars().count()))
+        .then_with(|| a.name.cmp(&b.name))
 }
 
 fn gram(a: char, b: char) -> u64 {
@@ -88,18 +116,30 @@ fn normalize(q: &str) -> String {
 }
 
 impl Inner {
+    /// Entries, ranked; for a build.
+    fn ranked(mut entries: Vec<Entry>) -> Inner {
+        entries.sort_by(static_order);
+        let mut inner = Inner::default();
+        for e in entries {
+            inner.add(e);
+        }
+        inner.ranked = inner.entries.len() as u32;
+        inner
+    }
+
     fn add(&mut self, e: Entry) {
-        if let Some(&i) = self.by_key.get(&e.key) {
-            // A new name: index its pieces too; the old ones fall away at verification.
-            let id = i;
-            for g in grams(&e.name) {
-                let list = self.grams.entry(g).or_default();
-                if list.last() != Some(&id) {
-                    list.push(id);
-                }
+        if let Some(&old) = self.by_key.get(&e.key) {
+            let o = &self.entries[old as usize];
+            if o.name == e.name
+                && o.kind == e.kind
+                && o.division == e.division
+                && o.industry == e.industry
+                && o.registered == e.registered
+            {
+                return;
             }
-            self.entries[i as usize] = e;
-            return;
+            self.alive[old as usize] = false;
+            self.dead += 1;
         }
         let id = self.entries.len() as u32;
         for g in grams(&e.name) {
@@ -107,6 +147,7 @@ impl Inner {
         }
         self.by_key.insert(e.key.clone(), id);
         self.entries.push(e);
+        self.alive.push(true);
     }
 }
 
@@ -126,6 +167,13 @@ fn entry_of(r: &store::Row) -> Result<(Entry, DateTime<Utc>), StoreError> {
     ))
 }
 
+/// The first page of one ranking class: the first `k` ranked entries met, and every unranked one.
+#[derive(Default)]
+struct Bucket {
+    ranked: Vec<u32>,
+    tail: Vec<u32>,
+}
+
 impl NameIndex {
     pub fn new() -> Self {
         Self::default()
@@ -133,14 +181,19 @@ impl NameIndex {
 
     /// Reads every organisation from the store.
     pub fn build(store: &Store) -> Result<NameIndex, StoreError> {
-        let idx = NameIndex::default();
-        idx.refresh(store)?;
-        Ok(idx)
+        let (entries, last) = Self::load(store, None)?;
+        let mut inner = Inner::ranked(entries);
+        inner.since = last;
+        Ok(NameIndex {
+            inner: RwLock::new(inner),
+        })
     }
 
-    /// Adds subjects first seen or changed since the last refresh; returns how many.
-    pub fn refresh(&self, store: &Store) -> Result<usize, StoreError> {
-        let since = self.inner.read().map_err(|_| StoreError::Poisoned)?.since;
+    /// Organisations changed after `since`, or all of them; with the latest update time seen.
+    fn load(
+        store: &Store,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<(Vec<Entry>, Option<DateTime<Utc>>), StoreError> {
         let mut last = since;
         let mut added = Vec::new();
         let mut after = String::new();
@@ -178,7 +231,24 @@ impl NameIndex {
                 break;
             }
         }
+        Ok((added, last))
+    }
+
+    /// Adds subjects first seen or changed since the last refresh; returns how many.
+    pub fn refresh(&self, store: &Store) -> Result<usize, StoreError> {
+        let (since, size) = {
+            let inner = self.inner.read().map_err(|_| StoreError::Poisoned)?;
+            (inner.since, inner.entries.len())
+        };
+        if since.is_none() {
+            return self.rebuild(store);
+        }
+        let (added, last) = Self::load(store, since)?;
         let n = added.len();
+        if n > REBUILD_AFTER.max(size / 10) {
+            self.rebuild(store)?;
+            return Ok(n);
+        }
         let mut inner = self.inner.write().map_err(|_| StoreError::Poisoned)?;
         for e in added {
             inner.add(e);
@@ -187,9 +257,10 @@ impl NameIndex {
         Ok(n)
     }
 
-    /// Reads every organisation afresh and replaces the index with it: a subject whose update
-    /// time was at or before one already seen but which committed later (overlapping writers)
-    /// is missed by [`NameIndex::refresh`]; the server rebuilds hourly so that none stays missed.
+    /// Reads every organisation afresh and replaces the index with it, ranked again: a subject
+    /// whose update time was at or before one already seen but which committed later
+    /// (overlapping writers) is missed by [`NameIndex::refresh`]; the server rebuilds hourly so
+    /// that none stays missed.
     pub fn rebuild(&self, store: &Store) -> Result<usize, StoreError> {
         let fresh = NameIndex::build(store)?;
         let fresh = fresh.inner.into_inner().map_err(|_| StoreError::Poisoned)?;
@@ -199,7 +270,10 @@ impl NameIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.inner.read().map(|i| i.entries.len()).unwrap_or(0)
+        self.inner
+            .read()
+            .map(|i| i.entries.len() - i.dead)
+            .unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -208,25 +282,59 @@ impl NameIndex {
 
     /// Searches names; every term (split by spaces) must occur in the name.
     pub fn search(&self, query: &str, filters: &Filters, offset: usize, limit: usize) -> Results {
+        let none = || Results {
+            total: 0,
+            hits: Vec::new(),
+        };
         let terms: Vec<String> = query
             .split_whitespace()
             .map(normalize)
             .filter(|t| !t.is_empty())
             .collect();
         let Ok(inner) = self.inner.read() else {
-            return Results {
-                total: 0,
-                hits: Vec::new(),
-            };
+            return none();
         };
         if terms.is_empty() {
-            return Results {
-                total: 0,
-                hits: Vec::new(),
-            };
+            return none();
         }
-        let keep = |e: &Entry| {
-            filters
+        let whole: String = terms.concat();
+        let first = terms[0].as_str();
+        // Candidates: the entries of the rarest bigram over all terms (a bigram no entry has
+        // means no hit), or every entry when all terms are one character.
+        let rarest = terms
+            .iter()
+            .flat_map(|t| grams(t).collect::<Vec<_>>())
+            .map(|g| (inner.grams.get(&g).map_or(0, Vec::len), g))
+            .min_by_key(|(n, _)| *n);
+        let list: Option<&[u32]> = match rarest {
+            Some((0, _)) => return none(),
+            Some((_, g)) => inner.grams.get(&g).map(Vec::as_slice),
+            None => None,
+        };
+        // A two-character term that is the walked bigram itself needs no check: every entry of
+        // the list contains it, and an entry's name never changes.
+        let checks: Vec<Finder<'_>> = terms
+            .iter()
+            .filter(|t| {
+                let mut cs = t.chars();
+                let walked = match (cs.next(), cs.next(), cs.next(), rarest) {
+                    (Some(a), Some(b), None, Some((_, g))) => gram(a, b) == g,
+                    _ => false,
+                };
+                !walked
+            })
+            .map(|t| Finder::new(t.as_bytes()))
+            .collect();
+        let k = offset + limit;
+        let mut total = 0usize;
+        // Classes in rank order: the whole name, names that start with the first term, the rest.
+        let mut buckets: [Bucket; 3] = Default::default();
+        let mut visit = |id: u32| {
+            if !inner.alive[id as usize] {
+                return;
+            }
+            let e = &inner.entries[id as usize];
+            let kept = filters
                 .division
                 .as_ref()
                 .is_none_or(|d| e.division.as_ref() == Some(d))
@@ -235,51 +343,50 @@ impl NameIndex {
                     .industry
                     .as_ref()
                     .is_none_or(|i| e.industry.as_ref() == Some(i))
-                && terms.iter().all(|t| e.name.contains(t.as_str()))
-        };
-        // Candidates: the rarest bigram over all terms, or everything for one-character terms.
-        let rarest = terms
-            .iter()
-            .flat_map(|t| grams(t).collect::<Vec<_>>())
-            .map(|g| inner.grams.get(&g).map_or(0, Vec::len))
-            .zip(terms.iter().flat_map(|t| grams(t).collect::<Vec<_>>()))
-            .min_by_key(|(n, _)| *n);
-        let mut found: Vec<(i64, u32)> = Vec::new();
-        let mut consider = |id: u32| {
-            let e = &inner.entries[id as usize];
-            if keep(e) {
-                found.push((score(e, &terms), id));
+                && checks.iter().all(|f| f.find(e.name.as_bytes()).is_some());
+            if !kept {
+                return;
             }
-        };
-        match rarest {
-            Some((_, g)) => {
-                if let Some(list) = inner.grams.get(&g) {
-                    let mut last = u32::MAX;
-                    for &id in list {
-                        // A renamed subject can appear twice in a list; count it once.
-                        if id != last {
-                            consider(id);
-                        }
-                        last = id;
-                    }
+            total += 1;
+            let class = if e.name == whole {
+                0
+            } else if e.name.starts_with(first) {
+                1
+            } else {
+                2
+            };
+            let b = &mut buckets[class];
+            if id < inner.ranked {
+                if b.ranked.len() < k {
+                    b.ranked.push(id);
                 }
+            } else {
+                b.tail.push(id);
             }
-            None => (0..inner.entries.len() as u32).for_each(&mut consider),
+        };
+        match list {
+            Some(l) => l.iter().for_each(|&id| visit(id)),
+            None => (0..inner.entries.len() as u32).for_each(visit),
         }
-        found.sort_unstable_by(|a, b| {
-            b.0.cmp(&a.0).then_with(|| {
-                inner.entries[a.1 as usize]
-                    .name
-                    .cmp(&inner.entries[b.1 as usize].name)
-            })
-        });
-        found.dedup_by_key(|x| x.1);
-        let total = found.len();
-        let hits = found
+        let mut ordered: Vec<u32> = Vec::with_capacity(k);
+        for b in buckets {
+            if ordered.len() >= k {
+                break;
+            }
+            let mut ids = b.ranked;
+            if !b.tail.is_empty() {
+                ids.extend(b.tail);
+                ids.sort_by(|a, b| {
+                    static_order(&inner.entries[*a as usize], &inner.entries[*b as usize])
+                });
+            }
+            ordered.extend(ids.into_iter().take(k - ordered.len()));
+        }
+        let hits = ordered
             .iter()
             .skip(offset)
             .take(limit)
-            .map(|(_, id)| {
+            .map(|id| {
                 let e = inner.entries[*id as usize].clone();
                 let pieces = highlight(&e.name, &terms);
                 Hit { entry: e, pieces }
@@ -296,21 +403,6 @@ impl NameIndex {
             .get(key)
             .map(|&i| inner.entries[i as usize].clone())
     }
-}
-
-fn score(e: &Entry, terms: &[String]) -> i64 {
-    let q: String = terms.concat();
-    let mut s = 0i64;
-    if e.name == q {
-        s += 1_000_000;
-    }
-    if e.name.starts_with(terms[0].as_str()) {
-        s += 100_000;
-    }
-    if e.registered {
-        s += 10_000;
-    }
-    s - e.name.chars().count() as i64
 }
 
 /// Cuts a name into matching and non-matching pieces, for highlighting.
@@ -392,6 +484,110 @@ mod tests {
         assert_eq!(i.search("有限", &f, 0, 10).total, 2);
         let h = &i.search("华盛", &Filters::default(), 0, 10).hits[0];
         assert!(h.pieces.iter().any(|(s, m)| *m && s == "华盛"));
+    }
+
+    /// The ranking spelled out: score every name and sort them all.
+    fn reference(entries: &[Entry], q: &str, f: &Filters) -> Vec<String> {
+        let terms: Vec<String> = q.split_whitespace().map(normalize).collect();
+        let whole = terms.concat();
+        let mut hits: Vec<(i64, &Entry)> = entries
+            .iter()
+            .filter(|e| terms.iter().all(|t| e.name.contains(t.as_str())))
+            .filter(|e| {
+                f.division
+                    .as_ref()
+                    .is_none_or(|d| e.division.as_ref() == Some(d))
+            })
+            .map(|e| {
+                let s = (e.name == whole) as i64 * 1_000_000
+                    + e.name.starts_with(terms[0].as_str()) as i64 * 100_000
+                    + e.registered as i64 * 10_000
+                    - e.name.chars().count() as i64;
+                (s, e)
+            })
+            .collect();
+        hits.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
+        hits.iter().map(|(_, e)| e.key.clone()).collect()
+    }
+
+    #[test]
+    fn ranked_walk_agrees_with_scoring_every_name() {
+        let parts = [
+            "建湖", "射阳", "盐城", "恒泰", "华盛", "化工", "建材", "有限", "公司", "湖建", "县",
+            "市", "阳光",
+        ];
+        let mut seed = 7u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) as usize) % n
+        };
+        let mut entries: Vec<Entry> = (0..3000)
+            .map(|i| {
+                let n = 1 + next(5);
+                let name: String = (0..n).map(|_| parts[next(parts.len())]).collect();
+                Entry {
+                    key: format!("k{i}"),
+                    name,
+                    kind: "organisation".into(),
+                    division: Some(if next(2) == 0 { "320925" } else { "320924" }.into()),
+                    industry: None,
+                    registered: next(3) != 0,
+                }
+            })
+            .collect();
+        let idx = NameIndex {
+            inner: RwLock::new(Inner::ranked(entries.clone())),
+        };
+        // Changes after the build: renames, a registration, new subjects (the unranked tail).
+        for i in 0..200 {
+            let mut e = entries[next(entries.len())].clone();
+            if i % 3 == 0 {
+                e.key = format!("new{i}");
+            }
+            e.name = format!("{}{}", parts[next(parts.len())], e.name);
+            e.registered = !e.registered;
+            idx.inner.write().unwrap().add(e.clone());
+            match entries.iter_mut().find(|x| x.key == e.key) {
+                Some(x) => *x = e,
+                None => entries.push(e),
+            }
+        }
+        let f = Filters {
+            division: Some("320925".into()),
+            ..Default::default()
+        };
+        for q in [
+            "建湖",
+            "公司",
+            "有限公司",
+            "县",
+            "湖建 公司",
+            "盐城市",
+            "建湖县",
+            "阳光 有限",
+            "不存在",
+        ] {
+            for filters in [&Filters::default(), &f] {
+                let want = reference(&entries, q, filters);
+                for (offset, limit) in [(0, 20), (20, 20), (0, 5000)] {
+                    let got = idx.search(q, filters, offset, limit);
+                    assert_eq!(got.total, want.len(), "{q}");
+                    let keys: Vec<String> = got.hits.iter().map(|h| h.entry.key.clone()).collect();
+                    let want_page: Vec<String> =
+                        want.iter().skip(offset).take(limit).cloned().collect();
+                    // Equal names may come in either order; compare the names then.
+                    let names = |ks: &[String]| -> Vec<String> {
+                        ks.iter()
+                            .map(|k| entries.iter().find(|e| &e.key == k).unwrap().name.clone())
+                            .collect()
+                    };
+                    assert_eq!(names(&keys), names(&want_page), "{q} {offset}");
+                }
+            }
+        }
+        assert_eq!(idx.len(), entries.len());
     }
 
     #[test]

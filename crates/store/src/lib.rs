@@ -157,6 +157,8 @@ pub struct Store {
     pools: Pools,
     location: Location,
     schema: Schema,
+    /// Overrides the row count after which a submission rebuilds its indexes at commit (tests).
+    defer_indexes_after: std::sync::atomic::AtomicU64,
 }
 
 impl Store {
@@ -237,7 +239,26 @@ impl Store {
             pools,
             location,
             schema,
+            defer_indexes_after: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// Makes submissions on SQLite rebuild their secondary indexes at commit once they have
+    /// applied `rows` rows, instead of the size-based default (0 restores the default). For tests
+    /// of the large-submission path on small data.
+    pub fn defer_indexes_after(&self, rows: u64) {
+        self.defer_indexes_after
+            .store(rows, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn index_deferral_override(&self) -> Option<u64> {
+        match self
+            .defer_indexes_after
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            0 => None,
+            n => Some(n),
+        }
     }
 
     pub fn location(&self) -> &Location {

@@ -27,6 +27,12 @@ pub struct SubmissionWriter<'a> {
     pub(crate) subjects: HashMap<String, (bool, String)>,
     /// Record events for subscribers: None, every version (lists), or serious ones (penalties).
     events: Option<bool>,
+    /// Rows applied so far, and after how many the secondary indexes are rebuilt at commit
+    /// instead of kept up row by row (SQLite; `None` once deferred or on PostgreSQL).
+    pub(crate) applied: u64,
+    pub(crate) defer_after: Option<u64>,
+    /// The indexes dropped inside this transaction, as `CREATE INDEX` statements to run at commit.
+    pub(crate) deferred: Vec<String>,
 }
 
 impl Store {
@@ -64,6 +70,23 @@ impl Store {
         let submission_id = row
             .ok_or_else(|| StoreError::Decode("no submission id returned".into()))?
             .i64(0)?;
+        let defer_after = match conn.backend() {
+            Backend::Sqlite if self.index_deferral_override().is_some() => {
+                self.index_deferral_override()
+            }
+            Backend::Sqlite => {
+                let versions = conn
+                    .query_one(
+                        "SELECT COALESCE(MAX(version_id), 0) FROM record_versions",
+                        &[],
+                    )?
+                    .map(|r| r.i64(0))
+                    .transpose()?
+                    .unwrap_or(0);
+                Some(crate::write_sqlite::defer_threshold(versions))
+            }
+            Backend::Postgres => None,
+        };
         Ok(SubmissionWriter {
             conn,
             submission_id,
@@ -77,6 +100,9 @@ impl Store {
             monthly: Default::default(),
             subjects: HashMap::new(),
             events: None,
+            applied: 0,
+            defer_after,
+            deferred: Vec::new(),
         })
     }
 
@@ -220,6 +246,17 @@ impl SubmissionWriter<'_> {
     /// Writes the digest and size of the bytes as received and the counts, and commits the
     /// whole submission.
     pub fn commit(mut self, digest: &str, byte_size: u64) -> Result<(i64, Counts), StoreError> {
+        // Indexes set aside for a large submission come back first: the events below read them.
+        // Their sort spills to temporary files, not memory, so that memory stays bounded by the
+        // page cache however large the submission.
+        let deferred = std::mem::take(&mut self.deferred);
+        if !deferred.is_empty() {
+            self.conn.batch("PRAGMA temp_store = FILE")?;
+            for sql in deferred {
+                self.conn.batch(&sql)?;
+            }
+            self.conn.batch("PRAGMA temp_store = MEMORY")?;
+        }
         let c = self.counts;
         self.conn.execute(
             "UPDATE submissions SET rows_read = $1, accepted = $2, rejected = $3, unchanged = $4,
