@@ -61,6 +61,10 @@ pub struct Config {
     pub public_url: String,
     /// Where reminders and decisions go by SMS/email (the outbox's sender).
     pub outbox: OutboxTarget,
+    /// Run the scheduled jobs (reminders, escalation, alerts, the outbox) in this process. Off
+    /// for an instance that only answers requests while another runs them; the jobs' leases
+    /// keep two instances that both run them from doing the same job twice.
+    pub run_jobs: bool,
 }
 
 /// The outbox's sender: a local spool file, or the government SMS/email gateway.
@@ -86,6 +90,7 @@ impl Default for Config {
             checkpoint_every: Duration::from_secs(24 * 3600),
             public_url: "http://127.0.0.1:8080".into(),
             outbox: OutboxTarget::File("xinyong-data/outbox.jsonl".into()),
+            run_jobs: true,
         }
     }
 }
@@ -239,7 +244,10 @@ pub async fn serve(
     let (router, shared) = app(state);
     let ticker = tokio::spawn(checkpoints(shared.clone()));
     let refresher = tokio::spawn(portal::keep_current(shared.clone()));
-    let joint_jobs = tokio::spawn(jobs::run(shared.clone()));
+    let joint_jobs = shared
+        .config
+        .run_jobs
+        .then(|| tokio::spawn(jobs::run(shared.clone())));
     let result = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -248,7 +256,9 @@ pub async fn serve(
     .await;
     ticker.abort();
     refresher.abort();
-    joint_jobs.abort();
+    if let Some(j) = joint_jobs {
+        j.abort();
+    }
     let s = shared.clone();
     let _ =
         tokio::task::spawn_blocking(move || audit::checkpoint(&s.platform, &s.keys, s.clock.now()))

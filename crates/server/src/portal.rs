@@ -149,9 +149,9 @@ pub async fn keep_current(state: Shared) {
 
 pub fn compute_figures(state: &Shared) -> Result<(), ApiError> {
     let t = today(state.clock.now());
-    let stats = state.store.stats()?;
-    let orgs: i64 = stats
-        .subjects_by_kind
+    let orgs: i64 = state
+        .store
+        .subjects_by_kind()?
         .iter()
         .filter(|k| k.name != "natural_person")
         .map(|k| k.count)

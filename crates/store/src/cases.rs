@@ -874,13 +874,26 @@ impl Store {
     // ----- reminders (闹铃式) -----
 
     /// Penalties repairable by `today`, still in force and public, without a reminder or a
-    /// repair application, and not in `skip`; at most `limit`.
+    /// repair application, after `after` in the scan's order (repairable from, subject, record);
+    /// at most `limit`.
     pub fn due_reminders(
         &self,
         today: NaiveDate,
-        skip: &[String],
+        after: Option<&RecordHead>,
         limit: i64,
     ) -> Result<Vec<RecordHead>, StoreError> {
+        // Keyset paging on the index order (repairable_from, subject_key, record_key): a scan
+        // over millions of due records reads each once, instead of walking every record already
+        // reminded again on each page.
+        let origin = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN);
+        let (from, subject, key) = match after {
+            Some(h) => (
+                h.repairable_from.unwrap_or(origin),
+                h.subject_key.clone(),
+                h.record_key.clone(),
+            ),
+            None => (origin, String::new(), Vec::new()),
+        };
         self.read(|c| {
             c.query(
                 &format!(
@@ -888,20 +901,25 @@ impl Store {
                        ON v.subject_key = r.subject_key AND v.record_key = r.record_key
                       AND v.version_no = r.current_version
                      WHERE r.repairable_from <= $1
+                       AND (r.repairable_from, r.subject_key, r.record_key) > ($3, $4, $5)
                        AND r.class_code = 'CF' AND r.change IN ('created', 'corrected')
                        AND (r.public_ends IS NULL OR r.public_ends >= $1)
                        AND NOT EXISTS (SELECT 1 FROM reminders m
                             WHERE m.subject_key = r.subject_key AND m.record_key = r.record_key)
                        AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.kind = 'repair'
                             AND k.subject_key = r.subject_key AND k.record_key = r.record_key)
-                     ORDER BY r.repairable_from LIMIT $2"
+                     ORDER BY r.repairable_from, r.subject_key, r.record_key LIMIT $2"
                 ),
-                &[today.into(), Val::Int(limit + skip.len() as i64)],
+                &[
+                    today.into(),
+                    Val::Int(limit),
+                    from.into(),
+                    subject.into(),
+                    key.into(),
+                ],
             )?
             .iter()
             .map(head_from)
-            .filter(|h| h.as_ref().map_or(true, |h| !skip.contains(&h.record_id)))
-            .take(limit as usize)
             .collect()
         })
     }

@@ -153,6 +153,12 @@ enum Pools {
 }
 
 /// The store: pools of connections to one database, and the operations on it.
+/// The writer maps a bounded part of the file, so that an import's resident memory does not grow
+/// with the store; readers map all of it (reads of a many-GiB store then come from the OS page
+/// cache without a system call and a copy per page).
+const WRITER_MMAP: u64 = 256 << 20;
+const READER_MMAP: u64 = 1 << 40;
+
 pub struct Store {
     pools: Pools,
     location: Location,
@@ -208,12 +214,26 @@ impl Store {
                     writer: ConnPool::new(
                         1,
                         wait,
-                        Box::new(move || Ok(Box::new(sqlite::SqliteConn::open(&wp, cache, page)?))),
+                        Box::new(move || {
+                            Ok(Box::new(sqlite::SqliteConn::open(
+                                &wp,
+                                cache,
+                                WRITER_MMAP,
+                                page,
+                            )?))
+                        }),
                     ),
                     readers: ConnPool::new(
                         8,
                         wait,
-                        Box::new(move || Ok(Box::new(sqlite::SqliteConn::open(&rp, 64, page)?))),
+                        Box::new(move || {
+                            Ok(Box::new(sqlite::SqliteConn::open(
+                                &rp,
+                                64,
+                                READER_MMAP,
+                                page,
+                            )?))
+                        }),
                     ),
                 }
             }

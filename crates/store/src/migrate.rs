@@ -45,6 +45,12 @@ const CREDIT: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_cases.sql"),
         postgres: include_str!("../migrations/postgres/0005_cases.sql"),
     },
+    Migration {
+        version: 6,
+        name: "public_count",
+        sqlite: include_str!("../migrations/sqlite/0006_public_count.sql"),
+        postgres: include_str!("../migrations/postgres/0006_public_count.sql"),
+    },
 ];
 
 /// The platform store's migrations (versions from 1001): accounts, sessions, tokens, audit;

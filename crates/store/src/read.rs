@@ -315,6 +315,24 @@ impl Store {
         })
     }
 
+    /// Subjects per kind (one scan of the subject master; what the portal's figures need).
+    pub fn subjects_by_kind(&self) -> Result<Vec<NamedCount>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT kind, COUNT(*) FROM subjects GROUP BY kind ORDER BY kind",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(NamedCount {
+                    name: r.text(0)?,
+                    count: r.i64(1)?,
+                })
+            })
+            .collect()
+        })
+    }
+
     pub fn stats(&self) -> Result<Stats, StoreError> {
         self.read(|c| {
             let one = |c: &mut dyn Conn, sql: &str| -> Result<i64, StoreError> {

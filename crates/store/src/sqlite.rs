@@ -58,7 +58,15 @@ fn from_ref(v: ValueRef<'_>) -> Val {
 }
 
 impl SqliteConn {
-    pub fn open(path: &Path, cache_mib: i64, page_size: u32) -> Result<Self, StoreError> {
+    /// `mmap_bytes`: how much of the file the connection maps (address space; the pages are the
+    /// OS page cache's, though they count in the process's resident size once read). SQLite
+    /// caps it at SQLITE_MAX_MMAP_SIZE, set in `.cargo/config.toml`.
+    pub fn open(
+        path: &Path,
+        cache_mib: i64,
+        mmap_bytes: u64,
+        page_size: u32,
+    ) -> Result<Self, StoreError> {
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -74,9 +82,17 @@ impl SqliteConn {
              PRAGMA foreign_keys = ON;
              PRAGMA temp_store = MEMORY;
              PRAGMA cache_size = -{};
-             PRAGMA mmap_size = 268435456;",
+             PRAGMA mmap_size = {mmap_bytes};",
             cache_mib * 1024
         ))?;
+        // Plans do not depend on bound values: otherwise SQLite marks some statements to be
+        // re-prepared whenever their parameters change, and rusqlite's statement cache clears
+        // the bindings of every statement it takes back — so those statements were compiled
+        // afresh on every call (a subject's versions, on every credit file read).
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(SqliteConn { conn, in_tx: false })
     }

@@ -219,19 +219,19 @@ impl Scheduler<'_> {
         let mut per_unit: std::collections::BTreeMap<String, usize> = Default::default();
         // Every penalty repairable by today and not yet reminded (late reports included); one
         // that cannot be pre-reviewed is skipped and logged, not allowed to stop the others.
-        let mut skip: Vec<String> = Vec::new();
+        let mut after: Option<store::RecordHead> = None;
         loop {
-            let due = w.store.due_reminders(today, &skip, 500)?;
+            let due = w.store.due_reminders(today, after.as_ref(), 500)?;
             if due.is_empty() {
                 break;
             }
+            after = due.last().cloned();
             for head in &due {
                 let unit = w.deciding_unit(head);
                 let pre = match w.pre_review(head, false, None, today) {
                     Ok(p) => p,
                     Err(e) => {
                         eprintln!("reminder for {} skipped: {e}", head.record_id);
-                        skip.push(head.record_id.clone());
                         continue;
                     }
                 };

@@ -143,6 +143,10 @@ pub struct ServeArgs {
     /// Without a gateway, messages are appended to this file (default: beside the store).
     #[arg(long)]
     pub outbox_file: Option<String>,
+    /// Answer requests only: leave the scheduled jobs (reminders, escalation, alerts, outbox)
+    /// to another instance of the service on the same store.
+    #[arg(long)]
+    pub no_jobs: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -821,6 +821,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         trust_forwarded: false,
         sms_gateway: None,
         outbox_file: None,
+        no_jobs: false,
     };
     serve(ctx, &a.demo_db, &args, Some(keys))
 }
@@ -866,6 +867,7 @@ fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()
                 _ => Path::new("xinyong-data").join("outbox.jsonl"),
             }),
         },
+        run_jobs: !a.no_jobs,
         ..server::Config::default()
     };
     match &config.outbox {
