@@ -247,15 +247,23 @@ impl SubmissionWriter<'_> {
     /// whole submission.
     pub fn commit(mut self, digest: &str, byte_size: u64) -> Result<(i64, Counts), StoreError> {
         // Indexes set aside for a large submission come back first: the events below read them.
-        // Their sort spills to temporary files, not memory, so that memory stays bounded by the
-        // page cache however large the submission.
+        // Their sort spills to temporary files, not memory, and its in-memory runs are sized by
+        // the page cache, which is made small for it: memory stays bounded however large the
+        // submission (the pages the import dirtied are written out as the cache shrinks).
         let deferred = std::mem::take(&mut self.deferred);
         if !deferred.is_empty() {
-            self.conn.batch("PRAGMA temp_store = FILE")?;
+            let cache = self
+                .conn
+                .query_one("PRAGMA cache_size", &[])?
+                .map_or(Ok(-2000), |r| r.i64(0))?;
+            self.conn
+                .batch("PRAGMA temp_store = FILE; PRAGMA cache_size = -65536")?;
             for sql in deferred {
                 self.conn.batch(&sql)?;
             }
-            self.conn.batch("PRAGMA temp_store = MEMORY")?;
+            self.conn.batch(&format!(
+                "PRAGMA temp_store = MEMORY; PRAGMA cache_size = {cache}"
+            ))?;
         }
         let c = self.counts;
         self.conn.execute(

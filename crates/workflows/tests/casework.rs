@@ -690,3 +690,59 @@ fn escalation_overdue_lateness_and_a_units_own_objection() {
         assert!(!head.under_objection && head.version == 2, "{name}");
     }
 }
+
+#[test]
+fn the_reminder_scan_pages_through_many_due_records_once_each() {
+    let rules = Rulebook::builtin().unwrap();
+    for ts in stores() {
+        let name = ts.name;
+        let keys = KeyRing::generate().unwrap();
+        let store = Store::open(&ts.spec).unwrap();
+        // More than two pages of 500, many on the same repairable-from day, so that the scan's
+        // cursor must break ties by subject and record.
+        let days = ["2026-03-02", "2026-03-03", "2026-04-01"];
+        let rows: Vec<(String, String, String, &str)> = (0..1203u16)
+            .map(|i| {
+                (
+                    format!("丁{i}公司"),
+                    uscc(100 + i),
+                    format!("盐环罚〔2026〕{}号", 1000 + i),
+                    days[(i % 3) as usize],
+                )
+            })
+            .collect();
+        let refs: Vec<(&str, &str, &str, &str)> = rows
+            .iter()
+            .map(|(n, c, no, d)| (n.as_str(), c.as_str(), no.as_str(), *d))
+            .collect();
+        import(
+            &store,
+            &rules,
+            &keys,
+            "2026-06-10",
+            &penalties(&rules, &refs),
+        );
+        let sender = Recorder::default();
+        let sched = Scheduler {
+            work: Casework {
+                store: &store,
+                rules: &rules,
+                keys: &keys,
+            },
+            sender: &sender,
+            worker: "w",
+        };
+        let now = at("2026-07-02");
+        let first = sched.tick(now).unwrap().reminders;
+        assert_eq!(first, 1203, "{name}");
+        let again = sched.tick(now + Duration::days(1)).unwrap().reminders;
+        assert_eq!(again, 0, "{name}");
+        let reminders = store
+            .read(|c| c.query_one("SELECT COUNT(*) FROM reminders", &[]))
+            .unwrap()
+            .unwrap()
+            .i64(0)
+            .unwrap();
+        assert_eq!(reminders, 1203, "{name}");
+    }
+}
