@@ -334,6 +334,7 @@ impl Store {
     }
 
     pub fn stats(&self) -> Result<Stats, StoreError> {
+        let subjects_by_kind = self.subjects_by_kind()?;
         self.read(|c| {
             let one = |c: &mut dyn Conn, sql: &str| -> Result<i64, StoreError> {
                 c.query_one(sql, &[])?.map_or(Ok(0), |r| r.i64(0))
@@ -350,11 +351,8 @@ impl Store {
                     .collect()
             };
             Ok(Stats {
-                subjects: one(c, "SELECT COUNT(*) FROM subjects")?,
-                subjects_by_kind: pairs(
-                    c,
-                    "SELECT kind, COUNT(*) FROM subjects GROUP BY kind ORDER BY kind",
-                )?,
+                subjects: subjects_by_kind.iter().map(|k| k.count).sum(),
+                subjects_by_kind,
                 records: one(
                     c,
                     "SELECT COUNT(*) FROM records WHERE change IN ('created', 'corrected')",
