@@ -305,6 +305,9 @@ pub fn csv_to_xlsx(csv_bytes: &[u8], title: &str) -> Result<Vec<u8>, BatchError>
         .flexible(true)
         .from_reader(body);
     let mut wb = Workbook::new();
+    // The fastest deflate level: a result of a million rows saves in about half the time of the
+    // default level (measured: 3 s instead of 5.5 s), for a file of 71 MiB instead of 49 MiB.
+    wb.set_zip_compression_level(1);
     let bold = Format::new().set_bold();
     let ws = wb.add_worksheet_with_constant_memory().map_err(err)?;
     ws.set_name("审查结果").map_err(err)?;
