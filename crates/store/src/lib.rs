@@ -152,13 +152,13 @@ enum Pools {
     Postgres(ConnPool),
 }
 
-/// The store: pools of connections to one database, and the operations on it.
-/// The writer maps a bounded part of the file, so that an import's resident memory does not grow
-/// with the store; readers map all of it (reads of a many-GiB store then come from the OS page
-/// cache without a system call and a copy per page).
+/// The SQLite writer maps a bounded part of the file, so that an import's resident memory does not
+/// grow with the store; readers map all of it (reads of a many-GiB store then come from the OS
+/// page cache without a system call and a copy per page).
 const WRITER_MMAP: u64 = 256 << 20;
 const READER_MMAP: u64 = 1 << 40;
 
+/// The store: pools of connections to one database, and the operations on it.
 pub struct Store {
     pools: Pools,
     location: Location,

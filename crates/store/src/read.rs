@@ -318,18 +318,10 @@ impl Store {
     /// Subjects per kind (one scan of the subject master; what the portal's figures need).
     pub fn subjects_by_kind(&self) -> Result<Vec<NamedCount>, StoreError> {
         self.read(|c| {
-            c.query(
+            named_counts(
+                c,
                 "SELECT kind, COUNT(*) FROM subjects GROUP BY kind ORDER BY kind",
-                &[],
-            )?
-            .iter()
-            .map(|r| {
-                Ok(NamedCount {
-                    name: r.text(0)?,
-                    count: r.i64(1)?,
-                })
-            })
-            .collect()
+            )
         })
     }
 
@@ -339,29 +331,16 @@ impl Store {
             let one = |c: &mut dyn Conn, sql: &str| -> Result<i64, StoreError> {
                 c.query_one(sql, &[])?.map_or(Ok(0), |r| r.i64(0))
             };
-            let pairs = |c: &mut dyn Conn, sql: &str| -> Result<Vec<NamedCount>, StoreError> {
-                c.query(sql, &[])?
-                    .iter()
-                    .map(|r| {
-                        Ok(NamedCount {
-                            name: r.text(0)?,
-                            count: r.i64(1)?,
-                        })
-                    })
-                    .collect()
-            };
+            let records_by_class = named_counts(
+                c,
+                "SELECT class_code, COUNT(*) FROM records WHERE change IN ('created', 'corrected')
+                 GROUP BY class_code ORDER BY class_code",
+            )?;
             Ok(Stats {
                 subjects: subjects_by_kind.iter().map(|k| k.count).sum(),
                 subjects_by_kind,
-                records: one(
-                    c,
-                    "SELECT COUNT(*) FROM records WHERE change IN ('created', 'corrected')",
-                )?,
-                records_by_class: pairs(
-                    c,
-                    "SELECT class_code, COUNT(*) FROM records WHERE change IN ('created', 'corrected')
-                     GROUP BY class_code ORDER BY class_code",
-                )?,
+                records: records_by_class.iter().map(|k| k.count).sum(),
+                records_by_class,
                 versions: one(c, "SELECT COUNT(*) FROM record_versions")?,
                 submissions: one(c, "SELECT COUNT(*) FROM submissions")?,
             })
@@ -466,4 +445,17 @@ pub(crate) fn subject_on(c: &mut dyn Conn, key: &str) -> Result<Option<Subject>,
     )?
     .map(|r| subject_from(&r))
     .transpose()
+}
+
+/// Rows of (name, count), as a query grouping by a name gives them.
+fn named_counts(c: &mut dyn Conn, sql: &str) -> Result<Vec<NamedCount>, StoreError> {
+    c.query(sql, &[])?
+        .iter()
+        .map(|r| {
+            Ok(NamedCount {
+                name: r.text(0)?,
+                count: r.i64(1)?,
+            })
+        })
+        .collect()
 }

@@ -70,22 +70,18 @@ impl Store {
         let submission_id = row
             .ok_or_else(|| StoreError::Decode("no submission id returned".into()))?
             .i64(0)?;
-        let defer_after = match conn.backend() {
-            Backend::Sqlite if self.index_deferral_override().is_some() => {
-                self.index_deferral_override()
-            }
-            Backend::Sqlite => {
+        let defer_after = match (conn.backend(), self.index_deferral_override()) {
+            (Backend::Postgres, _) => None,
+            (Backend::Sqlite, Some(rows)) => Some(rows),
+            (Backend::Sqlite, None) => {
                 let versions = conn
                     .query_one(
                         "SELECT COALESCE(MAX(version_id), 0) FROM record_versions",
                         &[],
                     )?
-                    .map(|r| r.i64(0))
-                    .transpose()?
-                    .unwrap_or(0);
+                    .map_or(Ok(0), |r| r.i64(0))?;
                 Some(crate::write_sqlite::defer_threshold(versions))
             }
-            Backend::Postgres => None,
         };
         Ok(SubmissionWriter {
             conn,
@@ -258,12 +254,12 @@ impl SubmissionWriter<'_> {
                 .map_or(Ok(-2000), |r| r.i64(0))?;
             self.conn
                 .batch("PRAGMA temp_store = FILE; PRAGMA cache_size = -65536")?;
-            for sql in deferred {
-                self.conn.batch(&sql)?;
-            }
+            let rebuilt = deferred.iter().try_for_each(|sql| self.conn.batch(sql));
+            // The connection goes back to the pool either way: its settings too.
             self.conn.batch(&format!(
                 "PRAGMA temp_store = MEMORY; PRAGMA cache_size = {cache}"
             ))?;
+            rebuilt?;
         }
         let c = self.counts;
         self.conn.execute(
