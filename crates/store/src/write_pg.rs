@@ -118,6 +118,12 @@ impl SubmissionWriter<'_> {
         c.batch(CREATE_STAGE)?;
         c.batch("TRUNCATE xy_stage; TRUNCATE xy_class")?;
         c.copy_in("xy_stage", STAGE_COLUMNS, &stage)?;
+        // Temporary tables are never analysed by autovacuum: without statistics the planner
+        // guesses a few rows and joins the batch to `records` by scanning all of it (a cost that
+        // grows with the store, batch after batch). A sample of the batch makes it probe the
+        // primary keys instead. Only the joined columns: sampling the payloads costs more than
+        // the join.
+        c.batch("ANALYZE xy_stage (ord, subject_key, record_key, content_hash, name)")?;
         // Classify each staged row against the record's head (one narrow table, no updates of
         // the wide staging rows).
         c.execute(
@@ -139,6 +145,7 @@ impl SubmissionWriter<'_> {
              LEFT JOIN subjects t ON t.subject_key = s.subject_key",
             &[Val::Int(sid), unit.as_str().into()],
         )?;
+        c.batch("ANALYZE xy_class")?;
         const ACCEPTED: &str = "c.outcome IN ('created', 'corrected', 'unchanged')";
         c.execute(
             &format!(
@@ -217,30 +224,42 @@ impl SubmissionWriter<'_> {
                 Val::Int(sid),
             ],
         )?;
-        c.execute(
-            "INSERT INTO records (record_key, class_code, subject_key, source_unit, division,
-                current_version, current_hash, change, last_submission, last_row, decided_on,
-                published, public_ends, repairable_from, legal_rep_key, updated_at, category)
+        // New records are plain inserts (an upsert's speculative insertion costs more per row);
+        // a record created concurrently by another submission fails the primary key, as its
+        // first version would fail `record_versions_by_subject`. Corrections update the head.
+        let head_columns = "INSERT INTO records (record_key, class_code, subject_key, source_unit,
+                division, current_version, current_hash, change, last_submission, last_row,
+                decided_on, published, public_ends, repairable_from, legal_rep_key, updated_at,
+                category)
              SELECT s.record_key, $1::text, s.subject_key, $2::text, $3::text, c.version_no,
-                s.content_hash, CASE WHEN c.outcome = 'created' THEN 'created' ELSE 'corrected' END,
-                $4::bigint, s.row_no, s.decided_on, s.published, s.public_ends, s.repairable_from,
-                s.legal_rep_key, $5::timestamptz, s.category
-             FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
-             WHERE c.outcome IN ('created', 'corrected')
+                s.content_hash, c.outcome, $4::bigint, s.row_no, s.decided_on, s.published,
+                s.public_ends, s.repairable_from, s.legal_rep_key, $5::timestamptz, s.category
+             FROM xy_stage s JOIN xy_class c ON c.ord = s.ord";
+        let head_params = [
+            class.as_str().into(),
+            unit.as_str().into(),
+            division.into(),
+            Val::Int(sid),
+            now.into(),
+        ];
+        c.execute(
+            &format!(
+                "{head_columns} WHERE c.outcome = 'created' ORDER BY s.subject_key, s.record_key"
+            ),
+            &head_params,
+        )?;
+        c.execute(
+            &format!(
+                "{head_columns} WHERE c.outcome = 'corrected'
              ON CONFLICT (subject_key, record_key) DO UPDATE SET
                 current_version = excluded.current_version, current_hash = excluded.current_hash,
                 change = excluded.change, last_submission = excluded.last_submission,
                 last_row = excluded.last_row, decided_on = excluded.decided_on,
                 published = excluded.published, public_ends = excluded.public_ends,
                 repairable_from = excluded.repairable_from, legal_rep_key = excluded.legal_rep_key,
-                updated_at = excluded.updated_at, category = excluded.category",
-            &[
-                class.as_str().into(),
-                unit.as_str().into(),
-                division.into(),
-                Val::Int(sid),
-                now.into(),
-            ],
+                updated_at = excluded.updated_at, category = excluded.category"
+            ),
+            &head_params,
         )?;
         c.execute(
             "UPDATE records r SET last_submission = $1, last_row = s.row_no
