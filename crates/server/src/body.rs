@@ -117,3 +117,27 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
             .map_err(|e| ApiError::BadRequest(format!("路径参数不正确：{}", e.body_text())))
     }
 }
+
+/// A large JSON answer (a credit file is tens of KiB): serialized into one buffer sized for it
+/// up front, instead of axum's `Json`, which starts at 128 bytes and grows by copying.
+pub struct LargeJson<T>(pub T);
+
+/// Room for a typical credit file (about 10 records) in one allocation.
+const LARGE_JSON_CAPACITY: usize = 48 * 1024;
+
+impl<T: serde::Serialize> axum::response::IntoResponse for LargeJson<T> {
+    fn into_response(self) -> axum::response::Response {
+        let mut buf = Vec::with_capacity(LARGE_JSON_CAPACITY);
+        match serde_json::to_writer(&mut buf, &self.0) {
+            Ok(()) => (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::HeaderValue::from_static("application/json"),
+                )],
+                buf,
+            )
+                .into_response(),
+            Err(e) => ApiError::internal(e).into_response(),
+        }
+    }
+}

@@ -252,12 +252,14 @@ impl SubmissionWriter<'_> {
                 .conn
                 .query_one("PRAGMA cache_size", &[])?
                 .map_or(Ok(-2000), |r| r.i64(0))?;
-            self.conn
-                .batch("PRAGMA temp_store = FILE; PRAGMA cache_size = -65536")?;
+            // The reader thread has finished by now: the sorts may use the other core.
+            self.conn.batch(
+                "PRAGMA temp_store = FILE; PRAGMA cache_size = -65536; PRAGMA threads = 2",
+            )?;
             let rebuilt = deferred.iter().try_for_each(|sql| self.conn.batch(sql));
             // The connection goes back to the pool either way: its settings too.
             self.conn.batch(&format!(
-                "PRAGMA temp_store = MEMORY; PRAGMA cache_size = {cache}"
+                "PRAGMA temp_store = MEMORY; PRAGMA cache_size = {cache}; PRAGMA threads = 0"
             ))?;
             rebuilt?;
         }

@@ -7,10 +7,10 @@ use domain::record::SubjectKind;
 use serde::{Deserialize, Serialize};
 use views::Audience;
 
-use crate::body::{ApiJson, ApiPath, ApiQuery};
+use crate::body::{ApiJson, ApiPath, ApiQuery, LargeJson};
 use crate::context::{Ctx, audit};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::{Shared, blocking, today};
+use crate::{Shared, blocking, quick_read, today};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct AsOf {
@@ -50,7 +50,8 @@ pub async fn load_file(
     };
     let s = state.clone();
     let c = ctx.clone();
-    let (file, aud) = blocking(move || {
+    let store = s.store.clone();
+    let (file, aud) = quick_read(&store, move || {
         let key = views::subject_key(&code, &s.rules, &s.keys, today(now))?;
         let aud = audience(&c, &key);
         let file = views::credit_file(&s.store, &s.rules, &key, day, aud)?;
@@ -90,8 +91,8 @@ pub async fn subject(
     ctx: Ctx,
     ApiPath(code): ApiPath<String>,
     ApiQuery(q): ApiQuery<AsOf>,
-) -> ApiResult<Json<views::CreditFile>> {
-    load_file(&state, &ctx, code, q.as_of).await.map(Json)
+) -> ApiResult<LargeJson<views::CreditFile>> {
+    load_file(&state, &ctx, code, q.as_of).await.map(LargeJson)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
