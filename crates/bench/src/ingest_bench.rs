@@ -217,7 +217,7 @@ pub fn sqlite(env: &Env, f: &Files) -> Result<(Section, PathBuf)> {
         ),
         format!("Store after import: {:.1} GiB (records, versions, subjects, the kept submission).", size as f64 / (1u64 << 30) as f64),
         "Baseline: the same CSV parsed with the same reader, one prepared INSERT per row into a bare 31-column table, 500k-row transactions, same pragmas (WAL, synchronous=NORMAL, 16 KiB pages), checkpoint included.".into(),
-        "Xinyong does per row: identifier and field validation, publicity window and timeliness, SM3 content and record keys, masked payload and SM4-sealed ID numbers, a head lookup, a version insert, a head upsert, the subject master; per submission: the file kept as received (LZ4 + SM4), rejections, one transaction; a submission this large sets eight secondary indexes of the record tables aside and rebuilds them before it commits (one sort each, spilled to files).".into(),
+        "Xinyong does per row: identifier and field validation, publicity window and timeliness, SM3 content and record keys, masked payload and SM4-sealed ID numbers, a head lookup, a version insert, a head upsert, the subject master; per submission: the file kept as received (LZ4 + SM4), rejections, one transaction; a submission this large sets the nine secondary indexes of the record tables aside and rebuilds them before it commits (one sort each, spilled to files).".into(),
     ];
     Ok((
         Section {
@@ -258,6 +258,19 @@ fn raw_pg(env: &Env, csv_path: &Path) -> Result<f64> {
     let rate = rows as f64 / t.elapsed().as_secs_f64();
     c.batch_execute("DROP SCHEMA bench_raw CASCADE")?;
     Ok(rate)
+}
+
+/// Whether an earlier run's import left its schema (with records in it).
+pub fn pg_schema_exists(env: &Env, schema: &str) -> bool {
+    let Ok(mut c) = postgres::Client::connect(&env.pg_url, postgres::NoTls) else {
+        return false;
+    };
+    c.query_one(
+        "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'records')",
+        &[&schema],
+    )
+    .map(|r| r.get::<_, bool>(0))
+    .unwrap_or(false)
 }
 
 pub fn postgres(env: &Env, f: &Files) -> Result<Section> {

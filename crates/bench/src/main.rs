@@ -74,6 +74,14 @@ fn main() -> Result<()> {
         sqlite_store = Some(store);
     }
     let mut pg_schema = None;
+    // With BENCH_REUSE_STORE=1 the service benchmark also reads the PostgreSQL schema an
+    // earlier run's ingest left, when there is one.
+    if std::env::var("BENCH_REUSE_STORE").is_ok_and(|v| v == "1")
+        && !want("ingest-pg")
+        && ingest_bench::pg_schema_exists(&env, "bench_xy")
+    {
+        pg_schema = Some("bench_xy");
+    }
     if want("ingest-pg") {
         sections.push(ingest_bench::postgres(&env, files()?)?);
         pg_schema = Some("bench_xy");

@@ -11,6 +11,9 @@ use crate::model::*;
 use crate::pool::PoolGuard;
 use crate::{Store, StoreError};
 
+/// Accepted rows after which a submission on PostgreSQL refreshes the record tables' statistics.
+const ANALYZE_AFTER_ROWS: u64 = 100_000;
+
 pub struct SubmissionWriter<'a> {
     pub(crate) conn: PoolGuard<'a>,
     pub submission_id: i64,
@@ -252,14 +255,12 @@ impl SubmissionWriter<'_> {
                 .conn
                 .query_one("PRAGMA cache_size", &[])?
                 .map_or(Ok(-2000), |r| r.i64(0))?;
-            // The reader thread has finished by now: the sorts may use the other core.
-            self.conn.batch(
-                "PRAGMA temp_store = FILE; PRAGMA cache_size = -65536; PRAGMA threads = 2",
-            )?;
+            self.conn
+                .batch("PRAGMA temp_store = FILE; PRAGMA cache_size = -65536")?;
             let rebuilt = deferred.iter().try_for_each(|sql| self.conn.batch(sql));
             // The connection goes back to the pool either way: its settings too.
             self.conn.batch(&format!(
-                "PRAGMA temp_store = MEMORY; PRAGMA cache_size = {cache}; PRAGMA threads = 0"
+                "PRAGMA temp_store = MEMORY; PRAGMA cache_size = {cache}"
             ))?;
             rebuilt?;
         }
@@ -316,6 +317,20 @@ impl SubmissionWriter<'_> {
             )?;
         }
         self.conn.commit()?;
+        // A large submission changes the tables' shape faster than autovacuum notices: fresh
+        // statistics now, or the planner misjudges every lookup until it does.
+        // The submission is committed whatever happens here: a failure is only reported.
+        if self.conn.backend() == Backend::Postgres
+            && c.accepted >= ANALYZE_AFTER_ROWS
+            && let Err(e) = self
+                .conn
+                .batch("ANALYZE records; ANALYZE record_versions; ANALYZE subjects")
+        {
+            eprintln!(
+                "submission {}: statistics not refreshed: {e}",
+                self.submission_id
+            );
+        }
         Ok((self.submission_id, c))
     }
 

@@ -18,9 +18,7 @@ const SUBJECT_CACHE: usize = 200_000;
 /// row then costs page reads and spills to the WAL); rebuilt, they are one sort each. The write
 /// path itself reads only primary keys. Readers keep seeing the committed indexes (WAL snapshot),
 /// and a crash rolls the drop back with the rest of the submission.
-/// (`record_versions_by_submission` is not among them: its key only grows, so keeping it up costs
-/// an append per row.)
-const DEFERRABLE_INDEXES: [&str; 8] = [
+const DEFERRABLE_INDEXES: [&str; 9] = [
     "records_class_date",
     "records_unit_date",
     "records_division_date",
@@ -29,6 +27,7 @@ const DEFERRABLE_INDEXES: [&str; 8] = [
     "records_repairable",
     "records_public",
     "record_versions_by_subject",
+    "record_versions_by_submission",
 ];
 
 /// Rows after which a submission rebuilds the indexes rather than maintain them. Measured here
