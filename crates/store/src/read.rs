@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::conn::{Conn, Row, Val};
+use crate::conn::{Backend, Conn, Row, Val};
 use crate::model::*;
 use crate::{Store, StoreError};
 
@@ -254,36 +254,28 @@ impl Store {
         key: &str,
         until: Option<DateTime<Utc>>,
     ) -> Result<Vec<StoredRecord>, StoreError> {
-        self.read(|c| {
-            let rows = match until {
-                Some(t) => c.query(
-                    &format!(
-                        "SELECT {VERSION_COLUMNS} FROM record_versions
-                         WHERE subject_key = $1 AND recorded_at <= $2
-                         ORDER BY record_key, version_no"
-                    ),
-                    &[key.into(), t.into()],
-                )?,
-                None => c.query(
-                    &format!(
-                        "SELECT {VERSION_COLUMNS} FROM record_versions WHERE subject_key = $1
-                         ORDER BY record_key, version_no"
-                    ),
-                    &[key.into()],
-                )?,
-            };
-            let mut records = group_versions(key, rows)?;
-            let objections = c.query(
-                "SELECT record_key FROM records WHERE subject_key = $1 AND under_objection",
-                &[key.into()],
-            )?;
-            for o in objections {
-                let k = record_id(key, &o.bytes(0)?);
-                if let Some(r) = records.iter_mut().find(|r| r.record_id == k) {
-                    r.under_objection = true;
-                }
+        self.read(|c| records_on(c, key, until))
+    }
+
+    /// A subject and its records up to `until` together (None when the store does not know the
+    /// subject): what a credit file is made of.
+    ///
+    /// On PostgreSQL this is one query, since each round trip to the server costs as much as the
+    /// lookup itself (the service's file requests were bound by them); on SQLite, where a query
+    /// is a function call, it is the three plain ones.
+    pub fn subject_file(
+        &self,
+        key: &str,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Option<(Subject, Vec<StoredRecord>)>, StoreError> {
+        self.read(|c| match c.backend() {
+            Backend::Sqlite => {
+                let Some(subject) = subject_on(c, key)? else {
+                    return Ok(None);
+                };
+                Ok(Some((subject, records_on(c, key, until)?)))
             }
-            Ok(records)
+            Backend::Postgres => subject_file_in_one(c, key, until),
         })
     }
 
@@ -434,6 +426,108 @@ impl Store {
             Ok(out)
         })
     }
+}
+
+/// Every version of a subject's records recorded up to `until`, grouped by record, with the
+/// heads' objection flags.
+fn records_on(
+    c: &mut dyn Conn,
+    key: &str,
+    until: Option<DateTime<Utc>>,
+) -> Result<Vec<StoredRecord>, StoreError> {
+    let rows = match until {
+        Some(t) => c.query(
+            &format!(
+                "SELECT {VERSION_COLUMNS} FROM record_versions
+                 WHERE subject_key = $1 AND recorded_at <= $2
+                 ORDER BY record_key, version_no"
+            ),
+            &[key.into(), t.into()],
+        )?,
+        None => c.query(
+            &format!(
+                "SELECT {VERSION_COLUMNS} FROM record_versions WHERE subject_key = $1
+                 ORDER BY record_key, version_no"
+            ),
+            &[key.into()],
+        )?,
+    };
+    let mut records = group_versions(key, rows)?;
+    let objections = c.query(
+        "SELECT record_key FROM records WHERE subject_key = $1 AND under_objection",
+        &[key.into()],
+    )?;
+    for o in objections {
+        let k = record_id(key, &o.bytes(0)?);
+        if let Some(r) = records.iter_mut().find(|r| r.record_id == k) {
+            r.under_objection = true;
+        }
+    }
+    Ok(records)
+}
+
+/// Where the subject's columns start in [`subject_file_in_one`]'s rows: after the 21 version
+/// columns and the objection flag.
+const FILE_SUBJECT_AT: usize = 22;
+
+/// [`Store::subject_file`] as one query: each version row carries its head's objection flag and
+/// the subject's columns; a subject without records gives one row whose version columns are null.
+fn subject_file_in_one(
+    c: &mut dyn Conn,
+    key: &str,
+    until: Option<DateTime<Utc>>,
+) -> Result<Option<(Subject, Vec<StoredRecord>)>, StoreError> {
+    static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+        let versions = VERSION_COLUMNS
+            .split(',')
+            .map(|col| format!("v.{}", col.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = |cond: &str| {
+            format!(
+                "SELECT {versions},
+                    (SELECT h.under_objection FROM records h
+                      WHERE h.subject_key = v.subject_key AND h.record_key = v.record_key),
+                    s.subject_key, s.kind, s.name, s.uscc, s.id_type, s.id_masked, s.id_sealed,
+                    s.division, s.id_suspect, s.id_note, s.registered, s.reg_type, s.reg_status,
+                    s.industry, s.first_seen
+                 FROM subjects s
+                 LEFT JOIN record_versions v ON v.subject_key = s.subject_key{cond}
+                 WHERE s.subject_key = $1
+                 ORDER BY v.record_key, v.version_no"
+            )
+        };
+        [sql(""), sql(" AND v.recorded_at <= $2")]
+    });
+    let rows = match until {
+        None => c.query(&SQL[0], &[key.into()])?,
+        Some(t) => c.query(&SQL[1], &[key.into(), t.into()])?,
+    };
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let subject = subject_from(&Row(first
+        .0
+        .get(FILE_SUBJECT_AT..)
+        .unwrap_or_default()
+        .to_vec()))?;
+    let mut objected = Vec::new();
+    let mut versions = Vec::with_capacity(rows.len());
+    for r in rows {
+        // A subject without records: its one row has no version.
+        if matches!(r.get(0), Val::Null) {
+            continue;
+        }
+        if matches!(r.get(FILE_SUBJECT_AT - 1), Val::Bool(true)) {
+            objected.push(record_id(key, &r.bytes(0)?));
+        }
+        versions.push(r);
+    }
+    let mut records = group_versions(key, versions)?;
+    for r in &mut records {
+        r.under_objection = objected.contains(&r.record_id);
+    }
+    Ok(Some((subject, records)))
 }
 
 pub(crate) fn subject_on(c: &mut dyn Conn, key: &str) -> Result<Option<Subject>, StoreError> {

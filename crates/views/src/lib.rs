@@ -247,9 +247,6 @@ pub fn credit_file(
     as_of: NaiveDate,
     audience: Audience,
 ) -> Result<Option<CreditFile>, ViewError> {
-    let Some(subject) = store.subject(key)? else {
-        return Ok(None);
-    };
     let end_of_day = beijing(chrono::Utc::now())
         .timezone()
         .from_local_datetime(
@@ -257,7 +254,9 @@ pub fn credit_file(
         )
         .single()
         .map(|t| t.with_timezone(&chrono::Utc));
-    let records = store.subject_records(key, end_of_day)?;
+    let Some((subject, records)) = store.subject_file(key, end_of_day)? else {
+        return Ok(None);
+    };
     let mut classes: Vec<ClassView> = Vec::new();
     for class in &rules.catalog.classes {
         if !records.iter().any(|r| r.class_code == class.code) {

@@ -312,6 +312,45 @@ fn repair_and_objection_on_both_stores() {
             store.record_head(&rec_b).unwrap().unwrap().under_objection,
             "{name}"
         );
+        // The file read in one go (one query on PostgreSQL) says what the separate reads say.
+        let (subj, recs) = store.subject_file(&b, None).unwrap().unwrap();
+        assert_eq!(
+            format!(
+                "{:?}",
+                (
+                    store.subject(&b).unwrap().unwrap(),
+                    store.subject_records(&b, None).unwrap()
+                )
+            ),
+            format!("{:?}", (subj, &recs)),
+            "{name}"
+        );
+        assert!(
+            recs.iter()
+                .any(|r| r.record_id == rec_b && r.under_objection),
+            "{name}: {recs:?}"
+        );
+        let (_, recs_a) = store.subject_file(&a, None).unwrap().unwrap();
+        assert!(
+            recs_a.iter().any(|r| r.record_id == rec_a)
+                && recs_a.iter().all(|r| !r.under_objection),
+            "{name}: {recs_a:?}"
+        );
+        let before = store
+            .subject_file(&b, Some(at("2026-01-01")))
+            .unwrap()
+            .unwrap();
+        assert!(
+            before.1.is_empty(),
+            "{name}: no records before the first import"
+        );
+        assert!(
+            store
+                .subject_file("no-such-subject", None)
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
         sched.tick(at("2026-07-08") + Duration::minutes(1)).unwrap();
         let o = store.case(oid).unwrap().unwrap();
         assert_eq!(o.state, "forwarded", "{name}");
