@@ -105,6 +105,19 @@ fn group_versions(subject: &str, rows: Vec<Row>) -> Result<Vec<StoredRecord>, St
     Ok(out)
 }
 
+/// The columns `subject_from` reads, in its order.
+const SUBJECT_COLUMNS: &str = "subject_key, kind, name, uscc, id_type, id_masked, id_sealed,
+    division, id_suspect, id_note, registered, reg_type, reg_status, industry, first_seen";
+
+/// `columns` (a comma-separated list) each prefixed with the table alias `alias`.
+fn qualified(alias: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|col| format!("{alias}.{}", col.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn subject_from(r: &Row) -> Result<Subject, StoreError> {
     Ok(Subject {
         key: r.text(0)?,
@@ -466,10 +479,6 @@ fn records_on(
     Ok(records)
 }
 
-/// Where the subject's columns start in [`subject_file_in_one`]'s rows: after the 21 version
-/// columns and the objection flag.
-const FILE_SUBJECT_AT: usize = 22;
-
 /// [`Store::subject_file`] as one query: each version row carries its head's objection flag and
 /// the subject's columns; a subject without records gives one row whose version columns are null.
 fn subject_file_in_one(
@@ -477,20 +486,19 @@ fn subject_file_in_one(
     key: &str,
     until: Option<DateTime<Utc>>,
 ) -> Result<Option<(Subject, Vec<StoredRecord>)>, StoreError> {
+    // Each row: the version columns, the objection flag, then the subject's columns.
+    let objection_at = VERSION_COLUMNS.split(',').count();
     static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
-        let versions = VERSION_COLUMNS
-            .split(',')
-            .map(|col| format!("v.{}", col.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let (versions, subject) = (
+            qualified("v", VERSION_COLUMNS),
+            qualified("s", SUBJECT_COLUMNS),
+        );
         let sql = |cond: &str| {
             format!(
                 "SELECT {versions},
                     (SELECT h.under_objection FROM records h
                       WHERE h.subject_key = v.subject_key AND h.record_key = v.record_key),
-                    s.subject_key, s.kind, s.name, s.uscc, s.id_type, s.id_masked, s.id_sealed,
-                    s.division, s.id_suspect, s.id_note, s.registered, s.reg_type, s.reg_status,
-                    s.industry, s.first_seen
+                    {subject}
                  FROM subjects s
                  LEFT JOIN record_versions v ON v.subject_key = s.subject_key{cond}
                  WHERE s.subject_key = $1
@@ -508,18 +516,18 @@ fn subject_file_in_one(
     };
     let subject = subject_from(&Row(first
         .0
-        .get(FILE_SUBJECT_AT..)
+        .get(objection_at + 1..)
         .unwrap_or_default()
         .to_vec()))?;
-    let mut objected = Vec::new();
+    let mut objected = std::collections::HashSet::new();
     let mut versions = Vec::with_capacity(rows.len());
     for r in rows {
         // A subject without records: its one row has no version.
         if matches!(r.get(0), Val::Null) {
             continue;
         }
-        if matches!(r.get(FILE_SUBJECT_AT - 1), Val::Bool(true)) {
-            objected.push(record_id(key, &r.bytes(0)?));
+        if matches!(r.get(objection_at), Val::Bool(true)) {
+            objected.insert(record_id(key, &r.bytes(0)?));
         }
         versions.push(r);
     }
@@ -532,9 +540,7 @@ fn subject_file_in_one(
 
 pub(crate) fn subject_on(c: &mut dyn Conn, key: &str) -> Result<Option<Subject>, StoreError> {
     c.query_one(
-        "SELECT subject_key, kind, name, uscc, id_type, id_masked, id_sealed, division,
-            id_suspect, id_note, registered, reg_type, reg_status, industry, first_seen
-         FROM subjects WHERE subject_key = $1",
+        &format!("SELECT {SUBJECT_COLUMNS} FROM subjects WHERE subject_key = $1"),
         &[key.into()],
     )?
     .map(|r| subject_from(&r))
