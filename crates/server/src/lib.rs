@@ -130,6 +130,9 @@ pub struct AppState {
 
 pub type Shared = Arc<AppState>;
 
+/// How often the SQLite stores' WAL is copied back into the database off the request path.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
 impl AppState {
     pub fn new(
         store: Arc<Store>,
@@ -139,6 +142,12 @@ impl AppState {
         clock: Arc<dyn Clock>,
         config: Config,
     ) -> AppState {
+        // Commits (audit entries, checks, imports) then never wait for a WAL copy and its fsync.
+        for s in [&store, &platform] {
+            if let Err(e) = s.checkpoint_in_background(CHECKPOINT_EVERY) {
+                eprintln!("the SQLite WAL is checkpointed by the committing thread: {e}");
+            }
+        }
         let audit = AuditLog::start(platform.clone());
         let search = Arc::new(search::NameIndex::build(&store).unwrap_or_else(|e| {
             eprintln!("search index could not be built: {e}");

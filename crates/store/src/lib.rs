@@ -26,6 +26,8 @@ mod write_sqlite;
 pub use withdraw::Withdrawal;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use cases::*;
@@ -165,6 +167,9 @@ pub struct Store {
     schema: Schema,
     /// Overrides the row count after which a submission rebuilds its indexes at commit (tests).
     defer_indexes_after: std::sync::atomic::AtomicU64,
+    /// SQLite: set once a thread of the store's own checkpoints the WAL; the writer connection
+    /// (and any that replaces it) then leaves that to it (see `checkpoint_in_background`).
+    manual_checkpoints: Arc<AtomicBool>,
 }
 
 impl Store {
@@ -192,6 +197,7 @@ impl Store {
     pub fn connect(spec: &str, schema: Schema) -> Result<Store, StoreError> {
         let location = Location::parse(spec)?;
         let wait = Duration::from_secs(30);
+        let manual_checkpoints = Arc::new(AtomicBool::new(false));
         let pools = match &location {
             Location::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -201,6 +207,7 @@ impl Store {
                 }
                 let wp = path.clone();
                 let rp = path.clone();
+                let manual = manual_checkpoints.clone();
                 // Large pages suit the credit store's bulk inserts; the platform store commits
                 // many small transactions (checks, audit entries), where every dirty page is
                 // written to the WAL at each commit: small pages.
@@ -215,12 +222,11 @@ impl Store {
                         1,
                         wait,
                         Box::new(move || {
-                            Ok(Box::new(sqlite::SqliteConn::open(
-                                &wp,
-                                cache,
-                                WRITER_MMAP,
-                                page,
-                            )?))
+                            let mut c = sqlite::SqliteConn::open(&wp, cache, WRITER_MMAP, page)?;
+                            if manual.load(Ordering::Relaxed) {
+                                c.batch("PRAGMA wal_autocheckpoint = 0")?;
+                            }
+                            Ok(Box::new(c))
                         }),
                     ),
                     readers: ConnPool::new(
@@ -260,7 +266,45 @@ impl Store {
             location,
             schema,
             defer_indexes_after: std::sync::atomic::AtomicU64::new(0),
+            manual_checkpoints,
         })
+    }
+
+    /// On SQLite, takes the copying of the WAL back into the database off the committing
+    /// thread: SQLite's automatic checkpoint runs inside the commit that crosses 1,000 pages, so
+    /// under load one request in a few thousand waited for the copy and its fsync (the service's
+    /// p99). A thread of the store's own runs a passive checkpoint every `every` instead — it
+    /// waits for no reader or writer — and ends when the store is dropped. Nothing on PostgreSQL.
+    /// For long-running processes; a one-shot command keeps SQLite's own checkpoints.
+    pub fn checkpoint_in_background(self: &Arc<Self>, every: Duration) -> Result<(), StoreError> {
+        let Location::Sqlite(path) = &self.location else {
+            return Ok(());
+        };
+        if self.manual_checkpoints.swap(true, Ordering::Relaxed) {
+            return Ok(());
+        }
+        let page = match self.schema {
+            Schema::Credit => 16384,
+            Schema::Platform => 4096,
+        };
+        let mut conn = sqlite::SqliteConn::open(path, 2, 0, page)?;
+        self.writer()?.batch("PRAGMA wal_autocheckpoint = 0")?;
+        let store = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("xy-checkpoint".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(every);
+                    if store.strong_count() == 0 {
+                        break;
+                    }
+                    if let Err(e) = conn.batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                        eprintln!("checkpoint of the SQLite WAL failed: {e}");
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Refused(format!("无法启动 WAL 检查点线程：{e}")))?;
+        Ok(())
     }
 
     /// Makes submissions on SQLite rebuild their secondary indexes at commit once they have

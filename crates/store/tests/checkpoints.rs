@@ -1,0 +1,70 @@
+//! The SQLite WAL is copied back into the database by the store's own thread, not by the commit
+//! that happens to cross SQLite's threshold (that commit's request used to wait for it).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use store::Store;
+use store::conn::Val;
+
+const ROWS: usize = 512;
+const ROW_BYTES: usize = 16 * 1024;
+
+fn file_len(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+#[test]
+fn commits_leave_the_wal_to_the_checkpoint_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    let store = Arc::new(Store::open(db.to_str().unwrap()).unwrap());
+    store
+        .write(|c| c.batch("CREATE TABLE scratch (b BLOB)"))
+        .unwrap();
+    store
+        .checkpoint_in_background(Duration::from_millis(1500))
+        .unwrap();
+    let before = file_len(&db);
+
+    // 8 MiB in one commit: 512 pages of 16 KiB, and as many overflow pages — past the 1,000
+    // pages at which SQLite's automatic checkpoint would copy them in this very commit.
+    store
+        .write(|c| {
+            for i in 0..ROWS {
+                c.execute(
+                    "INSERT INTO scratch (b) VALUES ($1)",
+                    &[Val::Bytes(vec![(i % 251) as u8; ROW_BYTES])],
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let data = (ROWS * ROW_BYTES) as u64;
+    assert!(
+        file_len(&db) < before + data / 2,
+        "the commit itself checkpointed: database {} bytes, was {before}",
+        file_len(&db)
+    );
+
+    // The thread copies them within its period.
+    let start = Instant::now();
+    while file_len(&db) < before + data && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        file_len(&db) >= before + data,
+        "no checkpoint within 20 s: database {} bytes",
+        file_len(&db)
+    );
+
+    // Readers see every row throughout.
+    let n = store
+        .read(|c| {
+            c.query_one("SELECT COUNT(*) FROM scratch", &[])?
+                .map(|r| r.i64(0))
+                .transpose()
+        })
+        .unwrap();
+    assert_eq!(n, Some(ROWS as i64));
+}
