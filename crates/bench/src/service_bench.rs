@@ -364,9 +364,12 @@ pub fn push(env: &Env) -> Result<Section> {
             goal: String::new(),
             met: None,
         }],
-        notes: vec![format!(
-            "Accepted {}, rejected {}; the server streamed the body into the importer (peak memory of the server process: {} MiB).",
-            summary["accepted"], summary["rejected"], summary["peak_memory_mib"]
-        )],
+        notes: vec![
+            format!(
+                "Accepted {}, rejected {}; the server streamed the body into the importer (peak memory of the server process: {} MiB).",
+                summary["accepted"], summary["rejected"], summary["peak_memory_mib"]
+            ),
+            "The file import is a one-shot command: its commit also copies the WAL back into the database. The server leaves that copy to its checkpoint thread, so the push's time does not include it.".into(),
+        ],
     })
 }
