@@ -114,6 +114,20 @@ impl Row {
             other => Err(type_err(i, "text", other)),
         }
     }
+    /// `text`, moving the string out of the row (the column reads as NULL afterwards): for
+    /// readers that own their rows, such as a file's thousand versions with their payloads.
+    pub fn take_text(&mut self, i: usize) -> Result<String, StoreError> {
+        self.take_opt_text(i).map(Option::unwrap_or_default)
+    }
+    pub fn take_opt_text(&mut self, i: usize) -> Result<Option<String>, StoreError> {
+        match self.0.get_mut(i) {
+            Some(v @ Val::Text(_)) => match std::mem::replace(v, Val::Null) {
+                Val::Text(s) => Ok(Some(s)),
+                _ => Ok(None),
+            },
+            _ => self.opt_text(i),
+        }
+    }
     pub fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
         match self.get(i) {
             Val::Bytes(b) => Ok(b.clone()),
@@ -131,9 +145,9 @@ impl Row {
         match self.get(i) {
             Val::Null => Ok(None),
             Val::Date(d) => Ok(Some(*d)),
-            Val::Text(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            Val::Text(s) => iso_date(s)
                 .map(Some)
-                .map_err(|_| type_err(i, "date", self.get(i))),
+                .ok_or_else(|| type_err(i, "date", self.get(i))),
             other => Err(type_err(i, "date", other)),
         }
     }
@@ -212,5 +226,61 @@ pub trait Conn: Send {
 
     fn query_one(&mut self, sql: &str, params: &[Val]) -> Result<Option<Row>, StoreError> {
         Ok(self.query(sql, params)?.into_iter().next())
+    }
+}
+
+/// `YYYY-MM-DD` exactly, as the stores keep dates in text (SQLite). Parsed by hand: chrono's
+/// format-string parser costs far more, and a credit file reads three dates per version.
+fn iso_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_parse_exactly_as_stored() {
+        let d = |s: &str| Row(vec![Val::Text(s.into())]).opt_date(0);
+        assert_eq!(
+            d("2026-02-28").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 2, 28)
+        );
+        assert_eq!(
+            d("0999-12-31").unwrap(),
+            NaiveDate::from_ymd_opt(999, 12, 31)
+        );
+        for bad in [
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-1-01",
+            "2026/01/01",
+            "2026-01-1x",
+            "２０２６-01-01",
+            "+026-01-01",
+            "2026-01-011",
+            "",
+        ] {
+            assert!(d(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert_eq!(Row(vec![Val::Null]).opt_date(0).unwrap(), None);
+    }
+
+    #[test]
+    fn taken_text_leaves_null_behind() {
+        let mut r = Row(vec![Val::Text("载荷".into()), Val::Int(7)]);
+        assert_eq!(r.take_text(0).unwrap(), "载荷");
+        assert_eq!(r.opt_text(0).unwrap(), None);
+        assert_eq!(r.take_opt_text(1).unwrap().as_deref(), Some("7"));
     }
 }

@@ -58,12 +58,12 @@ const VERSION_COLUMNS: &str = "record_key, class_code, source_unit, version_no, 
     actor, recorded_at, submission_id, row_no, decided_on, published, repairable_from,
     public_ends, severity, regime, rule_version, on_time, linked, id_suspect, payload";
 
-fn version_from(r: &Row) -> Result<Version, StoreError> {
+fn version_from(r: &mut Row) -> Result<Version, StoreError> {
     Ok(Version {
         version_no: r.i64(3)?,
         change: r.text(4)?.parse().map_err(StoreError::Decode)?,
-        reason: r.opt_text(5)?,
-        actor: r.text(6)?,
+        reason: r.take_opt_text(5)?,
+        actor: r.take_text(6)?,
         recorded_at: r.time(7)?,
         submission_id: r.opt_i64(8)?,
         row_no: r.opt_i64(9)?,
@@ -71,16 +71,16 @@ fn version_from(r: &Row) -> Result<Version, StoreError> {
         published: r.bool(11)?,
         repairable_from: r.opt_date(12)?,
         public_ends: r.opt_date(13)?,
-        severity: r.opt_text(14)?,
-        regime: r.opt_text(15)?,
-        rule_version: r.opt_text(16)?,
+        severity: r.take_opt_text(14)?,
+        regime: r.take_opt_text(15)?,
+        rule_version: r.take_opt_text(16)?,
         on_time: match r.get(17) {
             Val::Null => None,
             _ => Some(r.bool(17)?),
         },
         linked: r.bool(18)?,
         id_suspect: r.bool(19)?,
-        payload: r.text(20)?,
+        payload: r.take_text(20)?,
         sealed: None,
     })
 }
@@ -88,15 +88,18 @@ fn version_from(r: &Row) -> Result<Version, StoreError> {
 /// Groups version rows (ordered by record, then version) into records.
 fn group_versions(subject: &str, rows: Vec<Row>) -> Result<Vec<StoredRecord>, StoreError> {
     let mut out: Vec<StoredRecord> = Vec::new();
-    for r in rows {
-        let key = record_id(subject, &r.bytes(0)?);
-        let v = version_from(&r)?;
+    for mut r in rows {
+        let key = match r.get(0) {
+            Val::Bytes(b) => record_id(subject, b),
+            _ => record_id(subject, &r.bytes(0)?),
+        };
+        let v = version_from(&mut r)?;
         match out.last_mut() {
             Some(last) if last.record_id == key => last.versions.push(v),
             _ => out.push(StoredRecord {
                 record_id: key,
-                class_code: r.text(1)?,
-                source_unit: r.text(2)?,
+                class_code: r.take_text(1)?,
+                source_unit: r.take_text(2)?,
                 under_objection: false,
                 versions: vec![v],
             }),
