@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::record::{ChangeKind, SubjectKind};
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 /// A record's identity within its subject: SM3 over class, subject and key items, first 16 bytes.
@@ -258,25 +260,57 @@ impl Version {
 
 /// Decodes a payload object into (code, value) pairs without building a JSON tree.
 pub fn payload_pairs(payload: &str) -> Vec<(String, String)> {
+    payload_items(payload)
+        .into_iter()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The same pairs borrowed from the payload where no escape had to be undone (item codes
+/// always; most values): a credit file of a thousand records then allocates no code strings.
+pub fn payload_items(payload: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
     use serde::de::{Deserializer, MapAccess, Visitor};
     struct Pairs;
     impl<'de> Visitor<'de> for Pairs {
-        type Value = Vec<(String, String)>;
+        type Value = Vec<(Cow<'de, str>, Cow<'de, str>)>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("an object of strings")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
             let mut out = Vec::with_capacity(m.size_hint().unwrap_or(24));
-            while let Some((k, v)) =
-                m.next_entry::<std::borrow::Cow<'de, str>, std::borrow::Cow<'de, str>>()?
-            {
-                out.push((k.into_owned(), v.into_owned()));
+            while let Some((k, v)) = m.next_entry::<Borrowed<'de>, Borrowed<'de>>()? {
+                out.push((k.0, v.0));
             }
             Ok(out)
         }
     }
     let mut de = serde_json::Deserializer::from_str(payload);
     de.deserialize_map(Pairs).unwrap_or_default()
+}
+
+/// A string that borrows from the input when it can (`Cow<str>` on its own always copies).
+struct Borrowed<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Borrowed<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Borrowed<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Borrowed(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Borrowed(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Borrowed(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 /// A record with every version up to the day asked for (oldest first).
@@ -329,4 +363,36 @@ pub struct CodeConflict {
     pub subject_keys: Vec<String>,
     pub names: Vec<String>,
     pub units: Vec<String>,
+}
+
+#[cfg(test)]
+mod payload_tests {
+    use super::*;
+
+    #[test]
+    fn items_borrow_what_needs_no_unescaping() {
+        let p = r#"{"CF_XDR_MC":"盐城市某公司","CF_SY":"经查，\"当事人\"\n违法","CF_NR_FK":"86726.00"}"#;
+        let items = payload_items(p);
+        let got: Vec<(&str, &str)> = items
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_ref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("CF_XDR_MC", "盐城市某公司"),
+                ("CF_SY", "经查，\"当事人\"\n违法"),
+                ("CF_NR_FK", "86726.00")
+            ]
+        );
+        assert!(matches!(items[0].0, Cow::Borrowed(_)) && matches!(items[0].1, Cow::Borrowed(_)));
+        assert!(
+            matches!(items[1].1, Cow::Owned(_)),
+            "an escaped value is unescaped into its own string"
+        );
+        let owned = payload_pairs(p);
+        assert_eq!(owned.len(), 3);
+        assert_eq!(owned[1].1, "经查，\"当事人\"\n违法");
+        assert!(payload_items("not json").is_empty());
+    }
 }

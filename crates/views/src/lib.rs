@@ -184,7 +184,9 @@ pub fn record_status(
     ))
 }
 
-type Labels<'a> = HashMap<&'a str, (Arc<str>, Arc<str>)>;
+/// Item code → (code, label), looked up for every item of every record in a file: a fast hash
+/// (the codes come from the catalog, not from a caller).
+type Labels<'a> = HashMap<&'a str, (Arc<str>, Arc<str>), foldhash::fast::FixedState>;
 
 fn record_view(
     r: &StoredRecord,
@@ -194,15 +196,18 @@ fn record_view(
 ) -> Option<RecordView> {
     let v = r.current()?;
     let status = record_status(r, class, day)?;
-    let items = v
-        .items()
+    let items = store::payload_items(&v.payload)
         .into_iter()
         .map(|(code, value)| {
             let (code, name) = labels
-                .get(code.as_str())
+                .get(code.as_ref())
                 .cloned()
-                .unwrap_or_else(|| (Arc::from(code.as_str()), Arc::from(code.as_str())));
-            Item { code, name, value }
+                .unwrap_or_else(|| (Arc::from(code.as_ref()), Arc::from(code.as_ref())));
+            Item {
+                code,
+                name,
+                value: value.into_owned(),
+            }
         })
         .collect();
     Some(RecordView {
