@@ -160,6 +160,18 @@ enum Pools {
 const WRITER_MMAP: u64 = 256 << 20;
 const READER_MMAP: u64 = 1 << 40;
 
+/// SQLite page size and the writer's page cache (MiB) for a schema. Large pages suit the credit
+/// store's bulk inserts; the platform store commits many small transactions (checks, audit
+/// entries), where every dirty page is written to the WAL at each commit: small pages. A large
+/// page cache also costs at every commit (SQLite walks its hash table when a transaction ends),
+/// so the platform store keeps a small one.
+fn sqlite_layout(schema: Schema) -> (u32, i64) {
+    match schema {
+        Schema::Credit => (16384, 512),
+        Schema::Platform => (4096, 32),
+    }
+}
+
 /// The store: pools of connections to one database, and the operations on it.
 pub struct Store {
     pools: Pools,
@@ -208,15 +220,7 @@ impl Store {
                 let wp = path.clone();
                 let rp = path.clone();
                 let manual = manual_checkpoints.clone();
-                // Large pages suit the credit store's bulk inserts; the platform store commits
-                // many small transactions (checks, audit entries), where every dirty page is
-                // written to the WAL at each commit: small pages.
-                // A large page cache also costs at every commit (SQLite walks its hash table
-                // when a transaction ends), so the platform store keeps a small one.
-                let (page, cache) = match schema {
-                    Schema::Credit => (16384, 512),
-                    Schema::Platform => (4096, 32),
-                };
+                let (page, cache) = sqlite_layout(schema);
                 Pools::Sqlite {
                     writer: ConnPool::new(
                         1,
@@ -280,15 +284,11 @@ impl Store {
         let Location::Sqlite(path) = &self.location else {
             return Ok(());
         };
-        if self.manual_checkpoints.swap(true, Ordering::Relaxed) {
+        if self.manual_checkpoints.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let page = match self.schema {
-            Schema::Credit => 16384,
-            Schema::Platform => 4096,
-        };
-        let mut conn = sqlite::SqliteConn::open(path, 2, 0, page)?;
-        self.writer()?.batch("PRAGMA wal_autocheckpoint = 0")?;
+        // The thread first: commits stop checkpointing only once something else does.
+        let mut conn = sqlite::SqliteConn::open(path, 2, 0, sqlite_layout(self.schema).0)?;
         let store = Arc::downgrade(self);
         std::thread::Builder::new()
             .name("xy-checkpoint".into())
@@ -304,7 +304,8 @@ impl Store {
                 }
             })
             .map_err(|e| StoreError::Refused(format!("无法启动 WAL 检查点线程：{e}")))?;
-        Ok(())
+        self.manual_checkpoints.store(true, Ordering::Relaxed);
+        self.writer()?.batch("PRAGMA wal_autocheckpoint = 0")
     }
 
     /// Makes submissions on SQLite rebuild their secondary indexes at commit once they have

@@ -1,9 +1,9 @@
 //! What goes into the store and what comes out of it.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use domain::record::{ChangeKind, SubjectKind};
 use std::borrow::Cow;
 
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::record::{ChangeKind, SubjectKind};
 use serde::{Deserialize, Serialize};
 
 /// A record's identity within its subject: SM3 over class, subject and key items, first 16 bytes.
@@ -249,13 +249,6 @@ pub struct Version {
     /// Sealed sensitive values; read only where an authorised caller unmasks them.
     #[serde(skip)]
     pub sealed: Option<Vec<u8>>,
-}
-
-impl Version {
-    /// The payload's (code, value) pairs, in stored order.
-    pub fn items(&self) -> Vec<(String, String)> {
-        payload_pairs(&self.payload)
-    }
 }
 
 /// Decodes a payload object into (code, value) pairs without building a JSON tree.
