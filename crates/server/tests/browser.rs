@@ -59,12 +59,15 @@ async fn search_open_subject_see_penalty_and_its_repair() {
         let q = b.find("form.big-search input[name=q]");
         b.type_into(&q, "恒泰");
         b.click(&b.find("form.big-search button"));
+        // A click that submits a form returns before the new page lands; wait for it.
+        wait_until(|| b.url().contains("/search?q="));
         assert!(b.url().contains("/search?q="), "{}", b.url());
         let hits = b.find_all("ol.hits a.name");
         assert_eq!(hits.len(), 1, "one subject has 恒泰 in its name");
         let marked = b.find("ol.hits a.name mark");
         assert_eq!(b.text(&marked), "恒泰");
         b.click(&hits[0]);
+        wait_until(|| b.url().ends_with(&format!("/subjects/{org}")));
         assert!(
             b.url().ends_with(&format!("/subjects/{org}")),
             "{}",
@@ -86,13 +89,19 @@ async fn search_open_subject_see_penalty_and_its_repair() {
         assert!(dates.contains("2026-06-01"), "{dates}");
         save("portal-subject.png", &b.screenshot());
 
-        // By code, typed in lower case with spaces, from the header's quick search.
+        // By code, typed in lower case with spaces, from the header's quick search on another
+        // page (so that landing on the subject's page is the search's doing).
+        b.goto(&format!("{base}/publicity/penalties"));
         let q = b.find("form.quick input[name=q]");
         b.type_into(
             &q,
-            &format!(" {} {}", &org[..9].to_lowercase(), &org[9..].to_lowercase()),
+            &format!(
+                " {} {}{ENTER}",
+                &org[..9].to_lowercase(),
+                &org[9..].to_lowercase()
+            ),
         );
-        b.type_into(&q, &format!("{}{ENTER}", org.to_lowercase()));
+        wait_until(|| b.url().ends_with(&format!("/subjects/{org}")));
         assert!(
             b.url().ends_with(&format!("/subjects/{org}")),
             "{}",
