@@ -132,6 +132,9 @@ pub type Shared = Arc<AppState>;
 
 /// How often the SQLite stores' WAL is copied back into the database off the request path.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+/// The WAL's size at which the checkpoint thread makes it start over (see
+/// `Store::checkpoint_in_background`): a few seconds of sustained writes.
+const WAL_RESTART_AT: u64 = 64 << 20;
 
 impl AppState {
     pub fn new(
@@ -144,7 +147,7 @@ impl AppState {
     ) -> AppState {
         // Commits (audit entries, checks, imports) then never wait for a WAL copy and its fsync.
         for s in [&store, &platform] {
-            if let Err(e) = s.checkpoint_in_background(CHECKPOINT_EVERY) {
+            if let Err(e) = s.checkpoint_in_background(CHECKPOINT_EVERY, WAL_RESTART_AT) {
                 eprintln!("the SQLite WAL is checkpointed by the committing thread: {e}");
             }
         }

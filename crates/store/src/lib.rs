@@ -165,6 +165,12 @@ const READER_MMAP: u64 = 1 << 40;
 /// entries), where every dirty page is written to the WAL at each commit: small pages. A large
 /// page cache also costs at every commit (SQLite walks its hash table when a transaction ends),
 /// so the platform store keeps a small one.
+/// Runs a checkpoint of the given mode; returns the frames in the WAL when it ran.
+fn wal_checkpoint(conn: &mut sqlite::SqliteConn, mode: &str) -> Result<i64, StoreError> {
+    let rows = conn.query(&format!("PRAGMA wal_checkpoint({mode})"), &[])?;
+    rows.first().map_or(Ok(0), |r| r.i64(1))
+}
+
 fn sqlite_layout(schema: Schema) -> (u32, i64) {
     match schema {
         Schema::Credit => (16384, 512),
@@ -182,6 +188,9 @@ pub struct Store {
     /// SQLite: set once a thread of the store's own checkpoints the WAL; the writer connection
     /// (and any that replaces it) then leaves that to it (see `checkpoint_in_background`).
     manual_checkpoints: Arc<AtomicBool>,
+    /// SQLite: set by the checkpoint thread when the WAL should start over (see
+    /// `checkpoint_in_background`); the next taker of the writer does the last copy.
+    wal_restart_wanted: Arc<AtomicBool>,
 }
 
 impl Store {
@@ -271,6 +280,7 @@ impl Store {
             schema,
             defer_indexes_after: std::sync::atomic::AtomicU64::new(0),
             manual_checkpoints,
+            wal_restart_wanted: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -280,7 +290,21 @@ impl Store {
     /// p99). A thread of the store's own runs a passive checkpoint every `every` instead — it
     /// waits for no reader or writer — and ends when the store is dropped. Nothing on PostgreSQL.
     /// For long-running processes; a one-shot command keeps SQLite's own checkpoints.
-    pub fn checkpoint_in_background(self: &Arc<Self>, every: Duration) -> Result<(), StoreError> {
+    ///
+    /// A passive checkpoint never lets the WAL start over while commits keep coming (the writer
+    /// restarts it only when every frame is already copied, and it has always appended more by
+    /// then), so under sustained load the file grew without end — 470 MB in a minute of checks —
+    /// and every commit paid the kernel for fresh zeroed pages. Once the WAL holds
+    /// `restart_at_bytes`, the thread asks the writer to finish the job: before its next
+    /// transaction the writer copies the few frames appended since the thread's pass (and
+    /// fsyncs, about a millisecond), and that transaction writes from the WAL's start again.
+    /// (A RESTART checkpoint from this thread did the same but held the writer back for up to
+    /// 15 ms while it slept in SQLite's busy handler waiting for readers.)
+    pub fn checkpoint_in_background(
+        self: &Arc<Self>,
+        every: Duration,
+        restart_at_bytes: u64,
+    ) -> Result<(), StoreError> {
         let Location::Sqlite(path) = &self.location else {
             return Ok(());
         };
@@ -288,7 +312,10 @@ impl Store {
             return Ok(());
         }
         // The thread first: commits stop checkpointing only once something else does.
-        let mut conn = sqlite::SqliteConn::open(path, 2, 0, sqlite_layout(self.schema).0)?;
+        let page = sqlite_layout(self.schema).0;
+        let mut conn = sqlite::SqliteConn::open(path, 2, 0, page)?;
+        let restart = self.wal_restart_wanted.clone();
+        let restart_at_frames = (restart_at_bytes / u64::from(page)).max(1) as i64;
         let store = Arc::downgrade(self);
         std::thread::Builder::new()
             .name("xy-checkpoint".into())
@@ -298,8 +325,12 @@ impl Store {
                     if store.strong_count() == 0 {
                         break;
                     }
-                    if let Err(e) = conn.batch("PRAGMA wal_checkpoint(PASSIVE)") {
-                        eprintln!("checkpoint of the SQLite WAL failed: {e}");
+                    match wal_checkpoint(&mut conn, "PASSIVE") {
+                        Ok(frames) if frames >= restart_at_frames => {
+                            restart.store(true, Ordering::Relaxed)
+                        }
+                        Ok(_) => {}
+                        Err(e) => eprintln!("checkpoint of the SQLite WAL failed: {e}"),
                     }
                 }
             })
@@ -348,7 +379,18 @@ impl Store {
     /// The connection for writing (on SQLite, the single writer).
     pub fn writer(&self) -> Result<PoolGuard<'_>, StoreError> {
         match &self.pools {
-            Pools::Sqlite { writer, .. } => writer.get(),
+            Pools::Sqlite { writer, .. } => {
+                let mut c = writer.get()?;
+                if self.wal_restart_wanted.swap(false, Ordering::Relaxed) {
+                    // See `checkpoint_in_background`: this writer's next transaction then starts
+                    // the WAL over, unless a reader still reads an older snapshot (the thread
+                    // asks again).
+                    if let Err(e) = c.batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                        eprintln!("checkpoint of the SQLite WAL failed: {e}");
+                    }
+                }
+                Ok(c)
+            }
             Pools::Postgres(p) => p.get(),
         }
     }
