@@ -165,6 +165,9 @@ const READER_MMAP: u64 = 1 << 40;
 /// entries), where every dirty page is written to the WAL at each commit: small pages. A large
 /// page cache also costs at every commit (SQLite walks its hash table when a transaction ends),
 /// so the platform store keeps a small one.
+/// A checkpoint pass this short leaves the writer little to copy after it.
+const QUICK_PASS: Duration = Duration::from_millis(2);
+
 /// Runs a checkpoint of the given mode; returns the frames in the WAL when it ran.
 fn wal_checkpoint(conn: &mut sqlite::SqliteConn, mode: &str) -> Result<i64, StoreError> {
     let rows = conn.query(&format!("PRAGMA wal_checkpoint({mode})"), &[])?;
@@ -295,9 +298,10 @@ impl Store {
     /// restarts it only when every frame is already copied, and it has always appended more by
     /// then), so under sustained load the file grew without end — 470 MB in a minute of checks —
     /// and every commit paid the kernel for fresh zeroed pages. Once the WAL holds
-    /// `restart_at_bytes`, the thread asks the writer to finish the job: before its next
-    /// transaction the writer copies the few frames appended since the thread's pass (and
-    /// fsyncs, about a millisecond), and that transaction writes from the WAL's start again.
+    /// `restart_at_bytes`, the thread makes passes until one is quick, then asks the writer to
+    /// finish the job: before its next transaction the writer copies the few frames appended
+    /// since the thread's last pass (and fsyncs), and that transaction writes from the WAL's
+    /// start again.
     /// (A RESTART checkpoint from this thread did the same but held the writer back for up to
     /// 15 ms while it slept in SQLite's busy handler waiting for readers.)
     pub fn checkpoint_in_background(
@@ -327,6 +331,17 @@ impl Store {
                     }
                     match wal_checkpoint(&mut conn, "PASSIVE") {
                         Ok(frames) if frames >= restart_at_frames => {
+                            // What the writer appended during this pass (tens of ms for tens of
+                            // MB) would cost it 13–20 ms to copy and fsync; a few more passes
+                            // here shrink it to what one short pass lets in.
+                            for _ in 0..4 {
+                                let t = std::time::Instant::now();
+                                if wal_checkpoint(&mut conn, "PASSIVE").is_err()
+                                    || t.elapsed() < QUICK_PASS
+                                {
+                                    break;
+                                }
+                            }
                             restart.store(true, Ordering::Relaxed)
                         }
                         Ok(_) => {}
