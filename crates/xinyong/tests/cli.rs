@@ -73,6 +73,39 @@ fn ids_validate_agrees_with_every_vector() {
 }
 
 #[test]
+fn output_piped_into_a_reader_that_stops_early_ends_quietly() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = xinyong("unused.db", &dir.path().join("k"), &["ids", "validate"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Far more output than a pipe holds, and a reader (like `head -c 100`) that goes away.
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        for _ in 0..200_000 {
+            if writeln!(stdin, "91320902MA1MXXXX0X").is_err() {
+                break;
+            }
+        }
+    });
+    let mut head = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    use std::os::unix::process::ExitStatusExt;
+    assert!(
+        out.status.success() || out.status.signal() == Some(13),
+        "{:?}: {stderr}",
+        out.status
+    );
+}
+
+#[test]
 fn rules_answer_why_a_date_is_what_it_is() {
     let dir = tempfile::tempdir().unwrap();
     let k = dir.path().join("k");
