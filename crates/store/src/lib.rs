@@ -160,20 +160,20 @@ enum Pools {
 const WRITER_MMAP: u64 = 256 << 20;
 const READER_MMAP: u64 = 1 << 40;
 
+/// A checkpoint pass this short leaves the writer little to copy after it.
+const QUICK_PASS: Duration = Duration::from_millis(2);
+
+/// Runs a checkpoint of the given mode; returns the frames in the WAL when it ran.
+fn wal_checkpoint(conn: &mut dyn Conn, mode: &str) -> Result<i64, StoreError> {
+    let rows = conn.query(&format!("PRAGMA wal_checkpoint({mode})"), &[])?;
+    rows.first().map_or(Ok(0), |r| r.i64(1))
+}
+
 /// SQLite page size and the writer's page cache (MiB) for a schema. Large pages suit the credit
 /// store's bulk inserts; the platform store commits many small transactions (checks, audit
 /// entries), where every dirty page is written to the WAL at each commit: small pages. A large
 /// page cache also costs at every commit (SQLite walks its hash table when a transaction ends),
 /// so the platform store keeps a small one.
-/// A checkpoint pass this short leaves the writer little to copy after it.
-const QUICK_PASS: Duration = Duration::from_millis(2);
-
-/// Runs a checkpoint of the given mode; returns the frames in the WAL when it ran.
-fn wal_checkpoint(conn: &mut sqlite::SqliteConn, mode: &str) -> Result<i64, StoreError> {
-    let rows = conn.query(&format!("PRAGMA wal_checkpoint({mode})"), &[])?;
-    rows.first().map_or(Ok(0), |r| r.i64(1))
-}
-
 fn sqlite_layout(schema: Schema) -> (u32, i64) {
     match schema {
         Schema::Credit => (16384, 512),
@@ -400,7 +400,7 @@ impl Store {
                     // See `checkpoint_in_background`: this writer's next transaction then starts
                     // the WAL over, unless a reader still reads an older snapshot (the thread
                     // asks again).
-                    if let Err(e) = c.batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                    if let Err(e) = wal_checkpoint(&mut *c, "PASSIVE") {
                         eprintln!("checkpoint of the SQLite WAL failed: {e}");
                     }
                 }
