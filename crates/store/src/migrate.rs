@@ -51,6 +51,12 @@ const CREDIT: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_public_count.sql"),
         postgres: include_str!("../migrations/postgres/0006_public_count.sql"),
     },
+    Migration {
+        version: 7,
+        name: "objections",
+        sqlite: include_str!("../migrations/sqlite/0007_objections.sql"),
+        postgres: include_str!("../migrations/postgres/0007_objections.sql"),
+    },
 ];
 
 /// The platform store's migrations (versions from 1001): accounts, sessions, tokens, audit;

@@ -489,7 +489,10 @@ fn subject_file_in_one(
     key: &str,
     until: Option<DateTime<Utc>>,
 ) -> Result<Option<(Subject, Vec<StoredRecord>)>, StoreError> {
-    // Each row: the version columns, the objection flag, then the subject's columns.
+    // Each row: the version columns, the objection flag, then the subject's columns. The
+    // subject's objected records come from a partial index, once per file (`OFFSET 0` keeps the
+    // subquery from being flattened into a probe per version row); the rows are put in order
+    // here rather than by a sort of wide rows in the server.
     let objection_at = VERSION_COLUMNS.split(',').count();
     static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
         let (versions, subject) = (
@@ -498,22 +501,28 @@ fn subject_file_in_one(
         );
         let sql = |cond: &str| {
             format!(
-                "SELECT {versions},
-                    (SELECT h.under_objection FROM records h
-                      WHERE h.subject_key = v.subject_key AND h.record_key = v.record_key),
-                    {subject}
-                 FROM subjects s
-                 LEFT JOIN record_versions v ON v.subject_key = s.subject_key{cond}
-                 WHERE s.subject_key = $1
-                 ORDER BY v.record_key, v.version_no"
+                "SELECT {versions}, COALESCE(v.record_key = ANY (s.objected), FALSE), {subject}
+                 FROM (SELECT t.*, ARRAY(SELECT h.record_key FROM records h
+                                          WHERE h.subject_key = t.subject_key AND h.under_objection)
+                              AS objected
+                       FROM subjects t WHERE t.subject_key = $1 OFFSET 0) s
+                 LEFT JOIN record_versions v ON v.subject_key = s.subject_key{cond}"
             )
         };
         [sql(""), sql(" AND v.recorded_at <= $2")]
     });
-    let rows = match until {
+    let mut rows = match until {
         None => c.query(&SQL[0], &[key.into()])?,
         Some(t) => c.query(&SQL[1], &[key.into(), t.into()])?,
     };
+    fn by_key_and_version(r: &Row) -> (&[u8], i64) {
+        let key = match r.get(0) {
+            Val::Bytes(b) => b.as_slice(),
+            _ => &[],
+        };
+        (key, r.i64(3).unwrap_or(0))
+    }
+    rows.sort_unstable_by(|a, b| by_key_and_version(a).cmp(&by_key_and_version(b)));
     let Some(first) = rows.first() else {
         return Ok(None);
     };
