@@ -685,7 +685,7 @@ fn a_large_submission_rebuilds_its_indexes_at_commit_and_reads_the_same() {
     // Treat every submission to `large` as large: its indexes are set aside after the first batch.
     large.store.defer_indexes_after(1);
     let before = record_indexes(&large.store);
-    assert_eq!(before.len(), 9, "{before:?}");
+    assert_eq!(before.len(), 10, "{before:?}");
     let a = import(
         &plain.store,
         &rules,

@@ -17,6 +17,9 @@ pub struct PgConn {
     client: Option<Client>,
     statements: HashMap<String, Statement>,
     in_tx: bool,
+    /// `BEGIN` asked for but not yet sent: it travels with the transaction's first statement
+    /// (one round trip fewer for every write).
+    begin_pending: bool,
     slow: Option<std::time::Duration>,
 }
 
@@ -151,8 +154,18 @@ impl PgConn {
             client: Some(client),
             statements: HashMap::new(),
             in_tx: false,
+            begin_pending: false,
             slow: slow_threshold(),
         })
+    }
+
+    /// Sends a pending `BEGIN` on its own, before a statement of the extended protocol.
+    fn send_begin(&mut self) -> Result<(), StoreError> {
+        if self.begin_pending {
+            self.client().batch_execute("BEGIN")?;
+            self.begin_pending = false;
+        }
+        Ok(())
     }
 
     fn statement(&mut self, sql: &str) -> Result<Statement, StoreError> {
@@ -178,11 +191,13 @@ impl Conn for PgConn {
     }
 
     fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64, StoreError> {
+        self.send_begin()?;
         let st = self.statement(sql)?;
         Ok(self.timed(sql, |c| c.client().execute(&st, &refs(params)))?)
     }
 
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, StoreError> {
+        self.send_begin()?;
         let st = self.statement(sql)?;
         let rows = self.timed(sql, |c| c.client().query(&st, &refs(params)))?;
         rows.iter()
@@ -196,22 +211,34 @@ impl Conn for PgConn {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        if self.begin_pending {
+            // A simple query may hold several statements; the block BEGIN opens stays open.
+            self.begin_pending = false;
+            let sql = format!("BEGIN; {sql}");
+            return Ok(self.timed(&sql, |c| c.client().batch_execute(&sql))?);
+        }
         Ok(self.timed(sql, |c| c.client().batch_execute(sql))?)
     }
 
     fn begin(&mut self) -> Result<(), StoreError> {
-        self.client().batch_execute("BEGIN")?;
         self.in_tx = true;
+        self.begin_pending = true;
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
         self.in_tx = false;
+        if std::mem::take(&mut self.begin_pending) {
+            return Ok(());
+        }
         Ok(self.client().batch_execute("COMMIT")?)
     }
 
     fn rollback(&mut self) -> Result<(), StoreError> {
         self.in_tx = false;
+        if std::mem::take(&mut self.begin_pending) {
+            return Ok(());
+        }
         Ok(self.client().batch_execute("ROLLBACK")?)
     }
 
@@ -229,6 +256,7 @@ impl Conn for PgConn {
         columns: &[&str],
         rows: &[Vec<Val>],
     ) -> Result<u64, StoreError> {
+        self.send_begin()?;
         let cols = columns.join(", ");
         let probe = self.statement(&format!("SELECT {cols} FROM {table} LIMIT 0"))?;
         let types: Vec<Type> = probe.columns().iter().map(|c| c.type_().clone()).collect();
