@@ -217,7 +217,7 @@ pub fn sqlite(env: &Env, f: &Files) -> Result<(Section, PathBuf)> {
         ),
         format!("Store after import: {:.1} GiB (records, versions, subjects, the kept submission).", size as f64 / (1u64 << 30) as f64),
         "Baseline: the same CSV parsed with the same reader, one prepared INSERT per row into a bare 31-column table, 500k-row transactions, same pragmas (WAL, synchronous=NORMAL, 16 KiB pages), checkpoint included.".into(),
-        "Xinyong does per row: identifier and field validation, publicity window and timeliness, SM3 content and record keys, masked payload and SM4-sealed ID numbers, a head lookup, a version insert, a head upsert, the subject master; per submission: the file kept as received (LZ4 + SM4), rejections, one transaction; a submission this large sets the nine secondary indexes of the record tables aside and rebuilds them before it commits (one sort each, spilled to files).".into(),
+        "Xinyong does per row: identifier and field validation, publicity window and timeliness, SM3 content and record keys, masked payload and SM4-sealed ID numbers, a head lookup, a version insert, a head upsert, the subject master; per submission: the file kept as received (LZ4 + SM4), rejections, one transaction; a submission this large sets the ten secondary indexes of the record tables aside and rebuilds them before it commits (one sort each, spilled to files).".into(),
     ];
     Ok((
         Section {
