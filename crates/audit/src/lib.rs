@@ -93,9 +93,13 @@ impl AuditLog {
 fn writer(store: Arc<Store>, rx: Receiver<Job>, queue: Arc<AtomicUsize>, written: Arc<AtomicU64>) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
-        // Gather what arrives within a moment: one transaction for the whole group.
+        // Gather what arrives within a moment: one transaction for the whole group. The moment
+        // is short: when every request in flight is waiting here, the cores idle until it ends
+        // (measured at 32 connections: 500 µs left 14–18% idle, 150 µs 5–10% and 4–8% more
+        // requests/s on both stores; no pause at all made groups so small that PostgreSQL's
+        // commits cost more than the idle time saved).
         while jobs.len() < GROUP {
-            match rx.recv_timeout(Duration::from_micros(500)) {
+            match rx.recv_timeout(Duration::from_micros(150)) {
                 Ok(j) => jobs.push(j),
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => break,
