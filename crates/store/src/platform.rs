@@ -720,7 +720,10 @@ pub(crate) fn audit_append_on(
     if c.backend() == Backend::Postgres {
         // One binary COPY for the group: two round trips whatever its size.
         let columns: Vec<&str> = AUDIT_COLUMNS.split(',').map(str::trim).collect();
-        let rows: Vec<Vec<Val>> = rows.chunks(13).map(<[Val]>::to_vec).collect();
+        let mut values = rows.into_iter();
+        let rows: Vec<Vec<Val>> = (0..entries.len())
+            .map(|_| values.by_ref().take(columns.len()).collect())
+            .collect();
         c.copy_in("audit_log", &columns, &rows)?;
         return Ok(out);
     }

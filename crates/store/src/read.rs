@@ -492,7 +492,7 @@ fn subject_file_in_one(
     // Each row: the version columns, the objection flag, then the subject's columns. The
     // subject's objected records come from a partial index, once per file (`OFFSET 0` keeps the
     // subquery from being flattened into a probe per version row); the rows are put in order
-    // here rather than by a sort of wide rows in the server.
+    // here rather than by PostgreSQL sorting ~1 KB rows.
     let objection_at = VERSION_COLUMNS.split(',').count();
     static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
         let (versions, subject) = (
