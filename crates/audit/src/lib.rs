@@ -347,9 +347,15 @@ mod tests {
             for i in 30..40 {
                 log.record_blocking(entry(i)).unwrap();
             }
+            // A group of many, as the writer commits under load (one COPY on PostgreSQL).
+            let group: Vec<NewAuditEntry> = (40..90).map(entry).collect();
+            let seqs = platform.audit_append(&group, Utc::now()).unwrap();
+            assert_eq!(seqs, (41..=90).collect::<Vec<i64>>(), "{}", ts.name);
             let v = verify(&platform, &keys).unwrap();
             assert!(v.ok(), "{}: {:?}", ts.name, v.first_break);
-            assert_eq!((v.entries, v.checkpoints), (40, 1));
+            assert_eq!((v.entries, v.checkpoints), (90, 1));
+            let last = platform.audit_page(90, 1).unwrap();
+            assert_eq!(last[0].entry.actor, "user:u89", "{}", ts.name);
 
             // The store refuses changes through the front door.
             assert!(
