@@ -115,7 +115,7 @@ pub struct Checker<'a> {
     pub index: &'a ListIndex,
     pub rules: &'a Rulebook,
     pub keys: &'a KeyRing,
-    pub names: &'a dyn Names,
+    pub names: &'a (dyn Names + Sync),
 }
 
 /// A code as typed, made into the subject's store key and how to show it.

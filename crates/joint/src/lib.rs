@@ -17,6 +17,7 @@ pub mod batch;
 pub mod check;
 pub mod index;
 pub mod log;
+pub mod xlsx;
 
 pub use check::{CheckError, CheckResult, Checker, Names};
 pub use index::ListIndex;

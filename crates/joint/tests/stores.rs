@@ -160,6 +160,87 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
         );
         assert_eq!(r.entries[0].via, domain::measures::Via::LegalRep);
 
+        // A batch long enough to be split between threads says for every line what a single
+        // check says; repeats (a code typed in lower case too) point at the subject's first line.
+        let input: Vec<(u64, String)> = (0..20_000u64)
+            .map(|i| {
+                let code = match i % 8 {
+                    0 => a.clone(),
+                    1 => b.clone(),
+                    2 => format!("BAD{i}"),
+                    3 => String::new(),
+                    4 => a.to_lowercase(),
+                    5 => uscc((i % 500) as u16 + 100),
+                    6 => p.clone(),
+                    _ => ric((i % 300) as u16 + 100),
+                };
+                (i + 1, code)
+            })
+            .collect();
+        let (review, fig) = joint::batch::review(&checker, &input, "ZFCG", today, now).unwrap();
+        assert_eq!(review.len(), input.len(), "{name}");
+        assert_eq!(
+            (fig.valid + fig.invalid + fig.duplicates) as usize,
+            input.len(),
+            "{name}"
+        );
+        let mut first_line: std::collections::HashMap<String, u64> = Default::default();
+        let (mut hits, mut invalid) = (0, 0);
+        for (i, (line, code)) in input.iter().enumerate() {
+            let l = review.line(i);
+            assert_eq!(l.line, *line, "{name}");
+            let (key, verdict) = match checker.check(code, "ZFCG", today, now) {
+                Ok(single) => (single.subject.key.clone(), Some(single.verdict)),
+                Err(joint::CheckError::NotForKind(..)) => (
+                    joint::check::subject_of(code, &rules, &keys, today)
+                        .unwrap()
+                        .0,
+                    None,
+                ),
+                Err(_) => {
+                    invalid += 1;
+                    assert_eq!(l.status, "无效", "{name}: line {line}");
+                    assert!(l.note.starts_with("代码"), "{name}: {}", l.note);
+                    continue;
+                }
+            };
+            assert_eq!(l.verdict, verdict, "{name}: line {line}");
+            match first_line.get(&key) {
+                None => {
+                    first_line.insert(key, *line);
+                    assert_eq!(l.status, "有效", "{name}: line {line}");
+                    hits += i64::from(verdict.is_some_and(|v| v != Verdict::Clear));
+                }
+                Some(f) => {
+                    assert_eq!(l.status, "重复", "{name}: line {line}");
+                    assert!(l.note.contains(&format!("第{f}行")), "{name}: {}", l.note);
+                }
+            }
+        }
+        assert_eq!((fig.invalid, fig.hits), (invalid, hits), "{name}");
+        assert_eq!(fig.valid as usize, first_line.len(), "{name}");
+        // Its CSV and the XLSX made from it carry every line.
+        let csv = joint::batch::to_csv(&review).unwrap();
+        let xlsx = joint::batch::csv_to_xlsx(&csv, "批量审查结果").unwrap();
+        let mut wb: calamine::Xlsx<_> = calamine::Xlsx::new(std::io::Cursor::new(xlsx)).unwrap();
+        use calamine::Reader;
+        let sheet = wb.worksheet_range("审查结果").unwrap();
+        assert_eq!(sheet.height(), 2 + input.len(), "{name}");
+        let mut rdr = csv::Reader::from_reader(&csv[3..]);
+        for (i, rec) in rdr.records().enumerate() {
+            let rec = rec.unwrap();
+            let l = review.line(i);
+            assert_eq!(&rec[0], l.line.to_string(), "{name}");
+            assert_eq!(&rec[3], l.status, "{name}");
+            for (c, want) in rec.iter().enumerate() {
+                let got = sheet
+                    .get_value((i as u32 + 2, c as u32))
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                assert_eq!(got, want, "{name}: row {i} col {c}");
+            }
+        }
+
         // Checks recorded in one transaction, numbered in order; one feedback each.
         let rows: Vec<store::CheckRow> = (0..3)
             .map(|_| r.record("officer", Some(UNIT), "query", None))

@@ -631,7 +631,7 @@ pub fn run_batch(state: &Shared, job: BatchJob<'_>) -> ApiResult<store::BatchRow
     let t0 = std::time::Instant::now();
     let codes = joint::batch::read_codes(bytes, xlsx)?;
     let t_read = t0.elapsed();
-    let (lines, fig) = with_checker(state, |c| {
+    let (review, fig) = with_checker(state, |c| {
         joint::batch::review(c, &codes, &m.code, today(now), now)
     })?;
     let t_review = t0.elapsed();
@@ -645,7 +645,7 @@ pub fn run_batch(state: &Shared, job: BatchJob<'_>) -> ApiResult<store::BatchRow
         ..Default::default()
     };
     b.batch_id = state.platform.create_batch(&b)?;
-    let csv = joint::batch::to_csv(&lines)?;
+    let csv = joint::batch::to_csv(&review)?;
     let t_files = t0.elapsed();
     let digest = crypto::sm3_hex(&csv);
     let signature = sign.then(|| state.keys.sign(digest.as_bytes()));
@@ -656,7 +656,7 @@ pub fn run_batch(state: &Shared, job: BatchJob<'_>) -> ApiResult<store::BatchRow
     b.hits = fig.hits;
     b.result_digest = Some(digest);
     b.signature = signature.as_ref().map(hex::encode);
-    drop(lines);
+    drop(review);
     let sealed_csv = joint::batch::seal(&state.keys, &csv).map_err(ApiError::internal)?;
     // Only the CSV is kept (and signed); the XLSX is rendered from it when asked for.
     state
