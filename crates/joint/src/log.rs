@@ -3,6 +3,7 @@
 //! for its own row, so thousands of checks a second are each durable before their answer leaves.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
@@ -25,12 +26,13 @@ const GROUP: usize = 1024;
 const LINGER: Duration = Duration::from_micros(150);
 
 impl CheckLog {
-    /// Starts the writer thread on the platform store.
-    pub fn start(platform: Arc<Store>) -> CheckLog {
+    /// Starts the writer thread on the platform store. `in_flight` counts the requests the
+    /// server is handling: a group is committed as soon as every one of them is waiting in it.
+    pub fn start(platform: Arc<Store>, in_flight: Arc<AtomicUsize>) -> CheckLog {
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("xy-checks".into())
-            .spawn(move || writer(platform, rx))
+            .spawn(move || writer(platform, rx, in_flight))
             .expect("spawn check writer");
         CheckLog { tx }
     }
@@ -48,10 +50,13 @@ impl CheckLog {
     }
 }
 
-fn writer(store: Arc<Store>, rx: Receiver<Job>) {
+fn writer(store: Arc<Store>, rx: Receiver<Job>, in_flight: Arc<AtomicUsize>) {
+    // On SQLite, committed as soon as every request in flight waits in the group (see
+    // `Store::cheap_commits`).
+    let early = store.cheap_commits();
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
-        while jobs.len() < GROUP {
+        while jobs.len() < GROUP && !(early && in_flight.load(Ordering::Acquire) <= jobs.len()) {
             match rx.recv_timeout(LINGER) {
                 Ok(j) => jobs.push(j),
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,

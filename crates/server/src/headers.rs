@@ -35,12 +35,30 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
 #[derive(Debug, Clone)]
 pub struct RouteLabel(pub String);
 
+/// Counts a request in flight until dropped (a cancelled request is dropped too).
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(n: &'a std::sync::atomic::AtomicUsize) -> InFlight<'a> {
+        n.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        InFlight(n)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 pub async fn frame(State(state): State<Shared>, req: Request, next: Next) -> Response {
     let request_id = hex::encode(crypto::random_bytes::<12>().unwrap_or_default());
     let started = Instant::now();
     let method = req.method().clone();
     let uri_path = req.uri().path().to_string();
+    let counted = InFlight::enter(&state.in_flight);
     let mut resp = REQUEST_ID.scope(request_id.clone(), next.run(req)).await;
+    drop(counted);
     let h = resp.headers_mut();
     for (k, v) in SECURITY_HEADERS {
         h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));

@@ -116,6 +116,9 @@ pub struct AppState {
     pub lists: Arc<joint::ListIndex>,
     /// Checks are recorded in groups by one writer.
     pub checks: joint::CheckLog,
+    /// Requests being handled (the audit and check writers commit a group once all of them
+    /// are waiting in it).
+    pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// The last day list expiry ran.
     pub expiry_day: std::sync::Mutex<Option<chrono::NaiveDate>>,
     /// When the list index was last rebuilt whole (the jobs do it hourly).
@@ -151,7 +154,8 @@ impl AppState {
                 eprintln!("the SQLite WAL is checkpointed by the committing thread: {e}");
             }
         }
-        let audit = AuditLog::start(platform.clone());
+        let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let audit = AuditLog::start(platform.clone(), in_flight.clone());
         let search = Arc::new(search::NameIndex::build(&store).unwrap_or_else(|e| {
             eprintln!("search index could not be built: {e}");
             search::NameIndex::new()
@@ -162,7 +166,7 @@ impl AppState {
                 joint::ListIndex::new(&rules)
             }),
         );
-        let checks = joint::CheckLog::start(platform.clone());
+        let checks = joint::CheckLog::start(platform.clone(), in_flight.clone());
         let inner: Arc<dyn workflows::scheduler::Sender> = match &config.outbox {
             OutboxTarget::File(path) => {
                 Arc::new(workflows::scheduler::FileSender { path: path.clone() })
@@ -181,6 +185,7 @@ impl AppState {
             crypto::random_hex(4).unwrap_or_default()
         );
         AppState {
+            in_flight,
             sender,
             worker,
             lists,

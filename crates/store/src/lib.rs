@@ -376,6 +376,15 @@ impl Store {
         &self.location
     }
 
+    /// Whether a commit costs little, so that a group writer (audit entries, checks) may commit
+    /// as soon as every request in flight waits in its group rather than linger for more. On
+    /// SQLite (WAL, no sync at commit), measured with checks at 32 connections: 33% more per
+    /// second, the idle share from 34% to 22%. On PostgreSQL each commit waits for its WAL to
+    /// reach the disk, and the smaller groups this makes cost 12% of the throughput.
+    pub fn cheap_commits(&self) -> bool {
+        self.backend() == Backend::Sqlite
+    }
+
     pub fn backend(&self) -> Backend {
         match self.pools {
             Pools::Sqlite { .. } => Backend::Sqlite,
