@@ -2,7 +2,8 @@
 //! inline-string XML in parts of 32,768 rows, each part is deflated on its own core and the
 //! parts are joined into one deflate stream (each but the last ends on a sync flush, so that
 //! the concatenation is a valid stream; their CRCs are combined). A general writer keeps every
-//! row in a map and writes the sheet through a temporary file: three times slower here.
+//! row in a map and writes the sheet through a temporary file: 2.6 s against 1.7 s here for a
+//! million result rows.
 
 use std::io::Write;
 
@@ -120,15 +121,17 @@ fn column_name(mut col: usize, out: &mut Vec<u8>) {
 fn row_xml(out: &mut Vec<u8>, r: u64, cells: &[Cell<'_>], style: u8) {
     let _ = write!(out, "<row r=\"{r}\">");
     for (i, cell) in cells.iter().enumerate() {
+        if let Cell::Text("") = cell {
+            continue;
+        }
+        out.extend_from_slice(b"<c r=\"");
+        column_name(i, out);
+        let _ = write!(out, "{r}\"");
+        if style != 0 {
+            let _ = write!(out, " s=\"{style}\"");
+        }
         match cell {
-            Cell::Text("") => {}
             Cell::Text(t) => {
-                out.extend_from_slice(b"<c r=\"");
-                column_name(i, out);
-                let _ = write!(out, "{r}\"");
-                if style != 0 {
-                    let _ = write!(out, " s=\"{style}\"");
-                }
                 let spaced = t.starts_with([' ', '\t', '\n']) || t.ends_with([' ', '\t', '\n']);
                 out.extend_from_slice(if spaced {
                     b" t=\"inlineStr\"><is><t xml:space=\"preserve\">".as_slice()
@@ -139,12 +142,6 @@ fn row_xml(out: &mut Vec<u8>, r: u64, cells: &[Cell<'_>], style: u8) {
                 out.extend_from_slice(b"</t></is></c>");
             }
             Cell::Number(n) => {
-                out.extend_from_slice(b"<c r=\"");
-                column_name(i, out);
-                let _ = write!(out, "{r}\"");
-                if style != 0 {
-                    let _ = write!(out, " s=\"{style}\"");
-                }
                 let _ = write!(out, "><v>{n}</v></c>");
             }
         }
