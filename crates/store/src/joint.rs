@@ -247,11 +247,12 @@ impl Store {
             return Ok(Vec::new());
         }
         self.write(|c| {
+            crate::platform::lock_audit(c)?;
             let ids = insert_checks(c, checks)?;
             for (e, id) in audit.iter_mut().zip(&ids) {
                 e.object = Some(format!("check:{id}"));
             }
-            crate::platform::audit_append_on(c, audit, now)?;
+            crate::platform::audit_append_locked(c, audit, now)?;
             Ok(ids)
         })
     }

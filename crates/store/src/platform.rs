@@ -669,10 +669,26 @@ pub(crate) fn audit_append_on(
     entries: &[NewAuditEntry],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StoreError> {
+    lock_audit(c)?;
+    audit_append_locked(c, entries, now)
+}
+
+/// On PostgreSQL, takes the chain's turn: one chain across replicas, appenders take turns
+/// until they commit. A transaction that appends later may take it first, so that the lock
+/// travels with its `BEGIN` (one round trip fewer).
+pub(crate) fn lock_audit(c: &mut dyn crate::conn::Conn) -> Result<(), StoreError> {
     if c.backend() == Backend::Postgres {
-        // One chain across replicas: appenders take turns.
         c.batch("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")?;
     }
+    Ok(())
+}
+
+/// Appends entries after `lock_audit` in the same transaction.
+pub(crate) fn audit_append_locked(
+    c: &mut dyn crate::conn::Conn,
+    entries: &[NewAuditEntry],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
     let (mut seq, mut prev) = match c.query_one(
         "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
         &[],
