@@ -117,33 +117,6 @@ pub struct BatchFigures {
     pub hits: i64,
 }
 
-/// Maps `items` to results on every core (at most four threads), keeping their order: a batch
-/// is a few seconds of pure CPU work that would otherwise leave the other cores idle.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(4);
-    if threads < 2 || items.len() < 2 {
-        return items.iter().map(&f).collect();
-    }
-    let f = &f;
-    let parts: Vec<Vec<R>> = std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(items.len().div_ceil(threads))
-            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    let mut out = Vec::with_capacity(items.len());
-    for p in parts {
-        out.extend(p);
-    }
-    out
-}
-
 /// A line that is not a code.
 fn invalid(line: u64, code: Arc<str>, note: String) -> ResultLine {
     ResultLine {
@@ -203,11 +176,6 @@ impl Review {
             }
         }
     }
-
-    /// Every line's result, in file order.
-    pub fn lines(&self) -> impl Iterator<Item = Cow<'_, ResultLine>> {
-        (0..self.rows.len()).map(|i| self.line(i))
-    }
 }
 
 /// Checks every line; equal codes are checked once and the repeats point at the first line.
@@ -225,7 +193,7 @@ pub fn review(
         .measures
         .matter(matter)
         .ok_or_else(|| CheckError::UnknownMatter(matter.to_string()))?;
-    let resolved = par_map(codes, |(line, code)| {
+    let resolved = crate::par::map(codes, |(line, code)| {
         if code.is_empty() {
             return Err(invalid(*line, "".into(), "代码为空".into()));
         }
@@ -266,7 +234,7 @@ pub fn review(
         }
     }
     drop(first);
-    let checked = par_map(&distinct, |&(line, key, shown, kind)| {
+    let checked = crate::par::map(&distinct, |&(line, key, shown, kind)| {
         if !m.subjects.is_empty() && !m.subjects.iter().any(|s| s == kind.as_str()) {
             return ResultLine {
                 line,
@@ -377,7 +345,7 @@ pub fn to_csv(review: &Review) -> Result<Vec<u8>, BatchError> {
         .step_by(PART)
         .map(|a| a..(a + PART).min(review.len()))
         .collect();
-    let bodies = par_map(&parts, |part| {
+    let bodies = crate::par::map(&parts, |part| {
         let mut w = csv::Writer::from_writer(Vec::with_capacity(part.len() * 96));
         for i in part.clone() {
             write_line(&mut w, &review.line(i)).map_err(|e| BatchError::Write(e.to_string()))?;
@@ -407,9 +375,6 @@ pub fn csv_to_xlsx(csv_bytes: &[u8], title: &str) -> Result<Vec<u8>, BatchError>
         .map_err(|e| BatchError::Read(e.to_string()))?
         .clone();
     let headers: Vec<&str> = headers.iter().collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(4);
     crate::xlsx::write(
         &Sheet {
             name: "审查结果",
@@ -439,7 +404,7 @@ pub fn csv_to_xlsx(csv_bytes: &[u8], title: &str) -> Result<Vec<u8>, BatchError>
                 })
                 .collect()
         },
-        threads,
+        crate::par::threads(),
     )
     .map_err(|e| BatchError::Write(e.to_string()))
 }
@@ -450,7 +415,7 @@ const SEAL_CHUNK: usize = 4 << 20;
 /// all cores (a result file can run to hundreds of MB).
 pub fn seal(keys: &crypto::KeyRing, data: &[u8]) -> Result<Vec<Vec<u8>>, crypto::CryptoError> {
     let chunks: Vec<&[u8]> = data.chunks(SEAL_CHUNK).collect();
-    par_map(&chunks, |c| {
+    crate::par::map(&chunks, |c| {
         keys.encrypt(&lz4_flex::compress_prepend_size(c))
     })
     .into_iter()
@@ -459,7 +424,7 @@ pub fn seal(keys: &crypto::KeyRing, data: &[u8]) -> Result<Vec<Vec<u8>>, crypto:
 
 /// Opens sealed chunks (on all cores: each chunk is decrypted and decompressed on its own).
 pub fn unseal(keys: &crypto::KeyRing, chunks: &[Vec<u8>]) -> Result<Vec<u8>, crypto::CryptoError> {
-    let opened = par_map(chunks, |c| {
+    let opened = crate::par::map(chunks, |c| {
         lz4_flex::decompress_size_prepended(&keys.decrypt(c)?)
             .map_err(|_| crypto::CryptoError::Decrypt)
     });

@@ -6,7 +6,8 @@
 //! - [`check`]: one check — verdict, measures with their basis, the entries behind them, the
 //!   subject's legal representative when the matter says so, exceptions.
 //! - [`log`]: checks recorded in groups, each durable before its answer leaves.
-//! - [`batch`]: batch review of up to a million codes, with a result line for every input line.
+//! - [`batch`]: batch review of up to a million codes, with a result line for every input line;
+//!   [`xlsx`] writes its result workbook, [`par`] spreads its work over the cores.
 //! - [`alerts`]: triggered alerts for subscribed subjects, delivered by signed webhooks with
 //!   retries.
 //!
@@ -17,6 +18,7 @@ pub mod batch;
 pub mod check;
 pub mod index;
 pub mod log;
+pub mod par;
 pub mod xlsx;
 
 pub use check::{CheckError, CheckResult, Checker, Names};

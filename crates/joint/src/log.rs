@@ -3,8 +3,8 @@
 //! for its own row, so thousands of checks a second are each durable before their answer leaves.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::atomic::AtomicUsize;
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::Duration;
 
 use store::{CheckRow, NewAuditEntry, Store, StoreError};
@@ -51,17 +51,8 @@ impl CheckLog {
 }
 
 fn writer(store: Arc<Store>, rx: Receiver<Job>, in_flight: Arc<AtomicUsize>) {
-    // On SQLite, committed as soon as every request in flight waits in the group (see
-    // `Store::cheap_commits`).
-    let early = store.cheap_commits();
     while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < GROUP && !(early && in_flight.load(Ordering::Acquire) <= jobs.len()) {
-            match rx.recv_timeout(LINGER) {
-                Ok(j) => jobs.push(j),
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-            }
-        }
+        let jobs = store.gather_group(&rx, first, GROUP, LINGER, &in_flight);
         let mut rows = Vec::with_capacity(jobs.len());
         let mut audit = Vec::with_capacity(jobs.len());
         let mut replies = Vec::with_capacity(jobs.len());

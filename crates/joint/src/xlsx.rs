@@ -205,23 +205,7 @@ where
             }
             deflate(&xml, false)
         };
-        let done: Vec<Result<Part, XlsxError>> = if chunks.len() < 2 {
-            chunks.iter().map(one).collect()
-        } else {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = chunks
-                    .iter()
-                    .map(|c| {
-                        let one = &one;
-                        s.spawn(move || one(c))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
-            })
-        };
+        let done = crate::par::map_on(threads, &chunks, one);
         for p in done {
             parts.push(p?);
         }
