@@ -410,13 +410,11 @@ impl Importer<'_> {
                         w.add_chunk(c)?;
                     }
                     let counts = w.counts();
-                    let same = self
-                        .store
-                        .find_same_submission(&digest, &unit.name, &class.code)?;
+                    let same = w.find_same_submission(&digest, &unit.name, &class.code)?;
                     let (submission_id, duplicate_of) = match same {
                         Some(earlier) => {
                             drop(w); // rolls back: the same bytes again change nothing
-                            (None, Some(earlier.submission_id))
+                            (None, Some(earlier))
                         }
                         None => (Some(w.commit(&digest, size)?.0), None),
                     };

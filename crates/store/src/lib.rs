@@ -41,6 +41,7 @@ pub use platform::*;
 pub use pool::PoolGuard;
 pub use portal::*;
 pub use write::SubmissionWriter;
+pub use write_sqlite::BulkLoad;
 
 use pool::ConnPool;
 
@@ -176,9 +177,19 @@ fn wal_checkpoint(conn: &mut dyn Conn, mode: &str) -> Result<i64, StoreError> {
 /// so the platform store keeps a small one.
 fn sqlite_layout(schema: Schema) -> (u32, i64) {
     match schema {
-        Schema::Credit => (16384, 512),
+        Schema::Credit => (16384, credit_cache_mib()),
         Schema::Platform => (4096, 32),
     }
+}
+
+/// The SQLite writer's page cache for the credit store, MiB: 512, or `XINYONG_SQLITE_CACHE_MIB`
+/// (a small machine; the tests use a tiny cache to make a large transaction spill to the file).
+fn credit_cache_mib() -> i64 {
+    std::env::var("XINYONG_SQLITE_CACHE_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&m: &i64| m > 0)
+        .unwrap_or(512)
 }
 
 /// The store: pools of connections to one database, and the operations on it.
@@ -408,6 +419,17 @@ impl Store {
         match self.pools {
             Pools::Sqlite { .. } => Backend::Sqlite,
             Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Closes the connections no one is using (a process that hands the store to another).
+    pub fn close_idle(&self) {
+        match &self.pools {
+            Pools::Sqlite { writer, readers } => {
+                writer.close_idle();
+                readers.close_idle();
+            }
+            Pools::Postgres(p) => p.close_idle(),
         }
     }
 

@@ -104,30 +104,29 @@ impl Store {
             deferred: Vec::new(),
         })
     }
+}
 
+impl SubmissionWriter<'_> {
     /// A committed submission of the same bytes from the same unit for the same class, if any.
+    /// Read in this submission's own transaction (it cannot match itself: its digest is written
+    /// at commit), so that no second connection waits on a bulk import's locks.
     pub fn find_same_submission(
-        &self,
+        &mut self,
         digest: &str,
         source_unit: &str,
         class_code: &str,
-    ) -> Result<Option<Submission>, StoreError> {
-        let id = self.read(|c| {
-            c.query_one(
+    ) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_one(
                 "SELECT submission_id FROM submissions
                  WHERE digest = $1 AND source_unit = $2 AND class_code = $3 AND status = 'committed'
                  ORDER BY submission_id LIMIT 1",
                 &[digest.into(), source_unit.into(), class_code.into()],
-            )
-        })?;
-        match id {
-            Some(r) => self.submission(r.i64(0)?),
-            None => Ok(None),
-        }
+            )?
+            .map(|r| r.i64(0))
+            .transpose()
     }
-}
 
-impl SubmissionWriter<'_> {
     pub fn counts(&self) -> Counts {
         self.counts
     }

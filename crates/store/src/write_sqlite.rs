@@ -6,9 +6,9 @@ use chrono::SecondsFormat;
 use domain::record::SubjectKind;
 use rusqlite::{OptionalExtension, params};
 
-use crate::StoreError;
 use crate::model::*;
 use crate::write::SubmissionWriter;
+use crate::{Store, StoreError};
 
 /// Subjects remembered per submission (registered flag, name). Bounded: cleared when full.
 const SUBJECT_CACHE: usize = 200_000;
@@ -335,5 +335,60 @@ impl SubmissionWriter<'_> {
         }
         self.subjects.insert(s.key.clone(), (registered, name));
         Ok(registered)
+    }
+}
+
+/// A large import by a process that has the SQLite store to itself (the `import` command): the
+/// store leaves WAL for a rollback journal until the guard is dropped. In WAL mode every page a
+/// submission writes is written twice — into the WAL, then copied back by the checkpoint (a
+/// quarter of a large import's CPU went to the kernel copying those bytes); with a rollback
+/// journal, pages new to the file are written once and only pages that held data before are
+/// copied, once, into the journal. Atomicity is the journal's: a process killed mid-import leaves
+/// a hot journal that the next opener rolls back. The switch needs every other connection to
+/// the store closed: when a server or another command has it open, nothing changes and the
+/// import runs in WAL as usual (`bulk_load` gives `None`). While it lasts, another process that
+/// opens the store waits for the import and then returns it to WAL.
+pub struct BulkLoad<'a> {
+    store: &'a Store,
+}
+
+impl Store {
+    /// Takes the store for one process's bulk import; `None` on PostgreSQL or when the store is
+    /// in use elsewhere.
+    pub fn bulk_load(&self) -> Result<Option<BulkLoad<'_>>, StoreError> {
+        if self.backend() != crate::Backend::Sqlite {
+            return Ok(None);
+        }
+        self.close_idle();
+        let mut c = self.writer()?;
+        // Someone else's open connection must not make us wait: then we simply stay in WAL.
+        c.query("PRAGMA busy_timeout = 0", &[])?;
+        let mode = c.query("PRAGMA journal_mode = DELETE", &[]);
+        c.query("PRAGMA busy_timeout = 10000", &[])?;
+        let mode = match mode {
+            Ok(rows) => rows.first().map(|r| r.text(0)).transpose()?,
+            Err(StoreError::Busy) => None,
+            Err(e) => return Err(e),
+        };
+        if mode.as_deref() != Some("delete") {
+            return Ok(None);
+        }
+        // NORMAL skips the journal's sync before the database is written, which in rollback
+        // mode a power cut could turn into a damaged file; a bulk import commits rarely.
+        c.batch("PRAGMA synchronous = FULL")?;
+        Ok(Some(BulkLoad { store: self }))
+    }
+}
+
+impl Drop for BulkLoad<'_> {
+    fn drop(&mut self) {
+        let back = self.store.writer().and_then(|mut c| {
+            c.query("PRAGMA journal_mode = WAL", &[])?;
+            c.batch("PRAGMA synchronous = NORMAL")
+        });
+        if let Err(e) = back {
+            // The next connection to open the store sets WAL again.
+            eprintln!("could not return the store to WAL after the import: {e}");
+        }
     }
 }

@@ -224,6 +224,9 @@ fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
         channel: Channel::File,
     };
     importer.resolve(&opts)?;
+    // An operator's import on a store no server is using writes each page once (see
+    // `store::BulkLoad`); on a store in use it runs beside the others in WAL.
+    let _bulk = store.bulk_load()?;
     let mut all = Vec::new();
     for f in &a.files {
         let pb = progress_bar(!a.json, &f.display().to_string());

@@ -283,6 +283,8 @@ fn a_killed_import_leaves_nothing_and_the_rerun_leaves_one_copy() {
     let unit = entry["unit"].as_str().unwrap();
     for ts in testkit::stores() {
         let k = testkit::key_file(dir.path());
+        // The import is the store's only user, as an operator's would be.
+        ts.store.close_idle();
         let mut child = xinyong(
             &ts.spec,
             &k,
@@ -297,6 +299,9 @@ fn a_killed_import_leaves_nothing_and_the_rerun_leaves_one_copy() {
             ],
         )
         .env("XINYONG_FAILPOINT", "import-after-batch")
+        // A 1 MiB page cache: the batch spills into the database file before the kill, so on
+        // SQLite (a bulk import, rollback journal) the next opener has a hot journal to undo.
+        .env("XINYONG_SQLITE_CACHE_MIB", "1")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -316,6 +321,13 @@ fn a_killed_import_leaves_nothing_and_the_rerun_leaves_one_copy() {
         }
         child.kill().unwrap();
         child.wait().unwrap();
+        if ts.name == "sqlite" {
+            let journal = std::path::PathBuf::from(format!("{}-journal", ts.spec));
+            assert!(
+                journal.exists() && std::fs::metadata(&journal).unwrap().len() > 0,
+                "the killed import left its rollback journal"
+            );
+        }
         let stats: Value =
             serde_json::from_str(&run_ok(xinyong(&ts.spec, &k, &["stats", "--json"]))).unwrap();
         assert_eq!(
