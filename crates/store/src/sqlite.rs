@@ -57,6 +57,9 @@ fn from_ref(v: ValueRef<'_>) -> Val {
     }
 }
 
+/// How long a connection waits for another's lock before it reports the store busy.
+pub(crate) const BUSY_TIMEOUT_MS: u64 = 10_000;
+
 impl SqliteConn {
     /// `mmap_bytes`: how much of the file the connection maps (address space; the pages are the
     /// OS page cache's, though they count in the process's resident size once read). SQLite
@@ -73,7 +76,7 @@ impl SqliteConn {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
         // Set before the first table is created (no effect on an existing file).
         conn.execute_batch(&format!("PRAGMA page_size = {page_size};"))?;
         conn.execute_batch(&format!(

@@ -347,7 +347,7 @@ impl SubmissionWriter<'_> {
 /// a hot journal that the next opener rolls back. The switch needs every other connection to
 /// the store closed: when a server or another command has it open, nothing changes and the
 /// import runs in WAL as usual (`bulk_load` gives `None`). While it lasts, another process that
-/// opens the store waits for the import and then returns it to WAL.
+/// opens the store waits for its busy timeout (10 s) and then reports the store busy.
 pub struct BulkLoad<'a> {
     store: &'a Store,
 }
@@ -364,7 +364,10 @@ impl Store {
         // Someone else's open connection must not make us wait: then we simply stay in WAL.
         c.query("PRAGMA busy_timeout = 0", &[])?;
         let mode = c.query("PRAGMA journal_mode = DELETE", &[]);
-        c.query("PRAGMA busy_timeout = 10000", &[])?;
+        c.query(
+            &format!("PRAGMA busy_timeout = {}", crate::sqlite::BUSY_TIMEOUT_MS),
+            &[],
+        )?;
         let mode = match mode {
             Ok(rows) => rows.first().map(|r| r.text(0)).transpose()?,
             Err(StoreError::Busy) => None,
