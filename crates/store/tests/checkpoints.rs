@@ -124,8 +124,11 @@ fn under_sustained_commits_the_wal_starts_over_instead_of_growing() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(written >= 96 << 20);
+    // Without the restart the WAL ends near 200 MiB (every round appends about 2 MiB). A third
+    // of that leaves room for a checkpoint thread starved by a loaded CI machine (it reached
+    // 36 MiB there once) and still fails if the WAL never starts over.
     assert!(
-        largest < 32 << 20,
+        largest < 64 << 20,
         "the WAL grew to {largest} bytes over {written} bytes of rows (restart at {restart_at})"
     );
 }
