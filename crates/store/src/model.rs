@@ -11,7 +11,18 @@ pub type RecordKey = [u8; 16];
 
 /// The public name of a record: `<subject_key>-<hex of the record key>`.
 pub fn record_id(subject_key: &str, key: &[u8]) -> String {
-    format!("{subject_key}-{}", hex::encode(key))
+    // Written directly: `format!` with `hex::encode` (a char iterator) was 3% of reading a
+    // credit file, which makes one id per version row.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(subject_key.len() + 1 + 2 * key.len());
+    out.extend_from_slice(subject_key.as_bytes());
+    out.push(b'-');
+    for b in key {
+        out.push(HEX[usize::from(b >> 4)]);
+        out.push(HEX[usize::from(b & 15)]);
+    }
+    // Only ASCII was appended to a str.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Splits a record id into subject key and record key.
@@ -361,6 +372,19 @@ pub struct CodeConflict {
 #[cfg(test)]
 mod payload_tests {
     use super::*;
+
+    #[test]
+    fn record_ids_are_subject_dash_lowercase_hex_and_parse_back() {
+        let key: Vec<u8> = (0u8..16)
+            .map(|i| i.wrapping_mul(37).wrapping_add(9))
+            .collect();
+        let id = record_id("91320902MAWYHMJXXJ", &key);
+        assert_eq!(id, format!("91320902MAWYHMJXXJ-{}", hex::encode(&key)));
+        assert_eq!(
+            parse_record_id(&id),
+            Some(("91320902MAWYHMJXXJ".to_string(), key))
+        );
+    }
 
     #[test]
     fn items_borrow_what_needs_no_unescaping() {
