@@ -215,20 +215,6 @@ pub fn today(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
     domain::clock::beijing(t).date_naive()
 }
 
-/// A bounded read (one subject's file, one check): on SQLite it runs on the calling worker — a
-/// few hundred microseconds, less than the two thread hand-offs (and the allocations freed on
-/// another thread) of the blocking pool; PostgreSQL's blocking client may not be driven from
-/// inside the runtime, so there it goes to the pool like any other store work.
-pub async fn quick_read<T: Send + 'static>(
-    store: &store::Store,
-    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
-) -> ApiResult<T> {
-    match store.backend() {
-        store::Backend::Sqlite => f(),
-        store::Backend::Postgres => blocking(f).await,
-    }
-}
-
 /// Runs blocking store work off the async threads.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,

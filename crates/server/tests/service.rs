@@ -281,7 +281,51 @@ async fn no_public_response_shows_a_full_resident_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_public_sees_public_records_the_subject_its_whole_file_and_as_of_works() {
-    let h = harness();
+    files_by_audience_and_day(&harness()).await;
+}
+
+/// On PostgreSQL the service reads files on its runtime (not through the blocking client):
+/// the same answers, and the same file as the blocking read gives, field for field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_files_read_without_blocking_are_the_files_the_store_holds() {
+    let h =
+        tokio::task::spawn_blocking(|| harness_on(testkit::postgres(), server::Config::default()))
+            .await
+            .unwrap();
+    files_by_audience_and_day(&h).await;
+    for code in [h.org.clone(), h.person.clone()] {
+        let served = h
+            .get(&format!("/api/v1/subjects/{code}"), Role::Admin)
+            .await
+            .json();
+        let state = h.state.clone();
+        let key = served["subject"]["key"].as_str().unwrap().to_string();
+        let day = served["as_of"].as_str().unwrap().parse().unwrap();
+        let blocking = tokio::task::spawn_blocking(move || {
+            views::credit_file(&state.store, &state.rules, &key, day, views::Audience::Full)
+                .unwrap()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert!(!blocking.classes.is_empty(), "{code} has records");
+        assert_eq!(served, serde_json::to_value(&blocking).unwrap(), "{code}");
+    }
+    // Many at once: more requests than read connections, every one answered in full.
+    let paths: Vec<String> = (0..40)
+        .map(|i| {
+            let code = if i % 2 == 0 { &h.org } else { &h.person };
+            format!("/api/v1/subjects/{code}")
+        })
+        .collect();
+    let replies = futures_util::future::join_all(paths.iter().map(|p| h.get(p, Role::Admin))).await;
+    for r in replies {
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(!r.json()["classes"].as_array().unwrap().is_empty());
+    }
+}
+
+async fn files_by_audience_and_day(h: &Harness) {
     let public = h
         .get(&format!("/api/v1/subjects/{}", h.org), Role::Public)
         .await

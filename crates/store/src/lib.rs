@@ -14,6 +14,7 @@ mod lists;
 mod migrate;
 pub mod model;
 mod pg;
+mod pg_async;
 mod platform;
 mod pool;
 mod portal;
@@ -150,6 +151,9 @@ pub fn platform_path(credit: &Path) -> PathBuf {
     credit.with_file_name(format!("{stem}.platform.db"))
 }
 
+/// Connections to PostgreSQL per pool (the blocking one, and the async readers').
+const PG_CONNECTIONS: usize = 16;
+
 enum Pools {
     Sqlite { writer: ConnPool, readers: ConnPool },
     Postgres(ConnPool),
@@ -195,6 +199,8 @@ fn credit_cache_mib() -> i64 {
 /// The store: pools of connections to one database, and the operations on it.
 pub struct Store {
     pools: Pools,
+    /// PostgreSQL: reads an async caller makes without leaving its runtime.
+    async_reads: Option<pg_async::AsyncReads>,
     location: Location,
     schema: Schema,
     /// Overrides the row count after which a submission rebuilds its indexes at commit (tests).
@@ -233,6 +239,14 @@ impl Store {
         let location = Location::parse(spec)?;
         let wait = Duration::from_secs(30);
         let manual_checkpoints = Arc::new(AtomicBool::new(false));
+        let async_reads = match &location {
+            Location::Postgres { url, schema } => Some(pg_async::AsyncReads::new(
+                url.clone(),
+                schema.clone(),
+                PG_CONNECTIONS,
+            )),
+            Location::Sqlite(_) => None,
+        };
         let pools = match &location {
             Location::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -274,7 +288,7 @@ impl Store {
                 let url = url.clone();
                 let schema = schema.clone();
                 Pools::Postgres(ConnPool::new(
-                    16,
+                    PG_CONNECTIONS,
                     wait,
                     Box::new(move || {
                         let mut c = pg::PgConn::connect(&url)?;
@@ -290,6 +304,7 @@ impl Store {
         };
         Ok(Store {
             pools,
+            async_reads,
             location,
             schema,
             defer_indexes_after: std::sync::atomic::AtomicU64::new(0),

@@ -118,7 +118,7 @@ impl ToSql for Val {
     to_sql_checked!();
 }
 
-fn column(row: &postgres::Row, i: usize) -> Result<Val, StoreError> {
+pub(crate) fn column(row: &postgres::Row, i: usize) -> Result<Val, StoreError> {
     let ty = row.columns()[i].type_().clone();
     let v = match ty {
         Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Val::Int),
@@ -181,7 +181,7 @@ impl PgConn {
     }
 }
 
-fn refs(params: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
+pub(crate) fn refs(params: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 

@@ -295,6 +295,32 @@ impl Store {
         })
     }
 
+    /// [`Store::subject_file`] for a caller on an async runtime: on PostgreSQL the query is
+    /// driven on that runtime (no blocking-pool hand-off); on SQLite, whose reads are function
+    /// calls of a few hundred microseconds, it is read in place.
+    pub async fn subject_file_async(
+        &self,
+        key: &str,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Option<(Subject, Vec<StoredRecord>)>, StoreError> {
+        let Some(reads) = &self.async_reads else {
+            return self.subject_file(key, until);
+        };
+        let rows = match until {
+            None => {
+                reads
+                    .query(SUBJECT_FILE_SQL[0].as_str(), &[key.into()])
+                    .await?
+            }
+            Some(t) => {
+                reads
+                    .query(SUBJECT_FILE_SQL[1].as_str(), &[key.into(), t.into()])
+                    .await?
+            }
+        };
+        subject_file_from(key, rows)
+    }
+
     /// One record with all its versions, by its id (`<subject_key>-<hex key>`).
     pub fn record(&self, id: &str) -> Result<Option<(String, StoredRecord)>, StoreError> {
         let Some((subject, key)) = parse_record_id(id) else {
@@ -482,39 +508,49 @@ fn records_on(
     Ok(records)
 }
 
-/// [`Store::subject_file`] as one query: each version row carries its head's objection flag and
-/// the subject's columns; a subject without records gives one row whose version columns are null.
+/// [`Store::subject_file`] as one query on PostgreSQL: each version row carries its head's
+/// objection flag and the subject's columns; a subject without records gives one row whose
+/// version columns are null. The subject's objected records come from a partial index, once per
+/// file (`OFFSET 0` keeps the subquery from being flattened into a probe per version row); the
+/// rows are put in order here rather than by PostgreSQL sorting ~1 KB rows. `[0]` reads every
+/// version, `[1]` those recorded up to `$2`.
+static SUBJECT_FILE_SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+    let (versions, subject) = (
+        qualified("v", VERSION_COLUMNS),
+        qualified("s", SUBJECT_COLUMNS),
+    );
+    let sql = |cond: &str| {
+        format!(
+            "SELECT {versions}, COALESCE(v.record_key = ANY (s.objected), FALSE), {subject}
+             FROM (SELECT t.*, ARRAY(SELECT h.record_key FROM records h
+                                      WHERE h.subject_key = t.subject_key AND h.under_objection)
+                          AS objected
+                   FROM subjects t WHERE t.subject_key = $1 OFFSET 0) s
+             LEFT JOIN record_versions v ON v.subject_key = s.subject_key{cond}"
+        )
+    };
+    [sql(""), sql(" AND v.recorded_at <= $2")]
+});
+
 fn subject_file_in_one(
     c: &mut dyn Conn,
     key: &str,
     until: Option<DateTime<Utc>>,
 ) -> Result<Option<(Subject, Vec<StoredRecord>)>, StoreError> {
-    // Each row: the version columns, the objection flag, then the subject's columns. The
-    // subject's objected records come from a partial index, once per file (`OFFSET 0` keeps the
-    // subquery from being flattened into a probe per version row); the rows are put in order
-    // here rather than by PostgreSQL sorting ~1 KB rows.
-    let objection_at = VERSION_COLUMNS.split(',').count();
-    static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
-        let (versions, subject) = (
-            qualified("v", VERSION_COLUMNS),
-            qualified("s", SUBJECT_COLUMNS),
-        );
-        let sql = |cond: &str| {
-            format!(
-                "SELECT {versions}, COALESCE(v.record_key = ANY (s.objected), FALSE), {subject}
-                 FROM (SELECT t.*, ARRAY(SELECT h.record_key FROM records h
-                                          WHERE h.subject_key = t.subject_key AND h.under_objection)
-                              AS objected
-                       FROM subjects t WHERE t.subject_key = $1 OFFSET 0) s
-                 LEFT JOIN record_versions v ON v.subject_key = s.subject_key{cond}"
-            )
-        };
-        [sql(""), sql(" AND v.recorded_at <= $2")]
-    });
-    let mut rows = match until {
-        None => c.query(&SQL[0], &[key.into()])?,
-        Some(t) => c.query(&SQL[1], &[key.into(), t.into()])?,
+    let rows = match until {
+        None => c.query(&SUBJECT_FILE_SQL[0], &[key.into()])?,
+        Some(t) => c.query(&SUBJECT_FILE_SQL[1], &[key.into(), t.into()])?,
     };
+    subject_file_from(key, rows)
+}
+
+/// The subject and its records from the rows of [`SUBJECT_FILE_SQL`].
+fn subject_file_from(
+    key: &str,
+    mut rows: Vec<Row>,
+) -> Result<Option<(Subject, Vec<StoredRecord>)>, StoreError> {
+    // Each row: the version columns, the objection flag, then the subject's columns.
+    let objection_at = VERSION_COLUMNS.split(',').count();
     fn by_key_and_version(r: &Row) -> (&[u8], i64) {
         let key = match r.get(0) {
             Val::Bytes(b) => b.as_slice(),

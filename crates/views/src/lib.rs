@@ -293,6 +293,17 @@ fn record_view(
     })
 }
 
+/// The instant a file "as of" a day ends: the end of that day in Beijing.
+pub fn end_of_day(as_of: NaiveDate) -> Option<chrono::DateTime<chrono::Utc>> {
+    beijing(chrono::Utc::now())
+        .timezone()
+        .from_local_datetime(
+            &as_of.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default()),
+        )
+        .single()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
 /// The credit file of the subject with store key `key` as it stood at the end of `as_of`
 /// (Beijing time), as `audience` may see it; None when the store does not know the subject.
 pub fn credit_file(
@@ -302,16 +313,21 @@ pub fn credit_file(
     as_of: NaiveDate,
     audience: Audience,
 ) -> Result<Option<CreditFile>, ViewError> {
-    let end_of_day = beijing(chrono::Utc::now())
-        .timezone()
-        .from_local_datetime(
-            &as_of.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default()),
-        )
-        .single()
-        .map(|t| t.with_timezone(&chrono::Utc));
-    let Some((subject, records)) = store.subject_file(key, end_of_day)? else {
+    let Some((subject, records)) = store.subject_file(key, end_of_day(as_of))? else {
         return Ok(None);
     };
+    Ok(Some(file_of(&subject, &records, rules, as_of, audience)))
+}
+
+/// [`credit_file`] from what the store gave for `end_of_day(as_of)` (for a caller that read it
+/// itself, such as the service reading PostgreSQL without blocking).
+pub fn file_of(
+    subject: &Subject,
+    records: &[StoredRecord],
+    rules: &Rulebook,
+    as_of: NaiveDate,
+    audience: Audience,
+) -> CreditFile {
     let mut classes: Vec<ClassView> = Vec::new();
     for class in &rules.catalog.classes {
         if !records.iter().any(|r| r.class_code == class.code) {
@@ -360,11 +376,11 @@ pub fn credit_file(
             records: views,
         });
     }
-    Ok(Some(CreditFile {
-        subject: identity(&subject, rules),
+    CreditFile {
+        subject: identity(subject, rules),
         as_of,
         classes,
-    }))
+    }
 }
 
 #[cfg(test)]
