@@ -288,10 +288,7 @@ async fn the_public_sees_public_records_the_subject_its_whole_file_and_as_of_wor
 /// the same answers, and the same file as the blocking read gives, field for field.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres_files_read_without_blocking_are_the_files_the_store_holds() {
-    let h =
-        tokio::task::spawn_blocking(|| harness_on(testkit::postgres(), server::Config::default()))
-            .await
-            .unwrap();
+    let h = postgres_harness().await;
     files_by_audience_and_day(&h).await;
     for code in [h.org.clone(), h.person.clone()] {
         let served = h
@@ -323,6 +320,14 @@ async fn on_postgres_files_read_without_blocking_are_the_files_the_store_holds()
         assert_eq!(r.status, StatusCode::OK);
         assert!(!r.json()["classes"].as_array().unwrap().is_empty());
     }
+}
+
+/// A harness on PostgreSQL: the sync client connects outside the async runtime, as the
+/// server's pools do.
+async fn postgres_harness() -> Harness {
+    tokio::task::spawn_blocking(|| harness_on(testkit::postgres(), server::Config::default()))
+        .await
+        .unwrap()
 }
 
 async fn files_by_audience_and_day(h: &Harness) {
@@ -598,11 +603,7 @@ async fn the_openapi_document_describes_every_api_endpoint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres_too_the_trail_holds_together() {
-    // The sync PostgreSQL client connects outside the async runtime, as the server's pools do.
-    let h =
-        tokio::task::spawn_blocking(|| harness_on(testkit::postgres(), server::Config::default()))
-            .await
-            .unwrap();
+    let h = postgres_harness().await;
     let body = records_json(&[(
         "盐城市恒泰化工有限公司",
         "91320900MA1MB4X50R",

@@ -118,7 +118,19 @@ impl ToSql for Val {
     to_sql_checked!();
 }
 
-pub(crate) fn column(row: &postgres::Row, i: usize) -> Result<Val, StoreError> {
+/// The platform's rows from PostgreSQL's (the blocking and the async client share the type).
+pub(crate) fn rows_from(rows: &[postgres::Row]) -> Result<Vec<Row>, StoreError> {
+    rows.iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| column(r, i))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Row)
+        })
+        .collect()
+}
+
+fn column(row: &postgres::Row, i: usize) -> Result<Val, StoreError> {
     let ty = row.columns()[i].type_().clone();
     let v = match ty {
         Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Val::Int),
@@ -200,14 +212,7 @@ impl Conn for PgConn {
         self.send_begin()?;
         let st = self.statement(sql)?;
         let rows = self.timed(sql, |c| c.client().query(&st, &refs(params)))?;
-        rows.iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| column(r, i))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Row)
-            })
-            .collect()
+        rows_from(&rows)
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {

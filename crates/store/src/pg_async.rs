@@ -13,7 +13,7 @@ use tokio_postgres::{Client, NoTls, Statement};
 
 use crate::StoreError;
 use crate::conn::Row;
-use crate::pg::{column, refs};
+use crate::pg::{refs, rows_from};
 
 struct Reader {
     client: Client,
@@ -93,13 +93,6 @@ impl AsyncReads {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(reader);
-        rows.iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| column(r, i))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Row)
-            })
-            .collect()
+        rows_from(&rows)
     }
 }
