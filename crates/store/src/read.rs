@@ -306,19 +306,8 @@ impl Store {
         let Some(reads) = &self.async_reads else {
             return self.subject_file(key, until);
         };
-        let rows = match until {
-            None => {
-                reads
-                    .query(SUBJECT_FILE_SQL[0].as_str(), &[key.into()])
-                    .await?
-            }
-            Some(t) => {
-                reads
-                    .query(SUBJECT_FILE_SQL[1].as_str(), &[key.into(), t.into()])
-                    .await?
-            }
-        };
-        subject_file_from(key, rows)
+        let (sql, params) = subject_file_query(key, until);
+        subject_file_from(key, reads.query(sql, &params).await?)
     }
 
     /// One record with all its versions, by its id (`<subject_key>-<hex key>`).
@@ -537,11 +526,17 @@ fn subject_file_in_one(
     key: &str,
     until: Option<DateTime<Utc>>,
 ) -> Result<Option<(Subject, Vec<StoredRecord>)>, StoreError> {
-    let rows = match until {
-        None => c.query(&SUBJECT_FILE_SQL[0], &[key.into()])?,
-        Some(t) => c.query(&SUBJECT_FILE_SQL[1], &[key.into(), t.into()])?,
-    };
-    subject_file_from(key, rows)
+    let (sql, params) = subject_file_query(key, until);
+    subject_file_from(key, c.query(sql, &params)?)
+}
+
+/// [`SUBJECT_FILE_SQL`] for `until` (every version, or those recorded up to it), with its
+/// parameters.
+fn subject_file_query(key: &str, until: Option<DateTime<Utc>>) -> (&'static str, Vec<Val>) {
+    match until {
+        None => (SUBJECT_FILE_SQL[0].as_str(), vec![key.into()]),
+        Some(t) => (SUBJECT_FILE_SQL[1].as_str(), vec![key.into(), t.into()]),
+    }
 }
 
 /// The subject and its records from the rows of [`SUBJECT_FILE_SQL`].

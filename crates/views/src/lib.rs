@@ -15,7 +15,7 @@ use std::sync::{Mutex, OnceLock};
 
 use chrono::{NaiveDate, NaiveTime, TimeZone};
 use crypto::KeyRing;
-use domain::catalog::{CatalogClass, ItemType, SharingScope};
+use domain::catalog::{CatalogClass, DataItem, ItemType, SharingScope};
 use domain::clock::beijing;
 use domain::ids::{ResidentId, Uscc, normalize};
 use domain::record::{RecordStatus, StatusFacts, SubjectKind, status_on};
@@ -135,11 +135,11 @@ pub struct CreditFile {
 }
 
 /// Item label as shown: amounts are kept and shown in 元.
-pub fn item_label(class: &CatalogClass, code: &str) -> String {
-    match class.item(code) {
-        Some(i) if i.ty == ItemType::Wan => i.name.replace("（万元）", "（元）"),
-        Some(i) => i.name.clone(),
-        None => code.to_string(),
+pub fn item_label(item: &DataItem) -> Cow<'_, str> {
+    if item.ty == ItemType::Wan {
+        Cow::Owned(item.name.replace("（万元）", "（元）"))
+    } else {
+        Cow::Borrowed(&item.name)
     }
 }
 
@@ -194,18 +194,31 @@ type Labels<'a> = HashMap<&'a str, (&'static str, &'static str), foldhash::fast:
 
 /// The catalog's item codes and labels for the life of the process. Only catalog strings come
 /// here (a few hundred, however many rulebooks are loaded), never a payload's unknown codes, so
-/// what is kept is bounded.
+/// what is kept is bounded. Every file asks for its classes' labels: each thread remembers the
+/// ones it has seen, so the shared table (and its lock) is consulted only the first time.
 fn interned(s: &str) -> &'static str {
-    static TABLE: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let mut table = TABLE
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(k) = table.get(s) {
+    thread_local! {
+        static SEEN: std::cell::RefCell<HashSet<&'static str>> = Default::default();
+    }
+    if let Some(k) = SEEN.with_borrow(|seen| seen.get(s).copied()) {
         return k;
     }
-    let k: &'static str = Box::leak(s.to_owned().into_boxed_str());
-    table.insert(k);
+    static TABLE: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let k = {
+        let mut table = TABLE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match table.get(s) {
+            Some(k) => *k,
+            None => {
+                let k: &'static str = Box::leak(s.to_owned().into_boxed_str());
+                table.insert(k);
+                k
+            }
+        }
+    };
+    SEEN.with_borrow_mut(|seen| seen.insert(k));
     k
 }
 
@@ -339,7 +352,7 @@ pub fn file_of(
             .map(|i| {
                 (
                     i.code.as_str(),
-                    (interned(&i.code), interned(&item_label(class, &i.code))),
+                    (interned(&i.code), interned(&item_label(i))),
                 )
             })
             .collect();
@@ -414,5 +427,8 @@ mod tests {
         assert_eq!(a, "CF_XDR_MC");
         assert!(std::ptr::eq(a, b));
         assert!(!std::ptr::eq(a, interned("CF_XK_WSH")));
+        // Another thread, with nothing remembered yet, gets the same copy.
+        let there = std::thread::spawn(|| interned("CF_XDR_MC")).join().unwrap();
+        assert!(std::ptr::eq(there, a));
     }
 }

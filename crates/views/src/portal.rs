@@ -110,7 +110,7 @@ pub fn open_columns(class: &CatalogClass) -> Vec<(String, String)> {
         .items
         .iter()
         .filter(|i| i.public)
-        .map(|i| (i.code.clone(), crate::item_label(class, &i.code)))
+        .map(|i| (i.code.clone(), crate::item_label(i).into_owned()))
         .collect()
 }
 
