@@ -749,3 +749,177 @@ fn a_large_submission_rebuilds_its_indexes_at_commit_and_reads_the_same() {
     assert_eq!(record_indexes(&large.store), before);
     assert_indexes_whole(&large.store, "after a rolled-back large submission");
 }
+
+/// The deferrable secondary indexes of the record tables, as PostgreSQL holds them.
+fn pg_record_indexes(store: &Store) -> Vec<(String, String)> {
+    store
+        .read(|c| {
+            c.query(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()
+                   AND tablename IN ('records', 'record_versions') ORDER BY indexname",
+                &[],
+            )
+        })
+        .unwrap()
+        .iter()
+        .map(|r| (r.text(0).unwrap(), r.text(1).unwrap()))
+        .collect()
+}
+
+/// Every B-tree index of the record tables holds exactly the table's rows (amcheck, with
+/// `heapallindexed`).
+/// The indexes' object ids: a rebuilt index is a new object.
+fn pg_index_oids(store: &Store) -> Vec<i64> {
+    store
+        .read(|c| {
+            c.query(
+                "SELECT to_regclass(indexname)::oid::bigint FROM pg_indexes
+                 WHERE schemaname = current_schema()
+                   AND tablename IN ('records', 'record_versions') ORDER BY indexname",
+                &[],
+            )
+        })
+        .unwrap()
+        .iter()
+        .map(|r| r.i64(0).unwrap())
+        .collect()
+}
+
+fn assert_pg_indexes_whole(store: &Store, what: &str) {
+    store
+        .write(|c| c.batch("CREATE EXTENSION IF NOT EXISTS amcheck SCHEMA public"))
+        .unwrap();
+    for (name, _) in pg_record_indexes(store) {
+        store
+            .read(|c| {
+                c.query(
+                    "SELECT count(*) FROM (SELECT public.bt_index_check(to_regclass($1), true)) x",
+                    &[name.as_str().into()],
+                )
+            })
+            .unwrap_or_else(|e| panic!("{what}: index {name}: {e}"));
+    }
+}
+
+fn pg_dump_records(s: &Store, unit: &str) -> Vec<String> {
+    s.read(|c| {
+        c.query(
+            "SELECT r.subject_key, encode(r.record_key, 'hex'), r.current_version, r.change,
+                r.decided_on, r.public_ends, r.repairable_from, v.version_no,
+                encode(v.content_hash, 'hex'), v.on_time, v.linked
+             FROM records r JOIN record_versions v
+               ON v.subject_key = r.subject_key AND v.record_key = r.record_key
+             WHERE r.source_unit = $1 AND r.class_code = 'CF'
+             ORDER BY r.subject_key, r.record_key, v.version_no",
+            &[unit.into()],
+        )
+    })
+    .unwrap()
+    .iter()
+    .map(|r| format!("{r:?}"))
+    .collect()
+}
+
+#[test]
+fn on_postgres_a_large_submission_sets_its_indexes_aside_and_reads_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rules, m) = small_city(dir.path(), OutFormat::Csv, Some("行政处罚"));
+    let f = &m.files[0];
+    let path = dir.path().join(&f.file);
+    let clock = clock_on("2026-11-20");
+    let keys = testkit::keys();
+    let plain = testkit::postgres();
+    let large = testkit::postgres();
+    large.store.defer_indexes_after(1);
+    let before = pg_record_indexes(&large.store);
+    assert_eq!(before.len(), 12, "{before:?}"); // two primary keys and the ten deferrable
+    let oids_before = pg_index_oids(&large.store);
+    let a = import(
+        &plain.store,
+        &rules,
+        &keys,
+        &clock,
+        &path,
+        &f.unit,
+        &f.class,
+    );
+    let b = import(
+        &large.store,
+        &rules,
+        &keys,
+        &clock,
+        &path,
+        &f.unit,
+        &f.class,
+    );
+    assert_eq!(
+        (a.accepted, a.rejected, a.created, a.linked),
+        (b.accepted, b.rejected, b.created, b.linked)
+    );
+    assert!(b.accepted > 300, "{b:?}");
+    assert_eq!(pg_record_indexes(&large.store), before);
+    // The ten were set aside and rebuilt (new objects); the primary keys were kept.
+    let oids_after = pg_index_oids(&large.store);
+    let rebuilt = oids_before
+        .iter()
+        .zip(&oids_after)
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(rebuilt, 10, "{oids_before:?} {oids_after:?}");
+    assert_pg_indexes_whole(&large.store, "after a large submission");
+    let (da, db) = (
+        pg_dump_records(&plain.store, &f.unit),
+        pg_dump_records(&large.store, &f.unit),
+    );
+    assert_eq!(da.len() as u64, a.accepted);
+    assert_eq!(da, db);
+
+    // The same bytes again: applied with the indexes set aside, then rolled back as a
+    // duplicate, and the drop with it.
+    let again = import(
+        &large.store,
+        &rules,
+        &keys,
+        &clock,
+        &path,
+        &f.unit,
+        &f.class,
+    );
+    assert_eq!(again.duplicate_of, b.submission_id);
+    assert_eq!(pg_record_indexes(&large.store), before);
+    assert_eq!(
+        pg_index_oids(&large.store),
+        oids_after,
+        "the drop was rolled back"
+    );
+    assert_pg_indexes_whole(&large.store, "after a rolled-back large submission");
+}
+
+#[test]
+fn on_postgres_a_large_submission_keeps_its_indexes_while_a_reader_holds_the_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rules, m) = small_city(dir.path(), OutFormat::Csv, Some("行政处罚"));
+    let f = &m.files[0];
+    let path = dir.path().join(&f.file);
+    let clock = clock_on("2026-11-20");
+    let keys = testkit::keys();
+    let ts = testkit::postgres();
+    ts.store.defer_indexes_after(1);
+    let before = pg_record_indexes(&ts.store);
+    let oids_before = pg_index_oids(&ts.store);
+    // A reader in the middle of a transaction on the heads (as a server's request would be).
+    let other = Store::open(&ts.spec).unwrap();
+    let mut reader = other.writer().unwrap();
+    reader.begin().unwrap();
+    reader
+        .batch("LOCK TABLE records IN ACCESS SHARE MODE")
+        .unwrap();
+    let s = import(&ts.store, &rules, &keys, &clock, &path, &f.unit, &f.class);
+    reader.rollback().unwrap();
+    assert!(s.accepted > 300, "{s:?}");
+    assert_eq!(s.accepted + s.rejected, s.rows_read);
+    assert_eq!(pg_record_indexes(&ts.store), before);
+    assert_eq!(pg_index_oids(&ts.store), oids_before, "kept, not rebuilt");
+    assert_pg_indexes_whole(&ts.store, "after an import that kept its indexes");
+    assert_eq!(pg_dump_records(&ts.store, &f.unit).len() as u64, s.accepted);
+}

@@ -162,6 +162,12 @@ impl PgConn {
         // cost that a large table without fresh statistics easily reaches) cost 60–200 ms on a
         // query that runs in one millisecond.
         client.batch_execute("SET jit = off")?;
+        // Named by process, so that a bulk import can tell whether any other process is
+        // connected before it sets indexes aside (see `write_pg`).
+        client.batch_execute(&format!(
+            "SET application_name = '{}'",
+            crate::write_pg::application_name()
+        ))?;
         Ok(PgConn {
             client: Some(client),
             statements: HashMap::new(),

@@ -31,7 +31,8 @@ pub struct SubmissionWriter<'a> {
     /// Record events for subscribers: None, every version (lists), or serious ones (penalties).
     events: Option<bool>,
     /// Rows applied so far, and after how many the secondary indexes are rebuilt at commit
-    /// instead of kept up row by row (SQLite; `None` once deferred or on PostgreSQL).
+    /// instead of kept up row by row (`None` once deferred, or on PostgreSQL when another process
+    /// is connected).
     pub(crate) applied: u64,
     pub(crate) defer_after: Option<u64>,
     /// The indexes dropped inside this transaction, as `CREATE INDEX` statements to run at commit.
@@ -74,16 +75,22 @@ impl Store {
             .ok_or_else(|| StoreError::Decode("no submission id returned".into()))?
             .i64(0)?;
         let defer_after = match (conn.backend(), self.index_deferral_override()) {
-            (Backend::Postgres, _) => None,
-            (Backend::Sqlite, Some(rows)) => Some(rows),
-            (Backend::Sqlite, None) => {
-                let versions = conn
-                    .query_one(
-                        "SELECT COALESCE(MAX(version_id), 0) FROM record_versions",
-                        &[],
-                    )?
-                    .map_or(Ok(0), |r| r.i64(0))?;
-                Some(crate::write_sqlite::defer_threshold(versions))
+            (_, Some(rows)) => Some(rows),
+            (backend, None) => {
+                // On PostgreSQL the drop takes the tables' exclusive lock until commit, so only
+                // an import that has the database to itself sets indexes aside (on SQLite
+                // readers keep the committed indexes).
+                if backend == Backend::Postgres && crate::write_pg::others_connected(&mut *conn)? {
+                    None
+                } else {
+                    let versions = conn
+                        .query_one(
+                            "SELECT COALESCE(MAX(version_id), 0) FROM record_versions",
+                            &[],
+                        )?
+                        .map_or(Ok(0), |r| r.i64(0))?;
+                    Some(crate::write_sqlite::defer_threshold(versions))
+                }
             }
         };
         Ok(SubmissionWriter {
@@ -249,7 +256,12 @@ impl SubmissionWriter<'_> {
         // the page cache, which is made small for it: memory stays bounded however large the
         // submission (the pages the import dirtied are written out as the cache shrinks).
         let deferred = std::mem::take(&mut self.deferred);
-        if !deferred.is_empty() {
+        if !deferred.is_empty() && self.conn.backend() == Backend::Postgres {
+            // Sorts of this size belong in memory (the default 64 MB spills to files).
+            self.conn
+                .batch("SET LOCAL maintenance_work_mem = '512MB'")?;
+            deferred.iter().try_for_each(|sql| self.conn.batch(sql))?;
+        } else if !deferred.is_empty() {
             let cache = self
                 .conn
                 .query_one("PRAGMA cache_size", &[])?

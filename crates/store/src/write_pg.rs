@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::StoreError;
-use crate::conn::Val;
+use crate::conn::{Conn, Val};
 use crate::model::*;
 use crate::write::SubmissionWriter;
 
@@ -50,14 +50,76 @@ const CREATE_STAGE: &str = "CREATE TEMP TABLE IF NOT EXISTS xy_stage (
     on_time BOOLEAN, payload TEXT, sealed BYTEA, is_registration BOOLEAN, reg_type TEXT,
     reg_status TEXT, industry TEXT, category TEXT);
     CREATE TEMP TABLE IF NOT EXISTS xy_class (
-    ord BIGINT, outcome TEXT, version_no BIGINT, first_row BIGINT, owner TEXT, old_change TEXT,
-    subject_state TEXT)";
+    ord BIGINT PRIMARY KEY, outcome TEXT, version_no BIGINT, first_row BIGINT, owner TEXT, old_change TEXT,
+    subject_state TEXT, linked BOOLEAN)";
+
+/// The `application_name` of this process's connections.
+pub(crate) fn application_name() -> String {
+    format!("xinyong:{}", std::process::id())
+}
+
+/// Whether another process (a running server, another import, a person's psql) is connected to
+/// this database: one would wait on the exclusive locks that setting indexes aside takes.
+pub(crate) fn others_connected(conn: &mut dyn Conn) -> Result<bool, StoreError> {
+    let n = conn
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+               AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+               AND application_name IS DISTINCT FROM $1",
+            &[application_name().into()],
+        )?
+        .map_or(Ok(0), |r| r.i64(0))?;
+    Ok(n > 0)
+}
 
 impl SubmissionWriter<'_> {
+    /// Drops the deferrable secondary indexes inside the transaction, keeping their definitions
+    /// for commit, as on SQLite (`write_sqlite::DEFERRABLE_INDEXES`): kept up row by row they cost
+    /// more than the rows themselves (at 1 M records the head insert took 225 ms per 10,000 rows
+    /// with them, 64 ms without; rebuilding all ten took 10 s). The drop waits at most a few
+    /// seconds for its lock; if someone holds the tables, the import keeps the indexes instead.
+    fn defer_indexes_pg(&mut self) -> Result<(), StoreError> {
+        self.defer_after = None;
+        let c = self.conn();
+        let names: Vec<Val> = crate::write_sqlite::DEFERRABLE_INDEXES
+            .iter()
+            .map(|n| (*n).into())
+            .collect();
+        let mut defs = Vec::new();
+        for name in &names {
+            if let Some(r) = c.query_one(
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = $1",
+                std::slice::from_ref(name),
+            )? {
+                defs.push((r.text(0)?, name.clone()));
+            }
+        }
+        c.batch("SAVEPOINT xy_defer; SET LOCAL lock_timeout = '5s'")?;
+        let dropped = defs.iter().try_for_each(|(_, name)| {
+            let Val::Text(name) = name else { return Ok(()) };
+            c.batch(&format!("DROP INDEX \"{name}\""))
+        });
+        match dropped {
+            Ok(()) => {
+                c.batch("SET LOCAL lock_timeout = 0; RELEASE SAVEPOINT xy_defer")?;
+                self.deferred = defs.into_iter().map(|(sql, _)| sql).collect();
+            }
+            Err(e) => {
+                eprintln!("indexes kept up row by row (their lock was not free): {e}");
+                c.batch("ROLLBACK TO SAVEPOINT xy_defer; SET LOCAL lock_timeout = 0")?;
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn apply_set(
         &mut self,
         rows: &[PreparedRow],
     ) -> Result<Vec<RowOutcome>, StoreError> {
+        self.applied += rows.len() as u64;
+        if self.defer_after.is_some_and(|n| self.applied >= n) {
+            self.defer_indexes_pg()?;
+        }
         let (sid, unit, class, division, actor, now) = self.parts();
         let (unit, class, division, actor) = (
             unit.to_string(),
@@ -69,6 +131,7 @@ impl SubmissionWriter<'_> {
         let mut outcomes: Vec<Option<RowOutcome>> = vec![None; rows.len()];
         let mut first: HashMap<&RecordKey, usize> = HashMap::with_capacity(rows.len());
         let mut stage = Vec::with_capacity(rows.len());
+        let mut order = Vec::with_capacity(rows.len());
         for (i, r) in rows.iter().enumerate() {
             if let Some(&j) = first.get(&r.record_key) {
                 let first_row = rows[j].row_no;
@@ -80,6 +143,15 @@ impl SubmissionWriter<'_> {
                 continue;
             }
             first.insert(&r.record_key, i);
+            order.push(i);
+        }
+        // In key order, so that classifying probes the heads' primary key forward, page by page.
+        order.sort_unstable_by(|&a, &b| {
+            (rows[a].subject.key.as_str(), &rows[a].record_key)
+                .cmp(&(rows[b].subject.key.as_str(), &rows[b].record_key))
+        });
+        for i in order {
+            let r = &rows[i];
             let reg = r.registration.as_ref();
             stage.push(vec![
                 Val::Int(i as i64),
@@ -116,18 +188,24 @@ impl SubmissionWriter<'_> {
         }
         let c = self.conn();
         c.batch(CREATE_STAGE)?;
+        // A batch's sorts and hashes fit in memory (the default 4 MB spilled them to files).
+        c.batch("SET LOCAL work_mem = '64MB'")?;
         c.batch("TRUNCATE xy_stage; TRUNCATE xy_class")?;
         c.copy_in("xy_stage", STAGE_COLUMNS, &stage)?;
-        // Temporary tables are never analysed by autovacuum: without statistics the planner
-        // guesses a few rows and joins the batch to `records` by scanning all of it (a cost that
-        // grows with the store, batch after batch). A sample of the batch makes it probe the
-        // primary keys instead. Only the joined columns: sampling the payloads costs more than
-        // the join.
-        c.batch("ANALYZE xy_stage (ord, subject_key, record_key, content_hash, name)")?;
+        // The staging table is not analysed (a sample cost 33 ms a batch): the joins below that
+        // reach the store's tables are told how to go (by primary key), and the rest join the
+        // batch's two temporary tables, whose sizes the planner reads from their pages.
         // Classify each staged row against the record's head (one narrow table, no updates of
-        // the wide staging rows).
+        // the wide staging rows), probing the heads and subjects by primary key: a hash join
+        // scans the whole of `records` for every batch, which the planner prefers up to a few
+        // million records and which costs more per batch the larger the store.
+        // Whether an accepted row links to a known subject is settled here too: the subject
+        // rows this batch adds are unregistered unless the row itself is a registration. The
+        // subject master below is probed the same way, the batch's rows joined by `ord`.
+        c.batch("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")?;
         c.execute(
-            "INSERT INTO xy_class (ord, outcome, version_no, first_row, owner, old_change, subject_state)
+            "INSERT INTO xy_class (ord, outcome, version_no, first_row, owner, old_change, subject_state,
+                linked)
              SELECT s.ord,
                 CASE
                     WHEN r.subject_key IS NULL THEN 'created'
@@ -139,13 +217,19 @@ impl SubmissionWriter<'_> {
                     ELSE 'corrected' END,
                 COALESCE(r.current_version, 0) + 1, r.last_row, r.source_unit, r.change,
                 CASE WHEN t.subject_key IS NULL THEN 'new' WHEN t.name = s.name THEN 'same'
-                     ELSE 'renamed' END
+                     ELSE 'renamed' END,
+                COALESCE(t.registered, FALSE) OR s.is_registration
+                    OR (s.kind = 'natural_person' AND NOT s.id_suspect)
              FROM xy_stage s
              LEFT JOIN records r ON r.subject_key = s.subject_key AND r.record_key = s.record_key
              LEFT JOIN subjects t ON t.subject_key = s.subject_key",
             &[Val::Int(sid), unit.as_str().into()],
         )?;
-        c.batch("ANALYZE xy_class")?;
+        // The rest join the batch's two tables by hash, and probe subjects by key where they
+        // must (`LATERAL … OFFSET 0` keeps the probe from being turned into a scan).
+        c.batch(
+            "SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on; ANALYZE xy_class",
+        )?;
         const ACCEPTED: &str = "c.outcome IN ('created', 'corrected', 'unchanged')";
         c.execute(
             &format!(
@@ -166,42 +250,48 @@ impl SubmissionWriter<'_> {
                 "INSERT INTO subject_names (subject_key, name, first_unit, first_seen)
                  SELECT DISTINCT s.subject_key, s.name, $1::text, $2::timestamptz
                  FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
-                 JOIN subjects t ON t.subject_key = s.subject_key
+                 CROSS JOIN LATERAL (SELECT t.name FROM subjects t
+                     WHERE t.subject_key = s.subject_key OFFSET 0) t
                  WHERE {ACCEPTED} AND c.subject_state <> 'same' AND t.name <> s.name
                  ON CONFLICT (subject_key, name) DO NOTHING"
             ),
             &[unit.as_str().into(), now.into()],
         )?;
-        // A registration renames the subject: keep the name it replaces.
+        // Registrations (a batch is all of them or none) rename and register their subjects;
+        // the update probes subjects by key, the batch's rows by `ord`.
+        if rows.iter().any(|r| r.registration.is_some()) {
+            // A registration renames the subject: keep the name it replaces.
+            c.execute(
+                &format!(
+                    "INSERT INTO subject_names (subject_key, name, first_unit, first_seen)
+                     SELECT t.subject_key, t.name, t.first_unit, t.first_seen
+                     FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
+                     CROSS JOIN LATERAL (SELECT t.subject_key, t.name, t.first_unit, t.first_seen
+                         FROM subjects t WHERE t.subject_key = s.subject_key OFFSET 0) t
+                     WHERE s.is_registration AND {ACCEPTED} AND t.name <> s.name
+                     ON CONFLICT (subject_key, name) DO NOTHING"
+                ),
+                &[],
+            )?;
+            c.batch("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")?;
+            c.execute(
+                &format!(
+                    "UPDATE subjects t SET registered = TRUE, name = g.name, reg_type = g.reg_type,
+                        reg_status = g.reg_status, industry = g.industry,
+                        division = COALESCE(g.s_division, t.division), updated_at = $1::timestamptz
+                     FROM (SELECT DISTINCT ON (s.subject_key) s.subject_key, s.name, s.reg_type,
+                              s.reg_status, s.industry, s.s_division
+                           FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
+                           WHERE s.is_registration AND {ACCEPTED}
+                           ORDER BY s.subject_key, s.ord DESC) g
+                     WHERE t.subject_key = g.subject_key"
+                ),
+                &[now.into()],
+            )?;
+            c.batch("SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on")?;
+        }
         c.execute(
-            &format!(
-                "INSERT INTO subject_names (subject_key, name, first_unit, first_seen)
-                 SELECT t.subject_key, t.name, t.first_unit, t.first_seen
-                 FROM subjects t JOIN xy_stage s ON s.subject_key = t.subject_key
-                 JOIN xy_class c ON c.ord = s.ord
-                 WHERE s.is_registration AND {ACCEPTED} AND t.name <> s.name
-                 ON CONFLICT (subject_key, name) DO NOTHING"
-            ),
-            &[],
-        )?;
-        c.execute(
-            &format!(
-                "UPDATE subjects t SET registered = TRUE, name = g.name, reg_type = g.reg_type,
-                    reg_status = g.reg_status, industry = g.industry,
-                    division = COALESCE(g.s_division, t.division), updated_at = $1::timestamptz
-                 FROM (SELECT DISTINCT ON (s.subject_key) s.subject_key, s.name, s.reg_type,
-                          s.reg_status, s.industry, s.s_division
-                       FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
-                       WHERE s.is_registration AND {ACCEPTED}
-                       ORDER BY s.subject_key, s.ord DESC) g
-                 WHERE t.subject_key = g.subject_key"
-            ),
-            &[now.into()],
-        )?;
-        const LINKED: &str = "(t.registered OR s.is_registration OR (s.kind = 'natural_person' AND NOT s.id_suspect))";
-        c.execute(
-            &format!(
-                "INSERT INTO record_versions (record_key, version_no, subject_key, class_code,
+            "INSERT INTO record_versions (record_key, version_no, subject_key, class_code,
                     source_unit, change, reason, actor, recorded_at, submission_id, row_no,
                     content_hash, decided_on, published, repairable_from, public_ends, severity,
                     regime, rule_version, on_time, linked, id_suspect, payload, sealed)
@@ -211,11 +301,9 @@ impl SubmissionWriter<'_> {
                          WHEN c.old_change = 'withdrawn' THEN '撤回后重新报送' ELSE '报送单位更正' END,
                     $3::text, $4::timestamptz, $5::bigint, s.row_no, s.content_hash, s.decided_on,
                     s.published, s.repairable_from, s.public_ends, s.severity, s.regime,
-                    s.rule_version, s.on_time, {LINKED}, s.id_suspect, s.payload, s.sealed
+                    s.rule_version, s.on_time, c.linked, s.id_suspect, s.payload, s.sealed
                  FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
-                 JOIN subjects t ON t.subject_key = s.subject_key
-                 WHERE c.outcome IN ('created', 'corrected') ORDER BY s.ord"
-            ),
+                 WHERE c.outcome IN ('created', 'corrected') ORDER BY s.ord",
             &[
                 class.as_str().into(),
                 unit.as_str().into(),
@@ -269,11 +357,7 @@ impl SubmissionWriter<'_> {
             &[Val::Int(sid)],
         )?;
         let classified = c.query(
-            &format!(
-                "SELECT c.ord, c.outcome, c.first_row, c.owner, COALESCE({LINKED}, FALSE)
-                 FROM xy_class c JOIN xy_stage s ON s.ord = c.ord
-                 LEFT JOIN subjects t ON t.subject_key = s.subject_key"
-            ),
+            "SELECT ord, outcome, first_row, owner, linked FROM xy_class",
             &[],
         )?;
         for r in classified {

@@ -18,7 +18,7 @@ const SUBJECT_CACHE: usize = 200_000;
 /// row then costs page reads and spills to the WAL); rebuilt, they are one sort each. The write
 /// path itself reads only primary keys. Readers keep seeing the committed indexes (WAL snapshot),
 /// and a crash rolls the drop back with the rest of the submission.
-const DEFERRABLE_INDEXES: [&str; 10] = [
+pub(crate) const DEFERRABLE_INDEXES: [&str; 10] = [
     "records_class_date",
     "records_unit_date",
     "records_division_date",
