@@ -33,12 +33,57 @@ const STAGE_COLUMNS: &[&str] = &[
     "regime",
     "rule_version",
     "on_time",
-    "payload",
-    "sealed",
     "is_registration",
     "reg_type",
     "reg_status",
     "industry",
+    "category",
+];
+
+const VERSION_COLUMNS: &[&str] = &[
+    "record_key",
+    "version_no",
+    "subject_key",
+    "class_code",
+    "source_unit",
+    "change",
+    "reason",
+    "actor",
+    "recorded_at",
+    "submission_id",
+    "row_no",
+    "content_hash",
+    "decided_on",
+    "published",
+    "repairable_from",
+    "public_ends",
+    "severity",
+    "regime",
+    "rule_version",
+    "on_time",
+    "linked",
+    "id_suspect",
+    "payload",
+    "sealed",
+];
+
+const HEAD_COLUMNS: &[&str] = &[
+    "record_key",
+    "class_code",
+    "subject_key",
+    "source_unit",
+    "division",
+    "current_version",
+    "current_hash",
+    "change",
+    "last_submission",
+    "last_row",
+    "decided_on",
+    "published",
+    "public_ends",
+    "repairable_from",
+    "legal_rep_key",
+    "updated_at",
     "category",
 ];
 
@@ -47,7 +92,7 @@ const CREATE_STAGE: &str = "CREATE TEMP TABLE IF NOT EXISTS xy_stage (
     name TEXT, uscc TEXT, id_type TEXT, id_sealed BYTEA, id_masked TEXT, s_division TEXT,
     id_suspect BOOLEAN, id_note TEXT, legal_rep_key TEXT, decided_on DATE, published BOOLEAN,
     repairable_from DATE, public_ends DATE, severity TEXT, regime TEXT, rule_version TEXT,
-    on_time BOOLEAN, payload TEXT, sealed BYTEA, is_registration BOOLEAN, reg_type TEXT,
+    on_time BOOLEAN, is_registration BOOLEAN, reg_type TEXT,
     reg_status TEXT, industry TEXT, category TEXT);
     CREATE TEMP TABLE IF NOT EXISTS xy_class (
     ord BIGINT PRIMARY KEY, outcome TEXT, version_no BIGINT, first_row BIGINT, owner TEXT, old_change TEXT,
@@ -150,7 +195,7 @@ impl SubmissionWriter<'_> {
             (rows[a].subject.key.as_str(), &rows[a].record_key)
                 .cmp(&(rows[b].subject.key.as_str(), &rows[b].record_key))
         });
-        for i in order {
+        for &i in &order {
             let r = &rows[i];
             let reg = r.registration.as_ref();
             stage.push(vec![
@@ -177,8 +222,6 @@ impl SubmissionWriter<'_> {
                 r.regime.clone().into(),
                 r.rule_version.clone().into(),
                 r.on_time.into(),
-                r.payload.as_str().into(),
-                r.sealed.clone().into(),
                 reg.is_some().into(),
                 reg.and_then(|g| g.reg_type.clone()).into(),
                 reg.and_then(|g| g.reg_status.clone()).into(),
@@ -203,7 +246,7 @@ impl SubmissionWriter<'_> {
         // rows this batch adds are unregistered unless the row itself is a registration. The
         // subject master below is probed the same way, the batch's rows joined by `ord`.
         c.batch("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")?;
-        c.execute(
+        let classified = c.query(
             "INSERT INTO xy_class (ord, outcome, version_no, first_row, owner, old_change, subject_state,
                 linked)
              SELECT s.ord,
@@ -222,9 +265,45 @@ impl SubmissionWriter<'_> {
                     OR (s.kind = 'natural_person' AND NOT s.id_suspect)
              FROM xy_stage s
              LEFT JOIN records r ON r.subject_key = s.subject_key AND r.record_key = s.record_key
-             LEFT JOIN subjects t ON t.subject_key = s.subject_key",
+             LEFT JOIN subjects t ON t.subject_key = s.subject_key
+             RETURNING ord, outcome, version_no, first_row, owner, old_change, linked",
             &[Val::Int(sid), unit.as_str().into()],
         )?;
+        // Per row of the batch: its outcome, the version it becomes, whether it links, and
+        // whether it comes back after a withdrawal.
+        let mut written: Vec<Option<(i64, bool, bool)>> = vec![None; rows.len()];
+        let (mut corrected, mut unchanged) = (false, false);
+        for r in classified {
+            let i = usize::try_from(r.i64(0)?)
+                .ok()
+                .filter(|&i| i < rows.len())
+                .ok_or_else(|| StoreError::Decode("a classified row out of the batch".into()))?;
+            let outcome = match r.text(1)?.as_str() {
+                "created" => RowOutcome::Created,
+                "corrected" => RowOutcome::Corrected,
+                "unchanged" => RowOutcome::Unchanged,
+                "duplicate" => RowOutcome::Duplicate {
+                    first_row: r.i64(3)? as u64,
+                },
+                "conflict" => RowOutcome::Conflict {
+                    first_row: r.i64(3)? as u64,
+                },
+                "repaired" => RowOutcome::Repaired,
+                _ => RowOutcome::NotOwner { owner: r.text(4)? },
+            };
+            let linked = r.bool(6)?;
+            corrected |= outcome == RowOutcome::Corrected;
+            unchanged |= outcome == RowOutcome::Unchanged;
+            if matches!(outcome, RowOutcome::Created | RowOutcome::Corrected) {
+                let rewritten = r.opt_text(5)?.as_deref() == Some("withdrawn");
+                written[i] = Some((r.i64(2)?, linked, rewritten));
+            }
+            if outcome.is_accepted() {
+                self.count(&rows[i], &outcome, linked);
+            }
+            outcomes[i] = Some(outcome);
+        }
+        let c = self.conn();
         // The rest join the batch's two tables by hash, and probe subjects by key where they
         // must (`LATERAL … OFFSET 0` keeps the probe from being turned into a scan).
         c.batch(
@@ -290,96 +369,115 @@ impl SubmissionWriter<'_> {
             )?;
             c.batch("SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on")?;
         }
-        c.execute(
-            "INSERT INTO record_versions (record_key, version_no, subject_key, class_code,
-                    source_unit, change, reason, actor, recorded_at, submission_id, row_no,
-                    content_hash, decided_on, published, repairable_from, public_ends, severity,
-                    regime, rule_version, on_time, linked, id_suspect, payload, sealed)
-                 SELECT s.record_key, c.version_no, s.subject_key, $1::text, $2::text,
-                    CASE WHEN c.outcome = 'created' THEN 'created' ELSE 'corrected' END,
-                    CASE WHEN c.outcome = 'created' THEN NULL
-                         WHEN c.old_change = 'withdrawn' THEN '撤回后重新报送' ELSE '报送单位更正' END,
-                    $3::text, $4::timestamptz, $5::bigint, s.row_no, s.content_hash, s.decided_on,
-                    s.published, s.repairable_from, s.public_ends, s.severity, s.regime,
-                    s.rule_version, s.on_time, c.linked, s.id_suspect, s.payload, s.sealed
-                 FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
-                 WHERE c.outcome IN ('created', 'corrected') ORDER BY s.ord",
-            &[
+        // Versions and new heads go straight in by binary COPY (a multi-row insert, no staging
+        // of the wide payloads): versions in the rows' order, heads in key order.
+        let mut versions = Vec::new();
+        let mut heads = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
+            let Some((version_no, linked, rewritten)) = written[i] else {
+                continue;
+            };
+            let created = outcomes[i] == Some(RowOutcome::Created);
+            versions.push(vec![
+                Val::Bytes(r.record_key.to_vec()),
+                Val::Int(version_no),
+                r.subject.key.as_str().into(),
                 class.as_str().into(),
                 unit.as_str().into(),
+                if created { "created" } else { "corrected" }.into(),
+                match (created, rewritten) {
+                    (true, _) => Val::Null,
+                    (false, true) => "撤回后重新报送".into(),
+                    (false, false) => "报送单位更正".into(),
+                },
                 actor.as_str().into(),
                 now.into(),
                 Val::Int(sid),
-            ],
-        )?;
-        // New records are plain inserts (an upsert's speculative insertion costs more per row);
-        // a record created concurrently by another submission fails the primary key, as its
-        // first version would fail `record_versions_by_subject`. Corrections update the head.
-        let head_columns = "INSERT INTO records (record_key, class_code, subject_key, source_unit,
-                division, current_version, current_hash, change, last_submission, last_row,
-                decided_on, published, public_ends, repairable_from, legal_rep_key, updated_at,
-                category)
-             SELECT s.record_key, $1::text, s.subject_key, $2::text, $3::text, c.version_no,
-                s.content_hash, c.outcome, $4::bigint, s.row_no, s.decided_on, s.published,
-                s.public_ends, s.repairable_from, s.legal_rep_key, $5::timestamptz, s.category
-             FROM xy_stage s JOIN xy_class c ON c.ord = s.ord";
-        let head_params = [
-            class.as_str().into(),
-            unit.as_str().into(),
-            division.into(),
-            Val::Int(sid),
-            now.into(),
-        ];
-        c.execute(
-            &format!(
-                "{head_columns} WHERE c.outcome = 'created' ORDER BY s.subject_key, s.record_key"
-            ),
-            &head_params,
-        )?;
-        c.execute(
-            &format!(
-                "{head_columns} WHERE c.outcome = 'corrected'
-             ON CONFLICT (subject_key, record_key) DO UPDATE SET
-                current_version = excluded.current_version, current_hash = excluded.current_hash,
-                change = excluded.change, last_submission = excluded.last_submission,
-                last_row = excluded.last_row, decided_on = excluded.decided_on,
-                published = excluded.published, public_ends = excluded.public_ends,
-                repairable_from = excluded.repairable_from, legal_rep_key = excluded.legal_rep_key,
-                updated_at = excluded.updated_at, category = excluded.category"
-            ),
-            &head_params,
-        )?;
-        c.execute(
-            "UPDATE records r SET last_submission = $1, last_row = s.row_no
-             FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
-             WHERE c.outcome = 'unchanged' AND r.subject_key = s.subject_key
-               AND r.record_key = s.record_key",
-            &[Val::Int(sid)],
-        )?;
-        let classified = c.query(
-            "SELECT ord, outcome, first_row, owner, linked FROM xy_class",
-            &[],
-        )?;
-        for r in classified {
-            let i = r.i64(0)? as usize;
-            let outcome = match r.text(1)?.as_str() {
-                "created" => RowOutcome::Created,
-                "corrected" => RowOutcome::Corrected,
-                "unchanged" => RowOutcome::Unchanged,
-                "duplicate" => RowOutcome::Duplicate {
-                    first_row: r.i64(2)? as u64,
-                },
-                "conflict" => RowOutcome::Conflict {
-                    first_row: r.i64(2)? as u64,
-                },
-                "repaired" => RowOutcome::Repaired,
-                _ => RowOutcome::NotOwner { owner: r.text(3)? },
-            };
-            if outcome.is_accepted() {
-                self.count(&rows[i], &outcome, r.bool(4)?);
-            }
-            outcomes[i] = Some(outcome);
+                Val::Int(r.row_no as i64),
+                Val::Bytes(r.content_hash.to_vec()),
+                r.decided_on.into(),
+                r.published.into(),
+                r.repairable_from.into(),
+                r.public_ends.into(),
+                r.severity.clone().into(),
+                r.regime.clone().into(),
+                r.rule_version.clone().into(),
+                r.on_time.into(),
+                linked.into(),
+                r.subject.id_suspect.into(),
+                r.payload.as_str().into(),
+                r.sealed.clone().into(),
+            ]);
         }
+        for &i in &order {
+            let r = &rows[i];
+            if outcomes[i] != Some(RowOutcome::Created) {
+                continue;
+            }
+            heads.push(vec![
+                Val::Bytes(r.record_key.to_vec()),
+                class.as_str().into(),
+                r.subject.key.as_str().into(),
+                unit.as_str().into(),
+                division.clone().into(),
+                Val::Int(written[i].map_or(1, |k| k.0)),
+                Val::Bytes(r.content_hash.to_vec()),
+                "created".into(),
+                Val::Int(sid),
+                Val::Int(r.row_no as i64),
+                r.decided_on.into(),
+                r.published.into(),
+                r.public_ends.into(),
+                r.repairable_from.into(),
+                r.legal_rep_key.clone().into(),
+                now.into(),
+                r.category.clone().into(),
+            ]);
+        }
+        c.copy_in("record_versions", VERSION_COLUMNS, &versions)?;
+        // New records are plain rows (an upsert's speculative insertion costs more per row); a
+        // record created concurrently by another submission fails the primary key.
+        c.copy_in("records", HEAD_COLUMNS, &heads)?;
+        // Corrections update their heads from the staged rows; rows sent again unchanged note
+        // this submission. Both probe the heads by key.
+        c.batch("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")?;
+        if corrected {
+            c.execute(
+                "INSERT INTO records (record_key, class_code, subject_key, source_unit, division,
+                    current_version, current_hash, change, last_submission, last_row, decided_on,
+                    published, public_ends, repairable_from, legal_rep_key, updated_at, category)
+                 SELECT s.record_key, $1::text, s.subject_key, $2::text, $3::text, c.version_no,
+                    s.content_hash, c.outcome, $4::bigint, s.row_no, s.decided_on, s.published,
+                    s.public_ends, s.repairable_from, s.legal_rep_key, $5::timestamptz, s.category
+                 FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
+                 WHERE c.outcome = 'corrected'
+                 ON CONFLICT (subject_key, record_key) DO UPDATE SET
+                    current_version = excluded.current_version,
+                    current_hash = excluded.current_hash, change = excluded.change,
+                    last_submission = excluded.last_submission, last_row = excluded.last_row,
+                    decided_on = excluded.decided_on, published = excluded.published,
+                    public_ends = excluded.public_ends, repairable_from = excluded.repairable_from,
+                    legal_rep_key = excluded.legal_rep_key, updated_at = excluded.updated_at,
+                    category = excluded.category",
+                &[
+                    class.as_str().into(),
+                    unit.as_str().into(),
+                    division.into(),
+                    Val::Int(sid),
+                    now.into(),
+                ],
+            )?;
+        }
+        if unchanged {
+            c.execute(
+                "UPDATE records r SET last_submission = $1, last_row = s.row_no
+                 FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
+                 WHERE c.outcome = 'unchanged' AND r.subject_key = s.subject_key
+                   AND r.record_key = s.record_key",
+                &[Val::Int(sid)],
+            )?;
+        }
+        c.batch("SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on")?;
         outcomes
             .into_iter()
             .map(|o| o.ok_or_else(|| StoreError::Decode("a staged row was not classified".into())))
