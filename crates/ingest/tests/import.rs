@@ -672,43 +672,72 @@ fn assert_indexes_whole(store: &Store, what: &str) {
     }
 }
 
+/// A generated penalty file and what importing it needs, for the large-submission tests.
+struct Penalties {
+    _dir: tempfile::TempDir,
+    rules: Rulebook,
+    path: std::path::PathBuf,
+    unit: String,
+    class: String,
+    clock: domain::clock::FixedClock,
+    keys: crypto::KeyRing,
+}
+
+impl Penalties {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (rules, m) = small_city(dir.path(), OutFormat::Csv, Some("行政处罚"));
+        let f = &m.files[0];
+        Penalties {
+            path: dir.path().join(&f.file),
+            unit: f.unit.clone(),
+            class: f.class.clone(),
+            _dir: dir,
+            rules,
+            clock: clock_on("2026-11-20"),
+            keys: testkit::keys(),
+        }
+    }
+
+    fn import_into(&self, store: &Store) -> ImportSummary {
+        import(
+            store,
+            &self.rules,
+            &self.keys,
+            &self.clock,
+            &self.path,
+            &self.unit,
+            &self.class,
+        )
+    }
+
+    /// Imports the file into a store on the plain path and one on the large path, which must
+    /// count the same.
+    fn import_plain_and_large(
+        &self,
+        plain: &Store,
+        large: &Store,
+    ) -> (ImportSummary, ImportSummary) {
+        let (a, b) = (self.import_into(plain), self.import_into(large));
+        assert_eq!(
+            (a.accepted, a.rejected, a.created, a.linked),
+            (b.accepted, b.rejected, b.created, b.linked)
+        );
+        assert!(b.accepted > 300, "{b:?}");
+        (a, b)
+    }
+}
+
 #[test]
 fn a_large_submission_rebuilds_its_indexes_at_commit_and_reads_the_same() {
-    let dir = tempfile::tempdir().unwrap();
-    let (rules, m) = small_city(dir.path(), OutFormat::Csv, Some("行政处罚"));
-    let f = &m.files[0];
-    let path = dir.path().join(&f.file);
-    let clock = clock_on("2026-11-20");
-    let keys = testkit::keys();
+    let p = Penalties::new();
     let plain = testkit::sqlite();
     let large = testkit::sqlite();
     // Treat every submission to `large` as large: its indexes are set aside after the first batch.
     large.store.defer_indexes_after(1);
     let before = record_indexes(&large.store);
     assert_eq!(before.len(), 10, "{before:?}");
-    let a = import(
-        &plain.store,
-        &rules,
-        &keys,
-        &clock,
-        &path,
-        &f.unit,
-        &f.class,
-    );
-    let b = import(
-        &large.store,
-        &rules,
-        &keys,
-        &clock,
-        &path,
-        &f.unit,
-        &f.class,
-    );
-    assert_eq!(
-        (a.accepted, a.rejected, a.created, a.linked),
-        (b.accepted, b.rejected, b.created, b.linked)
-    );
-    assert!(b.accepted > 300, "{b:?}");
+    let (a, b) = p.import_plain_and_large(&plain.store, &large.store);
     assert_eq!(record_indexes(&large.store), before);
     assert_indexes_whole(&large.store, "after a large submission");
     // The same heads and versions, read through the rebuilt indexes.
@@ -722,7 +751,7 @@ fn a_large_submission_rebuilds_its_indexes_at_commit_and_reads_the_same() {
                    ON v.subject_key = r.subject_key AND v.record_key = r.record_key
                  WHERE r.source_unit = $1 AND r.class_code = 'CF'
                  ORDER BY r.subject_key, r.record_key, v.version_no",
-                &[f.unit.as_str().into()],
+                &[p.unit.as_str().into()],
             )
         })
         .unwrap()
@@ -736,15 +765,7 @@ fn a_large_submission_rebuilds_its_indexes_at_commit_and_reads_the_same() {
 
     // The same bytes again: the rows are applied, the indexes set aside, then the whole
     // submission is rolled back as a duplicate — and the drop with it.
-    let again = import(
-        &large.store,
-        &rules,
-        &keys,
-        &clock,
-        &path,
-        &f.unit,
-        &f.class,
-    );
+    let again = p.import_into(&large.store);
     assert_eq!(again.duplicate_of, b.submission_id);
     assert_eq!(record_indexes(&large.store), before);
     assert_indexes_whole(&large.store, "after a rolled-back large submission");
@@ -822,41 +843,14 @@ fn pg_dump_records(s: &Store, unit: &str) -> Vec<String> {
 
 #[test]
 fn on_postgres_a_large_submission_sets_its_indexes_aside_and_reads_the_same() {
-    let dir = tempfile::tempdir().unwrap();
-    let (rules, m) = small_city(dir.path(), OutFormat::Csv, Some("行政处罚"));
-    let f = &m.files[0];
-    let path = dir.path().join(&f.file);
-    let clock = clock_on("2026-11-20");
-    let keys = testkit::keys();
+    let p = Penalties::new();
     let plain = testkit::postgres();
     let large = testkit::postgres();
     large.store.defer_indexes_after(1);
     let before = pg_record_indexes(&large.store);
     assert_eq!(before.len(), 12, "{before:?}"); // two primary keys and the ten deferrable
     let oids_before = pg_index_oids(&large.store);
-    let a = import(
-        &plain.store,
-        &rules,
-        &keys,
-        &clock,
-        &path,
-        &f.unit,
-        &f.class,
-    );
-    let b = import(
-        &large.store,
-        &rules,
-        &keys,
-        &clock,
-        &path,
-        &f.unit,
-        &f.class,
-    );
-    assert_eq!(
-        (a.accepted, a.rejected, a.created, a.linked),
-        (b.accepted, b.rejected, b.created, b.linked)
-    );
-    assert!(b.accepted > 300, "{b:?}");
+    let (a, b) = p.import_plain_and_large(&plain.store, &large.store);
     assert_eq!(pg_record_indexes(&large.store), before);
     // The ten were set aside and rebuilt (new objects); the primary keys were kept.
     let oids_after = pg_index_oids(&large.store);
@@ -868,23 +862,15 @@ fn on_postgres_a_large_submission_sets_its_indexes_aside_and_reads_the_same() {
     assert_eq!(rebuilt, 10, "{oids_before:?} {oids_after:?}");
     assert_pg_indexes_whole(&large.store, "after a large submission");
     let (da, db) = (
-        pg_dump_records(&plain.store, &f.unit),
-        pg_dump_records(&large.store, &f.unit),
+        pg_dump_records(&plain.store, &p.unit),
+        pg_dump_records(&large.store, &p.unit),
     );
     assert_eq!(da.len() as u64, a.accepted);
     assert_eq!(da, db);
 
     // The same bytes again: applied with the indexes set aside, then rolled back as a
     // duplicate, and the drop with it.
-    let again = import(
-        &large.store,
-        &rules,
-        &keys,
-        &clock,
-        &path,
-        &f.unit,
-        &f.class,
-    );
+    let again = p.import_into(&large.store);
     assert_eq!(again.duplicate_of, b.submission_id);
     assert_eq!(pg_record_indexes(&large.store), before);
     assert_eq!(
@@ -897,12 +883,7 @@ fn on_postgres_a_large_submission_sets_its_indexes_aside_and_reads_the_same() {
 
 #[test]
 fn on_postgres_a_large_submission_keeps_its_indexes_while_a_reader_holds_the_tables() {
-    let dir = tempfile::tempdir().unwrap();
-    let (rules, m) = small_city(dir.path(), OutFormat::Csv, Some("行政处罚"));
-    let f = &m.files[0];
-    let path = dir.path().join(&f.file);
-    let clock = clock_on("2026-11-20");
-    let keys = testkit::keys();
+    let p = Penalties::new();
     let ts = testkit::postgres();
     ts.store.defer_indexes_after(1);
     let before = pg_record_indexes(&ts.store);
@@ -914,12 +895,12 @@ fn on_postgres_a_large_submission_keeps_its_indexes_while_a_reader_holds_the_tab
     reader
         .batch("LOCK TABLE records IN ACCESS SHARE MODE")
         .unwrap();
-    let s = import(&ts.store, &rules, &keys, &clock, &path, &f.unit, &f.class);
+    let s = p.import_into(&ts.store);
     reader.rollback().unwrap();
     assert!(s.accepted > 300, "{s:?}");
     assert_eq!(s.accepted + s.rejected, s.rows_read);
     assert_eq!(pg_record_indexes(&ts.store), before);
     assert_eq!(pg_index_oids(&ts.store), oids_before, "kept, not rebuilt");
     assert_pg_indexes_whole(&ts.store, "after an import that kept its indexes");
-    assert_eq!(pg_dump_records(&ts.store, &f.unit).len() as u64, s.accepted);
+    assert_eq!(pg_dump_records(&ts.store, &p.unit).len() as u64, s.accepted);
 }
