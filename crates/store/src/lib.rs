@@ -205,6 +205,9 @@ pub struct Store {
     schema: Schema,
     /// Overrides the row count after which a submission rebuilds its indexes at commit (tests).
     defer_indexes_after: std::sync::atomic::AtomicU64,
+    /// PostgreSQL: set while a `BulkLoad` holds the store (an operator's import with the
+    /// database to itself); only then may a large submission set indexes aside.
+    pg_bulk: AtomicBool,
     /// SQLite: set once a thread of the store's own checkpoints the WAL; the writer connection
     /// (and any that replaces it) then leaves that to it (see `checkpoint_in_background`).
     manual_checkpoints: Arc<AtomicBool>,
@@ -308,6 +311,7 @@ impl Store {
             location,
             schema,
             defer_indexes_after: std::sync::atomic::AtomicU64::new(0),
+            pg_bulk: AtomicBool::new(false),
             manual_checkpoints,
             wal_restart_wanted: Arc::new(AtomicBool::new(false)),
         })
@@ -386,6 +390,11 @@ impl Store {
     pub fn defer_indexes_after(&self, rows: u64) {
         self.defer_indexes_after
             .store(rows, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether an operator's bulk import holds this PostgreSQL store (see `BulkLoad`).
+    pub(crate) fn pg_bulk(&self) -> bool {
+        self.pg_bulk.load(Ordering::Relaxed)
     }
 
     pub(crate) fn index_deferral_override(&self) -> Option<u64> {

@@ -78,9 +78,11 @@ impl Store {
             (_, Some(rows)) => Some(rows),
             (backend, None) => {
                 // On PostgreSQL the drop takes the tables' exclusive lock until commit, so only
-                // an import that has the database to itself sets indexes aside (on SQLite
-                // readers keep the committed indexes).
-                if backend == Backend::Postgres && crate::write_pg::others_connected(&mut *conn)? {
+                // an operator's import that has the database to itself (a `BulkLoad`, and still
+                // alone now) sets indexes aside; on SQLite readers keep the committed indexes.
+                if backend == Backend::Postgres
+                    && (!self.pg_bulk() || crate::write_pg::others_connected(&mut *conn)?)
+                {
                     None
                 } else {
                     let versions = conn

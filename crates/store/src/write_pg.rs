@@ -121,8 +121,9 @@ impl SubmissionWriter<'_> {
     /// Drops the deferrable secondary indexes inside the transaction, keeping their definitions
     /// for commit, as on SQLite (`write_sqlite::DEFERRABLE_INDEXES`): kept up row by row they cost
     /// more than the rows themselves (at 1 M records the head insert took 225 ms per 10,000 rows
-    /// with them, 64 ms without; rebuilding all ten took 10 s). The drop waits at most a few
-    /// seconds for its lock; if someone holds the tables, the import keeps the indexes instead.
+    /// with them, 64 ms without; rebuilding all ten took 10 s). Only under a `BulkLoad` (see
+    /// `SubmissionWriter` creation). The drop waits at most a few seconds for its lock; if
+    /// someone holds the tables, the import keeps the indexes instead.
     fn defer_indexes_pg(&mut self) -> Result<(), StoreError> {
         self.defer_after = None;
         let c = self.conn();

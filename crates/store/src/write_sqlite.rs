@@ -348,16 +348,26 @@ impl SubmissionWriter<'_> {
 /// the store closed: when a server or another command has it open, nothing changes and the
 /// import runs in WAL as usual (`bulk_load` gives `None`). While it lasts, another process that
 /// opens the store waits for its busy timeout (10 s) and then reports the store busy.
+///
+/// On PostgreSQL the guard is given when no other process is connected to the database, and lets
+/// a large submission set the record tables' secondary indexes aside (`write_pg`): a server
+/// never takes it, so its readers never wait on those locks.
 pub struct BulkLoad<'a> {
     store: &'a Store,
 }
 
 impl Store {
-    /// Takes the store for one process's bulk import; `None` on PostgreSQL or when the store is
-    /// in use elsewhere.
+    /// Takes the store for one process's bulk import; `None` when the store is in use
+    /// elsewhere.
     pub fn bulk_load(&self) -> Result<Option<BulkLoad<'_>>, StoreError> {
-        if self.backend() != crate::Backend::Sqlite {
-            return Ok(None);
+        if self.backend() == crate::Backend::Postgres {
+            let mut c = self.writer()?;
+            if crate::write_pg::others_connected(&mut *c)? {
+                return Ok(None);
+            }
+            self.pg_bulk
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            return Ok(Some(BulkLoad { store: self }));
         }
         self.close_idle();
         let mut c = self.writer()?;
@@ -385,6 +395,12 @@ impl Store {
 
 impl Drop for BulkLoad<'_> {
     fn drop(&mut self) {
+        if self.store.backend() == crate::Backend::Postgres {
+            self.store
+                .pg_bulk
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
         let back = self.store.writer().and_then(|mut c| {
             c.query("PRAGMA journal_mode = WAL", &[])?;
             c.batch("PRAGMA synchronous = NORMAL")

@@ -53,3 +53,28 @@ fn a_store_in_use_elsewhere_stays_in_wal_and_a_store_alone_comes_back_to_it() {
         .unwrap();
     assert_eq!(n, Some(100_000));
 }
+
+/// On PostgreSQL the bulk guard (which lets a large import set indexes aside under exclusive
+/// locks) is refused while another process is connected to the database.
+#[test]
+fn on_postgres_no_bulk_load_while_another_process_is_connected() {
+    let url = std::env::var("XINYONG_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("xy_bulk_{}", std::process::id());
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let store = Store::open(&format!("{url}{sep}schema={schema}")).unwrap();
+    // Another process, as PostgreSQL sees it: a connection under another application name.
+    let mut other = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    other
+        .batch_execute("SET application_name = 'a server of the platform'")
+        .unwrap();
+    assert!(
+        store.bulk_load().unwrap().is_none(),
+        "another process is connected: no bulk load"
+    );
+    drop(other);
+    drop(store);
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .unwrap();
+}
