@@ -37,6 +37,9 @@ pub struct SubmissionWriter<'a> {
     pub(crate) defer_after: Option<u64>,
     /// The indexes dropped inside this transaction, as `CREATE INDEX` statements to run at commit.
     pub(crate) deferred: Vec<String>,
+    /// PostgreSQL: whether to look for other connected processes again just before the drop
+    /// (not when a test forces the large path with `Store::defer_indexes_after`).
+    pub(crate) recheck_others: bool,
 }
 
 impl Store {
@@ -111,6 +114,7 @@ impl Store {
             applied: 0,
             defer_after,
             deferred: Vec::new(),
+            recheck_others: self.index_deferral_override().is_none(),
         })
     }
 }

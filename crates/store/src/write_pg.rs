@@ -98,9 +98,21 @@ const CREATE_STAGE: &str = "CREATE TEMP TABLE IF NOT EXISTS xy_stage (
     ord BIGINT PRIMARY KEY, outcome TEXT, version_no BIGINT, first_row BIGINT, owner TEXT, old_change TEXT,
     subject_state TEXT, linked BOOLEAN)";
 
-/// The `application_name` of this process's connections.
+/// The `application_name` of this process's connections: unique to the process, not only to
+/// its pid (two containers' processes may both be pid 1).
 pub(crate) fn application_name() -> String {
-    format!("xinyong:{}", std::process::id())
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        format!("xinyong:{}:{:016x}", std::process::id(), h.finish())
+    })
+    .clone()
 }
 
 /// Whether another process (a running server, another import, a person's psql) is connected to
@@ -108,9 +120,11 @@ pub(crate) fn application_name() -> String {
 pub(crate) fn others_connected(conn: &mut dyn Conn) -> Result<bool, StoreError> {
     let n = conn
         .query_one(
+            // Another role's sessions show no backend type to a role without pg_read_all_stats:
+            // those count as connected processes too.
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-               AND backend_type = 'client backend' AND pid <> pg_backend_pid()
-               AND application_name IS DISTINCT FROM $1",
+               AND (backend_type = 'client backend' OR backend_type IS NULL)
+               AND pid <> pg_backend_pid() AND application_name IS DISTINCT FROM $1",
             &[application_name().into()],
         )?
         .map_or(Ok(0), |r| r.i64(0))?;
@@ -126,6 +140,7 @@ impl SubmissionWriter<'_> {
     /// someone holds the tables, the import keeps the indexes instead.
     fn defer_indexes_pg(&mut self) -> Result<(), StoreError> {
         self.defer_after = None;
+        let recheck = self.recheck_others;
         let c = self.conn();
         let names: Vec<Val> = crate::write_sqlite::DEFERRABLE_INDEXES
             .iter()
@@ -140,6 +155,10 @@ impl SubmissionWriter<'_> {
                 defs.push((r.text(0)?, name.clone()));
             }
         }
+        // Whoever connected since the import began would wait on the drop's locks: look again.
+        if recheck && others_connected(c)? {
+            return Ok(());
+        }
         c.batch("SAVEPOINT xy_defer; SET LOCAL lock_timeout = '5s'")?;
         let dropped = defs.iter().try_for_each(|(_, name)| {
             let Val::Text(name) = name else { return Ok(()) };
@@ -147,12 +166,12 @@ impl SubmissionWriter<'_> {
         });
         match dropped {
             Ok(()) => {
-                c.batch("SET LOCAL lock_timeout = 0; RELEASE SAVEPOINT xy_defer")?;
+                c.batch("SET LOCAL lock_timeout TO DEFAULT; RELEASE SAVEPOINT xy_defer")?;
                 self.deferred = defs.into_iter().map(|(sql, _)| sql).collect();
             }
             Err(e) => {
                 eprintln!("indexes kept up row by row (their lock was not free): {e}");
-                c.batch("ROLLBACK TO SAVEPOINT xy_defer; SET LOCAL lock_timeout = 0")?;
+                c.batch("ROLLBACK TO SAVEPOINT xy_defer; SET LOCAL lock_timeout TO DEFAULT")?;
             }
         }
         Ok(())
@@ -308,7 +327,7 @@ impl SubmissionWriter<'_> {
         // The rest join the batch's two tables by hash, and probe subjects by key where they
         // must (`LATERAL … OFFSET 0` keeps the probe from being turned into a scan).
         c.batch(
-            "SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on; ANALYZE xy_class",
+            "SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT; ANALYZE xy_class",
         )?;
         const ACCEPTED: &str = "c.outcome IN ('created', 'corrected', 'unchanged')";
         c.execute(
@@ -368,7 +387,7 @@ impl SubmissionWriter<'_> {
                 ),
                 &[now.into()],
             )?;
-            c.batch("SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on")?;
+            c.batch("SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT")?;
         }
         // Versions and new heads go straight in by binary COPY (a multi-row insert, no staging
         // of the wide payloads): versions in the rows' order, heads in key order.
@@ -478,7 +497,7 @@ impl SubmissionWriter<'_> {
                 &[Val::Int(sid)],
             )?;
         }
-        c.batch("SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on")?;
+        c.batch("SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT")?;
         outcomes
             .into_iter()
             .map(|o| o.ok_or_else(|| StoreError::Decode("a staged row was not classified".into())))
