@@ -904,3 +904,58 @@ fn on_postgres_a_large_submission_keeps_its_indexes_while_a_reader_holds_the_tab
     assert_pg_indexes_whole(&ts.store, "after an import that kept its indexes");
     assert_eq!(pg_dump_records(&ts.store, &p.unit).len() as u64, s.accepted);
 }
+
+#[test]
+fn another_unit_cannot_correct_a_record_even_when_it_sends_it_twice_in_one_file() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let owner = "盐城市生态环境局";
+    let other = "盐城市市场监督管理局";
+    let row = penalty_row(
+        "盐城市恒泰化工有限公司",
+        "91320900MA1MB4X50R",
+        "盐环罚〔2026〕31号",
+        "0.3",
+        "2026-05-06",
+    )
+    .replace("11320900001401484X", &unit_code(&rules, owner));
+    let first = write(dir.path(), "a.csv", std::slice::from_ref(&row));
+    let changed = row.replace("0.3", "0.4");
+    let twice = write(dir.path(), "b.csv", &[changed.clone(), changed]);
+    let clock = clock_on("2026-05-08");
+    for ts in stores() {
+        let a = import(
+            &ts.store,
+            &rules,
+            &testkit::keys(),
+            &clock,
+            &first,
+            owner,
+            "行政处罚",
+        );
+        assert_eq!(a.created, 1, "{}: {a:?}", ts.name);
+        let b = import(
+            &ts.store,
+            &rules,
+            &testkit::keys(),
+            &clock,
+            &twice,
+            other,
+            "行政处罚",
+        );
+        assert_eq!((b.accepted, b.rejected), (0, 2), "{}: {b:?}", ts.name);
+        let reasons: Vec<String> = ts
+            .store
+            .rejections(b.submission_id.unwrap())
+            .unwrap()
+            .iter()
+            .map(|r| r.problems[0].reason.clone())
+            .collect();
+        // Both rows are refused for the same reason on both backends: the record is another
+        // unit's, not "a repeat of row 2".
+        assert_eq!(reasons.len(), 2, "{}", ts.name);
+        for r in &reasons {
+            assert!(r.contains("只有原报送单位"), "{}: {r}", ts.name);
+        }
+    }
+}

@@ -197,8 +197,10 @@ impl SubmissionWriter<'_> {
         let mut first: HashMap<&RecordKey, usize> = HashMap::with_capacity(rows.len());
         let mut stage = Vec::with_capacity(rows.len());
         let mut order = Vec::with_capacity(rows.len());
+        let mut repeats = Vec::new();
         for (i, r) in rows.iter().enumerate() {
             if let Some(&j) = first.get(&r.record_key) {
+                repeats.push((i, j));
                 let first_row = rows[j].row_no;
                 outcomes[i] = Some(if rows[j].content_hash == r.content_hash {
                     RowOutcome::Duplicate { first_row }
@@ -322,6 +324,13 @@ impl SubmissionWriter<'_> {
                 self.count(&rows[i], &outcome, linked);
             }
             outcomes[i] = Some(outcome);
+        }
+        // A repeat of a row refused because the record is another unit's, or repaired, is
+        // refused for the same reason (as row by row on SQLite), not as a repeat.
+        for (i, j) in repeats {
+            if let Some(o @ (RowOutcome::NotOwner { .. } | RowOutcome::Repaired)) = &outcomes[j] {
+                outcomes[i] = Some(o.clone());
+            }
         }
         let c = self.conn();
         // The rest join the batch's two tables by hash, and probe subjects by key where they
