@@ -55,6 +55,8 @@ async fn run(mut h: Harness) {
     let record_id = rec["record_id"].as_str().unwrap().to_string();
     assert_eq!(rec["repairable_from"], "2026-09-02");
     assert_eq!(rec["public_ends"], "2027-06-01");
+    // Titled by its decision number and category, read from the record's items.
+    assert_eq!(rec["title"], "盐环罚〔2026〕1号 罚款", "{rec}");
     assert_eq!(rec["may_apply"], false);
     assert!(
         rec["missing"]

@@ -167,13 +167,14 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
             _ if !h.published => "不公示",
             _ => "在公示",
         };
-        let payload: serde_json::Value = serde_json::from_str(&h.payload).unwrap_or_default();
+        // The two or three items the title needs, read without building a JSON tree.
+        let items = store::payload_items(&h.payload);
         let text = |k: &str| {
-            payload
-                .get(k)
-                .and_then(|v| v.as_str())
+            items
+                .iter()
+                .find(|(code, _)| code.as_ref() == k)
+                .map(|(_, v)| v.to_string())
                 .unwrap_or_default()
-                .to_string()
         };
         let title = match h.class_code.as_str() {
             "CF" => format!("{} {}", text("CF_WSH"), text("CF_CFLB")),
