@@ -192,6 +192,18 @@ fn unit_code(rules: &Rulebook, name: &str) -> String {
     rules.units.find(name).unwrap().uscc.clone()
 }
 
+/// A penalty on 盐城市恒泰化工有限公司 decided on 2026-05-06 (0.3 万元), by `unit`.
+fn hengtai_penalty(rules: &Rulebook, no: &str, unit: &str) -> String {
+    penalty_row(
+        "盐城市恒泰化工有限公司",
+        "91320900MA1MB4X50R",
+        no,
+        "0.3",
+        "2026-05-06",
+    )
+    .replace("11320900001401484X", &unit_code(rules, unit))
+}
+
 fn write(dir: &Path, name: &str, rows: &[String]) -> std::path::PathBuf {
     let p = dir.join(name);
     let mut text = String::from(HEADER);
@@ -313,14 +325,7 @@ fn another_unit_cannot_overwrite_a_record_and_withdrawal_leaves_history() {
     let rules = Rulebook::builtin().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let env = "盐城市生态环境局";
-    let row = penalty_row(
-        "盐城市恒泰化工有限公司",
-        "91320900MA1MB4X50R",
-        "盐环罚〔2026〕9号",
-        "0.3",
-        "2026-05-06",
-    )
-    .replace("11320900001401484X", &unit_code(&rules, env));
+    let row = hengtai_penalty(&rules, "盐环罚〔2026〕9号", env);
     let f = write(dir.path(), "a.csv", std::slice::from_ref(&row));
     for ts in stores() {
         let keys = testkit::keys();
@@ -415,14 +420,7 @@ fn versions_cannot_be_changed_behind_the_platform() {
         let rules = Rulebook::builtin().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let env = "盐城市生态环境局";
-        let row = penalty_row(
-            "盐城市恒泰化工有限公司",
-            "91320900MA1MB4X50R",
-            "盐环罚〔2026〕3号",
-            "0.3",
-            "2026-05-06",
-        )
-        .replace("11320900001401484X", &unit_code(&rules, env));
+        let row = hengtai_penalty(&rules, "盐环罚〔2026〕3号", env);
         let f = write(dir.path(), "a.csv", &[row]);
         import(
             &ts.store,
@@ -563,14 +561,7 @@ fn a_repaired_record_does_not_come_back_when_its_unit_sends_it_again() {
     let rules = Rulebook::builtin().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let env = "盐城市生态环境局";
-    let row = penalty_row(
-        "盐城市恒泰化工有限公司",
-        "91320900MA1MB4X50R",
-        "盐环罚〔2026〕31号",
-        "0.3",
-        "2026-05-06",
-    )
-    .replace("11320900001401484X", &unit_code(&rules, env));
+    let row = hengtai_penalty(&rules, "盐环罚〔2026〕31号", env);
     let f = write(dir.path(), "a.csv", std::slice::from_ref(&row));
     let changed = write(dir.path(), "b.csv", &[row.replace("0.3", "0.4")]);
     for ts in stores() {
@@ -911,14 +902,7 @@ fn another_unit_cannot_correct_a_record_even_when_it_sends_it_twice_in_one_file(
     let dir = tempfile::tempdir().unwrap();
     let owner = "盐城市生态环境局";
     let other = "盐城市市场监督管理局";
-    let row = penalty_row(
-        "盐城市恒泰化工有限公司",
-        "91320900MA1MB4X50R",
-        "盐环罚〔2026〕31号",
-        "0.3",
-        "2026-05-06",
-    )
-    .replace("11320900001401484X", &unit_code(&rules, owner));
+    let row = hengtai_penalty(&rules, "盐环罚〔2026〕31号", owner);
     let first = write(dir.path(), "a.csv", std::slice::from_ref(&row));
     let changed = row.replace("0.3", "0.4");
     let twice = write(dir.path(), "b.csv", &[changed.clone(), changed]);
