@@ -88,7 +88,7 @@ const HEAD_COLUMNS: &[&str] = &[
 ];
 
 const CREATE_STAGE: &str = "CREATE TEMP TABLE IF NOT EXISTS xy_stage (
-    ord BIGINT, row_no BIGINT, record_key BYTEA, content_hash BYTEA, subject_key TEXT, kind TEXT,
+    ord BIGINT PRIMARY KEY, row_no BIGINT, record_key BYTEA, content_hash BYTEA, subject_key TEXT, kind TEXT,
     name TEXT, uscc TEXT, id_type TEXT, id_sealed BYTEA, id_masked TEXT, s_division TEXT,
     id_suspect BOOLEAN, id_note TEXT, legal_rep_key TEXT, decided_on DATE, published BOOLEAN,
     repairable_from DATE, public_ends DATE, severity TEXT, regime TEXT, rule_version TEXT,
