@@ -943,3 +943,22 @@ fn another_unit_cannot_correct_a_record_even_when_it_sends_it_twice_in_one_file(
         }
     }
 }
+
+#[test]
+fn a_registration_file_generated_alone_is_rejected_only_where_it_is_dirty() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rules, m) = small_city(dir.path(), OutFormat::Csv, Some("登记注册基本信息"));
+    let f = &m.files[0];
+    assert!(f.rows > 20, "{f:?}");
+    let s = import(
+        &testkit::sqlite().store,
+        &rules,
+        &testkit::keys(),
+        &clock_on("2026-11-20"),
+        &dir.path().join(&f.file),
+        &f.unit,
+        &f.class,
+    );
+    assert_eq!(s.rows_read, f.rows);
+    assert_eq!(s.rejected, f.dirty, "{s:?}");
+}

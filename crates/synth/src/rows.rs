@@ -97,7 +97,9 @@ pub fn plan(rules: &Rulebook, opts: &GenOptions) -> Result<Plan, SynthError> {
         };
         let n = match class.code.as_str() {
             "XK" => opts.licences,
-            "DJ" => opts.orgs,
+            // Every org the unit registered, once (as in the whole city): `orgs` rows would
+            // repeat the unit's share of the city's organisations with other content.
+            "DJ" => usize::MAX,
             "CN" => opts.commitments,
             "HT" => opts.contracts,
             "RY" => opts.honours,
