@@ -169,19 +169,22 @@ impl<'a> postgres::types::FromSql<'a> for Text {
     }
 }
 
+/// What every connection of the platform sets first (the blocking ones and the async readers).
+/// The platform's queries are short lookups: JIT compilation (on by default above a plan cost
+/// that a large table without fresh statistics easily reaches) cost 60–200 ms on a query that
+/// runs in one millisecond. Connections are named by process, so that a bulk import can tell
+/// whether any other process is connected before it sets indexes aside (see `write_pg`).
+pub(crate) fn session_settings() -> String {
+    format!(
+        "SET jit = off; SET application_name = '{}'",
+        crate::write_pg::application_name()
+    )
+}
+
 impl PgConn {
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         let mut client = Client::connect(url, NoTls)?;
-        // The platform's queries are short lookups: JIT compilation (on by default above a plan
-        // cost that a large table without fresh statistics easily reaches) cost 60–200 ms on a
-        // query that runs in one millisecond.
-        client.batch_execute("SET jit = off")?;
-        // Named by process, so that a bulk import can tell whether any other process is
-        // connected before it sets indexes aside (see `write_pg`).
-        client.batch_execute(&format!(
-            "SET application_name = '{}'",
-            crate::write_pg::application_name()
-        ))?;
+        client.batch_execute(&session_settings())?;
         Ok(PgConn {
             client: Some(client),
             statements: HashMap::new(),

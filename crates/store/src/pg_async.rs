@@ -53,14 +53,13 @@ impl AsyncReads {
                 eprintln!("PostgreSQL read connection closed: {e}");
             }
         });
-        // As on the blocking connections (see `PgConn::connect`); the schema exists already,
-        // the store was migrated when it was opened.
-        client.batch_execute("SET jit = off").await?;
+        // As on the blocking connections; the schema exists already, the store was migrated
+        // when it was opened.
+        let mut settings = crate::pg::session_settings();
         if let Some(s) = &self.schema {
-            client
-                .batch_execute(&format!("SET search_path TO {s}"))
-                .await?;
+            settings.push_str(&format!("; SET search_path TO {s}"));
         }
+        client.batch_execute(&settings).await?;
         Ok(Reader {
             client,
             statements: HashMap::new(),

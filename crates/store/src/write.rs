@@ -31,8 +31,8 @@ pub struct SubmissionWriter<'a> {
     /// Record events for subscribers: None, every version (lists), or serious ones (penalties).
     events: Option<bool>,
     /// Rows applied so far, and after how many the secondary indexes are rebuilt at commit
-    /// instead of kept up row by row (`None` once deferred, or on PostgreSQL when another process
-    /// is connected).
+    /// instead of kept up row by row (`None` once deferred, or on PostgreSQL outside a
+    /// `BulkLoad`).
     pub(crate) applied: u64,
     pub(crate) defer_after: Option<u64>,
     /// The indexes dropped inside this transaction, as `CREATE INDEX` statements to run at commit.
@@ -81,11 +81,9 @@ impl Store {
             (_, Some(rows)) => Some(rows),
             (backend, None) => {
                 // On PostgreSQL the drop takes the tables' exclusive lock until commit, so only
-                // an operator's import that has the database to itself (a `BulkLoad`, and still
-                // alone now) sets indexes aside; on SQLite readers keep the committed indexes.
-                if backend == Backend::Postgres
-                    && (!self.pg_bulk() || crate::write_pg::others_connected(&mut *conn)?)
-                {
+                // an operator's import that has the database to itself (a `BulkLoad`; the drop
+                // looks again) sets indexes aside; on SQLite readers keep the committed indexes.
+                if backend == Backend::Postgres && !self.pg_bulk() {
                     None
                 } else {
                     let versions = conn

@@ -1,6 +1,8 @@
-//! The set-based write path on PostgreSQL: a batch is copied (binary `COPY`) into a staging table
-//! and classified, linked and written with a handful of statements, instead of several round trips
-//! per row. Same outcomes as the row-by-row path, which the tests check on both backends.
+//! The set-based write path on PostgreSQL: a batch's keys and head fields are copied (binary
+//! `COPY`) into a staging table, classified against the heads and the subject master in one
+//! statement, the subject master is written with a few set-based statements, and the versions
+//! and new heads go in by binary `COPY` from here — instead of several round trips per row. Same
+//! outcomes as the row-by-row path, which the tests check on both backends.
 
 use std::collections::HashMap;
 
@@ -98,6 +100,13 @@ const CREATE_STAGE: &str = "CREATE TEMP TABLE IF NOT EXISTS xy_stage (
     ord BIGINT PRIMARY KEY, outcome TEXT, version_no BIGINT, first_row BIGINT, owner TEXT, old_change TEXT,
     subject_state TEXT, linked BOOLEAN)";
 
+/// Join settings for statements that must probe the store's tables by key: the planner's hash
+/// and merge joins read the whole of `records` or `subjects` for a batch. `JOINS_AS_CONFIGURED`
+/// gives the statements that join only the batch's own tables their usual choice back.
+const JOINS_BY_KEY: &str = "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
+const JOINS_AS_CONFIGURED: &str =
+    "SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT";
+
 /// The `application_name` of this process's connections: unique to the process, not only to
 /// its pid (two containers' processes may both be pid 1).
 pub(crate) fn application_name() -> String {
@@ -142,32 +151,27 @@ impl SubmissionWriter<'_> {
         self.defer_after = None;
         let recheck = self.recheck_others;
         let c = self.conn();
-        let names: Vec<Val> = crate::write_sqlite::DEFERRABLE_INDEXES
-            .iter()
-            .map(|n| (*n).into())
-            .collect();
-        let mut defs = Vec::new();
-        for name in &names {
-            if let Some(r) = c.query_one(
-                "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = $1",
-                std::slice::from_ref(name),
-            )? {
-                defs.push((r.text(0)?, name.clone()));
-            }
-        }
         // Whoever connected since the import began would wait on the drop's locks: look again.
         if recheck && others_connected(c)? {
             return Ok(());
         }
+        let mut defs = Vec::new();
+        for name in crate::write_sqlite::DEFERRABLE_INDEXES {
+            if let Some(r) = c.query_one(
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = $1",
+                &[name.into()],
+            )? {
+                defs.push((name, r.text(0)?));
+            }
+        }
         c.batch("SAVEPOINT xy_defer; SET LOCAL lock_timeout = '5s'")?;
-        let dropped = defs.iter().try_for_each(|(_, name)| {
-            let Val::Text(name) = name else { return Ok(()) };
-            c.batch(&format!("DROP INDEX \"{name}\""))
-        });
+        let dropped = defs
+            .iter()
+            .try_for_each(|(name, _)| c.batch(&format!("DROP INDEX \"{name}\"")));
         match dropped {
             Ok(()) => {
                 c.batch("SET LOCAL lock_timeout TO DEFAULT; RELEASE SAVEPOINT xy_defer")?;
-                self.deferred = defs.into_iter().map(|(sql, _)| sql).collect();
+                self.deferred = defs.into_iter().map(|(_, sql)| sql).collect();
             }
             Err(e) => {
                 eprintln!("indexes kept up row by row (their lock was not free): {e}");
@@ -267,7 +271,7 @@ impl SubmissionWriter<'_> {
         // Whether an accepted row links to a known subject is settled here too: the subject
         // rows this batch adds are unregistered unless the row itself is a registration. The
         // subject master below is probed the same way, the batch's rows joined by `ord`.
-        c.batch("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")?;
+        c.batch(JOINS_BY_KEY)?;
         let classified = c.query(
             "INSERT INTO xy_class (ord, outcome, version_no, first_row, owner, old_change, subject_state,
                 linked)
@@ -335,9 +339,7 @@ impl SubmissionWriter<'_> {
         let c = self.conn();
         // The rest join the batch's two tables by hash, and probe subjects by key where they
         // must (`LATERAL … OFFSET 0` keeps the probe from being turned into a scan).
-        c.batch(
-            "SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT; ANALYZE xy_class",
-        )?;
+        c.batch(&format!("{JOINS_AS_CONFIGURED}; ANALYZE xy_class"))?;
         const ACCEPTED: &str = "c.outcome IN ('created', 'corrected', 'unchanged')";
         c.execute(
             &format!(
@@ -381,7 +383,7 @@ impl SubmissionWriter<'_> {
                 ),
                 &[],
             )?;
-            c.batch("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")?;
+            c.batch(JOINS_BY_KEY)?;
             c.execute(
                 &format!(
                     "UPDATE subjects t SET registered = TRUE, name = g.name, reg_type = g.reg_type,
@@ -396,7 +398,7 @@ impl SubmissionWriter<'_> {
                 ),
                 &[now.into()],
             )?;
-            c.batch("SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT")?;
+            c.batch(JOINS_AS_CONFIGURED)?;
         }
         // Versions and new heads go straight in by binary COPY (a multi-row insert, no staging
         // of the wide payloads): versions in the rows' order, heads in key order.
@@ -469,7 +471,9 @@ impl SubmissionWriter<'_> {
         c.copy_in("records", HEAD_COLUMNS, &heads)?;
         // Corrections update their heads from the staged rows; rows sent again unchanged note
         // this submission. Both probe the heads by key.
-        c.batch("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")?;
+        if corrected || unchanged {
+            c.batch(JOINS_BY_KEY)?;
+        }
         if corrected {
             c.execute(
                 "INSERT INTO records (record_key, class_code, subject_key, source_unit, division,
@@ -506,7 +510,9 @@ impl SubmissionWriter<'_> {
                 &[Val::Int(sid)],
             )?;
         }
-        c.batch("SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT")?;
+        if corrected || unchanged {
+            c.batch(JOINS_AS_CONFIGURED)?;
+        }
         outcomes
             .into_iter()
             .map(|o| o.ok_or_else(|| StoreError::Decode("a staged row was not classified".into())))
