@@ -223,17 +223,26 @@ fn from_session(
     )))
 }
 
+/// The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive,
+/// RFC 7235); `None` for any other scheme, an empty token or a value that is not visible ASCII.
+fn bearer_token(v: &header::HeaderValue) -> Option<&str> {
+    let v = v.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
     let client = client_address(&state, &req);
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(|s| s.trim().to_string());
+    // A credential the API cannot read is refused, not taken for the public's request: a
+    // client that meant to authenticate must learn that it did not.
+    let bearer = match req.headers().get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => match bearer_token(v) {
+            Some(t) => Some(t.to_string()),
+            None => return ApiError::Unauthenticated.into_response(),
+        },
+    };
     // Browser sessions are for the console; the API takes tokens only (no cookie-borne writes,
     // so no cross-site request forgery against the API).
     let session_secret = if req.uri().path().starts_with("/api/") {

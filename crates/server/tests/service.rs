@@ -404,17 +404,37 @@ async fn errors_carry_a_request_id_and_never_internals() {
     ] {
         assert!(r.headers.contains_key(hd), "{hd}");
     }
-    // A bad token is refused outright, not treated as the public.
-    let r = h
-        .send(
-            axum::http::Request::builder()
-                .uri("/api/v1/stats")
-                .header(header::AUTHORIZATION, "Bearer xy_nope")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // A bad token is refused outright, not treated as the public; so is a credential the API
+    // cannot read (another scheme, no token, bytes that are not text).
+    let bad: [&[u8]; 6] = [
+        b"Bearer xy_nope",
+        b"Basic eDp5",
+        b"Bearer ",
+        b"Bearer",
+        "Bearer 令牌".as_bytes(),
+        b"Bearer \xff\xfe",
+    ];
+    for value in bad {
+        let r = h
+            .send(
+                axum::http::Request::builder()
+                    .uri("/api/v1/stats")
+                    .header(
+                        header::AUTHORIZATION,
+                        header::HeaderValue::from_bytes(value).unwrap(),
+                    )
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "{}",
+            String::from_utf8_lossy(value)
+        );
+        assert_eq!(r.json()["error"]["code"], "unauthenticated");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
