@@ -797,6 +797,22 @@ fn pg_index_oids(store: &Store) -> Vec<i64> {
         .collect()
 }
 
+/// How many times the record tables were vacuumed (each counts once per VACUUM).
+fn pg_vacuums(store: &Store) -> i64 {
+    store
+        .read(|c| {
+            c.query_one(
+                "SELECT COALESCE(SUM(vacuum_count), 0)::bigint FROM pg_stat_user_tables
+                 WHERE relid IN (to_regclass('records'), to_regclass('record_versions'))",
+                &[],
+            )
+        })
+        .unwrap()
+        .unwrap()
+        .i64(0)
+        .unwrap()
+}
+
 fn assert_pg_indexes_whole(store: &Store, what: &str) {
     store
         .write(|c| c.batch("CREATE EXTENSION IF NOT EXISTS amcheck SCHEMA public"))
@@ -852,6 +868,11 @@ fn on_postgres_a_large_submission_sets_its_indexes_aside_and_reads_the_same() {
         .count();
     assert_eq!(rebuilt, 10, "{oids_before:?} {oids_after:?}");
     assert_pg_indexes_whole(&large.store, "after a large submission");
+    // The bulk load's tables were vacuumed after its commit; the plain import's were not.
+    // (Counted, not read off the visibility map: a concurrent test's open transaction keeps
+    // VACUUM from marking pages all-visible.)
+    assert_eq!(pg_vacuums(&large.store), 2);
+    assert_eq!(pg_vacuums(&plain.store), 0);
     let (da, db) = (
         pg_dump_records(&plain.store, &p.unit),
         pg_dump_records(&large.store, &p.unit),

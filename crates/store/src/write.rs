@@ -260,6 +260,7 @@ impl SubmissionWriter<'_> {
         // the page cache, which is made small for it: memory stays bounded however large the
         // submission (the pages the import dirtied are written out as the cache shrinks).
         let deferred = std::mem::take(&mut self.deferred);
+        let bulk_loaded = !deferred.is_empty();
         if !deferred.is_empty() && self.conn.backend() == Backend::Postgres {
             // Sorts of this size belong in memory (the default 64 MB spills to files).
             self.conn
@@ -333,13 +334,22 @@ impl SubmissionWriter<'_> {
         }
         self.conn.commit()?;
         // A large submission changes the tables' shape faster than autovacuum notices: fresh
-        // statistics now, or the planner misjudges every lookup until it does.
+        // statistics now, or the planner misjudges every lookup until it does. After a bulk
+        // load (indexes set aside) the tables are vacuumed too: until then every first read of
+        // a new row looks up its transaction's fate and dirties its page (hint bits), and no
+        // page is known all-visible — the service's first hours after a load pay for both
+        // (1 M records: 1.3 s of VACUUM here; requests/s after it about 10% higher, noisy).
         // The submission is committed whatever happens here: a failure is only reported.
-        if self.conn.backend() == Backend::Postgres
-            && c.accepted >= ANALYZE_AFTER_ROWS
-            && let Err(e) = self
-                .conn
-                .batch("ANALYZE records; ANALYZE record_versions; ANALYZE subjects")
+        let pg = self.conn.backend() == Backend::Postgres;
+        let refresh = if pg && bulk_loaded {
+            Some("VACUUM (ANALYZE) records, record_versions, subjects")
+        } else if pg && c.accepted >= ANALYZE_AFTER_ROWS {
+            Some("ANALYZE records; ANALYZE record_versions; ANALYZE subjects")
+        } else {
+            None
+        };
+        if let Some(sql) = refresh
+            && let Err(e) = self.conn.batch(sql)
         {
             eprintln!(
                 "submission {}: statistics not refreshed: {e}",
