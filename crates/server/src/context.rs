@@ -83,18 +83,28 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 fn client_address(state: &Shared, req: &Request) -> String {
     if state.config.trust_forwarded
-        && let Some(f) = req
+        && let Some(ip) = req
             .headers()
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
-        && let Some(first) = f.split(',').next()
+            .and_then(forwarded_client)
     {
-        return first.trim().to_string();
+        return ip.to_string();
     }
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The client address in an `X-Forwarded-For` value: the last entry, the one the trusted
+/// proxy in front of us appended. The entries before it are whatever the client sent, so
+/// taking the first would let anyone choose the address the audit trail records and the
+/// rate limit counts.
+fn forwarded_client(value: &str) -> Option<std::net::IpAddr> {
+    value.rsplit(',').next()?.trim().parse().ok()
 }
 
 enum Resolved {
@@ -351,5 +361,20 @@ pub async fn audit(
             chrono::Utc::now().to_rfc3339(),
             ctx.request_id
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_client;
+
+    #[test]
+    fn the_client_is_the_address_the_proxy_appended() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().ok();
+        assert_eq!(forwarded_client("203.0.113.7"), ip("203.0.113.7"));
+        assert_eq!(forwarded_client("6.6.6.6, 203.0.113.7"), ip("203.0.113.7"));
+        assert_eq!(forwarded_client("6.6.6.6,2001:db8::1"), ip("2001:db8::1"));
+        assert_eq!(forwarded_client("6.6.6.6, not-an-address"), None);
+        assert_eq!(forwarded_client(""), None);
     }
 }

@@ -53,7 +53,7 @@ pub struct Config {
     pub session_idle: Duration,
     /// … and after this long in any case.
     pub session_max: Duration,
-    /// Trust `X-Forwarded-For` from a reverse proxy for the client address.
+    /// Trust `X-Forwarded-For` from a reverse proxy for the client address (its last entry).
     pub trust_forwarded: bool,
     /// How often the audit chain is checkpointed (signed) at least.
     pub checkpoint_every: Duration,

@@ -465,6 +465,60 @@ async fn rate_limits_answer_429_with_retry_after() {
     );
 }
 
+/// Behind a proxy the client is the address the proxy appended: what a client writes into
+/// `X-Forwarded-For` itself neither escapes the per-address limit nor lands in the audit trail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_proxy_a_forged_forwarded_address_changes_nothing() {
+    let config = server::Config {
+        rate_per_address: 3,
+        trust_forwarded: true,
+        ..server::Config::default()
+    };
+    let h = harness_on(testkit::sqlite(), config);
+    let via_proxy = |forged: &str| {
+        axum::http::Request::builder()
+            .uri("/api/v1/stats")
+            .header("x-forwarded-for", format!("{forged}, 198.51.100.4"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    for i in 0..3 {
+        let r = h.send(via_proxy(&format!("10.0.0.{i}"))).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let r = h.send(via_proxy("10.0.0.99")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy has its own bucket.
+    let r = h
+        .send(
+            axum::http::Request::builder()
+                .uri("/api/v1/stats")
+                .header("x-forwarded-for", "198.51.100.5")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    // The audit trail records the proxy's word, not the forged one: an audited read.
+    let r = h
+        .send(
+            h.request(Method::GET, "/api/v1/audit", Role::Auditor, Via::Token)
+                .header("x-forwarded-for", "10.6.6.6, 198.51.100.9")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let trail = h.state.platform.audit_page(1, 1000).unwrap();
+    let last = trail.last().unwrap();
+    assert_eq!(last.entry.client.as_deref(), Some("198.51.100.9"));
+    assert!(
+        trail
+            .iter()
+            .all(|e| e.entry.client.as_deref() != Some("10.6.6.6"))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_lockout_csrf_and_forced_password_change() {
     let h = harness();

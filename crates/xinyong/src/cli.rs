@@ -134,7 +134,8 @@ pub struct ServeArgs {
     /// Mark session cookies Secure (when served behind HTTPS).
     #[arg(long)]
     pub secure_cookies: bool,
-    /// Take the client address from X-Forwarded-For (behind a reverse proxy).
+    /// Take the client address from X-Forwarded-For: its last entry, the one the reverse proxy
+    /// in front of the service appended (one proxy).
     #[arg(long)]
     pub trust_forwarded: bool,
     /// The SMS/email gateway reminders and decisions are POSTed to (JSON, with Idempotency-Key).
