@@ -296,7 +296,18 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
     };
     let (principal, session) = match resolved {
         Ok(Resolved::Principal(p, s)) => (p, s),
-        Ok(Resolved::BadToken) => return ApiError::Unauthenticated.into_response(),
+        Ok(Resolved::BadToken) => {
+            // A refused token counts against its address: each one cost a store lookup, and
+            // a flood of them must meet the limit like any other request.
+            if let Err(wait) = state
+                .limiter
+                .take(&format!("ip{client}"), state.config.rate_per_address)
+            {
+                state.metrics.rate_limited();
+                return ApiError::TooMany(wait).into_response();
+            }
+            return ApiError::Unauthenticated.into_response();
+        }
         Err(e) => return e.into_response(),
     };
     // Rate limits: per credential when there is one, else per address.

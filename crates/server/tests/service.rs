@@ -465,6 +465,34 @@ async fn rate_limits_answer_429_with_retry_after() {
     );
 }
 
+/// Refused tokens count against the caller's address: a flood of made-up tokens meets the same
+/// limit as any other request (each one costs a store lookup), while a good token keeps its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_tokens_count_against_the_address() {
+    let config = server::Config {
+        rate_per_address: 3,
+        ..server::Config::default()
+    };
+    let h = harness_on(testkit::sqlite(), config);
+    let guess = |n: u32| {
+        axum::http::Request::builder()
+            .uri("/api/v1/stats")
+            .header(header::AUTHORIZATION, format!("Bearer xy_guess{n}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    for n in 0..3 {
+        assert_eq!(h.send(guess(n)).await.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = h.send(guess(3)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers.contains_key(header::RETRY_AFTER));
+    assert_eq!(
+        h.get("/api/v1/stats", Role::Admin).await.status,
+        StatusCode::OK
+    );
+}
+
 /// Behind a proxy the client is the address the proxy appended: what a client writes into
 /// `X-Forwarded-For` itself neither escapes the per-address limit nor lands in the audit trail.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
