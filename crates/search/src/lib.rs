@@ -104,6 +104,18 @@ fn grams(name: &str) -> impl Iterator<Item = u64> + '_ {
     out.into_iter()
 }
 
+/// The longest query searched, in characters: a registered name is at most a few dozen.
+pub const MAX_QUERY_CHARS: usize = 64;
+/// The most terms a query may have: each is checked against every candidate, and a query of
+/// thousands of one-character terms kept a thread busy for seconds.
+pub const MAX_TERMS: usize = 8;
+
+/// Whether `query` is beyond what is searched (too many characters or terms).
+pub fn query_too_long(query: &str) -> bool {
+    query.split_whitespace().count() > MAX_TERMS
+        || query.chars().filter(|c| !c.is_whitespace()).count() > MAX_QUERY_CHARS
+}
+
 fn normalize(q: &str) -> String {
     q.chars()
         .filter(|c| !c.is_whitespace())
@@ -280,12 +292,16 @@ impl NameIndex {
         self.len() == 0
     }
 
-    /// Searches names; every term (split by spaces) must occur in the name.
+    /// Searches names; every term (split by spaces) must occur in the name. A query over
+    /// [`MAX_QUERY_CHARS`] or [`MAX_TERMS`] finds nothing (see [`query_too_long`]).
     pub fn search(&self, query: &str, filters: &Filters, offset: usize, limit: usize) -> Results {
         let none = || Results {
             total: 0,
             hits: Vec::new(),
         };
+        if query_too_long(query) {
+            return none();
+        }
         let terms: Vec<String> = query
             .split_whitespace()
             .map(normalize)
@@ -484,6 +500,26 @@ mod tests {
         assert_eq!(i.search("有限", &f, 0, 10).total, 2);
         let h = &i.search("华盛", &Filters::default(), 0, 10).hits[0];
         assert!(h.pieces.iter().any(|(s, m)| *m && s == "华盛"));
+    }
+
+    /// A query of thousands of terms (each checked against every candidate) is not searched;
+    /// one of eight terms is.
+    #[test]
+    fn overlong_queries_are_not_searched() {
+        let i = idx(&[
+            ("1", "建湖县恒泰化工有限公司"),
+            ("2", "射阳县鑫达建材有限公司"),
+        ]);
+        let many = vec!["公"; 3000].join(" ");
+        assert!(query_too_long(&many));
+        assert_eq!(i.search(&many, &Filters::default(), 0, 10).total, 0);
+        let eight = "建 湖 县 恒 泰 化 工 司";
+        assert!(!query_too_long(eight));
+        assert_eq!(i.search(eight, &Filters::default(), 0, 10).total, 1);
+        assert!(query_too_long(&format!("{eight} 有")));
+        let long_name = "有".repeat(MAX_QUERY_CHARS + 1);
+        assert!(query_too_long(&long_name));
+        assert!(!query_too_long(&long_name[3..]));
     }
 
     /// The ranking spelled out: score every name and sort them all.

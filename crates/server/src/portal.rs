@@ -295,6 +295,13 @@ async fn search_page(State(state): State<Shared>, ApiQuery(p): ApiQuery<SearchPa
         // Nor does the page repeat the number it was given.
         q = domain::ids::mask_id_number(&normalized);
         None
+    } else if search::query_too_long(&q) {
+        message = Some(format!(
+            "查询内容过长：请输入不超过{}个字、{}个词的企业名称或统一社会信用代码。",
+            search::MAX_QUERY_CHARS,
+            search::MAX_TERMS
+        ));
+        None
     } else {
         let f = search::Filters {
             division: Some(county.clone()).filter(|s| !s.is_empty()),

@@ -73,6 +73,17 @@ async fn home_search_subject_and_columns() {
         .text();
     assert!(r.contains("不提供按公民身份号码查询"), "{r}");
     assert!(!r.contains(&h.person));
+    // A query of thousands of terms is answered with what to do, not searched.
+    let r = h
+        .get(
+            &format!("/search?q={}", urlencode(&vec!["泰"; 3000].join(" "))),
+            Role::Public,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let t = r.text();
+    assert!(t.contains("查询内容过长"), "{t}");
+    assert!(!t.contains("/subjects/"), "{t}");
 
     // The subject page: the penalty with its dates.
     let s = h.get(&format!("/subjects/{}", h.org), Role::Public).await;
