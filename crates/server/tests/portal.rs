@@ -51,6 +51,12 @@ async fn home_search_subject_and_columns() {
     let t = r.text();
     assert!(t.contains("<mark>恒泰</mark>"), "{t}");
     assert!(t.contains(&format!("/subjects/{}", h.org)));
+    // One character finds it too (that walk runs off the runtime's threads).
+    let t = h
+        .get(&format!("/search?q={}", urlencode("泰")), Role::Public)
+        .await
+        .text();
+    assert!(t.contains(&format!("/subjects/{}", h.org)), "{t}");
     // A word that is in no name finds nothing.
     let none = h
         .get(&format!("/search?q={}", urlencode("射阳")), Role::Public)
