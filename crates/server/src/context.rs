@@ -246,12 +246,12 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
     let client = client_address(&state, &req);
     // A credential the API cannot read is refused, not taken for the public's request: a
     // client that meant to authenticate must learn that it did not.
-    let bearer = match req.headers().get(header::AUTHORIZATION) {
-        None => None,
-        Some(v) => match bearer_token(v) {
-            Some(t) => Some(t.to_string()),
-            None => return ApiError::Unauthenticated.into_response(),
-        },
+    let (bearer, unreadable) = match req.headers().get(header::AUTHORIZATION) {
+        None => (None, false),
+        Some(v) => {
+            let t = bearer_token(v);
+            (t.map(str::to_string), t.is_none())
+        }
     };
     // Browser sessions are for the console; the API takes tokens only (no cookie-borne writes,
     // so no cross-site request forgery against the API).
@@ -264,7 +264,9 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
     let cached = bearer
         .as_deref()
         .and_then(|t| state.tokens.get(&auth::secret_hash(t)));
-    let resolved = if bearer.is_none() && session_secret.is_none() {
+    let resolved = if unreadable {
+        Ok(Resolved::BadToken)
+    } else if bearer.is_none() && session_secret.is_none() {
         // The public: nothing to look up.
         Ok(Resolved::Principal(Principal::anonymous(), None))
     } else if let Some(t) = cached {
@@ -294,20 +296,11 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
         })
         .await
     };
-    let (principal, session) = match resolved {
-        Ok(Resolved::Principal(p, s)) => (p, s),
-        Ok(Resolved::BadToken) => {
-            // A refused token counts against its address: each one cost a store lookup, and
-            // a flood of them must meet the limit like any other request.
-            if let Err(wait) = state
-                .limiter
-                .take(&format!("ip{client}"), state.config.rate_per_address)
-            {
-                state.metrics.rate_limited();
-                return ApiError::TooMany(wait).into_response();
-            }
-            return ApiError::Unauthenticated.into_response();
-        }
+    // A refused credential is limited as the public is, by address (an unknown token cost a
+    // store lookup, and a flood of them must meet the limit), then refused.
+    let (principal, session, refused) = match resolved {
+        Ok(Resolved::Principal(p, s)) => (p, s, false),
+        Ok(Resolved::BadToken) => (Principal::anonymous(), None, true),
         Err(e) => return e.into_response(),
     };
     // Rate limits: per credential when there is one, else per address.
@@ -323,6 +316,9 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
     if let Err(wait) = state.limiter.take(&key, per_minute) {
         state.metrics.rate_limited();
         return ApiError::TooMany(wait).into_response();
+    }
+    if refused {
+        return ApiError::Unauthenticated.into_response();
     }
     req.extensions_mut().insert(Ctx {
         principal: Arc::new(principal),
