@@ -51,7 +51,7 @@ async fn home_search_subject_and_columns() {
     let t = r.text();
     assert!(t.contains("<mark>恒泰</mark>"), "{t}");
     assert!(t.contains(&format!("/subjects/{}", h.org)));
-    // One character finds it too (that walk runs off the runtime's threads).
+    // One character finds it too (a walk over every name).
     let t = h
         .get(&format!("/search?q={}", urlencode("泰")), Role::Public)
         .await
