@@ -261,12 +261,12 @@ impl SubmissionWriter<'_> {
         // submission (the pages the import dirtied are written out as the cache shrinks).
         let deferred = std::mem::take(&mut self.deferred);
         let bulk_loaded = !deferred.is_empty();
-        if !deferred.is_empty() && self.conn.backend() == Backend::Postgres {
+        if bulk_loaded && self.conn.backend() == Backend::Postgres {
             // Sorts of this size belong in memory (the default 64 MB spills to files).
             self.conn
                 .batch("SET LOCAL maintenance_work_mem = '512MB'")?;
             deferred.iter().try_for_each(|sql| self.conn.batch(sql))?;
-        } else if !deferred.is_empty() {
+        } else if bulk_loaded {
             let cache = self
                 .conn
                 .query_one("PRAGMA cache_size", &[])?
