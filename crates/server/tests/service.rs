@@ -415,18 +415,7 @@ async fn errors_carry_a_request_id_and_never_internals() {
         b"Bearer \xff\xfe",
     ];
     for value in bad {
-        let r = h
-            .send(
-                axum::http::Request::builder()
-                    .uri("/api/v1/stats")
-                    .header(
-                        header::AUTHORIZATION,
-                        header::HeaderValue::from_bytes(value).unwrap(),
-                    )
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await;
+        let r = h.send(stats_with("authorization", value)).await;
         assert_eq!(
             r.status,
             StatusCode::UNAUTHORIZED,
@@ -465,6 +454,15 @@ async fn rate_limits_answer_429_with_retry_after() {
     );
 }
 
+/// `GET /api/v1/stats` (open to the public) with one header.
+fn stats_with(name: &'static str, value: &[u8]) -> axum::http::Request<Body> {
+    axum::http::Request::builder()
+        .uri("/api/v1/stats")
+        .header(name, header::HeaderValue::from_bytes(value).unwrap())
+        .body(Body::empty())
+        .unwrap()
+}
+
 /// Refused tokens count against the caller's address: a flood of made-up tokens meets the same
 /// limit as any other request (each one costs a store lookup), while a good token keeps its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -474,13 +472,7 @@ async fn refused_tokens_count_against_the_address() {
         ..server::Config::default()
     };
     let h = harness_on(testkit::sqlite(), config);
-    let guess = |n: u32| {
-        axum::http::Request::builder()
-            .uri("/api/v1/stats")
-            .header(header::AUTHORIZATION, format!("Bearer xy_guess{n}"))
-            .body(Body::empty())
-            .unwrap()
-    };
+    let guess = |n: u32| stats_with("authorization", format!("Bearer xy_guess{n}").as_bytes());
     for n in 0..3 {
         assert_eq!(h.send(guess(n)).await.status, StatusCode::UNAUTHORIZED);
     }
@@ -504,11 +496,10 @@ async fn behind_a_proxy_a_forged_forwarded_address_changes_nothing() {
     };
     let h = harness_on(testkit::sqlite(), config);
     let via_proxy = |forged: &str| {
-        axum::http::Request::builder()
-            .uri("/api/v1/stats")
-            .header("x-forwarded-for", format!("{forged}, 198.51.100.4"))
-            .body(Body::empty())
-            .unwrap()
+        stats_with(
+            "x-forwarded-for",
+            format!("{forged}, 198.51.100.4").as_bytes(),
+        )
     };
     for i in 0..3 {
         let r = h.send(via_proxy(&format!("10.0.0.{i}"))).await;
@@ -517,15 +508,7 @@ async fn behind_a_proxy_a_forged_forwarded_address_changes_nothing() {
     let r = h.send(via_proxy("10.0.0.99")).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     // Another client behind the same proxy has its own bucket.
-    let r = h
-        .send(
-            axum::http::Request::builder()
-                .uri("/api/v1/stats")
-                .header("x-forwarded-for", "198.51.100.5")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let r = h.send(stats_with("x-forwarded-for", b"198.51.100.5")).await;
     assert_eq!(r.status, StatusCode::OK);
     // The audit trail records the proxy's word, not the forged one: an audited read.
     let r = h
