@@ -346,7 +346,7 @@ mod tests {
             for i in 30..40 {
                 log.record_blocking(entry(i)).unwrap();
             }
-            // A group of many, as the writer commits under load (one COPY on PostgreSQL).
+            // A group of many, as the writer commits under load (one statement on PostgreSQL).
             let group: Vec<NewAuditEntry> = (40..90).map(entry).collect();
             let seqs = platform.audit_append(&group, Utc::now()).unwrap();
             assert_eq!(seqs, (41..=90).collect::<Vec<i64>>(), "{}", ts.name);
@@ -380,6 +380,94 @@ mod tests {
                 ts.name
             );
             assert!(v.first_break.unwrap().reason.contains("改动"));
+        }
+    }
+
+    #[test]
+    fn groups_of_checks_chain_with_their_entries_on_both_backends() {
+        for ts in testkit::stores() {
+            let platform = Arc::new(store::Store::open_platform(&ts.spec).unwrap());
+            let keys = testkit::keys();
+            let log = AuditLog::start(platform.clone(), Default::default());
+            log.record_blocking(entry(0)).unwrap();
+            let at = Utc::now();
+            let check = |i: usize| store::CheckRow {
+                check_id: 0,
+                checked_at: at,
+                actor: format!("user:h{i}"),
+                // Absent values too: they go as NULL elements of the arrays on PostgreSQL.
+                unit: i.is_multiple_of(2).then(|| "盐城市行政审批局".to_string()),
+                channel: "query".into(),
+                batch_id: i.is_multiple_of(3).then_some(i as i64),
+                subject_key: format!("k{i}"),
+                subject_label: format!("主体{i}"),
+                matter: "XZXK".into(),
+                verdict: if i.is_multiple_of(2) {
+                    "clear"
+                } else {
+                    "forbid"
+                }
+                .into(),
+                measures: vec![format!("m{i}"), "m0".into()],
+                entries: vec![format!("r{i}")],
+                suppressed: vec![],
+                rule_version: "v1".into(),
+            };
+            let mut ids = Vec::new();
+            for size in [1, 37, 5] {
+                let rows: Vec<store::CheckRow> = (ids.len()..ids.len() + size).map(check).collect();
+                let mut audit: Vec<NewAuditEntry> = (0..size)
+                    .map(|i| NewAuditEntry {
+                        actor: rows[i].actor.clone(),
+                        role: "handling".into(),
+                        action: "check".into(),
+                        outcome: "ok".into(),
+                        request_id: (i % 2 == 1).then(|| format!("req{i}")),
+                        ..Default::default()
+                    })
+                    .collect();
+                let got = platform
+                    .record_checks_audited(&rows, &mut audit, at)
+                    .unwrap();
+                assert_eq!(got.len(), size, "{}", ts.name);
+                ids.extend(got);
+            }
+            assert!(ids.windows(2).all(|w| w[0] < w[1]), "{}: {ids:?}", ts.name);
+            // Each check reads back as written, and its entry names it, in order after the first.
+            let page = platform.audit_page(2, 100).unwrap();
+            assert_eq!(page.len(), 43, "{}", ts.name);
+            for (n, id) in ids.iter().enumerate() {
+                let want = check(n);
+                let got = platform.check(*id).unwrap().unwrap();
+                assert_eq!(
+                    (
+                        &got.actor,
+                        &got.unit,
+                        got.batch_id,
+                        &got.measures,
+                        &got.verdict
+                    ),
+                    (
+                        &want.actor,
+                        &want.unit,
+                        want.batch_id,
+                        &want.measures,
+                        &want.verdict
+                    ),
+                    "{}",
+                    ts.name
+                );
+                assert_eq!(
+                    page[n].entry.object,
+                    Some(format!("check:{id}")),
+                    "{}",
+                    ts.name
+                );
+                assert_eq!(page[n].entry.actor, want.actor, "{}", ts.name);
+            }
+            let v = verify(&platform, &keys).unwrap();
+            assert!(v.ok(), "{}: {:?}", ts.name, v.first_break);
+            assert_eq!(v.entries, 44, "{}", ts.name);
         }
     }
 

@@ -15,6 +15,9 @@ pub enum Val {
     Bool(bool),
     Date(NaiveDate),
     Time(DateTime<Utc>),
+    /// PostgreSQL only: an array parameter, so that a group of rows goes in one statement
+    /// (`unnest($1::text[], …)`) whatever its size. SQLite refuses it.
+    Array(Vec<Val>),
 }
 
 impl From<i64> for Val {

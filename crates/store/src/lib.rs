@@ -535,6 +535,26 @@ pub(crate) fn multi_row_pieces(mut n: usize) -> Vec<usize> {
     out
 }
 
+/// `$1::t1[], $2::t2[], …` for a PostgreSQL `unnest` of one array per column.
+pub(crate) fn unnest_params(types: &[&str]) -> String {
+    types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("${}::{t}[]", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Row-major values (`width` per row) as one array parameter per column, for `unnest_params`.
+pub(crate) fn columns_of(values: Vec<Val>, width: usize) -> Vec<Val> {
+    let rows = values.len() / width.max(1);
+    let mut cols: Vec<Vec<Val>> = (0..width).map(|_| Vec::with_capacity(rows)).collect();
+    for (i, v) in values.into_iter().enumerate() {
+        cols[i % width].push(v);
+    }
+    cols.into_iter().map(Val::Array).collect()
+}
+
 #[cfg(test)]
 mod pieces_tests {
     #[test]

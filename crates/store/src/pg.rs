@@ -108,6 +108,13 @@ impl ToSql for Val {
                 Type::TIMESTAMP => t.naive_utc().to_sql(ty, out),
                 _ => t.to_sql(ty, out),
             },
+            Val::Array(items) => {
+                // postgres-types panics on an array bound to a scalar parameter.
+                if !matches!(ty.kind(), postgres::types::Kind::Array(_)) {
+                    return Err(format!("an array bound to a parameter of type {ty}").into());
+                }
+                items.to_sql(ty, out)
+            }
         }
     }
 

@@ -689,13 +689,45 @@ pub(crate) fn audit_append_locked(
     entries: &[NewAuditEntry],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StoreError> {
-    let (mut seq, mut prev) = match c.query_one(
-        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-        &[],
-    )? {
-        Some(r) => (r.i64(0)?, r.bytes(1)?),
-        None => (0, GENESIS.to_vec()),
+    let head = match c.query_one(AUDIT_HEAD, &[])? {
+        Some(r) => Some((r.i64(0)?, r.bytes(1)?)),
+        None => None,
     };
+    audit_append_after(c, head, entries, now)
+}
+
+/// The chain's last entry (sequence number and hash); `None` for an empty chain.
+pub(crate) type ChainHead = Option<(i64, Vec<u8>)>;
+
+/// The chain's last entry, to be read after `lock_audit`.
+pub(crate) const AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1";
+
+/// The types of `AUDIT_COLUMNS` on PostgreSQL, for a group appended by `unnest`.
+const AUDIT_PG_TYPES: [&str; 13] = [
+    "bigint",
+    "timestamptz",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "bytea",
+    "bytea",
+];
+
+/// Appends entries after `head` (the chain's last entry, `None` for an empty chain), read under
+/// `lock_audit` in this transaction.
+pub(crate) fn audit_append_after(
+    c: &mut dyn crate::conn::Conn,
+    head: ChainHead,
+    entries: &[NewAuditEntry],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    let (mut seq, mut prev) = head.unwrap_or_else(|| (0, GENESIS.to_vec()));
     let mut out = Vec::with_capacity(entries.len());
     // Many rows per statement (the hashes chain row to row as before).
     let mut rows: Vec<Val> = Vec::with_capacity(entries.len() * 13);
@@ -733,14 +765,18 @@ pub(crate) fn audit_append_locked(
         prev = hash.to_vec();
         out.push(seq);
     }
+    if entries.is_empty() {
+        return Ok(out);
+    }
     if c.backend() == Backend::Postgres {
-        // One binary COPY for the group: two round trips whatever its size.
-        let columns: Vec<&str> = AUDIT_COLUMNS.split(',').map(str::trim).collect();
-        let mut values = rows.into_iter();
-        let rows: Vec<Vec<Val>> = (0..entries.len())
-            .map(|_| values.by_ref().take(columns.len()).collect())
-            .collect();
-        c.copy_in("audit_log", &columns, &rows)?;
+        // The group as one array per column: one statement, one round trip, whatever its size.
+        c.execute(
+            &format!(
+                "INSERT INTO audit_log ({AUDIT_COLUMNS}) SELECT * FROM unnest({})",
+                crate::unnest_params(&AUDIT_PG_TYPES)
+            ),
+            &crate::columns_of(rows, AUDIT_PG_TYPES.len()),
+        )?;
         return Ok(out);
     }
     let mut at = 0;

@@ -26,6 +26,11 @@ impl ToSql for Val {
             Val::Time(t) => ToSqlOutput::Owned(SqlValue::Text(
                 t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             )),
+            Val::Array(_) => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    "SQLite has no array parameters".into(),
+                ));
+            }
         })
     }
 }
