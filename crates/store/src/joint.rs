@@ -825,20 +825,10 @@ fn insert_checks_pg(
     c: &mut dyn crate::conn::Conn,
     checks: &[CheckRow],
 ) -> Result<(Vec<i64>, crate::platform::ChainHead), StoreError> {
+    #[rustfmt::skip]
     const TYPES: [&str; 13] = [
-        "timestamptz",
-        "text",
-        "text",
-        "text",
-        "bigint",
-        "text",
-        "text",
-        "text",
-        "text",
-        "text",
-        "text",
-        "text",
-        "text",
+        "timestamptz", "text", "text", "text", "bigint", "text", "text",
+        "text", "text", "text", "text", "text", "text",
     ];
     let values: Vec<Val> = checks.iter().flat_map(check_values).collect();
     let rows = c.query(

@@ -703,20 +703,10 @@ pub(crate) type ChainHead = Option<(i64, Vec<u8>)>;
 pub(crate) const AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1";
 
 /// The types of `AUDIT_COLUMNS` on PostgreSQL, for a group appended by `unnest`.
+#[rustfmt::skip]
 const AUDIT_PG_TYPES: [&str; 13] = [
-    "bigint",
-    "timestamptz",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "bytea",
-    "bytea",
+    "bigint", "timestamptz", "text", "text", "text", "text", "text",
+    "text", "text", "text", "text", "bytea", "bytea",
 ];
 
 /// Appends entries after `head` (the chain's last entry, `None` for an empty chain), read under
