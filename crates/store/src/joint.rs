@@ -830,18 +830,19 @@ fn insert_checks_pg(
         "timestamptz", "text", "text", "text", "bigint", "text", "text",
         "text", "text", "text", "text", "text", "text",
     ];
-    let values: Vec<Val> = checks.iter().flat_map(check_values).collect();
-    let rows = c.query(
-        &format!(
+    // One text for every group (written once; prepared once per connection).
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
             "WITH ins AS (INSERT INTO checks ({CHECK_INSERT_COLUMNS})
                           SELECT * FROM unnest({}) RETURNING check_id),
                   head AS ({})
              SELECT ins.check_id, head.seq, head.hash FROM ins LEFT JOIN head ON true",
             crate::unnest_params(&TYPES),
             crate::platform::AUDIT_HEAD
-        ),
-        &crate::columns_of(values, TYPES.len()),
-    )?;
+        )
+    });
+    let values: Vec<Val> = checks.iter().flat_map(check_values).collect();
+    let rows = c.query(&SQL, &crate::columns_of(values, TYPES.len()))?;
     let head = match rows.first() {
         Some(r) if *r.get(1) != Val::Null => Some((r.i64(1)?, r.bytes(2)?)),
         _ => None,

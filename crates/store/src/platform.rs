@@ -760,13 +760,13 @@ pub(crate) fn audit_append_after(
     }
     if c.backend() == Backend::Postgres {
         // The group as one array per column: one statement, one round trip, whatever its size.
-        c.execute(
-            &format!(
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
                 "INSERT INTO audit_log ({AUDIT_COLUMNS}) SELECT * FROM unnest({})",
                 crate::unnest_params(&AUDIT_PG_TYPES)
-            ),
-            &crate::columns_of(rows, AUDIT_PG_TYPES.len()),
-        )?;
+            )
+        });
+        c.execute(&SQL, &crate::columns_of(rows, AUDIT_PG_TYPES.len()))?;
         return Ok(out);
     }
     let mut at = 0;
