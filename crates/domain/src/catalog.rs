@@ -236,14 +236,29 @@ pub enum CatalogError {
 /// Folds full-width parentheses and spaces so that 守信激励(红)名单 finds 守信激励（红）名单.
 pub fn fold_name(s: &str) -> String {
     s.chars()
-        .filter(|c| !c.is_whitespace() && *c != '*' && *c != '＊')
+        .map(crate::text::fold_width)
+        .filter(|c| !c.is_whitespace() && *c != '*')
         .map(|c| match c {
-            '（' => '(',
-            '）' => ')',
+            '【' => '[',
+            '】' => ']',
             other => other,
         })
         .collect::<String>()
         .to_uppercase()
+}
+
+/// A folded header without the notes departments add after a column's name: `(必填)`,
+/// `(YYYY-MM-DD)`, `[单位：万元]`; `None` when there is no such note or nothing is left.
+pub fn strip_header_notes(folded: &str) -> Option<&str> {
+    let mut s = folded;
+    while let Some(open) = s
+        .strip_suffix(')')
+        .and_then(|r| r.rfind('('))
+        .or_else(|| s.strip_suffix(']').and_then(|r| r.rfind('[')))
+    {
+        s = &s[..open];
+    }
+    (s.len() < folded.len() && !s.is_empty()).then_some(s)
 }
 
 impl Catalog {

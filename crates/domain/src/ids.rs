@@ -88,11 +88,13 @@ impl fmt::Display for Suspicion {
     }
 }
 
-/// Trim, upper-case, and remove spaces and dashes (rules.md).
+/// Trim, upper-case, and remove spaces and dashes (rules.md); full-width digits and letters
+/// (`９１３２…`, `Ｘ`) count as their ASCII forms.
 pub fn normalize(input: &str) -> String {
     input
         .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '－' && *c != '\u{feff}')
+        .map(crate::text::fold_width)
+        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '\u{feff}')
         .flat_map(char::to_uppercase)
         .collect()
 }
@@ -523,5 +525,22 @@ pub fn check_resident_id(input: &str, rules: &IdRules, today: NaiveDate) -> IdCh
         kind: IdKind::ResidentId,
         verdict,
         reason,
+    }
+}
+
+#[cfg(test)]
+mod normalize_tests {
+    use super::normalize;
+
+    #[test]
+    fn full_width_codes_read_as_their_ascii_forms() {
+        assert_eq!(
+            normalize(" ９１３２０９００ｍａ１ｘ－ａ　"),
+            "91320900MA1XA"
+        );
+        assert_eq!(
+            normalize("３２０９０２１９９０１２３１００１ｘ"),
+            "32090219901231001X"
+        );
     }
 }

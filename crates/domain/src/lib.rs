@@ -12,6 +12,7 @@
 //! - [`record`]: subjects, versions and statuses.
 //! - [`clock`]: Beijing time behind a trait tests can set.
 //! - [`audit`]: how audit entries are chained (SM3) and what a checkpoint signs.
+//! - [`text`]: full-width characters folded to ASCII, as identifiers, amounts and dates need.
 //! - [`workflow`]: repair and objection state machines, their clocks, repair eligibility.
 //!
 //! Rules are data: every table here is parsed from text the `rulebook` crate supplies.
@@ -27,5 +28,6 @@ pub mod money;
 pub mod monitoring;
 pub mod publicity;
 pub mod record;
+pub mod text;
 pub mod units;
 pub mod workflow;

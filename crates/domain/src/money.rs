@@ -21,6 +21,22 @@ pub enum MoneyError {
     TooPrecise(String),
     #[error("金额“{0}”超出范围")]
     TooLarge(String),
+    #[error("金额“{0}”中的逗号不是千分位分隔（小数点请用“.”，如 0.2 表示2000元）")]
+    BadSeparator(String),
+}
+
+/// Whether the commas of an amount separate its whole part into groups of three digits
+/// (`1,234.5`, `-12,345`), and none stands in its decimals.
+fn grouped_in_thousands(s: &str) -> bool {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    let whole = whole.strip_prefix('-').unwrap_or(whole);
+    let mut groups = whole.split(',');
+    let first_ok = groups
+        .next()
+        .is_some_and(|g| (1..=3).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_digit()));
+    first_ok
+        && groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()))
+        && !frac.contains(',')
 }
 
 const FEN_PER_WAN: i64 = 1_000_000;
@@ -43,19 +59,22 @@ impl Fen {
     }
 
     /// Parses a 万元 figure as departments write it: digits with an optional decimal point,
-    /// thousands separators and a trailing “万元” are tolerated.
+    /// full-width forms, thousands separators and a trailing “万元” are tolerated. A comma that
+    /// does not separate groups of three digits is refused, not dropped: `0,2` written with a
+    /// decimal comma would otherwise be read as 2 万元, ten times the fine.
     pub fn parse_wan(input: &str) -> Result<Fen, MoneyError> {
-        let s: String = input
+        let folded: String = input
             .trim()
             .trim_end_matches("万元")
             .chars()
-            .filter(|c| *c != ',' && *c != '，' && !c.is_whitespace())
-            .map(|c| match c {
-                '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-                '．' => '.',
-                other => other,
-            })
+            .map(crate::text::fold_width)
+            .map(|c| if c == '，' { ',' } else { c })
+            .filter(|c| !c.is_whitespace())
             .collect();
+        if folded.contains(',') && !grouped_in_thousands(&folded) {
+            return Err(MoneyError::BadSeparator(input.trim().to_string()));
+        }
+        let s: String = folded.chars().filter(|c| *c != ',').collect();
         if s.is_empty()
             || !s
                 .chars()
@@ -113,5 +132,22 @@ mod tests {
             Err(MoneyError::NotANumber(_))
         ));
         assert!(matches!(Fen::parse_wan(""), Err(MoneyError::NotANumber(_))));
+    }
+
+    #[test]
+    fn a_decimal_comma_is_refused_not_read_as_a_thousands_separator() {
+        // Dropped, the comma would make 0.2 万元 (2,000 元) into 2 万元 (20,000 元).
+        for bad in [
+            "0,2", "0，2", "1,23", "12,3456", "1,234,5", "1.234,5", ",123",
+        ] {
+            assert!(
+                matches!(Fen::parse_wan(bad), Err(MoneyError::BadSeparator(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(Fen::parse_wan("1,234"), Ok(Fen(1_234_000_000)));
+        assert_eq!(Fen::parse_wan("12，345.5"), Ok(Fen(12_345_500_000)));
+        assert_eq!(Fen::parse_wan("１，２３４．５"), Ok(Fen(1_234_500_000)));
+        assert_eq!(Fen::parse_wan("０.２万元"), Ok(Fen(200_000)));
     }
 }

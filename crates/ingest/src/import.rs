@@ -309,6 +309,7 @@ impl Importer<'_> {
             Format::Csv => "csv".to_string(),
             Format::Xlsx => "xlsx".to_string(),
             Format::Json => "json".to_string(),
+            Format::JsonLines => "jsonl".to_string(),
         };
         let mut done = 0u64;
         loop {

@@ -2,7 +2,7 @@
 //! (CF_WSH), its Chinese name (行政处罚决定书文号), an older code (CF_CFMC) or another name
 //! departments use. Required items without a column are reported once for the file.
 
-use domain::catalog::{CatalogClass, Requirement, fold_name};
+use domain::catalog::{CatalogClass, Requirement, fold_name, strip_header_notes};
 
 #[derive(Debug, Clone)]
 pub struct HeaderMap {
@@ -48,12 +48,17 @@ pub fn item_for_header(class: &CatalogClass, header: &str) -> Option<usize> {
                 .position(|i| i.old.iter().any(|o| o == code))
         })
     };
+    let by_name = |f: &str| {
+        class
+            .items
+            .iter()
+            .position(|i| fold_name(&i.name) == f || i.aka.iter().any(|a| fold_name(a) == f))
+    };
     by_code(&f)
+        .or_else(|| by_name(&f))
         .or_else(|| {
-            class
-                .items
-                .iter()
-                .position(|i| fold_name(&i.name) == f || i.aka.iter().any(|a| fold_name(a) == f))
+            // `行政相对人类别(必填)`, `罚款金额(单位:万元)`: the name before the note.
+            strip_header_notes(&f).and_then(|s| by_code(s).or_else(|| by_name(s)))
         })
         .or_else(|| code_tokens(&f).find_map(by_code))
 }
@@ -132,5 +137,24 @@ mod tests {
         assert_eq!(m.item_columns[idx("CF_CFLB")], vec![0, 1]);
         assert_eq!(m.unknown, vec!["x".to_string()]);
         assert!(m.missing_required.contains(&idx("CF_WSH")));
+    }
+
+    #[test]
+    fn notes_after_a_name_and_full_width_codes_do_not_hide_the_column() {
+        let r = Rulebook::builtin().unwrap();
+        let cf = r.catalog.class("行政处罚").unwrap();
+        let idx = |code: &str| cf.index_of(code).unwrap();
+        for (header, code) in [
+            ("行政相对人类别（必填）", "CF_XDR_LB"),
+            ("处罚决定日期(YYYY-MM-DD)", "CF_JDRQ"),
+            ("罚款金额(单位：万元)", "CF_NR_FK"),
+            ("罚款金额【万元】（选填）", "CF_NR_FK"),
+            ("ＣＦ＿ＷＳＨ", "CF_WSH"),
+            ("ｃｆ＿ｗｓｈ（必填）", "CF_WSH"),
+        ] {
+            assert_eq!(item_for_header(cf, header), Some(idx(code)), "{header}");
+        }
+        assert_eq!(item_for_header(cf, "（必填）"), None);
+        assert_eq!(item_for_header(cf, "无关列（选填）"), None);
     }
 }

@@ -15,6 +15,8 @@ pub enum Format {
     Csv,
     Xlsx,
     Json,
+    /// JSON Lines: one record object per line.
+    JsonLines,
 }
 
 impl Format {
@@ -27,7 +29,8 @@ impl Format {
             .as_deref()
         {
             Some("xlsx") | Some("xlsm") => Format::Xlsx,
-            Some("json") | Some("jsonl") => Format::Json,
+            Some("json") => Format::Json,
+            Some("jsonl") | Some("ndjson") => Format::JsonLines,
             _ => Format::Csv,
         }
     }
@@ -38,6 +41,9 @@ impl Format {
                 Some(Format::Xlsx)
             }
             "json" | "application/json" => Some(Format::Json),
+            "jsonl" | "ndjson" | "application/x-ndjson" | "application/jsonl" => {
+                Some(Format::JsonLines)
+            }
             _ => None,
         }
     }
@@ -51,6 +57,9 @@ pub struct RawRow {
     pub cells: Vec<String>,
     pub read_error: Option<String>,
 }
+
+/// Bytes of a text file read before its encoding is judged.
+const SAMPLE: usize = 64 << 10;
 
 /// Chunk size of the kept copy.
 pub const CHUNK: usize = 4 << 20;
@@ -103,12 +112,31 @@ impl<R: Read, F: FnMut(Vec<u8>)> Read for Tee<R, F> {
     }
 }
 
-/// Whether the bytes are UTF-8 (a character cut at the end of the sample is allowed).
+/// Whether the bytes are UTF-8 (a character cut at the end of the sample is allowed). A UTF-8
+/// file with a stray row in another encoding is still UTF-8: its Chinese text decodes, and the
+/// bad row is reported on its own. GB18030 Chinese almost never forms valid UTF-8 sequences, so
+/// valid non-ASCII characters outnumbering invalid sequences tenfold decide it.
 fn looks_utf8(sample: &[u8]) -> bool {
     match std::str::from_utf8(sample) {
         Ok(_) => true,
-        Err(e) => e.error_len().is_none() && sample.len() - e.valid_up_to() < 4,
+        Err(e) if e.error_len().is_none() && sample.len() - e.valid_up_to() < 4 => true,
+        Err(_) => {
+            let (mut valid, mut invalid) = (0usize, 0usize);
+            for chunk in sample.utf8_chunks() {
+                valid += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+                invalid += usize::from(!chunk.invalid().is_empty());
+            }
+            valid > 10 * invalid
+        }
     }
+}
+
+/// Leading rows with at most one cell filled are a title above the header (盐城市…行政处罚信息),
+/// not the header: up to this many are passed over.
+const MAX_TITLE_ROWS: usize = 5;
+
+fn is_title_row(cells: &[String]) -> bool {
+    cells.iter().filter(|c| !c.trim().is_empty()).count() <= 1
 }
 
 /// The encoding of a text file, as the importer reports it.
@@ -142,6 +170,7 @@ pub fn read_rows<R: Read>(
         Format::Csv => read_csv(input, header, row),
         Format::Xlsx => read_xlsx(input, header, row),
         Format::Json => read_json(input, header, row),
+        Format::JsonLines => read_json_lines(input, header, row),
     }
 }
 
@@ -150,14 +179,15 @@ fn read_csv<R: Read>(
     header: &mut HeaderFn<'_>,
     row: &mut dyn FnMut(RawRow) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
-    let mut input = BufReader::with_capacity(1 << 20, input);
-    let sample = {
-        use std::io::BufRead;
-        input
-            .fill_buf()
-            .map_err(|e| IngestError::Format(e.to_string()))?
-            .to_vec()
-    };
+    // The encoding is judged on the first 64 KiB, read whole: a body streamed over HTTP comes a
+    // chunk at a time, and its first chunk may hold only an ASCII header.
+    let mut input = input;
+    let mut sample = Vec::with_capacity(SAMPLE);
+    (&mut input)
+        .take(SAMPLE as u64)
+        .read_to_end(&mut sample)
+        .map_err(|e| IngestError::Format(e.to_string()))?;
+    let input = BufReader::with_capacity(1 << 20, io::Cursor::new(sample.clone()).chain(input));
     let encoding = if sample.starts_with(&[0xEF, 0xBB, 0xBF]) || looks_utf8(&sample) {
         TextEncoding::Utf8
     } else {
@@ -191,6 +221,7 @@ fn read_csv<R: Read>(
     let mut rec = csv::ByteRecord::new();
     let mut headers: Option<Vec<String>> = None;
     let mut row_no = 1u64;
+    let mut titles = 0;
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
@@ -209,11 +240,16 @@ fn read_csv<R: Read>(
                 continue;
             }
         }
+        // The decoder puts U+FFFD where bytes were not of the file's encoding: such a row is
+        // reported, never stored with its text lost.
         let mut bad_utf8 = false;
-        let cells: Vec<String> = rec
+        let mut cells: Vec<String> = rec
             .iter()
             .map(|f| match std::str::from_utf8(f) {
-                Ok(s) => s.to_string(),
+                Ok(s) => {
+                    bad_utf8 |= s.contains('\u{FFFD}');
+                    s.to_string()
+                }
                 Err(_) => {
                     bad_utf8 = true;
                     String::from_utf8_lossy(f).into_owned()
@@ -226,6 +262,11 @@ fn read_csv<R: Read>(
                     .iter()
                     .map(|c| c.trim_start_matches('\u{feff}').to_string())
                     .collect();
+                if titles < MAX_TITLE_ROWS && is_title_row(&h) {
+                    titles += 1;
+                    row_no += 1;
+                    continue;
+                }
                 header(&h, encoding.as_str())?;
                 headers = Some(h);
             }
@@ -233,6 +274,10 @@ fn read_csv<R: Read>(
                 row_no += 1;
                 if cells.iter().all(|c| c.trim().is_empty()) {
                     continue;
+                }
+                // Empty cells after the last column are a spreadsheet's trailing commas.
+                if cells.len() > h.len() && cells[h.len()..].iter().all(|c| c.trim().is_empty()) {
+                    cells.truncate(h.len());
                 }
                 let read_error = if bad_utf8 {
                     Some("该行含有无法识别的字符（文件编码应为UTF-8或GB18030）".to_string())
@@ -269,7 +314,10 @@ fn cell_text(d: &calamine::Data) -> String {
             if f.fract() == 0.0 && f.abs() < 1e15 {
                 format!("{}", *f as i64)
             } else {
-                format!("{f}")
+                // As Excel shows it: 15 significant digits, so a formula's 0.1+0.2 reads 0.3,
+                // not 0.30000000000000004.
+                let shown: f64 = format!("{f:.14e}").parse().unwrap_or(*f);
+                format!("{shown}")
             }
         }
         Data::Bool(b) => if *b { "是" } else { "否" }.to_string(),
@@ -307,12 +355,20 @@ fn read_xlsx<R: Read>(
         .map_err(|e| IngestError::Format(format!("工作表无法读取：{e}")))?;
     let (first_row, _) = range.start().unwrap_or((0, 0));
     let mut rows = range.rows();
-    let h: Vec<String> = rows
-        .next()
-        .ok_or_else(|| IngestError::Format("工作表为空，没有表头".into()))?
-        .iter()
-        .map(cell_text)
-        .collect();
+    let mut titles = 0u64;
+    let h: Vec<String> = loop {
+        let h: Vec<String> = rows
+            .next()
+            .ok_or_else(|| IngestError::Format("工作表为空，没有表头".into()))?
+            .iter()
+            .map(cell_text)
+            .collect();
+        if (titles as usize) < MAX_TITLE_ROWS && is_title_row(&h) {
+            titles += 1;
+            continue;
+        }
+        break h;
+    };
     // Trailing empty header cells are formatting, not columns.
     let width = h
         .iter()
@@ -327,7 +383,7 @@ fn read_xlsx<R: Read>(
         }
         cells.resize(width, String::new());
         row(RawRow {
-            row_no: first_row as u64 + i as u64 + 2,
+            row_no: first_row as u64 + titles + i as u64 + 2,
             cells,
             read_error: None,
         })?;
@@ -460,10 +516,117 @@ fn read_json<R: Read>(
     Ok(())
 }
 
-/// Dates as departments write them: 2026-05-01, 2026/5/1, 20260501, 2026年5月1日, 2026.05.01,
-/// with an optional time after a space or T.
+/// JSON Lines: one record object per line, numbered by its line; as in `read_json`, the header
+/// is every key seen so far and is given again when a record brings a new key. A line that is
+/// not a JSON object is rejected on its own.
+fn read_json_lines<R: Read>(
+    input: R,
+    header: &mut HeaderFn<'_>,
+    row: &mut dyn FnMut(RawRow) -> Result<(), IngestError>,
+) -> Result<(), IngestError> {
+    use std::io::BufRead;
+    let mut input = BufReader::with_capacity(1 << 20, input);
+    let mut keys: Option<Vec<String>> = None;
+    let mut line = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        line.clear();
+        let n = input
+            .read_until(b'\n', &mut line)
+            .map_err(|e| IngestError::Format(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let parsed = match std::str::from_utf8(&line) {
+            Ok(t) => {
+                let t = t.trim().trim_start_matches('\u{feff}');
+                if t.is_empty() {
+                    continue;
+                }
+                serde_json::from_str::<Value>(t).map_err(|e| {
+                    let cell: String = t.chars().take(200).collect();
+                    (cell, format!("该行不是有效的JSON：{e}"))
+                })
+            }
+            Err(_) => Err((
+                String::new(),
+                "该行含有无法识别的字符（JSON Lines 应为UTF-8编码）".to_string(),
+            )),
+        };
+        let (cell, why) = match parsed {
+            Ok(Value::Object(obj)) if !obj.is_empty() => {
+                let k = keys.get_or_insert_with(Vec::new);
+                let before = k.len();
+                for key in obj.keys() {
+                    if !k.contains(key) {
+                        k.push(key.clone());
+                    }
+                }
+                if k.len() != before || before == 0 {
+                    header(k, "jsonl")?;
+                }
+                let cells = k
+                    .iter()
+                    .map(|key| obj.get(key).map(json_text).unwrap_or_default())
+                    .collect();
+                row(RawRow {
+                    row_no: line_no,
+                    cells,
+                    read_error: None,
+                })?;
+                continue;
+            }
+            Ok(Value::Object(_)) => ("{}".to_string(), "该行没有任何字段".to_string()),
+            Ok(other) => (other.to_string(), "该行不是JSON对象".to_string()),
+            Err(e) => e,
+        };
+        reject_line(&mut keys, header, row, line_no, cell, why)?;
+    }
+    if keys.is_none() {
+        header(&[], "jsonl")?;
+    }
+    Ok(())
+}
+
+/// A JSON Lines line rejected as a whole (the header is given first if none has been).
+fn reject_line(
+    keys: &mut Option<Vec<String>>,
+    header: &mut HeaderFn<'_>,
+    row: &mut dyn FnMut(RawRow) -> Result<(), IngestError>,
+    row_no: u64,
+    cell: String,
+    why: String,
+) -> Result<(), IngestError> {
+    if keys.is_none() {
+        header(&[], "jsonl")?;
+        *keys = Some(Vec::new());
+    }
+    row(RawRow {
+        row_no,
+        cells: vec![cell],
+        read_error: Some(why),
+    })
+}
+
+/// Dates as departments write them: 2026-05-01, 2026/5/1, 20260501, 2026年5月1日 (or 号, with
+/// spaces, in full-width digits), 2026.05.01, with an optional time after a space or T.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
+    let folded = domain::text::fold_widths(s.trim());
+    let written: String;
+    let s = if folded.contains('年') {
+        // 2026 年 1 月 5 日 10:00: the spaces are the writer's, the time follows 日 or 号.
+        let end = folded
+            .find(['日', '号'])
+            .map_or(folded.len(), |i| i + '日'.len_utf8());
+        written = folded[..end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        written.as_str()
+    } else {
+        folded.as_str()
+    };
     let s = s.split(['T', ' ']).next().unwrap_or(s);
     if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         return NaiveDate::parse_from_str(s, "%Y%m%d").ok();
@@ -472,7 +635,7 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
         .chars()
         .map(|c| match c {
             '年' | '月' | '/' | '.' => '-',
-            '日' => ' ',
+            '日' | '号' => ' ',
             other => other,
         })
         .collect();
@@ -549,6 +712,117 @@ mod tests {
         assert_eq!(rows[0].cells[1], "盐市监罚〔2026〕1号");
     }
 
+    /// Gives its bytes a few at a time, as a body streamed over HTTP does.
+    struct Trickle<'a>(&'a [u8], usize);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(self.1).min(out.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn gb18030_behind_an_ascii_first_chunk_is_still_gb18030() {
+        let text = "CF_XDR_MC,CF_WSH\n盐城市建湖某某有限公司,盐市监罚〔2026〕1号\n";
+        let (gb, _, _) = encoding_rs::GB18030.encode(text);
+        let mut h = Vec::new();
+        let mut enc = String::new();
+        let mut rows = Vec::new();
+        read_rows(
+            Format::Csv,
+            Trickle(&gb, 7),
+            &mut |hd, e| {
+                h = hd.to_vec();
+                enc = e.to_string();
+                Ok(())
+            },
+            &mut |r| {
+                rows.push(r);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(enc, "gb18030");
+        assert_eq!(rows[0].cells[0], "盐城市建湖某某有限公司");
+    }
+
+    #[test]
+    fn one_stray_gbk_row_does_not_turn_a_utf8_file_to_gb18030() {
+        let mut bytes = "名称,文号\n".as_bytes().to_vec();
+        for i in 0..20 {
+            bytes.extend(format!("盐城市第{i}有限公司,盐市监罚〔2026〕{i}号\n").as_bytes());
+        }
+        let (gb, _, _) = encoding_rs::GB18030.encode("建湖县某公司,盐市监罚〔2026〕99号\n");
+        bytes.extend(gb.iter());
+        let (h, enc, rows) = rows_of(Format::Csv, &bytes);
+        assert_eq!((enc.as_str(), h[0].as_str()), ("utf-8", "名称"));
+        assert_eq!(rows.len(), 21, "{:?}", rows.last());
+        assert!(rows[..20].iter().all(|r| r.read_error.is_none()));
+        assert!(
+            rows[20]
+                .read_error
+                .as_ref()
+                .is_some_and(|e| e.contains("无法识别的字符")),
+            "{:?}",
+            rows[20]
+        );
+    }
+
+    #[test]
+    fn a_title_above_the_header_is_passed_over_and_rows_keep_their_numbers() {
+        let text = "盐城市生态环境局行政处罚信息\n,,\na,b,c\n1,2,3\n4,5,6,,\n7,8,9,x\n";
+        let (h, _, rows) = rows_of(Format::Csv, text.as_bytes());
+        assert_eq!(h, vec!["a", "b", "c"]);
+        assert_eq!(
+            rows.iter().map(|r| r.row_no).collect::<Vec<_>>(),
+            vec![4, 5, 6]
+        );
+        // Trailing empty cells are dropped; a filled one past the header is still an error.
+        assert!(rows[1].read_error.is_none());
+        assert_eq!(rows[1].cells, vec!["4", "5", "6"]);
+        assert!(rows[2].read_error.as_ref().unwrap().contains("列数"));
+    }
+
+    #[test]
+    fn xlsx_title_row_and_formula_floats_as_excel_shows_them() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "盐城市生态环境局行政处罚信息")
+            .unwrap();
+        ws.write_string(1, 0, "CF_WSH").unwrap();
+        ws.write_string(1, 1, "CF_NR_FK").unwrap();
+        ws.write_string(2, 0, "盐环罚〔2026〕1号").unwrap();
+        ws.write_number(2, 1, 0.1 + 0.2).unwrap();
+        ws.write_number(3, 1, 1234.5678).unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        let (h, _, rows) = rows_of(Format::Xlsx, &bytes);
+        assert_eq!(h, vec!["CF_WSH", "CF_NR_FK"]);
+        assert_eq!((rows[0].row_no, rows[0].cells[1].as_str()), (3, "0.3"));
+        assert_eq!(
+            (rows[1].row_no, rows[1].cells[1].as_str()),
+            (4, "1234.5678")
+        );
+    }
+
+    #[test]
+    fn json_lines_number_rows_by_line_and_reject_a_bad_line_alone() {
+        let text = "{\"a\":\"1\"}\n\n[1]\n{\"a\":2,\"b\":\"x\"}\n{oops\n{}\n";
+        let (h, _, rows) = rows_of(Format::JsonLines, text.as_bytes());
+        assert_eq!(h, vec!["a", "b"]);
+        let got: Vec<(u64, bool)> = rows
+            .iter()
+            .map(|r| (r.row_no, r.read_error.is_none()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(1, true), (3, false), (4, true), (5, false), (6, false)]
+        );
+        assert_eq!(rows[2].cells, vec!["2", "x"]);
+        assert_eq!(Format::from_path(Path::new("x.JSONL")), Format::JsonLines);
+    }
+
     #[test]
     fn csv_short_row_is_reported_not_dropped() {
         let (_, _, rows) = rows_of(Format::Csv, b"a,b,c\n1,2\n4,5,6\n");
@@ -586,6 +860,11 @@ mod tests {
             "2026年5月1日",
             "2026.05.01",
             "2026-05-01 10:00:00",
+            "２０２６年５月１日",
+            "2026 年 5 月 1 日",
+            "2026年5月1号",
+            "2026年5月1日 10:00",
+            "２０２６－０５－０１",
         ] {
             assert_eq!(parse_date(s), Some(d), "{s}");
         }

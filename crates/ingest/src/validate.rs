@@ -242,6 +242,17 @@ impl<'a> Validator<'a> {
                 && let Some(i) = self.class.index_of_role(Role::Fine)
                 && let Some(Typed::Money(f)) = &typed[i]
                 && f.0 == 0
+                && self
+                    .class
+                    .index_of_role(Role::PenaltyCategories)
+                    .is_some_and(|c| {
+                        // Only a fine must be above zero: a 警告 with 罚款金额 0 is how many units
+                        // fill the column in.
+                        typed[c]
+                            .as_ref()
+                            .and_then(Typed::text)
+                            .is_some_and(|t| t.split(';').any(|k| k == "罚款"))
+                    })
             {
                 problems.push(self.problem(i, "处罚类别含罚款时，罚款金额应大于0"));
             }

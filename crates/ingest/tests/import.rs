@@ -983,3 +983,148 @@ fn a_registration_file_generated_alone_is_rejected_only_where_it_is_dirty() {
     assert_eq!(s.rows_read, f.rows);
     assert_eq!(s.rejected, f.dirty, "{s:?}");
 }
+
+/// The files departments actually send: a title above the header, notes after column names,
+/// full-width codes and dates, a 警告 with 罚款金额 0, trailing commas, a decimal comma; and the
+/// same rows as JSON Lines.
+#[test]
+fn files_as_departments_fill_them_in_import_row_for_row() {
+    let rules = Rulebook::builtin().unwrap();
+    let unit = "盐城市生态环境局";
+    let uc = unit_code(&rules, unit);
+    let dir = tempfile::tempdir().unwrap();
+    let code = |n: u64| synth::make_uscc(&mut synth::Rng::new(n), "91", "320925");
+    let row = |name: &str, code: &str, no: &str, fine: &str, date: &str| {
+        penalty_row(name, code, no, fine, date).replace("11320900001401484X", &uc)
+    };
+    let full_width = |s: &str| -> String {
+        s.chars()
+            .map(|c| match c {
+                '0'..='9' | 'A'..='Z' => char::from_u32(c as u32 + 0xFEE0).unwrap_or(c),
+                other => other,
+            })
+            .collect()
+    };
+    let rows = [
+        // Row 3: the USCC in full-width characters.
+        row(
+            "盐城市恒泰化工有限公司",
+            &full_width("91320900MA1MB4X50R"),
+            "盐环罚〔2026〕11号",
+            "0.3",
+            "2026-06-01",
+        ),
+        // Row 4: a warning, its fine written as 0.
+        row(
+            "建湖县甲有限公司",
+            &code(1),
+            "盐环罚〔2026〕12号",
+            "0",
+            "2026-06-01",
+        )
+        .replace(",罚款,处罚款0万元,0,", ",警告,警告,0,"),
+        // Row 5: a decimal comma — 0.2 万元 or 2 万元? Refused, not guessed.
+        row(
+            "建湖县乙有限公司",
+            &code(2),
+            "盐环罚〔2026〕13号",
+            "0,2",
+            "2026-06-01",
+        )
+        .replace("处罚款0,2万元,0,2,", "处罚款0.2万元,\"0,2\","),
+        // Row 6: trailing commas after the last column.
+        format!(
+            "{},,",
+            row(
+                "建湖县丙有限公司",
+                &code(3),
+                "盐环罚〔2026〕14号",
+                "1.5",
+                "2026-06-01"
+            )
+        ),
+        // Row 7: a date in full-width digits with spaces.
+        row(
+            "建湖县丁有限公司",
+            &code(4),
+            "盐环罚〔2026〕15号",
+            "0.5",
+            "２０２６ 年 ６ 月 ２ 日",
+        ),
+    ];
+    let header = HEADER
+        .replace("行政相对人类别", "行政相对人类别（必填）")
+        .replace("处罚决定日期", "处罚决定日期(YYYY-MM-DD)")
+        .replace("罚款金额（万元）", "罚款金额(单位：万元)")
+        .replace(
+            "统一社会信用代码,法定代表人",
+            "ＣＦ＿ＸＤＲ＿ＳＨＸＹＭ,法定代表人",
+        );
+    let csv = dir.path().join("with-title.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "盐城市生态环境局2026年6月行政处罚信息,,,\n{header}\n{}\n",
+            rows.join("\n")
+        ),
+    )
+    .unwrap();
+    // The same rows as JSON Lines, keyed by the plain header, with one line that is not JSON.
+    let names: Vec<&str> = HEADER.split(',').collect();
+    let mut lines: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(r.as_bytes());
+            let rec = rdr.records().next().unwrap().unwrap();
+            let obj: serde_json::Map<String, serde_json::Value> = names
+                .iter()
+                .zip(rec.iter())
+                .map(|(k, v)| (k.to_string(), v.into()))
+                .collect();
+            serde_json::Value::Object(obj).to_string()
+        })
+        .collect();
+    lines.insert(2, "{not json".into());
+    let jsonl = dir.path().join("rows.jsonl");
+    std::fs::write(&jsonl, lines.join("\n") + "\n").unwrap();
+
+    for ts in stores() {
+        let keys = testkit::keys();
+        let clock = clock_on("2026-06-03");
+        let s = import(&ts.store, &rules, &keys, &clock, &csv, unit, "行政处罚");
+        assert_eq!(s.unknown_columns, Vec::<String>::new(), "{}", ts.name);
+        assert_eq!(
+            (s.rows_read, s.accepted, s.rejected),
+            (5, 4, 1),
+            "{}",
+            ts.name
+        );
+        let sub = s.submission_id.unwrap();
+        // Numbered as the unit sees its sheet: title row 1, header row 2.
+        assert_eq!(
+            rejected_rows(&ts.store, sub),
+            BTreeSet::from([5]),
+            "{}",
+            ts.name
+        );
+        let why = ts.store.rejections(sub).unwrap();
+        let p = &why[0].problems[0];
+        assert_eq!(p.field, "CF_NR_FK", "{}", ts.name);
+        assert!(p.reason.contains("逗号"), "{}: {}", ts.name, p.reason);
+
+        let j = import(&ts.store, &rules, &keys, &clock, &jsonl, unit, "行政处罚");
+        assert_eq!(j.format, "jsonl", "{}", ts.name);
+        assert_eq!((j.rows_read, j.rejected), (6, 2), "{}", ts.name);
+        // The four good rows are the CSV's, already stored.
+        assert_eq!((j.accepted, j.unchanged), (4, 4), "{}", ts.name);
+        assert_eq!(
+            rejected_rows(&ts.store, j.submission_id.unwrap()),
+            BTreeSet::from([3, 4]),
+            "{}",
+            ts.name
+        );
+    }
+}

@@ -46,6 +46,7 @@ fn format_of(req: &Request, explicit: Option<&str>) -> Result<Format, ApiError> 
         .to_ascii_lowercase();
     match ct.as_str() {
         "application/json" => Ok(Format::Json),
+        "application/x-ndjson" | "application/jsonl" => Ok(Format::JsonLines),
         "text/csv" | "application/csv" => Ok(Format::Csv),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => Ok(Format::Xlsx),
         _ => Err(ApiError::UnsupportedMediaType),

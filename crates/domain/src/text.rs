@@ -1,0 +1,30 @@
+//! Text as departments type it: full-width (全角) letters, digits and punctuation folded to their
+//! ASCII forms, so that `９１３２…`, `ＣＦ＿ＷＳＨ` and `２０２６－０１－０５` read as what they mean.
+
+/// The ASCII form of a full-width character (U+FF01–U+FF5E) and of the ideographic space;
+/// every other character as it is.
+pub fn fold_width(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' => ' ',
+        other => other,
+    }
+}
+
+/// `fold_width` over a whole string.
+pub fn fold_widths(s: &str) -> String {
+    s.chars().map(fold_width).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_width_forms_fold_to_ascii_and_chinese_stays() {
+        assert_eq!(
+            fold_widths("９１３２ＡＢｘ－，．（）　年"),
+            "9132ABx-,.() 年"
+        );
+    }
+}
