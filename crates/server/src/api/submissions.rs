@@ -132,9 +132,10 @@ pub async fn import_body(
 
 #[utoipa::path(post, path = "/api/v1/submissions", tag = "报送", security(("token" = [])),
     params(SubmitParams),
-    request_body(description = "JSON数组（或含 records 数组的对象），字段用国家标准代码；或 CSV（UTF-8/GB18030）、XLSX 文件",
+    request_body(description = "JSON数组（或含 records 数组的对象），字段用国家标准代码；或 JSON Lines（每行一条记录）；或 CSV（UTF-8/GB18030）、XLSX 文件",
         content(
             (Vec<Object> = "application/json"),
+            (String = "application/x-ndjson"),
             (String = "text/csv"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses(
