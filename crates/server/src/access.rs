@@ -200,11 +200,13 @@ pub async fn check(State(state): State<Shared>, ctx: Ctx, req: Request, next: Ne
     } else {
         ApiError::Unauthenticated
     };
+    // The route's template, not the path as sent: a path can hold a resident ID number
+    // (/api/v1/subjects/{code}/id-number), and the trail keeps what it is given for ever.
     crate::context::audit(
         &state,
         &ctx,
         "access.denied",
-        Some(format!("{} {}", req.method(), req.uri().path())),
+        Some(format!("{} {}", req.method(), ep.path)),
         if matches!(denied, ApiError::Forbidden) {
             "denied:forbidden"
         } else {

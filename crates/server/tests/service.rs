@@ -195,8 +195,27 @@ fn full_resident_ids(text: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_public_response_shows_a_full_resident_id() {
     let h = harness();
-    let person = h
+    // The public may not look a person up by ID number (it could try the masked birth date's
+    // digits one by one); it names a person by the store key the portal links to.
+    let by_id = h
         .get(&format!("/api/v1/subjects/{}", h.person), Role::Public)
+        .await;
+    assert_eq!(
+        by_id.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        by_id.text()
+    );
+    assert!(by_id.text().contains("主体键"), "{}", by_id.text());
+    let key = h
+        .get(&format!("/api/v1/subjects/{}", h.person), Role::Deciding)
+        .await
+        .json()["subject"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let person = h
+        .get(&format!("/api/v1/subjects/{key}"), Role::Public)
         .await;
     assert_eq!(
         person.status,
@@ -204,6 +223,7 @@ async fn no_public_response_shows_a_full_resident_id() {
         "a person with a public penalty is public"
     );
     let j = person.json();
+    assert!(j["subject"]["id_note"].is_null());
     assert_eq!(j["subject"]["id_masked"], "320902********1234");
     let record_id = j["classes"][0]["records"][0]["record_id"]
         .as_str()
@@ -262,6 +282,27 @@ async fn no_public_response_shows_a_full_resident_id() {
         })
         .unwrap();
     assert_eq!(trail.len(), 1);
+    // The refused unmask above is in the trail by its route, without the number.
+    let denied = h
+        .state
+        .platform
+        .audit_search(&store::AuditQuery {
+            action: Some("access.denied".into()),
+            limit: 50,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        denied
+            .iter()
+            .any(|e| e.entry.object.as_deref() == Some("GET /api/v1/subjects/{code}/id-number"))
+    );
+    assert!(
+        denied
+            .iter()
+            .all(|e| !format!("{e:?}").contains(h.person.as_str())),
+        "an ID number in the audit trail"
+    );
     let reads = h
         .state
         .platform
@@ -272,11 +313,15 @@ async fn no_public_response_shows_a_full_resident_id() {
         })
         .unwrap();
     assert!(!reads.is_empty(), "a full file read is audited");
-    // The public does not learn that a person without public records exists.
+    // The public learns nothing from an ID number, known to the store or not.
     let unknown = h
         .get("/api/v1/subjects/320902198503151242", Role::Public)
         .await;
-    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        unknown.json()["error"]["message"],
+        by_id.json()["error"]["message"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -351,6 +396,22 @@ async fn files_by_audience_and_day(h: &Harness) {
         before["classes"].as_array().unwrap().is_empty(),
         "nothing was recorded before 2026"
     );
+    // Another day's file is for the subject and officers: on an earlier day, the public would
+    // see what has since been withdrawn or repaired.
+    let public_before = h
+        .get(
+            &format!("/api/v1/subjects/{}?as_of=2026-01-01", h.org),
+            Role::Public,
+        )
+        .await;
+    assert_eq!(public_before.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let own_before = h
+        .get(
+            &format!("/api/v1/subjects/{}?as_of=2026-01-01", h.org),
+            Role::Subject,
+        )
+        .await;
+    assert_eq!(own_before.status, StatusCode::OK);
     let bad = h
         .get(
             &format!("/api/v1/subjects/{}?as_of=2026-13-01", h.org),

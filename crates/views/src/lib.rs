@@ -59,6 +59,15 @@ pub fn subject_key(
     Err(ViewError::BadCode(code.to_string()))
 }
 
+/// Whether `code` names a natural person by a resident ID number (not by a store key or a
+/// USCC). The public may not look people up that way: with the masked number and the store key
+/// shown on the portal, answering such lookups would let anyone try the eight hidden birth-date
+/// digits until the full number is found.
+pub fn names_a_person_by_id(code: &str, rules: &Rulebook, today: NaiveDate) -> bool {
+    let n = normalize(code);
+    !(n.len() == 32 && n.starts_with('P')) && ResidentId::parse(&n, &rules.ids, today).is_ok()
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Identity {
     pub key: String,
@@ -389,8 +398,14 @@ pub fn file_of(
             records: views,
         });
     }
+    let mut subject = identity(subject, rules);
+    if audience == Audience::Public {
+        // A note on the ID number can name the birth year ("…在1990年未启用"): not for the public.
+        subject.id_note = None;
+        subject.id_suspect = false;
+    }
     CreditFile {
-        subject: identity(subject, rules),
+        subject,
         as_of,
         classes,
     }

@@ -14,7 +14,8 @@ use crate::{Shared, blocking, today};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct AsOf {
-    /// The file as it stood at the end of this day (YYYY-MM-DD); default today.
+    /// The file as it stood at the end of this day (YYYY-MM-DD); default today. Only the subject
+    /// itself and officers who see whole files may ask for another day than today.
     pub as_of: Option<String>,
 }
 
@@ -50,6 +51,21 @@ pub async fn load_file(
     };
     let key = views::subject_key(&code, &state.rules, &state.keys, today(now))?;
     let aud = audience(ctx, &key);
+    if aud == Audience::Public {
+        if views::names_a_person_by_id(&code, &state.rules, today(now)) {
+            return Err(ApiError::Unprocessable(
+                "为保护个人信息，不能按公民身份号码查询自然人；请使用信用档案链接中的主体键（P开头）"
+                    .into(),
+            ));
+        }
+        // An earlier day would show what has since been withdrawn, repaired or has left its
+        // publicity window.
+        if day != today(now) {
+            return Err(ApiError::Unprocessable(
+                "历史视图（as_of）仅向信用主体本人和有权限的工作人员提供".into(),
+            ));
+        }
+    }
     // Read on this worker, not the blocking pool: PostgreSQL's read is driven on the runtime;
     // SQLite's is a function call of a few hundred microseconds, less than the two thread
     // hand-offs (and the allocations freed on another thread) of the pool.
@@ -81,7 +97,7 @@ pub async fn load_file(
 }
 
 #[utoipa::path(get, path = "/api/v1/subjects/{code}", tag = "信用档案",
-    params(("code" = String, Path, description = "统一社会信用代码或公民身份号码"), AsOf),
+    params(("code" = String, Path, description = "统一社会信用代码、主体键（P开头），或公民身份号码（公众不可按身份号码查询）"), AsOf),
     responses(
         (status = 200, description = "信用档案（按调用者可见范围）", body = views::CreditFile),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
