@@ -301,8 +301,10 @@ pub struct Evaluation {
 }
 
 /// Which measures of `matter` the hits trigger, and the verdict: the strongest punishing effect,
-/// else incentives if any apply (a subject on the red list and a serious list is punished, not
-/// rewarded: incentives yield to any punishment), else clear.
+/// else incentives if any apply, else clear. Incentives are for the trustworthy only: a subject
+/// with a hit on a dishonesty list (one that some punishing measure targets — 严重失信,
+/// 重点关注, 失信被执行人) gets no red-list favour in any matter, even where that list carries
+/// no measure of the matter's own.
 pub fn evaluate(book: &MeasureBook, matter: &str, hits: &[Hit<'_>]) -> Evaluation {
     let mut applied = Vec::new();
     for (i, m) in book.measures.iter().enumerate() {
@@ -330,6 +332,18 @@ pub fn evaluate(book: &MeasureBook, matter: &str, hits: &[Hit<'_>]) -> Evaluatio
         .map(|a| book.measures[a.measure].effect)
         .filter(|e| !e.is_incentive())
         .min();
+    let dishonest = hits.iter().any(|h| {
+        book.measures.iter().any(|m| {
+            !m.effect.is_incentive()
+                && match h.via {
+                    Via::Subject => m.targets.iter().any(|t| t == h.class_code),
+                    Via::LegalRep => m.legal_rep_targets.iter().any(|t| t == h.class_code),
+                }
+        })
+    });
+    if punish.is_some() || dishonest {
+        applied.retain(|a| !book.measures[a.measure].effect.is_incentive());
+    }
     let verdict = match punish {
         Some(Effect::Forbid) => Verdict::Forbid,
         Some(Effect::Restrict) => Verdict::Restrict,
@@ -338,10 +352,6 @@ pub fn evaluate(book: &MeasureBook, matter: &str, hits: &[Hit<'_>]) -> Evaluatio
         None if !applied.is_empty() => Verdict::Incentive,
         None => Verdict::Clear,
     };
-    if punish.is_some() {
-        // Incentives do not apply to a subject under punishment for the same matter.
-        applied.retain(|a| !book.measures[a.measure].effect.is_incentive());
-    }
     Evaluation { verdict, applied }
 }
 
@@ -473,6 +483,24 @@ basis = "b"
                 .iter()
                 .all(|a| b.measures[a.measure].id != "R1")
         );
+        // On the red list and a dishonesty list, in a matter where only the red list has a
+        // measure: no favour, and nothing else applies either.
+        let red_and_serious = evaluate(
+            &b,
+            "PYPX",
+            &[
+                Hit {
+                    class_code: "HMD",
+                    via: Via::Subject,
+                },
+                Hit {
+                    class_code: "YZSX",
+                    via: Via::Subject,
+                },
+            ],
+        );
+        assert_eq!(red_and_serious.verdict, Verdict::Clear);
+        assert!(red_and_serious.applied.is_empty());
         // Another matter: nothing applies.
         assert_eq!(
             evaluate(

@@ -1128,3 +1128,57 @@ fn files_as_departments_fill_them_in_import_row_for_row() {
         );
     }
 }
+
+/// 累计失信 counts dishonesty records: published penalties, not a 警告 that is never made public.
+#[test]
+fn the_accumulation_warning_counts_only_published_records() {
+    let rules = Rulebook::builtin().unwrap();
+    let unit = "盐城市生态环境局";
+    let uc = unit_code(&rules, unit);
+    let dir = tempfile::tempdir().unwrap();
+    let a = synth::make_uscc(&mut synth::Rng::new(21), "91", "320925");
+    let b = synth::make_uscc(&mut synth::Rng::new(22), "91", "320925");
+    let row = |name: &str, code: &str, n: u32, warning: bool| {
+        let r = penalty_row(
+            name,
+            code,
+            &format!("盐环罚〔2026〕{}号", 300 + n),
+            "0.5",
+            "2026-06-01",
+        )
+        .replace("11320900001401484X", &uc);
+        if warning {
+            r.replace(",罚款,处罚款0.5万元,0.5,", ",警告,警告,,")
+        } else {
+            r
+        }
+    };
+    let rows = vec![
+        row("建湖县甲化工有限公司", &a, 1, false),
+        row("建湖县甲化工有限公司", &a, 2, false),
+        row("建湖县甲化工有限公司", &a, 3, false),
+        row("建湖县乙化工有限公司", &b, 4, false),
+        row("建湖县乙化工有限公司", &b, 5, false),
+        row("建湖县乙化工有限公司", &b, 6, true),
+        row("建湖县乙化工有限公司", &b, 7, true),
+    ];
+    let f = write(dir.path(), "accumulation.csv", &rows);
+    for ts in stores() {
+        let keys = testkit::keys();
+        let s = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-06-03"),
+            &f,
+            unit,
+            "行政处罚",
+        );
+        assert_eq!((s.accepted, s.rejected), (7, 0), "{}", ts.name);
+        let from = day("2026-01-01");
+        let warned = ts.store.accumulated(&["CF"], from, 3, 100).unwrap();
+        assert_eq!(warned, vec![(a.clone(), 3)], "{}", ts.name);
+        let at_two = ts.store.accumulated(&["CF"], from, 2, 100).unwrap();
+        assert_eq!(at_two, vec![(a.clone(), 3), (b.clone(), 2)], "{}", ts.name);
+    }
+}

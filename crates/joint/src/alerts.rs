@@ -13,20 +13,28 @@ use store::{Alert, NewAlert, Store, StoreError};
 /// Pauses between delivery attempts; after the last, the alert is marked failed.
 pub const BACKOFF: [i64; 7] = [60, 300, 1800, 7200, 21600, 43200, 86400];
 
-/// How an event reads to the unit.
+/// Changes that end a record's effect.
+const ENDS: [&str; 5] = ["exited", "revoked", "expired", "repaired", "withdrawn"];
+
+/// How an event reads to the unit. `previous` is the change of the record's event before this
+/// one: a record that subscribers last heard of as ended, or not at all, and now comes back
+/// or is corrected into force is news — listed again, or a serious penalty (a penalty's events
+/// are its serious versions only, so a correction from 一般 to 严重 has no event before it).
 pub fn event_of(
     class_code: &str,
     change: &str,
+    previous: Option<&str>,
     lists: &[&str],
 ) -> Option<(&'static str, &'static str)> {
     let listed = lists.contains(&class_code);
+    let news = previous.is_none_or(|p| ENDS.contains(&p));
     match change {
         "created" if listed => Some(("listed", "列入名单")),
         "created" => Some(("serious_penalty", "受到严重失信行政处罚")),
+        "corrected" if listed && news => Some(("listed", "列入名单")),
         "corrected" if listed => Some(("changed", "名单信息变更（含限期整改）")),
-        "exited" | "revoked" | "expired" | "repaired" | "withdrawn" if listed => {
-            Some(("exited", "移出名单"))
-        }
+        "corrected" if news => Some(("serious_penalty", "受到严重失信行政处罚")),
+        c if listed && ENDS.contains(&c) => Some(("exited", "移出名单")),
         "repaired" | "withdrawn" => Some(("penalty_ended", "处罚信息停止公示")),
         _ => None,
     }
@@ -49,7 +57,9 @@ pub fn detect(
         };
         let mut alerts = Vec::new();
         for e in &events {
-            let Some((event, label)) = event_of(&e.class_code, &e.change, &lists) else {
+            let Some((event, label)) =
+                event_of(&e.class_code, &e.change, e.previous.as_deref(), &lists)
+            else {
                 continue;
             };
             let subs = platform.subscribers(&e.subject_key)?;
@@ -203,5 +213,44 @@ fn send(
         Ok(())
     } else {
         Err(format!("接收方返回HTTP {status}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_of;
+
+    const LISTS: &[&str] = &["YZSX", "HMD", "ZDGZ", "SXBZXR"];
+
+    fn event(class: &str, change: &str, previous: Option<&str>) -> Option<&'static str> {
+        event_of(class, change, previous, LISTS).map(|(e, _)| e)
+    }
+
+    #[test]
+    fn a_record_back_in_force_is_news_and_a_plain_correction_is_not() {
+        // Penalties: only serious versions have events.
+        assert_eq!(event("CF", "created", None), Some("serious_penalty"));
+        // Corrected from 一般 to 严重: no event before it.
+        assert_eq!(event("CF", "corrected", None), Some("serious_penalty"));
+        // Withdrawn, then reported again (stored as a correction).
+        assert_eq!(
+            event("CF", "corrected", Some("withdrawn")),
+            Some("serious_penalty")
+        );
+        // A serious penalty corrected and still serious: already known.
+        assert_eq!(event("CF", "corrected", Some("created")), None);
+        assert_eq!(
+            event("CF", "withdrawn", Some("created")),
+            Some("penalty_ended")
+        );
+        // Lists.
+        assert_eq!(event("YZSX", "created", None), Some("listed"));
+        assert_eq!(event("YZSX", "corrected", Some("created")), Some("changed"));
+        assert_eq!(
+            event("YZSX", "corrected", Some("withdrawn")),
+            Some("listed")
+        );
+        assert_eq!(event("YZSX", "corrected", Some("expired")), Some("listed"));
+        assert_eq!(event("YZSX", "expired", Some("corrected")), Some("exited"));
     }
 }

@@ -13,6 +13,9 @@ pub enum ApiError {
     Unauthenticated,
     #[error("当前角色无权访问此功能")]
     Forbidden,
+    /// Forbidden for a reason the caller should read (403 `forbidden`).
+    #[error("{0}")]
+    NotYours(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -54,7 +57,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::NotYours(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -70,7 +73,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthenticated => "unauthenticated",
-            ApiError::Forbidden => "forbidden",
+            ApiError::Forbidden | ApiError::NotYours(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Unprocessable(_) => "unprocessable",

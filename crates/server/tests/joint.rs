@@ -303,6 +303,16 @@ async fn every_effect_of_the_measure_list_and_a_delisting() {
     let id = v["check_id"].as_i64().unwrap();
     let fb_uri = format!("/api/v1/checks/{id}/feedback");
     let fb = |body: Value| h.post_json(&fb_uri, Role::Handling, body);
+    // The credit office sees the check but does not answer for the department.
+    let r = h
+        .post_json(
+            &fb_uri,
+            Role::Admin,
+            json!({"outcome": "not_applicable", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(r.text().contains("发起该次核查的部门"), "{}", r.text());
     let r = fb(json!({"outcome": "not_applicable"})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().contains("须说明理由"));
@@ -475,6 +485,52 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
         .await
         .json();
     assert_eq!(listed.as_array().unwrap().len(), 1);
+
+    // A hit through the legal representative can be marked too.
+    let (_, v) = check(&h, Role::Handling, &x.b, "ZFCG").await;
+    assert_eq!(v["entries"][0]["via"], "legal_rep");
+    let rep_entry = v["entries"][0]["record_id"].as_str().unwrap().to_string();
+    let r = h
+        .post_json("/api/v1/exceptions", Role::Handling, json!({"code": x.b, "matter": "ZFCG", "record_id": rep_entry, "reason": "法定代表人已变更，名单记录为前任"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let rep_ex = r.json()["exception_id"].as_i64().unwrap();
+    let (_, v) = check(&h, Role::Handling, &x.b, "ZFCG").await;
+    assert_eq!(v["verdict"], "clear", "{v}");
+    // Another unit's officer may not take it back; the unit that marked it may.
+    let revoke = format!("/api/v1/exceptions/{rep_ex}/revoke");
+    let other = server::manage::create_token(
+        &h.state.platform,
+        &h.state.rules,
+        &h.state.keys,
+        &server::manage::TokenRequest {
+            name: "another unit".into(),
+            role: Role::Handling,
+            unit: Some("盐城市市场监督管理局".into()),
+            subject: None,
+            days: Some(1),
+        },
+        "test",
+        h.state.clock.now(),
+    )
+    .unwrap()
+    .token;
+    let r = h
+        .send(
+            axum::http::Request::builder()
+                .method(Method::POST)
+                .uri(&revoke)
+                .header(header::AUTHORIZATION, format!("Bearer {other}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(r.text().contains("登记该例外的单位"), "{}", r.text());
+    let r = h.post_json(&revoke, Role::Handling, json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let (_, v) = check(&h, Role::Handling, &x.b, "ZFCG").await;
+    assert_ne!(v["verdict"], "clear", "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

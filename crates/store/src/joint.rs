@@ -407,15 +407,36 @@ impl Store {
         })
     }
 
+    /// One exception in force.
+    pub fn exception(&self, id: i64) -> Result<Option<CheckException>, StoreError> {
+        Ok(self
+            .exceptions_where("exception_id = $1", &[Val::Int(id)])?
+            .pop())
+    }
+
     /// Exceptions in force (all subjects), for the check index.
     pub fn exceptions(&self, subject_key: Option<&str>) -> Result<Vec<CheckException>, StoreError> {
+        self.exceptions_where(
+            "($1 = '' OR subject_key = $1)",
+            &[subject_key.unwrap_or("").into()],
+        )
+    }
+
+    /// Exceptions in force that meet `cond` (a fixed SQL condition on parameters from $1).
+    fn exceptions_where(
+        &self,
+        cond: &str,
+        params: &[Val],
+    ) -> Result<Vec<CheckException>, StoreError> {
         self.read(|c| {
             c.query(
-                "SELECT exception_id, subject_key, matter, record_id, record_hash, reason, actor, unit,
-                    created_at, revoked_at
-                 FROM check_exceptions WHERE revoked_at IS NULL AND ($1 = '' OR subject_key = $1)
-                 ORDER BY exception_id",
-                &[subject_key.unwrap_or("").into()],
+                &format!(
+                    "SELECT exception_id, subject_key, matter, record_id, record_hash, reason, actor,
+                        unit, created_at, revoked_at
+                     FROM check_exceptions WHERE revoked_at IS NULL AND {cond}
+                     ORDER BY exception_id"
+                ),
+                params,
             )?
             .iter()
             .map(|r| {

@@ -55,6 +55,9 @@ pub struct RecordEvent {
     pub severity: Option<String>,
     pub source_unit: String,
     pub at: DateTime<Utc>,
+    /// The change of this record's event before this one, if any: whether subscribers last
+    /// heard of it as in force or as ended.
+    pub previous: Option<String>,
 }
 
 fn entry_from(r: &Row) -> Result<ListEntry, StoreError> {
@@ -347,8 +350,11 @@ impl Store {
         self.read(|c| {
             c.query(
                 "SELECT seq, subject_key, record_key, version_no, class_code, change, severity,
-                    source_unit, at
-                 FROM record_events WHERE processed = $1 ORDER BY seq LIMIT $2",
+                    source_unit, at,
+                    (SELECT p.change FROM record_events p
+                     WHERE p.subject_key = e.subject_key AND p.record_key = e.record_key
+                       AND p.seq < e.seq ORDER BY p.seq DESC LIMIT 1)
+                 FROM record_events e WHERE processed = $1 ORDER BY seq LIMIT $2",
                 &[Val::Bool(false), Val::Int(limit)],
             )?
             .iter()
@@ -364,6 +370,7 @@ impl Store {
                     severity: r.opt_text(6)?,
                     source_unit: r.text(7)?,
                     at: r.time(8)?,
+                    previous: r.opt_text(9)?,
                 })
             })
             .collect()
@@ -381,7 +388,8 @@ impl Store {
     }
 
     /// Dishonesty records per subject decided since `from` in `classes`, for subjects with at
-    /// least `threshold` (the 累计失信 warning).
+    /// least `threshold` (the 累计失信 warning). Only records made public count: a 轻微 penalty
+    /// that is not published is not a dishonesty record.
     pub fn accumulated(
         &self,
         classes: &[&str],
@@ -389,14 +397,20 @@ impl Store {
         threshold: i64,
         limit: i64,
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        let list: Vec<String> = (0..classes.len()).map(|i| format!("${}", i + 4)).collect();
-        let mut params: Vec<Val> = vec![from.into(), Val::Int(threshold), Val::Int(limit)];
+        let list: Vec<String> = (0..classes.len()).map(|i| format!("${}", i + 5)).collect();
+        let mut params: Vec<Val> = vec![
+            from.into(),
+            Val::Int(threshold),
+            Val::Int(limit),
+            Val::Bool(true),
+        ];
         params.extend(classes.iter().map(|c| Val::from(*c)));
         self.read(|c| {
             c.query(
                 &format!(
                     "SELECT subject_key, COUNT(*) FROM records
                      WHERE class_code IN ({}) AND change IN ('created', 'corrected') AND decided_on >= $1
+                       AND published = $4
                      GROUP BY subject_key HAVING COUNT(*) >= $2
                      ORDER BY COUNT(*) DESC, subject_key LIMIT $3",
                     list.join(", ")

@@ -197,6 +197,14 @@ pub fn file_feedback(
     f: &FeedbackRequest,
 ) -> ApiResult<store::Feedback> {
     let check = visible_check(state, ctx, id)?;
+    // The department that ran the check says what it did; the credit office reads every check
+    // but does not answer for another unit.
+    let p = &ctx.principal;
+    if !(check.actor == p.actor() || (p.unit.is_some() && check.unit == p.unit)) {
+        return Err(ApiError::NotYours(
+            "只有发起该次核查的部门可以反馈处理结果".into(),
+        ));
+    }
     let reason = f.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
     match f.outcome.as_str() {
         "applied" => {
@@ -488,10 +496,14 @@ pub async fn create_exception(
             .code
             .clone();
         let (key, _, _) = joint::check::subject_of(&req.code, &s.rules, &s.keys, today(now))?;
+        // The hit may be the subject's own entry or its legal representative's (a check of an
+        // organisation looks at both).
+        let rep = s.lists.listed_rep(&key);
         let entry = s
             .lists
             .entries(&key)
             .into_iter()
+            .chain(rep.iter().flat_map(|r| s.lists.entries(r)))
             .find(|e| e.record_id == req.record_id)
             .ok_or_else(|| ApiError::NotFound("该主体没有这条在列的名单记录".into()))?;
         let mut e = store::CheckException {
@@ -538,16 +550,27 @@ pub struct CodeParam {
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn list_exceptions(
     State(state): State<Shared>,
+    ctx: Ctx,
     ApiQuery(q): ApiQuery<CodeParam>,
 ) -> ApiResult<Json<Vec<store::CheckException>>> {
     let s = state.clone();
-    blocking(move || {
+    let r = blocking(move || {
         let (key, _, _) =
             joint::check::subject_of(&q.code, &s.rules, &s.keys, today(s.clock.now()))?;
-        Ok(s.platform.exceptions(Some(&key))?)
+        Ok((key.clone(), s.platform.exceptions(Some(&key))?))
     })
-    .await
-    .map(Json)
+    .await;
+    // Which subjects an officer asked about is itself sensitive (a code may be an ID number).
+    audit(
+        &state,
+        &ctx,
+        "exception.list",
+        r.as_ref().ok().map(|(key, _)| key.clone()),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    r.map(|(_, list)| Json(list))
 }
 
 #[utoipa::path(post, path = "/api/v1/exceptions/{id}/revoke", tag = "联合奖惩", security(("token" = [])),
@@ -562,6 +585,18 @@ pub async fn revoke_exception(
 ) -> ApiResult<Json<ListActionDone>> {
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
+        // An exception changes every department's verdicts: the unit that marked it, or the
+        // credit office, takes it back — not any officer.
+        let e = s
+            .platform
+            .exception(id)?
+            .ok_or_else(|| ApiError::NotFound(format!("例外{id}不存在或已撤销")))?;
+        let p = &c.principal;
+        if p.role != Role::Admin && e.actor != p.actor() && (p.unit.is_none() || e.unit != p.unit) {
+            return Err(ApiError::NotYours(
+                "只有登记该例外的单位或市信用办可以撤销".into(),
+            ));
+        }
         s.platform
             .revoke_exception(id, &c.principal.actor(), s.clock.now())?;
         s.lists.refresh(&s.store, &s.platform, &s.rules)?;
