@@ -148,10 +148,33 @@ pub fn deliver_due(
         .build()
         .into();
     let mut report = DeliveryReport::default();
-    let due = platform.claim_due_alerts(now, now + chrono::Duration::minutes(5), 100)?;
+    // Claimed a few at a time: the claim's 5 minutes must outlast sending all it holds (each send
+    // may take its 10 s timeout), or another server would claim and send them again.
+    loop {
+        let due = platform.claim_due_alerts(now, now + chrono::Duration::minutes(5), CLAIM)?;
+        if due.is_empty() {
+            break;
+        }
+        deliver(&agent, platform, keys, due, now, public_base, &mut report)?;
+    }
+    Ok(report)
+}
+
+/// Alerts claimed at once: 20 sends of at most 10 s each fit well inside the 5-minute claim.
+const CLAIM: i64 = 20;
+
+fn deliver(
+    agent: &ureq::Agent,
+    platform: &Store,
+    keys: &KeyRing,
+    due: Vec<Alert>,
+    now: DateTime<Utc>,
+    public_base: &str,
+    report: &mut DeliveryReport,
+) -> Result<(), StoreError> {
     for a in due {
         report.attempted += 1;
-        let result = send(&agent, platform, keys, &a, now, public_base);
+        let result = send(agent, platform, keys, &a, now, public_base);
         match result {
             Ok(()) => {
                 report.delivered += 1;
@@ -168,7 +191,7 @@ pub fn deliver_due(
             }
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 fn send(

@@ -76,11 +76,7 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
             out.pop();
         }
     }
-    // A header: a first cell with no digit in it (统一社会信用代码, 代码, code …).
-    if out
-        .first()
-        .is_some_and(|(_, c)| !c.is_empty() && !c.bytes().any(|b| b.is_ascii_digit()))
-    {
+    if out.first().is_some_and(|(_, c)| is_header(c)) {
         out.remove(0);
     }
     if out.is_empty() {
@@ -90,6 +86,16 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
         return Err(BatchError::TooMany);
     }
     Ok(out)
+}
+
+/// A header cell: no digit, and it names a code column (统一社会信用代码, 证件号码, 主体标识码,
+/// code, USCC …). A first line like `N/A` or `无` is a line to report as invalid, not a header.
+fn is_header(cell: &str) -> bool {
+    let upper = cell.to_uppercase();
+    !cell.bytes().any(|b| b.is_ascii_digit())
+        && ["代码", "号码", "编码", "证件", "标识", "CODE", "USCC", "ID"]
+            .iter()
+            .any(|w| upper.contains(w))
 }
 
 /// One line of the result.
@@ -433,4 +439,25 @@ pub fn unseal(keys: &crypto::KeyRing, chunks: &[Vec<u8>]) -> Result<Vec<u8>, cry
         out.extend_from_slice(&o?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_codes;
+
+    #[test]
+    fn a_header_is_passed_over_but_a_first_line_that_is_not_one_is_kept() {
+        let with_header =
+            read_codes("统一社会信用代码\n91320900MA1MB4X50R\n".as_bytes(), false).unwrap();
+        assert_eq!(with_header, vec![(2, "91320900MA1MB4X50R".to_string())]);
+        let code_header = read_codes(b"code,name\n91320900MA1MB4X50R,x\n", false).unwrap();
+        assert_eq!(code_header.len(), 1);
+        // No header: a first line without digits is a code to report as invalid, not dropped.
+        for first in ["N/A", "无"] {
+            let lines =
+                read_codes(format!("{first}\n91320900MA1MB4X50R\n").as_bytes(), false).unwrap();
+            assert_eq!(lines[0], (1, first.to_string()));
+            assert_eq!(lines.len(), 2);
+        }
+    }
 }

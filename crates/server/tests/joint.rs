@@ -351,6 +351,24 @@ async fn every_effect_of_the_measure_list_and_a_delisting() {
         .get(&format!("/api/v1/checks/{id}/snippet"), Role::Handling)
         .await;
     assert_eq!(snip.status, StatusCode::OK);
+    // Reading a check again is in the trail.
+    for action in ["check.read", "check.snippet"] {
+        let trail = h
+            .state
+            .platform
+            .audit_search(&store::AuditQuery {
+                action: Some(action.into()),
+                limit: 5,
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(
+            trail
+                .iter()
+                .any(|e| e.entry.object.as_deref() == Some(format!("check:{id}").as_str())),
+            "{action}"
+        );
+    }
     let t = snip.text();
     assert!(
         t.contains("禁止") && t.contains("政府采购法") && !t.contains("<script"),

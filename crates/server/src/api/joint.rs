@@ -169,13 +169,27 @@ pub async fn get_check(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<CheckDetail>> {
     let (s, c) = (state.clone(), ctx.clone());
-    blocking(move || {
+    let r = blocking(move || {
         let check = visible_check(&s, &c, id)?;
         let feedback = s.platform.feedback(id)?;
         Ok(CheckDetail { check, feedback })
     })
-    .await
-    .map(Json)
+    .await;
+    // A check names a subject and what was found on it: reading it again is a sensitive read.
+    audit_check_read(&state, &ctx, id, r.is_ok(), "check.read").await;
+    r.map(Json)
+}
+
+async fn audit_check_read(state: &Shared, ctx: &Ctx, id: i64, ok: bool, action: &str) {
+    audit(
+        state,
+        ctx,
+        action,
+        Some(format!("check:{id}")),
+        if ok { "ok" } else { "failed" },
+        None,
+    )
+    .await;
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -341,11 +355,13 @@ pub async fn check_snippet(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Html<String>> {
     let (s, c) = (state.clone(), ctx.clone());
-    blocking(move || {
+    let r = blocking(move || {
         let check = visible_check(&s, &c, id)?;
         Ok(Html(snippet(&check, &s.rules)))
     })
-    .await
+    .await;
+    audit_check_read(&state, &ctx, id, r.is_ok(), "check.snippet").await;
+    r
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
