@@ -215,6 +215,13 @@ impl<'a> Validator<'a> {
                         ),
                         _ => "必填，不能为空".to_string(),
                     };
+                    // Required in this row and not a column of the file at all: say so, or the
+                    // unit looks for an empty cell it does not have.
+                    let why = if self.map.item_columns[i].is_empty() {
+                        format!("文件缺少该数据项的列（{why}）")
+                    } else {
+                        why
+                    };
                     problems.push(self.problem(i, why));
                 }
                 continue;

@@ -1182,3 +1182,49 @@ fn the_accumulation_warning_counts_only_published_records() {
         assert_eq!(at_two, vec![(a.clone(), 3), (b.clone(), 2)], "{}", ts.name);
     }
 }
+
+/// A 罚款 row in a file that has no 罚款金额 column: the reason says the column is missing, not
+/// that a cell is empty.
+#[test]
+fn a_conditional_column_missing_from_the_file_is_named_as_missing() {
+    let rules = Rulebook::builtin().unwrap();
+    let unit = "盐城市生态环境局";
+    let uc = unit_code(&rules, unit);
+    let dir = tempfile::tempdir().unwrap();
+    let drop_fine = |line: &str| {
+        let mut cells: Vec<&str> = line.split(',').collect();
+        cells.remove(10);
+        cells.join(",")
+    };
+    let row = penalty_row(
+        "建湖县某有限公司",
+        "91320900MA1MB4X50R",
+        "盐环罚〔2026〕401号",
+        "0.5",
+        "2026-06-01",
+    )
+    .replace("11320900001401484X", &uc);
+    let p = dir.path().join("no-fine.csv");
+    std::fs::write(&p, format!("{}\n{}\n", drop_fine(HEADER), drop_fine(&row))).unwrap();
+    assert!(!drop_fine(HEADER).contains("罚款金额"));
+    for ts in stores() {
+        let keys = testkit::keys();
+        let s = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-06-03"),
+            &p,
+            unit,
+            "行政处罚",
+        );
+        assert_eq!(s.rejected, 1, "{}", ts.name);
+        let why = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0].problems;
+        assert!(
+            why.iter()
+                .any(|p| p.field == "CF_NR_FK" && p.reason.starts_with("文件缺少该数据项的列")),
+            "{}: {why:?}",
+            ts.name
+        );
+    }
+}
