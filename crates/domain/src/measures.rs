@@ -463,20 +463,17 @@ basis = "b"
             }],
         );
         assert_eq!(red.verdict, Verdict::Incentive);
-        let both = evaluate(
-            &b,
-            "ZFCG",
-            &[
-                Hit {
-                    class_code: "HMD",
-                    via: Via::Subject,
-                },
-                Hit {
-                    class_code: "YZSX",
-                    via: Via::Subject,
-                },
-            ],
-        );
+        let red_and_serious = [
+            Hit {
+                class_code: "HMD",
+                via: Via::Subject,
+            },
+            Hit {
+                class_code: "YZSX",
+                via: Via::Subject,
+            },
+        ];
+        let both = evaluate(&b, "ZFCG", &red_and_serious);
         assert_eq!(both.verdict, Verdict::Forbid);
         assert!(
             both.applied
@@ -485,22 +482,9 @@ basis = "b"
         );
         // On the red list and a dishonesty list, in a matter where only the red list has a
         // measure: no favour, and nothing else applies either.
-        let red_and_serious = evaluate(
-            &b,
-            "PYPX",
-            &[
-                Hit {
-                    class_code: "HMD",
-                    via: Via::Subject,
-                },
-                Hit {
-                    class_code: "YZSX",
-                    via: Via::Subject,
-                },
-            ],
-        );
-        assert_eq!(red_and_serious.verdict, Verdict::Clear);
-        assert!(red_and_serious.applied.is_empty());
+        let no_favour = evaluate(&b, "PYPX", &red_and_serious);
+        assert_eq!(no_favour.verdict, Verdict::Clear);
+        assert!(no_favour.applied.is_empty());
         // Another matter: nothing applies.
         assert_eq!(
             evaluate(

@@ -676,12 +676,16 @@ mod tests {
     use super::*;
 
     fn rows_of(format: Format, bytes: &[u8]) -> (Vec<String>, String, Vec<RawRow>) {
+        rows_from(format, bytes)
+    }
+
+    fn rows_from(format: Format, input: impl Read) -> (Vec<String>, String, Vec<RawRow>) {
         let mut h = Vec::new();
         let mut enc = String::new();
         let mut rows = Vec::new();
         read_rows(
             format,
-            bytes,
+            input,
             &mut |hd, e| {
                 h = hd.to_vec();
                 enc = e.to_string();
@@ -727,23 +731,7 @@ mod tests {
     fn gb18030_behind_an_ascii_first_chunk_is_still_gb18030() {
         let text = "CF_XDR_MC,CF_WSH\n盐城市建湖某某有限公司,盐市监罚〔2026〕1号\n";
         let (gb, _, _) = encoding_rs::GB18030.encode(text);
-        let mut h = Vec::new();
-        let mut enc = String::new();
-        let mut rows = Vec::new();
-        read_rows(
-            Format::Csv,
-            Trickle(&gb, 7),
-            &mut |hd, e| {
-                h = hd.to_vec();
-                enc = e.to_string();
-                Ok(())
-            },
-            &mut |r| {
-                rows.push(r);
-                Ok(())
-            },
-        )
-        .unwrap();
+        let (_, enc, rows) = rows_from(Format::Csv, Trickle(&gb, 7));
         assert_eq!(enc, "gb18030");
         assert_eq!(rows[0].cells[0], "盐城市建湖某某有限公司");
     }
