@@ -191,6 +191,16 @@ pub async fn check(State(state): State<Shared>, ctx: Ctx, req: Request, next: Ne
     };
     let role = ctx.principal.role;
     if ep.roles.contains(&role) {
+        // A session whose password must change (new account, or reset by the credit office)
+        // reaches only the password page and logout, whatever else it asks for: a session left
+        // from before a reset must not keep its powers.
+        if ctx.session.as_ref().is_some_and(|s| s.must_change)
+            && !matches!(ep.path, "/console/password" | "/console/logout")
+        {
+            let mut resp = axum::response::Redirect::to("/console/password").into_response();
+            resp.extensions_mut().insert(label);
+            return resp;
+        }
         let mut resp = next.run(req).await;
         resp.extensions_mut().insert(label);
         return resp;

@@ -216,6 +216,27 @@ pub fn create_token(
     })
 }
 
+/// 三权分立: the credit office administers accounts and tokens, but not the security auditor's.
+/// Those the system operator makes at the server's command line (`xinyong accounts create
+/// --role auditor`), so that the office cannot make, reset or impersonate the trail's reader.
+pub fn office_may_manage(role: Role) -> Result<(), ApiError> {
+    if role == Role::Auditor {
+        return Err(ApiError::NotYours(
+            "安全审计员的账号和令牌由系统管理员在服务器命令行管理，市信用办不能创建、重置或停用"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `office_may_manage` for an existing account.
+pub fn office_may_manage_account(platform: &Store, id: i64) -> Result<(), ApiError> {
+    let a = platform
+        .account(id)?
+        .ok_or_else(|| ApiError::NotFound(format!("账号{id}不存在")))?;
+    office_may_manage(a.role.parse().unwrap_or(Role::Public))
+}
+
 /// Resets a password to a generated one that must be changed at next login.
 pub fn reset_password(platform: &Store, id: i64, now: DateTime<Utc>) -> Result<String, ApiError> {
     platform

@@ -647,6 +647,18 @@ async fn login_lockout_csrf_and_forced_password_change() {
         )
         .await;
     assert_eq!(home.status, StatusCode::SEE_OTHER);
+    // So do forms, whatever they post.
+    let csrf = auth::csrf_token(&h.state.keys, &secret);
+    let withdraw = h
+        .send(
+            with_session(Method::POST, "/console/submissions/1/withdraw")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!("csrf={csrf}&reason=x")))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(withdraw.status, StatusCode::SEE_OTHER);
+    assert_eq!(withdraw.headers[header::LOCATION], "/console/password");
     // A form without the CSRF token is refused.
     let no_csrf = h
         .send(
@@ -670,6 +682,33 @@ async fn login_lockout_csrf_and_forced_password_change() {
         )
         .await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
+    // The change ends every session on the old password, this one included; the browser that
+    // made it gets a new one.
+    let old_session = h
+        .send(
+            with_session(Method::GET, "/console")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_ne!(old_session.status, StatusCode::OK);
+    let renewed = changed.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let secret = renewed
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("xy_session=")
+        .to_string();
+    let with_session = |m: Method, uri: &str| {
+        axum::http::Request::builder()
+            .method(m)
+            .uri(uri)
+            .header("host", "localhost")
+            .header(header::COOKIE, format!("xy_session={secret}"))
+    };
     let home = h
         .send(
             with_session(Method::GET, "/console")
@@ -679,16 +718,43 @@ async fn login_lockout_csrf_and_forced_password_change() {
         .await;
     assert_eq!(home.status, StatusCode::OK);
     assert!(home.text().contains("报送批次"));
-    // Five wrong passwords lock the account, even against the right one.
-    for _ in 0..5 {
-        assert_eq!(
-            h.send(login("WrongPassword1".into())).await.status,
-            StatusCode::UNPROCESSABLE_ENTITY
-        );
-    }
+    // Wrong passwords sent at once are each counted before any is checked: five lock the
+    // account, even against the right one, however many arrive together.
+    let guesses =
+        futures_util::future::join_all((0..12).map(|_| h.send(login("WrongPassword1".into()))))
+            .await;
+    assert!(
+        guesses
+            .iter()
+            .all(|g| g.status == StatusCode::UNPROCESSABLE_ENTITY)
+    );
+    let account = h
+        .state
+        .platform
+        .account_by_username("zhangsan")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        account.failed_logins, 5,
+        "attempts past the limit are not tried"
+    );
     let locked = h.send(login("NewPassword2026".into())).await;
     assert_eq!(locked.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(locked.text().contains("锁定"));
+    // A name that does not exist gets the same words.
+    let unknown = h
+        .send(
+            h.request(Method::POST, "/console/login", Role::Public, Via::Session)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("username=nobody&password=WrongPassword1"))
+                .unwrap(),
+        )
+        .await;
+    let words = |r: &Reply| {
+        let t = r.text();
+        t.contains("用户名或密码错误，或账号已锁定")
+    };
+    assert!(words(&locked) && words(&unknown));
     // A cross-site login form is refused.
     let cross = h
         .send(
@@ -786,4 +852,52 @@ async fn on_postgres_too_the_trail_holds_together() {
     assert!(v["first_break"].is_null(), "{v}");
     assert!(v["entries"].as_i64().unwrap() >= 3);
     assert_eq!(v["checkpoints"], 1);
+}
+
+/// 三权分立: the credit office manages accounts and tokens, but not the security auditor's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_credit_office_cannot_make_or_take_over_an_auditor() {
+    let h = harness();
+    let account = h
+        .post_json(
+            "/api/v1/accounts",
+            Role::Admin,
+            json!({"username": "shenji2", "display_name": "审计二", "role": "auditor"}),
+        )
+        .await;
+    assert_eq!(account.status, StatusCode::FORBIDDEN, "{}", account.text());
+    assert!(account.text().contains("命令行"));
+    let token = h
+        .post_json(
+            "/api/v1/tokens",
+            Role::Admin,
+            json!({"name": "audit", "role": "auditor"}),
+        )
+        .await;
+    assert_eq!(token.status, StatusCode::FORBIDDEN, "{}", token.text());
+    let auditor = h
+        .state
+        .platform
+        .account_by_username(Role::Auditor.as_str())
+        .unwrap()
+        .unwrap();
+    for action in ["password", "disable"] {
+        let r = h
+            .post_json(
+                &format!("/api/v1/accounts/{}/{action}", auditor.account_id),
+                Role::Admin,
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{action}: {}", r.text());
+    }
+    // Other roles stay the office's to manage.
+    let reviewer = h
+        .post_json(
+            "/api/v1/accounts",
+            Role::Admin,
+            json!({"username": "lisi", "display_name": "李四", "role": "reviewer", "unit": UNIT}),
+        )
+        .await;
+    assert_eq!(reviewer.status, StatusCode::CREATED, "{}", reviewer.text());
 }

@@ -377,23 +377,41 @@ impl Store {
                     failed_logins = 0, locked_until = NULL WHERE account_id = $4",
                 &[hash.into(), must_change.into(), at.into(), Val::Int(id)],
             )?;
+            // Whoever held a session on the old password holds it no longer (the caller gives
+            // the account's own user a new one).
+            c.execute(
+                "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
+                &[at.into(), Val::Int(id)],
+            )?;
             Ok(())
         })
     }
 
-    /// Counts a failed login; locks the account until `lock_until` when given.
-    pub fn login_failed(
+    /// Takes one login attempt for the account before its password is checked, so that
+    /// attempts sent at once cannot all pass a limit read before any of them counted. Returns
+    /// false (and counts nothing) while the account is locked; the attempt that reaches `limit`
+    /// locks it until `lock_until`. A successful login resets the count (`login_succeeded`).
+    pub fn login_attempt(
         &self,
         id: i64,
-        lock_until: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError> {
+        limit: i64,
+        now: DateTime<Utc>,
+        lock_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         self.write(|c| {
+            // A lock that has run out starts the count again.
             c.execute(
-                "UPDATE accounts SET failed_logins = failed_logins + 1,
-                    locked_until = COALESCE($1, locked_until) WHERE account_id = $2",
-                &[lock_until.into(), Val::Int(id)],
+                "UPDATE accounts SET failed_logins = 0, locked_until = NULL
+                 WHERE account_id = $1 AND locked_until IS NOT NULL AND locked_until <= $2",
+                &[Val::Int(id), now.into()],
             )?;
-            Ok(())
+            let n = c.execute(
+                "UPDATE accounts SET failed_logins = failed_logins + 1,
+                    locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE NULL END
+                 WHERE account_id = $1 AND locked_until IS NULL",
+                &[Val::Int(id), Val::Int(limit), lock_until.into()],
+            )?;
+            Ok(n == 1)
         })
     }
 
@@ -407,7 +425,7 @@ impl Store {
         })
     }
 
-    /// Disables an account and revokes its sessions.
+    /// Disables an account and revokes its sessions and the admin tokens it made.
     pub fn disable_account(&self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
         self.write(|c| {
             let n = c.execute(
@@ -416,6 +434,14 @@ impl Store {
             )?;
             c.execute(
                 "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
+                &[at.into(), Val::Int(id)],
+            )?;
+            // The office's own powers do not outlive the person: admin tokens this account made
+            // end with it (tokens it made for departments' systems keep working).
+            c.execute(
+                "UPDATE api_tokens SET revoked_at = $1
+                 WHERE role = 'admin' AND revoked_at IS NULL
+                   AND created_by = (SELECT 'user:' || username FROM accounts WHERE account_id = $2)",
                 &[at.into(), Val::Int(id)],
             )?;
             Ok(n == 1)

@@ -31,6 +31,7 @@ pub async fn create_account(
 ) -> ApiResult<(StatusCode, Json<CreatedAccount>)> {
     let (s, actor, r2) = (state.clone(), ctx.principal.actor(), req.clone());
     let r = blocking(move || {
+        manage::office_may_manage(r2.role)?;
         manage::create_account(&s.platform, &s.rules, &s.keys, &r2, &actor, s.clock.now())
     })
     .await;
@@ -63,10 +64,11 @@ pub async fn disable_account(
 ) -> ApiResult<Json<Done>> {
     let s = state.clone();
     let r = blocking(move || {
-        s.platform
-            .account(id)?
-            .ok_or_else(|| ApiError::NotFound(format!("账号{id}不存在")))?;
-        Ok(s.platform.disable_account(id, s.clock.now())?)
+        manage::office_may_manage_account(&s.platform, id)?;
+        let done = s.platform.disable_account(id, s.clock.now())?;
+        // Its admin tokens were revoked with it: no cached copy may outlive that.
+        s.tokens.clear();
+        Ok(done)
     })
     .await;
     audit(
@@ -98,7 +100,11 @@ pub async fn reset_password(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<NewPassword>> {
     let s = state.clone();
-    let r = blocking(move || manage::reset_password(&s.platform, id, s.clock.now())).await;
+    let r = blocking(move || {
+        manage::office_may_manage_account(&s.platform, id)?;
+        manage::reset_password(&s.platform, id, s.clock.now())
+    })
+    .await;
     audit(
         &state,
         &ctx,
@@ -134,6 +140,7 @@ pub async fn create_token(
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
     let (s, actor, r2) = (state.clone(), ctx.principal.actor(), req.clone());
     let r = blocking(move || {
+        manage::office_may_manage(r2.role)?;
         manage::create_token(&s.platform, &s.rules, &s.keys, &r2, &actor, s.clock.now())
     })
     .await;

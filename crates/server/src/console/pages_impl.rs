@@ -160,21 +160,25 @@ pub async fn login(
     let (s, u, pw) = (state.clone(), username.clone(), f.password.clone());
     let result = blocking(move || {
         let now = s.clock.now();
+        // Every failure reads the same and costs one password check: neither the message nor
+        // the time tells an unknown name from a locked or disabled account.
+        const FAILED: &str = "用户名或密码错误，或账号已锁定（连续错误5次锁定15分钟）";
         let Some(a) = s.platform.account_by_username(&u)? else {
-            // Spend the same time as a real check, so that timing does not reveal usernames.
             auth::verify_password(&pw, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000");
-            return Ok(Err("用户名或密码错误"));
+            return Ok(Err(FAILED));
         };
-        if a.disabled_at.is_some() {
-            return Ok(Err("用户名或密码错误"));
-        }
-        if a.locked_until.is_some_and(|t| t > now) {
-            return Ok(Err("账号已锁定，请15分钟后再试"));
-        }
-        if !auth::verify_password(&pw, &a.password_hash) {
-            let lock = (a.failed_logins + 1 >= LOCK_AFTER).then(|| now + chrono::Duration::minutes(LOCK_MINUTES));
-            s.platform.login_failed(a.account_id, lock)?;
-            return Ok(Err(if lock.is_some() { "密码错误次数过多，账号锁定15分钟" } else { "用户名或密码错误" }));
+        // The attempt is counted before the password is checked, so that guesses sent at once
+        // cannot all pass the limit.
+        let allowed = a.disabled_at.is_none()
+            && s.platform.login_attempt(
+                a.account_id,
+                LOCK_AFTER,
+                now,
+                now + chrono::Duration::minutes(LOCK_MINUTES),
+            )?;
+        let right = auth::verify_password(&pw, &a.password_hash);
+        if !(allowed && right) {
+            return Ok(Err(FAILED));
         }
         s.platform.login_succeeded(a.account_id)?;
         let secret = auth::new_secret("xs").map_err(ApiError::internal)?;
@@ -400,9 +404,21 @@ pub async fn change_password(
             .platform
             .account(sess.account_id)?
             .ok_or(ApiError::Unauthenticated)?;
-        if !auth::verify_password(&f.current, &a.password_hash) {
-            return Ok(Err("原密码不正确".to_string()));
+        // A wrong current password counts like a failed login: a taken-over session must not
+        // guess the password at leisure.
+        let now = s.clock.now();
+        let allowed = s.platform.login_attempt(
+            a.account_id,
+            LOCK_AFTER,
+            now,
+            now + chrono::Duration::minutes(LOCK_MINUTES),
+        )?;
+        if !allowed || !auth::verify_password(&f.current, &a.password_hash) {
+            return Ok(Err(
+                "原密码不正确（连续错误5次将锁定账号15分钟）".to_string()
+            ));
         }
+        s.platform.login_succeeded(a.account_id)?;
         if f.new != f.repeat {
             return Ok(Err("两次输入的新密码不一致".to_string()));
         }
@@ -413,20 +429,35 @@ pub async fn change_password(
             return Ok(Err(e.to_string()));
         }
         let hash = auth::hash_password(&f.new).map_err(ApiError::internal)?;
-        s.platform
-            .set_password(a.account_id, &hash, false, s.clock.now())?;
-        Ok(Ok(()))
+        let now = s.clock.now();
+        // Every session of the account ends with the old password (a stolen one too); this
+        // browser gets a new one.
+        s.platform.set_password(a.account_id, &hash, false, now)?;
+        let secret = auth::new_secret("xs").map_err(ApiError::internal)?;
+        let expires = now + chrono::Duration::from_std(s.config.session_idle).unwrap_or_default();
+        s.platform.create_session(
+            &auth::secret_hash(&secret),
+            a.account_id,
+            now,
+            expires,
+            None,
+        )?;
+        Ok(Ok(secret))
     })
     .await;
     match r {
-        Ok(Ok(())) => {
+        Ok(Ok(secret)) => {
             audit(&state, &ctx, "account.change_password", None, "ok", None).await;
-            message(
-                &ctx,
-                StatusCode::OK,
-                "密码已修改",
-                "新密码已生效。",
-                Some("/console".into()),
+            let max_age = state.config.session_max.as_secs() as i64;
+            with_cookie(
+                message(
+                    &ctx,
+                    StatusCode::OK,
+                    "密码已修改",
+                    "新密码已生效，其他已登录的会话均已退出。",
+                    Some("/console".into()),
+                ),
+                session_cookie(&secret, state.config.secure_cookies, max_age),
             )
         }
         Ok(Err(msg)) => {
@@ -709,6 +740,7 @@ pub async fn create_account(
     };
     let (s, actor, r2) = (state.clone(), ctx.principal.actor(), req.clone());
     let r = blocking(move || {
+        manage::office_may_manage(r2.role)?;
         manage::create_account(&s.platform, &s.rules, &s.keys, &r2, &actor, s.clock.now())
     })
     .await;
@@ -737,7 +769,14 @@ pub async fn disable_account(
         return error_page(&ctx, e);
     }
     let s = state.clone();
-    let r = blocking(move || Ok(s.platform.disable_account(id, s.clock.now())?)).await;
+    let r = blocking(move || {
+        manage::office_may_manage_account(&s.platform, id)?;
+        let done = s.platform.disable_account(id, s.clock.now())?;
+        // Its admin tokens were revoked with it: no cached copy may outlive that.
+        s.tokens.clear();
+        Ok(done)
+    })
+    .await;
     audit(
         &state,
         &ctx,
@@ -768,6 +807,7 @@ pub async fn reset_account(
             .platform
             .account(id)?
             .ok_or_else(|| ApiError::NotFound(format!("账号{id}不存在")))?;
+        manage::office_may_manage_account(&s.platform, id)?;
         Ok((
             a.username,
             manage::reset_password(&s.platform, id, s.clock.now())?,
@@ -880,6 +920,7 @@ pub async fn create_token(
     };
     let (s, actor, r2) = (state.clone(), ctx.principal.actor(), req.clone());
     let r = blocking(move || {
+        manage::office_may_manage(r2.role)?;
         manage::create_token(&s.platform, &s.rules, &s.keys, &r2, &actor, s.clock.now())
     })
     .await;
