@@ -184,6 +184,7 @@ pub fn checkpoint_due(
 pub struct Verification {
     pub entries: i64,
     pub checkpoints: usize,
+    /// Checkpoints signed by a trusted earlier key of the platform.
     pub checkpoints_by_other_keys: usize,
     /// The first place the trail does not hold together, if any.
     pub first_break: Option<Break>,
@@ -201,9 +202,16 @@ impl Verification {
     }
 }
 
-/// Recomputes the whole chain and checks every checkpoint (its hash against the chain, its SM2
-/// signature against the key it names). Reports the first break.
-pub fn verify(store: &Store, keys: &KeyRing) -> Result<Verification, AuditError> {
+/// Recomputes the whole chain and checks every checkpoint: its hash against the chain, its SM2
+/// signature, and that the signing key is the platform's own or one of `trusted` (SM3
+/// fingerprints of the platform's earlier keys, after a key change). A checkpoint signed by any
+/// other key is a break: whoever can rewrite the trail can also sign with a key of their own.
+/// Reports the first break.
+pub fn verify(
+    store: &Store,
+    keys: &KeyRing,
+    trusted: &[String],
+) -> Result<Verification, AuditError> {
     let checkpoints = store.audit_checkpoints()?;
     let mut next_cp = 0usize;
     let mut prev = GENESIS.to_vec();
@@ -262,6 +270,19 @@ pub fn verify(store: &Store, keys: &KeyRing) -> Result<Verification, AuditError>
                     break 'pages;
                 }
                 if cp.key_fingerprint != own_fingerprint {
+                    if !trusted
+                        .iter()
+                        .any(|t| t.eq_ignore_ascii_case(&cp.key_fingerprint))
+                    {
+                        first_break = Some(Break {
+                            seq,
+                            reason: format!(
+                                "第{seq}条处的检查点不是由本平台密钥签署的（公钥指纹{}）：检查点可能被替换",
+                                cp.key_fingerprint
+                            ),
+                        });
+                        break 'pages;
+                    }
                     other_keys += 1;
                 }
                 next_cp += 1;
@@ -330,6 +351,31 @@ mod tests {
     }
 
     #[test]
+    fn a_checkpoint_signed_by_another_key_is_a_break_unless_that_key_is_trusted() {
+        for ts in testkit::stores() {
+            let platform = Arc::new(store::Store::open_platform(&ts.spec).unwrap());
+            let keys = testkit::keys();
+            let log = AuditLog::start(platform.clone(), Default::default());
+            for i in 0..5 {
+                log.record_blocking(entry(i)).unwrap();
+            }
+            checkpoint(&platform, &keys, Utc::now()).unwrap();
+            log.record_blocking(entry(5)).unwrap();
+            // Someone who can write the store signs the next checkpoint with a key of their own.
+            let other = testkit::keys();
+            checkpoint(&platform, &other, Utc::now()).unwrap();
+            let v = verify(&platform, &keys, &[]).unwrap();
+            let b = v.first_break.expect("a foreign key is a break");
+            assert_eq!(b.seq, 6, "{}", ts.name);
+            assert!(b.reason.contains("不是由本平台密钥签署"), "{}", b.reason);
+            // An earlier key of the platform's own, named as trusted, is accepted.
+            let v = verify(&platform, &keys, &[other.public_key_fingerprint()]).unwrap();
+            assert!(v.ok(), "{}: {:?}", ts.name, v.first_break);
+            assert_eq!(v.checkpoints_by_other_keys, 1);
+        }
+    }
+
+    #[test]
     fn chain_checkpoints_and_tampering_on_both_backends() {
         for ts in testkit::stores() {
             let platform = Arc::new(store::Store::open_platform(&ts.spec).unwrap());
@@ -350,7 +396,7 @@ mod tests {
             let group: Vec<NewAuditEntry> = (40..90).map(entry).collect();
             let seqs = platform.audit_append(&group, Utc::now()).unwrap();
             assert_eq!(seqs, (41..=90).collect::<Vec<i64>>(), "{}", ts.name);
-            let v = verify(&platform, &keys).unwrap();
+            let v = verify(&platform, &keys, &[]).unwrap();
             assert!(v.ok(), "{}: {:?}", ts.name, v.first_break);
             assert_eq!((v.entries, v.checkpoints), (90, 1));
             let last = platform.audit_page(90, 1).unwrap();
@@ -372,7 +418,7 @@ mod tests {
                 &platform,
                 "UPDATE audit_log SET actor = 'user:mallory' WHERE seq = 17",
             );
-            let v = verify(&platform, &keys).unwrap();
+            let v = verify(&platform, &keys, &[]).unwrap();
             assert_eq!(
                 v.first_break.as_ref().map(|b| b.seq),
                 Some(17),
@@ -465,7 +511,7 @@ mod tests {
                 );
                 assert_eq!(page[n].entry.actor, want.actor, "{}", ts.name);
             }
-            let v = verify(&platform, &keys).unwrap();
+            let v = verify(&platform, &keys, &[]).unwrap();
             assert!(v.ok(), "{}: {:?}", ts.name, v.first_break);
             assert_eq!(v.entries, 44, "{}", ts.name);
         }
@@ -482,10 +528,10 @@ mod tests {
         }
         checkpoint(&platform, &keys, Utc::now()).unwrap();
         tamper(&platform, "DELETE FROM audit_log WHERE seq = 10");
-        let v = verify(&platform, &keys).unwrap();
+        let v = verify(&platform, &keys, &[]).unwrap();
         assert_eq!(v.first_break.as_ref().map(|b| b.seq), Some(10));
         tamper(&platform, "DELETE FROM audit_log WHERE seq = 4");
-        let v = verify(&platform, &keys).unwrap();
+        let v = verify(&platform, &keys, &[]).unwrap();
         assert_eq!(v.first_break.as_ref().map(|b| b.seq), Some(4));
         assert!(v.first_break.unwrap().reason.contains("缺失"));
     }

@@ -65,6 +65,9 @@ pub struct Config {
     /// for an instance that only answers requests while another runs them; the jobs' leases
     /// keep two instances that both run them from doing the same job twice.
     pub run_jobs: bool,
+    /// SM3 fingerprints of the platform's earlier signing keys, whose audit checkpoints
+    /// verification accepts (after a key change); any other key is a break.
+    pub trusted_audit_keys: Vec<String>,
 }
 
 /// The outbox's sender: a local spool file, or the government SMS/email gateway.
@@ -91,6 +94,7 @@ impl Default for Config {
             public_url: "http://127.0.0.1:8080".into(),
             outbox: OutboxTarget::File("xinyong-data/outbox.jsonl".into()),
             run_jobs: true,
+            trusted_audit_keys: Vec::new(),
         }
     }
 }

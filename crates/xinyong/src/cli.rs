@@ -134,6 +134,10 @@ pub struct ServeArgs {
     /// Mark session cookies Secure (when served behind HTTPS).
     #[arg(long)]
     pub secure_cookies: bool,
+    /// SM3 fingerprint (hex) of an earlier platform key whose audit checkpoints verification
+    /// accepts (after a key change); repeatable.
+    #[arg(long = "trusted-audit-key")]
+    pub trusted_audit_keys: Vec<String>,
     /// Take the client address from X-Forwarded-For: its last entry, the one the reverse proxy
     /// in front of the service appended (one proxy).
     #[arg(long)]
@@ -208,6 +212,10 @@ pub enum AuditCommand {
     Verify {
         #[arg(long)]
         json: bool,
+        /// SM3 fingerprint (hex) of an earlier platform key whose checkpoints are accepted
+        /// (after a key change); repeatable. Any other key is a break.
+        #[arg(long = "trusted-key")]
+        trusted_keys: Vec<String>,
     },
     /// Sign a checkpoint of the chain now.
     Checkpoint,

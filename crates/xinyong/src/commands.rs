@@ -821,6 +821,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         rate_per_address: 600,
         max_submission_mib: 2048,
         secure_cookies: false,
+        trusted_audit_keys: Vec::new(),
         trust_forwarded: false,
         sms_gateway: None,
         outbox_file: None,
@@ -871,6 +872,7 @@ fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()
             }),
         },
         run_jobs: !a.no_jobs,
+        trusted_audit_keys: a.trusted_audit_keys.clone(),
         ..server::Config::default()
     };
     match &config.outbox {
@@ -1057,8 +1059,8 @@ fn audit_cmd(ctx: &Ctx, c: AuditCommand) -> Result<()> {
     let platform = ctx.platform()?;
     let keys = ctx.keys()?;
     match c {
-        AuditCommand::Verify { json } => {
-            let v = audit::verify(&platform, &keys)?;
+        AuditCommand::Verify { json, trusted_keys } => {
+            let v = audit::verify(&platform, &keys, &trusted_keys)?;
             if json {
                 println!("{}", serde_json::to_string(&v)?);
             } else if let Some(b) = &v.first_break {

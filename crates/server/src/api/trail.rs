@@ -73,7 +73,14 @@ pub async fn search(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn verify(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<audit::Verification>> {
     let s = state.clone();
-    let v = blocking(move || Ok(audit::verify(&s.platform, &s.keys)?)).await?;
+    let v = blocking(move || {
+        Ok(audit::verify(
+            &s.platform,
+            &s.keys,
+            &s.config.trusted_audit_keys,
+        )?)
+    })
+    .await?;
     audit(
         &state,
         &ctx,

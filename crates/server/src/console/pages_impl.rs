@@ -1065,7 +1065,14 @@ pub async fn audit_verify(
         return error_page(&ctx, e);
     }
     let s = state.clone();
-    let r = blocking(move || Ok(audit::verify(&s.platform, &s.keys)?)).await;
+    let r = blocking(move || {
+        Ok(audit::verify(
+            &s.platform,
+            &s.keys,
+            &s.config.trusted_audit_keys,
+        )?)
+    })
+    .await;
     let text = match &r {
         Ok(v) if v.ok() => format!(
             "校验通过：{}条日志，{}个签名检查点，哈希链完整。",
