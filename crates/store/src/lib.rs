@@ -567,3 +567,30 @@ mod pieces_tests {
         }
     }
 }
+
+#[cfg(all(test, unix))]
+mod file_mode_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_new_sqlite_store_is_readable_by_its_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        let spec = path.to_str().unwrap();
+        let store = super::Store::open_platform(spec).unwrap();
+        store.read(|c| c.query("SELECT 1", &[])).unwrap();
+        let files: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(
+            files
+                .iter()
+                .any(|f| f.extension().is_some_and(|e| e == "db"))
+        );
+        for f in files {
+            let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", f.display());
+        }
+    }
+}

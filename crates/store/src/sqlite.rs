@@ -77,12 +77,21 @@ impl SqliteConn {
         mmap_bytes: u64,
         page_size: u32,
     ) -> Result<Self, StoreError> {
+        let new = !path.exists();
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        // A new store is readable by its owner only (it holds password hashes, sealed ID
+        // numbers, the audit trail); SQLite gives its WAL and shared-memory files the same mode.
+        #[cfg(unix)]
+        if new {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| StoreError::Sqlite(format!("{}: {e}", path.display())))?;
+        }
         conn.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
         // Set before the first table is created (no effect on an existing file).
         conn.execute_batch(&format!("PRAGMA page_size = {page_size};"))?;
