@@ -453,8 +453,9 @@ pub enum IdKind {
 }
 
 /// Judges an identifier of unknown kind. An 18-character code of 17 digits and a digit or X may be
-/// either; a code that parses as a resident ID is one, else one that passes the USCC check is a USCC,
-/// else the birth-century digits (positions 7–8) decide whose error is reported.
+/// either; a code that parses as a resident ID is one, else a valid USCC is one, else a code whose
+/// digits 7–14 are a birth date is a resident ID with an error, else the USCC's structure and then
+/// the birth-century digits (positions 7–8) decide whose error is reported.
 pub fn check_any(input: &str, rules: &IdRules, today: NaiveDate) -> IdCheck {
     let n = normalize(input);
     let b = n.as_bytes();
@@ -467,8 +468,20 @@ pub fn check_any(input: &str, rules: &IdRules, today: NaiveDate) -> IdCheck {
     if ResidentId::parse(&n, rules, today).is_ok() {
         return check_resident_id(input, rules, today);
     }
+    let as_uscc = check_uscc(input, rules);
+    if as_uscc.verdict == Verdict::Valid {
+        return as_uscc;
+    }
+    // Digits 7–14 that make a birth date: a resident ID with a typo is far likelier than a
+    // USCC that fails its own checks (about one mistyped ID in 31 passes the USCC check
+    // character, and Jiangsu's 32… is also a USCC category pair).
+    let birth = NaiveDate::parse_from_str(&n[6..14], "%Y%m%d")
+        .is_ok_and(|d| matches!(&n[6..8], "18" | "19" | "20") && d <= today);
+    if birth {
+        return check_resident_id(input, rules, today);
+    }
     if Uscc::check_structure(&n).is_ok() {
-        return check_uscc(input, rules);
+        return as_uscc;
     }
     if matches!(&n[6..8], "18" | "19" | "20") {
         check_resident_id(input, rules, today)

@@ -308,9 +308,9 @@ impl PublicityRules {
         } else {
             "organisation"
         };
+        // A fine whose amount is not known is not known to be small: the long period applies.
         let small_fine = match (m.fine, r.small_fine_wan.get(threshold_key)) {
             (Some(fine), Some(limit)) => Fen::from_wan(*limit).is_ok_and(|l| fine <= l),
-            (None, _) => true,
             _ => false,
         };
         let short = cats.iter().all(|c| {
@@ -440,6 +440,9 @@ mod tests {
         let w = run(&["吊销许可证件"], None);
         assert_eq!(w.repairable_from, None);
         assert_eq!(w.ends, Some(d("2029-05-20")));
+        // A fine of unknown amount is not known to be small.
+        assert_eq!(run(&["罚款"], None).ends, Some(d("2029-05-20")));
+        assert_eq!(run(&["通报批评"], None).ends, Some(d("2026-08-20")));
     }
 
     #[test]
@@ -447,5 +450,20 @@ mod tests {
         let r = rules();
         let d = r.domains_in(["《中华人民共和国安全生产法》第九十九条", "x"]);
         assert_eq!(d, vec!["安全生产".to_string()]);
+        // Regulations under the laws are cited as often as the laws.
+        for basis in [
+            "《建设工程安全生产管理条例》第六十二条",
+            "《安全生产许可证条例》第十九条",
+        ] {
+            assert_eq!(
+                r.domains_in([basis]),
+                vec!["安全生产".to_string()],
+                "{basis}"
+            );
+        }
+        assert_eq!(
+            r.domains_in(["《江苏省消防条例》第七十条"]),
+            vec!["消防".to_string()]
+        );
     }
 }

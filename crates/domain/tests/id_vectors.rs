@@ -81,3 +81,19 @@ fn masking_keeps_area_and_tail_only() {
     assert_eq!(id.masked(), "320902********1234");
     assert!(!format!("{id:?}").contains("19850315"));
 }
+
+#[test]
+fn a_mistyped_resident_id_is_not_taken_for_a_uscc() {
+    let rules = rules();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let right = ids::check_any("320902198503150055", &rules, today);
+    assert_eq!(right.verdict, Verdict::Valid, "{}", right.reason);
+    // The last digit mistyped: 0 happens to pass the USCC check character.
+    let typo = ids::check_any("320902198503150050", &rules, today);
+    assert_eq!(
+        (typo.kind, typo.verdict),
+        (ids::IdKind::ResidentId, Verdict::Invalid),
+        "{}",
+        typo.reason
+    );
+}
