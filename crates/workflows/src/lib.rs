@@ -144,11 +144,12 @@ impl Casework<'_> {
     /// The unit that decides a repair of this record: the deciding authority it names (处罚机关)
     /// when that is a known unit, else the unit that reported it.
     pub fn deciding_unit(&self, head: &RecordHead) -> String {
+        // By the unit's own name, however the record wrote it (short name, USCC, spacing): the
+        // case, its messages and reminders are routed by that name.
         let named = payload_text(&head.payload, "CF_CFJG");
-        if self.rules.units.find(&named).is_some() {
-            named
-        } else {
-            head.source_unit.clone()
+        match self.rules.units.find(&named) {
+            Some(u) => u.name.clone(),
+            None => head.source_unit.clone(),
         }
     }
 

@@ -785,3 +785,36 @@ fn the_reminder_scan_pages_through_many_due_records_once_each() {
         assert_eq!(reminders, 1203, "{name}");
     }
 }
+
+/// 处罚机关 written as the unit's short name, its USCC or with spaces: the repair is the unit's,
+/// by the name its officers and messages are routed by.
+#[test]
+fn the_deciding_unit_is_named_as_the_unit_names_itself() {
+    let rules = Rulebook::builtin().unwrap();
+    let unit = rules.units.find(UNIT).unwrap().clone();
+    let spaced: String = UNIT.chars().flat_map(|c| [c, ' ']).collect();
+    let ts = testkit::sqlite();
+    let keys = KeyRing::generate().unwrap();
+    let store = Store::open(&ts.spec).unwrap();
+    let work = Casework {
+        store: &store,
+        rules: &rules,
+        keys: &keys,
+    };
+    for (n, written) in [unit.short.clone(), unit.uscc.clone(), spaced]
+        .into_iter()
+        .enumerate()
+    {
+        let code = uscc(60 + n as u16);
+        let csv = penalties(
+            &rules,
+            &[("丙公司", &code, "盐环罚〔2026〕601号", "2026-04-01")],
+        );
+        // The 处罚机关 column only (CF_CFJG comes before its USCC, CF_CFJGDM).
+        let csv = csv.replacen(&format!(",{UNIT},"), &format!(",{written},"), 1);
+        import(&store, &rules, &keys, "2026-06-10", &csv);
+        let heads = store.subject_heads(&code, &["CF"]).unwrap();
+        assert_eq!(heads.len(), 1, "{written}");
+        assert_eq!(work.deciding_unit(&heads[0]), UNIT, "{written}");
+    }
+}
