@@ -430,6 +430,9 @@ pub struct WorkflowRules {
 pub struct Deadline {
     pub step: &'static str,
     pub due: NaiveDate,
+    /// Set when the count ran into a year whose holiday notice is not loaded (weekends alone were
+    /// counted): a warning to show with the date, never a silent guess.
+    pub warning: Option<String>,
 }
 
 impl WorkflowRules {
@@ -456,9 +459,11 @@ impl WorkflowRules {
             (CaseKind::Objection, CaseState::Forwarded) => ("核实", self.objection.verify_within),
             _ => return None,
         };
+        let counted = cal.add_workdays(day, n);
         Some(Deadline {
             step,
-            due: cal.add_workdays(day, n).date,
+            warning: counted.warning(),
+            due: counted.date,
         })
     }
 

@@ -140,6 +140,17 @@ fn payload_text(payload: &str, code: &str) -> String {
         .to_string()
 }
 
+/// A case event's note with the deadline's calendar warning added, so that the case history
+/// shows that its date was counted without the year's holiday notice.
+fn with_warning(note: Option<String>, warning: Option<String>) -> Option<String> {
+    let parts: Vec<String> = note
+        .into_iter()
+        .chain(warning)
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("；"))
+}
+
 impl Casework<'_> {
     /// The unit that decides a repair of this record: the deciding authority it names (处罚机关)
     /// when that is a known unit, else the unit that reported it.
@@ -465,14 +476,14 @@ impl Casework<'_> {
             ));
         }
         let number = self.sign_commitment(actor, &head, &unit, now)?;
-        let deadline = wf
-            .deadline(
-                &self.rules.calendar,
-                CaseKind::Repair,
-                CaseState::Submitted,
-                today,
-            )
-            .map(|d| (d.due, d.step));
+        let counted = wf.deadline(
+            &self.rules.calendar,
+            CaseKind::Repair,
+            CaseState::Submitted,
+            today,
+        );
+        let warning = counted.as_ref().and_then(|d| d.warning.clone());
+        let deadline = counted.map(|d| (d.due, d.step));
         let mut fx = SideEffects {
             files,
             ..Default::default()
@@ -513,7 +524,7 @@ impl Casework<'_> {
                 side: side_str(actor.side).into(),
                 unit: actor.unit.clone(),
                 at: now,
-                note: Some(pre.missing().join("；")).filter(|s| !s.is_empty()),
+                note: with_warning(Some(pre.missing().join("；")), warning),
             },
             effects: fx,
         })?;
@@ -573,9 +584,9 @@ impl Casework<'_> {
             CaseState::Submitted
         };
         let answer_due = wf.answer_due(cal, today);
-        let deadline = wf
-            .deadline(cal, CaseKind::Objection, state, today)
-            .map(|d| (d.due.min(answer_due), d.step));
+        let counted = wf.deadline(cal, CaseKind::Objection, state, today);
+        let warning = counted.as_ref().and_then(|d| d.warning.clone());
+        let deadline = counted.map(|d| (d.due.min(answer_due), d.step));
         let mut fx = SideEffects {
             files,
             ..Default::default()
@@ -610,7 +621,7 @@ impl Casework<'_> {
                 side: side_str(actor.side).into(),
                 unit: actor.unit.clone(),
                 at: now,
-                note: by_unit.then(|| "主动异议".to_string()),
+                note: with_warning(by_unit.then(|| "主动异议".to_string()), warning),
             },
             effects: fx,
         })?;
@@ -754,9 +765,7 @@ impl Casework<'_> {
                 at: now,
                 note: Some(reason.to_string()).filter(|s| !s.is_empty()),
             },
-            deadline: wf
-                .deadline(&self.rules.calendar, kind, to, today)
-                .map(|d| (d.due, d.step)),
+            deadline: None,
             // Late when the side that owed the step acted after its deadline.
             late: actor.side != Side::Subject && case.deadline.is_some_and(|d| today > d),
             // Time the case spent with the subject (returned, or awaiting material) is not
@@ -780,6 +789,11 @@ impl Casework<'_> {
                 ..Default::default()
             },
         };
+        let counted = wf.deadline(&self.rules.calendar, kind, to, today);
+        if let Some(w) = counted.as_ref().and_then(|d| d.warning.clone()) {
+            t.event.note = with_warning(t.event.note.take(), Some(w));
+        }
+        t.deadline = counted.map(|d| (d.due, d.step));
         // An objection's step never runs past the day the subject must have its answer.
         if let (Some((due, step)), Some(answer)) = (t.deadline, case.answer_due) {
             t.deadline = Some((due.min(answer), step));

@@ -818,3 +818,42 @@ fn the_deciding_unit_is_named_as_the_unit_names_itself() {
         assert_eq!(work.deciding_unit(&heads[0]), UNIT, "{written}");
     }
 }
+
+/// A deadline counted into a year whose holiday notice is not loaded carries a warning in the
+/// case's history, not a silent date.
+#[test]
+fn a_deadline_past_the_loaded_calendar_is_marked_as_unconfirmed() {
+    let rules = Rulebook::builtin().unwrap();
+    let ts = testkit::sqlite();
+    let keys = KeyRing::generate().unwrap();
+    let store = Store::open(&ts.spec).unwrap();
+    let work = Casework {
+        store: &store,
+        rules: &rules,
+        keys: &keys,
+    };
+    let (early, late) = (uscc(71), uscc(72));
+    let csv = penalties(
+        &rules,
+        &[
+            ("丁公司", &early, "盐环罚〔2026〕701号", "2026-06-01"),
+            ("戊公司", &late, "盐环罚〔2026〕702号", "2026-06-01"),
+        ],
+    );
+    import(&store, &rules, &keys, "2026-06-10", &csv);
+    let note_of = |code: &str, day: &str| {
+        let rec = store.subject_heads(code, &["CF"]).unwrap()[0]
+            .record_id
+            .clone();
+        let id = work
+            .object(&subject(code), &rec, "处罚对象有误", &[], at(day))
+            .unwrap();
+        store.case_events(id).unwrap()[0]
+            .note
+            .clone()
+            .unwrap_or_default()
+    };
+    assert!(!note_of(&early, "2026-07-01").contains("尚未载入"));
+    let n = note_of(&late, "2026-12-30");
+    assert!(n.contains("2027年的节假日安排尚未载入"), "{n}");
+}
