@@ -25,6 +25,17 @@ pub fn reason_text(r: &StoredRejection) -> String {
         .join("；")
 }
 
+/// A cell as Excel can hold it (at most 32,767 characters): a longer one is cut, and says so.
+fn fit(v: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = 32_767;
+    if v.chars().count() <= MAX {
+        return v.into();
+    }
+    const NOTE: &str = "…（超出Excel单元格32767字上限，以下省略）";
+    let keep: String = v.chars().take(MAX - NOTE.chars().count()).collect();
+    format!("{keep}{NOTE}").into()
+}
+
 /// Writes the rejected rows of a submission; returns how many.
 pub fn write_rejected_xlsx(
     store: &Store,
@@ -50,12 +61,21 @@ pub fn write_rejected_xlsx(
         .map_err(xlsx)?;
     ws.write_string_with_format(0, width as u16 + 1, "原行号", &bold)
         .map_err(xlsx)?;
+    ws.write_string_with_format(0, width as u16 + 2, "表头以外的单元格", &bold)
+        .map_err(xlsx)?;
     for (i, r) in rejections.iter().enumerate() {
         let row = i as u32 + 1;
         let cells: Vec<String> = serde_json::from_slice(&keys.decrypt(&r.raw_sealed)?)
             .map_err(|e| IngestError::Format(e.to_string()))?;
         for (c, v) in cells.iter().enumerate().take(width) {
-            ws.write_string(row, c as u16, v).map_err(xlsx)?;
+            ws.write_string(row, c as u16, fit(v)).map_err(xlsx)?;
+        }
+        // Cells past the header (a stray comma, or a line rejected before any header) are the
+        // unit's too: kept, not cut off.
+        if cells.len() > width {
+            let extra = cells[width..].join(",");
+            ws.write_string(row, width as u16 + 2, fit(&extra))
+                .map_err(xlsx)?;
         }
         ws.write_string(row, width as u16, reason_text(r))
             .map_err(xlsx)?;

@@ -220,12 +220,26 @@ fn read_csv<R: Read>(
         .from_reader(text);
     let mut rec = csv::ByteRecord::new();
     let mut headers: Option<Vec<String>> = None;
-    let mut row_no = 1u64;
+    // Rows as the unit's spreadsheet numbers them: the reader skips blank lines, so they are
+    // counted from where each record starts; a line break inside a quoted cell is one row.
+    let mut row_no = 0u64;
     let mut titles = 0;
     loop {
+        let before = rdr.position().line();
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
-            Ok(true) => {}
+            Ok(true) => {
+                // Lines read for this record: the blank lines skipped before it, its own line,
+                // and the line breaks inside its quoted cells.
+                let read = rdr.position().line().saturating_sub(before);
+                let breaks = rec.iter().flatten().filter(|b| **b == b'\n').count() as u64;
+                row_no += 1 + read.saturating_sub(1 + breaks);
+            }
+            // The input itself failed (a body cut off, or over the size limit): the whole
+            // submission fails, nothing of it is kept.
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                return Err(IngestError::Format(format!("文件未能完整读取：{e}")));
+            }
             Err(e) => {
                 // A broken record: report it against the row and go on.
                 if headers.is_none() {
@@ -264,14 +278,12 @@ fn read_csv<R: Read>(
                     .collect();
                 if titles < MAX_TITLE_ROWS && is_title_row(&h) {
                     titles += 1;
-                    row_no += 1;
                     continue;
                 }
                 header(&h, encoding.as_str())?;
                 headers = Some(h);
             }
             Some(h) => {
-                row_no += 1;
                 if cells.iter().all(|c| c.trim().is_empty()) {
                     continue;
                 }
@@ -584,7 +596,7 @@ fn read_json_lines<R: Read>(
         reject_line(&mut keys, header, row, line_no, cell, why)?;
     }
     if keys.is_none() {
-        header(&[], "jsonl")?;
+        return Err(IngestError::Format("文件为空，没有任何记录".into()));
     }
     Ok(())
 }
@@ -809,6 +821,56 @@ mod tests {
         );
         assert_eq!(rows[2].cells, vec!["2", "x"]);
         assert_eq!(Format::from_path(Path::new("x.JSONL")), Format::JsonLines);
+    }
+
+    #[test]
+    fn csv_rows_are_numbered_as_the_sheet_numbers_them() {
+        let text = "\na,b\n1,2\n\n\n3,4\n\"5\nstill 5\",6\n7,8\n";
+        let (_, _, rows) = rows_of(Format::Csv, text.as_bytes());
+        let got: Vec<(u64, &str)> = rows
+            .iter()
+            .map(|r| (r.row_no, r.cells[0].as_str()))
+            .collect();
+        // A cell with a line break is one row of the sheet.
+        assert_eq!(got, vec![(3, "1"), (6, "3"), (7, "5\nstill 5"), (8, "7")]);
+    }
+
+    /// Gives `good` and then fails, as a body cut off (or over its limit) does.
+    struct Broken<'a>(&'a [u8]);
+    impl Read for Broken<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::Error::other("connection closed"));
+            }
+            let n = self.0.len().min(out.len()).min(4096);
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_csv_body_that_fails_midway_fails_the_whole_file() {
+        let mut text = String::from("a,b\n");
+        while text.len() < 200_000 {
+            text.push_str("1,2\n");
+        }
+        let mut rows = 0;
+        let r = read_rows(
+            Format::Csv,
+            Broken(text.as_bytes()),
+            &mut |_, _| Ok(()),
+            &mut |_| {
+                rows += 1;
+                Ok(())
+            },
+        );
+        let e = r.expect_err("a broken input is not a short file");
+        assert!(e.to_string().contains("未能完整读取"), "{e}");
+        assert!(
+            rows > 0,
+            "the rows before the break were read, and will be rolled back"
+        );
     }
 
     #[test]

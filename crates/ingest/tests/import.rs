@@ -473,7 +473,25 @@ fn rejected_rows_go_back_in_the_units_own_layout() {
         "2026-05-06",
     )
     .replace("11320900001401484X", &uc);
-    let f = write(dir.path(), "a.csv", &[good, bad_code, bad_money]);
+    let row = |no: &str| {
+        penalty_row(
+            "盐城市某某公司",
+            "91320900MA1MB4X50R",
+            no,
+            "0.3",
+            "2026-05-06",
+        )
+        .replace("11320900001401484X", &uc)
+    };
+    // A stray comma: one cell more than the header, the unit's own remark in it.
+    let too_wide = format!("{},单位备注ABC", row("盐环罚〔2026〕8号"));
+    // A cell longer than an Excel cell can hold.
+    let too_long = row("盐环罚〔2026〕9号").replace("经查超标排放大气污染物", &"长".repeat(40_000));
+    let f = write(
+        dir.path(),
+        "a.csv",
+        &[good, bad_code, bad_money, too_wide, too_long],
+    );
     let ts = testkit::sqlite();
     let keys = testkit::keys();
     let s = import(
@@ -485,11 +503,11 @@ fn rejected_rows_go_back_in_the_units_own_layout() {
         env,
         "行政处罚",
     );
-    assert_eq!((s.accepted, s.rejected), (1, 2));
+    assert_eq!((s.accepted, s.rejected), (1, 4));
     let out = dir.path().join("退回.xlsx");
     let n = ingest::rejects::write_rejected_xlsx(&ts.store, &keys, s.submission_id.unwrap(), &out)
         .unwrap();
-    assert_eq!(n, 2);
+    assert_eq!(n, 4);
     use calamine::Reader;
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&out).unwrap();
     let range = wb.worksheet_range_at(0).unwrap().unwrap();
@@ -511,6 +529,8 @@ fn rejected_rows_go_back_in_the_units_own_layout() {
         rows[2][header.len()]
     );
     assert_eq!(rows[2][header.len() + 1], "4");
+    assert_eq!(rows[3][header.len() + 2], "单位备注ABC");
+    assert!(rows[4][6].ends_with("以下省略）") && rows[4][6].chars().count() == 32_767);
 }
 
 #[test]

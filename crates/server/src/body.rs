@@ -101,7 +101,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
-            .map_err(|e| ApiError::BadRequest(format!("查询参数不正确：{}", e.body_text())))
+            .map_err(|e| {
+                ApiError::BadRequest(format!("查询参数不正确：{}", in_chinese(&e.body_text())))
+            })
+    }
+}
+
+/// The usual query and body faults in words the caller reads (serde's own are English).
+fn in_chinese(text: &str) -> String {
+    let text = text
+        .trim_start_matches("Failed to deserialize query string: ")
+        .trim_start_matches("Failed to deserialize the JSON body into the target type: ");
+    let field = |rest: &str| rest.split('`').nth(1).unwrap_or(rest).to_string();
+    if let Some(rest) = text.strip_prefix("missing field ") {
+        format!("缺少参数“{}”", field(rest))
+    } else if let Some(rest) = text.strip_prefix("unknown field ") {
+        format!("不认识的参数“{}”", field(rest))
+    } else if text.starts_with("invalid digit") || text.starts_with("invalid type") {
+        format!("参数值的格式不对（{text}）")
+    } else {
+        text.to_string()
     }
 }
 

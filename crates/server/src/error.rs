@@ -120,7 +120,8 @@ impl From<ingest::IngestError> for ApiError {
             E::Crypto(c) => ApiError::internal(c),
             E::Xlsx(x) => ApiError::internal(x),
             E::Reader => ApiError::internal("reader thread failed"),
-            E::NotAllowed { .. } => ApiError::Forbidden,
+            // Say which unit may not report which class, not that the role is wrong.
+            e @ E::NotAllowed { .. } => ApiError::NotYours(e.to_string()),
             other => ApiError::Unprocessable(other.to_string()),
         }
     }

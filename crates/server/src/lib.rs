@@ -237,7 +237,7 @@ pub async fn blocking<T: Send + 'static>(
 pub fn app(state: AppState) -> (axum::Router, Shared) {
     let table = access::Routes::new();
     let table = api::routes(table);
-    let table = console::routes(table, &state.rules);
+    let table = console::routes(table, &state.rules, state.config.max_submission_bytes);
     let table = portal::routes(table);
     let (router, endpoints) = table.finish();
     let mut state = state;

@@ -901,3 +901,59 @@ async fn the_credit_office_cannot_make_or_take_over_an_auditor() {
         .await;
     assert_eq!(reviewer.status, StatusCode::CREATED, "{}", reviewer.text());
 }
+
+/// A CSV pushed over the size limit is refused whole (413), not kept up to where the limit cut
+/// it; the refusal names what is wrong in Chinese.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_over_the_limit_or_for_another_class_keeps_nothing_and_says_why() {
+    let h = harness_on(
+        testkit::sqlite(),
+        server::Config {
+            max_submission_bytes: 200_000,
+            ..server::Config::default()
+        },
+    );
+    let before = h.state.store.submissions(None, 100).unwrap().len();
+    let rows: Vec<(String, String)> = (0..1500)
+        .map(|i| {
+            (
+                format!("盐城市第{i}有限公司"),
+                format!("盐环罚〔2026〕{i}号"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str, &str, &str)> = rows
+        .iter()
+        .map(|(n, no)| {
+            (
+                n.as_str(),
+                "法人及非法人组织",
+                "91320900MA1MB4X50R",
+                no.as_str(),
+            )
+        })
+        .collect();
+    let csv = penalty_csv(&refs);
+    assert!(csv.len() > 300_000, "{}", csv.len());
+    let send = |uri: String, body: String| {
+        h.send(
+            h.request(Method::POST, &uri, Role::Reporter, Via::Token)
+                .header(header::CONTENT_TYPE, "text/csv")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+    };
+    let class = urlencode("行政处罚");
+    let r = send(format!("/api/v1/submissions?class={class}"), csv).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+    assert_eq!(h.state.store.submissions(None, 100).unwrap().len(), before);
+    // A class the unit does not report: the answer names unit and class.
+    let tax = urlencode("纳税信用等级");
+    let r = send(format!("/api/v1/submissions?class={tax}"), penalty_csv(&[])).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.text().contains("纳税信用等级"), "{}", r.text());
+    // A missing parameter, in Chinese.
+    let r = send("/api/v1/submissions".into(), penalty_csv(&[])).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text().contains("缺少参数“class”"), "{}", r.text());
+}

@@ -20,8 +20,15 @@ use crate::access::*;
 use crate::context::Ctx;
 use crate::error::ApiError;
 
-pub fn routes(r: Routes, rules: &rulebook::Rulebook) -> Routes {
+pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) -> Routes {
     let evidence = || cases::evidence_limit(&rules.workflows.evidence);
+    // A unit's file uploaded in the console may be as large as one pushed through the API (the
+    // default body limit of 2 MB cut files short); the form's other fields add little.
+    let submission = axum::extract::DefaultBodyLimit::max(
+        usize::try_from(max_submission_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1 << 20),
+    );
     r.page(
         Method::GET,
         "/console/login",
@@ -107,7 +114,7 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook) -> Routes {
         Method::POST,
         "/console/submissions",
         REPORTER,
-        pages_impl::upload,
+        pages_impl::upload.layer(submission),
     )
     .page(
         Method::GET,

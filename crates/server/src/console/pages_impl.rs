@@ -521,7 +521,13 @@ pub async fn upload(State(state): State<Shared>, ctx: Ctx, mut mp: Multipart) ->
                             }
                             Ok(None) => break,
                             Err(e) => {
-                                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                                // Over the upload limit: the importer answers 413, as the API does.
+                                let msg = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                                    crate::body::TOO_LARGE.to_string()
+                                } else {
+                                    e.to_string()
+                                };
+                                let _ = tx.send(Err(std::io::Error::other(msg))).await;
                                 break;
                             }
                         }
