@@ -511,6 +511,7 @@ impl<'a> Validator<'a> {
             published: true,
             repairable_from: None,
             public_ends: valid_to,
+            published_on: None,
             severity: None,
             regime: None,
             rule_version: None,
@@ -578,6 +579,11 @@ impl<'a> Validator<'a> {
             row.published = w.published;
             row.repairable_from = w.repairable_from;
             row.public_ends = w.ends;
+            row.published_on = facts
+                .market
+                .as_ref()
+                .filter(|_| w.published)
+                .map(|m| m.published);
             row.severity = Some(w.severity.as_str().to_string());
             row.regime = Some(w.regime);
             row.rule_version = Some(w.rule_version);

@@ -1248,3 +1248,71 @@ fn a_conditional_column_missing_from_the_file_is_named_as_missing() {
         );
     }
 }
+
+/// SAMR Order 45 counts a market-regulation penalty's window from its publication: a correction
+/// months later keeps the first publication, and does not start the period again.
+#[test]
+fn a_corrected_market_penalty_keeps_its_first_publication() {
+    let rules = Rulebook::builtin().unwrap();
+    let unit = "盐城市市场监督管理局";
+    let uc = unit_code(&rules, unit);
+    let dir = tempfile::tempdir().unwrap();
+    let code = synth::make_uscc(&mut synth::Rng::new(31), "91", "320925");
+    let row = |facts: &str| {
+        penalty_row(
+            "建湖县某商贸有限公司",
+            &code,
+            "盐市监罚〔2026〕31号",
+            "5",
+            "2026-05-20",
+        )
+        .replace("11320900001401484X", &uc)
+        .replace("盐城市生态环境局", unit)
+        .replace("经查超标排放大气污染物", facts)
+    };
+    let first = write(dir.path(), "v1.csv", &[row("经查销售不合格产品")]);
+    let second = write(
+        dir.path(),
+        "v2.csv",
+        &[row("经查销售不合格产品，货值金额更正")],
+    );
+    for ts in stores() {
+        let keys = testkit::keys();
+        let s = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-06-03"),
+            &first,
+            unit,
+            "行政处罚",
+        );
+        assert_eq!(s.accepted, 1, "{}", ts.name);
+        let head = |what: &str| {
+            let h = ts.store.subject_heads(&code, &["CF"]).unwrap();
+            assert_eq!(h.len(), 1, "{}: {what}", ts.name);
+            (h[0].version, h[0].repairable_from, h[0].public_ends)
+        };
+        // 5 万元: three years from publication.
+        assert_eq!(
+            head("first"),
+            (1, Some(day("2026-06-03")), Some(day("2029-06-03")))
+        );
+        let s = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-09-10"),
+            &second,
+            unit,
+            "行政处罚",
+        );
+        assert_eq!(s.corrected, 1, "{}", ts.name);
+        assert_eq!(
+            head("corrected"),
+            (2, Some(day("2026-06-03")), Some(day("2029-06-03"))),
+            "{}",
+            ts.name
+        );
+    }
+}

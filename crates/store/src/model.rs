@@ -100,6 +100,10 @@ pub struct PreparedRow {
     pub published: bool,
     pub repairable_from: Option<NaiveDate>,
     pub public_ends: Option<NaiveDate>,
+    /// Set when the window counts from publication (SAMR Order 45): the day the row was taken as
+    /// published (its import's). A record already public keeps its first publication: the
+    /// store moves a correction's window back to it (`SubmissionWriter::apply`).
+    pub published_on: Option<NaiveDate>,
     pub severity: Option<String>,
     pub regime: Option<String>,
     pub rule_version: Option<String>,

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 
 use crate::conn::{Backend, Conn, Val};
 use crate::model::*;
@@ -174,10 +174,65 @@ impl SubmissionWriter<'_> {
     /// Writes validated rows in order and says what became of each: row by row with prepared
     /// statements on SQLite, set-based on PostgreSQL.
     pub fn apply(&mut self, rows: &[PreparedRow]) -> Result<Vec<RowOutcome>, StoreError> {
+        let moved = self.windows_from_first_publication(rows)?;
+        let rows = moved.as_deref().unwrap_or(rows);
         match self.conn.backend() {
             Backend::Sqlite => self.apply_sqlite(rows),
             Backend::Postgres => self.apply_set(rows),
         }
+    }
+
+    /// A window counted from publication (SAMR Order 45: `ends` = publication date + period)
+    /// runs from the record's first publication, so that a correction of a record already
+    /// public does not start its period again (a record withdrawn and reported anew is published
+    /// anew). Returns the rows with their windows moved back, when any is.
+    ///
+    /// Not while this submission has set the record indexes aside (a bulk load, where the
+    /// lookup would have no index): such a load's corrections keep the import's date.
+    fn windows_from_first_publication(
+        &mut self,
+        rows: &[PreparedRow],
+    ) -> Result<Option<Vec<PreparedRow>>, StoreError> {
+        const FIRST: &str = "SELECT MIN(v.recorded_at) FROM record_versions v
+             WHERE v.subject_key = $1 AND v.record_key = $2 AND v.published = $3
+               AND v.version_no > COALESCE((SELECT MAX(w.version_no) FROM record_versions w
+                   WHERE w.subject_key = $1 AND w.record_key = $2 AND w.change = 'withdrawn'), 0)";
+        if !self.deferred.is_empty() {
+            return Ok(None);
+        }
+        let mut moved: Option<Vec<PreparedRow>> = None;
+        for (i, r) in rows.iter().enumerate() {
+            let Some(on) = r.published_on.filter(|_| r.published) else {
+                continue;
+            };
+            let first = self
+                .conn
+                .query_one(
+                    FIRST,
+                    &[
+                        r.subject.key.as_str().into(),
+                        Val::Bytes(r.record_key.to_vec()),
+                        Val::Bool(true),
+                    ],
+                )?
+                .map(|row| row.opt_time(0))
+                .transpose()?
+                .flatten()
+                .map(|t| domain::clock::beijing(t).date_naive());
+            let Some(first) = first.filter(|f| *f < on) else {
+                continue;
+            };
+            let m = moved.get_or_insert_with(|| rows.to_vec());
+            m[i].public_ends = r.public_ends.map(|e| {
+                let months = (e.year() - on.year()) * 12 + e.month() as i32 - on.month() as i32;
+                domain::calendar::add_months(first, months.max(0) as u32)
+            });
+            if r.repairable_from == Some(on) {
+                m[i].repairable_from = Some(first);
+            }
+            m[i].published_on = Some(first);
+        }
+        Ok(moved)
     }
 
     pub(crate) fn count(&mut self, row: &PreparedRow, outcome: &RowOutcome, linked: bool) {
