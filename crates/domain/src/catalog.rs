@@ -113,6 +113,8 @@ pub enum Role {
     Severity,
     ValidFrom,
     ValidTo,
+    /// 公示截止期: reported by some units, but the platform's computed window is what holds.
+    PublicityEnd,
     Status,
     RegistrationType,
     RegistrationStatus,

@@ -170,6 +170,7 @@ pub struct AuditRow {
     pub role: String,
     pub unit: String,
     pub action: String,
+    pub action_code: String,
     pub object: String,
     pub outcome: String,
     pub request_id: String,

@@ -113,12 +113,24 @@ fn in_chinese(text: &str) -> String {
         .trim_start_matches("Failed to deserialize query string: ")
         .trim_start_matches("Failed to deserialize the JSON body into the target type: ");
     let field = |rest: &str| rest.split('`').nth(1).unwrap_or(rest).to_string();
+    let fault = |m: &str| match m {
+        "invalid digit found in string" => "应为数字".to_string(),
+        "number too large to fit in target type" => "数值过大".to_string(),
+        "cannot parse integer from empty string" => "不能为空".to_string(),
+        other => format!("格式不对（{other}）"),
+    };
     if let Some(rest) = text.strip_prefix("missing field ") {
         format!("缺少参数“{}”", field(rest))
     } else if let Some(rest) = text.strip_prefix("unknown field ") {
         format!("不认识的参数“{}”", field(rest))
-    } else if text.starts_with("invalid digit") || text.starts_with("invalid type") {
-        format!("参数值的格式不对（{text}）")
+    } else if let Some(rest) = text.strip_prefix("Invalid URL: Cannot parse ") {
+        // Invalid URL: Cannot parse `abc` to a `i64`
+        format!("地址中的“{}”应为数字", field(rest))
+    } else if let Some((name, m)) = text.split_once(": ")
+        && !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        format!("参数“{name}”{}", fault(m))
     } else {
         text.to_string()
     }
@@ -133,7 +145,9 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
-            .map_err(|e| ApiError::BadRequest(format!("路径参数不正确：{}", e.body_text())))
+            .map_err(|e| {
+                ApiError::BadRequest(format!("路径参数不正确：{}", in_chinese(&e.body_text())))
+            })
     }
 }
 

@@ -59,6 +59,17 @@ pub async fn frame(State(state): State<Shared>, req: Request, next: Next) -> Res
     let counted = InFlight::enter(&state.in_flight);
     let mut resp = REQUEST_ID.scope(request_id.clone(), next.run(req)).await;
     drop(counted);
+    // A page's address answers an error as a page: an unknown address, a bad page number, the
+    // rate limit reached from a shared office network.
+    if resp.status().as_u16() >= 400
+        && crate::portal::answers_in_html(&uri_path)
+        && resp
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+    {
+        resp = crate::portal::as_page(resp).await;
+    }
     let h = resp.headers_mut();
     for (k, v) in SECURITY_HEADERS {
         h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));

@@ -85,6 +85,46 @@ fn error(e: ApiError) -> Response {
     }
 }
 
+/// Whether an error for this path is answered as a page (the portal's and the console's), not
+/// as the API's JSON.
+pub fn answers_in_html(path: &str) -> bool {
+    !(path.starts_with("/api/")
+        || path.starts_with("/static/")
+        || matches!(path, "/healthz" | "/readyz" | "/metrics"))
+}
+
+/// An error that left a handler (or the router, or the rate limit) as the API's JSON, for a
+/// page's address: the same status and headers (`Retry-After`), as a Chinese page.
+pub async fn as_page(resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let json: serde_json::Value = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let text = |k: &str| json["error"][k].as_str().unwrap_or_default().to_string();
+    let heading = match parts.status {
+        StatusCode::NOT_FOUND => "未找到",
+        StatusCode::TOO_MANY_REQUESTS => "访问过于频繁",
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => "无权访问",
+        _ => "请求未能完成",
+    };
+    let t = pages::PortalMessage {
+        frame: frame(heading, ""),
+        heading: heading.into(),
+        body: format!("{}（请求号 {}）", text("message"), text("request_id")),
+    };
+    let Ok(html) = t.render() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts.headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(html))
+}
+
 fn enc(s: &str) -> String {
     crate::console::urlencode(s)
 }
@@ -321,7 +361,17 @@ async fn search_page(State(state): State<Shared>, ApiQuery(p): ApiQuery<SearchPa
         Some(r) => (r.total, r.hits),
         None => (0, Vec::new()),
     };
-    let pages_n = total.div_ceil(PER_PAGE).max(1);
+    // At most 500 pages are walked: past them a narrower query is the way on.
+    let pages_n = total.div_ceil(PER_PAGE).clamp(1, 500);
+    if total.div_ceil(PER_PAGE) > 500 && message.is_none() {
+        message = Some("结果过多，只列出前500页；请增加关键词或用地区、类型、行业筛选。".into());
+    }
+    if total == 0 && !q.is_empty() && message.is_none() {
+        message = Some(
+            "没有找到匹配的信用主体。为保护个人信息，门户不提供按自然人姓名查询；自然人的公示信息见各公示栏目。"
+                .into(),
+        );
+    }
     let link = |n: usize| {
         format!(
             "/search?q={}&county={}&kind={}&industry={}&page={n}",
@@ -382,9 +432,9 @@ async fn search_page(State(state): State<Shared>, ApiQuery(p): ApiQuery<SearchPa
             })
             .collect(),
         total,
-        page: page_no,
+        page: page_no.min(pages_n),
         pages: pages_n,
-        prev: (page_no > 1).then(|| link(page_no - 1)),
+        prev: (page_no > 1).then(|| link(page_no.min(pages_n + 1) - 1)),
         next: (page_no < pages_n).then(|| link(page_no + 1)),
         q,
         message,
@@ -685,7 +735,12 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
             .collect(),
         units: choices(&units, &unit),
         counties: counties(&state, &county),
-        categories: choices(&spec.categories, &category),
+        // No 类别 filter where the column has no categories to choose (the list pages).
+        categories: if spec.categories.is_empty() {
+            Vec::new()
+        } else {
+            choices(&spec.categories, &category)
+        },
         from: from.map(|d| d.to_string()).unwrap_or_default(),
         to: to.map(|d| d.to_string()).unwrap_or_default(),
         prev: (page_no > 1).then(|| link(page_no - 1)),
@@ -889,6 +944,12 @@ async fn opendata_csv(
         let columns = views::portal::open_columns(&class_def);
         let mut header: Vec<String> = vec!["记录编号".into()];
         header.extend(columns.iter().map(|(code, name)| format!("{name}({code})")));
+        let ends_code = class_def
+            .index_of_role(domain::catalog::Role::PublicityEnd)
+            .map(|i| class_def.items[i].code.clone());
+        let ends_at = columns
+            .iter()
+            .position(|(code, _)| Some(code) == ends_code.as_ref());
         let mut after = None;
         loop {
             let mut w = csv::Writer::from_writer(Vec::new());
@@ -915,6 +976,11 @@ async fn opendata_csv(
             for r in &page {
                 let mut rec = vec![r.record_id.clone()];
                 rec.extend(views::portal::open_values(&columns, &r.payload));
+                // 公示截止期 is the platform's: the window it computed (units mostly leave the
+                // item empty), as the web page shows it.
+                if let (Some(i), Some(d)) = (ends_at, r.public_ends) {
+                    rec[i + 1] = d.to_string();
+                }
                 let _ = w.write_record(&rec);
             }
             let buf = w.into_inner().unwrap_or_default();

@@ -130,6 +130,62 @@ async fn home_search_subject_and_columns() {
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text().contains("YYYY-MM-DD"), "{}", bad.text());
+
+    // Errors at a page's address are pages, in Chinese; the API keeps its JSON.
+    for (uri, status, words) in [
+        ("/no-such-page", StatusCode::NOT_FOUND, "未找到"),
+        (
+            "/publicity/penalties?page=abc",
+            StatusCode::BAD_REQUEST,
+            "参数“page”应为数字",
+        ),
+        ("/news/abc", StatusCode::BAD_REQUEST, "应为数字"),
+    ] {
+        let r = h.get(uri, Role::Public).await;
+        assert_eq!(r.status, status, "{uri}");
+        assert!(
+            r.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{uri}"
+        );
+        let t = r.text();
+        assert!(
+            t.contains(words) && t.contains("信用中国（江苏盐城）"),
+            "{uri}: {t}"
+        );
+    }
+    let api = h.get("/api/v1/no-such-thing", Role::Public).await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    assert_eq!(api.json()["error"]["code"], "not_found");
+
+    // A name that finds nothing says what the portal does not search.
+    let none = h
+        .get(&format!("/search?q={}", urlencode("姜娜旭")), Role::Public)
+        .await
+        .text();
+    assert!(none.contains("不提供按自然人姓名查询"), "{none}");
+    // The lists have no 类别 to choose; their type is shown.
+    let lists = h.get("/lists/serious", Role::Public).await.text();
+    assert!(!lists.contains("name=\"category\""), "{lists}");
+    // Open data carries the platform's 公示截止期.
+    let csv = h
+        .get(
+            "/opendata/penalties.csv?from=2026-01-01&to=2026-12-31",
+            Role::Public,
+        )
+        .await
+        .text();
+    let mut rdr = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    let at = rdr
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "公示截止期(CF_GSJZQ)")
+        .expect("the column");
+    let first = rdr.records().next().expect("a row").unwrap();
+    assert_eq!(first[at].len(), 10, "{:?}", &first);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -403,6 +403,12 @@ pub fn file_of(
         // A note on the ID number can name the birth year ("…在1990年未启用"): not for the public.
         subject.id_note = None;
         subject.id_suspect = false;
+        // A person's division is the ID number's place of issue (often a name no longer in
+        // use), not where they are: not shown to the public.
+        if subject.kind == SubjectKind::NaturalPerson {
+            subject.division = None;
+            subject.division_name = None;
+        }
     }
     CreditFile {
         subject,

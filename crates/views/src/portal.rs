@@ -76,7 +76,16 @@ pub fn column_rows(rules: &Rulebook, records: &[PublicRecord]) -> Vec<ColumnRow>
                 subject_code: code,
                 class_name: class.name.clone(),
                 decision_no: role_value(class, &items, Role::DecisionNo),
-                category: r.category.clone().unwrap_or_default().replace(';', "、"),
+                // A class with no 类别 item (失信被执行人) is its own type on the list pages.
+                category: match &r.category {
+                    Some(c) if !c.is_empty() => c.replace(';', "、"),
+                    _ if class.index_of_role(Role::Category).is_none()
+                        && class.index_of_role(Role::PenaltyCategories).is_none() =>
+                    {
+                        class.name.clone()
+                    }
+                    _ => String::new(),
+                },
                 content: content_of(class, &items),
                 basis: role_value(class, &items, Role::LegalBasis),
                 unit: role_value(class, &items, Role::DecidingUnit),

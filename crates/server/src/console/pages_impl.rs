@@ -1024,16 +1024,17 @@ async fn audit_view(
                         at: domain::clock::beijing(e.at)
                             .format("%Y-%m-%d %H:%M:%S")
                             .to_string(),
-                        actor: e.actor.clone(),
+                        actor: actor_label(&e.actor),
                         role: e
                             .role
                             .parse::<auth::Role>()
                             .map(|r| r.label().to_string())
                             .unwrap_or_else(|_| e.role.clone()),
                         unit: e.unit.clone().unwrap_or_default(),
-                        action: e.action.clone(),
+                        action: action_label(&e.action),
+                        action_code: e.action.clone(),
                         object: e.object.clone().unwrap_or_default(),
-                        outcome: e.outcome.clone(),
+                        outcome: outcome_label(&e.outcome),
                         request_id: e.request_id.clone().unwrap_or_default(),
                         client: e.client.clone().unwrap_or_default(),
                     }
@@ -1119,4 +1120,88 @@ pub async fn audit_verify(
         Some(text),
     )
     .await
+}
+
+/// An audit action as the auditor reads it; the code stays beside it (and is what the search
+/// field takes).
+fn action_label(code: &str) -> String {
+    let label = match code {
+        "access.denied" => "越权访问被拒",
+        "login" => "登录",
+        "logout" => "退出登录",
+        "account.change_password" => "修改密码",
+        "account.contact" => "设置联系方式",
+        "account.create" => "创建账号",
+        "account.disable" => "停用账号",
+        "account.reset_password" => "重置密码",
+        "token.create" => "创建接口令牌",
+        "token.revoke" => "吊销接口令牌",
+        "audit.checkpoint" => "签署审计检查点",
+        "audit.search" => "查询审计日志",
+        "audit.verify" => "校验审计日志",
+        "subject.read_full" => "查看完整信用档案",
+        "subject.unmask" => "查看完整证件号码",
+        "submission.create" => "报送数据",
+        "submission.withdraw" => "撤回报送批次",
+        "submission.export_rejections" => "下载退回数据",
+        "record.withdraw" => "撤回记录",
+        "opendata.download" => "下载开放数据",
+        "check.create" => "联合奖惩核查",
+        "check.read" => "查看核查记录",
+        "check.snippet" => "查看核查结果片段",
+        "check.feedback" => "反馈核查处理结果",
+        "exception.create" => "登记核查例外",
+        "exception.list" => "查询核查例外",
+        "exception.revoke" => "撤销核查例外",
+        "batch.create" => "批量审查",
+        "batch.download" => "下载批量审查结果",
+        "list.action" => "名单变更",
+        "subscription.create" => "订阅主体",
+        "subscription.remove" => "取消订阅",
+        "webhook.set" => "设置推送地址",
+        "alert.feedback" => "反馈预警处理结果",
+        "repair.apply" => "申请信用修复",
+        "objection.create" => "提出异议",
+        "case.action" => "办理修复或异议",
+        "case.read" => "查看修复或异议",
+        "cases.list" => "查看办件列表",
+        "cases.my_records" => "查看本主体记录",
+        "worklist.read" => "查看修复工作台",
+        "article.create" => "新建文章",
+        "article.update" => "修改文章",
+        "article.publish" => "发布文章",
+        "article.withdraw" => "撤下文章",
+        "article.attach" => "上传附件",
+        "bulletin.view" => "查看月通报",
+        "bulletin.export" => "导出月通报",
+        "monitoring.records" => "查看双公示监测明细",
+        "self_report.file" => "填报自报数",
+        _ => return code.to_string(),
+    };
+    label.to_string()
+}
+
+/// Who acted, in words: an account by its user name, a system by its token's name.
+fn actor_label(actor: &str) -> String {
+    if let Some(u) = actor.strip_prefix("user:") {
+        u.to_string()
+    } else if let Some(t) = actor.strip_prefix("token:") {
+        let name = t.split_once(':').map_or(t, |(_, n)| n);
+        format!("接口令牌“{name}”")
+    } else if let Some(c) = actor.strip_prefix("cli:") {
+        format!("命令行（{c}）")
+    } else if actor == "anonymous" {
+        "社会公众（未登录）".into()
+    } else {
+        actor.to_string()
+    }
+}
+
+fn outcome_label(outcome: &str) -> String {
+    match outcome.split_once(':').map_or(outcome, |(head, _)| head) {
+        "ok" => "成功".into(),
+        "failed" => format!("失败（{outcome}）"),
+        "denied" => format!("拒绝（{outcome}）"),
+        _ => outcome.to_string(),
+    }
 }
