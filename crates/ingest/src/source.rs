@@ -469,6 +469,14 @@ fn read_json<R: Read>(
                 let result = match v {
                     Value::Object(o) => self.0.element(o),
                     other => {
+                        // Rejected on its own, even before any record gave the header.
+                        if self.0.keys.is_none() {
+                            if let Err(e) = (self.0.header)(&[], "json") {
+                                self.0.error = Some(e);
+                                return Err(serde::de::Error::custom("stopped"));
+                            }
+                            self.0.keys = Some(Vec::new());
+                        }
                         self.0.n += 1;
                         (self.0.row)(RawRow {
                             row_no: self.0.n,
@@ -803,6 +811,17 @@ mod tests {
         assert_eq!(
             (rows[1].row_no, rows[1].cells[1].as_str()),
             (4, "1234.5678")
+        );
+    }
+
+    #[test]
+    fn a_json_array_starting_with_a_non_object_rejects_that_element_alone() {
+        let (h, _, rows) = rows_of(Format::Json, br#"[1, {"a":"x"}]"#);
+        assert_eq!(h, vec!["a"]);
+        assert!(rows[0].read_error.is_some());
+        assert_eq!(
+            (rows[1].row_no, rows[1].cells.clone()),
+            (2, vec!["x".to_string()])
         );
     }
 
