@@ -2,7 +2,7 @@
 //! (CF_WSH), its Chinese name (行政处罚决定书文号), an older code (CF_CFMC) or another name
 //! departments use. Required items without a column are reported once for the file.
 
-use domain::catalog::{CatalogClass, Requirement, fold_name, strip_header_notes};
+use domain::catalog::{CatalogClass, ItemType, Requirement, fold_name, strip_header_notes};
 
 #[derive(Debug, Clone)]
 pub struct HeaderMap {
@@ -57,8 +57,15 @@ pub fn item_for_header(class: &CatalogClass, header: &str) -> Option<usize> {
     by_code(&f)
         .or_else(|| by_name(&f))
         .or_else(|| {
-            // `行政相对人类别(必填)`, `罚款金额(单位:万元)`: the name before the note.
-            strip_header_notes(&f).and_then(|s| by_code(s).or_else(|| by_name(s)))
+            // `行政相对人类别(必填)`, `罚款金额(单位:万元)`: the name before the note — unless
+            // the note names another unit than the item's: `罚款金额(元)` is not the 万元 item.
+            let s = strip_header_notes(&f)?;
+            let note = &f[s.len()..];
+            by_code(s).or_else(|| by_name(s)).filter(|&i| {
+                !(class.items[i].ty == ItemType::Wan
+                    && note.contains('元')
+                    && !note.contains("万元"))
+            })
         })
         .or_else(|| code_tokens(&f).find_map(by_code))
 }
@@ -155,6 +162,10 @@ mod tests {
             assert_eq!(item_for_header(cf, header), Some(idx(code)), "{header}");
         }
         assert_eq!(item_for_header(cf, "（必填）"), None);
+        // A note naming another unit is not the 万元 item (5000 元 read as 万元 is 10,000 times
+        // the fine).
+        assert_eq!(item_for_header(cf, "罚款金额（元）"), None);
+        assert_eq!(item_for_header(cf, "罚款金额(单位：元)"), None);
         assert_eq!(item_for_header(cf, "无关列（选填）"), None);
     }
 }

@@ -186,7 +186,7 @@ fn read_csv<R: Read>(
     (&mut input)
         .take(SAMPLE as u64)
         .read_to_end(&mut sample)
-        .map_err(|e| IngestError::Format(e.to_string()))?;
+        .map_err(|e| IngestError::Format(format!("文件未能完整读取：{e}")))?;
     let input = BufReader::with_capacity(1 << 20, io::Cursor::new(sample.clone()).chain(input));
     let encoding = if sample.starts_with(&[0xEF, 0xBB, 0xBF]) || looks_utf8(&sample) {
         TextEncoding::Utf8
@@ -553,7 +553,7 @@ fn read_json_lines<R: Read>(
         line.clear();
         let n = input
             .read_until(b'\n', &mut line)
-            .map_err(|e| IngestError::Format(e.to_string()))?;
+            .map_err(|e| IngestError::Format(format!("文件未能完整读取：{e}")))?;
         if n == 0 {
             break;
         }

@@ -103,6 +103,57 @@ pub fn detect(
     Ok(made)
 }
 
+/// Why a webhook address may not be called, if it may not: addresses that are never a
+/// department's system — link-local (the cloud metadata service at 169.254.169.254), unspecified,
+/// multicast — and, unless `loopback` allows it, this machine itself. Private addresses are
+/// allowed: departments' systems sit on the government intranet. A name is checked as it
+/// resolves now.
+pub fn webhook_target_refused(url: &str, loopback: bool) -> Option<String> {
+    use std::net::{IpAddr, ToSocketAddrs};
+    let uri: ureq::http::Uri = match url.parse() {
+        Ok(u) => u,
+        Err(_) => return Some("接收地址不是有效的网址".into()),
+    };
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let Some(host) = uri.host().filter(|_| scheme_ok) else {
+        return Some("接收地址应为http://或https://开头的完整网址".into());
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
+    let named_local =
+        host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost");
+    let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => (host, port)
+            .to_socket_addrs()
+            .map(|a| a.map(|s| s.ip()).collect())
+            .unwrap_or_default(),
+    };
+    let never = |ip: &IpAddr| match ip {
+        IpAddr::V4(v) => {
+            v.is_link_local() || v.is_unspecified() || v.is_multicast() || v.is_broadcast()
+        }
+        IpAddr::V6(v) => {
+            v.is_unspecified() || v.is_multicast() || (v.segments()[0] & 0xffc0) == 0xfe80
+        }
+    };
+    if addrs.iter().any(never) {
+        return Some(
+            "接收地址指向本机或内部保留地址（链路本地、组播等），不能作为部门系统的接收地址".into(),
+        );
+    }
+    if !loopback && (named_local || addrs.iter().any(IpAddr::is_loopback)) {
+        return Some("接收地址指向平台服务器本机，不能作为部门系统的接收地址".into());
+    }
+    None
+}
+
 /// What a webhook receives.
 #[derive(Debug, Serialize)]
 pub struct Delivery<'a> {
@@ -149,19 +200,25 @@ pub fn deliver_due(
         .into();
     let mut report = DeliveryReport::default();
     // Claimed a few at a time: the claim's 5 minutes must outlast sending all it holds (each send
-    // may take its 10 s timeout), or another server would claim and send them again.
-    loop {
-        let due = platform.claim_due_alerts(now, now + chrono::Duration::minutes(5), CLAIM)?;
+    // may take its 10 s timeout), or another server would claim and send them again. Each claim
+    // is timed from when it is made, and a pass stops after a few, so that receivers that do not
+    // answer cannot hold the other jobs up for long.
+    let started = std::time::Instant::now();
+    for _ in 0..ROUNDS {
+        let at = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+        let due = platform.claim_due_alerts(at, at + chrono::Duration::minutes(5), CLAIM)?;
         if due.is_empty() {
             break;
         }
-        deliver(&agent, platform, keys, due, now, public_base, &mut report)?;
+        deliver(&agent, platform, keys, due, at, public_base, &mut report)?;
     }
     Ok(report)
 }
 
 /// Alerts claimed at once: 20 sends of at most 10 s each fit well inside the 5-minute claim.
 const CLAIM: i64 = 20;
+/// Claims per pass (100 alerts, as many as a pass took before); the rest wait for the next pass.
+const ROUNDS: usize = 5;
 
 fn deliver(
     agent: &ureq::Agent,
@@ -222,6 +279,11 @@ fn send(
         feedback_url: format!("{public_base}/api/v1/alerts/{}/feedback", a.alert_id),
     })
     .map_err(|e| e.to_string())?;
+    // Checked again as the name resolves now (it may have changed since it was set); this
+    // machine itself was checked when the address was set.
+    if let Some(why) = webhook_target_refused(&hook.url, true) {
+        return Err(why);
+    }
     let ts = now.timestamp();
     let resp = agent
         .post(&hook.url)

@@ -31,53 +31,34 @@ pub enum BatchError {
     Check(#[from] CheckError),
 }
 
-/// The codes of a file, with their line numbers (a header line, if any, is skipped).
+/// The codes of a file, with their line numbers (a header line, if any, is skipped). The code
+/// column is the first, or the one the header names as a code (a 序号 column before it). A
+/// file is taken as XLSX by its content (a ZIP), whatever it was called; CSV in UTF-8 or
+/// GB18030 (Excel's own Chinese CSV), read as CSV (a quoted cell may hold a line break).
 pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchError> {
-    let mut out = Vec::new();
-    if xlsx {
-        let mut wb: Xlsx<_> =
-            Xlsx::new(Cursor::new(bytes)).map_err(|e| BatchError::Read(e.to_string()))?;
-        let name = wb.sheet_names().first().cloned().ok_or(BatchError::Empty)?;
-        let range = wb
-            .worksheet_range(&name)
-            .map_err(|e| BatchError::Read(e.to_string()))?;
-        let start = range.start().map_or(0, |(r, _)| r as u64);
-        for (i, row) in range.rows().enumerate() {
-            let cell = match row.first() {
-                Some(Data::String(s)) => s.trim().to_string(),
-                Some(Data::Float(f)) => format!("{f:.0}"),
-                Some(Data::Int(n)) => n.to_string(),
-                Some(Data::Empty) | None => String::new(),
-                Some(other) => other.to_string(),
-            };
-            out.push((start + i as u64 + 1, cell));
-            if out.len() > MAX_CODES + 1 {
-                return Err(BatchError::TooMany);
-            }
-        }
-    } else {
-        let text = String::from_utf8_lossy(bytes);
-        let text = text.trim_start_matches('\u{feff}');
-        for (i, line) in text.lines().enumerate() {
-            let first = line
-                .split([',', '\t'])
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_matches('"')
-                .to_string();
-            out.push((i as u64 + 1, first));
-            if out.len() > MAX_CODES + 1 {
-                return Err(BatchError::TooMany);
-            }
-        }
-        // A trailing empty line is not a line of the file.
-        while out.last().is_some_and(|(_, c)| c.is_empty()) {
-            out.pop();
-        }
+    let zip = bytes.starts_with(b"PK\x03\x04");
+    if xlsx && !zip {
+        return Err(BatchError::Read("不是有效的XLSX文件".into()));
     }
-    if out.first().is_some_and(|(_, c)| is_header(c)) {
-        out.remove(0);
+    let rows = if zip {
+        xlsx_rows(bytes)?
+    } else {
+        csv_rows(bytes)?
+    };
+    // The code column: the one a header row names, else the first.
+    let header = rows
+        .first()
+        .filter(|(_, cells)| cells.iter().any(|c| is_header(c)))
+        .map(|(_, cells)| cells.iter().position(|c| is_header(c)).unwrap_or(0));
+    let column = header.unwrap_or(0);
+    let mut out: Vec<(u64, String)> = rows
+        .into_iter()
+        .skip(usize::from(header.is_some()))
+        .map(|(line, cells)| (line, cells.into_iter().nth(column).unwrap_or_default()))
+        .collect();
+    // Empty lines at the end are not lines of the file.
+    while out.last().is_some_and(|(_, c)| c.is_empty()) {
+        out.pop();
     }
     if out.is_empty() {
         return Err(BatchError::Empty);
@@ -88,14 +69,114 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
     Ok(out)
 }
 
-/// A header cell: no digit, and it names a code column (统一社会信用代码, 证件号码, 主体标识码,
-/// code, USCC …). A first line like `N/A` or `无` is a line to report as invalid, not a header.
+/// A code cell Excel stored as a number: 15 digits or more have lost their last digits (and an
+/// ID number's X), so the cell says so instead of standing for a code it is not.
+const NUMBER_LOST: &str = "以数值存储，精度已丢失（请将该列设为文本后重新导出）";
+
+fn xlsx_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, BatchError> {
+    let mut wb: Xlsx<_> =
+        Xlsx::new(Cursor::new(bytes)).map_err(|e| BatchError::Read(e.to_string()))?;
+    let name = wb.sheet_names().first().cloned().ok_or(BatchError::Empty)?;
+    let range = wb
+        .worksheet_range(&name)
+        .map_err(|e| BatchError::Read(e.to_string()))?;
+    let start = range.start().map_or(0, |(r, _)| r as u64);
+    let mut out = Vec::new();
+    for (i, row) in range.rows().enumerate() {
+        let cells = row
+            .iter()
+            .take(16)
+            .map(|c| match c {
+                Data::String(s) => s.trim().to_string(),
+                Data::Float(f) if f.abs() >= 1e14 => NUMBER_LOST.to_string(),
+                Data::Float(f) => format!("{f:.0}"),
+                Data::Int(n) => n.to_string(),
+                Data::Empty => String::new(),
+                other => other.to_string(),
+            })
+            .collect();
+        out.push((start + i as u64 + 1, cells));
+        if out.len() > MAX_CODES + 1 {
+            return Err(BatchError::TooMany);
+        }
+    }
+    Ok(out)
+}
+
+fn csv_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, BatchError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text: Cow<'_, str> = match std::str::from_utf8(bytes) {
+        Ok(t) => t.into(),
+        Err(_) => encoding_rs::GB18030.decode(bytes).0,
+    };
+    let first = text.lines().next().unwrap_or("");
+    let delimiter = if first.matches('\t').count() > first.matches(',').count() {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    let mut rec = csv::StringRecord::new();
+    let mut line = 0u64;
+    loop {
+        let before = rdr.position().line();
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            // The reader skips blank lines: they are counted from how many lines it read, so
+            // that every line keeps the number the unit sees.
+            Ok(true) => {
+                let read = rdr.position().line().saturating_sub(before);
+                let breaks = rec
+                    .iter()
+                    .map(|c| c.matches('\n').count() as u64)
+                    .sum::<u64>();
+                let blank = read.saturating_sub(1 + breaks);
+                for _ in 0..blank {
+                    line += 1;
+                    out.push((line, Vec::new()));
+                }
+                line += 1;
+                out.push((line, rec.iter().map(|c| c.trim().to_string()).collect()));
+            }
+            Err(e) => {
+                line += 1;
+                out.push((line, vec![format!("该行无法读取：{e}")]));
+            }
+        }
+        if out.len() > MAX_CODES + 1 {
+            return Err(BatchError::TooMany);
+        }
+    }
+    Ok(out)
+}
+
+/// A header cell: no digit, and it names a code column (统一社会信用代码, 证件号码, 身份证号,
+/// 纳税人识别号, 主体标识码, code, USCC …). A first line like `N/A` or `无` is a line to report as
+/// invalid, not a header.
 fn is_header(cell: &str) -> bool {
     let upper = cell.to_uppercase();
     !cell.bytes().any(|b| b.is_ascii_digit())
-        && ["代码", "号码", "编码", "证件", "标识", "CODE", "USCC", "ID"]
-            .iter()
-            .any(|w| upper.contains(w))
+        && [
+            "代码",
+            "号码",
+            "编码",
+            "证件",
+            "标识",
+            "身份证",
+            "识别号",
+            "CODE",
+            "USCC",
+            "ID",
+            "SHXYM",
+            "ZJHM",
+        ]
+        .iter()
+        .any(|w| upper.contains(w))
 }
 
 /// One line of the result.
@@ -321,12 +402,22 @@ pub const HEADERS: [&str; 8] = [
     "说明",
 ];
 
+/// A cell as given, made inert for a spreadsheet: text that begins like a formula (`=`, `+`,
+/// `-`, `@`) gets a leading apostrophe, so that opening the result does not run it.
+fn inert(s: &str) -> Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}").into()
+    } else {
+        s.into()
+    }
+}
+
 fn write_line<W: std::io::Write>(w: &mut csv::Writer<W>, l: &ResultLine) -> csv::Result<()> {
     let n = l.line.to_string();
     let verdict = l.verdict.map_or("—", |v| v.label());
     w.write_record([
         n.as_str(),
-        &l.code,
+        &inert(&l.code),
         &l.name,
         l.status,
         verdict,
@@ -443,7 +534,53 @@ pub fn unseal(keys: &crypto::KeyRing, chunks: &[Vec<u8>]) -> Result<Vec<u8>, cry
 
 #[cfg(test)]
 mod tests {
-    use super::read_codes;
+    use super::{NUMBER_LOST, inert, read_codes};
+
+    #[test]
+    fn files_as_units_save_them_keep_every_line() {
+        // Excel's Chinese CSV is GB18030; a 序号 column comes first; a quoted address holds a
+        // line break (one row of the sheet, as Excel shows it); a blank line keeps its number.
+        let text = "序号,纳税人识别号,地址\n1,91320900MA1MB4X50R,\"盐城市\n某路1号\"\n\n2,91320900MA1MB4X50T,x\n";
+        let (gb, _, _) = encoding_rs::GB18030.encode(text);
+        let lines = read_codes(&gb, false).unwrap();
+        assert_eq!(
+            lines,
+            vec![
+                (2, "91320900MA1MB4X50R".to_string()),
+                (3, String::new()),
+                (4, "91320900MA1MB4X50T".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_xlsx_is_known_by_its_content_and_a_code_stored_as_a_number_says_so() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "身份证号").unwrap();
+        ws.write_number(1, 0, 320902198503151234.0).unwrap();
+        ws.write_string(2, 0, "91320900MA1MB4X50R").unwrap();
+        ws.write_string(9, 0, " ").unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        // Sent without a name or type that says XLSX.
+        let lines = read_codes(&bytes, false).unwrap();
+        assert_eq!(
+            lines,
+            vec![
+                (2, NUMBER_LOST.to_string()),
+                (3, "91320900MA1MB4X50R".to_string())
+            ],
+            "trailing blank rows are not lines"
+        );
+        assert!(read_codes(b"not a zip", true).is_err());
+    }
+
+    #[test]
+    fn a_cell_that_looks_like_a_formula_is_written_inert() {
+        assert_eq!(inert("=1+2"), "'=1+2");
+        assert_eq!(inert("-2+3"), "'-2+3");
+        assert_eq!(inert("91320900MA1MB4X50R"), "91320900MA1MB4X50R");
+    }
 
     #[test]
     fn a_header_is_passed_over_but_a_first_line_that_is_not_one_is_kept() {

@@ -171,6 +171,8 @@ pub struct AuditRow {
     pub unit: String,
     pub action: String,
     pub action_code: String,
+    /// As stored (`user:…`, `token:<id>:<name>`): what the search field takes.
+    pub actor_code: String,
     pub object: String,
     pub outcome: String,
     pub request_id: String,

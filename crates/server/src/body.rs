@@ -19,7 +19,8 @@ pub struct BodyReader {
     current: Bytes,
 }
 
-pub const TOO_LARGE: &str = "submission exceeds the size limit";
+/// The reader's error when a body passes its limit (the handler answers 413 on seeing it).
+pub const TOO_LARGE: &str = "报送内容超过大小上限";
 
 impl BodyReader {
     pub fn new(body: Body, limit: u64) -> BodyReader {
@@ -37,7 +38,8 @@ impl BodyReader {
                         }
                         Ok(b)
                     }
-                    Err(e) => Err(e.to_string()),
+                    // The connection broke or timed out before the body was whole.
+                    Err(_) => Err("请求体未能完整接收（连接中断或超时）".to_string()),
                 };
                 let stop = item.is_err();
                 if tx.send(item).await.is_err() || stop {

@@ -68,6 +68,8 @@ pub struct Config {
     /// SM3 fingerprints of the platform's earlier signing keys, whose audit checkpoints
     /// verification accepts (after a key change); any other key is a break.
     pub trusted_audit_keys: Vec<String>,
+    /// Allow webhook addresses on this machine itself (a test's receiver; never in service).
+    pub webhooks_to_loopback: bool,
 }
 
 /// The outbox's sender: a local spool file, or the government SMS/email gateway.
@@ -95,6 +97,7 @@ impl Default for Config {
             outbox: OutboxTarget::File("xinyong-data/outbox.jsonl".into()),
             run_jobs: true,
             trusted_audit_keys: Vec::new(),
+            webhooks_to_loopback: false,
         }
     }
 }

@@ -759,10 +759,52 @@ fn run_jobs(h: &Harness) -> server::jobs::JobsReport {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
-    let h = harness();
+    // In service a webhook may not point at the platform's own machine, nor at addresses no
+    // department has (the cloud metadata service).
+    let strict = harness();
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://localhost/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/hook",
+        "file:///etc/passwd",
+    ] {
+        let r = strict
+            .post_json(
+                "/api/v1/webhooks",
+                Role::Admin,
+                json!({"unit": UNIT, "url": url}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{url}: {}",
+            r.text()
+        );
+    }
+    // The test's receiver listens on this machine.
+    let h = harness_on(
+        testkit::sqlite(),
+        server::Config {
+            webhooks_to_loopback: true,
+            ..server::Config::default()
+        },
+    );
     let x = city(&h);
     let (url, rx) = receiver().await;
     rx.fail_first.store(2, Ordering::SeqCst);
+    // Named by its short name, the unit's webhook is kept under its own name.
+    let short = h.state.rules.units.find(UNIT).unwrap().short.clone();
+    let r = h
+        .post_json(
+            "/api/v1/webhooks",
+            Role::Admin,
+            json!({"unit": short, "url": url}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["unit"], UNIT);
     let r = h
         .post_json(
             "/api/v1/webhooks",

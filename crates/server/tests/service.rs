@@ -957,3 +957,62 @@ async fn a_push_over_the_limit_or_for_another_class_keeps_nothing_and_says_why()
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.text().contains("缺少参数“class”"), "{}", r.text());
 }
+
+/// The login's attempt counting and lockout on PostgreSQL (its SQL differs in types from SQLite's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_logins_are_counted_and_lock() {
+    let h = postgres_harness().await;
+    // The blocking PostgreSQL client must leave the runtime's threads.
+    let state = h.state.clone();
+    let created = tokio::task::spawn_blocking(move || {
+        server::manage::create_account(
+            &state.platform,
+            &state.rules,
+            &state.keys,
+            &server::manage::AccountRequest {
+                username: "wangwu".into(),
+                display_name: "王五".into(),
+                role: Role::Reviewer,
+                unit: Some(UNIT.into()),
+                subject: None,
+                password: None,
+            },
+            "test",
+            state.clock.now(),
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    let login = |pw: &str| {
+        h.request(Method::POST, "/console/login", Role::Public, Via::Session)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "username=wangwu&password={}",
+                urlencode(pw)
+            )))
+            .unwrap()
+    };
+    let ok = h.send(login(&created.initial_password)).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
+    for _ in 0..5 {
+        assert_eq!(
+            h.send(login("WrongPassword1")).await.status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+    let locked = h.send(login(&created.initial_password)).await;
+    assert_eq!(locked.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let state = h.state.clone();
+    let a = tokio::task::spawn_blocking(move || {
+        state
+            .platform
+            .account_by_username("wangwu")
+            .unwrap()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(a.failed_logins, 5);
+    assert!(a.locked_until.is_some());
+}

@@ -407,7 +407,7 @@ impl Store {
             )?;
             let n = c.execute(
                 "UPDATE accounts SET failed_logins = failed_logins + 1,
-                    locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE NULL END
+                    locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END
                  WHERE account_id = $1 AND locked_until IS NULL",
                 &[Val::Int(id), Val::Int(limit), lock_until.into()],
             )?;

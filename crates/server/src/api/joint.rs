@@ -1091,12 +1091,16 @@ pub async fn set_webhook(
     ctx: Ctx,
     ApiJson(req): ApiJson<WebhookRequest>,
 ) -> ApiResult<Json<WebhookCreated>> {
-    if state.rules.units.find(&req.unit).is_none() {
+    // By the unit's own name, however it was typed (short name, USCC): alerts look the webhook
+    // up by that name.
+    let Some(unit_name) = state.rules.units.find(&req.unit).map(|u| u.name.clone()) else {
         return Err(ApiError::Unprocessable(format!(
             "单位“{}”不在信源单位名录中",
             req.unit
         )));
-    }
+    };
+    let mut req = req;
+    req.unit = unit_name;
     let url = req.url.trim().to_string();
     let ok_scheme = url.starts_with("http://") || url.starts_with("https://");
     if !ok_scheme || url.len() > 500 || url.chars().any(char::is_whitespace) {
@@ -1107,6 +1111,12 @@ pub async fn set_webhook(
     let (s, c) = (state.clone(), ctx.clone());
     let unit = req.unit.clone();
     let r = blocking(move || {
+        // Not this machine, nor addresses no department's system has (the name resolves here).
+        if let Some(why) =
+            joint::alerts::webhook_target_refused(&url, s.config.webhooks_to_loopback)
+        {
+            return Err(ApiError::Unprocessable(why));
+        }
         let secret = crypto::random_hex(32).map_err(ApiError::internal)?;
         let sealed = s
             .keys

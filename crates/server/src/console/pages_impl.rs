@@ -525,7 +525,7 @@ pub async fn upload(State(state): State<Shared>, ctx: Ctx, mut mp: Multipart) ->
                                 let msg = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                                     crate::body::TOO_LARGE.to_string()
                                 } else {
-                                    e.to_string()
+                                    "上传未能完整接收（连接中断或超时）".to_string()
                                 };
                                 let _ = tx.send(Err(std::io::Error::other(msg))).await;
                                 break;
@@ -1025,6 +1025,7 @@ async fn audit_view(
                             .format("%Y-%m-%d %H:%M:%S")
                             .to_string(),
                         actor: actor_label(&e.actor),
+                        actor_code: e.actor.clone(),
                         role: e
                             .role
                             .parse::<auth::Role>()
