@@ -179,6 +179,21 @@ fn is_header(cell: &str) -> bool {
         .any(|w| upper.contains(w))
 }
 
+/// What the platform signs for a kept batch result: the batch, its matter and time, and the SM3
+/// of the CSV result, so that a signature names one batch's result and no other. The batch's
+/// `signed_message` gives it exactly, for checking with OpenSSL.
+pub fn signed_message(
+    batch_id: i64,
+    matter: &str,
+    created_at: DateTime<Utc>,
+    digest: &str,
+) -> String {
+    format!(
+        "信用（盐城）批量审查结果\n批次：{batch_id}\n事项：{matter}\n时间：{}\n结果文件SM3：{digest}\n",
+        domain::clock::beijing(created_at).format("%Y-%m-%d %H:%M:%S")
+    )
+}
+
 /// One line of the result.
 #[derive(Debug, Clone, Serialize)]
 pub struct ResultLine {

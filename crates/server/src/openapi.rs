@@ -34,7 +34,7 @@ impl Modify for Security {
         version = "1"
     ),
     paths(
-        api::healthz, api::readyz, api::metrics, api::openapi, api::me, api::catalog, api::units, api::stats,
+        api::healthz, api::readyz, api::metrics, api::openapi, api::platform_key, api::me, api::catalog, api::units, api::stats,
         api::subject, api::id_number, api::record, api::withdraw_record,
         api::create, api::list, api::detail, api::rejections_xlsx, api::withdraw, api::quality,
         api::list_accounts, api::create_account, api::disable_account, api::reset_password,

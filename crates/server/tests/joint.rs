@@ -676,10 +676,28 @@ async fn a_batch_accounts_for_every_line() {
         digest,
         "the digest names the result file"
     );
-    // OpenSSL checks the SM2 signature against the platform's public key.
+    // What is signed names this batch, its matter and the result's SM3, as the batch says.
+    let message = signed["signed_message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains(&format!("批次：{}", signed["batch_id"]))
+            && message.contains("事项：PYPX")
+            && message.contains(&digest),
+        "{message}"
+    );
+    let again = h
+        .get(
+            &format!("/api/v1/batches/{}", signed["batch_id"]),
+            Role::Admin,
+        )
+        .await
+        .json();
+    assert_eq!(again["signed_message"].as_str(), Some(message.as_str()));
+    // OpenSSL checks the SM2 signature against the platform's public key, which anyone fetches.
+    let key = h.get("/api/v1/platform-key", Role::Public).await;
+    assert_eq!(key.status, StatusCode::OK);
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("pub.pem"), h.state.keys.public_key_pem()).unwrap();
-    std::fs::write(dir.path().join("msg"), digest.as_bytes()).unwrap();
+    std::fs::write(dir.path().join("pub.pem"), &key.body).unwrap();
+    std::fs::write(dir.path().join("msg"), message.as_bytes()).unwrap();
     std::fs::write(dir.path().join("sig"), &sig).unwrap();
     let out = std::process::Command::new("openssl")
         .current_dir(dir.path())

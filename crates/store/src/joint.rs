@@ -76,8 +76,11 @@ pub struct BatchRow {
     pub hits: i64,
     /// SM3 of the CSV result file, hex.
     pub result_digest: Option<String>,
-    /// SM2 signature (DER, hex) of the result digest, when the credit office keeps it signed.
+    /// SM2 signature (DER, hex) of `signed_message`, when the credit office keeps it signed.
     pub signature: Option<String>,
+    /// The exact text signed (batch, matter, time, the result's SM3), when signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_message: Option<String>,
     pub rule_version: String,
 }
 
@@ -221,6 +224,7 @@ fn batch_from(r: &Row) -> Result<BatchRow, StoreError> {
         hits: r.i64(10)?,
         result_digest: r.opt_text(11)?,
         signature: r.opt_bytes(12)?.map(hex::encode),
+        signed_message: None,
         rule_version: r.text(13)?,
     })
 }

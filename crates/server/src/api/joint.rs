@@ -699,7 +699,9 @@ pub fn run_batch(state: &Shared, job: BatchJob<'_>) -> ApiResult<store::BatchRow
     let csv = joint::batch::to_csv(&review)?;
     let t_files = t0.elapsed();
     let digest = crypto::sm3_hex(&csv);
-    let signature = sign.then(|| state.keys.sign(digest.as_bytes()));
+    let message = joint::batch::signed_message(b.batch_id, &b.matter, b.created_at, &digest);
+    let signature = sign.then(|| state.keys.sign(message.as_bytes()));
+    b.signed_message = signature.is_some().then_some(message);
     b.rows_read = fig.rows_read;
     b.valid = fig.valid;
     b.invalid = fig.invalid;
@@ -826,7 +828,21 @@ pub async fn get_batch(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<store::BatchRow>> {
     let (s, c) = (state.clone(), ctx.clone());
-    blocking(move || visible_batch(&s, &c, id)).await.map(Json)
+    blocking(move || {
+        let mut b = visible_batch(&s, &c, id)?;
+        b.signed_message = match (&b.signature, &b.result_digest) {
+            (Some(_), Some(d)) => Some(joint::batch::signed_message(
+                b.batch_id,
+                &b.matter,
+                b.created_at,
+                d,
+            )),
+            _ => None,
+        };
+        Ok(b)
+    })
+    .await
+    .map(Json)
 }
 
 /// A batch's result file as a download.

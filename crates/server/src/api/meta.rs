@@ -16,6 +16,13 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
+#[utoipa::path(get, path = "/api/v1/platform-key", tag = "审计",
+    responses((status = 200, description = "平台SM2公钥（PEM），用于核验批量审查结果和审计检查点的签名（区分标识1234567812345678）", body = String, content_type = "text/plain"),
+        (status = 429, body = ErrorBody)))]
+pub async fn platform_key(State(state): State<Shared>) -> String {
+    state.keys.public_key_pem()
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Ready {
     pub status: String,

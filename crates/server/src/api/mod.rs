@@ -20,6 +20,12 @@ pub use trail::*;
 
 pub fn routes(r: Routes) -> Routes {
     r.api(Method::GET, "/healthz", EVERYONE, meta::healthz)
+        .api(
+            Method::GET,
+            "/api/v1/platform-key",
+            EVERYONE,
+            meta::platform_key,
+        )
         .api(Method::GET, "/readyz", EVERYONE, meta::readyz)
         .api(Method::GET, "/metrics", ADMIN_AUDITOR, meta::metrics)
         .api(Method::GET, "/api/v1/openapi.json", EVERYONE, meta::openapi)
