@@ -1127,7 +1127,7 @@ async fn article(State(state): State<Shared>, ApiPath(id): ApiPath<i64>) -> Resp
                     (
                         format!("/news/{}/attachments/{}", a.article_id, f.attachment_id),
                         f.file_name.clone(),
-                        format!("{:.1} KB", f.byte_size as f64 / 1024.0),
+                        crate::console::articles::size_label(f.byte_size),
                     )
                 })
                 .collect(),

@@ -513,7 +513,7 @@ impl Casework<'_> {
             opened_on: today,
             reason: statement.into(),
             commitment: Some(format!(
-                "【{}，承诺编号{number}，已在信用承诺栏目公开】{}",
+                "【{}，承诺编号{number}，已在信用门户该主体的“信用承诺”栏公开】{}",
                 wf.commitment.kind, wf.commitment.text
             )),
             deadline,

@@ -38,11 +38,14 @@ const ATTACHMENT_TYPES: &[(&str, &str)] = &[
 ];
 const MAX_ATTACHMENT: usize = 20 * 1024 * 1024;
 
-fn size_label(n: i64) -> String {
+/// A file's size as people read it: bytes under 1 KB (not "0.0 KB"), then KB, then MB.
+pub fn size_label(n: i64) -> String {
     if n >= 1024 * 1024 {
         format!("{:.1} MB", n as f64 / 1048576.0)
+    } else if n >= 1024 {
+        format!("{:.1} KB", n as f64 / 1024.0)
     } else {
-        format!("{} KB", (n + 1023) / 1024)
+        format!("{n} 字节")
     }
 }
 
@@ -409,5 +412,17 @@ pub async fn attachment(
         )
             .into_response(),
         Err(e) => error_page(&ctx, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_label;
+
+    #[test]
+    fn small_files_are_sized_in_bytes_not_zero_kb() {
+        assert_eq!(size_label(58), "58 字节");
+        assert_eq!(size_label(1536), "1.5 KB");
+        assert_eq!(size_label(3 * 1024 * 1024), "3.0 MB");
     }
 }

@@ -398,7 +398,7 @@ pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
                 .map(|f| pages::FileLine {
                     id: f.file_id,
                     name: f.name.clone(),
-                    size: format!("{:.1} KB", f.byte_size as f64 / 1024.0),
+                    size: super::articles::size_label(f.byte_size),
                     digest: f.digest.clone(),
                     at: fmt_time(f.at),
                 })

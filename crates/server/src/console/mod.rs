@@ -4,7 +4,7 @@
 //! each unit's home with its submissions, the credit office's accounts and tokens, the
 //! auditor's trail.
 
-mod articles;
+pub(crate) mod articles;
 mod cases;
 mod joint;
 mod monitoring;
