@@ -152,6 +152,30 @@ async fn run(mut h: Harness) {
     assert!(msgs.to_string().contains("可申请信用修复"), "{msgs}");
     let wl = h.get("/api/v1/worklist", Role::Deciding).await.json();
     assert_eq!(wl["reminders"][0]["record_id"], record_id.as_str());
+    // The other item's record withdrawn by its unit: nothing to repair, off the worklist.
+    let items = wl["reminders"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{wl}");
+    let other = items
+        .iter()
+        .map(|m| m["record_id"].as_str().unwrap().to_string())
+        .find(|r| *r != record_id)
+        .unwrap();
+    let r = h
+        .post_json(
+            &format!("/api/v1/records/{other}/withdraw"),
+            Role::Reporter,
+            serde_json::json!({"reason": "决定已撤销"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let wl = h.get("/api/v1/worklist", Role::Deciding).await.json();
+    let left: Vec<&str> = wl["reminders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["record_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, vec![record_id.as_str()], "{wl}");
 
     // Apply: without the commitment refused with the reason; with it accepted and routed.
     let r = h
