@@ -237,6 +237,15 @@ pub fn office_may_manage_account(platform: &Store, id: i64) -> Result<(), ApiErr
     office_may_manage(a.role.parse().unwrap_or(Role::Public))
 }
 
+/// The credit office disables an account: its sessions and the admin tokens it made end with
+/// it (and no cached copy of those tokens outlives that). Not the auditor's.
+pub fn disable_account(state: &crate::Shared, id: i64) -> Result<bool, ApiError> {
+    office_may_manage_account(&state.platform, id)?;
+    let done = state.platform.disable_account(id, state.clock.now())?;
+    state.tokens.clear();
+    Ok(done)
+}
+
 /// Resets a password to a generated one that must be changed at next login.
 pub fn reset_password(platform: &Store, id: i64, now: DateTime<Utc>) -> Result<String, ApiError> {
     platform

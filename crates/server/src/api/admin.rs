@@ -63,14 +63,7 @@ pub async fn disable_account(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Done>> {
     let s = state.clone();
-    let r = blocking(move || {
-        manage::office_may_manage_account(&s.platform, id)?;
-        let done = s.platform.disable_account(id, s.clock.now())?;
-        // Its admin tokens were revoked with it: no cached copy may outlive that.
-        s.tokens.clear();
-        Ok(done)
-    })
-    .await;
+    let r = blocking(move || manage::disable_account(&s, id)).await;
     audit(
         &state,
         &ctx,

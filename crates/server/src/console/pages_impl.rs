@@ -775,14 +775,7 @@ pub async fn disable_account(
         return error_page(&ctx, e);
     }
     let s = state.clone();
-    let r = blocking(move || {
-        manage::office_may_manage_account(&s.platform, id)?;
-        let done = s.platform.disable_account(id, s.clock.now())?;
-        // Its admin tokens were revoked with it: no cached copy may outlive that.
-        s.tokens.clear();
-        Ok(done)
-    })
-    .await;
+    let r = blocking(move || manage::disable_account(&s, id)).await;
     audit(
         &state,
         &ctx,
