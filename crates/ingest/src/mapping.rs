@@ -57,17 +57,15 @@ pub fn item_for_header(class: &CatalogClass, header: &str) -> Option<usize> {
     by_code(&f)
         .or_else(|| by_name(&f))
         .or_else(|| {
-            // `行政相对人类别(必填)`, `罚款金额(单位:万元)`: the name before the note — unless
-            // the note names another unit than the item's: `罚款金额(元)` is not the 万元 item.
-            let s = strip_header_notes(&f)?;
-            let note = &f[s.len()..];
-            by_code(s).or_else(|| by_name(s)).filter(|&i| {
-                !(class.items[i].ty == ItemType::Wan
-                    && note.contains('元')
-                    && !note.contains("万元"))
-            })
+            // `行政相对人类别(必填)`, `罚款金额(单位:万元)`: the name before the note.
+            strip_header_notes(&f).and_then(|s| by_code(s).or_else(|| by_name(s)))
         })
         .or_else(|| code_tokens(&f).find_map(by_code))
+        // A header that names another unit than the item's is not that item, however it was
+        // found: `罚款金额(元)`, `CF_NR_FK(元)` read as 万元 would be 10,000 times the amount.
+        .filter(|&i| {
+            !(class.items[i].ty == ItemType::Wan && f.contains('元') && !f.contains("万元"))
+        })
 }
 
 pub fn map_headers(class: &CatalogClass, headers: &[String]) -> HeaderMap {
@@ -166,6 +164,9 @@ mod tests {
         // the fine).
         assert_eq!(item_for_header(cf, "罚款金额（元）"), None);
         assert_eq!(item_for_header(cf, "罚款金额(单位：元)"), None);
+        assert_eq!(item_for_header(cf, "CF_NR_FK(元)"), None);
+        assert_eq!(item_for_header(cf, "罚款金额(元) CF_NR_FK"), None);
+        assert_eq!(item_for_header(cf, "CF_NR_FK(万元)"), Some(idx("CF_NR_FK")));
         assert_eq!(item_for_header(cf, "无关列（选填）"), None);
     }
 }

@@ -135,9 +135,22 @@ pub fn webhook_target_refused(url: &str, loopback: bool) -> Option<String> {
             .map(|a| a.map(|s| s.ip()).collect())
             .unwrap_or_default(),
     };
+    // An IPv4 address written as IPv6 (::ffff:169.254.169.254) is that IPv4 address.
+    let addrs: Vec<IpAddr> = addrs
+        .into_iter()
+        .map(|ip| match ip {
+            IpAddr::V6(v) => v.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        })
+        .collect();
     let never = |ip: &IpAddr| match ip {
+        // 100.100.100.200: the metadata service of the clouds 政务云 runs on.
         IpAddr::V4(v) => {
-            v.is_link_local() || v.is_unspecified() || v.is_multicast() || v.is_broadcast()
+            v.is_link_local()
+                || v.is_unspecified()
+                || v.is_multicast()
+                || v.is_broadcast()
+                || v.octets() == [100, 100, 100, 200]
         }
         IpAddr::V6(v) => {
             v.is_unspecified() || v.is_multicast() || (v.segments()[0] & 0xffc0) == 0xfe80
@@ -191,6 +204,7 @@ pub fn deliver_due(
     keys: &KeyRing,
     now: DateTime<Utc>,
     public_base: &str,
+    loopback: bool,
 ) -> Result<DeliveryReport, StoreError> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(10)))
@@ -210,7 +224,16 @@ pub fn deliver_due(
         if due.is_empty() {
             break;
         }
-        deliver(&agent, platform, keys, due, at, public_base, &mut report)?;
+        deliver(
+            &agent,
+            platform,
+            keys,
+            due,
+            at,
+            public_base,
+            loopback,
+            &mut report,
+        )?;
     }
     Ok(report)
 }
@@ -220,6 +243,7 @@ const CLAIM: i64 = 20;
 /// Claims per pass (100 alerts, as many as a pass took before); the rest wait for the next pass.
 const ROUNDS: usize = 5;
 
+#[allow(clippy::too_many_arguments)]
 fn deliver(
     agent: &ureq::Agent,
     platform: &Store,
@@ -227,11 +251,12 @@ fn deliver(
     due: Vec<Alert>,
     now: DateTime<Utc>,
     public_base: &str,
+    loopback: bool,
     report: &mut DeliveryReport,
 ) -> Result<(), StoreError> {
     for a in due {
         report.attempted += 1;
-        let result = send(agent, platform, keys, &a, now, public_base);
+        let result = send(agent, platform, keys, &a, now, public_base, loopback);
         match result {
             Ok(()) => {
                 report.delivered += 1;
@@ -258,6 +283,7 @@ fn send(
     a: &Alert,
     now: DateTime<Utc>,
     public_base: &str,
+    loopback: bool,
 ) -> Result<(), String> {
     let hook = platform
         .webhook(&a.unit)
@@ -279,9 +305,9 @@ fn send(
         feedback_url: format!("{public_base}/api/v1/alerts/{}/feedback", a.alert_id),
     })
     .map_err(|e| e.to_string())?;
-    // Checked again as the name resolves now (it may have changed since it was set); this
-    // machine itself was checked when the address was set.
-    if let Some(why) = webhook_target_refused(&hook.url, true) {
+    // Checked again as the name resolves now (it may have changed since it was set, and an
+    // address set before these checks existed was never checked).
+    if let Some(why) = webhook_target_refused(&hook.url, loopback) {
         return Err(why);
     }
     let ts = now.timestamp();

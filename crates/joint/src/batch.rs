@@ -40,26 +40,37 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
     if xlsx && !zip {
         return Err(BatchError::Read("不是有效的XLSX文件".into()));
     }
-    let rows = if zip {
+    let mut rows = if zip {
         xlsx_rows(bytes)?
     } else {
-        csv_rows(bytes)?
+        csv_rows(bytes)
     };
-    // The code column: the one a header row names, else the first.
+    // Rows with nothing in them at the end are not lines of the file.
+    while rows
+        .last()
+        .is_some_and(|(_, cells)| cells.iter().all(|c| c.is_empty()))
+    {
+        rows.pop();
+    }
+    // A header row: no digit anywhere in it, and a cell that names a code column; the code
+    // column is the cell that names it best (证件号码 before 证件类型), else the first.
     let header = rows
         .first()
-        .filter(|(_, cells)| cells.iter().any(|c| is_header(c)))
-        .map(|(_, cells)| cells.iter().position(|c| is_header(c)).unwrap_or(0));
+        .filter(|(_, cells)| !cells.iter().any(|c| c.bytes().any(|b| b.is_ascii_digit())))
+        .and_then(|(_, cells)| {
+            cells
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| header_rank(c).map(|r| (r, i)))
+                .min()
+                .map(|(_, i)| i)
+        });
     let column = header.unwrap_or(0);
-    let mut out: Vec<(u64, String)> = rows
+    let out: Vec<(u64, String)> = rows
         .into_iter()
         .skip(usize::from(header.is_some()))
         .map(|(line, cells)| (line, cells.into_iter().nth(column).unwrap_or_default()))
         .collect();
-    // Empty lines at the end are not lines of the file.
-    while out.last().is_some_and(|(_, c)| c.is_empty()) {
-        out.pop();
-    }
     if out.is_empty() {
         return Err(BatchError::Empty);
     }
@@ -74,12 +85,12 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
 const NUMBER_LOST: &str = "以数值存储，精度已丢失（请将该列设为文本后重新导出）";
 
 fn xlsx_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, BatchError> {
-    let mut wb: Xlsx<_> =
-        Xlsx::new(Cursor::new(bytes)).map_err(|e| BatchError::Read(e.to_string()))?;
+    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
+        .map_err(|_| BatchError::Read("不是有效的XLSX文件（可另存为.xlsx或CSV后重试）".into()))?;
     let name = wb.sheet_names().first().cloned().ok_or(BatchError::Empty)?;
     let range = wb
         .worksheet_range(&name)
-        .map_err(|e| BatchError::Read(e.to_string()))?;
+        .map_err(|_| BatchError::Read("XLSX文件的第一个工作表无法读取".into()))?;
     let start = range.start().map_or(0, |(r, _)| r as u64);
     let mut out = Vec::new();
     for (i, row) in range.rows().enumerate() {
@@ -103,80 +114,90 @@ fn xlsx_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, BatchError> {
     Ok(out)
 }
 
-fn csv_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, BatchError> {
+fn csv_rows(bytes: &[u8]) -> Vec<(u64, Vec<String>)> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text: Cow<'_, str> = match std::str::from_utf8(bytes) {
         Ok(t) => t.into(),
         Err(_) => encoding_rs::GB18030.decode(bytes).0,
     };
-    let first = text.lines().next().unwrap_or("");
-    let delimiter = if first.matches('\t').count() > first.matches(',').count() {
-        b'\t'
-    } else {
-        b','
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
-    let mut out = Vec::new();
-    let mut rec = csv::StringRecord::new();
-    let mut line = 0u64;
-    loop {
-        let before = rdr.position().line();
-        match rdr.read_record(&mut rec) {
-            Ok(false) => break,
-            // The reader skips blank lines: they are counted from how many lines it read, so
-            // that every line keeps the number the unit sees.
-            Ok(true) => {
-                let read = rdr.position().line().saturating_sub(before);
-                let breaks = rec
-                    .iter()
-                    .map(|c| c.matches('\n').count() as u64)
-                    .sum::<u64>();
-                let blank = read.saturating_sub(1 + breaks);
-                for _ in 0..blank {
-                    line += 1;
-                    out.push((line, Vec::new()));
-                }
-                line += 1;
-                out.push((line, rec.iter().map(|c| c.trim().to_string()).collect()));
-            }
-            Err(e) => {
-                line += 1;
-                out.push((line, vec![format!("该行无法读取：{e}")]));
-            }
-        }
-        if out.len() > MAX_CODES + 1 {
-            return Err(BatchError::TooMany);
-        }
+    let text = text.replace("\r\n", "\n");
+    match split_rows(&text, true) {
+        Some(rows) => rows,
+        // A quote opened and never closed would swallow the rest of the file: read it again
+        // with quotes as plain characters, so that every line stays a line.
+        None => split_rows(&text, false).unwrap_or_default(),
     }
-    Ok(out)
 }
 
-/// A header cell: no digit, and it names a code column (统一社会信用代码, 证件号码, 身份证号,
-/// 纳税人识别号, 主体标识码, code, USCC …). A first line like `N/A` or `无` is a line to report as
-/// invalid, not a header.
-fn is_header(cell: &str) -> bool {
+/// Rows as a spreadsheet shows them, numbered from 1: a line break ends a row unless it is
+/// inside a quoted cell; cells are split at commas and tabs outside quotes. `None` when a quote
+/// is left open at the end.
+fn split_rows(text: &str, quotes: bool) -> Option<Vec<(u64, Vec<String>)>> {
+    let mut rows = Vec::new();
+    let (mut cells, mut cell) = (Vec::new(), String::new());
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    // Read without quoting, a stray quote is not part of a code.
+    let tidy = |c: String| {
+        let t = c.trim();
+        if quotes { t } else { t.trim_matches('"') }.to_string()
+    };
+    let end_row =
+        |cells: &mut Vec<String>, cell: &mut String, rows: &mut Vec<(u64, Vec<String>)>| {
+            cells.push(tidy(std::mem::take(cell)));
+            let n = rows.len() as u64 + 1;
+            rows.push((n, std::mem::take(cells)));
+        };
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quotes && quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            '"' if quotes => quoted = !quoted,
+            '\n' if !quoted => end_row(&mut cells, &mut cell, &mut rows),
+            ',' | '\t' if !quoted => cells.push(tidy(std::mem::take(&mut cell))),
+            other => cell.push(other),
+        }
+        if rows.len() > MAX_CODES + 1 {
+            break;
+        }
+    }
+    if quoted {
+        return None;
+    }
+    if !cell.is_empty() || !cells.is_empty() {
+        end_row(&mut cells, &mut cell, &mut rows);
+    }
+    Some(rows)
+}
+
+/// How well a header cell names a code column (lower is better), if it does: no digit, and
+/// one of 统一社会信用代码, 证件号码, 身份证号, 纳税人识别号, 主体标识码, code, USCC … in it.
+fn header_rank(cell: &str) -> Option<usize> {
+    if cell.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let upper = cell.to_uppercase();
-    !cell.bytes().any(|b| b.is_ascii_digit())
-        && [
-            "代码",
-            "号码",
-            "编码",
-            "证件",
-            "标识",
-            "身份证",
-            "识别号",
-            "CODE",
-            "USCC",
-            "ID",
-            "SHXYM",
-            "ZJHM",
-        ]
-        .iter()
-        .any(|w| upper.contains(w))
+    [
+        "信用代码",
+        "SHXYM",
+        "证件号码",
+        "身份证号",
+        "ZJHM",
+        "识别号",
+        "号码",
+        "代码",
+        "USCC",
+        "CODE",
+        "标识",
+        "编码",
+        "证件",
+        "身份证",
+        "ID",
+    ]
+    .iter()
+    .position(|w| upper.contains(w))
 }
 
 /// What the platform signs for a kept batch result: the batch, its matter and time, and the SM3
@@ -588,6 +609,42 @@ mod tests {
             "trailing blank rows are not lines"
         );
         assert!(read_codes(b"not a zip", true).is_err());
+    }
+
+    #[test]
+    fn a_first_row_with_a_code_in_it_is_not_a_header_and_lines_are_never_swallowed() {
+        // No header: a type column named like a header word must not make the row one.
+        let lines = read_codes(
+            "320902198503151234,身份证,张三\n91320900MA1MB4X50R,x,y\n".as_bytes(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(lines[0], (1, "320902198503151234".to_string()));
+        // 证件号码 is the code column, not 证件类型.
+        let lines = read_codes(
+            "证件类型,证件号码\n身份证,320902198503151234\n".as_bytes(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(lines, vec![(2, "320902198503151234".to_string())]);
+        // An unclosed quote does not swallow the lines after it; every line keeps its number.
+        let lines = read_codes(
+            "\"91320900MA1MB4X50R\n91320900MA1MB4X50T\r\n\r\nx\ty".as_bytes(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            lines,
+            vec![
+                (1, "91320900MA1MB4X50R".to_string()),
+                (2, "91320900MA1MB4X50T".to_string()),
+                (3, String::new()),
+                (4, "x".to_string()),
+            ]
+        );
+        // A last row with other cells filled is a line (its code is empty), not dropped.
+        let lines = read_codes("91320900MA1MB4X50R,a\n,某公司\n\n".as_bytes(), false).unwrap();
+        assert_eq!(lines.len(), 2);
     }
 
     #[test]

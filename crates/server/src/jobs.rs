@@ -72,8 +72,13 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
             .refresh(&state.store, &state.platform, &state.rules)?
     };
     r.alerts_made = joint::alerts::detect(&state.store, &state.platform, &state.rules, now)?;
-    let d =
-        joint::alerts::deliver_due(&state.platform, &state.keys, now, &state.config.public_url)?;
+    let d = joint::alerts::deliver_due(
+        &state.platform,
+        &state.keys,
+        now,
+        &state.config.public_url,
+        state.config.webhooks_to_loopback,
+    )?;
     r.delivered = d.delivered;
     r.delivery_attempts = d.attempted;
     r.cases = workflows::scheduler::Scheduler {

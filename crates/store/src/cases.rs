@@ -7,7 +7,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::conn::{Conn, Row, Val, skip_locked};
+use crate::conn::{Backend, Conn, Row, Val, skip_locked};
 use crate::model::parse_record_id;
 use crate::withdraw::{Withdrawal, end_on};
 use crate::{Store, StoreError};
@@ -971,16 +971,40 @@ impl Store {
         })
     }
 
-    /// A unit's reminders (pre-reviewed items) without an application yet, oldest first.
-    pub fn reminders(&self, unit: Option<&str>, limit: i64) -> Result<Vec<Reminder>, StoreError> {
+    /// A unit's reminders (pre-reviewed items) without an application yet, oldest first: only
+    /// those whose record is still public on `today` (not withdrawn, repaired or past its
+    /// window — nothing to repair then).
+    pub fn reminders(
+        &self,
+        unit: Option<&str>,
+        today: NaiveDate,
+        limit: i64,
+    ) -> Result<Vec<Reminder>, StoreError> {
         self.read(|c| {
+            // The record, by its id: the subject's key, '-', the record key in lowercase hex.
+            let hex = match c.backend() {
+                Backend::Sqlite => "lower(hex(r.record_key))",
+                Backend::Postgres => "encode(r.record_key, 'hex')",
+            };
             c.query(
-                "SELECT m.record_id, m.subject_key, m.unit, m.repairable_from, m.pre_review, m.created_at
-                 FROM reminders m
-                 WHERE ($1 = '' OR m.unit = $1)
-                   AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.kind = 'repair' AND k.record_id = m.record_id)
-                 ORDER BY m.repairable_from LIMIT $2",
-                &[unit.unwrap_or("").into(), Val::Int(limit)],
+                &format!(
+                    "SELECT m.record_id, m.subject_key, m.unit, m.repairable_from, m.pre_review, m.created_at
+                     FROM reminders m
+                     WHERE ($1 = '' OR m.unit = $1)
+                       AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.kind = 'repair' AND k.record_id = m.record_id)
+                       AND EXISTS (SELECT 1 FROM records r
+                           WHERE r.subject_key = m.subject_key
+                             AND m.record_id = r.subject_key || '-' || {hex}
+                             AND r.published = $3 AND r.change IN ('created', 'corrected')
+                             AND (r.public_ends IS NULL OR r.public_ends >= $4))
+                     ORDER BY m.repairable_from LIMIT $2"
+                ),
+                &[
+                    unit.unwrap_or("").into(),
+                    Val::Int(limit),
+                    Val::Bool(true),
+                    today.into(),
+                ],
             )?
             .iter()
             .map(|r| {

@@ -193,7 +193,9 @@ fn repair_and_objection_on_both_stores() {
                 .any(|m| m.body.contains("2026-07-02起可申请信用修复")),
             "{name}"
         );
-        let items = store.reminders(Some(UNIT), 10).unwrap();
+        let items = store
+            .reminders(Some(UNIT), testkit::day("2026-07-02"), 10)
+            .unwrap();
         assert_eq!(items.len(), 1, "{name}");
         assert!(items[0].pre_review.contains("信用修复承诺"), "{name}");
 
@@ -238,7 +240,12 @@ fn repair_and_objection_on_both_stores() {
         assert_eq!(case.deadline, Some(testkit::day("2026-07-07")), "{name}");
         assert_eq!(store.case_files(id).unwrap().len(), 1);
         // The worklist item is gone once applied for.
-        assert!(store.reminders(Some(UNIT), 10).unwrap().is_empty());
+        assert!(
+            store
+                .reminders(Some(UNIT), testkit::day("2026-07-02"), 10)
+                .unwrap()
+                .is_empty()
+        );
 
         // Another unit does not see it; the subject cannot decide it.
         assert!(matches!(

@@ -660,21 +660,7 @@ pub fn worklist_for(state: &Shared, a: &Actor) -> ApiResult<Worklist> {
         .filter(|c| c.deadline.is_some_and(|d| d < day))
         .cloned()
         .collect();
-    // A pre-reviewed item whose record has since been withdrawn, repaired or has left its
-    // publicity window is nothing to repair any more.
-    let mut reminders = state.store.reminders(unit.as_deref(), 500)?;
-    reminders.retain(|m| {
-        state
-            .store
-            .record_head(&m.record_id)
-            .ok()
-            .flatten()
-            .is_some_and(|h| {
-                h.published
-                    && matches!(h.change.as_str(), "created" | "corrected")
-                    && h.public_ends.is_none_or(|e| e >= day)
-            })
-    });
+    let reminders = state.store.reminders(unit.as_deref(), day, 500)?;
     Ok(Worklist {
         reminders,
         open,

@@ -830,13 +830,19 @@ pub async fn get_batch(
     let (s, c) = (state.clone(), ctx.clone());
     blocking(move || {
         let mut b = visible_batch(&s, &c, id)?;
+        // The text the signature is over: the message naming the batch; for a batch signed
+        // before that, the bare digest.
         b.signed_message = match (&b.signature, &b.result_digest) {
-            (Some(_), Some(d)) => Some(joint::batch::signed_message(
-                b.batch_id,
-                &b.matter,
-                b.created_at,
-                d,
-            )),
+            (Some(sig), Some(d)) => {
+                let message = joint::batch::signed_message(b.batch_id, &b.matter, b.created_at, d);
+                let sig = hex::decode(sig).unwrap_or_default();
+                let key = s.keys.verifying_key().to_sec1_bytes();
+                if crypto::verify(&key, message.as_bytes(), &sig).is_ok() {
+                    Some(message)
+                } else {
+                    Some(d.clone())
+                }
+            }
             _ => None,
         };
         Ok(b)
