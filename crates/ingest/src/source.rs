@@ -187,7 +187,6 @@ fn read_csv<R: Read>(
         .take(SAMPLE as u64)
         .read_to_end(&mut sample)
         .map_err(|e| IngestError::Format(format!("文件未能完整读取：{e}")))?;
-    let input = BufReader::with_capacity(1 << 20, io::Cursor::new(sample.clone()).chain(input));
     let encoding = if sample.starts_with(&[0xEF, 0xBB, 0xBF]) || looks_utf8(&sample) {
         TextEncoding::Utf8
     } else {
@@ -197,6 +196,7 @@ fn read_csv<R: Read>(
     let tabs = first_line.iter().filter(|b| **b == b'\t').count();
     let commas = first_line.iter().filter(|b| **b == b',').count();
     let delimiter = if tabs > commas { b'\t' } else { b',' };
+    let input = BufReader::with_capacity(1 << 20, io::Cursor::new(sample).chain(input));
     let text: Box<dyn Read> = match encoding {
         TextEncoding::Utf8 => Box::new(
             encoding_rs_io::DecodeReaderBytesBuilder::new()
@@ -413,8 +413,59 @@ fn json_text(v: &Value) -> String {
     }
 }
 
-/// A JSON array of objects (or `{"records": [...]}`), streamed element by element. The header is
-/// every key seen so far; `header` is called again when a record brings a new key.
+/// The records of a JSON or JSON Lines file as rows. The header is every key seen so far,
+/// given again when a record brings a new key (records may leave out empty fields); an element
+/// or line that is not a record is rejected on its own, after a header (empty if none yet).
+struct Records<'a> {
+    header: &'a mut HeaderFn<'a>,
+    row: &'a mut dyn FnMut(RawRow) -> Result<(), IngestError>,
+    format: &'static str,
+    keys: Vec<String>,
+    headed: bool,
+}
+
+impl Records<'_> {
+    fn record(
+        &mut self,
+        row_no: u64,
+        obj: &serde_json::Map<String, Value>,
+    ) -> Result<(), IngestError> {
+        let before = self.keys.len();
+        for k in obj.keys() {
+            if !self.keys.contains(k) {
+                self.keys.push(k.clone());
+            }
+        }
+        if !self.headed || self.keys.len() != before {
+            (self.header)(&self.keys, self.format)?;
+            self.headed = true;
+        }
+        let cells = self
+            .keys
+            .iter()
+            .map(|k| obj.get(k).map(json_text).unwrap_or_default())
+            .collect();
+        (self.row)(RawRow {
+            row_no,
+            cells,
+            read_error: None,
+        })
+    }
+
+    fn reject(&mut self, row_no: u64, cell: String, why: String) -> Result<(), IngestError> {
+        if !self.headed {
+            (self.header)(&[], self.format)?;
+            self.headed = true;
+        }
+        (self.row)(RawRow {
+            row_no,
+            cells: vec![cell],
+            read_error: Some(why),
+        })
+    }
+}
+
+/// A JSON array of objects (or `{"records": [...]}`), streamed element by element.
 fn read_json<R: Read>(
     input: R,
     header: &mut HeaderFn<'_>,
@@ -424,37 +475,9 @@ fn read_json<R: Read>(
     use std::fmt;
 
     struct State<'a> {
-        header: &'a mut HeaderFn<'a>,
-        row: &'a mut dyn FnMut(RawRow) -> Result<(), IngestError>,
-        keys: Option<Vec<String>>,
+        records: Records<'a>,
         n: u64,
         error: Option<IngestError>,
-    }
-
-    impl State<'_> {
-        fn element(&mut self, obj: serde_json::Map<String, Value>) -> Result<(), IngestError> {
-            // Records may leave out empty fields: the header grows as new keys appear.
-            let keys = self.keys.get_or_insert_with(Vec::new);
-            let before = keys.len();
-            for k in obj.keys() {
-                if !keys.contains(k) {
-                    keys.push(k.clone());
-                }
-            }
-            if keys.len() != before || self.n == 0 {
-                (self.header)(keys, "json")?;
-            }
-            self.n += 1;
-            let cells: Vec<String> = keys
-                .iter()
-                .map(|k| obj.get(k).map(json_text).unwrap_or_default())
-                .collect();
-            (self.row)(RawRow {
-                row_no: self.n,
-                cells,
-                read_error: None,
-            })
-        }
     }
 
     struct Elements<'s, 'a>(&'s mut State<'a>);
@@ -466,23 +489,14 @@ fn read_json<R: Read>(
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
             while let Some(v) = seq.next_element::<Value>()? {
+                self.0.n += 1;
+                let n = self.0.n;
                 let result = match v {
-                    Value::Object(o) => self.0.element(o),
+                    Value::Object(o) => self.0.records.record(n, &o),
                     other => {
-                        // Rejected on its own, even before any record gave the header.
-                        if self.0.keys.is_none() {
-                            if let Err(e) = (self.0.header)(&[], "json") {
-                                self.0.error = Some(e);
-                                return Err(serde::de::Error::custom("stopped"));
-                            }
-                            self.0.keys = Some(Vec::new());
-                        }
-                        self.0.n += 1;
-                        (self.0.row)(RawRow {
-                            row_no: self.0.n,
-                            cells: vec![other.to_string()],
-                            read_error: Some("该条记录不是JSON对象".into()),
-                        })
+                        self.0
+                            .records
+                            .reject(n, other.to_string(), "该条记录不是JSON对象".into())
                     }
                 };
                 if let Err(e) = result {
@@ -518,9 +532,13 @@ fn read_json<R: Read>(
     }
 
     let mut state = State {
-        header,
-        row,
-        keys: None,
+        records: Records {
+            header,
+            row,
+            format: "json",
+            keys: Vec::new(),
+            headed: false,
+        },
         n: 0,
         error: None,
     };
@@ -530,15 +548,14 @@ fn read_json<R: Read>(
         return Err(e);
     }
     result.map_err(|e| IngestError::Format(format!("JSON无法解析：{e}")))?;
-    if state.keys.is_none() {
-        (state.header)(&[], "json")?;
+    if !state.records.headed {
+        (state.records.header)(&[], "json")?;
     }
     Ok(())
 }
 
-/// JSON Lines: one record object per line, numbered by its line; as in `read_json`, the header
-/// is every key seen so far and is given again when a record brings a new key. A line that is
-/// not a JSON object is rejected on its own.
+/// JSON Lines: one record object per line, numbered by its line, read as `read_json` reads an
+/// array's elements.
 fn read_json_lines<R: Read>(
     input: R,
     header: &mut HeaderFn<'_>,
@@ -546,7 +563,13 @@ fn read_json_lines<R: Read>(
 ) -> Result<(), IngestError> {
     use std::io::BufRead;
     let mut input = BufReader::with_capacity(1 << 20, input);
-    let mut keys: Option<Vec<String>> = None;
+    let mut records = Records {
+        header,
+        row,
+        format: "jsonl",
+        keys: Vec::new(),
+        headed: false,
+    };
     let mut line = Vec::new();
     let mut line_no = 0u64;
     loop {
@@ -558,75 +581,35 @@ fn read_json_lines<R: Read>(
             break;
         }
         line_no += 1;
-        let parsed = match std::str::from_utf8(&line) {
-            Ok(t) => {
-                let t = t.trim().trim_start_matches('\u{feff}');
-                if t.is_empty() {
-                    continue;
-                }
-                serde_json::from_str::<Value>(t).map_err(|e| {
-                    let cell: String = t.chars().take(200).collect();
-                    (cell, format!("该行不是有效的JSON：{e}"))
-                })
-            }
-            Err(_) => Err((
+        let Ok(text) = std::str::from_utf8(&line) else {
+            records.reject(
+                line_no,
                 String::new(),
-                "该行含有无法识别的字符（JSON Lines 应为UTF-8编码）".to_string(),
-            )),
+                "该行含有无法识别的字符（JSON Lines 应为UTF-8编码）".into(),
+            )?;
+            continue;
         };
-        let (cell, why) = match parsed {
-            Ok(Value::Object(obj)) if !obj.is_empty() => {
-                let k = keys.get_or_insert_with(Vec::new);
-                let before = k.len();
-                for key in obj.keys() {
-                    if !k.contains(key) {
-                        k.push(key.clone());
-                    }
-                }
-                if k.len() != before || before == 0 {
-                    header(k, "jsonl")?;
-                }
-                let cells = k
-                    .iter()
-                    .map(|key| obj.get(key).map(json_text).unwrap_or_default())
-                    .collect();
-                row(RawRow {
-                    row_no: line_no,
-                    cells,
-                    read_error: None,
-                })?;
-                continue;
+        let text = text.trim().trim_start_matches('\u{feff}');
+        if text.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(obj)) if !obj.is_empty() => records.record(line_no, &obj)?,
+            Ok(Value::Object(_)) => {
+                records.reject(line_no, "{}".into(), "该行没有任何字段".into())?
             }
-            Ok(Value::Object(_)) => ("{}".to_string(), "该行没有任何字段".to_string()),
-            Ok(other) => (other.to_string(), "该行不是JSON对象".to_string()),
-            Err(e) => e,
-        };
-        reject_line(&mut keys, header, row, line_no, cell, why)?;
+            Ok(other) => records.reject(line_no, other.to_string(), "该行不是JSON对象".into())?,
+            Err(e) => records.reject(
+                line_no,
+                text.chars().take(200).collect(),
+                format!("该行不是有效的JSON：{e}"),
+            )?,
+        }
     }
-    if keys.is_none() {
+    if !records.headed {
         return Err(IngestError::Format("文件为空，没有任何记录".into()));
     }
     Ok(())
-}
-
-/// A JSON Lines line rejected as a whole (the header is given first if none has been).
-fn reject_line(
-    keys: &mut Option<Vec<String>>,
-    header: &mut HeaderFn<'_>,
-    row: &mut dyn FnMut(RawRow) -> Result<(), IngestError>,
-    row_no: u64,
-    cell: String,
-    why: String,
-) -> Result<(), IngestError> {
-    if keys.is_none() {
-        header(&[], "jsonl")?;
-        *keys = Some(Vec::new());
-    }
-    row(RawRow {
-        row_no,
-        cells: vec![cell],
-        read_error: Some(why),
-    })
 }
 
 /// Dates as departments write them: 2026-05-01, 2026/5/1, 20260501, 2026年5月1日 (or 号, with
