@@ -224,16 +224,24 @@ pub fn deliver_due(
         if due.is_empty() {
             break;
         }
-        deliver(
-            &agent,
-            platform,
-            keys,
-            due,
-            at,
-            public_base,
-            loopback,
-            &mut report,
-        )?;
+        for a in due {
+            report.attempted += 1;
+            match send(&agent, platform, keys, &a, at, public_base, loopback) {
+                Ok(()) => {
+                    report.delivered += 1;
+                    platform.alert_attempt(a.alert_id, true, None, None, at)?;
+                }
+                Err(e) => {
+                    let next = BACKOFF
+                        .get(a.attempts as usize)
+                        .map(|s| at + chrono::Duration::seconds(*s));
+                    if next.is_none() {
+                        report.failed += 1;
+                    }
+                    platform.alert_attempt(a.alert_id, false, Some(&e), next, at)?;
+                }
+            }
+        }
     }
     Ok(report)
 }
@@ -242,39 +250,6 @@ pub fn deliver_due(
 const CLAIM: i64 = 20;
 /// Claims per pass (100 alerts, as many as a pass took before); the rest wait for the next pass.
 const ROUNDS: usize = 5;
-
-#[allow(clippy::too_many_arguments)]
-fn deliver(
-    agent: &ureq::Agent,
-    platform: &Store,
-    keys: &KeyRing,
-    due: Vec<Alert>,
-    now: DateTime<Utc>,
-    public_base: &str,
-    loopback: bool,
-    report: &mut DeliveryReport,
-) -> Result<(), StoreError> {
-    for a in due {
-        report.attempted += 1;
-        let result = send(agent, platform, keys, &a, now, public_base, loopback);
-        match result {
-            Ok(()) => {
-                report.delivered += 1;
-                platform.alert_attempt(a.alert_id, true, None, None, now)?;
-            }
-            Err(e) => {
-                let next = BACKOFF
-                    .get(a.attempts as usize)
-                    .map(|s| now + chrono::Duration::seconds(*s));
-                if next.is_none() {
-                    report.failed += 1;
-                }
-                platform.alert_attempt(a.alert_id, false, Some(&e), next, now)?;
-            }
-        }
-    }
-    Ok(())
-}
 
 fn send(
     agent: &ureq::Agent,
