@@ -195,7 +195,6 @@ pub async fn check(State(state): State<Shared>, ctx: Ctx, req: Request, next: Ne
         // reaches only the password page and logout, whatever else it asks for: a session left
         // from before a reset must not keep its powers.
         if ctx.session.as_ref().is_some_and(|s| s.must_change)
-            && ep.console
             && ep.path.starts_with("/console")
             && !matches!(ep.path, "/console/password" | "/console/logout")
         {

@@ -230,7 +230,7 @@ pub fn office_may_manage(role: Role) -> Result<(), ApiError> {
 }
 
 /// `office_may_manage` for an existing account.
-pub fn office_may_manage_account(platform: &Store, id: i64) -> Result<(), ApiError> {
+fn office_may_manage_account(platform: &Store, id: i64) -> Result<(), ApiError> {
     let a = platform
         .account(id)?
         .ok_or_else(|| ApiError::NotFound(format!("账号{id}不存在")))?;
@@ -246,11 +246,10 @@ pub fn disable_account(state: &crate::Shared, id: i64) -> Result<bool, ApiError>
     Ok(done)
 }
 
-/// Resets a password to a generated one that must be changed at next login.
+/// The credit office resets a password to a generated one that must be changed at next login
+/// (not the auditor's).
 pub fn reset_password(platform: &Store, id: i64, now: DateTime<Utc>) -> Result<String, ApiError> {
-    platform
-        .account(id)?
-        .ok_or_else(|| ApiError::NotFound(format!("账号{id}不存在")))?;
+    office_may_manage_account(platform, id)?;
     let password = generated_password()?;
     let hash = auth::hash_password(&password).map_err(ApiError::internal)?;
     platform.set_password(id, &hash, true, now)?;

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::pages_impl::{check_csrf, fmt_time, must_change};
+use super::pages_impl::{check_csrf, fmt_time};
 use super::{error_page, frame, render, see_other};
 use crate::body::ApiPath;
 use crate::context::{Ctx, audit};
@@ -58,9 +58,6 @@ fn status_label(s: &str) -> &'static str {
 }
 
 pub async fn list(State(state): State<Shared>, ctx: Ctx) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let rows = s
@@ -121,9 +118,6 @@ fn checked(f: &ArticleForm) -> Result<(String, String, String), ApiError> {
 }
 
 pub async fn create(State(state): State<Shared>, ctx: Ctx, Form(f): Form<ArticleForm>) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
     }
@@ -150,9 +144,6 @@ pub async fn create(State(state): State<Shared>, ctx: Ctx, Form(f): Form<Article
 }
 
 pub async fn edit(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i64>) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let a = s
@@ -197,9 +188,6 @@ pub async fn update(
     ApiPath(id): ApiPath<i64>,
     Form(f): Form<ArticleForm>,
 ) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
     }
@@ -257,9 +245,6 @@ async fn set_status(
     f: PublishForm,
     status: &'static str,
 ) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
     }
@@ -306,9 +291,6 @@ pub async fn upload(
     ApiPath(id): ApiPath<i64>,
     mut mp: Multipart,
 ) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let mut csrf = String::new();
     let mut file: Option<(String, Vec<u8>)> = None;
     loop {

@@ -8,7 +8,7 @@ use axum::response::Response;
 use domain::workflow::{Action, CaseKind, CaseState, ConditionStatus};
 use workflows::Upload;
 
-use super::pages_impl::{check_csrf, fmt_time, must_change};
+use super::pages_impl::{check_csrf, fmt_time};
 use super::{error_page, frame, render, see_other};
 use crate::api::cases as api;
 use crate::body::{ApiPath, ApiQuery};
@@ -76,9 +76,6 @@ fn message_lines(list: Vec<store::Message>) -> Vec<pages::MessageLine> {
 }
 
 pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let a = api::actor(&c)?;
@@ -182,16 +179,13 @@ async fn form(
     Ok((fields, files))
 }
 
-/// A posted form of a logged-in person whose password is current, with its CSRF token checked;
-/// otherwise the page to answer with.
+/// A posted form with its CSRF token checked (a password that must change is held at the
+/// door, `access::check`); otherwise the page to answer with.
 async fn checked_form(
     state: &Shared,
     ctx: &Ctx,
     mp: Multipart,
 ) -> Result<(Vec<(String, String)>, Vec<Upload>), Response> {
-    if let Some(r) = must_change(ctx) {
-        return Err(r);
-    }
     let (fields, files) = form(state, mp).await.map_err(|e| error_page(ctx, e))?;
     check_csrf(ctx, &field(&fields, "csrf")).map_err(|e| error_page(ctx, e))?;
     Ok((fields, files))
@@ -245,9 +239,6 @@ pub async fn object(State(state): State<Shared>, ctx: Ctx, mp: Multipart) -> Res
 }
 
 pub async fn cases(State(state): State<Shared>, ctx: Ctx) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let a = api::actor(&c)?;
@@ -321,9 +312,6 @@ pub async fn cases(State(state): State<Shared>, ctx: Ctx) -> Response {
 }
 
 pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i64>) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let a = api::actor(&c)?;
@@ -465,9 +453,6 @@ pub async fn stats(
     ctx: Ctx,
     ApiQuery(q): ApiQuery<api::StatsQuery>,
 ) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let st = api::stats_for(&s, &q)?;

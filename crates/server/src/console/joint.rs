@@ -8,7 +8,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use domain::measures::Verdict;
 
-use super::pages_impl::{check_csrf, fmt_time, must_change};
+use super::pages_impl::{check_csrf, fmt_time};
 use super::{error_page, frame, render, see_other};
 use crate::api::joint as api;
 use crate::body::ApiPath;
@@ -96,9 +96,6 @@ fn checks_page_for(
 }
 
 pub async fn checks(State(state): State<Shared>, ctx: Ctx) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let (s, c) = (state.clone(), ctx.clone());
     match blocking(move || checks_page_for(&s, &c, String::new(), String::new(), None)).await {
         Ok(p) => render(StatusCode::OK, p),
@@ -107,9 +104,6 @@ pub async fn checks(State(state): State<Shared>, ctx: Ctx) -> Response {
 }
 
 pub async fn run(State(state): State<Shared>, ctx: Ctx, body: Bytes) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let f = form_fields(&body);
     if let Err(e) = check_csrf(&ctx, &field(&f, "csrf")) {
         return error_page(&ctx, e);
@@ -247,9 +241,6 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
 }
 
 pub async fn check(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i64>) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let (s, c) = (state.clone(), ctx.clone());
     match blocking(move || check_page_for(&s, &c, id)).await {
         Ok(p) => render(StatusCode::OK, p),
@@ -263,9 +254,6 @@ pub async fn feedback(
     ApiPath(id): ApiPath<i64>,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let f = form_fields(&body);
     if let Err(e) = check_csrf(&ctx, &field(&f, "csrf")) {
         return error_page(&ctx, e);
@@ -318,9 +306,6 @@ fn event_label(e: &str) -> &'static str {
 }
 
 pub async fn alerts(State(state): State<Shared>, ctx: Ctx) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let unit = match c.principal.role {
@@ -378,9 +363,6 @@ pub async fn alert_feedback(
     ApiPath(id): ApiPath<i64>,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let f = form_fields(&body);
     if let Err(e) = check_csrf(&ctx, &field(&f, "csrf")) {
         return error_page(&ctx, e);
@@ -443,9 +425,6 @@ fn batches_page_for(state: &Shared, ctx: &Ctx) -> Result<pages::Batches, ApiErro
 }
 
 pub async fn batches(State(state): State<Shared>, ctx: Ctx) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let (s, c) = (state.clone(), ctx.clone());
     match blocking(move || batches_page_for(&s, &c)).await {
         Ok(p) => render(StatusCode::OK, p),
@@ -454,9 +433,6 @@ pub async fn batches(State(state): State<Shared>, ctx: Ctx) -> Response {
 }
 
 pub async fn upload(State(state): State<Shared>, ctx: Ctx, mut mp: Multipart) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let (mut csrf, mut matter, mut sign) = (String::new(), String::new(), false);
     let mut file: Option<(String, Vec<u8>)> = None;
     loop {
@@ -543,9 +519,6 @@ pub async fn batch_xlsx(
 }
 
 pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let st = api::joint_stats(&s, None)?;

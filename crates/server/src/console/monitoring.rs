@@ -11,7 +11,7 @@ use serde::Deserialize;
 use views::bulletin::{self, COUNTY_HEADERS, UNIT_HEADERS};
 use views::monitoring::{MonthReport, month_report};
 
-use super::pages_impl::{check_csrf, fmt_time, must_change};
+use super::pages_impl::{check_csrf, fmt_time};
 use super::{error_page, frame, render, see_other, urlencode};
 use crate::body::ApiQuery;
 use crate::context::{Ctx, audit};
@@ -90,9 +90,6 @@ pub async fn monitoring(
     ctx: Ctx,
     ApiQuery(q): ApiQuery<MonthParam>,
 ) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let month = month_of(&s, &q.month)?;
@@ -157,9 +154,6 @@ pub async fn records(
     ctx: Ctx,
     ApiQuery(q): ApiQuery<DrillParams>,
 ) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     if own_unit(&ctx).is_some_and(|u| u != q.unit) {
         return error_page(&ctx, ApiError::Forbidden);
     }
@@ -292,9 +286,6 @@ pub async fn bulletin_page(
     ctx: Ctx,
     ApiQuery(q): ApiQuery<MonthParam>,
 ) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let s = state.clone();
     let r = blocking(move || {
         let month = month_of(&s, &q.month)?;
@@ -350,9 +341,6 @@ pub async fn bulletin_xlsx(
     ctx: Ctx,
     ApiQuery(q): ApiQuery<MonthParam>,
 ) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let s = state.clone();
     let r = blocking(move || {
         let month = month_of(&s, &q.month)?;
@@ -453,9 +441,6 @@ pub async fn self_reports(
     ctx: Ctx,
     ApiQuery(q): ApiQuery<MonthParam>,
 ) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let month = month_of(&s, &q.month)?;
@@ -557,9 +542,6 @@ pub async fn file_self_report(
     ctx: Ctx,
     Form(f): Form<SelfReportForm>,
 ) -> Response {
-    if let Some(r) = must_change(&ctx) {
-        return r;
-    }
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
     }
