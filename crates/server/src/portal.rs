@@ -57,32 +57,32 @@ fn page(t: impl Template) -> Response {
     }
 }
 
-fn not_found(what: &str) -> Response {
+/// The portal's message page: a heading and a line, with the status.
+fn message(status: StatusCode, heading: &str, body: String) -> Response {
     let t = pages::PortalMessage {
-        frame: frame("未找到", ""),
-        heading: "未找到".into(),
-        body: what.into(),
+        frame: frame(heading, ""),
+        heading: heading.into(),
+        body,
     };
     match t.render() {
-        Ok(html) => (StatusCode::NOT_FOUND, Html(html)).into_response(),
+        Ok(html) => (status, Html(html)).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
 
+fn not_found(what: &str) -> Response {
+    message(StatusCode::NOT_FOUND, "未找到", what.into())
+}
+
 fn error(e: ApiError) -> Response {
-    let status = e.status();
     if let ApiError::Internal(d) = &e {
         eprintln!("{} ERROR portal: {d}", chrono::Utc::now().to_rfc3339());
     }
-    let t = pages::PortalMessage {
-        frame: frame("出错了", ""),
-        heading: "请求未能完成".into(),
-        body: format!("{}（请求号 {}）", e, crate::error::current_request_id()),
-    };
-    match t.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(_) => e.into_response(),
-    }
+    message(
+        e.status(),
+        "请求未能完成",
+        format!("{}（请求号 {}）", e, crate::error::current_request_id()),
+    )
 }
 
 /// Whether an error for this path is answered as a page (the portal's and the console's), not
@@ -109,20 +109,23 @@ pub async fn as_page(resp: Response) -> Response {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => "无权访问",
         _ => "请求未能完成",
     };
-    let t = pages::PortalMessage {
-        frame: frame(heading, ""),
-        heading: heading.into(),
-        body: format!("{}（请求号 {}）", text("message"), text("request_id")),
-    };
-    let Ok(html) = t.render() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
-    parts.headers.insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("text/html; charset=utf-8"),
+    let page = message(
+        parts.status,
+        heading,
+        format!("{}（请求号 {}）", text("message"), text("request_id")),
     );
-    Response::from_parts(parts, axum::body::Body::from(html))
+    // The page's body and type, the error's status and other headers (Retry-After).
+    let (page_parts, body) = page.into_parts();
+    for name in [
+        axum::http::header::CONTENT_TYPE,
+        axum::http::header::CONTENT_LENGTH,
+    ] {
+        parts.headers.remove(&name);
+        if let Some(v) = page_parts.headers.get(&name) {
+            parts.headers.insert(name, v.clone());
+        }
+    }
+    Response::from_parts(parts, body)
 }
 
 fn enc(s: &str) -> String {
