@@ -39,6 +39,14 @@ pub enum ViewError {
     Store(#[from] StoreError),
 }
 
+/// How a caller named a subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedBy {
+    Key,
+    ResidentId,
+    Uscc,
+}
+
 /// How a caller names a subject: a USCC, a resident ID number, or a store key.
 pub fn subject_key(
     code: &str,
@@ -46,26 +54,30 @@ pub fn subject_key(
     keys: &KeyRing,
     today: NaiveDate,
 ) -> Result<String, ViewError> {
-    let n = normalize(code);
-    if n.len() == 32 && n.starts_with('P') {
-        return Ok(format!("P{}", n[1..].to_lowercase()));
-    }
-    if let Ok((id, _)) = ResidentId::parse(&n, &rules.ids, today) {
-        return Ok(keys.person_key("身份证", id.as_str()));
-    }
-    if let Ok((u, _)) = Uscc::parse(&n, &rules.ids) {
-        return Ok(u.as_str().to_string());
-    }
-    Err(ViewError::BadCode(code.to_string()))
+    subject_key_named(code, rules, keys, today).map(|(key, _)| key)
 }
 
-/// Whether `code` names a natural person by a resident ID number (not by a store key or a
-/// USCC). The public may not look people up that way: with the masked number and the store key
-/// shown on the portal, answering such lookups would let anyone try the eight hidden birth-date
-/// digits until the full number is found.
-pub fn names_a_person_by_id(code: &str, rules: &Rulebook, today: NaiveDate) -> bool {
+/// `subject_key`, and how the code named the subject. The public may not name a person by a
+/// resident ID number: with the masked number and the store key shown on the portal, answering
+/// such lookups would let anyone try the eight hidden birth-date digits until the full number is
+/// found.
+pub fn subject_key_named(
+    code: &str,
+    rules: &Rulebook,
+    keys: &KeyRing,
+    today: NaiveDate,
+) -> Result<(String, NamedBy), ViewError> {
     let n = normalize(code);
-    !(n.len() == 32 && n.starts_with('P')) && ResidentId::parse(&n, &rules.ids, today).is_ok()
+    if n.len() == 32 && n.starts_with('P') {
+        return Ok((format!("P{}", n[1..].to_lowercase()), NamedBy::Key));
+    }
+    if let Ok((id, _)) = ResidentId::parse(&n, &rules.ids, today) {
+        return Ok((keys.person_key("身份证", id.as_str()), NamedBy::ResidentId));
+    }
+    if let Ok((u, _)) = Uscc::parse(&n, &rules.ids) {
+        return Ok((u.as_str().to_string(), NamedBy::Uscc));
+    }
+    Err(ViewError::BadCode(code.to_string()))
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -49,10 +49,10 @@ pub async fn load_file(
         Some(s) => parse_day(&s)?,
         None => today(now),
     };
-    let key = views::subject_key(&code, &state.rules, &state.keys, today(now))?;
+    let (key, named) = views::subject_key_named(&code, &state.rules, &state.keys, today(now))?;
     let aud = audience(ctx, &key);
     if aud == Audience::Public {
-        if views::names_a_person_by_id(&code, &state.rules, today(now)) {
+        if named == views::NamedBy::ResidentId {
             return Err(ApiError::Unprocessable(
                 "为保护个人信息，不能按公民身份号码查询自然人；请使用信用档案链接中的主体键（P开头）"
                     .into(),
