@@ -141,6 +141,12 @@ pub struct CheckDetail {
     pub feedback: Option<store::Feedback>,
 }
 
+/// Whether what `actor` of `unit` made (a check, an exception) is the caller's: its own, or its
+/// unit's.
+fn made_by(p: &auth::Principal, actor: &str, unit: &Option<String>) -> bool {
+    actor == p.actor() || (p.unit.is_some() && *unit == p.unit)
+}
+
 /// A check the caller may see: its own unit's, or any for the credit office and the auditor.
 pub fn visible_check(state: &Shared, ctx: &Ctx, id: i64) -> ApiResult<store::CheckRow> {
     let c = state
@@ -150,7 +156,7 @@ pub fn visible_check(state: &Shared, ctx: &Ctx, id: i64) -> ApiResult<store::Che
     let p = &ctx.principal;
     let mine = match p.role {
         Role::Admin | Role::Auditor => true,
-        _ => c.actor == p.actor() || (p.unit.is_some() && c.unit == p.unit),
+        _ => made_by(p, &c.actor, &c.unit),
     };
     if !mine {
         return Err(ApiError::NotFound(format!("核查{id}不存在")));
@@ -214,7 +220,7 @@ pub fn file_feedback(
     // The department that ran the check says what it did; the credit office reads every check
     // but does not answer for another unit.
     let p = &ctx.principal;
-    if !(check.actor == p.actor() || (p.unit.is_some() && check.unit == p.unit)) {
+    if !made_by(p, &check.actor, &check.unit) {
         return Err(ApiError::NotYours(
             "只有发起该次核查的部门可以反馈处理结果".into(),
         ));
@@ -608,7 +614,7 @@ pub async fn revoke_exception(
             .exception(id)?
             .ok_or_else(|| ApiError::NotFound(format!("例外{id}不存在或已撤销")))?;
         let p = &c.principal;
-        if p.role != Role::Admin && e.actor != p.actor() && (p.unit.is_none() || e.unit != p.unit) {
+        if p.role != Role::Admin && !made_by(p, &e.actor, &e.unit) {
             return Err(ApiError::NotYours(
                 "只有登记该例外的单位或市信用办可以撤销".into(),
             ));
