@@ -58,7 +58,12 @@ pub fn check_action(
     reason: &str,
     today: NaiveDate,
 ) -> Result<(), String> {
-    if f.change.ends() {
+    // A wrong listing is revoked even after it ended by exit or expiry (盐政办发〔2020〕33号
+    // 四（六）: 错误认定 is revoked and its harm undone), so the history does not keep it as a
+    // valid past listing.
+    let revocable_after_end = matches!(action, ListAction::Revoke)
+        && matches!(f.change, ChangeKind::Exited | ChangeKind::Expired);
+    if f.change.ends() && !revocable_after_end {
         return Err(format!(
             "该名单记录已{}，不能再{}",
             f.change.label(),
@@ -174,6 +179,23 @@ mod tests {
             )
             .unwrap_err();
             assert!(e.contains("不能再提前移出"), "{e}");
+        }
+        // A wrong listing is revoked even after it left the list by exit or expiry; nothing
+        // follows a revocation, a withdrawal or a repair.
+        for (ended, ok) in [
+            (ChangeKind::Exited, true),
+            (ChangeKind::Expired, true),
+            (ChangeKind::Revoked, false),
+            (ChangeKind::Withdrawn, false),
+            (ChangeKind::Repaired, false),
+        ] {
+            let r = check_action(
+                facts(ended, Some("2029-01-10")),
+                &ListAction::Revoke,
+                "错误认定",
+                today,
+            );
+            assert_eq!(r.is_ok(), ok, "{ended:?}: {r:?}");
         }
     }
 }

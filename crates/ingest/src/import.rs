@@ -14,6 +14,7 @@ use std::time::Instant;
 use crypto::KeyRing;
 use domain::catalog::CatalogClass;
 use domain::clock::Clock;
+use domain::record::ChangeKind;
 use domain::units::SourceUnit;
 use rulebook::Rulebook;
 use serde::Serialize;
@@ -106,6 +107,22 @@ fn failpoint(name: &str) {
     if std::env::var("XINYONG_FAILPOINT").is_ok_and(|v| v == name) {
         eprintln!("FAILPOINT {name}");
         std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}
+
+/// Why a correction of an ended record is refused, and what the unit can do instead.
+fn ended_reason(change: ChangeKind) -> &'static str {
+    match change {
+        ChangeKind::Exited => {
+            "该名单记录已提前移出名单，不能再更正；重新列入须以新的认定文书（新文书号）报送"
+        }
+        ChangeKind::Revoked => {
+            "该名单记录的认定已撤销，不能再更正；重新列入须以新的认定文书（新文书号）报送"
+        }
+        ChangeKind::Expired => {
+            "该名单记录已到期移出名单，不能再更正；重新列入须以新的认定文书（新文书号）报送"
+        }
+        _ => "该记录已经信用修复、停止公示，不能再更正；如有疑问请联系信用办",
     }
 }
 
@@ -378,10 +395,7 @@ impl Importer<'_> {
                             RowOutcome::NotOwner { owner } => {
                                 format!("该记录已由{owner}报送，只有原报送单位可以更正或撤回")
                             }
-                            RowOutcome::Repaired => {
-                                "该记录已经信用修复、停止公示，不能再更正；如有疑问请联系信用办"
-                                    .to_string()
-                            }
+                            RowOutcome::Ended(change) => ended_reason(change).to_string(),
                             _ => continue,
                         };
                         rejected.push(Rejection {

@@ -45,7 +45,21 @@ fn ric(seq: u16) -> String {
     format!("{body}{c}")
 }
 
+/// The list index reads what changed (the store's blocking client leaves the async worker).
+fn refresh(h: &Harness) {
+    tokio::task::block_in_place(|| {
+        h.state
+            .lists
+            .refresh(&h.state.store, &h.state.platform, &h.state.rules)
+            .unwrap()
+    });
+}
+
 fn import(h: &Harness, unit: &str, class: &str, csv: &str) -> ingest::ImportSummary {
+    tokio::task::block_in_place(|| import_now(h, unit, class, csv))
+}
+
+fn import_now(h: &Harness, unit: &str, class: &str, csv: &str) -> ingest::ImportSummary {
     // Each submission a moment after the last, as in life: the indexes read what changed
     // strictly after the newest change they have seen.
     h.clock
@@ -165,11 +179,8 @@ fn city(h: &Harness) -> Subjects {
         &court,
     );
     assert_eq!(s.accepted, 1, "{s:?}");
-    h.state
-        .lists
-        .refresh(&h.state.store, &h.state.platform, &h.state.rules)
-        .unwrap();
-    h.state.search.refresh(&h.state.store).unwrap();
+    refresh(h);
+    tokio::task::block_in_place(|| h.state.search.refresh(&h.state.store).unwrap());
     x
 }
 
@@ -196,7 +207,21 @@ fn measure_ids(v: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_effect_of_the_measure_list_and_a_delisting() {
-    let h = harness();
+    every_effect_and_a_delisting(harness()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_effect_of_the_measure_list_and_a_delisting_on_postgres() {
+    // The sync PostgreSQL client connects outside the async runtime, as the server's pools do.
+    let h = tokio::task::spawn_blocking(|| {
+        common::harness_on(testkit::postgres(), server::Config::default())
+    })
+    .await
+    .unwrap();
+    every_effect_and_a_delisting(h).await;
+}
+
+async fn every_effect_and_a_delisting(h: Harness) {
     let x = city(&h);
     let cases: &[(&str, &str, &str, &str)] = &[
         // (code, matter, verdict, a measure that must apply)
@@ -353,15 +378,14 @@ async fn every_effect_of_the_measure_list_and_a_delisting() {
     assert_eq!(snip.status, StatusCode::OK);
     // Reading a check again is in the trail.
     for action in ["check.read", "check.snippet"] {
-        let trail = h
-            .state
-            .platform
-            .audit_search(&store::AuditQuery {
+        let trail = tokio::task::block_in_place(|| {
+            h.state.platform.audit_search(&store::AuditQuery {
                 action: Some(action.into()),
                 limit: 5,
                 ..Default::default()
             })
-            .unwrap();
+        })
+        .unwrap();
         assert!(
             trail
                 .iter()
@@ -375,15 +399,14 @@ async fn every_effect_of_the_measure_list_and_a_delisting() {
         "{t}"
     );
     // Every check left an audit entry.
-    let audited = h
-        .state
-        .platform
-        .audit_search(&store::AuditQuery {
+    let audited = tokio::task::block_in_place(|| {
+        h.state.platform.audit_search(&store::AuditQuery {
             action: Some("check.create".into()),
             limit: 100,
             ..Default::default()
         })
-        .unwrap();
+    })
+    .unwrap();
     assert!(audited.len() >= cases.len(), "{}", audited.len());
 
     // Rectification, then exit: a versioned change each, and the check follows at once.
@@ -420,7 +443,40 @@ async fn every_effect_of_the_measure_list_and_a_delisting() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["verdict"], "clear", "{v}");
-    let r = act(json!({"action": "revoke", "reason": "x"})).await;
+    // A changed resend of the exited entry from its unit does not put it back on the list; the
+    // same row again changes nothing either.
+    for (why, rejected) in [("拒不履行行政处罚决定。", 1), ("拒不履行行政处罚决定", 0)]
+    {
+        let s = import(
+            &h,
+            UNIT,
+            "严重失信主体名单",
+            &list_csv(
+                &[("盐城市甲严重失信有限公司", &x.a, "盐环信〔2026〕1号", why)],
+                "2029-03-01",
+            ),
+        );
+        assert_eq!(
+            (s.rejected, s.created + s.corrected),
+            (rejected, 0),
+            "{s:?}"
+        );
+        if rejected == 1 {
+            let d = h
+                .get(
+                    &format!("/api/v1/submissions/{}", s.submission_id.unwrap()),
+                    Role::Reporter,
+                )
+                .await
+                .json();
+            let reason = d["rejected_rows"][0]["problems"][0]["reason"].to_string();
+            assert!(reason.contains("已提前移出名单，不能再更正"), "{d}");
+        }
+        refresh(&h);
+        let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+        assert_eq!(v["verdict"], "clear", "{v}");
+    }
+    let r = act(json!({"action": "rectify", "deadline": "2026-09-30", "reason": "x"})).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.text().contains("已提前移出名单"), "{}", r.text());
     // The entry's history: listing, rectification, exit, each with who and why.
@@ -437,6 +493,15 @@ async fn every_effect_of_the_measure_list_and_a_delisting() {
             .contains("整改期限至2026-08-31")
     );
     assert_eq!(versions[2]["change"], "exited");
+    // Found afterwards to be a wrong listing: revoked although it already left the list.
+    let r =
+        act(json!({"action": "revoke", "reason": "经复核属错误认定，撤销并消除不良影响"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let rec = h
+        .get(&format!("/api/v1/records/{record_id}"), Role::Deciding)
+        .await
+        .json();
+    assert_eq!(rec["record"]["versions"][3]["change"], "revoked", "{rec}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -474,10 +539,7 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
         ),
     );
     assert_eq!(s.accepted, 1);
-    h.state
-        .lists
-        .refresh(&h.state.store, &h.state.platform, &h.state.rules)
-        .unwrap();
+    refresh(&h);
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["verdict"], "forbid", "{v}");
     assert!(v["suppressed"].as_array().unwrap().is_empty());

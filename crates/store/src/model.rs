@@ -135,8 +135,9 @@ pub enum RowOutcome {
     NotOwner {
         owner: String,
     },
-    /// The record was repaired: its publication ended, a later correction cannot revive it.
-    Repaired,
+    /// The record ended — repaired, or a list entry exited, revoked or expired: a later
+    /// correction from the source unit cannot revive it (a new listing needs a new decision).
+    Ended(domain::record::ChangeKind),
 }
 
 impl RowOutcome {

@@ -282,7 +282,7 @@ impl SubmissionWriter<'_> {
                         CASE WHEN r.current_hash = s.content_hash THEN 'duplicate' ELSE 'conflict' END
                     WHEN r.source_unit <> $2 THEN 'not_owner'
                     WHEN r.current_hash = s.content_hash AND r.change <> 'withdrawn' THEN 'unchanged'
-                    WHEN r.change = 'repaired' THEN 'repaired'
+                    WHEN r.change IN ('repaired', 'exited', 'revoked', 'expired') THEN 'ended'
                     ELSE 'corrected' END,
                 COALESCE(r.current_version, 0) + 1, r.last_row, r.source_unit, r.change,
                 CASE WHEN t.subject_key IS NULL THEN 'new' WHEN t.name = s.name THEN 'same'
@@ -314,7 +314,11 @@ impl SubmissionWriter<'_> {
                 "conflict" => RowOutcome::Conflict {
                     first_row: r.i64(3)? as u64,
                 },
-                "repaired" => RowOutcome::Repaired,
+                "ended" => RowOutcome::Ended(
+                    crate::write_sqlite::ended(&r.opt_text(5)?.unwrap_or_default()).ok_or_else(
+                        || StoreError::Decode("an ended record without its change".into()),
+                    )?,
+                ),
                 _ => RowOutcome::NotOwner { owner: r.text(4)? },
             };
             let linked = r.bool(6)?;
@@ -329,10 +333,10 @@ impl SubmissionWriter<'_> {
             }
             outcomes[i] = Some(outcome);
         }
-        // A repeat of a row refused because the record is another unit's, or repaired, is
+        // A repeat of a row refused because the record is another unit's, or ended, is
         // refused for the same reason (as row by row on SQLite), not as a repeat.
         for (i, j) in repeats {
-            if let Some(o @ (RowOutcome::NotOwner { .. } | RowOutcome::Repaired)) = &outcomes[j] {
+            if let Some(o @ (RowOutcome::NotOwner { .. } | RowOutcome::Ended(_))) = &outcomes[j] {
                 outcomes[i] = Some(o.clone());
             }
         }

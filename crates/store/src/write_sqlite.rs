@@ -3,7 +3,7 @@
 //! submission's single transaction. Outcomes come back in the rows' own order.
 
 use chrono::SecondsFormat;
-use domain::record::SubjectKind;
+use domain::record::{ChangeKind, SubjectKind};
 use rusqlite::{OptionalExtension, params};
 
 use crate::model::*;
@@ -38,6 +38,15 @@ pub(crate) const DEFERRABLE_INDEXES: [&str; 10] = [
 /// (small submissions keep the plain path).
 pub(crate) fn defer_threshold(versions_in_store: i64) -> u64 {
     (versions_in_store.max(0) as u64 / 2).max(200_000)
+}
+
+/// A head that a source unit's correction may not revive: repaired, or a list entry that left
+/// the list (withdrawn records may be sent again).
+pub(crate) fn ended(change: &str) -> Option<ChangeKind> {
+    change
+        .parse::<ChangeKind>()
+        .ok()
+        .filter(|c| c.ends() && *c != ChangeKind::Withdrawn)
 }
 
 fn date(d: Option<chrono::NaiveDate>) -> Option<String> {
@@ -148,8 +157,11 @@ impl SubmissionWriter<'_> {
             Some((_, hash, _, _, _, change)) if same(hash) && change != "withdrawn" => {
                 (RowOutcome::Unchanged, 0, None)
             }
-            Some((_, _, _, _, _, change)) if change == "repaired" => {
-                return Ok((RowOutcome::Repaired, None));
+            Some((_, _, _, _, _, change)) if ended(change).is_some() => {
+                return Ok((
+                    RowOutcome::Ended(ended(change).unwrap_or(ChangeKind::Repaired)),
+                    None,
+                ));
             }
             Some((v, _, _, _, _, change)) => (
                 RowOutcome::Corrected,
