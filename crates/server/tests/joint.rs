@@ -543,6 +543,28 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["verdict"], "forbid", "{v}");
     assert!(v["suppressed"].as_array().unwrap().is_empty());
+    // Nor once the entry is corrected back to the content it was marked on: the exception was
+    // for that version. (Line ends of the sheet's other program, so the file is not the first.)
+    let s = import(
+        &h,
+        UNIT,
+        "严重失信主体名单",
+        &list_csv(
+            &[(
+                "盐城市甲严重失信有限公司",
+                &x.a,
+                "盐环信〔2026〕1号",
+                "拒不履行行政处罚决定",
+            )],
+            "2029-03-01",
+        )
+        .replace('\n', "\r\n"),
+    );
+    assert_eq!(s.corrected, 1, "{s:?}");
+    refresh(&h);
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    assert_eq!(v["verdict"], "forbid", "{v}");
+    assert!(v["suppressed"].as_array().unwrap().is_empty(), "{v}");
     // A reason is required; a record not on the subject is refused.
     let r = h
         .post_json(

@@ -32,7 +32,9 @@ pub struct ListEntry {
     pub listed_on: Option<NaiveDate>,
     pub valid_to: Option<NaiveDate>,
     pub category: Option<String>,
-    /// Content hash of the current version, hex (an exception holds until it changes).
+    /// The entry's state: the current version's number and content hash (`v<n>-<hex>`). An
+    /// exception holds only while it stays the same: any later version — a rectification, a
+    /// correction, even one back to earlier content — ends it.
     pub hash: String,
     pub change: String,
     pub under_objection: bool,
@@ -71,7 +73,7 @@ fn entry_from(r: &Row) -> Result<ListEntry, StoreError> {
         listed_on: r.opt_date(4)?,
         valid_to: r.opt_date(5)?,
         category: r.opt_text(6)?,
-        hash: hex::encode(r.bytes(7)?),
+        hash: format!("v{}-{}", r.i64(12)?, hex::encode(r.bytes(7)?)),
         change: r.text(8)?,
         under_objection: r.bool(9)?,
         payload: r.text(10)?,
@@ -79,8 +81,10 @@ fn entry_from(r: &Row) -> Result<ListEntry, StoreError> {
     })
 }
 
-const ENTRY_COLUMNS: &str = "r.subject_key, r.record_key, r.class_code, r.source_unit, r.decided_on,
-    r.public_ends, r.category, r.current_hash, r.change, r.under_objection, v.payload, r.updated_at";
+const ENTRY_COLUMNS: &str =
+    "r.subject_key, r.record_key, r.class_code, r.source_unit, r.decided_on,
+    r.public_ends, r.category, r.current_hash, r.change, r.under_objection, v.payload, r.updated_at,
+    r.current_version";
 
 fn apply(
     c: &mut dyn Conn,
