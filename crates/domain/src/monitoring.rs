@@ -33,6 +33,10 @@ pub struct Figures {
     /// Decisions made, from the unit's self-report (None: not filed).
     pub produced: Option<i64>,
     pub reported: i64,
+    /// Reported by the units that filed a self-report: the numerator of 上报率, so that a
+    /// county's or the city's rate compares like with like (the reports of units that filed
+    /// nothing do not fill the gap of those that did).
+    pub reported_declared: i64,
     pub accepted: i64,
     pub linked: i64,
     pub on_time: i64,
@@ -43,10 +47,27 @@ fn ratio(a: i64, b: i64) -> Option<f64> {
 }
 
 impl Figures {
-    /// 上报率 = reported / produced.
+    /// One unit's figures for a month.
+    pub fn of_unit(
+        produced: Option<i64>,
+        reported: i64,
+        accepted: i64,
+        linked: i64,
+        on_time: i64,
+    ) -> Figures {
+        Figures {
+            produced,
+            reported,
+            reported_declared: if produced.is_some() { reported } else { 0 },
+            accepted,
+            linked,
+            on_time,
+        }
+    }
+    /// 上报率 = reported / produced, over the units that filed a self-report.
     pub fn reporting_rate(&self) -> Option<f64> {
         self.produced
-            .and_then(|p| ratio(self.reported, p))
+            .and_then(|p| ratio(self.reported_declared, p))
             .map(|r| r.min(1.0))
     }
     /// 合规率 = accepted / reported.
@@ -67,14 +88,20 @@ impl Figures {
             (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
         };
         self.reported += o.reported;
+        self.reported_declared += o.reported_declared;
         self.accepted += o.accepted;
         self.linked += o.linked;
         self.on_time += o.on_time;
     }
-    /// The mean of the rates there are, for ranking.
+    /// The mean of the rates there are, for ranking; a unit that filed no self-report scores 0
+    /// on 上报率 (it must not rank above those that did).
     pub fn score(&self) -> f64 {
         let rates: Vec<f64> = [
-            self.reporting_rate(),
+            if self.produced.is_none() {
+                Some(0.0)
+            } else {
+                self.reporting_rate()
+            },
             self.compliance_rate(),
             self.timeliness_rate(),
             self.link_rate(),
@@ -104,36 +131,29 @@ mod tests {
 
     #[test]
     fn rates_follow_the_rules() {
-        let f = Figures {
-            produced: Some(10),
-            reported: 8,
-            accepted: 6,
-            linked: 5,
-            on_time: 3,
-        };
+        let f = Figures::of_unit(Some(10), 8, 6, 5, 3);
         assert_eq!(f.reporting_rate(), Some(0.8));
         assert_eq!(f.compliance_rate(), Some(0.75));
         assert_eq!(f.timeliness_rate(), Some(0.5));
         assert!((f.link_rate().unwrap() - 5.0 / 6.0).abs() < 1e-12);
         assert!(f.below(1.0));
-        let perfect = Figures {
-            produced: Some(4),
-            reported: 4,
-            accepted: 4,
-            linked: 4,
-            on_time: 4,
-        };
+        let perfect = Figures::of_unit(Some(4), 4, 4, 4, 4);
         assert!(!perfect.below(1.0));
-        let unfiled = Figures {
-            produced: None,
-            ..perfect.clone()
-        };
+        let unfiled = Figures::of_unit(None, 4, 4, 4, 4);
         assert!(unfiled.below(1.0));
+        // A unit that filed nothing ranks below one that filed and reported most of it.
+        assert!(unfiled.score() < Figures::of_unit(Some(5), 4, 4, 4, 4).score());
         // More reported than declared is 100%, not more.
-        let over = Figures {
-            produced: Some(3),
-            ..perfect
-        };
+        let over = Figures::of_unit(Some(3), 4, 4, 4, 4);
         assert_eq!(over.reporting_rate(), Some(1.0));
+        // A county: what the unit that filed nothing reported does not count toward the 上报率
+        // of the one that did.
+        let mut county = Figures::default();
+        county.add(&Figures::of_unit(Some(44), 44, 44, 44, 44));
+        county.add(&Figures::of_unit(None, 500, 500, 500, 500));
+        county.add(&Figures::of_unit(Some(10), 5, 5, 5, 5));
+        assert_eq!(county.produced, Some(54));
+        assert_eq!(county.reported, 549);
+        assert_eq!(county.reporting_rate(), Some(49.0 / 54.0));
     }
 }

@@ -154,8 +154,8 @@ pub fn workbook(r: &MonthReport, title: &str) -> Result<Vec<u8>, XlsxError> {
         ws.write_string_with_format(0, 0, title, &head)?;
         let t = &r.total;
         ws.write_string(1, 0, format!(
-            "全市合计：自报作出{}件，报送{}件，入库{}件，关联{}件，按时{}件；上报率{}，合规率{}，及时率{}，关联率{}。目标：上报率、合规率、及时率均为{}。",
-            t.produced.unwrap_or(0), t.reported, t.accepted, t.linked, t.on_time,
+            "全市合计：自报作出{}件，报送{}件（其中已自报单位报送{}件，为上报率的分子），入库{}件，关联{}件，按时{}件；上报率{}，合规率{}，及时率{}，关联率{}。目标：上报率、合规率、及时率均为{}。",
+            t.produced.unwrap_or(0), t.reported, t.reported_declared, t.accepted, t.linked, t.on_time,
             pct(t.reporting_rate()), pct(t.compliance_rate()), pct(t.timeliness_rate()), pct(t.link_rate()),
             pct(Some(r.goal)),
         ))?;

@@ -79,13 +79,13 @@ fn lines(rules: &Rulebook, figures: Vec<store::MonthFigures>) -> Vec<UnitLine> {
                     .map(|c| c.name.clone())
                     .unwrap_or_else(|| f.class_code.clone()),
                 class_code: f.class_code,
-                figures: Figures {
-                    produced: f.produced,
-                    reported: f.accepted + f.rejected,
-                    accepted: f.accepted,
-                    linked: f.linked,
-                    on_time: f.on_time,
-                },
+                figures: Figures::of_unit(
+                    f.produced,
+                    f.accepted + f.rejected,
+                    f.accepted,
+                    f.linked,
+                    f.on_time,
+                ),
                 rejected: f.rejected,
                 gap_reason: f.gap_reason,
                 unit: f.source_unit,
