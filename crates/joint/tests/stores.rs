@@ -242,9 +242,13 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
         }
 
         // Checks recorded in one transaction, numbered in order; one feedback each.
-        let rows: Vec<store::CheckRow> = (0..3)
+        // Three hits, one incentive-only check, one clear one.
+        let mut rows: Vec<store::CheckRow> = (0..5)
             .map(|_| r.record("officer", Some(UNIT), "query", None))
             .collect();
+        assert!(["forbid", "restrict", "review", "supervise"].contains(&rows[0].verdict.as_str()));
+        rows[3].verdict = "incentive".into();
+        rows[4].verdict = "clear".into();
         let ids = platform.record_checks(&rows).unwrap();
         assert!(ids.windows(2).all(|w| w[1] > w[0]), "{name}: {ids:?}");
         let fb = store::Feedback {
@@ -261,15 +265,27 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
             platform.give_feedback(&fb).is_err(),
             "{name}: feedback is given once"
         );
+        // Feedback on the clear check counts as feedback, not toward the rate's numerator.
+        platform
+            .give_feedback(&store::Feedback {
+                check_id: ids[4],
+                outcome: "not_applicable".into(),
+                measures: vec![],
+                reason: Some("未发现适用措施".into()),
+                ..fb.clone()
+            })
+            .unwrap();
         let stats = platform.check_stats(now - Duration::days(1)).unwrap();
         assert_eq!(
             (
                 stats[0].checks,
                 stats[0].hits,
+                stats[0].incentives,
                 stats[0].feedback,
+                stats[0].feedback_due,
                 stats[0].applied
             ),
-            (3, 3, 1, 1),
+            (5, 3, 1, 2, 1, 1),
             "{name}"
         );
 

@@ -144,8 +144,15 @@ pub struct CheckStats {
     pub unit: String,
     pub matter: String,
     pub checks: i64,
+    /// Checks that found a punishment measure (forbid, restrict, stricter review, supervise).
     pub hits: i64,
+    /// Checks that found only incentive measures (红名单).
+    pub incentives: i64,
+    /// Feedback filed, on any check.
     pub feedback: i64,
+    /// Feedback filed on checks that found measures (hits and incentives): the checks that
+    /// call for it, so the feedback rate is this over hits + incentives.
+    pub feedback_due: i64,
     pub applied: i64,
 }
 
@@ -352,8 +359,12 @@ impl Store {
         self.read(|c| {
             c.query(
                 "SELECT COALESCE(k.unit, ''), k.matter, COUNT(*),
-                    CAST(SUM(CASE WHEN k.verdict <> 'clear' THEN 1 ELSE 0 END) AS BIGINT),
+                    CAST(SUM(CASE WHEN k.verdict IN ('forbid', 'restrict', 'review', 'supervise')
+                        THEN 1 ELSE 0 END) AS BIGINT),
+                    CAST(SUM(CASE WHEN k.verdict = 'incentive' THEN 1 ELSE 0 END) AS BIGINT),
                     CAST(SUM(CASE WHEN f.check_id IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT),
+                    CAST(SUM(CASE WHEN f.check_id IS NOT NULL AND k.verdict <> 'clear'
+                        THEN 1 ELSE 0 END) AS BIGINT),
                     CAST(SUM(CASE WHEN f.outcome = 'applied' THEN 1 ELSE 0 END) AS BIGINT)
                  FROM checks k LEFT JOIN check_feedback f ON f.check_id = k.check_id
                  WHERE k.checked_at >= $1
@@ -367,8 +378,10 @@ impl Store {
                     matter: r.text(1)?,
                     checks: r.i64(2)?,
                     hits: r.i64(3)?,
-                    feedback: r.i64(4)?,
-                    applied: r.i64(5)?,
+                    incentives: r.i64(4)?,
+                    feedback: r.i64(5)?,
+                    feedback_due: r.i64(6)?,
+                    applied: r.i64(7)?,
                 })
             })
             .collect()

@@ -1290,8 +1290,11 @@ pub struct JointStats {
     pub since: chrono::NaiveDate,
     pub checks: Vec<store::CheckStats>,
     pub total_checks: i64,
+    /// Checks that found a punishment measure.
     pub total_hits: i64,
-    /// Share of checks with feedback.
+    /// Checks that found only incentive measures.
+    pub total_incentives: i64,
+    /// Share of the checks that found measures (hits and incentives) with feedback.
     pub feedback_rate: Option<f64>,
     pub alerts_open: usize,
     pub alerts_failed: usize,
@@ -1322,7 +1325,9 @@ pub fn joint_stats(state: &Shared, since: Option<&str>) -> ApiResult<JointStats>
     let checks = state.platform.check_stats(from)?;
     let total_checks: i64 = checks.iter().map(|c| c.checks).sum();
     let total_hits: i64 = checks.iter().map(|c| c.hits).sum();
-    let fb: i64 = checks.iter().map(|c| c.feedback).sum();
+    let total_incentives: i64 = checks.iter().map(|c| c.incentives).sum();
+    let fb: i64 = checks.iter().map(|c| c.feedback_due).sum();
+    let due = total_hits + total_incentives;
     let alerts = state.platform.alerts(None, false, 10_000)?;
     let rule = &state.rules.measures.accumulation;
     let classes: Vec<&str> = rule.classes.iter().map(String::as_str).collect();
@@ -1352,7 +1357,8 @@ pub fn joint_stats(state: &Shared, since: Option<&str>) -> ApiResult<JointStats>
         since: day,
         total_checks,
         total_hits,
-        feedback_rate: (total_checks > 0).then(|| fb as f64 / total_checks as f64),
+        total_incentives,
+        feedback_rate: (due > 0).then(|| fb as f64 / due as f64),
         checks,
         alerts_open: alerts.iter().filter(|a| a.feedback.is_none()).count(),
         alerts_failed: alerts.iter().filter(|a| a.delivery == "failed").count(),

@@ -537,8 +537,12 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
                     value: st.total_checks.to_string(),
                 },
                 pages::Figure {
-                    label: "命中".into(),
+                    label: "命中惩戒措施".into(),
                     value: st.total_hits.to_string(),
+                },
+                pages::Figure {
+                    label: "适用激励措施".into(),
+                    value: st.total_incentives.to_string(),
                 },
                 pages::Figure {
                     label: "反馈率".into(),
@@ -572,9 +576,10 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
                         matter_name(&s, &k.matter),
                         k.checks.to_string(),
                         k.hits.to_string(),
+                        k.incentives.to_string(),
                         k.feedback.to_string(),
                         k.applied.to_string(),
-                        pct(k.feedback, k.checks),
+                        pct(k.feedback_due, k.hits + k.incentives),
                     ]
                 })
                 .collect(),
