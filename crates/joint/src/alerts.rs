@@ -52,9 +52,9 @@ pub fn detect(
     let mut made = 0;
     loop {
         let events = store.pending_events(500)?;
-        let Some(last) = events.last().map(|e| e.seq) else {
+        if events.is_empty() {
             break;
-        };
+        }
         let mut alerts = Vec::new();
         for e in &events {
             let Some((event, label)) =
@@ -98,7 +98,8 @@ pub fn detect(
             }
         }
         made += platform.insert_alerts(&alerts, now)?;
-        store.mark_events_processed(last)?;
+        let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+        store.mark_events_processed(&seqs)?;
     }
     Ok(made)
 }

@@ -381,12 +381,23 @@ impl Store {
         })
     }
 
-    pub fn mark_events_processed(&self, upto: i64) -> Result<(), StoreError> {
+    /// Marks exactly the events that were read. Not "every event up to the last one read": on
+    /// PostgreSQL sequence numbers are handed out before commit, so an import still running can
+    /// commit an event with a smaller number after the read, and it must stay pending.
+    pub fn mark_events_processed(&self, seqs: &[i64]) -> Result<(), StoreError> {
         self.write(|c| {
-            c.execute(
-                "UPDATE record_events SET processed = $1 WHERE seq <= $2 AND processed = $3",
-                &[Val::Bool(true), Val::Int(upto), Val::Bool(false)],
-            )?;
+            for chunk in seqs.chunks(500) {
+                let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+                let mut params = vec![Val::Bool(true)];
+                params.extend(chunk.iter().map(|&s| Val::Int(s)));
+                c.execute(
+                    &format!(
+                        "UPDATE record_events SET processed = $1 WHERE seq IN ({})",
+                        list.join(", ")
+                    ),
+                    &params,
+                )?;
+            }
             Ok(())
         })
     }
