@@ -573,6 +573,37 @@ fn one_code_many_names_is_reported() {
             .expect("conflict found");
         assert_eq!(hit.subject_keys, vec!["91320900MA1MB4X50R".to_string()]);
         assert_eq!(hit.names.len(), 2, "{}", ts.name);
+        // One name, several codes: reported for organisations, not for natural persons (two
+        // people called 张伟 are two people).
+        let now = chrono::Utc::now();
+        ts.store
+            .write(|c| {
+                for (key, kind, name) in [
+                    ("91320900MA1MB4X6XX", "organisation", "盐城市恒泰化工有限公司"),
+                    ("P0000000000000000000000000000001", "natural_person", "张伟"),
+                    ("P0000000000000000000000000000002", "natural_person", "张伟"),
+                ] {
+                    c.execute(
+                        "INSERT INTO subjects (subject_key, kind, name, first_unit, first_seen, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $5)",
+                        &[key.into(), kind.into(), name.into(), env.into(), now.into()],
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let c = ts.store.code_conflicts(10).unwrap();
+        let names: Vec<&str> = c
+            .iter()
+            .filter(|x| x.kind == "one_name_many_codes")
+            .flat_map(|x| x.names.iter().map(String::as_str))
+            .collect();
+        assert!(
+            names.contains(&"盐城市恒泰化工有限公司"),
+            "{}: {names:?}",
+            ts.name
+        );
+        assert!(!names.contains(&"张伟"), "{}: {names:?}", ts.name);
     }
 }
 

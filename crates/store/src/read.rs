@@ -430,9 +430,10 @@ impl Store {
             let rows = c.query(
                 &format!(
                     "SELECT n.name, n.subject_key, n.first_unit FROM {PAIRS} n
-                     JOIN (SELECT name FROM {PAIRS} p GROUP BY name
+                     JOIN (SELECT name FROM {PAIRS} p WHERE subject_key NOT LIKE 'P%' GROUP BY name
                            HAVING COUNT(DISTINCT subject_key) > 1 ORDER BY name LIMIT $1) m
                        ON m.name = n.name
+                     WHERE n.subject_key NOT LIKE 'P%'
                      ORDER BY n.name, n.subject_key"
                 ),
                 &[Val::Int(limit)],
