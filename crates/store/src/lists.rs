@@ -411,7 +411,7 @@ impl Store {
         from: NaiveDate,
         threshold: i64,
         limit: i64,
-    ) -> Result<Vec<(String, i64)>, StoreError> {
+    ) -> Result<(Vec<(String, i64)>, i64), StoreError> {
         let list: Vec<String> = (0..classes.len()).map(|i| format!("${}", i + 5)).collect();
         let mut params: Vec<Val> = vec![
             from.into(),
@@ -423,7 +423,7 @@ impl Store {
         self.read(|c| {
             c.query(
                 &format!(
-                    "SELECT subject_key, COUNT(*) FROM records
+                    "SELECT subject_key, COUNT(*), COUNT(*) OVER () FROM records
                      WHERE class_code IN ({}) AND change IN ('created', 'corrected') AND decided_on >= $1
                        AND published = $4
                      GROUP BY subject_key HAVING COUNT(*) >= $2
@@ -433,8 +433,10 @@ impl Store {
                 &params,
             )?
             .iter()
-            .map(|r| Ok((r.text(0)?, r.i64(1)?)))
-            .collect()
+            .try_fold((Vec::new(), 0), |(mut out, _), r| {
+                out.push((r.text(0)?, r.i64(1)?));
+                Ok((out, r.i64(2)?))
+            })
         })
     }
 }

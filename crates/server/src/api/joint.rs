@@ -1298,8 +1298,10 @@ pub struct JointStats {
     pub feedback_rate: Option<f64>,
     pub alerts_open: usize,
     pub alerts_failed: usize,
-    /// 累计失信预警.
+    /// 累计失信预警: the subjects with the most records first, at most 100.
     pub accumulated: Vec<Accumulated>,
+    /// How many subjects pass the threshold in all.
+    pub accumulated_total: i64,
     pub accumulation_rule: String,
     /// List entries held by the check index, and their subjects.
     pub entries: usize,
@@ -1311,6 +1313,9 @@ pub struct StatsParams {
     /// From this day (YYYY-MM-DD); default 30 days ago.
     pub since: Option<String>,
 }
+
+/// Subjects of the 累计失信 warning listed in the statistics (the total is given beside them).
+const ACCUMULATED_SHOWN: i64 = 100;
 
 pub fn joint_stats(state: &Shared, since: Option<&str>) -> ApiResult<JointStats> {
     let now = state.clock.now();
@@ -1334,9 +1339,11 @@ pub fn joint_stats(state: &Shared, since: Option<&str>) -> ApiResult<JointStats>
     let from_day = today(now)
         .checked_sub_months(chrono::Months::new(rule.years * 12))
         .unwrap_or(today(now));
-    let accumulated = state
-        .store
-        .accumulated(&classes, from_day, rule.threshold as i64, 100)?
+    let (top, accumulated_total) =
+        state
+            .store
+            .accumulated(&classes, from_day, rule.threshold as i64, ACCUMULATED_SHOWN)?;
+    let accumulated = top
         .into_iter()
         .map(|(key, n)| {
             let label = match state.search.get(&key) {
@@ -1363,6 +1370,7 @@ pub fn joint_stats(state: &Shared, since: Option<&str>) -> ApiResult<JointStats>
         alerts_open: alerts.iter().filter(|a| a.feedback.is_none()).count(),
         alerts_failed: alerts.iter().filter(|a| a.delivery == "failed").count(),
         accumulated,
+        accumulated_total,
         accumulation_rule: format!(
             "{}年内失信记录达{}条（{}）",
             rule.years, rule.threshold, rule.basis

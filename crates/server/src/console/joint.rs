@@ -588,7 +588,19 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
                 .iter()
                 .map(|a| vec![a.subject.clone(), a.records.to_string()])
                 .collect(),
-            rule: st.accumulation_rule,
+            rule: if st.accumulated_total > st.accumulated.len() as i64 {
+                format!(
+                    "{}。共{}个主体达到预警条件，列出失信记录最多的{}个。",
+                    st.accumulation_rule,
+                    st.accumulated_total,
+                    st.accumulated.len()
+                )
+            } else {
+                format!(
+                    "{}。共{}个主体达到预警条件。",
+                    st.accumulation_rule, st.accumulated_total
+                )
+            },
         })
     })
     .await;
