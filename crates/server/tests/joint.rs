@@ -890,6 +890,7 @@ async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
         testkit::sqlite(),
         server::Config {
             webhooks_to_loopback: true,
+            public_url: "https://credit.yancheng.example".into(),
             ..server::Config::default()
         },
     );
@@ -989,6 +990,13 @@ async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
         assert_ne!(sig, joint::alerts::signature("another-secret", ts, body));
         let v: Value = serde_json::from_slice(body).unwrap();
         assert_eq!(v["event"], "listed");
+        // Feedback goes to the address departments reach the service at.
+        let fb = v["feedback_url"].as_str().unwrap();
+        assert!(
+            fb.starts_with("https://credit.yancheng.example/api/v1/alerts/")
+                && fb.ends_with("/feedback"),
+            "{fb}"
+        );
         assert!(
             v["subject"]
                 .as_str()

@@ -134,6 +134,11 @@ pub struct ServeArgs {
     /// Mark session cookies Secure (when served behind HTTPS).
     #[arg(long)]
     pub secure_cookies: bool,
+    /// The address departments' systems reach this service at, e.g.
+    /// https://credit.yancheng.gov.cn (the feedback links in webhook alerts); default: http://
+    /// and the listen address.
+    #[arg(long, env = "XINYONG_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// SM3 fingerprint (hex) of an earlier platform key whose audit checkpoints verification
     /// accepts (after a key change); repeatable.
     #[arg(long = "trusted-audit-key")]

@@ -821,6 +821,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         rate_per_address: 600,
         max_submission_mib: 2048,
         secure_cookies: false,
+        public_url: None,
         trusted_audit_keys: Vec::new(),
         trust_forwarded: false,
         sms_gateway: None,
@@ -850,6 +851,19 @@ async fn shutdown_signal() {
     eprintln!("正在停止：等待进行中的请求完成……");
 }
 
+/// The service's address as departments reach it: given, or the listen address.
+fn public_url(a: &ServeArgs) -> Result<String> {
+    let url = match &a.public_url {
+        Some(u) => u.trim().trim_end_matches('/').to_string(),
+        None => format!("http://{}", a.listen),
+    };
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= "https://".len()
+    {
+        anyhow::bail!("对外地址应以 http:// 或 https:// 开头：{url}");
+    }
+    Ok(url)
+}
+
 fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()> {
     let store = Arc::new(Store::open(db).with_context(|| format!("打开数据库 {db}"))?);
     let platform = Arc::new(Store::open_platform(db)?);
@@ -873,8 +887,15 @@ fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()
         },
         run_jobs: !a.no_jobs,
         trusted_audit_keys: a.trusted_audit_keys.clone(),
+        public_url: public_url(a)?,
         ..server::Config::default()
     };
+    if a.public_url.is_none() {
+        eprintln!(
+            "未配置对外地址（--public-url），预警推送中的反馈链接为 {}；部门系统不能访问该地址时请设置",
+            config.public_url
+        );
+    }
     match &config.outbox {
         server::OutboxTarget::Gateway(u) => eprintln!("短信/邮件网关：{u}"),
         server::OutboxTarget::File(f) => {

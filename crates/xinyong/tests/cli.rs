@@ -545,6 +545,33 @@ fn serve_is_ready_on_both_backends() {
     }
 }
 
+/// An address departments could not follow is refused at start, in Chinese.
+#[test]
+fn serve_refuses_a_public_url_that_is_not_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = testkit::key_file(dir.path());
+    let db = dir.path().join("x.db");
+    let out = xinyong(
+        db.to_str().unwrap(),
+        &k,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--public-url",
+            "credit.yancheng.example",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("对外地址应以 http:// 或 https:// 开头"),
+        "{err}"
+    );
+}
+
 /// Starts `xinyong serve` and waits until it answers; the child is killed (SIGKILL) by the caller.
 fn start_serve(spec: &str, keys: &Path, now: &str, extra: &[&str]) -> std::process::Child {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
