@@ -1077,8 +1077,34 @@ async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
     );
     assert!(exited["last_error"].as_str().unwrap().contains("500"));
     // Back to the day the console session was opened, to read the console.
+    let later = h.clock.now();
     h.clock.set(t0);
     let page = h.get("/console/alerts", Role::Handling).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("推送失败"), "{}", page.text());
+    // The unit mends its receiver and its address is set again: the failed alert goes out.
+    h.clock.set(later);
+    rx.always_fail.store(false, Ordering::SeqCst);
+    rx.fail_first.store(0, Ordering::SeqCst);
+    let r = h
+        .post_json(
+            "/api/v1/webhooks",
+            Role::Admin,
+            json!({"unit": UNIT, "url": url}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(run_jobs(&h).delivered, 1);
+    let alerts = h.get("/api/v1/alerts", Role::Handling).await.json();
+    let exited = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["event"] == "exited")
+        .unwrap();
+    assert_eq!(
+        (exited["delivery"].as_str(), exited["attempts"].as_i64()),
+        (Some("delivered"), Some(1)),
+        "{exited}"
+    );
 }

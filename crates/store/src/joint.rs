@@ -662,6 +662,13 @@ impl Store {
                     actor = excluded.actor, created_at = excluded.created_at",
                 &[unit.into(), url.into(), Val::Bytes(secret_sealed.to_vec()), actor.into(), at.into()],
             )?;
+            // A unit that sets its address again has usually mended its receiver: the alerts
+            // whose retries ran out are sent again, from the first attempt.
+            c.execute(
+                "UPDATE alerts SET delivery = 'pending', attempts = 0, next_attempt = $2, last_error = NULL
+                 WHERE unit = $1 AND delivery = 'failed'",
+                &[unit.into(), at.into()],
+            )?;
             Ok(())
         })
     }
