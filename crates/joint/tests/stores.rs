@@ -304,6 +304,7 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
             .unwrap();
         let later = clock_on("2026-06-12");
         let ch = ListChange {
+            named_unit: None,
             unit: None,
             actor: "system:expiry",
             reason: "",
@@ -320,6 +321,7 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
                     deadline: day("2026-09-01"),
                 },
                 &ListChange {
+                    named_unit: None,
                     unit: Some("盐城市应急管理局"),
                     actor: "x",
                     reason: "x",
@@ -335,6 +337,7 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
                 &index.lists(),
                 &ListAction::Exit,
                 &ListChange {
+                    named_unit: None,
                     unit: Some(UNIT),
                     actor: "李科长",
                     reason: "整改到位",

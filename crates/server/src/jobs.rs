@@ -37,6 +37,7 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
         let expired = state.store.expire_due(
             &lists,
             &store::ListChange {
+                named_unit: None,
                 unit: None,
                 actor: "system:expiry",
                 reason: "",

@@ -493,6 +493,33 @@ async fn every_effect_and_a_delisting(h: Harness) {
             .contains("整改期限至2026-08-31")
     );
     assert_eq!(versions[2]["change"], "exited");
+    // An entry the credit office reported for the unit that decided it (its 认定单位 item):
+    // that unit acts on it, though it did not report it.
+    let s = import(
+        &h,
+        "盐城市发展和改革委员会",
+        "重点关注名单",
+        &list_csv(
+            &[(
+                "盐城市戊清白贸易有限公司",
+                &x.e,
+                "盐发改信〔2026〕9号",
+                "一年内三次被行政处罚",
+            )],
+            "2028-03-01",
+        ),
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    refresh(&h);
+    let named = h.state.lists.entries(&x.e)[0].record_id.clone();
+    let r = h
+        .post_json(
+            &format!("/api/v1/lists/{named}/actions"),
+            Role::Deciding,
+            json!({"action": "rectify", "deadline": "2026-09-30", "reason": "约谈并责令限期整改"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     // Found afterwards to be a wrong listing: revoked although it already left the list.
     let r =
         act(json!({"action": "revoke", "reason": "经复核属错误认定，撤销并消除不良影响"})).await;

@@ -16,6 +16,9 @@ use crate::{Store, StoreError};
 pub struct ListChange<'a> {
     /// The deciding unit acting (None: the credit office or the platform itself).
     pub unit: Option<&'a str>,
+    /// The unit the entry names as its 认定单位 (its deciding-unit item), when that is not the
+    /// unit that reported it: it may act on the entry too.
+    pub named_unit: Option<&'a str>,
     pub actor: &'a str,
     pub reason: &'a str,
     pub at: DateTime<Utc>,
@@ -111,9 +114,11 @@ fn apply(
     }
     if let Some(u) = ch.unit
         && u != owner
+        && ch.named_unit != Some(u)
     {
         return Err(StoreError::Refused(format!(
-            "该名单由{owner}认定，只有认定单位（或市信用办）可以{}",
+            "该名单由{}认定，只有认定单位（或市信用办）可以{}",
+            ch.named_unit.unwrap_or(&owner),
             action.label()
         )));
     }

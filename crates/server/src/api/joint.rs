@@ -407,6 +407,25 @@ pub struct ListActionDone {
     pub action: String,
 }
 
+/// The 认定单位 an entry names in its deciding-unit item, as the shipped unit list names it.
+fn named_deciding_unit(s: &Shared, record_id: &str) -> ApiResult<Option<String>> {
+    let Some(head) = s.store.record_head(record_id)? else {
+        return Ok(None);
+    };
+    let Some(item) = s
+        .rules
+        .catalog
+        .class_by_code(&head.class_code)
+        .and_then(|c| c.item_by_role(domain::catalog::Role::DecidingUnit))
+    else {
+        return Ok(None);
+    };
+    Ok(store::payload_pairs(&head.payload)
+        .into_iter()
+        .find(|(k, _)| *k == item.code)
+        .and_then(|(_, v)| s.rules.units.find(v.trim()).map(|u| u.name.clone())))
+}
+
 #[utoipa::path(post, path = "/api/v1/lists/{id}/actions", tag = "联合奖惩", security(("token" = [])),
     params(("id" = String, Path, description = "名单记录编号")), request_body = ListActionRequest,
     responses((status = 200, description = "已记录（名单记录新增一个版本）", body = ListActionDone),
@@ -445,12 +464,14 @@ pub async fn list_action(
             _ => Some(c.principal.unit.clone().ok_or(ApiError::Forbidden)?),
         };
         let lists = s.lists.lists();
+        let named = named_deciding_unit(&s, &rid)?;
         s.store.list_action(
             &rid,
             &lists,
             &a,
             &store::ListChange {
                 unit: unit.as_deref(),
+                named_unit: named.as_deref(),
                 actor: &c.principal.actor(),
                 reason: &reason,
                 at: now,
