@@ -155,6 +155,19 @@ pub struct DataItem {
     pub aka: Vec<String>,
     #[serde(default)]
     pub local: bool,
+    /// Values of the enumeration that are valid but cannot be reported as a record of this
+    /// class, each with the rule that says why (a 失信被执行人 who has paid in full is deleted
+    /// from the list, not reported onto it).
+    #[serde(default)]
+    pub refused: Vec<RefusedValue>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefusedValue {
+    pub value: String,
+    /// The reason given to the source unit, with its legal basis.
+    pub reason: String,
 }
 
 fn yes() -> bool {

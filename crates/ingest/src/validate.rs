@@ -312,15 +312,18 @@ impl<'a> Validator<'a> {
             ItemType::Wan => Fen::parse_wan(v)
                 .map(Typed::Money)
                 .map_err(|e| e.to_string()),
-            ItemType::Enum => catalog
-                .canonical_value(it, v)
-                .map(|s| Typed::Text(s.to_string()))
-                .ok_or_else(|| {
+            ItemType::Enum => {
+                let c = catalog.canonical_value(it, v).ok_or_else(|| {
                     format!(
                         "“{v}”不在取值范围内，应为：{}",
                         catalog.values(it).join("、")
                     )
-                }),
+                })?;
+                match it.refused.iter().find(|r| r.value == c) {
+                    Some(r) => Err(format!("“{c}”：{}", r.reason)),
+                    None => Ok(Typed::Text(c.to_string())),
+                }
+            }
             ItemType::EnumMulti => {
                 let mut out: Vec<&str> = Vec::new();
                 for part in v

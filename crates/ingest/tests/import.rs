@@ -1355,3 +1355,43 @@ fn a_corrected_market_penalty_keeps_its_first_publication() {
         );
     }
 }
+
+/// A 失信被执行人 who has paid in full is deleted from the list by the court: a row saying so
+/// cannot be reported onto the list; the reason names the rule.
+#[test]
+fn a_debtor_who_paid_in_full_is_not_reported_onto_the_list() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let court = "盐城市亭湖区人民法院";
+    let p = dir.path().join("sx.csv");
+    let id = "320902198001010028";
+    std::fs::write(
+        &p,
+        format!(
+            "SX_XDR_MC,SX_XDR_LB,SX_XDR_ZJLX,SX_XDR_ZJHM,SX_AH,SX_ZXFY,SX_YJWH,SX_YW,SX_LXQK,SX_JTQX,SX_LARQ,SX_FBRQ\n\
+             王某,自然人,身份证,{id},（2026）苏0902执100号,{court},（2025）苏0902民初1号,给付货款10万元,全部未履行,有履行能力而拒不履行,2026-01-05,2026-02-01\n\
+             李某,自然人,身份证,{id},（2026）苏0902执101号,{court},（2025）苏0902民初2号,给付货款5万元,全部履行,有履行能力而拒不履行,2026-01-06,2026-02-01\n"
+        ),
+    )
+    .unwrap();
+    for ts in stores() {
+        let s = import(
+            &ts.store,
+            &rules,
+            &testkit::keys(),
+            &clock_on("2026-02-03"),
+            &p,
+            court,
+            "司法裁判及执行（失信被执行人）",
+        );
+        assert_eq!((s.accepted, s.rejected), (1, 1), "{}: {s:?}", ts.name);
+        let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
+        assert_eq!(r.problems[0].field, "SX_LXQK", "{}", ts.name);
+        assert!(
+            r.problems[0].reason.contains("执行法院应删除其失信信息"),
+            "{}: {}",
+            ts.name,
+            r.problems[0].reason
+        );
+    }
+}
