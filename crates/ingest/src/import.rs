@@ -425,7 +425,13 @@ impl Importer<'_> {
                         w.add_chunk(c)?;
                     }
                     let counts = w.counts();
-                    let same = w.find_same_submission(&digest, &unit.name, &class.code)?;
+                    // The same bytes again are a repeat only if they changed nothing: a file
+                    // sent back after a correction (or a withdrawal) restores what it says.
+                    let same = if counts.created == 0 && counts.corrected == 0 {
+                        w.find_same_submission(&digest, &unit.name, &class.code)?
+                    } else {
+                        None
+                    };
                     let (submission_id, duplicate_of) = match same {
                         Some(earlier) => {
                             drop(w); // rolls back: the same bytes again change nothing

@@ -1395,3 +1395,50 @@ fn a_debtor_who_paid_in_full_is_not_reported_onto_the_list() {
         );
     }
 }
+
+/// A file sent again after a later file corrected its rows restores what it says: it is not
+/// taken for a repeat of itself because its bytes were seen before.
+#[test]
+fn the_first_file_sent_again_after_a_correction_restores_its_content() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let row = hengtai_penalty(&rules, "盐环罚〔2026〕41号", env);
+    let first = write(dir.path(), "a.csv", std::slice::from_ref(&row));
+    let changed = write(dir.path(), "b.csv", &[row.replace("0.3", "0.4")]);
+    for ts in stores() {
+        let keys = testkit::keys();
+        let clock = clock_on("2026-05-08");
+        let a = import(&ts.store, &rules, &keys, &clock, &first, env, "行政处罚");
+        let b = import(&ts.store, &rules, &keys, &clock, &changed, env, "行政处罚");
+        assert_eq!((a.created, b.corrected), (1, 1), "{}", ts.name);
+        let again = import(&ts.store, &rules, &keys, &clock, &first, env, "行政处罚");
+        assert_eq!(
+            (again.corrected, again.duplicate_of),
+            (1, None),
+            "{}: {again:?}",
+            ts.name
+        );
+        assert!(again.submission_id.is_some(), "{}", ts.name);
+        // The same bytes once more: now a repeat that changes nothing.
+        let repeat = import(&ts.store, &rules, &keys, &clock, &first, env, "行政处罚");
+        assert_eq!(
+            repeat.duplicate_of, a.submission_id,
+            "{}: {repeat:?}",
+            ts.name
+        );
+        let (_, records) = ts
+            .store
+            .subject_file("91320900MA1MB4X50R", None)
+            .unwrap()
+            .unwrap();
+        let v = records[0].current().unwrap();
+        assert_eq!(v.version_no, 3, "{}", ts.name);
+        assert!(
+            v.payload.contains("\"3000.00\""),
+            "{}: {}",
+            ts.name,
+            v.payload
+        );
+    }
+}
