@@ -1442,3 +1442,60 @@ fn the_first_file_sent_again_after_a_correction_restores_its_content() {
         );
     }
 }
+
+/// Withdrawing a batch that sent records again unchanged withdraws those records: it does not
+/// mark the batch withdrawn and leave them public.
+#[test]
+fn withdrawing_a_batch_of_unchanged_rows_withdraws_them() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let row = hengtai_penalty(&rules, "盐环罚〔2026〕43号", env);
+    let first = write(dir.path(), "a.csv", std::slice::from_ref(&row));
+    let again = dir.path().join("b.csv");
+    std::fs::write(
+        &again,
+        std::fs::read_to_string(&first)
+            .unwrap()
+            .replace('\n', "\r\n"),
+    )
+    .unwrap();
+    for ts in stores() {
+        let keys = testkit::keys();
+        let clock = clock_on("2026-05-08");
+        import(&ts.store, &rules, &keys, &clock, &first, env, "行政处罚");
+        let s = import(&ts.store, &rules, &keys, &clock, &again, env, "行政处罚");
+        assert_eq!(
+            (s.unchanged, s.duplicate_of),
+            (1, None),
+            "{}: {s:?}",
+            ts.name
+        );
+        let w = store::Withdrawal {
+            unit: env,
+            actor: "李四",
+            reason: "整批报错，撤回",
+            at: clock.now(),
+        };
+        assert_eq!(
+            ts.store
+                .withdraw_submission(s.submission_id.unwrap(), &w)
+                .unwrap(),
+            1,
+            "{}",
+            ts.name
+        );
+        let (_, records) = ts
+            .store
+            .subject_file("91320900MA1MB4X50R", None)
+            .unwrap()
+            .unwrap();
+        let v = records[0].current().unwrap();
+        assert_eq!(
+            v.change,
+            domain::record::ChangeKind::Withdrawn,
+            "{}",
+            ts.name
+        );
+    }
+}

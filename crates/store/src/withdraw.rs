@@ -112,7 +112,8 @@ impl Store {
         self.write(|c| end_on(c, &subject, &key, w, "repaired"))
     }
 
-    /// Withdraws every record whose current version this submission wrote; returns how many.
+    /// Withdraws every record this submission reported (wrote, or sent again unchanged and was
+    /// the last to send); returns how many.
     pub fn withdraw_submission(
         &self,
         submission_id: i64,
@@ -134,11 +135,17 @@ impl Store {
             if sub.text(1)? == "withdrawn" {
                 return Err(StoreError::Refused(format!("报送批次{submission_id}已撤回")));
             }
+            // The records it wrote, and those it carried unchanged (sent again as they stood):
+            // withdrawing the batch withdraws every record it reported. (The second part reads
+            // the record heads without an index: a batch withdrawal is rare.)
             let keys = c.query(
                 "SELECT r.subject_key, r.record_key FROM records r
                  JOIN record_versions v ON v.subject_key = r.subject_key
                     AND v.record_key = r.record_key AND v.version_no = r.current_version
-                 WHERE v.submission_id = $1 AND r.change <> 'withdrawn'",
+                 WHERE v.submission_id = $1 AND r.change <> 'withdrawn'
+                 UNION
+                 SELECT r.subject_key, r.record_key FROM records r
+                 WHERE r.last_submission = $1 AND r.change IN ('created', 'corrected')",
                 &[Val::Int(submission_id)],
             )?;
             for k in &keys {
