@@ -237,6 +237,13 @@ impl Importer<'_> {
             format,
             &mut tee,
             &mut |headers, encoding| {
+                if headers.len() > crate::source::MAX_COLUMNS {
+                    return Err(IngestError::Layout(format!(
+                        "列（字段）过多：{}个，最多{}个；请只报送目录规定的数据项",
+                        headers.len(),
+                        crate::source::MAX_COLUMNS
+                    )));
+                }
                 let map = map_headers(class, headers);
                 tx.send(Ok(Msg::Header {
                     headers: headers.to_vec(),
@@ -250,7 +257,8 @@ impl Importer<'_> {
                 ));
                 Ok(())
             },
-            &mut |raw: RawRow| {
+            &mut |mut raw: RawRow| {
+                crate::source::cap_cells(&mut raw);
                 let v = validator.borrow();
                 let v = v
                     .as_ref()

@@ -58,6 +58,40 @@ pub struct RawRow {
     pub read_error: Option<String>,
 }
 
+/// Columns a submission may have (the catalog's classes have a few dozen items): more is not a
+/// department's table, and each new JSON key would otherwise widen every later row.
+pub const MAX_COLUMNS: usize = 256;
+
+/// A cell longer than this (the catalog's longest item allows 5,000 characters) is kept cut to
+/// this length and its row rejected: one huge cell must not be copied again and again through
+/// validation, sealing and the rejected-rows workbook.
+pub const MAX_CELL_BYTES: usize = 64 << 10;
+
+/// Cuts cells over [`MAX_CELL_BYTES`] (at a character boundary) and says so in the row's
+/// problem; the rest of the row is kept as read.
+pub fn cap_cells(raw: &mut RawRow) {
+    let mut cut = Vec::new();
+    for (i, c) in raw.cells.iter_mut().enumerate() {
+        if c.len() > MAX_CELL_BYTES {
+            let len = c.len();
+            let mut end = MAX_CELL_BYTES;
+            while !c.is_char_boundary(end) {
+                end -= 1;
+            }
+            c.truncate(end);
+            c.push_str("…（以下省略）");
+            cut.push(format!("第{}列（{}字节）", i + 1, len));
+        }
+    }
+    if !cut.is_empty() && raw.read_error.is_none() {
+        raw.read_error = Some(format!(
+            "单元格内容过长：{}，每格不能超过{}KiB",
+            cut.join("、"),
+            MAX_CELL_BYTES >> 10
+        ));
+    }
+}
+
 /// Bytes of a text file read before its encoding is judged.
 const SAMPLE: usize = 64 << 10;
 

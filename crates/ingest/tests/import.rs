@@ -1499,3 +1499,60 @@ fn withdrawing_a_batch_of_unchanged_rows_withdraws_them() {
         );
     }
 }
+
+/// A cell far longer than any catalog item is cut and its row rejected, saying which column and
+/// how long; a file with more columns than any department's table is refused whole.
+#[test]
+fn a_huge_cell_is_cut_and_its_row_rejected_and_too_many_columns_refuse_the_file() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let row = hengtai_penalty(&rules, "盐环罚〔2026〕44号", env);
+    let huge = row.replace("经查超标排放大气污染物", &"超".repeat(100_000));
+    let ok = hengtai_penalty(&rules, "盐环罚〔2026〕45号", env);
+    let f = write(dir.path(), "a.csv", &[huge, ok]);
+    let keys = testkit::keys();
+    let clock = clock_on("2026-05-08");
+    for ts in stores() {
+        let s = import(&ts.store, &rules, &keys, &clock, &f, env, "行政处罚");
+        assert_eq!((s.accepted, s.rejected), (1, 1), "{}: {s:?}", ts.name);
+        let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
+        assert!(
+            r.problems[0]
+                .reason
+                .contains("单元格内容过长：第7列（300000字节）"),
+            "{}: {:?}",
+            ts.name,
+            r.problems
+        );
+        let cells: Vec<String> =
+            serde_json::from_slice(&keys.decrypt(&r.raw_sealed).unwrap()).unwrap();
+        assert!(cells[6].len() < 70 << 10 && cells[6].ends_with("（以下省略）"));
+    }
+    // JSON records each bringing a new key: refused once past the limit, nothing kept.
+    let mut body = String::from("[");
+    for i in 0..300 {
+        body.push_str(&format!(
+            "{{\"CF_WSH\":\"盐环罚〔2026〕{i}号\",\"X{i}\":\"1\"}},"
+        ));
+    }
+    body.pop();
+    body.push(']');
+    let ts = testkit::sqlite();
+    let err = Importer {
+        store: &ts.store,
+        rules: &rules,
+        keys: &keys,
+        clock: &clock,
+    }
+    .import_reader(
+        Some("wide.json".into()),
+        ingest::Format::Json,
+        body.as_bytes(),
+        &opts(env, "行政处罚"),
+        &|_| {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("列（字段）过多"), "{err}");
+    assert_eq!(ts.store.stats().unwrap().subjects, 0);
+}
