@@ -486,7 +486,7 @@ fn rejected_rows_go_back_in_the_units_own_layout() {
     // A stray comma: one cell more than the header, the unit's own remark in it.
     let too_wide = format!("{},单位备注ABC", row("盐环罚〔2026〕8号"));
     // A cell longer than an Excel cell can hold.
-    let too_long = row("盐环罚〔2026〕9号").replace("经查超标排放大气污染物", &"长".repeat(40_000));
+    let too_long = row("盐环罚〔2026〕9号").replace("经查超标排放大气污染物", &"x".repeat(40_000));
     let f = write(
         dir.path(),
         "a.csv",
