@@ -268,8 +268,9 @@ pub struct WithdrawArgs {
     pub submission: Option<i64>,
     #[arg(long)]
     pub reason: String,
-    #[arg(long, default_value = "operator")]
-    pub actor: String,
+    /// Who withdraws (default: the operating system user).
+    #[arg(long)]
+    pub actor: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -339,22 +339,41 @@ fn withdraw(ctx: &Ctx, a: WithdrawArgs) -> Result<()> {
         .units
         .find(&a.source)
         .ok_or_else(|| anyhow!("报送单位“{}”不在名录中", a.source))?;
+    let reason = a.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        bail!("撤回原因不能为空，且不超过500字");
+    }
+    let actor = a.actor.clone().unwrap_or_else(|| ctx.operator());
     let w = store::Withdrawal {
         unit: &unit.name,
-        actor: &a.actor,
-        reason: &a.reason,
+        actor: &actor,
+        reason,
         at: ctx.clock.now(),
     };
-    if let Some(r) = &a.record {
-        store.withdraw_record(r, &w)?;
-        println!("记录{r}已撤回（原因：{}）", a.reason);
-    } else if let Some(s) = a.submission {
-        let n = store.withdraw_submission(s, &w)?;
-        println!(
-            "报送批次{s}已撤回，{n}条记录各增加一个撤回版本（原因：{}）",
-            a.reason
-        );
-    }
+    let (action, object, done) = match (&a.record, a.submission) {
+        (Some(r), _) => (
+            "record.withdraw",
+            format!("record:{r}"),
+            store
+                .withdraw_record(r, &w)
+                .map(|()| format!("记录{r}已撤回（原因：{reason}）")),
+        ),
+        (None, Some(s)) => (
+            "submission.withdraw",
+            format!("submission:{s}"),
+            store.withdraw_submission(s, &w).map(|n| {
+                format!("报送批次{s}已撤回，{n}条记录各增加一个撤回版本（原因：{reason}）")
+            }),
+        ),
+        (None, None) => bail!("请给出 --record 或 --submission"),
+    };
+    ctx.audit(
+        action,
+        Some(object),
+        if done.is_ok() { "ok" } else { "failed" },
+        Some(format!("unit={} actor={actor} reason={reason}", unit.name)),
+    )?;
+    println!("{}", done?);
     Ok(())
 }
 

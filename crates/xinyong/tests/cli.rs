@@ -273,6 +273,52 @@ fn import_subject_stats_on_both_backends() {
             .unwrap();
         assert!(!missing.status.success());
         assert!(String::from_utf8_lossy(&missing.stderr).contains("没有找到"));
+        // Withdrawing the batch: a reason is required; the withdrawal is audited.
+        let sub = s["submission_id"].as_i64().unwrap().to_string();
+        let blank = xinyong(
+            &ts.spec,
+            &k,
+            &[
+                "withdraw",
+                "--source",
+                unit,
+                "--submission",
+                &sub,
+                "--reason",
+                "  ",
+            ],
+        )
+        .output()
+        .unwrap();
+        assert!(!blank.status.success());
+        assert!(String::from_utf8_lossy(&blank.stderr).contains("撤回原因不能为空"));
+        let out = run_ok(xinyong(
+            &ts.spec,
+            &k,
+            &[
+                "withdraw",
+                "--source",
+                unit,
+                "--submission",
+                &sub,
+                "--reason",
+                "整批误报",
+            ],
+        ));
+        assert!(out.contains(&format!("{}条记录", s["accepted"])), "{out}");
+        let trail = store::Store::open_platform(&ts.spec)
+            .unwrap()
+            .audit_search(&store::AuditQuery {
+                action: Some("submission.withdraw".into()),
+                limit: 5,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(trail.len(), 1, "{}", ts.name);
+        assert_eq!(
+            trail[0].entry.object.as_deref(),
+            Some(format!("submission:{sub}").as_str())
+        );
     }
 }
 
