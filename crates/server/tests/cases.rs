@@ -168,6 +168,20 @@ async fn run(mut h: Harness) {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // The unit that reported it sees the withdrawal it made; the public no longer sees the record.
+    let rec = h
+        .get(&format!("/api/v1/records/{other}"), Role::Reporter)
+        .await;
+    assert_eq!(rec.status, StatusCode::OK, "{}", rec.text());
+    let versions = rec.json()["record"]["versions"].as_array().unwrap().clone();
+    assert_eq!(versions.last().unwrap()["change"], "withdrawn");
+    assert_eq!(versions.last().unwrap()["reason"], "决定已撤销");
+    assert_eq!(
+        h.get(&format!("/api/v1/records/{other}"), Role::Public)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let wl = h.get("/api/v1/worklist", Role::Deciding).await.json();
     let left: Vec<&str> = wl["reminders"]
         .as_array()

@@ -44,13 +44,24 @@ pub async fn load_file(
     code: String,
     as_of: Option<String>,
 ) -> ApiResult<views::CreditFile> {
+    load_file_as(state, ctx, code, as_of, None).await
+}
+
+/// [`load_file`], with the audience given when the caller's role alone does not decide it.
+async fn load_file_as(
+    state: &Shared,
+    ctx: &Ctx,
+    code: String,
+    as_of: Option<String>,
+    given: Option<Audience>,
+) -> ApiResult<views::CreditFile> {
     let now = state.clock.now();
     let day = match as_of {
         Some(s) => parse_day(&s)?,
         None => today(now),
     };
     let (key, named) = views::subject_key_named(&code, &state.rules, &state.keys, today(now))?;
-    let aud = audience(ctx, &key);
+    let aud = given.unwrap_or_else(|| audience(ctx, &key));
     if aud == Audience::Public {
         if named == views::NamedBy::ResidentId {
             return Err(ApiError::Unprocessable(
@@ -183,7 +194,27 @@ pub async fn record(
 ) -> ApiResult<Json<RecordDetail>> {
     let (subject_key, _) =
         store::parse_record_id(&id).ok_or_else(|| ApiError::NotFound("没有这条记录".into()))?;
-    let file = load_file(&state, &ctx, subject_key.clone(), q.as_of).await?;
+    // A source unit's reporters and reviewers see the records their unit reported as they
+    // stand (withdrawn ones and those of classes not made public included), to confirm what
+    // the platform holds of their reports.
+    let p = &ctx.principal;
+    let own = match (&p.role, &p.unit) {
+        (Role::Reporter | Role::Reviewer, Some(unit)) => {
+            let (s, rid) = (state.clone(), id.clone());
+            blocking(move || Ok(s.store.record_head(&rid)?))
+                .await?
+                .is_some_and(|h| h.source_unit == *unit)
+        }
+        _ => false,
+    };
+    let file = load_file_as(
+        &state,
+        &ctx,
+        subject_key.clone(),
+        q.as_of,
+        own.then_some(Audience::Full),
+    )
+    .await?;
     for class in file.classes {
         if let Some(r) = class.records.into_iter().find(|r| r.record_id == id) {
             return Ok(Json(RecordDetail {
