@@ -92,6 +92,21 @@ pub fn cap_cells(raw: &mut RawRow) {
     }
 }
 
+/// What is wrong with a JSON text, in Chinese, with where.
+pub fn json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("第{}行第{}列", e.line(), e.column());
+    match e.classify() {
+        Category::Eof if e.line() <= 1 && e.column() == 0 => "内容为空".into(),
+        Category::Eof => format!("内容在{at}提前结束（JSON不完整）"),
+        Category::Syntax => format!("{at}不是有效的JSON语法"),
+        Category::Data => {
+            format!("{at}的数据类型不符合要求（应为记录对象组成的数组，各字段的值为文本或数字）")
+        }
+        Category::Io => "文件未能完整读取".into(),
+    }
+}
+
 /// Bytes of a text file read before its encoding is judged.
 const SAMPLE: usize = 64 << 10;
 
@@ -394,7 +409,12 @@ fn read_xlsx<R: Read>(
         .read_to_end(&mut bytes)
         .map_err(|e| IngestError::Format(e.to_string()))?;
     let mut wb: calamine::Xlsx<_> = calamine::Xlsx::new(std::io::Cursor::new(bytes))
-        .map_err(|e| IngestError::Format(format!("不是有效的XLSX文件：{e}")))?;
+        .map_err(|_| {
+            IngestError::Format(
+                "不是有效的XLSX文件（文件已损坏，或不是Excel 2007及以上版本的工作簿；.xls请另存为.xlsx）"
+                    .into(),
+            )
+        })?;
     let range = wb
         .worksheet_range_at(0)
         .ok_or_else(|| IngestError::Format("XLSX文件没有工作表".into()))?
@@ -576,12 +596,23 @@ fn read_json<R: Read>(
         n: 0,
         error: None,
     };
-    let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 20, input));
+    // A UTF-8 byte-order mark (as Windows editors write) is passed over, as for CSV.
+    let mut input = BufReader::with_capacity(1 << 20, input);
+    {
+        use std::io::BufRead;
+        let head = input
+            .fill_buf()
+            .map_err(|e| IngestError::Format(format!("文件未能完整读取：{e}")))?;
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            input.consume(3);
+        }
+    }
+    let mut de = serde_json::Deserializer::from_reader(input);
     let result = de.deserialize_any(Elements(&mut state));
     if let Some(e) = state.error {
         return Err(e);
     }
-    result.map_err(|e| IngestError::Format(format!("JSON无法解析：{e}")))?;
+    result.map_err(|e| IngestError::Format(format!("JSON无法解析：{}", json_error(&e))))?;
     if !state.records.headed {
         (state.records.header)(&[], "json")?;
     }
@@ -636,7 +667,7 @@ fn read_json_lines<R: Read>(
             Err(e) => records.reject(
                 line_no,
                 text.chars().take(200).collect(),
-                format!("该行不是有效的JSON：{e}"),
+                format!("该行不是有效的JSON：{}", json_error(&e)),
             )?,
         }
     }

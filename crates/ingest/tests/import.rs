@@ -1556,3 +1556,43 @@ fn a_huge_cell_is_cut_and_its_row_rejected_and_too_many_columns_refuse_the_file(
     assert!(err.to_string().contains("列（字段）过多"), "{err}");
     assert_eq!(ts.store.stats().unwrap().subjects, 0);
 }
+
+/// JSON from a Windows editor (with a byte-order mark) is read like CSV; broken JSON is named in
+/// Chinese with where.
+#[test]
+fn json_with_a_byte_order_mark_is_read_and_broken_json_is_explained() {
+    let rules = Rulebook::builtin().unwrap();
+    let keys = testkit::keys();
+    let clock = clock_on("2026-05-08");
+    let ts = testkit::sqlite();
+    let importer = Importer {
+        store: &ts.store,
+        rules: &rules,
+        keys: &keys,
+        clock: &clock,
+    };
+    let run = |body: &[u8]| {
+        importer.import_reader(
+            Some("x.json".into()),
+            ingest::Format::Json,
+            body,
+            &opts("盐城市生态环境局", "行政处罚"),
+            &|_| {},
+        )
+    };
+    let s = run(b"\xEF\xBB\xBF[{\"CF_WSH\":\"1\"}]").unwrap();
+    assert_eq!(s.rows_read, 1);
+    for (body, said) in [
+        (&b""[..], "内容为空"),
+        (&b"[{\"CF_WSH\":\"1\"}"[..], "提前结束"),
+        (
+            &b"[{\"CF_WSH\" \"1\"}]"[..],
+            "第1行第12列不是有效的JSON语法",
+        ),
+        (&b"42"[..], "数据类型不符合要求"),
+    ] {
+        let e = run(body).unwrap_err().to_string();
+        assert!(e.contains(said), "{e}");
+        assert!(!e.contains("expected"), "{e}");
+    }
+}

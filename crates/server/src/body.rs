@@ -83,12 +83,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                     ApiError::UnsupportedMediaType
                 }
                 axum::extract::rejection::JsonRejection::JsonDataError(d) => {
-                    ApiError::Unprocessable(format!("请求内容不符合要求：{}", d.body_text()))
+                    ApiError::Unprocessable(format!(
+                        "请求内容不符合要求：{}",
+                        in_chinese(&d.body_text())
+                    ))
                 }
                 axum::extract::rejection::JsonRejection::BytesRejection(_) => ApiError::TooLarge,
-                other => {
-                    ApiError::BadRequest(format!("请求体不是有效的JSON：{}", other.body_text()))
-                }
+                other => ApiError::BadRequest(format!(
+                    "请求体不是有效的JSON{}",
+                    position(&other.body_text())
+                )),
             }),
         }
     }
@@ -110,16 +114,37 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 }
 
 /// The usual query and body faults in words the caller reads (serde's own are English).
+/// "（第L行第C列）" from serde's "… at line L column C", or nothing.
+fn position(text: &str) -> String {
+    let Some((_, at)) = text.rsplit_once(" at line ") else {
+        return String::new();
+    };
+    match at.split_once(" column ") {
+        Some((l, c)) => format!("（第{}行第{}列）", l.trim(), c.trim()),
+        None => String::new(),
+    }
+}
+
 fn in_chinese(text: &str) -> String {
     let text = text
         .trim_start_matches("Failed to deserialize query string: ")
         .trim_start_matches("Failed to deserialize the JSON body into the target type: ");
+    // serde_json appends where: said in Chinese after the message.
+    let (text, at) = match text.rsplit_once(" at line ") {
+        Some((t, _)) => (t, position(text)),
+        None => (text, String::new()),
+    };
+    let said = in_chinese_at(text);
+    format!("{said}{at}")
+}
+
+fn in_chinese_at(text: &str) -> String {
     let field = |rest: &str| rest.split('`').nth(1).unwrap_or(rest).to_string();
     let fault = |m: &str| match m {
         "invalid digit found in string" => "应为数字".to_string(),
         "number too large to fit in target type" => "数值过大".to_string(),
         "cannot parse integer from empty string" => "不能为空".to_string(),
-        other => format!("格式不对（{other}）"),
+        other => in_chinese_at(other),
     };
     if let Some(rest) = text.strip_prefix("missing field ") {
         format!("缺少参数“{}”", field(rest))
@@ -133,6 +158,15 @@ fn in_chinese(text: &str) -> String {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
     {
         format!("参数“{name}”{}", fault(m))
+    } else if let Some(rest) = text.strip_prefix("unknown variant ") {
+        format!("取值“{}”无效", field(rest))
+    } else if text.starts_with("invalid type: ") {
+        "数据类型不对".to_string()
+    } else if text.starts_with("invalid length ") {
+        "数组长度不对".to_string()
+    } else if text.is_ascii() {
+        // Whatever else serde says stays out of a Chinese answer.
+        "格式不对".to_string()
     } else {
         text.to_string()
     }
@@ -174,5 +208,38 @@ impl<T: serde::Serialize> axum::response::IntoResponse for LargeJson<T> {
                 .into_response(),
             Err(e) => ApiError::internal(e).into_response(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_are_said_in_chinese_with_where() {
+        assert_eq!(
+            in_chinese(
+                "Failed to deserialize the JSON body into the target type: missing field `reason` at line 1 column 2"
+            ),
+            "缺少参数“reason”（第1行第2列）"
+        );
+        assert_eq!(
+            in_chinese("Failed to deserialize query string: limit: invalid digit found in string"),
+            "参数“limit”应为数字"
+        );
+        assert_eq!(
+            in_chinese("invalid type: integer `42`, expected a string at line 1 column 12"),
+            "数据类型不对（第1行第12列）"
+        );
+        assert_eq!(
+            in_chinese("action: unknown variant `fly`, expected one of `exit`, `revoke`"),
+            "参数“action”取值“fly”无效"
+        );
+        assert_eq!(in_chinese("trailing characters"), "格式不对");
+        assert_eq!(
+            position("Failed to parse the request body as JSON: expected value at line 3 column 7"),
+            "（第3行第7列）"
+        );
+        assert_eq!(position("no position"), "");
     }
 }
