@@ -21,6 +21,10 @@ impl SourceUnit {
     pub fn is_market_regulation(&self) -> bool {
         self.tags.iter().any(|t| t == "市场监管")
     }
+    /// The provincial platform's feed (回流): its rows never overwrite the city's own records.
+    pub fn is_feed(&self) -> bool {
+        self.tags.iter().any(|t| t == "回流")
+    }
     pub fn may_report(&self, class: &CatalogClass) -> bool {
         class.sources.iter().any(|s| self.tags.contains(s))
     }

@@ -367,6 +367,7 @@ impl Importer<'_> {
                             actor: opts.actor.clone(),
                             received_at: self.clock.now(),
                             rule_version: self.rules.digest.clone(),
+                            feed: unit.is_feed(),
                         },
                         Some(unit.division.as_str()),
                     )?);

@@ -1135,3 +1135,96 @@ async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
         "{exited}"
     );
 }
+
+const FEED: &str = "江苏省公共信用信息平台（回流）";
+
+/// The provincial platform's feed (回流) arrives in the same formats as the units' files: the
+/// national 失信被执行人 list comes in and is checked against; an entry the city itself reported,
+/// sent back by the province, leaves the city's record as it stands.
+async fn the_feed_brings_entries_in_the_same_formats(h: Harness) {
+    let x = city(&h);
+    let q = ric(9);
+    let court = format!(
+        "SX_XDR_MC,SX_XDR_LB,SX_XDR_ZJLX,SX_XDR_ZJHM,SX_AH,SX_ZXFY,SX_YJWH,SX_YW,SX_LXQK,SX_JTQX,SX_LARQ,SX_FBRQ\n\
+         赵某,自然人,身份证,{q},（2026）苏01执9号,南京市中级人民法院,（2025）苏01民初9号,给付工程款30万元,全部未履行,有履行能力而拒不履行,2026-01-05,2026-02-01\n"
+    );
+    let s = import(&h, FEED, "司法裁判及执行（失信被执行人）", &court);
+    assert_eq!((s.accepted, s.created), (1, 1), "{s:?}");
+    let s = import(
+        &h,
+        FEED,
+        "严重失信主体名单",
+        &list_csv(
+            &[(
+                "盐城市甲严重失信有限公司",
+                &x.a,
+                "盐环信〔2026〕1号",
+                "拒不履行行政处罚决定（省平台回流）",
+            )],
+            "2029-03-01",
+        ),
+    );
+    assert_eq!(
+        (s.accepted, s.rejected, s.unchanged, s.corrected),
+        (1, 0, 1, 0),
+        "{s:?}"
+    );
+    refresh(&h);
+    let (_, v) = check(&h, Role::Handling, &q, "FDDB").await;
+    assert_eq!(v["verdict"], "forbid", "{v}");
+    assert_eq!(
+        v["entries"][0]["deciding_unit"], "南京市中级人民法院",
+        "{v}"
+    );
+    // The city's entry: one version, still the unit's, still acted on by it.
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    let id = v["entries"][0]["record_id"].as_str().unwrap().to_string();
+    let rec = h
+        .get(&format!("/api/v1/records/{id}"), Role::Deciding)
+        .await
+        .json();
+    assert_eq!(rec["record"]["source_unit"], UNIT, "{rec}");
+    assert_eq!(
+        rec["record"]["versions"].as_array().unwrap().len(),
+        1,
+        "{rec}"
+    );
+    // A unit of the city may not report the national list itself.
+    let err = tokio::task::block_in_place(|| {
+        ingest::Importer {
+            store: &h.state.store,
+            rules: &h.state.rules,
+            keys: &h.state.keys,
+            clock: h.state.clock.as_ref(),
+        }
+        .import_reader(
+            None,
+            ingest::Format::Csv,
+            court.as_bytes(),
+            &ingest::ImportOptions {
+                unit: UNIT.into(),
+                class: "司法裁判及执行（失信被执行人）".into(),
+                actor: "test".into(),
+                channel: store::Channel::File,
+            },
+            &|_| {},
+        )
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("无权报送"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_brings_entries_in_the_same_formats_on_sqlite() {
+    the_feed_brings_entries_in_the_same_formats(harness()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_brings_entries_in_the_same_formats_on_postgres() {
+    let h = tokio::task::spawn_blocking(|| {
+        common::harness_on(testkit::postgres(), server::Config::default())
+    })
+    .await
+    .unwrap();
+    the_feed_brings_entries_in_the_same_formats(h).await;
+}

@@ -62,6 +62,9 @@ pub struct NewSubmission {
     pub actor: String,
     pub received_at: DateTime<Utc>,
     pub rule_version: String,
+    /// The provincial platform's feed (回流): a row for a record a unit of the city reported
+    /// leaves that record as it stands ([`RowOutcome::KeptLocal`]).
+    pub feed: bool,
 }
 
 /// The subject a row is about, as the row identifies it.
@@ -138,13 +141,21 @@ pub enum RowOutcome {
     /// The record ended — repaired, or a list entry exited, revoked or expired: a later
     /// correction from the source unit cannot revive it (a new listing needs a new decision).
     Ended(domain::record::ChangeKind),
+    /// A feed row for a record a unit of the city reported: the city's record stands, the row
+    /// is taken as received and changes nothing.
+    KeptLocal {
+        owner: String,
+    },
 }
 
 impl RowOutcome {
     pub fn is_accepted(&self) -> bool {
         matches!(
             self,
-            RowOutcome::Created | RowOutcome::Corrected | RowOutcome::Unchanged
+            RowOutcome::Created
+                | RowOutcome::Corrected
+                | RowOutcome::Unchanged
+                | RowOutcome::KeptLocal { .. }
         )
     }
 }

@@ -255,6 +255,7 @@ impl SubmissionWriter<'_> {
                 r.category.clone().into(),
             ]);
         }
+        let feed = self.feed;
         let c = self.conn();
         c.batch(CREATE_STAGE)?;
         // A batch's sorts and hashes fit in memory (the default 4 MB spilled them to files).
@@ -280,7 +281,7 @@ impl SubmissionWriter<'_> {
                     WHEN r.subject_key IS NULL THEN 'created'
                     WHEN r.last_submission = $1 THEN
                         CASE WHEN r.current_hash = s.content_hash THEN 'duplicate' ELSE 'conflict' END
-                    WHEN r.source_unit <> $2 THEN 'not_owner'
+                    WHEN r.source_unit <> $2 THEN CASE WHEN $3 THEN 'kept' ELSE 'not_owner' END
                     WHEN r.current_hash = s.content_hash AND r.change <> 'withdrawn' THEN 'unchanged'
                     WHEN r.change IN ('repaired', 'exited', 'revoked', 'expired') THEN 'ended'
                     ELSE 'corrected' END,
@@ -293,7 +294,7 @@ impl SubmissionWriter<'_> {
              LEFT JOIN records r ON r.subject_key = s.subject_key AND r.record_key = s.record_key
              LEFT JOIN subjects t ON t.subject_key = s.subject_key
              RETURNING ord, outcome, version_no, first_row, owner, old_change, linked",
-            &[Val::Int(sid), unit.as_str().into()],
+            &[Val::Int(sid), unit.as_str().into(), Val::Bool(feed)],
         )?;
         // Per row of the batch: its outcome, the version it becomes, whether it links, and
         // whether it comes back after a withdrawal.
@@ -308,6 +309,7 @@ impl SubmissionWriter<'_> {
                 "created" => RowOutcome::Created,
                 "corrected" => RowOutcome::Corrected,
                 "unchanged" => RowOutcome::Unchanged,
+                "kept" => RowOutcome::KeptLocal { owner: r.text(4)? },
                 "duplicate" => RowOutcome::Duplicate {
                     first_row: r.i64(3)? as u64,
                 },

@@ -146,6 +146,15 @@ impl SubmissionWriter<'_> {
                 };
                 return Ok((o, None));
             }
+            Some((_, _, _, _, owner, _)) if *owner != self.source_unit && self.feed => {
+                // Counted as taken and unchanged; the record's subject is known.
+                return Ok((
+                    RowOutcome::KeptLocal {
+                        owner: owner.clone(),
+                    },
+                    Some(true),
+                ));
+            }
             Some((_, _, _, _, owner, _)) if *owner != self.source_unit => {
                 return Ok((
                     RowOutcome::NotOwner {
