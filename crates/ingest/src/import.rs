@@ -273,6 +273,8 @@ impl Importer<'_> {
                         decided_on: v.decision_date(&raw),
                         problems,
                         raw_sealed: seal_cells(self.keys, &raw.cells)?,
+                        decision_key: v.decision_key(&raw),
+                        refused_decision: true,
                     }),
                 }
                 if rows.len() + rejected.len() >= BATCH_ROWS {
@@ -394,6 +396,11 @@ impl Importer<'_> {
                     }
                     let outcomes = w.apply(&rows)?;
                     for ((p, cells), o) in rows.iter().zip(&cells).zip(outcomes) {
+                        // A repeat of a row taken from this file: its decision is in.
+                        let refused_decision = !matches!(
+                            o,
+                            RowOutcome::Duplicate { .. } | RowOutcome::Conflict { .. }
+                        );
                         let reason = match o {
                             RowOutcome::Duplicate { first_row } => {
                                 format!("与第{first_row}行重复（{key_label}，内容相同）")
@@ -416,6 +423,8 @@ impl Importer<'_> {
                                 reason,
                             }],
                             raw_sealed: seal_cells(self.keys, cells)?,
+                            decision_key: p.decision_key.clone(),
+                            refused_decision,
                         });
                     }
                     w.reject(&rejected)?;

@@ -86,6 +86,40 @@ impl<'a> Validator<'a> {
     }
 
     /// The decision date of a row, if its cell can be read (for a rejected row's month).
+    /// For the monitored classes (行政许可, 行政处罚): the decision the row reports, by class and
+    /// its document number as written (spaces and full-width forms aside) — the same for a row
+    /// rejected and for the same decision sent again corrected (the subject's code is often
+    /// what was wrong, so it is not part of it).
+    pub fn decision_key(&self, raw: &RawRow) -> Option<String> {
+        if self.class.key.is_empty()
+            || !self
+                .rules
+                .monitoring
+                .classes
+                .iter()
+                .any(|c| *c == self.class.code)
+        {
+            return None;
+        }
+        let mut h = crypto::Sm3Stream::new();
+        h.update(self.class.code.as_bytes());
+        for k in &self.class.key {
+            let i = self.class.index_of(k)?;
+            let v = self.value(raw, i)?;
+            let v: String = v
+                .chars()
+                .map(domain::text::fold_width)
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            if v.is_empty() {
+                return None;
+            }
+            h.update(&[0]);
+            h.update(v.as_bytes());
+        }
+        Some(hex::encode(&h.finish()[..16]))
+    }
+
     pub fn decision_date(&self, raw: &RawRow) -> Option<NaiveDate> {
         let i = self.class.index_of_role(Role::DecisionDate)?;
         self.value(raw, i).as_deref().and_then(parse_date)
@@ -269,7 +303,9 @@ impl<'a> Validator<'a> {
         }
         // From here the row is valid: build what the store keeps.
         let kind = kind.unwrap_or(SubjectKind::Organisation);
-        self.prepare(raw, kind, &typed).map_err(|p| vec![p])
+        let mut row = self.prepare(raw, kind, &typed).map_err(|p| vec![p])?;
+        row.decision_key = self.decision_key(raw);
+        Ok(row)
     }
 
     /// Subject kind when the class has no kind item: from the USCC category (92 = 个体工商户).
@@ -526,6 +562,7 @@ impl<'a> Validator<'a> {
                 .or_else(|| role(Role::Category))
                 .and_then(Typed::text)
                 .map(str::to_string),
+            decision_key: None,
         };
 
         if class.publicity == PublicityKind::Penalty {

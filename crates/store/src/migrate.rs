@@ -57,6 +57,12 @@ const CREDIT: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_objections.sql"),
         postgres: include_str!("../migrations/postgres/0007_objections.sql"),
     },
+    Migration {
+        version: 8,
+        name: "rejected_decisions",
+        sqlite: include_str!("../migrations/sqlite/0008_rejected_decisions.sql"),
+        postgres: include_str!("../migrations/postgres/0008_rejected_decisions.sql"),
+    },
 ];
 
 /// The platform store's migrations (versions from 1001): accounts, sessions, tokens, audit;

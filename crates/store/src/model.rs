@@ -118,6 +118,9 @@ pub struct PreparedRow {
     pub registration: Option<Registration>,
     /// What the 双公示 columns filter by: 处罚类别, 许可类别, 名单类型.
     pub category: Option<String>,
+    /// For the monitored classes (行政许可, 行政处罚): the decision, by class and document number
+    /// (hex SM3), so that a rejected decision sent again and accepted stops counting as rejected.
+    pub decision_key: Option<String>,
 }
 
 /// What writing a row did.
@@ -178,6 +181,11 @@ pub struct Rejection {
     pub problems: Vec<Problem>,
     /// SM4-GCM of the JSON array of the row's cells as received.
     pub raw_sealed: Vec<u8>,
+    /// The decision the row reports, for 双公示 monitoring: see [`PreparedRow::decision_key`].
+    pub decision_key: Option<String>,
+    /// Whether the row stands for a decision that is not in (false for a row repeating one
+    /// taken from the same file: that decision was accepted).
+    pub refused_decision: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

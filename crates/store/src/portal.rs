@@ -525,15 +525,28 @@ impl Store {
                 &params,
             )
         })?;
+        // Rejected decisions: those without a key as counted, each keyed one while it is open
+        // (not accepted since).
+        let by_month: Vec<String> = (0..classes.len()).map(|i| format!("${}", i + 2)).collect();
+        let by_month = by_month.join(", ");
+        let mut keyed: Vec<Val> = vec![month.into()];
+        keyed.extend(classes.iter().map(|c| Val::from(*c)));
         let rejected = self.read(|c| {
             c.query(
                 &format!(
-                    "SELECT s.source_unit, s.class_code, COUNT(*) FROM rejections j
-                     JOIN submissions s ON s.submission_id = j.submission_id
-                     WHERE j.decided_on >= $1 AND j.decided_on < $2 AND s.class_code IN ({in_list})
-                     GROUP BY s.source_unit, s.class_code"
+                    "SELECT source_unit, class_code, CAST(SUM(n) AS BIGINT) FROM (
+                        SELECT s.source_unit, s.class_code, COUNT(*) AS n FROM rejections j
+                        JOIN submissions s ON s.submission_id = j.submission_id
+                        WHERE j.decision_key IS NULL AND j.counted_month = $1
+                          AND s.class_code IN ({by_month})
+                        GROUP BY s.source_unit, s.class_code
+                        UNION ALL
+                        SELECT source_unit, class_code, COUNT(*) FROM open_rejections
+                        WHERE month = $1 AND class_code IN ({by_month})
+                        GROUP BY source_unit, class_code) t
+                     GROUP BY source_unit, class_code"
                 ),
-                &params,
+                &keyed,
             )
         })?;
         let mut out: Vec<MonthFigures> = Vec::new();

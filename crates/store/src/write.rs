@@ -2,7 +2,7 @@
 //! crash leaves all of it or none; each row becomes a new record, a new version of a record, an
 //! unchanged confirmation, or a rejection.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Utc};
 
@@ -27,6 +27,10 @@ pub struct SubmissionWriter<'a> {
     chunks: i64,
     /// Per month of decision: accepted, linked, on time, rejected (for `publicity_monthly`).
     monthly: std::collections::BTreeMap<String, [i64; 4]>,
+    /// The unit's rejected decisions of this class not accepted since (`open_rejections`),
+    /// loaded when the first row is applied; and those this submission accepts, closed at commit.
+    open_decisions: Option<HashSet<String>>,
+    closed_decisions: Vec<String>,
     /// Subjects seen in this submission (registered flag, name); bounded, see write_sqlite.
     pub(crate) subjects: HashMap<String, (bool, String)>,
     /// Record events for subscribers: None, every version (lists), or serious ones (penalties).
@@ -109,6 +113,8 @@ impl Store {
             counts: Counts::default(),
             chunks: 0,
             monthly: Default::default(),
+            open_decisions: None,
+            closed_decisions: Vec::new(),
             subjects: HashMap::new(),
             events: None,
             applied: 0,
@@ -176,6 +182,21 @@ impl SubmissionWriter<'_> {
     /// Writes validated rows in order and says what became of each: row by row with prepared
     /// statements on SQLite, set-based on PostgreSQL.
     pub fn apply(&mut self, rows: &[PreparedRow]) -> Result<Vec<RowOutcome>, StoreError> {
+        if self.open_decisions.is_none() && rows.iter().any(|r| r.decision_key.is_some()) {
+            let open = self
+                .conn
+                .query(
+                    "SELECT decision_key FROM open_rejections WHERE source_unit = $1 AND class_code = $2",
+                    &[
+                        self.source_unit.as_str().into(),
+                        self.class_code.as_str().into(),
+                    ],
+                )?
+                .iter()
+                .map(|r| r.text(0))
+                .collect::<Result<HashSet<String>, _>>()?;
+            self.open_decisions = Some(open);
+        }
         let moved = self.windows_from_first_publication(rows)?;
         let rows = moved.as_deref().unwrap_or(rows);
         match self.conn.backend() {
@@ -249,6 +270,13 @@ impl SubmissionWriter<'_> {
             m[1] += linked as i64;
             m[2] += (row.on_time == Some(true)) as i64;
         }
+        // A decision rejected earlier and accepted now no longer counts as rejected.
+        if *outcome == RowOutcome::Created
+            && let (Some(k), Some(open)) = (&row.decision_key, self.open_decisions.as_mut())
+            && open.remove(k)
+        {
+            self.closed_decisions.push(k.clone());
+        }
         let c = &mut self.counts;
         c.rows_read += 1;
         c.accepted += 1;
@@ -267,16 +295,48 @@ impl SubmissionWriter<'_> {
         if rejections.is_empty() {
             return Ok(());
         }
+        // Each rejected decision counts once, in its decision's month (or, when its date cannot
+        // be read, in the month it was received); one already rejected and not accepted since
+        // is not counted again.
+        let received = (self.now + chrono::Duration::hours(8))
+            .format("%Y-%m")
+            .to_string();
+        let mut counted: Vec<Option<String>> = Vec::with_capacity(rejections.len());
         for r in rejections {
-            if let Some(d) = r.decided_on {
-                self.monthly
-                    .entry(d.format("%Y-%m").to_string())
-                    .or_default()[3] += 1;
+            let month = r
+                .decided_on
+                .map(|d| d.format("%Y-%m").to_string())
+                .unwrap_or_else(|| received.clone());
+            let counts = match (&r.decision_key, r.refused_decision) {
+                (_, false) => false,
+                (None, true) => true,
+                (Some(k), true) => {
+                    let added = self.conn.execute(
+                        "INSERT INTO open_rejections (source_unit, class_code, decision_key, month)
+                         VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (source_unit, class_code, decision_key) DO NOTHING",
+                        &[
+                            self.source_unit.as_str().into(),
+                            self.class_code.as_str().into(),
+                            k.as_str().into(),
+                            month.as_str().into(),
+                        ],
+                    )? == 1;
+                    if added && let Some(open) = self.open_decisions.as_mut() {
+                        open.insert(k.clone());
+                    }
+                    added
+                }
+            };
+            if counts {
+                self.monthly.entry(month.clone()).or_default()[3] += 1;
             }
+            counted.push((counts && r.decision_key.is_none()).then_some(month));
         }
         let rows: Vec<Vec<Val>> = rejections
             .iter()
-            .map(|r| {
+            .zip(counted)
+            .map(|(r, month)| {
                 let problems = serde_json::to_string(&r.problems).unwrap_or_else(|_| "[]".into());
                 vec![
                     Val::Int(self.submission_id),
@@ -284,6 +344,8 @@ impl SubmissionWriter<'_> {
                     problems.into(),
                     Val::Bytes(r.raw_sealed.clone()),
                     r.decided_on.into(),
+                    r.decision_key.clone().into(),
+                    month.into(),
                 ]
             })
             .collect();
@@ -295,6 +357,8 @@ impl SubmissionWriter<'_> {
                 "problems",
                 "raw_sealed",
                 "decided_on",
+                "decision_key",
+                "counted_month",
             ],
             &rows,
         )?;
@@ -358,6 +422,20 @@ impl SubmissionWriter<'_> {
                 Val::Int(byte_size as i64),
             ],
         )?;
+        for k in std::mem::take(&mut self.closed_decisions) {
+            let closed = self.conn.query(
+                "DELETE FROM open_rejections WHERE source_unit = $1 AND class_code = $2 AND decision_key = $3
+                 RETURNING month",
+                &[
+                    self.source_unit.as_str().into(),
+                    self.class_code.as_str().into(),
+                    k.into(),
+                ],
+            )?;
+            for r in closed {
+                self.monthly.entry(r.text(0)?).or_default()[3] -= 1;
+            }
+        }
         for (month, m) in std::mem::take(&mut self.monthly) {
             self.conn.execute(
                 "INSERT INTO publicity_monthly (source_unit, class_code, month, accepted, linked, on_time, rejected)

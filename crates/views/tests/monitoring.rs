@@ -351,3 +351,67 @@ fn warnings_name_units_near_the_deadline_and_with_many_rejections() {
     let w = warnings(&store, &rules, Some(UNIT), day("2026-11-06")).unwrap();
     assert!(w.iter().any(|w| w.message.contains("退回率")), "{w:?}");
 }
+
+/// A rejected decision counts once however often the bad row is sent, and stops counting once
+/// the unit sends it corrected and it is accepted (合规率 can reach 100%); a row whose date
+/// cannot be read counts in the month it was received. The rollup equals the recount throughout.
+#[test]
+fn a_rejected_decision_counts_once_and_not_once_it_is_accepted() {
+    let rules = Rulebook::builtin().unwrap();
+    let keys = testkit::keys();
+    let clock = clock_on("2026-10-16");
+    let line = |no: &str, date: &str| -> String {
+        penalty_csv(&rules, &[(no, date)])
+            .lines()
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    let header = penalty_csv(&rules, &[]);
+    let bad = line("盐环罚〔2026〕912号", "2026-09-29")
+        .replace("91320900MA1MB4X50R", "91320900MA1MB4X50X");
+    for ts in stores() {
+        let store = Store::open(&ts.spec).unwrap();
+        let figures = |month: &str| {
+            let report = month_report(&store, &rules, month).unwrap();
+            let recount = month_report_recount(&store, &rules, month).unwrap();
+            let of = |r: &views::monitoring::MonthReport| {
+                r.units
+                    .iter()
+                    .find(|u| u.unit == UNIT && u.class_code == "CF")
+                    .map(|u| (u.figures.reported, u.figures.accepted, u.rejected))
+            };
+            assert_eq!(of(&report), of(&recount), "{}: {month}", ts.name);
+            of(&report)
+        };
+        let first = format!(
+            "{header}{}\n{bad}\n",
+            line("盐环罚〔2026〕911号", "2026-09-29")
+        );
+        let s = import_csv(&store, &rules, &keys, &clock, &first);
+        assert_eq!((s.accepted, s.rejected), (1, 1), "{}", ts.name);
+        assert_eq!(figures("2026-09"), Some((2, 1, 1)), "{}", ts.name);
+        // The same bad row again, with a row whose date cannot be read.
+        let again = format!(
+            "{header}{bad}\n{}\n",
+            line("盐环罚〔2026〕913号", "2026-02-30")
+        );
+        let s = import_csv(&store, &rules, &keys, &clock, &again);
+        assert_eq!(s.rejected, 2, "{}", ts.name);
+        assert_eq!(figures("2026-09"), Some((2, 1, 1)), "{}", ts.name);
+        assert_eq!(figures("2026-10"), Some((1, 0, 1)), "{}", ts.name);
+        // Corrected and accepted: the decision is in, nothing of September stays rejected.
+        let fixed = format!("{header}{}\n", line("盐环罚〔2026〕912号", "2026-09-29"));
+        let s = import_csv(&store, &rules, &keys, &clock, &fixed);
+        assert_eq!(s.created, 1, "{}", ts.name);
+        let sept = figures("2026-09");
+        assert_eq!(sept, Some((2, 2, 0)), "{}", ts.name);
+        let report = month_report(&store, &rules, "2026-09").unwrap();
+        let unit = report
+            .units
+            .iter()
+            .find(|u| u.unit == UNIT && u.class_code == "CF")
+            .unwrap();
+        assert_eq!(unit.figures.compliance_rate(), Some(1.0), "{}", ts.name);
+    }
+}
