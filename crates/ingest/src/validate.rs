@@ -91,14 +91,7 @@ impl<'a> Validator<'a> {
     /// rejected and for the same decision sent again corrected (the subject's code is often
     /// what was wrong, so it is not part of it).
     pub fn decision_key(&self, raw: &RawRow) -> Option<String> {
-        if self.class.key.is_empty()
-            || !self
-                .rules
-                .monitoring
-                .classes
-                .iter()
-                .any(|c| *c == self.class.code)
-        {
+        if self.class.key.is_empty() || !self.rules.monitoring.classes.contains(&self.class.code) {
             return None;
         }
         let mut h = crypto::Sm3Stream::new();
