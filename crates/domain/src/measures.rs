@@ -151,7 +151,8 @@ impl Verdict {
 pub struct Matter {
     pub code: String,
     pub name: String,
-    /// The check also looks at an organisation's legal representative.
+    /// The check also looks across the legal-representative relation: at an organisation's
+    /// legal representative, and at the organisations a person represents.
     #[serde(default)]
     pub check_legal_rep: bool,
     /// Subjects the matter concerns: organisation, individual_business, natural_person.
@@ -186,6 +187,10 @@ pub struct Measure {
     /// List classes whose entries on the subject's legal representative trigger it.
     #[serde(default)]
     pub legal_rep_targets: Vec<String>,
+    /// List classes whose entries on an organisation the subject (a person) represents as its
+    /// legal representative trigger it.
+    #[serde(default)]
+    pub represented_targets: Vec<String>,
     pub effect: Effect,
     /// Who implements it.
     pub body: String,
@@ -231,7 +236,11 @@ impl MeasureBook {
             if m.basis.trim().is_empty() {
                 return Err(format!("措施{}没有依据", m.id));
             }
-            if m.matters.is_empty() || m.targets.is_empty() && m.legal_rep_targets.is_empty() {
+            if m.matters.is_empty()
+                || m.targets.is_empty()
+                    && m.legal_rep_targets.is_empty()
+                    && m.represented_targets.is_empty()
+            {
                 return Err(format!("措施{}没有适用事项或对象名单", m.id));
             }
             if let Some(x) = m.matters.iter().find(|x| !seen.contains(x.as_str())) {
@@ -241,6 +250,7 @@ impl MeasureBook {
                 .targets
                 .iter()
                 .chain(&m.legal_rep_targets)
+                .chain(&m.represented_targets)
                 .find(|x| !list_classes.contains(&x.as_str()))
             {
                 return Err(format!("措施{}的名单{x}不是名单类信息", m.id));
@@ -266,7 +276,12 @@ impl MeasureBook {
     pub fn list_classes(&self) -> BTreeSet<&str> {
         self.measures
             .iter()
-            .flat_map(|m| m.targets.iter().chain(&m.legal_rep_targets))
+            .flat_map(|m| {
+                m.targets
+                    .iter()
+                    .chain(&m.legal_rep_targets)
+                    .chain(&m.represented_targets)
+            })
             .map(String::as_str)
             .collect()
     }
@@ -278,6 +293,19 @@ impl MeasureBook {
 pub enum Via {
     Subject,
     LegalRep,
+    /// An organisation the subject (a person) represents as its legal representative.
+    RepresentedOrg,
+}
+
+impl Via {
+    /// Whose entry, as the console and result files say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Via::Subject => "本主体",
+            Via::LegalRep => "法定代表人",
+            Via::RepresentedOrg => "所任法定代表人的组织",
+        }
+    }
 }
 
 /// A list entry in force, as the evaluation needs it.
@@ -305,6 +333,18 @@ pub struct Evaluation {
 /// with a hit on a dishonesty list (one that some punishing measure targets — 严重失信,
 /// 重点关注, 失信被执行人) gets no red-list favour in any matter, even where that list carries
 /// no measure of the matter's own.
+impl Measure {
+    /// Whether a hit of this kind (whose entry, which list) triggers the measure.
+    pub fn triggered_by(&self, h: &Hit<'_>) -> bool {
+        let lists = match h.via {
+            Via::Subject => &self.targets,
+            Via::LegalRep => &self.legal_rep_targets,
+            Via::RepresentedOrg => &self.represented_targets,
+        };
+        lists.iter().any(|t| t == h.class_code)
+    }
+}
+
 pub fn evaluate(book: &MeasureBook, matter: &str, hits: &[Hit<'_>]) -> Evaluation {
     let mut applied = Vec::new();
     for (i, m) in book.measures.iter().enumerate() {
@@ -314,10 +354,7 @@ pub fn evaluate(book: &MeasureBook, matter: &str, hits: &[Hit<'_>]) -> Evaluatio
         let by: Vec<usize> = hits
             .iter()
             .enumerate()
-            .filter(|(_, h)| match h.via {
-                Via::Subject => m.targets.iter().any(|t| t == h.class_code),
-                Via::LegalRep => m.legal_rep_targets.iter().any(|t| t == h.class_code),
-            })
+            .filter(|(_, h)| m.triggered_by(h))
             .map(|(j, _)| j)
             .collect();
         if !by.is_empty() {
@@ -333,13 +370,9 @@ pub fn evaluate(book: &MeasureBook, matter: &str, hits: &[Hit<'_>]) -> Evaluatio
         .filter(|e| !e.is_incentive())
         .min();
     let dishonest = hits.iter().any(|h| {
-        book.measures.iter().any(|m| {
-            !m.effect.is_incentive()
-                && match h.via {
-                    Via::Subject => m.targets.iter().any(|t| t == h.class_code),
-                    Via::LegalRep => m.legal_rep_targets.iter().any(|t| t == h.class_code),
-                }
-        })
+        book.measures
+            .iter()
+            .any(|m| !m.effect.is_incentive() && m.triggered_by(h))
     });
     if punish.is_some() || dishonest {
         applied.retain(|a| !book.measures[a.measure].effect.is_incentive());

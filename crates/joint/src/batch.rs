@@ -406,10 +406,10 @@ pub fn review(
                         } else {
                             format!(" {}", e.decision_no)
                         },
-                        if e.via == domain::measures::Via::LegalRep {
-                            "（法定代表人）"
+                        if e.via == domain::measures::Via::Subject {
+                            String::new()
                         } else {
-                            ""
+                            format!("（{}）", e.via.label())
                         }
                     )
                 })

@@ -200,6 +200,15 @@ impl Checker<'_> {
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
+        let represented: Vec<_> = match m {
+            Some(m) if m.check_legal_rep && kind == SubjectKind::NaturalPerson => self
+                .index
+                .represented_orgs(key)
+                .iter()
+                .flat_map(|o| self.index.entries(o))
+                .collect(),
+            _ => Vec::new(),
+        };
         let exceptions = self.index.exceptions(key, matter);
         let mut entries = Vec::new();
         let mut suppressed = Vec::new();
@@ -207,6 +216,7 @@ impl Checker<'_> {
             .iter()
             .map(|e| (e, Via::Subject))
             .chain(rep.iter().map(|e| (e, Via::LegalRep)))
+            .chain(represented.iter().map(|e| (e, Via::RepresentedOrg)))
         {
             if !e.in_force(today) {
                 continue;

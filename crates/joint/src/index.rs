@@ -43,6 +43,10 @@ struct Inner {
     by_subject: HashMap<String, Vec<Arc<Entry>>>,
     /// Organisation → its legal representative, kept only for representatives with entries.
     reps: HashMap<String, String>,
+    /// Organisation with entries → its legal representative, and the reverse: the organisations
+    /// with entries a person represents (a person is checked against them, seed 003 四（六）).
+    org_reps: HashMap<String, String>,
+    represents: HashMap<String, Vec<String>>,
     /// (subject, matter) → exceptions in force.
     exceptions: HashMap<(String, String), Vec<CheckException>>,
     entries_since: Option<DateTime<Utc>>,
@@ -175,6 +179,20 @@ impl ListIndex {
                 .collect()
         };
         let represented = store.represented_by(&new_persons)?;
+        // Organisations newly with entries: find who represents them.
+        let new_orgs: Vec<String> = {
+            let g = self.inner.read().map_err(|_| StoreError::Poisoned)?;
+            fresh
+                .iter()
+                .filter(|e| {
+                    !e.subject_key.starts_with('P') && !g.by_subject.contains_key(&e.subject_key)
+                })
+                .map(|e| e.subject_key.clone())
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect()
+        };
+        let org_reps = store.legal_reps_of(&new_orgs)?;
         // Registrations changed since the last look (first build: the query above covers them).
         let (rep_changes, reps_newest) = match reps_since {
             Some(t) => store.legal_reps_changed(t)?,
@@ -197,21 +215,45 @@ impl ListIndex {
         for (org, person) in represented {
             g.reps.insert(org, person);
         }
+        for (org, person) in org_reps {
+            g.org_reps.insert(org, person);
+        }
         for (org, person) in rep_changes {
-            match person {
-                Some(p) if g.by_subject.contains_key(&p) => {
-                    g.reps.insert(org, p);
+            match &person {
+                Some(p) if g.by_subject.contains_key(p) => {
+                    g.reps.insert(org.clone(), p.clone());
                 }
                 _ => {
                     g.reps.remove(&org);
                 }
             }
+            match person {
+                Some(p) if g.by_subject.contains_key(&org) => {
+                    g.org_reps.insert(org, p);
+                }
+                _ => {
+                    g.org_reps.remove(&org);
+                }
+            }
         }
         // Representatives no longer listed.
         let Inner {
-            reps, by_subject, ..
+            reps,
+            by_subject,
+            org_reps,
+            represents,
+            ..
         } = &mut *g;
         reps.retain(|_, p| by_subject.contains_key(p));
+        // Organisations no longer listed; the reverse map follows.
+        org_reps.retain(|o, _| by_subject.contains_key(o));
+        represents.clear();
+        for (org, person) in org_reps.iter() {
+            represents
+                .entry(person.clone())
+                .or_default()
+                .push(org.clone());
+        }
         g.exceptions.clear();
         for e in exceptions {
             g.exceptions
@@ -241,6 +283,15 @@ impl ListIndex {
             .read()
             .ok()
             .and_then(|g| g.reps.get(org).cloned())
+    }
+
+    /// The organisations with entries that a person represents as legal representative.
+    pub fn represented_orgs(&self, person: &str) -> Vec<String> {
+        self.inner
+            .read()
+            .ok()
+            .and_then(|g| g.represents.get(person).cloned())
+            .unwrap_or_default()
     }
 
     /// Exceptions for a subject and matter.

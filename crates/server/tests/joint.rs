@@ -1228,3 +1228,66 @@ async fn the_feed_brings_entries_in_the_same_formats_on_postgres() {
     .unwrap();
     the_feed_brings_entries_in_the_same_formats(h).await;
 }
+
+/// A person who represents an organisation on the serious list is checked against it (seed 003
+/// 四（六）): restricted from serving as another company's legal representative, reviewed for
+/// the other matters that look across the relation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_legal_representative_of_a_listed_organisation_is_checked_against_it() {
+    let h = harness();
+    let x = city(&h);
+    let (org, rep) = (uscc(7), ric(11));
+    let s = import(
+        &h,
+        "盐城市市场监督管理局",
+        "登记注册基本信息",
+        &format!(
+            "DJ_MC,DJ_SHXYM,DJ_ZTLX,DJ_FRDB,DJ_FR_ZJHM,DJ_CLRQ,DJ_DJJG,DJ_DJZT\n\
+             盐城市庚失信代表有限公司,{org},企业,钱某,{rep},2016-06-06,盐城市市场监督管理局,存续\n"
+        ),
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    // Not yet listed: nothing on the person.
+    refresh(&h);
+    assert_eq!(
+        check(&h, Role::Handling, &rep, "FDDB").await.1["verdict"],
+        "clear"
+    );
+    let s = import(
+        &h,
+        UNIT,
+        "严重失信主体名单",
+        &list_csv(
+            &[(
+                "盐城市庚失信代表有限公司",
+                &org,
+                "盐环信〔2026〕7号",
+                "拒不履行行政处罚决定",
+            )],
+            "2029-03-01",
+        ),
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    refresh(&h);
+    let (_, v) = check(&h, Role::Handling, &rep, "FDDB").await;
+    assert_eq!(v["verdict"], "restrict", "{v}");
+    assert_eq!(measure_ids(&v), vec!["CJ-FR-02".to_string()], "{v}");
+    assert_eq!(v["entries"][0]["via"], "represented_org", "{v}");
+    let (_, v) = check(&h, Role::Handling, &rep, "GWYLY").await;
+    assert_eq!(v["verdict"], "review", "{v}");
+    // A matter that does not look across the relation, and a person who represents nothing.
+    assert_eq!(
+        check(&h, Role::Handling, &rep, "SSYH").await.1["verdict"],
+        "clear"
+    );
+    assert_eq!(
+        check(&h, Role::Handling, &ric(12), "FDDB").await.1["verdict"],
+        "clear"
+    );
+    // The organisation itself is forbidden from procurement as before.
+    assert_eq!(
+        check(&h, Role::Handling, &org, "ZFCG").await.1["verdict"],
+        "forbid"
+    );
+    let _ = x;
+}

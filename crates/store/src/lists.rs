@@ -316,6 +316,30 @@ impl Store {
         Ok(out)
     }
 
+    /// The legal representatives of organisations, from their registration records.
+    pub fn legal_reps_of(&self, orgs: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in orgs.chunks(500) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
+            let params: Vec<Val> = chunk.iter().map(|p| Val::from(p.as_str())).collect();
+            let rows = self.read(|c| {
+                c.query(
+                    &format!(
+                        "SELECT subject_key, legal_rep_key FROM records
+                         WHERE subject_key IN ({}) AND class_code = 'DJ'
+                           AND legal_rep_key IS NOT NULL AND change IN ('created', 'corrected')",
+                        list.join(", ")
+                    ),
+                    &params,
+                )
+            })?;
+            for r in rows {
+                out.push((r.text(0)?, r.text(1)?));
+            }
+        }
+        Ok(out)
+    }
+
     /// The legal representative of an organisation, from its registration record.
     pub fn legal_rep_of(&self, subject_key: &str) -> Result<Option<String>, StoreError> {
         self.read(|c| {

@@ -539,14 +539,20 @@ pub async fn create_exception(
             .code
             .clone();
         let (key, _, _) = joint::check::subject_of(&req.code, &s.rules, &s.keys, today(now))?;
-        // The hit may be the subject's own entry or its legal representative's (a check of an
-        // organisation looks at both).
+        // The hit may be the subject's own entry, its legal representative's (a check of an
+        // organisation looks at both), or that of an organisation a person represents.
         let rep = s.lists.listed_rep(&key);
         let entry = s
             .lists
             .entries(&key)
             .into_iter()
             .chain(rep.iter().flat_map(|r| s.lists.entries(r)))
+            .chain(
+                s.lists
+                    .represented_orgs(&key)
+                    .iter()
+                    .flat_map(|o| s.lists.entries(o)),
+            )
             .find(|e| e.record_id == req.record_id)
             .ok_or_else(|| ApiError::NotFound("该主体没有这条在列的名单记录".into()))?;
         let mut e = store::CheckException {

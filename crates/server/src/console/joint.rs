@@ -139,13 +139,20 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
         .listed_rep(&c.subject_key)
         .map(|p| state.lists.entries(&p))
         .unwrap_or_default();
+    let org_entries: Vec<_> = state
+        .lists
+        .represented_orgs(&c.subject_key)
+        .iter()
+        .flat_map(|o| state.lists.entries(o))
+        .collect();
     let entries = c
         .entries
         .iter()
         .map(|rid| {
             let own = now_entries.iter().find(|e| &e.record_id == rid);
             let rep = rep_entries.iter().find(|e| &e.record_id == rid);
-            match own.or(rep) {
+            let org = org_entries.iter().find(|e| &e.record_id == rid);
+            match own.or(rep).or(org) {
                 Some(e) => vec![
                     state
                         .rules
@@ -163,6 +170,8 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
                     e.rectify_by.map(|d| d.to_string()).unwrap_or_default(),
                     if rep.is_some() {
                         "法定代表人".into()
+                    } else if org.is_some() && own.is_none() {
+                        "所任法定代表人的组织".into()
                     } else {
                         "本主体".into()
                     },
@@ -197,10 +206,12 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
             effect: m.effect.label().into(),
             basis: m.basis.clone(),
             body: m.body.clone(),
-            via: if m.targets.is_empty() {
+            via: if !m.targets.is_empty() {
+                "本主体在列".into()
+            } else if !m.legal_rep_targets.is_empty() {
                 "法定代表人在列".into()
             } else {
-                "本主体在列".into()
+                "所任法定代表人的组织在列".into()
             },
         })
         .collect();
