@@ -1596,3 +1596,41 @@ fn json_with_a_byte_order_mark_is_read_and_broken_json_is_explained() {
         assert!(!e.contains("expected"), "{e}");
     }
 }
+
+/// The same file sent twice at once (a source system retrying after a timeout): one submission
+/// takes the rows, the other is its repeat — on PostgreSQL too, where the two run side by side.
+#[test]
+fn the_same_file_twice_at_once_is_one_submission_and_its_repeat() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let rows: Vec<String> = (0..3000)
+        .map(|i| hengtai_penalty(&rules, &format!("盐环罚〔2026〕{}号", 5000 + i), env))
+        .collect();
+    let f = write(dir.path(), "a.csv", &rows);
+    for ts in stores() {
+        let results: Vec<ImportSummary> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let (spec, f, rules) = (&ts.spec, &f, &rules);
+                    s.spawn(move || {
+                        let store = Store::open(spec).unwrap();
+                        import(
+                            &store,
+                            rules,
+                            &testkit::keys(),
+                            &clock_on("2026-05-08"),
+                            f,
+                            env,
+                            "行政处罚",
+                        )
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let created: u64 = results.iter().map(|r| r.created).sum();
+        let repeats = results.iter().filter(|r| r.duplicate_of.is_some()).count();
+        assert_eq!((created, repeats), (3000, 1), "{}: {results:?}", ts.name);
+    }
+}

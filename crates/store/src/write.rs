@@ -61,6 +61,15 @@ impl Store {
             serde_json::to_string(&s.headers).map_err(|e| StoreError::Decode(e.to_string()))?;
         let map =
             serde_json::to_string(&s.header_map).map_err(|e| StoreError::Decode(e.to_string()))?;
+        // One submission at a time per unit and class on PostgreSQL (SQLite has one writer): the
+        // same file sent twice at once — a source system retrying after a timeout — is then a
+        // repeat of the first, not a key conflict with its uncommitted rows.
+        if conn.backend() == Backend::Postgres {
+            conn.query_one(
+                "SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) l",
+                &[format!("submission/{}/{}", s.source_unit, s.class_code).into()],
+            )?;
+        }
         let row = conn.query_one(
             "INSERT INTO submissions (source_unit, class_code, channel, file_name, format, digest,
                 byte_size, headers, header_map, actor, received_at, rule_version)
