@@ -164,6 +164,37 @@ impl<'a> Validator<'a> {
             .map(|&i| self.problem(i, "文件缺少该必填数据项的列"))
             .collect();
         let values: Vec<Option<String>> = (0..items.len()).map(|i| self.value(raw, i)).collect();
+        // An item in two columns (its code and its Chinese name, say) with two different values:
+        // which one the unit meant is not ours to guess.
+        for (i, it) in items.iter().enumerate() {
+            if self.map.item_columns[i].len() < 2 || it.ty == ItemType::EnumMulti {
+                continue;
+            }
+            let mut seen: Vec<&str> = Vec::new();
+            for v in self.map.item_columns[i]
+                .iter()
+                .filter_map(|&c| raw.cells.get(c))
+                .map(|s| s.trim_matches(WS))
+                .filter(|s| !s.is_empty())
+            {
+                if !seen.contains(&v) {
+                    seen.push(v);
+                }
+            }
+            if seen.len() > 1 {
+                problems.push(self.problem(
+                    i,
+                    format!(
+                        "该数据项在文件中有{}列，取值不一致（{}），请只保留一列",
+                        self.map.item_columns[i].len(),
+                        seen.iter()
+                            .map(|v| format!("“{}”", v.chars().take(40).collect::<String>()))
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    ),
+                ));
+            }
+        }
         let catalog = &self.rules.catalog;
 
         // The subject kind decides which identity items are required.

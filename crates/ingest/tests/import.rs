@@ -1634,3 +1634,38 @@ fn the_same_file_twice_at_once_is_one_submission_and_its_repeat() {
         assert_eq!((created, repeats), (3000, 1), "{}: {results:?}", ts.name);
     }
 }
+
+/// An item given in two columns (its code and its Chinese name) with two different values is
+/// rejected, naming both; the same value twice is fine.
+#[test]
+fn an_item_in_two_columns_with_two_values_is_rejected() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let p = dir.path().join("two.csv");
+    let a = hengtai_penalty(&rules, "盐环罚〔2026〕61号", env);
+    let b = hengtai_penalty(&rules, "盐环罚〔2026〕62号", env);
+    std::fs::write(&p, format!("{HEADER},罚款金额（万元）\n{a},0.3\n{b},7.7\n")).unwrap();
+    for ts in stores() {
+        let s = import(
+            &ts.store,
+            &rules,
+            &testkit::keys(),
+            &clock_on("2026-05-08"),
+            &p,
+            env,
+            "行政处罚",
+        );
+        assert_eq!((s.accepted, s.rejected), (1, 1), "{}: {s:?}", ts.name);
+        let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
+        assert_eq!(r.row_no, 3, "{}", ts.name);
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| p.field == "CF_NR_FK" && p.reason.contains("取值不一致（“0.3”、“7.7”）")),
+            "{}: {:?}",
+            ts.name,
+            r.problems
+        );
+    }
+}
