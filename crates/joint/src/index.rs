@@ -285,6 +285,21 @@ impl ListIndex {
             .and_then(|g| g.reps.get(org).cloned())
     }
 
+    /// Entries in force on `day` whose rectification deadline (限期整改) has passed.
+    pub fn rectification_overdue(&self, day: NaiveDate) -> Vec<Arc<Entry>> {
+        self.inner
+            .read()
+            .map(|g| {
+                g.by_subject
+                    .values()
+                    .flatten()
+                    .filter(|e| e.in_force(day) && e.rectify_by.is_some_and(|d| d < day))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The organisations with entries that a person represents as legal representative.
     pub fn represented_orgs(&self, person: &str) -> Vec<String> {
         self.inner

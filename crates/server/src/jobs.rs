@@ -16,6 +16,8 @@ pub struct JobsReport {
     pub delivered: usize,
     pub delivery_attempts: usize,
     pub expired: usize,
+    /// Entries past their rectification deadline (their deciding units told once each).
+    pub rectification_overdue: usize,
     /// Repair and objection jobs (reminders, escalation, forwarding, sharing, outbox).
     pub cases: workflows::scheduler::TickReport,
 }
@@ -45,8 +47,8 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
                 today: day,
             },
         );
-        match expired {
-            Ok(e) => r.expired = e.len(),
+        match expired.and_then(|e| Ok((e.len(), rectification_overdue(state, day, now)?))) {
+            Ok((e, o)) => (r.expired, r.rectification_overdue) = (e, o),
             Err(e) => {
                 // Try again on the next pass.
                 *state.expiry_day.lock().unwrap_or_else(|p| p.into_inner()) = None;
@@ -89,6 +91,50 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
     }
     .tick(now)?;
     Ok(r)
+}
+
+/// Tells each deciding unit, once per entry and deadline, of its entries still on their lists
+/// after the rectification deadline it set: 盐政办发〔2020〕33号 三 calls for 约谈 of those who
+/// do not rectify in time. Returns how many entries are past their deadline (a unit already
+/// told of one is not told again).
+fn rectification_overdue(
+    state: &Shared,
+    day: chrono::NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, store::StoreError> {
+    let mut n = 0;
+    for e in state.lists.rectification_overdue(day) {
+        let Some(deadline) = e.rectify_by else {
+            continue;
+        };
+        let unit = state
+            .rules
+            .units
+            .find(&e.deciding_unit)
+            .map_or_else(|| e.source_unit.clone(), |u| u.name.clone());
+        let list = state
+            .rules
+            .catalog
+            .class_by_code(&e.class_code)
+            .map_or(e.class_code.clone(), |c| c.name.clone());
+        state.store.remind_unit(
+            &store::NewMessage {
+                to_kind: "unit",
+                to_key: unit,
+                title: "名单整改逾期".into(),
+                body: format!(
+                    "{}（{}，文书号{}）的整改期限{}已过，仍在名单上。请依规约谈督促整改，或继续实施相应措施（盐政办发〔2020〕33号 三）。",
+                    e.subject_name, list, e.decision_no, deadline
+                ),
+                case_id: None,
+                record_id: Some(e.record_id.clone()),
+                dedupe: format!("rectify-overdue:{}:{deadline}", e.record_id),
+            },
+            now,
+        )?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 pub async fn run(state: Shared) {

@@ -1291,3 +1291,49 @@ async fn the_legal_representative_of_a_listed_organisation_is_checked_against_it
     );
     let _ = x;
 }
+
+/// An entry still on its list after the rectification deadline its deciding unit set: the unit
+/// is told once (约谈 is due), not on every pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passed_rectification_deadline_is_put_to_the_deciding_unit_once() {
+    let h = harness();
+    let x = city(&h);
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    let id = v["entries"][0]["record_id"].as_str().unwrap().to_string();
+    // A moment after the listing (the index reads what changed after the newest it has seen).
+    h.clock
+        .set(h.clock.now() + chrono::Duration::milliseconds(10));
+    let r = h
+        .post_json(
+            &format!("/api/v1/lists/{id}/actions"),
+            Role::Deciding,
+            json!({"action": "rectify", "deadline": "2026-08-31", "reason": "约谈并责令限期整改"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let overdue = |h: &Harness| {
+        h.state
+            .store
+            .messages("unit", UNIT, 100)
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.title == "名单整改逾期")
+            .count()
+    };
+    assert_eq!(run_jobs(&h).rectification_overdue, 0);
+    // The day after the deadline, and the day after that.
+    for day in ["2026-09-01", "2026-09-02"] {
+        h.clock.set(
+            chrono::DateTime::parse_from_rfc3339(&format!("{day}T02:00:00Z"))
+                .unwrap()
+                .to_utc(),
+        );
+        let r = run_jobs(&h);
+        assert_eq!(r.rectification_overdue, 1, "{r:?}");
+        assert_eq!(overdue(&h), 1, "told once");
+    }
+    let m = h.state.store.messages("unit", UNIT, 100).unwrap();
+    let m = m.iter().find(|m| m.title == "名单整改逾期").unwrap();
+    assert!(m.body.contains("整改期限2026-08-31已过"), "{}", m.body);
+    assert_eq!(m.record_id.as_deref(), Some(id.as_str()));
+}
