@@ -501,7 +501,7 @@ impl Store {
     }
 
     /// The same figures recounted from the versions themselves (first versions by month of
-    /// decision) and the rejections: what the rollup must equal.
+    /// decision, of records not withdrawn) and the rejections: what the rollup must equal.
     pub fn month_figures_recount(
         &self,
         month: &str,
@@ -515,12 +515,14 @@ impl Store {
         let accepted = self.read(|c| {
             c.query(
                 &format!(
-                    "SELECT source_unit, class_code, COUNT(*),
-                        CAST(SUM(CASE WHEN linked THEN 1 ELSE 0 END) AS BIGINT),
-                        CAST(SUM(CASE WHEN on_time THEN 1 ELSE 0 END) AS BIGINT)
-                     FROM record_versions WHERE version_no = 1 AND change = 'created'
-                       AND decided_on >= $1 AND decided_on < $2 AND class_code IN ({in_list})
-                     GROUP BY source_unit, class_code"
+                    "SELECT v.source_unit, v.class_code, COUNT(*),
+                        CAST(SUM(CASE WHEN v.linked THEN 1 ELSE 0 END) AS BIGINT),
+                        CAST(SUM(CASE WHEN v.on_time THEN 1 ELSE 0 END) AS BIGINT)
+                     FROM record_versions v JOIN records r
+                       ON r.subject_key = v.subject_key AND r.record_key = v.record_key
+                     WHERE v.version_no = 1 AND v.change = 'created' AND r.change <> 'withdrawn'
+                       AND v.decided_on >= $1 AND v.decided_on < $2 AND v.class_code IN ({in_list})
+                     GROUP BY v.source_unit, v.class_code"
                 ),
                 &params,
             )

@@ -17,6 +17,47 @@ pub struct Withdrawal<'a> {
     pub at: DateTime<Utc>,
 }
 
+/// Moves a record in or out of the 双公示 monitoring rollup (`publicity_monthly`): `delta` = -1
+/// when it is withdrawn, +1 when it is reported again after a withdrawal. It counts as its first
+/// version did (month of decision, linked, on time); records whose first version was not counted
+/// (no decision date) are left alone.
+pub(crate) fn recount_first_version(
+    c: &mut dyn Conn,
+    subject: &str,
+    key: &[u8],
+    delta: i64,
+) -> Result<(), StoreError> {
+    let Some(first) = c.query_one(
+        "SELECT source_unit, class_code, decided_on, linked, on_time FROM record_versions
+         WHERE subject_key = $1 AND record_key = $2 AND version_no = 1 AND change = 'created'",
+        &[subject.into(), Val::Bytes(key.to_vec())],
+    )?
+    else {
+        return Ok(());
+    };
+    let Some(decided) = first.opt_date(2)? else {
+        return Ok(());
+    };
+    let flag = |b: bool| Val::Int(delta * i64::from(b));
+    c.execute(
+        "INSERT INTO publicity_monthly (source_unit, class_code, month, accepted, linked, on_time, rejected)
+         VALUES ($1, $2, $3, $4, $5, $6, 0)
+         ON CONFLICT (source_unit, class_code, month) DO UPDATE SET
+            accepted = publicity_monthly.accepted + excluded.accepted,
+            linked = publicity_monthly.linked + excluded.linked,
+            on_time = publicity_monthly.on_time + excluded.on_time",
+        &[
+            first.text(0)?.into(),
+            first.text(1)?.into(),
+            decided.format("%Y-%m").to_string().into(),
+            Val::Int(delta),
+            flag(first.bool(3)?),
+            flag(first.bool(4)?),
+        ],
+    )?;
+    Ok(())
+}
+
 /// Ends a record with a new version: `withdrawn` (by its source unit) or `repaired` (by the
 /// deciding unit or the credit office, after a repair is approved).
 pub(crate) fn end_on(
@@ -69,6 +110,11 @@ pub(crate) fn end_on(
         return Err(StoreError::Decode(format!(
             "record {id} has no version {version}"
         )));
+    }
+    // A withdrawn record no longer counts as reported and accepted in 双公示 monitoring (a
+    // repaired one was reported, and still counts).
+    if change == "withdrawn" {
+        recount_first_version(c, subject, key, -1)?;
     }
     // Subscribers hear of the end of a record they heard of at its start (list entries,
     // serious penalties).

@@ -31,6 +31,8 @@ pub struct SubmissionWriter<'a> {
     /// loaded when the first row is applied; and those this submission accepts, closed at commit.
     open_decisions: Option<HashSet<String>>,
     closed_decisions: Vec<String>,
+    /// Records reported again after a withdrawal: back in the monitoring rollup at commit.
+    pub(crate) reported_again: Vec<(String, Vec<u8>)>,
     /// Subjects seen in this submission (registered flag, name); bounded, see write_sqlite.
     pub(crate) subjects: HashMap<String, (bool, String)>,
     /// Record events for subscribers: None, every version (lists), or serious ones (penalties).
@@ -124,6 +126,7 @@ impl Store {
             monthly: Default::default(),
             open_decisions: None,
             closed_decisions: Vec::new(),
+            reported_again: Vec::new(),
             subjects: HashMap::new(),
             events: None,
             applied: 0,
@@ -431,6 +434,9 @@ impl SubmissionWriter<'_> {
                 Val::Int(byte_size as i64),
             ],
         )?;
+        for (subject, key) in std::mem::take(&mut self.reported_again) {
+            crate::withdraw::recount_first_version(&mut *self.conn, &subject, &key, 1)?;
+        }
         for k in std::mem::take(&mut self.closed_decisions) {
             let closed = self.conn.query(
                 "DELETE FROM open_rejections WHERE source_unit = $1 AND class_code = $2 AND decision_key = $3

@@ -410,11 +410,15 @@ impl SubmissionWriter<'_> {
         // of the wide payloads): versions in the rows' order, heads in key order.
         let mut versions = Vec::new();
         let mut heads = Vec::new();
+        let mut again = Vec::new();
         for (i, r) in rows.iter().enumerate() {
             let Some((version_no, linked, rewritten)) = written[i] else {
                 continue;
             };
             let created = outcomes[i] == Some(RowOutcome::Created);
+            if rewritten {
+                again.push((r.subject.key.clone(), r.record_key.to_vec()));
+            }
             versions.push(vec![
                 Val::Bytes(r.record_key.to_vec()),
                 Val::Int(version_no),
@@ -519,6 +523,7 @@ impl SubmissionWriter<'_> {
         if corrected || unchanged {
             c.batch(JOINS_AS_CONFIGURED)?;
         }
+        self.reported_again.extend(again);
         outcomes
             .into_iter()
             .map(|o| o.ok_or_else(|| StoreError::Decode("a staged row was not classified".into())))

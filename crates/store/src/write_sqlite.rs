@@ -182,6 +182,10 @@ impl SubmissionWriter<'_> {
                 }),
             ),
         };
+        if reason == Some("撤回后重新报送") {
+            self.reported_again
+                .push((row.subject.key.clone(), row.record_key.to_vec()));
+        }
         let registered = self.ensure_subject_sqlite(row, now)?;
         let linked = registered
             || row.registration.is_some()

@@ -415,3 +415,53 @@ fn a_rejected_decision_counts_once_and_not_once_it_is_accepted() {
         assert_eq!(unit.figures.compliance_rate(), Some(1.0), "{}", ts.name);
     }
 }
+
+/// A withdrawn record no longer counts as reported and accepted; reported again, it counts once
+/// more — in the rollup and in the recount alike.
+#[test]
+fn a_withdrawn_record_leaves_the_figures_and_comes_back_when_reported_again() {
+    let rules = Rulebook::builtin().unwrap();
+    let keys = testkit::keys();
+    let clock = clock_on("2026-10-16");
+    let two = penalty_csv(
+        &rules,
+        &[
+            ("盐环罚〔2026〕921号", "2026-09-28"),
+            ("盐环罚〔2026〕922号", "2026-09-28"),
+        ],
+    );
+    for ts in stores() {
+        let store = Store::open(&ts.spec).unwrap();
+        let figures = || {
+            let report = month_report(&store, &rules, "2026-09").unwrap();
+            let recount = month_report_recount(&store, &rules, "2026-09").unwrap();
+            let of = |r: &views::monitoring::MonthReport| {
+                r.units
+                    .iter()
+                    .find(|u| u.unit == UNIT && u.class_code == "CF")
+                    .map(|u| (u.figures.reported, u.figures.accepted))
+            };
+            assert_eq!(of(&report), of(&recount), "{}", ts.name);
+            of(&report)
+        };
+        let s = import_csv(&store, &rules, &keys, &clock, &two);
+        assert_eq!(s.created, 2, "{}", ts.name);
+        assert_eq!(figures(), Some((2, 2)), "{}", ts.name);
+        let (_, records) = store
+            .subject_file("91320900MA1MB4X50R", None)
+            .unwrap()
+            .unwrap();
+        let w = store::Withdrawal {
+            unit: UNIT,
+            actor: "李四",
+            reason: "决定已撤销",
+            at: clock.now(),
+        };
+        store.withdraw_record(&records[0].record_id, &w).unwrap();
+        assert_eq!(figures(), Some((1, 1)), "{}", ts.name);
+        // The same file again (CRLF, so not taken for the same bytes): the withdrawn one comes back.
+        let s = import_csv(&store, &rules, &keys, &clock, &two.replace('\n', "\r\n"));
+        assert_eq!((s.corrected, s.unchanged), (1, 1), "{}: {s:?}", ts.name);
+        assert_eq!(figures(), Some((2, 2)), "{}", ts.name);
+    }
+}
