@@ -1337,3 +1337,28 @@ async fn a_passed_rectification_deadline_is_put_to_the_deciding_unit_once() {
     assert!(m.body.contains("整改期限2026-08-31已过"), "{}", m.body);
     assert_eq!(m.record_id.as_deref(), Some(id.as_str()));
 }
+
+/// The measures the national list names for judgment defaulters and serious-list subjects beyond
+/// the approval matters: high spending, leaving the country, industry self-regulation; and the
+/// bidding incentive for the red list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spending_exit_industry_and_bidding_measures_apply() {
+    let h = harness();
+    let x = city(&h);
+    for (code, matter, verdict, measure) in [
+        (&x.p, "GXF", "forbid", "CJ-GXF-01"),
+        (&x.p, "CJ", "restrict", "CJ-CJ-01"),
+        (&x.a, "HYZL", "supervise", "CJ-HYZL-01"),
+        (&x.c, "ZTB", "incentive", "JL-ZTB-01"),
+    ] {
+        let (st, v) = check(&h, Role::Handling, code, matter).await;
+        assert_eq!(st, StatusCode::OK, "{matter}: {v}");
+        assert_eq!(v["verdict"], verdict, "{matter}: {v}");
+        assert_eq!(measure_ids(&v), vec![measure.to_string()], "{matter}: {v}");
+    }
+    // Clear for a subject on no list.
+    assert_eq!(
+        check(&h, Role::Handling, &x.e, "HYZL").await.1["verdict"],
+        "clear"
+    );
+}
