@@ -458,6 +458,19 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
                 .as_deref(),
             Some(hex::encode(b"sig").as_str())
         );
+        // The batch counts in the statistics beside the single checks of its unit and matter.
+        let mut counted = row.clone();
+        counted.unit = Some(UNIT.into());
+        counted.valid = 40;
+        counted.hits = 7;
+        counted.batch_id = platform.create_batch(&counted).unwrap();
+        platform.finish_batch(&counted, &[], None).unwrap();
+        let stats = platform.check_stats(now - Duration::days(1)).unwrap();
+        let zfcg = stats
+            .iter()
+            .find(|s| s.unit == UNIT && s.matter == "ZFCG")
+            .expect("a line for the batch");
+        assert_eq!((zfcg.batch_checked, zfcg.batch_hits), (40, 7), "{name}");
     }
 }
 

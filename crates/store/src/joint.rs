@@ -154,6 +154,9 @@ pub struct CheckStats {
     /// call for it, so the feedback rate is this over hits + incentives.
     pub feedback_due: i64,
     pub applied: i64,
+    /// Codes checked by batch review (批量审查) — distinct valid codes — and those with measures.
+    pub batch_checked: i64,
+    pub batch_hits: i64,
 }
 
 fn json_list(s: &str) -> Vec<String> {
@@ -382,9 +385,46 @@ impl Store {
                     feedback: r.i64(5)?,
                     feedback_due: r.i64(6)?,
                     applied: r.i64(7)?,
+                    batch_checked: 0,
+                    batch_hits: 0,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()
+        })
+        .and_then(|mut stats| {
+            // Batch reviews count per unit and matter beside the single checks.
+            let batches = self.read(|c| {
+                c.query(
+                    "SELECT COALESCE(unit, ''), matter, CAST(SUM(valid) AS BIGINT),
+                        CAST(SUM(hits) AS BIGINT)
+                     FROM batches WHERE created_at >= $1
+                     GROUP BY COALESCE(unit, ''), matter",
+                    &[since.into()],
+                )
+            })?;
+            for r in batches {
+                let (unit, matter) = (r.text(0)?, r.text(1)?);
+                let (checked, hits) = (r.i64(2)?, r.i64(3)?);
+                match stats
+                    .iter_mut()
+                    .find(|s| s.unit == unit && s.matter == matter)
+                {
+                    Some(s) => (s.batch_checked, s.batch_hits) = (checked, hits),
+                    None => stats.push(CheckStats {
+                        unit,
+                        matter,
+                        checks: 0,
+                        hits: 0,
+                        incentives: 0,
+                        feedback: 0,
+                        feedback_due: 0,
+                        applied: 0,
+                        batch_checked: checked,
+                        batch_hits: hits,
+                    }),
+                }
+            }
+            Ok(stats)
         })
     }
 

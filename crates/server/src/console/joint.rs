@@ -591,6 +591,8 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
                         k.feedback.to_string(),
                         k.applied.to_string(),
                         pct(k.feedback_due, k.hits + k.incentives),
+                        k.batch_checked.to_string(),
+                        k.batch_hits.to_string(),
                     ]
                 })
                 .collect(),
