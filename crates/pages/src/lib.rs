@@ -516,6 +516,11 @@ pub struct CheckPage {
     pub feedback: Option<String>,
     pub can_feedback: bool,
     pub snippet: String,
+    /// The entries still on their lists that the check found: (record id, list and 文书号).
+    pub entry_choices: Vec<(String, String)>,
+    /// May mark a hit as a false positive (officers), may act on an entry (deciding units).
+    pub can_except: bool,
+    pub can_decide: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -1362,3 +1362,85 @@ async fn spending_exit_industry_and_bidding_measures_apply() {
         "clear"
     );
 }
+
+/// The console offers what the API does on a check's entries: an officer marks a false positive,
+/// a deciding unit sets a rectification deadline — through forms, without JavaScript.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_marks_exceptions_and_acts_on_entries() {
+    let h = harness();
+    let x = city(&h);
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    let (id, rid) = (
+        v["check_id"].as_i64().unwrap(),
+        v["entries"][0]["record_id"].as_str().unwrap().to_string(),
+    );
+    let page = h
+        .get(&format!("/console/checks/{id}"), Role::Handling)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(
+        text.contains("登记例外") && !text.contains("提前移出"),
+        "{text}"
+    );
+    // A deciding unit sets a deadline on the entry.
+    let page = h
+        .get(&format!("/console/checks/{id}"), Role::Deciding)
+        .await;
+    assert!(page.text().contains("提前移出"), "{}", page.text());
+    h.clock
+        .set(h.clock.now() + chrono::Duration::milliseconds(10));
+    let r = h
+        .post_form(
+            &format!("/console/checks/{id}/list-action"),
+            Role::Deciding,
+            &[
+                ("record_id", rid.as_str()),
+                ("action", "rectify"),
+                ("deadline", "2026-09-30"),
+                ("reason", "约谈并责令限期整改"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    assert_eq!(v["entries"][0]["rectify_by"], "2026-09-30", "{v}");
+    // A handling officer may not act on the entry.
+    let r = h
+        .post_form(
+            &format!("/console/checks/{id}/list-action"),
+            Role::Handling,
+            &[
+                ("record_id", rid.as_str()),
+                ("action", "exit"),
+                ("reason", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The officer marks the hit as a false positive: the next check is clear.
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    let id = v["check_id"].as_i64().unwrap();
+    let r = h
+        .post_form(
+            &format!("/console/checks/{id}/exception"),
+            Role::Handling,
+            &[
+                ("record_id", rid.as_str()),
+                ("reason", "同名不同主体：名单主体为外省同名企业"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    assert_eq!(v["verdict"], "clear", "{v}");
+    // An entry the check did not find is refused.
+    let r = h
+        .post_form(
+            &format!("/console/checks/{id}/exception"),
+            Role::Handling,
+            &[("record_id", "not-an-entry"), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+}

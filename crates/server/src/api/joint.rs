@@ -391,7 +391,7 @@ pub async fn matters(State(state): State<Shared>) -> Json<MatterList> {
 
 // ----- list entry actions -----
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ListActionRequest {
     /// rectify（限期整改）、exit（提前移出）、revoke（撤销认定）.
     pub action: String,
@@ -426,23 +426,24 @@ fn named_deciding_unit(s: &Shared, record_id: &str) -> ApiResult<Option<String>>
         .and_then(|(_, v)| s.rules.units.find(v.trim()).map(|u| u.name.clone())))
 }
 
-#[utoipa::path(post, path = "/api/v1/lists/{id}/actions", tag = "联合奖惩", security(("token" = [])),
-    params(("id" = String, Path, description = "名单记录编号")), request_body = ListActionRequest,
-    responses((status = 200, description = "已记录（名单记录新增一个版本）", body = ListActionDone),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn list_action(
-    State(state): State<Shared>,
-    ctx: Ctx,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(req): ApiJson<ListActionRequest>,
-) -> ApiResult<Json<ListActionDone>> {
+/// A deciding unit's (or the credit office's) change to a list entry: rectification deadline,
+/// early exit, revocation. Checks see it at once. (The API and the console call this.)
+pub fn apply_list_action(
+    s: &Shared,
+    c: &Ctx,
+    id: &str,
+    req: &ListActionRequest,
+) -> ApiResult<ListAction> {
     let action = match req.action.as_str() {
         "rectify" => ListAction::Rectify {
-            deadline: crate::api::parse_day(req.deadline.as_deref().ok_or_else(|| {
-                ApiError::Unprocessable("限期整改须给出整改期限（deadline）".into())
-            })?)?,
+            deadline: crate::api::parse_day(
+                req.deadline
+                    .as_deref()
+                    .filter(|d| !d.trim().is_empty())
+                    .ok_or_else(|| {
+                        ApiError::Unprocessable("限期整改须给出整改期限（deadline）".into())
+                    })?,
+            )?,
         },
         "exit" => ListAction::Exit,
         "revoke" => ListAction::Revoke,
@@ -455,41 +456,56 @@ pub async fn list_action(
     if req.reason.chars().count() > 500 {
         return Err(ApiError::Unprocessable("理由不能超过500字".into()));
     }
-    let (s, c, rid, a) = (state.clone(), ctx.clone(), id.clone(), action.clone());
-    let reason = req.reason.clone();
-    let r = blocking(move || {
-        let now = s.clock.now();
-        let unit = match c.principal.role {
-            Role::Admin => None,
-            _ => Some(c.principal.unit.clone().ok_or(ApiError::Forbidden)?),
-        };
-        let lists = s.lists.lists();
-        let named = named_deciding_unit(&s, &rid)?;
-        s.store.list_action(
-            &rid,
-            &lists,
-            &a,
-            &store::ListChange {
-                unit: unit.as_deref(),
-                named_unit: named.as_deref(),
-                actor: &c.principal.actor(),
-                reason: &reason,
-                at: now,
-                today: today(now),
-            },
-        )?;
-        // Checks see the change at once.
-        s.lists.refresh(&s.store, &s.platform, &s.rules)?;
-        Ok(())
-    })
-    .await;
+    let now = s.clock.now();
+    let unit = match c.principal.role {
+        Role::Admin => None,
+        _ => Some(c.principal.unit.clone().ok_or(ApiError::Forbidden)?),
+    };
+    let lists = s.lists.lists();
+    let named = named_deciding_unit(s, id)?;
+    s.store.list_action(
+        id,
+        &lists,
+        &action,
+        &store::ListChange {
+            unit: unit.as_deref(),
+            named_unit: named.as_deref(),
+            actor: &c.principal.actor(),
+            reason: &req.reason,
+            at: now,
+            today: today(now),
+        },
+    )?;
+    // Checks see the change at once.
+    s.lists.refresh(&s.store, &s.platform, &s.rules)?;
+    Ok(action)
+}
+
+#[utoipa::path(post, path = "/api/v1/lists/{id}/actions", tag = "联合奖惩", security(("token" = [])),
+    params(("id" = String, Path, description = "名单记录编号")), request_body = ListActionRequest,
+    responses((status = 200, description = "已记录（名单记录新增一个版本）", body = ListActionDone),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn list_action(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<ListActionRequest>,
+) -> ApiResult<Json<ListActionDone>> {
+    let (s, c, rid, r2) = (state.clone(), ctx.clone(), id.clone(), req.clone());
+    let r = blocking(move || apply_list_action(&s, &c, &rid, &r2)).await;
     audit(
         &state,
         &ctx,
         "list.action",
         Some(id.clone()),
         if r.is_ok() { "ok" } else { "failed" },
-        Some(format!("{}: {}", action.label(), req.reason)),
+        Some(format!(
+            "{}: {}",
+            r.as_ref().map_or(req.action.as_str(), |a| a.label()),
+            req.reason
+        )),
     )
     .await;
     r?;
@@ -510,6 +526,56 @@ pub struct ExceptionRequest {
     pub reason: String,
 }
 
+/// Marks a hit as a known false positive for a subject and matter, until the entry changes.
+/// (The API and the console call this.)
+pub fn mark_exception(
+    s: &Shared,
+    c: &Ctx,
+    key: &str,
+    matter: &str,
+    record_id: &str,
+    reason: &str,
+) -> ApiResult<store::CheckException> {
+    let reason = reason.trim().to_string();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::Unprocessable(
+            "须说明理由（不超过500字），如“同名不同主体”".into(),
+        ));
+    }
+    let now = s.clock.now();
+    // The hit may be the subject's own entry, its legal representative's (a check of an
+    // organisation looks at both), or that of an organisation a person represents.
+    let rep = s.lists.listed_rep(key);
+    let entry = s
+        .lists
+        .entries(key)
+        .into_iter()
+        .chain(rep.iter().flat_map(|r| s.lists.entries(r)))
+        .chain(
+            s.lists
+                .represented_orgs(key)
+                .iter()
+                .flat_map(|o| s.lists.entries(o)),
+        )
+        .find(|e| e.record_id == record_id)
+        .ok_or_else(|| ApiError::NotFound("该主体没有这条在列的名单记录".into()))?;
+    let mut e = store::CheckException {
+        exception_id: 0,
+        subject_key: key.to_string(),
+        matter: matter.to_string(),
+        record_id: entry.record_id.clone(),
+        record_hash: entry.hash.clone(),
+        reason,
+        actor: c.principal.actor(),
+        unit: c.principal.unit.clone(),
+        created_at: now,
+        revoked_at: None,
+    };
+    e.exception_id = s.platform.create_exception(&e)?;
+    s.lists.refresh(&s.store, &s.platform, &s.rules)?;
+    Ok(e)
+}
+
 #[utoipa::path(post, path = "/api/v1/exceptions", tag = "联合奖惩", security(("token" = [])),
     request_body = ExceptionRequest,
     responses((status = 200, description = "例外已登记：该主体该事项的此条命中不再计入，直至该名单记录变更", body = store::CheckException),
@@ -521,12 +587,6 @@ pub async fn create_exception(
     ctx: Ctx,
     ApiJson(req): ApiJson<ExceptionRequest>,
 ) -> ApiResult<Json<store::CheckException>> {
-    let reason = req.reason.trim().to_string();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(ApiError::Unprocessable(
-            "须说明理由（不超过500字），如“同名不同主体”".into(),
-        ));
-    }
     let (s, c) = (state.clone(), ctx.clone());
     let rid = req.record_id.clone();
     let r = blocking(move || {
@@ -539,37 +599,7 @@ pub async fn create_exception(
             .code
             .clone();
         let (key, _, _) = joint::check::subject_of(&req.code, &s.rules, &s.keys, today(now))?;
-        // The hit may be the subject's own entry, its legal representative's (a check of an
-        // organisation looks at both), or that of an organisation a person represents.
-        let rep = s.lists.listed_rep(&key);
-        let entry = s
-            .lists
-            .entries(&key)
-            .into_iter()
-            .chain(rep.iter().flat_map(|r| s.lists.entries(r)))
-            .chain(
-                s.lists
-                    .represented_orgs(&key)
-                    .iter()
-                    .flat_map(|o| s.lists.entries(o)),
-            )
-            .find(|e| e.record_id == req.record_id)
-            .ok_or_else(|| ApiError::NotFound("该主体没有这条在列的名单记录".into()))?;
-        let mut e = store::CheckException {
-            exception_id: 0,
-            subject_key: key,
-            matter,
-            record_id: entry.record_id.clone(),
-            record_hash: entry.hash.clone(),
-            reason,
-            actor: c.principal.actor(),
-            unit: c.principal.unit.clone(),
-            created_at: now,
-            revoked_at: None,
-        };
-        e.exception_id = s.platform.create_exception(&e)?;
-        s.lists.refresh(&s.store, &s.platform, &s.rules)?;
-        Ok(e)
+        mark_exception(&s, &c, &key, &matter, &req.record_id, &req.reason)
     })
     .await;
     audit(

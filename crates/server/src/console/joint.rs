@@ -145,6 +145,25 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
         .iter()
         .flat_map(|o| state.lists.entries(o))
         .collect();
+    let entry_choices: Vec<(String, String)> = c
+        .entries
+        .iter()
+        .filter_map(|rid| {
+            now_entries
+                .iter()
+                .chain(&rep_entries)
+                .chain(&org_entries)
+                .find(|e| &e.record_id == rid)
+                .map(|e| {
+                    let list = state
+                        .rules
+                        .catalog
+                        .class_by_code(&e.class_code)
+                        .map_or(e.class_code.clone(), |k| k.name.clone());
+                    (rid.clone(), format!("{list} {}", e.decision_no))
+                })
+        })
+        .collect();
     let entries = c
         .entries
         .iter()
@@ -248,7 +267,103 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
         }),
         can_feedback: crate::access::CHECKERS.contains(&ctx.principal.role),
         snippet: api::snippet(&c, &state.rules),
+        entry_choices,
+        can_except: crate::access::OFFICERS.contains(&ctx.principal.role),
+        can_decide: crate::access::LIST_DECIDERS.contains(&ctx.principal.role),
     })
+}
+
+/// The check's entry named in a form, if the check found it.
+fn entry_of_check(c: &store::CheckRow, record_id: &str) -> Result<String, ApiError> {
+    c.entries
+        .iter()
+        .find(|r| r.as_str() == record_id)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound("该次核查没有涉及这条名单记录".into()))
+}
+
+/// Marks one of the check's hits as a false positive for its subject and matter.
+pub async fn exception(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    body: Bytes,
+) -> Response {
+    let f = form_fields(&body);
+    if let Err(e) = check_csrf(&ctx, &field(&f, "csrf")) {
+        return error_page(&ctx, e);
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let (record_id, reason) = (field(&f, "record_id"), field(&f, "reason"));
+    let rid = record_id.clone();
+    let r = blocking(move || {
+        let k = api::visible_check(&s, &c, id)?;
+        let rid = entry_of_check(&k, &rid)?;
+        api::mark_exception(&s, &c, &k.subject_key, &k.matter, &rid, &reason)
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "exception.create",
+        Some(record_id),
+        if r.is_ok() { "ok" } else { "failed" },
+        r.as_ref().ok().map(|e| {
+            format!(
+                "exception={} matter={} check={id}",
+                e.exception_id, e.matter
+            )
+        }),
+    )
+    .await;
+    match r {
+        Ok(_) => see_other(&format!("/console/checks/{id}")),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+/// A deciding unit's change to one of the check's entries: rectification deadline, early exit,
+/// revocation.
+pub async fn list_action(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    body: Bytes,
+) -> Response {
+    let f = form_fields(&body);
+    if let Err(e) = check_csrf(&ctx, &field(&f, "csrf")) {
+        return error_page(&ctx, e);
+    }
+    let req = api::ListActionRequest {
+        action: field(&f, "action"),
+        deadline: Some(field(&f, "deadline")),
+        reason: field(&f, "reason"),
+    };
+    let record_id = field(&f, "record_id");
+    let (s, c, rid, r2) = (state.clone(), ctx.clone(), record_id.clone(), req.clone());
+    let r = blocking(move || {
+        let k = api::visible_check(&s, &c, id)?;
+        let rid = entry_of_check(&k, &rid)?;
+        api::apply_list_action(&s, &c, &rid, &r2)
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "list.action",
+        Some(record_id),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(format!(
+            "{}: {}",
+            r.as_ref().map_or(req.action.as_str(), |a| a.label()),
+            req.reason
+        )),
+    )
+    .await;
+    match r {
+        Ok(_) => see_other(&format!("/console/checks/{id}")),
+        Err(e) => error_page(&ctx, e),
+    }
 }
 
 pub async fn check(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i64>) -> Response {

@@ -233,6 +233,18 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         CHECKERS,
         joint::feedback,
     )
+    .page(
+        Method::POST,
+        "/console/checks/{id}/exception",
+        OFFICERS,
+        joint::exception,
+    )
+    .page(
+        Method::POST,
+        "/console/checks/{id}/list-action",
+        LIST_DECIDERS,
+        joint::list_action,
+    )
     .page(Method::GET, "/console/alerts", ALERT_READERS, joint::alerts)
     .page(
         Method::POST,
