@@ -1444,3 +1444,58 @@ async fn the_console_marks_exceptions_and_acts_on_entries() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
 }
+
+/// The source unit corrects an entry that its deciding unit put under a rectification deadline:
+/// the deadline stays (the unit's file does not carry it).
+async fn a_correction_keeps_the_rectification_deadline(h: Harness) {
+    let x = city(&h);
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    let id = v["entries"][0]["record_id"].as_str().unwrap().to_string();
+    h.clock
+        .set(h.clock.now() + chrono::Duration::milliseconds(10));
+    let r = h
+        .post_json(
+            &format!("/api/v1/lists/{id}/actions"),
+            Role::Deciding,
+            json!({"action": "rectify", "deadline": "2026-08-31", "reason": "约谈并责令限期整改"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let s = import(
+        &h,
+        UNIT,
+        "严重失信主体名单",
+        &list_csv(
+            &[(
+                "盐城市甲严重失信有限公司",
+                &x.a,
+                "盐环信〔2026〕1号",
+                "拒不履行行政处罚决定（更正）",
+            )],
+            "2029-03-01",
+        ),
+    );
+    assert_eq!(s.corrected, 1, "{s:?}");
+    refresh(&h);
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    assert_eq!(v["entries"][0]["rectify_by"], "2026-08-31", "{v}");
+    assert_eq!(
+        v["entries"][0]["reason"], "拒不履行行政处罚决定（更正）",
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correction_keeps_the_rectification_deadline_on_sqlite() {
+    a_correction_keeps_the_rectification_deadline(harness()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correction_keeps_the_rectification_deadline_on_postgres() {
+    let h = tokio::task::spawn_blocking(|| {
+        common::harness_on(testkit::postgres(), server::Config::default())
+    })
+    .await
+    .unwrap();
+    a_correction_keeps_the_rectification_deadline(h).await;
+}

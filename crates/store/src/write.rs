@@ -379,6 +379,43 @@ impl SubmissionWriter<'_> {
         Ok(())
     }
 
+    /// A list entry's correction from its source unit keeps the rectification deadline the
+    /// deciding unit set (MD_ZGQX), which the unit's file does not carry: the payload to write
+    /// for a corrected row, when it differs from the row's own.
+    pub(crate) fn carried_payload(
+        &mut self,
+        row: &PreparedRow,
+        current_version: i64,
+    ) -> Result<Option<String>, StoreError> {
+        const DEADLINE: &str = "MD_ZGQX";
+        if self.events != Some(false) || row.payload.contains(&format!("\"{DEADLINE}\"")) {
+            return Ok(None);
+        }
+        let Some(old) = self.conn.query_one(
+            "SELECT payload FROM record_versions
+             WHERE subject_key = $1 AND record_key = $2 AND version_no = $3",
+            &[
+                row.subject.key.as_str().into(),
+                Val::Bytes(row.record_key.to_vec()),
+                Val::Int(current_version),
+            ],
+        )?
+        else {
+            return Ok(None);
+        };
+        let Some(deadline) = crate::model::payload_pairs(&old.text(0)?)
+            .into_iter()
+            .find(|(k, _)| k == DEADLINE)
+            .map(|(_, v)| v)
+        else {
+            return Ok(None);
+        };
+        let mut map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&row.payload).map_err(|e| StoreError::Decode(e.to_string()))?;
+        map.insert(DEADLINE.into(), serde_json::Value::String(deadline));
+        Ok(Some(serde_json::Value::Object(map).to_string()))
+    }
+
     /// Asks for record events (what subscribers are alerted of) for the versions this submission
     /// writes: all of them (list entries) or only serious ones (penalties).
     pub fn watch(&mut self, serious_only: bool) {

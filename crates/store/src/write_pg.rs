@@ -342,6 +342,15 @@ impl SubmissionWriter<'_> {
                 outcomes[i] = Some(o.clone());
             }
         }
+        // A list entry's correction keeps the deciding unit's rectification deadline.
+        let mut carried: Vec<Option<String>> = vec![None; rows.len()];
+        for (i, r) in rows.iter().enumerate() {
+            if let Some((version_no, _, false)) = written[i]
+                && outcomes[i] == Some(RowOutcome::Corrected)
+            {
+                carried[i] = self.carried_payload(r, version_no - 1)?;
+            }
+        }
         let c = self.conn();
         // The rest join the batch's two tables by hash, and probe subjects by key where they
         // must (`LATERAL … OFFSET 0` keeps the probe from being turned into a scan).
@@ -446,7 +455,7 @@ impl SubmissionWriter<'_> {
                 r.on_time.into(),
                 linked.into(),
                 r.subject.id_suspect.into(),
-                r.payload.as_str().into(),
+                carried[i].as_deref().unwrap_or(&r.payload).into(),
                 r.sealed.clone().into(),
             ]);
         }

@@ -186,6 +186,12 @@ impl SubmissionWriter<'_> {
             self.reported_again
                 .push((row.subject.key.clone(), row.record_key.to_vec()));
         }
+        // A list entry's correction keeps the deciding unit's rectification deadline.
+        let carried = if reason == Some("报送单位更正") {
+            self.carried_payload(row, version_no - 1)?
+        } else {
+            None
+        };
         let registered = self.ensure_subject_sqlite(row, now)?;
         let linked = registered
             || row.registration.is_some()
@@ -240,7 +246,7 @@ impl SubmissionWriter<'_> {
             row.on_time,
             linked,
             row.subject.id_suspect,
-            row.payload,
+            carried.as_deref().unwrap_or(&row.payload),
             row.sealed,
         ])?;
         conn.prepare_cached(
