@@ -89,12 +89,26 @@ impl fmt::Display for Suspicion {
 }
 
 /// Trim, upper-case, and remove spaces and dashes (rules.md); full-width digits and letters
-/// (`９１３２…`, `Ｘ`) count as their ASCII forms.
+/// (`９１３２…`, `Ｘ`) count as their ASCII forms. The ways spreadsheets keep a long number as
+/// text — a leading apostrophe, an `="…"` formula — and zero-width characters pasted with it are
+/// not part of the code either.
 pub fn normalize(input: &str) -> String {
-    input
-        .chars()
+    let t = input.trim();
+    let t = t
+        .strip_prefix("=\"")
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap_or(t);
+    let t = t.strip_prefix('\'').unwrap_or(t);
+    t.chars()
         .map(crate::text::fold_width)
-        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '\u{feff}')
+        .filter(|c| {
+            !c.is_whitespace()
+                && *c != '-'
+                && !matches!(
+                    *c,
+                    '\u{feff}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}'
+                )
+        })
         .flat_map(char::to_uppercase)
         .collect()
 }
@@ -555,5 +569,17 @@ mod normalize_tests {
             normalize("３２０９０２１９９０１２３１００１ｘ"),
             "32090219901231001X"
         );
+    }
+
+    #[test]
+    fn spreadsheet_text_markers_and_zero_width_characters_are_not_part_of_a_code() {
+        for s in [
+            "'91320900MA1XA",
+            "=\"91320900MA1XA\"",
+            "91320900MA1XA\u{200b}",
+            "\t91320900MA1XA",
+        ] {
+            assert_eq!(normalize(s), "91320900MA1XA", "{s:?}");
+        }
     }
 }

@@ -36,6 +36,11 @@ pub enum BatchError {
 /// file is taken as XLSX by its content (a ZIP), whatever it was called; CSV in UTF-8 or
 /// GB18030 (Excel's own Chinese CSV), read as CSV (a quoted cell may hold a line break).
 pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchError> {
+    if bytes.starts_with(b"\xD0\xCF\x11\xE0") {
+        return Err(BatchError::Read(
+            "这是旧版Excel（.xls）文件，请另存为.xlsx或CSV后重新上传".into(),
+        ));
+    }
     let zip = bytes.starts_with(b"PK\x03\x04");
     if xlsx && !zip {
         return Err(BatchError::Read("不是有效的XLSX文件".into()));
@@ -52,23 +57,31 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
     {
         rows.pop();
     }
-    // A header row: no digit anywhere in it, and a cell that names a code column; the code
-    // column is the cell that names it best (证件号码 before 证件类型), else the first.
+    // A header row among the first few (a title may stand above it): a cell that names a code
+    // column, and no cell that is itself a code; the code column is the cell that names it
+    // best (证件号码 before 证件类型), else the first. Title rows above the header are not lines
+    // of codes.
     let header = rows
-        .first()
-        .filter(|(_, cells)| !cells.iter().any(|c| c.bytes().any(|b| b.is_ascii_digit())))
-        .and_then(|(_, cells)| {
-            cells
+        .iter()
+        .take(MAX_HEADER_ROW)
+        .position(|(_, cells)| {
+            !cells.iter().any(|c| looks_like_code(c))
+                && cells.iter().any(|c| header_rank(c).is_some())
+        })
+        .map(|at| {
+            let column = rows[at]
+                .1
                 .iter()
                 .enumerate()
                 .filter_map(|(i, c)| header_rank(c).map(|r| (r, i)))
                 .min()
-                .map(|(_, i)| i)
+                .map_or(0, |(_, i)| i);
+            (at, column)
         });
-    let column = header.unwrap_or(0);
+    let (skip, column) = header.map_or((0, 0), |(at, column)| (at + 1, column));
     let out: Vec<(u64, String)> = rows
         .into_iter()
-        .skip(usize::from(header.is_some()))
+        .skip(skip)
         .map(|(line, cells)| (line, cells.into_iter().nth(column).unwrap_or_default()))
         .collect();
     if out.is_empty() {
@@ -82,21 +95,64 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
 
 /// A code cell Excel stored as a number: 15 digits or more have lost their last digits (and an
 /// ID number's X), so the cell says so instead of standing for a code it is not.
+/// Rows searched for a header (a title and a note may stand above it).
+const MAX_HEADER_ROW: usize = 5;
+
+/// Columns of a sheet read (the code column may stand well to the right).
+const MAX_COLUMNS: usize = 256;
+
+/// A cell that is an 18-character code of the two kinds (letters and digits, digits in front):
+/// a data row, never a header.
+fn looks_like_code(cell: &str) -> bool {
+    let n = domain::ids::normalize(cell);
+    n.len() == 18
+        && n.bytes().all(|b| b.is_ascii_alphanumeric())
+        && n.as_bytes()[0].is_ascii_digit()
+}
+
 const NUMBER_LOST: &str = "以数值存储，精度已丢失（请将该列设为文本后重新导出）";
 
 fn xlsx_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, BatchError> {
     let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
         .map_err(|_| BatchError::Read("不是有效的XLSX文件（可另存为.xlsx或CSV后重试）".into()))?;
-    let name = wb.sheet_names().first().cloned().ok_or(BatchError::Empty)?;
-    let range = wb
-        .worksheet_range(&name)
-        .map_err(|_| BatchError::Read("XLSX文件的第一个工作表无法读取".into()))?;
+    // The visible sheet that holds data (hidden sheets are not the list); several such sheets
+    // are refused by name rather than read in part.
+    let visible: Vec<String> = wb
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.visible == calamine::SheetVisible::Visible)
+        .map(|s| s.name.clone())
+        .collect();
+    let mut with_data = Vec::new();
+    for name in visible {
+        let range = wb
+            .worksheet_range(&name)
+            .map_err(|_| BatchError::Read(format!("工作表“{name}”无法读取")))?;
+        if range
+            .used_cells()
+            .any(|(_, _, c)| !matches!(c, Data::Empty))
+        {
+            with_data.push((name, range));
+        }
+    }
+    if with_data.len() > 1 {
+        return Err(BatchError::Read(format!(
+            "工作簿有{}个含数据的工作表（{}），请只保留代码所在的一个，或另存为CSV",
+            with_data.len(),
+            with_data
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join("、")
+        )));
+    }
+    let (_, range) = with_data.pop().ok_or(BatchError::Empty)?;
     let start = range.start().map_or(0, |(r, _)| r as u64);
     let mut out = Vec::new();
     for (i, row) in range.rows().enumerate() {
         let cells = row
             .iter()
-            .take(16)
+            .take(MAX_COLUMNS)
             .map(|c| match c {
                 Data::String(s) => s.trim().to_string(),
                 Data::Float(f) if f.abs() >= 1e14 => NUMBER_LOST.to_string(),
@@ -120,7 +176,8 @@ fn csv_rows(bytes: &[u8]) -> Vec<(u64, Vec<String>)> {
         Ok(t) => t.into(),
         Err(_) => encoding_rs::GB18030.decode(bytes).0,
     };
-    let text = text.replace("\r\n", "\n");
+    // Line ends of every kind, the classic Mac's lone CR included.
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     match split_rows(&text, true) {
         Some(rows) => rows,
         // A quote opened and never closed would swallow the rest of the file: read it again
@@ -175,7 +232,9 @@ fn split_rows(text: &str, quotes: bool) -> Option<Vec<(u64, Vec<String>)>> {
 /// How well a header cell names a code column (lower is better), if it does: no digit, and
 /// one of 统一社会信用代码, 证件号码, 身份证号, 纳税人识别号, 主体标识码, code, USCC … in it.
 fn header_rank(cell: &str) -> Option<usize> {
-    if cell.bytes().any(|b| b.is_ascii_digit()) {
+    // A note after the name — 统一社会信用代码（18位） — is not part of it.
+    let cell = cell.split(['（', '(']).next().unwrap_or(cell).trim();
+    if cell.is_empty() || cell.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
     let upper = cell.to_uppercase();
@@ -609,6 +668,48 @@ mod tests {
             "trailing blank rows are not lines"
         );
         assert!(read_codes(b"not a zip", true).is_err());
+    }
+
+    #[test]
+    fn templates_as_offices_make_them_are_read_at_their_code_column() {
+        // A title row, then a header whose code column carries a note, and a column named with
+        // a year; lines keep the numbers the sheet shows.
+        let text = "2026年度评优评先候选单位名单\n序号,企业名称,统一社会信用代码（18位）,2026年营业收入\n1,甲公司,91320900MA1MB4X50R,100\n";
+        assert_eq!(
+            read_codes(text.as_bytes(), false).unwrap(),
+            vec![(3, "91320900MA1MB4X50R".to_string())]
+        );
+        // Line ends of the classic Mac.
+        let lines = read_codes(b"91320900MA1MB4X50R\r91320900MA1MB4X50T\r", false).unwrap();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        // The old binary Excel format is refused with what to do.
+        let e = read_codes(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest", false).unwrap_err();
+        assert!(e.to_string().contains("另存为.xlsx或CSV"), "{e}");
+        // XLSX: the code column at column T; a hidden sheet is not read.
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let old = wb.add_worksheet().set_name("old").unwrap();
+        old.write_string(0, 0, "91320900MA1MB4X50T").unwrap();
+        old.set_hidden(true);
+        let ws = wb.add_worksheet().set_name("当前").unwrap();
+        ws.write_string(0, 19, "统一社会信用代码").unwrap();
+        ws.write_string(1, 19, "91320900MA1MB4X50R").unwrap();
+        ws.set_active(true);
+        let bytes = wb.save_to_buffer().unwrap();
+        assert_eq!(
+            read_codes(&bytes, true).unwrap(),
+            vec![(2, "91320900MA1MB4X50R".to_string())]
+        );
+        // Two sheets with data: refused, naming them, rather than read in part.
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        for (name, code) in [
+            ("第一批", "91320900MA1MB4X50R"),
+            ("第二批", "91320900MA1MB4X50T"),
+        ] {
+            let ws = wb.add_worksheet().set_name(name).unwrap();
+            ws.write_string(0, 0, code).unwrap();
+        }
+        let e = read_codes(&wb.save_to_buffer().unwrap(), true).unwrap_err();
+        assert!(e.to_string().contains("第一批、第二批"), "{e}");
     }
 
     #[test]

@@ -711,7 +711,7 @@ pub struct BatchParams {
     pub sign: Option<bool>,
 }
 
-const MAX_BATCH_BYTES: u64 = 64 << 20;
+pub const MAX_BATCH_BYTES: u64 = 64 << 20;
 
 /// A batch review to run.
 pub struct BatchJob<'a> {

@@ -253,7 +253,15 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         joint::alert_feedback,
     )
     .page(Method::GET, "/console/batches", OFFICERS, joint::batches)
-    .page(Method::POST, "/console/batches", OFFICERS, joint::upload)
+    .page(
+        Method::POST,
+        "/console/batches",
+        OFFICERS,
+        // A batch file of up to 1 M codes (the API's limit), with the form around it.
+        joint::upload.layer(axum::extract::DefaultBodyLimit::max(
+            crate::api::joint::MAX_BATCH_BYTES as usize + (1 << 20),
+        )),
+    )
     .page(
         Method::GET,
         "/console/batches/{id}/result.csv",
