@@ -364,6 +364,18 @@ async fn every_effect_and_a_delisting(h: Harness) {
         .json();
     assert_eq!(got["feedback"]["outcome"], "applied");
     assert_eq!(got["verdict"], "forbid");
+    // "Not applicable" keeps no measure ids, whatever the form sent.
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    let other = v["check_id"].as_i64().unwrap();
+    let r = h
+        .post_json(
+            &format!("/api/v1/checks/{other}/feedback"),
+            Role::Handling,
+            json!({"outcome": "not_applicable", "measures": ["CJ-ZFCG-01", "NOT-A-MEASURE"], "reason": "同名不同主体"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["measures"], json!([]), "{}", r.text());
     // Another unit's officer (the bank has none) cannot see it.
     assert_eq!(
         h.get(&format!("/api/v1/checks/{id}"), Role::Financial)
@@ -1498,4 +1510,34 @@ async fn a_correction_keeps_the_rectification_deadline_on_postgres() {
     .await
     .unwrap();
     a_correction_keeps_the_rectification_deadline(h).await;
+}
+
+/// An objection to a list entry shows at the next check and in the embeddable snippet at once,
+/// with the entry behind the verdict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_objection_shows_in_the_next_check_and_its_snippet() {
+    let h = harness();
+    let x = city(&h);
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    let rid = v["entries"][0]["record_id"].as_str().unwrap().to_string();
+    assert_eq!(v["entries"][0]["under_objection"], false);
+    h.clock
+        .set(h.clock.now() + chrono::Duration::milliseconds(10));
+    let r = h
+        .post_json(
+            "/api/v1/objections",
+            Role::Reporter,
+            json!({"record_id": rid, "reason": "认定所依据的处罚决定已被复议撤销，申请核实"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    assert_eq!(v["entries"][0]["under_objection"], true, "{v}");
+    let id = v["check_id"].as_i64().unwrap();
+    let snippet = h
+        .get(&format!("/api/v1/checks/{id}/snippet"), Role::Handling)
+        .await
+        .text();
+    assert!(snippet.contains("盐环信〔2026〕1号"), "{snippet}");
+    assert!(snippet.contains("异议处理中"), "{snippet}");
 }

@@ -335,6 +335,10 @@ pub async fn object(
     let (s, rid) = (state.clone(), record_id.clone());
     let r = blocking(move || {
         let id = casework(&s).object(&a, &rid, &reason, &files, s.clock.now())?;
+        // Checks show 异议处理中 on a list entry at once (the jobs catch up if this fails).
+        if let Err(e) = s.lists.refresh(&s.store, &s.platform, &s.rules) {
+            eprintln!("list index refresh after objection {id}: {e}");
+        }
         created(&s, id)
     })
     .await;
@@ -496,9 +500,8 @@ pub async fn act(
         )?;
         // Checks see an ended list entry at once; if the refresh fails the jobs catch up within
         // seconds, and the step itself is done.
-        if (done.state == "approved" || done.state == "record_withdrawn")
-            && let Err(e) = s.lists.refresh(&s.store, &s.platform, &s.rules)
-        {
+        // (An objection's close lifts 异议处理中 too.)
+        if let Err(e) = s.lists.refresh(&s.store, &s.platform, &s.rules) {
             eprintln!("list index refresh after case {id}: {e}");
         }
         Ok(done)

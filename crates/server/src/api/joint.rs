@@ -263,7 +263,12 @@ pub fn file_feedback(
     let fb = store::Feedback {
         check_id: id,
         outcome: f.outcome.clone(),
-        measures: f.measures.clone(),
+        // "Not applicable" applied no measure, whatever boxes a form left ticked.
+        measures: if f.outcome == "applied" {
+            f.measures.clone()
+        } else {
+            Vec::new()
+        },
         reason: reason.map(str::to_string),
         actor: ctx.principal.actor(),
         unit: ctx.principal.unit.clone(),
@@ -309,7 +314,28 @@ fn esc(s: &str) -> String {
 
 /// The embeddable verdict: a self-contained HTML fragment (inline styles, no script) that an
 /// approval system inserts into its own page after calling the API with its token.
-pub fn snippet(c: &store::CheckRow, rules: &rulebook::Rulebook) -> String {
+/// The list entries behind a check as they stand now (its own, its legal representative's, an
+/// organisation's its person represents); entries that left their lists since are not among them.
+pub fn entries_of_check(
+    s: &Shared,
+    c: &store::CheckRow,
+) -> Vec<std::sync::Arc<joint::index::Entry>> {
+    let lists = &s.lists;
+    let mut all = lists.entries(&c.subject_key);
+    if let Some(rep) = lists.listed_rep(&c.subject_key) {
+        all.extend(lists.entries(&rep));
+    }
+    for org in lists.represented_orgs(&c.subject_key) {
+        all.extend(lists.entries(&org));
+    }
+    c.entries
+        .iter()
+        .filter_map(|rid| all.iter().find(|e| &e.record_id == rid).cloned())
+        .collect()
+}
+
+pub fn snippet(s: &Shared, c: &store::CheckRow) -> String {
+    let rules = &s.rules;
     let v = Verdict::parse(&c.verdict).unwrap_or(Verdict::Clear);
     let color = match v {
         Verdict::Clear => "#2e7d32",
@@ -346,6 +372,30 @@ pub fn snippet(c: &store::CheckRow, rules: &rulebook::Rulebook) -> String {
         }
         h.push_str("</ul>");
     }
+    // The entries behind it, so that the approving officer sees which decision and whether the
+    // subject has objected to it.
+    let entries = entries_of_check(s, c);
+    if !entries.is_empty() {
+        h.push_str("<div style=\"margin-top:4px\">所涉名单：</div><ul style=\"margin:0 0 0 18px;padding:0\">");
+        for e in &entries {
+            let list = rules
+                .catalog
+                .class_by_code(&e.class_code)
+                .map_or(e.class_code.clone(), |k| k.name.clone());
+            h.push_str(&format!(
+                "<li>{}　{}　认定单位：{}{}</li>",
+                esc(&list),
+                esc(&e.decision_no),
+                esc(&e.deciding_unit),
+                if e.under_objection {
+                    "　<strong>异议处理中</strong>"
+                } else {
+                    ""
+                }
+            ));
+        }
+        h.push_str("</ul>");
+    }
     h.push_str("<div style=\"color:#666;font-size:12px\">信用中国（江苏盐城）联合奖惩系统 · 请在业务办结后反馈措施采取情况</div></div>");
     h
 }
@@ -363,7 +413,7 @@ pub async fn check_snippet(
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let check = visible_check(&s, &c, id)?;
-        Ok(Html(snippet(&check, &s.rules)))
+        Ok(Html(snippet(&s, &check)))
     })
     .await;
     audit_check_read(&state, &ctx, id, r.is_ok(), "check.snippet").await;
