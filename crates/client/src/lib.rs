@@ -103,16 +103,57 @@ struct ErrorDetail {
 }
 
 impl Client {
-    /// `base`: the platform's address; `token`: the department's API token.
+    /// `base`: the platform's address; `token`: the department's API token. HTTPS is checked
+    /// against the public (WebPKI) roots; a platform on the government intranet with a
+    /// certificate from its own CA takes [`Client::with_root_certs`].
     pub fn new(base: &str, token: &str) -> Client {
-        Client {
-            base: base.trim_end_matches('/').to_string(),
-            token: token.to_string(),
-            agent: ureq::Agent::config_builder()
+        Client::with_agent(
+            base,
+            token,
+            ureq::Agent::config_builder()
                 .timeout_global(Some(Duration::from_secs(15)))
                 .http_status_as_error(false)
                 .build()
                 .into(),
+        )
+    }
+
+    /// HTTPS checked against these CA certificates (PEM) only: the platform's certificate is
+    /// issued by the government intranet's own CA.
+    pub fn with_root_certs(base: &str, token: &str, pem: &[u8]) -> Result<Client, ClientError> {
+        let mut certs = Vec::new();
+        for item in ureq::tls::parse_pem(pem) {
+            match item.map_err(|e| ClientError::Transport(format!("CA证书无法读取：{e}")))? {
+                ureq::tls::PemItem::Certificate(c) => certs.push(c),
+                _ => continue,
+            }
+        }
+        if certs.is_empty() {
+            return Err(ClientError::Transport("CA证书文件中没有证书".into()));
+        }
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(certs)))
+            .build();
+        Ok(Client::with_agent(
+            base,
+            token,
+            ureq::Agent::config_builder()
+                .timeout_global(Some(Duration::from_secs(15)))
+                .http_status_as_error(false)
+                .tls_config(tls)
+                .build()
+                .into(),
+        ))
+    }
+
+    /// With an agent the caller configured (proxy, TLS, timeouts). It must not turn HTTP error
+    /// statuses into errors (`http_status_as_error(false)`): the client reads the platform's
+    /// Chinese message from them.
+    pub fn with_agent(base: &str, token: &str, agent: ureq::Agent) -> Client {
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            agent,
         }
     }
 

@@ -127,3 +127,39 @@ async fn an_approval_system_checks_shows_and_reports_back() {
     .await
     .unwrap();
 }
+
+/// A platform on the intranet with its own CA: the client takes the CA's PEM; a file without a
+/// certificate is refused in Chinese.
+#[test]
+fn an_intranet_ca_is_taken_from_its_pem() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, cert) = (dir.path().join("ca.key"), dir.path().join("ca.pem"));
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=盐城市政务内网CA"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pem = std::fs::read(&cert).unwrap();
+    assert!(Client::with_root_certs("https://credit.yancheng.example", "t", &pem).is_ok());
+    let key_only = std::fs::read(&key).unwrap();
+    match Client::with_root_certs("https://credit.yancheng.example", "t", &key_only) {
+        Err(ClientError::Transport(m)) => assert!(m.contains("没有证书"), "{m}"),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+}
