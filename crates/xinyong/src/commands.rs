@@ -63,9 +63,37 @@ impl Ctx {
         Ok(())
     }
     fn keys(&self) -> Result<KeyRing> {
-        KeyRing::open_or_create(&self.global.keys)
-            .with_context(|| format!("密钥文件 {}", self.global.keys.display()))
+        self.keys_for(&self.global.db)
     }
+    /// The key file for the store at `db`: created for a store that holds nothing yet, never for
+    /// one that holds data — a new key would leave its sealed ID numbers unreadable, its
+    /// persons unfindable and its audit checkpoints unverifiable (a mistyped `--keys` path).
+    fn keys_for(&self, db: &str) -> Result<KeyRing> {
+        let path = &self.global.keys;
+        if !path.exists() && store_holds_data(db) {
+            bail!(
+                "密钥文件 {} 不存在，而数据库 {db} 中已有数据（身份证号密文、按身份证号的查找和审计签名都依赖原密钥）。请用 --keys（或 XINYONG_KEYS）指向原密钥文件，不要另建新密钥。",
+                path.display()
+            );
+        }
+        KeyRing::open_or_create(path).with_context(|| format!("密钥文件 {}", path.display()))
+    }
+}
+
+/// Whether the store at `db` already holds subjects or audit entries (an SQLite file that does
+/// not exist, or a schema not migrated yet, holds nothing).
+fn store_holds_data(db: &str) -> bool {
+    if !db.starts_with("postgres://") && !db.starts_with("postgresql://") && !Path::new(db).exists()
+    {
+        return false;
+    }
+    let any = |s: Result<Store, store::StoreError>, sql: &str| {
+        s.ok()
+            .and_then(|s| s.read(|c| c.query_one(sql, &[])).ok())
+            .is_some_and(|r| r.is_some())
+    };
+    any(Store::open(db), "SELECT 1 FROM subjects LIMIT 1")
+        || any(Store::open_platform(db), "SELECT 1 FROM audit_log LIMIT 1")
 }
 
 /// The clock: real time, or the instant in `XINYONG_NOW` (RFC 3339) for scripted runs.
@@ -667,7 +695,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     }
     let store = Store::open(&a.demo_db).with_context(|| format!("打开演示数据库 {}", a.demo_db))?;
     let platform = Store::open_platform(&a.demo_db)?;
-    let keys = ctx.keys()?;
+    let keys = ctx.keys_for(&a.demo_db)?;
     if fresh {
         let dir = db_path
             .parent()
@@ -888,7 +916,7 @@ fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()
     let platform = Arc::new(Store::open_platform(db)?);
     let keys = Arc::new(match keys {
         Some(k) => k,
-        None => ctx.keys()?,
+        None => ctx.keys_for(db)?,
     });
     let config = server::Config {
         rate_per_credential: a.rate_per_credential,

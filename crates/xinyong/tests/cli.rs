@@ -273,6 +273,18 @@ fn import_subject_stats_on_both_backends() {
             .unwrap();
         assert!(!missing.status.success());
         assert!(String::from_utf8_lossy(&missing.stderr).contains("没有找到"));
+        // A key file that is not there, for a store that holds data: refused, not made anew.
+        let lost = dir.path().join(format!("lost-{}.key", ts.name));
+        let out = xinyong(&ts.spec, &lost, &["subject", &some])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{}", ts.name);
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("不要另建新密钥"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!lost.exists(), "{}", ts.name);
         // Withdrawing the batch: a reason is required; the withdrawal is audited.
         let sub = s["submission_id"].as_i64().unwrap().to_string();
         let blank = xinyong(
