@@ -103,7 +103,8 @@ pub fn json_error(e: &serde_json::Error) -> String {
         Category::Data => {
             format!("{at}的数据类型不符合要求（应为记录对象组成的数组，各字段的值为文本或数字）")
         }
-        Category::Io => "文件未能完整读取".into(),
+        // The reader's own error (the body cut off, too large, idle too long) says what happened.
+        Category::Io => format!("文件未能完整读取：{e}"),
     }
 }
 

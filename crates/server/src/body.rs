@@ -23,12 +23,26 @@ pub struct BodyReader {
 pub const TOO_LARGE: &str = "报送内容超过大小上限";
 
 impl BodyReader {
-    pub fn new(body: Body, limit: u64) -> BodyReader {
+    /// `idle`: how long the body may pause between two pieces (`Config::body_idle`).
+    pub fn new(body: Body, limit: u64, idle: std::time::Duration) -> BodyReader {
         let (tx, rx) = tokio::sync::mpsc::channel(8);
         tokio::spawn(async move {
             let mut stream = body.into_data_stream();
             let mut total = 0u64;
-            while let Some(chunk) = stream.next().await {
+            loop {
+                let chunk = match tokio::time::timeout(idle, stream.next()).await {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => return,
+                    Err(_) => {
+                        let _ = tx
+                            .send(Err(format!(
+                                "请求体接收超时：{}秒内没有收到数据，本次报送未保存",
+                                idle.as_secs()
+                            )))
+                            .await;
+                        return;
+                    }
+                };
                 let item = match chunk {
                     Ok(b) => {
                         total += b.len() as u64;

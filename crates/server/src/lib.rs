@@ -70,6 +70,9 @@ pub struct Config {
     pub trusted_audit_keys: Vec<String>,
     /// Allow webhook addresses on this machine itself (a test's receiver; never in service).
     pub webhooks_to_loopback: bool,
+    /// How long an upload may pause between two pieces. A submission holds the store's writer
+    /// while its body streams in: a sender that stalls must not hold every other unit's imports.
+    pub body_idle: Duration,
 }
 
 /// The outbox's sender: a local spool file, or the government SMS/email gateway.
@@ -98,6 +101,7 @@ impl Default for Config {
             run_jobs: true,
             trusted_audit_keys: Vec::new(),
             webhooks_to_loopback: false,
+            body_idle: Duration::from_secs(30),
         }
     }
 }
@@ -263,6 +267,9 @@ pub fn app(state: AppState) -> (axum::Router, Shared) {
     (router, shared)
 }
 
+/// How long in-flight requests may take to finish after the shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
+
 /// Serves until `shutdown` resolves; in-flight requests finish first. Signs an audit checkpoint
 /// at least every `checkpoint_every` and once more on the way out.
 pub async fn serve(
@@ -277,12 +284,29 @@ pub async fn serve(
         .config
         .run_jobs
         .then(|| tokio::spawn(jobs::run(shared.clone())));
-    let result = axum::serve(
+    // In-flight requests get `SHUTDOWN_GRACE` to finish once the signal comes; one that is
+    // still running then (a stalled upload) is abandoned, and its submission rolls back whole.
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    .with_graceful_shutdown(signal)
+    .into_future();
+    let result = tokio::select! {
+        r = server => r,
+        _ = async {
+            let _ = stop_rx.wait_for(|stopping| *stopping).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            eprintln!("停止：{}秒后仍有请求未完成，不再等待（未完成的报送整批不保存）", SHUTDOWN_GRACE.as_secs());
+            Ok(())
+        }
+    };
     ticker.abort();
     refresher.abort();
     if let Some(j) = joint_jobs {

@@ -1016,3 +1016,61 @@ async fn on_postgres_logins_are_counted_and_lock() {
     assert_eq!(a.failed_logins, 5);
     assert!(a.locked_until.is_some());
 }
+
+/// An upload that stops sending midway is refused once it has been idle too long, and saves
+/// nothing: it does not hold the store's writer (and every other unit's imports) for as long
+/// as the sender stays silent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_upload_is_refused_after_its_idle_limit_and_saves_nothing() {
+    use futures_util::StreamExt;
+    let h = harness_on(
+        testkit::sqlite(),
+        server::Config {
+            body_idle: std::time::Duration::from_millis(500),
+            ..server::Config::default()
+        },
+    );
+    let before = h.state.store.submissions(None, 100).unwrap().len();
+    let body = records_json(&[(
+        "盐城市恒泰化工有限公司",
+        "91320900MA1MB4X50R",
+        "盐环罚〔2026〕301号",
+    )])
+    .to_string();
+    let half = body.as_bytes()[..body.len() / 2].to_vec();
+    let stream =
+        futures_util::stream::once(
+            async move { Ok::<_, std::io::Error>(bytes::Bytes::from(half)) },
+        )
+        .chain(futures_util::stream::pending());
+    let started = std::time::Instant::now();
+    let r = h
+        .send(
+            h.request(
+                Method::POST,
+                &format!("/api/v1/submissions?class={}", urlencode("行政处罚")),
+                Role::Reporter,
+                Via::Token,
+            )
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from_stream(stream))
+            .unwrap(),
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{} {}", r.status, r.text());
+    assert!(r.text().contains("接收超时"), "{}", r.text());
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(h.state.store.submissions(None, 100).unwrap().len(), before);
+    // The store's writer is free: the next submission goes through.
+    let r = push(
+        &h,
+        Role::Reporter,
+        &records_json(&[(
+            "盐城市恒泰化工有限公司",
+            "91320900MA1MB4X50R",
+            "盐环罚〔2026〕302号",
+        )]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+}

@@ -555,7 +555,7 @@ pub async fn upload_file(
 ) -> ApiResult<Json<Vec<store::CaseFile>>> {
     let a = writer(&ctx)?;
     let limit = state.rules.workflows.evidence.max_bytes;
-    let mut reader = BodyReader::new(body, limit);
+    let mut reader = BodyReader::new(body, limit, state.config.body_idle);
     let s = state.clone();
     let name = q.name.unwrap_or_else(|| "证明材料".into());
     let r = blocking(move || {

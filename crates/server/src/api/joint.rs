@@ -874,7 +874,7 @@ pub async fn create_batch(
     let matter = q.matter.clone();
     let r = blocking(move || {
         let mut bytes = Vec::new();
-        BodyReader::new(body, MAX_BATCH_BYTES)
+        BodyReader::new(body, MAX_BATCH_BYTES, s.config.body_idle)
             .read_to_end(&mut bytes)
             .map_err(|e| {
                 if e.to_string().contains(TOO_LARGE) {

@@ -53,7 +53,9 @@ fn format_of(req: &Request, explicit: Option<&str>) -> Result<Format, ApiError> 
     }
 }
 
-/// Streams a submission into the importer on a blocking thread.
+/// Streams a submission into the importer on a blocking thread. The import, its counters and
+/// its audit entry run as a task of their own: a client that hangs up midway does not stop them
+/// halfway (the rows committed, the entry not written).
 pub async fn import_body(
     state: &Shared,
     ctx: &Ctx,
@@ -62,8 +64,30 @@ pub async fn import_body(
     format: Format,
     body: Body,
 ) -> ApiResult<ImportSummary> {
+    let (state, ctx) = (state.clone(), ctx.clone());
+    let work = async move { import_body_here(&state, &ctx, class, file_name, format, body).await };
+    let task = match crate::error::REQUEST_ID.try_with(Clone::clone) {
+        Ok(id) => tokio::spawn(crate::error::REQUEST_ID.scope(id, work)),
+        Err(_) => tokio::spawn(work),
+    };
+    task.await
+        .map_err(|_| ApiError::internal("the import task ended abnormally"))?
+}
+
+async fn import_body_here(
+    state: &Shared,
+    ctx: &Ctx,
+    class: String,
+    file_name: Option<String>,
+    format: Format,
+    body: Body,
+) -> ApiResult<ImportSummary> {
     let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
-    let reader = BodyReader::new(body, state.config.max_submission_bytes);
+    let reader = BodyReader::new(
+        body,
+        state.config.max_submission_bytes,
+        state.config.body_idle,
+    );
     let (s, actor) = (state.clone(), ctx.principal.actor());
     state
         .metrics
