@@ -219,6 +219,27 @@ pub fn create_token(
 /// 三权分立: the credit office administers accounts and tokens, but not the security auditor's.
 /// Those the system operator makes at the server's command line (`xinyong accounts create
 /// --role auditor`), so that the office cannot make, reset or impersonate the trail's reader.
+/// Revokes an API token for the credit office (not the security auditor's: 三权分立), and drops
+/// the cached credentials so that it stops working at once. Whether it was still live.
+pub fn revoke_token_of_office(
+    platform: &Store,
+    cache: &crate::context::TokenCache,
+    id: i64,
+    at: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let t = platform
+        .tokens()?
+        .into_iter()
+        .find(|t| t.token_id == id)
+        .ok_or_else(|| ApiError::NotFound(format!("令牌{id}不存在")))?;
+    if let Ok(role) = t.role.parse::<Role>() {
+        office_may_manage(role)?;
+    }
+    let live = platform.revoke_token(id, at)?;
+    cache.clear();
+    Ok(live)
+}
+
 pub fn office_may_manage(role: Role) -> Result<(), ApiError> {
     if role == Role::Auditor {
         return Err(ApiError::NotYours(

@@ -891,6 +891,38 @@ async fn the_credit_office_cannot_make_or_take_over_an_auditor() {
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{action}: {}", r.text());
     }
+    // Nor revoke the auditor's token: it keeps working.
+    let audit_token = h
+        .state
+        .platform
+        .tokens()
+        .unwrap()
+        .into_iter()
+        .find(|t| t.role == "auditor")
+        .expect("the harness's auditor token");
+    let r = h
+        .send(
+            h.request(
+                Method::DELETE,
+                &format!("/api/v1/tokens/{}", audit_token.token_id),
+                Role::Admin,
+                Via::Token,
+            )
+            .body(Body::empty())
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(
+        h.send(
+            h.request(Method::GET, "/api/v1/audit", Role::Auditor, Via::Token)
+                .body(Body::empty())
+                .unwrap()
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
     // Other roles stay the office's to manage.
     let reviewer = h
         .post_json(

@@ -8,7 +8,7 @@ use store::{Account, ApiToken};
 
 use crate::body::{ApiJson, ApiPath};
 use crate::context::{Ctx, audit};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::manage::{self, AccountRequest, CreatedAccount, CreatedToken, TokenRequest};
 use crate::{Shared, blocking};
 
@@ -160,12 +160,7 @@ pub async fn revoke_token(
 ) -> ApiResult<Json<Done>> {
     let s = state.clone();
     let r = blocking(move || {
-        if !s.platform.tokens()?.iter().any(|t| t.token_id == id) {
-            return Err(ApiError::NotFound(format!("令牌{id}不存在")));
-        }
-        let r = s.platform.revoke_token(id, s.clock.now())?;
-        s.tokens.clear();
-        Ok(r)
+        crate::manage::revoke_token_of_office(&s.platform, &s.tokens, id, s.clock.now())
     })
     .await;
     audit(

@@ -925,9 +925,7 @@ pub async fn revoke_token(
     }
     let s = state.clone();
     let r = blocking(move || {
-        let r = s.platform.revoke_token(id, s.clock.now())?;
-        s.tokens.clear();
-        Ok(r)
+        crate::manage::revoke_token_of_office(&s.platform, &s.tokens, id, s.clock.now())
     })
     .await;
     audit(
