@@ -313,7 +313,13 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
         }
         _ => (format!("ip{client}"), state.config.rate_per_address),
     };
-    if let Err(wait) = state.limiter.take(&key, per_minute) {
+    // Health probes (the load balancer's, often from one address) are not counted: a busy
+    // public must not make the service look down.
+    let probe = matches!(req.uri().path(), "/healthz" | "/readyz");
+    if let Err(wait) = (!probe)
+        .then(|| state.limiter.take(&key, per_minute))
+        .unwrap_or(Ok(()))
+    {
         state.metrics.rate_limited();
         return ApiError::TooMany(wait).into_response();
     }

@@ -508,6 +508,14 @@ async fn rate_limits_answer_429_with_retry_after() {
         .parse()
         .unwrap();
     assert!((1..=60).contains(&wait));
+    // Health probes from the same address still answer.
+    for path in ["/healthz", "/readyz"] {
+        assert_eq!(
+            h.get(path, Role::Public).await.status,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
     // A token has its own bucket.
     assert_eq!(
         h.get("/api/v1/stats", Role::Admin).await.status,
