@@ -803,6 +803,21 @@ async fn the_openapi_document_describes_every_api_endpoint() {
             ep.path
         );
     }
+    // A path parameter is one the path names; the rest are query parameters.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                let in_path = path.contains(&format!("{{{name}}}"));
+                assert_eq!(
+                    p["in"] == "path",
+                    in_path,
+                    "{method} {path}: parameter {name} is in {}",
+                    p["in"]
+                );
+            }
+        }
+    }
     let page = h.get("/api/v1/docs", Role::Public).await;
     assert!(
         page.text().contains("/static/swagger/swagger-ui-bundle.js"),

@@ -373,6 +373,7 @@ pub async fn create_objection(
 // ----- cases -----
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CasesQuery {
     /// repair 或 objection.
     pub kind: Option<String>,
@@ -535,6 +536,7 @@ pub async fn case_action(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FileQuery {
     /// 文件名.
     pub name: Option<String>,
@@ -712,6 +714,7 @@ pub async fn messages(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<M
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     /// 起始日期（含），默认本年1月1日.
     pub from: Option<String>,
@@ -763,6 +766,7 @@ pub async fn stats(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FeedQuery {
     /// 上次取到的最大 feed_id（从0开始）.
     #[serde(default)]

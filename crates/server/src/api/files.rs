@@ -13,6 +13,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{Shared, blocking, today};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AsOf {
     /// The file as it stood at the end of this day (YYYY-MM-DD); default today. Only the subject
     /// itself and officers who see whole files may ask for another day than today.

@@ -667,6 +667,7 @@ pub async fn create_exception(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CodeParam {
     /// 统一社会信用代码或公民身份号码.
     pub code: String,
@@ -751,6 +752,7 @@ pub async fn revoke_exception(
 // ----- batch review -----
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BatchParams {
     /// 事项代码或名称.
     pub matter: String,
@@ -1129,6 +1131,7 @@ pub async fn subscribe(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     pub limit: Option<i64>,
     pub offset: Option<i64>,
@@ -1280,6 +1283,7 @@ pub async fn set_webhook(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AlertParams {
     /// Only alerts without feedback.
     pub open: Option<bool>,
@@ -1416,6 +1420,7 @@ pub struct JointStats {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsParams {
     /// From this day (YYYY-MM-DD); default 30 days ago.
     pub since: Option<String>,

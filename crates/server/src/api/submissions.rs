@@ -20,6 +20,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{Shared, blocking};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SubmitParams {
     /// The catalog class, by its Chinese name (行政处罚) or code (CF).
     pub class: String,
@@ -185,6 +186,7 @@ pub async fn create(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// A unit's full name (the credit office only; others see their own unit).
     pub unit: Option<String>,
@@ -220,6 +222,7 @@ pub async fn list(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     pub offset: Option<i64>,
     pub limit: Option<i64>,
@@ -386,6 +389,7 @@ pub async fn withdraw(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QualityParams {
     pub unit: Option<String>,
 }

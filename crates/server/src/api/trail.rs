@@ -12,6 +12,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{Shared, blocking};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     pub actor: Option<String>,
     pub action: Option<String>,
