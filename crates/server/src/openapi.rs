@@ -26,6 +26,56 @@ impl Modify for Security {
     }
 }
 
+/// Every response says what it means (OpenAPI requires a description): the ones declared with a
+/// status and body only get the meaning of their status.
+struct Descriptions;
+
+impl Modify for Descriptions {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for (status, r) in op.responses.responses.iter_mut() {
+                    if let utoipa::openapi::RefOr::T(r) = r
+                        && r.description.trim().is_empty()
+                    {
+                        r.description = status_meaning(status).into();
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn status_meaning(status: &str) -> &'static str {
+    match status {
+        "200" => "成功",
+        "201" => "已创建",
+        "204" => "成功，无内容",
+        "303" => "跳转",
+        "400" => "请求不正确（参数或格式错误）",
+        "401" => "未登录或令牌无效、已过期、已吊销",
+        "403" => "无权调用该接口或访问该对象",
+        "404" => "对象不存在，或调用者无权知道其存在",
+        "409" => "与当前状态冲突（如已处理、已撤回）",
+        "413" => "请求体超过大小上限",
+        "415" => "请求内容类型不受支持",
+        "422" => "内容不符合要求（错误信息说明哪一项、为什么）",
+        "429" => "请求过于频繁，按 Retry-After 稍后再试",
+        "500" => "服务器内部错误（附请求号）",
+        "503" => "服务暂不可用",
+        _ => "应答",
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -51,7 +101,7 @@ impl Modify for Security {
         api::cases::upload_file, api::cases::get_file, api::cases::worklist, api::cases::messages,
         api::cases::sharing_feed,
     ),
-    modifiers(&Security),
+    modifiers(&Security, &Descriptions),
     tags(
         (name = "信用档案", description = "信用主体的档案与记录"),
         (name = "报送", description = "信源单位的报送接口（推送JSON或上传文件）"),

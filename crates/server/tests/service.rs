@@ -803,9 +803,24 @@ async fn the_openapi_document_describes_every_api_endpoint() {
             ep.path
         );
     }
-    // A path parameter is one the path names; the rest are query parameters.
+    // A path parameter is one the path names; the rest are query parameters. Every response
+    // says what it means (OpenAPI requires it); operation ids are unique.
+    let mut ids = std::collections::HashSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_default().to_string();
+            assert!(
+                ids.insert(id.clone()),
+                "{method} {path}: operationId {id} twice"
+            );
+            for (status, r) in op["responses"].as_object().unwrap() {
+                assert!(
+                    r["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.trim().is_empty()),
+                    "{method} {path} {status}: no description"
+                );
+            }
             for p in op["parameters"].as_array().into_iter().flatten() {
                 let name = p["name"].as_str().unwrap();
                 let in_path = path.contains(&format!("{{{name}}}"));

@@ -1492,7 +1492,7 @@ pub fn joint_stats(state: &Shared, since: Option<&str>) -> ApiResult<JointStats>
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/joint/stats", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/joint/stats", operation_id = "joint_stats", tag = "联合奖惩", security(("token" = [])),
     params(StatsParams),
     responses((status = 200, description = "核查、命中、反馈、预警统计与累计失信预警", body = JointStats),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
