@@ -316,10 +316,12 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
     // Health probes (the load balancer's, often from one address) are not counted: a busy
     // public must not make the service look down.
     let probe = matches!(req.uri().path(), "/healthz" | "/readyz");
-    if let Err(wait) = (!probe)
-        .then(|| state.limiter.take(&key, per_minute))
-        .unwrap_or(Ok(()))
-    {
+    let taken = if probe {
+        Ok(())
+    } else {
+        state.limiter.take(&key, per_minute)
+    };
+    if let Err(wait) = taken {
         state.metrics.rate_limited();
         return ApiError::TooMany(wait).into_response();
     }
