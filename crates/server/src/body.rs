@@ -112,6 +112,33 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// `Form<T>` (the console's forms) whose rejections are API errors: Chinese, with a request id,
+/// shown as a page at a page's address.
+pub struct ApiForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::FormRejection as R;
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(ApiForm(v)),
+            Err(e) => Err(match e {
+                R::InvalidFormContentType(_) => ApiError::UnsupportedMediaType,
+                R::FailedToDeserializeForm(d) => ApiError::Unprocessable(format!(
+                    "表单内容不符合要求：{}",
+                    in_chinese(&d.body_text())
+                )),
+                R::FailedToDeserializeFormBody(d) => ApiError::Unprocessable(format!(
+                    "表单内容不符合要求：{}",
+                    in_chinese(&d.body_text())
+                )),
+                R::BytesRejection(_) => ApiError::TooLarge,
+                _ => ApiError::BadRequest("表单无法读取".into()),
+            }),
+        }
+    }
+}
+
 /// `Query<T>` whose rejections are API errors.
 pub struct ApiQuery<T>(pub T);
 
@@ -142,6 +169,8 @@ fn position(text: &str) -> String {
 fn in_chinese(text: &str) -> String {
     let text = text
         .trim_start_matches("Failed to deserialize query string: ")
+        .trim_start_matches("Failed to deserialize form body: ")
+        .trim_start_matches("Failed to deserialize form: ")
         .trim_start_matches("Failed to deserialize the JSON body into the target type: ");
     // serde_json appends where: said in Chinese after the message.
     let (text, at) = match text.rsplit_once(" at line ") {

@@ -1144,3 +1144,32 @@ async fn a_stalled_upload_is_refused_after_its_idle_limit_and_saves_nothing() {
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
 }
+
+/// A console form that is missing a field, or sent as something else, is answered with a
+/// Chinese page naming the field and the request id — not serde's or axum's English.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_form_errors_are_chinese_pages() {
+    let h = harness();
+    let post = |ct: &'static str, body: &'static str| {
+        h.send(
+            axum::http::Request::builder()
+                .method(Method::POST)
+                .uri("/console/login")
+                .header(header::CONTENT_TYPE, ct)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+    };
+    let r = post("application/x-www-form-urlencoded", "username=x").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let text = r.text();
+    assert!(text.contains("缺少参数“password”"), "{text}");
+    assert!(text.contains("请求号"), "{text}");
+    assert!(
+        !text.contains("Failed") && !text.contains("deserialize"),
+        "{text}"
+    );
+    let r = post("text/plain", "username=x&password=y").await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.text());
+    assert!(!r.text().contains("Form requests"), "{}", r.text());
+}

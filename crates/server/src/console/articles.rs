@@ -1,7 +1,7 @@
 //! The credit office writes and publishes the portal's news and policies (信用动态, 政策法规,
 //! 通知公告): drafts, publication on a date, withdrawal, attachments.
 
-use axum::Form;
+use crate::body::ApiForm;
 use axum::extract::{Multipart, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -117,7 +117,11 @@ fn checked(f: &ArticleForm) -> Result<(String, String, String), ApiError> {
     Ok((column.to_string(), title.to_string(), body))
 }
 
-pub async fn create(State(state): State<Shared>, ctx: Ctx, Form(f): Form<ArticleForm>) -> Response {
+pub async fn create(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiForm(f): ApiForm<ArticleForm>,
+) -> Response {
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
     }
@@ -186,7 +190,7 @@ pub async fn update(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
-    Form(f): Form<ArticleForm>,
+    ApiForm(f): ApiForm<ArticleForm>,
 ) -> Response {
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
@@ -224,7 +228,7 @@ pub async fn publish(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
-    Form(f): Form<PublishForm>,
+    ApiForm(f): ApiForm<PublishForm>,
 ) -> Response {
     set_status(state, ctx, id, f, "published").await
 }
@@ -233,7 +237,7 @@ pub async fn withdraw(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
-    Form(f): Form<PublishForm>,
+    ApiForm(f): ApiForm<PublishForm>,
 ) -> Response {
     set_status(state, ctx, id, f, "withdrawn").await
 }

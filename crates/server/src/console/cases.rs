@@ -558,7 +558,7 @@ pub async fn contact_form(State(state): State<Shared>, ctx: Ctx) -> Response {
 pub async fn set_contact(
     State(state): State<Shared>,
     ctx: Ctx,
-    axum::extract::Form(f): axum::extract::Form<std::collections::HashMap<String, String>>,
+    crate::body::ApiForm(f): crate::body::ApiForm<std::collections::HashMap<String, String>>,
 ) -> Response {
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     if let Err(e) = check_csrf(&ctx, &get("csrf")) {

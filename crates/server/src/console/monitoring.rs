@@ -2,7 +2,7 @@
 //! drill-down, the monthly bulletin (printable page and XLSX), and the units' monthly
 //! self-reports of decisions made. The credit office sees the city; a unit sees itself.
 
-use axum::Form;
+use crate::body::ApiForm;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -540,7 +540,7 @@ fn file(state: &Shared, ctx: &Ctx, f: &SelfReportForm) -> Result<String, ApiErro
 pub async fn file_self_report(
     State(state): State<Shared>,
     ctx: Ctx,
-    Form(f): Form<SelfReportForm>,
+    ApiForm(f): ApiForm<SelfReportForm>,
 ) -> Response {
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);

@@ -1,6 +1,6 @@
 //! The console's pages and form actions.
 
-use axum::Form;
+use crate::body::ApiForm;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -124,7 +124,7 @@ pub async fn login(
     State(state): State<Shared>,
     ctx: Ctx,
     headers: HeaderMap,
-    Form(f): Form<LoginForm>,
+    ApiForm(f): ApiForm<LoginForm>,
 ) -> Response {
     let fail = |ctx: &Ctx, status: StatusCode, msg: &str, username: &str, next: &str| {
         let mut fr = frame(ctx, "登录", "");
@@ -230,7 +230,11 @@ pub struct CsrfForm {
     pub csrf: String,
 }
 
-pub async fn logout(State(state): State<Shared>, ctx: Ctx, Form(f): Form<CsrfForm>) -> Response {
+pub async fn logout(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiForm(f): ApiForm<CsrfForm>,
+) -> Response {
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
     }
@@ -379,7 +383,7 @@ pub struct PasswordForm {
 pub async fn change_password(
     State(state): State<Shared>,
     ctx: Ctx,
-    Form(f): Form<PasswordForm>,
+    ApiForm(f): ApiForm<PasswordForm>,
 ) -> Response {
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
@@ -603,7 +607,7 @@ pub async fn withdraw(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
-    Form(f): Form<WithdrawForm>,
+    ApiForm(f): ApiForm<WithdrawForm>,
 ) -> Response {
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
@@ -707,7 +711,7 @@ pub struct AccountForm {
 pub async fn create_account(
     State(state): State<Shared>,
     ctx: Ctx,
-    Form(f): Form<AccountForm>,
+    ApiForm(f): ApiForm<AccountForm>,
 ) -> Response {
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
@@ -749,7 +753,7 @@ pub async fn disable_account(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
-    Form(f): Form<CsrfForm>,
+    ApiForm(f): ApiForm<CsrfForm>,
 ) -> Response {
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
@@ -775,7 +779,7 @@ pub async fn reset_account(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
-    Form(f): Form<CsrfForm>,
+    ApiForm(f): ApiForm<CsrfForm>,
 ) -> Response {
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
@@ -877,7 +881,7 @@ pub struct TokenForm {
 pub async fn create_token(
     State(state): State<Shared>,
     ctx: Ctx,
-    Form(f): Form<TokenForm>,
+    ApiForm(f): ApiForm<TokenForm>,
 ) -> Response {
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
@@ -918,7 +922,7 @@ pub async fn revoke_token(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
-    Form(f): Form<CsrfForm>,
+    ApiForm(f): ApiForm<CsrfForm>,
 ) -> Response {
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
@@ -1031,7 +1035,7 @@ pub async fn audit_page(
 pub async fn audit_verify(
     State(state): State<Shared>,
     ctx: Ctx,
-    Form(f): Form<CsrfForm>,
+    ApiForm(f): ApiForm<CsrfForm>,
 ) -> Response {
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
