@@ -211,6 +211,9 @@ pub struct Store {
     /// SQLite: set once a thread of the store's own checkpoints the WAL; the writer connection
     /// (and any that replaces it) then leaves that to it (see `checkpoint_in_background`).
     manual_checkpoints: Arc<AtomicBool>,
+    /// SQLite: the database file (device, inode) as `ready` first found it: a store whose file
+    /// was moved or deleted under it keeps working on the unlinked file, and is not ready.
+    file_id: std::sync::OnceLock<(u64, u64)>,
     /// SQLite: set by the checkpoint thread when the WAL should start over (see
     /// `checkpoint_in_background`); the next taker of the writer does the last copy.
     wal_restart_wanted: Arc<AtomicBool>,
@@ -314,6 +317,7 @@ impl Store {
             pg_bulk: AtomicBool::new(false),
             manual_checkpoints,
             wal_restart_wanted: Arc::new(AtomicBool::new(false)),
+            file_id: std::sync::OnceLock::new(),
         })
     }
 

@@ -208,13 +208,26 @@ impl Store {
     pub fn ready(&self) -> Result<(), StoreError> {
         let v = self.schema_version()?;
         let want = self.schema.current();
-        if v == want {
-            Ok(())
-        } else {
-            Err(StoreError::Refused(format!(
+        if v != want {
+            return Err(StoreError::Refused(format!(
                 "schema at version {v}, expected {want}"
-            )))
+            )));
         }
+        #[cfg(unix)]
+        if let crate::Location::Sqlite(path) = &self.location {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(path).map_err(|e| {
+                StoreError::Refused(format!("database file {}: {e}", path.display()))
+            })?;
+            let id = (m.dev(), m.ino());
+            if *self.file_id.get_or_init(|| id) != id {
+                return Err(StoreError::Refused(format!(
+                    "database file {} was replaced",
+                    path.display()
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
