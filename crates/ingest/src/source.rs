@@ -404,56 +404,103 @@ fn read_xlsx<R: Read>(
     row: &mut dyn FnMut(RawRow) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
     use calamine::Reader;
-    // XLSX is a zip: it needs the whole file (and holds at most 1,048,576 rows).
-    let mut bytes = Vec::new();
-    input
-        .read_to_end(&mut bytes)
-        .map_err(|e| IngestError::Format(e.to_string()))?;
-    let mut wb: calamine::Xlsx<_> = calamine::Xlsx::new(std::io::Cursor::new(bytes))
-        .map_err(|_| {
+    // XLSX is a zip, read from its end: the body goes to a temporary file first (memory does
+    // not grow with the file), and the sheet is read cell by cell from it, row after row.
+    let mut spool =
+        tempfile::tempfile().map_err(|e| IngestError::Format(format!("无法建立临时文件：{e}")))?;
+    std::io::copy(&mut input, &mut spool)
+        .map_err(|e| IngestError::Format(format!("文件未能完整读取：{e}")))?;
+    std::io::Seek::rewind(&mut spool)
+        .map_err(|e| IngestError::Format(format!("文件未能完整读取：{e}")))?;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::Xlsx::new(std::io::BufReader::with_capacity(1 << 16, spool)).map_err(|_| {
             IngestError::Format(
                 "不是有效的XLSX文件（文件已损坏，或不是Excel 2007及以上版本的工作簿；.xls请另存为.xlsx）"
                     .into(),
             )
         })?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| IngestError::Format("XLSX文件没有工作表".into()))?
+    let name = wb
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| IngestError::Format("XLSX文件没有工作表".into()))?;
+    let mut cells = wb
+        .worksheet_cells_reader(&name)
         .map_err(|e| IngestError::Format(format!("工作表无法读取：{e}")))?;
-    let (first_row, _) = range.start().unwrap_or((0, 0));
-    let mut rows = range.rows();
-    let mut titles = 0u64;
-    let h: Vec<String> = loop {
-        let h: Vec<String> = rows
-            .next()
-            .ok_or_else(|| IngestError::Format("工作表为空，没有表头".into()))?
-            .iter()
-            .map(cell_text)
-            .collect();
-        if (titles as usize) < MAX_TITLE_ROWS && is_title_row(&h) {
-            titles += 1;
-            continue;
+    // Rows as the sheet numbers them (from 1); a row's cells by column.
+    let mut current: Option<(u32, Vec<(u32, String)>)> = None;
+    let mut header_width: Option<usize> = None;
+    let mut titles = 0usize;
+    let mut emit = |r: u32,
+                    row_cells: Vec<(u32, String)>,
+                    header_width: &mut Option<usize>,
+                    titles: &mut usize|
+     -> Result<(), IngestError> {
+        let width_of =
+            |cs: &[(u32, String)]| cs.iter().map(|(c, _)| *c as usize + 1).max().unwrap_or(0);
+        match *header_width {
+            None => {
+                let mut h = vec![String::new(); width_of(&row_cells)];
+                for (c, t) in row_cells {
+                    h[c as usize] = t;
+                }
+                if *titles < MAX_TITLE_ROWS && is_title_row(&h) {
+                    *titles += 1;
+                    return Ok(());
+                }
+                // Trailing empty header cells are formatting, not columns.
+                let width = h
+                    .iter()
+                    .rposition(|c| !c.trim().is_empty())
+                    .map_or(0, |p| p + 1);
+                h.truncate(width);
+                header(&h, "xlsx")?;
+                *header_width = Some(width);
+            }
+            Some(width) => {
+                let mut out = vec![String::new(); width];
+                for (c, t) in row_cells {
+                    if (c as usize) < width {
+                        out[c as usize] = t;
+                    }
+                }
+                if out.iter().all(|c| c.trim().is_empty()) {
+                    return Ok(());
+                }
+                row(RawRow {
+                    row_no: u64::from(r) + 1,
+                    cells: out,
+                    read_error: None,
+                })?;
+            }
         }
-        break h;
+        Ok(())
     };
-    // Trailing empty header cells are formatting, not columns.
-    let width = h
-        .iter()
-        .rposition(|c| !c.trim().is_empty())
-        .map_or(0, |p| p + 1);
-    let h = h[..width].to_vec();
-    header(&h, "xlsx")?;
-    for (i, r) in rows.enumerate() {
-        let mut cells: Vec<String> = r.iter().take(width).map(cell_text).collect();
-        if cells.iter().all(|c| c.trim().is_empty()) {
+    loop {
+        let cell = cells
+            .next_cell()
+            .map_err(|e| IngestError::Format(format!("工作表无法读取：{e}")))?;
+        let Some(cell) = cell else { break };
+        let (r, c) = cell.get_position();
+        let text = cell_text(&calamine::Data::from(cell.get_value().clone()));
+        if text.is_empty() {
             continue;
         }
-        cells.resize(width, String::new());
-        row(RawRow {
-            row_no: first_row as u64 + titles + i as u64 + 2,
-            cells,
-            read_error: None,
-        })?;
+        match &mut current {
+            Some((cr, cs)) if *cr == r => cs.push((c, text)),
+            _ => {
+                if let Some((cr, cs)) = current.take() {
+                    emit(cr, cs, &mut header_width, &mut titles)?;
+                }
+                current = Some((r, vec![(c, text)]));
+            }
+        }
+    }
+    if let Some((cr, cs)) = current.take() {
+        emit(cr, cs, &mut header_width, &mut titles)?;
+    }
+    if header_width.is_none() {
+        return Err(IngestError::Format("工作表为空，没有表头".into()));
     }
     Ok(())
 }
