@@ -46,7 +46,6 @@ pub fn write_rejected_xlsx(
     let sub = store
         .submission(submission_id)?
         .ok_or_else(|| IngestError::Layout(format!("报送批次{submission_id}不存在")))?;
-    let rejections = store.rejections(submission_id)?;
     let xlsx = |e: rust_xlsxwriter::XlsxError| IngestError::Xlsx(e.to_string());
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet_with_constant_memory().map_err(xlsx)?;
@@ -63,8 +62,31 @@ pub fn write_rejected_xlsx(
         .map_err(xlsx)?;
     ws.write_string_with_format(0, width as u16 + 2, "表头以外的单元格", &bold)
         .map_err(xlsx)?;
-    for (i, r) in rejections.iter().enumerate() {
-        let row = i as u32 + 1;
+    // A page of rejections at a time: memory does not grow with their number.
+    const PAGE: i64 = 5_000;
+    let (mut written, mut after) = (0usize, 0i64);
+    loop {
+        let page = store.rejections_after(submission_id, after, PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = last.row_no;
+        for r in &page {
+            written += 1;
+            write_row(ws, written as u32, width, keys, r)?;
+        }
+    }
+    wb.save(path).map_err(xlsx)?;
+    Ok(written)
+}
+
+fn write_row(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    row: u32,
+    width: usize,
+    keys: &KeyRing,
+    r: &StoredRejection,
+) -> Result<(), IngestError> {
+    let xlsx = |e: rust_xlsxwriter::XlsxError| IngestError::Xlsx(e.to_string());
+    {
         let cells: Vec<String> = serde_json::from_slice(&keys.decrypt(&r.raw_sealed)?)
             .map_err(|e| IngestError::Format(e.to_string()))?;
         for (c, v) in cells.iter().enumerate().take(width) {
@@ -82,6 +104,5 @@ pub fn write_rejected_xlsx(
         ws.write_number(row, width as u16 + 1, r.row_no as f64)
             .map_err(xlsx)?;
     }
-    wb.save(path).map_err(xlsx)?;
-    Ok(rejections.len())
+    Ok(())
 }

@@ -222,6 +222,32 @@ impl Store {
         })
     }
 
+    /// A submission's rejections after row `after`, in row order, at most `limit` (for reading
+    /// them all a page at a time).
+    pub fn rejections_after(
+        &self,
+        submission_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredRejection>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT row_no, problems, raw_sealed FROM rejections
+                 WHERE submission_id = $1 AND row_no > $2 ORDER BY row_no LIMIT $3",
+                &[Val::Int(submission_id), Val::Int(after), Val::Int(limit)],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(StoredRejection {
+                    row_no: r.i64(0)?,
+                    problems: json(&r.text(1)?)?,
+                    raw_sealed: r.bytes(2)?,
+                })
+            })
+            .collect()
+        })
+    }
+
     /// A page of a submission's rejections, in row order.
     pub fn rejections_page(
         &self,
