@@ -242,6 +242,16 @@ fn bearer_token(v: &header::HeaderValue) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// A request refused here (before the access check) is counted under its route in the metrics,
+/// not as "other".
+fn labelled(req: &Request, mut resp: Response) -> Response {
+    if let Some(m) = req.extensions().get::<axum::extract::MatchedPath>() {
+        resp.extensions_mut()
+            .insert(crate::headers::RouteLabel(m.as_str().to_string()));
+    }
+    resp
+}
+
 pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
     let client = client_address(&state, &req);
     // A credential the API cannot read is refused, not taken for the public's request: a
@@ -301,7 +311,7 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
     let (principal, session, refused) = match resolved {
         Ok(Resolved::Principal(p, s)) => (p, s, false),
         Ok(Resolved::BadToken) => (Principal::anonymous(), None, true),
-        Err(e) => return e.into_response(),
+        Err(e) => return labelled(&req, e.into_response()),
     };
     // Rate limits: per credential when there is one, else per address.
     let (key, per_minute) = match &principal.credential {
@@ -323,10 +333,10 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
     };
     if let Err(wait) = taken {
         state.metrics.rate_limited();
-        return ApiError::TooMany(wait).into_response();
+        return labelled(&req, ApiError::TooMany(wait).into_response());
     }
     if refused {
-        return ApiError::Unauthenticated.into_response();
+        return labelled(&req, ApiError::Unauthenticated.into_response());
     }
     req.extensions_mut().insert(Ctx {
         principal: Arc::new(principal),

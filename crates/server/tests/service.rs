@@ -844,10 +844,27 @@ async fn the_openapi_document_describes_every_api_endpoint() {
             .status,
         StatusCode::OK
     );
+    // A request refused before the access check (a made-up token) counts under its route.
+    let refused = h
+        .send(
+            axum::http::Request::builder()
+                .uri("/api/v1/stats")
+                .header(header::AUTHORIZATION, "Bearer made-up")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     let metrics = h.get("/metrics", Role::Auditor).await.text();
     assert!(
         metrics.contains("xinyong_http_requests_total")
             && metrics.contains("xinyong_audit_queue_depth")
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.contains("route=\"/api/v1/stats\"") && l.contains("status=\"401\"")),
+        "{metrics}"
     );
 }
 
