@@ -292,48 +292,39 @@ impl Store {
     /// Organisations (from their registration records) whose legal representative is one of
     /// `persons`: (organisation key, person key).
     pub fn represented_by(&self, persons: &[String]) -> Result<Vec<(String, String)>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in persons.chunks(500) {
-            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
-            let params: Vec<Val> = chunk.iter().map(|p| Val::from(p.as_str())).collect();
-            let rows = self.read(|c| {
-                c.query(
-                    &format!(
-                        // `class_code || ''`: without statistics SQLite would walk every
-                        // registration by class instead of the few by representative.
-                        "SELECT subject_key, legal_rep_key FROM records
-                         WHERE legal_rep_key IN ({}) AND legal_rep_key IS NOT NULL
-                           AND class_code || '' = 'DJ' AND change IN ('created', 'corrected')",
-                        list.join(", ")
-                    ),
-                    &params,
-                )
-            })?;
-            for r in rows {
-                out.push((r.text(0)?, r.text(1)?));
-            }
-        }
-        Ok(out)
+        // `class_code || ''`: without statistics SQLite would walk every registration by class
+        // instead of the few by representative.
+        self.reps_where(
+            persons,
+            "legal_rep_key IN ({}) AND legal_rep_key IS NOT NULL AND class_code || '' = 'DJ'",
+        )
     }
 
     /// The legal representatives of organisations, from their registration records.
     pub fn legal_reps_of(&self, orgs: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        self.reps_where(
+            orgs,
+            "subject_key IN ({}) AND class_code = 'DJ' AND legal_rep_key IS NOT NULL",
+        )
+    }
+
+    /// (organisation, legal representative) pairs of current registrations whose keys are in
+    /// `keys`, by `condition` (its `{}` the list of keys), 500 keys a query.
+    fn reps_where(
+        &self,
+        keys: &[String],
+        condition: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         let mut out = Vec::new();
-        for chunk in orgs.chunks(500) {
+        for chunk in keys.chunks(500) {
             let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
             let params: Vec<Val> = chunk.iter().map(|p| Val::from(p.as_str())).collect();
-            let rows = self.read(|c| {
-                c.query(
-                    &format!(
-                        "SELECT subject_key, legal_rep_key FROM records
-                         WHERE subject_key IN ({}) AND class_code = 'DJ'
-                           AND legal_rep_key IS NOT NULL AND change IN ('created', 'corrected')",
-                        list.join(", ")
-                    ),
-                    &params,
-                )
-            })?;
-            for r in rows {
+            let sql = format!(
+                "SELECT subject_key, legal_rep_key FROM records
+                 WHERE {} AND change IN ('created', 'corrected')",
+                condition.replace("{}", &list.join(", "))
+            );
+            for r in self.read(|c| c.query(&sql, &params))? {
                 out.push((r.text(0)?, r.text(1)?));
             }
         }

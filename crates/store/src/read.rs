@@ -141,6 +141,15 @@ fn subject_from(r: &Row) -> Result<Subject, StoreError> {
     })
 }
 
+/// A rejection from `row_no, problems, raw_sealed`.
+fn rejection_from(r: &Row) -> Result<StoredRejection, StoreError> {
+    Ok(StoredRejection {
+        row_no: r.i64(0)?,
+        problems: json(&r.text(1)?)?,
+        raw_sealed: r.bytes(2)?,
+    })
+}
+
 impl Store {
     pub fn submission(&self, id: i64) -> Result<Option<Submission>, StoreError> {
         self.read(|c| {
@@ -186,13 +195,7 @@ impl Store {
                 &[Val::Int(submission_id)],
             )?
             .iter()
-            .map(|r| {
-                Ok(StoredRejection {
-                    row_no: r.i64(0)?,
-                    problems: json(&r.text(1)?)?,
-                    raw_sealed: r.bytes(2)?,
-                })
-            })
+            .map(rejection_from)
             .collect()
         })
     }
@@ -237,13 +240,7 @@ impl Store {
                 &[Val::Int(submission_id), Val::Int(after), Val::Int(limit)],
             )?
             .iter()
-            .map(|r| {
-                Ok(StoredRejection {
-                    row_no: r.i64(0)?,
-                    problems: json(&r.text(1)?)?,
-                    raw_sealed: r.bytes(2)?,
-                })
-            })
+            .map(rejection_from)
             .collect()
         })
     }
@@ -262,13 +259,7 @@ impl Store {
                 &[Val::Int(submission_id), Val::Int(limit), Val::Int(offset)],
             )?
             .iter()
-            .map(|r| {
-                Ok(StoredRejection {
-                    row_no: r.i64(0)?,
-                    problems: json(&r.text(1)?)?,
-                    raw_sealed: r.bytes(2)?,
-                })
-            })
+            .map(rejection_from)
             .collect()
         })
     }

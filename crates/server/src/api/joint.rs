@@ -476,6 +476,15 @@ fn named_deciding_unit(s: &Shared, record_id: &str) -> ApiResult<Option<String>>
         .and_then(|(_, v)| s.rules.units.find(v.trim()).map(|u| u.name.clone())))
 }
 
+/// The audit detail of a list action: what was done (or asked for, if refused), and why.
+pub fn list_action_detail(r: &ApiResult<ListAction>, req: &ListActionRequest) -> String {
+    format!(
+        "{}: {}",
+        r.as_ref().map_or(req.action.as_str(), |a| a.label()),
+        req.reason
+    )
+}
+
 /// A deciding unit's (or the credit office's) change to a list entry: rectification deadline,
 /// early exit, revocation. Checks see it at once. (The API and the console call this.)
 pub fn apply_list_action(
@@ -551,11 +560,7 @@ pub async fn list_action(
         "list.action",
         Some(id.clone()),
         if r.is_ok() { "ok" } else { "failed" },
-        Some(format!(
-            "{}: {}",
-            r.as_ref().map_or(req.action.as_str(), |a| a.label()),
-            req.reason
-        )),
+        Some(list_action_detail(&r, &req)),
     )
     .await;
     r?;

@@ -353,11 +353,7 @@ pub async fn list_action(
         "list.action",
         Some(record_id),
         if r.is_ok() { "ok" } else { "failed" },
-        Some(format!(
-            "{}: {}",
-            r.as_ref().map_or(req.action.as_str(), |a| a.label()),
-            req.reason
-        )),
+        Some(api::list_action_detail(&r, &req)),
     )
     .await;
     match r {
