@@ -94,6 +94,9 @@ pub struct Endpoint {
 pub struct Routes {
     router: Router<Shared>,
     endpoints: Vec<Endpoint>,
+    /// The largest body an API handler's extractors read (JSON requests); handlers that stream
+    /// a body (submissions, batches, evidence) read it themselves, under their own limits.
+    json_limit: usize,
 }
 
 impl Routes {
@@ -101,7 +104,14 @@ impl Routes {
         Routes {
             router: Router::new(),
             endpoints: Vec::new(),
+            json_limit: 1 << 20,
         }
+    }
+
+    /// Sets the body limit of the API's JSON requests (`Config::max_json_bytes`).
+    pub fn with_json_limit(mut self, bytes: usize) -> Self {
+        self.json_limit = bytes;
+        self
     }
 
     fn add<H, T>(
@@ -117,7 +127,13 @@ impl Routes {
         T: 'static,
     {
         let filter = MethodFilter::try_from(method.clone()).unwrap_or(MethodFilter::GET);
-        self.router = self.router.route(path, on(filter, handler));
+        let route = on(filter, handler);
+        let route = if console {
+            route
+        } else {
+            route.layer(axum::extract::DefaultBodyLimit::max(self.json_limit))
+        };
+        self.router = self.router.route(path, route);
         self.endpoints.push(Endpoint {
             method,
             path,

@@ -242,7 +242,7 @@ pub async fn blocking<T: Send + 'static>(
 
 /// Builds the application: every route, its roles, and the layers around them.
 pub fn app(state: AppState) -> (axum::Router, Shared) {
-    let table = access::Routes::new();
+    let table = access::Routes::new().with_json_limit(state.config.max_json_bytes);
     let table = api::routes(table);
     let table = console::routes(table, &state.rules, state.config.max_submission_bytes);
     let table = portal::routes(table);

@@ -1190,3 +1190,36 @@ async fn console_form_errors_are_chinese_pages() {
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.text());
     assert!(!r.text().contains("Form requests"), "{}", r.text());
 }
+
+/// The API's JSON requests are held to `max_json_bytes`; submissions stream under their own
+/// larger limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_requests_are_held_to_their_limit_and_submissions_are_not() {
+    let h = harness_on(
+        testkit::sqlite(),
+        server::Config {
+            max_json_bytes: 64 << 10,
+            ..server::Config::default()
+        },
+    );
+    let big = json!({"name": "x".repeat(100 << 10), "role": "reporter", "unit": UNIT});
+    let r = h.post_json("/api/v1/tokens", Role::Admin, big).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+    let rows: Vec<(String, String, String)> = (0..600)
+        .map(|i| {
+            (
+                "盐城市恒泰化工有限公司".to_string(),
+                "91320900MA1MB4X50R".to_string(),
+                format!("盐环罚〔2026〕{}号", 4000 + i),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
+    let body = records_json(&refs);
+    assert!(body.to_string().len() > 64 << 10);
+    let r = push(&h, Role::Reporter, &body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+}
