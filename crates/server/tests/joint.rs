@@ -1181,6 +1181,24 @@ async fn the_feed_brings_entries_in_the_same_formats(h: Harness) {
         (1, 0, 1, 0),
         "{s:?}"
     );
+    // The same entry twice in one feed file: both kept, on either backend.
+    let entry = (
+        "盐城市甲严重失信有限公司",
+        x.a.as_str(),
+        "盐环信〔2026〕1号",
+        "拒不履行行政处罚决定",
+    );
+    let s = import(
+        &h,
+        FEED,
+        "严重失信主体名单",
+        &list_csv(&[entry, entry], "2029-03-01"),
+    );
+    assert_eq!(
+        (s.accepted, s.rejected, s.unchanged, s.linked),
+        (2, 0, 2, 2),
+        "{s:?}"
+    );
     refresh(&h);
     let (_, v) = check(&h, Role::Handling, &q, "FDDB").await;
     assert_eq!(v["verdict"], "forbid", "{v}");

@@ -619,7 +619,8 @@ impl Store {
                     "SELECT v.subject_key, v.record_key, v.class_code, v.source_unit, r.division, v.decided_on,
                         v.public_ends, v.repairable_from, r.category, r.under_objection, v.payload
                      FROM record_versions v JOIN records r ON r.subject_key = v.subject_key AND r.record_key = v.record_key
-                     WHERE v.version_no = 1 AND v.source_unit = $1 AND v.class_code = $2
+                     WHERE v.version_no = 1 AND v.change = 'created' AND r.change <> 'withdrawn'
+                       AND v.source_unit = $1 AND v.class_code = $2
                        AND v.decided_on >= $3 AND v.decided_on < $4 {cond}
                      ORDER BY v.decided_on, v.subject_key LIMIT $5"
                 ),
@@ -633,7 +634,9 @@ impl Store {
 }
 
 impl Store {
-    /// Rows of a unit rejected for a month of decision, for the drill-down: (submission, row).
+    /// Rows of a unit rejected for a month, for the drill-down: (submission, row) — the rows the
+    /// month's figures count: those without a decision key counted in the month, and every row
+    /// of a decision still open (not accepted since) in the month.
     pub fn month_rejections(
         &self,
         unit: &str,
@@ -641,14 +644,18 @@ impl Store {
         month: &str,
         limit: i64,
     ) -> Result<Vec<(i64, crate::StoredRejection)>, StoreError> {
-        let (from, to) = month_bounds(month)?;
+        month_bounds(month)?;
         self.read(|c| {
             c.query(
                 "SELECT j.submission_id, j.row_no, j.problems FROM rejections j
                  JOIN submissions s ON s.submission_id = j.submission_id
-                 WHERE s.source_unit = $1 AND s.class_code = $2 AND j.decided_on >= $3 AND j.decided_on < $4
-                 ORDER BY j.submission_id, j.row_no LIMIT $5",
-                &[unit.into(), class.into(), from.into(), to.into(), Val::Int(limit)],
+                 WHERE s.source_unit = $1 AND s.class_code = $2
+                   AND ((j.decision_key IS NULL AND j.counted_month = $3)
+                     OR EXISTS (SELECT 1 FROM open_rejections o
+                                WHERE o.source_unit = $1 AND o.class_code = $2
+                                  AND o.decision_key = j.decision_key AND o.month = $3))
+                 ORDER BY j.submission_id, j.row_no LIMIT $4",
+                &[unit.into(), class.into(), month.into(), Val::Int(limit)],
             )?
             .iter()
             .map(|r| {
@@ -656,7 +663,8 @@ impl Store {
                     r.i64(0)?,
                     crate::StoredRejection {
                         row_no: r.i64(1)?,
-                        problems: serde_json::from_str(&r.text(2)?).map_err(|e| StoreError::Decode(e.to_string()))?,
+                        problems: serde_json::from_str(&r.text(2)?)
+                            .map_err(|e| StoreError::Decode(e.to_string()))?,
                         raw_sealed: Vec::new(),
                     },
                 ))

@@ -31,6 +31,9 @@ pub struct SubmissionWriter<'a> {
     /// loaded when the first row is applied; and those this submission accepts, closed at commit.
     open_decisions: Option<HashSet<String>>,
     closed_decisions: Vec<String>,
+    /// Decisions this submission took (bounded: see `TAKEN_KEPT`): a bad row of one of them
+    /// later in the file is not a decision left out.
+    taken_decisions: HashSet<[u8; 16]>,
     /// Records reported again after a withdrawal: back in the monitoring rollup at commit.
     pub(crate) reported_again: Vec<(String, Vec<u8>)>,
     /// Subjects seen in this submission (registered flag, name); bounded, see write_sqlite.
@@ -47,6 +50,14 @@ pub struct SubmissionWriter<'a> {
     /// PostgreSQL: whether to look for other connected processes again just before the drop
     /// (not when a test forces the large path with `Store::defer_indexes_after`).
     pub(crate) recheck_others: bool,
+}
+
+/// Decisions taken that a submission remembers (16 bytes each; 2 M ≈ 80 MB at most): past that,
+/// a bad row repeating an accepted decision further down a very large file counts as rejected.
+const TAKEN_KEPT: usize = 2_000_000;
+
+fn key_bytes(hex_key: &str) -> Option<[u8; 16]> {
+    hex::decode(hex_key).ok()?.try_into().ok()
 }
 
 impl Store {
@@ -126,6 +137,7 @@ impl Store {
             monthly: Default::default(),
             open_decisions: None,
             closed_decisions: Vec::new(),
+            taken_decisions: HashSet::new(),
             reported_again: Vec::new(),
             subjects: HashMap::new(),
             events: None,
@@ -282,12 +294,19 @@ impl SubmissionWriter<'_> {
             m[1] += linked as i64;
             m[2] += (row.on_time == Some(true)) as i64;
         }
-        // A decision rejected earlier and accepted now no longer counts as rejected.
-        if *outcome == RowOutcome::Created
-            && let (Some(k), Some(open)) = (&row.decision_key, self.open_decisions.as_mut())
-            && open.remove(k)
-        {
-            self.closed_decisions.push(k.clone());
+        // A decision rejected earlier and accepted now — new, corrected or sent again as it
+        // stands — no longer counts as rejected.
+        if let Some(k) = &row.decision_key {
+            if let Some(open) = self.open_decisions.as_mut()
+                && open.remove(k)
+            {
+                self.closed_decisions.push(k.clone());
+            }
+            if self.taken_decisions.len() < TAKEN_KEPT
+                && let Some(b) = key_bytes(k)
+            {
+                self.taken_decisions.insert(b);
+            }
         }
         let c = &mut self.counts;
         c.rows_read += 1;
@@ -314,12 +333,20 @@ impl SubmissionWriter<'_> {
             .format("%Y-%m")
             .to_string();
         let mut counted: Vec<Option<String>> = Vec::with_capacity(rejections.len());
+        let today = (self.now + chrono::Duration::hours(8)).date_naive();
         for r in rejections {
+            // A date in the future (refused as such) counts in the month received too.
             let month = r
                 .decided_on
+                .filter(|d| *d <= today)
                 .map(|d| d.format("%Y-%m").to_string())
                 .unwrap_or_else(|| received.clone());
-            let counts = match (&r.decision_key, r.refused_decision) {
+            let taken = r
+                .decision_key
+                .as_deref()
+                .and_then(key_bytes)
+                .is_some_and(|b| self.taken_decisions.contains(&b));
+            let counts = match (&r.decision_key, r.refused_decision && !taken) {
                 (_, false) => false,
                 (None, true) => true,
                 (Some(k), true) => {

@@ -323,7 +323,8 @@ impl SubmissionWriter<'_> {
                 ),
                 _ => RowOutcome::NotOwner { owner: r.text(4)? },
             };
-            let linked = r.bool(6)?;
+            // A kept row's subject has the city's record: known, as on SQLite.
+            let linked = r.bool(6)? || matches!(outcome, RowOutcome::KeptLocal { .. });
             corrected |= outcome == RowOutcome::Corrected;
             unchanged |= outcome == RowOutcome::Unchanged;
             if matches!(outcome, RowOutcome::Created | RowOutcome::Corrected) {
@@ -338,8 +339,18 @@ impl SubmissionWriter<'_> {
         // A repeat of a row refused because the record is another unit's, or ended, is
         // refused for the same reason (as row by row on SQLite), not as a repeat.
         for (i, j) in repeats {
-            if let Some(o @ (RowOutcome::NotOwner { .. } | RowOutcome::Ended(_))) = &outcomes[j] {
-                outcomes[i] = Some(o.clone());
+            match &outcomes[j] {
+                Some(o @ (RowOutcome::NotOwner { .. } | RowOutcome::Ended(_))) => {
+                    outcomes[i] = Some(o.clone());
+                }
+                // A feed row repeating a kept one is kept too (as on SQLite, where a kept row
+                // leaves the record untouched, so its repeat meets the same record).
+                Some(o @ RowOutcome::KeptLocal { .. }) => {
+                    let o = o.clone();
+                    self.count(&rows[i], &o, true);
+                    outcomes[i] = Some(o);
+                }
+                _ => {}
             }
         }
         // A list entry's correction keeps the deciding unit's rectification deadline.

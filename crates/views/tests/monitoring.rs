@@ -413,6 +413,40 @@ fn a_rejected_decision_counts_once_and_not_once_it_is_accepted() {
             .find(|u| u.unit == UNIT && u.class_code == "CF")
             .unwrap();
         assert_eq!(unit.figures.compliance_rate(), Some(1.0), "{}", ts.name);
+        // A bad row and its fix further down the same file: the decision is in.
+        let both = format!(
+            "{header}{}\n{}\n",
+            line("盐环罚〔2026〕914号", "2026-09-27")
+                .replace("91320900MA1MB4X50R", "91320900MA1MB4X50X"),
+            line("盐环罚〔2026〕914号", "2026-09-27")
+        );
+        let s = import_csv(&store, &rules, &keys, &clock, &both);
+        assert_eq!((s.accepted, s.rejected), (1, 1), "{}", ts.name);
+        assert_eq!(figures("2026-09"), Some((3, 3, 0)), "{}", ts.name);
+        // The drill-down lists what the figures count, and nothing else.
+        assert!(
+            store
+                .month_rejections(UNIT, "CF", "2026-09", 100)
+                .unwrap()
+                .is_empty(),
+            "{}",
+            ts.name
+        );
+        assert_eq!(
+            store
+                .month_rejections(UNIT, "CF", "2026-10", 100)
+                .unwrap()
+                .len(),
+            1,
+            "{}",
+            ts.name
+        );
+        // A date in the future is refused, and counts in the month received.
+        let future = format!("{header}{}\n", line("盐环罚〔2026〕915号", "2062-11-02"));
+        let s = import_csv(&store, &rules, &keys, &clock, &future);
+        assert_eq!(s.rejected, 1, "{}", ts.name);
+        assert_eq!(figures("2026-10"), Some((2, 0, 2)), "{}", ts.name);
+        assert_eq!(figures("2062-11"), None, "{}", ts.name);
     }
 }
 
