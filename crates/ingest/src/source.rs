@@ -458,9 +458,16 @@ fn read_xlsx<R: Read>(
                 *header_width = Some(width);
             }
             Some(width) => {
-                let mut out = vec![String::new(); width];
+                // A cell right of the header is the unit's too: kept, and the row refused as
+                // CSV refuses a row with more cells than its header.
+                let beyond = row_cells
+                    .iter()
+                    .filter(|(c, t)| *c as usize >= width && !t.trim().is_empty())
+                    .map(|(c, _)| *c as usize + 1)
+                    .max();
+                let mut out = vec![String::new(); beyond.unwrap_or(width).max(width)];
                 for (c, t) in row_cells {
-                    if (c as usize) < width {
+                    if (c as usize) < out.len() {
                         out[c as usize] = t;
                     }
                 }
@@ -470,7 +477,8 @@ fn read_xlsx<R: Read>(
                 row(RawRow {
                     row_no: u64::from(r) + 1,
                     cells: out,
-                    read_error: None,
+                    read_error: beyond
+                        .map(|n| format!("列数与表头不一致：表头{width}列，该行第{n}列有内容")),
                 })?;
             }
         }

@@ -1669,3 +1669,56 @@ fn an_item_in_two_columns_with_two_values_is_rejected() {
         );
     }
 }
+
+/// An XLSX row with a cell right of the header is refused, as CSV refuses a row with more cells
+/// than its header, and the cell is kept for the rejected-rows workbook.
+#[test]
+fn an_xlsx_cell_right_of_the_header_is_refused_not_dropped() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let header: Vec<&str> = HEADER.split(',').collect();
+    for (r, row) in [
+        hengtai_penalty(&rules, "盐环罚〔2026〕71号", env),
+        hengtai_penalty(&rules, "盐环罚〔2026〕72号", env),
+    ]
+    .iter()
+    .enumerate()
+    {
+        for (c, v) in row.split(',').enumerate() {
+            ws.write_string(r as u32 + 1, c as u16, v).unwrap();
+        }
+    }
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_string(2, header.len() as u16 + 2, "备注：另有附件")
+        .unwrap();
+    let p = dir.path().join("a.xlsx");
+    wb.save(&p).unwrap();
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-05-08"),
+            &p,
+            env,
+            "行政处罚",
+        );
+        assert_eq!((s.accepted, s.rejected), (1, 1), "{}: {s:?}", ts.name);
+        let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
+        assert_eq!(r.row_no, 3, "{}", ts.name);
+        assert!(
+            r.problems[0].reason.contains("列数与表头不一致"),
+            "{:?}",
+            r.problems
+        );
+        let cells: Vec<String> =
+            serde_json::from_slice(&keys.decrypt(&r.raw_sealed).unwrap()).unwrap();
+        assert_eq!(cells.last().map(String::as_str), Some("备注：另有附件"));
+    }
+}

@@ -61,13 +61,17 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
     // column, and no cell that is itself a code; the code column is the cell that names it
     // best (证件号码 before 证件类型), else the first. Title rows above the header are not lines
     // of codes.
-    let header = rows
+    // The search stops at the first row that holds a code (no header below data); of the rows
+    // above it, the last one that names a code column is the header (a title naming codes
+    // stands above it).
+    let above: Vec<_> = rows
         .iter()
         .take(MAX_HEADER_ROW)
-        .position(|(_, cells)| {
-            !cells.iter().any(|c| looks_like_code(c))
-                && cells.iter().any(|c| header_rank(c).is_some())
-        })
+        .take_while(|(_, cells)| !cells.iter().any(|c| looks_like_code(c)))
+        .collect();
+    let header = above
+        .iter()
+        .rposition(|(_, cells)| cells.iter().any(|c| header_rank(c).is_some()))
         .map(|at| {
             let column = rows[at]
                 .1
@@ -78,7 +82,26 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
                 .map_or(0, |(_, i)| i);
             (at, column)
         });
-    let (skip, column) = header.map_or((0, 0), |(at, column)| (at + 1, column));
+    // Without a header, the code column is the one where most of the first rows hold a code.
+    let guessed = || {
+        let mut votes: Vec<usize> = Vec::new();
+        for (_, cells) in rows.iter().take(200) {
+            for (i, c) in cells.iter().enumerate() {
+                if looks_like_code(c) {
+                    if votes.len() <= i {
+                        votes.resize(i + 1, 0);
+                    }
+                    votes[i] += 1;
+                }
+            }
+        }
+        votes
+            .iter()
+            .enumerate()
+            .max_by_key(|&(i, n)| (*n, std::cmp::Reverse(i)))
+            .map_or(0, |(i, _)| i)
+    };
+    let (skip, column) = header.map_or_else(|| (0, guessed()), |(at, column)| (at + 1, column));
     let out: Vec<(u64, String)> = rows
         .into_iter()
         .skip(skip)
@@ -211,7 +234,13 @@ fn split_rows(text: &str, quotes: bool) -> Option<Vec<(u64, Vec<String>)>> {
                 chars.next();
                 cell.push('"');
             }
-            '"' if quotes => quoted = !quoted,
+            // A quote opens a quoted cell only at its start (RFC 4180); inside a cell it is a
+            // character (`="9132…"`, Excel's text formula, is then read whole).
+            '"' if quotes && quoted => quoted = false,
+            '"' if quotes && cell.trim().is_empty() => {
+                cell.clear();
+                quoted = true;
+            }
             '\n' if !quoted => end_row(&mut cells, &mut cell, &mut rows),
             ',' | '\t' if !quoted => cells.push(tidy(std::mem::take(&mut cell))),
             other => cell.push(other),
@@ -679,6 +708,25 @@ mod tests {
             read_codes(text.as_bytes(), false).unwrap(),
             vec![(3, "91320900MA1MB4X50R".to_string())]
         );
+        // A first line with a mistyped code beside a type column is data, not a header: no line
+        // is dropped; a one-cell title naming codes is not a header either.
+        let text = "身份证,320981199601014567\n身份证,32098119950315123\n";
+        assert_eq!(
+            read_codes(text.as_bytes(), false).unwrap(),
+            vec![
+                (1, "320981199601014567".to_string()),
+                (2, "32098119950315123".to_string())
+            ]
+        );
+        let text = "拟评优单位统一社会信用代码清单\n序号,单位名称,统一社会信用代码\n1,甲,91320900MA1MB4X50R\n";
+        assert_eq!(
+            read_codes(text.as_bytes(), false).unwrap(),
+            vec![(3, "91320900MA1MB4X50R".to_string())]
+        );
+        // Excel's text formula is read whole, for the code to be taken out of it.
+        let lines = read_codes(b"=\"91320900MA1MB4X50R\"\n", false).unwrap();
+        assert_eq!(lines, vec![(1, "=\"91320900MA1MB4X50R\"".to_string())]);
+        assert_eq!(domain::ids::normalize(&lines[0].1), "91320900MA1MB4X50R");
         // Line ends of the classic Mac.
         let lines = read_codes(b"91320900MA1MB4X50R\r91320900MA1MB4X50T\r", false).unwrap();
         assert_eq!(lines.len(), 2, "{lines:?}");

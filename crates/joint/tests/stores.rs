@@ -495,3 +495,27 @@ fn malformed_codes_are_refused_with_a_reason() {
         }
     }
 }
+
+/// A resident ID that also passes the USCC's checks (as a suspect code — about one Jiangsu ID in
+/// 31 does) is a person: checked against persons' matters, shown masked.
+#[test]
+fn an_id_number_that_also_passes_as_a_uscc_is_a_person() {
+    let rules = Rulebook::builtin().unwrap();
+    let keys = testkit::keys();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    let both = (0..2000u32)
+        .map(|seq| {
+            let body = format!("32090219800101{:03}", seq % 1000);
+            let body = if seq >= 1000 {
+                body.replace("19800101", "19910315")
+            } else {
+                body
+            };
+            format!("{body}{}", domain::ids::ric_check_char(body.as_bytes()))
+        })
+        .find(|id| domain::ids::Uscc::parse(id, &rules.ids).is_ok())
+        .expect("an ID number that passes as a USCC");
+    let (key, shown, kind) = joint::check::subject_of(&both, &rules, &keys, today).unwrap();
+    assert_eq!(kind, domain::record::SubjectKind::NaturalPerson, "{both}");
+    assert!(key.starts_with('P') && shown.contains('*'), "{key} {shown}");
+}
