@@ -536,7 +536,15 @@ impl<'a> Validator<'a> {
         for k in &class.key {
             key_hasher.update(&[0]);
             if let Some(t) = class.index_of(k).and_then(|i| typed[i].as_ref()) {
-                key_hasher.update(t.canonical().as_bytes());
+                // The same decision number typed with full-width forms or spaces is the same
+                // record (as the decision key for monitoring reads it).
+                let folded: String = t
+                    .canonical()
+                    .chars()
+                    .map(domain::text::fold_width)
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
+                key_hasher.update(folded.as_bytes());
             }
         }
         let record_key: [u8; 16] = key_hasher.finish()[..16].try_into().unwrap_or_default();

@@ -1722,3 +1722,30 @@ fn an_xlsx_cell_right_of_the_header_is_refused_not_dropped() {
         assert_eq!(cells.last().map(String::as_str), Some("备注：另有附件"));
     }
 }
+
+/// One decision whose number is typed with full-width forms or spaces in a later file is the
+/// same record, corrected — not a second penalty in the credit file.
+#[test]
+fn a_decision_number_typed_differently_is_the_same_record() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let a = write(
+        dir.path(),
+        "a.csv",
+        &[hengtai_penalty(&rules, "盐环罚〔2026〕81号", env)],
+    );
+    let b = write(
+        dir.path(),
+        "b.csv",
+        &[hengtai_penalty(&rules, "盐环罚〔２０２６〕 ８１号", env).replace("0.3", "0.4")],
+    );
+    let keys = testkit::keys();
+    for ts in stores() {
+        let clock = clock_on("2026-05-08");
+        let s = import(&ts.store, &rules, &keys, &clock, &a, env, "行政处罚");
+        assert_eq!(s.created, 1, "{}", ts.name);
+        let s = import(&ts.store, &rules, &keys, &clock, &b, env, "行政处罚");
+        assert_eq!((s.created, s.corrected), (0, 1), "{}: {s:?}", ts.name);
+    }
+}
