@@ -357,22 +357,32 @@ impl Importer<'_> {
                         w.set_headers(&headers, &codes)?;
                         continue;
                     }
-                    writer = Some(self.store.begin_submission(
-                        &NewSubmission {
-                            source_unit: unit.name.clone(),
-                            class_code: class.code.clone(),
-                            channel: opts.channel,
-                            file_name: file_name.clone(),
-                            format: format_name.clone(),
-                            headers,
-                            header_map: codes,
-                            actor: opts.actor.clone(),
-                            received_at: self.clock.now(),
-                            rule_version: self.rules.digest.clone(),
-                            feed: unit.is_feed(),
-                        },
-                        Some(unit.division.as_str()),
-                    )?);
+                    writer = Some(
+                        self.store.begin_submission(
+                            &NewSubmission {
+                                source_unit: unit.name.clone(),
+                                class_code: class.code.clone(),
+                                channel: opts.channel,
+                                file_name: file_name.clone(),
+                                format: format_name.clone(),
+                                headers,
+                                header_map: codes,
+                                actor: opts.actor.clone(),
+                                received_at: self.clock.now(),
+                                rule_version: self.rules.digest.clone(),
+                                feed: unit.is_feed(),
+                                feed_units: self
+                                    .rules
+                                    .units
+                                    .units
+                                    .iter()
+                                    .filter(|u| u.is_feed())
+                                    .map(|u| u.name.clone())
+                                    .collect(),
+                            },
+                            Some(unit.division.as_str()),
+                        )?,
+                    );
                     // Subscribers hear of list entries and of serious penalties (触发式).
                     if let Some(w) = writer.as_mut() {
                         if class.publicity == domain::catalog::PublicityKind::List {

@@ -1219,6 +1219,44 @@ async fn the_feed_brings_entries_in_the_same_formats(h: Harness) {
         1,
         "{rec}"
     );
+    // An entry the feed brought first, then reported by the city's unit that decided it: the
+    // record is handed to that unit (a new version under its name), which then acts on it.
+    let feed_first = list_csv(
+        &[(
+            "盐城市戊清白贸易有限公司",
+            &x.e,
+            "盐环信〔2026〕8号",
+            "拒不履行行政处罚决定",
+        )],
+        "2029-03-01",
+    );
+    let s = import(&h, FEED, "严重失信主体名单", &feed_first);
+    assert_eq!(s.created, 1, "{s:?}");
+    let s = import(
+        &h,
+        UNIT,
+        "严重失信主体名单",
+        &feed_first.replace('\n', "\r\n"),
+    );
+    assert_eq!((s.corrected, s.rejected), (1, 0), "{s:?}");
+    refresh(&h);
+    let (_, v) = check(&h, Role::Handling, &x.e, "ZFCG").await;
+    let id = v["entries"][0]["record_id"].as_str().unwrap().to_string();
+    let rec = h
+        .get(&format!("/api/v1/records/{id}"), Role::Deciding)
+        .await
+        .json();
+    assert_eq!(rec["record"]["source_unit"], UNIT, "{rec}");
+    h.clock
+        .set(h.clock.now() + chrono::Duration::milliseconds(10));
+    let r = h
+        .post_json(
+            &format!("/api/v1/lists/{id}/actions"),
+            Role::Deciding,
+            json!({"action": "rectify", "deadline": "2026-09-30", "reason": "约谈并责令限期整改"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     // A unit of the city may not report the national list itself.
     let err = tokio::task::block_in_place(|| {
         ingest::Importer {

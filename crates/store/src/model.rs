@@ -65,6 +65,9 @@ pub struct NewSubmission {
     /// The provincial platform's feed (回流): a row for a record a unit of the city reported
     /// leaves that record as it stands ([`RowOutcome::KeptLocal`]).
     pub feed: bool,
+    /// The feed units' names: a record the feed brought first is handed to the city's unit that
+    /// reports the same decision (the city's own record stands over the feed's).
+    pub feed_units: Vec<String>,
 }
 
 /// The subject a row is about, as the row identifies it.

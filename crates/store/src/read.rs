@@ -95,7 +95,12 @@ fn group_versions(subject: &str, rows: Vec<Row>) -> Result<Vec<StoredRecord>, St
         };
         let v = version_from(&mut r)?;
         match out.last_mut() {
-            Some(last) if last.record_id == key => last.versions.push(v),
+            Some(last) if last.record_id == key => {
+                // The unit of the latest version holds the record now (a record the feed
+                // brought is handed to the city's unit that reports it).
+                last.source_unit = r.take_text(2)?;
+                last.versions.push(v);
+            }
             _ => out.push(StoredRecord {
                 record_id: key,
                 class_code: r.take_text(1)?,

@@ -256,6 +256,7 @@ impl SubmissionWriter<'_> {
             ]);
         }
         let feed = self.feed;
+        let feed_units = self.feed_units.clone();
         let c = self.conn();
         c.batch(CREATE_STAGE)?;
         // A batch's sorts and hashes fit in memory (the default 4 MB spilled them to files).
@@ -281,7 +282,12 @@ impl SubmissionWriter<'_> {
                     WHEN r.subject_key IS NULL THEN 'created'
                     WHEN r.last_submission = $1 THEN
                         CASE WHEN r.current_hash = s.content_hash THEN 'duplicate' ELSE 'conflict' END
-                    WHEN r.source_unit <> $2 THEN CASE WHEN $3 THEN 'kept' ELSE 'not_owner' END
+                    WHEN r.source_unit <> $2 AND $3 THEN 'kept'
+                    WHEN r.source_unit <> $2 AND NOT (r.source_unit = ANY($4::text[])) THEN 'not_owner'
+                    -- The feed's record, reported by the city's unit: handed over to it.
+                    WHEN r.source_unit <> $2
+                        AND r.change NOT IN ('repaired', 'exited', 'revoked', 'expired')
+                        THEN 'corrected'
                     WHEN r.current_hash = s.content_hash AND r.change <> 'withdrawn' THEN 'unchanged'
                     WHEN r.change IN ('repaired', 'exited', 'revoked', 'expired') THEN 'ended'
                     ELSE 'corrected' END,
@@ -294,7 +300,12 @@ impl SubmissionWriter<'_> {
              LEFT JOIN records r ON r.subject_key = s.subject_key AND r.record_key = s.record_key
              LEFT JOIN subjects t ON t.subject_key = s.subject_key
              RETURNING ord, outcome, version_no, first_row, owner, old_change, linked",
-            &[Val::Int(sid), unit.as_str().into(), Val::Bool(feed)],
+            &[
+                Val::Int(sid),
+                unit.as_str().into(),
+                Val::Bool(feed),
+                Val::Array(feed_units.into_iter().map(Val::Text).collect()),
+            ],
         )?;
         // Per row of the batch: its outcome, the version it becomes, whether it links, and
         // whether it comes back after a withdrawal.
@@ -521,7 +532,7 @@ impl SubmissionWriter<'_> {
                     decided_on = excluded.decided_on, published = excluded.published,
                     public_ends = excluded.public_ends, repairable_from = excluded.repairable_from,
                     legal_rep_key = excluded.legal_rep_key, updated_at = excluded.updated_at,
-                    category = excluded.category",
+                    category = excluded.category, source_unit = excluded.source_unit",
                 &[
                     class.as_str().into(),
                     unit.as_str().into(),

@@ -155,13 +155,22 @@ impl SubmissionWriter<'_> {
                     Some(true),
                 ));
             }
-            Some((_, _, _, _, owner, _)) if *owner != self.source_unit => {
+            Some((_, _, _, _, owner, _))
+                if *owner != self.source_unit && !self.feed_units.contains(owner) =>
+            {
                 return Ok((
                     RowOutcome::NotOwner {
                         owner: owner.clone(),
                     },
                     None,
                 ));
+            }
+            // The feed's record, reported by the city's unit: handed over to it (its version
+            // and head now carry the unit), even with the same content.
+            Some((v, _, _, _, owner, change))
+                if *owner != self.source_unit && ended(change).is_none() =>
+            {
+                (RowOutcome::Corrected, v + 1, Some("报送单位更正"))
             }
             Some((_, hash, _, _, _, change)) if same(hash) && change != "withdrawn" => {
                 (RowOutcome::Unchanged, 0, None)
@@ -260,7 +269,8 @@ impl SubmissionWriter<'_> {
                 last_row = excluded.last_row, decided_on = excluded.decided_on,
                 published = excluded.published, public_ends = excluded.public_ends,
                 repairable_from = excluded.repairable_from, legal_rep_key = excluded.legal_rep_key,
-                updated_at = excluded.updated_at, category = excluded.category",
+                updated_at = excluded.updated_at, category = excluded.category,
+                source_unit = excluded.source_unit",
         )?
         .execute(params![
             rk,
