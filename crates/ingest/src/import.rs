@@ -433,7 +433,7 @@ impl Importer<'_> {
                                 reason,
                             }],
                             raw_sealed: seal_cells(self.keys, cells)?,
-                            decision_key: p.decision_key.clone(),
+                            decision_key: p.decision_key,
                             refused_decision,
                         });
                     }

@@ -90,7 +90,7 @@ impl<'a> Validator<'a> {
     /// its document number as written (spaces and full-width forms aside) — the same for a row
     /// rejected and for the same decision sent again corrected (the subject's code is often
     /// what was wrong, so it is not part of it).
-    pub fn decision_key(&self, raw: &RawRow) -> Option<String> {
+    pub fn decision_key(&self, raw: &RawRow) -> Option<[u8; 16]> {
         if self.class.key.is_empty() || !self.rules.monitoring.classes.contains(&self.class.code) {
             return None;
         }
@@ -110,7 +110,7 @@ impl<'a> Validator<'a> {
             h.update(&[0]);
             h.update(v.as_bytes());
         }
-        Some(hex::encode(&h.finish()[..16]))
+        h.finish()[..16].try_into().ok()
     }
 
     pub fn decision_date(&self, raw: &RawRow) -> Option<NaiveDate> {

@@ -122,8 +122,9 @@ pub struct PreparedRow {
     /// What the 双公示 columns filter by: 处罚类别, 许可类别, 名单类型.
     pub category: Option<String>,
     /// For the monitored classes (行政许可, 行政处罚): the decision, by class and document number
-    /// (hex SM3), so that a rejected decision sent again and accepted stops counting as rejected.
-    pub decision_key: Option<String>,
+    /// (SM3, stored as hex), so that a rejected decision sent again and accepted stops counting
+    /// as rejected.
+    pub decision_key: Option<[u8; 16]>,
 }
 
 /// What writing a row did.
@@ -185,7 +186,7 @@ pub struct Rejection {
     /// SM4-GCM of the JSON array of the row's cells as received.
     pub raw_sealed: Vec<u8>,
     /// The decision the row reports, for 双公示 monitoring: see [`PreparedRow::decision_key`].
-    pub decision_key: Option<String>,
+    pub decision_key: Option<[u8; 16]>,
     /// Whether the row stands for a decision that is not in (false for a row repeating one
     /// taken from the same file: that decision was accepted).
     pub refused_decision: bool,

@@ -30,8 +30,8 @@ pub struct SubmissionWriter<'a> {
     monthly: std::collections::BTreeMap<String, [i64; 4]>,
     /// The unit's rejected decisions of this class not accepted since (`open_rejections`),
     /// loaded when the first row is applied; and those this submission accepts, closed at commit.
-    open_decisions: Option<HashSet<String>>,
-    closed_decisions: Vec<String>,
+    open_decisions: Option<HashSet<[u8; 16]>>,
+    closed_decisions: Vec<[u8; 16]>,
     /// Decisions this submission took (bounded: see `TAKEN_KEPT`): a bad row of one of them
     /// later in the file is not a decision left out.
     taken_decisions: HashSet<[u8; 16]>,
@@ -56,10 +56,6 @@ pub struct SubmissionWriter<'a> {
 /// Decisions taken that a submission remembers (16 bytes each; 2 M ≈ 80 MB at most): past that,
 /// a bad row repeating an accepted decision further down a very large file counts as rejected.
 const TAKEN_KEPT: usize = 2_000_000;
-
-fn key_bytes(hex_key: &str) -> Option<[u8; 16]> {
-    hex::decode(hex_key).ok()?.try_into().ok()
-}
 
 impl Store {
     /// Starts a submission: its row is written now, its records as they come, all committed
@@ -220,7 +216,10 @@ impl SubmissionWriter<'_> {
                 )?
                 .iter()
                 .map(|r| r.text(0))
-                .collect::<Result<HashSet<String>, _>>()?;
+                .collect::<Result<Vec<String>, _>>()?
+                .iter()
+                .filter_map(|k| hex::decode(k).ok()?.try_into().ok())
+                .collect();
             self.open_decisions = Some(open);
         }
         let moved = self.windows_from_first_publication(rows)?;
@@ -298,16 +297,14 @@ impl SubmissionWriter<'_> {
         }
         // A decision rejected earlier and accepted now — new, corrected or sent again as it
         // stands — no longer counts as rejected.
-        if let Some(k) = &row.decision_key {
+        if let Some(k) = row.decision_key {
             if let Some(open) = self.open_decisions.as_mut()
-                && open.remove(k)
+                && open.remove(&k)
             {
-                self.closed_decisions.push(k.clone());
+                self.closed_decisions.push(k);
             }
-            if self.taken_decisions.len() < TAKEN_KEPT
-                && let Some(b) = key_bytes(k)
-            {
-                self.taken_decisions.insert(b);
+            if self.taken_decisions.len() < TAKEN_KEPT {
+                self.taken_decisions.insert(k);
             }
         }
         let c = &mut self.counts;
@@ -331,11 +328,9 @@ impl SubmissionWriter<'_> {
         // Each rejected decision counts once, in its decision's month (or, when its date cannot
         // be read, in the month it was received); one already rejected and not accepted since
         // is not counted again.
-        let received = (self.now + chrono::Duration::hours(8))
-            .format("%Y-%m")
-            .to_string();
+        let today = domain::clock::beijing(self.now).date_naive();
+        let received = today.format("%Y-%m").to_string();
         let mut counted: Vec<Option<String>> = Vec::with_capacity(rejections.len());
-        let today = (self.now + chrono::Duration::hours(8)).date_naive();
         for r in rejections {
             // A date in the future (refused as such) counts in the month received too.
             let month = r
@@ -345,10 +340,8 @@ impl SubmissionWriter<'_> {
                 .unwrap_or_else(|| received.clone());
             let taken = r
                 .decision_key
-                .as_deref()
-                .and_then(key_bytes)
-                .is_some_and(|b| self.taken_decisions.contains(&b));
-            let counts = match (&r.decision_key, r.refused_decision && !taken) {
+                .is_some_and(|k| self.taken_decisions.contains(&k));
+            let counts = match (r.decision_key, r.refused_decision && !taken) {
                 (_, false) => false,
                 (None, true) => true,
                 (Some(k), true) => {
@@ -359,12 +352,12 @@ impl SubmissionWriter<'_> {
                         &[
                             self.source_unit.as_str().into(),
                             self.class_code.as_str().into(),
-                            k.as_str().into(),
+                            hex::encode(k).into(),
                             month.as_str().into(),
                         ],
                     )? == 1;
                     if added && let Some(open) = self.open_decisions.as_mut() {
-                        open.insert(k.clone());
+                        open.insert(k);
                     }
                     added
                 }
@@ -385,7 +378,7 @@ impl SubmissionWriter<'_> {
                     problems.into(),
                     Val::Bytes(r.raw_sealed.clone()),
                     r.decided_on.into(),
-                    r.decision_key.clone().into(),
+                    r.decision_key.map(hex::encode).into(),
                     month.into(),
                 ]
             })
@@ -510,7 +503,7 @@ impl SubmissionWriter<'_> {
                 &[
                     self.source_unit.as_str().into(),
                     self.class_code.as_str().into(),
-                    k.into(),
+                    hex::encode(k).into(),
                 ],
             )?;
             for r in closed {
