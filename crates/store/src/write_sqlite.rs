@@ -165,14 +165,11 @@ impl SubmissionWriter<'_> {
                     None,
                 ));
             }
-            // The feed's record, reported by the city's unit: handed over to it (its version
-            // and head now carry the unit), even with the same content.
-            Some((v, _, _, _, owner, change))
-                if *owner != self.source_unit && ended(change).is_none() =>
+            // A record of the feed's reported by the city's unit is corrected even with the same
+            // content: handed over to the unit (its version and head now carry it).
+            Some((_, hash, _, _, owner, change))
+                if same(hash) && change != "withdrawn" && *owner == self.source_unit =>
             {
-                (RowOutcome::Corrected, v + 1, Some("报送单位更正"))
-            }
-            Some((_, hash, _, _, _, change)) if same(hash) && change != "withdrawn" => {
                 (RowOutcome::Unchanged, 0, None)
             }
             Some((_, _, _, _, _, change)) if ended(change).is_some() => {
