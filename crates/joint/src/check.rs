@@ -132,18 +132,19 @@ pub fn subject_of(
     today: NaiveDate,
 ) -> Result<(String, String, SubjectKind), CheckError> {
     let n = normalize(code);
-    // Eighteen characters, seventeen of them digits: a resident ID when it is a valid one, even
-    // if it also passes the USCC's checks as a suspect code (about one Jiangsu ID in 31 would:
-    // 32… is a USCC category pair too), as `ids::check_any` decides.
-    let digits = n.len() == 18 && n.as_bytes()[..17].iter().all(u8::is_ascii_digit);
-    if digits && let Ok((id, _)) = ResidentId::parse(&n, &rules.ids, today) {
+    // A valid resident ID is a person, even when it also passes the USCC's checks as a suspect
+    // code (about one Jiangsu ID in 31 would: 32… is a USCC category pair too), as
+    // `ids::check_any` decides.
+    let as_person = ResidentId::parse(&n, &rules.ids, today);
+    if let Ok((id, _)) = &as_person {
         return Ok((
             keys.person_key("身份证", id.as_str()),
             mask_id_number(id.as_str()),
             SubjectKind::NaturalPerson,
         ));
     }
-    if let Ok((u, _)) = Uscc::parse(&n, &rules.ids) {
+    let as_uscc = Uscc::parse(&n, &rules.ids);
+    if let Ok((u, _)) = &as_uscc {
         let kind = if u.as_str().starts_with("92") {
             SubjectKind::IndividualBusiness
         } else {
@@ -151,30 +152,21 @@ pub fn subject_of(
         };
         return Ok((u.as_str().to_string(), u.as_str().to_string(), kind));
     }
-    match ResidentId::parse(&n, &rules.ids, today) {
-        Ok((id, _)) => Ok((
-            keys.person_key("身份证", id.as_str()),
-            mask_id_number(id.as_str()),
-            SubjectKind::NaturalPerson,
-        )),
-        Err(e) => {
-            // Say why as the USCC when it looks like one (letters), else as an ID number.
-            let why = if n.chars().any(|c| c.is_ascii_alphabetic() && c != 'X') || n.len() != 18 {
-                Uscc::parse(&n, &rules.ids)
-                    .err()
-                    .map(|e| e.to_string())
-                    .unwrap_or_else(|| e.to_string())
-            } else {
-                e.to_string()
-            };
-            let shown = if n.len() == 18 && n.as_bytes()[..17].iter().all(u8::is_ascii_digit) {
-                mask_id_number(&n)
-            } else {
-                code.trim().to_string()
-            };
-            Err(CheckError::BadCode(shown, why))
+    // Say why as the USCC when it looks like one (letters, or not 18 long), else as an ID number.
+    let why = match (as_uscc, as_person) {
+        (Err(u), _) if n.chars().any(|c| c.is_ascii_alphabetic() && c != 'X') || n.len() != 18 => {
+            u.to_string()
         }
-    }
+        (_, Err(p)) => p.to_string(),
+        (Err(u), _) => u.to_string(),
+        _ => String::new(),
+    };
+    let shown = if n.len() == 18 && n.as_bytes()[..17].iter().all(u8::is_ascii_digit) {
+        mask_id_number(&n)
+    } else {
+        code.trim().to_string()
+    };
+    Err(CheckError::BadCode(shown, why))
 }
 
 impl Checker<'_> {

@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::catalog::Role;
+use domain::measures::Via;
 use rulebook::Rulebook;
 use store::{CheckException, Store, StoreError, payload_pairs};
 
@@ -215,8 +216,10 @@ impl ListIndex {
         for (org, person) in represented {
             g.reps.insert(org, person);
         }
+        // Whether who represents a listed organisation changed (the reverse map is rebuilt).
+        let mut reps_changed = false;
         for (org, person) in org_reps {
-            g.org_reps.insert(org, person);
+            reps_changed |= g.org_reps.insert(org, person.clone()).as_ref() != Some(&person);
         }
         for (org, person) in rep_changes {
             match &person {
@@ -227,14 +230,12 @@ impl ListIndex {
                     g.reps.remove(&org);
                 }
             }
-            match person {
+            reps_changed |= match person {
                 Some(p) if g.by_subject.contains_key(&org) => {
-                    g.org_reps.insert(org, p);
+                    g.org_reps.insert(org, p.clone()).as_ref() != Some(&p)
                 }
-                _ => {
-                    g.org_reps.remove(&org);
-                }
-            }
+                _ => g.org_reps.remove(&org).is_some(),
+            };
         }
         // Representatives no longer listed.
         let Inner {
@@ -246,13 +247,16 @@ impl ListIndex {
         } = &mut *g;
         reps.retain(|_, p| by_subject.contains_key(p));
         // Organisations no longer listed; the reverse map follows.
+        let before = org_reps.len();
         org_reps.retain(|o, _| by_subject.contains_key(o));
-        represents.clear();
-        for (org, person) in org_reps.iter() {
-            represents
-                .entry(person.clone())
-                .or_default()
-                .push(org.clone());
+        if reps_changed || org_reps.len() != before {
+            represents.clear();
+            for (org, person) in org_reps.iter() {
+                represents
+                    .entry(person.clone())
+                    .or_default()
+                    .push(org.clone());
+            }
         }
         g.exceptions.clear();
         for e in exceptions {
@@ -298,6 +302,27 @@ impl ListIndex {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The entries a check of `key` can meet, with whose they are: its own, its legal
+    /// representative's, and those of the organisations it represents.
+    pub fn entries_around(&self, key: &str) -> Vec<(Arc<Entry>, Via)> {
+        let mut out: Vec<_> = self
+            .entries(key)
+            .into_iter()
+            .map(|e| (e, Via::Subject))
+            .collect();
+        if let Some(rep) = self.listed_rep(key) {
+            out.extend(self.entries(&rep).into_iter().map(|e| (e, Via::LegalRep)));
+        }
+        for org in self.represented_orgs(key) {
+            out.extend(
+                self.entries(&org)
+                    .into_iter()
+                    .map(|e| (e, Via::RepresentedOrg)),
+            );
+        }
+        out
     }
 
     /// The organisations with entries that a person represents as legal representative.

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use domain::lists::ListAction;
-use domain::measures::Verdict;
+use domain::measures::{Verdict, Via};
 use joint::check::{CheckResult, Checker};
 use serde::{Deserialize, Serialize};
 
@@ -319,18 +319,11 @@ fn esc(s: &str) -> String {
 pub fn entries_of_check(
     s: &Shared,
     c: &store::CheckRow,
-) -> Vec<std::sync::Arc<joint::index::Entry>> {
-    let lists = &s.lists;
-    let mut all = lists.entries(&c.subject_key);
-    if let Some(rep) = lists.listed_rep(&c.subject_key) {
-        all.extend(lists.entries(&rep));
-    }
-    for org in lists.represented_orgs(&c.subject_key) {
-        all.extend(lists.entries(&org));
-    }
+) -> Vec<(std::sync::Arc<joint::index::Entry>, Via)> {
+    let all = s.lists.entries_around(&c.subject_key);
     c.entries
         .iter()
-        .filter_map(|rid| all.iter().find(|e| &e.record_id == rid).cloned())
+        .filter_map(|rid| all.iter().find(|(e, _)| &e.record_id == rid).cloned())
         .collect()
 }
 
@@ -377,7 +370,7 @@ pub fn snippet(s: &Shared, c: &store::CheckRow) -> String {
     let entries = entries_of_check(s, c);
     if !entries.is_empty() {
         h.push_str("<div style=\"margin-top:4px\">所涉名单：</div><ul style=\"margin:0 0 0 18px;padding:0\">");
-        for e in &entries {
+        for (e, _) in &entries {
             let list = rules
                 .catalog
                 .class_by_code(&e.class_code)
@@ -600,19 +593,11 @@ pub fn mark_exception(
     let now = s.clock.now();
     // The hit may be the subject's own entry, its legal representative's (a check of an
     // organisation looks at both), or that of an organisation a person represents.
-    let rep = s.lists.listed_rep(key);
-    let entry = s
+    let (entry, _) = s
         .lists
-        .entries(key)
+        .entries_around(key)
         .into_iter()
-        .chain(rep.iter().flat_map(|r| s.lists.entries(r)))
-        .chain(
-            s.lists
-                .represented_orgs(key)
-                .iter()
-                .flat_map(|o| s.lists.entries(o)),
-        )
-        .find(|e| e.record_id == record_id)
+        .find(|(e, _)| e.record_id == record_id)
         .ok_or_else(|| ApiError::NotFound("该主体没有这条在列的名单记录".into()))?;
     let mut e = store::CheckException {
         exception_id: 0,

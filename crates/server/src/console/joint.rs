@@ -133,51 +133,30 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
     let fb = state.platform.feedback(id)?;
     let verdict = Verdict::parse(&c.verdict).unwrap_or(Verdict::Clear);
     // The entries as they stand now in the index (the check keeps their ids).
-    let now_entries = state.lists.entries(&c.subject_key);
-    let rep_entries = state
-        .lists
-        .listed_rep(&c.subject_key)
-        .map(|p| state.lists.entries(&p))
-        .unwrap_or_default();
-    let org_entries: Vec<_> = state
-        .lists
-        .represented_orgs(&c.subject_key)
+    let now_entries = api::entries_of_check(state, &c);
+    let list_name = |code: &str| {
+        state
+            .rules
+            .catalog
+            .class_by_code(code)
+            .map_or(code.to_string(), |k| k.name.clone())
+    };
+    let entry_choices: Vec<(String, String)> = now_entries
         .iter()
-        .flat_map(|o| state.lists.entries(o))
-        .collect();
-    let entry_choices: Vec<(String, String)> = c
-        .entries
-        .iter()
-        .filter_map(|rid| {
-            now_entries
-                .iter()
-                .chain(&rep_entries)
-                .chain(&org_entries)
-                .find(|e| &e.record_id == rid)
-                .map(|e| {
-                    let list = state
-                        .rules
-                        .catalog
-                        .class_by_code(&e.class_code)
-                        .map_or(e.class_code.clone(), |k| k.name.clone());
-                    (rid.clone(), format!("{list} {}", e.decision_no))
-                })
+        .map(|(e, _)| {
+            (
+                e.record_id.clone(),
+                format!("{} {}", list_name(&e.class_code), e.decision_no),
+            )
         })
         .collect();
     let entries = c
         .entries
         .iter()
-        .map(|rid| {
-            let own = now_entries.iter().find(|e| &e.record_id == rid);
-            let rep = rep_entries.iter().find(|e| &e.record_id == rid);
-            let org = org_entries.iter().find(|e| &e.record_id == rid);
-            match own.or(rep).or(org) {
-                Some(e) => vec![
-                    state
-                        .rules
-                        .catalog
-                        .class_by_code(&e.class_code)
-                        .map_or(e.class_code.clone(), |k| k.name.clone()),
+        .map(
+            |rid| match now_entries.iter().find(|(e, _)| &e.record_id == rid) {
+                Some((e, via)) => vec![
+                    list_name(&e.class_code),
                     e.decision_no.clone(),
                     e.reason.clone(),
                     e.basis.clone(),
@@ -187,13 +166,7 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
                         .map(|d| d.to_string())
                         .unwrap_or_else(|| "长期".into()),
                     e.rectify_by.map(|d| d.to_string()).unwrap_or_default(),
-                    if rep.is_some() {
-                        "法定代表人".into()
-                    } else if org.is_some() && own.is_none() {
-                        "所任法定代表人的组织".into()
-                    } else {
-                        "本主体".into()
-                    },
+                    via.label().into(),
                     if e.under_objection {
                         "异议处理中".into()
                     } else {
@@ -212,8 +185,8 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
                     String::new(),
                     "已不在列".into(),
                 ],
-            }
-        })
+            },
+        )
         .collect();
     let measures = c
         .measures
