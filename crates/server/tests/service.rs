@@ -165,6 +165,56 @@ async fn a_reporter_sees_only_its_own_units_submissions() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // Nor withdraw it or one of its records: answered as for one that does not exist, without
+    // naming the unit that reported it.
+    let file = h
+        .get(&format!("/api/v1/subjects/{}", h.org), Role::Deciding)
+        .await
+        .json();
+    let record = file["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["records"].as_array().unwrap())
+        .find(|r| r["source_unit"] == UNIT)
+        .map(|r| r["record_id"].as_str().unwrap().to_string())
+        .unwrap();
+    for (uri, missing) in [
+        (
+            format!("/api/v1/submissions/{id}/withdraw"),
+            "/api/v1/submissions/999999/withdraw".to_string(),
+        ),
+        (
+            format!("/api/v1/records/{record}/withdraw"),
+            format!(
+                "/api/v1/records/{}{}/withdraw",
+                &record[..record.len() - 1],
+                if record.ends_with('0') { '1' } else { '0' }
+            ),
+        ),
+    ] {
+        let mut answers = Vec::new();
+        for u in [&uri, &missing] {
+            let r = h
+                .send(
+                    axum::http::Request::builder()
+                        .method(Method::POST)
+                        .uri(u.as_str())
+                        .header(header::AUTHORIZATION, format!("Bearer {}", t.token))
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(Body::from(r#"{"reason":"测试撤回"}"#))
+                        .unwrap(),
+                )
+                .await;
+            assert!(!r.text().contains(UNIT), "{}", r.text());
+            answers.push(r.status);
+        }
+        assert_eq!(
+            answers,
+            [StatusCode::NOT_FOUND, StatusCode::NOT_FOUND],
+            "{uri}"
+        );
+    }
     let r = h
         .send(
             axum::http::Request::builder()

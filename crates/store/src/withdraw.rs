@@ -76,10 +76,10 @@ pub(crate) fn end_on(
         )?
         .ok_or_else(|| StoreError::NotFound(format!("记录{id}不存在")))?;
     let (owner, version, current) = (head.text(0)?, head.i64(1)?, head.text(2)?);
+    // Another unit's record answers as one that does not exist: a unit may not learn from a
+    // withdrawal what others reported, or that it exists.
     if change == "withdrawn" && owner != w.unit {
-        return Err(StoreError::Refused(format!(
-            "记录{id}由{owner}报送，只有报送单位可以撤回"
-        )));
+        return Err(StoreError::NotFound(format!("记录{id}不存在")));
     }
     match current.as_str() {
         "withdrawn" => return Err(StoreError::Refused(format!("记录{id}已撤回"))),
@@ -172,11 +172,9 @@ impl Store {
                     &[Val::Int(submission_id)],
                 )?
                 .ok_or_else(|| StoreError::NotFound(format!("报送批次{submission_id}不存在")))?;
+            // As when reading it: another unit's submission is not there for this unit.
             if sub.text(0)? != w.unit {
-                return Err(StoreError::Refused(format!(
-                    "报送批次{submission_id}由{}报送，只有报送单位可以撤回",
-                    sub.text(0)?
-                )));
+                return Err(StoreError::NotFound(format!("报送批次{submission_id}不存在")));
             }
             if sub.text(1)? == "withdrawn" {
                 return Err(StoreError::Refused(format!("报送批次{submission_id}已撤回")));
