@@ -376,6 +376,34 @@ async fn every_effect_and_a_delisting(h: Harness) {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["measures"], json!([]), "{}", r.text());
+    // The feedback rate is the departments': a check run at the command line (no unit, nobody
+    // to answer it) does not lower it.
+    let rate = || async {
+        let st = h.get("/api/v1/joint/stats", Role::Admin).await.json();
+        st["feedback_rate"].as_f64().unwrap()
+    };
+    let before = rate().await;
+    assert!(before > 0.0 && before <= 1.0, "{before}");
+    tokio::task::block_in_place(|| {
+        let store = &h.state.store;
+        let names = |key: &str| store.subject(key).ok().flatten().map(|s| (s.name, s.kind));
+        let checker = joint::Checker {
+            index: &h.state.lists,
+            rules: &h.state.rules,
+            keys: &h.state.keys,
+            names: &names,
+        };
+        let now = h.state.clock.now();
+        let r = checker
+            .check(&x.a, "ZFCG", h.state.clock.today(), now)
+            .unwrap();
+        assert_eq!(r.verdict.as_str(), "forbid");
+        h.state
+            .platform
+            .record_checks(&[r.record("cli:operator", None, "query", None)])
+            .unwrap();
+    });
+    assert_eq!(rate().await, before);
     // Another unit's officer (the bank has none) cannot see it.
     assert_eq!(
         h.get(&format!("/api/v1/checks/{id}"), Role::Financial)

@@ -1433,8 +1433,11 @@ pub fn joint_stats(state: &Shared, since: Option<&str>) -> ApiResult<JointStats>
     let total_checks: i64 = checks.iter().map(|c| c.checks).sum();
     let total_hits: i64 = checks.iter().map(|c| c.hits).sum();
     let total_incentives: i64 = checks.iter().map(|c| c.incentives).sum();
-    let fb: i64 = checks.iter().map(|c| c.feedback_due).sum();
-    let due = total_hits + total_incentives;
+    // Feedback is owed by a handling department: checks made without one (at the command line)
+    // have nobody to answer them and stay out of the rate.
+    let owed = || checks.iter().filter(|c| !c.unit.is_empty());
+    let fb: i64 = owed().map(|c| c.feedback_due).sum();
+    let due: i64 = owed().map(|c| c.hits + c.incentives).sum();
     let alerts = state.platform.alerts(None, false, 10_000)?;
     let rule = &state.rules.measures.accumulation;
     let classes: Vec<&str> = rule.classes.iter().map(String::as_str).collect();

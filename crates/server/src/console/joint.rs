@@ -674,7 +674,11 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
                         k.incentives.to_string(),
                         k.feedback.to_string(),
                         k.applied.to_string(),
-                        pct(k.feedback_due, k.hits + k.incentives),
+                        if k.unit.is_empty() {
+                            "—".into()
+                        } else {
+                            pct(k.feedback_due, k.hits + k.incentives)
+                        },
                         k.batch_checked.to_string(),
                         k.batch_hits.to_string(),
                     ]
