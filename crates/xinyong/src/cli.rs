@@ -131,7 +131,7 @@ pub struct ServeArgs {
     /// Largest submission, MiB.
     #[arg(long, default_value_t = 2048)]
     pub max_submission_mib: u64,
-    /// Mark session cookies Secure (when served behind HTTPS).
+    /// Mark session cookies Secure (when served behind HTTPS; implied by an https:// --public-url).
     #[arg(long)]
     pub secure_cookies: bool,
     /// The address departments' systems reach this service at, e.g.

@@ -911,6 +911,12 @@ fn public_url(a: &ServeArgs) -> Result<String> {
     Ok(url)
 }
 
+/// Session cookies are Secure when asked, or when browsers reach the service over HTTPS (a
+/// session cookie sent once over plain HTTP could be read on the way).
+fn secure_cookies(a: &ServeArgs) -> Result<bool> {
+    Ok(a.secure_cookies || public_url(a)?.starts_with("https://"))
+}
+
 fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()> {
     let store = Arc::new(Store::open(db).with_context(|| format!("打开数据库 {db}"))?);
     let platform = Arc::new(Store::open_platform(db)?);
@@ -922,7 +928,7 @@ fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()
         rate_per_credential: a.rate_per_credential,
         rate_per_address: a.rate_per_address,
         max_submission_bytes: a.max_submission_mib << 20,
-        secure_cookies: a.secure_cookies,
+        secure_cookies: secure_cookies(a)?,
         trust_forwarded: a.trust_forwarded,
         outbox: match (&a.sms_gateway, &a.outbox_file) {
             (Some(url), _) => server::OutboxTarget::Gateway(url.clone()),
@@ -1183,4 +1189,29 @@ fn audit_cmd(ctx: &Ctx, c: AuditCommand) -> Result<()> {
 
 fn hex_str(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    fn serve_args(args: &[&str]) -> crate::cli::ServeArgs {
+        let cli = Cli::try_parse_from(["xinyong", "serve"].iter().chain(args)).expect("parses");
+        match cli.command {
+            Command::Serve(a) => a,
+            _ => panic!("not serve"),
+        }
+    }
+
+    #[test]
+    fn an_https_public_address_makes_session_cookies_secure() {
+        let plain = serve_args(&["--public-url", "http://10.1.2.3:8080"]);
+        assert!(!super::secure_cookies(&plain).unwrap());
+        let https = serve_args(&["--public-url", "https://credit.yancheng.gov.cn/"]);
+        assert!(super::secure_cookies(&https).unwrap());
+        let asked = serve_args(&["--secure-cookies"]);
+        assert!(super::secure_cookies(&asked).unwrap());
+    }
 }
