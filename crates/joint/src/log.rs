@@ -3,7 +3,7 @@
 //! for its own row, so thousands of checks a second are each durable before their answer leaves.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::Duration;
 
@@ -18,6 +18,8 @@ struct Job {
 #[derive(Clone)]
 pub struct CheckLog {
     tx: Sender<Job>,
+    /// Checks sent to the writer and not yet answered (a metrics gauge).
+    pub queue: Arc<AtomicUsize>,
 }
 
 const GROUP: usize = 1024;
@@ -30,27 +32,36 @@ impl CheckLog {
     /// server is handling: a group is committed as soon as every one of them is waiting in it.
     pub fn start(platform: Arc<Store>, in_flight: Arc<AtomicUsize>) -> CheckLog {
         let (tx, rx) = mpsc::channel::<Job>();
+        let queue = Arc::new(AtomicUsize::new(0));
+        let q = queue.clone();
         std::thread::Builder::new()
             .name("xy-checks".into())
-            .spawn(move || writer(platform, rx, in_flight))
+            .spawn(move || writer(platform, rx, in_flight, q))
             .expect("spawn check writer");
-        CheckLog { tx }
+        CheckLog { tx, queue }
     }
 
     /// Records a check with its audit entry (a check is a sensitive read) and waits until both
     /// are committed; returns the check's number.
     pub async fn record(&self, row: CheckRow, audit: NewAuditEntry) -> Result<i64, StoreError> {
         let (reply, rx) = tokio::sync::oneshot::channel();
-        self.tx
-            .send(Job { row, audit, reply })
-            .map_err(|_| StoreError::Refused("核查记录写入线程已停止".into()))?;
+        self.queue.fetch_add(1, Ordering::Relaxed);
+        if self.tx.send(Job { row, audit, reply }).is_err() {
+            self.queue.fetch_sub(1, Ordering::Relaxed);
+            return Err(StoreError::Refused("核查记录写入线程已停止".into()));
+        }
         rx.await
             .map_err(|_| StoreError::Refused("核查记录写入线程已停止".into()))?
             .map_err(StoreError::Refused)
     }
 }
 
-fn writer(store: Arc<Store>, rx: Receiver<Job>, in_flight: Arc<AtomicUsize>) {
+fn writer(
+    store: Arc<Store>,
+    rx: Receiver<Job>,
+    in_flight: Arc<AtomicUsize>,
+    queue: Arc<AtomicUsize>,
+) {
     while let Ok(first) = rx.recv() {
         let jobs = store.gather_group(&rx, first, GROUP, LINGER, &in_flight);
         let mut rows = Vec::with_capacity(jobs.len());
@@ -61,7 +72,9 @@ fn writer(store: Arc<Store>, rx: Receiver<Job>, in_flight: Arc<AtomicUsize>) {
             audit.push(j.audit);
             replies.push(j.reply);
         }
-        match store.record_checks_audited(&rows, &mut audit, chrono::Utc::now()) {
+        let result = store.record_checks_audited(&rows, &mut audit, chrono::Utc::now());
+        queue.fetch_sub(replies.len(), Ordering::Relaxed);
+        match result {
             Ok(ids) => {
                 for (reply, id) in replies.into_iter().zip(ids) {
                     let _ = reply.send(Ok(id));

@@ -55,7 +55,7 @@ impl Metrics {
     }
 
     /// The text exposition format.
-    pub fn render(&self, audit_queue: usize, audit_written: u64) -> String {
+    pub fn render(&self, audit_queue: usize, audit_written: u64, checks_queue: usize) -> String {
         let mut out = String::new();
         let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
         let _ = writeln!(
@@ -150,6 +150,11 @@ impl Metrics {
                 "xinyong_audit_queue_depth",
                 "Audit entries waiting to be committed.",
                 audit_queue as u64,
+            ),
+            (
+                "xinyong_checks_queue_depth",
+                "Checks waiting to be committed with their audit entries.",
+                checks_queue as u64,
             ),
             (
                 "xinyong_imports_in_progress",

@@ -404,6 +404,12 @@ async fn every_effect_and_a_delisting(h: Harness) {
             .unwrap();
     });
     assert_eq!(rate().await, before);
+    // Every check answered: none waits in the writer's queue.
+    let metrics = h.get("/metrics", Role::Auditor).await.text();
+    assert!(
+        metrics.lines().any(|l| l == "xinyong_checks_queue_depth 0"),
+        "{metrics}"
+    );
     // Another unit's officer (the bank has none) cannot see it.
     assert_eq!(
         h.get(&format!("/api/v1/checks/{id}"), Role::Financial)

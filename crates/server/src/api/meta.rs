@@ -56,6 +56,10 @@ pub async fn metrics(State(state): State<Shared>) -> Response {
             .audit
             .written
             .load(std::sync::atomic::Ordering::Relaxed),
+        state
+            .checks
+            .queue
+            .load(std::sync::atomic::Ordering::Relaxed),
     );
     // Queue depths of the repair and objection work: jobs and the SMS/email outbox, by state.
     let s = state.clone();
