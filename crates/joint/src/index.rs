@@ -52,6 +52,9 @@ struct Inner {
     exceptions: HashMap<(String, String), Vec<CheckException>>,
     entries_since: Option<DateTime<Utc>>,
     reps_since: Option<DateTime<Utc>>,
+    /// The list submissions whose records the index has read. A submission that commits after
+    /// the cursor passed its time stamp (a long import, another process's) is read by its id.
+    submissions: HashSet<i64>,
 }
 
 /// The index. Cheap to share; reads take a read lock for the length of a lookup.
@@ -130,8 +133,9 @@ impl ListIndex {
     }
 
     /// Builds the index afresh from the store and swaps it in (readers see the old one until
-    /// then). A safety net under the incremental refresh, whose time-stamp cursor cannot see a
-    /// write that commits after a later-stamped one it has already read.
+    /// then). A safety net under the incremental refresh: its time-stamp cursor catches a late
+    /// submission by its id, but not a single list action that commits after a later-stamped
+    /// change it has already read.
     pub fn rebuild(
         &self,
         store: &Store,
@@ -161,7 +165,23 @@ impl ListIndex {
         };
         let started = Utc::now();
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
-        let (live, ended) = store.list_entries_since(&lists, since.unwrap_or(epoch))?;
+        // Submissions first: any seen here has committed, so the reads below include its rows.
+        let submissions = store.list_submissions(&lists)?;
+        let late: Vec<i64> = {
+            let g = self.inner.read().map_err(|_| StoreError::Poisoned)?;
+            submissions
+                .iter()
+                .filter(|(id, at)| !g.submissions.contains(id) && since.is_some_and(|s| *at <= s))
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        let (mut live, mut ended) = store.list_entries_since(&lists, since.unwrap_or(epoch))?;
+        // Committed after the cursor passed their time stamp: the cursor would never see them.
+        for id in late {
+            let (l, e) = store.list_entries_of_submission(&lists, id)?;
+            live.extend(l);
+            ended.extend(e);
+        }
         let exceptions = platform.exceptions(None)?;
         let changed = live.len() + ended.len();
         let newest = live.iter().map(|e| e.updated_at).max();
@@ -265,7 +285,8 @@ impl ListIndex {
                 .or_default()
                 .push(e);
         }
-        g.entries_since = newest.or(since).or(Some(epoch));
+        g.submissions.extend(submissions.iter().map(|(id, _)| *id));
+        g.entries_since = newest.max(since).or(Some(epoch));
         // Strictly after the newest change seen: a big import's rows share one time stamp and
         // would otherwise be read again on every pass.
         g.reps_since = reps_newest.or(reps_since).or(Some(started));

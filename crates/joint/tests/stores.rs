@@ -476,6 +476,63 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
 
 /// Codes that are not codes, including ones whose 17th byte falls inside a Chinese or
 /// accented character, are refused with a reason instead of crashing the check.
+/// A submission that commits after the index has read a later-stamped change (a long import,
+/// or one from another process) is still read at the next refresh, not at the hourly rebuild.
+#[test]
+fn a_submission_committed_late_reaches_the_index() {
+    let rules = Rulebook::builtin().unwrap();
+    let (early, later) = (uscc(41), uscc(42));
+    for ts in stores() {
+        let name = ts.name;
+        let keys = testkit::keys();
+        let clock = clock_on("2026-06-10");
+        let store = Store::open(&ts.spec).unwrap();
+        let platform = Store::open_platform(&ts.spec).unwrap();
+        let index = joint::ListIndex::build(&store, &platform, &rules).unwrap();
+        let started = clock.now();
+        // A later-stamped entry commits first and is read.
+        clock.set(started + Duration::minutes(5));
+        let s = import(
+            &store,
+            &rules,
+            &keys,
+            &clock,
+            UNIT,
+            "严重失信主体名单",
+            &yzsx("乙公司", &later, "信41号", "2029-01-10"),
+        );
+        assert_eq!(s.accepted, 1, "{name}");
+        index.refresh(&store, &platform, &rules).unwrap();
+        assert_eq!(index.entries(&later).len(), 1, "{name}");
+        // An import stamped when it began, five minutes earlier, commits now.
+        clock.set(started);
+        let s = import(
+            &store,
+            &rules,
+            &keys,
+            &clock,
+            UNIT,
+            "严重失信主体名单",
+            &yzsx("甲公司", &early, "信42号", "2029-01-10"),
+        );
+        assert_eq!(s.accepted, 1, "{name}");
+        assert_eq!(
+            index.refresh(&store, &platform, &rules).unwrap(),
+            1,
+            "{name}"
+        );
+        let got = index.entries(&early);
+        assert_eq!(got.len(), 1, "{name}: the late submission's entry");
+        assert_eq!(got[0].decision_no, "信42号", "{name}");
+        // Read once: the next refresh finds nothing new.
+        assert_eq!(
+            index.refresh(&store, &platform, &rules).unwrap(),
+            0,
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn malformed_codes_are_refused_with_a_reason() {
     let rules = Rulebook::builtin().unwrap();

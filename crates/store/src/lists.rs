@@ -89,6 +89,21 @@ const ENTRY_COLUMNS: &str =
     r.public_ends, r.category, r.current_hash, r.change, r.under_objection, v.payload, r.updated_at,
     r.current_version";
 
+/// Entries in force (created or corrected), and the ids of those that ended.
+fn split_entries(rows: &[Row]) -> Result<EntryChanges, StoreError> {
+    let mut live = Vec::new();
+    let mut ended = Vec::new();
+    for r in rows {
+        let e = entry_from(r)?;
+        if e.change == "created" || e.change == "corrected" {
+            live.push(e);
+        } else {
+            ended.push((e.subject_key, e.record_id));
+        }
+    }
+    Ok((live, ended))
+}
+
 fn apply(
     c: &mut dyn Conn,
     subject: &str,
@@ -275,17 +290,56 @@ impl Store {
                 ),
                 &params,
             )?;
-            let mut live = Vec::new();
-            let mut ended = Vec::new();
-            for r in &rows {
-                let e = entry_from(r)?;
-                if e.change == "created" || e.change == "corrected" {
-                    live.push(e);
-                } else {
-                    ended.push((e.subject_key, e.record_id));
-                }
-            }
-            Ok((live, ended))
+            split_entries(&rows)
+        })
+    }
+
+    /// Submissions of the given classes: their ids and the time stamp their records carry.
+    /// One row per file or push, so a few thousand a year: read whole on each index refresh.
+    pub fn list_submissions(
+        &self,
+        lists: &[&str],
+    ) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
+        let list: Vec<String> = (0..lists.len()).map(|i| format!("${}", i + 1)).collect();
+        let params: Vec<Val> = lists.iter().map(|c| Val::from(*c)).collect();
+        self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT submission_id, received_at FROM submissions WHERE class_code IN ({})",
+                    list.join(", ")
+                ),
+                &params,
+            )?
+            .iter()
+            .map(|r| Ok((r.i64(0)?, r.time(1)?)))
+            .collect()
+        })
+    }
+
+    /// The entries a submission wrote, with their current content, split as
+    /// `list_entries_since` splits them.
+    pub fn list_entries_of_submission(
+        &self,
+        lists: &[&str],
+        submission_id: i64,
+    ) -> Result<EntryChanges, StoreError> {
+        let list: Vec<String> = (0..lists.len()).map(|i| format!("${}", i + 2)).collect();
+        let mut params: Vec<Val> = vec![Val::Int(submission_id)];
+        params.extend(lists.iter().map(|c| Val::from(*c)));
+        self.read(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {ENTRY_COLUMNS}
+                     FROM record_versions w
+                     JOIN records r ON r.subject_key = w.subject_key AND r.record_key = w.record_key
+                     JOIN record_versions v ON v.subject_key = r.subject_key
+                        AND v.record_key = r.record_key AND v.version_no = r.current_version
+                     WHERE w.submission_id = $1 AND r.class_code IN ({})",
+                    list.join(", ")
+                ),
+                &params,
+            )?;
+            split_entries(&rows)
         })
     }
 
