@@ -181,6 +181,13 @@ fn looks_utf8(sample: &[u8]) -> bool {
     }
 }
 
+/// Whether a row of a GB18030 file is UTF-8 text instead: valid UTF-8 with at least four
+/// non-ASCII characters. (GB18030 Chinese forms valid UTF-8 for about one character in ten;
+/// four in a row by chance is rare, and a row of a penalty or list holds dozens.)
+fn is_utf8_text(row: &[u8]) -> bool {
+    std::str::from_utf8(row).is_ok_and(|s| s.chars().filter(|c| !c.is_ascii()).count() >= 4)
+}
+
 /// Leading rows with at most one cell filled are a title above the header (盐城市…行政处罚信息),
 /// not the header: up to this many are passed over.
 const MAX_TITLE_ROWS: usize = 5;
@@ -256,11 +263,10 @@ fn read_csv<R: Read>(
                 .strip_bom(true)
                 .build(input),
         ),
-        TextEncoding::Gb18030 => Box::new(
-            encoding_rs_io::DecodeReaderBytesBuilder::new()
-                .encoding(Some(encoding_rs::GB18030))
-                .build(input),
-        ),
+        // Read as bytes and decoded cell by cell below, so that a row in another encoding is
+        // seen as such. (GB18030's trail bytes are never a comma, tab, quote or line break, so
+        // the CSV reader splits its bytes as it would the decoded text.)
+        TextEncoding::Gb18030 => Box::new(input),
     };
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -305,18 +311,37 @@ fn read_csv<R: Read>(
             }
         }
         // The decoder puts U+FFFD where bytes were not of the file's encoding: such a row is
-        // reported, never stored with its text lost.
+        // reported, never stored with its text lost. In a GB18030 file, a row written in UTF-8
+        // (pasted in from another file) would decode to other, wrong characters without a
+        // complaint: it is reported too, its cells kept as UTF-8 so the unit can read them.
         let mut bad_utf8 = false;
+        let utf8_row = encoding == TextEncoding::Gb18030 && is_utf8_text(rec.as_slice());
         let mut cells: Vec<String> = rec
             .iter()
-            .map(|f| match std::str::from_utf8(f) {
-                Ok(s) => {
-                    bad_utf8 |= s.contains('\u{FFFD}');
-                    s.to_string()
+            .map(|f| {
+                if encoding == TextEncoding::Gb18030 && !utf8_row {
+                    return match encoding_rs::GB18030
+                        .decode_without_bom_handling_and_without_replacement(f)
+                    {
+                        Some(s) => s.into_owned(),
+                        None => {
+                            bad_utf8 = true;
+                            encoding_rs::GB18030
+                                .decode_without_bom_handling(f)
+                                .0
+                                .into_owned()
+                        }
+                    };
                 }
-                Err(_) => {
-                    bad_utf8 = true;
-                    String::from_utf8_lossy(f).into_owned()
+                match std::str::from_utf8(f) {
+                    Ok(s) => {
+                        bad_utf8 |= s.contains('\u{FFFD}');
+                        s.to_string()
+                    }
+                    Err(_) => {
+                        bad_utf8 = true;
+                        String::from_utf8_lossy(f).into_owned()
+                    }
                 }
             })
             .collect();
@@ -341,7 +366,13 @@ fn read_csv<R: Read>(
                 if cells.len() > h.len() && cells[h.len()..].iter().all(|c| c.trim().is_empty()) {
                     cells.truncate(h.len());
                 }
-                let read_error = if bad_utf8 {
+                let read_error = if utf8_row {
+                    Some(
+                        "该行为UTF-8编码，与文件其余各行（GB18030）不一致：请将整个文件统一存为\
+                         UTF-8或GB18030后重新报送该行"
+                            .to_string(),
+                    )
+                } else if bad_utf8 {
                     Some("该行含有无法识别的字符（文件编码应为UTF-8或GB18030）".to_string())
                 } else if cells.len() != h.len() {
                     Some(format!(
@@ -880,6 +911,33 @@ mod tests {
             "{:?}",
             rows[20]
         );
+    }
+
+    #[test]
+    fn a_utf8_row_in_a_gb18030_file_is_reported_with_its_text_readable() {
+        let mut text = String::from("名称,文号\n");
+        for i in 0..20 {
+            text.push_str(&format!("盐城市第{i}有限公司,盐市监罚〔2026〕{i}号\n"));
+        }
+        let (bytes, _, _) = encoding_rs::GB18030.encode(&text);
+        let mut bytes = bytes.into_owned();
+        bytes.extend("建湖县某公司,盐市监罚〔2026〕99号\n".as_bytes());
+        let (gb_tail, _, _) = encoding_rs::GB18030.encode("阜宁县某公司,盐市监罚〔2026〕100号\n");
+        bytes.extend(gb_tail.iter());
+        let (h, enc, rows) = rows_of(Format::Csv, &bytes);
+        assert_eq!((enc.as_str(), h[0].as_str()), ("gb18030", "名称"));
+        assert_eq!(rows.len(), 22);
+        assert!(rows[..20].iter().all(|r| r.read_error.is_none()));
+        assert_eq!(rows[3].cells[0], "盐城市第3有限公司");
+        let odd = &rows[20];
+        assert!(
+            odd.read_error.as_ref().is_some_and(|e| e.contains("UTF-8")),
+            "{odd:?}"
+        );
+        assert_eq!(odd.cells[0], "建湖县某公司");
+        // The rows after it are GB18030 again.
+        assert!(rows[21].read_error.is_none());
+        assert_eq!(rows[21].cells[1], "盐市监罚〔2026〕100号");
     }
 
     #[test]
