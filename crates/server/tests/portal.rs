@@ -563,8 +563,8 @@ async fn a_long_history_is_paged_on_the_subject_page() {
 }
 
 /// A subject whose update time is older than the newest one the name index has seen (it committed
-/// late, after an overlapping writer) is missed by the incremental refresh; the hourly rebuild
-/// finds it.
+/// late, after an overlapping writer) is read at the next refresh when a submission brought it
+/// (by the submission's id); a change made outside any submission waits for the hourly rebuild.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_name_index_rebuild_finds_what_the_cursor_missed() {
     let h = harness();
@@ -608,39 +608,58 @@ async fn the_name_index_rebuild_finds_what_the_cursor_missed() {
         )
         .unwrap();
         assert_eq!(summary.accepted, 1);
-        // As if it had committed late with an early time stamp.
+        let early: chrono::DateTime<chrono::Utc> =
+            chrono::DateTime::parse_from_rfc3339("2020-01-01T00:00:00Z")
+                .unwrap()
+                .with_timezone(&chrono::Utc);
+        // As if the whole submission had begun long ago and committed only now.
         s.store
             .write(|c| {
                 c.execute(
                     "UPDATE subjects SET updated_at = $1 WHERE subject_key = $2",
-                    &[
-                        chrono::DateTime::parse_from_rfc3339("2020-01-01T00:00:00Z")
-                            .unwrap()
-                            .with_timezone(&chrono::Utc)
-                            .into(),
-                        late.as_str().into(),
-                    ],
+                    &[early.into(), late.as_str().into()],
+                )?;
+                c.execute(
+                    "UPDATE submissions SET received_at = $1
+                     WHERE submission_id = (SELECT MAX(submission_id) FROM submissions)",
+                    &[early.into()],
                 )
             })
             .unwrap();
         s.search.refresh(&s.store).unwrap();
-        let after_refresh = s.search.get(&late).is_some();
+        let name = |s: &server::Shared| s.search.get(&late).map(|e| e.name);
+        let after_refresh = name(&s);
+        // Renamed outside any submission, stamped early: the refresh cannot tell; the rebuild can.
+        s.store
+            .write(|c| {
+                c.execute(
+                    "UPDATE subjects SET updated_at = $1, name = '盐城市改名化工有限公司'
+                     WHERE subject_key = $2",
+                    &[early.into(), late.as_str().into()],
+                )
+            })
+            .unwrap();
+        s.search.refresh(&s.store).unwrap();
+        let renamed_refresh = name(&s);
         s.search.rebuild(&s.store).unwrap();
         (
             after_refresh,
-            s.search.get(&late).is_some(),
+            renamed_refresh,
+            name(&s),
             s.search.get(&code).is_some(),
         )
     })
     .await
     .unwrap();
-    assert_eq!(found, (false, true, true));
+    let was = Some("盐城市迟到化工有限公司".to_string());
+    let renamed = Some("盐城市改名化工有限公司".to_string());
+    assert_eq!(found, (was.clone(), was, renamed, true));
     let page = h
-        .get(&format!("/search?q={}", urlencode("迟到")), Role::Public)
+        .get(&format!("/search?q={}", urlencode("改名")), Role::Public)
         .await
         .text();
     assert!(
-        page.contains("盐城市<mark>迟到</mark>化工有限公司"),
+        page.contains("盐城市<mark>改名</mark>化工有限公司"),
         "{page}"
     );
 }

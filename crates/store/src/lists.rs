@@ -316,6 +316,17 @@ impl Store {
         })
     }
 
+    /// Every submission's id and the time stamp its records and subjects carry (the name
+    /// index's late-commit check; one row per file or push).
+    pub fn submission_stamps(&self) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
+        self.read(|c| {
+            c.query("SELECT submission_id, received_at FROM submissions", &[])?
+                .iter()
+                .map(|r| Ok((r.i64(0)?, r.time(1)?)))
+                .collect()
+        })
+    }
+
     /// The entries a submission wrote, with their current content, split as
     /// `list_entries_since` splits them.
     pub fn list_entries_of_submission(
