@@ -474,8 +474,6 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
     }
 }
 
-/// Codes that are not codes, including ones whose 17th byte falls inside a Chinese or
-/// accented character, are refused with a reason instead of crashing the check.
 /// A submission that commits after the index has read a later-stamped change (a long import,
 /// or one from another process) is still read at the next refresh, not at the hourly rebuild.
 #[test]
@@ -533,6 +531,8 @@ fn a_submission_committed_late_reaches_the_index() {
     }
 }
 
+/// Codes that are not codes, including ones whose 17th byte falls inside a Chinese or
+/// accented character, are refused with a reason instead of crashing the check.
 #[test]
 fn malformed_codes_are_refused_with_a_reason() {
     let rules = Rulebook::builtin().unwrap();

@@ -404,6 +404,11 @@ async fn every_effect_and_a_delisting(h: Harness) {
             .unwrap();
     });
     assert_eq!(rate().await, before);
+    // A bank's check (a principal without a unit, through the service) is owed feedback.
+    let (st, v) = check(&h, Role::Financial, &x.a, "JRSX").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_ne!(v["verdict"], "clear", "{v}");
+    assert!(rate().await < before);
     // Every check answered: none waits in the writer's queue.
     let metrics = h.get("/metrics", Role::Auditor).await.text();
     assert!(

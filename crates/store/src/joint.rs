@@ -157,6 +157,9 @@ pub struct CheckStats {
     /// Codes checked by batch review (批量审查) — distinct valid codes — and those with measures.
     pub batch_checked: i64,
     pub batch_hits: i64,
+    /// Checks run at the command line (`xinyong check`): nobody answers them, so they stay out
+    /// of the feedback rate.
+    pub command_line: bool,
 }
 
 fn json_list(s: &str) -> Vec<String> {
@@ -362,6 +365,7 @@ impl Store {
         self.read(|c| {
             c.query(
                 "SELECT COALESCE(k.unit, ''), k.matter, COUNT(*),
+                    CAST(CASE WHEN k.actor LIKE 'cli:%' THEN 1 ELSE 0 END AS BIGINT) AS cli,
                     CAST(SUM(CASE WHEN k.verdict IN ('forbid', 'restrict', 'review', 'supervise')
                         THEN 1 ELSE 0 END) AS BIGINT),
                     CAST(SUM(CASE WHEN k.verdict = 'incentive' THEN 1 ELSE 0 END) AS BIGINT),
@@ -371,7 +375,7 @@ impl Store {
                     CAST(SUM(CASE WHEN f.outcome = 'applied' THEN 1 ELSE 0 END) AS BIGINT)
                  FROM checks k LEFT JOIN check_feedback f ON f.check_id = k.check_id
                  WHERE k.checked_at >= $1
-                 GROUP BY COALESCE(k.unit, ''), k.matter ORDER BY COUNT(*) DESC",
+                 GROUP BY COALESCE(k.unit, ''), k.matter, cli ORDER BY COUNT(*) DESC",
                 &[since.into()],
             )?
             .iter()
@@ -380,11 +384,12 @@ impl Store {
                     unit: r.text(0)?,
                     matter: r.text(1)?,
                     checks: r.i64(2)?,
-                    hits: r.i64(3)?,
-                    incentives: r.i64(4)?,
-                    feedback: r.i64(5)?,
-                    feedback_due: r.i64(6)?,
-                    applied: r.i64(7)?,
+                    command_line: r.i64(3)? == 1,
+                    hits: r.i64(4)?,
+                    incentives: r.i64(5)?,
+                    feedback: r.i64(6)?,
+                    feedback_due: r.i64(7)?,
+                    applied: r.i64(8)?,
                     batch_checked: 0,
                     batch_hits: 0,
                 })
@@ -407,7 +412,7 @@ impl Store {
                 let (checked, hits) = (r.i64(2)?, r.i64(3)?);
                 match stats
                     .iter_mut()
-                    .find(|s| s.unit == unit && s.matter == matter)
+                    .find(|s| s.unit == unit && s.matter == matter && !s.command_line)
                 {
                     Some(s) => (s.batch_checked, s.batch_hits) = (checked, hits),
                     None => stats.push(CheckStats {
@@ -421,6 +426,7 @@ impl Store {
                         applied: 0,
                         batch_checked: checked,
                         batch_hits: hits,
+                        command_line: false,
                     }),
                 }
             }

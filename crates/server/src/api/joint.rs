@@ -1433,9 +1433,9 @@ pub fn joint_stats(state: &Shared, since: Option<&str>) -> ApiResult<JointStats>
     let total_checks: i64 = checks.iter().map(|c| c.checks).sum();
     let total_hits: i64 = checks.iter().map(|c| c.hits).sum();
     let total_incentives: i64 = checks.iter().map(|c| c.incentives).sum();
-    // Feedback is owed by a handling department: checks made without one (at the command line)
-    // have nobody to answer them and stay out of the rate.
-    let owed = || checks.iter().filter(|c| !c.unit.is_empty());
+    // Feedback is owed by whoever checked through the service (a department, a bank): checks
+    // run at the command line have nobody to answer them and stay out of the rate.
+    let owed = || checks.iter().filter(|c| !c.command_line);
     let fb: i64 = owed().map(|c| c.feedback_due).sum();
     let due: i64 = owed().map(|c| c.hits + c.incentives).sum();
     let alerts = state.platform.alerts(None, false, 10_000)?;

@@ -663,7 +663,9 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
                 .iter()
                 .map(|k| {
                     vec![
-                        if k.unit.is_empty() {
+                        if k.command_line {
+                            "（命令行核查）".into()
+                        } else if k.unit.is_empty() {
                             "（未归属单位）".into()
                         } else {
                             k.unit.clone()
@@ -674,7 +676,7 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
                         k.incentives.to_string(),
                         k.feedback.to_string(),
                         k.applied.to_string(),
-                        if k.unit.is_empty() {
+                        if k.command_line {
                             "—".into()
                         } else {
                             pct(k.feedback_due, k.hits + k.incentives)
