@@ -182,10 +182,12 @@ fn looks_utf8(sample: &[u8]) -> bool {
 }
 
 /// Whether a row of a GB18030 file is UTF-8 text instead: valid UTF-8 with at least four
-/// non-ASCII characters. (GB18030 Chinese forms valid UTF-8 for about one character in ten;
-/// four in a row by chance is rare, and a row of a penalty or list holds dozens.)
+/// characters from U+2E80 on (CJK and full-width forms, three bytes each in UTF-8). GB18030
+/// text misread as UTF-8 mostly lands below U+0800 (a lead byte C2–DF and a trail byte 80–BF
+/// make a two-byte form: 郑隆 reads as U+05A3 U+00A1); it forms a three-byte one rarely, four of
+/// them in a row of valid UTF-8 next to never.
 fn is_utf8_text(row: &[u8]) -> bool {
-    std::str::from_utf8(row).is_ok_and(|s| s.chars().filter(|c| !c.is_ascii()).count() >= 4)
+    std::str::from_utf8(row).is_ok_and(|s| s.chars().filter(|c| *c >= '\u{2E80}').count() >= 4)
 }
 
 /// Leading rows with at most one cell filled are a title above the header (盐城市…行政处罚信息),
@@ -938,6 +940,13 @@ mod tests {
         // The rows after it are GB18030 again.
         assert!(rows[21].read_error.is_none());
         assert_eq!(rows[21].cells[1], "盐市监罚〔2026〕100号");
+        // GB18030 bytes that happen to be valid UTF-8 (郑隆 is D6 A3 C2 A1: U+05A3 U+00A1) stay
+        // GB18030.
+        let (gb, _, _) = encoding_rs::GB18030.encode("名称,文号\n郑隆郑隆,1\n");
+        assert!(std::str::from_utf8(&gb[gb.len() - 11..]).is_ok());
+        let (_, _, rows) = rows_of(Format::Csv, &gb);
+        assert!(rows[0].read_error.is_none(), "{:?}", rows[0]);
+        assert_eq!(rows[0].cells[0], "郑隆郑隆");
     }
 
     #[test]

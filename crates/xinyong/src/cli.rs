@@ -131,9 +131,11 @@ pub struct ServeArgs {
     /// Largest submission, MiB.
     #[arg(long, default_value_t = 2048)]
     pub max_submission_mib: u64,
-    /// Mark session cookies Secure (when served behind HTTPS; implied by an https:// --public-url).
-    #[arg(long)]
-    pub secure_cookies: bool,
+    /// Mark session cookies Secure (served behind HTTPS). Default: on when --public-url is
+    /// https://; `--secure-cookies=false` when staff reach the console over plain HTTP on the
+    /// intranet while departments' systems come through an HTTPS proxy.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "true|false")]
+    pub secure_cookies: Option<bool>,
     /// The address departments' systems reach this service at, e.g.
     /// https://credit.yancheng.gov.cn (the feedback links in webhook alerts); default: http://
     /// and the listen address.

@@ -867,7 +867,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         rate_per_credential: 6000,
         rate_per_address: 600,
         max_submission_mib: 2048,
-        secure_cookies: false,
+        secure_cookies: None,
         public_url: None,
         trusted_audit_keys: Vec::new(),
         trust_forwarded: false,
@@ -911,10 +911,13 @@ fn public_url(a: &ServeArgs) -> Result<String> {
     Ok(url)
 }
 
-/// Session cookies are Secure when asked, or when browsers reach the service over HTTPS (a
-/// session cookie sent once over plain HTTP could be read on the way).
+/// Session cookies are Secure as asked, else when the service is reached over HTTPS (a session
+/// cookie sent once over plain HTTP could be read on the way).
 fn secure_cookies(a: &ServeArgs) -> Result<bool> {
-    Ok(a.secure_cookies || public_url(a)?.starts_with("https://"))
+    Ok(match a.secure_cookies {
+        Some(asked) => asked,
+        None => public_url(a)?.starts_with("https://"),
+    })
 }
 
 fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()> {
@@ -943,6 +946,11 @@ fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()
         public_url: public_url(a)?,
         ..server::Config::default()
     };
+    if a.secure_cookies.is_none() && config.secure_cookies {
+        eprintln!(
+            "对外地址为 https://，会话 Cookie 设为 Secure：控制台须经 HTTPS 登录（内网以 HTTP 访问控制台时加 --secure-cookies=false）"
+        );
+    }
     if a.public_url.is_none() {
         eprintln!(
             "未配置对外地址（--public-url），预警推送中的反馈链接为 {}；部门系统不能访问该地址时请设置",
@@ -1213,5 +1221,12 @@ mod tests {
         assert!(super::secure_cookies(&https).unwrap());
         let asked = serve_args(&["--secure-cookies"]);
         assert!(super::secure_cookies(&asked).unwrap());
+        // Staff on plain HTTP behind an HTTPS address for systems: turned off on purpose.
+        let off = serve_args(&[
+            "--public-url",
+            "https://credit.yancheng.gov.cn",
+            "--secure-cookies=false",
+        ]);
+        assert!(!super::secure_cookies(&off).unwrap());
     }
 }
