@@ -52,9 +52,10 @@ struct Inner {
     exceptions: HashMap<(String, String), Vec<CheckException>>,
     entries_since: Option<DateTime<Utc>>,
     reps_since: Option<DateTime<Utc>>,
-    /// The list submissions whose records the index has read. A submission that commits after
-    /// the cursor passed its time stamp (a long import, another process's) is read by its id.
-    submissions: HashSet<i64>,
+    /// The list submissions whose records the index has read, and whether they were withdrawn
+    /// then. A submission that commits after the cursor passed its time stamp (a long import,
+    /// another process's), or whose withdrawal did, is read by its id.
+    submissions: HashMap<i64, bool>,
 }
 
 /// The index. Cheap to share; reads take a read lock for the length of a lookup.
@@ -167,20 +168,36 @@ impl ListIndex {
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
         // Submissions first: any seen here has committed, so the reads below include its rows.
         let submissions = store.list_submissions(&lists)?;
-        let late: Vec<i64> = {
+        let late: Vec<(i64, bool)> = {
             let g = self.inner.read().map_err(|_| StoreError::Poisoned)?;
             submissions
                 .iter()
-                .filter(|(id, at)| !g.submissions.contains(id) && since.is_some_and(|s| *at <= s))
-                .map(|(id, _)| *id)
+                .filter(|(id, at, withdrawn)| match g.submissions.get(id) {
+                    None => since.is_some_and(|s| *at <= s) || *withdrawn,
+                    Some(was) => *withdrawn && !was,
+                })
+                .map(|(id, _, withdrawn)| (*id, *withdrawn))
                 .collect()
         };
         let (mut live, mut ended) = store.list_entries_since(&lists, since.unwrap_or(epoch))?;
-        // Committed after the cursor passed their time stamp: the cursor would never see them.
-        for id in late {
-            let (l, e) = store.list_entries_of_submission(&lists, id)?;
-            live.extend(l);
-            ended.extend(e);
+        // Committed (or withdrawn) after the cursor passed their time stamp: the cursor would
+        // never see them. Read after the cursor's read, what they say of a record stands.
+        if !late.is_empty() {
+            let (mut l2, mut e2) = (Vec::new(), Vec::new());
+            for (id, withdrawn) in late {
+                let (l, e) = store.list_entries_of_submission(&lists, id, withdrawn)?;
+                l2.extend(l);
+                e2.extend(e);
+            }
+            let newer: HashSet<String> = l2
+                .iter()
+                .map(|e| e.record_id.clone())
+                .chain(e2.iter().map(|(_, id)| id.clone()))
+                .collect();
+            live.retain(|e| !newer.contains(&e.record_id));
+            ended.retain(|(_, id)| !newer.contains(id));
+            live.extend(l2);
+            ended.extend(e2);
         }
         let exceptions = platform.exceptions(None)?;
         let changed = live.len() + ended.len();
@@ -285,7 +302,11 @@ impl ListIndex {
                 .or_default()
                 .push(e);
         }
-        g.submissions.extend(submissions.iter().map(|(id, _)| *id));
+        g.submissions.extend(
+            submissions
+                .iter()
+                .map(|(id, _, withdrawn)| (*id, *withdrawn)),
+        );
         g.entries_since = newest.max(since).or(Some(epoch));
         // Strictly after the newest change seen: a big import's rows share one time stamp and
         // would otherwise be read again on every pass.

@@ -528,6 +528,19 @@ fn a_submission_committed_late_reaches_the_index() {
             0,
             "{name}"
         );
+        // Its withdrawal, stamped when it began and committed after later changes were read,
+        // ends the entry at the next refresh too.
+        let sid = s.submission_id.unwrap();
+        let w = store::Withdrawal {
+            unit: UNIT,
+            actor: "test",
+            reason: "错报",
+            at: started,
+        };
+        assert_eq!(store.withdraw_submission(sid, &w).unwrap(), 1, "{name}");
+        index.refresh(&store, &platform, &rules).unwrap();
+        assert!(index.entries(&early).is_empty(), "{name}: withdrawn");
+        assert_eq!(index.entries(&later).len(), 1, "{name}");
     }
 }
 

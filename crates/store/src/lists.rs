@@ -294,24 +294,26 @@ impl Store {
         })
     }
 
-    /// Submissions of the given classes: their ids and the time stamp their records carry.
-    /// One row per file or push, so a few thousand a year: read whole on each index refresh.
+    /// Submissions of the given classes: their ids, the time stamp their records carry, and
+    /// whether they were withdrawn. One row per file or push, so a few thousand a year: read
+    /// whole on each index refresh.
     pub fn list_submissions(
         &self,
         lists: &[&str],
-    ) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
+    ) -> Result<Vec<(i64, DateTime<Utc>, bool)>, StoreError> {
         let list: Vec<String> = (0..lists.len()).map(|i| format!("${}", i + 1)).collect();
         let params: Vec<Val> = lists.iter().map(|c| Val::from(*c)).collect();
         self.read(|c| {
             c.query(
                 &format!(
-                    "SELECT submission_id, received_at FROM submissions WHERE class_code IN ({})",
+                    "SELECT submission_id, received_at, status FROM submissions
+                     WHERE class_code IN ({})",
                     list.join(", ")
                 ),
                 &params,
             )?
             .iter()
-            .map(|r| Ok((r.i64(0)?, r.time(1)?)))
+            .map(|r| Ok((r.i64(0)?, r.time(1)?, r.text(2)? == "withdrawn")))
             .collect()
         })
     }
@@ -327,31 +329,38 @@ impl Store {
         })
     }
 
-    /// The entries a submission wrote, with their current content, split as
-    /// `list_entries_since` splits them.
+    /// The entries a submission wrote — and, with `carried`, those it sent again unchanged
+    /// and was the last to send (what withdrawing it ends) — with their current content, split
+    /// as `list_entries_since` splits them.
     pub fn list_entries_of_submission(
         &self,
         lists: &[&str],
         submission_id: i64,
+        carried: bool,
     ) -> Result<EntryChanges, StoreError> {
         let list: Vec<String> = (0..lists.len()).map(|i| format!("${}", i + 2)).collect();
         let mut params: Vec<Val> = vec![Val::Int(submission_id)];
         params.extend(lists.iter().map(|c| Val::from(*c)));
-        self.read(|c| {
-            let rows = c.query(
-                &format!(
-                    "SELECT {ENTRY_COLUMNS}
-                     FROM record_versions w
-                     JOIN records r ON r.subject_key = w.subject_key AND r.record_key = w.record_key
-                     JOIN record_versions v ON v.subject_key = r.subject_key
-                        AND v.record_key = r.record_key AND v.version_no = r.current_version
-                     WHERE w.submission_id = $1 AND r.class_code IN ({})",
-                    list.join(", ")
-                ),
-                &params,
-            )?;
-            split_entries(&rows)
-        })
+        let mut sql = format!(
+            "SELECT {ENTRY_COLUMNS}
+             FROM record_versions w
+             JOIN records r ON r.subject_key = w.subject_key AND r.record_key = w.record_key
+             JOIN record_versions v ON v.subject_key = r.subject_key
+                AND v.record_key = r.record_key AND v.version_no = r.current_version
+             WHERE w.submission_id = $1 AND r.class_code IN ({})",
+            list.join(", ")
+        );
+        if carried {
+            // No index on the last sender: the list records are walked (a withdrawal is rare).
+            sql.push_str(&format!(
+                " UNION ALL SELECT {ENTRY_COLUMNS}
+                 FROM records r JOIN record_versions v ON v.subject_key = r.subject_key
+                    AND v.record_key = r.record_key AND v.version_no = r.current_version
+                 WHERE r.last_submission = $1 AND r.class_code IN ({})",
+                list.join(", ")
+            ));
+        }
+        self.read(|c| split_entries(&c.query(&sql, &params)?))
     }
 
     /// Organisations (from their registration records) whose legal representative is one of
