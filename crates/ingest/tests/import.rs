@@ -358,10 +358,19 @@ fn another_unit_cannot_overwrite_a_record_and_withdrawal_leaves_history() {
             reason: "误报",
             at: clock.now(),
         };
-        assert!(
-            ts.store.withdraw_submission(sub, &w).is_err(),
-            "only the reporting unit may withdraw"
-        );
+        // Only the reporting unit may withdraw; to another unit the submission is not there
+        // (answered as a missing one, without naming who reported it).
+        match ts.store.withdraw_submission(sub, &w) {
+            Err(store::StoreError::NotFound(m)) => {
+                assert!(!m.contains("盐城市生态环境局"), "{m}");
+                let missing = ts.store.withdraw_submission(sub + 1000, &w);
+                assert!(
+                    matches!(&missing, Err(store::StoreError::NotFound(n)) if *n == m.replace(&sub.to_string(), &(sub + 1000).to_string())),
+                    "{missing:?} vs {m}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
         let later = clock_on("2026-05-20");
         let w = store::Withdrawal {
             unit: env,
