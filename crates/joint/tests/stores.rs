@@ -488,32 +488,27 @@ fn a_submission_committed_late_reaches_the_index() {
         let platform = Store::open_platform(&ts.spec).unwrap();
         let index = joint::ListIndex::build(&store, &platform, &rules).unwrap();
         let started = clock.now();
+        let list = |who: &str, code: &str, no: &str| {
+            let s = import(
+                &store,
+                &rules,
+                &keys,
+                &clock,
+                UNIT,
+                "严重失信主体名单",
+                &yzsx(who, code, no, "2029-01-10"),
+            );
+            assert_eq!(s.accepted, 1, "{name}");
+            s
+        };
         // A later-stamped entry commits first and is read.
         clock.set(started + Duration::minutes(5));
-        let s = import(
-            &store,
-            &rules,
-            &keys,
-            &clock,
-            UNIT,
-            "严重失信主体名单",
-            &yzsx("乙公司", &later, "信41号", "2029-01-10"),
-        );
-        assert_eq!(s.accepted, 1, "{name}");
+        list("乙公司", &later, "信41号");
         index.refresh(&store, &platform, &rules).unwrap();
         assert_eq!(index.entries(&later).len(), 1, "{name}");
         // An import stamped when it began, five minutes earlier, commits now.
         clock.set(started);
-        let s = import(
-            &store,
-            &rules,
-            &keys,
-            &clock,
-            UNIT,
-            "严重失信主体名单",
-            &yzsx("甲公司", &early, "信42号", "2029-01-10"),
-        );
-        assert_eq!(s.accepted, 1, "{name}");
+        let s = list("甲公司", &early, "信42号");
         assert_eq!(
             index.refresh(&store, &platform, &rules).unwrap(),
             1,
