@@ -52,10 +52,9 @@ struct Inner {
     exceptions: HashMap<(String, String), Vec<CheckException>>,
     entries_since: Option<DateTime<Utc>>,
     reps_since: Option<DateTime<Utc>>,
-    /// The list submissions whose records the index has read, and whether they were withdrawn
-    /// then. A submission that commits after the cursor passed its time stamp (a long import,
-    /// another process's), or whose withdrawal did, is read by its id.
-    submissions: HashMap<i64, bool>,
+    /// The list submissions read: one that commits after the cursor passed its time stamp (a
+    /// long import, another process's), or whose withdrawal did, is read by its id.
+    submissions: store::watch::SubmissionWatch,
 }
 
 /// The index. Cheap to share; reads take a read lock for the length of a lookup.
@@ -167,17 +166,11 @@ impl ListIndex {
         let started = Utc::now();
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
         // Submissions first: any seen here has committed, so the reads below include its rows.
-        let submissions = store.list_submissions(&lists)?;
-        let late: Vec<(i64, bool)> = {
+        let (submissions, late) = {
             let g = self.inner.read().map_err(|_| StoreError::Poisoned)?;
-            submissions
-                .iter()
-                .filter(|(id, at, withdrawn)| match g.submissions.get(id) {
-                    None => since.is_some_and(|s| *at <= s) || *withdrawn,
-                    Some(was) => *withdrawn && !was,
-                })
-                .map(|(id, _, withdrawn)| (*id, *withdrawn))
-                .collect()
+            let subs = store.list_submissions(&lists, g.submissions.floor())?;
+            let late = g.submissions.late(&subs, since);
+            (subs, late)
         };
         let (mut live, mut ended) = store.list_entries_since(&lists, since.unwrap_or(epoch))?;
         // Committed (or withdrawn) after the cursor passed their time stamp: the cursor would
@@ -302,11 +295,7 @@ impl ListIndex {
                 .or_default()
                 .push(e);
         }
-        g.submissions.extend(
-            submissions
-                .iter()
-                .map(|(id, _, withdrawn)| (*id, *withdrawn)),
-        );
+        g.submissions.mark(&submissions);
         g.entries_since = newest.max(since).or(Some(epoch));
         // Strictly after the newest change seen: a big import's rows share one time stamp and
         // would otherwise be read again on every pass.

@@ -19,7 +19,7 @@
 //! many changes rebuilds it instead.
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
@@ -74,7 +74,7 @@ struct Inner {
     since: Option<DateTime<Utc>>,
     /// Submissions whose subjects the index has read: one that commits after the cursor passed
     /// its time stamp (a long import, another process's) is read by its id.
-    submissions: HashSet<i64>,
+    submissions: store::watch::SubmissionWatch,
 }
 
 /// The index; share it behind an `Arc`.
@@ -197,11 +197,11 @@ impl NameIndex {
     /// Reads every organisation from the store.
     pub fn build(store: &Store) -> Result<NameIndex, StoreError> {
         // Submissions first: any seen here has committed, so the load below has its subjects.
-        let submissions = store.submission_stamps()?;
+        let submissions = store.submission_stamps(0)?;
         let (entries, last) = Self::load(store, None)?;
         let mut inner = Inner::ranked(entries);
         inner.since = last;
-        inner.submissions = submissions.into_iter().map(|(id, _)| id).collect();
+        inner.submissions.mark(&submissions);
         Ok(NameIndex {
             inner: RwLock::new(inner),
         })
@@ -261,19 +261,14 @@ impl NameIndex {
         if since.is_none() {
             return self.rebuild(store);
         }
-        let submissions = store.submission_stamps()?;
-        let late: Vec<i64> = {
+        let (submissions, late) = {
             let inner = self.inner.read().map_err(|_| StoreError::Poisoned)?;
-            submissions
-                .iter()
-                .filter(|(id, at)| {
-                    !inner.submissions.contains(id) && since.is_some_and(|s| *at <= s)
-                })
-                .map(|(id, _)| *id)
-                .collect()
+            let subs = store.submission_stamps(inner.submissions.floor())?;
+            let late = inner.submissions.late(&subs, since);
+            (subs, late)
         };
         let (mut added, last) = Self::load(store, since)?;
-        for id in late {
+        for (id, _) in late {
             added.extend(Self::load_submission(store, id)?);
         }
         let n = added.len();
@@ -286,9 +281,7 @@ impl NameIndex {
             inner.add(e);
         }
         inner.since = last.max(since);
-        inner
-            .submissions
-            .extend(submissions.into_iter().map(|(id, _)| id));
+        inner.submissions.mark(&submissions);
         Ok(n)
     }
 

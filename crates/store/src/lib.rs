@@ -20,6 +20,7 @@ mod pool;
 mod portal;
 mod read;
 mod sqlite;
+pub mod watch;
 mod withdraw;
 mod write;
 mod write_pg;

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::conn::{Conn, Row, Val};
 use crate::model::{parse_record_id, record_id};
+use crate::watch::SubmissionStamp;
 use crate::{Store, StoreError};
 
 /// Who changes an entry, and why.
@@ -294,37 +295,40 @@ impl Store {
         })
     }
 
-    /// Submissions of the given classes: their ids, the time stamp their records carry, and
-    /// whether they were withdrawn. One row per file or push, so a few thousand a year: read
-    /// whole on each index refresh.
+    /// Submissions of the given classes above `after`: their ids, the time stamp their records
+    /// carry, and whether they were withdrawn ([`crate::watch`]).
     pub fn list_submissions(
         &self,
         lists: &[&str],
-    ) -> Result<Vec<(i64, DateTime<Utc>, bool)>, StoreError> {
-        let list: Vec<String> = (0..lists.len()).map(|i| format!("${}", i + 1)).collect();
-        let params: Vec<Val> = lists.iter().map(|c| Val::from(*c)).collect();
-        self.read(|c| {
-            c.query(
-                &format!(
-                    "SELECT submission_id, received_at, status FROM submissions
-                     WHERE class_code IN ({})",
-                    list.join(", ")
-                ),
-                &params,
-            )?
-            .iter()
-            .map(|r| Ok((r.i64(0)?, r.time(1)?, r.text(2)? == "withdrawn")))
-            .collect()
-        })
+        after: i64,
+    ) -> Result<Vec<SubmissionStamp>, StoreError> {
+        let list: Vec<String> = (0..lists.len()).map(|i| format!("${}", i + 2)).collect();
+        let mut params: Vec<Val> = vec![Val::Int(after)];
+        params.extend(lists.iter().map(|c| Val::from(*c)));
+        self.stamps(
+            &format!(
+                "SELECT submission_id, received_at, status FROM submissions
+                 WHERE submission_id > $1 AND class_code IN ({})",
+                list.join(", ")
+            ),
+            &params,
+        )
     }
 
-    /// Every submission's id and the time stamp its records and subjects carry (the name
-    /// index's late-commit check; one row per file or push).
-    pub fn submission_stamps(&self) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
+    /// Every submission above `after`: id, the time stamp its records and subjects carry, and
+    /// whether it was withdrawn (the name index's late-commit check, [`crate::watch`]).
+    pub fn submission_stamps(&self, after: i64) -> Result<Vec<SubmissionStamp>, StoreError> {
+        self.stamps(
+            "SELECT submission_id, received_at, status FROM submissions WHERE submission_id > $1",
+            &[Val::Int(after)],
+        )
+    }
+
+    fn stamps(&self, sql: &str, params: &[Val]) -> Result<Vec<SubmissionStamp>, StoreError> {
         self.read(|c| {
-            c.query("SELECT submission_id, received_at FROM submissions", &[])?
+            c.query(sql, params)?
                 .iter()
-                .map(|r| Ok((r.i64(0)?, r.time(1)?)))
+                .map(|r| Ok((r.i64(0)?, r.time(1)?, r.text(2)? == "withdrawn")))
                 .collect()
         })
     }
