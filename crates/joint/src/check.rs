@@ -116,15 +116,19 @@ pub struct Checker<'a> {
     pub rules: &'a Rulebook,
     pub keys: &'a KeyRing,
     pub names: &'a (dyn Names + Sync),
+    /// The unit checking. An exception holds for the checks of the unit that marked it (one
+    /// department's false positive must not lift a measure for every other); one the credit
+    /// office marked (no unit) holds for all.
+    pub unit: Option<&'a str>,
 }
 
-/// A code as typed, made into the subject's store key and how to show it.
 /// Whether an exception's entry state is the entry's now: `v<n>-<hash>`; one marked before
 /// versions were part of it holds the content hash alone, and holds while that is unchanged.
 fn same_state(marked: &str, now: &str) -> bool {
     marked == now || (!marked.starts_with('v') && now.ends_with(&format!("-{marked}")))
 }
 
+/// A code as typed, made into the subject's store key and how to show it.
 pub fn subject_of(
     code: &str,
     rules: &Rulebook,
@@ -218,7 +222,8 @@ impl Checker<'_> {
                 .collect(),
             _ => Vec::new(),
         };
-        let exceptions = self.index.exceptions(key, matter);
+        let mut exceptions = self.index.exceptions(key, matter);
+        exceptions.retain(|x| x.unit.is_none() || x.unit.as_deref() == self.unit);
         let mut entries = Vec::new();
         let mut suppressed = Vec::new();
         for (e, via) in own

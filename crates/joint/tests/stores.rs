@@ -147,6 +147,7 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
             rules: &rules,
             keys: &keys,
             names: &names,
+            unit: None,
         };
         let now = clock.now();
         let today = day("2026-06-10");

@@ -392,6 +392,7 @@ async fn every_effect_and_a_delisting(h: Harness) {
             rules: &h.state.rules,
             keys: &h.state.keys,
             names: &names,
+            unit: None,
         };
         let now = h.state.clock.now();
         let r = checker
@@ -596,6 +597,39 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["verdict"], "clear", "{v}");
     assert_eq!(v["suppressed"][0]["exception_id"], ex["exception_id"]);
+    // Only for the unit that marked it: another department's check still meets the measure.
+    let other = server::manage::create_token(
+        &h.state.platform,
+        &h.state.rules,
+        &h.state.keys,
+        &server::manage::TokenRequest {
+            name: "another department".into(),
+            role: Role::Handling,
+            unit: Some("盐城市应急管理局".into()),
+            subject: None,
+            days: Some(1),
+        },
+        "test",
+        h.state.clock.now(),
+    )
+    .unwrap()
+    .token;
+    let r = h
+        .send(
+            axum::http::Request::builder()
+                .method(Method::POST)
+                .uri("/api/v1/checks")
+                .header(header::AUTHORIZATION, format!("Bearer {other}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    json!({"code": x.a, "matter": "ZFCG"}).to_string(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["verdict"], "forbid", "{}", r.text());
+    assert!(r.json()["suppressed"].as_array().unwrap().is_empty());
     // Only for that matter.
     assert_eq!(
         check(&h, Role::Handling, &x.a, "ZTB").await.1["verdict"],

@@ -436,6 +436,7 @@ fn check_cmd(ctx: &Ctx, code: &str, matter: &str) -> Result<()> {
         rules: &ctx.rules,
         keys: &keys,
         names: &names,
+        unit: None,
     };
     let now = ctx.clock.now();
     let mut r = checker.check(code, matter, ctx.clock.today(), now)?;

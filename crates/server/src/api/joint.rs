@@ -36,7 +36,7 @@ impl From<joint::batch::BatchError> for ApiError {
 }
 
 /// A checker over the state's index; names of subjects not on a list come from the name index.
-pub fn with_checker<T>(state: &Shared, f: impl FnOnce(&Checker<'_>) -> T) -> T {
+pub fn with_checker<T>(state: &Shared, unit: Option<&str>, f: impl FnOnce(&Checker<'_>) -> T) -> T {
     let names = |key: &str| {
         state.search.get(key).map(|e| {
             (
@@ -54,6 +54,7 @@ pub fn with_checker<T>(state: &Shared, f: impl FnOnce(&Checker<'_>) -> T) -> T {
         rules: &state.rules,
         keys: &state.keys,
         names: &names,
+        unit,
     };
     f(&checker)
 }
@@ -92,7 +93,9 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
         }
     };
     let now = state.clock.now();
-    let mut result = with_checker(state, |c| c.check(&req.code, &req.matter, today(now), now))?;
+    let mut result = with_checker(state, ctx.principal.unit.as_deref(), |c| {
+        c.check(&req.code, &req.matter, today(now), now)
+    })?;
     let row = result.record(
         &ctx.principal.actor(),
         ctx.principal.unit.as_deref(),
@@ -618,7 +621,7 @@ pub fn mark_exception(
 
 #[utoipa::path(post, path = "/api/v1/exceptions", tag = "联合奖惩", security(("token" = [])),
     request_body = ExceptionRequest,
-    responses((status = 200, description = "例外已登记：该主体该事项的此条命中不再计入，直至该名单记录变更", body = store::CheckException),
+    responses((status = 200, description = "例外已登记：本单位核查该主体该事项时此条命中不再计入（市信用办登记的对各单位有效），直至该名单记录变更", body = store::CheckException),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -787,7 +790,7 @@ pub fn run_batch(state: &Shared, job: BatchJob<'_>) -> ApiResult<store::BatchRow
     let t0 = std::time::Instant::now();
     let codes = joint::batch::read_codes(bytes, xlsx)?;
     let t_read = t0.elapsed();
-    let (review, fig) = with_checker(state, |c| {
+    let (review, fig) = with_checker(state, unit, |c| {
         joint::batch::review(c, &codes, &m.code, today(now), now)
     })?;
     let t_review = t0.elapsed();
