@@ -424,6 +424,52 @@ impl ResidentId {
 }
 
 /// Masks any ID number: keeps the first six and last four characters of 18, less for short ones.
+/// Free text (a note, a decision's content) with every resident ID number in it masked as
+/// [`mask_id_number`] masks one: 18 characters standing alone (no digit either side), a birth
+/// date that is a date and the check character right. Borrowed when there is none.
+pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
+    let b = text.as_bytes();
+    let mut found: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while i + 18 <= b.len() {
+        if !b[i].is_ascii_digit() || (i > 0 && b[i - 1].is_ascii_digit()) {
+            i += 1;
+            continue;
+        }
+        let w = &b[i..i + 18];
+        let digits = w[..17].iter().all(u8::is_ascii_digit);
+        let last = w[17].to_ascii_uppercase();
+        let alone = b.get(i + 18).is_none_or(|c| !c.is_ascii_digit());
+        let dated = digits
+            && std::str::from_utf8(&w[6..14])
+                .ok()
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
+                .is_some_and(|d| (1900..=2100).contains(&d.year()));
+        if dated
+            && alone
+            && (last.is_ascii_digit() || last == b'X')
+            && ric_check_char(&w[..17]) == last as char
+        {
+            found.push(i);
+            i += 18;
+        } else {
+            i += 1;
+        }
+    }
+    if found.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for start in found {
+        out.push_str(&text[at..start]);
+        out.push_str(&mask_id_number(&text[start..start + 18]));
+        at = start + 18;
+    }
+    out.push_str(&text[at..]);
+    std::borrow::Cow::Owned(out)
+}
+
 pub fn mask_id_number(id: &str) -> String {
     let chars: Vec<char> = id.chars().collect();
     let n = chars.len();
@@ -557,7 +603,7 @@ pub fn check_resident_id(input: &str, rules: &IdRules, today: NaiveDate) -> IdCh
 
 #[cfg(test)]
 mod normalize_tests {
-    use super::normalize;
+    use super::{mask_id_number, mask_ids_in, normalize, ric_check_char};
 
     #[test]
     fn full_width_codes_read_as_their_ascii_forms() {
@@ -581,5 +627,25 @@ mod normalize_tests {
         ] {
             assert_eq!(normalize(s), "91320900MA1XA", "{s:?}");
         }
+    }
+    #[test]
+    fn id_numbers_in_free_text_are_masked() {
+        let id = "320902198503151234";
+        let body = &id.as_bytes()[..17];
+        let id = format!("{}{}", &id[..17], ric_check_char(body));
+        let text = format!("申请人王小明（身份证号{id}）委托李华，电话13812345678，文号2026{id}0");
+        let masked = mask_ids_in(&text);
+        assert!(
+            masked.starts_with(&format!("申请人王小明（身份证号{}）", mask_id_number(&id))),
+            "{masked}"
+        );
+        // Part of a longer number, or with a wrong check character: left as written.
+        assert!(masked.ends_with(&format!("2026{id}0")), "{masked}");
+        let wrong = format!("{}{}", &id[..17], if id.ends_with('0') { '1' } else { '0' });
+        assert_eq!(mask_ids_in(&wrong), wrong.as_str());
+        assert!(matches!(
+            mask_ids_in("没有证件号"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

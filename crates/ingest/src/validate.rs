@@ -6,7 +6,7 @@
 use chrono::{Datelike, NaiveDate};
 use crypto::KeyRing;
 use domain::catalog::{CatalogClass, ItemType, PublicityKind, Requirement, Role};
-use domain::ids::{ResidentId, Suspicion, Uscc, mask_id_number};
+use domain::ids::{ResidentId, Suspicion, Uscc, mask_id_number, mask_ids_in};
 use domain::money::Fen;
 use domain::publicity::{MarketFacts, PenaltyFacts, Severity};
 use domain::record::SubjectKind;
@@ -522,7 +522,17 @@ impl<'a> Validator<'a> {
             hasher.update(plain.as_bytes());
             hasher.update(&[0x1e]);
             if it.public {
-                payload.insert(it.code.clone(), Value::String(plain));
+                // A resident ID number written into free text (a note naming an applicant's
+                // agent) is masked as an ID field is; the text as written is kept sealed.
+                match mask_ids_in(&plain) {
+                    std::borrow::Cow::Borrowed(_) => {
+                        payload.insert(it.code.clone(), Value::String(plain));
+                    }
+                    std::borrow::Cow::Owned(masked) => {
+                        payload.insert(it.code.clone(), Value::String(masked));
+                        sealed.insert(it.code.clone(), Value::String(plain));
+                    }
+                }
             } else {
                 payload.insert(it.code.clone(), Value::String(mask_id_number(&plain)));
                 sealed.insert(it.code.clone(), Value::String(plain));

@@ -300,6 +300,60 @@ async fn no_public_response_shows_a_full_resident_id() {
             full_resident_ids(b)
         );
     }
+    // An ID number written into a penalty's free text (事由) is masked wherever it shows.
+    let csv = penalty_csv(&[(
+        "盐城市某某化工有限公司",
+        "法人及非法人组织",
+        &h.org,
+        "盐环罚〔2026〕77号",
+    )])
+    .replace(
+        "经查超标排放大气污染物",
+        &format!(
+            "经查超标排放大气污染物，现场负责人李四（身份证号{}）",
+            h.person
+        ),
+    )
+    .replace(
+        "11320900001401484X",
+        &h.state.rules.units.find(UNIT).unwrap().uscc,
+    );
+    let s = h.state.clone();
+    let summary = tokio::task::spawn_blocking(move || {
+        ingest::Importer {
+            store: &s.store,
+            rules: &s.rules,
+            keys: &s.keys,
+            clock: s.clock.as_ref(),
+        }
+        .import_reader(
+            None,
+            ingest::Format::Csv,
+            csv.as_bytes(),
+            &ingest::ImportOptions {
+                unit: UNIT.into(),
+                class: "行政处罚".into(),
+                actor: "test".into(),
+                channel: store::Channel::File,
+            },
+            &|_| {},
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(summary.accepted, 1, "{summary:?}");
+    for (uri, role) in [
+        (format!("/api/v1/subjects/{}", h.org), Role::Public),
+        (format!("/subjects/{}", h.org), Role::Public),
+        ("/opendata/penalties.csv".to_string(), Role::Public),
+        (format!("/api/v1/subjects/{}", h.org), Role::Deciding),
+    ] {
+        let r = h.get(&uri, role).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        assert!(r.text().contains("现场负责人李四"), "{uri}");
+        assert!(full_resident_ids(&r.text()).is_empty(), "{uri}");
+    }
     // Officers see the whole file (audited) but still masked; the full number is a separate, audited read.
     let full = h
         .get(&format!("/api/v1/subjects/{}", h.person), Role::Deciding)

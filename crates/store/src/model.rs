@@ -311,7 +311,13 @@ pub fn payload_items(payload: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
         fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
             let mut out = Vec::with_capacity(m.size_hint().unwrap_or(24));
             while let Some((k, v)) = m.next_entry::<Borrowed<'de>, Borrowed<'de>>()? {
-                out.push((k.0, v.0));
+                // Records stored before free text was masked at import are masked on the way
+                // out (a resident ID number in a note is never shown).
+                let v = match domain::ids::mask_ids_in(&v.0) {
+                    Cow::Borrowed(_) => v.0,
+                    Cow::Owned(masked) => Cow::Owned(masked),
+                };
+                out.push((k.0, v));
             }
             Ok(out)
         }
