@@ -910,6 +910,14 @@ async fn opendata(State(state): State<Shared>) -> Response {
 }
 
 /// The public 双公示 records of a date range as CSV, streamed page by page.
+/// A cell a spreadsheet program would run as a formula (`=`, `+`, `-`, `@`, a tab or a carriage
+/// return first) gets a leading apostrophe: open data is opened by anyone, in anything.
+fn defuse_formula(cell: &mut String) {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        cell.insert(0, '\'');
+    }
+}
+
 async fn opendata_csv(
     State(state): State<Shared>,
     ctx: Ctx,
@@ -947,6 +955,8 @@ async fn opendata_csv(
         let columns = views::portal::open_columns(&class_def);
         let mut header: Vec<String> = vec!["记录编号".into()];
         header.extend(columns.iter().map(|(code, name)| format!("{name}({code})")));
+        // A record under objection is labelled wherever it is shown (rules: 异议处理中).
+        header.push("异议状态".into());
         let ends_code = class_def
             .index_of_role(domain::catalog::Role::PublicityEnd)
             .map(|i| class_def.items[i].code.clone());
@@ -983,6 +993,17 @@ async fn opendata_csv(
                 // item empty), as the web page shows it.
                 if let (Some(i), Some(d)) = (ends_at, r.public_ends) {
                     rec[i + 1] = d.to_string();
+                }
+                rec.push(
+                    if r.under_objection {
+                        "异议处理中"
+                    } else {
+                        ""
+                    }
+                    .into(),
+                );
+                for cell in &mut rec {
+                    defuse_formula(cell);
                 }
                 let _ = w.write_record(&rec);
             }

@@ -186,6 +186,75 @@ async fn home_search_subject_and_columns() {
         .expect("the column");
     let first = rdr.records().next().expect("a row").unwrap();
     assert_eq!(first[at].len(), 10, "{:?}", &first);
+    // Every row says whether it is under objection.
+    assert_eq!(
+        rdr.headers().unwrap().iter().last(),
+        Some("异议状态"),
+        "{csv}"
+    );
+}
+
+/// Open data is opened in spreadsheet programs: a cell that would run as a formula is text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_data_cells_never_run_as_formulas() {
+    let h = harness();
+    let org = "MA5Y0002";
+    let body = format!(
+        "91320900{org}{}",
+        domain::ids::org_code_check(org.as_bytes()).unwrap()
+    );
+    let code = format!("{body}{}", domain::ids::uscc_check_char(body.as_bytes()));
+    let s = h.state.clone();
+    let summary = tokio::task::spawn_blocking(move || {
+        let csv = penalty_csv(&[(
+            "盐城市公式化工有限公司",
+            "法人及非法人组织",
+            &code,
+            "盐环罚〔2026〕91号",
+        )])
+        .replace("超标排放,", "=1+2,")
+        .replace(
+            "11320900001401484X",
+            &s.rules.units.find(UNIT).unwrap().uscc,
+        );
+        ingest::Importer {
+            store: &s.store,
+            rules: &s.rules,
+            keys: &s.keys,
+            clock: s.clock.as_ref(),
+        }
+        .import_reader(
+            None,
+            ingest::Format::Csv,
+            csv.as_bytes(),
+            &ingest::ImportOptions {
+                unit: UNIT.into(),
+                class: "行政处罚".into(),
+                actor: "test".into(),
+                channel: store::Channel::File,
+            },
+            &|_| {},
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(summary.accepted, 1, "{summary:?}");
+    let csv = h
+        .get(
+            "/opendata/penalties.csv?from=2026-01-01&to=2026-12-31",
+            Role::Public,
+        )
+        .await
+        .text();
+    let mut rdr = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    let row = rdr
+        .records()
+        .map(Result::unwrap)
+        .find(|r| r.iter().any(|c| c == "盐环罚〔2026〕91号"))
+        .expect("the row");
+    assert!(row.iter().any(|c| c == "'=1+2"), "{row:?}");
+    assert!(!row.iter().any(|c| c.starts_with('=')), "{row:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
