@@ -188,7 +188,7 @@ async fn home_search_subject_and_columns() {
     assert_eq!(first[at].len(), 10, "{:?}", &first);
     // Every row says whether it is under objection.
     assert_eq!(
-        rdr.headers().unwrap().iter().last(),
+        rdr.headers().unwrap().iter().next_back(),
         Some("异议状态"),
         "{csv}"
     );
