@@ -307,6 +307,25 @@ struct SearchParams {
 
 const PER_PAGE: usize = 20;
 
+/// The query with resident ID numbers in it masked — 18 characters as `mask_ids_in` finds them,
+/// and runs of exactly 15 digits (the old numbers) — or `None` when it holds none.
+fn with_personal_numbers_masked(q: &str) -> Option<String> {
+    let folded = domain::text::fold_widths(q);
+    let mut out = domain::ids::mask_ids_in(&folded).into_owned();
+    let mut found = out != folded;
+    let b = out.clone().into_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let run = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if run == 15 {
+            out.replace_range(i..i + 15, &domain::ids::mask_id_number(&out[i..i + 15]));
+            found = true;
+        }
+        i += run.max(1);
+    }
+    found.then_some(out)
+}
+
 async fn search_page(State(state): State<Shared>, ApiQuery(p): ApiQuery<SearchParams>) -> Response {
     let mut q = p.q.unwrap_or_default().trim().to_string();
     let county = p.county.unwrap_or_default();
@@ -337,6 +356,15 @@ async fn search_page(State(state): State<Shared>, ApiQuery(p): ApiQuery<SearchPa
         );
         // Nor does the page repeat the number it was given.
         q = domain::ids::mask_id_number(&normalized);
+        None
+    } else if let Some(masked) = with_personal_numbers_masked(&q) {
+        // A name with an ID number beside it (18 digits, or the old 15): not searched, and
+        // not repeated.
+        message = Some(
+            "为保护个人信息，门户不提供按公民身份号码查询，请输入企业名称或统一社会信用代码。"
+                .to_string(),
+        );
+        q = masked;
         None
     } else if search::query_too_long(&q) {
         message = Some(format!(

@@ -166,6 +166,20 @@ async fn home_search_subject_and_columns() {
         .await
         .text();
     assert!(none.contains("不提供按自然人姓名查询"), "{none}");
+    // A name with an ID number beside it (or an old 15-digit one) is not searched, and the page
+    // does not repeat the number.
+    for q in [
+        format!("王小明 {}", h.person),
+        "王小明 320902850315123".to_string(),
+    ] {
+        let page = h
+            .get(&format!("/search?q={}", urlencode(&q)), Role::Public)
+            .await
+            .text();
+        assert!(page.contains("不提供按公民身份号码查询"), "{page}");
+        let digits = q.split(' ').nth(1).unwrap();
+        assert!(!page.contains(digits), "{q}: {page}");
+    }
     // The lists have no 类别 to choose; their type is shown.
     let lists = h.get("/lists/serious", Role::Public).await.text();
     assert!(!lists.contains("name=\"category\""), "{lists}");
