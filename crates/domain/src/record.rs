@@ -199,7 +199,9 @@ pub fn status_on(f: StatusFacts, day: NaiveDate) -> RecordStatus {
     }
     let past = f.ends.is_some_and(|e| day > e);
     match f.publicity {
-        PublicityKind::Penalty if !f.published => RecordStatus::NotPublished,
+        PublicityKind::Penalty | PublicityKind::Licence if !f.published => {
+            RecordStatus::NotPublished
+        }
         PublicityKind::Penalty | PublicityKind::Licence | PublicityKind::List if past => {
             RecordStatus::Expired
         }

@@ -607,6 +607,13 @@ impl<'a> Validator<'a> {
             decision_key: None,
         };
 
+        // A licence its unit reports as 无效 (withdrawn, revoked, cancelled) is published no
+        // longer: 许可撤回或撤销的不再公示.
+        if class.publicity == PublicityKind::Licence
+            && role(Role::Status).and_then(Typed::text) == Some("无效")
+        {
+            row.published = false;
+        }
         if class.publicity == PublicityKind::Penalty {
             let decided = decided_on.ok_or_else(|| {
                 self.problem(

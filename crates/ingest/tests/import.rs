@@ -1758,3 +1758,72 @@ fn a_decision_number_typed_differently_is_the_same_record() {
         assert_eq!((s.created, s.corrected), (0, 1), "{}: {s:?}", ts.name);
     }
 }
+
+/// A licence the unit reports again as 无效 (revoked) leaves the public views: 许可撤回或撤销的不再
+/// 公示. Officers still see it, not published.
+#[test]
+fn a_licence_reported_invalid_is_published_no_longer() {
+    let rules = Rulebook::builtin().unwrap();
+    let keys = testkit::keys();
+    let unit = "盐城市生态环境局";
+    let unit_code = &rules.units.find(unit).unwrap().uscc;
+    let licence = |state: &str| {
+        format!(
+            "XK_XDR_MC,XK_XDR_LB,XK_XDR_SHXYM,XK_FRDB,XK_XKWS,XK_WSH,XK_XKLB,XK_NR,XK_JDRQ,XK_YXQZ,XK_YXQZI,XK_XKJG,XK_XKJGDM,XK_ZT,XK_LYDW,XK_LYDWDM\n\
+             盐城市某某化工有限公司,法人及非法人组织,91320900MA1MB4X50R,张三,排污许可证,盐环许〔2026〕1号,普通,准予排污许可,2026-05-06,2026-05-06,2031-05-05,{unit},{unit_code},{state},{unit},{unit_code}\n"
+        )
+    };
+    for ts in stores() {
+        let clock = clock_on("2026-05-08");
+        let importer = Importer {
+            store: &ts.store,
+            rules: &rules,
+            keys: &keys,
+            clock: &clock,
+        };
+        let send = |text: String| {
+            importer
+                .import_reader(
+                    None,
+                    ingest::Format::Csv,
+                    text.as_bytes(),
+                    &opts(unit, "行政许可"),
+                    &|_| {},
+                )
+                .unwrap()
+        };
+        let s = send(licence("有效"));
+        assert_eq!(s.accepted, 1, "{}: {s:?}", ts.name);
+        let public = |day: &str| {
+            views::credit_file(
+                &ts.store,
+                &rules,
+                "91320900MA1MB4X50R",
+                testkit::day(day),
+                views::Audience::Public,
+            )
+            .unwrap()
+            .unwrap()
+        };
+        assert_eq!(public("2026-05-08").classes.len(), 1, "{}", ts.name);
+        clock.set(clock.now() + chrono::Duration::days(30));
+        let s = send(licence("无效"));
+        assert_eq!(s.corrected, 1, "{}: {s:?}", ts.name);
+        assert!(public("2026-06-08").classes.is_empty(), "{}", ts.name);
+        let full = views::credit_file(
+            &ts.store,
+            &rules,
+            "91320900MA1MB4X50R",
+            testkit::day("2026-06-08"),
+            views::Audience::Full,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            full.classes[0].records[0].status,
+            domain::record::RecordStatus::NotPublished,
+            "{}",
+            ts.name
+        );
+    }
+}
