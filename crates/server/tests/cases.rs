@@ -88,6 +88,48 @@ async fn run(mut h: Harness) {
         .json();
     assert_eq!(view["state"], "forwarded");
     assert_eq!(view["record_label"], "异议处理中");
+    // Another unit's officer is not a party: refused, and the attempt is in the trail.
+    let other = tokio::task::block_in_place(|| {
+        server::manage::create_token(
+            &h.state.platform,
+            &h.state.rules,
+            &h.state.keys,
+            &server::manage::TokenRequest {
+                name: "another unit".into(),
+                role: Role::Deciding,
+                unit: Some("盐城市应急管理局".into()),
+                subject: None,
+                days: Some(1),
+            },
+            "test",
+            h.state.clock.now(),
+        )
+    })
+    .unwrap()
+    .token;
+    let probe = h
+        .send(
+            axum::http::Request::builder()
+                .uri(format!("/api/v1/cases/{oid}"))
+                .header(axum::http::header::AUTHORIZATION, format!("Bearer {other}"))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(probe.status, StatusCode::NOT_FOUND, "{}", probe.text());
+    let trail = tokio::task::block_in_place(|| {
+        h.state.platform.audit_search(&store::AuditQuery {
+            action: Some("case.read".into()),
+            object: Some(format!("case:{oid}")),
+            limit: 20,
+            ..Default::default()
+        })
+    })
+    .unwrap();
+    assert!(
+        trail.iter().any(|e| e.entry.outcome == "failed"),
+        "{trail:?}"
+    );
     let r = act(
         &h,
         oid,

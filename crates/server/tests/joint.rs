@@ -1524,6 +1524,17 @@ async fn the_console_marks_exceptions_and_acts_on_entries() {
         text.contains("登记例外") && !text.contains("提前移出"),
         "{text}"
     );
+    // Reading it in the console is in the trail, as in the API.
+    let trail = tokio::task::block_in_place(|| {
+        h.state.platform.audit_search(&store::AuditQuery {
+            action: Some("check.read".into()),
+            object: Some(format!("check:{id}")),
+            limit: 5,
+            ..Default::default()
+        })
+    })
+    .unwrap();
+    assert_eq!(trail.len(), 1, "{trail:?}");
     // A deciding unit sets a deadline on the entry.
     let page = h
         .get(&format!("/console/checks/{id}"), Role::Deciding)

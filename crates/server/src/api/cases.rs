@@ -450,17 +450,18 @@ pub async fn get_case(
 ) -> ApiResult<Json<CaseView>> {
     let a = actor(&ctx)?;
     let s = state.clone();
-    let v = blocking(move || Ok(casework(&s).view(&a, id, s.clock.now())?)).await?;
+    let v = blocking(move || Ok(casework(&s).view(&a, id, s.clock.now())?)).await;
+    // A refused read is in the trail too (someone probing another party's cases).
     audit(
         &state,
         &ctx,
         "case.read",
         Some(format!("case:{id}")),
-        "ok",
+        if v.is_ok() { "ok" } else { "failed" },
         None,
     )
     .await;
-    Ok(Json(v))
+    v.map(Json)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -189,7 +189,7 @@ pub async fn get_check(
     r.map(Json)
 }
 
-async fn audit_check_read(state: &Shared, ctx: &Ctx, id: i64, ok: bool, action: &str) {
+pub(crate) async fn audit_check_read(state: &Shared, ctx: &Ctx, id: i64, ok: bool, action: &str) {
     audit(
         state,
         ctx,

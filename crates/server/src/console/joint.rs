@@ -337,7 +337,10 @@ pub async fn list_action(
 
 pub async fn check(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i64>) -> Response {
     let (s, c) = (state.clone(), ctx.clone());
-    match blocking(move || check_page_for(&s, &c, id)).await {
+    let r = blocking(move || check_page_for(&s, &c, id)).await;
+    // Reading a check again is a sensitive read, here as in the API.
+    api::audit_check_read(&state, &ctx, id, r.is_ok(), "check.read").await;
+    match r {
         Ok(p) => render(StatusCode::OK, p),
         Err(e) => error_page(&ctx, e),
     }
