@@ -130,6 +130,56 @@ async fn run(mut h: Harness) {
         trail.iter().any(|e| e.entry.outcome == "failed"),
         "{trail:?}"
     );
+    // Nor may it learn from an objection or a list action that the record exists, or whose it
+    // is: answered as for a missing record.
+    let reporter = tokio::task::block_in_place(|| {
+        server::manage::create_token(
+            &h.state.platform,
+            &h.state.rules,
+            &h.state.keys,
+            &server::manage::TokenRequest {
+                name: "another unit's reporter".into(),
+                role: Role::Reporter,
+                unit: Some("盐城市应急管理局".into()),
+                subject: None,
+                days: Some(1),
+            },
+            "test",
+            h.state.clock.now(),
+        )
+    })
+    .unwrap()
+    .token;
+    for (token, uri, body) in [
+        (
+            &reporter,
+            "/api/v1/objections".to_string(),
+            serde_json::json!({"record_id": record_id, "reason": "试探"}),
+        ),
+        (
+            &other,
+            format!("/api/v1/lists/{record_id}/actions"),
+            serde_json::json!({"action": "exit", "reason": "试探"}),
+        ),
+    ] {
+        let r = h
+            .send(
+                axum::http::Request::builder()
+                    .method(axum::http::Method::POST)
+                    .uri(uri.as_str())
+                    .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header(axum::http::header::CONTENT_TYPE, "application/json")
+                    .body(axum::body::Body::from(body.to_string()))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}: {}", r.text());
+        assert!(
+            !r.text().contains("盐城市生态环境局"),
+            "{uri}: {}",
+            r.text()
+        );
+    }
     let r = act(
         &h,
         oid,

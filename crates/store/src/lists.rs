@@ -126,7 +126,13 @@ fn apply(
         .ok_or_else(|| StoreError::NotFound(format!("记录{id}不存在")))?;
     let (class, owner, version) = (head.text(0)?, head.text(1)?, head.i64(2)?);
     if !lists.contains(&class.as_str()) {
-        return Err(StoreError::Refused(format!("记录{id}不是名单信息")));
+        // To a unit, a record that is not a list entry is not there: what else it holds, and
+        // that it exists, stays unsaid.
+        return Err(if ch.unit.is_some() {
+            StoreError::NotFound(format!("记录{id}不存在"))
+        } else {
+            StoreError::Refused(format!("记录{id}不是名单信息"))
+        });
     }
     if let Some(u) = ch.unit
         && u != owner

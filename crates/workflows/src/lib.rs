@@ -219,9 +219,9 @@ impl Casework<'_> {
             Side::Subject if actor.subject_key.as_deref() == Some(head.subject_key.as_str()) => {
                 Ok(())
             }
-            Side::Subject => Err(CaseError::Forbidden(
-                "只能就本主体的信用记录提出申请".into(),
-            )),
+            // Another subject's record answers as a missing one: whether it exists (it may be
+            // one the public does not see) is not this subject's to learn.
+            Side::Subject => Err(CaseError::NotFound(format!("记录{}不存在", head.record_id))),
             _ => Ok(()),
         }
     }
@@ -561,17 +561,16 @@ impl Casework<'_> {
         }
         let head = self.head(record_id)?;
         self.own_record(actor, &head)?;
+        // Only the source unit opens an objection on its own record (主动异议); to another unit
+        // the record is not there (as for a withdrawal), before anything is said of its state.
+        let by_unit = actor.side == Side::Unit;
+        if by_unit && actor.unit.as_deref() != Some(head.source_unit.as_str()) {
+            return Err(CaseError::NotFound(format!("记录{record_id}不存在")));
+        }
         if matches!(head.change.as_str(), "withdrawn" | "repaired") {
             return Err(CaseError::Refused(
                 "该记录已撤回或已修复，不再公示，无需提出异议".into(),
             ));
-        }
-        let by_unit = actor.side == Side::Unit;
-        if by_unit && actor.unit.as_deref() != Some(head.source_unit.as_str()) {
-            return Err(CaseError::Forbidden(format!(
-                "主动异议只能由该记录的报送单位（{}）提出",
-                head.source_unit
-            )));
         }
         let files = self.evidence(files)?;
         let today = day_of(now);

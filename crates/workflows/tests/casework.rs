@@ -202,9 +202,10 @@ fn repair_and_objection_on_both_stores() {
         // Applications: the commitment is required; only one's own record; evidence by content.
         let m = refused(work.apply_repair(&subject(&a), &rec_a, false, "", &[], at("2026-07-03")));
         assert!(m.contains("信用修复承诺"), "{name}: {m}");
+        // Another subject's record is not there for it (as a missing one).
         assert!(matches!(
             work.apply_repair(&subject(&b), &rec_a, true, "", &[], at("2026-07-03")),
-            Err(CaseError::Forbidden(_))
+            Err(CaseError::NotFound(_))
         ));
         let bad = Upload {
             name: "a.pdf".into(),
@@ -692,7 +693,8 @@ fn escalation_overdue_lateness_and_a_units_own_objection() {
             .unwrap();
         assert_eq!(k.state, "cancelled");
 
-        // 主动异议: only the unit that reported the record; it starts at verification.
+        // 主动异议: only the unit that reported the record (to another the record is not
+        // there); it starts at verification.
         assert!(matches!(
             work.object(
                 &unit(OTHER),
@@ -701,7 +703,7 @@ fn escalation_overdue_lateness_and_a_units_own_objection() {
                 &[],
                 at("2026-07-08")
             ),
-            Err(CaseError::Forbidden(_))
+            Err(CaseError::NotFound(_))
         ));
         let oid = work
             .object(&unit(UNIT), &rec, "处罚金额录入有误", &[], at("2026-07-08"))
