@@ -111,6 +111,10 @@ pub struct MarketRegime {
     pub long_months: u32,
     pub small_fine_wan: BTreeMap<String, Decimal>,
     pub no_early_end: Vec<String>,
+    /// Working days after the decision by which it is published (Art. 9); a later report
+    /// counts from then.
+    #[serde(default)]
+    pub publish_within_workdays: Option<u32>,
 }
 
 /// The publicity rules in force, loaded from data.

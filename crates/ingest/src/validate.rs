@@ -654,7 +654,15 @@ impl<'a> Validator<'a> {
                 severity,
                 domains: &domains,
                 market: self.unit.is_market_regulation().then_some(MarketFacts {
-                    published: self.today,
+                    // Published when it reached the platform, or by the day the order says it
+                    // was to be published, whichever is earlier (a late report does not start
+                    // three years anew).
+                    published: match self.rules.publicity.market.publish_within_workdays {
+                        Some(n) => self
+                            .today
+                            .min(self.rules.calendar.add_workdays(decided, n).date),
+                        None => self.today,
+                    },
                     fine,
                     natural_person: kind == SubjectKind::NaturalPerson,
                 }),

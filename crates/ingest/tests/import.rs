@@ -1365,6 +1365,53 @@ fn a_corrected_market_penalty_keeps_its_first_publication() {
     }
 }
 
+/// A market-regulation penalty reported to the platform long after its decision counts from the
+/// day SAMR Order 45 (Art. 9) had it published — 20 working days after the decision — not from
+/// the day it arrived: three years on, it is past its window.
+#[test]
+fn a_late_market_penalty_counts_from_its_due_publication() {
+    let rules = Rulebook::builtin().unwrap();
+    let unit = "盐城市市场监督管理局";
+    let uc = unit_code(&rules, unit);
+    let dir = tempfile::tempdir().unwrap();
+    let code = synth::make_uscc(&mut synth::Rng::new(32), "91", "320925");
+    let file = write(
+        dir.path(),
+        "late.csv",
+        &[penalty_row(
+            "建湖县某食品有限公司",
+            &code,
+            "盐市监罚〔2023〕5号",
+            "5",
+            "2023-01-05",
+        )
+        .replace("11320900001401484X", &uc)
+        .replace("盐城市生态环境局", unit)],
+    );
+    let due = rules.calendar.add_workdays(day("2023-01-05"), 20).date;
+    for ts in stores() {
+        let keys = testkit::keys();
+        let s = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-06-03"),
+            &file,
+            unit,
+            "行政处罚",
+        );
+        assert_eq!(s.accepted, 1, "{}: {s:?}", ts.name);
+        let h = ts.store.subject_heads(&code, &["CF"]).unwrap();
+        assert_eq!(
+            h[0].public_ends,
+            due.checked_add_months(chrono::Months::new(36)),
+            "{}",
+            ts.name
+        );
+        assert!(h[0].public_ends.unwrap() < day("2026-06-03"), "{}", ts.name);
+    }
+}
+
 /// A 失信被执行人 who has paid in full is deleted from the list by the court: a row saying so
 /// cannot be reported onto the list; the reason names the rule.
 #[test]
