@@ -322,6 +322,30 @@ async fn run(mut h: Harness) {
         )
         .await;
     assert_eq!(r.body, b"%PDF-1.4\n%%EOF\n");
+    // The unit's reporters and reviewers handle objections, not repairs: the application and the
+    // subject's evidence are not theirs to read.
+    for (role, uri) in [
+        (Role::Reporter, format!("/api/v1/cases/{id}")),
+        (
+            Role::Reviewer,
+            format!("/api/v1/cases/{id}/files/{file_id}"),
+        ),
+    ] {
+        assert_eq!(
+            h.get(&uri, role).await.status,
+            StatusCode::NOT_FOUND,
+            "{uri}"
+        );
+    }
+    let listed = h.get("/api/v1/cases", Role::Reporter).await.json();
+    assert!(
+        listed["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["kind"] == "objection"),
+        "{listed}"
+    );
 
     // Only the deciding unit's officers decide; they must confirm the penalty was performed.
     let r = act(
@@ -331,7 +355,7 @@ async fn run(mut h: Harness) {
         serde_json::json!({"action": "accept"}),
     )
     .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
     let r = act(
         &h,
         id,

@@ -67,6 +67,10 @@ pub struct Actor {
     pub unit: Option<String>,
     /// The subject a subject's account acts for (its store key).
     pub subject_key: Option<String>,
+    /// Whether a unit's officer handles repairs (谁认定、谁修复: the deciding officers). A unit's
+    /// reporters and reviewers see its objections, not the subjects' repair applications and
+    /// their evidence.
+    pub repairs: bool,
 }
 
 impl Actor {
@@ -76,6 +80,7 @@ impl Actor {
             side: Side::System,
             unit: None,
             subject_key: None,
+            repairs: true,
         }
     }
 }
@@ -635,7 +640,10 @@ impl Casework<'_> {
             .ok_or_else(|| CaseError::NotFound(format!("申请{id}不存在")))?;
         let ok = match actor.side {
             Side::Subject => actor.subject_key.as_deref() == Some(case.subject_key.as_str()),
-            Side::Unit => actor.unit.as_deref() == Some(case.unit.as_str()),
+            Side::Unit => {
+                actor.unit.as_deref() == Some(case.unit.as_str())
+                    && (actor.repairs || case.kind != CaseKind::Repair.as_str())
+            }
             Side::Office | Side::System => true,
         };
         if !ok {

@@ -87,6 +87,7 @@ fn subject(code: &str) -> Actor {
         side: Side::Subject,
         unit: None,
         subject_key: Some(code.into()),
+        repairs: true,
     }
 }
 
@@ -96,6 +97,7 @@ fn unit(name: &str) -> Actor {
         side: Side::Unit,
         unit: Some(name.into()),
         subject_key: None,
+        repairs: true,
     }
 }
 

@@ -70,6 +70,7 @@ pub fn actor(ctx: &Ctx) -> ApiResult<Actor> {
         side,
         unit,
         subject_key,
+        repairs: p.role != Role::Reporter && p.role != Role::Reviewer,
     })
 }
 
@@ -411,6 +412,13 @@ pub fn cases_for(state: &Shared, a: &Actor, q: &CasesQuery) -> ApiResult<Vec<sto
         Side::Subject => f.subject_key = a.subject_key.clone(),
         Side::Unit => f.unit = a.unit.clone(),
         _ => {}
+    }
+    if !a.repairs {
+        // A unit's reporters and reviewers handle its objections, not repairs.
+        if f.kind.as_deref() == Some("repair") {
+            return Ok(Vec::new());
+        }
+        f.kind = Some("objection".into());
     }
     Ok(state.store.cases(&f)?)
 }
