@@ -218,7 +218,24 @@ pub async fn check(State(state): State<Shared>, ctx: Ctx, req: Request, next: Ne
             resp.extensions_mut().insert(label);
             return resp;
         }
+        let method = req.method().clone();
         let mut resp = next.run(req).await;
+        // A console form refused by its handler (a missing or wrong CSRF token, an action the
+        // officer may not take) is in the trail by its route, as a refusal at the door is.
+        if ep.console
+            && method == Method::POST
+            && resp.status() == axum::http::StatusCode::FORBIDDEN
+        {
+            crate::context::audit(
+                &state,
+                &ctx,
+                "access.denied",
+                Some(format!("{method} {}", ep.path)),
+                "denied:refused",
+                None,
+            )
+            .await;
+        }
         resp.extensions_mut().insert(label);
         return resp;
     }

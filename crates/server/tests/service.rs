@@ -781,6 +781,20 @@ async fn login_lockout_csrf_and_forced_password_change() {
         )
         .await;
     assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    // ... and the refusal is in the trail by its route.
+    let trail = tokio::task::block_in_place(|| {
+        h.state.platform.audit_search(&store::AuditQuery {
+            action: Some("access.denied".into()),
+            object: Some("POST /console/password".into()),
+            limit: 5,
+            ..Default::default()
+        })
+    })
+    .unwrap();
+    assert!(
+        trail.iter().any(|e| e.entry.outcome == "denied:refused"),
+        "{trail:?}"
+    );
     let csrf = auth::csrf_token(&h.state.keys, &secret);
     let changed = h
         .send(
