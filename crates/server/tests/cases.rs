@@ -337,6 +337,34 @@ async fn run(mut h: Harness) {
             "{uri}"
         );
     }
+    let wl = h.get("/api/v1/worklist", Role::Reporter).await.json();
+    assert!(
+        wl["open"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["kind"] == "objection")
+            && wl["reminders"].as_array().unwrap().is_empty(),
+        "{wl}"
+    );
+    let msgs = h.get("/api/v1/messages", Role::Reporter).await.json();
+    assert!(
+        msgs["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["case_id"] != id),
+        "{msgs}"
+    );
+    let deciding = h.get("/api/v1/worklist", Role::Deciding).await.json();
+    assert!(
+        deciding["open"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["case_id"] == id),
+        "{deciding}"
+    );
     let listed = h.get("/api/v1/cases", Role::Reporter).await.json();
     assert!(
         listed["cases"]

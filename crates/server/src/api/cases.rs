@@ -665,6 +665,9 @@ pub fn worklist_for(state: &Shared, a: &Actor) -> ApiResult<Worklist> {
     let open = state.store.cases(&store::CaseFilter {
         unit: unit.clone(),
         open: true,
+        // A unit's reporters and reviewers work on its objections; repairs are its deciding
+        // officers'.
+        kind: (!a.repairs).then(|| "objection".to_string()),
         limit: 500,
         ..Default::default()
     })?;
@@ -674,7 +677,11 @@ pub fn worklist_for(state: &Shared, a: &Actor) -> ApiResult<Worklist> {
         .filter(|c| c.deadline.is_some_and(|d| d < day))
         .cloned()
         .collect();
-    let reminders = state.store.reminders(unit.as_deref(), day, 500)?;
+    let reminders = if a.repairs {
+        state.store.reminders(unit.as_deref(), day, 500)?
+    } else {
+        Vec::new()
+    };
     Ok(Worklist {
         reminders,
         open,
@@ -706,10 +713,29 @@ pub fn messages_for(state: &Shared, ctx: &Ctx) -> ApiResult<Vec<store::Message>>
         Role::Admin => ("office", Some("office".to_string())),
         _ => ("unit", p.unit.clone()),
     };
-    match key {
-        Some(k) => Ok(state.store.messages(kind, &k, 100)?),
-        None => Ok(Vec::new()),
+    let Some(k) = key else {
+        return Ok(Vec::new());
+    };
+    let mut messages = state.store.messages(kind, &k, 100)?;
+    if matches!(p.role, Role::Reporter | Role::Reviewer) {
+        // Repair reminders and a repair case's messages are the deciding officers'; the
+        // unit's reporters and reviewers keep its objections' and the general ones.
+        let mut kept = Vec::with_capacity(messages.len());
+        for m in messages {
+            let keep = match m.case_id {
+                Some(id) => state
+                    .store
+                    .case(id)?
+                    .is_some_and(|c| c.kind == domain::workflow::CaseKind::Objection.as_str()),
+                None => m.record_id.is_none(),
+            };
+            if keep {
+                kept.push(m);
+            }
+        }
+        messages = kept;
     }
+    Ok(messages)
 }
 
 #[utoipa::path(get, path = "/api/v1/messages", tag = "信用修复与异议", security(("token" = [])),
