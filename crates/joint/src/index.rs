@@ -143,9 +143,11 @@ impl ListIndex {
         rules: &Rulebook,
     ) -> Result<usize, StoreError> {
         let fresh = ListIndex::build(store, platform, rules)?;
-        let inner = fresh.inner.into_inner().map_err(|_| StoreError::Poisoned)?;
+        let mut inner = fresh.inner.into_inner().map_err(|_| StoreError::Poisoned)?;
         let n = inner.by_subject.values().map(Vec::len).sum();
-        *self.inner.write().map_err(|_| StoreError::Poisoned)? = inner;
+        let mut g = self.inner.write().map_err(|_| StoreError::Poisoned)?;
+        inner.submissions.carry_from(&g.submissions);
+        *g = inner;
         Ok(n)
     }
 
@@ -166,12 +168,21 @@ impl ListIndex {
         let started = Utc::now();
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
         // Submissions first: any seen here has committed, so the reads below include its rows.
-        let (submissions, late) = {
-            let g = self.inner.read().map_err(|_| StoreError::Poisoned)?;
-            let subs = store.list_submissions(&lists, g.submissions.floor())?;
-            let late = g.submissions.late(&subs, since);
-            (subs, late)
-        };
+        // The store is read without the index's lock held (a waiting writer would make every
+        // check wait for the query).
+        let floor = self
+            .inner
+            .read()
+            .map_err(|_| StoreError::Poisoned)?
+            .submissions
+            .floor();
+        let submissions = store.list_submissions(&lists, floor)?;
+        let late = self
+            .inner
+            .read()
+            .map_err(|_| StoreError::Poisoned)?
+            .submissions
+            .late(&submissions, since);
         let (mut live, mut ended) = store.list_entries_since(&lists, since.unwrap_or(epoch))?;
         // Committed (or withdrawn) after the cursor passed their time stamp: the cursor would
         // never see them. Read after the cursor's read, what they say of a record stands.

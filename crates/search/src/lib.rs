@@ -261,12 +261,21 @@ impl NameIndex {
         if since.is_none() {
             return self.rebuild(store);
         }
-        let (submissions, late) = {
-            let inner = self.inner.read().map_err(|_| StoreError::Poisoned)?;
-            let subs = store.submission_stamps(inner.submissions.floor())?;
-            let late = inner.submissions.late(&subs, since);
-            (subs, late)
-        };
+        // The store is read without the index's lock held (a waiting writer would make every
+        // search wait for the query).
+        let floor = self
+            .inner
+            .read()
+            .map_err(|_| StoreError::Poisoned)?
+            .submissions
+            .floor();
+        let submissions = store.submission_stamps(floor)?;
+        let late = self
+            .inner
+            .read()
+            .map_err(|_| StoreError::Poisoned)?
+            .submissions
+            .late(&submissions, since);
         let (mut added, last) = Self::load(store, since)?;
         for (id, _) in late {
             added.extend(Self::load_submission(store, id)?);
@@ -305,9 +314,11 @@ impl NameIndex {
     /// refresh; the server rebuilds hourly so that none stays missed.
     pub fn rebuild(&self, store: &Store) -> Result<usize, StoreError> {
         let fresh = NameIndex::build(store)?;
-        let fresh = fresh.inner.into_inner().map_err(|_| StoreError::Poisoned)?;
+        let mut fresh = fresh.inner.into_inner().map_err(|_| StoreError::Poisoned)?;
         let n = fresh.entries.len();
-        *self.inner.write().map_err(|_| StoreError::Poisoned)? = fresh;
+        let mut inner = self.inner.write().map_err(|_| StoreError::Poisoned)?;
+        fresh.submissions.carry_from(&inner.submissions);
+        *inner = fresh;
         Ok(n)
     }
 

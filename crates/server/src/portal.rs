@@ -310,15 +310,21 @@ const PER_PAGE: usize = 20;
 /// The query with resident ID numbers in it masked — 18 characters as `mask_ids_in` finds them,
 /// and runs of exactly 15 digits (the old numbers) — or `None` when it holds none.
 fn with_personal_numbers_masked(q: &str) -> Option<String> {
-    let folded = domain::text::fold_widths(q);
-    let mut out = domain::ids::mask_ids_in(&folded).into_owned();
-    let mut found = out != folded;
+    // Whatever looks like one, valid or not (a mistyped check digit is still someone's number):
+    // 17 digits and a digit or X, or the old 15 digits, standing alone.
+    let mut out = domain::text::fold_widths(q);
     let b = out.clone().into_bytes();
+    let mut found = false;
     let mut i = 0;
     while i < b.len() {
         let run = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if run == 15 {
-            out.replace_range(i..i + 15, &domain::ids::mask_id_number(&out[i..i + 15]));
+        let len = match run {
+            17 if matches!(b.get(i + 17), Some(b'X' | b'x')) => 18,
+            15 | 18 => run,
+            _ => 0,
+        };
+        if len > 0 {
+            out.replace_range(i..i + len, &domain::ids::mask_id_number(&out[i..i + len]));
             found = true;
         }
         i += run.max(1);

@@ -168,8 +168,14 @@ async fn home_search_subject_and_columns() {
     assert!(none.contains("不提供按自然人姓名查询"), "{none}");
     // A name with an ID number beside it (or an old 15-digit one) is not searched, and the page
     // does not repeat the number.
+    let wrong = format!(
+        "{}{}",
+        &h.person[..17],
+        if h.person.ends_with('0') { '1' } else { '0' }
+    );
     for q in [
         format!("王小明 {}", h.person),
+        format!("王小明 {wrong}"),
         "王小明 320902850315123".to_string(),
     ] {
         let page = h

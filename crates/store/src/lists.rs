@@ -314,7 +314,7 @@ impl Store {
         self.stamps(
             &format!(
                 "SELECT submission_id, received_at, status FROM submissions
-                 WHERE submission_id > $1 AND class_code IN ({})",
+                 WHERE (submission_id > $1 OR status = 'withdrawn') AND class_code IN ({})",
                 list.join(", ")
             ),
             &params,
@@ -325,7 +325,8 @@ impl Store {
     /// whether it was withdrawn (the name index's late-commit check, [`crate::watch`]).
     pub fn submission_stamps(&self, after: i64) -> Result<Vec<SubmissionStamp>, StoreError> {
         self.stamps(
-            "SELECT submission_id, received_at, status FROM submissions WHERE submission_id > $1",
+            "SELECT submission_id, received_at, status FROM submissions
+             WHERE submission_id > $1 OR status = 'withdrawn'",
             &[Val::Int(after)],
         )
     }

@@ -447,3 +447,27 @@ mod payload_tests {
         assert!(payload_items("not json").is_empty());
     }
 }
+
+#[cfg(test)]
+mod masking_tests {
+    use super::payload_items;
+
+    /// A payload stored before free text was masked at import still shows no ID number.
+    #[test]
+    fn payload_items_mask_id_numbers_stored_unmasked() {
+        let id = "320902198503151234";
+        let id = format!(
+            "{}{}",
+            &id[..17],
+            domain::ids::ric_check_char(&id.as_bytes()[..17])
+        );
+        let payload =
+            format!(r#"{{"BZ":"代理人李华（身份证号{id}）","CF_WSH":"盐环罚〔2026〕1号"}}"#);
+        let items = payload_items(&payload);
+        assert_eq!(
+            items[0].1,
+            format!("代理人李华（身份证号{}）", domain::ids::mask_id_number(&id))
+        );
+        assert_eq!(items[1].1, "盐环罚〔2026〕1号");
+    }
+}

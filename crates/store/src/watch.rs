@@ -4,7 +4,8 @@
 //! that cursor. A [`SubmissionWatch`] remembers which submissions an index has read, so that a
 //! new one whose stamp the cursor already passed — or one withdrawn since — is read by its id.
 //! It reads only submissions above a floor that trails a day behind the newest id it saw (no
-//! import stays open that long), so the read stays small however many pushes a year brings.
+//! import stays open that long), and withdrawn ones, so the read stays small however many
+//! pushes a year brings. An index rebuilt from scratch carries its old watch's floor over.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -27,9 +28,23 @@ pub struct SubmissionWatch {
 }
 
 impl SubmissionWatch {
-    /// Submissions with ids above this are the ones to read.
+    /// Submissions with ids above this, and withdrawn ones, are the ones to read.
     pub fn floor(&self) -> i64 {
         self.floor
+    }
+
+    /// Takes the floor and its marks from the watch of the index this one replaces (a rebuild
+    /// reads everything again, but must not start the floor over).
+    pub fn carry_from(&mut self, old: &SubmissionWatch) {
+        self.floor = self.floor.max(old.floor);
+        self.marks = old.marks.clone();
+        self.prune();
+    }
+
+    fn prune(&mut self) {
+        // Withdrawn ones stay: they are read whatever their id, and must not look new.
+        let floor = self.floor;
+        self.seen.retain(|id, withdrawn| *id > floor || *withdrawn);
     }
 
     /// Those of `subs` to read by id: new ones stamped at or before `since` (the cursor has
@@ -63,8 +78,7 @@ impl SubmissionWatch {
             self.marks.pop_front();
             self.floor = self.floor.max(id);
         }
-        let floor = self.floor;
-        self.seen.retain(|id, _| *id > floor);
+        self.prune();
     }
 }
 
@@ -74,6 +88,31 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_rebuilt_watch_keeps_the_floor_and_old_withdrawals() {
+        let old = SubmissionWatch {
+            floor: 10,
+            marks: VecDeque::from([(Instant::now(), 12)]),
+            ..Default::default()
+        };
+        let mut fresh = SubmissionWatch::default();
+        fresh.mark(&[
+            (3, t("2026-06-10T08:00:00Z"), true),
+            (5, t("2026-06-10T08:00:00Z"), false),
+            (12, t("2026-06-10T08:00:00Z"), false),
+        ]);
+        fresh.carry_from(&old);
+        assert_eq!(fresh.floor(), 10);
+        let since = Some(t("2026-06-10T09:00:00Z"));
+        // An old withdrawal already read is not new; one below the floor read now is.
+        let subs = [
+            (3, t("2026-06-10T08:00:00Z"), true),
+            (7, t("2026-06-10T08:00:00Z"), true),
+            (12, t("2026-06-10T08:00:00Z"), false),
+        ];
+        assert_eq!(fresh.late(&subs, since), vec![(7, true)]);
     }
 
     #[test]

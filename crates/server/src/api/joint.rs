@@ -610,7 +610,12 @@ pub fn mark_exception(
         record_hash: entry.hash.clone(),
         reason,
         actor: c.principal.actor(),
-        unit: c.principal.unit.clone(),
+        // The credit office's exception holds for every department, even when its account
+        // carries a unit.
+        unit: match c.principal.role {
+            Role::Admin => None,
+            _ => c.principal.unit.clone(),
+        },
         created_at: now,
         revoked_at: None,
     };
