@@ -429,32 +429,40 @@ impl ResidentId {
 /// date that is a date and the check character right. Borrowed when there is none.
 pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
     let b = text.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
     let mut found: Vec<usize> = Vec::new();
-    let mut i = 0;
-    while i + 18 <= b.len() {
-        if !b[i].is_ascii_digit() || (i > 0 && b[i - 1].is_ascii_digit()) {
-            i += 1;
+    // Every payload value of every credit file passes here: probe every 17th byte, since a run
+    // of 17 digits must hold one of them, and look closer only where a probe is a digit.
+    let mut p = 16;
+    while p < b.len() {
+        if !b[p].is_ascii_digit() {
+            p += 17;
             continue;
         }
-        let w = &b[i..i + 18];
-        let digits = w[..17].iter().all(u8::is_ascii_digit);
-        let last = w[17].to_ascii_uppercase();
-        let alone = b.get(i + 18).is_none_or(|c| !c.is_ascii_digit());
-        let dated = digits
-            && std::str::from_utf8(&w[6..14])
+        let mut start = p;
+        while start > 0 && digit(start - 1) {
+            start -= 1;
+        }
+        let mut end = p;
+        while digit(end) {
+            end += 1;
+        }
+        let len = match end - start {
+            18 => 18,
+            17 if matches!(b.get(end), Some(b'X' | b'x')) && !digit(end + 1) => 18,
+            _ => 0,
+        };
+        if len == 18 {
+            let w = &b[start..start + 18];
+            let dated = std::str::from_utf8(&w[6..14])
                 .ok()
                 .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
                 .is_some_and(|d| (1900..=2100).contains(&d.year()));
-        if dated
-            && alone
-            && (last.is_ascii_digit() || last == b'X')
-            && ric_check_char(&w[..17]) == last as char
-        {
-            found.push(i);
-            i += 18;
-        } else {
-            i += 1;
+            if dated && ric_check_char(&w[..17]) == w[17].to_ascii_uppercase() as char {
+                found.push(start);
+            }
         }
+        p = end + 17;
     }
     if found.is_empty() {
         return std::borrow::Cow::Borrowed(text);
@@ -643,6 +651,17 @@ mod normalize_tests {
         assert!(masked.ends_with(&format!("2026{id}0")), "{masked}");
         let wrong = format!("{}{}", &id[..17], if id.ends_with('0') { '1' } else { '0' });
         assert_eq!(mask_ids_in(&wrong), wrong.as_str());
+        // At either end, twice, and with a lower-case x.
+        let x_id = (0..999)
+            .map(|n| format!("32090219850315{n:03}"))
+            .find(|b| ric_check_char(b.as_bytes()) == 'X')
+            .map(|b| format!("{b}x"))
+            .unwrap();
+        let both = format!("{id}、{x_id}");
+        assert_eq!(
+            mask_ids_in(&both),
+            format!("{}、{}", mask_id_number(&id), mask_id_number(&x_id))
+        );
         assert!(matches!(
             mask_ids_in("没有证件号"),
             std::borrow::Cow::Borrowed(_)
