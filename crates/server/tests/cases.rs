@@ -89,67 +89,19 @@ async fn run(mut h: Harness) {
     assert_eq!(view["state"], "forwarded");
     assert_eq!(view["record_label"], "异议处理中");
     // Another unit's officer is not a party: refused, and the attempt is in the trail.
-    let other = tokio::task::block_in_place(|| {
-        server::manage::create_token(
-            &h.state.platform,
-            &h.state.rules,
-            &h.state.keys,
-            &server::manage::TokenRequest {
-                name: "another unit".into(),
-                role: Role::Deciding,
-                unit: Some("盐城市应急管理局".into()),
-                subject: None,
-                days: Some(1),
-            },
-            "test",
-            h.state.clock.now(),
-        )
-    })
-    .unwrap()
-    .token;
+    let other = h.token_for(Role::Deciding, OTHER_UNIT);
     let probe = h
-        .send(
-            axum::http::Request::builder()
-                .uri(format!("/api/v1/cases/{oid}"))
-                .header(axum::http::header::AUTHORIZATION, format!("Bearer {other}"))
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
+        .send_as(&other, Method::GET, &format!("/api/v1/cases/{oid}"), None)
         .await;
     assert_eq!(probe.status, StatusCode::NOT_FOUND, "{}", probe.text());
-    let trail = tokio::task::block_in_place(|| {
-        h.state.platform.audit_search(&store::AuditQuery {
-            action: Some("case.read".into()),
-            object: Some(format!("case:{oid}")),
-            limit: 20,
-            ..Default::default()
-        })
-    })
-    .unwrap();
+    let trail = h.trail("case.read", &format!("case:{oid}"));
     assert!(
         trail.iter().any(|e| e.entry.outcome == "failed"),
         "{trail:?}"
     );
     // Nor may it learn from an objection or a list action that the record exists, or whose it
     // is: answered as for a missing record.
-    let reporter = tokio::task::block_in_place(|| {
-        server::manage::create_token(
-            &h.state.platform,
-            &h.state.rules,
-            &h.state.keys,
-            &server::manage::TokenRequest {
-                name: "another unit's reporter".into(),
-                role: Role::Reporter,
-                unit: Some("盐城市应急管理局".into()),
-                subject: None,
-                days: Some(1),
-            },
-            "test",
-            h.state.clock.now(),
-        )
-    })
-    .unwrap()
-    .token;
+    let reporter = h.token_for(Role::Reporter, OTHER_UNIT);
     for (token, uri, body) in [
         (
             &reporter,
@@ -162,23 +114,9 @@ async fn run(mut h: Harness) {
             serde_json::json!({"action": "exit", "reason": "试探"}),
         ),
     ] {
-        let r = h
-            .send(
-                axum::http::Request::builder()
-                    .method(axum::http::Method::POST)
-                    .uri(uri.as_str())
-                    .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
-                    .header(axum::http::header::CONTENT_TYPE, "application/json")
-                    .body(axum::body::Body::from(body.to_string()))
-                    .unwrap(),
-            )
-            .await;
+        let r = h.send_as(token, Method::POST, &uri, Some(body)).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}: {}", r.text());
-        assert!(
-            !r.text().contains("盐城市生态环境局"),
-            "{uri}: {}",
-            r.text()
-        );
+        assert!(!r.text().contains(UNIT), "{uri}: {}", r.text());
     }
     let r = act(
         &h,
@@ -544,11 +482,7 @@ async fn repair_and_objection_end_to_end_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repair_and_objection_end_to_end_on_postgres() {
-    // The sync PostgreSQL client connects outside the async runtime, as the server's pools do.
-    let h =
-        tokio::task::spawn_blocking(|| harness_on(testkit::postgres(), server::Config::default()))
-            .await
-            .unwrap();
+    let h = pg_harness().await;
     run(h).await;
 }
 

@@ -64,25 +64,7 @@ fn import_now(h: &Harness, unit: &str, class: &str, csv: &str) -> ingest::Import
     // strictly after the newest change they have seen.
     h.clock
         .set(h.clock.now() + chrono::Duration::milliseconds(10));
-    ingest::Importer {
-        store: &h.state.store,
-        rules: &h.state.rules,
-        keys: &h.state.keys,
-        clock: h.state.clock.as_ref(),
-    }
-    .import_reader(
-        Some("t.csv".into()),
-        ingest::Format::Csv,
-        csv.as_bytes(),
-        &ingest::ImportOptions {
-            unit: unit.into(),
-            class: class.into(),
-            actor: "test".into(),
-            channel: store::Channel::File,
-        },
-        &|_| {},
-    )
-    .unwrap()
+    import_csv(&h.state, unit, class, csv)
 }
 
 fn list_csv(rows: &[(&str, &str, &str, &str)], valid_to: &str) -> String {
@@ -212,12 +194,7 @@ async fn every_effect_of_the_measure_list_and_a_delisting() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_effect_of_the_measure_list_and_a_delisting_on_postgres() {
-    // The sync PostgreSQL client connects outside the async runtime, as the server's pools do.
-    let h = tokio::task::spawn_blocking(|| {
-        common::harness_on(testkit::postgres(), server::Config::default())
-    })
-    .await
-    .unwrap();
+    let h = pg_harness().await;
     every_effect_and_a_delisting(h).await;
 }
 
@@ -430,18 +407,8 @@ async fn every_effect_and_a_delisting(h: Harness) {
     assert_eq!(snip.status, StatusCode::OK);
     // Reading a check again is in the trail.
     for action in ["check.read", "check.snippet"] {
-        let trail = tokio::task::block_in_place(|| {
-            h.state.platform.audit_search(&store::AuditQuery {
-                action: Some(action.into()),
-                limit: 5,
-                ..Default::default()
-            })
-        })
-        .unwrap();
         assert!(
-            trail
-                .iter()
-                .any(|e| e.entry.object.as_deref() == Some(format!("check:{id}").as_str())),
+            !h.trail(action, &format!("check:{id}")).is_empty(),
             "{action}"
         );
     }
@@ -598,33 +565,13 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
     assert_eq!(v["verdict"], "clear", "{v}");
     assert_eq!(v["suppressed"][0]["exception_id"], ex["exception_id"]);
     // Only for the unit that marked it: another department's check still meets the measure.
-    let other = server::manage::create_token(
-        &h.state.platform,
-        &h.state.rules,
-        &h.state.keys,
-        &server::manage::TokenRequest {
-            name: "another department".into(),
-            role: Role::Handling,
-            unit: Some("盐城市应急管理局".into()),
-            subject: None,
-            days: Some(1),
-        },
-        "test",
-        h.state.clock.now(),
-    )
-    .unwrap()
-    .token;
+    let other = h.token_for(Role::Handling, OTHER_UNIT);
     let r = h
-        .send(
-            axum::http::Request::builder()
-                .method(Method::POST)
-                .uri("/api/v1/checks")
-                .header(header::AUTHORIZATION, format!("Bearer {other}"))
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(
-                    json!({"code": x.a, "matter": "ZFCG"}).to_string(),
-                ))
-                .unwrap(),
+        .send_as(
+            &other,
+            Method::POST,
+            "/api/v1/checks",
+            Some(json!({"code": x.a, "matter": "ZFCG"})),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -713,32 +660,8 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
     assert_eq!(v["verdict"], "clear", "{v}");
     // Another unit's officer may not take it back; the unit that marked it may.
     let revoke = format!("/api/v1/exceptions/{rep_ex}/revoke");
-    let other = server::manage::create_token(
-        &h.state.platform,
-        &h.state.rules,
-        &h.state.keys,
-        &server::manage::TokenRequest {
-            name: "another unit".into(),
-            role: Role::Handling,
-            unit: Some("盐城市市场监督管理局".into()),
-            subject: None,
-            days: Some(1),
-        },
-        "test",
-        h.state.clock.now(),
-    )
-    .unwrap()
-    .token;
-    let r = h
-        .send(
-            axum::http::Request::builder()
-                .method(Method::POST)
-                .uri(&revoke)
-                .header(header::AUTHORIZATION, format!("Bearer {other}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let other = h.token_for(Role::Handling, "盐城市市场监督管理局");
+    let r = h.send_as(&other, Method::POST, &revoke, None).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     assert!(r.text().contains("登记该例外的单位"), "{}", r.text());
     let r = h.post_json(&revoke, Role::Handling, json!({})).await;
@@ -1362,11 +1285,7 @@ async fn the_feed_brings_entries_in_the_same_formats_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_feed_brings_entries_in_the_same_formats_on_postgres() {
-    let h = tokio::task::spawn_blocking(|| {
-        common::harness_on(testkit::postgres(), server::Config::default())
-    })
-    .await
-    .unwrap();
+    let h = pg_harness().await;
     the_feed_brings_entries_in_the_same_formats(h).await;
 }
 
@@ -1525,15 +1444,7 @@ async fn the_console_marks_exceptions_and_acts_on_entries() {
         "{text}"
     );
     // Reading it in the console is in the trail, as in the API.
-    let trail = tokio::task::block_in_place(|| {
-        h.state.platform.audit_search(&store::AuditQuery {
-            action: Some("check.read".into()),
-            object: Some(format!("check:{id}")),
-            limit: 5,
-            ..Default::default()
-        })
-    })
-    .unwrap();
+    let trail = h.trail("check.read", &format!("check:{id}"));
     assert_eq!(trail.len(), 1, "{trail:?}");
     // A deciding unit sets a deadline on the entry.
     let page = h
@@ -1644,11 +1555,7 @@ async fn a_correction_keeps_the_rectification_deadline_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_correction_keeps_the_rectification_deadline_on_postgres() {
-    let h = tokio::task::spawn_blocking(|| {
-        common::harness_on(testkit::postgres(), server::Config::default())
-    })
-    .await
-    .unwrap();
+    let h = pg_harness().await;
     a_correction_keeps_the_rectification_deadline(h).await;
 }
 

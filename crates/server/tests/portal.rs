@@ -224,41 +224,17 @@ async fn open_data_cells_never_run_as_formulas() {
         domain::ids::org_code_check(org.as_bytes()).unwrap()
     );
     let code = format!("{body}{}", domain::ids::uscc_check_char(body.as_bytes()));
-    let s = h.state.clone();
-    let summary = tokio::task::spawn_blocking(move || {
-        let csv = penalty_csv(&[(
+    let csv = unit_penalty_csv(
+        &h.state,
+        &[(
             "盐城市公式化工有限公司",
             "法人及非法人组织",
             &code,
             "盐环罚〔2026〕91号",
-        )])
-        .replace("超标排放,", "=1+2,")
-        .replace(
-            "11320900001401484X",
-            &s.rules.units.find(UNIT).unwrap().uscc,
-        );
-        ingest::Importer {
-            store: &s.store,
-            rules: &s.rules,
-            keys: &s.keys,
-            clock: s.clock.as_ref(),
-        }
-        .import_reader(
-            None,
-            ingest::Format::Csv,
-            csv.as_bytes(),
-            &ingest::ImportOptions {
-                unit: UNIT.into(),
-                class: "行政处罚".into(),
-                actor: "test".into(),
-                channel: store::Channel::File,
-            },
-            &|_| {},
-        )
-        .unwrap()
-    })
-    .await
-    .unwrap();
+        )],
+    )
+    .replace("超标排放,", "=1+2,");
+    let summary = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &csv));
     assert_eq!(summary.accepted, 1, "{summary:?}");
     let csv = h
         .get(
@@ -592,27 +568,8 @@ async fn a_long_history_is_paged_on_the_subject_page() {
             )
         })
         .collect();
-    let unit_code = h.state.rules.units.find(UNIT).unwrap().uscc.clone();
-    let csv = penalty_csv(&rows).replace("11320900001401484X", &unit_code);
-    let s = ingest::Importer {
-        store: &h.state.store,
-        rules: &h.state.rules,
-        keys: &h.state.keys,
-        clock: h.state.clock.as_ref(),
-    }
-    .import_reader(
-        Some("more.csv".into()),
-        ingest::Format::Csv,
-        csv.as_bytes(),
-        &ingest::ImportOptions {
-            unit: UNIT.into(),
-            class: "行政处罚".into(),
-            actor: "test".into(),
-            channel: store::Channel::File,
-        },
-        &|_| {},
-    )
-    .unwrap();
+    let csv = unit_penalty_csv(&h.state, &rows);
+    let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &csv));
     assert_eq!(s.accepted, 24);
     let count = |t: &str| t.matches("<article class=\"record\">").count();
     let first = h
@@ -667,35 +624,16 @@ async fn the_name_index_rebuild_finds_what_the_cursor_missed() {
     let late = format!("{body}{}", domain::ids::uscc_check_char(body.as_bytes()));
     let s = h.state.clone();
     let found = tokio::task::spawn_blocking(move || {
-        let csv = penalty_csv(&[(
-            "盐城市迟到化工有限公司",
-            "法人及非法人组织",
-            &late,
-            "盐环罚〔2026〕90号",
-        )])
-        .replace(
-            "11320900001401484X",
-            &s.rules.units.find(UNIT).unwrap().uscc,
+        let csv = unit_penalty_csv(
+            &s,
+            &[(
+                "盐城市迟到化工有限公司",
+                "法人及非法人组织",
+                &late,
+                "盐环罚〔2026〕90号",
+            )],
         );
-        let summary = ingest::Importer {
-            store: &s.store,
-            rules: &s.rules,
-            keys: &s.keys,
-            clock: s.clock.as_ref(),
-        }
-        .import_reader(
-            None,
-            ingest::Format::Csv,
-            csv.as_bytes(),
-            &ingest::ImportOptions {
-                unit: UNIT.into(),
-                class: "行政处罚".into(),
-                actor: "test".into(),
-                channel: store::Channel::File,
-            },
-            &|_| {},
-        )
-        .unwrap();
+        let summary = import_csv(&s, UNIT, "行政处罚", &csv);
         assert_eq!(summary.accepted, 1);
         let early: chrono::DateTime<chrono::Utc> =
             chrono::DateTime::parse_from_rfc3339("2020-01-01T00:00:00Z")

@@ -137,32 +137,11 @@ async fn push_api_validates_is_idempotent_and_reports_rows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reporter_sees_only_its_own_units_submissions() {
     let h = harness();
-    let platform = &h.state.platform;
-    let t = server::manage::create_token(
-        platform,
-        &h.state.rules,
-        &h.state.keys,
-        &server::manage::TokenRequest {
-            name: "other".into(),
-            role: Role::Reporter,
-            unit: Some(OTHER_UNIT.into()),
-            subject: None,
-            days: Some(1),
-        },
-        "test",
-        h.state.clock.now(),
-    )
-    .unwrap();
+    let t = h.token_for(Role::Reporter, OTHER_UNIT);
     let list = h.get("/api/v1/submissions", Role::Reporter).await.json();
     let id = list[0]["submission_id"].as_i64().unwrap();
     let r = h
-        .send(
-            axum::http::Request::builder()
-                .uri(format!("/api/v1/submissions/{id}"))
-                .header(header::AUTHORIZATION, format!("Bearer {}", t.token))
-                .body(Body::empty())
-                .unwrap(),
-        )
+        .send_as(&t, Method::GET, &format!("/api/v1/submissions/{id}"), None)
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     // Nor withdraw it or one of its records: answered as for one that does not exist, without
@@ -196,15 +175,7 @@ async fn a_reporter_sees_only_its_own_units_submissions() {
         let mut answers = Vec::new();
         for u in [&uri, &missing] {
             let r = h
-                .send(
-                    axum::http::Request::builder()
-                        .method(Method::POST)
-                        .uri(u.as_str())
-                        .header(header::AUTHORIZATION, format!("Bearer {}", t.token))
-                        .header(header::CONTENT_TYPE, "application/json")
-                        .body(Body::from(r#"{"reason":"测试撤回"}"#))
-                        .unwrap(),
-                )
+                .send_as(&t, Method::POST, u, Some(json!({"reason": "测试撤回"})))
                 .await;
             assert!(!r.text().contains(UNIT), "{}", r.text());
             answers.push(r.status);
@@ -216,12 +187,11 @@ async fn a_reporter_sees_only_its_own_units_submissions() {
         );
     }
     let r = h
-        .send(
-            axum::http::Request::builder()
-                .uri(format!("/api/v1/submissions?unit={}", urlencode(UNIT)))
-                .header(header::AUTHORIZATION, format!("Bearer {}", t.token))
-                .body(Body::empty())
-                .unwrap(),
+        .send_as(
+            &t,
+            Method::GET,
+            &format!("/api/v1/submissions?unit={}", urlencode(UNIT)),
+            None,
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
@@ -301,47 +271,23 @@ async fn no_public_response_shows_a_full_resident_id() {
         );
     }
     // An ID number written into a penalty's free text (事由) is masked wherever it shows.
-    let csv = penalty_csv(&[(
-        "盐城市某某化工有限公司",
-        "法人及非法人组织",
-        &h.org,
-        "盐环罚〔2026〕77号",
-    )])
+    let csv = unit_penalty_csv(
+        &h.state,
+        &[(
+            "盐城市某某化工有限公司",
+            "法人及非法人组织",
+            &h.org,
+            "盐环罚〔2026〕77号",
+        )],
+    )
     .replace(
         "经查超标排放大气污染物",
         &format!(
             "经查超标排放大气污染物，现场负责人李四（身份证号{}）",
             h.person
         ),
-    )
-    .replace(
-        "11320900001401484X",
-        &h.state.rules.units.find(UNIT).unwrap().uscc,
     );
-    let s = h.state.clone();
-    let summary = tokio::task::spawn_blocking(move || {
-        ingest::Importer {
-            store: &s.store,
-            rules: &s.rules,
-            keys: &s.keys,
-            clock: s.clock.as_ref(),
-        }
-        .import_reader(
-            None,
-            ingest::Format::Csv,
-            csv.as_bytes(),
-            &ingest::ImportOptions {
-                unit: UNIT.into(),
-                class: "行政处罚".into(),
-                actor: "test".into(),
-                channel: store::Channel::File,
-            },
-            &|_| {},
-        )
-        .unwrap()
-    })
-    .await
-    .unwrap();
+    let summary = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &csv));
     assert_eq!(summary.accepted, 1, "{summary:?}");
     for (uri, role) in [
         (format!("/api/v1/subjects/{}", h.org), Role::Public),
@@ -437,7 +383,7 @@ async fn the_public_sees_public_records_the_subject_its_whole_file_and_as_of_wor
 /// the same answers, and the same file as the blocking read gives, field for field.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres_files_read_without_blocking_are_the_files_the_store_holds() {
-    let h = postgres_harness().await;
+    let h = pg_harness().await;
     files_by_audience_and_day(&h).await;
     for code in [h.org.clone(), h.person.clone()] {
         let served = h
@@ -469,14 +415,6 @@ async fn on_postgres_files_read_without_blocking_are_the_files_the_store_holds()
         assert_eq!(r.status, StatusCode::OK);
         assert!(!r.json()["classes"].as_array().unwrap().is_empty());
     }
-}
-
-/// A harness on PostgreSQL: the sync client connects outside the async runtime, as the
-/// server's pools do.
-async fn postgres_harness() -> Harness {
-    tokio::task::spawn_blocking(|| harness_on(testkit::postgres(), server::Config::default()))
-        .await
-        .unwrap()
 }
 
 async fn files_by_audience_and_day(h: &Harness) {
@@ -782,15 +720,7 @@ async fn login_lockout_csrf_and_forced_password_change() {
         .await;
     assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
     // ... and the refusal is in the trail by its route.
-    let trail = tokio::task::block_in_place(|| {
-        h.state.platform.audit_search(&store::AuditQuery {
-            action: Some("access.denied".into()),
-            object: Some("POST /console/password".into()),
-            limit: 5,
-            ..Default::default()
-        })
-    })
-    .unwrap();
+    let trail = h.trail("access.denied", "POST /console/password");
     assert!(
         trail.iter().any(|e| e.entry.outcome == "denied:refused"),
         "{trail:?}"
@@ -988,7 +918,7 @@ async fn the_openapi_document_describes_every_api_endpoint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres_too_the_trail_holds_together() {
-    let h = postgres_harness().await;
+    let h = pg_harness().await;
     let body = records_json(&[(
         "盐城市恒泰化工有限公司",
         "91320900MA1MB4X50R",
@@ -1166,7 +1096,7 @@ async fn a_push_over_the_limit_or_for_another_class_keeps_nothing_and_says_why()
 /// The login's attempt counting and lockout on PostgreSQL (its SQL differs in types from SQLite's).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres_logins_are_counted_and_lock() {
-    let h = postgres_harness().await;
+    let h = pg_harness().await;
     // The blocking PostgreSQL client must leave the runtime's threads.
     let state = h.state.clone();
     let created = tokio::task::spawn_blocking(move || {

@@ -170,6 +170,45 @@ pub fn harness() -> Harness {
     harness_on(testkit::sqlite(), Config::default())
 }
 
+/// The same service on a fresh PostgreSQL schema (the sync client connects outside the async
+/// runtime, as the server's pools do).
+pub async fn pg_harness() -> Harness {
+    tokio::task::spawn_blocking(|| harness_on(testkit::postgres(), Config::default()))
+        .await
+        .unwrap()
+}
+
+/// A penalty file from `rows` as `UNIT` sends it, its own code filled in.
+pub fn unit_penalty_csv(state: &Shared, rows: &[(&str, &str, &str, &str)]) -> String {
+    penalty_csv(rows).replace(
+        "11320900001401484X",
+        &state.rules.units.find(UNIT).unwrap().uscc,
+    )
+}
+
+/// Imports `csv` as `unit` sends it (blocking: call it off the async workers).
+pub fn import_csv(state: &Shared, unit: &str, class: &str, csv: &str) -> ingest::ImportSummary {
+    ingest::Importer {
+        store: &state.store,
+        rules: &state.rules,
+        keys: &state.keys,
+        clock: state.clock.as_ref(),
+    }
+    .import_reader(
+        None,
+        ingest::Format::Csv,
+        csv.as_bytes(),
+        &ingest::ImportOptions {
+            unit: unit.into(),
+            class: class.into(),
+            actor: "test".into(),
+            channel: store::Channel::File,
+        },
+        &|_| {},
+    )
+    .unwrap()
+}
+
 pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -193,6 +232,62 @@ pub enum Via {
 }
 
 impl Harness {
+    /// An API token for `role` of another `unit` than the harness's.
+    pub fn token_for(&self, role: Role, unit: &str) -> String {
+        tokio::task::block_in_place(|| {
+            server::manage::create_token(
+                &self.state.platform,
+                &self.state.rules,
+                &self.state.keys,
+                &server::manage::TokenRequest {
+                    name: format!("{role} of {unit}"),
+                    role,
+                    unit: Some(unit.into()),
+                    subject: None,
+                    days: Some(1),
+                },
+                "test",
+                self.state.clock.now(),
+            )
+        })
+        .unwrap()
+        .token
+    }
+
+    /// A request with `token`, and a JSON body when given.
+    pub async fn send_as(
+        &self,
+        token: &str,
+        method: Method,
+        uri: &str,
+        body: Option<serde_json::Value>,
+    ) -> Reply {
+        let b = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        let req = match body {
+            Some(v) => b
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(v.to_string())),
+            None => b.body(Body::empty()),
+        };
+        self.send(req.unwrap()).await
+    }
+
+    /// Audit entries of `action` on `object`, newest first.
+    pub fn trail(&self, action: &str, object: &str) -> Vec<store::StoredAudit> {
+        tokio::task::block_in_place(|| {
+            self.state.platform.audit_search(&store::AuditQuery {
+                action: Some(action.into()),
+                object: Some(object.into()),
+                limit: 20,
+                ..Default::default()
+            })
+        })
+        .unwrap()
+    }
+
     /// Moves the service's clock and gives every role a fresh session and token valid at the new
     /// time (the harness's expire an hour and 30 days after the start).
     pub async fn move_to(&mut self, t: chrono::DateTime<chrono::Utc>) {
