@@ -1078,10 +1078,41 @@ impl Store {
         to_key: &str,
         limit: i64,
     ) -> Result<Vec<Message>, StoreError> {
+        self.messages_where(to_kind, to_key, limit, "")
+    }
+
+    /// A unit's messages without those about repairs (a repair case's, and the reminders about
+    /// a record, which carry no case): what its reporters and reviewers see.
+    pub fn messages_without_repairs(
+        &self,
+        to_kind: &str,
+        to_key: &str,
+        limit: i64,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.messages_where(
+            to_kind,
+            to_key,
+            limit,
+            "AND (CASE WHEN m.case_id IS NULL THEN m.record_id IS NULL
+                 ELSE EXISTS (SELECT 1 FROM cases k WHERE k.case_id = m.case_id
+                    AND k.kind = 'objection') END)",
+        )
+    }
+
+    fn messages_where(
+        &self,
+        to_kind: &str,
+        to_key: &str,
+        limit: i64,
+        condition: &str,
+    ) -> Result<Vec<Message>, StoreError> {
         self.read(|c| {
             c.query(
-                "SELECT message_id, title, body, case_id, record_id, created_at FROM messages
-                 WHERE to_kind = $1 AND to_key = $2 ORDER BY message_id DESC LIMIT $3",
+                &format!(
+                    "SELECT m.message_id, m.title, m.body, m.case_id, m.record_id, m.created_at
+                     FROM messages m WHERE m.to_kind = $1 AND m.to_key = $2 {condition}
+                     ORDER BY m.message_id DESC LIMIT $3"
+                ),
                 &[to_kind.into(), to_key.into(), Val::Int(limit)],
             )?
             .iter()

@@ -716,26 +716,13 @@ pub fn messages_for(state: &Shared, ctx: &Ctx) -> ApiResult<Vec<store::Message>>
     let Some(k) = key else {
         return Ok(Vec::new());
     };
-    let mut messages = state.store.messages(kind, &k, 100)?;
+    // Repair reminders and a repair case's messages are the deciding officers'; a unit's
+    // reporters and reviewers keep its objections' and the general ones.
     if matches!(p.role, Role::Reporter | Role::Reviewer) {
-        // Repair reminders and a repair case's messages are the deciding officers'; the
-        // unit's reporters and reviewers keep its objections' and the general ones.
-        let mut kept = Vec::with_capacity(messages.len());
-        for m in messages {
-            let keep = match m.case_id {
-                Some(id) => state
-                    .store
-                    .case(id)?
-                    .is_some_and(|c| c.kind == domain::workflow::CaseKind::Objection.as_str()),
-                None => m.record_id.is_none(),
-            };
-            if keep {
-                kept.push(m);
-            }
-        }
-        messages = kept;
+        Ok(state.store.messages_without_repairs(kind, &k, 100)?)
+    } else {
+        Ok(state.store.messages(kind, &k, 100)?)
     }
-    Ok(messages)
 }
 
 #[utoipa::path(get, path = "/api/v1/messages", tag = "信用修复与异议", security(("token" = [])),
