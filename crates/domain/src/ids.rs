@@ -426,17 +426,20 @@ impl ResidentId {
 /// Masks any ID number: keeps the first six and last four characters of 18, less for short ones.
 /// Free text (a note, a decision's content) with every resident ID number in it masked as
 /// [`mask_id_number`] masks one: 18 characters standing alone (no digit either side), a birth
-/// date that is a date and the check character right. Borrowed when there is none.
+/// date that is a date and the check character right; or the first-generation 15 digits standing
+/// alone, a province's code first and a date (YYMMDD of the 1900s) at the seventh. Borrowed when
+/// there is none.
 pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
     let b = text.as_bytes();
     let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
-    let mut found: Vec<usize> = Vec::new();
-    // Every payload value of every credit file passes here: probe every 17th byte, since a run
-    // of 17 digits must hold one of them, and look closer only where a probe is a digit.
-    let mut p = 16;
+    let mut found: Vec<(usize, usize)> = Vec::new();
+    // Every payload value of every credit file passes here: probe every 15th byte, since a run
+    // of 15 digits (the shortest number sought) must hold one of them, and look closer only
+    // where a probe is a digit.
+    let mut p = 14;
     while p < b.len() {
         if !b[p].is_ascii_digit() {
-            p += 17;
+            p += 15;
             continue;
         }
         let mut start = p;
@@ -450,8 +453,12 @@ pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
         let len = match end - start {
             18 => 18,
             17 if matches!(b.get(end), Some(b'X' | b'x')) && !digit(end + 1) => 18,
+            15 if !matches!(b.get(end), Some(b'X' | b'x')) => 15,
             _ => 0,
         };
+        if len == 15 && first_generation_id(&b[start..end]) {
+            found.push((start, 15));
+        }
         if len == 18 {
             let w = &b[start..start + 18];
             let dated = std::str::from_utf8(&w[6..14])
@@ -459,23 +466,41 @@ pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
                 .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
                 .is_some_and(|d| (1900..=2100).contains(&d.year()));
             if dated && ric_check_char(&w[..17]) == w[17].to_ascii_uppercase() as char {
-                found.push(start);
+                found.push((start, 18));
             }
         }
-        p = end + 17;
+        p = end + 15;
     }
     if found.is_empty() {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    for start in found {
+    for (start, len) in found {
         out.push_str(&text[at..start]);
-        out.push_str(&mask_id_number(&text[start..start + 18]));
-        at = start + 18;
+        out.push_str(&mask_id_number(&text[start..start + len]));
+        at = start + len;
     }
     out.push_str(&text[at..]);
     std::borrow::Cow::Owned(out)
+}
+
+/// The first-generation number (GB 11643-1989, valid until 2013 and still written in old
+/// files): 15 digits, a province-level code (11 to 82) first, then the birth date as YYMMDD of
+/// the 1900s. It has no check digit, so the province and the date are what set it apart from
+/// other 15-digit numbers (an old business registration number rarely fits both).
+fn first_generation_id(d: &[u8]) -> bool {
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        std::str::from_utf8(d.get(r)?).ok()?.parse().ok()
+    };
+    let province = num(0..2).is_some_and(
+        |p| matches!(p, 11..=15 | 21..=23 | 31..=37 | 41..=46 | 50..=54 | 61..=65 | 71 | 81 | 82),
+    );
+    let dated = match (num(6..8), num(8..10), num(10..12)) {
+        (Some(y), Some(m), Some(day)) => NaiveDate::from_ymd_opt(1900 + y as i32, m, day).is_some(),
+        _ => false,
+    };
+    d.len() == 15 && province && dated
 }
 
 pub fn mask_id_number(id: &str) -> String {
@@ -666,5 +691,35 @@ mod normalize_tests {
             mask_ids_in("没有证件号"),
             std::borrow::Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn first_generation_numbers_in_free_text_are_masked() {
+        let old = "320902850315123";
+        let text = format!("委托代理人李华（身份证{old}），注册号320900000012345");
+        assert_eq!(
+            mask_ids_in(&text),
+            format!(
+                "委托代理人李华（身份证{}），注册号320900000012345",
+                mask_id_number(old)
+            )
+        );
+        assert!(!mask_ids_in(&text).contains(old));
+        // Not a province's code, not a date, or part of a longer run: left as written.
+        for other in [
+            "990902850315123",
+            "320902851315123",
+            "3209028503151234567",
+            "32090285031512",
+        ] {
+            assert_eq!(mask_ids_in(other), other, "{other}");
+        }
+        // At the very start and end of the text, beside an 18-character one.
+        let id = "320902198503151234";
+        let id = format!("{}{}", &id[..17], ric_check_char(&id.as_bytes()[..17]));
+        assert_eq!(
+            mask_ids_in(&format!("{old}/{id}")),
+            format!("{}/{}", mask_id_number(old), mask_id_number(&id))
+        );
     }
 }
