@@ -540,6 +540,67 @@ fn a_submission_committed_late_reaches_the_index() {
     }
 }
 
+/// A single list action (an early exit) stamped before a change the index has already read,
+/// and committed after it (it waited for the store's writer), reaches the index at the next
+/// refresh, not at the hourly rebuild.
+#[test]
+fn a_list_action_committed_late_reaches_the_index() {
+    let rules = Rulebook::builtin().unwrap();
+    let (first, other) = (uscc(43), uscc(44));
+    for ts in stores() {
+        let name = ts.name;
+        let keys = testkit::keys();
+        // The index reads back by the wall clock: stamps near it, as in service.
+        let now = chrono::Utc::now();
+        let clock = clock_on("2026-06-10");
+        clock.set(now - Duration::seconds(60));
+        let store = Store::open(&ts.spec).unwrap();
+        let platform = Store::open_platform(&ts.spec).unwrap();
+        let list = |who: &str, code: &str, no: &str| {
+            let s = import(
+                &store,
+                &rules,
+                &keys,
+                &clock,
+                UNIT,
+                "严重失信主体名单",
+                &yzsx(who, code, no, "2029-01-10"),
+            );
+            assert_eq!(s.accepted, 1, "{name}");
+        };
+        list("甲公司", &first, "信43号");
+        let index = joint::ListIndex::build(&store, &platform, &rules).unwrap();
+        let entry = index.entries(&first)[0].record_id.clone();
+        // A later-stamped change commits first and is read.
+        clock.set(now - Duration::seconds(10));
+        list("乙公司", &other, "信44号");
+        index.refresh(&store, &platform, &rules).unwrap();
+        assert_eq!(index.entries(&other).len(), 1, "{name}");
+        // The exit, stamped twenty seconds before that change, commits now.
+        store
+            .list_action(
+                &entry,
+                &index.lists(),
+                &ListAction::Exit,
+                &ListChange {
+                    named_unit: None,
+                    unit: Some(UNIT),
+                    actor: "李科长",
+                    reason: "整改到位",
+                    at: now - Duration::seconds(30),
+                    today: now.date_naive(),
+                },
+            )
+            .unwrap();
+        index.refresh(&store, &platform, &rules).unwrap();
+        assert!(
+            index.entries(&first).is_empty(),
+            "{name}: the late exit ends the entry"
+        );
+        assert_eq!(index.entries(&other).len(), 1, "{name}");
+    }
+}
+
 /// Codes that are not codes, including ones whose 17th byte falls inside a Chinese or
 /// accented character, are refused with a reason instead of crashing the check.
 #[test]
