@@ -26,14 +26,15 @@ pub enum MoneyError {
 }
 
 /// Whether the commas of an amount separate its whole part into groups of three digits
-/// (`1,234.5`, `-12,345`), and none stands in its decimals.
+/// (`1,234.5`, `-12,345`), and none stands in its decimals. A first group that starts with 0
+/// (`0,500`) is a decimal comma, not a grouping.
 fn grouped_in_thousands(s: &str) -> bool {
     let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
     let whole = whole.strip_prefix('-').unwrap_or(whole);
     let mut groups = whole.split(',');
-    let first_ok = groups
-        .next()
-        .is_some_and(|g| (1..=3).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_digit()));
+    let first_ok = groups.next().is_some_and(|g| {
+        (1..=3).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_digit()) && !g.starts_with('0')
+    });
     first_ok
         && groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()))
         && !frac.contains(',')
@@ -138,7 +139,7 @@ mod tests {
     fn a_decimal_comma_is_refused_not_read_as_a_thousands_separator() {
         // Dropped, the comma would make 0.2 万元 (2,000 元) into 2 万元 (20,000 元).
         for bad in [
-            "0,2", "0，2", "1,23", "12,3456", "1,234,5", "1.234,5", ",123",
+            "0,2", "0，2", "0,500", "00,500", "1,23", "12,3456", "1,234,5", "1.234,5", ",123",
         ] {
             assert!(
                 matches!(Fen::parse_wan(bad), Err(MoneyError::BadSeparator(_))),
