@@ -1588,3 +1588,56 @@ async fn an_objection_shows_in_the_next_check_and_its_snippet() {
     assert!(snippet.contains("盐环信〔2026〕1号"), "{snippet}");
     assert!(snippet.contains("异议处理中"), "{snippet}");
 }
+
+/// A list entry pushed by a unit's system counts in the very next check, and its withdrawal
+/// lifts it at once: the service brings the check index up to date before it answers, not at
+/// the next background pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_entry_and_its_withdrawal_count_in_the_next_check() {
+    let h = harness();
+    let x = city(&h);
+    refresh(&h);
+    assert_eq!(
+        check(&h, Role::Handling, &x.e, "ZFCG").await.1["verdict"],
+        "clear"
+    );
+    let token = h.token_for(Role::Reporter, UNIT);
+    h.clock
+        .set(h.clock.now() + chrono::Duration::milliseconds(10));
+    let body = json!({"records": [{
+        "MD_XDR_MC": "盐城市戊清白贸易有限公司", "MD_XDR_LB": "法人及非法人组织", "MD_XDR_SHXYM": x.e,
+        "MD_MDLX": "名单", "MD_WSH": "盐环信〔2026〕31号", "MD_LRYY": "拒不履行行政处罚决定",
+        "MD_RDYJ": "《社会信用体系建设有关规定》", "MD_RDDW": UNIT, "MD_LRRQ": "2026-03-01",
+        "MD_YXQZ": "2029-03-01"
+    }]});
+    let r = h
+        .send_as(
+            &token,
+            Method::POST,
+            &format!(
+                "/api/v1/submissions?class={}",
+                urlencode("严重失信主体名单")
+            ),
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["accepted"], 1, "{v}");
+    let (_, c) = check(&h, Role::Handling, &x.e, "ZFCG").await;
+    assert_eq!(c["verdict"], "forbid", "{c}");
+    let record = c["entries"][0]["record_id"].as_str().unwrap().to_string();
+    h.clock
+        .set(h.clock.now() + chrono::Duration::milliseconds(10));
+    let r = h
+        .send_as(
+            &token,
+            Method::POST,
+            &format!("/api/v1/records/{record}/withdraw"),
+            Some(json!({"reason": "错报"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let (_, c) = check(&h, Role::Handling, &x.e, "ZFCG").await;
+    assert_eq!(c["verdict"], "clear", "{c}");
+}

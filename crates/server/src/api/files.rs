@@ -273,6 +273,7 @@ pub async fn withdraw_record(
             at: s.clock.now(),
         };
         s.store.withdraw_record(&rid, &w)?;
+        crate::api::submissions::refresh_checks(&s);
         Ok(Withdrawn { withdrawn: 1 })
     })
     .await;

@@ -116,9 +116,13 @@ async fn import_body_here(
                     ApiError::from(e)
                 }
             });
-        // New subjects are findable on the portal as soon as the submission answers.
-        if r.as_ref().is_ok_and(|x| x.accepted > 0) {
+        // New subjects are findable on the portal as soon as the submission answers, and a
+        // list entry or a registration (who represents whom) counts in the next check.
+        if let Some(x) = r.as_ref().ok().filter(|x| x.accepted > 0) {
             let _ = s.search.refresh(&s.store);
+            if feeds_checks(&s, &x.class) {
+                refresh_checks(&s);
+            }
         }
         r
     })
@@ -344,6 +348,23 @@ pub async fn rejections_xlsx(
     rejections_file(&state, &ctx, id).await
 }
 
+/// Whether a class's records feed the check index: list entries, and registrations (whose
+/// legal representatives link persons to listed organisations).
+fn feeds_checks(s: &Shared, class: &str) -> bool {
+    s.rules
+        .catalog
+        .class(class)
+        .is_some_and(|c| c.code == "DJ" || s.lists.lists().contains(&c.code.as_str()))
+}
+
+/// Brings the check index up to date now, so that the next check sees what the caller just
+/// committed (the background pass would take up to its interval). Blocking.
+pub(crate) fn refresh_checks(s: &Shared) {
+    if let Err(e) = s.lists.refresh(&s.store, &s.platform, &s.rules) {
+        eprintln!("check index refresh failed: {e}");
+    }
+}
+
 pub async fn withdraw_submission(state: &Shared, ctx: &Ctx, id: i64, why: &str) -> ApiResult<u64> {
     let why = reason(why)?;
     let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
@@ -356,7 +377,9 @@ pub async fn withdraw_submission(state: &Shared, ctx: &Ctx, id: i64, why: &str) 
             reason: &w,
             at: s.clock.now(),
         };
-        Ok(s.store.withdraw_submission(id, &wd)?)
+        let n = s.store.withdraw_submission(id, &wd)?;
+        refresh_checks(&s);
+        Ok(n)
     })
     .await;
     audit(
