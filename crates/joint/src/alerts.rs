@@ -34,6 +34,9 @@ pub fn event_of(
         "corrected" if listed && news => Some(("listed", "列入名单")),
         "corrected" if listed => Some(("changed", "名单信息变更（含限期整改）")),
         "corrected" if news => Some(("serious_penalty", "受到严重失信行政处罚")),
+        // A listing found wrong and revoked is not a plain exit: measures taken on it are to be
+        // undone (国办发〔2020〕49号 and the seeds' 信用修复 rules), so the department is told so.
+        "revoked" if listed => Some(("revoked", "撤销列入决定（应消除已采取措施的影响）")),
         c if listed && ENDS.contains(&c) => Some(("exited", "移出名单")),
         "repaired" | "withdrawn" => Some(("penalty_ended", "处罚信息停止公示")),
         _ => None,
@@ -332,6 +335,9 @@ mod tests {
         );
         // Lists.
         assert_eq!(event("YZSX", "created", None), Some("listed"));
+        assert_eq!(event("YZSX", "exited", Some("created")), Some("exited"));
+        // Revoked after an exit: a second, different word, not another "exited".
+        assert_eq!(event("YZSX", "revoked", Some("exited")), Some("revoked"));
         assert_eq!(event("YZSX", "corrected", Some("created")), Some("changed"));
         assert_eq!(
             event("YZSX", "corrected", Some("withdrawn")),

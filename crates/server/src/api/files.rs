@@ -34,8 +34,16 @@ pub fn audience(ctx: &Ctx, subject_key: &str) -> Audience {
 }
 
 pub fn parse_day(s: &str) -> Result<chrono::NaiveDate, ApiError> {
-    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| ApiError::Unprocessable(format!("“{s}”不是YYYY-MM-DD格式的日期")))
+    use chrono::Datelike;
+    let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| ApiError::Unprocessable(format!("“{s}”不是YYYY-MM-DD格式的日期")))?;
+    // A year the platform's data can hold; far ones overflow the time arithmetic behind.
+    if !(1900..=2199).contains(&d.year()) {
+        return Err(ApiError::Unprocessable(format!(
+            "日期“{s}”超出范围（1900-01-01至2199-12-31）"
+        )));
+    }
+    Ok(d)
 }
 
 /// Loads a credit file for the caller; None when the caller may not learn that it exists.

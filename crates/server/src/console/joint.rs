@@ -398,6 +398,7 @@ fn event_label(e: &str) -> &'static str {
         "serious_penalty" => "严重失信处罚",
         "changed" => "名单变更",
         "exited" => "移出名单",
+        "revoked" => "撤销列入决定",
         "penalty_ended" => "处罚停止公示",
         _ => "其他",
     }
