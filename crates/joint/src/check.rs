@@ -165,7 +165,10 @@ pub fn subject_of(
         (Err(u), _) => u.to_string(),
         _ => String::new(),
     };
-    let shown = if n.len() == 18 && n.as_bytes()[..17].iter().all(u8::is_ascii_digit) {
+    // A mistyped ID number is still someone's: any run of digits (an X last) as long as the
+    // old 15-digit number or longer is shown masked, in the result file and the check alike.
+    let digits = n.strip_suffix(['X', 'x']).unwrap_or(&n);
+    let shown = if (15..=19).contains(&n.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
         mask_id_number(&n)
     } else {
         code.trim().to_string()

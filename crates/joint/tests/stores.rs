@@ -601,6 +601,28 @@ fn a_list_action_committed_late_reaches_the_index() {
     }
 }
 
+/// A mistyped ID number (17 digits, the old 15, one digit too many) is refused and shown masked:
+/// the result file of a batch keeps what it shows.
+#[test]
+fn mistyped_id_numbers_are_shown_masked() {
+    let rules = Rulebook::builtin().unwrap();
+    let keys = testkit::keys();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    for code in [
+        "32092519941005852",
+        "320925941005852",
+        "3209251994100585231",
+        "3209251994100585",
+    ] {
+        let e = joint::check::subject_of(code, &rules, &keys, today).unwrap_err();
+        let joint::check::CheckError::BadCode(shown, _) = &e else {
+            panic!("{code}: {e}");
+        };
+        assert!(shown.contains('*'), "{code}: {shown}");
+        assert!(!e.to_string().contains(&code[2..14]), "{code}: {e}");
+    }
+}
+
 /// Codes that are not codes, including ones whose 17th byte falls inside a Chinese or
 /// accented character, are refused with a reason instead of crashing the check.
 #[test]
