@@ -51,6 +51,9 @@ struct Inner {
     /// (subject, matter) → exceptions in force.
     exceptions: HashMap<(String, String), Vec<CheckException>>,
     entries_since: Option<DateTime<Utc>>,
+    /// The time (by the wall clock, less [`SETTLE`]) before which every change stamped has
+    /// committed, as of the last refresh: the cursor reads back to it.
+    settled: Option<DateTime<Utc>>,
     reps_since: Option<DateTime<Utc>>,
     /// The list submissions read: one that commits after the cursor passed its time stamp (a
     /// long import, another process's), or whose withdrawal did, is read by its id.
@@ -63,6 +66,12 @@ pub struct ListIndex {
     /// The list classes some measure targets.
     lists: Vec<String>,
 }
+
+/// How long a single list action (an exit, a revocation) may take from its time stamp to its
+/// commit, waiting for the store's writer included. The cursor reads this far back behind the
+/// last refresh, so an action that commits after a later-stamped change was read is still seen
+/// at the next refresh; one slower than this waits for the hourly rebuild.
+const SETTLE: chrono::Duration = chrono::Duration::seconds(120);
 
 const REASON_ITEMS: &[&str] = &["MD_LRYY", "SX_JTQX", "SX_SXXW", "MD_NR"];
 
@@ -134,8 +143,8 @@ impl ListIndex {
 
     /// Builds the index afresh from the store and swaps it in (readers see the old one until
     /// then). A safety net under the incremental refresh: its time-stamp cursor catches a late
-    /// submission by its id, but not a single list action that commits after a later-stamped
-    /// change it has already read.
+    /// submission by its id, and a single list action that commits after a later-stamped change
+    /// it has already read by reading [`SETTLE`] back, but not one slower than that.
     pub fn rebuild(
         &self,
         store: &Store,
@@ -153,7 +162,8 @@ impl ListIndex {
 
     /// Brings the index up to date: entries changed since the last refresh, the organisations
     /// their persons represent, registrations that changed a representative, and exceptions.
-    /// Returns how many entries changed.
+    /// Returns how many entries it read (those changed, and those read again within
+    /// [`SETTLE`]).
     pub fn refresh(
         &self,
         store: &Store,
@@ -161,9 +171,16 @@ impl ListIndex {
         rules: &Rulebook,
     ) -> Result<usize, StoreError> {
         let lists: Vec<&str> = self.lists.iter().map(String::as_str).collect();
-        let (since, reps_since) = {
+        let (since, settled, reps_since) = {
             let g = self.inner.read().map_err(|_| StoreError::Poisoned)?;
-            (g.entries_since, g.reps_since)
+            (g.entries_since, g.settled, g.reps_since)
+        };
+        // Read back to what had surely committed at the last refresh: a single action stamped
+        // before the newest change read may have committed after it. Reading an entry again is
+        // harmless (its current version replaces itself).
+        let read_from = match (since, settled) {
+            (Some(s), Some(t)) => Some(s.min(t)),
+            (s, _) => s,
         };
         let started = Utc::now();
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
@@ -183,7 +200,7 @@ impl ListIndex {
             .map_err(|_| StoreError::Poisoned)?
             .submissions
             .late(&submissions, since);
-        let (mut live, mut ended) = store.list_entries_since(&lists, since.unwrap_or(epoch))?;
+        let (mut live, mut ended) = store.list_entries_since(&lists, read_from.unwrap_or(epoch))?;
         // Committed (or withdrawn) after the cursor passed their time stamp: the cursor would
         // never see them. Read after the cursor's read, what they say of a record stands.
         if !late.is_empty() {
@@ -308,6 +325,7 @@ impl ListIndex {
         }
         g.submissions.mark(&submissions);
         g.entries_since = newest.max(since).or(Some(epoch));
+        g.settled = Some(started - SETTLE);
         // Strictly after the newest change seen: a big import's rows share one time stamp and
         // would otherwise be read again on every pass.
         g.reps_since = reps_newest.or(reps_since).or(Some(started));
