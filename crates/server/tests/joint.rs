@@ -1066,9 +1066,9 @@ async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
         StatusCode::CONFLICT
     );
 
-    // A leaves its list: an "exited" alert. This time the receiver never answers 2xx: after
-    // the last pause the alert is marked failed and the console shows it. (A was listed before
-    // the unit subscribed: that past listing is not an alert.)
+    // A's listing is revoked: a "revoked" alert (not a plain exit). This time the receiver
+    // never answers 2xx: after the last pause the alert is marked failed and the console shows
+    // it. (A was listed before the unit subscribed: that past listing is not an alert.)
     h.clock.set(h.clock.now() + chrono::Duration::seconds(1));
     let r = h
         .post_json(
@@ -1103,7 +1103,7 @@ async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|a| a["event"] == "exited")
+        .find(|a| a["event"] == "revoked")
         .unwrap();
     assert_eq!(exited["delivery"], "failed", "{exited}");
     assert_eq!(
@@ -1135,7 +1135,7 @@ async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|a| a["event"] == "exited")
+        .find(|a| a["event"] == "revoked")
         .unwrap();
     assert_eq!(
         (exited["delivery"].as_str(), exited["attempts"].as_i64()),
