@@ -289,12 +289,13 @@ fn side_label(allowed: &[Side]) -> &'static str {
     match allowed {
         [Side::Subject] => "申请人",
         [Side::System] | [Side::System, Side::Office] => "平台（或市信用办）",
-        _ => "认定单位（或信息提供单位、市信用办）",
+        _ => "认定单位（或信息提供单位）",
     }
 }
 
-/// The next state after `action`, or why it may not happen. Units' actions may also be taken by
-/// the credit office; forwarding and sharing are the platform's (the office may force them).
+/// The next state after `action`, or why it may not happen. Deciding and verifying are the
+/// units' alone (谁认定、谁修复; the source unit verifies an objection): the credit office routes
+/// and chases, and may force the platform's own steps (forwarding, sharing).
 pub fn transition(
     kind: CaseKind,
     state: CaseState,
@@ -304,7 +305,7 @@ pub fn transition(
 ) -> Result<CaseState, TransitionError> {
     use Action as A;
     use CaseState as S;
-    let unit: &[Side] = &[Side::Unit, Side::Office];
+    let unit: &[Side] = &[Side::Unit];
     let subject: &[Side] = &[Side::Subject];
     let system: &[Side] = &[Side::System, Side::Office];
     let (next, who): (Option<CaseState>, &[Side]) = match (kind, action) {
@@ -708,9 +709,30 @@ mod tests {
             Ok(S::UnderReview)
         );
         assert_eq!(
-            step(S::UnderReview, A::RequestMaterials, Side::Office),
+            step(S::UnderReview, A::RequestMaterials, Side::Unit),
             Ok(S::AwaitingMaterials)
         );
+        // The credit office routes and chases; it does not decide in the unit's place.
+        for a in [
+            A::Accept,
+            A::Return,
+            A::Approve,
+            A::Reject,
+            A::RequestMaterials,
+        ] {
+            let from = if matches!(a, A::Accept | A::Return) {
+                S::Submitted
+            } else {
+                S::UnderReview
+            };
+            assert!(
+                matches!(
+                    step(from, a, Side::Office),
+                    Err(TransitionError::WrongSide { .. })
+                ),
+                "{a:?}"
+            );
+        }
         assert_eq!(
             step(S::AwaitingMaterials, A::Supplement, Side::Subject),
             Ok(S::UnderReview)
