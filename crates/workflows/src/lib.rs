@@ -673,6 +673,7 @@ impl Casework<'_> {
             .iter()
             .filter(|a| **a != Action::Submit)
             .filter(|a| domain::workflow::transition(kind, state, **a, actor.side, "理由").is_ok())
+            .filter(|a| **a != Action::Cancel || may_cancel(actor, &case))
             .map(|a| a.as_str().to_string())
             .collect();
         Ok(CaseView {
@@ -737,11 +738,7 @@ impl Casework<'_> {
         now: DateTime<Utc>,
     ) -> Result<Case, CaseError> {
         let case = self.case_for(actor, id)?;
-        if action == Action::Cancel
-            && actor.side != Side::System
-            && side_str(actor.side) != case.opened_side
-            && !(actor.side == Side::Office && case.opened_side == "unit")
-        {
+        if action == Action::Cancel && !may_cancel(actor, &case) {
             return Err(CaseError::Refused(
                 "只有提出申请的一方可以撤回该申请".into(),
             ));
@@ -983,6 +980,14 @@ fn share_job(id: i64, now: DateTime<Utc>) -> NewJob {
         payload: String::new(),
         run_at: now,
     }
+}
+
+/// Whoever opened a case may withdraw it (the credit office for a unit's own 主动异议 too), and
+/// the platform may.
+fn may_cancel(actor: &Actor, case: &Case) -> bool {
+    actor.side == Side::System
+        || side_str(actor.side) == case.opened_side
+        || (actor.side == Side::Office && case.opened_side == "unit")
 }
 
 pub fn side_str(s: Side) -> &'static str {

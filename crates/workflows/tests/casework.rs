@@ -250,6 +250,24 @@ fn repair_and_objection_on_both_stores() {
                 .is_empty()
         );
 
+        // The unit may accept or return it but not withdraw the subject's application; the
+        // subject may withdraw it; the credit office may neither decide nor withdraw it.
+        let office = Actor {
+            id: "account:office".into(),
+            side: Side::Office,
+            unit: None,
+            subject_key: None,
+            repairs: true,
+        };
+        let can = |who: &Actor| work.view(who, id, at("2026-07-03")).unwrap().actions;
+        assert_eq!(can(&unit(UNIT)), ["accept", "return"], "{name}");
+        assert_eq!(can(&subject(&a)), ["cancel"], "{name}");
+        assert!(can(&office).is_empty(), "{name}: {:?}", can(&office));
+        assert!(
+            refused(work.act(&office, id, Action::Accept, "", None, at("2026-07-03")))
+                .contains("只能由"),
+            "{name}"
+        );
         // Another unit does not see it; the subject cannot decide it.
         assert!(matches!(
             work.act(&unit(OTHER), id, Action::Accept, "", None, at("2026-07-03")),
