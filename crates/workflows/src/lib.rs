@@ -231,15 +231,24 @@ impl Casework<'_> {
         }
     }
 
-    /// Checks and seals evidence files.
-    fn evidence(&self, files: &[Upload]) -> Result<Vec<NewFile>, CaseError> {
+    /// Checks and seals evidence files; `case` is the case they join (its files count against
+    /// the limit too).
+    fn evidence(&self, case: Option<i64>, files: &[Upload]) -> Result<Vec<NewFile>, CaseError> {
         let ev = &self.rules.workflows.evidence;
-        if files.len() > ev.max_files {
-            return Err(CaseError::Invalid(format!(
-                "证明材料最多{}个文件，本次{}个",
-                ev.max_files,
-                files.len()
-            )));
+        let held = match case {
+            Some(id) if !files.is_empty() => self.store.case_files(id)?.len(),
+            _ => 0,
+        };
+        if held + files.len() > ev.max_files {
+            return Err(CaseError::Invalid(if held == 0 {
+                format!("证明材料最多{}个文件，本次{}个", ev.max_files, files.len())
+            } else {
+                format!(
+                    "证明材料最多{}个文件，已有{held}个，本次{}个",
+                    ev.max_files,
+                    files.len()
+                )
+            }));
         }
         files
             .iter()
@@ -467,7 +476,7 @@ impl Casework<'_> {
                     .join("；")
             )));
         }
-        let files = self.evidence(files)?;
+        let files = self.evidence(None, files)?;
         let unit = self.deciding_unit(&head);
         let wf = &self.rules.workflows;
         // Refuse a second application before a commitment is recorded for it.
@@ -577,7 +586,7 @@ impl Casework<'_> {
                 "该记录已撤回或已修复，不再公示，无需提出异议".into(),
             ));
         }
-        let files = self.evidence(files)?;
+        let files = self.evidence(None, files)?;
         let today = day_of(now);
         let wf = &self.rules.workflows;
         let cal = &self.rules.calendar;
@@ -706,7 +715,7 @@ impl Casework<'_> {
         if !state.is_open() {
             return Err(CaseError::Refused("申请已办结，不能再补充材料".into()));
         }
-        let files = self.evidence(files)?;
+        let files = self.evidence(Some(id), files)?;
         self.store.add_case_files(id, &files, &actor.id, now)?;
         Ok(())
     }
@@ -789,7 +798,7 @@ impl Casework<'_> {
             objection_closes: false,
             share: None,
             effects: SideEffects {
-                files: self.evidence(files)?,
+                files: self.evidence(Some(id), files)?,
                 ..Default::default()
             },
         };

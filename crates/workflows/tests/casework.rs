@@ -250,6 +250,17 @@ fn repair_and_objection_on_both_stores() {
                 .is_empty()
         );
 
+        // Files added one call at a time count against the case's limit too.
+        let max = rules.workflows.evidence.max_files;
+        for _ in 1..max {
+            work.add_files(&subject(&a), id, &[pdf()], at("2026-07-03"))
+                .unwrap();
+        }
+        assert!(matches!(
+            work.add_files(&subject(&a), id, &[pdf()], at("2026-07-03")),
+            Err(CaseError::Invalid(m)) if m.contains(&format!("已有{max}个"))
+        ));
+        assert_eq!(store.case_files(id).unwrap().len(), max, "{name}");
         // The unit may accept or return it but not withdraw the subject's application; the
         // subject may withdraw it; the credit office may neither decide nor withdraw it.
         let office = Actor {
