@@ -473,6 +473,12 @@ async fn run(mut h: Harness) {
     assert!(p.text().contains("已办结并共享"), "{}", p.text());
     let p = h.get("/console/cases/stats", Role::Admin).await;
     assert!(p.text().contains("信用修复"));
+    // Messages to parties with no number on file are counted as such, not as failures.
+    let failed = m
+        .lines()
+        .find(|l| l.starts_with("xinyong_outbox{state=\"failed\"}"))
+        .is_some_and(|l| !l.ends_with(" 0"));
+    assert_eq!(p.text().contains("发送失败"), failed, "{m}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

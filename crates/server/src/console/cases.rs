@@ -489,6 +489,8 @@ pub async fn stats(
                         match k.as_str() {
                             "pending" => "待发送",
                             "sent" => "已发送",
+                            // No telephone number or address on file: nothing was attempted.
+                            "unaddressed" => "未登记联系方式",
                             _ => "发送失败",
                         }
                     )
