@@ -61,9 +61,11 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
     // column, and no cell that is itself a code; the code column is the cell that names it
     // best (证件号码 before 证件类型), else the first. Title rows above the header are not lines
     // of codes.
-    // The search stops at the first row that holds a code (no header below data); of the rows
-    // above it, the last one that names a code column is the header (a title naming codes
-    // stands above it).
+    // The search stops at the first row that holds a code (no header below data). Of the rows
+    // above it, a header holds no cell that is data (a line number, a mistyped code: a data line
+    // has one, whatever its name column says, 某某编码科技有限公司 say) and names a code column;
+    // the one that names it best is the header, the last of equals (a title naming codes stands
+    // above it).
     let above: Vec<_> = rows
         .iter()
         .take(MAX_HEADER_ROW)
@@ -71,7 +73,14 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
         .collect();
     let header = above
         .iter()
-        .rposition(|(_, cells)| cells.iter().any(|c| header_rank(c).is_some()))
+        .enumerate()
+        .filter(|(_, (_, cells))| !cells.iter().any(|c| data_cell(c)))
+        .filter_map(|(at, (_, cells))| {
+            let best = cells.iter().filter_map(|c| header_rank(c)).min()?;
+            Some((best, std::cmp::Reverse(at)))
+        })
+        .min()
+        .map(|(_, std::cmp::Reverse(at))| at)
         .map(|at| {
             let column = rows[at]
                 .1
@@ -260,6 +269,19 @@ fn split_rows(text: &str, quotes: bool) -> Option<Vec<(u64, Vec<String>)>> {
 
 /// How well a header cell names a code column (lower is better), if it does: no digit, and
 /// one of 统一社会信用代码, 证件号码, 身份证号, 纳税人识别号, 主体标识码, code, USCC … in it.
+/// A cell that is data, not a column's name: a number (a line number), or one holding a run of
+/// six digits or more (a code, mistyped or not). 2026年营业收入 and 代码（18位） are names.
+fn data_cell(cell: &str) -> bool {
+    let c = cell.trim();
+    let number = !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let mut run = 0;
+    let long_run = c.bytes().any(|b| {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        run >= 6
+    });
+    number || long_run
+}
+
 fn header_rank(cell: &str) -> Option<usize> {
     // A note after the name — 统一社会信用代码（18位） — is not part of it.
     let cell = cell.split(['（', '(']).next().unwrap_or(cell).trim();
@@ -794,6 +816,46 @@ mod tests {
         // A last row with other cells filled is a line (its code is empty), not dropped.
         let lines = read_codes("91320900MA1MB4X50R,a\n,某公司\n\n".as_bytes(), false).unwrap();
         assert_eq!(lines.len(), 2);
+        // A first line whose code is mistyped (16 digits) but whose type column says 身份证 is a
+        // line, not the header; the header above it still names the column.
+        let lines = read_codes(
+            "姓名,证件类型,证件号码\n张三,身份证,3209251994100585\n李四,身份证,320902198503151234\n"
+                .as_bytes(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            lines,
+            vec![
+                (2, "3209251994100585".to_string()),
+                (3, "320902198503151234".to_string())
+            ]
+        );
+        // A first line with its code empty and a company name holding 编码: a line.
+        let lines = read_codes(
+            "序号,企业名称,统一社会信用代码\n1,盐城市智能编码科技有限公司,\n2,乙公司,91320900MA1MB4X50R\n"
+                .as_bytes(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            lines,
+            vec![(2, String::new()), (3, "91320900MA1MB4X50R".to_string())]
+        );
+        // A data line with no digits under a header: the header names the column better.
+        let lines = read_codes(
+            "姓名,证件号码\n张三,身份证\n李四,320902198503151234\n".as_bytes(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        // A title naming codes above the header.
+        let lines = read_codes(
+            "企业信用代码核查表\n企业名称,统一社会信用代码\n乙公司,91320900MA1MB4X50R\n".as_bytes(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(lines, vec![(3, "91320900MA1MB4X50R".to_string())]);
     }
 
     #[test]
