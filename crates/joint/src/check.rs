@@ -217,12 +217,9 @@ impl Checker<'_> {
             _ => Vec::new(),
         };
         let represented: Vec<_> = match m {
-            Some(m) if m.check_legal_rep && kind == SubjectKind::NaturalPerson => self
-                .index
-                .represented_orgs(key)
-                .iter()
-                .flat_map(|o| self.index.entries(o))
-                .collect(),
+            Some(m) if m.check_legal_rep && kind == SubjectKind::NaturalPerson => {
+                self.index.represented_entries(key)
+            }
             _ => Vec::new(),
         };
         let mut exceptions = self.index.exceptions(key, matter);

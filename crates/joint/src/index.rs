@@ -30,6 +30,9 @@ pub struct Entry {
     pub rectify_by: Option<NaiveDate>,
     pub under_objection: bool,
     pub hash: String,
+    /// The legal representative the entry names (person key): held to it as the one registered
+    /// is (seed 003 四（六）), even when the registration does not name them.
+    pub named_rep: Option<String>,
 }
 
 impl Entry {
@@ -48,6 +51,9 @@ struct Inner {
     /// with entries a person represents (a person is checked against them, seed 003 四（六）).
     org_reps: HashMap<String, String>,
     represents: HashMap<String, Vec<String>>,
+    /// Person → organisations with an entry that names them as legal representative (kept as
+    /// entries are read; an ended entry's pair stays, its entry is gone).
+    named: HashMap<String, Vec<String>>,
     /// (subject, matter) → exceptions in force.
     exceptions: HashMap<(String, String), Vec<CheckException>>,
     entries_since: Option<DateTime<Utc>>,
@@ -114,6 +120,7 @@ fn to_entry(rules: &Rulebook, e: &store::ListEntry) -> Entry {
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
         under_objection: e.under_objection,
         hash: e.hash.clone(),
+        named_rep: e.legal_rep_key.clone(),
     }
 }
 
@@ -267,6 +274,12 @@ impl ListIndex {
             }
         }
         for e in fresh {
+            if let Some(rep) = &e.named_rep {
+                let orgs = g.named.entry(rep.clone()).or_default();
+                if !orgs.contains(&e.subject_key) {
+                    orgs.push(e.subject_key.clone());
+                }
+            }
             let v = g.by_subject.entry(e.subject_key.clone()).or_default();
             v.retain(|x| x.record_id != e.record_id);
             v.push(Arc::new(e));
@@ -375,14 +388,39 @@ impl ListIndex {
         if let Some(rep) = self.listed_rep(key) {
             out.extend(self.entries(&rep).into_iter().map(|e| (e, Via::LegalRep)));
         }
-        for org in self.represented_orgs(key) {
+        out.extend(
+            self.represented_entries(key)
+                .into_iter()
+                .map(|e| (e, Via::RepresentedOrg)),
+        );
+        out
+    }
+
+    /// The entries of the organisations a person represents: those of organisations whose
+    /// registration names them, and entries that themselves name them as the organisation's
+    /// legal representative (where the registration, if the platform holds one, does not).
+    pub fn represented_entries(&self, person: &str) -> Vec<Arc<Entry>> {
+        let registered = self.represented_orgs(person);
+        let mut out: Vec<Arc<Entry>> = registered.iter().flat_map(|o| self.entries(o)).collect();
+        for org in self.named_orgs(person) {
+            if registered.contains(&org) {
+                continue;
+            }
             out.extend(
                 self.entries(&org)
                     .into_iter()
-                    .map(|e| (e, Via::RepresentedOrg)),
+                    .filter(|e| e.named_rep.as_deref() == Some(person)),
             );
         }
         out
+    }
+
+    fn named_orgs(&self, person: &str) -> Vec<String> {
+        self.inner
+            .read()
+            .ok()
+            .and_then(|g| g.named.get(person).cloned())
+            .unwrap_or_default()
     }
 
     /// The organisations with entries that a person represents as legal representative.

@@ -1659,3 +1659,35 @@ async fn far_dates_are_refused_with_a_reason() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
+
+/// A list entry that names the organisation's legal representative by ID number holds that
+/// person to it for the matters that look across the relation, though the platform holds no
+/// registration naming them (seed 003 四（六）).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_representative_a_list_entry_names_is_checked_against_it() {
+    let h = harness();
+    let (org, rep) = (uscc(8), ric(13));
+    let s = import(
+        &h,
+        UNIT,
+        "严重失信主体名单",
+        &format!(
+            "MD_XDR_MC,MD_XDR_LB,MD_XDR_SHXYM,MD_FRDB,MD_FR_ZJHM,MD_MDLX,MD_WSH,MD_LRYY,MD_RDYJ,MD_RDDW,MD_LRRQ,MD_YXQZ\n\
+             盐城市辛未登记有限公司,法人及非法人组织,{org},孙某,{rep},名单,盐环信〔2026〕8号,拒不履行行政处罚决定,《社会信用体系建设有关规定》,{UNIT},2026-03-01,2029-03-01\n"
+        ),
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    refresh(&h);
+    let (_, v) = check(&h, Role::Handling, &rep, "FDDB").await;
+    assert_eq!(v["verdict"], "restrict", "{v}");
+    assert_eq!(v["entries"][0]["via"], "represented_org", "{v}");
+    // Someone else, and a matter that does not look across the relation: clear.
+    assert_eq!(
+        check(&h, Role::Handling, &ric(14), "FDDB").await.1["verdict"],
+        "clear"
+    );
+    assert_eq!(
+        check(&h, Role::Handling, &rep, "SSYH").await.1["verdict"],
+        "clear"
+    );
+}

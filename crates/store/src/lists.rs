@@ -44,6 +44,8 @@ pub struct ListEntry {
     pub under_objection: bool,
     pub payload: String,
     pub updated_at: DateTime<Utc>,
+    /// The legal representative the entry itself names (its ID number, as a person's key).
+    pub legal_rep_key: Option<String>,
 }
 
 /// Entries in force that changed, and (subject, record id) of entries that ended.
@@ -82,13 +84,14 @@ fn entry_from(r: &Row) -> Result<ListEntry, StoreError> {
         under_objection: r.bool(9)?,
         payload: r.text(10)?,
         updated_at: r.time(11)?,
+        legal_rep_key: r.opt_text(13)?,
     })
 }
 
 const ENTRY_COLUMNS: &str =
     "r.subject_key, r.record_key, r.class_code, r.source_unit, r.decided_on,
     r.public_ends, r.category, r.current_hash, r.change, r.under_objection, v.payload, r.updated_at,
-    r.current_version";
+    r.current_version, r.legal_rep_key";
 
 /// Entries in force (created or corrected), and the ids of those that ended.
 fn split_entries(rows: &[Row]) -> Result<EntryChanges, StoreError> {
