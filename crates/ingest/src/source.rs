@@ -588,10 +588,20 @@ impl Records<'_> {
             .iter()
             .map(|k| obj.get(k).map(json_text).unwrap_or_default())
             .collect();
+        // A data item is text or a number: an object or a list in its place is not guessed at
+        // (its JSON text would be published as, say, the subject's name).
+        let nested: Vec<String> = obj
+            .iter()
+            .filter(|(_, v)| v.is_object() || v.is_array())
+            .map(|(k, v)| {
+                let what = if v.is_object() { "对象" } else { "数组" };
+                format!("【{k}】的值是JSON{what}，应为文本或数字")
+            })
+            .collect();
         (self.row)(RawRow {
             row_no,
             cells,
-            read_error: None,
+            read_error: (!nested.is_empty()).then(|| nested.join("；")),
         })
     }
 
@@ -994,6 +1004,22 @@ mod tests {
             (rows[1].row_no, rows[1].cells.clone()),
             (2, vec!["x".to_string()])
         );
+    }
+
+    #[test]
+    fn a_record_with_an_object_or_a_list_for_a_value_is_rejected_naming_the_field() {
+        let (_, _, rows) = rows_of(
+            Format::Json,
+            r#"[{"CF_XDR_MC":{"名称":"乙公司"},"CF_CFLB":["罚款","警告"]},{"CF_XDR_MC":"甲公司"}]"#
+                .as_bytes(),
+        );
+        let why = rows[0].read_error.as_deref().unwrap_or_default();
+        assert!(
+            why.contains("【CF_XDR_MC】的值是JSON对象")
+                && why.contains("【CF_CFLB】的值是JSON数组"),
+            "{why}"
+        );
+        assert!(rows[1].read_error.is_none());
     }
 
     #[test]
