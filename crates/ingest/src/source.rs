@@ -794,7 +794,11 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     } else {
         folded.as_str()
     };
-    let s = s.split(['T', ' ']).next().unwrap_or(s);
+    // A time after the date is dropped, but only when it is one: 2026-11-30 99:99 is not a date.
+    let (s, time) = s.split_once(['T', ' ']).unwrap_or((s, ""));
+    if !time.trim().is_empty() && !is_time(time.trim()) {
+        return None;
+    }
     if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         return NaiveDate::parse_from_str(s, "%Y%m%d").ok();
     }
@@ -817,6 +821,18 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
         return None;
     }
     NaiveDate::from_ymd_opt(y, m, d)
+}
+
+/// A time of day as written after a date: 10:00, 10:00:00, 10:00:00.000, with Z or an offset.
+fn is_time(t: &str) -> bool {
+    let t = t.strip_suffix(['Z', 'z']).unwrap_or(t);
+    let t = match t.rfind(['+', '-']) {
+        Some(i) if i > 0 => &t[..i],
+        _ => t,
+    };
+    ["%H:%M:%S%.f", "%H:%M:%S", "%H:%M"]
+        .iter()
+        .any(|f| chrono::NaiveTime::parse_from_str(t, f).is_ok())
 }
 
 /// Seals raw bytes for keeping: LZ4 then SM4-GCM, with a one-byte codec tag.
@@ -1131,10 +1147,20 @@ mod tests {
             "2026年5月1号",
             "2026年5月1日 10:00",
             "２０２６－０５－０１",
+            "2026-05-01T10:00:00.000+08:00",
+            "2026-05-01T02:00:00Z",
+            "2026-05-01 10:00",
         ] {
             assert_eq!(parse_date(s), Some(d), "{s}");
         }
-        for s in ["2026-02-30", "01/05/2026", "明天", "2026-13-01"] {
+        for s in [
+            "2026-02-30",
+            "01/05/2026",
+            "明天",
+            "2026-13-01",
+            "2026-05-01 99:99",
+            "2026-05-01 上午",
+        ] {
             assert_eq!(parse_date(s), None, "{s}");
         }
     }
