@@ -452,11 +452,41 @@ fn read_xlsx<R: Read>(
                     .into(),
             )
         })?;
-    let name = wb
-        .sheet_names()
-        .first()
-        .cloned()
-        .ok_or_else(|| IngestError::Format("XLSX文件没有工作表".into()))?;
+    // The visible sheet that holds data. A hidden sheet (a code table) is not the unit's rows;
+    // several sheets with data (法人 and 自然人 apart, a page of instructions first) are refused
+    // by name rather than read in part: every row must end accepted or rejected.
+    let visible: Vec<String> = wb
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.visible == calamine::SheetVisible::Visible)
+        .map(|s| s.name.clone())
+        .collect();
+    let mut with_data = Vec::new();
+    for name in &visible {
+        let mut cells = wb
+            .worksheet_cells_reader(name)
+            .map_err(|e| IngestError::Format(format!("工作表“{name}”无法读取：{e}")))?;
+        while let Some(cell) = cells
+            .next_cell()
+            .map_err(|e| IngestError::Format(format!("工作表“{name}”无法读取：{e}")))?
+        {
+            if !cell_text(&calamine::Data::from(cell.get_value().clone())).is_empty() {
+                with_data.push(name.clone());
+                break;
+            }
+        }
+    }
+    if with_data.len() > 1 {
+        return Err(IngestError::Format(format!(
+            "工作簿有{}个含数据的工作表（{}），一次只能报送一个工作表：请把数据放在同一个工作表中，或将各工作表分别另存为文件报送（填表说明页可删除或隐藏）",
+            with_data.len(),
+            with_data.join("、")
+        )));
+    }
+    let name = with_data
+        .pop()
+        .or_else(|| visible.first().cloned())
+        .ok_or_else(|| IngestError::Format("XLSX文件没有可见的工作表".into()))?;
     let mut cells = wb
         .worksheet_cells_reader(&name)
         .map_err(|e| IngestError::Format(format!("工作表无法读取：{e}")))?;

@@ -1779,6 +1779,74 @@ fn an_xlsx_cell_right_of_the_header_is_refused_not_dropped() {
     }
 }
 
+/// A workbook's rows are read from its one visible sheet with data: a hidden code table before
+/// it is passed over; two sheets with data (法人 and 自然人 apart) refuse the file by name and
+/// store nothing, rather than read one and drop the other.
+#[test]
+fn an_xlsx_is_read_from_its_one_sheet_with_data_and_two_are_refused() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let header: Vec<&str> = HEADER.split(',').collect();
+    let book = |second: Option<&str>, hide_first: bool| {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let codes = wb.add_worksheet().set_name("代码表").unwrap();
+        codes.write_string(0, 0, "处罚类别").unwrap();
+        codes.write_string(1, 0, "罚款").unwrap();
+        codes.set_hidden(hide_first);
+        for (name, no) in [("法人及非法人组织", "盐环罚〔2026〕81号")]
+            .into_iter()
+            .chain(second.map(|n| (n, "盐环罚〔2026〕82号")))
+        {
+            let ws = wb.add_worksheet().set_name(name).unwrap();
+            for (c, h) in header.iter().enumerate() {
+                ws.write_string(0, c as u16, *h).unwrap();
+            }
+            for (c, v) in hengtai_penalty(&rules, no, env).split(',').enumerate() {
+                ws.write_string(1, c as u16, v).unwrap();
+            }
+            ws.set_active(true);
+        }
+        let p = dir
+            .path()
+            .join(format!("{}-{hide_first}.xlsx", second.is_some()));
+        wb.save(&p).unwrap();
+        p
+    };
+    let keys = testkit::keys();
+    for ts in stores() {
+        let one = book(None, true);
+        let s = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-05-08"),
+            &one,
+            env,
+            "行政处罚",
+        );
+        assert_eq!((s.rows_read, s.accepted), (1, 1), "{}: {s:?}", ts.name);
+        for p in [book(Some("自然人"), true), book(None, false)] {
+            let e = Importer {
+                store: &ts.store,
+                rules: &rules,
+                keys: &keys,
+                clock: &clock_on("2026-05-08"),
+            }
+            .import_path(&p, &opts(env, "行政处罚"), &|_| {})
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("个含数据的工作表"), "{}: {e}", ts.name);
+        }
+        assert_eq!(
+            ts.store.submissions(None, 10).unwrap().len(),
+            1,
+            "{}",
+            ts.name
+        );
+    }
+}
+
 /// One decision whose number is typed with full-width forms or spaces in a later file is the
 /// same record, corrected — not a second penalty in the credit file.
 #[test]
