@@ -254,20 +254,42 @@ fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
     importer.resolve(&opts)?;
     // An operator's import on a store no server is using writes each page once (see
     // `store::BulkLoad`); on a store in use it runs beside the others in WAL.
+    // A missing file is found before any is imported, not after the first few are stored.
+    if let Some(f) = a.files.iter().find(|f| !f.is_file()) {
+        bail!(
+            "文件不存在或不是普通文件：{}（未导入任何文件）",
+            f.display()
+        );
+    }
     let _bulk = store.bulk_load()?;
     let mut all = Vec::new();
+    // A file refused as a whole (its format, its sheets) stores nothing; the others go on, and
+    // the summary says which was refused and why.
+    let mut failed: Vec<serde_json::Value> = Vec::new();
     for f in &a.files {
         let pb = progress_bar(!a.json, &f.display().to_string());
-        let summary = importer
-            .import_path(f, &opts, &|n| {
-                if let Some(pb) = &pb {
-                    pb.set_position(n);
-                }
-            })
-            .with_context(|| format!("导入 {}", f.display()))?;
+        let result = importer.import_path(f, &opts, &|n| {
+            if let Some(pb) = &pb {
+                pb.set_position(n);
+            }
+        });
         if let Some(pb) = pb {
             pb.finish_and_clear();
         }
+        let summary = match result {
+            Ok(s) => s,
+            Err(e) => {
+                ctx.audit(
+                    "submission.create",
+                    None,
+                    "failed",
+                    Some(format!("unit={} file={} error={e}", a.source, f.display())),
+                )?;
+                eprintln!("导入 {} 未成功：{e}", f.display());
+                failed.push(json!({"file": f.display().to_string(), "error": e.to_string()}));
+                continue;
+            }
+        };
         ctx.audit(
             "submission.create",
             summary
@@ -297,12 +319,13 @@ fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
         all.push(summary);
     }
     if a.json {
-        let line = if all.len() == 1 {
+        let line = if all.len() == 1 && failed.is_empty() {
             serde_json::to_string(&all[0])?
         } else {
             let total = |f: fn(&ImportSummary) -> u64| all.iter().map(f).sum::<u64>();
             serde_json::to_string(&json!({
                 "files": all,
+                "failed": failed,
                 "rows_read": total(|s| s.rows_read),
                 "accepted": total(|s| s.accepted),
                 "rejected": total(|s| s.rejected),
@@ -312,6 +335,13 @@ fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
             }))?
         };
         println!("{line}");
+    }
+    if !failed.is_empty() {
+        bail!(
+            "{}个文件中有{}个未能导入（见上），其余已导入",
+            a.files.len(),
+            failed.len()
+        );
     }
     Ok(())
 }

@@ -805,3 +805,49 @@ fn a_killed_server_loses_no_reminder_and_a_restart_sends_none_twice() {
         }
     }
 }
+
+/// Several files in one import: a missing one stops it before any is stored; a file refused as
+/// a whole (not a workbook) is named in the JSON summary beside those imported, and the command
+/// fails so that a script sees it.
+#[test]
+fn an_import_of_several_files_says_which_were_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, entry) = gen_penalties(dir.path(), 50, 0.0);
+    let unit = entry["unit"].as_str().unwrap();
+    let k = testkit::key_file(dir.path());
+    let db = dir.path().join("s.db").display().to_string();
+    let bad = dir.path().join("坏.xlsx");
+    std::fs::write(&bad, b"not a workbook").unwrap();
+    let args = |files: &[&str]| {
+        let mut v = vec!["import", "--source", unit, "--class", "行政处罚", "--json"];
+        v.extend(files);
+        v.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let f = file.to_str().unwrap();
+    let missing = dir.path().join("无.csv").display().to_string();
+    let a = args(&[f, &missing]);
+    let out = xinyong(&db, &k, &a.iter().map(String::as_str).collect::<Vec<_>>())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("未导入任何文件"));
+    let a = args(&[bad.to_str().unwrap(), f]);
+    let out = xinyong(&db, &k, &a.iter().map(String::as_str).collect::<Vec<_>>())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let s = last_json(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(s["accepted"].as_u64(), entry["rows"].as_u64(), "{s}");
+    assert_eq!(s["files"].as_array().map(Vec::len), Some(1), "{s}");
+    assert!(
+        s["failed"][0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("坏.xlsx"),
+        "{s}"
+    );
+    assert!(
+        s["failed"][0]["error"].as_str().unwrap().contains("XLSX"),
+        "{s}"
+    );
+}
