@@ -329,6 +329,20 @@ impl Catalog {
             if !roles.contains_key(&Role::SubjectName) {
                 return Err(bad("no subject_name item".into()));
             }
+            // A check the importer does not know would be skipped without a word.
+            for check in &class.checks {
+                let known = match check.strip_prefix("date_order:") {
+                    Some(order) => order.split_once("<=").is_some_and(|(a, b)| {
+                        [a, b]
+                            .iter()
+                            .all(|c| class.items.iter().any(|i| i.code == *c))
+                    }),
+                    None => matches!(check.as_str(), "subject_identity" | "penalty_amounts"),
+                };
+                if !known {
+                    return Err(bad(format!("unknown check {check}")));
+                }
+            }
             class.roles = roles;
         }
         Ok(())

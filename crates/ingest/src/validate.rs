@@ -303,6 +303,34 @@ impl<'a> Validator<'a> {
                 {
                     problems.push(self.problem(ib, format!("{db}早于{}{da}", self.map.labels[ia])));
                 }
+            } else if check == "subject_identity"
+                && let Some(k) = kind
+                && let Some(i) = self.class.index_of_role(Role::SubjectUscc)
+                && let Some(Typed::Uscc(u, _)) = &typed[i]
+            {
+                // The code's registration category says which kind of subject holds it
+                // (GB 32100: 92 is an individual business).
+                let individual = u.as_str().starts_with("92");
+                let clash = match k {
+                    SubjectKind::IndividualBusiness => !individual,
+                    SubjectKind::Organisation => individual,
+                    SubjectKind::NaturalPerson => false,
+                };
+                if clash {
+                    problems.push(self.problem(
+                        i,
+                        format!(
+                            "代码{}登记为{}，与主体类别“{}”不符",
+                            u.as_str(),
+                            if individual {
+                                "个体工商户（92开头）"
+                            } else {
+                                "非个体工商户（非92开头）"
+                            },
+                            k.label()
+                        ),
+                    ));
+                }
             } else if check == "penalty_amounts"
                 && let Some(i) = self.class.index_of_role(Role::Fine)
                 && let Some(Typed::Money(f)) = &typed[i]

@@ -1942,3 +1942,71 @@ fn a_licence_reported_invalid_is_published_no_longer() {
         );
     }
 }
+
+/// The subject's kind and its code's registration category agree (the catalog's
+/// subject_identity check): an 个体工商户 with an enterprise's code, or an enterprise with a 92
+/// code, is rejected naming the code.
+#[test]
+fn a_subject_kind_that_its_code_contradicts_is_rejected() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let code92 = {
+        let org = "MA1MB4X5";
+        let body = format!(
+            "92320900{org}{}",
+            domain::ids::org_code_check(org.as_bytes()).unwrap()
+        );
+        format!("{body}{}", domain::ids::uscc_check_char(body.as_bytes()))
+    };
+    let row = |name: &str, kind: &str, code: &str, no: &str| {
+        hengtai_penalty(&rules, no, env)
+            .replace("盐城市恒泰化工有限公司", name)
+            .replace("法人及非法人组织", kind)
+            .replace("91320900MA1MB4X50R", code)
+    };
+    let p = write(
+        dir.path(),
+        "k.csv",
+        &[
+            row(
+                "张记小吃",
+                "个体工商户",
+                "91320900MA1MB4X50R",
+                "盐环罚〔2026〕91号",
+            ),
+            row(
+                "盐城市恒泰化工有限公司",
+                "法人及非法人组织",
+                &code92,
+                "盐环罚〔2026〕92号",
+            ),
+            row("张记小吃", "个体工商户", &code92, "盐环罚〔2026〕93号"),
+        ],
+    );
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-05-08"),
+            &p,
+            env,
+            "行政处罚",
+        );
+        assert_eq!((s.accepted, s.rejected), (1, 2), "{}: {s:?}", ts.name);
+        let reasons: Vec<String> = ts
+            .store
+            .rejections(s.submission_id.unwrap())
+            .unwrap()
+            .iter()
+            .map(|r| r.problems[0].reason.clone())
+            .collect();
+        assert!(
+            reasons[0].contains("非个体工商户") && reasons[0].contains("个体工商户”不符"),
+            "{reasons:?}"
+        );
+        assert!(reasons[1].contains("个体工商户（92开头）"), "{reasons:?}");
+    }
+}
