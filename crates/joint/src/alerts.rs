@@ -165,7 +165,12 @@ pub fn webhook_target_refused(url: &str, loopback: bool) -> Option<String> {
             "接收地址指向本机或内部保留地址（链路本地、组播等），不能作为部门系统的接收地址".into(),
         );
     }
-    if !loopback && (named_local || addrs.iter().any(IpAddr::is_loopback)) {
+    // The server's own addresses, loopback or not (its intranet address reaches the same
+    // services a loopback address would).
+    let own: Vec<IpAddr> = if_addrs::get_if_addrs()
+        .map(|ifs| ifs.into_iter().map(|i| i.ip()).collect())
+        .unwrap_or_default();
+    if !loopback && (named_local || addrs.iter().any(|a| a.is_loopback() || own.contains(a))) {
         return Some("接收地址指向平台服务器本机，不能作为部门系统的接收地址".into());
     }
     None
@@ -308,7 +313,30 @@ fn send(
 
 #[cfg(test)]
 mod tests {
-    use super::event_of;
+    use super::{event_of, webhook_target_refused};
+
+    #[test]
+    fn the_servers_own_addresses_are_refused_as_webhook_targets() {
+        let own: Vec<std::net::IpAddr> = if_addrs::get_if_addrs()
+            .unwrap()
+            .into_iter()
+            .map(|i| i.ip())
+            .filter(|ip| !ip.is_loopback())
+            .collect();
+        for ip in &own {
+            let url = match ip {
+                std::net::IpAddr::V4(v) => format!("http://{v}:18932/hook"),
+                std::net::IpAddr::V6(v) => format!("http://[{v}]:18932/hook"),
+            };
+            let why = webhook_target_refused(&url, false).unwrap_or_default();
+            assert!(why.contains("本机"), "{url}: {why:?}");
+        }
+        // An address that is no one's here is a department's.
+        assert_eq!(
+            webhook_target_refused("http://192.0.2.77:8080/hook", false),
+            None
+        );
+    }
 
     const LISTS: &[&str] = &["YZSX", "HMD", "ZDGZ", "SXBZXR"];
 
