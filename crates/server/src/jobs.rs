@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::{Shared, today};
 
-#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct JobsReport {
     pub index_changes: usize,
     pub alerts_made: usize,
@@ -47,8 +47,15 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
                 today: day,
             },
         );
-        match expired.and_then(|e| Ok((e.len(), rectification_overdue(state, day, now)?))) {
-            Ok((e, o)) => (r.expired, r.rectification_overdue) = (e, o),
+        match expired.and_then(|e| Ok((e, rectification_overdue(state, day, now)?))) {
+            Ok((e, o)) => {
+                (r.expired, r.rectification_overdue) = (e.len(), o);
+                trail(
+                    state,
+                    e.into_iter()
+                        .map(|id| ("list.expire", id, "到期移出".to_string())),
+                );
+            }
             Err(e) => {
                 // Try again on the next pass.
                 *state.expiry_day.lock().unwrap_or_else(|p| p.into_inner()) = None;
@@ -90,7 +97,37 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
         worker: &state.worker,
     }
     .tick(now)?;
+    trail(
+        state,
+        r.cases
+            .steps
+            .iter()
+            .map(|s| (s.action, s.object.clone(), s.detail.clone())),
+    );
     Ok(r)
+}
+
+/// The platform's own steps (no one's request) into the audit trail, as `system:jobs`.
+fn trail(state: &Shared, steps: impl Iterator<Item = (&'static str, String, String)>) {
+    let entries: Vec<store::NewAuditEntry> = steps
+        .map(|(action, object, detail)| store::NewAuditEntry {
+            at: None,
+            actor: "system:jobs".into(),
+            role: "system".into(),
+            unit: None,
+            action: action.into(),
+            object: Some(object),
+            outcome: "ok".into(),
+            request_id: None,
+            client: None,
+            detail: (!detail.is_empty()).then_some(detail),
+        })
+        .collect();
+    for e in entries {
+        if let Err(err) = state.audit.record_blocking(e) {
+            eprintln!("audit append failed for a platform step: {err}");
+        }
+    }
 }
 
 /// Tells each deciding unit, once per entry and deadline, of its entries still on their lists

@@ -88,6 +88,10 @@ async fn run(mut h: Harness) {
         .json();
     assert_eq!(view["state"], "forwarded");
     assert_eq!(view["record_label"], "异议处理中");
+    // The platform's own step is in the audit trail, as the parties' steps are.
+    let forwarded = h.trail("case.forward", &format!("case:{oid}"));
+    assert_eq!(forwarded.len(), 1, "{forwarded:?}");
+    assert_eq!(forwarded[0].entry.actor, "system:jobs");
     // Another unit's officer is not a party: refused, and the attempt is in the trail.
     let other = h.token_for(Role::Deciding, OTHER_UNIT);
     let probe = h
@@ -407,6 +411,7 @@ async fn run(mut h: Harness) {
         .await
         .json();
     assert_eq!(view["state"], "shared");
+    assert_eq!(h.trail("case.share", &format!("case:{id}")).len(), 1);
     let actions: Vec<String> = view["events"]
         .as_array()
         .unwrap()

@@ -105,8 +105,20 @@ impl Sender for HttpSender {
     }
 }
 
-#[derive(Debug, Default, Clone, Copy, Serialize)]
+/// A step the platform took on its own (no one's request): the runner's caller writes each to
+/// the audit trail.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlatformStep {
+    pub action: &'static str,
+    pub object: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
 pub struct TickReport {
+    /// What the platform did, for the audit trail.
+    #[serde(skip)]
+    pub steps: Vec<PlatformStep>,
     pub jobs_run: usize,
     pub jobs_failed: usize,
     pub reminders: usize,
@@ -167,11 +179,42 @@ impl Scheduler<'_> {
         let store = self.work.store;
         let lease = now + chrono::Duration::minutes(LEASE_MINUTES);
         for job in store.claim_jobs(self.worker, now, lease, 50)? {
+            let step = |action: &'static str, object: String, detail: String| PlatformStep {
+                action,
+                object,
+                detail,
+            };
             let done = match job.kind.as_str() {
-                SCAN => self.scan(&job, now).map(|n| r.reminders += n),
-                ESCALATE => self.escalate(&job, now).map(|n| r.escalated += n),
-                FORWARD => self.forward(&job, now),
-                SHARE => self.share(&job, now),
+                SCAN => self.scan(&job, now).map(|n| {
+                    r.reminders += n;
+                    if n > 0 {
+                        r.steps.push(step(
+                            "case.remind",
+                            format!("job:{}", job.job_id),
+                            format!("reminders={n}"),
+                        ));
+                    }
+                }),
+                ESCALATE => self.escalate(&job, now).map(|cases| {
+                    r.escalated += cases.len();
+                    r.steps.extend(cases.into_iter().map(|(id, stage)| {
+                        step(
+                            "case.escalate",
+                            format!("case:{id}"),
+                            format!("stage={stage}"),
+                        )
+                    }));
+                }),
+                FORWARD => self.forward(&job, now).map(|id| {
+                    r.steps.extend(
+                        id.map(|id| step("case.forward", format!("case:{id}"), String::new())),
+                    )
+                }),
+                SHARE => self.share(&job, now).map(|id| {
+                    r.steps.extend(
+                        id.map(|id| step("case.share", format!("case:{id}"), String::new())),
+                    )
+                }),
                 other => Err(CaseError::Invalid(format!("unknown job kind {other}"))),
             };
             match done {
@@ -278,8 +321,9 @@ impl Scheduler<'_> {
         Ok(made)
     }
 
-    /// Items within the escalation margin of their deadline (or past it) go to the credit office.
-    fn escalate(&self, job: &store::Job, now: DateTime<Utc>) -> Result<usize, CaseError> {
+    /// Items within the escalation margin of their deadline (or past it) go to the credit office;
+    /// returns the cases escalated now, with their stage (1 near the deadline, 2 past it).
+    fn escalate(&self, job: &store::Job, now: DateTime<Utc>) -> Result<Vec<(i64, i64)>, CaseError> {
         let w = &self.work;
         let wf = &w.rules.workflows;
         let today = day_of(now);
@@ -288,7 +332,7 @@ impl Scheduler<'_> {
             .calendar
             .add_workdays(today, wf.escalation.before_deadline)
             .date;
-        let mut n = 0;
+        let mut done = Vec::new();
         for case in w.store.cases_to_escalate(limit, today)? {
             let Some(due) = case.deadline else { continue };
             let kind: CaseKind = case.kind.parse().map_err(CaseError::Invalid)?;
@@ -337,14 +381,16 @@ impl Scheduler<'_> {
                 ..Default::default()
             };
             if w.store.escalate_case(case.case_id, due, stage, &fx, now)? {
-                n += 1;
+                done.push((case.case_id, stage));
             }
         }
         self.finish(job, now)?;
-        Ok(n)
+        Ok(done)
     }
 
-    fn forward(&self, job: &store::Job, now: DateTime<Utc>) -> Result<(), CaseError> {
+    /// Forwards an objection to its source unit; returns the case forwarded, if one was.
+    fn forward(&self, job: &store::Job, now: DateTime<Utc>) -> Result<Option<i64>, CaseError> {
+        let mut forwarded = None;
         if let Some(case) = self.work.store.open_case_of("objection", &job.payload)?
             && case.state == CaseState::Submitted.as_str()
         {
@@ -356,11 +402,14 @@ impl Scheduler<'_> {
                 None,
                 now,
             )?;
+            forwarded = Some(case.case_id);
         }
-        self.finish(job, now)
+        self.finish(job, now)?;
+        Ok(forwarded)
     }
 
-    fn share(&self, job: &store::Job, now: DateTime<Utc>) -> Result<(), CaseError> {
+    /// Shares a decided repair to the feed; returns the case shared, if one was.
+    fn share(&self, job: &store::Job, now: DateTime<Utc>) -> Result<Option<i64>, CaseError> {
         let id: i64 = job
             .key
             .parse()
@@ -370,7 +419,10 @@ impl Scheduler<'_> {
         {
             self.work
                 .act(&Actor::system("share"), id, Action::Share, "", None, now)?;
+            self.finish(job, now)?;
+            return Ok(Some(id));
         }
-        self.finish(job, now)
+        self.finish(job, now)?;
+        Ok(None)
     }
 }
