@@ -704,6 +704,19 @@ impl<'a> Validator<'a> {
             row.published = w.published;
             row.repairable_from = w.repairable_from;
             row.public_ends = w.ends;
+            // The end of publicity is the platform's to compute (domain.md §3.2): a 公示截止期
+            // the unit filled in that says otherwise is shown as computed, so the public never
+            // sees two ends. (The file as received keeps what the unit wrote.)
+            if let (Some(ends), Some(i)) = (w.ends, class.index_of_role(Role::PublicityEnd))
+                && matches!(&typed[i], Some(Typed::Date(d)) if *d != ends)
+                && let Ok(Value::Object(mut p)) = serde_json::from_str::<Value>(&row.payload)
+            {
+                p.insert(
+                    class.items[i].code.clone(),
+                    Value::String(ends.format("%Y-%m-%d").to_string()),
+                );
+                row.payload = Value::Object(p).to_string();
+            }
             row.published_on = facts
                 .market
                 .as_ref()

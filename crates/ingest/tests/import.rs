@@ -2010,3 +2010,52 @@ fn a_subject_kind_that_its_code_contradicts_is_rejected() {
         assert!(reasons[1].contains("个体工商户（92开头）"), "{reasons:?}");
     }
 }
+
+/// A 公示截止期 the unit filled in that contradicts the platform's window is kept as computed
+/// in what is shown, so the public never sees two ends.
+#[test]
+fn a_publicity_end_the_unit_wrote_is_shown_as_computed() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let p = dir.path().join("g.csv");
+    std::fs::write(
+        &p,
+        format!(
+            "{HEADER},公示截止期\n{},2020-01-01\n",
+            hengtai_penalty(&rules, "盐环罚〔2026〕95号", env)
+        ),
+    )
+    .unwrap();
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-05-08"),
+            &p,
+            env,
+            "行政处罚",
+        );
+        assert_eq!(s.accepted, 1, "{}: {s:?}", ts.name);
+        let heads = ts
+            .store
+            .subject_heads("91320900MA1MB4X50R", &["CF"])
+            .unwrap();
+        let ends = heads[0].public_ends.expect("a published penalty ends");
+        assert!(ends > testkit::day("2026-05-06"), "{ends}");
+        assert!(
+            heads[0]
+                .payload
+                .contains(&format!("\"CF_GSJZQ\":\"{ends}\"")),
+            "{}",
+            heads[0].payload
+        );
+        assert!(
+            !heads[0].payload.contains("2020-01-01"),
+            "{}",
+            heads[0].payload
+        );
+    }
+}
