@@ -595,6 +595,9 @@ pub fn eligibility(rules: &PublicityRules, f: &RepairFacts<'_>, today: NaiveDate
                 f.public_ends.map(|d| d.to_string()).unwrap_or_default()
             ),
         )
+    } else if !f.published {
+        // A 轻微 record is not published; it is still on file, and repairable once performed.
+        (Met, "处罚信息在档（轻微失信，不公示）".into())
     } else {
         (Met, "处罚信息正在公示".into())
     };

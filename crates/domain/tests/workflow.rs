@@ -206,6 +206,9 @@ fn minimum_period_by_regime_severity_and_domain() {
                 // No minimum: the day of the decision will do.
                 let e = facts(d(decided));
                 assert!(e.may_approve(), "{name}: {:?}", e.missing());
+                // A record that is not published is not said to be on show.
+                let state = &e.conditions[0].detail;
+                assert_eq!(state.contains("正在公示"), w.published, "{name}: {state}");
             }
         }
     }

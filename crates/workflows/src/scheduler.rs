@@ -284,12 +284,19 @@ impl Scheduler<'_> {
                     .repairable_from
                     .map(|d| d.to_string())
                     .unwrap_or_default();
+                // Market regulation has no minimum period (SAMR Order 45): say when, not why.
+                let market = head.regime.as_deref() == Some(w.rules.publicity.market.id.as_str());
+                let because = if market {
+                    ""
+                } else {
+                    "的最短公示期已满"
+                };
                 let mut fx = SideEffects::default();
                 w.notify_subject(
                     &head.subject_key,
                     "您的失信记录已可申请信用修复".into(),
                     format!(
-                        "{what}的最短公示期已满，自{from}起可申请信用修复。登录信用中国（江苏盐城）“我的信用记录”在线申请，签署信用修复承诺即可，无需跑腿。"
+                        "{what}{because}，自{from}起可申请信用修复。登录信用中国（江苏盐城）“我的信用记录”在线申请，签署信用修复承诺即可，无需跑腿。"
                     ),
                     &head.record_id,
                     format!("remind:{}", head.record_id),
