@@ -642,9 +642,39 @@ fn rules_cmd(ctx: &Ctx, c: RulesCommand) -> Result<()> {
                 .map(str::parse)
                 .transpose()
                 .map_err(|e: String| anyhow!(e))?;
-            let domains = a.domain.as_deref().map(split_list).unwrap_or_default();
+            // A domain is one the rules name, or text their keywords find one in (消防安全); any
+            // other is refused rather than dropped without a word, and with it a longer minimum.
+            let known = &ctx.rules.publicity.domain_keywords;
+            let mut domains = Vec::new();
+            for d in a.domain.as_deref().map(split_list).unwrap_or_default() {
+                let found = if known.contains_key(&d) {
+                    vec![d.clone()]
+                } else {
+                    ctx.rules.publicity.domains_in([d.as_str()])
+                };
+                if found.is_empty() {
+                    bail!(
+                        "--domain：“{d}”不是规则中的领域，应为：{}",
+                        known.keys().cloned().collect::<Vec<_>>().join("、")
+                    );
+                }
+                for f in found {
+                    if !domains.contains(&f) {
+                        domains.push(f);
+                    }
+                }
+            }
+            if a.published.is_some() && !a.market {
+                bail!("--published 只用于市场监管处罚（与 --market 一起使用）");
+            }
             let market = if a.market {
-                let published = parse_day(a.published.as_deref().unwrap_or_default())?;
+                let Some(published) = a.published.as_deref() else {
+                    bail!("--market 需要 --published（公示日期，YYYY-MM-DD）");
+                };
+                let published = parse_day(published)?;
+                if published < decided {
+                    bail!("--published {published} 早于处罚决定日期 {decided}");
+                }
                 let fine = a
                     .fine
                     .as_deref()

@@ -184,6 +184,46 @@ fn rules_answer_why_a_date_is_what_it_is() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("不是YYYY-MM-DD格式"));
+    // A domain named as a decision would name it (消防安全) counts; one the rules do not know,
+    // a publication before the decision, or --published without --market are refused.
+    let w: Value = serde_json::from_str(&run_ok(xinyong(
+        "x.db",
+        &k,
+        &[
+            "rules",
+            "penalty-window",
+            "--decided",
+            "2024-05-01",
+            "--categories",
+            "罚款",
+            "--domain",
+            "消防安全",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(w["repairable_from"], "2025-05-02", "{w}");
+    for (args, says) in [
+        (vec!["--domain", "环境保护"], "不是规则中的领域"),
+        (
+            vec!["--market", "--published", "2024-04-01"],
+            "早于处罚决定日期",
+        ),
+        (vec!["--published", "2024-05-12"], "只用于市场监管处罚"),
+    ] {
+        let mut a = vec![
+            "rules",
+            "penalty-window",
+            "--decided",
+            "2024-05-01",
+            "--categories",
+            "罚款",
+        ];
+        a.extend(args);
+        let out = xinyong("x.db", &k, &a).output().unwrap();
+        assert!(!out.status.success(), "{a:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{a:?}: {err}");
+    }
 }
 
 fn gen_penalties(dir: &Path, n: usize, dirty: f64) -> (std::path::PathBuf, Value) {
