@@ -2,6 +2,7 @@
 //! header row; the bytes read are hashed (SM3) and cut into chunks, so the submission is kept
 //! exactly as received.
 
+use std::collections::HashMap;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
@@ -487,6 +488,21 @@ fn read_xlsx<R: Read>(
         .pop()
         .or_else(|| visible.first().cloned())
         .ok_or_else(|| IngestError::Format("XLSX文件没有可见的工作表".into()))?;
+    // Merged cells: Excel shows the top-left cell's value over the whole region, and a unit
+    // that merges 处罚机关 over four rows means it for each of them. The rows under a merge get
+    // that value (data rows only: a merged title stays one cell).
+    let merged = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
+    let mut merged_by_row: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (i, m) in merged.iter().enumerate() {
+        // A region taller than any sheet is not a unit's merge; it is not spread.
+        if m.end.0.saturating_sub(m.start.0) > 100_000 {
+            continue;
+        }
+        for r in m.start.0..=m.end.0 {
+            merged_by_row.entry(r).or_default().push(i);
+        }
+    }
+    let mut merged_value: HashMap<usize, String> = HashMap::new();
     let mut cells = wb
         .worksheet_cells_reader(&name)
         .map_err(|e| IngestError::Format(format!("工作表无法读取：{e}")))?;
@@ -495,10 +511,25 @@ fn read_xlsx<R: Read>(
     let mut header_width: Option<usize> = None;
     let mut titles = 0usize;
     let mut emit = |r: u32,
-                    row_cells: Vec<(u32, String)>,
+                    mut row_cells: Vec<(u32, String)>,
                     header_width: &mut Option<usize>,
-                    titles: &mut usize|
+                    titles: &mut usize,
+                    merged_value: &HashMap<usize, String>|
      -> Result<(), IngestError> {
+        if header_width.is_some()
+            && let Some(regions) = merged_by_row.get(&r)
+        {
+            for i in regions {
+                let (m, Some(v)) = (&merged[*i], merged_value.get(i)) else {
+                    continue;
+                };
+                for c in m.start.1..=m.end.1.min(MAX_COLUMNS as u32) {
+                    if !row_cells.iter().any(|(cc, _)| *cc == c) {
+                        row_cells.push((c, v.clone()));
+                    }
+                }
+            }
+        }
         let width_of =
             |cs: &[(u32, String)]| cs.iter().map(|(c, _)| *c as usize + 1).max().unwrap_or(0);
         match *header_width {
@@ -557,18 +588,25 @@ fn read_xlsx<R: Read>(
         if text.is_empty() {
             continue;
         }
+        if let Some(regions) = merged_by_row.get(&r) {
+            for i in regions {
+                if merged[*i].start == (r, c) {
+                    merged_value.insert(*i, text.clone());
+                }
+            }
+        }
         match &mut current {
             Some((cr, cs)) if *cr == r => cs.push((c, text)),
             _ => {
                 if let Some((cr, cs)) = current.take() {
-                    emit(cr, cs, &mut header_width, &mut titles)?;
+                    emit(cr, cs, &mut header_width, &mut titles, &merged_value)?;
                 }
                 current = Some((r, vec![(c, text)]));
             }
         }
     }
     if let Some((cr, cs)) = current.take() {
-        emit(cr, cs, &mut header_width, &mut titles)?;
+        emit(cr, cs, &mut header_width, &mut titles, &merged_value)?;
     }
     if header_width.is_none() {
         return Err(IngestError::Format("工作表为空，没有表头".into()));

@@ -2059,3 +2059,57 @@ fn a_publicity_end_the_unit_wrote_is_shown_as_computed() {
         );
     }
 }
+
+/// Cells a unit merged over several rows (处罚机关, 处罚决定日期 for a day's decisions) hold the
+/// merged value for each row, as Excel shows it, instead of rejecting the rows as empty.
+#[test]
+fn merged_cells_in_an_xlsx_hold_their_value_for_every_row() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let header: Vec<&str> = HEADER.split(',').collect();
+    let merged_cols: Vec<usize> = ["处罚决定日期", "处罚机关"]
+        .iter()
+        .map(|h| header.iter().position(|x| x == h).unwrap())
+        .collect();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    let rows: Vec<Vec<String>> = (0..3)
+        .map(|i| {
+            hengtai_penalty(&rules, &format!("盐环罚〔2026〕9{i}1号"), env)
+                .split(',')
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            if !merged_cols.contains(&c) {
+                ws.write_string(r as u32 + 1, c as u16, v).unwrap();
+            }
+        }
+    }
+    let f = rust_xlsxwriter::Format::new();
+    for &c in &merged_cols {
+        ws.merge_range(1, c as u16, 3, c as u16, &rows[0][c], &f)
+            .unwrap();
+    }
+    let p = dir.path().join("m.xlsx");
+    wb.save(&p).unwrap();
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-05-08"),
+            &p,
+            env,
+            "行政处罚",
+        );
+        assert_eq!((s.accepted, s.rejected), (3, 0), "{}: {s:?}", ts.name);
+    }
+}
