@@ -145,6 +145,20 @@ fn payload_text(payload: &str, code: &str) -> String {
         .to_string()
 }
 
+/// A deadline as messages and pages show it: with a warning when its year's holiday notice is
+/// not loaded (it was counted on weekends alone and may move).
+pub fn deadline_text(calendar: &domain::calendar::WorkCalendar, d: Option<NaiveDate>) -> String {
+    use chrono::Datelike;
+    match d {
+        Some(d) if !calendar.has_year(d.year()) => format!(
+            "{d}（{}年节假日安排尚未载入，按周末计算，以届时安排为准）",
+            d.year()
+        ),
+        Some(d) => d.to_string(),
+        None => String::new(),
+    }
+}
+
 /// A case event's note with the deadline's calendar warning added, so that the case history
 /// shows that its date was counted without the year's holiday notice.
 fn with_warning(note: Option<String>, warning: Option<String>) -> Option<String> {
@@ -509,7 +523,7 @@ impl Casework<'_> {
             body: format!(
                 "{}的信用修复申请已经平台预审，请于{}前受理或退回。",
                 Self::record_name(&head),
-                deadline.map(|d| d.0.to_string()).unwrap_or_default()
+                deadline_text(&self.rules.calendar, deadline.map(|d| d.0))
             ),
             case_id: None,
             record_id: Some(head.record_id.clone()),
@@ -906,7 +920,7 @@ impl Casework<'_> {
                     title: "请核实异议".into(),
                     body: format!(
                         "主体对{what}提出异议，请于{}前核实并登记处理结果（更正、撤销或维持）。",
-                        t.deadline.map(|d| d.0.to_string()).unwrap_or_default()
+                        deadline_text(&self.rules.calendar, t.deadline.map(|d| d.0))
                     ),
                     case_id: Some(id),
                     record_id: Some(case.record_id.clone()),
@@ -953,7 +967,7 @@ impl Casework<'_> {
                     body: format!(
                         "就{what}的{}申请已补充材料，请于{}前办理。",
                         kind.label(),
-                        t.deadline.map(|d| d.0.to_string()).unwrap_or_default()
+                        deadline_text(&self.rules.calendar, t.deadline.map(|d| d.0))
                     ),
                     case_id: Some(id),
                     record_id: Some(case.record_id.clone()),

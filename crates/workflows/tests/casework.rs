@@ -896,4 +896,14 @@ fn a_deadline_past_the_loaded_calendar_is_marked_as_unconfirmed() {
     assert!(!note_of(&early, "2026-07-01").contains("尚未载入"));
     let n = note_of(&late, "2026-12-30");
     assert!(n.contains("2027年的节假日安排尚未载入"), "{n}");
+    // Where the deadline is shown (messages, the console's case lists), it says so too.
+    let shown = workflows::deadline_text(&rules.calendar, Some(testkit::day("2027-01-04")));
+    assert!(
+        shown.starts_with("2027-01-04（2027年节假日安排尚未载入"),
+        "{shown}"
+    );
+    assert_eq!(
+        workflows::deadline_text(&rules.calendar, Some(testkit::day("2026-12-31"))),
+        "2026-12-31"
+    );
 }

@@ -58,7 +58,7 @@ fn case_line(state: &Shared, c: &store::Case, day: chrono::NaiveDate) -> pages::
         unit: c.unit.clone(),
         state: state_label(&c.state),
         opened: fmt_time(c.opened_at),
-        deadline: c.deadline.map(|d| d.to_string()).unwrap_or_default(),
+        deadline: workflows::deadline_text(&state.rules.calendar, c.deadline),
         step: c.deadline_step.clone().unwrap_or_default(),
         overdue: c.deadline.is_some_and(|d| d < day),
     }
