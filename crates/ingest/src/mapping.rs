@@ -16,6 +16,9 @@ pub struct HeaderMap {
     pub unknown: Vec<String>,
     /// Items required in every row that have no column.
     pub missing_required: Vec<usize>,
+    /// Amount items whose column the file gives in another unit (罚款金额（元）), with its header:
+    /// said so where the item is missing, rather than that the file has no such column.
+    pub other_unit: Vec<(usize, String)>,
 }
 
 impl HeaderMap {
@@ -36,6 +39,18 @@ fn code_tokens(folded: &str) -> impl Iterator<Item = &str> {
 
 /// The item a header names, if any.
 pub fn item_for_header(class: &CatalogClass, header: &str) -> Option<usize> {
+    item_named(class, header).filter(|&i| !in_another_unit(class, i, header))
+}
+
+/// A header that names an amount item in another unit than the item's: `罚款金额(元)`,
+/// `CF_NR_FK(元)` read as 万元 would be 10,000 times the amount, so it is not that item.
+fn in_another_unit(class: &CatalogClass, i: usize, header: &str) -> bool {
+    let f = fold_name(header);
+    class.items[i].ty == ItemType::Wan && f.contains('元') && !f.contains("万元")
+}
+
+/// The item a header names, whatever unit it gives.
+fn item_named(class: &CatalogClass, header: &str) -> Option<usize> {
     let f = fold_name(header.trim_start_matches('\u{feff}'));
     if f.is_empty() {
         return None;
@@ -61,11 +76,6 @@ pub fn item_for_header(class: &CatalogClass, header: &str) -> Option<usize> {
             strip_header_notes(&f).and_then(|s| by_code(s).or_else(|| by_name(s)))
         })
         .or_else(|| code_tokens(&f).find_map(by_code))
-        // A header that names another unit than the item's is not that item, however it was
-        // found: `罚款金额(元)`, `CF_NR_FK(元)` read as 万元 would be 10,000 times the amount.
-        .filter(|&i| {
-            !(class.items[i].ty == ItemType::Wan && f.contains('元') && !f.contains("万元"))
-        })
 }
 
 pub fn map_headers(class: &CatalogClass, headers: &[String]) -> HeaderMap {
@@ -73,6 +83,7 @@ pub fn map_headers(class: &CatalogClass, headers: &[String]) -> HeaderMap {
     let mut item_columns = vec![Vec::new(); class.items.len()];
     let mut labels: Vec<String> = class.items.iter().map(|i| i.name.clone()).collect();
     let mut unknown = Vec::new();
+    let mut other_unit = Vec::new();
     for (col, h) in headers.iter().enumerate() {
         match item_for_header(class, h) {
             Some(i) => {
@@ -85,6 +96,9 @@ pub fn map_headers(class: &CatalogClass, headers: &[String]) -> HeaderMap {
             None => {
                 if !h.trim().is_empty() {
                     unknown.push(h.clone());
+                }
+                if let Some(i) = item_named(class, h).filter(|&i| in_another_unit(class, i, h)) {
+                    other_unit.push((i, h.trim().to_string()));
                 }
                 columns.push(None);
             }
@@ -103,6 +117,7 @@ pub fn map_headers(class: &CatalogClass, headers: &[String]) -> HeaderMap {
         labels,
         unknown,
         missing_required,
+        other_unit,
     }
 }
 

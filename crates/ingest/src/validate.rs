@@ -275,7 +275,14 @@ impl<'a> Validator<'a> {
                     };
                     // Required in this row and not a column of the file at all: say so, or the
                     // unit looks for an empty cell it does not have.
-                    let why = if self.map.item_columns[i].is_empty() {
+                    let why = if let Some((_, h)) =
+                        self.map.other_unit.iter().find(|(item, _)| *item == i)
+                    {
+                        format!(
+                            "文件的“{h}”列不是以万元为单位，本项须以万元填报（如5000元填0.5）：请换算为万元、列名改为“{}”后重新报送",
+                            it.name
+                        )
+                    } else if self.map.item_columns[i].is_empty() {
                         format!("文件缺少该数据项的列（{why}）")
                     } else {
                         why

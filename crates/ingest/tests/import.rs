@@ -2113,3 +2113,42 @@ fn merged_cells_in_an_xlsx_hold_their_value_for_every_row() {
         assert_eq!((s.accepted, s.rejected), (3, 0), "{}: {s:?}", ts.name);
     }
 }
+
+/// A fine column headed in 元 is not read as 万元 (10,000 times the amount); the rows that need
+/// it say that the column is in the wrong unit, not that the file has no such column.
+#[test]
+fn a_fine_column_in_yuan_is_named_in_the_reason() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let p = dir.path().join("y.csv");
+    std::fs::write(
+        &p,
+        format!(
+            "{}\n{}\n",
+            HEADER.replace("罚款金额（万元）", "罚款金额（元）"),
+            hengtai_penalty(&rules, "盐环罚〔2026〕97号", env).replace(",0.3,", ",3000,")
+        ),
+    )
+    .unwrap();
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-05-08"),
+            &p,
+            env,
+            "行政处罚",
+        );
+        assert_eq!((s.accepted, s.rejected), (0, 1), "{}: {s:?}", ts.name);
+        let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
+        let why: Vec<&str> = r.problems.iter().map(|p| p.reason.as_str()).collect();
+        assert!(
+            why.iter()
+                .any(|w| w.contains("“罚款金额（元）”列不是以万元为单位")),
+            "{why:?}"
+        );
+    }
+}
