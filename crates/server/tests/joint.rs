@@ -1349,6 +1349,40 @@ async fn the_legal_representative_of_a_listed_organisation_is_checked_against_it
         check(&h, Role::Handling, &org, "ZFCG").await.1["verdict"],
         "forbid"
     );
+    // The organisation is a judgment defaulter too: a measure that targets both the subject's
+    // own entries and those of the organisations it represents is shown as brought by the
+    // organisation's entry, not as the person's own.
+    let s = import(
+        &h,
+        "盐城市亭湖区人民法院",
+        "司法裁判及执行（失信被执行人）",
+        &format!(
+            "SX_XDR_MC,SX_XDR_LB,SX_XDR_SHXYM,SX_FRDB,SX_AH,SX_ZXFY,SX_YJWH,SX_YW,SX_LXQK,SX_JTQX,SX_LARQ,SX_FBRQ
+             盐城市庚失信代表有限公司,法人及非法人组织,{org},钱某,（2026）苏0902执200号,盐城市亭湖区人民法院,（2025）苏0902民初2号,给付货款20万元,全部未履行,有履行能力而拒不履行,2026-01-05,2026-02-01
+"
+        ),
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    refresh(&h);
+    let (_, v) = check(&h, Role::Handling, &rep, "GXF").await;
+    assert!(measure_ids(&v).contains(&"CJ-GXF-01".to_string()), "{v}");
+    let page = h
+        .get(
+            &format!("/console/checks/{}", v["check_id"].as_i64().unwrap()),
+            Role::Handling,
+        )
+        .await
+        .text();
+    assert!(page.contains("所任法定代表人的组织在列"), "{page}");
+    assert!(!page.contains("本主体在列"), "{page}");
+    let snippet = h
+        .get(
+            &format!("/api/v1/checks/{}/snippet", v["check_id"].as_i64().unwrap()),
+            Role::Handling,
+        )
+        .await
+        .text();
+    assert!(snippet.contains("所任法定代表人的组织在列"), "{snippet}");
     let _ = x;
 }
 
@@ -1681,6 +1715,16 @@ async fn the_representative_a_list_entry_names_is_checked_against_it() {
     let (_, v) = check(&h, Role::Handling, &rep, "FDDB").await;
     assert_eq!(v["verdict"], "restrict", "{v}");
     assert_eq!(v["entries"][0]["via"], "represented_org", "{v}");
+    // The console says whose entry brought the measure: the organisation's, not the person's.
+    let page = h
+        .get(
+            &format!("/console/checks/{}", v["check_id"].as_i64().unwrap()),
+            Role::Handling,
+        )
+        .await
+        .text();
+    assert!(page.contains("所任法定代表人的组织在列"), "{page}");
+    assert!(!page.contains("本主体在列"), "{page}");
     // Someone else, and a matter that does not look across the relation: clear.
     assert_eq!(
         check(&h, Role::Handling, &ric(14), "FDDB").await.1["verdict"],

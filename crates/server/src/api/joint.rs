@@ -330,6 +330,36 @@ pub fn entries_of_check(
         .collect()
 }
 
+/// Whose entry brought a measure in a check: one of the check's entries of a list the measure
+/// targets by that relation (the subject's own, its representative's, or an organisation's the
+/// person represents).
+pub fn measure_via(
+    c: &store::CheckRow,
+    m: &domain::measures::Measure,
+    entries: &[(std::sync::Arc<joint::index::Entry>, Via)],
+) -> String {
+    let by = |targets: &[String], via: Via| {
+        entries.iter().any(|(e, v)| {
+            *v == via && c.entries.contains(&e.record_id) && targets.contains(&e.class_code)
+        })
+    };
+    let mut whose = Vec::new();
+    if by(&m.targets, Via::Subject) {
+        whose.push("本主体在列");
+    }
+    if by(&m.legal_rep_targets, Via::LegalRep) {
+        whose.push("法定代表人在列");
+    }
+    if by(&m.represented_targets, Via::RepresentedOrg) {
+        whose.push("所任法定代表人的组织在列");
+    }
+    if whose.is_empty() {
+        "相关名单已变更".into()
+    } else {
+        whose.join("；")
+    }
+}
+
 pub fn snippet(s: &Shared, c: &store::CheckRow) -> String {
     let rules = &s.rules;
     let v = Verdict::parse(&c.verdict).unwrap_or(Verdict::Clear);
@@ -353,14 +383,18 @@ pub fn snippet(s: &Shared, c: &store::CheckRow) -> String {
         c.check_id,
         domain::clock::beijing(c.checked_at).format("%Y-%m-%d %H:%M"),
     );
+    // The entries behind it, so that the approving officer sees which decision, whose it is
+    // and whether the subject has objected to it.
+    let entries = entries_of_check(s, c);
     if !c.measures.is_empty() {
         h.push_str("<ul style=\"margin:4px 0 0 18px;padding:0\">");
         for id in &c.measures {
             if let Some(m) = rules.measures.measure(id) {
                 h.push_str(&format!(
-                    "<li>{}（{}）<br><small>依据：{}；实施：{}</small></li>",
+                    "<li>{}（{}；{}）<br><small>依据：{}；实施：{}</small></li>",
                     esc(&m.name),
                     esc(m.effect.label()),
+                    esc(&measure_via(c, m, &entries)),
                     esc(&m.basis),
                     esc(&m.body)
                 ));
@@ -368,9 +402,6 @@ pub fn snippet(s: &Shared, c: &store::CheckRow) -> String {
         }
         h.push_str("</ul>");
     }
-    // The entries behind it, so that the approving officer sees which decision and whether the
-    // subject has objected to it.
-    let entries = entries_of_check(s, c);
     if !entries.is_empty() {
         h.push_str("<div style=\"margin-top:4px\">所涉名单：</div><ul style=\"margin:0 0 0 18px;padding:0\">");
         for (e, _) in &entries {

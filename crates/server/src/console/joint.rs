@@ -198,13 +198,7 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
             effect: m.effect.label().into(),
             basis: m.basis.clone(),
             body: m.body.clone(),
-            via: if !m.targets.is_empty() {
-                "本主体在列".into()
-            } else if !m.legal_rep_targets.is_empty() {
-                "法定代表人在列".into()
-            } else {
-                "所任法定代表人的组织在列".into()
-            },
+            via: api::measure_via(&c, m, &now_entries),
         })
         .collect();
     Ok(pages::CheckPage {
