@@ -427,8 +427,8 @@ impl ResidentId {
 /// Free text (a note, a decision's content) with every resident ID number in it masked as
 /// [`mask_id_number`] masks one: 18 characters standing alone (no digit either side), a birth
 /// date that is a date and the check character right; or the first-generation 15 digits standing
-/// alone, a province's code first and a date (YYMMDD of the 1900s) at the seventh. Borrowed when
-/// there is none.
+/// alone, a province's code first and a date (YYMMDD of the 1900s) at the seventh, where the
+/// text names it (身份证, 证件, 身份号码) just before. Borrowed when there is none.
 pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
     let b = text.as_bytes();
     let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
@@ -456,7 +456,16 @@ pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
             15 if !matches!(b.get(end), Some(b'X' | b'x')) => 15,
             _ => 0,
         };
-        if len == 15 && first_generation_id(&b[start..end]) {
+        // Without a check digit, a 15-digit run is taken for an ID number only where the text
+        // says so just before it: an old 工商注册号 has the same shape.
+        let said = || {
+            let from = text.floor_char_boundary(start.saturating_sub(24));
+            let before = &text[from..start];
+            ["身份证", "证件", "身份号码"]
+                .iter()
+                .any(|w| before.contains(w))
+        };
+        if len == 15 && first_generation_id(&b[start..end]) && said() {
             found.push((start, 15));
         }
         if len == 18 {
@@ -696,14 +705,17 @@ mod normalize_tests {
     #[test]
     fn first_generation_numbers_in_free_text_are_masked() {
         let old = "320902850315123";
-        let text = format!("委托代理人李华（身份证{old}），注册号320900000012345");
+        let text = format!("委托代理人李华（身份证{old}），注册号320922000112573");
         assert_eq!(
             mask_ids_in(&text),
             format!(
-                "委托代理人李华（身份证{}），注册号320900000012345",
+                "委托代理人李华（身份证{}），注册号320922000112573",
                 mask_id_number(old)
             )
         );
+        // An old registration number standing alone (a public code) reads as a 1900s date too:
+        // without the text saying it is an ID number, it is left as written.
+        assert_eq!(mask_ids_in("320922000112573"), "320922000112573");
         assert!(!mask_ids_in(&text).contains(old));
         // Not a province's code, not a date, or part of a longer run: left as written.
         for other in [
@@ -714,12 +726,12 @@ mod normalize_tests {
         ] {
             assert_eq!(mask_ids_in(other), other, "{other}");
         }
-        // At the very start and end of the text, beside an 18-character one.
+        // Named by 证件号码, beside an 18-character one.
         let id = "320902198503151234";
         let id = format!("{}{}", &id[..17], ric_check_char(&id.as_bytes()[..17]));
         assert_eq!(
-            mask_ids_in(&format!("{old}/{id}")),
-            format!("{}/{}", mask_id_number(old), mask_id_number(&id))
+            mask_ids_in(&format!("证件号码：{old}/{id}")),
+            format!("证件号码：{}/{}", mask_id_number(old), mask_id_number(&id))
         );
     }
 }

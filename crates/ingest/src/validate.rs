@@ -163,7 +163,20 @@ impl<'a> Validator<'a> {
             .iter()
             .map(|&i| self.problem(i, "文件缺少该必填数据项的列"))
             .collect();
-        let values: Vec<Option<String>> = (0..items.len()).map(|i| self.value(raw, i)).collect();
+        let mut values: Vec<Option<String>> =
+            (0..items.len()).map(|i| self.value(raw, i)).collect();
+        // A data item is text or a number: a JSON object or list in its place is not guessed at
+        // (its JSON text would be published as, say, the subject's name).
+        let mut nested = Vec::new();
+        for (i, v) in values.iter_mut().enumerate() {
+            if v.as_deref()
+                .is_some_and(|s| s.starts_with(crate::source::NESTED_JSON))
+            {
+                *v = None;
+                nested.push(i);
+                problems.push(self.problem(i, "值是JSON对象或数组，应为文本或数字"));
+            }
+        }
         // An item in two columns (its code and its Chinese name, say) with two different values:
         // which one the unit meant is not ours to guess.
         for (i, it) in items.iter().enumerate() {
@@ -257,7 +270,7 @@ impl<'a> Validator<'a> {
                 }
             };
             let Some(v) = v else {
-                if required && !self.map.missing_required.contains(&i) {
+                if required && !self.map.missing_required.contains(&i) && !nested.contains(&i) {
                     let why = match it.required {
                         Requirement::Organisation => {
                             "法人及非法人组织、个体工商户必须填写".to_string()

@@ -2152,3 +2152,56 @@ fn a_fine_column_in_yuan_is_named_in_the_reason() {
         );
     }
 }
+
+/// A JSON record with an object or a list for a data item is rejected naming the item; one for
+/// a key outside the catalog (a sending system's metadata) is passed over like any unknown key.
+#[test]
+fn nested_json_values_are_refused_for_data_items_only() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let header: Vec<&str> = HEADER.split(',').collect();
+    let record = |no: &str, extra: serde_json::Value| {
+        let row = hengtai_penalty(&rules, no, env);
+        let mut m = serde_json::Map::new();
+        for (h, v) in header.iter().zip(row.split(',')) {
+            m.insert(h.to_string(), serde_json::Value::String(v.to_string()));
+        }
+        if let serde_json::Value::Object(e) = extra {
+            m.extend(e);
+        }
+        serde_json::Value::Object(m)
+    };
+    let records = serde_json::json!([
+        record(
+            "盐环罚〔2026〕98号",
+            serde_json::json!({"_ext": {"system": "执法平台"}})
+        ),
+        record(
+            "盐环罚〔2026〕99号",
+            serde_json::json!({"行政相对人名称": {"名称": "乙公司"}})
+        ),
+    ]);
+    let p = dir.path().join("n.json");
+    std::fs::write(&p, records.to_string()).unwrap();
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-05-08"),
+            &p,
+            env,
+            "行政处罚",
+        );
+        assert_eq!((s.accepted, s.rejected), (1, 1), "{}: {s:?}", ts.name);
+        let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
+        assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+        assert!(
+            r.problems[0].reason.contains("JSON对象或数组"),
+            "{:?}",
+            r.problems
+        );
+    }
+}

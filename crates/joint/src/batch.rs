@@ -63,9 +63,9 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
     // of codes.
     // The search stops at the first row that holds a code (no header below data). Of the rows
     // above it, a header holds no cell that is data (a line number, a mistyped code: a data line
-    // has one, whatever its name column says, 某某编码科技有限公司 say) and names a code column;
-    // the one that names it best is the header, the last of equals (a title naming codes stands
-    // above it).
+    // has one, whatever its name column says, 某某编码科技有限公司 say) and names a code column.
+    // A row of several cells comes before a one-cell note or title; then the one that names the
+    // code column best (证件号码 before a data line's 身份证); then the last.
     let above: Vec<_> = rows
         .iter()
         .take(MAX_HEADER_ROW)
@@ -77,10 +77,12 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
         .filter(|(_, (_, cells))| !cells.iter().any(|c| data_cell(c)))
         .filter_map(|(at, (_, cells))| {
             let best = cells.iter().filter_map(|c| header_rank(c)).min()?;
-            Some((best, std::cmp::Reverse(at)))
+            // A header names several columns; a note or a title above it is one sentence.
+            let single = cells.iter().filter(|c| !c.trim().is_empty()).count() < 2;
+            Some((single, best, std::cmp::Reverse(at)))
         })
         .min()
-        .map(|(_, std::cmp::Reverse(at))| at)
+        .map(|(_, _, std::cmp::Reverse(at))| at)
         .map(|at| {
             let column = rows[at]
                 .1
@@ -849,6 +851,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(lines.len(), 2, "{lines:?}");
+        // A note naming codes above a header that names its code column less well.
+        let lines = read_codes(
+            "说明：请填写统一社会信用代码或身份证号码\n企业名称,证件号码\n乙公司,91320900MA1MB4X50R\n"
+                .as_bytes(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(lines, vec![(3, "91320900MA1MB4X50R".to_string())]);
         // A title naming codes above the header.
         let lines = read_codes(
             "企业信用代码核查表\n企业名称,统一社会信用代码\n乙公司,91320900MA1MB4X50R\n".as_bytes(),

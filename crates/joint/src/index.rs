@@ -69,6 +69,9 @@ struct Inner {
 /// The index. Cheap to share; reads take a read lock for the length of a lookup.
 pub struct ListIndex {
     inner: RwLock<Inner>,
+    /// One refresh at a time: two overlapping ones (a request's and the background pass's)
+    /// could apply an entry read before a change after the change itself.
+    refreshing: std::sync::Mutex<()>,
     /// The list classes some measure targets.
     lists: Vec<String>,
 }
@@ -128,6 +131,7 @@ impl ListIndex {
     pub fn new(rules: &Rulebook) -> ListIndex {
         ListIndex {
             inner: RwLock::new(Inner::default()),
+            refreshing: std::sync::Mutex::new(()),
             lists: rules
                 .measures
                 .list_classes()
@@ -158,6 +162,7 @@ impl ListIndex {
         platform: &Store,
         rules: &Rulebook,
     ) -> Result<usize, StoreError> {
+        let _one = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
         let fresh = ListIndex::build(store, platform, rules)?;
         let mut inner = fresh.inner.into_inner().map_err(|_| StoreError::Poisoned)?;
         let n = inner.by_subject.values().map(Vec::len).sum();
@@ -177,17 +182,19 @@ impl ListIndex {
         platform: &Store,
         rules: &Rulebook,
     ) -> Result<usize, StoreError> {
+        let _one = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
         let lists: Vec<&str> = self.lists.iter().map(String::as_str).collect();
         let (since, settled, reps_since) = {
             let g = self.inner.read().map_err(|_| StoreError::Poisoned)?;
             (g.entries_since, g.settled, g.reps_since)
         };
-        // Read back to what had surely committed at the last refresh: a single action stamped
-        // before the newest change read may have committed after it. Reading an entry again is
-        // harmless (its current version replaces itself).
-        let read_from = match (since, settled) {
-            (Some(s), Some(t)) => Some(s.min(t)),
-            (s, _) => s,
+        // Single actions (no submission: an exit, a revocation, a withdrawal) are read back to
+        // what had surely committed at the last refresh: one stamped before the newest change
+        // read may have committed after it. Submissions have their watch. Reading an entry
+        // again is harmless (its current version replaces itself).
+        let read_back = match (since, settled) {
+            (Some(s), Some(t)) if t < s => Some(t),
+            _ => None,
         };
         let started = Utc::now();
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
@@ -207,7 +214,17 @@ impl ListIndex {
             .map_err(|_| StoreError::Poisoned)?
             .submissions
             .late(&submissions, since);
-        let (mut live, mut ended) = store.list_entries_since(&lists, read_from.unwrap_or(epoch))?;
+        let (mut live, mut ended) = store.list_entries_since(&lists, since.unwrap_or(epoch))?;
+        if let Some(t) = read_back {
+            let (l, e) = store.list_actions_since(&lists, t)?;
+            let seen: HashSet<String> = live
+                .iter()
+                .map(|e| e.record_id.clone())
+                .chain(ended.iter().map(|(_, id)| id.clone()))
+                .collect();
+            live.extend(l.into_iter().filter(|x| !seen.contains(&x.record_id)));
+            ended.extend(e.into_iter().filter(|(_, id)| !seen.contains(id)));
+        }
         // Committed (or withdrawn) after the cursor passed their time stamp: the cursor would
         // never see them. Read after the cursor's read, what they say of a record stands.
         if !late.is_empty() {

@@ -304,6 +304,32 @@ impl Store {
         })
     }
 
+    /// [`Store::list_entries_since`] for the changes no submission made (an officer's list
+    /// action, a single withdrawal): what the check index reads back behind its cursor.
+    pub fn list_actions_since(
+        &self,
+        lists: &[&str],
+        since: DateTime<Utc>,
+    ) -> Result<EntryChanges, StoreError> {
+        let list: Vec<String> = (0..lists.len()).map(|i| format!("${}", i + 2)).collect();
+        let mut params: Vec<Val> = vec![since.into()];
+        params.extend(lists.iter().map(|c| Val::from(*c)));
+        self.read(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {ENTRY_COLUMNS}
+                     FROM records r JOIN record_versions v ON v.subject_key = r.subject_key
+                        AND v.record_key = r.record_key AND v.version_no = r.current_version
+                     WHERE r.class_code IN ({}) AND r.updated_at > $1
+                       AND v.submission_id IS NULL",
+                    list.join(", ")
+                ),
+                &params,
+            )?;
+            split_entries(&rows)
+        })
+    }
+
     /// Submissions of the given classes above `after`: their ids, the time stamp their records
     /// carry, and whether they were withdrawn ([`crate::watch`]).
     pub fn list_submissions(

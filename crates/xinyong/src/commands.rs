@@ -255,11 +255,8 @@ fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
     // An operator's import on a store no server is using writes each page once (see
     // `store::BulkLoad`); on a store in use it runs beside the others in WAL.
     // A missing file is found before any is imported, not after the first few are stored.
-    if let Some(f) = a.files.iter().find(|f| !f.is_file()) {
-        bail!(
-            "文件不存在或不是普通文件：{}（未导入任何文件）",
-            f.display()
-        );
+    if let Some(f) = a.files.iter().find(|f| !f.exists() || f.is_dir()) {
+        bail!("文件不存在或是目录：{}（未导入任何文件）", f.display());
     }
     let _bulk = store.bulk_load()?;
     let mut all = Vec::new();
