@@ -47,15 +47,17 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
                 today: day,
             },
         );
-        match expired.and_then(|e| Ok((e, rectification_overdue(state, day, now)?))) {
-            Ok((e, o)) => {
-                (r.expired, r.rectification_overdue) = (e.len(), o);
-                trail(
-                    state,
-                    e.into_iter()
-                        .map(|id| ("list.expire", id, "到期移出".to_string())),
-                );
-            }
+        // Expiries are in the trail as soon as they are committed, whatever follows.
+        let expired = expired.map(|e| {
+            r.expired = e.len();
+            trail(
+                state,
+                e.into_iter()
+                    .map(|id| ("list.expire", id, "到期移出".to_string())),
+            );
+        });
+        match expired.and_then(|_| rectification_overdue(state, day, now)) {
+            Ok(o) => r.rectification_overdue = o,
             Err(e) => {
                 // Try again on the next pass.
                 *state.expiry_day.lock().unwrap_or_else(|p| p.into_inner()) = None;

@@ -249,8 +249,26 @@ impl Casework<'_> {
     /// the limit too).
     fn evidence(&self, case: Option<i64>, files: &[Upload]) -> Result<Vec<NewFile>, CaseError> {
         let ev = &self.rules.workflows.evidence;
+        // Files since the unit last returned the case or asked for materials: a replacement
+        // for a file it found wanting must still fit.
         let held = match case {
-            Some(id) if !files.is_empty() => self.store.case_files(id)?.len(),
+            Some(id) if !files.is_empty() => {
+                let asked = self
+                    .store
+                    .case_events(id)?
+                    .iter()
+                    .filter(|e| {
+                        e.action == Action::Return.as_str()
+                            || e.action == Action::RequestMaterials.as_str()
+                    })
+                    .map(|e| e.at)
+                    .max();
+                self.store
+                    .case_files(id)?
+                    .iter()
+                    .filter(|f| asked.is_none_or(|t| f.at > t))
+                    .count()
+            }
             _ => 0,
         };
         if held + files.len() > ev.max_files {

@@ -195,16 +195,14 @@ impl Scheduler<'_> {
                         ));
                     }
                 }),
-                ESCALATE => self.escalate(&job, now).map(|cases| {
-                    r.escalated += cases.len();
-                    r.steps.extend(cases.into_iter().map(|(id, stage)| {
-                        step(
-                            "case.escalate",
-                            format!("case:{id}"),
-                            format!("stage={stage}"),
-                        )
-                    }));
-                }),
+                // Each case escalated is noted as it commits: a failure later in the job
+                // leaves the earlier ones in the trail (the retry will not escalate them again).
+                ESCALATE => {
+                    let before = r.steps.len();
+                    let done = self.escalate(&job, now, &mut r.steps);
+                    r.escalated += r.steps.len() - before;
+                    done
+                }
                 FORWARD => self.forward(&job, now).map(|id| {
                     r.steps.extend(
                         id.map(|id| step("case.forward", format!("case:{id}"), String::new())),
@@ -329,8 +327,13 @@ impl Scheduler<'_> {
     }
 
     /// Items within the escalation margin of their deadline (or past it) go to the credit office;
-    /// returns the cases escalated now, with their stage (1 near the deadline, 2 past it).
-    fn escalate(&self, job: &store::Job, now: DateTime<Utc>) -> Result<Vec<(i64, i64)>, CaseError> {
+    /// each case escalated now is noted in `steps`, with its stage (1 near the deadline, 2 past).
+    fn escalate(
+        &self,
+        job: &store::Job,
+        now: DateTime<Utc>,
+        steps: &mut Vec<PlatformStep>,
+    ) -> Result<(), CaseError> {
         let w = &self.work;
         let wf = &w.rules.workflows;
         let today = day_of(now);
@@ -339,7 +342,6 @@ impl Scheduler<'_> {
             .calendar
             .add_workdays(today, wf.escalation.before_deadline)
             .date;
-        let mut done = Vec::new();
         for case in w.store.cases_to_escalate(limit, today)? {
             let Some(due) = case.deadline else { continue };
             let kind: CaseKind = case.kind.parse().map_err(CaseError::Invalid)?;
@@ -388,11 +390,14 @@ impl Scheduler<'_> {
                 ..Default::default()
             };
             if w.store.escalate_case(case.case_id, due, stage, &fx, now)? {
-                done.push((case.case_id, stage));
+                steps.push(PlatformStep {
+                    action: "case.escalate",
+                    object: format!("case:{}", case.case_id),
+                    detail: format!("stage={stage}"),
+                });
             }
         }
-        self.finish(job, now)?;
-        Ok(done)
+        self.finish(job, now)
     }
 
     /// Forwards an objection to its source unit; returns the case forwarded, if one was.

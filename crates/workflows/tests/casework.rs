@@ -261,6 +261,27 @@ fn repair_and_objection_on_both_stores() {
             Err(CaseError::Invalid(m)) if m.contains(&format!("已有{max}个"))
         ));
         assert_eq!(store.case_files(id).unwrap().len(), max, "{name}");
+        // Returned for a clearer file, the subject can still send the replacement.
+        work.act(
+            &unit(UNIT),
+            id,
+            Action::Return,
+            "缴款凭证模糊，请重新上传",
+            None,
+            at("2026-07-03"),
+        )
+        .unwrap();
+        work.act_with_files(
+            &subject(&a),
+            id,
+            Action::Supplement,
+            "",
+            None,
+            &[pdf()],
+            at("2026-07-03") + Duration::hours(1),
+        )
+        .unwrap();
+        assert_eq!(store.case_files(id).unwrap().len(), max + 1, "{name}");
         // The unit may accept or return it but not withdraw the subject's application; the
         // subject may withdraw it; the credit office may neither decide nor withdraw it.
         let office = Actor {
@@ -328,14 +349,26 @@ fn repair_and_objection_on_both_stores() {
             "{name}: {}",
             feed[0].payload
         );
-        // Events: submit, accept, approve, share — each with actor and time.
+        // Events: submit, return and supplement, accept, approve, share — each with actor and
+        // time.
         let ev: Vec<String> = store
             .case_events(id)
             .unwrap()
             .into_iter()
             .map(|e| e.action)
             .collect();
-        assert_eq!(ev, ["submit", "accept", "approve", "share"], "{name}");
+        assert_eq!(
+            ev,
+            [
+                "submit",
+                "return",
+                "supplement",
+                "accept",
+                "approve",
+                "share"
+            ],
+            "{name}"
+        );
 
         // Objection: the record is labelled at once, forwarded by job, answered with reasons.
         let oid = work
