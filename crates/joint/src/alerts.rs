@@ -331,9 +331,22 @@ mod tests {
             let why = webhook_target_refused(&url, false).unwrap_or_default();
             assert!(why.contains("本机"), "{url}: {why:?}");
         }
+        // The address this machine sends from (found by routing, nothing is sent) is among
+        // them and refused: the check above is not empty on a machine with a network.
+        if let Some(local) = std::net::UdpSocket::bind("0.0.0.0:0")
+            .and_then(|s| s.connect("198.51.100.1:9").map(|_| s))
+            .and_then(|s| s.local_addr())
+            .ok()
+            .map(|a| a.ip())
+            .filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+        {
+            assert!(own.contains(&local), "{local} not among {own:?}");
+            let why = webhook_target_refused(&format!("http://{local}:18932/hook"), false);
+            assert!(why.is_some_and(|w| w.contains("本机")), "{local}");
+        }
         // An address that is no one's here is a department's.
         assert_eq!(
-            webhook_target_refused("http://192.0.2.77:8080/hook", false),
+            webhook_target_refused("http://198.51.100.77:8080/hook", false),
             None
         );
     }
