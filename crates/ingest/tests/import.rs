@@ -38,6 +38,24 @@ fn import(
     .unwrap_or_else(|e| panic!("import {}: {e}", path.display()))
 }
 
+/// A 行政处罚 file of the 生态环境局, imported on 2026-05-08.
+fn import_on_may_8(
+    store: &Store,
+    rules: &Rulebook,
+    keys: &crypto::KeyRing,
+    path: &Path,
+) -> ImportSummary {
+    import(
+        store,
+        rules,
+        keys,
+        &clock_on("2026-05-08"),
+        path,
+        "盐城市生态环境局",
+        "行政处罚",
+    )
+}
+
 fn rejected_rows(store: &Store, submission: i64) -> BTreeSet<u64> {
     store
         .rejections(submission)
@@ -1756,15 +1774,7 @@ fn an_xlsx_cell_right_of_the_header_is_refused_not_dropped() {
     wb.save(&p).unwrap();
     let keys = testkit::keys();
     for ts in stores() {
-        let s = import(
-            &ts.store,
-            &rules,
-            &keys,
-            &clock_on("2026-05-08"),
-            &p,
-            env,
-            "行政处罚",
-        );
+        let s = import_on_may_8(&ts.store, &rules, &keys, &p);
         assert_eq!((s.accepted, s.rejected), (1, 1), "{}: {s:?}", ts.name);
         let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
         assert_eq!(r.row_no, 3, "{}", ts.name);
@@ -1986,15 +1996,7 @@ fn a_subject_kind_that_its_code_contradicts_is_rejected() {
     );
     let keys = testkit::keys();
     for ts in stores() {
-        let s = import(
-            &ts.store,
-            &rules,
-            &keys,
-            &clock_on("2026-05-08"),
-            &p,
-            env,
-            "行政处罚",
-        );
+        let s = import_on_may_8(&ts.store, &rules, &keys, &p);
         assert_eq!((s.accepted, s.rejected), (1, 2), "{}: {s:?}", ts.name);
         let reasons: Vec<String> = ts
             .store
@@ -2029,15 +2031,7 @@ fn a_publicity_end_the_unit_wrote_is_shown_as_computed() {
     .unwrap();
     let keys = testkit::keys();
     for ts in stores() {
-        let s = import(
-            &ts.store,
-            &rules,
-            &keys,
-            &clock_on("2026-05-08"),
-            &p,
-            env,
-            "行政处罚",
-        );
+        let s = import_on_may_8(&ts.store, &rules, &keys, &p);
         assert_eq!(s.accepted, 1, "{}: {s:?}", ts.name);
         let heads = ts
             .store
@@ -2101,15 +2095,7 @@ fn merged_cells_in_an_xlsx_hold_their_value_for_every_row() {
     wb.save(&p).unwrap();
     let keys = testkit::keys();
     for ts in stores() {
-        let s = import(
-            &ts.store,
-            &rules,
-            &keys,
-            &clock_on("2026-05-08"),
-            &p,
-            env,
-            "行政处罚",
-        );
+        let s = import_on_may_8(&ts.store, &rules, &keys, &p);
         assert_eq!((s.accepted, s.rejected), (3, 0), "{}: {s:?}", ts.name);
     }
 }
@@ -2133,15 +2119,7 @@ fn a_fine_column_in_yuan_is_named_in_the_reason() {
     .unwrap();
     let keys = testkit::keys();
     for ts in stores() {
-        let s = import(
-            &ts.store,
-            &rules,
-            &keys,
-            &clock_on("2026-05-08"),
-            &p,
-            env,
-            "行政处罚",
-        );
+        let s = import_on_may_8(&ts.store, &rules, &keys, &p);
         assert_eq!((s.accepted, s.rejected), (0, 1), "{}: {s:?}", ts.name);
         let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
         let why: Vec<&str> = r.problems.iter().map(|p| p.reason.as_str()).collect();
@@ -2186,15 +2164,7 @@ fn nested_json_values_are_refused_for_data_items_only() {
     std::fs::write(&p, records.to_string()).unwrap();
     let keys = testkit::keys();
     for ts in stores() {
-        let s = import(
-            &ts.store,
-            &rules,
-            &keys,
-            &clock_on("2026-05-08"),
-            &p,
-            env,
-            "行政处罚",
-        );
+        let s = import_on_may_8(&ts.store, &rules, &keys, &p);
         assert_eq!((s.accepted, s.rejected), (1, 1), "{}: {s:?}", ts.name);
         let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
         assert_eq!(r.problems.len(), 1, "{:?}", r.problems);

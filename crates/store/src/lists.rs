@@ -286,22 +286,7 @@ impl Store {
         lists: &[&str],
         since: DateTime<Utc>,
     ) -> Result<EntryChanges, StoreError> {
-        let list: Vec<String> = (0..lists.len()).map(|i| format!("${}", i + 2)).collect();
-        let mut params: Vec<Val> = vec![since.into()];
-        params.extend(lists.iter().map(|c| Val::from(*c)));
-        self.read(|c| {
-            let rows = c.query(
-                &format!(
-                    "SELECT {ENTRY_COLUMNS}
-                     FROM records r JOIN record_versions v ON v.subject_key = r.subject_key
-                        AND v.record_key = r.record_key AND v.version_no = r.current_version
-                     WHERE r.class_code IN ({}) AND r.updated_at > $1",
-                    list.join(", ")
-                ),
-                &params,
-            )?;
-            split_entries(&rows)
-        })
+        self.entries_changed(lists, since, "")
     }
 
     /// [`Store::list_entries_since`] for the changes no submission made (an officer's list
@@ -310,6 +295,15 @@ impl Store {
         &self,
         lists: &[&str],
         since: DateTime<Utc>,
+    ) -> Result<EntryChanges, StoreError> {
+        self.entries_changed(lists, since, " AND v.submission_id IS NULL")
+    }
+
+    fn entries_changed(
+        &self,
+        lists: &[&str],
+        since: DateTime<Utc>,
+        and: &str,
     ) -> Result<EntryChanges, StoreError> {
         let list: Vec<String> = (0..lists.len()).map(|i| format!("${}", i + 2)).collect();
         let mut params: Vec<Val> = vec![since.into()];
@@ -320,8 +314,7 @@ impl Store {
                     "SELECT {ENTRY_COLUMNS}
                      FROM records r JOIN record_versions v ON v.subject_key = r.subject_key
                         AND v.record_key = r.record_key AND v.version_no = r.current_version
-                     WHERE r.class_code IN ({}) AND r.updated_at > $1
-                       AND v.submission_id IS NULL",
+                     WHERE r.class_code IN ({}) AND r.updated_at > $1{and}",
                     list.join(", ")
                 ),
                 &params,
