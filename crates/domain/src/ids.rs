@@ -427,8 +427,9 @@ impl ResidentId {
 /// Free text (a note, a decision's content) with every resident ID number in it masked as
 /// [`mask_id_number`] masks one: 18 characters standing alone (no digit either side), a birth
 /// date that is a date and the check character right; or the first-generation 15 digits standing
-/// alone, a province's code first and a date (YYMMDD of the 1900s) at the seventh, where the
-/// text names it (身份证, 证件, 身份号码) just before. Borrowed when there is none.
+/// alone, a province's code first and a date (YYMMDD of the 1900s) at the seventh, unless it is
+/// the whole value or the text names it a code (注册号, 编号) just before. Borrowed when there is
+/// none.
 pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
     let b = text.as_bytes();
     let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
@@ -456,16 +457,32 @@ pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
             15 if !matches!(b.get(end), Some(b'X' | b'x')) => 15,
             _ => 0,
         };
-        // Without a check digit, a 15-digit run is taken for an ID number only where the text
-        // says so just before it: an old 工商注册号 has the same shape.
-        let said = || {
-            let from = text.floor_char_boundary(start.saturating_sub(24));
+        // Without a check digit, a 15-digit run may also be an old 工商注册号. Failing safe, it
+        // is masked unless it is the whole value (a code item: an ID number item is never shown)
+        // or the nearest label before it in its clause names a code, not an ID number.
+        let a_code = || {
+            if text.trim().len() == 15 {
+                return true;
+            }
+            let from = text.floor_char_boundary(start.saturating_sub(60));
             let before = &text[from..start];
-            ["身份证", "证件", "身份号码"]
-                .iter()
-                .any(|w| before.contains(w))
+            let before = before
+                .rfind(['。', '；', ';', '\n'])
+                .map_or(before, |i| &before[i..]);
+            let nearest = |words: &[&str]| words.iter().filter_map(|w| before.rfind(w)).max();
+            let code = nearest(&[
+                "注册号",
+                "注册码",
+                "编号",
+                "工商",
+                "营业执照",
+                "文号",
+                "合同号",
+            ]);
+            let id = nearest(&["身份证", "证件", "身份号码", "公民"]);
+            code > id
         };
-        if len == 15 && first_generation_id(&b[start..end]) && said() {
+        if len == 15 && first_generation_id(&b[start..end]) && !a_code() {
             found.push((start, 15));
         }
         if len == 18 {
@@ -713,9 +730,30 @@ mod normalize_tests {
                 mask_id_number(old)
             )
         );
-        // An old registration number standing alone (a public code) reads as a 1900s date too:
-        // without the text saying it is an ID number, it is left as written.
+        // An old registration number (a public code) reads as a 1900s date too: the whole value
+        // of a code item, or named as one, it is left as written.
         assert_eq!(mask_ids_in("320922000112573"), "320922000112573");
+        // Unlabelled, second in a list, or with a code named earlier in the clause: masked.
+        for (text, shown) in [
+            (
+                format!("委托代理人李华（{old}）"),
+                format!("委托代理人李华（{}）", mask_id_number(old)),
+            ),
+            (
+                format!("身份证号码：320902850316124、{old}"),
+                format!(
+                    "身份证号码：{}、{}",
+                    mask_id_number("320902850316124"),
+                    mask_id_number(old)
+                ),
+            ),
+            (
+                format!("注册号320922000112573，委托人身份证{old}"),
+                format!("注册号320922000112573，委托人身份证{}", mask_id_number(old)),
+            ),
+        ] {
+            assert_eq!(mask_ids_in(&text), shown);
+        }
         assert!(!mask_ids_in(&text).contains(old));
         // Not a province's code, not a date, or part of a longer run: left as written.
         for other in [

@@ -28,8 +28,6 @@ pub fn reason_text(r: &StoredRejection) -> String {
 /// A cell as Excel can hold it (at most 32,767 characters): a longer one is cut, and says so.
 fn fit(v: &str) -> std::borrow::Cow<'_, str> {
     const MAX: usize = 32_767;
-    // A JSON object or list the unit sent: shown as its JSON text, without the reader's mark.
-    let v = v.strip_prefix(crate::source::NESTED_JSON).unwrap_or(v);
     if v.chars().count() <= MAX {
         return v.into();
     }

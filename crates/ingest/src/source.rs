@@ -57,6 +57,9 @@ pub struct RawRow {
     pub row_no: u64,
     pub cells: Vec<String>,
     pub read_error: Option<String>,
+    /// Columns whose JSON value was an object or a list (its JSON text is the cell): refused
+    /// for a data item, passed over for a key outside the catalog.
+    pub nested: Vec<usize>,
 }
 
 /// Columns a submission may have (the catalog's classes have a few dozen items): more is not a
@@ -309,6 +312,7 @@ fn read_csv<R: Read>(
                     row_no,
                     cells: Vec::new(),
                     read_error: Some(format!("该行无法解析：{e}")),
+                    nested: Vec::new(),
                 })?;
                 continue;
             }
@@ -390,6 +394,7 @@ fn read_csv<R: Read>(
                     row_no,
                     cells,
                     read_error,
+                    nested: Vec::new(),
                 })?;
             }
         }
@@ -573,6 +578,7 @@ fn read_xlsx<R: Read>(
                     cells: out,
                     read_error: beyond
                         .map(|n| format!("列数与表头不一致：表头{width}列，该行第{n}列有内容")),
+                    nested: Vec::new(),
                 })?;
             }
         }
@@ -614,17 +620,13 @@ fn read_xlsx<R: Read>(
     Ok(())
 }
 
-/// Marks a cell that held a JSON object or list (its JSON text follows): a data item holding one
-/// is rejected by name; a key outside the catalog (a sender's metadata) is passed over.
-pub const NESTED_JSON: char = '\u{E000}';
-
 fn json_text(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => if *b { "是" } else { "否" }.to_string(),
-        other => format!("{NESTED_JSON}{other}"),
+        other => other.to_string(),
     }
 }
 
@@ -660,10 +662,18 @@ impl Records<'_> {
             .iter()
             .map(|k| obj.get(k).map(json_text).unwrap_or_default())
             .collect();
+        let nested = self
+            .keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| obj.get(*k).is_some_and(|v| v.is_object() || v.is_array()))
+            .map(|(i, _)| i)
+            .collect();
         (self.row)(RawRow {
             row_no,
             cells,
             read_error: None,
+            nested,
         })
     }
 
@@ -676,6 +686,7 @@ impl Records<'_> {
             row_no,
             cells: vec![cell],
             read_error: Some(why),
+            nested: Vec::new(),
         })
     }
 }
@@ -1092,7 +1103,8 @@ mod tests {
                 .as_bytes(),
         );
         // Marked for the validator, which knows which keys are data items.
-        assert!(rows[0].cells.iter().all(|c| c.starts_with(NESTED_JSON)));
+        assert_eq!(rows[0].nested, vec![0, 1]);
+        assert!(rows[1].nested.is_empty());
         assert_eq!(rows[1].cells[0], "甲公司");
     }
 

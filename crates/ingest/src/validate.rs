@@ -169,8 +169,9 @@ impl<'a> Validator<'a> {
         // (its JSON text would be published as, say, the subject's name).
         let mut nested = Vec::new();
         for (i, v) in values.iter_mut().enumerate() {
-            if v.as_deref()
-                .is_some_and(|s| s.starts_with(crate::source::NESTED_JSON))
+            if self.map.item_columns[i]
+                .iter()
+                .any(|c| raw.nested.contains(c))
             {
                 *v = None;
                 nested.push(i);

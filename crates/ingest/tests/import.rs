@@ -2174,4 +2174,14 @@ fn nested_json_values_are_refused_for_data_items_only() {
             r.problems
         );
     }
+    // A name with a character from the private-use area (GB18030 造字 AAA1 is U+E000) is text.
+    let p = write(
+        dir.path(),
+        "pua.csv",
+        &[hengtai_penalty(&rules, "盐环罚〔2026〕100号", env).replace("张三", "\u{E000}华")],
+    );
+    for ts in stores() {
+        let s = import_on_may_8(&ts.store, &rules, &keys, &p);
+        assert_eq!(s.accepted, 1, "{}: {s:?}", ts.name);
+    }
 }

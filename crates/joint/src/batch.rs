@@ -63,9 +63,9 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
     // of codes.
     // The search stops at the first row that holds a code (no header below data). Of the rows
     // above it, a header holds no cell that is data (a line number, a mistyped code: a data line
-    // has one, whatever its name column says, 某某编码科技有限公司 say) and names a code column.
-    // A row of several cells comes before a one-cell note or title; then the one that names the
-    // code column best (证件号码 before a data line's 身份证); then the last.
+    // has one, whatever its name column says, 某某编码科技有限公司 say) nor a sentence (a note:
+    // 说明：请填写…), and names a code column. The one that names it best is the header
+    // (证件号码 before a data line's 身份证), the last of equals (a title stands above it).
     let above: Vec<_> = rows
         .iter()
         .take(MAX_HEADER_ROW)
@@ -74,15 +74,13 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
     let header = above
         .iter()
         .enumerate()
-        .filter(|(_, (_, cells))| !cells.iter().any(|c| data_cell(c)))
+        .filter(|(_, (_, cells))| !cells.iter().any(|c| data_cell(c) || sentence(c)))
         .filter_map(|(at, (_, cells))| {
             let best = cells.iter().filter_map(|c| header_rank(c)).min()?;
-            // A header names several columns; a note or a title above it is one sentence.
-            let single = cells.iter().filter(|c| !c.trim().is_empty()).count() < 2;
-            Some((single, best, std::cmp::Reverse(at)))
+            Some((best, std::cmp::Reverse(at)))
         })
         .min()
-        .map(|(_, _, std::cmp::Reverse(at))| at)
+        .map(|(_, std::cmp::Reverse(at))| at)
         .map(|at| {
             let column = rows[at]
                 .1
@@ -282,6 +280,12 @@ fn data_cell(cell: &str) -> bool {
         run >= 6
     });
     number || long_run
+}
+
+/// A cell that is a sentence, not a column's name: a note's punctuation, or longer than a name.
+fn sentence(cell: &str) -> bool {
+    let c = cell.trim();
+    c.chars().count() > 30 || c.contains(['：', ':', '，', '。', '；', ';', '！', '？'])
 }
 
 fn header_rank(cell: &str) -> Option<usize> {
@@ -855,6 +859,13 @@ mod tests {
         let lines = read_codes(
             "说明：请填写统一社会信用代码或身份证号码\n企业名称,证件号码\n乙公司,91320900MA1MB4X50R\n"
                 .as_bytes(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(lines, vec![(3, "91320900MA1MB4X50R".to_string())]);
+        // A note in two cells above a one-column header.
+        let lines = read_codes(
+            "说明：,请填写统一社会信用代码\n统一社会信用代码\n91320900MA1MB4X50R\n".as_bytes(),
             false,
         )
         .unwrap();

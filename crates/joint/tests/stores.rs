@@ -598,6 +598,28 @@ fn a_list_action_committed_late_reaches_the_index() {
             "{name}: the late exit ends the entry"
         );
         assert_eq!(index.entries(&other).len(), 1, "{name}");
+        // An objection's label changes the head alone (no version), stamped before the newest
+        // change read: read back too.
+        clock.set(now - Duration::seconds(5));
+        list("丙公司", &uscc(45), "信45号");
+        index.refresh(&store, &platform, &rules).unwrap();
+        store
+            .write(|c| {
+                c.execute(
+                    "UPDATE records SET under_objection = $1, updated_at = $2 WHERE subject_key = $3",
+                    &[
+                        store::Val::Bool(true),
+                        (now - Duration::seconds(7)).into(),
+                        other.as_str().into(),
+                    ],
+                )
+            })
+            .unwrap();
+        index.refresh(&store, &platform, &rules).unwrap();
+        assert!(
+            index.entries(&other)[0].under_objection,
+            "{name}: the late label reaches the index"
+        );
     }
 }
 

@@ -290,13 +290,18 @@ impl Store {
     }
 
     /// [`Store::list_entries_since`] for the changes no submission made (an officer's list
-    /// action, a single withdrawal): what the check index reads back behind its cursor.
+    /// action, a single withdrawal, an objection's label on the head): what the check index
+    /// reads back behind its cursor.
     pub fn list_actions_since(
         &self,
         lists: &[&str],
         since: DateTime<Utc>,
     ) -> Result<EntryChanges, StoreError> {
-        self.entries_changed(lists, since, " AND v.submission_id IS NULL")
+        self.entries_changed(
+            lists,
+            since,
+            " AND (v.submission_id IS NULL OR r.updated_at > v.recorded_at)",
+        )
     }
 
     fn entries_changed(
