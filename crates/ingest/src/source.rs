@@ -232,9 +232,30 @@ pub fn read_rows<R: Read>(
     match format {
         Format::Csv => read_csv(input, header, row),
         Format::Xlsx => read_xlsx(input, header, row),
-        Format::Json => read_json(input, header, row),
-        Format::JsonLines => read_json_lines(input, header, row),
+        Format::Json => read_json(utf8_text(input)?, header, row),
+        Format::JsonLines => read_json_lines(utf8_text(input)?, header, row),
     }
+}
+
+/// JSON as UTF-8: a file a department's system wrote in GB18030 (GBK) is decoded, judged on its
+/// first 64 KiB as CSV is, rather than failing on its first Chinese character.
+fn utf8_text<'a, R: Read + 'a>(mut input: R) -> Result<Box<dyn Read + 'a>, IngestError> {
+    let mut sample = Vec::with_capacity(SAMPLE);
+    (&mut input)
+        .take(SAMPLE as u64)
+        .read_to_end(&mut sample)
+        .map_err(|e| IngestError::Format(format!("文件未能完整读取：{e}")))?;
+    let utf8 = sample.starts_with(&[0xEF, 0xBB, 0xBF]) || looks_utf8(&sample);
+    let input = io::Cursor::new(sample).chain(input);
+    Ok(if utf8 {
+        Box::new(input)
+    } else {
+        Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding_rs::GB18030))
+                .build(input),
+        )
+    })
 }
 
 fn read_csv<R: Read>(

@@ -2185,3 +2185,41 @@ fn nested_json_values_are_refused_for_data_items_only() {
         assert_eq!(s.accepted, 1, "{}: {s:?}", ts.name);
     }
 }
+
+/// JSON that a department's system wrote in GB18030 (GBK) is decoded as CSV is, not refused
+/// with a syntax error at its first Chinese character.
+#[test]
+fn json_in_gb18030_is_decoded() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let header: Vec<&str> = HEADER.split(',').collect();
+    let row = hengtai_penalty(&rules, "盐环罚〔2026〕101号", env);
+    let record: serde_json::Map<String, serde_json::Value> = header
+        .iter()
+        .zip(row.split(','))
+        .map(|(h, v)| (h.to_string(), serde_json::Value::String(v.to_string())))
+        .collect();
+    let text = serde_json::Value::Array(vec![serde_json::Value::Object(record)]).to_string();
+    let (bytes, _, _) = encoding_rs::GB18030.encode(&text);
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "the file is not UTF-8"
+    );
+    let p = dir.path().join("gbk.json");
+    std::fs::write(&p, &bytes).unwrap();
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import_on_may_8(&ts.store, &rules, &keys, &p);
+        assert_eq!((s.accepted, s.rejected), (1, 0), "{}: {s:?}", ts.name);
+        let heads = ts
+            .store
+            .subject_heads("91320900MA1MB4X50R", &["CF"])
+            .unwrap();
+        assert!(
+            heads[0].payload.contains("盐城市恒泰化工有限公司"),
+            "{}",
+            heads[0].payload
+        );
+    }
+}
