@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::{Shared, today};
 
-#[derive(Debug, Default, Clone, serde::Serialize)]
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
 pub struct JobsReport {
     pub index_changes: usize,
     pub alerts_made: usize,
@@ -97,15 +97,14 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
         work: crate::api::cases::casework(state),
         sender: state.sender.as_ref(),
         worker: &state.worker,
+        trail: &|s| {
+            trail(
+                state,
+                std::iter::once((s.action, s.object.clone(), s.detail.clone())),
+            )
+        },
     }
     .tick(now)?;
-    trail(
-        state,
-        r.cases
-            .steps
-            .iter()
-            .map(|s| (s.action, s.object.clone(), s.detail.clone())),
-    );
     Ok(r)
 }
 

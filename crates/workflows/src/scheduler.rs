@@ -114,11 +114,8 @@ pub struct PlatformStep {
     pub detail: String,
 }
 
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Copy, Serialize)]
 pub struct TickReport {
-    /// What the platform did, for the audit trail.
-    #[serde(skip)]
-    pub steps: Vec<PlatformStep>,
     pub jobs_run: usize,
     pub jobs_failed: usize,
     pub reminders: usize,
@@ -134,6 +131,9 @@ pub struct Scheduler<'a> {
     pub work: Casework<'a>,
     pub sender: &'a dyn Sender,
     pub worker: &'a str,
+    /// Told of each step the runner takes on its own as soon as the step has committed (the
+    /// server writes it to the audit trail), so that a failure later in the pass loses none.
+    pub trail: &'a dyn Fn(&PlatformStep),
 }
 
 fn backoff(attempts: i64) -> chrono::Duration {
@@ -188,30 +188,25 @@ impl Scheduler<'_> {
                 SCAN => self.scan(&job, now).map(|n| {
                     r.reminders += n;
                     if n > 0 {
-                        r.steps.push(step(
+                        (self.trail)(&step(
                             "case.remind",
                             format!("job:{}", job.job_id),
                             format!("reminders={n}"),
                         ));
                     }
                 }),
-                // Each case escalated is noted as it commits: a failure later in the job
-                // leaves the earlier ones in the trail (the retry will not escalate them again).
-                ESCALATE => {
-                    let before = r.steps.len();
-                    let done = self.escalate(&job, now, &mut r.steps);
-                    r.escalated += r.steps.len() - before;
-                    done
-                }
+                // Each case escalated is told as it commits: a failure later in the job leaves
+                // the earlier ones in the trail (the retry will not escalate them again).
+                ESCALATE => self.escalate(&job, now).map(|n| r.escalated += n),
                 FORWARD => self.forward(&job, now).map(|id| {
-                    r.steps.extend(
-                        id.map(|id| step("case.forward", format!("case:{id}"), String::new())),
-                    )
+                    if let Some(id) = id {
+                        (self.trail)(&step("case.forward", format!("case:{id}"), String::new()));
+                    }
                 }),
                 SHARE => self.share(&job, now).map(|id| {
-                    r.steps.extend(
-                        id.map(|id| step("case.share", format!("case:{id}"), String::new())),
-                    )
+                    if let Some(id) = id {
+                        (self.trail)(&step("case.share", format!("case:{id}"), String::new()));
+                    }
                 }),
                 other => Err(CaseError::Invalid(format!("unknown job kind {other}"))),
             };
@@ -327,13 +322,9 @@ impl Scheduler<'_> {
     }
 
     /// Items within the escalation margin of their deadline (or past it) go to the credit office;
-    /// each case escalated now is noted in `steps`, with its stage (1 near the deadline, 2 past).
-    fn escalate(
-        &self,
-        job: &store::Job,
-        now: DateTime<Utc>,
-        steps: &mut Vec<PlatformStep>,
-    ) -> Result<(), CaseError> {
+    /// each case escalated now is told to the trail with its stage (1 near the deadline, 2 past
+    /// it). Returns how many.
+    fn escalate(&self, job: &store::Job, now: DateTime<Utc>) -> Result<usize, CaseError> {
         let w = &self.work;
         let wf = &w.rules.workflows;
         let today = day_of(now);
@@ -342,6 +333,7 @@ impl Scheduler<'_> {
             .calendar
             .add_workdays(today, wf.escalation.before_deadline)
             .date;
+        let mut n = 0;
         for case in w.store.cases_to_escalate(limit, today)? {
             let Some(due) = case.deadline else { continue };
             let kind: CaseKind = case.kind.parse().map_err(CaseError::Invalid)?;
@@ -390,14 +382,16 @@ impl Scheduler<'_> {
                 ..Default::default()
             };
             if w.store.escalate_case(case.case_id, due, stage, &fx, now)? {
-                steps.push(PlatformStep {
+                n += 1;
+                (self.trail)(&PlatformStep {
                     action: "case.escalate",
                     object: format!("case:{}", case.case_id),
                     detail: format!("stage={stage}"),
                 });
             }
         }
-        self.finish(job, now)
+        self.finish(job, now)?;
+        Ok(n)
     }
 
     /// Forwards an objection to its source unit; returns the case forwarded, if one was.

@@ -167,6 +167,7 @@ fn repair_and_objection_on_both_stores() {
             },
             sender: &sender,
             worker: "runner-1",
+            trail: &|_| {},
         };
 
         // The day before the minimum period ends: no reminder, and an application is refused
@@ -648,6 +649,7 @@ fn two_runners_do_each_job_once() {
                             work: Casework { store, rules, keys },
                             sender: sender.as_ref(),
                             worker: w,
+                            trail: &|_| {},
                         };
                         let mut n = 0;
                         for i in 0..3 {
@@ -693,6 +695,12 @@ fn escalation_overdue_lateness_and_a_units_own_objection() {
             keys: &keys,
         };
         let sender = Recorder::default();
+        let told = std::sync::Mutex::new(Vec::new());
+        let note = |s: &workflows::scheduler::PlatformStep| {
+            told.lock()
+                .unwrap()
+                .push(format!("{} {} {}", s.action, s.object, s.detail))
+        };
         let sched = Scheduler {
             work: Casework {
                 store: &store,
@@ -701,6 +709,7 @@ fn escalation_overdue_lateness_and_a_units_own_objection() {
             },
             sender: &sender,
             worker: "runner-1",
+            trail: &note,
         };
         // Thursday 2026-07-02: accept by Monday 07-06.
         let id = work
@@ -723,6 +732,22 @@ fn escalation_overdue_lateness_and_a_units_own_objection() {
         );
         // Tuesday: overdue, told again; listed as overdue for the unit.
         assert_eq!(sched.tick(at("2026-07-07")).unwrap().escalated, 1, "{name}");
+        // Each escalation reached the trail as it committed, with its stage.
+        let escalations: Vec<String> = told
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|t| t.starts_with("case.escalate"))
+            .cloned()
+            .collect();
+        assert_eq!(
+            escalations,
+            [
+                format!("case.escalate case:{id} stage=1"),
+                format!("case.escalate case:{id} stage=2")
+            ],
+            "{name}"
+        );
         let office = store.messages("office", "office", 10).unwrap();
         assert_eq!(office.len(), 2, "{name}");
         assert!(
@@ -843,6 +868,7 @@ fn the_reminder_scan_pages_through_many_due_records_once_each() {
             },
             sender: &sender,
             worker: "w",
+            trail: &|_| {},
         };
         let now = at("2026-07-02");
         let first = sched.tick(now).unwrap().reminders;
