@@ -457,32 +457,9 @@ pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
             15 if !matches!(b.get(end), Some(b'X' | b'x')) => 15,
             _ => 0,
         };
-        // Without a check digit, a 15-digit run may also be an old 工商注册号. Failing safe, it
-        // is masked unless it is the whole value (a code item: an ID number item is never shown)
-        // or the nearest label before it in its clause names a code, not an ID number.
-        let a_code = || {
-            if text.trim().len() == 15 {
-                return true;
-            }
-            let from = text.floor_char_boundary(start.saturating_sub(60));
-            let before = &text[from..start];
-            let before = before
-                .rfind(['。', '；', ';', '\n'])
-                .map_or(before, |i| &before[i..]);
-            let nearest = |words: &[&str]| words.iter().filter_map(|w| before.rfind(w)).max();
-            let code = nearest(&[
-                "注册号",
-                "注册码",
-                "编号",
-                "工商",
-                "营业执照",
-                "文号",
-                "合同号",
-            ]);
-            let id = nearest(&["身份证", "证件", "身份号码", "公民"]);
-            code > id
-        };
-        if len == 15 && first_generation_id(&b[start..end]) && !a_code() {
+        // Without a check digit, a 15-digit run may also be an old 工商注册号: failing safe, it
+        // is masked unless it is the whole value or named as a code.
+        if len == 15 && first_generation_id(&b[start..end]) && !a_code(text, start) {
             found.push((start, 15));
         }
         if len == 18 {
@@ -511,10 +488,36 @@ pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Whether the 15-digit run at `start` is a code, not an ID number: the whole value (a code item;
+/// an ID number item is never shown), or the nearest label before it in its clause names a code
+/// (注册号, 编号), not an ID number (身份证, 证件).
+fn a_code(text: &str, start: usize) -> bool {
+    if text.trim().len() == 15 {
+        return true;
+    }
+    let from = text.floor_char_boundary(start.saturating_sub(60));
+    let before = &text[from..start];
+    let before = before
+        .rfind(['。', '；', ';', '\n'])
+        .map_or(before, |i| &before[i..]);
+    let nearest = |words: &[&str]| words.iter().filter_map(|w| before.rfind(w)).max();
+    let code = nearest(&[
+        "注册号",
+        "注册码",
+        "编号",
+        "工商",
+        "营业执照",
+        "文号",
+        "合同号",
+    ]);
+    let id = nearest(&["身份证", "证件", "身份号码", "公民"]);
+    code > id
+}
+
 /// The first-generation number (GB 11643-1989, valid until 2013 and still written in old
 /// files): 15 digits, a province-level code (11 to 82) first, then the birth date as YYMMDD of
-/// the 1900s. It has no check digit, so the province and the date are what set it apart from
-/// other 15-digit numbers (an old business registration number rarely fits both).
+/// the 1900s. It has no check digit; the province and the date set it apart from most 15-digit
+/// numbers, though not from an old business registration number (see [`a_code`]).
 fn first_generation_id(d: &[u8]) -> bool {
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
         std::str::from_utf8(d.get(r)?).ok()?.parse().ok()

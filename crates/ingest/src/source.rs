@@ -237,15 +237,21 @@ pub fn read_rows<R: Read>(
     }
 }
 
-/// JSON as UTF-8: a file a department's system wrote in GB18030 (GBK) is decoded, judged on its
-/// first 64 KiB as CSV is, rather than failing on its first Chinese character.
-fn utf8_text<'a, R: Read + 'a>(mut input: R) -> Result<Box<dyn Read + 'a>, IngestError> {
+/// The first 64 KiB of a text file, read whole, and whether it is UTF-8 (a BOM, or valid).
+fn sample_of<R: Read>(input: &mut R) -> Result<(Vec<u8>, bool), IngestError> {
     let mut sample = Vec::with_capacity(SAMPLE);
-    (&mut input)
+    input
         .take(SAMPLE as u64)
         .read_to_end(&mut sample)
         .map_err(|e| IngestError::Format(format!("文件未能完整读取：{e}")))?;
     let utf8 = sample.starts_with(&[0xEF, 0xBB, 0xBF]) || looks_utf8(&sample);
+    Ok((sample, utf8))
+}
+
+/// JSON as UTF-8: a file a department's system wrote in GB18030 (GBK) is decoded, judged on its
+/// first 64 KiB as CSV is, rather than failing on its first Chinese character.
+fn utf8_text<'a, R: Read + 'a>(mut input: R) -> Result<Box<dyn Read + 'a>, IngestError> {
+    let (sample, utf8) = sample_of(&mut input)?;
     let input = io::Cursor::new(sample).chain(input);
     Ok(if utf8 {
         Box::new(input)
@@ -266,12 +272,8 @@ fn read_csv<R: Read>(
     // The encoding is judged on the first 64 KiB, read whole: a body streamed over HTTP comes a
     // chunk at a time, and its first chunk may hold only an ASCII header.
     let mut input = input;
-    let mut sample = Vec::with_capacity(SAMPLE);
-    (&mut input)
-        .take(SAMPLE as u64)
-        .read_to_end(&mut sample)
-        .map_err(|e| IngestError::Format(format!("文件未能完整读取：{e}")))?;
-    let encoding = if sample.starts_with(&[0xEF, 0xBB, 0xBF]) || looks_utf8(&sample) {
+    let (sample, utf8) = sample_of(&mut input)?;
+    let encoding = if utf8 {
         TextEncoding::Utf8
     } else {
         TextEncoding::Gb18030

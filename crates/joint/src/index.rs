@@ -184,9 +184,16 @@ impl ListIndex {
     ) -> Result<usize, StoreError> {
         let _one = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
         let lists: Vec<&str> = self.lists.iter().map(String::as_str).collect();
-        let (since, settled, reps_since) = {
+        // The store is read without the index's lock held (a waiting writer would make every
+        // check wait for the query); refreshes themselves run one at a time.
+        let (since, settled, reps_since, floor) = {
             let g = self.inner.read().map_err(|_| StoreError::Poisoned)?;
-            (g.entries_since, g.settled, g.reps_since)
+            (
+                g.entries_since,
+                g.settled,
+                g.reps_since,
+                g.submissions.floor(),
+            )
         };
         // Single actions (no submission: an exit, a revocation, a withdrawal) are read back to
         // what had surely committed at the last refresh: one stamped before the newest change
@@ -199,14 +206,6 @@ impl ListIndex {
         let started = Utc::now();
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
         // Submissions first: any seen here has committed, so the reads below include its rows.
-        // The store is read without the index's lock held (a waiting writer would make every
-        // check wait for the query).
-        let floor = self
-            .inner
-            .read()
-            .map_err(|_| StoreError::Poisoned)?
-            .submissions
-            .floor();
         let submissions = store.list_submissions(&lists, floor)?;
         let late = self
             .inner

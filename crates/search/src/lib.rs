@@ -254,21 +254,15 @@ impl NameIndex {
 
     /// Adds subjects first seen or changed since the last refresh; returns how many.
     pub fn refresh(&self, store: &Store) -> Result<usize, StoreError> {
-        let (since, size) = {
+        // The store is read without the index's lock held (a waiting writer would make every
+        // search wait for the query).
+        let (since, size, floor) = {
             let inner = self.inner.read().map_err(|_| StoreError::Poisoned)?;
-            (inner.since, inner.entries.len())
+            (inner.since, inner.entries.len(), inner.submissions.floor())
         };
         if since.is_none() {
             return self.rebuild(store);
         }
-        // The store is read without the index's lock held (a waiting writer would make every
-        // search wait for the query).
-        let floor = self
-            .inner
-            .read()
-            .map_err(|_| StoreError::Poisoned)?
-            .submissions
-            .floor();
         let submissions = store.submission_stamps(floor)?;
         let late = self
             .inner

@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use workflows::scheduler::PlatformStep;
+
 use crate::{Shared, today};
 
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
@@ -50,11 +52,16 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
         // Expiries are in the trail as soon as they are committed, whatever follows.
         let expired = expired.map(|e| {
             r.expired = e.len();
-            trail(
-                state,
-                e.into_iter()
-                    .map(|id| ("list.expire", id, "到期移出".to_string())),
-            );
+            for id in e {
+                trail(
+                    state,
+                    &PlatformStep {
+                        action: "list.expire",
+                        object: id,
+                        detail: "到期移出".into(),
+                    },
+                );
+            }
         });
         match expired.and_then(|_| rectification_overdue(state, day, now)) {
             Ok(o) => r.rectification_overdue = o,
@@ -97,37 +104,29 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
         work: crate::api::cases::casework(state),
         sender: state.sender.as_ref(),
         worker: &state.worker,
-        trail: &|s| {
-            trail(
-                state,
-                std::iter::once((s.action, s.object.clone(), s.detail.clone())),
-            )
-        },
+        trail: &|s| trail(state, s),
     }
     .tick(now)?;
     Ok(r)
 }
 
-/// The platform's own steps (no one's request) into the audit trail, as `system:jobs`.
-fn trail(state: &Shared, steps: impl Iterator<Item = (&'static str, String, String)>) {
-    let entries: Vec<store::NewAuditEntry> = steps
-        .map(|(action, object, detail)| store::NewAuditEntry {
-            at: None,
-            actor: "system:jobs".into(),
-            role: "system".into(),
-            unit: None,
-            action: action.into(),
-            object: Some(object),
-            outcome: "ok".into(),
-            request_id: None,
-            client: None,
-            detail: (!detail.is_empty()).then_some(detail),
-        })
-        .collect();
-    for e in entries {
-        if let Err(err) = state.audit.record_blocking(e) {
-            eprintln!("audit append failed for a platform step: {err}");
-        }
+/// A step the platform took on its own (no one's request) into the audit trail, as
+/// `system:jobs`.
+fn trail(state: &Shared, s: &PlatformStep) {
+    let entry = store::NewAuditEntry {
+        at: None,
+        actor: "system:jobs".into(),
+        role: "system".into(),
+        unit: None,
+        action: s.action.into(),
+        object: Some(s.object.clone()),
+        outcome: "ok".into(),
+        request_id: None,
+        client: None,
+        detail: (!s.detail.is_empty()).then(|| s.detail.clone()),
+    };
+    if let Err(err) = state.audit.record_blocking(entry) {
+        eprintln!("audit append failed for a platform step: {err}");
     }
 }
 

@@ -93,6 +93,15 @@ const ENTRY_COLUMNS: &str =
     r.public_ends, r.category, r.current_hash, r.change, r.under_objection, v.payload, r.updated_at,
     r.current_version, r.legal_rep_key";
 
+/// The parameters `$1` (`first`) and `$2…` (the list class codes), and the placeholders of the
+/// codes for an `IN (…)`.
+fn first_and_lists(first: Val, lists: &[&str]) -> (Vec<String>, Vec<Val>) {
+    let list = (0..lists.len()).map(|i| format!("${}", i + 2)).collect();
+    let mut params = vec![first];
+    params.extend(lists.iter().map(|c| Val::from(*c)));
+    (list, params)
+}
+
 /// Entries in force (created or corrected), and the ids of those that ended.
 fn split_entries(rows: &[Row]) -> Result<EntryChanges, StoreError> {
     let mut live = Vec::new();
@@ -254,9 +263,7 @@ impl Store {
         lists: &[&str],
         ch: &ListChange<'_>,
     ) -> Result<Vec<String>, StoreError> {
-        let list: Vec<String> = (0..lists.len()).map(|i| format!("${}", i + 2)).collect();
-        let mut params: Vec<Val> = vec![ch.today.into()];
-        params.extend(lists.iter().map(|c| Val::from(*c)));
+        let (list, params) = first_and_lists(ch.today.into(), lists);
         let due: Vec<(String, Vec<u8>)> = self.read(|c| {
             c.query(
                 &format!(
@@ -310,9 +317,7 @@ impl Store {
         since: DateTime<Utc>,
         and: &str,
     ) -> Result<EntryChanges, StoreError> {
-        let list: Vec<String> = (0..lists.len()).map(|i| format!("${}", i + 2)).collect();
-        let mut params: Vec<Val> = vec![since.into()];
-        params.extend(lists.iter().map(|c| Val::from(*c)));
+        let (list, params) = first_and_lists(since.into(), lists);
         self.read(|c| {
             let rows = c.query(
                 &format!(
@@ -335,9 +340,7 @@ impl Store {
         lists: &[&str],
         after: i64,
     ) -> Result<Vec<SubmissionStamp>, StoreError> {
-        let list: Vec<String> = (0..lists.len()).map(|i| format!("${}", i + 2)).collect();
-        let mut params: Vec<Val> = vec![Val::Int(after)];
-        params.extend(lists.iter().map(|c| Val::from(*c)));
+        let (list, params) = first_and_lists(Val::Int(after), lists);
         self.stamps(
             &format!(
                 "SELECT submission_id, received_at, status FROM submissions
@@ -376,9 +379,7 @@ impl Store {
         submission_id: i64,
         carried: bool,
     ) -> Result<EntryChanges, StoreError> {
-        let list: Vec<String> = (0..lists.len()).map(|i| format!("${}", i + 2)).collect();
-        let mut params: Vec<Val> = vec![Val::Int(submission_id)];
-        params.extend(lists.iter().map(|c| Val::from(*c)));
+        let (list, params) = first_and_lists(Val::Int(submission_id), lists);
         let mut sql = format!(
             "SELECT {ENTRY_COLUMNS}
              FROM record_versions w

@@ -179,35 +179,13 @@ impl Scheduler<'_> {
         let store = self.work.store;
         let lease = now + chrono::Duration::minutes(LEASE_MINUTES);
         for job in store.claim_jobs(self.worker, now, lease, 50)? {
-            let step = |action: &'static str, object: String, detail: String| PlatformStep {
-                action,
-                object,
-                detail,
-            };
+            // Each step is told to the trail as it commits, inside the job: a failure later in
+            // the job leaves the earlier ones in the trail (the retry will not redo them).
             let done = match job.kind.as_str() {
-                SCAN => self.scan(&job, now).map(|n| {
-                    r.reminders += n;
-                    if n > 0 {
-                        (self.trail)(&step(
-                            "case.remind",
-                            format!("job:{}", job.job_id),
-                            format!("reminders={n}"),
-                        ));
-                    }
-                }),
-                // Each case escalated is told as it commits: a failure later in the job leaves
-                // the earlier ones in the trail (the retry will not escalate them again).
+                SCAN => self.scan(&job, now).map(|n| r.reminders += n),
                 ESCALATE => self.escalate(&job, now).map(|n| r.escalated += n),
-                FORWARD => self.forward(&job, now).map(|id| {
-                    if let Some(id) = id {
-                        (self.trail)(&step("case.forward", format!("case:{id}"), String::new()));
-                    }
-                }),
-                SHARE => self.share(&job, now).map(|id| {
-                    if let Some(id) = id {
-                        (self.trail)(&step("case.share", format!("case:{id}"), String::new()));
-                    }
-                }),
+                FORWARD => self.forward(&job, now),
+                SHARE => self.share(&job, now),
                 other => Err(CaseError::Invalid(format!("unknown job kind {other}"))),
             };
             match done {
@@ -317,6 +295,13 @@ impl Scheduler<'_> {
                 now,
             )?;
         }
+        if made > 0 {
+            self.tell(
+                "case.remind",
+                format!("job:{}", job.job_id),
+                format!("reminders={made}"),
+            );
+        }
         self.finish(job, now)?;
         Ok(made)
     }
@@ -383,20 +368,27 @@ impl Scheduler<'_> {
             };
             if w.store.escalate_case(case.case_id, due, stage, &fx, now)? {
                 n += 1;
-                (self.trail)(&PlatformStep {
-                    action: "case.escalate",
-                    object: format!("case:{}", case.case_id),
-                    detail: format!("stage={stage}"),
-                });
+                self.tell(
+                    "case.escalate",
+                    format!("case:{}", case.case_id),
+                    format!("stage={stage}"),
+                );
             }
         }
         self.finish(job, now)?;
         Ok(n)
     }
 
-    /// Forwards an objection to its source unit; returns the case forwarded, if one was.
-    fn forward(&self, job: &store::Job, now: DateTime<Utc>) -> Result<Option<i64>, CaseError> {
-        let mut forwarded = None;
+    fn tell(&self, action: &'static str, object: String, detail: String) {
+        (self.trail)(&PlatformStep {
+            action,
+            object,
+            detail,
+        });
+    }
+
+    /// Forwards an objection to its source unit.
+    fn forward(&self, job: &store::Job, now: DateTime<Utc>) -> Result<(), CaseError> {
         if let Some(case) = self.work.store.open_case_of("objection", &job.payload)?
             && case.state == CaseState::Submitted.as_str()
         {
@@ -408,14 +400,17 @@ impl Scheduler<'_> {
                 None,
                 now,
             )?;
-            forwarded = Some(case.case_id);
+            self.tell(
+                "case.forward",
+                format!("case:{}", case.case_id),
+                String::new(),
+            );
         }
-        self.finish(job, now)?;
-        Ok(forwarded)
+        self.finish(job, now)
     }
 
-    /// Shares a decided repair to the feed; returns the case shared, if one was.
-    fn share(&self, job: &store::Job, now: DateTime<Utc>) -> Result<Option<i64>, CaseError> {
+    /// Shares a decided repair to the feed.
+    fn share(&self, job: &store::Job, now: DateTime<Utc>) -> Result<(), CaseError> {
         let id: i64 = job
             .key
             .parse()
@@ -425,10 +420,8 @@ impl Scheduler<'_> {
         {
             self.work
                 .act(&Actor::system("share"), id, Action::Share, "", None, now)?;
-            self.finish(job, now)?;
-            return Ok(Some(id));
+            self.tell("case.share", format!("case:{id}"), String::new());
         }
-        self.finish(job, now)?;
-        Ok(None)
+        self.finish(job, now)
     }
 }
