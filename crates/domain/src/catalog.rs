@@ -145,6 +145,9 @@ pub struct DataItem {
     pub max_len: Option<usize>,
     #[serde(default)]
     pub not_future: bool,
+    /// The earliest date a date item may hold, with the law that says why; a date item without
+    /// one takes the catalog's `earliest_date` (filled in when the catalog is loaded).
+    pub not_before: Option<DateFloor>,
     #[serde(default = "yes")]
     pub public: bool,
     /// Codes of the older (pre-2019) code set that map to this item.
@@ -160,6 +163,16 @@ pub struct DataItem {
     /// from the list, not reported onto it).
     #[serde(default)]
     pub refused: Vec<RefusedValue>,
+}
+
+/// A lower bound for dates: a blank cell that a spreadsheet read as 1900-01-01, or a year typed
+/// wrong, is not a date the record can hold.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DateFloor {
+    pub date: chrono::NaiveDate,
+    /// Why no date before it is plausible, told to the source unit.
+    pub basis: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -231,6 +244,8 @@ pub struct Catalog {
     pub version: String,
     pub effective_from: String,
     pub basis: String,
+    /// The earliest date any date item may hold unless the item names its own.
+    pub earliest_date: DateFloor,
     #[serde(rename = "category")]
     pub categories: Vec<Category>,
     pub enums: BTreeMap<String, Vec<String>>,
@@ -285,8 +300,14 @@ impl Catalog {
 
     fn validate(&mut self) -> Result<(), CatalogError> {
         let enums = self.enums.clone();
+        let floor = self.earliest_date.clone();
         let categories: Vec<u32> = self.categories.iter().map(|c| c.no).collect();
         for class in &mut self.classes {
+            for item in &mut class.items {
+                if item.ty == ItemType::Date {
+                    item.not_before.get_or_insert_with(|| floor.clone());
+                }
+            }
             let bad = |problem: String| CatalogError::Invalid {
                 class: class.name.clone(),
                 problem,
@@ -305,6 +326,12 @@ impl Catalog {
                     && roles.insert(r, i).is_some()
                 {
                     return Err(bad(format!("role {r:?} given twice")));
+                }
+                if item.ty != ItemType::Date && item.not_before.is_some() {
+                    return Err(bad(format!(
+                        "{}: not_before on an item that is no date",
+                        item.code
+                    )));
                 }
                 if matches!(item.ty, ItemType::Enum | ItemType::EnumMulti) {
                     match &item.enum_name {
@@ -435,5 +462,31 @@ mod tests {
         );
         assert_eq!(c.canonical_value(lb, "3"), Some("个体工商户"));
         assert_eq!(c.canonical_value(lb, "外星人"), None);
+    }
+
+    #[test]
+    fn every_date_item_has_a_floor_and_only_date_items_may_name_one() {
+        let c = cat();
+        let founding = chrono::NaiveDate::from_ymd_opt(1949, 10, 1).unwrap();
+        for class in &c.classes {
+            for it in class.items.iter().filter(|i| i.ty == ItemType::Date) {
+                let f = it.not_before.as_ref().expect(&it.code);
+                assert!(f.date >= founding && !f.basis.is_empty(), "{}", it.code);
+            }
+        }
+        let cf = c.class("行政处罚").unwrap();
+        let jd = cf.item("CF_JDRQ").unwrap().not_before.as_ref().unwrap();
+        assert_eq!(jd.date.to_string(), "1996-10-01");
+        let text = include_str!("../../../data/catalog.toml").replacen(
+            "max_len = 200\n",
+            "max_len = 200\nnot_before = { date = \"2000-01-01\", basis = \"x\" }\n",
+            1,
+        );
+        let e = Catalog::parse(&text).expect_err("refused");
+        assert!(
+            e.to_string()
+                .contains("not_before on an item that is no date"),
+            "{e}"
+        );
     }
 }
