@@ -16,9 +16,31 @@ pub fn fold_widths(s: &str) -> String {
     s.chars().map(fold_width).collect()
 }
 
+/// A subject's name as the subject master keeps it: brackets in their full-width form, as the
+/// registers write them, and no surrounding spaces, so that 某公司(盐城分公司) and
+/// 某公司（盐城分公司） are one name in the 重错码 report, not two.
+pub fn subject_name(s: &str) -> String {
+    s.trim_matches(|c: char| c.is_whitespace())
+        .chars()
+        .map(|c| match c {
+            '(' => '（',
+            ')' => '）',
+            other => other,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subject_name_takes_the_registers_brackets() {
+        assert_eq!(
+            subject_name(" 盐城某某有限公司(盐城分公司)\u{3000}"),
+            "盐城某某有限公司（盐城分公司）"
+        );
+    }
 
     #[test]
     fn full_width_forms_fold_to_ascii_and_chinese_stays() {

@@ -416,6 +416,9 @@ impl<'a> Validator<'a> {
                 if it.not_future && d > self.today {
                     return Err(format!("{d}晚于报送当日{}", self.today));
                 }
+                if let Some(f) = it.not_before.as_ref().filter(|f| d < f.date) {
+                    return Err(format!("{d}{}，请核对", f.basis));
+                }
                 Ok(Typed::Date(d))
             }
             ItemType::Wan => Fen::parse_wan(v)
@@ -497,10 +500,11 @@ impl<'a> Validator<'a> {
         let class = self.class;
         let items = &class.items;
         let role = |r: Role| class.index_of_role(r).and_then(|i| typed[i].as_ref());
-        let name = role(Role::SubjectName)
-            .and_then(Typed::text)
-            .unwrap_or_default()
-            .to_string();
+        let name = domain::text::subject_name(
+            role(Role::SubjectName)
+                .and_then(Typed::text)
+                .unwrap_or_default(),
+        );
 
         // Identify the subject.
         let mut note: Option<String> = None;

@@ -582,7 +582,18 @@ fn one_code_many_names_is_reported() {
         "2026-05-07",
     )
     .replace("11320900001401484X", &uc);
-    let f = write(dir.path(), "a.csv", &[a, b]);
+    // The same name with its brackets in either width is one name.
+    let [c, d] = [("(亭湖)", "13"), ("（亭湖） ", "14")].map(|(branch, no)| {
+        penalty_row(
+            &format!("盐城市恒泰化工有限公司{branch}"),
+            "91320900MA1MB4X50R",
+            &format!("盐环罚〔2026〕{no}号"),
+            "0.3",
+            "2026-05-07",
+        )
+        .replace("11320900001401484X", &uc)
+    });
+    let f = write(dir.path(), "a.csv", &[a, b, c, d]);
     for ts in stores() {
         import(
             &ts.store,
@@ -599,7 +610,12 @@ fn one_code_many_names_is_reported() {
             .find(|x| x.kind == "one_code_many_names")
             .expect("conflict found");
         assert_eq!(hit.subject_keys, vec!["91320900MA1MB4X50R".to_string()]);
-        assert_eq!(hit.names.len(), 2, "{}", ts.name);
+        assert_eq!(hit.names.len(), 3, "{}: {:?}", ts.name, hit.names);
+        assert!(
+            hit.names
+                .iter()
+                .any(|n| n == "盐城市恒泰化工有限公司（亭湖）")
+        );
         // One name, several codes: reported for organisations, not for natural persons (two
         // people called 张伟 are two people).
         let now = chrono::Utc::now();
@@ -2220,6 +2236,89 @@ fn json_in_gb18030_is_decoded() {
             heads[0].payload.contains("盐城市恒泰化工有限公司"),
             "{}",
             heads[0].payload
+        );
+    }
+}
+
+/// A decision dated before the law it was taken under (a blank cell a spreadsheet read as
+/// 1900-01-01, a year typed wrong) is rejected naming the law; the first day it held is taken.
+#[test]
+fn a_penalty_dated_before_the_penalty_law_is_rejected() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let row = |no: &str, date: &str| hengtai_penalty(&rules, no, env).replace("2026-05-06", date);
+    let p = write(
+        dir.path(),
+        "old.csv",
+        &[
+            row("盐环罚〔1900〕1号", "1900-01-01"),
+            row("盐环罚〔1996〕2号", "1996-09-30"),
+            row("盐环罚〔1996〕3号", "1996-10-01"),
+        ],
+    );
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import_on_may_8(&ts.store, &rules, &keys, &p);
+        assert_eq!((s.accepted, s.rejected), (1, 2), "{}: {s:?}", ts.name);
+        for r in ts.store.rejections(s.submission_id.unwrap()).unwrap() {
+            let p = &r.problems[0];
+            assert_eq!(p.field, "CF_JDRQ", "{r:?}");
+            assert!(
+                p.reason
+                    .contains("早于《中华人民共和国行政处罚法》施行之日"),
+                "{r:?}"
+            );
+        }
+    }
+}
+
+/// A batch withdrawn keeps its refused rows in the unit's quality figures and its rejection
+/// warning: withdrawing is not a way to clear a unit's 入库率.
+#[test]
+fn a_withdrawn_batch_still_counts_in_the_units_quality() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let good = hengtai_penalty(&rules, "盐环罚〔2026〕61号", env);
+    let bad =
+        hengtai_penalty(&rules, "盐环罚〔2026〕62号", env).replace("2026-05-06", "2026-13-01");
+    let f = write(dir.path(), "q.csv", &[good, bad]);
+    for ts in stores() {
+        let clock = clock_on("2026-05-08");
+        let s = import(
+            &ts.store,
+            &rules,
+            &testkit::keys(),
+            &clock,
+            &f,
+            env,
+            "行政处罚",
+        );
+        assert_eq!((s.accepted, s.rejected), (1, 1), "{}", ts.name);
+        let w = store::Withdrawal {
+            unit: env,
+            actor: "李四",
+            reason: "整批撤回",
+            at: clock.now(),
+        };
+        ts.store
+            .withdraw_submission(s.submission_id.unwrap(), &w)
+            .unwrap();
+        let q = ts.store.quality_by_unit(Some(env)).unwrap();
+        assert_eq!(q.len(), 1, "{}", ts.name);
+        assert_eq!(
+            (q[0].counts.rows_read, q[0].counts.rejected),
+            (2, 1),
+            "{}",
+            ts.name
+        );
+        let since = clock.now() - chrono::Duration::days(30);
+        let rates = ts.store.rejection_rates(since).unwrap();
+        assert!(
+            rates.contains(&(env.to_string(), 2, 1)),
+            "{}: {rates:?}",
+            ts.name
         );
     }
 }

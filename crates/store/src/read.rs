@@ -286,6 +286,29 @@ impl Store {
         self.read(|c| subject_on(c, key))
     }
 
+    /// The names of those of `keys` that are subjects of the store, by key: a batch review asks
+    /// this once for the natural persons it checks (the name index holds organisations only).
+    pub fn subject_names(
+        &self,
+        keys: &[&str],
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        self.read(|c| {
+            let mut out = std::collections::HashMap::new();
+            for chunk in keys.chunks(500) {
+                let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let params: Vec<Val> = chunk.iter().map(|&k| k.into()).collect();
+                let sql = format!(
+                    "SELECT subject_key, name FROM subjects WHERE subject_key IN ({})",
+                    marks.join(", ")
+                );
+                for r in c.query(&sql, &params)? {
+                    out.insert(r.text(0)?, r.text(1)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// A subject's records with every version recorded up to `until` (all when None).
     pub fn subject_records(
         &self,
@@ -392,7 +415,8 @@ impl Store {
         })
     }
 
-    /// Quality figures per source unit over its committed submissions.
+    /// Quality at intake, per unit: every batch received, those withdrawn since too (withdrawing
+    /// a batch does not take its refused rows out of the unit's 入库率).
     pub fn quality_by_unit(&self, unit: Option<&str>) -> Result<Vec<UnitQuality>, StoreError> {
         self.read(|c| {
             let sql = "SELECT source_unit, COUNT(*),
@@ -401,7 +425,7 @@ impl Store {
                     CAST(SUM(created) AS BIGINT), CAST(SUM(corrected) AS BIGINT),
                     CAST(SUM(linked) AS BIGINT), CAST(SUM(suspect) AS BIGINT),
                     CAST(SUM(on_time) AS BIGINT)
-                 FROM submissions WHERE status = 'committed' AND ($1 = '' OR source_unit = $1)
+                 FROM submissions WHERE ($1 = '' OR source_unit = $1)
                  GROUP BY source_unit ORDER BY source_unit";
             c.query(sql, &[unit.unwrap_or("").into()])?
                 .iter()
