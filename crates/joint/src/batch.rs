@@ -473,6 +473,12 @@ pub fn review(
         }
     }
     drop(first);
+    let persons: Vec<&str> = distinct
+        .iter()
+        .filter(|d| d.3 == SubjectKind::NaturalPerson)
+        .map(|d| d.1)
+        .collect();
+    let persons = checker.names.persons(&persons);
     let checked = crate::par::map(&distinct, |&(line, key, shown, kind)| {
         if !m.subjects.is_empty() && !m.subjects.iter().any(|s| s == kind.as_str()) {
             return ResultLine {
@@ -486,7 +492,11 @@ pub fn review(
                 note: format!("事项“{}”不适用于{}", m.name, kind.label()),
             };
         }
-        let r = checker.check_key(key, shown, kind, &m.code, today, now);
+        let mut r = checker.check_key(key, shown, kind, &m.code, today, now);
+        if let (false, Some(name)) = (r.subject.known, persons.get(key)) {
+            r.subject.known = true;
+            r.subject.name.clone_from(name);
+        }
         let mut note = Vec::new();
         if !r.subject.known {
             note.push("平台未归集到该主体的信息".to_string());

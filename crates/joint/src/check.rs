@@ -103,6 +103,12 @@ pub struct CheckResult {
 /// What a check needs to know about a subject that is not on any list: its name and kind.
 pub trait Names {
     fn name_of(&self, key: &str) -> Option<(String, SubjectKind)>;
+    /// The names of those of `keys` (natural persons') that the platform holds records of, for
+    /// a batch, in one go: a name index of organisations does not hold persons, and a batch
+    /// must not ask the store once per line.
+    fn persons(&self, _keys: &[&str]) -> std::collections::HashMap<String, String> {
+        Default::default()
+    }
 }
 
 impl<F: Fn(&str) -> Option<(String, SubjectKind)>> Names for F {

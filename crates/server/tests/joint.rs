@@ -1735,3 +1735,61 @@ async fn the_representative_a_list_entry_names_is_checked_against_it() {
         "clear"
     );
 }
+
+/// A natural person on no list is not in the organisations' name index: the check and the batch
+/// still say the platform holds their records (and their name), and that it holds none of a
+/// person never reported.
+async fn a_person_on_no_list_is_known_from_the_store(h: Harness) {
+    let (fined, never) = (ric(21), ric(22));
+    let unit_code = h.state.rules.units.find(UNIT).unwrap().uscc.clone();
+    let cf = format!(
+        "CF_XDR_MC,CF_XDR_LB,CF_XDR_ZJLX,CF_XDR_ZJHM,CF_WSH,CF_WFXW,CF_SY,CF_YJ,CF_CFLB,CF_NR,CF_NR_FK,CF_JDRQ,CF_YXQ,CF_CFJG,CF_CFJGDM,CF_SJLY,CF_SJLYDM\n\
+         孙某,自然人,身份证,{fined},盐环罚〔2026〕301号,露天焚烧,经查露天焚烧垃圾,《中华人民共和国大气污染防治法》第一百一十九条,罚款,处罚款0.05万元,0.05,2026-03-02,2027-03-02,{UNIT},{unit_code},{UNIT},{unit_code}\n"
+    );
+    let s = import(&h, UNIT, "行政处罚", &cf);
+    assert_eq!(s.accepted, 1, "{s:?}");
+    let (st, v) = check(&h, Role::Handling, &fined, "GWYLY").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        (&v["subject"]["known"], &v["subject"]["name"]),
+        (&json!(true), &json!("孙某")),
+        "{v}"
+    );
+    let (_, v) = check(&h, Role::Handling, &never, "GWYLY").await;
+    assert_eq!(v["subject"]["known"], false, "{v}");
+    let r = h
+        .send(
+            h.request(
+                Method::POST,
+                "/api/v1/batches?matter=ZFCG",
+                Role::Handling,
+                Via::Token,
+            )
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(Body::from(format!("代码\n{fined}\n{never}\n")))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let id = r.json()["batch_id"].as_i64().unwrap();
+    let csv = h
+        .get(&format!("/api/v1/batches/{id}/result.csv"), Role::Handling)
+        .await
+        .text();
+    let mut rd = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    assert_eq!(&rows[0][2], "孙某", "{csv}");
+    assert!(!rows[0][7].contains("平台未归集"), "{csv}");
+    assert!(rows[1][7].contains("平台未归集到该主体的信息"), "{csv}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_on_no_list_is_known_from_the_store_on_sqlite() {
+    a_person_on_no_list_is_known_from_the_store(harness()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_on_no_list_is_known_from_the_store_on_postgres() {
+    a_person_on_no_list_is_known_from_the_store(pg_harness().await).await;
+}

@@ -35,10 +35,25 @@ impl From<joint::batch::BatchError> for ApiError {
     }
 }
 
-/// A checker over the state's index; names of subjects not on a list come from the name index.
+/// A checker over the state's index; names of organisations not on a list come from the name
+/// index, of natural persons from the store (a batch asks for its persons in one go).
 pub fn with_checker<T>(state: &Shared, unit: Option<&str>, f: impl FnOnce(&Checker<'_>) -> T) -> T {
-    let names = |key: &str| {
-        state.search.get(key).map(|e| {
+    let names = StateNames(state);
+    let checker = Checker {
+        index: &state.lists,
+        rules: &state.rules,
+        keys: &state.keys,
+        names: &names,
+        unit,
+    };
+    f(&checker)
+}
+
+struct StateNames<'a>(&'a Shared);
+
+impl joint::check::Names for StateNames<'_> {
+    fn name_of(&self, key: &str) -> Option<(String, domain::record::SubjectKind)> {
+        self.0.search.get(key).map(|e| {
             (
                 e.name,
                 if e.kind == "individual_business" {
@@ -48,15 +63,27 @@ pub fn with_checker<T>(state: &Shared, unit: Option<&str>, f: impl FnOnce(&Check
                 },
             )
         })
-    };
-    let checker = Checker {
-        index: &state.lists,
-        rules: &state.rules,
-        keys: &state.keys,
-        names: &names,
-        unit,
-    };
-    f(&checker)
+    }
+
+    fn persons(&self, keys: &[&str]) -> std::collections::HashMap<String, String> {
+        // A store that cannot answer leaves the persons unknown: the note says so, the verdict
+        // (from the list index) stands.
+        self.0.store.subject_names(keys).unwrap_or_default()
+    }
+}
+
+/// A natural person on no list is not in the name index: whether the platform holds records of
+/// them (and their name) is asked of the store, off the async threads.
+async fn known_person(state: &Shared, r: &mut CheckResult) -> ApiResult<()> {
+    if r.subject.known || r.subject.kind != domain::record::SubjectKind::NaturalPerson {
+        return Ok(());
+    }
+    let (s, key) = (state.clone(), r.subject.key.clone());
+    if let Some(subject) = blocking(move || Ok(s.store.subject(&key)?)).await? {
+        r.subject.known = true;
+        r.subject.name = subject.name;
+    }
+    Ok(())
 }
 
 /// Financial institutions check for credit decisions only.
@@ -96,6 +123,7 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
     let mut result = with_checker(state, ctx.principal.unit.as_deref(), |c| {
         c.check(&req.code, &req.matter, today(now), now)
     })?;
+    known_person(state, &mut result).await?;
     let row = result.record(
         &ctx.principal.actor(),
         ctx.principal.unit.as_deref(),
