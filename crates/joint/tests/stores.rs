@@ -312,8 +312,11 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
             at: later.now(),
             today: day("2026-06-12"),
         };
-        let expired = store.expire_due(&index.lists(), &ch).unwrap();
-        assert_eq!(expired.len(), 1, "{name}");
+        let mut told = Vec::new();
+        let n = store
+            .expire_due(&index.lists(), &ch, &mut |id| told.push(id))
+            .unwrap();
+        assert_eq!((n, told.len()), (1, 1), "{name}");
         store
             .list_action(
                 &r.entries[0].record_id,

@@ -38,6 +38,7 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
         due
     };
     if due {
+        // Expiries are in the trail as soon as they are committed, whatever follows.
         let expired = state.store.expire_due(
             &lists,
             &store::ListChange {
@@ -48,11 +49,7 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
                 at: now,
                 today: day,
             },
-        );
-        // Expiries are in the trail as soon as they are committed, whatever follows.
-        let expired = expired.map(|e| {
-            r.expired = e.len();
-            for id in e {
+            &mut |id| {
                 trail(
                     state,
                     &PlatformStep {
@@ -60,9 +57,10 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
                         object: id,
                         detail: "到期移出".into(),
                     },
-                );
-            }
-        });
+                )
+            },
+        );
+        let expired = expired.map(|n| r.expired = n);
         match expired.and_then(|_| rectification_overdue(state, day, now)) {
             Ok(o) => r.rectification_overdue = o,
             Err(e) => {

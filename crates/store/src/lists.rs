@@ -257,12 +257,14 @@ impl Store {
         self.write(|c| apply(c, &subject, &key, lists, action, ch))
     }
 
-    /// Moves off their lists the entries whose validity ended before `today`; returns their ids.
+    /// Moves off their lists the entries whose validity ended before `today`, each in its own
+    /// transaction, telling `expired` each one's id as it commits; returns how many.
     pub fn expire_due(
         &self,
         lists: &[&str],
         ch: &ListChange<'_>,
-    ) -> Result<Vec<String>, StoreError> {
+        expired: &mut dyn FnMut(String),
+    ) -> Result<usize, StoreError> {
         let (list, params) = first_and_lists(ch.today.into(), lists);
         let due: Vec<(String, Vec<u8>)> = self.read(|c| {
             c.query(
@@ -278,10 +280,12 @@ impl Store {
             .map(|r| Ok((r.text(0)?, r.bytes(1)?)))
             .collect()
         })?;
-        let mut done = Vec::new();
+        let mut done = 0;
         for (s, k) in due {
             self.write(|c| apply(c, &s, &k, lists, &ListAction::Expire, ch))?;
-            done.push(record_id(&s, &k));
+            // Told as soon as it commits: a later entry's failure loses none of the earlier.
+            expired(record_id(&s, &k));
+            done += 1;
         }
         Ok(done)
     }
