@@ -58,7 +58,9 @@ impl Figures {
         Figures {
             produced,
             reported,
-            reported_declared: if produced.is_some() { reported } else { 0 },
+            // Capped at what it declared: one unit's surplus must not fill another's gap in a
+            // county's or the city's 上报率.
+            reported_declared: produced.map_or(0, |p| reported.min(p)),
             accepted,
             linked,
             on_time,
@@ -155,5 +157,10 @@ mod tests {
         assert_eq!(county.produced, Some(54));
         assert_eq!(county.reported, 549);
         assert_eq!(county.reporting_rate(), Some(49.0 / 54.0));
+        // Nor does a unit's surplus: 25 of 20 declared and 47 of 50 are 67 of 70, not 100%.
+        let mut unit = Figures::default();
+        unit.add(&Figures::of_unit(Some(20), 25, 25, 25, 25));
+        unit.add(&Figures::of_unit(Some(50), 47, 47, 47, 47));
+        assert_eq!(unit.reporting_rate(), Some(67.0 / 70.0));
     }
 }

@@ -144,7 +144,9 @@ pub const COUNTY_HEADERS: [&str; 12] = [
 ];
 
 /// The bulletin workbook's bytes.
-pub fn workbook(r: &MonthReport, title: &str) -> Result<Vec<u8>, XlsxError> {
+/// The month's 通报 workbook; `as_of` (the time the figures were read, Beijing) is printed in
+/// it, for the figures move when a unit sends, corrects or withdraws records later.
+pub fn workbook(r: &MonthReport, title: &str, as_of: &str) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
     let head = Format::new().set_bold().set_font_size(14);
@@ -154,12 +156,19 @@ pub fn workbook(r: &MonthReport, title: &str) -> Result<Vec<u8>, XlsxError> {
         ws.write_string_with_format(0, 0, title, &head)?;
         let t = &r.total;
         ws.write_string(1, 0, format!(
-            "全市合计：自报作出{}件，报送{}件（其中已自报单位报送{}件，为上报率的分子），入库{}件，关联{}件，按时{}件；上报率{}，合规率{}，及时率{}，关联率{}。目标：上报率、合规率、及时率均为{}。",
+            "全市合计：自报作出{}件，报送{}件（其中计入上报率的{}件：已自报单位报送的，每个单位至多计其自报数），入库{}件，关联{}件，按时{}件；上报率{}，合规率{}，及时率{}，关联率{}。目标：上报率、合规率、及时率均为{}。",
             t.produced.unwrap_or(0), t.reported, t.reported_declared, t.accepted, t.linked, t.on_time,
             pct(t.reporting_rate()), pct(t.compliance_rate()), pct(t.timeliness_rate()), pct(t.link_rate()),
             pct(Some(r.goal)),
         ))?;
-        ws.write_string(2, 0, format!("规则版本：{}", r.rule_version))?;
+        ws.write_string(
+            2,
+            0,
+            format!(
+                "数据截至：{as_of}（北京时间）；规则版本：{}",
+                r.rule_version
+            ),
+        )?;
         ws.write_string_with_format(4, 0, "区县排名", &bold)?;
         let next = table(ws, 5, &COUNTY_HEADERS, &county_cells(r), &bold)?;
         let below = r.below();

@@ -143,6 +143,33 @@ fn report(rules: &Rulebook, month: &str, mut units: Vec<UnitLine>) -> MonthRepor
     }
 }
 
+/// A line for every unit that may report a monitored class and has none for the month: a unit
+/// that neither reported nor filed a self-report is below the goal, not out of the report.
+fn with_silent_units(rules: &Rulebook, classes: &[&str], figures: &mut Vec<store::MonthFigures>) {
+    for class in classes {
+        let Some(c) = rules.catalog.class_by_code(class) else {
+            continue;
+        };
+        for u in rules
+            .units
+            .units
+            .iter()
+            .filter(|u| !u.is_feed() && u.may_report(c))
+        {
+            if !figures
+                .iter()
+                .any(|f| f.source_unit == u.name && f.class_code == *class)
+            {
+                figures.push(store::MonthFigures {
+                    source_unit: u.name.clone(),
+                    class_code: class.to_string(),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+}
+
 /// The month's report from the figures kept at import.
 pub fn month_report(
     store: &Store,
@@ -155,11 +182,9 @@ pub fn month_report(
         .iter()
         .map(String::as_str)
         .collect();
-    Ok(report(
-        rules,
-        month,
-        lines(rules, store.month_figures(month, &classes)?),
-    ))
+    let mut figures = store.month_figures(month, &classes)?;
+    with_silent_units(rules, &classes, &mut figures);
+    Ok(report(rules, month, lines(rules, figures)))
 }
 
 /// The same report recounted from the records themselves (for checking the bulletin).
@@ -196,6 +221,7 @@ pub fn month_report_recount(
             }),
         }
     }
+    with_silent_units(rules, &classes, &mut figures);
     figures.sort_by(|a, b| (&a.source_unit, &a.class_code).cmp(&(&b.source_unit, &b.class_code)));
     Ok(report(rules, month, lines(rules, figures)))
 }
@@ -240,9 +266,18 @@ pub fn warnings(
             .unwrap_or(7);
         let deadline = rules.calendar.add_workdays(end, days).date;
         let (left, _) = rules.calendar.workdays_between(today, deadline);
-        if today > deadline || left > w.lead_working_days {
+        if today <= deadline && left > w.lead_working_days {
             continue;
         }
+        // Past the deadline the gap stays on the home page, said to be overdue.
+        let when = if today > deadline {
+            match rules.calendar.workdays_between(deadline, today).0 {
+                0 => format!("报送期限{deadline}，已逾期"),
+                late => format!("报送期限{deadline}，已逾期{late}个工作日"),
+            }
+        } else {
+            format!("报送期限{deadline}（还剩{left}个工作日）")
+        };
         for l in month_report(store, rules, &month)?.units {
             if unit.is_some_and(|u| u != l.unit) {
                 continue;
@@ -253,15 +288,13 @@ pub fn warnings(
                 out.push(Warning {
                     unit: l.unit.clone(),
                     message: format!(
-                        "{}{}月自报作出{}{}件，已入库{}件，尚有{}件未报送，报送期限{}（还剩{}个工作日）",
+                        "{}{}月自报作出{}{}件，已入库{}件，尚有{}件未报送，{when}",
                         l.unit,
                         &month[5..],
                         l.class_name,
                         p,
                         l.figures.accepted,
                         p - l.figures.accepted,
-                        deadline,
-                        left
                     ),
                 });
             }

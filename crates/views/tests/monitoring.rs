@@ -140,13 +140,10 @@ fn timeliness_counts_holidays_and_make_up_working_days() {
                 .map(|u| (&u.unit, &u.class_code, &u.figures, u.rejected))
                 .collect::<Vec<_>>()
         );
-        // Nothing counted for October.
-        assert!(
-            month_report(&store, &rules, "2026-10")
-                .unwrap()
-                .units
-                .is_empty()
-        );
+        // Nothing counted for October: every unit's line is empty.
+        let october = month_report(&store, &rules, "2026-10").unwrap();
+        assert!(!october.units.is_empty());
+        assert_eq!((october.total.reported, october.total.produced), (0, None));
     }
 }
 
@@ -243,13 +240,41 @@ fn bulletin_equals_a_recount_from_the_records() {
             };
             assert_eq!(key(&report), key(&recount), "{month}");
             assert_eq!(report.total, recount.total, "{month}");
-            if report.units.is_empty() {
+            // Every unit that may report a monitored class has its line, silent ones too, and
+            // a silent unit is below the goal.
+            for class in &rules.monitoring.classes {
+                let c = rules.catalog.class_by_code(class).unwrap();
+                for u in rules
+                    .units
+                    .units
+                    .iter()
+                    .filter(|u| !u.is_feed() && u.may_report(c))
+                {
+                    let line: Vec<_> = report
+                        .units
+                        .iter()
+                        .filter(|l| l.unit == u.name && &l.class_code == class)
+                        .collect();
+                    assert_eq!(line.len(), 1, "{month} {} {class}", u.name);
+                    if line[0].figures.reported == 0 && line[0].figures.produced.is_none() {
+                        assert!(report.below().iter().any(|b| b.unit == u.name), "{month}");
+                    }
+                }
+            }
+            if report.total.reported == 0 {
                 continue;
             }
             months_with_data += 1;
             // The workbook's ranking sheet says what the recount says, line by line.
-            let bytes = views::bulletin::workbook(&report, &format!("{month}通报")).unwrap();
+            let bytes =
+                views::bulletin::workbook(&report, &format!("{month}通报"), "2026-12-01 09:00")
+                    .unwrap();
             let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
+            let cover = wb.worksheet_range("通报").unwrap();
+            assert!(
+                cell_text(cover.get((2, 0)).unwrap()).contains("数据截至：2026-12-01 09:00"),
+                "{month}"
+            );
             let sheet = wb.worksheet_range("单位排名").unwrap();
             let rows: Vec<Vec<String>> = sheet
                 .rows()
@@ -331,6 +356,13 @@ fn warnings_name_units_near_the_deadline_and_with_many_rejections() {
     assert!(
         !early.iter().any(|w| w.message.contains("未报送")),
         "{early:?}"
+    );
+    // Past the deadline the gap is still shown, as overdue (11-12 is two working days on).
+    let late = warnings(&store, &rules, Some(UNIT), day("2026-11-12")).unwrap();
+    assert!(
+        late.iter()
+            .any(|w| w.message.contains("尚有2件未报送") && w.message.contains("已逾期2个工作日")),
+        "{late:?}"
     );
     // Another unit's warning is not this unit's.
     assert!(
@@ -446,7 +478,7 @@ fn a_rejected_decision_counts_once_and_not_once_it_is_accepted() {
         let s = import_csv(&store, &rules, &keys, &clock, &future);
         assert_eq!(s.rejected, 1, "{}", ts.name);
         assert_eq!(figures("2026-10"), Some((2, 0, 2)), "{}", ts.name);
-        assert_eq!(figures("2062-11"), None, "{}", ts.name);
+        assert_eq!(figures("2062-11"), Some((0, 0, 0)), "{}", ts.name);
     }
 }
 

@@ -60,13 +60,16 @@ fn format_of(req: &Request, explicit: Option<&str>) -> Result<Format, ApiError> 
 pub async fn import_body(
     state: &Shared,
     ctx: &Ctx,
+    channel: Channel,
     class: String,
     file_name: Option<String>,
     format: Format,
     body: Body,
 ) -> ApiResult<ImportSummary> {
     let (state, ctx) = (state.clone(), ctx.clone());
-    let work = async move { import_body_here(&state, &ctx, class, file_name, format, body).await };
+    let work = async move {
+        import_body_here(&state, &ctx, channel, class, file_name, format, body).await
+    };
     let task = match crate::error::REQUEST_ID.try_with(Clone::clone) {
         Ok(id) => tokio::spawn(crate::error::REQUEST_ID.scope(id, work)),
         Err(_) => tokio::spawn(work),
@@ -78,6 +81,7 @@ pub async fn import_body(
 async fn import_body_here(
     state: &Shared,
     ctx: &Ctx,
+    channel: Channel,
     class: String,
     file_name: Option<String>,
     format: Format,
@@ -105,7 +109,7 @@ async fn import_body_here(
             unit,
             class,
             actor,
-            channel: Channel::Api,
+            channel,
         };
         let r = importer
             .import_reader(file_name, format, reader, &opts, &|_| {})
@@ -180,7 +184,16 @@ pub async fn create(
     req: Request,
 ) -> ApiResult<Response> {
     let format = format_of(&req, p.format.as_deref())?;
-    let summary = import_body(&state, &ctx, p.class, p.file_name, format, req.into_body()).await?;
+    let summary = import_body(
+        &state,
+        &ctx,
+        Channel::Api,
+        p.class,
+        p.file_name,
+        format,
+        req.into_body(),
+    )
+    .await?;
     let status = if summary.duplicate_of.is_some() {
         StatusCode::OK
     } else {

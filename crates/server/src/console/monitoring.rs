@@ -344,9 +344,12 @@ pub async fn bulletin_xlsx(
     let s = state.clone();
     let r = blocking(move || {
         let month = month_of(&s, &q.month)?;
+        let as_of = domain::clock::beijing(s.clock.now())
+            .format("%Y-%m-%d %H:%M")
+            .to_string();
         let report = month_report(&s.store, &s.rules, &month)?;
-        let bytes =
-            bulletin::workbook(&report, &bulletin_title(&month)).map_err(ApiError::internal)?;
+        let bytes = bulletin::workbook(&report, &bulletin_title(&month), &as_of)
+            .map_err(ApiError::internal)?;
         Ok((month, bytes))
     })
     .await;

@@ -524,7 +524,15 @@ pub async fn upload(State(state): State<Shared>, ctx: Ctx, mut mp: Multipart) ->
                     }
                 };
                 let (result, ()) = tokio::join!(
-                    import_body(&state, &ctx, class.clone(), Some(name), format, body),
+                    import_body(
+                        &state,
+                        &ctx,
+                        store::Channel::File,
+                        class.clone(),
+                        Some(name),
+                        format,
+                        body
+                    ),
                     pump
                 );
                 return match result {
