@@ -66,6 +66,9 @@ pub struct ImportSummary {
     pub digest: String,
     pub byte_size: u64,
     pub unknown_columns: Vec<String>,
+    /// What the unit should know about this batch beyond its rows (a verdict counted without
+    /// the year's holiday notice).
+    pub notices: Vec<String>,
     pub seconds: f64,
     pub rows_per_second: f64,
     /// Peak resident memory of the process so far (Linux), MiB.
@@ -98,6 +101,7 @@ enum Msg {
         digest: String,
         size: u64,
         chunks: Vec<Vec<u8>>,
+        notices: Vec<String>,
     },
 }
 
@@ -299,10 +303,16 @@ impl Importer<'_> {
         let (digest, size) = tee
             .finish()
             .map_err(|e| IngestError::Format(e.to_string()))?;
+        let notices = validator
+            .borrow()
+            .as_ref()
+            .map(Validator::notices)
+            .unwrap_or_default();
         tx.send(Ok(Msg::Done {
             digest,
             size,
             chunks: seal_all(&raw_chunks)?,
+            notices,
         }))
         .map_err(|_| closed())?;
         Ok(())
@@ -446,6 +456,7 @@ impl Importer<'_> {
                     digest,
                     size,
                     chunks,
+                    notices,
                 } => {
                     let mut w =
                         writer.ok_or_else(|| IngestError::Format("文件为空，没有表头".into()))?;
@@ -499,6 +510,7 @@ impl Importer<'_> {
                         digest,
                         byte_size: size,
                         unknown_columns: unknown,
+                        notices,
                         seconds,
                         rows_per_second: counts.rows_read as f64 / seconds.max(1e-9),
                         peak_memory_mib: peak_memory_mib(),

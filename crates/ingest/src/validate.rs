@@ -58,6 +58,9 @@ pub struct Validator<'a> {
     keys: &'a KeyRing,
     map: HeaderMap,
     today: NaiveDate,
+    /// Years a row's reporting deadline ran into with no holiday notice loaded: its on-time
+    /// verdict counted Monday to Friday, which the import must say.
+    unsure_years: std::cell::RefCell<std::collections::BTreeSet<i32>>,
 }
 
 const WS: &[char] = &[' ', '\t', '\u{3000}', '\u{a0}', '\r', '\n'];
@@ -78,11 +81,26 @@ impl<'a> Validator<'a> {
             keys,
             map,
             today,
+            unsure_years: Default::default(),
         }
     }
 
     pub fn header_map(&self) -> &HeaderMap {
         &self.map
+    }
+
+    /// What the import must tell the unit about the verdicts it could only guess: the years
+    /// whose holiday notice is not loaded, in which on-time was counted Monday to Friday.
+    pub fn notices(&self) -> Vec<String> {
+        self.unsure_years
+            .borrow()
+            .iter()
+            .map(|y| {
+                format!(
+                    "{y}年的节假日安排尚未载入规则（calendar.toml），本批涉及{y}年的报送期限按周一至周五计算，按时报送的判断待载入后复核"
+                )
+            })
+            .collect()
     }
 
     /// The decision date of a row, if its cell can be read (for a rejected row's month).
@@ -754,6 +772,11 @@ impl<'a> Validator<'a> {
         if let (Some(n), Some(d)) = (class.report_working_days, decided_on) {
             let deadline = self.rules.calendar.add_workdays(d, n);
             row.on_time = Some(self.today <= deadline.date);
+            if !deadline.years_without_notice.is_empty() {
+                self.unsure_years
+                    .borrow_mut()
+                    .extend(deadline.years_without_notice.iter().copied());
+            }
             if row.rule_version.is_none() {
                 row.rule_version = Some(self.rules.digest.clone());
             }

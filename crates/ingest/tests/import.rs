@@ -2322,3 +2322,49 @@ fn a_withdrawn_batch_still_counts_in_the_units_quality() {
         );
     }
 }
+
+/// A decision whose reporting deadline runs into a year with no holiday notice loaded gets an
+/// on-time verdict counted Monday to Friday, and the import says so (rules.md: a warning, never
+/// a silent guess); a batch within the loaded years says nothing.
+#[test]
+fn an_on_time_verdict_without_the_years_holidays_is_said_to_be_provisional() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let late_dec =
+        hengtai_penalty(&rules, "盐环罚〔2026〕991号", env).replace("2026-05-06", "2026-12-28");
+    let f = write(dir.path(), "dec.csv", &[late_dec]);
+    let may = write(
+        dir.path(),
+        "may.csv",
+        &[hengtai_penalty(&rules, "盐环罚〔2026〕992号", env)],
+    );
+    let ts = testkit::sqlite();
+    let keys = testkit::keys();
+    let s = import(
+        &ts.store,
+        &rules,
+        &keys,
+        &clock_on("2027-01-07"),
+        &f,
+        env,
+        "行政处罚",
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    assert!(
+        s.notices
+            .iter()
+            .any(|n| n.contains("2027年的节假日安排尚未载入")),
+        "{s:?}"
+    );
+    let s = import(
+        &ts.store,
+        &rules,
+        &keys,
+        &clock_on("2026-05-08"),
+        &may,
+        env,
+        "行政处罚",
+    );
+    assert!(s.notices.is_empty(), "{s:?}");
+}

@@ -232,8 +232,12 @@ fn summary_text(s: &ImportSummary) -> String {
                 "\n  未识别的列（原样保存，不入库）：{}",
                 s.unknown_columns.join("、")
             )
-        }
-    )
+        },
+    ) + &s
+        .notices
+        .iter()
+        .map(|n| format!("\n  注意：{n}"))
+        .collect::<String>()
 }
 
 fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
