@@ -103,34 +103,47 @@ impl<'a> Validator<'a> {
             .collect()
     }
 
-    /// The decision date of a row, if its cell can be read (for a rejected row's month).
     /// For the monitored classes (行政许可, 行政处罚): the decision the row reports, by class and
     /// its document number as written (spaces and full-width forms aside) — the same for a row
     /// rejected and for the same decision sent again corrected (the subject's code is often
-    /// what was wrong, so it is not part of it).
+    /// what was wrong, so it is not part of it). A row without its number is known by all its
+    /// cells: the same bad row sent again is one rejected decision, not one more each time.
     pub fn decision_key(&self, raw: &RawRow) -> Option<[u8; 16]> {
         if self.class.key.is_empty() || !self.rules.monitoring.classes.contains(&self.class.code) {
             return None;
         }
-        let mut h = crypto::Sm3Stream::new();
-        h.update(self.class.code.as_bytes());
-        for k in &self.class.key {
-            let i = self.class.index_of(k)?;
-            let v = self.value(raw, i)?;
-            let v: String = v
-                .chars()
+        let folded = |v: &str| -> String {
+            v.chars()
                 .map(domain::text::fold_width)
                 .filter(|c| !c.is_whitespace())
-                .collect();
+                .collect()
+        };
+        let mut h = crypto::Sm3Stream::new();
+        h.update(self.class.code.as_bytes());
+        let mut whole = false;
+        for k in &self.class.key {
+            let i = self.class.index_of(k)?;
+            let v = self.value(raw, i).map(|v| folded(&v)).unwrap_or_default();
             if v.is_empty() {
-                return None;
+                whole = true;
+                break;
             }
             h.update(&[0]);
             h.update(v.as_bytes());
         }
+        if whole {
+            h = crypto::Sm3Stream::new();
+            h.update(self.class.code.as_bytes());
+            h.update(&[1]);
+            for c in &raw.cells {
+                h.update(&[0]);
+                h.update(folded(c).as_bytes());
+            }
+        }
         h.finish()[..16].try_into().ok()
     }
 
+    /// The decision date of a row, if its cell can be read (for a rejected row's month).
     pub fn decision_date(&self, raw: &RawRow) -> Option<NaiveDate> {
         let i = self.class.index_of_role(Role::DecisionDate)?;
         self.value(raw, i).as_deref().and_then(parse_date)

@@ -479,6 +479,20 @@ fn a_rejected_decision_counts_once_and_not_once_it_is_accepted() {
         assert_eq!(s.rejected, 1, "{}", ts.name);
         assert_eq!(figures("2026-10"), Some((2, 0, 2)), "{}", ts.name);
         assert_eq!(figures("2062-11"), Some((0, 0, 0)), "{}", ts.name);
+        // A row without its document number, sent twice (in two files), is one rejected
+        // decision.
+        let (r0, a0, j0) = figures("2026-09").unwrap();
+        let numberless = format!("{header}{}\n", line("", "2026-09-30"));
+        for file in [numberless.clone(), numberless.replace('\n', "\r\n")] {
+            let s = import_csv(&store, &rules, &keys, &clock, &file);
+            assert_eq!((s.rejected, s.duplicate_of), (1, None), "{}", ts.name);
+        }
+        assert_eq!(
+            figures("2026-09"),
+            Some((r0 + 1, a0, j0 + 1)),
+            "{}",
+            ts.name
+        );
     }
 }
 
