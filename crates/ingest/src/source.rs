@@ -460,6 +460,41 @@ fn cell_text(d: &calamine::Data) -> String {
     }
 }
 
+/// The largest a workbook part may expand to: the shared strings and the other parts are held
+/// in memory whole when the workbook is opened; a sheet is read cell by cell, but its size still
+/// bounds the work. A 1.5 MB file whose shared strings expand to gigabytes is refused before it
+/// is opened.
+pub const XLSX_PART_MAX: u64 = 256 << 20;
+pub const XLSX_SHEET_MAX: u64 = 4 << 30;
+
+/// Expands every part of a workbook into nothing, counting, and refuses the workbook if a part
+/// is larger than its limit (`sheet_max` for the worksheets). The sizes a ZIP declares are not
+/// trusted: they are what an attacker writes.
+pub fn check_xlsx_parts<R: Read + std::io::Seek>(input: R, sheet_max: u64) -> Result<(), String> {
+    let bad = || {
+        "不是有效的XLSX文件（文件已损坏，或不是Excel 2007及以上版本的工作簿；.xls请另存为.xlsx）"
+            .to_string()
+    };
+    let mut z = zip::ZipArchive::new(input).map_err(|_| bad())?;
+    for i in 0..z.len() {
+        let part = z.by_index(i).map_err(|_| bad())?;
+        let name = part.name().map_err(|_| bad())?.to_string();
+        let max = if name.starts_with("xl/worksheets/") {
+            sheet_max
+        } else {
+            XLSX_PART_MAX
+        };
+        let n = std::io::copy(&mut part.take(max + 1), &mut std::io::sink()).map_err(|_| bad())?;
+        if n > max {
+            return Err(format!(
+                "工作簿的“{name}”部分解压后超过{} MiB：请删去无关内容、拆分为多个文件，或另存为CSV后报送",
+                max >> 20
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn read_xlsx<R: Read>(
     mut input: R,
     header: &mut HeaderFn<'_>,
@@ -472,6 +507,10 @@ fn read_xlsx<R: Read>(
         tempfile::tempfile().map_err(|e| IngestError::Format(format!("无法建立临时文件：{e}")))?;
     std::io::copy(&mut input, &mut spool)
         .map_err(|e| IngestError::Format(format!("文件未能完整读取：{e}")))?;
+    std::io::Seek::rewind(&mut spool)
+        .map_err(|e| IngestError::Format(format!("文件未能完整读取：{e}")))?;
+    check_xlsx_parts(std::io::BufReader::new(&mut spool), XLSX_SHEET_MAX)
+        .map_err(IngestError::Format)?;
     std::io::Seek::rewind(&mut spool)
         .map_err(|e| IngestError::Format(format!("文件未能完整读取：{e}")))?;
     let mut wb: calamine::Xlsx<_> =
@@ -953,6 +992,26 @@ pub fn open_chunk(keys: &crypto::KeyRing, sealed: &[u8]) -> Result<Vec<u8>, Inge
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A part is measured by what it expands to, against its limit.
+    #[test]
+    fn a_workbook_part_larger_than_its_limit_is_refused() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for r in 0..200u32 {
+            ws.write_string(r, 0, format!("91320900MA1MB4X50R 第{r}行"))
+                .unwrap();
+        }
+        let bytes = wb.save_to_buffer().unwrap();
+        assert!(check_xlsx_parts(std::io::Cursor::new(&bytes), 1 << 30).is_ok());
+        let e = check_xlsx_parts(std::io::Cursor::new(&bytes), 1024).unwrap_err();
+        assert!(
+            e.contains("xl/worksheets/sheet1.xml") && e.contains("另存为CSV"),
+            "{e}"
+        );
+        let e = check_xlsx_parts(std::io::Cursor::new(b"PK\x03\x04 no zip"), 1 << 30).unwrap_err();
+        assert!(e.contains("不是有效的XLSX文件"), "{e}");
+    }
 
     fn rows_of(format: Format, bytes: &[u8]) -> (Vec<String>, String, Vec<RawRow>) {
         rows_from(format, bytes)

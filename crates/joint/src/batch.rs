@@ -144,7 +144,12 @@ fn looks_like_code(cell: &str) -> bool {
 
 const NUMBER_LOST: &str = "以数值存储，精度已丢失（请将该列设为文本后重新导出）";
 
+/// Largest a batch file's sheet may expand to: a million codes take some 100 MiB of sheet XML.
+const BATCH_SHEET_MAX: u64 = 1 << 30;
+
 fn xlsx_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, BatchError> {
+    ingest::source::check_xlsx_parts(Cursor::new(bytes), BATCH_SHEET_MAX)
+        .map_err(BatchError::Read)?;
     let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
         .map_err(|_| BatchError::Read("不是有效的XLSX文件（可另存为.xlsx或CSV后重试）".into()))?;
     // The visible sheet that holds data (hidden sheets are not the list); several such sheets
