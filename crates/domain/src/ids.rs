@@ -425,64 +425,140 @@ impl ResidentId {
 
 /// Masks any ID number: keeps the first six and last four characters of 18, less for short ones.
 /// Free text (a note, a decision's content) with every resident ID number in it masked as
-/// [`mask_id_number`] masks one: 18 characters standing alone (no digit either side), a birth
-/// date that is a date and the check character right; or the first-generation 15 digits standing
+/// [`mask_id_number`] masks one: 18 characters standing alone (no digit either side), a
+/// province's code first and a birth date that is a date — whatever the check character (a
+/// mistyped one is still someone's number); written in groups too (320928 19951212 333X, with
+/// spaces or hyphens); in full-width digits too; or the first-generation 15 digits standing
 /// alone, a province's code first and a date (YYMMDD of the 1900s) at the seventh, unless it is
 /// the whole value or the text names it a code (注册号, 编号) just before. Borrowed when there is
 /// none.
 pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
+    // Full-width digits (typed in Chinese input mode) are digits: looked for in a copy with
+    // them folded, which is what is shown when one is masked.
+    let b = text.as_bytes();
+    if b.contains(&0xEF)
+        && text
+            .chars()
+            .any(|c| matches!(c, '\u{FF10}'..='\u{FF19}' | '\u{FF38}' | '\u{FF58}'))
+    {
+        let folded: String = text
+            .chars()
+            .map(|c| match c {
+                '\u{FF10}'..='\u{FF19}' | '\u{FF38}' | '\u{FF58}' => crate::text::fold_width(c),
+                other => other,
+            })
+            .collect();
+        return match mask_ascii_ids(&folded) {
+            std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(text),
+            std::borrow::Cow::Owned(m) => std::borrow::Cow::Owned(m),
+        };
+    }
+    mask_ascii_ids(text)
+}
+
+/// An 18-character number that reads as a resident ID: a province-level code (11 to 82) first
+/// and a birth date (1900 to 2100) at the seventh character.
+fn reads_as_id18(d: &[u8]) -> bool {
+    let province = std::str::from_utf8(&d[..2])
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        .is_some_and(|p| (11..=82).contains(&p));
+    province
+        && std::str::from_utf8(&d[6..14])
+            .ok()
+            .and_then(|x| NaiveDate::parse_from_str(x, "%Y%m%d").ok())
+            .is_some_and(|x| (1900..=2100).contains(&x.year()))
+}
+
+fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
     let b = text.as_bytes();
     let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
-    let mut found: Vec<(usize, usize)> = Vec::new();
-    // Every payload value of every credit file passes here: probe every 15th byte, since a run
-    // of 15 digits (the shortest number sought) must hold one of them, and look closer only
-    // where a probe is a digit.
-    let mut p = 14;
+    let x_end =
+        |i: usize| matches!(b.get(i), Some(b'X' | b'x')) && i > 0 && digit(i - 1) && !digit(i + 1);
+    // A character of a number: a digit, or an X closing a run of digits.
+    let part = |i: usize| digit(i) || x_end(i);
+    let sep = |i: usize| matches!(b.get(i), Some(b' ' | b'-'));
+    // (start, end, the number's characters).
+    let mut found: Vec<(usize, usize, Vec<u8>)> = Vec::new();
+    // Every payload value of every credit file passes here: probe every 7th byte, since a group
+    // of 8 digits (the birth date of a number written in groups) must hold one of them, and
+    // look closer only where a probe is a digit.
+    let mut p = 6;
     while p < b.len() {
         if !b[p].is_ascii_digit() {
-            p += 15;
+            p += 7;
             continue;
         }
+        // The span around it: groups of digits joined by single spaces or hyphens.
         let mut start = p;
-        while start > 0 && digit(start - 1) {
-            start -= 1;
+        loop {
+            while start > 0 && part(start - 1) {
+                start -= 1;
+            }
+            if start >= 2 && sep(start - 1) && part(start - 2) {
+                start -= 1;
+                continue;
+            }
+            break;
         }
         let mut end = p;
-        while digit(end) {
-            end += 1;
+        loop {
+            while part(end) {
+                end += 1;
+            }
+            if sep(end) && digit(end + 1) {
+                end += 1;
+                continue;
+            }
+            break;
         }
-        let len = match end - start {
-            18 => 18,
-            17 if matches!(b.get(end), Some(b'X' | b'x')) && !digit(end + 1) => 18,
-            15 if !matches!(b.get(end), Some(b'X' | b'x')) => 15,
-            _ => 0,
-        };
-        // Without a check digit, a 15-digit run may also be an old 工商注册号: failing safe, it
-        // is masked unless it is the whole value or named as a code.
-        if len == 15 && first_generation_id(&b[start..end]) && !a_code(text, start) {
-            found.push((start, 15));
-        }
-        if len == 18 {
-            let w = &b[start..start + 18];
-            let dated = std::str::from_utf8(&w[6..14])
-                .ok()
-                .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
-                .is_some_and(|d| (1900..=2100).contains(&d.year()));
-            if dated && ric_check_char(&w[..17]) == w[17].to_ascii_uppercase() as char {
-                found.push((start, 18));
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        let mut g = start;
+        for i in start..=end {
+            if i == end || sep(i) {
+                groups.push((g, i));
+                g = i + 1;
             }
         }
-        p = end + 15;
+        for (k, &(gs, ge)) in groups.iter().enumerate() {
+            let w = &b[gs..ge];
+            // Without a check digit, a 15-digit run may also be an old 工商注册号: failing safe,
+            // it is masked unless it is the whole value or named as a code.
+            if w.len() == 15
+                && w.iter().all(u8::is_ascii_digit)
+                && first_generation_id(w)
+                && !a_code(text, gs)
+            {
+                found.push((gs, ge, w.to_vec()));
+            }
+            if w.len() == 18 && reads_as_id18(w) {
+                found.push((gs, ge, w.to_vec()));
+            }
+            // Written in groups: 6 (area), 8 (birth date), 4 (sequence and check).
+            if let [(s0, e0), (s1, e1), (s2, e2)] = groups.get(k..k + 3).unwrap_or_default()
+                && (e0 - s0, e1 - s1, e2 - s2) == (6, 8, 4)
+            {
+                let joined: Vec<u8> = [&b[*s0..*e0], &b[*s1..*e1], &b[*s2..*e2]].concat();
+                if reads_as_id18(&joined) {
+                    found.push((*s0, *e2, joined));
+                }
+            }
+        }
+        p = end + 7;
     }
     if found.is_empty() {
         return std::borrow::Cow::Borrowed(text);
     }
+    found.sort_by_key(|f| f.0);
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    for (start, len) in found {
+    for (start, end, number) in found {
+        if start < at {
+            continue;
+        }
         out.push_str(&text[at..start]);
-        out.push_str(&mask_id_number(&text[start..start + len]));
-        at = start + len;
+        out.push_str(&mask_id_number(&String::from_utf8_lossy(&number)));
+        at = end;
     }
     out.push_str(&text[at..]);
     std::borrow::Cow::Owned(out)
@@ -701,10 +777,38 @@ mod normalize_tests {
             masked.starts_with(&format!("申请人王小明（身份证号{}）", mask_id_number(&id))),
             "{masked}"
         );
-        // Part of a longer number, or with a wrong check character: left as written.
+        // Part of a longer number: left as written.
         assert!(masked.ends_with(&format!("2026{id}0")), "{masked}");
+        // A wrong check character is still someone's number; in full-width digits, or written
+        // in groups, too. An 18-digit number that is no ID (no province, no date): left.
         let wrong = format!("{}{}", &id[..17], if id.ends_with('0') { '1' } else { '0' });
-        assert_eq!(mask_ids_in(&wrong), wrong.as_str());
+        assert_eq!(mask_ids_in(&wrong), mask_id_number(&wrong));
+        let wide: String = id
+            .chars()
+            .map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap())
+            .collect();
+        assert_eq!(
+            mask_ids_in(&format!("证号{wide}。")),
+            format!("证号{}。", mask_id_number(&id))
+        );
+        for spaced in [
+            format!("{} {} {}", &id[..6], &id[6..14], &id[14..]),
+            format!("{}-{}-{}", &id[..6], &id[6..14], &id[14..]),
+        ] {
+            assert_eq!(
+                mask_ids_in(&format!("当事人（{spaced}）到场")),
+                format!("当事人（{}）到场", mask_id_number(&id))
+            );
+        }
+        assert_eq!(
+            mask_ids_in("订单号990000000000000001"),
+            "订单号990000000000000001"
+        );
+        // A phone number in groups is not one.
+        assert_eq!(
+            mask_ids_in("电话 0515 8888 6666 转 2"),
+            "电话 0515 8888 6666 转 2"
+        );
         // At either end, twice, and with a lower-case x.
         let x_id = (0..999)
             .map(|n| format!("32090219850315{n:03}"))

@@ -65,6 +65,18 @@ pub struct Validator<'a> {
 
 const WS: &[char] = &[' ', '\t', '\u{3000}', '\u{a0}', '\r', '\n'];
 
+/// Free text as the public may see it: resident ID numbers in it masked, and the row's own
+/// never-public numbers (`secrets`: value and masked form) wherever they are written again.
+fn hide<'t>(text: &'t str, secrets: &[(String, String)]) -> std::borrow::Cow<'t, str> {
+    let mut shown = mask_ids_in(text);
+    for (secret, masked) in secrets {
+        if shown.contains(secret.as_str()) {
+            shown = std::borrow::Cow::Owned(shown.replace(secret.as_str(), masked));
+        }
+    }
+    shown
+}
+
 impl<'a> Validator<'a> {
     pub fn new(
         rules: &'a Rulebook,
@@ -531,11 +543,26 @@ impl<'a> Validator<'a> {
         let class = self.class;
         let items = &class.items;
         let role = |r: Role| class.index_of_role(r).and_then(|i| typed[i].as_ref());
-        let name = domain::text::subject_name(
+        // The row's own numbers that are never public (证件号码 of any kind, a passport's too):
+        // written again into its free text, they are masked there as well.
+        let secrets: Vec<(String, String)> = items
+            .iter()
+            .zip(typed)
+            .filter(|(it, _)| !it.public)
+            .filter_map(|(_, t)| t.as_ref().map(Typed::canonical))
+            .filter(|v| v.chars().count() >= 6)
+            .map(|v| {
+                let m = mask_id_number(&v);
+                (v, m)
+            })
+            .collect();
+        // An ID number written into a person's name (张三（3209…）) is masked there too.
+        let name = domain::text::subject_name(&hide(
             role(Role::SubjectName)
                 .and_then(Typed::text)
                 .unwrap_or_default(),
-        );
+            &secrets,
+        ));
 
         // Identify the subject.
         let mut note: Option<String> = None;
@@ -608,7 +635,7 @@ impl<'a> Validator<'a> {
             if it.public {
                 // A resident ID number written into free text (a note naming an applicant's
                 // agent) is masked as an ID field is; the text as written is kept sealed.
-                match mask_ids_in(&plain) {
+                match hide(&plain, &secrets) {
                     std::borrow::Cow::Borrowed(_) => {
                         payload.insert(it.code.clone(), Value::String(plain));
                     }

@@ -2368,3 +2368,46 @@ fn an_on_time_verdict_without_the_years_holidays_is_said_to_be_provisional() {
     );
     assert!(s.notices.is_empty(), "{s:?}");
 }
+
+/// A person's own ID number written again into the free text (a passport's too, which no shape
+/// finds), or into the name, is masked there as in the ID field; the text as written is kept
+/// sealed.
+#[test]
+fn a_persons_own_number_is_masked_in_the_free_text_and_the_name() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let uc = unit_code(&rules, env);
+    let p = dir.path().join("pp.csv");
+    std::fs::write(
+        &p,
+        format!(
+            "CF_XDR_MC,CF_XDR_LB,CF_XDR_ZJLX,CF_XDR_ZJHM,CF_WSH,CF_WFXW,CF_SY,CF_YJ,CF_CFLB,CF_NR,CF_NR_FK,CF_JDRQ,CF_YXQ,CF_CFJG,CF_CFJGDM,CF_SJLY,CF_SJLYDM\n\
+             Tom Lee（E12345678）,自然人,护照,E12345678,盐环罚〔2026〕401号,露天焚烧,当事人（护照号E12345678）露天焚烧垃圾,《中华人民共和国大气污染防治法》第一百一十九条,罚款,处罚款0.05万元,0.05,2026-05-02,2027-05-02,{env},{uc},{env},{uc}\n"
+        ),
+    )
+    .unwrap();
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import_on_may_8(&ts.store, &rules, &keys, &p);
+        assert_eq!(s.accepted, 1, "{}: {s:?}", ts.name);
+        let (subject, records) = ts
+            .store
+            .subject_file(&keys.person_key("护照号", "E12345678"), None)
+            .unwrap()
+            .expect("the person's file");
+        assert!(!subject.name.contains("E12345678"), "{}", subject.name);
+        let v = records[0].current().unwrap();
+        assert!(
+            !v.payload.contains("E12345678"),
+            "{}: {}",
+            ts.name,
+            v.payload
+        );
+        assert!(
+            v.payload.contains("当事人（护照号E1*****78）"),
+            "{}",
+            v.payload
+        );
+    }
+}

@@ -176,7 +176,8 @@ fn identity(s: &Subject, rules: &Rulebook) -> Identity {
         key: s.key.clone(),
         kind: s.kind,
         kind_label: s.kind.label(),
-        name: s.name.clone(),
+        // A name stored before names were masked at import: an ID number in it is not shown.
+        name: domain::ids::mask_ids_in(&s.name).into_owned(),
         uscc: s.uscc.clone(),
         id_masked: s.id_masked.clone(),
         division: s.division.clone(),
