@@ -690,3 +690,34 @@ async fn the_name_index_rebuild_finds_what_the_cursor_missed() {
         "{page}"
     );
 }
+
+/// Items the catalog marks never public (证件号码) are not in the public's file at all, masked or
+/// not; the full file keeps them, masked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn never_public_items_are_left_out_of_the_public_file() {
+    let h = harness();
+    let key = h.state.keys.person_key("身份证", &h.person);
+    let codes = |audience| {
+        let f = tokio::task::block_in_place(|| {
+            views::credit_file(
+                &h.state.store,
+                &h.state.rules,
+                &key,
+                h.state.clock.today(),
+                audience,
+            )
+        })
+        .unwrap()
+        .expect("the person's file");
+        f.classes
+            .iter()
+            .flat_map(|c| c.records.iter())
+            .flat_map(|r| r.items.iter().map(|i| i.code.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let public = codes(views::Audience::Public);
+    assert!(public.iter().any(|c| c == "CF_WSH"), "{public:?}");
+    assert!(!public.iter().any(|c| c == "CF_XDR_ZJHM"), "{public:?}");
+    let full = codes(views::Audience::Full);
+    assert!(full.iter().any(|c| c == "CF_XDR_ZJHM"), "{full:?}");
+}

@@ -398,7 +398,16 @@ pub fn file_of(
             continue;
         }
         if audience == Audience::Public {
+            // Items the catalog marks never public (证件号码) are left out, masked or not: the
+            // open data leaves them out too.
+            let hidden: Vec<&str> = class
+                .items
+                .iter()
+                .filter(|i| !i.public)
+                .map(|i| i.code.as_str())
+                .collect();
             for v in &mut views {
+                v.items.retain(|it| !hidden.contains(&it.code.as_ref()));
                 for x in &mut v.versions {
                     x.actor = String::new();
                 }
