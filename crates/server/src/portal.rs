@@ -967,6 +967,17 @@ async fn opendata_csv(
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return error(e),
     };
+    // A year at most per download (the form asks for both dates; a link without them gives the
+    // year to today): the whole store in one response is not open data, it is a dump.
+    let to = to.unwrap_or_else(|| today(state.clock.now()));
+    let from = from.unwrap_or(to - chrono::Days::new(365));
+    if to < from || (to - from).num_days() > 366 {
+        return error(ApiError::Unprocessable(
+            "起止日期有误：结束日期不能早于开始日期，一次最多下载一年（366天）的数据".into(),
+        ));
+    }
+    let (from, to) = (Some(from), Some(to));
+    let category = p.category.clone().filter(|x| !x.is_empty());
     let Some(class_def) = state.rules.catalog.class_by_code(class).cloned() else {
         return not_found("没有这个数据集。");
     };
@@ -1010,6 +1021,7 @@ async fn opendata_csv(
                 division: county.clone(),
                 from,
                 to,
+                category: category.clone(),
                 after: after.clone(),
                 limit: 2000,
                 ..Default::default()

@@ -721,3 +721,35 @@ async fn never_public_items_are_left_out_of_the_public_file() {
     let full = codes(views::Audience::Full);
     assert!(full.iter().any(|c| c == "CF_XDR_ZJHM"), "{full:?}");
 }
+
+/// The open-data download keeps the column's category, reads % and _ as themselves, and gives a
+/// year at most.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_data_keeps_the_category_and_a_year_at_most() {
+    let h = harness();
+    let rows = |q: &str| {
+        let h = &h;
+        let q = q.to_string();
+        async move {
+            let r = h
+                .get(&format!("/opendata/penalties.csv?{q}"), Role::Public)
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{q}: {}", r.text());
+            r.text().lines().count() - 1
+        }
+    };
+    let year = "from=2026-01-01&to=2026-12-31";
+    assert_eq!(rows(year).await, 2);
+    assert_eq!(rows(&format!("{year}&category=罚款")).await, 2);
+    assert_eq!(rows(&format!("{year}&category=吊销许可证件")).await, 0);
+    assert_eq!(rows(&format!("{year}&category=%25")).await, 0);
+    assert_eq!(rows(&format!("{year}&category=_")).await, 0);
+    let r = h
+        .get(
+            "/opendata/penalties.csv?from=2020-01-01&to=2026-12-31",
+            Role::Public,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("一次最多下载一年"), "{}", r.text());
+}

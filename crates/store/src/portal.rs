@@ -175,8 +175,13 @@ impl Store {
             sql.push_str(&format!(" AND r.decided_on <= {x}"));
         }
         if let Some(c) = &q.category {
-            let x = p(format!("%{c}%").into(), &mut params);
-            sql.push_str(&format!(" AND r.category LIKE {x}"));
+            // The word as typed: % and _ in it match themselves, not anything.
+            let word = c
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let x = p(format!("%{word}%").into(), &mut params);
+            sql.push_str(&format!(" AND r.category LIKE {x} ESCAPE '\\'"));
         }
         if let Some(s) = &q.subject_key {
             let x = p(s.as_str().into(), &mut params);
