@@ -1041,7 +1041,7 @@ fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async move {
+    let served = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&a.listen)
             .await
             .with_context(|| format!("监听 {}", a.listen))?;
@@ -1052,7 +1052,12 @@ fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()
         server::serve(state, listener, shutdown_signal()).await?;
         eprintln!("已停止。");
         Ok(())
-    })
+    });
+    // Dropping the runtime would wait for every blocking task still running (a download whose
+    // reader went away mid-stream): the service has stopped and checkpointed, so the process
+    // leaves them after a short grace.
+    rt.shutdown_timeout(std::time::Duration::from_secs(5));
+    served
 }
 
 fn accounts_cmd(ctx: &Ctx, c: AccountsCommand) -> Result<()> {
