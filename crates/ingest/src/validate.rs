@@ -354,6 +354,43 @@ impl<'a> Validator<'a> {
             }
         }
 
+        // 谁产生、谁提供、谁负责: a unit reports as itself, and a 双公示 decision of another unit
+        // of the platform is that unit's to report (its window, its repairs, its numbers).
+        // The provincial feed brings everyone's.
+        if !self.unit.is_feed() {
+            let monitored = self.rules.monitoring.classes.contains(&self.class.code);
+            for (role, deciding) in [
+                (Role::SourceUnit, false),
+                (Role::SourceUnitUscc, false),
+                (Role::DecidingUnit, true),
+                (Role::DecidingUnitUscc, true),
+            ] {
+                if deciding && !monitored {
+                    continue;
+                }
+                let Some(i) = self.class.index_of_role(role) else {
+                    continue;
+                };
+                let Some(t) = &typed[i] else { continue };
+                let written = t.canonical();
+                if let Some(other) = self.rules.units.find(&written)
+                    && other.name != self.unit.name
+                {
+                    let whose = if written == other.name {
+                        format!("“{written}”是另一报送单位")
+                    } else {
+                        format!("“{written}”是另一报送单位（{}）", other.name)
+                    };
+                    problems.push(self.problem(
+                        i,
+                        format!(
+                            "{whose}，与报送单位“{}”不一致：只能报送本单位作出的决定，该单位的决定由其自行报送",
+                            self.unit.name
+                        ),
+                    ));
+                }
+            }
+        }
         for check in &self.class.checks {
             if let Some(order) = check.strip_prefix("date_order:") {
                 let Some((a, b)) = order.split_once("<=") else {

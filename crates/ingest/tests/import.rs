@@ -1019,7 +1019,12 @@ fn another_unit_cannot_correct_a_record_even_when_it_sends_it_twice_in_one_file(
     let other = "盐城市市场监督管理局";
     let row = hengtai_penalty(&rules, "盐环罚〔2026〕31号", owner);
     let first = write(dir.path(), "a.csv", std::slice::from_ref(&row));
-    let changed = row.replace("0.3", "0.4");
+    // The other unit names itself as the deciding and reporting unit: the record is still the
+    // owner's (same subject, same decision number).
+    let changed = row
+        .replace("0.3", "0.4")
+        .replace(owner, other)
+        .replace(&unit_code(&rules, owner), &unit_code(&rules, other));
     let twice = write(dir.path(), "b.csv", &[changed.clone(), changed]);
     let clock = clock_on("2026-05-08");
     for ts in stores() {
@@ -2408,6 +2413,65 @@ fn a_persons_own_number_is_masked_in_the_free_text_and_the_name() {
             v.payload.contains("当事人（护照号E1*****78）"),
             "{}",
             v.payload
+        );
+    }
+}
+
+/// A unit reports as itself: a row naming another unit of the platform as its 数据来源单位 or,
+/// for 双公示, as the deciding body is rejected naming that field (one unit could otherwise take
+/// another's decision numbers, and its window would follow the wrong rules).
+#[test]
+fn a_row_in_another_units_name_is_rejected() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let market = "盐城市市场监督管理局";
+    let theirs = hengtai_penalty(&rules, "盐环罚〔2026〕93号", env);
+    // Only the deciding body the other unit's (the submitter names itself as the source).
+    let (env_at, market_at) = (
+        format!("{env},{}", unit_code(&rules, env)),
+        format!("{market},{}", unit_code(&rules, market)),
+    );
+    let last = theirs.rfind(&env_at).unwrap();
+    let decided_elsewhere = format!(
+        "{}{market_at}{}",
+        &theirs[..last],
+        &theirs[last + env_at.len()..]
+    )
+    .replace("盐环罚〔2026〕93号", "盐环罚〔2026〕94号");
+    let f = write(dir.path(), "x.csv", &[theirs, decided_elsewhere]);
+    for ts in stores() {
+        let s = import(
+            &ts.store,
+            &rules,
+            &testkit::keys(),
+            &clock_on("2026-05-08"),
+            &f,
+            market,
+            "行政处罚",
+        );
+        assert_eq!((s.accepted, s.rejected), (0, 2), "{}: {s:?}", ts.name);
+        let rej = ts.store.rejections(s.submission_id.unwrap()).unwrap();
+        let fields: Vec<Vec<&str>> = rej
+            .iter()
+            .map(|r| {
+                let mut f: Vec<&str> = r.problems.iter().map(|p| p.field.as_str()).collect();
+                f.sort();
+                f
+            })
+            .collect();
+        assert_eq!(
+            fields[0],
+            ["CF_CFJG", "CF_CFJGDM", "CF_SJLY", "CF_SJLYDM"].to_vec(),
+            "{rej:?}"
+        );
+        assert_eq!(fields[1], ["CF_CFJG", "CF_CFJGDM"].to_vec(), "{rej:?}");
+        let why: Vec<&str> = rej[0].problems.iter().map(|p| p.reason.as_str()).collect();
+        assert!(why.contains(&"“盐城市生态环境局”是另一报送单位，与报送单位“盐城市市场监督管理局”不一致：只能报送本单位作出的决定，该单位的决定由其自行报送"), "{why:?}");
+        assert!(
+            why.iter()
+                .any(|w| w.contains("是另一报送单位（盐城市生态环境局）")),
+            "{why:?}"
         );
     }
 }
