@@ -13,6 +13,51 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
+/// Receives a whole request body into a temporary file, refusing more than `limit` bytes and a
+/// pause longer than `idle`; the submission is opened on the store only once the body is here,
+/// so a sender that trickles holds a file, not the store's one writer (every other unit's
+/// submissions waited behind it, and were turned away busy).
+pub async fn spool(
+    body: Body,
+    limit: u64,
+    idle: std::time::Duration,
+) -> Result<std::fs::File, ApiError> {
+    use std::io::{Seek, Write};
+    let file = tempfile::tempfile().map_err(ApiError::internal)?;
+    let mut out = io::BufWriter::with_capacity(1 << 16, file);
+    let mut stream = body.into_data_stream();
+    let mut total = 0u64;
+    loop {
+        match tokio::time::timeout(idle, stream.next()).await {
+            Ok(Some(Ok(b))) => {
+                total += b.len() as u64;
+                if total > limit {
+                    return Err(ApiError::TooLarge);
+                }
+                // Into the page cache: a write of a piece takes microseconds.
+                out.write_all(&b).map_err(ApiError::internal)?;
+            }
+            Ok(Some(Err(_))) => {
+                return Err(ApiError::BadRequest(
+                    "请求体未能完整接收（连接中断或超时），本次报送未保存".into(),
+                ));
+            }
+            Ok(None) => break,
+            Err(_) => {
+                return Err(ApiError::BadRequest(format!(
+                    "请求体接收超时：{}秒内没有收到数据，本次报送未保存",
+                    idle.as_secs()
+                )));
+            }
+        }
+    }
+    let mut file = out
+        .into_inner()
+        .map_err(|e| ApiError::internal(e.error()))?;
+    file.rewind().map_err(ApiError::internal)?;
+    Ok(file)
+}
+
 /// Reads a request body on a blocking thread, chunk by chunk, refusing more than `limit` bytes.
 pub struct BodyReader {
     rx: tokio::sync::mpsc::Receiver<Result<Bytes, String>>,

@@ -32,7 +32,7 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("不支持的请求方法")]
     MethodNotAllowed,
-    #[error("服务器忙，请稍后再试")]
+    #[error("服务器忙（数据库正在写入其他报送），请稍后再试")]
     Busy,
     #[error("服务器内部错误")]
     Internal(String),
@@ -163,9 +163,12 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
-        if let ApiError::TooMany(secs) = self
-            && let Ok(v) = secs.to_string().parse()
-        {
+        let retry = match self {
+            ApiError::TooMany(secs) => Some(secs),
+            ApiError::Busy => Some(5),
+            _ => None,
+        };
+        if let Some(v) = retry.and_then(|secs| secs.to_string().parse().ok()) {
             resp.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, v);
         }

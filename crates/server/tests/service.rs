@@ -1271,3 +1271,81 @@ async fn json_requests_are_held_to_their_limit_and_submissions_are_not() {
     let r = push(&h, Role::Reporter, &body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
 }
+
+/// An upload still arriving does not hold the store: another submission made meanwhile is
+/// taken at once, and the slow one is taken when its last byte comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_upload_does_not_hold_the_store_for_others() {
+    use futures_util::StreamExt;
+    let h = std::sync::Arc::new(harness());
+    // A file whose first 100 KiB have come (more than the importer samples before it starts)
+    // and whose last row is still coming.
+    let numbers: Vec<String> = (0..400)
+        .map(|i| format!("盐环罚〔2026〕{}号", 1000 + i))
+        .collect();
+    let rows: Vec<(&str, &str, &str, &str)> = numbers
+        .iter()
+        .map(|n| {
+            (
+                "盐城市恒泰化工有限公司",
+                "法人及非法人组织",
+                "91320900MA1MB4X50R",
+                n.as_str(),
+            )
+        })
+        .collect();
+    let body = penalty_csv(&rows).into_bytes();
+    assert!(body.len() > 100 << 10, "{}", body.len());
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(2);
+    let half = body.len() - 50;
+    tx.send(Ok(bytes::Bytes::from(body[..half].to_vec())))
+        .await
+        .unwrap();
+    let slow = {
+        let h = h.clone();
+        tokio::spawn(async move {
+            let stream = tokio_stream_from(rx);
+            h.send(
+                h.request(
+                    Method::POST,
+                    &format!("/api/v1/submissions?class={}", urlencode("行政处罚")),
+                    Role::Reporter,
+                    Via::Token,
+                )
+                .header(header::CONTENT_TYPE, "text/csv")
+                .body(Body::from_stream(stream))
+                .unwrap(),
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let quick = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        push(
+            &h,
+            Role::Reporter,
+            &records_json(&[(
+                "盐城市恒泰化工有限公司",
+                "91320900MA1MB4X50R",
+                "盐环罚〔2026〕312号",
+            )]),
+        ),
+    )
+    .await
+    .expect("the other submission waits for the slow upload");
+    assert_eq!(quick.status, StatusCode::CREATED, "{}", quick.text());
+    assert!(!slow.is_finished());
+    tx.send(Ok(bytes::Bytes::from(body[half..].to_vec())))
+        .await
+        .unwrap();
+    drop(tx);
+    let r = slow.await.unwrap();
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+
+    fn tokio_stream_from(
+        mut rx: tokio::sync::mpsc::Receiver<Result<bytes::Bytes, std::io::Error>>,
+    ) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> {
+        futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
+    }
+}

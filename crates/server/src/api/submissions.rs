@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use store::{AcceptedRow, Channel, Problem, Submission};
 
 use crate::api::files::{Withdraw, Withdrawn, reason};
-use crate::body::{ApiJson, ApiPath, ApiQuery, BodyReader, TOO_LARGE};
+use crate::body::{ApiJson, ApiPath, ApiQuery};
 use crate::context::{Ctx, audit};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{Shared, blocking};
@@ -88,11 +88,12 @@ async fn import_body_here(
     body: Body,
 ) -> ApiResult<ImportSummary> {
     let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
-    let reader = BodyReader::new(
+    let reader = crate::body::spool(
         body,
         state.config.max_submission_bytes,
         state.config.body_idle,
-    );
+    )
+    .await?;
     let (s, actor) = (state.clone(), ctx.principal.actor());
     state
         .metrics
@@ -113,13 +114,7 @@ async fn import_body_here(
         };
         let r = importer
             .import_reader(file_name, format, reader, &opts, &|_| {})
-            .map_err(|e| {
-                if e.to_string().contains(TOO_LARGE) {
-                    ApiError::TooLarge
-                } else {
-                    ApiError::from(e)
-                }
-            });
+            .map_err(ApiError::from);
         // New subjects are findable on the portal as soon as the submission answers, and a
         // list entry or a registration (who represents whom) counts in the next check.
         if let Some(x) = r.as_ref().ok().filter(|x| x.accepted > 0) {
