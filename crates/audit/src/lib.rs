@@ -1,7 +1,7 @@
 //! The audit trail (审计日志): every write and every sensitive read leaves an entry; entries form
-//! an SM3 hash chain (`domain::audit`); the platform signs a checkpoint of the chain with SM2 at
-//! least daily; [`verify`] recomputes the chain, checks every checkpoint and reports the first
-//! break. Appends are group-committed by one writer thread, so that thousands of requests a
+//! an SM3 hash chain (`domain::audit`); the platform signs a checkpoint of the chain with SM2
+//! within minutes of new entries; [`verify`] recomputes the chain, checks every checkpoint, reports
+//! the first break and the entries no checkpoint covers yet. Appends are group-committed by one writer thread, so that thousands of requests a
 //! second each wait for their entry to be durable without a transaction each.
 
 use std::sync::Arc;
@@ -188,6 +188,11 @@ pub struct Verification {
     pub checkpoints_by_other_keys: usize,
     /// The first place the trail does not hold together, if any.
     pub first_break: Option<Break>,
+    /// Entries after the last signed checkpoint: they hold together, but whoever can write the
+    /// store could have rewritten them and their hashes; only the next checkpoint seals them.
+    pub unsigned_entries: i64,
+    /// When the first of them was written.
+    pub unsigned_since: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -220,6 +225,9 @@ pub fn verify(
     let mut count = 0i64;
     let own_fingerprint = keys.public_key_fingerprint();
     let mut other_keys = 0;
+    let signed_upto = checkpoints.last().map_or(0, |c| c.seq_upto);
+    let mut unsigned_entries = 0;
+    let mut unsigned_since = None;
     'pages: loop {
         let page = store.audit_page(expected, 10_000)?;
         if page.is_empty() {
@@ -287,6 +295,10 @@ pub fn verify(
                 }
                 next_cp += 1;
             }
+            if seq > signed_upto {
+                unsigned_entries += 1;
+                unsigned_since.get_or_insert(e.entry.at);
+            }
             prev = h.to_vec();
             expected = seq + 1;
         }
@@ -307,6 +319,8 @@ pub fn verify(
         checkpoints: checkpoints.len(),
         checkpoints_by_other_keys: other_keys,
         first_break,
+        unsigned_entries,
+        unsigned_since,
     })
 }
 

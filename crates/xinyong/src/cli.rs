@@ -223,6 +223,11 @@ pub enum AuditCommand {
         /// (after a key change); repeatable. Any other key is a break.
         #[arg(long = "trusted-key")]
         trusted_keys: Vec<String>,
+        /// Entries after the last signed checkpoint older than this many minutes fail the
+        /// verification (exit code 3): the service signs every few minutes, so such a tail
+        /// means it stopped signing, and the tail could have been rewritten unseen.
+        #[arg(long, default_value_t = 30)]
+        max_unsigned_minutes: i64,
     },
     /// Sign a checkpoint of the chain now.
     Checkpoint,

@@ -1208,8 +1208,15 @@ fn audit_cmd(ctx: &Ctx, c: AuditCommand) -> Result<()> {
     let platform = ctx.platform()?;
     let keys = ctx.keys()?;
     match c {
-        AuditCommand::Verify { json, trusted_keys } => {
+        AuditCommand::Verify {
+            json,
+            trusted_keys,
+            max_unsigned_minutes,
+        } => {
             let v = audit::verify(&platform, &keys, &trusted_keys)?;
+            let stale = v
+                .unsigned_since
+                .filter(|t| ctx.clock.now() - *t > chrono::Duration::minutes(max_unsigned_minutes));
             if json {
                 println!("{}", serde_json::to_string(&v)?);
             } else if let Some(b) = &v.first_break {
@@ -1219,9 +1226,26 @@ fn audit_cmd(ctx: &Ctx, c: AuditCommand) -> Result<()> {
                     "审计日志完整：{}条，{}个签名检查点均有效。",
                     v.entries, v.checkpoints
                 );
+                if let Some(since) = v.unsigned_since {
+                    println!(
+                        "其中最后{}条（自{}起）尚无签名检查点覆盖：在签署前被改写无法发现{}",
+                        v.unsigned_entries,
+                        domain::clock::beijing(since).format("%Y-%m-%d %H:%M:%S"),
+                        if stale.is_some() {
+                            format!(
+                                "；已超过{max_unsigned_minutes}分钟未签署，视为不完整（可用 audit checkpoint 立即签署）"
+                            )
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
             }
             if !v.ok() {
                 std::process::exit(2);
+            }
+            if stale.is_some() {
+                std::process::exit(3);
             }
             Ok(())
         }

@@ -527,11 +527,30 @@ fn the_audit_trail_verifies_its_checkpoints_check_with_openssl_and_a_changed_row
             ],
         ));
     }
+    // Before any checkpoint the entries hold together but are not sealed: said, and a failure
+    // once they have waited longer than allowed.
+    let out = xinyong(db, &k, &["audit", "verify"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("最后2条") && text.contains("尚无签名检查点覆盖"),
+        "{text}"
+    );
+    let out = xinyong(db, &k, &["audit", "verify", "--max-unsigned-minutes", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     run_ok(xinyong(db, &k, &["audit", "checkpoint"]));
     let ok = run_ok(xinyong(db, &k, &["audit", "verify", "--json"]));
     let v: Value = serde_json::from_str(ok.trim()).unwrap();
     assert!(v["first_break"].is_null());
     assert_eq!(v["entries"], 2);
+    assert_eq!(v["unsigned_entries"], 0);
     // The checkpoint's SM2 signature checks with stock OpenSSL 3 (distinguishing ID given).
     let pem = run_ok(xinyong(db, &k, &["audit", "public-key"]));
     std::fs::write(dir.path().join("pub.pem"), pem).unwrap();
