@@ -63,6 +63,8 @@ pub struct Results {
 #[derive(Default)]
 struct Inner {
     entries: Vec<Entry>,
+    /// Per entry: its name as searched (see [`fold`]), where that differs from the name.
+    folded: Vec<Option<Box<str>>>,
     /// Per entry: false once its subject changed (the change is a newer entry).
     alive: Vec<bool>,
     dead: usize,
@@ -119,15 +121,25 @@ pub fn query_too_long(query: &str) -> bool {
         || query.chars().filter(|c| !c.is_whitespace()).count() > MAX_QUERY_CHARS
 }
 
+/// A character as searched: full-width forms (（集团）, ＡＢＣ) as their ASCII forms, letters in
+/// upper case — one character for one, so that a match's place in the name is the place to
+/// highlight. A name is found however its brackets and letters were typed.
+fn fold(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' => ' ',
+        other => other,
+    }
+    .to_ascii_uppercase()
+}
+
+fn folded(name: &str) -> Option<Box<str>> {
+    let f: String = name.chars().map(fold).collect();
+    (f != name).then(|| f.into_boxed_str())
+}
+
 fn normalize(q: &str) -> String {
-    q.chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| match c {
-            '（' => '(',
-            '）' => ')',
-            other => other,
-        })
-        .collect()
+    q.chars().filter(|c| !c.is_whitespace()).map(fold).collect()
 }
 
 impl Inner {
@@ -157,11 +169,13 @@ impl Inner {
             self.dead += 1;
         }
         let id = self.entries.len() as u32;
-        for g in grams(&e.name) {
+        let f = folded(&e.name);
+        for g in grams(f.as_deref().unwrap_or(&e.name)) {
             self.grams.entry(g).or_default().push(id);
         }
         self.by_key.insert(e.key.clone(), id);
         self.entries.push(e);
+        self.folded.push(f);
         self.alive.push(true);
     }
 }
@@ -385,6 +399,7 @@ impl NameIndex {
                 return;
             }
             let e = &inner.entries[id as usize];
+            let name = inner.folded[id as usize].as_deref().unwrap_or(&e.name);
             let kept = filters
                 .division
                 .as_ref()
@@ -394,14 +409,14 @@ impl NameIndex {
                     .industry
                     .as_ref()
                     .is_none_or(|i| e.industry.as_ref() == Some(i))
-                && checks.iter().all(|f| f.find(e.name.as_bytes()).is_some());
+                && checks.iter().all(|f| f.find(name.as_bytes()).is_some());
             if !kept {
                 return;
             }
             total += 1;
-            let class = if e.name == whole {
+            let class = if name == whole {
                 0
-            } else if e.name.starts_with(first) {
+            } else if name.starts_with(first) {
                 1
             } else {
                 2
@@ -466,7 +481,11 @@ pub fn highlight(name: &str, terms: &[String]) -> Vec<(String, bool)> {
             continue;
         }
         for i in 0..=chars.len() - tc.len() {
-            if chars[i..i + tc.len()] == tc[..] {
+            if chars[i..i + tc.len()]
+                .iter()
+                .zip(&tc)
+                .all(|(&c, &t)| fold(c) == t)
+            {
                 marked[i..i + tc.len()].iter_mut().for_each(|m| *m = true);
             }
         }
@@ -508,6 +527,42 @@ mod tests {
             }
         }
         i
+    }
+
+    /// A name is found however its brackets and letters are typed: the exact registered name
+    /// with full-width brackets, half-width ones, lower case, full-width letters.
+    #[test]
+    fn brackets_and_letters_are_found_in_either_width_and_case() {
+        let i = idx(&[
+            ("a", "江苏盐城鹤鸣（集团）有限公司"),
+            ("b", "盐城XYZ鹳鹤科技有限公司"),
+        ]);
+        let f = Filters::default();
+        for (q, key) in [
+            ("江苏盐城鹤鸣（集团）有限公司", "a"),
+            ("（集团）", "a"),
+            ("(集团)", "a"),
+            ("鸣（", "a"),
+            ("XYZ", "b"),
+            ("xyz", "b"),
+            ("ＸＹＺ", "b"),
+            ("xyz鹳鹤", "b"),
+        ] {
+            let r = i.search(q, &f, 0, 10);
+            assert_eq!(r.total, 1, "{q}");
+            assert_eq!(r.hits[0].entry.key, key, "{q}");
+            // The name is shown as registered, the match marked where it is.
+            let marked: String = r.hits[0]
+                .pieces
+                .iter()
+                .filter(|(_, m)| *m)
+                .map(|(p, _)| p.as_str())
+                .collect();
+            assert_eq!(marked.chars().count(), normalize(q).chars().count(), "{q}");
+        }
+        // The exact name ranks as the whole name.
+        let r = i.search("江苏盐城鹤鸣(集团)有限公司", &f, 0, 10);
+        assert_eq!(r.hits[0].entry.name, "江苏盐城鹤鸣（集团）有限公司");
     }
 
     #[test]
