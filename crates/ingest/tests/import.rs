@@ -2475,3 +2475,60 @@ fn a_row_in_another_units_name_is_rejected() {
         );
     }
 }
+
+/// A JSON number is read as the sender wrote it, not through floating point: 0.000001 万元 is
+/// one fen exactly, and a number finer than a fen is refused as written.
+#[test]
+fn json_numbers_are_read_as_written() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let header: Vec<&str> = HEADER.split(',').collect();
+    let row = hengtai_penalty(&rules, "盐环罚〔2026〕95号", env);
+    let mut m = serde_json::Map::new();
+    for (h, v) in header.iter().zip(row.split(',')) {
+        m.insert(h.to_string(), serde_json::Value::String(v.to_string()));
+    }
+    let text = |fine: &str, no: &str| {
+        let mut m = m.clone();
+        m.insert(
+            "罚款金额（万元）".into(),
+            serde_json::Value::String("@".into()),
+        );
+        m.insert(
+            "行政处罚决定书文号".into(),
+            serde_json::Value::String(no.into()),
+        );
+        serde_json::Value::Object(m)
+            .to_string()
+            .replace("\"@\"", fine)
+    };
+    let p = dir.path().join("num.json");
+    std::fs::write(
+        &p,
+        format!(
+            "[{},{}]",
+            text("0.000001", "盐环罚〔2026〕95号"),
+            text("123456789012.3456789", "盐环罚〔2026〕96号")
+        ),
+    )
+    .unwrap();
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import_on_may_8(&ts.store, &rules, &keys, &p);
+        assert_eq!((s.accepted, s.rejected), (1, 1), "{}: {s:?}", ts.name);
+        let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
+        assert!(
+            r.problems[0].reason.contains("123456789012.3456789"),
+            "{:?}",
+            r.problems
+        );
+        let (_, records) = ts
+            .store
+            .subject_file("91320900MA1MB4X50R", None)
+            .unwrap()
+            .unwrap();
+        let v = records[0].current().unwrap();
+        assert!(v.payload.contains("\"0.01\""), "{}: {}", ts.name, v.payload);
+    }
+}
