@@ -129,6 +129,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Rejects { submission, out } => {
             let store = ctx.store()?;
             let n = ingest::rejects::write_rejected_xlsx(&store, &ctx.keys()?, submission, &out)?;
+            // The rows as received, unsealed: a sensitive read, in the trail as through the API.
+            ctx.audit(
+                "submission.export_rejections",
+                Some(format!("submission:{submission}")),
+                "ok",
+                Some(format!("rows={n}")),
+            )?;
             println!(
                 "已写出报送批次{submission}的{n}条退回数据：{}",
                 out.display()
@@ -452,6 +459,15 @@ fn subject(ctx: &Ctx, code: &str, as_of: Option<String>, public: bool) -> Result
     };
     let file = views::credit_file(&store, &ctx.rules, &key, day, audience)?
         .ok_or_else(|| anyhow!("没有找到信用主体{code}"))?;
+    // A whole file (records not public included) is a sensitive read, as through the API.
+    if !public {
+        ctx.audit(
+            "subject.read_full",
+            Some(key.clone()),
+            "ok",
+            Some(format!("as_of={day}")),
+        )?;
+    }
     println!("{}", serde_json::to_string_pretty(&file)?);
     Ok(())
 }

@@ -910,3 +910,65 @@ fn an_import_of_several_files_says_which_were_refused() {
         "{s}"
     );
 }
+
+/// Reading a whole credit file and exporting the rows as received are sensitive reads from the
+/// command line too: both leave an audit entry, as through the API; the public file does not.
+#[test]
+fn sensitive_reads_from_the_command_line_are_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, entry) = gen_penalties(dir.path(), 50, 0.2);
+    let unit = entry["unit"].as_str().unwrap();
+    let db = dir.path().join("a.db");
+    let db = db.to_str().unwrap();
+    let k = testkit::key_file(dir.path());
+    let s: Value = serde_json::from_str(
+        run_ok(xinyong(
+            db,
+            &k,
+            &[
+                "import",
+                "--source",
+                unit,
+                "--class",
+                "行政处罚",
+                "--json",
+                file.to_str().unwrap(),
+            ],
+        ))
+        .lines()
+        .last()
+        .unwrap(),
+    )
+    .unwrap();
+    let id = s["submission_id"].as_i64().unwrap().to_string();
+    let out = dir.path().join("rej.xlsx");
+    run_ok(xinyong(
+        db,
+        &k,
+        &["rejects", &id, "--out", out.to_str().unwrap()],
+    ));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let code = text
+        .split([',', '\n'])
+        .find(|c| c.len() == 18 && c.starts_with("91"))
+        .unwrap()
+        .to_string();
+    run_ok(xinyong(db, &k, &["subject", &code, "--public"]));
+    run_ok(xinyong(db, &k, &["subject", &code]));
+    let platform = store::Store::open_platform(db).unwrap();
+    let actions: Vec<String> = platform
+        .audit_page(1, 100)
+        .unwrap()
+        .iter()
+        .map(|e| e.entry.action.clone())
+        .collect();
+    assert!(
+        actions.iter().any(|a| a == "submission.export_rejections"),
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions.iter().filter(|a| *a == "subject.read_full").count(),
+        1,
+        "{actions:?}"
+    );
+}
