@@ -197,8 +197,10 @@ impl Principal {
 pub enum AuthError {
     #[error("密码至少{0}位")]
     TooShort(usize),
-    #[error("密码须同时包含字母和数字")]
+    #[error("密码须包含大写字母、小写字母、数字、符号中的至少三类")]
     TooSimple,
+    #[error("密码不能含连续4个相同字符或6个以上连续的数字、字母（如123456、abcdef）")]
+    TooRegular,
     #[error("密码不能包含用户名")]
     ContainsUsername,
     #[error("password hashing failed: {0}")]
@@ -214,10 +216,31 @@ pub fn check_password_policy(username: &str, password: &str) -> Result<(), AuthE
     if password.chars().count() < MIN_PASSWORD {
         return Err(AuthError::TooShort(MIN_PASSWORD));
     }
-    let letters = password.chars().any(|c| c.is_alphabetic());
-    let digits = password.chars().any(|c| c.is_ascii_digit());
-    if !(letters && digits) {
+    // Three of the four classes (a Chinese character counts with the symbols).
+    let classes = [
+        password.chars().any(|c| c.is_ascii_uppercase()),
+        password.chars().any(|c| c.is_ascii_lowercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    if classes.iter().filter(|&&x| x).count() < 3 {
         return Err(AuthError::TooSimple);
+    }
+    // No long run of one character, nor of a keyboard or alphabet sequence (aaaa, 123456).
+    let c: Vec<u32> = password
+        .chars()
+        .map(|c| c.to_ascii_lowercase() as u32)
+        .collect();
+    let same = c.windows(4).any(|w| w.iter().all(|&x| x == w[0]));
+    let step = |d: i64| {
+        c.windows(6).any(|w| {
+            w.windows(2).all(|p| p[1] as i64 - p[0] as i64 == d)
+                && w.iter()
+                    .all(|&x| char::from_u32(x).is_some_and(|ch| ch.is_ascii_alphanumeric()))
+        })
+    };
+    if same || step(1) || step(-1) {
+        return Err(AuthError::TooRegular);
     }
     if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
         return Err(AuthError::ContainsUsername);
@@ -284,7 +307,21 @@ mod tests {
             Err(AuthError::TooSimple)
         ));
         assert!(matches!(
-            check_password_policy("zhang", "zhang1234567"),
+            check_password_policy("zhang", "aaaaaaaaa1"),
+            Err(AuthError::TooSimple)
+        ));
+        for regular in ["Xaaaa2026b!", "Pw123456xyz", "Abcdefg2026"] {
+            assert!(
+                matches!(
+                    check_password_policy("zhang", regular),
+                    Err(AuthError::TooRegular)
+                ),
+                "{regular}"
+            );
+        }
+        check_password_policy("zhang", "盐城信用2026abc").unwrap();
+        assert!(matches!(
+            check_password_policy("zhang", "Zhang-2026-x"),
             Err(AuthError::ContainsUsername)
         ));
         check_password_policy("zhang", "Yancheng2026!").unwrap();

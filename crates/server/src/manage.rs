@@ -52,11 +52,22 @@ pub struct CreatedToken {
 /// A password that meets the policy: 16 characters, letters and digits.
 pub fn generated_password() -> Result<String, ApiError> {
     const LETTERS: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const LOWER: &[u8] = b"abcdefghjkmnpqrstuvwxyz";
     const DIGITS: &[u8] = b"23456789";
     let r = crypto::random_bytes::<16>().map_err(ApiError::internal)?;
+    // An upper-case and a lower-case letter first, then any: the policy's three classes.
     let mut s: String = r[..12]
         .iter()
-        .map(|b| LETTERS[*b as usize % LETTERS.len()] as char)
+        .enumerate()
+        .map(|(i, b)| {
+            let set = match i {
+                0 => UPPER,
+                1 => LOWER,
+                _ => LETTERS,
+            };
+            set[*b as usize % set.len()] as char
+        })
         .collect();
     s.extend(
         r[12..]
