@@ -30,9 +30,26 @@ pub fn subject_name(s: &str) -> String {
         .collect()
 }
 
+/// What a caller typed, as a message repeats it: trimmed, and at most 40 characters (a
+/// 5,000-character "code" is not said back in full).
+pub fn echo(input: &str) -> String {
+    let t = input.trim();
+    match t.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &t[..i]),
+        None => t.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_echo_is_short() {
+        assert_eq!(echo(" 9132 "), "9132");
+        let long = "9".repeat(5000);
+        assert_eq!(echo(&long), format!("{}…", "9".repeat(40)));
+    }
 
     #[test]
     fn a_subject_name_takes_the_registers_brackets() {

@@ -177,7 +177,7 @@ pub fn subject_of(
     let shown = if (15..=19).contains(&n.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
         mask_id_number(&n)
     } else {
-        code.trim().to_string()
+        domain::text::echo(code)
     };
     Err(CheckError::BadCode(shown, why))
 }

@@ -26,9 +26,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("请求过于频繁，请{0}秒后再试")]
     TooMany(u64),
-    #[error("请求体超过上限")]
+    #[error("请求体超过大小上限：请拆分后分批报送或上传")]
     TooLarge,
-    #[error("不支持的内容类型")]
+    #[error("不支持的内容类型：请按接口文档设置Content-Type（如application/json、text/csv）")]
     UnsupportedMediaType,
     #[error("不支持的请求方法")]
     MethodNotAllowed,

@@ -1349,3 +1349,38 @@ async fn a_slow_upload_does_not_hold_the_store_for_others() {
         futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed()
     }
 }
+
+/// What a caller typed is repeated short, and a file name is a name: long or multi-line ones
+/// are refused, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_input_is_not_said_back_and_a_file_name_is_a_name() {
+    let h = harness();
+    let long = "9".repeat(5000);
+    let r = h
+        .get(&format!("/api/v1/subjects/{long}"), Role::Public)
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let message = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(message.chars().count() < 120, "{message}");
+    for name in ["a".repeat(300), "a\r\nb.csv".to_string()] {
+        let r = h
+            .send(
+                h.request(
+                    Method::POST,
+                    &format!(
+                        "/api/v1/submissions?class={}&file_name={}",
+                        urlencode("行政处罚"),
+                        urlencode(&name)
+                    ),
+                    Role::Reporter,
+                    Via::Token,
+                )
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("[]"))
+                .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+        assert!(r.text().contains("file_name无效"), "{}", r.text());
+    }
+}

@@ -77,7 +77,7 @@ pub fn subject_key_named(
     if let Ok((u, _)) = Uscc::parse(&n, &rules.ids) {
         return Ok((u.as_str().to_string(), NamedBy::Uscc));
     }
-    Err(ViewError::BadCode(code.to_string()))
+    Err(ViewError::BadCode(domain::text::echo(code)))
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

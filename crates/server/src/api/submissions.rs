@@ -114,6 +114,11 @@ async fn import_body_here(
         };
         let r = importer
             .import_reader(file_name, format, reader, &opts, &|_| {})
+            .map(|mut x| {
+                // The service process's memory is the operator's business, not the sender's.
+                x.peak_memory_mib = None;
+                x
+            })
             .map_err(ApiError::from);
         // New subjects are findable on the portal as soon as the submission answers, and a
         // list entry or a registration (who represents whom) counts in the next check.
@@ -179,6 +184,14 @@ pub async fn create(
     req: Request,
 ) -> ApiResult<Response> {
     let format = format_of(&req, p.format.as_deref())?;
+    // The name is kept with the submission and shown in the console: a name, not a payload.
+    if let Some(n) = &p.file_name
+        && (n.chars().count() > 255 || n.chars().any(char::is_control))
+    {
+        return Err(ApiError::Unprocessable(
+            "file_name无效：文件名最多255个字符，且不能含换行等控制字符".into(),
+        ));
+    }
     let summary = import_body(
         &state,
         &ctx,
