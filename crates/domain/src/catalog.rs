@@ -165,6 +165,14 @@ pub struct DataItem {
     pub refused: Vec<RefusedValue>,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicOnly {
+    pub item: String,
+    pub values: Vec<String>,
+    pub basis: String,
+}
+
 /// A lower bound for dates: a blank cell that a spreadsheet read as 1900-01-01, or a year typed
 /// wrong, is not a date the record can hold.
 #[derive(Debug, Clone, Deserialize)]
@@ -211,6 +219,9 @@ pub struct CatalogClass {
     /// Subject kinds this class may hold; empty means all three.
     #[serde(default)]
     pub subject_kinds: Vec<String>,
+    /// For a public class of which only some records are published (纳税信用: the A-level list):
+    /// the item and its values that are, and why; the others are kept, not shown to the public.
+    pub public_only: Option<PublicOnly>,
     #[serde(rename = "item")]
     pub items: Vec<DataItem>,
     #[serde(skip)]
@@ -319,6 +330,11 @@ impl Catalog {
                 if !class.items.iter().any(|i| &i.code == k) {
                     return Err(bad(format!("key item {k} is not an item")));
                 }
+            }
+            if let Some(p) = &class.public_only
+                && !class.items.iter().any(|i| i.code == p.item)
+            {
+                return Err(bad(format!("public_only item {} is not an item", p.item)));
             }
             let mut roles = HashMap::new();
             for (i, item) in class.items.iter().enumerate() {

@@ -212,8 +212,10 @@ pub fn status_on(f: StatusFacts, day: NaiveDate) -> RecordStatus {
                 RecordStatus::Shared
             }
         }
+        // A record of a public class its catalog keeps from the public (a tax grade below A)
+        // is shared, not public.
         PublicityKind::None => match f.sharing {
-            SharingScope::Public if !past => RecordStatus::Public,
+            SharingScope::Public if !past && f.published => RecordStatus::Public,
             _ if past => RecordStatus::Expired,
             _ => RecordStatus::Shared,
         },

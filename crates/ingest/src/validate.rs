@@ -755,6 +755,16 @@ impl<'a> Validator<'a> {
             decision_key: None,
         };
 
+        // A class of which only some values are published (纳税信用: grade A): the others are
+        // kept and shared, not shown to the public.
+        if let Some(p) = &class.public_only
+            && let Some(i) = class.index_of(&p.item)
+            && !typed[i]
+                .as_ref()
+                .is_some_and(|t| p.values.iter().any(|v| *v == t.canonical()))
+        {
+            row.published = false;
+        }
         // A licence its unit reports as 无效 (withdrawn, revoked, cancelled) is published no
         // longer: 许可撤回或撤销的不再公示.
         if class.publicity == PublicityKind::Licence

@@ -2532,3 +2532,63 @@ fn json_numbers_are_read_as_written() {
         assert!(v.payload.contains("\"0.01\""), "{}: {}", ts.name, v.payload);
     }
 }
+
+/// Only the A-level taxpayers are published; a lower grade is kept and shared, not shown to the
+/// public (the catalog's public_only, with its basis).
+#[test]
+fn only_the_a_grade_of_tax_credit_is_public() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let unit = "国家税务总局盐城市税务局";
+    let p = dir.path().join("ns.csv");
+    std::fs::write(
+        &p,
+        "NS_NSRMC,NS_SHXYM,NS_PJND,NS_XYJB,NS_PJRQ,NS_PDJG\n\
+         盐城市恒泰化工有限公司,91320900MA1MB4X50R,2025,C,2026-04-20,国家税务总局盐城市税务局\n\
+         盐城市某某有限公司,91320925MA1N8K2T8X,2025,A,2026-04-20,国家税务总局盐城市税务局\n",
+    )
+    .unwrap();
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-05-08"),
+            &p,
+            unit,
+            "纳税信用等级",
+        );
+        assert_eq!(
+            s.accepted,
+            2,
+            "{}: {:?}",
+            ts.name,
+            ts.store.rejections(s.submission_id.unwrap()).unwrap()
+        );
+        let shown = |code: &str| {
+            let f = views::credit_file(
+                &ts.store,
+                &rules,
+                code,
+                testkit::day("2026-05-08"),
+                views::Audience::Public,
+            )
+            .unwrap()
+            .unwrap();
+            f.classes.iter().any(|c| c.code == "NSXY")
+        };
+        assert!(!shown("91320900MA1MB4X50R"), "{}: grade C shown", ts.name);
+        assert!(shown("91320925MA1N8K2T8X"), "{}: grade A hidden", ts.name);
+        let full = views::credit_file(
+            &ts.store,
+            &rules,
+            "91320900MA1MB4X50R",
+            testkit::day("2026-05-08"),
+            views::Audience::Full,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(full.classes.iter().any(|c| c.code == "NSXY"), "{}", ts.name);
+    }
+}
