@@ -220,18 +220,26 @@ pub async fn check(State(state): State<Shared>, ctx: Ctx, req: Request, next: Ne
         }
         let method = req.method().clone();
         let mut resp = next.run(req).await;
-        // A console form refused by its handler (a missing or wrong CSRF token, an action the
-        // officer may not take) is in the trail by its route, as a refusal at the door is.
-        if ep.console
-            && method == Method::POST
-            && resp.status() == axum::http::StatusCode::FORBIDDEN
-        {
+        // A request its handler refused (a console form's missing CSRF token, an action the
+        // officer may not take; another unit's submission, answered 404 so as not to say it
+        // exists) is in the trail by its route, as a refusal at the door is: a unit probing
+        // another's data is seen.
+        let status = resp.status();
+        let refused = status == axum::http::StatusCode::FORBIDDEN
+            || (status == axum::http::StatusCode::NOT_FOUND
+                && ctx.principal.is_authenticated()
+                && !ep.console);
+        if refused && (ep.console && method == Method::POST || !ep.console) {
             crate::context::audit(
                 &state,
                 &ctx,
                 "access.denied",
                 Some(format!("{method} {}", ep.path)),
-                "denied:refused",
+                if status == axum::http::StatusCode::FORBIDDEN {
+                    "denied:refused"
+                } else {
+                    "denied:not_found"
+                },
                 None,
             )
             .await;

@@ -271,6 +271,8 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
         cookie(req.headers(), SESSION_COOKIE)
     };
     let s = state.clone();
+    // Its public prefix, for the trail if it is refused.
+    let prefix: Option<String> = bearer.as_deref().map(|t| t.chars().take(9).collect());
     let cached = bearer
         .as_deref()
         .and_then(|t| state.tokens.get(&auth::secret_hash(t)));
@@ -336,6 +338,31 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
         return labelled(&req, ApiError::TooMany(wait).into_response());
     }
     if refused {
+        // A revoked, expired or unknown token used again is something the auditor must see:
+        // by the route (a path can hold an ID number) and the token's public prefix.
+        let route = req
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map_or("?", |m| m.as_str())
+            .to_string();
+        let ctx = Ctx {
+            principal: Arc::new(Principal::anonymous()),
+            request_id: current_request_id(),
+            client: client.clone(),
+            session: None,
+        };
+        audit(
+            &state,
+            &ctx,
+            "auth.refused",
+            Some(format!("{} {route}", req.method())),
+            "denied:unauthenticated",
+            Some(match prefix {
+                Some(p) => format!("token={p}…"),
+                None => "credential unreadable".into(),
+            }),
+        )
+        .await;
         return labelled(&req, ApiError::Unauthenticated.into_response());
     }
     req.extensions_mut().insert(Ctx {

@@ -179,4 +179,28 @@ async fn denials_are_audited() {
         rows.iter()
             .any(|e| e.entry.actor.starts_with("token:") && e.entry.outcome == "denied:forbidden")
     );
+    // An unknown (or revoked) token is refused and in the trail, by route and public prefix.
+    let r = h
+        .send_as(
+            "xy_0000000000000000000000000000000000000000",
+            Method::GET,
+            "/api/v1/audit",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let refused = h.trail("auth.refused", "GET /api/v1/audit");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].entry.detail.as_deref(), Some("token=xy_000000…"));
+    // Another unit's submission, answered 404 so as not to say it exists, is a refusal too.
+    let other = h.token_for(Role::Reporter, "盐城市市场监督管理局");
+    let r = h
+        .send_as(&other, Method::GET, "/api/v1/submissions/1", None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    let probed = h.trail("access.denied", "GET /api/v1/submissions/{id}");
+    assert!(
+        probed.iter().any(|e| e.entry.outcome == "denied:not_found"),
+        "{probed:?}"
+    );
 }
