@@ -278,10 +278,31 @@ pub fn disable_account(state: &crate::Shared, id: i64) -> Result<bool, ApiError>
     Ok(done)
 }
 
-/// The credit office resets a password to a generated one that must be changed at next login
-/// (not the auditor's).
+/// The credit office resets a password to a generated one that must be changed at next login:
+/// a unit's staff's, not the auditor's, and not a subject's or another office admin's — the
+/// office would be given the password of an enterprise that signs repair commitments, or of a
+/// colleague, and could act as them; those are reset on the server's command line
+/// (`accounts reset-password`), after the person's identity is checked.
 pub fn reset_password(platform: &Store, id: i64, now: DateTime<Utc>) -> Result<String, ApiError> {
     office_may_manage_account(platform, id)?;
+    let role = platform
+        .account(id)?
+        .map(|a| a.role.parse().unwrap_or(Role::Public))
+        .unwrap_or(Role::Public);
+    if matches!(role, Role::Subject | Role::Admin) {
+        return Err(ApiError::NotYours(
+            "信用主体和市信用办管理员账号的密码不能由市信用办重置（重置者会得到其密码，可冒用其身份）：请本人修改密码；忘记密码的，核验身份后由系统管理员在服务器命令行 accounts reset-password 重置".into(),
+        ));
+    }
+    set_generated_password(platform, id, now)
+}
+
+/// Sets a generated password that must be changed at next login, and gives it.
+pub fn set_generated_password(
+    platform: &Store,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<String, ApiError> {
     let password = generated_password()?;
     let hash = auth::hash_password(&password).map_err(ApiError::internal)?;
     platform.set_password(id, &hash, true, now)?;

@@ -1384,3 +1384,58 @@ async fn long_input_is_not_said_back_and_a_file_name_is_a_name() {
         assert!(r.text().contains("file_name无效"), "{}", r.text());
     }
 }
+
+/// The credit office resets a unit officer's password and is given it; a subject's or another
+/// admin's it may not (it could act as them): those are reset on the command line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_resets_staff_passwords_but_not_a_subjects_or_an_admins() {
+    let h = harness();
+    let make = |username: &str, role: Role, unit: Option<&str>, subject: Option<&str>| {
+        tokio::task::block_in_place(|| {
+            server::manage::create_account(
+                &h.state.platform,
+                &h.state.rules,
+                &h.state.keys,
+                &server::manage::AccountRequest {
+                    username: username.into(),
+                    display_name: username.into(),
+                    role,
+                    unit: unit.map(str::to_string),
+                    subject: subject.map(str::to_string),
+                    password: None,
+                },
+                "test",
+                h.state.clock.now(),
+            )
+            .unwrap()
+            .account_id
+        })
+    };
+    let staff = make("xinxiyuan", Role::Reporter, Some(UNIT), None);
+    let firm = make("qiye", Role::Subject, None, Some(&h.org));
+    let colleague = make("tongshi", Role::Admin, None, None);
+    let reset = |id: i64| {
+        let h = &h;
+        async move {
+            h.send(
+                h.request(
+                    Method::POST,
+                    &format!("/api/v1/accounts/{id}/password"),
+                    Role::Admin,
+                    Via::Token,
+                )
+                .body(Body::empty())
+                .unwrap(),
+            )
+            .await
+        }
+    };
+    let r = reset(staff).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.json()["initial_password"].as_str().unwrap().len() >= 10);
+    for id in [firm, colleague] {
+        let r = reset(id).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+        assert!(r.text().contains("accounts reset-password"), "{}", r.text());
+    }
+}

@@ -190,6 +190,12 @@ pub enum AccountsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Reset an account's password to a generated one, to be changed at next login (for the
+    /// accounts the credit office may not reset: subjects', admins', the auditor's); prints it.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

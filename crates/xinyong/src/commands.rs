@@ -1135,6 +1135,22 @@ fn accounts_cmd(ctx: &Ctx, c: AccountsCommand) -> Result<()> {
             }
             Ok(())
         }
+        AccountsCommand::ResetPassword { username } => {
+            let a = platform
+                .account_by_username(&username)?
+                .ok_or_else(|| anyhow!("账号“{username}”不存在"))?;
+            let password =
+                server::manage::set_generated_password(&platform, a.account_id, ctx.clock.now())
+                    .map_err(|e| anyhow!(e.to_string()))?;
+            ctx.audit(
+                "account.reset_password",
+                Some(format!("account:{}", a.account_id)),
+                "ok",
+                Some(format!("username={username}")),
+            )?;
+            println!("已重置{username}的密码（首次登录须修改）：{password}");
+            Ok(())
+        }
         AccountsCommand::List { json } => {
             let list = platform.accounts()?;
             if json {
