@@ -557,6 +557,17 @@ pub struct Batches {
 }
 
 #[derive(Template)]
+#[template(path = "console/quality.html")]
+pub struct QualityPage {
+    pub frame: Frame,
+    pub units: Vec<Vec<String>>,
+    pub one_code: Vec<Vec<String>>,
+    pub one_name: Vec<Vec<String>>,
+    pub truncated: bool,
+    pub limit: i64,
+}
+
+#[derive(Template)]
 #[template(path = "console/joint_stats.html")]
 pub struct JointStatsPage {
     pub frame: Frame,

@@ -753,3 +753,33 @@ async fn open_data_keeps_the_category_and_a_year_at_most() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().contains("一次最多下载一年"), "{}", r.text());
 }
+
+/// The credit office reads each unit's intake and the 重错码 findings in the console; a unit's
+/// staff may not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_reads_data_quality_and_code_conflicts_in_the_console() {
+    let h = harness();
+    // The same code under a second name.
+    let csv = penalty_csv(&[(
+        "盐城恒泰化工公司",
+        "法人及非法人组织",
+        &h.org,
+        "盐环罚〔2026〕77号",
+    )])
+    .replace(
+        "11320900001401484X",
+        &h.state.rules.units.find(UNIT).unwrap().uscc,
+    );
+    let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &csv));
+    assert_eq!(s.accepted, 1, "{s:?}");
+    let r = h.get("/console/quality", Role::Admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = r.text();
+    assert!(
+        t.contains("一码多名") && t.contains("盐城恒泰化工公司") && t.contains(&h.org),
+        "{t}"
+    );
+    assert!(t.contains(UNIT) && t.contains("入库率"), "{t}");
+    let r = h.get("/console/quality", Role::Reporter).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

@@ -158,6 +158,7 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         ADMIN,
         pages_impl::reset_account,
     )
+    .page(Method::GET, "/console/quality", ADMIN, monitoring::quality)
     .page(Method::GET, "/console/tokens", ADMIN, pages_impl::tokens)
     .page(
         Method::POST,
@@ -317,6 +318,7 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
     match p.role {
         auth::Role::Admin => {
             nav.push(("/console/monitoring", "双公示监测"));
+            nav.push(("/console/quality", "数据质量"));
             nav.push(("/console/joint", "联合奖惩"));
             nav.push(("/console/checks", "信用核查"));
             nav.push(("/console/batches", "批量审查"));

@@ -582,3 +582,97 @@ pub async fn file_self_report(
         Err(e) => error_page(&ctx, e),
     }
 }
+
+/// How many of each kind of 重错码 finding the quality page lists.
+const CONFLICTS_SHOWN: i64 = 200;
+
+/// Data quality for the credit office: each unit's intake (入库率, 关联率) over every batch it
+/// sent, and the 重错码 findings (one code under several names, one name under several codes)
+/// for the units to correct.
+pub async fn quality(State(state): State<Shared>, ctx: Ctx) -> Response {
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let pct = |a: u64, b: u64| {
+            if b == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.1}%", a as f64 * 100.0 / b as f64)
+            }
+        };
+        let units = s
+            .store
+            .quality_by_unit(None)?
+            .into_iter()
+            .map(|q| {
+                let k = q.counts;
+                vec![
+                    q.source_unit,
+                    q.submissions.to_string(),
+                    k.rows_read.to_string(),
+                    k.accepted.to_string(),
+                    k.rejected.to_string(),
+                    pct(k.accepted, k.rows_read),
+                    k.linked.to_string(),
+                    pct(k.linked, k.accepted),
+                    k.on_time.to_string(),
+                ]
+            })
+            .collect();
+        let conflicts = s.store.code_conflicts(CONFLICTS_SHOWN)?;
+        // A person's store key is shown as such, never as an ID number.
+        let code = |k: &str| {
+            if k.starts_with('P') {
+                format!("自然人（{k}）")
+            } else {
+                k.to_string()
+            }
+        };
+        let (mut one_code, mut one_name) = (Vec::new(), Vec::new());
+        for x in &conflicts {
+            if x.kind == "one_code_many_names" {
+                one_code.push(vec![
+                    x.subject_keys
+                        .iter()
+                        .map(|k| code(k))
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                    x.names.join("；"),
+                    x.units.join("、"),
+                ]);
+            } else {
+                one_name.push(vec![
+                    x.names.join("；"),
+                    x.subject_keys
+                        .iter()
+                        .map(|k| code(k))
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                    x.units.join("、"),
+                ]);
+            }
+        }
+        Ok(pages::QualityPage {
+            frame: frame(&c, "数据质量与重错码", "/console/quality"),
+            truncated: one_code.len() as i64 >= CONFLICTS_SHOWN
+                || one_name.len() as i64 >= CONFLICTS_SHOWN,
+            units,
+            one_code,
+            one_name,
+            limit: CONFLICTS_SHOWN,
+        })
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "quality.read",
+        None,
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
