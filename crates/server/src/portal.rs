@@ -418,6 +418,11 @@ async fn search_page(State(state): State<Shared>, ApiQuery(p): ApiQuery<SearchPa
             enc(&industry)
         )
     };
+    // A page past the last (an old link, a typed number) goes to the last page: not "共找到 83
+    // 家" above an empty list.
+    if hits.is_empty() && total > 0 && page_no > pages_n {
+        return Redirect::to(&link(pages_n)).into_response();
+    }
     let kinds = vec![
         Choice {
             value: String::new(),

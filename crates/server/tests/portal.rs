@@ -51,6 +51,22 @@ async fn home_search_subject_and_columns() {
     let t = r.text();
     assert!(t.contains("<mark>恒泰</mark>"), "{t}");
     assert!(t.contains(&format!("/subjects/{}", h.org)));
+    // A page past the last goes to the last.
+    let r = h
+        .get(
+            &format!("/search?q={}&page=6", urlencode("恒泰")),
+            Role::Public,
+        )
+        .await;
+    assert!(r.status.is_redirection(), "{}", r.status);
+    assert!(
+        r.headers[axum::http::header::LOCATION]
+            .to_str()
+            .unwrap()
+            .ends_with("&page=1"),
+        "{:?}",
+        r.headers
+    );
     // One character finds it too (a walk over every name).
     let t = h
         .get(&format!("/search?q={}", urlencode("泰")), Role::Public)
