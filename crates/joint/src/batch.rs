@@ -160,49 +160,76 @@ fn xlsx_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, BatchError> {
         .filter(|s| s.visible == calamine::SheetVisible::Visible)
         .map(|s| s.name.clone())
         .collect();
+    // Read cell by cell, never as a range: a range spans from the first cell to the last, and a
+    // 1.6 KB file with one cell at A1 and one at XFD1048576 asked for 17 billion of them.
     let mut with_data = Vec::new();
     for name in visible {
-        let range = wb
-            .worksheet_range(&name)
+        let mut cells = wb
+            .worksheet_cells_reader(&name)
             .map_err(|_| BatchError::Read(format!("工作表“{name}”无法读取")))?;
-        if range
-            .used_cells()
-            .any(|(_, _, c)| !matches!(c, Data::Empty))
+        while let Some(c) = cells
+            .next_cell()
+            .map_err(|_| BatchError::Read(format!("工作表“{name}”无法读取")))?
         {
-            with_data.push((name, range));
+            if (c.get_position().1 as usize) < MAX_COLUMNS
+                && !matches!(Data::from(c.get_value().clone()), Data::Empty)
+            {
+                with_data.push(name.clone());
+                break;
+            }
         }
     }
     if with_data.len() > 1 {
         return Err(BatchError::Read(format!(
             "工作簿有{}个含数据的工作表（{}），请只保留代码所在的一个，或另存为CSV",
             with_data.len(),
-            with_data
-                .iter()
-                .map(|(n, _)| n.as_str())
-                .collect::<Vec<_>>()
-                .join("、")
+            with_data.join("、")
         )));
     }
-    let (_, range) = with_data.pop().ok_or(BatchError::Empty)?;
-    let start = range.start().map_or(0, |(r, _)| r as u64);
-    let mut out = Vec::new();
-    for (i, row) in range.rows().enumerate() {
-        let cells = row
-            .iter()
-            .take(MAX_COLUMNS)
-            .map(|c| match c {
-                Data::String(s) => s.trim().to_string(),
-                Data::Float(f) if f.abs() >= 1e14 => NUMBER_LOST.to_string(),
-                Data::Float(f) => format!("{f:.0}"),
-                Data::Int(n) => n.to_string(),
-                Data::Empty => String::new(),
-                other => other.to_string(),
-            })
-            .collect();
-        out.push((start + i as u64 + 1, cells));
-        if out.len() > MAX_CODES + 1 {
-            return Err(BatchError::TooMany);
+    let name = with_data.pop().ok_or(BatchError::Empty)?;
+    let mut cells = wb
+        .worksheet_cells_reader(&name)
+        .map_err(|_| BatchError::Read(format!("工作表“{name}”无法读取")))?;
+    // Rows as the sheet numbers them, from the first that holds a cell; a row with no cell
+    // between two that have one is an empty line of the list (its result says so).
+    let mut out: Vec<(u64, Vec<String>)> = Vec::new();
+    while let Some(c) = cells
+        .next_cell()
+        .map_err(|_| BatchError::Read(format!("工作表“{name}”无法读取")))?
+    {
+        let (r, col) = c.get_position();
+        let col = col as usize;
+        let text = match Data::from(c.get_value().clone()) {
+            Data::String(s) => s.trim().to_string(),
+            Data::Float(f) if f.abs() >= 1e14 => NUMBER_LOST.to_string(),
+            Data::Float(f) => format!("{f:.0}"),
+            Data::Int(n) => n.to_string(),
+            Data::Empty => continue,
+            other => other.to_string(),
+        };
+        if col >= MAX_COLUMNS || text.is_empty() {
+            continue;
         }
+        let line = u64::from(r) + 1;
+        let first = out.first().map_or(line, |(l, _)| *l);
+        while out.last().is_none_or(|(l, _)| *l < line) {
+            let next = out.last().map_or(first, |(l, _)| l + 1);
+            out.push((next, Vec::new()));
+            if out.len() > MAX_CODES + 1 {
+                return Err(BatchError::TooMany);
+            }
+        }
+        // Lines are consecutive from the first: a cell out of the sheet's order finds its own.
+        let Some((_, row)) = line
+            .checked_sub(first)
+            .and_then(|i| out.get_mut(i as usize))
+        else {
+            continue;
+        };
+        if row.len() <= col {
+            row.resize(col + 1, String::new());
+        }
+        row[col] = text;
     }
     Ok(out)
 }
@@ -740,6 +767,22 @@ mod tests {
             "trailing blank rows are not lines"
         );
         assert!(read_codes(b"not a zip", true).is_err());
+    }
+
+    /// A cell at the sheet's far corner is not a reason to allocate the rectangle up to it: the
+    /// sheet is read cell by cell (a range from A1 to XFD1048576 took the machine's memory).
+    #[test]
+    fn a_far_corner_cell_does_not_span_the_sheet() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "91320900MA1MB4X50R").unwrap();
+        ws.write_string(1_048_575, 16_383, "x").unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        assert!(bytes.len() < 10_000);
+        assert_eq!(
+            read_codes(&bytes, true).unwrap(),
+            vec![(1, "91320900MA1MB4X50R".to_string())]
+        );
     }
 
     #[test]
