@@ -251,6 +251,20 @@ pub fn revoke_token_of_office(
     Ok(live)
 }
 
+/// What the credit office may create: not the auditor's credentials, and not a subject's or an
+/// admin's either — the office would hold a password or token that acts as an enterprise (signs
+/// its repair commitment) or as a colleague. Those are made on the server's command line.
+pub fn office_may_create(role: Role) -> Result<(), ApiError> {
+    office_may_manage(role)?;
+    if matches!(role, Role::Subject | Role::Admin) {
+        return Err(ApiError::NotYours(format!(
+            "{}的账号和令牌不能由市信用办创建（创建者会持有其密码或令牌，可冒用其身份）：由系统管理员在服务器命令行 accounts create / tokens create 创建，核验身份后交付",
+            role.label()
+        )));
+    }
+    Ok(())
+}
+
 pub fn office_may_manage(role: Role) -> Result<(), ApiError> {
     if role == Role::Auditor {
         return Err(ApiError::NotYours(

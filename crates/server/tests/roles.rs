@@ -45,13 +45,13 @@ fn body_for(
             path,
             Some("application/json"),
             Body::from(format!(
-                r#"{{"username":"new-{role}","display_name":"新用户","role":"admin"}}"#
+                r#"{{"username":"new-{role}","display_name":"新用户","role":"handling","unit":"盐城市行政审批局"}}"#
             )),
         ),
         "/api/v1/tokens" => (
             path,
             Some("application/json"),
-            Body::from(r#"{"name":"x","role":"admin","days":1}"#),
+            Body::from(r#"{"name":"x","role":"handling","unit":"盐城市行政审批局","days":1}"#),
         ),
         p if p.starts_with("/api/") && p.ends_with("/withdraw") => (
             path,
@@ -72,12 +72,14 @@ fn body_for(
         "/console/accounts" => (
             path,
             Some("application/x-www-form-urlencoded"),
-            form(&format!("username=c-{role}&display_name=x&role=admin")),
+            form(&format!(
+                "username=c-{role}&display_name=x&role=handling&unit=盐城市行政审批局"
+            )),
         ),
         "/console/tokens" => (
             path,
             Some("application/x-www-form-urlencoded"),
-            form("name=x&role=admin&days=1"),
+            form("name=x&role=handling&unit=盐城市行政审批局&days=1"),
         ),
         "/console/submissions" => {
             let b = "XyBoundary";

@@ -1438,4 +1438,35 @@ async fn the_office_resets_staff_passwords_but_not_a_subjects_or_an_admins() {
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
         assert!(r.text().contains("accounts reset-password"), "{}", r.text());
     }
+    // Nor may it make a subject's or an admin's account or token, which it would then hold.
+    for (path, body) in [
+        (
+            "/api/v1/accounts",
+            json!({"username": "qiye2", "display_name": "企业", "role": "subject", "subject": h.org}),
+        ),
+        (
+            "/api/v1/tokens",
+            json!({"name": "企业系统", "role": "subject", "subject": h.org, "days": 30}),
+        ),
+        (
+            "/api/v1/tokens",
+            json!({"name": "x", "role": "admin", "days": 1}),
+        ),
+    ] {
+        let r = h
+            .send(
+                h.request(Method::POST, path, Role::Admin, Via::Token)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(body.to_string()))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{path} {body}: {}",
+            r.text()
+        );
+        assert!(r.text().contains("命令行"), "{}", r.text());
+    }
 }

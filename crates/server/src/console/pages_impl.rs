@@ -738,7 +738,7 @@ pub async fn create_account(
     };
     let (s, actor, r2) = (state.clone(), ctx.principal.actor(), req.clone());
     let r = blocking(move || {
-        manage::office_may_manage(r2.role)?;
+        manage::office_may_create(r2.role)?;
         manage::create_account(&s.platform, &s.rules, &s.keys, &r2, &actor, s.clock.now())
     })
     .await;
@@ -907,7 +907,7 @@ pub async fn create_token(
     };
     let (s, actor, r2) = (state.clone(), ctx.principal.actor(), req.clone());
     let r = blocking(move || {
-        manage::office_may_manage(r2.role)?;
+        manage::office_may_create(r2.role)?;
         manage::create_token(&s.platform, &s.rules, &s.keys, &r2, &actor, s.clock.now())
     })
     .await;
