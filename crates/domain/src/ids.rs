@@ -444,7 +444,10 @@ pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
         let folded: String = text
             .chars()
             .map(|c| match c {
-                '\u{FF10}'..='\u{FF19}' | '\u{FF38}' | '\u{FF58}' => crate::text::fold_width(c),
+                // With the spaces and hyphens a number typed in that mode is grouped by.
+                '\u{FF10}'..='\u{FF19}' | '\u{FF38}' | '\u{FF58}' | '\u{FF0D}' | '\u{3000}' => {
+                    crate::text::fold_width(c)
+                }
                 other => other,
             })
             .collect();
@@ -456,18 +459,39 @@ pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
     mask_ascii_ids(text)
 }
 
-/// An 18-character number that reads as a resident ID: a province-level code (11 to 82) first
-/// and a birth date (1900 to 2100) at the seventh character.
-fn reads_as_id18(d: &[u8]) -> bool {
-    let province = std::str::from_utf8(&d[..2])
+/// The province-level codes (GB/T 2260) an ID number's area code starts with.
+const PROVINCES: [&[u8; 2]; 34] = [
+    b"11", b"12", b"13", b"14", b"15", b"21", b"22", b"23", b"31", b"32", b"33", b"34", b"35",
+    b"36", b"37", b"41", b"42", b"43", b"44", b"45", b"46", b"50", b"51", b"52", b"53", b"54",
+    b"61", b"62", b"63", b"64", b"65", b"71", b"81", b"82",
+];
+
+/// An 18-character number that reads as a resident ID: a province's code first, a birth date
+/// (1900 to 2100) at the seventh character, and its check character right — or, with a wrong
+/// one (a mistyped number is still someone's), named as an ID number just before it (身份证,
+/// 证件): an area code, a date and a serial is also how offices number their documents.
+fn reads_as_id18(d: &[u8], text: &str, start: usize) -> bool {
+    let province = PROVINCES.iter().any(|p| d[..2] == p[..]);
+    let dated = std::str::from_utf8(&d[6..14])
         .ok()
-        .and_then(|p| p.parse::<u32>().ok())
-        .is_some_and(|p| (11..=82).contains(&p));
+        .and_then(|x| NaiveDate::parse_from_str(x, "%Y%m%d").ok())
+        .is_some_and(|x| (1900..=2100).contains(&x.year()));
     province
-        && std::str::from_utf8(&d[6..14])
-            .ok()
-            .and_then(|x| NaiveDate::parse_from_str(x, "%Y%m%d").ok())
-            .is_some_and(|x| (1900..=2100).contains(&x.year()))
+        && dated
+        && (ric_check_char(&d[..17]) == d[17].to_ascii_uppercase() as char
+            || named_an_id(text, start))
+}
+
+/// Whether the text names the number at `start` an ID number just before it, in its clause.
+fn named_an_id(text: &str, start: usize) -> bool {
+    let from = text.floor_char_boundary(start.saturating_sub(30));
+    let before = &text[from..start];
+    let before = before
+        .rfind(['。', '；', ';', '\n', '，', ','])
+        .map_or(before, |i| &before[i..]);
+    ["身份证", "证件", "身份号码", "公民身份"]
+        .iter()
+        .any(|w| before.contains(w))
 }
 
 fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
@@ -531,7 +555,7 @@ fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
             {
                 found.push((gs, ge, w.to_vec()));
             }
-            if w.len() == 18 && reads_as_id18(w) {
+            if w.len() == 18 && reads_as_id18(w, text, gs) {
                 found.push((gs, ge, w.to_vec()));
             }
             // Written in groups: 6 (area), 8 (birth date), 4 (sequence and check).
@@ -539,7 +563,7 @@ fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
                 && (e0 - s0, e1 - s1, e2 - s2) == (6, 8, 4)
             {
                 let joined: Vec<u8> = [&b[*s0..*e0], &b[*s1..*e1], &b[*s2..*e2]].concat();
-                if reads_as_id18(&joined) {
+                if reads_as_id18(&joined, text, *s0) {
                     found.push((*s0, *e2, joined));
                 }
             }
@@ -781,8 +805,39 @@ mod normalize_tests {
         assert!(masked.ends_with(&format!("2026{id}0")), "{masked}");
         // A wrong check character is still someone's number; in full-width digits, or written
         // in groups, too. An 18-digit number that is no ID (no province, no date): left.
+        // With a wrong check character it is masked where the text names it an ID number, and
+        // left where it is not (an area code, a date and a serial also number documents).
         let wrong = format!("{}{}", &id[..17], if id.ends_with('0') { '1' } else { '0' });
-        assert_eq!(mask_ids_in(&wrong), mask_id_number(&wrong));
+        assert_eq!(
+            mask_ids_in(&format!("身份证号：{wrong}")),
+            format!("身份证号：{}", mask_id_number(&wrong))
+        );
+        assert_eq!(
+            mask_ids_in(&format!("受理编号{wrong}")),
+            format!("受理编号{wrong}")
+        );
+        assert_eq!(mask_ids_in(&wrong), wrong.as_str());
+        // Typed in full-width mode with its spaces.
+        let wide_spaced: String = format!("{}　{}　{}", &id[..6], &id[6..14], &id[14..])
+            .chars()
+            .map(|c| {
+                if c.is_ascii_digit() {
+                    char::from_u32(c as u32 + 0xFEE0).unwrap()
+                } else {
+                    c
+                }
+            })
+            .collect();
+        assert_eq!(
+            mask_ids_in(&format!("当事人{wide_spaced}")),
+            format!("当事人{}", mask_id_number(&id))
+        );
+        // An area code that is no province's (20…).
+        let not_province = format!("20{}", &id[2..]);
+        assert_eq!(
+            mask_ids_in(&format!("证件号{not_province}")),
+            format!("证件号{not_province}")
+        );
         let wide: String = id
             .chars()
             .map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap())

@@ -672,7 +672,15 @@ impl<'a> Validator<'a> {
             if it.public {
                 // A resident ID number written into free text (a note naming an applicant's
                 // agent) is masked as an ID field is; the text as written is kept sealed.
-                match hide(&plain, &secrets) {
+                // Free text only: a document number or an enumeration is not where a person's
+                // number is written (320902202403150001 numbers a decision by area and date).
+                let free_text = it.ty == ItemType::Text && it.role != Some(Role::DecisionNo);
+                let shown = if free_text {
+                    hide(&plain, &secrets)
+                } else {
+                    std::borrow::Cow::Borrowed(plain.as_str())
+                };
+                match shown {
                     std::borrow::Cow::Borrowed(_) => {
                         payload.insert(it.code.clone(), Value::String(plain));
                     }

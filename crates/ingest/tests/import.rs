@@ -2592,3 +2592,35 @@ fn only_the_a_grade_of_tax_credit_is_public() {
         assert!(full.classes.iter().any(|c| c.code == "NSXY"), "{}", ts.name);
     }
 }
+
+/// A decision numbered by area, date and serial (320902202403150001) is a document number, not
+/// someone's ID number: kept as written, while a mistyped ID named as one in the facts is masked.
+#[test]
+fn a_document_number_shaped_like_an_id_is_kept() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let mut no = String::from("32090220240315000");
+    // A last character that does not check, so only a label could make it an ID number.
+    let good = domain::ids::ric_check_char(no.as_bytes());
+    no.push(if good == '1' { '2' } else { '1' });
+    let mistyped = "320902198503151230";
+    let row = hengtai_penalty(&rules, &no, env).replace(
+        "经查超标排放大气污染物",
+        &format!("经查超标排放，现场负责人李四（身份证号{mistyped}）"),
+    );
+    let p = write(dir.path(), "wsh.csv", &[row]);
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import_on_may_8(&ts.store, &rules, &keys, &p);
+        assert_eq!(s.accepted, 1, "{}: {s:?}", ts.name);
+        let (_, records) = ts
+            .store
+            .subject_file("91320900MA1MB4X50R", None)
+            .unwrap()
+            .unwrap();
+        let v = records[0].current().unwrap();
+        assert!(v.payload.contains(&no), "{}: {}", ts.name, v.payload);
+        assert!(!v.payload.contains(mistyped), "{}: {}", ts.name, v.payload);
+    }
+}
