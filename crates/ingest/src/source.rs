@@ -682,11 +682,45 @@ fn read_xlsx<R: Read>(
     Ok(())
 }
 
+/// A JSON number as the sender wrote it (serde_json keeps the literal), an exponent written out
+/// exactly: Java's Double.toString and Jackson write 0.0005 as 5.0E-4.
+fn number_text(literal: &str) -> String {
+    let Some((mantissa, exp)) = literal.split_once(['e', 'E']) else {
+        return literal.to_string();
+    };
+    let Ok(exp) = exp.parse::<i32>() else {
+        return literal.to_string();
+    };
+    if exp.abs() > 40 {
+        return literal.to_string();
+    }
+    let (sign, m) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let (int, frac) = m.split_once('.').unwrap_or((m, ""));
+    let digits = format!("{int}{frac}");
+    // Where the decimal point falls in `digits`.
+    let point = int.len() as i32 + exp;
+    let text = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat((-point) as usize))
+    } else if point as usize >= digits.len() {
+        format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+    } else {
+        format!(
+            "{}.{}",
+            &digits[..point as usize],
+            &digits[point as usize..]
+        )
+    };
+    format!("{sign}{text}")
+}
+
 fn json_text(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
+        Value::Number(n) => number_text(&n.to_string()),
         Value::Bool(b) => if *b { "是" } else { "否" }.to_string(),
         other => other.to_string(),
     }
@@ -992,6 +1026,21 @@ pub fn open_chunk(keys: &crypto::KeyRing, sealed: &[u8]) -> Result<Vec<u8>, Inge
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_in_exponent_form_is_written_out_exactly() {
+        for (lit, text) in [
+            ("5.0E-4", "0.00050"),
+            ("1.5e3", "1500"),
+            ("-2.5e-1", "-0.25"),
+            ("12e0", "12"),
+            ("0.000001", "0.000001"),
+            ("123456789012.3456789", "123456789012.3456789"),
+            ("1.2345e2", "123.45"),
+        ] {
+            assert_eq!(number_text(lit), text, "{lit}");
+        }
+    }
 
     /// A part is measured by what it expands to, against its limit.
     #[test]
