@@ -146,8 +146,7 @@ pub fn checkpoint(
         return Ok(None);
     }
     if store
-        .audit_checkpoints()?
-        .last()
+        .audit_last_checkpoint()?
         .is_some_and(|c| c.seq_upto >= seq)
     {
         return Ok(None);
@@ -172,7 +171,7 @@ pub fn checkpoint_due(
     every: chrono::Duration,
 ) -> Result<bool, AuditError> {
     let (seq, _) = store.audit_head()?;
-    let last = store.audit_checkpoints()?.pop();
+    let last = store.audit_last_checkpoint()?;
     Ok(match last {
         None => seq > 0,
         Some(c) => c.seq_upto < seq && now - c.at >= every,

@@ -667,9 +667,23 @@ impl Store {
     }
 
     pub fn audit_checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        self.checkpoints_where("ORDER BY seq_upto")
+    }
+
+    /// The latest checkpoint only (one is signed every few minutes: the timer that asks must
+    /// not read them all).
+    pub fn audit_last_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        Ok(self
+            .checkpoints_where("ORDER BY seq_upto DESC LIMIT 1")?
+            .pop())
+    }
+
+    fn checkpoints_where(&self, tail: &str) -> Result<Vec<Checkpoint>, StoreError> {
         self.read(|c| {
             c.query(
-                "SELECT seq_upto, at, hash, signature, public_key, key_fingerprint FROM audit_checkpoints ORDER BY seq_upto",
+                &format!(
+                    "SELECT seq_upto, at, hash, signature, public_key, key_fingerprint FROM audit_checkpoints {tail}"
+                ),
                 &[],
             )?
             .iter()
