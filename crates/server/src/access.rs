@@ -225,11 +225,11 @@ pub async fn check(State(state): State<Shared>, ctx: Ctx, req: Request, next: Ne
         // exists) is in the trail by its route, as a refusal at the door is: a unit probing
         // another's data is seen.
         let status = resp.status();
-        let refused = status == axum::http::StatusCode::FORBIDDEN
-            || (status == axum::http::StatusCode::NOT_FOUND
-                && ctx.principal.is_authenticated()
-                && !ep.console);
-        if refused && (ep.console && method == Method::POST || !ep.console) {
+        let concealed = resp.extensions().get::<crate::error::Concealed>().is_some();
+        let refused = (status == axum::http::StatusCode::FORBIDDEN
+            && (!ep.console || method == Method::POST))
+            || concealed;
+        if refused {
             crate::context::audit(
                 &state,
                 &ctx,

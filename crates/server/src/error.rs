@@ -18,6 +18,10 @@ pub enum ApiError {
     NotYours(String),
     #[error("{0}")]
     NotFound(String),
+    /// Another unit's or person's object, answered as not found so as not to say it exists;
+    /// the response is marked [`Concealed`] and the refusal audited.
+    #[error("{0}")]
+    Concealed(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -58,7 +62,7 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden | ApiError::NotYours(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::Concealed(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -74,7 +78,7 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::Forbidden | ApiError::NotYours(_) => "forbidden",
-            ApiError::NotFound(_) => "not_found",
+            ApiError::NotFound(_) | ApiError::Concealed(_) => "not_found",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::Conflict(_) => "conflict",
@@ -163,6 +167,9 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        if matches!(self, ApiError::Concealed(_)) {
+            resp.extensions_mut().insert(Concealed);
+        }
         let retry = match self {
             ApiError::TooMany(secs) => Some(secs),
             ApiError::Busy => Some(5),
@@ -177,3 +184,7 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Marks a 404 that hid another's object (the access layer audits it as a refusal).
+#[derive(Debug, Clone, Copy)]
+pub struct Concealed;

@@ -205,4 +205,14 @@ async fn denials_are_audited() {
         probed.iter().any(|e| e.entry.outcome == "denied:not_found"),
         "{probed:?}"
     );
+    // A lookup that simply finds nothing is not a refusal.
+    let r = h
+        .send_as(&other, Method::GET, "/api/v1/submissions/999999", None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        h.trail("access.denied", "GET /api/v1/submissions/{id}")
+            .len(),
+        probed.len()
+    );
 }

@@ -190,7 +190,7 @@ pub fn visible_check(state: &Shared, ctx: &Ctx, id: i64) -> ApiResult<store::Che
         _ => made_by(p, &c.actor, &c.unit),
     };
     if !mine {
-        return Err(ApiError::NotFound(format!("核查{id}不存在")));
+        return Err(ApiError::Concealed(format!("核查{id}不存在")));
     }
     Ok(c)
 }
@@ -984,7 +984,7 @@ pub fn visible_batch(state: &Shared, ctx: &Ctx, id: i64) -> ApiResult<store::Bat
         || b.actor == p.actor()
         || (p.unit.is_some() && b.unit == p.unit);
     if !mine {
-        return Err(ApiError::NotFound(format!("批次{id}不存在")));
+        return Err(ApiError::Concealed(format!("批次{id}不存在")));
     }
     Ok(b)
 }

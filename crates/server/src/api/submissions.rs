@@ -278,7 +278,7 @@ pub fn visible_submission(state: &Shared, ctx: &Ctx, id: i64) -> Result<Submissi
     if ctx.principal.role != auth::Role::Admin
         && ctx.principal.unit.as_deref() != Some(s.source_unit.as_str())
     {
-        return Err(ApiError::NotFound(format!("报送批次{id}不存在")));
+        return Err(ApiError::Concealed(format!("报送批次{id}不存在")));
     }
     Ok(s)
 }
