@@ -2591,6 +2591,35 @@ fn only_the_a_grade_of_tax_credit_is_public() {
         .unwrap();
         assert!(full.classes.iter().any(|c| c.code == "NSXY"), "{}", ts.name);
     }
+    // A grade stored before the rule came in (published at import) is not shown either.
+    let mut before = rules.clone();
+    for c in &mut before.catalog.classes {
+        c.public_only = None;
+    }
+    let ts = testkit::sqlite();
+    let s = import(
+        &ts.store,
+        &before,
+        &keys,
+        &clock_on("2026-05-08"),
+        &p,
+        unit,
+        "纳税信用等级",
+    );
+    assert_eq!(s.accepted, 2, "{s:?}");
+    let f = views::credit_file(
+        &ts.store,
+        &rules,
+        "91320900MA1MB4X50R",
+        testkit::day("2026-05-08"),
+        views::Audience::Public,
+    )
+    .unwrap()
+    .unwrap();
+    assert!(
+        !f.classes.iter().any(|c| c.code == "NSXY"),
+        "grade C stored before the rule shown"
+    );
 }
 
 /// A decision numbered by area, date and serial (320902202403150001) is a document number, not

@@ -198,12 +198,20 @@ pub fn record_status(
     day: NaiveDate,
 ) -> Option<RecordStatus> {
     let v = r.current()?;
+    // A class of which only some values are public (纳税信用: grade A) is judged on the record's
+    // value as well as on what was stored at import: records stored before the rule came in.
+    let published = v.published
+        && class.public_only.as_ref().is_none_or(|p| {
+            store::payload_items(&v.payload)
+                .iter()
+                .any(|(code, value)| *code == p.item && p.values.iter().any(|x| x == value))
+        });
     Some(status_on(
         StatusFacts {
             change: v.change,
             publicity: class.publicity,
             sharing: class.sharing,
-            published: v.published,
+            published,
             ends: v.public_ends,
         },
         day,
