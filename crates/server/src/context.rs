@@ -271,8 +271,15 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
         cookie(req.headers(), SESSION_COOKIE)
     };
     let s = state.clone();
-    // Its public prefix, for the trail if it is refused.
-    let prefix: Option<String> = bearer.as_deref().map(|t| t.chars().take(9).collect());
+    // Its public prefix (tokens are listed by it), for the trail if it is refused; of a string
+    // that is no token of ours, nothing.
+    let prefix: Option<String> = bearer
+        .as_deref()
+        .filter(|t| {
+            t.strip_prefix("xy_")
+                .is_some_and(|h| h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        })
+        .map(|t| t[..9].to_string());
     let cached = bearer
         .as_deref()
         .and_then(|t| state.tokens.get(&auth::secret_hash(t)));
@@ -337,9 +344,10 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
         state.metrics.rate_limited();
         return labelled(&req, ApiError::TooMany(wait).into_response());
     }
-    if refused {
-        // A revoked, expired or unknown token used again is something the auditor must see:
-        // by the route (a path can hold an ID number) and the token's public prefix.
+    // A revoked, expired or unknown token used again is something the auditor must see, by the
+    // route (a path can hold an ID number) and the token's public prefix; ten a minute from an
+    // address at most, so that a flood of bad tokens does not flood the trail.
+    if refused && state.limiter.take(&format!("refused{client}"), 10).is_ok() {
         let route = req
             .extensions()
             .get::<axum::extract::MatchedPath>()
@@ -359,10 +367,12 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
             "denied:unauthenticated",
             Some(match prefix {
                 Some(p) => format!("token={p}…"),
-                None => "credential unreadable".into(),
+                None => "不是本平台格式的令牌".into(),
             }),
         )
         .await;
+    }
+    if refused {
         return labelled(&req, ApiError::Unauthenticated.into_response());
     }
     req.extensions_mut().insert(Ctx {
