@@ -17,12 +17,22 @@ use crate::error::ApiError;
 /// pause longer than `idle`; the submission is opened on the store only once the body is here,
 /// so a sender that trickles holds a file, not the store's one writer (every other unit's
 /// submissions waited behind it, and were turned away busy).
-pub async fn spool(
-    body: Body,
-    limit: u64,
-    idle: std::time::Duration,
-) -> Result<std::fs::File, ApiError> {
+pub async fn spool(body: Body, limit: u64, idle: std::time::Duration) -> Result<Spooled, ApiError> {
     use std::io::{Seek, Write};
+    // A few bodies at a time (each up to the submission limit on disk): more wait their turn,
+    // and one that waits too long is told the service is busy.
+    static SPOOLS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    let permit = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        SPOOLS
+            .get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(SPOOLS_AT_ONCE)))
+            .clone()
+            .acquire_owned(),
+    )
+    .await
+    .map_err(|_| ApiError::Busy)?
+    .map_err(ApiError::internal)?;
     let file = tempfile::tempfile().map_err(ApiError::internal)?;
     let mut out = io::BufWriter::with_capacity(1 << 16, file);
     let mut stream = body.into_data_stream();
@@ -55,7 +65,26 @@ pub async fn spool(
         .into_inner()
         .map_err(|e| ApiError::internal(e.error()))?;
     file.rewind().map_err(ApiError::internal)?;
-    Ok(file)
+    Ok(Spooled {
+        file,
+        _permit: permit,
+    })
+}
+
+/// Bodies received into temporary files at once.
+const SPOOLS_AT_ONCE: usize = 8;
+
+/// A received body, read back from its temporary file (deleted when this is dropped); it holds
+/// its place among the bodies spooled at once until then.
+pub struct Spooled {
+    file: std::fs::File,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Read for Spooled {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.file.read(out)
+    }
 }
 
 /// Reads a request body on a blocking thread, chunk by chunk, refusing more than `limit` bytes.
