@@ -248,12 +248,18 @@ pub fn warnings(
 ) -> Result<Vec<Warning>, StoreError> {
     let w = &rules.monitoring.warnings;
     let mut out = Vec::new();
-    let this = format!("{:04}-{:02}", today.year(), today.month());
-    let prev_day = NaiveDate::from_ymd_opt(today.year(), today.month(), 1)
-        .and_then(|d| d.pred_opt())
-        .unwrap_or(today);
-    let prev = format!("{:04}-{:02}", prev_day.year(), prev_day.month());
-    for month in [prev, this] {
+    // This month and the two before it: a gap past its deadline stays on the home page until
+    // it is filled (or the month is three behind, when the bulletin has long named it).
+    let month_of = |d: NaiveDate| format!("{:04}-{:02}", d.year(), d.month());
+    let first = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
+    let back = |d: NaiveDate| {
+        d.pred_opt()
+            .and_then(|p| NaiveDate::from_ymd_opt(p.year(), p.month(), 1))
+            .unwrap_or(d)
+    };
+    let prev = back(first);
+    let months = [month_of(back(prev)), month_of(prev), month_of(first)];
+    for month in months {
         let Some(end) = last_day(&month) else {
             continue;
         };
@@ -281,6 +287,19 @@ pub fn warnings(
         for l in month_report(store, rules, &month)?.units {
             if unit.is_some_and(|u| u != l.unit) {
                 continue;
+            }
+            // A unit that has not filed the month's self-report is told so on its own home
+            // (the bulletin names it below the goal); the office's home lists the gaps only.
+            if unit.is_some() && l.figures.produced.is_none() && today > end {
+                out.push(Warning {
+                    unit: l.unit.clone(),
+                    message: format!(
+                        "{}尚未填报{}月{}的月度自报（作出决定数），{when}",
+                        l.unit,
+                        &month[5..],
+                        l.class_name
+                    ),
+                });
             }
             if let Some(p) = l.figures.produced
                 && p > l.figures.accepted

@@ -364,11 +364,32 @@ fn warnings_name_units_near_the_deadline_and_with_many_rejections() {
             .any(|w| w.message.contains("尚有2件未报送") && w.message.contains("已逾期2个工作日")),
         "{late:?}"
     );
-    // Another unit's warning is not this unit's.
+    // Another unit's warning is not this unit's; a unit that filed no self-report for the month
+    // is told to, on its own home, and not on the office's.
+    let other = warnings(&store, &rules, Some("盐城市应急管理局"), day("2026-11-06")).unwrap();
     assert!(
-        warnings(&store, &rules, Some("盐城市应急管理局"), day("2026-11-06"))
-            .unwrap()
-            .is_empty()
+        other
+            .iter()
+            .all(|w| w.unit == "盐城市应急管理局" && !w.message.contains("尚有")),
+        "{other:?}"
+    );
+    assert!(
+        other
+            .iter()
+            .any(|w| w.message.contains("尚未填报10月行政处罚的月度自报")),
+        "{other:?}"
+    );
+    let office = warnings(&store, &rules, None, day("2026-11-06")).unwrap();
+    assert!(
+        !office.iter().any(|w| w.message.contains("尚未填报")),
+        "{office:?}"
+    );
+    // A gap two months back is still shown once past its deadline (December 1st: October's).
+    let dec = warnings(&store, &rules, Some(UNIT), day("2026-12-01")).unwrap();
+    assert!(
+        dec.iter()
+            .any(|w| w.message.contains("10月自报") && w.message.contains("已逾期")),
+        "{dec:?}"
     );
     // Many rejected rows: the rejection-rate warning (counted from submissions in the last 30 days).
     let bad = penalty_csv(
