@@ -110,6 +110,8 @@ fn forwarded_client(value: &str) -> Option<std::net::IpAddr> {
 enum Resolved {
     Principal(Principal, Option<SessionInfo>),
     BadToken,
+    /// A token the platform issued, revoked or expired since (its id).
+    Lapsed(i64),
 }
 
 /// API tokens as recently read from the store, so that a system calling thousands of times a
@@ -163,10 +165,10 @@ fn from_token(state: &Shared, secret: &str) -> Result<Resolved, ApiError> {
 fn token_principal(state: &Shared, t: store::ApiToken) -> (Resolved, Option<i64>) {
     let now = state.clock.now();
     if t.revoked_at.is_some() || t.expires_at <= now {
-        return (Resolved::BadToken, None);
+        return (Resolved::Lapsed(t.token_id), None);
     }
     let Ok(role) = t.role.parse::<Role>() else {
-        return (Resolved::BadToken, None);
+        return (Resolved::Lapsed(t.token_id), None);
     };
     let touch = state
         .touched
@@ -317,9 +319,14 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
     };
     // A refused credential is limited as the public is, by address (an unknown token cost a
     // store lookup, and a flood of them must meet the limit), then refused.
+    let mut lapsed = None;
     let (principal, session, refused) = match resolved {
         Ok(Resolved::Principal(p, s)) => (p, s, false),
         Ok(Resolved::BadToken) => (Principal::anonymous(), None, true),
+        Ok(Resolved::Lapsed(id)) => {
+            lapsed = Some(id);
+            (Principal::anonymous(), None, true)
+        }
         Err(e) => return labelled(&req, e.into_response()),
     };
     // Rate limits: per credential when there is one, else per address.
@@ -347,7 +354,10 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
     // A revoked, expired or unknown token used again is something the auditor must see, by the
     // route (a path can hold an ID number) and the token's public prefix; ten a minute from an
     // address at most, so that a flood of bad tokens does not flood the trail.
-    if refused && state.limiter.take(&format!("refused{client}"), 10).is_ok() {
+    // A token the platform issued is always recorded (replayed after revocation, it must not
+    // hide behind a flood of junk); others, ten a minute per address.
+    if refused && (lapsed.is_some() || state.limiter.take(&format!("refused{client}"), 10).is_ok())
+    {
         let route = req
             .extensions()
             .get::<axum::extract::MatchedPath>()
@@ -365,9 +375,10 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
             "auth.refused",
             Some(format!("{} {route}", req.method())),
             "denied:unauthenticated",
-            Some(match prefix {
-                Some(p) => format!("token={p}…"),
-                None => "不是本平台格式的令牌".into(),
+            Some(match (lapsed, prefix) {
+                (Some(id), _) => format!("token:{id} 已撤销或已过期"),
+                (None, Some(p)) => format!("token={p}…"),
+                (None, None) => "不是本平台格式的令牌".into(),
             }),
         )
         .await;

@@ -205,6 +205,76 @@ async fn denials_are_audited() {
         probed.iter().any(|e| e.entry.outcome == "denied:not_found"),
         "{probed:?}"
     );
+    // A revoked token replayed behind a flood of junk ones is still in the trail, by its id.
+    let made = h
+        .send(
+            h.request(Method::POST, "/api/v1/tokens", Role::Admin, Via::Token)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    r#"{"name":"旧系统","role":"handling","unit":"盐城市行政审批局","days":1}"#,
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    let (id, secret) = (
+        made.json()["token_id"].as_i64().unwrap(),
+        made.json()["token"].as_str().unwrap().to_string(),
+    );
+    let r = h
+        .send(
+            h.request(
+                Method::DELETE,
+                &format!("/api/v1/tokens/{id}"),
+                Role::Admin,
+                Via::Token,
+            )
+            .body(Body::empty())
+            .unwrap(),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    for i in 0..12 {
+        let junk = format!("xy_{:040x}", i + 1);
+        h.send_as(&junk, Method::GET, "/api/v1/checks", None).await;
+    }
+    let r = h
+        .send_as(&secret, Method::GET, "/api/v1/checks", None)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let replayed = h.trail("auth.refused", "GET /api/v1/checks");
+    assert!(
+        replayed
+            .iter()
+            .any(|e| e.entry.detail.as_deref() == Some(&format!("token:{id} 已撤销或已过期"))),
+        "{replayed:?}"
+    );
+    assert!(replayed.len() < 13, "junk is capped: {}", replayed.len());
+    // The same through the console: another unit's submission, asked for by this unit's
+    // reporter.
+    let theirs = tokio::task::block_in_place(|| {
+        import_csv(
+            &h.state,
+            "盐城市市场监督管理局",
+            "行政处罚",
+            &penalty_csv(&[(
+                "某公司",
+                "法人及非法人组织",
+                "91320900MA1MB4X50R",
+                "盐市监罚〔2026〕1号",
+            )]),
+        )
+    });
+    let id = theirs.submission_id.unwrap();
+    let r = h
+        .get(&format!("/console/submissions/{id}"), Role::Reporter)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    assert!(
+        !h.trail("access.denied", "GET /console/submissions/{id}")
+            .is_empty(),
+        "a console 404 that hid another's submission is not in the trail"
+    );
     // A lookup that simply finds nothing is not a refusal.
     let r = h
         .send_as(&other, Method::GET, "/api/v1/submissions/999999", None)

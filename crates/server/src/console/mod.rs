@@ -465,7 +465,13 @@ pub fn error_page(ctx: &Ctx, e: ApiError) -> Response {
     }
     let status = e.status();
     let body = format!("{}（请求号 {}）", e, ctx.request_id);
-    message(ctx, status, "操作未完成", &body, None)
+    let mut resp = message(ctx, status, "操作未完成", &body, None);
+    // Another's object hidden as not found is a refusal the access layer audits, here as in
+    // the API.
+    if matches!(e, ApiError::Concealed(_)) {
+        resp.extensions_mut().insert(crate::error::Concealed);
+    }
+    resp
 }
 
 pub fn urlencode(s: &str) -> String {
