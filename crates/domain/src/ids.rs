@@ -471,7 +471,11 @@ const PROVINCES: [&[u8; 2]; 34] = [
 /// one (a mistyped number is still someone's), named as an ID number just before it (身份证,
 /// 证件): an area code, a date and a serial is also how offices number their documents.
 fn reads_as_id18(d: &[u8], text: &str, start: usize) -> bool {
-    let province = PROVINCES.iter().any(|p| d[..2] == p[..]);
+    // Residents' numbers; Taiwan residents' residence permits (83…); foreigners' permanent
+    // residence IDs of 2023 (9, then the issuing province's code).
+    let province = PROVINCES.iter().any(|p| d[..2] == p[..])
+        || &d[..2] == b"83"
+        || (d[0] == b'9' && PROVINCES.iter().any(|p| d[1..3] == p[..]));
     let dated = std::str::from_utf8(&d[6..14])
         .ok()
         .and_then(|x| NaiveDate::parse_from_str(x, "%Y%m%d").ok())
@@ -832,6 +836,15 @@ mod normalize_tests {
             mask_ids_in(&format!("当事人{wide_spaced}")),
             format!("当事人{}", mask_id_number(&id))
         );
+        // A Taiwan resident's residence permit (83…) and a foreigner's permanent residence ID
+        // (9 and a province) are numbers of persons too.
+        for body in ["83000019850304123", "93215619900101121"] {
+            let n = format!("{body}{}", ric_check_char(body.as_bytes()));
+            assert_eq!(
+                mask_ids_in(&format!("居住证{n}")),
+                format!("居住证{}", mask_id_number(&n))
+            );
+        }
         // An area code that is no province's (20…).
         let not_province = format!("20{}", &id[2..]);
         assert_eq!(

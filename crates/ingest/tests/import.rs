@@ -2653,3 +2653,22 @@ fn a_document_number_shaped_like_an_id_is_kept() {
         assert!(!v.payload.contains(mistyped), "{}: {}", ts.name, v.payload);
     }
 }
+
+/// The store's list of document-number items (not masked as ID numbers when read) is the
+/// catalog's decision_no items, no more and no fewer.
+#[test]
+fn the_document_numbers_the_store_leaves_unmasked_are_the_catalogs() {
+    let rules = Rulebook::builtin().unwrap();
+    let mut from_catalog: Vec<&str> = rules
+        .catalog
+        .classes
+        .iter()
+        .filter_map(|c| c.item_by_role(domain::catalog::Role::DecisionNo))
+        .map(|i| i.code.as_str())
+        .collect();
+    from_catalog.sort();
+    from_catalog.dedup();
+    let mut listed = store::DOCUMENT_NUMBERS.to_vec();
+    listed.sort();
+    assert_eq!(listed, from_catalog);
+}

@@ -312,10 +312,15 @@ pub fn payload_items(payload: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
             let mut out = Vec::with_capacity(m.size_hint().unwrap_or(24));
             while let Some((k, v)) = m.next_entry::<Borrowed<'de>, Borrowed<'de>>()? {
                 // Records stored before free text was masked at import are masked on the way
-                // out (a resident ID number in a note is never shown).
-                let v = match domain::ids::mask_ids_in(&v.0) {
-                    Cow::Borrowed(_) => v.0,
-                    Cow::Owned(masked) => Cow::Owned(masked),
+                // out (a resident ID number in a note is never shown); a document number is
+                // not free text (320902202403150006 numbers a decision by area and date).
+                let v = if DOCUMENT_NUMBERS.contains(&k.0.as_ref()) {
+                    v.0
+                } else {
+                    match domain::ids::mask_ids_in(&v.0) {
+                        Cow::Borrowed(_) => v.0,
+                        Cow::Owned(masked) => Cow::Owned(masked),
+                    }
                 };
                 out.push((k.0, v));
             }
@@ -325,6 +330,12 @@ pub fn payload_items(payload: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
     let mut de = serde_json::Deserializer::from_str(payload);
     de.deserialize_map(Pairs).unwrap_or_default()
 }
+
+/// The items that number a document (the catalog's `decision_no` items, a test holds them to
+/// it): never masked as ID numbers when read.
+pub const DOCUMENT_NUMBERS: [&str; 9] = [
+    "CF_WSH", "XK_WSH", "QZ_WSH", "MD_WSH", "CN_BH", "HT_BH", "SX_AH", "NS_PJND", "RY_WSH",
+];
 
 /// A string that borrows from the input when it can (`Cow<str>` on its own always copies).
 struct Borrowed<'de>(Cow<'de, str>);
@@ -461,13 +472,14 @@ mod masking_tests {
             &id[..17],
             domain::ids::ric_check_char(&id.as_bytes()[..17])
         );
+        // A document number shaped like an ID number (area, date, serial) is left as written.
         let payload =
-            format!(r#"{{"BZ":"代理人李华（身份证号{id}）","CF_WSH":"盐环罚〔2026〕1号"}}"#);
+            format!(r#"{{"BZ":"代理人李华（身份证号{id}）","CF_WSH":"盐环罚〔2026〕{id}号"}}"#);
         let items = payload_items(&payload);
         assert_eq!(
             items[0].1,
             format!("代理人李华（身份证号{}）", domain::ids::mask_id_number(&id))
         );
-        assert_eq!(items[1].1, "盐环罚〔2026〕1号");
+        assert_eq!(items[1].1, format!("盐环罚〔2026〕{id}号"));
     }
 }
