@@ -190,9 +190,11 @@ fn xlsx_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, BatchError> {
     let mut cells = wb
         .worksheet_cells_reader(&name)
         .map_err(|_| BatchError::Read(format!("工作表“{name}”无法读取")))?;
-    // Rows as the sheet numbers them, from the first that holds a cell; a row with no cell
-    // between two that have one is an empty line of the list (its result says so).
-    let mut out: Vec<(u64, Vec<String>)> = Vec::new();
+    // The cells by row, as the sheet numbers them (a row out of the sheet's order finds its
+    // place); then rows from the first that holds a cell, a row with no cell between two that
+    // have one being an empty line of the list (its result says so).
+    let mut by_row: std::collections::BTreeMap<u32, Vec<(usize, String)>> = Default::default();
+    let mut cells_kept = 0usize;
     while let Some(c) = cells
         .next_cell()
         .map_err(|_| BatchError::Read(format!("工作表“{name}”无法读取")))?
@@ -210,29 +212,48 @@ fn xlsx_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, BatchError> {
         if col >= MAX_COLUMNS || text.is_empty() {
             continue;
         }
-        let line = u64::from(r) + 1;
-        let first = out.first().map_or(line, |(l, _)| *l);
-        while out.last().is_none_or(|(l, _)| *l < line) {
-            let next = out.last().map_or(first, |(l, _)| l + 1);
-            out.push((next, Vec::new()));
-            if out.len() > MAX_CODES + 1 {
-                return Err(BatchError::TooMany);
+        cells_kept += 1;
+        if by_row.len() > MAX_CODES + 1 || cells_kept > MAX_CELLS {
+            return Err(BatchError::TooMany);
+        }
+        by_row.entry(r).or_default().push((col, text));
+    }
+    let (Some(&first), Some(&last)) = (by_row.keys().next(), by_row.keys().next_back()) else {
+        return Ok(Vec::new());
+    };
+    if (last - first) as usize > MAX_CODES + 1 {
+        return Err(BatchError::TooMany);
+    }
+    // A row is as wide as its last cell: the width of all rows together is bounded too (one
+    // cell in column IV of every row would make each row 256 cells).
+    let width: usize = by_row
+        .values()
+        .map(|cs| cs.iter().map(|(c, _)| c + 1).max().unwrap_or(0))
+        .sum();
+    if width > MAX_CELLS {
+        return Err(BatchError::Read(
+            "文件过宽：请只保留代码所在的列（及名称等少数几列），或另存为CSV".into(),
+        ));
+    }
+    let mut out: Vec<(u64, Vec<String>)> = Vec::with_capacity((last - first) as usize + 1);
+    for r in first..=last {
+        let mut row = Vec::new();
+        if let Some(cs) = by_row.remove(&r) {
+            for (col, text) in cs {
+                if row.len() <= col {
+                    row.resize(col + 1, String::new());
+                }
+                row[col] = text;
             }
         }
-        // Lines are consecutive from the first: a cell out of the sheet's order finds its own.
-        let Some((_, row)) = line
-            .checked_sub(first)
-            .and_then(|i| out.get_mut(i as usize))
-        else {
-            continue;
-        };
-        if row.len() <= col {
-            row.resize(col + 1, String::new());
-        }
-        row[col] = text;
+        out.push((u64::from(r) + 1, row));
     }
     Ok(out)
 }
+
+/// The most cells a batch file may hold, as its rows are laid out (a million codes with a name
+/// and a number beside each are three million).
+const MAX_CELLS: usize = 8_000_000;
 
 fn csv_rows(bytes: &[u8]) -> Vec<(u64, Vec<String>)> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -783,6 +804,59 @@ mod tests {
             read_codes(&bytes, true).unwrap(),
             vec![(1, "91320900MA1MB4X50R".to_string())]
         );
+    }
+
+    /// Rows out of the sheet's order keep their lines; a sheet whose rows are widened by a cell
+    /// far right is refused as too wide, not laid out in memory.
+    #[test]
+    fn rows_out_of_order_keep_their_lines_and_a_wide_sheet_is_refused() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "统一社会信用代码").unwrap();
+        ws.write_string(1, 0, "91320900MA1MB4X50R").unwrap();
+        ws.write_string(2, 0, "91320925MA1N8K2T8X").unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        // The sheet's rows written in reverse order, as some exporters do.
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(&bytes)).unwrap();
+        let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for i in 0..z.len() {
+            let mut f = z.by_index(i).unwrap();
+            let name = f.name().unwrap().to_string();
+            let mut text = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut text).unwrap();
+            if name == "xl/worksheets/sheet1.xml" {
+                let t = String::from_utf8(text).unwrap();
+                let (head, rest) = t.split_once("<sheetData>").unwrap();
+                let (data, tail) = rest.split_once("</sheetData>").unwrap();
+                let mut rows: Vec<String> = data
+                    .split("</row>")
+                    .filter(|r| !r.is_empty())
+                    .map(|r| format!("{r}</row>"))
+                    .collect();
+                rows.reverse();
+                text = format!("{head}<sheetData>{}</sheetData>{tail}", rows.concat()).into_bytes();
+            }
+            out.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut out, &text).unwrap();
+        }
+        let reversed = out.finish().unwrap().into_inner();
+        assert_eq!(
+            read_codes(&reversed, true).unwrap(),
+            vec![
+                (2, "91320900MA1MB4X50R".to_string()),
+                (3, "91320925MA1N8K2T8X".to_string())
+            ]
+        );
+        // 40,000 rows, each with one cell in column IV: ten million cells laid out.
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for r in 0..40_000u32 {
+            ws.write_string(r, 255, "x").unwrap();
+        }
+        let wide = wb.save_to_buffer().unwrap();
+        let e = read_codes(&wide, true).unwrap_err();
+        assert!(e.to_string().contains("文件过宽"), "{e}");
     }
 
     #[test]
