@@ -17,21 +17,46 @@ use crate::error::ApiError;
 /// pause longer than `idle`; the submission is opened on the store only once the body is here,
 /// so a sender that trickles holds a file, not the store's one writer (every other unit's
 /// submissions waited behind it, and were turned away busy).
-pub async fn spool(body: Body, limit: u64, idle: std::time::Duration) -> Result<Spooled, ApiError> {
+pub async fn spool(
+    body: Body,
+    limit: u64,
+    idle: std::time::Duration,
+    unit: &str,
+) -> Result<Spooled, ApiError> {
     use std::io::{Seek, Write};
-    // A few bodies at a time (each up to the submission limit on disk): more wait their turn,
-    // and one that waits too long is told the service is busy.
-    static SPOOLS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
-        std::sync::OnceLock::new();
+    use std::sync::{Arc, Mutex, OnceLock};
+    use tokio::sync::Semaphore;
+    // A few bodies at a time (each up to the submission limit on disk), and two per unit, so
+    // that one unit's slow senders cannot take every place: more wait their turn, and one that
+    // waits too long is told why.
+    static SPOOLS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    static PER_UNIT: OnceLock<Mutex<std::collections::HashMap<String, Arc<Semaphore>>>> =
+        OnceLock::new();
+    let wait = std::time::Duration::from_secs(60);
+    let mine = PER_UNIT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(unit.to_string())
+        .or_insert_with(|| Arc::new(Semaphore::new(SPOOLS_PER_UNIT)))
+        .clone();
+    let unit_permit = tokio::time::timeout(wait, mine.acquire_owned())
+        .await
+        .map_err(|_| {
+            ApiError::Unavailable(format!(
+                "本单位已有{SPOOLS_PER_UNIT}个报送正在上传，请待其完成后再报送"
+            ))
+        })?
+        .map_err(ApiError::internal)?;
     let permit = tokio::time::timeout(
-        std::time::Duration::from_secs(60),
+        wait,
         SPOOLS
-            .get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(SPOOLS_AT_ONCE)))
+            .get_or_init(|| Arc::new(Semaphore::new(SPOOLS_AT_ONCE)))
             .clone()
             .acquire_owned(),
     )
     .await
-    .map_err(|_| ApiError::Busy)?
+    .map_err(|_| ApiError::Unavailable("同时上传的报送过多，请稍后再试".into()))?
     .map_err(ApiError::internal)?;
     let file = tempfile::tempfile().map_err(ApiError::internal)?;
     let mut out = io::BufWriter::with_capacity(1 << 16, file);
@@ -67,18 +92,22 @@ pub async fn spool(body: Body, limit: u64, idle: std::time::Duration) -> Result<
     file.rewind().map_err(ApiError::internal)?;
     Ok(Spooled {
         file,
-        _permit: permit,
+        _permits: (permit, unit_permit),
     })
 }
 
-/// Bodies received into temporary files at once.
+/// Bodies received into temporary files at once, and at once for one unit.
 const SPOOLS_AT_ONCE: usize = 8;
+const SPOOLS_PER_UNIT: usize = 2;
 
 /// A received body, read back from its temporary file (deleted when this is dropped); it holds
 /// its place among the bodies spooled at once until then.
 pub struct Spooled {
     file: std::fs::File,
-    _permit: tokio::sync::OwnedSemaphorePermit,
+    _permits: (
+        tokio::sync::OwnedSemaphorePermit,
+        tokio::sync::OwnedSemaphorePermit,
+    ),
 }
 
 impl Read for Spooled {

@@ -38,6 +38,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("服务器忙（数据库正在写入其他报送），请稍后再试")]
     Busy,
+    /// Busy for a reason the caller can act on (503, Retry-After).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("服务器内部错误")]
     Internal(String),
 }
@@ -70,7 +73,7 @@ impl ApiError {
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -86,7 +89,7 @@ impl ApiError {
             ApiError::TooLarge => "too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::Busy => "busy",
+            ApiError::Busy | ApiError::Unavailable(_) => "busy",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -172,7 +175,7 @@ impl IntoResponse for ApiError {
         }
         let retry = match self {
             ApiError::TooMany(secs) => Some(secs),
-            ApiError::Busy => Some(5),
+            ApiError::Busy | ApiError::Unavailable(_) => Some(5),
             _ => None,
         };
         if let Some(v) = retry.and_then(|secs| secs.to_string().parse().ok()) {

@@ -1470,3 +1470,62 @@ async fn the_office_resets_staff_passwords_but_not_a_subjects_or_an_admins() {
         assert!(r.text().contains("命令行"), "{}", r.text());
     }
 }
+
+/// Two uploads still arriving from one unit are all it may have at once: its third waits for
+/// them, while another unit's submission is taken at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_unit_may_have_two_uploads_arriving_at_once() {
+    use futures_util::StreamExt;
+    let h = std::sync::Arc::new(harness());
+    let uri = format!("/api/v1/submissions?class={}", urlencode("行政处罚"));
+    let mut held = Vec::new();
+    let mut slow = Vec::new();
+    for _ in 0..2 {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(1);
+        tx.send(Ok(bytes::Bytes::from_static(b"["))).await.unwrap();
+        held.push(tx);
+        let (h, uri) = (h.clone(), uri.clone());
+        slow.push(tokio::spawn(async move {
+            let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed();
+            h.send(
+                h.request(Method::POST, &uri, Role::Reporter, Via::Token)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from_stream(stream))
+                    .unwrap(),
+            )
+            .await
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let body = records_json(&[(
+        "盐城市恒泰化工有限公司",
+        "91320900MA1MB4X50R",
+        "盐环罚〔2026〕321号",
+    )]);
+    let third = {
+        let (h, body) = (h.clone(), body.clone());
+        tokio::spawn(async move { push(&h, Role::Reporter, &body).await })
+    };
+    let other = h.token_for(Role::Reporter, "盐城市市场监督管理局");
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        h.send_as(&other, Method::POST, &uri, Some(body)),
+    )
+    .await
+    .expect("another unit's submission waited");
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert!(
+        !third.is_finished(),
+        "a third upload of the unit went ahead"
+    );
+    for tx in held {
+        tx.send(Ok(bytes::Bytes::from_static(b"]"))).await.unwrap();
+    }
+    for s in slow {
+        // The same empty list twice: the second is a repeat of the first (200).
+        assert!(s.await.unwrap().status.is_success());
+    }
+    let r = third.await.unwrap();
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+}

@@ -92,6 +92,7 @@ async fn import_body_here(
         body,
         state.config.max_submission_bytes,
         state.config.body_idle,
+        &unit,
     )
     .await?;
     let (s, actor) = (state.clone(), ctx.principal.actor());
