@@ -678,6 +678,13 @@ impl Store {
             .pop())
     }
 
+    pub fn audit_checkpoint_count(&self) -> Result<i64, StoreError> {
+        self.read(|c| {
+            c.query_one("SELECT COUNT(*) FROM audit_checkpoints", &[])?
+                .map_or(Ok(0), |r| r.i64(0))
+        })
+    }
+
     fn checkpoints_where(&self, tail: &str) -> Result<Vec<Checkpoint>, StoreError> {
         self.read(|c| {
             c.query(

@@ -318,10 +318,12 @@ pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Response {
             }
             auth::Role::Auditor => {
                 let (seq, _) = s.platform.audit_head()?;
-                let cps = s.platform.audit_checkpoints()?;
                 figures.push(fig("审计日志条数", seq.to_string()));
-                figures.push(fig("签名检查点", cps.len().to_string()));
-                if let Some(last) = cps.last() {
+                figures.push(fig(
+                    "签名检查点",
+                    s.platform.audit_checkpoint_count()?.to_string(),
+                ));
+                if let Some(last) = s.platform.audit_last_checkpoint()? {
                     figures.push(fig("最近检查点", fmt_time(last.at)));
                 }
                 links.push(pages::NavItem {
