@@ -279,6 +279,12 @@ async fn run(mut h: Harness) {
             "{uri}"
         );
     }
+    // Hidden, and in the trail as a refusal.
+    assert!(
+        !h.trail("access.denied", "GET /api/v1/cases/{id}")
+            .is_empty(),
+        "a case hidden from a reporter is not in the trail"
+    );
     let wl = h.get("/api/v1/worklist", Role::Reporter).await.json();
     assert!(
         wl["open"]

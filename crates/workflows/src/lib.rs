@@ -36,6 +36,9 @@ pub const SERIOUS_LIST: &str = "YZSX";
 pub enum CaseError {
     #[error("{0}")]
     NotFound(String),
+    /// Another party's record or case, answered as not found (the refusal is audited).
+    #[error("{0}")]
+    Concealed(String),
     #[error("{0}")]
     Forbidden(String),
     /// The request is well-formed but may not happen now (with the reason).
@@ -240,7 +243,10 @@ impl Casework<'_> {
             }
             // Another subject's record answers as a missing one: whether it exists (it may be
             // one the public does not see) is not this subject's to learn.
-            Side::Subject => Err(CaseError::NotFound(format!("记录{}不存在", head.record_id))),
+            Side::Subject => Err(CaseError::Concealed(format!(
+                "记录{}不存在",
+                head.record_id
+            ))),
             _ => Ok(()),
         }
     }
@@ -611,7 +617,7 @@ impl Casework<'_> {
         // the record is not there (as for a withdrawal), before anything is said of its state.
         let by_unit = actor.side == Side::Unit;
         if by_unit && actor.unit.as_deref() != Some(head.source_unit.as_str()) {
-            return Err(CaseError::NotFound(format!("记录{record_id}不存在")));
+            return Err(CaseError::Concealed(format!("记录{record_id}不存在")));
         }
         if matches!(head.change.as_str(), "withdrawn" | "repaired") {
             return Err(CaseError::Refused(
@@ -689,7 +695,7 @@ impl Casework<'_> {
         };
         if !ok {
             // Not found rather than forbidden: a case number says nothing to those not party to it.
-            return Err(CaseError::NotFound(format!("申请{id}不存在")));
+            return Err(CaseError::Concealed(format!("申请{id}不存在")));
         }
         Ok(case)
     }

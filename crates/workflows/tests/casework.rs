@@ -208,7 +208,7 @@ fn repair_and_objection_on_both_stores() {
         // Another subject's record is not there for it (as a missing one).
         assert!(matches!(
             work.apply_repair(&subject(&b), &rec_a, true, "", &[], at("2026-07-03")),
-            Err(CaseError::NotFound(_))
+            Err(CaseError::Concealed(_))
         ));
         let bad = Upload {
             name: "a.pdf".into(),
@@ -304,7 +304,7 @@ fn repair_and_objection_on_both_stores() {
         // Another unit does not see it; the subject cannot decide it.
         assert!(matches!(
             work.act(&unit(OTHER), id, Action::Accept, "", None, at("2026-07-03")),
-            Err(CaseError::NotFound(_))
+            Err(CaseError::Concealed(_))
         ));
         assert!(
             refused(work.act(&subject(&a), id, Action::Accept, "", None, at("2026-07-03")))
@@ -792,7 +792,7 @@ fn escalation_overdue_lateness_and_a_units_own_objection() {
                 &[],
                 at("2026-07-08")
             ),
-            Err(CaseError::NotFound(_))
+            Err(CaseError::Concealed(_))
         ));
         let oid = work
             .object(&unit(UNIT), &rec, "处罚金额录入有误", &[], at("2026-07-08"))

@@ -28,6 +28,7 @@ impl From<CaseError> for ApiError {
     fn from(e: CaseError) -> Self {
         match e {
             CaseError::NotFound(m) => ApiError::NotFound(m),
+            CaseError::Concealed(m) => ApiError::Concealed(m),
             CaseError::Forbidden(m) => ApiError::Unprocessable(m),
             CaseError::Refused(m) => ApiError::Conflict(m),
             CaseError::Invalid(m) => ApiError::Unprocessable(m),

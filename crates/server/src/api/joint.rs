@@ -1397,8 +1397,10 @@ pub fn file_alert_feedback(
     let a = state
         .platform
         .alert(id)?
-        .filter(|a| ctx.principal.unit.as_deref() == Some(a.unit.as_str()))
         .ok_or_else(|| ApiError::NotFound(format!("预警{id}不存在")))?;
+    if ctx.principal.unit.as_deref() != Some(a.unit.as_str()) {
+        return Err(ApiError::Concealed(format!("预警{id}不存在")));
+    }
     let reason = f.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
     if reason.is_some_and(|r| r.chars().count() > 500) {
         return Err(ApiError::Unprocessable("说明不能超过500字".into()));
