@@ -222,6 +222,19 @@ fn hengtai_penalty(rules: &Rulebook, no: &str, unit: &str) -> String {
     .replace("11320900001401484X", &unit_code(rules, unit))
 }
 
+/// [`hengtai_penalty`] as a JSON record keyed by the Chinese headers.
+fn penalty_json(
+    rules: &Rulebook,
+    no: &str,
+    unit: &str,
+) -> serde_json::Map<String, serde_json::Value> {
+    HEADER
+        .split(',')
+        .zip(hengtai_penalty(rules, no, unit).split(','))
+        .map(|(h, v)| (h.to_string(), serde_json::Value::String(v.to_string())))
+        .collect()
+}
+
 fn write(dir: &Path, name: &str, rows: &[String]) -> std::path::PathBuf {
     let p = dir.join(name);
     let mut text = String::from(HEADER);
@@ -2159,13 +2172,8 @@ fn nested_json_values_are_refused_for_data_items_only() {
     let rules = Rulebook::builtin().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let env = "盐城市生态环境局";
-    let header: Vec<&str> = HEADER.split(',').collect();
     let record = |no: &str, extra: serde_json::Value| {
-        let row = hengtai_penalty(&rules, no, env);
-        let mut m = serde_json::Map::new();
-        for (h, v) in header.iter().zip(row.split(',')) {
-            m.insert(h.to_string(), serde_json::Value::String(v.to_string()));
-        }
+        let mut m = penalty_json(&rules, no, env);
         if let serde_json::Value::Object(e) = extra {
             m.extend(e);
         }
@@ -2483,12 +2491,7 @@ fn json_numbers_are_read_as_written() {
     let rules = Rulebook::builtin().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let env = "盐城市生态环境局";
-    let header: Vec<&str> = HEADER.split(',').collect();
-    let row = hengtai_penalty(&rules, "盐环罚〔2026〕95号", env);
-    let mut m = serde_json::Map::new();
-    for (h, v) in header.iter().zip(row.split(',')) {
-        m.insert(h.to_string(), serde_json::Value::String(v.to_string()));
-    }
+    let m = penalty_json(&rules, "盐环罚〔2026〕95号", env);
     let text = |fine: &str, no: &str| {
         let mut m = m.clone();
         m.insert(
