@@ -213,8 +213,13 @@ fn xlsx_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, BatchError> {
             continue;
         }
         cells_kept += 1;
-        if by_row.len() > MAX_CODES + 1 || cells_kept > MAX_CELLS {
+        if by_row.len() > MAX_CODES + 1 {
             return Err(BatchError::TooMany);
+        }
+        if cells_kept > MAX_CELLS {
+            return Err(BatchError::Read(format!(
+                "文件有效单元格超过{MAX_CELLS}个：请只保留代码所在的列（及名称等少数几列），或另存为CSV"
+            )));
         }
         by_row.entry(r).or_default().push((col, text));
     }
@@ -230,7 +235,7 @@ fn xlsx_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, BatchError> {
         .values()
         .map(|cs| cs.iter().map(|(c, _)| c + 1).max().unwrap_or(0))
         .sum();
-    if width > MAX_CELLS {
+    if width > MAX_LAID_OUT {
         return Err(BatchError::Read(
             "文件过宽：请只保留代码所在的列（及名称等少数几列），或另存为CSV".into(),
         ));
@@ -251,9 +256,11 @@ fn xlsx_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, BatchError> {
     Ok(out)
 }
 
-/// The most cells a batch file may hold, as its rows are laid out (a million codes with a name
-/// and a number beside each are three million).
+/// The most cells a batch file may hold (a million codes with a name and a number beside each
+/// are three million), and the most its rows may lay out, blanks to the left of their last cell
+/// included (a million rows nine columns wide are nine million).
 const MAX_CELLS: usize = 8_000_000;
+const MAX_LAID_OUT: usize = 16_000_000;
 
 fn csv_rows(bytes: &[u8]) -> Vec<(u64, Vec<String>)> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -848,10 +855,10 @@ mod tests {
                 (3, "91320925MA1N8K2T8X".to_string())
             ]
         );
-        // 40,000 rows, each with one cell in column IV: ten million cells laid out.
+        // 70,000 rows, each with one cell in column IV: eighteen million cells laid out.
         let mut wb = rust_xlsxwriter::Workbook::new();
         let ws = wb.add_worksheet();
-        for r in 0..40_000u32 {
+        for r in 0..70_000u32 {
             ws.write_string(r, 255, "x").unwrap();
         }
         let wide = wb.save_to_buffer().unwrap();

@@ -354,10 +354,14 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
     // A revoked, expired or unknown token used again is something the auditor must see, by the
     // route (a path can hold an ID number) and the token's public prefix; ten a minute from an
     // address at most, so that a flood of bad tokens does not flood the trail.
-    // A token the platform issued is always recorded (replayed after revocation, it must not
-    // hide behind a flood of junk); others, ten a minute per address.
-    if refused && (lapsed.is_some() || state.limiter.take(&format!("refused{client}"), 10).is_ok())
-    {
+    // A token the platform issued is recorded on a quota of its own, ten a minute (replayed
+    // after revocation, it must not hide behind a flood of junk, nor flood the trail itself);
+    // others, ten a minute per address.
+    let quota = match lapsed {
+        Some(id) => format!("lapsed{id}"),
+        None => format!("refused{client}"),
+    };
+    if refused && state.limiter.take(&quota, 10).is_ok() {
         let route = req
             .extensions()
             .get::<axum::extract::MatchedPath>()
@@ -376,7 +380,7 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
             Some(format!("{} {route}", req.method())),
             "denied:unauthenticated",
             Some(match (lapsed, prefix) {
-                (Some(id), _) => format!("token:{id} 已撤销或已过期"),
+                (Some(id), _) => format!("token:{id} 已撤销、已过期或已失效"),
                 (None, Some(p)) => format!("token={p}…"),
                 (None, None) => "不是本平台格式的令牌".into(),
             }),
