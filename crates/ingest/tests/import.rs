@@ -392,7 +392,8 @@ fn another_unit_cannot_overwrite_a_record_and_withdrawal_leaves_history() {
         // Only the reporting unit may withdraw; to another unit the submission is not there
         // (answered as a missing one, without naming who reported it).
         match ts.store.withdraw_submission(sub, &w) {
-            Err(store::StoreError::NotFound(m)) => {
+            // Concealed: answered as the missing one is, and marked for the trail.
+            Err(store::StoreError::Concealed(m)) => {
                 assert!(!m.contains("盐城市生态环境局"), "{m}");
                 let missing = ts.store.withdraw_submission(sub + 1000, &w);
                 assert!(

@@ -102,6 +102,7 @@ impl From<store::StoreError> for ApiError {
     fn from(e: store::StoreError) -> Self {
         match e {
             store::StoreError::NotFound(m) => ApiError::NotFound(m),
+            store::StoreError::Concealed(m) => ApiError::Concealed(m),
             store::StoreError::Refused(m) => ApiError::Conflict(m),
             store::StoreError::Constraint(_) => ApiError::Conflict("与已有数据冲突".into()),
             store::StoreError::Busy => ApiError::Busy,

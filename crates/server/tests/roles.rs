@@ -287,6 +287,20 @@ async fn denials_are_audited() {
             .is_empty(),
         "a console 404 that hid another's submission is not in the trail"
     );
+    // Withdrawing another unit's submission is refused the same way.
+    let r = h
+        .send_as(
+            &other,
+            Method::POST,
+            "/api/v1/submissions/1/withdraw",
+            Some(serde_json::json!({"reason": "误报"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    assert!(
+        !h.trail("access.denied", "POST /api/v1/submissions/{id}/withdraw")
+            .is_empty()
+    );
     // A lookup that simply finds nothing is not a refusal.
     let r = h
         .send_as(&other, Method::GET, "/api/v1/submissions/999999", None)

@@ -69,6 +69,10 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("{0}")]
     NotFound(String),
+    /// Another unit's record or submission, answered as not found (the caller audits it as a
+    /// refusal).
+    #[error("{0}")]
+    Concealed(String),
     #[error("{0}")]
     Refused(String),
 }

@@ -79,7 +79,7 @@ pub(crate) fn end_on(
     // Another unit's record answers as one that does not exist: a unit may not learn from a
     // withdrawal what others reported, or that it exists.
     if change == "withdrawn" && owner != w.unit {
-        return Err(StoreError::NotFound(format!("记录{id}不存在")));
+        return Err(StoreError::Concealed(format!("记录{id}不存在")));
     }
     match current.as_str() {
         "withdrawn" => return Err(StoreError::Refused(format!("记录{id}已撤回"))),
@@ -174,7 +174,7 @@ impl Store {
                 .ok_or_else(|| StoreError::NotFound(format!("报送批次{submission_id}不存在")))?;
             // As when reading it: another unit's submission is not there for this unit.
             if sub.text(0)? != w.unit {
-                return Err(StoreError::NotFound(format!("报送批次{submission_id}不存在")));
+                return Err(StoreError::Concealed(format!("报送批次{submission_id}不存在")));
             }
             if sub.text(1)? == "withdrawn" {
                 return Err(StoreError::Refused(format!("报送批次{submission_id}已撤回")));

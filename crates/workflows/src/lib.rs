@@ -54,6 +54,7 @@ impl From<StoreError> for CaseError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(m) => CaseError::NotFound(m),
+            StoreError::Concealed(m) => CaseError::Concealed(m),
             StoreError::Refused(m) => CaseError::Refused(m),
             other => CaseError::Store(other),
         }
