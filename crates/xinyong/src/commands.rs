@@ -640,6 +640,11 @@ fn rules_cmd(ctx: &Ctx, c: RulesCommand) -> Result<()> {
     match c {
         RulesCommand::AddWorkdays { date, n } => {
             let d = parse_day(&date)?;
+            // Every deadline of the rules is a few dozen working days; ten years' worth is the
+            // most asked for (a huge N walked for minutes past any calendar loaded).
+            if n > 2_500 {
+                bail!("工作日数{n}过大：最多2500个工作日（约十年）");
+            }
             let r = ctx.rules.calendar.add_workdays(d, n);
             if let Some(w) = r.warning() {
                 eprintln!("{w}");
@@ -649,9 +654,29 @@ fn rules_cmd(ctx: &Ctx, c: RulesCommand) -> Result<()> {
         }
         RulesCommand::PenaltyWindow(a) => {
             let decided = parse_day(&a.decided)?;
-            let categories = split_list(&a.categories);
+            // The categories as import reads them: the catalog's values (aliases too), any other
+            // refused — a misspelt 吊销执照 would otherwise count as 一般.
+            let item = ctx
+                .rules
+                .catalog
+                .class_by_code("CF")
+                .and_then(|c| c.item_by_role(domain::catalog::Role::PenaltyCategories))
+                .ok_or_else(|| anyhow!("目录中没有行政处罚的处罚类别"))?;
+            let mut categories = Vec::new();
+            for c in split_list(&a.categories) {
+                match ctx.rules.catalog.canonical_value(item, &c) {
+                    Some(v) => categories.push(v.to_string()),
+                    None => bail!(
+                        "--categories：“{c}”不在处罚类别取值范围内，应为：{}",
+                        ctx.rules.catalog.values(item).join("、")
+                    ),
+                }
+            }
             if categories.is_empty() {
                 bail!("--categories 不能为空");
+            }
+            if a.fine.is_some() && !a.market {
+                bail!("--fine 只用于市场监管处罚（与 --market 一起使用）");
             }
             let severity = a
                 .severity
@@ -692,6 +717,28 @@ fn rules_cmd(ctx: &Ctx, c: RulesCommand) -> Result<()> {
                 if published < decided {
                     bail!("--published {published} 早于处罚决定日期 {decided}");
                 }
+                // As import counts it: published when it was, or by the day the order says it
+                // was to be published, whichever is earlier.
+                let due = ctx
+                    .rules
+                    .publicity
+                    .market
+                    .publish_within_workdays
+                    .map(|n| ctx.rules.calendar.add_workdays(decided, n).date);
+                let published = match due {
+                    Some(d) if d < published => {
+                        eprintln!(
+                            "注意：公示日期晚于应公示期限{d}（决定后{}个工作日），按{d}计算",
+                            ctx.rules
+                                .publicity
+                                .market
+                                .publish_within_workdays
+                                .unwrap_or(0)
+                        );
+                        d
+                    }
+                    _ => published,
+                };
                 let fine = a
                     .fine
                     .as_deref()

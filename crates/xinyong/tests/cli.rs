@@ -202,6 +202,52 @@ fn rules_answer_why_a_date_is_what_it_is() {
     )))
     .unwrap();
     assert_eq!(w["repairable_from"], "2025-05-02", "{w}");
+    // A market-regulation penalty published late counts from the day it was to be published
+    // (20 working days after the decision), as import counts it.
+    let late: Value = serde_json::from_str(&run_ok(xinyong(
+        "x.db",
+        &k,
+        &[
+            "rules",
+            "penalty-window",
+            "--decided",
+            "2026-04-01",
+            "--categories",
+            "罚款",
+            "--market",
+            "--published",
+            "2026-05-30",
+            "--fine",
+            "1",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(late["ends"], "2029-04-30", "{late}");
+    // A category misspelt is refused, not counted as 一般.
+    let out = xinyong(
+        "x.db",
+        &k,
+        &[
+            "rules",
+            "penalty-window",
+            "--decided",
+            "2026-04-01",
+            "--categories",
+            "吊销执照",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("不在处罚类别取值范围内"));
+    let huge = xinyong(
+        "x.db",
+        &k,
+        &["rules", "add-workdays", "2026-01-05", "100000"],
+    )
+    .output()
+    .unwrap();
+    assert!(String::from_utf8_lossy(&huge.stderr).contains("过大"));
     for (args, says) in [
         (vec!["--domain", "环境保护"], "不是规则中的领域"),
         (
@@ -209,6 +255,7 @@ fn rules_answer_why_a_date_is_what_it_is() {
             "早于处罚决定日期",
         ),
         (vec!["--published", "2024-05-12"], "只用于市场监管处罚"),
+        (vec!["--fine", "1"], "只用于市场监管处罚"),
     ] {
         let mut a = vec![
             "rules",
