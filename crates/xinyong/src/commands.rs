@@ -28,6 +28,19 @@ impl Ctx {
     fn store(&self) -> Result<Store> {
         Store::open(&self.global.db).with_context(|| format!("打开数据库 {}", self.global.db))
     }
+    /// The store for a command that only reads: a path typed wrong is said to be wrong, not
+    /// made into an empty store that answers "0 subjects".
+    fn existing_store(&self) -> Result<Store> {
+        if let Ok(store::Location::Sqlite(p)) = store::Location::parse(&self.global.db)
+            && !p.exists()
+        {
+            bail!(
+                "数据库{}不存在：请检查 --db，或先导入数据（import）",
+                p.display()
+            );
+        }
+        self.store()
+    }
     fn platform(&self) -> Result<Store> {
         Store::open_platform(&self.global.db)
             .with_context(|| format!("打开平台数据库（{}）", self.global.db))
@@ -127,7 +140,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => ids_validate(&ctx),
         Command::Import(a) => import(&ctx, a),
         Command::Rejects { submission, out } => {
-            let store = ctx.store()?;
+            let store = ctx.existing_store()?;
             let n = ingest::rejects::write_rejected_xlsx(&store, &ctx.keys()?, submission, &out)?;
             // The rows as received, unsealed: a sensitive read, in the trail as through the API.
             ctx.audit(
@@ -355,7 +368,7 @@ fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
 }
 
 fn submissions(ctx: &Ctx, source: Option<String>, limit: i64, json_out: bool) -> Result<()> {
-    let store = ctx.store()?;
+    let store = ctx.existing_store()?;
     let unit = match &source {
         Some(s) => Some(
             ctx.rules
@@ -444,7 +457,7 @@ fn withdraw(ctx: &Ctx, a: WithdrawArgs) -> Result<()> {
 }
 
 fn subject(ctx: &Ctx, code: &str, as_of: Option<String>, public: bool) -> Result<()> {
-    let store = ctx.store()?;
+    let store = ctx.existing_store()?;
     let keys = ctx.keys()?;
     let today = ctx.clock.today();
     let day = match as_of {
@@ -473,7 +486,7 @@ fn subject(ctx: &Ctx, code: &str, as_of: Option<String>, public: bool) -> Result
 }
 
 fn check_cmd(ctx: &Ctx, code: &str, matter: &str) -> Result<()> {
-    let store = ctx.store()?;
+    let store = ctx.existing_store()?;
     let platform = ctx.platform()?;
     let keys = ctx.keys()?;
     let index = joint::ListIndex::build(&store, &platform, &ctx.rules)?;
@@ -501,7 +514,7 @@ fn check_cmd(ctx: &Ctx, code: &str, matter: &str) -> Result<()> {
 }
 
 fn stats(ctx: &Ctx, json_out: bool) -> Result<()> {
-    let store = ctx.store()?;
+    let store = ctx.existing_store()?;
     let s = store.stats()?;
     let class_name = |code: &str| {
         ctx.rules
@@ -552,7 +565,7 @@ fn rate(a: u64, b: u64) -> String {
 }
 
 fn quality(ctx: &Ctx, a: QualityArgs) -> Result<()> {
-    let store = ctx.store()?;
+    let store = ctx.existing_store()?;
     if let Some(QualityCommand::Conflicts { limit, json }) = a.command {
         let c = store.code_conflicts(limit)?;
         if json {

@@ -223,6 +223,14 @@ fn rules_answer_why_a_date_is_what_it_is() {
     )))
     .unwrap();
     assert_eq!(late["ends"], "2029-04-30", "{late}");
+    // A read on a store path typed wrong says so and makes nothing.
+    let typo = dir.path().join("typo").join("xinyng.db");
+    let out = xinyong(typo.to_str().unwrap(), &k, &["stats", "--json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("不存在"));
+    assert!(!typo.exists() && !typo.parent().unwrap().exists());
     // A category misspelt is refused, not counted as 一般.
     let out = xinyong(
         "x.db",
