@@ -223,6 +223,31 @@ fn rules_answer_why_a_date_is_what_it_is() {
     )))
     .unwrap();
     assert_eq!(late["ends"], "2029-04-30", "{late}");
+    // A command line clap cannot read is refused in Chinese.
+    for (args, says) in [
+        (
+            vec!["rules", "add-workdays", "2026-01-02", "abc"],
+            "参数 <N> 的值“abc”无效",
+        ),
+        (vec!["nosuch"], "没有这个命令：nosuch"),
+        (
+            vec![
+                "rules",
+                "penalty-window",
+                "--decided",
+                "2026-01-01",
+                "--categories",
+                "罚款",
+                "--market",
+            ],
+            "缺少必需的参数",
+        ),
+    ] {
+        let out = xinyong("x.db", &k, &args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
     // A read on a store path typed wrong says so and makes nothing.
     let typo = dir.path().join("typo").join("xinyng.db");
     let out = xinyong(typo.to_str().unwrap(), &k, &["stats", "--json"])
