@@ -688,6 +688,16 @@ pub fn check_any(input: &str, rules: &IdRules, today: NaiveDate) -> IdCheck {
     let ric_shaped = b.len() == 18
         && b[..17].iter().all(u8::is_ascii_digit)
         && (b[17] == b'X' || b[17].is_ascii_digit());
+    // Fifteen digits with a province and a 1900s date: the first-generation ID number, not a
+    // short USCC (whose reason would send the operator looking for the wrong thing).
+    if b.len() == 15 && b.iter().all(u8::is_ascii_digit) && first_generation_id(b) {
+        return IdCheck {
+            kind: IdKind::ResidentId,
+            verdict: Verdict::Invalid,
+            reason: "15位的第一代居民身份证号码（已于2013年停止使用）：请换用18位公民身份号码"
+                .into(),
+        };
+    }
     if !ric_shaped {
         return check_uscc(input, rules);
     }

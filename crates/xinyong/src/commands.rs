@@ -196,13 +196,17 @@ fn ids_validate(ctx: &Ctx) -> Result<()> {
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for line in stdin.lock().lines() {
-        let line = line.context("读取标准输入")?;
+        let line = line.context("读取标准输入（输入应为UTF-8编码的文本）")?;
         let input = line.trim_end_matches(['\r', '\n']);
+        // One line out for every line in, a blank one too, and a tab in the input shown as a
+        // space: the output's columns and lines stay the input's.
+        let shown = input.replace('\t', " ");
         if input.trim().is_empty() {
+            writeln!(out, "{shown}\tINVALID\t空行，没有标识符")?;
             continue;
         }
         let r = ids::check_any(input, &ctx.rules.ids, today);
-        writeln!(out, "{input}\t{}\t{}", r.verdict, r.reason)?;
+        writeln!(out, "{shown}\t{}\t{}", r.verdict, r.reason)?;
     }
     Ok(())
 }

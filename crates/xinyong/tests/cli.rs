@@ -72,6 +72,32 @@ fn ids_validate_agrees_with_every_vector() {
     }
 }
 
+/// One line out for every line in: a blank line says so, a tab in the input does not add a
+/// column, and an old 15-digit ID number is named as one.
+#[test]
+fn ids_validate_keeps_lines_and_columns_and_names_an_old_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = xinyong("unused.db", &dir.path().join("k"), &["ids", "validate"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("320902850315123\n\na\tb\n".as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines.iter().all(|l| l.len() == 3), "{text}");
+    assert!(lines[0][2].contains("第一代居民身份证号码"), "{text}");
+    assert_eq!(lines[1][..2], ["", "INVALID"]);
+    assert_eq!(lines[2][0], "a b");
+}
+
 #[test]
 fn output_piped_into_a_reader_that_stops_early_ends_quietly() {
     use std::io::Read;
