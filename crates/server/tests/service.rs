@@ -1438,6 +1438,17 @@ async fn the_office_resets_staff_passwords_but_not_a_subjects_or_an_admins() {
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
         assert!(r.text().contains("accounts reset-password"), "{}", r.text());
     }
+    // The console's forms offer only the roles it may make.
+    for page in ["/console/accounts", "/console/tokens"] {
+        let t = h.get(page, Role::Admin).await.text();
+        assert!(t.contains("<option value=\"reporter\">"), "{page}");
+        for r in ["subject", "admin", "auditor"] {
+            assert!(
+                !t.contains(&format!("<option value=\"{r}\">")),
+                "{page} offers {r}"
+            );
+        }
+    }
     // Nor may it make a subject's or an admin's account or token, which it would then hold.
     for (path, body) in [
         (

@@ -634,10 +634,12 @@ pub async fn withdraw(
     }
 }
 
+/// The roles the credit office may make accounts and tokens for (subjects', admins' and the
+/// auditor's are made on the command line: `manage::office_may_create`).
 fn role_options() -> Vec<pages::ClassOption> {
     auth::ALL_ROLES
         .iter()
-        .filter(|r| **r != auth::Role::Public)
+        .filter(|r| **r != auth::Role::Public && manage::office_may_create(**r).is_ok())
         .map(|r| pages::ClassOption {
             value: r.as_str().into(),
             label: r.label().into(),
