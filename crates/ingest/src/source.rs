@@ -495,6 +495,37 @@ pub fn check_xlsx_parts<R: Read + std::io::Seek>(input: R, sheet_max: u64) -> Re
     Ok(())
 }
 
+/// The visible sheets of a workbook, and those of them that hold data (a cell with text in the
+/// first [`MAX_COLUMNS`] columns), read cell by cell. A hidden sheet (a code table) is not the
+/// unit's rows; several sheets with data (法人 and 自然人 apart, a page of instructions first)
+/// are for the caller to refuse by name rather than read in part. The file import and batch
+/// review both choose their sheet by it.
+pub fn sheets_with_data<RS: Read + std::io::Seek>(
+    wb: &mut calamine::Xlsx<RS>,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    use calamine::Reader;
+    let visible: Vec<String> = wb
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.visible == calamine::SheetVisible::Visible)
+        .map(|s| s.name.clone())
+        .collect();
+    let mut with_data = Vec::new();
+    for name in &visible {
+        let unreadable = |e: calamine::XlsxError| format!("工作表“{name}”无法读取：{e}");
+        let mut cells = wb.worksheet_cells_reader(name).map_err(unreadable)?;
+        while let Some(cell) = cells.next_cell().map_err(unreadable)? {
+            if (cell.get_position().1 as usize) < MAX_COLUMNS
+                && !cell_text(&calamine::Data::from(cell.get_value().clone())).is_empty()
+            {
+                with_data.push(name.clone());
+                break;
+            }
+        }
+    }
+    Ok((visible, with_data))
+}
+
 fn read_xlsx<R: Read>(
     mut input: R,
     header: &mut HeaderFn<'_>,
@@ -520,30 +551,7 @@ fn read_xlsx<R: Read>(
                     .into(),
             )
         })?;
-    // The visible sheet that holds data. A hidden sheet (a code table) is not the unit's rows;
-    // several sheets with data (法人 and 自然人 apart, a page of instructions first) are refused
-    // by name rather than read in part: every row must end accepted or rejected.
-    let visible: Vec<String> = wb
-        .sheets_metadata()
-        .iter()
-        .filter(|s| s.visible == calamine::SheetVisible::Visible)
-        .map(|s| s.name.clone())
-        .collect();
-    let mut with_data = Vec::new();
-    for name in &visible {
-        let mut cells = wb
-            .worksheet_cells_reader(name)
-            .map_err(|e| IngestError::Format(format!("工作表“{name}”无法读取：{e}")))?;
-        while let Some(cell) = cells
-            .next_cell()
-            .map_err(|e| IngestError::Format(format!("工作表“{name}”无法读取：{e}")))?
-        {
-            if !cell_text(&calamine::Data::from(cell.get_value().clone())).is_empty() {
-                with_data.push(name.clone());
-                break;
-            }
-        }
-    }
+    let (visible, mut with_data) = sheets_with_data(&mut wb).map_err(IngestError::Format)?;
     if with_data.len() > 1 {
         return Err(IngestError::Format(format!(
             "工作簿有{}个含数据的工作表（{}），一次只能报送一个工作表：请把数据放在同一个工作表中，或将各工作表分别另存为文件报送（填表说明页可删除或隐藏）",

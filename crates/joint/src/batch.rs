@@ -152,33 +152,11 @@ fn xlsx_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, BatchError> {
         .map_err(BatchError::Read)?;
     let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
         .map_err(|_| BatchError::Read("不是有效的XLSX文件（可另存为.xlsx或CSV后重试）".into()))?;
-    // The visible sheet that holds data (hidden sheets are not the list); several such sheets
-    // are refused by name rather than read in part.
-    let visible: Vec<String> = wb
-        .sheets_metadata()
-        .iter()
-        .filter(|s| s.visible == calamine::SheetVisible::Visible)
-        .map(|s| s.name.clone())
-        .collect();
-    // Read cell by cell, never as a range: a range spans from the first cell to the last, and a
-    // 1.6 KB file with one cell at A1 and one at XFD1048576 asked for 17 billion of them.
-    let mut with_data = Vec::new();
-    for name in visible {
-        let mut cells = wb
-            .worksheet_cells_reader(&name)
-            .map_err(|_| BatchError::Read(format!("工作表“{name}”无法读取")))?;
-        while let Some(c) = cells
-            .next_cell()
-            .map_err(|_| BatchError::Read(format!("工作表“{name}”无法读取")))?
-        {
-            if (c.get_position().1 as usize) < MAX_COLUMNS
-                && !matches!(Data::from(c.get_value().clone()), Data::Empty)
-            {
-                with_data.push(name.clone());
-                break;
-            }
-        }
-    }
+    // The visible sheet that holds data (hidden sheets are not the list), read cell by cell,
+    // never as a range: a range spans from the first cell to the last, and a 1.6 KB file with
+    // one cell at A1 and one at XFD1048576 asked for 17 billion of them. Several such sheets are
+    // refused by name rather than read in part.
+    let (_, mut with_data) = ingest::source::sheets_with_data(&mut wb).map_err(BatchError::Read)?;
     if with_data.len() > 1 {
         return Err(BatchError::Read(format!(
             "工作簿有{}个含数据的工作表（{}），请只保留代码所在的一个，或另存为CSV",
