@@ -488,14 +488,39 @@ fn reads_as_id18(d: &[u8], text: &str, start: usize) -> bool {
 
 /// Whether the text names the number at `start` an ID number just before it, in its clause.
 fn named_an_id(text: &str, start: usize) -> bool {
-    let from = text.floor_char_boundary(start.saturating_sub(30));
+    label_before(text, start) == Some(Label::Id)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Label {
+    Code,
+    Id,
+}
+
+/// What the nearest label before the number at `start`, in its clause, names it: a code (注册号,
+/// 编号, 文号) or an ID number (身份证, 证件).
+fn label_before(text: &str, start: usize) -> Option<Label> {
+    let from = text.floor_char_boundary(start.saturating_sub(60));
     let before = &text[from..start];
     let before = before
-        .rfind(['。', '；', ';', '\n', '，', ','])
+        .rfind(['。', '；', ';', '\n'])
         .map_or(before, |i| &before[i..]);
-    ["身份证", "证件", "身份号码", "公民身份"]
-        .iter()
-        .any(|w| before.contains(w))
+    let nearest = |words: &[&str]| words.iter().filter_map(|w| before.rfind(w)).max();
+    let code = nearest(&[
+        "注册号",
+        "注册码",
+        "编号",
+        "工商",
+        "营业执照",
+        "文号",
+        "合同号",
+    ]);
+    let id = nearest(&["身份证", "证件", "身份号码", "公民"]);
+    match (code, id) {
+        (None, None) => None,
+        (c, i) if c > i => Some(Label::Code),
+        _ => Some(Label::Id),
+    }
 }
 
 fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
@@ -596,26 +621,7 @@ fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
 /// an ID number item is never shown), or the nearest label before it in its clause names a code
 /// (注册号, 编号), not an ID number (身份证, 证件).
 fn a_code(text: &str, start: usize) -> bool {
-    if text.trim().len() == 15 {
-        return true;
-    }
-    let from = text.floor_char_boundary(start.saturating_sub(60));
-    let before = &text[from..start];
-    let before = before
-        .rfind(['。', '；', ';', '\n'])
-        .map_or(before, |i| &before[i..]);
-    let nearest = |words: &[&str]| words.iter().filter_map(|w| before.rfind(w)).max();
-    let code = nearest(&[
-        "注册号",
-        "注册码",
-        "编号",
-        "工商",
-        "营业执照",
-        "文号",
-        "合同号",
-    ]);
-    let id = nearest(&["身份证", "证件", "身份号码", "公民"]);
-    code > id
+    text.trim().len() == 15 || label_before(text, start) == Some(Label::Code)
 }
 
 /// The first-generation number (GB 11643-1989, valid until 2013 and still written in old
