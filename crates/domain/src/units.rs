@@ -35,6 +35,16 @@ pub struct Units {
     pub version: String,
     #[serde(rename = "unit")]
     pub units: Vec<SourceUnit>,
+    /// Folded full names and USCCs, and folded short names, to the first unit that has them:
+    /// every row of every import names its units, and the city has hundreds of them.
+    #[serde(skip)]
+    index: std::sync::OnceLock<UnitIndex>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct UnitIndex {
+    full: std::collections::HashMap<String, usize>,
+    short: std::collections::HashMap<String, usize>,
 }
 
 impl Units {
@@ -43,11 +53,21 @@ impl Units {
     }
     /// Finds a unit by its full name, short name or USCC.
     pub fn find(&self, name: &str) -> Option<&SourceUnit> {
+        let index = self.index.get_or_init(|| {
+            let mut ix = UnitIndex::default();
+            for (i, u) in self.units.iter().enumerate() {
+                ix.full.entry(fold_name(&u.name)).or_insert(i);
+                ix.full.entry(u.uscc.clone()).or_insert(i);
+                ix.short.entry(fold_name(&u.short)).or_insert(i);
+            }
+            ix
+        });
         let f = fold_name(name);
-        self.units
-            .iter()
-            .find(|u| fold_name(&u.name) == f || u.uscc == f)
-            .or_else(|| self.units.iter().find(|u| fold_name(&u.short) == f))
+        index
+            .full
+            .get(&f)
+            .or_else(|| index.short.get(&f))
+            .and_then(|&i| self.units.get(i))
     }
 }
 
