@@ -587,13 +587,25 @@ fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
             if w.len() == 18 && reads_as_id18(w, text, gs) {
                 found.push((gs, ge, w.to_vec()));
             }
-            // Written in groups: 6 (area), 8 (birth date), 4 (sequence and check).
-            if let [(s0, e0), (s1, e1), (s2, e2)] = groups.get(k..k + 3).unwrap_or_default()
-                && (e0 - s0, e1 - s1, e2 - s2) == (6, 8, 4)
-            {
-                let joined: Vec<u8> = [&b[*s0..*e0], &b[*s1..*e1], &b[*s2..*e2]].concat();
-                if reads_as_id18(&joined, text, *s0) {
-                    found.push((*s0, *e2, joined));
+            // Written in groups, however grouped (6-8-4 as the number reads, 4-4-4-4-2 as a
+            // card's number is, 6-4-4-4, …): consecutive groups that make 18 characters, or
+            // the 15 digits of a first-generation number.
+            let mut joined: Vec<u8> = w.to_vec();
+            for &(gs2, ge2) in groups.iter().skip(k + 1) {
+                if joined.len() >= 18 {
+                    break;
+                }
+                joined.extend_from_slice(&b[gs2..ge2]);
+                let whole = joined.len();
+                if whole == 18 && reads_as_id18(&joined, text, gs) {
+                    found.push((gs, ge2, joined.clone()));
+                }
+                if whole == 15
+                    && joined.iter().all(u8::is_ascii_digit)
+                    && first_generation_id(&joined)
+                    && !a_code(text, gs)
+                {
+                    found.push((gs, ge2, joined.clone()));
                 }
             }
         }
@@ -878,6 +890,16 @@ mod normalize_tests {
         for spaced in [
             format!("{} {} {}", &id[..6], &id[6..14], &id[14..]),
             format!("{}-{}-{}", &id[..6], &id[6..14], &id[14..]),
+            // As a card's number is grouped, and as the area and then fours.
+            format!(
+                "{} {} {} {} {}",
+                &id[..4],
+                &id[4..8],
+                &id[8..12],
+                &id[12..16],
+                &id[16..]
+            ),
+            format!("{} {} {} {}", &id[..6], &id[6..10], &id[10..14], &id[14..]),
         ] {
             assert_eq!(
                 mask_ids_in(&format!("当事人（{spaced}）到场")),
@@ -887,6 +909,15 @@ mod normalize_tests {
         assert_eq!(
             mask_ids_in("订单号990000000000000001"),
             "订单号990000000000000001"
+        );
+        // A first-generation number in groups; a bank card's 19 digits are not an ID number.
+        assert_eq!(
+            mask_ids_in("当事人 320902 850315 123 到场"),
+            format!("当事人 {} 到场", mask_id_number("320902850315123"))
+        );
+        assert_eq!(
+            mask_ids_in("账号 6222 0212 3456 7890 123"),
+            "账号 6222 0212 3456 7890 123"
         );
         // A phone number in groups is not one.
         assert_eq!(
