@@ -217,7 +217,7 @@ pub fn sqlite(env: &Env, f: &Files) -> Result<(Section, PathBuf)> {
         ),
         format!("Store after import: {:.1} GiB (records, versions, subjects, the kept submission).", size as f64 / (1u64 << 30) as f64),
         "Baseline: the same CSV parsed with the same reader, one prepared INSERT per row into a bare 31-column table, 500k-row transactions, same pragmas (WAL, synchronous=NORMAL, 16 KiB pages), checkpoint included.".into(),
-        "Xinyong does per row: identifier and field validation, publicity window and timeliness, SM3 content and record keys, masked payload and SM4-sealed ID numbers, a head lookup, a version insert, a head upsert, the subject master; per submission: the file kept as received (LZ4 + SM4), rejections, one transaction; a submission this large sets the ten secondary indexes of the record tables aside and rebuilds them before it commits (one sort each, spilled to files).".into(),
+        "Xinyong does per row: identifier and field validation, publicity window and timeliness, SM3 content and record keys, masked payload and SM4-sealed ID numbers, a head lookup, a version insert, a head upsert, the subject master; per submission: the file kept as received (LZ4 + SM4), rejections, one transaction; a submission this large sets the eleven secondary indexes of the record tables aside and rebuilds them before it commits (one sort each, spilled to files).".into(),
     ];
     Ok((
         Section {
@@ -309,7 +309,7 @@ pub fn postgres(env: &Env, f: &Files) -> Result<Section> {
         notes: vec![
             format!("PostgreSQL {version}, as the machine runs it: {}.", settings.join(", ")),
             "Baseline: `COPY … FROM STDIN (FORMAT csv)` of the same file into a bare text table.".into(),
-            "Xinyong: per 10,000-row batch, the keys and head fields by binary COPY into a staging table, one classification that probes the record heads and subject master by primary key, the subject master by set-based statements, then the versions and new heads by binary COPY, in the submission's single transaction; the ten secondary indexes of the record tables set aside and rebuilt before commit (no other process was connected), and the tables vacuumed and analysed after it (in the time).".into(),
+            "Xinyong: per 10,000-row batch, the keys and head fields by binary COPY into a staging table, one classification that probes the record heads and subject master by primary key, the subject master by set-based statements, then the versions and new heads by binary COPY, in the submission's single transaction; the eleven secondary indexes of the record tables set aside and rebuilt before commit (no other process was connected), and the tables vacuumed and analysed after it (in the time).".into(),
             "Beside the raw COPY of one narrow table, Xinyong writes per row a version (about 1.1 KB: masked payload, sealed ID numbers, window, digests) and a head, each under a primary key, and reads two primary keys to classify it; on two cores the validating reader thread and PostgreSQL share the machine.".into(),
             format!("Accepted {}, rejected {}.", s["accepted"], s["rejected"]),
         ],

@@ -469,6 +469,8 @@ impl Importer<'_> {
                     for c in &chunks {
                         w.add_chunk(c)?;
                     }
+                    let mut notices = notices;
+                    notices.extend(w.notices());
                     let counts = w.counts();
                     // The same bytes again are a repeat only if they changed nothing: a file
                     // sent back after a correction (or a withdrawal) restores what it says.

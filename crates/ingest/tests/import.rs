@@ -835,7 +835,7 @@ fn a_large_submission_rebuilds_its_indexes_at_commit_and_reads_the_same() {
     // Treat every submission to `large` as large: its indexes are set aside after the first batch.
     large.store.defer_indexes_after(1);
     let before = record_indexes(&large.store);
-    assert_eq!(before.len(), 10, "{before:?}");
+    assert_eq!(before.len(), 11, "{before:?}");
     let (a, b) = p.import_plain_and_large(&plain.store, &large.store);
     assert_eq!(record_indexes(&large.store), before);
     assert_indexes_whole(&large.store, "after a large submission");
@@ -963,18 +963,18 @@ fn on_postgres_a_large_submission_sets_its_indexes_aside_and_reads_the_same() {
     let large = testkit::postgres();
     large.store.defer_indexes_after(1);
     let before = pg_record_indexes(&large.store);
-    assert_eq!(before.len(), 12, "{before:?}"); // two primary keys and the ten deferrable
+    assert_eq!(before.len(), 13, "{before:?}"); // two primary keys and the eleven deferrable
     let oids_before = pg_index_oids(&large.store);
     let (a, b) = p.import_plain_and_large(&plain.store, &large.store);
     assert_eq!(pg_record_indexes(&large.store), before);
-    // The ten were set aside and rebuilt (new objects); the primary keys were kept.
+    // The eleven were set aside and rebuilt (new objects); the primary keys were kept.
     let oids_after = pg_index_oids(&large.store);
     let rebuilt = oids_before
         .iter()
         .zip(&oids_after)
         .filter(|(a, b)| a != b)
         .count();
-    assert_eq!(rebuilt, 10, "{oids_before:?} {oids_after:?}");
+    assert_eq!(rebuilt, 11, "{oids_before:?} {oids_after:?}");
     assert_pg_indexes_whole(&large.store, "after a large submission");
     // The bulk load's tables were vacuumed after its commit; the plain import's were not.
     // (Counted, not read off the visibility map: a concurrent test's open transaction keeps
@@ -2675,4 +2675,144 @@ fn the_document_numbers_the_store_leaves_unmasked_are_the_catalogs() {
     let mut listed = store::DOCUMENT_NUMBERS.to_vec();
     listed.sort();
     assert_eq!(listed, from_catalog);
+}
+
+/// A unit that filed a penalty under another company's code and sends the same decision again
+/// under the right one: the record on the wrong company's file is withdrawn, saying why. A
+/// second party of the same decision under another name is only pointed out to the unit, and
+/// two parties sent in one file are both kept.
+#[test]
+fn a_decision_sent_again_under_the_right_code_leaves_the_wrong_subjects_file() {
+    let rules = Rulebook::builtin().unwrap();
+    let unit = "盐城市生态环境局";
+    let uc = unit_code(&rules, unit);
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = synth::Rng::new(11);
+    let wrong = synth::make_uscc(&mut rng, "91", "320902");
+    let other = synth::make_uscc(&mut rng, "91", "320903");
+    let third = synth::make_uscc(&mut rng, "91", "320904");
+    let right = "91320900MA1MB4X50R";
+    let row = |name: &str, code: &str, no: &str| {
+        penalty_row(name, code, no, "0.3", "2026-06-01").replace("11320900001401484X", &uc)
+    };
+    let hengtai = "盐城市恒泰化工有限公司";
+    let first = write(
+        dir.path(),
+        "first.csv",
+        &[
+            row(hengtai, &wrong, "盐环罚〔2026〕30号"),
+            row("盐城市鑫达建材有限公司", &other, "盐环罚〔2026〕31号"),
+            // Two parties of one decision in one file: both stand.
+            row("盐城市甲乙贸易有限公司", &third, "盐环罚〔2026〕32号"),
+            row(hengtai, right, "盐环罚〔2026〕32号"),
+        ],
+    );
+    let second = write(
+        dir.path(),
+        "second.csv",
+        &[
+            row(hengtai, right, "盐环罚〔2026〕30号"),
+            row("盐城市丙丁物流有限公司", right, "盐环罚〔2026〕31号"),
+        ],
+    );
+    for ts in stores() {
+        let keys = testkit::keys();
+        let s1 = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-06-03"),
+            &first,
+            unit,
+            "行政处罚",
+        );
+        assert_eq!(
+            (s1.created, s1.rejected),
+            (4, 0),
+            "{}: {:?}",
+            ts.name,
+            s1.notices
+        );
+        assert!(s1.notices.is_empty(), "{}: {:?}", ts.name, s1.notices);
+        let s2 = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-06-10"),
+            &second,
+            unit,
+            "行政处罚",
+        );
+        assert_eq!((s2.created, s2.rejected), (2, 0), "{}", ts.name);
+        let file = |code: &str, audience| {
+            views::credit_file(&ts.store, &rules, code, day("2026-06-10"), audience)
+                .unwrap()
+                .unwrap()
+        };
+        let penalties = |f: &views::CreditFile| {
+            f.classes
+                .iter()
+                .filter(|c| c.code == "CF")
+                .flat_map(|c| c.records.clone())
+                .collect::<Vec<_>>()
+        };
+        // The wrong company's record ended with a withdrawn version that says why.
+        let wrong_file = file(&wrong, views::Audience::Full);
+        let ended = penalties(&wrong_file);
+        assert_eq!(ended.len(), 1, "{}", ts.name);
+        let last = ended[0].versions.last().unwrap();
+        assert_eq!(last.change, "withdrawn", "{}", ts.name);
+        assert!(
+            last.reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("主体代码更正"),
+            "{}: {:?}",
+            ts.name,
+            last.reason
+        );
+        assert!(
+            penalties(&file(&wrong, views::Audience::Public)).is_empty(),
+            "{}: the public no longer sees it",
+            ts.name
+        );
+        assert!(
+            s2.notices
+                .iter()
+                .any(|n| n.contains("原记录已撤回") && n.contains(&ended[0].record_id)),
+            "{}: {:?}",
+            ts.name,
+            s2.notices
+        );
+        // Another name under the same number: told, not withdrawn.
+        let kept = penalties(&file(&other, views::Audience::Full));
+        assert_eq!(
+            kept[0].versions.last().unwrap().change,
+            "created",
+            "{}",
+            ts.name
+        );
+        assert!(
+            s2.notices
+                .iter()
+                .any(|n| n.contains("名称不同") && n.contains(&kept[0].record_id)),
+            "{}: {:?}",
+            ts.name,
+            s2.notices
+        );
+        // Both parties filed in one file stand; the right company has three penalties.
+        let third_file = penalties(&file(&third, views::Audience::Full));
+        assert_eq!(
+            third_file[0].versions.last().unwrap().change,
+            "created",
+            "{}",
+            ts.name
+        );
+        assert_eq!(
+            penalties(&file(right, views::Audience::Full)).len(),
+            3,
+            "{}",
+            ts.name
+        );
+    }
 }

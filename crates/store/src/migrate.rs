@@ -63,6 +63,12 @@ const CREDIT: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_rejected_decisions.sql"),
         postgres: include_str!("../migrations/postgres/0008_rejected_decisions.sql"),
     },
+    Migration {
+        version: 9,
+        name: "decision_on_records",
+        sqlite: include_str!("../migrations/sqlite/0009_decision_on_records.sql"),
+        postgres: include_str!("../migrations/postgres/0009_decision_on_records.sql"),
+    },
 ];
 
 /// The platform store's migrations (versions from 1001): accounts, sessions, tokens, audit;
@@ -85,6 +91,12 @@ const PLATFORM: &[Migration] = &[
         name: "contacts",
         sqlite: include_str!("../migrations/sqlite/1003_contacts.sql"),
         postgres: include_str!("../migrations/postgres/1003_contacts.sql"),
+    },
+    Migration {
+        version: 1004,
+        name: "audit_keyed",
+        sqlite: include_str!("../migrations/sqlite/1004_audit_keyed.sql"),
+        postgres: include_str!("../migrations/postgres/1004_audit_keyed.sql"),
     },
 ];
 

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Utc};
+use domain::record::SubjectKind;
 
 use crate::conn::{Backend, Conn, Val};
 use crate::model::*;
@@ -51,7 +52,15 @@ pub struct SubmissionWriter<'a> {
     /// PostgreSQL: whether to look for other connected processes again just before the drop
     /// (not when a test forces the large path with `Store::defer_indexes_after`).
     pub(crate) recheck_others: bool,
+    /// Messages for the unit (`notices`), and how many were left out past [`NOTES_KEPT`].
+    notices: Vec<String>,
+    notes_left_out: u64,
+    /// Records withdrawn because this submission filed their decision under the right subject.
+    pub superseded: u64,
 }
+
+/// Notices a submission keeps for its unit; past this, only their number.
+const NOTES_KEPT: usize = 100;
 
 /// Decisions taken that a submission remembers (16 bytes each; 2 M ≈ 80 MB at most): past that,
 /// a bad row repeating an accepted decision further down a very large file counts as rejected.
@@ -143,6 +152,9 @@ impl Store {
             defer_after,
             deferred: Vec::new(),
             recheck_others: self.index_deferral_override().is_none(),
+            notices: Vec::new(),
+            notes_left_out: 0,
+            superseded: 0,
         })
     }
 }
@@ -222,12 +234,139 @@ impl SubmissionWriter<'_> {
                 .collect();
             self.open_decisions = Some(open);
         }
+        self.supersede_other_subjects(rows)?;
         let moved = self.windows_from_first_publication(rows)?;
         let rows = moved.as_deref().unwrap_or(rows);
         match self.conn.backend() {
             Backend::Sqlite => self.apply_sqlite(rows),
             Backend::Postgres => self.apply_set(rows),
         }
+    }
+
+    /// A decision this unit filed before under another subject, sent again now (same class and
+    /// 文书号) with the same party's name under a different code, is a correction of the code:
+    /// the record filed under the wrong subject is withdrawn in this transaction, saying why — a
+    /// penalty must not stay on the file of a company it was never about. With another name it
+    /// may be another party of the same decision (一案多人, 双罚), which the platform cannot
+    /// tell from a mistake: the unit is told (`notices`), nothing is withdrawn. Records this
+    /// submission reported are parties of one decision, not corrections; persons and
+    /// organisations are never taken for each other.
+    ///
+    /// Not while the record indexes are set aside (a bulk load: the lookup would have no index).
+    fn supersede_other_subjects(&mut self, rows: &[PreparedRow]) -> Result<(), StoreError> {
+        const SAME_DECISION: &str = "SELECT r.subject_key, r.record_key, r.decision_key,
+                s.kind, s.name, v.payload
+             FROM records r
+             JOIN record_versions v ON v.subject_key = r.subject_key
+                AND v.record_key = r.record_key AND v.version_no = r.current_version
+             LEFT JOIN subjects s ON s.subject_key = r.subject_key
+             WHERE r.source_unit = $1 AND r.class_code = $2 AND r.last_submission <> $3
+               AND r.change IN ('created', 'corrected') AND ";
+        if !self.deferred.is_empty() || !rows.iter().any(|r| r.decision_key.is_some()) {
+            return Ok(());
+        }
+        let base = [
+            Val::from(self.source_unit.as_str()),
+            Val::from(self.class_code.as_str()),
+            Val::Int(self.submission_id),
+        ];
+        let mut found = Vec::new();
+        match self.conn.backend() {
+            Backend::Postgres => {
+                let keys: Vec<Val> = rows
+                    .iter()
+                    .filter_map(|r| r.decision_key.map(|k| Val::Bytes(k.to_vec())))
+                    .collect();
+                let mut params = base.to_vec();
+                params.push(Val::Array(keys));
+                found = self.conn.query(
+                    &format!("{SAME_DECISION} r.decision_key = ANY($4::bytea[])"),
+                    &params,
+                )?;
+            }
+            Backend::Sqlite => {
+                let mut asked = HashSet::new();
+                for k in rows.iter().filter_map(|r| r.decision_key) {
+                    if asked.insert(k) {
+                        let mut params = base.to_vec();
+                        params.push(Val::Bytes(k.to_vec()));
+                        found.extend(
+                            self.conn
+                                .query(&format!("{SAME_DECISION} r.decision_key = $4"), &params)?,
+                        );
+                    }
+                }
+            }
+        }
+        if found.is_empty() {
+            return Ok(());
+        }
+        let person = |kind: &str| kind == SubjectKind::NaturalPerson.as_str();
+        let mut ended = HashSet::new();
+        for f in &found {
+            let (subject, key) = (f.text(0)?, f.bytes(1)?);
+            let decision = f.bytes(2)?;
+            let (kind, name) = (f.opt_text(3)?.unwrap_or_default(), f.opt_text(4)?);
+            let payload: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&f.text(5)?).unwrap_or_default();
+            let id = record_id(&subject, &key);
+            for r in rows.iter().filter(|r| {
+                r.decision_key.is_some_and(|k| k[..] == decision[..])
+                    && r.subject.key != subject
+                    && person(r.subject.kind.as_str()) == person(&kind)
+            }) {
+                let same_name = name.as_deref() == Some(r.subject.name.as_str())
+                    || payload
+                        .values()
+                        .any(|v| v.as_str() == Some(r.subject.name.as_str()));
+                if !same_name {
+                    self.note(format!(
+                        "第{}行：同一文书号此前由本单位报送在另一主体名下（记录{id}），名称不同，未作处理；如系更正主体代码，请撤回原记录",
+                        r.row_no
+                    ));
+                    continue;
+                }
+                if !ended.insert(id.clone()) {
+                    continue;
+                }
+                let reason = format!(
+                    "主体代码更正：同一文书号由本单位第{}号报送批次第{}行报送在“{}”名下",
+                    self.submission_id, r.row_no, r.subject.name
+                );
+                let w = crate::withdraw::Withdrawal {
+                    unit: &self.source_unit.clone(),
+                    actor: &self.actor.clone(),
+                    reason: &reason,
+                    at: self.now,
+                };
+                crate::withdraw::end_on(&mut *self.conn, &subject, &key, &w, "withdrawn")?;
+                self.superseded += 1;
+                self.note(format!(
+                    "第{}行：同一文书号此前由本单位报送在另一主体代码下（记录{id}），名称相同，视为主体代码更正，原记录已撤回",
+                    r.row_no
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps a message for the unit, at most [`NOTES_KEPT`] (then one saying how many more).
+    fn note(&mut self, text: String) {
+        if self.notices.len() < NOTES_KEPT {
+            self.notices.push(text);
+        } else {
+            self.notes_left_out += 1;
+        }
+    }
+
+    /// What the unit should know about this submission beyond its rows' outcomes: records it
+    /// superseded under another subject's code, decisions filed under two subjects.
+    pub fn notices(&self) -> Vec<String> {
+        let mut out = self.notices.clone();
+        if self.notes_left_out > 0 {
+            out.push(format!("另有{}条同类提示未列出", self.notes_left_out));
+        }
+        out
     }
 
     /// A window counted from publication (SAMR Order 45: `ends` = publication date + period)

@@ -87,6 +87,7 @@ const HEAD_COLUMNS: &[&str] = &[
     "legal_rep_key",
     "updated_at",
     "category",
+    "decision_key",
 ];
 
 const CREATE_STAGE: &str = "CREATE TEMP TABLE IF NOT EXISTS xy_stage (
@@ -504,6 +505,7 @@ impl SubmissionWriter<'_> {
                 r.legal_rep_key.clone().into(),
                 now.into(),
                 r.category.clone().into(),
+                r.decision_key.map(|k| k.to_vec()).into(),
             ]);
         }
         c.copy_in("record_versions", VERSION_COLUMNS, &versions)?;

@@ -18,7 +18,7 @@ const SUBJECT_CACHE: usize = 200_000;
 /// row then costs page reads and spills to the WAL); rebuilt, they are one sort each. The write
 /// path itself reads only primary keys. Readers keep seeing the committed indexes (WAL snapshot),
 /// and a crash rolls the drop back with the rest of the submission.
-pub(crate) const DEFERRABLE_INDEXES: [&str; 10] = [
+pub(crate) const DEFERRABLE_INDEXES: [&str; 11] = [
     "records_class_date",
     "records_unit_date",
     "records_division_date",
@@ -27,6 +27,7 @@ pub(crate) const DEFERRABLE_INDEXES: [&str; 10] = [
     "records_repairable",
     "records_public",
     "records_under_objection",
+    "records_decision",
     "record_versions_by_subject",
     "record_versions_by_submission",
 ];
@@ -258,8 +259,10 @@ impl SubmissionWriter<'_> {
         conn.prepare_cached(
             "INSERT INTO records (record_key, class_code, subject_key, source_unit, division,
                 current_version, current_hash, change, last_submission, last_row, decided_on,
-                published, public_ends, repairable_from, legal_rep_key, updated_at, category)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                published, public_ends, repairable_from, legal_rep_key, updated_at, category,
+                decision_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                ?18)
              ON CONFLICT (subject_key, record_key) DO UPDATE SET
                 current_version = excluded.current_version, current_hash = excluded.current_hash,
                 change = excluded.change, last_submission = excluded.last_submission,
@@ -287,6 +290,7 @@ impl SubmissionWriter<'_> {
             row.legal_rep_key,
             now,
             row.category,
+            row.decision_key.as_ref().map(|k| k.as_slice()),
         ])?;
         Ok((outcome, Some(linked)))
     }
