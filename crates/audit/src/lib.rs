@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crypto::KeyRing;
-use domain::audit::{GENESIS, chain_hash, checkpoint_message};
+use domain::audit::{GENESIS, SCHEME_SM3, chain_hash_by, checkpoint_message};
 use serde::Serialize;
 pub use store::NewAuditEntry;
 use store::{Checkpoint, Store, StoreError};
@@ -227,6 +227,8 @@ pub fn verify(
     let signed_upto = checkpoints.last().map_or(0, |c| c.seq_upto);
     let mut unsigned_entries = 0;
     let mut unsigned_since = None;
+    let audit_key = keys.audit_chain_key();
+    let mut keyed = false;
     'pages: loop {
         let page = store.audit_page(expected, 10_000)?;
         if page.is_empty() {
@@ -249,11 +251,31 @@ pub fn verify(
                 });
                 break 'pages;
             }
-            let h = chain_hash(&prev, &e.as_entry());
+            // Keyed once, keyed to the end: an unkeyed entry after a keyed one is how a rewrite
+            // by someone without the key file would look.
+            if e.scheme == SCHEME_SM3 && keyed {
+                first_break = Some(Break {
+                    seq,
+                    reason: format!(
+                        "第{seq}条记录未用平台密钥计算哈希，而此前的记录已用：记录被改写"
+                    ),
+                });
+                break 'pages;
+            }
+            keyed |= e.scheme != SCHEME_SM3;
+            let Some(h) = chain_hash_by(e.scheme, Some(&audit_key), &prev, &e.as_entry()) else {
+                first_break = Some(Break {
+                    seq,
+                    reason: format!("第{seq}条记录的哈希方式（{}）未知", e.scheme),
+                });
+                break 'pages;
+            };
             if h.as_slice() != e.hash.as_slice() {
                 first_break = Some(Break {
                     seq,
-                    reason: format!("第{seq}条记录的内容与其哈希不符：记录被改动"),
+                    reason: format!(
+                        "第{seq}条记录的内容与其哈希不符：记录被改动（或密钥文件不是平台的）"
+                    ),
                 });
                 break 'pages;
             }
@@ -385,6 +407,103 @@ mod tests {
             let v = verify(&platform, &keys, &[other.public_key_fingerprint()]).unwrap();
             assert!(v.ok(), "{}: {:?}", ts.name, v.first_break);
             assert_eq!(v.checkpoints_by_other_keys, 1);
+        }
+    }
+
+    /// A byte string as an SQL literal of the store's backend.
+    fn bytes_literal(platform: &Store, b: &[u8]) -> String {
+        match platform.backend() {
+            store::Backend::Sqlite => format!("X'{}'", hex::encode(b)),
+            store::Backend::Postgres => format!("'\\x{}'::bytea", hex::encode(b)),
+        }
+    }
+
+    /// Keyed with the key file, the chain's tail cannot be rewritten by whoever can write the
+    /// store without the key, even before a checkpoint signs it: an entry rewritten with its
+    /// hash recomputed in plain SM3 (as an unkeyed chain allowed) or under a key of their own is
+    /// a break. Entries written before the chain was keyed keep verifying; once it is keyed, a
+    /// store without the key appends nothing.
+    #[test]
+    fn a_keyed_chain_cannot_be_rewritten_without_the_key_file() {
+        for ts in testkit::stores() {
+            let keys = testkit::keys();
+            // Entries of a platform from before the chain was keyed.
+            let unkeyed = store::Store::open_platform(&ts.spec).unwrap();
+            unkeyed
+                .audit_append(&[entry(0), entry(1)], Utc::now())
+                .unwrap();
+            let platform = Arc::new(store::Store::open_platform(&ts.spec).unwrap());
+            platform.set_audit_key(keys.audit_chain_key());
+            let log = AuditLog::start(platform.clone(), Default::default());
+            for i in 2..6 {
+                log.record_blocking(entry(i)).unwrap();
+            }
+            checkpoint(&platform, &keys, Utc::now()).unwrap();
+            for i in 6..9 {
+                log.record_blocking(entry(i)).unwrap();
+            }
+            let v = verify(&platform, &keys, &[]).unwrap();
+            assert!(v.ok(), "{}: {:?}", ts.name, v.first_break);
+            assert_eq!((v.entries, v.unsigned_entries), (9, 3), "{}", ts.name);
+            let schemes: Vec<i64> = platform
+                .audit_page(1, 9)
+                .unwrap()
+                .iter()
+                .map(|e| e.scheme)
+                .collect();
+            assert_eq!(schemes, [1, 1, 2, 2, 2, 2, 2, 2, 2], "{}", ts.name);
+            let refused = unkeyed.audit_append(&[entry(9)], Utc::now()).unwrap_err();
+            assert!(
+                refused.to_string().contains("密钥"),
+                "{}: {refused}",
+                ts.name
+            );
+
+            // The last entry, not yet under a checkpoint, rewritten with its hash recomputed.
+            let last = platform.audit_page(9, 1).unwrap().remove(0);
+            let mut forged = last.as_entry();
+            forged.actor = "user:mallory".into();
+            let other = testkit::keys();
+            // The keyed hash is HMAC-SM3 as the crypto crate computes it.
+            assert_eq!(
+                hex::encode(domain::audit::chain_hash_keyed(
+                    &keys.audit_chain_key(),
+                    &last.prev_hash,
+                    &last.as_entry()
+                )),
+                crypto::hmac_sm3_hex(
+                    &keys.audit_chain_key(),
+                    &domain::audit::chain_input(&last.prev_hash, &last.as_entry())
+                )
+            );
+            for (scheme, hash, says) in [
+                (
+                    1,
+                    domain::audit::chain_hash(&last.prev_hash, &forged),
+                    "未用平台密钥",
+                ),
+                (
+                    2,
+                    domain::audit::chain_hash_keyed(
+                        &other.audit_chain_key(),
+                        &last.prev_hash,
+                        &forged,
+                    ),
+                    "改动",
+                ),
+            ] {
+                tamper(
+                    &platform,
+                    &format!(
+                        "UPDATE audit_log SET actor = 'user:mallory', hash = {}, scheme = {scheme} WHERE seq = 9",
+                        bytes_literal(&platform, &hash)
+                    ),
+                );
+                let v = verify(&platform, &keys, &[]).unwrap();
+                let b = v.first_break.expect("a rewritten tail is a break");
+                assert_eq!(b.seq, 9, "{}", ts.name);
+                assert!(b.reason.contains(says), "{}: {}", ts.name, b.reason);
+            }
         }
     }
 

@@ -209,6 +209,13 @@ impl KeyRing {
         mac.finalize().into_bytes().into()
     }
 
+    /// The key the audit chain is computed under (HMAC-SM3): derived from the HMAC key, apart
+    /// from persons' keys by its label, so the one key file holds it and nothing in the store
+    /// does.
+    pub fn audit_chain_key(&self) -> [u8; 32] {
+        self.keyed_hash(b"xinyong-audit-chain|v2")
+    }
+
     /// The store's key for a natural person: `P` and 31 hex characters of the keyed hash of the
     /// ID type and number. The same person always gets the same key; the key does not reveal the
     /// number.

@@ -166,6 +166,10 @@ impl AppState {
         clock: Arc<dyn Clock>,
         config: Config,
     ) -> AppState {
+        // The audit chain is keyed from the key file (entries, and checks with theirs).
+        for s in [&store, &platform] {
+            s.set_audit_key(keys.audit_chain_key());
+        }
         // Commits (audit entries, checks, imports) then never wait for a WAL copy and its fsync.
         for s in [&store, &platform] {
             if let Err(e) = s.checkpoint_in_background(CHECKPOINT_EVERY, WAL_RESTART_AT) {

@@ -634,6 +634,15 @@ async fn behind_a_proxy_a_forged_forwarded_address_changes_nothing() {
     let trail = h.state.platform.audit_page(1, 1000).unwrap();
     let last = trail.last().unwrap();
     assert_eq!(last.entry.client.as_deref(), Some("198.51.100.9"));
+    // The server keys the chain with the key file: every entry it wrote is HMAC-SM3, and the
+    // trail verifies with that key file.
+    assert!(
+        trail
+            .iter()
+            .all(|e| e.scheme == domain::audit::SCHEME_HMAC_SM3)
+    );
+    let v = audit::verify(&h.state.platform, &h.state.keys, &[]).unwrap();
+    assert!(v.ok() && v.entries == trail.len() as i64, "{v:?}");
     assert!(
         trail
             .iter()

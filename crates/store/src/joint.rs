@@ -263,6 +263,7 @@ impl Store {
         if checks.is_empty() {
             return Ok(Vec::new());
         }
+        let key = self.audit_key();
         self.write(|c| {
             crate::platform::lock_audit(c)?;
             if c.backend() == Backend::Postgres {
@@ -271,12 +272,12 @@ impl Store {
                 // organisations: a group of 30 from 1.25 to 1.1 ms, 13,400 to 15,000 checks/s.
                 let (ids, head) = insert_checks_pg(c, checks)?;
                 name_checks(audit, &ids);
-                crate::platform::audit_append_after(c, head, audit, now)?;
+                crate::platform::audit_append_after(c, key.as_ref(), head, audit, now)?;
                 return Ok(ids);
             }
             let ids = insert_checks(c, checks)?;
             name_checks(audit, &ids);
-            crate::platform::audit_append_locked(c, audit, now)?;
+            crate::platform::audit_append_locked(c, key.as_ref(), audit, now)?;
             Ok(ids)
         })
     }
@@ -927,7 +928,7 @@ fn insert_checks_pg(
             "WITH ins AS (INSERT INTO checks ({CHECK_INSERT_COLUMNS})
                           SELECT * FROM unnest({}) RETURNING check_id),
                   head AS ({})
-             SELECT ins.check_id, head.seq, head.hash FROM ins LEFT JOIN head ON true",
+             SELECT ins.check_id, head.seq, head.hash, head.scheme FROM ins LEFT JOIN head ON true",
             crate::unnest_params(&TYPES),
             crate::platform::AUDIT_HEAD
         )
@@ -935,7 +936,7 @@ fn insert_checks_pg(
     let values: Vec<Val> = checks.iter().flat_map(check_values).collect();
     let rows = c.query(&SQL, &crate::columns_of(values, TYPES.len()))?;
     let head = match rows.first() {
-        Some(r) if *r.get(1) != Val::Null => Some((r.i64(1)?, r.bytes(2)?)),
+        Some(r) if *r.get(1) != Val::Null => Some((r.i64(1)?, r.bytes(2)?, r.i64(3)?)),
         _ => None,
     };
     let mut ids: Vec<i64> = rows.iter().map(|r| r.i64(0)).collect::<Result<_, _>>()?;

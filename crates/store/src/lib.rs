@@ -222,9 +222,23 @@ pub struct Store {
     /// SQLite: set by the checkpoint thread when the WAL should start over (see
     /// `checkpoint_in_background`); the next taker of the writer does the last copy.
     wal_restart_wanted: Arc<AtomicBool>,
+    /// The key the audit chain is computed under (HMAC-SM3), from the key file kept outside the
+    /// store: set by whoever opens the platform store with the keys (`set_audit_key`).
+    audit_key: std::sync::OnceLock<[u8; 32]>,
 }
 
 impl Store {
+    /// Keys the audit chain from now on (see `domain::audit`): entries appended through this
+    /// store are HMAC-SM3 under `key`. Once a keyed entry is in the chain, a store without the
+    /// key refuses to append (it could only append entries that verification must refuse).
+    pub fn set_audit_key(&self, key: [u8; 32]) {
+        let _ = self.audit_key.set(key);
+    }
+
+    pub(crate) fn audit_key(&self) -> Option<[u8; 32]> {
+        self.audit_key.get().copied()
+    }
+
     /// Opens the credit store (creating an SQLite file if needed) and migrates it.
     pub fn open(spec: &str) -> Result<Store, StoreError> {
         let store = Self::connect(spec, Schema::Credit)?;
@@ -322,6 +336,7 @@ impl Store {
             pg_bulk: AtomicBool::new(false),
             manual_checkpoints,
             wal_restart_wanted: Arc::new(AtomicBool::new(false)),
+            audit_key: std::sync::OnceLock::new(),
             file_id: std::sync::OnceLock::new(),
         })
     }

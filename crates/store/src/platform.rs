@@ -3,7 +3,9 @@
 //! PostgreSQL in the same schema.
 
 use chrono::{DateTime, Utc};
-use domain::audit::{AuditEntry, GENESIS, audit_time, chain_hash};
+use domain::audit::{
+    AuditEntry, GENESIS, SCHEME_HMAC_SM3, SCHEME_SM3, audit_time, chain_hash, chain_hash_keyed,
+};
 use serde::Serialize;
 
 use crate::conn::{Backend, Row, Val};
@@ -101,6 +103,9 @@ pub struct StoredAudit {
     pub prev_hash: Vec<u8>,
     #[serde(skip)]
     pub hash: Vec<u8>,
+    /// How `hash` was computed: `domain::audit::SCHEME_SM3` or `SCHEME_HMAC_SM3`.
+    #[serde(skip)]
+    pub scheme: i64,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -224,7 +229,7 @@ fn token_from(r: &Row) -> Result<ApiToken, StoreError> {
     })
 }
 
-const AUDIT_COLUMNS: &str = "seq, at, actor, role, unit, action, object, outcome, request_id, client, detail, prev_hash, hash";
+const AUDIT_COLUMNS: &str = "seq, at, actor, role, unit, action, object, outcome, request_id, client, detail, prev_hash, hash, scheme";
 
 fn audit_from(r: &Row) -> Result<StoredAudit, StoreError> {
     Ok(StoredAudit {
@@ -243,6 +248,7 @@ fn audit_from(r: &Row) -> Result<StoredAudit, StoreError> {
         },
         prev_hash: r.bytes(11)?,
         hash: r.bytes(12)?,
+        scheme: r.i64(13)?,
     })
 }
 
@@ -590,7 +596,8 @@ impl Store {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        self.write(|c| audit_append_on(c, entries, now))
+        let key = self.audit_key();
+        self.write(|c| audit_append_on(c, key.as_ref(), entries, now))
     }
 
     /// Entries with `seq` in `from..` (ascending), at most `limit`: for verification page by page.
@@ -713,11 +720,12 @@ impl Store {
 /// the same transaction as the check).
 pub(crate) fn audit_append_on(
     c: &mut dyn crate::conn::Conn,
+    key: Option<&[u8; 32]>,
     entries: &[NewAuditEntry],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StoreError> {
     lock_audit(c)?;
-    audit_append_locked(c, entries, now)
+    audit_append_locked(c, key, entries, now)
 }
 
 /// On PostgreSQL, takes the chain's turn: one chain across replicas, appenders take turns
@@ -733,41 +741,58 @@ pub(crate) fn lock_audit(c: &mut dyn crate::conn::Conn) -> Result<(), StoreError
 /// Appends entries after `lock_audit` in the same transaction.
 pub(crate) fn audit_append_locked(
     c: &mut dyn crate::conn::Conn,
+    key: Option<&[u8; 32]>,
     entries: &[NewAuditEntry],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StoreError> {
     let head = match c.query_one(AUDIT_HEAD, &[])? {
-        Some(r) => Some((r.i64(0)?, r.bytes(1)?)),
+        Some(r) => Some((r.i64(0)?, r.bytes(1)?, r.i64(2)?)),
         None => None,
     };
-    audit_append_after(c, head, entries, now)
+    audit_append_after(c, key, head, entries, now)
 }
 
-/// The chain's last entry (sequence number and hash); `None` for an empty chain.
-pub(crate) type ChainHead = Option<(i64, Vec<u8>)>;
+/// The chain's last entry (sequence number, hash and scheme); `None` for an empty chain.
+pub(crate) type ChainHead = Option<(i64, Vec<u8>, i64)>;
 
 /// The chain's last entry, to be read after `lock_audit`.
-pub(crate) const AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1";
+pub(crate) const AUDIT_HEAD: &str =
+    "SELECT seq, hash, scheme FROM audit_log ORDER BY seq DESC LIMIT 1";
 
 /// The types of `AUDIT_COLUMNS` on PostgreSQL, for a group appended by `unnest`.
 #[rustfmt::skip]
-const AUDIT_PG_TYPES: [&str; 13] = [
+const AUDIT_PG_TYPES: [&str; 14] = [
     "bigint", "timestamptz", "text", "text", "text", "text", "text",
-    "text", "text", "text", "text", "bytea", "bytea",
+    "text", "text", "text", "text", "bytea", "bytea", "integer",
 ];
 
 /// Appends entries after `head` (the chain's last entry, `None` for an empty chain), read under
 /// `lock_audit` in this transaction.
 pub(crate) fn audit_append_after(
     c: &mut dyn crate::conn::Conn,
+    key: Option<&[u8; 32]>,
     head: ChainHead,
     entries: &[NewAuditEntry],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StoreError> {
-    let (mut seq, mut prev) = head.unwrap_or_else(|| (0, GENESIS.to_vec()));
+    let (mut seq, mut prev, last_scheme) =
+        head.unwrap_or_else(|| (0, GENESIS.to_vec(), SCHEME_SM3));
+    // A keyed chain stays keyed: without the key nothing is appended (verification would
+    // refuse an unkeyed entry after a keyed one, as it must, since that is how a rewrite
+    // without the key would look).
+    if key.is_none() && last_scheme != SCHEME_SM3 {
+        return Err(StoreError::Refused(
+            "审计日志已用平台密钥（HMAC-SM3）链接：写入审计日志需要平台的密钥文件（--keys）".into(),
+        ));
+    }
+    let scheme = if key.is_some() {
+        SCHEME_HMAC_SM3
+    } else {
+        SCHEME_SM3
+    };
     let mut out = Vec::with_capacity(entries.len());
     // Many rows per statement (the hashes chain row to row as before).
-    let mut rows: Vec<Val> = Vec::with_capacity(entries.len() * 13);
+    let mut rows: Vec<Val> = Vec::with_capacity(entries.len() * AUDIT_PG_TYPES.len());
     for n in entries {
         seq += 1;
         let e = AuditEntry {
@@ -783,7 +808,10 @@ pub(crate) fn audit_append_after(
             client: n.client.clone(),
             detail: n.detail.clone(),
         };
-        let hash = chain_hash(&prev, &e);
+        let hash = match key {
+            Some(k) => chain_hash_keyed(k, &prev, &e),
+            None => chain_hash(&prev, &e),
+        };
         rows.extend([
             Val::Int(seq),
             e.at.into(),
@@ -798,6 +826,7 @@ pub(crate) fn audit_append_after(
             e.detail.into(),
             Val::Bytes(prev.clone()),
             Val::Bytes(hash.to_vec()),
+            Val::Int(scheme),
         ]);
         prev = hash.to_vec();
         out.push(seq);
@@ -816,11 +845,12 @@ pub(crate) fn audit_append_after(
         c.execute(&SQL, &crate::columns_of(rows, AUDIT_PG_TYPES.len()))?;
         return Ok(out);
     }
+    const W: usize = AUDIT_PG_TYPES.len();
     let mut at = 0;
     for n in crate::multi_row_pieces(entries.len()) {
         let values: Vec<String> = (0..n)
             .map(|i| {
-                let cols: Vec<String> = (1..=13).map(|j| format!("${}", i * 13 + j)).collect();
+                let cols: Vec<String> = (1..=W).map(|j| format!("${}", i * W + j)).collect();
                 format!("({})", cols.join(", "))
             })
             .collect();
@@ -829,7 +859,7 @@ pub(crate) fn audit_append_after(
                 "INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES {}",
                 values.join(", ")
             ),
-            &rows[at * 13..(at + n) * 13],
+            &rows[at * W..(at + n) * W],
         )?;
         at += n;
     }

@@ -41,9 +41,13 @@ impl Ctx {
         }
         self.store()
     }
+    /// The platform store, its audit chain keyed from the key file (the command line appends to
+    /// the same chain as the server).
     fn platform(&self) -> Result<Store> {
-        Store::open_platform(&self.global.db)
-            .with_context(|| format!("打开平台数据库（{}）", self.global.db))
+        let platform = Store::open_platform(&self.global.db)
+            .with_context(|| format!("打开平台数据库（{}）", self.global.db))?;
+        platform.set_audit_key(self.keys()?.audit_chain_key());
+        Ok(platform)
     }
     /// Who runs the command, for the audit trail.
     fn operator(&self) -> String {
@@ -838,6 +842,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     let store = Store::open(&a.demo_db).with_context(|| format!("打开演示数据库 {}", a.demo_db))?;
     let platform = Store::open_platform(&a.demo_db)?;
     let keys = ctx.keys_for(&a.demo_db)?;
+    platform.set_audit_key(keys.audit_chain_key());
     if fresh {
         let dir = db_path
             .parent()
