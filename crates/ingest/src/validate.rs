@@ -753,6 +753,7 @@ impl<'a> Validator<'a> {
             regime: None,
             rule_version: None,
             on_time: None,
+            on_time_until: None,
             payload: Value::Object(payload).to_string(),
             sealed,
             registration: None,
@@ -867,6 +868,7 @@ impl<'a> Validator<'a> {
         if let (Some(n), Some(d)) = (class.report_working_days, decided_on) {
             let deadline = self.rules.calendar.add_workdays(d, n);
             row.on_time = Some(self.today <= deadline.date);
+            row.on_time_until = Some(deadline.date);
             if !deadline.years_without_notice.is_empty() {
                 self.unsure_years
                     .borrow_mut()

@@ -113,7 +113,12 @@ pub struct PreparedRow {
     pub severity: Option<String>,
     pub regime: Option<String>,
     pub rule_version: Option<String>,
+    /// Whether the row came within the class's reporting period (双公示: 7 working days) of its
+    /// decision, judged on the day of this import; for a correction the store judges it again
+    /// from the record's first receipt against `on_time_until`.
     pub on_time: Option<bool>,
+    /// The last day a report of this decision is on time.
+    pub on_time_until: Option<NaiveDate>,
     /// JSON object of item code → value, with sensitive values masked.
     pub payload: String,
     /// SM4-GCM of the JSON object of sensitive item values.

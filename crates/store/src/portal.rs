@@ -520,13 +520,18 @@ impl Store {
         let accepted = self.read(|c| {
             c.query(
                 &format!(
+                    // Each record once: under its first version's unit and with its 关联, in
+                    // the month of its current decision date, with its current timeliness.
                     "SELECT v.source_unit, v.class_code, COUNT(*),
                         CAST(SUM(CASE WHEN v.linked THEN 1 ELSE 0 END) AS BIGINT),
-                        CAST(SUM(CASE WHEN v.on_time THEN 1 ELSE 0 END) AS BIGINT)
-                     FROM record_versions v JOIN records r
-                       ON r.subject_key = v.subject_key AND r.record_key = v.record_key
-                     WHERE v.version_no = 1 AND v.change = 'created' AND r.change <> 'withdrawn'
-                       AND v.decided_on >= $1 AND v.decided_on < $2 AND v.class_code IN ({in_list})
+                        CAST(SUM(CASE WHEN vc.on_time THEN 1 ELSE 0 END) AS BIGINT)
+                     FROM records r
+                     JOIN record_versions v ON v.subject_key = r.subject_key
+                       AND v.record_key = r.record_key AND v.version_no = 1
+                     JOIN record_versions vc ON vc.subject_key = r.subject_key
+                       AND vc.record_key = r.record_key AND vc.version_no = r.current_version
+                     WHERE v.change = 'created' AND r.change <> 'withdrawn'
+                       AND r.decided_on >= $1 AND r.decided_on < $2 AND r.class_code IN ({in_list})
                      GROUP BY v.source_unit, v.class_code"
                 ),
                 &params,

@@ -18,9 +18,10 @@ pub struct Withdrawal<'a> {
 }
 
 /// Moves a record in or out of the 双公示 monitoring rollup (`publicity_monthly`): `delta` = -1
-/// when it is withdrawn, +1 when it is reported again after a withdrawal. It counts as its first
-/// version did (month of decision, linked, on time); records whose first version was not counted
-/// (no decision date) are left alone.
+/// when it is withdrawn, +1 when it is reported again after a withdrawal. A record counts under
+/// its first version's unit, with its first version's 关联, in the month of its current decision
+/// date and with its current timeliness (a correction judges that again from the first receipt:
+/// `SubmissionWriter::rejudge_correction`); records without a decision date are left alone.
 pub(crate) fn recount_first_version(
     c: &mut dyn Conn,
     subject: &str,
@@ -28,8 +29,13 @@ pub(crate) fn recount_first_version(
     delta: i64,
 ) -> Result<(), StoreError> {
     let Some(first) = c.query_one(
-        "SELECT source_unit, class_code, decided_on, linked, on_time FROM record_versions
-         WHERE subject_key = $1 AND record_key = $2 AND version_no = 1 AND change = 'created'",
+        "SELECT v1.source_unit, v1.class_code, vc.decided_on, v1.linked, vc.on_time
+         FROM records r
+         JOIN record_versions v1 ON v1.subject_key = r.subject_key
+            AND v1.record_key = r.record_key AND v1.version_no = 1 AND v1.change = 'created'
+         JOIN record_versions vc ON vc.subject_key = r.subject_key
+            AND vc.record_key = r.record_key AND vc.version_no = r.current_version
+         WHERE r.subject_key = $1 AND r.record_key = $2",
         &[subject.into(), Val::Bytes(key.to_vec())],
     )?
     else {

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::record::SubjectKind;
 
 use crate::conn::{Backend, Conn, Val};
@@ -422,17 +422,19 @@ impl SubmissionWriter<'_> {
         Ok(moved)
     }
 
-    pub(crate) fn count(&mut self, row: &PreparedRow, outcome: &RowOutcome, linked: bool) {
+    /// Counts an accepted row; `on_time` is the row's, judged again for a correction
+    /// ([`Self::rejudge_correction`]).
+    pub(crate) fn count(
+        &mut self,
+        row: &PreparedRow,
+        outcome: &RowOutcome,
+        linked: bool,
+        on_time: Option<bool>,
+    ) {
         if *outcome == RowOutcome::Created
             && let Some(d) = row.decided_on
         {
-            let m = self
-                .monthly
-                .entry(d.format("%Y-%m").to_string())
-                .or_default();
-            m[0] += 1;
-            m[1] += linked as i64;
-            m[2] += (row.on_time == Some(true)) as i64;
+            self.add_to_month(d, 1, linked, on_time);
         }
         // A decision rejected earlier and accepted now — new, corrected or sent again as it
         // stands — no longer counts as rejected.
@@ -456,7 +458,70 @@ impl SubmissionWriter<'_> {
         }
         c.linked += linked as u64;
         c.suspect += row.subject.id_suspect as u64;
-        c.on_time += (row.on_time == Some(true)) as u64;
+        c.on_time += (on_time == Some(true)) as u64;
+    }
+
+    /// Adds a record to (`delta` 1) or takes it from (-1) its decision's month in the rollup.
+    fn add_to_month(
+        &mut self,
+        decided: NaiveDate,
+        delta: i64,
+        linked: bool,
+        on_time: Option<bool>,
+    ) {
+        let m = self
+            .monthly
+            .entry(decided.format("%Y-%m").to_string())
+            .or_default();
+        m[0] += delta;
+        m[1] += delta * i64::from(linked);
+        m[2] += delta * i64::from(on_time == Some(true));
+    }
+
+    /// A correction of this unit's own record (version `previous` the current one): its
+    /// timeliness judged again from the record's first receipt — a correction is not a late
+    /// report — against the corrected decision's period; and, unless it comes back after a
+    /// withdrawal (counted again at commit), the record moved in the 双公示 rollup from the
+    /// month and timeliness it counted as to those it has now. A record counts once, in the
+    /// month of its current decision date, with its first version's 关联. Returns the on-time
+    /// the new version carries.
+    pub(crate) fn rejudge_correction(
+        &mut self,
+        row: &PreparedRow,
+        previous: i64,
+        again: bool,
+    ) -> Result<Option<bool>, StoreError> {
+        let Some(until) = row.on_time_until else {
+            return Ok(row.on_time);
+        };
+        let Some(before) = self.conn.query_one(
+            "SELECT v1.linked, v1.recorded_at, vc.on_time, vc.decided_on
+             FROM record_versions v1 JOIN record_versions vc ON vc.subject_key = v1.subject_key
+                AND vc.record_key = v1.record_key AND vc.version_no = $3
+             WHERE v1.subject_key = $1 AND v1.record_key = $2 AND v1.version_no = 1
+               AND v1.change = 'created'",
+            &[
+                row.subject.key.as_str().into(),
+                Val::Bytes(row.record_key.to_vec()),
+                Val::Int(previous),
+            ],
+        )?
+        else {
+            return Ok(row.on_time);
+        };
+        let linked = before.bool(0)?;
+        let received = domain::clock::beijing(before.time(1)?).date_naive();
+        let on_time = Some(received <= until);
+        if !again {
+            if let Some(d) = before.opt_date(3)? {
+                let was = Some(before.bool(2)?);
+                self.add_to_month(d, -1, linked, was);
+            }
+            if let Some(d) = row.decided_on {
+                self.add_to_month(d, 1, linked, on_time);
+            }
+        }
+        Ok(on_time)
     }
 
     /// Records rejected rows with their problems.

@@ -311,6 +311,8 @@ impl SubmissionWriter<'_> {
         // Per row of the batch: its outcome, the version it becomes, whether it links, and
         // whether it comes back after a withdrawal.
         let mut written: Vec<Option<(i64, bool, bool)>> = vec![None; rows.len()];
+        // Whether each row is on time: judged again for a correction (`rejudge_correction`).
+        let mut on_time: Vec<Option<bool>> = rows.iter().map(|r| r.on_time).collect();
         let (mut corrected, mut unchanged) = (false, false);
         for r in classified {
             let i = usize::try_from(r.i64(0)?)
@@ -342,9 +344,15 @@ impl SubmissionWriter<'_> {
             if matches!(outcome, RowOutcome::Created | RowOutcome::Corrected) {
                 let rewritten = r.opt_text(5)?.as_deref() == Some("withdrawn");
                 written[i] = Some((r.i64(2)?, linked, rewritten));
+                // A correction of the unit's own record (not a feed record handed over to it).
+                if outcome == RowOutcome::Corrected
+                    && r.opt_text(4)?.as_deref() == Some(unit.as_str())
+                {
+                    on_time[i] = self.rejudge_correction(&rows[i], r.i64(2)? - 1, rewritten)?;
+                }
             }
             if outcome.is_accepted() {
-                self.count(&rows[i], &outcome, linked);
+                self.count(&rows[i], &outcome, linked, on_time[i]);
             }
             outcomes[i] = Some(outcome);
         }
@@ -359,7 +367,7 @@ impl SubmissionWriter<'_> {
                 // leaves the record untouched, so its repeat meets the same record).
                 Some(o @ RowOutcome::KeptLocal { .. }) => {
                     let o = o.clone();
-                    self.count(&rows[i], &o, true);
+                    self.count(&rows[i], &o, true, rows[i].on_time);
                     outcomes[i] = Some(o);
                 }
                 _ => {}
@@ -475,7 +483,7 @@ impl SubmissionWriter<'_> {
                 r.severity.clone().into(),
                 r.regime.clone().into(),
                 r.rule_version.clone().into(),
-                r.on_time.into(),
+                on_time[i].into(),
                 linked.into(),
                 r.subject.id_suspect.into(),
                 carried[i].as_deref().unwrap_or(&r.payload).into(),

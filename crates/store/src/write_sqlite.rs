@@ -71,9 +71,9 @@ impl SubmissionWriter<'_> {
         let mut out: Vec<Option<RowOutcome>> = vec![None; rows.len()];
         let now = self.now.to_rfc3339_opts(SecondsFormat::Micros, true);
         for i in order {
-            let (outcome, linked) = self.apply_sqlite_one(&rows[i], &now)?;
+            let (outcome, linked, on_time) = self.apply_sqlite_one(&rows[i], &now)?;
             if let Some(linked) = linked {
-                self.count(&rows[i], &outcome, linked);
+                self.count(&rows[i], &outcome, linked, on_time);
             }
             out[i] = Some(outcome);
         }
@@ -106,12 +106,13 @@ impl SubmissionWriter<'_> {
         Ok(())
     }
 
-    /// Returns the outcome, and whether the row linked to a known subject when it was accepted.
+    /// Returns the outcome, whether the row linked to a known subject when it was accepted, and
+    /// whether it is on time (judged again for a correction).
     fn apply_sqlite_one(
         &mut self,
         row: &PreparedRow,
         now: &str,
-    ) -> Result<(RowOutcome, Option<bool>), StoreError> {
+    ) -> Result<(RowOutcome, Option<bool>, Option<bool>), StoreError> {
         let sid = self.submission_id;
         let key = &row.subject.key;
         let rk: &[u8] = &row.record_key;
@@ -145,7 +146,7 @@ impl SubmissionWriter<'_> {
                 } else {
                     RowOutcome::Conflict { first_row }
                 };
-                return Ok((o, None));
+                return Ok((o, None, None));
             }
             Some((_, _, _, _, owner, _)) if *owner != self.source_unit && self.feed => {
                 // Counted as taken and unchanged; the record's subject is known.
@@ -154,6 +155,7 @@ impl SubmissionWriter<'_> {
                         owner: owner.clone(),
                     },
                     Some(true),
+                    row.on_time,
                 ));
             }
             Some((_, _, _, _, owner, _))
@@ -163,6 +165,7 @@ impl SubmissionWriter<'_> {
                     RowOutcome::NotOwner {
                         owner: owner.clone(),
                     },
+                    None,
                     None,
                 ));
             }
@@ -176,6 +179,7 @@ impl SubmissionWriter<'_> {
             Some((_, _, _, _, _, change)) if ended(change).is_some() => {
                 return Ok((
                     RowOutcome::Ended(ended(change).unwrap_or(ChangeKind::Repaired)),
+                    None,
                     None,
                 ));
             }
@@ -199,6 +203,15 @@ impl SubmissionWriter<'_> {
         } else {
             None
         };
+        // A correction of the unit's own record (not a feed record handed over to it).
+        let on_time = match &head {
+            Some((v, _, _, _, owner, _))
+                if outcome == RowOutcome::Corrected && *owner == self.source_unit =>
+            {
+                self.rejudge_correction(row, *v, reason == Some("撤回后重新报送"))?
+            }
+            _ => row.on_time,
+        };
         let registered = self.ensure_subject_sqlite(row, now)?;
         let linked = registered
             || row.registration.is_some()
@@ -212,7 +225,7 @@ impl SubmissionWriter<'_> {
                 "UPDATE records SET last_submission = ?1, last_row = ?2 WHERE subject_key = ?3 AND record_key = ?4",
             )?
             .execute(params![sid, row.row_no as i64, key, rk])?;
-            return Ok((outcome, Some(linked)));
+            return Ok((outcome, Some(linked), on_time));
         }
         let change = if outcome == RowOutcome::Created {
             "created"
@@ -250,7 +263,7 @@ impl SubmissionWriter<'_> {
             row.severity,
             row.regime,
             row.rule_version,
-            row.on_time,
+            on_time,
             linked,
             row.subject.id_suspect,
             carried.as_deref().unwrap_or(&row.payload),
@@ -292,7 +305,7 @@ impl SubmissionWriter<'_> {
             row.category,
             row.decision_key.as_ref().map(|k| k.as_slice()),
         ])?;
-        Ok((outcome, Some(linked)))
+        Ok((outcome, Some(linked), on_time))
     }
 
     /// Creates the subject on first sight, notes a new name for it, applies registration facts.

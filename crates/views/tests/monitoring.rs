@@ -566,3 +566,84 @@ fn a_withdrawn_record_leaves_the_figures_and_comes_back_when_reported_again() {
         assert_eq!(figures(), Some((2, 2)), "{}", ts.name);
     }
 }
+
+/// A decision date corrected by its unit moves the record to the corrected month, and its
+/// timeliness is judged again from the day it was first received: the correction itself is not
+/// a late report. The bulletin still equals the recount.
+#[test]
+fn a_corrected_decision_date_moves_the_record_and_keeps_its_first_receipt() {
+    let rules = Rulebook::builtin().unwrap();
+    let keys = testkit::keys();
+    for ts in stores() {
+        let store = Store::open(&ts.spec).unwrap();
+        let figures = |month: &str| {
+            let report = month_report(&store, &rules, month).unwrap();
+            let recount = month_report_recount(&store, &rules, month).unwrap();
+            let of = |r: &views::monitoring::MonthReport| {
+                r.units
+                    .iter()
+                    .find(|u| u.unit == UNIT && u.class_code == "CF")
+                    .map(|u| (u.figures.accepted, u.figures.on_time))
+            };
+            assert_eq!(of(&report), of(&recount), "{} {month}", ts.name);
+            of(&report).unwrap_or_default()
+        };
+        // Reported on 10-15 with the month mistyped (01 for 10): late for January.
+        let s = import_csv(
+            &store,
+            &rules,
+            &keys,
+            &clock_on("2026-10-15"),
+            &penalty_csv(&rules, &[("盐环罚〔2026〕931号", "2026-01-13")]),
+        );
+        assert_eq!((s.created, s.on_time), (1, 0), "{}", ts.name);
+        assert_eq!(figures("2026-01"), (1, 0), "{}", ts.name);
+        assert_eq!(figures("2026-10"), (0, 0), "{}", ts.name);
+        // Corrected on 11-20: a decision of 10-13, received on 10-15, within its 7 working days.
+        let s = import_csv(
+            &store,
+            &rules,
+            &keys,
+            &clock_on("2026-11-20"),
+            &penalty_csv(&rules, &[("盐环罚〔2026〕931号", "2026-10-13")]),
+        );
+        assert_eq!((s.corrected, s.on_time), (1, 1), "{}: {s:?}", ts.name);
+        assert_eq!(figures("2026-01"), (0, 0), "{}", ts.name);
+        assert_eq!(figures("2026-10"), (1, 1), "{}", ts.name);
+        let file = views::credit_file(
+            &store,
+            &rules,
+            "91320900MA1MB4X50R",
+            day("2026-11-20"),
+            views::Audience::Full,
+        )
+        .unwrap()
+        .unwrap();
+        let rec = &file
+            .classes
+            .iter()
+            .find(|c| c.code == "CF")
+            .unwrap()
+            .records[0];
+        assert_eq!(rec.on_time, Some(true), "{}", ts.name);
+        // Withdrawn, it leaves October; reported again (as corrected), it comes back there.
+        let w = store::Withdrawal {
+            unit: UNIT,
+            actor: "李四",
+            reason: "决定已撤销",
+            at: clock_on("2026-11-21").now(),
+        };
+        store.withdraw_record(&rec.record_id, &w).unwrap();
+        assert_eq!(figures("2026-10"), (0, 0), "{}", ts.name);
+        let s = import_csv(
+            &store,
+            &rules,
+            &keys,
+            &clock_on("2026-11-22"),
+            &penalty_csv(&rules, &[("盐环罚〔2026〕931号", "2026-10-13")]).replace('\n', "\r\n"),
+        );
+        assert_eq!(s.corrected, 1, "{}: {s:?}", ts.name);
+        assert_eq!(figures("2026-10"), (1, 1), "{}", ts.name);
+        assert_eq!(figures("2026-01"), (0, 0), "{}", ts.name);
+    }
+}
