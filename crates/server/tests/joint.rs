@@ -1757,6 +1757,14 @@ async fn a_person_on_no_list_is_known_from_the_store(h: Harness) {
     );
     let (_, v) = check(&h, Role::Handling, &never, "GWYLY").await;
     assert_eq!(v["subject"]["known"], false, "{v}");
+    // A financial institution is not told who holds an ID number, nor that records exist.
+    let (st, v) = check(&h, Role::Financial, &fined, "JRSX").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        (&v["subject"]["known"], &v["subject"]["name"]),
+        (&json!(false), &json!("")),
+        "{v}"
+    );
     let r = h
         .send(
             h.request(
