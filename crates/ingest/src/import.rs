@@ -469,22 +469,28 @@ impl Importer<'_> {
                     for c in &chunks {
                         w.add_chunk(c)?;
                     }
-                    let mut notices = notices;
-                    notices.extend(w.notices());
+                    // Decisions filed under another subject are judged now that every row is
+                    // in (a withdrawal there is a change: the submission is no repeat).
+                    w.settle_superseded()?;
                     let counts = w.counts();
                     // The same bytes again are a repeat only if they changed nothing: a file
                     // sent back after a correction (or a withdrawal) restores what it says.
-                    let same = if counts.created == 0 && counts.corrected == 0 {
+                    let same = if counts.created == 0 && counts.corrected == 0 && w.superseded == 0
+                    {
                         w.find_same_submission(&digest, &unit.name, &class.code)?
                     } else {
                         None
                     };
+                    let mut notices = notices;
                     let (submission_id, duplicate_of) = match same {
                         Some(earlier) => {
                             drop(w); // rolls back: the same bytes again change nothing
                             (None, Some(earlier))
                         }
-                        None => (Some(w.commit(&digest, size)?.0), None),
+                        None => {
+                            notices.extend(w.notices());
+                            (Some(w.commit(&digest, size)?.0), None)
+                        }
                     };
                     let seconds = started.elapsed().as_secs_f64();
                     return Ok(ImportSummary {

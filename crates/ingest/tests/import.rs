@@ -2734,6 +2734,29 @@ fn a_decision_sent_again_under_the_right_code_leaves_the_wrong_subjects_file() {
             s1.notices
         );
         assert!(s1.notices.is_empty(), "{}: {:?}", ts.name, s1.notices);
+        // Records stored before they kept their decision (migration 0009) get it when their
+        // unit sends them again.
+        ts.store
+            .write(|c| c.execute("UPDATE records SET decision_key = NULL", &[]))
+            .unwrap();
+        let resent = dir.path().join("first-crlf.csv");
+        std::fs::write(
+            &resent,
+            std::fs::read_to_string(&first)
+                .unwrap()
+                .replace('\n', "\r\n"),
+        )
+        .unwrap();
+        let s1b = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-06-04"),
+            &resent,
+            unit,
+            "行政处罚",
+        );
+        assert_eq!(s1b.unchanged, 4, "{}: {s1b:?}", ts.name);
         let s2 = import(
             &ts.store,
             &rules,
@@ -2814,5 +2837,138 @@ fn a_decision_sent_again_under_the_right_code_leaves_the_wrong_subjects_file() {
             "{}",
             ts.name
         );
+        // The last file again is a repeat: it changes nothing, and what it pointed out is not
+        // said again (the record it superseded stays withdrawn).
+        let again = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-06-11"),
+            &second,
+            unit,
+            "行政处罚",
+        );
+        assert_eq!(
+            again.duplicate_of, s2.submission_id,
+            "{}: {again:?}",
+            ts.name
+        );
+        assert!(again.notices.is_empty(), "{}: {:?}", ts.name, again.notices);
+        let third_file = penalties(&file(&third, views::Audience::Full));
+        assert_eq!(
+            third_file[0].versions.last().unwrap().change,
+            "created",
+            "{}",
+            ts.name
+        );
+    }
+}
+
+fn ric(seq: u16) -> String {
+    let body = format!("32090219800101{seq:03}");
+    format!("{body}{}", domain::ids::ric_check_char(body.as_bytes()))
+}
+
+/// What is not a correction of the code is only pointed out: the old code registered under the
+/// row's name (the new code is the slip), and persons, whose names prove nothing (重名).
+#[test]
+fn a_decision_under_another_code_is_not_taken_for_a_correction_when_it_may_not_be_one() {
+    let rules = Rulebook::builtin().unwrap();
+    let unit = "盐城市生态环境局";
+    let uc = unit_code(&rules, unit);
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = synth::Rng::new(12);
+    let (lihai, fengyuan) = (
+        synth::make_uscc(&mut rng, "91", "320902"),
+        synth::make_uscc(&mut rng, "91", "320903"),
+    );
+    let reg = dir.path().join("dj.csv");
+    std::fs::write(
+        &reg,
+        format!(
+            "DJ_MC,DJ_SHXYM,DJ_ZTLX,DJ_FRDB,DJ_FR_ZJHM,DJ_CLRQ,DJ_DJJG,DJ_DJZT\n\
+             盐城市利海建筑有限公司,{lihai},企业,张三,,2015-05-05,盐城市市场监督管理局,存续\n\
+             盐城市丰远机械有限公司,{fengyuan},企业,李四,,2015-05-05,盐城市市场监督管理局,存续\n"
+        ),
+    )
+    .unwrap();
+    let row = |name: &str, code: &str, no: &str| {
+        penalty_row(name, code, no, "0.3", "2026-06-01").replace("11320900001401484X", &uc)
+    };
+    let persons = |name: &str, id: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "CF_XDR_MC,CF_XDR_LB,CF_XDR_ZJLX,CF_XDR_ZJHM,CF_WSH,CF_WFXW,CF_SY,CF_YJ,CF_CFLB,CF_NR,CF_NR_FK,CF_JDRQ,CF_YXQ,CF_CFJG,CF_CFJGDM,CF_SJLY,CF_SJLYDM\n\
+                 龚伟宁,自然人,身份证,{id},盐环罚〔2026〕41号,露天焚烧,经查露天焚烧垃圾,《中华人民共和国大气污染防治法》第一百一十九条,罚款,处罚款0.05万元,0.05,2026-06-01,2027-06-01,{unit},{uc},{unit},{uc}\n"
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let (p1, p2) = (ric(31), ric(32));
+    let (first_p, second_p) = (persons("p1.csv", &p1), persons("p2.csv", &p2));
+    let first = write(
+        dir.path(),
+        "first.csv",
+        &[row("盐城市利海建筑有限公司", &lihai, "盐环罚〔2026〕40号")],
+    );
+    // A copy-paste slip: 利海's name under 丰远's code.
+    let second = write(
+        dir.path(),
+        "second.csv",
+        &[row(
+            "盐城市利海建筑有限公司",
+            &fengyuan,
+            "盐环罚〔2026〕40号",
+        )],
+    );
+    for ts in stores() {
+        let keys = testkit::keys();
+        let clock = clock_on("2026-06-03");
+        let r = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock,
+            &reg,
+            "盐城市市场监督管理局",
+            "登记注册基本信息",
+        );
+        assert_eq!(r.accepted, 2, "{}: {r:?}", ts.name);
+        let later = clock_on("2026-06-10");
+        for (a, b) in [(&first, &second), (&first_p, &second_p)] {
+            let s1 = import(&ts.store, &rules, &keys, &clock, a, unit, "行政处罚");
+            assert_eq!(s1.created, 1, "{}: {s1:?}", ts.name);
+            let s2 = import(&ts.store, &rules, &keys, &later, b, unit, "行政处罚");
+            assert_eq!(s2.created, 1, "{}: {s2:?}", ts.name);
+            assert!(
+                s2.notices.len() == 1 && s2.notices[0].contains("未作处理"),
+                "{}: {:?}",
+                ts.name,
+                s2.notices
+            );
+        }
+        let changes = |code: &str| -> Vec<&'static str> {
+            let key = views::subject_key(code, &rules, &keys, day("2026-06-10")).unwrap();
+            views::credit_file(
+                &ts.store,
+                &rules,
+                &key,
+                day("2026-06-10"),
+                views::Audience::Full,
+            )
+            .unwrap()
+            .unwrap()
+            .classes
+            .iter()
+            .filter(|c| c.code == "CF")
+            .flat_map(|c| c.records.iter().map(|r| r.versions.last().unwrap().change))
+            .collect()
+        };
+        assert_eq!(changes(&lihai), ["created"], "{}", ts.name);
+        assert_eq!(changes(&p1), ["created"], "{}", ts.name);
+        assert_eq!(changes(&p2), ["created"], "{}", ts.name);
     }
 }

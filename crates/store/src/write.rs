@@ -57,7 +57,24 @@ pub struct SubmissionWriter<'a> {
     notes_left_out: u64,
     /// Records withdrawn because this submission filed their decision under the right subject.
     pub superseded: u64,
+    /// Records that may be superseded, judged at the end (`settle_superseded`).
+    candidates: Vec<Candidate>,
 }
+
+/// A record of this unit filing a decision of this submission under another subject.
+struct Candidate {
+    old_subject: String,
+    old_key: Vec<u8>,
+    /// Whether the record's own content names the row's party.
+    old_named_so: bool,
+    row_no: u64,
+    subject: String,
+    person: bool,
+    name: String,
+}
+
+/// Records a submission keeps to judge at its end; past this, only their number is told.
+const CANDIDATES_KEPT: usize = 10_000;
 
 /// Notices a submission keeps for its unit; past this, only their number.
 const NOTES_KEPT: usize = 100;
@@ -155,6 +172,7 @@ impl Store {
             notices: Vec::new(),
             notes_left_out: 0,
             superseded: 0,
+            candidates: Vec::new(),
         })
     }
 }
@@ -234,7 +252,7 @@ impl SubmissionWriter<'_> {
                 .collect();
             self.open_decisions = Some(open);
         }
-        self.supersede_other_subjects(rows)?;
+        self.find_superseded(rows)?;
         let moved = self.windows_from_first_publication(rows)?;
         let rows = moved.as_deref().unwrap_or(rows);
         match self.conn.backend() {
@@ -243,23 +261,17 @@ impl SubmissionWriter<'_> {
         }
     }
 
-    /// A decision this unit filed before under another subject, sent again now (same class and
-    /// 文书号) with the same party's name under a different code, is a correction of the code:
-    /// the record filed under the wrong subject is withdrawn in this transaction, saying why — a
-    /// penalty must not stay on the file of a company it was never about. With another name it
-    /// may be another party of the same decision (一案多人, 双罚), which the platform cannot
-    /// tell from a mistake: the unit is told (`notices`), nothing is withdrawn. Records this
-    /// submission reported are parties of one decision, not corrections; persons and
-    /// organisations are never taken for each other.
+    /// Looks for records of this unit that file a decision of `rows` (same class and 文书号)
+    /// under another subject, for [`Self::settle_superseded`] to judge once the whole
+    /// submission is in: a record the submission itself reports again is a party of the
+    /// decision, not a mistake, and that is known only at the end.
     ///
     /// Not while the record indexes are set aside (a bulk load: the lookup would have no index).
-    fn supersede_other_subjects(&mut self, rows: &[PreparedRow]) -> Result<(), StoreError> {
-        const SAME_DECISION: &str = "SELECT r.subject_key, r.record_key, r.decision_key,
-                s.kind, s.name, v.payload
+    fn find_superseded(&mut self, rows: &[PreparedRow]) -> Result<(), StoreError> {
+        const SAME_DECISION: &str = "SELECT r.subject_key, r.record_key, r.decision_key, v.payload
              FROM records r
              JOIN record_versions v ON v.subject_key = r.subject_key
                 AND v.record_key = r.record_key AND v.version_no = r.current_version
-             LEFT JOIN subjects s ON s.subject_key = r.subject_key
              WHERE r.source_unit = $1 AND r.class_code = $2 AND r.last_submission <> $3
                AND r.change IN ('created', 'corrected') AND ";
         if !self.deferred.is_empty() || !rows.iter().any(|r| r.decision_key.is_some()) {
@@ -298,54 +310,113 @@ impl SubmissionWriter<'_> {
                 }
             }
         }
-        if found.is_empty() {
-            return Ok(());
-        }
-        let person = |kind: &str| kind == SubjectKind::NaturalPerson.as_str();
-        let mut ended = HashSet::new();
         for f in &found {
-            let (subject, key) = (f.text(0)?, f.bytes(1)?);
-            let decision = f.bytes(2)?;
-            let (kind, name) = (f.opt_text(3)?.unwrap_or_default(), f.opt_text(4)?);
+            let (subject, key, decision) = (f.text(0)?, f.bytes(1)?, f.bytes(2)?);
             let payload: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(&f.text(5)?).unwrap_or_default();
-            let id = record_id(&subject, &key);
+                serde_json::from_str(&f.text(3)?).unwrap_or_default();
             for r in rows.iter().filter(|r| {
-                r.decision_key.is_some_and(|k| k[..] == decision[..])
-                    && r.subject.key != subject
-                    && person(r.subject.kind.as_str()) == person(&kind)
+                r.decision_key.is_some_and(|k| k[..] == decision[..]) && r.subject.key != subject
             }) {
-                let same_name = name.as_deref() == Some(r.subject.name.as_str())
-                    || payload
+                if self.candidates.len() >= CANDIDATES_KEPT {
+                    self.notes_left_out += 1;
+                    continue;
+                }
+                self.candidates.push(Candidate {
+                    old_subject: subject.clone(),
+                    old_key: key.clone(),
+                    old_named_so: payload
                         .values()
-                        .any(|v| v.as_str() == Some(r.subject.name.as_str()));
-                if !same_name {
-                    self.note(format!(
-                        "第{}行：同一文书号此前由本单位报送在另一主体名下（记录{id}），名称不同，未作处理；如系更正主体代码，请撤回原记录",
-                        r.row_no
-                    ));
-                    continue;
-                }
-                if !ended.insert(id.clone()) {
-                    continue;
-                }
-                let reason = format!(
-                    "主体代码更正：同一文书号由本单位第{}号报送批次第{}行报送在“{}”名下",
-                    self.submission_id, r.row_no, r.subject.name
-                );
-                let w = crate::withdraw::Withdrawal {
-                    unit: &self.source_unit.clone(),
-                    actor: &self.actor.clone(),
-                    reason: &reason,
-                    at: self.now,
-                };
-                crate::withdraw::end_on(&mut *self.conn, &subject, &key, &w, "withdrawn")?;
-                self.superseded += 1;
-                self.note(format!(
-                    "第{}行：同一文书号此前由本单位报送在另一主体代码下（记录{id}），名称相同，视为主体代码更正，原记录已撤回",
-                    r.row_no
-                ));
+                        .any(|v| v.as_str() == Some(r.subject.name.as_str())),
+                    row_no: r.row_no,
+                    subject: r.subject.key.clone(),
+                    person: r.subject.kind == SubjectKind::NaturalPerson,
+                    name: r.subject.name.clone(),
+                });
             }
+        }
+        Ok(())
+    }
+
+    /// Judges the records [`Self::find_superseded`] found, once the submission's rows are all
+    /// in (the importer calls it before it decides whether the submission repeats an earlier
+    /// one; `commit` calls it if nobody did). A record this submission reported again, or that
+    /// has ended since, is left alone. The record under the other subject is withdrawn, saying
+    /// why — a penalty must not stay on the file of a company it was never about — when the
+    /// unit has corrected the code: the same organisation's name, which is not the name the
+    /// old code is registered under, under a code not registered to another name. Otherwise
+    /// (another name: maybe a second party of the decision, 一案多人; a person, whose name
+    /// proves nothing; a new code registered to someone else) the unit is told, and nothing is
+    /// withdrawn.
+    pub fn settle_superseded(&mut self) -> Result<(), StoreError> {
+        let candidates = std::mem::take(&mut self.candidates);
+        let mut ended = HashSet::new();
+        for c in candidates {
+            let id = record_id(&c.old_subject, &c.old_key);
+            if ended.contains(&id) {
+                continue;
+            }
+            let Some(old) = self.conn.query_one(
+                "SELECT r.change, r.last_submission, s.registered, s.name, s.kind
+                 FROM records r LEFT JOIN subjects s ON s.subject_key = r.subject_key
+                 WHERE r.subject_key = $1 AND r.record_key = $2",
+                &[c.old_subject.as_str().into(), Val::Bytes(c.old_key.clone())],
+            )?
+            else {
+                continue;
+            };
+            let live = matches!(old.text(0)?.as_str(), "created" | "corrected");
+            if !live || old.i64(1)? == self.submission_id {
+                continue;
+            }
+            let old_person =
+                old.opt_text(4)?.as_deref() == Some(SubjectKind::NaturalPerson.as_str());
+            if old_person != c.person {
+                continue;
+            }
+            let new = self.conn.query_one(
+                "SELECT registered, name FROM subjects WHERE subject_key = $1",
+                &[c.subject.as_str().into()],
+            )?;
+            let same_name = c.old_named_so || old.opt_text(3)?.as_deref() == Some(&c.name);
+            // The old code registered under this very name: it was right, the new one is not.
+            let old_right = old.bool(2)? && old.opt_text(3)?.as_deref() == Some(&c.name);
+            // The new code registered under another name: the new row is the doubtful one.
+            let new_doubtful = match &new {
+                Some(n) => n.bool(0)? && n.opt_text(1)?.as_deref() != Some(&c.name),
+                None => false,
+            };
+            if c.person || !same_name || old_right || new_doubtful {
+                let why = if c.person {
+                    "自然人仅凭姓名无法判断是否为同一人"
+                } else if !same_name {
+                    "名称不同，可能是同一决定的另一当事人"
+                } else {
+                    "两个主体代码的登记名称与本行不能对应"
+                };
+                self.note(format!(
+                    "第{}行：同一文书号此前由本单位报送在另一主体名下（记录{id}），{why}，未作处理；如系更正主体代码，请核对后撤回原记录",
+                    c.row_no
+                ));
+                continue;
+            }
+            let reason = format!(
+                "主体代码更正：同一文书号由本单位第{}号报送批次第{}行报送在“{}”名下",
+                self.submission_id, c.row_no, c.name
+            );
+            let (unit, actor) = (self.source_unit.clone(), self.actor.clone());
+            let w = crate::withdraw::Withdrawal {
+                unit: &unit,
+                actor: &actor,
+                reason: &reason,
+                at: self.now,
+            };
+            crate::withdraw::end_on(&mut *self.conn, &c.old_subject, &c.old_key, &w, "withdrawn")?;
+            ended.insert(id.clone());
+            self.superseded += 1;
+            self.note(format!(
+                "第{}行：同一文书号此前由本单位报送在另一主体代码下（记录{id}），名称相同，视为主体代码更正，原记录已撤回",
+                c.row_no
+            ));
         }
         Ok(())
     }
@@ -651,6 +722,7 @@ impl SubmissionWriter<'_> {
     /// Writes the digest and size of the bytes as received and the counts, and commits the
     /// whole submission.
     pub fn commit(mut self, digest: &str, byte_size: u64) -> Result<(i64, Counts), StoreError> {
+        self.settle_superseded()?;
         // Indexes set aside for a large submission come back first: the events below read them.
         // Their sort spills to temporary files, not memory, and its in-memory runs are sized by
         // the page cache, which is made small for it: memory stays bounded however large the

@@ -40,6 +40,7 @@ const STAGE_COLUMNS: &[&str] = &[
     "reg_status",
     "industry",
     "category",
+    "decision_key",
 ];
 
 const VERSION_COLUMNS: &[&str] = &[
@@ -96,7 +97,7 @@ const CREATE_STAGE: &str = "CREATE TEMP TABLE IF NOT EXISTS xy_stage (
     id_suspect BOOLEAN, id_note TEXT, legal_rep_key TEXT, decided_on DATE, published BOOLEAN,
     repairable_from DATE, public_ends DATE, severity TEXT, regime TEXT, rule_version TEXT,
     on_time BOOLEAN, is_registration BOOLEAN, reg_type TEXT,
-    reg_status TEXT, industry TEXT, category TEXT);
+    reg_status TEXT, industry TEXT, category TEXT, decision_key BYTEA);
     CREATE TEMP TABLE IF NOT EXISTS xy_class (
     ord BIGINT PRIMARY KEY, outcome TEXT, version_no BIGINT, first_row BIGINT, owner TEXT, old_change TEXT,
     subject_state TEXT, linked BOOLEAN)";
@@ -254,6 +255,7 @@ impl SubmissionWriter<'_> {
                 reg.and_then(|g| g.reg_status.clone()).into(),
                 reg.and_then(|g| g.industry.clone()).into(),
                 r.category.clone().into(),
+                r.decision_key.map(|k| k.to_vec()).into(),
             ]);
         }
         let feed = self.feed;
@@ -529,13 +531,16 @@ impl SubmissionWriter<'_> {
             c.execute(
                 "INSERT INTO records (record_key, class_code, subject_key, source_unit, division,
                     current_version, current_hash, change, last_submission, last_row, decided_on,
-                    published, public_ends, repairable_from, legal_rep_key, updated_at, category)
+                    published, public_ends, repairable_from, legal_rep_key, updated_at, category,
+                    decision_key)
                  SELECT s.record_key, $1::text, s.subject_key, $2::text, $3::text, c.version_no,
                     s.content_hash, c.outcome, $4::bigint, s.row_no, s.decided_on, s.published,
-                    s.public_ends, s.repairable_from, s.legal_rep_key, $5::timestamptz, s.category
+                    s.public_ends, s.repairable_from, s.legal_rep_key, $5::timestamptz, s.category,
+                    s.decision_key
                  FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
                  WHERE c.outcome = 'corrected'
                  ON CONFLICT (subject_key, record_key) DO UPDATE SET
+                    decision_key = COALESCE(records.decision_key, excluded.decision_key),
                     current_version = excluded.current_version,
                     current_hash = excluded.current_hash, change = excluded.change,
                     last_submission = excluded.last_submission, last_row = excluded.last_row,
@@ -554,7 +559,8 @@ impl SubmissionWriter<'_> {
         }
         if unchanged {
             c.execute(
-                "UPDATE records r SET last_submission = $1, last_row = s.row_no
+                "UPDATE records r SET last_submission = $1, last_row = s.row_no,
+                    decision_key = COALESCE(r.decision_key, s.decision_key)
                  FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
                  WHERE c.outcome = 'unchanged' AND r.subject_key = s.subject_key
                    AND r.record_key = s.record_key",

@@ -222,9 +222,17 @@ impl SubmissionWriter<'_> {
             .ok_or_else(|| StoreError::Sqlite("not an SQLite connection".into()))?;
         if outcome == RowOutcome::Unchanged {
             conn.prepare_cached(
-                "UPDATE records SET last_submission = ?1, last_row = ?2 WHERE subject_key = ?3 AND record_key = ?4",
+                "UPDATE records SET last_submission = ?1, last_row = ?2,
+                    decision_key = COALESCE(decision_key, ?5)
+                 WHERE subject_key = ?3 AND record_key = ?4",
             )?
-            .execute(params![sid, row.row_no as i64, key, rk])?;
+            .execute(params![
+                sid,
+                row.row_no as i64,
+                key,
+                rk,
+                row.decision_key.as_ref().map(|k| k.as_slice())
+            ])?;
             return Ok((outcome, Some(linked), on_time));
         }
         let change = if outcome == RowOutcome::Created {
@@ -277,6 +285,7 @@ impl SubmissionWriter<'_> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
                 ?18)
              ON CONFLICT (subject_key, record_key) DO UPDATE SET
+                decision_key = COALESCE(records.decision_key, excluded.decision_key),
                 current_version = excluded.current_version, current_hash = excluded.current_hash,
                 change = excluded.change, last_submission = excluded.last_submission,
                 last_row = excluded.last_row, decided_on = excluded.decided_on,
