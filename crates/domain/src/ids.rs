@@ -498,7 +498,7 @@ enum Label {
 }
 
 /// What the nearest label before the number at `start`, in its clause, names it: a code (注册号,
-/// 编号, 文号) or an ID number (身份证, 证件).
+/// 编号, 文号, 账号) or an ID number (身份证, 证件).
 fn label_before(text: &str, start: usize) -> Option<Label> {
     let from = text.floor_char_boundary(start.saturating_sub(60));
     let before = &text[from..start];
@@ -514,6 +514,10 @@ fn label_before(text: &str, start: usize) -> Option<Label> {
         "营业执照",
         "文号",
         "合同号",
+        "账号",
+        "帐号",
+        "账户",
+        "卡号",
     ]);
     let id = nearest(&["身份证", "证件", "身份号码", "公民"]);
     match (code, id) {
@@ -538,7 +542,9 @@ fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
     // look closer only where a probe is a digit.
     let mut p = 6;
     while p < b.len() {
-        if !b[p].is_ascii_digit() {
+        // A separator between digits is a probe's hit too: a number grouped in sixes puts one
+        // every seventh byte, where every probe could land.
+        if !b[p].is_ascii_digit() && !(sep(p) && digit(p - 1) && digit(p + 1)) {
             p += 7;
             continue;
         }
@@ -589,18 +595,23 @@ fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
             }
             // Written in groups, however grouped (6-8-4 as the number reads, 4-4-4-4-2 as a
             // card's number is, 6-4-4-4, …): consecutive groups that make 18 characters, or
-            // the 15 digits of a first-generation number.
+            // the 15 digits of a first-generation number — all the groups there are, unless
+            // the text names the number an ID (part of a longer grouped number, a bank card's
+            // or an account's, is no ID number).
             let mut joined: Vec<u8> = w.to_vec();
             for &(gs2, ge2) in groups.iter().skip(k + 1) {
                 if joined.len() >= 18 {
                     break;
                 }
                 joined.extend_from_slice(&b[gs2..ge2]);
-                let whole = joined.len();
-                if whole == 18 && reads_as_id18(&joined, text, gs) {
+                let whole = (k == 0 && ge2 == end) || named_an_id(text, gs);
+                if !whole {
+                    continue;
+                }
+                if joined.len() == 18 && reads_as_id18(&joined, text, gs) {
                     found.push((gs, ge2, joined.clone()));
                 }
-                if whole == 15
+                if joined.len() == 15
                     && joined.iter().all(u8::is_ascii_digit)
                     && first_generation_id(&joined)
                     && !a_code(text, gs)
@@ -919,6 +930,24 @@ mod normalize_tests {
             mask_ids_in("账号 6222 0212 3456 7890 123"),
             "账号 6222 0212 3456 7890 123"
         );
+        // Nor is part of one that reads as a first-generation number (3209 0185 0315 123).
+        for account in ["账号 6222 3209 0185 0315 123", "账号 110 9005 0092 0001"] {
+            assert_eq!(mask_ids_in(account), account);
+        }
+        // Grouped in sixes, whatever the bytes before it (a probe may land on every space).
+        let sixes = format!("{} {} {}", &id[..6], &id[6..12], &id[12..]);
+        for before in ["", "当事 ", "当事人 ", "当事人：", "ab"] {
+            assert_eq!(
+                mask_ids_in(&format!("{before}{sixes} 到场")),
+                format!("{before}{} 到场", mask_id_number(&id)),
+                "{before:?}"
+            );
+            assert_eq!(
+                mask_ids_in(&format!("{before}320902 850315 123 到场")),
+                format!("{before}{} 到场", mask_id_number("320902850315123")),
+                "{before:?}"
+            );
+        }
         // A phone number in groups is not one.
         assert_eq!(
             mask_ids_in("电话 0515 8888 6666 转 2"),
