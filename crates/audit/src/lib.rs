@@ -187,8 +187,9 @@ pub struct Verification {
     pub checkpoints_by_other_keys: usize,
     /// The first place the trail does not hold together, if any.
     pub first_break: Option<Break>,
-    /// Entries after the last signed checkpoint: they hold together, but whoever can write the
-    /// store could have rewritten them and their hashes; only the next checkpoint seals them.
+    /// Entries after the last signed checkpoint: they hold together; keyed, they cannot be
+    /// rewritten without the key file, but the tail could be cut off unseen (and unkeyed ones
+    /// rewritten) until the next checkpoint seals them.
     pub unsigned_entries: i64,
     /// When the first of them was written.
     pub unsigned_since: Option<DateTime<Utc>>,
@@ -458,6 +459,16 @@ mod tests {
                 "{}: {refused}",
                 ts.name
             );
+            // Nor with another platform's key file (a mistyped --keys).
+            let stranger = store::Store::open_platform(&ts.spec).unwrap();
+            stranger.set_audit_key(testkit::keys().audit_chain_key());
+            let refused = stranger.audit_append(&[entry(9)], Utc::now()).unwrap_err();
+            assert!(
+                refused.to_string().contains("不是平台的"),
+                "{}: {refused}",
+                ts.name
+            );
+            assert!(verify(&platform, &keys, &[]).unwrap().ok(), "{}", ts.name);
 
             // The last entry, not yet under a checkpoint, rewritten with its hash recomputed.
             let last = platform.audit_page(9, 1).unwrap().remove(0);

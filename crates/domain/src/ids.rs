@@ -544,7 +544,7 @@ fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
     while p < b.len() {
         // A separator between digits is a probe's hit too: a number grouped in sixes puts one
         // every seventh byte, where every probe could land.
-        if !b[p].is_ascii_digit() && !(sep(p) && digit(p - 1) && digit(p + 1)) {
+        if !(b[p].is_ascii_digit() || (sep(p) && digit(p - 1) && digit(p + 1))) {
             p += 7;
             continue;
         }

@@ -928,7 +928,7 @@ fn insert_checks_pg(
             "WITH ins AS (INSERT INTO checks ({CHECK_INSERT_COLUMNS})
                           SELECT * FROM unnest({}) RETURNING check_id),
                   head AS ({})
-             SELECT ins.check_id, head.seq, head.hash, head.scheme FROM ins LEFT JOIN head ON true",
+             SELECT ins.check_id, head.* FROM ins LEFT JOIN head ON true",
             crate::unnest_params(&TYPES),
             crate::platform::AUDIT_HEAD
         )
@@ -936,8 +936,8 @@ fn insert_checks_pg(
     let values: Vec<Val> = checks.iter().flat_map(check_values).collect();
     let rows = c.query(&SQL, &crate::columns_of(values, TYPES.len()))?;
     let head = match rows.first() {
-        Some(r) if *r.get(1) != Val::Null => Some((r.i64(1)?, r.bytes(2)?, r.i64(3)?)),
-        _ => None,
+        Some(r) => crate::platform::chain_head(r, 1)?,
+        None => None,
     };
     let mut ids: Vec<i64> = rows.iter().map(|r| r.i64(0)).collect::<Result<_, _>>()?;
     // The identity column numbers the rows in the order unnest gives them; RETURNING may list

@@ -746,18 +746,27 @@ pub(crate) fn audit_append_locked(
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StoreError> {
     let head = match c.query_one(AUDIT_HEAD, &[])? {
-        Some(r) => Some((r.i64(0)?, r.bytes(1)?, r.i64(2)?)),
+        Some(r) => chain_head(&r, 0)?,
         None => None,
     };
     audit_append_after(c, key, head, entries, now)
 }
 
-/// The chain's last entry (sequence number, hash and scheme); `None` for an empty chain.
-pub(crate) type ChainHead = Option<(i64, Vec<u8>, i64)>;
+/// The chain's last entry, whole (a keyed one is checked against the key before anything is
+/// appended after it); `None` for an empty chain.
+pub(crate) type ChainHead = Option<StoredAudit>;
 
-/// The chain's last entry, to be read after `lock_audit`.
-pub(crate) const AUDIT_HEAD: &str =
-    "SELECT seq, hash, scheme FROM audit_log ORDER BY seq DESC LIMIT 1";
+/// The chain's last entry (the columns of `AUDIT_COLUMNS`), to be read after `lock_audit`.
+pub(crate) const AUDIT_HEAD: &str = "SELECT seq, at, actor, role, unit, action, object, outcome,
+    request_id, client, detail, prev_hash, hash, scheme FROM audit_log ORDER BY seq DESC LIMIT 1";
+
+/// The chain's head from a row whose columns from `from` are those of [`AUDIT_HEAD`].
+pub(crate) fn chain_head(r: &Row, from: usize) -> Result<ChainHead, StoreError> {
+    if *r.get(from) == Val::Null {
+        return Ok(None);
+    }
+    audit_from(&Row(r.0[from..].to_vec())).map(Some)
+}
 
 /// The types of `AUDIT_COLUMNS` on PostgreSQL, for a group appended by `unnest`.
 #[rustfmt::skip]
@@ -775,16 +784,25 @@ pub(crate) fn audit_append_after(
     entries: &[NewAuditEntry],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StoreError> {
-    let (mut seq, mut prev, last_scheme) =
-        head.unwrap_or_else(|| (0, GENESIS.to_vec(), SCHEME_SM3));
-    // A keyed chain stays keyed: without the key nothing is appended (verification would
-    // refuse an unkeyed entry after a keyed one, as it must, since that is how a rewrite
-    // without the key would look).
-    if key.is_none() && last_scheme != SCHEME_SM3 {
-        return Err(StoreError::Refused(
-            "审计日志已用平台密钥（HMAC-SM3）链接：写入审计日志需要平台的密钥文件（--keys）".into(),
-        ));
+    // A keyed chain stays keyed, under its own key: without the key nothing is appended
+    // (verification refuses an unkeyed entry after a keyed one, as it must, since that is how
+    // a rewrite without the key would look), nor with another key file than the platform's
+    // (its entries could never be verified).
+    if let Some(h) = head.as_ref().filter(|h| h.scheme != SCHEME_SM3) {
+        let Some(k) = key else {
+            return Err(StoreError::Refused(
+                "审计日志已用平台密钥（HMAC-SM3）链接：写入审计日志需要平台的密钥文件（--keys）"
+                    .into(),
+            ));
+        };
+        if chain_hash_keyed(k, &h.prev_hash, &h.as_entry())[..] != h.hash[..] {
+            return Err(StoreError::Refused(format!(
+                "所用密钥文件不是平台的：审计日志第{}条记录的哈希与此密钥不符，拒绝写入审计日志（请用 --keys 指向平台的密钥文件）",
+                h.entry.seq
+            )));
+        }
     }
+    let (mut seq, mut prev) = head.map_or_else(|| (0, GENESIS.to_vec()), |h| (h.entry.seq, h.hash));
     let scheme = if key.is_some() {
         SCHEME_HMAC_SM3
     } else {

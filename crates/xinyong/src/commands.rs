@@ -1329,7 +1329,7 @@ fn audit_cmd(ctx: &Ctx, c: AuditCommand) -> Result<()> {
                 );
                 if let Some(since) = v.unsigned_since {
                     println!(
-                        "其中最后{}条（自{}起）尚无签名检查点覆盖：在签署前被改写无法发现{}",
+                        "其中最后{}条（自{}起）尚无签名检查点覆盖：不持有平台密钥者改写能被发现，但末尾被删除的条目只有签名检查点才能发现{}",
                         v.unsigned_entries,
                         domain::clock::beijing(since).format("%Y-%m-%d %H:%M:%S"),
                         if stale.is_some() {
