@@ -43,7 +43,17 @@ impl Ctx {
     }
     /// The platform store, its audit chain keyed from the key file (the command line appends to
     /// the same chain as the server).
+    /// A path typed wrong is said to be wrong: not made into an empty platform whose trail
+    /// "verifies" with 0 entries, or that takes new accounts and tokens nobody will use.
     fn platform(&self) -> Result<Store> {
+        if let Ok(store::Location::Sqlite(p)) = store::Location::parse(&self.global.db)
+            && !p.exists()
+        {
+            bail!(
+                "数据库{}不存在：请检查 --db（新平台先运行 serve 或 import 创建数据库）",
+                p.display()
+            );
+        }
         let platform = Store::open_platform(&self.global.db)
             .with_context(|| format!("打开平台数据库（{}）", self.global.db))?;
         platform.set_audit_key(self.keys()?.audit_chain_key());

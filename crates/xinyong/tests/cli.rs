@@ -282,6 +282,20 @@ fn rules_answer_why_a_date_is_what_it_is() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("不存在"));
     assert!(!typo.exists() && !typo.parent().unwrap().exists());
+    // So does the audit trail's verification (it said "complete: 0 entries"), and a token
+    // is not minted into a new empty platform.
+    for args in [
+        &["audit", "verify"][..],
+        &["tokens", "create", "--role", "admin", "--name", "x"][..],
+    ] {
+        let out = xinyong(typo.to_str().unwrap(), &k, args).output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("不存在"),
+            "{args:?}"
+        );
+        assert!(!typo.parent().unwrap().exists(), "{args:?}");
+    }
     // A category misspelt is refused, not counted as 一般.
     let out = xinyong(
         "x.db",
