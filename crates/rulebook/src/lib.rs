@@ -194,6 +194,21 @@ mod tests {
         assert_eq!(r.digest.len(), 16);
     }
 
+    /// Penalties of 2023 and 2024 are still in publicity: their years' notices are loaded.
+    /// Seven working days from 2024-02-08 run over the Spring Festival (02-10..02-17 off) and
+    /// its make-up Sunday 02-18 to 02-23 (weekdays alone would give 02-19); from 2023-09-27
+    /// over the National Day (09-29..10-06 off, 10-07 and 10-08 worked) to 10-12 (weekdays
+    /// alone: 10-06).
+    #[test]
+    fn the_2023_and_2024_holiday_notices_are_loaded() {
+        let r = Rulebook::builtin().unwrap();
+        for (from, until) in [("2024-02-08", "2024-02-23"), ("2023-09-27", "2023-10-12")] {
+            let d = r.calendar.add_workdays(from.parse().unwrap(), 7);
+            assert_eq!(d.date.to_string(), until, "{from}");
+            assert!(d.years_without_notice.is_empty(), "{from}");
+        }
+    }
+
     #[test]
     fn override_directory_replaces_one_file() {
         let dir = std::env::temp_dir().join(format!("rulebook-test-{}", std::process::id()));
