@@ -98,6 +98,11 @@ pub struct CheckResult {
     pub suppressed: Vec<Suppressed>,
     /// Measures version and rule digest the verdict came from.
     pub rule_version: String,
+    /// Whether the store was not asked about a subject the lists do not name (a financial
+    /// institution's check of a person): its label then does not say the platform holds
+    /// nothing of it.
+    #[serde(skip)]
+    pub unasked: bool,
 }
 
 /// What a check needs to know about a subject that is not on any list: its name and kind.
@@ -330,6 +335,7 @@ impl Checker<'_> {
             entries,
             suppressed,
             rule_version: format!("{}/{}", book.version, self.rules.digest),
+            unasked: false,
         }
     }
 }
@@ -338,7 +344,13 @@ impl CheckResult {
     /// The label the check is recorded under: name and code (a person's ID masked).
     pub fn label(&self) -> String {
         if self.subject.name.is_empty() {
-            self.subject.code.clone()
+            // Said where the verdict is shown (the snippet, the console): "nothing found" of a
+            // subject the platform has no record of is no clearance.
+            if self.subject.known || self.unasked {
+                self.subject.code.clone()
+            } else {
+                format!("{}（平台未归集到该主体的信息）", self.subject.code)
+            }
         } else {
             format!("{}（{}）", self.subject.name, self.subject.code)
         }

@@ -1757,6 +1757,19 @@ async fn a_person_on_no_list_is_known_from_the_store(h: Harness) {
     );
     let (_, v) = check(&h, Role::Handling, &never, "GWYLY").await;
     assert_eq!(v["subject"]["known"], false, "{v}");
+    // The snippet an approval system shows says so: "nothing found" of a subject the platform
+    // holds nothing of is no clearance.
+    let snippet = |v: &serde_json::Value, role| {
+        let id = v["check_id"].as_i64().unwrap();
+        let h = &h;
+        async move {
+            h.get(&format!("/api/v1/checks/{id}/snippet"), role)
+                .await
+                .text()
+        }
+    };
+    let text = snippet(&v, Role::Handling).await;
+    assert!(text.contains("平台未归集到该主体的信息"), "{text}");
     // A financial institution is not told who holds an ID number, nor that records exist.
     let (st, v) = check(&h, Role::Financial, &fined, "JRSX").await;
     assert_eq!(st, StatusCode::OK, "{v}");
@@ -1765,6 +1778,9 @@ async fn a_person_on_no_list_is_known_from_the_store(h: Harness) {
         (&json!(false), &json!("")),
         "{v}"
     );
+    // Nor told, wrongly, that the platform holds nothing of them.
+    let text = snippet(&v, Role::Financial).await;
+    assert!(!text.contains("平台未归集"), "{text}");
     let r = h
         .send(
             h.request(

@@ -129,6 +129,8 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
     // ID number could be tried.
     if ctx.principal.role != Role::Financial {
         known_person(state, &mut result).await?;
+    } else {
+        result.unasked = result.subject.kind == domain::record::SubjectKind::NaturalPerson;
     }
     let row = result.record(
         &ctx.principal.actor(),
