@@ -49,23 +49,23 @@ use pool::ConnPool;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("SQLite: {0}")]
+    // The operator reads these on the command line: in Chinese, with the database's own words
+    // (SQLite's, PostgreSQL's) kept after them for whoever looks into it.
+    #[error("SQLite数据库出错：{0}")]
     Sqlite(String),
-    #[error("PostgreSQL: {0}")]
+    #[error("PostgreSQL数据库出错：{0}")]
     Postgres(String),
-    #[error("constraint violated: {0}")]
+    #[error("违反数据库约束：{0}")]
     Constraint(String),
-    #[error("the store is busy (another writer holds it); try again")]
+    #[error("数据库正由另一进程独占写入（例如一次正在进行的大批量导入）：请在其结束后再试")]
     Busy,
-    #[error("a store lock was poisoned by a panic")]
+    #[error("数据库连接锁因程序内部错误失效，请重启服务")]
     Poisoned,
-    #[error("cannot decode a stored value: {0}")]
+    #[error("无法读取数据库中保存的值：{0}")]
     Decode(String),
-    #[error("store location {0}: {1}")]
+    #[error("数据库位置{0}：{1}")]
     Location(String, String),
-    #[error(
-        "store schema is at version {found}, this program knows up to {known}: upgrade the program"
-    )]
+    #[error("数据库结构版本为{found}，本程序只认识到{known}：请升级程序后再打开此数据库")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("{0}")]
     NotFound(String),
@@ -101,7 +101,7 @@ impl Location {
                         {
                             return Err(StoreError::Location(
                                 spec.into(),
-                                "schema must be letters, digits and _".into(),
+                                "schema 只能由字母、数字和下划线组成".into(),
                             ));
                         }
                         schema = Some(v.to_string());
@@ -118,7 +118,7 @@ impl Location {
         } else if spec.contains("://") {
             Err(StoreError::Location(
                 spec.into(),
-                "use a file path (SQLite) or a postgres:// URL".into(),
+                "应为文件路径（SQLite）或 postgres:// 开头的地址".into(),
             ))
         } else {
             Ok(Location::Sqlite(PathBuf::from(spec)))
