@@ -12,5 +12,9 @@ fn a_sqlite_store_whose_file_is_moved_away_is_not_ready() {
     assert!(store.ready().is_err(), "moved away");
     // Another file at the same path is not the store either.
     std::fs::write(&path, b"").unwrap();
-    assert!(store.ready().is_err(), "replaced");
+    let e = store.ready().unwrap_err().to_string();
+    assert!(
+        e.contains("已被替换") && !e.contains("x.db"),
+        "replaced: {e}"
+    );
 }

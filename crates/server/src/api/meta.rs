@@ -34,9 +34,14 @@ pub struct Ready {
     (status = 200, description = "存储可达、结构为最新", body = Ready),
     (status = 503, description = "存储不可达或结构不是最新", body = ErrorBody)))]
 pub async fn readyz(State(state): State<Shared>) -> ApiResult<Json<Ready>> {
+    // Why it is not ready, when the store says so (a replaced file, an old schema); busy else.
+    let not_ready = |e: store::StoreError| match e {
+        store::StoreError::Refused(why) => ApiError::Unavailable(why),
+        _ => ApiError::Busy,
+    };
     blocking(move || {
-        state.store.ready().map_err(|_| ApiError::Busy)?;
-        state.platform.ready().map_err(|_| ApiError::Busy)?;
+        state.store.ready().map_err(not_ready)?;
+        state.platform.ready().map_err(not_ready)?;
         Ok(Json(Ready {
             status: "ready".into(),
             credit_schema: state.store.schema_version()?,
