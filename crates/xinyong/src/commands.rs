@@ -945,10 +945,13 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     const DEMO_PASSWORD: &str = "Yancheng2026demo";
     let now = ctx.clock.now();
     for (username, name, role, unit) in &demo_accounts {
-        if platform.account_by_username(username)?.is_some() {
+        let hash = auth::hash_password(DEMO_PASSWORD)?;
+        // Run again, the demo gives its accounts back the password it prints (one may have
+        // been changed or reset since).
+        if let Some(account) = platform.account_by_username(username)? {
+            platform.set_password(account.account_id, &hash, false, now)?;
             continue;
         }
-        let hash = auth::hash_password(DEMO_PASSWORD)?;
         platform.create_account(&store::NewAccount {
             username,
             display_name: name,
@@ -984,6 +987,10 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     println!(
         "演示数据库：{}（信用主体 {} 个，现行记录 {} 条，报送批次 {} 个）",
         a.demo_db, s.subjects, s.records, s.submissions
+    );
+    println!(
+        "在命令行操作演示数据库时，请加 --db {}（例如 xinyong --db {} stats）",
+        a.demo_db, a.demo_db
     );
     println!();
     println!(
