@@ -166,6 +166,16 @@ impl<R: Read, F: FnMut(Vec<u8>)> Read for Tee<R, F> {
     }
 }
 
+/// Whether the text is UTF-16 (Excel's "Unicode text"): its byte-order mark, or a NUL in every
+/// other byte of its start, which no CSV in UTF-8 or GB18030 has.
+fn utf16(sample: &[u8]) -> bool {
+    if sample.starts_with(&[0xFF, 0xFE]) || sample.starts_with(&[0xFE, 0xFF]) {
+        return true;
+    }
+    let head = &sample[..sample.len().min(512)];
+    head.len() >= 8 && head.iter().filter(|b| **b == 0).count() * 3 >= head.len()
+}
+
 /// Whether the bytes are UTF-8 (a character cut at the end of the sample is allowed). A UTF-8
 /// file with a stray row in another encoding is still UTF-8: its Chinese text decodes, and the
 /// bad row is reported on its own. GB18030 Chinese almost never forms valid UTF-8 sequences, so
@@ -273,6 +283,12 @@ fn read_csv<R: Read>(
     // chunk at a time, and its first chunk may hold only an ASCII header.
     let mut input = input;
     let (sample, utf8) = sample_of(&mut input)?;
+    if utf16(&sample) {
+        return Err(IngestError::Format(
+            "文件为UTF-16编码（Excel另存为“Unicode文本”时的编码）：请另存为UTF-8或GB18030编码的CSV后重新报送"
+                .into(),
+        ));
+    }
     let encoding = if utf8 {
         TextEncoding::Utf8
     } else {
@@ -1109,6 +1125,29 @@ mod tests {
         assert_eq!(enc, "gb18030");
         assert_eq!(h[0], "行政相对人名称");
         assert_eq!(rows[0].cells[1], "盐市监罚〔2026〕1号");
+    }
+
+    #[test]
+    fn a_utf16_file_is_refused_saying_so() {
+        // With its byte-order mark (as Excel writes it), or without one under a header of
+        // national codes (a NUL in every other byte).
+        for (bom, text) in [
+            (
+                true,
+                "行政相对人名称,CF_WSH\r\n盐城市建湖某某有限公司,盐市监罚〔2026〕1号\r\n",
+            ),
+            (
+                false,
+                "CF_XDR_MC,CF_XDR_SHXYM,CF_WSH\r\n某公司,91320900MA1MB4X50R,1号\r\n",
+            ),
+        ] {
+            let mut bytes: Vec<u8> = if bom { vec![0xFF, 0xFE] } else { Vec::new() };
+            bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+            let e = read_rows(Format::Csv, &bytes[..], &mut |_, _| Ok(()), &mut |_| Ok(()))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("UTF-16"), "{bom}: {e}");
+        }
     }
 
     /// Gives its bytes a few at a time, as a body streamed over HTTP does.

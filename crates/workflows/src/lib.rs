@@ -358,12 +358,23 @@ impl Casework<'_> {
         });
     }
 
+    /// How a message names the record: a decision by its document number; any other record
+    /// plainly (an objection may be to a licence, which is no 失信 record).
     fn record_name(head: &RecordHead) -> String {
-        let no = payload_text(&head.payload, "CF_WSH");
-        if no.is_empty() {
-            "该条失信记录".into()
+        let (item, what) = match head.class_code.as_str() {
+            "CF" => ("CF_WSH", "行政处罚决定"),
+            "XK" => ("XK_WSH", "行政许可决定"),
+            _ => ("", ""),
+        };
+        let no = if item.is_empty() {
+            String::new()
         } else {
-            format!("行政处罚决定（{no}）")
+            payload_text(&head.payload, item)
+        };
+        match (no.is_empty(), head.class_code.as_str()) {
+            (false, _) => format!("{what}（{no}）"),
+            (true, "CF") => "该条行政处罚记录".into(),
+            _ => "该条记录".into(),
         }
     }
 

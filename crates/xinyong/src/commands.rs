@@ -854,10 +854,15 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     let keys = ctx.keys_for(&a.demo_db)?;
     platform.set_audit_key(keys.audit_chain_key());
     if fresh {
-        let dir = db_path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("demo-files");
+        // Beside an SQLite store; under xinyong-data for one on PostgreSQL (not in a directory
+        // named after the URL).
+        let dir = match store::Location::parse(&a.demo_db) {
+            Ok(store::Location::Postgres { .. }) => Path::new("xinyong-data").join("demo-files"),
+            _ => db_path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("demo-files"),
+        };
         let today = ctx.clock.today();
         eprintln!("正在生成演示城市（种子 {}）……", a.seed);
         let m = synth::generate(&ctx.rules, &dir, &synth::GenOptions::small(a.seed, today))?;
