@@ -729,3 +729,25 @@ pub struct ContactPage {
     pub phone: String,
     pub email: String,
 }
+
+/// A 信易贷 authorisation as a row of the console's list.
+pub struct AuthorisationRow {
+    pub id: i64,
+    pub subject: String,
+    pub institution: String,
+    pub purpose: String,
+    pub granted_at: String,
+    pub until: String,
+    pub status: String,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/authorisations.html")]
+pub struct AuthorisationsPage {
+    pub frame: Frame,
+    /// The subject's own page (with the form and the withdraw buttons), or an institution's.
+    pub subject: bool,
+    pub default_until: String,
+    pub rows: Vec<AuthorisationRow>,
+}

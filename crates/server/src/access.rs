@@ -74,6 +74,10 @@ pub const CASE_ACTORS: &[Role] = &[
     Role::Admin,
 ];
 pub const SUBJECT: &[Role] = &[Role::Subject];
+/// Who lists 信易贷 authorisations: the subject its own, an institution those given to it, the
+/// credit office and the auditor all.
+pub const AUTHORISATION_READERS: &[Role] =
+    &[Role::Subject, Role::Financial, Role::Admin, Role::Auditor];
 /// A subject objects; a source unit opens an objection on its own record (主动异议).
 pub const OBJECTORS: &[Role] = &[Role::Subject, Role::Reporter, Role::Reviewer];
 /// The units that handle cases, and the credit office.

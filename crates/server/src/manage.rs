@@ -113,6 +113,17 @@ fn scope(
         )));
     }
     let subject_key = match subject.map(str::trim).filter(|s| !s.is_empty()) {
+        // A financial institution's accounts and tokens carry its own code: the subjects'
+        // authorisations (信易贷授权查询) name it so.
+        Some(code) if role == Role::Financial => Some(
+            domain::ids::Uscc::parse(code, &rules.ids)
+                .map_err(|e| {
+                    ApiError::Unprocessable(format!("金融机构的统一社会信用代码无效：{e}"))
+                })?
+                .0
+                .as_str()
+                .to_string(),
+        ),
         Some(code) => Some(views::subject_key(code, rules, keys, today)?),
         None => None,
     };

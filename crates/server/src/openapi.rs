@@ -100,6 +100,8 @@ fn status_meaning(status: &str) -> &'static str {
         api::cases::list_cases, api::cases::stats, api::cases::get_case, api::cases::case_action,
         api::cases::upload_file, api::cases::get_file, api::cases::worklist, api::cases::messages,
         api::cases::sharing_feed,
+        api::authorisations::create_authorisation, api::authorisations::list_authorisations,
+        api::authorisations::revoke_authorisation,
     ),
     modifiers(&Security, &Descriptions),
     tags(
@@ -110,6 +112,7 @@ fn status_meaning(status: &str) -> &'static str {
         (name = "审计", description = "审计日志"),
         (name = "联合奖惩", description = "逢办必查：单笔核查（查询式、嵌入式）、批量审查、名单管理、例外、订阅与触发式预警、反馈与统计"),
         (name = "信用修复与异议", description = "信用修复“一件事”（预审、申请、认定单位办理、共享）与异议（标注、转送、核实、答复），闹铃式提醒、工作台、统计"),
+        (name = "信易贷授权", description = "信用主体授权金融机构查询其完整信用档案（授信融资），可随时撤回；未经授权，金融机构只能看到公开信息"),
         (name = "运维", description = "健康检查与指标"),
     )
 )]

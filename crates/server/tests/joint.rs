@@ -1781,6 +1781,30 @@ async fn a_person_on_no_list_is_known_from_the_store(h: Harness) {
     // Nor told, wrongly, that the platform holds nothing of them.
     let text = snippet(&v, Role::Financial).await;
     assert!(!text.contains("平台未归集"), "{text}");
+    // Authorised by the person (信易贷授权查询), the institution is told whom it checked.
+    let key = views::subject_key(
+        &fined,
+        &h.state.rules,
+        &h.state.keys,
+        chrono::NaiveDate::from_ymd_opt(2026, 6, 10).unwrap(),
+    )
+    .unwrap();
+    tokio::task::block_in_place(|| {
+        h.state
+            .platform
+            .grant_authorisation(&store::NewAuthorisation {
+                subject_key: &key,
+                subject_label: "孙某",
+                institution: BANK,
+                purpose: "授信融资",
+                granted_by: "test",
+                at: chrono::Utc::now(),
+                until: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            })
+    })
+    .unwrap();
+    let (_, v) = check(&h, Role::Financial, &fined, "JRSX").await;
+    assert_eq!(v["subject"]["name"], "孙某", "{v}");
     let r = h
         .send(
             h.request(

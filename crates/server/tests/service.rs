@@ -1549,3 +1549,101 @@ async fn one_unit_may_have_two_uploads_arriving_at_once() {
     let r = third.await.unwrap();
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
 }
+
+/// 信易贷授权查询: a subject authorises a financial institution to read its whole file until a
+/// day; the institution then reads it (and its history), with the read audited; another day's
+/// limit, a bad code and the subject itself are refused; once withdrawn, the institution sees
+/// what the public sees again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
+    let h = harness();
+    let history = format!("/api/v1/subjects/{}?as_of=2026-06-09", h.org);
+    // Without an authorisation the institution sees what the public sees: no history.
+    let r = h.get(&history, Role::Financial).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    for (body, says) in [
+        (
+            json!({"institution": "91320900MA3DDFT27X", "until": "2026-12-31"}),
+            "无效",
+        ),
+        (json!({"institution": BANK, "until": "2027-12-31"}), "一年"),
+        (json!({"institution": BANK, "until": "2026-06-01"}), "一年"),
+        (json!({"institution": h.org, "until": "2026-12-31"}), "自己"),
+    ] {
+        let r = h
+            .post_json("/api/v1/authorisations", Role::Subject, body)
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+        assert!(r.text().contains(says), "{}", r.text());
+    }
+    let r = h
+        .post_json(
+            "/api/v1/authorisations",
+            Role::Subject,
+            json!({"institution": BANK, "until": "2026-12-31"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["auth_id"].as_i64().unwrap();
+    assert!(r.text().contains("盐城市恒泰化工有限公司"), "{}", r.text());
+    // The institution sees it, and reads the whole file.
+    let r = h.get("/api/v1/authorisations", Role::Financial).await;
+    assert_eq!(r.json()["authorisations"][0]["auth_id"], id, "{}", r.text());
+    let r = h.get(&history, Role::Financial).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let read = h
+        .state
+        .platform
+        .audit_search(&store::AuditQuery {
+            action: Some("subject.read_full".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        read.iter().any(|e| e.entry.role == "financial"
+            && e.entry.detail.as_deref().unwrap_or("").contains("授权查询")),
+        "{read:?}"
+    );
+    // Another party cannot withdraw it; the subject can, and at once it no longer holds.
+    let r = h
+        .post_json(
+            &format!("/api/v1/authorisations/{id}/revoke"),
+            Role::Financial,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let r = h
+        .post_json(
+            &format!("/api/v1/authorisations/{id}/revoke"),
+            Role::Subject,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = h.get(&history, Role::Financial).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let r = h
+        .post_json(
+            &format!("/api/v1/authorisations/{id}/revoke"),
+            Role::Subject,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    let grants = h
+        .state
+        .platform
+        .audit_search(&store::AuditQuery {
+            action: Some("authorisation.grant".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        grants.iter().filter(|e| e.entry.outcome == "ok").count(),
+        1,
+        "{grants:?}"
+    );
+}

@@ -6,6 +6,7 @@
 //! Writes go through one connection at a time on SQLite (`BEGIN IMMEDIATE`) and a pool on
 //! PostgreSQL; a submission is one transaction, so a crash leaves all of it or none.
 
+mod authorisations;
 pub mod cases;
 pub mod conn;
 pub mod jobs;
@@ -32,6 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+pub use authorisations::*;
 pub use cases::*;
 pub use conn::{Backend, Conn, Row, Val};
 pub use jobs::Job;

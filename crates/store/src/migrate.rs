@@ -98,6 +98,12 @@ const PLATFORM: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/1004_audit_keyed.sql"),
         postgres: include_str!("../migrations/postgres/1004_audit_keyed.sql"),
     },
+    Migration {
+        version: 1005,
+        name: "authorisations",
+        sqlite: include_str!("../migrations/sqlite/1005_authorisations.sql"),
+        postgres: include_str!("../migrations/postgres/1005_authorisations.sql"),
+    },
 ];
 
 /// Which schema a store holds. On PostgreSQL both live in one schema; on SQLite in two files.

@@ -948,6 +948,8 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         ("qiye-demo", "企业用户", auth::Role::Subject, None),
     ];
     const DEMO_PASSWORD: &str = "Yancheng2026demo";
+    /// The demo bank's 统一社会信用代码 (a valid code no generated organisation has).
+    const DEMO_BANK: &str = "91320900MA1YCBK02K";
     let now = ctx.clock.now();
     for (username, name, role, unit) in &demo_accounts {
         let hash = auth::hash_password(DEMO_PASSWORD)?;
@@ -962,10 +964,11 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
             display_name: name,
             role: role.as_str(),
             unit: *unit,
-            subject_key: if *role == auth::Role::Subject {
-                subject.as_deref()
-            } else {
-                None
+            // The demo bank's accounts carry its own code (信易贷授权查询 names it).
+            subject_key: match role {
+                auth::Role::Subject => subject.as_deref(),
+                auth::Role::Financial => Some(DEMO_BANK),
+                _ => None,
             },
             password_hash: &hash,
             must_change: false,

@@ -70,7 +70,14 @@ async fn load_file_as(
         None => today(now),
     };
     let (key, named) = views::subject_key_named(&code, &state.rules, &state.keys, today(now))?;
-    let aud = given.unwrap_or_else(|| audience(ctx, &key));
+    let mut aud = given.unwrap_or_else(|| audience(ctx, &key));
+    // A financial institution the subject has authorised (信易贷授权查询) reads the whole file.
+    let authorised = aud == Audience::Public
+        && given.is_none()
+        && crate::api::authorisations::institution_authorised(state, ctx, &key).await;
+    if authorised {
+        aud = Audience::Full;
+    }
     if aud == Audience::Public {
         if named == views::NamedBy::ResidentId {
             return Err(ApiError::Unprocessable(
@@ -109,7 +116,14 @@ async fn load_file_as(
             "subject.read_full",
             Some(file.subject.key.clone()),
             "ok",
-            Some(format!("as_of={day}")),
+            Some(if authorised {
+                format!(
+                    "as_of={day} 授权查询（{}）",
+                    crate::api::authorisations::PURPOSE
+                )
+            } else {
+                format!("as_of={day}")
+            }),
         )
         .await;
     }

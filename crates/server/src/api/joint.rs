@@ -124,10 +124,12 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
         c.check(&req.code, &req.matter, today(now), now)
     })?;
     // A financial institution learns from a check what the lists say, which is public; not the
-    // name of a person, nor that the platform holds records of them: a subject has not
-    // authorised it to read its file (design.md: they read what a subject authorised), and any
-    // ID number could be tried.
-    if ctx.principal.role != Role::Financial {
+    // name of a person, nor that the platform holds records of them, unless the subject has
+    // authorised it to read its file (信易贷授权查询; design.md: they read what a subject
+    // authorised): any ID number could be tried.
+    if ctx.principal.role != Role::Financial
+        || crate::api::authorisations::institution_authorised(state, ctx, &result.subject.key).await
+    {
         known_person(state, &mut result).await?;
     } else {
         result.unasked = result.subject.kind == domain::record::SubjectKind::NaturalPerson;

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`. Every route is registered here with the roles that may call it.
 
 mod admin;
+pub mod authorisations;
 pub mod cases;
 pub mod files;
 pub mod joint;
@@ -237,6 +238,24 @@ pub fn routes(r: Routes) -> Routes {
             "/api/v1/objections",
             OBJECTORS,
             cases::create_objection,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/authorisations",
+            SUBJECT,
+            authorisations::create_authorisation,
+        )
+        .api(
+            Method::GET,
+            "/api/v1/authorisations",
+            AUTHORISATION_READERS,
+            authorisations::list_authorisations,
+        )
+        .api(
+            Method::POST,
+            "/api/v1/authorisations/{id}/revoke",
+            SUBJECT,
+            authorisations::revoke_authorisation,
         )
         .api(
             Method::GET,

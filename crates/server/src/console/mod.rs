@@ -5,6 +5,7 @@
 //! auditor's trail.
 
 pub(crate) mod articles;
+mod authorisations;
 mod cases;
 mod joint;
 mod monitoring;
@@ -159,6 +160,24 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         pages_impl::reset_account,
     )
     .page(Method::GET, "/console/quality", ADMIN, monitoring::quality)
+    .page(
+        Method::GET,
+        "/console/authorisations",
+        AUTHORISATION_READERS,
+        authorisations::page,
+    )
+    .page(
+        Method::POST,
+        "/console/authorisations",
+        SUBJECT,
+        authorisations::grant,
+    )
+    .page(
+        Method::POST,
+        "/console/authorisations/{id}/revoke",
+        SUBJECT,
+        authorisations::revoke,
+    )
     .page(Method::GET, "/console/tokens", ADMIN, pages_impl::tokens)
     .page(
         Method::POST,
@@ -345,8 +364,12 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
         auth::Role::Subject => {
             nav.push(("/console/my/records", "我的信用记录"));
             nav.push(("/console/cases", "我的申请"));
+            nav.push(("/console/authorisations", "授权查询"));
         }
-        auth::Role::Financial => nav.push(("/console/checks", "信用核查")),
+        auth::Role::Financial => {
+            nav.push(("/console/checks", "信用核查"));
+            nav.push(("/console/authorisations", "授权查询"));
+        }
         auth::Role::Auditor => {
             nav.push(("/console/audit", "审计日志"));
             nav.push(("/console/joint", "联合奖惩"));

@@ -52,6 +52,9 @@ pub fn penalty_csv(rows: &[(&str, &str, &str, &str)]) -> String {
     s
 }
 
+/// The test financial institution's 统一社会信用代码.
+pub const BANK: &str = "91320900MA3DDFT272";
+
 pub fn harness_on(ts: testkit::TestStore, mut config: Config) -> Harness {
     // Reminders sent during a test go to a spool of its own, not into the working directory.
     if matches!(config.outbox, server::OutboxTarget::File(_)) {
@@ -109,7 +112,12 @@ pub fn harness_on(ts: testkit::TestStore, mut config: Config) -> Harness {
             continue;
         }
         let unit = role.needs_unit().then_some(UNIT);
-        let subject = role.needs_subject().then_some(org.as_str());
+        // A financial institution's account and token carry its own code (信易贷授权查询).
+        let subject = if role == Role::Financial {
+            Some(BANK)
+        } else {
+            role.needs_subject().then_some(org.as_str())
+        };
         let hash = auth::hash_password("Testing2026pass").unwrap();
         let id = platform
             .create_account(&store::NewAccount {

@@ -1,0 +1,198 @@
+//! 信易贷授权查询 over the API: a subject authorises a financial institution (by its 统一社会信用代码)
+//! to read its credit file for a credit decision until a day it chooses, lists and withdraws its
+//! authorisations; the institution lists those given to it. With one that holds, the
+//! institution reads the subject's whole file (`GET /api/v1/subjects/{code}`) and its checks name
+//! the person they are about; without, it sees what the public sees.
+
+use auth::Role;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use crate::api::Done;
+use crate::body::{ApiJson, ApiPath};
+use crate::context::{Ctx, audit};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::{Shared, blocking, today};
+
+/// What an authorisation is for: the only use a financial institution has of a credit file here.
+pub const PURPOSE: &str = "授信融资";
+
+/// How far ahead an authorisation may run.
+const LONGEST_DAYS: i64 = 366;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct GrantRequest {
+    /// 被授权金融机构的统一社会信用代码.
+    pub institution: String,
+    /// 授权截止日期（YYYY-MM-DD，自今日起不超过一年）.
+    pub until: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Authorisations {
+    pub authorisations: Vec<store::Authorisation>,
+}
+
+/// Whether the caller, a financial institution, holds an authorisation of `subject_key` today.
+pub async fn institution_authorised(state: &Shared, ctx: &Ctx, subject_key: &str) -> bool {
+    let p = &ctx.principal;
+    let Some(institution) = p.subject_key.clone().filter(|_| p.role == Role::Financial) else {
+        return false;
+    };
+    let (s, key, day) = (
+        state.clone(),
+        subject_key.to_string(),
+        today(state.clock.now()),
+    );
+    blocking(move || Ok(s.platform.authorised(&key, &institution, PURPOSE, day)?))
+        .await
+        .unwrap_or(false)
+}
+
+pub(crate) fn grant(
+    state: &Shared,
+    ctx: &Ctx,
+    req: &GrantRequest,
+) -> Result<store::Authorisation, ApiError> {
+    let subject_key = ctx
+        .principal
+        .subject_key
+        .clone()
+        .ok_or(ApiError::Forbidden)?;
+    let now = state.clock.now();
+    let day = today(now);
+    let institution =
+        domain::ids::Uscc::parse(&domain::ids::normalize(&req.institution), &state.rules.ids)
+            .map_err(|e| ApiError::Unprocessable(format!("金融机构统一社会信用代码无效：{e}")))?
+            .0
+            .as_str()
+            .to_string();
+    if institution == subject_key {
+        return Err(ApiError::Unprocessable("不能授权给本主体自己".into()));
+    }
+    let until = crate::api::files::parse_day(&req.until)?;
+    if until < day || (until - day).num_days() > LONGEST_DAYS {
+        return Err(ApiError::Unprocessable(format!(
+            "授权截止日期应在今日（{day}）至一年之内"
+        )));
+    }
+    let subject = state
+        .store
+        .subject(&subject_key)?
+        .ok_or_else(|| ApiError::NotFound("平台尚无本主体的信用档案，无需授权".into()))?;
+    let code = subject
+        .uscc
+        .clone()
+        .or(subject.id_masked.clone())
+        .unwrap_or_default();
+    let label = format!("{}（{}）", subject.name, code);
+    let id = state
+        .platform
+        .grant_authorisation(&store::NewAuthorisation {
+            subject_key: &subject_key,
+            subject_label: &label,
+            institution: &institution,
+            purpose: PURPOSE,
+            granted_by: &ctx.principal.actor(),
+            at: now,
+            until,
+        })?;
+    state
+        .platform
+        .authorisation(id)?
+        .ok_or_else(|| ApiError::internal("authorisation not read back"))
+}
+
+#[utoipa::path(post, path = "/api/v1/authorisations", tag = "信易贷授权", security(("token" = [])),
+    request_body = GrantRequest,
+    responses((status = 201, description = "已授权：该金融机构在截止日期前可查询本主体的完整信用档案（授信融资）", body = store::Authorisation),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn create_authorisation(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<GrantRequest>,
+) -> ApiResult<(StatusCode, Json<store::Authorisation>)> {
+    let (s, c, r) = (state.clone(), ctx.clone(), req.clone());
+    let done = blocking(move || grant(&s, &c, &r)).await;
+    audit(
+        &state,
+        &ctx,
+        "authorisation.grant",
+        done.as_ref()
+            .ok()
+            .map(|a| format!("authorisation:{}", a.auth_id)),
+        if done.is_ok() { "ok" } else { "failed" },
+        Some(format!(
+            "institution={} until={}",
+            req.institution, req.until
+        )),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(done?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/authorisations", tag = "信易贷授权", security(("token" = [])),
+    responses((status = 200, description = "信用主体：本主体给出的授权；金融机构：给予本机构的授权；市信用办和审计员：全部（最近500条）", body = Authorisations),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn list_authorisations(
+    State(state): State<Shared>,
+    ctx: Ctx,
+) -> ApiResult<Json<Authorisations>> {
+    let p = ctx.principal.clone();
+    let s = state.clone();
+    let authorisations = blocking(move || {
+        Ok(match p.role {
+            Role::Subject => match &p.subject_key {
+                Some(k) => s.platform.authorisations(Some(k), None, 500)?,
+                None => Vec::new(),
+            },
+            // An institution's account or token without its code is given nothing.
+            Role::Financial => match &p.subject_key {
+                Some(k) => s.platform.authorisations(None, Some(k), 500)?,
+                None => Vec::new(),
+            },
+            _ => s.platform.authorisations(None, None, 500)?,
+        })
+    })
+    .await?;
+    Ok(Json(Authorisations { authorisations }))
+}
+
+#[utoipa::path(post, path = "/api/v1/authorisations/{id}/revoke", tag = "信易贷授权", security(("token" = [])),
+    params(("id" = i64, Path, description = "授权编号")),
+    responses((status = 200, description = "已撤回：该金融机构即时起只能看到公开信息", body = Done),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn revoke_authorisation(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Done>> {
+    let (s, c) = (state.clone(), ctx.clone());
+    let done = blocking(move || {
+        let key = c.principal.subject_key.clone().ok_or(ApiError::Forbidden)?;
+        if s.platform
+            .revoke_authorisation(id, &key, &c.principal.actor(), s.clock.now())?
+        {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound(format!("授权{id}不存在或已撤回")))
+        }
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "authorisation.revoke",
+        Some(format!("authorisation:{id}")),
+        if done.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    done?;
+    Ok(Json(Done { ok: true }))
+}

@@ -1,0 +1,134 @@
+//! The console's 信易贷授权查询: a subject grants and withdraws authorisations for financial
+//! institutions; an institution sees those given to it.
+
+use std::collections::HashMap;
+
+use auth::Role;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::pages_impl::{check_csrf, fmt_time};
+use super::{error_page, frame, render, see_other};
+use crate::api::authorisations as api;
+use crate::body::{ApiForm, ApiPath};
+use crate::context::{Ctx, audit};
+use crate::error::ApiError;
+use crate::{Shared, blocking, today};
+
+pub async fn page(State(state): State<Shared>, ctx: Ctx) -> Response {
+    let (s, p) = (state.clone(), ctx.principal.clone());
+    let rows = blocking(move || {
+        Ok(match (p.role, &p.subject_key) {
+            (Role::Subject, Some(k)) => s.platform.authorisations(Some(k), None, 500)?,
+            (Role::Financial, Some(k)) => s.platform.authorisations(None, Some(k), 500)?,
+            (Role::Admin | Role::Auditor, _) => s.platform.authorisations(None, None, 500)?,
+            _ => Vec::new(),
+        })
+    })
+    .await;
+    let rows = match rows {
+        Ok(r) => r,
+        Err(e) => return error_page(&ctx, e),
+    };
+    let day = today(state.clock.now());
+    let subject = ctx.principal.role == Role::Subject;
+    render(
+        StatusCode::OK,
+        pages::AuthorisationsPage {
+            frame: frame(&ctx, "信易贷授权查询", "/console/authorisations"),
+            subject,
+            default_until: (day + chrono::Duration::days(90)).to_string(),
+            rows: rows
+                .into_iter()
+                .map(|a| pages::AuthorisationRow {
+                    id: a.auth_id,
+                    active: a.holds_on(day),
+                    status: if a.revoked_at.is_some() {
+                        "已撤回".into()
+                    } else if a.holds_on(day) {
+                        "有效".into()
+                    } else {
+                        "已到期".into()
+                    },
+                    subject: a.subject_label,
+                    institution: a.institution,
+                    purpose: a.purpose,
+                    granted_at: fmt_time(a.granted_at),
+                    until: a.until.to_string(),
+                })
+                .collect(),
+        },
+    )
+}
+
+pub async fn grant(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiForm(f): ApiForm<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    if let Err(e) = check_csrf(&ctx, &get("csrf")) {
+        return error_page(&ctx, e);
+    }
+    let req = api::GrantRequest {
+        institution: get("institution"),
+        until: get("until"),
+    };
+    let (s, c, r) = (state.clone(), ctx.clone(), req.clone());
+    let done = blocking(move || api::grant(&s, &c, &r)).await;
+    audit(
+        &state,
+        &ctx,
+        "authorisation.grant",
+        done.as_ref()
+            .ok()
+            .map(|a| format!("authorisation:{}", a.auth_id)),
+        if done.is_ok() { "ok" } else { "failed" },
+        Some(format!(
+            "institution={} until={}",
+            req.institution, req.until
+        )),
+    )
+    .await;
+    match done {
+        Ok(_) => see_other("/console/authorisations"),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn revoke(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiForm(f): ApiForm<HashMap<String, String>>,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, f.get("csrf").map_or("", String::as_str)) {
+        return error_page(&ctx, e);
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let done = blocking(move || {
+        let key = c.principal.subject_key.clone().ok_or(ApiError::Forbidden)?;
+        if s.platform
+            .revoke_authorisation(id, &key, &c.principal.actor(), s.clock.now())?
+        {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound(format!("授权{id}不存在或已撤回")))
+        }
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "authorisation.revoke",
+        Some(format!("authorisation:{id}")),
+        if done.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match done {
+        Ok(()) => see_other("/console/authorisations"),
+        Err(e) => error_page(&ctx, e),
+    }
+}

@@ -1,0 +1,168 @@
+//! 信易贷授权查询: a subject lets a financial institution read its credit file, for a credit
+//! decision (授信融资), until a day it chooses, and may withdraw that at any time. Platform data
+//! (beside accounts and checks); the institution is known by its own 统一社会信用代码, which its
+//! accounts and tokens carry.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::conn::{Row, Val};
+use crate::{Store, StoreError};
+
+/// One authorisation, as the subject, the institution and the credit office see it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Authorisation {
+    pub auth_id: i64,
+    #[serde(skip)]
+    pub subject_key: String,
+    /// The subject's name and code (a person's ID number masked).
+    pub subject_label: String,
+    /// The institution's 统一社会信用代码.
+    pub institution: String,
+    pub purpose: String,
+    pub granted_by: String,
+    pub granted_at: DateTime<Utc>,
+    /// The last day it holds.
+    pub until: NaiveDate,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_by: Option<String>,
+}
+
+impl Authorisation {
+    /// Whether it holds on `day`.
+    pub fn holds_on(&self, day: NaiveDate) -> bool {
+        self.revoked_at.is_none() && day <= self.until
+    }
+}
+
+/// A new authorisation.
+pub struct NewAuthorisation<'a> {
+    pub subject_key: &'a str,
+    pub subject_label: &'a str,
+    pub institution: &'a str,
+    pub purpose: &'a str,
+    pub granted_by: &'a str,
+    pub at: DateTime<Utc>,
+    pub until: NaiveDate,
+}
+
+const COLUMNS: &str = "auth_id, subject_key, subject_label, institution, purpose, granted_by, \
+     granted_at, until, revoked_at, revoked_by";
+
+fn from_row(r: &Row) -> Result<Authorisation, StoreError> {
+    Ok(Authorisation {
+        auth_id: r.i64(0)?,
+        subject_key: r.text(1)?,
+        subject_label: r.text(2)?,
+        institution: r.text(3)?,
+        purpose: r.text(4)?,
+        granted_by: r.text(5)?,
+        granted_at: r.time(6)?,
+        until: r
+            .opt_date(7)?
+            .ok_or_else(|| StoreError::Decode("an authorisation without its end".into()))?,
+        revoked_at: r.opt_time(8)?,
+        revoked_by: r.opt_text(9)?,
+    })
+}
+
+impl Store {
+    pub fn grant_authorisation(&self, a: &NewAuthorisation<'_>) -> Result<i64, StoreError> {
+        self.write(|c| {
+            let r = c
+                .query_one(
+                    "INSERT INTO authorisations (subject_key, subject_label, institution, purpose,
+                        granted_by, granted_at, until)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING auth_id",
+                    &[
+                        a.subject_key.into(),
+                        a.subject_label.into(),
+                        a.institution.into(),
+                        a.purpose.into(),
+                        a.granted_by.into(),
+                        a.at.into(),
+                        a.until.into(),
+                    ],
+                )?
+                .ok_or_else(|| StoreError::Decode("no id returned".into()))?;
+            r.i64(0)
+        })
+    }
+
+    /// Withdraws an authorisation of `subject_key`'s that still holds; whether there was one.
+    pub fn revoke_authorisation(
+        &self,
+        id: i64,
+        subject_key: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.write(|c| {
+            Ok(c.execute(
+                "UPDATE authorisations SET revoked_at = $1, revoked_by = $2
+                 WHERE auth_id = $3 AND subject_key = $4 AND revoked_at IS NULL",
+                &[at.into(), by.into(), Val::Int(id), subject_key.into()],
+            )? == 1)
+        })
+    }
+
+    pub fn authorisation(&self, id: i64) -> Result<Option<Authorisation>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                &format!("SELECT {COLUMNS} FROM authorisations WHERE auth_id = $1"),
+                &[Val::Int(id)],
+            )?
+            .map(|r| from_row(&r))
+            .transpose()
+        })
+    }
+
+    /// A subject's authorisations, or an institution's, or all (newest first, at most `limit`).
+    pub fn authorisations(
+        &self,
+        subject_key: Option<&str>,
+        institution: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Authorisation>, StoreError> {
+        self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM authorisations
+                     WHERE ($1 = '' OR subject_key = $1) AND ($2 = '' OR institution = $2)
+                     ORDER BY auth_id DESC LIMIT $3"
+                ),
+                &[
+                    subject_key.unwrap_or_default().into(),
+                    institution.unwrap_or_default().into(),
+                    Val::Int(limit),
+                ],
+            )?
+            .iter()
+            .map(from_row)
+            .collect()
+        })
+    }
+
+    /// Whether `institution` may read `subject_key`'s file on `day` for `purpose`.
+    pub fn authorised(
+        &self,
+        subject_key: &str,
+        institution: &str,
+        purpose: &str,
+        day: NaiveDate,
+    ) -> Result<bool, StoreError> {
+        self.read(|c| {
+            Ok(c.query_one(
+                "SELECT 1 FROM authorisations WHERE subject_key = $1 AND institution = $2
+                   AND purpose = $3 AND revoked_at IS NULL AND until >= $4 LIMIT 1",
+                &[
+                    subject_key.into(),
+                    institution.into(),
+                    purpose.into(),
+                    day.into(),
+                ],
+            )?
+            .is_some())
+        })
+    }
+}
