@@ -169,7 +169,8 @@ pub enum AccountsCommand {
         role: String,
         #[arg(long)]
         unit: Option<String>,
-        /// The subject's 统一社会信用代码 or 公民身份号码 (role subject).
+        /// The subject's 统一社会信用代码 or 公民身份号码 (role subject); a financial
+        /// institution's own 统一社会信用代码 (role financial: subjects authorise it by it).
         #[arg(long)]
         subject: Option<String>,
         #[arg(long)]
@@ -206,6 +207,7 @@ pub enum TokensCommand {
         role: String,
         #[arg(long)]
         unit: Option<String>,
+        /// As for accounts: the subject (role subject), the institution's own code (financial).
         #[arg(long)]
         subject: Option<String>,
         #[arg(long, default_value = "system")]
