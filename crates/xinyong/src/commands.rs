@@ -398,10 +398,19 @@ fn submissions(ctx: &Ctx, source: Option<String>, limit: i64, json_out: bool) ->
         ),
         None => None,
     };
-    let subs = store.submissions(unit.as_deref(), limit)?;
+    // One more than shown, to say whether there are more.
+    let mut subs = store.submissions(unit.as_deref(), limit.saturating_add(1))?;
+    let more = subs.len() as i64 > limit;
+    subs.truncate(limit.max(0) as usize);
     if json_out {
         println!("{}", serde_json::to_string(&subs)?);
         return Ok(());
+    }
+    if subs.is_empty() {
+        println!("暂无报送批次");
+    }
+    if more {
+        eprintln!("（只列出最近的{limit}个批次；更多请用 --limit）");
     }
     for s in subs {
         let class = ctx
@@ -589,6 +598,9 @@ fn quality(ctx: &Ctx, a: QualityArgs) -> Result<()> {
         if json {
             println!("{}", serde_json::to_string(&c)?);
         } else {
+            if c.is_empty() {
+                println!("暂无重错码（一码多名、一名多码）");
+            }
             for x in c {
                 let what = if x.kind == "one_code_many_names" {
                     "一码多名"
