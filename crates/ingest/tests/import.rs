@@ -2882,6 +2882,10 @@ fn a_decision_under_another_code_is_not_taken_for_a_correction_when_it_may_not_b
         synth::make_uscc(&mut rng, "91", "320902"),
         synth::make_uscc(&mut rng, "91", "320903"),
     );
+    let (x, y) = (
+        synth::make_uscc(&mut rng, "91", "320904"),
+        synth::make_uscc(&mut rng, "91", "320905"),
+    );
     let reg = dir.path().join("dj.csv");
     std::fs::write(
         &reg,
@@ -2970,5 +2974,42 @@ fn a_decision_under_another_code_is_not_taken_for_a_correction_when_it_may_not_b
         assert_eq!(changes(&lihai), ["created"], "{}", ts.name);
         assert_eq!(changes(&p1), ["created"], "{}", ts.name);
         assert_eq!(changes(&p2), ["created"], "{}", ts.name);
+        // A row the store refuses (the record under the new code is another unit's) ends
+        // nothing.
+        let emergency = "盐城市应急管理局";
+        let theirs = write(
+            dir.path(),
+            "theirs.csv",
+            &[row("盐城市丙丁物流有限公司", &y, "盐环罚〔2026〕50号")
+                .replace(&uc, &unit_code(&rules, emergency))
+                .replace(unit, emergency)],
+        );
+        let r = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock,
+            &theirs,
+            emergency,
+            "行政处罚",
+        );
+        assert_eq!(r.created, 1, "{}: {r:?}", ts.name);
+        let mine = write(
+            dir.path(),
+            "mine.csv",
+            &[row("盐城市甲乙贸易有限公司", &x, "盐环罚〔2026〕50号")],
+        );
+        assert_eq!(
+            import(&ts.store, &rules, &keys, &clock, &mine, unit, "行政处罚").created,
+            1
+        );
+        let refused = write(
+            dir.path(),
+            "refused.csv",
+            &[row("盐城市甲乙贸易有限公司", &y, "盐环罚〔2026〕50号")],
+        );
+        let r = import(&ts.store, &rules, &keys, &later, &refused, unit, "行政处罚");
+        assert_eq!((r.rejected, r.notices.len()), (1, 0), "{}: {r:?}", ts.name);
+        assert_eq!(changes(&x), ["created"], "{}", ts.name);
     }
 }

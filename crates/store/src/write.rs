@@ -252,13 +252,26 @@ impl SubmissionWriter<'_> {
                 .collect();
             self.open_decisions = Some(open);
         }
-        self.find_superseded(rows)?;
         let moved = self.windows_from_first_publication(rows)?;
         let rows = moved.as_deref().unwrap_or(rows);
-        match self.conn.backend() {
-            Backend::Sqlite => self.apply_sqlite(rows),
-            Backend::Postgres => self.apply_set(rows),
-        }
+        let outcomes = match self.conn.backend() {
+            Backend::Sqlite => self.apply_sqlite(rows)?,
+            Backend::Postgres => self.apply_set(rows)?,
+        };
+        // Only rows the store took may end a record filed under another code.
+        let taken: Vec<&PreparedRow> = rows
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| {
+                matches!(
+                    o,
+                    RowOutcome::Created | RowOutcome::Corrected | RowOutcome::Unchanged
+                )
+            })
+            .map(|(r, _)| r)
+            .collect();
+        self.find_superseded(&taken)?;
+        Ok(outcomes)
     }
 
     /// Looks for records of this unit that file a decision of `rows` (same class and 文书号)
@@ -267,13 +280,14 @@ impl SubmissionWriter<'_> {
     /// decision, not a mistake, and that is known only at the end.
     ///
     /// Not while the record indexes are set aside (a bulk load: the lookup would have no index).
-    fn find_superseded(&mut self, rows: &[PreparedRow]) -> Result<(), StoreError> {
+    fn find_superseded(&mut self, rows: &[&PreparedRow]) -> Result<(), StoreError> {
+        // Repaired records too: the unit is told of one under another code.
         const SAME_DECISION: &str = "SELECT r.subject_key, r.record_key, r.decision_key, v.payload
              FROM records r
              JOIN record_versions v ON v.subject_key = r.subject_key
                 AND v.record_key = r.record_key AND v.version_no = r.current_version
              WHERE r.source_unit = $1 AND r.class_code = $2 AND r.last_submission <> $3
-               AND r.change IN ('created', 'corrected') AND ";
+               AND r.change IN ('created', 'corrected', 'repaired') AND ";
         if !self.deferred.is_empty() || !rows.iter().any(|r| r.decision_key.is_some()) {
             return Ok(());
         }
@@ -364,8 +378,17 @@ impl SubmissionWriter<'_> {
             else {
                 continue;
             };
-            let live = matches!(old.text(0)?.as_str(), "created" | "corrected");
-            if !live || old.i64(1)? == self.submission_id {
+            let change = old.text(0)?;
+            if old.i64(1)? == self.submission_id
+                || !matches!(change.as_str(), "created" | "corrected" | "repaired")
+            {
+                continue;
+            }
+            if change == "repaired" {
+                self.note(format!(
+                    "第{}行：同一文书号此前由本单位报送在另一主体名下的记录（{id}）已信用修复，本行已入库；如系同一决定，请核对主体代码，必要时撤回本行记录",
+                    c.row_no
+                ));
                 continue;
             }
             let old_person =
