@@ -506,6 +506,19 @@ fn label_before(text: &str, start: usize) -> Option<Label> {
         .rfind(['。', '；', ';', '\n'])
         .map_or(before, |i| &before[i..]);
     let nearest = |words: &[&str]| words.iter().filter_map(|w| before.rfind(w)).max();
+    let id = nearest(&["身份证", "证件", "身份号码", "公民"]);
+    // An account's label names the number only in its own part of the sentence, and never
+    // against an ID's label: "（身份证及银行账户）…" is still an ID number.
+    let part = before.rfind(['，', ',']).map_or(before, |i| &before[i..]);
+    let account = if id.is_none() {
+        ["账号", "帐号", "账户", "卡号"]
+            .iter()
+            .filter_map(|w| part.rfind(w))
+            .max()
+            .map(|i| i + (before.len() - part.len()))
+    } else {
+        None
+    };
     let code = nearest(&[
         "注册号",
         "注册码",
@@ -514,12 +527,8 @@ fn label_before(text: &str, start: usize) -> Option<Label> {
         "营业执照",
         "文号",
         "合同号",
-        "账号",
-        "帐号",
-        "账户",
-        "卡号",
-    ]);
-    let id = nearest(&["身份证", "证件", "身份号码", "公民"]);
+    ])
+    .max(account);
     match (code, id) {
         (None, None) => None,
         (c, i) if c > i => Some(Label::Code),
@@ -604,14 +613,15 @@ fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
                     break;
                 }
                 joined.extend_from_slice(&b[gs2..ge2]);
-                let whole = (k == 0 && ge2 == end) || named_an_id(text, gs);
-                if !whole {
-                    continue;
-                }
+                // Eighteen characters with their check character right are an ID number
+                // wherever they stand (two numbers in a row, one before a phone number); the
+                // fifteen digits of the first generation, which have none, only as all the
+                // groups there are or where the text names them an ID.
                 if joined.len() == 18 && reads_as_id18(&joined, text, gs) {
                     found.push((gs, ge2, joined.clone()));
                 }
                 if joined.len() == 15
+                    && ((k == 0 && ge2 == end) || named_an_id(text, gs))
                     && joined.iter().all(u8::is_ascii_digit)
                     && first_generation_id(&joined)
                     && !a_code(text, gs)
@@ -933,6 +943,45 @@ mod normalize_tests {
         // Nor is part of one that reads as a first-generation number (3209 0185 0315 123).
         for account in ["账号 6222 3209 0185 0315 123", "账号 110 9005 0092 0001"] {
             assert_eq!(mask_ids_in(account), account);
+        }
+        // Two grouped numbers in a row, one before a phone number or after a date: each is
+        // masked; so is a first-generation number after an account's label in another part of
+        // the sentence, or next to an ID's label.
+        let other = {
+            let b = "32090219700101002";
+            format!("{b}{}", ric_check_char(b.as_bytes()))
+        };
+        let grouped = |n: &str| format!("{} {} {}", &n[..6], &n[6..14], &n[14..]);
+        for (text, masked) in [
+            (
+                format!("当事人王五、赵六 {} {}", grouped(&id), grouped(&other)),
+                format!(
+                    "当事人王五、赵六 {} {}",
+                    mask_id_number(&id),
+                    mask_id_number(&other)
+                ),
+            ),
+            (
+                format!("王五 {} 13912345678", grouped(&id)),
+                format!("王五 {} 13912345678", mask_id_number(&id)),
+            ),
+            (
+                format!("2026-05-03 {}", grouped(&id)),
+                format!("2026-05-03 {}", mask_id_number(&id)),
+            ),
+            (
+                "开立银行账户，涉案人员王五 320902850315123".to_string(),
+                format!(
+                    "开立银行账户，涉案人员王五 {}",
+                    mask_id_number("320902850315123")
+                ),
+            ),
+            (
+                "（身份证及银行账户）320902850315123".to_string(),
+                format!("（身份证及银行账户）{}", mask_id_number("320902850315123")),
+            ),
+        ] {
+            assert_eq!(mask_ids_in(&text), masked);
         }
         // Grouped in sixes, whatever the bytes before it (a probe may land on every space).
         let sixes = format!("{} {} {}", &id[..6], &id[6..12], &id[12..]);
