@@ -434,7 +434,7 @@ mod tests {
                 .audit_append(&[entry(0), entry(1)], Utc::now())
                 .unwrap();
             let platform = Arc::new(store::Store::open_platform(&ts.spec).unwrap());
-            platform.set_audit_key(keys.audit_chain_key());
+            platform.set_audit_key(keys.audit_chain_key()).unwrap();
             let log = AuditLog::start(platform.clone(), Default::default());
             for i in 2..6 {
                 log.record_blocking(entry(i)).unwrap();
@@ -459,14 +459,32 @@ mod tests {
                 "{}: {refused}",
                 ts.name
             );
-            // Nor with another platform's key file (a mistyped --keys).
+            // Another platform's key file (a mistyped --keys) is refused before it writes.
             let stranger = store::Store::open_platform(&ts.spec).unwrap();
-            stranger.set_audit_key(testkit::keys().audit_chain_key());
-            let refused = stranger.audit_append(&[entry(9)], Utc::now()).unwrap_err();
+            let other_key = testkit::keys().audit_chain_key();
+            assert_eq!(stranger.audit_key_matches(&other_key).unwrap(), Some(false));
+            let refused = stranger.set_audit_key(other_key).unwrap_err();
             assert!(
                 refused.to_string().contains("不是平台的"),
                 "{}: {refused}",
                 ts.name
+            );
+            // A head that does not hold together does not silence the trail: entries are
+            // still appended after it, and verification names it.
+            let original = platform.audit_page(9, 1).unwrap()[0].hash.clone();
+            tamper(
+                &platform,
+                "UPDATE audit_log SET hash = prev_hash WHERE seq = 9",
+            );
+            log.record_blocking(entry(10)).unwrap();
+            let v = verify(&platform, &keys, &[]).unwrap();
+            assert_eq!(v.first_break.map(|b| b.seq), Some(9), "{}", ts.name);
+            tamper(
+                &platform,
+                &format!(
+                    "DELETE FROM audit_log WHERE seq = 10; UPDATE audit_log SET hash = {} WHERE seq = 9",
+                    bytes_literal(&platform, &original)
+                ),
             );
             assert!(verify(&platform, &keys, &[]).unwrap().ok(), "{}", ts.name);
 

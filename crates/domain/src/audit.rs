@@ -55,15 +55,29 @@ const BLOCK: usize = 64;
 /// The keyed chain hash of `e` following `prev`: HMAC-SM3 (RFC 2104) under `key` of what
 /// [`chain_hash`] digests.
 pub fn chain_hash_keyed(key: &[u8; 32], prev: &[u8], e: &AuditEntry) -> [u8; 32] {
+    hmac(key, |h| encode(h, prev, e))
+}
+
+/// HMAC-SM3 (RFC 2104) under `key` of what `feed` gives the inner hash.
+fn hmac(key: &[u8; 32], feed: impl FnOnce(&mut Sm3)) -> [u8; 32] {
     let mut pad = [0u8; BLOCK];
     pad[..key.len()].copy_from_slice(key);
     let mut inner = Sm3::new();
     Digest::update(&mut inner, pad.map(|b| b ^ 0x36));
-    encode(&mut inner, prev, e);
+    feed(&mut inner);
     let mut outer = Sm3::new();
     Digest::update(&mut outer, pad.map(|b| b ^ 0x5c));
     Digest::update(&mut outer, inner.finalize());
     outer.finalize().into()
+}
+
+/// What the platform records of its audit key (hex): a keyed hash of a fixed label, which says
+/// whether a key file is the platform's without saying anything of the key.
+pub fn key_id(key: &[u8; 32]) -> String {
+    hmac(key, |h| Digest::update(h, b"xinyong-audit-key-id"))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The chain hash of `e` following `prev`, by `scheme` ([`SCHEME_SM3`] or [`SCHEME_HMAC_SM3`]);

@@ -166,9 +166,10 @@ impl AppState {
         clock: Arc<dyn Clock>,
         config: Config,
     ) -> AppState {
-        // The audit chain is keyed from the key file (entries, and checks with theirs).
-        for s in [&store, &platform] {
-            s.set_audit_key(keys.audit_chain_key());
+        // The audit chain is keyed from the key file (entries, and checks with theirs; the
+        // platform store appends both). `serve` has refused another key file before this.
+        if let Err(e) = platform.set_audit_key(keys.audit_chain_key()) {
+            eprintln!("the audit chain is not keyed: {e}");
         }
         // Commits (audit entries, checks, imports) then never wait for a WAL copy and its fsync.
         for s in [&store, &platform] {

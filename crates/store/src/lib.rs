@@ -79,6 +79,9 @@ pub enum StoreError {
     Refused(String),
 }
 
+/// What a process given another key file than the platform's is told.
+pub const KEY_NOT_THE_PLATFORMS: &str = "所用密钥文件不是平台的：与平台审计日志登记的密钥标识不符。请用 --keys（或 XINYONG_KEYS）指向平台的密钥文件";
+
 /// Where the store lives, parsed from `--db`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
@@ -231,10 +234,38 @@ pub struct Store {
 
 impl Store {
     /// Keys the audit chain from now on (see `domain::audit`): entries appended through this
-    /// store are HMAC-SM3 under `key`. Once a keyed entry is in the chain, a store without the
-    /// key refuses to append (it could only append entries that verification must refuse).
-    pub fn set_audit_key(&self, key: [u8; 32]) {
+    /// (platform) store are HMAC-SM3 under `key`. The first key the chain is keyed under is
+    /// recorded (`audit_key`, by its `key_id`); another is refused here, before anything is
+    /// written with it. Once a keyed entry is in the chain, a store without the key refuses to
+    /// append (it could only append entries that verification must refuse).
+    pub fn set_audit_key(&self, key: [u8; 32]) -> Result<(), StoreError> {
+        let id = domain::audit::key_id(&key);
+        let now = chrono::Utc::now();
+        let recorded = self.write(|c| {
+            c.execute(
+                "INSERT INTO audit_key (id, key_id, since) VALUES (1, $1, $2)
+                 ON CONFLICT (id) DO NOTHING",
+                &[id.as_str().into(), now.into()],
+            )?;
+            c.query_one("SELECT key_id FROM audit_key WHERE id = 1", &[])?
+                .map(|r| r.text(0))
+                .transpose()
+        })?;
+        if recorded.as_deref() != Some(id.as_str()) {
+            return Err(StoreError::Refused(KEY_NOT_THE_PLATFORMS.into()));
+        }
         let _ = self.audit_key.set(key);
+        Ok(())
+    }
+
+    /// Whether `key` is the one the audit chain is keyed under; `None` before it is keyed.
+    pub fn audit_key_matches(&self, key: &[u8; 32]) -> Result<Option<bool>, StoreError> {
+        let recorded = self.read(|c| {
+            c.query_one("SELECT key_id FROM audit_key WHERE id = 1", &[])?
+                .map(|r| r.text(0))
+                .transpose()
+        })?;
+        Ok(recorded.map(|r| r == domain::audit::key_id(key)))
     }
 
     pub(crate) fn audit_key(&self) -> Option<[u8; 32]> {

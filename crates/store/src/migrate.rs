@@ -104,6 +104,12 @@ const PLATFORM: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/1005_authorisations.sql"),
         postgres: include_str!("../migrations/postgres/1005_authorisations.sql"),
     },
+    Migration {
+        version: 1006,
+        name: "audit_key",
+        sqlite: include_str!("../migrations/sqlite/1006_audit_key.sql"),
+        postgres: include_str!("../migrations/postgres/1006_audit_key.sql"),
+    },
 ];
 
 /// Which schema a store holds. On PostgreSQL both live in one schema; on SQLite in two files.

@@ -784,23 +784,15 @@ pub(crate) fn audit_append_after(
     entries: &[NewAuditEntry],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, StoreError> {
-    // A keyed chain stays keyed, under its own key: without the key nothing is appended
-    // (verification refuses an unkeyed entry after a keyed one, as it must, since that is how
-    // a rewrite without the key would look), nor with another key file than the platform's
-    // (its entries could never be verified).
-    if let Some(h) = head.as_ref().filter(|h| h.scheme != SCHEME_SM3) {
-        let Some(k) = key else {
-            return Err(StoreError::Refused(
-                "审计日志已用平台密钥（HMAC-SM3）链接：写入审计日志需要平台的密钥文件（--keys）"
-                    .into(),
-            ));
-        };
-        if chain_hash_keyed(k, &h.prev_hash, &h.as_entry())[..] != h.hash[..] {
-            return Err(StoreError::Refused(format!(
-                "所用密钥文件不是平台的：审计日志第{}条记录的哈希与此密钥不符，拒绝写入审计日志（请用 --keys 指向平台的密钥文件）",
-                h.entry.seq
-            )));
-        }
+    // A keyed chain stays keyed: without the key nothing is appended (verification refuses
+    // an unkeyed entry after a keyed one, as it must, since that is how a rewrite without the
+    // key would look). Which key is checked when it is set (`Store::set_audit_key`); a head
+    // that does not hold together is for `audit verify` to report, not a reason to stop
+    // auditing.
+    if key.is_none() && head.as_ref().is_some_and(|h| h.scheme != SCHEME_SM3) {
+        return Err(StoreError::Refused(
+            "审计日志已用平台密钥（HMAC-SM3）链接：写入审计日志需要平台的密钥文件（--keys）".into(),
+        ));
     }
     let (mut seq, mut prev) = head.map_or_else(|| (0, GENESIS.to_vec()), |h| (h.entry.seq, h.hash));
     let scheme = if key.is_some() {

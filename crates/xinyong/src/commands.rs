@@ -56,7 +56,7 @@ impl Ctx {
         }
         let platform = Store::open_platform(&self.global.db)
             .with_context(|| format!("打开平台数据库（{}）", self.global.db))?;
-        platform.set_audit_key(self.keys()?.audit_chain_key());
+        platform.set_audit_key(self.keys()?.audit_chain_key())?;
         Ok(platform)
     }
     /// Who runs the command, for the audit trail.
@@ -103,7 +103,16 @@ impl Ctx {
                 path.display()
             );
         }
-        KeyRing::open_or_create(path).with_context(|| format!("密钥文件 {}", path.display()))
+        let keys = KeyRing::open_or_create(path)
+            .with_context(|| format!("密钥文件 {}", path.display()))?;
+        // Another platform's key file is refused before anything is written with it (sealed
+        // with it, ID numbers could not be read; audit entries could not be verified).
+        if store_holds_data(db)
+            && Store::open_platform(db)?.audit_key_matches(&keys.audit_chain_key())? == Some(false)
+        {
+            bail!("{}（{}）", store::KEY_NOT_THE_PLATFORMS, path.display());
+        }
+        Ok(keys)
     }
 }
 
@@ -864,7 +873,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     let store = Store::open(&a.demo_db).with_context(|| format!("打开演示数据库 {}", a.demo_db))?;
     let platform = Store::open_platform(&a.demo_db)?;
     let keys = ctx.keys_for(&a.demo_db)?;
-    platform.set_audit_key(keys.audit_chain_key());
+    platform.set_audit_key(keys.audit_chain_key())?;
     if fresh {
         // Beside an SQLite store; under xinyong-data for one on PostgreSQL (not in a directory
         // named after the URL).
@@ -1111,6 +1120,8 @@ fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()
         Some(k) => k,
         None => ctx.keys_for(db)?,
     });
+    // Another platform's key file: the service does not start.
+    platform.set_audit_key(keys.audit_chain_key())?;
     let config = server::Config {
         rate_per_credential: a.rate_per_credential,
         rate_per_address: a.rate_per_address,

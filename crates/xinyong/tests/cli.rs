@@ -1092,3 +1092,46 @@ fn sensitive_reads_from_the_command_line_are_audited() {
         "{actions:?}"
     );
 }
+
+/// Another platform's key file (a mistyped --keys) is refused before anything is written with
+/// it: an import under it neither commits nor leaves an audit entry, and the trail still
+/// verifies with the platform's own key.
+#[test]
+fn another_platforms_key_file_is_refused_before_it_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, entry) = gen_penalties(dir.path(), 20, 0.0);
+    let unit = entry["unit"].as_str().unwrap();
+    let db = dir.path().join("p.db");
+    let db = db.to_str().unwrap();
+    let own = testkit::key_file(dir.path());
+    let other_dir = dir.path().join("other");
+    std::fs::create_dir_all(&other_dir).unwrap();
+    let other = testkit::key_file(&other_dir);
+    let import = |keys: &Path| {
+        xinyong(
+            db,
+            keys,
+            &[
+                "import",
+                "--source",
+                unit,
+                "--class",
+                "行政处罚",
+                "--json",
+                file.to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap()
+    };
+    assert!(import(&own).status.success());
+    let out = import(&other);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("不是平台的"), "{err}");
+    let subs: Value =
+        serde_json::from_str(&run_ok(xinyong(db, &own, &["submissions", "--json"]))).unwrap();
+    assert_eq!(subs.as_array().map(Vec::len), Some(1), "{subs}");
+    let verified = run_ok(xinyong(db, &own, &["audit", "verify"]));
+    assert!(verified.contains("完整"), "{verified}");
+}
