@@ -1770,6 +1770,22 @@ async fn a_person_on_no_list_is_known_from_the_store(h: Harness) {
     };
     let text = snippet(&v, Role::Handling).await;
     assert!(text.contains("平台未归集到该主体的信息"), "{text}");
+    // An organisation reported since the name index was last refreshed is known from the store.
+    let fresh = uscc(77);
+    let cf_org = penalty_csv(&[(
+        "盐城市新近贸易有限公司",
+        "法人及非法人组织",
+        &fresh,
+        "盐环罚〔2026〕302号",
+    )])
+    .replace("11320900001401484X", &unit_code);
+    assert_eq!(import(&h, UNIT, "行政处罚", &cf_org).accepted, 1);
+    let (_, v) = check(&h, Role::Handling, &fresh, "ZFCG").await;
+    assert_eq!(
+        (&v["subject"]["known"], &v["subject"]["name"]),
+        (&json!(true), &json!("盐城市新近贸易有限公司")),
+        "{v}"
+    );
     // A financial institution is not told who holds an ID number, nor that records exist.
     let (st, v) = check(&h, Role::Financial, &fined, "JRSX").await;
     assert_eq!(st, StatusCode::OK, "{v}");

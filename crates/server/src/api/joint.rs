@@ -72,10 +72,12 @@ impl joint::check::Names for StateNames<'_> {
     }
 }
 
-/// A natural person on no list is not in the name index: whether the platform holds records of
-/// them (and their name) is asked of the store, off the async threads.
-async fn known_person(state: &Shared, r: &mut CheckResult) -> ApiResult<()> {
-    if r.subject.known || r.subject.kind != domain::record::SubjectKind::NaturalPerson {
+/// A natural person on no list is not in the name index, nor is an organisation reported since
+/// its last refresh (or on another replica): whether the platform holds records of them (and
+/// their name) is asked of the store, off the async threads, before the check says it holds
+/// nothing.
+async fn known_subject(state: &Shared, r: &mut CheckResult) -> ApiResult<()> {
+    if r.subject.known {
         return Ok(());
     }
     let (s, key) = (state.clone(), r.subject.key.clone());
@@ -127,12 +129,15 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
     // name of a person, nor that the platform holds records of them, unless the subject has
     // authorised it to read its file (信易贷授权查询; design.md: they read what a subject
     // authorised): any ID number could be tried.
+    // (Organisations' names are public: the portal shows them.)
+    let person = result.subject.kind == domain::record::SubjectKind::NaturalPerson;
     if ctx.principal.role != Role::Financial
+        || !person
         || crate::api::authorisations::institution_authorised(state, ctx, &result.subject.key).await
     {
-        known_person(state, &mut result).await?;
+        known_subject(state, &mut result).await?;
     } else {
-        result.unasked = result.subject.kind == domain::record::SubjectKind::NaturalPerson;
+        result.unasked = true;
     }
     let row = result.record(
         &ctx.principal.actor(),
