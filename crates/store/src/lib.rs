@@ -230,6 +230,8 @@ pub struct Store {
     /// The key the audit chain is computed under (HMAC-SM3), from the key file kept outside the
     /// store: set by whoever opens the platform store with the keys (`set_audit_key`).
     audit_key: std::sync::OnceLock<[u8; 32]>,
+    /// Whether why the store is not ready has been logged (a probe asks every few seconds).
+    told_unready: AtomicBool,
 }
 
 impl Store {
@@ -266,6 +268,13 @@ impl Store {
                 .transpose()
         })?;
         Ok(recorded.map(|r| r == domain::audit::key_id(key)))
+    }
+
+    /// Logs why the store is not ready, once.
+    pub(crate) fn log_once(&self, msg: &str) {
+        if !self.told_unready.swap(true, Ordering::Relaxed) {
+            eprintln!("{msg}");
+        }
     }
 
     pub(crate) fn audit_key(&self) -> Option<[u8; 32]> {
@@ -370,6 +379,7 @@ impl Store {
             manual_checkpoints,
             wal_restart_wanted: Arc::new(AtomicBool::new(false)),
             audit_key: std::sync::OnceLock::new(),
+            told_unready: AtomicBool::new(false),
             file_id: std::sync::OnceLock::new(),
         })
     }

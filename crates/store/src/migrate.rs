@@ -233,21 +233,23 @@ impl Store {
         let v = self.schema_version()?;
         let want = self.schema.current();
         if v != want {
-            return Err(StoreError::Refused(format!(
-                "数据库结构版本为{v}，应为{want}：请重启服务以升级数据库"
-            )));
+            return Err(StoreError::Refused(if v > want {
+                format!("数据库结构版本为{v}，高于本程序的{want}：请升级程序")
+            } else {
+                format!("数据库结构版本为{v}，应为{want}：请重启服务以升级数据库")
+            }));
         }
         #[cfg(unix)]
         if let crate::Location::Sqlite(path) = &self.location {
             use std::os::unix::fs::MetadataExt;
             // Said without the path: /readyz answers anyone.
             let m = std::fs::metadata(path).map_err(|e| {
-                eprintln!("database file {}: {e}", path.display());
+                self.log_once(&format!("database file {}: {e}", path.display()));
                 StoreError::Refused("数据库文件已不存在或无法读取：请检查后重启服务".into())
             })?;
             let id = (m.dev(), m.ino());
             if *self.file_id.get_or_init(|| id) != id {
-                eprintln!("database file {} was replaced", path.display());
+                self.log_once(&format!("database file {} was replaced", path.display()));
                 return Err(StoreError::Refused(
                     "数据库文件已被替换或移走：服务仍在使用原文件，请重启服务".into(),
                 ));

@@ -50,7 +50,7 @@ impl Ctx {
             && !p.exists()
         {
             bail!(
-                "数据库{}不存在：请检查 --db（新平台先运行 serve 或 import 创建数据库）",
+                "数据库{}不存在：请检查 --db（新平台先运行 migrate、serve 或 import 创建数据库）",
                 p.display()
             );
         }
@@ -1354,6 +1354,14 @@ fn tokens_cmd(ctx: &Ctx, c: TokensCommand) -> Result<()> {
 }
 
 fn audit_cmd(ctx: &Ctx, c: AuditCommand) -> Result<()> {
+    // The public key needs only the key file.
+    if let AuditCommand::PublicKey = c {
+        let keys = KeyRing::open(&ctx.global.keys)
+            .with_context(|| format!("密钥文件 {}", ctx.global.keys.display()))?;
+        print!("{}", keys.public_key_pem());
+        eprintln!("公钥指纹（SM3）：{}", keys.public_key_fingerprint());
+        return Ok(());
+    }
     let platform = ctx.platform()?;
     let keys = ctx.keys()?;
     match c {
@@ -1427,11 +1435,7 @@ fn audit_cmd(ctx: &Ctx, c: AuditCommand) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&list)?);
             Ok(())
         }
-        AuditCommand::PublicKey => {
-            print!("{}", keys.public_key_pem());
-            eprintln!("公钥指纹（SM3）：{}", keys.public_key_fingerprint());
-            Ok(())
-        }
+        AuditCommand::PublicKey => Ok(()),
     }
 }
 
