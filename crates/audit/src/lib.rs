@@ -469,6 +469,18 @@ mod tests {
                 "{}: {refused}",
                 ts.name
             );
+            // A chain keyed before its key was recorded (before migration 1006): the first key
+            // offered is recorded only if the last keyed entry was computed under it.
+            platform
+                .write(|c| c.execute("DELETE FROM audit_key", &[]))
+                .unwrap();
+            assert!(stranger.set_audit_key(other_key).is_err(), "{}", ts.name);
+            assert_eq!(stranger.audit_key_matches(&other_key).unwrap(), None);
+            stranger.set_audit_key(keys.audit_chain_key()).unwrap();
+            assert_eq!(
+                platform.audit_key_matches(&keys.audit_chain_key()).unwrap(),
+                Some(true)
+            );
             // A head that does not hold together does not silence the trail: entries are
             // still appended after it, and verification names it.
             let original = platform.audit_page(9, 1).unwrap()[0].hash.clone();

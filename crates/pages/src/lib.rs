@@ -734,6 +734,7 @@ pub struct ContactPage {
 pub struct AuthorisationRow {
     pub id: i64,
     pub subject: String,
+    pub subject_key: String,
     pub institution: String,
     pub purpose: String,
     pub granted_at: String,
@@ -746,8 +747,10 @@ pub struct AuthorisationRow {
 #[template(path = "console/authorisations.html")]
 pub struct AuthorisationsPage {
     pub frame: Frame,
-    /// The subject's own page (with the form and the withdraw buttons), or an institution's.
+    /// The subject's own page (with the form and the withdraw buttons), an institution's, or
+    /// the credit office's and the auditor's (all).
     pub subject: bool,
+    pub institution: bool,
     pub default_until: String,
     pub rows: Vec<AuthorisationRow>,
 }

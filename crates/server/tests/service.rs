@@ -1551,22 +1551,41 @@ async fn one_unit_may_have_two_uploads_arriving_at_once() {
 }
 
 /// 信易贷授权查询: a subject authorises a financial institution to read its whole file until a
-/// day; the institution then reads it (and its history), with the read audited; another day's
-/// limit, a bad code and the subject itself are refused; once withdrawn, the institution sees
-/// what the public sees again.
+/// day; the institution then reads it as it stands today (not its history, not by an ID
+/// number), each read audited; a second grant while one holds, another day's limit, a bad code
+/// and the subject itself are refused; once withdrawn, the institution sees what the public
+/// sees again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
     let h = harness();
-    let history = format!("/api/v1/subjects/{}?as_of=2026-06-09", h.org);
-    // Without an authorisation the institution sees what the public sees: no history.
-    let r = h.get(&history, Role::Financial).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let file = format!("/api/v1/subjects/{}", h.org);
+    let history = format!("{file}?as_of=2026-06-09");
+    // Whole-file reads by the institution, as the trail has them.
+    let full_reads = || {
+        tokio::task::block_in_place(|| {
+            h.state
+                .platform
+                .audit_search(&store::AuditQuery {
+                    action: Some("subject.read_full".into()),
+                    limit: 100,
+                    ..Default::default()
+                })
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.entry.role == "financial")
+                .map(|e| e.entry.detail.unwrap_or_default())
+                .collect::<Vec<_>>()
+        })
+    };
+    // Without an authorisation the institution sees what the public sees.
+    assert_eq!(h.get(&file, Role::Financial).await.status, StatusCode::OK);
+    assert!(full_reads().is_empty());
     for (body, says) in [
         (
             json!({"institution": "91320900MA3DDFT27X", "until": "2026-12-31"}),
             "无效",
         ),
-        (json!({"institution": BANK, "until": "2027-12-31"}), "一年"),
+        (json!({"institution": BANK, "until": "2027-06-11"}), "一年"),
         (json!({"institution": BANK, "until": "2026-06-01"}), "一年"),
         (json!({"institution": h.org, "until": "2026-12-31"}), "自己"),
     ] {
@@ -1576,74 +1595,63 @@ async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
         assert!(r.text().contains(says), "{}", r.text());
     }
+    let grant = json!({"institution": BANK, "until": "2027-06-10"});
     let r = h
-        .post_json(
-            "/api/v1/authorisations",
-            Role::Subject,
-            json!({"institution": BANK, "until": "2026-12-31"}),
-        )
+        .post_json("/api/v1/authorisations", Role::Subject, grant.clone())
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let id = r.json()["auth_id"].as_i64().unwrap();
     assert!(r.text().contains("盐城市恒泰化工有限公司"), "{}", r.text());
-    // The institution sees it, and reads the whole file.
+    // One at a time: withdrawing it must withdraw it all.
+    let r = h
+        .post_json("/api/v1/authorisations", Role::Subject, grant)
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    // The institution sees it, with the key to ask for the file by, and reads the whole file
+    // as it stands today; not its history.
     let r = h.get("/api/v1/authorisations", Role::Financial).await;
     assert_eq!(r.json()["authorisations"][0]["auth_id"], id, "{}", r.text());
-    let r = h.get(&history, Role::Financial).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let read = h
-        .state
-        .platform
-        .audit_search(&store::AuditQuery {
-            action: Some("subject.read_full".into()),
-            limit: 100,
-            ..Default::default()
-        })
-        .unwrap();
+    assert_eq!(r.json()["authorisations"][0]["subject_key"], h.org.as_str());
+    assert_eq!(h.get(&file, Role::Financial).await.status, StatusCode::OK);
+    let reads = full_reads();
     assert!(
-        read.iter().any(|e| e.entry.role == "financial"
-            && e.entry.detail.as_deref().unwrap_or("").contains("授权查询")),
-        "{read:?}"
+        reads.len() == 1 && reads[0].contains("授权查询"),
+        "{reads:?}"
     );
-    // Another party cannot withdraw it; the subject can, and at once it no longer holds.
-    let r = h
-        .post_json(
-            &format!("/api/v1/authorisations/{id}/revoke"),
-            Role::Financial,
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
-    let r = h
-        .post_json(
-            &format!("/api/v1/authorisations/{id}/revoke"),
-            Role::Subject,
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let r = h.get(&history, Role::Financial).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
-    let r = h
-        .post_json(
-            &format!("/api/v1/authorisations/{id}/revoke"),
-            Role::Subject,
-            json!({}),
-        )
-        .await;
+    // Another party cannot withdraw it; the subject can, and at once it no longer holds.
+    let revoke = format!("/api/v1/authorisations/{id}/revoke");
+    let r = h.post_json(&revoke, Role::Financial, json!({})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let r = h.post_json(&revoke, Role::Subject, json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(h.get(&file, Role::Financial).await.status, StatusCode::OK);
+    assert_eq!(full_reads().len(), 1);
+    let r = h.post_json(&revoke, Role::Subject, json!({})).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
-    let grants = h
-        .state
-        .platform
-        .audit_search(&store::AuditQuery {
-            action: Some("authorisation.grant".into()),
-            limit: 100,
-            ..Default::default()
+    let trail = |action: &str| {
+        tokio::task::block_in_place(|| {
+            h.state
+                .platform
+                .audit_search(&store::AuditQuery {
+                    action: Some(action.into()),
+                    limit: 100,
+                    ..Default::default()
+                })
+                .unwrap()
         })
-        .unwrap();
+    };
+    let grants = trail("authorisation.grant");
     assert_eq!(
         grants.iter().filter(|e| e.entry.outcome == "ok").count(),
         1,
         "{grants:?}"
+    );
+    assert!(
+        trail("authorisation.revoke")
+            .iter()
+            .any(|e| e.entry.outcome == "ok"
+                && e.entry.detail.as_deref() == Some(&format!("institution={BANK}"))),
     );
 }

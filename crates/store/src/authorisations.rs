@@ -13,7 +13,8 @@ use crate::{Store, StoreError};
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Authorisation {
     pub auth_id: i64,
-    #[serde(skip)]
+    /// The subject's key (a person's: `P` and a keyed hash, not the ID number): how the
+    /// institution asks for the file.
     pub subject_key: String,
     /// The subject's name and code (a person's ID number masked).
     pub subject_label: String,

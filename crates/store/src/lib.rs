@@ -244,11 +244,28 @@ impl Store {
         let id = domain::audit::key_id(&key);
         let now = chrono::Utc::now();
         let recorded = self.write(|c| {
-            c.execute(
-                "INSERT INTO audit_key (id, key_id, since) VALUES (1, $1, $2)
-                 ON CONFLICT (id) DO NOTHING",
-                &[id.as_str().into(), now.into()],
-            )?;
+            let known = c
+                .query_one("SELECT key_id FROM audit_key WHERE id = 1", &[])?
+                .map(|r| r.text(0))
+                .transpose()?;
+            if known.is_none() {
+                // A chain keyed before its key was recorded (a platform from before migration
+                // 1006): the key must be the one its last keyed entry was computed under.
+                if let Some(last) = c.query_one(platform::LAST_KEYED, &[])? {
+                    let last = platform::chain_head(&last, 0)?
+                        .ok_or_else(|| StoreError::Decode("a keyed entry not read".into()))?;
+                    let h =
+                        domain::audit::chain_hash_keyed(&key, &last.prev_hash, &last.as_entry());
+                    if h[..] != last.hash[..] {
+                        return Ok(None);
+                    }
+                }
+                c.execute(
+                    "INSERT INTO audit_key (id, key_id, since) VALUES (1, $1, $2)
+                     ON CONFLICT (id) DO NOTHING",
+                    &[id.as_str().into(), now.into()],
+                )?;
+            }
             c.query_one("SELECT key_id FROM audit_key WHERE id = 1", &[])?
                 .map(|r| r.text(0))
                 .transpose()

@@ -760,6 +760,11 @@ pub(crate) type ChainHead = Option<StoredAudit>;
 pub(crate) const AUDIT_HEAD: &str = "SELECT seq, at, actor, role, unit, action, object, outcome,
     request_id, client, detail, prev_hash, hash, scheme FROM audit_log ORDER BY seq DESC LIMIT 1";
 
+/// The chain's last keyed entry (its key is checked against it before it is recorded).
+pub(crate) const LAST_KEYED: &str = "SELECT seq, at, actor, role, unit, action, object, outcome,
+    request_id, client, detail, prev_hash, hash, scheme FROM audit_log WHERE scheme = 2
+    ORDER BY seq DESC LIMIT 1";
+
 /// The chain's head from a row whose columns from `from` are those of [`AUDIT_HEAD`].
 pub(crate) fn chain_head(r: &Row, from: usize) -> Result<ChainHead, StoreError> {
     if *r.get(from) == Val::Null {

@@ -107,7 +107,11 @@ impl Ctx {
             .with_context(|| format!("密钥文件 {}", path.display()))?;
         // Another platform's key file is refused before anything is written with it (sealed
         // with it, ID numbers could not be read; audit entries could not be verified).
-        if store_holds_data(db)
+        let platform_exists = match store::Location::parse(db) {
+            Ok(store::Location::Sqlite(p)) => store::platform_path(&p).exists(),
+            _ => true,
+        };
+        if platform_exists
             && Store::open_platform(db)?.audit_key_matches(&keys.audit_chain_key())? == Some(false)
         {
             bail!("{}（{}）", store::KEY_NOT_THE_PLATFORMS, path.display());
@@ -449,6 +453,8 @@ fn submissions(ctx: &Ctx, source: Option<String>, limit: i64, json_out: bool) ->
 
 fn withdraw(ctx: &Ctx, a: WithdrawArgs) -> Result<()> {
     let store = ctx.store()?;
+    // The key file is checked before anything is written (the withdrawal is audited after).
+    ctx.platform()?;
     let unit = ctx
         .rules
         .units

@@ -1134,4 +1134,27 @@ fn another_platforms_key_file_is_refused_before_it_writes() {
     assert_eq!(subs.as_array().map(Vec::len), Some(1), "{subs}");
     let verified = run_ok(xinyong(db, &own, &["audit", "verify"]));
     assert!(verified.contains("完整"), "{verified}");
+    // The same on a new platform that holds nothing yet but has its key recorded.
+    let fresh = dir.path().join("fresh.db");
+    let fresh = fresh.to_str().unwrap();
+    run_ok(xinyong(fresh, &own, &["migrate"]));
+    run_ok(xinyong(fresh, &own, &["audit", "verify"]));
+    let out = xinyong(
+        fresh,
+        &other,
+        &[
+            "import",
+            "--source",
+            unit,
+            "--class",
+            "行政处罚",
+            file.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    let stats: Value =
+        serde_json::from_str(&run_ok(xinyong(fresh, &own, &["stats", "--json"]))).unwrap();
+    assert_eq!(stats["subjects"], 0, "{stats}");
 }

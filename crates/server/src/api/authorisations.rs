@@ -19,9 +19,6 @@ use crate::{Shared, blocking, today};
 /// What an authorisation is for: the only use a financial institution has of a credit file here.
 pub const PURPOSE: &str = "授信融资";
 
-/// How far ahead an authorisation may run.
-const LONGEST_DAYS: i64 = 366;
-
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct GrantRequest {
     /// 被授权金融机构的统一社会信用代码.
@@ -51,6 +48,16 @@ pub async fn institution_authorised(state: &Shared, ctx: &Ctx, subject_key: &str
         .unwrap_or(false)
 }
 
+/// What the trail says of a grant: what was typed, an ID number in it masked (a person's number
+/// typed for the institution's code).
+pub(crate) fn grant_detail(req: &GrantRequest) -> String {
+    format!(
+        "institution={} until={}",
+        domain::ids::mask_ids_in(&req.institution),
+        domain::ids::mask_ids_in(&req.until)
+    )
+}
+
 pub(crate) fn grant(
     state: &Shared,
     ctx: &Ctx,
@@ -73,9 +80,22 @@ pub(crate) fn grant(
         return Err(ApiError::Unprocessable("不能授权给本主体自己".into()));
     }
     let until = crate::api::files::parse_day(&req.until)?;
-    if until < day || (until - day).num_days() > LONGEST_DAYS {
+    let latest = domain::calendar::add_months(day, 12);
+    if until < day || until > latest {
         return Err(ApiError::Unprocessable(format!(
-            "授权截止日期应在今日（{day}）至一年之内"
+            "授权截止日期应在今日（{day}）至{latest}之间（一年之内）"
+        )));
+    }
+    // One authorisation of an institution at a time: withdrawing it then withdraws it all.
+    if let Some(a) = state
+        .platform
+        .authorisations(Some(&subject_key), Some(&institution), 500)?
+        .into_iter()
+        .find(|a| a.holds_on(day))
+    {
+        return Err(ApiError::Conflict(format!(
+            "该金融机构已有有效授权（编号{}，截止{}）：如需变更，请先撤回再重新授权",
+            a.auth_id, a.until
         )));
     }
     let subject = state
@@ -126,10 +146,7 @@ pub async fn create_authorisation(
             .ok()
             .map(|a| format!("authorisation:{}", a.auth_id)),
         if done.is_ok() { "ok" } else { "failed" },
-        Some(format!(
-            "institution={} until={}",
-            req.institution, req.until
-        )),
+        Some(grant_detail(&req)),
     )
     .await;
     Ok((StatusCode::CREATED, Json(done?)))
@@ -172,27 +189,38 @@ pub async fn revoke_authorisation(
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Done>> {
+    withdraw(&state, &ctx, id).await?;
+    Ok(Json(Done { ok: true }))
+}
+
+/// Withdraws the caller's authorisation `id` (the subject's own, still holding), audited with
+/// the institution it named.
+pub(crate) async fn withdraw(state: &Shared, ctx: &Ctx, id: i64) -> Result<(), ApiError> {
     let (s, c) = (state.clone(), ctx.clone());
     let done = blocking(move || {
         let key = c.principal.subject_key.clone().ok_or(ApiError::Forbidden)?;
+        let institution = s
+            .platform
+            .authorisation(id)?
+            .filter(|a| a.subject_key == key)
+            .map(|a| a.institution);
         if s.platform
             .revoke_authorisation(id, &key, &c.principal.actor(), s.clock.now())?
         {
-            Ok(())
+            Ok(institution.unwrap_or_default())
         } else {
             Err(ApiError::NotFound(format!("授权{id}不存在或已撤回")))
         }
     })
     .await;
     audit(
-        &state,
-        &ctx,
+        state,
+        ctx,
         "authorisation.revoke",
         Some(format!("authorisation:{id}")),
         if done.is_ok() { "ok" } else { "failed" },
-        None,
+        done.as_ref().ok().map(|i| format!("institution={i}")),
     )
     .await;
-    done?;
-    Ok(Json(Done { ok: true }))
+    done.map(|_| ())
 }

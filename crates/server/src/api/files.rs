@@ -71,9 +71,13 @@ async fn load_file_as(
     };
     let (key, named) = views::subject_key_named(&code, &state.rules, &state.keys, today(now))?;
     let mut aud = given.unwrap_or_else(|| audience(ctx, &key));
-    // A financial institution the subject has authorised (信易贷授权查询) reads the whole file.
+    // A financial institution the subject has authorised (信易贷授权查询) reads the whole file
+    // as it stands today, asked for by the subject's key (its list of authorisations gives it):
+    // not by an ID number, which could be guessed from a masked one a request at a time.
     let authorised = aud == Audience::Public
         && given.is_none()
+        && day == today(now)
+        && named != views::NamedBy::ResidentId
         && crate::api::authorisations::institution_authorised(state, ctx, &key).await;
     if authorised {
         aud = Audience::Full;

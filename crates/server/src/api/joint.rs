@@ -131,10 +131,12 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
     // authorised): any ID number could be tried.
     // (Organisations' names are public: the portal shows them.)
     let person = result.subject.kind == domain::record::SubjectKind::NaturalPerson;
-    if ctx.principal.role != Role::Financial
-        || !person
-        || crate::api::authorisations::institution_authorised(state, ctx, &result.subject.key).await
-    {
+    let financial = ctx.principal.role == Role::Financial;
+    let authorised = financial
+        && person
+        && crate::api::authorisations::institution_authorised(state, ctx, &result.subject.key)
+            .await;
+    if !financial || !person || authorised {
         known_subject(state, &mut result).await?;
     } else {
         result.unasked = true;
@@ -152,9 +154,10 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
         None,
         "ok",
         Some(format!(
-            "matter={} verdict={}",
+            "matter={} verdict={}{}",
             result.matter.code,
-            result.verdict.as_str()
+            result.verdict.as_str(),
+            if authorised { " 授权查询" } else { "" }
         )),
     );
     result.check_id = state.checks.record(row, entry).await?;

@@ -13,7 +13,6 @@ use super::{error_page, frame, render, see_other};
 use crate::api::authorisations as api;
 use crate::body::{ApiForm, ApiPath};
 use crate::context::{Ctx, audit};
-use crate::error::ApiError;
 use crate::{Shared, blocking, today};
 
 pub async fn page(State(state): State<Shared>, ctx: Ctx) -> Response {
@@ -38,6 +37,7 @@ pub async fn page(State(state): State<Shared>, ctx: Ctx) -> Response {
         pages::AuthorisationsPage {
             frame: frame(&ctx, "信易贷授权查询", "/console/authorisations"),
             subject,
+            institution: ctx.principal.role == Role::Financial,
             default_until: (day + chrono::Duration::days(90)).to_string(),
             rows: rows
                 .into_iter()
@@ -52,6 +52,7 @@ pub async fn page(State(state): State<Shared>, ctx: Ctx) -> Response {
                         "已到期".into()
                     },
                     subject: a.subject_label,
+                    subject_key: a.subject_key,
                     institution: a.institution,
                     purpose: a.purpose,
                     granted_at: fmt_time(a.granted_at),
@@ -85,10 +86,7 @@ pub async fn grant(
             .ok()
             .map(|a| format!("authorisation:{}", a.auth_id)),
         if done.is_ok() { "ok" } else { "failed" },
-        Some(format!(
-            "institution={} until={}",
-            req.institution, req.until
-        )),
+        Some(api::grant_detail(&req)),
     )
     .await;
     match done {
@@ -106,28 +104,7 @@ pub async fn revoke(
     if let Err(e) = check_csrf(&ctx, f.get("csrf").map_or("", String::as_str)) {
         return error_page(&ctx, e);
     }
-    let (s, c) = (state.clone(), ctx.clone());
-    let done = blocking(move || {
-        let key = c.principal.subject_key.clone().ok_or(ApiError::Forbidden)?;
-        if s.platform
-            .revoke_authorisation(id, &key, &c.principal.actor(), s.clock.now())?
-        {
-            Ok(())
-        } else {
-            Err(ApiError::NotFound(format!("授权{id}不存在或已撤回")))
-        }
-    })
-    .await;
-    audit(
-        &state,
-        &ctx,
-        "authorisation.revoke",
-        Some(format!("authorisation:{id}")),
-        if done.is_ok() { "ok" } else { "failed" },
-        None,
-    )
-    .await;
-    match done {
+    match api::withdraw(&state, &ctx, id).await {
         Ok(()) => see_other("/console/authorisations"),
         Err(e) => error_page(&ctx, e),
     }

@@ -347,6 +347,7 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
             nav.push(("/console/cases/stats", "修复统计"));
             nav.push(("/console/accounts", "账号"));
             nav.push(("/console/tokens", "接口令牌"));
+            nav.push(("/console/authorisations", "信易贷授权"));
         }
         auth::Role::Reporter | auth::Role::Reviewer => {
             nav.push(("/console/monitoring", "双公示监测"));
@@ -372,6 +373,7 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
         }
         auth::Role::Auditor => {
             nav.push(("/console/audit", "审计日志"));
+            nav.push(("/console/authorisations", "信易贷授权"));
             nav.push(("/console/joint", "联合奖惩"));
             nav.push(("/console/cases/stats", "修复统计"));
         }
