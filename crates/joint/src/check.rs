@@ -147,6 +147,17 @@ pub fn subject_of(
     today: NaiveDate,
 ) -> Result<(String, String, SubjectKind), CheckError> {
     let n = normalize(code);
+    // A person's key (P and 31 hex digits) as the credit file and 信易贷授权 give it: a check by
+    // it names no ID number.
+    let t = code.trim();
+    if t.len() == 32
+        && t.starts_with('P')
+        && t[1..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Ok((t.to_string(), t.to_string(), SubjectKind::NaturalPerson));
+    }
     // A valid resident ID is a person, even when it also passes the USCC's checks as a suspect
     // code (about one Jiangsu ID in 31 would: 32… is a USCC category pair too), as
     // `ids::check_any` decides.

@@ -1806,9 +1806,8 @@ async fn a_person_on_no_list_is_known_from_the_store(h: Harness) {
     )
     .unwrap();
     tokio::task::block_in_place(|| {
-        h.state
-            .platform
-            .grant_authorisation(&store::NewAuthorisation {
+        h.state.platform.grant_authorisation(
+            &store::NewAuthorisation {
                 subject_key: &key,
                 subject_label: "孙某",
                 institution: BANK,
@@ -1816,11 +1815,17 @@ async fn a_person_on_no_list_is_known_from_the_store(h: Harness) {
                 granted_by: "test",
                 at: chrono::Utc::now(),
                 until: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
-            })
+            },
+            chrono::NaiveDate::from_ymd_opt(2026, 6, 10).unwrap(),
+        )
     })
     .unwrap();
-    let (_, v) = check(&h, Role::Financial, &fined, "JRSX").await;
+    // By the key its list gives; by the ID number it is still not told (an answer that
+    // differs for the authorising person would confirm a guessed number).
+    let (_, v) = check(&h, Role::Financial, &key, "JRSX").await;
     assert_eq!(v["subject"]["name"], "孙某", "{v}");
+    let (_, v) = check(&h, Role::Financial, &fined, "JRSX").await;
+    assert_eq!(v["subject"]["name"], "", "{v}");
     let r = h
         .send(
             h.request(

@@ -68,8 +68,30 @@ fn from_row(r: &Row) -> Result<Authorisation, StoreError> {
 }
 
 impl Store {
-    pub fn grant_authorisation(&self, a: &NewAuthorisation<'_>) -> Result<i64, StoreError> {
+    /// Records an authorisation, unless one of the same institution still holds on `today`
+    /// (one at a time, so that withdrawing it withdraws it all): `Refused` then. The check and
+    /// the insert are one transaction (on PostgreSQL under the table's lock; SQLite has one
+    /// writer), so two grants sent at once cannot both pass.
+    pub fn grant_authorisation(
+        &self,
+        a: &NewAuthorisation<'_>,
+        today: NaiveDate,
+    ) -> Result<i64, StoreError> {
         self.write(|c| {
+            if c.backend() == crate::Backend::Postgres {
+                c.batch("LOCK TABLE authorisations IN SHARE ROW EXCLUSIVE MODE")?;
+            }
+            if let Some(r) = c.query_one(
+                "SELECT auth_id, until FROM authorisations WHERE subject_key = $1
+                   AND institution = $2 AND revoked_at IS NULL AND until >= $3 LIMIT 1",
+                &[a.subject_key.into(), a.institution.into(), today.into()],
+            )? {
+                return Err(StoreError::Refused(format!(
+                    "该金融机构已有有效授权（编号{}，截止{}）：如需变更，请先撤回再重新授权",
+                    r.i64(0)?,
+                    r.opt_date(1)?.map(|d| d.to_string()).unwrap_or_default()
+                )));
+            }
             let r = c
                 .query_one(
                     "INSERT INTO authorisations (subject_key, subject_label, institution, purpose,
@@ -90,19 +112,27 @@ impl Store {
         })
     }
 
-    /// Withdraws an authorisation of `subject_key`'s that still holds; whether there was one.
+    /// Withdraws an authorisation of `subject_key`'s that still holds on `today`; whether
+    /// there was one.
     pub fn revoke_authorisation(
         &self,
         id: i64,
         subject_key: &str,
         by: &str,
         at: DateTime<Utc>,
+        today: NaiveDate,
     ) -> Result<bool, StoreError> {
         self.write(|c| {
             Ok(c.execute(
                 "UPDATE authorisations SET revoked_at = $1, revoked_by = $2
-                 WHERE auth_id = $3 AND subject_key = $4 AND revoked_at IS NULL",
-                &[at.into(), by.into(), Val::Int(id), subject_key.into()],
+                 WHERE auth_id = $3 AND subject_key = $4 AND revoked_at IS NULL AND until >= $5",
+                &[
+                    at.into(),
+                    by.into(),
+                    Val::Int(id),
+                    subject_key.into(),
+                    today.into(),
+                ],
             )? == 1)
         })
     }

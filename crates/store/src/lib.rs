@@ -257,7 +257,10 @@ impl Store {
                     let h =
                         domain::audit::chain_hash_keyed(&key, &last.prev_hash, &last.as_entry());
                     if h[..] != last.hash[..] {
-                        return Ok(None);
+                        return Err(StoreError::Refused(format!(
+                            "所用密钥文件不是平台的：与审计日志第{}条（最后一条带密钥的条目）所用密钥不符。请用 --keys（或 XINYONG_KEYS）指向平台的密钥文件",
+                            last.entry.seq
+                        )));
                     }
                 }
                 c.execute(

@@ -86,18 +86,8 @@ pub(crate) fn grant(
             "授权截止日期应在今日（{day}）至{latest}之间（一年之内）"
         )));
     }
-    // One authorisation of an institution at a time: withdrawing it then withdraws it all.
-    if let Some(a) = state
-        .platform
-        .authorisations(Some(&subject_key), Some(&institution), 500)?
-        .into_iter()
-        .find(|a| a.holds_on(day))
-    {
-        return Err(ApiError::Conflict(format!(
-            "该金融机构已有有效授权（编号{}，截止{}）：如需变更，请先撤回再重新授权",
-            a.auth_id, a.until
-        )));
-    }
+    // One authorisation of an institution at a time (the store refuses a second that would
+    // hold alongside): withdrawing it then withdraws it all.
     let subject = state
         .store
         .subject(&subject_key)?
@@ -108,9 +98,8 @@ pub(crate) fn grant(
         .or(subject.id_masked.clone())
         .unwrap_or_default();
     let label = format!("{}（{}）", subject.name, code);
-    let id = state
-        .platform
-        .grant_authorisation(&store::NewAuthorisation {
+    let id = state.platform.grant_authorisation(
+        &store::NewAuthorisation {
             subject_key: &subject_key,
             subject_label: &label,
             institution: &institution,
@@ -118,7 +107,9 @@ pub(crate) fn grant(
             granted_by: &ctx.principal.actor(),
             at: now,
             until,
-        })?;
+        },
+        day,
+    )?;
     state
         .platform
         .authorisation(id)?
@@ -204,9 +195,13 @@ pub(crate) async fn withdraw(state: &Shared, ctx: &Ctx, id: i64) -> Result<(), A
             .authorisation(id)?
             .filter(|a| a.subject_key == key)
             .map(|a| a.institution);
-        if s.platform
-            .revoke_authorisation(id, &key, &c.principal.actor(), s.clock.now())?
-        {
+        if s.platform.revoke_authorisation(
+            id,
+            &key,
+            &c.principal.actor(),
+            s.clock.now(),
+            today(s.clock.now()),
+        )? {
             Ok(institution.unwrap_or_default())
         } else {
             Err(ApiError::NotFound(format!("授权{id}不存在或已撤回")))

@@ -132,8 +132,13 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
     // (Organisations' names are public: the portal shows them.)
     let person = result.subject.kind == domain::record::SubjectKind::NaturalPerson;
     let financial = ctx.principal.role == Role::Financial;
+    // Only a check by the subject's key (as the institution's list gives it): by an ID number,
+    // an answer that differs for the authorising person would confirm a number guessed from
+    // its masked form.
+    let by_key = req.code.trim().starts_with('P');
     let authorised = financial
         && person
+        && by_key
         && crate::api::authorisations::institution_authorised(state, ctx, &result.subject.key)
             .await;
     if !financial || !person || authorised {
