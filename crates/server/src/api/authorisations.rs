@@ -50,7 +50,7 @@ pub async fn institution_authorised(state: &Shared, ctx: &Ctx, subject_key: &str
 
 /// What the trail says of a grant: what was typed, an ID number in it masked (a person's number
 /// typed for the institution's code).
-pub(crate) fn grant_detail(req: &GrantRequest) -> String {
+fn grant_detail(req: &GrantRequest) -> String {
     format!(
         "institution={} until={}",
         domain::ids::mask_ids_in(&req.institution),
@@ -58,11 +58,7 @@ pub(crate) fn grant_detail(req: &GrantRequest) -> String {
     )
 }
 
-pub(crate) fn grant(
-    state: &Shared,
-    ctx: &Ctx,
-    req: &GrantRequest,
-) -> Result<store::Authorisation, ApiError> {
+fn grant(state: &Shared, ctx: &Ctx, req: &GrantRequest) -> Result<store::Authorisation, ApiError> {
     let subject_key = ctx
         .principal
         .subject_key
@@ -127,11 +123,21 @@ pub async fn create_authorisation(
     ctx: Ctx,
     ApiJson(req): ApiJson<GrantRequest>,
 ) -> ApiResult<(StatusCode, Json<store::Authorisation>)> {
+    let a = grant_audited(&state, &ctx, req).await?;
+    Ok((StatusCode::CREATED, Json(a)))
+}
+
+/// Grants the caller's authorisation (API and console alike), audited whatever the outcome.
+pub(crate) async fn grant_audited(
+    state: &Shared,
+    ctx: &Ctx,
+    req: GrantRequest,
+) -> Result<store::Authorisation, ApiError> {
     let (s, c, r) = (state.clone(), ctx.clone(), req.clone());
     let done = blocking(move || grant(&s, &c, &r)).await;
     audit(
-        &state,
-        &ctx,
+        state,
+        ctx,
         "authorisation.grant",
         done.as_ref()
             .ok()
@@ -140,7 +146,7 @@ pub async fn create_authorisation(
         Some(grant_detail(&req)),
     )
     .await;
-    Ok((StatusCode::CREATED, Json(done?)))
+    done
 }
 
 #[utoipa::path(get, path = "/api/v1/authorisations", tag = "信易贷授权", security(("token" = [])),

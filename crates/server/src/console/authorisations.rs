@@ -12,7 +12,7 @@ use super::pages_impl::{check_csrf, fmt_time};
 use super::{error_page, frame, render, see_other};
 use crate::api::authorisations as api;
 use crate::body::{ApiForm, ApiPath};
-use crate::context::{Ctx, audit};
+use crate::context::Ctx;
 use crate::{Shared, blocking, today};
 
 pub async fn page(State(state): State<Shared>, ctx: Ctx) -> Response {
@@ -76,20 +76,7 @@ pub async fn grant(
         institution: get("institution"),
         until: get("until"),
     };
-    let (s, c, r) = (state.clone(), ctx.clone(), req.clone());
-    let done = blocking(move || api::grant(&s, &c, &r)).await;
-    audit(
-        &state,
-        &ctx,
-        "authorisation.grant",
-        done.as_ref()
-            .ok()
-            .map(|a| format!("authorisation:{}", a.auth_id)),
-        if done.is_ok() { "ok" } else { "failed" },
-        Some(api::grant_detail(&req)),
-    )
-    .await;
-    match done {
+    match api::grant_audited(&state, &ctx, req).await {
         Ok(_) => see_other("/console/authorisations"),
         Err(e) => error_page(&ctx, e),
     }
