@@ -165,6 +165,9 @@ pub struct ServeArgs {
 pub enum AccountsCommand {
     /// Create an account; prints its initial password (to be changed at first login).
     Create {
+        /// subject, reporter, reviewer, deciding, handling, financial, admin or auditor (or the
+        /// Chinese name: 信用主体, 信息员, 审核员, 认定单位经办人, 核查部门经办人, 金融机构,
+        /// 信用办管理员, 安全审计员).
         #[arg(long)]
         role: String,
         #[arg(long)]
@@ -203,6 +206,9 @@ pub enum AccountsCommand {
 pub enum TokensCommand {
     /// Create a token; prints it once.
     Create {
+        /// subject, reporter, reviewer, deciding, handling, financial, admin or auditor (or the
+        /// Chinese name: 信用主体, 信息员, 审核员, 认定单位经办人, 核查部门经办人, 金融机构,
+        /// 信用办管理员, 安全审计员).
         #[arg(long)]
         role: String,
         #[arg(long)]
