@@ -127,6 +127,30 @@ impl Figures {
     }
 }
 
+/// A decision's key for 双公示 monitoring and for telling one decision filed under two subjects:
+/// SM3 of the class code and each key item's value (the 文书号) as written, full-width forms
+/// folded and spaces dropped, cut to 16 bytes; `None` when a value is empty (the importer then
+/// keys the row by all its cells).
+pub fn decision_key(class_code: &str, values: &[&str]) -> Option<[u8; 16]> {
+    use sm3::{Digest, Sm3};
+    let mut h = Sm3::new();
+    h.update(class_code.as_bytes());
+    for v in values {
+        let folded: String = v
+            .chars()
+            .map(crate::text::fold_width)
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        if folded.is_empty() {
+            return None;
+        }
+        h.update([0]);
+        h.update(folded.as_bytes());
+    }
+    let out: [u8; 32] = h.finalize().into();
+    out[..16].try_into().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

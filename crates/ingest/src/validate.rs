@@ -130,27 +130,27 @@ impl<'a> Validator<'a> {
                 .filter(|c| !c.is_whitespace())
                 .collect()
         };
+        let values = self
+            .class
+            .key
+            .iter()
+            .map(|k| {
+                let i = self.class.index_of(k)?;
+                Some(self.value(raw, i).unwrap_or_default())
+            })
+            .collect::<Option<Vec<String>>>()?;
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        // The same key as the store gives records stored before they kept it
+        // (`Store::backfill_decision_keys`).
+        if let Some(k) = domain::monitoring::decision_key(&self.class.code, &values) {
+            return Some(k);
+        }
         let mut h = crypto::Sm3Stream::new();
         h.update(self.class.code.as_bytes());
-        let mut whole = false;
-        for k in &self.class.key {
-            let i = self.class.index_of(k)?;
-            let v = self.value(raw, i).map(|v| folded(&v)).unwrap_or_default();
-            if v.is_empty() {
-                whole = true;
-                break;
-            }
+        h.update(&[1]);
+        for c in &raw.cells {
             h.update(&[0]);
-            h.update(v.as_bytes());
-        }
-        if whole {
-            h = crypto::Sm3Stream::new();
-            h.update(self.class.code.as_bytes());
-            h.update(&[1]);
-            for c in &raw.cells {
-                h.update(&[0]);
-                h.update(folded(c).as_bytes());
-            }
+            h.update(folded(c).as_bytes());
         }
         h.finish()[..16].try_into().ok()
     }

@@ -2734,11 +2734,31 @@ fn a_decision_sent_again_under_the_right_code_leaves_the_wrong_subjects_file() {
             s1.notices
         );
         assert!(s1.notices.is_empty(), "{}: {:?}", ts.name, s1.notices);
-        // Records stored before they kept their decision (migration 0009) get it when their
-        // unit sends them again.
-        ts.store
-            .write(|c| c.execute("UPDATE records SET decision_key = NULL", &[]))
-            .unwrap();
+        // Records stored before they kept their decision (migration 0009) get it from
+        // `migrate` (the same key as the importer's), or when their unit sends them again.
+        let forget = || {
+            ts.store
+                .write(|c| c.execute("UPDATE records SET decision_key = NULL", &[]))
+                .unwrap()
+        };
+        let keyed = |s: &store::Store| -> Vec<Vec<u8>> {
+            s.read(|c| {
+                c.query(
+                    "SELECT decision_key FROM records ORDER BY subject_key, record_key",
+                    &[],
+                )
+            })
+            .unwrap()
+            .iter()
+            .map(|r| r.bytes(0).unwrap_or_default())
+            .collect()
+        };
+        let before = keyed(&ts.store);
+        assert_eq!(forget(), 4, "{}", ts.name);
+        let classes = vec![("CF".to_string(), vec!["CF_WSH".to_string()])];
+        assert_eq!(ts.store.backfill_decision_keys(&classes).unwrap(), 4);
+        assert_eq!(keyed(&ts.store), before, "{}", ts.name);
+        forget();
         let resent = dir.path().join("first-crlf.csv");
         std::fs::write(
             &resent,

@@ -887,3 +887,68 @@ impl SubmissionWriter<'_> {
         )
     }
 }
+
+impl Store {
+    /// Gives records stored before migration 0009 their decision's key (for telling a decision
+    /// filed under two subjects), from their current version's items: `classes` names each
+    /// monitored class's key items (the 文书号). Returns how many were given one. Run by
+    /// `xinyong migrate`; pages through the records by key, so it reads each once.
+    pub fn backfill_decision_keys(
+        &self,
+        classes: &[(String, Vec<String>)],
+    ) -> Result<u64, StoreError> {
+        let mut done = 0;
+        for (class, items) in classes {
+            let mut after: (String, Vec<u8>) = (String::new(), Vec::new());
+            loop {
+                let page = self.read(|c| {
+                    c.query(
+                        "SELECT r.subject_key, r.record_key, v.payload FROM records r
+                         JOIN record_versions v ON v.subject_key = r.subject_key
+                            AND v.record_key = r.record_key AND v.version_no = r.current_version
+                         WHERE r.class_code = $1 AND r.decision_key IS NULL
+                           AND (r.subject_key > $2 OR (r.subject_key = $2 AND r.record_key > $3))
+                         ORDER BY r.subject_key, r.record_key LIMIT 5000",
+                        &[
+                            class.as_str().into(),
+                            after.0.as_str().into(),
+                            Val::Bytes(after.1.clone()),
+                        ],
+                    )
+                })?;
+                let Some(last) = page.last() else {
+                    break;
+                };
+                after = (last.text(0)?, last.bytes(1)?);
+                let mut keyed = Vec::new();
+                for r in &page {
+                    let payload: serde_json::Map<String, serde_json::Value> =
+                        serde_json::from_str(&r.text(2)?).unwrap_or_default();
+                    let values: Vec<&str> = items
+                        .iter()
+                        .map(|i| payload.get(i).and_then(|v| v.as_str()).unwrap_or_default())
+                        .collect();
+                    if let Some(k) = domain::monitoring::decision_key(class, &values) {
+                        keyed.push((r.text(0)?, r.bytes(1)?, k));
+                    }
+                }
+                done += self.write(|c| {
+                    let mut n = 0;
+                    for (subject, key, k) in &keyed {
+                        n += c.execute(
+                            "UPDATE records SET decision_key = $1
+                             WHERE subject_key = $2 AND record_key = $3 AND decision_key IS NULL",
+                            &[
+                                Val::Bytes(k.to_vec()),
+                                subject.as_str().into(),
+                                Val::Bytes(key.clone()),
+                            ],
+                        )?;
+                    }
+                    Ok(n)
+                })?;
+            }
+        }
+        Ok(done)
+    }
+}

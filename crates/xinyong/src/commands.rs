@@ -213,6 +213,20 @@ pub fn run(cli: Cli) -> Result<()> {
                 store.backend().as_str(),
                 store.schema_version()?
             );
+            // Records stored before they kept their decision's key (migration 0009) get it.
+            let classes: Vec<(String, Vec<String>)> = ctx
+                .rules
+                .monitoring
+                .classes
+                .iter()
+                .filter_map(|c| ctx.rules.catalog.class_by_code(c))
+                .filter(|c| !c.key.is_empty())
+                .map(|c| (c.code.clone(), c.key.clone()))
+                .collect();
+            let n = store.backfill_decision_keys(&classes)?;
+            if n > 0 {
+                println!("已为{n}条此前入库的记录补记决定文书号键（用于识别主体代码更正）");
+            }
             Ok(())
         }
     }
