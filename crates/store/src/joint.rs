@@ -928,7 +928,7 @@ fn insert_checks_pg(
             "WITH ins AS (INSERT INTO checks ({CHECK_INSERT_COLUMNS})
                           SELECT * FROM unnest({}) RETURNING check_id),
                   head AS ({})
-             SELECT ins.check_id, head.* FROM ins LEFT JOIN head ON true",
+             SELECT ins.check_id, head.seq, head.hash, head.scheme FROM ins LEFT JOIN head ON true",
             crate::unnest_params(&TYPES),
             crate::platform::AUDIT_HEAD
         )

@@ -252,8 +252,7 @@ impl Store {
                 // A chain keyed before its key was recorded (a platform from before migration
                 // 1006): the key must be the one its last keyed entry was computed under.
                 if let Some(last) = c.query_one(platform::LAST_KEYED, &[])? {
-                    let last = platform::chain_head(&last, 0)?
-                        .ok_or_else(|| StoreError::Decode("a keyed entry not read".into()))?;
+                    let last = platform::audit_from(&last)?;
                     let h =
                         domain::audit::chain_hash_keyed(&key, &last.prev_hash, &last.as_entry());
                     if h[..] != last.hash[..] {

@@ -231,7 +231,7 @@ fn token_from(r: &Row) -> Result<ApiToken, StoreError> {
 
 const AUDIT_COLUMNS: &str = "seq, at, actor, role, unit, action, object, outcome, request_id, client, detail, prev_hash, hash, scheme";
 
-fn audit_from(r: &Row) -> Result<StoredAudit, StoreError> {
+pub(crate) fn audit_from(r: &Row) -> Result<StoredAudit, StoreError> {
     Ok(StoredAudit {
         entry: AuditEntryView {
             seq: r.i64(0)?,
@@ -752,13 +752,13 @@ pub(crate) fn audit_append_locked(
     audit_append_after(c, key, head, entries, now)
 }
 
-/// The chain's last entry, whole (a keyed one is checked against the key before anything is
-/// appended after it); `None` for an empty chain.
-pub(crate) type ChainHead = Option<StoredAudit>;
+/// The chain's last entry (sequence number, hash and scheme); `None` for an empty chain.
+pub(crate) type ChainHead = Option<(i64, Vec<u8>, i64)>;
 
-/// The chain's last entry (the columns of `AUDIT_COLUMNS`), to be read after `lock_audit`.
-pub(crate) const AUDIT_HEAD: &str = "SELECT seq, at, actor, role, unit, action, object, outcome,
-    request_id, client, detail, prev_hash, hash, scheme FROM audit_log ORDER BY seq DESC LIMIT 1";
+/// The chain's last entry, to be read after `lock_audit` (every group of entries reads it: only
+/// what the next entry needs).
+pub(crate) const AUDIT_HEAD: &str =
+    "SELECT seq, hash, scheme FROM audit_log ORDER BY seq DESC LIMIT 1";
 
 /// The chain's last keyed entry (its key is checked against it before it is recorded).
 pub(crate) const LAST_KEYED: &str = "SELECT seq, at, actor, role, unit, action, object, outcome,
@@ -770,7 +770,7 @@ pub(crate) fn chain_head(r: &Row, from: usize) -> Result<ChainHead, StoreError> 
     if *r.get(from) == Val::Null {
         return Ok(None);
     }
-    audit_from(&Row(r.0[from..].to_vec())).map(Some)
+    Ok(Some((r.i64(from)?, r.bytes(from + 1)?, r.i64(from + 2)?)))
 }
 
 /// The types of `AUDIT_COLUMNS` on PostgreSQL, for a group appended by `unnest`.
@@ -794,12 +794,12 @@ pub(crate) fn audit_append_after(
     // key would look). Which key is checked when it is set (`Store::set_audit_key`); a head
     // that does not hold together is for `audit verify` to report, not a reason to stop
     // auditing.
-    if key.is_none() && head.as_ref().is_some_and(|h| h.scheme != SCHEME_SM3) {
+    if key.is_none() && head.as_ref().is_some_and(|h| h.2 != SCHEME_SM3) {
         return Err(StoreError::Refused(
             "审计日志已用平台密钥（HMAC-SM3）链接：写入审计日志需要平台的密钥文件（--keys）".into(),
         ));
     }
-    let (mut seq, mut prev) = head.map_or_else(|| (0, GENESIS.to_vec()), |h| (h.entry.seq, h.hash));
+    let (mut seq, mut prev) = head.map_or_else(|| (0, GENESIS.to_vec()), |h| (h.0, h.1));
     let scheme = if key.is_some() {
         SCHEME_HMAC_SM3
     } else {

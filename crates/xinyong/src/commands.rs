@@ -226,6 +226,12 @@ pub fn run(cli: Cli) -> Result<()> {
             let n = store.backfill_decision_keys(&classes)?;
             if n > 0 {
                 println!("已为{n}条此前入库的记录补记决定文书号键（用于识别主体代码更正）");
+                ctx.audit(
+                    "records.decision_keys",
+                    None,
+                    "ok",
+                    Some(format!("backfilled={n}")),
+                )?;
             }
             Ok(())
         }

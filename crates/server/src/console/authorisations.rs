@@ -17,15 +17,7 @@ use crate::{Shared, blocking, today};
 
 pub async fn page(State(state): State<Shared>, ctx: Ctx) -> Response {
     let (s, p) = (state.clone(), ctx.principal.clone());
-    let rows = blocking(move || {
-        Ok(match (p.role, &p.subject_key) {
-            (Role::Subject, Some(k)) => s.platform.authorisations(Some(k), None, 500)?,
-            (Role::Financial, Some(k)) => s.platform.authorisations(None, Some(k), 500)?,
-            (Role::Admin | Role::Auditor, _) => s.platform.authorisations(None, None, 500)?,
-            _ => Vec::new(),
-        })
-    })
-    .await;
+    let rows = blocking(move || api::visible(&s, &p)).await;
     let rows = match rows {
         Ok(r) => r,
         Err(e) => return error_page(&ctx, e),
