@@ -311,16 +311,24 @@ impl SubmissionWriter<'_> {
                 )?;
             }
             Backend::Sqlite => {
+                // Many keys per statement (in pieces of fixed sizes, so that a few statement
+                // texts are prepared once), not a query per row.
                 let mut asked = HashSet::new();
-                for k in rows.iter().filter_map(|r| r.decision_key) {
-                    if asked.insert(k) {
-                        let mut params = base.to_vec();
-                        params.push(Val::Bytes(k.to_vec()));
-                        found.extend(
-                            self.conn
-                                .query(&format!("{SAME_DECISION} r.decision_key = $4"), &params)?,
-                        );
-                    }
+                let keys: Vec<[u8; 16]> = rows
+                    .iter()
+                    .filter_map(|r| r.decision_key)
+                    .filter(|k| asked.insert(*k))
+                    .collect();
+                let mut at = 0;
+                for n in crate::multi_row_pieces(keys.len()) {
+                    let list: Vec<String> = (0..n).map(|i| format!("${}", i + 4)).collect();
+                    let mut params = base.to_vec();
+                    params.extend(keys[at..at + n].iter().map(|k| Val::Bytes(k.to_vec())));
+                    found.extend(self.conn.query(
+                        &format!("{SAME_DECISION} r.decision_key IN ({})", list.join(", ")),
+                        &params,
+                    )?);
+                    at += n;
                 }
             }
         }
