@@ -498,14 +498,18 @@ impl Store {
     }
 
     /// The next group for a group writer (audit entries, checks): `first` and what arrives
-    /// close behind it, up to `max`. Gathering ends after `linger` without an arrival: when
-    /// every request in flight is waiting in the group the cores idle until then (measured at
-    /// 32 connections: 500 µs left 14–18% idle, 150 µs 5–10%; no linger at all made groups so
-    /// small that PostgreSQL's synced commits cost more than the idle time saved). On SQLite,
-    /// whose commits do not sync (WAL), it also ends as soon as every request in flight
-    /// (`in_flight`, counted by the server) waits in the group: measured with checks at 32
-    /// connections, 33% more per second and the idle share from 34% to 22%; on PostgreSQL the
-    /// smaller groups this makes cost 12%, so it keeps the linger.
+    /// close behind it, up to `max`. Gathering ends after `linger` without an arrival (when every
+    /// request in flight waits in the group the cores idle until then: at 32 connections 500 µs
+    /// left 14–18% idle, 150 µs 5–10%), and once the group holds a share of the requests in
+    /// flight (`in_flight`, counted by the server). On SQLite, whose commits do not sync (WAL),
+    /// that share is all of them: with checks at 32 connections, 33% more per second and the idle
+    /// share from 34% to 22%. On PostgreSQL, whose commits sync and take a few round trips, a
+    /// group that waited for all of them kept server and database in lock-step (the requests
+    /// answered, then all back in the next group) — 12% fewer checks than the linger alone; one
+    /// that ends at half of them lets the other half gather while it commits. Measured at 1 M
+    /// organisations, 32 connections, alternating runs: checks 11,700–12,200/s before, 13,300–
+    /// 14,200/s after; officers reading files (their audit entries) 8,000–8,400 against
+    /// 8,500–8,800 req/s. (Ending a group at once, with no share, made groups of one: 1,700/s.)
     pub fn gather_group<J>(
         &self,
         rx: &std::sync::mpsc::Receiver<J>,
@@ -514,9 +518,12 @@ impl Store {
         linger: Duration,
         in_flight: &std::sync::atomic::AtomicUsize,
     ) -> Vec<J> {
-        let early = self.backend() == Backend::Sqlite;
+        let share = match self.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 2,
+        };
         let mut jobs = vec![first];
-        while jobs.len() < max && !(early && in_flight.load(Ordering::Acquire) <= jobs.len()) {
+        while jobs.len() < max && jobs.len() * share < in_flight.load(Ordering::Acquire) {
             match rx.recv_timeout(linger) {
                 Ok(j) => jobs.push(j),
                 Err(_) => break,
