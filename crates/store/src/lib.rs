@@ -130,6 +130,26 @@ impl Location {
         }
     }
 
+    /// Whether a platform is already there: the SQLite file exists, or the PostgreSQL schema
+    /// (`public` without `?schema=`) holds the migrations table. Asked without creating
+    /// anything, so that a command that only reads or audits can refuse a mistyped location
+    /// instead of making an empty platform there (opening a store creates its schema).
+    pub fn holds_platform(&self) -> Result<bool, StoreError> {
+        match self {
+            Location::Sqlite(p) => Ok(p.exists()),
+            Location::Postgres { url, schema } => {
+                use crate::conn::Conn;
+                let mut c = pg::PgConn::connect(url)?;
+                let found = c.query_one(
+                    "SELECT 1 FROM information_schema.tables
+                     WHERE table_name = 'schema_migrations' AND table_schema = $1",
+                    &[schema.as_deref().unwrap_or("public").into()],
+                )?;
+                Ok(found.is_some())
+            }
+        }
+    }
+
     /// Without the password, for logs and messages.
     pub fn display(&self) -> String {
         match self {

@@ -15,7 +15,11 @@ fn gathered(store: &store::Store) -> usize {
     let in_flight = AtomicUsize::new(8);
     // A long linger: the group must end by the share, not by waiting.
     let group = store.gather_group(&rx, 0, 1024, Duration::from_secs(2), &in_flight);
-    assert_eq!(group, (0..group.len() as i32).collect::<Vec<_>>(), "in order");
+    assert_eq!(
+        group,
+        (0..group.len() as i32).collect::<Vec<_>>(),
+        "in order"
+    );
     group.len()
 }
 

@@ -31,29 +31,29 @@ impl Ctx {
     /// The store for a command that only reads: a path typed wrong is said to be wrong, not
     /// made into an empty store that answers "0 subjects".
     fn existing_store(&self) -> Result<Store> {
-        if let Ok(store::Location::Sqlite(p)) = store::Location::parse(&self.global.db)
-            && !p.exists()
-        {
-            bail!(
-                "数据库{}不存在：请检查 --db，或先导入数据（import）",
-                p.display()
-            );
-        }
+        self.refuse_missing("或先导入数据（import）")?;
         self.store()
+    }
+    /// A location typed wrong (a file or a PostgreSQL schema that holds no platform) is said to
+    /// be wrong before anything is opened there.
+    fn refuse_missing(&self, hint: &str) -> Result<()> {
+        let Ok(location) = store::Location::parse(&self.global.db) else {
+            return Ok(()); // said by the open that follows
+        };
+        if !location
+            .holds_platform()
+            .with_context(|| format!("连接数据库 {}", location.display()))?
+        {
+            bail!("数据库{}不存在：请检查 --db，{hint}", location.display());
+        }
+        Ok(())
     }
     /// The platform store, its audit chain keyed from the key file (the command line appends to
     /// the same chain as the server).
     /// A path typed wrong is said to be wrong: not made into an empty platform whose trail
     /// "verifies" with 0 entries, or that takes new accounts and tokens nobody will use.
     fn platform(&self) -> Result<Store> {
-        if let Ok(store::Location::Sqlite(p)) = store::Location::parse(&self.global.db)
-            && !p.exists()
-        {
-            bail!(
-                "数据库{}不存在：请检查 --db（新平台先运行 migrate、serve 或 import 创建数据库）",
-                p.display()
-            );
-        }
+        self.refuse_missing("新平台先运行 migrate、serve 或 import 创建数据库")?;
         let platform = Store::open_platform(&self.global.db)
             .with_context(|| format!("打开平台数据库（{}）", self.global.db))?;
         platform.set_audit_key(self.keys()?.audit_chain_key())?;

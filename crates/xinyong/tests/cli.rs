@@ -296,6 +296,27 @@ fn rules_answer_why_a_date_is_what_it_is() {
         );
         assert!(!typo.parent().unwrap().exists(), "{args:?}");
     }
+    // On PostgreSQL, a schema typed wrong: refused, and no schema made.
+    let schema = format!("xy_typo_{}", std::process::id());
+    let typo_pg = format!("{}?schema={schema}", testkit::pg_url());
+    for args in [
+        &["stats", "--json"][..],
+        &["audit", "verify"][..],
+        &["tokens", "create", "--role", "admin", "--name", "x"][..],
+    ] {
+        let out = xinyong(&typo_pg, &k, args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            err.contains("不存在") && err.contains(&schema),
+            "{args:?}: {err}"
+        );
+    }
+    let mut pg = postgres::Client::connect(&testkit::pg_url(), postgres::NoTls).unwrap();
+    let made = pg
+        .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
+        .unwrap();
+    assert!(made.is_none(), "schema {schema} was created");
     // A category misspelt is refused, not counted as 一般.
     let out = xinyong(
         "x.db",
