@@ -118,13 +118,49 @@ fn status_meaning(status: &str) -> &'static str {
 )]
 pub struct ApiDoc;
 
-/// The document as JSON (built once).
-pub fn document() -> String {
+/// The document as JSON (built once), each operation saying which roles may call it — read
+/// from the table the server enforces (`endpoints`), so the two cannot disagree.
+pub fn document(endpoints: &[crate::access::Endpoint]) -> String {
     static DOC: OnceLock<String> = OnceLock::new();
     DOC.get_or_init(|| {
-        ApiDoc::openapi()
-            .to_pretty_json()
-            .unwrap_or_else(|_| "{}".into())
+        let mut doc = ApiDoc::openapi();
+        roles_into(&mut doc, endpoints);
+        doc.to_pretty_json().unwrap_or_else(|_| "{}".into())
     })
     .clone()
+}
+
+fn roles_into(doc: &mut utoipa::openapi::OpenApi, endpoints: &[crate::access::Endpoint]) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for (method, op) in [
+            ("GET", &mut item.get),
+            ("PUT", &mut item.put),
+            ("POST", &mut item.post),
+            ("DELETE", &mut item.delete),
+            ("PATCH", &mut item.patch),
+        ] {
+            let (Some(op), Some(ep)) = (
+                op.as_mut(),
+                endpoints
+                    .iter()
+                    .find(|e| !e.console && e.path == path && e.method.as_str() == method),
+            ) else {
+                continue;
+            };
+            let who = if ep.roles.contains(&auth::Role::Public) {
+                "任何人，无需登录".to_string()
+            } else {
+                ep.roles
+                    .iter()
+                    .map(|r| r.label())
+                    .collect::<Vec<_>>()
+                    .join("、")
+            };
+            let line = format!("可调用角色：{who}。");
+            op.description = Some(match op.description.take() {
+                Some(d) if !d.trim().is_empty() => format!("{d}\n\n{line}"),
+                _ => line,
+            });
+        }
+    }
 }

@@ -859,6 +859,30 @@ async fn the_openapi_document_describes_every_api_endpoint() {
             ep.method,
             ep.path
         );
+        // Every operation says what it does, and who may call it as the server enforces it.
+        assert!(
+            op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+            "{} {}: no summary",
+            ep.method,
+            ep.path
+        );
+        let description = op["description"].as_str().unwrap_or_default();
+        for role in auth::ALL_ROLES {
+            let named = description
+                .rsplit("可调用角色：")
+                .next()
+                .is_some_and(|who| who.contains(role.label()));
+            let may = ep.roles.contains(&role);
+            if ep.roles.contains(&Role::Public) {
+                assert!(description.contains("任何人"), "{} {}", ep.method, ep.path);
+            } else {
+                assert_eq!(
+                    named, may,
+                    "{} {}: {role:?} in {description}",
+                    ep.method, ep.path
+                );
+            }
+        }
     }
     // A path parameter is one the path names; the rest are query parameters. Every response
     // says what it means (OpenAPI requires it); operation ids are unique.

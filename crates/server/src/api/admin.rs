@@ -12,14 +12,14 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::manage::{self, AccountRequest, CreatedAccount, CreatedToken, TokenRequest};
 use crate::{Shared, blocking};
 
-#[utoipa::path(get, path = "/api/v1/accounts", tag = "账号", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/accounts", summary = "列出账号", tag = "账号", security(("token" = [])),
     responses((status = 200, description = "账号", body = Vec<Account>),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn list_accounts(State(state): State<Shared>) -> ApiResult<Json<Vec<Account>>> {
     blocking(move || Ok(Json(state.platform.accounts()?))).await
 }
 
-#[utoipa::path(post, path = "/api/v1/accounts", tag = "账号", security(("token" = [])), request_body = AccountRequest,
+#[utoipa::path(post, path = "/api/v1/accounts", summary = "创建账号", tag = "账号", security(("token" = [])), request_body = AccountRequest,
     responses((status = 201, description = "已创建；初始密码只显示这一次", body = CreatedAccount),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
@@ -52,7 +52,7 @@ pub struct Done {
     pub ok: bool,
 }
 
-#[utoipa::path(post, path = "/api/v1/accounts/{id}/disable", tag = "账号", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/disable", summary = "停用账号", tag = "账号", security(("token" = [])),
     params(("id" = i64, Path, description = "账号编号")),
     responses((status = 200, description = "已停用，其会话全部失效", body = Done),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -82,7 +82,7 @@ pub struct NewPassword {
     pub initial_password: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/accounts/{id}/password", tag = "账号", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/password", summary = "重置账号密码", tag = "账号", security(("token" = [])),
     params(("id" = i64, Path, description = "账号编号")),
     responses((status = 200, description = "已重置", body = NewPassword),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -110,14 +110,14 @@ pub async fn reset_password(
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "账号", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/tokens", summary = "列出接口令牌", tag = "账号", security(("token" = [])),
     responses((status = 200, description = "接口令牌（不含密钥）", body = Vec<ApiToken>),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn list_tokens(State(state): State<Shared>) -> ApiResult<Json<Vec<ApiToken>>> {
     blocking(move || Ok(Json(state.platform.tokens()?))).await
 }
 
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "账号", security(("token" = [])), request_body = TokenRequest,
+#[utoipa::path(post, path = "/api/v1/tokens", summary = "创建接口令牌", tag = "账号", security(("token" = [])), request_body = TokenRequest,
     responses((status = 201, description = "已创建；令牌只显示这一次", body = CreatedToken),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
@@ -148,7 +148,7 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(r?)))
 }
 
-#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "账号", security(("token" = [])),
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", summary = "吊销接口令牌", tag = "账号", security(("token" = [])),
     params(("id" = i64, Path, description = "令牌编号")),
     responses((status = 200, description = "已吊销", body = Done),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

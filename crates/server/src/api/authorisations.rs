@@ -112,7 +112,7 @@ fn grant(state: &Shared, ctx: &Ctx, req: &GrantRequest) -> Result<store::Authori
         .ok_or_else(|| ApiError::internal("authorisation not read back"))
 }
 
-#[utoipa::path(post, path = "/api/v1/authorisations", tag = "信易贷授权", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/authorisations", summary = "授权金融机构查询本主体信用档案", tag = "信易贷授权", security(("token" = [])),
     request_body = GrantRequest,
     responses((status = 201, description = "已授权：该金融机构在截止日期前可查询本主体的完整信用档案（授信融资）", body = store::Authorisation),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -149,7 +149,7 @@ pub(crate) async fn grant_audited(
     done
 }
 
-#[utoipa::path(get, path = "/api/v1/authorisations", tag = "信易贷授权", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/authorisations", summary = "查询信易贷授权", tag = "信易贷授权", security(("token" = [])),
     responses((status = 200, description = "信用主体：本主体给出的授权；金融机构：给予本机构的授权；市信用办和审计员：全部（最近500条）", body = Authorisations),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn list_authorisations(
@@ -176,7 +176,7 @@ pub(crate) fn visible(
     })
 }
 
-#[utoipa::path(post, path = "/api/v1/authorisations/{id}/revoke", tag = "信易贷授权", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/authorisations/{id}/revoke", summary = "撤回信易贷授权", tag = "信易贷授权", security(("token" = [])),
     params(("id" = i64, Path, description = "授权编号")),
     responses((status = 200, description = "已撤回：该金融机构即时起只能看到公开信息", body = Done),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

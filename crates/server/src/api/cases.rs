@@ -218,7 +218,7 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/my/records", tag = "信用修复与异议", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/my/records", summary = "本主体的失信记录与可修复日期", tag = "信用修复与异议", security(("token" = [])),
     responses((status = 200, description = "本主体的失信记录：可申请修复日期、公示截止日期、今日预审结果、办理中的申请", body = MyRecords),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<MyRecords>> {
@@ -296,7 +296,7 @@ pub async fn apply(
     r
 }
 
-#[utoipa::path(post, path = "/api/v1/repairs", tag = "信用修复与异议", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/repairs", summary = "申请信用修复", tag = "信用修复与异议", security(("token" = [])),
     request_body = RepairRequest,
     responses((status = 200, description = "已提交并经平台预审，转认定单位办理；证明材料用 POST /api/v1/cases/{id}/files 上传", body = CaseCreated),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -356,7 +356,7 @@ pub async fn object(
     r
 }
 
-#[utoipa::path(post, path = "/api/v1/objections", tag = "信用修复与异议", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/objections", summary = "提出异议", tag = "信用修复与异议", security(("token" = [])),
     request_body = ObjectionRequest,
     responses((status = 200, description = "异议已登记：该记录即时标注“异议处理中”，平台转送信息提供单位核实（信息提供单位自行提出的为主动异议）", body = CaseCreated),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -424,7 +424,7 @@ pub fn cases_for(state: &Shared, a: &Actor, q: &CasesQuery) -> ApiResult<Vec<sto
     Ok(state.store.cases(&f)?)
 }
 
-#[utoipa::path(get, path = "/api/v1/cases", tag = "信用修复与异议", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/cases", summary = "查询信用修复与异议申请", tag = "信用修复与异议", security(("token" = [])),
     params(CasesQuery),
     responses((status = 200, description = "主体：本主体的申请；单位：转本单位办理的；市信用办、审计员：全部", body = CaseList),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -448,7 +448,7 @@ pub async fn list_cases(
     Ok(Json(CaseList { cases }))
 }
 
-#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "信用修复与异议", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/cases/{id}", summary = "查询申请详情", tag = "信用修复与异议", security(("token" = [])),
     params(("id" = i64, Path, description = "申请编号")),
     responses((status = 200, description = "申请详情：办理过程、证明材料、预审结果、当前可办理的操作", body = CaseView),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -530,7 +530,7 @@ pub async fn act(
     r
 }
 
-#[utoipa::path(post, path = "/api/v1/cases/{id}/actions", tag = "信用修复与异议", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/cases/{id}/actions", summary = "办理申请（受理、审核、决定等）", tag = "信用修复与异议", security(("token" = [])),
     params(("id" = i64, Path, description = "申请编号")), request_body = CaseActionRequest,
     responses((status = 200, description = "已办理（记入办理过程）；准予修复时该记录在同一事务中停止公示", body = store::Case),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -552,7 +552,7 @@ pub struct FileQuery {
     pub name: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/cases/{id}/files", tag = "信用修复与异议", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/cases/{id}/files", summary = "上传证明材料", tag = "信用修复与异议", security(("token" = [])),
     params(("id" = i64, Path, description = "申请编号"), FileQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "证明材料（PDF、PNG或JPEG，按内容识别，单个不超过10MB）"),
     responses((status = 200, description = "已保存（SM4加密存储，附SM3摘要）", body = Vec<store::CaseFile>),
@@ -634,7 +634,7 @@ pub async fn file_response(state: &Shared, ctx: &Ctx, id: i64, file: i64) -> Api
     Ok((h, bytes).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/cases/{id}/files/{file}", tag = "信用修复与异议", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/cases/{id}/files/{file}", summary = "下载证明材料", tag = "信用修复与异议", security(("token" = [])),
     params(("id" = i64, Path, description = "申请编号"), ("file" = i64, Path, description = "材料编号")),
     responses((status = 200, description = "证明材料原件（读取留痕）", content_type = "application/octet-stream"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -690,7 +690,7 @@ pub fn worklist_for(state: &Shared, a: &Actor) -> ApiResult<Worklist> {
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/worklist", tag = "信用修复与异议", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/worklist", summary = "信用修复与异议工作台", tag = "信用修复与异议", security(("token" = [])),
     responses((status = 200, description = "本单位的信用修复与异议工作台（市信用办：全市），含逾期事项", body = Worklist),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn worklist(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<Worklist>> {
@@ -726,7 +726,7 @@ pub fn messages_for(state: &Shared, ctx: &Ctx) -> ApiResult<Vec<store::Message>>
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/messages", tag = "信用修复与异议", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/messages", summary = "站内消息", tag = "信用修复与异议", security(("token" = [])),
     responses((status = 200, description = "站内消息：修复提醒、办理结果、待办、督办", body = Messages),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn messages(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<Messages>> {
@@ -776,7 +776,7 @@ pub fn stats_for(state: &Shared, q: &StatsQuery) -> ApiResult<CaseStatsReply> {
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/cases/stats", operation_id = "case_stats", tag = "信用修复与异议", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/cases/stats", summary = "信用修复与异议统计", operation_id = "case_stats", tag = "信用修复与异议", security(("token" = [])),
     params(StatsQuery),
     responses((status = 200, description = "按单位、月份：申请数、准予（异议成立）数、不予（维持）数、平均与最长办理工作日、超时步骤、当前逾期", body = CaseStatsReply),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -805,7 +805,7 @@ pub struct Feed {
     pub next_after: i64,
 }
 
-#[utoipa::path(get, path = "/api/v1/sharing/feed", tag = "信用修复与异议", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/sharing/feed", summary = "向省级平台共享的修复决定", tag = "信用修复与异议", security(("token" = [])),
     params(FeedQuery),
     responses((status = 200, description = "共享给省级平台的信用修复决定，按编号递增；省级交换系统凭 next_after 续取", body = Feed),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

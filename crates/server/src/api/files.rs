@@ -134,7 +134,7 @@ async fn load_file_as(
     Ok(file)
 }
 
-#[utoipa::path(get, path = "/api/v1/subjects/{code}", tag = "信用档案",
+#[utoipa::path(get, path = "/api/v1/subjects/{code}", summary = "查询信用档案", tag = "信用档案",
     params(("code" = String, Path, description = "统一社会信用代码、主体键（P开头），或公民身份号码（公众不可按身份号码查询）"), AsOf),
     responses(
         (status = 200, description = "信用档案（按调用者可见范围）", body = views::CreditFile),
@@ -157,7 +157,7 @@ pub struct IdNumber {
     pub id_number: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/subjects/{code}/id-number", tag = "信用档案", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/subjects/{code}/id-number", summary = "查看完整证件号码（留痕）", tag = "信用档案", security(("token" = [])),
     params(("code" = String, Path, description = "公民身份号码（或主体键）")),
     responses(
         (status = 200, description = "完整证件号码（敏感读取，留痕）", body = IdNumber),
@@ -207,7 +207,7 @@ pub struct RecordDetail {
     pub record: views::RecordView,
 }
 
-#[utoipa::path(get, path = "/api/v1/records/{id}", tag = "信用档案",
+#[utoipa::path(get, path = "/api/v1/records/{id}", summary = "查询一条记录及其版本", tag = "信用档案",
     params(("id" = String, Path, description = "记录编号（主体键-记录键）"), AsOf),
     responses(
         (status = 200, description = "记录及其版本", body = RecordDetail),
@@ -275,7 +275,7 @@ pub fn reason(r: &str) -> Result<String, ApiError> {
     Ok(r.to_string())
 }
 
-#[utoipa::path(post, path = "/api/v1/records/{id}/withdraw", tag = "报送", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/records/{id}/withdraw", summary = "撤回一条记录", tag = "报送", security(("token" = [])),
     params(("id" = String, Path, description = "记录编号")), request_body = Withdraw,
     responses(
         (status = 200, description = "已撤回（新增撤回版本）", body = Withdrawn),

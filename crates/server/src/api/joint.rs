@@ -174,7 +174,7 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
     Ok(result)
 }
 
-#[utoipa::path(post, path = "/api/v1/checks", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/checks", summary = "单笔核查（逢办必查）", tag = "联合奖惩", security(("token" = [])),
     request_body = CheckRequest,
     responses(
         (status = 200, description = "核查结论、适用措施及依据、所涉名单；核查已留痕，凭 check_id 反馈", body = CheckResult),
@@ -219,7 +219,7 @@ pub fn visible_check(state: &Shared, ctx: &Ctx, id: i64) -> ApiResult<store::Che
     Ok(c)
 }
 
-#[utoipa::path(get, path = "/api/v1/checks/{id}", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/checks/{id}", summary = "查询核查记录", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "核查编号")),
     responses((status = 200, description = "核查记录及反馈", body = CheckDetail),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -333,7 +333,7 @@ pub fn file_feedback(
     Ok(fb)
 }
 
-#[utoipa::path(post, path = "/api/v1/checks/{id}/feedback", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/checks/{id}/feedback", summary = "反馈核查结果的应用情况", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "核查编号")), request_body = FeedbackRequest,
     responses((status = 200, description = "反馈已记录", body = store::Feedback),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -479,7 +479,7 @@ pub fn snippet(s: &Shared, c: &store::CheckRow) -> String {
     h
 }
 
-#[utoipa::path(get, path = "/api/v1/checks/{id}/snippet", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/checks/{id}/snippet", summary = "核查结论的嵌入式HTML片段", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "核查编号")),
     responses((status = 200, description = "可嵌入业务系统页面的HTML片段（无脚本）", content_type = "text/html", body = String),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -506,7 +506,7 @@ pub struct MatterList {
     pub measures: Vec<domain::measures::Measure>,
 }
 
-#[utoipa::path(get, path = "/api/v1/matters", tag = "联合奖惩",
+#[utoipa::path(get, path = "/api/v1/matters", summary = "事项与联合奖惩措施清单", tag = "联合奖惩",
     responses((status = 200, description = "事项与联合奖惩措施清单（含依据）", body = MatterList),
         (status = 429, body = ErrorBody)))]
 pub async fn matters(State(state): State<Shared>) -> Json<MatterList> {
@@ -619,7 +619,7 @@ pub fn apply_list_action(
     Ok(action)
 }
 
-#[utoipa::path(post, path = "/api/v1/lists/{id}/actions", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/lists/{id}/actions", summary = "名单变更（整改期限、移出、撤销等）", tag = "联合奖惩", security(("token" = [])),
     params(("id" = String, Path, description = "名单记录编号")), request_body = ListActionRequest,
     responses((status = 200, description = "已记录（名单记录新增一个版本）", body = ListActionDone),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -707,7 +707,7 @@ pub fn mark_exception(
     Ok(e)
 }
 
-#[utoipa::path(post, path = "/api/v1/exceptions", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/exceptions", summary = "登记核查例外（误报）", tag = "联合奖惩", security(("token" = [])),
     request_body = ExceptionRequest,
     responses((status = 200, description = "例外已登记：本单位核查该主体该事项时此条命中不再计入（市信用办登记的对各单位有效），直至该名单记录变更", body = store::CheckException),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -754,7 +754,7 @@ pub struct CodeParam {
     pub code: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/exceptions", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/exceptions", summary = "查询主体的核查例外", tag = "联合奖惩", security(("token" = [])),
     params(CodeParam),
     responses((status = 200, description = "该主体在用的例外", body = Vec<store::CheckException>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -784,7 +784,7 @@ pub async fn list_exceptions(
     r.map(|(_, list)| Json(list))
 }
 
-#[utoipa::path(post, path = "/api/v1/exceptions/{id}/revoke", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/exceptions/{id}/revoke", summary = "撤销核查例外", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "例外编号")),
     responses((status = 200, description = "已撤销", body = ListActionDone),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -933,7 +933,7 @@ fn is_xlsx(headers: &HeaderMap, name: Option<&str>) -> bool {
     ct.contains("spreadsheetml") || name.is_some_and(|n| n.to_ascii_lowercase().ends_with(".xlsx"))
 }
 
-#[utoipa::path(post, path = "/api/v1/batches", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/batches", summary = "提交批量审查", tag = "联合奖惩", security(("token" = [])),
     params(BatchParams),
     request_body(content = Vec<u8>, description = "代码清单：CSV（第一列为代码，可有表头）或XLSX（第一个工作表第一列），至多100万行", content_type = "text/csv"),
     responses((status = 200, description = "审查完成；结果文件逐行对应输入，无效代码与重复代码均列明", body = store::BatchRow),
@@ -1013,7 +1013,7 @@ pub fn visible_batch(state: &Shared, ctx: &Ctx, id: i64) -> ApiResult<store::Bat
     Ok(b)
 }
 
-#[utoipa::path(get, path = "/api/v1/batches/{id}", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/batches/{id}", summary = "查询批量审查批次", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "批次编号")),
     responses((status = 200, description = "批次概况（结果摘要SM3；签名时附SM2签名）", body = store::BatchRow),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -1108,7 +1108,7 @@ pub async fn batch_download(
         .into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/batches/{id}/result.csv", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/batches/{id}/result.csv", summary = "下载批量审查结果（CSV）", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "批次编号")),
     responses((status = 200, description = "结果文件（CSV，UTF-8）", content_type = "text/csv", body = String),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -1121,7 +1121,7 @@ pub async fn batch_csv(
     batch_download(&state, &ctx, id, "csv").await
 }
 
-#[utoipa::path(get, path = "/api/v1/batches/{id}/result.xlsx", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/batches/{id}/result.xlsx", summary = "下载批量审查结果（XLSX）", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "批次编号")),
     responses((status = 200, description = "结果文件（XLSX）", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -1152,7 +1152,7 @@ pub struct SubscribeResult {
     pub invalid: Vec<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/subscriptions", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/subscriptions", summary = "订阅主体的信用变动预警", tag = "联合奖惩", security(("token" = [])),
     request_body = SubscribeRequest,
     responses((status = 200, description = "已订阅：这些主体被列入或移出名单、受到严重失信处罚时推送预警", body = SubscribeResult),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -1218,7 +1218,7 @@ pub struct PageParams {
     pub offset: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/subscriptions", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/subscriptions", summary = "查询本单位订阅的主体", tag = "联合奖惩", security(("token" = [])),
     params(PageParams),
     responses((status = 200, description = "本单位订阅的主体", body = Vec<store::Subscription>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -1246,7 +1246,7 @@ pub struct UnsubscribeRequest {
     pub code: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/subscriptions/remove", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/subscriptions/remove", summary = "取消订阅", tag = "联合奖惩", security(("token" = [])),
     request_body = UnsubscribeRequest,
     responses((status = 200, description = "已取消订阅", body = ListActionDone),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -1299,7 +1299,7 @@ pub struct WebhookCreated {
     pub secret: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/webhooks", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/webhooks", summary = "设置预警推送地址", tag = "联合奖惩", security(("token" = [])),
     request_body = WebhookRequest,
     responses((status = 200, description = "已设置单位的预警接收地址；密钥仅显示一次", body = WebhookCreated),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -1371,7 +1371,7 @@ pub struct AlertParams {
     pub limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/alerts", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/alerts", summary = "查询预警", tag = "联合奖惩", security(("token" = [])),
     params(AlertParams),
     responses((status = 200, description = "本单位的预警（信用办：全部），含推送状态与反馈", body = Vec<store::Alert>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -1439,7 +1439,7 @@ pub fn file_alert_feedback(
     Ok(())
 }
 
-#[utoipa::path(post, path = "/api/v1/alerts/{id}/feedback", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/feedback", summary = "反馈预警处理结果", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "预警编号")), request_body = AlertFeedbackRequest,
     responses((status = 200, description = "反馈已记录", body = ListActionDone),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -1578,7 +1578,7 @@ pub fn joint_stats(state: &Shared, since: Option<&str>) -> ApiResult<JointStats>
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/joint/stats", operation_id = "joint_stats", tag = "联合奖惩", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/joint/stats", summary = "联合奖惩统计与累计失信预警", operation_id = "joint_stats", tag = "联合奖惩", security(("token" = [])),
     params(StatsParams),
     responses((status = 200, description = "核查、命中、反馈、预警统计与累计失信预警", body = JointStats),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

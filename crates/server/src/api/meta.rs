@@ -11,12 +11,12 @@ use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{Shared, blocking};
 
-#[utoipa::path(get, path = "/healthz", tag = "运维", responses((status = 200, description = "进程在运行", body = String, content_type = "text/plain")))]
+#[utoipa::path(get, path = "/healthz", summary = "进程存活检查", tag = "运维", responses((status = 200, description = "进程在运行", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
-#[utoipa::path(get, path = "/api/v1/platform-key", tag = "审计",
+#[utoipa::path(get, path = "/api/v1/platform-key", summary = "平台SM2公钥", tag = "审计",
     responses((status = 200, description = "平台SM2公钥（PEM），用于核验批量审查结果和审计检查点的签名（区分标识1234567812345678）", body = String, content_type = "text/plain"),
         (status = 429, body = ErrorBody)))]
 pub async fn platform_key(State(state): State<Shared>) -> String {
@@ -30,7 +30,7 @@ pub struct Ready {
     pub platform_schema: i64,
 }
 
-#[utoipa::path(get, path = "/readyz", tag = "运维", responses(
+#[utoipa::path(get, path = "/readyz", summary = "就绪检查（存储可达、结构最新）", tag = "运维", responses(
     (status = 200, description = "存储可达、结构为最新", body = Ready),
     (status = 503, description = "存储不可达或结构不是最新", body = ErrorBody)))]
 pub async fn readyz(State(state): State<Shared>) -> ApiResult<Json<Ready>> {
@@ -51,7 +51,7 @@ pub async fn readyz(State(state): State<Shared>) -> ApiResult<Json<Ready>> {
     .await
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "运维", security(("token" = [])), responses(
+#[utoipa::path(get, path = "/metrics", summary = "Prometheus指标", tag = "运维", security(("token" = [])), responses(
     (status = 200, description = "Prometheus文本格式", body = String, content_type = "text/plain"),
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn metrics(State(state): State<Shared>) -> Response {
@@ -98,11 +98,11 @@ pub async fn metrics(State(state): State<Shared>) -> Response {
         .into_response()
 }
 
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "运维", responses((status = 200, description = "OpenAPI 3.1 文档", body = Object)))]
-pub async fn openapi() -> Response {
+#[utoipa::path(get, path = "/api/v1/openapi.json", summary = "本接口文档（OpenAPI 3.1）", tag = "运维", responses((status = 200, description = "OpenAPI 3.1 文档", body = Object)))]
+pub async fn openapi(State(state): State<Shared>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        crate::openapi::document(),
+        crate::openapi::document(&state.endpoints),
     )
         .into_response()
 }
@@ -115,7 +115,7 @@ pub async fn docs() -> ApiResult<Html<String>> {
         .map_err(ApiError::internal)
 }
 
-#[utoipa::path(get, path = "/api/v1/me", tag = "账号", security(("token" = [])), responses(
+#[utoipa::path(get, path = "/api/v1/me", summary = "当前调用者", tag = "账号", security(("token" = [])), responses(
     (status = 200, description = "当前调用者", body = auth::Principal),
     (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn me(ctx: Ctx) -> Json<auth::Principal> {
@@ -154,7 +154,7 @@ pub struct CatalogInfo {
     pub classes: Vec<ClassInfo>,
 }
 
-#[utoipa::path(get, path = "/api/v1/catalog", tag = "目录", responses(
+#[utoipa::path(get, path = "/api/v1/catalog", summary = "公共信用信息目录", tag = "目录", responses(
     (status = 200, description = "公共信用信息目录", body = CatalogInfo), (status = 429, body = ErrorBody)))]
 pub async fn catalog(State(state): State<Shared>) -> Json<CatalogInfo> {
     let c = &state.rules.catalog;
@@ -205,7 +205,7 @@ pub struct UnitInfo {
     pub tags: Vec<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/units", tag = "目录", responses(
+#[utoipa::path(get, path = "/api/v1/units", summary = "信源单位", tag = "目录", responses(
     (status = 200, description = "信源单位", body = Vec<UnitInfo>), (status = 429, body = ErrorBody)))]
 pub async fn units(State(state): State<Shared>) -> Json<Vec<UnitInfo>> {
     Json(
@@ -230,7 +230,7 @@ pub async fn units(State(state): State<Shared>) -> Json<Vec<UnitInfo>> {
     )
 }
 
-#[utoipa::path(get, path = "/api/v1/stats", tag = "目录", responses(
+#[utoipa::path(get, path = "/api/v1/stats", summary = "主体与现行记录统计", tag = "目录", responses(
     (status = 200, description = "主体与现行记录数", body = store::Stats), (status = 429, body = ErrorBody)))]
 pub async fn stats(State(state): State<Shared>) -> ApiResult<Json<store::Stats>> {
     blocking(move || Ok(Json(state.store.stats()?))).await

@@ -164,7 +164,7 @@ async fn import_body_here(
     result
 }
 
-#[utoipa::path(post, path = "/api/v1/submissions", tag = "报送", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/submissions", summary = "报送数据（推送JSON或上传文件）", tag = "报送", security(("token" = [])),
     params(SubmitParams),
     request_body(description = "JSON数组（或含 records 数组的对象），字段用国家标准代码；或 JSON Lines（每行一条记录）；或 CSV（UTF-8/GB18030）、XLSX 文件",
         content(
@@ -233,7 +233,7 @@ fn unit_scope(ctx: &Ctx, asked: Option<String>) -> Result<Option<String>, ApiErr
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/submissions", tag = "报送", security(("token" = [])), params(ListParams),
+#[utoipa::path(get, path = "/api/v1/submissions", summary = "列出报送批次", tag = "报送", security(("token" = [])), params(ListParams),
     responses(
         (status = 200, description = "报送批次（新的在前）", body = Vec<Submission>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -284,7 +284,7 @@ pub fn visible_submission(state: &Shared, ctx: &Ctx, id: i64) -> Result<Submissi
     Ok(s)
 }
 
-#[utoipa::path(get, path = "/api/v1/submissions/{id}", tag = "报送", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/submissions/{id}", summary = "查询报送批次及退回原因", tag = "报送", security(("token" = [])),
     params(("id" = i64, Path, description = "报送批次号"), PageParams),
     responses(
         (status = 200, description = "批次、入库的行与退回的行及原因", body = SubmissionDetail),
@@ -356,7 +356,7 @@ pub async fn rejections_file(state: &Shared, ctx: &Ctx, id: i64) -> ApiResult<Re
         .into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/submissions/{id}/rejections.xlsx", tag = "报送", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/submissions/{id}/rejections.xlsx", summary = "下载退回数据（XLSX，附原因）", tag = "报送", security(("token" = [])),
     params(("id" = i64, Path, description = "报送批次号")),
     responses(
         (status = 200, description = "退回数据：原表头、原单元格，附退回原因和原行号", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
@@ -416,7 +416,7 @@ pub async fn withdraw_submission(state: &Shared, ctx: &Ctx, id: i64, why: &str) 
     r
 }
 
-#[utoipa::path(post, path = "/api/v1/submissions/{id}/withdraw", tag = "报送", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/withdraw", summary = "撤回整个报送批次", tag = "报送", security(("token" = [])),
     params(("id" = i64, Path, description = "报送批次号")), request_body = Withdraw,
     responses(
         (status = 200, description = "本批次写入的每条记录增加一个撤回版本", body = Withdrawn),
@@ -439,7 +439,7 @@ pub struct QualityParams {
     pub unit: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/quality", tag = "报送", security(("token" = [])), params(QualityParams),
+#[utoipa::path(get, path = "/api/v1/quality", summary = "数据质量（入库率、关联率、及时率）", tag = "报送", security(("token" = [])), params(QualityParams),
     responses(
         (status = 200, description = "各信源单位的入库、关联、及时数", body = Vec<store::UnitQuality>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]

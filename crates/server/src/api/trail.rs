@@ -37,7 +37,7 @@ fn day_start(s: &str, end: bool) -> Result<chrono::DateTime<chrono::Utc>, ApiErr
     Ok(t.and_utc() - chrono::Duration::hours(8))
 }
 
-#[utoipa::path(get, path = "/api/v1/audit", tag = "审计", security(("token" = [])), params(SearchParams),
+#[utoipa::path(get, path = "/api/v1/audit", summary = "检索审计日志", tag = "审计", security(("token" = [])), params(SearchParams),
     responses((status = 200, description = "审计日志（新的在前）", body = Vec<StoredAudit>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -69,7 +69,7 @@ pub async fn search(
     Ok(Json(rows))
 }
 
-#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "审计", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/audit/verify", summary = "核验审计日志哈希链与检查点签名", tag = "审计", security(("token" = [])),
     responses((status = 200, description = "重算哈希链、校验每个签名检查点的结果", body = audit::Verification),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn verify(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<audit::Verification>> {
@@ -94,7 +94,7 @@ pub async fn verify(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<aud
     Ok(Json(v))
 }
 
-#[utoipa::path(post, path = "/api/v1/audit/checkpoints", tag = "审计", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/audit/checkpoints", summary = "签署审计检查点", tag = "审计", security(("token" = [])),
     responses((status = 200, description = "签署的检查点（无新日志时为空）", body = Option<Checkpoint>),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn checkpoint(
