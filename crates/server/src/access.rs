@@ -54,9 +54,16 @@ pub const OFFICERS: &[Role] = &[Role::Handling, Role::Deciding, Role::Admin];
 pub const OFFICERS_AUDITOR: &[Role] = &[Role::Handling, Role::Deciding, Role::Admin, Role::Auditor];
 /// Who changes a list entry after listing: the deciding unit, and the credit office.
 pub const LIST_DECIDERS: &[Role] = &[Role::Deciding, Role::Admin];
-/// Departments that subscribe to subjects and receive alerts.
-pub const SUBSCRIBERS: &[Role] = &[Role::Handling, Role::Deciding];
-pub const ALERT_READERS: &[Role] = &[Role::Handling, Role::Deciding, Role::Admin, Role::Auditor];
+/// Departments, and financial institutions (their borrowers), that subscribe to subjects and
+/// receive alerts.
+pub const SUBSCRIBERS: &[Role] = &[Role::Handling, Role::Deciding, Role::Financial];
+pub const ALERT_READERS: &[Role] = &[
+    Role::Handling,
+    Role::Deciding,
+    Role::Financial,
+    Role::Admin,
+    Role::Auditor,
+];
 /// Parties to repair and objection cases (the case itself narrows what each sees).
 pub const CASE_READERS: &[Role] = &[
     Role::Subject,

@@ -894,6 +894,95 @@ fn run_jobs(h: &Harness) -> server::jobs::JobsReport {
     server::jobs::run_once(&h.state).unwrap()
 }
 
+/// A financial institution follows its borrowers (design.md: it receives warnings): it
+/// subscribes to organisations — not to persons, whose files it reads only while they authorise
+/// it — and its alerts are its own, shown in the console, answered by it alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_financial_institution_is_warned_about_the_organisations_it_follows() {
+    let h = harness();
+    let x = city(&h);
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions",
+            Role::Financial,
+            json!({"codes": [x.f, x.p], "note": "本行贷款客户"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let s = r.json();
+    assert_eq!(s["added"], 1, "{s}");
+    let refused = s["invalid"][0].as_str().unwrap_or_default();
+    assert!(refused.contains("须经本人授权"), "{s}");
+    assert!(!refused.contains(&x.p), "a full ID number in {refused}");
+    let mine = h.get("/api/v1/subscriptions", Role::Financial).await.json();
+    assert_eq!(mine.as_array().map(Vec::len), Some(1), "{mine}");
+    // The handling department has subscribed to nothing: the bank's list is not its.
+    let theirs = h.get("/api/v1/subscriptions", Role::Handling).await.json();
+    assert_eq!(theirs.as_array().map(Vec::len), Some(0), "{theirs}");
+    run_jobs(&h);
+
+    let s = import(
+        &h,
+        UNIT,
+        "严重失信主体名单",
+        &list_csv(
+            &[(
+                "盐城市己后来列入有限公司",
+                &x.f,
+                "盐环信〔2026〕19号",
+                "伪造监测数据",
+            )],
+            "2029-06-01",
+        ),
+    );
+    assert_eq!(s.accepted, 1);
+    assert_eq!(run_jobs(&h).alerts_made, 1);
+    let alerts = h.get("/api/v1/alerts", Role::Financial).await.json();
+    let a = &alerts[0];
+    assert_eq!(
+        (a["event"].as_str(), a["delivery"].as_str()),
+        (Some("listed"), Some("console")),
+        "{alerts}"
+    );
+    assert_eq!(alerts.as_array().map(Vec::len), Some(1));
+    assert!(
+        h.get("/api/v1/alerts", Role::Handling)
+            .await
+            .json()
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
+    let page = h.get("/console/alerts", Role::Financial).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("盐城市己后来列入有限公司"), "console");
+    let id = a["alert_id"].as_i64().unwrap();
+    let feedback = json!({"outcome": "applied", "reason": "已暂停发放新增贷款"});
+    let r = h
+        .post_json(
+            &format!("/api/v1/alerts/{id}/feedback"),
+            Role::Handling,
+            feedback.clone(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "another's alert");
+    let r = h
+        .post_json(
+            &format!("/api/v1/alerts/{id}/feedback"),
+            Role::Financial,
+            feedback,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions/remove",
+            Role::Financial,
+            json!({"code": x.f}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
     // In service a webhook may not point at the platform's own machine, nor at addresses no

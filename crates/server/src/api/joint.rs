@@ -1152,6 +1152,21 @@ pub struct SubscribeResult {
     pub invalid: Vec<String>,
 }
 
+/// Whose subscriptions and alerts the caller's are: its unit's, or — a financial institution,
+/// which is no source unit — its own, under its 统一社会信用代码 (design.md: institutions receive
+/// warnings about their borrowers).
+pub(crate) fn subscriber_of(p: &auth::Principal) -> ApiResult<String> {
+    match (p.role, &p.unit, &p.subject_key) {
+        (Role::Financial, _, Some(code)) => Ok(format!("{FINANCIAL_SUBSCRIBER}{code}")),
+        (Role::Financial, _, None) => Err(ApiError::Forbidden),
+        (_, Some(unit), _) => Ok(unit.clone()),
+        _ => Err(ApiError::Forbidden),
+    }
+}
+
+/// The prefix of a financial institution's subscriptions and alerts (no unit is named so).
+pub const FINANCIAL_SUBSCRIBER: &str = "金融机构:";
+
 #[utoipa::path(post, path = "/api/v1/subscriptions", summary = "订阅主体的信用变动预警", tag = "联合奖惩", security(("token" = [])),
     request_body = SubscribeRequest,
     responses((status = 200, description = "已订阅：这些主体被列入或移出名单、受到严重失信处罚时推送预警", body = SubscribeResult),
@@ -1166,7 +1181,8 @@ pub async fn subscribe(
     if req.codes.is_empty() || req.codes.len() > 100_000 {
         return Err(ApiError::Unprocessable("codes应有1至100000个代码".into()));
     }
-    let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
+    let unit = subscriber_of(&ctx.principal)?;
+    let financial = ctx.principal.role == Role::Financial;
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let now = s.clock.now();
@@ -1174,6 +1190,12 @@ pub async fn subscribe(
         let mut invalid = Vec::new();
         for code in &req.codes {
             match joint::check::subject_of(code, &s.rules, &s.keys, today(now)) {
+                // What befalls a person is not the institution's to follow: it reads a person's
+                // file only while the person authorises it (信易贷授权查询).
+                Ok((_, shown, domain::record::SubjectKind::NaturalPerson)) if financial => invalid
+                    .push(format!(
+                        "{shown}：金融机构只能订阅企业等组织；自然人的信用信息须经本人授权后查询"
+                    )),
                 Ok((key, shown, _)) => {
                     let name = s.search.get(&key).map(|e| e.name).unwrap_or_default();
                     let label = if name.is_empty() {
@@ -1228,7 +1250,7 @@ pub async fn subscriptions(
     ctx: Ctx,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Vec<store::Subscription>>> {
-    let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
+    let unit = subscriber_of(&ctx.principal)?;
     let s = state.clone();
     blocking(move || {
         Ok(s.platform.subscriptions(
@@ -1257,7 +1279,7 @@ pub async fn unsubscribe(
     ctx: Ctx,
     ApiJson(req): ApiJson<UnsubscribeRequest>,
 ) -> ApiResult<Json<ListActionDone>> {
-    let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
+    let unit = subscriber_of(&ctx.principal)?;
     let s = state.clone();
     let r = blocking(move || {
         let (key, shown, _) =
@@ -1383,7 +1405,7 @@ pub async fn alerts(
 ) -> ApiResult<Json<Vec<store::Alert>>> {
     let unit = match ctx.principal.role {
         Role::Admin | Role::Auditor => None,
-        _ => Some(ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?),
+        _ => Some(subscriber_of(&ctx.principal)?),
     };
     let s = state.clone();
     blocking(move || {
@@ -1422,7 +1444,7 @@ pub fn file_alert_feedback(
         .platform
         .alert(id)?
         .ok_or_else(|| ApiError::NotFound(format!("预警{id}不存在")))?;
-    if ctx.principal.unit.as_deref() != Some(a.unit.as_str()) {
+    if subscriber_of(&ctx.principal).ok().as_deref() != Some(a.unit.as_str()) {
         return Err(ApiError::Concealed(format!("预警{id}不存在")));
     }
     let reason = f.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());

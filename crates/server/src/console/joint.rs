@@ -403,7 +403,7 @@ pub async fn alerts(State(state): State<Shared>, ctx: Ctx) -> Response {
     let r = blocking(move || {
         let unit = match c.principal.role {
             auth::Role::Admin | auth::Role::Auditor => None,
-            _ => Some(c.principal.unit.clone().ok_or(ApiError::Forbidden)?),
+            _ => Some(api::subscriber_of(&c.principal)?),
         };
         let can = crate::access::SUBSCRIBERS.contains(&c.principal.role);
         let list = s.platform.alerts(unit.as_deref(), false, 200)?;

@@ -369,6 +369,7 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
         }
         auth::Role::Financial => {
             nav.push(("/console/checks", "信用核查"));
+            nav.push(("/console/alerts", "预警"));
             nav.push(("/console/authorisations", "授权查询"));
         }
         auth::Role::Auditor => {
