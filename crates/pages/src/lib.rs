@@ -394,6 +394,23 @@ pub struct Monitoring {
     pub warnings: Vec<String>,
     /// The credit office sees the whole city and may produce the bulletin.
     pub city: bool,
+    /// The month's bulletins as issued, the latest first.
+    pub issued: Vec<IssuedLine>,
+}
+
+/// One issued version of a month's bulletin.
+#[derive(Debug, Clone)]
+pub struct IssuedLine {
+    pub id: i64,
+    pub version: i64,
+    pub at: String,
+    pub by: String,
+    pub reason: String,
+    pub summary: String,
+    pub sm3: String,
+    pub signed_message: String,
+    /// Hex of the DER signature.
+    pub signature: String,
 }
 
 #[derive(Template)]

@@ -799,3 +799,171 @@ async fn the_office_reads_data_quality_and_code_conflicts_in_the_console() {
     let r = h.get("/console/quality", Role::Reporter).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+/// The credit office issues a month's bulletin: the workbook is kept as issued, signed by the
+/// platform (OpenSSL checks it), and stays what it was when the month's figures change; issuing
+/// the month again is a corrected version with its reason. Only the credit office does either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issued_bulletin_stays_as_issued() {
+    for mut h in [harness(), pg_harness().await] {
+        let name = h.ts.name;
+        // June is still running on the harness's day: nothing to issue yet.
+        let r = h
+            .post_form(
+                "/console/bulletin/issue",
+                Role::Admin,
+                &[("month", "2026-06")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}");
+        assert!(r.text().contains("尚未结束"), "{name}");
+        h.move_to(domain::clock::Clock::now(&testkit::clock_on("2026-07-06")))
+            .await;
+        for role in [Role::Reporter, Role::Auditor, Role::Handling] {
+            let r = h
+                .post_form("/console/bulletin/issue", role, &[("month", "2026-06")])
+                .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{name} {role}");
+        }
+        let r = h
+            .post_form(
+                "/console/bulletin/issue",
+                Role::Admin,
+                &[("month", "2026-06")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{name}: {}", r.text());
+        let page = h
+            .get("/console/monitoring?month=2026-06", Role::Admin)
+            .await
+            .text();
+        assert!(
+            page.contains("第1版") && page.contains("下载印发版"),
+            "{name}"
+        );
+        let first = tokio::task::block_in_place(|| h.state.platform.bulletins("2026-06")).unwrap();
+        assert_eq!(first.len(), 1, "{name}");
+        let b = first[0].clone();
+        let issued = h
+            .get(
+                &format!("/console/bulletin/issued/{}", b.bulletin_id),
+                Role::Admin,
+            )
+            .await;
+        assert_eq!(issued.status, StatusCode::OK, "{name}");
+        assert!(issued.body.starts_with(b"PK"));
+        assert_eq!(crypto::sm3_hex(&issued.body), b.sm3, "{name}");
+        assert!(page.contains(&b.sm3), "{name}: the page shows the SM3");
+        for role in [Role::Reporter, Role::Auditor] {
+            let r = h
+                .get(&format!("/console/bulletin/issued/{}", b.bulletin_id), role)
+                .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{name} {role}");
+        }
+        // OpenSSL checks the signature against the platform's public key.
+        let key = h.get("/api/v1/platform-key", Role::Public).await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pub.pem"), &key.body).unwrap();
+        std::fs::write(dir.path().join("msg"), b.signed_message.as_bytes()).unwrap();
+        std::fs::write(dir.path().join("sig"), &b.signature).unwrap();
+        assert!(b.signed_message.contains(&b.sm3) && b.signed_message.contains("2026-06"));
+        let out = std::process::Command::new("openssl")
+            .current_dir(dir.path())
+            .args([
+                "dgst",
+                "-sm3",
+                "-verify",
+                "pub.pem",
+                "-sigopt",
+                "distid:1234567812345678",
+            ])
+            .args(["-signature", "sig", "msg"])
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+
+        // A June penalty reported late changes the month's figures: the live workbook follows
+        // them, the issued one does not.
+        let csv = unit_penalty_csv(
+            &h.state,
+            &[(
+                "盐城市恒泰化工有限公司",
+                "法人及非法人组织",
+                &h.org,
+                "盐环罚〔2026〕88号",
+            )],
+        );
+        let state = h.state.clone();
+        let s = tokio::task::spawn_blocking(move || import_csv(&state, UNIT, "行政处罚", &csv))
+            .await
+            .unwrap();
+        assert_eq!(s.accepted, 1, "{name}");
+        let live = h
+            .get("/console/monitoring?month=2026-06", Role::Admin)
+            .await
+            .text();
+        assert!(
+            !live.contains(&format!("<p>{}</p>", b.summary)),
+            "{name}: figures moved"
+        );
+        let again = h
+            .get(
+                &format!("/console/bulletin/issued/{}", b.bulletin_id),
+                Role::Admin,
+            )
+            .await;
+        assert_eq!(
+            again.body, issued.body,
+            "{name}: the issued workbook is unchanged"
+        );
+
+        // Issuing June again needs a reason, and makes version 2 beside version 1.
+        let r = h
+            .post_form(
+                "/console/bulletin/issue",
+                Role::Admin,
+                &[("month", "2026-06")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{name}: {}", r.text());
+        assert!(r.text().contains("更正理由"), "{name}");
+        let r = h
+            .post_form(
+                "/console/bulletin/issue",
+                Role::Admin,
+                &[("month", "2026-06"), ("reason", "补报一件迟报处罚")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{name}");
+        let both = tokio::task::block_in_place(|| h.state.platform.bulletins("2026-06")).unwrap();
+        assert_eq!(
+            both.iter().map(|b| b.version).collect::<Vec<_>>(),
+            vec![2, 1],
+            "{name}"
+        );
+        assert_ne!(
+            both[0].sm3, b.sm3,
+            "{name}: the corrected bulletin has the new figures"
+        );
+        assert_eq!(both[0].reason.as_deref(), Some("补报一件迟报处罚"));
+        assert_eq!(
+            h.trail(
+                "bulletin.issue",
+                &format!("bulletin:{}", both[0].bulletin_id)
+            )
+            .len(),
+            1
+        );
+        // Nothing issued is changed behind the platform's back.
+        let changed = tokio::task::block_in_place(|| {
+            h.state
+                .platform
+                .write(|c| c.execute("UPDATE bulletins SET summary = 'x'", &[]))
+        });
+        assert!(changed.is_err(), "{name}");
+    }
+}

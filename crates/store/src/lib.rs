@@ -7,6 +7,7 @@
 //! PostgreSQL; a submission is one transaction, so a crash leaves all of it or none.
 
 mod authorisations;
+mod bulletins;
 pub mod cases;
 pub mod conn;
 pub mod jobs;
@@ -34,6 +35,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use authorisations::*;
+pub use bulletins::*;
 pub use cases::*;
 pub use conn::{Backend, Conn, Row, Val};
 pub use jobs::Job;

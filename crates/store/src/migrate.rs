@@ -110,6 +110,12 @@ const PLATFORM: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/1006_audit_key.sql"),
         postgres: include_str!("../migrations/postgres/1006_audit_key.sql"),
     },
+    Migration {
+        version: 1007,
+        name: "bulletins",
+        sqlite: include_str!("../migrations/sqlite/1007_bulletins.sql"),
+        postgres: include_str!("../migrations/postgres/1007_bulletins.sql"),
+    },
 ];
 
 /// Which schema a store holds. On PostgreSQL both live in one schema; on SQLite in two files.

@@ -228,6 +228,18 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         monitoring::bulletin_xlsx,
     )
     .page(
+        Method::POST,
+        "/console/bulletin/issue",
+        ADMIN,
+        monitoring::issue_bulletin,
+    )
+    .page(
+        Method::GET,
+        "/console/bulletin/issued/{id}",
+        ADMIN,
+        monitoring::issued_bulletin,
+    )
+    .page(
         Method::GET,
         "/console/self-reports",
         UNIT_STAFF,

@@ -13,7 +13,7 @@ use views::monitoring::{MonthReport, month_report};
 
 use super::pages_impl::{check_csrf, fmt_time};
 use super::{error_page, frame, render, see_other, urlencode};
-use crate::body::ApiQuery;
+use crate::body::{ApiPath, ApiQuery};
 use crate::context::{Ctx, audit};
 use crate::error::ApiError;
 use crate::{Shared, blocking, today};
@@ -128,6 +128,25 @@ pub async fn monitoring(
                 .collect(),
             below: below_rows(&report),
             warnings: warnings.into_iter().map(|w| w.message).collect(),
+            issued: if unit.is_none() {
+                s.platform
+                    .bulletins(&month)?
+                    .into_iter()
+                    .map(|b| pages::IssuedLine {
+                        id: b.bulletin_id,
+                        version: b.version,
+                        at: fmt_time(b.issued_at),
+                        by: b.issued_by,
+                        reason: b.reason.unwrap_or_default(),
+                        summary: b.summary,
+                        sm3: b.sm3,
+                        signed_message: b.signed_message,
+                        signature: hex::encode(&b.signature),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
             city: unit.is_none(),
             month,
         })
@@ -372,6 +391,147 @@ pub async fn bulletin_xlsx(
                 (
                     header::CONTENT_DISPOSITION,
                     format!("attachment; filename=\"bulletin-{month}.xlsx\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+// ----- bulletins as issued -----
+
+#[derive(Deserialize)]
+pub struct IssueForm {
+    pub csrf: String,
+    pub month: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// What the platform signs for an issued bulletin: the month, its version and time, and the SM3
+/// of the workbook, so that a signature names one issued bulletin and no other.
+fn bulletin_message(
+    month: &str,
+    version: i64,
+    at: chrono::DateTime<chrono::Utc>,
+    sm3: &str,
+) -> String {
+    format!(
+        "信用（盐城）双公示月通报\n月份：{month}\n版本：第{version}版\n印发时间：{}\n通报文件SM3：{sm3}\n",
+        domain::clock::beijing(at).format("%Y-%m-%d %H:%M:%S")
+    )
+}
+
+fn issue(s: &Shared, c: &Ctx, f: &IssueForm) -> Result<store::IssuedBulletin, ApiError> {
+    let month = month_of(s, &Some(f.month.clone()))?;
+    let reason = f.reason.trim();
+    if reason.chars().count() > 500 {
+        return Err(ApiError::Unprocessable("更正理由不能超过500字".into()));
+    }
+    let now = s.clock.now();
+    if month >= format!("{:04}-{:02}", today(now).year(), today(now).month()) {
+        return Err(ApiError::Unprocessable(format!(
+            "{month}尚未结束，不能印发该月通报"
+        )));
+    }
+    let report = month_report(&s.store, &s.rules, &month)?;
+    let as_of = domain::clock::beijing(now)
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    let workbook =
+        bulletin::workbook(&report, &bulletin_title(&month), &as_of).map_err(ApiError::internal)?;
+    let sm3 = crypto::sm3_hex(&workbook);
+    let issued = s.platform.issue_bulletin(
+        &store::NewBulletin {
+            month: &month,
+            issued_at: now,
+            issued_by: &c.principal.actor(),
+            reason: (!reason.is_empty()).then_some(reason),
+            summary: &summary(&report),
+            rule_version: &report.rule_version,
+            workbook: &workbook,
+            sm3: &sm3,
+        },
+        |version| {
+            let message = bulletin_message(&month, version, now, &sm3);
+            let signature = s.keys.sign(message.as_bytes());
+            (message, signature)
+        },
+    )?;
+    Ok(issued)
+}
+
+/// The credit office issues the month's bulletin: the workbook as it stands now is kept, with
+/// its SM3 and the platform's signature, and is what the issued version's link gives from then on.
+pub async fn issue_bulletin(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiForm(f): ApiForm<IssueForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || issue(&s, &c, &f)).await;
+    audit(
+        &state,
+        &ctx,
+        "bulletin.issue",
+        r.as_ref()
+            .ok()
+            .map(|b| format!("bulletin:{}", b.bulletin_id)),
+        if r.is_ok() { "ok" } else { "failed" },
+        r.as_ref()
+            .ok()
+            .map(|b| format!("month={} version={} sm3={}", b.month, b.version, b.sm3)),
+    )
+    .await;
+    match r {
+        Ok(b) => see_other(&format!(
+            "/console/monitoring?month={}",
+            urlencode(&b.month)
+        )),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+/// An issued bulletin's workbook, byte for byte as issued.
+pub async fn issued_bulletin(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> Response {
+    let s = state.clone();
+    let r = blocking(move || {
+        s.platform
+            .bulletin_workbook(id)?
+            .ok_or_else(|| ApiError::NotFound(format!("通报{id}不存在")))
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "bulletin.export",
+        Some(format!("bulletin:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match r {
+        Ok((b, bytes)) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"bulletin-{}-v{}.xlsx\"",
+                        b.month, b.version
+                    ),
                 ),
             ],
             bytes,
