@@ -313,6 +313,18 @@ async fn no_public_response_shows_a_full_resident_id() {
         )
         .await;
     assert_eq!(unmasked.json()["id_number"], h.person.as_str());
+    // Not the deciding officer of a unit that reported nothing of the person.
+    let other = h.token_for(Role::Deciding, OTHER_UNIT);
+    let r = h
+        .send_as(
+            &other,
+            axum::http::Method::GET,
+            &format!("/api/v1/subjects/{}/id-number", h.person),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    assert!(!r.text().contains(&h.person));
     assert_eq!(
         h.get(
             &format!("/api/v1/subjects/{}/id-number", h.person),
@@ -331,7 +343,14 @@ async fn no_public_response_shows_a_full_resident_id() {
             ..Default::default()
         })
         .unwrap();
-    assert_eq!(trail.len(), 1);
+    // The read, and the other unit's attempt (refused, audited as such).
+    let outcomes: Vec<&str> = trail.iter().map(|e| e.entry.outcome.as_str()).collect();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == "ok").count(),
+        1,
+        "{outcomes:?}"
+    );
     // The refused unmask above is in the trail by its route, without the number.
     let denied = h
         .state

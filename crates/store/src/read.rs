@@ -282,6 +282,18 @@ impl Store {
         })
     }
 
+    /// Whether `unit` reported any record of the subject (withdrawn ones too): what a unit's
+    /// officer must show before the platform tells it a person's full ID number.
+    pub fn unit_reported_on(&self, unit: &str, subject_key: &str) -> Result<bool, StoreError> {
+        self.read(|c| {
+            Ok(c.query_one(
+                "SELECT 1 FROM records WHERE subject_key = $1 AND source_unit = $2 LIMIT 1",
+                &[subject_key.into(), unit.into()],
+            )?
+            .is_some())
+        })
+    }
+
     pub fn subject(&self, key: &str) -> Result<Option<Subject>, StoreError> {
         self.read(|c| subject_on(c, key))
     }

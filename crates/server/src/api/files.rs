@@ -168,10 +168,23 @@ pub async fn id_number(
     ctx: Ctx,
     ApiPath(code): ApiPath<String>,
 ) -> ApiResult<Json<IdNumber>> {
-    let s = state.clone();
+    let (s, c) = (state.clone(), ctx.clone());
     let now = state.clock.now();
     let r = blocking(move || {
         let key = views::subject_key(&code, &s.rules, &s.keys, today(now))?;
+        // A deciding unit's officer sees the number of a person its unit reported on (to handle
+        // a repair or an objection), not of anyone else; the credit office sees every one.
+        if c.principal.role != auth::Role::Admin
+            && !c
+                .principal
+                .unit
+                .as_deref()
+                .map(|u| s.store.unit_reported_on(u, &key))
+                .transpose()?
+                .unwrap_or(false)
+        {
+            return Err(ApiError::Concealed("没有找到该信用主体".into()));
+        }
         let subject = s
             .store
             .subject(&key)?
