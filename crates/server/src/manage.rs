@@ -127,6 +127,13 @@ fn scope(
         Some(code) => Some(views::subject_key(code, rules, keys, today)?),
         None => None,
     };
+    // Without its code an institution could never be authorised (信易贷授权查询 names it) nor
+    // find its own checks and alerts.
+    if role == Role::Financial && subject_key.is_none() {
+        return Err(ApiError::Unprocessable(
+            "金融机构账号和令牌必须指定本机构的统一社会信用代码".into(),
+        ));
+    }
     if role.needs_subject() && subject_key.is_none() {
         return Err(ApiError::Unprocessable(
             "信用主体账号必须指定统一社会信用代码或公民身份号码".into(),

@@ -1620,6 +1620,46 @@ async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
                 .collect::<Vec<_>>()
         })
     };
+    // An institution's token or account names its own code: without it, no subject could
+    // authorise it. In the console's form too.
+    for (uri, body) in [
+        (
+            "/api/v1/tokens",
+            json!({"name": "银行系统", "role": "financial"}),
+        ),
+        (
+            "/api/v1/accounts",
+            json!({"username": "bank2", "display_name": "银行", "role": "financial"}),
+        ),
+    ] {
+        let r = h.post_json(uri, Role::Admin, body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{uri}: {}",
+            r.text()
+        );
+        assert!(r.text().contains("统一社会信用代码"), "{}", r.text());
+    }
+    let r = h
+        .post_form(
+            "/console/tokens",
+            Role::Admin,
+            &[
+                ("name", "银行系统"),
+                ("role", "financial"),
+                ("subject", BANK),
+                ("days", "30"),
+            ],
+        )
+        .await;
+    assert!(r.text().contains("新令牌"), "{}", r.text());
+    let made = tokio::task::block_in_place(|| h.state.platform.tokens()).unwrap();
+    assert!(
+        made.iter()
+            .any(|t| t.name == "银行系统" && t.subject_key.as_deref() == Some(BANK)),
+        "the console's token carries the bank's code"
+    );
     // Without an authorisation the institution sees what the public sees.
     assert_eq!(h.get(&file, Role::Financial).await.status, StatusCode::OK);
     assert!(full_reads().is_empty());

@@ -887,6 +887,8 @@ pub struct TokenForm {
     pub name: String,
     pub role: String,
     pub unit: Option<String>,
+    /// A financial institution's own 统一社会信用代码.
+    pub subject: Option<String>,
     pub days: u32,
 }
 
@@ -906,7 +908,7 @@ pub async fn create_token(
         name: f.name.clone(),
         role,
         unit: f.unit.filter(|u| !u.is_empty()),
-        subject: None,
+        subject: f.subject.filter(|s| !s.trim().is_empty()),
         days: Some(f.days),
     };
     let (s, actor, r2) = (state.clone(), ctx.principal.actor(), req.clone());
