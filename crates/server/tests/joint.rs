@@ -901,6 +901,19 @@ fn run_jobs(h: &Harness) -> server::jobs::JobsReport {
 async fn a_financial_institution_is_warned_about_the_organisations_it_follows() {
     let h = harness();
     let x = city(&h);
+    // Its checks are the institution's: its console lists them (made through its token, read
+    // in its session), it answers them; another department does not see them.
+    let (status, v) = check(&h, Role::Financial, &x.a, "授信融资").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let id = v["check_id"].as_i64().unwrap();
+    let page = h.get("/console/checks", Role::Financial).await.text();
+    assert!(page.contains(&format!("/console/checks/{id}")), "{page}");
+    assert_eq!(
+        h.get(&format!("/api/v1/checks/{id}"), Role::Handling)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let r = h
         .post_json(
             "/api/v1/subscriptions",

@@ -149,7 +149,7 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
     }
     let row = result.record(
         &ctx.principal.actor(),
-        ctx.principal.unit.as_deref(),
+        organisation_of(&ctx.principal).ok().as_deref(),
         channel,
         None,
     );
@@ -199,7 +199,7 @@ pub struct CheckDetail {
 /// Whether what `actor` of `unit` made (a check, an exception) is the caller's: its own, or its
 /// unit's.
 fn made_by(p: &auth::Principal, actor: &str, unit: &Option<String>) -> bool {
-    actor == p.actor() || (p.unit.is_some() && *unit == p.unit)
+    actor == p.actor() || organisation_of(p).is_ok_and(|o| unit.as_deref() == Some(o.as_str()))
 }
 
 /// A check the caller may see: its own unit's, or any for the credit office and the auditor.
@@ -326,7 +326,7 @@ pub fn file_feedback(
         },
         reason: reason.map(str::to_string),
         actor: ctx.principal.actor(),
-        unit: ctx.principal.unit.clone(),
+        unit: organisation_of(&ctx.principal).ok(),
         at: state.clock.now(),
     };
     state.platform.give_feedback(&fb)?;
@@ -1152,12 +1152,13 @@ pub struct SubscribeResult {
     pub invalid: Vec<String>,
 }
 
-/// Whose subscriptions and alerts the caller's are: its unit's, or — a financial institution,
-/// which is no source unit — its own, under its 统一社会信用代码 (design.md: institutions receive
-/// warnings about their borrowers).
-pub(crate) fn subscriber_of(p: &auth::Principal) -> ApiResult<String> {
+/// Whose checks, subscriptions and alerts the caller's are: its unit's, or — a financial
+/// institution, which is no source unit — its own, under its 统一社会信用代码 (design.md:
+/// institutions report loan outcomes as the checks' feedback and receive warnings about their
+/// borrowers).
+pub(crate) fn organisation_of(p: &auth::Principal) -> ApiResult<String> {
     match (p.role, &p.unit, &p.subject_key) {
-        (Role::Financial, _, Some(code)) => Ok(format!("{FINANCIAL_SUBSCRIBER}{code}")),
+        (Role::Financial, _, Some(code)) => Ok(format!("{FINANCIAL_PREFIX}{code}")),
         (Role::Financial, _, None) => Err(ApiError::Forbidden),
         (_, Some(unit), _) => Ok(unit.clone()),
         _ => Err(ApiError::Forbidden),
@@ -1165,7 +1166,7 @@ pub(crate) fn subscriber_of(p: &auth::Principal) -> ApiResult<String> {
 }
 
 /// The prefix of a financial institution's subscriptions and alerts (no unit is named so).
-pub const FINANCIAL_SUBSCRIBER: &str = "金融机构:";
+pub const FINANCIAL_PREFIX: &str = "金融机构:";
 
 #[utoipa::path(post, path = "/api/v1/subscriptions", summary = "订阅主体的信用变动预警", tag = "联合奖惩", security(("token" = [])),
     request_body = SubscribeRequest,
@@ -1181,7 +1182,7 @@ pub async fn subscribe(
     if req.codes.is_empty() || req.codes.len() > 100_000 {
         return Err(ApiError::Unprocessable("codes应有1至100000个代码".into()));
     }
-    let unit = subscriber_of(&ctx.principal)?;
+    let unit = organisation_of(&ctx.principal)?;
     let financial = ctx.principal.role == Role::Financial;
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
@@ -1250,7 +1251,7 @@ pub async fn subscriptions(
     ctx: Ctx,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Vec<store::Subscription>>> {
-    let unit = subscriber_of(&ctx.principal)?;
+    let unit = organisation_of(&ctx.principal)?;
     let s = state.clone();
     blocking(move || {
         Ok(s.platform.subscriptions(
@@ -1279,7 +1280,7 @@ pub async fn unsubscribe(
     ctx: Ctx,
     ApiJson(req): ApiJson<UnsubscribeRequest>,
 ) -> ApiResult<Json<ListActionDone>> {
-    let unit = subscriber_of(&ctx.principal)?;
+    let unit = organisation_of(&ctx.principal)?;
     let s = state.clone();
     let r = blocking(move || {
         let (key, shown, _) =
@@ -1405,7 +1406,7 @@ pub async fn alerts(
 ) -> ApiResult<Json<Vec<store::Alert>>> {
     let unit = match ctx.principal.role {
         Role::Admin | Role::Auditor => None,
-        _ => Some(subscriber_of(&ctx.principal)?),
+        _ => Some(organisation_of(&ctx.principal)?),
     };
     let s = state.clone();
     blocking(move || {
@@ -1444,7 +1445,7 @@ pub fn file_alert_feedback(
         .platform
         .alert(id)?
         .ok_or_else(|| ApiError::NotFound(format!("预警{id}不存在")))?;
-    if subscriber_of(&ctx.principal).ok().as_deref() != Some(a.unit.as_str()) {
+    if organisation_of(&ctx.principal).ok().as_deref() != Some(a.unit.as_str()) {
         return Err(ApiError::Concealed(format!("预警{id}不存在")));
     }
     let reason = f.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());

@@ -64,7 +64,7 @@ fn checks_page_for(
 ) -> Result<pages::Checks, ApiError> {
     let unit = match ctx.principal.role {
         auth::Role::Admin => None,
-        _ => ctx.principal.unit.clone(),
+        _ => api::organisation_of(&ctx.principal).ok(),
     };
     let rows = if unit.is_none() && ctx.principal.role != auth::Role::Admin {
         Vec::new()
@@ -403,7 +403,7 @@ pub async fn alerts(State(state): State<Shared>, ctx: Ctx) -> Response {
     let r = blocking(move || {
         let unit = match c.principal.role {
             auth::Role::Admin | auth::Role::Auditor => None,
-            _ => Some(api::subscriber_of(&c.principal)?),
+            _ => Some(api::organisation_of(&c.principal)?),
         };
         let can = crate::access::SUBSCRIBERS.contains(&c.principal.role);
         let list = s.platform.alerts(unit.as_deref(), false, 200)?;
