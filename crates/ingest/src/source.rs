@@ -166,6 +166,30 @@ impl<R: Read, F: FnMut(Vec<u8>)> Read for Tee<R, F> {
     }
 }
 
+/// What a file read as CSV is when it is no text at all (a PDF, a Word or old Excel file, an
+/// image, an archive): said so, rather than "empty, no header".
+fn not_text(sample: &[u8]) -> Option<&'static str> {
+    const KNOWN: [(&[u8], &str); 7] = [
+        (b"%PDF", "PDF文件"),
+        (b"\xD0\xCF\x11\xE0", "旧版Office文件（.xls或.doc）"),
+        (
+            b"PK\x03\x04",
+            "压缩格式文件（如.xlsx、.docx、.zip；XLSX请以.xlsx文件名或相应的Content-Type报送）",
+        ),
+        (b"\x89PNG", "图片"),
+        (b"\xFF\xD8\xFF", "图片"),
+        (b"Rar!", "压缩包"),
+        (b"7z\xBC\xAF", "压缩包"),
+    ];
+    if let Some((_, kind)) = KNOWN.iter().find(|(magic, _)| sample.starts_with(magic)) {
+        return Some(kind);
+    }
+    // Text has no NUL bytes (UTF-16, which has, is told apart before).
+    sample[..sample.len().min(4096)]
+        .contains(&0)
+        .then_some("二进制文件")
+}
+
 /// Whether the text is UTF-16 (Excel's "Unicode text"): its byte-order mark, or a NUL in every
 /// other byte of its start, which no CSV in UTF-8 or GB18030 has.
 fn utf16(sample: &[u8]) -> bool {
@@ -288,6 +312,11 @@ fn read_csv<R: Read>(
             "文件为UTF-16编码（Excel另存为“Unicode文本”时的编码）：请另存为UTF-8或GB18030编码的CSV后重新报送"
                 .into(),
         ));
+    }
+    if let Some(kind) = not_text(&sample) {
+        return Err(IngestError::Format(format!(
+            "文件是{kind}，不是CSV、XLSX或JSON：请按报送模板另存为CSV或XLSX后重新报送"
+        )));
     }
     let encoding = if utf8 {
         TextEncoding::Utf8
@@ -1147,6 +1176,21 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("UTF-16"), "{bom}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_no_text_is_named_for_what_it_is() {
+        for (bytes, says) in [
+            (&b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj"[..], "PDF"),
+            (&b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00"[..], ".xls"),
+            (&b"\x89PNG\r\n\x1A\n\x00\x00\x00\rIHDR"[..], "图片"),
+            (&b"CF_XDR_MC,CF_WSH\n\x00\x01\x02\x03"[..], "二进制"),
+        ] {
+            let e = read_rows(Format::Csv, bytes, &mut |_, _| Ok(()), &mut |_| Ok(()))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says) && e.contains("不是CSV"), "{says}: {e}");
         }
     }
 

@@ -78,6 +78,7 @@ pub struct Home {
     pub heading: String,
     pub figures: Vec<Figure>,
     pub submissions: Vec<SubmissionRow>,
+    pub shows_submissions: bool,
     /// Classes the unit may report (empty: no upload form).
     pub upload_classes: Vec<ClassOption>,
     pub links: Vec<NavItem>,
@@ -127,6 +128,8 @@ pub struct AccountRow {
     pub created: String,
     pub status: String,
     pub disabled: bool,
+    /// The office may reset or disable it (not the auditor's: the command line does).
+    pub manageable: bool,
 }
 
 #[derive(Template)]
@@ -150,6 +153,8 @@ pub struct TokenRow {
     pub last_used: String,
     pub status: String,
     pub revoked: bool,
+    /// The office may revoke it (not the auditor's: the command line does).
+    pub manageable: bool,
 }
 
 #[derive(Template)]

@@ -1738,3 +1738,52 @@ async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
                 && e.entry.detail.as_deref() == Some(&format!("institution={BANK}"))),
     );
 }
+
+/// What the console shows is in words its users read: a batch whose rows were all refused is not
+/// "入库"; a role with no submissions has no submissions section; the office is not offered
+/// buttons that can only fail (the auditor's token and account are the command line's); the
+/// trail names the platform's own steps and refusals in Chinese.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_says_what_happened_in_words() {
+    let h = harness();
+    let bad = unit_penalty_csv(
+        &h.state,
+        &[(
+            "某公司",
+            "法人及非法人组织",
+            "91320900MA1MB4X50X",
+            "盐环罚〔2026〕90号",
+        )],
+    );
+    let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &bad));
+    assert_eq!((s.accepted, s.rejected), (0, 1));
+    let home = h.get("/console", Role::Reporter).await.text();
+    assert!(home.contains("全部退回"), "{home}");
+    let handling = h.get("/console", Role::Handling).await.text();
+    assert!(!handling.contains("报送批次"), "{handling}");
+    let tokens = tokio::task::block_in_place(|| h.state.platform.tokens()).unwrap();
+    let auditor = tokens.iter().find(|t| t.role == "auditor").unwrap();
+    let page = h.get("/console/tokens", Role::Admin).await.text();
+    assert!(!page.contains(&format!("/console/tokens/{}/revoke", auditor.token_id)));
+    let handling_token = tokens.iter().find(|t| t.role == "handling").unwrap();
+    assert!(page.contains(&format!(
+        "/console/tokens/{}/revoke",
+        handling_token.token_id
+    )));
+    // A refused login and a file read by the auditor: in words, not codes.
+    let r = h
+        .send(
+            axum::http::Request::builder()
+                .uri("/api/v1/me")
+                .header(header::AUTHORIZATION, "Bearer xy_not_a_token")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let trail = h.get("/console/audit", Role::Auditor).await.text();
+    assert!(
+        trail.contains("拒绝：") && !trail.contains("（denied"),
+        "{trail}"
+    );
+}

@@ -301,9 +301,7 @@ pub fn file_feedback(
         }
         "not_applicable" => {
             if reason.is_none() {
-                return Err(ApiError::Unprocessable(
-                    "反馈“不适用”须说明理由（reason）".into(),
-                ));
+                return Err(ApiError::Unprocessable("反馈“不适用”须说明理由".into()));
             }
         }
         other => {

@@ -376,7 +376,7 @@ pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
                         .map(|a| a.label().to_string())
                         .unwrap_or_else(|_| e.action.clone()),
                     state: state_label(&e.to_state),
-                    actor: e.actor.clone(),
+                    actor: super::pages_impl::actor_label(&e.actor),
                     note: e.note.clone().unwrap_or_default(),
                 })
                 .collect(),

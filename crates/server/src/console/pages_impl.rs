@@ -87,10 +87,15 @@ fn submission_row(state: &Shared, s: &store::Submission) -> pages::SubmissionRow
         rejected: s.counts.rejected,
         intake_rate: rate(s.counts.accepted, s.counts.rows_read),
         status: if s.status == "withdrawn" {
-            "已撤回".into()
+            "已撤回"
+        } else if s.counts.rows_read > 0 && s.counts.accepted == 0 && s.counts.unchanged == 0 {
+            "全部退回"
+        } else if s.counts.rejected > 0 {
+            "部分入库"
         } else {
-            "已入库".into()
-        },
+            "已入库"
+        }
+        .into(),
     }
 }
 
@@ -353,6 +358,8 @@ pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Response {
             heading,
             figures,
             submissions: subs.iter().map(|x| submission_row(&s, x)).collect(),
+            // Only those who report, or oversee reporting, have submissions to list.
+            shows_submissions: crate::access::UNIT_STAFF.contains(&c.principal.role),
             upload_classes: upload,
             links,
         })
@@ -570,8 +577,8 @@ pub async fn submission(
             frame: frame(&c, &format!("报送批次{id}"), ""),
             s: submission_row(&s, &sub),
             digest: sub.digest.clone(),
-            format: sub.format.clone(),
-            actor: sub.actor.clone(),
+            format: format_label(&sub.format),
+            actor: actor_label(&sub.actor),
             created: sub.counts.created,
             corrected: sub.counts.corrected,
             unchanged: sub.counts.unchanged,
@@ -692,6 +699,10 @@ async fn accounts_page(
                         "正常".into()
                     },
                     disabled: a.disabled_at.is_some(),
+                    manageable: a
+                        .role
+                        .parse::<auth::Role>()
+                        .is_ok_and(|r| manage::office_may_manage(r).is_ok()),
                 })
                 .collect(),
             roles: role_options(),
@@ -863,6 +874,10 @@ async fn tokens_page(
                         "有效".into()
                     },
                     revoked: t.revoked_at.is_some(),
+                    manageable: t
+                        .role
+                        .parse::<auth::Role>()
+                        .is_ok_and(|r| manage::office_may_manage(r).is_ok()),
                 })
                 .collect(),
             roles: role_options(),
@@ -1011,11 +1026,12 @@ async fn audit_view(
                             .to_string(),
                         actor: actor_label(&e.actor),
                         actor_code: e.actor.clone(),
-                        role: e
-                            .role
-                            .parse::<auth::Role>()
-                            .map(|r| r.label().to_string())
-                            .unwrap_or_else(|_| e.role.clone()),
+                        role: match e.role.as_str() {
+                            "system" => "平台".to_string(),
+                            r => r
+                                .parse::<auth::Role>()
+                                .map_or_else(|_| r.to_string(), |r| r.label().to_string()),
+                        },
                         unit: e.unit.clone().unwrap_or_default(),
                         action: action_label(&e.action),
                         action_code: e.action.clone(),
@@ -1159,13 +1175,31 @@ fn action_label(code: &str) -> String {
         "bulletin.export" => "导出月通报",
         "monitoring.records" => "查看双公示监测明细",
         "self_report.file" => "填报自报数",
+        "bulletin.issue" => "印发月通报",
+        "auth.refused" => "登录被拒",
+        "authorisation.grant" => "授权金融机构查询",
+        "authorisation.revoke" => "撤回信易贷授权",
+        "case.escalate" => "督办逾期办件",
+        "cases.escalate" => "督办逾期办件",
+        "case.file.read" => "查看证明材料",
+        "case.file.upload" => "上传证明材料",
+        "case.forward" => "转送认定单位",
+        "objection.forward" => "转送异议",
+        "case.remind" => "发送办理提醒",
+        "case.share" => "共享修复结果",
+        "repair.scan" => "扫描可修复记录",
+        "repair.share" => "共享修复结果",
+        "list.expire" => "名单到期移出",
+        "quality.read" => "查看数据质量",
+        "records.decision_keys" => "补记决定书键",
+        "sharing.feed.read" => "读取省级共享数据",
         _ => return code.to_string(),
     };
     label.to_string()
 }
 
 /// Who acted, in words: an account by its user name, a system by its token's name.
-fn actor_label(actor: &str) -> String {
+pub(crate) fn actor_label(actor: &str) -> String {
     if let Some(u) = actor.strip_prefix("user:") {
         u.to_string()
     } else if let Some(t) = actor.strip_prefix("token:") {
@@ -1175,16 +1209,44 @@ fn actor_label(actor: &str) -> String {
         format!("命令行（{c}）")
     } else if actor == "anonymous" {
         "社会公众（未登录）".into()
+    } else if let Some(job) = actor.strip_prefix("system:") {
+        match job {
+            "forward" => "平台（自动转送）".into(),
+            _ => "平台（自动任务）".into(),
+        }
     } else {
         actor.to_string()
     }
 }
 
+/// A kept submission's format, as its unit would name it.
+fn format_label(format: &str) -> String {
+    match format {
+        "csv-utf-8" => "CSV，UTF-8编码".into(),
+        "csv-gb18030" => "CSV，GB18030编码".into(),
+        "xlsx" => "XLSX".into(),
+        "json" => "JSON".into(),
+        "jsonl" => "JSON Lines".into(),
+        other => other.to_uppercase(),
+    }
+}
+
 fn outcome_label(outcome: &str) -> String {
-    match outcome.split_once(':').map_or(outcome, |(head, _)| head) {
+    let (head, why) = outcome.split_once(':').unwrap_or((outcome, ""));
+    let why = match why {
+        "" => String::new(),
+        "bad_credentials" => "：用户名、密码或令牌错误".into(),
+        "forbidden" => "：角色无权".into(),
+        "not_found" => "：对象不存在或无权知道".into(),
+        "refused" => "：被拒绝".into(),
+        "unauthenticated" => "：未登录".into(),
+        "broken" => "：校验不通过".into(),
+        other => format!("（{other}）"),
+    };
+    match head {
         "ok" => "成功".into(),
-        "failed" => format!("失败（{outcome}）"),
-        "denied" => format!("拒绝（{outcome}）"),
+        "failed" => format!("失败{why}"),
+        "denied" => format!("拒绝{why}"),
         _ => outcome.to_string(),
     }
 }
