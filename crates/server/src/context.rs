@@ -36,6 +36,26 @@ pub struct Ctx {
     pub request_id: String,
     pub client: String,
     pub session: Option<SessionInfo>,
+    /// The console page the request came from (its `Referer`, when it is one of ours): where an
+    /// error page sends the user back to, to their form, rather than to the home page.
+    pub back: Option<String>,
+}
+
+/// The console page a `Referer` names: its path and query on this site, nothing else (not
+/// another site, not a path that leaves the console).
+fn console_referer(headers: &axum::http::HeaderMap) -> Option<String> {
+    let r = headers.get(header::REFERER)?.to_str().ok()?;
+    let path = match r.split_once("://") {
+        Some((_, rest)) => &rest[rest.find('/')?..],
+        None => r,
+    };
+    (path.starts_with("/console")
+        && !path.starts_with("//")
+        && path.len() <= 2000
+        && path
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !"\"'<>\\`".contains(c)))
+    .then(|| path.to_string())
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -372,6 +392,7 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
             request_id: current_request_id(),
             client: client.clone(),
             session: None,
+            back: None,
         };
         audit(
             &state,
@@ -390,11 +411,13 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
     if refused {
         return labelled(&req, ApiError::Unauthenticated.into_response());
     }
+    let back = console_referer(req.headers());
     req.extensions_mut().insert(Ctx {
         principal: Arc::new(principal),
         request_id: current_request_id(),
         client,
         session,
+        back,
     });
     next.run(req).await
 }
@@ -443,7 +466,33 @@ pub async fn audit(
 
 #[cfg(test)]
 mod tests {
-    use super::forwarded_client;
+    use super::{console_referer, forwarded_client};
+
+    #[test]
+    fn an_error_page_goes_back_only_to_our_console() {
+        let back = |r: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert(axum::http::header::REFERER, r.parse().unwrap());
+            console_referer(&h)
+        };
+        assert_eq!(
+            back("https://credit.example/console/checks/5?x=1").as_deref(),
+            Some("/console/checks/5?x=1")
+        );
+        assert_eq!(
+            back("/console/cases/2").as_deref(),
+            Some("/console/cases/2")
+        );
+        for other in [
+            "https://evil.example/",
+            "https://credit.example/api/v1/me",
+            "//evil.example/console",
+            "javascript:alert(1)",
+            "https://credit.example/console/a\"onmouseover=x",
+        ] {
+            assert_eq!(back(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn the_client_is_the_address_the_proxy_appended() {

@@ -503,7 +503,20 @@ pub fn error_page(ctx: &Ctx, e: ApiError) -> Response {
     }
     let status = e.status();
     let body = format!("{}（请求号 {}）", e, ctx.request_id);
-    let mut resp = message(ctx, status, "操作未完成", &body, None);
+    let mut resp = match &ctx.back {
+        // Back to the form: the browser keeps what was typed in it.
+        Some(back) => render(
+            status,
+            pages::Message {
+                frame: frame(ctx, "操作未完成", ""),
+                heading: "操作未完成".into(),
+                body,
+                link: Some((back.clone(), "返回上一页修改".into())),
+                refresh_to: None,
+            },
+        ),
+        None => message(ctx, status, "操作未完成", &body, None),
+    };
     // Another's object hidden as not found is a refusal the access layer audits, here as in
     // the API.
     if matches!(e, ApiError::Concealed(_)) {
