@@ -2677,6 +2677,114 @@ fn the_document_numbers_the_store_leaves_unmasked_are_the_catalogs() {
     assert_eq!(listed, from_catalog);
 }
 
+/// A decision reported on time under a wrong code and corrected after its deadline was reported
+/// on time: the record under the right code says so in a version of its own, and the 双公示
+/// figures (the rollup and the recount from the records) count it on time. A second party of
+/// the same decision reported late (another name, not a correction) stays late.
+#[test]
+fn a_code_correction_keeps_the_timeliness_of_the_first_report() {
+    let rules = Rulebook::builtin().unwrap();
+    let unit = "盐城市生态环境局";
+    let uc = unit_code(&rules, unit);
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = synth::Rng::new(12);
+    let wrong = synth::make_uscc(&mut rng, "91", "320902");
+    let other = synth::make_uscc(&mut rng, "91", "320903");
+    let right = "91320900MA1MB4X50R";
+    let row = |name: &str, code: &str, no: &str| {
+        penalty_row(name, code, no, "0.3", "2026-06-01").replace("11320900001401484X", &uc)
+    };
+    let hengtai = "盐城市恒泰化工有限公司";
+    let first = write(
+        dir.path(),
+        "first.csv",
+        &[row(hengtai, &wrong, "盐环罚〔2026〕40号")],
+    );
+    let late = write(
+        dir.path(),
+        "late.csv",
+        &[
+            row(hengtai, right, "盐环罚〔2026〕40号"),
+            row("盐城市鑫达建材有限公司", &other, "盐环罚〔2026〕40号"),
+        ],
+    );
+    for ts in stores() {
+        let keys = testkit::keys();
+        // On time (the deadline of a decision of 2026-06-01 is 2026-06-10), then corrected late.
+        let s1 = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-06-03"),
+            &first,
+            unit,
+            "行政处罚",
+        );
+        assert_eq!(s1.created, 1, "{}", ts.name);
+        let s2 = import(
+            &ts.store,
+            &rules,
+            &keys,
+            &clock_on("2026-06-20"),
+            &late,
+            unit,
+            "行政处罚",
+        );
+        assert_eq!(s2.created, 2, "{}: {:?}", ts.name, s2.notices);
+        let versions = |code: &str| {
+            views::credit_file(
+                &ts.store,
+                &rules,
+                code,
+                day("2026-06-20"),
+                views::Audience::Full,
+            )
+            .unwrap()
+            .unwrap()
+            .classes
+            .iter()
+            .filter(|c| c.code == "CF")
+            .flat_map(|c| c.records.clone())
+            .flat_map(|r| r.versions)
+            .collect::<Vec<_>>()
+        };
+        let corrected = versions(right);
+        let last = corrected.last().unwrap();
+        assert_eq!(
+            (corrected.len(), last.change),
+            (2, "corrected"),
+            "{}",
+            ts.name
+        );
+        assert!(
+            last.reason.as_deref().unwrap_or("").contains("按时"),
+            "{}: {:?}",
+            ts.name,
+            last.reason
+        );
+        assert_eq!(
+            versions(&other).len(),
+            1,
+            "{}: the other party is untouched",
+            ts.name
+        );
+        let mine = |f: Vec<store::MonthFigures>| {
+            f.into_iter()
+                .find(|f| f.source_unit == unit)
+                .map(|f| (f.accepted, f.on_time))
+        };
+        let rollup = mine(ts.store.month_figures("2026-06", &["CF"]).unwrap());
+        // The withdrawn record no longer counts; the corrected one on time, the other late.
+        assert_eq!(rollup, Some((2, 1)), "{}", ts.name);
+        assert_eq!(
+            mine(ts.store.month_figures_recount("2026-06", &["CF"]).unwrap()),
+            rollup,
+            "{}: the recount agrees",
+            ts.name
+        );
+    }
+}
+
 /// A unit that filed a penalty under another company's code and sends the same decision again
 /// under the right one: the record on the wrong company's file is withdrawn, saying why. A
 /// second party of the same decision under another name is only pointed out to the unit, and

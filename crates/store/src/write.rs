@@ -69,6 +69,10 @@ struct Candidate {
     old_named_so: bool,
     row_no: u64,
     subject: String,
+    /// The row's record (under the corrected code).
+    record_key: RecordKey,
+    /// The last day a report of the decision was on time.
+    on_time_until: Option<NaiveDate>,
     person: bool,
     name: String,
 }
@@ -351,6 +355,8 @@ impl SubmissionWriter<'_> {
                         .any(|v| v.as_str() == Some(r.subject.name.as_str())),
                     row_no: r.row_no,
                     subject: r.subject.key.clone(),
+                    record_key: r.record_key,
+                    on_time_until: r.on_time_until,
                     person: r.subject.kind == SubjectKind::NaturalPerson,
                     name: r.subject.name.clone(),
                 });
@@ -441,7 +447,24 @@ impl SubmissionWriter<'_> {
                 reason: &reason,
                 at: self.now,
             };
+            // The decision was reported when the record under the wrong code was: the record
+            // under the right one is judged on time from that first receipt (read before the
+            // old record ends), as a correction of content is.
+            let first_receipt = self
+                .conn
+                .query_one(
+                    "SELECT recorded_at FROM record_versions
+                     WHERE subject_key = $1 AND record_key = $2 AND version_no = 1",
+                    &[c.old_subject.as_str().into(), Val::Bytes(c.old_key.clone())],
+                )?
+                .map(|r| r.time(0))
+                .transpose()?;
             crate::withdraw::end_on(&mut *self.conn, &c.old_subject, &c.old_key, &w, "withdrawn")?;
+            if let (Some(received), Some(until)) = (first_receipt, c.on_time_until)
+                && domain::clock::beijing(received).date_naive() <= until
+            {
+                self.judge_on_time_from(&c, &id)?;
+            }
             ended.insert(id.clone());
             self.superseded += 1;
             self.note(format!(
@@ -624,6 +647,69 @@ impl SubmissionWriter<'_> {
             }
         }
         Ok(on_time)
+    }
+
+    /// The record a code correction reported (under the right code), counted late on the day of
+    /// the correction, was reported on time under the wrong code: a new version of it says so
+    /// (content as it stands, on time), and the 双公示 rollup moves it from late to on time.
+    fn judge_on_time_from(&mut self, c: &Candidate, old_id: &str) -> Result<(), StoreError> {
+        let key = Val::Bytes(c.record_key.to_vec());
+        let Some(head) = self.conn.query_one(
+            "SELECT r.current_version, vc.on_time, vc.decided_on, v1.linked
+             FROM records r
+             JOIN record_versions vc ON vc.subject_key = r.subject_key
+                AND vc.record_key = r.record_key AND vc.version_no = r.current_version
+             JOIN record_versions v1 ON v1.subject_key = r.subject_key
+                AND v1.record_key = r.record_key AND v1.version_no = 1
+             WHERE r.subject_key = $1 AND r.record_key = $2
+               AND r.change IN ('created', 'corrected') AND v1.change = 'created'",
+            &[c.subject.as_str().into(), key.clone()],
+        )?
+        else {
+            return Ok(());
+        };
+        if head.bool(1)? {
+            return Ok(());
+        }
+        let version = head.i64(0)?;
+        let reason =
+            format!("主体代码更正：原记录{old_id}已按时报送，本记录按其首次报送时间判断为按时");
+        self.conn.execute(
+            "INSERT INTO record_versions (record_key, version_no, subject_key, class_code, source_unit,
+                change, reason, actor, recorded_at, submission_id, row_no, content_hash, decided_on,
+                published, repairable_from, public_ends, severity, regime, rule_version, on_time,
+                linked, id_suspect, payload, sealed)
+             SELECT record_key, version_no + 1, subject_key, class_code, source_unit, 'corrected',
+                $1, $2, $3, submission_id, row_no, content_hash, decided_on, published,
+                repairable_from, public_ends, severity, regime, rule_version, $6, linked,
+                id_suspect, payload, sealed
+             FROM record_versions WHERE subject_key = $4 AND record_key = $5 AND version_no = $7",
+            &[
+                reason.into(),
+                self.actor.as_str().into(),
+                self.now.into(),
+                c.subject.as_str().into(),
+                key.clone(),
+                Val::Bool(true),
+                Val::Int(version),
+            ],
+        )?;
+        self.conn.execute(
+            "UPDATE records SET current_version = $1, change = 'corrected', updated_at = $2
+             WHERE subject_key = $3 AND record_key = $4",
+            &[
+                Val::Int(version + 1),
+                self.now.into(),
+                c.subject.as_str().into(),
+                key,
+            ],
+        )?;
+        if let Some(d) = head.opt_date(2)? {
+            let linked = head.bool(3)?;
+            self.add_to_month(d, -1, linked, Some(false));
+            self.add_to_month(d, 1, linked, Some(true));
+        }
+        Ok(())
     }
 
     /// Records rejected rows with their problems.
