@@ -180,18 +180,23 @@ pub fn checkpoint_due(
 
 /// The result of [`verify`].
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "审计日志完整性校验的结果。")]
 pub struct Verification {
     pub entries: i64,
     pub checkpoints: usize,
-    /// Checkpoints signed by a trusted earlier key of the platform.
+    // Checkpoints signed by a trusted earlier key of the platform.
+    /// 由平台此前使用、仍受信任的密钥签名的检查点数。
     pub checkpoints_by_other_keys: usize,
-    /// The first place the trail does not hold together, if any.
+    // The first place the trail does not hold together, if any.
+    /// 审计日志链第一处断裂的位置；完整时为空。
     pub first_break: Option<Break>,
-    /// Entries after the last signed checkpoint: they hold together; keyed, they cannot be
-    /// rewritten without the key file, but the tail could be cut off unseen (and unkeyed ones
-    /// rewritten) until the next checkpoint seals them.
+    // Entries after the last signed checkpoint: they hold together; keyed, they cannot be
+    // rewritten without the key file, but the tail could be cut off unseen (and unkeyed ones
+    // rewritten) until the next checkpoint seals them.
+    /// 最后一个已签名检查点之后的条目数：这些条目的链式校验通过，但要到下一个检查点签名后才受签名保护。
     pub unsigned_entries: i64,
-    /// When the first of them was written.
+    // When the first of them was written.
+    /// 其中第一条的写入时间。
     pub unsigned_since: Option<DateTime<Utc>>,
 }
 

@@ -135,6 +135,7 @@ impl FromStr for Role {
 /// How the caller proved who it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "via", rename_all = "snake_case")]
+#[schema(description = "调用方证明身份的方式。")]
 pub enum Credential {
     Anonymous,
     Session {
@@ -145,7 +146,8 @@ pub enum Credential {
         token_id: i64,
         name: String,
     },
-    /// The operator at the command line.
+    // The operator at the command line.
+    /// 平台命令行的操作员。
     Console {
         user: String,
     },
@@ -153,6 +155,7 @@ pub enum Credential {
 
 /// Who is calling.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "当前调用方。")]
 pub struct Principal {
     pub role: Role,
     pub credential: Credential,

@@ -24,6 +24,9 @@ use serde::{Deserialize, Serialize};
     utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "措施效果：forbid（禁止）、restrict（限制）、review（审慎审核）、supervise（重点监管）为惩戒，由强到弱；green_channel（绿色通道）、favour（优先/加分）、simplify（简化程序）为激励。"
+)]
 pub enum Effect {
     /// 禁止: the matter may not go ahead for this subject.
     Forbid,
@@ -99,6 +102,9 @@ impl FromStr for Effect {
 /// The overall answer of a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "核查的总体结论：clear（未发现限制）、forbid（禁止）、restrict（限制）、review（审慎审核）、supervise（重点监管）、incentive（仅适用守信激励）。"
+)]
 pub enum Verdict {
     /// No measure applies (无限制).
     Clear,
@@ -148,14 +154,17 @@ impl Verdict {
 
 /// A matter a department is about to decide.
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[schema(description = "部门办理、须先核查信用的事项。")]
 pub struct Matter {
     pub code: String,
     pub name: String,
-    /// The check also looks across the legal-representative relation: at an organisation's
-    /// legal representative, and at the organisations a person represents.
+    // The check also looks across the legal-representative relation: at an organisation's
+    // legal representative, and at the organisations a person represents.
+    /// 核查是否延伸至法定代表人关系：组织的法定代表人，以及自然人担任法定代表人的组织。
     #[serde(default)]
     pub check_legal_rep: bool,
-    /// Subjects the matter concerns: organisation, individual_business, natural_person.
+    // Subjects the matter concerns: organisation, individual_business, natural_person.
+    /// 事项适用的主体类型：organisation（法人和非法人组织）、individual_business（个体工商户）、natural_person（自然人）。
     #[serde(default)]
     pub subjects: Vec<String>,
 }
@@ -163,6 +172,9 @@ pub struct Matter {
 /// The type of a measure in the national basic list (three types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "措施类型（全国失信惩戒措施基础清单的三类，另加守信激励）：administrative（减损权益或增加义务的行政性措施）、management（不减损权益的管理性措施）、market（市场主体或行业组织自主采取的措施）、incentive（红名单激励措施）。"
+)]
 pub enum MeasureKind {
     /// Reduces rights or adds obligations, by public bodies under law.
     Administrative,
@@ -179,20 +191,25 @@ pub struct Measure {
     pub id: String,
     pub name: String,
     pub kind: MeasureKind,
-    /// Matter codes it applies to.
+    // Matter codes it applies to.
+    /// 适用的事项代码。
     pub matters: Vec<String>,
-    /// List classes whose entries on the subject itself trigger it.
+    // List classes whose entries on the subject itself trigger it.
+    /// 主体本身在这些名单类别中有记录时适用该措施。
     #[serde(default)]
     pub targets: Vec<String>,
-    /// List classes whose entries on the subject's legal representative trigger it.
+    // List classes whose entries on the subject's legal representative trigger it.
+    /// 主体的法定代表人在这些名单类别中有记录时适用该措施。
     #[serde(default)]
     pub legal_rep_targets: Vec<String>,
-    /// List classes whose entries on an organisation the subject (a person) represents as its
-    /// legal representative trigger it.
+    // List classes whose entries on an organisation the subject (a person) represents as its
+    // legal representative trigger it.
+    /// 主体（自然人）担任法定代表人的组织在这些名单类别中有记录时适用该措施。
     #[serde(default)]
     pub represented_targets: Vec<String>,
     pub effect: Effect,
-    /// Who implements it.
+    // Who implements it.
+    /// 实施单位。
     pub body: String,
     pub basis: String,
 }
@@ -290,6 +307,9 @@ impl MeasureBook {
 /// Whose entry triggered a measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "触发措施的名单记录属于谁：subject（主体本身）、legal_rep（法定代表人）、represented_org（主体担任法定代表人的组织）。"
+)]
 pub enum Via {
     Subject,
     LegalRep,

@@ -11,6 +11,9 @@ use crate::catalog::{PublicityKind, SharingScope};
 /// The three kinds of 行政相对人 in 双公示 data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "双公示数据中的行政相对人类别：organisation（法人和非法人组织）、individual_business（个体工商户）、natural_person（自然人）。"
+)]
 pub enum SubjectKind {
     Organisation,
     IndividualBusiness,
@@ -126,6 +129,9 @@ impl FromStr for ChangeKind {
 /// Where a record stands on a given day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(
+    description = "记录在指定日期的状态：public（公示中）、shared（共享，不公示）、not_published（不予公示）、expired（已到期）、repaired（已修复）、withdrawn（已撤回）、exited（已移出名单）、revoked（已撤销认定）。"
+)]
 pub enum RecordStatus {
     /// Shown to the public (公示中).
     Public,

@@ -50,6 +50,7 @@ pub struct ImportOptions {
 
 /// What an import did; `--json` prints it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "一次导入的结果汇总。")]
 pub struct ImportSummary {
     pub submission_id: Option<i64>,
     pub duplicate_of: Option<i64>,
@@ -69,12 +70,14 @@ pub struct ImportSummary {
     pub digest: String,
     pub byte_size: u64,
     pub unknown_columns: Vec<String>,
-    /// What the unit should know about this batch beyond its rows (a verdict counted without
-    /// the year's holiday notice).
+    // What the unit should know about this batch beyond its rows (a verdict counted without
+    // the year's holiday notice).
+    /// 除各行结果外报送单位需要知道的本批次提示（如某年节假日安排尚未载入时，按时报送的判断待复核）。
     pub notices: Vec<String>,
     pub seconds: f64,
     pub rows_per_second: f64,
-    /// Peak resident memory of the process so far (Linux), MiB.
+    // Peak resident memory of the process so far (Linux), MiB.
+    /// 导入过程的内存峰值（MiB）；无法获取时为空。
     pub peak_memory_mib: Option<u64>,
 }
 

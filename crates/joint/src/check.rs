@@ -24,11 +24,13 @@ pub enum CheckError {
 
 /// Who was checked, as the result shows it (a person's ID masked).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "被核查的主体，按核查结果显示（自然人的身份证号码已脱敏）。")]
 pub struct SubjectRef {
     pub code: String,
     pub name: String,
     pub kind: SubjectKind,
-    /// The platform holds records of this subject.
+    // The platform holds records of this subject.
+    /// 平台是否有该主体的记录。
     pub known: bool,
     #[serde(skip)]
     pub key: String,
@@ -42,6 +44,7 @@ pub struct MatterRef {
 
 /// A measure that applies.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "一项适用的措施。")]
 pub struct MeasureHit {
     pub id: String,
     pub name: String,
@@ -50,14 +53,17 @@ pub struct MeasureHit {
     pub effect_label: String,
     pub body: String,
     pub basis: String,
-    /// Whose entry triggered it: the subject's own or its legal representative's.
+    // Whose entry triggered it: the subject's own or its legal representative's.
+    /// 由谁的名单记录触发：主体本身、其法定代表人，或其担任法定代表人的组织。
     pub via: Via,
-    /// Record ids of the entries behind it.
+    // Record ids of the entries behind it.
+    /// 该措施所依据的名单记录编号。
     pub entries: Vec<String>,
 }
 
 /// A list entry behind a measure.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "措施所依据的一条名单记录。")]
 pub struct EntryView {
     pub record_id: String,
     pub class_code: String,
@@ -78,6 +84,7 @@ pub struct EntryView {
 
 /// A hit an exception suppressed.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "因例外标记而不计为命中的一条记录。")]
 pub struct Suppressed {
     pub record_id: String,
     pub exception_id: i64,
@@ -86,7 +93,8 @@ pub struct Suppressed {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CheckResult {
-    /// The check's number, for feedback (0 when not recorded).
+    // The check's number, for feedback (0 when not recorded).
+    /// 核查编号，反馈时使用（未记录的核查为0）。
     pub check_id: i64,
     pub checked_at: DateTime<Utc>,
     pub subject: SubjectRef,
@@ -96,7 +104,8 @@ pub struct CheckResult {
     pub measures: Vec<MeasureHit>,
     pub entries: Vec<EntryView>,
     pub suppressed: Vec<Suppressed>,
-    /// Measures version and rule digest the verdict came from.
+    // Measures version and rule digest the verdict came from.
+    /// 得出结论所依据的措施清单版本和规则摘要。
     pub rule_version: String,
     /// Whether the store was not asked about a subject the lists do not name (a financial
     /// institution's check of a person): its label then does not say the platform holds

@@ -52,10 +52,12 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// Machine-readable: unauthenticated, forbidden, not_found, bad_request, unprocessable,
-    /// conflict, too_many_requests, too_large, busy, internal.
+    // Machine-readable: unauthenticated, forbidden, not_found, bad_request, unprocessable,
+    // conflict, too_many_requests, too_large, busy, internal.
+    /// 机器可读的错误代码：unauthenticated、forbidden、not_found、bad_request、unprocessable、conflict、too_many_requests、too_large、unsupported_media_type、method_not_allowed、busy、internal。
     pub code: String,
-    /// For people, in Chinese.
+    // For people, in Chinese.
+    /// 面向用户的中文错误说明。
     pub message: String,
     pub request_id: String,
 }

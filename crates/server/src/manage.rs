@@ -11,15 +11,19 @@ use crate::error::ApiError;
 
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 pub struct AccountRequest {
-    /// 3–32 letters, digits, `_`, `.` or `-`.
+    // 3–32 letters, digits, `_`, `.` or `-`.
+    /// 用户名：3–32位字母、数字或 `_`、`.`、`-`。
     pub username: String,
     pub display_name: String,
     pub role: Role,
-    /// The unit's full name (信息员、审核员、认定单位、核查部门).
+    // The unit's full name (信息员、审核员、认定单位、核查部门).
+    /// 所属单位全称（须在信源单位名录中）；信息员、审核员、认定单位经办人、核查部门经办人账号必填。
     pub unit: Option<String>,
-    /// The subject's 统一社会信用代码 or 公民身份号码 (信用主体).
+    // The subject's 统一社会信用代码 or 公民身份号码 (信用主体).
+    /// 信用主体账号填主体的统一社会信用代码或公民身份号码；金融机构账号填本机构的统一社会信用代码（必填）。
     pub subject: Option<String>,
-    /// Initial password; generated when absent. Either way it must be changed at first login.
+    // Initial password; generated when absent. Either way it must be changed at first login.
+    /// 初始密码；不填则自动生成。无论哪种方式，首次登录时都须修改。
     pub password: Option<String>,
 }
 
@@ -27,7 +31,8 @@ pub struct AccountRequest {
 pub struct CreatedAccount {
     pub account_id: i64,
     pub username: String,
-    /// Shown once.
+    // Shown once.
+    /// 初始密码，仅显示一次。
     pub initial_password: String,
 }
 
@@ -37,14 +42,16 @@ pub struct TokenRequest {
     pub role: Role,
     pub unit: Option<String>,
     pub subject: Option<String>,
-    /// Days until it expires (1–365).
+    // Days until it expires (1–365).
+    /// 有效天数（1–365）。
     pub days: Option<u32>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct CreatedToken {
     pub token_id: i64,
-    /// Shown once; the platform keeps only its SM3 digest.
+    // Shown once; the platform keeps only its SM3 digest.
+    /// 令牌，仅显示一次；平台只保存其 SM3 摘要。
     pub token: String,
     pub expires_at: DateTime<Utc>,
 }

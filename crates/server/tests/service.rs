@@ -903,6 +903,37 @@ async fn the_openapi_document_describes_every_api_endpoint() {
             }
         }
     }
+    // Every description a reader of the document sees is in Chinese (a description may name
+    // a field or a format in Latin letters, beside Chinese words).
+    fn english(v: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    if (k == "description" || k == "summary")
+                        && let Some(t) = x.as_str()
+                        && !t.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+                    {
+                        out.push(format!("{at}: {t}"));
+                    }
+                    english(x, &format!("{at}/{k}"), out);
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    english(x, &format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut untranslated = Vec::new();
+    english(&doc, "", &mut untranslated);
+    assert!(
+        untranslated.is_empty(),
+        "{} descriptions without Chinese:\n{}",
+        untranslated.len(),
+        untranslated.join("\n")
+    );
     // A path parameter is one the path names; the rest are query parameters. Every response
     // says what it means (OpenAPI requires it); operation ids are unique.
     let mut ids = std::collections::HashSet::new();

@@ -11,19 +11,24 @@ use crate::{Store, StoreError};
 
 /// One authorisation, as the subject, the institution and the credit office see it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "一项信易贷授权查询（主体、金融机构和信用办看到的内容相同）。")]
 pub struct Authorisation {
     pub auth_id: i64,
-    /// The subject's key (a person's: `P` and a keyed hash, not the ID number): how the
-    /// institution asks for the file.
+    // The subject's key (a person's: `P` and a keyed hash, not the ID number): how the
+    // institution asks for the file.
+    /// 主体标识（自然人为 `P` 加密钥散列值，不是身份证号码）：金融机构凭此查询该主体的信用档案。
     pub subject_key: String,
-    /// The subject's name and code (a person's ID number masked).
+    // The subject's name and code (a person's ID number masked).
+    /// 主体名称和代码（自然人的身份证号码已脱敏）。
     pub subject_label: String,
-    /// The institution's 统一社会信用代码.
+    // The institution's 统一社会信用代码.
+    /// 金融机构的统一社会信用代码。
     pub institution: String,
     pub purpose: String,
     pub granted_by: String,
     pub granted_at: DateTime<Utc>,
-    /// The last day it holds.
+    // The last day it holds.
+    /// 授权有效的最后一天（YYYY-MM-DD）。
     pub until: NaiveDate,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoked_by: Option<String>,

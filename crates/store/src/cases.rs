@@ -62,6 +62,7 @@ fn head_from(r: &Row) -> Result<RecordHead, StoreError> {
 
 /// A case as stored.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "一件信用修复或异议案件。")]
 pub struct Case {
     pub case_id: i64,
     /// repair 或 objection.
@@ -69,9 +70,11 @@ pub struct Case {
     pub record_id: String,
     pub subject_key: String,
     pub class_code: String,
-    /// The record's version when the case was opened.
+    // The record's version when the case was opened.
+    /// 立案时该记录的版本号。
     pub record_version: i64,
-    /// The unit that must act: the deciding unit (repair) or the source unit (objection).
+    // The unit that must act: the deciding unit (repair) or the source unit (objection).
+    /// 须办理的单位：信用修复为认定单位，异议为数据报送单位。
     pub unit: String,
     pub state: String,
     pub opened_by: String,
@@ -81,25 +84,32 @@ pub struct Case {
     pub opened_on: NaiveDate,
     pub reason: String,
     pub commitment: Option<String>,
-    /// The deciding unit's confirmation that the penalty was performed.
+    // The deciding unit's confirmation that the penalty was performed.
+    /// 认定单位对行政处罚是否已履行的确认（尚未确认时为空）。
     pub performed: Option<bool>,
-    /// The current step's last day to act on time.
+    // The current step's last day to act on time.
+    /// 当前环节按时办理的最后日期（YYYY-MM-DD）。
     pub deadline: Option<NaiveDate>,
     pub deadline_step: Option<String>,
-    /// Objections: the day by which the subject must have the answer.
+    // Objections: the day by which the subject must have the answer.
+    /// 异议案件：须答复主体的最后日期（YYYY-MM-DD）。
     pub answer_due: Option<NaiveDate>,
     pub decided_at: Option<DateTime<Utc>>,
     pub decided_on: Option<NaiveDate>,
     pub decision_reason: Option<String>,
-    /// Escalation of the current step to the credit office: 0 none, 1 near its deadline, 2 overdue.
+    // Escalation of the current step to the credit office: 0 none, 1 near its deadline, 2 overdue.
+    /// 当前环节提请信用办督办的程度：0 未提请，1 临近期限，2 已逾期。
     pub escalated: i64,
-    /// Steps taken after their deadline.
+    // Steps taken after their deadline.
+    /// 超过期限办理的环节数。
     pub late_steps: i64,
-    /// Working days spent waiting for the subject (not counted as handling time).
+    // Working days spent waiting for the subject (not counted as handling time).
+    /// 等待主体补充材料的工作日数（不计入办理时限）。
     pub waiting_days: i64,
     pub updated_at: DateTime<Utc>,
     pub events: i64,
-    /// The decision: approved / rejected (repair); corrected / record_withdrawn / maintained.
+    // The decision: approved / rejected (repair); corrected / record_withdrawn / maintained.
+    /// 办理结果：信用修复为 approved（准予修复）或 rejected（不予修复）；异议为 corrected（更正）、record_withdrawn（撤销记录）或 maintained（维持）。
     pub outcome: Option<String>,
 }
 
@@ -168,7 +178,8 @@ pub struct CaseFile {
     pub name: String,
     pub media_type: String,
     pub byte_size: i64,
-    /// SM3 of the file as received.
+    // SM3 of the file as received.
+    /// 收到的文件的 SM3 摘要。
     pub digest: String,
     pub uploaded_by: String,
     pub at: DateTime<Utc>,
@@ -341,7 +352,8 @@ pub struct Reminder {
     pub subject_key: String,
     pub unit: String,
     pub repairable_from: NaiveDate,
-    /// The pre-review (JSON of conditions).
+    // The pre-review (JSON of conditions).
+    /// 预审结果（各项条件，JSON 格式）。
     pub pre_review: String,
     pub created_at: DateTime<Utc>,
 }
@@ -358,13 +370,16 @@ pub struct Message {
 
 /// A decision shared to the provincial/national platform.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "报送至省级或国家平台的一项决定。")]
 pub struct FeedItem {
     pub feed_id: i64,
-    /// repair_decision.
+    // repair_decision.
+    /// 类型：repair_decision（信用修复决定）。
     pub kind: String,
     pub case_id: i64,
     pub record_id: String,
-    /// The decision as JSON: case, record, subject, deciding unit, outcome, date, reason.
+    // The decision as JSON: case, record, subject, deciding unit, outcome, date, reason.
+    /// 决定内容（JSON）：案件、记录、主体、认定单位、结果、日期和理由。
     pub payload: String,
     pub created_at: DateTime<Utc>,
 }

@@ -10,25 +10,31 @@ use crate::{Store, StoreError};
 
 /// A check as recorded.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "一次核查的记录。")]
 pub struct CheckRow {
     pub check_id: i64,
     pub checked_at: DateTime<Utc>,
     pub actor: String,
     pub unit: Option<String>,
-    /// query, embedded, batch.
+    // query, embedded, batch.
+    /// 核查渠道：query（查询式）、embedded（嵌入式）、batch（批量审查）。
     pub channel: String,
     pub batch_id: Option<i64>,
     #[serde(skip)]
     pub subject_key: String,
-    /// Name and code (a person's ID masked).
+    // Name and code (a person's ID masked).
+    /// 主体名称和代码（自然人的身份证号码已脱敏）。
     pub subject_label: String,
     pub matter: String,
     pub verdict: String,
-    /// Measure ids that applied.
+    // Measure ids that applied.
+    /// 适用的措施编号。
     pub measures: Vec<String>,
-    /// Record ids of the list entries behind them.
+    // Record ids of the list entries behind them.
+    /// 适用措施所依据的名单记录编号。
     pub entries: Vec<String>,
-    /// Record ids whose hits an exception suppressed.
+    // Record ids whose hits an exception suppressed.
+    /// 因例外标记而不计为命中的名单记录编号。
     pub suppressed: Vec<String>,
     pub rule_version: String,
 }
@@ -36,7 +42,8 @@ pub struct CheckRow {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Feedback {
     pub check_id: i64,
-    /// applied, not_applicable, pending_review.
+    // applied, not_applicable, pending_review.
+    /// 处理结果：applied（已采取措施）或 not_applicable（不适用）。
     pub outcome: String,
     pub measures: Vec<String>,
     pub reason: Option<String>,
@@ -52,7 +59,8 @@ pub struct CheckException {
     pub subject_key: String,
     pub matter: String,
     pub record_id: String,
-    /// The entry's content hash when marked: the exception holds until the entry changes.
+    // The entry's content hash when marked: the exception holds until the entry changes.
+    /// 标记时该名单记录内容的散列值；记录内容变更后，该例外即不再适用。
     pub record_hash: String,
     pub reason: String,
     pub actor: String,
@@ -74,11 +82,14 @@ pub struct BatchRow {
     pub invalid: i64,
     pub duplicates: i64,
     pub hits: i64,
-    /// SM3 of the CSV result file, hex.
+    // SM3 of the CSV result file, hex.
+    /// 结果 CSV 文件的 SM3 摘要（十六进制）。
     pub result_digest: Option<String>,
-    /// SM2 signature (DER, hex) of `signed_message`, when the credit office keeps it signed.
+    // SM2 signature (DER, hex) of `signed_message`, when the credit office keeps it signed.
+    /// 对 `signed_message` 的 SM2 签名（DER 编码，十六进制）；仅在结果经签名时提供。
     pub signature: Option<String>,
-    /// The exact text signed (batch, matter, time, the result's SM3), when signed.
+    // The exact text signed (batch, matter, time, the result's SM3), when signed.
+    /// 被签名的原文（批次、事项、时间和结果文件的 SM3 摘要）；仅在结果经签名时提供。
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signed_message: Option<String>,
     pub rule_version: String,
@@ -109,12 +120,14 @@ pub struct Alert {
     #[serde(skip)]
     pub subject_key: String,
     pub subject_label: String,
-    /// listed, serious_penalty, exited.
+    // listed, serious_penalty, exited.
+    /// 事件类型：listed（列入名单）、serious_penalty（受到严重失信行政处罚）、changed（名单信息变更）、revoked（撤销列入决定）、exited（移出名单）、penalty_ended（处罚信息停止公示）。
     pub event: String,
     pub record_id: String,
     pub class_code: String,
     pub detail: String,
-    /// pending, delivered, console (no webhook: shown in the console only), failed.
+    // pending, delivered, console (no webhook: shown in the console only), failed.
+    /// 推送状态：pending（待推送）、delivered（已送达）、console（单位未设置推送地址，仅在平台控制台显示）、failed（推送失败）。
     pub delivery: String,
     pub attempts: i64,
     pub next_attempt: Option<DateTime<Utc>>,
@@ -140,25 +153,32 @@ pub struct NewAlert {
 
 /// Per unit and matter: checks, hits, feedback, measures applied.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "按单位和事项统计的核查次数、命中、反馈和措施采用情况。")]
 pub struct CheckStats {
     pub unit: String,
     pub matter: String,
     pub checks: i64,
-    /// Checks that found a punishment measure (forbid, restrict, stricter review, supervise).
+    // Checks that found a punishment measure (forbid, restrict, stricter review, supervise).
+    /// 发现惩戒措施（禁止、限制、审慎审核、重点监管）的核查次数。
     pub hits: i64,
-    /// Checks that found only incentive measures (红名单).
+    // Checks that found only incentive measures (红名单).
+    /// 仅发现激励措施（红名单）的核查次数。
     pub incentives: i64,
-    /// Feedback filed, on any check.
+    // Feedback filed, on any check.
+    /// 已提交的反馈数（不论核查是否发现措施）。
     pub feedback: i64,
-    /// Feedback filed on checks that found measures (hits and incentives): the checks that
-    /// call for it, so the feedback rate is this over hits + incentives.
+    // Feedback filed on checks that found measures (hits and incentives): the checks that
+    // call for it, so the feedback rate is this over hits + incentives.
+    /// 对发现措施（惩戒或激励）的核查提交的反馈数；反馈率为该数除以 hits 与 incentives 之和。
     pub feedback_due: i64,
     pub applied: i64,
-    /// Codes checked by batch review (批量审查) — distinct valid codes — and those with measures.
+    // Codes checked by batch review (批量审查) — distinct valid codes — and those with measures.
+    /// 批量审查核查的代码数（去重后的有效代码）；其中发现措施的代码数见 batch_hits。
     pub batch_checked: i64,
     pub batch_hits: i64,
-    /// Checks run at the command line (`xinyong check`): nobody answers them, so they stay out
-    /// of the feedback rate.
+    // Checks run at the command line (`xinyong check`): nobody answers them, so they stay out
+    // of the feedback rate.
+    /// 是否为平台命令行（`xinyong check`）发起的核查：此类核查无需反馈，不计入反馈率。
     pub command_line: bool,
 }
 

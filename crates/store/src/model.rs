@@ -174,10 +174,13 @@ impl RowOutcome {
 
 /// One problem of a rejected row: the data item and why, in Chinese.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(description = "被退回行的一个问题：涉及的数据项及原因（中文）。")]
 pub struct Problem {
-    /// Item code, or empty for a row-level problem.
+    // Item code, or empty for a row-level problem.
+    /// 数据项代码；整行的问题为空。
     pub field: String,
-    /// Item name as the source unit knows it (its header text).
+    // Item name as the source unit knows it (its header text).
+    /// 报送单位使用的数据项名称（即表头文字）。
     pub name: String,
     pub reason: String,
 }
@@ -232,10 +235,12 @@ pub struct Submission {
 
 /// A row of a submission that wrote a version of a record.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "报送中写入了记录新版本的一行。")]
 pub struct AcceptedRow {
     pub row_no: i64,
     pub record_id: String,
-    /// `created` or `corrected`.
+    // `created` or `corrected`.
+    /// 变更类型：created（新增）或 corrected（更正）。
     pub change: String,
 }
 
@@ -385,6 +390,7 @@ impl StoredRecord {
 
 /// Counts per catalog class and in total (`xinyong stats`).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "按目录类别和合计的数据量统计。")]
 pub struct Stats {
     pub subjects: i64,
     pub subjects_by_kind: Vec<NamedCount>,
@@ -396,6 +402,7 @@ pub struct Stats {
 
 /// A count under a name (a class code, a subject kind).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "某一名称（目录类别代码、主体类型等）下的数量。")]
 pub struct NamedCount {
     pub name: String,
     pub count: i64,
@@ -403,6 +410,7 @@ pub struct NamedCount {
 
 /// Quality figures of one source unit (or batch): 入库率 and 关联率 come from these.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "一个报送单位（或一个批次）的数据质量数字，入库率和关联率由此计算。")]
 pub struct UnitQuality {
     pub source_unit: String,
     pub submissions: i64,

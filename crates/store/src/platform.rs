@@ -96,6 +96,7 @@ pub struct NewAuditEntry {
 
 /// A stored entry and its chain fields.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "审计日志中的一条记录。")]
 pub struct StoredAudit {
     #[serde(flatten)]
     pub entry: AuditEntryView,

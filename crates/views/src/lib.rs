@@ -102,6 +102,7 @@ pub struct Identity {
 /// file (a credit file holds some 20,000 items; counting references to shared labels was 4% of
 /// building one, so the catalog's labels are interned once for the process instead).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "记录的一个数据项：代码和名称取自数据目录。")]
 pub struct Item {
     #[schema(value_type = String)]
     pub code: Cow<'static, str>,

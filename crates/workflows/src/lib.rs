@@ -98,19 +98,23 @@ pub struct Upload {
 
 /// A case with everything its page shows.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(description = "案件详情，包括案件页面显示的全部内容。")]
 pub struct CaseView {
     #[serde(flatten)]
     pub case: Case,
     pub kind_label: String,
     pub state_label: String,
-    /// The record's label on the portal while this case is open.
+    // The record's label on the portal while this case is open.
+    /// 案件办理期间该记录在门户网站上的标注（如“异议处理中”）。
     pub record_label: Option<String>,
     pub events: Vec<CaseEvent>,
     pub files: Vec<CaseFile>,
-    /// Repairs: the pre-review as of today.
+    // Repairs: the pre-review as of today.
+    /// 信用修复案件：截至今日的预审结果。
     #[schema(value_type = Object)]
     pub pre_review: Option<Eligibility>,
-    /// What the viewer may do now.
+    // What the viewer may do now.
+    /// 当前查看者此时可执行的操作代码。
     pub actions: Vec<String>,
     pub overdue: bool,
 }

@@ -18,19 +18,24 @@ pub struct CaseStats {
     /// repair 或 objection.
     pub kind: String,
     pub applications: u64,
-    /// Repairs approved; objections upheld (corrected or withdrawn).
+    // Repairs approved; objections upheld (corrected or withdrawn).
+    /// 准予信用修复的件数；异议成立（已更正或撤销记录）的件数。
     pub approved: u64,
-    /// Repairs rejected; objections maintained.
+    // Repairs rejected; objections maintained.
+    /// 不予信用修复的件数；异议不成立（维持原记录）的件数。
     pub rejected: u64,
     pub cancelled: u64,
     pub open: u64,
     pub decided: u64,
-    /// Average working days from submission to decision, over decided cases (two decimals).
+    // Average working days from submission to decision, over decided cases (two decimals).
+    /// 已办结案件从申请到作出决定的平均工作日数（保留两位小数）。
     pub avg_days: String,
     pub max_days: u32,
-    /// Steps taken after their deadline.
+    // Steps taken after their deadline.
+    /// 超过期限办理的环节数。
     pub late_steps: u64,
-    /// Open items past their deadline today.
+    // Open items past their deadline today.
+    /// 截至今日已超过期限的未办结事项数。
     pub overdue_now: u64,
 }
 

@@ -78,7 +78,8 @@ pub async fn disable_account(
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct NewPassword {
-    /// Shown once; must be changed at next login.
+    // Shown once; must be changed at next login.
+    /// 新的初始密码，仅显示一次；下次登录时须修改。
     pub initial_password: String,
 }
 

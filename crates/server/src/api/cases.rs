@@ -118,9 +118,11 @@ pub struct MyRecord {
     /// 在公示 / 已修复 / 已撤回 / 公示期满.
     pub status: String,
     pub under_objection: bool,
-    /// Whether an application may be made today.
+    // Whether an application may be made today.
+    /// 今天是否可以申请信用修复。
     pub may_apply: bool,
-    /// What is missing today (empty when nothing).
+    // What is missing today (empty when nothing).
+    /// 今天申请尚不满足的条件（都满足时为空）。
     pub missing: Vec<String>,
     pub open_repair: Option<i64>,
     pub open_objection: Option<i64>,
@@ -130,7 +132,8 @@ pub struct MyRecord {
 pub struct MyRecords {
     pub subject_key: String,
     pub records: Vec<MyRecord>,
-    /// The commitment text signed with an application.
+    // The commitment text signed with an application.
+    /// 申请时须签署的信用承诺书文本。
     pub commitment: String,
 }
 

@@ -15,8 +15,9 @@ use crate::{Shared, blocking, today};
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AsOf {
-    /// The file as it stood at the end of this day (YYYY-MM-DD); default today. Only the subject
-    /// itself and officers who see whole files may ask for another day than today.
+    // The file as it stood at the end of this day (YYYY-MM-DD); default today. Only the subject
+    // itself and officers who see whole files may ask for another day than today.
+    /// 查看档案在该日日终时的状态（YYYY-MM-DD），默认当天；只有主体本人和可查看完整档案的工作人员可以指定其他日期。
     pub as_of: Option<String>,
 }
 
@@ -153,7 +154,8 @@ pub async fn subject(
 pub struct IdNumber {
     pub subject_key: String,
     pub id_type: String,
-    /// In full: every such read is audited.
+    // In full: every such read is audited.
+    /// 完整的证件号码；每次查看均记入审计日志。
     pub id_number: String,
 }
 
@@ -269,7 +271,8 @@ pub async fn record(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Withdraw {
-    /// Why, for the record's history.
+    // Why, for the record's history.
+    /// 撤回理由，记入该记录的变更历史。
     pub reason: String,
 }
 

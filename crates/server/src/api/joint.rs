@@ -257,7 +257,8 @@ pub(crate) async fn audit_check_read(state: &Shared, ctx: &Ctx, id: i64, ok: boo
 pub struct FeedbackRequest {
     /// applied（已采取措施）或 not_applicable（不适用，须说明理由）.
     pub outcome: String,
-    /// Measure ids applied (from the check's measures).
+    // Measure ids applied (from the check's measures).
+    /// 已采取的措施编号（须为该次核查的适用措施）。
     #[serde(default)]
     pub measures: Vec<String>,
     #[serde(default)]
@@ -522,7 +523,8 @@ pub async fn matters(State(state): State<Shared>) -> Json<MatterList> {
 pub struct ListActionRequest {
     /// rectify（限期整改）、exit（提前移出）、revoke（撤销认定）.
     pub action: String,
-    /// For rectify: the deadline, YYYY-MM-DD.
+    // For rectify: the deadline, YYYY-MM-DD.
+    /// action 为 rectify（限期整改）时的整改期限，YYYY-MM-DD。
     #[serde(default)]
     pub deadline: Option<String>,
     pub reason: String,
@@ -653,7 +655,8 @@ pub async fn list_action(
 pub struct ExceptionRequest {
     pub code: String,
     pub matter: String,
-    /// The list entry whose hit is a false positive.
+    // The list entry whose hit is a false positive.
+    /// 被误命中的名单记录编号。
     pub record_id: String,
     pub reason: String,
 }
@@ -835,9 +838,11 @@ pub async fn revoke_exception(
 pub struct BatchParams {
     /// 事项代码或名称.
     pub matter: String,
-    /// File name (its extension chooses CSV or XLSX when the content type does not).
+    // File name (its extension chooses CSV or XLSX when the content type does not).
+    /// 文件名；Content-Type 未表明格式时，按扩展名判断为 CSV 或 XLSX。
     pub file_name: Option<String>,
-    /// Sign the result with the platform's SM2 key (the credit office keeps signed results).
+    // Sign the result with the platform's SM2 key (the credit office keeps signed results).
+    /// 是否用平台的 SM2 密钥对结果文件签名（仅信用办管理员可用，默认否）。
     #[serde(default)]
     pub sign: Option<bool>,
 }
@@ -1136,7 +1141,8 @@ pub async fn batch_xlsx(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SubscribeRequest {
-    /// Codes to watch (USCC or ID numbers), at most 100,000 per call.
+    // Codes to watch (USCC or ID numbers), at most 100,000 per call.
+    /// 要订阅的统一社会信用代码或公民身份号码，每次最多100000个。
     pub codes: Vec<String>,
     #[serde(default)]
     pub note: Option<String>,
@@ -1146,7 +1152,8 @@ pub struct SubscribeRequest {
 pub struct SubscribeResult {
     pub added: usize,
     pub already: usize,
-    /// Codes that are not valid, with why.
+    // Codes that are not valid, with why.
+    /// 无效的代码及其原因。
     pub invalid: Vec<String>,
 }
 
@@ -1308,7 +1315,8 @@ pub async fn unsubscribe(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct WebhookRequest {
     pub unit: String,
-    /// http:// or https:// address of the unit's receiver.
+    // http:// or https:// address of the unit's receiver.
+    /// 单位接收预警推送的地址，以 http:// 或 https:// 开头。
     pub url: String,
 }
 
@@ -1316,7 +1324,8 @@ pub struct WebhookRequest {
 pub struct WebhookCreated {
     pub unit: String,
     pub url: String,
-    /// The shared secret for checking `X-Xinyong-Signature` (shown once).
+    // The shared secret for checking `X-Xinyong-Signature` (shown once).
+    /// 用于校验推送请求头 `X-Xinyong-Signature` 的共享密钥（仅显示一次）。
     pub secret: String,
 }
 
@@ -1387,7 +1396,8 @@ pub async fn set_webhook(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AlertParams {
-    /// Only alerts without feedback.
+    // Only alerts without feedback.
+    /// 为 true 时只返回尚未反馈的预警。
     pub open: Option<bool>,
     pub limit: Option<i64>,
 }
@@ -1495,7 +1505,8 @@ pub async fn alert_feedback(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Accumulated {
-    /// Name and code (a person's ID masked).
+    // Name and code (a person's ID masked).
+    /// 主体名称和代码（自然人的身份证号码已脱敏）。
     pub subject: String,
     pub records: i64,
 }
@@ -1505,20 +1516,26 @@ pub struct JointStats {
     pub since: chrono::NaiveDate,
     pub checks: Vec<store::CheckStats>,
     pub total_checks: i64,
-    /// Checks that found a punishment measure.
+    // Checks that found a punishment measure.
+    /// 发现惩戒措施的核查次数。
     pub total_hits: i64,
-    /// Checks that found only incentive measures.
+    // Checks that found only incentive measures.
+    /// 仅发现激励措施的核查次数。
     pub total_incentives: i64,
-    /// Share of the checks that found measures (hits and incentives) with feedback.
+    // Share of the checks that found measures (hits and incentives) with feedback.
+    /// 反馈率：发现措施（惩戒或激励）的核查中已反馈的比例，为0到1之间的小数；没有此类核查时为空。
     pub feedback_rate: Option<f64>,
     pub alerts_open: usize,
     pub alerts_failed: usize,
-    /// 累计失信预警: the subjects with the most records first, at most 100.
+    // 累计失信预警: the subjects with the most records first, at most 100.
+    /// 累计失信预警：记录最多的主体在前，最多列出100个。
     pub accumulated: Vec<Accumulated>,
-    /// How many subjects pass the threshold in all.
+    // How many subjects pass the threshold in all.
+    /// 达到累计失信预警阈值的主体总数。
     pub accumulated_total: i64,
     pub accumulation_rule: String,
-    /// List entries held by the check index, and their subjects.
+    // List entries held by the check index, and their subjects.
+    /// 核查所用的名单记录数（涉及的主体数见 listed_subjects）。
     pub entries: usize,
     pub listed_subjects: usize,
 }
@@ -1526,7 +1543,8 @@ pub struct JointStats {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StatsParams {
-    /// From this day (YYYY-MM-DD); default 30 days ago.
+    // From this day (YYYY-MM-DD); default 30 days ago.
+    /// 统计起始日期（YYYY-MM-DD），默认为30天前。
     pub since: Option<String>,
 }
 

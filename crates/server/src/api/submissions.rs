@@ -22,11 +22,14 @@ use crate::{Shared, blocking};
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SubmitParams {
-    /// The catalog class, by its Chinese name (行政处罚) or code (CF).
+    // The catalog class, by its Chinese name (行政处罚) or code (CF).
+    /// 目录类别：中文名称（如 行政处罚）或代码（如 CF）。
     pub class: String,
-    /// The file's name, kept with the submission.
+    // The file's name, kept with the submission.
+    /// 文件名，随报送一并保存。
     pub file_name: Option<String>,
-    /// csv, xlsx or json when the Content-Type does not say.
+    // csv, xlsx or json when the Content-Type does not say.
+    /// 文件格式：csv、xlsx 或 json，在请求的 Content-Type 未表明格式时使用。
     pub format: Option<String>,
 }
 
@@ -214,7 +217,8 @@ pub async fn create(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// A unit's full name (the credit office only; others see their own unit).
+    // A unit's full name (the credit office only; others see their own unit).
+    /// 单位全称（仅信用办可指定；其他角色只能查看本单位的报送）。
     pub unit: Option<String>,
     pub limit: Option<i64>,
 }
@@ -263,7 +267,8 @@ pub struct RejectedRow {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SubmissionDetail {
     pub submission: Submission,
-    /// Rows that wrote a version (rows unchanged against the store are counted, not listed).
+    // Rows that wrote a version (rows unchanged against the store are counted, not listed).
+    /// 写入了记录新版本的行（与库中相同、未发生变化的行只计数，不列出）。
     pub accepted_rows: Vec<AcceptedRow>,
     pub rejected_rows: Vec<RejectedRow>,
     pub offset: i64,

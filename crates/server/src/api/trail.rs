@@ -17,11 +17,14 @@ pub struct SearchParams {
     pub actor: Option<String>,
     pub action: Option<String>,
     pub object: Option<String>,
-    /// From this day (YYYY-MM-DD, Beijing time).
+    // From this day (YYYY-MM-DD, Beijing time).
+    /// 起始日期（YYYY-MM-DD，北京时间），含当日。
     pub from: Option<String>,
-    /// To this day inclusive.
+    // To this day inclusive.
+    /// 截止日期（YYYY-MM-DD，北京时间），含当日。
     pub to: Option<String>,
-    /// Entries before this sequence number (paging backwards).
+    // Entries before this sequence number (paging backwards).
+    /// 只返回序号小于该值的日志条目（用于向前翻页）。
     pub before: Option<i64>,
     pub limit: Option<i64>,
 }
