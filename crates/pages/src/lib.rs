@@ -128,8 +128,10 @@ pub struct AccountRow {
     pub created: String,
     pub status: String,
     pub disabled: bool,
-    /// The office may reset or disable it (not the auditor's: the command line does).
+    /// The office may disable it (not the auditor's: the command line does).
     pub manageable: bool,
+    /// The office may reset its password (not a subject's or an admin's).
+    pub resettable: bool,
 }
 
 #[derive(Template)]

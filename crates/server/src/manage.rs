@@ -134,6 +134,13 @@ fn scope(
         Some(code) => Some(views::subject_key(code, rules, keys, today)?),
         None => None,
     };
+    // An institution is no source unit: a unit would bring that unit's check exceptions into
+    // the institution's checks.
+    if role == Role::Financial && unit.is_some() {
+        return Err(ApiError::Unprocessable(
+            "金融机构账号和令牌不属于任何信源单位：请不要指定所属单位".into(),
+        ));
+    }
     // Without its code an institution could never be authorised (信易贷授权查询 names it) nor
     // find its own checks and alerts.
     if role == Role::Financial && subject_key.is_none() {
@@ -332,13 +339,19 @@ pub fn disable_account(state: &crate::Shared, id: i64) -> Result<bool, ApiError>
 /// office would be given the password of an enterprise that signs repair commitments, or of a
 /// colleague, and could act as them; those are reset on the server's command line
 /// (`accounts reset-password`), after the person's identity is checked.
+/// Whether the office may reset this role's password (not a subject's or an admin's: whoever
+/// resets it learns it).
+pub fn office_may_reset(role: Role) -> bool {
+    !matches!(role, Role::Subject | Role::Admin) && office_may_manage(role).is_ok()
+}
+
 pub fn reset_password(platform: &Store, id: i64, now: DateTime<Utc>) -> Result<String, ApiError> {
     office_may_manage_account(platform, id)?;
     let role = platform
         .account(id)?
         .map(|a| a.role.parse().unwrap_or(Role::Public))
         .unwrap_or(Role::Public);
-    if matches!(role, Role::Subject | Role::Admin) {
+    if !office_may_reset(role) {
         return Err(ApiError::NotYours(
             "信用主体和市信用办管理员账号的密码不能由市信用办重置（重置者会得到其密码，可冒用其身份）：请本人修改密码；忘记密码的，核验身份后由系统管理员在服务器命令行 accounts reset-password 重置".into(),
         ));

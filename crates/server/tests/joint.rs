@@ -968,6 +968,10 @@ async fn a_financial_institution_is_warned_about_the_organisations_it_follows() 
     let page = h.get("/console/alerts", Role::Financial).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("盐城市己后来列入有限公司"), "console");
+    assert!(
+        page.text().contains(&format!("金融机构（{BANK}）")) && !page.text().contains("金融机构:"),
+        "the institution named as people read it"
+    );
     let id = a["alert_id"].as_i64().unwrap();
     let feedback = json!({"outcome": "applied", "reason": "已暂停发放新增贷款"});
     let r = h

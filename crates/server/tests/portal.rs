@@ -819,6 +819,21 @@ async fn an_issued_bulletin_stays_as_issued() {
         assert!(r.text().contains("尚未结束"), "{name}");
         h.move_to(domain::clock::Clock::now(&testkit::clock_on("2026-07-06")))
             .await;
+        // A month written otherwise than YYYY-MM is refused (it would be another string for
+        // the same month, or a month not ended).
+        for odd in ["2026-6", "+2026-07", "2026-07"] {
+            let r = h
+                .post_form("/console/bulletin/issue", Role::Admin, &[("month", odd)])
+                .await;
+            assert!(
+                matches!(
+                    r.status,
+                    StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
+                ),
+                "{name} {odd}: {}",
+                r.status
+            );
+        }
         for role in [Role::Reporter, Role::Auditor, Role::Handling] {
             let r = h
                 .post_form("/console/bulletin/issue", role, &[("month", "2026-06")])

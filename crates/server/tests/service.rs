@@ -351,6 +351,13 @@ async fn no_public_response_shows_a_full_resident_id() {
         1,
         "{outcomes:?}"
     );
+    // Both name whose number was asked for.
+    let objects: Vec<Option<&str>> = trail.iter().map(|e| e.entry.object.as_deref()).collect();
+    assert_eq!(objects[0], objects[1], "{objects:?}");
+    assert!(
+        objects[0].is_some_and(|o| o.starts_with('P')),
+        "{objects:?}"
+    );
     // The refused unmask above is in the trail by its route, without the number.
     let denied = h
         .state
@@ -1659,6 +1666,10 @@ async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
             json!({"name": "银行系统", "role": "financial"}),
         ),
         (
+            "/api/v1/tokens",
+            json!({"name": "银行系统", "role": "financial", "subject": BANK, "unit": UNIT}),
+        ),
+        (
             "/api/v1/accounts",
             json!({"username": "bank2", "display_name": "银行", "role": "financial"}),
         ),
@@ -1670,7 +1681,11 @@ async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
             "{uri}: {}",
             r.text()
         );
-        assert!(r.text().contains("统一社会信用代码"), "{}", r.text());
+        assert!(
+            r.text().contains("统一社会信用代码") || r.text().contains("不属于任何信源单位"),
+            "{}",
+            r.text()
+        );
     }
     let r = h
         .post_form(
@@ -1796,6 +1811,18 @@ async fn the_console_says_what_happened_in_words() {
     let auditor = tokens.iter().find(|t| t.role == "auditor").unwrap();
     let page = h.get("/console/tokens", Role::Admin).await.text();
     assert!(!page.contains(&format!("/console/tokens/{}/revoke", auditor.token_id)));
+    // Nor a password reset it refuses (a subject's, an admin's): disable stays.
+    let accounts = h.get("/console/accounts", Role::Admin).await.text();
+    let account = |role: Role| {
+        tokio::task::block_in_place(|| h.state.platform.account_by_username(role.as_str()))
+            .unwrap()
+            .unwrap()
+            .account_id
+    };
+    let (subject, staff) = (account(Role::Subject), account(Role::Reporter));
+    assert!(!accounts.contains(&format!("/console/accounts/{subject}/reset")));
+    assert!(accounts.contains(&format!("/console/accounts/{subject}/disable")));
+    assert!(accounts.contains(&format!("/console/accounts/{staff}/reset")));
     let handling_token = tokens.iter().find(|t| t.role == "handling").unwrap();
     assert!(page.contains(&format!(
         "/console/tokens/{}/revoke",

@@ -133,7 +133,7 @@ impl Location {
     }
 
     /// Whether a platform is already there: the SQLite file exists, or the PostgreSQL schema
-    /// (`public` without `?schema=`) holds the migrations table. Asked without creating
+    /// (the connection's search path without `?schema=`) holds the migrations table. Asked without creating
     /// anything, so that a command that only reads or audits can refuse a mistyped location
     /// instead of making an empty platform there (opening a store creates its schema).
     pub fn holds_platform(&self) -> Result<bool, StoreError> {
@@ -141,13 +141,16 @@ impl Location {
             Location::Sqlite(p) => Ok(p.exists()),
             Location::Postgres { url, schema } => {
                 use crate::conn::Conn;
+                // Connected as the store's pool connects (the schema named as it names it, so
+                // folded as PostgreSQL folds it; a search_path the URL sets otherwise), without
+                // the pool's CREATE SCHEMA.
                 let mut c = pg::PgConn::connect(url)?;
-                let found = c.query_one(
-                    "SELECT 1 FROM information_schema.tables
-                     WHERE table_name = 'schema_migrations' AND table_schema = $1",
-                    &[schema.as_deref().unwrap_or("public").into()],
-                )?;
-                Ok(found.is_some())
+                if let Some(s) = schema {
+                    c.batch(&format!("SET search_path TO {s}"))?;
+                }
+                let found =
+                    c.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])?;
+                found.map_or(Ok(false), |r| r.bool(0))
             }
         }
     }

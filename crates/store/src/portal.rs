@@ -687,8 +687,18 @@ impl Store {
 
 /// `2026-10` → (2026-10-01, 2026-11-01).
 pub fn month_bounds(month: &str) -> Result<(NaiveDate, NaiveDate), StoreError> {
+    // Exactly YYYY-MM: the parser alone takes "2026-1" and "+2026-12", which name the same
+    // month as another string (a bulletin's versions and rollups are kept by the string).
+    let b = month.as_bytes();
+    let shaped = b.len() == 7
+        && b[4] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || c.is_ascii_digit());
     let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
-        .map_err(|_| StoreError::Refused(format!("“{month}”不是YYYY-MM格式的月份")))?;
+        .ok()
+        .filter(|_| shaped)
+        .ok_or_else(|| StoreError::Refused(format!("“{month}”不是YYYY-MM格式的月份")))?;
     let next = first
         .checked_add_months(chrono::Months::new(1))
         .ok_or_else(|| StoreError::Refused(format!("月份{month}超出范围")))?;

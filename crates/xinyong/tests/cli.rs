@@ -317,6 +317,14 @@ fn rules_answer_why_a_date_is_what_it_is() {
         .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
         .unwrap();
     assert!(made.is_none(), "schema {schema} was created");
+    // A schema named in capitals is the folded one PostgreSQL made: found again once migrated.
+    let mixed = format!("Xy_Case_{}", std::process::id());
+    let mixed_pg = format!("{}?schema={mixed}", testkit::pg_url());
+    run_ok(xinyong(&mixed_pg, &k, &["migrate"]));
+    let stats = run_ok(xinyong(&mixed_pg, &k, &["stats", "--json"]));
+    assert_eq!(last_json(&stats)["subjects"], 0, "{stats}");
+    pg.batch_execute(&format!("DROP SCHEMA {} CASCADE", mixed.to_lowercase()))
+        .unwrap();
     // A category misspelt is refused, not counted as 一般.
     let out = xinyong(
         "x.db",

@@ -172,6 +172,8 @@ pub async fn id_number(
 ) -> ApiResult<Json<IdNumber>> {
     let (s, c) = (state.clone(), ctx.clone());
     let now = state.clock.now();
+    // The subject asked for, also when refused: the trail says whose number was sought.
+    let asked = views::subject_key(&code, &state.rules, &state.keys, today(now)).ok();
     let r = blocking(move || {
         let key = views::subject_key(&code, &s.rules, &s.keys, today(now))?;
         // A deciding unit's officer sees the number of a person its unit reported on (to handle
@@ -203,15 +205,7 @@ pub async fn id_number(
     })
     .await;
     let outcome = if r.is_ok() { "ok" } else { "failed" };
-    audit(
-        &state,
-        &ctx,
-        "subject.unmask",
-        r.as_ref().ok().map(|x| x.subject_key.clone()),
-        outcome,
-        None,
-    )
-    .await;
+    audit(&state, &ctx, "subject.unmask", asked, outcome, None).await;
     r.map(Json)
 }
 

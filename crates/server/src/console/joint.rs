@@ -414,7 +414,7 @@ pub async fn alerts(State(state): State<Shared>, ctx: Ctx) -> Response {
                 .map(|a| pages::AlertLine {
                     id: a.alert_id,
                     at: fmt_time(a.created_at),
-                    unit: a.unit,
+                    unit: unit_label(&a.unit),
                     subject: a.subject_label,
                     event: event_label(&a.event).into(),
                     detail: a.detail,
@@ -666,7 +666,7 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
                         } else if k.unit.is_empty() {
                             "（未归属单位）".into()
                         } else {
-                            k.unit.clone()
+                            unit_label(&k.unit)
                         },
                         matter_name(&s, &k.matter),
                         k.checks.to_string(),
@@ -708,5 +708,14 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
     match r {
         Ok(p) => render(StatusCode::OK, p),
         Err(e) => error_page(&ctx, e),
+    }
+}
+
+/// A unit as people read it: a financial institution (kept under its code, being no source unit)
+/// as 金融机构 and its code.
+fn unit_label(unit: &str) -> String {
+    match unit.strip_prefix(api::FINANCIAL_PREFIX) {
+        Some(code) => format!("金融机构（{code}）"),
+        None => unit.to_string(),
     }
 }

@@ -431,7 +431,8 @@ fn issue(s: &Shared, c: &Ctx, f: &IssueForm) -> Result<store::IssuedBulletin, Ap
         return Err(ApiError::Unprocessable("更正理由不能超过500字".into()));
     }
     let now = s.clock.now();
-    if month >= format!("{:04}-{:02}", today(now).year(), today(now).month()) {
+    let (_, next) = store::month_bounds(&month).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if next > today(now) {
         return Err(ApiError::Unprocessable(format!(
             "{month}尚未结束，不能印发该月通报"
         )));
@@ -474,6 +475,7 @@ pub async fn issue_bulletin(
         return error_page(&ctx, e);
     }
     let (s, c) = (state.clone(), ctx.clone());
+    let f_month: String = f.month.chars().take(20).collect();
     let r = blocking(move || issue(&s, &c, &f)).await;
     audit(
         &state,
@@ -483,9 +485,10 @@ pub async fn issue_bulletin(
             .ok()
             .map(|b| format!("bulletin:{}", b.bulletin_id)),
         if r.is_ok() { "ok" } else { "failed" },
-        r.as_ref()
-            .ok()
-            .map(|b| format!("month={} version={} sm3={}", b.month, b.version, b.sm3)),
+        Some(match &r {
+            Ok(b) => format!("month={} version={} sm3={}", b.month, b.version, b.sm3),
+            Err(e) => format!("month={} {e}", f_month),
+        }),
     )
     .await;
     match r {

@@ -703,6 +703,10 @@ async fn accounts_page(
                         .role
                         .parse::<auth::Role>()
                         .is_ok_and(|r| manage::office_may_manage(r).is_ok()),
+                    resettable: a
+                        .role
+                        .parse::<auth::Role>()
+                        .is_ok_and(manage::office_may_reset),
                 })
                 .collect(),
             roles: role_options(),
@@ -860,7 +864,12 @@ async fn tokens_page(
                         .parse::<auth::Role>()
                         .map(|r| r.label().to_string())
                         .unwrap_or_else(|_| t.role.clone()),
-                    unit: t.unit.clone().unwrap_or_default(),
+                    // A financial institution's token: its code, which names the institution.
+                    unit: t
+                        .unit
+                        .clone()
+                        .or_else(|| t.subject_key.clone().filter(|_| t.role == "financial"))
+                        .unwrap_or_default(),
                     expires: fmt_time(t.expires_at),
                     last_used: t
                         .last_used_at
