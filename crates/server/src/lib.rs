@@ -238,6 +238,25 @@ pub fn today(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
     domain::clock::beijing(t).date_naive()
 }
 
+/// The MIME type of an XLSX workbook.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A file to download (`file_name` in ASCII: a workbook, a CSV).
+pub fn attachment(content_type: &str, file_name: &str, bytes: Vec<u8>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// Runs blocking store work off the async threads.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,

@@ -814,31 +814,9 @@ async fn a_batch_accounts_for_every_line() {
     // OpenSSL checks the SM2 signature against the platform's public key, which anyone fetches.
     let key = h.get("/api/v1/platform-key", Role::Public).await;
     assert_eq!(key.status, StatusCode::OK);
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("pub.pem"), &key.body).unwrap();
-    std::fs::write(dir.path().join("msg"), message.as_bytes()).unwrap();
-    std::fs::write(dir.path().join("sig"), &sig).unwrap();
-    let out = std::process::Command::new("openssl")
-        .current_dir(dir.path())
-        .args([
-            "dgst",
-            "-sm3",
-            "-verify",
-            "pub.pem",
-            "-sigopt",
-            "distid:1234567812345678",
-            "-signature",
-            "sig",
-            "msg",
-        ])
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "openssl: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if let Err(e) = testkit::openssl_sm2_verifies(&key.body, message.as_bytes(), &sig) {
+        panic!("openssl: {e}");
+    }
     // A handling officer may not sign.
     let r = h
         .send(

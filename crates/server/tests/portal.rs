@@ -877,29 +877,12 @@ async fn an_issued_bulletin_stays_as_issued() {
         }
         // OpenSSL checks the signature against the platform's public key.
         let key = h.get("/api/v1/platform-key", Role::Public).await;
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("pub.pem"), &key.body).unwrap();
-        std::fs::write(dir.path().join("msg"), b.signed_message.as_bytes()).unwrap();
-        std::fs::write(dir.path().join("sig"), &b.signature).unwrap();
         assert!(b.signed_message.contains(&b.sm3) && b.signed_message.contains("2026-06"));
-        let out = std::process::Command::new("openssl")
-            .current_dir(dir.path())
-            .args([
-                "dgst",
-                "-sm3",
-                "-verify",
-                "pub.pem",
-                "-sigopt",
-                "distid:1234567812345678",
-            ])
-            .args(["-signature", "sig", "msg"])
-            .output()
-            .expect("openssl");
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if let Err(e) =
+            testkit::openssl_sm2_verifies(&key.body, b.signed_message.as_bytes(), &b.signature)
+        {
+            panic!("{name}: openssl: {e}");
+        }
 
         // A June penalty reported late changes the month's figures: the live workbook follows
         // them, the issued one does not.

@@ -100,3 +100,41 @@ pub fn day(s: &str) -> chrono::NaiveDate {
 pub fn clock_on(s: &str) -> domain::clock::FixedClock {
     domain::clock::FixedClock::on(day(s))
 }
+
+/// Checks an SM2 signature (DER) of `message` against a PEM public key with stock OpenSSL 3, the
+/// distinguishing ID given, as someone outside the platform would; `Err` holds what OpenSSL said.
+pub fn openssl_sm2_verifies(
+    public_pem: &[u8],
+    message: &[u8],
+    signature_der: &[u8],
+) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    for (name, bytes) in [
+        ("pub.pem", public_pem),
+        ("msg", message),
+        ("sig", signature_der),
+    ] {
+        std::fs::write(dir.path().join(name), bytes).map_err(|e| e.to_string())?;
+    }
+    let out = std::process::Command::new("openssl")
+        .current_dir(dir.path())
+        .args(["dgst", "-sm3", "-verify", "pub.pem"])
+        .args([
+            "-sigopt",
+            "distid:1234567812345678",
+            "-signature",
+            "sig",
+            "msg",
+        ])
+        .output()
+        .map_err(|e| format!("openssl: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}

@@ -702,46 +702,19 @@ fn the_audit_trail_verifies_its_checkpoints_check_with_openssl_and_a_changed_row
     assert_eq!(v["unsigned_entries"], 0);
     // The checkpoint's SM2 signature checks with stock OpenSSL 3 (distinguishing ID given).
     let pem = run_ok(xinyong(db, &k, &["audit", "public-key"]));
-    std::fs::write(dir.path().join("pub.pem"), pem).unwrap();
     let cps: Value =
         serde_json::from_str(&run_ok(xinyong(db, &k, &["audit", "checkpoints"]))).unwrap();
     let cp = &cps[0];
-    std::fs::write(dir.path().join("msg"), cp["message"].as_str().unwrap()).unwrap();
-    std::fs::write(
-        dir.path().join("sig"),
-        hex::decode(cp["signature_der"].as_str().unwrap()).unwrap(),
-    )
-    .unwrap();
-    let verify = |msg: &str| {
-        Command::new("openssl")
-            .current_dir(dir.path())
-            .args([
-                "dgst",
-                "-sm3",
-                "-verify",
-                "pub.pem",
-                "-sigopt",
-                "distid:1234567812345678",
-                "-signature",
-                "sig",
-                msg,
-            ])
-            .output()
-            .expect("openssl")
-    };
-    let out = verify("msg");
+    let message = cp["message"].as_str().unwrap();
+    let sig = hex::decode(cp["signature_der"].as_str().unwrap()).unwrap();
+    if let Err(e) = testkit::openssl_sm2_verifies(pem.as_bytes(), message.as_bytes(), &sig) {
+        panic!("openssl: {e}");
+    }
+    let changed = message.replace("|2|", "|3|");
     assert!(
-        out.status.success(),
-        "openssl: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        testkit::openssl_sm2_verifies(pem.as_bytes(), changed.as_bytes(), &sig).is_err(),
+        "a changed message fails"
     );
-    std::fs::write(
-        dir.path().join("msg2"),
-        cp["message"].as_str().unwrap().replace("|2|", "|3|"),
-    )
-    .unwrap();
-    assert!(!verify("msg2").status.success(), "a changed message fails");
     // Behind the platform's back: lift the trigger, change entry 1, put the trigger back.
     let platform = store::platform_path(std::path::Path::new(db));
     let c = rusqlite::Connection::open(&platform).unwrap();

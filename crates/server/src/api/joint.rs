@@ -9,7 +9,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, Response};
 use domain::lists::ListAction;
 use domain::measures::{Verdict, Via};
 use joint::check::{CheckResult, Checker};
@@ -1096,19 +1096,9 @@ pub async fn batch_download(
     let ct = if kind == "csv" {
         "text/csv; charset=utf-8"
     } else {
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        crate::XLSX
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, ct.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"batch-{id}.{kind}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(crate::attachment(ct, &format!("batch-{id}.{kind}"), bytes))
 }
 
 #[utoipa::path(get, path = "/api/v1/batches/{id}/result.csv", summary = "下载批量审查结果（CSV）", tag = "联合奖惩", security(("token" = [])),

@@ -344,21 +344,11 @@ pub async fn rejections_file(state: &Shared, ctx: &Ctx, id: i64) -> ApiResult<Re
         None,
     )
     .await;
-    let bytes = r?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"rejected-{id}.xlsx\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(crate::attachment(
+        crate::XLSX,
+        &format!("rejected-{id}.xlsx"),
+        r?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/submissions/{id}/rejections.xlsx", summary = "下载退回数据（XLSX，附原因）", tag = "报送", security(("token" = [])),

@@ -4,8 +4,8 @@
 
 use crate::body::ApiForm;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::Datelike;
 use serde::Deserialize;
 use views::bulletin::{self, COUNTY_HEADERS, UNIT_HEADERS};
@@ -382,20 +382,9 @@ pub async fn bulletin_xlsx(
     )
     .await;
     match r {
-        Ok((month, bytes)) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"bulletin-{month}.xlsx\""),
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok((month, bytes)) => {
+            crate::attachment(crate::XLSX, &format!("bulletin-{month}.xlsx"), bytes)
+        }
         Err(e) => error_page(&ctx, e),
     }
 }
@@ -523,23 +512,11 @@ pub async fn issued_bulletin(
     )
     .await;
     match r {
-        Ok((b, bytes)) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!(
-                        "attachment; filename=\"bulletin-{}-v{}.xlsx\"",
-                        b.month, b.version
-                    ),
-                ),
-            ],
+        Ok((b, bytes)) => crate::attachment(
+            crate::XLSX,
+            &format!("bulletin-{}-v{}.xlsx", b.month, b.version),
             bytes,
-        )
-            .into_response(),
+        ),
         Err(e) => error_page(&ctx, e),
     }
 }
