@@ -942,6 +942,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
             "已导入 {} 个文件：读取 {read} 行，入库 {accepted} 行，退回 {rejected} 行",
             files.len()
         );
+        demo_self_reports(&store, &ctx.rules, ctx.clock.now())?;
     }
     // One account for every role, with a password shown here (demo only).
     let subject = store
@@ -1499,4 +1500,45 @@ mod tests {
         ]);
         assert!(!super::secure_cookies(&off).unwrap());
     }
+}
+
+/// The demo's units file last month's self-reports (月度自报) of the decisions they made, so that
+/// the bulletin's 上报率 has figures: most as many as they reported, every fifth a few more,
+/// with the reason a unit gives.
+fn demo_self_reports(
+    store: &Store,
+    rules: &Rulebook,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    use chrono::Datelike;
+    let today = domain::clock::beijing(now).date_naive();
+    let prev = today
+        .with_day(1)
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(today);
+    let month = format!("{:04}-{:02}", prev.year(), prev.month());
+    let classes: Vec<&str> = rules
+        .monitoring
+        .classes
+        .iter()
+        .map(String::as_str)
+        .collect();
+    for (i, f) in store
+        .month_figures(&month, &classes)?
+        .into_iter()
+        .enumerate()
+    {
+        let reported = f.accepted + f.rejected;
+        let short = if i % 5 == 4 { 2 } else { 0 };
+        store.file_self_report(&store::SelfReport {
+            source_unit: f.source_unit,
+            class_code: f.class_code,
+            month: month.clone(),
+            produced: reported + short,
+            gap_reason: (short > 0).then(|| "两件决定尚未送达当事人，下月报送".to_string()),
+            filed_by: "demo".into(),
+            filed_at: now,
+        })?;
+    }
+    Ok(())
 }
