@@ -1470,38 +1470,6 @@ fn hex_str(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use clap::Parser;
-
-    use crate::cli::{Cli, Command};
-
-    fn serve_args(args: &[&str]) -> crate::cli::ServeArgs {
-        let cli = Cli::try_parse_from(["xinyong", "serve"].iter().chain(args)).expect("parses");
-        match cli.command {
-            Command::Serve(a) => a,
-            _ => panic!("not serve"),
-        }
-    }
-
-    #[test]
-    fn an_https_public_address_makes_session_cookies_secure() {
-        let plain = serve_args(&["--public-url", "http://10.1.2.3:8080"]);
-        assert!(!super::secure_cookies(&plain).unwrap());
-        let https = serve_args(&["--public-url", "https://credit.yancheng.gov.cn/"]);
-        assert!(super::secure_cookies(&https).unwrap());
-        let asked = serve_args(&["--secure-cookies"]);
-        assert!(super::secure_cookies(&asked).unwrap());
-        // Staff on plain HTTP behind an HTTPS address for systems: turned off on purpose.
-        let off = serve_args(&[
-            "--public-url",
-            "https://credit.yancheng.gov.cn",
-            "--secure-cookies=false",
-        ]);
-        assert!(!super::secure_cookies(&off).unwrap());
-    }
-}
-
 /// The demo's units file last month's self-reports (月度自报) of the decisions they made, so that
 /// the bulletin's 上报率 has figures: most as many as they reported, every fifth a few more,
 /// with the reason a unit gives.
@@ -1541,4 +1509,36 @@ fn demo_self_reports(
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    fn serve_args(args: &[&str]) -> crate::cli::ServeArgs {
+        let cli = Cli::try_parse_from(["xinyong", "serve"].iter().chain(args)).expect("parses");
+        match cli.command {
+            Command::Serve(a) => a,
+            _ => panic!("not serve"),
+        }
+    }
+
+    #[test]
+    fn an_https_public_address_makes_session_cookies_secure() {
+        let plain = serve_args(&["--public-url", "http://10.1.2.3:8080"]);
+        assert!(!super::secure_cookies(&plain).unwrap());
+        let https = serve_args(&["--public-url", "https://credit.yancheng.gov.cn/"]);
+        assert!(super::secure_cookies(&https).unwrap());
+        let asked = serve_args(&["--secure-cookies"]);
+        assert!(super::secure_cookies(&asked).unwrap());
+        // Staff on plain HTTP behind an HTTPS address for systems: turned off on purpose.
+        let off = serve_args(&[
+            "--public-url",
+            "https://credit.yancheng.gov.cn",
+            "--secure-cookies=false",
+        ]);
+        assert!(!super::secure_cookies(&off).unwrap());
+    }
 }
