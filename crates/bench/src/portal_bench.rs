@@ -146,7 +146,7 @@ pub fn run(env: &Env, files: &Files, db: &Path) -> Result<Section> {
             rate_per_credential: u32::MAX,
             ..server::Config::default()
         },
-    );
+    )?;
     let (router, _) = server::app(state);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

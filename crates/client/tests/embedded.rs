@@ -69,7 +69,8 @@ async fn an_approval_system_checks_shows_and_reports_back() {
         keys,
         clock,
         server::Config::default(),
-    );
+    )
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(server::serve(state, listener, std::future::pending()));

@@ -165,12 +165,11 @@ impl AppState {
         keys: Arc<KeyRing>,
         clock: Arc<dyn Clock>,
         config: Config,
-    ) -> AppState {
+    ) -> Result<AppState, store::StoreError> {
         // The audit chain is keyed from the key file (entries, and checks with theirs; the
-        // platform store appends both). `serve` has refused another key file before this.
-        if let Err(e) = platform.set_audit_key(keys.audit_chain_key()) {
-            eprintln!("the audit chain is not keyed: {e}");
-        }
+        // platform store appends both). Another platform's key file is refused here too, not
+        // only by `serve`: a service whose trail another key would sign must not start.
+        platform.set_audit_key(keys.audit_chain_key())?;
         // Commits (audit entries, checks, imports) then never wait for a WAL copy and its fsync.
         for s in [&store, &platform] {
             if let Err(e) = s.checkpoint_in_background(CHECKPOINT_EVERY, WAL_RESTART_AT) {
@@ -207,7 +206,7 @@ impl AppState {
             std::process::id(),
             crypto::random_hex(4).unwrap_or_default()
         );
-        AppState {
+        Ok(AppState {
             in_flight,
             sender,
             worker,
@@ -229,7 +228,7 @@ impl AppState {
             touched: context::Touched::default(),
             search,
             figures: Default::default(),
-        }
+        })
     }
 }
 

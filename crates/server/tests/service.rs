@@ -1845,3 +1845,34 @@ async fn the_console_says_what_happened_in_words() {
         "{trail}"
     );
 }
+
+/// A service given another platform's key file does not start (its trail would be signed and
+/// chained under a key the platform does not know), whoever embeds it — not only `serve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_state_refuses_another_platforms_key() {
+    let h = harness();
+    let other = std::sync::Arc::new(testkit::keys());
+    let r = tokio::task::block_in_place(|| {
+        server::AppState::new(
+            h.state.store.clone(),
+            h.state.platform.clone(),
+            h.state.rules.clone(),
+            other,
+            h.state.clock.clone(),
+            server::Config::default(),
+        )
+    });
+    assert!(r.is_err(), "another key was taken");
+    // Its own key is taken again.
+    let same = tokio::task::block_in_place(|| {
+        server::AppState::new(
+            h.state.store.clone(),
+            h.state.platform.clone(),
+            h.state.rules.clone(),
+            h.state.keys.clone(),
+            h.state.clock.clone(),
+            server::Config::default(),
+        )
+    });
+    assert!(same.is_ok());
+}

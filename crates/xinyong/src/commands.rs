@@ -1197,7 +1197,7 @@ fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()
         keys,
         ctx.clock.clone(),
         config,
-    );
+    )?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

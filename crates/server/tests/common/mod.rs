@@ -160,7 +160,7 @@ pub fn harness_on(ts: testkit::TestStore, mut config: Config) -> Harness {
         .unwrap();
         tokens.insert(role, t.token);
     }
-    let state = AppState::new(store, platform, rules, keys, clock, config);
+    let state = AppState::new(store, platform, rules, keys, clock, config).expect("service state");
     let (router, state) = server::app(state);
     Harness {
         router,
