@@ -151,8 +151,33 @@ pub fn decision_key(class_code: &str, values: &[&str]) -> Option<[u8; 16]> {
     out[..16].try_into().ok()
 }
 
+/// A month as the 双公示 figures key it: `YYYY-MM`.
+pub fn month_key(day: chrono::NaiveDate) -> String {
+    day.format("%Y-%m").to_string()
+}
+
+/// The month before the one `today` falls in: the month units are reporting now, and the one a
+/// bulletin is made for.
+pub fn previous_month(today: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    month_key(
+        today
+            .with_day(1)
+            .and_then(|d| d.pred_opt())
+            .unwrap_or(today),
+    )
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_month_reported_now_is_the_one_before() {
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(super::previous_month(d("2026-01-05")), "2025-12");
+        assert_eq!(super::previous_month(d("2026-03-31")), "2026-02");
+        assert_eq!(super::month_key(d("2026-07-01")), "2026-07");
+    }
     use super::*;
 
     #[test]

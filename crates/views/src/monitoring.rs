@@ -250,7 +250,6 @@ pub fn warnings(
     let mut out = Vec::new();
     // This month and the two before it: a gap past its deadline stays on the home page until
     // it is filled (or the month is three behind, when the bulletin has long named it).
-    let month_of = |d: NaiveDate| format!("{:04}-{:02}", d.year(), d.month());
     let first = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
     let back = |d: NaiveDate| {
         d.pred_opt()
@@ -258,6 +257,7 @@ pub fn warnings(
             .unwrap_or(d)
     };
     let prev = back(first);
+    let month_of = domain::monitoring::month_key;
     let months = [month_of(back(prev)), month_of(prev), month_of(first)];
     for month in months {
         let Some(end) = last_day(&month) else {

@@ -1478,13 +1478,7 @@ fn demo_self_reports(
     rules: &Rulebook,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
-    use chrono::Datelike;
-    let today = domain::clock::beijing(now).date_naive();
-    let prev = today
-        .with_day(1)
-        .and_then(|d| d.pred_opt())
-        .unwrap_or(today);
-    let month = format!("{:04}-{:02}", prev.year(), prev.month());
+    let month = domain::monitoring::previous_month(domain::clock::beijing(now).date_naive());
     let classes: Vec<&str> = rules
         .monitoring
         .classes

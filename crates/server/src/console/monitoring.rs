@@ -6,7 +6,6 @@ use crate::body::ApiForm;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::Datelike;
 use serde::Deserialize;
 use views::bulletin::{self, COUNTY_HEADERS, UNIT_HEADERS};
 use views::monitoring::{MonthReport, month_report};
@@ -31,11 +30,7 @@ fn month_of(state: &Shared, m: &Option<String>) -> Result<String, ApiError> {
                 .map_err(|_| ApiError::BadRequest(format!("月份“{m}”应为YYYY-MM格式")))?;
             Ok(m.to_string())
         }
-        None => {
-            let t = today(state.clock.now());
-            let prev = t.with_day(1).and_then(|d| d.pred_opt()).unwrap_or(t);
-            Ok(format!("{:04}-{:02}", prev.year(), prev.month()))
-        }
+        None => Ok(domain::monitoring::previous_month(today(state.clock.now()))),
     }
 }
 
@@ -420,8 +415,8 @@ fn issue(s: &Shared, c: &Ctx, f: &IssueForm) -> Result<store::IssuedBulletin, Ap
         return Err(ApiError::Unprocessable("更正理由不能超过500字".into()));
     }
     let now = s.clock.now();
-    let (_, next) = store::month_bounds(&month).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    if next > today(now) {
+    // Exactly YYYY-MM (month_of): months compare as strings.
+    if month >= domain::monitoring::month_key(today(now)) {
         return Err(ApiError::Unprocessable(format!(
             "{month}尚未结束，不能印发该月通报"
         )));
