@@ -695,6 +695,103 @@ mod tests {
         }
     }
 
+    /// On PostgreSQL a group is appended in one statement after the head this process last
+    /// wrote, without the lock. Two servers on one database (two stores here) each hold a stale
+    /// head as soon as the other appends: the chain must still come out whole, numbered without
+    /// gaps, every check named by its own entry.
+    #[test]
+    fn two_servers_append_to_one_chain_on_postgres() {
+        let ts = testkit::postgres();
+        let keys = testkit::keys();
+        let a = Arc::new(store::Store::open_platform(&ts.spec).unwrap());
+        let b = Arc::new(store::Store::open_platform(&ts.spec).unwrap());
+        for s in [&a, &b] {
+            s.set_audit_key(keys.audit_chain_key()).unwrap();
+        }
+        // Taking turns: each append finds the other's entries after its cached head.
+        assert_eq!(a.audit_append(&[entry(0)], Utc::now()).unwrap(), vec![1]);
+        assert_eq!(b.audit_append(&[entry(1)], Utc::now()).unwrap(), vec![2]);
+        assert_eq!(
+            a.audit_append(&[entry(2), entry(3)], Utc::now()).unwrap(),
+            vec![3, 4]
+        );
+        assert_eq!(b.audit_append(&[entry(4)], Utc::now()).unwrap(), vec![5]);
+
+        // At once, entries and checks from both.
+        let check = |who: &str, i: usize| store::CheckRow {
+            check_id: 0,
+            checked_at: Utc::now(),
+            actor: format!("user:{who}{i}"),
+            unit: None,
+            channel: "query".into(),
+            batch_id: None,
+            subject_key: format!("k{i}"),
+            subject_label: format!("主体{i}"),
+            matter: "XZXK".into(),
+            verdict: "clear".into(),
+            measures: vec![],
+            entries: vec![],
+            suppressed: vec![],
+            rule_version: "v1".into(),
+        };
+        let threads: Vec<_> = [("a", a.clone()), ("b", b.clone())]
+            .into_iter()
+            .map(|(who, s)| {
+                std::thread::spawn(move || {
+                    let mut checks = Vec::new();
+                    for round in 0..40 {
+                        let size = round % 7 + 1;
+                        if round % 2 == 0 {
+                            let group: Vec<NewAuditEntry> = (0..size).map(entry).collect();
+                            s.audit_append(&group, Utc::now()).unwrap();
+                        } else {
+                            let rows: Vec<store::CheckRow> =
+                                (0..size).map(|i| check(who, round * 10 + i)).collect();
+                            let mut audit: Vec<NewAuditEntry> = rows
+                                .iter()
+                                .map(|r| NewAuditEntry {
+                                    actor: r.actor.clone(),
+                                    role: "handling".into(),
+                                    action: "check".into(),
+                                    outcome: "ok".into(),
+                                    ..Default::default()
+                                })
+                                .collect();
+                            let ids = s
+                                .record_checks_audited(&rows, &mut audit, Utc::now())
+                                .unwrap();
+                            checks.extend(ids.into_iter().zip(rows.into_iter().map(|r| r.actor)));
+                        }
+                    }
+                    checks
+                })
+            })
+            .collect();
+        let checks: Vec<(i64, String)> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        let per_server: usize = (0..40).map(|r| r % 7 + 1).sum();
+        let total = 5 + 2 * per_server;
+        let v = verify(&a, &keys, &[]).unwrap();
+        assert!(v.ok(), "{:?}", v.first_break);
+        assert_eq!(v.entries as usize, total);
+
+        let page = a.audit_page(1, total as i64 + 10).unwrap();
+        assert_eq!(page.len(), total);
+        let mut ids = std::collections::HashSet::new();
+        for (id, actor) in &checks {
+            assert!(ids.insert(*id), "check id {id} given twice");
+            assert_eq!(&b.check(*id).unwrap().unwrap().actor, actor);
+            let named: Vec<_> = page
+                .iter()
+                .filter(|e| e.entry.object.as_deref() == Some(&format!("check:{id}")))
+                .collect();
+            assert_eq!(named.len(), 1, "check {id}");
+            assert_eq!(&named[0].entry.actor, actor);
+        }
+    }
+
     #[test]
     fn a_deleted_entry_and_a_truncated_tail_are_found() {
         let ts = testkit::sqlite();

@@ -283,18 +283,30 @@ impl Store {
         if checks.is_empty() {
             return Ok(Vec::new());
         }
+        if self.backend() == Backend::Postgres {
+            // One statement for the group whatever its size: the checks, under ids taken ahead,
+            // and the entries that name them (see `append_in_one_statement`). Four round trips
+            // before (the lock with BEGIN; the checks, reading the chain's head; the entries;
+            // COMMIT); measured at 1 M organisations, 32 connections, seven alternating pairs of
+            // runs: 12,400 → 13,800 checks/s on average.
+            let ids = self.take_check_ids(checks.len())?;
+            name_checks(audit, &ids);
+            let values: Vec<Val> = ids
+                .iter()
+                .zip(checks)
+                .flat_map(|(&id, k)| std::iter::once(Val::Int(id)).chain(check_values(k)))
+                .collect();
+            self.append_in_one_statement(
+                audit,
+                now,
+                &CHECKS_AND_ENTRIES_PG,
+                &crate::columns_of(values, CHECK_PG_TYPES.len()),
+            )?;
+            return Ok(ids);
+        }
         let key = self.audit_key();
         self.write(|c| {
             crate::platform::lock_audit(c)?;
-            if c.backend() == Backend::Postgres {
-                // Three statements for the group whatever its size (the lock; the checks, which
-                // also read the chain's head; the entries), then the commit. Measured at 1 M
-                // organisations: a group of 30 from 1.25 to 1.1 ms, 13,400 to 15,000 checks/s.
-                let (ids, head) = insert_checks_pg(c, checks)?;
-                name_checks(audit, &ids);
-                crate::platform::audit_append_after(c, key.as_ref(), head, audit, now)?;
-                return Ok(ids);
-            }
             let ids = insert_checks(c, checks)?;
             name_checks(audit, &ids);
             crate::platform::audit_append_locked(c, key.as_ref(), audit, now)?;
@@ -933,40 +945,54 @@ fn check_values(k: &CheckRow) -> [Val; 13] {
 
 /// PostgreSQL: the group's checks in one statement (one array per column), which also reads the
 /// audit chain's head (the caller holds the chain's lock). Returns the ids in the checks' order.
-fn insert_checks_pg(
-    c: &mut dyn crate::conn::Conn,
-    checks: &[CheckRow],
-) -> Result<(Vec<i64>, crate::platform::ChainHead), StoreError> {
-    #[rustfmt::skip]
-    const TYPES: [&str; 13] = [
-        "timestamptz", "text", "text", "text", "bigint", "text", "text",
-        "text", "text", "text", "text", "text", "text",
-    ];
-    // One text for every group (written once; prepared once per connection).
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!(
-            "WITH ins AS (INSERT INTO checks ({CHECK_INSERT_COLUMNS})
-                          SELECT * FROM unnest({}) RETURNING check_id),
-                  head AS ({})
-             SELECT ins.check_id, head.seq, head.hash, head.scheme FROM ins LEFT JOIN head ON true",
-            crate::unnest_params(&TYPES),
-            crate::platform::AUDIT_HEAD
-        )
-    });
-    let values: Vec<Val> = checks.iter().flat_map(check_values).collect();
-    let rows = c.query(&SQL, &crate::columns_of(values, TYPES.len()))?;
-    let head = match rows.first() {
-        Some(r) => crate::platform::chain_head(r, 1)?,
-        None => None,
-    };
-    let mut ids: Vec<i64> = rows.iter().map(|r| r.i64(0)).collect::<Result<_, _>>()?;
-    // The identity column numbers the rows in the order unnest gives them; RETURNING may list
-    // them in another.
-    ids.sort_unstable();
-    if ids.len() != checks.len() {
-        return Err(StoreError::Decode("check ids missing".into()));
+/// The column types of a check with its id, for a group written by `unnest`.
+#[rustfmt::skip]
+const CHECK_PG_TYPES: [&str; 14] = [
+    "bigint", "timestamptz", "text", "text", "text", "bigint", "text", "text",
+    "text", "text", "text", "text", "text", "text",
+];
+
+/// PostgreSQL: a group of checks and their audit entries in one statement (one text for every
+/// group; prepared once per connection). The entries' parameters come first.
+static CHECKS_AND_ENTRIES_PG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH k AS (INSERT INTO checks (check_id, {CHECK_INSERT_COLUMNS})
+                    SELECT * FROM unnest({}))
+         {}",
+        crate::unnest_params_from(&CHECK_PG_TYPES, crate::platform::AUDIT_PG_PARAMS + 1),
+        *crate::platform::AUDIT_INSERT_PG
+    )
+});
+
+/// How many check ids a server takes from the sequence at once: one round trip for several
+/// groups. (Across servers on one database ids then follow time only roughly; a server that
+/// stops leaves a gap, as a rolled-back insert does.)
+const CHECK_ID_BLOCK: usize = 256;
+
+impl Store {
+    /// PostgreSQL: `n` check ids, in ascending order, from those taken ahead.
+    fn take_check_ids(&self, n: usize) -> Result<Vec<i64>, StoreError> {
+        let mut pool = self.check_ids.lock().map_err(|_| StoreError::Poisoned)?;
+        if pool.len() < n {
+            let want = (n - pool.len()).max(CHECK_ID_BLOCK);
+            let mut got: Vec<i64> = self
+                .writer()?
+                .query(
+                    "SELECT nextval(pg_get_serial_sequence('checks', 'check_id'))
+                     FROM generate_series(1, $1::bigint)",
+                    &[Val::Int(want as i64)],
+                )?
+                .iter()
+                .map(|r| r.i64(0))
+                .collect::<Result<_, _>>()?;
+            got.sort_unstable();
+            pool.extend(got);
+        }
+        if pool.len() < n {
+            return Err(StoreError::Decode("check ids missing".into()));
+        }
+        Ok(pool.drain(..n).collect())
     }
-    Ok((ids, head))
 }
 
 fn insert_checks(

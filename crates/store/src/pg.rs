@@ -319,6 +319,9 @@ impl From<postgres::Error> for StoreError {
     fn from(e: postgres::Error) -> Self {
         if let Some(db) = e.as_db_error() {
             let code = db.code().code();
+            if code == "23505" && db.constraint() == Some("audit_log_pkey") {
+                return StoreError::ChainMoved;
+            }
             if code.starts_with("23") {
                 return StoreError::Constraint(db.message().to_string());
             }

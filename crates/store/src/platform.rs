@@ -597,8 +597,78 @@ impl Store {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
+        if self.backend() == Backend::Postgres {
+            return self.append_in_one_statement(entries, now, &AUDIT_INSERT_PG, &[]);
+        }
         let key = self.audit_key();
         self.write(|c| audit_append_on(c, key.as_ref(), entries, now))
+    }
+
+    /// PostgreSQL: appends a group in a statement of its own — one round trip and one commit,
+    /// no table lock — after the head this process last wrote or read. `sql` is
+    /// `AUDIT_INSERT_PG`, or that insert after a data-modifying `WITH` whose parameters,
+    /// `extra`, follow the entries' (the checks the entries name, written in the same commit).
+    /// Taking the lock, reading the head, appending and committing cost four round trips; this
+    /// costs one. The sequence number's key keeps the chain whole: when another writer appended
+    /// first (another server on the same database, or a locked append here), the statement
+    /// fails on it without writing anything, and the group is chained again after the head read
+    /// anew. After a few such turns the group takes the lock like any other append.
+    pub(crate) fn append_in_one_statement(
+        &self,
+        entries: &[NewAuditEntry],
+        now: DateTime<Utc>,
+        sql: &str,
+        extra: &[Val],
+    ) -> Result<Vec<i64>, StoreError> {
+        let key = self.audit_key();
+        // Held across the statement: this process's writers (audit entries, checks) take turns
+        // rather than race each other for the same sequence numbers.
+        let mut cached = self.chain_head.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut c = self.writer()?;
+        let mut params: Vec<Val> = Vec::new();
+        for _ in 0..4 {
+            let head = match cached.take() {
+                Some(h) => h,
+                None => read_head(&mut *c)?,
+            };
+            let chained = chain_rows(key.as_ref(), head, entries, now)?;
+            params.clear();
+            params.extend(crate::columns_of(chained.rows, AUDIT_PG_PARAMS));
+            params.extend_from_slice(extra);
+            match c.execute(sql, &params) {
+                Ok(_) => {
+                    *cached = Some(chained.head);
+                    return Ok(chained.seqs);
+                }
+                Err(StoreError::ChainMoved) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        c.begin()?;
+        let locked = (|| {
+            lock_audit(&mut *c)?;
+            let head = read_head(&mut *c)?;
+            let mut chained = chain_rows(key.as_ref(), head, entries, now)?;
+            params.clear();
+            params.extend(crate::columns_of(
+                std::mem::take(&mut chained.rows),
+                AUDIT_PG_PARAMS,
+            ));
+            params.extend_from_slice(extra);
+            c.execute(sql, &params)?;
+            Ok::<_, StoreError>(chained)
+        })();
+        match locked {
+            Ok(chained) => {
+                c.commit()?;
+                *cached = Some(chained.head);
+                Ok(chained.seqs)
+            }
+            Err(e) => {
+                let _ = c.rollback();
+                Err(e)
+            }
+        }
     }
 
     /// Entries with `seq` in `from..` (ascending), at most `limit`: for verification page by page.
@@ -781,15 +851,42 @@ const AUDIT_PG_TYPES: [&str; 14] = [
     "text", "text", "text", "text", "bytea", "bytea", "integer",
 ];
 
-/// Appends entries after `head` (the chain's last entry, `None` for an empty chain), read under
-/// `lock_audit` in this transaction.
-pub(crate) fn audit_append_after(
-    c: &mut dyn crate::conn::Conn,
+/// PostgreSQL: a group of entries in one statement whatever its size (one array per column,
+/// parameters `$1`–`$14`).
+pub(crate) static AUDIT_INSERT_PG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO audit_log ({AUDIT_COLUMNS}) SELECT * FROM unnest({})",
+        crate::unnest_params(&AUDIT_PG_TYPES)
+    )
+});
+
+/// How many parameters `AUDIT_INSERT_PG` takes; a statement that writes more after them
+/// numbers its own from here.
+pub(crate) const AUDIT_PG_PARAMS: usize = AUDIT_PG_TYPES.len();
+
+/// The chain's last entry as committed.
+fn read_head(c: &mut dyn crate::conn::Conn) -> Result<ChainHead, StoreError> {
+    match c.query_one(AUDIT_HEAD, &[])? {
+        Some(r) => chain_head(&r, 0),
+        None => Ok(None),
+    }
+}
+
+/// A group of entries chained after a head: their sequence numbers, their column values (row
+/// by row, `AUDIT_PG_TYPES` wide) and the head they leave.
+pub(crate) struct Chained {
+    pub seqs: Vec<i64>,
+    pub rows: Vec<Val>,
+    pub head: ChainHead,
+}
+
+/// Chains `entries` after `head` (computes every entry's hash; writes nothing).
+pub(crate) fn chain_rows(
     key: Option<&[u8; 32]>,
     head: ChainHead,
     entries: &[NewAuditEntry],
     now: DateTime<Utc>,
-) -> Result<Vec<i64>, StoreError> {
+) -> Result<Chained, StoreError> {
     // A keyed chain stays keyed: without the key nothing is appended (verification refuses
     // an unkeyed entry after a keyed one, as it must, since that is how a rewrite without the
     // key would look). Which key is checked when it is set (`Store::set_audit_key`); a head
@@ -799,6 +896,13 @@ pub(crate) fn audit_append_after(
         return Err(StoreError::Refused(
             "审计日志已用平台密钥（HMAC-SM3）链接：写入审计日志需要平台的密钥文件（--keys）".into(),
         ));
+    }
+    if entries.is_empty() {
+        return Ok(Chained {
+            seqs: Vec::new(),
+            rows: Vec::new(),
+            head,
+        });
     }
     let (mut seq, mut prev) = head.map_or_else(|| (0, GENESIS.to_vec()), |h| (h.0, h.1));
     let scheme = if key.is_some() {
@@ -847,18 +951,33 @@ pub(crate) fn audit_append_after(
         prev = hash.to_vec();
         out.push(seq);
     }
+    Ok(Chained {
+        seqs: out,
+        rows,
+        head: Some((seq, prev, scheme)),
+    })
+}
+
+/// Appends entries after `head` (the chain's last entry, `None` for an empty chain), read under
+/// `lock_audit` in this transaction.
+pub(crate) fn audit_append_after(
+    c: &mut dyn crate::conn::Conn,
+    key: Option<&[u8; 32]>,
+    head: ChainHead,
+    entries: &[NewAuditEntry],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>, StoreError> {
+    let Chained {
+        seqs: out, rows, ..
+    } = chain_rows(key, head, entries, now)?;
     if entries.is_empty() {
         return Ok(out);
     }
     if c.backend() == Backend::Postgres {
-        // The group as one array per column: one statement, one round trip, whatever its size.
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            format!(
-                "INSERT INTO audit_log ({AUDIT_COLUMNS}) SELECT * FROM unnest({})",
-                crate::unnest_params(&AUDIT_PG_TYPES)
-            )
-        });
-        c.execute(&SQL, &crate::columns_of(rows, AUDIT_PG_TYPES.len()))?;
+        c.execute(
+            &AUDIT_INSERT_PG,
+            &crate::columns_of(rows, AUDIT_PG_TYPES.len()),
+        )?;
         return Ok(out);
     }
     const W: usize = AUDIT_PG_TYPES.len();
