@@ -978,6 +978,86 @@ async fn a_financial_institution_is_warned_about_the_organisations_it_follows() 
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
 
+/// A financial institution is no source unit, but its systems take alerts as a department's
+/// do: the credit office sets its receiver under its code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_financial_institution_receives_its_alerts_by_webhook() {
+    let h = harness_on(
+        testkit::sqlite(),
+        server::Config {
+            webhooks_to_loopback: true,
+            ..server::Config::default()
+        },
+    );
+    let x = city(&h);
+    let (url, rx) = receiver().await;
+    for bad in ["91320900MA3DDFT273", "金融机构:123", "某某银行"] {
+        let r = h
+            .post_json(
+                "/api/v1/webhooks",
+                Role::Admin,
+                json!({"unit": bad, "url": url}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(r.text().contains("统一社会信用代码"), "{}", r.text());
+    }
+    let mut secret = String::new();
+    for named in [BANK.to_lowercase(), format!("金融机构:{BANK}")] {
+        let r = h
+            .post_json(
+                "/api/v1/webhooks",
+                Role::Admin,
+                json!({"unit": named, "url": url}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.json()["unit"], format!("金融机构:{BANK}"));
+        secret = r.json()["secret"].as_str().unwrap().to_string();
+    }
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions",
+            Role::Financial,
+            json!({"codes": [x.f]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    run_jobs(&h);
+    let s = import(
+        &h,
+        UNIT,
+        "严重失信主体名单",
+        &list_csv(
+            &[(
+                "盐城市己后来列入有限公司",
+                &x.f,
+                "盐环信〔2026〕9号",
+                "伪造监测数据",
+            )],
+            "2029-06-01",
+        ),
+    );
+    assert_eq!(s.accepted, 1);
+    let r = run_jobs(&h);
+    assert_eq!((r.alerts_made, r.delivered), (1, 1), "{r:?}");
+    let got = rx.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    let (headers, body) = &got[0];
+    let ts: i64 = headers["x-xinyong-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        headers["x-xinyong-signature"].to_str().unwrap(),
+        joint::alerts::signature(&secret, ts, body),
+        "signed with the institution's own secret"
+    );
+    let alerts = h.get("/api/v1/alerts", Role::Financial).await.json();
+    assert_eq!(alerts[0]["delivery"], "delivered", "{alerts}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
     // In service a webhook may not point at the platform's own machine, nor at addresses no

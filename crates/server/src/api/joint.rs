@@ -1304,6 +1304,8 @@ pub async fn unsubscribe(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct WebhookRequest {
+    // A source unit (its name, short name or USCC), or a financial institution's USCC.
+    /// 接收预警的单位：信源单位的名称、简称或统一社会信用代码；金融机构填其统一社会信用代码（可带“金融机构:”前缀）。
     pub unit: String,
     // http:// or https:// address of the unit's receiver.
     /// 单位接收预警推送的地址，以 http:// 或 https:// 开头。
@@ -1331,14 +1333,24 @@ pub async fn set_webhook(
     ApiJson(mut req): ApiJson<WebhookRequest>,
 ) -> ApiResult<Json<WebhookCreated>> {
     // By the unit's own name, however it was typed (short name, USCC): alerts look the webhook
-    // up by that name.
-    let Some(unit_name) = state.rules.units.find(&req.unit).map(|u| u.name.clone()) else {
-        return Err(ApiError::Unprocessable(format!(
-            "单位“{}”不在信源单位名录中",
-            req.unit
-        )));
+    // up by that name. A financial institution's alerts are filed under its code (see
+    // `organisation_of`), and so is its webhook.
+    req.unit = match state.rules.units.find(&req.unit) {
+        Some(u) => u.name.clone(),
+        None => {
+            let code = req.unit.trim();
+            let code = code.strip_prefix(FINANCIAL_PREFIX).unwrap_or(code);
+            match domain::ids::Uscc::parse(&domain::ids::normalize(code), &state.rules.ids) {
+                Ok((u, _)) => format!("{FINANCIAL_PREFIX}{}", u.as_str()),
+                Err(e) => {
+                    return Err(ApiError::Unprocessable(format!(
+                        "“{}”不在信源单位名录中，也不是有效的金融机构统一社会信用代码（{e}）",
+                        req.unit
+                    )));
+                }
+            }
+        }
     };
-    req.unit = unit_name;
     let url = req.url.trim().to_string();
     if url.len() > 500 {
         return Err(ApiError::Unprocessable("接收地址不能超过500个字符".into()));
