@@ -459,6 +459,93 @@ pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
     mask_ascii_ids(text)
 }
 
+/// Free text as the public may see it: resident ID numbers (`mask_ids_in`) and mobile phone
+/// numbers (`mask_phones_in`) masked. Borrowed when there is neither.
+pub fn mask_personal_in(text: &str) -> std::borrow::Cow<'_, str> {
+    match mask_ids_in(text) {
+        std::borrow::Cow::Borrowed(t) => mask_phones_in(t),
+        std::borrow::Cow::Owned(t) => std::borrow::Cow::Owned(mask_phones_in(&t).into_owned()),
+    }
+}
+
+/// Mainland mobile numbers in free text (a party's or a witness's 联系电话 written into the
+/// facts of a case) masked as the 个人信息保护法 asks of what is published: the first three and
+/// the last four digits kept, `139****5678`. Eleven digits, 1 then 3–9, standing alone (no
+/// digit, letter or decimal point against them), written whole or grouped 3-4-4 by spaces or
+/// hyphens, with or without +86 before them. Landline numbers are left: a unit's or a
+/// business's published number is most of them.
+pub fn mask_phones_in(text: &str) -> std::borrow::Cow<'_, str> {
+    let b = text.as_bytes();
+    if b.len() < 11 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    // What may not touch a number: another digit or letter (a code, a hash), or a decimal point
+    // with a digit beyond it (an amount).
+    let touches_before = |i: usize| {
+        i > 0
+            && !(i >= 3 && &b[i - 3..i] == b"+86")
+            && (b[i - 1].is_ascii_alphanumeric()
+                || (i > 1 && b[i - 1] == b'.' && b[i - 2].is_ascii_digit()))
+    };
+    let touches_after = |i: usize| {
+        b.get(i).is_some_and(u8::is_ascii_alphanumeric) || (b.get(i) == Some(&b'.') && digit(i + 1))
+    };
+    let mut found: Vec<(usize, usize, [u8; 11])> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'1' || touches_before(i) {
+            i += 1;
+            continue;
+        }
+        // Whole: 11 digits.
+        let whole = (i..i + 11).all(digit);
+        // Grouped: ddd s dddd s dddd, the same separator twice.
+        let grouped = !whole
+            && (i..i + 3).all(digit)
+            && matches!(b.get(i + 3), Some(b' ' | b'-'))
+            && (i + 4..i + 8).all(digit)
+            && b.get(i + 8) == b.get(i + 3)
+            && (i + 9..i + 13).all(digit);
+        let end = if whole {
+            i + 11
+        } else if grouped {
+            i + 13
+        } else {
+            i += 1;
+            continue;
+        };
+        let mut d = [0u8; 11];
+        let mut n = 0;
+        for &c in &b[i..end] {
+            if c.is_ascii_digit() {
+                d[n] = c;
+                n += 1;
+            }
+        }
+        if (b'3'..=b'9').contains(&d[1]) && !touches_after(end) {
+            found.push((i, end, d));
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    if found.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (start, end, d) in found {
+        out.push_str(&text[at..start]);
+        out.push_str(std::str::from_utf8(&d[..3]).unwrap_or_default());
+        out.push_str("****");
+        out.push_str(std::str::from_utf8(&d[7..]).unwrap_or_default());
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    std::borrow::Cow::Owned(out)
+}
+
 /// The province-level codes (GB/T 2260) an ID number's area code starts with.
 const PROVINCES: [&[u8; 2]; 34] = [
     b"11", b"12", b"13", b"14", b"15", b"21", b"22", b"23", b"31", b"32", b"33", b"34", b"35",
@@ -818,6 +905,51 @@ pub fn check_resident_id(input: &str, rules: &IdRules, today: NaiveDate) -> IdCh
 
 #[cfg(test)]
 mod normalize_tests {
+    use super::{mask_personal_in, mask_phones_in};
+
+    #[test]
+    fn mobile_numbers_in_free_text_are_masked() {
+        for (text, shown) in [
+            ("联系电话13912345678。", "联系电话139****5678。"),
+            ("电话：139 1234 5678，", "电话：139****5678，"),
+            ("139-1234-5678", "139****5678"),
+            ("+8613912345678", "+86139****5678"),
+            (
+                "手机18800001111或15912345678",
+                "手机188****1111或159****5678",
+            ),
+        ] {
+            assert_eq!(mask_phones_in(text), shown, "{text}");
+        }
+        // Not a mobile number: too long or short, a code or hash, an amount, 1 then 0–2, mixed
+        // separators.
+        for text in [
+            "139123456789",
+            "1391234567",
+            "91320900139123456789",
+            "a13912345678",
+            "13912345678b",
+            "15034.80",
+            "罚款13912345678.50元",
+            "12912345678",
+            "139 1234-5678",
+            "盐环罚〔2026〕09991号",
+        ] {
+            assert!(
+                matches!(mask_phones_in(text), std::borrow::Cow::Borrowed(_)),
+                "{text}"
+            );
+        }
+        // With ID numbers, both masked; nothing to mask borrows.
+        let both = mask_personal_in("李四（身份证号320902198607226595，电话13912345678）");
+        assert!(!both.contains("320902198607226595") && !both.contains("13912345678"));
+        assert!(both.contains("139****5678"), "{both}");
+        assert!(matches!(
+            mask_personal_in("经查超标排放"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
     use super::{mask_id_number, mask_ids_in, normalize, ric_check_char};
 
     #[test]

@@ -6,7 +6,7 @@
 use chrono::{Datelike, NaiveDate};
 use crypto::KeyRing;
 use domain::catalog::{CatalogClass, ItemType, PublicityKind, Requirement, Role};
-use domain::ids::{ResidentId, Suspicion, Uscc, mask_id_number, mask_ids_in};
+use domain::ids::{ResidentId, Suspicion, Uscc, mask_id_number, mask_personal_in};
 use domain::money::Fen;
 use domain::publicity::{MarketFacts, PenaltyFacts, Severity};
 use domain::record::SubjectKind;
@@ -65,10 +65,11 @@ pub struct Validator<'a> {
 
 const WS: &[char] = &[' ', '\t', '\u{3000}', '\u{a0}', '\r', '\n'];
 
-/// Free text as the public may see it: resident ID numbers in it masked, and the row's own
-/// never-public numbers (`secrets`: value and masked form) wherever they are written again.
+/// Free text as the public may see it: resident ID numbers and mobile numbers in it masked, and
+/// the row's own never-public numbers (`secrets`: value and masked form) wherever they are
+/// written again.
 fn hide<'t>(text: &'t str, secrets: &[(String, String)]) -> std::borrow::Cow<'t, str> {
-    let mut shown = mask_ids_in(text);
+    let mut shown = mask_personal_in(text);
     for (secret, masked) in secrets {
         if shown.contains(secret.as_str()) {
             shown = std::borrow::Cow::Owned(shown.replace(secret.as_str(), masked));

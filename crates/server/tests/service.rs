@@ -283,10 +283,11 @@ async fn no_public_response_shows_a_full_resident_id() {
     .replace(
         "经查超标排放大气污染物",
         &format!(
-            "经查超标排放大气污染物，现场负责人李四（身份证号{}）",
+            "经查超标排放大气污染物，现场负责人李四（身份证号{}，联系电话13912345678）",
             h.person
         ),
-    );
+    )
+    .replace(",罚款,处罚款", ",警告;罚款,处罚款");
     let summary = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &csv));
     assert_eq!(summary.accepted, 1, "{summary:?}");
     for (uri, role) in [
@@ -299,6 +300,15 @@ async fn no_public_response_shows_a_full_resident_id() {
         assert_eq!(r.status, StatusCode::OK, "{uri}");
         assert!(r.text().contains("现场负责人李四"), "{uri}");
         assert!(full_resident_ids(&r.text()).is_empty(), "{uri}");
+        // And the mobile number written beside it.
+        assert!(!r.text().contains("13912345678"), "{uri}");
+        assert!(r.text().contains("139****5678"), "{uri}");
+        // Several penalty categories: the national format's ; in data, 、 on a page.
+        if uri.starts_with("/subjects/") {
+            assert!(r.text().contains("警告、罚款"), "{uri}");
+        } else if uri.starts_with("/api/") {
+            assert!(r.text().contains("警告;罚款"), "{uri}");
+        }
     }
     // Officers see the whole file (audited) but still masked; the full number is a separate, audited read.
     let full = h

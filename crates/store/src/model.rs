@@ -322,12 +322,13 @@ pub fn payload_items(payload: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
             let mut out = Vec::with_capacity(m.size_hint().unwrap_or(24));
             while let Some((k, v)) = m.next_entry::<Borrowed<'de>, Borrowed<'de>>()? {
                 // Records stored before free text was masked at import are masked on the way
-                // out (a resident ID number in a note is never shown); a document number is
-                // not free text (320902202403150006 numbers a decision by area and date).
+                // out (a resident ID number or a mobile number in a note is never shown); a
+                // document number is not free text (320902202403150006 numbers a decision by
+                // area and date).
                 let v = if DOCUMENT_NUMBERS.contains(&k.0.as_ref()) {
                     v.0
                 } else {
-                    match domain::ids::mask_ids_in(&v.0) {
+                    match domain::ids::mask_personal_in(&v.0) {
                         Cow::Borrowed(_) => v.0,
                         Cow::Owned(masked) => Cow::Owned(masked),
                     }
