@@ -372,6 +372,16 @@ async fn search_page(State(state): State<Shared>, ApiQuery(p): ApiQuery<SearchPa
         );
         q = masked;
         None
+    } else if normalized.len() == 18
+        && normalized.bytes().all(|b| b.is_ascii_alphanumeric())
+        && normalized.bytes().any(|b| b.is_ascii_digit())
+        && let Err(e) = domain::ids::Uscc::parse(&normalized, &state.rules.ids)
+    {
+        // A code with a mistyped character finds nothing by name either: say which.
+        message = Some(format!(
+            "统一社会信用代码“{normalized}”有误：{e}。请核对后重新输入。"
+        ));
+        None
     } else if search::query_too_long(&q) {
         message = Some(format!(
             "查询内容过长：请输入不超过{}个字、{}个词的企业名称或统一社会信用代码。",
@@ -608,7 +618,7 @@ async fn subject_page(
                         items: r
                             .items
                             .iter()
-                            .map(|i| (i.name.to_string(), i.value.clone()))
+                            .map(|i| (i.name.to_string(), i.shown().into_owned()))
                             .collect(),
                         repairable_from: r
                             .repairable_from

@@ -109,6 +109,21 @@ pub struct Item {
     #[schema(value_type = String)]
     pub name: Cow<'static, str>,
     pub value: String,
+    /// Several values joined by `;` as the national format keeps them (处罚类别): shown to
+    /// people joined by 、.
+    #[serde(skip)]
+    pub several: bool,
+}
+
+impl Item {
+    /// The value as a page shows it.
+    pub fn shown(&self) -> Cow<'_, str> {
+        if self.several && self.value.contains(';') {
+            Cow::Owned(self.value.replace(';', "、"))
+        } else {
+            Cow::Borrowed(&self.value)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -292,9 +307,13 @@ fn record_view(
 ) -> Option<RecordView> {
     let v = r.current()?;
     let status = record_status(r, class, day)?;
+    let several = class
+        .index_of_role(domain::catalog::Role::PenaltyCategories)
+        .map(|i| class.items[i].code.as_str());
     let items = store::payload_items(&v.payload)
         .into_iter()
         .map(|(code, value)| {
+            let is_several = several == Some(code.as_ref());
             let (code, name) = match labels.get(code.as_ref()) {
                 Some(&(c, n)) => (Cow::Borrowed(c), Cow::Borrowed(n)),
                 None => (Cow::Owned(code.to_string()), Cow::Owned(code.into_owned())),
@@ -303,6 +322,7 @@ fn record_view(
                 code,
                 name,
                 value: value.into_owned(),
+                several: is_several,
             }
         })
         .collect();

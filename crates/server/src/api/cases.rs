@@ -182,7 +182,7 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
                 .unwrap_or_default()
         };
         let title = match h.class_code.as_str() {
-            "CF" => format!("{} {}", text("CF_WSH"), text("CF_CFLB")),
+            "CF" => format!("{} {}", text("CF_WSH"), text("CF_CFLB").replace(';', "、")),
             _ => text("MD_WSH"),
         };
         let open = |k: &str| {
