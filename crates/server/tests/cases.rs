@@ -482,6 +482,23 @@ async fn run(mut h: Harness) {
     assert!(p.text().contains("已修复"));
     let p = h.get(&format!("/console/cases/{id}"), Role::Deciding).await;
     assert!(p.text().contains("已办结并共享"), "{}", p.text());
+    let officer_events = p.text().split("id=\"events\"").nth(1).unwrap().to_string();
+    // The applicant reads which office acted on its case, not the staff's accounts.
+    let p = h.get(&format!("/console/cases/{id}"), Role::Subject).await;
+    assert_eq!(p.status, StatusCode::OK);
+    let events = p.text().split("id=\"events\"").nth(1).unwrap().to_string();
+    assert!(
+        events.contains("申请人") && events.contains(UNIT),
+        "{events}"
+    );
+    assert!(
+        officer_events.contains("接口令牌") || officer_events.contains("deciding"),
+        "{officer_events}"
+    );
+    assert!(
+        !events.contains("接口令牌") && !events.contains("deciding"),
+        "{events}"
+    );
     let p = h.get("/console/cases/stats", Role::Admin).await;
     assert!(p.text().contains("信用修复"));
     // Messages to parties with no number on file are counted as such, not as failures.

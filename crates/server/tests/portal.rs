@@ -88,6 +88,16 @@ async fn home_search_subject_and_columns() {
         r.headers["location"],
         format!("/subjects/{}", h.org).as_str()
     );
+    // A code with its last character mistyped: told so, with the character it should be.
+    let last = h.org.chars().last().unwrap();
+    let wrong = format!("{}{}", &h.org[..17], if last == '0' { '1' } else { '0' });
+    let r = h.get(&format!("/search?q={wrong}"), Role::Public).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.text().contains("统一社会信用代码") && r.text().contains(&format!("应为“{last}”")),
+        "{}",
+        r.text()
+    );
     // An ID number is not a search the public may make.
     let r = h
         .get(&format!("/search?q={}", h.person), Role::Public)

@@ -722,7 +722,10 @@ impl Casework<'_> {
         let kind: CaseKind = case.kind.parse().map_err(CaseError::Invalid)?;
         let state: CaseState = case.state.parse().map_err(CaseError::Invalid)?;
         let today = day_of(now);
-        let pre_review = if kind == CaseKind::Repair {
+        // The conditions as they stand now, for a decision still to be made: once the case is
+        // closed a granted repair would read "already repaired: not met" beside its grant (what
+        // was checked at the decision is in its events).
+        let pre_review = if kind == CaseKind::Repair && state.is_open() {
             match self.store.record_head(&case.record_id)? {
                 Some(h) => {
                     Some(self.pre_review(&h, case.commitment.is_some(), case.performed, today)?)

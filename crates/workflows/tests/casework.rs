@@ -292,6 +292,13 @@ fn repair_and_objection_on_both_stores() {
             subject_key: None,
             repairs: true,
         };
+        assert!(
+            work.view(&subject(&a), id, at("2026-07-03"))
+                .unwrap()
+                .pre_review
+                .is_some(),
+            "{name}"
+        );
         let can = |who: &Actor| work.view(who, id, at("2026-07-03")).unwrap().actions;
         assert_eq!(can(&unit(UNIT)), ["accept", "return"], "{name}");
         assert_eq!(can(&subject(&a)), ["cancel"], "{name}");
@@ -327,6 +334,10 @@ fn repair_and_objection_on_both_stores() {
             .unwrap();
         assert_eq!(done.state, "approved");
         assert_eq!(done.late_steps, 0);
+        // While open the pre-review was shown; a granted case shows none (the record, repaired
+        // now, would read as a condition not met).
+        let closed = work.view(&subject(&a), id, at("2026-07-07")).unwrap();
+        assert!(closed.pre_review.is_none(), "{name}");
         // The record ended in the same transaction: repaired, out of every public view.
         let head = store.record_head(&rec_a).unwrap().unwrap();
         assert_eq!(head.change, "repaired", "{name}");
