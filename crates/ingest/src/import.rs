@@ -430,6 +430,7 @@ impl Importer<'_> {
                             o,
                             RowOutcome::Duplicate { .. } | RowOutcome::Conflict { .. }
                         );
+                        let misnamed = matches!(o, RowOutcome::NameMismatch { .. });
                         let reason = match o {
                             RowOutcome::Duplicate { first_row } => {
                                 format!("与第{first_row}行重复（{key_label}，内容相同）")
@@ -441,14 +442,26 @@ impl Importer<'_> {
                                 format!("该记录已由{owner}报送，只有原报送单位可以更正或撤回")
                             }
                             RowOutcome::Ended(change) => ended_reason(change).to_string(),
+                            RowOutcome::NameMismatch { on_file } => format!(
+                                "“{}”与平台登记的该证件号码持有人姓名（{on_file}）不一致：证件号码有误会把记录公示在他人名下，请核对证件号码和姓名后重新报送",
+                                p.subject.name
+                            ),
                             _ => continue,
+                        };
+                        // The name's item, for a name that does not go with the number.
+                        let (field, name) = match misnamed {
+                            true => class
+                                .item_by_role(domain::catalog::Role::SubjectName)
+                                .map(|i| (i.code.clone(), i.name.clone()))
+                                .unwrap_or_else(|| (String::new(), "整行".into())),
+                            false => (String::new(), "整行".into()),
                         };
                         rejected.push(Rejection {
                             row_no: p.row_no,
                             decided_on: p.decided_on,
                             problems: vec![Problem {
-                                field: String::new(),
-                                name: "整行".into(),
+                                field,
+                                name,
                                 reason,
                             }],
                             raw_sealed: seal_cells(self.keys, cells)?,

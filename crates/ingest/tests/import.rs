@@ -2383,6 +2383,81 @@ fn an_on_time_verdict_without_the_years_holidays_is_said_to_be_provisional() {
     assert!(s.notices.is_empty(), "{s:?}");
 }
 
+/// An ID number is a person's key, and a mistyped one is someone else's: a new record under a
+/// name other than the one on file for the number is rejected on the name, so that it is not
+/// published on that person's file; the same name, or a correction of a record already filed
+/// under the number, is taken.
+#[test]
+fn a_persons_new_record_under_another_name_is_rejected() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let uc = unit_code(&rules, env);
+    let id = "320902198607226595";
+    let row = |name: &str, no: &str, fine: &str| {
+        format!(
+            "{name},自然人,身份证,{id},{no},露天焚烧,当事人露天焚烧垃圾,《中华人民共和国大气污染防治法》第一百一十九条,罚款,处罚款{fine}万元,{fine},2026-05-02,2027-05-02,{env},{uc},{env},{uc}\n"
+        )
+    };
+    let header = "CF_XDR_MC,CF_XDR_LB,CF_XDR_ZJLX,CF_XDR_ZJHM,CF_WSH,CF_WFXW,CF_SY,CF_YJ,CF_CFLB,CF_NR,CF_NR_FK,CF_JDRQ,CF_YXQ,CF_CFJG,CF_CFJGDM,CF_SJLY,CF_SJLYDM\n";
+    let first = dir.path().join("a.csv");
+    // The person's first record; in the same file, a second under another name.
+    std::fs::write(
+        &first,
+        format!(
+            "{header}{}{}",
+            row("覃成", "盐环罚〔2026〕501号", "0.05"),
+            row("王小测", "盐环罚〔2026〕502号", "0.05")
+        ),
+    )
+    .unwrap();
+    let later = dir.path().join("b.csv");
+    std::fs::write(
+        &later,
+        format!(
+            "{header}{}{}{}",
+            // Another new record under another name: rejected.
+            row("王小测", "盐环罚〔2026〕503号", "0.05"),
+            // Under the name on file: taken.
+            row("覃成", "盐环罚〔2026〕504号", "0.05"),
+            // A correction of the first record that writes the name otherwise: taken.
+            row("覃 成", "盐环罚〔2026〕501号", "0.06"),
+        ),
+    )
+    .unwrap();
+    let keys = testkit::keys();
+    for ts in stores() {
+        let a = import_on_may_8(&ts.store, &rules, &keys, &first);
+        assert_eq!((a.accepted, a.rejected), (1, 1), "{}: {a:?}", ts.name);
+        let b = import_on_may_8(&ts.store, &rules, &keys, &later);
+        assert_eq!((b.accepted, b.rejected), (2, 1), "{}: {b:?}", ts.name);
+        for s in [&a, &b] {
+            let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
+            assert_eq!(r.problems[0].field, "CF_XDR_MC", "{}", ts.name);
+            let why = &r.problems[0].reason;
+            assert!(
+                why.contains("王小测") && why.contains("（覃*）") && why.contains("不一致"),
+                "{}: {why}",
+                ts.name
+            );
+        }
+        let (subject, records) = ts
+            .store
+            .subject_file(&keys.person_key("身份证", id), None)
+            .unwrap()
+            .expect("the person's file");
+        assert_eq!(subject.name, "覃成", "{}", ts.name);
+        assert_eq!(records.len(), 2, "{}", ts.name);
+        assert!(
+            records
+                .iter()
+                .all(|r| !r.current().unwrap().payload.contains("王小测")),
+            "{}",
+            ts.name
+        );
+    }
+}
+
 /// A person's own ID number written again into the free text (a passport's too, which no shape
 /// finds), or into the name, is masked there as in the ID field; the text as written is kept
 /// sealed.

@@ -258,9 +258,27 @@ impl SubmissionWriter<'_> {
         }
         let moved = self.windows_from_first_publication(rows)?;
         let rows = moved.as_deref().unwrap_or(rows);
-        let outcomes = match self.conn.backend() {
-            Backend::Sqlite => self.apply_sqlite(rows)?,
-            Backend::Postgres => self.apply_set(rows)?,
+        let misnamed = self.misnamed_persons(rows)?;
+        let outcomes = if misnamed.iter().all(Option::is_none) {
+            self.apply_backend(rows)?
+        } else {
+            let kept: Vec<PreparedRow> = rows
+                .iter()
+                .zip(&misnamed)
+                .filter(|(_, m)| m.is_none())
+                .map(|(r, _)| r.clone())
+                .collect();
+            let mut applied = self.apply_backend(&kept)?.into_iter();
+            let mut out = Vec::with_capacity(rows.len());
+            for m in misnamed {
+                out.push(match m {
+                    Some(on_file) => RowOutcome::NameMismatch { on_file },
+                    None => applied
+                        .next()
+                        .ok_or_else(|| StoreError::Decode("row outcome missing".into()))?,
+                });
+            }
+            out
         };
         // Only rows the store took may end a record filed under another code.
         let taken: Vec<&PreparedRow> = rows
@@ -276,6 +294,89 @@ impl SubmissionWriter<'_> {
             .collect();
         self.find_superseded(&taken)?;
         Ok(outcomes)
+    }
+
+    fn apply_backend(&mut self, rows: &[PreparedRow]) -> Result<Vec<RowOutcome>, StoreError> {
+        match self.conn.backend() {
+            Backend::Sqlite => self.apply_sqlite(rows),
+            Backend::Postgres => self.apply_set(rows),
+        }
+    }
+
+    /// For each row, the name on file (masked) when it is a new record about a natural person
+    /// under another name than the platform holds for that ID number. The number is the key,
+    /// and a mistyped one is someone else's: the record would be published on that person's
+    /// file. A correction of a record already on file is let through (it may be the name that
+    /// is put right). Organisations change their names; persons' records are the ones held.
+    fn misnamed_persons(
+        &mut self,
+        rows: &[PreparedRow],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let mut out = vec![None; rows.len()];
+        let persons: Vec<usize> = (0..rows.len())
+            .filter(|&i| rows[i].subject.kind == SubjectKind::NaturalPerson)
+            .collect();
+        if persons.is_empty() {
+            return Ok(out);
+        }
+        // Names on file (as this transaction sees them, earlier batches included), then the
+        // first name a person is given in this batch.
+        let mut names: HashMap<String, String> = HashMap::new();
+        let keys: Vec<&str> = {
+            let mut seen = HashSet::new();
+            persons
+                .iter()
+                .map(|&i| rows[i].subject.key.as_str())
+                .filter(|k| seen.insert(*k))
+                .collect()
+        };
+        match self.conn.backend() {
+            Backend::Postgres => {
+                let found = self.conn.query(
+                    "SELECT subject_key, name FROM subjects WHERE subject_key = ANY($1::text[])",
+                    &[Val::Array(keys.iter().map(|k| Val::from(*k)).collect())],
+                )?;
+                for r in found {
+                    names.insert(r.text(0)?, r.text(1)?);
+                }
+            }
+            Backend::Sqlite => {
+                for k in keys {
+                    if let Some(r) = self.conn.query_one(
+                        "SELECT name FROM subjects WHERE subject_key = $1",
+                        &[k.into()],
+                    )? {
+                        names.insert(k.to_string(), r.text(0)?);
+                    }
+                }
+            }
+        }
+        for i in persons {
+            let r = &rows[i];
+            match names.get(&r.subject.key) {
+                None => {
+                    names.insert(r.subject.key.clone(), r.subject.name.clone());
+                }
+                Some(name) if name.trim() == r.subject.name.trim() => {}
+                Some(name) => {
+                    let masked = mask_person_name(name);
+                    let on_file = self
+                        .conn
+                        .query_one(
+                            "SELECT 1 FROM records WHERE subject_key = $1 AND record_key = $2",
+                            &[
+                                r.subject.key.as_str().into(),
+                                Val::Bytes(r.record_key.to_vec()),
+                            ],
+                        )?
+                        .is_some();
+                    if !on_file {
+                        out[i] = Some(masked);
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Looks for records of this unit that file a decision of `rows` (same class and 文书号)
@@ -1044,5 +1145,14 @@ impl Store {
             }
         }
         Ok(done)
+    }
+}
+
+/// A person's name as a source unit is told it: the family name, the rest as *.
+fn mask_person_name(name: &str) -> String {
+    let mut chars = name.trim().chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
+        None => String::new(),
     }
 }

@@ -125,9 +125,17 @@ impl City {
         let mut rng = Rng::new(seed);
         let mut areas = subjects::Areas::new(&rules.ids.areas);
         let orgs = subjects::make_orgs(&mut rng, orgs, today, &mut areas);
-        let persons = (0..persons)
-            .map(|_| subjects::make_person(&mut rng, today, &mut areas))
-            .collect();
+        // One person per ID number (a number drawn twice would be two names under one key,
+        // which the platform rejects as a mistyped number).
+        let mut seen = std::collections::HashSet::with_capacity(persons);
+        let mut made = Vec::with_capacity(persons);
+        while made.len() < persons {
+            let p = subjects::make_person(&mut rng, today, &mut areas);
+            if seen.insert(p.id.clone()) {
+                made.push(p);
+            }
+        }
+        let persons = made;
         City {
             orgs,
             persons,
