@@ -48,9 +48,13 @@ pub enum Role {
     Admin,
     /// 安全审计员.
     Auditor,
+    /// 运维监控: a monitoring system (Prometheus) reading the service's metrics, nothing else;
+    /// API tokens only (an admin's or auditor's token in a scraper's configuration would open
+    /// the whole platform to whoever reads that file).
+    Monitor,
 }
 
-pub const ALL_ROLES: [Role; 9] = [
+pub const ALL_ROLES: [Role; 10] = [
     Role::Public,
     Role::Subject,
     Role::Reporter,
@@ -60,6 +64,7 @@ pub const ALL_ROLES: [Role; 9] = [
     Role::Financial,
     Role::Admin,
     Role::Auditor,
+    Role::Monitor,
 ];
 
 impl Role {
@@ -74,6 +79,7 @@ impl Role {
             Role::Financial => "financial",
             Role::Admin => "admin",
             Role::Auditor => "auditor",
+            Role::Monitor => "monitor",
         }
     }
     pub fn label(self) -> &'static str {
@@ -87,6 +93,7 @@ impl Role {
             Role::Financial => "金融机构",
             Role::Admin => "信用办管理员",
             Role::Auditor => "安全审计员",
+            Role::Monitor => "运维监控",
         }
     }
     /// Roles that act for one source unit.
@@ -95,6 +102,10 @@ impl Role {
             self,
             Role::Reporter | Role::Reviewer | Role::Deciding | Role::Handling
         )
+    }
+    /// Roles that are systems, not people: API tokens, no console account.
+    pub fn token_only(self) -> bool {
+        matches!(self, Role::Monitor)
     }
     /// Roles that act for one subject.
     pub fn needs_subject(self) -> bool {

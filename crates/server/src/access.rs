@@ -35,6 +35,9 @@ pub const SIGNED_IN: &[Role] = &[
 pub const ADMIN: &[Role] = &[Role::Admin];
 pub const AUDITOR: &[Role] = &[Role::Auditor];
 pub const ADMIN_AUDITOR: &[Role] = &[Role::Admin, Role::Auditor];
+/// Who reads the Prometheus metrics: the credit office, the auditor, and the monitoring
+/// system's own token.
+pub const METRICS_READERS: &[Role] = &[Role::Admin, Role::Auditor, Role::Monitor];
 /// A unit's people and the credit office.
 pub const UNIT_STAFF: &[Role] = &[Role::Reporter, Role::Reviewer, Role::Admin];
 pub const UNIT_WRITERS: &[Role] = &[Role::Reporter, Role::Reviewer];

@@ -182,6 +182,12 @@ pub fn create_account(
     if req.role == Role::Public {
         return Err(ApiError::Unprocessable("社会公众无需账号".into()));
     }
+    if req.role.token_only() {
+        return Err(ApiError::Unprocessable(format!(
+            "{}是系统而不是人员，不设账号：请为其创建接口令牌（tokens create）",
+            req.role.label()
+        )));
+    }
     let (unit, subject_key) = scope(
         rules,
         keys,

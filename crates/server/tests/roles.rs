@@ -312,3 +312,50 @@ async fn denials_are_audited() {
         probed.len()
     );
 }
+
+/// A monitoring system (Prometheus) reads the metrics with a token of its own and reaches
+/// nothing else; it is a system, so it has no console account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monitoring_system_has_a_token_that_reads_the_metrics_only() {
+    let h = harness();
+    let post = |uri: &'static str, body: &'static str| {
+        h.request(Method::POST, uri, Role::Admin, Via::Token)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let made = h
+        .send(post(
+            "/api/v1/tokens",
+            r#"{"name":"Prometheus","role":"monitor","days":30}"#,
+        ))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    let secret = made.json()["token"].as_str().unwrap().to_string();
+    let r = h.send_as(&secret, Method::GET, "/metrics", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("xinyong_"), "{}", r.text());
+    for uri in [
+        "/api/v1/alerts",
+        "/api/v1/accounts",
+        "/api/v1/joint/stats",
+        "/api/v1/audit",
+    ] {
+        let r = h.send_as(&secret, Method::GET, uri, None).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}: {}", r.text());
+    }
+    let r = h
+        .send(post(
+            "/api/v1/accounts",
+            r#"{"username":"prometheus","display_name":"监控系统","role":"monitor"}"#,
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("接口令牌"), "{}", r.text());
+    // The console offers the role for tokens, not for accounts.
+    let tokens = h.get("/console/tokens", Role::Admin).await.text();
+    let accounts = h.get("/console/accounts", Role::Admin).await.text();
+    let option = r#"<option value="monitor">"#;
+    assert!(tokens.contains(option), "{tokens}");
+    assert!(!accounts.contains(option), "{accounts}");
+}

@@ -1039,6 +1039,22 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         now,
     )
     .map_err(|e| anyhow!("{e}"))?;
+    // The monitoring system's own token (运维监控 has no account: it reads the metrics only).
+    let monitor = server::manage::create_token(
+        &platform,
+        &ctx.rules,
+        &keys,
+        &server::manage::TokenRequest {
+            name: "演示：Prometheus".into(),
+            role: auth::Role::Monitor,
+            unit: None,
+            subject: None,
+            days: Some(30),
+        },
+        "demo",
+        now,
+    )
+    .map_err(|e| anyhow!("{e}"))?;
     let s = store.stats()?;
     println!(
         "演示数据库：{}（信用主体 {} 个，现行记录 {} 条，报送批次 {} 个）",
@@ -1077,6 +1093,11 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     if let Some(k) = &subject {
         println!("  curl http://{}/api/v1/subjects/{k}", a.listen);
     }
+    println!("运维监控令牌（只能读取 /metrics，30天）：{}", monitor.token);
+    println!(
+        "  curl -H 'Authorization: Bearer {}' http://{}/metrics",
+        monitor.token, a.listen
+    );
     drop(store);
     drop(platform);
     if a.no_serve {

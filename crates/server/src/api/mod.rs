@@ -28,7 +28,7 @@ pub fn routes(r: Routes) -> Routes {
             meta::platform_key,
         )
         .api(Method::GET, "/readyz", EVERYONE, meta::readyz)
-        .api(Method::GET, "/metrics", ADMIN_AUDITOR, meta::metrics)
+        .api(Method::GET, "/metrics", METRICS_READERS, meta::metrics)
         .api(Method::GET, "/api/v1/openapi.json", EVERYONE, meta::openapi)
         .api(Method::GET, "/api/v1/me", SIGNED_IN, meta::me)
         .api(Method::GET, "/api/v1/catalog", EVERYONE, meta::catalog)

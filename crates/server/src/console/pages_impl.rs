@@ -641,12 +641,14 @@ pub async fn withdraw(
     }
 }
 
-/// The roles the credit office may make accounts and tokens for (subjects', admins' and the
-/// auditor's are made on the command line: `manage::office_may_create`).
-fn role_options() -> Vec<pages::ClassOption> {
+/// The roles the credit office may make accounts (`for_accounts`) or tokens for (subjects',
+/// admins' and the auditor's are made on the command line: `manage::office_may_create`; a
+/// monitoring system has a token, no account).
+fn role_options(for_accounts: bool) -> Vec<pages::ClassOption> {
     auth::ALL_ROLES
         .iter()
         .filter(|r| **r != auth::Role::Public && manage::office_may_create(**r).is_ok())
+        .filter(|r| !(for_accounts && r.token_only()))
         .map(|r| pages::ClassOption {
             value: r.as_str().into(),
             label: r.label().into(),
@@ -709,7 +711,7 @@ async fn accounts_page(
                         .is_ok_and(manage::office_may_reset),
                 })
                 .collect(),
-            roles: role_options(),
+            roles: role_options(true),
             units: unit_names(&s),
             created,
         })
@@ -889,7 +891,7 @@ async fn tokens_page(
                         .is_ok_and(|r| manage::office_may_manage(r).is_ok()),
                 })
                 .collect(),
-            roles: role_options(),
+            roles: role_options(false),
             units: unit_names(&s),
             new_secret,
         })
