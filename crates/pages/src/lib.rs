@@ -618,6 +618,8 @@ pub struct CaseLine {
     pub id: i64,
     pub kind: String,
     pub record_id: String,
+    /// The record as people name it: class and 文书号.
+    pub record: String,
     pub subject: String,
     pub unit: String,
     pub state: String,
@@ -660,6 +662,8 @@ pub struct MyRecordsPage {
 #[derive(Debug, Clone)]
 pub struct ReminderLine {
     pub record_id: String,
+    /// The record as people name it: class and 文书号.
+    pub record: String,
     pub subject: String,
     pub unit: String,
     pub from: String,

@@ -608,3 +608,41 @@ async fn console_forms_apply_and_decide() {
     assert_eq!(c.state, "approved");
     assert_eq!(c.performed, Some(true));
 }
+
+/// A unit's staff name their own record by its 文书号 in the console's 主动异议 form (the record
+/// id is a hash no one has at hand); an unknown number says what to type instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_objects_to_its_own_record_by_its_document_number() {
+    let h = harness();
+    let form = |record: &str| {
+        let csrf = h.sessions[&Role::Reviewer].1.clone();
+        let b = "XyBoundary7";
+        let body = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+             --{b}\r\nContent-Disposition: form-data; name=\"record_id\"\r\n\r\n{record}\r\n\
+             --{b}\r\nContent-Disposition: form-data; name=\"reason\"\r\n\r\n罚款金额录入有误\r\n--{b}--\r\n"
+        );
+        h.request(
+            Method::POST,
+            "/console/my/objections",
+            Role::Reviewer,
+            Via::Session,
+        )
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={b}"),
+        )
+        .body(Body::from(body))
+        .unwrap()
+    };
+    let r = h.send(form("盐环罚〔2026〕99号")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    assert!(r.text().contains("记录编号"), "{}", r.text());
+    let r = h.send(form("盐环罚〔2026〕1号")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let case = r.headers["location"].to_str().unwrap().to_string();
+    let page = h.get(&case, Role::Reviewer).await.text();
+    // The case names the record as people know it.
+    assert!(page.contains("行政处罚 盐环罚〔2026〕1号"), "{page}");
+    assert!(page.contains("异议处理中"), "{page}");
+}

@@ -534,6 +534,27 @@ fn head_on(c: &mut dyn Conn, subject: &str, key: &[u8]) -> Result<Option<RecordH
 
 impl Store {
     /// A record's head and current version.
+    /// The records a unit filed under a decision (its class and the key of its 文书号, see
+    /// `domain::monitoring::decision_key`), by id: a decision may name several parties.
+    pub fn records_of_decision(
+        &self,
+        unit: &str,
+        class_code: &str,
+        key: &[u8; 16],
+    ) -> Result<Vec<String>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT subject_key, record_key FROM records
+                 WHERE source_unit = $1 AND class_code = $2 AND decision_key = $3
+                 ORDER BY subject_key",
+                &[unit.into(), class_code.into(), Val::Bytes(key.to_vec())],
+            )?
+            .iter()
+            .map(|r| Ok(crate::record_id(&r.text(0)?, &r.bytes(1)?)))
+            .collect()
+        })
+    }
+
     pub fn record_head(&self, id: &str) -> Result<Option<RecordHead>, StoreError> {
         let Some((subject, key)) = parse_record_id(id) else {
             return Ok(None);

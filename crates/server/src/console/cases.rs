@@ -49,10 +49,35 @@ fn state_label(s: &str) -> String {
         .unwrap_or_else(|_| s.to_string())
 }
 
+/// A record as people name it: its class and document number (文书号); its id where it has none
+/// or cannot be read.
+fn record_title(state: &Shared, record_id: &str) -> String {
+    let Ok(Some(h)) = state.store.record_head(record_id) else {
+        return record_id.to_string();
+    };
+    let Some(class) = state.rules.catalog.class_by_code(&h.class_code) else {
+        return record_id.to_string();
+    };
+    let number = class
+        .item_by_role(domain::catalog::Role::DecisionNo)
+        .and_then(|item| {
+            store::payload_items(&h.payload)
+                .into_iter()
+                .find(|(code, _)| code.as_ref() == item.code)
+                .map(|(_, v)| v.into_owned())
+        })
+        .filter(|v| !v.trim().is_empty());
+    match number {
+        Some(n) => format!("{} {n}", class.name),
+        None => format!("{}（{record_id}）", class.name),
+    }
+}
+
 fn case_line(state: &Shared, c: &store::Case, day: chrono::NaiveDate) -> pages::CaseLine {
     pages::CaseLine {
         id: c.case_id,
         kind: kind_label(&c.kind),
+        record: record_title(state, &c.record_id),
         record_id: c.record_id.clone(),
         subject: subject_name(state, &c.subject_key),
         unit: c.unit.clone(),
@@ -219,20 +244,46 @@ pub async fn apply(State(state): State<Shared>, ctx: Ctx, mp: Multipart) -> Resp
     }
 }
 
+/// What a unit's staff type to name their own record: its id, or the decision's 文书号 (what
+/// they know it by), looked up among the unit's records of the monitored classes (行政许可,
+/// 行政处罚).
+fn own_record(state: &Shared, ctx: &Ctx, typed: &str) -> Result<String, ApiError> {
+    if store::parse_record_id(typed).is_some() {
+        return Ok(typed.to_string());
+    }
+    let Some(unit) = ctx.principal.unit.as_deref() else {
+        return Ok(typed.to_string());
+    };
+    let mut found = Vec::new();
+    for class in &state.rules.monitoring.classes {
+        if let Some(key) = domain::monitoring::decision_key(class, &[typed]) {
+            found.extend(state.store.records_of_decision(unit, class, &key)?);
+        }
+    }
+    match found.len() {
+        0 => Err(ApiError::NotFound(format!(
+            "本单位没有记录编号或文书号为“{typed}”的记录：请核对后重新输入（记录编号见主体信用档案）"
+        ))),
+        1 => Ok(found.remove(0)),
+        n => Err(ApiError::Unprocessable(format!(
+            "文书号“{typed}”对应{n}条记录（一份决定有多个当事人）：请输入其中一条的记录编号：{}",
+            found.join("、")
+        ))),
+    }
+}
+
 pub async fn object(State(state): State<Shared>, ctx: Ctx, mp: Multipart) -> Response {
     let (fields, files) = match checked_form(&state, &ctx, mp).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    match api::object(
-        &state,
-        &ctx,
-        field(&fields, "record_id"),
-        field(&fields, "reason"),
-        files,
-    )
-    .await
-    {
+    let typed = field(&fields, "record_id");
+    let (s, c) = (state.clone(), ctx.clone());
+    let record_id = match blocking(move || own_record(&s, &c, &typed)).await {
+        Ok(id) => id,
+        Err(e) => return error_page(&ctx, e),
+    };
+    match api::object(&state, &ctx, record_id, field(&fields, "reason"), files).await {
         Ok(c) => see_other(&format!("/console/cases/{}", c.case_id)),
         Err(e) => error_page(&ctx, e),
     }
@@ -286,6 +337,7 @@ pub async fn cases(State(state): State<Shared>, ctx: Ctx) -> Response {
                             .unwrap_or_default();
                     pages::ReminderLine {
                         subject: subject_name(&s, &m.subject_key),
+                        record: record_title(&s, &m.record_id),
                         record_id: m.record_id,
                         unit: m.unit,
                         from: m.repairable_from.to_string(),
