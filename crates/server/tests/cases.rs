@@ -499,6 +499,25 @@ async fn run(mut h: Harness) {
         !events.contains("接口令牌") && !events.contains("deciding"),
         "{events}"
     );
+    // The same through the API.
+    let v = h
+        .get(&format!("/api/v1/cases/{id}"), Role::Subject)
+        .await
+        .json();
+    let actors: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor"].as_str().unwrap())
+        .collect();
+    assert!(
+        actors.contains(&"申请人") && actors.contains(&UNIT),
+        "{actors:?}"
+    );
+    assert!(
+        actors.iter().all(|a| !a.contains(':')),
+        "no account or token: {actors:?}"
+    );
     let p = h.get("/console/cases/stats", Role::Admin).await;
     assert!(p.text().contains("信用修复"));
     // Messages to parties with no number on file are counted as such, not as failures.

@@ -742,12 +742,24 @@ impl Casework<'_> {
             .filter(|a| **a != Action::Cancel || may_cancel(actor, &case))
             .map(|a| a.as_str().to_string())
             .collect();
+        let mut events = self.store.case_events(id)?;
+        if actor.side == Side::Subject {
+            // The applicant reads which office acted, not its staff's accounts.
+            for e in &mut events {
+                e.actor = match (e.side.as_str(), &e.unit) {
+                    ("subject", _) => "申请人".into(),
+                    ("system", _) => "平台".into(),
+                    (_, Some(unit)) => unit.clone(),
+                    _ => "市信用办".into(),
+                };
+            }
+        }
         Ok(CaseView {
             kind_label: kind.label().into(),
             state_label: state.label().into(),
             record_label: (kind == CaseKind::Objection && state.is_open())
                 .then(|| "异议处理中".to_string()),
-            events: self.store.case_events(id)?,
+            events,
             files: self.store.case_files(id)?,
             pre_review,
             actions,

@@ -428,14 +428,9 @@ pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
                         .map(|a| a.label().to_string())
                         .unwrap_or_else(|_| e.action.clone()),
                     state: state_label(&e.to_state),
-                    // The applicant reads which office acted, not its staff's login names.
+                    // The applicant's view names offices already (`Casework::view`).
                     actor: if c.principal.role == auth::Role::Subject {
-                        match (e.side.as_str(), &e.unit) {
-                            ("subject", _) => "申请人".to_string(),
-                            ("system", _) => "平台".to_string(),
-                            (_, Some(unit)) => unit.clone(),
-                            _ => "市信用办".to_string(),
-                        }
+                        e.actor.clone()
                     } else {
                         super::pages_impl::actor_label(&e.actor)
                     },
