@@ -665,3 +665,35 @@ async fn a_unit_objects_to_its_own_record_by_its_document_number() {
     assert!(page.contains("行政处罚 盐环罚〔2026〕1号"), "{page}");
     assert!(page.contains("异议处理中"), "{page}");
 }
+
+/// A subject's console home says what it has come to see: its records in publicity, what it may
+/// apply for today, and its applications.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subjects_home_counts_its_records_and_applications() {
+    let h = harness();
+    let home = h.get("/console", Role::Subject).await;
+    assert_eq!(home.status, StatusCode::OK);
+    let text = home.text();
+    // Each figure is its value, then its label.
+    let figure = |label: &str| -> String {
+        let at = text
+            .find(label)
+            .unwrap_or_else(|| panic!("{label}: {text}"));
+        text[..at]
+            .rsplit(|c: char| !c.is_ascii_digit())
+            .find(|s| !s.is_empty())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let records = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let public = records["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "在公示")
+        .count();
+    assert!(public > 0, "{records}");
+    assert_eq!(figure("在公示记录"), public.to_string());
+    assert_eq!(figure("办理中的申请"), "0");
+    assert!(text.contains("/console/my/records"));
+}

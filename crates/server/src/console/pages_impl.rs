@@ -338,6 +338,57 @@ pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Response {
                 });
                 ("安全审计".to_string(), Vec::new())
             }
+            auth::Role::Subject => {
+                // What a company or person comes to see: its records, what it may do about
+                // them, and where its applications stand.
+                let a = crate::api::cases::actor(&c)?;
+                let mine = crate::api::cases::my_records_for(&s, &a)?;
+                let open = crate::api::cases::cases_for(
+                    &s,
+                    &a,
+                    &crate::api::cases::CasesQuery {
+                        kind: None,
+                        open: true,
+                        overdue: false,
+                    },
+                )?;
+                let count = |status: &str| {
+                    mine.records
+                        .iter()
+                        .filter(|r| r.status == status)
+                        .count()
+                        .to_string()
+                };
+                figures.push(fig("在公示记录", count("在公示")));
+                figures.push(fig(
+                    "今天可申请修复",
+                    mine.records
+                        .iter()
+                        .filter(|r| r.may_apply)
+                        .count()
+                        .to_string(),
+                ));
+                figures.push(fig(
+                    "异议处理中",
+                    mine.records
+                        .iter()
+                        .filter(|r| r.under_objection)
+                        .count()
+                        .to_string(),
+                ));
+                figures.push(fig("办理中的申请", open.len().to_string()));
+                links.push(pages::NavItem {
+                    href: "/console/my/records".into(),
+                    label: "查看我的信用记录、申请信用修复或提出异议".into(),
+                    active: false,
+                });
+                links.push(pages::NavItem {
+                    href: "/console/cases".into(),
+                    label: "我的申请".into(),
+                    active: false,
+                });
+                ("信用主体工作台".to_string(), Vec::new())
+            }
             other => (format!("{}工作台", other.label()), Vec::new()),
         };
         let warnings = match p.role {
