@@ -331,6 +331,8 @@ pub struct PortalColumn {
     pub prev: Option<String>,
     pub next: Option<String>,
     pub page: usize,
+    /// A page past the last (an old link, a typed number): the first page's address.
+    pub beyond: Option<String>,
     pub csv: Option<String>,
     pub tabs: Vec<Tab>,
 }

@@ -706,6 +706,7 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
     };
     let more = rows.len() > PER_PAGE;
     rows.truncate(PER_PAGE);
+    let rows_empty = rows.is_empty();
     let query = format!(
         "unit={}&county={}&category={}&from={}&to={}",
         enc(&unit),
@@ -795,6 +796,7 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
         },
         from: from.map(|d| d.to_string()).unwrap_or_default(),
         to: to.map(|d| d.to_string()).unwrap_or_default(),
+        beyond: (rows_empty && page_no > 1).then(|| link(1)),
         prev: (page_no > 1).then(|| link(page_no - 1)),
         next: more.then(|| link(page_no + 1)),
         page: page_no as usize,

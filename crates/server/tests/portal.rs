@@ -135,6 +135,17 @@ async fn home_search_subject_and_columns() {
         col.contains("盐环罚〔2026〕1号") && col.contains("盐环罚〔2026〕2号"),
         "{col}"
     );
+    assert!(!col.contains("回到第一页"));
+    // A page past the last says so and leads back to the first.
+    let past = h
+        .get("/publicity/penalties?page=9999", Role::Public)
+        .await
+        .text();
+    assert!(
+        past.contains("已超出最后一页") && past.contains("page=1\""),
+        "{past}"
+    );
+    assert!(!past.contains("上一页"), "{past}");
     let later = h
         .get("/publicity/penalties?from=2026-06-02", Role::Public)
         .await
