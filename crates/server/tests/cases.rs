@@ -602,7 +602,26 @@ async fn console_forms_apply_and_decide() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let csrf = h.sessions[&Role::Deciding].1.clone();
-    for (action, performed) in [("accept", ""), ("approve", "yes")] {
+    let mut asked = false;
+    for (action, performed) in [
+        ("accept", ""),
+        ("request_materials", ""),
+        ("approve", "yes"),
+    ] {
+        if action == "approve" {
+            // While the unit waits for more material its clock stops: the page says so.
+            let page = h.get(&to, Role::Subject).await.text();
+            assert!(page.contains("办理时限暂停"), "{page}");
+            let r = h
+                .post_json(
+                    &format!("/api/v1/cases/{id}/actions"),
+                    Role::Subject,
+                    serde_json::json!({"action": "supplement", "reason": "已补充缴款凭证"}),
+                )
+                .await;
+            assert!(r.status.is_success(), "{}", r.text());
+            asked = true;
+        }
         let r = h
             .send(
                 h.request(
@@ -615,6 +634,7 @@ async fn console_forms_apply_and_decide() {
                 .body(Body::from(format!(
                     "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
                      --{b}\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\n{action}\r\n\
+                     --{b}\r\nContent-Disposition: form-data; name=\"reason\"\r\n\r\n请补充缴款凭证\r\n\
                      --{b}\r\nContent-Disposition: form-data; name=\"performed\"\r\n\r\n{performed}\r\n\
                      --{b}--\r\n"
                 )))
@@ -624,6 +644,7 @@ async fn console_forms_apply_and_decide() {
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{action}: {}", r.text());
     }
     let c = h.state.store.case(id).unwrap().unwrap();
+    assert!(asked);
     assert_eq!(c.state, "approved");
     assert_eq!(c.performed, Some(true));
 }

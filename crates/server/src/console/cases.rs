@@ -84,7 +84,14 @@ fn case_line(state: &Shared, c: &store::Case, day: chrono::NaiveDate) -> pages::
         state: state_label(&c.state),
         opened: fmt_time(c.opened_at),
         deadline: workflows::deadline_text(&state.rules.calendar, c.deadline),
-        step: c.deadline_step.clone().unwrap_or_default(),
+        // The unit's clock stops while it waits for the applicant: say so rather than "—".
+        step: match (&c.deadline_step, c.state.parse::<CaseState>()) {
+            (Some(step), _) => step.clone(),
+            (None, Ok(CaseState::AwaitingMaterials)) => {
+                "办理时限暂停，待申请人补充材料后继续计算".into()
+            }
+            _ => String::new(),
+        },
         overdue: c.deadline.is_some_and(|d| d < day),
     }
 }
