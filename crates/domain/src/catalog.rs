@@ -109,6 +109,8 @@ pub enum Role {
     /// 许可类别, 名单类型: what the 双公示 and list columns filter by.
     Category,
     Fine,
+    /// 处罚内容: the decision's words, which state the fine in 元 or 万元.
+    PenaltyContent,
     Confiscation,
     Severity,
     ValidFrom,

@@ -88,8 +88,55 @@ impl Fen {
         Fen::from_wan(d)
     }
 
+    /// The amounts a text states in 元 or 万元 (`罚款5000元`, `处罚款1.5万元`, `罚款人民币
+    /// 2,000元`), exactly; others (`5000余元`, words) are not read.
+    pub fn stated_in(text: &str) -> Vec<Fen> {
+        let folded: Vec<char> = text.chars().map(crate::text::fold_width).collect();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < folded.len() {
+            if !folded[i].is_ascii_digit()
+                || (i > 0 && (folded[i - 1].is_ascii_digit() || folded[i - 1] == '.'))
+            {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < folded.len()
+                && (folded[i].is_ascii_digit() || folded[i] == '.' || folded[i] == ',')
+            {
+                i += 1;
+            }
+            let number: String = folded[start..i].iter().collect();
+            let number = number.trim_end_matches(['.', ',']);
+            let unit_wan = folded.get(i) == Some(&'万') && folded.get(i + 1) == Some(&'元');
+            let unit_yuan = folded.get(i) == Some(&'元');
+            if !(unit_wan || unit_yuan) || (number.contains(',') && !grouped_in_thousands(number)) {
+                continue;
+            }
+            let Ok(d) = Decimal::from_str(&number.replace(',', "")) else {
+                continue;
+            };
+            let fen = if unit_wan {
+                Fen::from_wan(d).ok()
+            } else {
+                d.checked_mul(Decimal::from(100))
+                    .filter(|f| f.fract().is_zero())
+                    .and_then(|f| i64::try_from(f).ok())
+                    .map(Fen)
+            };
+            out.extend(fen);
+        }
+        out
+    }
+
     pub fn yuan(self) -> Decimal {
         Decimal::new(self.0, 2)
+    }
+
+    /// In 万元, as the 双公示 standard reports it.
+    pub fn wan(self) -> Decimal {
+        Decimal::new(self.0, 2) / Decimal::from(10_000)
     }
 }
 
@@ -150,5 +197,26 @@ mod tests {
         assert_eq!(Fen::parse_wan("12，345.5"), Ok(Fen(12_345_500_000)));
         assert_eq!(Fen::parse_wan("１，２３４．５"), Ok(Fen(1_234_500_000)));
         assert_eq!(Fen::parse_wan("０.２万元"), Ok(Fen(200_000)));
+    }
+}
+
+#[cfg(test)]
+mod stated_tests {
+    use super::Fen;
+
+    #[test]
+    fn amounts_stated_in_a_decision_are_read_exactly() {
+        let fen = |t: &str| Fen::stated_in(t).iter().map(|f| f.0).collect::<Vec<_>>();
+        assert_eq!(fen("处罚款1.50348万元"), [1_503_480]);
+        assert_eq!(
+            fen("罚款人民币2,000元，没收违法所得300.5元"),
+            [200_000, 30_050]
+        );
+        assert_eq!(fen("罚款５０００元"), [500_000]);
+        // Not amounts: no unit, a decimal comma, a number in words, a date.
+        assert!(fen("罚款5000余元，2026年5月2日").is_empty());
+        assert!(fen("罚款0,5万元").is_empty());
+        assert!(fen("罚款伍仟元").is_empty());
+        assert_eq!(Fen(1_503_480).wan().normalize().to_string(), "1.50348");
     }
 }

@@ -450,6 +450,31 @@ impl<'a> Validator<'a> {
                     })
             {
                 problems.push(self.problem(i, "处罚类别含罚款时，罚款金额应大于0"));
+            } else if check == "penalty_amounts"
+                && let Some(i) = self.class.index_of_role(Role::Fine)
+                && let Some(Typed::Money(f)) = &typed[i]
+                && let Some(c) = self.class.index_of_role(Role::PenaltyContent)
+                && let Some(text) = typed[c].as_ref().and_then(Typed::text)
+            {
+                // The fine written in 元 into a column of 万元 is ten thousand times the fine
+                // (1.5万元 stated, 15000 filled in: 1.5亿元 published). Caught where the
+                // decision's own words state it and none of them equals the column.
+                let stated = domain::money::Fen::stated_in(text);
+                if !stated.contains(f)
+                    && let Some(a) = stated
+                        .iter()
+                        .find(|a| a.0.checked_mul(10_000) == Some(f.0) && a.0 > 0)
+                {
+                    problems.push(self.problem(
+                        i,
+                        &format!(
+                            "罚款金额以万元填报：处罚内容写明罚款{}元，本项应填{}（万元），现填的{}万元是其一万倍",
+                            a.yuan().normalize(),
+                            a.wan().normalize(),
+                            f.wan().normalize()
+                        ),
+                    ));
+                }
             }
         }
         if !problems.is_empty() {

@@ -2383,6 +2383,34 @@ fn an_on_time_verdict_without_the_years_holidays_is_said_to_be_provisional() {
     assert!(s.notices.is_empty(), "{s:?}");
 }
 
+/// A fine written in 元 into the 万元 column is ten thousand times the fine: where the
+/// decision's words state the amount, the row is rejected on the column with the figure to
+/// write; the same figure in 万元 is taken.
+#[test]
+fn a_fine_filled_in_yuan_instead_of_wan_is_rejected() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let wrong = hengtai_penalty(&rules, "盐环罚〔2026〕601号", env)
+        .replace("处罚款0.3万元,0.3", "处罚款1.50348万元,15034.8");
+    let right = hengtai_penalty(&rules, "盐环罚〔2026〕602号", env)
+        .replace("处罚款0.3万元,0.3", "处罚款15034.8元,1.50348");
+    let p = write(dir.path(), "fk.csv", &[wrong, right]);
+    for ts in stores() {
+        let keys = testkit::keys();
+        let s = import_on_may_8(&ts.store, &rules, &keys, &p);
+        assert_eq!((s.accepted, s.rejected), (1, 1), "{}: {s:?}", ts.name);
+        let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
+        assert_eq!(r.problems[0].field, "CF_NR_FK", "{}", ts.name);
+        assert!(
+            r.problems[0].reason.contains("本项应填1.50348（万元）"),
+            "{}: {}",
+            ts.name,
+            r.problems[0].reason
+        );
+    }
+}
+
 /// An ID number is a person's key, and a mistyped one is someone else's: a new record under a
 /// name other than the one on file for the number is rejected on the name, so that it is not
 /// published on that person's file; the same name, or a correction of a record already filed
