@@ -790,6 +790,43 @@ mod tests {
             assert_eq!(named.len(), 1, "check {id}");
             assert_eq!(&named[0].entry.actor, actor);
         }
+
+        // The table loses its last entries behind the servers' backs (a restore from a backup,
+        // a failover to a replica that had not received them): a's cached head is ahead of the
+        // table's. Its next group, entries or checks, follows the head the table has.
+        a.audit_append(&[entry(5)], Utc::now()).unwrap();
+        let last = a.audit_head().unwrap().0;
+        tamper(
+            &a,
+            &format!("DELETE FROM audit_log WHERE seq > {}", last - 3),
+        );
+        assert_eq!(
+            a.audit_append(&[entry(6)], Utc::now()).unwrap(),
+            vec![last - 2]
+        );
+        tamper(
+            &a,
+            &format!("DELETE FROM audit_log WHERE seq > {}", last - 3),
+        );
+        let mut audit = vec![NewAuditEntry {
+            actor: "user:a0".into(),
+            role: "handling".into(),
+            action: "check".into(),
+            outcome: "ok".into(),
+            ..Default::default()
+        }];
+        let ids = a
+            .record_checks_audited(&[check("a", 999)], &mut audit, Utc::now())
+            .unwrap();
+        assert_eq!(a.audit_head().unwrap().0, last - 2);
+        let v = verify(&a, &keys, &[]).unwrap();
+        assert!(v.ok(), "{:?}", v.first_break);
+        let tail = a.audit_page(last - 2, 10).unwrap();
+        assert_eq!(
+            tail[0].entry.object,
+            Some(format!("check:{}", ids[0])),
+            "the check's entry follows the table's head"
+        );
     }
 
     #[test]

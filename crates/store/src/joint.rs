@@ -957,10 +957,11 @@ const CHECK_PG_TYPES: [&str; 14] = [
 static CHECKS_AND_ENTRIES_PG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "WITH k AS (INSERT INTO checks (check_id, {CHECK_INSERT_COLUMNS})
-                    SELECT * FROM unnest({}))
+                    SELECT * FROM unnest({}) WHERE {})
          {}",
         crate::unnest_params_from(&CHECK_PG_TYPES, crate::platform::AUDIT_PG_PARAMS + 1),
-        *crate::platform::AUDIT_INSERT_PG
+        crate::platform::audit_head_guard(),
+        *crate::platform::AUDIT_INSERT_GUARDED_PG
     )
 });
 

@@ -598,7 +598,7 @@ impl Store {
             return Ok(Vec::new());
         }
         if self.backend() == Backend::Postgres {
-            return self.append_in_one_statement(entries, now, &AUDIT_INSERT_PG, &[]);
+            return self.append_in_one_statement(entries, now, &AUDIT_INSERT_GUARDED_PG, &[]);
         }
         let key = self.audit_key();
         self.write(|c| audit_append_on(c, key.as_ref(), entries, now))
@@ -606,13 +606,15 @@ impl Store {
 
     /// PostgreSQL: appends a group in a statement of its own — one round trip and one commit,
     /// no table lock — after the head this process last wrote or read. `sql` is
-    /// `AUDIT_INSERT_PG`, or that insert after a data-modifying `WITH` whose parameters,
-    /// `extra`, follow the entries' (the checks the entries name, written in the same commit).
-    /// Taking the lock, reading the head, appending and committing cost four round trips; this
-    /// costs one. The sequence number's key keeps the chain whole: when another writer appended
-    /// first (another server on the same database, or a locked append here), the statement
-    /// fails on it without writing anything, and the group is chained again after the head read
-    /// anew. After a few such turns the group takes the lock like any other append.
+    /// `AUDIT_INSERT_GUARDED_PG`, or that insert after a data-modifying `WITH` (guarded the
+    /// same way) whose parameters, `extra`, follow the entries' (the checks the entries name,
+    /// written in the same commit). Taking the lock, reading the head, appending and committing
+    /// cost four round trips; this costs one. The chain stays whole: when another writer
+    /// appended first (another server on the same database, or a locked append here), the
+    /// statement fails on the sequence number's key; when the head it was chained after is not
+    /// the table's (the table lost entries this process wrote: a restore, a failover), the
+    /// guard lets it write nothing. Either way the group is chained again after the head read
+    /// anew, and after a few such turns it takes the lock like any other append.
     pub(crate) fn append_in_one_statement(
         &self,
         entries: &[NewAuditEntry],
@@ -631,16 +633,19 @@ impl Store {
                 Some(h) => h,
                 None => read_head(&mut *c)?,
             };
+            let guard = head_guard(&head);
             let chained = chain_rows(key.as_ref(), head, entries, now)?;
             params.clear();
-            params.extend(crate::columns_of(chained.rows, AUDIT_PG_PARAMS));
+            params.extend(crate::columns_of(chained.rows, AUDIT_PG_COLUMNS));
+            params.extend(guard);
             params.extend_from_slice(extra);
             match c.execute(sql, &params) {
-                Ok(_) => {
+                Ok(n) if n as usize == entries.len() => {
                     *cached = Some(chained.head);
                     return Ok(chained.seqs);
                 }
-                Err(StoreError::ChainMoved) => continue,
+                // The guard held it back: the head is not the one cached.
+                Ok(_) | Err(StoreError::ChainMoved) => continue,
                 Err(e) => return Err(e),
             }
         }
@@ -648,14 +653,20 @@ impl Store {
         let locked = (|| {
             lock_audit(&mut *c)?;
             let head = read_head(&mut *c)?;
+            let guard = head_guard(&head);
             let mut chained = chain_rows(key.as_ref(), head, entries, now)?;
             params.clear();
             params.extend(crate::columns_of(
                 std::mem::take(&mut chained.rows),
-                AUDIT_PG_PARAMS,
+                AUDIT_PG_COLUMNS,
             ));
+            params.extend(guard);
             params.extend_from_slice(extra);
-            c.execute(sql, &params)?;
+            if c.execute(sql, &params)? as usize != entries.len() {
+                return Err(StoreError::Refused(
+                    "审计日志链头与读取的不一致，本组审计记录未写入".into(),
+                ));
+            }
             Ok::<_, StoreError>(chained)
         })();
         match locked {
@@ -860,9 +871,39 @@ pub(crate) static AUDIT_INSERT_PG: std::sync::LazyLock<String> = std::sync::Lazy
     )
 });
 
-/// How many parameters `AUDIT_INSERT_PG` takes; a statement that writes more after them
-/// numbers its own from here.
-pub(crate) const AUDIT_PG_PARAMS: usize = AUDIT_PG_TYPES.len();
+/// The entries' columns, one array each (`AUDIT_INSERT_PG`'s parameters).
+const AUDIT_PG_COLUMNS: usize = AUDIT_PG_TYPES.len();
+
+/// Whether the chain's head is the entry a group was chained after: `$15` its sequence number
+/// (0: an empty chain) and `$16` its hash, as this statement's snapshot sees them. A process's
+/// cached head can be ahead of the table (a restore, a failover to a replica that had not
+/// received the last entries) or another writer's; the key on the sequence number catches a
+/// head that is behind, this the others.
+const AUDIT_HEAD_GUARD: &str =
+    "(CASE WHEN $15::bigint = 0 THEN NOT EXISTS (SELECT 1 FROM audit_log)
+    ELSE EXISTS (SELECT 1 FROM audit_log WHERE seq = $15::bigint AND hash = $16::bytea) END)";
+
+/// `AUDIT_INSERT_PG` that writes nothing unless the head is the one the group was chained
+/// after (`AUDIT_HEAD_GUARD`), for appends without the lock.
+pub(crate) static AUDIT_INSERT_GUARDED_PG: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{} WHERE {AUDIT_HEAD_GUARD}", *AUDIT_INSERT_PG));
+
+/// The guard on its own, for the other inserts of a statement that also appends entries.
+pub(crate) fn audit_head_guard() -> &'static str {
+    AUDIT_HEAD_GUARD
+}
+
+/// How many parameters `AUDIT_INSERT_GUARDED_PG` takes; a statement that writes more after
+/// them numbers its own from here.
+pub(crate) const AUDIT_PG_PARAMS: usize = AUDIT_PG_COLUMNS + 2;
+
+/// `AUDIT_HEAD_GUARD`'s parameters for a head.
+fn head_guard(head: &ChainHead) -> [Val; 2] {
+    match head {
+        Some((seq, hash, _)) => [Val::Int(*seq), Val::Bytes(hash.clone())],
+        None => [Val::Int(0), Val::Bytes(Vec::new())],
+    }
+}
 
 /// The chain's last entry as committed.
 fn read_head(c: &mut dyn crate::conn::Conn) -> Result<ChainHead, StoreError> {
