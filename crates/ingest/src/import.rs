@@ -430,7 +430,7 @@ impl Importer<'_> {
                             o,
                             RowOutcome::Duplicate { .. } | RowOutcome::Conflict { .. }
                         );
-                        let misnamed = matches!(o, RowOutcome::NameMismatch { .. });
+                        let misnamed = matches!(o, RowOutcome::NameMismatch);
                         let reason = match o {
                             RowOutcome::Duplicate { first_row } => {
                                 format!("与第{first_row}行重复（{key_label}，内容相同）")
@@ -442,8 +442,10 @@ impl Importer<'_> {
                                 format!("该记录已由{owner}报送，只有原报送单位可以更正或撤回")
                             }
                             RowOutcome::Ended(change) => ended_reason(change).to_string(),
-                            RowOutcome::NameMismatch { on_file } => format!(
-                                "“{}”与平台登记的该证件号码持有人姓名（{on_file}）不一致：证件号码有误会把记录公示在他人名下，请核对证件号码和姓名后重新报送",
+                            // The name on file is not told: any unit could learn it by
+                            // sending numbers.
+                            RowOutcome::NameMismatch => format!(
+                                "“{}”与平台登记的该证件号码持有人姓名不一致：证件号码有误会把记录公示在他人名下，请核对证件号码和姓名后重新报送（姓名确已依法变更的，由已报送该人记录的单位以新姓名更正该记录后，即可按新姓名报送）",
                                 p.subject.name
                             ),
                             _ => continue,

@@ -467,7 +467,7 @@ impl<'a> Validator<'a> {
                 {
                     problems.push(self.problem(
                         i,
-                        &format!(
+                        format!(
                             "罚款金额以万元填报：处罚内容写明罚款{}元，本项应填{}（万元），现填的{}万元是其一万倍",
                             a.yuan().normalize(),
                             a.wan().normalize(),

@@ -158,12 +158,9 @@ pub enum RowOutcome {
     KeptLocal {
         owner: String,
     },
-    /// A new record about a natural person under another name than the one the platform holds
-    /// for that ID number (`on_file`, masked): a mistyped number would put it on someone else's
-    /// file, in public.
-    NameMismatch {
-        on_file: String,
-    },
+    /// A new record about a natural person under a name the platform has never held for that
+    /// ID number: a mistyped number would put it on someone else's file, in public.
+    NameMismatch,
 }
 
 impl RowOutcome {

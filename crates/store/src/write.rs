@@ -259,23 +259,24 @@ impl SubmissionWriter<'_> {
         let moved = self.windows_from_first_publication(rows)?;
         let rows = moved.as_deref().unwrap_or(rows);
         let misnamed = self.misnamed_persons(rows)?;
-        let outcomes = if misnamed.iter().all(Option::is_none) {
+        let outcomes = if !misnamed.contains(&true) {
             self.apply_backend(rows)?
         } else {
             let kept: Vec<PreparedRow> = rows
                 .iter()
                 .zip(&misnamed)
-                .filter(|(_, m)| m.is_none())
+                .filter(|(_, m)| !**m)
                 .map(|(r, _)| r.clone())
                 .collect();
             let mut applied = self.apply_backend(&kept)?.into_iter();
             let mut out = Vec::with_capacity(rows.len());
             for m in misnamed {
-                out.push(match m {
-                    Some(on_file) => RowOutcome::NameMismatch { on_file },
-                    None => applied
+                out.push(if m {
+                    RowOutcome::NameMismatch
+                } else {
+                    applied
                         .next()
-                        .ok_or_else(|| StoreError::Decode("row outcome missing".into()))?,
+                        .ok_or_else(|| StoreError::Decode("row outcome missing".into()))?
                 });
             }
             out
@@ -303,16 +304,15 @@ impl SubmissionWriter<'_> {
         }
     }
 
-    /// For each row, the name on file (masked) when it is a new record about a natural person
-    /// under another name than the platform holds for that ID number. The number is the key,
-    /// and a mistyped one is someone else's: the record would be published on that person's
-    /// file. A correction of a record already on file is let through (it may be the name that
-    /// is put right). Organisations change their names; persons' records are the ones held.
-    fn misnamed_persons(
-        &mut self,
-        rows: &[PreparedRow],
-    ) -> Result<Vec<Option<String>>, StoreError> {
-        let mut out = vec![None; rows.len()];
+    /// For each row, whether it is a new record about a natural person under a name the platform
+    /// has never held for that ID number. The number is the key, and a mistyped one is
+    /// someone else's: the record would be published on that person's file. Every name the
+    /// person has been reported under counts (a correction may write a name otherwise — the
+    /// name put right, or changed at law — and records under it are then taken), compared as
+    /// written apart from spaces, middle dots, width and case. Organisations change their names;
+    /// persons' records are the ones held.
+    fn misnamed_persons(&mut self, rows: &[PreparedRow]) -> Result<Vec<bool>, StoreError> {
+        let mut out = vec![false; rows.len()];
         let persons: Vec<usize> = (0..rows.len())
             .filter(|&i| rows[i].subject.kind == SubjectKind::NaturalPerson)
             .collect();
@@ -321,7 +321,7 @@ impl SubmissionWriter<'_> {
         }
         // Names on file (as this transaction sees them, earlier batches included), then the
         // first name a person is given in this batch.
-        let mut names: HashMap<String, String> = HashMap::new();
+        let mut names: HashMap<String, HashSet<String>> = HashMap::new();
         let keys: Vec<&str> = {
             let mut seen = HashSet::new();
             persons
@@ -330,36 +330,40 @@ impl SubmissionWriter<'_> {
                 .filter(|k| seen.insert(*k))
                 .collect()
         };
-        match self.conn.backend() {
-            Backend::Postgres => {
-                let found = self.conn.query(
-                    "SELECT subject_key, name FROM subjects WHERE subject_key = ANY($1::text[])",
-                    &[Val::Array(keys.iter().map(|k| Val::from(*k)).collect())],
-                )?;
-                for r in found {
-                    names.insert(r.text(0)?, r.text(1)?);
-                }
-            }
+        const NAMES: &str = "SELECT subject_key, name FROM subjects WHERE subject_key = ANY($1::text[])
+             UNION ALL SELECT subject_key, name FROM subject_names WHERE subject_key = ANY($1::text[])";
+        let found = match self.conn.backend() {
+            Backend::Postgres => self.conn.query(
+                NAMES,
+                &[Val::Array(keys.iter().map(|k| Val::from(*k)).collect())],
+            )?,
             Backend::Sqlite => {
+                let mut all = Vec::new();
                 for k in keys {
-                    if let Some(r) = self.conn.query_one(
-                        "SELECT name FROM subjects WHERE subject_key = $1",
+                    all.extend(self.conn.query(
+                        "SELECT subject_key, name FROM subjects WHERE subject_key = $1
+                         UNION ALL SELECT subject_key, name FROM subject_names WHERE subject_key = $1",
                         &[k.into()],
-                    )? {
-                        names.insert(k.to_string(), r.text(0)?);
-                    }
+                    )?);
                 }
+                all
             }
+        };
+        for r in found {
+            names
+                .entry(r.text(0)?)
+                .or_default()
+                .insert(comparable_name(&r.text(1)?));
         }
         for i in persons {
             let r = &rows[i];
+            let name = comparable_name(&r.subject.name);
             match names.get(&r.subject.key) {
                 None => {
-                    names.insert(r.subject.key.clone(), r.subject.name.clone());
+                    names.insert(r.subject.key.clone(), HashSet::from([name]));
                 }
-                Some(name) if name.trim() == r.subject.name.trim() => {}
-                Some(name) => {
-                    let masked = mask_person_name(name);
+                Some(known) if known.contains(&name) => {}
+                Some(_) => {
                     let on_file = self
                         .conn
                         .query_one(
@@ -370,9 +374,7 @@ impl SubmissionWriter<'_> {
                             ],
                         )?
                         .is_some();
-                    if !on_file {
-                        out[i] = Some(masked);
-                    }
+                    out[i] = !on_file;
                 }
             }
         }
@@ -1148,11 +1150,18 @@ impl Store {
     }
 }
 
-/// A person's name as a source unit is told it: the family name, the rest as *.
-fn mask_person_name(name: &str) -> String {
-    let mut chars = name.trim().chars();
-    match chars.next() {
-        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
-        None => String::new(),
-    }
+/// A person's name as names are compared: without spaces and middle dots (阿依古丽·买买提 is
+/// written with several), full-width letters folded, Latin letters in one case.
+fn comparable_name(name: &str) -> String {
+    name.chars()
+        .map(domain::text::fold_width)
+        .filter(|c| {
+            !c.is_whitespace()
+                && !matches!(
+                    c,
+                    '·' | '•' | '・' | '‧' | '∙' | '.' | '．' | '﹒' | '-' | '－'
+                )
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
 }
