@@ -472,19 +472,48 @@ pub fn mask_personal_in(text: &str) -> std::borrow::Cow<'_, str> {
 /// facts of a case) masked as the 个人信息保护法 asks of what is published: the first three and
 /// the last four digits kept, `139****5678`. Eleven digits, 1 then 3–9, standing alone (no
 /// digit, letter or decimal point against them), written whole or grouped 3-4-4 by spaces or
-/// hyphens, with or without +86 before them. Landline numbers are left: a unit's or a
-/// business's published number is most of them.
+/// hyphens, with +86 or 86 before them or not; in full-width digits too (typed in Chinese input
+/// mode: folded, as shown once masked). Not a number the text names a code just before it
+/// (许可编号, 注册号), nor a value that is the number alone (a code item's whole value).
+/// Landline numbers are left: a unit's or a business's published number is most of them.
 pub fn mask_phones_in(text: &str) -> std::borrow::Cow<'_, str> {
+    let wide = |c: char| {
+        matches!(
+            c,
+            '\u{FF10}'..='\u{FF19}' | '\u{FF0D}' | '\u{3000}' | '\u{A0}'
+        )
+    };
+    if text.bytes().any(|b| b >= 0xC2) && text.chars().any(wide) {
+        let folded: String = text
+            .chars()
+            .map(|c| match c {
+                '\u{A0}' => ' ',
+                c if wide(c) => crate::text::fold_width(c),
+                c => c,
+            })
+            .collect();
+        return match mask_ascii_phones(&folded) {
+            std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(text),
+            std::borrow::Cow::Owned(m) => std::borrow::Cow::Owned(m),
+        };
+    }
+    mask_ascii_phones(text)
+}
+
+fn mask_ascii_phones(text: &str) -> std::borrow::Cow<'_, str> {
     let b = text.as_bytes();
-    if b.len() < 11 {
+    if b.len() < 11 || text.trim().len() == 11 {
         return std::borrow::Cow::Borrowed(text);
     }
     let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    let sep = |i: usize| matches!(b.get(i), Some(b' ' | b'-'));
     // What may not touch a number: another digit or letter (a code, a hash), or a decimal point
-    // with a digit beyond it (an amount).
+    // with a digit beyond it (an amount); a country code may.
     let touches_before = |i: usize| {
+        let prefixed =
+            i >= 2 && &b[i - 2..i] == b"86" && (i == 2 || !b[i - 3].is_ascii_alphanumeric());
         i > 0
-            && !(i >= 3 && &b[i - 3..i] == b"+86")
+            && !prefixed
             && (b[i - 1].is_ascii_alphanumeric()
                 || (i > 1 && b[i - 1] == b'.' && b[i - 2].is_ascii_digit()))
     };
@@ -500,12 +529,12 @@ pub fn mask_phones_in(text: &str) -> std::borrow::Cow<'_, str> {
         }
         // Whole: 11 digits.
         let whole = (i..i + 11).all(digit);
-        // Grouped: ddd s dddd s dddd, the same separator twice.
+        // Grouped: ddd s dddd s dddd.
         let grouped = !whole
             && (i..i + 3).all(digit)
-            && matches!(b.get(i + 3), Some(b' ' | b'-'))
+            && sep(i + 3)
             && (i + 4..i + 8).all(digit)
-            && b.get(i + 8) == b.get(i + 3)
+            && sep(i + 8)
             && (i + 9..i + 13).all(digit);
         let end = if whole {
             i + 11
@@ -523,7 +552,10 @@ pub fn mask_phones_in(text: &str) -> std::borrow::Cow<'_, str> {
                 n += 1;
             }
         }
-        if (b'3'..=b'9').contains(&d[1]) && !touches_after(end) {
+        if (b'3'..=b'9').contains(&d[1])
+            && !touches_after(end)
+            && label_before(text, i) != Some(Label::Code)
+        {
             found.push((i, end, d));
             i = end;
         } else {
@@ -914,6 +946,10 @@ mod normalize_tests {
             ("电话：139 1234 5678，", "电话：139****5678，"),
             ("139-1234-5678", "139****5678"),
             ("+8613912345678", "+86139****5678"),
+            ("电话8613912345670", "电话86139****5670"),
+            ("１３９１２３４５６７８。", "139****5678。"),
+            ("139\u{3000}1234\u{3000}5678", "139****5678"),
+            ("139-1234 5671", "139****5671"),
             (
                 "手机18800001111或15912345678",
                 "手机188****1111或159****5678",
@@ -932,8 +968,9 @@ mod normalize_tests {
             "15034.80",
             "罚款13912345678.50元",
             "12912345678",
-            "139 1234-5678",
             "盐环罚〔2026〕09991号",
+            "许可编号13912345678",
+            "13912345678",
         ] {
             assert!(
                 matches!(mask_phones_in(text), std::borrow::Cow::Borrowed(_)),
