@@ -743,8 +743,11 @@ impl Casework<'_> {
             .map(|a| a.as_str().to_string())
             .collect();
         let mut events = self.store.case_events(id)?;
+        let mut files = self.store.case_files(id)?;
+        let mut case = case;
         if actor.side == Side::Subject {
-            // The applicant reads which office acted, not its staff's accounts.
+            // The applicant reads which office acted, not its staff's accounts: in the events,
+            // who opened the case (a unit's own objection) and who gave each file.
             for e in &mut events {
                 e.actor = match (e.side.as_str(), &e.unit) {
                     ("subject", _) => "申请人".into(),
@@ -753,6 +756,21 @@ impl Casework<'_> {
                     _ => "市信用办".into(),
                 };
             }
+            let applicant = |who: &str| {
+                who == actor.id || (case.opened_side == "subject" && who == case.opened_by)
+            };
+            for f in &mut files {
+                f.uploaded_by = if applicant(&f.uploaded_by) {
+                    "申请人".into()
+                } else {
+                    case.unit.clone()
+                };
+            }
+            if !applicant(&case.opened_by) {
+                case.opened_by = case.unit.clone();
+            } else {
+                case.opened_by = "申请人".into();
+            }
         }
         Ok(CaseView {
             kind_label: kind.label().into(),
@@ -760,7 +778,7 @@ impl Casework<'_> {
             record_label: (kind == CaseKind::Objection && state.is_open())
                 .then(|| "异议处理中".to_string()),
             events,
-            files: self.store.case_files(id)?,
+            files,
             pre_review,
             actions,
             overdue: case.deadline.is_some_and(|d| d < today),
