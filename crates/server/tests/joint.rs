@@ -978,6 +978,25 @@ async fn a_financial_institution_is_warned_about_the_organisations_it_follows() 
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
 
+/// F (盐城市己后来列入有限公司) put on the serious list by the unit's file.
+fn list_f(h: &Harness, x: &Subjects) {
+    let s = import(
+        h,
+        UNIT,
+        "严重失信主体名单",
+        &list_csv(
+            &[(
+                "盐城市己后来列入有限公司",
+                &x.f,
+                "盐环信〔2026〕9号",
+                "伪造监测数据",
+            )],
+            "2029-06-01",
+        ),
+    );
+    assert_eq!(s.accepted, 1);
+}
+
 /// A financial institution is no source unit, but its systems take alerts as a department's
 /// do: the credit office sets its receiver under its code.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1024,21 +1043,7 @@ async fn a_financial_institution_receives_its_alerts_by_webhook() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     run_jobs(&h);
-    let s = import(
-        &h,
-        UNIT,
-        "严重失信主体名单",
-        &list_csv(
-            &[(
-                "盐城市己后来列入有限公司",
-                &x.f,
-                "盐环信〔2026〕9号",
-                "伪造监测数据",
-            )],
-            "2029-06-01",
-        ),
-    );
-    assert_eq!(s.accepted, 1);
+    list_f(&h, &x);
     let r = run_jobs(&h);
     assert_eq!((r.alerts_made, r.delivered), (1, 1), "{r:?}");
     let got = rx.got.lock().unwrap().clone();
@@ -1145,21 +1150,7 @@ async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
     let before = rx.hits.load(Ordering::SeqCst);
 
     // F is put on the serious list: an alert, refused twice, delivered on the third attempt.
-    let s = import(
-        &h,
-        UNIT,
-        "严重失信主体名单",
-        &list_csv(
-            &[(
-                "盐城市己后来列入有限公司",
-                &x.f,
-                "盐环信〔2026〕9号",
-                "伪造监测数据",
-            )],
-            "2029-06-01",
-        ),
-    );
-    assert_eq!(s.accepted, 1);
+    list_f(&h, &x);
     let t0 = h.clock.now();
     let r1 = run_jobs(&h);
     assert_eq!(r1.alerts_made, 1, "{r1:?}");
