@@ -52,9 +52,12 @@ pub enum Role {
     /// API tokens only (an admin's or auditor's token in a scraper's configuration would open
     /// the whole platform to whoever reads that file).
     Monitor,
+    /// 共享交换系统: the provincial platform's exchange system, which takes the repair decisions
+    /// shared with it (the sharing feed) and nothing else; API tokens only.
+    Exchange,
 }
 
-pub const ALL_ROLES: [Role; 10] = [
+pub const ALL_ROLES: [Role; 11] = [
     Role::Public,
     Role::Subject,
     Role::Reporter,
@@ -65,6 +68,7 @@ pub const ALL_ROLES: [Role; 10] = [
     Role::Admin,
     Role::Auditor,
     Role::Monitor,
+    Role::Exchange,
 ];
 
 impl Role {
@@ -80,6 +84,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Auditor => "auditor",
             Role::Monitor => "monitor",
+            Role::Exchange => "exchange",
         }
     }
     pub fn label(self) -> &'static str {
@@ -94,6 +99,7 @@ impl Role {
             Role::Admin => "信用办管理员",
             Role::Auditor => "安全审计员",
             Role::Monitor => "运维监控",
+            Role::Exchange => "共享交换系统",
         }
     }
     /// Roles that act for one source unit.
@@ -105,7 +111,7 @@ impl Role {
     }
     /// Roles that are systems, not people: API tokens, no console account.
     pub fn token_only(self) -> bool {
-        matches!(self, Role::Monitor)
+        matches!(self, Role::Monitor | Role::Exchange)
     }
     /// Roles that act for one subject.
     pub fn needs_subject(self) -> bool {

@@ -38,6 +38,9 @@ pub const ADMIN_AUDITOR: &[Role] = &[Role::Admin, Role::Auditor];
 /// Who reads the Prometheus metrics: the credit office, the auditor, and the monitoring
 /// system's own token.
 pub const METRICS_READERS: &[Role] = &[Role::Admin, Role::Auditor, Role::Monitor];
+/// Who takes the repair decisions shared with the provincial platform: the credit office, and
+/// the exchange system's own token.
+pub const SHARING_READERS: &[Role] = &[Role::Admin, Role::Exchange];
 /// A unit's people and the credit office.
 pub const UNIT_STAFF: &[Role] = &[Role::Reporter, Role::Reviewer, Role::Admin];
 pub const UNIT_WRITERS: &[Role] = &[Role::Reporter, Role::Reviewer];

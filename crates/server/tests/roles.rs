@@ -314,9 +314,10 @@ async fn denials_are_audited() {
 }
 
 /// A monitoring system (Prometheus) reads the metrics with a token of its own and reaches
-/// nothing else; it is a system, so it has no console account.
+/// nothing else, the provincial exchange system the sharing feed; they are systems, so they
+/// have no console account.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_monitoring_system_has_a_token_that_reads_the_metrics_only() {
+async fn systems_have_tokens_that_reach_their_one_endpoint() {
     let h = harness();
     let post = |uri: &'static str, body: &'static str| {
         h.request(Method::POST, uri, Role::Admin, Via::Token)
@@ -355,6 +356,27 @@ async fn a_monitoring_system_has_a_token_that_reads_the_metrics_only() {
     // The console offers the role for tokens, not for accounts.
     let tokens = h.get("/console/tokens", Role::Admin).await.text();
     let accounts = h.get("/console/accounts", Role::Admin).await.text();
+    // The provincial exchange system likewise: the sharing feed, nothing else.
+    let made = h
+        .send(post(
+            "/api/v1/tokens",
+            r#"{"name":"省平台交换","role":"exchange","days":30}"#,
+        ))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    let exchange = made.json()["token"].as_str().unwrap().to_string();
+    let r = h
+        .send_as(&exchange, Method::GET, "/api/v1/sharing/feed", None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    for uri in ["/metrics", "/api/v1/alerts", "/api/v1/accounts"] {
+        let r = h.send_as(&exchange, Method::GET, uri, None).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}: {}", r.text());
+    }
+    let r = h
+        .send_as(&secret, Method::GET, "/api/v1/sharing/feed", None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     let option = r#"<option value="monitor">"#;
     assert!(tokens.contains(option), "{tokens}");
     assert!(!accounts.contains(option), "{accounts}");

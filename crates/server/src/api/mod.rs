@@ -303,7 +303,7 @@ pub fn routes(r: Routes) -> Routes {
         .api(
             Method::GET,
             "/api/v1/sharing/feed",
-            ADMIN,
+            SHARING_READERS,
             cases::sharing_feed,
         )
         .api(Method::GET, "/api/v1/audit", AUDITOR, trail::search)
