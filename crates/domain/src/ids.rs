@@ -473,8 +473,8 @@ pub fn mask_personal_in(text: &str) -> std::borrow::Cow<'_, str> {
 /// the last four digits kept, `139****5678`. Eleven digits, 1 then 3–9, standing alone (no
 /// digit, letter or decimal point against them), written whole or grouped 3-4-4 by spaces or
 /// hyphens, with +86 or 86 before them or not; in full-width digits too (typed in Chinese input
-/// mode: folded, as shown once masked). Not a number the text names a code just before it
-/// (许可编号, 注册号), nor a value that is the number alone (a code item's whole value).
+/// mode: folded, as shown once masked). Not a number its own clause names a code just before
+/// it (许可编号13912345678), unless it also names a phone (电话, 手机, 联系).
 /// Landline numbers are left: a unit's or a business's published number is most of them.
 pub fn mask_phones_in(text: &str) -> std::borrow::Cow<'_, str> {
     let wide = |c: char| {
@@ -500,9 +500,33 @@ pub fn mask_phones_in(text: &str) -> std::borrow::Cow<'_, str> {
     mask_ascii_phones(text)
 }
 
+/// Whether the clause a number stands in (back to the last comma or stop) names it a code —
+/// 编号, 注册号, 文号, 账号 … — and not a phone.
+fn named_a_code(text: &str, start: usize) -> bool {
+    let from = text.floor_char_boundary(start.saturating_sub(30));
+    let before = &text[from..start];
+    let clause = before
+        .rfind([',', '，', '。', '；', ';', '、', '\n'])
+        .map_or(before, |i| &before[i..]);
+    !["电话", "手机", "联系"].iter().any(|w| clause.contains(w))
+        && [
+            "编号",
+            "注册号",
+            "注册码",
+            "文号",
+            "合同号",
+            "账号",
+            "账户",
+            "证号",
+            "许可证",
+        ]
+        .iter()
+        .any(|w| clause.contains(w))
+}
+
 fn mask_ascii_phones(text: &str) -> std::borrow::Cow<'_, str> {
     let b = text.as_bytes();
-    if b.len() < 11 || text.trim().len() == 11 {
+    if b.len() < 11 {
         return std::borrow::Cow::Borrowed(text);
     }
     let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
@@ -552,10 +576,7 @@ fn mask_ascii_phones(text: &str) -> std::borrow::Cow<'_, str> {
                 n += 1;
             }
         }
-        if (b'3'..=b'9').contains(&d[1])
-            && !touches_after(end)
-            && label_before(text, i) != Some(Label::Code)
-        {
+        if (b'3'..=b'9').contains(&d[1]) && !touches_after(end) && !named_a_code(text, i) {
             found.push((i, end, d));
             i = end;
         } else {
@@ -950,6 +971,19 @@ mod normalize_tests {
             ("１３９１２３４５６７８。", "139****5678。"),
             ("139\u{3000}1234\u{3000}5678", "139****5678"),
             ("139-1234 5671", "139****5671"),
+            ("13912345678", "139****5678"),
+            (
+                "营业执照注册号320900000012345，负责人手机13912345678",
+                "营业执照注册号320900000012345，负责人手机139****5678",
+            ),
+            (
+                "经工商部门核查，当事人联系电话13912345678",
+                "经工商部门核查，当事人联系电话139****5678",
+            ),
+            (
+                "文号盐环罚〔2026〕1号，电话139 1234 5678",
+                "文号盐环罚〔2026〕1号，电话139****5678",
+            ),
             (
                 "手机18800001111或15912345678",
                 "手机188****1111或159****5678",
@@ -970,7 +1004,6 @@ mod normalize_tests {
             "12912345678",
             "盐环罚〔2026〕09991号",
             "许可编号13912345678",
-            "13912345678",
         ] {
             assert!(
                 matches!(mask_phones_in(text), std::borrow::Cow::Borrowed(_)),
