@@ -2486,26 +2486,26 @@ fn a_persons_new_record_under_another_name_is_rejected() {
             ts.name
         );
         // A name changed at law: the unit corrects its record under the new name, and new
-        // records under it are taken. A name written with another middle dot is the same name.
+        // records under it are taken — in the same file as the correction too, before it or
+        // after. A name written with another middle dot is the same name.
         let changed = dir.path().join(format!("c-{}.csv", ts.name));
         std::fs::write(
             &changed,
-            format!("{header}{}", row("覃晓成", "盐环罚〔2026〕501号", "0.07"),),
-        )
-        .unwrap();
-        let c = import_on_may_8(&ts.store, &rules, &keys, &changed);
-        assert_eq!((c.corrected, c.rejected), (1, 0), "{}: {c:?}", ts.name);
-        std::fs::write(
-            &changed,
             format!(
-                "{header}{}{}",
+                "{header}{}{}{}",
                 row("覃晓成", "盐环罚〔2026〕505号", "0.05"),
+                row("覃晓成", "盐环罚〔2026〕501号", "0.07"),
                 row("覃 晓成", "盐环罚〔2026〕506号", "0.05"),
             ),
         )
         .unwrap();
-        let d = import_on_may_8(&ts.store, &rules, &keys, &changed);
-        assert_eq!((d.accepted, d.rejected), (2, 0), "{}: {d:?}", ts.name);
+        let c = import_on_may_8(&ts.store, &rules, &keys, &changed);
+        assert_eq!(
+            (c.corrected, c.accepted, c.rejected),
+            (1, 3, 0),
+            "{}: {c:?}",
+            ts.name
+        );
         let other = dir.path().join(format!("d-{}.csv", ts.name));
         let dotted = |name: &str, no: &str| row(name, no, "0.05").replace(id, "320902199001011236");
         std::fs::write(

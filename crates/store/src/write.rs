@@ -355,16 +355,19 @@ impl SubmissionWriter<'_> {
                 .or_default()
                 .insert(comparable_name(&r.text(1)?));
         }
+        // New records are judged once the batch's corrections have given their names, wherever
+        // they stand in it.
+        let mut new_records = Vec::new();
         for i in persons {
             let r = &rows[i];
             let name = comparable_name(&r.subject.name);
-            match names.get(&r.subject.key) {
+            match names.get_mut(&r.subject.key) {
                 None => {
                     names.insert(r.subject.key.clone(), HashSet::from([name]));
                 }
                 Some(known) if known.contains(&name) => {}
-                Some(_) => {
-                    let on_file = self
+                Some(known) => {
+                    let correction = self
                         .conn
                         .query_one(
                             "SELECT 1 FROM records WHERE subject_key = $1 AND record_key = $2",
@@ -374,9 +377,18 @@ impl SubmissionWriter<'_> {
                             ],
                         )?
                         .is_some();
-                    out[i] = !on_file;
+                    if correction {
+                        known.insert(name);
+                    } else {
+                        new_records.push((i, name));
+                    }
                 }
             }
+        }
+        for (i, name) in new_records {
+            out[i] = !names
+                .get(&rows[i].subject.key)
+                .is_some_and(|known| known.contains(&name));
         }
         Ok(out)
     }
@@ -1159,7 +1171,18 @@ fn comparable_name(name: &str) -> String {
             !c.is_whitespace()
                 && !matches!(
                     c,
-                    '·' | '•' | '・' | '‧' | '∙' | '.' | '．' | '﹒' | '-' | '－'
+                    '·' | '•'
+                        | '・'
+                        | '･'
+                        | '‧'
+                        | '∙'
+                        | '⋅'
+                        | '.'
+                        | '．'
+                        | '﹒'
+                        | '-'
+                        | '－'
+                        | '‐'
                 )
         })
         .flat_map(char::to_lowercase)
