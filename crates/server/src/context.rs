@@ -349,9 +349,12 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
         }
         Err(e) => return labelled(&req, e.into_response()),
     };
-    // Rate limits: per credential when there is one, else per address.
+    // Rate limits: per credential when there is one, else per address. A system's token (运维
+    // 监控, 共享交换系统) is for its one endpoint: elsewhere — the public pages — it counts as
+    // its address does, not at a credential's rate.
+    let system = principal.role.token_only();
     let (key, per_minute) = match &principal.credential {
-        Credential::Token { token_id, .. } => {
+        Credential::Token { token_id, .. } if !system => {
             (format!("t{token_id}"), state.config.rate_per_credential)
         }
         Credential::Session { account_id, .. } => {

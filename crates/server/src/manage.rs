@@ -134,6 +134,13 @@ fn scope(
         Some(code) => Some(views::subject_key(code, rules, keys, today)?),
         None => None,
     };
+    // A system's token (运维监控, 共享交换系统) acts for no unit and no subject.
+    if role.token_only() && (unit.is_some() || subject_key.is_some()) {
+        return Err(ApiError::Unprocessable(format!(
+            "{}的令牌不属于任何单位或主体：请不要指定所属单位或主体代码",
+            role.label()
+        )));
+    }
     // An institution is no source unit: a unit would bring that unit's check exceptions into
     // the institution's checks.
     if role == Role::Financial && unit.is_some() {

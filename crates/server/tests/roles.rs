@@ -377,6 +377,14 @@ async fn systems_have_tokens_that_reach_their_one_endpoint() {
         .send_as(&secret, Method::GET, "/api/v1/sharing/feed", None)
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    // A system's token belongs to no unit.
+    let r = h
+        .send(post(
+            "/api/v1/tokens",
+            r#"{"name":"x","role":"exchange","unit":"盐城市生态环境局","days":1}"#,
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     let option = r#"<option value="monitor">"#;
     assert!(tokens.contains(option), "{tokens}");
     assert!(!accounts.contains(option), "{accounts}");

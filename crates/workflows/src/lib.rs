@@ -756,21 +756,15 @@ impl Casework<'_> {
                     _ => "市信用办".into(),
                 };
             }
-            let applicant = |who: &str| {
-                who == actor.id || (case.opened_side == "subject" && who == case.opened_by)
-            };
+            // Files come from the side that opened the case only.
             for f in &mut files {
-                f.uploaded_by = if applicant(&f.uploaded_by) {
+                f.uploaded_by = if case.opened_side == "subject" {
                     "申请人".into()
                 } else {
                     case.unit.clone()
                 };
             }
-            if !applicant(&case.opened_by) {
-                case.opened_by = case.unit.clone();
-            } else {
-                case.opened_by = "申请人".into();
-            }
+            as_applicant_sees(&mut case);
         }
         Ok(CaseView {
             kind_label: kind.label().into(),
@@ -1084,6 +1078,16 @@ fn may_cancel(actor: &Actor, case: &Case) -> bool {
     actor.side == Side::System
         || side_str(actor.side) == case.opened_side
         || (actor.side == Side::Office && case.opened_side == "unit")
+}
+
+/// A case as its applicant reads it: who opened it named as the applicant or as the office (a
+/// unit's own objection), not by a staff account.
+pub fn as_applicant_sees(case: &mut store::Case) {
+    case.opened_by = if case.opened_side == "subject" {
+        "申请人".into()
+    } else {
+        case.unit.clone()
+    };
 }
 
 pub fn side_str(s: Side) -> &'static str {

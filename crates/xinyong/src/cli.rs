@@ -208,7 +208,8 @@ pub enum TokensCommand {
     Create {
         /// subject, reporter, reviewer, deciding, handling, financial, admin or auditor (or the
         /// Chinese name: 信用主体, 信息员, 审核员, 认定单位经办人, 核查部门经办人, 金融机构,
-        /// 信用办管理员, 安全审计员).
+        /// 信用办管理员, 安全审计员); for a system, monitor (运维监控: /metrics) or exchange
+        /// (共享交换系统: the sharing feed), with no unit or subject.
         #[arg(long)]
         role: String,
         #[arg(long)]

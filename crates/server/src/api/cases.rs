@@ -424,7 +424,13 @@ pub fn cases_for(state: &Shared, a: &Actor, q: &CasesQuery) -> ApiResult<Vec<sto
         }
         f.kind = Some("objection".into());
     }
-    Ok(state.store.cases(&f)?)
+    let mut cases = state.store.cases(&f)?;
+    if a.side == Side::Subject {
+        for c in &mut cases {
+            workflows::as_applicant_sees(c);
+        }
+    }
+    Ok(cases)
 }
 
 #[utoipa::path(get, path = "/api/v1/cases", summary = "查询信用修复与异议申请", tag = "信用修复与异议", security(("token" = [])),
