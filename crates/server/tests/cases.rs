@@ -518,9 +518,12 @@ async fn run(mut h: Harness) {
         actors.iter().all(|a| !a.contains(':')),
         "no account or token: {actors:?}"
     );
-    // Nor who opened the case or gave its files.
-    let all = v.to_string();
-    assert!(!all.contains("user:") && !all.contains("token:"), "{all}");
+    // Nor who opened the case or gave its files, here or in the list of its cases.
+    let list = h.get("/api/v1/cases", Role::Subject).await.json();
+    assert!(!list["cases"].as_array().unwrap().is_empty());
+    for all in [v.to_string(), list.to_string()] {
+        assert!(!all.contains("user:") && !all.contains("token:"), "{all}");
+    }
     let p = h.get("/console/cases/stats", Role::Admin).await;
     assert!(p.text().contains("信用修复"));
     // Messages to parties with no number on file are counted as such, not as failures.
