@@ -599,6 +599,15 @@ async fn rate_limits_answer_429_with_retry_after() {
         h.get("/api/v1/stats", Role::Admin).await.status,
         StatusCode::OK
     );
+    // Not a system's token (运维监控, 共享交换系统) outside its one endpoint: on the public
+    // API it counts as its address does, which is spent.
+    for system in [Role::Monitor, Role::Exchange] {
+        assert_eq!(
+            h.get("/api/v1/stats", system).await.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{system:?}"
+        );
+    }
 }
 
 /// `GET /api/v1/stats` (open to the public) with one header.
