@@ -943,8 +943,6 @@ fn check_values(k: &CheckRow) -> [Val; 13] {
     ]
 }
 
-/// PostgreSQL: the group's checks in one statement (one array per column), which also reads the
-/// audit chain's head (the caller holds the chain's lock). Returns the ids in the checks' order.
 /// The column types of a check with its id, for a group written by `unnest`.
 #[rustfmt::skip]
 const CHECK_PG_TYPES: [&str; 14] = [
@@ -960,7 +958,7 @@ static CHECKS_AND_ENTRIES_PG: std::sync::LazyLock<String> = std::sync::LazyLock:
                     SELECT * FROM unnest({}) WHERE {})
          {}",
         crate::unnest_params_from(&CHECK_PG_TYPES, crate::platform::AUDIT_PG_PARAMS + 1),
-        crate::platform::audit_head_guard(),
+        crate::platform::AUDIT_HEAD_GUARD,
         *crate::platform::AUDIT_INSERT_GUARDED_PG
     )
 });

@@ -627,53 +627,45 @@ impl Store {
         // rather than race each other for the same sequence numbers.
         let mut cached = self.chain_head.lock().map_err(|_| StoreError::Poisoned)?;
         let mut c = self.writer()?;
-        let mut params: Vec<Val> = Vec::new();
+        // The group chained after `head` and written: its sequence numbers and the head it
+        // leaves, or `None` when another writer's entries held it back.
+        let attempt = |c: &mut dyn crate::conn::Conn, head: ChainHead| {
+            let guard = head_guard(&head);
+            let chained = chain_rows(key.as_ref(), head, entries, now)?;
+            let mut params = crate::columns_of(chained.rows, AUDIT_PG_COLUMNS);
+            params.extend(guard);
+            params.extend_from_slice(extra);
+            match c.execute(sql, &params) {
+                Ok(n) if n as usize == entries.len() => Ok(Some((chained.seqs, chained.head))),
+                // The guard held it back (the head is not the one cached), or the key did.
+                Ok(_) | Err(StoreError::ChainMoved) => Ok(None),
+                Err(e) => Err(e),
+            }
+        };
         for _ in 0..4 {
             let head = match cached.take() {
                 Some(h) => h,
                 None => read_head(&mut *c)?,
             };
-            let guard = head_guard(&head);
-            let chained = chain_rows(key.as_ref(), head, entries, now)?;
-            params.clear();
-            params.extend(crate::columns_of(chained.rows, AUDIT_PG_COLUMNS));
-            params.extend(guard);
-            params.extend_from_slice(extra);
-            match c.execute(sql, &params) {
-                Ok(n) if n as usize == entries.len() => {
-                    *cached = Some(chained.head);
-                    return Ok(chained.seqs);
-                }
-                // The guard held it back: the head is not the one cached.
-                Ok(_) | Err(StoreError::ChainMoved) => continue,
-                Err(e) => return Err(e),
+            if let Some((seqs, head)) = attempt(&mut *c, head)? {
+                *cached = Some(head);
+                return Ok(seqs);
             }
         }
         c.begin()?;
-        let locked = (|| {
-            lock_audit(&mut *c)?;
-            let head = read_head(&mut *c)?;
-            let guard = head_guard(&head);
-            let mut chained = chain_rows(key.as_ref(), head, entries, now)?;
-            params.clear();
-            params.extend(crate::columns_of(
-                std::mem::take(&mut chained.rows),
-                AUDIT_PG_COLUMNS,
-            ));
-            params.extend(guard);
-            params.extend_from_slice(extra);
-            if c.execute(sql, &params)? as usize != entries.len() {
-                return Err(StoreError::Refused(
-                    "审计日志链头与读取的不一致，本组审计记录未写入".into(),
-                ));
-            }
-            Ok::<_, StoreError>(chained)
-        })();
+        let locked = lock_audit(&mut *c)
+            .and_then(|()| read_head(&mut *c))
+            .and_then(|head| attempt(&mut *c, head))
+            .and_then(|done| {
+                done.ok_or_else(|| {
+                    StoreError::Refused("审计日志链头与读取的不一致，本组审计记录未写入".into())
+                })
+            });
         match locked {
-            Ok(chained) => {
+            Ok((seqs, head)) => {
                 c.commit()?;
-                *cached = Some(chained.head);
-                Ok(chained.seqs)
+                *cached = Some(head);
+                Ok(seqs)
             }
             Err(e) => {
                 let _ = c.rollback();
@@ -879,7 +871,7 @@ const AUDIT_PG_COLUMNS: usize = AUDIT_PG_TYPES.len();
 /// cached head can be ahead of the table (a restore, a failover to a replica that had not
 /// received the last entries) or another writer's; the key on the sequence number catches a
 /// head that is behind, this the others.
-const AUDIT_HEAD_GUARD: &str =
+pub(crate) const AUDIT_HEAD_GUARD: &str =
     "(CASE WHEN $15::bigint = 0 THEN NOT EXISTS (SELECT 1 FROM audit_log)
     ELSE EXISTS (SELECT 1 FROM audit_log WHERE seq = $15::bigint AND hash = $16::bytea) END)";
 
@@ -887,11 +879,6 @@ const AUDIT_HEAD_GUARD: &str =
 /// after (`AUDIT_HEAD_GUARD`), for appends without the lock.
 pub(crate) static AUDIT_INSERT_GUARDED_PG: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{} WHERE {AUDIT_HEAD_GUARD}", *AUDIT_INSERT_PG));
-
-/// The guard on its own, for the other inserts of a statement that also appends entries.
-pub(crate) fn audit_head_guard() -> &'static str {
-    AUDIT_HEAD_GUARD
-}
 
 /// How many parameters `AUDIT_INSERT_GUARDED_PG` takes; a statement that writes more after
 /// them numbers its own from here.
