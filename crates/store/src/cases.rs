@@ -356,6 +356,11 @@ pub struct Reminder {
     /// 预审结果（各项条件，JSON 格式）。
     pub pre_review: String,
     pub created_at: DateTime<Utc>,
+    /// The record's class and current payload, to name it by its 文书号.
+    #[serde(skip)]
+    pub class_code: String,
+    #[serde(skip)]
+    pub payload: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -1024,16 +1029,18 @@ impl Store {
             };
             c.query(
                 &format!(
-                    "SELECT m.record_id, m.subject_key, m.unit, m.repairable_from, m.pre_review, m.created_at
+                    "SELECT m.record_id, m.subject_key, m.unit, m.repairable_from, m.pre_review, m.created_at,
+                        r.class_code, v.payload
                      FROM reminders m
+                     JOIN records r ON r.subject_key = m.subject_key
+                         AND m.record_id = r.subject_key || '-' || {hex}
+                     JOIN record_versions v ON v.subject_key = r.subject_key
+                         AND v.record_key = r.record_key AND v.version_no = r.current_version
                      WHERE ($1 = '' OR m.unit = $1)
                        AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.kind = 'repair' AND k.record_id = m.record_id)
-                       AND EXISTS (SELECT 1 FROM records r
-                           WHERE r.subject_key = m.subject_key
-                             AND m.record_id = r.subject_key || '-' || {hex}
-                             AND r.published = $3 AND r.change IN ('created', 'corrected')
-                             AND (r.public_ends IS NULL OR r.public_ends >= $4))
-                     ORDER BY m.repairable_from LIMIT $2"
+                       AND r.published = $3 AND r.change IN ('created', 'corrected')
+                       AND (r.public_ends IS NULL OR r.public_ends >= $4)
+                     ORDER BY m.repairable_from, m.record_id LIMIT $2"
                 ),
                 &[
                     unit.unwrap_or("").into(),
@@ -1053,6 +1060,8 @@ impl Store {
                         .ok_or_else(|| StoreError::Decode("reminder without date".into()))?,
                     pre_review: r.text(4)?,
                     created_at: r.time(5)?,
+                    class_code: r.text(6)?,
+                    payload: r.text(7)?,
                 })
             })
             .collect()

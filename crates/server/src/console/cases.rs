@@ -52,16 +52,21 @@ fn state_label(s: &str) -> String {
 /// A record as people name it: its class and document number (文书号); its id where it has none
 /// or cannot be read.
 fn record_title(state: &Shared, record_id: &str) -> String {
-    let Ok(Some(h)) = state.store.record_head(record_id) else {
-        return record_id.to_string();
-    };
-    let Some(class) = state.rules.catalog.class_by_code(&h.class_code) else {
+    match state.store.record_head(record_id) {
+        Ok(Some(h)) => titled(state, record_id, &h.class_code, &h.payload),
+        _ => record_id.to_string(),
+    }
+}
+
+/// `record_title` from the record's class and current payload.
+fn titled(state: &Shared, record_id: &str, class_code: &str, payload: &str) -> String {
+    let Some(class) = state.rules.catalog.class_by_code(class_code) else {
         return record_id.to_string();
     };
     let number = class
         .item_by_role(domain::catalog::Role::DecisionNo)
         .and_then(|item| {
-            store::payload_items(&h.payload)
+            store::payload_items(payload)
                 .into_iter()
                 .find(|(code, _)| code.as_ref() == item.code)
                 .map(|(_, v)| v.into_owned())
@@ -77,7 +82,8 @@ fn case_line(state: &Shared, c: &store::Case, day: chrono::NaiveDate) -> pages::
     pages::CaseLine {
         id: c.case_id,
         kind: kind_label(&c.kind),
-        record: record_title(state, &c.record_id),
+        // Named on the case's own page (`case_page`), not in lists: a lookup per line.
+        record: String::new(),
         record_id: c.record_id.clone(),
         subject: subject_name(state, &c.subject_key),
         unit: c.unit.clone(),
@@ -344,7 +350,7 @@ pub async fn cases(State(state): State<Shared>, ctx: Ctx) -> Response {
                             .unwrap_or_default();
                     pages::ReminderLine {
                         subject: subject_name(&s, &m.subject_key),
-                        record: record_title(&s, &m.record_id),
+                        record: titled(&s, &m.record_id, &m.class_code, &m.payload),
                         record_id: m.record_id,
                         unit: m.unit,
                         from: m.repairable_from.to_string(),
@@ -381,7 +387,10 @@ pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
         let may = c.principal.role != auth::Role::Auditor;
         Ok(pages::CasePage {
             frame: frame(&c, &format!("申请{id}"), "/console/cases"),
-            case: case_line(&s, k, day),
+            case: pages::CaseLine {
+                record: record_title(&s, &k.record_id),
+                ..case_line(&s, k, day)
+            },
             kind_code: k.kind.clone(),
             reason: k.reason.clone(),
             commitment: k.commitment.clone().unwrap_or_default(),
