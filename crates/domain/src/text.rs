@@ -30,6 +30,34 @@ pub fn subject_name(s: &str) -> String {
         .collect()
 }
 
+/// A natural person's name as two reports of it are compared: without spaces and middle dots
+/// (阿依古丽·买买提 is written with several), full-width letters folded, Latin letters in one
+/// case. (Names keep their order: SMITH JOHN and JOHN SMITH are two.)
+pub fn person_name_key(name: &str) -> String {
+    name.chars()
+        .map(fold_width)
+        .filter(|c| {
+            !c.is_whitespace()
+                && !matches!(
+                    c,
+                    '·' | '•'
+                        | '・'
+                        | '･'
+                        | '‧'
+                        | '∙'
+                        | '⋅'
+                        | '.'
+                        | '．'
+                        | '﹒'
+                        | '-'
+                        | '－'
+                        | '‐'
+                )
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 /// What a caller typed, as a message repeats it: trimmed, and at most 40 characters (a
 /// 5,000-character "code" is not said back in full).
 pub fn echo(input: &str) -> String {
@@ -42,6 +70,16 @@ pub fn echo(input: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_persons_name_compares_without_dots_spaces_width_or_case() {
+        use super::person_name_key as k;
+        assert_eq!(k("阿依古丽·买买提"), k("阿依古丽•买买提"));
+        assert_eq!(k("阿依古丽・买买提"), k("阿依古丽 买买提"));
+        assert_eq!(k("覃 成"), k("覃成"));
+        assert_eq!(k("ＴＯＭ Lee"), k("tom lee"));
+        assert_ne!(k("覃成"), k("覃晓成"));
+    }
+
     use super::*;
 
     #[test]

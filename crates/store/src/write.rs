@@ -353,14 +353,14 @@ impl SubmissionWriter<'_> {
             names
                 .entry(r.text(0)?)
                 .or_default()
-                .insert(comparable_name(&r.text(1)?));
+                .insert(domain::text::person_name_key(&r.text(1)?));
         }
         // New records are judged once the batch's corrections have given their names, wherever
         // they stand in it.
         let mut new_records = Vec::new();
         for i in persons {
             let r = &rows[i];
-            let name = comparable_name(&r.subject.name);
+            let name = domain::text::person_name_key(&r.subject.name);
             match names.get_mut(&r.subject.key) {
                 None => {
                     names.insert(r.subject.key.clone(), HashSet::from([name]));
@@ -1160,31 +1160,4 @@ impl Store {
         }
         Ok(done)
     }
-}
-
-/// A person's name as names are compared: without spaces and middle dots (阿依古丽·买买提 is
-/// written with several), full-width letters folded, Latin letters in one case.
-fn comparable_name(name: &str) -> String {
-    name.chars()
-        .map(domain::text::fold_width)
-        .filter(|c| {
-            !c.is_whitespace()
-                && !matches!(
-                    c,
-                    '·' | '•'
-                        | '・'
-                        | '･'
-                        | '‧'
-                        | '∙'
-                        | '⋅'
-                        | '.'
-                        | '．'
-                        | '﹒'
-                        | '-'
-                        | '－'
-                        | '‐'
-                )
-        })
-        .flat_map(char::to_lowercase)
-        .collect()
 }
