@@ -197,8 +197,22 @@ pub async fn login(
             .await;
             let to = if must {
                 "/console/password".to_string()
-            } else if next.starts_with("/console") && !next.starts_with("//") {
-                next
+            } else if next.starts_with("/console")
+                && !next.starts_with("//")
+                // A control character cannot go into a Location header (and CR/LF would split
+                // it); a backslash is a slash to some browsers. Such a target is not ours.
+                && !next.bytes().any(|b| b.is_ascii_control() || b == b'\\')
+            {
+                // Not ASCII (a unit's name in a query): percent-encoded, as a Location holds it.
+                next.bytes()
+                    .map(|b| {
+                        if b.is_ascii() && b != b' ' {
+                            (b as char).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        }
+                    })
+                    .collect()
             } else {
                 "/console".to_string()
             };
