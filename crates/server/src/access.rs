@@ -19,8 +19,22 @@ use crate::error::ApiError;
 
 pub use auth::ALL_ROLES;
 
-/// Everyone, logged in or not.
-pub const EVERYONE: &[Role] = &ALL_ROLES;
+/// Everyone, logged in or not: people, not the systems that hold only a token (运维监控,
+/// 共享交换系统), whose token reads their one endpoint and the service's own meta — a leaked one
+/// must not read the public data at a system's rate limit.
+pub const EVERYONE: &[Role] = &[
+    Role::Public,
+    Role::Subject,
+    Role::Reporter,
+    Role::Reviewer,
+    Role::Deciding,
+    Role::Handling,
+    Role::Financial,
+    Role::Admin,
+    Role::Auditor,
+];
+/// Everyone and the systems: health, readiness, the platform's key, the API document.
+pub const EVERYONE_AND_SYSTEMS: &[Role] = &ALL_ROLES;
 /// Anyone logged in.
 pub const SIGNED_IN: &[Role] = &[
     Role::Subject,
@@ -243,9 +257,7 @@ pub async fn check(State(state): State<Shared>, ctx: Ctx, req: Request, next: Ne
         // another's data is seen.
         let status = resp.status();
         let concealed = resp.extensions().get::<crate::error::Concealed>().is_some();
-        let refused = (status == axum::http::StatusCode::FORBIDDEN
-            && (!ep.console || method == Method::POST))
-            || concealed;
+        let refused = status == axum::http::StatusCode::FORBIDDEN || concealed;
         if refused {
             crate::context::audit(
                 &state,

@@ -547,6 +547,14 @@ async fn self_reports_monitoring_and_bulletin_in_the_console() {
         )
         .await;
     assert_eq!(other.status, StatusCode::FORBIDDEN);
+    // ... and the refusal is in the trail, as an API request's is: a unit reading another's
+    // figures is seen.
+    assert!(
+        h.trail("access.denied", "GET /console/monitoring/records")
+            .iter()
+            .any(|e| e.entry.outcome == "denied:refused"),
+        "a refused console page is audited"
+    );
     let bad = h
         .get("/console/monitoring?month=2026-13", Role::Admin)
         .await;

@@ -20,16 +20,21 @@ pub use submissions::*;
 pub use trail::*;
 
 pub fn routes(r: Routes) -> Routes {
-    r.api(Method::GET, "/healthz", EVERYONE, meta::healthz)
+    r.api(Method::GET, "/healthz", EVERYONE_AND_SYSTEMS, meta::healthz)
         .api(
             Method::GET,
             "/api/v1/platform-key",
-            EVERYONE,
+            EVERYONE_AND_SYSTEMS,
             meta::platform_key,
         )
-        .api(Method::GET, "/readyz", EVERYONE, meta::readyz)
+        .api(Method::GET, "/readyz", EVERYONE_AND_SYSTEMS, meta::readyz)
         .api(Method::GET, "/metrics", METRICS_READERS, meta::metrics)
-        .api(Method::GET, "/api/v1/openapi.json", EVERYONE, meta::openapi)
+        .api(
+            Method::GET,
+            "/api/v1/openapi.json",
+            EVERYONE_AND_SYSTEMS,
+            meta::openapi,
+        )
         .api(Method::GET, "/api/v1/me", SIGNED_IN, meta::me)
         .api(Method::GET, "/api/v1/catalog", EVERYONE, meta::catalog)
         .api(Method::GET, "/api/v1/units", EVERYONE, meta::units)
