@@ -610,6 +610,63 @@ async fn rate_limits_answer_429_with_retry_after() {
     }
 }
 
+/// A system's token (运维监控, 共享交换系统) reads the service's health and API document, and
+/// none of the public data: a leaked one must not scrape the portal's data at a system's rate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn system_tokens_do_not_read_the_public_data() {
+    let h = harness();
+    for system in [Role::Monitor, Role::Exchange] {
+        for open in ["/healthz", "/readyz", "/api/v1/openapi.json"] {
+            assert_eq!(h.get(open, system).await.status, StatusCode::OK, "{open}");
+        }
+        for public in ["/api/v1/stats", "/api/v1/catalog", "/search?q=建湖", "/"] {
+            assert_eq!(
+                h.get(public, system).await.status,
+                StatusCode::FORBIDDEN,
+                "{system:?} {public}"
+            );
+        }
+    }
+}
+
+/// Lists that name who holds which powers (accounts) and who authorised a lender
+/// (authorisations) are sensitive reads: each leaves an entry in the trail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_lists_are_audited() {
+    let h = harness();
+    let count = |action: &str| {
+        tokio::task::block_in_place(|| {
+            h.state.platform.audit_search(&store::AuditQuery {
+                action: Some(action.into()),
+                limit: 20,
+                ..Default::default()
+            })
+        })
+        .unwrap()
+        .len()
+    };
+    assert_eq!(count("account.list"), 0);
+    assert_eq!(
+        h.get("/api/v1/accounts", Role::Admin).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(count("account.list"), 1);
+    for (role, n) in [(Role::Financial, 1), (Role::Subject, 2)] {
+        assert_eq!(
+            h.get("/api/v1/authorisations", role).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(count("authorisation.list"), n, "{role:?}");
+    }
+    assert_eq!(
+        h.get("/console/authorisations", Role::Financial)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(count("authorisation.list"), 3, "the console's page too");
+}
+
 /// `GET /api/v1/stats` (open to the public) with one header.
 fn stats_with(name: &'static str, value: &[u8]) -> axum::http::Request<Body> {
     axum::http::Request::builder()
@@ -828,6 +885,29 @@ async fn login_lockout_csrf_and_forced_password_change() {
         .await;
     assert_eq!(home.status, StatusCode::OK);
     assert!(home.text().contains("报送批次"));
+    // Where a login goes next: a target with a line break is not followed (it would split the
+    // Location header, and was a 500 after the session was issued); one with a unit's name in
+    // its query is, percent-encoded.
+    let login_to = |next: &str| {
+        h.request(Method::POST, "/console/login", Role::Public, Via::Session)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "username=zhangsan&password=NewPassword2026&next={}",
+                urlencode(next)
+            )))
+            .unwrap()
+    };
+    let split = h.send(login_to("/console\r\nSet-Cookie: evil=1")).await;
+    assert_eq!(split.status, StatusCode::SEE_OTHER, "{}", split.text());
+    assert_eq!(split.headers[header::LOCATION], "/console");
+    let named = h
+        .send(login_to("/console/monitoring?unit=盐城市生态环境局"))
+        .await;
+    assert_eq!(named.status, StatusCode::SEE_OTHER, "{}", named.text());
+    assert_eq!(
+        named.headers[header::LOCATION],
+        format!("/console/monitoring?unit={}", urlencode("盐城市生态环境局"))
+    );
     // Wrong passwords sent at once are each counted before any is checked: five lock the
     // account, even against the right one, however many arrive together.
     let guesses =

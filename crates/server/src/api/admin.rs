@@ -15,8 +15,20 @@ use crate::{Shared, blocking};
 #[utoipa::path(get, path = "/api/v1/accounts", summary = "列出账号", tag = "账号", security(("token" = [])),
     responses((status = 200, description = "账号", body = Vec<Account>),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn list_accounts(State(state): State<Shared>) -> ApiResult<Json<Vec<Account>>> {
-    blocking(move || Ok(Json(state.platform.accounts()?))).await
+pub async fn list_accounts(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<Vec<Account>>> {
+    let s = state.clone();
+    let accounts = blocking(move || Ok(s.platform.accounts()?)).await?;
+    // Who holds which powers, with their units and subjects: a sensitive read.
+    audit(
+        &state,
+        &ctx,
+        "account.list",
+        None,
+        "ok",
+        Some(format!("{}个账号", accounts.len())),
+    )
+    .await;
+    Ok(Json(accounts))
 }
 
 #[utoipa::path(post, path = "/api/v1/accounts", summary = "创建账号", tag = "账号", security(("token" = [])), request_body = AccountRequest,

@@ -156,9 +156,28 @@ pub async fn list_authorisations(
     State(state): State<Shared>,
     ctx: Ctx,
 ) -> ApiResult<Json<Authorisations>> {
-    let (s, p) = (state.clone(), ctx.principal.clone());
-    let authorisations = blocking(move || visible(&s, &p)).await?;
+    let authorisations = read_visible(&state, &ctx).await?;
     Ok(Json(Authorisations { authorisations }))
+}
+
+/// [`visible`], read for the caller (API and console alike) and audited: the list names the
+/// persons and companies that authorised a lender.
+pub(crate) async fn read_visible(
+    state: &Shared,
+    ctx: &Ctx,
+) -> Result<Vec<store::Authorisation>, ApiError> {
+    let (s, p) = (state.clone(), ctx.principal.clone());
+    let rows = blocking(move || visible(&s, &p)).await?;
+    audit(
+        state,
+        ctx,
+        "authorisation.list",
+        None,
+        "ok",
+        Some(format!("{}条", rows.len())),
+    )
+    .await;
+    Ok(rows)
 }
 
 /// The authorisations `p` may see (API and console alike): a subject its own, an institution

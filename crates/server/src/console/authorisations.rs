@@ -13,12 +13,10 @@ use super::{error_page, frame, render, see_other};
 use crate::api::authorisations as api;
 use crate::body::{ApiForm, ApiPath};
 use crate::context::Ctx;
-use crate::{Shared, blocking, today};
+use crate::{Shared, today};
 
 pub async fn page(State(state): State<Shared>, ctx: Ctx) -> Response {
-    let (s, p) = (state.clone(), ctx.principal.clone());
-    let rows = blocking(move || api::visible(&s, &p)).await;
-    let rows = match rows {
+    let rows = match api::read_visible(&state, &ctx).await {
         Ok(r) => r,
         Err(e) => return error_page(&ctx, e),
     };
