@@ -51,7 +51,11 @@ pub enum IdError {
     Character { pos: usize, ch: char },
     #[error("第3至8位应为数字（行政区划码）")]
     DivisionNotDigits,
-    #[error("校验码错误：应为“{expected}”，实为“{actual}”")]
+    // The check character it should have is not told: a clerk who copies it makes a valid
+    // number that is someone else's (a digit mistyped, or lost by a spreadsheet, stays wrong).
+    #[error(
+        "校验码错误：末位“{actual}”与前17位不符，号码有误，请对照营业执照或身份证原件核对整个号码"
+    )]
     Checksum { expected: char, actual: char },
     #[error("出生日期{0}不是有效日期")]
     BirthDate(String),

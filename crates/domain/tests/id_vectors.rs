@@ -61,7 +61,7 @@ fn reasons_name_the_fault_in_chinese() {
     let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
     let r = ids::check_uscc("91320900MA1MB4X50T", &rules);
     assert!(
-        r.reason.contains("校验码错误") && r.reason.contains('R'),
+        r.reason.contains("校验码错误") && r.reason.contains("末位“T”") && !r.reason.contains('R'),
         "{}",
         r.reason
     );

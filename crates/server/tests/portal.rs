@@ -88,13 +88,16 @@ async fn home_search_subject_and_columns() {
         r.headers["location"],
         format!("/subjects/{}", h.org).as_str()
     );
-    // A code with its last character mistyped: told so, with the character it should be.
+    // A code with its last character mistyped: told that the code is wrong — not the character
+    // that would make it valid, which makes a mistyped code someone else's.
     let last = h.org.chars().last().unwrap();
     let wrong = format!("{}{}", &h.org[..17], if last == '0' { '1' } else { '0' });
     let r = h.get(&format!("/search?q={wrong}"), Role::Public).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(
-        r.text().contains("统一社会信用代码") && r.text().contains(&format!("应为“{last}”")),
+        r.text().contains("统一社会信用代码")
+            && r.text().contains("校验码错误")
+            && !r.text().contains(&format!("应为“{last}”")),
         "{}",
         r.text()
     );
