@@ -8,6 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{PublicityKind, SharingScope};
 
+/// The end date of something that has none (a licence valid 长期): 2099-12-31, as the national
+/// 双公示 data standard writes it (domain.md §3.2).
+pub const NO_END_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2099, 12, 31) {
+    Some(d) => d,
+    None => panic!("2099-12-31 is a date"),
+};
+
 /// The three kinds of 行政相对人 in 双公示 data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -60,7 +60,14 @@ pub struct RawRow {
     /// Columns whose JSON value was an object or a list (its JSON text is the cell): refused
     /// for a data item, passed over for a key outside the catalog.
     pub nested: Vec<usize>,
+    /// Columns whose XLSX cell was a number of more than 15 digits: Excel keeps 15 significant
+    /// digits, so an ID number or a code typed into a number cell has lost its last digits.
+    pub imprecise: Vec<usize>,
 }
+
+/// Marks, inside the XLSX reader, a cell read from a number too long for Excel to hold exactly
+/// (taken off before the row leaves the reader, its column noted in `RawRow::imprecise`).
+const IMPRECISE: char = '\u{E000}';
 
 /// Columns a submission may have (the catalog's classes have a few dozen items): more is not a
 /// department's table, and each new JSON key would otherwise widen every later row.
@@ -381,6 +388,7 @@ fn read_csv<R: Read>(
                     cells: Vec::new(),
                     read_error: Some(format!("该行无法解析：{e}")),
                     nested: Vec::new(),
+                    imprecise: Vec::new(),
                 })?;
                 continue;
             }
@@ -463,6 +471,7 @@ fn read_csv<R: Read>(
                     cells,
                     read_error,
                     nested: Vec::new(),
+                    imprecise: Vec::new(),
                 })?;
             }
         }
@@ -482,6 +491,10 @@ fn cell_text(d: &calamine::Data) -> String {
         Data::Float(f) => {
             if f.fract() == 0.0 && f.abs() < 1e15 {
                 format!("{}", *f as i64)
+            } else if f.fract() == 0.0 {
+                // What Excel shows of it (15 significant digits, the rest zeros), marked.
+                let shown: f64 = format!("{f:.14e}").parse().unwrap_or(*f);
+                format!("{IMPRECISE}{shown}")
             } else {
                 // As Excel shows it: 15 significant digits, so a formula's 0.1+0.2 reads 0.3,
                 // not 0.30000000000000004.
@@ -656,7 +669,7 @@ fn read_xlsx<R: Read>(
             None => {
                 let mut h = vec![String::new(); width_of(&row_cells)];
                 for (c, t) in row_cells {
-                    h[c as usize] = t;
+                    h[c as usize] = t.trim_start_matches(IMPRECISE).to_string();
                 }
                 if *titles < MAX_TITLE_ROWS && is_title_row(&h) {
                     *titles += 1;
@@ -688,12 +701,20 @@ fn read_xlsx<R: Read>(
                 if out.iter().all(|c| c.trim().is_empty()) {
                     return Ok(());
                 }
+                let mut imprecise = Vec::new();
+                for (i, c) in out.iter_mut().enumerate() {
+                    if let Some(digits) = c.strip_prefix(IMPRECISE) {
+                        *c = digits.to_string();
+                        imprecise.push(i);
+                    }
+                }
                 row(RawRow {
                     row_no: u64::from(r) + 1,
                     cells: out,
                     read_error: beyond
                         .map(|n| format!("列数与表头不一致：表头{width}列，该行第{n}列有内容")),
                     nested: Vec::new(),
+                    imprecise,
                 })?;
             }
         }
@@ -823,6 +844,7 @@ impl Records<'_> {
             cells,
             read_error: None,
             nested,
+            imprecise: Vec::new(),
         })
     }
 
@@ -836,6 +858,7 @@ impl Records<'_> {
             cells: vec![cell],
             read_error: Some(why),
             nested: Vec::new(),
+            imprecise: Vec::new(),
         })
     }
 }

@@ -178,6 +178,9 @@ impl<'a> Validator<'a> {
             .filter_map(|&c| raw.cells.get(c))
             .map(|s| s.trim_matches(WS))
             .filter(|s| !s.is_empty())
+            // "/", "无", "—" in a date, amount, code or list cell is how a table says "does not
+            // apply" (罚款金额 of a 警告): blank, not a malformed value. In text it may be meant.
+            .filter(|s| it.ty == ItemType::Text || !is_placeholder(s))
             .collect();
         match (vals.len(), it.ty) {
             (0, _) => None,
@@ -220,6 +223,26 @@ impl<'a> Validator<'a> {
                 *v = None;
                 nested.push(i);
                 problems.push(self.problem(i, "值是JSON对象或数组，应为文本或数字"));
+            }
+        }
+        // A number cell of more than 15 digits in a workbook: Excel has already turned its last
+        // digits into zeros, so its check digit fails — and the check digit is not the fault. The
+        // row is refused on what the clerk must do (the number retyped from the original, in a
+        // text cell), not on a check digit they might "correct" into someone else's number.
+        for (i, v) in values.iter_mut().enumerate() {
+            if !nested.contains(&i)
+                && self.map.item_columns[i]
+                    .iter()
+                    .any(|c| raw.imprecise.contains(c))
+                && let Some(shown) = v.take()
+            {
+                nested.push(i);
+                problems.push(self.problem(
+                    i,
+                    format!(
+                        "该单元格在Excel中是数字格式，超过15位的数字末几位已被Excel改为0（读到“{shown}”）：请将该列设为“文本”格式，按原件重新录入"
+                    ),
+                ));
             }
         }
         // An item in two columns (its code and its Chinese name, say) with two different values:
@@ -516,6 +539,11 @@ impl<'a> Validator<'a> {
                 }
             }
             ItemType::Date => {
+                // A licence without an end: the national standard writes 2099-12-31
+                // (domain.md §3.2); units write 长期, 永久 or 9999-12-31.
+                if it.role == Some(Role::ValidTo) && open_ended(v) {
+                    return Ok(Typed::Date(domain::record::NO_END_DATE));
+                }
                 let d = parse_date(v).ok_or_else(|| {
                     format!("“{v}”不是有效日期，应为YYYY-MM-DD格式，如2026-05-01")
                 })?;
@@ -914,4 +942,33 @@ impl<'a> Validator<'a> {
         }
         Ok(row)
     }
+}
+
+/// What a table writes in a cell that does not apply.
+fn is_placeholder(v: &str) -> bool {
+    matches!(
+        domain::text::fold_widths(v).as_str(),
+        "/" | "\\"
+            | "-"
+            | "--"
+            | "—"
+            | "——"
+            | "－"
+            | "无"
+            | "空"
+            | "暂无"
+            | "不适用"
+            | "N/A"
+            | "n/a"
+            | "NA"
+    )
+}
+
+/// An end date that means "no end": 长期, 永久, or a date in the year 9999.
+fn open_ended(v: &str) -> bool {
+    let t = domain::text::fold_widths(v.trim());
+    matches!(
+        t.as_str(),
+        "长期" | "长期有效" | "永久" | "永久有效" | "无期限" | "无固定期限" | "长久"
+    ) || (t.starts_with("9999") && parse_date(&t.replacen("9999", "2099", 1)).is_some())
 }

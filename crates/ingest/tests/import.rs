@@ -1919,6 +1919,69 @@ fn a_decision_number_typed_differently_is_the_same_record() {
     }
 }
 
+/// What tables write for "does not apply" and "no end" is read as meant: a 警告's 罚款金额 "/"
+/// is blank, a licence valid 长期 (or to 9999-12-31) ends 2099-12-31 as the national standard
+/// writes it — not rejected as a malformed amount or date.
+#[test]
+fn placeholders_and_open_ended_licences_are_read_as_meant() {
+    let rules = Rulebook::builtin().unwrap();
+    let keys = testkit::keys();
+    let unit = "盐城市生态环境局";
+    let code = unit_code(&rules, unit);
+    let warning = hengtai_penalty(&rules, "盐环罚〔2026〕981号", unit)
+        .replace(",罚款,处罚款0.3万元,0.3,", ",警告,给予警告,/,");
+    assert!(warning.contains(",/,"));
+    let licences: String = ["长期", "9999-12-31", "永久", "9999/12/31"]
+        .iter()
+        .enumerate()
+        .map(|(i, end)| {
+            format!(
+                "盐城市某某化工有限公司,法人及非法人组织,91320900MA1MB4X50R,张三,排污许可证,盐环许〔2026〕9{i}号,普通,准予排污许可,2026-05-06,2026-05-06,{end},{unit},{code},有效,{unit},{code}\n"
+            )
+        })
+        .collect();
+    let head = "XK_XDR_MC,XK_XDR_LB,XK_XDR_SHXYM,XK_FRDB,XK_XKWS,XK_WSH,XK_XKLB,XK_NR,XK_JDRQ,XK_YXQZ,XK_YXQZI,XK_XKJG,XK_XKJGDM,XK_ZT,XK_LYDW,XK_LYDWDM\n";
+    for ts in stores() {
+        let clock = clock_on("2026-05-08");
+        let importer = Importer {
+            store: &ts.store,
+            rules: &rules,
+            keys: &keys,
+            clock: &clock,
+        };
+        let send = |text: String, class: &str| {
+            importer
+                .import_reader(
+                    None,
+                    ingest::Format::Csv,
+                    text.as_bytes(),
+                    &opts(unit, class),
+                    &|_| {},
+                )
+                .unwrap()
+        };
+        let s = send(format!("{HEADER}\n{warning}\n"), "行政处罚");
+        assert_eq!((s.accepted, s.rejected), (1, 0), "{}: {s:?}", ts.name);
+        let s = send(format!("{head}{licences}"), "行政许可");
+        assert_eq!((s.accepted, s.rejected), (4, 0), "{}: {s:?}", ts.name);
+        let (_, records) = ts
+            .store
+            .subject_file("91320900MA1MB4X50R", None)
+            .unwrap()
+            .unwrap();
+        let ends = records
+            .iter()
+            .filter(|r| {
+                r.current()
+                    .unwrap()
+                    .payload
+                    .contains("\"XK_YXQZI\":\"2099-12-31\"")
+            })
+            .count();
+        assert_eq!(ends, 4, "{}", ts.name);
+    }
+}
+
 /// A licence the unit reports again as 无效 (revoked) leaves the public views: 许可撤回或撤销的不再
 /// 公示. Officers still see it, not published.
 #[test]
@@ -2132,6 +2195,57 @@ fn merged_cells_in_an_xlsx_hold_their_value_for_every_row() {
     for ts in stores() {
         let s = import_on_may_8(&ts.store, &rules, &keys, &p);
         assert_eq!((s.accepted, s.rejected), (3, 0), "{}: {s:?}", ts.name);
+    }
+}
+
+/// A code typed into a number cell (Excel shows 1.13209E+17 and keeps 15 digits) is refused on
+/// what the clerk must do — retype it from the original into a text cell — not on a check digit
+/// they might "correct" into another unit's or person's number.
+#[test]
+fn a_code_stored_as_a_number_in_excel_is_refused_for_what_it_is() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let code = unit_code(&rules, env);
+    assert!(code.bytes().all(|b| b.is_ascii_digit()), "{code}");
+    let header: Vec<&str> = HEADER.split(',').collect();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, no) in ["盐环罚〔2026〕971号", "盐环罚〔2026〕972号"]
+        .iter()
+        .enumerate()
+    {
+        let row = hengtai_penalty(&rules, no, env);
+        for (c, v) in row.split(',').enumerate() {
+            let r = r as u32 + 1;
+            // The first row's 处罚机关统一社会信用代码 as a number; the second's as text.
+            if r == 1 && header[c] == "处罚机关统一社会信用代码" {
+                ws.write_number(r, c as u16, v.parse::<f64>().unwrap())
+                    .unwrap();
+            } else {
+                ws.write_string(r, c as u16, v).unwrap();
+            }
+        }
+    }
+    let p = dir.path().join("n.xlsx");
+    wb.save(&p).unwrap();
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import_on_may_8(&ts.store, &rules, &keys, &p);
+        assert_eq!((s.accepted, s.rejected), (1, 1), "{}: {s:?}", ts.name);
+        let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
+        let reasons: Vec<&str> = r.problems.iter().map(|p| p.reason.as_str()).collect();
+        assert!(
+            reasons.len() == 1
+                && reasons[0].contains("数字格式")
+                && reasons[0].contains("文本")
+                && !reasons[0].contains("校验码"),
+            "{}: {reasons:?}",
+            ts.name
+        );
     }
 }
 
