@@ -507,6 +507,7 @@ impl Importer<'_> {
                         }
                         None => {
                             notices.extend(w.notices());
+                            w.keep_notes(&notices, &unknown);
                             (Some(w.commit(&digest, size)?.0), None)
                         }
                     };

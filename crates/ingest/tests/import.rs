@@ -1936,11 +1936,11 @@ fn placeholders_and_open_ended_licences_are_read_as_meant() {
         .enumerate()
         .map(|(i, end)| {
             format!(
-                "盐城市某某化工有限公司,法人及非法人组织,91320900MA1MB4X50R,张三,排污许可证,盐环许〔2026〕9{i}号,普通,准予排污许可,2026-05-06,2026-05-06,{end},{unit},{code},有效,{unit},{code}\n"
+                "盐城市某某化工有限公司,法人及非法人组织,91320900MA1MB4X50R,张三,排污许可证,盐环许〔2026〕9{i}号,普通,准予排污许可,2026-05-06,2026-05-06,{end},{unit},{code},有效,{unit},{code},A-{i}\n"
             )
         })
         .collect();
-    let head = "XK_XDR_MC,XK_XDR_LB,XK_XDR_SHXYM,XK_FRDB,XK_XKWS,XK_WSH,XK_XKLB,XK_NR,XK_JDRQ,XK_YXQZ,XK_YXQZI,XK_XKJG,XK_XKJGDM,XK_ZT,XK_LYDW,XK_LYDWDM\n";
+    let head = "XK_XDR_MC,XK_XDR_LB,XK_XDR_SHXYM,XK_FRDB,XK_XKWS,XK_WSH,XK_XKLB,XK_NR,XK_JDRQ,XK_YXQZ,XK_YXQZI,XK_XKJG,XK_XKJGDM,XK_ZT,XK_LYDW,XK_LYDWDM,内部编号\n";
     for ts in stores() {
         let clock = clock_on("2026-05-08");
         let importer = Importer {
@@ -1964,6 +1964,13 @@ fn placeholders_and_open_ended_licences_are_read_as_meant() {
         assert_eq!((s.accepted, s.rejected), (1, 0), "{}: {s:?}", ts.name);
         let s = send(format!("{head}{licences}"), "行政许可");
         assert_eq!((s.accepted, s.rejected), (4, 0), "{}: {s:?}", ts.name);
+        // The column that is no catalog item is passed over, and the submission says so later.
+        let stored = ts
+            .store
+            .submission(s.submission_id.unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.unknown_columns, ["内部编号"], "{}", ts.name);
         let (_, records) = ts
             .store
             .subject_file("91320900MA1MB4X50R", None)
@@ -3204,6 +3211,13 @@ fn a_decision_sent_again_under_the_right_code_leaves_the_wrong_subjects_file() {
             ts.name,
             s2.notices
         );
+        // ... and the submission keeps them: its page tells the unit later, not only the reply.
+        let stored = ts
+            .store
+            .submission(s2.submission_id.unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.notices, s2.notices, "{}", ts.name);
         // Both parties filed in one file stand; the right company has three penalties.
         let third_file = penalties(&file(&third, views::Audience::Full));
         assert_eq!(

@@ -108,6 +108,10 @@ pub struct SubmissionPage {
     pub rejected_rows: Vec<RejectedRow>,
     pub more_rejected: bool,
     pub can_withdraw: bool,
+    /// What the import told the unit beyond its rows.
+    pub notices: Vec<String>,
+    /// The file's columns that were passed over, joined with 、 (empty: none).
+    pub unknown_columns: String,
 }
 
 #[derive(Template)]

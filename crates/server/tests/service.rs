@@ -667,6 +667,50 @@ async fn sensitive_lists_are_audited() {
     assert_eq!(count("authorisation.list"), 3, "the console's page too");
 }
 
+/// What an import told the unit beyond its rows — the columns it passed over — is on the
+/// batch's console page and in its API reading later, not only in the reply to the upload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_keeps_what_its_import_told_the_unit() {
+    let h = harness();
+    let csv = unit_penalty_csv(
+        &h.state,
+        &[(
+            "某公司",
+            "法人及非法人组织",
+            "91320900MA1MB4X50R",
+            "盐环罚〔2026〕1号",
+        )],
+    )
+    .lines()
+    .enumerate()
+    .map(|(i, l)| match i {
+        0 => format!("{l},处罚决定书文号X\n"),
+        _ => format!("{l},盐环罚〔2026〕1号\n"),
+    })
+    .collect::<String>();
+    let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &csv));
+    assert_eq!((s.accepted, s.unknown_columns.len()), (1, 1), "{s:?}");
+    let id = s.submission_id.unwrap();
+    let page = h
+        .get(&format!("/console/submissions/{id}"), Role::Reporter)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text().contains("未导入的列") && page.text().contains("处罚决定书文号X"),
+        "{}",
+        page.text()
+    );
+    let api = h
+        .get(&format!("/api/v1/submissions/{id}"), Role::Reporter)
+        .await
+        .json();
+    assert_eq!(
+        api["submission"]["unknown_columns"],
+        serde_json::json!(["处罚决定书文号X"]),
+        "{api}"
+    );
+}
+
 /// `GET /api/v1/stats` (open to the public) with one header.
 fn stats_with(name: &'static str, value: &[u8]) -> axum::http::Request<Body> {
     axum::http::Request::builder()

@@ -69,6 +69,12 @@ const CREDIT: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_decision_on_records.sql"),
         postgres: include_str!("../migrations/postgres/0009_decision_on_records.sql"),
     },
+    Migration {
+        version: 10,
+        name: "submission_notices",
+        sqlite: include_str!("../migrations/sqlite/0010_submission_notices.sql"),
+        postgres: include_str!("../migrations/postgres/0010_submission_notices.sql"),
+    },
 ];
 
 /// The platform store's migrations (versions from 1001): accounts, sessions, tokens, audit;

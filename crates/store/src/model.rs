@@ -234,6 +234,12 @@ pub struct Submission {
     pub counts: Counts,
     pub status: String,
     pub status_reason: Option<String>,
+    // What the import told the unit beyond the rows (kept since migration 10).
+    /// 导入时给报送单位的批次提示（如同一文书号此前报送在另一主体名下）。
+    pub notices: Vec<String>,
+    // Columns of the file that are not catalog items and were passed over.
+    /// 文件中未识别、未导入的列。
+    pub unknown_columns: Vec<String>,
 }
 
 /// A row of a submission that wrote a version of a record.

@@ -12,7 +12,7 @@ use crate::{Store, StoreError};
 const SUBMISSION_COLUMNS: &str = "submission_id, source_unit, class_code, channel, file_name,
     format, digest, byte_size, headers, header_map, actor, received_at, rule_version, rows_read,
     accepted, rejected, unchanged, created, corrected, linked, suspect, on_time, status,
-    status_reason";
+    status_reason, notices, unknown_columns";
 
 fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::Decode(e.to_string()))
@@ -51,6 +51,8 @@ fn submission_from(r: &Row) -> Result<Submission, StoreError> {
         counts: counts_at(r, 13)?,
         status: r.text(22)?,
         status_reason: r.opt_text(23)?,
+        notices: r.opt_text(24)?.map_or(Ok(Vec::new()), |t| json(&t))?,
+        unknown_columns: r.opt_text(25)?.map_or(Ok(Vec::new()), |t| json(&t))?,
     })
 }
 

@@ -55,6 +55,9 @@ pub struct SubmissionWriter<'a> {
     /// Messages for the unit (`notices`), and how many were left out past [`NOTES_KEPT`].
     notices: Vec<String>,
     notes_left_out: u64,
+    /// What `commit` keeps with the submission for its unit: the notices and the passed-over
+    /// columns, as JSON arrays (`keep_notes`).
+    kept_notes: Option<(String, String)>,
     /// Records withdrawn because this submission filed their decision under the right subject.
     pub superseded: u64,
     /// Records that may be superseded, judged at the end (`settle_superseded`).
@@ -175,6 +178,7 @@ impl Store {
             recheck_others: self.index_deferral_override().is_none(),
             notices: Vec::new(),
             notes_left_out: 0,
+            kept_notes: None,
             superseded: 0,
             candidates: Vec::new(),
         })
@@ -951,6 +955,13 @@ impl SubmissionWriter<'_> {
         self.events = Some(serious_only);
     }
 
+    /// What the submission keeps for its unit beyond its rows: the notices its import gave and
+    /// the columns it passed over (shown with the submission later, not only in the reply).
+    pub fn keep_notes(&mut self, notices: &[String], unknown_columns: &[String]) {
+        let arr = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+        self.kept_notes = Some((arr(notices), arr(unknown_columns)));
+    }
+
     /// Writes the digest and size of the bytes as received and the counts, and commits the
     /// whole submission.
     pub fn commit(mut self, digest: &str, byte_size: u64) -> Result<(i64, Counts), StoreError> {
@@ -984,7 +995,7 @@ impl SubmissionWriter<'_> {
         self.conn.execute(
             "UPDATE submissions SET rows_read = $1, accepted = $2, rejected = $3, unchanged = $4,
                 created = $5, corrected = $6, linked = $7, suspect = $8, on_time = $9,
-                digest = $11, byte_size = $12
+                digest = $11, byte_size = $12, notices = $13, unknown_columns = $14
              WHERE submission_id = $10",
             &[
                 Val::Int(c.rows_read as i64),
@@ -999,6 +1010,8 @@ impl SubmissionWriter<'_> {
                 Val::Int(self.submission_id),
                 digest.into(),
                 Val::Int(byte_size as i64),
+                self.kept_notes.as_ref().map(|(n, _)| n.as_str()).into(),
+                self.kept_notes.as_ref().map(|(_, u)| u.as_str()).into(),
             ],
         )?;
         for (subject, key) in std::mem::take(&mut self.reported_again) {

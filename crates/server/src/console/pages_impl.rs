@@ -659,6 +659,8 @@ pub async fn submission(
                 .collect(),
             more_rejected: more,
             can_withdraw,
+            notices: sub.notices.clone(),
+            unknown_columns: sub.unknown_columns.join("、"),
         })
     })
     .await;
