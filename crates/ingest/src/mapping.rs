@@ -171,6 +171,11 @@ mod tests {
             ("罚款金额【万元】（选填）", "CF_NR_FK"),
             ("ＣＦ＿ＷＳＨ", "CF_WSH"),
             ("ｃｆ＿ｗｓｈ（必填）", "CF_WSH"),
+            // As units' own tables name them.
+            ("处罚决定书文号", "CF_WSH"),
+            ("行政相对人证件号码", "CF_XDR_ZJHM"),
+            ("处罚类型", "CF_CFLB"),
+            ("罚款（万元）", "CF_NR_FK"),
         ] {
             assert_eq!(item_for_header(cf, header), Some(idx(code)), "{header}");
         }
