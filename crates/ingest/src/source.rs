@@ -236,11 +236,54 @@ fn is_utf8_text(row: &[u8]) -> bool {
 }
 
 /// Leading rows with at most one cell filled are a title above the header (盐城市…行政处罚信息),
-/// not the header: up to this many are passed over.
+/// not the header; so are rows of a few cells that each give a value after a colon (填报单位：…,
+/// 填报日期：…, 单位：万元) — a header names columns, it does not fill them in. Up to this many
+/// are passed over.
 const MAX_TITLE_ROWS: usize = 5;
 
 fn is_title_row(cells: &[String]) -> bool {
-    cells.iter().filter(|c| !c.trim().is_empty()).count() <= 1
+    let filled: Vec<&str> = cells
+        .iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .collect();
+    filled.len() <= 1 || (filled.len() <= 4 && filled.iter().all(|c| fills_in(c)))
+}
+
+/// "填报单位：盐城市生态环境局" gives a value; "罚款金额（单位：万元）" names a column (its colon
+/// is inside a note).
+fn fills_in(cell: &str) -> bool {
+    cell.split_once(['：', ':']).is_some_and(|(label, value)| {
+        let open = label.matches(['（', '(']).count();
+        let closed = label.matches(['）', ')']).count();
+        !value.trim().is_empty() && open == closed
+    })
+}
+
+/// A row below the data where the table is signed (填报人：张三  联系电话：…  审核人：…): not a
+/// record, so not counted as a rejected one.
+fn is_signature_row(cells: &[String]) -> bool {
+    const LABELS: [&str; 9] = [
+        "填报人",
+        "填表人",
+        "制表人",
+        "审核人",
+        "负责人",
+        "联系人",
+        "联系电话",
+        "填报日期",
+        "制表日期",
+    ];
+    let filled: Vec<&str> = cells
+        .iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .collect();
+    !filled.is_empty()
+        && filled.len() <= 4
+        && filled
+            .iter()
+            .all(|c| LABELS.iter().any(|l| c.starts_with(l)))
 }
 
 /// The encoding of a text file, as the importer reports it.
@@ -442,7 +485,7 @@ fn read_csv<R: Read>(
                 headers = Some(h);
             }
             Some(h) => {
-                if cells.iter().all(|c| c.trim().is_empty()) {
+                if cells.iter().all(|c| c.trim().is_empty()) || is_signature_row(&cells) {
                     continue;
                 }
                 // Empty cells after the last column are a spreadsheet's trailing commas.
@@ -698,7 +741,7 @@ fn read_xlsx<R: Read>(
                         out[c as usize] = t;
                     }
                 }
-                if out.iter().all(|c| c.trim().is_empty()) {
+                if out.iter().all(|c| c.trim().is_empty()) || is_signature_row(&out) {
                     return Ok(());
                 }
                 let mut imprecise = Vec::new();
@@ -1327,6 +1370,30 @@ mod tests {
             (rows[1].row_no, rows[1].cells[1].as_str()),
             (4, "1234.5678")
         );
+    }
+
+    /// What units put above and below a table — the unit and date filled in, the amounts'
+    /// unit, the signature line — is neither the header nor a record.
+    #[test]
+    fn fill_in_lines_above_the_header_and_the_signature_below_are_passed_over() {
+        let csv = "盐城市生态环境局行政处罚信息表\n\
+                   填报单位（盖章）：盐城市生态环境局,,填报日期：2026年12月5日,单位：万元\n\
+                   CF_WSH,罚款金额（单位：万元）,CF_JDRQ,CF_CFJG\n\
+                   盐环罚〔2026〕1号,0.5,2026-12-01,盐城市生态环境局\n\
+                   填报人：张三,,联系电话：0515-88888888,\n";
+        let (h, _, rows) = rows_of(Format::Csv, csv.as_bytes());
+        assert_eq!(h[0], "CF_WSH");
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!((rows[0].row_no, rows[0].cells[1].as_str()), (4, "0.5"));
+        // A header whose notes hold a colon is a header.
+        assert!(!is_title_row(&[
+            "罚款金额（单位：万元）".to_string(),
+            "处罚机关".to_string()
+        ]));
+        assert!(is_title_row(&[
+            "填报单位：盐城市生态环境局".to_string(),
+            "单位：万元".to_string()
+        ]));
     }
 
     #[test]
