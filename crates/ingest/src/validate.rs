@@ -414,6 +414,43 @@ impl<'a> Validator<'a> {
                     ));
                 }
             }
+            // A unit named with another's code (the penalised company's, copied into the wrong
+            // column), or any unit with a company's code: the record would publish a company as
+            // the 处罚机关 or the source of the data.
+            for (name_role, code_role) in [
+                (Role::SourceUnit, Role::SourceUnitUscc),
+                (Role::DecidingUnit, Role::DecidingUnitUscc),
+            ] {
+                let Some(ci) = self.class.index_of_role(code_role) else {
+                    continue;
+                };
+                let Some(code) = typed[ci].as_ref().map(Typed::canonical) else {
+                    continue;
+                };
+                let named_self = self
+                    .class
+                    .index_of_role(name_role)
+                    .and_then(|ni| typed[ni].as_ref())
+                    .and_then(|t| self.rules.units.find(&t.canonical()))
+                    .is_some_and(|u| u.name == self.unit.name);
+                if code.starts_with('9') {
+                    problems.push(self.problem(
+                        ci,
+                        format!(
+                            "“{code}”是企业、个体工商户或农民专业合作社的统一社会信用代码，不是行政机关或授权组织的代码：请填写{}的代码",
+                            if named_self { self.unit.name.as_str() } else { "该单位" }
+                        ),
+                    ));
+                } else if named_self && code != self.unit.uscc {
+                    problems.push(self.problem(
+                        ci,
+                        format!(
+                            "“{code}”与报送单位“{}”的统一社会信用代码“{}”不一致",
+                            self.unit.name, self.unit.uscc
+                        ),
+                    ));
+                }
+            }
         }
         for check in &self.class.checks {
             if let Some(order) = check.strip_prefix("date_order:") {

@@ -2205,6 +2205,61 @@ fn merged_cells_in_an_xlsx_hold_their_value_for_every_row() {
     }
 }
 
+/// The 处罚机关 or 数据来源单位 named as the sending unit must carry its code, and no unit
+/// carries a company's: the penalised company's code copied into the wrong column published the
+/// company as the source of its own penalty.
+#[test]
+fn a_unit_column_with_a_company_code_or_another_code_is_refused() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let code = unit_code(&rules, env);
+    let row = |no: &str| hengtai_penalty(&rules, no, env);
+    // The 处罚机关's code (the 15th column) is the company's; the 数据来源单位's (the last) a
+    // made-up organ's.
+    let swap = |line: String, col: usize, to: &str| {
+        let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+        assert_eq!(cells[col], code);
+        cells[col] = to.to_string();
+        cells.join(",")
+    };
+    let company = swap(row("盐环罚〔2026〕991号"), 14, "91320900MA1MB4X50R");
+    // A valid organ's code that is not the unit's: one digit changed, the check char made anew.
+    let mut first17 = code.as_bytes()[..17].to_vec();
+    first17[12] = if first17[12] == b'9' { b'8' } else { b'9' };
+    let organ = format!(
+        "{}{}",
+        String::from_utf8(first17.clone()).unwrap(),
+        domain::ids::uscc_check_char(&first17)
+    );
+    let other = swap(row("盐环罚〔2026〕992号"), 16, &organ);
+    let f = write(
+        dir.path(),
+        "u.csv",
+        &[company, other, row("盐环罚〔2026〕993号")],
+    );
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import_on_may_8(&ts.store, &rules, &keys, &f);
+        assert_eq!((s.accepted, s.rejected), (1, 2), "{}: {s:?}", ts.name);
+        let r = ts.store.rejections(s.submission_id.unwrap()).unwrap();
+        assert!(
+            r[0].problems.iter().any(|p| p.reason.contains("企业")),
+            "{}: {:?}",
+            ts.name,
+            r[0].problems
+        );
+        assert!(
+            r[1].problems
+                .iter()
+                .any(|p| p.reason.contains("不一致") && p.reason.contains(&code)),
+            "{}: {:?}",
+            ts.name,
+            r[1].problems
+        );
+    }
+}
+
 /// A code typed into a number cell (Excel shows 1.13209E+17 and keeps 15 digits) is refused on
 /// what the clerk must do — retype it from the original into a text cell — not on a check digit
 /// they might "correct" into another unit's or person's number.
