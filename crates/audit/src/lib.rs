@@ -173,12 +173,7 @@ pub fn checkpoint(
     if seq == 0 || last.as_ref().is_some_and(|c| c.seq_upto >= seq) {
         return Ok(None);
     }
-    let scheme = sound_up_to(store, keys, last.as_ref(), anchored.as_ref(), seq).map_err(|b| {
-        AuditError::Unsound {
-            seq: b.seq,
-            reason: b.reason,
-        }
-    })?;
+    let scheme = sound_up_to(store, keys, last.as_ref(), anchored.as_ref(), seq)?;
     let at = domain::audit::audit_time(now);
     let cp = Checkpoint {
         seq_upto: seq,
@@ -218,12 +213,8 @@ fn sound_up_to(
     last: Option<&Checkpoint>,
     anchored: Option<&Anchor>,
     head: i64,
-) -> Result<i64, Break> {
+) -> Result<i64, AuditError> {
     let audit_key = keys.audit_chain_key();
-    let store_err = |e: StoreError| Break {
-        seq: head,
-        reason: format!("读取审计日志失败：{e}"),
-    };
     // A checkpoint signed by another key (one trusted before a key change, or not) is no
     // starting point: the chain is then checked from the anchor, or from entry 1.
     let own = last.filter(|c| {
@@ -244,8 +235,7 @@ fn sound_up_to(
     .flatten()
     {
         let e = store
-            .audit_page(seq, 1)
-            .map_err(store_err)?
+            .audit_page(seq, 1)?
             .into_iter()
             .find(|e| e.entry.seq == seq)
             .ok_or_else(|| Break {
@@ -253,22 +243,22 @@ fn sound_up_to(
                 reason: format!("{what}所记的第{seq}条缺失：日志被删除"),
             })?;
         if let Some(b) = anchor_mismatch(scheme, &e) {
-            return Err(b);
+            return Err(b.into());
         }
         if e.hash != *hash {
-            return Err(Break {
+            return Err(AuditError::from(Break {
                 seq,
                 reason: format!("第{seq}条与{what}所记的哈希不符：记录被改写"),
-            });
+            }));
         }
         // Its own hash recomputed too: that says its scheme is the one it was written with.
         if chain_hash_by(e.scheme, Some(&audit_key), &e.prev_hash, &e.as_entry())
             .is_none_or(|h| h[..] != e.hash[..])
         {
-            return Err(Break {
+            return Err(AuditError::from(Break {
                 seq,
                 reason: format!("第{seq}条记录的内容与其哈希不符：记录被改动"),
-            });
+            }));
         }
         if start.as_ref().is_none_or(|s| s.entry.seq < seq) {
             start = Some(e);
@@ -285,14 +275,12 @@ fn sound_up_to(
     };
     let mut scheme = start.as_ref().map_or(SCHEME_SM3, |e| e.scheme);
     while walk.expected <= head {
-        let page = store
-            .audit_page(walk.expected, 10_000.min(head - walk.expected + 1))
-            .map_err(store_err)?;
+        let page = store.audit_page(walk.expected, 10_000.min(head - walk.expected + 1))?;
         if page.is_empty() {
-            return Err(Break {
+            return Err(AuditError::from(Break {
                 seq: walk.expected,
                 reason: format!("第{}条缺失：日志被删除", walk.expected),
-            });
+            }));
         }
         for e in page.iter().take_while(|e| e.entry.seq <= head) {
             walk.step(e)?;
@@ -430,6 +418,16 @@ pub struct Verification {
 pub struct Break {
     pub seq: i64,
     pub reason: String,
+}
+
+/// A break found before signing: the checkpoint is refused with it.
+impl From<Break> for AuditError {
+    fn from(b: Break) -> Self {
+        AuditError::Unsound {
+            seq: b.seq,
+            reason: b.reason,
+        }
+    }
 }
 
 impl Verification {
