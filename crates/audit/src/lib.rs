@@ -216,15 +216,16 @@ fn sound_up_to(
 ) -> Result<i64, AuditError> {
     let audit_key = keys.audit_chain_key();
     // A checkpoint signed by another key (one trusted before a key change, or not) is no
-    // starting point: the chain is then checked from the anchor, or from entry 1.
+    // starting point: the chain is then checked from the anchor, or from entry 1. Checked
+    // under this key's public key, not the one the row carries (which anyone could write).
+    let own_key = keys.verifying_key().to_sec1_bytes();
     let own = last.filter(|c| {
-        c.key_fingerprint == keys.public_key_fingerprint()
-            && crypto::verify(
-                &c.public_key,
-                &checkpoint_message(c.seq_upto, &c.hash, c.at),
-                &c.signature,
-            )
-            .is_ok()
+        crypto::verify(
+            &own_key,
+            &checkpoint_message(c.seq_upto, &c.hash, c.at),
+            &c.signature,
+        )
+        .is_ok()
     });
     let mut start: Option<StoredAudit> = None;
     for (seq, hash, scheme, what) in [
@@ -282,7 +283,8 @@ fn sound_up_to(
                 reason: format!("第{}条缺失：日志被删除", walk.expected),
             }));
         }
-        for e in page.iter().take_while(|e| e.entry.seq <= head) {
+        // Each step advances or fails (a gap too, even past the head): the loop ends.
+        for e in page.iter().take((head - walk.expected + 1) as usize) {
             walk.step(e)?;
             scheme = e.scheme;
         }
@@ -1341,6 +1343,27 @@ mod tests {
                 ts.name
             );
             assert_eq!(platform.audit_checkpoint_count().unwrap(), 1, "{}", ts.name);
+            // Nor with a checkpoint row over the forged entry that names the platform's key
+            // but carries a key and signature of the forger's own, and a keyed entry after it.
+            let other = testkit::keys();
+            let at = domain::audit::audit_time(Utc::now());
+            platform
+                .audit_add_checkpoint(&Checkpoint {
+                    seq_upto: 9,
+                    at,
+                    signature: other.sign(&checkpoint_message(9, &h, at)),
+                    hash: h.to_vec(),
+                    public_key: other.verifying_key().to_sec1_bytes().to_vec(),
+                    key_fingerprint: keys.public_key_fingerprint(),
+                })
+                .unwrap();
+            log.record_blocking(entry(9)).unwrap();
+            let refused = checkpoint(&platform, &keys, Utc::now()).unwrap_err();
+            assert!(
+                matches!(refused, AuditError::Unsound { seq: 9, .. }),
+                "{}: {refused}",
+                ts.name
+            );
         }
     }
 
