@@ -1,8 +1,12 @@
 //! The audit trail (审计日志): every write and every sensitive read leaves an entry; entries form
 //! an SM3 hash chain (`domain::audit`); the platform signs a checkpoint of the chain with SM2
-//! within minutes of new entries; [`verify`] recomputes the chain, checks every checkpoint, reports
-//! the first break and the entries no checkpoint covers yet. Appends are group-committed by one writer thread, so that thousands of requests a
+//! within minutes of new entries, after checking the entries since the last one, and notes the
+//! head it signed in the anchor beside the key file ([`anchor`]); [`verify`] recomputes the
+//! chain, checks every checkpoint and every anchored head, reports the first break and the
+//! entries no checkpoint covers yet. Appends are group-committed by one writer thread, so that thousands of requests a
 //! second each wait for their entry to be durable without a transaction each.
+
+pub mod anchor;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -14,7 +18,9 @@ use crypto::KeyRing;
 use domain::audit::{GENESIS, SCHEME_SM3, chain_hash_by, checkpoint_message};
 use serde::Serialize;
 pub use store::NewAuditEntry;
-use store::{Checkpoint, Store, StoreError};
+use store::{Checkpoint, Store, StoreError, StoredAudit};
+
+use crate::anchor::{Anchor, AnchorFile};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
@@ -22,6 +28,11 @@ pub enum AuditError {
     Store(#[from] StoreError),
     #[error("the audit writer has stopped")]
     Stopped,
+    /// The chain since the last checkpoint (or anchor) does not hold together: not signed.
+    #[error("拒绝签署检查点：第{seq}条：{reason}")]
+    Unsound { seq: i64, reason: String },
+    #[error("审计锚点文件 {path} 读写失败：{message}")]
+    Anchor { path: String, message: String },
 }
 
 enum Reply {
@@ -135,22 +146,34 @@ fn send(reply: Reply, r: Result<i64, String>) {
     }
 }
 
-/// Signs a checkpoint of the chain's head, unless the head is already checkpointed.
+/// Signs a checkpoint of the chain's head, unless the head is already checkpointed. The
+/// entries since the last checkpoint signed by this key, or the last anchor if later, are
+/// checked first (a chain forged behind the platform's back is not signed), and the signed head
+/// is appended to the anchor beside the key file before the checkpoint is stored (so that no
+/// stored checkpoint lacks its anchor).
 pub fn checkpoint(
     store: &Store,
     keys: &KeyRing,
     now: DateTime<Utc>,
 ) -> Result<Option<Checkpoint>, AuditError> {
+    // The anchor before the head: another process's anchor then names no entry past it.
+    let anchor = AnchorFile::of(store, keys);
+    let anchored = match &anchor {
+        Some(f) => f.read()?.lines.into_iter().max_by_key(|a| a.seq),
+        None => None,
+    };
     let (seq, hash) = store.audit_head()?;
-    if seq == 0 {
+    let last = store.audit_last_checkpoint()?;
+    if let Some(a) = anchored.as_ref().filter(|a| a.seq > seq) {
+        return Err(AuditError::Unsound {
+            seq: a.seq,
+            reason: truncated_below_anchor(a, seq),
+        });
+    }
+    if seq == 0 || last.as_ref().is_some_and(|c| c.seq_upto >= seq) {
         return Ok(None);
     }
-    if store
-        .audit_last_checkpoint()?
-        .is_some_and(|c| c.seq_upto >= seq)
-    {
-        return Ok(None);
-    }
+    let scheme = sound_up_to(store, keys, last.as_ref(), anchored.as_ref(), seq)?;
     let at = domain::audit::audit_time(now);
     let cp = Checkpoint {
         seq_upto: seq,
@@ -160,8 +183,193 @@ pub fn checkpoint(
         public_key: keys.verifying_key().to_sec1_bytes().to_vec(),
         key_fingerprint: keys.public_key_fingerprint(),
     };
+    if let Some(f) = &anchor {
+        f.append(&Anchor {
+            seq,
+            hash: cp.hash.clone(),
+            scheme,
+            at,
+        })?;
+    }
     store.audit_add_checkpoint(&cp)?;
     Ok(Some(cp))
+}
+
+/// Says that the platform store was made anew where it was (the demo's `--fresh`): the anchor
+/// lines of the store that was there no longer apply to it. Nothing without a key file.
+pub fn start_over(store: &Store, keys: &KeyRing, now: DateTime<Utc>) -> Result<(), AuditError> {
+    match AnchorFile::of(store, keys) {
+        Some(f) => f.start_over(now),
+        None => Ok(()),
+    }
+}
+
+/// Checks the chain from the later of the last checkpoint signed by this key and the last
+/// anchor (each first checked against the entry it names) up to `head`; from entry 1 when there
+/// is neither. Returns the head's scheme.
+fn sound_up_to(
+    store: &Store,
+    keys: &KeyRing,
+    last: Option<&Checkpoint>,
+    anchored: Option<&Anchor>,
+    head: i64,
+) -> Result<i64, AuditError> {
+    let audit_key = keys.audit_chain_key();
+    // A checkpoint signed by another key (one trusted before a key change, or not) is no
+    // starting point: the chain is then checked from the anchor, or from entry 1. Checked
+    // under this key's public key, not the one the row carries (which anyone could write).
+    let own_key = keys.verifying_key().to_sec1_bytes();
+    let own = last.filter(|c| {
+        crypto::verify(
+            &own_key,
+            &checkpoint_message(c.seq_upto, &c.hash, c.at),
+            &c.signature,
+        )
+        .is_ok()
+    });
+    let mut start: Option<StoredAudit> = None;
+    for (seq, hash, scheme, what) in [
+        own.map(|c| (c.seq_upto, &c.hash, None, "签名检查点")),
+        anchored.map(|a| (a.seq, &a.hash, Some(a.scheme), "库外锚点")),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let e = store
+            .audit_page(seq, 1)?
+            .into_iter()
+            .find(|e| e.entry.seq == seq)
+            .ok_or_else(|| Break {
+                seq,
+                reason: format!("{what}所记的第{seq}条缺失：日志被删除"),
+            })?;
+        if let Some(b) = anchor_mismatch(scheme, &e) {
+            return Err(b.into());
+        }
+        if e.hash != *hash {
+            return Err(AuditError::from(Break {
+                seq,
+                reason: format!("第{seq}条与{what}所记的哈希不符：记录被改写"),
+            }));
+        }
+        // Its own hash recomputed too: that says its scheme is the one it was written with.
+        if chain_hash_by(e.scheme, Some(&audit_key), &e.prev_hash, &e.as_entry())
+            .is_none_or(|h| h[..] != e.hash[..])
+        {
+            return Err(AuditError::from(Break {
+                seq,
+                reason: format!("第{seq}条记录的内容与其哈希不符：记录被改动"),
+            }));
+        }
+        if start.as_ref().is_none_or(|s| s.entry.seq < seq) {
+            start = Some(e);
+        }
+    }
+    let mut walk = match &start {
+        Some(e) => Walk {
+            prev: e.hash.clone(),
+            expected: e.entry.seq + 1,
+            keyed: e.scheme != SCHEME_SM3,
+            key: audit_key,
+        },
+        None => Walk::new(audit_key),
+    };
+    let mut scheme = start.as_ref().map_or(SCHEME_SM3, |e| e.scheme);
+    while walk.expected <= head {
+        let page = store.audit_page(walk.expected, 10_000.min(head - walk.expected + 1))?;
+        if page.is_empty() {
+            return Err(AuditError::from(Break {
+                seq: walk.expected,
+                reason: format!("第{}条缺失：日志被删除", walk.expected),
+            }));
+        }
+        // Each step advances or fails (a gap too, even past the head): the loop ends.
+        for e in page.iter().take((head - walk.expected + 1) as usize) {
+            walk.step(e)?;
+            scheme = e.scheme;
+        }
+    }
+    Ok(scheme)
+}
+
+/// The chain's rule entry by entry: numbered without gaps, each after the one before, keyed
+/// once keyed, its hash recomputed. Shared by [`verify`] and the check before signing.
+struct Walk {
+    prev: Vec<u8>,
+    expected: i64,
+    keyed: bool,
+    key: [u8; 32],
+}
+
+impl Walk {
+    fn new(key: [u8; 32]) -> Walk {
+        Walk {
+            prev: GENESIS.to_vec(),
+            expected: 1,
+            keyed: false,
+            key,
+        }
+    }
+
+    fn step(&mut self, e: &StoredAudit) -> Result<[u8; 32], Break> {
+        let expected = self.expected;
+        let seq = e.entry.seq;
+        if seq != expected {
+            return Err(Break {
+                seq: expected,
+                reason: format!("第{expected}条缺失（下一条为第{seq}条）：日志被删除"),
+            });
+        }
+        if e.prev_hash != self.prev {
+            return Err(Break {
+                seq,
+                reason: format!("第{seq}条记录的前一哈希与第{}条不符", seq - 1),
+            });
+        }
+        // Keyed once, keyed to the end: an unkeyed entry after a keyed one is how a rewrite
+        // by someone without the key file would look.
+        if e.scheme == SCHEME_SM3 && self.keyed {
+            return Err(Break {
+                seq,
+                reason: format!("第{seq}条记录未用平台密钥计算哈希，而此前的记录已用：记录被改写"),
+            });
+        }
+        self.keyed |= e.scheme != SCHEME_SM3;
+        let Some(h) = chain_hash_by(e.scheme, Some(&self.key), &self.prev, &e.as_entry()) else {
+            return Err(Break {
+                seq,
+                reason: format!("第{seq}条记录的哈希方式（{}）未知", e.scheme),
+            });
+        };
+        if h.as_slice() != e.hash.as_slice() {
+            return Err(Break {
+                seq,
+                reason: format!(
+                    "第{seq}条记录的内容与其哈希不符：记录被改动（或密钥文件不是平台的）"
+                ),
+            });
+        }
+        self.prev = h.to_vec();
+        self.expected = seq + 1;
+        Ok(h)
+    }
+}
+
+/// An anchored keyed entry found unkeyed: the downgrade a rewrite without the key file makes.
+fn anchor_mismatch(anchored_scheme: Option<i64>, e: &StoredAudit) -> Option<Break> {
+    let seq = e.entry.seq;
+    (anchored_scheme.is_some_and(|s| s != SCHEME_SM3) && e.scheme == SCHEME_SM3).then(|| Break {
+        seq,
+        reason: format!("第{seq}条记录未用平台密钥计算哈希，而库外锚点记录它已用：记录被改写"),
+    })
+}
+
+fn truncated_below_anchor(a: &Anchor, entries: i64) -> String {
+    format!(
+        "库外锚点记录了第{}条（{}签署检查点时），但日志只有{entries}条：日志末尾被删除",
+        a.seq,
+        domain::clock::beijing(a.at).format("%Y-%m-%d %H:%M:%S")
+    )
 }
 
 /// Whether a checkpoint is due: none yet, or the last is older than `every`, with entries since.
@@ -198,12 +406,30 @@ pub struct Verification {
     // When the first of them was written.
     /// 其中第一条的写入时间。
     pub unsigned_since: Option<DateTime<Utc>>,
+    // Heads noted in the anchor beside the key file, each found in the chain as noted.
+    /// 库外锚点（密钥文件旁的审计锚点文件）中本库的锚点数，每个都已与日志比对。
+    pub anchors: usize,
+    /// 锚点记录到的最后一条的序号；无锚点时为 0。
+    pub anchored_upto: i64,
+    // Why the anchor could not rule out a rewrite of the whole trail, if it could not.
+    /// 未找到库外锚点（或其中有无法核验的行）时的说明：此时无法排除整条日志连同检查点被改写。
+    pub anchor_warning: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Break {
     pub seq: i64,
     pub reason: String,
+}
+
+/// A break found before signing: the checkpoint is refused with it.
+impl From<Break> for AuditError {
+    fn from(b: Break) -> Self {
+        AuditError::Unsound {
+            seq: b.seq,
+            reason: b.reason,
+        }
+    }
 }
 
 impl Verification {
@@ -216,6 +442,9 @@ impl Verification {
 /// signature, and that the signing key is the platform's own or one of `trusted` (SM3
 /// fingerprints of the platform's earlier keys, after a key change). A checkpoint signed by any
 /// other key is a break: whoever can rewrite the trail can also sign with a key of their own.
+/// Then every head noted in the anchor beside the key file must be in the chain as noted (with
+/// its scheme: keyed there, keyed from there on), and the chain must reach the last of them:
+/// the store alone cannot tell a trail rewritten or cut together with its checkpoints.
 /// Reports the first break.
 pub fn verify(
     store: &Store,
@@ -223,9 +452,40 @@ pub fn verify(
     trusted: &[String],
 ) -> Result<Verification, AuditError> {
     let checkpoints = store.audit_checkpoints()?;
+    let anchor_file = AnchorFile::of(store, keys);
+    let (mut anchors, unreadable) = match &anchor_file {
+        Some(f) => {
+            let a = f.read()?;
+            (a.lines, a.unreadable)
+        }
+        None => (Vec::new(), 0),
+    };
+    anchors.sort_by_key(|a| a.seq);
+    let anchor_warning = match &anchor_file {
+        None => Some(
+            "密钥不是从密钥文件读取的，没有库外锚点：无法排除整条日志连同检查点被改写".to_string(),
+        ),
+        Some(f) => {
+            let unreadable = (unreadable > 0).then(|| {
+                format!(
+                    "审计锚点文件（{}）中有{unreadable}行无法核验（损坏，或不是用本密钥写的），已略过",
+                    f.path.display()
+                )
+            });
+            let none = anchors.is_empty().then(|| {
+                format!(
+                    "密钥文件旁没有本库的审计锚点（{}）：无法排除整条日志连同检查点被改写",
+                    f.path.display()
+                )
+            });
+            match (none, unreadable) {
+                (Some(a), Some(b)) => Some(format!("{a}；{b}")),
+                (a, b) => a.or(b),
+            }
+        }
+    };
     let mut next_cp = 0usize;
-    let mut prev = GENESIS.to_vec();
-    let mut expected = 1i64;
+    let mut next_anchor = 0usize;
     let mut first_break: Option<Break> = None;
     let mut count = 0i64;
     let own_fingerprint = keys.public_key_fingerprint();
@@ -233,58 +493,22 @@ pub fn verify(
     let signed_upto = checkpoints.last().map_or(0, |c| c.seq_upto);
     let mut unsigned_entries = 0;
     let mut unsigned_since = None;
-    let audit_key = keys.audit_chain_key();
-    let mut keyed = false;
+    let mut walk = Walk::new(keys.audit_chain_key());
     'pages: loop {
-        let page = store.audit_page(expected, 10_000)?;
+        let page = store.audit_page(walk.expected, 10_000)?;
         if page.is_empty() {
             break;
         }
         for e in &page {
             count += 1;
             let seq = e.entry.seq;
-            if seq != expected {
-                first_break = Some(Break {
-                    seq: expected,
-                    reason: format!("第{expected}条缺失（下一条为第{seq}条）：日志被删除"),
-                });
-                break 'pages;
-            }
-            if e.prev_hash != prev {
-                first_break = Some(Break {
-                    seq,
-                    reason: format!("第{seq}条记录的前一哈希与第{}条不符", seq - 1),
-                });
-                break 'pages;
-            }
-            // Keyed once, keyed to the end: an unkeyed entry after a keyed one is how a rewrite
-            // by someone without the key file would look.
-            if e.scheme == SCHEME_SM3 && keyed {
-                first_break = Some(Break {
-                    seq,
-                    reason: format!(
-                        "第{seq}条记录未用平台密钥计算哈希，而此前的记录已用：记录被改写"
-                    ),
-                });
-                break 'pages;
-            }
-            keyed |= e.scheme != SCHEME_SM3;
-            let Some(h) = chain_hash_by(e.scheme, Some(&audit_key), &prev, &e.as_entry()) else {
-                first_break = Some(Break {
-                    seq,
-                    reason: format!("第{seq}条记录的哈希方式（{}）未知", e.scheme),
-                });
-                break 'pages;
+            let h = match walk.step(e) {
+                Ok(h) => h,
+                Err(b) => {
+                    first_break = Some(b);
+                    break 'pages;
+                }
             };
-            if h.as_slice() != e.hash.as_slice() {
-                first_break = Some(Break {
-                    seq,
-                    reason: format!(
-                        "第{seq}条记录的内容与其哈希不符：记录被改动（或密钥文件不是平台的）"
-                    ),
-                });
-                break 'pages;
-            }
             while next_cp < checkpoints.len() && checkpoints[next_cp].seq_upto == seq {
                 let cp = &checkpoints[next_cp];
                 if cp.hash != h.to_vec() {
@@ -322,23 +546,47 @@ pub fn verify(
                 }
                 next_cp += 1;
             }
+            while next_anchor < anchors.len() && anchors[next_anchor].seq == seq {
+                let a = &anchors[next_anchor];
+                if let Some(b) = anchor_mismatch(Some(a.scheme), e) {
+                    first_break = Some(b);
+                    break 'pages;
+                }
+                if a.hash != h.to_vec() {
+                    first_break = Some(Break {
+                        seq,
+                        reason: format!(
+                            "第{seq}条与库外锚点（{}签署检查点时所记）不符：记录被改写",
+                            domain::clock::beijing(a.at).format("%Y-%m-%d %H:%M:%S")
+                        ),
+                    });
+                    break 'pages;
+                }
+                next_anchor += 1;
+            }
             if seq > signed_upto {
                 unsigned_entries += 1;
                 unsigned_since.get_or_insert(e.entry.at);
             }
-            prev = h.to_vec();
-            expected = seq + 1;
         }
     }
+    let entries_seen = walk.expected - 1;
     if first_break.is_none() && next_cp < checkpoints.len() {
         let cp = &checkpoints[next_cp];
         first_break = Some(Break {
             seq: cp.seq_upto,
             reason: format!(
-                "检查点指向第{}条，但日志只有{}条：日志被截断",
-                cp.seq_upto,
-                expected - 1
+                "检查点指向第{}条，但日志只有{entries_seen}条：日志被截断",
+                cp.seq_upto
             ),
+        });
+    }
+    if first_break.is_none()
+        && let Some(a) = anchors.get(next_anchor)
+    {
+        first_break = Some(Break {
+            seq: a.seq,
+            reason: truncated_below_anchor(a, entries_seen),
         });
     }
     Ok(Verification {
@@ -348,6 +596,9 @@ pub fn verify(
         first_break,
         unsigned_entries,
         unsigned_since,
+        anchors: anchors.len(),
+        anchored_upto: anchors.last().map_or(0, |a| a.seq),
+        anchor_warning,
     })
 }
 
@@ -827,6 +1078,293 @@ mod tests {
             Some(format!("check:{}", ids[0])),
             "the check's entry follows the table's head"
         );
+    }
+
+    /// What someone who can write the store but has not the key file can do: drop the guards
+    /// for good, then run `sql`.
+    fn behind_the_back(platform: &Store, sql: &str) {
+        let drop = match platform.backend() {
+            store::Backend::Sqlite => {
+                "DROP TRIGGER IF EXISTS audit_log_immutable_u; DROP TRIGGER IF EXISTS audit_log_immutable_d;
+                 DROP TRIGGER IF EXISTS audit_checkpoints_immutable_u; DROP TRIGGER IF EXISTS audit_checkpoints_immutable_d"
+            }
+            store::Backend::Postgres => {
+                "DROP TRIGGER IF EXISTS audit_log_immutable ON audit_log;
+                 DROP TRIGGER IF EXISTS audit_checkpoints_immutable ON audit_checkpoints"
+            }
+        };
+        platform
+            .write(|c| c.batch(&format!("{drop}; {sql}")))
+            .unwrap();
+    }
+
+    /// A key file of its own in `dir`, as the platform reads it (so that it has an anchor).
+    fn key_file(dir: &std::path::Path) -> KeyRing {
+        KeyRing::open(&testkit::key_file(dir)).unwrap()
+    }
+
+    /// The whole chain recomputed with plain SM3 from entry 1, every checkpoint and the record
+    /// of the key deleted: the store agrees with itself again. Only the anchor beside the key
+    /// file tells, and the forged chain is not signed.
+    #[test]
+    fn a_chain_recomputed_unkeyed_from_the_first_entry_is_found_by_the_anchor() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = key_file(dir.path());
+        for ts in testkit::stores() {
+            let platform = Arc::new(store::Store::open_platform(&ts.spec).unwrap());
+            platform.set_audit_key(keys.audit_chain_key()).unwrap();
+            let log = AuditLog::start(platform.clone(), Default::default());
+            for i in 0..10 {
+                log.record_blocking(entry(i)).unwrap();
+            }
+            checkpoint(&platform, &keys, Utc::now()).unwrap().unwrap();
+            for i in 10..15 {
+                log.record_blocking(entry(i)).unwrap();
+            }
+            checkpoint(&platform, &keys, Utc::now()).unwrap().unwrap();
+            log.record_blocking(entry(15)).unwrap();
+            assert!(verify(&platform, &keys, &[]).unwrap().ok(), "{}", ts.name);
+
+            let mut prev = GENESIS.to_vec();
+            let mut sql = String::new();
+            for e in platform.audit_page(1, 100).unwrap() {
+                let mut forged = e.as_entry();
+                if e.entry.seq == 3 {
+                    forged.actor = "user:mallory".into();
+                }
+                let h = domain::audit::chain_hash(&prev, &forged);
+                sql.push_str(&format!(
+                    "UPDATE audit_log SET actor = '{}', prev_hash = {}, hash = {}, scheme = 1 WHERE seq = {};",
+                    forged.actor,
+                    bytes_literal(&platform, &prev),
+                    bytes_literal(&platform, &h),
+                    e.entry.seq
+                ));
+                prev = h.to_vec();
+            }
+            sql.push_str("DELETE FROM audit_checkpoints; DELETE FROM audit_key");
+            behind_the_back(&platform, &sql);
+            // Without the anchor the store alone agrees with itself.
+            let unanchored = verify(&platform, &testkit::keys(), &[]).unwrap();
+            assert!(unanchored.ok(), "{}: {:?}", ts.name, unanchored.first_break);
+            assert!(unanchored.anchor_warning.is_some());
+
+            let v = verify(&platform, &keys, &[]).unwrap();
+            let b = v.first_break.expect("the anchor finds the rewrite");
+            assert_eq!(b.seq, 10, "{}: {}", ts.name, b.reason);
+            assert!(
+                b.reason.contains("库外锚点") && b.reason.contains("未用平台密钥"),
+                "{}: {}",
+                ts.name,
+                b.reason
+            );
+            let refused = checkpoint(&platform, &keys, Utc::now()).unwrap_err();
+            assert!(
+                matches!(refused, AuditError::Unsound { seq: 15, .. }),
+                "{}: {refused}",
+                ts.name
+            );
+            assert!(refused.to_string().contains("拒绝签署"), "{refused}");
+            assert_eq!(platform.audit_checkpoint_count().unwrap(), 0, "{}", ts.name);
+        }
+    }
+
+    /// The tail cut off together with the checkpoints over it: the chain that is left holds
+    /// together and its checkpoints check; the anchor names the last entry it had.
+    #[test]
+    fn a_tail_cut_with_its_checkpoints_is_found_by_the_anchor() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = key_file(dir.path());
+        for ts in testkit::stores() {
+            let platform = Arc::new(store::Store::open_platform(&ts.spec).unwrap());
+            platform.set_audit_key(keys.audit_chain_key()).unwrap();
+            let log = AuditLog::start(platform.clone(), Default::default());
+            for i in 0..10 {
+                log.record_blocking(entry(i)).unwrap();
+            }
+            checkpoint(&platform, &keys, Utc::now()).unwrap().unwrap();
+            for i in 10..15 {
+                log.record_blocking(entry(i)).unwrap();
+            }
+            checkpoint(&platform, &keys, Utc::now()).unwrap().unwrap();
+            behind_the_back(
+                &platform,
+                "DELETE FROM audit_log WHERE seq > 10; DELETE FROM audit_checkpoints WHERE seq_upto > 10",
+            );
+            let v = verify(&platform, &keys, &[]).unwrap();
+            let b = v.first_break.expect("the anchor finds the cut");
+            assert_eq!(b.seq, 15, "{}: {}", ts.name, b.reason);
+            assert!(b.reason.contains("只有10条"), "{}: {}", ts.name, b.reason);
+            assert!(
+                checkpoint(&platform, &keys, Utc::now()).is_err(),
+                "{}: a cut chain is not signed",
+                ts.name
+            );
+            // Nor once new entries have grown it past the anchor again.
+            for i in 15..22 {
+                log.record_blocking(entry(i)).unwrap();
+            }
+            let refused = checkpoint(&platform, &keys, Utc::now()).unwrap_err();
+            assert!(
+                matches!(refused, AuditError::Unsound { seq: 15, .. }),
+                "{}: {refused}",
+                ts.name
+            );
+            assert_eq!(
+                verify(&platform, &keys, &[])
+                    .unwrap()
+                    .first_break
+                    .map(|b| b.seq),
+                Some(15),
+                "{}",
+                ts.name
+            );
+        }
+    }
+
+    /// Appends, checkpoints and verification as they run every day, with the anchor: each
+    /// checkpoint notes its head there, for its own store only (several stores share one key
+    /// file here, as in the tests and the demo); a store made anew at the same place starts
+    /// over; a line changed in the file is not taken.
+    #[test]
+    fn checkpoints_anchor_their_heads_per_store_beside_the_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = key_file(dir.path());
+        let anchor = dir.path().join("test.key.audit-anchor");
+        for ts in testkit::stores() {
+            let platform = Arc::new(store::Store::open_platform(&ts.spec).unwrap());
+            platform.set_audit_key(keys.audit_chain_key()).unwrap();
+            let v = verify(&platform, &keys, &[]).unwrap();
+            assert!(
+                v.ok() && v.anchors == 0 && v.anchor_warning.is_some(),
+                "{}: {v:?}",
+                ts.name
+            );
+            let log = AuditLog::start(platform.clone(), Default::default());
+            for round in 0..3 {
+                for i in 0..4 {
+                    log.record_blocking(entry(round * 4 + i)).unwrap();
+                }
+                let cp = checkpoint(&platform, &keys, Utc::now()).unwrap().unwrap();
+                assert_eq!(cp.seq_upto, (round as i64 + 1) * 4);
+                assert!(checkpoint(&platform, &keys, Utc::now()).unwrap().is_none());
+            }
+            log.record_blocking(entry(12)).unwrap();
+            let v = verify(&platform, &keys, &[]).unwrap();
+            assert!(v.ok(), "{}: {:?}", ts.name, v.first_break);
+            assert_eq!(
+                (v.entries, v.checkpoints, v.anchors, v.anchored_upto),
+                (13, 3, 3, 12),
+                "{}",
+                ts.name
+            );
+            assert_eq!(v.anchor_warning, None, "{}", ts.name);
+        }
+        let text = std::fs::read_to_string(&anchor).unwrap();
+        assert_eq!(text.lines().filter(|l| l.starts_with("anchor ")).count(), 6);
+
+        // A store at another place with the same key file has no anchor of its own yet.
+        let other = testkit::sqlite();
+        let platform = store::Store::open_platform(&other.spec).unwrap();
+        platform.set_audit_key(keys.audit_chain_key()).unwrap();
+        platform.audit_append(&[entry(0)], Utc::now()).unwrap();
+        let v = verify(&platform, &keys, &[]).unwrap();
+        assert!(v.ok(), "{:?}", v.first_break);
+        assert!(v.anchor_warning.unwrap().contains("没有本库的审计锚点"));
+        checkpoint(&platform, &keys, Utc::now()).unwrap().unwrap();
+        assert_eq!(verify(&platform, &keys, &[]).unwrap().anchors, 1);
+
+        // A line changed (its head moved to another entry) no longer checks: it is passed over
+        // and said, the others still count.
+        let text = std::fs::read_to_string(&anchor).unwrap();
+        let last = text.lines().last().unwrap().to_string();
+        let moved = last.replace(" seq=1 ", " seq=2 ");
+        assert_ne!(moved, last);
+        std::fs::write(&anchor, text.replace(&last, &moved)).unwrap();
+        let v = verify(&platform, &keys, &[]).unwrap();
+        assert!(v.ok(), "{:?}", v.first_break);
+        assert_eq!(v.anchors, 0);
+        assert!(v.anchor_warning.unwrap().contains("1行无法核验"));
+
+        // Made anew at the same place (the demo's --fresh): the old store's heads do not apply.
+        drop(platform);
+        let path = store::platform_path(std::path::Path::new(&other.spec));
+        std::fs::write(&anchor, &text).unwrap();
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+        }
+        let platform = store::Store::open_platform(&other.spec).unwrap();
+        platform.set_audit_key(keys.audit_chain_key()).unwrap();
+        assert!(
+            checkpoint(&platform, &keys, Utc::now()).is_err(),
+            "empty below its anchor"
+        );
+        start_over(&platform, &keys, Utc::now()).unwrap();
+        platform
+            .audit_append(&[entry(0), entry(1)], Utc::now())
+            .unwrap();
+        checkpoint(&platform, &keys, Utc::now()).unwrap().unwrap();
+        let v = verify(&platform, &keys, &[]).unwrap();
+        assert!(v.ok(), "{:?}", v.first_break);
+        assert_eq!((v.anchors, v.anchored_upto), (1, 2));
+    }
+
+    /// Without any anchor (keys not read from a file), a chain forged after the last checkpoint
+    /// is still not signed: the entries since it are checked first.
+    #[test]
+    fn a_forged_tail_is_not_signed() {
+        for ts in testkit::stores() {
+            let platform = Arc::new(store::Store::open_platform(&ts.spec).unwrap());
+            let keys = testkit::keys();
+            platform.set_audit_key(keys.audit_chain_key()).unwrap();
+            let log = AuditLog::start(platform.clone(), Default::default());
+            for i in 0..5 {
+                log.record_blocking(entry(i)).unwrap();
+            }
+            checkpoint(&platform, &keys, Utc::now()).unwrap().unwrap();
+            for i in 5..9 {
+                log.record_blocking(entry(i)).unwrap();
+            }
+            let last = platform.audit_page(9, 1).unwrap().remove(0);
+            let mut forged = last.as_entry();
+            forged.actor = "user:mallory".into();
+            let h = domain::audit::chain_hash(&last.prev_hash, &forged);
+            behind_the_back(
+                &platform,
+                &format!(
+                    "UPDATE audit_log SET actor = 'user:mallory', hash = {}, scheme = 1 WHERE seq = 9",
+                    bytes_literal(&platform, &h)
+                ),
+            );
+            let refused = checkpoint(&platform, &keys, Utc::now()).unwrap_err();
+            assert!(
+                matches!(refused, AuditError::Unsound { seq: 9, .. }),
+                "{}: {refused}",
+                ts.name
+            );
+            assert_eq!(platform.audit_checkpoint_count().unwrap(), 1, "{}", ts.name);
+            // Nor with a checkpoint row over the forged entry that names the platform's key
+            // but carries a key and signature of the forger's own, and a keyed entry after it.
+            let other = testkit::keys();
+            let at = domain::audit::audit_time(Utc::now());
+            platform
+                .audit_add_checkpoint(&Checkpoint {
+                    seq_upto: 9,
+                    at,
+                    signature: other.sign(&checkpoint_message(9, &h, at)),
+                    hash: h.to_vec(),
+                    public_key: other.verifying_key().to_sec1_bytes().to_vec(),
+                    key_fingerprint: keys.public_key_fingerprint(),
+                })
+                .unwrap();
+            log.record_blocking(entry(9)).unwrap();
+            let refused = checkpoint(&platform, &keys, Utc::now()).unwrap_err();
+            assert!(
+                matches!(refused, AuditError::Unsound { seq: 9, .. }),
+                "{}: {refused}",
+                ts.name
+            );
+        }
     }
 
     #[test]

@@ -139,7 +139,11 @@ impl From<ingest::IngestError> for ApiError {
 
 impl From<audit::AuditError> for ApiError {
     fn from(e: audit::AuditError) -> Self {
-        ApiError::internal(e)
+        match e {
+            // The auditor is told why the chain was not signed: it is what they look for.
+            e @ audit::AuditError::Unsound { .. } => ApiError::Conflict(e.to_string()),
+            e => ApiError::internal(e),
+        }
     }
 }
 

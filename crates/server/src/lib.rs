@@ -338,9 +338,12 @@ pub async fn serve(
         j.abort();
     }
     let s = shared.clone();
-    let _ =
+    if let Ok(Err(e)) =
         tokio::task::spawn_blocking(move || audit::checkpoint(&s.platform, &s.keys, s.clock.now()))
-            .await;
+            .await
+    {
+        eprintln!("停止时未签署审计检查点：{e}");
+    }
     result
 }
 
@@ -352,8 +355,11 @@ async fn checkpoints(state: Shared) {
         let _ = tokio::task::spawn_blocking(move || {
             let every = chrono::Duration::from_std(s.config.checkpoint_every)
                 .unwrap_or(chrono::Duration::days(1));
-            if audit::checkpoint_due(&s.platform, s.clock.now(), every).unwrap_or(false) {
-                let _ = audit::checkpoint(&s.platform, &s.keys, s.clock.now());
+            if audit::checkpoint_due(&s.platform, s.clock.now(), every).unwrap_or(false)
+                && let Err(e) = audit::checkpoint(&s.platform, &s.keys, s.clock.now())
+            {
+                // A chain refused for signing stays unsigned; `audit verify` names the break.
+                eprintln!("未签署审计检查点：{e}");
             }
         })
         .await;

@@ -230,7 +230,8 @@ pub enum TokensCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain, check every signed checkpoint, report the first break.
+    /// Recompute the hash chain, check every signed checkpoint and every head noted in the
+    /// anchor beside the key file (`<keys>.audit-anchor`), report the first break.
     Verify {
         #[arg(long)]
         json: bool,
@@ -244,7 +245,8 @@ pub enum AuditCommand {
         #[arg(long, default_value_t = 30)]
         max_unsigned_minutes: i64,
     },
-    /// Sign a checkpoint of the chain now.
+    /// Sign a checkpoint of the chain now (after checking the entries since the last one) and
+    /// note its head in the anchor beside the key file.
     Checkpoint,
     /// Print the platform's public key (PEM) for checking checkpoint signatures with OpenSSL.
     PublicKey,

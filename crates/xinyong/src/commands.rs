@@ -900,6 +900,10 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     let platform = Store::open_platform(&a.demo_db)?;
     let keys = ctx.keys_for(&a.demo_db)?;
     platform.set_audit_key(keys.audit_chain_key())?;
+    // A demo trail begun anew where the last one was: that one's anchored heads are not its.
+    if fresh && platform.audit_head()?.0 == 0 {
+        audit::start_over(&platform, &keys, ctx.clock.now())?;
+    }
     if fresh {
         // Beside an SQLite store; under xinyong-data for one on PostgreSQL (not in a directory
         // named after the URL).
@@ -1431,6 +1435,13 @@ fn audit_cmd(ctx: &Ctx, c: AuditCommand) -> Result<()> {
                     "审计日志完整：{}条，{}个签名检查点均有效。",
                     v.entries, v.checkpoints
                 );
+                match &v.anchor_warning {
+                    Some(w) => println!("{w}"),
+                    None => println!(
+                        "与库外锚点相符：{}个锚点，至第{}条。",
+                        v.anchors, v.anchored_upto
+                    ),
+                }
                 if let Some(since) = v.unsigned_since {
                     println!(
                         "其中最后{}条（自{}起）尚无签名检查点覆盖：不持有平台密钥者改写能被发现，但末尾被删除的条目只有签名检查点才能发现{}",

@@ -731,6 +731,76 @@ fn the_audit_trail_verifies_its_checkpoints_check_with_openssl_and_a_changed_row
     assert!(text.contains("第1条"), "{text}");
 }
 
+/// Whoever can write the store but has not the key file drops the guards, recomputes the whole
+/// trail with plain SM3 from entry 1 and deletes the checkpoints and the record of the key: the
+/// store then agrees with itself. `audit verify` finds it by the anchor beside the key file, and
+/// `audit checkpoint` does not sign it; on both backends.
+#[test]
+fn a_trail_rewritten_unkeyed_with_its_checkpoints_deleted_is_found_by_the_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, entry) = gen_penalties(dir.path(), 20, 0.0);
+    let unit = entry["unit"].as_str().unwrap();
+    let k = testkit::key_file(dir.path());
+    let sqlite = dir.path().join("a.db").display().to_string();
+    let pg = testkit::postgres();
+    for db in [sqlite.as_str(), pg.spec.as_str()] {
+        for _ in 0..2 {
+            run_ok(xinyong(
+                db,
+                &k,
+                &[
+                    "import",
+                    "--source",
+                    unit,
+                    "--class",
+                    "行政处罚",
+                    file.to_str().unwrap(),
+                ],
+            ));
+        }
+        let out = run_ok(xinyong(db, &k, &["audit", "verify"]));
+        assert!(out.contains("密钥文件旁没有本库的审计锚点"), "{out}");
+        run_ok(xinyong(db, &k, &["audit", "checkpoint"]));
+        let out = run_ok(xinyong(db, &k, &["audit", "verify"]));
+        assert!(out.contains("与库外锚点相符：1个锚点，至第2条"), "{out}");
+
+        let platform = store::Store::open_platform(db).unwrap();
+        let bytes = |b: &[u8]| match platform.backend() {
+            store::Backend::Sqlite => format!("X'{}'", hex::encode(b)),
+            store::Backend::Postgres => format!("'\\x{}'::bytea", hex::encode(b)),
+        };
+        let mut sql = match platform.backend() {
+            store::Backend::Sqlite => "DROP TRIGGER audit_log_immutable_u; DROP TRIGGER audit_checkpoints_immutable_d;".to_string(),
+            store::Backend::Postgres => "DROP TRIGGER audit_log_immutable ON audit_log; DROP TRIGGER audit_checkpoints_immutable ON audit_checkpoints;".to_string(),
+        };
+        let mut prev = domain::audit::GENESIS.to_vec();
+        for e in platform.audit_page(1, 100).unwrap() {
+            let h = domain::audit::chain_hash(&prev, &e.as_entry());
+            sql.push_str(&format!(
+                "UPDATE audit_log SET prev_hash = {}, hash = {}, scheme = 1 WHERE seq = {};",
+                bytes(&prev),
+                bytes(&h),
+                e.entry.seq
+            ));
+            prev = h.to_vec();
+        }
+        sql.push_str("DELETE FROM audit_checkpoints; DELETE FROM audit_key");
+        platform.write(|c| c.batch(&sql)).unwrap();
+
+        let out = xinyong(db, &k, &["audit", "verify"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{db}: {text}");
+        assert!(
+            text.contains("发现断点：第2条") && text.contains("库外锚点"),
+            "{db}: {text}"
+        );
+        let out = xinyong(db, &k, &["audit", "checkpoint"]).output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("拒绝签署检查点：第2条"), "{db}: {err}");
+    }
+}
+
 /// `xinyong serve` starts, migrates and answers `/readyz` on both backends (on PostgreSQL the
 /// blocking store client must not be driven from inside the async runtime).
 #[test]

@@ -99,6 +99,7 @@ pub async fn verify(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<aud
 
 #[utoipa::path(post, path = "/api/v1/audit/checkpoints", summary = "签署审计检查点", tag = "审计", security(("token" = [])),
     responses((status = 200, description = "签署的检查点（无新日志时为空）", body = Option<Checkpoint>),
+        (status = 409, description = "上一检查点（或库外锚点）之后的日志不能通过校验，拒绝签署（说明第几条、何故）", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn checkpoint(
     State(state): State<Shared>,

@@ -1159,8 +1159,16 @@ pub async fn audit_verify(
     .await;
     let text = match &r {
         Ok(v) if v.ok() => format!(
-            "校验通过：{}条日志，{}个签名检查点，哈希链完整。",
-            v.entries, v.checkpoints
+            "校验通过：{}条日志，{}个签名检查点，哈希链完整。{}",
+            v.entries,
+            v.checkpoints,
+            match &v.anchor_warning {
+                Some(w) => format!("{w}。"),
+                None => format!(
+                    "与库外锚点相符（{}个，至第{}条）。",
+                    v.anchors, v.anchored_upto
+                ),
+            }
         ),
         Ok(v) => format!(
             "发现断点：{}",
