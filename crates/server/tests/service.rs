@@ -709,6 +709,24 @@ async fn a_submission_keeps_what_its_import_told_the_unit() {
         serde_json::json!(["处罚决定书文号X"]),
         "{api}"
     );
+    assert!(!page.text().contains("原样重报"));
+    // The same rows sent again (other bytes: CRLF): withdrawing that batch would withdraw the
+    // record the first one published, and its page says so before the button.
+    let again = csv.replace('\n', "\r\n");
+    let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &again));
+    assert_eq!(s.unchanged, 1, "{s:?}");
+    let page = h
+        .get(
+            &format!("/console/submissions/{}", s.submission_id.unwrap()),
+            Role::Reporter,
+        )
+        .await;
+    assert!(
+        page.text()
+            .contains("1条记录与此前批次报送的内容相同（原样重报）"),
+        "{}",
+        page.text()
+    );
 }
 
 /// `GET /api/v1/stats` (open to the public) with one header.
