@@ -107,11 +107,6 @@ pub struct CheckResult {
     // Measures version and rule digest the verdict came from.
     /// 得出结论所依据的措施清单版本和规则摘要。
     pub rule_version: String,
-    /// Whether the store was not asked about a subject the lists do not name (a financial
-    /// institution's check of a person): its label then does not say the platform holds
-    /// nothing of it.
-    #[serde(skip)]
-    pub unasked: bool,
 }
 
 /// What a check needs to know about a subject that is not on any list: its name and kind.
@@ -355,7 +350,6 @@ impl Checker<'_> {
             entries,
             suppressed,
             rule_version: format!("{}/{}", book.version, self.rules.digest),
-            unasked: false,
         }
     }
 }
@@ -366,7 +360,7 @@ impl CheckResult {
         if self.subject.name.is_empty() {
             // Said where the verdict is shown (the snippet, the console): "nothing found" of a
             // subject the platform has no record of is no clearance.
-            if self.subject.known || self.unasked {
+            if self.subject.known {
                 self.subject.code.clone()
             } else {
                 format!("{}（平台未归集到该主体的信息）", self.subject.code)

@@ -1941,25 +1941,52 @@ async fn a_person_on_no_list_is_known_from_the_store(h: Harness) {
         (&json!(true), &json!("盐城市新近贸易有限公司")),
         "{v}"
     );
-    // A financial institution is not told who holds an ID number, nor that records exist.
+    // A department's check is in the trail under the key of the subject it was about.
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
+    let key = views::subject_key(&fined, &h.state.rules, &h.state.keys, day).unwrap();
+    let trail = tokio::task::block_in_place(|| {
+        h.state.platform.audit_search(&store::AuditQuery {
+            action: Some("check.create".into()),
+            limit: 100,
+            ..Default::default()
+        })
+    })
+    .unwrap();
+    let about = format!("subject={key} ");
+    assert!(
+        trail.iter().any(|e| e.entry.role == "handling"
+            && e.entry.outcome == "ok"
+            && e.entry
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with(&about))),
+        "{trail:?}"
+    );
+    // A financial institution learns about a person only by the person's authorisation, asked
+    // by the subject key: by an ID number (the hidden digits of a masked number could be tried
+    // until the answer differs) it is refused, and so is a key no authorisation names; each
+    // refusal is in the trail under the key tried.
     let (st, v) = check(&h, Role::Financial, &fined, "JRSX").await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    assert_eq!(
-        (&v["subject"]["known"], &v["subject"]["name"]),
-        (&json!(false), &json!("")),
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("主体键"),
         "{v}"
     );
-    // Nor told, wrongly, that the platform holds nothing of them.
-    let text = snippet(&v, Role::Financial).await;
-    assert!(!text.contains("平台未归集"), "{text}");
+    let (st, v) = check(&h, Role::Financial, &key, "JRSX").await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("未授权"),
+        "{v}"
+    );
+    let (st, _) = check(&h, Role::Financial, &never, "JRSX").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let denied = h
+        .trail("check.create", &key)
+        .into_iter()
+        .filter(|e| e.entry.role == "financial" && e.entry.outcome == "denied")
+        .count();
+    assert_eq!(denied, 2);
     // Authorised by the person (信易贷授权查询), the institution is told whom it checked.
-    let key = views::subject_key(
-        &fined,
-        &h.state.rules,
-        &h.state.keys,
-        chrono::NaiveDate::from_ymd_opt(2026, 6, 10).unwrap(),
-    )
-    .unwrap();
     tokio::task::block_in_place(|| {
         h.state.platform.grant_authorisation(
             &store::NewAuthorisation {
@@ -1971,16 +1998,16 @@ async fn a_person_on_no_list_is_known_from_the_store(h: Harness) {
                 at: chrono::Utc::now(),
                 until: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
             },
-            chrono::NaiveDate::from_ymd_opt(2026, 6, 10).unwrap(),
+            day,
         )
     })
     .unwrap();
-    // By the key its list gives; by the ID number it is still not told (an answer that
-    // differs for the authorising person would confirm a guessed number).
-    let (_, v) = check(&h, Role::Financial, &key, "JRSX").await;
+    let (st, v) = check(&h, Role::Financial, &key, "JRSX").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["subject"]["name"], "孙某", "{v}");
-    let (_, v) = check(&h, Role::Financial, &fined, "JRSX").await;
-    assert_eq!(v["subject"]["name"], "", "{v}");
+    // By the ID number it is still refused.
+    let (st, v) = check(&h, Role::Financial, &fined, "JRSX").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let r = h
         .send(
             h.request(

@@ -98,9 +98,54 @@ fn may_check(ctx: &Ctx, matter: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// Whether a financial institution may check the subject `code` names, and whether by a
+/// person's authorisation. An institution learns about a person only with that person's
+/// authorisation (信易贷授权查询), asked by the subject key its authorisations list gives: by an
+/// ID number, trying the hidden digits of a masked number against the verdict or the name
+/// would confirm which number is on a list. Organisations' list entries are public.
+/// A refusal is audited under the key tried (no check is recorded).
+async fn financial_may_check(
+    state: &Shared,
+    ctx: &Ctx,
+    code: &str,
+    day: chrono::NaiveDate,
+) -> ApiResult<bool> {
+    // A code that does not resolve is refused by the check itself, with its reason.
+    let Ok((key, shown, kind)) = joint::check::subject_of(code, &state.rules, &state.keys, day)
+    else {
+        return Ok(false);
+    };
+    if kind != domain::record::SubjectKind::NaturalPerson {
+        return Ok(false);
+    }
+    // The checker shows a check by key as the key, one by ID number masked.
+    let refusal = if shown != key {
+        ApiError::Unprocessable(
+            "金融机构不能以公民身份号码核查自然人：请在“授权查询”列表中使用本人授权时给出的主体键（P开头）核查"
+                .into(),
+        )
+    } else if crate::api::authorisations::institution_authorised(state, ctx, &key).await {
+        return Ok(true);
+    } else {
+        ApiError::NotYours(
+            "该自然人未授权本机构查询（信易贷授权查询）或授权已过期、已撤回，不能核查".into(),
+        )
+    };
+    audit(
+        state,
+        ctx,
+        "check.create",
+        Some(key.clone()),
+        "denied",
+        Some(format!("subject={key} {refusal}")),
+    )
+    .await;
+    Err(refusal)
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CheckRequest {
-    /// 统一社会信用代码或公民身份号码.
+    /// 统一社会信用代码或公民身份号码；金融机构核查自然人时填本人授权后“授权查询”列表中的主体键（P开头）.
     pub code: String,
     /// 事项代码或名称（见 GET /api/v1/matters）.
     pub matter: String,
@@ -122,45 +167,28 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
         }
     };
     let now = state.clock.now();
+    let financial = ctx.principal.role == Role::Financial;
+    let authorised = financial && financial_may_check(state, ctx, &req.code, today(now)).await?;
     let mut result = with_checker(state, ctx.principal.unit.as_deref(), |c| {
         c.check(&req.code, &req.matter, today(now), now)
     })?;
-    // A financial institution learns from a check what the lists say, which is public; not the
-    // name of a person, nor that the platform holds records of them, unless the subject has
-    // authorised it to read its file (信易贷授权查询; design.md: they read what a subject
-    // authorised): any ID number could be tried.
-    // (Organisations' names are public: the portal shows them.)
-    let person = result.subject.kind == domain::record::SubjectKind::NaturalPerson;
-    let financial = ctx.principal.role == Role::Financial;
-    // Only a check by the subject's key (as the institution's list gives it): by an ID number,
-    // an answer that differs for the authorising person would confirm a number guessed from
-    // its masked form.
-    // (The checker shows a check by key as the key, one by ID number masked.)
-    let by_key = result.subject.code == result.subject.key;
-    let authorised = financial
-        && person
-        && by_key
-        && crate::api::authorisations::institution_authorised(state, ctx, &result.subject.key)
-            .await;
-    if !financial || !person || authorised {
-        known_subject(state, &mut result).await?;
-    } else {
-        result.unasked = true;
-    }
+    known_subject(state, &mut result).await?;
     let row = result.record(
         &ctx.principal.actor(),
         organisation_of(&ctx.principal).ok().as_deref(),
         channel,
         None,
     );
-    // The check and its audit entry are committed together.
+    // The check and its audit entry are committed together (the entry named by the check's
+    // number); the detail names the subject's key, so that auditors see whom it was about.
     let entry = crate::context::audit_entry(
         ctx,
         "check.create",
         None,
         "ok",
         Some(format!(
-            "matter={} verdict={}{}",
+            "subject={} matter={} verdict={}{}",
+            result.subject.key,
             result.matter.code,
             result.verdict.as_str(),
             if authorised { " 授权查询" } else { "" }
@@ -178,8 +206,10 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
     request_body = CheckRequest,
     responses(
         (status = 200, description = "核查结论、适用措施及依据、所涉名单；核查已留痕，凭 check_id 反馈", body = CheckResult),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "无权核查；金融机构核查未授权本机构查询的自然人（拒绝已留痕）", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, description = "代码或事项无效；金融机构以公民身份号码核查自然人（须用授权列表中的主体键，拒绝已留痕）", body = ErrorBody),
         (status = 429, body = ErrorBody)))]
 pub async fn create_check(
     State(state): State<Shared>,
