@@ -785,9 +785,18 @@ pub struct CodeParam {
     pub code: String,
 }
 
+/// Whether the caller sees an exception: a unit its own and the credit office's (which hold for
+/// its checks too); the credit office and the auditor every one. Another unit's exception names
+/// its officer and reason, which are that unit's business.
+fn exception_visible(p: &auth::Principal, e: &store::CheckException) -> bool {
+    matches!(p.role, Role::Admin | Role::Auditor)
+        || e.unit.is_none()
+        || made_by(p, &e.actor, &e.unit)
+}
+
 #[utoipa::path(get, path = "/api/v1/exceptions", summary = "查询主体的核查例外", tag = "联合奖惩", security(("token" = [])),
     params(CodeParam),
-    responses((status = 200, description = "该主体在用的例外", body = Vec<store::CheckException>),
+    responses((status = 200, description = "该主体在用的例外：本单位登记的和市信用办登记的（市信用办、安全审计员：全部）；理由中的身份证号码、手机号码已脱敏", body = Vec<store::CheckException>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn list_exceptions(
@@ -795,11 +804,22 @@ pub async fn list_exceptions(
     ctx: Ctx,
     ApiQuery(q): ApiQuery<CodeParam>,
 ) -> ApiResult<Json<Vec<store::CheckException>>> {
-    let s = state.clone();
+    let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let (key, _, _) =
             joint::check::subject_of(&q.code, &s.rules, &s.keys, today(s.clock.now()))?;
-        Ok((key.clone(), s.platform.exceptions(Some(&key))?))
+        let list = s
+            .platform
+            .exceptions(Some(&key))?
+            .into_iter()
+            .filter(|e| exception_visible(&c.principal, e))
+            .map(|mut e| {
+                // A reason is free text: an ID or mobile number typed in it is not shown whole.
+                e.reason = domain::ids::mask_personal_in(&e.reason).into_owned();
+                e
+            })
+            .collect();
+        Ok((key.clone(), list))
     })
     .await;
     // Which subjects an officer asked about is itself sensitive (a code may be an ID number).
@@ -818,8 +838,9 @@ pub async fn list_exceptions(
 #[utoipa::path(post, path = "/api/v1/exceptions/{id}/revoke", summary = "撤销核查例外", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "例外编号")),
     responses((status = 200, description = "已撤销", body = ListActionDone),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "市信用办登记的例外只有市信用办可以撤销", body = ErrorBody),
+        (status = 404, description = "例外不存在、已撤销，或为其他单位登记", body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn revoke_exception(
     State(state): State<Shared>,
     ctx: Ctx,
@@ -834,6 +855,10 @@ pub async fn revoke_exception(
             .exception(id)?
             .ok_or_else(|| ApiError::NotFound(format!("例外{id}不存在或已撤销")))?;
         let p = &c.principal;
+        // Another unit's exception is not this unit's to see, nor to know of.
+        if !exception_visible(p, &e) {
+            return Err(ApiError::Concealed(format!("例外{id}不存在或已撤销")));
+        }
         if p.role != Role::Admin && !made_by(p, &e.actor, &e.unit) {
             return Err(ApiError::NotYours(
                 "只有登记该例外的单位或市信用办可以撤销".into(),
