@@ -942,6 +942,14 @@ async fn a_financial_institution_is_warned_about_the_organisations_it_follows() 
     assert!(!refused.contains(&x.p), "a full ID number in {refused}");
     let mine = h.get("/api/v1/subscriptions", Role::Financial).await.json();
     assert_eq!(mine.as_array().map(Vec::len), Some(1), "{mine}");
+    // Whom an institution watches is a sensitive read: it is in the trail.
+    let bank = format!("金融机构:{BANK}");
+    let read = h.trail("subscription.list", &bank);
+    assert_eq!(
+        read.first().and_then(|e| e.entry.detail.as_deref()),
+        Some("rows=1"),
+        "{read:?}"
+    );
     // The handling department has subscribed to nothing: the bank's list is not its.
     let theirs = h.get("/api/v1/subscriptions", Role::Handling).await.json();
     assert_eq!(theirs.as_array().map(Vec::len), Some(0), "{theirs}");
@@ -964,6 +972,7 @@ async fn a_financial_institution_is_warned_about_the_organisations_it_follows() 
     assert_eq!(s.accepted, 1);
     assert_eq!(run_jobs(&h).alerts_made, 1);
     let alerts = h.get("/api/v1/alerts", Role::Financial).await.json();
+    assert_eq!(h.trail("alert.list", &bank).len(), 1);
     let a = &alerts[0];
     assert_eq!(
         (a["event"].as_str(), a["delivery"].as_str()),
@@ -980,6 +989,9 @@ async fn a_financial_institution_is_warned_about_the_organisations_it_follows() 
     );
     let page = h.get("/console/alerts", Role::Financial).await;
     assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(h.trail("alert.list", &bank).len(), 2);
+    h.get("/api/v1/alerts", Role::Auditor).await;
+    assert_eq!(h.trail("alert.list", "全部").len(), 1);
     assert!(page.text().contains("盐城市己后来列入有限公司"), "console");
     assert!(
         page.text().contains(&format!("金融机构（{BANK}）")) && !page.text().contains("金融机构:"),

@@ -1302,16 +1302,38 @@ pub async fn subscriptions(
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Vec<store::Subscription>>> {
     let unit = organisation_of(&ctx.principal)?;
-    let s = state.clone();
-    blocking(move || {
+    let (s, u) = (state.clone(), unit.clone());
+    let r = blocking(move || {
         Ok(s.platform.subscriptions(
-            &unit,
+            &u,
             q.limit.unwrap_or(100).clamp(1, 1000),
             q.offset.unwrap_or(0).max(0),
         )?)
     })
-    .await
-    .map(Json)
+    .await;
+    // Which subjects a department watches is a sensitive read, as a check is.
+    audit_watch_read(&state, &ctx, "subscription.list", &unit, &r).await;
+    r.map(Json)
+}
+
+/// The trail of a read of whom a unit watches (its subscriptions, its alerts): whose list it
+/// was and how many lines it gave.
+async fn audit_watch_read<T>(
+    state: &Shared,
+    ctx: &Ctx,
+    action: &str,
+    unit: &str,
+    r: &ApiResult<Vec<T>>,
+) {
+    audit(
+        state,
+        ctx,
+        action,
+        Some(unit.to_string()),
+        if r.is_ok() { "ok" } else { "failed" },
+        r.as_ref().ok().map(|l| format!("rows={}", l.len())),
+    )
+    .await;
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -1473,16 +1495,25 @@ pub async fn alerts(
         Role::Admin | Role::Auditor => None,
         _ => Some(organisation_of(&ctx.principal)?),
     };
-    let s = state.clone();
-    blocking(move || {
+    let (s, u) = (state.clone(), unit.clone());
+    let r = blocking(move || {
         Ok(s.platform.alerts(
-            unit.as_deref(),
+            u.as_deref(),
             q.open.unwrap_or(false),
             q.limit.unwrap_or(100).clamp(1, 1000),
         )?)
     })
-    .await
-    .map(Json)
+    .await;
+    // Alerts name the subjects a department watches: a sensitive read.
+    audit_watch_read(
+        &state,
+        &ctx,
+        "alert.list",
+        unit.as_deref().unwrap_or("全部"),
+        &r,
+    )
+    .await;
+    r.map(Json)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -407,7 +407,8 @@ pub async fn alerts(State(state): State<Shared>, ctx: Ctx) -> Response {
         };
         let can = crate::access::SUBSCRIBERS.contains(&c.principal.role);
         let list = s.platform.alerts(unit.as_deref(), false, 200)?;
-        Ok(pages::Alerts {
+        let read = (unit.unwrap_or_else(|| "全部".into()), list.len());
+        let page = pages::Alerts {
             frame: frame(&c, "触发式预警", "/console/alerts"),
             alerts: list
                 .into_iter()
@@ -441,10 +442,23 @@ pub async fn alerts(State(state): State<Shared>, ctx: Ctx) -> Response {
                     can_feedback: can,
                 })
                 .collect(),
-        })
+        };
+        Ok((page, read))
     })
     .await;
-    match r {
+    // Alerts name the subjects a department watches: a sensitive read, as over the API.
+    if let Ok((_, (whose, n))) = &r {
+        audit(
+            &state,
+            &ctx,
+            "alert.list",
+            Some(whose.clone()),
+            "ok",
+            Some(format!("rows={n}")),
+        )
+        .await;
+    }
+    match r.map(|(p, _)| p) {
         Ok(p) => render(StatusCode::OK, p),
         Err(e) => error_page(&ctx, e),
     }
