@@ -214,7 +214,12 @@ async fn every_effect_and_a_delisting(h: Harness) {
         (&x.c, "XZXK", "incentive", "JL-XZXK-01"),
         (&x.c, "RCJG", "incentive", "JL-RCJG-01"),
         (&x.b, "ZFCG", "review", "CJ-FR-01"),
+        // Notify-and-commit approval is not for an organisation whose representative is
+        // listed, as the licence it stands for is reviewed.
+        (&x.b, "GZCN", "review", "CJ-FR-01"),
+        (&x.b, "XZXK", "review", "CJ-FR-01"),
         (&x.p, "FDDB", "forbid", "CJ-FDDB-01"),
+        (&x.p, "XZXK", "review", "CJ-XZXK-02"),
     ];
     for (code, matter, verdict, measure) in cases {
         let (st, v) = check(&h, Role::Handling, code, matter).await;
@@ -231,6 +236,10 @@ async fn every_effect_and_a_delisting(h: Harness) {
             );
         }
     }
+    // A judgment defaulter is not told it is on the focus list.
+    let (_, v) = check(&h, Role::Handling, &x.p, "XZXK").await;
+    let name = v["measures"][0]["name"].as_str().unwrap();
+    assert!(name.contains("失信被执行人"), "{v}");
     // The legal representative's entry is named as such; the organisation's own matters that do
     // not look at the representative are clear.
     let (_, v) = check(&h, Role::Handling, &x.b, "ZFCG").await;
@@ -1537,6 +1546,16 @@ async fn the_legal_representative_of_a_listed_organisation_is_checked_against_it
     assert_eq!(v["entries"][0]["via"], "represented_org", "{v}");
     let (_, v) = check(&h, Role::Handling, &rep, "GWYLY").await;
     assert_eq!(v["verdict"], "review", "{v}");
+    // Notify-and-commit approval as the licence it stands for.
+    for matter in ["XZXK", "GZCN"] {
+        let (_, v) = check(&h, Role::Handling, &rep, matter).await;
+        assert_eq!(v["verdict"], "review", "{matter}: {v}");
+        assert_eq!(
+            measure_ids(&v),
+            vec!["CJ-FR-03".to_string()],
+            "{matter}: {v}"
+        );
+    }
     // A matter that does not look across the relation, and a person who represents nothing.
     assert_eq!(
         check(&h, Role::Handling, &rep, "SSYH").await.1["verdict"],
