@@ -1546,6 +1546,17 @@ async fn the_legal_representative_of_a_listed_organisation_is_checked_against_it
     assert_eq!(v["entries"][0]["via"], "represented_org", "{v}");
     let (_, v) = check(&h, Role::Handling, &rep, "GWYLY").await;
     assert_eq!(v["verdict"], "review", "{v}");
+    // The registration names the person, the entry names no representative: known, no name,
+    // and not said to be unknown beside the review.
+    assert_eq!(v["subject"]["known"], true, "{v}");
+    let text = h
+        .get(
+            &format!("/api/v1/checks/{}/snippet", v["check_id"].as_i64().unwrap()),
+            Role::Handling,
+        )
+        .await
+        .text();
+    assert!(!text.contains("平台未归集"), "{text}");
     // Notify-and-commit approval as the licence it stands for.
     for matter in ["XZXK", "GZCN"] {
         let (_, v) = check(&h, Role::Handling, &rep, matter).await;
@@ -1936,6 +1947,27 @@ async fn the_representative_a_list_entry_names_is_checked_against_it() {
     let (_, v) = check(&h, Role::Handling, &rep, "FDDB").await;
     assert_eq!(v["verdict"], "restrict", "{v}");
     assert_eq!(v["entries"][0]["via"], "represented_org", "{v}");
+    // Known to the platform through the entry, and named as it names its representative; the
+    // snippet does not say, beside a restriction, that nothing of the person is held.
+    assert_eq!(
+        (&v["subject"]["known"], &v["subject"]["name"]),
+        (&json!(true), &json!("孙某")),
+        "{v}"
+    );
+    let text = h
+        .get(
+            &format!("/api/v1/checks/{}/snippet", v["check_id"].as_i64().unwrap()),
+            Role::Handling,
+        )
+        .await
+        .text();
+    assert!(
+        text.contains("孙某") && !text.contains("平台未归集"),
+        "{text}"
+    );
+    // Also for a matter that does not look across the relation.
+    let (_, other) = check(&h, Role::Handling, &rep, "SSYH").await;
+    assert_eq!(other["subject"]["name"], "孙某", "{other}");
     // The console says whose entry brought the measure: the organisation's, not the person's.
     let page = h
         .get(
