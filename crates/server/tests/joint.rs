@@ -456,6 +456,20 @@ async fn every_effect_and_a_delisting(h: Harness) {
     assert_eq!(v["entries"][0]["rectify_by"], "2026-08-31");
     let r = act(json!({"action": "exit", "reason": ""})).await;
     assert!(r.text().contains("须说明理由"), "{}", r.text());
+    // A red-list entry punishes nothing: there is nothing to rectify.
+    let (_, red) = check(&h, Role::Handling, &x.c, "PYPX").await;
+    let red_id = red["entries"][0]["record_id"].as_str().unwrap();
+    let r = h
+        .post_json(
+            &format!("/api/v1/lists/{red_id}/actions"),
+            Role::Deciding,
+            json!({"action": "rectify", "deadline": "2026-08-31", "reason": "督促整改"}),
+        )
+        .await;
+    assert!(!r.status.is_success(), "{}", r.text());
+    assert!(r.text().contains("不能限期整改"), "{}", r.text());
+    let (_, red) = check(&h, Role::Handling, &x.c, "PYPX").await;
+    assert_eq!(red["entries"][0]["rectify_by"], Value::Null, "{red}");
     // Only the deciding unit (or the credit office) acts on an entry.
     assert_eq!(
         h.post_json(

@@ -631,6 +631,14 @@ pub fn apply_list_action(
     };
     let lists = s.lists.lists();
     let named = named_deciding_unit(s, id)?;
+    let rewarding: Vec<&str> = s
+        .rules
+        .catalog
+        .classes
+        .iter()
+        .filter(|c| c.list_type == Some(domain::catalog::ListType::Red))
+        .map(|c| c.code.as_str())
+        .collect();
     s.store.list_action(
         id,
         &lists,
@@ -642,6 +650,7 @@ pub fn apply_list_action(
             reason: &req.reason,
             at: now,
             today: today(now),
+            rewarding: &rewarding,
         },
     )?;
     // Checks see the change at once.
