@@ -2156,3 +2156,47 @@ async fn a_person_on_no_list_is_known_from_the_store_on_sqlite() {
 async fn a_person_on_no_list_is_known_from_the_store_on_postgres() {
     a_person_on_no_list_is_known_from_the_store(pg_harness().await).await;
 }
+
+/// The 累计失信 warning names a person so that the office can act: name and masked ID number,
+/// the key in full and where the file is (not a cut key).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_accumulation_warning_names_a_person_the_office_can_act_on() {
+    let h = harness();
+    let p = ric(31);
+    let rows: Vec<(&str, &str, &str, &str)> = [
+        "盐环罚〔2026〕41号",
+        "盐环罚〔2026〕42号",
+        "盐环罚〔2026〕43号",
+    ]
+    .iter()
+    .map(|no| ("周某", "自然人", p.as_str(), *no))
+    .collect();
+    let s = import(&h, UNIT, "行政处罚", &unit_penalty_csv(&h.state, &rows));
+    assert_eq!(s.accepted, 3, "{s:?}");
+    let key = views::subject_key(
+        &p,
+        &h.state.rules,
+        &h.state.keys,
+        chrono::NaiveDate::from_ymd_opt(2026, 6, 10).unwrap(),
+    )
+    .unwrap();
+    let st = h.get("/api/v1/joint/stats", Role::Admin).await.json();
+    let a = st["accumulated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["key"] == key.as_str())
+        .unwrap_or_else(|| panic!("{st}"))
+        .clone();
+    let masked = format!("{}********{}", &p[..6], &p[14..]);
+    assert_eq!(a["subject"], format!("周某（{masked}）"), "{a}");
+    assert_eq!(a["file"], format!("/api/v1/subjects/{key}"), "{a}");
+    assert_eq!(a["records"], 3, "{a}");
+    let page = h.get("/console/joint", Role::Admin).await.text();
+    assert!(
+        page.contains(&format!("周某（{masked}）"))
+            && page.contains(&format!("href=\"/api/v1/subjects/{key}\"")),
+        "{page}"
+    );
+    assert!(!page.contains(&p), "{page}");
+}

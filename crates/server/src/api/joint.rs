@@ -1605,6 +1605,12 @@ pub struct Accumulated {
     // Name and code (a person's ID masked).
     /// 主体名称和代码（自然人的身份证号码已脱敏）。
     pub subject: String,
+    // The subject's key in full (a person's: P and 31 hex digits), to act on it.
+    /// 主体键（全文；自然人为P开头的32位键），据此查阅信用档案、核查或订阅。
+    pub key: String,
+    // Where its credit file is read.
+    /// 该主体信用档案的接口地址。
+    pub file: String,
     pub records: i64,
 }
 
@@ -1680,19 +1686,31 @@ pub fn joint_stats(state: &Shared, since: Option<&str>) -> ApiResult<JointStats>
     let accumulated = top
         .into_iter()
         .map(|(key, n)| {
+            // The office acts on whom it is shown: a person by name and masked ID number from
+            // the subject master (the name index holds organisations only).
             let label = match state.search.get(&key) {
                 Some(e) => format!("{}（{}）", e.name, key),
-                None if key.starts_with('P') => {
-                    format!("自然人（主体键{}…）", &key[..8.min(key.len())])
-                }
-                None => key.clone(),
+                None => match state.store.subject(&key)? {
+                    Some(x) => {
+                        let code = x.id_masked.or(x.uscc).unwrap_or_else(|| key.clone());
+                        let name = if x.name.is_empty() {
+                            x.kind.label().to_string()
+                        } else {
+                            x.name
+                        };
+                        format!("{name}（{code}）")
+                    }
+                    None => key.clone(),
+                },
             };
-            Accumulated {
+            Ok(Accumulated {
                 subject: label,
+                file: format!("/api/v1/subjects/{key}"),
+                key,
                 records: n,
-            }
+            })
         })
-        .collect();
+        .collect::<ApiResult<_>>()?;
     let (entries, listed_subjects) = state.lists.size();
     Ok(JointStats {
         since: day,

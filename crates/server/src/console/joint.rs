@@ -701,7 +701,12 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
             accumulated: st
                 .accumulated
                 .iter()
-                .map(|a| vec![a.subject.clone(), a.records.to_string()])
+                .map(|a| pages::AccumulatedLine {
+                    subject: a.subject.clone(),
+                    key: a.key.clone(),
+                    file: a.file.clone(),
+                    records: a.records,
+                })
                 .collect(),
             rule: if st.accumulated_total > st.accumulated.len() as i64 {
                 format!(
