@@ -454,6 +454,7 @@ async fn every_effect_and_a_delisting(h: Harness) {
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["verdict"], "forbid");
     assert_eq!(v["entries"][0]["rectify_by"], "2026-08-31");
+    let before_exit = v["check_id"].as_i64().unwrap();
     let r = act(json!({"action": "exit", "reason": ""})).await;
     assert!(r.text().contains("须说明理由"), "{}", r.text());
     // A red-list entry punishes nothing: there is nothing to rectify.
@@ -483,6 +484,20 @@ async fn every_effect_and_a_delisting(h: Harness) {
     );
     let r = act(json!({"action": "exit", "reason": "已整改到位，申请提前移出，经审核同意"})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // The snippet of a check made before says how its entry left the list, not nothing.
+    let text = h
+        .get(
+            &format!("/api/v1/checks/{before_exit}/snippet"),
+            Role::Handling,
+        )
+        .await
+        .text();
+    assert!(
+        text.contains("所涉名单")
+            && text.contains("盐环信〔2026〕1号")
+            && text.contains("核查后已移出名单"),
+        "{text}"
+    );
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["verdict"], "clear", "{v}");
     // A changed resend of the exited entry from its unit does not put it back on the list; the
@@ -587,6 +602,20 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["verdict"], "clear", "{v}");
     assert_eq!(v["suppressed"][0]["exception_id"], ex["exception_id"]);
+    // The snippet says the hit was there and set aside, and on what ground.
+    let text = h
+        .get(
+            &format!("/api/v1/checks/{}/snippet", v["check_id"].as_i64().unwrap()),
+            Role::Handling,
+        )
+        .await
+        .text();
+    assert!(
+        text.contains("已按例外处理")
+            && text.contains("盐环信〔2026〕1号")
+            && text.contains(&format!("例外{}：同名不同主体", ex["exception_id"])),
+        "{text}"
+    );
     // Only for the unit that marked it: another department's check still meets the measure.
     let other = h.token_for(Role::Handling, OTHER_UNIT);
     let r = h

@@ -441,7 +441,61 @@ pub fn measure_via(
     }
 }
 
-pub fn snippet(s: &Shared, c: &store::CheckRow) -> String {
+fn list_name(rules: &rulebook::Rulebook, class: &str) -> String {
+    rules
+        .catalog
+        .class_by_code(class)
+        .map_or(class.to_string(), |k| k.name.clone())
+}
+
+type Around = [(std::sync::Arc<joint::index::Entry>, Via)];
+
+/// A list entry by its list and 文书号: from the index, or (one that left it since) the store.
+fn entry_name(s: &Shared, around: &Around, rid: &str) -> ApiResult<String> {
+    if let Some((e, _)) = around.iter().find(|(e, _)| e.record_id == rid) {
+        return Ok(format!(
+            "{}　{}",
+            list_name(&s.rules, &e.class_code),
+            e.decision_no
+        ));
+    }
+    let Some(head) = s.store.record_head(rid)? else {
+        return Ok(format!("记录{rid}"));
+    };
+    let no = s
+        .rules
+        .catalog
+        .class_by_code(&head.class_code)
+        .and_then(|c| c.item_by_role(domain::catalog::Role::DecisionNo))
+        .and_then(|item| {
+            store::payload_pairs(&head.payload)
+                .into_iter()
+                .find(|(k, _)| *k == item.code)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap_or_else(|| format!("记录{rid}"));
+    Ok(format!("{}　{}", list_name(&s.rules, &head.class_code), no))
+}
+
+/// How an entry the check met has left its list since: 已提前移出名单, 已撤销认定 ….
+fn ended_since(s: &Shared, rid: &str) -> ApiResult<String> {
+    use domain::record::ChangeKind as K;
+    let change = s
+        .store
+        .record_head(rid)?
+        .and_then(|h| h.change.parse::<K>().ok());
+    Ok(match change {
+        Some(K::Exited) => "核查后已移出名单（提前移出）",
+        Some(K::Revoked) => "核查后已撤销认定",
+        Some(K::Expired) => "核查后已到期移出名单",
+        Some(K::Withdrawn) => "核查后已由报送单位撤回",
+        Some(K::Repaired) => "核查后已信用修复，不再在列",
+        _ => "核查后已变更，不再在列",
+    }
+    .into())
+}
+
+pub fn snippet(s: &Shared, c: &store::CheckRow) -> ApiResult<String> {
     let rules = &s.rules;
     let v = Verdict::parse(&c.verdict).unwrap_or(Verdict::Clear);
     let color = match v {
@@ -483,16 +537,14 @@ pub fn snippet(s: &Shared, c: &store::CheckRow) -> String {
         }
         h.push_str("</ul>");
     }
-    if !entries.is_empty() {
-        h.push_str("<div style=\"margin-top:4px\">所涉名单：</div><ul style=\"margin:0 0 0 18px;padding:0\">");
-        for (e, _) in &entries {
-            let list = rules
-                .catalog
-                .class_by_code(&e.class_code)
-                .map_or(e.class_code.clone(), |k| k.name.clone());
-            h.push_str(&format!(
-                "<li>{}　{}　认定单位：{}{}</li>",
-                esc(&list),
+    // Every entry the check met, as it stands now: in force (with its objection), or how it has
+    // left its list since; an approving officer must not read an empty block as "nothing".
+    let mut lines = Vec::new();
+    for rid in &c.entries {
+        match entries.iter().find(|(e, _)| &e.record_id == rid) {
+            Some((e, _)) => lines.push(format!(
+                "{}　{}　认定单位：{}{}",
+                esc(&list_name(rules, &e.class_code)),
                 esc(&e.decision_no),
                 esc(&e.deciding_unit),
                 if e.under_objection {
@@ -500,17 +552,56 @@ pub fn snippet(s: &Shared, c: &store::CheckRow) -> String {
                 } else {
                     ""
                 }
+            )),
+            None => lines.push(format!(
+                "{}　<strong>{}</strong>",
+                esc(&entry_name(s, &[], rid)?),
+                esc(&ended_since(s, rid)?)
+            )),
+        }
+    }
+    if !lines.is_empty() {
+        h.push_str("<div style=\"margin-top:4px\">所涉名单：</div><ul style=\"margin:0 0 0 18px;padding:0\">");
+        for l in &lines {
+            h.push_str(&format!("<li>{l}</li>"));
+        }
+        h.push_str("</ul>");
+    }
+    // Hits an exception set aside: the officer sees that they were there, and on what ground.
+    if !c.suppressed.is_empty() {
+        let exceptions = s.platform.exceptions(Some(&c.subject_key))?;
+        let around = s.lists.entries_around(&c.subject_key);
+        h.push_str("<div style=\"margin-top:4px\">已按例外处理（不计为命中）：</div><ul style=\"margin:0 0 0 18px;padding:0\">");
+        for rid in &c.suppressed {
+            // The exception that holds for the checking unit's checks: its own or the office's.
+            let x = exceptions.iter().find(|x| {
+                &x.record_id == rid
+                    && x.matter == c.matter
+                    && (x.unit.is_none() || x.unit == c.unit)
+            });
+            let why = match x {
+                Some(x) => format!(
+                    "例外{}：{}",
+                    x.exception_id,
+                    domain::ids::mask_personal_in(&x.reason)
+                ),
+                None => "该例外已撤销".into(),
+            };
+            h.push_str(&format!(
+                "<li>{}（{}）</li>",
+                esc(&entry_name(s, &around, rid)?),
+                esc(&why)
             ));
         }
         h.push_str("</ul>");
     }
     h.push_str("<div style=\"color:#666;font-size:12px\">信用中国（江苏盐城）联合奖惩系统 · 请在业务办结后反馈措施采取情况</div></div>");
-    h
+    Ok(h)
 }
 
 #[utoipa::path(get, path = "/api/v1/checks/{id}/snippet", summary = "核查结论的嵌入式HTML片段", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "核查编号")),
-    responses((status = 200, description = "可嵌入业务系统页面的HTML片段（无脚本）", content_type = "text/html", body = String),
+    responses((status = 200, description = "可嵌入业务系统页面的HTML片段（无脚本）：结论、适用措施及依据、所涉名单的现状（核查后移出、撤销认定等已注明）、按例外处理的命中及例外编号和理由", content_type = "text/html", body = String),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn check_snippet(
@@ -521,7 +612,7 @@ pub async fn check_snippet(
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let check = visible_check(&s, &c, id)?;
-        Ok(Html(snippet(&s, &check)))
+        Ok(Html(snippet(&s, &check)?))
     })
     .await;
     audit_check_read(&state, &ctx, id, r.is_ok(), "check.snippet").await;

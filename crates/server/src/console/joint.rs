@@ -233,7 +233,7 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
             )
         }),
         can_feedback: crate::access::CHECKERS.contains(&ctx.principal.role),
-        snippet: api::snippet(state, &c),
+        snippet: api::snippet(state, &c)?,
         entry_choices,
         can_except: crate::access::OFFICERS.contains(&ctx.principal.role),
         can_decide: crate::access::LIST_DECIDERS.contains(&ctx.principal.role),
