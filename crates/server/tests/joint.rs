@@ -2229,3 +2229,54 @@ async fn the_accumulation_warning_names_a_person_the_office_can_act_on() {
     );
     assert!(!page.contains(&p), "{page}");
 }
+
+/// A department that follows an organisation hears when its legal representative is listed:
+/// checks hold the organisation to its representative's entries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_representative_listed_warns_those_who_follow_the_organisation() {
+    let h = harness();
+    let x = city(&h);
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions",
+            Role::Handling,
+            json!({"codes": [x.b]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    tokio::task::block_in_place(|| run_jobs(&h));
+    // Its representative (person p) is listed again by the court.
+    let court = format!(
+        "SX_XDR_MC,SX_XDR_LB,SX_XDR_ZJLX,SX_XDR_ZJHM,SX_AH,SX_ZXFY,SX_YJWH,SX_YW,SX_LXQK,SX_JTQX,SX_LARQ,SX_FBRQ\n\
+         王某,自然人,身份证,{},（2026）苏0902执300号,盐城市亭湖区人民法院,（2025）苏0902民初3号,给付货款5万元,全部未履行,有履行能力而拒不履行,2026-05-05,2026-06-01\n",
+        x.p
+    );
+    let s = import(
+        &h,
+        "盐城市亭湖区人民法院",
+        "司法裁判及执行（失信被执行人）",
+        &court,
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    tokio::task::block_in_place(|| run_jobs(&h));
+    let alerts = h.get("/api/v1/alerts", Role::Handling).await.json();
+    let a = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["event"] == "legal_rep_listed")
+        .unwrap_or_else(|| panic!("{alerts}"));
+    assert_eq!(
+        a["subject_label"],
+        format!("盐城市乙建设工程有限公司（{}）", x.b),
+        "{a}"
+    );
+    let detail = a["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("盐城市乙建设工程有限公司") && detail.contains("的法定代表人列入名单"),
+        "{a}"
+    );
+    assert!(!detail.contains(&x.p), "{a}");
+    let page = h.get("/console/alerts", Role::Handling).await.text();
+    assert!(page.contains("法定代表人列入名单"), "{page}");
+}

@@ -394,6 +394,10 @@ fn event_label(e: &str) -> &'static str {
         "exited" => "移出名单",
         "revoked" => "撤销列入决定",
         "penalty_ended" => "处罚停止公示",
+        "legal_rep_listed" => "法定代表人列入名单",
+        "legal_rep_changed" => "法定代表人名单变更",
+        "legal_rep_exited" => "法定代表人移出名单",
+        "legal_rep_revoked" => "法定代表人撤销列入决定",
         _ => "其他",
     }
 }
