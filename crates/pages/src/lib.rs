@@ -510,6 +510,8 @@ pub struct Checks {
     pub matters: Vec<ClassOption>,
     pub code: String,
     pub matter: String,
+    /// A financial institution's form: a person only by the key of an authorisation.
+    pub financial: bool,
     /// (href, time, subject, matter, verdict, feedback)
     pub rows: Vec<Vec<String>>,
 }

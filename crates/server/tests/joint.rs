@@ -2113,6 +2113,9 @@ async fn a_person_on_no_list_is_known_from_the_store(h: Harness) {
         v["error"]["message"].as_str().unwrap().contains("主体键"),
         "{v}"
     );
+    // The console's form says so beforehand.
+    let form = h.get("/console/checks", Role::Financial).await.text();
+    assert!(form.contains("主体键（P开头）"), "{form}");
     let (st, v) = check(&h, Role::Financial, &key, "JRSX").await;
     assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
     assert!(
@@ -2228,6 +2231,16 @@ async fn the_accumulation_warning_names_a_person_the_office_can_act_on() {
         "{page}"
     );
     assert!(!page.contains(&p), "{page}");
+    // Reading whom it names is in the trail.
+    let read = tokio::task::block_in_place(|| {
+        h.state.platform.audit_search(&store::AuditQuery {
+            action: Some("joint.stats".into()),
+            limit: 10,
+            ..Default::default()
+        })
+    })
+    .unwrap();
+    assert_eq!(read.len(), 2, "{read:?}");
 }
 
 /// A department that follows an organisation hears when its legal representative is listed:

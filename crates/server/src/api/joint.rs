@@ -1830,10 +1830,28 @@ pub fn joint_stats(state: &Shared, since: Option<&str>) -> ApiResult<JointStats>
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn stats(
     State(state): State<Shared>,
+    ctx: Ctx,
     ApiQuery(q): ApiQuery<StatsParams>,
 ) -> ApiResult<Json<JointStats>> {
     let s = state.clone();
-    blocking(move || joint_stats(&s, q.since.as_deref()))
-        .await
-        .map(Json)
+    let r = blocking(move || joint_stats(&s, q.since.as_deref())).await;
+    audit_stats_read(&state, &ctx, r.as_ref().ok().map(|st| st.accumulated.len())).await;
+    r.map(Json)
+}
+
+/// The 累计失信 warning names persons (name, masked ID number, key): reading it is in the trail.
+pub(crate) async fn audit_stats_read(state: &Shared, ctx: &Ctx, accumulated: Option<usize>) {
+    audit(
+        state,
+        ctx,
+        "joint.stats",
+        None,
+        if accumulated.is_some() {
+            "ok"
+        } else {
+            "failed"
+        },
+        accumulated.map(|n| format!("accumulated={n}")),
+    )
+    .await;
 }

@@ -78,6 +78,7 @@ fn checks_page_for(
         matters: matters(state, ctx),
         code,
         matter,
+        financial: ctx.principal.role == auth::Role::Financial,
         rows: rows
             .iter()
             .map(|c| {
@@ -728,6 +729,7 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
         })
     })
     .await;
+    api::audit_stats_read(&state, &ctx, r.as_ref().ok().map(|p| p.accumulated.len())).await;
     match r {
         Ok(p) => render(StatusCode::OK, p),
         Err(e) => error_page(&ctx, e),
