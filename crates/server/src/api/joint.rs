@@ -459,8 +459,12 @@ fn entry_name(s: &Shared, around: &Around, rid: &str) -> ApiResult<String> {
             e.decision_no
         ));
     }
-    let Some(head) = s.store.record_head(rid)? else {
-        return Ok(format!("记录{rid}"));
+    Ok(head_name(s, rid, s.store.record_head(rid)?.as_ref()))
+}
+
+fn head_name(s: &Shared, rid: &str, head: Option<&store::RecordHead>) -> String {
+    let Some(head) = head else {
+        return format!("记录{rid}");
     };
     let no = s
         .rules
@@ -474,25 +478,22 @@ fn entry_name(s: &Shared, around: &Around, rid: &str) -> ApiResult<String> {
                 .map(|(_, v)| v.to_string())
         })
         .unwrap_or_else(|| format!("记录{rid}"));
-    Ok(format!("{}　{}", list_name(&s.rules, &head.class_code), no))
+    format!("{}　{}", list_name(&s.rules, &head.class_code), no)
 }
 
-/// How an entry the check met has left its list since: 已提前移出名单, 已撤销认定 ….
-fn ended_since(s: &Shared, rid: &str) -> ApiResult<String> {
+/// An entry the check met that has left its list since, and how: 已移出名单, 已撤销认定 ….
+fn left_list(s: &Shared, rid: &str) -> ApiResult<(String, &'static str)> {
     use domain::record::ChangeKind as K;
-    let change = s
-        .store
-        .record_head(rid)?
-        .and_then(|h| h.change.parse::<K>().ok());
-    Ok(match change {
+    let head = s.store.record_head(rid)?;
+    let how = match head.as_ref().and_then(|h| h.change.parse::<K>().ok()) {
         Some(K::Exited) => "核查后已移出名单（提前移出）",
         Some(K::Revoked) => "核查后已撤销认定",
         Some(K::Expired) => "核查后已到期移出名单",
         Some(K::Withdrawn) => "核查后已由报送单位撤回",
         Some(K::Repaired) => "核查后已信用修复，不再在列",
         _ => "核查后已变更，不再在列",
-    }
-    .into())
+    };
+    Ok((head_name(s, rid, head.as_ref()), how))
 }
 
 pub fn snippet(s: &Shared, c: &store::CheckRow) -> ApiResult<String> {
@@ -553,11 +554,10 @@ pub fn snippet(s: &Shared, c: &store::CheckRow) -> ApiResult<String> {
                     ""
                 }
             )),
-            None => lines.push(format!(
-                "{}　<strong>{}</strong>",
-                esc(&entry_name(s, &[], rid)?),
-                esc(&ended_since(s, rid)?)
-            )),
+            None => {
+                let (name, how) = left_list(s, rid)?;
+                lines.push(format!("{}　<strong>{}</strong>", esc(&name), esc(how)));
+            }
         }
     }
     if !lines.is_empty() {
