@@ -49,6 +49,9 @@ pub struct EntryFacts {
     pub change: ChangeKind,
     pub listed_on: Option<NaiveDate>,
     pub valid_to: Option<NaiveDate>,
+    /// The entry's list rewards (守信激励, the red list): it carries no punishment, so there is
+    /// nothing to rectify.
+    pub rewards: bool,
 }
 
 /// Checks an action against the entry's state on `today`; the error says why, in Chinese.
@@ -74,6 +77,12 @@ pub fn check_action(
         return Err(format!("{}须说明理由", action.label()));
     }
     match action {
+        ListAction::Rectify { .. } if f.rewards => {
+            return Err(
+                "守信激励（红）名单不是惩戒名单，没有须整改的失信行为，不能限期整改；认定有误的请撤销认定，不再符合条件的请提前移出"
+                    .into(),
+            );
+        }
         ListAction::Rectify { deadline } => {
             if *deadline <= today {
                 return Err(format!("整改期限{deadline}应晚于今天（{today}）"));
@@ -112,6 +121,7 @@ mod tests {
             change,
             listed_on: Some(d("2026-01-10")),
             valid_to: valid_to.map(d),
+            rewards: false,
         }
     }
 
@@ -144,6 +154,18 @@ mod tests {
                 .unwrap_err()
                 .contains("晚于名单有效期")
         );
+        // A red-list entry punishes nothing: nothing to rectify; it may still exit or be revoked.
+        let red = EntryFacts {
+            rewards: true,
+            ..live
+        };
+        assert!(
+            check_action(red, &rectify, "督促整改", today)
+                .unwrap_err()
+                .contains("不能限期整改")
+        );
+        assert!(check_action(red, &ListAction::Exit, "不再符合条件", today).is_ok());
+        assert!(check_action(red, &ListAction::Revoke, "认定有误", today).is_ok());
         assert!(check_action(live, &ListAction::Exit, "已整改到位", today).is_ok());
         assert!(check_action(live, &ListAction::Revoke, "认定决定被撤销", today).is_ok());
         // Expiry only after the validity ends.

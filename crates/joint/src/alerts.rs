@@ -65,7 +65,25 @@ pub fn detect(
             else {
                 continue;
             };
-            let subs = platform.subscribers(&e.subject_key)?;
+            // Who hears of it: the subject's own subscribers, and — a person's list entry — the
+            // subscribers of the organisations the person represents, which checks hold to it
+            // (seed 003 四（六）; measures with legal_rep_targets).
+            let mut subs: Vec<(String, String, DateTime<Utc>, String, String)> = platform
+                .subscribers(&e.subject_key)?
+                .into_iter()
+                .map(|(unit, l, since)| (unit, l, since, e.subject_key.clone(), String::new()))
+                .collect();
+            if e.subject_key.starts_with('P') && lists.contains(&e.class_code.as_str()) {
+                for (org, _) in store.represented_by(std::slice::from_ref(&e.subject_key))? {
+                    for (unit, l, since) in platform.subscribers(&org)? {
+                        // One alert per unit and event: its own subscription to the person
+                        // first.
+                        if !subs.iter().any(|s| s.0 == unit) {
+                            subs.push((unit, l, since, org.clone(), "的法定代表人".into()));
+                        }
+                    }
+                }
+            }
             if subs.is_empty() {
                 continue;
             }
@@ -74,7 +92,7 @@ pub fn detect(
                 .class_by_code(&e.class_code)
                 .map_or(e.class_code.clone(), |c| c.name.clone());
             // A unit hears of what happens after it subscribed, not of the subject's past.
-            for (unit, subject_label, since) in subs {
+            for (unit, subject_label, since, subject_key, whose) in subs {
                 if e.at < since {
                     continue;
                 }
@@ -86,16 +104,20 @@ pub fn detect(
                 alerts.push(NewAlert {
                     event_seq: e.seq,
                     unit,
-                    subject_key: e.subject_key.clone(),
-                    subject_label: subject_label.clone(),
-                    event: event.to_string(),
+                    event: if whose.is_empty() {
+                        event.to_string()
+                    } else {
+                        format!("legal_rep_{event}")
+                    },
+                    subject_key,
                     record_id: e.record_id.clone(),
                     class_code: e.class_code.clone(),
                     detail: format!(
-                        "{subject_label}{label}：{class}（{}，{}）",
+                        "{subject_label}{whose}{label}：{class}（{}，{}）",
                         e.source_unit,
                         crate::beijing_day(e.at)
                     ),
+                    subject_label,
                     delivery: delivery.to_string(),
                 });
             }

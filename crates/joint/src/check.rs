@@ -107,11 +107,6 @@ pub struct CheckResult {
     // Measures version and rule digest the verdict came from.
     /// 得出结论所依据的措施清单版本和规则摘要。
     pub rule_version: String,
-    /// Whether the store was not asked about a subject the lists do not name (a financial
-    /// institution's check of a person): its label then does not say the platform holds
-    /// nothing of it.
-    #[serde(skip)]
-    pub unasked: bool,
 }
 
 /// What a check needs to know about a subject that is not on any list: its name and kind.
@@ -330,17 +325,34 @@ impl Checker<'_> {
             .collect();
         // Entries that no applied measure used (an incentive dropped under punishment, a list
         // with no measure for this matter) are still shown: the officer sees the whole picture.
+        // A person the lists reach only through an organisation they represent is one the
+        // platform holds records of: named as the organisation's entry names its legal
+        // representative (unless that entry names someone else by ID number).
+        let around = match m {
+            _ if kind != SubjectKind::NaturalPerson => Vec::new(),
+            Some(m) if m.check_legal_rep => represented.clone(),
+            _ => self.index.represented_entries(key),
+        };
+        let rep_name = around
+            .iter()
+            .filter(|e| e.named_rep.as_deref().is_none_or(|r| r == key))
+            .map(|e| e.rep_name.clone())
+            .find(|n| !n.is_empty());
         let name = own
             .first()
             .map(|e| e.subject_name.clone())
             .filter(|n| !n.is_empty())
+            .or(rep_name)
             .or_else(|| self.names.name_of(key).map(|(n, _)| n));
+        // Entries of its own, its legal representative's or an organisation's it represents
+        // are records the platform holds of it, name or not.
+        let known = name.is_some() || !own.is_empty() || !rep.is_empty() || !around.is_empty();
         CheckResult {
             check_id: 0,
             checked_at: now,
             subject: SubjectRef {
                 code: shown.to_string(),
-                known: name.is_some(),
+                known,
                 name: name.unwrap_or_default(),
                 kind,
                 key: key.to_string(),
@@ -355,7 +367,6 @@ impl Checker<'_> {
             entries,
             suppressed,
             rule_version: format!("{}/{}", book.version, self.rules.digest),
-            unasked: false,
         }
     }
 }
@@ -365,8 +376,9 @@ impl CheckResult {
     pub fn label(&self) -> String {
         if self.subject.name.is_empty() {
             // Said where the verdict is shown (the snippet, the console): "nothing found" of a
-            // subject the platform has no record of is no clearance.
-            if self.subject.known || self.unasked {
+            // subject the platform has no record of is no clearance. Beside a verdict that
+            // found something it would contradict it.
+            if self.subject.known || self.verdict != Verdict::Clear {
                 self.subject.code.clone()
             } else {
                 format!("{}（平台未归集到该主体的信息）", self.subject.code)

@@ -33,6 +33,8 @@ pub struct Entry {
     /// The legal representative the entry names (person key): held to it as the one registered
     /// is (seed 003 四（六）), even when the registration does not name them.
     pub named_rep: Option<String>,
+    /// The legal representative's name as the entry gives it (empty when it names none).
+    pub rep_name: String,
 }
 
 impl Entry {
@@ -124,6 +126,7 @@ fn to_entry(rules: &Rulebook, e: &store::ListEntry) -> Entry {
         under_objection: e.under_objection,
         hash: e.hash.clone(),
         named_rep: e.legal_rep_key.clone(),
+        rep_name: role(Role::LegalRep),
     }
 }
 

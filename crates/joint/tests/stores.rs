@@ -311,6 +311,7 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
             reason: "",
             at: later.now(),
             today: day("2026-06-12"),
+            rewarding: &[],
         };
         let mut told = Vec::new();
         let n = store
@@ -331,6 +332,7 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
                     reason: "x",
                     at: later.now(),
                     today: day("2026-06-12"),
+                    rewarding: &[],
                 },
             )
             .expect_err("only the deciding unit acts on its entry");
@@ -347,6 +349,7 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
                     reason: "整改到位",
                     at: later.now(),
                     today: day("2026-06-12"),
+                    rewarding: &[],
                 },
             )
             .unwrap();
@@ -592,6 +595,7 @@ fn a_list_action_committed_late_reaches_the_index() {
                     reason: "整改到位",
                     at: now - Duration::seconds(30),
                     today: now.date_naive(),
+                    rewarding: &[],
                 },
             )
             .unwrap();

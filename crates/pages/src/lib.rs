@@ -514,6 +514,8 @@ pub struct Checks {
     pub matters: Vec<ClassOption>,
     pub code: String,
     pub matter: String,
+    /// A financial institution's form: a person only by the key of an authorisation.
+    pub financial: bool,
     /// (href, time, subject, matter, verdict, feedback)
     pub rows: Vec<Vec<String>>,
 }
@@ -603,8 +605,17 @@ pub struct JointStatsPage {
     pub frame: Frame,
     pub summary: Vec<Figure>,
     pub rows: Vec<Vec<String>>,
-    pub accumulated: Vec<Vec<String>>,
+    pub accumulated: Vec<AccumulatedLine>,
     pub rule: String,
+}
+
+/// A subject of the 累计失信 warning: whom (name, code), its key in full and where its file is.
+#[derive(Debug, Clone)]
+pub struct AccumulatedLine {
+    pub subject: String,
+    pub key: String,
+    pub file: String,
+    pub records: i64,
 }
 
 // ----- credit repair and objections -----

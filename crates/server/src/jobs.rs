@@ -48,6 +48,7 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
                 reason: "",
                 at: now,
                 today: day,
+                rewarding: &[],
             },
             &mut |id| {
                 trail(

@@ -214,7 +214,12 @@ async fn every_effect_and_a_delisting(h: Harness) {
         (&x.c, "XZXK", "incentive", "JL-XZXK-01"),
         (&x.c, "RCJG", "incentive", "JL-RCJG-01"),
         (&x.b, "ZFCG", "review", "CJ-FR-01"),
+        // Notify-and-commit approval is not for an organisation whose representative is
+        // listed, as the licence it stands for is reviewed.
+        (&x.b, "GZCN", "review", "CJ-FR-01"),
+        (&x.b, "XZXK", "review", "CJ-FR-01"),
         (&x.p, "FDDB", "forbid", "CJ-FDDB-01"),
+        (&x.p, "XZXK", "review", "CJ-XZXK-02"),
     ];
     for (code, matter, verdict, measure) in cases {
         let (st, v) = check(&h, Role::Handling, code, matter).await;
@@ -231,6 +236,10 @@ async fn every_effect_and_a_delisting(h: Harness) {
             );
         }
     }
+    // A judgment defaulter is not told it is on the focus list.
+    let (_, v) = check(&h, Role::Handling, &x.p, "XZXK").await;
+    let name = v["measures"][0]["name"].as_str().unwrap();
+    assert!(name.contains("失信被执行人"), "{v}");
     // The legal representative's entry is named as such; the organisation's own matters that do
     // not look at the representative are clear.
     let (_, v) = check(&h, Role::Handling, &x.b, "ZFCG").await;
@@ -445,8 +454,23 @@ async fn every_effect_and_a_delisting(h: Harness) {
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["verdict"], "forbid");
     assert_eq!(v["entries"][0]["rectify_by"], "2026-08-31");
+    let before_exit = v["check_id"].as_i64().unwrap();
     let r = act(json!({"action": "exit", "reason": ""})).await;
     assert!(r.text().contains("须说明理由"), "{}", r.text());
+    // A red-list entry punishes nothing: there is nothing to rectify.
+    let (_, red) = check(&h, Role::Handling, &x.c, "PYPX").await;
+    let red_id = red["entries"][0]["record_id"].as_str().unwrap();
+    let r = h
+        .post_json(
+            &format!("/api/v1/lists/{red_id}/actions"),
+            Role::Deciding,
+            json!({"action": "rectify", "deadline": "2026-08-31", "reason": "督促整改"}),
+        )
+        .await;
+    assert!(!r.status.is_success(), "{}", r.text());
+    assert!(r.text().contains("不能限期整改"), "{}", r.text());
+    let (_, red) = check(&h, Role::Handling, &x.c, "PYPX").await;
+    assert_eq!(red["entries"][0]["rectify_by"], Value::Null, "{red}");
     // Only the deciding unit (or the credit office) acts on an entry.
     assert_eq!(
         h.post_json(
@@ -460,6 +484,20 @@ async fn every_effect_and_a_delisting(h: Harness) {
     );
     let r = act(json!({"action": "exit", "reason": "已整改到位，申请提前移出，经审核同意"})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // The snippet of a check made before says how its entry left the list, not nothing.
+    let text = h
+        .get(
+            &format!("/api/v1/checks/{before_exit}/snippet"),
+            Role::Handling,
+        )
+        .await
+        .text();
+    assert!(
+        text.contains("所涉名单")
+            && text.contains("盐环信〔2026〕1号")
+            && text.contains("核查后已移出名单"),
+        "{text}"
+    );
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["verdict"], "clear", "{v}");
     // A changed resend of the exited entry from its unit does not put it back on the list; the
@@ -564,6 +602,20 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["verdict"], "clear", "{v}");
     assert_eq!(v["suppressed"][0]["exception_id"], ex["exception_id"]);
+    // The snippet says the hit was there and set aside, and on what ground.
+    let text = h
+        .get(
+            &format!("/api/v1/checks/{}/snippet", v["check_id"].as_i64().unwrap()),
+            Role::Handling,
+        )
+        .await
+        .text();
+    assert!(
+        text.contains("已按例外处理")
+            && text.contains("盐环信〔2026〕1号")
+            && text.contains(&format!("例外{}：同名不同主体", ex["exception_id"])),
+        "{text}"
+    );
     // Only for the unit that marked it: another department's check still meets the measure.
     let other = h.token_for(Role::Handling, OTHER_UNIT);
     let r = h
@@ -662,8 +714,43 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
     let revoke = format!("/api/v1/exceptions/{rep_ex}/revoke");
     let other = h.token_for(Role::Handling, "盐城市市场监督管理局");
     let r = h.send_as(&other, Method::POST, &revoke, None).await;
+    // Nor learn that it exists.
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    // Nor read it, nor its reason, among the subject's exceptions; its own unit and the credit
+    // office do, an ID number in the reason masked. The credit office's own exception every
+    // unit sees (it holds for their checks too); only the credit office takes it back.
+    let r = h
+        .post_json("/api/v1/exceptions", Role::Admin, json!({"code": x.b, "matter": "ZTB", "record_id": rep_entry, "reason": format!("法定代表人已变更（前任{}）", x.p)}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let office_ex = r.json()["exception_id"].as_i64().unwrap();
+    let listed = format!("/api/v1/exceptions?code={}", x.b);
+    let ids = |v: Value| -> Vec<i64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["exception_id"].as_i64().unwrap())
+            .collect()
+    };
+    let r = h.send_as(&other, Method::GET, &listed, None).await;
+    assert_eq!(ids(r.json()), vec![office_ex], "{}", r.text());
+    assert!(!r.text().contains(&x.p), "{}", r.text());
+    let mine = h.get(&listed, Role::Handling).await.json();
+    let mut seen = ids(mine.clone());
+    seen.sort();
+    assert_eq!(seen, vec![rep_ex, office_ex], "{mine}");
+    let all = h.get(&listed, Role::Admin).await.text();
+    assert!(all.contains("法定代表人已变更，名单记录为前任"), "{all}");
+    assert!(!all.contains(&x.p), "{all}");
+    let r = h
+        .send_as(
+            &other,
+            Method::POST,
+            &format!("/api/v1/exceptions/{office_ex}/revoke"),
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
-    assert!(r.text().contains("登记该例外的单位"), "{}", r.text());
     let r = h.post_json(&revoke, Role::Handling, json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let (_, v) = check(&h, Role::Handling, &x.b, "ZFCG").await;
@@ -907,6 +994,14 @@ async fn a_financial_institution_is_warned_about_the_organisations_it_follows() 
     assert!(!refused.contains(&x.p), "a full ID number in {refused}");
     let mine = h.get("/api/v1/subscriptions", Role::Financial).await.json();
     assert_eq!(mine.as_array().map(Vec::len), Some(1), "{mine}");
+    // Whom an institution watches is a sensitive read: it is in the trail.
+    let bank = format!("金融机构:{BANK}");
+    let read = h.trail("subscription.list", &bank);
+    assert_eq!(
+        read.first().and_then(|e| e.entry.detail.as_deref()),
+        Some("rows=1"),
+        "{read:?}"
+    );
     // The handling department has subscribed to nothing: the bank's list is not its.
     let theirs = h.get("/api/v1/subscriptions", Role::Handling).await.json();
     assert_eq!(theirs.as_array().map(Vec::len), Some(0), "{theirs}");
@@ -929,6 +1024,7 @@ async fn a_financial_institution_is_warned_about_the_organisations_it_follows() 
     assert_eq!(s.accepted, 1);
     assert_eq!(run_jobs(&h).alerts_made, 1);
     let alerts = h.get("/api/v1/alerts", Role::Financial).await.json();
+    assert_eq!(h.trail("alert.list", &bank).len(), 1);
     let a = &alerts[0];
     assert_eq!(
         (a["event"].as_str(), a["delivery"].as_str()),
@@ -945,6 +1041,9 @@ async fn a_financial_institution_is_warned_about_the_organisations_it_follows() 
     );
     let page = h.get("/console/alerts", Role::Financial).await;
     assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(h.trail("alert.list", &bank).len(), 2);
+    h.get("/api/v1/alerts", Role::Auditor).await;
+    assert_eq!(h.trail("alert.list", "全部").len(), 1);
     assert!(page.text().contains("盐城市己后来列入有限公司"), "console");
     assert!(
         page.text().contains(&format!("金融机构（{BANK}）")) && !page.text().contains("金融机构:"),
@@ -1490,6 +1589,27 @@ async fn the_legal_representative_of_a_listed_organisation_is_checked_against_it
     assert_eq!(v["entries"][0]["via"], "represented_org", "{v}");
     let (_, v) = check(&h, Role::Handling, &rep, "GWYLY").await;
     assert_eq!(v["verdict"], "review", "{v}");
+    // The registration names the person, the entry names no representative: known, no name,
+    // and not said to be unknown beside the review.
+    assert_eq!(v["subject"]["known"], true, "{v}");
+    let text = h
+        .get(
+            &format!("/api/v1/checks/{}/snippet", v["check_id"].as_i64().unwrap()),
+            Role::Handling,
+        )
+        .await
+        .text();
+    assert!(!text.contains("平台未归集"), "{text}");
+    // Notify-and-commit approval as the licence it stands for.
+    for matter in ["XZXK", "GZCN"] {
+        let (_, v) = check(&h, Role::Handling, &rep, matter).await;
+        assert_eq!(v["verdict"], "review", "{matter}: {v}");
+        assert_eq!(
+            measure_ids(&v),
+            vec!["CJ-FR-03".to_string()],
+            "{matter}: {v}"
+        );
+    }
     // A matter that does not look across the relation, and a person who represents nothing.
     assert_eq!(
         check(&h, Role::Handling, &rep, "SSYH").await.1["verdict"],
@@ -1870,6 +1990,27 @@ async fn the_representative_a_list_entry_names_is_checked_against_it() {
     let (_, v) = check(&h, Role::Handling, &rep, "FDDB").await;
     assert_eq!(v["verdict"], "restrict", "{v}");
     assert_eq!(v["entries"][0]["via"], "represented_org", "{v}");
+    // Known to the platform through the entry, and named as it names its representative; the
+    // snippet does not say, beside a restriction, that nothing of the person is held.
+    assert_eq!(
+        (&v["subject"]["known"], &v["subject"]["name"]),
+        (&json!(true), &json!("孙某")),
+        "{v}"
+    );
+    let text = h
+        .get(
+            &format!("/api/v1/checks/{}/snippet", v["check_id"].as_i64().unwrap()),
+            Role::Handling,
+        )
+        .await
+        .text();
+    assert!(
+        text.contains("孙某") && !text.contains("平台未归集"),
+        "{text}"
+    );
+    // Also for a matter that does not look across the relation.
+    let (_, other) = check(&h, Role::Handling, &rep, "SSYH").await;
+    assert_eq!(other["subject"]["name"], "孙某", "{other}");
     // The console says whose entry brought the measure: the organisation's, not the person's.
     let page = h
         .get(
@@ -1941,25 +2082,55 @@ async fn a_person_on_no_list_is_known_from_the_store(h: Harness) {
         (&json!(true), &json!("盐城市新近贸易有限公司")),
         "{v}"
     );
-    // A financial institution is not told who holds an ID number, nor that records exist.
+    // A department's check is in the trail under the key of the subject it was about.
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
+    let key = views::subject_key(&fined, &h.state.rules, &h.state.keys, day).unwrap();
+    let trail = tokio::task::block_in_place(|| {
+        h.state.platform.audit_search(&store::AuditQuery {
+            action: Some("check.create".into()),
+            limit: 100,
+            ..Default::default()
+        })
+    })
+    .unwrap();
+    let about = format!("subject={key} ");
+    assert!(
+        trail.iter().any(|e| e.entry.role == "handling"
+            && e.entry.outcome == "ok"
+            && e.entry
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with(&about))),
+        "{trail:?}"
+    );
+    // A financial institution learns about a person only by the person's authorisation, asked
+    // by the subject key: by an ID number (the hidden digits of a masked number could be tried
+    // until the answer differs) it is refused, and so is a key no authorisation names; each
+    // refusal is in the trail under the key tried.
     let (st, v) = check(&h, Role::Financial, &fined, "JRSX").await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    assert_eq!(
-        (&v["subject"]["known"], &v["subject"]["name"]),
-        (&json!(false), &json!("")),
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("主体键"),
         "{v}"
     );
-    // Nor told, wrongly, that the platform holds nothing of them.
-    let text = snippet(&v, Role::Financial).await;
-    assert!(!text.contains("平台未归集"), "{text}");
+    // The console's form says so beforehand.
+    let form = h.get("/console/checks", Role::Financial).await.text();
+    assert!(form.contains("主体键（P开头）"), "{form}");
+    let (st, v) = check(&h, Role::Financial, &key, "JRSX").await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("未授权"),
+        "{v}"
+    );
+    let (st, _) = check(&h, Role::Financial, &never, "JRSX").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let denied = h
+        .trail("check.create", &key)
+        .into_iter()
+        .filter(|e| e.entry.role == "financial" && e.entry.outcome == "denied")
+        .count();
+    assert_eq!(denied, 2);
     // Authorised by the person (信易贷授权查询), the institution is told whom it checked.
-    let key = views::subject_key(
-        &fined,
-        &h.state.rules,
-        &h.state.keys,
-        chrono::NaiveDate::from_ymd_opt(2026, 6, 10).unwrap(),
-    )
-    .unwrap();
     tokio::task::block_in_place(|| {
         h.state.platform.grant_authorisation(
             &store::NewAuthorisation {
@@ -1971,16 +2142,16 @@ async fn a_person_on_no_list_is_known_from_the_store(h: Harness) {
                 at: chrono::Utc::now(),
                 until: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
             },
-            chrono::NaiveDate::from_ymd_opt(2026, 6, 10).unwrap(),
+            day,
         )
     })
     .unwrap();
-    // By the key its list gives; by the ID number it is still not told (an answer that
-    // differs for the authorising person would confirm a guessed number).
-    let (_, v) = check(&h, Role::Financial, &key, "JRSX").await;
+    let (st, v) = check(&h, Role::Financial, &key, "JRSX").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["subject"]["name"], "孙某", "{v}");
-    let (_, v) = check(&h, Role::Financial, &fined, "JRSX").await;
-    assert_eq!(v["subject"]["name"], "", "{v}");
+    // By the ID number it is still refused.
+    let (st, v) = check(&h, Role::Financial, &fined, "JRSX").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let r = h
         .send(
             h.request(
@@ -2016,4 +2187,109 @@ async fn a_person_on_no_list_is_known_from_the_store_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_on_no_list_is_known_from_the_store_on_postgres() {
     a_person_on_no_list_is_known_from_the_store(pg_harness().await).await;
+}
+
+/// The 累计失信 warning names a person so that the office can act: name and masked ID number,
+/// the key in full and where the file is (not a cut key).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_accumulation_warning_names_a_person_the_office_can_act_on() {
+    let h = harness();
+    let p = ric(31);
+    let rows: Vec<(&str, &str, &str, &str)> = [
+        "盐环罚〔2026〕41号",
+        "盐环罚〔2026〕42号",
+        "盐环罚〔2026〕43号",
+    ]
+    .iter()
+    .map(|no| ("周某", "自然人", p.as_str(), *no))
+    .collect();
+    let s = import(&h, UNIT, "行政处罚", &unit_penalty_csv(&h.state, &rows));
+    assert_eq!(s.accepted, 3, "{s:?}");
+    let key = views::subject_key(
+        &p,
+        &h.state.rules,
+        &h.state.keys,
+        chrono::NaiveDate::from_ymd_opt(2026, 6, 10).unwrap(),
+    )
+    .unwrap();
+    let st = h.get("/api/v1/joint/stats", Role::Admin).await.json();
+    let a = st["accumulated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["key"] == key.as_str())
+        .unwrap_or_else(|| panic!("{st}"))
+        .clone();
+    let masked = format!("{}********{}", &p[..6], &p[14..]);
+    assert_eq!(a["subject"], format!("周某（{masked}）"), "{a}");
+    assert_eq!(a["file"], format!("/api/v1/subjects/{key}"), "{a}");
+    assert_eq!(a["records"], 3, "{a}");
+    let page = h.get("/console/joint", Role::Admin).await.text();
+    assert!(
+        page.contains(&format!("周某（{masked}）"))
+            && page.contains(&format!("href=\"/api/v1/subjects/{key}\"")),
+        "{page}"
+    );
+    assert!(!page.contains(&p), "{page}");
+    // Reading whom it names is in the trail.
+    let read = tokio::task::block_in_place(|| {
+        h.state.platform.audit_search(&store::AuditQuery {
+            action: Some("joint.stats".into()),
+            limit: 10,
+            ..Default::default()
+        })
+    })
+    .unwrap();
+    assert_eq!(read.len(), 2, "{read:?}");
+}
+
+/// A department that follows an organisation hears when its legal representative is listed:
+/// checks hold the organisation to its representative's entries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_representative_listed_warns_those_who_follow_the_organisation() {
+    let h = harness();
+    let x = city(&h);
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions",
+            Role::Handling,
+            json!({"codes": [x.b]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    tokio::task::block_in_place(|| run_jobs(&h));
+    // Its representative (person p) is listed again by the court.
+    let court = format!(
+        "SX_XDR_MC,SX_XDR_LB,SX_XDR_ZJLX,SX_XDR_ZJHM,SX_AH,SX_ZXFY,SX_YJWH,SX_YW,SX_LXQK,SX_JTQX,SX_LARQ,SX_FBRQ\n\
+         王某,自然人,身份证,{},（2026）苏0902执300号,盐城市亭湖区人民法院,（2025）苏0902民初3号,给付货款5万元,全部未履行,有履行能力而拒不履行,2026-05-05,2026-06-01\n",
+        x.p
+    );
+    let s = import(
+        &h,
+        "盐城市亭湖区人民法院",
+        "司法裁判及执行（失信被执行人）",
+        &court,
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    tokio::task::block_in_place(|| run_jobs(&h));
+    let alerts = h.get("/api/v1/alerts", Role::Handling).await.json();
+    let a = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["event"] == "legal_rep_listed")
+        .unwrap_or_else(|| panic!("{alerts}"));
+    assert_eq!(
+        a["subject_label"],
+        format!("盐城市乙建设工程有限公司（{}）", x.b),
+        "{a}"
+    );
+    let detail = a["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("盐城市乙建设工程有限公司") && detail.contains("的法定代表人列入名单"),
+        "{a}"
+    );
+    assert!(!detail.contains(&x.p), "{a}");
+    let page = h.get("/console/alerts", Role::Handling).await.text();
+    assert!(page.contains("法定代表人列入名单"), "{page}");
 }

@@ -120,8 +120,8 @@ pub struct Alert {
     #[serde(skip)]
     pub subject_key: String,
     pub subject_label: String,
-    // listed, serious_penalty, exited.
-    /// 事件类型：listed（列入名单）、serious_penalty（受到严重失信行政处罚）、changed（名单信息变更）、revoked（撤销列入决定）、exited（移出名单）、penalty_ended（处罚信息停止公示）。
+    // listed, serious_penalty, exited …; legal_rep_… for an organisation's representative.
+    /// 事件类型：listed（列入名单）、serious_penalty（受到严重失信行政处罚）、changed（名单信息变更）、revoked（撤销列入决定）、exited（移出名单）、penalty_ended（处罚信息停止公示）；订阅的组织因其法定代表人的名单变动而收到的，加前缀legal_rep_（如legal_rep_listed：法定代表人列入名单）。
     pub event: String,
     pub record_id: String,
     pub class_code: String,

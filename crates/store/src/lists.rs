@@ -24,6 +24,9 @@ pub struct ListChange<'a> {
     pub reason: &'a str,
     pub at: DateTime<Utc>,
     pub today: NaiveDate,
+    /// The list classes that reward (the red lists, as the catalog says): no punishment on
+    /// them to rectify.
+    pub rewarding: &'a [&'a str],
 }
 
 /// An entry as the check index keeps it.
@@ -164,6 +167,7 @@ fn apply(
         change,
         listed_on: head.opt_date(4)?,
         valid_to: head.opt_date(5)?,
+        rewards: ch.rewarding.contains(&class.as_str()),
     };
     check_action(facts, action, ch.reason, ch.today).map_err(StoreError::Refused)?;
     let reason = match action {

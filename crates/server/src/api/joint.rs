@@ -98,9 +98,54 @@ fn may_check(ctx: &Ctx, matter: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// Whether a financial institution may check the subject `code` names, and whether by a
+/// person's authorisation. An institution learns about a person only with that person's
+/// authorisation (信易贷授权查询), asked by the subject key its authorisations list gives: by an
+/// ID number, trying the hidden digits of a masked number against the verdict or the name
+/// would confirm which number is on a list. Organisations' list entries are public.
+/// A refusal is audited under the key tried (no check is recorded).
+async fn financial_may_check(
+    state: &Shared,
+    ctx: &Ctx,
+    code: &str,
+    day: chrono::NaiveDate,
+) -> ApiResult<bool> {
+    // A code that does not resolve is refused by the check itself, with its reason.
+    let Ok((key, shown, kind)) = joint::check::subject_of(code, &state.rules, &state.keys, day)
+    else {
+        return Ok(false);
+    };
+    if kind != domain::record::SubjectKind::NaturalPerson {
+        return Ok(false);
+    }
+    // The checker shows a check by key as the key, one by ID number masked.
+    let refusal = if shown != key {
+        ApiError::Unprocessable(
+            "金融机构不能以公民身份号码核查自然人：请在“授权查询”列表中使用本人授权时给出的主体键（P开头）核查"
+                .into(),
+        )
+    } else if crate::api::authorisations::institution_authorised(state, ctx, &key).await {
+        return Ok(true);
+    } else {
+        ApiError::NotYours(
+            "该自然人未授权本机构查询（信易贷授权查询）或授权已过期、已撤回，不能核查".into(),
+        )
+    };
+    audit(
+        state,
+        ctx,
+        "check.create",
+        Some(key.clone()),
+        "denied",
+        Some(format!("subject={key} {refusal}")),
+    )
+    .await;
+    Err(refusal)
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CheckRequest {
-    /// 统一社会信用代码或公民身份号码.
+    /// 统一社会信用代码或公民身份号码；金融机构核查自然人时填本人授权后“授权查询”列表中的主体键（P开头）.
     pub code: String,
     /// 事项代码或名称（见 GET /api/v1/matters）.
     pub matter: String,
@@ -122,45 +167,28 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
         }
     };
     let now = state.clock.now();
+    let financial = ctx.principal.role == Role::Financial;
+    let authorised = financial && financial_may_check(state, ctx, &req.code, today(now)).await?;
     let mut result = with_checker(state, ctx.principal.unit.as_deref(), |c| {
         c.check(&req.code, &req.matter, today(now), now)
     })?;
-    // A financial institution learns from a check what the lists say, which is public; not the
-    // name of a person, nor that the platform holds records of them, unless the subject has
-    // authorised it to read its file (信易贷授权查询; design.md: they read what a subject
-    // authorised): any ID number could be tried.
-    // (Organisations' names are public: the portal shows them.)
-    let person = result.subject.kind == domain::record::SubjectKind::NaturalPerson;
-    let financial = ctx.principal.role == Role::Financial;
-    // Only a check by the subject's key (as the institution's list gives it): by an ID number,
-    // an answer that differs for the authorising person would confirm a number guessed from
-    // its masked form.
-    // (The checker shows a check by key as the key, one by ID number masked.)
-    let by_key = result.subject.code == result.subject.key;
-    let authorised = financial
-        && person
-        && by_key
-        && crate::api::authorisations::institution_authorised(state, ctx, &result.subject.key)
-            .await;
-    if !financial || !person || authorised {
-        known_subject(state, &mut result).await?;
-    } else {
-        result.unasked = true;
-    }
+    known_subject(state, &mut result).await?;
     let row = result.record(
         &ctx.principal.actor(),
         organisation_of(&ctx.principal).ok().as_deref(),
         channel,
         None,
     );
-    // The check and its audit entry are committed together.
+    // The check and its audit entry are committed together (the entry named by the check's
+    // number); the detail names the subject's key, so that auditors see whom it was about.
     let entry = crate::context::audit_entry(
         ctx,
         "check.create",
         None,
         "ok",
         Some(format!(
-            "matter={} verdict={}{}",
+            "subject={} matter={} verdict={}{}",
+            result.subject.key,
             result.matter.code,
             result.verdict.as_str(),
             if authorised { " 授权查询" } else { "" }
@@ -178,8 +206,10 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
     request_body = CheckRequest,
     responses(
         (status = 200, description = "核查结论、适用措施及依据、所涉名单；核查已留痕，凭 check_id 反馈", body = CheckResult),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "无权核查；金融机构核查未授权本机构查询的自然人（拒绝已留痕）", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, description = "代码或事项无效；金融机构以公民身份号码核查自然人（须用授权列表中的主体键，拒绝已留痕）", body = ErrorBody),
         (status = 429, body = ErrorBody)))]
 pub async fn create_check(
     State(state): State<Shared>,
@@ -411,7 +441,62 @@ pub fn measure_via(
     }
 }
 
-pub fn snippet(s: &Shared, c: &store::CheckRow) -> String {
+fn list_name(rules: &rulebook::Rulebook, class: &str) -> String {
+    rules
+        .catalog
+        .class_by_code(class)
+        .map_or(class.to_string(), |k| k.name.clone())
+}
+
+type Around = [(std::sync::Arc<joint::index::Entry>, Via)];
+
+/// A list entry by its list and 文书号: from the index, or (one that left it since) the store.
+fn entry_name(s: &Shared, around: &Around, rid: &str) -> ApiResult<String> {
+    if let Some((e, _)) = around.iter().find(|(e, _)| e.record_id == rid) {
+        return Ok(format!(
+            "{}　{}",
+            list_name(&s.rules, &e.class_code),
+            e.decision_no
+        ));
+    }
+    Ok(head_name(s, rid, s.store.record_head(rid)?.as_ref()))
+}
+
+fn head_name(s: &Shared, rid: &str, head: Option<&store::RecordHead>) -> String {
+    let Some(head) = head else {
+        return format!("记录{rid}");
+    };
+    let no = s
+        .rules
+        .catalog
+        .class_by_code(&head.class_code)
+        .and_then(|c| c.item_by_role(domain::catalog::Role::DecisionNo))
+        .and_then(|item| {
+            store::payload_pairs(&head.payload)
+                .into_iter()
+                .find(|(k, _)| *k == item.code)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap_or_else(|| format!("记录{rid}"));
+    format!("{}　{}", list_name(&s.rules, &head.class_code), no)
+}
+
+/// An entry the check met that has left its list since, and how: 已移出名单, 已撤销认定 ….
+fn left_list(s: &Shared, rid: &str) -> ApiResult<(String, &'static str)> {
+    use domain::record::ChangeKind as K;
+    let head = s.store.record_head(rid)?;
+    let how = match head.as_ref().and_then(|h| h.change.parse::<K>().ok()) {
+        Some(K::Exited) => "核查后已移出名单（提前移出）",
+        Some(K::Revoked) => "核查后已撤销认定",
+        Some(K::Expired) => "核查后已到期移出名单",
+        Some(K::Withdrawn) => "核查后已由报送单位撤回",
+        Some(K::Repaired) => "核查后已信用修复，不再在列",
+        _ => "核查后已变更，不再在列",
+    };
+    Ok((head_name(s, rid, head.as_ref()), how))
+}
+
+pub fn snippet(s: &Shared, c: &store::CheckRow) -> ApiResult<String> {
     let rules = &s.rules;
     let v = Verdict::parse(&c.verdict).unwrap_or(Verdict::Clear);
     let color = match v {
@@ -453,16 +538,14 @@ pub fn snippet(s: &Shared, c: &store::CheckRow) -> String {
         }
         h.push_str("</ul>");
     }
-    if !entries.is_empty() {
-        h.push_str("<div style=\"margin-top:4px\">所涉名单：</div><ul style=\"margin:0 0 0 18px;padding:0\">");
-        for (e, _) in &entries {
-            let list = rules
-                .catalog
-                .class_by_code(&e.class_code)
-                .map_or(e.class_code.clone(), |k| k.name.clone());
-            h.push_str(&format!(
-                "<li>{}　{}　认定单位：{}{}</li>",
-                esc(&list),
+    // Every entry the check met, as it stands now: in force (with its objection), or how it has
+    // left its list since; an approving officer must not read an empty block as "nothing".
+    let mut lines = Vec::new();
+    for rid in &c.entries {
+        match entries.iter().find(|(e, _)| &e.record_id == rid) {
+            Some((e, _)) => lines.push(format!(
+                "{}　{}　认定单位：{}{}",
+                esc(&list_name(rules, &e.class_code)),
                 esc(&e.decision_no),
                 esc(&e.deciding_unit),
                 if e.under_objection {
@@ -470,17 +553,55 @@ pub fn snippet(s: &Shared, c: &store::CheckRow) -> String {
                 } else {
                     ""
                 }
+            )),
+            None => {
+                let (name, how) = left_list(s, rid)?;
+                lines.push(format!("{}　<strong>{}</strong>", esc(&name), esc(how)));
+            }
+        }
+    }
+    if !lines.is_empty() {
+        h.push_str("<div style=\"margin-top:4px\">所涉名单：</div><ul style=\"margin:0 0 0 18px;padding:0\">");
+        for l in &lines {
+            h.push_str(&format!("<li>{l}</li>"));
+        }
+        h.push_str("</ul>");
+    }
+    // Hits an exception set aside: the officer sees that they were there, and on what ground.
+    if !c.suppressed.is_empty() {
+        let exceptions = s.platform.exceptions(Some(&c.subject_key))?;
+        let around = s.lists.entries_around(&c.subject_key);
+        h.push_str("<div style=\"margin-top:4px\">已按例外处理（不计为命中）：</div><ul style=\"margin:0 0 0 18px;padding:0\">");
+        for rid in &c.suppressed {
+            // The exception that holds for the checking unit's checks: its own or the office's.
+            let x = exceptions.iter().find(|x| {
+                &x.record_id == rid
+                    && x.matter == c.matter
+                    && (x.unit.is_none() || x.unit == c.unit)
+            });
+            let why = match x {
+                Some(x) => format!(
+                    "例外{}：{}",
+                    x.exception_id,
+                    domain::ids::mask_personal_in(&x.reason)
+                ),
+                None => "该例外已撤销".into(),
+            };
+            h.push_str(&format!(
+                "<li>{}（{}）</li>",
+                esc(&entry_name(s, &around, rid)?),
+                esc(&why)
             ));
         }
         h.push_str("</ul>");
     }
     h.push_str("<div style=\"color:#666;font-size:12px\">信用中国（江苏盐城）联合奖惩系统 · 请在业务办结后反馈措施采取情况</div></div>");
-    h
+    Ok(h)
 }
 
 #[utoipa::path(get, path = "/api/v1/checks/{id}/snippet", summary = "核查结论的嵌入式HTML片段", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "核查编号")),
-    responses((status = 200, description = "可嵌入业务系统页面的HTML片段（无脚本）", content_type = "text/html", body = String),
+    responses((status = 200, description = "可嵌入业务系统页面的HTML片段（无脚本）：结论、适用措施及依据、所涉名单的现状（核查后移出、撤销认定等已注明）、按例外处理的命中及例外编号和理由", content_type = "text/html", body = String),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn check_snippet(
@@ -491,7 +612,7 @@ pub async fn check_snippet(
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let check = visible_check(&s, &c, id)?;
-        Ok(Html(snippet(&s, &check)))
+        Ok(Html(snippet(&s, &check)?))
     })
     .await;
     audit_check_read(&state, &ctx, id, r.is_ok(), "check.snippet").await;
@@ -601,6 +722,14 @@ pub fn apply_list_action(
     };
     let lists = s.lists.lists();
     let named = named_deciding_unit(s, id)?;
+    let rewarding: Vec<&str> = s
+        .rules
+        .catalog
+        .classes
+        .iter()
+        .filter(|c| c.list_type == Some(domain::catalog::ListType::Red))
+        .map(|c| c.code.as_str())
+        .collect();
     s.store.list_action(
         id,
         &lists,
@@ -612,6 +741,7 @@ pub fn apply_list_action(
             reason: &req.reason,
             at: now,
             today: today(now),
+            rewarding: &rewarding,
         },
     )?;
     // Checks see the change at once.
@@ -755,9 +885,18 @@ pub struct CodeParam {
     pub code: String,
 }
 
+/// Whether the caller sees an exception: a unit its own and the credit office's (which hold for
+/// its checks too); the credit office and the auditor every one. Another unit's exception names
+/// its officer and reason, which are that unit's business.
+fn exception_visible(p: &auth::Principal, e: &store::CheckException) -> bool {
+    matches!(p.role, Role::Admin | Role::Auditor)
+        || e.unit.is_none()
+        || made_by(p, &e.actor, &e.unit)
+}
+
 #[utoipa::path(get, path = "/api/v1/exceptions", summary = "查询主体的核查例外", tag = "联合奖惩", security(("token" = [])),
     params(CodeParam),
-    responses((status = 200, description = "该主体在用的例外", body = Vec<store::CheckException>),
+    responses((status = 200, description = "该主体在用的例外：本单位登记的和市信用办登记的（市信用办、安全审计员：全部）；理由中的身份证号码、手机号码已脱敏", body = Vec<store::CheckException>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn list_exceptions(
@@ -765,11 +904,22 @@ pub async fn list_exceptions(
     ctx: Ctx,
     ApiQuery(q): ApiQuery<CodeParam>,
 ) -> ApiResult<Json<Vec<store::CheckException>>> {
-    let s = state.clone();
+    let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let (key, _, _) =
             joint::check::subject_of(&q.code, &s.rules, &s.keys, today(s.clock.now()))?;
-        Ok((key.clone(), s.platform.exceptions(Some(&key))?))
+        let list = s
+            .platform
+            .exceptions(Some(&key))?
+            .into_iter()
+            .filter(|e| exception_visible(&c.principal, e))
+            .map(|mut e| {
+                // A reason is free text: an ID or mobile number typed in it is not shown whole.
+                e.reason = domain::ids::mask_personal_in(&e.reason).into_owned();
+                e
+            })
+            .collect();
+        Ok((key.clone(), list))
     })
     .await;
     // Which subjects an officer asked about is itself sensitive (a code may be an ID number).
@@ -788,8 +938,9 @@ pub async fn list_exceptions(
 #[utoipa::path(post, path = "/api/v1/exceptions/{id}/revoke", summary = "撤销核查例外", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "例外编号")),
     responses((status = 200, description = "已撤销", body = ListActionDone),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "市信用办登记的例外只有市信用办可以撤销", body = ErrorBody),
+        (status = 404, description = "例外不存在、已撤销，或为其他单位登记", body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn revoke_exception(
     State(state): State<Shared>,
     ctx: Ctx,
@@ -804,6 +955,10 @@ pub async fn revoke_exception(
             .exception(id)?
             .ok_or_else(|| ApiError::NotFound(format!("例外{id}不存在或已撤销")))?;
         let p = &c.principal;
+        // Another unit's exception is not this unit's to see, nor to know of.
+        if !exception_visible(p, &e) {
+            return Err(ApiError::Concealed(format!("例外{id}不存在或已撤销")));
+        }
         if p.role != Role::Admin && !made_by(p, &e.actor, &e.unit) {
             return Err(ApiError::NotYours(
                 "只有登记该例外的单位或市信用办可以撤销".into(),
@@ -1247,16 +1402,38 @@ pub async fn subscriptions(
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Vec<store::Subscription>>> {
     let unit = organisation_of(&ctx.principal)?;
-    let s = state.clone();
-    blocking(move || {
+    let (s, u) = (state.clone(), unit.clone());
+    let r = blocking(move || {
         Ok(s.platform.subscriptions(
-            &unit,
+            &u,
             q.limit.unwrap_or(100).clamp(1, 1000),
             q.offset.unwrap_or(0).max(0),
         )?)
     })
-    .await
-    .map(Json)
+    .await;
+    // Which subjects a department watches is a sensitive read, as a check is.
+    audit_watch_read(&state, &ctx, "subscription.list", &unit, &r).await;
+    r.map(Json)
+}
+
+/// The trail of a read of whom a unit watches (its subscriptions, its alerts): whose list it
+/// was and how many lines it gave.
+async fn audit_watch_read<T>(
+    state: &Shared,
+    ctx: &Ctx,
+    action: &str,
+    unit: &str,
+    r: &ApiResult<Vec<T>>,
+) {
+    audit(
+        state,
+        ctx,
+        action,
+        Some(unit.to_string()),
+        if r.is_ok() { "ok" } else { "failed" },
+        r.as_ref().ok().map(|l| format!("rows={}", l.len())),
+    )
+    .await;
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -1418,16 +1595,25 @@ pub async fn alerts(
         Role::Admin | Role::Auditor => None,
         _ => Some(organisation_of(&ctx.principal)?),
     };
-    let s = state.clone();
-    blocking(move || {
+    let (s, u) = (state.clone(), unit.clone());
+    let r = blocking(move || {
         Ok(s.platform.alerts(
-            unit.as_deref(),
+            u.as_deref(),
             q.open.unwrap_or(false),
             q.limit.unwrap_or(100).clamp(1, 1000),
         )?)
     })
-    .await
-    .map(Json)
+    .await;
+    // Alerts name the subjects a department watches: a sensitive read.
+    audit_watch_read(
+        &state,
+        &ctx,
+        "alert.list",
+        unit.as_deref().unwrap_or("全部"),
+        &r,
+    )
+    .await;
+    r.map(Json)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -1510,6 +1696,12 @@ pub struct Accumulated {
     // Name and code (a person's ID masked).
     /// 主体名称和代码（自然人的身份证号码已脱敏）。
     pub subject: String,
+    // The subject's key in full (a person's: P and 31 hex digits), to act on it.
+    /// 主体键（全文；自然人为P开头的32位键），据此查阅信用档案、核查或订阅。
+    pub key: String,
+    // Where its credit file is read.
+    /// 该主体信用档案的接口地址。
+    pub file: String,
     pub records: i64,
 }
 
@@ -1585,19 +1777,31 @@ pub fn joint_stats(state: &Shared, since: Option<&str>) -> ApiResult<JointStats>
     let accumulated = top
         .into_iter()
         .map(|(key, n)| {
+            // The office acts on whom it is shown: a person by name and masked ID number from
+            // the subject master (the name index holds organisations only).
             let label = match state.search.get(&key) {
                 Some(e) => format!("{}（{}）", e.name, key),
-                None if key.starts_with('P') => {
-                    format!("自然人（主体键{}…）", &key[..8.min(key.len())])
-                }
-                None => key.clone(),
+                None => match state.store.subject(&key)? {
+                    Some(x) => {
+                        let code = x.id_masked.or(x.uscc).unwrap_or_else(|| key.clone());
+                        let name = if x.name.is_empty() {
+                            x.kind.label().to_string()
+                        } else {
+                            x.name
+                        };
+                        format!("{name}（{code}）")
+                    }
+                    None => key.clone(),
+                },
             };
-            Accumulated {
+            Ok(Accumulated {
                 subject: label,
+                file: format!("/api/v1/subjects/{key}"),
+                key,
                 records: n,
-            }
+            })
         })
-        .collect();
+        .collect::<ApiResult<_>>()?;
     let (entries, listed_subjects) = state.lists.size();
     Ok(JointStats {
         since: day,
@@ -1626,10 +1830,28 @@ pub fn joint_stats(state: &Shared, since: Option<&str>) -> ApiResult<JointStats>
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn stats(
     State(state): State<Shared>,
+    ctx: Ctx,
     ApiQuery(q): ApiQuery<StatsParams>,
 ) -> ApiResult<Json<JointStats>> {
     let s = state.clone();
-    blocking(move || joint_stats(&s, q.since.as_deref()))
-        .await
-        .map(Json)
+    let r = blocking(move || joint_stats(&s, q.since.as_deref())).await;
+    audit_stats_read(&state, &ctx, r.as_ref().ok().map(|st| st.accumulated.len())).await;
+    r.map(Json)
+}
+
+/// The 累计失信 warning names persons (name, masked ID number, key): reading it is in the trail.
+pub(crate) async fn audit_stats_read(state: &Shared, ctx: &Ctx, accumulated: Option<usize>) {
+    audit(
+        state,
+        ctx,
+        "joint.stats",
+        None,
+        if accumulated.is_some() {
+            "ok"
+        } else {
+            "failed"
+        },
+        accumulated.map(|n| format!("accumulated={n}")),
+    )
+    .await;
 }

@@ -78,6 +78,7 @@ fn checks_page_for(
         matters: matters(state, ctx),
         code,
         matter,
+        financial: ctx.principal.role == auth::Role::Financial,
         rows: rows
             .iter()
             .map(|c| {
@@ -233,7 +234,7 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
             )
         }),
         can_feedback: crate::access::CHECKERS.contains(&ctx.principal.role),
-        snippet: api::snippet(state, &c),
+        snippet: api::snippet(state, &c)?,
         entry_choices,
         can_except: crate::access::OFFICERS.contains(&ctx.principal.role),
         can_decide: crate::access::LIST_DECIDERS.contains(&ctx.principal.role),
@@ -394,6 +395,10 @@ fn event_label(e: &str) -> &'static str {
         "exited" => "移出名单",
         "revoked" => "撤销列入决定",
         "penalty_ended" => "处罚停止公示",
+        "legal_rep_listed" => "法定代表人列入名单",
+        "legal_rep_changed" => "法定代表人名单变更",
+        "legal_rep_exited" => "法定代表人移出名单",
+        "legal_rep_revoked" => "法定代表人撤销列入决定",
         _ => "其他",
     }
 }
@@ -407,7 +412,8 @@ pub async fn alerts(State(state): State<Shared>, ctx: Ctx) -> Response {
         };
         let can = crate::access::SUBSCRIBERS.contains(&c.principal.role);
         let list = s.platform.alerts(unit.as_deref(), false, 200)?;
-        Ok(pages::Alerts {
+        let read = (unit.unwrap_or_else(|| "全部".into()), list.len());
+        let page = pages::Alerts {
             frame: frame(&c, "触发式预警", "/console/alerts"),
             alerts: list
                 .into_iter()
@@ -441,10 +447,23 @@ pub async fn alerts(State(state): State<Shared>, ctx: Ctx) -> Response {
                     can_feedback: can,
                 })
                 .collect(),
-        })
+        };
+        Ok((page, read))
     })
     .await;
-    match r {
+    // Alerts name the subjects a department watches: a sensitive read, as over the API.
+    if let Ok((_, (whose, n))) = &r {
+        audit(
+            &state,
+            &ctx,
+            "alert.list",
+            Some(whose.clone()),
+            "ok",
+            Some(format!("rows={n}")),
+        )
+        .await;
+    }
+    match r.map(|(p, _)| p) {
         Ok(p) => render(StatusCode::OK, p),
         Err(e) => error_page(&ctx, e),
     }
@@ -687,7 +706,12 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
             accumulated: st
                 .accumulated
                 .iter()
-                .map(|a| vec![a.subject.clone(), a.records.to_string()])
+                .map(|a| pages::AccumulatedLine {
+                    subject: a.subject.clone(),
+                    key: a.key.clone(),
+                    file: a.file.clone(),
+                    records: a.records,
+                })
                 .collect(),
             rule: if st.accumulated_total > st.accumulated.len() as i64 {
                 format!(
@@ -705,6 +729,7 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
         })
     })
     .await;
+    api::audit_stats_read(&state, &ctx, r.as_ref().ok().map(|p| p.accumulated.len())).await;
     match r {
         Ok(p) => render(StatusCode::OK, p),
         Err(e) => error_page(&ctx, e),
