@@ -161,7 +161,7 @@ pub fn routes(r: Routes) -> Routes {
         .api(
             Method::GET,
             "/api/v1/exceptions",
-            OFFICERS,
+            OFFICERS_AUDITOR,
             joint::list_exceptions,
         )
         .api(
