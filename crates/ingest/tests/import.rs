@@ -661,6 +661,53 @@ fn one_code_many_names_is_reported() {
             ts.name
         );
         assert!(!names.contains(&"张伟"), "{}: {names:?}", ts.name);
+
+        // An officer looks into the one-code finding: it leaves the list, with who and why kept;
+        // a name reported since brings it back. A finding that is not there cannot be reviewed.
+        let at = chrono::Utc::now();
+        let covered = ts
+            .store
+            .review_code_conflict(
+                "one_code_many_names",
+                "91320900MA1MB4X50R",
+                "user:xinyongban",
+                "分支机构名称，已与登记机关核实",
+                at,
+            )
+            .unwrap();
+        assert_eq!(covered.len(), 3, "{}: {covered:?}", ts.name);
+        let open = |kind: &str| {
+            ts.store
+                .code_conflicts(10)
+                .unwrap()
+                .into_iter()
+                .filter(|x| x.kind == kind)
+                .count()
+        };
+        assert_eq!(open("one_code_many_names"), 0, "{}", ts.name);
+        assert_eq!(open("one_name_many_codes"), 1, "{}", ts.name);
+        assert!(
+            ts.store
+                .review_code_conflict("one_code_many_names", "91320900MA1MB4X6XX", "x", "y", at)
+                .is_err()
+        );
+        let reviews = ts.store.code_conflict_reviews(10).unwrap();
+        assert_eq!(reviews[0].reason, "分支机构名称，已与登记机关核实");
+        ts.store
+            .write(|c| {
+                c.execute(
+                    "INSERT INTO subject_names (subject_key, name, first_unit, first_seen)
+                     VALUES ($1, $2, $3, $4)",
+                    &[
+                        "91320900MA1MB4X50R".into(),
+                        "盐城市恒泰化工有限公司（大丰）".into(),
+                        env.into(),
+                        at.into(),
+                    ],
+                )
+            })
+            .unwrap();
+        assert_eq!(open("one_code_many_names"), 1, "{}", ts.name);
     }
 }
 

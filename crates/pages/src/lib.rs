@@ -593,10 +593,20 @@ pub struct Batches {
 pub struct QualityPage {
     pub frame: Frame,
     pub units: Vec<Vec<String>>,
-    pub one_code: Vec<Vec<String>>,
-    pub one_name: Vec<Vec<String>>,
+    pub one_code: Vec<ConflictRow>,
+    pub one_name: Vec<ConflictRow>,
+    /// The latest reviews: time, kind, code or name, what it covered, who, why.
+    pub reviewed: Vec<Vec<String>>,
     pub truncated: bool,
     pub limit: i64,
+}
+
+/// A 重错码 finding on the quality page, with what its review form posts.
+#[derive(Debug, Clone)]
+pub struct ConflictRow {
+    pub cells: Vec<String>,
+    pub kind: String,
+    pub anchor: String,
 }
 
 #[derive(Template)]

@@ -830,6 +830,45 @@ async fn the_office_reads_data_quality_and_code_conflicts_in_the_console() {
     assert!(t.contains(UNIT) && t.contains("入库率"), "{t}");
     let r = h.get("/console/quality", Role::Reporter).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // The office marks it looked into, with why: it leaves the list, the review is shown, and
+    // the trail has it. Without a reason, or by another role, nothing is marked.
+    let hr = &h;
+    let review = |role: Role, reason: &'static str| {
+        let org = hr.org.clone();
+        async move {
+            hr.post_form(
+                "/console/quality/conflicts/review",
+                role,
+                &[
+                    ("kind", "one_code_many_names"),
+                    ("anchor", org.as_str()),
+                    ("reason", reason),
+                ],
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        review(Role::Reporter, "x").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_ne!(review(Role::Admin, " ").await.status, StatusCode::SEE_OTHER);
+    let r = review(Role::Admin, "简称，已与登记机关核实").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let t = h.get("/console/quality", Role::Admin).await.text();
+    let open = t.split("一名多码").next().unwrap_or_default();
+    assert!(
+        !open.contains("盐城恒泰化工公司") && t.contains("简称，已与登记机关核实"),
+        "{t}"
+    );
+    assert!(
+        !h.trail(
+            "quality.conflict_review",
+            &format!("one_code_many_names:{}", h.org)
+        )
+        .is_empty()
+    );
 }
 
 /// The credit office issues a month's bulletin: the workbook is kept as issued, signed by the

@@ -75,6 +75,12 @@ const CREDIT: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_submission_notices.sql"),
         postgres: include_str!("../migrations/postgres/0010_submission_notices.sql"),
     },
+    Migration {
+        version: 11,
+        name: "code_conflict_reviews",
+        sqlite: include_str!("../migrations/sqlite/0011_code_conflict_reviews.sql"),
+        postgres: include_str!("../migrations/postgres/0011_code_conflict_reviews.sql"),
+    },
 ];
 
 /// The platform store's migrations (versions from 1001): accounts, sessions, tokens, audit;

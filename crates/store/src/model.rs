@@ -437,6 +437,19 @@ pub struct CodeConflict {
     pub units: Vec<String>,
 }
 
+/// An officer's review of a 重错码 finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConflictReview {
+    pub kind: String,
+    /// The code (one code, many names) or the name (one name, many codes).
+    pub anchor: String,
+    /// The names, or codes, the review covered.
+    pub members: Vec<String>,
+    pub actor: String,
+    pub reviewed_at: DateTime<Utc>,
+    pub reason: String,
+}
+
 #[cfg(test)]
 mod payload_tests {
     use super::*;

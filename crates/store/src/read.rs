@@ -454,62 +454,39 @@ impl Store {
         })
     }
 
-    /// 重错码: codes reported with several names, and names reported with several codes.
+    /// 重错码: codes reported with several names, and names reported with several codes — those
+    /// not covered by an officer's review (`review_code_conflict`): a finding whose names (or
+    /// codes) are all among those a review covered has been looked into; one reported since is
+    /// new. At most `limit` of each kind.
     pub fn code_conflicts(&self, limit: i64) -> Result<Vec<CodeConflict>, StoreError> {
         self.read(|c| {
+            let reviewed = reviews_by_anchor(c)?;
+            // Reviewed findings are read too and set aside below: read that many more.
+            let fetch = limit.saturating_add(reviewed.values().map(|v| v.len() as i64).sum());
+            let covered = |kind: &str, anchor: &str, members: &[String]| {
+                reviewed
+                    .get(&(kind.to_string(), anchor.to_string()))
+                    .is_some_and(|sets| {
+                        sets.iter()
+                            .any(|set| members.iter().all(|m| set.contains(m)))
+                    })
+            };
             let mut out = Vec::new();
-            // Every (code, name) pair: the subject's own name and the others it was reported under.
-            const PAIRS: &str = "(SELECT subject_key, name, first_unit, first_seen FROM subjects
-                 UNION SELECT subject_key, name, first_unit, first_seen FROM subject_names)";
-            let rows = c.query(
-                &format!(
-                    "SELECT n.subject_key, n.name, n.first_unit FROM {PAIRS} n
-                     JOIN (SELECT DISTINCT subject_key FROM subject_names ORDER BY subject_key LIMIT $1) m
-                       ON m.subject_key = n.subject_key
-                     ORDER BY n.subject_key, n.first_seen, n.name"
-                ),
-                &[Val::Int(limit)],
-            )?;
-            let mut by_key: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
-            for r in rows {
-                let e = by_key.entry(r.text(0)?).or_default();
-                e.0.push(r.text(1)?);
-                let unit = r.text(2)?;
-                if !e.1.contains(&unit) {
-                    e.1.push(unit);
-                }
-            }
-            for (k, (names, units)) in by_key {
+            let mut by_key = conflicts_by_code(c, fetch, None)?;
+            by_key.retain(|k, (names, _)| !covered(ONE_CODE, k, names));
+            for (k, (names, units)) in by_key.into_iter().take(limit as usize) {
                 out.push(CodeConflict {
-                    kind: "one_code_many_names".into(),
+                    kind: ONE_CODE.into(),
                     subject_keys: vec![k],
                     names,
                     units,
                 });
             }
-            let rows = c.query(
-                &format!(
-                    "SELECT n.name, n.subject_key, n.first_unit FROM {PAIRS} n
-                     JOIN (SELECT name FROM {PAIRS} p WHERE subject_key NOT LIKE 'P%' GROUP BY name
-                           HAVING COUNT(DISTINCT subject_key) > 1 ORDER BY name LIMIT $1) m
-                       ON m.name = n.name
-                     WHERE n.subject_key NOT LIKE 'P%'
-                     ORDER BY n.name, n.subject_key"
-                ),
-                &[Val::Int(limit)],
-            )?;
-            let mut by_name: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
-            for r in rows {
-                let e = by_name.entry(r.text(0)?).or_default();
-                e.0.push(r.text(1)?);
-                let unit = r.text(2)?;
-                if !e.1.contains(&unit) {
-                    e.1.push(unit);
-                }
-            }
-            for (name, (keys, units)) in by_name {
+            let mut by_name = conflicts_by_name(c, fetch, None)?;
+            by_name.retain(|n, (keys, _)| !covered(ONE_NAME, n, keys));
+            for (name, (keys, units)) in by_name.into_iter().take(limit as usize) {
                 out.push(CodeConflict {
-                    kind: "one_name_many_codes".into(),
+                    kind: ONE_NAME.into(),
                     subject_keys: keys,
                     names: vec![name],
                     units,
@@ -518,6 +495,155 @@ impl Store {
             Ok(out)
         })
     }
+
+    /// Records that an officer looked into the 重错码 finding of `kind` at `anchor` (the code of
+    /// a one-code finding, the name of a one-name one) as it stands now; refused when there is no
+    /// such finding. Returns the names (or codes) the review covers.
+    pub fn review_code_conflict(
+        &self,
+        kind: &str,
+        anchor: &str,
+        actor: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        self.write(|c| {
+            let members = match kind {
+                ONE_CODE => conflicts_by_code(c, 1, Some(anchor))?
+                    .remove(anchor)
+                    .map(|(names, _)| names),
+                ONE_NAME => conflicts_by_name(c, 1, Some(anchor))?
+                    .remove(anchor)
+                    .map(|(keys, _)| keys),
+                _ => None,
+            };
+            let mut members = members
+                .filter(|m| m.len() > 1)
+                .ok_or_else(|| StoreError::NotFound("没有该重错码问题（可能已处理）".into()))?;
+            members.sort();
+            members.dedup();
+            c.execute(
+                "INSERT INTO code_conflict_reviews (kind, anchor, members, actor, reviewed_at, reason)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    kind.into(),
+                    anchor.into(),
+                    serde_json::to_string(&members)
+                        .map_err(|e| StoreError::Decode(e.to_string()))?
+                        .into(),
+                    actor.into(),
+                    at.into(),
+                    reason.into(),
+                ],
+            )?;
+            Ok(members)
+        })
+    }
+
+    /// The latest reviews of 重错码 findings, newest first.
+    pub fn code_conflict_reviews(&self, limit: i64) -> Result<Vec<ConflictReview>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT kind, anchor, members, actor, reviewed_at, reason FROM code_conflict_reviews
+                 ORDER BY reviewed_at DESC LIMIT $1",
+                &[Val::Int(limit)],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(ConflictReview {
+                    kind: r.text(0)?,
+                    anchor: r.text(1)?,
+                    members: json(&r.text(2)?)?,
+                    actor: r.text(3)?,
+                    reviewed_at: r.time(4)?,
+                    reason: r.text(5)?,
+                })
+            })
+            .collect()
+        })
+    }
+}
+
+const ONE_CODE: &str = "one_code_many_names";
+const ONE_NAME: &str = "one_name_many_codes";
+
+/// Every (code, name) pair: the subject's own name and the others it was reported under.
+const PAIRS: &str = "(SELECT subject_key, name, first_unit, first_seen FROM subjects
+     UNION SELECT subject_key, name, first_unit, first_seen FROM subject_names)";
+
+/// 重错码 findings by their code (or name): the names (or codes) under it, and the units that
+/// reported them.
+type Findings = BTreeMap<String, (Vec<String>, Vec<String>)>;
+
+/// Reviews by (kind, anchor): the member sets each covered.
+type Reviews = BTreeMap<(String, String), Vec<Vec<String>>>;
+
+fn reviews_by_anchor(c: &mut dyn Conn) -> Result<Reviews, StoreError> {
+    let mut out = Reviews::new();
+    for r in c.query(
+        "SELECT kind, anchor, members FROM code_conflict_reviews",
+        &[],
+    )? {
+        out.entry((r.text(0)?, r.text(1)?))
+            .or_default()
+            .push(json(&r.text(2)?)?);
+    }
+    Ok(out)
+}
+
+/// Codes with several names (the first `limit` codes, or only `only`): code → (names, units).
+fn conflicts_by_code(
+    c: &mut dyn Conn,
+    limit: i64,
+    only: Option<&str>,
+) -> Result<Findings, StoreError> {
+    let rows = c.query(
+        &format!(
+            "SELECT n.subject_key, n.name, n.first_unit FROM {PAIRS} n
+             JOIN (SELECT DISTINCT subject_key FROM subject_names
+                   WHERE ($2 = '' OR subject_key = $2) ORDER BY subject_key LIMIT $1) m
+               ON m.subject_key = n.subject_key
+             ORDER BY n.subject_key, n.first_seen, n.name"
+        ),
+        &[Val::Int(limit), only.unwrap_or("").into()],
+    )?;
+    findings(rows)
+}
+
+/// Names of organisations with several codes (the first `limit` names, or only `only`):
+/// name → (codes, units).
+fn conflicts_by_name(
+    c: &mut dyn Conn,
+    limit: i64,
+    only: Option<&str>,
+) -> Result<Findings, StoreError> {
+    let rows = c.query(
+        &format!(
+            "SELECT n.name, n.subject_key, n.first_unit FROM {PAIRS} n
+             JOIN (SELECT name FROM {PAIRS} p WHERE subject_key NOT LIKE 'P%'
+                     AND ($2 = '' OR name = $2) GROUP BY name
+                   HAVING COUNT(DISTINCT subject_key) > 1 ORDER BY name LIMIT $1) m
+               ON m.name = n.name
+             WHERE n.subject_key NOT LIKE 'P%'
+             ORDER BY n.name, n.subject_key"
+        ),
+        &[Val::Int(limit), only.unwrap_or("").into()],
+    )?;
+    findings(rows)
+}
+
+/// Rows of (anchor, member, unit) gathered by anchor.
+fn findings(rows: Vec<Row>) -> Result<Findings, StoreError> {
+    let mut out = Findings::new();
+    for r in rows {
+        let e = out.entry(r.text(0)?).or_default();
+        e.0.push(r.text(1)?);
+        let unit = r.text(2)?;
+        if !e.1.contains(&unit) {
+            e.1.push(unit);
+        }
+    }
+    Ok(out)
 }
 
 /// Every version of a subject's records recorded up to `until`, grouped by record, with the

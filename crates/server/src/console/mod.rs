@@ -161,6 +161,12 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
     )
     .page(Method::GET, "/console/quality", ADMIN, monitoring::quality)
     .page(
+        Method::POST,
+        "/console/quality/conflicts/review",
+        ADMIN,
+        monitoring::review_conflict,
+    )
+    .page(
         Method::GET,
         "/console/authorisations",
         AUTHORISATION_READERS,

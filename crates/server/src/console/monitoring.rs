@@ -718,6 +718,57 @@ pub async fn file_self_report(
     }
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub struct ConflictReviewForm {
+    pub csrf: String,
+    pub kind: String,
+    pub anchor: String,
+    pub reason: String,
+}
+
+/// The credit office marks a 重错码 finding as looked into (the unit corrected it, or both names
+/// are right), with why: it leaves the list until another name or code is reported under it.
+pub async fn review_conflict(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiForm(f): ApiForm<ConflictReviewForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let reason = f.reason.trim().to_string();
+    let (s, actor, kind, anchor, why) = (
+        state.clone(),
+        ctx.principal.actor(),
+        f.kind.clone(),
+        f.anchor.clone(),
+        reason.clone(),
+    );
+    let r = blocking(move || {
+        if why.is_empty() || why.chars().count() > 500 {
+            return Err(ApiError::Unprocessable(
+                "请填写核实情况（不超过500字）".into(),
+            ));
+        }
+        Ok(s.store
+            .review_code_conflict(&kind, &anchor, &actor, &why, s.clock.now())?)
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "quality.conflict_review",
+        Some(format!("{}:{}", f.kind, f.anchor)),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(reason),
+    )
+    .await;
+    match r {
+        Ok(_) => see_other("/console/quality"),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
 /// How many of each kind of 重错码 finding the quality page lists.
 const CONFLICTS_SHOWN: i64 = 200;
 
@@ -764,28 +815,50 @@ pub async fn quality(State(state): State<Shared>, ctx: Ctx) -> Response {
         };
         let (mut one_code, mut one_name) = (Vec::new(), Vec::new());
         for x in &conflicts {
+            let keys = x
+                .subject_keys
+                .iter()
+                .map(|k| code(k))
+                .collect::<Vec<_>>()
+                .join("、");
             if x.kind == "one_code_many_names" {
-                one_code.push(vec![
-                    x.subject_keys
-                        .iter()
-                        .map(|k| code(k))
-                        .collect::<Vec<_>>()
-                        .join("、"),
-                    x.names.join("；"),
-                    x.units.join("、"),
-                ]);
+                one_code.push(pages::ConflictRow {
+                    cells: vec![keys, x.names.join("；"), x.units.join("、")],
+                    kind: x.kind.clone(),
+                    anchor: x.subject_keys.first().cloned().unwrap_or_default(),
+                });
             } else {
-                one_name.push(vec![
-                    x.names.join("；"),
-                    x.subject_keys
-                        .iter()
-                        .map(|k| code(k))
-                        .collect::<Vec<_>>()
-                        .join("、"),
-                    x.units.join("、"),
-                ]);
+                one_name.push(pages::ConflictRow {
+                    cells: vec![x.names.join("；"), keys, x.units.join("、")],
+                    kind: x.kind.clone(),
+                    anchor: x.names.first().cloned().unwrap_or_default(),
+                });
             }
         }
+        let reviewed = s
+            .store
+            .code_conflict_reviews(20)?
+            .into_iter()
+            .map(|r| {
+                vec![
+                    fmt_time(r.reviewed_at),
+                    if r.kind == "one_code_many_names" {
+                        "一码多名"
+                    } else {
+                        "一名多码"
+                    }
+                    .to_string(),
+                    code(&r.anchor),
+                    r.members
+                        .iter()
+                        .map(|m| code(m))
+                        .collect::<Vec<_>>()
+                        .join("；"),
+                    r.actor,
+                    r.reason,
+                ]
+            })
+            .collect();
         Ok(pages::QualityPage {
             frame: frame(&c, "数据质量与重错码", "/console/quality"),
             truncated: one_code.len() as i64 >= CONFLICTS_SHOWN
@@ -793,6 +866,7 @@ pub async fn quality(State(state): State<Shared>, ctx: Ctx) -> Response {
             units,
             one_code,
             one_name,
+            reviewed,
             limit: CONFLICTS_SHOWN,
         })
     })
