@@ -748,15 +748,46 @@ impl Store {
         })
     }
 
-    /// Adds evidence to a case (supplementary material) without changing its state.
+    /// Adds evidence to an open case (supplementary material) without changing its state, if
+    /// the files since the unit last returned it or asked for materials stay within `max_files`
+    /// — counted in the transaction that adds them, with the case row locked, so that uploads
+    /// sent at once cannot each pass a count taken before the other's.
     pub fn add_case_files(
         &self,
         case_id: i64,
         files: &[NewFile],
         actor: &str,
         at: DateTime<Utc>,
+        max_files: usize,
     ) -> Result<(), StoreError> {
         self.write(|c| {
+            let lock = if c.backend() == Backend::Postgres {
+                " FOR UPDATE"
+            } else {
+                ""
+            };
+            c.query_one(
+                &format!(
+                    "SELECT case_id FROM cases WHERE case_id = $1
+                       AND state IN ('submitted', 'returned', 'under_review', 'forwarded', 'awaiting_materials'){lock}"
+                ),
+                &[Val::Int(case_id)],
+            )?
+            .ok_or_else(|| StoreError::Refused("申请已办结，不能再补充材料".into()))?;
+            let held = c
+                .query_one(
+                    "SELECT COUNT(*) FROM case_files f WHERE f.case_id = $1
+                       AND NOT EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = $1
+                             AND e.action IN ('return', 'request_materials') AND e.at >= f.at)",
+                    &[Val::Int(case_id)],
+                )?
+                .map_or(Ok(0), |r| r.i64(0))? as usize;
+            if held + files.len() > max_files {
+                return Err(StoreError::Refused(format!(
+                    "证明材料最多{max_files}个文件，已有{held}个，本次{}个",
+                    files.len()
+                )));
+            }
             insert_effects(
                 c,
                 &SideEffects {

@@ -797,7 +797,13 @@ impl Casework<'_> {
             return Err(CaseError::Refused("申请已办结，不能再补充材料".into()));
         }
         let files = self.evidence(Some(id), files)?;
-        self.store.add_case_files(id, &files, &actor.id, now)?;
+        self.store.add_case_files(
+            id,
+            &files,
+            &actor.id,
+            now,
+            self.rules.workflows.evidence.max_files,
+        )?;
         Ok(())
     }
 

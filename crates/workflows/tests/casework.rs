@@ -262,6 +262,20 @@ fn repair_and_objection_on_both_stores() {
             Err(CaseError::Invalid(m)) if m.contains(&format!("已有{max}个"))
         ));
         assert_eq!(store.case_files(id).unwrap().len(), max, "{name}");
+        // The store counts again where it adds them: an upload that passed the count above
+        // while another was being added (sent at once) is refused there.
+        let late = store::NewFile {
+            name: "late.pdf".into(),
+            media_type: "application/pdf".into(),
+            byte_size: 1,
+            digest: "00".into(),
+            sealed: vec![0],
+        };
+        assert!(matches!(
+            store.add_case_files(id, &[late], "subject", at("2026-07-03"), max),
+            Err(store::StoreError::Refused(m)) if m.contains(&format!("已有{max}个"))
+        ));
+        assert_eq!(store.case_files(id).unwrap().len(), max, "{name}");
         // Returned for a clearer file, the subject can still send the replacement.
         work.act(
             &unit(UNIT),
