@@ -686,12 +686,49 @@ fn read_xlsx<R: Read>(
     let mut current: Option<(u32, Vec<(u32, String)>)> = None;
     let mut header_width: Option<usize> = None;
     let mut titles = 0usize;
+    // A header row with a group heading merged across columns (行政相对人代码 over 统一社会信用代码,
+    // 工商注册号, …), waiting for the row of sub-headings below it: (its cells, the groups'
+    // column spans, its row).
+    let mut pending: Option<(Vec<String>, Vec<(u32, u32)>, u32)> = None;
+    let mut finish_header =
+        |mut h: Vec<String>, header_width: &mut Option<usize>| -> Result<(), IngestError> {
+            // Trailing empty header cells are formatting, not columns.
+            let width = h
+                .iter()
+                .rposition(|c| !c.trim().is_empty())
+                .map_or(0, |p| p + 1);
+            h.truncate(width);
+            header(&h, "xlsx")?;
+            *header_width = Some(width);
+            Ok(())
+        };
     let mut emit = |r: u32,
                     mut row_cells: Vec<(u32, String)>,
                     header_width: &mut Option<usize>,
                     titles: &mut usize,
+                    pending: &mut Option<(Vec<String>, Vec<(u32, u32)>, u32)>,
                     merged_value: &HashMap<usize, String>|
      -> Result<(), IngestError> {
+        if let Some((mut h, groups, hr)) = pending.take() {
+            let under = |c: u32| groups.iter().any(|&(a, b)| (a..=b).contains(&c));
+            let subs: Vec<&(u32, String)> = row_cells
+                .iter()
+                .filter(|(c, t)| under(*c) && !t.trim().is_empty())
+                .collect();
+            if r == hr + 1 && !subs.is_empty() {
+                // The sub-headings name the columns under a group; the headings merged down
+                // over both rows name the others.
+                for (c, t) in subs {
+                    let c = *c as usize;
+                    if c >= h.len() {
+                        h.resize(c + 1, String::new());
+                    }
+                    h[c] = t.trim_start_matches(IMPRECISE).to_string();
+                }
+                return finish_header(h, header_width);
+            }
+            finish_header(h, header_width)?;
+        }
         if header_width.is_some()
             && let Some(regions) = merged_by_row.get(&r)
         {
@@ -718,14 +755,16 @@ fn read_xlsx<R: Read>(
                     *titles += 1;
                     return Ok(());
                 }
-                // Trailing empty header cells are formatting, not columns.
-                let width = h
+                let groups: Vec<(u32, u32)> = merged
                     .iter()
-                    .rposition(|c| !c.trim().is_empty())
-                    .map_or(0, |p| p + 1);
-                h.truncate(width);
-                header(&h, "xlsx")?;
-                *header_width = Some(width);
+                    .filter(|m| m.start.0 == r && m.end.0 == r && m.end.1 > m.start.1)
+                    .map(|m| (m.start.1, m.end.1))
+                    .collect();
+                if groups.is_empty() {
+                    finish_header(h, header_width)?;
+                } else {
+                    *pending = Some((h, groups, r));
+                }
             }
             Some(width) => {
                 // A cell right of the header is the unit's too: kept, and the row refused as
@@ -784,14 +823,31 @@ fn read_xlsx<R: Read>(
             Some((cr, cs)) if *cr == r => cs.push((c, text)),
             _ => {
                 if let Some((cr, cs)) = current.take() {
-                    emit(cr, cs, &mut header_width, &mut titles, &merged_value)?;
+                    emit(
+                        cr,
+                        cs,
+                        &mut header_width,
+                        &mut titles,
+                        &mut pending,
+                        &merged_value,
+                    )?;
                 }
                 current = Some((r, vec![(c, text)]));
             }
         }
     }
     if let Some((cr, cs)) = current.take() {
-        emit(cr, cs, &mut header_width, &mut titles, &merged_value)?;
+        emit(
+            cr,
+            cs,
+            &mut header_width,
+            &mut titles,
+            &mut pending,
+            &merged_value,
+        )?;
+    }
+    if let Some((h, _, _)) = pending.take() {
+        finish_header(h, &mut header_width)?;
     }
     if header_width.is_none() {
         return Err(IngestError::Format("工作表为空，没有表头".into()));
@@ -1369,6 +1425,59 @@ mod tests {
         assert_eq!(
             (rows[1].row_no, rows[1].cells[1].as_str()),
             (4, "1234.5678")
+        );
+    }
+
+    /// A two-row header as units draw it: a group heading merged across the columns under it,
+    /// the other headings merged down over both rows. The sub-headings name their columns, and
+    /// the row under them is the first record (not the headings copied down as data).
+    #[test]
+    fn a_group_heading_over_sub_headings_is_one_header() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        let f = rust_xlsxwriter::Format::new();
+        ws.merge_range(0, 0, 0, 4, "盐城市生态环境局行政处罚信息", &f)
+            .unwrap();
+        for (c, h) in [
+            (0, "行政相对人名称"),
+            (1, "行政相对人类别"),
+            (4, "行政处罚决定书文号"),
+        ] {
+            ws.merge_range(1, c, 2, c, h, &f).unwrap();
+        }
+        ws.merge_range(1, 2, 1, 3, "行政相对人代码", &f).unwrap();
+        ws.write_string(2, 2, "统一社会信用代码").unwrap();
+        ws.write_string(2, 3, "工商注册号").unwrap();
+        for (c, v) in [
+            "某公司",
+            "法人及非法人组织",
+            "91320900MA1MB4X50R",
+            "",
+            "盐环罚〔2026〕1号",
+        ]
+        .iter()
+        .enumerate()
+        {
+            if !v.is_empty() {
+                ws.write_string(3, c as u16, *v).unwrap();
+            }
+        }
+        let bytes = wb.save_to_buffer().unwrap();
+        let (h, _, rows) = rows_of(Format::Xlsx, &bytes);
+        assert_eq!(
+            h,
+            vec![
+                "行政相对人名称",
+                "行政相对人类别",
+                "统一社会信用代码",
+                "工商注册号",
+                "行政处罚决定书文号"
+            ]
+        );
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(
+            (rows[0].row_no, rows[0].cells[2].as_str()),
+            (4, "91320900MA1MB4X50R")
         );
     }
 
