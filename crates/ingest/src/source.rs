@@ -561,6 +561,10 @@ fn cell_text(d: &calamine::Data) -> String {
     }
 }
 
+/// A header row with group headings, waiting for its sub-headings: its cells, the groups'
+/// column spans, its row.
+type PendingHeader = (Vec<String>, Vec<(u32, u32)>, u32);
+
 /// The largest a workbook part may expand to: the shared strings and the other parts are held
 /// in memory whole when the workbook is opened; a sheet is read cell by cell, but its size still
 /// bounds the work. A 1.5 MB file whose shared strings expand to gigabytes is refused before it
@@ -689,7 +693,7 @@ fn read_xlsx<R: Read>(
     // A header row with a group heading merged across columns (行政相对人代码 over 统一社会信用代码,
     // 工商注册号, …), waiting for the row of sub-headings below it: (its cells, the groups'
     // column spans, its row).
-    let mut pending: Option<(Vec<String>, Vec<(u32, u32)>, u32)> = None;
+    let mut pending: Option<PendingHeader> = None;
     let mut finish_header =
         |mut h: Vec<String>, header_width: &mut Option<usize>| -> Result<(), IngestError> {
             // Trailing empty header cells are formatting, not columns.
@@ -706,7 +710,7 @@ fn read_xlsx<R: Read>(
                     mut row_cells: Vec<(u32, String)>,
                     header_width: &mut Option<usize>,
                     titles: &mut usize,
-                    pending: &mut Option<(Vec<String>, Vec<(u32, u32)>, u32)>,
+                    pending: &mut Option<PendingHeader>,
                     merged_value: &HashMap<usize, String>|
      -> Result<(), IngestError> {
         if let Some((mut h, groups, hr)) = pending.take() {
