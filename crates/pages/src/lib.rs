@@ -809,3 +809,31 @@ pub struct AuthorisationsPage {
     pub default_until: String,
     pub rows: Vec<AuthorisationRow>,
 }
+
+/// 本单位认定名单: a deciding unit's list entries and the actions on them.
+#[derive(Template)]
+#[template(path = "console/unit_lists.html")]
+pub struct UnitLists {
+    pub frame: Frame,
+    /// The credit office: it picks the unit.
+    pub office: bool,
+    pub unit: String,
+    pub units: Vec<String>,
+    pub rows: Vec<UnitListRow>,
+    pub limit: i64,
+    pub today: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct UnitListRow {
+    pub record_id: String,
+    pub list: String,
+    pub subject: String,
+    pub decision_no: String,
+    pub listed_on: String,
+    pub ends: String,
+    pub rectify_by: String,
+    pub status: String,
+    pub in_force: bool,
+    pub actionable: bool,
+}

@@ -2293,3 +2293,92 @@ async fn a_representative_listed_warns_those_who_follow_the_organisation() {
     let page = h.get("/console/alerts", Role::Handling).await.text();
     assert!(page.contains("法定代表人列入名单"), "{page}");
 }
+
+/// A deciding unit manages the entries it reported on its own page (本单位认定名单) — the ended
+/// ones too — instead of through a check made for the purpose, which counted as a department's
+/// check owed feedback. An exit there is a versioned change that checks follow at once; a
+/// revocation may follow it; another role has no such page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deciding_unit_manages_its_entries_on_its_own_page() {
+    let h = harness();
+    let x = tokio::task::block_in_place(|| city(&h));
+    let page = h.get("/console/lists", Role::Deciding).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let t = page.text();
+    assert!(
+        t.contains("盐城市甲严重失信有限公司")
+            && t.contains("盐环信〔2026〕1号")
+            && t.contains("在列"),
+        "{t}"
+    );
+    assert_eq!(
+        h.get("/console/lists", Role::Reporter).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let id = tokio::task::block_in_place(|| h.state.store.unit_heads(UNIT, &["YZSX"], 10))
+        .unwrap()
+        .into_iter()
+        .find(|e| e.subject_key == x.a)
+        .expect("the entry on the unit's page")
+        .record_id;
+    let checks = || {
+        tokio::task::block_in_place(|| h.state.platform.checks(None, 1000))
+            .unwrap()
+            .len()
+    };
+    let checks_before = checks();
+    let act = |action: &'static str, reason: &'static str| {
+        let id = id.clone();
+        let h = &h;
+        // Each action a moment after the last, as the list index reads what changed after the
+        // newest change it has seen.
+        h.clock
+            .set(h.clock.now() + chrono::Duration::milliseconds(10));
+        async move {
+            h.post_form(
+                "/console/lists/actions",
+                Role::Deciding,
+                &[
+                    ("record_id", id.as_str()),
+                    ("action", action),
+                    ("reason", reason),
+                ],
+            )
+            .await
+        }
+    };
+    // A reason is required.
+    assert_ne!(act("exit", " ").await.status, StatusCode::SEE_OTHER);
+    let r = act("exit", "已整改到位，申请提前移出，经审核同意").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let t = h.get("/console/lists", Role::Deciding).await.text();
+    assert!(t.contains("提前移出名单"), "{t}");
+    let v = h
+        .post_json(
+            "/api/v1/checks",
+            Role::Handling,
+            json!({"code": x.a, "matter": "ZFCG"}),
+        )
+        .await
+        .json();
+    assert_eq!(v["verdict"], "clear", "{v}");
+    // The decision itself was wrong: revoked after the exit.
+    let r = act("revoke", "认定依据的处罚决定已被撤销").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert!(
+        h.get("/console/lists", Role::Deciding)
+            .await
+            .text()
+            .contains("撤销认定")
+    );
+    // Both in the trail, and the refused one too.
+    let trail = h.trail("list.action", &id);
+    assert_eq!(
+        trail.iter().filter(|e| e.entry.outcome == "ok").count(),
+        2,
+        "{trail:?}"
+    );
+    assert_eq!(trail.len(), 3, "{trail:?}");
+    // Managing entries made no checks (the one check above is the handling department's).
+    assert_eq!(checks(), checks_before + 1);
+}

@@ -567,6 +567,35 @@ impl Store {
         self.read(|c| head_on(c, &subject, &key))
     }
 
+    /// A unit's records of the given classes (its list entries, ended ones too), newest decision
+    /// first, at most `limit` of each class: the deciding unit's own list page.
+    pub fn unit_heads(
+        &self,
+        unit: &str,
+        classes: &[&str],
+        limit: i64,
+    ) -> Result<Vec<RecordHead>, StoreError> {
+        self.read(|c| {
+            let mut out = Vec::new();
+            for class in classes {
+                let rows = c.query(
+                    &format!(
+                        "SELECT {HEAD_COLUMNS} FROM records r JOIN record_versions v
+                           ON v.subject_key = r.subject_key AND v.record_key = r.record_key
+                          AND v.version_no = r.current_version
+                         WHERE r.source_unit = $1 AND r.class_code = $2
+                         ORDER BY r.decided_on DESC LIMIT $3"
+                    ),
+                    &[unit.into(), (*class).into(), Val::Int(limit)],
+                )?;
+                for r in &rows {
+                    out.push(head_from(r)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// A subject's dishonesty records in force (penalties and list entries not ended), for its
     /// "my records" page.
     pub fn subject_heads(

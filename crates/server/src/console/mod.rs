@@ -8,6 +8,7 @@ pub(crate) mod articles;
 mod authorisations;
 mod cases;
 mod joint;
+mod lists;
 mod monitoring;
 mod pages_impl;
 
@@ -158,6 +159,13 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         "/console/accounts/{id}/reset",
         ADMIN,
         pages_impl::reset_account,
+    )
+    .page(Method::GET, "/console/lists", LIST_DECIDERS, lists::page)
+    .page(
+        Method::POST,
+        "/console/lists/actions",
+        LIST_DECIDERS,
+        lists::act,
     )
     .page(Method::GET, "/console/quality", ADMIN, monitoring::quality)
     .page(
@@ -357,6 +365,7 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
             nav.push(("/console/monitoring", "双公示监测"));
             nav.push(("/console/quality", "数据质量"));
             nav.push(("/console/joint", "联合奖惩"));
+            nav.push(("/console/lists", "认定名单"));
             nav.push(("/console/checks", "信用核查"));
             nav.push(("/console/batches", "批量审查"));
             nav.push(("/console/alerts", "预警"));
@@ -377,6 +386,7 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
             nav.push(("/console/batches", "批量审查"));
             nav.push(("/console/alerts", "预警"));
             if p.role == auth::Role::Deciding {
+                nav.push(("/console/lists", "本单位认定名单"));
                 nav.push(("/console/cases", "信用修复工作台"));
             }
         }
