@@ -38,6 +38,34 @@ const HEAD_COLUMNS: &str = "r.subject_key, r.record_key, r.class_code, r.source_
     r.current_version, r.change, r.decided_on, r.published, r.repairable_from, r.public_ends,
     v.severity, v.regime, r.under_objection, v.payload";
 
+/// The current heads of the records whose `column` (a fixed column name, not input) is `value`,
+/// class by class, newest decision first, at most `limit` of each class.
+fn heads_where(
+    c: &mut dyn Conn,
+    column: &str,
+    value: &str,
+    classes: &[&str],
+    limit: i64,
+) -> Result<Vec<RecordHead>, StoreError> {
+    let mut out = Vec::new();
+    for class in classes {
+        let rows = c.query(
+            &format!(
+                "SELECT {HEAD_COLUMNS} FROM records r JOIN record_versions v
+                   ON v.subject_key = r.subject_key AND v.record_key = r.record_key
+                  AND v.version_no = r.current_version
+                 WHERE {column} = $1 AND r.class_code = $2
+                 ORDER BY r.decided_on DESC LIMIT $3"
+            ),
+            &[value.into(), (*class).into(), Val::Int(limit)],
+        )?;
+        for r in &rows {
+            out.push(head_from(r)?);
+        }
+    }
+    Ok(out)
+}
+
 fn head_from(r: &Row) -> Result<RecordHead, StoreError> {
     let subject_key = r.text(0)?;
     let record_key = r.bytes(1)?;
@@ -575,25 +603,7 @@ impl Store {
         classes: &[&str],
         limit: i64,
     ) -> Result<Vec<RecordHead>, StoreError> {
-        self.read(|c| {
-            let mut out = Vec::new();
-            for class in classes {
-                let rows = c.query(
-                    &format!(
-                        "SELECT {HEAD_COLUMNS} FROM records r JOIN record_versions v
-                           ON v.subject_key = r.subject_key AND v.record_key = r.record_key
-                          AND v.version_no = r.current_version
-                         WHERE r.source_unit = $1 AND r.class_code = $2
-                         ORDER BY r.decided_on DESC LIMIT $3"
-                    ),
-                    &[unit.into(), (*class).into(), Val::Int(limit)],
-                )?;
-                for r in &rows {
-                    out.push(head_from(r)?);
-                }
-            }
-            Ok(out)
-        })
+        self.read(|c| heads_where(c, "r.source_unit", unit, classes, limit))
     }
 
     /// A subject's dishonesty records in force (penalties and list entries not ended), for its
@@ -603,25 +613,7 @@ impl Store {
         subject: &str,
         classes: &[&str],
     ) -> Result<Vec<RecordHead>, StoreError> {
-        self.read(|c| {
-            let mut out = Vec::new();
-            for class in classes {
-                let rows = c.query(
-                    &format!(
-                        "SELECT {HEAD_COLUMNS} FROM records r JOIN record_versions v
-                           ON v.subject_key = r.subject_key AND v.record_key = r.record_key
-                          AND v.version_no = r.current_version
-                         WHERE r.subject_key = $1 AND r.class_code = $2
-                         ORDER BY r.decided_on DESC"
-                    ),
-                    &[subject.into(), (*class).into()],
-                )?;
-                for r in &rows {
-                    out.push(head_from(r)?);
-                }
-            }
-            Ok(out)
-        })
+        self.read(|c| heads_where(c, "r.subject_key", subject, classes, i64::MAX))
     }
 
     /// Opens a case; fails if the record changed since its pre-review or already has an open
