@@ -452,6 +452,19 @@ fn another_unit_cannot_overwrite_a_record_and_withdrawal_leaves_history() {
             domain::record::RecordStatus::Public
         );
         assert_eq!(ts.store.stats().unwrap().records, 0);
+        // The old file sent again brings the record back, and the unit is told so (and the
+        // batch keeps the notice).
+        let again = import(&ts.store, &rules, &keys, &later, &f, env, "行政处罚");
+        assert_eq!(again.corrected, 1, "{}: {again:?}", ts.name);
+        assert!(
+            again
+                .notices
+                .iter()
+                .any(|n| n.contains("1条此前已撤回的记录")),
+            "{}: {:?}",
+            ts.name,
+            again.notices
+        );
     }
 }
 

@@ -604,11 +604,18 @@ impl SubmissionWriter<'_> {
     }
 
     /// What the unit should know about this submission beyond its rows' outcomes: records it
-    /// superseded under another subject's code, decisions filed under two subjects.
+    /// superseded under another subject's code, decisions filed under two subjects, records it
+    /// brought back after they were withdrawn (an old file sent again does that quietly).
     pub fn notices(&self) -> Vec<String> {
         let mut out = self.notices.clone();
         if self.notes_left_out > 0 {
             out.push(format!("另有{}条同类提示未列出", self.notes_left_out));
+        }
+        if !self.reported_again.is_empty() {
+            out.push(format!(
+                "本批次重新报送了{}条此前已撤回的记录，这些记录已恢复公示；如非本意，请撤回本批次或逐条撤回",
+                self.reported_again.len()
+            ));
         }
         out
     }
