@@ -147,6 +147,10 @@ pub struct DataItem {
     pub max_len: Option<usize>,
     #[serde(default)]
     pub not_future: bool,
+    /// A date that may be "no end" (a licence valid 长期): 长期, 永久 and 9999-12-31 are read as
+    /// the standard's 2099-12-31. Not a list entry's end, which the rules bound.
+    #[serde(default)]
+    pub open_end: bool,
     /// The earliest date a date item may hold, with the law that says why; a date item without
     /// one takes the catalog's `earliest_date` (filled in when the catalog is loaded).
     pub not_before: Option<DateFloor>,

@@ -173,7 +173,7 @@ mod tests {
             ("ｃｆ＿ｗｓｈ（必填）", "CF_WSH"),
             // As units' own tables name them.
             ("处罚决定书文号", "CF_WSH"),
-            ("行政相对人证件号码", "CF_XDR_ZJHM"),
+            ("身份证号码", "CF_XDR_ZJHM"),
             ("处罚类型", "CF_CFLB"),
             ("罚款（万元）", "CF_NR_FK"),
         ] {

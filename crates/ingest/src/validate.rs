@@ -414,9 +414,10 @@ impl<'a> Validator<'a> {
                     ));
                 }
             }
-            // A unit named with another's code (the penalised company's, copied into the wrong
-            // column), or any unit with a company's code: the record would publish a company as
-            // the 处罚机关 or the source of the data.
+            // A unit with a company's code (the penalised company's, copied into the wrong
+            // column): the record would publish a company as the 处罚机关 or the source of the
+            // data. (A code merely unlike the one units.toml holds is not refused: the shipped
+            // codes are placeholders until the credit office fills in the real ones.)
             for (name_role, code_role) in [
                 (Role::SourceUnit, Role::SourceUnitUscc),
                 (Role::DecidingUnit, Role::DecidingUnitUscc),
@@ -439,14 +440,6 @@ impl<'a> Validator<'a> {
                         format!(
                             "“{code}”是企业、个体工商户或农民专业合作社的统一社会信用代码，不是行政机关或授权组织的代码：请填写{}的代码",
                             if named_self { self.unit.name.as_str() } else { "该单位" }
-                        ),
-                    ));
-                } else if named_self && code != self.unit.uscc {
-                    problems.push(self.problem(
-                        ci,
-                        format!(
-                            "“{code}”与报送单位“{}”的统一社会信用代码“{}”不一致",
-                            self.unit.name, self.unit.uscc
                         ),
                     ));
                 }
@@ -578,7 +571,7 @@ impl<'a> Validator<'a> {
             ItemType::Date => {
                 // A licence without an end: the national standard writes 2099-12-31
                 // (domain.md §3.2); units write 长期, 永久 or 9999-12-31.
-                if it.role == Some(Role::ValidTo) && open_ended(v) {
+                if it.open_end && open_ended(v) {
                     return Ok(Typed::Date(domain::record::NO_END_DATE));
                 }
                 let d = parse_date(v).ok_or_else(|| {

@@ -2024,6 +2024,20 @@ fn placeholders_and_open_ended_licences_are_read_as_meant() {
         assert_eq!((s.accepted, s.rejected), (1, 0), "{}: {s:?}", ts.name);
         let s = send(format!("{head}{licences}"), "行政许可");
         assert_eq!((s.accepted, s.rejected), (4, 0), "{}: {s:?}", ts.name);
+        // A list entry's end is not "no end": the rules bound how long one stays listed.
+        let listed = send(
+            format!(
+                "MD_XDR_MC,MD_XDR_LB,MD_XDR_SHXYM,MD_MDLX,MD_WSH,MD_LRYY,MD_RDYJ,MD_RDDW,MD_LRRQ,MD_YXQZ\n\
+                 盐城市某某化工有限公司,法人及非法人组织,91320900MA1MB4X50R,名单,盐环信〔2026〕9号,拒不履行,《社会信用体系建设有关规定》,{unit},2026-05-06,长期\n"
+            ),
+            "严重失信主体名单",
+        );
+        assert_eq!(
+            (listed.accepted, listed.rejected),
+            (0, 1),
+            "{}: {listed:?}",
+            ts.name
+        );
         // The column that is no catalog item is passed over, and the submission says so later.
         let stored = ts
             .store
@@ -2265,11 +2279,12 @@ fn merged_cells_in_an_xlsx_hold_their_value_for_every_row() {
     }
 }
 
-/// The 处罚机关 or 数据来源单位 named as the sending unit must carry its code, and no unit
-/// carries a company's: the penalised company's code copied into the wrong column published the
-/// company as the source of its own penalty.
+/// No 处罚机关 or 数据来源单位 carries a company's code: the penalised company's code copied into
+/// the wrong column published the company as the source of its own penalty. Another organ's code
+/// is not refused for being unlike the one units.toml holds (those are placeholders until the
+/// credit office fills in the real ones).
 #[test]
-fn a_unit_column_with_a_company_code_or_another_code_is_refused() {
+fn a_unit_column_with_a_company_code_is_refused() {
     let rules = Rulebook::builtin().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let env = "盐城市生态环境局";
@@ -2301,21 +2316,13 @@ fn a_unit_column_with_a_company_code_or_another_code_is_refused() {
     let keys = testkit::keys();
     for ts in stores() {
         let s = import_on_may_8(&ts.store, &rules, &keys, &f);
-        assert_eq!((s.accepted, s.rejected), (1, 2), "{}: {s:?}", ts.name);
+        assert_eq!((s.accepted, s.rejected), (2, 1), "{}: {s:?}", ts.name);
         let r = ts.store.rejections(s.submission_id.unwrap()).unwrap();
         assert!(
             r[0].problems.iter().any(|p| p.reason.contains("企业")),
             "{}: {:?}",
             ts.name,
             r[0].problems
-        );
-        assert!(
-            r[1].problems
-                .iter()
-                .any(|p| p.reason.contains("不一致") && p.reason.contains(&code)),
-            "{}: {:?}",
-            ts.name,
-            r[1].problems
         );
     }
 }

@@ -651,6 +651,11 @@ async fn sensitive_lists_are_audited() {
         StatusCode::OK
     );
     assert_eq!(count("account.list"), 1);
+    assert_eq!(
+        h.get("/console/accounts", Role::Admin).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(count("account.list"), 2, "the console's page too");
     for (role, n) in [(Role::Financial, 1), (Role::Subject, 2)] {
         assert_eq!(
             h.get("/api/v1/authorisations", role).await.status,

@@ -784,6 +784,18 @@ async fn accounts_page(
         })
     })
     .await;
+    // Who holds which powers: a sensitive read, here as in the API.
+    audit(
+        state,
+        ctx,
+        "account.list",
+        None,
+        if r.is_ok() { "ok" } else { "failed" },
+        r.as_ref()
+            .ok()
+            .map(|p| format!("{}个账号", p.accounts.len())),
+    )
+    .await;
     match r {
         Ok(p) => render(StatusCode::OK, p),
         Err(e) => error_page(ctx, e),
