@@ -301,7 +301,35 @@ impl Store {
         lists: &[&str],
         since: DateTime<Utc>,
     ) -> Result<EntryChanges, StoreError> {
-        self.entries_changed(lists, since, "")
+        self.entries_changed(lists, since, "", None)
+    }
+
+    /// Penalties (`class`: CF) decided on or after `decided_from` that changed after `since`,
+    /// split as [`Store::list_entries_since`] splits entries: what the check index keeps of the
+    /// penalties some measure is triggered by (older ones never qualify again).
+    pub fn penalties_since(
+        &self,
+        class: &str,
+        since: DateTime<Utc>,
+        decided_from: NaiveDate,
+    ) -> Result<EntryChanges, StoreError> {
+        self.entries_changed(&[class], since, "", Some(decided_from))
+    }
+
+    /// [`Store::penalties_since`] for the changes no submission made (a repair, a single
+    /// withdrawal).
+    pub fn penalty_actions_since(
+        &self,
+        class: &str,
+        since: DateTime<Utc>,
+        decided_from: NaiveDate,
+    ) -> Result<EntryChanges, StoreError> {
+        self.entries_changed(
+            &[class],
+            since,
+            " AND (v.submission_id IS NULL OR r.updated_at > v.recorded_at)",
+            Some(decided_from),
+        )
     }
 
     /// [`Store::list_entries_since`] for the changes no submission made (an officer's list
@@ -316,6 +344,7 @@ impl Store {
             lists,
             since,
             " AND (v.submission_id IS NULL OR r.updated_at > v.recorded_at)",
+            None,
         )
     }
 
@@ -324,8 +353,16 @@ impl Store {
         lists: &[&str],
         since: DateTime<Utc>,
         and: &str,
+        decided_from: Option<NaiveDate>,
     ) -> Result<EntryChanges, StoreError> {
-        let (list, params) = first_and_lists(since.into(), lists);
+        let (list, mut params) = first_and_lists(since.into(), lists);
+        let and = match decided_from {
+            Some(d) => {
+                params.push(d.into());
+                format!("{and} AND r.decided_on >= ${}", params.len())
+            }
+            None => and.to_string(),
+        };
         self.read(|c| {
             let rows = c.query(
                 &format!(
@@ -387,14 +424,42 @@ impl Store {
         submission_id: i64,
         carried: bool,
     ) -> Result<EntryChanges, StoreError> {
-        let (list, params) = first_and_lists(Val::Int(submission_id), lists);
+        self.entries_of_submission(lists, submission_id, carried, None)
+    }
+
+    /// [`Store::list_entries_of_submission`] for penalties decided on or after `decided_from`.
+    pub fn penalties_of_submission(
+        &self,
+        class: &str,
+        submission_id: i64,
+        carried: bool,
+        decided_from: NaiveDate,
+    ) -> Result<EntryChanges, StoreError> {
+        self.entries_of_submission(&[class], submission_id, carried, Some(decided_from))
+    }
+
+    fn entries_of_submission(
+        &self,
+        lists: &[&str],
+        submission_id: i64,
+        carried: bool,
+        decided_from: Option<NaiveDate>,
+    ) -> Result<EntryChanges, StoreError> {
+        let (list, mut params) = first_and_lists(Val::Int(submission_id), lists);
+        let decided = match decided_from {
+            Some(d) => {
+                params.push(d.into());
+                format!(" AND r.decided_on >= ${}", params.len())
+            }
+            None => String::new(),
+        };
         let mut sql = format!(
             "SELECT {ENTRY_COLUMNS}
              FROM record_versions w
              JOIN records r ON r.subject_key = w.subject_key AND r.record_key = w.record_key
              JOIN record_versions v ON v.subject_key = r.subject_key
                 AND v.record_key = r.record_key AND v.version_no = r.current_version
-             WHERE w.submission_id = $1 AND r.class_code IN ({})",
+             WHERE w.submission_id = $1 AND r.class_code IN ({}){decided}",
             list.join(", ")
         );
         if carried {
@@ -403,7 +468,7 @@ impl Store {
                 " UNION ALL SELECT {ENTRY_COLUMNS}
                  FROM records r JOIN record_versions v ON v.subject_key = r.subject_key
                     AND v.record_key = r.record_key AND v.version_no = r.current_version
-                 WHERE r.last_submission = $1 AND r.class_code IN ({})",
+                 WHERE r.last_submission = $1 AND r.class_code IN ({}){decided}",
                 list.join(", ")
             ));
         }
