@@ -1,5 +1,6 @@
 //! Joint reward and punishment (联合奖惩) as data: the matters (事项) a department checks a subject
-//! for, the measures (措施) a list entry carries for a matter, and the evaluation of a check —
+//! for, the measures (措施) a list entry — or the subject's own administrative penalty, by its
+//! 处罚类别, fine and date (`penalty`) — carries for a matter, and the evaluation of a check —
 //! which measures apply to a subject, through its own entries or its legal representative's,
 //! and the verdict they add up to. The measure book is parsed from `data/measures.toml`.
 
