@@ -311,14 +311,16 @@ impl Checker<'_> {
         }
         // The subject's own penalties that trigger a measure of this matter on `today` (a
         // penalty no measure of the matter is triggered by is not this check's business).
-        let triggers: Vec<_> = book
-            .measures
-            .iter()
-            .filter(|x| x.matters.iter().any(|c| c == matter))
-            .filter_map(|x| x.penalty.as_ref())
-            .collect();
-        if !triggers.is_empty() {
-            for e in self.index.penalties(key) {
+        // One lookup; the matter's triggers only for the few subjects with such penalties.
+        let penalties = self.index.penalties(key);
+        if !penalties.is_empty() {
+            let triggers: Vec<_> = book
+                .measures
+                .iter()
+                .filter(|x| x.matters.iter().any(|c| c == matter))
+                .filter_map(|x| x.penalty.as_ref())
+                .collect();
+            for e in &penalties {
                 let Some(p) = &e.penalty else { continue };
                 if !triggers.iter().any(|t| t.applies(p, today)) {
                     continue;
@@ -410,10 +412,20 @@ impl Checker<'_> {
             .map(|e| e.subject_name.clone())
             .filter(|n| !n.is_empty())
             .or(rep_name)
-            .or_else(|| self.names.name_of(key).map(|(n, _)| n));
-        // Entries of its own, its legal representative's or an organisation's it represents
-        // are records the platform holds of it, name or not.
-        let known = name.is_some() || !own.is_empty() || !rep.is_empty() || !around.is_empty();
+            .or_else(|| self.names.name_of(key).map(|(n, _)| n))
+            .or_else(|| {
+                penalties
+                    .first()
+                    .map(|e| e.subject_name.clone())
+                    .filter(|n| !n.is_empty())
+            });
+        // Entries of its own, its legal representative's or an organisation's it represents,
+        // and its penalties, are records the platform holds of it, name or not.
+        let known = name.is_some()
+            || !own.is_empty()
+            || !rep.is_empty()
+            || !around.is_empty()
+            || !penalties.is_empty();
         CheckResult {
             check_id: 0,
             checked_at: now,

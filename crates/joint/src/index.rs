@@ -265,15 +265,52 @@ impl ListIndex {
         Ok(n + self.refresh_penalties(store, rules)?)
     }
 
+    /// What a whole read of the penalties takes: decided within the longest trigger's years
+    /// (and a year more, so that a check clock a little behind the wall's loses none), with one
+    /// of the triggers' categories or a fine at least the least of theirs.
+    fn penalty_filter(&self, rules: &Rulebook, now: DateTime<Utc>) -> store::PenaltyFilter {
+        let years = self
+            .triggers
+            .iter()
+            .map(|t| t.within_years)
+            .max()
+            .unwrap_or(0);
+        let mut categories: Vec<String> = Vec::new();
+        for c in self.triggers.iter().flat_map(|t| &t.categories) {
+            if !categories.contains(c) {
+                categories.push(c.clone());
+            }
+        }
+        let item = rules
+            .catalog
+            .class_by_code(PENALTIES)
+            .and_then(|c| c.item_by_role(Role::Fine))
+            .map(|i| i.code.clone());
+        let least = self
+            .triggers
+            .iter()
+            .filter_map(|t| t.fine_threshold())
+            .min();
+        store::PenaltyFilter {
+            decided_from: crate::beijing_day(now)
+                .checked_sub_months(chrono::Months::new(
+                    years.saturating_add(1).saturating_mul(12),
+                ))
+                .unwrap_or(NaiveDate::MIN),
+            categories,
+            fine: item.zip(least.map(|f| f.to_string())),
+        }
+    }
+
     /// The penalties some measure could be triggered by, changed since the last refresh: read
     /// as list entries are (time-stamp cursor, single actions read back [`SETTLE`] behind it,
-    /// late or withdrawn submissions by id), only those decided within the longest trigger's
-    /// years (and a year more, so that a clock a little behind the wall's loses none), and kept
-    /// only when their category or fine meets some trigger — a few of millions of penalties.
+    /// late or withdrawn submissions by id; a whole build only those [`Self::penalty_filter`]
+    /// lets through), and kept only when their category or fine meets some trigger — a few of
+    /// millions of penalties.
     fn refresh_penalties(&self, store: &Store, rules: &Rulebook) -> Result<usize, StoreError> {
-        let Some(years) = self.triggers.iter().map(|t| t.within_years).max() else {
+        if self.triggers.is_empty() {
             return Ok(0);
-        };
+        }
         let (since, settled, floor) = {
             let g = self.inner.read().map_err(|_| StoreError::Poisoned)?;
             (
@@ -283,11 +320,6 @@ impl ListIndex {
             )
         };
         let started = Utc::now();
-        let from = crate::beijing_day(started)
-            .checked_sub_months(chrono::Months::new(
-                years.saturating_add(1).saturating_mul(12),
-            ))
-            .unwrap_or(NaiveDate::MIN);
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
         let submissions = store.list_submissions(&[PENALTIES], floor)?;
         let late = self
@@ -296,12 +328,15 @@ impl ListIndex {
             .map_err(|_| StoreError::Poisoned)?
             .penalty_submissions
             .late(&submissions, since);
+        // A whole read takes only what could qualify; a refresh reads every change, so that a
+        // held penalty corrected out of qualifying (or to an older date) leaves.
+        let only = since.is_none().then(|| self.penalty_filter(rules, started));
         let (mut live, mut ended) =
-            store.penalties_since(PENALTIES, since.unwrap_or(epoch), from)?;
+            store.penalties_since(PENALTIES, since.unwrap_or(epoch), only.as_ref())?;
         if let (Some(s), Some(t)) = (since, settled)
             && t < s
         {
-            let (l, e) = store.penalty_actions_since(PENALTIES, t, from)?;
+            let (l, e) = store.list_actions_since(&[PENALTIES], t)?;
             let seen: HashSet<String> = live
                 .iter()
                 .map(|e| e.record_id.clone())
@@ -313,7 +348,7 @@ impl ListIndex {
         if !late.is_empty() {
             let (mut l2, mut e2) = (Vec::new(), Vec::new());
             for (id, withdrawn) in late {
-                let (l, e) = store.penalties_of_submission(PENALTIES, id, withdrawn, from)?;
+                let (l, e) = store.list_entries_of_submission(&[PENALTIES], id, withdrawn)?;
                 l2.extend(l);
                 e2.extend(e);
             }

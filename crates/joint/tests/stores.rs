@@ -808,6 +808,7 @@ fn serious_penalties_forbid_government_procurement_on_both_stores() {
         assert_eq!(r.verdict, Verdict::Forbid, "{name}");
         assert_eq!(r.measures.len(), 1, "{name}");
         assert_eq!(r.measures[0].id, "CJ-ZFCG-02", "{name}");
+        assert_eq!(r.subject.name, "停产甲公司", "{name}");
         assert_eq!(r.entries.len(), 1, "{name}");
         let e = &r.entries[0];
         assert_eq!(r.measures[0].entries, vec![e.record_id.clone()], "{name}");
@@ -908,5 +909,44 @@ fn serious_penalties_forbid_government_procurement_on_both_stores() {
         assert_eq!(r.verdict, Verdict::Clear, "{name}");
         assert_eq!(r.suppressed.len(), 1, "{name}");
         assert_eq!(r.suppressed[0].record_id, hit.record_id, "{name}");
+
+        // Corrected out of qualifying — to a 警告, or to a decision date long past — a held
+        // penalty leaves at the next refresh.
+        clock.set(clock.now() + Duration::seconds(2));
+        let corrections = [
+            CF_HEADER.to_string() + "\n",
+            cf_row(
+                &rules,
+                "停产乙公司",
+                &stop3,
+                "盐环罚〔2023〕2号",
+                "警告",
+                "",
+                "2023-06-10",
+            ),
+            cf_row(
+                &rules,
+                "停产甲公司",
+                &stop2,
+                "盐环罚〔2024〕1号",
+                "罚款;责令停产停业",
+                "5",
+                "2020-06-10",
+            ),
+        ]
+        .concat();
+        let s = import(
+            &store,
+            &rules,
+            &keys,
+            &clock,
+            UNIT,
+            "行政处罚",
+            &corrections,
+        );
+        assert_eq!(s.corrected, 2, "{name}: {s:?}");
+        index.refresh(&store, &platform, &rules).unwrap();
+        assert_eq!(verdict(&stop3, "ZFCG").verdict, Verdict::Clear, "{name}");
+        assert_eq!(verdict(&stop2, "ZFCG").verdict, Verdict::Clear, "{name}");
     }
 }

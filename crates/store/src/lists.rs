@@ -51,6 +51,58 @@ pub struct ListEntry {
     pub legal_rep_key: Option<String>,
 }
 
+/// Which penalties a whole read of the check index takes: decided on or after `decided_from`,
+/// and carrying one of `categories` (处罚类别, matched in the record's category column) or a
+/// fine in its payload item `fine.0` of at least `fine.1` 元. The index judges each penalty again
+/// exactly; this only keeps the millions that cannot qualify out of the read.
+#[derive(Debug, Clone)]
+pub struct PenaltyFilter {
+    pub decided_from: NaiveDate,
+    pub categories: Vec<String>,
+    /// The fine's payload item and the least fine, in 元 as the store writes amounts
+    /// (`2000000.00`: two decimals, no leading zeros).
+    pub fine: Option<(String, String)>,
+}
+
+impl PenaltyFilter {
+    /// ` AND …` with its parameters pushed after `params`.
+    fn condition(&self, backend: crate::Backend, params: &mut Vec<Val>) -> String {
+        params.push(self.decided_from.into());
+        let mut sql = format!(" AND r.decided_on >= ${}", params.len());
+        let mut any = Vec::new();
+        for c in &self.categories {
+            params.push(format!("%{c}%").into());
+            any.push(format!("r.category LIKE ${}", params.len()));
+        }
+        if let Some((item, least)) = &self.fine {
+            if item.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                // Amounts are written in one form (two decimals, no leading zeros), so a longer
+                // one is larger and one as long compares as text, exactly (byte order in both).
+                let x = match backend {
+                    crate::Backend::Sqlite => format!("json_extract(v.payload, '$.{item}')"),
+                    crate::Backend::Postgres => {
+                        format!("((v.payload::json ->> '{item}') COLLATE \"C\")")
+                    }
+                };
+                params.push(Val::Int(least.len() as i64));
+                let len = params.len();
+                params.push(least.as_str().into());
+                let n = params.len();
+                any.push(format!(
+                    "(length({x}) > ${len} OR length({x}) = ${len} AND {x} >= ${n})"
+                ));
+            } else {
+                // An item name that cannot be written into the query: no prefilter on it.
+                any.push("1 = 1".into());
+            }
+        }
+        if !any.is_empty() {
+            sql.push_str(&format!(" AND ({})", any.join(" OR ")));
+        }
+        sql
+    }
+}
+
 /// Entries in force that changed, and (subject, record id) of entries that ended.
 pub type EntryChanges = (Vec<ListEntry>, Vec<(String, String)>);
 
@@ -304,32 +356,17 @@ impl Store {
         self.entries_changed(lists, since, "", None)
     }
 
-    /// Penalties (`class`: CF) decided on or after `decided_from` that changed after `since`,
-    /// split as [`Store::list_entries_since`] splits entries: what the check index keeps of the
-    /// penalties some measure is triggered by (older ones never qualify again).
+    /// Penalties (`class`: CF) changed after `since`, split as [`Store::list_entries_since`]
+    /// splits entries; with `only`, those alone that could meet it (a whole build: the few of
+    /// millions of penalties a measure is triggered by). A refresh reads every change without
+    /// it: a held penalty corrected out of it must be seen to leave.
     pub fn penalties_since(
         &self,
         class: &str,
         since: DateTime<Utc>,
-        decided_from: NaiveDate,
+        only: Option<&PenaltyFilter>,
     ) -> Result<EntryChanges, StoreError> {
-        self.entries_changed(&[class], since, "", Some(decided_from))
-    }
-
-    /// [`Store::penalties_since`] for the changes no submission made (a repair, a single
-    /// withdrawal).
-    pub fn penalty_actions_since(
-        &self,
-        class: &str,
-        since: DateTime<Utc>,
-        decided_from: NaiveDate,
-    ) -> Result<EntryChanges, StoreError> {
-        self.entries_changed(
-            &[class],
-            since,
-            " AND (v.submission_id IS NULL OR r.updated_at > v.recorded_at)",
-            Some(decided_from),
-        )
+        self.entries_changed(&[class], since, "", only)
     }
 
     /// [`Store::list_entries_since`] for the changes no submission made (an officer's list
@@ -353,14 +390,11 @@ impl Store {
         lists: &[&str],
         since: DateTime<Utc>,
         and: &str,
-        decided_from: Option<NaiveDate>,
+        only: Option<&PenaltyFilter>,
     ) -> Result<EntryChanges, StoreError> {
         let (list, mut params) = first_and_lists(since.into(), lists);
-        let and = match decided_from {
-            Some(d) => {
-                params.push(d.into());
-                format!("{and} AND r.decided_on >= ${}", params.len())
-            }
+        let and = match only {
+            Some(f) => format!("{and}{}", f.condition(self.backend(), &mut params)),
             None => and.to_string(),
         };
         self.read(|c| {
@@ -424,42 +458,14 @@ impl Store {
         submission_id: i64,
         carried: bool,
     ) -> Result<EntryChanges, StoreError> {
-        self.entries_of_submission(lists, submission_id, carried, None)
-    }
-
-    /// [`Store::list_entries_of_submission`] for penalties decided on or after `decided_from`.
-    pub fn penalties_of_submission(
-        &self,
-        class: &str,
-        submission_id: i64,
-        carried: bool,
-        decided_from: NaiveDate,
-    ) -> Result<EntryChanges, StoreError> {
-        self.entries_of_submission(&[class], submission_id, carried, Some(decided_from))
-    }
-
-    fn entries_of_submission(
-        &self,
-        lists: &[&str],
-        submission_id: i64,
-        carried: bool,
-        decided_from: Option<NaiveDate>,
-    ) -> Result<EntryChanges, StoreError> {
-        let (list, mut params) = first_and_lists(Val::Int(submission_id), lists);
-        let decided = match decided_from {
-            Some(d) => {
-                params.push(d.into());
-                format!(" AND r.decided_on >= ${}", params.len())
-            }
-            None => String::new(),
-        };
+        let (list, params) = first_and_lists(Val::Int(submission_id), lists);
         let mut sql = format!(
             "SELECT {ENTRY_COLUMNS}
              FROM record_versions w
              JOIN records r ON r.subject_key = w.subject_key AND r.record_key = w.record_key
              JOIN record_versions v ON v.subject_key = r.subject_key
                 AND v.record_key = r.record_key AND v.version_no = r.current_version
-             WHERE w.submission_id = $1 AND r.class_code IN ({}){decided}",
+             WHERE w.submission_id = $1 AND r.class_code IN ({})",
             list.join(", ")
         );
         if carried {
@@ -468,7 +474,7 @@ impl Store {
                 " UNION ALL SELECT {ENTRY_COLUMNS}
                  FROM records r JOIN record_versions v ON v.subject_key = r.subject_key
                     AND v.record_key = r.record_key AND v.version_no = r.current_version
-                 WHERE r.last_submission = $1 AND r.class_code IN ({}){decided}",
+                 WHERE r.last_submission = $1 AND r.class_code IN ({})",
                 list.join(", ")
             ));
         }
