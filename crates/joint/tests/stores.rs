@@ -724,8 +724,15 @@ fn cf_row(
 #[test]
 fn serious_penalties_forbid_government_procurement_on_both_stores() {
     let rules = Rulebook::builtin().unwrap();
-    let (stop2, stop3, stop3x, big, small, gone) =
-        (uscc(41), uscc(42), uscc(43), uscc(44), uscc(45), uscc(46));
+    let (stop2, stop3, stop3x, big, small, gone, repaired) = (
+        uscc(41),
+        uscc(42),
+        uscc(43),
+        uscc(44),
+        uscc(45),
+        uscc(46),
+        uscc(47),
+    );
     let csv = [
         CF_HEADER.to_string() + "\n",
         cf_row(
@@ -782,6 +789,15 @@ fn serious_penalties_forbid_government_procurement_on_both_stores() {
             "",
             "2025-03-01",
         ),
+        cf_row(
+            &rules,
+            "修复庚公司",
+            &repaired,
+            "盐环罚〔2025〕7号",
+            "责令停产停业",
+            "",
+            "2025-03-01",
+        ),
     ]
     .concat();
     for ts in stores() {
@@ -791,7 +807,7 @@ fn serious_penalties_forbid_government_procurement_on_both_stores() {
         let store = Store::open(&ts.spec).unwrap();
         let platform = Store::open_platform(&ts.spec).unwrap();
         let s = import(&store, &rules, &keys, &clock, UNIT, "行政处罚", &csv);
-        assert_eq!(s.accepted, 6, "{name}: {s:?}");
+        assert_eq!(s.accepted, 7, "{name}: {s:?}");
         let index = ListIndex::build(&store, &platform, &rules).unwrap();
         let names = |_: &str| -> Option<(String, SubjectKind)> { None };
         let checker = Checker {
@@ -882,6 +898,22 @@ fn serious_penalties_forbid_government_procurement_on_both_stores() {
         let r = verdict(&gone, "ZFCG");
         assert_eq!(r.verdict, Verdict::Clear, "{name}");
         assert!(r.entries.is_empty(), "{name}");
+        // So is a repaired one.
+        let r = verdict(&repaired, "ZFCG");
+        assert_eq!(r.verdict, Verdict::Forbid, "{name}");
+        store
+            .repair_record(
+                &r.entries[0].record_id,
+                &store::Withdrawal {
+                    unit: UNIT,
+                    actor: "test",
+                    reason: "信用修复",
+                    at: clock.now() + Duration::seconds(1),
+                },
+            )
+            .unwrap();
+        index.refresh(&store, &platform, &rules).unwrap();
+        assert_eq!(verdict(&repaired, "ZFCG").verdict, Verdict::Clear, "{name}");
         // The hourly rebuild agrees.
         index.rebuild(&store, &platform, &rules).unwrap();
         assert_eq!(verdict(&gone, "ZFCG").verdict, Verdict::Clear, "{name}");

@@ -2370,6 +2370,20 @@ async fn a_serious_penalty_forbids_procurement(h: Harness) {
     assert_eq!(x["entries"], json!([]), "{x}");
     let (_, s) = check(&h, Role::Handling, &small, "ZFCG").await;
     assert_eq!(s["verdict"], "clear", "{s}");
+    // The OpenAPI document describes the trigger and the penalty's fields.
+    let doc = h.get("/api/v1/openapi.json", Role::Public).await.json();
+    let schemas = &doc["components"]["schemas"];
+    let entry = &schemas["EntryView"]["properties"];
+    assert!(
+        entry["fine"].is_object() && entry["decided_on"].is_object(),
+        "{entry}"
+    );
+    assert!(
+        schemas["PenaltyTrigger"]["properties"]["within_years"].is_object(),
+        "{}",
+        schemas["PenaltyTrigger"]
+    );
+    assert!(schemas["PenaltyTrigger"]["properties"]["fine_fen"].is_null());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
