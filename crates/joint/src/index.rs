@@ -331,6 +331,11 @@ impl ListIndex {
         // A whole read takes only what could qualify; a refresh reads every change, so that a
         // held penalty corrected out of qualifying (or to an older date) leaves.
         let only = since.is_none().then(|| self.penalty_filter(rules, started));
+        // Read before the records: whatever it covers, the read below has seen (filtered).
+        let read_to = match only {
+            Some(_) => store.class_changed_last(PENALTIES)?,
+            None => None,
+        };
         let (mut live, mut ended) =
             store.penalties_since(PENALTIES, since.unwrap_or(epoch), only.as_ref())?;
         if let (Some(s), Some(t)) = (since, settled)
@@ -394,7 +399,7 @@ impl ListIndex {
             v.push(Arc::new(p));
         }
         g.penalty_submissions.mark(&submissions);
-        g.penalties_since = newest.max(since).or(Some(epoch));
+        g.penalties_since = newest.max(since).max(read_to).or(Some(epoch));
         g.penalties_settled = Some(started - SETTLE);
         Ok(changed)
     }

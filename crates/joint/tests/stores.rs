@@ -808,7 +808,33 @@ fn serious_penalties_forbid_government_procurement_on_both_stores() {
         let platform = Store::open_platform(&ts.spec).unwrap();
         let s = import(&store, &rules, &keys, &clock, UNIT, "行政处罚", &csv);
         assert_eq!(s.accepted, 7, "{name}: {s:?}");
+        // The newest penalty one no measure is triggered by: the build passes over it, and its
+        // cursor past it, so that the next refresh reads nothing again.
+        clock.set(clock.now() + Duration::seconds(1));
+        let warning = [
+            CF_HEADER.to_string() + "\n",
+            cf_row(
+                &rules,
+                "警告辛公司",
+                &uscc(48),
+                "盐环罚〔2026〕8号",
+                "警告",
+                "",
+                "2026-05-01",
+            ),
+        ]
+        .concat();
+        assert_eq!(
+            import(&store, &rules, &keys, &clock, UNIT, "行政处罚", &warning).accepted,
+            1,
+            "{name}"
+        );
         let index = ListIndex::build(&store, &platform, &rules).unwrap();
+        assert_eq!(
+            index.refresh(&store, &platform, &rules).unwrap(),
+            0,
+            "{name}"
+        );
         let names = |_: &str| -> Option<(String, SubjectKind)> { None };
         let checker = Checker {
             index: &index,

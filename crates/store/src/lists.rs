@@ -369,6 +369,19 @@ impl Store {
         self.entries_changed(&[class], since, "", only)
     }
 
+    /// The newest change stamped on a class's records (by its index on class and time stamp):
+    /// where a filtered whole read of it leaves its cursor, so that the next refresh does not
+    /// read again the many changes the filter passed over.
+    pub fn class_changed_last(&self, class: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                "SELECT MAX(updated_at) FROM records WHERE class_code = $1",
+                &[class.into()],
+            )?
+            .map_or(Ok(None), |r| r.opt_time(0))
+        })
+    }
+
     /// [`Store::list_entries_since`] for the changes no submission made (an officer's list
     /// action, a single withdrawal, an objection's label on the head): what the check index
     /// reads back behind its cursor.
