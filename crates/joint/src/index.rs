@@ -299,14 +299,15 @@ impl ListIndex {
                 .unwrap_or(NaiveDate::MIN),
             categories,
             fine: item.zip(least.map(|f| f.to_string())),
+            and_later_versions: false,
         }
     }
 
     /// The penalties some measure could be triggered by, changed since the last refresh: read
     /// as list entries are (time-stamp cursor, single actions read back [`SETTLE`] behind it,
-    /// late or withdrawn submissions by id; a whole build only those [`Self::penalty_filter`]
-    /// lets through), and kept only when their category or fine meets some trigger — a few of
-    /// millions of penalties.
+    /// late or withdrawn submissions by id; only those [`Self::penalty_filter`] lets through,
+    /// and later versions), and kept only when their category or fine meets some trigger — a
+    /// few of millions of penalties.
     fn refresh_penalties(&self, store: &Store, rules: &Rulebook) -> Result<usize, StoreError> {
         if self.triggers.is_empty() {
             return Ok(0);
@@ -328,16 +329,16 @@ impl ListIndex {
             .map_err(|_| StoreError::Poisoned)?
             .penalty_submissions
             .late(&submissions, since);
-        // A whole read takes only what could qualify; a refresh reads every change, so that a
-        // held penalty corrected out of qualifying (or to an older date) leaves.
-        let only = since.is_none().then(|| self.penalty_filter(rules, started));
-        // Read before the records: whatever it covers, the read below has seen (filtered).
-        let read_to = match only {
-            Some(_) => store.class_changed_last(PENALTIES)?,
-            None => None,
-        };
+        // Only what could qualify; a refresh also every later version, so that a held penalty
+        // corrected out of qualifying (or to an older date), withdrawn or repaired leaves.
+        let mut only = self.penalty_filter(rules, started);
+        only.and_later_versions = since.is_some();
+        // Read before the records: whatever it covers, the read below has seen (filtered), and
+        // the cursor goes past it — not back to the newest penalty kept, which would have the
+        // next refresh read again every new penalty the filter passed over.
+        let read_to = store.class_changed_last(PENALTIES)?;
         let (mut live, mut ended) =
-            store.penalties_since(PENALTIES, since.unwrap_or(epoch), only.as_ref())?;
+            store.penalties_since(PENALTIES, since.unwrap_or(epoch), Some(&only))?;
         if let (Some(s), Some(t)) = (since, settled)
             && t < s
         {

@@ -934,7 +934,7 @@ fn serious_penalties_forbid_government_procurement_on_both_stores() {
                     unit: UNIT,
                     actor: "test",
                     reason: "信用修复",
-                    at: clock.now() + Duration::seconds(1),
+                    at: clock.now() + Duration::seconds(2),
                 },
             )
             .unwrap();
@@ -970,7 +970,7 @@ fn serious_penalties_forbid_government_procurement_on_both_stores() {
 
         // Corrected out of qualifying — to a 警告, or to a decision date long past — a held
         // penalty leaves at the next refresh.
-        clock.set(clock.now() + Duration::seconds(2));
+        clock.set(clock.now() + Duration::seconds(3));
         let corrections = [
             CF_HEADER.to_string() + "\n",
             cf_row(

@@ -62,13 +62,16 @@ pub struct PenaltyFilter {
     /// The fine's payload item and the least fine, in 元 as the store writes amounts
     /// (`2000000.00`: two decimals, no leading zeros).
     pub fine: Option<(String, String)>,
+    /// Also every record past its first version (corrected, withdrawn, repaired): what a
+    /// refresh reads, since one of them may be a penalty held that no longer qualifies.
+    pub and_later_versions: bool,
 }
 
 impl PenaltyFilter {
     /// ` AND …` with its parameters pushed after `params`.
     fn condition(&self, backend: crate::Backend, params: &mut Vec<Val>) -> String {
         params.push(self.decided_from.into());
-        let mut sql = format!(" AND r.decided_on >= ${}", params.len());
+        let mut sql = format!("r.decided_on >= ${}", params.len());
         let mut any = Vec::new();
         for c in &self.categories {
             params.push(format!("%{c}%").into());
@@ -99,7 +102,11 @@ impl PenaltyFilter {
         if !any.is_empty() {
             sql.push_str(&format!(" AND ({})", any.join(" OR ")));
         }
-        sql
+        if self.and_later_versions {
+            format!(" AND ({sql} OR r.current_version > 1)")
+        } else {
+            format!(" AND {sql}")
+        }
     }
 }
 
@@ -357,9 +364,8 @@ impl Store {
     }
 
     /// Penalties (`class`: CF) changed after `since`, split as [`Store::list_entries_since`]
-    /// splits entries; with `only`, those alone that could meet it (a whole build: the few of
-    /// millions of penalties a measure is triggered by). A refresh reads every change without
-    /// it: a held penalty corrected out of it must be seen to leave.
+    /// splits entries; with `only`, those alone that could meet it (the few of millions of
+    /// penalties a measure is triggered by).
     pub fn penalties_since(
         &self,
         class: &str,
