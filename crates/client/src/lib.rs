@@ -46,15 +46,24 @@ pub struct Measure {
     pub via: String,
 }
 
-/// A list entry behind a measure.
+/// A list entry behind a measure, or a penalty (`list` 行政处罚) that triggered one.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Entry {
     pub record_id: String,
     pub list: String,
+    /// The list's category, or a penalty's 处罚类别.
+    #[serde(default)]
+    pub category: String,
     pub decision_no: String,
     pub deciding_unit: String,
     pub listed_on: Option<String>,
     pub valid_to: Option<String>,
+    /// A penalty's decision date.
+    #[serde(default)]
+    pub decided_on: Option<String>,
+    /// A penalty's fine in 元 (`2000000.00`).
+    #[serde(default)]
+    pub fine: Option<String>,
     pub under_objection: bool,
     pub via: String,
 }

@@ -1,5 +1,6 @@
 //! Joint reward and punishment (联合奖惩) as data: the matters (事项) a department checks a subject
-//! for, the measures (措施) a list entry carries for a matter, and the evaluation of a check —
+//! for, the measures (措施) a list entry — or the subject's own administrative penalty, by its
+//! 处罚类别, fine and date (`penalty`) — carries for a matter, and the evaluation of a check —
 //! which measures apply to a subject, through its own entries or its legal representative's,
 //! and the verdict they add up to. The measure book is parsed from `data/measures.toml`.
 
@@ -7,7 +8,10 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+use crate::money::Fen;
 
 /// What a measure does, strongest first within punishment, then the incentives.
 #[derive(
@@ -207,11 +211,72 @@ pub struct Measure {
     /// 主体（自然人）担任法定代表人的组织在这些名单类别中有记录时适用该措施。
     #[serde(default)]
     pub represented_targets: Vec<String>,
+    // Triggered also by the subject's own administrative penalties (行政处罚) that meet this.
+    /// 主体本身受到的、符合该条件的行政处罚也触发该措施。
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub penalty: Option<PenaltyTrigger>,
     pub effect: Effect,
     // Who implements it.
     /// 实施单位。
     pub body: String,
     pub basis: String,
+}
+
+/// Which of the subject's own administrative penalties trigger a measure: one decided within
+/// `within_years` before the check's day that carries one of `categories` (处罚类别, as the
+/// catalog's enumeration names them) or a fine of at least `fine_at_least` 元.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(
+    description = "触发措施的行政处罚条件：核查之日前若干年内作出、处罚类别属于所列类别之一，或罚款金额不低于所列金额（元）。"
+)]
+pub struct PenaltyTrigger {
+    // Years before the check's day, counted from the decision date.
+    /// 自处罚决定日期起算的年数（核查之日前）。
+    pub within_years: u32,
+    // 处罚类别 that trigger it.
+    /// 触发措施的处罚类别。
+    #[serde(default)]
+    pub categories: Vec<String>,
+    // A fine at least this large (元, an exact decimal) triggers it.
+    /// 罚款金额达到该数额（元，精确到分）即触发措施。
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fine_at_least: Option<String>,
+    #[serde(skip)]
+    #[schema(ignore)]
+    fine_fen: Option<Fen>,
+}
+
+/// A penalty as the evaluation needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PenaltyFacts {
+    pub decided_on: NaiveDate,
+    pub categories: Vec<String>,
+    pub fine: Option<Fen>,
+}
+
+impl PenaltyTrigger {
+    /// The fine threshold, exact.
+    pub fn fine_threshold(&self) -> Option<Fen> {
+        self.fine_fen
+    }
+
+    /// Whether the penalty meets the trigger's categories or fine, whenever it was decided.
+    pub fn qualifies(&self, p: &PenaltyFacts) -> bool {
+        p.categories.iter().any(|c| self.categories.contains(c))
+            || matches!((p.fine, self.fine_fen), (Some(f), Some(t)) if f >= t)
+    }
+
+    /// Whether the penalty triggers the measure on `day`. The years count from the decision
+    /// (政府采购法 第二十二条: 参加采购活动前三年内), not from the end of its publicity: a
+    /// penalty whose publicity window has closed is still a 重大违法记录 within them. The day
+    /// three years back counts as within.
+    pub fn applies(&self, p: &PenaltyFacts, day: NaiveDate) -> bool {
+        let from = day
+            .checked_sub_months(chrono::Months::new(self.within_years.saturating_mul(12)))
+            .unwrap_or(NaiveDate::MIN);
+        p.decided_on >= from && p.decided_on <= day && self.qualifies(p)
+    }
 }
 
 /// The 累计失信 warning: a subject with at least `threshold` dishonesty records in `years`.
@@ -238,7 +303,23 @@ impl MeasureBook {
     /// Parses and checks the book: every measure names known matters, list classes among
     /// `list_classes`, and a basis.
     pub fn parse(text: &str, list_classes: &[&str]) -> Result<Self, String> {
-        let b: MeasureBook = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut b: MeasureBook = toml::from_str(text).map_err(|e| e.to_string())?;
+        for m in &mut b.measures {
+            if let Some(p) = &mut m.penalty {
+                if p.within_years == 0 {
+                    return Err(format!("措施{}的行政处罚年限须至少一年", m.id));
+                }
+                p.fine_fen = match &p.fine_at_least {
+                    Some(f) => Some(
+                        Fen::parse_yuan(f).map_err(|e| format!("措施{}的罚款金额：{e}", m.id))?,
+                    ),
+                    None => None,
+                };
+                if p.categories.is_empty() && p.fine_fen.is_none() {
+                    return Err(format!("措施{}的行政处罚条件没有处罚类别或罚款金额", m.id));
+                }
+            }
+        }
         let mut seen = BTreeSet::new();
         for m in &b.matters {
             if !seen.insert(m.code.as_str()) {
@@ -257,6 +338,7 @@ impl MeasureBook {
                 || m.targets.is_empty()
                     && m.legal_rep_targets.is_empty()
                     && m.represented_targets.is_empty()
+                    && m.penalty.is_none()
             {
                 return Err(format!("措施{}没有适用事项或对象名单", m.id));
             }
@@ -277,6 +359,27 @@ impl MeasureBook {
             }
         }
         Ok(b)
+    }
+
+    /// Checks the penalty triggers' categories against the catalog's 处罚类别 enumeration: a
+    /// misspelt category would silently never match.
+    pub fn check_penalty_categories(&self, known: &[String]) -> Result<(), String> {
+        for m in &self.measures {
+            if let Some(p) = &m.penalty
+                && let Some(c) = p.categories.iter().find(|c| !known.contains(c))
+            {
+                return Err(format!("措施{}的处罚类别“{c}”不在处罚类别代码表中", m.id));
+            }
+        }
+        Ok(())
+    }
+
+    /// The penalty triggers of all measures: what the check index keeps penalties for.
+    pub fn penalty_triggers(&self) -> Vec<&PenaltyTrigger> {
+        self.measures
+            .iter()
+            .filter_map(|m| m.penalty.as_ref())
+            .collect()
     }
 
     pub fn matter(&self, code_or_name: &str) -> Option<&Matter> {
@@ -333,6 +436,9 @@ impl Via {
 pub struct Hit<'a> {
     pub class_code: &'a str,
     pub via: Via,
+    /// The subject's own penalty (class CF), when the hit is one: it triggers measures by their
+    /// penalty condition, not by list.
+    pub penalty: Option<&'a PenaltyFacts>,
 }
 
 /// A measure that applies, and the hits (indexes into the input) behind it.
@@ -354,8 +460,13 @@ pub struct Evaluation {
 /// 重点关注, 失信被执行人) gets no red-list favour in any matter, even where that list carries
 /// no measure of the matter's own.
 impl Measure {
-    /// Whether a hit of this kind (whose entry, which list) triggers the measure.
-    pub fn triggered_by(&self, h: &Hit<'_>) -> bool {
+    /// Whether a hit of this kind (whose entry, which list; or the subject's penalty, on `day`)
+    /// triggers the measure.
+    pub fn triggered_by(&self, h: &Hit<'_>, day: NaiveDate) -> bool {
+        if let Some(p) = h.penalty {
+            return h.via == Via::Subject
+                && self.penalty.as_ref().is_some_and(|t| t.applies(p, day));
+        }
         let lists = match h.via {
             Via::Subject => &self.targets,
             Via::LegalRep => &self.legal_rep_targets,
@@ -365,7 +476,7 @@ impl Measure {
     }
 }
 
-pub fn evaluate(book: &MeasureBook, matter: &str, hits: &[Hit<'_>]) -> Evaluation {
+pub fn evaluate(book: &MeasureBook, matter: &str, hits: &[Hit<'_>], day: NaiveDate) -> Evaluation {
     let mut applied = Vec::new();
     for (i, m) in book.measures.iter().enumerate() {
         if !m.matters.iter().any(|x| x == matter) {
@@ -374,7 +485,7 @@ pub fn evaluate(book: &MeasureBook, matter: &str, hits: &[Hit<'_>]) -> Evaluatio
         let by: Vec<usize> = hits
             .iter()
             .enumerate()
-            .filter(|(_, h)| m.triggered_by(h))
+            .filter(|(_, h)| m.triggered_by(h, day))
             .map(|(j, _)| j)
             .collect();
         if !by.is_empty() {
@@ -392,7 +503,7 @@ pub fn evaluate(book: &MeasureBook, matter: &str, hits: &[Hit<'_>]) -> Evaluatio
     let dishonest = hits.iter().any(|h| {
         book.measures
             .iter()
-            .any(|m| !m.effect.is_incentive() && m.triggered_by(h))
+            .any(|m| !m.effect.is_incentive() && m.triggered_by(h, day))
     });
     if punish.is_some() || dishonest {
         applied.retain(|a| !book.measures[a.measure].effect.is_incentive());
@@ -411,6 +522,15 @@ pub fn evaluate(book: &MeasureBook, matter: &str, hits: &[Hit<'_>]) -> Evaluatio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn evaluate(b: &MeasureBook, matter: &str, hits: &[Hit<'_>]) -> Evaluation {
+        super::evaluate(
+            b,
+            matter,
+            hits,
+            NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+        )
+    }
 
     const LISTS: &[&str] = &["YZSX", "HMD", "ZDGZ", "SXBZXR"];
 
@@ -475,6 +595,7 @@ basis = "b"
             &[Hit {
                 class_code: "YZSX",
                 via: Via::Subject,
+                penalty: None,
             }],
         );
         assert_eq!(own.verdict, Verdict::Forbid);
@@ -492,6 +613,7 @@ basis = "b"
             &[Hit {
                 class_code: "SXBZXR",
                 via: Via::LegalRep,
+                penalty: None,
             }],
         );
         assert_eq!(rep.verdict, Verdict::Review);
@@ -503,6 +625,7 @@ basis = "b"
             &[Hit {
                 class_code: "YZSX",
                 via: Via::LegalRep,
+                penalty: None,
             }],
         );
         assert_eq!(rep2.verdict, Verdict::Clear);
@@ -513,6 +636,7 @@ basis = "b"
             &[Hit {
                 class_code: "HMD",
                 via: Via::Subject,
+                penalty: None,
             }],
         );
         assert_eq!(red.verdict, Verdict::Incentive);
@@ -520,10 +644,12 @@ basis = "b"
             Hit {
                 class_code: "HMD",
                 via: Via::Subject,
+                penalty: None,
             },
             Hit {
                 class_code: "YZSX",
                 via: Via::Subject,
+                penalty: None,
             },
         ];
         let both = evaluate(&b, "ZFCG", &red_and_serious);
@@ -545,12 +671,86 @@ basis = "b"
                 "PYPX",
                 &[Hit {
                     class_code: "YZSX",
-                    via: Via::Subject
+                    via: Via::Subject,
+                    penalty: None,
                 }]
             )
             .verdict,
             Verdict::Clear
         );
+    }
+
+    #[test]
+    fn a_penalty_triggers_within_its_years_by_category_or_fine() {
+        let text = r#"
+version = "t"
+basis = "t"
+[accumulation]
+threshold = 3
+years = 2
+classes = ["CF"]
+basis = "t"
+[[matter]]
+code = "ZFCG"
+name = "政府采购"
+[[matter]]
+code = "XZXK"
+name = "行政许可"
+[[measure]]
+id = "P1"
+name = "重大违法记录"
+kind = "administrative"
+matters = ["ZFCG"]
+penalty = { within_years = 3, categories = ["责令停产停业"], fine_at_least = "2000000" }
+effect = "forbid"
+body = "采购人"
+basis = "政府采购法第二十二条"
+"#;
+        let b = MeasureBook::parse(text, LISTS).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+        let hit = |p: &PenaltyFacts, matter: &str, d: NaiveDate| {
+            super::evaluate(
+                &b,
+                matter,
+                &[Hit {
+                    class_code: "CF",
+                    via: Via::Subject,
+                    penalty: Some(p),
+                }],
+                d,
+            )
+            .verdict
+        };
+        let stop = |decided_on| PenaltyFacts {
+            decided_on,
+            categories: vec!["责令停产停业".into()],
+            fine: None,
+        };
+        let three_back = NaiveDate::from_ymd_opt(2023, 6, 1).unwrap();
+        assert_eq!(hit(&stop(three_back), "ZFCG", day), Verdict::Forbid);
+        assert_eq!(
+            hit(&stop(three_back.pred_opt().unwrap()), "ZFCG", day),
+            Verdict::Clear
+        );
+        assert_eq!(hit(&stop(three_back), "XZXK", day), Verdict::Clear);
+        let fine = |fen| PenaltyFacts {
+            decided_on: three_back,
+            categories: vec!["罚款".into()],
+            fine: Some(Fen(fen)),
+        };
+        assert_eq!(hit(&fine(200_000_000), "ZFCG", day), Verdict::Forbid);
+        assert_eq!(hit(&fine(199_999_999), "ZFCG", day), Verdict::Clear);
+        // A misspelt category is refused against the catalog's enumeration.
+        let bad = text.replace("责令停产停业", "责令停业");
+        let known = vec!["罚款".to_string(), "责令停产停业".to_string()];
+        assert!(
+            MeasureBook::parse(&bad, LISTS)
+                .unwrap()
+                .check_penalty_categories(&known)
+                .is_err()
+        );
+        let float = text.replace("\"2000000\"", "\"2000000.001\"");
+        assert!(MeasureBook::parse(&float, LISTS).is_err());
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub enum MoneyError {
     Negative,
     #[error("金额“{0}”万元精度超过“分”（最多6位小数）")]
     TooPrecise(String),
+    #[error("金额“{0}”元精度超过“分”（最多2位小数）")]
+    TooPreciseYuan(String),
     #[error("金额“{0}”超出范围")]
     TooLarge(String),
     #[error("金额“{0}”中的逗号不是千分位分隔（小数点请用“.”，如 0.2 表示2000元）")]
@@ -130,6 +132,32 @@ impl Fen {
         out
     }
 
+    /// Parses an exact amount in 元 as the store keeps it (`2000000.00`) or as the measure
+    /// book writes a threshold (`2000000`): no more than two decimals, never a float.
+    pub fn parse_yuan(input: &str) -> Result<Fen, MoneyError> {
+        let s = input.trim();
+        if s.is_empty()
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+        {
+            return Err(MoneyError::NotANumber(s.to_string()));
+        }
+        let d = Decimal::from_str(s).map_err(|_| MoneyError::NotANumber(s.to_string()))?;
+        if d.is_sign_negative() && !d.is_zero() {
+            return Err(MoneyError::Negative);
+        }
+        let fen = d
+            .checked_mul(Decimal::from(100))
+            .ok_or_else(|| MoneyError::TooLarge(s.to_string()))?;
+        if !fen.fract().is_zero() {
+            return Err(MoneyError::TooPreciseYuan(s.to_string()));
+        }
+        i64::try_from(fen)
+            .map(Fen)
+            .map_err(|_| MoneyError::TooLarge(s.to_string()))
+    }
+
     pub fn yuan(self) -> Decimal {
         Decimal::new(self.0, 2)
     }
@@ -150,6 +178,16 @@ impl fmt::Display for Fen {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yuan_exactly() {
+        assert_eq!(Fen::parse_yuan("2000000.00"), Ok(Fen(200_000_000)));
+        assert_eq!(Fen::parse_yuan("1999999.99"), Ok(Fen(199_999_999)));
+        assert_eq!(Fen::parse_yuan("2000000"), Ok(Fen(200_000_000)));
+        assert!(Fen::parse_yuan("1.001").is_err());
+        assert!(Fen::parse_yuan("1e6").is_err());
+        assert!(Fen::parse_yuan("-1").is_err());
+    }
 
     #[test]
     fn wan_to_fen_exactly() {

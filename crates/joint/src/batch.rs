@@ -563,13 +563,17 @@ pub fn review(
                 .iter()
                 .map(|e| {
                     format!(
-                        "{}{}{}",
+                        "{}{}{}{}",
                         e.list,
                         if e.decision_no.is_empty() {
                             String::new()
                         } else {
                             format!(" {}", e.decision_no)
                         },
+                        e.penalty
+                            .as_ref()
+                            .map(|p| format!("（{}）", crate::index::penalty_basis(p)))
+                            .unwrap_or_default(),
                         if e.via == domain::measures::Via::Subject {
                             String::new()
                         } else {

@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use crypto::KeyRing;
 use domain::ids::{ResidentId, Uscc, mask_id_number, normalize};
-use domain::measures::{Effect, Hit, MeasureKind, Verdict, Via, evaluate};
+use domain::measures::{Effect, Hit, MeasureKind, PenaltyFacts, Verdict, Via, evaluate};
 use domain::record::SubjectKind;
 use rulebook::Rulebook;
 use serde::Serialize;
@@ -56,14 +56,17 @@ pub struct MeasureHit {
     // Whose entry triggered it: the subject's own or its legal representative's.
     /// 由谁的名单记录触发：主体本身、其法定代表人，或其担任法定代表人的组织。
     pub via: Via,
-    // Record ids of the entries behind it.
-    /// 该措施所依据的名单记录编号。
+    // Record ids of the entries (or penalties) behind it.
+    /// 该措施所依据的名单记录（或行政处罚记录）编号。
     pub entries: Vec<String>,
 }
 
-/// A list entry behind a measure.
+/// A list entry behind a measure, or a penalty (class CF) that triggered one: its 文书号
+/// (`decision_no`), 处罚类别 (`category`), decision date and fine.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[schema(description = "措施所依据的一条名单记录。")]
+#[schema(
+    description = "措施所依据的一条名单记录，或触发措施的一条行政处罚记录（class_code 为 CF：decision_no 为处罚决定书文号，category 为处罚类别，decided_on 为处罚决定日期，fine 为罚款金额）。"
+)]
 pub struct EntryView {
     pub record_id: String,
     pub class_code: String,
@@ -78,8 +81,18 @@ pub struct EntryView {
     pub rectify_by: Option<NaiveDate>,
     pub under_objection: bool,
     pub via: Via,
+    // A penalty's decision date.
+    /// 行政处罚的处罚决定日期（名单记录无此项）。
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_on: Option<NaiveDate>,
+    // A penalty's fine in 元, exact to the fen.
+    /// 行政处罚的罚款金额（元，精确到分，如“2000000.00”；无罚款或名单记录无此项）。
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fine: Option<String>,
     #[serde(skip)]
     pub hash: String,
+    #[serde(skip)]
+    pub penalty: Option<PenaltyFacts>,
 }
 
 /// A hit an exception suppressed.
@@ -290,17 +303,73 @@ impl Checker<'_> {
                 rectify_by: e.rectify_by,
                 under_objection: e.under_objection,
                 via,
+                decided_on: None,
+                fine: None,
                 hash: e.hash.clone(),
+                penalty: None,
             });
+        }
+        // The subject's own penalties that trigger a measure of this matter on `today` (a
+        // penalty no measure of the matter is triggered by is not this check's business).
+        // One lookup; the matter's triggers only for the few subjects with such penalties.
+        let penalties = self.index.penalties(key);
+        if !penalties.is_empty() {
+            let triggers: Vec<_> = book
+                .measures
+                .iter()
+                .filter(|x| x.matters.iter().any(|c| c == matter))
+                .filter_map(|x| x.penalty.as_ref())
+                .collect();
+            for e in &penalties {
+                let Some(p) = &e.penalty else { continue };
+                if !triggers.iter().any(|t| t.applies(p, today)) {
+                    continue;
+                }
+                if let Some(x) = exceptions
+                    .iter()
+                    .find(|x| x.record_id == e.record_id && same_state(&x.record_hash, &e.hash))
+                {
+                    suppressed.push(Suppressed {
+                        record_id: e.record_id.clone(),
+                        exception_id: x.exception_id,
+                        reason: x.reason.clone(),
+                    });
+                    continue;
+                }
+                entries.push(EntryView {
+                    record_id: e.record_id.clone(),
+                    class_code: e.class_code.clone(),
+                    list: self
+                        .rules
+                        .catalog
+                        .class_by_code(&e.class_code)
+                        .map_or(e.class_code.clone(), |c| c.name.clone()),
+                    category: p.categories.join("、"),
+                    decision_no: e.decision_no.clone(),
+                    reason: e.reason.clone(),
+                    basis: e.basis.clone(),
+                    deciding_unit: e.deciding_unit.clone(),
+                    listed_on: None,
+                    valid_to: None,
+                    rectify_by: None,
+                    under_objection: e.under_objection,
+                    via: Via::Subject,
+                    decided_on: Some(p.decided_on),
+                    fine: p.fine.map(|f| f.to_string()),
+                    hash: e.hash.clone(),
+                    penalty: Some(p.clone()),
+                });
+            }
         }
         let hits: Vec<Hit<'_>> = entries
             .iter()
             .map(|e| Hit {
                 class_code: &e.class_code,
                 via: e.via,
+                penalty: e.penalty.as_ref(),
             })
             .collect();
-        let eval = evaluate(book, matter, &hits);
+        let eval = evaluate(book, matter, &hits, today);
         let measures: Vec<MeasureHit> = eval
             .applied
             .iter()
@@ -343,10 +412,20 @@ impl Checker<'_> {
             .map(|e| e.subject_name.clone())
             .filter(|n| !n.is_empty())
             .or(rep_name)
-            .or_else(|| self.names.name_of(key).map(|(n, _)| n));
-        // Entries of its own, its legal representative's or an organisation's it represents
-        // are records the platform holds of it, name or not.
-        let known = name.is_some() || !own.is_empty() || !rep.is_empty() || !around.is_empty();
+            .or_else(|| self.names.name_of(key).map(|(n, _)| n))
+            .or_else(|| {
+                penalties
+                    .first()
+                    .map(|e| e.subject_name.clone())
+                    .filter(|n| !n.is_empty())
+            });
+        // Entries of its own, its legal representative's or an organisation's it represents,
+        // and its penalties, are records the platform holds of it, name or not.
+        let known = name.is_some()
+            || !own.is_empty()
+            || !rep.is_empty()
+            || !around.is_empty()
+            || !penalties.is_empty();
         CheckResult {
             check_id: 0,
             checked_at: now,

@@ -1,14 +1,17 @@
 //! The list entries in force, in memory, by subject: what every check reads, so that a check
 //! costs a hash lookup and not a query. Built from the store at start and kept current from
 //! `records.updated_at` (new, corrected and ended entries), with the organisations a listed
-//! person represents and the exceptions officers have marked.
+//! person represents and the exceptions officers have marked. Beside them, the subjects'
+//! administrative penalties that some measure is triggered by (`penalty` in `measures.toml`),
+//! kept current the same way from their own cursor.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::catalog::Role;
-use domain::measures::Via;
+use domain::measures::{PenaltyFacts, PenaltyTrigger, Via};
+use domain::money::Fen;
 use rulebook::Rulebook;
 use store::{CheckException, Store, StoreError, payload_pairs};
 
@@ -35,10 +38,27 @@ pub struct Entry {
     pub named_rep: Option<String>,
     /// The legal representative's name as the entry gives it (empty when it names none).
     pub rep_name: String,
+    /// For a penalty (class CF) a measure may be triggered by: its decision date, 处罚类别 and
+    /// fine. None for a list entry.
+    pub penalty: Option<PenaltyFacts>,
+}
+
+/// A penalty's basis as results show it: 处罚决定日期, 处罚类别, 罚款金额 in 元.
+pub fn penalty_basis(p: &PenaltyFacts) -> String {
+    let mut s = format!(
+        "处罚决定日期：{}；处罚类别：{}",
+        p.decided_on,
+        p.categories.join("、")
+    );
+    if let Some(f) = p.fine {
+        s.push_str(&format!("；罚款金额：{f}元"));
+    }
+    s
 }
 
 impl Entry {
-    /// In force on `day`: listed by then and not past its validity.
+    /// In force on `day`: listed by then and not past its validity. (A penalty's own window is
+    /// the measure's, [`PenaltyTrigger::applies`].)
     pub fn in_force(&self, day: NaiveDate) -> bool {
         self.listed_on.is_none_or(|d| d <= day) && self.valid_to.is_none_or(|d| d >= day)
     }
@@ -66,6 +86,13 @@ struct Inner {
     /// The list submissions read: one that commits after the cursor passed its time stamp (a
     /// long import, another process's), or whose withdrawal did, is read by its id.
     submissions: store::watch::SubmissionWatch,
+    /// Subject → its penalties that some measure's penalty trigger could be met by (by
+    /// category or fine; the years are judged at the check), with their own cursor, read-back
+    /// point and submission watch.
+    penalties: HashMap<String, Vec<Arc<Entry>>>,
+    penalties_since: Option<DateTime<Utc>>,
+    penalties_settled: Option<DateTime<Utc>>,
+    penalty_submissions: store::watch::SubmissionWatch,
 }
 
 /// The index. Cheap to share; reads take a read lock for the length of a lookup.
@@ -76,7 +103,12 @@ pub struct ListIndex {
     refreshing: std::sync::Mutex<()>,
     /// The list classes some measure targets.
     lists: Vec<String>,
+    /// The measures' penalty triggers: a penalty is held when it meets one of them.
+    triggers: Vec<PenaltyTrigger>,
 }
+
+/// The class of administrative penalties.
+const PENALTIES: &str = "CF";
 
 /// How long a single list action (an exit, a revocation) may take from its time stamp to its
 /// commit, waiting for the store's writer included. The cursor reads this far back behind the
@@ -84,7 +116,7 @@ pub struct ListIndex {
 /// at the next refresh; one slower than this waits for the hourly rebuild.
 const SETTLE: chrono::Duration = chrono::Duration::seconds(120);
 
-const REASON_ITEMS: &[&str] = &["MD_LRYY", "SX_JTQX", "SX_SXXW", "MD_NR"];
+const REASON_ITEMS: &[&str] = &["MD_LRYY", "SX_JTQX", "SX_SXXW", "MD_NR", "CF_WFXW"];
 
 fn to_entry(rules: &Rulebook, e: &store::ListEntry) -> Entry {
     let items: HashMap<String, String> = payload_pairs(&e.payload).into_iter().collect();
@@ -127,7 +159,43 @@ fn to_entry(rules: &Rulebook, e: &store::ListEntry) -> Entry {
         hash: e.hash.clone(),
         named_rep: e.legal_rep_key.clone(),
         rep_name: role(Role::LegalRep),
+        penalty: None,
     }
+}
+
+/// A penalty as the index holds it: an entry with its facts (the decision date the record
+/// keeps, the 处罚类别 as the catalog's enumeration names them, the fine exactly in fen).
+fn to_penalty(rules: &Rulebook, e: &store::ListEntry) -> Option<Entry> {
+    let decided_on = e.listed_on?;
+    let fine_item = rules
+        .catalog
+        .class_by_code(&e.class_code)
+        .and_then(|c| c.item_by_role(Role::Fine))
+        .map(|i| i.code.clone());
+    let fine = fine_item.and_then(|code| {
+        payload_pairs(&e.payload)
+            .into_iter()
+            .find(|(k, _)| *k == code)
+            .and_then(|(_, v)| Fen::parse_yuan(&v).ok())
+    });
+    let categories = e
+        .category
+        .as_deref()
+        .unwrap_or_default()
+        .split(';')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect();
+    let mut entry = to_entry(rules, e);
+    // The penalty's publicity end is not a validity: the measure's years count from the decision.
+    entry.valid_to = None;
+    entry.penalty = Some(PenaltyFacts {
+        decided_on,
+        categories,
+        fine,
+    });
+    Some(entry)
 }
 
 impl ListIndex {
@@ -140,6 +208,12 @@ impl ListIndex {
                 .list_classes()
                 .into_iter()
                 .map(String::from)
+                .collect(),
+            triggers: rules
+                .measures
+                .penalty_triggers()
+                .into_iter()
+                .cloned()
                 .collect(),
         }
     }
@@ -171,6 +245,7 @@ impl ListIndex {
         let n = inner.by_subject.values().map(Vec::len).sum();
         let mut g = self.inner.write().map_err(|_| StoreError::Poisoned)?;
         inner.submissions.carry_from(&g.submissions);
+        inner.penalty_submissions.carry_from(&g.penalty_submissions);
         *g = inner;
         Ok(n)
     }
@@ -186,6 +261,156 @@ impl ListIndex {
         rules: &Rulebook,
     ) -> Result<usize, StoreError> {
         let _one = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
+        let n = self.refresh_lists(store, platform, rules)?;
+        Ok(n + self.refresh_penalties(store, rules)?)
+    }
+
+    /// What a whole read of the penalties takes: decided within the longest trigger's years
+    /// (and a year more, so that a check clock a little behind the wall's loses none), with one
+    /// of the triggers' categories or a fine at least the least of theirs.
+    fn penalty_filter(&self, rules: &Rulebook, now: DateTime<Utc>) -> store::PenaltyFilter {
+        let years = self
+            .triggers
+            .iter()
+            .map(|t| t.within_years)
+            .max()
+            .unwrap_or(0);
+        let mut categories: Vec<String> = Vec::new();
+        for c in self.triggers.iter().flat_map(|t| &t.categories) {
+            if !categories.contains(c) {
+                categories.push(c.clone());
+            }
+        }
+        let item = rules
+            .catalog
+            .class_by_code(PENALTIES)
+            .and_then(|c| c.item_by_role(Role::Fine))
+            .map(|i| i.code.clone());
+        let least = self
+            .triggers
+            .iter()
+            .filter_map(|t| t.fine_threshold())
+            .min();
+        store::PenaltyFilter {
+            decided_from: crate::beijing_day(now)
+                .checked_sub_months(chrono::Months::new(
+                    years.saturating_add(1).saturating_mul(12),
+                ))
+                .unwrap_or(NaiveDate::MIN),
+            categories,
+            fine: item.zip(least.map(|f| f.to_string())),
+            and_later_versions: false,
+        }
+    }
+
+    /// The penalties some measure could be triggered by, changed since the last refresh: read
+    /// as list entries are (time-stamp cursor, single actions read back [`SETTLE`] behind it,
+    /// late or withdrawn submissions by id; only those [`Self::penalty_filter`] lets through,
+    /// and later versions), and kept only when their category or fine meets some trigger — a
+    /// few of millions of penalties.
+    fn refresh_penalties(&self, store: &Store, rules: &Rulebook) -> Result<usize, StoreError> {
+        if self.triggers.is_empty() {
+            return Ok(0);
+        }
+        let (since, settled, floor) = {
+            let g = self.inner.read().map_err(|_| StoreError::Poisoned)?;
+            (
+                g.penalties_since,
+                g.penalties_settled,
+                g.penalty_submissions.floor(),
+            )
+        };
+        let started = Utc::now();
+        let epoch = DateTime::<Utc>::UNIX_EPOCH;
+        let submissions = store.list_submissions(&[PENALTIES], floor)?;
+        let late = self
+            .inner
+            .read()
+            .map_err(|_| StoreError::Poisoned)?
+            .penalty_submissions
+            .late(&submissions, since);
+        // Only what could qualify; a refresh also every later version, so that a held penalty
+        // corrected out of qualifying (or to an older date), withdrawn or repaired leaves.
+        let mut only = self.penalty_filter(rules, started);
+        only.and_later_versions = since.is_some();
+        // Read before the records: whatever it covers, the read below has seen (filtered), and
+        // the cursor goes past it — not back to the newest penalty kept, which would have the
+        // next refresh read again every new penalty the filter passed over.
+        let read_to = store.class_changed_last(PENALTIES)?;
+        let (mut live, mut ended) =
+            store.penalties_since(PENALTIES, since.unwrap_or(epoch), Some(&only))?;
+        if let (Some(s), Some(t)) = (since, settled)
+            && t < s
+        {
+            let (l, e) = store.list_actions_since(&[PENALTIES], t)?;
+            let seen: HashSet<String> = live
+                .iter()
+                .map(|e| e.record_id.clone())
+                .chain(ended.iter().map(|(_, id)| id.clone()))
+                .collect();
+            live.extend(l.into_iter().filter(|x| !seen.contains(&x.record_id)));
+            ended.extend(e.into_iter().filter(|(_, id)| !seen.contains(id)));
+        }
+        if !late.is_empty() {
+            let (mut l2, mut e2) = (Vec::new(), Vec::new());
+            for (id, withdrawn) in late {
+                let (l, e) = store.list_entries_of_submission(&[PENALTIES], id, withdrawn)?;
+                l2.extend(l);
+                e2.extend(e);
+            }
+            let newer: HashSet<String> = l2
+                .iter()
+                .map(|e| e.record_id.clone())
+                .chain(e2.iter().map(|(_, id)| id.clone()))
+                .collect();
+            live.retain(|e| !newer.contains(&e.record_id));
+            ended.retain(|(_, id)| !newer.contains(id));
+            live.extend(l2);
+            ended.extend(e2);
+        }
+        let changed = live.len() + ended.len();
+        let newest = live.iter().map(|e| e.updated_at).max();
+        let mut g = self.inner.write().map_err(|_| StoreError::Poisoned)?;
+        // A corrected penalty that no longer qualifies leaves as an ended one does.
+        let mut gone = ended;
+        let mut kept = Vec::new();
+        for e in &live {
+            match to_penalty(rules, e) {
+                Some(p)
+                    if p.penalty
+                        .as_ref()
+                        .is_some_and(|f| self.triggers.iter().any(|t| t.qualifies(f))) =>
+                {
+                    kept.push(p)
+                }
+                _ => gone.push((e.subject_key.clone(), e.record_id.clone())),
+            }
+        }
+        for (subject, id) in &gone {
+            if let Some(v) = g.penalties.get_mut(subject) {
+                v.retain(|e| &e.record_id != id);
+                if v.is_empty() {
+                    g.penalties.remove(subject);
+                }
+            }
+        }
+        for p in kept {
+            let v = g.penalties.entry(p.subject_key.clone()).or_default();
+            v.retain(|x| x.record_id != p.record_id);
+            v.push(Arc::new(p));
+        }
+        g.penalty_submissions.mark(&submissions);
+        g.penalties_since = newest.max(since).max(read_to).or(Some(epoch));
+        g.penalties_settled = Some(started - SETTLE);
+        Ok(changed)
+    }
+
+    fn refresh_lists(
+        &self,
+        store: &Store,
+        platform: &Store,
+        rules: &Rulebook,
+    ) -> Result<usize, StoreError> {
         let lists: Vec<&str> = self.lists.iter().map(String::as_str).collect();
         // The store is read without the index's lock held (a waiting writer would make every
         // check wait for the query); refreshes themselves run one at a time.
@@ -373,6 +598,22 @@ impl ListIndex {
             .unwrap_or_default()
     }
 
+    /// The subject's penalties that some measure's trigger could be met by (whatever their
+    /// date: the years are the measure's, judged at the check).
+    pub fn penalties(&self, subject_key: &str) -> Vec<Arc<Entry>> {
+        self.inner
+            .read()
+            .ok()
+            .and_then(|g| g.penalties.get(subject_key).cloned())
+            .unwrap_or_default()
+    }
+
+    /// Whether some measure is triggered by penalties (a penalty submission then refreshes the
+    /// index at once, as a list submission does).
+    pub fn watches_penalties(&self) -> bool {
+        !self.triggers.is_empty()
+    }
+
     /// The legal representative of an organisation, when that person has entries.
     pub fn listed_rep(&self, org: &str) -> Option<String> {
         self.inner
@@ -396,12 +637,14 @@ impl ListIndex {
             .unwrap_or_default()
     }
 
-    /// The entries a check of `key` can meet, with whose they are: its own, its legal
-    /// representative's, and those of the organisations it represents.
+    /// The entries a check of `key` can meet, with whose they are: its own (and its penalties
+    /// some measure may be triggered by), its legal representative's, and those of the
+    /// organisations it represents.
     pub fn entries_around(&self, key: &str) -> Vec<(Arc<Entry>, Via)> {
         let mut out: Vec<_> = self
             .entries(key)
             .into_iter()
+            .chain(self.penalties(key))
             .map(|e| (e, Via::Subject))
             .collect();
         if let Some(rep) = self.listed_rep(key) {

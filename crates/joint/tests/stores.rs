@@ -697,3 +697,314 @@ fn an_id_number_that_also_passes_as_a_uscc_is_a_person() {
     assert_eq!(kind, domain::record::SubjectKind::NaturalPerson, "{both}");
     assert!(key.starts_with('P') && shown.contains('*'), "{key} {shown}");
 }
+
+const CF_HEADER: &str = "CF_XDR_MC,CF_XDR_LB,CF_XDR_SHXYM,CF_FRDB,CF_WSH,CF_WFXW,CF_SY,CF_YJ,CF_CFLB,CF_NR,CF_NR_FK,CF_NR_ZKDX,CF_JDRQ,CF_YXQ,CF_CFJG,CF_CFJGDM,CF_SJLY,CF_SJLYDM";
+
+/// A penalty row of 盐城市生态环境局: `categories` as 处罚类别 (`;` between them), the fine in
+/// 万元 (empty: none).
+fn cf_row(
+    rules: &Rulebook,
+    name: &str,
+    code: &str,
+    no: &str,
+    categories: &str,
+    fine_wan: &str,
+    date: &str,
+) -> String {
+    let uc = &rules.units.find(UNIT).unwrap().uscc;
+    format!(
+        "{name},法人及非法人组织,{code},张三,{no},超标排放,经查超标排放大气污染物,《中华人民共和国大气污染防治法》第九十九条,{categories},依法处罚,{fine_wan},排污许可证 盐环许〔2020〕1号,{date},2029-12-31,{UNIT},{uc},{UNIT},{uc}\n"
+    )
+}
+
+/// 政府采购: a supplier's own 重大违法记录 (责令停产停业, 吊销许可证件, or a fine of 200万元 or
+/// more) within three years of the check forbids it (CJ-ZFCG-02), shown with its 文书号, decision
+/// date, 处罚类别 and fine; older, smaller, withdrawn or excepted penalties do not, nor does the
+/// penalty weigh in a matter without such a measure.
+#[test]
+fn serious_penalties_forbid_government_procurement_on_both_stores() {
+    let rules = Rulebook::builtin().unwrap();
+    let (stop2, stop3, stop3x, big, small, gone, repaired) = (
+        uscc(41),
+        uscc(42),
+        uscc(43),
+        uscc(44),
+        uscc(45),
+        uscc(46),
+        uscc(47),
+    );
+    let csv = [
+        CF_HEADER.to_string() + "\n",
+        cf_row(
+            &rules,
+            "停产甲公司",
+            &stop2,
+            "盐环罚〔2024〕1号",
+            "罚款;责令停产停业",
+            "5",
+            "2024-06-10",
+        ),
+        cf_row(
+            &rules,
+            "停产乙公司",
+            &stop3,
+            "盐环罚〔2023〕2号",
+            "责令停产停业",
+            "",
+            "2023-06-10",
+        ),
+        cf_row(
+            &rules,
+            "停产丙公司",
+            &stop3x,
+            "盐环罚〔2023〕3号",
+            "责令停产停业",
+            "",
+            "2023-06-09",
+        ),
+        cf_row(
+            &rules,
+            "罚款丁公司",
+            &big,
+            "盐环罚〔2025〕4号",
+            "罚款",
+            "200",
+            "2025-03-01",
+        ),
+        cf_row(
+            &rules,
+            "罚款戊公司",
+            &small,
+            "盐环罚〔2025〕5号",
+            "罚款",
+            "199.999999",
+            "2025-03-01",
+        ),
+        cf_row(
+            &rules,
+            "撤回己公司",
+            &gone,
+            "盐环罚〔2025〕6号",
+            "吊销许可证件",
+            "",
+            "2025-03-01",
+        ),
+        cf_row(
+            &rules,
+            "修复庚公司",
+            &repaired,
+            "盐环罚〔2025〕7号",
+            "责令停产停业",
+            "",
+            "2025-03-01",
+        ),
+    ]
+    .concat();
+    for ts in stores() {
+        let name = ts.name;
+        let keys = testkit::keys();
+        let clock = clock_on("2026-06-10");
+        let store = Store::open(&ts.spec).unwrap();
+        let platform = Store::open_platform(&ts.spec).unwrap();
+        let s = import(&store, &rules, &keys, &clock, UNIT, "行政处罚", &csv);
+        assert_eq!(s.accepted, 7, "{name}: {s:?}");
+        // The newest penalty one no measure is triggered by: the build passes over it, and its
+        // cursor past it, so that the next refresh reads nothing again.
+        clock.set(clock.now() + Duration::seconds(1));
+        let warning = [
+            CF_HEADER.to_string() + "\n",
+            cf_row(
+                &rules,
+                "警告辛公司",
+                &uscc(48),
+                "盐环罚〔2026〕8号",
+                "警告",
+                "",
+                "2026-05-01",
+            ),
+        ]
+        .concat();
+        assert_eq!(
+            import(&store, &rules, &keys, &clock, UNIT, "行政处罚", &warning).accepted,
+            1,
+            "{name}"
+        );
+        let index = ListIndex::build(&store, &platform, &rules).unwrap();
+        assert_eq!(
+            index.refresh(&store, &platform, &rules).unwrap(),
+            0,
+            "{name}"
+        );
+        let names = |_: &str| -> Option<(String, SubjectKind)> { None };
+        let checker = Checker {
+            index: &index,
+            rules: &rules,
+            keys: &keys,
+            names: &names,
+            unit: None,
+        };
+        let (today, now) = (day("2026-06-10"), clock.now());
+        let verdict = |code: &str, matter: &str| checker.check(code, matter, today, now).unwrap();
+
+        let r = verdict(&stop2, "ZFCG");
+        assert_eq!(r.verdict, Verdict::Forbid, "{name}");
+        assert_eq!(r.measures.len(), 1, "{name}");
+        assert_eq!(r.measures[0].id, "CJ-ZFCG-02", "{name}");
+        assert_eq!(r.subject.name, "停产甲公司", "{name}");
+        assert_eq!(r.entries.len(), 1, "{name}");
+        let e = &r.entries[0];
+        assert_eq!(r.measures[0].entries, vec![e.record_id.clone()], "{name}");
+        assert_eq!(
+            (
+                e.class_code.as_str(),
+                e.decision_no.as_str(),
+                e.decided_on,
+                e.category.as_str(),
+                e.fine.as_deref()
+            ),
+            (
+                "CF",
+                "盐环罚〔2024〕1号",
+                Some(day("2024-06-10")),
+                "罚款、责令停产停业",
+                Some("50000.00")
+            ),
+            "{name}"
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["entries"][0]["fine"], "50000.00", "{name}");
+        assert_eq!(json["entries"][0]["decided_on"], "2024-06-10", "{name}");
+        // A batch's result row names it as the check does.
+        let (review, _) =
+            joint::batch::review(&checker, &[(1, stop2.clone())], "ZFCG", today, now).unwrap();
+        let line = review.line(0);
+        assert_eq!(line.verdict, Some(Verdict::Forbid), "{name}");
+        assert!(
+            line.entries.contains("盐环罚〔2024〕1号")
+                && line.entries.contains("处罚决定日期：2024-06-10")
+                && line.entries.contains("罚款金额：50000.00元"),
+            "{name}: {}",
+            line.entries
+        );
+        // Not a procurement matter: the penalty weighs nothing and is not shown.
+        let x = verdict(&stop2, "XZXK");
+        assert_eq!(x.verdict, Verdict::Clear, "{name}");
+        assert!(x.entries.is_empty() && x.measures.is_empty(), "{name}");
+
+        // Three years back to the day counts; a day more does not.
+        assert_eq!(verdict(&stop3, "ZFCG").verdict, Verdict::Forbid, "{name}");
+        let old = verdict(&stop3x, "ZFCG");
+        assert_eq!(old.verdict, Verdict::Clear, "{name}");
+        assert!(old.entries.is_empty(), "{name}");
+
+        // 2,000,000.00 元 is a 较大数额罚款; 1,999,999.99 元 is not.
+        let r = verdict(&big, "ZFCG");
+        assert_eq!(r.verdict, Verdict::Forbid, "{name}");
+        assert_eq!(r.entries[0].fine.as_deref(), Some("2000000.00"), "{name}");
+        let r = verdict(&small, "ZFCG");
+        assert_eq!(r.verdict, Verdict::Clear, "{name}");
+        assert!(r.entries.is_empty(), "{name}");
+
+        // A withdrawn penalty is no 重大违法记录: gone at the next refresh.
+        let r = verdict(&gone, "ZFCG");
+        assert_eq!(r.verdict, Verdict::Forbid, "{name}");
+        store
+            .withdraw_record(
+                &r.entries[0].record_id,
+                &store::Withdrawal {
+                    unit: UNIT,
+                    actor: "test",
+                    reason: "决定已撤销",
+                    // Later than the import (the test clock stands still).
+                    at: clock.now() + Duration::seconds(1),
+                },
+            )
+            .unwrap();
+        index.refresh(&store, &platform, &rules).unwrap();
+        let r = verdict(&gone, "ZFCG");
+        assert_eq!(r.verdict, Verdict::Clear, "{name}");
+        assert!(r.entries.is_empty(), "{name}");
+        // So is a repaired one.
+        let r = verdict(&repaired, "ZFCG");
+        assert_eq!(r.verdict, Verdict::Forbid, "{name}");
+        store
+            .repair_record(
+                &r.entries[0].record_id,
+                &store::Withdrawal {
+                    unit: UNIT,
+                    actor: "test",
+                    reason: "信用修复",
+                    at: clock.now() + Duration::seconds(2),
+                },
+            )
+            .unwrap();
+        index.refresh(&store, &platform, &rules).unwrap();
+        assert_eq!(verdict(&repaired, "ZFCG").verdict, Verdict::Clear, "{name}");
+        // The hourly rebuild agrees.
+        index.rebuild(&store, &platform, &rules).unwrap();
+        assert_eq!(verdict(&gone, "ZFCG").verdict, Verdict::Clear, "{name}");
+        assert_eq!(verdict(&stop2, "ZFCG").verdict, Verdict::Forbid, "{name}");
+
+        // An exception (a false positive) suppresses the penalty by its record id, as it does a
+        // list entry.
+        let hit = verdict(&big, "ZFCG").entries[0].clone();
+        platform
+            .create_exception(&store::CheckException {
+                exception_id: 0,
+                subject_key: big.clone(),
+                matter: "ZFCG".into(),
+                record_id: hit.record_id.clone(),
+                record_hash: hit.hash.clone(),
+                reason: "同名不同主体".into(),
+                actor: "test".into(),
+                unit: None,
+                created_at: clock.now(),
+                revoked_at: None,
+            })
+            .unwrap();
+        index.refresh(&store, &platform, &rules).unwrap();
+        let r = verdict(&big, "ZFCG");
+        assert_eq!(r.verdict, Verdict::Clear, "{name}");
+        assert_eq!(r.suppressed.len(), 1, "{name}");
+        assert_eq!(r.suppressed[0].record_id, hit.record_id, "{name}");
+
+        // Corrected out of qualifying — to a 警告, or to a decision date long past — a held
+        // penalty leaves at the next refresh.
+        clock.set(clock.now() + Duration::seconds(3));
+        let corrections = [
+            CF_HEADER.to_string() + "\n",
+            cf_row(
+                &rules,
+                "停产乙公司",
+                &stop3,
+                "盐环罚〔2023〕2号",
+                "警告",
+                "",
+                "2023-06-10",
+            ),
+            cf_row(
+                &rules,
+                "停产甲公司",
+                &stop2,
+                "盐环罚〔2024〕1号",
+                "罚款;责令停产停业",
+                "5",
+                "2020-06-10",
+            ),
+        ]
+        .concat();
+        let s = import(
+            &store,
+            &rules,
+            &keys,
+            &clock,
+            UNIT,
+            "行政处罚",
+            &corrections,
+        );
+        assert_eq!(s.corrected, 2, "{name}: {s:?}");
+        index.refresh(&store, &platform, &rules).unwrap();
+        assert_eq!(verdict(&stop3, "ZFCG").verdict, Verdict::Clear, "{name}");
+        assert_eq!(verdict(&stop2, "ZFCG").verdict, Verdict::Clear, "{name}");
+    }
+}

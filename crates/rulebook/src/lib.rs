@@ -141,8 +141,13 @@ impl Rulebook {
                     .filter(|c| c.publicity == domain::catalog::PublicityKind::List)
                     .map(|c| c.code.as_str())
                     .collect();
-                MeasureBook::parse(get("measures.toml"), &lists)
-                    .map_err(parse_err("measures.toml"))?
+                let book = MeasureBook::parse(get("measures.toml"), &lists)
+                    .map_err(parse_err("measures.toml"))?;
+                book.check_penalty_categories(
+                    catalog.enums.get("处罚类别").map_or(&[][..], Vec::as_slice),
+                )
+                .map_err(parse_err("measures.toml"))?;
+                book
             },
             workflows: WorkflowRules::parse(get("workflows.toml"))
                 .map_err(|e| parse_err("workflows.toml")(e.to_string()))?,

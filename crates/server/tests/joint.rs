@@ -2381,4 +2381,105 @@ async fn a_deciding_unit_manages_its_entries_on_its_own_page() {
     assert_eq!(trail.len(), 3, "{trail:?}");
     // Managing entries made no checks (the one check above is the handling department's).
     assert_eq!(checks(), checks_before + 1);
+
+/// A supplier's own 重大违法记录 — a 责令停产停业 pushed by the environment bureau — forbids it
+/// in 政府采购 at the very next check (CJ-ZFCG-02), shown with its 文书号, decision date,
+/// 处罚类别 and fine in the JSON, the snippet and the console; 行政许可 is unaffected; a fine
+/// under 200万元 with no such category is no hit.
+async fn a_serious_penalty_forbids_procurement(h: Harness) {
+    let supplier = uscc(201);
+    let small = uscc(202);
+    assert_eq!(
+        check(&h, Role::Handling, &supplier, "ZFCG").await.1["verdict"],
+        "clear"
+    );
+    let token = h.token_for(Role::Reporter, UNIT);
+    let uc = h.state.rules.units.find(UNIT).unwrap().uscc.clone();
+    let row = |name: &str, code: &str, no: &str, categories: &str, fine: &str| {
+        json!({
+            "CF_XDR_MC": name, "CF_XDR_LB": "法人及非法人组织", "CF_XDR_SHXYM": code,
+            "CF_FRDB": "张三", "CF_WSH": no, "CF_WFXW": "超标排放",
+            "CF_SY": "经查超标排放大气污染物", "CF_YJ": "《中华人民共和国大气污染防治法》第九十九条",
+            "CF_CFLB": categories, "CF_NR": "依法处罚", "CF_NR_FK": fine,
+            "CF_JDRQ": "2024-06-10", "CF_YXQ": "2029-12-31", "CF_CFJG": UNIT, "CF_CFJGDM": uc,
+            "CF_SJLY": UNIT, "CF_SJLYDM": uc
+        })
+    };
+    h.clock
+        .set(h.clock.now() + chrono::Duration::milliseconds(10));
+    let body = json!({"records": [
+        row("盐城市停产化工有限公司", &supplier, "盐环罚〔2024〕88号", "罚款;责令停产停业", "30"),
+        row("盐城市小额化工有限公司", &small, "盐环罚〔2024〕89号", "罚款", "199.999999"),
+    ]});
+    let r = h
+        .send_as(
+            &token,
+            Method::POST,
+            &format!("/api/v1/submissions?class={}", urlencode("行政处罚")),
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["accepted"], 2, "{}", r.text());
+
+    let (_, v) = check(&h, Role::Handling, &supplier, "ZFCG").await;
+    assert_eq!(v["verdict"], "forbid", "{v}");
+    assert_eq!(measure_ids(&v), vec!["CJ-ZFCG-02".to_string()], "{v}");
+    let e = &v["entries"][0];
+    assert_eq!(e["class_code"], "CF", "{v}");
+    assert_eq!(e["decision_no"], "盐环罚〔2024〕88号", "{v}");
+    assert_eq!(e["decided_on"], "2024-06-10", "{v}");
+    assert_eq!(e["category"], "罚款、责令停产停业", "{v}");
+    assert_eq!(e["fine"], "300000.00", "{v}");
+    let id = v["check_id"].as_i64().unwrap();
+    let snippet = h
+        .get(&format!("/api/v1/checks/{id}/snippet"), Role::Handling)
+        .await
+        .text();
+    for s in [
+        "盐环罚〔2024〕88号",
+        "处罚决定日期：2024-06-10",
+        "处罚类别：罚款、责令停产停业",
+        "罚款金额：300000.00元",
+        "本主体受到行政处罚",
+    ] {
+        assert!(snippet.contains(s), "{s}: {snippet}");
+    }
+    let page = h
+        .get(&format!("/console/checks/{id}"), Role::Handling)
+        .await
+        .text();
+    assert!(page.contains("罚款金额：300000.00元"), "{page}");
+    assert!(page.contains("盐环罚〔2024〕88号"), "{page}");
+    assert!(!page.contains("核查后已变更或移出"), "{page}");
+
+    let (_, x) = check(&h, Role::Handling, &supplier, "XZXK").await;
+    assert_eq!(x["verdict"], "clear", "{x}");
+    assert_eq!(x["entries"], json!([]), "{x}");
+    let (_, s) = check(&h, Role::Handling, &small, "ZFCG").await;
+    assert_eq!(s["verdict"], "clear", "{s}");
+    // The OpenAPI document describes the trigger and the penalty's fields.
+    let doc = h.get("/api/v1/openapi.json", Role::Public).await.json();
+    let schemas = &doc["components"]["schemas"];
+    let entry = &schemas["EntryView"]["properties"];
+    assert!(
+        entry["fine"].is_object() && entry["decided_on"].is_object(),
+        "{entry}"
+    );
+    assert!(
+        schemas["PenaltyTrigger"]["properties"]["within_years"].is_object(),
+        "{}",
+        schemas["PenaltyTrigger"]
+    );
+    assert!(schemas["PenaltyTrigger"]["properties"]["fine_fen"].is_null());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serious_penalty_forbids_procurement_on_sqlite() {
+    a_serious_penalty_forbids_procurement(harness()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serious_penalty_forbids_procurement_on_postgres() {
+    a_serious_penalty_forbids_procurement(pg_harness().await).await;
 }

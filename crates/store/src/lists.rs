@@ -51,6 +51,65 @@ pub struct ListEntry {
     pub legal_rep_key: Option<String>,
 }
 
+/// Which penalties a whole read of the check index takes: decided on or after `decided_from`,
+/// and carrying one of `categories` (处罚类别, matched in the record's category column) or a
+/// fine in its payload item `fine.0` of at least `fine.1` 元. The index judges each penalty again
+/// exactly; this only keeps the millions that cannot qualify out of the read.
+#[derive(Debug, Clone)]
+pub struct PenaltyFilter {
+    pub decided_from: NaiveDate,
+    pub categories: Vec<String>,
+    /// The fine's payload item and the least fine, in 元 as the store writes amounts
+    /// (`2000000.00`: two decimals, no leading zeros).
+    pub fine: Option<(String, String)>,
+    /// Also every record past its first version (corrected, withdrawn, repaired): what a
+    /// refresh reads, since one of them may be a penalty held that no longer qualifies.
+    pub and_later_versions: bool,
+}
+
+impl PenaltyFilter {
+    /// ` AND …` with its parameters pushed after `params`.
+    fn condition(&self, backend: crate::Backend, params: &mut Vec<Val>) -> String {
+        params.push(self.decided_from.into());
+        let mut sql = format!("r.decided_on >= ${}", params.len());
+        let mut any = Vec::new();
+        for c in &self.categories {
+            params.push(format!("%{c}%").into());
+            any.push(format!("r.category LIKE ${}", params.len()));
+        }
+        if let Some((item, least)) = &self.fine {
+            if item.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                // Amounts are written in one form (two decimals, no leading zeros), so a longer
+                // one is larger and one as long compares as text, exactly (byte order in both).
+                let x = match backend {
+                    crate::Backend::Sqlite => format!("json_extract(v.payload, '$.{item}')"),
+                    crate::Backend::Postgres => {
+                        format!("((v.payload::json ->> '{item}') COLLATE \"C\")")
+                    }
+                };
+                params.push(Val::Int(least.len() as i64));
+                let len = params.len();
+                params.push(least.as_str().into());
+                let n = params.len();
+                any.push(format!(
+                    "(length({x}) > ${len} OR length({x}) = ${len} AND {x} >= ${n})"
+                ));
+            } else {
+                // An item name that cannot be written into the query: no prefilter on it.
+                any.push("1 = 1".into());
+            }
+        }
+        if !any.is_empty() {
+            sql.push_str(&format!(" AND ({})", any.join(" OR ")));
+        }
+        if self.and_later_versions {
+            format!(" AND ({sql} OR r.current_version > 1)")
+        } else {
+            format!(" AND {sql}")
+        }
+    }
+}
+
 /// Entries in force that changed, and (subject, record id) of entries that ended.
 pub type EntryChanges = (Vec<ListEntry>, Vec<(String, String)>);
 
@@ -301,7 +360,32 @@ impl Store {
         lists: &[&str],
         since: DateTime<Utc>,
     ) -> Result<EntryChanges, StoreError> {
-        self.entries_changed(lists, since, "")
+        self.entries_changed(lists, since, "", None)
+    }
+
+    /// Penalties (`class`: CF) changed after `since`, split as [`Store::list_entries_since`]
+    /// splits entries; with `only`, those alone that could meet it (the few of millions of
+    /// penalties a measure is triggered by).
+    pub fn penalties_since(
+        &self,
+        class: &str,
+        since: DateTime<Utc>,
+        only: Option<&PenaltyFilter>,
+    ) -> Result<EntryChanges, StoreError> {
+        self.entries_changed(&[class], since, "", only)
+    }
+
+    /// The newest change stamped on a class's records (by its index on class and time stamp):
+    /// where a filtered whole read of it leaves its cursor, so that the next refresh does not
+    /// read again the many changes the filter passed over.
+    pub fn class_changed_last(&self, class: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                "SELECT MAX(updated_at) FROM records WHERE class_code = $1",
+                &[class.into()],
+            )?
+            .map_or(Ok(None), |r| r.opt_time(0))
+        })
     }
 
     /// [`Store::list_entries_since`] for the changes no submission made (an officer's list
@@ -316,6 +400,7 @@ impl Store {
             lists,
             since,
             " AND (v.submission_id IS NULL OR r.updated_at > v.recorded_at)",
+            None,
         )
     }
 
@@ -324,8 +409,13 @@ impl Store {
         lists: &[&str],
         since: DateTime<Utc>,
         and: &str,
+        only: Option<&PenaltyFilter>,
     ) -> Result<EntryChanges, StoreError> {
-        let (list, params) = first_and_lists(since.into(), lists);
+        let (list, mut params) = first_and_lists(since.into(), lists);
+        let and = match only {
+            Some(f) => format!("{and}{}", f.condition(self.backend(), &mut params)),
+            None => and.to_string(),
+        };
         self.read(|c| {
             let rows = c.query(
                 &format!(

@@ -428,6 +428,13 @@ pub fn measure_via(
     if by(&m.targets, Via::Subject) {
         whose.push("本主体在列");
     }
+    if m.penalty.is_some()
+        && entries.iter().any(|(e, v)| {
+            *v == Via::Subject && e.penalty.is_some() && c.entries.contains(&e.record_id)
+        })
+    {
+        whose.push("本主体受到行政处罚");
+    }
     if by(&m.legal_rep_targets, Via::LegalRep) {
         whose.push("法定代表人在列");
     }
@@ -544,9 +551,13 @@ pub fn snippet(s: &Shared, c: &store::CheckRow) -> ApiResult<String> {
     for rid in &c.entries {
         match entries.iter().find(|(e, _)| &e.record_id == rid) {
             Some((e, _)) => lines.push(format!(
-                "{}　{}　认定单位：{}{}",
+                "{}　{}　{}：{}{}",
                 esc(&list_name(rules, &e.class_code)),
                 esc(&e.decision_no),
+                match &e.penalty {
+                    Some(p) => format!("{}；处罚机关", esc(&joint::index::penalty_basis(p))),
+                    None => "认定单位".into(),
+                },
                 esc(&e.deciding_unit),
                 if e.under_objection {
                     "　<strong>异议处理中</strong>"
@@ -561,7 +572,12 @@ pub fn snippet(s: &Shared, c: &store::CheckRow) -> ApiResult<String> {
         }
     }
     if !lines.is_empty() {
-        h.push_str("<div style=\"margin-top:4px\">所涉名单：</div><ul style=\"margin:0 0 0 18px;padding:0\">");
+        h.push_str(if entries.iter().any(|(e, _)| e.penalty.is_some()) {
+            "<div style=\"margin-top:4px\">所涉名单及行政处罚：</div>"
+        } else {
+            "<div style=\"margin-top:4px\">所涉名单：</div>"
+        });
+        h.push_str("<ul style=\"margin:0 0 0 18px;padding:0\">");
         for l in &lines {
             h.push_str(&format!("<li>{l}</li>"));
         }

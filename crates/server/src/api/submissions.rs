@@ -365,13 +365,15 @@ pub async fn rejections_xlsx(
     rejections_file(&state, &ctx, id).await
 }
 
-/// Whether a class's records feed the check index: list entries, and registrations (whose
-/// legal representatives link persons to listed organisations).
+/// Whether a class's records feed the check index: list entries, registrations (whose legal
+/// representatives link persons to listed organisations), and penalties when a measure is
+/// triggered by them.
 fn feeds_checks(s: &Shared, class: &str) -> bool {
-    s.rules
-        .catalog
-        .class(class)
-        .is_some_and(|c| c.code == "DJ" || s.lists.lists().contains(&c.code.as_str()))
+    s.rules.catalog.class(class).is_some_and(|c| {
+        c.code == "DJ"
+            || s.lists.lists().contains(&c.code.as_str())
+            || c.code == "CF" && s.lists.watches_penalties()
+    })
 }
 
 /// Brings the check index up to date now, so that the next check sees what the caller just

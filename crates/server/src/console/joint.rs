@@ -156,6 +156,34 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
         .iter()
         .map(
             |rid| match now_entries.iter().find(|(e, _)| &e.record_id == rid) {
+                // A penalty: its 处罚类别, fine and decision date in the first column, no list
+                // validity or rectification.
+                Some((e, via)) if e.penalty.is_some() => vec![
+                    format!(
+                        "{}（{}）",
+                        list_name(&e.class_code),
+                        e.penalty
+                            .as_ref()
+                            .map(joint::index::penalty_basis)
+                            .unwrap_or_default()
+                    ),
+                    e.decision_no.clone(),
+                    e.reason.clone(),
+                    e.basis.clone(),
+                    e.deciding_unit.clone(),
+                    e.penalty
+                        .as_ref()
+                        .map(|p| p.decided_on.to_string())
+                        .unwrap_or_default(),
+                    String::new(),
+                    String::new(),
+                    via.label().into(),
+                    if e.under_objection {
+                        "异议处理中".into()
+                    } else {
+                        "受到行政处罚".into()
+                    },
+                ],
                 Some((e, via)) => vec![
                     list_name(&e.class_code),
                     e.decision_no.clone(),
