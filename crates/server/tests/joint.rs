@@ -2381,6 +2381,7 @@ async fn a_deciding_unit_manages_its_entries_on_its_own_page() {
     assert_eq!(trail.len(), 3, "{trail:?}");
     // Managing entries made no checks (the one check above is the handling department's).
     assert_eq!(checks(), checks_before + 1);
+}
 
 /// A supplier's own 重大违法记录 — a 责令停产停业 pushed by the environment bureau — forbids it
 /// in 政府采购 at the very next check (CJ-ZFCG-02), shown with its 文书号, decision date,
