@@ -170,7 +170,23 @@ pub fn checkpoint(
             reason: truncated_below_anchor(a, seq),
         });
     }
-    if seq == 0 || last.as_ref().is_some_and(|c| c.seq_upto >= seq) {
+    if seq == 0 {
+        return Ok(None);
+    }
+    // A checkpoint past the head: inserted by someone (the triggers only stop updates and
+    // deletes), or the tail cut below it. Either way nothing is signed, and the server says so.
+    if let Some(c) = last.as_ref().filter(|c| c.seq_upto > seq) {
+        return Err(AuditError::Unsound {
+            seq: c.seq_upto,
+            reason: past_the_head(c.seq_upto, seq),
+        });
+    }
+    // Signed up to the head already — by this platform (a row claiming so is not taken on its
+    // word: one inserted with the head's number would stop all signing).
+    if last
+        .as_ref()
+        .is_some_and(|c| c.seq_upto == seq && signed_by_us(keys, c))
+    {
         return Ok(None);
     }
     let scheme = sound_up_to(store, keys, last.as_ref(), anchored.as_ref(), seq)?;
@@ -193,6 +209,21 @@ pub fn checkpoint(
     }
     store.audit_add_checkpoint(&cp)?;
     Ok(Some(cp))
+}
+
+/// Whether `c` is signed with this platform's key (checked under the key's own public key, not
+/// the one the row carries, which anyone who can write the store could set).
+fn signed_by_us(keys: &KeyRing, c: &Checkpoint) -> bool {
+    crypto::verify(
+        &keys.verifying_key().to_sec1_bytes(),
+        &checkpoint_message(c.seq_upto, &c.hash, c.at),
+        &c.signature,
+    )
+    .is_ok()
+}
+
+fn past_the_head(upto: i64, entries: i64) -> String {
+    format!("检查点指向第{upto}条，但日志只有{entries}条：检查点被伪造（插入），或日志末尾被删除")
 }
 
 /// Says that the platform store was made anew where it was (the demo's `--fresh`): the anchor
@@ -218,15 +249,7 @@ fn sound_up_to(
     // A checkpoint signed by another key (one trusted before a key change, or not) is no
     // starting point: the chain is then checked from the anchor, or from entry 1. Checked
     // under this key's public key, not the one the row carries (which anyone could write).
-    let own_key = keys.verifying_key().to_sec1_bytes();
-    let own = last.filter(|c| {
-        crypto::verify(
-            &own_key,
-            &checkpoint_message(c.seq_upto, &c.hash, c.at),
-            &c.signature,
-        )
-        .is_ok()
-    });
+    let own = last.filter(|c| signed_by_us(keys, c));
     let mut start: Option<StoredAudit> = None;
     for (seq, hash, scheme, what) in [
         own.map(|c| (c.seq_upto, &c.hash, None, "签名检查点")),
@@ -382,7 +405,9 @@ pub fn checkpoint_due(
     let last = store.audit_last_checkpoint()?;
     Ok(match last {
         None => seq > 0,
-        Some(c) => c.seq_upto < seq && now - c.at >= every,
+        // A checkpoint past the head, or dated ahead of now, is no reason to wait: the
+        // attempt reports it.
+        Some(c) => c.seq_upto > seq || (c.seq_upto < seq && (now - c.at >= every || c.at > now)),
     })
 }
 
@@ -575,10 +600,7 @@ pub fn verify(
         let cp = &checkpoints[next_cp];
         first_break = Some(Break {
             seq: cp.seq_upto,
-            reason: format!(
-                "检查点指向第{}条，但日志只有{entries_seen}条：日志被截断",
-                cp.seq_upto
-            ),
+            reason: past_the_head(cp.seq_upto, entries_seen),
         });
     }
     if first_break.is_none()
@@ -1361,6 +1383,52 @@ mod tests {
             let refused = checkpoint(&platform, &keys, Utc::now()).unwrap_err();
             assert!(
                 matches!(refused, AuditError::Unsound { seq: 9, .. }),
+                "{}: {refused}",
+                ts.name
+            );
+        }
+    }
+
+    /// A checkpoint row inserted by whoever can write the store (the triggers stop updates and
+    /// deletes, not inserts): one past the head does not stop signing quietly — it is due, and
+    /// refused with what it is; one at the head with a signature not the platform's is not taken
+    /// for "already signed".
+    #[test]
+    fn an_inserted_checkpoint_row_neither_stops_signing_nor_passes_for_signed() {
+        for ts in testkit::stores() {
+            let platform = Arc::new(store::Store::open_platform(&ts.spec).unwrap());
+            let keys = testkit::keys();
+            platform.set_audit_key(keys.audit_chain_key()).unwrap();
+            let log = AuditLog::start(platform.clone(), Default::default());
+            for i in 0..4 {
+                log.record_blocking(entry(i)).unwrap();
+            }
+            let (head, head_hash) = platform.audit_head().unwrap();
+            let at = domain::audit::audit_time(Utc::now());
+            let junk = |seq_upto: i64| Checkpoint {
+                seq_upto,
+                at,
+                signature: vec![0],
+                hash: head_hash.to_vec(),
+                public_key: vec![0],
+                key_fingerprint: keys.public_key_fingerprint(),
+            };
+            platform.audit_add_checkpoint(&junk(head)).unwrap();
+            let signed = checkpoint(&platform, &keys, Utc::now()).unwrap();
+            assert!(
+                signed.is_some_and(|c| c.seq_upto == head),
+                "{}: a row at the head is not taken on its word",
+                ts.name
+            );
+            platform.audit_add_checkpoint(&junk(1_000_000)).unwrap();
+            assert!(
+                checkpoint_due(&platform, Utc::now(), chrono::Duration::minutes(5)).unwrap(),
+                "{}",
+                ts.name
+            );
+            let refused = checkpoint(&platform, &keys, Utc::now()).unwrap_err();
+            assert!(
+                matches!(&refused, AuditError::Unsound { seq: 1_000_000, reason } if reason.contains("伪造")),
                 "{}: {refused}",
                 ts.name
             );
