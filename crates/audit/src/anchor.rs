@@ -194,13 +194,44 @@ fn store_id(location: &Location) -> String {
             let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
             let rest = rest.split_once('?').map_or(rest, |(r, _)| r);
             let host_db = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+            let (host_port, db) = host_db.split_once('/').unwrap_or((host_db, ""));
             format!(
-                "postgres:{host_db}#{}",
+                "postgres:{}/{db}#{}",
+                server_of(host_port),
                 schema.as_deref().unwrap_or("public")
             )
         }
     };
     crypto::sm3_hex(place.as_bytes())[..32].to_string()
+}
+
+/// The server a URL's `host[:port]` names, the same however this machine is written: the
+/// loopback under any of its names (localhost, 127.0.0.1, ::1, an IPv4-mapped address, or no
+/// host — the local socket) is one server; case and the default port do not matter. (Another
+/// DNS name of a remote server is still another name: the anchor then says it has none.)
+fn server_of(host_port: &str) -> String {
+    let hp = host_port.to_ascii_lowercase();
+    let (host, port) = match hp.strip_prefix('[') {
+        // [v6]:port
+        Some(v6) => match v6.split_once(']') {
+            Some((h, rest)) => (h.to_string(), rest.trim_start_matches(':').to_string()),
+            None => (v6.to_string(), String::new()),
+        },
+        None => match hp.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') => (h.to_string(), p.to_string()),
+            _ => (hp.clone(), String::new()),
+        },
+    };
+    let port = if port.is_empty() { "5432".into() } else { port };
+    let loopback = host.is_empty()
+        || host == "localhost"
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| match ip {
+            std::net::IpAddr::V4(v4) => v4.is_loopback(),
+            std::net::IpAddr::V6(v6) => {
+                v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+        });
+    format!("{}:{port}", if loopback { "loopback" } else { &host })
 }
 
 fn full_path(p: &Path) -> PathBuf {
@@ -220,6 +251,19 @@ mod tests {
     #[test]
     fn a_store_is_named_by_its_place_not_its_address_details() {
         let pg = |s: &str| store_id(&Location::parse(s).unwrap());
+        // This machine's server under any of its names, with or without the default port.
+        let here = pg("postgres://postgres@127.0.0.1:5432/credit");
+        for alias in [
+            "postgres://postgres@localhost/credit",
+            "postgres://postgres@LOCALHOST:5432/credit",
+            "postgres://postgres@[::1]:5432/credit",
+            "postgres://postgres@[::ffff:127.0.0.1]/credit",
+            "postgres://postgres@127.0.0.2:5432/credit",
+        ] {
+            assert_eq!(pg(alias), here, "{alias}");
+        }
+        assert_ne!(pg("postgres://postgres@127.0.0.1:5433/credit"), here);
+        assert_ne!(pg("postgres://postgres@127.0.0.1:5432/other"), here);
         assert_eq!(
             pg("postgres://app:secret@db:5432/credit?schema=a"),
             pg("postgres://other@db:5432/credit?schema=a&sslmode=disable")
