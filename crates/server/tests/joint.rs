@@ -2484,3 +2484,63 @@ async fn a_serious_penalty_forbids_procurement_on_sqlite() {
 async fn a_serious_penalty_forbids_procurement_on_postgres() {
     a_serious_penalty_forbids_procurement(pg_harness().await).await;
 }
+
+/// A financial institution's check of a person shows how the entries it met stand now only
+/// while the person's authorisation holds: after the person withdraws it, the old check's
+/// snippet and page no longer tell of later exits (polling them would watch the person).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_check_tells_a_lender_nothing_new_once_the_authorisation_ends() {
+    let h = harness();
+    let x = tokio::task::block_in_place(|| city(&h));
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
+    let key = views::subject_key(&x.p, &h.state.rules, &h.state.keys, day).unwrap();
+    let id = tokio::task::block_in_place(|| {
+        h.state.platform.grant_authorisation(
+            &store::NewAuthorisation {
+                subject_key: &key,
+                subject_label: "王某",
+                institution: BANK,
+                purpose: "授信融资",
+                granted_by: "test",
+                at: chrono::Utc::now(),
+                until: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            },
+            day,
+        )
+    })
+    .unwrap();
+    let (st, v) = check(&h, Role::Financial, &key, "JRSX").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_ne!(v["verdict"], "clear", "{v}");
+    let check_id = v["check_id"].as_i64().unwrap();
+    let uri = format!("/api/v1/checks/{check_id}/snippet");
+    let page = format!("/console/checks/{check_id}");
+    let before = h.get(&uri, Role::Financial).await.text();
+    assert!(before.contains("苏0902执100号"), "{before}");
+    tokio::task::block_in_place(|| {
+        h.state
+            .platform
+            .revoke_authorisation(id, &key, "test", chrono::Utc::now(), day)
+    })
+    .unwrap();
+    let after = h.get(&uri, Role::Financial).await.text();
+    assert!(
+        !after.contains("苏0902执100号") && after.contains("授权已结束"),
+        "{after}"
+    );
+    let console = h.get(&page, Role::Financial).await.text();
+    assert!(
+        !console.contains("苏0902执100号") && console.contains("授权已结束"),
+        "{console}"
+    );
+    // The department that checked the same person still sees it as it stands.
+    let (_, v) = check(&h, Role::Handling, &x.p, "XZXK").await;
+    let theirs = h
+        .get(
+            &format!("/api/v1/checks/{}/snippet", v["check_id"]),
+            Role::Handling,
+        )
+        .await
+        .text();
+    assert!(theirs.contains("苏0902执100号"), "{theirs}");
+}

@@ -503,7 +503,28 @@ fn left_list(s: &Shared, rid: &str) -> ApiResult<(String, &'static str)> {
     Ok((head_name(s, rid, head.as_ref()), how))
 }
 
-pub fn snippet(s: &Shared, c: &store::CheckRow) -> ApiResult<String> {
+/// Whether `p` may see how a check's entries stand now (exits, revocations, repairs since):
+/// everyone who may read the check, except a financial institution on a person whose
+/// authorisation (授权查询) no longer holds — polling an old check would otherwise tell it of the
+/// person's later changes. It then sees what the check found, not what became of it.
+pub fn sees_current_state(s: &Shared, p: &auth::Principal, c: &store::CheckRow) -> ApiResult<bool> {
+    if p.role != Role::Financial || !c.subject_key.starts_with('P') {
+        return Ok(true);
+    }
+    let Some(institution) = p.subject_key.as_deref() else {
+        return Ok(false);
+    };
+    Ok(s.platform.authorised(
+        &c.subject_key,
+        institution,
+        crate::api::authorisations::PURPOSE,
+        crate::today(s.clock.now()),
+    )?)
+}
+
+/// The snippet of check `c`; `current`: whether the caller sees how its entries stand now
+/// ([`sees_current_state`]).
+pub fn snippet(s: &Shared, c: &store::CheckRow, current: bool) -> ApiResult<String> {
     let rules = &s.rules;
     let v = Verdict::parse(&c.verdict).unwrap_or(Verdict::Clear);
     let color = match v {
@@ -528,7 +549,11 @@ pub fn snippet(s: &Shared, c: &store::CheckRow) -> ApiResult<String> {
     );
     // The entries behind it, so that the approving officer sees which decision, whose it is
     // and whether the subject has objected to it.
-    let entries = entries_of_check(s, c);
+    let entries = if current {
+        entries_of_check(s, c)
+    } else {
+        Vec::new()
+    };
     if !c.measures.is_empty() {
         h.push_str("<ul style=\"margin:4px 0 0 18px;padding:0\">");
         for id in &c.measures {
@@ -548,7 +573,13 @@ pub fn snippet(s: &Shared, c: &store::CheckRow) -> ApiResult<String> {
     // Every entry the check met, as it stands now: in force (with its objection), or how it has
     // left its list since; an approving officer must not read an empty block as "nothing".
     let mut lines = Vec::new();
-    for rid in &c.entries {
+    if !current && !c.entries.is_empty() {
+        lines.push(format!(
+            "核查时涉及{}条；该自然人的授权已结束，不再显示其现状",
+            c.entries.len()
+        ));
+    }
+    for rid in c.entries.iter().filter(|_| current) {
         match entries.iter().find(|(e, _)| &e.record_id == rid) {
             Some((e, _)) => lines.push(format!(
                 "{}　{}　{}：{}{}",
@@ -628,7 +659,8 @@ pub async fn check_snippet(
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let check = visible_check(&s, &c, id)?;
-        Ok(Html(snippet(&s, &check)?))
+        let current = sees_current_state(&s, &c.principal, &check)?;
+        Ok(Html(snippet(&s, &check, current)?))
     })
     .await;
     audit_check_read(&state, &ctx, id, r.is_ok(), "check.snippet").await;

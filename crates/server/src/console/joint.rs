@@ -133,8 +133,14 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
     let c = api::visible_check(state, ctx, id)?;
     let fb = state.platform.feedback(id)?;
     let verdict = Verdict::parse(&c.verdict).unwrap_or(Verdict::Clear);
-    // The entries as they stand now in the index (the check keeps their ids).
-    let now_entries = api::entries_of_check(state, &c);
+    // The entries as they stand now in the index (the check keeps their ids) — not for a
+    // financial institution whose authorisation by the person has ended.
+    let current = api::sees_current_state(state, &ctx.principal, &c)?;
+    let now_entries = if current {
+        api::entries_of_check(state, &c)
+    } else {
+        Vec::new()
+    };
     let list_name = |code: &str| {
         state
             .rules
@@ -202,6 +208,12 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
                         "在列".into()
                     },
                 ],
+                None if !current => {
+                    let mut row = vec![format!("记录{rid}")];
+                    row.resize(9, String::new());
+                    row.push("该自然人的授权已结束，不显示现状".into());
+                    row
+                }
                 None => vec![
                     format!("记录{rid}（核查后已变更或移出）"),
                     String::new(),
@@ -262,7 +274,7 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
             )
         }),
         can_feedback: crate::access::CHECKERS.contains(&ctx.principal.role),
-        snippet: api::snippet(state, &c)?,
+        snippet: api::snippet(state, &c, current)?,
         entry_choices,
         can_except: crate::access::OFFICERS.contains(&ctx.principal.role),
         can_decide: crate::access::LIST_DECIDERS.contains(&ctx.principal.role),
