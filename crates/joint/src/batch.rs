@@ -391,7 +391,12 @@ pub struct BatchFigures {
     pub valid: i64,
     pub invalid: i64,
     pub duplicates: i64,
+    /// Codes checked: valid, and of a kind the matter applies to.
+    pub checked: i64,
+    /// Codes with a punishing, restricting or reviewing verdict.
     pub hits: i64,
+    /// Codes with an incentive.
+    pub incentives: i64,
 }
 
 /// A line that is not a code.
@@ -587,10 +592,14 @@ pub fn review(
             note: note.join("；"),
         }
     });
-    fig.hits = checked
-        .iter()
-        .filter(|l| l.verdict.is_some_and(|v| v != Verdict::Clear))
-        .count() as i64;
+    // As single checks count them: incentives apart from punishments, and a code the matter
+    // does not apply to (no verdict) not checked.
+    let count = |f: &dyn Fn(Verdict) -> bool| {
+        checked.iter().filter(|l| l.verdict.is_some_and(f)).count() as i64
+    };
+    fig.checked = count(&|_| true);
+    fig.hits = count(&|v| !matches!(v, Verdict::Clear | Verdict::Incentive));
+    fig.incentives = count(&|v| v == Verdict::Incentive);
     let rows = codes.iter().map(|(line, _)| *line).zip(slots).collect();
     Ok((Review { rows, checked }, fig))
 }

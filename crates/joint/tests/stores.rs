@@ -186,7 +186,7 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
             "{name}"
         );
         let mut first_line: std::collections::HashMap<String, u64> = Default::default();
-        let (mut hits, mut invalid) = (0, 0);
+        let (mut hits, mut invalid, mut incentives, mut checked) = (0, 0, 0, 0);
         for (i, (line, code)) in input.iter().enumerate() {
             let l = review.line(i);
             assert_eq!(l.line, *line, "{name}");
@@ -210,7 +210,11 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
                 None => {
                     first_line.insert(key, *line);
                     assert_eq!(l.status, "有效", "{name}: line {line}");
-                    hits += i64::from(verdict.is_some_and(|v| v != Verdict::Clear));
+                    hits += i64::from(
+                        verdict.is_some_and(|v| !matches!(v, Verdict::Clear | Verdict::Incentive)),
+                    );
+                    incentives += i64::from(verdict == Some(Verdict::Incentive));
+                    checked += i64::from(verdict.is_some());
                 }
                 Some(f) => {
                     assert_eq!(l.status, "重复", "{name}: line {line}");
@@ -218,7 +222,11 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
                 }
             }
         }
-        assert_eq!((fig.invalid, fig.hits), (invalid, hits), "{name}");
+        assert_eq!(
+            (fig.invalid, fig.hits, fig.incentives, fig.checked),
+            (invalid, hits, incentives, checked),
+            "{name}"
+        );
         assert_eq!(fig.valid as usize, first_line.len(), "{name}");
         // Its CSV and the XLSX made from it carry every line.
         let csv = joint::batch::to_csv(&review).unwrap();
@@ -465,19 +473,25 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
                 .as_deref(),
             Some(hex::encode(b"sig").as_str())
         );
-        // The batch counts in the statistics beside the single checks of its unit and matter.
+        // The batch counts in the statistics beside the single checks of its unit and matter:
+        // the codes it checked (not the valid ones the matter does not apply to), its hits
+        // (incentives apart).
         let mut counted = row.clone();
         counted.unit = Some(UNIT.into());
         counted.valid = 40;
+        counted.checked = 36;
         counted.hits = 7;
+        counted.incentives = 2;
         counted.batch_id = platform.create_batch(&counted).unwrap();
         platform.finish_batch(&counted, &[], None).unwrap();
+        let back = platform.batch(counted.batch_id).unwrap().unwrap();
+        assert_eq!((back.checked, back.incentives), (36, 2), "{name}");
         let stats = platform.check_stats(now - Duration::days(1)).unwrap();
         let zfcg = stats
             .iter()
             .find(|s| s.unit == UNIT && s.matter == "ZFCG")
             .expect("a line for the batch");
-        assert_eq!((zfcg.batch_checked, zfcg.batch_hits), (40, 7), "{name}");
+        assert_eq!((zfcg.batch_checked, zfcg.batch_hits), (36, 7), "{name}");
     }
 }
 

@@ -81,7 +81,15 @@ pub struct BatchRow {
     pub valid: i64,
     pub invalid: i64,
     pub duplicates: i64,
+    // Codes checked: the valid ones the matter applies to.
+    /// 实际核查的代码数：有效且事项适用于该类主体的代码。
+    pub checked: i64,
+    // Codes with a punishing or restricting verdict.
+    /// 核查结论为惩戒、限制或审慎审核的代码数。
     pub hits: i64,
+    // Codes with an incentive (red list).
+    /// 适用守信激励措施的代码数。
+    pub incentives: i64,
     // SM3 of the CSV result file, hex.
     /// 结果 CSV 文件的 SM3 摘要（十六进制）。
     pub result_digest: Option<String>,
@@ -240,7 +248,7 @@ fn alert_from(r: &Row) -> Result<Alert, StoreError> {
 
 const BATCH_COLUMNS: &str =
     "batch_id, created_at, actor, unit, matter, file_name, rows_read, valid, invalid,
-    duplicates, hits, result_digest, signature, rule_version";
+    duplicates, hits, result_digest, signature, rule_version, checked, incentives";
 
 fn batch_from(r: &Row) -> Result<BatchRow, StoreError> {
     Ok(BatchRow {
@@ -259,6 +267,9 @@ fn batch_from(r: &Row) -> Result<BatchRow, StoreError> {
         signature: r.opt_bytes(12)?.map(hex::encode),
         signed_message: None,
         rule_version: r.text(13)?,
+        // Batches stored before migration 1008 checked every valid code they held.
+        checked: r.opt_i64(14)?.map_or_else(|| r.i64(7), Ok)?,
+        incentives: r.i64(15)?,
     })
 }
 
@@ -433,7 +444,7 @@ impl Store {
             // Batch reviews count per unit and matter beside the single checks.
             let batches = self.read(|c| {
                 c.query(
-                    "SELECT COALESCE(unit, ''), matter, CAST(SUM(valid) AS BIGINT),
+                    "SELECT COALESCE(unit, ''), matter, CAST(SUM(COALESCE(checked, valid)) AS BIGINT),
                         CAST(SUM(hits) AS BIGINT)
                      FROM batches WHERE created_at >= $1
                      GROUP BY COALESCE(unit, ''), matter",
@@ -592,7 +603,8 @@ impl Store {
             }
             c.execute(
                 "UPDATE batches SET rows_read = $1, valid = $2, invalid = $3, duplicates = $4, hits = $5,
-                    result_digest = $6, signature = $7 WHERE batch_id = $8",
+                    result_digest = $6, signature = $7, checked = $9, incentives = $10
+                 WHERE batch_id = $8",
                 &[
                     Val::Int(b.rows_read),
                     Val::Int(b.valid),
@@ -602,6 +614,8 @@ impl Store {
                     b.result_digest.clone().into(),
                     signature.map_or(Val::Null, |s| Val::Bytes(s.to_vec())),
                     Val::Int(b.batch_id),
+                    Val::Int(b.checked),
+                    Val::Int(b.incentives),
                 ],
             )?;
             Ok(())

@@ -128,6 +128,12 @@ const PLATFORM: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/1007_bulletins.sql"),
         postgres: include_str!("../migrations/postgres/1007_bulletins.sql"),
     },
+    Migration {
+        version: 1008,
+        name: "batch_figures",
+        sqlite: include_str!("../migrations/sqlite/1008_batch_figures.sql"),
+        postgres: include_str!("../migrations/postgres/1008_batch_figures.sql"),
+    },
 ];
 
 /// Which schema a store holds. On PostgreSQL both live in one schema; on SQLite in two files.

@@ -1109,6 +1109,8 @@ pub fn run_batch(state: &Shared, job: BatchJob<'_>) -> ApiResult<store::BatchRow
     b.invalid = fig.invalid;
     b.duplicates = fig.duplicates;
     b.hits = fig.hits;
+    b.checked = fig.checked;
+    b.incentives = fig.incentives;
     b.result_digest = Some(digest);
     b.signature = signature.as_ref().map(hex::encode);
     drop(review);

@@ -559,7 +559,9 @@ fn batches_page_for(state: &Shared, ctx: &Ctx) -> Result<pages::Batches, ApiErro
                 b.valid.to_string(),
                 b.invalid.to_string(),
                 b.duplicates.to_string(),
+                b.checked.to_string(),
                 b.hits.to_string(),
+                b.incentives.to_string(),
                 if b.signature.is_some() {
                     "已签名".into()
                 } else {
