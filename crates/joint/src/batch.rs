@@ -142,7 +142,7 @@ fn looks_like_code(cell: &str) -> bool {
         && n.as_bytes()[0].is_ascii_digit()
 }
 
-const NUMBER_LOST: &str = "以数值存储，精度已丢失（请将该列设为文本后重新导出）";
+pub const NUMBER_LOST: &str = "以数值存储，精度已丢失（请将该列设为文本后重新导出）";
 
 /// Largest a batch file's sheet may expand to: a million codes take some 100 MiB of sheet XML.
 const BATCH_SHEET_MAX: u64 = 1 << 30;
@@ -478,6 +478,14 @@ pub fn review(
     let resolved = crate::par::map(codes, |(line, code)| {
         if code.is_empty() {
             return Err(invalid(*line, "".into(), "代码为空".into()));
+        }
+        // A cell Excel held as a number: what it lost is the fault, not the length of this note.
+        if code == NUMBER_LOST {
+            return Err(invalid(
+                *line,
+                "".into(),
+                format!("代码{NUMBER_LOST}：请按原件重新录入该行代码"),
+            ));
         }
         subject_of(code, checker.rules, checker.keys, today).map_err(|e| {
             let (shown, why) = match &e {

@@ -178,6 +178,20 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
                 (i + 1, code)
             })
             .collect();
+        // A code Excel held as a number is reported for that, not measured as a code.
+        let (lost, _) = joint::batch::review(
+            &checker,
+            &[(1, joint::batch::NUMBER_LOST.to_string())],
+            "ZFCG",
+            today,
+            now,
+        )
+        .unwrap();
+        let note = &lost.line(0).note;
+        assert!(
+            note.contains("以数值存储") && !note.contains("长度"),
+            "{name}: {note}"
+        );
         let (review, fig) = joint::batch::review(&checker, &input, "ZFCG", today, now).unwrap();
         assert_eq!(review.len(), input.len(), "{name}");
         assert_eq!(
