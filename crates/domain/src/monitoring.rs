@@ -129,7 +129,7 @@ impl Figures {
 
 /// A decision's key for 双公示 monitoring and for telling one decision filed under two subjects:
 /// SM3 of the class code and each key item's value (the 文书号) as written, full-width forms
-/// folded and spaces dropped, cut to 16 bytes; `None` when a value is empty (the importer then
+/// and the year's brackets folded (`text::fold_doc_char`) and spaces dropped, cut to 16 bytes; `None` when a value is empty (the importer then
 /// keys the row by all its cells).
 pub fn decision_key(class_code: &str, values: &[&str]) -> Option<[u8; 16]> {
     use sm3::{Digest, Sm3};
@@ -138,7 +138,7 @@ pub fn decision_key(class_code: &str, values: &[&str]) -> Option<[u8; 16]> {
     for v in values {
         let folded: String = v
             .chars()
-            .map(crate::text::fold_width)
+            .map(crate::text::fold_doc_char)
             .filter(|c| !c.is_whitespace())
             .collect();
         if folded.is_empty() {

@@ -11,6 +11,19 @@ pub fn fold_width(c: char) -> char {
     }
 }
 
+/// A character of a document number (文书号) as two reports of the same decision are compared:
+/// full-width forms folded, and the brackets around its year in any style — 〔〕 as the standard
+/// for official documents writes them, and （）, [], 【】, ［］, 〖〗 as units type them — as one,
+/// so that 盐环罚[2026]12号 corrects 盐环罚〔2026〕12号 instead of publishing a second penalty.
+/// (Records keyed before this folding keep the brackets they were reported with.)
+pub fn fold_doc_char(c: char) -> char {
+    match fold_width(c) {
+        '(' | '[' | '【' | '〖' | '〔' => '〔',
+        ')' | ']' | '】' | '〗' | '〕' => '〕',
+        other => other,
+    }
+}
+
 /// `fold_width` over a whole string.
 pub fn fold_widths(s: &str) -> String {
     s.chars().map(fold_width).collect()
@@ -70,6 +83,21 @@ pub fn echo(input: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_document_numbers_brackets_in_any_style_are_one() {
+        let k = |s: &str| s.chars().map(super::fold_doc_char).collect::<String>();
+        for other in [
+            "盐环罚[2026]12号",
+            "盐环罚（2026）12号",
+            "盐环罚(2026)12号",
+            "盐环罚【2026】12号",
+            "盐环罚［2026］12号",
+        ] {
+            assert_eq!(k(other), k("盐环罚〔2026〕12号"), "{other}");
+        }
+        assert_ne!(k("盐环罚〔2026〕12号"), k("盐环罚〔2026〕13号"));
+    }
+
     #[test]
     fn a_persons_name_compares_without_dots_spaces_width_or_case() {
         use super::person_name_key as k;

@@ -127,7 +127,7 @@ impl<'a> Validator<'a> {
         }
         let folded = |v: &str| -> String {
             v.chars()
-                .map(domain::text::fold_width)
+                .map(domain::text::fold_doc_char)
                 .filter(|c| !c.is_whitespace())
                 .collect()
         };
@@ -786,12 +786,12 @@ impl<'a> Validator<'a> {
         for k in &class.key {
             key_hasher.update(&[0]);
             if let Some(t) = class.index_of(k).and_then(|i| typed[i].as_ref()) {
-                // The same decision number typed with full-width forms or spaces is the same
-                // record (as the decision key for monitoring reads it).
+                // The same decision number typed with full-width forms, spaces or its year in
+                // other brackets is the same record (as the decision key for monitoring reads it).
                 let folded: String = t
                     .canonical()
                     .chars()
-                    .map(domain::text::fold_width)
+                    .map(domain::text::fold_doc_char)
                     .filter(|c| !c.is_whitespace())
                     .collect();
                 key_hasher.update(folded.as_bytes());

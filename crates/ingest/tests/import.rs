@@ -2279,6 +2279,33 @@ fn merged_cells_in_an_xlsx_hold_their_value_for_every_row() {
     }
 }
 
+/// The same decision sent again with its year in other brackets (盐环罚[2026]… for
+/// 盐环罚〔2026〕…) corrects the record instead of publishing a second penalty.
+#[test]
+fn a_decision_number_in_other_brackets_is_the_same_decision() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let first = write(
+        dir.path(),
+        "a.csv",
+        &[hengtai_penalty(&rules, "盐环罚〔2026〕1203号", env)],
+    );
+    let again = write(
+        dir.path(),
+        "b.csv",
+        &[hengtai_penalty(&rules, "盐环罚[2026]1203号", env).replace("0.3", "0.5")],
+    );
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import_on_may_8(&ts.store, &rules, &keys, &first);
+        assert_eq!(s.created, 1, "{}: {s:?}", ts.name);
+        let s = import_on_may_8(&ts.store, &rules, &keys, &again);
+        assert_eq!((s.created, s.corrected), (0, 1), "{}: {s:?}", ts.name);
+        assert_eq!(ts.store.stats().unwrap().records, 1, "{}", ts.name);
+    }
+}
+
 /// No 处罚机关 or 数据来源单位 carries a company's code: the penalised company's code copied into
 /// the wrong column published the company as the source of its own penalty. Another organ's code
 /// is not refused for being unlike the one units.toml holds (those are placeholders until the
