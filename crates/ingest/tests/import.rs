@@ -2279,6 +2279,48 @@ fn merged_cells_in_an_xlsx_hold_their_value_for_every_row() {
     }
 }
 
+/// A unit that corrects the name on its record corrects the subject's name too, where no
+/// registration names the subject (the portal showed the mistyped one for ever); the old name is
+/// kept for 重错码. A registered subject keeps its registered name.
+#[test]
+fn a_corrected_name_renames_a_subject_no_registration_names() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let uc = unit_code(&rules, env);
+    let row = |name: &str| {
+        penalty_row(
+            name,
+            "91320900MA1MB4X50R",
+            "盐环罚〔2026〕77号",
+            "0.3",
+            "2026-05-06",
+        )
+        .replace("11320900001401484X", &uc)
+    };
+    let typo = write(dir.path(), "a.csv", &[row("盐城市恒泰化工有线公司")]);
+    let fixed = write(dir.path(), "b.csv", &[row("盐城市恒泰化工有限公司")]);
+    let keys = testkit::keys();
+    for ts in stores() {
+        import_on_may_8(&ts.store, &rules, &keys, &typo);
+        let s = import_on_may_8(&ts.store, &rules, &keys, &fixed);
+        assert_eq!(s.corrected, 1, "{}: {s:?}", ts.name);
+        let (subject, _) = ts
+            .store
+            .subject_file("91320900MA1MB4X50R", None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(subject.name, "盐城市恒泰化工有限公司", "{}", ts.name);
+        let c = ts.store.code_conflicts(10).unwrap();
+        assert!(
+            c.iter()
+                .any(|x| x.names.iter().any(|n| n == "盐城市恒泰化工有线公司")),
+            "{}: the old name is kept: {c:?}",
+            ts.name
+        );
+    }
+}
+
 /// The same decision sent again with its year in other brackets (盐环罚[2026]… for
 /// 盐环罚〔2026〕…) corrects the record instead of publishing a second penalty.
 #[test]

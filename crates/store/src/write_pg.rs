@@ -415,6 +415,42 @@ impl SubmissionWriter<'_> {
             ),
             &[unit.as_str().into(), now.into()],
         )?;
+        // A correction renames a subject no registration names: the unit's latest word on it
+        // (the name it replaces kept for 重错码). The batch's last correction of a subject wins,
+        // as on SQLite; a name written otherwise only (spaces, width, dots) renames nothing.
+        // Corrections are few: one subject at a time.
+        let mut renames: Vec<(&str, &str)> = Vec::new();
+        for (r, o) in rows.iter().zip(&outcomes) {
+            if *o == Some(RowOutcome::Corrected) && r.registration.is_none() {
+                renames.retain(|(k, _)| *k != r.subject.key.as_str());
+                renames.push((r.subject.key.as_str(), r.subject.name.as_str()));
+            }
+        }
+        for (key, name) in renames {
+            let Some(t) = c.query_one(
+                "SELECT name, registered FROM subjects WHERE subject_key = $1",
+                &[key.into()],
+            )?
+            else {
+                continue;
+            };
+            let old = t.text(0)?;
+            if t.bool(1)?
+                || domain::text::person_name_key(&old) == domain::text::person_name_key(name)
+            {
+                continue;
+            }
+            c.execute(
+                "INSERT INTO subject_names (subject_key, name, first_unit, first_seen)
+                 SELECT subject_key, name, first_unit, first_seen FROM subjects WHERE subject_key = $1
+                 ON CONFLICT (subject_key, name) DO NOTHING",
+                &[key.into()],
+            )?;
+            c.execute(
+                "UPDATE subjects SET name = $1, updated_at = $2::timestamptz WHERE subject_key = $3",
+                &[name.into(), now.into(), key.into()],
+            )?;
+        }
         // Registrations (a batch is all of them or none) rename and register their subjects;
         // the update probes subjects by key, the batch's rows by `ord`.
         if rows.iter().any(|r| r.registration.is_some()) {

@@ -212,7 +212,7 @@ impl SubmissionWriter<'_> {
             }
             _ => row.on_time,
         };
-        let registered = self.ensure_subject_sqlite(row, now)?;
+        let registered = self.ensure_subject_sqlite(row, now, outcome == RowOutcome::Corrected)?;
         let linked = registered
             || row.registration.is_some()
             || (row.subject.kind == SubjectKind::NaturalPerson && !row.subject.id_suspect);
@@ -319,7 +319,15 @@ impl SubmissionWriter<'_> {
 
     /// Creates the subject on first sight, notes a new name for it, applies registration facts.
     /// Returns whether the subject is registered (known to the registration authority).
-    fn ensure_subject_sqlite(&mut self, row: &PreparedRow, now: &str) -> Result<bool, StoreError> {
+    /// Creates or updates the row's subject; returns whether it is registered. `corrects`: the
+    /// row corrects a record, so its name is the unit's latest word on the subject's name —
+    /// taken as the name of a subject no registration names (kept with the one it replaces).
+    fn ensure_subject_sqlite(
+        &mut self,
+        row: &PreparedRow,
+        now: &str,
+        corrects: bool,
+    ) -> Result<bool, StoreError> {
         let s = &row.subject;
         let unit = self.source_unit.clone();
         let cached = self.subjects.get(&s.key).cloned();
@@ -371,6 +379,19 @@ impl SubmissionWriter<'_> {
         };
         if name != s.name {
             note_name(conn, &s.name)?;
+        }
+        // A name written otherwise only (spaces, width, dots) renames nothing.
+        if corrects
+            && !registered
+            && row.registration.is_none()
+            && domain::text::person_name_key(&name) != domain::text::person_name_key(&s.name)
+        {
+            note_name(conn, &name)?;
+            conn.prepare_cached(
+                "UPDATE subjects SET name = ?1, updated_at = ?2 WHERE subject_key = ?3",
+            )?
+            .execute(params![s.name, now, s.key])?;
+            name = s.name.clone();
         }
         if let Some(reg) = &row.registration {
             if name != s.name {
