@@ -719,7 +719,16 @@ fn read_xlsx<R: Read>(
                 .iter()
                 .filter(|(c, t)| under(*c) && !t.trim().is_empty())
                 .collect();
-            if r == hr + 1 && !subs.is_empty() {
+            // Sub-headings fill only the columns under a group: the other headings are merged
+            // down over them (a heading merged across columns only to widen it, over a row of
+            // data, is no group: that row is the first record).
+            let outside = row_cells
+                .iter()
+                .any(|(c, t)| !under(*c) && !t.trim().is_empty());
+            let merged_down = merged
+                .iter()
+                .any(|m| m.start.0 == hr && m.end.0 == hr + 1 && m.start.1 == m.end.1);
+            if r == hr + 1 && !subs.is_empty() && !outside && merged_down {
                 // The sub-headings name the columns under a group; the headings merged down
                 // over both rows name the others.
                 for (c, t) in subs {
@@ -1482,6 +1491,32 @@ mod tests {
         assert_eq!(
             (rows[0].row_no, rows[0].cells[2].as_str()),
             (4, "91320900MA1MB4X50R")
+        );
+    }
+
+    /// A heading merged across two columns only to widen it, over rows of data, is no group
+    /// heading: the row under it is the first record, not sub-headings.
+    #[test]
+    fn a_heading_merged_wide_over_data_is_one_row_of_headers() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        let f = rust_xlsxwriter::Format::new();
+        ws.write_string(0, 0, "CF_WSH").unwrap();
+        ws.merge_range(0, 1, 0, 2, "BZ", &f).unwrap();
+        for (r, (no, bz)) in [("盐环罚〔2026〕1号", "无"), ("盐环罚〔2026〕2号", "有")]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(r as u32 + 1, 0, *no).unwrap();
+            ws.write_string(r as u32 + 1, 1, *bz).unwrap();
+        }
+        let bytes = wb.save_to_buffer().unwrap();
+        let (h, _, rows) = rows_of(Format::Xlsx, &bytes);
+        assert_eq!(h, vec!["CF_WSH", "BZ"]);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(
+            (rows[0].row_no, rows[0].cells[0].as_str()),
+            (2, "盐环罚〔2026〕1号")
         );
     }
 
