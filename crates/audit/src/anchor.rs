@@ -198,7 +198,8 @@ fn store_id(location: &Location) -> String {
             format!(
                 "postgres:{}/{db}#{}",
                 server_of(host_port),
-                schema.as_deref().unwrap_or("public")
+                // Unquoted, as the store sets its search path: PostgreSQL folds it to lower case.
+                schema.as_deref().unwrap_or("public").to_ascii_lowercase()
             )
         }
     };
@@ -263,6 +264,11 @@ mod tests {
             assert_eq!(pg(alias), here, "{alias}");
         }
         assert_ne!(pg("postgres://postgres@127.0.0.1:5433/credit"), here);
+        // A schema in other letter case is the same schema (unquoted, PostgreSQL folds it).
+        assert_eq!(
+            pg("postgres://db/credit?schema=Rev5_X"),
+            pg("postgres://db/credit?schema=rev5_x")
+        );
         assert_ne!(pg("postgres://postgres@127.0.0.1:5432/other"), here);
         assert_eq!(
             pg("postgres://app:secret@db:5432/credit?schema=a"),

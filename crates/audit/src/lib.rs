@@ -181,13 +181,18 @@ pub fn checkpoint(
             reason: past_the_head(c.seq_upto, seq),
         });
     }
-    // Signed up to the head already — by this platform (a row claiming so is not taken on its
-    // word: one inserted with the head's number would stop all signing).
-    if last
-        .as_ref()
-        .is_some_and(|c| c.seq_upto == seq && signed_by_us(keys, c))
-    {
-        return Ok(None);
+    // Signed up to the head already — by this platform; a row there that is not its own was
+    // inserted by someone (the real checkpoint could not be stored beside it: refused as such).
+    if let Some(c) = last.as_ref().filter(|c| c.seq_upto == seq) {
+        if signed_by_us(keys, c) {
+            return Ok(None);
+        }
+        return Err(AuditError::Unsound {
+            seq,
+            reason: format!(
+                "第{seq}条处的检查点不是本平台签署的：检查点被伪造（插入），请核查后由安全审计员处置"
+            ),
+        });
     }
     let scheme = sound_up_to(store, keys, last.as_ref(), anchored.as_ref(), seq)?;
     let at = domain::audit::audit_time(now);
@@ -1414,10 +1419,18 @@ mod tests {
                 key_fingerprint: keys.public_key_fingerprint(),
             };
             platform.audit_add_checkpoint(&junk(head)).unwrap();
+            let refused = checkpoint(&platform, &keys, Utc::now()).unwrap_err();
+            assert!(
+                matches!(&refused, AuditError::Unsound { seq, reason } if *seq == head && reason.contains("伪造")),
+                "{}: a row at the head is not taken on its word: {refused}",
+                ts.name
+            );
+            // Past it, signing goes on (the forged row stays for verify to report).
+            log.record_blocking(entry(4)).unwrap();
             let signed = checkpoint(&platform, &keys, Utc::now()).unwrap();
             assert!(
-                signed.is_some_and(|c| c.seq_upto == head),
-                "{}: a row at the head is not taken on its word",
+                signed.is_some_and(|c| c.seq_upto == head + 1),
+                "{}",
                 ts.name
             );
             platform.audit_add_checkpoint(&junk(1_000_000)).unwrap();
