@@ -2525,7 +2525,10 @@ async fn an_old_check_tells_a_lender_nothing_new_once_the_authorisation_ends() {
     .unwrap();
     let after = h.get(&uri, Role::Financial).await.text();
     assert!(
-        !after.contains("苏0902执100号") && after.contains("授权已结束"),
+        !after.contains("苏0902执100号")
+            && after.contains("授权已结束")
+            && after.contains("核查时命中")
+            && !after.contains("已变更"),
         "{after}"
     );
     let console = h.get(&page, Role::Financial).await.text();

@@ -414,6 +414,10 @@ pub fn entries_of_check(
 /// Whose entry brought a measure in a check: one of the check's entries of a list the measure
 /// targets by that relation (the subject's own, its representative's, or an organisation's the
 /// person represents).
+/// What a measure rested on, said to a caller who does not see how the entries stand now
+/// ([`sees_current_state`]): what the check found, with no word of change.
+pub const FOUND_AT_CHECK: &str = "核查时命中";
+
 pub fn measure_via(
     c: &store::CheckRow,
     m: &domain::measures::Measure,
@@ -562,7 +566,11 @@ pub fn snippet(s: &Shared, c: &store::CheckRow, current: bool) -> ApiResult<Stri
                     "<li>{}（{}；{}）<br><small>依据：{}；实施：{}</small></li>",
                     esc(&m.name),
                     esc(m.effect.label()),
-                    esc(&measure_via(c, m, &entries)),
+                    esc(&if current {
+                        measure_via(c, m, &entries)
+                    } else {
+                        FOUND_AT_CHECK.to_string()
+                    }),
                     esc(&m.basis),
                     esc(&m.body)
                 ));

@@ -239,7 +239,11 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
             effect: m.effect.label().into(),
             basis: m.basis.clone(),
             body: m.body.clone(),
-            via: api::measure_via(&c, m, &now_entries),
+            via: if current {
+                api::measure_via(&c, m, &now_entries)
+            } else {
+                api::FOUND_AT_CHECK.to_string()
+            },
         })
         .collect();
     Ok(pages::CheckPage {
