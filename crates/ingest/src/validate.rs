@@ -574,6 +574,17 @@ impl<'a> Validator<'a> {
                 if it.open_end && open_ended(v) {
                     return Ok(Typed::Date(domain::record::NO_END_DATE));
                 }
+                // On a list "no end" is not an answer: an entry's end is bounded by the rules,
+                // and the standard's 2099-12-31 written out means the same.
+                if !it.open_end
+                    && it.role == Some(Role::ValidTo)
+                    && self.class.list_type.is_some()
+                    && (open_ended(v) || parse_date(v) == Some(domain::record::NO_END_DATE))
+                {
+                    return Err(format!(
+                        "“{v}”表示长期有效，本项须填写具体的截止日期（YYYY-MM-DD），按认定文书确定的期限填写"
+                    ));
+                }
                 let d = parse_date(v).ok_or_else(|| {
                     format!("“{v}”不是有效日期，应为YYYY-MM-DD格式，如2026-05-01")
                 })?;

@@ -2038,6 +2038,9 @@ fn placeholders_and_open_ended_licences_are_read_as_meant() {
             "{}: {listed:?}",
             ts.name
         );
+        let why =
+            &ts.store.rejections(listed.submission_id.unwrap()).unwrap()[0].problems[0].reason;
+        assert!(why.contains("具体的截止日期"), "{}: {why}", ts.name);
         // The column that is no catalog item is passed over, and the submission says so later.
         let stored = ts
             .store
