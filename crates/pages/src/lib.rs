@@ -836,4 +836,5 @@ pub struct UnitListRow {
     pub status: String,
     pub in_force: bool,
     pub actionable: bool,
+    pub rectifiable: bool,
 }

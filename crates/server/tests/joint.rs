@@ -2315,6 +2315,14 @@ async fn a_deciding_unit_manages_its_entries_on_its_own_page() {
         h.get("/console/lists", Role::Reporter).await.status,
         StatusCode::FORBIDDEN
     );
+    // Reading it is in the trail; a red-list entry offers no 限期整改.
+    assert!(!h.trail("lists.unit_view", UNIT).is_empty());
+    let red = t
+        .split("守信激励")
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .unwrap_or_default();
+    assert!(!red.is_empty() && !red.contains("value=\"rectify\""), "{t}");
     let id = tokio::task::block_in_place(|| h.state.store.unit_heads(UNIT, &["YZSX"], 10))
         .unwrap()
         .into_iter()

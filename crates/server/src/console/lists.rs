@@ -108,6 +108,10 @@ pub async fn page(
                                 | domain::record::ChangeKind::Expired
                         ),
                     in_force,
+                    // A red-list entry punishes nothing: nothing to rectify.
+                    rectifiable: in_force
+                        && class
+                            .is_some_and(|c| c.list_type != Some(domain::catalog::ListType::Red)),
                 }
             })
             .collect();
@@ -122,6 +126,20 @@ pub async fn page(
         })
     })
     .await;
+    // The entries name persons and companies a unit listed: a sensitive read, whoever reads it.
+    if let Ok(p) = &r
+        && !p.unit.is_empty()
+    {
+        audit(
+            &state,
+            &ctx,
+            "lists.unit_view",
+            Some(p.unit.clone()),
+            "ok",
+            Some(format!("{}条", p.rows.len())),
+        )
+        .await;
+    }
     match r {
         Ok(p) => render(StatusCode::OK, p),
         Err(e) => error_page(&ctx, e),
