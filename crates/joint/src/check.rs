@@ -156,6 +156,22 @@ fn same_state(marked: &str, now: &str) -> bool {
     marked == now || (!marked.starts_with('v') && now.ends_with(&format!("-{marked}")))
 }
 
+/// The exception that sets aside a hit on record `record_id` as it stands (`hash`), if any.
+fn excepted(
+    exceptions: &[store::CheckException],
+    record_id: &str,
+    hash: &str,
+) -> Option<Suppressed> {
+    exceptions
+        .iter()
+        .find(|x| x.record_id == record_id && same_state(&x.record_hash, hash))
+        .map(|x| Suppressed {
+            record_id: record_id.to_string(),
+            exception_id: x.exception_id,
+            reason: x.reason.clone(),
+        })
+}
+
 /// A code as typed, made into the subject's store key and how to show it.
 pub fn subject_of(
     code: &str,
@@ -274,15 +290,8 @@ impl Checker<'_> {
             if !e.in_force(today) {
                 continue;
             }
-            if let Some(x) = exceptions
-                .iter()
-                .find(|x| x.record_id == e.record_id && same_state(&x.record_hash, &e.hash))
-            {
-                suppressed.push(Suppressed {
-                    record_id: e.record_id.clone(),
-                    exception_id: x.exception_id,
-                    reason: x.reason.clone(),
-                });
+            if let Some(x) = excepted(&exceptions, &e.record_id, &e.hash) {
+                suppressed.push(x);
                 continue;
             }
             entries.push(EntryView {
@@ -325,15 +334,8 @@ impl Checker<'_> {
                 if !triggers.iter().any(|t| t.applies(p, today)) {
                     continue;
                 }
-                if let Some(x) = exceptions
-                    .iter()
-                    .find(|x| x.record_id == e.record_id && same_state(&x.record_hash, &e.hash))
-                {
-                    suppressed.push(Suppressed {
-                        record_id: e.record_id.clone(),
-                        exception_id: x.exception_id,
-                        reason: x.reason.clone(),
-                    });
+                if let Some(x) = excepted(&exceptions, &e.record_id, &e.hash) {
+                    suppressed.push(x);
                     continue;
                 }
                 entries.push(EntryView {

@@ -342,32 +342,13 @@ impl ListIndex {
         if let (Some(s), Some(t)) = (since, settled)
             && t < s
         {
-            let (l, e) = store.list_actions_since(&[PENALTIES], t)?;
-            let seen: HashSet<String> = live
-                .iter()
-                .map(|e| e.record_id.clone())
-                .chain(ended.iter().map(|(_, id)| id.clone()))
-                .collect();
-            live.extend(l.into_iter().filter(|x| !seen.contains(&x.record_id)));
-            ended.extend(e.into_iter().filter(|(_, id)| !seen.contains(id)));
+            add_unseen(
+                &mut live,
+                &mut ended,
+                store.list_actions_since(&[PENALTIES], t)?,
+            );
         }
-        if !late.is_empty() {
-            let (mut l2, mut e2) = (Vec::new(), Vec::new());
-            for (id, withdrawn) in late {
-                let (l, e) = store.list_entries_of_submission(&[PENALTIES], id, withdrawn)?;
-                l2.extend(l);
-                e2.extend(e);
-            }
-            let newer: HashSet<String> = l2
-                .iter()
-                .map(|e| e.record_id.clone())
-                .chain(e2.iter().map(|(_, id)| id.clone()))
-                .collect();
-            live.retain(|e| !newer.contains(&e.record_id));
-            ended.retain(|(_, id)| !newer.contains(id));
-            live.extend(l2);
-            ended.extend(e2);
-        }
+        add_late(store, &[PENALTIES], late, &mut live, &mut ended)?;
         let changed = live.len() + ended.len();
         let newest = live.iter().map(|e| e.updated_at).max();
         let mut g = self.inner.write().map_err(|_| StoreError::Poisoned)?;
@@ -443,34 +424,11 @@ impl ListIndex {
             .late(&submissions, since);
         let (mut live, mut ended) = store.list_entries_since(&lists, since.unwrap_or(epoch))?;
         if let Some(t) = read_back {
-            let (l, e) = store.list_actions_since(&lists, t)?;
-            let seen: HashSet<String> = live
-                .iter()
-                .map(|e| e.record_id.clone())
-                .chain(ended.iter().map(|(_, id)| id.clone()))
-                .collect();
-            live.extend(l.into_iter().filter(|x| !seen.contains(&x.record_id)));
-            ended.extend(e.into_iter().filter(|(_, id)| !seen.contains(id)));
+            add_unseen(&mut live, &mut ended, store.list_actions_since(&lists, t)?);
         }
         // Committed (or withdrawn) after the cursor passed their time stamp: the cursor would
         // never see them. Read after the cursor's read, what they say of a record stands.
-        if !late.is_empty() {
-            let (mut l2, mut e2) = (Vec::new(), Vec::new());
-            for (id, withdrawn) in late {
-                let (l, e) = store.list_entries_of_submission(&lists, id, withdrawn)?;
-                l2.extend(l);
-                e2.extend(e);
-            }
-            let newer: HashSet<String> = l2
-                .iter()
-                .map(|e| e.record_id.clone())
-                .chain(e2.iter().map(|(_, id)| id.clone()))
-                .collect();
-            live.retain(|e| !newer.contains(&e.record_id));
-            ended.retain(|(_, id)| !newer.contains(id));
-            live.extend(l2);
-            ended.extend(e2);
-        }
+        add_late(store, &lists, late, &mut live, &mut ended)?;
         let exceptions = platform.exceptions(None)?;
         let changed = live.len() + ended.len();
         let newest = live.iter().map(|e| e.updated_at).max();
@@ -723,4 +681,51 @@ impl ListIndex {
     pub fn lists(&self) -> Vec<&str> {
         self.lists.iter().map(String::as_str).collect()
     }
+}
+
+/// Adds to what a refresh read the changes `read` brings that it did not read already (single
+/// actions read back behind the cursor).
+fn add_unseen(
+    live: &mut Vec<store::ListEntry>,
+    ended: &mut Vec<(String, String)>,
+    (l, e): store::EntryChanges,
+) {
+    let seen: HashSet<String> = live
+        .iter()
+        .map(|e| e.record_id.clone())
+        .chain(ended.iter().map(|(_, id)| id.clone()))
+        .collect();
+    live.extend(l.into_iter().filter(|x| !seen.contains(&x.record_id)));
+    ended.extend(e.into_iter().filter(|(_, id)| !seen.contains(id)));
+}
+
+/// What submissions that committed (or were withdrawn) after the cursor passed their time stamp
+/// say of their records, in place of what the refresh read of those records: the cursor would
+/// never see them, and read after its read, what they say stands.
+fn add_late(
+    store: &Store,
+    classes: &[&str],
+    late: Vec<(i64, bool)>,
+    live: &mut Vec<store::ListEntry>,
+    ended: &mut Vec<(String, String)>,
+) -> Result<(), StoreError> {
+    if late.is_empty() {
+        return Ok(());
+    }
+    let (mut l2, mut e2) = (Vec::new(), Vec::new());
+    for (id, withdrawn) in late {
+        let (l, e) = store.list_entries_of_submission(classes, id, withdrawn)?;
+        l2.extend(l);
+        e2.extend(e);
+    }
+    let newer: HashSet<String> = l2
+        .iter()
+        .map(|e| e.record_id.clone())
+        .chain(e2.iter().map(|(_, id)| id.clone()))
+        .collect();
+    live.retain(|e| !newer.contains(&e.record_id));
+    ended.retain(|(_, id)| !newer.contains(id));
+    live.extend(l2);
+    ended.extend(e2);
+    Ok(())
 }
