@@ -359,19 +359,15 @@ pub async fn list_action(
         api::apply_list_action(&s, &c, &rid, &r2)
     })
     .await;
-    audit(
+    super::lists::answer_list_action(
         &state,
         &ctx,
-        "list.action",
-        Some(record_id),
-        if r.is_ok() { "ok" } else { "failed" },
-        Some(api::list_action_detail(&r, &req)),
+        record_id,
+        &req,
+        r,
+        &format!("/console/checks/{id}"),
     )
-    .await;
-    match r {
-        Ok(_) => see_other(&format!("/console/checks/{id}")),
-        Err(e) => error_page(&ctx, e),
-    }
+    .await
 }
 
 pub async fn check(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i64>) -> Response {

@@ -178,17 +178,29 @@ pub async fn act(State(state): State<Shared>, ctx: Ctx, body: Bytes) -> Response
         api::apply_list_action(&s, &c, &rid, &r2)
     })
     .await;
+    answer_list_action(&state, &ctx, record_id, &req, r, &back).await
+}
+
+/// A list action's entry in the trail (done, or asked for and refused) and the page after it.
+pub(super) async fn answer_list_action(
+    state: &Shared,
+    ctx: &Ctx,
+    record_id: String,
+    req: &api::ListActionRequest,
+    r: Result<domain::lists::ListAction, ApiError>,
+    back: &str,
+) -> Response {
     audit(
-        &state,
-        &ctx,
+        state,
+        ctx,
         "list.action",
         Some(record_id),
         if r.is_ok() { "ok" } else { "failed" },
-        Some(api::list_action_detail(&r, &req)),
+        Some(api::list_action_detail(&r, req)),
     )
     .await;
     match r {
-        Ok(_) => see_other(&back),
-        Err(e) => error_page(&ctx, e),
+        Ok(_) => see_other(back),
+        Err(e) => error_page(ctx, e),
     }
 }
