@@ -12,14 +12,15 @@ pub fn fold_width(c: char) -> char {
 }
 
 /// A character of a document number (文书号) as two reports of the same decision are compared:
-/// full-width forms folded, and the brackets around its year in any style — 〔〕 as the standard
-/// for official documents writes them, and （）, [], 【】, ［］, 〖〗 as units type them — as one,
-/// so that 盐环罚[2026]12号 corrects 盐环罚〔2026〕12号 instead of publishing a second penalty.
-/// (Records keyed before this folding keep the brackets they were reported with.)
+/// full-width forms folded, and square brackets around its year in any style — [], 【】, ［］,
+/// 〖〗 as units type them — as the standard's 〔〕, so that 盐环罚[2026]12号 corrects
+/// 盐环罚〔2026〕12号 instead of publishing a second penalty. Parentheses stay parentheses:
+/// every court's 案号 is written （2026）…, and records keyed before this folding keep their
+/// keys (folding them would publish each such record again when its unit resends it).
 pub fn fold_doc_char(c: char) -> char {
     match fold_width(c) {
-        '(' | '[' | '【' | '〖' | '〔' => '〔',
-        ')' | ']' | '】' | '〗' | '〕' => '〕',
+        '[' | '【' | '〖' => '〔',
+        ']' | '】' | '〗' => '〕',
         other => other,
     }
 }
@@ -88,14 +89,14 @@ mod tests {
         let k = |s: &str| s.chars().map(super::fold_doc_char).collect::<String>();
         for other in [
             "盐环罚[2026]12号",
-            "盐环罚（2026）12号",
-            "盐环罚(2026)12号",
             "盐环罚【2026】12号",
             "盐环罚［2026］12号",
         ] {
             assert_eq!(k(other), k("盐环罚〔2026〕12号"), "{other}");
         }
         assert_ne!(k("盐环罚〔2026〕12号"), k("盐环罚〔2026〕13号"));
+        // Parentheses keep the keys records were given before the folding (a 案号's （2026）).
+        assert_eq!(k("（2026）苏0981执1号"), "(2026)苏0981执1号");
     }
 
     #[test]
