@@ -2321,6 +2321,32 @@ fn a_corrected_name_renames_a_subject_no_registration_names() {
             "{}: the old name is kept: {c:?}",
             ts.name
         );
+        // Another unit's spelling, and its correction of an amount, rename nothing: the
+        // subject carries the first unit's name.
+        let other = "盐城市应急管理局";
+        let theirs = |fine: &str| {
+            penalty_row(
+                "盐城市恒泰化工有限责任公司",
+                "91320900MA1MB4X50R",
+                "盐应急罚〔2026〕5号",
+                fine,
+                "2026-05-06",
+            )
+            .replace("11320900001401484X", &unit_code(&rules, other))
+            .replace("盐城市生态环境局", other)
+        };
+        let clock = clock_on("2026-05-08");
+        for (file, fine) in [("c.csv", "0.3"), ("d.csv", "0.4")] {
+            let f = write(dir.path(), file, &[theirs(fine)]);
+            let s = import(&ts.store, &rules, &keys, &clock, &f, other, "行政处罚");
+            assert_eq!(s.accepted, 1, "{}: {s:?}", ts.name);
+        }
+        let (subject, _) = ts
+            .store
+            .subject_file("91320900MA1MB4X50R", None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(subject.name, "盐城市恒泰化工有限公司", "{}", ts.name);
     }
 }
 

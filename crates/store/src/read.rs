@@ -637,7 +637,11 @@ fn findings(rows: Vec<Row>) -> Result<Findings, StoreError> {
     let mut out = Findings::new();
     for r in rows {
         let e = out.entry(r.text(0)?).or_default();
-        e.0.push(r.text(1)?);
+        // A pair can stand in both tables (a subject renamed): one finding lists it once.
+        let member = r.text(1)?;
+        if !e.0.contains(&member) {
+            e.0.push(member);
+        }
         let unit = r.text(2)?;
         if !e.1.contains(&unit) {
             e.1.push(unit);

@@ -428,14 +428,17 @@ impl SubmissionWriter<'_> {
         }
         for (key, name) in renames {
             let Some(t) = c.query_one(
-                "SELECT name, registered FROM subjects WHERE subject_key = $1",
+                "SELECT name, registered, first_unit FROM subjects WHERE subject_key = $1",
                 &[key.into()],
             )?
             else {
                 continue;
             };
             let old = t.text(0)?;
+            // Another unit's correction does not rename: its spelling is not the one the
+            // subject carries (amounts corrected by each unit in turn flipped the name).
             if t.bool(1)?
+                || t.text(2)? != unit.as_str()
                 || domain::text::person_name_key(&old) == domain::text::person_name_key(name)
             {
                 continue;

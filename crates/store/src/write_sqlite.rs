@@ -321,7 +321,8 @@ impl SubmissionWriter<'_> {
     /// Returns whether the subject is registered (known to the registration authority).
     /// Creates or updates the row's subject; returns whether it is registered. `corrects`: the
     /// row corrects a record, so its name is the unit's latest word on the subject's name —
-    /// taken as the name of a subject no registration names (kept with the one it replaces).
+    /// taken as the name of a subject no registration names when the subject carries this
+    /// unit's name (kept with the one it replaces).
     fn ensure_subject_sqlite(
         &mut self,
         row: &PreparedRow,
@@ -380,13 +381,26 @@ impl SubmissionWriter<'_> {
         if name != s.name {
             note_name(conn, &s.name)?;
         }
-        // A name written otherwise only (spaces, width, dots) renames nothing.
+        // A name written otherwise only (spaces, width, dots) renames nothing; nor does another
+        // unit's correction (its spelling of the name is not the one the subject carries: an
+        // amount corrected by each unit in turn flipped the name between theirs).
         if corrects
             && !registered
             && row.registration.is_none()
             && domain::text::person_name_key(&name) != domain::text::person_name_key(&s.name)
+            && conn
+                .prepare_cached("SELECT first_unit FROM subjects WHERE subject_key = ?1")?
+                .query_row(params![s.key], |r| r.get::<_, String>(0))
+                .optional()?
+                .is_some_and(|first| first == unit)
         {
-            note_name(conn, &name)?;
+            // The name it replaces is kept as it was first reported.
+            conn.prepare_cached(
+                "INSERT INTO subject_names (subject_key, name, first_unit, first_seen)
+                 SELECT subject_key, name, first_unit, first_seen FROM subjects WHERE subject_key = ?1
+                 ON CONFLICT (subject_key, name) DO NOTHING",
+            )?
+            .execute(params![s.key])?;
             conn.prepare_cached(
                 "UPDATE subjects SET name = ?1, updated_at = ?2 WHERE subject_key = ?3",
             )?
