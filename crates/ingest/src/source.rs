@@ -719,16 +719,14 @@ fn read_xlsx<R: Read>(
                 .iter()
                 .filter(|(c, t)| under(*c) && !t.trim().is_empty())
                 .collect();
-            // Sub-headings fill only the columns under a group: the other headings are merged
-            // down over them (a heading merged across columns only to widen it, over a row of
-            // data, is no group: that row is the first record).
+            // Sub-headings fill only the columns under a group (the other headings merged down
+            // over them, or left blank below): a heading merged across columns only to widen
+            // it, over a row of data, is no group — that row fills other columns too, and is the
+            // first record.
             let outside = row_cells
                 .iter()
                 .any(|(c, t)| !under(*c) && !t.trim().is_empty());
-            let merged_down = merged
-                .iter()
-                .any(|m| m.start.0 == hr && m.end.0 == hr + 1 && m.start.1 == m.end.1);
-            if r == hr + 1 && !subs.is_empty() && !outside && merged_down {
+            if r == hr + 1 && !subs.is_empty() && !outside {
                 // The sub-headings name the columns under a group; the headings merged down
                 // over both rows name the others.
                 for (c, t) in subs {
@@ -1446,6 +1444,13 @@ mod tests {
     /// the row under them is the first record (not the headings copied down as data).
     #[test]
     fn a_group_heading_over_sub_headings_is_one_header() {
+        // The other headings merged down over both rows, or only in the first: the same header.
+        for merged_down in [true, false] {
+            group_heading_case(merged_down);
+        }
+    }
+
+    fn group_heading_case(merged_down: bool) {
         let mut wb = rust_xlsxwriter::Workbook::new();
         let ws = wb.add_worksheet();
         let f = rust_xlsxwriter::Format::new();
@@ -1456,7 +1461,11 @@ mod tests {
             (1, "行政相对人类别"),
             (4, "行政处罚决定书文号"),
         ] {
-            ws.merge_range(1, c, 2, c, h, &f).unwrap();
+            if merged_down {
+                ws.merge_range(1, c, 2, c, h, &f).unwrap();
+            } else {
+                ws.write_string(1, c, h).unwrap();
+            }
         }
         ws.merge_range(1, 2, 1, 3, "行政相对人代码", &f).unwrap();
         ws.write_string(2, 2, "统一社会信用代码").unwrap();
