@@ -505,7 +505,11 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
             .iter()
             .find(|s| s.unit == UNIT && s.matter == "ZFCG")
             .expect("a line for the batch");
-        assert_eq!((zfcg.batch_checked, zfcg.batch_hits), (36, 7), "{name}");
+        assert_eq!(
+            (zfcg.batch_checked, zfcg.batch_hits, zfcg.batch_incentives),
+            (36, 7, 2),
+            "{name}"
+        );
     }
 }
 

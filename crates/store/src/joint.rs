@@ -180,10 +180,12 @@ pub struct CheckStats {
     /// 对发现措施（惩戒或激励）的核查提交的反馈数；反馈率为该数除以 hits 与 incentives 之和。
     pub feedback_due: i64,
     pub applied: i64,
-    // Codes checked by batch review (批量审查) — distinct valid codes — and those with measures.
-    /// 批量审查核查的代码数（去重后的有效代码）；其中发现措施的代码数见 batch_hits。
+    // Codes checked by batch review (批量审查) — distinct valid codes the matter applies to —,
+    // those with a punishment measure, and those with incentives only.
+    /// 批量审查核查的代码数（去重后、事项适用的有效代码）；其中发现惩戒措施的见 batch_hits，仅适用激励措施的见 batch_incentives。
     pub batch_checked: i64,
     pub batch_hits: i64,
+    pub batch_incentives: i64,
     // Checks run at the command line (`xinyong check`): nobody answers them, so they stay out
     // of the feedback rate.
     /// 是否为平台命令行（`xinyong check`）发起的核查：此类核查无需反馈，不计入反馈率。
@@ -436,6 +438,7 @@ impl Store {
                     applied: r.i64(8)?,
                     batch_checked: 0,
                     batch_hits: 0,
+                    batch_incentives: 0,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()
@@ -445,7 +448,7 @@ impl Store {
             let batches = self.read(|c| {
                 c.query(
                     "SELECT COALESCE(unit, ''), matter, CAST(SUM(COALESCE(checked, valid)) AS BIGINT),
-                        CAST(SUM(hits) AS BIGINT)
+                        CAST(SUM(hits) AS BIGINT), CAST(SUM(incentives) AS BIGINT)
                      FROM batches WHERE created_at >= $1
                      GROUP BY COALESCE(unit, ''), matter",
                     &[since.into()],
@@ -453,12 +456,15 @@ impl Store {
             })?;
             for r in batches {
                 let (unit, matter) = (r.text(0)?, r.text(1)?);
-                let (checked, hits) = (r.i64(2)?, r.i64(3)?);
+                let (checked, hits, incentives) = (r.i64(2)?, r.i64(3)?, r.i64(4)?);
                 match stats
                     .iter_mut()
                     .find(|s| s.unit == unit && s.matter == matter && !s.command_line)
                 {
-                    Some(s) => (s.batch_checked, s.batch_hits) = (checked, hits),
+                    Some(s) => {
+                        (s.batch_checked, s.batch_hits, s.batch_incentives) =
+                            (checked, hits, incentives)
+                    }
                     None => stats.push(CheckStats {
                         unit,
                         matter,
@@ -470,6 +476,7 @@ impl Store {
                         applied: 0,
                         batch_checked: checked,
                         batch_hits: hits,
+                        batch_incentives: incentives,
                         command_line: false,
                     }),
                 }

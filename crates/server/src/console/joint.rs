@@ -742,6 +742,7 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
                         },
                         k.batch_checked.to_string(),
                         k.batch_hits.to_string(),
+                        k.batch_incentives.to_string(),
                     ]
                 })
                 .collect(),
