@@ -2048,6 +2048,15 @@ fn placeholders_and_open_ended_licences_are_read_as_meant() {
             .unwrap()
             .unwrap();
         assert_eq!(stored.unknown_columns, ["内部编号"], "{}", ts.name);
+        // An honour may be held for good too.
+        let s = send(
+            format!(
+                "RY_XDR_MC,RY_XDR_LB,RY_XDR_SHXYM,RY_MC,RY_WSH,RY_SYDW,RY_SYRQ,RY_YXQZ\n\
+                 盐城市某某化工有限公司,法人及非法人组织,91320900MA1MB4X50R,江苏省文明单位,苏文明〔2026〕3号,{unit},2026-05-06,长期\n"
+            ),
+            "诚实守信相关荣誉",
+        );
+        assert_eq!((s.accepted, s.rejected), (1, 0), "{}: {s:?}", ts.name);
         let (_, records) = ts
             .store
             .subject_file("91320900MA1MB4X50R", None)
