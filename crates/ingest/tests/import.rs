@@ -2330,6 +2330,33 @@ fn a_corrected_name_renames_a_subject_no_registration_names() {
             "{}: the old name is kept: {c:?}",
             ts.name
         );
+        // The same unit's other record under another spelling, and corrections of its amount,
+        // rename nothing: no record's name changed.
+        let spelled = |fine: &str| {
+            penalty_row(
+                "盐城市恒泰化工公司",
+                "91320900MA1MB4X50R",
+                "盐环罚〔2026〕78号",
+                fine,
+                "2026-05-06",
+            )
+            .replace("11320900001401484X", &uc)
+        };
+        for (file, fine) in [("e.csv", "0.3"), ("f.csv", "0.4")] {
+            let f = write(dir.path(), file, &[spelled(fine)]);
+            assert_eq!(
+                import_on_may_8(&ts.store, &rules, &keys, &f).accepted,
+                1,
+                "{}",
+                ts.name
+            );
+        }
+        let (subject, _) = ts
+            .store
+            .subject_file("91320900MA1MB4X50R", None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(subject.name, "盐城市恒泰化工有限公司", "{}", ts.name);
         // Another unit's spelling, and its correction of an amount, rename nothing: the
         // subject carries the first unit's name.
         let other = "盐城市应急管理局";

@@ -922,6 +922,43 @@ impl SubmissionWriter<'_> {
     /// A list entry's correction from its source unit keeps the rectification deadline the
     /// deciding unit set (MD_ZGQX), which the unit's file does not carry: the payload to write
     /// for a corrected row, when it differs from the row's own.
+    /// Whether a correction changes the subject's name the corrected record carried (its
+    /// version `previous` named it otherwise): only then is the row's name the unit's word on
+    /// the subject's name — a correction of an amount says nothing of it, whatever spelling
+    /// the row carries. (The name item is found as the one whose value is the subject's name.)
+    pub(crate) fn name_changed(
+        &mut self,
+        row: &PreparedRow,
+        previous: i64,
+    ) -> Result<bool, StoreError> {
+        let new = crate::model::payload_pairs(&row.payload);
+        let Some((item, _)) = new
+            .iter()
+            .find(|(_, v)| domain::text::subject_name(v) == row.subject.name)
+        else {
+            return Ok(false);
+        };
+        let Some(old) = self.conn.query_one(
+            "SELECT payload FROM record_versions
+             WHERE subject_key = $1 AND record_key = $2 AND version_no = $3",
+            &[
+                row.subject.key.as_str().into(),
+                Val::Bytes(row.record_key.to_vec()),
+                Val::Int(previous),
+            ],
+        )?
+        else {
+            return Ok(false);
+        };
+        Ok(crate::model::payload_pairs(&old.text(0)?)
+            .into_iter()
+            .find(|(k, _)| k == item)
+            .is_some_and(|(_, was)| {
+                domain::text::person_name_key(&was)
+                    != domain::text::person_name_key(&row.subject.name)
+            }))
+    }
+
     pub(crate) fn carried_payload(
         &mut self,
         row: &PreparedRow,

@@ -384,6 +384,18 @@ impl SubmissionWriter<'_> {
                 carried[i] = self.carried_payload(r, version_no - 1)?;
             }
         }
+        // Corrections of the name on a record: candidates to rename their subject (below).
+        let mut renames: Vec<(&str, &str)> = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
+            if let Some((version_no, _, _)) = written[i]
+                && outcomes[i] == Some(RowOutcome::Corrected)
+                && r.registration.is_none()
+                && self.name_changed(r, version_no - 1)?
+            {
+                renames.retain(|(k, _)| *k != r.subject.key.as_str());
+                renames.push((r.subject.key.as_str(), r.subject.name.as_str()));
+            }
+        }
         let c = self.conn();
         // The rest join the batch's two tables by hash, and probe subjects by key where they
         // must (`LATERAL … OFFSET 0` keeps the probe from being turned into a scan).
@@ -419,13 +431,6 @@ impl SubmissionWriter<'_> {
         // (the name it replaces kept for 重错码). The batch's last correction of a subject wins,
         // as on SQLite; a name written otherwise only (spaces, width, dots) renames nothing.
         // Corrections are few: one subject at a time.
-        let mut renames: Vec<(&str, &str)> = Vec::new();
-        for (r, o) in rows.iter().zip(&outcomes) {
-            if *o == Some(RowOutcome::Corrected) && r.registration.is_none() {
-                renames.retain(|(k, _)| *k != r.subject.key.as_str());
-                renames.push((r.subject.key.as_str(), r.subject.name.as_str()));
-            }
-        }
         for (key, name) in renames {
             let Some(t) = c.query_one(
                 "SELECT name, registered, first_unit FROM subjects WHERE subject_key = $1",

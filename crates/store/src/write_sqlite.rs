@@ -212,7 +212,8 @@ impl SubmissionWriter<'_> {
             }
             _ => row.on_time,
         };
-        let registered = self.ensure_subject_sqlite(row, now, outcome == RowOutcome::Corrected)?;
+        let renames = outcome == RowOutcome::Corrected && self.name_changed(row, version_no - 1)?;
+        let registered = self.ensure_subject_sqlite(row, now, renames)?;
         let linked = registered
             || row.registration.is_some()
             || (row.subject.kind == SubjectKind::NaturalPerson && !row.subject.id_suspect);
@@ -320,9 +321,10 @@ impl SubmissionWriter<'_> {
     /// Creates the subject on first sight, notes a new name for it, applies registration facts.
     /// Returns whether the subject is registered (known to the registration authority).
     /// Creates or updates the row's subject; returns whether it is registered. `corrects`: the
-    /// row corrects a record, so its name is the unit's latest word on the subject's name —
-    /// taken as the name of a subject no registration names when the subject carries this
-    /// unit's name (kept with the one it replaces).
+    /// row corrects the name on a record ([`SubmissionWriter::name_changed`]), so its name is
+    /// the unit's latest word on the subject's name — taken as the name of a subject no
+    /// registration names when the subject carries this unit's name (kept with the one it
+    /// replaces).
     fn ensure_subject_sqlite(
         &mut self,
         row: &PreparedRow,
