@@ -720,13 +720,17 @@ fn read_xlsx<R: Read>(
                 .filter(|(c, t)| under(*c) && !t.trim().is_empty())
                 .collect();
             // Sub-headings fill only the columns under a group (the other headings merged down
-            // over them, or left blank below): a heading merged across columns only to widen
-            // it, over a row of data, is no group — that row fills other columns too, and is the
-            // first record.
-            let outside = row_cells
-                .iter()
-                .any(|(c, t)| !under(*c) && !t.trim().is_empty());
-            if r == hr + 1 && !subs.is_empty() && !outside {
+            // over them, left blank below, or repeated — a sheet unmerged and filled): a heading
+            // merged across columns only to widen it, over a row of data, is no group — that
+            // row fills other columns too, and is the first record; nor is a single note under
+            // a widened heading (a group heads two columns or more).
+            let outside = row_cells.iter().any(|(c, t)| {
+                !under(*c)
+                    && !t.trim().is_empty()
+                    && h.get(*c as usize)
+                        .is_none_or(|above| above.trim() != t.trim())
+            });
+            if r == hr + 1 && subs.len() >= 2 && !outside {
                 // The sub-headings name the columns under a group; the headings merged down
                 // over both rows name the others.
                 for (c, t) in subs {
@@ -1444,13 +1448,14 @@ mod tests {
     /// the row under them is the first record (not the headings copied down as data).
     #[test]
     fn a_group_heading_over_sub_headings_is_one_header() {
-        // The other headings merged down over both rows, or only in the first: the same header.
-        for merged_down in [true, false] {
-            group_heading_case(merged_down);
+        // The other headings merged down over both rows, only in the first, or repeated in the
+        // second (a sheet unmerged and filled): the same header.
+        for layout in ["merged down", "blank below", "repeated"] {
+            group_heading_case(layout);
         }
     }
 
-    fn group_heading_case(merged_down: bool) {
+    fn group_heading_case(layout: &str) {
         let mut wb = rust_xlsxwriter::Workbook::new();
         let ws = wb.add_worksheet();
         let f = rust_xlsxwriter::Format::new();
@@ -1461,10 +1466,17 @@ mod tests {
             (1, "行政相对人类别"),
             (4, "行政处罚决定书文号"),
         ] {
-            if merged_down {
-                ws.merge_range(1, c, 2, c, h, &f).unwrap();
-            } else {
-                ws.write_string(1, c, h).unwrap();
+            match layout {
+                "merged down" => {
+                    ws.merge_range(1, c, 2, c, h, &f).unwrap();
+                }
+                "repeated" => {
+                    ws.write_string(1, c, h).unwrap();
+                    ws.write_string(2, c, h).unwrap();
+                }
+                _ => {
+                    ws.write_string(1, c, h).unwrap();
+                }
             }
         }
         ws.merge_range(1, 2, 1, 3, "行政相对人代码", &f).unwrap();
@@ -1504,9 +1516,25 @@ mod tests {
     }
 
     /// A heading merged across two columns only to widen it, over rows of data, is no group
-    /// heading: the row under it is the first record, not sub-headings.
+    /// heading: the row under it is the first record, not sub-headings; so is a row with one
+    /// note under it.
     #[test]
     fn a_heading_merged_wide_over_data_is_one_row_of_headers() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        let f = rust_xlsxwriter::Format::new();
+        ws.write_string(0, 0, "CF_WSH").unwrap();
+        ws.merge_range(0, 1, 0, 2, "BZ", &f).unwrap();
+        ws.write_string(1, 1, "以下数据截至2026年11月30日").unwrap();
+        ws.write_string(2, 0, "盐环罚〔2026〕1号").unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        let (h, _, rows) = rows_of(Format::Xlsx, &bytes);
+        assert_eq!(h, vec!["CF_WSH", "BZ"]);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        wide_heading_over_data();
+    }
+
+    fn wide_heading_over_data() {
         let mut wb = rust_xlsxwriter::Workbook::new();
         let ws = wb.add_worksheet();
         let f = rust_xlsxwriter::Format::new();
