@@ -88,7 +88,14 @@ pub fn map_headers(class: &CatalogClass, headers: &[String]) -> HeaderMap {
         match item_for_header(class, h) {
             Some(i) => {
                 if item_columns[i].is_empty() {
-                    labels[i] = h.trim().trim_start_matches('\u{feff}').to_string();
+                    let written = h.trim().trim_start_matches('\u{feff}');
+                    // The unit's own header, so that it finds the column; a code alone (MD_YXQZ)
+                    // with the item's Chinese name before it, so that the reason reads.
+                    labels[i] = if written.is_ascii() {
+                        format!("{}（{written}）", class.items[i].name)
+                    } else {
+                        written.to_string()
+                    };
                 }
                 item_columns[i].push(col);
                 columns.push(Some(i));
@@ -180,6 +187,10 @@ mod tests {
             assert_eq!(item_for_header(cf, header), Some(idx(code)), "{header}");
         }
         assert_eq!(item_for_header(cf, "（必填）"), None);
+        // A reason names the column as the unit headed it, a bare code with its Chinese name.
+        let m = map_headers(cf, &["CF_WSH".into(), "处罚类别".into()]);
+        assert_eq!(m.labels[idx("CF_WSH")], "行政处罚决定书文号（CF_WSH）");
+        assert_eq!(m.labels[idx("CF_CFLB")], "处罚类别");
         // A note naming another unit is not the 万元 item (5000 元 read as 万元 is 10,000 times
         // the fine).
         assert_eq!(item_for_header(cf, "罚款金额（元）"), None);
