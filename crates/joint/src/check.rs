@@ -10,7 +10,7 @@ use domain::record::SubjectKind;
 use rulebook::Rulebook;
 use serde::Serialize;
 
-use crate::index::ListIndex;
+use crate::index::{Entry, ListIndex};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -232,6 +232,36 @@ pub fn subject_of(
 }
 
 impl Checker<'_> {
+    /// An entry as the check shows it: a list entry with its listing dates, a penalty with its
+    /// decision date, 处罚类别 and fine.
+    fn view(&self, e: &Entry, via: Via) -> EntryView {
+        let p = e.penalty.as_ref();
+        let listed = |d: Option<NaiveDate>| d.filter(|_| p.is_none());
+        EntryView {
+            record_id: e.record_id.clone(),
+            class_code: e.class_code.clone(),
+            list: self
+                .rules
+                .catalog
+                .class_by_code(&e.class_code)
+                .map_or(e.class_code.clone(), |c| c.name.clone()),
+            category: p.map_or(e.category.clone(), |p| p.categories.join("、")),
+            decision_no: e.decision_no.clone(),
+            reason: e.reason.clone(),
+            basis: e.basis.clone(),
+            deciding_unit: e.deciding_unit.clone(),
+            listed_on: listed(e.listed_on),
+            valid_to: listed(e.valid_to),
+            rectify_by: listed(e.rectify_by),
+            under_objection: e.under_objection,
+            via,
+            decided_on: p.map(|p| p.decided_on),
+            fine: p.and_then(|p| p.fine.map(|f| f.to_string())),
+            hash: e.hash.clone(),
+            penalty: p.cloned(),
+        }
+    }
+
     pub fn check(
         &self,
         code: &str,
@@ -294,29 +324,7 @@ impl Checker<'_> {
                 suppressed.push(x);
                 continue;
             }
-            entries.push(EntryView {
-                record_id: e.record_id.clone(),
-                class_code: e.class_code.clone(),
-                list: self
-                    .rules
-                    .catalog
-                    .class_by_code(&e.class_code)
-                    .map_or(e.class_code.clone(), |c| c.name.clone()),
-                category: e.category.clone(),
-                decision_no: e.decision_no.clone(),
-                reason: e.reason.clone(),
-                basis: e.basis.clone(),
-                deciding_unit: e.deciding_unit.clone(),
-                listed_on: e.listed_on,
-                valid_to: e.valid_to,
-                rectify_by: e.rectify_by,
-                under_objection: e.under_objection,
-                via,
-                decided_on: None,
-                fine: None,
-                hash: e.hash.clone(),
-                penalty: None,
-            });
+            entries.push(self.view(e, via));
         }
         // The subject's own penalties that trigger a measure of this matter on `today` (a
         // penalty no measure of the matter is triggered by is not this check's business).
@@ -338,29 +346,7 @@ impl Checker<'_> {
                     suppressed.push(x);
                     continue;
                 }
-                entries.push(EntryView {
-                    record_id: e.record_id.clone(),
-                    class_code: e.class_code.clone(),
-                    list: self
-                        .rules
-                        .catalog
-                        .class_by_code(&e.class_code)
-                        .map_or(e.class_code.clone(), |c| c.name.clone()),
-                    category: p.categories.join("、"),
-                    decision_no: e.decision_no.clone(),
-                    reason: e.reason.clone(),
-                    basis: e.basis.clone(),
-                    deciding_unit: e.deciding_unit.clone(),
-                    listed_on: None,
-                    valid_to: None,
-                    rectify_by: None,
-                    under_objection: e.under_objection,
-                    via: Via::Subject,
-                    decided_on: Some(p.decided_on),
-                    fine: p.fine.map(|f| f.to_string()),
-                    hash: e.hash.clone(),
-                    penalty: Some(p.clone()),
-                });
+                entries.push(self.view(e, Via::Subject));
             }
         }
         let hits: Vec<Hit<'_>> = entries
