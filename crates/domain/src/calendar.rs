@@ -10,6 +10,16 @@ use serde::Deserialize;
 struct CalendarFile {
     #[serde(rename = "year")]
     years: Vec<YearFile>,
+    statutory: Option<StatutoryFile>,
+}
+
+/// The holidays fixed by date in the 放假办法 (元旦, 劳动节, 国庆节), counted in a year whose
+/// notice is not loaded yet: the notice only adds to them (lunar holidays, 调休).
+#[derive(Debug, Clone, Deserialize)]
+struct StatutoryFile {
+    basis: String,
+    /// MM-DD
+    fixed: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -18,6 +28,10 @@ struct YearFile {
     basis: String,
     holidays: Vec<String>,
     workdays: Vec<String>,
+    /// The year's statutory days worked out before its notice is out: days off counted, but
+    /// dates computed with it still carry the warning (the notice adds 调休 and may move days).
+    #[serde(default)]
+    provisional: bool,
 }
 
 /// One year's notice: its legal basis, days off and make-up working days.
@@ -26,14 +40,19 @@ pub struct YearNotice {
     pub basis: String,
     holidays: HashSet<NaiveDate>,
     workdays: HashSet<NaiveDate>,
+    pub provisional: bool,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct WorkCalendar {
     years: BTreeMap<i32, YearNotice>,
+    /// (month, day) of the fixed-date statutory holidays, and their basis.
+    fixed: Vec<(u32, u32)>,
+    pub fixed_basis: Option<String>,
 }
 
-/// A date computed on a calendar, with the years that had no notice loaded (counted on weekends alone).
+/// A date computed on a calendar, with the years that had no notice loaded (counted on weekends
+/// and the statutory days known before the notice alone).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counted {
     pub date: NaiveDate,
@@ -49,7 +68,7 @@ impl Counted {
                 .map(i32::to_string)
                 .collect();
             format!(
-                "警告：{}年的节假日安排尚未载入，按周末计算，结果可能不准确",
+                "警告：{}年的国务院节假日安排通知尚未载入，按周末和法定节日计算（未含调休），结果可能不准确",
                 years.join("、")
             )
         })
@@ -97,14 +116,36 @@ impl WorkCalendar {
                     basis: y.basis,
                     holidays: parse_days(y.year, &y.holidays)?,
                     workdays: parse_days(y.year, &y.workdays)?,
+                    provisional: y.provisional,
                 },
             );
         }
-        Ok(WorkCalendar { years })
+        let mut fixed = Vec::new();
+        let mut fixed_basis = None;
+        if let Some(st) = file.statutory {
+            for md in &st.fixed {
+                // Checked against a leap year, so that any real month and day passes.
+                let d =
+                    NaiveDate::parse_from_str(&format!("2000-{md}"), "%Y-%m-%d").map_err(|_| {
+                        CalendarError::BadDate {
+                            year: 0,
+                            value: md.clone(),
+                        }
+                    })?;
+                fixed.push((d.month(), d.day()));
+            }
+            fixed_basis = Some(st.basis);
+        }
+        Ok(WorkCalendar {
+            years,
+            fixed,
+            fixed_basis,
+        })
     }
 
+    /// Whether the year's notice is loaded (a provisional year is not: its 调休 are unknown).
     pub fn has_year(&self, year: i32) -> bool {
-        self.years.contains_key(&year)
+        self.years.get(&year).is_some_and(|n| !n.provisional)
     }
 
     pub fn notice(&self, year: i32) -> Option<&YearNotice> {
@@ -114,11 +155,13 @@ impl WorkCalendar {
     /// Whether `d` is a working day; the flag says whether its year's notice was loaded.
     pub fn is_workday(&self, d: NaiveDate) -> (bool, bool) {
         let weekend = matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
+        let fixed = self.fixed.contains(&(d.month(), d.day()));
         match self.years.get(&d.year()) {
+            Some(n) if n.provisional => (!weekend && !fixed && !n.holidays.contains(&d), false),
             Some(n) if n.workdays.contains(&d) => (true, true),
             Some(n) if n.holidays.contains(&d) => (false, true),
             Some(_) => (!weekend, true),
-            None => (!weekend, false),
+            None => (!weekend && !fixed, false),
         }
     }
 
@@ -189,6 +232,25 @@ mod tests {
 
     fn cal() -> WorkCalendar {
         WorkCalendar::parse(include_str!("../../../data/calendar.toml")).unwrap()
+    }
+
+    /// Before its notice is out, a year is counted on its statutory days: 2027-01-01 is 元旦, not
+    /// a working day, and a date reached through it carries the warning (the notice may add 调休).
+    #[test]
+    fn a_year_without_its_notice_counts_statutory_days_and_warns() {
+        let c = cal();
+        assert!(!c.has_year(2027));
+        let from_dec_31 = c.add_workdays(d("2026-12-31"), 1);
+        assert_eq!(from_dec_31.date, d("2027-01-04"));
+        assert!(from_dec_31.warning().is_some());
+        // 春节 2027: 除夕 02-05 (Friday) to 初三 02-08 (Monday) off.
+        assert_eq!(c.add_workdays(d("2027-02-04"), 1).date, d("2027-02-09"));
+        // A year with no table at all: the fixed dates alone (2031-10-01 is a Wednesday).
+        assert_eq!(c.add_workdays(d("2031-09-30"), 1).date, d("2031-10-06"));
+        assert!(!c.is_workday(d("2031-05-02")).0);
+        assert!(c.add_workdays(d("2031-09-30"), 1).warning().is_some());
+        // A deadline on New Year's Day moves to the next working day.
+        assert_eq!(c.next_workday_on_or_after(d("2027-01-01")), d("2027-01-04"));
     }
 
     #[test]

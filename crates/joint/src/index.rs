@@ -580,15 +580,25 @@ impl ListIndex {
             .and_then(|g| g.reps.get(org).cloned())
     }
 
-    /// Entries in force on `day` whose rectification deadline (限期整改) has passed.
-    pub fn rectification_overdue(&self, day: NaiveDate) -> Vec<Arc<Entry>> {
+    /// Entries in force on `day` whose rectification deadline (限期整改) has passed: a deadline
+    /// on a day off moves to the next working day (rules.md, 民法典 第二百零三条), and acting on
+    /// it is in time.
+    pub fn rectification_overdue(
+        &self,
+        day: NaiveDate,
+        calendar: &domain::calendar::WorkCalendar,
+    ) -> Vec<Arc<Entry>> {
         self.inner
             .read()
             .map(|g| {
                 g.by_subject
                     .values()
                     .flatten()
-                    .filter(|e| e.in_force(day) && e.rectify_by.is_some_and(|d| d < day))
+                    .filter(|e| {
+                        e.in_force(day)
+                            && e.rectify_by
+                                .is_some_and(|d| calendar.next_workday_on_or_after(d) < day)
+                    })
                     .cloned()
                     .collect()
             })

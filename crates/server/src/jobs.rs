@@ -139,9 +139,18 @@ fn rectification_overdue(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<usize, store::StoreError> {
     let mut n = 0;
-    for e in state.lists.rectification_overdue(day) {
+    for e in state
+        .lists
+        .rectification_overdue(day, &state.rules.calendar)
+    {
         let Some(deadline) = e.rectify_by else {
             continue;
+        };
+        let moved = state.rules.calendar.next_workday_on_or_after(deadline);
+        let deadline_text = if moved == deadline {
+            deadline.to_string()
+        } else {
+            format!("{deadline}（遇休息日顺延至{moved}）")
         };
         let unit = state
             .rules
@@ -160,7 +169,7 @@ fn rectification_overdue(
                 title: "名单整改逾期".into(),
                 body: format!(
                     "{}（{}，文书号{}）的整改期限{}已过，仍在名单上。请依规约谈督促整改，或继续实施相应措施（盐政办发〔2020〕33号 三）。",
-                    e.subject_name, list, e.decision_no, deadline
+                    e.subject_name, list, e.decision_no, deadline_text
                 ),
                 case_id: None,
                 record_id: Some(e.record_id.clone()),

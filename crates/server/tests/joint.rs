@@ -1676,7 +1676,7 @@ async fn a_passed_rectification_deadline_is_put_to_the_deciding_unit_once() {
         .post_json(
             &format!("/api/v1/lists/{id}/actions"),
             Role::Deciding,
-            json!({"action": "rectify", "deadline": "2026-08-31", "reason": "约谈并责令限期整改"}),
+            json!({"action": "rectify", "deadline": "2026-08-29", "reason": "约谈并责令限期整改"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -1690,7 +1690,14 @@ async fn a_passed_rectification_deadline_is_put_to_the_deciding_unit_once() {
             .count()
     };
     assert_eq!(run_jobs(&h).rectification_overdue, 0);
-    // The day after the deadline, and the day after that.
+    // The deadline is a Saturday: it moves to Monday 08-31, and that Monday is still in time.
+    h.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-08-31T02:00:00Z")
+            .unwrap()
+            .to_utc(),
+    );
+    assert_eq!(run_jobs(&h).rectification_overdue, 0);
+    // The day after the moved deadline, and the day after that.
     for day in ["2026-09-01", "2026-09-02"] {
         h.clock.set(
             chrono::DateTime::parse_from_rfc3339(&format!("{day}T02:00:00Z"))
@@ -1703,7 +1710,12 @@ async fn a_passed_rectification_deadline_is_put_to_the_deciding_unit_once() {
     }
     let m = h.state.store.messages("unit", UNIT, 100).unwrap();
     let m = m.iter().find(|m| m.title == "名单整改逾期").unwrap();
-    assert!(m.body.contains("整改期限2026-08-31已过"), "{}", m.body);
+    assert!(
+        m.body
+            .contains("整改期限2026-08-29（遇休息日顺延至2026-08-31）已过"),
+        "{}",
+        m.body
+    );
     assert_eq!(m.record_id.as_deref(), Some(id.as_str()));
 }
 
