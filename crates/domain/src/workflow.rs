@@ -76,9 +76,12 @@ pub enum CaseState {
     Maintained,
     /// 申请人已撤回申请 (terminal).
     Cancelled,
+    /// 记录已撤回，申请终结: the source unit withdrew the record while the case was open, so
+    /// there is nothing left to repair or to object to (terminal; set with the withdrawal).
+    Ended,
 }
 
-pub const ALL_STATES: [CaseState; 12] = [
+pub const ALL_STATES: [CaseState; 13] = [
     CaseState::Submitted,
     CaseState::Returned,
     CaseState::UnderReview,
@@ -91,6 +94,7 @@ pub const ALL_STATES: [CaseState; 12] = [
     CaseState::RecordWithdrawn,
     CaseState::Maintained,
     CaseState::Cancelled,
+    CaseState::Ended,
 ];
 
 impl CaseState {
@@ -108,6 +112,7 @@ impl CaseState {
             CaseState::RecordWithdrawn => "record_withdrawn",
             CaseState::Maintained => "maintained",
             CaseState::Cancelled => "cancelled",
+            CaseState::Ended => "ended",
         }
     }
     pub fn label(self) -> &'static str {
@@ -124,6 +129,7 @@ impl CaseState {
             CaseState::RecordWithdrawn => "异议成立，记录已撤销",
             CaseState::Maintained => "异议不成立，维持原记录",
             CaseState::Cancelled => "申请人已撤回",
+            CaseState::Ended => "记录已撤回，申请终结",
         }
     }
     /// Still being handled (a record under an open objection is labelled 异议处理中).
@@ -540,6 +546,10 @@ pub struct Condition {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Eligibility {
     pub conditions: Vec<Condition>,
+    /// What the deciding unit confirms when it ticks "performed" (for a market-regulation
+    /// penalty also that the subject is not on the 经营异常名录, which the platform does not hold).
+    #[serde(default)]
+    pub confirm: String,
 }
 
 impl Eligibility {
@@ -663,29 +673,36 @@ pub fn eligibility(rules: &PublicityRules, f: &RepairFacts<'_>, today: NaiveDate
             "须签署信用修复型承诺（信用承诺类信息，向社会公开）".into(),
         );
     }
-    // 5. The penalty performed, confirmed by the deciding unit.
+    // 5. The penalty performed, confirmed by the deciding unit. Order 45 第十四条 also bars an
+    // early end while the subject is on the 经营异常名录; the platform does not collect that list
+    // (no catalog class holds it), so the deciding unit — the market regulator who keeps it —
+    // confirms it with the rest.
+    let confirm = if market {
+        format!(
+            "已履行行政处罚决定、已消除危害后果、未再发生同类违法行为，且未被列入经营异常名录（平台未归集该名录，须认定单位核实）（{}第十四条）",
+            rules.market.name
+        )
+    } else {
+        "已履行行政处罚决定（含缴纳罚款）、消除不良影响".to_string()
+    };
     match f.performed {
+        Some(true) if market => add(
+            "履行行政处罚",
+            Met,
+            "认定单位已确认履行完毕、未列入经营异常名录".into(),
+        ),
         Some(true) => add("履行行政处罚", Met, "认定单位已确认履行完毕".into()),
         Some(false) => add(
             "履行行政处罚",
             Missing,
             "认定单位确认行政处罚尚未履行完毕".into(),
         ),
-        None if market => add(
-            "履行行政处罚",
-            Pending,
-            format!(
-                "待认定单位确认已履行行政处罚决定、已消除危害后果、未再发生同类违法行为（{}第十四条）",
-                rules.market.name
-            ),
-        ),
-        None => add(
-            "履行行政处罚",
-            Pending,
-            "待认定单位确认已履行行政处罚决定（含缴纳罚款）、消除不良影响".into(),
-        ),
+        None => add("履行行政处罚", Pending, format!("待认定单位确认{confirm}")),
     }
-    Eligibility { conditions: out }
+    Eligibility {
+        conditions: out,
+        confirm,
+    }
 }
 
 #[cfg(test)]

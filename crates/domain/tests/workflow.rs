@@ -300,7 +300,16 @@ fn market_regulation_records() {
             d("2026-06-01"),
         )
     };
-    assert!(f(&fine, false).may_approve());
+    let ok = f(&fine, false);
+    assert!(ok.may_approve());
+    // Order 45 第十四条 bars an early end while on the 经营异常名录, which the platform does not
+    // hold: the deciding unit confirms it with the performance.
+    assert!(ok.confirm.contains("经营异常名录"), "{}", ok.confirm);
+    assert!(
+        ok.conditions
+            .iter()
+            .any(|c| c.name == "履行行政处罚" && c.detail.contains("未列入经营异常名录"))
+    );
     let barred = f(&revoke, false);
     assert!(!barred.may_apply());
     assert!(barred.missing().join("").contains("吊销许可证件"));

@@ -742,8 +742,9 @@ pub struct ActionForm {
     pub action: String,
     pub label: String,
     pub needs_reason: bool,
-    /// Ask the deciding unit to confirm the penalty was performed.
-    pub performed: bool,
+    /// Ask the deciding unit to confirm the penalty was performed: what it confirms (empty: not
+    /// asked).
+    pub performed: String,
     /// Offer a file field (supplementary material).
     pub files: bool,
 }

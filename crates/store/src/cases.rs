@@ -727,7 +727,21 @@ impl Store {
             if t.require_newer_version {
                 let head = head_on(c, &subject, &key)?
                     .ok_or_else(|| StoreError::NotFound(format!("记录{record_id}不存在")))?;
-                if head.version <= opened_version {
+                // A correction, not any later version: a repair or a withdrawal since is no
+                // correction, and the subject would be told its objection corrected the record.
+                let corrected = head.version > opened_version
+                    && c.query_one(
+                        "SELECT 1 FROM record_versions WHERE subject_key = $1 AND record_key = $2
+                            AND version_no > $3 AND change = 'corrected'",
+                        &[
+                            subject.as_str().into(),
+                            Val::Bytes(key.to_vec()),
+                            Val::Int(opened_version),
+                        ],
+                    )?
+                    .is_some()
+                    && matches!(head.change.as_str(), "created" | "corrected");
+                if !corrected {
                     return Err(StoreError::Refused(
                         "该记录尚无更正后的新版本：请先通过报送（文件或接口）更正该记录，再登记“更正”"
                             .into(),

@@ -121,6 +121,7 @@ pub(crate) fn end_on(
     // repaired one was reported, and still counts).
     if change == "withdrawn" {
         recount_first_version(c, subject, key, -1)?;
+        end_open_cases(c, subject, key, &id, w)?;
     }
     // Subscribers hear of the end of a record they heard of at its start (list entries,
     // serious penalties).
@@ -208,4 +209,89 @@ impl Store {
             Ok(keys.len() as u64)
         })
     }
+}
+
+/// A record withdrawn while a repair or an objection on it is open leaves nothing to repair or
+/// to object to: each such case ends with the withdrawal, in its transaction, and its subject is
+/// told why (else the case sat at its step, ran late, and could only be answered falsely — 不予修复,
+/// or an objection "corrected"). A case that withdrew the record itself is already decided.
+fn end_open_cases(
+    c: &mut dyn Conn,
+    subject_key: &str,
+    key: &[u8],
+    id: &str,
+    w: &Withdrawal<'_>,
+) -> Result<(), StoreError> {
+    let open = c.query(
+        "SELECT case_id, kind, state, subject_key, events FROM cases WHERE record_id = $1
+           AND state IN ('submitted', 'returned', 'under_review', 'forwarded', 'awaiting_materials')",
+        &[id.into()],
+    )?;
+    let day = domain::clock::beijing(w.at).date_naive();
+    for r in &open {
+        let (case_id, kind, state, subject, seq) =
+            (r.i64(0)?, r.text(1)?, r.text(2)?, r.text(3)?, r.i64(4)? + 1);
+        let note = format!("信息提供单位{}已撤回该记录：{}", w.unit, w.reason);
+        c.execute(
+            "UPDATE cases SET state = 'ended', outcome = 'ended', deadline = NULL,
+                deadline_step = NULL, decided_at = $1, decided_on = $2, decision_reason = $3,
+                updated_at = $1, events = events + 1
+             WHERE case_id = $4",
+            &[
+                w.at.into(),
+                Val::Date(day),
+                note.as_str().into(),
+                Val::Int(case_id),
+            ],
+        )?;
+        c.execute(
+            "INSERT INTO case_events (case_id, seq, action, from_state, to_state, actor, side, unit, at, note)
+             VALUES ($1, $2, 'end', $3, 'ended', $4, 'unit', $5, $6, $7)",
+            &[
+                Val::Int(case_id),
+                Val::Int(seq),
+                state.as_str().into(),
+                w.actor.into(),
+                w.unit.into(),
+                w.at.into(),
+                note.as_str().into(),
+            ],
+        )?;
+        let what = if kind == "repair" {
+            "信用修复"
+        } else {
+            "异议"
+        };
+        c.execute(
+            "INSERT INTO messages (to_kind, to_key, title, body, case_id, record_id, dedupe, created_at)
+             VALUES ('subject', $1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe) DO NOTHING",
+            &[
+                subject.as_str().into(),
+                format!("{what}申请已终结").into(),
+                format!(
+                    "您的{what}申请（编号{case_id}）所涉记录已由信息提供单位撤回，不再公示和共享，申请随之终结。撤回理由：{}",
+                    w.reason
+                )
+                .into(),
+                Val::Int(case_id),
+                id.into(),
+                format!("case:{case_id}:{seq}").into(),
+                w.at.into(),
+            ],
+        )?;
+    }
+    if open
+        .iter()
+        .any(|r| r.text(1).is_ok_and(|k| k == "objection"))
+    {
+        c.execute(
+            "UPDATE records SET under_objection = $1 WHERE subject_key = $2 AND record_key = $3",
+            &[
+                Val::Bool(false),
+                subject_key.into(),
+                Val::Bytes(key.to_vec()),
+            ],
+        )?;
+    }
+    Ok(())
 }

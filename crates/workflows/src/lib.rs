@@ -159,7 +159,7 @@ pub fn deadline_text(calendar: &domain::calendar::WorkCalendar, d: Option<NaiveD
     use chrono::Datelike;
     match d {
         Some(d) if !calendar.has_year(d.year()) => format!(
-            "{d}（{}年节假日安排尚未载入，按周末计算，以届时安排为准）",
+            "{d}（{}年节假日安排通知尚未载入，按周末和法定节日计算，以届时安排为准）",
             d.year()
         ),
         Some(d) => d.to_string(),

@@ -979,15 +979,162 @@ fn a_deadline_past_the_loaded_calendar_is_marked_as_unconfirmed() {
     };
     assert!(!note_of(&early, "2026-07-01").contains("尚未载入"));
     let n = note_of(&late, "2026-12-30");
-    assert!(n.contains("2027年的节假日安排尚未载入"), "{n}");
+    assert!(n.contains("2027年的国务院节假日安排通知尚未载入"), "{n}");
     // Where the deadline is shown (messages, the console's case lists), it says so too.
     let shown = workflows::deadline_text(&rules.calendar, Some(testkit::day("2027-01-04")));
     assert!(
-        shown.starts_with("2027-01-04（2027年节假日安排尚未载入"),
+        shown.starts_with("2027-01-04（2027年节假日安排通知尚未载入"),
         "{shown}"
     );
     assert_eq!(
         workflows::deadline_text(&rules.calendar, Some(testkit::day("2026-12-31"))),
         "2026-12-31"
     );
+}
+
+/// A record withdrawn by its unit while a repair and an objection on it are open ends both, in
+/// the withdrawal's transaction, with a message to the subject and the 异议处理中 label gone; and
+/// an objection is not "corrected" by a repair of the record (only a corrected version is).
+#[test]
+fn a_withdrawal_ends_open_cases_and_a_repair_is_no_correction() {
+    let rules = Rulebook::builtin().unwrap();
+    let (a, c) = (uscc(11), uscc(13));
+    for ts in stores() {
+        let name = ts.name;
+        let keys = KeyRing::generate().unwrap();
+        let store = Store::open(&ts.spec).unwrap();
+        import(
+            &store,
+            &rules,
+            &keys,
+            "2026-06-10",
+            &penalties(
+                &rules,
+                &[
+                    ("甲环保公司", &a, "盐环罚〔2026〕201号", "2026-04-01"),
+                    ("丙化工公司", &c, "盐环罚〔2026〕203号", "2026-04-01"),
+                ],
+            ),
+        );
+        let work = Casework {
+            store: &store,
+            rules: &rules,
+            keys: &keys,
+        };
+        let sender = Recorder::default();
+        let sched = Scheduler {
+            work: Casework {
+                store: &store,
+                rules: &rules,
+                keys: &keys,
+            },
+            sender: &sender,
+            worker: "runner-1",
+            trail: &|_| {},
+        };
+        let rec = |code: &str| {
+            store.subject_heads(code, &["CF"]).unwrap()[0]
+                .record_id
+                .clone()
+        };
+        let (rec_a, rec_c) = (rec(&a), rec(&c));
+
+        // a objects, then has the same record repaired: "corrected" stays refused.
+        let oid = work
+            .object(&subject(&a), &rec_a, "罚款金额有误", &[], at("2026-07-06"))
+            .unwrap();
+        sched.tick(at("2026-07-06") + Duration::minutes(1)).unwrap();
+        let rid = work
+            .apply_repair(
+                &subject(&a),
+                &rec_a,
+                true,
+                "已缴纳罚款",
+                &[pdf()],
+                at("2026-07-06"),
+            )
+            .unwrap();
+        work.act(
+            &unit(UNIT),
+            rid,
+            Action::Accept,
+            "",
+            Some(true),
+            at("2026-07-07"),
+        )
+        .unwrap();
+        work.act(
+            &unit(UNIT),
+            rid,
+            Action::Approve,
+            "",
+            None,
+            at("2026-07-07"),
+        )
+        .unwrap();
+        assert_eq!(
+            store.record_head(&rec_a).unwrap().unwrap().change,
+            "repaired"
+        );
+        let m = refused(work.act(
+            &unit(UNIT),
+            oid,
+            Action::Correct,
+            "已更正",
+            None,
+            at("2026-07-08"),
+        ));
+        assert!(m.contains("请先通过报送"), "{name}: {m}");
+
+        // c applies for repair and objects; its unit withdraws the record.
+        let rid = work
+            .apply_repair(
+                &subject(&c),
+                &rec_c,
+                true,
+                "已缴纳罚款",
+                &[pdf()],
+                at("2026-07-06"),
+            )
+            .unwrap();
+        let oid = work
+            .object(&subject(&c), &rec_c, "处罚对象错误", &[], at("2026-07-06"))
+            .unwrap();
+        assert!(store.record_head(&rec_c).unwrap().unwrap().under_objection);
+        store
+            .withdraw_record(
+                &rec_c,
+                &store::Withdrawal {
+                    unit: UNIT,
+                    actor: "account:reporter",
+                    reason: "处罚决定已被复议撤销",
+                    at: at("2026-07-07"),
+                },
+            )
+            .unwrap();
+        for id in [rid, oid] {
+            let k = store.case(id).unwrap().unwrap();
+            assert_eq!(k.state, "ended", "{name}: case {id}");
+            assert_eq!(k.deadline, None, "{name}");
+            assert!(
+                work.view(&unit(UNIT), id, at("2026-07-07"))
+                    .unwrap()
+                    .actions
+                    .is_empty()
+            );
+        }
+        assert!(
+            !store.record_head(&rec_c).unwrap().unwrap().under_objection,
+            "{name}"
+        );
+        let msgs = store.messages("subject", &c, 20).unwrap();
+        for what in ["信用修复申请已终结", "异议申请已终结"] {
+            assert!(
+                msgs.iter()
+                    .any(|m| m.title == what && m.body.contains("处罚决定已被复议撤销")),
+                "{name}: {what}: {:?}",
+                msgs.iter().map(|m| &m.title).collect::<Vec<_>>()
+            );
+        }
+    }
 }

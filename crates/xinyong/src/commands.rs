@@ -795,28 +795,26 @@ fn rules_cmd(ctx: &Ctx, c: RulesCommand) -> Result<()> {
                 if published < decided {
                     bail!("--published {published} 早于处罚决定日期 {decided}");
                 }
-                // As import counts it: published when it was, or by the day the order says it
-                // was to be published, whichever is earlier.
+                // Order 45 counts from the day it was published (第十三条), so a date the
+                // operator gives is counted as it is. Import, which knows only the day it
+                // received the record, counts from that day or the day it was due to be
+                // published, whichever is earlier; a late publication is pointed out.
                 let due = ctx
                     .rules
                     .publicity
                     .market
                     .publish_within_workdays
                     .map(|n| ctx.rules.calendar.add_workdays(decided, n).date);
-                let published = match due {
-                    Some(d) if d < published => {
-                        eprintln!(
-                            "注意：公示日期晚于应公示期限{d}（决定后{}个工作日），按{d}计算",
-                            ctx.rules
-                                .publicity
-                                .market
-                                .publish_within_workdays
-                                .unwrap_or(0)
-                        );
-                        d
-                    }
-                    _ => published,
-                };
+                if let Some(d) = due.filter(|d| *d < published) {
+                    eprintln!(
+                        "注意：公示日期晚于应公示期限{d}（决定后{}个工作日），按实际公示日期{published}计算；导入时平台只知收到日期，按收到日期与应公示期限中较早者计算",
+                        ctx.rules
+                            .publicity
+                            .market
+                            .publish_within_workdays
+                            .unwrap_or(0)
+                    );
+                }
                 let fine = a
                     .fine
                     .as_deref()

@@ -228,8 +228,9 @@ fn rules_answer_why_a_date_is_what_it_is() {
     )))
     .unwrap();
     assert_eq!(w["repairable_from"], "2025-05-02", "{w}");
-    // A market-regulation penalty published late counts from the day it was to be published
-    // (20 working days after the decision), as import counts it.
+    // A market-regulation penalty published late counts from the day it was published (Order
+    // 45 第十三条), with a note that it was due 20 working days after the decision (import, which
+    // knows only the day of receipt, counts from the earlier of the two).
     let late: Value = serde_json::from_str(&run_ok(xinyong(
         "x.db",
         &k,
@@ -248,7 +249,29 @@ fn rules_answer_why_a_date_is_what_it_is() {
         ],
     )))
     .unwrap();
-    assert_eq!(late["ends"], "2029-04-30", "{late}");
+    assert_eq!(late["ends"], "2029-05-30", "{late}");
+    let noted = xinyong(
+        "x.db",
+        &k,
+        &[
+            "rules",
+            "penalty-window",
+            "--decided",
+            "2026-04-01",
+            "--categories",
+            "罚款",
+            "--market",
+            "--published",
+            "2026-05-30",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        String::from_utf8_lossy(&noted.stderr).contains("晚于应公示期限2026-04-30"),
+        "{}",
+        String::from_utf8_lossy(&noted.stderr)
+    );
     // A command line clap cannot read is refused in Chinese.
     for (args, says) in [
         (

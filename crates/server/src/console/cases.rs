@@ -474,8 +474,19 @@ pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
                         action: a.as_str().into(),
                         label: a.label().into(),
                         needs_reason: a.needs_reason(),
-                        performed: k.kind == "repair"
-                            && matches!(a, Action::Accept | Action::Approve),
+                        performed: if k.kind == "repair"
+                            && matches!(a, Action::Accept | Action::Approve)
+                        {
+                            v.pre_review
+                                .as_ref()
+                                .map(|e| e.confirm.clone())
+                                .filter(|c| !c.is_empty())
+                                .unwrap_or_else(|| {
+                                    "已履行行政处罚决定（含缴纳罚款）、消除不良影响".into()
+                                })
+                        } else {
+                            String::new()
+                        },
                         files: a == Action::Supplement,
                     })
                     .collect()
