@@ -452,9 +452,26 @@ fn another_unit_cannot_overwrite_a_record_and_withdrawal_leaves_history() {
             domain::record::RecordStatus::Public
         );
         assert_eq!(ts.store.stats().unwrap().records, 0);
-        // The old file sent again brings the record back, and the unit is told so (and the
-        // batch keeps the notice).
+        // The old file sent again (a system re-sending all it holds) leaves it withdrawn, and
+        // the unit is told so.
         let again = import(&ts.store, &rules, &keys, &later, &f, env, "行政处罚");
+        assert_eq!(
+            (again.corrected, again.unchanged),
+            (0, 1),
+            "{}: {again:?}",
+            ts.name
+        );
+        assert!(
+            again.notices.iter().any(|n| n.contains("不恢复公示")),
+            "{}: {:?}",
+            ts.name,
+            again.notices
+        );
+        assert_eq!(ts.store.stats().unwrap().records, 0, "{}", ts.name);
+        // Sent with a correction, it comes back, and the unit is told so (and the batch keeps
+        // the notice).
+        let fixed = write(dir.path(), "fixed.csv", &[row.replace("0.3", "0.35")]);
+        let again = import(&ts.store, &rules, &keys, &later, &fixed, env, "行政处罚");
         assert_eq!(again.corrected, 1, "{}: {again:?}", ts.name);
         assert!(
             again

@@ -38,6 +38,8 @@ pub struct SubmissionWriter<'a> {
     taken_decisions: HashSet<[u8; 16]>,
     /// Records reported again after a withdrawal: back in the monitoring rollup at commit.
     pub(crate) reported_again: Vec<(String, Vec<u8>)>,
+    /// Rows that repeated a withdrawn record as it was withdrawn (left withdrawn).
+    pub(crate) withdrawn_resent: u64,
     /// Subjects seen in this submission (registered flag, name); bounded, see write_sqlite.
     pub(crate) subjects: HashMap<String, (bool, String)>,
     /// Record events for subscribers: None, every version (lists), or serious ones (penalties).
@@ -170,6 +172,7 @@ impl Store {
             closed_decisions: Vec::new(),
             taken_decisions: HashSet::new(),
             reported_again: Vec::new(),
+            withdrawn_resent: 0,
             subjects: HashMap::new(),
             events: None,
             applied: 0,
@@ -605,7 +608,8 @@ impl SubmissionWriter<'_> {
 
     /// What the unit should know about this submission beyond its rows' outcomes: records it
     /// superseded under another subject's code, decisions filed under two subjects, records it
-    /// brought back after they were withdrawn (an old file sent again does that quietly).
+    /// brought back after they were withdrawn with a correction, and those sent again as they
+    /// were withdrawn (left withdrawn).
     pub fn notices(&self) -> Vec<String> {
         let mut out = self.notices.clone();
         if self.notes_left_out > 0 {
@@ -613,8 +617,14 @@ impl SubmissionWriter<'_> {
         }
         if !self.reported_again.is_empty() {
             out.push(format!(
-                "本批次重新报送了{}条此前已撤回的记录，这些记录已恢复公示；如非本意，请撤回本批次或逐条撤回",
+                "本批次重新报送了{}条此前已撤回的记录，内容有更正，这些记录已恢复公示；如非本意，请撤回本批次或逐条撤回",
                 self.reported_again.len()
+            ));
+        }
+        if self.withdrawn_resent > 0 {
+            out.push(format!(
+                "本批次有{}条记录此前已撤回，内容与撤回时相同，仍为撤回状态、不恢复公示（重复报送已撤回的记录不予恢复）；如撤回有误，请更正相应内容后重新报送，或联系市信用办",
+                self.withdrawn_resent
             ));
         }
         out

@@ -291,7 +291,8 @@ impl SubmissionWriter<'_> {
                     WHEN r.source_unit <> $2
                         AND r.change NOT IN ('repaired', 'exited', 'revoked', 'expired')
                         THEN 'corrected'
-                    WHEN r.current_hash = s.content_hash AND r.change <> 'withdrawn' THEN 'unchanged'
+                    -- A withdrawn record sent again as it was stays withdrawn.
+                    WHEN r.current_hash = s.content_hash THEN 'unchanged'
                     WHEN r.change IN ('repaired', 'exited', 'revoked', 'expired') THEN 'ended'
                     ELSE 'corrected' END,
                 COALESCE(r.current_version, 0) + 1, r.last_row, r.source_unit, r.change,
@@ -343,6 +344,9 @@ impl SubmissionWriter<'_> {
             let linked = r.bool(6)? || matches!(outcome, RowOutcome::KeptLocal { .. });
             corrected |= outcome == RowOutcome::Corrected;
             unchanged |= outcome == RowOutcome::Unchanged;
+            if outcome == RowOutcome::Unchanged && r.opt_text(5)?.as_deref() == Some("withdrawn") {
+                self.withdrawn_resent += 1;
+            }
             if matches!(outcome, RowOutcome::Created | RowOutcome::Corrected) {
                 let rewritten = r.opt_text(5)?.as_deref() == Some("withdrawn");
                 written[i] = Some((r.i64(2)?, linked, rewritten));

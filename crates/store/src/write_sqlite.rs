@@ -170,10 +170,13 @@ impl SubmissionWriter<'_> {
                 ));
             }
             // A record of the feed's reported by the city's unit is corrected even with the same
-            // content: handed over to the unit (its version and head now carry it).
-            Some((_, hash, _, _, owner, change))
-                if same(hash) && change != "withdrawn" && *owner == self.source_unit =>
-            {
+            // content: handed over to the unit (its version and head now carry it). A withdrawn
+            // record sent again as it was stays withdrawn: a system that re-sends all it holds
+            // (a nightly full export, a retry) must not publish again what its unit withdrew.
+            Some((_, hash, _, _, owner, change)) if same(hash) && *owner == self.source_unit => {
+                if change == "withdrawn" {
+                    self.withdrawn_resent += 1;
+                }
                 (RowOutcome::Unchanged, 0, None)
             }
             Some((_, _, _, _, _, change)) if ended(change).is_some() => {

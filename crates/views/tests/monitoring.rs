@@ -560,9 +560,37 @@ fn a_withdrawn_record_leaves_the_figures_and_comes_back_when_reported_again() {
         };
         store.withdraw_record(&records[0].record_id, &w).unwrap();
         assert_eq!(figures(), Some((1, 1)), "{}", ts.name);
-        // The same file again (CRLF, so not taken for the same bytes): the withdrawn one comes back.
+        // The same file again (CRLF, so not taken for the same bytes) — a system re-sending all
+        // it holds: the withdrawn one stays withdrawn, and the unit is told.
         let s = import_csv(&store, &rules, &keys, &clock, &two.replace('\n', "\r\n"));
-        assert_eq!((s.corrected, s.unchanged), (1, 1), "{}: {s:?}", ts.name);
+        assert_eq!((s.corrected, s.unchanged), (0, 2), "{}: {s:?}", ts.name);
+        assert!(
+            s.notices
+                .iter()
+                .any(|n| n.contains("1条记录此前已撤回") && n.contains("不恢复公示")),
+            "{}: {:?}",
+            ts.name,
+            s.notices
+        );
+        assert_eq!(figures(), Some((1, 1)), "{}", ts.name);
+        assert!(
+            store
+                .record_head(&records[0].record_id)
+                .unwrap()
+                .is_some_and(|h| h.change == "withdrawn"),
+            "{}",
+            ts.name
+        );
+        // Sent with a correction, it comes back.
+        let corrected = penalty_csv(
+            &rules,
+            &[
+                ("盐环罚〔2026〕921号", "2026-09-29"),
+                ("盐环罚〔2026〕922号", "2026-09-29"),
+            ],
+        );
+        let s = import_csv(&store, &rules, &keys, &clock, &corrected);
+        assert_eq!(s.corrected, 2, "{}: {s:?}", ts.name);
         assert_eq!(figures(), Some((2, 2)), "{}", ts.name);
     }
 }
@@ -640,7 +668,8 @@ fn a_corrected_decision_date_moves_the_record_and_keeps_its_first_receipt() {
             &rules,
             &keys,
             &clock_on("2026-11-22"),
-            &penalty_csv(&rules, &[("盐环罚〔2026〕931号", "2026-10-13")]).replace('\n', "\r\n"),
+            // Reported again with a correction (sent as it was, it would stay withdrawn).
+            &penalty_csv(&rules, &[("盐环罚〔2026〕931号", "2026-10-14")]),
         );
         assert_eq!(s.corrected, 1, "{}: {s:?}", ts.name);
         assert_eq!(figures("2026-10"), (1, 1), "{}", ts.name);
