@@ -39,6 +39,9 @@ pub struct Ctx {
     /// The console page the request came from (its `Referer`, when it is one of ours): where an
     /// error page sends the user back to, to their form, rather than to the home page.
     pub back: Option<String>,
+    /// Set when an audit entry of this request could not be written: the request is then
+    /// answered 503 instead of its result (a read whose trail is lost is not served).
+    pub audit_failed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The console page a `Referer` names: its path and query on this site, nothing else (not
@@ -396,6 +399,7 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
             client: client.clone(),
             session: None,
             back: None,
+            audit_failed: Arc::default(),
         };
         audit(
             &state,
@@ -415,14 +419,25 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
         return labelled(&req, ApiError::Unauthenticated.into_response());
     }
     let back = console_referer(req.headers());
+    let audit_failed: Arc<std::sync::atomic::AtomicBool> = Arc::default();
     req.extensions_mut().insert(Ctx {
         principal: Arc::new(principal),
         request_id: current_request_id(),
         client,
         session,
         back,
+        audit_failed: audit_failed.clone(),
     });
-    next.run(req).await
+    let resp = next.run(req).await;
+    // Every write and every sensitive read leaves an entry: one whose entry was lost is not
+    // answered with its result (a write may have taken effect; the message says to look first).
+    if audit_failed.load(std::sync::atomic::Ordering::SeqCst) {
+        return crate::error::ApiError::Unavailable(
+            "审计日志写入失败，本次请求的结果不予返回；如为写入操作，可能已经生效，请先查询再重试。请联系运维人员".into(),
+        )
+        .into_response();
+    }
+    resp
 }
 
 /// The audit entry of this request.
@@ -448,7 +463,8 @@ pub fn audit_entry(
     }
 }
 
-/// Appends an audit entry for this request; failures are logged, not shown.
+/// Appends an audit entry for this request. A failure is logged, counted, makes `/readyz` say
+/// so, and marks the request, which is then answered 503 (fail closed).
 pub async fn audit(
     state: &Shared,
     ctx: &Ctx,
@@ -457,13 +473,20 @@ pub async fn audit(
     outcome: &str,
     detail: Option<String>,
 ) {
+    use std::sync::atomic::Ordering;
     let entry = audit_entry(ctx, action, object, outcome, detail);
-    if let Err(e) = state.audit.record(entry).await {
-        eprintln!(
-            "{} ERROR audit append failed for request {}: {e}",
-            chrono::Utc::now().to_rfc3339(),
-            ctx.request_id
-        );
+    match state.audit.record(entry).await {
+        Ok(_) => state.metrics.audit_failing.store(false, Ordering::SeqCst),
+        Err(e) => {
+            eprintln!(
+                "{} ERROR audit append failed for request {}: {e}",
+                chrono::Utc::now().to_rfc3339(),
+                ctx.request_id
+            );
+            state.metrics.audit_failures.fetch_add(1, Ordering::Relaxed);
+            state.metrics.audit_failing.store(true, Ordering::SeqCst);
+            ctx.audit_failed.store(true, Ordering::SeqCst);
+        }
     }
 }
 

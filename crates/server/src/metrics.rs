@@ -29,6 +29,10 @@ pub struct Metrics {
     pub submissions: AtomicU64,
     pub imports_running: AtomicU64,
     pub checks: AtomicU64,
+    /// Audit entries that could not be written (their requests were answered 503).
+    pub audit_failures: AtomicU64,
+    /// The last audit append failed (`/readyz` says so until one succeeds).
+    pub audit_failing: std::sync::atomic::AtomicBool,
 }
 
 impl Metrics {
@@ -132,6 +136,11 @@ impl Metrics {
                 "xinyong_checks_total",
                 "Checks (信用核查) answered and recorded by this process.",
                 self.checks.load(Ordering::Relaxed),
+            ),
+            (
+                "xinyong_audit_append_failures_total",
+                "Audit entries that could not be written; their requests were refused (503).",
+                self.audit_failures.load(Ordering::Relaxed),
             ),
             (
                 "xinyong_audit_entries_written_total",

@@ -2042,3 +2042,37 @@ async fn the_service_state_refuses_another_platforms_key() {
     });
     assert!(same.is_ok());
 }
+
+/// An audit entry that cannot be written refuses the request it was for (503, not the credit
+/// file), is counted in /metrics, and makes /readyz say so until entries are written again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_audit_entry_refuses_its_request() {
+    let h = harness();
+    let path = format!("/api/v1/subjects/{}", h.org);
+    assert_eq!(h.get(&path, Role::Admin).await.status, StatusCode::OK);
+    h.state
+        .platform
+        .write(|c| {
+            c.batch(
+                "CREATE TRIGGER block_audit BEFORE INSERT ON audit_log
+                 BEGIN SELECT RAISE(ABORT, 'blocked by test'); END",
+            )
+        })
+        .unwrap();
+    let r = h.get(&path, Role::Admin).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert!(r.text().contains("审计日志写入失败"), "{}", r.text());
+    assert!(!r.text().contains("classes"), "{}", r.text());
+    assert_eq!(
+        h.get("/readyz", Role::Public).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let m = h.get("/metrics", Role::Monitor).await.text();
+    assert!(m.contains("xinyong_audit_append_failures_total 1"), "{m}");
+    h.state
+        .platform
+        .write(|c| c.batch("DROP TRIGGER block_audit"))
+        .unwrap();
+    assert_eq!(h.get(&path, Role::Admin).await.status, StatusCode::OK);
+    assert_eq!(h.get("/readyz", Role::Public).await.status, StatusCode::OK);
+}

@@ -39,6 +39,15 @@ pub async fn readyz(State(state): State<Shared>) -> ApiResult<Json<Ready>> {
         store::StoreError::Refused(why) => ApiError::Unavailable(why),
         _ => ApiError::Busy,
     };
+    if state
+        .metrics
+        .audit_failing
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        return Err(ApiError::Unavailable(
+            "审计日志最近一次写入失败（需审计的请求暂不予服务）".into(),
+        ));
+    }
     blocking(move || {
         state.store.ready().map_err(not_ready)?;
         state.platform.ready().map_err(not_ready)?;
