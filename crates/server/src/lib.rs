@@ -57,6 +57,10 @@ pub struct Config {
     pub trust_forwarded: bool,
     /// How often the audit chain is checkpointed (signed) at least.
     pub checkpoint_every: Duration,
+    /// How often the whole audit chain is verified in the background (a checkpoint checks only
+    /// the entries since the last one; a row changed below it would go unseen until an auditor
+    /// verified by hand, while new checkpoints were signed over it).
+    pub verify_every: Duration,
     /// The address departments reach this service at (links in webhook deliveries).
     pub public_url: String,
     /// Where reminders and decisions go by SMS/email (the outbox's sender).
@@ -98,6 +102,7 @@ impl Default for Config {
             // Entries after the last checkpoint could be rewritten unseen by whoever can write
             // the store: they are sealed within minutes.
             checkpoint_every: Duration::from_secs(5 * 60),
+            verify_every: Duration::from_secs(6 * 3600),
             public_url: "http://127.0.0.1:8080".into(),
             outbox: OutboxTarget::File("xinyong-data/outbox.jsonl".into()),
             run_jobs: true,
@@ -349,10 +354,25 @@ pub async fn serve(
 
 async fn checkpoints(state: Shared) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let mut verified: Option<std::time::Instant> = None;
     loop {
         tick.tick().await;
         let s = state.clone();
+        let verify = verified.is_none_or(|t| t.elapsed() >= s.config.verify_every);
+        if verify {
+            verified = Some(std::time::Instant::now());
+        }
         let _ = tokio::task::spawn_blocking(move || {
+            if verify {
+                verify_trail(&s);
+            }
+            // Nothing is signed over a trail found broken: a signature would vouch for it.
+            if s.metrics
+                .audit_chain_broken
+                .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                return;
+            }
             let every = chrono::Duration::from_std(s.config.checkpoint_every)
                 .unwrap_or(chrono::Duration::days(1));
             if audit::checkpoint_due(&s.platform, s.clock.now(), every).unwrap_or(false)
@@ -364,4 +384,51 @@ async fn checkpoints(state: Shared) {
         })
         .await;
     }
+}
+
+/// Verifies the whole audit chain and notes the result: a break is logged, counted in
+/// `/metrics` (`xinyong_audit_chain_broken`), written to the trail as the platform's own step,
+/// and stops checkpoint signing until a verification passes again. Returns whether it held.
+pub fn verify_trail(state: &Shared) -> bool {
+    use std::sync::atomic::Ordering;
+    let v = match audit::verify(
+        &state.platform,
+        &state.keys,
+        &state.config.trusted_audit_keys,
+    ) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("审计日志核验未能完成：{e}");
+            return !state.metrics.audit_chain_broken.load(Ordering::SeqCst);
+        }
+    };
+    let ok = v.ok();
+    let was_broken = state.metrics.audit_chain_broken.swap(!ok, Ordering::SeqCst);
+    if let Some(b) = v.first_break.as_ref().filter(|_| !ok) {
+        eprintln!(
+            "{} ERROR 审计日志链断裂（第{}条）：{}；暂停签署检查点，请安全审计员核验",
+            chrono::Utc::now().to_rfc3339(),
+            b.seq,
+            b.reason
+        );
+        // Once per break found, not every pass.
+        if !was_broken {
+            let entry = store::NewAuditEntry {
+                at: None,
+                actor: "system:audit".into(),
+                role: "system".into(),
+                unit: None,
+                action: "audit.verify".into(),
+                object: Some(format!("audit:{}", b.seq)),
+                outcome: "failed:broken".into(),
+                request_id: None,
+                client: None,
+                detail: Some(b.reason.clone()),
+            };
+            if let Err(e) = state.audit.record_blocking(entry) {
+                eprintln!("audit append failed for the verification's finding: {e}");
+            }
+        }
+    }
+    ok
 }

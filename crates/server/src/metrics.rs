@@ -33,6 +33,8 @@ pub struct Metrics {
     pub audit_failures: AtomicU64,
     /// The last audit append failed (`/readyz` says so until one succeeds).
     pub audit_failing: std::sync::atomic::AtomicBool,
+    /// The last verification of the whole audit chain found a break.
+    pub audit_chain_broken: std::sync::atomic::AtomicBool,
 }
 
 impl Metrics {
@@ -164,6 +166,11 @@ impl Metrics {
                 "xinyong_checks_queue_depth",
                 "Checks waiting to be committed with their audit entries.",
                 checks_queue as u64,
+            ),
+            (
+                "xinyong_audit_chain_broken",
+                "1 when the last verification of the whole audit chain found a break (checkpoints are not signed then).",
+                u64::from(self.audit_chain_broken.load(Ordering::Relaxed)),
             ),
             (
                 "xinyong_imports_in_progress",

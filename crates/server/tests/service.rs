@@ -2076,3 +2076,48 @@ async fn a_lost_audit_entry_refuses_its_request() {
     assert_eq!(h.get(&path, Role::Admin).await.status, StatusCode::OK);
     assert_eq!(h.get("/readyz", Role::Public).await.status, StatusCode::OK);
 }
+
+/// A row changed below the last checkpoint is found by the service's own periodic
+/// verification: logged, counted in /metrics, written to the trail once, and checkpoint signing
+/// stops until a verification passes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_finds_a_row_changed_below_its_last_checkpoint() {
+    let h = harness();
+    let path = format!("/api/v1/subjects/{}", h.org);
+    for _ in 0..3 {
+        assert_eq!(h.get(&path, Role::Admin).await.status, StatusCode::OK);
+    }
+    let s = h.state.clone();
+    tokio::task::spawn_blocking(move || {
+        audit::checkpoint(&s.platform, &s.keys, s.clock.now()).unwrap();
+        assert!(server::verify_trail(&s));
+        s.platform
+            .write(|c| {
+                c.batch(
+                    "DROP TRIGGER audit_log_immutable_u;
+                     UPDATE audit_log SET client = '10.1.2.3' WHERE seq = 2;
+                     CREATE TRIGGER audit_log_immutable_u BEFORE UPDATE ON audit_log
+                     BEGIN SELECT RAISE(ABORT, 'audit entries are never changed'); END;",
+                )
+            })
+            .unwrap();
+        assert!(!server::verify_trail(&s));
+        assert!(!server::verify_trail(&s), "still broken on the next pass");
+    })
+    .await
+    .unwrap();
+    let m = h.get("/metrics", Role::Monitor).await.text();
+    assert!(m.contains("xinyong_audit_chain_broken 1"), "{m}");
+    let found = h
+        .state
+        .platform
+        .audit_search(&store::AuditQuery {
+            action: Some("audit.verify".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(found.len(), 1, "told once: {found:?}");
+    assert_eq!(found[0].entry.outcome, "failed:broken");
+    assert_eq!(found[0].entry.actor, "system:audit");
+}

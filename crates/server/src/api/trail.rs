@@ -85,6 +85,11 @@ pub async fn verify(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<aud
         )?)
     })
     .await?;
+    // The background verification's finding follows what the auditor just saw.
+    state
+        .metrics
+        .audit_chain_broken
+        .store(!v.ok(), std::sync::atomic::Ordering::SeqCst);
     audit(
         &state,
         &ctx,
