@@ -1629,10 +1629,11 @@ fn the_first_file_sent_again_after_a_correction_restores_its_content() {
     }
 }
 
-/// Withdrawing a batch that sent records again unchanged withdraws those records: it does not
-/// mark the batch withdrawn and leave them public.
+/// Withdrawing a batch that only sent records again unchanged is refused, saying so: it changed
+/// nothing, and the records stand on the batch that published them (withdrawing that one
+/// withdraws them).
 #[test]
-fn withdrawing_a_batch_of_unchanged_rows_withdraws_them() {
+fn withdrawing_a_batch_of_unchanged_rows_is_refused_and_the_first_withdraws_them() {
     let rules = Rulebook::builtin().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let env = "盐城市生态环境局";
@@ -1663,10 +1664,26 @@ fn withdrawing_a_batch_of_unchanged_rows_withdraws_them() {
             reason: "整批报错，撤回",
             at: clock.now(),
         };
+        match ts.store.withdraw_submission(s.submission_id.unwrap(), &w) {
+            Err(store::StoreError::Refused(m)) => {
+                assert!(m.contains("原样重报") && m.contains("撤回原批次"), "{m}")
+            }
+            other => panic!("{}: {other:?}", ts.name),
+        }
+        let (_, records) = ts
+            .store
+            .subject_file("91320900MA1MB4X50R", None)
+            .unwrap()
+            .unwrap();
         assert_eq!(
-            ts.store
-                .withdraw_submission(s.submission_id.unwrap(), &w)
-                .unwrap(),
+            records[0].current().unwrap().change,
+            domain::record::ChangeKind::Created,
+            "{}",
+            ts.name
+        );
+        let first_id = s.submission_id.unwrap() - 1;
+        assert_eq!(
+            ts.store.withdraw_submission(first_id, &w).unwrap(),
             1,
             "{}",
             ts.name

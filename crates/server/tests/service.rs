@@ -715,8 +715,9 @@ async fn a_submission_keeps_what_its_import_told_the_unit() {
         "{api}"
     );
     assert!(!page.text().contains("原样重报"));
-    // The same rows sent again (other bytes: CRLF): withdrawing that batch would withdraw the
-    // record the first one published, and its page says so before the button.
+    // The same rows sent again (other bytes: CRLF): withdrawing that batch leaves the record the
+    // first one published — its page says so before the button, and the withdrawal is refused
+    // with why (it changed nothing).
     let again = csv.replace('\n', "\r\n");
     let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &again));
     assert_eq!(s.unchanged, 1, "{s:?}");
@@ -732,6 +733,15 @@ async fn a_submission_keeps_what_its_import_told_the_unit() {
         "{}",
         page.text()
     );
+    let r = h
+        .post_json(
+            &format!("/api/v1/submissions/{}/withdraw", s.submission_id.unwrap()),
+            Role::Reporter,
+            serde_json::json!({"reason": "重复报送"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("撤回原批次"), "{}", r.text());
 }
 
 /// `GET /api/v1/stats` (open to the public) with one header.

@@ -186,19 +186,34 @@ impl Store {
             if sub.text(1)? == "withdrawn" {
                 return Err(StoreError::Refused(format!("报送批次{submission_id}已撤回")));
             }
-            // The records it wrote, and those it carried unchanged (sent again as they stood):
-            // withdrawing the batch withdraws every record it reported. (The second part reads
-            // the record heads without an index: a batch withdrawal is rare.)
+            // The records it wrote (created or corrected) — what the batch changed. Rows it sent
+            // again as they stood changed nothing: an earlier batch published those records, and
+            // withdrawing this one leaves them (else undoing a re-send of a month's file took
+            // the whole month off the portal). A batch that wrote nothing is refused, saying so.
             let keys = c.query(
                 "SELECT r.subject_key, r.record_key FROM records r
                  JOIN record_versions v ON v.subject_key = r.subject_key
                     AND v.record_key = r.record_key AND v.version_no = r.current_version
-                 WHERE v.submission_id = $1 AND r.change <> 'withdrawn'
-                 UNION
-                 SELECT r.subject_key, r.record_key FROM records r
-                 WHERE r.last_submission = $1 AND r.change IN ('created', 'corrected')",
+                 WHERE v.submission_id = $1 AND r.change <> 'withdrawn'",
                 &[Val::Int(submission_id)],
             )?;
+            if keys.is_empty() {
+                // (Reads the record heads without an index: a batch withdrawal is rare.)
+                let resent = c
+                    .query_one(
+                        "SELECT COUNT(*) FROM records
+                         WHERE last_submission = $1 AND change IN ('created', 'corrected')",
+                        &[Val::Int(submission_id)],
+                    )?
+                    .map(|r| r.i64(0))
+                    .transpose()?
+                    .unwrap_or(0);
+                if resent > 0 {
+                    return Err(StoreError::Refused(format!(
+                        "报送批次{submission_id}的{resent}条记录均与此前批次报送的内容相同（原样重报），未改变任何记录，撤回本批次不会撤回它们；如需撤回这些记录，请撤回原批次或逐条撤回"
+                    )));
+                }
+            }
             for k in &keys {
                 end_on(c, &k.text(0)?, &k.bytes(1)?, w, "withdrawn")?;
             }

@@ -416,9 +416,10 @@ pub async fn withdraw_submission(state: &Shared, ctx: &Ctx, id: i64, why: &str) 
 #[utoipa::path(post, path = "/api/v1/submissions/{id}/withdraw", summary = "撤回整个报送批次", tag = "报送", security(("token" = [])),
     params(("id" = i64, Path, description = "报送批次号")), request_body = Withdraw,
     responses(
-        (status = 200, description = "本批次写入的每条记录增加一个撤回版本", body = Withdrawn),
+        (status = 200, description = "本批次写入（新增或更正）的每条记录增加一个撤回版本；原样重报的记录由原批次报送，不随本批次撤回", body = Withdrawn),
+        (status = 409, description = "本批次已撤回，或其记录均为原样重报（未改变任何记录）", body = ErrorBody),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn withdraw(
     State(state): State<Shared>,
