@@ -219,6 +219,60 @@ impl Importer<'_> {
         })
     }
 
+    /// A header that cannot carry the class is refused with the whole file, before anything is
+    /// stored: no column of the class at all (the class mistyped: every row would be rejected
+    /// and count against the unit's figures), or — in a table, whose header is the same for
+    /// every row — a required item's column missing. Names the class the columns do fit, if
+    /// another fits them better. (JSON records name their keys one by one: a key missing there
+    /// is the record's problem.)
+    fn refuse_header(
+        &self,
+        format: Format,
+        class: &CatalogClass,
+        headers: &[String],
+        map: &crate::mapping::HeaderMap,
+    ) -> Result<(), IngestError> {
+        // An empty JSON list (nothing to report) names no columns: no header to judge.
+        if headers.iter().all(|h| h.trim().is_empty()) {
+            return Ok(());
+        }
+        let mapped = |m: &crate::mapping::HeaderMap| m.columns.iter().flatten().count();
+        let here = mapped(map);
+        let tabular = matches!(format, Format::Csv | Format::Xlsx);
+        if here > 0 && (!tabular || map.missing_required.is_empty()) {
+            return Ok(());
+        }
+        let better = self
+            .rules
+            .catalog
+            .classes
+            .iter()
+            .filter(|c| c.code != class.code)
+            .map(|c| (c, mapped(&map_headers(c, headers))))
+            .filter(|(_, n)| *n > here)
+            .max_by_key(|(_, n)| *n)
+            .map(|(c, _)| {
+                format!(
+                    "表头的列与“{}”（class={}）的数据项相符，请确认报送的信息类；",
+                    c.name, c.code
+                )
+            })
+            .unwrap_or_default();
+        let what = if here == 0 {
+            format!("表头没有一列是“{}”的数据项", class.name)
+        } else {
+            let names: Vec<&str> = map
+                .missing_required
+                .iter()
+                .filter_map(|&i| class.items.get(i).map(|it| it.name.as_str()))
+                .collect();
+            format!("表头缺少“{}”的必填数据项：{}", class.name, names.join("、"))
+        };
+        Err(IngestError::Layout(format!(
+            "{what}，整个文件未导入；{better}请按目录的数据项名称或代码补全表头后重新报送"
+        )))
+    }
+
     fn read_side<R: Read>(
         &self,
         format: Format,
@@ -256,6 +310,9 @@ impl Importer<'_> {
                     )));
                 }
                 let map = map_headers(class, headers);
+                if validator.borrow().is_none() {
+                    self.refuse_header(format, class, headers, &map)?;
+                }
                 tx.send(Ok(Msg::Header {
                     headers: headers.to_vec(),
                     codes: map.codes(class),

@@ -3698,3 +3698,63 @@ fn a_decision_under_another_code_is_not_taken_for_a_correction_when_it_may_not_b
         assert_eq!(changes(&x), ["created"], "{}", ts.name);
     }
 }
+
+/// A file whose header cannot carry the class is refused whole, before anything is stored: the
+/// class mistyped (its required items not among the columns — the class they fit is named), or
+/// a required item's column missing from a table. Every row used to be rejected and counted
+/// against the unit's figures.
+#[test]
+fn a_header_that_cannot_carry_the_class_refuses_the_file() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let row = hengtai_penalty(&rules, "盐环罚〔2026〕71号", env);
+    let f = write(dir.path(), "cf.csv", std::slice::from_ref(&row));
+    let text = std::fs::read_to_string(&f).unwrap();
+    let (header, body) = text.split_once('\n').unwrap();
+    // The 决定书文号 column left out of the header and of the row.
+    let cols: Vec<&str> = header.split(',').collect();
+    let at = cols.iter().position(|c| c.contains("决定书文号")).unwrap();
+    let drop = |line: &str| {
+        let mut v: Vec<&str> = line.split(',').collect();
+        v.remove(at);
+        v.join(",")
+    };
+    let short = dir.path().join("short.csv");
+    std::fs::write(&short, format!("{}\n{}", drop(header), drop(body))).unwrap();
+    for ts in stores() {
+        let keys = testkit::keys();
+        let run = |path: &Path, class: &str| {
+            Importer {
+                store: &ts.store,
+                rules: &rules,
+                keys: &keys,
+                clock: &clock_on("2026-05-08"),
+            }
+            .import_path(path, &opts(env, class), &|_| {})
+        };
+        match run(&f, "行政许可") {
+            Err(ingest::IngestError::Layout(m)) => assert!(
+                m.contains("缺少“行政许可”的必填数据项")
+                    && m.contains("“行政处罚”（class=CF）")
+                    && m.contains("整个文件未导入"),
+                "{}: {m}",
+                ts.name
+            ),
+            other => panic!("{}: {other:?}", ts.name),
+        }
+        match run(&short, "行政处罚") {
+            Err(ingest::IngestError::Layout(m)) => {
+                assert!(m.contains("缺少“行政处罚”的必填数据项"), "{}: {m}", ts.name);
+                assert!(m.contains("决定书文号"), "{}: {m}", ts.name);
+            }
+            other => panic!("{}: {other:?}", ts.name),
+        }
+        assert!(
+            ts.store.submissions(None, 10).unwrap().is_empty(),
+            "{}: nothing stored",
+            ts.name
+        );
+        assert_eq!(run(&f, "行政处罚").unwrap().accepted, 1, "{}", ts.name);
+    }
+}
