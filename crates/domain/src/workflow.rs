@@ -287,7 +287,7 @@ pub enum TransitionError {
         action: &'static str,
         who: &'static str,
     },
-    #[error("{0}须说明理由")]
+    #[error("{0}须说明理由（写明具体理由，不能只填标点或单个字）")]
     ReasonRequired(&'static str),
 }
 
@@ -376,10 +376,16 @@ pub fn transition(
             who: side_label(who),
         });
     }
-    if action.needs_reason() && reason.trim().is_empty() {
+    if action.needs_reason() && !says_something(reason) {
         return Err(TransitionError::ReasonRequired(action.label()));
     }
     Ok(next)
+}
+
+/// Whether a reason says something the subject can act on: at least two letters, digits or
+/// Chinese characters ("." or "-" is no reason; it went to the subject and the province as one).
+pub fn says_something(reason: &str) -> bool {
+    reason.chars().filter(|c| c.is_alphanumeric()).count() >= 2
 }
 
 // ----- clocks -----
@@ -780,10 +786,14 @@ mod tests {
         assert!(step(S::Shared, A::Cancel, Side::Subject).is_err());
         assert!(step(S::Approved, A::Cancel, Side::Unit).is_err());
         assert!(step(S::Approved, A::Share, Side::Unit).is_err());
-        assert_eq!(
-            transition(k, S::UnderReview, A::Reject, Side::Unit, " "),
-            Err(TransitionError::ReasonRequired("不予修复"))
-        );
+        for empty in [" ", ".", "—", "无"] {
+            assert_eq!(
+                transition(k, S::UnderReview, A::Reject, Side::Unit, empty),
+                Err(TransitionError::ReasonRequired("不予修复")),
+                "{empty}"
+            );
+        }
+        assert!(transition(k, S::UnderReview, A::Reject, Side::Unit, "罚款未缴").is_ok());
         // Objection actions do not apply to repairs.
         assert!(step(S::Submitted, A::Forward, Side::System).is_err());
     }

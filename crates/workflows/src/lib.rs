@@ -1033,6 +1033,13 @@ impl Casework<'_> {
                 });
             }
             (_, Action::Supplement) => {
+                // Back to the unit's clock with nothing new would spend its review days on
+                // nothing: a file, or a statement that says something.
+                if files.is_empty() && reason.chars().filter(|c| c.is_alphanumeric()).count() < 4 {
+                    return Err(CaseError::Invalid(
+                        "请上传补充材料，或写明补充说明（至少4个字）后再提交".into(),
+                    ));
+                }
                 t.effects.messages.push(NewMessage {
                     to_kind: "unit",
                     to_key: case.unit.clone(),
