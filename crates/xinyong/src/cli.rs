@@ -268,9 +268,11 @@ pub struct ImportArgs {
     /// The catalog class, by its Chinese name (e.g. 行政处罚).
     #[arg(long)]
     pub class: String,
-    /// Who is importing (recorded with every version).
-    #[arg(long, default_value = "operator")]
-    pub actor: String,
+    /// Who is importing, recorded with every version (default: the operating system account
+    /// running the command). The audit trail records the OS account either way, this name
+    /// beside it.
+    #[arg(long)]
+    pub actor: Option<String>,
     /// Print a JSON summary as the last line, and nothing else on stdout.
     #[arg(long)]
     pub json: bool,
@@ -292,7 +294,9 @@ pub struct WithdrawArgs {
     pub submission: Option<i64>,
     #[arg(long)]
     pub reason: String,
-    /// Who withdraws (default: the operating system user).
+    /// Who withdraws, recorded with the withdrawal (default: the operating system account
+    /// running the command, not $USER). The audit trail records the OS account either way,
+    /// this name beside it.
     #[arg(long)]
     pub actor: Option<String>,
 }
