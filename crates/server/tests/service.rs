@@ -2042,3 +2042,17 @@ async fn the_service_state_refuses_another_platforms_key() {
     });
     assert!(same.is_ok());
 }
+
+/// The password form states the policy the check applies (three classes of four), from the
+/// same source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_password_form_states_the_policy_it_is_held_to() {
+    let h = harness();
+    let page = h.get("/console/password", Role::Reporter).await.text();
+    let policy = auth::password_policy_text();
+    assert!(policy.contains("至少三类"), "{policy}");
+    assert!(page.contains(&policy), "{page}");
+    assert!(!page.contains("含字母和数字"), "{page}");
+    // A password of letters and digits only, as the old label allowed, is refused.
+    assert!(auth::check_password_policy("u", "abcdefgh12x").is_err());
+}

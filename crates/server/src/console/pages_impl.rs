@@ -442,6 +442,8 @@ pub async fn password_form(ctx: Ctx) -> Response {
         pages::Password {
             frame: frame(&ctx, "修改密码", ""),
             forced: ctx.session.as_ref().is_some_and(|s| s.must_change),
+            policy: auth::password_policy_text(),
+            min_length: auth::MIN_PASSWORD,
         },
     )
 }
@@ -544,6 +546,8 @@ pub async fn change_password(
                 pages::Password {
                     frame: fr,
                     forced: ctx.session.as_ref().is_some_and(|s| s.must_change),
+                    policy: auth::password_policy_text(),
+                    min_length: auth::MIN_PASSWORD,
                 },
             )
         }
