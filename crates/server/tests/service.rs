@@ -2043,6 +2043,90 @@ async fn the_service_state_refuses_another_platforms_key() {
     assert!(same.is_ok());
 }
 
+/// A refused login reads the same to the user whatever the reason, but the trail keeps the real
+/// one — unknown name, wrong password, locked (right password or not), disabled — and the
+/// moment the account gets locked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_login_is_audited_with_its_real_reason() {
+    let h = harness();
+    let state = h.state.clone();
+    let created = tokio::task::block_in_place(|| {
+        server::manage::create_account(
+            &state.platform,
+            &state.rules,
+            &state.keys,
+            &server::manage::AccountRequest {
+                username: "zhaoliu".into(),
+                display_name: "赵六".into(),
+                role: Role::Reviewer,
+                unit: Some(UNIT.into()),
+                subject: None,
+                password: None,
+            },
+            "test",
+            state.clock.now(),
+        )
+    })
+    .unwrap();
+    let login = |user: &str, pw: &str| {
+        h.request(Method::POST, "/console/login", Role::Public, Via::Session)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "username={user}&password={}",
+                urlencode(pw)
+            )))
+            .unwrap()
+    };
+    let refused = |user: &str, n: usize| {
+        let t = h.trail("login", &format!("user:{user}"));
+        assert!(t.len() >= n, "{t:?}");
+        t
+    };
+    let mut texts = Vec::new();
+    let r = h.send(login("nobody", "WrongPassword1")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    texts.push(r.text());
+    assert_eq!(refused("nobody", 1)[0].entry.outcome, "denied:unknown_user");
+    for n in 1..=5 {
+        let r = h.send(login("zhaoliu", "WrongPassword1")).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        texts.push(r.text());
+        let t = refused("zhaoliu", n);
+        assert_eq!(t[0].entry.outcome, "denied:bad_password");
+        // Locked by the fifth, and only then.
+        assert_eq!(h.trail("account.locked", "user:zhaoliu").len(), n / 5);
+    }
+    let r = h.send(login("zhaoliu", &created.initial_password)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    texts.push(r.text());
+    let t = refused("zhaoliu", 6);
+    assert_eq!(t[0].entry.outcome, "denied:locked");
+    assert!(
+        t[0].entry
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("正确")),
+        "{:?}",
+        t[0].entry.detail
+    );
+    tokio::task::block_in_place(|| {
+        h.state
+            .platform
+            .disable_account(created.account_id, h.state.clock.now())
+    })
+    .unwrap();
+    let r = h.send(login("zhaoliu", &created.initial_password)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    texts.push(r.text());
+    assert_eq!(refused("zhaoliu", 7)[0].entry.outcome, "denied:disabled");
+    // The user reads one message: the page differs in nothing but the name typed.
+    let same: Vec<String> = texts
+        .iter()
+        .map(|t| t.replace("zhaoliu", "nobody"))
+        .collect();
+    assert!(same.windows(2).all(|w| w[0] == w[1]), "{same:?}");
+}
+
 /// The password form states the policy the check applies (three classes of four), from the
 /// same source.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
