@@ -2043,6 +2043,87 @@ async fn the_service_state_refuses_another_platforms_key() {
     assert!(same.is_ok());
 }
 
+/// The office enables again an account it disabled, by the rules it disables by (not the
+/// auditor's), with the CSRF token, audited; the sessions the disabling ended stay ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_enables_a_disabled_account_and_its_old_sessions_stay_ended() {
+    let h = harness();
+    let id = |role: Role| {
+        tokio::task::block_in_place(|| h.state.platform.account_by_username(role.as_str()))
+            .unwrap()
+            .unwrap()
+    };
+    let staff = id(Role::Reporter).account_id;
+    let r = h
+        .post_form(
+            &format!("/console/accounts/{staff}/disable"),
+            Role::Admin,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let page = h.get("/console/accounts", Role::Admin).await.text();
+    assert!(
+        page.contains(&format!("/console/accounts/{staff}/enable")),
+        "{page}"
+    );
+    // Without the form's token: refused, still disabled.
+    let r = h
+        .send(
+            h.request(
+                Method::POST,
+                &format!("/console/accounts/{staff}/enable"),
+                Role::Admin,
+                Via::Session,
+            )
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("csrf=forged"))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(id(Role::Reporter).disabled_at.is_some());
+    let r = h
+        .post_form(
+            &format!("/console/accounts/{staff}/enable"),
+            Role::Admin,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert!(id(Role::Reporter).disabled_at.is_none());
+    let trail = h.trail("account.enable", &format!("account:{staff}"));
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0].entry.outcome, "ok");
+    // The session it held before is not revived.
+    let r = h.get("/console", Role::Reporter).await;
+    assert!(
+        r.status == StatusCode::SEE_OTHER || r.status == StatusCode::UNAUTHORIZED,
+        "{} {}",
+        r.status,
+        r.text()
+    );
+    // The auditor's account is the command line's, enabling too.
+    let auditor = id(Role::Auditor).account_id;
+    tokio::task::block_in_place(|| {
+        h.state
+            .platform
+            .disable_account(auditor, h.state.clock.now())
+    })
+    .unwrap();
+    let r = h
+        .post_form(
+            &format!("/console/accounts/{auditor}/enable"),
+            Role::Admin,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(id(Role::Auditor).disabled_at.is_some());
+    let page = h.get("/console/accounts", Role::Admin).await.text();
+    assert!(!page.contains(&format!("/console/accounts/{auditor}/enable")));
+}
+
 /// A refused login reads the same to the user whatever the reason, but the trail keeps the real
 /// one — unknown name, wrong password, locked (right password or not), disabled — and the
 /// moment the account gets locked.

@@ -483,6 +483,23 @@ impl Store {
         })
     }
 
+    /// Enables a disabled account again. Its sessions and the admin tokens it made stay ended
+    /// (any still live is ended now): whoever held them before must log in anew.
+    pub fn enable_account(&self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.write(|c| {
+            let n = c.execute(
+                "UPDATE accounts SET disabled_at = NULL
+                 WHERE account_id = $1 AND disabled_at IS NOT NULL",
+                &[Val::Int(id)],
+            )?;
+            c.execute(
+                "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
+                &[at.into(), Val::Int(id)],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
     // ----- sessions -----
 
     pub fn create_session(

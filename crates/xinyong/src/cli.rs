@@ -189,11 +189,16 @@ pub enum AccountsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// List accounts.
+    /// List accounts, each with its status (正常, 已停用, 已锁定至…).
     List {
         #[arg(long)]
         json: bool,
     },
+    /// Disable an account (any role, the auditor's too): its sessions end, and so do the admin
+    /// tokens it made.
+    Disable { username: String },
+    /// Enable a disabled account again (any role). Its old sessions stay ended.
+    Enable { username: String },
     /// Reset an account's password to a generated one, to be changed at next login (for the
     /// accounts the credit office may not reset: subjects', admins', the auditor's); prints it.
     ResetPassword {

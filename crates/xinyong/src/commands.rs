@@ -1331,22 +1331,78 @@ fn accounts_cmd(ctx: &Ctx, c: AccountsCommand) -> Result<()> {
         }
         AccountsCommand::List { json } => {
             let list = platform.accounts()?;
+            let now = ctx.clock.now();
             if json {
-                println!("{}", serde_json::to_string(&list)?);
+                let rows = list
+                    .iter()
+                    .map(|a| {
+                        let mut v = serde_json::to_value(a)?;
+                        v["status"] = account_status(a, now).into();
+                        Ok(v)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                println!("{}", serde_json::to_string(&rows)?);
             } else {
-                for a in list {
+                for a in &list {
                     println!(
-                        "{}\t{}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}\t{}",
                         a.account_id,
                         a.username,
                         a.display_name,
                         a.role,
-                        a.unit.unwrap_or_default()
+                        a.unit.as_deref().unwrap_or_default(),
+                        account_status(a, now)
                     );
                 }
             }
             Ok(())
         }
+        AccountsCommand::Disable { username } => {
+            let a = platform
+                .account_by_username(&username)?
+                .ok_or_else(|| anyhow!("账号“{username}”不存在"))?;
+            let done = platform.disable_account(a.account_id, ctx.clock.now())?;
+            ctx.audit(
+                "account.disable",
+                Some(format!("account:{}", a.account_id)),
+                if done { "ok" } else { "failed" },
+                Some(format!("username={username} role={}", a.role)),
+            )?;
+            if !done {
+                bail!("账号“{username}”已是停用状态");
+            }
+            println!("账号{username}已停用，其会话和它创建的管理员令牌均已失效");
+            Ok(())
+        }
+        AccountsCommand::Enable { username } => {
+            let a = platform
+                .account_by_username(&username)?
+                .ok_or_else(|| anyhow!("账号“{username}”不存在"))?;
+            let done = platform.enable_account(a.account_id, ctx.clock.now())?;
+            ctx.audit(
+                "account.enable",
+                Some(format!("account:{}", a.account_id)),
+                if done { "ok" } else { "failed" },
+                Some(format!("username={username} role={}", a.role)),
+            )?;
+            if !done {
+                bail!("账号“{username}”未停用，无需启用");
+            }
+            println!("账号{username}已启用（原有会话不恢复，须重新登录）");
+            Ok(())
+        }
+    }
+}
+
+/// An account's status as the console shows it.
+fn account_status(a: &store::Account, now: chrono::DateTime<chrono::Utc>) -> String {
+    match (a.disabled_at, a.locked_until) {
+        (Some(_), _) => "已停用".into(),
+        (None, Some(t)) if t > now => format!(
+            "已锁定至{}",
+            domain::clock::beijing(t).format("%Y-%m-%d %H:%M")
+        ),
+        _ => "正常".into(),
     }
 }
 

@@ -865,8 +865,8 @@ async fn accounts_page(
                     created: fmt_time(a.created_at),
                     status: if a.disabled_at.is_some() {
                         "已停用".into()
-                    } else if a.locked_until.is_some_and(|t| t > s.clock.now()) {
-                        "已锁定".into()
+                    } else if let Some(t) = a.locked_until.filter(|t| *t > s.clock.now()) {
+                        format!("已锁定至{}", fmt_time(t))
                     } else {
                         "正常".into()
                     },
@@ -975,6 +975,33 @@ pub async fn disable_account(
         &state,
         &ctx,
         "account.disable",
+        Some(format!("account:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match r {
+        Ok(_) => see_other("/console/accounts"),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+/// Enables a disabled account again (beside disabling, by the same rules).
+pub async fn enable_account(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiForm(f): ApiForm<CsrfForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let s = state.clone();
+    let r = blocking(move || manage::enable_account(&s, id)).await;
+    audit(
+        &state,
+        &ctx,
+        "account.enable",
         Some(format!("account:{id}")),
         if r.is_ok() { "ok" } else { "failed" },
         None,
