@@ -231,6 +231,24 @@ pub enum AuthError {
 
 pub const MIN_PASSWORD: usize = 10;
 
+/// The policy as the password form states it, from the very messages its refusals give (a
+/// label written apart would drift from the check).
+pub fn password_policy_text() -> String {
+    [
+        AuthError::TooShort(MIN_PASSWORD),
+        AuthError::TooSimple,
+        AuthError::TooRegular,
+        AuthError::ContainsUsername,
+    ]
+    .iter()
+    .map(|e| {
+        let m = e.to_string();
+        m.strip_prefix("密码").map(str::to_string).unwrap_or(m)
+    })
+    .collect::<Vec<_>>()
+    .join("，")
+}
+
 /// The password policy (等保 level 3: length and complexity).
 pub fn check_password_policy(username: &str, password: &str) -> Result<(), AuthError> {
     if password.chars().count() < MIN_PASSWORD {

@@ -119,6 +119,9 @@ pub struct SubmissionPage {
 pub struct Password {
     pub frame: Frame,
     pub forced: bool,
+    /// The policy in words (`auth::password_policy_text`) and its minimum length.
+    pub policy: String,
+    pub min_length: usize,
 }
 
 #[derive(Debug, Clone)]

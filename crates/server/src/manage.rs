@@ -347,6 +347,13 @@ pub fn disable_account(state: &crate::Shared, id: i64) -> Result<bool, ApiError>
     Ok(done)
 }
 
+/// The credit office enables a disabled account again, by the same rules as disabling (not the
+/// auditor's). Its old sessions stay ended, and so do the admin tokens it made.
+pub fn enable_account(state: &crate::Shared, id: i64) -> Result<bool, ApiError> {
+    office_may_manage_account(&state.platform, id)?;
+    Ok(state.platform.enable_account(id, state.clock.now())?)
+}
+
 /// The credit office resets a password to a generated one that must be changed at next login:
 /// a unit's staff's, not the auditor's, and not a subject's or another office admin's — the
 /// office would be given the password of an enterprise that signs repair commitments, or of a

@@ -2131,3 +2131,182 @@ async fn the_service_finds_a_row_changed_below_its_last_checkpoint() {
     assert_eq!(found[0].entry.outcome, "failed:broken");
     assert_eq!(found[0].entry.actor, "system:audit");
 }
+
+/// The office enables again an account it disabled, by the rules it disables by (not the
+/// auditor's), with the CSRF token, audited; the sessions the disabling ended stay ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_enables_a_disabled_account_and_its_old_sessions_stay_ended() {
+    let h = harness();
+    let id = |role: Role| {
+        tokio::task::block_in_place(|| h.state.platform.account_by_username(role.as_str()))
+            .unwrap()
+            .unwrap()
+    };
+    let staff = id(Role::Reporter).account_id;
+    let r = h
+        .post_form(
+            &format!("/console/accounts/{staff}/disable"),
+            Role::Admin,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let page = h.get("/console/accounts", Role::Admin).await.text();
+    assert!(
+        page.contains(&format!("/console/accounts/{staff}/enable")),
+        "{page}"
+    );
+    // Without the form's token: refused, still disabled.
+    let r = h
+        .send(
+            h.request(
+                Method::POST,
+                &format!("/console/accounts/{staff}/enable"),
+                Role::Admin,
+                Via::Session,
+            )
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("csrf=forged"))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(id(Role::Reporter).disabled_at.is_some());
+    let r = h
+        .post_form(
+            &format!("/console/accounts/{staff}/enable"),
+            Role::Admin,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert!(id(Role::Reporter).disabled_at.is_none());
+    let trail = h.trail("account.enable", &format!("account:{staff}"));
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0].entry.outcome, "ok");
+    // The session it held before is not revived.
+    let r = h.get("/console", Role::Reporter).await;
+    assert!(
+        r.status == StatusCode::SEE_OTHER || r.status == StatusCode::UNAUTHORIZED,
+        "{} {}",
+        r.status,
+        r.text()
+    );
+    // The auditor's account is the command line's, enabling too.
+    let auditor = id(Role::Auditor).account_id;
+    tokio::task::block_in_place(|| {
+        h.state
+            .platform
+            .disable_account(auditor, h.state.clock.now())
+    })
+    .unwrap();
+    let r = h
+        .post_form(
+            &format!("/console/accounts/{auditor}/enable"),
+            Role::Admin,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(id(Role::Auditor).disabled_at.is_some());
+    let page = h.get("/console/accounts", Role::Admin).await.text();
+    assert!(!page.contains(&format!("/console/accounts/{auditor}/enable")));
+}
+
+/// A refused login reads the same to the user whatever the reason, but the trail keeps the real
+/// one — unknown name, wrong password, locked (right password or not), disabled — and the
+/// moment the account gets locked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_login_is_audited_with_its_real_reason() {
+    let h = harness();
+    let state = h.state.clone();
+    let created = tokio::task::block_in_place(|| {
+        server::manage::create_account(
+            &state.platform,
+            &state.rules,
+            &state.keys,
+            &server::manage::AccountRequest {
+                username: "zhaoliu".into(),
+                display_name: "赵六".into(),
+                role: Role::Reviewer,
+                unit: Some(UNIT.into()),
+                subject: None,
+                password: None,
+            },
+            "test",
+            state.clock.now(),
+        )
+    })
+    .unwrap();
+    let login = |user: &str, pw: &str| {
+        h.request(Method::POST, "/console/login", Role::Public, Via::Session)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "username={user}&password={}",
+                urlencode(pw)
+            )))
+            .unwrap()
+    };
+    let refused = |user: &str, n: usize| {
+        let t = h.trail("login", &format!("user:{user}"));
+        assert!(t.len() >= n, "{t:?}");
+        t
+    };
+    let mut texts = Vec::new();
+    let r = h.send(login("nobody", "WrongPassword1")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    texts.push(r.text());
+    assert_eq!(refused("nobody", 1)[0].entry.outcome, "denied:unknown_user");
+    for n in 1..=5 {
+        let r = h.send(login("zhaoliu", "WrongPassword1")).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        texts.push(r.text());
+        let t = refused("zhaoliu", n);
+        assert_eq!(t[0].entry.outcome, "denied:bad_password");
+        // Locked by the fifth, and only then.
+        assert_eq!(h.trail("account.locked", "user:zhaoliu").len(), n / 5);
+    }
+    let r = h.send(login("zhaoliu", &created.initial_password)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    texts.push(r.text());
+    let t = refused("zhaoliu", 6);
+    assert_eq!(t[0].entry.outcome, "denied:locked");
+    assert!(
+        t[0].entry
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("正确")),
+        "{:?}",
+        t[0].entry.detail
+    );
+    tokio::task::block_in_place(|| {
+        h.state
+            .platform
+            .disable_account(created.account_id, h.state.clock.now())
+    })
+    .unwrap();
+    let r = h.send(login("zhaoliu", &created.initial_password)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    texts.push(r.text());
+    assert_eq!(refused("zhaoliu", 7)[0].entry.outcome, "denied:disabled");
+    // The user reads one message: the page differs in nothing but the name typed.
+    let same: Vec<String> = texts
+        .iter()
+        .map(|t| t.replace("zhaoliu", "nobody"))
+        .collect();
+    assert!(same.windows(2).all(|w| w[0] == w[1]), "{same:?}");
+}
+
+/// The password form states the policy the check applies (three classes of four), from the
+/// same source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_password_form_states_the_policy_it_is_held_to() {
+    let h = harness();
+    let page = h.get("/console/password", Role::Reporter).await.text();
+    let policy = auth::password_policy_text();
+    assert!(policy.contains("至少三类"), "{policy}");
+    assert!(page.contains(&policy), "{page}");
+    assert!(!page.contains("含字母和数字"), "{page}");
+    // A password of letters and digits only, as the old label allowed, is refused.
+    assert!(auth::check_password_policy("u", "abcdefgh12x").is_err());
+}

@@ -29,6 +29,18 @@ pub struct Account {
     pub disabled_at: Option<DateTime<Utc>>,
 }
 
+/// What [`Store::login_attempt`] made of one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// Counted; the password decides.
+    Counted,
+    /// Counted, and it reached the limit: the account is locked from now on unless the password
+    /// proves right.
+    Locking,
+    /// The account was already locked: nothing counted, the password does not matter.
+    Locked,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewAccount<'a> {
     pub username: &'a str,
@@ -395,16 +407,17 @@ impl Store {
     }
 
     /// Takes one login attempt for the account before its password is checked, so that
-    /// attempts sent at once cannot all pass a limit read before any of them counted. Returns
-    /// false (and counts nothing) while the account is locked; the attempt that reaches `limit`
-    /// locks it until `lock_until`. A successful login resets the count (`login_succeeded`).
+    /// attempts sent at once cannot all pass a limit read before any of them counted. Counts
+    /// nothing while the account is locked ([`LoginAttempt::Locked`]); the attempt that reaches
+    /// `limit` locks it until `lock_until` ([`LoginAttempt::Locking`]: it stays locked unless
+    /// the password proves right). A successful login resets the count (`login_succeeded`).
     pub fn login_attempt(
         &self,
         id: i64,
         limit: i64,
         now: DateTime<Utc>,
         lock_until: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<LoginAttempt, StoreError> {
         self.write(|c| {
             // A lock that has run out starts the count again.
             c.execute(
@@ -418,7 +431,22 @@ impl Store {
                  WHERE account_id = $1 AND locked_until IS NULL",
                 &[Val::Int(id), Val::Int(limit), lock_until.into()],
             )?;
-            Ok(n == 1)
+            if n != 1 {
+                return Ok(LoginAttempt::Locked);
+            }
+            // Locked now means locked by this attempt: the update above took only an unlocked
+            // account, in this same transaction.
+            let locked = c
+                .query_one(
+                    "SELECT locked_until FROM accounts WHERE account_id = $1",
+                    &[Val::Int(id)],
+                )?
+                .is_some_and(|r| !matches!(r.get(0), Val::Null));
+            Ok(if locked {
+                LoginAttempt::Locking
+            } else {
+                LoginAttempt::Counted
+            })
         })
     }
 
@@ -449,6 +477,23 @@ impl Store {
                 "UPDATE api_tokens SET revoked_at = $1
                  WHERE role = 'admin' AND revoked_at IS NULL
                    AND created_by = (SELECT 'user:' || username FROM accounts WHERE account_id = $2)",
+                &[at.into(), Val::Int(id)],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    /// Enables a disabled account again. Its sessions and the admin tokens it made stay ended
+    /// (any still live is ended now): whoever held them before must log in anew.
+    pub fn enable_account(&self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.write(|c| {
+            let n = c.execute(
+                "UPDATE accounts SET disabled_at = NULL
+                 WHERE account_id = $1 AND disabled_at IS NOT NULL",
+                &[Val::Int(id)],
+            )?;
+            c.execute(
+                "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
                 &[at.into(), Val::Int(id)],
             )?;
             Ok(n == 1)

@@ -189,11 +189,16 @@ pub enum AccountsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// List accounts.
+    /// List accounts, each with its status (正常, 已停用, 已锁定至…).
     List {
         #[arg(long)]
         json: bool,
     },
+    /// Disable an account (any role, the auditor's too): its sessions end, and so do the admin
+    /// tokens it made.
+    Disable { username: String },
+    /// Enable a disabled account again (any role). Its old sessions stay ended.
+    Enable { username: String },
     /// Reset an account's password to a generated one, to be changed at next login (for the
     /// accounts the credit office may not reset: subjects', admins', the auditor's); prints it.
     ResetPassword {
@@ -268,9 +273,11 @@ pub struct ImportArgs {
     /// The catalog class, by its Chinese name (e.g. 行政处罚).
     #[arg(long)]
     pub class: String,
-    /// Who is importing (recorded with every version).
-    #[arg(long, default_value = "operator")]
-    pub actor: String,
+    /// Who is importing, recorded with every version (default: the operating system account
+    /// running the command). The audit trail records the OS account either way, this name
+    /// beside it.
+    #[arg(long)]
+    pub actor: Option<String>,
     /// Print a JSON summary as the last line, and nothing else on stdout.
     #[arg(long)]
     pub json: bool,
@@ -292,7 +299,9 @@ pub struct WithdrawArgs {
     pub submission: Option<i64>,
     #[arg(long)]
     pub reason: String,
-    /// Who withdraws (default: the operating system user).
+    /// Who withdraws, recorded with the withdrawal (default: the operating system account
+    /// running the command, not $USER). The audit trail records the OS account either way,
+    /// this name beside it.
     #[arg(long)]
     pub actor: Option<String>,
 }

@@ -59,9 +59,9 @@ impl Ctx {
         platform.set_audit_key(self.keys()?.audit_chain_key())?;
         Ok(platform)
     }
-    /// Who runs the command, for the audit trail.
+    /// Who runs the command, for the audit trail: the OS account, never `$USER`.
     fn operator(&self) -> String {
-        std::env::var("USER").unwrap_or_else(|_| "operator".into())
+        crate::operator::os_operator()
     }
     /// Leaves an audit entry for a command-line write.
     fn audit(
@@ -71,11 +71,22 @@ impl Ctx {
         outcome: &str,
         detail: Option<String>,
     ) -> Result<()> {
+        self.audit_as(None, action, object, outcome, detail)
+    }
+    /// The same for a command given `--actor`: the name is recorded beside the OS account.
+    fn audit_as(
+        &self,
+        claimed: Option<&str>,
+        action: &str,
+        object: Option<String>,
+        outcome: &str,
+        detail: Option<String>,
+    ) -> Result<()> {
         let platform = self.platform()?;
         platform.audit_append(
             &[store::NewAuditEntry {
                 at: None,
-                actor: format!("cli:{}", self.operator()),
+                actor: crate::operator::audit_actor(claimed),
                 role: "operator".into(),
                 unit: None,
                 action: action.into(),
@@ -323,7 +334,7 @@ fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
     let opts = ImportOptions {
         unit: a.source.clone(),
         class: a.class.clone(),
-        actor: a.actor.clone(),
+        actor: a.actor.clone().unwrap_or_else(|| ctx.operator()),
         channel: Channel::File,
     };
     importer.resolve(&opts)?;
@@ -351,7 +362,8 @@ fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
         let summary = match result {
             Ok(s) => s,
             Err(e) => {
-                ctx.audit(
+                ctx.audit_as(
+                    a.actor.as_deref(),
                     "submission.create",
                     None,
                     "failed",
@@ -362,7 +374,8 @@ fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
                 continue;
             }
         };
-        ctx.audit(
+        ctx.audit_as(
+            a.actor.as_deref(),
             "submission.create",
             summary
                 .submission_id
@@ -377,7 +390,7 @@ fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
                 summary.rows_read,
                 summary.accepted,
                 summary.rejected,
-                a.actor
+                opts.actor
             )),
         )?;
         if !a.json {
@@ -508,7 +521,8 @@ fn withdraw(ctx: &Ctx, a: WithdrawArgs) -> Result<()> {
         ),
         (None, None) => bail!("请给出 --record 或 --submission"),
     };
-    ctx.audit(
+    ctx.audit_as(
+        a.actor.as_deref(),
         action,
         Some(object),
         if done.is_ok() { "ok" } else { "failed" },
@@ -562,10 +576,7 @@ fn check_cmd(ctx: &Ctx, code: &str, matter: &str) -> Result<()> {
     };
     let now = ctx.clock.now();
     let mut r = checker.check(code, matter, ctx.clock.today(), now)?;
-    let actor = format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "operator".into())
-    );
+    let actor = crate::operator::audit_actor(None);
     r.check_id = platform
         .record_checks(&[r.record(&actor, None, "query", None)])?
         .first()
@@ -1320,22 +1331,78 @@ fn accounts_cmd(ctx: &Ctx, c: AccountsCommand) -> Result<()> {
         }
         AccountsCommand::List { json } => {
             let list = platform.accounts()?;
+            let now = ctx.clock.now();
             if json {
-                println!("{}", serde_json::to_string(&list)?);
+                let rows = list
+                    .iter()
+                    .map(|a| {
+                        let mut v = serde_json::to_value(a)?;
+                        v["status"] = account_status(a, now).into();
+                        Ok(v)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                println!("{}", serde_json::to_string(&rows)?);
             } else {
-                for a in list {
+                for a in &list {
                     println!(
-                        "{}\t{}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}\t{}",
                         a.account_id,
                         a.username,
                         a.display_name,
                         a.role,
-                        a.unit.unwrap_or_default()
+                        a.unit.as_deref().unwrap_or_default(),
+                        account_status(a, now)
                     );
                 }
             }
             Ok(())
         }
+        AccountsCommand::Disable { username } => {
+            let a = platform
+                .account_by_username(&username)?
+                .ok_or_else(|| anyhow!("账号“{username}”不存在"))?;
+            let done = platform.disable_account(a.account_id, ctx.clock.now())?;
+            ctx.audit(
+                "account.disable",
+                Some(format!("account:{}", a.account_id)),
+                if done { "ok" } else { "failed" },
+                Some(format!("username={username} role={}", a.role)),
+            )?;
+            if !done {
+                bail!("账号“{username}”已是停用状态");
+            }
+            println!("账号{username}已停用，其会话和它创建的管理员令牌均已失效");
+            Ok(())
+        }
+        AccountsCommand::Enable { username } => {
+            let a = platform
+                .account_by_username(&username)?
+                .ok_or_else(|| anyhow!("账号“{username}”不存在"))?;
+            let done = platform.enable_account(a.account_id, ctx.clock.now())?;
+            ctx.audit(
+                "account.enable",
+                Some(format!("account:{}", a.account_id)),
+                if done { "ok" } else { "failed" },
+                Some(format!("username={username} role={}", a.role)),
+            )?;
+            if !done {
+                bail!("账号“{username}”未停用，无需启用");
+            }
+            println!("账号{username}已启用（原有会话不恢复，须重新登录）");
+            Ok(())
+        }
+    }
+}
+
+/// An account's status as the console shows it.
+fn account_status(a: &store::Account, now: chrono::DateTime<chrono::Utc>) -> String {
+    match (a.disabled_at, a.locked_until) {
+        (Some(_), _) => "已停用".into(),
+        (None, Some(t)) if t > now => format!(
+            "已锁定至{}",
+            domain::clock::beijing(t).format("%Y-%m-%d %H:%M")
+        ),
+        _ => "正常".into(),
     }
 }
 

@@ -1253,3 +1253,137 @@ fn another_platforms_key_file_is_refused_before_it_writes() {
         serde_json::from_str(&run_ok(xinyong(fresh, &own, &["stats", "--json"]))).unwrap();
     assert_eq!(stats["subjects"], 0, "{stats}");
 }
+
+/// The audit trail names the operating system account that ran a command, not `$USER` (which
+/// the caller sets to anything); a name given by `--actor` stands beside it.
+#[test]
+fn the_cli_audit_actor_is_the_os_account_not_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    let db = db.to_str().unwrap();
+    let k = testkit::key_file(dir.path());
+    run_ok(xinyong(db, &k, &["migrate"]));
+    let mut c = xinyong(
+        db,
+        &k,
+        &["tokens", "create", "--role", "monitor", "--name", "x"],
+    );
+    c.env("USER", "spoofed").env_remove("SUDO_USER");
+    run_ok(c);
+    let (file, entry) = gen_penalties(dir.path(), 5, 0.0);
+    let mut c = xinyong(
+        db,
+        &k,
+        &[
+            "import",
+            "--source",
+            entry["unit"].as_str().unwrap(),
+            "--class",
+            "行政处罚",
+            "--actor",
+            "李四",
+            file.to_str().unwrap(),
+        ],
+    );
+    c.env("USER", "spoofed").env_remove("SUDO_USER");
+    run_ok(c);
+    let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap());
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let me = passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 2 && f[2] == uid.to_string())
+        .map(|f| f[0].to_string())
+        .unwrap_or_else(|| format!("uid:{uid}"));
+    let platform = store::Store::open_platform(db).unwrap();
+    let entries = platform.audit_page(1, 100).unwrap();
+    let actor = |action: &str| {
+        entries
+            .iter()
+            .find(|e| e.entry.action == action)
+            .map(|e| e.entry.actor.clone())
+            .unwrap_or_else(|| panic!("no {action} entry"))
+    };
+    let token = actor("token.create");
+    assert!(!token.contains("spoofed"), "{token}");
+    assert!(token.starts_with(&format!("cli:{me}")), "{token}");
+    let import = actor("submission.create");
+    assert!(import.starts_with(&format!("cli:{me}")), "{import}");
+    assert!(import.ends_with(" as 李四"), "{import}");
+}
+
+/// Every role's account is disabled and enabled again on the command line; the list says
+/// which are disabled or locked; enabling revives no session the disabling ended.
+#[test]
+fn accounts_are_disabled_and_enabled_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    let db = db.to_str().unwrap();
+    let k = testkit::key_file(dir.path());
+    run_ok(xinyong(db, &k, &["migrate"]));
+    run_ok(xinyong(
+        db,
+        &k,
+        &[
+            "accounts",
+            "create",
+            "--role",
+            "auditor",
+            "--username",
+            "shenji",
+        ],
+    ));
+    let list = |json: bool| {
+        let mut args = vec!["accounts", "list"];
+        if json {
+            args.push("--json");
+        }
+        run_ok(xinyong(db, &k, &args))
+    };
+    assert!(list(false).contains("正常"), "{}", list(false));
+    // A session of the account, to see that it ends with the disabling and stays ended.
+    let platform = store::Store::open_platform(db).unwrap();
+    let id = platform
+        .account_by_username("shenji")
+        .unwrap()
+        .unwrap()
+        .account_id;
+    let now = chrono::Utc::now();
+    platform
+        .create_session(b"s1", id, now, now + chrono::Duration::hours(1), None)
+        .unwrap();
+    run_ok(xinyong(db, &k, &["accounts", "disable", "shenji"]));
+    assert!(list(false).contains("已停用"), "{}", list(false));
+    let j: Value = serde_json::from_str(list(true).trim()).unwrap();
+    assert_eq!(j[0]["status"], "已停用", "{j}");
+    // Again: said, not an error hidden.
+    let out = xinyong(db, &k, &["accounts", "disable", "shenji"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    run_ok(xinyong(db, &k, &["accounts", "enable", "shenji"]));
+    assert!(list(false).contains("正常"), "{}", list(false));
+    let a = platform.account_by_username("shenji").unwrap().unwrap();
+    assert!(a.disabled_at.is_none());
+    assert!(platform.session(b"s1").unwrap().unwrap().revoked);
+    // Five wrong passwords lock it: the list says until when.
+    let until = now + chrono::Duration::minutes(15);
+    platform.login_attempt(id, 1, now, until).unwrap();
+    assert!(list(false).contains("已锁定至"), "{}", list(false));
+    let actions: Vec<(String, String)> = platform
+        .audit_page(1, 100)
+        .unwrap()
+        .iter()
+        .map(|e| (e.entry.action.clone(), e.entry.outcome.clone()))
+        .collect();
+    for a in ["account.disable", "account.enable"] {
+        assert!(
+            actions.iter().any(|(x, o)| x == a && o == "ok"),
+            "{actions:?}"
+        );
+    }
+    let out = xinyong(db, &k, &["accounts", "enable", "nobody"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

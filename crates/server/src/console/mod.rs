@@ -156,6 +156,12 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
     )
     .page(
         Method::POST,
+        "/console/accounts/{id}/enable",
+        ADMIN,
+        pages_impl::enable_account,
+    )
+    .page(
+        Method::POST,
         "/console/accounts/{id}/reset",
         ADMIN,
         pages_impl::reset_account,

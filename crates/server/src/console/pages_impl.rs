@@ -157,25 +157,39 @@ pub async fn login(
     let (s, u, pw) = (state.clone(), username.clone(), f.password.clone());
     let result = blocking(move || {
         let now = s.clock.now();
-        // Every failure reads the same and costs one password check: neither the message nor
-        // the time tells an unknown name from a locked or disabled account.
-        const FAILED: &str = "用户名或密码错误，或账号已锁定（连续错误5次锁定15分钟）";
+        let lock_until = now + chrono::Duration::minutes(LOCK_MINUTES);
+        // Every failure costs one password check: the time does not tell an unknown name from a
+        // locked or disabled account (nor does the message, below).
         let Some(a) = s.platform.account_by_username(&u)? else {
             auth::verify_password(&pw, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000");
-            return Ok(Err(FAILED));
+            return Ok(Err(Refused::UnknownUser));
         };
         // The attempt is counted before the password is checked, so that guesses sent at once
         // cannot all pass the limit.
-        let allowed = a.disabled_at.is_none()
-            && s.platform.login_attempt(
-                a.account_id,
-                LOCK_AFTER,
-                now,
-                now + chrono::Duration::minutes(LOCK_MINUTES),
-            )?;
+        let attempt = if a.disabled_at.is_none() {
+            Some(
+                s.platform
+                    .login_attempt(a.account_id, LOCK_AFTER, now, lock_until)?,
+            )
+        } else {
+            None
+        };
         let right = auth::verify_password(&pw, &a.password_hash);
-        if !(allowed && right) {
-            return Ok(Err(FAILED));
+        match attempt {
+            None => return Ok(Err(Refused::Disabled)),
+            Some(store::LoginAttempt::Locked) => {
+                return Ok(Err(Refused::Locked {
+                    until: a.locked_until,
+                    right,
+                }));
+            }
+            Some(store::LoginAttempt::Locking) if !right => {
+                return Ok(Err(Refused::BadPassword {
+                    locked_until: Some(lock_until),
+                }));
+            }
+            Some(_) if !right => return Ok(Err(Refused::BadPassword { locked_until: None })),
+            Some(_) => {}
         }
         s.platform.login_succeeded(a.account_id)?;
         let secret = auth::new_secret("xs").map_err(ApiError::internal)?;
@@ -222,26 +236,106 @@ pub async fn login(
                 session_cookie(&secret, state.config.secure_cookies, max_age),
             )
         }
-        Ok(Err(msg)) => {
+        Ok(Err(why)) => {
+            // The trail keeps the real reason; the user reads the same message whatever it is
+            // (no telling which names exist).
             audit(
                 &state,
                 &ctx,
                 "login",
                 Some(format!("user:{username}")),
-                "denied:bad_credentials",
-                Some(msg.into()),
+                why.outcome(),
+                Some(why.detail()),
             )
             .await;
+            if let Refused::BadPassword {
+                locked_until: Some(t),
+            } = why
+            {
+                account_locked(&state, &ctx, &username, t).await;
+            }
             fail(
                 &ctx,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                msg,
+                LOGIN_FAILED,
                 &username,
                 &next,
             )
         }
         Err(e) => error_page(&ctx, e),
     }
+}
+
+/// What a refused login shows, whatever the reason.
+const LOGIN_FAILED: &str = "用户名或密码错误，或账号已锁定（连续错误5次锁定15分钟）";
+
+/// Why a login was refused, for the audit trail only.
+enum Refused {
+    UnknownUser,
+    /// With the time the account is locked until when this failure locked it.
+    BadPassword {
+        locked_until: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Whether the password given was right: a right one during the lock is its owner waiting,
+    /// or a guess that found it.
+    Locked {
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        right: bool,
+    },
+    Disabled,
+}
+
+impl Refused {
+    fn outcome(&self) -> &'static str {
+        match self {
+            Refused::UnknownUser => "denied:unknown_user",
+            Refused::BadPassword { .. } => "denied:bad_password",
+            Refused::Locked { .. } => "denied:locked",
+            Refused::Disabled => "denied:disabled",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Refused::UnknownUser => "用户名不存在".into(),
+            Refused::BadPassword { locked_until: None } => "密码错误".into(),
+            Refused::BadPassword {
+                locked_until: Some(t),
+            } => format!(
+                "密码错误，连续错误{LOCK_AFTER}次，账号锁定至{}",
+                fmt_time(*t)
+            ),
+            Refused::Locked { until, right } => format!(
+                "账号锁定中{}，所给密码{}",
+                until
+                    .map(|t| format!("（至{}）", fmt_time(t)))
+                    .unwrap_or_default(),
+                if *right { "正确" } else { "错误" }
+            ),
+            Refused::Disabled => "账号已停用".into(),
+        }
+    }
+}
+
+/// The moment an account gets locked by failed attempts, an entry of its own.
+async fn account_locked(
+    state: &Shared,
+    ctx: &Ctx,
+    username: &str,
+    until: chrono::DateTime<chrono::Utc>,
+) {
+    audit(
+        state,
+        ctx,
+        "account.locked",
+        Some(format!("user:{username}")),
+        "ok",
+        Some(format!(
+            "连续{LOCK_AFTER}次密码错误，锁定{LOCK_MINUTES}分钟，至{}",
+            fmt_time(until)
+        )),
+    )
+    .await;
 }
 
 #[derive(Deserialize)]
@@ -442,6 +536,8 @@ pub async fn password_form(ctx: Ctx) -> Response {
         pages::Password {
             frame: frame(&ctx, "修改密码", ""),
             forced: ctx.session.as_ref().is_some_and(|s| s.must_change),
+            policy: auth::password_policy_text(),
+            min_length: auth::MIN_PASSWORD,
         },
     )
 }
@@ -474,26 +570,28 @@ pub async fn change_password(
         // A wrong current password counts like a failed login: a taken-over session must not
         // guess the password at leisure.
         let now = s.clock.now();
-        let allowed = s.platform.login_attempt(
-            a.account_id,
-            LOCK_AFTER,
-            now,
-            now + chrono::Duration::minutes(LOCK_MINUTES),
-        )?;
-        if !allowed || !auth::verify_password(&f.current, &a.password_hash) {
-            return Ok(Err(
-                "原密码不正确（连续错误5次将锁定账号15分钟）".to_string()
-            ));
+        let lock_until = now + chrono::Duration::minutes(LOCK_MINUTES);
+        let attempt = s
+            .platform
+            .login_attempt(a.account_id, LOCK_AFTER, now, lock_until)?;
+        let right = auth::verify_password(&f.current, &a.password_hash);
+        if attempt == store::LoginAttempt::Locked || !right {
+            let locked =
+                (attempt == store::LoginAttempt::Locking).then(|| (a.username.clone(), lock_until));
+            return Ok(Err((
+                "原密码不正确（连续错误5次将锁定账号15分钟）".to_string(),
+                locked,
+            )));
         }
         s.platform.login_succeeded(a.account_id)?;
         if f.new != f.repeat {
-            return Ok(Err("两次输入的新密码不一致".to_string()));
+            return Ok(Err(("两次输入的新密码不一致".to_string(), None)));
         }
         if f.new == f.current {
-            return Ok(Err("新密码不能与原密码相同".to_string()));
+            return Ok(Err(("新密码不能与原密码相同".to_string(), None)));
         }
         if let Err(e) = auth::check_password_policy(&a.username, &f.new) {
-            return Ok(Err(e.to_string()));
+            return Ok(Err((e.to_string(), None)));
         }
         let hash = auth::hash_password(&f.new).map_err(ApiError::internal)?;
         let now = s.clock.now();
@@ -527,7 +625,7 @@ pub async fn change_password(
                 session_cookie(&secret, state.config.secure_cookies, max_age),
             )
         }
-        Ok(Err(msg)) => {
+        Ok(Err((msg, locked))) => {
             audit(
                 &state,
                 &ctx,
@@ -537,6 +635,9 @@ pub async fn change_password(
                 Some(msg.clone()),
             )
             .await;
+            if let Some((username, until)) = locked {
+                account_locked(&state, &ctx, &username, until).await;
+            }
             let mut fr = frame(&ctx, "修改密码", "");
             fr.error = Some(msg);
             render(
@@ -544,6 +645,8 @@ pub async fn change_password(
                 pages::Password {
                     frame: fr,
                     forced: ctx.session.as_ref().is_some_and(|s| s.must_change),
+                    policy: auth::password_policy_text(),
+                    min_length: auth::MIN_PASSWORD,
                 },
             )
         }
@@ -762,8 +865,8 @@ async fn accounts_page(
                     created: fmt_time(a.created_at),
                     status: if a.disabled_at.is_some() {
                         "已停用".into()
-                    } else if a.locked_until.is_some_and(|t| t > s.clock.now()) {
-                        "已锁定".into()
+                    } else if let Some(t) = a.locked_until.filter(|t| *t > s.clock.now()) {
+                        format!("已锁定至{}", fmt_time(t))
                     } else {
                         "正常".into()
                     },
@@ -872,6 +975,33 @@ pub async fn disable_account(
         &state,
         &ctx,
         "account.disable",
+        Some(format!("account:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match r {
+        Ok(_) => see_other("/console/accounts"),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+/// Enables a disabled account again (beside disabling, by the same rules).
+pub async fn enable_account(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiForm(f): ApiForm<CsrfForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let s = state.clone();
+    let r = blocking(move || manage::enable_account(&s, id)).await;
+    audit(
+        &state,
+        &ctx,
+        "account.enable",
         Some(format!("account:{id}")),
         if r.is_ok() { "ok" } else { "failed" },
         None,
@@ -1230,6 +1360,8 @@ fn action_label(code: &str) -> String {
         "account.contact" => "设置联系方式",
         "account.create" => "创建账号",
         "account.disable" => "停用账号",
+        "account.enable" => "启用账号",
+        "account.locked" => "账号被锁定",
         "account.reset_password" => "重置密码",
         "token.create" => "创建接口令牌",
         "token.revoke" => "吊销接口令牌",
@@ -1334,6 +1466,10 @@ fn outcome_label(outcome: &str) -> String {
     let why = match why {
         "" => String::new(),
         "bad_credentials" => "：用户名、密码或令牌错误".into(),
+        "unknown_user" => "：用户名不存在".into(),
+        "bad_password" => "：密码错误".into(),
+        "locked" => "：账号锁定中".into(),
+        "disabled" => "：账号已停用".into(),
         "forbidden" => "：角色无权".into(),
         "not_found" => "：对象不存在或无权知道".into(),
         "refused" => "：被拒绝".into(),
