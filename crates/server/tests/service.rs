@@ -2310,3 +2310,56 @@ async fn the_password_form_states_the_policy_it_is_held_to() {
     // A password of letters and digits only, as the old label allowed, is refused.
     assert!(auth::check_password_policy("u", "abcdefgh12x").is_err());
 }
+
+/// A unit finds its own records by the document number it knows them by (a system that lost the
+/// submission's answer, or whose re-send was counted unchanged and so not listed), in any
+/// bracket form; another unit finds nothing; the credit office names the unit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_finds_its_records_by_document_number() {
+    let h = harness();
+    let body = records_json(&[(
+        "盐城市恒泰化工有限公司",
+        "91320900MA1MB4X50R",
+        "盐环罚〔2026〕521号",
+    )]);
+    let r = push(&h, Role::Reporter, &body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["accepted_rows"][0]["record_id"]
+        .as_str()
+        .map(str::to_string);
+    let find = |role: Role, q: &str| {
+        let h = &h;
+        let uri = format!("/api/v1/records?{q}");
+        async move { h.get(&uri, role).await }
+    };
+    let q = format!("decision_no={}", urlencode("盐环罚[2026]521号"));
+    let r = find(Role::Reporter, &q).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let ids: Vec<String> = serde_json::from_value(r.json()["record_ids"].clone()).unwrap();
+    assert_eq!(ids.len(), 1, "{}", r.text());
+    if let Some(id) = id {
+        assert_eq!(ids[0], id);
+    }
+    let other = h.token_for(Role::Reporter, "盐城市市场监督管理局");
+    let r = h
+        .send_as(&other, Method::GET, &format!("/api/v1/records?{q}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.json()["record_ids"],
+        serde_json::json!([]),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        find(Role::Admin, &q).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let r = find(
+        Role::Admin,
+        &format!("{q}&unit={}", urlencode("盐城市生态环境局")),
+    )
+    .await;
+    assert_eq!(r.json()["record_ids"].as_array().map(Vec::len), Some(1));
+    assert_eq!(find(Role::Handling, &q).await.status, StatusCode::FORBIDDEN);
+}

@@ -246,6 +246,9 @@ pub struct Submission {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[schema(description = "报送中写入了记录新版本的一行。")]
 pub struct AcceptedRow {
+    // The row as the source numbers it: a CSV/XLSX line (the header is line 1, so the first
+    // record is 2), a JSON record's place in its list (from 1).
+    /// 行号：CSV/XLSX为文件中的行号（表头为第1行，第一条数据为第2行）；JSON为记录在数组中的序号（从1起）。
     pub row_no: i64,
     pub record_id: String,
     // `created` or `corrected`.

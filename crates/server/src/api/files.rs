@@ -324,3 +324,77 @@ pub async fn withdraw_record(
     .await;
     r.map(Json)
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ByDecision {
+    // The decision's document number as the unit wrote it (full-width forms and the year's
+    // brackets read as the platform keys them).
+    /// 决定文书号（如“盐环罚〔2026〕12号”；全角半角、年份括号写法按平台规则归一）。
+    pub decision_no: String,
+    // Required for the credit office (whose unit's records to look in).
+    /// 信用办查询时须指明报送单位；信源单位只查本单位的记录。
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DecisionRecords {
+    pub decision_no: String,
+    pub unit: String,
+    // The records of that decision (one per party), any state — withdrawn ones too.
+    /// 该决定对应的记录编号（一份决定有多个当事人时为多条），含已撤回的记录。
+    pub record_ids: Vec<String>,
+}
+
+/// A unit's own records by the document number it knows them by: what a system that lost a
+/// submission's answer (or only re-sent unchanged rows, which are counted, not listed) needs to
+/// withdraw or check one. Only the 行政许可 and 行政处罚 classes are keyed by their decision.
+#[utoipa::path(get, path = "/api/v1/records", summary = "按决定文书号查询本单位报送的记录编号", tag = "报送", security(("token" = [])),
+    params(ByDecision),
+    responses(
+        (status = 200, description = "本单位以该文书号报送的行政许可、行政处罚记录编号（可能为空）", body = DecisionRecords),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn records_by_decision(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<ByDecision>,
+) -> ApiResult<Json<DecisionRecords>> {
+    let unit = match (ctx.principal.role, &ctx.principal.unit, q.unit) {
+        (Role::Admin, _, Some(u)) => state
+            .rules
+            .units
+            .find(&u)
+            .map(|u| u.name.clone())
+            .ok_or_else(|| ApiError::Unprocessable(format!("报送单位“{u}”不在信源单位名录中")))?,
+        (Role::Admin, _, None) => {
+            return Err(ApiError::Unprocessable(
+                "信用办查询须以unit参数指明报送单位".into(),
+            ));
+        }
+        (_, Some(own), _) => own.clone(),
+        _ => return Err(ApiError::Forbidden),
+    };
+    let no = q.decision_no.trim().to_string();
+    if no.is_empty() || no.chars().count() > 200 {
+        return Err(ApiError::Unprocessable(
+            "decision_no：请填写决定文书号（200字以内）".into(),
+        ));
+    }
+    let (s, u, n) = (state.clone(), unit.clone(), no.clone());
+    let record_ids = blocking(move || {
+        let mut found = Vec::new();
+        for class in &s.rules.monitoring.classes {
+            if let Some(key) = domain::monitoring::decision_key(class, &[n.as_str()]) {
+                found.extend(s.store.records_of_decision(&u, class, &key)?);
+            }
+        }
+        Ok(found)
+    })
+    .await?;
+    Ok(Json(DecisionRecords {
+        decision_no: no,
+        unit,
+        record_ids,
+    }))
+}

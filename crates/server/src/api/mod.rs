@@ -51,6 +51,12 @@ pub fn routes(r: Routes) -> Routes {
             UNMASKERS,
             files::id_number,
         )
+        .api(
+            Method::GET,
+            "/api/v1/records",
+            UNIT_STAFF,
+            files::records_by_decision,
+        )
         .api(Method::GET, "/api/v1/records/{id}", EVERYONE, files::record)
         .api(
             Method::POST,

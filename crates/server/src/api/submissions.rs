@@ -260,6 +260,8 @@ pub struct PageParams {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct RejectedRow {
+    // Numbered as accepted rows are.
+    /// 行号：CSV/XLSX为文件中的行号（表头为第1行）；JSON为记录在数组中的序号（从1起）。
     pub row_no: i64,
     pub problems: Vec<Problem>,
 }
@@ -267,8 +269,9 @@ pub struct RejectedRow {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SubmissionDetail {
     pub submission: Submission,
-    // Rows that wrote a version (rows unchanged against the store are counted, not listed).
-    /// 写入了记录新版本的行（与库中相同、未发生变化的行只计数，不列出）。
+    // Rows that wrote a version (rows unchanged against the store are counted, not listed: their
+    // record ids are found by document number at GET /api/v1/records?decision_no=).
+    /// 写入了记录新版本的行（与库中相同、未发生变化的行只计数，不列出；其记录编号可按文书号查询：GET /api/v1/records?decision_no=）。
     pub accepted_rows: Vec<AcceptedRow>,
     pub rejected_rows: Vec<RejectedRow>,
     pub offset: i64,
