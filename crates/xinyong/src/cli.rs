@@ -122,6 +122,10 @@ pub enum Command {
 pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Make a new platform in a PostgreSQL schema that holds none yet (without it, a schema
+    /// that does not exist — a typo in --db — is refused rather than served empty).
+    #[arg(long)]
+    pub init: bool,
     /// Requests per minute per API token or logged-in account.
     #[arg(long, default_value_t = 6000)]
     pub rate_per_credential: u32,

@@ -1118,6 +1118,8 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     }
     let args = ServeArgs {
         listen: a.listen.clone(),
+        // The demo has just built its store.
+        init: true,
         rate_per_credential: 6000,
         rate_per_address: 600,
         max_submission_mib: 2048,
@@ -1175,6 +1177,20 @@ fn secure_cookies(a: &ServeArgs) -> Result<bool> {
 }
 
 fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()> {
+    // A PostgreSQL schema holding no platform is a mistyped --db far more often than a new
+    // city: served empty, every check would answer "nothing on record" while /readyz said ready.
+    // (An SQLite file is the embedded default: its first start makes it.)
+    if !a.init
+        && let Ok(location @ store::Location::Postgres { .. }) = store::Location::parse(db)
+        && !location
+            .holds_platform()
+            .with_context(|| format!("连接数据库 {}", location.display()))?
+    {
+        bail!(
+            "数据库{}中还没有平台（模式不存在或为空）：请检查 --db；新建平台请加 --init，或先运行 xinyong migrate",
+            location.display()
+        );
+    }
     let store = Arc::new(Store::open(db).with_context(|| format!("打开数据库 {db}"))?);
     let platform = Arc::new(Store::open_platform(db)?);
     let keys = Arc::new(match keys {

@@ -825,26 +825,43 @@ fn a_trail_rewritten_unkeyed_with_its_checkpoints_deleted_is_found_by_the_anchor
 }
 
 /// `xinyong serve` starts, migrates and answers `/readyz` on both backends (on PostgreSQL the
-/// blocking store client must not be driven from inside the async runtime).
+/// blocking store client must not be driven from inside the async runtime). A PostgreSQL schema
+/// with no platform yet (a mistyped --db, say) is refused unless told to make one (--init).
 #[test]
 fn serve_is_ready_on_both_backends() {
     let dir = tempfile::tempdir().unwrap();
     for ts in testkit::stores() {
         let k = testkit::key_file(dir.path());
+        let pg = ts.spec.starts_with("postgres");
+        if pg {
+            // The test's own schema holds a platform already (testkit made it): a name typed
+            // wrong does not.
+            let typo = format!("{}typo", ts.spec);
+            let out = xinyong(&typo, &k, &["serve", "--listen", "127.0.0.1:0"])
+                .output()
+                .unwrap();
+            assert!(!out.status.success());
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains("还没有平台") && err.contains("--init"),
+                "{err}"
+            );
+        }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let mut child = xinyong(
-            &ts.spec,
-            &k,
-            &["serve", "--listen", &format!("127.0.0.1:{port}")],
-        )
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        let listen = format!("127.0.0.1:{port}");
+        let mut args = vec!["serve", "--listen", listen.as_str()];
+        if pg {
+            args.push("--init");
+        }
+        let mut child = xinyong(&ts.spec, &k, &args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         let mut ready = None;
         for _ in 0..150 {
             if let Ok(Some(status)) = child.try_wait() {
