@@ -2306,6 +2306,127 @@ async fn a_representative_listed_warns_those_who_follow_the_organisation() {
     assert!(page.contains("法定代表人列入名单"), "{page}");
 }
 
+/// A department holding many ID numbers tells its subjects apart by the key the platform gives
+/// back for each code it subscribes (masked ID numbers look alike): its list and its alerts —
+/// in the API and in the webhook's body — name that key, and an organisation's code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_and_alerts_name_the_subject_by_its_key() {
+    let h = harness_on(
+        testkit::sqlite(),
+        server::Config {
+            webhooks_to_loopback: true,
+            ..server::Config::default()
+        },
+    );
+    let x = city(&h);
+    let (url, rx) = receiver().await;
+    let r = h
+        .post_json(
+            "/api/v1/webhooks",
+            Role::Admin,
+            json!({"unit": UNIT, "url": url}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let person = h.state.keys.person_key("身份证", &x.p);
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions",
+            Role::Handling,
+            json!({"codes": [x.f, x.p, "123"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let s = r.json();
+    assert_eq!(
+        s["subjects"],
+        json!([
+            {"code": x.f, "subject_key": x.f},
+            {"code": x.p, "subject_key": person},
+        ]),
+        "{s}"
+    );
+    let mine = h.get("/api/v1/subscriptions", Role::Handling).await.json();
+    let by_key = |key: &str| {
+        mine.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["subject_key"] == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("{key} not in {mine}"))
+    };
+    assert_eq!(by_key(&x.f)["code"], x.f.as_str());
+    let p = by_key(&person);
+    assert!(p["code"].is_null(), "{p}");
+    assert!(!p.to_string().contains(&x.p), "a full ID number in {p}");
+    run_jobs(&h);
+
+    // F is listed, and so is person p again: an alert about each.
+    list_f(&h, &x);
+    let court = format!(
+        "SX_XDR_MC,SX_XDR_LB,SX_XDR_ZJLX,SX_XDR_ZJHM,SX_AH,SX_ZXFY,SX_YJWH,SX_YW,SX_LXQK,SX_JTQX,SX_LARQ,SX_FBRQ\n\
+         王某,自然人,身份证,{},（2026）苏0902执301号,盐城市亭湖区人民法院,（2025）苏0902民初4号,给付货款5万元,全部未履行,有履行能力而拒不履行,2026-05-05,2026-06-01\n",
+        x.p
+    );
+    let s = import(
+        &h,
+        "盐城市亭湖区人民法院",
+        "司法裁判及执行（失信被执行人）",
+        &court,
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    let r = run_jobs(&h);
+    assert_eq!((r.alerts_made, r.delivered), (2, 2), "{r:?}");
+    let alerts = h.get("/api/v1/alerts", Role::Handling).await.json();
+    let about = |key: &str| {
+        alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["subject_key"] == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("no alert about {key} in {alerts}"))
+    };
+    assert_eq!(about(&x.f)["code"], x.f.as_str());
+    let a = about(&person);
+    assert!(a["code"].is_null() && !a.to_string().contains(&x.p), "{a}");
+    let got = rx.got.lock().unwrap().clone();
+    let bodies: Vec<Value> = got
+        .iter()
+        .map(|(_, b)| serde_json::from_slice(b).unwrap())
+        .collect();
+    assert!(
+        bodies
+            .iter()
+            .any(|v| v["subject_key"] == x.f.as_str() && v["code"] == x.f.as_str()),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies
+            .iter()
+            .any(|v| v["subject_key"] == person.as_str() && v["code"].is_null()),
+        "{bodies:?}"
+    );
+    assert!(!format!("{bodies:?}").contains(&x.p), "a full ID number");
+    // The document says so.
+    let doc = h.get("/api/v1/openapi.json", Role::Public).await.json();
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [
+        ("SubscribeResult", "subjects"),
+        ("Subscribed", "subject_key"),
+        ("Subscription", "subject_key"),
+        ("Subscription", "code"),
+        ("Alert", "subject_key"),
+        ("Alert", "code"),
+    ] {
+        assert!(
+            schemas[schema]["properties"][field].is_object(),
+            "{schema}.{field}: {}",
+            schemas[schema]
+        );
+    }
+}
+
 /// A deciding unit manages the entries it reported on its own page (本单位认定名单) — the ended
 /// ones too — instead of through a check made for the purpose, which counted as a department's
 /// check owed feedback. An exit there is a versioned change that checks follow at once; a

@@ -106,8 +106,13 @@ pub struct BatchRow {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Subscription {
     pub unit: String,
-    #[serde(skip)]
+    // The key alerts and checks name the subject by: a department tells apart persons whose
+    // masked ID numbers look alike by it.
+    /// 主体键：自然人为P开头的32位键（订阅时按所报身份证号码返回），组织为统一社会信用代码。
     pub subject_key: String,
+    // An organisation's USCC (a person's ID number is never given back).
+    /// 组织的统一社会信用代码；自然人为空。
+    pub code: Option<String>,
     pub label: String,
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -125,8 +130,12 @@ pub struct Alert {
     pub alert_id: i64,
     pub created_at: DateTime<Utc>,
     pub unit: String,
-    #[serde(skip)]
+    // Masked ID numbers collide: the key says which subscribed subject the alert is about.
+    /// 主体键：自然人为P开头的32位键（与订阅结果中的相同），组织为统一社会信用代码。
     pub subject_key: String,
+    // An organisation's USCC (a person's ID number is never given back).
+    /// 组织的统一社会信用代码；自然人为空。
+    pub code: Option<String>,
     pub subject_label: String,
     // listed, serious_penalty, exited …; legal_rep_… for an organisation's representative.
     /// 事件类型：listed（列入名单）、serious_penalty（受到严重失信行政处罚）、changed（名单信息变更）、revoked（撤销列入决定）、exited（移出名单）、penalty_ended（处罚信息停止公示）；订阅的组织因其法定代表人的名单变动而收到的，加前缀legal_rep_（如legal_rep_listed：法定代表人列入名单）。
@@ -226,11 +235,17 @@ fn check_from(r: &Row) -> Result<CheckRow, StoreError> {
 const ALERT_COLUMNS: &str = "alert_id, created_at, unit, subject_key, subject_label, event, record_id, class_code,
     detail, delivery, attempts, next_attempt, last_error, delivered_at, feedback, feedback_reason, feedback_at";
 
+/// An organisation's code from its subject key (its USCC); a person's key (P…) gives none.
+pub fn code_of(subject_key: &str) -> Option<String> {
+    (!subject_key.starts_with('P')).then(|| subject_key.to_string())
+}
+
 fn alert_from(r: &Row) -> Result<Alert, StoreError> {
     Ok(Alert {
         alert_id: r.i64(0)?,
         created_at: r.time(1)?,
         unit: r.text(2)?,
+        code: code_of(&r.text(3)?),
         subject_key: r.text(3)?,
         subject_label: r.text(4)?,
         event: r.text(5)?,
@@ -721,6 +736,7 @@ impl Store {
             .map(|r| {
                 Ok(Subscription {
                     unit: r.text(0)?,
+                    code: code_of(&r.text(1)?),
                     subject_key: r.text(1)?,
                     label: r.text(2)?,
                     note: r.opt_text(3)?,

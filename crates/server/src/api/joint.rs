@@ -1358,6 +1358,20 @@ pub struct SubscribeResult {
     // Codes that are not valid, with why.
     /// 无效的代码及其原因。
     pub invalid: Vec<String>,
+    // Each code subscribed, in the order sent, with the key alerts will name it by.
+    /// 已订阅的每个代码（按报送顺序）及平台据以标识该主体的主体键；预警和订阅列表中的 subject_key 与此相同。
+    pub subjects: Vec<Subscribed>,
+}
+
+/// A code as the caller sent it and the subject's key: the caller holds the ID number already,
+/// so its key tells it nothing new, and masked ID numbers in alerts may look alike.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Subscribed {
+    // As sent.
+    /// 报送的代码（原样）。
+    pub code: String,
+    /// 主体键：自然人为P开头的32位键，组织为统一社会信用代码。
+    pub subject_key: String,
 }
 
 /// Whose checks, subscriptions and alerts the caller's are: its unit's, or — a financial
@@ -1397,6 +1411,7 @@ pub async fn subscribe(
         let now = s.clock.now();
         let mut ok = Vec::new();
         let mut invalid = Vec::new();
+        let mut subjects = Vec::new();
         for code in &req.codes {
             match joint::check::subject_of(code, &s.rules, &s.keys, today(now)) {
                 // What befalls a person is not the institution's to follow: it reads a person's
@@ -1412,6 +1427,10 @@ pub async fn subscribe(
                     } else {
                         format!("{name}（{shown}）")
                     };
+                    subjects.push(Subscribed {
+                        code: code.clone(),
+                        subject_key: key.clone(),
+                    });
                     ok.push((key, label));
                 }
                 Err(e) => invalid.push(e.to_string()),
@@ -1425,6 +1444,7 @@ pub async fn subscribe(
             added,
             already: n - added,
             invalid,
+            subjects,
         })
     })
     .await;
