@@ -333,16 +333,23 @@ async fn every_effect_and_a_delisting(h: Harness) {
         "{}",
         r.text()
     );
-    let r = fb(
-        json!({"outcome": "applied", "measures": ["CJ-ZFCG-01"], "reason": "已拒绝其参加本次采购"}),
-    )
-    .await;
+    let body =
+        json!({"outcome": "applied", "measures": ["CJ-ZFCG-01"], "reason": "已拒绝其参加本次采购"});
+    let r = fb(body.clone()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!(
-        fb(json!({"outcome": "applied", "measures": ["CJ-ZFCG-01"]}))
-            .await
-            .status,
-        StatusCode::CONFLICT
+    let first = r.json();
+    // A client retrying after a timeout sends the same feedback: it gets what was stored.
+    h.clock.set(h.clock.now() + chrono::Duration::minutes(3));
+    let r = fb(body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json(), first);
+    // Other feedback is refused, saying what was recorded.
+    let r = fb(json!({"outcome": "applied", "measures": ["CJ-ZFCG-01"]})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(
+        r.text().contains("已采取措施") && r.text().contains("已拒绝其参加本次采购"),
+        "{}",
+        r.text()
     );
     let got = h
         .get(&format!("/api/v1/checks/{id}"), Role::Handling)
@@ -1309,16 +1316,25 @@ async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!(
-        h.post_json(
+    // The same answer again (a retry) is taken; another is refused, saying what was recorded.
+    let r = h
+        .post_json(
             &format!("/api/v1/alerts/{id}/feedback"),
             Role::Handling,
-            json!({"outcome": "applied"})
+            json!({"outcome": "applied", "reason": "已暂停其投标资格"}),
         )
-        .await
-        .status,
-        StatusCode::CONFLICT
-    );
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["action"], "applied");
+    let r = h
+        .post_json(
+            &format!("/api/v1/alerts/{id}/feedback"),
+            Role::Handling,
+            json!({"outcome": "applied"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.text().contains("已暂停其投标资格"), "{}", r.text());
 
     // A's listing is revoked: a "revoked" alert (not a plain exit). This time the receiver
     // never answers 2xx: after the last pause the alert is marked failed and the console shows

@@ -358,13 +358,14 @@ pub fn file_feedback(
         unit: organisation_of(&ctx.principal).ok(),
         at: state.clock.now(),
     };
-    state.platform.give_feedback(&fb)?;
-    Ok(fb)
+    // The same feedback again (a retry after a timeout) answers with what was stored.
+    let (stored, _) = state.platform.give_feedback(&fb)?;
+    Ok(stored)
 }
 
 #[utoipa::path(post, path = "/api/v1/checks/{id}/feedback", summary = "反馈核查结果的应用情况", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "核查编号")), request_body = FeedbackRequest,
-    responses((status = 200, description = "反馈已记录", body = store::Feedback),
+    responses((status = 200, description = "反馈已记录；同一反馈重复提交（如超时后重试）时返回已记录的反馈。已有不同的反馈时返回409，说明已记录的内容", body = store::Feedback),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -1726,6 +1727,7 @@ pub fn file_alert_feedback(
     if reason.is_some_and(|r| r.chars().count() > 500) {
         return Err(ApiError::Unprocessable("说明不能超过500字".into()));
     }
+    // The same answer again (a retry after a timeout) is taken as given.
     state.platform.alert_feedback(
         a.alert_id,
         &f.outcome,
@@ -1738,7 +1740,7 @@ pub fn file_alert_feedback(
 
 #[utoipa::path(post, path = "/api/v1/alerts/{id}/feedback", summary = "反馈预警处理结果", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "预警编号")), request_body = AlertFeedbackRequest,
-    responses((status = 200, description = "反馈已记录", body = ListActionDone),
+    responses((status = 200, description = "反馈已记录；同一反馈重复提交（如超时后重试）时同样返回成功。已有不同的反馈时返回409，说明已记录的内容", body = ListActionDone),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
