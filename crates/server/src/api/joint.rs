@@ -1364,8 +1364,9 @@ pub struct SubscribeResult {
     pub subjects: Vec<Subscribed>,
 }
 
-/// A code as the caller sent it and the subject's key: the caller holds the ID number already,
-/// so its key tells it nothing new, and masked ID numbers in alerts may look alike.
+// A code as the caller sent it and the subject's key: the caller holds the ID number already,
+// so its key tells it nothing new, and masked ID numbers in alerts may look alike.
+/// 报送的代码及其主体键。
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Subscribed {
     // As sent.
