@@ -1178,7 +1178,7 @@ pub async fn create_batch(
             .read_to_end(&mut bytes)
             .map_err(|e| {
                 if e.to_string().contains(TOO_LARGE) {
-                    ApiError::TooLarge
+                    ApiError::too_large(MAX_BATCH_BYTES, "请拆分后分批提交")
                 } else {
                     ApiError::BadRequest(e.to_string())
                 }
@@ -1343,9 +1343,15 @@ pub async fn batch_xlsx(
 
 // ----- subscriptions, webhooks, alerts -----
 
+/// Codes one subscription call may bring (the documented maximum).
+pub const MAX_SUBSCRIBE_CODES: usize = 100_000;
+/// The body limit of a subscription call: 100,000 18-character codes in JSON (each quoted, with
+/// a comma and perhaps a space or line break) come to about 2.3 MB.
+pub const SUBSCRIBE_MAX_BYTES: usize = 3 << 20;
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SubscribeRequest {
-    // Codes to watch (USCC or ID numbers), at most 100,000 per call.
+    // Codes to watch (USCC or ID numbers), at most `MAX_SUBSCRIBE_CODES` per call.
     /// 要订阅的统一社会信用代码或公民身份号码，每次最多100000个。
     pub codes: Vec<String>,
     #[serde(default)]
@@ -1396,15 +1402,17 @@ pub const FINANCIAL_PREFIX: &str = "金融机构:";
     request_body = SubscribeRequest,
     responses((status = 200, description = "已订阅：这些主体被列入或移出名单、受到严重失信处罚时推送预警", body = SubscribeResult),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 413, description = "请求体超过3MB（每次最多100000个代码）", body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody)))]
 pub async fn subscribe(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiJson(req): ApiJson<SubscribeRequest>,
 ) -> ApiResult<Json<SubscribeResult>> {
-    if req.codes.is_empty() || req.codes.len() > 100_000 {
-        return Err(ApiError::Unprocessable("codes应有1至100000个代码".into()));
+    if req.codes.is_empty() || req.codes.len() > MAX_SUBSCRIBE_CODES {
+        return Err(ApiError::Unprocessable(format!(
+            "codes应有1至{MAX_SUBSCRIBE_CODES}个代码"
+        )));
     }
     let unit = organisation_of(&ctx.principal)?;
     let financial = ctx.principal.role == Role::Financial;
