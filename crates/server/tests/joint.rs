@@ -2482,6 +2482,41 @@ async fn a_subscription_call_takes_the_documented_number_of_codes() {
     assert!(m.contains("1MB") && !m.contains("报送"), "{m}");
 }
 
+/// A matter's code is read in any letter case, as a class's is: in a check, a batch, an
+/// exception, and a financial institution's check for credit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matter_codes_are_read_in_any_letter_case() {
+    let h = harness();
+    let x = city(&h);
+    let (status, v) = check(&h, Role::Handling, &x.a, "zfcg").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["verdict"].as_str(), v["matter"]["code"].as_str()),
+        (Some("forbid"), Some("ZFCG")),
+        "{v}"
+    );
+    let (status, v) = check(&h, Role::Financial, &x.a, " jrsx ").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let r = h
+        .send(
+            h.request(
+                Method::POST,
+                "/api/v1/batches?matter=Zfcg",
+                Role::Handling,
+                Via::Token,
+            )
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(Body::from(format!("{}\r\n", x.a)))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["matter"], "ZFCG");
+    // An unknown code is still refused.
+    let (status, _) = check(&h, Role::Handling, &x.a, "zfcgx").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
 /// A deciding unit manages the entries it reported on its own page (本单位认定名单) — the ended
 /// ones too — instead of through a check made for the purpose, which counted as a department's
 /// check owed feedback. An exit there is a versioned change that checks follow at once; a

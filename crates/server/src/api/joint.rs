@@ -90,7 +90,9 @@ async fn known_subject(state: &Shared, r: &mut CheckResult) -> ApiResult<()> {
 
 /// Financial institutions check for credit decisions only.
 fn may_check(ctx: &Ctx, matter: &str) -> ApiResult<()> {
-    if ctx.principal.role == Role::Financial && matter != "JRSX" && matter != "授信融资" {
+    let m = matter.trim();
+    if ctx.principal.role == Role::Financial && !m.eq_ignore_ascii_case("JRSX") && m != "授信融资"
+    {
         return Err(ApiError::Unprocessable(
             "金融机构只能核查“授信融资”（JRSX）事项".into(),
         ));
