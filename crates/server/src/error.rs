@@ -11,6 +11,10 @@ use serde::Serialize;
 pub enum ApiError {
     #[error("需要登录或有效的接口令牌")]
     Unauthenticated,
+    /// A token the platform issued that has been revoked or has expired: its holder is told
+    /// which (401 `unauthenticated`), never so for a string the platform did not issue.
+    #[error("{0}")]
+    TokenLapsed(&'static str),
     #[error("当前角色无权访问此功能")]
     Forbidden,
     /// Forbidden for a reason the caller should read (403 `forbidden`).
@@ -74,7 +78,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::TokenLapsed(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden | ApiError::NotYours(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::Concealed(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -90,7 +94,7 @@ impl ApiError {
     }
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Unauthenticated | ApiError::TokenLapsed(_) => "unauthenticated",
             ApiError::Forbidden | ApiError::NotYours(_) => "forbidden",
             ApiError::NotFound(_) | ApiError::Concealed(_) => "not_found",
             ApiError::BadRequest(_) => "bad_request",
