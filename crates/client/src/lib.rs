@@ -4,7 +4,7 @@
 //! HTTP client); the same calls as plain HTTP are in the README.
 //!
 //! ```no_run
-//! let c = xinyong_client::Client::new("https://credit.example.gov.cn", "xt_…");
+//! let c = xinyong_client::Client::new("https://credit.example.gov.cn", "xy_…");
 //! let answer = c.check("91320900MA1MB4X50R", "ZFCG")?;
 //! if answer.verdict == "forbid" {
 //!     // refuse, then say so

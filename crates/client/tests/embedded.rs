@@ -99,12 +99,20 @@ async fn an_approval_system_checks_shows_and_reports_back() {
             Some("未准予参加本次采购"),
         )
         .unwrap();
+        // Sent again after a timeout, the same feedback is taken; other feedback is refused,
+        // saying what was recorded.
+        c.applied(
+            answer.check_id,
+            &answer.measure_ids(),
+            Some("未准予参加本次采购"),
+        )
+        .unwrap();
         match c.applied(answer.check_id, &answer.measure_ids(), None) {
             Err(ClientError::Refused {
                 status: 409,
                 message,
                 ..
-            }) => assert!(message.contains("已反馈"), "{message}"),
+            }) => assert!(message.contains("未准予参加本次采购"), "{message}"),
             other => panic!("second feedback: {other:?}"),
         }
         match c.check("91320900MA3Y00010X", "ZFCG") {

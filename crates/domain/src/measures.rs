@@ -382,10 +382,13 @@ impl MeasureBook {
             .collect()
     }
 
+    /// A matter by its code, in any letter case (zfcg as ZFCG, as list classes are read), or
+    /// by its name.
     pub fn matter(&self, code_or_name: &str) -> Option<&Matter> {
+        let c = code_or_name.trim();
         self.matters
             .iter()
-            .find(|m| m.code == code_or_name || m.name == code_or_name)
+            .find(|m| m.code.eq_ignore_ascii_case(c) || m.name == c)
     }
 
     pub fn measure(&self, id: &str) -> Option<&Measure> {

@@ -204,6 +204,11 @@ pub struct Delivery<'a> {
     pub alert_id: i64,
     pub event: &'a str,
     pub subject: &'a str,
+    /// The subject's key (a person's P…, an organisation's USCC): the label's masked ID number
+    /// may be another subscribed person's too.
+    pub subject_key: &'a str,
+    /// An organisation's USCC; null for a person.
+    pub code: Option<&'a str>,
     pub record_id: &'a str,
     pub class_code: &'a str,
     pub detail: &'a str,
@@ -304,6 +309,8 @@ fn send(
         alert_id: a.alert_id,
         event: &a.event,
         subject: &a.subject_label,
+        subject_key: &a.subject_key,
+        code: a.code.as_deref(),
         record_id: &a.record_id,
         class_code: &a.class_code,
         detail: &a.detail,

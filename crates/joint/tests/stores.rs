@@ -283,11 +283,31 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
             unit: Some(UNIT.into()),
             at: now,
         };
-        platform.give_feedback(&fb).unwrap();
-        assert!(
-            platform.give_feedback(&fb).is_err(),
-            "{name}: feedback is given once"
-        );
+        assert!(platform.give_feedback(&fb).unwrap().1);
+        // The same feedback again (a retry after a timeout) gives back what was stored; other
+        // feedback is refused, saying what was recorded.
+        let later = store::Feedback {
+            at: now + Duration::minutes(5),
+            ..fb.clone()
+        };
+        let (kept, fresh) = platform.give_feedback(&later).unwrap();
+        assert!(!fresh, "{name}");
+        assert_eq!(kept.at, fb.at, "{name}: the first one stays");
+        let other = platform.give_feedback(&store::Feedback {
+            outcome: "not_applicable".into(),
+            measures: vec![],
+            reason: Some("同名不同主体".into()),
+            ..later.clone()
+        });
+        match other {
+            Err(store::StoreError::Refused(m)) => {
+                assert!(
+                    m.contains("已采取措施") && m.contains("CJ-FR-01"),
+                    "{name}: {m}"
+                )
+            }
+            other => panic!("{name}: {other:?}"),
+        }
         // Feedback on the clear check counts as feedback, not toward the rate's numerator.
         platform
             .give_feedback(&store::Feedback {
@@ -460,6 +480,25 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
                 .is_empty(),
             "{name}"
         );
+        // An answer to an alert sent again is taken as given; another answer is refused.
+        let id = claimed[0].alert_id;
+        let answer = |outcome: &str, reason: Option<&str>| {
+            platform.alert_feedback(id, outcome, reason, "officer", later.now())
+        };
+        assert!(answer("applied", Some("已暂停投标资格")).unwrap(), "{name}");
+        assert!(
+            !answer("applied", Some("已暂停投标资格")).unwrap(),
+            "{name}"
+        );
+        match answer("noted", None) {
+            Err(store::StoreError::Refused(m)) => {
+                assert!(
+                    m.contains("已采取措施") && m.contains("已暂停投标资格"),
+                    "{name}: {m}"
+                )
+            }
+            other => panic!("{name}: {other:?}"),
+        }
 
         // A batch's sealed result reads back as written.
         let mut row = store::BatchRow {

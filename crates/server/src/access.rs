@@ -121,6 +121,17 @@ pub struct Endpoint {
     pub console: bool,
 }
 
+/// A JSON route's body limit and what to tell a caller over it, put in the request's extensions
+/// so that `ApiJson` names the limit in its 413.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonLimit {
+    pub bytes: usize,
+    pub advice: &'static str,
+}
+
+/// What a JSON request over its limit is told, where its route says nothing of its own.
+pub const JSON_ADVICE: &str = "请减少单次提交的内容后重试";
+
 /// The router under construction and its table of endpoints.
 pub struct Routes {
     router: Router<Shared>,
@@ -151,6 +162,7 @@ impl Routes {
         path: &'static str,
         roles: &'static [Role],
         console: bool,
+        limit: Option<JsonLimit>,
         handler: H,
     ) -> Self
     where
@@ -162,7 +174,13 @@ impl Routes {
         let route = if console {
             route
         } else {
-            route.layer(axum::extract::DefaultBodyLimit::max(self.json_limit))
+            let limit = limit.unwrap_or(JsonLimit {
+                bytes: self.json_limit,
+                advice: JSON_ADVICE,
+            });
+            route
+                .layer::<_, std::convert::Infallible>(axum::Extension(limit))
+                .layer(axum::extract::DefaultBodyLimit::max(limit.bytes))
         };
         self.router = self.router.route(path, route);
         self.endpoints.push(Endpoint {
@@ -181,7 +199,29 @@ impl Routes {
         roles: &'static [Role],
         h: H,
     ) -> Self {
-        self.add(method, path, roles, false, h)
+        self.add(method, path, roles, false, None, h)
+    }
+
+    /// An API endpoint whose JSON body may be larger than the others' (never smaller than
+    /// `Config::max_json_bytes`), with the advice its 413 gives.
+    pub fn api_sized<H: Handler<T, Shared>, T: 'static>(
+        self,
+        method: Method,
+        path: &'static str,
+        roles: &'static [Role],
+        bytes: usize,
+        advice: &'static str,
+        h: H,
+    ) -> Self {
+        let bytes = bytes.max(self.json_limit);
+        self.add(
+            method,
+            path,
+            roles,
+            false,
+            Some(JsonLimit { bytes, advice }),
+            h,
+        )
     }
 
     pub fn page<H: Handler<T, Shared>, T: 'static>(
@@ -191,7 +231,7 @@ impl Routes {
         roles: &'static [Role],
         h: H,
     ) -> Self {
-        self.add(method, path, roles, true, h)
+        self.add(method, path, roles, true, None, h)
     }
 
     /// Routes outside the role table (static files, the API page): anyone may fetch them.

@@ -67,7 +67,7 @@ pub async fn spool(
             Ok(Some(Ok(b))) => {
                 total += b.len() as u64;
                 if total > limit {
-                    return Err(ApiError::TooLarge);
+                    return Err(ApiError::too_large(limit, "请拆分后分批报送"));
                 }
                 // Into the page cache: a write of a piece takes microseconds.
                 out.write_all(&b).map_err(ApiError::internal)?;
@@ -193,6 +193,14 @@ pub struct ApiJson<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let limit = req
+            .extensions()
+            .get::<crate::access::JsonLimit>()
+            .copied()
+            .unwrap_or(crate::access::JsonLimit {
+                bytes: 1 << 20,
+                advice: crate::access::JSON_ADVICE,
+            });
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(e) => Err(match e {
@@ -205,7 +213,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                         in_chinese(&d.body_text())
                     ))
                 }
-                axum::extract::rejection::JsonRejection::BytesRejection(_) => ApiError::TooLarge,
+                axum::extract::rejection::JsonRejection::BytesRejection(_) => {
+                    ApiError::too_large(limit.bytes as u64, limit.advice)
+                }
                 other => ApiError::BadRequest(format!(
                     "请求体不是有效的JSON{}",
                     position(&other.body_text())
@@ -235,7 +245,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
                     "表单内容不符合要求：{}",
                     in_chinese(&d.body_text())
                 )),
-                R::BytesRejection(_) => ApiError::TooLarge,
+                // A console form under axum's default limit.
+                R::BytesRejection(_) => ApiError::too_large(2 << 20, "请精简表单内容后重试"),
                 _ => ApiError::BadRequest("表单无法读取".into()),
             }),
         }

@@ -133,8 +133,9 @@ fn forwarded_client(value: &str) -> Option<std::net::IpAddr> {
 enum Resolved {
     Principal(Principal, Option<SessionInfo>),
     BadToken,
-    /// A token the platform issued, revoked or expired since (its id).
-    Lapsed(i64),
+    /// A token the platform issued, revoked or expired since (its id, and what its holder is
+    /// told: only whoever holds the secret learns that it was one of ours).
+    Lapsed(i64, &'static str),
 }
 
 /// API tokens as recently read from the store, so that a system calling thousands of times a
@@ -187,11 +188,23 @@ fn from_token(state: &Shared, secret: &str) -> Result<Resolved, ApiError> {
 /// Who a token speaks for, if it is still good; and the token to mark as used, when due.
 fn token_principal(state: &Shared, t: store::ApiToken) -> (Resolved, Option<i64>) {
     let now = state.clock.now();
-    if t.revoked_at.is_some() || t.expires_at <= now {
-        return (Resolved::Lapsed(t.token_id), None);
+    if t.revoked_at.is_some() {
+        return (
+            Resolved::Lapsed(t.token_id, "令牌已撤销，请联系信用办重新签发"),
+            None,
+        );
+    }
+    if t.expires_at <= now {
+        return (
+            Resolved::Lapsed(t.token_id, "令牌已过期，请联系信用办重新签发"),
+            None,
+        );
     }
     let Ok(role) = t.role.parse::<Role>() else {
-        return (Resolved::Lapsed(t.token_id), None);
+        return (
+            Resolved::Lapsed(t.token_id, "令牌已失效，请联系信用办重新签发"),
+            None,
+        );
     };
     let touch = state
         .touched
@@ -343,11 +356,13 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
     // A refused credential is limited as the public is, by address (an unknown token cost a
     // store lookup, and a flood of them must meet the limit), then refused.
     let mut lapsed = None;
+    let mut why = None;
     let (principal, session, refused) = match resolved {
         Ok(Resolved::Principal(p, s)) => (p, s, false),
         Ok(Resolved::BadToken) => (Principal::anonymous(), None, true),
-        Ok(Resolved::Lapsed(id)) => {
+        Ok(Resolved::Lapsed(id, message)) => {
             lapsed = Some(id);
+            why = Some(message);
             (Principal::anonymous(), None, true)
         }
         Err(e) => return labelled(&req, e.into_response()),
@@ -416,7 +431,8 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
         .await;
     }
     if refused {
-        return labelled(&req, ApiError::Unauthenticated.into_response());
+        let e = why.map_or(ApiError::Unauthenticated, ApiError::TokenLapsed);
+        return labelled(&req, e.into_response());
     }
     let back = console_referer(req.headers());
     let audit_failed: Arc<std::sync::atomic::AtomicBool> = Arc::default();

@@ -11,6 +11,10 @@ use serde::Serialize;
 pub enum ApiError {
     #[error("需要登录或有效的接口令牌")]
     Unauthenticated,
+    /// A token the platform issued that has been revoked or has expired: its holder is told
+    /// which (401 `unauthenticated`), never so for a string the platform did not issue.
+    #[error("{0}")]
+    TokenLapsed(&'static str),
     #[error("当前角色无权访问此功能")]
     Forbidden,
     /// Forbidden for a reason the caller should read (403 `forbidden`).
@@ -30,8 +34,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("请求过于频繁，请{0}秒后再试")]
     TooMany(u64),
-    #[error("请求体超过大小上限：请拆分后分批报送或上传")]
-    TooLarge,
+    /// Over a body limit: the message names the limit and what to do (see [`ApiError::too_large`]).
+    #[error("{0}")]
+    TooLarge(String),
     #[error("不支持的内容类型：请按接口文档设置Content-Type（如application/json、text/csv）")]
     UnsupportedMediaType,
     #[error("不支持的请求方法")]
@@ -63,16 +68,24 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
+    /// 413 naming the limit in MB and what fits the route (split a file, send fewer codes).
+    pub fn too_large(limit: u64, advice: &str) -> ApiError {
+        ApiError::TooLarge(format!(
+            "请求体超过{}的大小上限：{advice}",
+            megabytes(limit)
+        ))
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::TokenLapsed(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden | ApiError::NotYours(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::Concealed(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Busy | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -81,14 +94,14 @@ impl ApiError {
     }
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Unauthenticated | ApiError::TokenLapsed(_) => "unauthenticated",
             ApiError::Forbidden | ApiError::NotYours(_) => "forbidden",
             ApiError::NotFound(_) | ApiError::Concealed(_) => "not_found",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::Conflict(_) => "conflict",
             ApiError::TooMany(_) => "too_many_requests",
-            ApiError::TooLarge => "too_large",
+            ApiError::TooLarge(_) => "too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Busy | ApiError::Unavailable(_) => "busy",
@@ -198,3 +211,11 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// Marks a 404 that hid another's object (the access layer audits it as a refusal).
 #[derive(Debug, Clone, Copy)]
 pub struct Concealed;
+
+/// A byte count as people read a limit: 3MB, 0.06MB.
+pub fn megabytes(bytes: u64) -> String {
+    let mb = bytes as f64 / (1u64 << 20) as f64;
+    let s = format!("{mb:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}MB")
+}

@@ -333,16 +333,23 @@ async fn every_effect_and_a_delisting(h: Harness) {
         "{}",
         r.text()
     );
-    let r = fb(
-        json!({"outcome": "applied", "measures": ["CJ-ZFCG-01"], "reason": "已拒绝其参加本次采购"}),
-    )
-    .await;
+    let body =
+        json!({"outcome": "applied", "measures": ["CJ-ZFCG-01"], "reason": "已拒绝其参加本次采购"});
+    let r = fb(body.clone()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!(
-        fb(json!({"outcome": "applied", "measures": ["CJ-ZFCG-01"]}))
-            .await
-            .status,
-        StatusCode::CONFLICT
+    let first = r.json();
+    // A client retrying after a timeout sends the same feedback: it gets what was stored.
+    h.clock.set(h.clock.now() + chrono::Duration::minutes(3));
+    let r = fb(body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json(), first);
+    // Other feedback is refused, saying what was recorded.
+    let r = fb(json!({"outcome": "applied", "measures": ["CJ-ZFCG-01"]})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(
+        r.text().contains("已采取措施") && r.text().contains("已拒绝其参加本次采购"),
+        "{}",
+        r.text()
     );
     let got = h
         .get(&format!("/api/v1/checks/{id}"), Role::Handling)
@@ -1309,16 +1316,25 @@ async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!(
-        h.post_json(
+    // The same answer again (a retry) is taken; another is refused, saying what was recorded.
+    let r = h
+        .post_json(
             &format!("/api/v1/alerts/{id}/feedback"),
             Role::Handling,
-            json!({"outcome": "applied"})
+            json!({"outcome": "applied", "reason": "已暂停其投标资格"}),
         )
-        .await
-        .status,
-        StatusCode::CONFLICT
-    );
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["action"], "applied");
+    let r = h
+        .post_json(
+            &format!("/api/v1/alerts/{id}/feedback"),
+            Role::Handling,
+            json!({"outcome": "applied"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.text().contains("已暂停其投标资格"), "{}", r.text());
 
     // A's listing is revoked: a "revoked" alert (not a plain exit). This time the receiver
     // never answers 2xx: after the last pause the alert is marked failed and the console shows
@@ -2304,6 +2320,201 @@ async fn a_representative_listed_warns_those_who_follow_the_organisation() {
     assert!(!detail.contains(&x.p), "{a}");
     let page = h.get("/console/alerts", Role::Handling).await.text();
     assert!(page.contains("法定代表人列入名单"), "{page}");
+}
+
+/// A department holding many ID numbers tells its subjects apart by the key the platform gives
+/// back for each code it subscribes (masked ID numbers look alike): its list and its alerts —
+/// in the API and in the webhook's body — name that key, and an organisation's code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_and_alerts_name_the_subject_by_its_key() {
+    let h = harness_on(
+        testkit::sqlite(),
+        server::Config {
+            webhooks_to_loopback: true,
+            ..server::Config::default()
+        },
+    );
+    let x = city(&h);
+    let (url, rx) = receiver().await;
+    let r = h
+        .post_json(
+            "/api/v1/webhooks",
+            Role::Admin,
+            json!({"unit": UNIT, "url": url}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let person = h.state.keys.person_key("身份证", &x.p);
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions",
+            Role::Handling,
+            json!({"codes": [x.f, x.p, "123"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let s = r.json();
+    assert_eq!(
+        s["subjects"],
+        json!([
+            {"code": x.f, "subject_key": x.f},
+            {"code": x.p, "subject_key": person},
+        ]),
+        "{s}"
+    );
+    let mine = h.get("/api/v1/subscriptions", Role::Handling).await.json();
+    let by_key = |key: &str| {
+        mine.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["subject_key"] == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("{key} not in {mine}"))
+    };
+    assert_eq!(by_key(&x.f)["code"], x.f.as_str());
+    let p = by_key(&person);
+    assert!(p["code"].is_null(), "{p}");
+    assert!(!p.to_string().contains(&x.p), "a full ID number in {p}");
+    run_jobs(&h);
+
+    // F is listed, and so is person p again: an alert about each.
+    list_f(&h, &x);
+    let court = format!(
+        "SX_XDR_MC,SX_XDR_LB,SX_XDR_ZJLX,SX_XDR_ZJHM,SX_AH,SX_ZXFY,SX_YJWH,SX_YW,SX_LXQK,SX_JTQX,SX_LARQ,SX_FBRQ\n\
+         王某,自然人,身份证,{},（2026）苏0902执301号,盐城市亭湖区人民法院,（2025）苏0902民初4号,给付货款5万元,全部未履行,有履行能力而拒不履行,2026-05-05,2026-06-01\n",
+        x.p
+    );
+    let s = import(
+        &h,
+        "盐城市亭湖区人民法院",
+        "司法裁判及执行（失信被执行人）",
+        &court,
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    let r = run_jobs(&h);
+    assert_eq!((r.alerts_made, r.delivered), (2, 2), "{r:?}");
+    let alerts = h.get("/api/v1/alerts", Role::Handling).await.json();
+    let about = |key: &str| {
+        alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["subject_key"] == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("no alert about {key} in {alerts}"))
+    };
+    assert_eq!(about(&x.f)["code"], x.f.as_str());
+    let a = about(&person);
+    assert!(a["code"].is_null() && !a.to_string().contains(&x.p), "{a}");
+    let got = rx.got.lock().unwrap().clone();
+    let bodies: Vec<Value> = got
+        .iter()
+        .map(|(_, b)| serde_json::from_slice(b).unwrap())
+        .collect();
+    assert!(
+        bodies
+            .iter()
+            .any(|v| v["subject_key"] == x.f.as_str() && v["code"] == x.f.as_str()),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies
+            .iter()
+            .any(|v| v["subject_key"] == person.as_str() && v["code"].is_null()),
+        "{bodies:?}"
+    );
+    assert!(!format!("{bodies:?}").contains(&x.p), "a full ID number");
+    // The document says so.
+    let doc = h.get("/api/v1/openapi.json", Role::Public).await.json();
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [
+        ("SubscribeResult", "subjects"),
+        ("Subscribed", "subject_key"),
+        ("Subscription", "subject_key"),
+        ("Subscription", "code"),
+        ("Alert", "subject_key"),
+        ("Alert", "code"),
+    ] {
+        assert!(
+            schemas[schema]["properties"][field].is_object(),
+            "{schema}.{field}: {}",
+            schemas[schema]
+        );
+    }
+}
+
+/// A subscription call may bring the documented 100,000 codes (about 2.1 MB of JSON, over the
+/// 1 MiB other JSON requests are held to); more than its own limit is refused naming the limit
+/// and what to do, and other routes' 413s name theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_call_takes_the_documented_number_of_codes() {
+    let h = harness();
+    let code = uscc(6);
+    let codes = |n: usize| json!({ "codes": vec![code.as_str(); n] });
+    for n in [60_000, 100_000] {
+        let body = codes(n);
+        assert!(body.to_string().len() > 1 << 20);
+        let r = h
+            .post_json("/api/v1/subscriptions", Role::Handling, body)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{n}: {}", r.text());
+        assert_eq!(r.json()["subjects"].as_array().map(Vec::len), Some(n));
+    }
+    let r = h
+        .post_json("/api/v1/subscriptions", Role::Handling, codes(160_000))
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let m = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        m.contains("3MB") && m.contains("每次最多100000个代码"),
+        "{m}"
+    );
+    // Another JSON route keeps the general limit, and says it.
+    let r = h
+        .post_json(
+            "/api/v1/exceptions",
+            Role::Handling,
+            json!({"reason": "x".repeat(2 << 20)}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let m = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(m.contains("1MB") && !m.contains("报送"), "{m}");
+}
+
+/// A matter's code is read in any letter case, as a class's is: in a check, a batch, an
+/// exception, and a financial institution's check for credit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matter_codes_are_read_in_any_letter_case() {
+    let h = harness();
+    let x = city(&h);
+    let (status, v) = check(&h, Role::Handling, &x.a, "zfcg").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["verdict"].as_str(), v["matter"]["code"].as_str()),
+        (Some("forbid"), Some("ZFCG")),
+        "{v}"
+    );
+    let (status, v) = check(&h, Role::Financial, &x.a, " jrsx ").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let r = h
+        .send(
+            h.request(
+                Method::POST,
+                "/api/v1/batches?matter=Zfcg",
+                Role::Handling,
+                Via::Token,
+            )
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(Body::from(format!("{}\r\n", x.a)))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["matter"], "ZFCG");
+    // An unknown code is still refused.
+    let (status, _) = check(&h, Role::Handling, &x.a, "zfcgx").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 /// A deciding unit manages the entries it reported on its own page (本单位认定名单) — the ended

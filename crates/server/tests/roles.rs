@@ -389,3 +389,85 @@ async fn systems_have_tokens_that_reach_their_one_endpoint() {
     assert!(tokens.contains(option), "{tokens}");
     assert!(!accounts.contains(option), "{accounts}");
 }
+
+/// A token the platform issued that has expired or been revoked is refused saying so, so that
+/// its system's operators know to ask for a new one; a string the platform never issued is told
+/// nothing more than that it is no valid token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lapsed_token_is_told_why_and_an_unknown_one_is_not() {
+    use domain::clock::Clock;
+    let h = harness();
+    let issue = |name: &'static str| {
+        let h = &h;
+        async move {
+            let made = h
+                .send(
+                    h.request(Method::POST, "/api/v1/tokens", Role::Admin, Via::Token)
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(Body::from(format!(
+                            r#"{{"name":"{name}","role":"handling","unit":"盐城市行政审批局","days":1}}"#
+                        )))
+                        .unwrap(),
+                )
+                .await;
+            assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+            (
+                made.json()["token_id"].as_i64().unwrap(),
+                made.json()["token"].as_str().unwrap().to_string(),
+            )
+        }
+    };
+    let message = |r: &Reply| r.json()["error"]["message"].as_str().unwrap().to_string();
+    let (revoked_id, revoked) = issue("旧系统").await;
+    let (_, expiring) = issue("到期系统").await;
+    // The client crate's example shows a token as the platform issues them.
+    let doc = include_str!("../../client/src/lib.rs");
+    let shown = doc
+        .split("Client::new(")
+        .nth(1)
+        .and_then(|s| s.split('"').nth(3))
+        .unwrap_or_default();
+    assert_eq!(
+        shown.get(..3),
+        expiring.get(..3),
+        "the client's example: {shown}"
+    );
+    let r = h
+        .send_as(&expiring, Method::GET, "/api/v1/alerts", None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = h
+        .send(
+            h.request(
+                Method::DELETE,
+                &format!("/api/v1/tokens/{revoked_id}"),
+                Role::Admin,
+                Via::Token,
+            )
+            .body(Body::empty())
+            .unwrap(),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    let r = h
+        .send_as(&revoked, Method::GET, "/api/v1/alerts", None)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(message(&r), "令牌已撤销，请联系信用办重新签发");
+    assert_eq!(r.json()["error"]["code"], "unauthenticated");
+    h.clock.set(h.clock.now() + chrono::Duration::days(2));
+    let r = h
+        .send_as(&expiring, Method::GET, "/api/v1/alerts", None)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(message(&r), "令牌已过期，请联系信用办重新签发");
+    // Never issued (of our form or not): nothing said about it.
+    for junk in [
+        "xy_0000000000000000000000000000000000000000".to_string(),
+        "something-else".to_string(),
+    ] {
+        let r = h.send_as(&junk, Method::GET, "/api/v1/alerts", None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(message(&r), "需要登录或有效的接口令牌", "{junk}");
+    }
+}

@@ -106,8 +106,13 @@ pub struct BatchRow {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Subscription {
     pub unit: String,
-    #[serde(skip)]
+    // The key alerts and checks name the subject by: a department tells apart persons whose
+    // masked ID numbers look alike by it.
+    /// 主体键：自然人为P开头的32位键（订阅时按所报身份证号码返回），组织为统一社会信用代码。
     pub subject_key: String,
+    // An organisation's USCC (a person's ID number is never given back).
+    /// 组织的统一社会信用代码；自然人为空。
+    pub code: Option<String>,
     pub label: String,
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -125,8 +130,12 @@ pub struct Alert {
     pub alert_id: i64,
     pub created_at: DateTime<Utc>,
     pub unit: String,
-    #[serde(skip)]
+    // Masked ID numbers collide: the key says which subscribed subject the alert is about.
+    /// 主体键：自然人为P开头的32位键（与订阅结果中的相同），组织为统一社会信用代码。
     pub subject_key: String,
+    // An organisation's USCC (a person's ID number is never given back).
+    /// 组织的统一社会信用代码；自然人为空。
+    pub code: Option<String>,
     pub subject_label: String,
     // listed, serious_penalty, exited …; legal_rep_… for an organisation's representative.
     /// 事件类型：listed（列入名单）、serious_penalty（受到严重失信行政处罚）、changed（名单信息变更）、revoked（撤销列入决定）、exited（移出名单）、penalty_ended（处罚信息停止公示）；订阅的组织因其法定代表人的名单变动而收到的，加前缀legal_rep_（如legal_rep_listed：法定代表人列入名单）。
@@ -226,11 +235,46 @@ fn check_from(r: &Row) -> Result<CheckRow, StoreError> {
 const ALERT_COLUMNS: &str = "alert_id, created_at, unit, subject_key, subject_label, event, record_id, class_code,
     detail, delivery, attempts, next_attempt, last_error, delivered_at, feedback, feedback_reason, feedback_at";
 
+fn feedback_from(r: &Row) -> Result<Feedback, StoreError> {
+    Ok(Feedback {
+        check_id: r.i64(0)?,
+        outcome: r.text(1)?,
+        measures: json_list(&r.text(2)?),
+        reason: r.opt_text(3)?,
+        actor: r.text(4)?,
+        unit: r.opt_text(5)?,
+        at: r.time(6)?,
+    })
+}
+
+/// A feedback outcome as the departments read it.
+fn outcome_label(outcome: &str) -> &str {
+    match outcome {
+        "applied" => "已采取措施",
+        "not_applicable" => "不适用",
+        "noted" => "已知悉，无需措施",
+        other => other,
+    }
+}
+
+/// A time as the departments read it (Beijing time, to the minute).
+fn beijing_minute(at: DateTime<Utc>) -> String {
+    (at + chrono::Duration::hours(8))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// An organisation's code from its subject key (its USCC); a person's key (P…) gives none.
+pub fn code_of(subject_key: &str) -> Option<String> {
+    (!subject_key.starts_with('P')).then(|| subject_key.to_string())
+}
+
 fn alert_from(r: &Row) -> Result<Alert, StoreError> {
     Ok(Alert {
         alert_id: r.i64(0)?,
         created_at: r.time(1)?,
         unit: r.text(2)?,
+        code: code_of(&r.text(3)?),
         subject_key: r.text(3)?,
         subject_label: r.text(4)?,
         event: r.text(5)?,
@@ -354,18 +398,37 @@ impl Store {
         })
     }
 
-    /// Records what the department did after a check; a check has one feedback.
-    pub fn give_feedback(&self, f: &Feedback) -> Result<(), StoreError> {
+    /// Records what the department did after a check; a check has one feedback. The same
+    /// feedback sent again (a client retrying after a timeout) is no error: it returns what was
+    /// stored and `false`; different feedback is refused, naming what was recorded.
+    pub fn give_feedback(&self, f: &Feedback) -> Result<(Feedback, bool), StoreError> {
         self.write(|c| {
-            if c.query_one(
-                "SELECT 1 FROM check_feedback WHERE check_id = $1",
+            if let Some(r) = c.query_one(
+                "SELECT check_id, outcome, measures, reason, actor, unit, at FROM check_feedback WHERE check_id = $1",
                 &[Val::Int(f.check_id)],
-            )?
-            .is_some()
-            {
+            )? {
+                let old = feedback_from(&r)?;
+                let mut a = old.measures.clone();
+                let mut b = f.measures.clone();
+                a.sort();
+                b.sort();
+                if old.outcome == f.outcome && a == b && old.reason == f.reason {
+                    return Ok((old, false));
+                }
                 return Err(StoreError::Refused(format!(
-                    "核查{}已反馈，不能重复反馈",
-                    f.check_id
+                    "核查{}已于{}反馈为“{}”{}{}，不能更改",
+                    f.check_id,
+                    beijing_minute(old.at),
+                    outcome_label(&old.outcome),
+                    if old.measures.is_empty() {
+                        String::new()
+                    } else {
+                        format!("（措施：{}）", old.measures.join("、"))
+                    },
+                    old.reason
+                        .as_deref()
+                        .map(|r| format!("，理由：{r}"))
+                        .unwrap_or_default(),
                 )));
             }
             c.execute(
@@ -381,7 +444,7 @@ impl Store {
                     f.at.into(),
                 ],
             )?;
-            Ok(())
+            Ok((f.clone(), true))
         })
     }
 
@@ -391,17 +454,7 @@ impl Store {
                 "SELECT check_id, outcome, measures, reason, actor, unit, at FROM check_feedback WHERE check_id = $1",
                 &[Val::Int(check_id)],
             )?
-            .map(|r| {
-                Ok(Feedback {
-                    check_id: r.i64(0)?,
-                    outcome: r.text(1)?,
-                    measures: json_list(&r.text(2)?),
-                    reason: r.opt_text(3)?,
-                    actor: r.text(4)?,
-                    unit: r.opt_text(5)?,
-                    at: r.time(6)?,
-                })
-            })
+            .map(|r| feedback_from(&r))
             .transpose()
         })
     }
@@ -721,6 +774,7 @@ impl Store {
             .map(|r| {
                 Ok(Subscription {
                     unit: r.text(0)?,
+                    code: code_of(&r.text(1)?),
                     subject_key: r.text(1)?,
                     label: r.text(2)?,
                     note: r.opt_text(3)?,
@@ -915,6 +969,9 @@ impl Store {
         })
     }
 
+    /// Records a unit's answer to an alert; returns whether it was new. The same answer sent
+    /// again (a retry after a timeout) is no error; a different one is refused, naming what was
+    /// recorded.
     pub fn alert_feedback(
         &self,
         id: i64,
@@ -922,17 +979,35 @@ impl Store {
         reason: Option<&str>,
         actor: &str,
         at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         self.write(|c| {
             let n = c.execute(
                 "UPDATE alerts SET feedback = $1, feedback_reason = $2, feedback_actor = $3, feedback_at = $4
                  WHERE alert_id = $5 AND feedback IS NULL",
                 &[outcome.into(), reason.map(str::to_string).into(), actor.into(), at.into(), Val::Int(id)],
             )?;
-            if n == 0 {
-                return Err(StoreError::Refused(format!("预警{id}不存在或已反馈")));
+            if n > 0 {
+                return Ok(true);
             }
-            Ok(())
+            let Some(r) = c.query_one(
+                "SELECT feedback, feedback_reason, feedback_at FROM alerts WHERE alert_id = $1",
+                &[Val::Int(id)],
+            )?
+            else {
+                return Err(StoreError::Refused(format!("预警{id}不存在")));
+            };
+            let (old, old_reason, old_at) = (r.opt_text(0)?, r.opt_text(1)?, r.opt_time(2)?);
+            if old.as_deref() == Some(outcome) && old_reason.as_deref() == reason {
+                return Ok(false);
+            }
+            Err(StoreError::Refused(format!(
+                "预警{id}已于{}反馈为“{}”{}，不能更改",
+                old_at.map(beijing_minute).unwrap_or_default(),
+                outcome_label(old.as_deref().unwrap_or_default()),
+                old_reason
+                    .map(|r| format!("，说明：{r}"))
+                    .unwrap_or_default(),
+            )))
         })
     }
 }

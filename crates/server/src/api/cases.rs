@@ -583,7 +583,7 @@ pub async fn upload_file(
         let mut bytes = Vec::new();
         reader.read_to_end(&mut bytes).map_err(|e| {
             if e.to_string() == TOO_LARGE {
-                ApiError::TooLarge
+                ApiError::too_large(limit, "请压缩或拆分证明材料后分别上传")
             } else {
                 ApiError::BadRequest(format!("读取上传内容失败：{e}"))
             }

@@ -90,7 +90,9 @@ async fn known_subject(state: &Shared, r: &mut CheckResult) -> ApiResult<()> {
 
 /// Financial institutions check for credit decisions only.
 fn may_check(ctx: &Ctx, matter: &str) -> ApiResult<()> {
-    if ctx.principal.role == Role::Financial && matter != "JRSX" && matter != "授信融资" {
+    let m = matter.trim();
+    if ctx.principal.role == Role::Financial && !m.eq_ignore_ascii_case("JRSX") && m != "授信融资"
+    {
         return Err(ApiError::Unprocessable(
             "金融机构只能核查“授信融资”（JRSX）事项".into(),
         ));
@@ -358,13 +360,14 @@ pub fn file_feedback(
         unit: organisation_of(&ctx.principal).ok(),
         at: state.clock.now(),
     };
-    state.platform.give_feedback(&fb)?;
-    Ok(fb)
+    // The same feedback again (a retry after a timeout) answers with what was stored.
+    let (stored, _) = state.platform.give_feedback(&fb)?;
+    Ok(stored)
 }
 
 #[utoipa::path(post, path = "/api/v1/checks/{id}/feedback", summary = "反馈核查结果的应用情况", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "核查编号")), request_body = FeedbackRequest,
-    responses((status = 200, description = "反馈已记录", body = store::Feedback),
+    responses((status = 200, description = "反馈已记录；同一反馈重复提交（如超时后重试）时返回已记录的反馈。已有不同的反馈时返回409，说明已记录的内容", body = store::Feedback),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -1177,7 +1180,7 @@ pub async fn create_batch(
             .read_to_end(&mut bytes)
             .map_err(|e| {
                 if e.to_string().contains(TOO_LARGE) {
-                    ApiError::TooLarge
+                    ApiError::too_large(MAX_BATCH_BYTES, "请拆分后分批提交")
                 } else {
                     ApiError::BadRequest(e.to_string())
                 }
@@ -1342,9 +1345,15 @@ pub async fn batch_xlsx(
 
 // ----- subscriptions, webhooks, alerts -----
 
+/// Codes one subscription call may bring (the documented maximum).
+pub const MAX_SUBSCRIBE_CODES: usize = 100_000;
+/// The body limit of a subscription call: 100,000 18-character codes in JSON (each quoted, with
+/// a comma and perhaps a space or line break) come to about 2.3 MB.
+pub const SUBSCRIBE_MAX_BYTES: usize = 3 << 20;
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SubscribeRequest {
-    // Codes to watch (USCC or ID numbers), at most 100,000 per call.
+    // Codes to watch (USCC or ID numbers), at most `MAX_SUBSCRIBE_CODES` per call.
     /// 要订阅的统一社会信用代码或公民身份号码，每次最多100000个。
     pub codes: Vec<String>,
     #[serde(default)]
@@ -1358,6 +1367,21 @@ pub struct SubscribeResult {
     // Codes that are not valid, with why.
     /// 无效的代码及其原因。
     pub invalid: Vec<String>,
+    // Each code subscribed, in the order sent, with the key alerts will name it by.
+    /// 已订阅的每个代码（按报送顺序）及平台据以标识该主体的主体键；预警和订阅列表中的 subject_key 与此相同。
+    pub subjects: Vec<Subscribed>,
+}
+
+// A code as the caller sent it and the subject's key: the caller holds the ID number already,
+// so its key tells it nothing new, and masked ID numbers in alerts may look alike.
+/// 报送的代码及其主体键。
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Subscribed {
+    // As sent.
+    /// 报送的代码（原样）。
+    pub code: String,
+    /// 主体键：自然人为P开头的32位键，组织为统一社会信用代码。
+    pub subject_key: String,
 }
 
 /// Whose checks, subscriptions and alerts the caller's are: its unit's, or — a financial
@@ -1380,15 +1404,17 @@ pub const FINANCIAL_PREFIX: &str = "金融机构:";
     request_body = SubscribeRequest,
     responses((status = 200, description = "已订阅：这些主体被列入或移出名单、受到严重失信处罚时推送预警", body = SubscribeResult),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 413, description = "请求体超过3MB（每次最多100000个代码）", body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody)))]
 pub async fn subscribe(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiJson(req): ApiJson<SubscribeRequest>,
 ) -> ApiResult<Json<SubscribeResult>> {
-    if req.codes.is_empty() || req.codes.len() > 100_000 {
-        return Err(ApiError::Unprocessable("codes应有1至100000个代码".into()));
+    if req.codes.is_empty() || req.codes.len() > MAX_SUBSCRIBE_CODES {
+        return Err(ApiError::Unprocessable(format!(
+            "codes应有1至{MAX_SUBSCRIBE_CODES}个代码"
+        )));
     }
     let unit = organisation_of(&ctx.principal)?;
     let financial = ctx.principal.role == Role::Financial;
@@ -1397,6 +1423,7 @@ pub async fn subscribe(
         let now = s.clock.now();
         let mut ok = Vec::new();
         let mut invalid = Vec::new();
+        let mut subjects = Vec::new();
         for code in &req.codes {
             match joint::check::subject_of(code, &s.rules, &s.keys, today(now)) {
                 // What befalls a person is not the institution's to follow: it reads a person's
@@ -1412,6 +1439,10 @@ pub async fn subscribe(
                     } else {
                         format!("{name}（{shown}）")
                     };
+                    subjects.push(Subscribed {
+                        code: code.clone(),
+                        subject_key: key.clone(),
+                    });
                     ok.push((key, label));
                 }
                 Err(e) => invalid.push(e.to_string()),
@@ -1425,6 +1456,7 @@ pub async fn subscribe(
             added,
             already: n - added,
             invalid,
+            subjects,
         })
     })
     .await;
@@ -1706,6 +1738,7 @@ pub fn file_alert_feedback(
     if reason.is_some_and(|r| r.chars().count() > 500) {
         return Err(ApiError::Unprocessable("说明不能超过500字".into()));
     }
+    // The same answer again (a retry after a timeout) is taken as given.
     state.platform.alert_feedback(
         a.alert_id,
         &f.outcome,
@@ -1718,7 +1751,7 @@ pub fn file_alert_feedback(
 
 #[utoipa::path(post, path = "/api/v1/alerts/{id}/feedback", summary = "反馈预警处理结果", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "预警编号")), request_body = AlertFeedbackRequest,
-    responses((status = 200, description = "反馈已记录", body = ListActionDone),
+    responses((status = 200, description = "反馈已记录；同一反馈重复提交（如超时后重试）时同样返回成功。已有不同的反馈时返回409，说明已记录的内容", body = ListActionDone),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]

@@ -200,10 +200,12 @@ pub fn routes(r: Routes) -> Routes {
             OFFICERS_AUDITOR,
             joint::batch_xlsx,
         )
-        .api(
+        .api_sized(
             Method::POST,
             "/api/v1/subscriptions",
             SUBSCRIBERS,
+            joint::SUBSCRIBE_MAX_BYTES,
+            "每次最多100000个代码，请拆分后分批订阅",
             joint::subscribe,
         )
         .api(
