@@ -382,19 +382,26 @@ pub async fn records_by_decision(
         ));
     }
     let (s, u, n) = (state.clone(), unit.clone(), no.clone());
-    let record_ids = blocking(move || {
-        let mut found = Vec::new();
-        for class in &s.rules.monitoring.classes {
-            if let Some(key) = domain::monitoring::decision_key(class, &[n.as_str()]) {
-                found.extend(s.store.records_of_decision(&u, class, &key)?);
-            }
-        }
-        Ok(found)
-    })
-    .await?;
+    let record_ids = blocking(move || unit_records_of_decision(&s, &u, &n)).await?;
     Ok(Json(DecisionRecords {
         decision_no: no,
         unit,
         record_ids,
     }))
+}
+
+/// A unit's records of the decision a document number names, in the classes keyed by their
+/// decision (行政许可, 行政处罚), any state.
+pub fn unit_records_of_decision(
+    state: &Shared,
+    unit: &str,
+    decision_no: &str,
+) -> Result<Vec<String>, ApiError> {
+    let mut found = Vec::new();
+    for class in &state.rules.monitoring.classes {
+        if let Some(key) = domain::monitoring::decision_key(class, &[decision_no]) {
+            found.extend(state.store.records_of_decision(unit, class, &key)?);
+        }
+    }
+    Ok(found)
 }

@@ -267,12 +267,7 @@ fn own_record(state: &Shared, ctx: &Ctx, typed: &str) -> Result<String, ApiError
     let Some(unit) = ctx.principal.unit.as_deref() else {
         return Ok(typed.to_string());
     };
-    let mut found = Vec::new();
-    for class in &state.rules.monitoring.classes {
-        if let Some(key) = domain::monitoring::decision_key(class, &[typed]) {
-            found.extend(state.store.records_of_decision(unit, class, &key)?);
-        }
-    }
+    let mut found = crate::api::files::unit_records_of_decision(state, unit, typed)?;
     match found.len() {
         0 => Err(ApiError::NotFound(format!(
             "本单位没有记录编号或文书号为“{typed}”的记录：请核对后重新输入（记录编号见主体信用档案）"

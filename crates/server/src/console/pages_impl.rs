@@ -966,24 +966,7 @@ pub async fn disable_account(
     ApiPath(id): ApiPath<i64>,
     ApiForm(f): ApiForm<CsrfForm>,
 ) -> Response {
-    if let Err(e) = check_csrf(&ctx, &f.csrf) {
-        return error_page(&ctx, e);
-    }
-    let s = state.clone();
-    let r = blocking(move || manage::disable_account(&s, id)).await;
-    audit(
-        &state,
-        &ctx,
-        "account.disable",
-        Some(format!("account:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
-        None,
-    )
-    .await;
-    match r {
-        Ok(_) => see_other("/console/accounts"),
-        Err(e) => error_page(&ctx, e),
-    }
+    switch_account(state, ctx, id, &f.csrf, false).await
 }
 
 /// Enables a disabled account again (beside disabling, by the same rules).
@@ -993,15 +976,31 @@ pub async fn enable_account(
     ApiPath(id): ApiPath<i64>,
     ApiForm(f): ApiForm<CsrfForm>,
 ) -> Response {
-    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+    switch_account(state, ctx, id, &f.csrf, true).await
+}
+
+/// Disables or enables an account from the console, audited either way.
+async fn switch_account(state: Shared, ctx: Ctx, id: i64, csrf: &str, enable: bool) -> Response {
+    if let Err(e) = check_csrf(&ctx, csrf) {
         return error_page(&ctx, e);
     }
     let s = state.clone();
-    let r = blocking(move || manage::enable_account(&s, id)).await;
+    let r = blocking(move || {
+        if enable {
+            manage::enable_account(&s, id)
+        } else {
+            manage::disable_account(&s, id)
+        }
+    })
+    .await;
     audit(
         &state,
         &ctx,
-        "account.enable",
+        if enable {
+            "account.enable"
+        } else {
+            "account.disable"
+        },
         Some(format!("account:{id}")),
         if r.is_ok() { "ok" } else { "failed" },
         None,
