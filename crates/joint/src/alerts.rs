@@ -200,17 +200,27 @@ pub fn webhook_target_refused(url: &str, loopback: bool) -> Option<String> {
     None
 }
 
-/// What a webhook receives.
-#[derive(Debug, Serialize)]
+// What a webhook receives (its schema is the OpenAPI document's `webhooks` entry).
+/// 触发式预警推送的请求体（平台发往单位登记的接收地址）。
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AlertDelivery)]
 pub struct Delivery<'a> {
+    /// 预警编号（与请求头 X-Xinyong-Alert 相同）。同一预警可能送达不止一次（超时后重试），接收方应按此编号去重；测试消息为0。
     pub alert_id: i64,
+    /// 事件类型：listed、serious_penalty、changed、revoked、exited、penalty_ended，法定代表人的加前缀 legal_rep_；测试消息为 ping。
     pub event: &'a str,
+    /// 信用主体：名称（统一社会信用代码）。
     pub subject: &'a str,
+    /// 信用记录编号，可用于查询该记录。
     pub record_id: &'a str,
+    /// 信息类别代码（如 YZSX 严重失信主体名单、CF 行政处罚）。
     pub class_code: &'a str,
+    /// 一句话说明（谁、发生了什么、哪个单位、哪天）。
     pub detail: &'a str,
+    /// 预警产生时间（UTC，RFC 3339）。
     pub created_at: DateTime<Utc>,
-    /// Where the department reports what it did.
+    // Where the department reports what it did.
+    /// 反馈地址：单位处理后以 POST 报告采取的措施。
     pub feedback_url: String,
 }
 
@@ -540,6 +550,66 @@ fn post_signed(
         .send(body)
         .map_err(|e| opts.failure(&e))?;
     Ok(resp.status().as_u16())
+}
+
+/// What a test delivery (`ping`) met.
+#[derive(Debug, Clone, Serialize)]
+pub struct PingOutcome {
+    pub url: String,
+    /// The receiver's HTTP status, if it answered.
+    pub status: Option<u16>,
+    pub delivered: bool,
+    /// Why it was not delivered.
+    pub error: Option<String>,
+}
+
+/// What a test delivery carries: `event` "ping" and `alert_id` 0 (no alert has it).
+#[derive(Debug, Serialize)]
+pub struct Ping<'a> {
+    pub alert_id: i64,
+    pub event: &'a str,
+    pub unit: &'a str,
+    pub detail: &'a str,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Sends a signed `ping` to the unit's receiver now, as an alert is sent; None if the unit has
+/// set no receiver.
+pub fn ping(
+    platform: &Store,
+    keys: &KeyRing,
+    unit: &str,
+    now: DateTime<Utc>,
+    opts: &WebhookOptions,
+) -> Result<Option<PingOutcome>, StoreError> {
+    let Some(hook) = hook_of(platform, keys, unit)? else {
+        return Ok(None);
+    };
+    let body = serde_json::to_vec(&Ping {
+        alert_id: 0,
+        event: "ping",
+        unit,
+        detail: "预警推送测试：收到此消息说明接收地址可用，应答2xx即可，无需处理",
+        created_at: now,
+    })
+    .map_err(|e| StoreError::Decode(e.to_string()))?;
+    let started = std::time::Instant::now();
+    let clock = || now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+    let sent = post_signed(&opts.agent(), opts, &hook, "0", &body, &clock);
+    Ok(Some(match sent {
+        Ok(status) => PingOutcome {
+            url: hook.url,
+            status: Some(status),
+            delivered: (200..300).contains(&status),
+            error: (!(200..300).contains(&status)).then(|| format!("接收方返回HTTP {status}")),
+        },
+        Err(e) => PingOutcome {
+            url: hook.url,
+            status: None,
+            delivered: false,
+            error: Some(e),
+        },
+    }))
 }
 
 #[cfg(test)]

@@ -1575,6 +1575,193 @@ async fn a_delivery_pass_keeps_to_its_budget() {
     assert_eq!(fast.hits.load(Ordering::SeqCst), 2);
 }
 
+/// The credit office sees where each unit's alerts go (never the secret), tries a receiver
+/// with a signed ping and reads what it answered (audited), and the OpenAPI document describes
+/// the delivery as it is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_listed_tried_and_documented() {
+    let h = harness_on(
+        testkit::sqlite(),
+        server::Config {
+            webhooks_to_loopback: true,
+            webhook_timeout: std::time::Duration::from_secs(1),
+            ..server::Config::default()
+        },
+    );
+    let (unit_rx, bank_rx, bank_secret) = two_receivers(&h).await;
+    let listed = h.get("/api/v1/webhooks", Role::Admin).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
+    assert!(!listed.text().contains(&bank_secret), "{}", listed.text());
+    let listed = listed.json();
+    let units: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["unit"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        units,
+        [UNIT, format!("金融机构:{BANK}").as_str()],
+        "{listed}"
+    );
+    assert!(listed[1]["url"].as_str().unwrap().ends_with("/hook"));
+    assert!(listed[1].get("secret").is_none());
+    assert_eq!(
+        h.get("/api/v1/webhooks", Role::Handling).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // A ping, signed as an alert is.
+    let r = h
+        .post_json("/api/v1/webhooks/test", Role::Admin, json!({"unit": BANK}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(
+        (v["delivered"].as_bool(), v["status"].as_u64()),
+        (Some(true), Some(204)),
+        "{v}"
+    );
+    let (headers, body) = bank_rx.got.lock().unwrap().last().unwrap().clone();
+    let ping: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (ping["event"].as_str(), ping["alert_id"].as_i64()),
+        (Some("ping"), Some(0))
+    );
+    let ts: i64 = headers["x-xinyong-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        headers["x-xinyong-signature"].to_str().unwrap(),
+        joint::alerts::signature(&bank_secret, ts, &body)
+    );
+    // What the receiver answered, or why it could not: in Chinese.
+    unit_rx.always_fail.store(true, Ordering::SeqCst);
+    let v = h
+        .post_json("/api/v1/webhooks/test", Role::Admin, json!({"unit": UNIT}))
+        .await
+        .json();
+    assert_eq!(
+        (
+            v["delivered"].as_bool(),
+            v["status"].as_u64(),
+            v["error"].as_str()
+        ),
+        (Some(false), Some(500), Some("接收方返回HTTP 500")),
+        "{v}"
+    );
+    unit_rx.delay_ms.store(3000, Ordering::SeqCst);
+    let v = h
+        .post_json("/api/v1/webhooks/test", Role::Admin, json!({"unit": UNIT}))
+        .await
+        .json();
+    assert_eq!(
+        (
+            v["delivered"].as_bool(),
+            v["status"].as_u64(),
+            v["error"].as_str()
+        ),
+        (Some(false), None, Some("无法送达：超时（1秒）")),
+        "{v}"
+    );
+    let r = h
+        .post_json(
+            "/api/v1/webhooks/test",
+            Role::Admin,
+            json!({"unit": OTHER_UNIT}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    assert!(r.text().contains("尚未设置预警接收地址"), "{}", r.text());
+    assert_eq!(
+        h.post_json(
+            "/api/v1/webhooks/test",
+            Role::Handling,
+            json!({"unit": UNIT})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let trail = h.state.platform.audit_page(1, 10_000).unwrap();
+    let tests: Vec<(Option<&str>, &str, Option<&str>)> = trail
+        .iter()
+        .filter(|e| e.entry.action == "webhook.test")
+        .map(|e| {
+            (
+                e.entry.object.as_deref(),
+                e.entry.outcome.as_str(),
+                e.entry.detail.as_deref(),
+            )
+        })
+        .collect();
+    let bank_unit = format!("金融机构:{BANK}");
+    assert_eq!(
+        tests[..3],
+        [
+            (Some(bank_unit.as_str()), "ok", Some("HTTP 204")),
+            (Some(UNIT), "failed", Some("接收方返回HTTP 500")),
+            (Some(UNIT), "failed", Some("无法送达：超时（1秒）")),
+        ],
+        "{tests:?}"
+    );
+    assert!(trail.iter().any(|e| e.entry.action == "webhook.list"));
+
+    // The document's webhook: the body's fields are those an alert carries, and the headers.
+    run_jobs(&h);
+    let sent = bank_rx.got.lock().unwrap().clone();
+    let alert: Value = sent
+        .iter()
+        .map(|(_, b)| serde_json::from_slice::<Value>(b).unwrap())
+        .find(|v| v["event"] == "listed")
+        .unwrap();
+    let doc = h.get("/api/v1/openapi.json", Role::Public).await.json();
+    let hook = &doc["webhooks"]["alert"]["post"];
+    let headers: Vec<&str> = hook["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            "X-Xinyong-Alert",
+            "X-Xinyong-Timestamp",
+            "X-Xinyong-Signature"
+        ]
+    );
+    let desc = hook["description"].as_str().unwrap();
+    for fact in [
+        "HMAC-SM3",
+        "<timestamp>.<body>",
+        "2xx",
+        "去重",
+        "不跟随重定向",
+        "旧密钥",
+    ] {
+        assert!(desc.contains(fact), "{fact}: {desc}");
+    }
+    let schema = hook["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut documented: Vec<&String> = doc["components"]["schemas"][&schema]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    let mut carried: Vec<&String> = alert.as_object().unwrap().keys().collect();
+    documented.sort();
+    carried.sort();
+    assert_eq!(documented, carried);
+}
+
 const FEED: &str = "江苏省公共信用信息平台（回流）";
 
 /// The provincial platform's feed (回流) arrives in the same formats as the units' files: the

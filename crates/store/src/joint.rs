@@ -120,6 +120,15 @@ pub struct Webhook {
     pub secret_sealed: Vec<u8>,
 }
 
+/// A unit's webhook as the credit office reads it: who set which address, when; no secret.
+#[derive(Debug, Clone)]
+pub struct WebhookSet {
+    pub unit: String,
+    pub url: String,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Alert {
     pub alert_id: i64,
@@ -879,6 +888,26 @@ impl Store {
                 )?;
             }
             Ok(())
+        })
+    }
+
+    /// Every unit's webhook address (never its secret), by unit.
+    pub fn webhooks(&self) -> Result<Vec<WebhookSet>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT unit, url, actor, created_at FROM webhooks ORDER BY unit",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(WebhookSet {
+                    unit: r.text(0)?,
+                    url: r.text(1)?,
+                    actor: r.text(2)?,
+                    at: r.time(3)?,
+                })
+            })
+            .collect()
         })
     }
 
