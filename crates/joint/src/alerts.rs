@@ -4,7 +4,7 @@
 //! run out, which the console shows). The department then reports back what it did.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -242,11 +242,52 @@ pub struct DeliveryReport {
     pub left: usize,
 }
 
+/// CA certificates that HTTPS receivers are checked against instead of the public (WebPKI)
+/// roots: departments' systems on the government intranet have certificates from its own CA.
+#[derive(Clone)]
+pub struct WebhookCa(Arc<Vec<ureq::tls::Certificate<'static>>>);
+
+impl WebhookCa {
+    /// One or more certificates in PEM; other items (a private key) are passed over, and a file
+    /// without a certificate is refused.
+    pub fn from_pem(pem: &[u8]) -> Result<WebhookCa, String> {
+        let mut certs = Vec::new();
+        for item in ureq::tls::parse_pem(pem) {
+            match item.map_err(|e| format!("CA证书无法读取：{e}"))? {
+                ureq::tls::PemItem::Certificate(c) => certs.push(c),
+                _ => continue,
+            }
+        }
+        if certs.is_empty() {
+            return Err(
+                "CA证书文件中没有证书（应为PEM格式，以“-----BEGIN CERTIFICATE-----”开头）".into(),
+            );
+        }
+        Ok(WebhookCa(Arc::new(certs)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for WebhookCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WebhookCa({} certificates)", self.0.len())
+    }
+}
+
 /// How deliveries are made.
 #[derive(Debug, Clone)]
 pub struct WebhookOptions {
     /// Allow receivers on this machine (a test's; never in service).
     pub loopback: bool,
+    /// The intranet CA, if HTTPS receivers are not checked against the public roots.
+    pub ca: Option<WebhookCa>,
     /// The whole request, answer included.
     pub timeout: Duration,
     /// Connecting (and the TLS handshake): a receiver that is down is known in seconds.
@@ -260,6 +301,7 @@ impl Default for WebhookOptions {
     fn default() -> Self {
         WebhookOptions {
             loopback: false,
+            ca: None,
             timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(3),
             pass_budget: Duration::from_secs(30),
@@ -269,13 +311,20 @@ impl Default for WebhookOptions {
 
 impl WebhookOptions {
     fn agent(&self) -> ureq::Agent {
-        let config = ureq::Agent::config_builder()
+        let mut config = ureq::Agent::config_builder()
             .timeout_global(Some(self.timeout))
             .timeout_connect(Some(self.connect_timeout))
             .http_status_as_error(false)
             // A redirect is an answer (3xx, not delivered): the signed body is not sent on to an
             // address nobody checked.
             .max_redirects(0);
+        if let Some(ca) = &self.ca {
+            config = config.tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::Specific(ca.0.clone()))
+                    .build(),
+            );
+        }
         config.build().into()
     }
 
@@ -298,13 +347,21 @@ impl WebhookOptions {
                 std::io::ErrorKind::TimedOut => {
                     format!("无法送达：超时（{}秒）", secs(self.timeout))
                 }
+                // What rustls reports a certificate it refused (UnknownIssuer …) as.
+                std::io::ErrorKind::InvalidData => tls_refused(io),
                 _ => format!("无法送达：网络错误（{io}）"),
             },
-            ureq::Error::Rustls(t) => format!("无法送达：HTTPS证书校验或握手失败（{t}）"),
+            ureq::Error::Rustls(t) => tls_refused(t),
             ureq::Error::Tls(t) => format!("无法送达：HTTPS握手失败（{t}）"),
             other => format!("无法送达：{other}"),
         }
     }
+}
+
+fn tls_refused(e: &dyn std::fmt::Display) -> String {
+    format!(
+        "无法送达：HTTPS证书校验或握手失败（{e}）；接收方的证书由内网CA签发时，平台须以 --webhook-ca 指定该CA"
+    )
 }
 
 /// Alerts claimed at once, and of one unit's at most: a unit's backlog does not fill the claim

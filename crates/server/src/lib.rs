@@ -74,6 +74,9 @@ pub struct Config {
     pub trusted_audit_keys: Vec<String>,
     /// Allow webhook addresses on this machine itself (a test's receiver; never in service).
     pub webhooks_to_loopback: bool,
+    /// The intranet CA that HTTPS webhook receivers' certificates are checked against (instead
+    /// of the public roots): `serve --webhook-ca`.
+    pub webhook_ca: Option<joint::alerts::WebhookCa>,
     /// A webhook request's whole time, answer included; a receiver that takes longer has not
     /// taken the alert, which is sent again.
     pub webhook_timeout: Duration,
@@ -99,6 +102,7 @@ impl Config {
     pub fn webhooks(&self) -> joint::alerts::WebhookOptions {
         joint::alerts::WebhookOptions {
             loopback: self.webhooks_to_loopback,
+            ca: self.webhook_ca.clone(),
             timeout: self.webhook_timeout,
             pass_budget: self.webhook_pass_budget,
             ..joint::alerts::WebhookOptions::default()
@@ -126,6 +130,7 @@ impl Default for Config {
             run_jobs: true,
             trusted_audit_keys: Vec::new(),
             webhooks_to_loopback: false,
+            webhook_ca: None,
             webhook_timeout: Duration::from_secs(10),
             webhook_pass_budget: Duration::from_secs(30),
             body_idle: Duration::from_secs(30),
