@@ -470,12 +470,12 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
             )
             .unwrap();
         let claimed = platform
-            .claim_due_alerts(later.now(), later.now() + Duration::minutes(5), 10)
+            .claim_due_alerts(later.now(), later.now() + Duration::minutes(5), 10, 5)
             .unwrap();
         assert_eq!(claimed.len(), 1, "{name}");
         assert!(
             platform
-                .claim_due_alerts(later.now(), later.now() + Duration::minutes(5), 10)
+                .claim_due_alerts(later.now(), later.now() + Duration::minutes(5), 10, 5)
                 .unwrap()
                 .is_empty(),
             "{name}"
@@ -499,6 +499,46 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
             }
             other => panic!("{name}: {other:?}"),
         }
+        // A unit with a backlog fills no claim alone: at most `per_unit` of each unit's, the
+        // other unit's alert beside them; those not sent are given back, due, attempts unchanged.
+        let backlog: Vec<store::NewAlert> = (0..4)
+            .map(|i| store::NewAlert {
+                event_seq: 999_000 + i,
+                unit: if i < 3 {
+                    UNIT.into()
+                } else {
+                    "另一单位".into()
+                },
+                subject_key: a.clone(),
+                subject_label: "甲公司".into(),
+                event: "listed".into(),
+                record_id: a_entry.clone(),
+                class_code: "YZSX".into(),
+                detail: "d".into(),
+                delivery: "pending".into(),
+            })
+            .collect();
+        platform.insert_alerts(&backlog, later.now()).unwrap();
+        let lease = later.now() + Duration::minutes(5);
+        let claimed = platform
+            .claim_due_alerts(later.now(), lease, 10, 2)
+            .unwrap();
+        let units: Vec<&str> = claimed.iter().map(|a| a.unit.as_str()).collect();
+        assert_eq!(units, [UNIT, UNIT, "另一单位"], "{name}");
+        platform
+            .release_alerts(&[claimed[0].alert_id], later.now())
+            .unwrap();
+        let again = platform
+            .claim_due_alerts(later.now(), lease, 10, 2)
+            .unwrap();
+        assert_eq!(
+            again
+                .iter()
+                .map(|a| (a.alert_id, a.attempts))
+                .collect::<Vec<_>>(),
+            [(claimed[0].alert_id, 0), (claimed[1].alert_id + 1, 0)],
+            "{name}"
+        );
 
         // A batch's sealed result reads back as written.
         let mut row = store::BatchRow {

@@ -17,6 +17,8 @@ pub struct JobsReport {
     pub alerts_made: usize,
     pub delivered: usize,
     pub delivery_attempts: usize,
+    /// Due alerts the pass's delivery budget left for the next pass.
+    pub delivery_left: usize,
     pub expired: usize,
     /// Entries past their rectification deadline (their deciding units told once each).
     pub rectification_overdue: usize,
@@ -90,15 +92,6 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
             .refresh(&state.store, &state.platform, &state.rules)?
     };
     r.alerts_made = joint::alerts::detect(&state.store, &state.platform, &state.rules, now)?;
-    let d = joint::alerts::deliver_due(
-        &state.platform,
-        &state.keys,
-        now,
-        &state.config.public_url,
-        state.config.webhooks_to_loopback,
-    )?;
-    r.delivered = d.delivered;
-    r.delivery_attempts = d.attempted;
     r.cases = workflows::scheduler::Scheduler {
         work: crate::api::cases::casework(state),
         sender: state.sender.as_ref(),
@@ -106,6 +99,17 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
         trail: &|s| trail(state, s),
     }
     .tick(now)?;
+    // Last, and within its budget: receivers that are slow or down hold nothing above.
+    let d = joint::alerts::deliver_due(
+        &state.platform,
+        &state.keys,
+        now,
+        &state.config.public_url,
+        &state.config.webhooks(),
+    )?;
+    r.delivered = d.delivered;
+    r.delivery_attempts = d.attempted;
+    r.delivery_left = d.left;
     Ok(r)
 }
 

@@ -74,6 +74,15 @@ pub struct Config {
     pub trusted_audit_keys: Vec<String>,
     /// Allow webhook addresses on this machine itself (a test's receiver; never in service).
     pub webhooks_to_loopback: bool,
+    /// The intranet CA that HTTPS webhook receivers' certificates are checked against (instead
+    /// of the public roots): `serve --webhook-ca`.
+    pub webhook_ca: Option<joint::alerts::WebhookCa>,
+    /// A webhook request's whole time, answer included; a receiver that takes longer has not
+    /// taken the alert, which is sent again.
+    pub webhook_timeout: Duration,
+    /// How long one jobs pass may spend delivering alerts (the rest go in the next pass): the
+    /// same pass runs the repair scheduler and list expiry.
+    pub webhook_pass_budget: Duration,
     /// How long an upload may pause between two pieces. A submission holds the store's writer
     /// while its body streams in: a sender that stalls must not hold every other unit's imports.
     pub body_idle: Duration,
@@ -86,6 +95,19 @@ pub enum OutboxTarget {
     File(std::path::PathBuf),
     /// POSTed as JSON with `Idempotency-Key`.
     Gateway(String),
+}
+
+impl Config {
+    /// How webhook deliveries (alerts and test pings) are made.
+    pub fn webhooks(&self) -> joint::alerts::WebhookOptions {
+        joint::alerts::WebhookOptions {
+            loopback: self.webhooks_to_loopback,
+            ca: self.webhook_ca.clone(),
+            timeout: self.webhook_timeout,
+            pass_budget: self.webhook_pass_budget,
+            ..joint::alerts::WebhookOptions::default()
+        }
+    }
 }
 
 impl Default for Config {
@@ -108,6 +130,9 @@ impl Default for Config {
             run_jobs: true,
             trusted_audit_keys: Vec::new(),
             webhooks_to_loopback: false,
+            webhook_ca: None,
+            webhook_timeout: Duration::from_secs(10),
+            webhook_pass_budget: Duration::from_secs(30),
             body_idle: Duration::from_secs(30),
         }
     }

@@ -76,6 +76,83 @@ fn status_meaning(status: &str) -> &'static str {
     }
 }
 
+/// The request the platform itself sends: an alert to a unit's receiver (OpenAPI 3.1
+/// `webhooks`). Its facts are the code's: `joint::alerts::{signature, deliver_due}`.
+struct AlertWebhook;
+
+/// How a receiver checks a delivery, and what it may expect of it (the README says the same).
+pub const WEBHOOK_DESCRIPTION: &str = "平台在单位订阅的信用主体被列入或移出名单、受到严重失信行政处罚等时，向信用办为该单位登记的接收地址（POST /api/v1/webhooks）发送此请求。\n\n\
+校验：签名为 HMAC-SM3，密钥为设置接收地址时返回的共享密钥（按其ASCII文本取字节），消息为 X-Xinyong-Timestamp 的值、一个英文句点和原样的请求体字节（`<timestamp>.<body>`）；结果为64位小写十六进制，请求头 X-Xinyong-Signature 的值为 `hmac-sm3=` 加该结果。接收方应以常数时间比较签名，并拒绝时间戳与本机时间相差过大（如超过5分钟）的请求。时间戳为发送该请求时的Unix秒数，每次发送（含重试）重新取值并重新签名。\n\n\
+送达：接收方应答2xx即视为送达；其他状态码、连接失败或超时（连接3秒，整个请求10秒）均为未送达，按1分钟、5分钟、30分钟、2小时、6小时、12小时、24小时的间隔重试，仍不成功则标为推送失败（重新设置接收地址后从头再发）。不跟随重定向（3xx视为未送达）。\n\n\
+至少一次：接收方已收到但未及时应答的预警会再次发送，接收方应按 X-Xinyong-Alert（即 alert_id）去重。各单位的推送并行进行，同一接收地址一次只有一个请求；重试会打乱先后，顺序以 created_at 与 alert_id 为准。\n\n\
+重新设置接收地址会生成新的共享密钥，旧密钥立即作废。POST /api/v1/webhooks/test 发送一条 event 为 ping、alert_id 为0的测试消息，签名方法相同。";
+
+impl Modify for AlertWebhook {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{
+            HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
+        };
+        use utoipa::openapi::request_body::RequestBodyBuilder;
+        use utoipa::openapi::{
+            ContentBuilder, ObjectBuilder, PathsBuilder, Ref, Required, ResponseBuilder, Type,
+        };
+        let header = |name: &str, description: &str, example: &str| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Header)
+                .required(Required::True)
+                .description(Some(description))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .example(Some(serde_json::Value::String(example.into())))
+                .build()
+        };
+        let op = OperationBuilder::new()
+            .summary(Some("触发式预警推送（平台发往单位的接收地址）"))
+            .description(Some(WEBHOOK_DESCRIPTION))
+            .tags(Some(vec!["联合奖惩".to_string()]))
+            .parameter(header(
+                "X-Xinyong-Alert",
+                "预警编号，与请求体 alert_id 相同；按此去重",
+                "1024",
+            ))
+            .parameter(header(
+                "X-Xinyong-Timestamp",
+                "发送时刻的Unix秒数（每次发送重新取值）",
+                "1781064000",
+            ))
+            .parameter(header(
+                "X-Xinyong-Signature",
+                "hmac-sm3= 加 HMAC-SM3(共享密钥, \"<timestamp>.<body>\") 的小写十六进制",
+                "hmac-sm3=5f0c…",
+            ))
+            .request_body(Some(
+                RequestBodyBuilder::new()
+                    .required(Some(Required::True))
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("AlertDelivery")))
+                            .build(),
+                    )
+                    .build(),
+            ))
+            .response(
+                "2XX",
+                ResponseBuilder::new()
+                    .description("已收到（视为送达；应尽快应答，处理可在其后进行）"),
+            )
+            .response(
+                "default",
+                ResponseBuilder::new().description("未送达：按退避间隔重试"),
+            );
+        doc.webhooks = Some(
+            PathsBuilder::new()
+                .path("alert", PathItem::new(HttpMethod::Post, op))
+                .build(),
+        );
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -94,7 +171,8 @@ fn status_meaning(status: &str) -> &'static str {
         api::joint::check_snippet, api::joint::list_action, api::joint::create_exception,
         api::joint::list_exceptions, api::joint::revoke_exception, api::joint::create_batch,
         api::joint::get_batch, api::joint::batch_csv, api::joint::batch_xlsx, api::joint::subscribe,
-        api::joint::subscriptions, api::joint::unsubscribe, api::joint::set_webhook, api::joint::alerts,
+        api::joint::subscriptions, api::joint::unsubscribe, api::joint::set_webhook, api::joint::webhooks,
+        api::joint::test_webhook, api::joint::alerts,
         api::joint::alert_feedback, api::joint::stats,
         api::cases::my_records, api::cases::create_repair, api::cases::create_objection,
         api::cases::list_cases, api::cases::stats, api::cases::get_case, api::cases::case_action,
@@ -103,7 +181,8 @@ fn status_meaning(status: &str) -> &'static str {
         api::authorisations::create_authorisation, api::authorisations::list_authorisations,
         api::authorisations::revoke_authorisation,
     ),
-    modifiers(&Security, &Descriptions),
+    components(schemas(joint::alerts::Delivery)),
+    modifiers(&Security, &Descriptions, &AlertWebhook),
     tags(
         (name = "信用档案", description = "信用主体的档案与记录"),
         (name = "报送", description = "信源单位的报送接口（推送JSON或上传文件）"),

@@ -933,7 +933,11 @@ struct Receiver {
     hits: AtomicUsize,
     fail_first: AtomicUsize,
     always_fail: std::sync::atomic::AtomicBool,
+    /// How long it takes to answer, in milliseconds.
+    delay_ms: std::sync::atomic::AtomicU64,
     got: Mutex<Vec<(HeaderMap, Vec<u8>)>>,
+    /// When each request came in.
+    arrived: Mutex<Vec<std::time::Instant>>,
 }
 
 async fn receiver() -> (String, Arc<Receiver>) {
@@ -944,8 +948,13 @@ async fn receiver() -> (String, Arc<Receiver>) {
         axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
             let s = state.clone();
             async move {
+                s.arrived.lock().unwrap().push(std::time::Instant::now());
                 let n = s.hits.fetch_add(1, Ordering::SeqCst);
                 s.got.lock().unwrap().push((headers, body.to_vec()));
+                let delay = s.delay_ms.load(Ordering::SeqCst);
+                if delay > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                }
                 if n < s.fail_first.load(Ordering::SeqCst) || s.always_fail.load(Ordering::SeqCst) {
                     StatusCode::INTERNAL_SERVER_ERROR
                 } else {
@@ -963,7 +972,8 @@ async fn receiver() -> (String, Arc<Receiver>) {
 }
 
 fn run_jobs(h: &Harness) -> server::jobs::JobsReport {
-    server::jobs::run_once(&h.state).unwrap()
+    // Off the runtime's worker: the receivers' tasks must run while deliveries wait for them.
+    tokio::task::block_in_place(|| server::jobs::run_once(&h.state).unwrap())
 }
 
 /// A financial institution follows its borrowers (design.md: it receives warnings): it
@@ -1412,6 +1422,360 @@ async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
         (Some("delivered"), Some(1)),
         "{exited}"
     );
+}
+
+/// Two receivers: the unit's (the first alert's, in subscription order) and the financial
+/// institution's, each set up; the institution follows F and E, the unit F. Then F and E are
+/// listed: one alert to the unit's receiver, two to the institution's.
+async fn two_receivers(h: &Harness) -> (Arc<Receiver>, Arc<Receiver>, String) {
+    let x = city(h);
+    let (unit_url, unit_rx) = receiver().await;
+    let (bank_url, bank_rx) = receiver().await;
+    for (unit, url) in [(UNIT.to_string(), &unit_url), (BANK.to_string(), &bank_url)] {
+        let r = h
+            .post_json(
+                "/api/v1/webhooks",
+                Role::Admin,
+                json!({"unit": unit, "url": url}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    let bank_secret = h
+        .post_json(
+            "/api/v1/webhooks",
+            Role::Admin,
+            json!({"unit": BANK, "url": bank_url}),
+        )
+        .await
+        .json()["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (role, codes) in [
+        (Role::Handling, json!([x.f])),
+        (Role::Financial, json!([x.f, x.e])),
+    ] {
+        let r = h
+            .post_json("/api/v1/subscriptions", role, json!({ "codes": codes }))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    run_jobs(h);
+    let s = import(
+        h,
+        UNIT,
+        "严重失信主体名单",
+        &list_csv(
+            &[
+                (
+                    "盐城市己后来列入有限公司",
+                    &x.f,
+                    "盐环信〔2026〕9号",
+                    "伪造监测数据",
+                ),
+                (
+                    "盐城市戊清白贸易有限公司",
+                    &x.e,
+                    "盐环信〔2026〕10号",
+                    "伪造监测数据",
+                ),
+            ],
+            "2029-06-01",
+        ),
+    );
+    assert_eq!(s.accepted, 2);
+    (unit_rx, bank_rx, bank_secret)
+}
+
+/// A receiver that does not answer holds only itself: the other receiver's alerts go out while
+/// it is waited for, each request stamped (and signed) as it is sent; the one that timed out
+/// failed in Chinese and gets the same alert again (at least once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_receiver_holds_only_itself() {
+    let h = harness_on(
+        testkit::sqlite(),
+        server::Config {
+            webhooks_to_loopback: true,
+            webhook_timeout: std::time::Duration::from_secs(2),
+            ..server::Config::default()
+        },
+    );
+    let (slow, fast, secret) = two_receivers(&h).await;
+    slow.delay_ms.store(5000, Ordering::SeqCst);
+    fast.delay_ms.store(1200, Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    let r = run_jobs(&h);
+    assert_eq!(
+        (r.alerts_made, r.delivery_attempts, r.delivered),
+        (3, 3, 2),
+        "{r:?}"
+    );
+    // The institution's first alert went out at once, not after the unit's 2 s timeout.
+    let first = fast.arrived.lock().unwrap()[0] - started;
+    assert!(first < std::time::Duration::from_millis(1500), "{first:?}");
+    // Stamped when sent: the second request a second and more after the first.
+    let got = fast.got.lock().unwrap().clone();
+    let stamps: Vec<i64> = got
+        .iter()
+        .map(|(h, _)| h["x-xinyong-timestamp"].to_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(stamps[1] > stamps[0], "{stamps:?}");
+    for ((headers, body), ts) in got.iter().zip(&stamps) {
+        assert_eq!(
+            headers["x-xinyong-signature"].to_str().unwrap(),
+            joint::alerts::signature(&secret, *ts, body)
+        );
+    }
+    let alerts = h.get("/api/v1/alerts", Role::Handling).await.json();
+    let a = &alerts[0];
+    assert_eq!(
+        (
+            a["delivery"].as_str(),
+            a["attempts"].as_i64(),
+            a["last_error"].as_str()
+        ),
+        (Some("pending"), Some(1), Some("无法送达：超时（2秒）")),
+        "{a}"
+    );
+    // Sent again after its pause; the receiver took it the first time too, and tells the two
+    // apart from nothing but the alert's id.
+    slow.delay_ms.store(0, Ordering::SeqCst);
+    // (The pause counts from when the attempt ended, the timeout after the pass began.)
+    h.clock.set(h.clock.now() + chrono::Duration::seconds(65));
+    assert_eq!(run_jobs(&h).delivered, 1);
+    let ids: Vec<String> = slow
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(h, _)| h["x-xinyong-alert"].to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(ids[0], a["alert_id"].to_string());
+}
+
+/// A pass spends at most its budget sending: what is left is given back, not counted as an
+/// attempt, and goes out in the next pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_pass_keeps_to_its_budget() {
+    let h = harness_on(
+        testkit::sqlite(),
+        server::Config {
+            webhooks_to_loopback: true,
+            webhook_pass_budget: std::time::Duration::from_millis(800),
+            ..server::Config::default()
+        },
+    );
+    let (_unit, fast, _) = two_receivers(&h).await;
+    fast.delay_ms.store(1200, Ordering::SeqCst);
+    let r = run_jobs(&h);
+    assert_eq!(
+        (r.delivery_attempts, r.delivered, r.delivery_left),
+        (2, 2, 1),
+        "{r:?}"
+    );
+    let alerts = h.get("/api/v1/alerts", Role::Financial).await.json();
+    let pending: Vec<&Value> = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["delivery"] == "pending")
+        .collect();
+    assert_eq!(pending.len(), 1, "{alerts}");
+    assert_eq!(pending[0]["attempts"], 0, "{alerts}");
+    // Due at once: the next pass, on the same clock, sends it.
+    let r = run_jobs(&h);
+    assert_eq!((r.delivery_attempts, r.delivered), (1, 1), "{r:?}");
+    assert_eq!(fast.hits.load(Ordering::SeqCst), 2);
+}
+
+/// The credit office sees where each unit's alerts go (never the secret), tries a receiver
+/// with a signed ping and reads what it answered (audited), and the OpenAPI document describes
+/// the delivery as it is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_listed_tried_and_documented() {
+    let h = harness_on(
+        testkit::sqlite(),
+        server::Config {
+            webhooks_to_loopback: true,
+            webhook_timeout: std::time::Duration::from_secs(1),
+            ..server::Config::default()
+        },
+    );
+    let (unit_rx, bank_rx, bank_secret) = two_receivers(&h).await;
+    let listed = h.get("/api/v1/webhooks", Role::Admin).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
+    assert!(!listed.text().contains(&bank_secret), "{}", listed.text());
+    let listed = listed.json();
+    let units: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["unit"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        units,
+        [UNIT, format!("金融机构:{BANK}").as_str()],
+        "{listed}"
+    );
+    assert!(listed[1]["url"].as_str().unwrap().ends_with("/hook"));
+    assert!(listed[1].get("secret").is_none());
+    assert_eq!(
+        h.get("/api/v1/webhooks", Role::Handling).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // A ping, signed as an alert is.
+    let r = h
+        .post_json("/api/v1/webhooks/test", Role::Admin, json!({"unit": BANK}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(
+        (v["delivered"].as_bool(), v["status"].as_u64()),
+        (Some(true), Some(204)),
+        "{v}"
+    );
+    let (headers, body) = bank_rx.got.lock().unwrap().last().unwrap().clone();
+    let ping: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (ping["event"].as_str(), ping["alert_id"].as_i64()),
+        (Some("ping"), Some(0))
+    );
+    let ts: i64 = headers["x-xinyong-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        headers["x-xinyong-signature"].to_str().unwrap(),
+        joint::alerts::signature(&bank_secret, ts, &body)
+    );
+    // What the receiver answered, or why it could not: in Chinese.
+    unit_rx.always_fail.store(true, Ordering::SeqCst);
+    let v = h
+        .post_json("/api/v1/webhooks/test", Role::Admin, json!({"unit": UNIT}))
+        .await
+        .json();
+    assert_eq!(
+        (
+            v["delivered"].as_bool(),
+            v["status"].as_u64(),
+            v["error"].as_str()
+        ),
+        (Some(false), Some(500), Some("接收方返回HTTP 500")),
+        "{v}"
+    );
+    unit_rx.delay_ms.store(3000, Ordering::SeqCst);
+    let v = h
+        .post_json("/api/v1/webhooks/test", Role::Admin, json!({"unit": UNIT}))
+        .await
+        .json();
+    assert_eq!(
+        (
+            v["delivered"].as_bool(),
+            v["status"].as_u64(),
+            v["error"].as_str()
+        ),
+        (Some(false), None, Some("无法送达：超时（1秒）")),
+        "{v}"
+    );
+    let r = h
+        .post_json(
+            "/api/v1/webhooks/test",
+            Role::Admin,
+            json!({"unit": OTHER_UNIT}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    assert!(r.text().contains("尚未设置预警接收地址"), "{}", r.text());
+    assert_eq!(
+        h.post_json(
+            "/api/v1/webhooks/test",
+            Role::Handling,
+            json!({"unit": UNIT})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let trail = h.state.platform.audit_page(1, 10_000).unwrap();
+    let tests: Vec<(Option<&str>, &str, Option<&str>)> = trail
+        .iter()
+        .filter(|e| e.entry.action == "webhook.test")
+        .map(|e| {
+            (
+                e.entry.object.as_deref(),
+                e.entry.outcome.as_str(),
+                e.entry.detail.as_deref(),
+            )
+        })
+        .collect();
+    let bank_unit = format!("金融机构:{BANK}");
+    assert_eq!(
+        tests[..3],
+        [
+            (Some(bank_unit.as_str()), "ok", Some("HTTP 204")),
+            (Some(UNIT), "failed", Some("接收方返回HTTP 500")),
+            (Some(UNIT), "failed", Some("无法送达：超时（1秒）")),
+        ],
+        "{tests:?}"
+    );
+    assert!(trail.iter().any(|e| e.entry.action == "webhook.list"));
+
+    // The document's webhook: the body's fields are those an alert carries, and the headers.
+    run_jobs(&h);
+    let sent = bank_rx.got.lock().unwrap().clone();
+    let alert: Value = sent
+        .iter()
+        .map(|(_, b)| serde_json::from_slice::<Value>(b).unwrap())
+        .find(|v| v["event"] == "listed")
+        .unwrap();
+    let doc = h.get("/api/v1/openapi.json", Role::Public).await.json();
+    let hook = &doc["webhooks"]["alert"]["post"];
+    let headers: Vec<&str> = hook["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            "X-Xinyong-Alert",
+            "X-Xinyong-Timestamp",
+            "X-Xinyong-Signature"
+        ]
+    );
+    let desc = hook["description"].as_str().unwrap();
+    for fact in [
+        "HMAC-SM3",
+        "<timestamp>.<body>",
+        "2xx",
+        "去重",
+        "不跟随重定向",
+        "旧密钥",
+    ] {
+        assert!(desc.contains(fact), "{fact}: {desc}");
+    }
+    let schema = hook["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut documented: Vec<&String> = doc["components"]["schemas"][&schema]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    let mut carried: Vec<&String> = alert.as_object().unwrap().keys().collect();
+    documented.sort();
+    carried.sort();
+    assert_eq!(documented, carried);
 }
 
 const FEED: &str = "江苏省公共信用信息平台（回流）";

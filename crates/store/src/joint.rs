@@ -125,6 +125,15 @@ pub struct Webhook {
     pub secret_sealed: Vec<u8>,
 }
 
+/// A unit's webhook as the credit office reads it: who set which address, when; no secret.
+#[derive(Debug, Clone)]
+pub struct WebhookSet {
+    pub unit: String,
+    pub url: String,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Alert {
     pub alert_id: i64,
@@ -879,23 +888,32 @@ impl Store {
         })
     }
 
-    /// Alerts due for delivery now, oldest first; each is claimed (its next attempt moved to
-    /// `lease_until`) so that two replicas do not send it at once.
+    /// Alerts due for delivery now, oldest first, at most `per_unit` of each unit's (so that a
+    /// unit with a backlog does not fill every claim while the others wait); each is claimed
+    /// (its next attempt moved to `lease_until`) so that two replicas do not send it at once.
     pub fn claim_due_alerts(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
+        per_unit: i64,
     ) -> Result<Vec<Alert>, StoreError> {
         self.write(|c| {
             let lock = skip_locked(c);
+            // The window is in a subquery: PostgreSQL takes no row locks at the level of a
+            // window function, and the outer query locks the rows it returns.
             let due = c
                 .query(
                     &format!(
-                        "SELECT {ALERT_COLUMNS} FROM alerts WHERE delivery = 'pending' AND next_attempt <= $1
-                         ORDER BY next_attempt LIMIT $2{lock}"
+                        "SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id IN (
+                            SELECT alert_id FROM (
+                                SELECT alert_id, next_attempt, ROW_NUMBER() OVER (PARTITION BY unit ORDER BY next_attempt, alert_id) AS n
+                                FROM alerts WHERE delivery = 'pending' AND next_attempt <= $1) d
+                            WHERE n <= $3 ORDER BY next_attempt, alert_id LIMIT $2)
+                         AND delivery = 'pending' AND next_attempt <= $1
+                         ORDER BY next_attempt, alert_id{lock}"
                     ),
-                    &[now.into(), Val::Int(limit)],
+                    &[now.into(), Val::Int(limit), Val::Int(per_unit)],
                 )?
                 .iter()
                 .map(alert_from)
@@ -907,6 +925,43 @@ impl Store {
                 )?;
             }
             Ok(due)
+        })
+    }
+
+    /// Gives claimed alerts that were not sent back, due at `at`, their attempts unchanged (a
+    /// delivery pass that ran out of time, or a receiver that failed earlier in the pass).
+    pub fn release_alerts(&self, ids: &[i64], at: DateTime<Utc>) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.write(|c| {
+            for id in ids {
+                c.execute(
+                    "UPDATE alerts SET next_attempt = $1 WHERE alert_id = $2 AND delivery = 'pending'",
+                    &[at.into(), Val::Int(*id)],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Every unit's webhook address (never its secret), by unit.
+    pub fn webhooks(&self) -> Result<Vec<WebhookSet>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT unit, url, actor, created_at FROM webhooks ORDER BY unit",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(WebhookSet {
+                    unit: r.text(0)?,
+                    url: r.text(1)?,
+                    actor: r.text(2)?,
+                    at: r.time(3)?,
+                })
+            })
+            .collect()
         })
     }
 

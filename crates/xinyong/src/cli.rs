@@ -163,6 +163,11 @@ pub struct ServeArgs {
     /// to another instance of the service on the same store.
     #[arg(long)]
     pub no_jobs: bool,
+    /// PEM file of the CA (one or more certificates) that issued the HTTPS certificates of
+    /// departments' webhook receivers on the government intranet; receivers are then checked
+    /// against these certificates only, instead of the public roots.
+    #[arg(long, value_name = "PEM")]
+    pub webhook_ca: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1130,6 +1130,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         sms_gateway: None,
         outbox_file: None,
         no_jobs: false,
+        webhook_ca: None,
     };
     serve(ctx, &a.demo_db, &args, Some(keys))
 }
@@ -1165,6 +1166,24 @@ fn public_url(a: &ServeArgs) -> Result<String> {
         anyhow::bail!("对外地址应以 http:// 或 https:// 开头：{url}");
     }
     Ok(url)
+}
+
+/// The intranet CA for HTTPS webhook receivers, read at start: a file that is not there or holds
+/// no certificate stops the service here, not at the first alert.
+fn webhook_ca(a: &ServeArgs) -> Result<Option<joint::alerts::WebhookCa>> {
+    let Some(path) = &a.webhook_ca else {
+        return Ok(None);
+    };
+    let pem = std::fs::read(path)
+        .with_context(|| format!("无法读取预警推送CA证书文件 {}", path.display()))?;
+    let ca = joint::alerts::WebhookCa::from_pem(&pem)
+        .map_err(|e| anyhow::anyhow!("预警推送CA证书文件 {}：{e}", path.display()))?;
+    eprintln!(
+        "预警推送的HTTPS接收地址按 {} 中的{}个CA证书校验",
+        path.display(),
+        ca.len()
+    );
+    Ok(Some(ca))
 }
 
 /// Session cookies are Secure as asked, else when the service is reached over HTTPS (a session
@@ -1216,6 +1235,7 @@ fn serve(ctx: &Ctx, db: &str, a: &ServeArgs, keys: Option<KeyRing>) -> Result<()
         run_jobs: !a.no_jobs,
         trusted_audit_keys: a.trusted_audit_keys.clone(),
         public_url: public_url(a)?,
+        webhook_ca: webhook_ca(a)?,
         ..server::Config::default()
     };
     if a.secure_cookies.is_none() && config.secure_cookies {

@@ -921,6 +921,41 @@ fn serve_refuses_a_public_url_that_is_not_http() {
     );
 }
 
+/// A webhook CA file that is missing or holds no certificate stops the service at start, in
+/// Chinese, naming the file (not at the first alert to an HTTPS receiver).
+#[test]
+fn serve_refuses_a_webhook_ca_without_a_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = testkit::key_file(dir.path());
+    let db = dir.path().join("x.db");
+    let not_pem = dir.path().join("ca.pem");
+    std::fs::write(&not_pem, "这不是证书\n").unwrap();
+    for (file, says) in [
+        (not_pem.clone(), "中没有证书"),
+        (dir.path().join("missing.pem"), "无法读取预警推送CA证书文件"),
+    ] {
+        let out = xinyong(
+            db.to_str().unwrap(),
+            &k,
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--webhook-ca",
+                file.to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(says) && err.contains(file.to_str().unwrap()),
+            "{err}"
+        );
+    }
+}
+
 /// Starts `xinyong serve` and waits until it answers; the child is killed (SIGKILL) by the caller.
 fn start_serve(spec: &str, keys: &Path, now: &str, extra: &[&str]) -> std::process::Child {
     let port = std::net::TcpListener::bind("127.0.0.1:0")

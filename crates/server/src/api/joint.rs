@@ -1599,25 +1599,7 @@ pub async fn set_webhook(
     ctx: Ctx,
     ApiJson(mut req): ApiJson<WebhookRequest>,
 ) -> ApiResult<Json<WebhookCreated>> {
-    // By the unit's own name, however it was typed (short name, USCC): alerts look the webhook
-    // up by that name. A financial institution's alerts are filed under its code (see
-    // `organisation_of`), and so is its webhook.
-    req.unit = match state.rules.units.find(&req.unit) {
-        Some(u) => u.name.clone(),
-        None => {
-            let code = req.unit.trim();
-            let code = code.strip_prefix(FINANCIAL_PREFIX).unwrap_or(code);
-            match domain::ids::Uscc::parse(&domain::ids::normalize(code), &state.rules.ids) {
-                Ok((u, _)) => format!("{FINANCIAL_PREFIX}{}", u.as_str()),
-                Err(e) => {
-                    return Err(ApiError::Unprocessable(format!(
-                        "“{}”不在信源单位名录中，也不是有效的金融机构统一社会信用代码（{e}）",
-                        req.unit
-                    )));
-                }
-            }
-        }
-    };
+    req.unit = webhook_unit(&state, &req.unit)?;
     let url = req.url.trim().to_string();
     if url.len() > 500 {
         return Err(ApiError::Unprocessable("接收地址不能超过500个字符".into()));
@@ -1657,6 +1639,137 @@ pub async fn set_webhook(
         Some(unit),
         if r.is_ok() { "ok" } else { "failed" },
         None,
+    )
+    .await;
+    r.map(Json)
+}
+
+/// The name a unit's webhook is kept under, however the unit was typed (short name, USCC):
+/// alerts look the webhook up by the unit's own name. A financial institution's alerts are filed
+/// under its code (see `organisation_of`), and so is its webhook.
+fn webhook_unit(state: &Shared, typed: &str) -> ApiResult<String> {
+    if let Some(u) = state.rules.units.find(typed) {
+        return Ok(u.name.clone());
+    }
+    let code = typed.trim();
+    let code = code.strip_prefix(FINANCIAL_PREFIX).unwrap_or(code);
+    match domain::ids::Uscc::parse(&domain::ids::normalize(code), &state.rules.ids) {
+        Ok((u, _)) => Ok(format!("{FINANCIAL_PREFIX}{}", u.as_str())),
+        Err(e) => Err(ApiError::Unprocessable(format!(
+            "“{typed}”不在信源单位名录中，也不是有效的金融机构统一社会信用代码（{e}）"
+        ))),
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WebhookShown {
+    /// 接收预警的单位（金融机构为“金融机构:统一社会信用代码”）。
+    pub unit: String,
+    /// 接收地址。共享密钥不显示：仅在设置时显示一次，遗失须重新设置（旧密钥随之作废）。
+    pub url: String,
+    /// 设置人。
+    pub set_by: String,
+    /// 设置时间。
+    pub set_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[utoipa::path(get, path = "/api/v1/webhooks", summary = "查询预警推送地址", tag = "联合奖惩", security(("token" = [])),
+    responses((status = 200, description = "各单位登记的预警接收地址（不含密钥）", body = Vec<WebhookShown>),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn webhooks(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<Vec<WebhookShown>>> {
+    let s = state.clone();
+    let r = blocking(move || {
+        Ok(s.platform
+            .webhooks()?
+            .into_iter()
+            .map(|w| WebhookShown {
+                unit: w.unit,
+                url: w.url,
+                set_by: w.actor,
+                set_at: w.at,
+            })
+            .collect::<Vec<_>>())
+    })
+    .await;
+    // Where departments' systems listen is the intranet's map: a read on the trail.
+    audit(
+        &state,
+        &ctx,
+        "webhook.list",
+        None,
+        if r.is_ok() { "ok" } else { "failed" },
+        r.as_ref().ok().map(|l| format!("rows={}", l.len())),
+    )
+    .await;
+    r.map(Json)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct WebhookTestRequest {
+    // A source unit (its name, short name or USCC), or a financial institution's USCC.
+    /// 要测试的单位：信源单位的名称、简称或统一社会信用代码；金融机构填其统一社会信用代码。
+    pub unit: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WebhookTested {
+    pub unit: String,
+    pub url: String,
+    /// 接收方应答2xx，视为送达。
+    pub delivered: bool,
+    /// 接收方应答的HTTP状态码；未能连上或超时时为空。
+    pub status: Option<u16>,
+    /// 未送达的原因（如“无法送达：超时（10秒）”、“接收方返回HTTP 401”）。
+    pub error: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/webhooks/test", summary = "测试预警推送地址", tag = "联合奖惩", security(("token" = [])),
+    description = "立即向该单位登记的接收地址发送一条签名的测试消息（event 为 ping，alert_id 为 0，签名方法与正式预警相同），返回接收方的HTTP状态码或失败原因。测试消息不是预警，不重试、不计入推送记录。",
+    request_body = WebhookTestRequest,
+    responses((status = 200, description = "已发送测试消息；delivered 表示接收方是否应答2xx", body = WebhookTested),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn test_webhook(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<WebhookTestRequest>,
+) -> ApiResult<Json<WebhookTested>> {
+    let unit = webhook_unit(&state, &req.unit)?;
+    let (s, u) = (state.clone(), unit.clone());
+    let r = blocking(move || {
+        let outcome = joint::alerts::ping(
+            &s.platform,
+            &s.keys,
+            &u,
+            s.clock.now(),
+            &s.config.webhooks(),
+        )?
+        .ok_or_else(|| ApiError::NotFound(format!("{u}尚未设置预警接收地址")))?;
+        Ok(WebhookTested {
+            unit: u,
+            url: outcome.url,
+            delivered: outcome.delivered,
+            status: outcome.status,
+            error: outcome.error,
+        })
+    })
+    .await;
+    // A request the platform sends out on someone's word: on the trail, with what it met.
+    audit(
+        &state,
+        &ctx,
+        "webhook.test",
+        Some(unit),
+        match &r {
+            Ok(t) if t.delivered => "ok",
+            _ => "failed",
+        },
+        r.as_ref().ok().map(|t| match (&t.status, &t.error) {
+            (_, Some(e)) => e.clone(),
+            (Some(st), None) => format!("HTTP {st}"),
+            (None, None) => String::new(),
+        }),
     )
     .await;
     r.map(Json)

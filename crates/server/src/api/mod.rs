@@ -221,6 +221,14 @@ pub fn routes(r: Routes) -> Routes {
             joint::unsubscribe,
         )
         .api(Method::POST, "/api/v1/webhooks", ADMIN, joint::set_webhook)
+        // Who may set a receiver may see where it points and try it; never its secret.
+        .api(Method::GET, "/api/v1/webhooks", ADMIN, joint::webhooks)
+        .api(
+            Method::POST,
+            "/api/v1/webhooks/test",
+            ADMIN,
+            joint::test_webhook,
+        )
         .api(Method::GET, "/api/v1/alerts", ALERT_READERS, joint::alerts)
         .api(
             Method::POST,
