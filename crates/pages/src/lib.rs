@@ -139,6 +139,8 @@ pub struct AccountRow {
     pub manageable: bool,
     /// The office may reset its password (not a subject's or an admin's).
     pub resettable: bool,
+    /// The office may enable it again once disabled (not an admin's: the command line does).
+    pub enableable: bool,
 }
 
 #[derive(Template)]

@@ -368,7 +368,13 @@ pub async fn serve(
         j.abort();
     }
     let s = shared.clone();
-    if let Ok(Err(e)) =
+    // Not over a trail found broken (a signature would vouch for it).
+    if s.metrics
+        .audit_chain_broken
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        eprintln!("停止时未签署审计检查点：审计日志链已发现断裂");
+    } else if let Ok(Err(e)) =
         tokio::task::spawn_blocking(move || audit::checkpoint(&s.platform, &s.keys, s.clock.now()))
             .await
     {

@@ -351,6 +351,18 @@ pub fn disable_account(state: &crate::Shared, id: i64) -> Result<bool, ApiError>
 /// auditor's). Its old sessions stay ended, and so do the admin tokens it made.
 pub fn enable_account(state: &crate::Shared, id: i64) -> Result<bool, ApiError> {
     office_may_manage_account(&state.platform, id)?;
+    // An office admin's account stopped (by the operator after an incident, or by a colleague)
+    // is not restarted from the web by another admin: on the server's command line only.
+    let role = state
+        .platform
+        .account(id)?
+        .map(|a| a.role.parse().unwrap_or(Role::Public))
+        .unwrap_or(Role::Public);
+    if role == Role::Admin {
+        return Err(ApiError::NotYours(
+            "市信用办管理员账号停用后，只能由系统管理员在服务器命令行 accounts enable 启用".into(),
+        ));
+    }
     Ok(state.platform.enable_account(id, state.clock.now())?)
 }
 

@@ -2130,6 +2130,16 @@ async fn the_service_finds_a_row_changed_below_its_last_checkpoint() {
     assert_eq!(found.len(), 1, "told once: {found:?}");
     assert_eq!(found[0].entry.outcome, "failed:broken");
     assert_eq!(found[0].entry.actor, "system:audit");
+    // Nor does anyone sign one over it by hand.
+    let r = h
+        .post_json(
+            "/api/v1/audit/checkpoints",
+            Role::Auditor,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("暂停签署检查点"), "{}", r.text());
 }
 
 /// The office enables again an account it disabled, by the rules it disables by (not the
@@ -2211,6 +2221,48 @@ async fn the_office_enables_a_disabled_account_and_its_old_sessions_stay_ended()
     assert!(id(Role::Auditor).disabled_at.is_some());
     let page = h.get("/console/accounts", Role::Admin).await.text();
     assert!(!page.contains(&format!("/console/accounts/{auditor}/enable")));
+    // Nor is another office admin's, stopped by the operator after an incident, restarted from
+    // the web by a colleague.
+    let state = h.state.clone();
+    let admin2 = tokio::task::block_in_place(|| {
+        let c = server::manage::create_account(
+            &state.platform,
+            &state.rules,
+            &state.keys,
+            &server::manage::AccountRequest {
+                username: "admin2".into(),
+                display_name: "管理员二".into(),
+                role: Role::Admin,
+                unit: None,
+                subject: None,
+                password: None,
+            },
+            "test",
+            state.clock.now(),
+        )
+        .unwrap();
+        let a = state
+            .platform
+            .account_by_username(&c.username)
+            .unwrap()
+            .unwrap();
+        state
+            .platform
+            .disable_account(a.account_id, state.clock.now())
+            .unwrap();
+        a.account_id
+    });
+    let r = h
+        .post_form(
+            &format!("/console/accounts/{admin2}/enable"),
+            Role::Admin,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(r.text().contains("accounts enable"), "{}", r.text());
+    let page = h.get("/console/accounts", Role::Admin).await.text();
+    assert!(!page.contains(&format!("/console/accounts/{admin2}/enable")));
 }
 
 /// A refused login reads the same to the user whatever the reason, but the trail keeps the real

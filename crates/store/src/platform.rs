@@ -954,6 +954,26 @@ pub(crate) struct Chained {
 }
 
 /// Chains `entries` after `head` (computes every entry's hash; writes nothing).
+/// An audit field as the trail keeps it: control characters (a NUL, which PostgreSQL refuses
+/// in text, failed the whole group of entries with it — and, the audit failing closed, the
+/// requests of others) shown as `\u{..}`, and cut at `max` characters — what a caller typed (a
+/// login name) is kept, but not megabytes of it for ever.
+pub fn bounded(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max * 4));
+    for (n, c) in s.chars().enumerate() {
+        if n == max {
+            out.push_str("…（已截断）");
+            break;
+        }
+        if c.is_control() {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 pub(crate) fn chain_rows(
     key: Option<&[u8; 32]>,
     head: ChainHead,
@@ -991,15 +1011,15 @@ pub(crate) fn chain_rows(
         let e = AuditEntry {
             seq,
             at: audit_time(n.at.unwrap_or(now)),
-            actor: n.actor.clone(),
-            role: n.role.clone(),
-            unit: n.unit.clone(),
-            action: n.action.clone(),
-            object: n.object.clone(),
-            outcome: n.outcome.clone(),
-            request_id: n.request_id.clone(),
-            client: n.client.clone(),
-            detail: n.detail.clone(),
+            actor: bounded(&n.actor, 200),
+            role: bounded(&n.role, 50),
+            unit: n.unit.as_deref().map(|u| bounded(u, 200)),
+            action: bounded(&n.action, 100),
+            object: n.object.as_deref().map(|o| bounded(o, 500)),
+            outcome: bounded(&n.outcome, 100),
+            request_id: n.request_id.as_deref().map(|r| bounded(r, 100)),
+            client: n.client.as_deref().map(|c| bounded(c, 100)),
+            detail: n.detail.as_deref().map(|d| bounded(d, 2000)),
         };
         let hash = match key {
             Some(k) => chain_hash_keyed(k, &prev, &e),

@@ -104,13 +104,36 @@ pub async fn verify(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<aud
 
 #[utoipa::path(post, path = "/api/v1/audit/checkpoints", summary = "签署审计检查点", tag = "审计", security(("token" = [])),
     responses((status = 200, description = "签署的检查点（无新日志时为空）", body = Option<Checkpoint>),
-        (status = 409, description = "上一检查点（或库外锚点）之后的日志不能通过校验，拒绝签署（说明第几条、何故）", body = ErrorBody),
+        (status = 409, description = "上一检查点（或库外锚点）之后的日志不能通过校验，或最近一次核验发现审计日志链断裂，拒绝签署（说明第几条、何故）", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn checkpoint(
     State(state): State<Shared>,
     ctx: Ctx,
 ) -> ApiResult<Json<Option<Checkpoint>>> {
+    // Nothing is signed over a trail the last verification found broken.
+    if state
+        .metrics
+        .audit_chain_broken
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        audit(
+            &state,
+            &ctx,
+            "audit.checkpoint",
+            None,
+            "refused:broken",
+            None,
+        )
+        .await;
+        return Err(ApiError::Conflict(
+            "审计日志链已发现断裂（最近一次核验），暂停签署检查点：请先核验（GET /api/v1/audit/verify）并查明原因".into(),
+        ));
+    }
     audit(&state, &ctx, "audit.checkpoint", None, "ok", None).await;
+    // Its own entry not written: the request is refused (503), and nothing is signed.
+    if ctx.audit_failed.load(std::sync::atomic::Ordering::SeqCst) {
+        return Ok(Json(None));
+    }
     let s = state.clone();
     blocking(move || {
         Ok(Json(audit::checkpoint(

@@ -879,6 +879,9 @@ async fn accounts_page(
                         .role
                         .parse::<auth::Role>()
                         .is_ok_and(manage::office_may_reset),
+                    enableable: a.role.parse::<auth::Role>().is_ok_and(|r| {
+                        r != auth::Role::Admin && manage::office_may_manage(r).is_ok()
+                    }),
                 })
                 .collect(),
             roles: role_options(true),
@@ -1298,6 +1301,13 @@ pub async fn audit_verify(
         )?)
     })
     .await;
+    // The background verification's finding follows what the auditor just saw.
+    if let Ok(v) = &r {
+        state
+            .metrics
+            .audit_chain_broken
+            .store(!v.ok(), std::sync::atomic::Ordering::SeqCst);
+    }
     let text = match &r {
         Ok(v) if v.ok() => format!(
             "校验通过：{}条日志，{}个签名检查点，哈希链完整。{}",
