@@ -752,17 +752,25 @@ pub fn apply_list_action(
     id: &str,
     req: &ListActionRequest,
 ) -> ApiResult<ListAction> {
+    // A deadline set on a day off is the next working day in law (rules.md; 民法典 第二百零三条):
+    // stored so, and said so, so that every page, check and reminder shows the day enforced.
+    let mut moved_note = String::new();
     let action = match req.action.as_str() {
-        "rectify" => ListAction::Rectify {
-            deadline: crate::api::parse_day(
+        "rectify" => {
+            let set = crate::api::parse_day(
                 req.deadline
                     .as_deref()
                     .filter(|d| !d.trim().is_empty())
                     .ok_or_else(|| {
                         ApiError::Unprocessable("限期整改须给出整改期限（deadline）".into())
                     })?,
-            )?,
-        },
+            )?;
+            let deadline = s.rules.calendar.next_workday_on_or_after(set);
+            if deadline != set {
+                moved_note = format!("（所定期限{set}为休息日，顺延至{deadline}）");
+            }
+            ListAction::Rectify { deadline }
+        }
         "exit" => ListAction::Exit,
         "revoke" => ListAction::Revoke,
         other => {
@@ -797,7 +805,7 @@ pub fn apply_list_action(
             unit: unit.as_deref(),
             named_unit: named.as_deref(),
             actor: &c.principal.actor(),
-            reason: &req.reason,
+            reason: &format!("{}{moved_note}", req.reason.trim()),
             at: now,
             today: today(now),
             rewarding: &rewarding,
