@@ -80,6 +80,22 @@ fn writer(
                     let _ = reply.send(Ok(id));
                 }
             }
+            // One check the store refuses must not fail those gathered with it: written
+            // again one at a time.
+            Err(_) if rows.len() > 1 => {
+                for ((row, entry), reply) in rows.into_iter().zip(audit).zip(replies) {
+                    let mut one = vec![entry];
+                    let r = store
+                        .record_checks_audited(
+                            std::slice::from_ref(&row),
+                            &mut one,
+                            chrono::Utc::now(),
+                        )
+                        .map(|ids| ids.first().copied().unwrap_or_default())
+                        .map_err(|e| e.to_string());
+                    let _ = reply.send(r);
+                }
+            }
             Err(e) => {
                 let msg = e.to_string();
                 for reply in replies {

@@ -3140,3 +3140,48 @@ async fn an_old_check_tells_a_lender_nothing_new_once_the_authorisation_ends() {
         .text();
     assert!(theirs.contains("苏0902执100号"), "{theirs}");
 }
+
+/// A check whose record and audit entry cannot be written is not answered: 503 in Chinese
+/// (not the store's words as a conflict), counted with the lost audit entries; checks go on
+/// once the store takes them again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_that_cannot_be_recorded_is_not_answered() {
+    let h = harness();
+    let x = city(&h);
+    tokio::task::block_in_place(|| {
+        h.state
+            .platform
+            .write(|c| {
+                c.batch(
+                    "CREATE TRIGGER block_checks BEFORE INSERT ON checks
+                     BEGIN SELECT RAISE(ABORT, 'blocked by test'); END",
+                )
+            })
+            .unwrap()
+    });
+    let r = h
+        .post_json(
+            "/api/v1/checks",
+            Role::Handling,
+            json!({"code": x.a, "matter": "ZFCG"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert!(
+        r.text().contains("核查记录及其审计日志未能写入"),
+        "{}",
+        r.text()
+    );
+    assert!(!r.text().contains("blocked by test"), "{}", r.text());
+    let m = h.get("/metrics", Role::Monitor).await.text();
+    assert!(m.contains("xinyong_audit_append_failures_total 1"), "{m}");
+    tokio::task::block_in_place(|| {
+        h.state
+            .platform
+            .write(|c| c.batch("DROP TRIGGER block_checks"))
+            .unwrap()
+    });
+    let (status, _) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h.get("/readyz", Role::Public).await.status, StatusCode::OK);
+}

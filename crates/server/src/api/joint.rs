@@ -196,7 +196,35 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
             if authorised { " 授权查询" } else { "" }
         )),
     );
-    result.check_id = state.checks.record(row, entry).await?;
+    // A check is recorded with its audit entry or not at all: not written, it is not answered
+    // (503, counted as a lost audit entry; the store's own words go to the log, not the caller).
+    result.check_id = match state.checks.record(row, entry).await {
+        Ok(id) => {
+            let failing = &state.metrics.audit_failing;
+            if failing.load(std::sync::atomic::Ordering::Relaxed) {
+                failing.store(false, std::sync::atomic::Ordering::SeqCst);
+            }
+            id
+        }
+        Err(e) => {
+            eprintln!(
+                "{} ERROR check and its audit entry not written for request {}: {e}",
+                chrono::Utc::now().to_rfc3339(),
+                ctx.request_id
+            );
+            state
+                .metrics
+                .audit_failures
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            state
+                .metrics
+                .audit_failing
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            return Err(ApiError::Unavailable(
+                "核查记录及其审计日志未能写入，本次核查未完成，请稍后重试".into(),
+            ));
+        }
+    };
     state
         .metrics
         .checks
