@@ -1367,21 +1367,22 @@ pub struct SubscribeResult {
     // Codes that are not valid, with why.
     /// 无效的代码及其原因。
     pub invalid: Vec<String>,
-    // Each code subscribed, in the order sent, with the key alerts will name it by.
-    /// 已订阅的每个代码（按报送顺序）及平台据以标识该主体的主体键；预警和订阅列表中的 subject_key 与此相同。
+    // Each code subscribed, in the order sent, with the reference alerts will name it by.
+    /// 已订阅的每个代码（按报送顺序）及其订阅引用；订阅列表、预警查询和推送中的 subscriber_ref 与此相同。
     pub subjects: Vec<Subscribed>,
 }
 
-// A code as the caller sent it and the subject's key: the caller holds the ID number already,
-// so its key tells it nothing new, and masked ID numbers in alerts may look alike.
-/// 报送的代码及其主体键。
+// A code as the caller sent it and the unit's reference for the subject: masked ID numbers in
+// alerts look alike. Never a person's key: keys are public in record ids, so a key given back
+// for each of many candidate numbers would tell which one is a listed person's.
+/// 报送的代码及其订阅引用。
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Subscribed {
     // As sent.
     /// 报送的代码（原样）。
     pub code: String,
-    /// 主体键：自然人为P开头的32位键，组织为统一社会信用代码。
-    pub subject_key: String,
+    /// 订阅引用：组织为其统一社会信用代码；自然人为本单位专用的引用（R开头的25位字符，同一单位对同一人始终相同，其他单位看到的不同，与公开的记录编号无关）。
+    pub subscriber_ref: String,
 }
 
 /// Whose checks, subscriptions and alerts the caller's are: its unit's, or — a financial
@@ -1441,7 +1442,7 @@ pub async fn subscribe(
                     };
                     subjects.push(Subscribed {
                         code: code.clone(),
-                        subject_key: key.clone(),
+                        subscriber_ref: s.keys.subscriber_ref(&unit, &key),
                     });
                     ok.push((key, label));
                 }
@@ -1494,11 +1495,15 @@ pub async fn subscriptions(
     let unit = organisation_of(&ctx.principal)?;
     let (s, u) = (state.clone(), unit.clone());
     let r = blocking(move || {
-        Ok(s.platform.subscriptions(
-            &u,
-            q.limit.unwrap_or(100).clamp(1, 1000),
-            q.offset.unwrap_or(0).max(0),
-        )?)
+        Ok(s.platform
+            .subscriptions(
+                &u,
+                q.limit.unwrap_or(100).clamp(1, 1000),
+                q.offset.unwrap_or(0).max(0),
+            )?
+            .into_iter()
+            .map(|x| x.refer(|u, k| s.keys.subscriber_ref(u, k)))
+            .collect())
     })
     .await;
     // Which subjects a department watches is a sensitive read, as a check is.
@@ -1800,11 +1805,16 @@ pub async fn alerts(
     };
     let (s, u) = (state.clone(), unit.clone());
     let r = blocking(move || {
-        Ok(s.platform.alerts(
-            u.as_deref(),
-            q.open.unwrap_or(false),
-            q.limit.unwrap_or(100).clamp(1, 1000),
-        )?)
+        Ok(s.platform
+            .alerts(
+                u.as_deref(),
+                q.open.unwrap_or(false),
+                q.limit.unwrap_or(100).clamp(1, 1000),
+            )?
+            .into_iter()
+            // Each as its unit is told it (the credit office reads them so too).
+            .map(|a| a.refer(|u, k| s.keys.subscriber_ref(u, k)))
+            .collect())
     })
     .await;
     // Alerts name the subjects a department watches: a sensitive read.
