@@ -2898,6 +2898,33 @@ async fn subscriptions_and_alerts_name_the_subject_by_its_key() {
     }
 }
 
+/// A subscription's note is kept on every row the call adds: a long one is refused, naming
+/// the limit, before anything is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_note_is_capped() {
+    let h = harness();
+    let x = city(&h);
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions",
+            Role::Handling,
+            json!({"codes": [x.f], "note": "备".repeat(201)}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("200个字符"), "{}", r.text());
+    let list = h.get("/api/v1/subscriptions", Role::Handling).await.json();
+    assert_eq!(list, json!([]), "nothing written");
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions",
+            Role::Handling,
+            json!({"codes": [x.f, x.p], "note": "备".repeat(200)}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}
+
 /// A deciding unit manages the entries it reported on its own page (本单位认定名单) — the ended
 /// ones too — instead of through a check made for the purpose, which counted as a department's
 /// check owed feedback. An exit there is a versioned change that checks follow at once; a

@@ -1356,6 +1356,8 @@ pub struct SubscribeRequest {
     // Codes to watch (USCC or ID numbers), at most `MAX_SUBSCRIBE_CODES` per call.
     /// 要订阅的统一社会信用代码或公民身份号码，每次最多100000个。
     pub codes: Vec<String>,
+    // Kept with each subject subscribed.
+    /// 备注（可选），最多200个字符，记入本次订阅的每个主体。
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -1384,6 +1386,10 @@ pub struct Subscribed {
     /// 订阅引用：组织为其统一社会信用代码；自然人为本单位专用的引用（R开头的25位字符，同一单位对同一人始终相同，其他单位看到的不同，与公开的记录编号无关）。
     pub subscriber_ref: String,
 }
+
+/// The longest note a subscription call may carry (characters): it is kept on every row the
+/// call adds.
+pub const MAX_SUBSCRIBE_NOTE: usize = 200;
 
 /// Whose checks, subscriptions and alerts the caller's are: its unit's, or — a financial
 /// institution, which is no source unit — its own, under its 统一社会信用代码 (design.md:
@@ -1415,6 +1421,15 @@ pub async fn subscribe(
     if req.codes.is_empty() || req.codes.len() > MAX_SUBSCRIBE_CODES {
         return Err(ApiError::Unprocessable(format!(
             "codes应有1至{MAX_SUBSCRIBE_CODES}个代码"
+        )));
+    }
+    if req
+        .note
+        .as_deref()
+        .is_some_and(|n| n.chars().count() > MAX_SUBSCRIBE_NOTE)
+    {
+        return Err(ApiError::Unprocessable(format!(
+            "备注（note）不能超过{MAX_SUBSCRIBE_NOTE}个字符"
         )));
     }
     let unit = organisation_of(&ctx.principal)?;
