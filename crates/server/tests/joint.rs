@@ -2923,6 +2923,25 @@ async fn a_subscription_note_is_capped() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // The trail says which codes in a line: how many persons and organisations, and the SM3
+    // of the codes sorted.
+    let trail = tokio::task::block_in_place(|| {
+        h.state.platform.audit_search(&store::AuditQuery {
+            action: Some("subscription.create".into()),
+            limit: 1,
+            ..Default::default()
+        })
+    })
+    .unwrap();
+    let mut codes = [x.f.clone(), x.p.clone()];
+    codes.sort();
+    let digest = crypto::sm3_hex(codes.join("\n").as_bytes());
+    let detail = trail[0].entry.detail.clone().unwrap_or_default();
+    assert!(
+        detail.contains("persons=1 organisations=1") && detail.contains(&digest),
+        "{detail}"
+    );
+    assert!(!detail.contains(&x.p), "{detail}");
 }
 
 /// A deciding unit manages the entries it reported on its own page (本单位认定名单) — the ended
