@@ -216,6 +216,20 @@ impl KeyRing {
         self.keyed_hash(b"xinyong-audit-chain|v2")
     }
 
+    /// What a subscribing unit is told a subject (or a subject's record) is: an organisation's
+    /// key or record id as it stands (its USCC is public); for a person's (`P…`) `R` and 24 hex
+    /// characters of HMAC-SM3 over the unit and the key, under a key of its own purpose. A
+    /// person's key given back for a code sent is an ID-number oracle (keys are public in record
+    /// ids); this one is stable for the same unit, differs for another, and matches no public id.
+    pub fn subscriber_ref(&self, unit: &str, key: &str) -> String {
+        if !key.starts_with('P') {
+            return key.to_string();
+        }
+        let purpose = self.keyed_hash(b"xinyong-subscriber-ref|v1");
+        let h = hmac_sm3_hex(&purpose, format!("{unit}\u{1f}{key}").as_bytes());
+        format!("R{}", &h[..24])
+    }
+
     /// The store's key for a natural person: `P` and 31 hex characters of the keyed hash of the
     /// ID type and number. The same person always gets the same key; the key does not reveal the
     /// number.
@@ -330,6 +344,23 @@ mod tests {
             assert_eq!(mode & 0o077, 0, "key file must not be readable by others");
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_subscriber_ref_hides_a_persons_key_and_differs_by_unit() {
+        let k = KeyRing::generate().unwrap();
+        let p = k.person_key("身份证", "320902198503151234");
+        let a = k.subscriber_ref("盐城市市场监督管理局", &p);
+        assert_eq!(a, k.subscriber_ref("盐城市市场监督管理局", &p));
+        assert_ne!(a, k.subscriber_ref("盐城市税务局", &p));
+        assert!(a.starts_with('R') && a.len() == 25, "{a}");
+        assert!(!a.contains(&p[1..9]) && !p.contains(&a[1..9]));
+        let record = format!("{p}-091d");
+        assert!(!k.subscriber_ref("盐城市税务局", &record).contains(&p[1..]));
+        assert_eq!(
+            k.subscriber_ref("盐城市税务局", "91320900MA1XXXXXXX"),
+            "91320900MA1XXXXXXX"
+        );
     }
 
     #[test]

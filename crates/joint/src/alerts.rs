@@ -211,11 +211,11 @@ pub struct Delivery<'a> {
     pub event: &'a str,
     /// 信用主体：名称（统一社会信用代码）。
     pub subject: &'a str,
-    /// 主体键（自然人为P开头的键，组织为统一社会信用代码）：脱敏后的身份证号可能与其他订阅的自然人相同，以此区分。
-    pub subject_key: &'a str,
+    /// 订阅引用：组织为其统一社会信用代码；自然人为本单位专用的引用（R开头，与订阅结果、订阅列表和预警查询中的 subscriber_ref 相同）。脱敏后的身份证号可能与其他订阅的自然人相同，以此区分。
+    pub subscriber_ref: &'a str,
     /// 组织的统一社会信用代码；自然人为空（null）。
     pub code: Option<&'a str>,
-    /// 信用记录编号，可用于查询该记录。
+    /// 信用记录编号，可用于查询该记录；自然人的记录为本单位专用的引用（R开头），不能用于查询（可凭所持身份证号码查询信用档案）。
     pub record_id: &'a str,
     /// 信息类别代码（如 YZSX 严重失信主体名单、CF 行政处罚）。
     pub class_code: &'a str,
@@ -420,6 +420,8 @@ pub fn deliver_due(
         // One queue per receiver, in the order its alerts became due.
         let mut queues: Vec<(String, Queue)> = Vec::new();
         for a in due {
+            // The body names a person by the unit's own reference, never by the person's key.
+            let a = a.refer(|u, k| keys.subscriber_ref(u, k));
             let hook = match hooks.get(&a.unit) {
                 Some(h) => h.clone(),
                 None => {
@@ -569,9 +571,9 @@ fn send(
         alert_id: a.alert_id,
         event: &a.event,
         subject: &a.subject_label,
-        subject_key: &a.subject_key,
+        subscriber_ref: &a.subscriber_ref,
         code: a.code.as_deref(),
-        record_id: &a.record_id,
+        record_id: &a.record_ref,
         class_code: &a.class_code,
         detail: &a.detail,
         created_at: a.created_at,

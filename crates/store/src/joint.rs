@@ -106,10 +106,13 @@ pub struct BatchRow {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Subscription {
     pub unit: String,
-    // The key alerts and checks name the subject by: a department tells apart persons whose
-    // masked ID numbers look alike by it.
-    /// 主体键：自然人为P开头的32位键（订阅时按所报身份证号码返回），组织为统一社会信用代码。
+    // A person's key is never given to a subscriber: keys are public in record ids, so a key
+    // given back for an ID number sent would confirm the number.
+    #[serde(skip)]
     pub subject_key: String,
+    // How the unit tells its subjects apart (masked ID numbers look alike): see `refer`.
+    /// 订阅引用：组织为其统一社会信用代码；自然人为本单位专用的引用（R开头的25位字符，同一单位对同一人始终相同，其他单位看到的不同，与公开的记录编号无关），与订阅结果、预警和推送中的 subscriber_ref 相同。
+    pub subscriber_ref: String,
     // An organisation's USCC (a person's ID number is never given back).
     /// 组织的统一社会信用代码；自然人为空。
     pub code: Option<String>,
@@ -139,9 +142,12 @@ pub struct Alert {
     pub alert_id: i64,
     pub created_at: DateTime<Utc>,
     pub unit: String,
-    // Masked ID numbers collide: the key says which subscribed subject the alert is about.
-    /// 主体键：自然人为P开头的32位键（与订阅结果中的相同），组织为统一社会信用代码。
+    // Never given to a subscriber (a person's key would confirm an ID number): see `refer`.
+    #[serde(skip)]
     pub subject_key: String,
+    // Masked ID numbers collide: the ref says which subscribed subject the alert is about.
+    /// 订阅引用：组织为其统一社会信用代码；自然人为本单位专用的引用（R开头，与订阅结果和订阅列表中的 subscriber_ref 相同）。
+    pub subscriber_ref: String,
     // An organisation's USCC (a person's ID number is never given back).
     /// 组织的统一社会信用代码；自然人为空。
     pub code: Option<String>,
@@ -149,7 +155,13 @@ pub struct Alert {
     // listed, serious_penalty, exited …; legal_rep_… for an organisation's representative.
     /// 事件类型：listed（列入名单）、serious_penalty（受到严重失信行政处罚）、changed（名单信息变更）、revoked（撤销列入决定）、exited（移出名单）、penalty_ended（处罚信息停止公示）；订阅的组织因其法定代表人的名单变动而收到的，加前缀legal_rep_（如legal_rep_listed：法定代表人列入名单）。
     pub event: String,
+    // The record's own id: a person's begins with the person's key.
+    #[serde(skip)]
     pub record_id: String,
+    // What the subscriber is told (see `refer`).
+    /// 信用记录编号，可用于查询该记录；自然人的记录为本单位专用的引用（R开头），不含其主体键，不能用于查询（可凭所持身份证号码查询信用档案）。
+    #[serde(rename = "record_id")]
+    pub record_ref: String,
     pub class_code: String,
     pub detail: String,
     // pending, delivered, console (no webhook: shown in the console only), failed.
@@ -278,15 +290,43 @@ pub fn code_of(subject_key: &str) -> Option<String> {
     (!subject_key.starts_with('P')).then(|| subject_key.to_string())
 }
 
+impl Subscription {
+    /// As the subscribing unit is told it: a person by the unit's own reference
+    /// (`by(unit, key)`: `KeyRing::subscriber_ref`). Until then a person's ref is empty, never
+    /// the key.
+    pub fn refer(mut self, by: impl Fn(&str, &str) -> String) -> Self {
+        self.subscriber_ref = by(&self.unit, &self.subject_key);
+        self
+    }
+}
+
+impl Alert {
+    /// As the subscribing unit is told it: a person, and a person's record (whose id begins
+    /// with the person's key — the legal representative's too), by the unit's own references.
+    /// Until then they are empty, never the key.
+    pub fn refer(mut self, by: impl Fn(&str, &str) -> String) -> Self {
+        self.subscriber_ref = by(&self.unit, &self.subject_key);
+        self.record_ref = by(&self.unit, &self.record_id);
+        self
+    }
+}
+
+/// An organisation's key or record id as it stands; a person's (P…) empty until `refer`.
+fn shown_unreferred(key: &str) -> String {
+    code_of(key).unwrap_or_default()
+}
+
 fn alert_from(r: &Row) -> Result<Alert, StoreError> {
     Ok(Alert {
         alert_id: r.i64(0)?,
         created_at: r.time(1)?,
         unit: r.text(2)?,
         code: code_of(&r.text(3)?),
+        subscriber_ref: shown_unreferred(&r.text(3)?),
         subject_key: r.text(3)?,
         subject_label: r.text(4)?,
         event: r.text(5)?,
+        record_ref: shown_unreferred(&r.text(6)?),
         record_id: r.text(6)?,
         class_code: r.text(7)?,
         detail: r.text(8)?,
@@ -784,6 +824,7 @@ impl Store {
                 Ok(Subscription {
                     unit: r.text(0)?,
                     code: code_of(&r.text(1)?),
+                    subscriber_ref: shown_unreferred(&r.text(1)?),
                     subject_key: r.text(1)?,
                     label: r.text(2)?,
                     note: r.opt_text(3)?,

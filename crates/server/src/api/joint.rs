@@ -1392,6 +1392,8 @@ pub struct SubscribeRequest {
     // Codes to watch (USCC or ID numbers), at most `MAX_SUBSCRIBE_CODES` per call.
     /// 要订阅的统一社会信用代码或公民身份号码，每次最多100000个。
     pub codes: Vec<String>,
+    // Kept with each subject subscribed.
+    /// 备注（可选），最多200个字符，记入本次订阅的每个主体。
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -1403,22 +1405,27 @@ pub struct SubscribeResult {
     // Codes that are not valid, with why.
     /// 无效的代码及其原因。
     pub invalid: Vec<String>,
-    // Each code subscribed, in the order sent, with the key alerts will name it by.
-    /// 已订阅的每个代码（按报送顺序）及平台据以标识该主体的主体键；预警和订阅列表中的 subject_key 与此相同。
+    // Each code subscribed, in the order sent, with the reference alerts will name it by.
+    /// 已订阅的每个代码（按报送顺序）及其订阅引用；订阅列表、预警查询和推送中的 subscriber_ref 与此相同。
     pub subjects: Vec<Subscribed>,
 }
 
-// A code as the caller sent it and the subject's key: the caller holds the ID number already,
-// so its key tells it nothing new, and masked ID numbers in alerts may look alike.
-/// 报送的代码及其主体键。
+// A code as the caller sent it and the unit's reference for the subject: masked ID numbers in
+// alerts look alike. Never a person's key: keys are public in record ids, so a key given back
+// for each of many candidate numbers would tell which one is a listed person's.
+/// 报送的代码及其订阅引用。
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Subscribed {
     // As sent.
     /// 报送的代码（原样）。
     pub code: String,
-    /// 主体键：自然人为P开头的32位键，组织为统一社会信用代码。
-    pub subject_key: String,
+    /// 订阅引用：组织为其统一社会信用代码；自然人为本单位专用的引用（R开头的25位字符，同一单位对同一人始终相同，其他单位看到的不同，与公开的记录编号无关）。
+    pub subscriber_ref: String,
 }
+
+/// The longest note a subscription call may carry (characters): it is kept on every row the
+/// call adds.
+pub const MAX_SUBSCRIBE_NOTE: usize = 200;
 
 /// Whose checks, subscriptions and alerts the caller's are: its unit's, or — a financial
 /// institution, which is no source unit — its own, under its 统一社会信用代码 (design.md:
@@ -1452,6 +1459,15 @@ pub async fn subscribe(
             "codes应有1至{MAX_SUBSCRIBE_CODES}个代码"
         )));
     }
+    if req
+        .note
+        .as_deref()
+        .is_some_and(|n| n.chars().count() > MAX_SUBSCRIBE_NOTE)
+    {
+        return Err(ApiError::Unprocessable(format!(
+            "备注（note）不能超过{MAX_SUBSCRIBE_NOTE}个字符"
+        )));
+    }
     let unit = organisation_of(&ctx.principal)?;
     let financial = ctx.principal.role == Role::Financial;
     let (s, c) = (state.clone(), ctx.clone());
@@ -1460,6 +1476,7 @@ pub async fn subscribe(
         let mut ok = Vec::new();
         let mut invalid = Vec::new();
         let mut subjects = Vec::new();
+        let (mut persons, mut organisations) = (0usize, 0usize);
         for code in &req.codes {
             match joint::check::subject_of(code, &s.rules, &s.keys, today(now)) {
                 // What befalls a person is not the institution's to follow: it reads a person's
@@ -1468,7 +1485,12 @@ pub async fn subscribe(
                     .push(format!(
                         "{shown}：金融机构只能订阅企业等组织；自然人的信用信息须经本人授权后查询"
                     )),
-                Ok((key, shown, _)) => {
+                Ok((key, shown, kind)) => {
+                    if kind == domain::record::SubjectKind::NaturalPerson {
+                        persons += 1;
+                    } else {
+                        organisations += 1;
+                    }
                     let name = s.search.get(&key).map(|e| e.name).unwrap_or_default();
                     let label = if name.is_empty() {
                         shown
@@ -1477,7 +1499,7 @@ pub async fn subscribe(
                     };
                     subjects.push(Subscribed {
                         code: code.clone(),
-                        subject_key: key.clone(),
+                        subscriber_ref: s.keys.subscriber_ref(&unit, &key),
                     });
                     ok.push((key, label));
                 }
@@ -1488,12 +1510,23 @@ pub async fn subscribe(
         let added =
             s.platform
                 .subscribe(&unit, &ok, req.note.as_deref(), &c.principal.actor(), now)?;
-        Ok(SubscribeResult {
-            added,
-            already: n - added,
-            invalid,
-            subjects,
-        })
+        // Which codes, in a line whatever their number: an auditor holding the list a
+        // department says it sent (or a complaint's) recomputes the digest.
+        let detail = format!(
+            "added={added} already={} invalid={} persons={persons} organisations={organisations} codes_sm3={}",
+            n - added,
+            invalid.len(),
+            codes_digest(&req.codes)
+        );
+        Ok((
+            SubscribeResult {
+                added,
+                already: n - added,
+                invalid,
+                subjects,
+            },
+            detail,
+        ))
     })
     .await;
     audit(
@@ -1502,12 +1535,17 @@ pub async fn subscribe(
         "subscription.create",
         None,
         if r.is_ok() { "ok" } else { "failed" },
-        r.as_ref()
-            .ok()
-            .map(|x| format!("added={} invalid={}", x.added, x.invalid.len())),
+        r.as_ref().ok().map(|(_, d)| d.clone()),
     )
     .await;
-    r.map(Json)
+    r.map(|(x, _)| Json(x))
+}
+
+/// SM3 of the codes of a subscription call as sent, sorted, one a line.
+pub fn codes_digest(codes: &[String]) -> String {
+    let mut sorted: Vec<&str> = codes.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    crypto::sm3_hex(sorted.join("\n").as_bytes())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -1530,11 +1568,15 @@ pub async fn subscriptions(
     let unit = organisation_of(&ctx.principal)?;
     let (s, u) = (state.clone(), unit.clone());
     let r = blocking(move || {
-        Ok(s.platform.subscriptions(
-            &u,
-            q.limit.unwrap_or(100).clamp(1, 1000),
-            q.offset.unwrap_or(0).max(0),
-        )?)
+        Ok(s.platform
+            .subscriptions(
+                &u,
+                q.limit.unwrap_or(100).clamp(1, 1000),
+                q.offset.unwrap_or(0).max(0),
+            )?
+            .into_iter()
+            .map(|x| x.refer(|u, k| s.keys.subscriber_ref(u, k)))
+            .collect())
     })
     .await;
     // Which subjects a department watches is a sensitive read, as a check is.
@@ -1836,11 +1878,16 @@ pub async fn alerts(
     };
     let (s, u) = (state.clone(), unit.clone());
     let r = blocking(move || {
-        Ok(s.platform.alerts(
-            u.as_deref(),
-            q.open.unwrap_or(false),
-            q.limit.unwrap_or(100).clamp(1, 1000),
-        )?)
+        Ok(s.platform
+            .alerts(
+                u.as_deref(),
+                q.open.unwrap_or(false),
+                q.limit.unwrap_or(100).clamp(1, 1000),
+            )?
+            .into_iter()
+            // Each as its unit is told it (the credit office reads them so too).
+            .map(|a| a.refer(|u, k| s.keys.subscriber_ref(u, k)))
+            .collect())
     })
     .await;
     // Alerts name the subjects a department watches: a sensitive read.
