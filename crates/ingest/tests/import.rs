@@ -410,7 +410,7 @@ fn another_unit_cannot_overwrite_a_record_and_withdrawal_leaves_history() {
             reason: "决定已撤销",
             at: later.now(),
         };
-        assert_eq!(ts.store.withdraw_submission(sub, &w).unwrap(), 1);
+        assert_eq!(ts.store.withdraw_submission(sub, &w).unwrap().withdrawn, 1);
         let file = views::credit_file(
             &ts.store,
             &rules,
@@ -1629,6 +1629,72 @@ fn the_first_file_sent_again_after_a_correction_restores_its_content() {
     }
 }
 
+/// A batch withdrawal leaves the records a later batch corrected (their correction is that
+/// batch's) and says so; a batch all of whose records were corrected since withdraws nothing
+/// and is refused, naming the later batches, instead of being marked withdrawn.
+#[test]
+fn withdrawing_a_batch_names_the_records_later_batches_corrected() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let row = |no: &str| hengtai_penalty(&rules, no, env);
+    let fixed = |no: &str| {
+        row(no)
+            .replace(",0.3,", ",0.5,")
+            .replace("款0.3万", "款0.5万")
+    };
+    let first = write(
+        dir.path(),
+        "a.csv",
+        &[row("盐环罚〔2026〕51号"), row("盐环罚〔2026〕52号")],
+    );
+    let correction = write(dir.path(), "b.csv", &[fixed("盐环罚〔2026〕51号")]);
+    let only = write(dir.path(), "c.csv", &[row("盐环罚〔2026〕53号")]);
+    let only_fixed = write(dir.path(), "d.csv", &[fixed("盐环罚〔2026〕53号")]);
+    for ts in stores() {
+        let keys = testkit::keys();
+        let clock = clock_on("2026-05-08");
+        let run = |p: &Path| import(&ts.store, &rules, &keys, &clock, p, env, "行政处罚");
+        let a = run(&first);
+        assert_eq!(a.created, 2, "{}: {a:?}", ts.name);
+        let b = run(&correction);
+        assert_eq!(b.corrected, 1, "{}: {b:?}", ts.name);
+        let w = store::Withdrawal {
+            unit: env,
+            actor: "李四",
+            reason: "整批报错，撤回",
+            at: clock.now(),
+        };
+        let (a, b) = (a.submission_id.unwrap(), b.submission_id.unwrap());
+        let done = ts.store.withdraw_submission(a, &w).unwrap();
+        assert_eq!(
+            done,
+            store::BatchWithdrawal {
+                withdrawn: 1,
+                left_corrected_later: 1,
+                corrected_by: vec![b],
+            },
+            "{}",
+            ts.name
+        );
+
+        let c = run(&only).submission_id.unwrap();
+        let d = run(&only_fixed);
+        assert_eq!(d.corrected, 1, "{}: {d:?}", ts.name);
+        let d = d.submission_id.unwrap();
+        // Refused twice the same way: the first refusal did not mark the batch withdrawn.
+        for _ in 0..2 {
+            match ts.store.withdraw_submission(c, &w) {
+                Err(store::StoreError::Refused(m)) => assert!(
+                    m.contains(&format!("1条已被批次{d}更正")) && m.contains("请撤回相应批次"),
+                    "{m}"
+                ),
+                other => panic!("{}: {other:?}", ts.name),
+            }
+        }
+    }
+}
+
 /// Withdrawing a batch that only sent records again unchanged is refused, saying so: it changed
 /// nothing, and the records stand on the batch that published them (withdrawing that one
 /// withdraws them).
@@ -1683,7 +1749,10 @@ fn withdrawing_a_batch_of_unchanged_rows_is_refused_and_the_first_withdraws_them
         );
         let first_id = s.submission_id.unwrap() - 1;
         assert_eq!(
-            ts.store.withdraw_submission(first_id, &w).unwrap(),
+            ts.store
+                .withdraw_submission(first_id, &w)
+                .unwrap()
+                .withdrawn,
             1,
             "{}",
             ts.name
