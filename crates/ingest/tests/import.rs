@@ -485,6 +485,55 @@ fn another_unit_cannot_overwrite_a_record_and_withdrawal_leaves_history() {
     }
 }
 
+/// The same bytes sent again (a nightly export, a retry after a timeout) are answered as a
+/// repeat of the earlier batch, and still told that records withdrawn since stay withdrawn.
+#[test]
+fn a_byte_identical_resend_is_told_its_withdrawn_records_stay_withdrawn() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let f = write(
+        dir.path(),
+        "a.csv",
+        &[
+            hengtai_penalty(&rules, "盐环罚〔2026〕61号", env),
+            hengtai_penalty(&rules, "盐环罚〔2026〕62号", env),
+        ],
+    );
+    for ts in stores() {
+        let keys = testkit::keys();
+        let clock = clock_on("2026-05-08");
+        let first = import(&ts.store, &rules, &keys, &clock, &f, env, "行政处罚");
+        let (_, records) = ts
+            .store
+            .subject_file("91320900MA1MB4X50R", None)
+            .unwrap()
+            .unwrap();
+        let w = store::Withdrawal {
+            unit: env,
+            actor: "李四",
+            reason: "决定已撤销",
+            at: clock.now(),
+        };
+        ts.store.withdraw_record(&records[0].record_id, &w).unwrap();
+        let again = import(&ts.store, &rules, &keys, &clock, &f, env, "行政处罚");
+        assert_eq!(
+            again.duplicate_of, first.submission_id,
+            "{}: {again:?}",
+            ts.name
+        );
+        assert!(
+            again
+                .notices
+                .iter()
+                .any(|n| n.contains("本批次有1条记录此前已撤回") && n.contains("仍为撤回状态")),
+            "{}: {:?}",
+            ts.name,
+            again.notices
+        );
+    }
+}
+
 #[test]
 fn versions_cannot_be_changed_behind_the_platform() {
     for ts in stores() {
