@@ -3876,3 +3876,44 @@ fn a_header_that_cannot_carry_the_class_refuses_the_file() {
         assert_eq!(run(&f, "行政处罚").unwrap().accepted, 1, "{}", ts.name);
     }
 }
+
+/// A table whose header row maps to nothing is refused with a hint that the header may sit
+/// below a title or group row; JSON is never refused on its keys (the first record's keys say
+/// nothing of the next): each record reports its own missing items.
+#[test]
+fn a_header_of_nothing_hints_at_rows_above_and_json_is_judged_by_record() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let table = dir.path().join("titled.csv");
+    std::fs::write(&table, "甲,乙,丙\n1,2,3\n").unwrap();
+    let json = dir.path().join("mixed.json");
+    std::fs::write(&json, r#"[{"foo":"bar"},{"CF_WSH":"x"}]"#).unwrap();
+    let lines = dir.path().join("mixed.jsonl");
+    std::fs::write(&lines, "{\"foo\":\"bar\"}\n{\"CF_WSH\":\"x\"}\n").unwrap();
+    for ts in stores() {
+        let keys = testkit::keys();
+        let run = |path: &Path| {
+            Importer {
+                store: &ts.store,
+                rules: &rules,
+                keys: &keys,
+                clock: &clock_on("2026-05-08"),
+            }
+            .import_path(path, &opts(env, "行政处罚"), &|_| {})
+        };
+        match run(&table) {
+            Err(ingest::IngestError::Layout(m)) => assert!(
+                m.contains("表头没有一列")
+                    && m.contains("如表头不在第一行（上方有标题行或未合并的分组行），请删除表头上方的行后重新报送"),
+                "{}: {m}",
+                ts.name
+            ),
+            other => panic!("{}: {other:?}", ts.name),
+        }
+        for f in [&json, &lines] {
+            let s = run(f).unwrap_or_else(|e| panic!("{}: {}: {e}", ts.name, f.display()));
+            assert_eq!((s.rows_read, s.rejected), (2, 2), "{}: {s:?}", ts.name);
+        }
+    }
+}
