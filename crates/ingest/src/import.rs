@@ -566,10 +566,10 @@ impl Importer<'_> {
                     let mut notices = notices;
                     let (submission_id, duplicate_of) = match same {
                         Some(earlier) => {
-                            // What the writer noted holds for these very rows as the records
-                            // stand now (records of the earlier batch withdrawn since stay
-                            // withdrawn): a nightly re-export or a retry is told it too.
-                            notices.extend(w.notices());
+                            // Records of the earlier batch withdrawn since stay withdrawn: a
+                            // nightly re-export or a retry is told so too (the earlier batch's
+                            // own notes are on its page, and not said again).
+                            notices.extend(w.still_withdrawn_notice());
                             drop(w); // rolls back: the same bytes again change nothing
                             (None, Some(earlier))
                         }
