@@ -223,8 +223,9 @@ impl Importer<'_> {
     /// stored: no column of the class at all (the class mistyped: every row would be rejected
     /// and count against the unit's figures), or — in a table, whose header is the same for
     /// every row — a required item's column missing. Names the class the columns do fit, if
-    /// another fits them better. (JSON records name their keys one by one: a key missing there
-    /// is the record's problem.)
+    /// another fits them better. Only tables: JSON records name their keys one by one (the
+    /// first record's keys say nothing of the next), so each record reports its own missing
+    /// items.
     fn refuse_header(
         &self,
         format: Format,
@@ -232,14 +233,14 @@ impl Importer<'_> {
         headers: &[String],
         map: &crate::mapping::HeaderMap,
     ) -> Result<(), IngestError> {
-        // An empty JSON list (nothing to report) names no columns: no header to judge.
-        if headers.iter().all(|h| h.trim().is_empty()) {
+        if !matches!(format, Format::Csv | Format::Xlsx)
+            || headers.iter().all(|h| h.trim().is_empty())
+        {
             return Ok(());
         }
         let mapped = |m: &crate::mapping::HeaderMap| m.columns.iter().flatten().count();
         let here = mapped(map);
-        let tabular = matches!(format, Format::Csv | Format::Xlsx);
-        if here > 0 && (!tabular || map.missing_required.is_empty()) {
+        if here > 0 && map.missing_required.is_empty() {
             return Ok(());
         }
         let better = self
@@ -258,6 +259,12 @@ impl Importer<'_> {
                 )
             })
             .unwrap_or_default();
+        // A title or an unmerged group row the reader took for the header maps to nothing too.
+        let above = if here == 0 {
+            "如表头不在第一行（上方有标题行或未合并的分组行），请删除表头上方的行后重新报送；"
+        } else {
+            ""
+        };
         let what = if here == 0 {
             format!("表头没有一列是“{}”的数据项", class.name)
         } else {
@@ -269,7 +276,7 @@ impl Importer<'_> {
             format!("表头缺少“{}”的必填数据项：{}", class.name, names.join("、"))
         };
         Err(IngestError::Layout(format!(
-            "{what}，整个文件未导入；{better}请按目录的数据项名称或代码补全表头后重新报送"
+            "{what}，整个文件未导入；{better}{above}请按目录的数据项名称或代码补全表头后重新报送"
         )))
     }
 
@@ -559,6 +566,10 @@ impl Importer<'_> {
                     let mut notices = notices;
                     let (submission_id, duplicate_of) = match same {
                         Some(earlier) => {
+                            // Records of the earlier batch withdrawn since stay withdrawn: a
+                            // nightly re-export or a retry is told so too (the earlier batch's
+                            // own notes are on its page, and not said again).
+                            notices.extend(w.still_withdrawn_notice());
                             drop(w); // rolls back: the same bytes again change nothing
                             (None, Some(earlier))
                         }

@@ -410,7 +410,7 @@ fn another_unit_cannot_overwrite_a_record_and_withdrawal_leaves_history() {
             reason: "决定已撤销",
             at: later.now(),
         };
-        assert_eq!(ts.store.withdraw_submission(sub, &w).unwrap(), 1);
+        assert_eq!(ts.store.withdraw_submission(sub, &w).unwrap().withdrawn, 1);
         let file = views::credit_file(
             &ts.store,
             &rules,
@@ -478,6 +478,55 @@ fn another_unit_cannot_overwrite_a_record_and_withdrawal_leaves_history() {
                 .notices
                 .iter()
                 .any(|n| n.contains("1条此前已撤回的记录")),
+            "{}: {:?}",
+            ts.name,
+            again.notices
+        );
+    }
+}
+
+/// The same bytes sent again (a nightly export, a retry after a timeout) are answered as a
+/// repeat of the earlier batch, and still told that records withdrawn since stay withdrawn.
+#[test]
+fn a_byte_identical_resend_is_told_its_withdrawn_records_stay_withdrawn() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let f = write(
+        dir.path(),
+        "a.csv",
+        &[
+            hengtai_penalty(&rules, "盐环罚〔2026〕61号", env),
+            hengtai_penalty(&rules, "盐环罚〔2026〕62号", env),
+        ],
+    );
+    for ts in stores() {
+        let keys = testkit::keys();
+        let clock = clock_on("2026-05-08");
+        let first = import(&ts.store, &rules, &keys, &clock, &f, env, "行政处罚");
+        let (_, records) = ts
+            .store
+            .subject_file("91320900MA1MB4X50R", None)
+            .unwrap()
+            .unwrap();
+        let w = store::Withdrawal {
+            unit: env,
+            actor: "李四",
+            reason: "决定已撤销",
+            at: clock.now(),
+        };
+        ts.store.withdraw_record(&records[0].record_id, &w).unwrap();
+        let again = import(&ts.store, &rules, &keys, &clock, &f, env, "行政处罚");
+        assert_eq!(
+            again.duplicate_of, first.submission_id,
+            "{}: {again:?}",
+            ts.name
+        );
+        assert!(
+            again
+                .notices
+                .iter()
+                .any(|n| n.contains("本批次有1条记录此前已撤回") && n.contains("仍为撤回状态")),
             "{}: {:?}",
             ts.name,
             again.notices
@@ -1629,6 +1678,72 @@ fn the_first_file_sent_again_after_a_correction_restores_its_content() {
     }
 }
 
+/// A batch withdrawal leaves the records a later batch corrected (their correction is that
+/// batch's) and says so; a batch all of whose records were corrected since withdraws nothing
+/// and is refused, naming the later batches, instead of being marked withdrawn.
+#[test]
+fn withdrawing_a_batch_names_the_records_later_batches_corrected() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let row = |no: &str| hengtai_penalty(&rules, no, env);
+    let fixed = |no: &str| {
+        row(no)
+            .replace(",0.3,", ",0.5,")
+            .replace("款0.3万", "款0.5万")
+    };
+    let first = write(
+        dir.path(),
+        "a.csv",
+        &[row("盐环罚〔2026〕51号"), row("盐环罚〔2026〕52号")],
+    );
+    let correction = write(dir.path(), "b.csv", &[fixed("盐环罚〔2026〕51号")]);
+    let only = write(dir.path(), "c.csv", &[row("盐环罚〔2026〕53号")]);
+    let only_fixed = write(dir.path(), "d.csv", &[fixed("盐环罚〔2026〕53号")]);
+    for ts in stores() {
+        let keys = testkit::keys();
+        let clock = clock_on("2026-05-08");
+        let run = |p: &Path| import(&ts.store, &rules, &keys, &clock, p, env, "行政处罚");
+        let a = run(&first);
+        assert_eq!(a.created, 2, "{}: {a:?}", ts.name);
+        let b = run(&correction);
+        assert_eq!(b.corrected, 1, "{}: {b:?}", ts.name);
+        let w = store::Withdrawal {
+            unit: env,
+            actor: "李四",
+            reason: "整批报错，撤回",
+            at: clock.now(),
+        };
+        let (a, b) = (a.submission_id.unwrap(), b.submission_id.unwrap());
+        let done = ts.store.withdraw_submission(a, &w).unwrap();
+        assert_eq!(
+            done,
+            store::BatchWithdrawal {
+                withdrawn: 1,
+                left_corrected_later: 1,
+                corrected_by: vec![b],
+            },
+            "{}",
+            ts.name
+        );
+
+        let c = run(&only).submission_id.unwrap();
+        let d = run(&only_fixed);
+        assert_eq!(d.corrected, 1, "{}: {d:?}", ts.name);
+        let d = d.submission_id.unwrap();
+        // Refused twice the same way: the first refusal did not mark the batch withdrawn.
+        for _ in 0..2 {
+            match ts.store.withdraw_submission(c, &w) {
+                Err(store::StoreError::Refused(m)) => assert!(
+                    m.contains(&format!("1条已被批次{d}更正")) && m.contains("请撤回相应批次"),
+                    "{m}"
+                ),
+                other => panic!("{}: {other:?}", ts.name),
+            }
+        }
+    }
+}
+
 /// Withdrawing a batch that only sent records again unchanged is refused, saying so: it changed
 /// nothing, and the records stand on the batch that published them (withdrawing that one
 /// withdraws them).
@@ -1683,7 +1798,10 @@ fn withdrawing_a_batch_of_unchanged_rows_is_refused_and_the_first_withdraws_them
         );
         let first_id = s.submission_id.unwrap() - 1;
         assert_eq!(
-            ts.store.withdraw_submission(first_id, &w).unwrap(),
+            ts.store
+                .withdraw_submission(first_id, &w)
+                .unwrap()
+                .withdrawn,
             1,
             "{}",
             ts.name
@@ -3756,5 +3874,46 @@ fn a_header_that_cannot_carry_the_class_refuses_the_file() {
             ts.name
         );
         assert_eq!(run(&f, "行政处罚").unwrap().accepted, 1, "{}", ts.name);
+    }
+}
+
+/// A table whose header row maps to nothing is refused with a hint that the header may sit
+/// below a title or group row; JSON is never refused on its keys (the first record's keys say
+/// nothing of the next): each record reports its own missing items.
+#[test]
+fn a_header_of_nothing_hints_at_rows_above_and_json_is_judged_by_record() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let table = dir.path().join("titled.csv");
+    std::fs::write(&table, "甲,乙,丙\n1,2,3\n").unwrap();
+    let json = dir.path().join("mixed.json");
+    std::fs::write(&json, r#"[{"foo":"bar"},{"CF_WSH":"x"}]"#).unwrap();
+    let lines = dir.path().join("mixed.jsonl");
+    std::fs::write(&lines, "{\"foo\":\"bar\"}\n{\"CF_WSH\":\"x\"}\n").unwrap();
+    for ts in stores() {
+        let keys = testkit::keys();
+        let run = |path: &Path| {
+            Importer {
+                store: &ts.store,
+                rules: &rules,
+                keys: &keys,
+                clock: &clock_on("2026-05-08"),
+            }
+            .import_path(path, &opts(env, "行政处罚"), &|_| {})
+        };
+        match run(&table) {
+            Err(ingest::IngestError::Layout(m)) => assert!(
+                m.contains("表头没有一列")
+                    && m.contains("如表头不在第一行（上方有标题行或未合并的分组行），请删除表头上方的行后重新报送"),
+                "{}: {m}",
+                ts.name
+            ),
+            other => panic!("{}: {other:?}", ts.name),
+        }
+        for f in [&json, &lines] {
+            let s = run(f).unwrap_or_else(|e| panic!("{}: {}: {e}", ts.name, f.display()));
+            assert_eq!((s.rows_read, s.rejected), (2, 2), "{}: {s:?}", ts.name);
+        }
     }
 }

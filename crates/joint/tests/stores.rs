@@ -650,7 +650,11 @@ fn a_submission_committed_late_reaches_the_index() {
             reason: "错报",
             at: started,
         };
-        assert_eq!(store.withdraw_submission(sid, &w).unwrap(), 1, "{name}");
+        assert_eq!(
+            store.withdraw_submission(sid, &w).unwrap().withdrawn,
+            1,
+            "{name}"
+        );
         index.refresh(&store, &platform, &rules).unwrap();
         assert!(index.entries(&early).is_empty(), "{name}: withdrawn");
         assert_eq!(index.entries(&later).len(), 1, "{name}");

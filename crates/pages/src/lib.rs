@@ -778,7 +778,8 @@ pub struct CaseStatsPage {
     pub frame: Frame,
     pub from: String,
     pub to: String,
-    /// month, unit, kind, applications, approved, rejected, cancelled, open, avg, max, late, overdue
+    /// month, unit, kind, applications, approved, rejected, cancelled, ended, open, avg, max, late,
+    /// overdue
     pub rows: Vec<Vec<String>>,
     pub outbox: String,
 }

@@ -466,6 +466,8 @@ async fn run(mut h: Harness) {
     let repair = rows.iter().find(|r| r["kind"] == "repair").unwrap();
     assert_eq!(repair["approved"], 1);
     assert_eq!(repair["max_days"], 0);
+    // Cases ended by a withdrawal are a column of their own (none here).
+    assert_eq!(repair["ended"], 0);
     let objection = rows.iter().find(|r| r["kind"] == "objection").unwrap();
     assert_eq!(objection["rejected"], 1);
 
@@ -526,6 +528,7 @@ async fn run(mut h: Harness) {
     }
     let p = h.get("/console/cases/stats", Role::Admin).await;
     assert!(p.text().contains("信用修复"));
+    assert!(p.text().contains("<th>记录撤回终结</th>"));
     // Messages to parties with no number on file are counted as such, not as failures.
     let failed = m
         .lines()

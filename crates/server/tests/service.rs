@@ -742,6 +742,27 @@ async fn a_submission_keeps_what_its_import_told_the_unit() {
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     assert!(r.text().contains("撤回原批次"), "{}", r.text());
+    // A correction sent later: the first batch's one record is the correction's now, so
+    // withdrawing the first batch is refused, naming the batch that corrected it.
+    let fixed = csv
+        .replace(",0.5,", ",0.8,")
+        .replace("处罚款0.5万元", "处罚款0.8万元");
+    let c = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &fixed));
+    assert_eq!(c.corrected, 1, "{c:?}");
+    let r = h
+        .post_json(
+            &format!("/api/v1/submissions/{id}/withdraw"),
+            Role::Reporter,
+            serde_json::json!({"reason": "整批报错"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(
+        r.text()
+            .contains(&format!("1条已被批次{}更正", c.submission_id.unwrap())),
+        "{}",
+        r.text()
+    );
 }
 
 /// `GET /api/v1/stats` (open to the public) with one header.

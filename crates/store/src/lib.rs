@@ -27,7 +27,7 @@ mod withdraw;
 mod write;
 mod write_pg;
 mod write_sqlite;
-pub use withdraw::Withdrawal;
+pub use withdraw::{BatchWithdrawal, Withdrawal};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -165,13 +165,16 @@ impl Store {
         self.write(|c| end_on(c, &subject, &key, w, "repaired"))
     }
 
-    /// Withdraws every record this submission reported (wrote, or sent again unchanged and was
-    /// the last to send); returns how many.
+    /// Withdraws every record whose current version this submission wrote (created or
+    /// corrected); says how many, and what it left: records a later batch has corrected since
+    /// (their current version is that batch's). A withdrawal that would withdraw nothing because
+    /// the batch only re-sent rows unchanged or its records were all corrected since is refused,
+    /// naming both counts and the later batches, rather than marking the batch withdrawn.
     pub fn withdraw_submission(
         &self,
         submission_id: i64,
         w: &Withdrawal<'_>,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<BatchWithdrawal, StoreError> {
         self.write(|c| {
             let sub = c
                 .query_one(
@@ -197,6 +200,25 @@ impl Store {
                  WHERE v.submission_id = $1 AND r.change <> 'withdrawn'",
                 &[Val::Int(submission_id)],
             )?;
+            // Records it wrote that a later batch corrected: the correction is what is published
+            // now, and it is that batch's to withdraw — left, but said. (A record's current
+            // version is one batch's, so each record counts once.)
+            let later = c.query(
+                "SELECT vc.submission_id, COUNT(*)
+                 FROM (SELECT DISTINCT subject_key, record_key FROM record_versions
+                       WHERE submission_id = $1) v
+                 JOIN records r ON r.subject_key = v.subject_key AND r.record_key = v.record_key
+                 JOIN record_versions vc ON vc.subject_key = r.subject_key
+                    AND vc.record_key = r.record_key AND vc.version_no = r.current_version
+                 WHERE vc.submission_id <> $1 AND r.change NOT IN ('withdrawn', 'repaired')
+                 GROUP BY vc.submission_id ORDER BY vc.submission_id",
+                &[Val::Int(submission_id)],
+            )?;
+            let mut left = BatchWithdrawal::default();
+            for r in &later {
+                left.left_corrected_later += u64::try_from(r.i64(1)?).unwrap_or(0);
+                left.corrected_by.push(r.i64(0)?);
+            }
             if keys.is_empty() {
                 // (Reads the record heads without an index: a batch withdrawal is rare.)
                 let resent = c
@@ -208,9 +230,28 @@ impl Store {
                     .map(|r| r.i64(0))
                     .transpose()?
                     .unwrap_or(0);
-                if resent > 0 {
+                if resent > 0 || left.left_corrected_later > 0 {
+                    let mut why = Vec::new();
+                    if resent > 0 {
+                        why.push(format!(
+                            "{resent}条与此前批次报送的内容相同（原样重报），未改变任何记录"
+                        ));
+                    }
+                    if left.left_corrected_later > 0 {
+                        why.push(format!(
+                            "{}条已被批次{}更正",
+                            left.left_corrected_later,
+                            left.batches()
+                        ));
+                    }
+                    let whom = match (resent > 0, left.left_corrected_later > 0) {
+                        (true, true) => "原批次或相应批次",
+                        (true, false) => "原批次",
+                        _ => "相应批次",
+                    };
                     return Err(StoreError::Refused(format!(
-                        "报送批次{submission_id}的{resent}条记录均与此前批次报送的内容相同（原样重报），未改变任何记录，撤回本批次不会撤回它们；如需撤回这些记录，请撤回原批次或逐条撤回"
+                        "报送批次{submission_id}没有可撤回的记录：其中{}，撤回本批次不会撤回它们；如需撤回这些记录，请撤回{whom}或逐条撤回",
+                        why.join("，")
                     )));
                 }
             }
@@ -221,8 +262,29 @@ impl Store {
                 "UPDATE submissions SET status = 'withdrawn', status_reason = $1 WHERE submission_id = $2",
                 &[w.reason.into(), Val::Int(submission_id)],
             )?;
-            Ok(keys.len() as u64)
+            left.withdrawn = keys.len() as u64;
+            Ok(left)
         })
+    }
+}
+
+/// What a batch withdrawal did: the records it withdrew, and those it left because a later
+/// batch corrected them since (those batches' numbers, ascending).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchWithdrawal {
+    pub withdrawn: u64,
+    pub left_corrected_later: u64,
+    pub corrected_by: Vec<i64>,
+}
+
+impl BatchWithdrawal {
+    /// The later batches' numbers as a clerk reads them: 12、15.
+    pub fn batches(&self) -> String {
+        self.corrected_by
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join("、")
     }
 }
 

@@ -621,13 +621,18 @@ impl SubmissionWriter<'_> {
                 self.reported_again.len()
             ));
         }
-        if self.withdrawn_resent > 0 {
-            out.push(format!(
-                "本批次有{}条记录此前已撤回，内容与撤回时相同，仍为撤回状态、不恢复公示（重复报送已撤回的记录不予恢复）；如撤回有误，请更正相应内容后重新报送，或联系市信用办",
-                self.withdrawn_resent
-            ));
-        }
+        out.extend(self.still_withdrawn_notice());
         out
+    }
+
+    /// Records this submission sent as they were when withdrawn: they stay withdrawn. Told
+    /// also to a byte-identical re-send, since the withdrawal may have come after the batch it
+    /// repeats (whose other notes it does not repeat).
+    pub fn still_withdrawn_notice(&self) -> Option<String> {
+        (self.withdrawn_resent > 0).then(|| format!(
+            "本批次有{}条记录此前已撤回，内容与撤回时相同，仍为撤回状态、不恢复公示（重复报送已撤回的记录不予恢复）；如撤回有误，请更正相应内容后重新报送，或联系市信用办",
+            self.withdrawn_resent
+        ))
     }
 
     /// A window counted from publication (SAMR Order 45: `ends` = publication date + period)

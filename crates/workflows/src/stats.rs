@@ -2,6 +2,9 @@
 //! applications, approvals (or objections upheld), rejections, average and longest handling time
 //! in working days (submission to decision on the working-day calendar, less the days the case
 //! waited for the subject's material), steps taken late, and items open past their deadline today.
+//! A case ended by its record's withdrawal (`ended`) is counted apart: nobody decided it, so it
+//! is neither decided nor in the handling days; approved + rejected + cancelled + ended + open
+//! add up to the applications.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +28,9 @@ pub struct CaseStats {
     /// 不予信用修复的件数；异议不成立（维持原记录）的件数。
     pub rejected: u64,
     pub cancelled: u64,
+    // Ended because the source unit withdrew the record while the case was open.
+    /// 记录撤回终结：办理中信息提供单位撤回了所涉记录，申请随之终结的件数（不计入已办结和办理工作日）。
+    pub ended: u64,
     pub open: u64,
     pub decided: u64,
     // Average working days from submission to decision, over decided cases (two decimals).
@@ -77,7 +83,10 @@ pub fn compute(rows: &[CaseStatRow], cal: &WorkCalendar, today: NaiveDate) -> Ve
         if r.state == "cancelled" {
             s.cancelled += 1;
         }
-        if let Some(d) = r.decided_on {
+        if r.state == "ended" {
+            // Its decided_on is the withdrawal's day, not a decision of the unit handling it.
+            s.ended += 1;
+        } else if let Some(d) = r.decided_on {
             s.decided += 1;
             let (all, _) = cal.workdays_between(r.opened_on, d);
             let n = all.saturating_sub(u32::try_from(r.waiting_days).unwrap_or(0));
@@ -102,4 +111,57 @@ pub fn compute(rows: &[CaseStatRow], cal: &WorkCalendar, today: NaiveDate) -> Ve
             s
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(state: &str, outcome: Option<&str>, decided: Option<&str>) -> CaseStatRow {
+        CaseStatRow {
+            kind: "repair".into(),
+            unit: "U".into(),
+            state: state.into(),
+            outcome: outcome.map(str::to_string),
+            opened_on: NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
+            decided_on: decided.map(|d| d.parse().unwrap()),
+            deadline: None,
+            late_steps: 0,
+            waiting_days: 0,
+        }
+    }
+
+    #[test]
+    fn ended_cases_are_counted_apart_and_the_columns_add_up() {
+        let cal = WorkCalendar::default();
+        let rows = [
+            // Decided in one working day.
+            row("approved", Some("approved"), Some("2026-07-02")),
+            row("rejected", Some("rejected"), Some("2026-07-02")),
+            row("cancelled", None, None),
+            row("submitted", None, None),
+            // Ended by the withdrawal a month later: not a decision taking 22 working days.
+            row("ended", Some("ended"), Some("2026-07-31")),
+        ];
+        let s = compute(&rows, &cal, NaiveDate::from_ymd_opt(2026, 8, 1).unwrap());
+        assert_eq!(s.len(), 1);
+        let s = &s[0];
+        assert_eq!(
+            (
+                s.applications,
+                s.approved,
+                s.rejected,
+                s.cancelled,
+                s.ended,
+                s.open
+            ),
+            (5, 1, 1, 1, 1, 1)
+        );
+        assert_eq!(
+            s.approved + s.rejected + s.cancelled + s.ended + s.open,
+            s.applications
+        );
+        assert_eq!(s.decided, 2);
+        assert_eq!((s.avg_days.as_str(), s.max_days), ("1.00", 1));
+    }
 }

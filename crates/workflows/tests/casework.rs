@@ -1127,6 +1127,45 @@ fn a_withdrawal_ends_open_cases_and_a_repair_is_no_correction() {
             !store.record_head(&rec_c).unwrap().unwrap().under_objection,
             "{name}"
         );
+        // The ended cases are counted apart, not as decided in the days up to the withdrawal.
+        let stats = workflows::stats::compute(
+            &store
+                .case_stat_rows(testkit::day("2026-07-01"), testkit::day("2026-07-31"))
+                .unwrap(),
+            &rules.calendar,
+            testkit::day("2026-07-31"),
+        );
+        let row = |kind: &str| stats.iter().find(|s| s.kind == kind).unwrap();
+        let (repair, objection) = (row("repair"), row("objection"));
+        assert_eq!(
+            (
+                repair.applications,
+                repair.approved,
+                repair.ended,
+                repair.decided
+            ),
+            (2, 1, 1, 1),
+            "{name}: {repair:?}"
+        );
+        assert_eq!(repair.max_days, 1, "{name}: {repair:?}");
+        assert_eq!(
+            (
+                objection.applications,
+                objection.ended,
+                objection.open,
+                objection.decided
+            ),
+            (2, 1, 1, 0),
+            "{name}: {objection:?}"
+        );
+        assert_eq!(objection.avg_days, "-", "{name}");
+        for s in [repair, objection] {
+            assert_eq!(
+                s.approved + s.rejected + s.cancelled + s.ended + s.open,
+                s.applications,
+                "{name}: {s:?}"
+            );
+        }
         let msgs = store.messages("subject", &c, 20).unwrap();
         for what in ["信用修复申请已终结", "异议申请已终结"] {
             assert!(

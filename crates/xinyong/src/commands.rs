@@ -516,7 +516,18 @@ fn withdraw(ctx: &Ctx, a: WithdrawArgs) -> Result<()> {
             "submission.withdraw",
             format!("submission:{s}"),
             store.withdraw_submission(s, &w).map(|n| {
-                format!("报送批次{s}已撤回，{n}条记录各增加一个撤回版本（原因：{reason}）")
+                let mut m = format!(
+                    "报送批次{s}已撤回，{}条记录各增加一个撤回版本（原因：{reason}）",
+                    n.withdrawn
+                );
+                if n.left_corrected_later > 0 {
+                    m += &format!(
+                        "；另有{}条此后已被批次{}更正，未随本批次撤回（如需撤回，请撤回相应批次或逐条撤回）",
+                        n.left_corrected_later,
+                        n.batches()
+                    );
+                }
+                m
             }),
         ),
         (None, None) => bail!("请给出 --record 或 --submission"),

@@ -787,7 +787,7 @@ pub fn stats_for(state: &Shared, q: &StatsQuery) -> ApiResult<CaseStatsReply> {
 
 #[utoipa::path(get, path = "/api/v1/cases/stats", summary = "信用修复与异议统计", operation_id = "case_stats", tag = "信用修复与异议", security(("token" = [])),
     params(StatsQuery),
-    responses((status = 200, description = "按单位、月份：申请数、准予（异议成立）数、不予（维持）数、平均与最长办理工作日、超时步骤、当前逾期", body = CaseStatsReply),
+    responses((status = 200, description = "按单位、月份：申请数、准予（异议成立）数、不予（维持）数、记录撤回终结数、平均与最长办理工作日（不含记录撤回终结的案件）、超时步骤、当前逾期", body = CaseStatsReply),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn stats(
     State(state): State<Shared>,

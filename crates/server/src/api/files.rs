@@ -272,7 +272,13 @@ pub struct Withdraw {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Withdrawn {
+    /// 撤回的记录数。
     pub withdrawn: u64,
+    // A batch's records that a later batch corrected: left, that batch's to withdraw.
+    /// 整批撤回时：本批次写入、此后已被其他批次更正而未随本批次撤回的记录数（撤回单条记录时为0）。
+    pub left_corrected_later: u64,
+    /// 更正了上述记录的批次号。
+    pub corrected_by: Vec<i64>,
 }
 
 pub fn reason(r: &str) -> Result<String, ApiError> {
@@ -310,7 +316,11 @@ pub async fn withdraw_record(
         };
         s.store.withdraw_record(&rid, &w)?;
         crate::api::submissions::refresh_checks(&s);
-        Ok(Withdrawn { withdrawn: 1 })
+        Ok(Withdrawn {
+            withdrawn: 1,
+            left_corrected_later: 0,
+            corrected_by: Vec::new(),
+        })
     })
     .await;
     audit(

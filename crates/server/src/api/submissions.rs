@@ -387,7 +387,12 @@ pub(crate) fn refresh_checks(s: &Shared) {
     }
 }
 
-pub async fn withdraw_submission(state: &Shared, ctx: &Ctx, id: i64, why: &str) -> ApiResult<u64> {
+pub async fn withdraw_submission(
+    state: &Shared,
+    ctx: &Ctx,
+    id: i64,
+    why: &str,
+) -> ApiResult<store::BatchWithdrawal> {
     let why = reason(why)?;
     let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
     let (s, c, w) = (state.clone(), ctx.clone(), why.clone());
@@ -419,8 +424,8 @@ pub async fn withdraw_submission(state: &Shared, ctx: &Ctx, id: i64, why: &str) 
 #[utoipa::path(post, path = "/api/v1/submissions/{id}/withdraw", summary = "撤回整个报送批次", tag = "报送", security(("token" = [])),
     params(("id" = i64, Path, description = "报送批次号")), request_body = Withdraw,
     responses(
-        (status = 200, description = "本批次写入（新增或更正）的每条记录增加一个撤回版本；原样重报的记录由原批次报送，不随本批次撤回", body = Withdrawn),
-        (status = 409, description = "本批次已撤回，或其记录均为原样重报（未改变任何记录）", body = ErrorBody),
+        (status = 200, description = "本批次写入（新增或更正）的每条记录增加一个撤回版本；原样重报的记录由原批次报送，不随本批次撤回；此后已被其他批次更正的记录不撤回，在 left_corrected_later 和 corrected_by 中列明", body = Withdrawn),
+        (status = 409, description = "本批次已撤回，或没有可撤回的记录（均为原样重报，或均已被此后的批次更正），说明各有多少条及更正的批次号", body = ErrorBody),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -431,7 +436,11 @@ pub async fn withdraw(
     ApiJson(body): ApiJson<Withdraw>,
 ) -> ApiResult<Json<Withdrawn>> {
     let n = withdraw_submission(&state, &ctx, id, &body.reason).await?;
-    Ok(Json(Withdrawn { withdrawn: n }))
+    Ok(Json(Withdrawn {
+        withdrawn: n.withdrawn,
+        left_corrected_later: n.left_corrected_later,
+        corrected_by: n.corrected_by,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -551,6 +551,7 @@ pub async fn stats(
                         r.approved.to_string(),
                         r.rejected.to_string(),
                         r.cancelled.to_string(),
+                        r.ended.to_string(),
                         r.open.to_string(),
                         r.avg_days.clone(),
                         r.max_days.to_string(),

@@ -804,11 +804,27 @@ pub async fn withdraw(
             &ctx,
             StatusCode::OK,
             "已撤回",
-            &format!("报送批次{id}写入的{n}条记录各增加了一个撤回版本。"),
+            &format!(
+                "报送批次{id}写入的{}条记录各增加了一个撤回版本。{}",
+                n.withdrawn,
+                left_later(&n)
+            ),
             None,
         ),
         Err(e) => error_page(&ctx, e),
     }
+}
+
+/// The records a batch withdrawal left because later batches corrected them, said to the clerk.
+fn left_later(n: &store::BatchWithdrawal) -> String {
+    if n.left_corrected_later == 0 {
+        return String::new();
+    }
+    format!(
+        "另有{}条本批次报送的记录此后已被批次{}更正，未随本批次撤回；如需撤回，请撤回相应批次或逐条撤回。",
+        n.left_corrected_later,
+        n.batches()
+    )
 }
 
 /// The roles the credit office may make accounts (`for_accounts`) or tokens for (subjects',
