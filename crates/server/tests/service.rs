@@ -2108,6 +2108,38 @@ async fn a_lost_audit_entry_refuses_its_request() {
     assert_eq!(h.get("/readyz", Role::Public).await.status, StatusCode::OK);
 }
 
+/// A token made in a request whose audit entry is lost is revoked at once: the answer is 503,
+/// its secret never shown, and no live credential is left that the trail cannot account for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_made_without_its_audit_entry_is_revoked() {
+    let h = harness();
+    h.state
+        .platform
+        .write(|c| {
+            c.batch(
+                "CREATE TRIGGER block_audit BEFORE INSERT ON audit_log
+                 BEGIN SELECT RAISE(ABORT, 'blocked by test'); END",
+            )
+        })
+        .unwrap();
+    let r = h
+        .post_json(
+            "/api/v1/tokens",
+            Role::Admin,
+            serde_json::json!({"name": "无痕令牌", "role": "monitor", "days": 30}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert!(!r.text().contains("xy_"), "{}", r.text());
+    let made: Vec<store::ApiToken> = tokio::task::block_in_place(|| h.state.platform.tokens())
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.name == "无痕令牌")
+        .collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert!(made[0].revoked_at.is_some(), "{made:?}");
+}
+
 /// A row changed below the last checkpoint is found by the service's own periodic
 /// verification: logged, counted in /metrics, written to the trail once, and checkpoint signing
 /// stops until a verification passes again.

@@ -158,6 +158,9 @@ pub async fn create_token(
         )),
     )
     .await;
+    if let Ok(t) = &r {
+        manage::revoke_untraced_token(&state, &ctx, t.token_id).await;
+    }
     Ok((StatusCode::CREATED, Json(r?)))
 }
 

@@ -1179,6 +1179,9 @@ pub async fn create_token(
         Some(format!("name={} role={role}", f.name)),
     )
     .await;
+    if let Ok(t) = &r {
+        manage::revoke_untraced_token(&state, &ctx, t.token_id).await;
+    }
     match r {
         Ok(t) => tokens_page(&state, &ctx, Some(t.token), None).await,
         Err(e) => tokens_page(&state, &ctx, None, Some(e.to_string())).await,
