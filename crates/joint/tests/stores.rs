@@ -1123,3 +1123,68 @@ fn serious_penalties_forbid_government_procurement_on_both_stores() {
         assert_eq!(verdict(&stop2, "ZFCG").verdict, Verdict::Clear, "{name}");
     }
 }
+
+/// A list entry its deciding unit gave a rectification deadline (a version of no batch) is still
+/// the batch's that reported it: withdrawing that batch withdraws the entry, and checks stop
+/// meeting it.
+#[test]
+fn a_batch_withdrawal_takes_its_entries_that_list_actions_changed() {
+    let rules = Rulebook::builtin().unwrap();
+    let code = uscc(47);
+    for ts in stores() {
+        let name = ts.name;
+        let keys = testkit::keys();
+        let clock = clock_on("2026-06-10");
+        let store = Store::open(&ts.spec).unwrap();
+        let platform = Store::open_platform(&ts.spec).unwrap();
+        let s = import(
+            &store,
+            &rules,
+            &keys,
+            &clock,
+            UNIT,
+            "严重失信主体名单",
+            &yzsx("甲公司", &code, "信47号", "2029-01-10"),
+        );
+        assert_eq!(s.accepted, 1, "{name}");
+        let index = joint::ListIndex::build(&store, &platform, &rules).unwrap();
+        let entry = index.entries(&code)[0].record_id.clone();
+        store
+            .list_action(
+                &entry,
+                &index.lists(),
+                &ListAction::Rectify {
+                    deadline: day("2026-09-01"),
+                },
+                &ListChange {
+                    named_unit: None,
+                    unit: Some(UNIT),
+                    actor: "李科长",
+                    reason: "约谈并责令限期整改",
+                    at: clock.now(),
+                    today: day("2026-06-10"),
+                    rewarding: &[],
+                },
+            )
+            .unwrap();
+        let w = store::Withdrawal {
+            unit: UNIT,
+            actor: "test",
+            reason: "整批错报",
+            at: clock.now(),
+        };
+        let done = store
+            .withdraw_submission(s.submission_id.unwrap(), &w)
+            .unwrap();
+        assert_eq!(
+            (done.withdrawn, done.left_corrected_later),
+            (1, 0),
+            "{name}: {done:?}"
+        );
+        assert_eq!(
+            store.record_head(&entry).unwrap().unwrap().change,
+            "withdrawn",
+            "{name}"
+        );
+    }
+}

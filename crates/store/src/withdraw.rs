@@ -193,25 +193,32 @@ impl Store {
             // again as they stood changed nothing: an earlier batch published those records, and
             // withdrawing this one leaves them (else undoing a re-send of a month's file took
             // the whole month off the portal). A batch that wrote nothing is refused, saying so.
+            // Whose a record is: the batch of its latest version that came from a batch — a list
+            // action (a rectification deadline) or a repair writes a version of no batch, and
+            // does not take the record from the batch that reported it.
+            const LAST_BATCH: &str = "(SELECT v.submission_id FROM record_versions v
+                  WHERE v.subject_key = r.subject_key AND v.record_key = r.record_key
+                    AND v.submission_id IS NOT NULL
+                  ORDER BY v.version_no DESC LIMIT 1)";
+            const OF_BATCH: &str = "FROM records r
+                 JOIN (SELECT DISTINCT subject_key, record_key FROM record_versions
+                       WHERE submission_id = $1) b
+                   ON b.subject_key = r.subject_key AND b.record_key = r.record_key
+                 WHERE r.change NOT IN ('withdrawn', 'repaired')";
             let keys = c.query(
-                "SELECT r.subject_key, r.record_key FROM records r
-                 JOIN record_versions v ON v.subject_key = r.subject_key
-                    AND v.record_key = r.record_key AND v.version_no = r.current_version
-                 WHERE v.submission_id = $1 AND r.change <> 'withdrawn'",
+                &format!(
+                    "SELECT r.subject_key, r.record_key {OF_BATCH} AND {LAST_BATCH} = $1"
+                ),
                 &[Val::Int(submission_id)],
             )?;
             // Records it wrote that a later batch corrected: the correction is what is published
-            // now, and it is that batch's to withdraw — left, but said. (A record's current
-            // version is one batch's, so each record counts once.)
+            // now, and it is that batch's to withdraw — left, but said. (Each record counts once,
+            // under the batch of its latest version.)
             let later = c.query(
-                "SELECT vc.submission_id, COUNT(*)
-                 FROM (SELECT DISTINCT subject_key, record_key FROM record_versions
-                       WHERE submission_id = $1) v
-                 JOIN records r ON r.subject_key = v.subject_key AND r.record_key = v.record_key
-                 JOIN record_versions vc ON vc.subject_key = r.subject_key
-                    AND vc.record_key = r.record_key AND vc.version_no = r.current_version
-                 WHERE vc.submission_id <> $1 AND r.change NOT IN ('withdrawn', 'repaired')
-                 GROUP BY vc.submission_id ORDER BY vc.submission_id",
+                &format!(
+                    "SELECT t.last_batch, COUNT(*) FROM (SELECT {LAST_BATCH} AS last_batch {OF_BATCH}) t
+                     WHERE t.last_batch <> $1 GROUP BY t.last_batch ORDER BY t.last_batch"
+                ),
                 &[Val::Int(submission_id)],
             )?;
             let mut left = BatchWithdrawal::default();
