@@ -34,6 +34,9 @@ use rulebook::Rulebook;
 use store::Store;
 
 pub use access::{ALL_ROLES, Endpoint};
+/// The keyed digest of a subscription call's codes its audit entry carries (for recomputing it
+/// from a list a department says it sent).
+pub use api::joint::codes_digest;
 pub use error::{ApiError, ApiResult};
 
 /// Settings an operator may change at start.

@@ -2931,15 +2931,48 @@ async fn a_subscription_note_is_capped() {
         })
     })
     .unwrap();
-    let mut codes = [x.f.clone(), x.p.clone()];
-    codes.sort();
-    let digest = crypto::sm3_hex(codes.join("\n").as_bytes());
+    let codes = [x.f.clone(), x.p.clone()];
+    let digest = server::codes_digest(&h.state.keys, UNIT, &codes);
     let detail = trail[0].entry.detail.clone().unwrap_or_default();
     assert!(
         detail.contains("persons=1 organisations=1") && detail.contains(&digest),
         "{detail}"
     );
     assert!(!detail.contains(&x.p), "{detail}");
+    // Keyed: the plain SM3 of an ID number (found again from its masked form by trying birth
+    // dates) is not in the trail.
+    assert!(
+        !detail.contains(&crypto::sm3_hex(x.p.as_bytes())),
+        "{detail}"
+    );
+    // A person's platform key (public in record ids) is no subscription code: beside candidate
+    // ID numbers in one call, equal refs would name the number. Nor is it one to unsubscribe.
+    let key = h.state.keys.person_key("身份证", &x.p);
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions",
+            Role::Handling,
+            json!({"codes": [key]}),
+        )
+        .await
+        .json();
+    assert_eq!(r["added"], 0, "{r}");
+    assert_eq!(r["already"], 0, "{r}");
+    assert!(
+        r["invalid"][0]
+            .as_str()
+            .is_some_and(|m| m.contains("不接受平台内部主体键")),
+        "{r}"
+    );
+    assert_eq!(r["subjects"], json!([]), "{r}");
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions/remove",
+            Role::Handling,
+            json!({"code": key}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
 }
 
 /// A deciding unit manages the entries it reported on its own page (本单位认定名单) — the ended
