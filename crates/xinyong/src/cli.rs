@@ -259,9 +259,14 @@ pub enum AuditCommand {
         #[arg(long, default_value_t = 30)]
         max_unsigned_minutes: i64,
     },
-    /// Sign a checkpoint of the chain now (after checking the entries since the last one) and
-    /// note its head in the anchor beside the key file.
-    Checkpoint,
+    /// Sign a checkpoint of the chain now and note its head in the anchor beside the key file —
+    /// after verifying the whole chain: nothing is signed over a break anywhere in it.
+    Checkpoint {
+        /// SM3 fingerprint (hex) of an earlier platform key whose checkpoints are accepted
+        /// (after a key change); repeatable.
+        #[arg(long = "trusted-key")]
+        trusted_keys: Vec<String>,
+    },
     /// Print the platform's public key (PEM) for checking checkpoint signatures with OpenSSL.
     PublicKey,
     /// List the signed checkpoints: the exact message signed and the DER signature, in hex.

@@ -1577,7 +1577,16 @@ fn audit_cmd(ctx: &Ctx, c: AuditCommand) -> Result<()> {
             }
             Ok(())
         }
-        AuditCommand::Checkpoint => {
+        AuditCommand::Checkpoint { trusted_keys } => {
+            // A checkpoint checks only the entries since the last one: a row changed below it
+            // would be signed over. The whole chain first.
+            if let Some(b) = audit::verify(&platform, &keys, &trusted_keys)?.first_break {
+                bail!(
+                    "拒绝签署检查点：第{}条：{}（审计日志链有断裂，请先运行 audit verify 查明原因）",
+                    b.seq,
+                    b.reason
+                );
+            }
             match audit::checkpoint(&platform, &keys, ctx.clock.now())? {
                 Some(cp) => println!(
                     "已签署检查点：第{}条，SM3 {}",

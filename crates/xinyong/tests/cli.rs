@@ -752,6 +752,19 @@ fn the_audit_trail_verifies_its_checkpoints_check_with_openssl_and_a_changed_row
     assert_eq!(out.status.code(), Some(2));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("第1条"), "{text}");
+    // Entry 1 is below the checkpoint, which checks only what came after it: the command
+    // verifies the whole chain and signs nothing over the break.
+    let before = platform_checkpoints(&c);
+    let out = xinyong(db, &k, &["audit", "checkpoint"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("拒绝签署检查点：第1条"), "{err}");
+    assert_eq!(platform_checkpoints(&c), before);
+}
+
+fn platform_checkpoints(c: &rusqlite::Connection) -> i64 {
+    c.query_row("SELECT COUNT(*) FROM audit_checkpoints", [], |r| r.get(0))
+        .unwrap()
 }
 
 /// Whoever can write the store but has not the key file drops the guards, recomputes the whole
