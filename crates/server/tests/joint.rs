@@ -2060,6 +2060,17 @@ async fn a_passed_rectification_deadline_is_put_to_the_deciding_unit_once() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // A Saturday, with no reason: refused as any reasonless deadline is (the note on the moved
+    // day is no reason).
+    let blank = h
+        .post_json(
+            &format!("/api/v1/lists/{id}/actions"),
+            Role::Deciding,
+            json!({"action": "rectify", "deadline": "2026-08-29", "reason": "  "}),
+        )
+        .await;
+    assert_eq!(blank.status, StatusCode::CONFLICT, "{}", blank.text());
+    assert!(blank.text().contains("须说明理由"), "{}", blank.text());
     // A Saturday: stored as the Monday enforced, with why, so that every check shows that day.
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["entries"][0]["rectify_by"], "2026-08-31", "{v}");

@@ -833,7 +833,12 @@ pub fn apply_list_action(
             unit: unit.as_deref(),
             named_unit: named.as_deref(),
             actor: &c.principal.actor(),
-            reason: &format!("{}{moved_note}", req.reason.trim()),
+            // A blank reason stays blank (and is refused as such), whatever the note.
+            reason: &if req.reason.trim().is_empty() {
+                String::new()
+            } else {
+                format!("{}{moved_note}", req.reason.trim())
+            },
             at: now,
             today: today(now),
             rewarding: &rewarding,
