@@ -233,14 +233,15 @@ impl Importer<'_> {
         headers: &[String],
         map: &crate::mapping::HeaderMap,
     ) -> Result<(), IngestError> {
-        if !matches!(format, Format::Csv | Format::Xlsx)
-            || headers.iter().all(|h| h.trim().is_empty())
-        {
+        let tabular = matches!(format, Format::Csv | Format::Xlsx);
+        if headers.iter().all(|h| h.trim().is_empty()) {
             return Ok(());
         }
         let mapped = |m: &crate::mapping::HeaderMap| m.columns.iter().flatten().count();
         let here = mapped(map);
-        if here > 0 && map.missing_required.is_empty() {
+        // JSON records name their keys one by one (called with all the keys read, at the end):
+        // only "none of the class's items" refuses them; a missing one is its record's problem.
+        if here > 0 && (!tabular || map.missing_required.is_empty()) {
             return Ok(());
         }
         let better = self
@@ -260,12 +261,14 @@ impl Importer<'_> {
             })
             .unwrap_or_default();
         // A title or an unmerged group row the reader took for the header maps to nothing too.
-        let above = if here == 0 {
+        let above = if here == 0 && tabular {
             "如表头不在第一行（上方有标题行或未合并的分组行），请删除表头上方的行后重新报送；"
         } else {
             ""
         };
-        let what = if here == 0 {
+        let what = if here == 0 && !tabular {
+            format!("记录的字段中没有一个是“{}”的数据项", class.name)
+        } else if here == 0 {
             format!("表头没有一列是“{}”的数据项", class.name)
         } else {
             let names: Vec<&str> = map
@@ -276,7 +279,12 @@ impl Importer<'_> {
             format!("表头缺少“{}”的必填数据项：{}", class.name, names.join("、"))
         };
         Err(IngestError::Layout(format!(
-            "{what}，整个文件未导入；{better}{above}请按目录的数据项名称或代码补全表头后重新报送"
+            "{what}，整个文件未导入；{better}{above}{}",
+            if tabular {
+                "请按目录的数据项名称或代码补全表头后重新报送"
+            } else {
+                "请以目录的数据项代码（如CF_WSH）或名称作为字段名后重新报送"
+            }
         )))
     }
 
@@ -305,6 +313,8 @@ impl Importer<'_> {
                 .map(|c| seal_chunk(self.keys, &c))
                 .collect()
         };
+        let tabular = matches!(format, Format::Csv | Format::Xlsx);
+        let last_headers: RefCell<Vec<String>> = RefCell::default();
         read_rows(
             format,
             &mut tee,
@@ -317,9 +327,10 @@ impl Importer<'_> {
                     )));
                 }
                 let map = map_headers(class, headers);
-                if validator.borrow().is_none() {
+                if validator.borrow().is_none() && tabular {
                     self.refuse_header(format, class, headers, &map)?;
                 }
+                *last_headers.borrow_mut() = headers.to_vec();
                 tx.send(Ok(Msg::Header {
                     headers: headers.to_vec(),
                     codes: map.codes(class),
@@ -366,6 +377,11 @@ impl Importer<'_> {
                 Ok(())
             },
         )?;
+        // JSON: judged on every key its records brought (nothing is committed before Done).
+        if !tabular {
+            let headers = last_headers.borrow();
+            self.refuse_header(format, class, &headers, &map_headers(class, &headers))?;
+        }
         tx.send(Ok(Msg::Batch {
             rows,
             cells,

@@ -3915,5 +3915,27 @@ fn a_header_of_nothing_hints_at_rows_above_and_json_is_judged_by_record() {
             let s = run(f).unwrap_or_else(|e| panic!("{}: {}: {e}", ts.name, f.display()));
             assert_eq!((s.rows_read, s.rejected), (2, 2), "{}: {s:?}", ts.name);
         }
+        // JSON none of whose keys is an item of the class (the class mistyped) is refused whole,
+        // judged on the keys of all its records, and nothing is stored.
+        let before = ts.store.submissions(None, 100).unwrap().len();
+        let wrong = dir.path().join("wrong.json");
+        std::fs::write(&wrong, r#"[{"foo":"bar"},{"baz":"x"}]"#).unwrap();
+        match run(&wrong) {
+            Err(ingest::IngestError::Layout(m)) => {
+                assert!(
+                    m.contains("记录的字段中没有一个是“行政处罚”的数据项")
+                        && !m.contains("表头不在第一行"),
+                    "{}: {m}",
+                    ts.name
+                )
+            }
+            other => panic!("{}: {other:?}", ts.name),
+        }
+        assert_eq!(
+            ts.store.submissions(None, 100).unwrap().len(),
+            before,
+            "{}",
+            ts.name
+        );
     }
 }
