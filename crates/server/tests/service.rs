@@ -2468,3 +2468,32 @@ async fn a_unit_finds_its_records_by_document_number() {
     assert_eq!(r.json()["record_ids"].as_array().map(Vec::len), Some(1));
     assert_eq!(find(Role::Handling, &q).await.status, StatusCode::FORBIDDEN);
 }
+
+/// A login name no account can have — a NUL in it, which PostgreSQL refuses in text — is an
+/// unknown name (the usual refusal, in the trail escaped), not a server error without a trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_name_with_a_nul_is_an_unknown_name() {
+    let h = pg_harness().await;
+    let r = h
+        .send(
+            h.request(Method::POST, "/console/login", Role::Public, Via::Session)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("username=a%00b&password=WrongPassword1"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let t = tokio::task::block_in_place(|| {
+        h.state.platform.audit_search(&store::AuditQuery {
+            action: Some("login".into()),
+            limit: 10,
+            ..Default::default()
+        })
+    })
+    .unwrap();
+    assert!(
+        t.iter().any(|e| e.entry.outcome == "denied:unknown_user"
+            && e.entry.object.as_deref() == Some("user:a\\u{0}b")),
+        "{t:?}"
+    );
+}

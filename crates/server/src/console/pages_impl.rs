@@ -160,7 +160,15 @@ pub async fn login(
         let lock_until = now + chrono::Duration::minutes(LOCK_MINUTES);
         // Every failure costs one password check: the time does not tell an unknown name from a
         // locked or disabled account (nor does the message, below).
-        let Some(a) = s.platform.account_by_username(&u)? else {
+        // A name no account can have (control characters — PostgreSQL refuses a NUL in text —
+        // or longer than any) is an unknown one, not a store error.
+        let possible = u.chars().count() <= 64 && !u.chars().any(char::is_control);
+        let found = if possible {
+            s.platform.account_by_username(&u)?
+        } else {
+            None
+        };
+        let Some(a) = found else {
             auth::verify_password(&pw, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000");
             return Ok(Err(Refused::UnknownUser));
         };
