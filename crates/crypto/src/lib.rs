@@ -225,9 +225,18 @@ impl KeyRing {
         if !key.starts_with('P') {
             return key.to_string();
         }
-        let purpose = self.keyed_hash(b"xinyong-subscriber-ref|v1");
-        let h = hmac_sm3_hex(&purpose, format!("{unit}\u{1f}{key}").as_bytes());
-        format!("R{}", &h[..24])
+        format!(
+            "R{}",
+            &self.unit_digest(b"xinyong-subscriber-ref|v1", unit, key)[..24]
+        )
+    }
+
+    /// HMAC-SM3 (hex) of a unit's text under a key of the given purpose, derived from the key
+    /// file: what the platform can recompute and nobody without the key file can reverse (a
+    /// plain SM3 of an ID number is found again from its masked form by trying birth dates).
+    pub fn unit_digest(&self, purpose: &[u8], unit: &str, text: &str) -> String {
+        let key = self.keyed_hash(purpose);
+        hmac_sm3_hex(&key, format!("{unit}\u{1f}{text}").as_bytes())
     }
 
     /// The store's key for a natural person: `P` and 31 hex characters of the keyed hash of the

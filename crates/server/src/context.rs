@@ -492,15 +492,14 @@ pub async fn audit(
     use std::sync::atomic::Ordering;
     let entry = audit_entry(ctx, action, object, outcome, detail);
     match state.audit.record(entry).await {
-        Ok(_) => state.metrics.audit_failing.store(false, Ordering::SeqCst),
+        Ok(_) => state.metrics.audit_written(),
         Err(e) => {
             eprintln!(
                 "{} ERROR audit append failed for request {}: {e}",
                 chrono::Utc::now().to_rfc3339(),
                 ctx.request_id
             );
-            state.metrics.audit_failures.fetch_add(1, Ordering::Relaxed);
-            state.metrics.audit_failing.store(true, Ordering::SeqCst);
+            state.metrics.audit_lost();
             ctx.audit_failed.store(true, Ordering::SeqCst);
         }
     }

@@ -372,10 +372,7 @@ pub async fn serve(
     }
     let s = shared.clone();
     // Not over a trail found broken (a signature would vouch for it).
-    if s.metrics
-        .audit_chain_broken
-        .load(std::sync::atomic::Ordering::SeqCst)
-    {
+    if s.metrics.chain_broken() {
         eprintln!("停止时未签署审计检查点：审计日志链已发现断裂");
     } else if let Ok(Err(e)) =
         tokio::task::spawn_blocking(move || audit::checkpoint(&s.platform, &s.keys, s.clock.now()))
@@ -401,10 +398,7 @@ async fn checkpoints(state: Shared) {
                 verify_trail(&s);
             }
             // Nothing is signed over a trail found broken: a signature would vouch for it.
-            if s.metrics
-                .audit_chain_broken
-                .load(std::sync::atomic::Ordering::SeqCst)
-            {
+            if s.metrics.chain_broken() {
                 return;
             }
             let every = chrono::Duration::from_std(s.config.checkpoint_every)
@@ -424,7 +418,6 @@ async fn checkpoints(state: Shared) {
 /// `/metrics` (`xinyong_audit_chain_broken`), written to the trail as the platform's own step,
 /// and stops checkpoint signing until a verification passes again. Returns whether it held.
 pub fn verify_trail(state: &Shared) -> bool {
-    use std::sync::atomic::Ordering;
     let v = match audit::verify(
         &state.platform,
         &state.keys,
@@ -433,11 +426,11 @@ pub fn verify_trail(state: &Shared) -> bool {
         Ok(v) => v,
         Err(e) => {
             eprintln!("审计日志核验未能完成：{e}");
-            return !state.metrics.audit_chain_broken.load(Ordering::SeqCst);
+            return !state.metrics.chain_broken();
         }
     };
     let ok = v.ok();
-    let was_broken = state.metrics.audit_chain_broken.swap(!ok, Ordering::SeqCst);
+    let was_broken = state.metrics.chain_verified(ok);
     if let Some(b) = v.first_break.as_ref().filter(|_| !ok) {
         eprintln!(
             "{} ERROR 审计日志链断裂（第{}条）：{}；暂停签署检查点，请安全审计员核验",

@@ -38,6 +38,32 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// An audit entry was written: `/readyz` is ready again if a failure had made it not.
+    pub fn audit_written(&self) {
+        // A load first: the hot path (every check) writes the flag only when it changes.
+        if self.audit_failing.load(Ordering::Relaxed) {
+            self.audit_failing.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether the last verification of the whole audit chain found a break (nothing is
+    /// signed over it then).
+    pub fn chain_broken(&self) -> bool {
+        self.audit_chain_broken.load(Ordering::SeqCst)
+    }
+
+    /// Notes a verification of the whole chain (the service's own or an auditor's); returns
+    /// whether a break was known before.
+    pub fn chain_verified(&self, intact: bool) -> bool {
+        self.audit_chain_broken.swap(!intact, Ordering::SeqCst)
+    }
+
+    /// An audit entry could not be written: counted, and `/readyz` says so.
+    pub fn audit_lost(&self) {
+        self.audit_failures.fetch_add(1, Ordering::Relaxed);
+        self.audit_failing.store(true, Ordering::SeqCst);
+    }
+
     pub fn observe(&self, method: &str, route: &str, status: u16, took: Duration) {
         if let Ok(mut r) = self.requests.lock() {
             *r.entry((method.to_string(), route.to_string(), status))

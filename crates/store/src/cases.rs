@@ -500,7 +500,7 @@ pub(crate) fn insert_effects(
     Ok(())
 }
 
-fn insert_event(
+pub(crate) fn insert_event(
     c: &mut dyn Conn,
     case_id: i64,
     seq: i64,
@@ -528,7 +528,7 @@ fn insert_event(
 }
 
 /// Sets the record's 异议处理中 label from its open objections.
-fn relabel(
+pub(crate) fn relabel(
     c: &mut dyn Conn,
     subject: &str,
     key: &[u8],

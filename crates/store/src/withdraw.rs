@@ -306,16 +306,20 @@ fn end_open_cases(
     id: &str,
     w: &Withdrawal<'_>,
 ) -> Result<(), StoreError> {
+    use crate::cases::{NewEvent, NewMessage, NewOutbox, SideEffects};
     let open = c.query(
         "SELECT case_id, kind, state, subject_key, events FROM cases WHERE record_id = $1
            AND state IN ('submitted', 'returned', 'under_review', 'forwarded', 'awaiting_materials')",
         &[id.into()],
     )?;
+    if open.is_empty() {
+        return Ok(());
+    }
     let day = domain::clock::beijing(w.at).date_naive();
+    let note = format!("信息提供单位{}已撤回该记录：{}", w.unit, w.reason);
     for r in &open {
         let (case_id, kind, state, subject, seq) =
             (r.i64(0)?, r.text(1)?, r.text(2)?, r.text(3)?, r.i64(4)? + 1);
-        let note = format!("信息提供单位{}已撤回该记录：{}", w.unit, w.reason);
         c.execute(
             "UPDATE cases SET state = 'ended', outcome = 'ended', deadline = NULL,
                 deadline_step = NULL, decided_at = $1, decided_on = $2, decision_reason = $3,
@@ -328,54 +332,50 @@ fn end_open_cases(
                 Val::Int(case_id),
             ],
         )?;
-        c.execute(
-            "INSERT INTO case_events (case_id, seq, action, from_state, to_state, actor, side, unit, at, note)
-             VALUES ($1, $2, 'end', $3, 'ended', $4, 'unit', $5, $6, $7)",
-            &[
-                Val::Int(case_id),
-                Val::Int(seq),
-                state.as_str().into(),
-                w.actor.into(),
-                w.unit.into(),
-                w.at.into(),
-                note.as_str().into(),
-            ],
-        )?;
+        let event = NewEvent {
+            action: "end".into(),
+            actor: w.actor.into(),
+            side: "unit".into(),
+            unit: Some(w.unit.into()),
+            at: w.at,
+            note: Some(note.clone()),
+        };
+        crate::cases::insert_event(c, case_id, seq, Some(&state), "ended", &event)?;
+        // The subject is told as of any other step of its case: a console message and an SMS.
         let what = if kind == "repair" {
             "信用修复"
         } else {
             "异议"
         };
-        c.execute(
-            "INSERT INTO messages (to_kind, to_key, title, body, case_id, record_id, dedupe, created_at)
-             VALUES ('subject', $1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe) DO NOTHING",
-            &[
-                subject.as_str().into(),
-                format!("{what}申请已终结").into(),
-                format!(
-                    "您的{what}申请（编号{case_id}）所涉记录已由信息提供单位撤回，不再公示和共享，申请随之终结。撤回理由：{}",
-                    w.reason
-                )
-                .into(),
-                Val::Int(case_id),
-                id.into(),
-                format!("case:{case_id}:{seq}").into(),
-                w.at.into(),
-            ],
-        )?;
+        let (title, body) = (
+            format!("{what}申请已终结"),
+            format!(
+                "您的{what}申请（编号{case_id}）所涉记录已由信息提供单位撤回，不再公示和共享，申请随之终结。撤回理由：{}",
+                w.reason
+            ),
+        );
+        let dedupe = format!("case:{case_id}:{seq}");
+        let effects = SideEffects {
+            outbox: vec![NewOutbox {
+                channel: "sms",
+                recipient: format!("subject:{subject}"),
+                title: title.clone(),
+                body: body.clone(),
+                dedupe: format!("{dedupe}:sms"),
+            }],
+            messages: vec![NewMessage {
+                to_kind: "subject",
+                to_key: subject,
+                title,
+                body,
+                case_id: Some(case_id),
+                record_id: Some(id.to_string()),
+                dedupe,
+            }],
+            ..Default::default()
+        };
+        crate::cases::insert_effects(c, &effects, Some(case_id), w.actor, w.at)?;
     }
-    if open
-        .iter()
-        .any(|r| r.text(1).is_ok_and(|k| k == "objection"))
-    {
-        c.execute(
-            "UPDATE records SET under_objection = $1 WHERE subject_key = $2 AND record_key = $3",
-            &[
-                Val::Bool(false),
-                subject_key.into(),
-                Val::Bytes(key.to_vec()),
-            ],
-        )?;
-    }
-    Ok(())
+    // The 异议处理中 label follows the objections still open (none now).
+    crate::cases::relabel(c, subject_key, key, id, w.at)
 }

@@ -200,10 +200,7 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
     // (503, counted as a lost audit entry; the store's own words go to the log, not the caller).
     result.check_id = match state.checks.record(row, entry).await {
         Ok(id) => {
-            let failing = &state.metrics.audit_failing;
-            if failing.load(std::sync::atomic::Ordering::Relaxed) {
-                failing.store(false, std::sync::atomic::Ordering::SeqCst);
-            }
+            state.metrics.audit_written();
             id
         }
         Err(e) => {
@@ -212,14 +209,7 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
                 chrono::Utc::now().to_rfc3339(),
                 ctx.request_id
             );
-            state
-                .metrics
-                .audit_failures
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            state
-                .metrics
-                .audit_failing
-                .store(true, std::sync::atomic::Ordering::SeqCst);
+            state.metrics.audit_lost();
             return Err(ApiError::Unavailable(
                 "核查记录及其审计日志未能写入，本次核查未完成，请稍后重试".into(),
             ));
@@ -1562,7 +1552,7 @@ pub async fn subscribe(
 pub fn codes_digest(keys: &crypto::KeyRing, unit: &str, codes: &[String]) -> String {
     let mut sorted: Vec<&str> = codes.iter().map(String::as_str).collect();
     sorted.sort_unstable();
-    keys.subscriber_ref(unit, &format!("P{}", sorted.join("\n")))
+    keys.unit_digest(b"xinyong-subscription-codes|v1", unit, &sorted.join("\n"))
 }
 
 /// The platform's key of a natural person (`P` and hex), not an ID number.

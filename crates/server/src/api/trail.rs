@@ -86,10 +86,7 @@ pub async fn verify(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<aud
     })
     .await?;
     // The background verification's finding follows what the auditor just saw.
-    state
-        .metrics
-        .audit_chain_broken
-        .store(!v.ok(), std::sync::atomic::Ordering::SeqCst);
+    state.metrics.chain_verified(v.ok());
     audit(
         &state,
         &ctx,
@@ -111,11 +108,7 @@ pub async fn checkpoint(
     ctx: Ctx,
 ) -> ApiResult<Json<Option<Checkpoint>>> {
     // Nothing is signed over a trail the last verification found broken.
-    if state
-        .metrics
-        .audit_chain_broken
-        .load(std::sync::atomic::Ordering::SeqCst)
-    {
+    if state.metrics.chain_broken() {
         audit(
             &state,
             &ctx,

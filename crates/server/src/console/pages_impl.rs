@@ -1330,10 +1330,7 @@ pub async fn audit_verify(
     .await;
     // The background verification's finding follows what the auditor just saw.
     if let Ok(v) = &r {
-        state
-            .metrics
-            .audit_chain_broken
-            .store(!v.ok(), std::sync::atomic::Ordering::SeqCst);
+        state.metrics.chain_verified(v.ok());
     }
     let text = match &r {
         Ok(v) if v.ok() => format!(
