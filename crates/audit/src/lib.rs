@@ -1020,6 +1020,85 @@ mod tests {
         }
     }
 
+    /// A write carrying its entry (`Store::write_audited`: accounts, tokens, webhooks) chains
+    /// between the writer's groups — on PostgreSQL the groups' cached head is stale after it —
+    /// and a write whose entry cannot be appended leaves neither.
+    #[test]
+    fn writes_carry_their_entries_into_the_chain_on_both_backends() {
+        for ts in testkit::stores() {
+            let platform = Arc::new(store::Store::open_platform(&ts.spec).unwrap());
+            let keys = testkit::keys();
+            let log = AuditLog::start(platform.clone(), Default::default());
+            let now = Utc::now();
+            for i in 0..3 {
+                log.record_blocking(entry(i)).unwrap();
+                let mut e = entry(100 + i);
+                e.object = None;
+                let id = platform
+                    .create_token(
+                        &store::NewToken {
+                            token_hash: format!("hash{i}").as_bytes(),
+                            prefix: "xy_abcdef",
+                            name: "t",
+                            role: "monitor",
+                            unit: None,
+                            subject_key: None,
+                            created_by: "test",
+                            at: now,
+                            expires_at: now + chrono::Duration::days(1),
+                        },
+                        Some(&mut e),
+                    )
+                    .unwrap();
+                assert_eq!(e.object, Some(format!("token:{id}")), "{}", ts.name);
+                log.record_blocking(entry(200 + i)).unwrap();
+            }
+            let page = platform.audit_page(1, 100).unwrap();
+            let objects: Vec<String> = page
+                .iter()
+                .map(|a| a.entry.object.clone().unwrap_or_default())
+                .collect();
+            assert_eq!(objects.len(), 9, "{}: {objects:?}", ts.name);
+            assert!(objects[1].starts_with("token:"), "{}: {objects:?}", ts.name);
+            assert!(objects[7].starts_with("token:"), "{}: {objects:?}", ts.name);
+            let v = verify(&platform, &keys, &[]).unwrap();
+            assert!(v.ok(), "{}: {:?}", ts.name, v.first_break);
+            // An entry the store refuses (an actor over any bound is cut, so: a NUL byte on
+            // PostgreSQL, a trigger on SQLite) takes its write with it.
+            let block = match platform.backend() {
+                store::Backend::Sqlite => {
+                    "CREATE TRIGGER block_audit BEFORE INSERT ON audit_log
+                     BEGIN SELECT RAISE(ABORT, 'blocked by test'); END"
+                }
+                store::Backend::Postgres => {
+                    "CREATE FUNCTION block_audit() RETURNS trigger LANGUAGE plpgsql AS
+                     $$ BEGIN RAISE EXCEPTION 'blocked by test'; END $$;
+                     CREATE TRIGGER block_audit BEFORE INSERT ON audit_log
+                     FOR EACH ROW EXECUTE FUNCTION block_audit()"
+                }
+            };
+            platform.write(|c| c.batch(block)).unwrap();
+            let before = platform.tokens().unwrap().len();
+            let mut e = entry(300);
+            let r = platform.create_token(
+                &store::NewToken {
+                    token_hash: b"lost",
+                    prefix: "xy_lost00",
+                    name: "lost",
+                    role: "monitor",
+                    unit: None,
+                    subject_key: None,
+                    created_by: "test",
+                    at: now,
+                    expires_at: now + chrono::Duration::days(1),
+                },
+                Some(&mut e),
+            );
+            assert!(r.is_err(), "{}", ts.name);
+            assert_eq!(platform.tokens().unwrap().len(), before, "{}", ts.name);
+        }
+    }
+
     /// On PostgreSQL a group is appended in one statement after the head this process last
     /// wrote, without the lock. Two servers on one database (two stores here) each hold a stale
     /// head as soon as the other appends: the chain must still come out whole, numbered without

@@ -59,6 +59,7 @@ async fn an_approval_system_checks_shows_and_reports_back() {
         },
         "test",
         clock.now(),
+        None,
     )
     .unwrap()
     .token;

@@ -451,6 +451,7 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
                 &keys.encrypt(b"s").unwrap(),
                 "admin",
                 later.now(),
+                None,
             )
             .unwrap();
         platform

@@ -148,7 +148,14 @@ fn an_intranet_receiver_is_reached_with_the_intranet_ca() {
     let keys = testkit::keys();
     let now = chrono::Utc::now();
     platform
-        .set_webhook(UNIT, &url, &keys.encrypt(b"secret").unwrap(), "admin", now)
+        .set_webhook(
+            UNIT,
+            &url,
+            &keys.encrypt(b"secret").unwrap(),
+            "admin",
+            now,
+            None,
+        )
         .unwrap();
     let opts = WebhookOptions {
         loopback: true,

@@ -263,6 +263,43 @@ pub fn roles_of<'a>(
     })
 }
 
+/// While the audit trail cannot be written, a write is not begun: most writes append their
+/// entry after the write (answered 503 when it is lost, but the write stands), so that a failing
+/// trail would let writes through untraced. The first write after a failure appends an entry of
+/// its own first (`audit.resumed`); when that is written the trail works again and the write
+/// goes on, else it is refused before it starts. Costs nothing while the trail works.
+async fn writable(state: &Shared, ctx: &Ctx, method: &Method, route: &str) -> Result<(), ApiError> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || !state.metrics.audit_failing()
+    {
+        return Ok(());
+    }
+    let probe = crate::context::audit_entry(
+        ctx,
+        "audit.resumed",
+        Some(format!("{method} {route}")),
+        "ok",
+        Some("审计日志写入失败后，写操作执行前确认审计日志可以写入".into()),
+    );
+    match state.audit.record(probe).await {
+        Ok(_) => {
+            state.metrics.audit_written();
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!(
+                "{} ERROR audit still failing, write refused before it began (request {}): {e}",
+                chrono::Utc::now().to_rfc3339(),
+                ctx.request_id
+            );
+            state.metrics.audit_lost();
+            Err(ApiError::Unavailable(
+                "审计日志暂时无法写入，本次写操作未执行（没有任何数据被修改）；请稍后重试，或联系运维人员".into(),
+            ))
+        }
+    }
+}
+
 pub async fn check(State(state): State<Shared>, ctx: Ctx, req: Request, next: Next) -> Response {
     let path = req
         .extensions()
@@ -290,6 +327,11 @@ pub async fn check(State(state): State<Shared>, ctx: Ctx, req: Request, next: Ne
             return resp;
         }
         let method = req.method().clone();
+        if let Err(refused) = writable(&state, &ctx, &method, ep.path).await {
+            let mut resp = refused.into_response();
+            resp.extensions_mut().insert(label);
+            return resp;
+        }
         let mut resp = next.run(req).await;
         // A request its handler refused (a console form's missing CSRF token, an action the
         // officer may not take; another unit's submission, answered 404 so as not to say it

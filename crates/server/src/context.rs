@@ -489,8 +489,34 @@ pub async fn audit(
     outcome: &str,
     detail: Option<String>,
 ) {
+    append(
+        state,
+        ctx,
+        audit_entry(ctx, action, object, outcome, detail),
+    )
+    .await;
+}
+
+/// After a write that carried its entry in its own transaction (`Store::write_audited`): one
+/// that stood has its entry; one that failed wrote nothing, and the failure is recorded as
+/// such, on its own.
+pub async fn audited_write<T, E>(
+    state: &Shared,
+    ctx: &Ctx,
+    result: &Result<T, E>,
+    mut entry: NewAuditEntry,
+) {
+    if result.is_ok() {
+        state.metrics.audit_written();
+        return;
+    }
+    entry.outcome = "failed".into();
+    append(state, ctx, entry).await;
+}
+
+/// Appends an entry for this request (see [`audit`]).
+async fn append(state: &Shared, ctx: &Ctx, entry: NewAuditEntry) {
     use std::sync::atomic::Ordering;
-    let entry = audit_entry(ctx, action, object, outcome, detail);
     match state.audit.record(entry).await {
         Ok(_) => state.metrics.audit_written(),
         Err(e) => {

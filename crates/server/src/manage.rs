@@ -5,7 +5,7 @@ use auth::Role;
 use chrono::{DateTime, Utc};
 use crypto::KeyRing;
 use rulebook::Rulebook;
-use store::{NewAccount, NewToken, Store};
+use store::{NewAccount, NewAuditEntry, NewToken, Store};
 
 use crate::error::ApiError;
 
@@ -170,6 +170,7 @@ pub fn create_account(
     req: &AccountRequest,
     created_by: &str,
     now: DateTime<Utc>,
+    audit: Option<&mut NewAuditEntry>,
 ) -> Result<CreatedAccount, ApiError> {
     let username = req.username.trim();
     if username.len() < 3
@@ -215,17 +216,20 @@ pub fn create_account(
     if platform.account_by_username(username)?.is_some() {
         return Err(ApiError::Conflict(format!("用户名“{username}”已存在")));
     }
-    let id = platform.create_account(&NewAccount {
-        username,
-        display_name: display,
-        role: req.role.as_str(),
-        unit: unit.as_deref(),
-        subject_key: subject_key.as_deref(),
-        password_hash: &hash,
-        must_change: true,
-        created_by,
-        at: now,
-    })?;
+    let id = platform.create_account(
+        &NewAccount {
+            username,
+            display_name: display,
+            role: req.role.as_str(),
+            unit: unit.as_deref(),
+            subject_key: subject_key.as_deref(),
+            password_hash: &hash,
+            must_change: true,
+            created_by,
+            at: now,
+        },
+        audit,
+    )?;
     Ok(CreatedAccount {
         account_id: id,
         username: username.to_string(),
@@ -240,6 +244,7 @@ pub fn create_token(
     req: &TokenRequest,
     created_by: &str,
     now: DateTime<Utc>,
+    audit: Option<&mut NewAuditEntry>,
 ) -> Result<CreatedToken, ApiError> {
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -264,17 +269,20 @@ pub fn create_token(
     )?;
     let secret = auth::new_secret("xy").map_err(ApiError::internal)?;
     let expires_at = now + chrono::Duration::days(days as i64);
-    let id = platform.create_token(&NewToken {
-        token_hash: &auth::secret_hash(&secret),
-        prefix: &secret[..9],
-        name,
-        role: req.role.as_str(),
-        unit: unit.as_deref(),
-        subject_key: subject_key.as_deref(),
-        created_by,
-        at: now,
-        expires_at,
-    })?;
+    let id = platform.create_token(
+        &NewToken {
+            token_hash: &auth::secret_hash(&secret),
+            prefix: &secret[..9],
+            name,
+            role: req.role.as_str(),
+            unit: unit.as_deref(),
+            subject_key: subject_key.as_deref(),
+            created_by,
+            at: now,
+            expires_at,
+        },
+        audit,
+    )?;
     Ok(CreatedToken {
         token_id: id,
         token: secret,
@@ -290,9 +298,10 @@ pub async fn revoke_untraced_token(state: &crate::Shared, ctx: &crate::context::
         return;
     }
     let s = state.clone();
-    let r =
-        crate::blocking(move || revoke_token_of_office(&s.platform, &s.tokens, id, s.clock.now()))
-            .await;
+    let r = crate::blocking(move || {
+        revoke_token_of_office(&s.platform, &s.tokens, id, s.clock.now(), None)
+    })
+    .await;
     if let Err(e) = r {
         eprintln!("a token made without its audit entry (token:{id}) could not be revoked: {e}");
     }
@@ -308,6 +317,7 @@ pub fn revoke_token_of_office(
     cache: &crate::context::TokenCache,
     id: i64,
     at: DateTime<Utc>,
+    audit: Option<&mut NewAuditEntry>,
 ) -> Result<bool, ApiError> {
     let t = platform
         .tokens()?
@@ -317,7 +327,7 @@ pub fn revoke_token_of_office(
     if let Ok(role) = t.role.parse::<Role>() {
         office_may_manage(role)?;
     }
-    let live = platform.revoke_token(id, at)?;
+    let live = platform.revoke_token(id, at, audit)?;
     cache.clear();
     Ok(live)
 }
@@ -356,16 +366,26 @@ fn office_may_manage_account(platform: &Store, id: i64) -> Result<(), ApiError> 
 
 /// The credit office disables an account: its sessions and the admin tokens it made end with
 /// it (and no cached copy of those tokens outlives that). Not the auditor's.
-pub fn disable_account(state: &crate::Shared, id: i64) -> Result<bool, ApiError> {
+pub fn disable_account(
+    state: &crate::Shared,
+    id: i64,
+    audit: Option<&mut NewAuditEntry>,
+) -> Result<bool, ApiError> {
     office_may_manage_account(&state.platform, id)?;
-    let done = state.platform.disable_account(id, state.clock.now())?;
+    let done = state
+        .platform
+        .disable_account(id, state.clock.now(), audit)?;
     state.tokens.clear();
     Ok(done)
 }
 
 /// The credit office enables a disabled account again, by the same rules as disabling (not the
 /// auditor's). Its old sessions stay ended, and so do the admin tokens it made.
-pub fn enable_account(state: &crate::Shared, id: i64) -> Result<bool, ApiError> {
+pub fn enable_account(
+    state: &crate::Shared,
+    id: i64,
+    audit: Option<&mut NewAuditEntry>,
+) -> Result<bool, ApiError> {
     office_may_manage_account(&state.platform, id)?;
     // An office admin's account stopped (by the operator after an incident, or by a colleague)
     // is not restarted from the web by another admin: on the server's command line only.
@@ -379,7 +399,9 @@ pub fn enable_account(state: &crate::Shared, id: i64) -> Result<bool, ApiError> 
             "市信用办管理员账号停用后，只能由系统管理员在服务器命令行 accounts enable 启用".into(),
         ));
     }
-    Ok(state.platform.enable_account(id, state.clock.now())?)
+    Ok(state
+        .platform
+        .enable_account(id, state.clock.now(), audit)?)
 }
 
 /// The credit office resets a password to a generated one that must be changed at next login:
@@ -393,7 +415,12 @@ pub fn office_may_reset(role: Role) -> bool {
     !matches!(role, Role::Subject | Role::Admin) && office_may_manage(role).is_ok()
 }
 
-pub fn reset_password(platform: &Store, id: i64, now: DateTime<Utc>) -> Result<String, ApiError> {
+pub fn reset_password(
+    platform: &Store,
+    id: i64,
+    now: DateTime<Utc>,
+    audit: Option<&mut NewAuditEntry>,
+) -> Result<String, ApiError> {
     office_may_manage_account(platform, id)?;
     let role = platform
         .account(id)?
@@ -404,7 +431,7 @@ pub fn reset_password(platform: &Store, id: i64, now: DateTime<Utc>) -> Result<S
             "信用主体和市信用办管理员账号的密码不能由市信用办重置（重置者会得到其密码，可冒用其身份）：请本人修改密码；忘记密码的，核验身份后由系统管理员在服务器命令行 accounts reset-password 重置".into(),
         ));
     }
-    set_generated_password(platform, id, now)
+    set_generated_password(platform, id, now, audit)
 }
 
 /// Sets a generated password that must be changed at next login, and gives it.
@@ -412,10 +439,11 @@ pub fn set_generated_password(
     platform: &Store,
     id: i64,
     now: DateTime<Utc>,
+    audit: Option<&mut NewAuditEntry>,
 ) -> Result<String, ApiError> {
     let password = generated_password()?;
     let hash = auth::hash_password(&password).map_err(ApiError::internal)?;
-    platform.set_password(id, &hash, true, now)?;
+    platform.set_password(id, &hash, true, now, audit)?;
     Ok(password)
 }
 

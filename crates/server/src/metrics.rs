@@ -46,6 +46,11 @@ impl Metrics {
         }
     }
 
+    /// Whether the last audit append failed (and none has been written since).
+    pub fn audit_failing(&self) -> bool {
+        self.audit_failing.load(Ordering::SeqCst)
+    }
+
     /// Whether the last verification of the whole audit chain found a break (nothing is
     /// signed over it then).
     pub fn chain_broken(&self) -> bool {

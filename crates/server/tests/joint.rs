@@ -338,9 +338,18 @@ async fn every_effect_and_a_delisting(h: Harness) {
     let r = fb(body.clone()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let first = r.json();
-    // A client retrying after a timeout sends the same feedback: it gets what was stored.
+    assert_eq!(first["measures"], json!(["CJ-ZFCG-01"]), "{first}");
+    // A client retrying after a timeout sends the same feedback: it gets what was stored —
+    // also when its system typed the id in lower case, or ticked it twice.
     h.clock.set(h.clock.now() + chrono::Duration::minutes(3));
     let r = fb(body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json(), first);
+    let r = fb(
+        json!({"outcome": " Applied", "measures": ["cj-zfcg-01", "CJ-ZFCG-01 "],
+        "reason": "已拒绝其参加本次采购"}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json(), first);
     // Other feedback is refused, saying what was recorded.

@@ -672,6 +672,64 @@ async fn sensitive_lists_are_audited() {
     assert_eq!(count("authorisation.list"), 3, "the console's page too");
 }
 
+/// The same file uploaded again in the console lands on its earlier batch, which says that the
+/// upload changed nothing (not a page that looks as if nothing happened).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_uploaded_again_in_the_console_is_said_to_change_nothing() {
+    let h = harness();
+    let csv = unit_penalty_csv(
+        &h.state,
+        &[(
+            "某公司",
+            "法人及非法人组织",
+            "91320900MA1MB4X50R",
+            "盐环罚〔2026〕31号",
+        )],
+    );
+    let csrf = h.sessions[&Role::Reporter].1.clone();
+    let b = "XyBoundary";
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"class\"\r\n\r\n行政处罚\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{b}--\r\n"
+    );
+    let upload = || {
+        h.send(
+            h.request(
+                Method::POST,
+                "/console/submissions",
+                Role::Reporter,
+                Via::Session,
+            )
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={b}"),
+            )
+            .body(Body::from(body.clone()))
+            .unwrap(),
+        )
+    };
+    let first = upload().await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.text());
+    let to = first.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(!to.contains("duplicate"), "{to}");
+    let page = h.get(&to, Role::Reporter).await.text();
+    assert!(!page.contains("完全相同"), "{page}");
+    let again = upload().await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.text());
+    let back = again.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(back, format!("{to}?duplicate=1"));
+    let page = h.get(&back, Role::Reporter).await.text();
+    assert!(
+        page.contains("完全相同") && page.contains("未重复入库"),
+        "{page}"
+    );
+}
+
 /// What an import told the unit beyond its rows — the columns it passed over — is on the
 /// batch's console page and in its API reading later, not only in the reply to the upload.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -868,6 +926,7 @@ async fn login_lockout_csrf_and_forced_password_change() {
         },
         "test",
         h.state.clock.now(),
+        None,
     )
     .unwrap();
     let login = |pw: String| {
@@ -1401,6 +1460,7 @@ async fn on_postgres_logins_are_counted_and_lock() {
             },
             "test",
             state.clock.now(),
+            None,
         )
         .unwrap()
     })
@@ -1693,6 +1753,7 @@ async fn the_office_resets_staff_passwords_but_not_a_subjects_or_an_admins() {
                 },
                 "test",
                 h.state.clock.now(),
+                None,
             )
             .unwrap()
             .account_id
@@ -2131,13 +2192,95 @@ async fn a_token_made_without_its_audit_entry_is_revoked() {
         .await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
     assert!(!r.text().contains("xy_"), "{}", r.text());
+    // The token and its entry are one transaction: without the entry, no token at all.
     let made: Vec<store::ApiToken> = tokio::task::block_in_place(|| h.state.platform.tokens())
         .unwrap()
         .into_iter()
         .filter(|t| t.name == "无痕令牌")
         .collect();
+    assert!(made.is_empty(), "{made:?}");
+}
+
+/// An account is made with its audit entry or not at all; and while the trail cannot be
+/// written, a write whose entry would come after it is refused before it begins (nothing
+/// changed, and the answer says so); once the trail works, the first write says so in the
+/// trail and goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_write_stands_without_its_audit_entry() {
+    let h = harness();
+    let block = |on: bool| {
+        tokio::task::block_in_place(|| {
+            h.state.platform.write(|c| {
+                c.batch(if on {
+                    "CREATE TRIGGER block_audit BEFORE INSERT ON audit_log
+                     BEGIN SELECT RAISE(ABORT, 'blocked by test'); END"
+                } else {
+                    "DROP TRIGGER block_audit"
+                })
+            })
+        })
+        .unwrap()
+    };
+    let account = |name: &str| {
+        tokio::task::block_in_place(|| h.state.platform.account_by_username(name)).unwrap()
+    };
+    let subscribed = || {
+        tokio::task::block_in_place(|| h.state.platform.subscriptions(UNIT, 10, 0))
+            .unwrap()
+            .len()
+    };
+    let create = |name: &'static str| {
+        h.post_json(
+            "/api/v1/accounts",
+            Role::Admin,
+            serde_json::json!({"username": name, "display_name": "张三", "role": "handling",
+                "unit": "盐城市行政审批局"}),
+        )
+    };
+    block(true);
+    // The trail was working a moment ago: the write is tried, and rolled back with its entry.
+    let r = create("no-trace").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert!(
+        account("no-trace").is_none(),
+        "an account without its entry"
+    );
+    // Now the trail is known to fail: a write whose entry comes after it is not begun.
+    let before = subscribed();
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions",
+            Role::Handling,
+            serde_json::json!({"codes": [h.org.clone()]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert!(r.text().contains("本次写操作未执行"), "{}", r.text());
+    assert_eq!(
+        subscribed(),
+        before,
+        "a subscription written without its entry"
+    );
+    block(false);
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions",
+            Role::Handling,
+            serde_json::json!({"codes": [h.org.clone()]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(subscribed(), before + 1);
+    let resumed = h.trail("audit.resumed", "POST /api/v1/subscriptions");
+    assert_eq!(resumed.len(), 1, "{resumed:?}");
+    let r = create("traced").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = account("traced").unwrap().account_id;
+    let made = h.trail("account.create", "account:traced");
     assert_eq!(made.len(), 1, "{made:?}");
-    assert!(made[0].revoked_at.is_some(), "{made:?}");
+    assert_eq!(made[0].entry.outcome, "ok");
+    assert!(id > 0);
+    assert_eq!(h.trail("audit.resumed", "POST /api/v1/accounts").len(), 0);
 }
 
 /// A row changed below the last checkpoint is found by the service's own periodic
@@ -2260,7 +2403,7 @@ async fn the_office_enables_a_disabled_account_and_its_old_sessions_stay_ended()
     tokio::task::block_in_place(|| {
         h.state
             .platform
-            .disable_account(auditor, h.state.clock.now())
+            .disable_account(auditor, h.state.clock.now(), None)
     })
     .unwrap();
     let r = h
@@ -2292,6 +2435,7 @@ async fn the_office_enables_a_disabled_account_and_its_old_sessions_stay_ended()
             },
             "test",
             state.clock.now(),
+            None,
         )
         .unwrap();
         let a = state
@@ -2301,7 +2445,7 @@ async fn the_office_enables_a_disabled_account_and_its_old_sessions_stay_ended()
             .unwrap();
         state
             .platform
-            .disable_account(a.account_id, state.clock.now())
+            .disable_account(a.account_id, state.clock.now(), None)
             .unwrap();
         a.account_id
     });
@@ -2340,6 +2484,7 @@ async fn a_refused_login_is_audited_with_its_real_reason() {
             },
             "test",
             state.clock.now(),
+            None,
         )
     })
     .unwrap();
@@ -2387,7 +2532,7 @@ async fn a_refused_login_is_audited_with_its_real_reason() {
     tokio::task::block_in_place(|| {
         h.state
             .platform
-            .disable_account(created.account_id, h.state.clock.now())
+            .disable_account(created.account_id, h.state.clock.now(), None)
     })
     .unwrap();
     let r = h.send(login("zhaoliu", &created.initial_password)).await;

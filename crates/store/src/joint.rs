@@ -858,8 +858,9 @@ impl Store {
         secret_sealed: &[u8],
         actor: &str,
         at: DateTime<Utc>,
+        audit: Option<&mut crate::NewAuditEntry>,
     ) -> Result<(), StoreError> {
-        self.write(|c| {
+        self.write_audited(audit, |c, _| {
             c.execute(
                 "INSERT INTO webhooks (unit, url, secret_sealed, actor, created_at) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (unit) DO UPDATE SET url = excluded.url, secret_sealed = excluded.secret_sealed,

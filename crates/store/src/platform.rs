@@ -269,11 +269,42 @@ pub(crate) fn audit_from(r: &Row) -> Result<StoredAudit, StoreError> {
 pub type SealedContact = (Option<Vec<u8>>, Option<Vec<u8>>);
 
 impl Store {
+    /// Runs a write with its audit entry in one transaction (`entry` None: a plain write), so
+    /// that neither stands without the other: a write whose entry cannot be appended is rolled
+    /// back. `f` may complete the entry (the id of what it created).
+    pub(crate) fn write_audited<T>(
+        &self,
+        entry: Option<&mut NewAuditEntry>,
+        f: impl FnOnce(&mut dyn crate::conn::Conn, Option<&mut NewAuditEntry>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let Some(entry) = entry else {
+            return self.write(|c| f(c, None));
+        };
+        let key = self.audit_key();
+        // This process's group appends chain after a head they cache (`append_in_one_statement`);
+        // held meanwhile and forgotten after, so that the next reads the head this one leaves.
+        let mut cached = self.chain_head.lock().map_err(|_| StoreError::Poisoned)?;
+        let r = self.write(|c| {
+            lock_audit(c)?;
+            let t = f(c, Some(&mut *entry))?;
+            audit_append_locked(c, key.as_ref(), std::slice::from_ref(entry), Utc::now())?;
+            Ok(t)
+        });
+        *cached = None;
+        r
+    }
+
     // ----- accounts -----
 
-    pub fn create_account(&self, a: &NewAccount<'_>) -> Result<i64, StoreError> {
-        self.write(|c| {
-            c.query_one(
+    /// Creates an account; with `audit`, its entry in the same transaction (object
+    /// `account:<id>` when the entry names none).
+    pub fn create_account(
+        &self,
+        a: &NewAccount<'_>,
+        audit: Option<&mut NewAuditEntry>,
+    ) -> Result<i64, StoreError> {
+        self.write_audited(audit, |c, entry| {
+            let id = c.query_one(
                 "INSERT INTO accounts (username, display_name, role, unit, subject_key, password_hash,
                     must_change, created_at, created_by, password_changed_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8) RETURNING account_id",
@@ -290,7 +321,11 @@ impl Store {
                 ],
             )?
             .ok_or_else(|| StoreError::Decode("no account id".into()))?
-            .i64(0)
+            .i64(0)?;
+            if let Some(e) = entry {
+                e.object.get_or_insert_with(|| format!("account:{id}"));
+            }
+            Ok(id)
         })
     }
 
@@ -389,8 +424,9 @@ impl Store {
         hash: &str,
         must_change: bool,
         at: DateTime<Utc>,
+        audit: Option<&mut NewAuditEntry>,
     ) -> Result<(), StoreError> {
-        self.write(|c| {
+        self.write_audited(audit, |c, _| {
             c.execute(
                 "UPDATE accounts SET password_hash = $1, must_change = $2, password_changed_at = $3,
                     failed_logins = 0, locked_until = NULL WHERE account_id = $4",
@@ -461,8 +497,13 @@ impl Store {
     }
 
     /// Disables an account and revokes its sessions and the admin tokens it made.
-    pub fn disable_account(&self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.write(|c| {
+    pub fn disable_account(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        audit: Option<&mut NewAuditEntry>,
+    ) -> Result<bool, StoreError> {
+        self.write_audited(audit, |c, _| {
             let n = c.execute(
                 "UPDATE accounts SET disabled_at = $1 WHERE account_id = $2 AND disabled_at IS NULL",
                 &[at.into(), Val::Int(id)],
@@ -485,8 +526,13 @@ impl Store {
 
     /// Enables a disabled account again. Its sessions and the admin tokens it made stay ended
     /// (any still live is ended now): whoever held them before must log in anew.
-    pub fn enable_account(&self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.write(|c| {
+    pub fn enable_account(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        audit: Option<&mut NewAuditEntry>,
+    ) -> Result<bool, StoreError> {
+        self.write_audited(audit, |c, _| {
             let n = c.execute(
                 "UPDATE accounts SET disabled_at = NULL
                  WHERE account_id = $1 AND disabled_at IS NOT NULL",
@@ -566,9 +612,14 @@ impl Store {
 
     // ----- API tokens -----
 
-    pub fn create_token(&self, t: &NewToken<'_>) -> Result<i64, StoreError> {
-        self.write(|c| {
-            c.query_one(
+    /// Creates a token; with `audit`, its entry in the same transaction (object `token:<id>`).
+    pub fn create_token(
+        &self,
+        t: &NewToken<'_>,
+        audit: Option<&mut NewAuditEntry>,
+    ) -> Result<i64, StoreError> {
+        self.write_audited(audit, |c, entry| {
+            let id = c.query_one(
                 "INSERT INTO api_tokens (token_hash, prefix, name, role, unit, subject_key, created_at,
                     created_by, expires_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING token_id",
@@ -585,7 +636,11 @@ impl Store {
                 ],
             )?
             .ok_or_else(|| StoreError::Decode("no token id".into()))?
-            .i64(0)
+            .i64(0)?;
+            if let Some(e) = entry {
+                e.object = Some(format!("token:{id}"));
+            }
+            Ok(id)
         })
     }
 
@@ -612,8 +667,13 @@ impl Store {
         })
     }
 
-    pub fn revoke_token(&self, id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.write(|c| {
+    pub fn revoke_token(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        audit: Option<&mut NewAuditEntry>,
+    ) -> Result<bool, StoreError> {
+        self.write_audited(audit, |c, _| {
             Ok(c.execute(
                 "UPDATE api_tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL",
                 &[at.into(), Val::Int(id)],

@@ -84,21 +84,34 @@ impl Ctx {
     ) -> Result<()> {
         let platform = self.platform()?;
         platform.audit_append(
-            &[store::NewAuditEntry {
-                at: None,
-                actor: crate::operator::audit_actor(claimed),
-                role: "operator".into(),
-                unit: None,
-                action: action.into(),
-                object,
-                outcome: outcome.into(),
-                request_id: None,
-                client: Some("local".into()),
-                detail,
-            }],
+            &[Self::entry_as(claimed, action, object, outcome, detail)],
             self.clock.now(),
         )?;
         Ok(())
+    }
+    /// The entry of a command, for a write that carries it in its own transaction.
+    fn entry(action: &str, object: Option<String>, detail: Option<String>) -> store::NewAuditEntry {
+        Self::entry_as(None, action, object, "ok", detail)
+    }
+    fn entry_as(
+        claimed: Option<&str>,
+        action: &str,
+        object: Option<String>,
+        outcome: &str,
+        detail: Option<String>,
+    ) -> store::NewAuditEntry {
+        store::NewAuditEntry {
+            at: None,
+            actor: crate::operator::audit_actor(claimed),
+            role: "operator".into(),
+            unit: None,
+            action: action.into(),
+            object,
+            outcome: outcome.into(),
+            request_id: None,
+            client: Some("local".into()),
+            detail,
+        }
     }
     fn keys(&self) -> Result<KeyRing> {
         self.keys_for(&self.global.db)
@@ -1028,25 +1041,28 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         // Run again, the demo gives its accounts back the password it prints (one may have
         // been changed or reset since).
         if let Some(account) = platform.account_by_username(username)? {
-            platform.set_password(account.account_id, &hash, false, now)?;
+            platform.set_password(account.account_id, &hash, false, now, None)?;
             continue;
         }
-        platform.create_account(&store::NewAccount {
-            username,
-            display_name: name,
-            role: role.as_str(),
-            unit: *unit,
-            // The demo bank's accounts carry its own code (信易贷授权查询 names it).
-            subject_key: match role {
-                auth::Role::Subject => subject.as_deref(),
-                auth::Role::Financial => Some(DEMO_BANK),
-                _ => None,
+        platform.create_account(
+            &store::NewAccount {
+                username,
+                display_name: name,
+                role: role.as_str(),
+                unit: *unit,
+                // The demo bank's accounts carry its own code (信易贷授权查询 names it).
+                subject_key: match role {
+                    auth::Role::Subject => subject.as_deref(),
+                    auth::Role::Financial => Some(DEMO_BANK),
+                    _ => None,
+                },
+                password_hash: &hash,
+                must_change: false,
+                created_by: "demo",
+                at: now,
             },
-            password_hash: &hash,
-            must_change: false,
-            created_by: "demo",
-            at: now,
-        })?;
+            None,
+        )?;
     }
     let token = server::manage::create_token(
         &platform,
@@ -1061,6 +1077,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         },
         "demo",
         now,
+        None,
     )
     .map_err(|e| anyhow!("{e}"))?;
     // The monitoring system's own token (运维监控 has no account: it reads the metrics only).
@@ -1077,6 +1094,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         },
         "demo",
         now,
+        None,
     )
     .map_err(|e| anyhow!("{e}"))?;
     let s = store.stats()?;
@@ -1323,6 +1341,12 @@ fn accounts_cmd(ctx: &Ctx, c: AccountsCommand) -> Result<()> {
                 subject,
                 password: None,
             };
+            // The entry goes with the account, in its transaction.
+            let mut entry = Ctx::entry(
+                "account.create",
+                Some(format!("account:{}", req.username)),
+                Some(format!("role={role}")),
+            );
             let created = server::manage::create_account(
                 &platform,
                 &ctx.rules,
@@ -1330,6 +1354,7 @@ fn accounts_cmd(ctx: &Ctx, c: AccountsCommand) -> Result<()> {
                 &req,
                 &format!("cli:{}", ctx.operator()),
                 ctx.clock.now(),
+                Some(&mut entry),
             )
             .map_err(|e| anyhow!("{e}"))?;
             if phone.is_some() || email.is_some() {
@@ -1342,12 +1367,6 @@ fn accounts_cmd(ctx: &Ctx, c: AccountsCommand) -> Result<()> {
                 )
                 .map_err(|e| anyhow!("{e}"))?;
             }
-            ctx.audit(
-                "account.create",
-                Some(format!("account:{}", created.username)),
-                "ok",
-                Some(format!("role={role}")),
-            )?;
             if json {
                 println!("{}", serde_json::to_string(&created)?);
             } else {
@@ -1364,15 +1383,18 @@ fn accounts_cmd(ctx: &Ctx, c: AccountsCommand) -> Result<()> {
             let a = platform
                 .account_by_username(&username)?
                 .ok_or_else(|| anyhow!("账号“{username}”不存在"))?;
-            let password =
-                server::manage::set_generated_password(&platform, a.account_id, ctx.clock.now())
-                    .map_err(|e| anyhow!(e.to_string()))?;
-            ctx.audit(
+            let mut entry = Ctx::entry(
                 "account.reset_password",
                 Some(format!("account:{}", a.account_id)),
-                "ok",
                 Some(format!("username={username}")),
-            )?;
+            );
+            let password = server::manage::set_generated_password(
+                &platform,
+                a.account_id,
+                ctx.clock.now(),
+                Some(&mut entry),
+            )
+            .map_err(|e| anyhow!(e.to_string()))?;
             println!("已重置{username}的密码（首次登录须修改）：{password}");
             Ok(())
         }
@@ -1408,7 +1430,7 @@ fn accounts_cmd(ctx: &Ctx, c: AccountsCommand) -> Result<()> {
             let a = platform
                 .account_by_username(&username)?
                 .ok_or_else(|| anyhow!("账号“{username}”不存在"))?;
-            let done = platform.disable_account(a.account_id, ctx.clock.now())?;
+            let done = platform.disable_account(a.account_id, ctx.clock.now(), None)?;
             ctx.audit(
                 "account.disable",
                 Some(format!("account:{}", a.account_id)),
@@ -1425,7 +1447,7 @@ fn accounts_cmd(ctx: &Ctx, c: AccountsCommand) -> Result<()> {
             let a = platform
                 .account_by_username(&username)?
                 .ok_or_else(|| anyhow!("账号“{username}”不存在"))?;
-            let done = platform.enable_account(a.account_id, ctx.clock.now())?;
+            let done = platform.enable_account(a.account_id, ctx.clock.now(), None)?;
             ctx.audit(
                 "account.enable",
                 Some(format!("account:{}", a.account_id)),
@@ -1472,6 +1494,7 @@ fn tokens_cmd(ctx: &Ctx, c: TokensCommand) -> Result<()> {
                 subject,
                 days: Some(days),
             };
+            let mut entry = Ctx::entry("token.create", None, Some(format!("role={role}")));
             let t = server::manage::create_token(
                 &platform,
                 &ctx.rules,
@@ -1479,14 +1502,9 @@ fn tokens_cmd(ctx: &Ctx, c: TokensCommand) -> Result<()> {
                 &req,
                 &format!("cli:{}", ctx.operator()),
                 ctx.clock.now(),
+                Some(&mut entry),
             )
             .map_err(|e| anyhow!("{e}"))?;
-            ctx.audit(
-                "token.create",
-                Some(format!("token:{}", t.token_id)),
-                "ok",
-                Some(format!("role={role}")),
-            )?;
             if json {
                 println!("{}", serde_json::to_string(&t)?);
             } else {
@@ -1501,7 +1519,7 @@ fn tokens_cmd(ctx: &Ctx, c: TokensCommand) -> Result<()> {
             Ok(())
         }
         TokensCommand::Revoke { id } => {
-            let ok = platform.revoke_token(id, ctx.clock.now())?;
+            let ok = platform.revoke_token(id, ctx.clock.now(), None)?;
             ctx.audit(
                 "token.revoke",
                 Some(format!("token:{id}")),

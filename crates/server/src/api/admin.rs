@@ -7,7 +7,7 @@ use serde::Serialize;
 use store::{Account, ApiToken};
 
 use crate::body::{ApiJson, ApiPath};
-use crate::context::{Ctx, audit};
+use crate::context::{Ctx, audit, audit_entry, audited_write};
 use crate::error::{ApiResult, ErrorBody};
 use crate::manage::{self, AccountRequest, CreatedAccount, CreatedToken, TokenRequest};
 use crate::{Shared, blocking};
@@ -42,20 +42,28 @@ pub async fn create_account(
     ApiJson(req): ApiJson<AccountRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedAccount>)> {
     let (s, actor, r2) = (state.clone(), ctx.principal.actor(), req.clone());
-    let r = blocking(move || {
-        manage::office_may_create(r2.role)?;
-        manage::create_account(&s.platform, &s.rules, &s.keys, &r2, &actor, s.clock.now())
-    })
-    .await;
-    audit(
-        &state,
+    let entry = audit_entry(
         &ctx,
         "account.create",
         Some(format!("account:{}", req.username)),
-        if r.is_ok() { "ok" } else { "failed" },
+        "ok",
         Some(format!("role={} unit={:?}", req.role, req.unit)),
-    )
+    );
+    let mut carried = entry.clone();
+    let r = blocking(move || {
+        manage::office_may_create(r2.role)?;
+        manage::create_account(
+            &s.platform,
+            &s.rules,
+            &s.keys,
+            &r2,
+            &actor,
+            s.clock.now(),
+            Some(&mut carried),
+        )
+    })
     .await;
+    audited_write(&state, &ctx, &r, entry).await;
     Ok((StatusCode::CREATED, Json(r?)))
 }
 
@@ -75,16 +83,16 @@ pub async fn disable_account(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Done>> {
     let s = state.clone();
-    let r = blocking(move || manage::disable_account(&s, id)).await;
-    audit(
-        &state,
+    let entry = audit_entry(
         &ctx,
         "account.disable",
         Some(format!("account:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
+        "ok",
         None,
-    )
-    .await;
+    );
+    let mut carried = entry.clone();
+    let r = blocking(move || manage::disable_account(&s, id, Some(&mut carried))).await;
+    audited_write(&state, &ctx, &r, entry).await;
     r.map(|ok| Json(Done { ok }))
 }
 
@@ -106,16 +114,19 @@ pub async fn reset_password(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<NewPassword>> {
     let s = state.clone();
-    let r = blocking(move || manage::reset_password(&s.platform, id, s.clock.now())).await;
-    audit(
-        &state,
+    let entry = audit_entry(
         &ctx,
         "account.reset_password",
         Some(format!("account:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
+        "ok",
         None,
-    )
+    );
+    let mut carried = entry.clone();
+    let r = blocking(move || {
+        manage::reset_password(&s.platform, id, s.clock.now(), Some(&mut carried))
+    })
     .await;
+    audited_write(&state, &ctx, &r, entry).await;
     r.map(|p| {
         Json(NewPassword {
             initial_password: p,
@@ -141,23 +152,31 @@ pub async fn create_token(
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
     let (s, actor, r2) = (state.clone(), ctx.principal.actor(), req.clone());
-    let r = blocking(move || {
-        manage::office_may_create(r2.role)?;
-        manage::create_token(&s.platform, &s.rules, &s.keys, &r2, &actor, s.clock.now())
-    })
-    .await;
-    audit(
-        &state,
+    let entry = audit_entry(
         &ctx,
         "token.create",
-        r.as_ref().ok().map(|t| format!("token:{}", t.token_id)),
-        if r.is_ok() { "ok" } else { "failed" },
+        None,
+        "ok",
         Some(format!(
             "name={} role={} unit={:?}",
             req.name, req.role, req.unit
         )),
-    )
+    );
+    let mut carried = entry.clone();
+    let r = blocking(move || {
+        manage::office_may_create(r2.role)?;
+        manage::create_token(
+            &s.platform,
+            &s.rules,
+            &s.keys,
+            &r2,
+            &actor,
+            s.clock.now(),
+            Some(&mut carried),
+        )
+    })
     .await;
+    audited_write(&state, &ctx, &r, entry).await;
     if let Ok(t) = &r {
         manage::revoke_untraced_token(&state, &ctx, t.token_id).await;
     }
@@ -175,18 +194,24 @@ pub async fn revoke_token(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Done>> {
     let s = state.clone();
-    let r = blocking(move || {
-        crate::manage::revoke_token_of_office(&s.platform, &s.tokens, id, s.clock.now())
-    })
-    .await;
-    audit(
-        &state,
+    let entry = audit_entry(
         &ctx,
         "token.revoke",
         Some(format!("token:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
+        "ok",
         None,
-    )
+    );
+    let mut carried = entry.clone();
+    let r = blocking(move || {
+        crate::manage::revoke_token_of_office(
+            &s.platform,
+            &s.tokens,
+            id,
+            s.clock.now(),
+            Some(&mut carried),
+        )
+    })
     .await;
+    audited_write(&state, &ctx, &r, entry).await;
     r.map(|ok| Json(Done { ok }))
 }

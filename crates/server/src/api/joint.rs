@@ -332,19 +332,29 @@ pub fn file_feedback(
         ));
     }
     let reason = f.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    match f.outcome.as_str() {
+    // Measure ids as the check gave them, each once: an approval system that typed one in lower
+    // case, or ticked it twice, means the same measure.
+    let mut measures: Vec<String> = Vec::new();
+    for m in &f.measures {
+        let m = m.trim().to_ascii_uppercase();
+        if !m.is_empty() && !measures.contains(&m) {
+            measures.push(m);
+        }
+    }
+    let outcome = f.outcome.trim().to_ascii_lowercase();
+    match outcome.as_str() {
         "applied" => {
             if check.measures.is_empty() {
                 return Err(ApiError::Unprocessable(
                     "该次核查未发现适用措施，反馈应为not_applicable".into(),
                 ));
             }
-            if f.measures.is_empty() {
+            if measures.is_empty() {
                 return Err(ApiError::Unprocessable(
                     "请列出已采取的措施编号（measures）".into(),
                 ));
             }
-            if let Some(x) = f.measures.iter().find(|m| !check.measures.contains(m)) {
+            if let Some(x) = measures.iter().find(|m| !check.measures.contains(m)) {
                 return Err(ApiError::Unprocessable(format!(
                     "措施{x}不在该次核查的适用措施中"
                 )));
@@ -366,13 +376,13 @@ pub fn file_feedback(
     }
     let fb = store::Feedback {
         check_id: id,
-        outcome: f.outcome.clone(),
         // "Not applicable" applied no measure, whatever boxes a form left ticked.
-        measures: if f.outcome == "applied" {
-            f.measures.clone()
+        measures: if outcome == "applied" {
+            measures
         } else {
             Vec::new()
         },
+        outcome,
         reason: reason.map(str::to_string),
         actor: ctx.principal.actor(),
         unit: organisation_of(&ctx.principal).ok(),
@@ -1700,7 +1710,9 @@ pub async fn set_webhook(
         return Err(ApiError::Unprocessable("接收地址不能超过500个字符".into()));
     }
     let (s, c) = (state.clone(), ctx.clone());
-    let unit = req.unit.clone();
+    let entry =
+        crate::context::audit_entry(&ctx, "webhook.set", Some(req.unit.clone()), "ok", None);
+    let mut carried = entry.clone();
     let r = blocking(move || {
         // Not this machine, nor addresses no department's system has (the name resolves here).
         if let Some(why) =
@@ -1719,6 +1731,7 @@ pub async fn set_webhook(
             &sealed,
             &c.principal.actor(),
             s.clock.now(),
+            Some(&mut carried),
         )?;
         Ok(WebhookCreated {
             unit: req.unit,
@@ -1727,15 +1740,7 @@ pub async fn set_webhook(
         })
     })
     .await;
-    audit(
-        &state,
-        &ctx,
-        "webhook.set",
-        Some(unit),
-        if r.is_ok() { "ok" } else { "failed" },
-        None,
-    )
-    .await;
+    crate::context::audited_write(&state, &ctx, &r, entry).await;
     r.map(Json)
 }
 

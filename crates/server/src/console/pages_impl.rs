@@ -12,7 +12,7 @@ use crate::api::submissions::{
     import_body, rejections_file, visible_submission, withdraw_submission,
 };
 use crate::body::{ApiPath, ApiQuery};
-use crate::context::{Ctx, audit};
+use crate::context::{Ctx, audit, audit_entry, audited_write};
 use crate::error::ApiError;
 use crate::manage::{self, AccountRequest, TokenRequest};
 use crate::{Shared, blocking, today};
@@ -570,6 +570,7 @@ pub async fn change_password(
         return error_page(&ctx, ApiError::Unauthenticated);
     };
     let s = state.clone();
+    let mut carried = audit_entry(&ctx, "account.change_password", None, "ok", None);
     let r = blocking(move || {
         let a = s
             .platform
@@ -605,7 +606,8 @@ pub async fn change_password(
         let now = s.clock.now();
         // Every session of the account ends with the old password (a stolen one too); this
         // browser gets a new one.
-        s.platform.set_password(a.account_id, &hash, false, now)?;
+        s.platform
+            .set_password(a.account_id, &hash, false, now, Some(&mut carried))?;
         let secret = auth::new_secret("xs").map_err(ApiError::internal)?;
         let expires = now + chrono::Duration::from_std(s.config.session_idle).unwrap_or_default();
         s.platform.create_session(
@@ -620,7 +622,8 @@ pub async fn change_password(
     .await;
     match r {
         Ok(Ok(secret)) => {
-            audit(&state, &ctx, "account.change_password", None, "ok", None).await;
+            // Its entry went with the new password.
+            state.metrics.audit_written();
             let max_age = state.config.session_max.as_secs() as i64;
             with_cookie(
                 message(
@@ -721,9 +724,13 @@ pub async fn upload(State(state): State<Shared>, ctx: Ctx, mut mp: Multipart) ->
                     pump
                 );
                 return match result {
-                    Ok(summary) => match summary.submission_id.or(summary.duplicate_of) {
-                        Some(id) => see_other(&format!("/console/submissions/{id}")),
-                        None => see_other("/console"),
+                    Ok(summary) => match (summary.submission_id, summary.duplicate_of) {
+                        (Some(id), _) => see_other(&format!("/console/submissions/{id}")),
+                        // The same file again: its earlier batch, saying so.
+                        (None, Some(id)) => {
+                            see_other(&format!("/console/submissions/{id}?duplicate=1"))
+                        }
+                        (None, None) => see_other("/console"),
                     },
                     Err(e) => error_page(&ctx, e),
                 };
@@ -733,12 +740,21 @@ pub async fn upload(State(state): State<Shared>, ctx: Ctx, mut mp: Multipart) ->
     }
 }
 
+#[derive(Deserialize)]
+pub struct SubmissionParams {
+    /// Set when the upload that led here was this batch's file again.
+    #[serde(default)]
+    pub duplicate: Option<u8>,
+}
+
 pub async fn submission(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<SubmissionParams>,
 ) -> Response {
     let (s, c) = (state.clone(), ctx.clone());
+    let again = q.duplicate.is_some();
     let r = blocking(move || {
         let sub = visible_submission(&s, &c, id)?;
         let rejected = s.store.rejections_page(id, 0, 501)?;
@@ -770,7 +786,15 @@ pub async fn submission(
                 .collect(),
             more_rejected: more,
             can_withdraw,
-            notices: sub.notices.clone(),
+            notices: again
+                .then(|| {
+                    format!(
+                        "刚才上传的文件与本批次（第{id}批）的文件完全相同（SM3摘要一致），未重复入库，数据没有任何变化；以下是本批次原来的处理结果"
+                    )
+                })
+                .into_iter()
+                .chain(sub.notices.iter().cloned())
+                .collect(),
             unknown_columns: sub.unknown_columns.join("、"),
         })
     })
@@ -967,20 +991,28 @@ pub async fn create_account(
         password: None,
     };
     let (s, actor, r2) = (state.clone(), ctx.principal.actor(), req.clone());
-    let r = blocking(move || {
-        manage::office_may_create(r2.role)?;
-        manage::create_account(&s.platform, &s.rules, &s.keys, &r2, &actor, s.clock.now())
-    })
-    .await;
-    audit(
-        &state,
+    let entry = audit_entry(
         &ctx,
         "account.create",
         Some(format!("account:{}", f.username)),
-        if r.is_ok() { "ok" } else { "failed" },
+        "ok",
         Some(format!("role={role}")),
-    )
+    );
+    let mut carried = entry.clone();
+    let r = blocking(move || {
+        manage::office_may_create(r2.role)?;
+        manage::create_account(
+            &s.platform,
+            &s.rules,
+            &s.keys,
+            &r2,
+            &actor,
+            s.clock.now(),
+            Some(&mut carried),
+        )
+    })
     .await;
+    audited_write(&state, &ctx, &r, entry).await;
     match r {
         Ok(c) => accounts_page(&state, &ctx, Some((c.username, c.initial_password)), None).await,
         Err(e) => accounts_page(&state, &ctx, None, Some(e.to_string())).await,
@@ -1012,27 +1044,22 @@ async fn switch_account(state: Shared, ctx: Ctx, id: i64, csrf: &str, enable: bo
         return error_page(&ctx, e);
     }
     let s = state.clone();
+    let action = if enable {
+        "account.enable"
+    } else {
+        "account.disable"
+    };
+    let entry = audit_entry(&ctx, action, Some(format!("account:{id}")), "ok", None);
+    let mut carried = entry.clone();
     let r = blocking(move || {
         if enable {
-            manage::enable_account(&s, id)
+            manage::enable_account(&s, id, Some(&mut carried))
         } else {
-            manage::disable_account(&s, id)
+            manage::disable_account(&s, id, Some(&mut carried))
         }
     })
     .await;
-    audit(
-        &state,
-        &ctx,
-        if enable {
-            "account.enable"
-        } else {
-            "account.disable"
-        },
-        Some(format!("account:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
-        None,
-    )
-    .await;
+    audited_write(&state, &ctx, &r, entry).await;
     match r {
         Ok(_) => see_other("/console/accounts"),
         Err(e) => error_page(&ctx, e),
@@ -1049,6 +1076,14 @@ pub async fn reset_account(
         return error_page(&ctx, e);
     }
     let s = state.clone();
+    let entry = audit_entry(
+        &ctx,
+        "account.reset_password",
+        Some(format!("account:{id}")),
+        "ok",
+        None,
+    );
+    let mut carried = entry.clone();
     let r = blocking(move || {
         let a = s
             .platform
@@ -1056,19 +1091,11 @@ pub async fn reset_account(
             .ok_or_else(|| ApiError::NotFound(format!("账号{id}不存在")))?;
         Ok((
             a.username,
-            manage::reset_password(&s.platform, id, s.clock.now())?,
+            manage::reset_password(&s.platform, id, s.clock.now(), Some(&mut carried))?,
         ))
     })
     .await;
-    audit(
-        &state,
-        &ctx,
-        "account.reset_password",
-        Some(format!("account:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
-        None,
-    )
-    .await;
+    audited_write(&state, &ctx, &r, entry).await;
     match r {
         Ok(created) => accounts_page(&state, &ctx, Some(created), None).await,
         Err(e) => error_page(&ctx, e),
@@ -1173,20 +1200,28 @@ pub async fn create_token(
         days: Some(f.days),
     };
     let (s, actor, r2) = (state.clone(), ctx.principal.actor(), req.clone());
-    let r = blocking(move || {
-        manage::office_may_create(r2.role)?;
-        manage::create_token(&s.platform, &s.rules, &s.keys, &r2, &actor, s.clock.now())
-    })
-    .await;
-    audit(
-        &state,
+    let entry = audit_entry(
         &ctx,
         "token.create",
-        r.as_ref().ok().map(|t| format!("token:{}", t.token_id)),
-        if r.is_ok() { "ok" } else { "failed" },
+        None,
+        "ok",
         Some(format!("name={} role={role}", f.name)),
-    )
+    );
+    let mut carried = entry.clone();
+    let r = blocking(move || {
+        manage::office_may_create(r2.role)?;
+        manage::create_token(
+            &s.platform,
+            &s.rules,
+            &s.keys,
+            &r2,
+            &actor,
+            s.clock.now(),
+            Some(&mut carried),
+        )
+    })
     .await;
+    audited_write(&state, &ctx, &r, entry).await;
     if let Ok(t) = &r {
         manage::revoke_untraced_token(&state, &ctx, t.token_id).await;
     }
@@ -1206,19 +1241,25 @@ pub async fn revoke_token(
         return error_page(&ctx, e);
     }
     let s = state.clone();
-    let r = blocking(move || {
-        crate::manage::revoke_token_of_office(&s.platform, &s.tokens, id, s.clock.now())
-    })
-    .await;
-    audit(
-        &state,
+    let entry = audit_entry(
         &ctx,
         "token.revoke",
         Some(format!("token:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
+        "ok",
         None,
-    )
+    );
+    let mut carried = entry.clone();
+    let r = blocking(move || {
+        crate::manage::revoke_token_of_office(
+            &s.platform,
+            &s.tokens,
+            id,
+            s.clock.now(),
+            Some(&mut carried),
+        )
+    })
     .await;
+    audited_write(&state, &ctx, &r, entry).await;
     match r {
         Ok(_) => see_other("/console/tokens"),
         Err(e) => error_page(&ctx, e),

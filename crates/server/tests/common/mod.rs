@@ -120,17 +120,20 @@ pub fn harness_on(ts: testkit::TestStore, mut config: Config) -> Harness {
         };
         let hash = auth::hash_password("Testing2026pass").unwrap();
         let id = platform
-            .create_account(&store::NewAccount {
-                username: role.as_str(),
-                display_name: role.label(),
-                role: role.as_str(),
-                unit,
-                subject_key: subject,
-                password_hash: &hash,
-                must_change: false,
-                created_by: "test",
-                at: now,
-            })
+            .create_account(
+                &store::NewAccount {
+                    username: role.as_str(),
+                    display_name: role.label(),
+                    role: role.as_str(),
+                    unit,
+                    subject_key: subject,
+                    password_hash: &hash,
+                    must_change: false,
+                    created_by: "test",
+                    at: now,
+                },
+                None,
+            )
             .unwrap();
         let secret = auth::new_secret("xs").unwrap();
         platform
@@ -156,6 +159,7 @@ pub fn harness_on(ts: testkit::TestStore, mut config: Config) -> Harness {
             },
             "test",
             now,
+            None,
         )
         .unwrap();
         tokens.insert(role, t.token);
@@ -256,6 +260,7 @@ impl Harness {
                 },
                 "test",
                 self.state.clock.now(),
+                None,
             )
         })
         .unwrap()
@@ -337,6 +342,7 @@ impl Harness {
                     },
                     "test",
                     t,
+                    None,
                 )
                 .unwrap();
                 out.push((role, secret, csrf, tok.token));
