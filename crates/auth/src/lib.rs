@@ -117,6 +117,11 @@ impl Role {
     pub fn needs_subject(self) -> bool {
         matches!(self, Role::Subject)
     }
+    /// People outside the platform's staff: a subject acting for itself, a financial
+    /// institution (they are not shown staff's logins).
+    pub fn outside_staff(self) -> bool {
+        matches!(self, Role::Subject | Role::Financial | Role::Public)
+    }
     /// Roles that see a subject's whole file (not only what is public).
     pub fn sees_full_files(self) -> bool {
         matches!(self, Role::Deciding | Role::Handling | Role::Admin)

@@ -678,6 +678,8 @@ pub struct MyRecordLine {
     pub open_repair: Option<i64>,
     pub open_objection: Option<i64>,
     pub in_force: bool,
+    /// A penalty (行政处罚): the record repair applies to; other classes are only objected to.
+    pub penalty: bool,
 }
 
 #[derive(Template)]

@@ -93,6 +93,9 @@ pub const CASE_READERS: &[Role] = &[
     Role::Admin,
     Role::Auditor,
 ];
+/// A case's evidence files (licences, bank slips, ID cards): the parties to it and the credit
+/// office, not the security auditor — who reads the trail of who read them, not the files.
+pub const CASE_FILE_READERS: &[Role] = CASE_ACTORS;
 pub const CASE_ACTORS: &[Role] = &[
     Role::Subject,
     Role::Deciding,

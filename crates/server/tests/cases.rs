@@ -727,3 +727,57 @@ async fn a_subjects_home_counts_its_records_and_applications() {
     assert_eq!(figure("办理中的申请"), "0");
     assert!(text.contains("/console/my/records"));
 }
+
+/// A subject's records of every class are its own to see and object to in the console — a tax
+/// grade it disputes, not only its penalties — while repair stays with penalties; an objection
+/// to such a record counts on its home page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subject_objects_to_a_record_of_any_class() {
+    let h = harness();
+    let csv = format!(
+        "纳税人名称,纳税人识别号（统一社会信用代码）,评价年度,纳税信用级别,评定日期,评定机关\n\
+         盐城市恒泰化工有限公司,{},2025,B,2026-04-20,国家税务总局盐城市税务局\n",
+        h.org
+    );
+    let s = tokio::task::block_in_place(|| {
+        import_csv(&h.state, "国家税务总局盐城市税务局", "纳税信用等级", &csv)
+    });
+    assert_eq!(s.accepted, 1, "{s:?}");
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let grade = mine["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["class_code"] == "NSXY")
+        .unwrap_or_else(|| panic!("no tax grade in {mine}"))
+        .clone();
+    assert_eq!(grade["title"], "2025", "{grade}");
+    assert_eq!(grade["may_apply"], false);
+    let record_id = grade["record_id"].as_str().unwrap().to_string();
+    let page = h.get("/console/my/records", Role::Subject).await.text();
+    let card = page
+        .split("<section class=\"card record\"")
+        .find(|c| c.contains(&record_id))
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(
+        card.contains("纳税信用等级") && card.contains("报送单位"),
+        "{card}"
+    );
+    assert!(card.contains("对该记录提出异议"), "{card}");
+    assert!(!card.contains("信用修复"), "{card}");
+    let r = h
+        .post_json(
+            "/api/v1/objections",
+            Role::Subject,
+            serde_json::json!({"record_id": record_id, "reason": "2025年度评价有误，已申请复评"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let home = h.get("/console", Role::Subject).await.text();
+    let at = home.find("异议处理中").unwrap_or_else(|| panic!("{home}"));
+    let figure = home[..at]
+        .rsplit(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())
+        .unwrap_or_default();
+    assert_eq!(figure, "1", "{home}");
+}

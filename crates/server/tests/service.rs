@@ -1975,6 +1975,11 @@ async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
         (json!({"institution": BANK, "until": "2027-06-11"}), "一年"),
         (json!({"institution": BANK, "until": "2026-06-01"}), "一年"),
         (json!({"institution": h.org, "until": "2026-12-31"}), "自己"),
+        // A valid code, but no institution the platform opened for 信易贷.
+        (
+            json!({"institution": "91110000600037341L", "until": "2026-12-31"}),
+            "不是已在本平台开通信易贷查询的金融机构",
+        ),
     ] {
         let r = h
             .post_json("/api/v1/authorisations", Role::Subject, body)
@@ -2641,4 +2646,47 @@ async fn a_login_name_with_a_nul_is_an_unknown_name() {
             && e.entry.object.as_deref() == Some("user:a\\u{0}b")),
         "{t:?}"
     );
+}
+
+/// Who made each version is named to the subject (and to a bank it authorised) by the unit
+/// that reported the record, not by a login or token of the unit's staff; officers see who.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subject_reads_its_file_without_staff_logins() {
+    let h = harness();
+    let path = format!("/api/v1/subjects/{}", h.org);
+    let actors = |file: &serde_json::Value| -> Vec<String> {
+        file["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["records"].as_array().unwrap().iter())
+            .flat_map(|r| r["versions"].as_array().unwrap().iter())
+            .map(|v| v["actor"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let own = h.get(&path, Role::Subject).await.json();
+    let seen = actors(&own);
+    assert!(!seen.is_empty(), "{own}");
+    assert!(seen.iter().all(|a| a == UNIT), "{seen:?}");
+    let officer = h.get(&path, Role::Admin).await.json();
+    assert!(actors(&officer).iter().all(|a| a == "test"), "{officer}");
+}
+
+/// A console form posted without its CSRF field is refused as one with a wrong token is — 403,
+/// and recorded — not answered 422 by the form reader and left out of the trail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_without_its_csrf_field_is_a_recorded_refusal() {
+    let h = harness();
+    let r = h
+        .send(
+            h.request(Method::POST, "/console/tokens", Role::Admin, Via::Session)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("name=x&role=handling&unit=%E7%9B%90&days=1"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(h.trail("access.denied", "POST /console/tokens").len(), 1);
+    let made = tokio::task::block_in_place(|| h.state.platform.tokens()).unwrap();
+    assert!(made.iter().all(|t| t.name != "x"), "{made:?}");
 }

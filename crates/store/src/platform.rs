@@ -546,6 +546,29 @@ impl Store {
         })
     }
 
+    /// Whether `code` is a financial institution on the platform: one that has a live account or
+    /// token of the 金融机构 role under its code (the credit office opened it for 信易贷). A
+    /// subject authorises only such an institution, not any organisation's code.
+    pub fn financial_institution_known(
+        &self,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.read(|c| {
+            Ok(c.query_one(
+                "SELECT 1 FROM accounts
+                 WHERE role = 'financial' AND subject_key = $1 AND disabled_at IS NULL
+                 UNION ALL
+                 SELECT 1 FROM api_tokens
+                 WHERE role = 'financial' AND subject_key = $1 AND revoked_at IS NULL
+                   AND expires_at > $2
+                 LIMIT 1",
+                &[code.into(), now.into()],
+            )?
+            .is_some())
+        })
+    }
+
     // ----- sessions -----
 
     pub fn create_session(

@@ -357,6 +357,19 @@ fn record_view(
     })
 }
 
+/// A full file for someone outside the platform's staff (the subject itself, a bank it
+/// authorised): who made each version is named by the unit that reported the record, not by
+/// a login or token of its staff (nor of the subject's own people, for a commitment it signed).
+pub fn staff_names_hidden(file: &mut CreditFile) {
+    for class in &mut file.classes {
+        for r in &mut class.records {
+            for v in &mut r.versions {
+                v.actor = r.source_unit.clone();
+            }
+        }
+    }
+}
+
 /// The instant a file "as of" a day ends: the end of that day in Beijing.
 pub fn end_of_day(as_of: NaiveDate) -> Option<chrono::DateTime<chrono::Utc>> {
     beijing(chrono::Utc::now())

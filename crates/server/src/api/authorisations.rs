@@ -75,6 +75,16 @@ fn grant(state: &Shared, ctx: &Ctx, req: &GrantRequest) -> Result<store::Authori
     if institution == subject_key {
         return Err(ApiError::Unprocessable("不能授权给本主体自己".into()));
     }
+    // Any valid code would do otherwise: a trading partner's, a government body's — and
+    // whoever held an account under it would read the whole file.
+    if !state
+        .platform
+        .financial_institution_known(&institution, now)?
+    {
+        return Err(ApiError::Unprocessable(format!(
+            "{institution}不是已在本平台开通信易贷查询的金融机构，不能授权；请向贷款银行核对其统一社会信用代码"
+        )));
+    }
     let until = crate::api::files::parse_day(&req.until)?;
     let latest = domain::calendar::add_months(day, 12);
     if until < day || until > latest {

@@ -107,6 +107,8 @@ pub struct MyRecord {
     pub record_id: String,
     /// 行政处罚 / 严重失信主体名单 …
     pub class: String,
+    /// 目录类别代码（CF 行政处罚 …）。
+    pub class_code: String,
     pub title: String,
     pub source_unit: String,
     pub decided_on: Option<NaiveDate>,
@@ -145,7 +147,15 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
     let w = casework(state);
     let now = state.clock.now();
     let day = today(now);
-    let classes = ["CF", "YZSX", "ZDGZ"];
+    // Every class the subject has records of: a subject objects to any record of its own (a
+    // tax grade, a licence), and repairs penalties.
+    let classes: Vec<&str> = state
+        .rules
+        .catalog
+        .classes
+        .iter()
+        .map(|c| c.code.as_str())
+        .collect();
     let heads = state.store.subject_heads(&subject, &classes)?;
     let cases = state.store.cases(&store::CaseFilter {
         subject_key: Some(subject.clone()),
@@ -155,14 +165,13 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
     })?;
     let mut out = Vec::new();
     for h in heads {
-        let class = state
+        let of_class = state
             .rules
             .catalog
             .classes
             .iter()
-            .find(|c| c.code == h.class_code)
-            .map(|c| c.name.clone())
-            .unwrap_or_else(|| h.class_code.clone());
+            .find(|c| c.code == h.class_code);
+        let class = of_class.map_or_else(|| h.class_code.clone(), |c| c.name.clone());
         let pre = w.pre_review(&h, true, Some(true), day)?;
         let status = match h.change.as_str() {
             "repaired" => "已修复",
@@ -183,7 +192,18 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
         };
         let title = match h.class_code.as_str() {
             "CF" => format!("{} {}", text("CF_WSH"), text("CF_CFLB").replace(';', "、")),
-            _ => text("MD_WSH"),
+            // Other classes by their key items (文书号, 名单文号, 年度…).
+            _ => of_class
+                .map(|c| {
+                    c.key
+                        .iter()
+                        .map(|k| text(k))
+                        .filter(|v| !v.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| class.clone()),
         };
         let open = |k: &str| {
             cases
@@ -198,6 +218,7 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
         };
         out.push(MyRecord {
             class,
+            class_code: h.class_code.clone(),
             title: title.trim().to_string(),
             source_unit: h.source_unit.clone(),
             decided_on: h.decided_on,
@@ -221,8 +242,8 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/my/records", summary = "本主体的失信记录与可修复日期", tag = "信用修复与异议", security(("token" = [])),
-    responses((status = 200, description = "本主体的失信记录：可申请修复日期、公示截止日期、今日预审结果、办理中的申请", body = MyRecords),
+#[utoipa::path(get, path = "/api/v1/my/records", summary = "本主体的信用记录与可修复日期", tag = "信用修复与异议", security(("token" = [])),
+    responses((status = 200, description = "本主体的各类信用记录（可对其中任一条提出异议）；行政处罚的可申请修复日期、公示截止日期、今日预审结果；办理中的申请", body = MyRecords),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<MyRecords>> {
     let a = actor(&ctx)?;

@@ -106,7 +106,10 @@ async fn load_file_as(
         .subject_file_async(&key, views::end_of_day(day))
         .await?
         .map(|(subject, records)| views::file_of(&subject, &records, &state.rules, day, aud));
-    let file = file.ok_or_else(|| ApiError::NotFound("没有找到该信用主体".into()))?;
+    let mut file = file.ok_or_else(|| ApiError::NotFound("没有找到该信用主体".into()))?;
+    if aud == Audience::Full && ctx.principal.role.outside_staff() {
+        views::staff_names_hidden(&mut file);
+    }
     // The public does not learn that a natural person exists unless something about them is public.
     if aud == Audience::Public
         && file.subject.kind == SubjectKind::NaturalPerson

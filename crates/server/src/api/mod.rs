@@ -311,7 +311,7 @@ pub fn routes(r: Routes) -> Routes {
         .api(
             Method::GET,
             "/api/v1/cases/{id}/files/{file}",
-            CASE_READERS,
+            CASE_FILE_READERS,
             cases::get_file,
         )
         .api(

@@ -88,6 +88,7 @@ pub async fn list(State(state): State<Shared>, ctx: Ctx) -> Response {
 
 #[derive(Deserialize)]
 pub struct ArticleForm {
+    #[serde(default)]
     pub csrf: String,
     pub column: String,
     pub title: String,
@@ -219,6 +220,7 @@ pub async fn update(
 
 #[derive(Deserialize)]
 pub struct PublishForm {
+    #[serde(default)]
     pub csrf: String,
     #[serde(default)]
     pub published_on: String,

@@ -136,6 +136,7 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
                 .into_iter()
                 .map(|r| pages::MyRecordLine {
                     in_force: r.status == "在公示" || r.status == "不公示",
+                    penalty: r.class_code == "CF",
                     record_id: r.record_id,
                     class: r.class,
                     title: r.title,

@@ -97,7 +97,7 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
     .page(
         Method::GET,
         "/console/cases/{id}/files/{file}",
-        CASE_READERS,
+        CASE_FILE_READERS,
         cases::file,
     )
     .page(

@@ -388,6 +388,7 @@ pub async fn bulletin_xlsx(
 
 #[derive(Deserialize)]
 pub struct IssueForm {
+    #[serde(default)]
     pub csrf: String,
     pub month: String,
     #[serde(default)]
@@ -593,6 +594,7 @@ pub async fn self_reports(
 
 #[derive(Deserialize)]
 pub struct SelfReportForm {
+    #[serde(default)]
     pub csrf: String,
     pub month: String,
     pub class: String,
@@ -720,6 +722,7 @@ pub async fn file_self_report(
 
 #[derive(Debug, serde::Deserialize)]
 pub struct ConflictReviewForm {
+    #[serde(default)]
     pub csrf: String,
     pub kind: String,
     pub anchor: String,
