@@ -377,7 +377,10 @@ fn read_csv<R: Read>(
     let tabs = first_line.iter().filter(|b| **b == b'\t').count();
     let commas = first_line.iter().filter(|b| **b == b',').count();
     let delimiter = if tabs > commas { b'\t' } else { b',' };
-    let input = BufReader::with_capacity(1 << 20, io::Cursor::new(sample).chain(input));
+    let input = BufReader::with_capacity(
+        1 << 20,
+        RunBound::new(io::Cursor::new(sample).chain(input), b'\n', MAX_LINE_BYTES),
+    );
     let text: Box<dyn Read> = match encoding {
         TextEncoding::Utf8 => Box::new(
             encoding_rs_io::DecodeReaderBytesBuilder::new()
@@ -572,6 +575,75 @@ type PendingHeader = (Vec<String>, Vec<(u32, u32)>, u32);
 pub const XLSX_PART_MAX: u64 = 256 << 20;
 pub const XLSX_SHEET_MAX: u64 = 4 << 30;
 
+/// The longest physical line a CSV file may have (a file with no line breaks is not a table,
+/// and the reader would hold the whole of it as one row).
+pub const MAX_LINE_BYTES: u64 = 16 << 20;
+/// The longest run of text between two tags (or tag) in a workbook's XML: far above any cell
+/// (Excel's limit is 32,767 characters), far below what would strain memory.
+pub const MAX_XML_RUN: u64 = 1 << 20;
+
+/// A reader that fails (`InvalidData`) when more than `max` bytes pass without one of its
+/// separators (`sep`, and `also`), so that what a parser holds whole stays bounded.
+struct RunBound<R> {
+    inner: R,
+    sep: u8,
+    also: Option<u8>,
+    max: u64,
+    run: u64,
+    limited: bool,
+}
+
+impl<R> RunBound<R> {
+    fn new(inner: R, sep: u8, max: u64) -> Self {
+        RunBound {
+            inner,
+            sep,
+            also: None,
+            max,
+            run: 0,
+            limited: true,
+        }
+    }
+}
+
+impl<R: Read> Read for RunBound<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if !self.limited {
+            return Ok(n);
+        }
+        let (sep, also) = (self.sep, self.also);
+        let is_sep = |b: &u8| *b == sep || Some(*b) == also;
+        let got = &buf[..n];
+        // Runs wholly inside this chunk are shorter than it; only the one that goes on from the
+        // last chunk, and the one left open at its end, need counting — unless the chunk is
+        // longer than a run may be, when every run is counted.
+        let over = if n as u64 > self.max {
+            got.split(is_sep).enumerate().any(|(i, r)| {
+                let len = r.len() as u64 + if i == 0 { self.run } else { 0 };
+                len > self.max
+            })
+        } else {
+            let first = got.iter().position(is_sep).unwrap_or(n);
+            self.run + first as u64 > self.max
+        };
+        self.run = match got.iter().rposition(is_sep) {
+            Some(last) => (n - last - 1) as u64,
+            None => self.run + n as u64,
+        };
+        if over {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "有超过{} MiB的内容没有换行（不是逐行的表格文件，或单元格内容异常）：请按报送模板另存为CSV或XLSX后重新报送",
+                    self.max >> 20
+                ),
+            ));
+        }
+        Ok(n)
+    }
+}
+
 /// Expands every part of a workbook into nothing, counting, and refuses the workbook if a part
 /// is larger than its limit (`sheet_max` for the worksheets). The sizes a ZIP declares are not
 /// trusted: they are what an attacker writes.
@@ -589,7 +661,23 @@ pub fn check_xlsx_parts<R: Read + std::io::Seek>(input: R, sheet_max: u64) -> Re
         } else {
             XLSX_PART_MAX
         };
-        let n = std::io::copy(&mut part.take(max + 1), &mut std::io::sink()).map_err(|_| bad())?;
+        // In the XML parts, no run of text between tags (nor a tag) may be longer than a cell
+        // can be: the reader holds a run whole, and a few megabytes of zip expand into a
+        // gigabyte of one cell or of blanks between two tags.
+        let xml = name.ends_with(".xml") || name.ends_with(".rels");
+        let mut bound = RunBound::new(part.take(max + 1), b'<', MAX_XML_RUN);
+        bound.also = if xml { Some(b'>') } else { None };
+        bound.limited = xml;
+        let n = match std::io::copy(&mut bound, &mut std::io::sink()) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                return Err(format!(
+                    "工作簿的“{name}”部分有一段超过{} MiB的连续内容（Excel单元格最多32767个字符，此文件可能已损坏或被改写）：请检查后重新导出，或另存为CSV后报送",
+                    MAX_XML_RUN >> 20
+                ));
+            }
+            Err(_) => return Err(bad()),
+        };
         if n > max {
             return Err(format!(
                 "工作簿的“{name}”部分解压后超过{} MiB：请删去无关内容、拆分为多个文件，或另存为CSV后报送",
@@ -1250,6 +1338,71 @@ mod tests {
         );
         let e = check_xlsx_parts(std::io::Cursor::new(b"PK\x03\x04 no zip"), 1 << 30).unwrap_err();
         assert!(e.contains("不是有效的XLSX文件"), "{e}");
+    }
+
+    /// A few megabytes of zip that expand to one huge run between two tags (one cell of a
+    /// gigabyte, or blanks) are refused before the reader holds the run; runs of any real
+    /// sheet pass.
+    #[test]
+    fn a_workbook_with_a_run_longer_than_any_cell_is_refused() {
+        use std::io::Write;
+        let zipped = |run: usize| {
+            let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+            let opts = zip::write::SimpleFileOptions::default();
+            z.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
+            z.write_all(b"<worksheet><sheetData><row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>")
+                .unwrap();
+            z.write_all(&vec![b' '; run]).unwrap();
+            z.write_all(b"</t></is></c></row></sheetData></worksheet>")
+                .unwrap();
+            // A picture's bytes are not XML: not measured so.
+            z.start_file("xl/media/image1.png", opts).unwrap();
+            z.write_all(&vec![b'x'; 3 << 20]).unwrap();
+            z.finish().unwrap().into_inner()
+        };
+        assert!(check_xlsx_parts(std::io::Cursor::new(zipped(100_000)), 1 << 30).is_ok());
+        let big = zipped(3 << 20);
+        assert!(big.len() < 100_000, "{}", big.len());
+        let e = check_xlsx_parts(std::io::Cursor::new(big), 1 << 30).unwrap_err();
+        assert!(
+            e.contains("xl/worksheets/sheet1.xml") && e.contains("连续内容"),
+            "{e}"
+        );
+    }
+
+    /// The bound counts a run across the chunks a reader gives, and within a chunk longer than
+    /// the bound; a separator starts the count again.
+    #[test]
+    fn a_run_is_bounded_across_and_within_chunks() {
+        struct Chunks(Vec<Vec<u8>>);
+        impl Read for Chunks {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0.is_empty() {
+                    return Ok(0);
+                }
+                let c = self.0.remove(0);
+                buf[..c.len()].copy_from_slice(&c);
+                Ok(c.len())
+            }
+        }
+        let read = |chunks: Vec<Vec<u8>>| {
+            let mut r = RunBound::new(Chunks(chunks), b'\n', 10);
+            let mut buf = [0u8; 64];
+            loop {
+                match r.read(&mut buf) {
+                    Ok(0) => return Ok(()),
+                    Ok(_) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        assert!(read(vec![b"aaaa".to_vec(), b"aaaaaa\nbb".to_vec()]).is_ok());
+        assert!(read(vec![b"aaaa".to_vec(), b"aaaaaaa\nbb".to_vec()]).is_err());
+        assert!(read(vec![b"aaaaaaaa".to_vec(), b"aaaa".to_vec()]).is_err());
+        assert!(read(vec![b"a\naaaaaaaaaaaaaaaaaaa\nb".to_vec()]).is_err());
+        assert!(read(vec![b"aaaaaaaaa\naaaaaaaaaa\naaaaaaaaaa\n".to_vec()]).is_ok());
+        let e = read(vec![vec![b'a'; 11]]).unwrap_err();
+        assert!(e.to_string().contains("没有换行"), "{e}");
     }
 
     fn rows_of(format: Format, bytes: &[u8]) -> (Vec<String>, String, Vec<RawRow>) {

@@ -16,7 +16,7 @@ use rulebook::Rulebook;
 use store::{CheckException, Store, StoreError, payload_pairs};
 
 /// A list entry as checks show it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Entry {
     pub record_id: String,
     pub subject_key: String,
@@ -378,7 +378,7 @@ impl ListIndex {
         for p in kept {
             let v = g.penalties.entry(p.subject_key.clone()).or_default();
             v.retain(|x| x.record_id != p.record_id);
-            v.push(Arc::new(p));
+            put_in_order(v, p);
         }
         g.penalty_submissions.mark(&submissions);
         g.penalties_since = newest.max(since).max(read_to).or(Some(epoch));
@@ -484,7 +484,7 @@ impl ListIndex {
             }
             let v = g.by_subject.entry(e.subject_key.clone()).or_default();
             v.retain(|x| x.record_id != e.record_id);
-            v.push(Arc::new(e));
+            put_in_order(v, e);
         }
         for (org, person) in represented {
             g.reps.insert(org, person);
@@ -642,6 +642,7 @@ impl ListIndex {
                     .filter(|e| e.named_rep.as_deref() == Some(person)),
             );
         }
+        out.sort_by(|a, b| a.record_id.cmp(&b.record_id));
         out
     }
 
@@ -738,4 +739,33 @@ fn add_late(
     live.extend(l2);
     ended.extend(e2);
     Ok(())
+}
+
+/// Keeps a subject's entries in the order of their record ids, whatever order the store gave
+/// them in: a check (and a signed batch result) lists them the same on every server and every
+/// day, on either backend.
+fn put_in_order(v: &mut Vec<Arc<Entry>>, e: Entry) {
+    let at = v.partition_point(|x| x.record_id < e.record_id);
+    v.insert(at, Arc::new(e));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subjects_entries_stay_in_record_order_whatever_order_they_come_in() {
+        let mut v = Vec::new();
+        for id in ["S-c", "S-a", "S-d", "S-b"] {
+            put_in_order(
+                &mut v,
+                Entry {
+                    record_id: id.into(),
+                    ..Default::default()
+                },
+            );
+        }
+        let ids: Vec<&str> = v.iter().map(|e| e.record_id.as_str()).collect();
+        assert_eq!(ids, ["S-a", "S-b", "S-c", "S-d"]);
+    }
 }

@@ -73,24 +73,7 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
             }
         }
     }
-    // Hourly the list index is rebuilt whole; in between it follows what changed.
-    let rebuild = {
-        let mut last = state.index_built.lock().unwrap_or_else(|p| p.into_inner());
-        let due = last.is_none_or(|t| now - t >= chrono::Duration::hours(1));
-        if due {
-            *last = Some(now);
-        }
-        due
-    };
-    r.index_changes = if rebuild {
-        state
-            .lists
-            .rebuild(&state.store, &state.platform, &state.rules)?
-    } else {
-        state
-            .lists
-            .refresh(&state.store, &state.platform, &state.rules)?
-    };
+    r.index_changes = follow_lists_once(state, now)?;
     r.alerts_made = joint::alerts::detect(&state.store, &state.platform, &state.rules, now)?;
     r.cases = workflows::scheduler::Scheduler {
         work: crate::api::cases::casework(state),
@@ -184,6 +167,47 @@ fn rectification_overdue(
         n += 1;
     }
     Ok(n)
+}
+
+/// Brings this process's list index up to what the store holds: hourly rebuilt whole, in
+/// between following what changed. Returns the entries read.
+pub fn follow_lists_once(
+    state: &Shared,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, store::StoreError> {
+    let rebuild = {
+        let mut last = state.index_built.lock().unwrap_or_else(|p| p.into_inner());
+        let due = last.is_none_or(|t| now - t >= chrono::Duration::hours(1));
+        if due {
+            *last = Some(now);
+        }
+        due
+    };
+    if rebuild {
+        state
+            .lists
+            .rebuild(&state.store, &state.platform, &state.rules)
+    } else {
+        state
+            .lists
+            .refresh(&state.store, &state.platform, &state.rules)
+    }
+}
+
+/// Every second, whether or not this process runs the jobs: a change another server on the
+/// same database made (a delisting, a revocation, an exception) reaches this one's checks
+/// within about a second — the process that made it sees it at once.
+pub async fn follow_lists(state: Shared) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let s = state.clone();
+        let r = tokio::task::spawn_blocking(move || follow_lists_once(&s, s.clock.now())).await;
+        if let Ok(Err(e)) = r {
+            eprintln!("{} list index: {e}", chrono::Utc::now().to_rfc3339());
+        }
+    }
 }
 
 pub async fn run(state: Shared) {

@@ -338,6 +338,7 @@ pub async fn serve(
     let (router, shared) = app(state);
     let ticker = tokio::spawn(checkpoints(shared.clone()));
     let refresher = tokio::spawn(portal::keep_current(shared.clone()));
+    let lists = tokio::spawn(jobs::follow_lists(shared.clone()));
     let joint_jobs = shared
         .config
         .run_jobs
@@ -367,6 +368,7 @@ pub async fn serve(
     };
     ticker.abort();
     refresher.abort();
+    lists.abort();
     if let Some(j) = joint_jobs {
         j.abort();
     }

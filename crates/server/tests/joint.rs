@@ -3301,3 +3301,73 @@ async fn a_check_that_cannot_be_recorded_is_not_answered() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(h.get("/readyz", Role::Public).await.status, StatusCode::OK);
 }
+
+/// A second server on the same PostgreSQL database, one that does not run the jobs, follows a
+/// delisting the first made: its checks change within seconds, not at its next restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_follows_a_delisting_made_on_the_first() {
+    use tower::ServiceExt;
+    let h = pg_harness().await;
+    let x = city(&h);
+    let second = tokio::task::block_in_place(|| {
+        server::AppState::new(
+            h.state.store.clone(),
+            h.state.platform.clone(),
+            h.state.rules.clone(),
+            h.state.keys.clone(),
+            h.state.clock.clone(),
+            server::Config {
+                run_jobs: false,
+                ..Default::default()
+            },
+        )
+    })
+    .unwrap();
+    let (router, shared) = server::app(second);
+    let follower = tokio::spawn(server::jobs::follow_lists(shared));
+    let check_there = || {
+        let req = h
+            .request(Method::POST, "/api/v1/checks", Role::Handling, Via::Token)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                json!({"code": x.a, "matter": "ZFCG"}).to_string(),
+            ))
+            .unwrap();
+        let router = router.clone();
+        async move {
+            let resp = router.oneshot(req).await.unwrap();
+            let body = http_body_util::BodyExt::collect(resp.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            serde_json::from_slice::<Value>(&body).unwrap()
+        }
+    };
+    let v = check_there().await;
+    assert_eq!(v["verdict"], "forbid", "{v}");
+    let record_id = v["entries"][0]["record_id"].as_str().unwrap().to_string();
+    h.clock
+        .set(h.clock.now() + chrono::Duration::milliseconds(10));
+    let r = h
+        .post_json(
+            &format!("/api/v1/lists/{record_id}/actions"),
+            Role::Deciding,
+            json!({"action": "exit", "reason": "信用修复后提前移出"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        check(&h, Role::Handling, &x.a, "ZFCG").await.1["verdict"],
+        "clear"
+    );
+    let mut seen = Value::Null;
+    for _ in 0..100 {
+        seen = check_there().await;
+        if seen["verdict"] == "clear" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    follower.abort();
+    assert_eq!(seen["verdict"], "clear", "still stale after 10 s: {seen}");
+}

@@ -921,7 +921,18 @@ fn gen_cmd(ctx: &Ctx, a: GenArgs) -> Result<()> {
 /// every role, prints them, and starts the service.
 fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     let db_path = Path::new(&a.demo_db);
-    let fresh = a.fresh || !db_path.exists();
+    let on_postgres = matches!(
+        store::Location::parse(&a.demo_db),
+        Ok(store::Location::Postgres { .. })
+    );
+    if on_postgres && a.fresh {
+        bail!(
+            "PostgreSQL上的演示城市不能用 --fresh 重建（不删除数据库中的数据）：请换一个schema（?schema=…），或先在该库中执行 DROP SCHEMA … CASCADE"
+        );
+    }
+    // On PostgreSQL there is no file to look for: the city is there when the schema holds
+    // submissions (built on an earlier start; importing it again on a later day doubles it).
+    let mut fresh = a.fresh || (!on_postgres && !db_path.exists());
     if a.fresh {
         for ext in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{ext}", a.demo_db));
@@ -930,6 +941,9 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         }
     }
     let store = Store::open(&a.demo_db).with_context(|| format!("打开演示数据库 {}", a.demo_db))?;
+    if on_postgres {
+        fresh = store.stats()?.submissions == 0;
+    }
     let platform = Store::open_platform(&a.demo_db)?;
     let keys = ctx.keys_for(&a.demo_db)?;
     platform.set_audit_key(keys.audit_chain_key())?;

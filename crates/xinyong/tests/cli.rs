@@ -1452,3 +1452,38 @@ fn accounts_are_disabled_and_enabled_on_the_command_line() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+/// The demo on PostgreSQL builds its city once: started again (on a later day, when every file
+/// would be new), it serves the city it has instead of importing a second one beside it; and it
+/// does not pretend to rebuild one with --fresh.
+#[test]
+fn the_demo_on_postgres_builds_its_city_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = testkit::key_file(dir.path());
+    let pg = testkit::postgres();
+    let demo = |now: &str, extra: &[&str]| {
+        let mut c = xinyong(&pg.spec, &k, &["demo", "--demo-db", &pg.spec, "--no-serve"]);
+        c.args(extra)
+            .env("XINYONG_NOW", now)
+            .current_dir(dir.path());
+        c
+    };
+    let submissions = || {
+        let out = run_ok(xinyong(&pg.spec, &k, &["stats", "--json"]));
+        last_json(&out)["submissions"].as_i64().unwrap()
+    };
+    run_ok(demo("2026-11-02T02:00:00Z", &[]));
+    let first = submissions();
+    assert!(first > 50, "{first}");
+    let again = run_ok(demo("2026-11-09T02:00:00Z", &[]));
+    assert!(!again.contains("已导入"), "{again}");
+    assert_eq!(submissions(), first);
+    let out = demo("2026-11-09T02:00:00Z", &["--fresh"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("DROP SCHEMA"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(submissions(), first);
+}
