@@ -439,28 +439,48 @@ impl ResidentId {
 pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
     // Full-width digits (typed in Chinese input mode) are digits: looked for in a copy with
     // them folded, which is what is shown when one is masked.
-    let b = text.as_bytes();
-    if b.contains(&0xEF)
-        && text
-            .chars()
-            .any(|c| matches!(c, '\u{FF10}'..='\u{FF19}' | '\u{FF38}' | '\u{FF58}'))
-    {
-        let folded: String = text
-            .chars()
-            .map(|c| match c {
-                // With the spaces and hyphens a number typed in that mode is grouped by.
-                '\u{FF10}'..='\u{FF19}' | '\u{FF38}' | '\u{FF58}' | '\u{FF0D}' | '\u{3000}' => {
-                    crate::text::fold_width(c)
-                }
-                other => other,
-            })
-            .collect();
+    // With the spaces and dashes a number typed in that mode is grouped by, and the invisible
+    // characters that would hide a number from the search.
+    if let Some(folded) = folded_for_numbers(text) {
         return match mask_ascii_ids(&folded) {
             std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(text),
             std::borrow::Cow::Owned(m) => std::borrow::Cow::Owned(m),
         };
     }
     mask_ascii_ids(text)
+}
+
+/// A character that separates the groups of a number as people write one (a space of any
+/// width, a dash of any length, a full stop, a slash, a line break), or hides inside it (a
+/// zero-width space, a soft hyphen): read as a plain space or hyphen when numbers are looked for.
+fn number_separator(c: char) -> Option<char> {
+    match c {
+        '\u{3000}' | '\u{A0}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
+        | '\u{AD}' | '\u{FF0E}' | '\u{FF0F}' | '\u{FF3F}' => Some(' '),
+        '\u{FF0D}' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' => Some('-'),
+        _ => None,
+    }
+}
+
+/// The text with full-width digits (and X) folded and every [`number_separator`] read as ASCII,
+/// when it holds any (None: nothing to fold). What is shown when a number in it is masked.
+fn folded_for_numbers(text: &str) -> Option<String> {
+    let wide = |c: char| matches!(c, '\u{FF10}'..='\u{FF19}' | '\u{FF38}' | '\u{FF58}');
+    if text.is_ascii()
+        || !text
+            .chars()
+            .any(|c| wide(c) || number_separator(c).is_some())
+    {
+        return None;
+    }
+    Some(
+        text.chars()
+            .map(|c| match c {
+                c if wide(c) => crate::text::fold_width(c),
+                c => number_separator(c).unwrap_or(c),
+            })
+            .collect(),
+    )
 }
 
 /// Free text as the public may see it: resident ID numbers (`mask_ids_in`) and mobile phone
@@ -481,21 +501,7 @@ pub fn mask_personal_in(text: &str) -> std::borrow::Cow<'_, str> {
 /// it (许可编号13912345678), unless it also names a phone (电话, 手机, 联系).
 /// Landline numbers are left: a unit's or a business's published number is most of them.
 pub fn mask_phones_in(text: &str) -> std::borrow::Cow<'_, str> {
-    let wide = |c: char| {
-        matches!(
-            c,
-            '\u{FF10}'..='\u{FF19}' | '\u{FF0D}' | '\u{3000}' | '\u{A0}'
-        )
-    };
-    if text.bytes().any(|b| b >= 0xC2) && text.chars().any(wide) {
-        let folded: String = text
-            .chars()
-            .map(|c| match c {
-                '\u{A0}' => ' ',
-                c if wide(c) => crate::text::fold_width(c),
-                c => c,
-            })
-            .collect();
+    if let Some(folded) = folded_for_numbers(text) {
         return match mask_ascii_phones(&folded) {
             std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(text),
             std::borrow::Cow::Owned(m) => std::borrow::Cow::Owned(m),
@@ -534,7 +540,12 @@ fn mask_ascii_phones(text: &str) -> std::borrow::Cow<'_, str> {
         return std::borrow::Cow::Borrowed(text);
     }
     let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
-    let sep = |i: usize| matches!(b.get(i), Some(b' ' | b'-'));
+    let sep = |i: usize| {
+        matches!(
+            b.get(i),
+            Some(b' ' | b'-' | b'.' | b'/' | b'_' | b'\n' | b'\t')
+        )
+    };
     // What may not touch a number: another digit or letter (a code, a hash), or a decimal point
     // with a digit beyond it (an amount); a country code may.
     let touches_before = |i: usize| {
@@ -555,23 +566,25 @@ fn mask_ascii_phones(text: &str) -> std::borrow::Cow<'_, str> {
             i += 1;
             continue;
         }
-        // Whole: 11 digits.
-        let whole = (i..i + 11).all(digit);
-        // Grouped: ddd s dddd s dddd.
-        let grouped = !whole
-            && (i..i + 3).all(digit)
-            && sep(i + 3)
-            && (i + 4..i + 8).all(digit)
-            && sep(i + 8)
-            && (i + 9..i + 13).all(digit);
-        let end = if whole {
-            i + 11
-        } else if grouped {
-            i + 13
-        } else {
+        // Eleven digits, whole or in up to four groups however split (3-4-4, 4-3-4, 3-8,
+        // 1-3-3-4 …) by single separators; a run that goes on past them is a longer number.
+        let (mut j, mut digits, mut seps) = (i, 0, 0);
+        while digits < 11 {
+            if digit(j) {
+                digits += 1;
+                j += 1;
+            } else if seps < 3 && sep(j) && digit(j - 1) && digit(j + 1) {
+                seps += 1;
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let end = j;
+        if digits < 11 || (sep(end) && digit(end + 1) && seps > 0) {
             i += 1;
             continue;
-        };
+        }
         let mut d = [0u8; 11];
         let mut n = 0;
         for &c in &b[i..end] {
@@ -628,6 +641,20 @@ fn reads_as_id18(d: &[u8], text: &str, start: usize) -> bool {
         && dated
         && (ric_check_char(&d[..17]) == d[17].to_ascii_uppercase() as char
             || named_an_id(text, start))
+}
+
+/// The first seventeen characters of a resident ID: digits, a province's code first (or 83, or
+/// 9 and a province), a birth date from 1900 to 2100 at the seventh.
+fn id_body(d: &[u8]) -> bool {
+    d.len() >= 17
+        && d[..17].iter().all(u8::is_ascii_digit)
+        && (PROVINCES.iter().any(|p| d[..2] == p[..])
+            || &d[..2] == b"83"
+            || (d[0] == b'9' && PROVINCES.iter().any(|p| d[1..3] == p[..])))
+        && std::str::from_utf8(&d[6..14])
+            .ok()
+            .and_then(|x| NaiveDate::parse_from_str(x, "%Y%m%d").ok())
+            .is_some_and(|x| (1900..=2100).contains(&x.year()))
 }
 
 /// Whether the text names the number at `start` an ID number just before it, in its clause.
@@ -687,7 +714,12 @@ fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
         |i: usize| matches!(b.get(i), Some(b'X' | b'x')) && i > 0 && digit(i - 1) && !digit(i + 1);
     // A character of a number: a digit, or an X closing a run of digits.
     let part = |i: usize| digit(i) || x_end(i);
-    let sep = |i: usize| matches!(b.get(i), Some(b' ' | b'-'));
+    let sep = |i: usize| {
+        matches!(
+            b.get(i),
+            Some(b' ' | b'-' | b'.' | b'/' | b'_' | b'\n' | b'\t')
+        )
+    };
     // (start, end, the number's characters).
     let mut found: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     // Every payload value of every credit file passes here: probe every 7th byte, since a group
@@ -743,7 +775,19 @@ fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
             {
                 found.push((gs, ge, w.to_vec()));
             }
-            if w.len() == 18 && reads_as_id18(w, text, gs) {
+            // A wrong check character is still someone's number: in running text masked unless
+            // the text names it a code (the whole value of an item may be a document's number).
+            if w.len() == 18
+                && (reads_as_id18(w, text, gs)
+                    || (text.trim().len() != 18
+                        && label_before(text, gs) != Some(Label::Code)
+                        && id_body(w)))
+            {
+                found.push((gs, ge, w.to_vec()));
+            }
+            // Seventeen digits named an ID number: one with its check character left off, which
+            // anyone can compute.
+            if w.len() == 17 && named_an_id(text, gs) && id_body(w) {
                 found.push((gs, ge, w.to_vec()));
             }
             // Written in groups, however grouped (6-8-4 as the number reads, 4-4-4-4-2 as a
@@ -1049,6 +1093,61 @@ mod normalize_tests {
             assert_eq!(normalize(s), "91320900MA1XA", "{s:?}");
         }
     }
+    /// The ways people split, or hide, a number in a sentence: each is masked (the reviewers'
+    /// probes that leaked, every one of them).
+    #[test]
+    fn numbers_split_or_hidden_are_masked_too() {
+        let id = "32090219850315123";
+        let id = format!("{id}{}", ric_check_char(id.as_bytes()));
+        let shown = mask_id_number(&id);
+        let (a, b, c) = (&id[..6], &id[6..14], &id[14..]);
+        for written in [
+            format!("{a}.{b}.{c}"),
+            format!("{a}/{b}/{c}"),
+            format!("{a}_{b}_{c}"),
+            format!("{a}\n{b}\n{c}"),
+            format!("{a}\u{3000}{b}\u{3000}{c}"),
+            format!("{a}\u{FF0D}{b}\u{FF0D}{c}"),
+            format!("{a}\u{2014}{b}\u{2014}{c}"),
+            format!("{}\u{200B}{}", &id[..10], &id[10..]),
+            format!("{}\u{AD}{}", &id[..9], &id[9..]),
+        ] {
+            let text = format!("当事人身份证号{written}，已整改");
+            let masked = mask_personal_in(&text).into_owned();
+            assert!(masked.contains(&shown), "{written:?}: {masked}");
+            assert!(!masked.contains(b), "{written:?}: {masked}");
+        }
+        // Its check character left off, where the text names it an ID number.
+        let masked = mask_personal_in(&format!("身份证号码{}", &id[..17])).into_owned();
+        assert!(!masked.contains(&id[6..14]), "{masked}");
+        // With a wrong check character, in running text and not named a code.
+        let wrong = format!("{}{}", &id[..17], if id.ends_with('0') { '1' } else { '0' });
+        let masked = mask_personal_in(&format!("当事人（{wrong}）")).into_owned();
+        assert!(!masked.contains(&wrong[6..14]), "{masked}");
+        for phone in [
+            "139 12345678",
+            "1391 234 5678",
+            "13912 345678",
+            "1-391-234-5678",
+            "139\u{2014}1234\u{2014}5678",
+            "139.1234.5678",
+            "1391234 5678",
+            "139\u{200B}1234\u{200B}5678",
+        ] {
+            let masked = mask_personal_in(&format!("联系电话{phone}。")).into_owned();
+            assert_eq!(masked, "联系电话139****5678。", "{phone:?}");
+        }
+        // What is no phone stays: a date and an amount, a longer number, a list.
+        for text in [
+            "2026.11.05 罚款1.5万元",
+            "编号139 1234 5678 9",
+            "第1、3、5、7批 共13912345678.5元",
+            "2026-03-05 10:30 第13号",
+        ] {
+            assert_eq!(mask_personal_in(text), text, "{text}");
+        }
+    }
+
     #[test]
     fn id_numbers_in_free_text_are_masked() {
         let id = "320902198503151234";

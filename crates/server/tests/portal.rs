@@ -370,6 +370,21 @@ async fn a_repaired_penalty_leaves_every_public_view_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn articles_are_written_in_the_console_and_published_on_the_portal() {
     let h = harness();
+    // A person's ID or mobile number in what would be published: refused, saying where.
+    for body in [
+        "失信当事人张某（身份证号320902198503151234）已完成整改。",
+        "咨询电话：139 1234 5678",
+    ] {
+        let r = h
+            .post_form(
+                "/console/articles",
+                Role::Admin,
+                &[("column", "通知公告"), ("title", "通报"), ("body", body)],
+            )
+            .await;
+        assert!(r.text().contains("不能向社会公开"), "{}", r.text());
+        assert!(!r.text().contains("19850315"), "{}", r.text());
+    }
     let r = h
         .post_form(
             "/console/articles",

@@ -7,6 +7,7 @@ use auth::Role;
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
 use common::*;
+use domain::clock::Clock;
 use serde_json::json;
 
 fn records_json(rows: &[(&str, &str, &str)]) -> serde_json::Value {
@@ -2689,4 +2690,65 @@ async fn a_form_without_its_csrf_field_is_a_recorded_refusal() {
     assert_eq!(h.trail("access.denied", "POST /console/tokens").len(), 1);
     let made = tokio::task::block_in_place(|| h.state.platform.tokens()).unwrap();
     assert!(made.iter().all(|t| t.name != "x"), "{made:?}");
+}
+
+/// A record withdrawn with a reason that names a person, then sent again corrected, is public
+/// again: the public reads its versions without the reasons staff typed (nor the batch and row
+/// they came from); the subject reads them with ID and mobile numbers masked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_does_not_read_the_reasons_staff_typed() {
+    let h = harness();
+    let row = [(
+        "盐城市恒泰化工有限公司",
+        "法人及非法人组织",
+        h.org.as_str(),
+        "盐环罚〔2026〕77号",
+    )];
+    let csv = unit_penalty_csv(&h.state, &row);
+    let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &csv));
+    assert_eq!(s.accepted, 1, "{s:?}");
+    let path = format!("/api/v1/subjects/{}", h.org);
+    let record_of = |file: &serde_json::Value| -> serde_json::Value {
+        file["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["records"].as_array().unwrap().iter())
+            .find(|r| r.to_string().contains("〔2026〕77号"))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let id = record_of(&h.get(&path, Role::Admin).await.json())["record_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let secret = "当事人身份证号320902198503151234录入有误，联系电话13912345678";
+    let r = h
+        .post_json(
+            &format!("/api/v1/records/{id}/withdraw"),
+            Role::Reporter,
+            json!({ "reason": secret }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    h.clock.set(h.clock.now() + chrono::Duration::minutes(1));
+    let again = csv.replace("处罚款0.5万元", "处罚款0.5万元（已更正）");
+    let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &again));
+    assert_eq!(s.accepted, 1, "{s:?}");
+    let public = h.get(&path, Role::Public).await.text();
+    assert!(public.contains("〔2026〕77号"), "public again: {public}");
+    assert!(
+        !public.contains("19850315") && !public.contains("12345678"),
+        "{public}"
+    );
+    let rec = record_of(&serde_json::from_str(&public).unwrap());
+    for v in rec["versions"].as_array().unwrap() {
+        assert!(v["reason"].is_null() && v["submission_id"].is_null(), "{v}");
+    }
+    let own = h.get(&path, Role::Subject).await.text();
+    assert!(own.contains("139****5678"), "{own}");
+    assert!(
+        !own.contains("19850315") && !own.contains("13912345678"),
+        "{own}"
+    );
 }

@@ -359,12 +359,19 @@ fn record_view(
 
 /// A full file for someone outside the platform's staff (the subject itself, a bank it
 /// authorised): who made each version is named by the unit that reported the record, not by
-/// a login or token of its staff (nor of the subject's own people, for a commitment it signed).
+/// a login or token of its staff (nor of the subject's own people, for a commitment it signed),
+/// and the reasons staff typed have ID and mobile numbers masked.
 pub fn staff_names_hidden(file: &mut CreditFile) {
     for class in &mut file.classes {
         for r in &mut class.records {
             for v in &mut r.versions {
                 v.actor = r.source_unit.clone();
+                // Free text staff typed: ID and mobile numbers in it masked.
+                if let Some(why) = &mut v.reason
+                    && let std::borrow::Cow::Owned(m) = domain::ids::mask_personal_in(why)
+                {
+                    *why = m;
+                }
             }
         }
     }
@@ -450,8 +457,13 @@ pub fn file_of(
                 .collect();
             for v in &mut views {
                 v.items.retain(|it| !hidden.contains(&it.code.as_ref()));
+                // Who, why and from which row of which batch are the units' business: a reason
+                // is free text staff typed (a withdrawal's may name the person it was about).
                 for x in &mut v.versions {
                     x.actor = String::new();
+                    x.reason = None;
+                    x.submission_id = None;
+                    x.row_no = None;
                 }
             }
         }

@@ -115,6 +115,26 @@ fn checked(f: &ArticleForm) -> Result<(String, String, String), ApiError> {
             "正文不能为空，且不超过100000字".into(),
         ));
     }
+    // What the portal publishes is public: a person's ID or mobile number in it is the office's
+    // to take out (or write masked), not the portal's to show.
+    for (part, text) in [("标题", title), ("正文", body.as_str())] {
+        if let std::borrow::Cow::Owned(masked) = domain::ids::mask_personal_in(text) {
+            let at = text
+                .char_indices()
+                .zip(masked.chars())
+                .find(|((_, a), b)| a != b)
+                .map_or(0, |((i, _), _)| i);
+            let near: String = text[text.floor_char_boundary(at.saturating_sub(30))..]
+                .chars()
+                .take(20)
+                .collect();
+            return Err(ApiError::Unprocessable(format!(
+                "{part}中含有公民身份号码或手机号码（“{}…”附近），不能向社会公开：请删除，或写成脱敏形式（如 {}）后再保存",
+                domain::ids::mask_personal_in(&near),
+                "320902********1234、139****5678"
+            )));
+        }
+    }
     Ok((column.to_string(), title.to_string(), body))
 }
 
