@@ -1242,10 +1242,26 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
         folded.as_str()
     };
     // A time after the date is dropped, but only when it is one: 2026-11-30 99:99 is not a date.
+    // A time with its offset (Z, +0000: a system that writes UTC) is an instant: its day is
+    // the day in Beijing (2026-03-04T16:00:00Z is 5 March there).
     let (s, time) = s.split_once(['T', ' ']).unwrap_or((s, ""));
-    if !time.trim().is_empty() && !is_time(time.trim()) {
-        return None;
+    let offset = match time.trim() {
+        "" => None,
+        t => Some(time_offset(t)?),
+    };
+    let day = day_of(s)?;
+    match offset.flatten() {
+        None => Some(day),
+        Some((at, east)) => {
+            let beijing = chrono::NaiveDateTime::new(day, at)
+                + chrono::Duration::seconds(i64::from(8 * 3600 - east));
+            Some(beijing.date())
+        }
     }
+}
+
+/// The date part of [`parse_date`].
+fn day_of(s: &str) -> Option<NaiveDate> {
     if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         return NaiveDate::parse_from_str(s, "%Y%m%d").ok();
     }
@@ -1270,16 +1286,36 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, d)
 }
 
-/// A time of day as written after a date: 10:00, 10:00:00, 10:00:00.000, with Z or an offset.
-fn is_time(t: &str) -> bool {
-    let t = t.strip_suffix(['Z', 'z']).unwrap_or(t);
-    let t = match t.rfind(['+', '-']) {
-        Some(i) if i > 0 => &t[..i],
-        _ => t,
+/// A time of day as written after a date — 10:00, 10:00:00, 10:00:00.000 — and its offset east
+/// of UTC in seconds when it has one (Z, +08:00, +0800, -05): None when it is no time; Some(None)
+/// for a time without an offset (Beijing's, as written).
+fn time_offset(t: &str) -> Option<Option<(chrono::NaiveTime, i32)>> {
+    let (t, east) = if let Some(t) = t.strip_suffix(['Z', 'z']) {
+        (t, Some(0))
+    } else {
+        match t.rfind(['+', '-']) {
+            Some(i) if i > 0 => {
+                let sign = if t.as_bytes()[i] == b'-' { -1 } else { 1 };
+                let digits: String = t[i + 1..].chars().filter(|c| *c != ':').collect();
+                if !(digits.len() == 2 || digits.len() == 4)
+                    || !digits.bytes().all(|b| b.is_ascii_digit())
+                {
+                    return None;
+                }
+                let h: i32 = digits[..2].parse().ok()?;
+                let m: i32 = digits.get(2..).map_or(Ok(0), str::parse).ok()?;
+                if h > 14 || m > 59 {
+                    return None;
+                }
+                (t[..i].trim_end(), Some(sign * (h * 3600 + m * 60)))
+            }
+            _ => (t, None),
+        }
     };
-    ["%H:%M:%S%.f", "%H:%M:%S", "%H:%M"]
+    let at = ["%H:%M:%S%.f", "%H:%M:%S", "%H:%M"]
         .iter()
-        .any(|f| chrono::NaiveTime::parse_from_str(t, f).is_ok())
+        .find_map(|f| chrono::NaiveTime::parse_from_str(t, f).ok())?;
+    Some(east.map(|e| (at, e)))
 }
 
 /// Seals raw bytes for keeping: LZ4 then SM4-GCM, with a one-byte codec tag.
@@ -1870,9 +1906,20 @@ mod tests {
             "2026-05-01T10:00:00.000+08:00",
             "2026-05-01T02:00:00Z",
             "2026-05-01 10:00",
+            // An instant a system wrote in UTC (Jackson's default), or another zone: its day in
+            // Beijing.
+            "2026-04-30T16:00:00Z",
+            "2026-04-30T16:00:00.000+0000",
+            "2026-04-30T23:30:00+07:30",
+            "2026-04-30 11:00:00-05:00",
+            "2026-05-01T23:59:59+08:00",
         ] {
             assert_eq!(parse_date(s), Some(d), "{s}");
         }
+        assert_eq!(
+            parse_date("2026-05-01T16:00:00Z"),
+            NaiveDate::from_ymd_opt(2026, 5, 2)
+        );
         for s in [
             "2026-02-30",
             "01/05/2026",
@@ -1880,6 +1927,7 @@ mod tests {
             "2026-13-01",
             "2026-05-01 99:99",
             "2026-05-01 上午",
+            "2026-05-01T10:00:00+99:00",
         ] {
             assert_eq!(parse_date(s), None, "{s}");
         }
