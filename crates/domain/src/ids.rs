@@ -466,11 +466,19 @@ fn number_separator(c: char) -> Option<char> {
 /// when it holds any (None: nothing to fold). What is shown when a number in it is masked.
 fn folded_for_numbers(text: &str) -> Option<String> {
     let wide = |c: char| matches!(c, '\u{FF10}'..='\u{FF19}' | '\u{FF38}' | '\u{FF58}');
-    if text.is_ascii()
-        || !text
-            .chars()
-            .any(|c| wide(c) || number_separator(c).is_some())
-    {
+    if text.is_ascii() {
+        return None;
+    }
+    // Every payload value passes here: folded only when a full-width digit is in it, or one of
+    // the separators stands right after a digit (a Chinese text's dashes and spaces mostly do
+    // not).
+    let mut after_digit = false;
+    let wanted = text.chars().any(|c| {
+        let hit = wide(c) || (after_digit && number_separator(c).is_some());
+        after_digit = c.is_ascii_digit();
+        hit
+    });
+    if !wanted {
         return None;
     }
     Some(

@@ -252,7 +252,12 @@ impl Checker<'_> {
             deciding_unit: e.deciding_unit.clone(),
             listed_on: listed(e.listed_on),
             valid_to: listed(e.valid_to),
-            rectify_by: listed(e.rectify_by),
+            // A deadline that falls on a day off runs to the next working day (民法典 第二百零三条),
+            // as the overdue job and the deciding unit's 限期整改 count it.
+            rectify_by: listed(
+                e.rectify_by
+                    .map(|d| self.rules.calendar.next_workday_on_or_after(d)),
+            ),
             under_objection: e.under_objection,
             via,
             decided_on: p.map(|p| p.decided_on),

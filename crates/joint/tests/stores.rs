@@ -1076,6 +1076,7 @@ fn serious_penalties_forbid_government_procurement_on_both_stores() {
                 unit: None,
                 created_at: clock.now(),
                 revoked_at: None,
+                in_effect: true,
             })
             .unwrap();
         index.refresh(&store, &platform, &rules).unwrap();

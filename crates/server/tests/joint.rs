@@ -618,6 +618,11 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["verdict"], "clear", "{v}");
     assert_eq!(v["suppressed"][0]["exception_id"], ex["exception_id"]);
+    let listed = h
+        .get(&format!("/api/v1/exceptions?code={}", x.a), Role::Handling)
+        .await
+        .json();
+    assert_eq!(listed[0]["in_effect"], true, "{listed}");
     // The snippet says the hit was there and set aside, and on what ground.
     let text = h
         .get(
@@ -714,6 +719,8 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
         .await
         .json();
     assert_eq!(listed.as_array().unwrap().len(), 1);
+    // Listed, but said to be no longer in effect: its entry changed since it was marked.
+    assert_eq!(listed[0]["in_effect"], false, "{listed}");
 
     // A hit through the legal representative can be marked too.
     let (_, v) = check(&h, Role::Handling, &x.b, "ZFCG").await;
@@ -3370,4 +3377,88 @@ async fn a_second_server_follows_a_delisting_made_on_the_first() {
     }
     follower.abort();
     assert_eq!(seen["verdict"], "clear", "still stale after 10 s: {seen}");
+}
+
+/// A 整改期限 sent in a list file is held to the entry's dates (not before its listing, not after
+/// its validity: refused with the field and why), and one that falls on a day off is shown in
+/// checks as the working day it runs to, as the overdue job counts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_rectification_deadline_is_held_to_the_entrys_dates() {
+    let h = harness();
+    let x = city(&h);
+    let with_deadline = |deadline: &str| {
+        list_csv(
+            &[(
+                "盐城市丁重点关注有限公司",
+                &x.d,
+                "盐环关〔2026〕9号",
+                "多次超标排放",
+            )],
+            "2027-12-01",
+        )
+        .replace("MD_YXQZ\n", "MD_YXQZ,MD_ZGQX\n")
+        .replace("2027-12-01\n", &format!("2027-12-01,{deadline}\n"))
+    };
+    for (deadline, says) in [
+        ("2026-02-01", "2026-02-01早于列入日期"),
+        ("2029-11-01", "早于整改期限（MD_ZGQX）2029-11-01"),
+    ] {
+        let s = import(&h, UNIT, "重点关注名单", &with_deadline(deadline));
+        assert_eq!(s.rejected, 1, "{deadline}: {s:?}");
+        let reasons = tokio::task::block_in_place(|| {
+            h.state
+                .store
+                .rejections_page(s.submission_id.unwrap(), 0, 10)
+        })
+        .unwrap();
+        let text = ingest::rejects::reason_text(&reasons[0]);
+        assert!(text.contains(says), "{deadline}: {text}");
+    }
+    // 2026-10-04 is a day of the National Day holiday: the deadline runs to 2026-10-08.
+    let s = import(&h, UNIT, "重点关注名单", &with_deadline("2026-10-04"));
+    assert_eq!(s.accepted, 1, "{s:?}");
+    refresh(&h);
+    let (_, v) = check(&h, Role::Handling, &x.d, "XZXK").await;
+    let entry = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["decision_no"] == "盐环关〔2026〕9号")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(entry["rectify_by"], "2026-10-08", "{entry}");
+}
+
+/// A deadline set on a day off is moved to the next working day and the unit is told so; one
+/// counted in a year whose holiday notice is not out carries the calendar's warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rectification_deadline_says_how_it_was_counted() {
+    let h = harness();
+    let x = city(&h);
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    let id = v["entries"][0]["record_id"].as_str().unwrap().to_string();
+    let uri = format!("/api/v1/lists/{id}/actions");
+    let rectify = |deadline: &'static str| {
+        h.clock
+            .set(h.clock.now() + chrono::Duration::milliseconds(10));
+        h.post_json(
+            &uri,
+            Role::Deciding,
+            json!({"action": "rectify", "deadline": deadline, "reason": "责令限期整改"}),
+        )
+    };
+    let r = rectify("2026-10-04").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let note = r.json()["note"].as_str().unwrap().to_string();
+    assert!(note.contains("顺延至2026-10-08"), "{note}");
+    assert!(!note.contains("警告"), "{note}");
+    let r = rectify("2027-02-06").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let note = r.json()["note"].as_str().unwrap().to_string();
+    assert!(note.contains("顺延至2027-02-09"), "{note}");
+    assert!(
+        note.contains("2027年的国务院节假日安排通知尚未载入"),
+        "{note}"
+    );
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    assert_eq!(v["entries"][0]["rectify_by"], "2027-02-09", "{v}");
 }

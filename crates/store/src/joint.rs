@@ -67,6 +67,10 @@ pub struct CheckException {
     pub unit: Option<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    // Whether it still suppresses its hit: not revoked, and the entry is as it was marked
+    // (the service judges this against the entries in force; the store says true).
+    /// 是否仍然有效：未撤销，且该名单记录内容未变更、仍在有效期内。
+    pub in_effect: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
@@ -667,6 +671,7 @@ impl Store {
                     unit: r.opt_text(7)?,
                     created_at: r.time(8)?,
                     revoked_at: r.opt_time(9)?,
+                    in_effect: true,
                 })
             })
             .collect()

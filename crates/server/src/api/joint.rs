@@ -742,6 +742,10 @@ pub struct ListActionRequest {
 pub struct ListActionDone {
     pub record_id: String,
     pub action: String,
+    // What the platform said of the deadline: moved off a day off, or counted in a year whose
+    // holiday notice is not out.
+    /// 对整改期限的说明：遇休息日顺延，或该年度节假日安排尚未发布时的提示（无则为空）。
+    pub note: String,
 }
 
 /// The 认定单位 an entry names in its deciding-unit item, as the shipped unit list names it.
@@ -779,7 +783,7 @@ pub fn apply_list_action(
     c: &Ctx,
     id: &str,
     req: &ListActionRequest,
-) -> ApiResult<ListAction> {
+) -> ApiResult<(ListAction, String)> {
     // A deadline set on a day off is the next working day in law (rules.md; 民法典 第二百零三条):
     // stored so, and said so, so that every page, check and reminder shows the day enforced.
     let mut moved_note = String::new();
@@ -796,6 +800,23 @@ pub fn apply_list_action(
             let deadline = s.rules.calendar.next_workday_on_or_after(set);
             if deadline != set {
                 moved_note = format!("（所定期限{set}为休息日，顺延至{deadline}）");
+            }
+            // A year whose holiday notice is not out: the day is counted without its 调休, and
+            // said so (domain.md: a provisional calendar warns).
+            use chrono::Datelike;
+            let unknown: Vec<i32> = [set.year(), deadline.year()]
+                .into_iter()
+                .filter(|y| !s.rules.calendar.has_year(*y))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if let Some(w) = (domain::calendar::Counted {
+                date: deadline,
+                years_without_notice: unknown,
+            })
+            .warning()
+            {
+                moved_note.push_str(&format!("（{w}）"));
             }
             ListAction::Rectify { deadline }
         }
@@ -846,7 +867,7 @@ pub fn apply_list_action(
     )?;
     // Checks see the change at once.
     s.lists.refresh(&s.store, &s.platform, &s.rules)?;
-    Ok(action)
+    Ok((action, moved_note))
 }
 
 #[utoipa::path(post, path = "/api/v1/lists/{id}/actions", summary = "名单变更（整改期限、移出、撤销等）", tag = "联合奖惩", security(("token" = [])),
@@ -863,6 +884,10 @@ pub async fn list_action(
 ) -> ApiResult<Json<ListActionDone>> {
     let (s, c, rid, r2) = (state.clone(), ctx.clone(), id.clone(), req.clone());
     let r = blocking(move || apply_list_action(&s, &c, &rid, &r2)).await;
+    let (r, note) = match r {
+        Ok((a, note)) => (Ok(a), note),
+        Err(e) => (Err(e), String::new()),
+    };
     audit(
         &state,
         &ctx,
@@ -876,6 +901,10 @@ pub async fn list_action(
     Ok(Json(ListActionDone {
         record_id: id,
         action: req.action,
+        note: note
+            .trim_start_matches('（')
+            .trim_end_matches('）')
+            .replace("）（", "；"),
     }))
 }
 
@@ -932,6 +961,7 @@ pub fn mark_exception(
         },
         created_at: now,
         revoked_at: None,
+        in_effect: true,
     };
     e.exception_id = s.platform.create_exception(&e)?;
     s.lists.refresh(&s.store, &s.platform, &s.rules)?;
@@ -1008,6 +1038,10 @@ pub async fn list_exceptions(
     let r = blocking(move || {
         let (key, _, _) =
             joint::check::subject_of(&q.code, &s.rules, &s.keys, today(s.clock.now()))?;
+        // An exception holds while its entry is in force as it was marked: one whose entry
+        // changed, ended or was withdrawn is listed as no longer in effect.
+        let day = today(s.clock.now());
+        let around = s.lists.entries_around(&key);
         let list = s
             .platform
             .exceptions(Some(&key))?
@@ -1016,6 +1050,12 @@ pub async fn list_exceptions(
             .map(|mut e| {
                 // A reason is free text: an ID or mobile number typed in it is not shown whole.
                 e.reason = domain::ids::mask_personal_in(&e.reason).into_owned();
+                e.in_effect = e.revoked_at.is_none()
+                    && around.iter().any(|(x, _)| {
+                        x.record_id == e.record_id
+                            && x.hash == e.record_hash
+                            && (x.penalty.is_some() || x.in_force(day))
+                    });
                 e
             })
             .collect();
@@ -1083,6 +1123,7 @@ pub async fn revoke_exception(
     Ok(Json(ListActionDone {
         record_id: format!("exception:{id}"),
         action: "revoke".into(),
+        note: String::new(),
     }))
 }
 
@@ -1671,6 +1712,7 @@ pub async fn unsubscribe(
     Ok(Json(ListActionDone {
         record_id: shown,
         action: "unsubscribe".into(),
+        note: String::new(),
     }))
 }
 
@@ -1995,6 +2037,7 @@ pub async fn alert_feedback(
     Ok(Json(ListActionDone {
         record_id: format!("alert:{id}"),
         action: outcome,
+        note: String::new(),
     }))
 }
 

@@ -175,7 +175,7 @@ pub async fn act(State(state): State<Shared>, ctx: Ctx, body: Bytes) -> Response
         if r2.reason.trim().is_empty() {
             return Err(ApiError::Unprocessable("请填写理由".into()));
         }
-        api::apply_list_action(&s, &c, &rid, &r2)
+        api::apply_list_action(&s, &c, &rid, &r2).map(|(a, _)| a)
     })
     .await;
     answer_list_action(&state, &ctx, record_id, &req, r, &back).await
