@@ -377,6 +377,7 @@ fn read_csv<R: Read>(
     let tabs = first_line.iter().filter(|b| **b == b'\t').count();
     let commas = first_line.iter().filter(|b| **b == b',').count();
     let delimiter = if tabs > commas { b'\t' } else { b',' };
+    let semicolons = first_line.iter().filter(|b| **b == b';').count();
     let input = BufReader::with_capacity(
         1 << 20,
         RunBound::new(io::Cursor::new(sample).chain(input), b'\n', MAX_LINE_BYTES),
@@ -523,7 +524,17 @@ fn read_csv<R: Read>(
         }
     }
     if headers.is_none() {
-        return Err(IngestError::Format("文件为空，没有表头".into()));
+        // Lines were read, none a header: say what the file looks like rather than "empty".
+        return Err(IngestError::Format(if titles == 0 {
+            "文件为空，没有表头".into()
+        } else if semicolons > 0 && semicolons >= commas.max(tabs) {
+            "没有找到表头：文件各列以分号分隔，平台只识别英文逗号或制表符分隔的CSV；请在Excel中另存为“CSV UTF-8（逗号分隔）”后重新报送"
+                .into()
+        } else {
+            format!(
+                "没有找到表头：文件的{titles}行内容都只有一列，不像表格（报送模板第一行应为列名，如“行政相对人名称”“统一社会信用代码”）；请按报送模板另存为CSV或XLSX后重新报送"
+            )
+        }));
     }
     Ok(())
 }
@@ -953,7 +964,14 @@ fn read_xlsx<R: Read>(
         finish_header(h, &mut header_width)?;
     }
     if header_width.is_none() {
-        return Err(IngestError::Format("工作表为空，没有表头".into()));
+        return Err(IngestError::Format(if titles == 0 {
+            "工作表为空，没有表头（如数据在隐藏的工作表中，请取消隐藏或将数据复制到可见的工作表）"
+                .into()
+        } else {
+            format!(
+                "没有找到表头：工作表的{titles}行内容都只有一列，不像表格；请按报送模板在第一行填写列名后重新报送"
+            )
+        }));
     }
     Ok(())
 }
@@ -1464,6 +1482,28 @@ mod tests {
         )
         .unwrap();
         (h, enc, rows)
+    }
+
+    /// A file with lines but no header is told what it looks like, not called empty.
+    #[test]
+    fn a_file_without_a_header_is_told_why() {
+        let refused = |text: &str| {
+            read_rows(
+                Format::Csv,
+                text.as_bytes(),
+                &mut |_, _| Ok(()),
+                &mut |_| Ok(()),
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        let e = refused(
+            "行政相对人名称;统一社会信用代码;处罚决定书文号\n某公司;91320900MA1MB4X50R;盐环罚〔2026〕1号\n",
+        );
+        assert!(e.contains("分号"), "{e}");
+        let e = refused("报送说明\n本文件为2026年11月数据\n");
+        assert!(e.contains("没有找到表头") && e.contains("2行"), "{e}");
+        assert!(refused("").contains("文件为空"));
     }
 
     #[test]

@@ -585,8 +585,11 @@ impl<'a> Validator<'a> {
                         "“{v}”表示长期有效，本项须填写具体的截止日期（YYYY-MM-DD），按认定文书确定的期限填写"
                     ));
                 }
-                let d = parse_date(v).ok_or_else(|| {
-                    format!("“{v}”不是有效日期，应为YYYY-MM-DD格式，如2026-05-01")
+                let d = parse_date(v).ok_or_else(|| match excel_serial(v) {
+                    Some(d) => format!(
+                        "“{v}”是Excel的日期序列号（对应{d}），不是日期：请将该列设为“日期”格式，或填写为YYYY-MM-DD，如{d}"
+                    ),
+                    None => format!("“{v}”不是有效日期，应为YYYY-MM-DD格式，如2026-05-01"),
                 })?;
                 if it.not_future && d > self.today {
                     return Err(format!("{d}晚于报送当日{}", self.today));
@@ -630,6 +633,8 @@ impl<'a> Validator<'a> {
                 }
                 Ok(Typed::Text(out.join(";")))
             }
+            ItemType::Uscc if scientific(v) => Err(scientific_reason(v)),
+            ItemType::IdNumber if scientific(v) => Err(scientific_reason(v)),
             ItemType::Uscc => Uscc::parse(v, &self.rules.ids)
                 .map(|(u, s)| Typed::Uscc(u, s))
                 .map_err(|e| format!("统一社会信用代码{e}")),
@@ -1012,4 +1017,74 @@ fn open_ended(v: &str) -> bool {
         t.as_str(),
         "长期" | "长期有效" | "永久" | "永久有效" | "无期限" | "无固定期限" | "长久"
     ) || (t.starts_with("9999") && parse_date(&t.replacen("9999", "2099", 1)).is_some())
+}
+
+/// A number in scientific notation (3.20902E+17): what Excel shows, and saves to CSV, for a
+/// long number in a cell of the "General" format — its last digits already lost.
+fn scientific(v: &str) -> bool {
+    let v = v.trim();
+    let Some((mantissa, exp)) = v.split_once(['E', 'e']) else {
+        return false;
+    };
+    // Not a code that merely holds an E (a USCC may): Excel's form is short, with a decimal
+    // point or a signed exponent.
+    if v.len() >= 18 || !(mantissa.contains('.') || exp.starts_with('+')) {
+        return false;
+    }
+    let exp = exp.strip_prefix('+').unwrap_or(exp);
+    !mantissa.is_empty()
+        && mantissa.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && mantissa.chars().any(|c| c.is_ascii_digit())
+        && !exp.is_empty()
+        && exp.chars().all(|c| c.is_ascii_digit())
+}
+
+fn scientific_reason(v: &str) -> String {
+    format!(
+        "“{v}”是科学计数法：Excel把号码当成数字，末几位已经丢失，无法还原；请将该列设为“文本”格式，按原件重新录入完整号码"
+    )
+}
+
+/// The day an Excel date serial number stands for (46336 is 2026-11-10), when `v` is one in
+/// the years the platform's records fall in (1949 to 2100): a date cell formatted as a number.
+fn excel_serial(v: &str) -> Option<chrono::NaiveDate> {
+    let v = v.trim();
+    let whole = v.strip_suffix(".0").unwrap_or(v);
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || whole.len() > 5 {
+        return None;
+    }
+    let n: i64 = whole.parse().ok()?;
+    // 1949-10-01 is 18172; 2100-12-31 is 73415.
+    if !(18172..=73415).contains(&n) {
+        return None;
+    }
+    chrono::NaiveDate::from_ymd_opt(1899, 12, 30)?.checked_add_signed(chrono::Duration::days(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_excel_serial_and_a_number_in_scientific_notation_are_named() {
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        assert_eq!(excel_serial("46336"), day("2026-11-10"));
+        assert_eq!(excel_serial("46086.0"), day("2026-03-05"));
+        for not in ["123", "2026", "99999", "4633a", "46336.5", ""] {
+            assert_eq!(excel_serial(not), None, "{not}");
+        }
+        for sci in ["3.20902E+17", "9.13209E17", "3E+17"] {
+            assert!(scientific(sci), "{sci}");
+        }
+        for not in [
+            "91320900MA1MB4X50R",
+            "913209001234E56789",
+            "1e18",
+            "E+17",
+            "3.2E",
+            "320902198503151234",
+        ] {
+            assert!(!scientific(not), "{not}");
+        }
+    }
 }

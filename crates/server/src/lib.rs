@@ -308,7 +308,10 @@ pub fn app(state: AppState) -> (axum::Router, Shared) {
     let mut state = state;
     state.endpoints = endpoints;
     let shared: Shared = Arc::new(state);
+    // After every route (it applies to those registered before it): a page or API address
+    // asked with another method is told so in Chinese, not answered with an empty 405.
     let router = router
+        .method_not_allowed_fallback(api::meta::method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             access::check,

@@ -4,7 +4,8 @@
 mod common;
 
 use auth::Role;
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
 use common::*;
 
 fn record_id_of(h: &Harness, decision_no: &str) -> String {
@@ -1050,4 +1051,23 @@ async fn an_issued_bulletin_stays_as_issued() {
         });
         assert!(changed.is_err(), "{name}");
     }
+}
+
+/// An address asked with a method it does not take (a form's address typed into the browser, a
+/// POST to a portal page) is answered 405 in Chinese, not with an empty body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_method_is_told_in_chinese() {
+    let h = harness();
+    let r = h.get("/console/submissions", Role::Reporter).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.text().contains("不支持"), "{}", r.text());
+    let r = h
+        .send(
+            h.request(Method::POST, "/lists/red", Role::Public, Via::Token)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.text().contains("不支持"), "{}", r.text());
 }

@@ -2752,3 +2752,33 @@ async fn the_public_does_not_read_the_reasons_staff_typed() {
         "{own}"
     );
 }
+
+/// A withdrawn batch's console page says it was withdrawn and why, as its API reading does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withdrawn_batch_says_why_in_the_console() {
+    let h = harness();
+    let csv = unit_penalty_csv(
+        &h.state,
+        &[(
+            "某公司",
+            "法人及非法人组织",
+            "91320900MA1MB4X50R",
+            "盐环罚〔2026〕41号",
+        )],
+    );
+    let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &csv));
+    let id = s.submission_id.unwrap();
+    let r = h
+        .post_json(
+            &format!("/api/v1/submissions/{id}/withdraw"),
+            Role::Reporter,
+            json!({"reason": "与第3批重复报送"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = h
+        .get(&format!("/console/submissions/{id}"), Role::Reporter)
+        .await
+        .text();
+    assert!(page.contains("本批次已撤回：与第3批重复报送"), "{page}");
+}

@@ -5,7 +5,7 @@ pub mod authorisations;
 pub mod cases;
 pub mod files;
 pub mod joint;
-mod meta;
+pub(crate) mod meta;
 pub mod submissions;
 mod trail;
 

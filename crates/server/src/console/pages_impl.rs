@@ -797,6 +797,13 @@ pub async fn submission(
                     )
                 })
                 .into_iter()
+                // A withdrawn batch says why, as its API reading does.
+                .chain((sub.status == "withdrawn").then(|| {
+                    format!(
+                        "本批次已撤回：{}",
+                        sub.status_reason.as_deref().unwrap_or("（未说明理由）")
+                    )
+                }))
                 .chain(sub.notices.iter().cloned())
                 .collect(),
             unknown_columns: sub.unknown_columns.join("、"),
