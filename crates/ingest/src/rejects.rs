@@ -52,6 +52,13 @@ pub fn write_rejected_xlsx(
     ws.set_name("退回数据").map_err(xlsx)?;
     let bold = Format::new().set_bold();
     let width = sub.headers.len();
+    // The unit's columns as text: a code or an ID number retyped in the sheet stays as typed
+    // (in a "General" cell Excel turns its 18 digits into 3.20902E+17 and loses the last three).
+    let text = Format::new().set_num_format("@");
+    if width > 0 {
+        ws.set_column_range_format(0, width as u16 - 1, &text)
+            .map_err(xlsx)?;
+    }
     for (c, h) in sub.headers.iter().enumerate() {
         ws.write_string_with_format(0, c as u16, h, &bold)
             .map_err(xlsx)?;
@@ -71,7 +78,7 @@ pub fn write_rejected_xlsx(
         after = last.row_no;
         for r in &page {
             written += 1;
-            write_row(ws, written as u32, width, keys, r)?;
+            write_row(ws, written as u32, width, keys, r, &text)?;
         }
     }
     wb.save(path).map_err(xlsx)?;
@@ -84,13 +91,15 @@ fn write_row(
     width: usize,
     keys: &KeyRing,
     r: &StoredRejection,
+    text: &Format,
 ) -> Result<(), IngestError> {
     let xlsx = |e: rust_xlsxwriter::XlsxError| IngestError::Xlsx(e.to_string());
     {
         let cells: Vec<String> = serde_json::from_slice(&keys.decrypt(&r.raw_sealed)?)
             .map_err(|e| IngestError::Format(e.to_string()))?;
         for (c, v) in cells.iter().enumerate().take(width) {
-            ws.write_string(row, c as u16, fit(v)).map_err(xlsx)?;
+            ws.write_string_with_format(row, c as u16, fit(v), text)
+                .map_err(xlsx)?;
         }
         // Cells past the header (a stray comma, or a line rejected before any header) are the
         // unit's too: kept, not cut off.

@@ -263,6 +263,25 @@ fn fills_in(cell: &str) -> bool {
 /// A row below the data where the table is signed (填报人：张三  联系电话：…  审核人：…): not a
 /// record, so not counted as a rejected one.
 fn is_signature_row(cells: &[String]) -> bool {
+    is_totals_row(cells) || is_signed(cells)
+}
+
+/// A spreadsheet's totals line (合计, 总计, 小计 in its first columns, sums beside): no record.
+fn is_totals_row(cells: &[String]) -> bool {
+    cells
+        .iter()
+        .take(3)
+        .map(|c| {
+            c.chars()
+                .filter(|ch| !ch.is_whitespace() && !matches!(ch, ':' | '：'))
+                .collect::<String>()
+        })
+        .find(|c| !c.is_empty())
+        .is_some_and(|c| matches!(c.as_str(), "合计" | "总计" | "小计" | "共计"))
+}
+
+/// A line of who filled the sheet in (填报人, 联系电话 …).
+fn is_signed(cells: &[String]) -> bool {
     const LABELS: [&str; 9] = [
         "填报人",
         "填表人",
@@ -1482,6 +1501,16 @@ mod tests {
         )
         .unwrap();
         (h, enc, rows)
+    }
+
+    /// A totals line under the rows is the sheet's, not a record: passed over as a signature
+    /// line is.
+    #[test]
+    fn a_totals_line_is_no_record() {
+        let text = "行政相对人名称,罚款金额\n某公司,1.5\n合 计,1.5\n总计：,\n";
+        let (_, _, rows) = rows_of(Format::Csv, text.as_bytes());
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert!(!is_totals_row(&["某合计公司".into(), "1".into()]));
     }
 
     /// A file with lines but no header is told what it looks like, not called empty.

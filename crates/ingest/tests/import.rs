@@ -651,6 +651,21 @@ fn rejected_rows_go_back_in_the_units_own_layout() {
     assert_eq!(rows[2][header.len() + 1], "4");
     assert_eq!(rows[3][header.len() + 2], "单位备注ABC");
     assert!(rows[4][6].ends_with("以下省略）") && rows[4][6].chars().count() == 32_767);
+    // The unit's columns are text (number format "@"), cells and columns alike: a code
+    // retyped there stays as typed.
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let mut part = |name: &str| {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut z.by_name(name).unwrap(), &mut s).unwrap();
+        s
+    };
+    let styles = part("xl/styles.xml");
+    let sheet = part("xl/worksheets/sheet1.xml");
+    assert!(styles.contains("formatCode=\"@\""), "{styles}");
+    assert!(
+        sheet.contains("<cols>") && sheet.contains("style="),
+        "{sheet}"
+    );
 }
 
 #[test]

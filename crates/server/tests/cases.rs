@@ -593,6 +593,13 @@ async fn console_forms_apply_and_decide() {
     let id: i64 = to.rsplit('/').next().unwrap().parse().unwrap();
     let page = h.get(&to, Role::Subject).await.text();
     assert!(page.contains("receipt.pdf") && page.contains("信用修复承诺"));
+    // The evidence it was opened with is named in its entry in the trail.
+    let entry = h.trail("repair.apply", &record_id);
+    let detail = entry[0].entry.detail.clone().unwrap_or_default();
+    assert!(
+        detail.contains(&format!("case={id}")) && detail.contains("证明材料1个：receipt.pdf"),
+        "{detail}"
+    );
     // Without the CSRF token the form is refused.
     let r = h
         .send(

@@ -302,6 +302,7 @@ pub async fn apply(
 ) -> ApiResult<CaseCreated> {
     let a = actor(ctx)?;
     let (s, rid) = (state.clone(), record_id.clone());
+    let attached = files_detail(&files);
     let r = blocking(move || {
         let id =
             casework(&s).apply_repair(&a, &rid, commitment, &statement, &files, s.clock.now())?;
@@ -314,7 +315,9 @@ pub async fn apply(
         "repair.apply",
         Some(record_id),
         if r.is_ok() { "ok" } else { "failed" },
-        r.as_ref().ok().map(|c| format!("case={}", c.case_id)),
+        r.as_ref()
+            .ok()
+            .map(|c| format!("case={}{attached}", c.case_id)),
     )
     .await;
     r
@@ -359,6 +362,7 @@ pub async fn object(
 ) -> ApiResult<CaseCreated> {
     let a = writer(ctx)?;
     let (s, rid) = (state.clone(), record_id.clone());
+    let attached = files_detail(&files);
     let r = blocking(move || {
         let id = casework(&s).object(&a, &rid, &reason, &files, s.clock.now())?;
         // Checks show 异议处理中 on a list entry at once (the jobs catch up if this fails).
@@ -374,10 +378,25 @@ pub async fn object(
         "objection.create",
         Some(record_id),
         if r.is_ok() { "ok" } else { "failed" },
-        r.as_ref().ok().map(|c| format!("case={}", c.case_id)),
+        r.as_ref()
+            .ok()
+            .map(|c| format!("case={}{attached}", c.case_id)),
     )
     .await;
     r
+}
+
+/// The evidence a case was opened with, for its entry in the trail (as a later upload's own
+/// entry names its file): how many, their names and sizes.
+fn files_detail(files: &[Upload]) -> String {
+    if files.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| format!("{}（{}字节）", f.name, f.bytes.len()))
+        .collect();
+    format!(" 证明材料{}个：{}", files.len(), names.join("、"))
 }
 
 #[utoipa::path(post, path = "/api/v1/objections", summary = "提出异议", tag = "信用修复与异议", security(("token" = [])),

@@ -781,13 +781,8 @@ const CONFLICTS_SHOWN: i64 = 200;
 pub async fn quality(State(state): State<Shared>, ctx: Ctx) -> Response {
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
-        let pct = |a: u64, b: u64| {
-            if b == 0 {
-                "-".to_string()
-            } else {
-                format!("{:.1}%", a as f64 * 100.0 / b as f64)
-            }
-        };
+        // The same rounding as the unit's home page and `xinyong quality` (two decimals).
+        let pct = super::pages_impl::rate;
         let units = s
             .store
             .quality_by_unit(None)?
