@@ -570,6 +570,7 @@ impl Importer<'_> {
                     // Decisions filed under another subject are judged now that every row is
                     // in (a withdrawal there is a change: the submission is no repeat).
                     w.settle_superseded()?;
+                    w.note_reverted_corrections()?;
                     let counts = w.counts();
                     // The same bytes again are a repeat only if they changed nothing: a file
                     // sent back after a correction (or a withdrawal) restores what it says.

@@ -1670,6 +1670,22 @@ fn the_first_file_sent_again_after_a_correction_restores_its_content() {
             ts.name
         );
         assert!(again.submission_id.is_some(), "{}", ts.name);
+        // And it says so: which row undid which batch's correction.
+        let told = again.notices.join("\n");
+        assert!(
+            told.contains(&format!(
+                "第2行：该记录恢复为第1版的内容，撤销了报送批次{}所做的更正（第2版）",
+                b.submission_id.unwrap()
+            )),
+            "{}: {told}",
+            ts.name
+        );
+        assert!(
+            b.notices.iter().all(|n| !n.contains("恢复为")),
+            "{}: {:?}",
+            ts.name,
+            b.notices
+        );
         // The same bytes once more: now a repeat that changes nothing.
         let repeat = import(&ts.store, &rules, &keys, &clock, &first, env, "行政处罚");
         assert_eq!(

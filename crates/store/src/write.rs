@@ -597,6 +597,39 @@ impl SubmissionWriter<'_> {
         Ok(())
     }
 
+    /// Rows of this submission that put a record back to what an earlier version said, undoing
+    /// a correction a later batch of the unit made (a whole month exported again from a system
+    /// that never took the correction in): told by row, with the batch whose correction it
+    /// undid, so that the unit can send the correction again if the undoing was not meant. Not
+    /// looked for in a bulk load (its indexes are set aside until commit; a first load undoes
+    /// nothing).
+    pub fn note_reverted_corrections(&mut self) -> Result<(), StoreError> {
+        if self.counts.corrected == 0 || !self.deferred.is_empty() {
+            return Ok(());
+        }
+        let rows = self.conn.query(
+            "SELECT v.row_no, MAX(p.version_no), l.version_no, l.submission_id
+             FROM record_versions v
+             JOIN record_versions l ON l.subject_key = v.subject_key AND l.record_key = v.record_key
+                AND l.version_no = v.version_no - 1 AND l.change = 'corrected'
+                AND l.submission_id IS NOT NULL AND l.submission_id <> v.submission_id
+             JOIN record_versions p ON p.subject_key = v.subject_key AND p.record_key = v.record_key
+                AND p.version_no < l.version_no AND p.content_hash = v.content_hash
+             WHERE v.submission_id = $1 AND v.change = 'corrected'
+             GROUP BY v.row_no, l.version_no, l.submission_id
+             ORDER BY v.row_no
+             LIMIT 100",
+            &[Val::Int(self.submission_id)],
+        )?;
+        for r in rows {
+            let (row, back_to, undone, by) = (r.i64(0)?, r.i64(1)?, r.i64(2)?, r.i64(3)?);
+            self.note(format!(
+                "第{row}行：该记录恢复为第{back_to}版的内容，撤销了报送批次{by}所做的更正（第{undone}版）；如非本意，请重新报送更正后的内容"
+            ));
+        }
+        Ok(())
+    }
+
     /// Keeps a message for the unit, at most [`NOTES_KEPT`] (then one saying how many more).
     fn note(&mut self, text: String) {
         if self.notices.len() < NOTES_KEPT {
