@@ -514,6 +514,21 @@ pub async fn audited_write<T, E>(
     append(state, ctx, entry).await;
 }
 
+/// Runs a write that carries its audit entry into its own transaction (`f` hands it to the
+/// store: `Store::write_audited`) on a blocking thread, and records it as failed on its own when
+/// the write fails (see [`audited_write`]).
+pub async fn write_carrying<T: Send + 'static>(
+    state: &Shared,
+    ctx: &Ctx,
+    entry: NewAuditEntry,
+    f: impl FnOnce(&mut NewAuditEntry) -> Result<T, crate::error::ApiError> + Send + 'static,
+) -> Result<T, crate::error::ApiError> {
+    let mut carried = entry.clone();
+    let r = crate::blocking(move || f(&mut carried)).await;
+    audited_write(state, ctx, &r, entry).await;
+    r
+}
+
 /// Appends an entry for this request (see [`audit`]).
 async fn append(state: &Shared, ctx: &Ctx, entry: NewAuditEntry) {
     use std::sync::atomic::Ordering;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use store::{Account, ApiToken};
 
 use crate::body::{ApiJson, ApiPath};
-use crate::context::{Ctx, audit, audit_entry, audited_write};
+use crate::context::{Ctx, audit, audit_entry, write_carrying};
 use crate::error::{ApiResult, ErrorBody};
 use crate::manage::{self, AccountRequest, CreatedAccount, CreatedToken, TokenRequest};
 use crate::{Shared, blocking};
@@ -49,8 +49,7 @@ pub async fn create_account(
         "ok",
         Some(format!("role={} unit={:?}", req.role, req.unit)),
     );
-    let mut carried = entry.clone();
-    let r = blocking(move || {
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
         manage::office_may_create(r2.role)?;
         manage::create_account(
             &s.platform,
@@ -59,11 +58,10 @@ pub async fn create_account(
             &r2,
             &actor,
             s.clock.now(),
-            Some(&mut carried),
+            Some(carried),
         )
     })
     .await;
-    audited_write(&state, &ctx, &r, entry).await;
     Ok((StatusCode::CREATED, Json(r?)))
 }
 
@@ -90,9 +88,10 @@ pub async fn disable_account(
         "ok",
         None,
     );
-    let mut carried = entry.clone();
-    let r = blocking(move || manage::disable_account(&s, id, Some(&mut carried))).await;
-    audited_write(&state, &ctx, &r, entry).await;
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
+        manage::disable_account(&s, id, Some(carried))
+    })
+    .await;
     r.map(|ok| Json(Done { ok }))
 }
 
@@ -121,12 +120,10 @@ pub async fn reset_password(
         "ok",
         None,
     );
-    let mut carried = entry.clone();
-    let r = blocking(move || {
-        manage::reset_password(&s.platform, id, s.clock.now(), Some(&mut carried))
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
+        manage::reset_password(&s.platform, id, s.clock.now(), Some(carried))
     })
     .await;
-    audited_write(&state, &ctx, &r, entry).await;
     r.map(|p| {
         Json(NewPassword {
             initial_password: p,
@@ -162,8 +159,7 @@ pub async fn create_token(
             req.name, req.role, req.unit
         )),
     );
-    let mut carried = entry.clone();
-    let r = blocking(move || {
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
         manage::office_may_create(r2.role)?;
         manage::create_token(
             &s.platform,
@@ -172,11 +168,10 @@ pub async fn create_token(
             &r2,
             &actor,
             s.clock.now(),
-            Some(&mut carried),
+            Some(carried),
         )
     })
     .await;
-    audited_write(&state, &ctx, &r, entry).await;
     if let Ok(t) = &r {
         manage::revoke_untraced_token(&state, &ctx, t.token_id).await;
     }
@@ -201,17 +196,15 @@ pub async fn revoke_token(
         "ok",
         None,
     );
-    let mut carried = entry.clone();
-    let r = blocking(move || {
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
         crate::manage::revoke_token_of_office(
             &s.platform,
             &s.tokens,
             id,
             s.clock.now(),
-            Some(&mut carried),
+            Some(carried),
         )
     })
     .await;
-    audited_write(&state, &ctx, &r, entry).await;
     r.map(|ok| Json(Done { ok }))
 }

@@ -1754,8 +1754,7 @@ pub async fn set_webhook(
     let (s, c) = (state.clone(), ctx.clone());
     let entry =
         crate::context::audit_entry(&ctx, "webhook.set", Some(req.unit.clone()), "ok", None);
-    let mut carried = entry.clone();
-    let r = blocking(move || {
+    let r = crate::context::write_carrying(&state, &ctx, entry, move |carried| {
         // Not this machine, nor addresses no department's system has (the name resolves here).
         if let Some(why) =
             joint::alerts::webhook_target_refused(&url, s.config.webhooks_to_loopback)
@@ -1773,7 +1772,7 @@ pub async fn set_webhook(
             &sealed,
             &c.principal.actor(),
             s.clock.now(),
-            Some(&mut carried),
+            Some(carried),
         )?;
         Ok(WebhookCreated {
             unit: req.unit,
@@ -1782,7 +1781,6 @@ pub async fn set_webhook(
         })
     })
     .await;
-    crate::context::audited_write(&state, &ctx, &r, entry).await;
     r.map(Json)
 }
 

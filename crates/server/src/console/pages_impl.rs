@@ -12,7 +12,7 @@ use crate::api::submissions::{
     import_body, rejections_file, visible_submission, withdraw_submission,
 };
 use crate::body::{ApiPath, ApiQuery};
-use crate::context::{Ctx, audit, audit_entry, audited_write};
+use crate::context::{Ctx, audit, audit_entry, write_carrying};
 use crate::error::ApiError;
 use crate::manage::{self, AccountRequest, TokenRequest};
 use crate::{Shared, blocking, today};
@@ -1011,8 +1011,7 @@ pub async fn create_account(
         "ok",
         Some(format!("role={role}")),
     );
-    let mut carried = entry.clone();
-    let r = blocking(move || {
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
         manage::office_may_create(r2.role)?;
         manage::create_account(
             &s.platform,
@@ -1021,11 +1020,10 @@ pub async fn create_account(
             &r2,
             &actor,
             s.clock.now(),
-            Some(&mut carried),
+            Some(carried),
         )
     })
     .await;
-    audited_write(&state, &ctx, &r, entry).await;
     match r {
         Ok(c) => accounts_page(&state, &ctx, Some((c.username, c.initial_password)), None).await,
         Err(e) => accounts_page(&state, &ctx, None, Some(e.to_string())).await,
@@ -1063,16 +1061,14 @@ async fn switch_account(state: Shared, ctx: Ctx, id: i64, csrf: &str, enable: bo
         "account.disable"
     };
     let entry = audit_entry(&ctx, action, Some(format!("account:{id}")), "ok", None);
-    let mut carried = entry.clone();
-    let r = blocking(move || {
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
         if enable {
-            manage::enable_account(&s, id, Some(&mut carried))
+            manage::enable_account(&s, id, Some(carried))
         } else {
-            manage::disable_account(&s, id, Some(&mut carried))
+            manage::disable_account(&s, id, Some(carried))
         }
     })
     .await;
-    audited_write(&state, &ctx, &r, entry).await;
     match r {
         Ok(_) => see_other("/console/accounts"),
         Err(e) => error_page(&ctx, e),
@@ -1096,19 +1092,17 @@ pub async fn reset_account(
         "ok",
         None,
     );
-    let mut carried = entry.clone();
-    let r = blocking(move || {
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
         let a = s
             .platform
             .account(id)?
             .ok_or_else(|| ApiError::NotFound(format!("账号{id}不存在")))?;
         Ok((
             a.username,
-            manage::reset_password(&s.platform, id, s.clock.now(), Some(&mut carried))?,
+            manage::reset_password(&s.platform, id, s.clock.now(), Some(carried))?,
         ))
     })
     .await;
-    audited_write(&state, &ctx, &r, entry).await;
     match r {
         Ok(created) => accounts_page(&state, &ctx, Some(created), None).await,
         Err(e) => error_page(&ctx, e),
@@ -1221,8 +1215,7 @@ pub async fn create_token(
         "ok",
         Some(format!("name={} role={role}", f.name)),
     );
-    let mut carried = entry.clone();
-    let r = blocking(move || {
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
         manage::office_may_create(r2.role)?;
         manage::create_token(
             &s.platform,
@@ -1231,11 +1224,10 @@ pub async fn create_token(
             &r2,
             &actor,
             s.clock.now(),
-            Some(&mut carried),
+            Some(carried),
         )
     })
     .await;
-    audited_write(&state, &ctx, &r, entry).await;
     if let Ok(t) = &r {
         manage::revoke_untraced_token(&state, &ctx, t.token_id).await;
     }
@@ -1262,18 +1254,16 @@ pub async fn revoke_token(
         "ok",
         None,
     );
-    let mut carried = entry.clone();
-    let r = blocking(move || {
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
         crate::manage::revoke_token_of_office(
             &s.platform,
             &s.tokens,
             id,
             s.clock.now(),
-            Some(&mut carried),
+            Some(carried),
         )
     })
     .await;
-    audited_write(&state, &ctx, &r, entry).await;
     match r {
         Ok(_) => see_other("/console/tokens"),
         Err(e) => error_page(&ctx, e),
