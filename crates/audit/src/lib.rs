@@ -1020,6 +1020,33 @@ mod tests {
         }
     }
 
+    /// An auditor asking after a subject by its key finds the entries about it and about its
+    /// records (`<key>-<record key>`), not those of another subject whose key it begins.
+    #[test]
+    fn a_subject_is_found_with_its_records_in_the_trail() {
+        for ts in testkit::stores() {
+            let platform = Arc::new(store::Store::open_platform(&ts.spec).unwrap());
+            let log = AuditLog::start(platform.clone(), Default::default());
+            for object in ["S1", "S1-abc", "S1-def", "S10-xyz", "S1x", "T1-abc"] {
+                let mut e = entry(0);
+                e.object = Some(object.into());
+                log.record_blocking(e).unwrap();
+            }
+            let mut found: Vec<String> = platform
+                .audit_search(&store::AuditQuery {
+                    object: Some("S1".into()),
+                    limit: 100,
+                    ..Default::default()
+                })
+                .unwrap()
+                .into_iter()
+                .filter_map(|a| a.entry.object)
+                .collect();
+            found.sort();
+            assert_eq!(found, ["S1", "S1-abc", "S1-def"], "{}", ts.name);
+        }
+    }
+
     /// A write carrying its entry (`Store::write_audited`: accounts, tokens, webhooks) chains
     /// between the writer's groups — on PostgreSQL the groups' cached head is stale after it —
     /// and a write whose entry cannot be appended leaves neither.

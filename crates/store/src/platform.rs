@@ -187,6 +187,9 @@ fn hex_bytes<S: serde::Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
 pub struct AuditQuery {
     pub actor: Option<String>,
     pub action: Option<String>,
+    /// The object exactly, or a subject's key: then also its records' entries (their ids are
+    /// `<subject key>-<record key>`), so that an auditor asking after a subject finds what was
+    /// done to its records.
     pub object: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
@@ -823,7 +826,8 @@ impl Store {
             c.query(
                 &format!(
                     "SELECT {AUDIT_COLUMNS} FROM audit_log
-                     WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2) AND ($3 = '' OR object = $3)
+                     WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2)
+                       AND ($3 = '' OR object = $3 OR object LIKE ($3 || '-%'))
                        AND at >= $4 AND at <= $5 AND seq < $6
                      ORDER BY seq DESC LIMIT $7"
                 ),

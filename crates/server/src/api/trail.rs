@@ -16,6 +16,8 @@ use crate::{Shared, blocking};
 pub struct SearchParams {
     pub actor: Option<String>,
     pub action: Option<String>,
+    // The object exactly; a subject's key also finds its records' entries.
+    /// 操作对象（精确匹配）；填写信用主体的主体键时，同时查出该主体各条记录的操作。
     pub object: Option<String>,
     // From this day (YYYY-MM-DD, Beijing time).
     /// 起始日期（YYYY-MM-DD，北京时间），含当日。
