@@ -437,58 +437,134 @@ impl ResidentId {
 /// the whole value or the text names it a code (注册号, 编号) just before. Borrowed when there is
 /// none.
 pub fn mask_ids_in(text: &str) -> std::borrow::Cow<'_, str> {
-    // Full-width digits (typed in Chinese input mode) are digits: looked for in a copy with
-    // them folded, which is what is shown when one is masked.
-    // With the spaces and dashes a number typed in that mode is grouped by, and the invisible
-    // characters that would hide a number from the search.
-    if let Some(folded) = folded_for_numbers(text) {
-        return match mask_ascii_ids(&folded) {
-            std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(text),
-            std::borrow::Cow::Owned(m) => std::borrow::Cow::Owned(m),
-        };
-    }
-    mask_ascii_ids(text)
+    // Full-width digits (typed in Chinese input mode) are digits, and the spaces, dashes and
+    // invisible characters people split or hide a number with are separators: looked for in a
+    // folded copy, and the masks put into the text as written (nothing else of it changes).
+    masked_at(text, id_spans)
 }
 
-/// A character that separates the groups of a number as people write one (a space of any
-/// width, a dash of any length, a full stop, a slash, a line break), or hides inside it (a
-/// zero-width space, a soft hyphen): read as a plain space or hyphen when numbers are looked for.
+/// `text` with the spans `find` gives (start, end, what to show) replaced: found in the folded
+/// copy when the text needs folding, their places mapped back to the text as written.
+fn masked_at(
+    text: &str,
+    find: fn(&str) -> Vec<(usize, usize, String)>,
+) -> std::borrow::Cow<'_, str> {
+    let folded = folded_for_numbers(text);
+    let (searched, map) = match &folded {
+        Some(f) => (f.text.as_str(), Some(&f.map)),
+        None => (text, None),
+    };
+    let spans = find(searched);
+    if spans.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let at = |i: usize| map.map_or(i, |m| m.get(i).copied().unwrap_or(text.len()));
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    for (start, end, shown) in spans {
+        let (start, end) = (at(start), at(end));
+        if start < done {
+            continue;
+        }
+        out.push_str(&text[done..start]);
+        out.push_str(&shown);
+        done = end;
+    }
+    out.push_str(&text[done..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// A character that separates the groups of a number as people write one — a space of any
+/// width, a dash of any length, a middle dot, a line break or tab — or hides inside it (the
+/// invisible format characters: zero-width spaces and joiners, direction marks, soft hyphen,
+/// variation selectors): read as one plain space or hyphen when numbers are looked for.
 fn number_separator(c: char) -> Option<char> {
     match c {
-        '\u{3000}' | '\u{A0}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
-        | '\u{AD}' | '\u{FF0E}' | '\u{FF0F}' | '\u{FF3F}' => Some(' '),
-        '\u{FF0D}' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' => Some('-'),
+        ' '
+        | '\t'
+        | '\n'
+        | '\r'
+        | '\u{A0}'
+        | '\u{1680}'
+        | '\u{2000}'..='\u{200F}'
+        | '\u{2028}'
+        | '\u{2029}'
+        | '\u{202A}'..='\u{202F}'
+        | '\u{205F}'..='\u{2064}'
+        | '\u{3000}'
+        | '\u{FEFF}'
+        | '\u{AD}'
+        | '\u{34F}'
+        | '\u{180E}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{B7}'
+        | '\u{30FB}'
+        | '\u{FF65}' => Some(' '),
+        '-' | '\u{FF0D}' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' => {
+            Some('-')
+        }
         _ => None,
     }
 }
 
-/// The text with full-width digits (and X) folded and every [`number_separator`] read as ASCII,
-/// when it holds any (None: nothing to fold). What is shown when a number in it is masked.
-fn folded_for_numbers(text: &str) -> Option<String> {
+/// A text folded for looking for numbers, and for each of its bytes the offset of the
+/// character it came from in the text as written (one more entry: the text's end).
+struct Folded {
+    text: String,
+    map: Vec<usize>,
+}
+
+/// The text with full-width digits (and X, and ．／＿) folded to ASCII and every run of
+/// [`number_separator`]s read as one plain space or hyphen — when it needs it (None: it holds
+/// no full-width digit and no separator other than single spaces and hyphens after a digit).
+/// Every payload value passes here: most are left as they are.
+fn folded_for_numbers(text: &str) -> Option<Folded> {
     let wide = |c: char| matches!(c, '\u{FF10}'..='\u{FF19}' | '\u{FF38}' | '\u{FF58}');
-    if text.is_ascii() {
-        return None;
-    }
-    // Every payload value passes here: folded only when a full-width digit is in it, or one of
-    // the separators stands right after a digit (a Chinese text's dashes and spaces mostly do
-    // not).
     let mut after_digit = false;
+    let mut prev_sep = false;
     let wanted = text.chars().any(|c| {
-        let hit = wide(c) || (after_digit && number_separator(c).is_some());
-        after_digit = c.is_ascii_digit();
+        let sep = number_separator(c);
+        let hit =
+            wide(c) || (after_digit && sep.is_some_and(|f| f != c)) || (prev_sep && sep.is_some());
+        prev_sep = after_digit && sep.is_some();
+        after_digit = c.is_ascii_digit() || wide(c);
         hit
     });
     if !wanted {
         return None;
     }
-    Some(
-        text.chars()
-            .map(|c| match c {
-                c if wide(c) => crate::text::fold_width(c),
-                c => number_separator(c).unwrap_or(c),
-            })
-            .collect(),
-    )
+    let mut out = String::with_capacity(text.len());
+    let mut map = Vec::with_capacity(text.len() + 1);
+    let mut last_sep = false;
+    for (o, c) in text.char_indices() {
+        let folded = match c {
+            c if wide(c) => Some(crate::text::fold_width(c)),
+            '\u{FF0E}' => Some('.'),
+            '\u{FF0F}' => Some('/'),
+            '\u{FF3F}' => Some('_'),
+            _ => None,
+        };
+        if let Some(f) = folded {
+            out.push(f);
+            map.push(o);
+            last_sep = false;
+        } else if let Some(sep) = number_separator(c) {
+            // A run of separators is one: its first stands for it, the rest fall inside the
+            // span a mask replaces.
+            if !last_sep {
+                out.push(sep);
+                map.push(o);
+            }
+            last_sep = true;
+        } else {
+            let start = out.len();
+            out.push(c);
+            map.extend((0..out.len() - start).map(|k| o + k));
+            last_sep = false;
+        }
+    }
+    map.push(text.len());
+    Some(Folded { text: out, map })
 }
 
 /// Free text as the public may see it: resident ID numbers (`mask_ids_in`) and mobile phone
@@ -509,13 +585,7 @@ pub fn mask_personal_in(text: &str) -> std::borrow::Cow<'_, str> {
 /// it (许可编号13912345678), unless it also names a phone (电话, 手机, 联系).
 /// Landline numbers are left: a unit's or a business's published number is most of them.
 pub fn mask_phones_in(text: &str) -> std::borrow::Cow<'_, str> {
-    if let Some(folded) = folded_for_numbers(text) {
-        return match mask_ascii_phones(&folded) {
-            std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(text),
-            std::borrow::Cow::Owned(m) => std::borrow::Cow::Owned(m),
-        };
-    }
-    mask_ascii_phones(text)
+    masked_at(text, phone_spans)
 }
 
 /// Whether the clause a number stands in (back to the last comma or stop) names it a code —
@@ -537,23 +607,25 @@ fn named_a_code(text: &str, start: usize) -> bool {
             "账户",
             "证号",
             "许可证",
+            "证书",
+            "批号",
+            "案号",
         ]
         .iter()
         .any(|w| clause.contains(w))
 }
 
-fn mask_ascii_phones(text: &str) -> std::borrow::Cow<'_, str> {
+/// The mobile numbers in an ASCII-folded text: (start, end, shown masked).
+fn phone_spans(text: &str) -> Vec<(usize, usize, String)> {
     let b = text.as_bytes();
     if b.len() < 11 {
-        return std::borrow::Cow::Borrowed(text);
+        return Vec::new();
     }
     let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
-    let sep = |i: usize| {
-        matches!(
-            b.get(i),
-            Some(b' ' | b'-' | b'.' | b'/' | b'_' | b'\n' | b'\t')
-        )
-    };
+    // Spaces and hyphens group a number any way; a dot, slash or underscore only as a number
+    // reads (139.1234.5678): otherwise they are an address's, a path's or a decimal's.
+    let sep = |i: usize| matches!(b.get(i), Some(b' ' | b'-'));
+    let punct = |i: usize| matches!(b.get(i), Some(b'.' | b'/' | b'_'));
     // What may not touch a number: another digit or letter (a code, a hash), or a decimal point
     // with a digit beyond it (an amount); a country code may.
     let touches_before = |i: usize| {
@@ -575,7 +647,8 @@ fn mask_ascii_phones(text: &str) -> std::borrow::Cow<'_, str> {
             continue;
         }
         // Eleven digits, whole or in up to four groups however split (3-4-4, 4-3-4, 3-8,
-        // 1-3-3-4 …) by single separators; a run that goes on past them is a longer number.
+        // 1-3-3-4 …) by single spaces or hyphens; a run that goes on past them is a longer
+        // number. With dots, slashes or underscores: 3-4-4 only.
         let (mut j, mut digits, mut seps) = (i, 0, 0);
         while digits < 11 {
             if digit(j) {
@@ -588,8 +661,19 @@ fn mask_ascii_phones(text: &str) -> std::borrow::Cow<'_, str> {
                 break;
             }
         }
+        let dotted = digits < 11
+            && (i..i + 3).all(digit)
+            && punct(i + 3)
+            && (i + 4..i + 8).all(digit)
+            && b.get(i + 8) == b.get(i + 3)
+            && (i + 9..i + 13).all(digit)
+            && !digit(i + 13)
+            && !(punct(i + 13) && digit(i + 14));
+        if dotted {
+            (j, digits, seps) = (i + 13, 11, 2);
+        }
         let end = j;
-        if digits < 11 || (sep(end) && digit(end + 1) && seps > 0) {
+        if digits < 11 || ((sep(end) || punct(end)) && digit(end + 1) && seps > 0) {
             i += 1;
             continue;
         }
@@ -608,20 +692,17 @@ fn mask_ascii_phones(text: &str) -> std::borrow::Cow<'_, str> {
             i += 1;
         }
     }
-    if found.is_empty() {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for (start, end, d) in found {
-        out.push_str(&text[at..start]);
-        out.push_str(std::str::from_utf8(&d[..3]).unwrap_or_default());
-        out.push_str("****");
-        out.push_str(std::str::from_utf8(&d[7..]).unwrap_or_default());
-        at = end;
-    }
-    out.push_str(&text[at..]);
-    std::borrow::Cow::Owned(out)
+    found
+        .into_iter()
+        .map(|(start, end, d)| {
+            let shown = format!(
+                "{}****{}",
+                std::str::from_utf8(&d[..3]).unwrap_or_default(),
+                std::str::from_utf8(&d[7..]).unwrap_or_default()
+            );
+            (start, end, shown)
+        })
+        .collect()
 }
 
 /// The province-level codes (GB/T 2260) an ID number's area code starts with.
@@ -685,7 +766,7 @@ fn label_before(text: &str, start: usize) -> Option<Label> {
         .rfind(['。', '；', ';', '\n'])
         .map_or(before, |i| &before[i..]);
     let nearest = |words: &[&str]| words.iter().filter_map(|w| before.rfind(w)).max();
-    let id = nearest(&["身份证", "证件", "身份号码", "公民"]);
+    let id = nearest(&["身份证", "证件", "身份号码", "公民", "当事人", "法定代表人"]);
     // An account's label names the number only in its own part of the sentence, and never
     // against an ID's label: "（身份证及银行账户）…" is still an ID number.
     let part = before.rfind(['，', ',']).map_or(before, |i| &before[i..]);
@@ -706,6 +787,12 @@ fn label_before(text: &str, start: usize) -> Option<Label> {
         "营业执照",
         "文号",
         "合同号",
+        "许可证",
+        "证书",
+        "批号",
+        "决定书",
+        "批复",
+        "案号",
     ])
     .max(account);
     match (code, id) {
@@ -715,19 +802,15 @@ fn label_before(text: &str, start: usize) -> Option<Label> {
     }
 }
 
-fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
+/// The resident ID numbers in an ASCII-folded text: (start, end, shown masked).
+fn id_spans(text: &str) -> Vec<(usize, usize, String)> {
     let b = text.as_bytes();
     let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
     let x_end =
         |i: usize| matches!(b.get(i), Some(b'X' | b'x')) && i > 0 && digit(i - 1) && !digit(i + 1);
     // A character of a number: a digit, or an X closing a run of digits.
     let part = |i: usize| digit(i) || x_end(i);
-    let sep = |i: usize| {
-        matches!(
-            b.get(i),
-            Some(b' ' | b'-' | b'.' | b'/' | b'_' | b'\n' | b'\t')
-        )
-    };
+    let sep = |i: usize| matches!(b.get(i), Some(b' ' | b'-' | b'.' | b'/' | b'_'));
     // (start, end, the number's characters).
     let mut found: Vec<(usize, usize, Vec<u8>)> = Vec::new();
     // Every payload value of every credit file passes here: probe every 7th byte, since a group
@@ -783,14 +866,7 @@ fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
             {
                 found.push((gs, ge, w.to_vec()));
             }
-            // A wrong check character is still someone's number: in running text masked unless
-            // the text names it a code (the whole value of an item may be a document's number).
-            if w.len() == 18
-                && (reads_as_id18(w, text, gs)
-                    || (text.trim().len() != 18
-                        && label_before(text, gs) != Some(Label::Code)
-                        && id_body(w)))
-            {
+            if w.len() == 18 && reads_as_id18(w, text, gs) {
                 found.push((gs, ge, w.to_vec()));
             }
             // Seventeen digits named an ID number: one with its check character left off, which
@@ -816,6 +892,10 @@ fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
                 if joined.len() == 18 && reads_as_id18(&joined, text, gs) {
                     found.push((gs, ge2, joined.clone()));
                 }
+                // Seventeen in groups, all there are, named an ID number.
+                if joined.len() == 17 && ge2 == end && named_an_id(text, gs) && id_body(&joined) {
+                    found.push((gs, ge2, joined.clone()));
+                }
                 if joined.len() == 15
                     && ((k == 0 && ge2 == end) || named_an_id(text, gs))
                     && joined.iter().all(u8::is_ascii_digit)
@@ -828,22 +908,21 @@ fn mask_ascii_ids(text: &str) -> std::borrow::Cow<'_, str> {
         }
         p = end + 7;
     }
-    if found.is_empty() {
-        return std::borrow::Cow::Borrowed(text);
-    }
     found.sort_by_key(|f| f.0);
-    let mut out = String::with_capacity(text.len());
     let mut at = 0;
+    let mut out = Vec::with_capacity(found.len());
     for (start, end, number) in found {
         if start < at {
             continue;
         }
-        out.push_str(&text[at..start]);
-        out.push_str(&mask_id_number(&String::from_utf8_lossy(&number)));
+        out.push((
+            start,
+            end,
+            mask_id_number(&String::from_utf8_lossy(&number)),
+        ));
         at = end;
     }
-    out.push_str(&text[at..]);
-    std::borrow::Cow::Owned(out)
+    out
 }
 
 /// Whether the 15-digit run at `start` is a code, not an ID number: the whole value (a code item;
@@ -1141,16 +1220,62 @@ mod normalize_tests {
             "139.1234.5678",
             "1391234 5678",
             "139\u{200B}1234\u{200B}5678",
+            "139\u{2009}1234\u{2009}5678",
+            "139\u{2002}1234\u{2002}5678",
+            "139\u{202F}1234\u{202F}5678",
+            "139\r\n1234\r\n5678",
+            "139\u{200E}1234\u{202C}5678",
+            "139\u{2063}1234\u{34F}5678",
+            "139\u{FE0F}12345678",
+            "139 - 1234 - 5678",
+            "139  1234  5678",
+            "139\u{200B}\u{200B}1234\u{200B}5678",
+            "139·1234·5678",
         ] {
             let masked = mask_personal_in(&format!("联系电话{phone}。")).into_owned();
             assert_eq!(masked, "联系电话139****5678。", "{phone:?}");
         }
-        // What is no phone stays: a date and an amount, a longer number, a list.
+        for written in [
+            format!("{a}\u{200E}{b}{c}"),
+            format!("{a}\u{2009}{b}\u{2009}{c}"),
+            format!("{a} - {b} - {c}"),
+            format!("{a}\u{AD}\u{AD}{b}{c}"),
+        ] {
+            let masked = mask_personal_in(&format!("当事人身份证号{written}")).into_owned();
+            assert_eq!(masked, format!("当事人身份证号{shown}"), "{written:?}");
+        }
+        // Grouped, with a wrong check character or without it, named an ID number.
+        let masked = mask_personal_in(&format!("身份证号{a} {b} {}", &wrong[14..])).into_owned();
+        assert!(!masked.contains(b), "{masked}");
+        let masked = mask_personal_in(&format!("身份证号{a} {b} {}", &id[14..17])).into_owned();
+        assert!(!masked.contains(b), "{masked}");
+        // Only the number changes: the rest of the text stays as written (full-width figures,
+        // slashes and stops included).
+        let text =
+            format!("当事人（身份证号{id}）处罚款１．５万元，并责令于２０２６／１２／３１前整改。");
+        assert_eq!(
+            mask_personal_in(&text),
+            format!(
+                "当事人（身份证号{shown}）处罚款１．５万元，并责令于２０２６／１２／３１前整改。"
+            )
+        );
+        // What is no phone and no ID number stays: a date and an amount, a longer number, a
+        // list, an address, a period, a path, a batch, permits and decisions numbered by area
+        // code and date.
         for text in [
             "2026.11.05 罚款1.5万元",
             "编号139 1234 5678 9",
             "第1、3、5、7批 共13912345678.5元",
             "2026-03-05 10:30 第13号",
+            "服务器IP地址139.224.10.100",
+            "任职期间1998.10-2003.1",
+            "证书号1391234567/8",
+            "生产批号：1903 1512 345",
+            "原文链接：https://www.yancheng.gov.cn/art/2024/2/21/art_1848_4112345.html",
+            "核发施工许可证（320902202403150101）",
+            "许可证号320902202403150101",
+            "建字第320902202603150012号",
+            "依据320902202603150012号规划批复核发",
         ] {
             assert_eq!(mask_personal_in(text), text, "{text}");
         }

@@ -397,10 +397,12 @@ fn read_csv<R: Read>(
     let commas = first_line.iter().filter(|b| **b == b',').count();
     let delimiter = if tabs > commas { b'\t' } else { b',' };
     let semicolons = first_line.iter().filter(|b| **b == b';').count();
-    let input = BufReader::with_capacity(
-        1 << 20,
-        RunBound::new(io::Cursor::new(sample).chain(input), b'\n', MAX_LINE_BYTES),
-    );
+    let input = BufReader::with_capacity(1 << 20, {
+        // A line ends at LF, or at CR alone (Excel for Mac's "CSV (Macintosh)").
+        let mut bound = RunBound::new(io::Cursor::new(sample).chain(input), b'\n', MAX_LINE_BYTES);
+        bound.also = Some(b'\r');
+        bound
+    });
     let text: Box<dyn Read> = match encoding {
         TextEncoding::Utf8 => Box::new(
             encoding_rs_io::DecodeReaderBytesBuilder::new()
@@ -504,7 +506,17 @@ fn read_csv<R: Read>(
                     titles += 1;
                     continue;
                 }
-                header(&h, encoding.as_str())?;
+                // A file whose columns are split by semicolons reads as one column: said so,
+                // whichever line was taken for the header.
+                if let Err(e) = header(&h, encoding.as_str()) {
+                    return Err(
+                        if h.len() == 1 && semicolons > 0 && semicolons >= commas.max(tabs) {
+                            IngestError::Format(SEMICOLONS.into())
+                        } else {
+                            e
+                        },
+                    );
+                }
                 headers = Some(h);
             }
             Some(h) => {
@@ -547,8 +559,7 @@ fn read_csv<R: Read>(
         return Err(IngestError::Format(if titles == 0 {
             "文件为空，没有表头".into()
         } else if semicolons > 0 && semicolons >= commas.max(tabs) {
-            "没有找到表头：文件各列以分号分隔，平台只识别英文逗号或制表符分隔的CSV；请在Excel中另存为“CSV UTF-8（逗号分隔）”后重新报送"
-                .into()
+            SEMICOLONS.into()
         } else {
             format!(
                 "没有找到表头：文件的{titles}行内容都只有一列，不像表格（报送模板第一行应为列名，如“行政相对人名称”“统一社会信用代码”）；请按报送模板另存为CSV或XLSX后重新报送"
@@ -604,6 +615,9 @@ type PendingHeader = (Vec<String>, Vec<(u32, u32)>, u32);
 /// is opened.
 pub const XLSX_PART_MAX: u64 = 256 << 20;
 pub const XLSX_SHEET_MAX: u64 = 4 << 30;
+
+/// What a unit is told of a file whose columns are split by semicolons.
+const SEMICOLONS: &str = "没有找到表头：文件各列以分号分隔，平台只识别英文逗号或制表符分隔的CSV；请在Excel中另存为“CSV UTF-8（逗号分隔）”后重新报送";
 
 /// The longest physical line a CSV file may have (a file with no line breaks is not a table,
 /// and the reader would hold the whole of it as one row).
@@ -694,10 +708,19 @@ pub fn check_xlsx_parts<R: Read + std::io::Seek>(input: R, sheet_max: u64) -> Re
         // In the XML parts, no run of text between tags (nor a tag) may be longer than a cell
         // can be: the reader holds a run whole, and a few megabytes of zip expand into a
         // gigabyte of one cell or of blanks between two tags.
-        let xml = name.ends_with(".xml") || name.ends_with(".rels");
+        // Every part but the known binary ones (pictures, embedded objects): the sheet reader
+        // opens whatever part the workbook's relations name, whatever it is called.
+        let lower = name.to_ascii_lowercase();
+        let binary = lower.starts_with("xl/media/")
+            || lower.starts_with("xl/embeddings/")
+            || [
+                ".bin", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".emf", ".wmf", ".tif", ".tiff",
+            ]
+            .iter()
+            .any(|ext| lower.ends_with(ext));
         let mut bound = RunBound::new(part.take(max + 1), b'<', MAX_XML_RUN);
-        bound.also = if xml { Some(b'>') } else { None };
-        bound.limited = xml;
+        bound.also = Some(b'>');
+        bound.limited = !binary;
         let n = match std::io::copy(&mut bound, &mut std::io::sink()) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::InvalidData => {
@@ -1327,20 +1350,36 @@ fn day_of(s: &str) -> Option<NaiveDate> {
 /// of UTC in seconds when it has one (Z, +08:00, +0800, -05): None when it is no time; Some(None)
 /// for a time without an offset (Beijing's, as written).
 fn time_offset(t: &str) -> Option<Option<(chrono::NaiveTime, i32)>> {
+    // Java's ZonedDateTime writes its zone's name after the offset: 00:00+08:00[Asia/Shanghai].
+    let t = match t.strip_suffix(']').and_then(|x| x.rsplit_once('[')) {
+        Some((x, _)) => x,
+        None => t,
+    };
     let (t, east) = if let Some(t) = t.strip_suffix(['Z', 'z']) {
         (t, Some(0))
     } else {
         match t.rfind(['+', '-']) {
             Some(i) if i > 0 => {
                 let sign = if t.as_bytes()[i] == b'-' { -1 } else { 1 };
-                let digits: String = t[i + 1..].chars().filter(|c| *c != ':').collect();
-                if !(digits.len() == 2 || digits.len() == 4)
-                    || !digits.bytes().all(|b| b.is_ascii_digit())
+                // +8, +08, +0800, +08:00, +8:00, +08:00:00.
+                let written = &t[i + 1..];
+                let parts: Vec<&str> = if written.contains(':') {
+                    written.split(':').collect()
+                } else if written.len() == 4 {
+                    vec![&written[..2], &written[2..]]
+                } else {
+                    vec![written]
+                };
+                if parts.is_empty()
+                    || parts.len() > 3
+                    || parts.iter().any(|p| {
+                        p.is_empty() || p.len() > 2 || !p.bytes().all(|b| b.is_ascii_digit())
+                    })
                 {
                     return None;
                 }
-                let h: i32 = digits[..2].parse().ok()?;
-                let m: i32 = digits.get(2..).map_or(Ok(0), str::parse).ok()?;
+                let h: i32 = parts[0].parse().ok()?;
+                let m: i32 = parts.get(1).map_or(Ok(0), |p| p.parse()).ok()?;
                 if h > 14 || m > 59 {
                     return None;
                 }
@@ -1441,6 +1480,39 @@ mod tests {
             e.contains("xl/worksheets/sheet1.xml") && e.contains("连续内容"),
             "{e}"
         );
+        // Under another name (the relations may point anywhere): the same.
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        z.start_file(
+            "xl/worksheets/sheet1.XML",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        z.write_all(&vec![b' '; 3 << 20]).unwrap();
+        let renamed = z.finish().unwrap().into_inner();
+        let e = check_xlsx_parts(std::io::Cursor::new(renamed), 1 << 30).unwrap_err();
+        assert!(e.contains("sheet1.XML") && e.contains("连续内容"), "{e}");
+    }
+
+    /// Lines ended by CR alone (Excel for Mac's "CSV (Macintosh)") are lines: a long file of
+    /// them is read, not refused as one line over the bound.
+    #[test]
+    fn a_file_of_lines_ended_by_cr_alone_is_read_whole() {
+        let mut text = String::from("行政相对人名称,罚款金额\r");
+        while text.len() < (17 << 20) {
+            text.push_str("某公司,1.5\r");
+        }
+        let mut n = 0u64;
+        read_rows(
+            Format::Csv,
+            text.as_bytes(),
+            &mut |_, _| Ok(()),
+            &mut |_| {
+                n += 1;
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert!(n > 1_000_000, "{n}");
     }
 
     /// The bound counts a run across the chunks a reader gives, and within a chunk longer than
@@ -1529,6 +1601,20 @@ mod tests {
         let e = refused(
             "行政相对人名称;统一社会信用代码;处罚决定书文号\n某公司;91320900MA1MB4X50R;盐环罚〔2026〕1号\n",
         );
+        assert!(e.contains("分号"), "{e}");
+        let long: String = std::iter::once("行政相对人名称;统一社会信用代码\n".to_string())
+            .chain((0..10).map(|i| format!("某公司{i};91320900MA1MB4X50R\n")))
+            .collect();
+        // Past the title rows a line is taken for the header; the catalog refuses it (as the
+        // importer's header mapping would), and the unit is told of the semicolons instead.
+        let e = read_rows(
+            Format::Csv,
+            long.as_bytes(),
+            &mut |_, _| Err(IngestError::Format("表头没有一列是本类别的数据项".into())),
+            &mut |_| Ok(()),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("分号"), "{e}");
         let e = refused("报送说明\n本文件为2026年11月数据\n");
         assert!(e.contains("没有找到表头") && e.contains("2行"), "{e}");
@@ -1982,6 +2068,9 @@ mod tests {
             "2026-04-30T23:30:00+07:30",
             "2026-04-30 11:00:00-05:00",
             "2026-05-01T23:59:59+08:00",
+            "2026-05-01T00:00+08:00[Asia/Shanghai]",
+            "2026-05-01T10:00:00+8:00",
+            "2026-05-01T10:00:00+08:00:00",
         ] {
             assert_eq!(parse_date(s), Some(d), "{s}");
         }

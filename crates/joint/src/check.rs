@@ -152,7 +152,7 @@ pub struct Checker<'a> {
 
 /// Whether an exception's entry state is the entry's now: `v<n>-<hash>`; one marked before
 /// versions were part of it holds the content hash alone, and holds while that is unchanged.
-fn same_state(marked: &str, now: &str) -> bool {
+pub fn same_state(marked: &str, now: &str) -> bool {
     marked == now || (!marked.starts_with('v') && now.ends_with(&format!("-{marked}")))
 }
 

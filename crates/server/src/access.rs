@@ -272,7 +272,10 @@ pub fn roles_of<'a>(
 /// its own first (`audit.resumed`); when that is written the trail works again and the write
 /// goes on, else it is refused before it starts. Costs nothing while the trail works.
 async fn writable(state: &Shared, ctx: &Ctx, method: &Method, route: &str) -> Result<(), ApiError> {
+    // Logging out only ends access: a session on a shared terminal must be endable whatever
+    // the trail's state (its own entry is tried after, as every request's is).
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || route == "/console/logout"
         || !state.metrics.audit_failing()
     {
         return Ok(());

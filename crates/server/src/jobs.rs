@@ -30,6 +30,28 @@ pub struct JobsReport {
 pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
     let now = state.clock.now();
     let mut r = JobsReport::default();
+    // The jobs write (expiry, case steps, alerts) and trace what they write: while the trail
+    // cannot be written, a pass waits, unless it can write that the trail works again.
+    if state.metrics.audit_failing() {
+        let probe = store::NewAuditEntry {
+            actor: "system:jobs".into(),
+            role: "system".into(),
+            action: "audit.resumed".into(),
+            object: Some("jobs".into()),
+            outcome: "ok".into(),
+            detail: Some("审计日志写入失败后，后台任务执行前确认审计日志可以写入".into()),
+            ..Default::default()
+        };
+        match state.audit.record_blocking(probe) {
+            Ok(_) => state.metrics.audit_written(),
+            Err(e) => {
+                state.metrics.audit_lost();
+                return Err(store::StoreError::Refused(format!(
+                    "审计日志无法写入，后台任务本轮暂停：{e}"
+                )));
+            }
+        }
+    }
     let lists = state.lists.lists();
     // Expiry is a day's business: once per day (and at start).
     let day = today(now);
@@ -111,8 +133,14 @@ fn trail(state: &Shared, s: &PlatformStep) {
         client: None,
         detail: (!s.detail.is_empty()).then(|| s.detail.clone()),
     };
-    if let Err(err) = state.audit.record_blocking(entry) {
-        eprintln!("audit append failed for a platform step: {err}");
+    match state.audit.record_blocking(entry) {
+        Ok(_) => state.metrics.audit_written(),
+        Err(err) => {
+            // Counted and flagged as a request's lost entry is: the next pass waits for the
+            // trail (`run_once`), and so do requests' writes.
+            state.metrics.audit_lost();
+            eprintln!("audit append failed for a platform step: {err}");
+        }
     }
 }
 
@@ -133,12 +161,7 @@ fn rectification_overdue(
         let Some(deadline) = e.rectify_by else {
             continue;
         };
-        let moved = state.rules.calendar.next_workday_on_or_after(deadline);
-        let deadline_text = if moved == deadline {
-            deadline.to_string()
-        } else {
-            format!("{deadline}（遇休息日顺延至{moved}）")
-        };
+        let deadline_text = deadline_shown(state, deadline);
         let unit = state
             .rules
             .units
@@ -219,5 +242,16 @@ pub async fn run(state: Shared) {
         if let Ok(Err(e)) = r {
             eprintln!("{} joint jobs: {e}", chrono::Utc::now().to_rfc3339());
         }
+    }
+}
+
+/// A rectification deadline as pages and messages show it: the day set, and the working day it
+/// runs to when it falls on a day off (民法典 第二百零三条), as checks and this job count it.
+pub fn deadline_shown(state: &Shared, deadline: chrono::NaiveDate) -> String {
+    let moved = state.rules.calendar.next_workday_on_or_after(deadline);
+    if moved == deadline {
+        deadline.to_string()
+    } else {
+        format!("{deadline}（遇休息日顺延至{moved}）")
     }
 }

@@ -3426,6 +3426,23 @@ async fn an_imported_rectification_deadline_is_held_to_the_entrys_dates() {
         .find(|e| e["decision_no"] == "盐环关〔2026〕9号")
         .unwrap_or_else(|| panic!("{v}"));
     assert_eq!(entry["rectify_by"], "2026-10-08", "{entry}");
+    // The deciding unit's own list and the check's page say the same.
+    let page = h.get("/console/lists", Role::Deciding).await.text();
+    assert!(
+        page.contains("2026-10-04（遇休息日顺延至2026-10-08）"),
+        "{page}"
+    );
+    let page = h
+        .get(
+            &format!("/console/checks/{}", v["check_id"]),
+            Role::Handling,
+        )
+        .await
+        .text();
+    assert!(
+        page.contains("2026-10-04（遇休息日顺延至2026-10-08）"),
+        "{page}"
+    );
 }
 
 /// A deadline set on a day off is moved to the next working day and the unit is told so; one

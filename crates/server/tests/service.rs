@@ -2267,6 +2267,20 @@ async fn no_write_stands_without_its_audit_entry() {
         before,
         "a subscription written without its entry"
     );
+    // Nor do the background jobs write meanwhile.
+    let s = h.state.clone();
+    let pass = tokio::task::spawn_blocking(move || server::jobs::run_once(&s))
+        .await
+        .unwrap();
+    assert!(pass.is_err(), "{pass:?}");
+    // Logging out, which only ends access, is not held back: the session ends.
+    let r = h.post_form("/console/logout", Role::Admin, &[]).await;
+    assert_ne!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let hash = auth::secret_hash(&h.sessions[&Role::Admin].0);
+    let session = tokio::task::block_in_place(|| h.state.platform.session(&hash))
+        .unwrap()
+        .unwrap();
+    assert!(session.revoked, "still logged in: {session:?}");
     block(false);
     let r = h
         .post_json(

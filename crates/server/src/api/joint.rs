@@ -1053,7 +1053,7 @@ pub async fn list_exceptions(
                 e.in_effect = e.revoked_at.is_none()
                     && around.iter().any(|(x, _)| {
                         x.record_id == e.record_id
-                            && x.hash == e.record_hash
+                            && joint::check::same_state(&e.record_hash, &x.hash)
                             && (x.penalty.is_some() || x.in_force(day))
                     });
                 e

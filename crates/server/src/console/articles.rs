@@ -115,10 +115,11 @@ fn checked(f: &ArticleForm) -> Result<(String, String, String), ApiError> {
             "正文不能为空，且不超过100000字".into(),
         ));
     }
-    // What the portal publishes is public: a person's ID or mobile number in it is the office's
-    // to take out (or write masked), not the portal's to show.
+    // What the portal publishes is public: a person's ID number in it is the office's to take
+    // out (or write masked), not the portal's to show. (A mobile number may be the office's own
+    // hotline: the office decides.)
     for (part, text) in [("标题", title), ("正文", body.as_str())] {
-        if let std::borrow::Cow::Owned(masked) = domain::ids::mask_personal_in(text) {
+        if let std::borrow::Cow::Owned(masked) = domain::ids::mask_ids_in(text) {
             let at = text
                 .char_indices()
                 .zip(masked.chars())
@@ -129,9 +130,8 @@ fn checked(f: &ArticleForm) -> Result<(String, String, String), ApiError> {
                 .take(20)
                 .collect();
             return Err(ApiError::Unprocessable(format!(
-                "{part}中含有公民身份号码或手机号码（“{}…”附近），不能向社会公开：请删除，或写成脱敏形式（如 {}）后再保存",
-                domain::ids::mask_personal_in(&near),
-                "320902********1234、139****5678"
+                "{part}中含有公民身份号码（“{}…”附近），不能向社会公开：请删除，或写成脱敏形式（如 320902********1234）后再保存",
+                domain::ids::mask_ids_in(&near)
             )));
         }
     }

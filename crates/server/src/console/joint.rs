@@ -200,7 +200,9 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
                     e.valid_to
                         .map(|d| d.to_string())
                         .unwrap_or_else(|| "长期".into()),
-                    e.rectify_by.map(|d| d.to_string()).unwrap_or_default(),
+                    e.rectify_by
+                        .map(|d| crate::jobs::deadline_shown(state, d))
+                        .unwrap_or_default(),
                     via.label().into(),
                     if e.under_objection {
                         "异议处理中".into()

@@ -90,7 +90,10 @@ pub async fn page(
                     rectify_by: pairs
                         .iter()
                         .find(|(k, _)| k == "MD_ZGQX")
-                        .map(|(_, v)| v.clone())
+                        .map(|(_, v)| match v.parse::<chrono::NaiveDate>() {
+                            Ok(d) => crate::jobs::deadline_shown(&s, d),
+                            Err(_) => v.clone(),
+                        })
                         .unwrap_or_default(),
                     status: if in_force {
                         "在列".to_string()
