@@ -649,17 +649,27 @@ fn phone_spans(text: &str) -> Vec<(usize, usize, String)> {
         // Eleven digits, whole or in up to four groups however split (3-4-4, 4-3-4, 3-8,
         // 1-3-3-4 …) by single spaces or hyphens; a run that goes on past them is a longer
         // number. With dots, slashes or underscores: 3-4-4 only.
-        let (mut j, mut digits, mut seps) = (i, 0, 0);
+        // Split by spaces (a tab, a line break read as one), every group holds three digits at
+        // least: "1 53 1845 3320" is a table's row, not a phone.
+        let (mut j, mut digits, mut seps, mut group, mut short) = (i, 0, 0, 0, false);
         while digits < 11 {
             if digit(j) {
                 digits += 1;
+                group += 1;
                 j += 1;
             } else if seps < 3 && sep(j) && digit(j - 1) && digit(j + 1) {
+                short |= b[j] == b' ' && group < 3;
                 seps += 1;
+                group = 0;
                 j += 1;
             } else {
                 break;
             }
+        }
+        short |= seps > 0 && group < 3 && b.get(j - group - 1) == Some(&b' ');
+        if short {
+            i += 1;
+            continue;
         }
         let dotted = digits < 11
             && (i..i + 3).all(digit)
@@ -1276,6 +1286,10 @@ mod normalize_tests {
             "许可证号320902202403150101",
             "建字第320902202603150012号",
             "依据320902202603150012号规划批复核发",
+            "射阳县\t1\t53\t1845\t3320",
+            "第1\n391\n234\n5678",
+            "全年罚没款总额139123456.78元",
+            "150000000.00",
         ] {
             assert_eq!(mask_personal_in(text), text, "{text}");
         }

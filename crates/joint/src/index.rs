@@ -261,8 +261,23 @@ impl ListIndex {
         rules: &Rulebook,
     ) -> Result<usize, StoreError> {
         let _one = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
-        let n = self.refresh_lists(store, platform, rules)?;
-        Ok(n + self.refresh_penalties(store, rules)?)
+        let n = self.refresh_lists(store, platform, rules, true)?;
+        Ok(n + self.refresh_penalties(store, rules, true)?)
+    }
+
+    /// [`ListIndex::refresh`] without reading single actions back [`SETTLE`] behind the cursor
+    /// (what a full refresh does, and goes on doing from where the last full one stopped): for
+    /// a follower that looks every second, where reading back two minutes of a large import's
+    /// rows each time would cost more than it finds.
+    pub fn refresh_quick(
+        &self,
+        store: &Store,
+        platform: &Store,
+        rules: &Rulebook,
+    ) -> Result<usize, StoreError> {
+        let _one = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
+        let n = self.refresh_lists(store, platform, rules, false)?;
+        Ok(n + self.refresh_penalties(store, rules, false)?)
     }
 
     /// What a whole read of the penalties takes: decided within the longest trigger's years
@@ -308,7 +323,12 @@ impl ListIndex {
     /// late or withdrawn submissions by id; only those [`Self::penalty_filter`] lets through,
     /// and later versions), and kept only when their category or fine meets some trigger — a
     /// few of millions of penalties.
-    fn refresh_penalties(&self, store: &Store, rules: &Rulebook) -> Result<usize, StoreError> {
+    fn refresh_penalties(
+        &self,
+        store: &Store,
+        rules: &Rulebook,
+        read_back: bool,
+    ) -> Result<usize, StoreError> {
         if self.triggers.is_empty() {
             return Ok(0);
         }
@@ -339,7 +359,7 @@ impl ListIndex {
         let read_to = store.class_changed_last(PENALTIES)?;
         let (mut live, mut ended) =
             store.penalties_since(PENALTIES, since.unwrap_or(epoch), Some(&only))?;
-        if let (Some(s), Some(t)) = (since, settled)
+        if let (true, Some(s), Some(t)) = (read_back, since, settled)
             && t < s
         {
             add_unseen(
@@ -382,7 +402,10 @@ impl ListIndex {
         }
         g.penalty_submissions.mark(&submissions);
         g.penalties_since = newest.max(since).max(read_to).or(Some(epoch));
-        g.penalties_settled = Some(started - SETTLE);
+        // Without the read-back, what it would have read is still to be read by the next one.
+        if read_back || settled.is_none() {
+            g.penalties_settled = Some(started - SETTLE);
+        }
         Ok(changed)
     }
 
@@ -391,6 +414,7 @@ impl ListIndex {
         store: &Store,
         platform: &Store,
         rules: &Rulebook,
+        full: bool,
     ) -> Result<usize, StoreError> {
         let lists: Vec<&str> = self.lists.iter().map(String::as_str).collect();
         // The store is read without the index's lock held (a waiting writer would make every
@@ -409,7 +433,7 @@ impl ListIndex {
         // read may have committed after it. Submissions have their watch. Reading an entry
         // again is harmless (its current version replaces itself).
         let read_back = match (since, settled) {
-            (Some(s), Some(t)) if t < s => Some(t),
+            (Some(s), Some(t)) if full && t < s => Some(t),
             _ => None,
         };
         let started = Utc::now();
@@ -540,7 +564,10 @@ impl ListIndex {
         }
         g.submissions.mark(&submissions);
         g.entries_since = newest.max(since).or(Some(epoch));
-        g.settled = Some(started - SETTLE);
+        // Without the read-back, what it would have read is still to be read by the next one.
+        if full || settled.is_none() {
+            g.settled = Some(started - SETTLE);
+        }
         // Strictly after the newest change seen: a big import's rows share one time stamp and
         // would otherwise be read again on every pass.
         g.reps_since = reps_newest.or(reps_since).or(Some(started));

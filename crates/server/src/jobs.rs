@@ -5,6 +5,7 @@
 //! delivered, and once a day list entries past their validity are moved off their lists.
 //! Every step is idempotent, so a restart or a second replica repeats nothing.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use workflows::scheduler::PlatformStep;
@@ -198,6 +199,34 @@ pub fn follow_lists_once(
     state: &Shared,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<usize, store::StoreError> {
+    follow_lists_at(state, now, true)
+}
+
+/// What the follower compares: every class's newest change, the newest submission, the
+/// exceptions' count, newest and revoked.
+type ChangesStamp = (store::ChangesStamp, (i64, i64, i64));
+
+fn changes_stamp(state: &Shared) -> Result<ChangesStamp, store::StoreError> {
+    let classes: Vec<&str> = state
+        .rules
+        .catalog
+        .classes
+        .iter()
+        .map(|c| c.code.as_str())
+        .collect();
+    Ok((
+        state.store.changes_stamp(&classes)?,
+        state.platform.exceptions_stamp()?,
+    ))
+}
+
+/// [`follow_lists_once`]; `full` false: without the read-back of recent single actions (see
+/// `ListIndex::refresh_quick`).
+fn follow_lists_at(
+    state: &Shared,
+    now: chrono::DateTime<chrono::Utc>,
+    full: bool,
+) -> Result<usize, store::StoreError> {
     let rebuild = {
         let mut last = state.index_built.lock().unwrap_or_else(|p| p.into_inner());
         let due = last.is_none_or(|t| now - t >= chrono::Duration::hours(1));
@@ -210,23 +239,44 @@ pub fn follow_lists_once(
         state
             .lists
             .rebuild(&state.store, &state.platform, &state.rules)
-    } else {
+    } else if full {
         state
             .lists
             .refresh(&state.store, &state.platform, &state.rules)
+    } else {
+        state
+            .lists
+            .refresh_quick(&state.store, &state.platform, &state.rules)
     }
 }
 
 /// Every second, whether or not this process runs the jobs: a change another server on the
 /// same database made (a delisting, a revocation, an exception) reaches this one's checks
-/// within about a second — the process that made it sees it at once.
+/// within about a second — the process that made it sees it at once. It reads only what came
+/// after the cursor: reading back the last two minutes' single actions (one committed after a
+/// later-stamped change was read) is the jobs' pass's, every five seconds, and the hourly
+/// rebuild's — done every second it read a large import's rows again and again, under the
+/// index's lock the checks wait on (measured: PostgreSQL checks 12,649/s → 5,580/s).
 pub async fn follow_lists(state: Shared) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let last: Arc<std::sync::Mutex<Option<ChangesStamp>>> = Arc::default();
     loop {
         tick.tick().await;
-        let s = state.clone();
-        let r = tokio::task::spawn_blocking(move || follow_lists_once(&s, s.clock.now())).await;
+        let (s, last) = (state.clone(), last.clone());
+        // Nothing changed since the last look (a few index seeks say so): nothing is read and
+        // the index is not locked — the checks' latency does not pay for the follower.
+        let r = tokio::task::spawn_blocking(move || {
+            let now = changes_stamp(&s)?;
+            let mut seen = last.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.as_ref() == Some(&now) {
+                return Ok::<usize, store::StoreError>(0);
+            }
+            let n = follow_lists_at(&s, s.clock.now(), false)?;
+            *seen = Some(now);
+            Ok(n)
+        })
+        .await;
         if let Ok(Err(e)) = r {
             eprintln!("{} list index: {e}", chrono::Utc::now().to_rfc3339());
         }

@@ -635,6 +635,21 @@ impl Store {
     }
 
     /// Exceptions in force (all subjects), for the check index.
+    /// How many exceptions there are, the newest and how many are revoked: changes when one
+    /// is marked or revoked (what the list index's follower compares).
+    pub fn exceptions_stamp(&self) -> Result<(i64, i64, i64), StoreError> {
+        self.read(|c| {
+            let r = c.query_one(
+                "SELECT COUNT(*), MAX(exception_id), COUNT(revoked_at) FROM check_exceptions",
+                &[],
+            )?;
+            match r {
+                Some(r) => Ok((r.i64(0)?, r.i64(1)?, r.i64(2)?)),
+                None => Ok((0, 0, 0)),
+            }
+        })
+    }
+
     pub fn exceptions(&self, subject_key: Option<&str>) -> Result<Vec<CheckException>, StoreError> {
         self.exceptions_where(
             "($1 = '' OR subject_key = $1)",

@@ -306,6 +306,9 @@ fn apply(
     Ok(())
 }
 
+/// Each class's newest change stamp, and the newest submission id ([`Store::changes_stamp`]).
+pub type ChangesStamp = (Vec<Option<DateTime<Utc>>>, i64);
+
 impl Store {
     /// Applies an action to a list entry (`lists`: the list class codes).
     pub fn list_action(
@@ -386,6 +389,21 @@ impl Store {
             )?
             .map_or(Ok(None), |r| r.opt_time(0))
         })
+    }
+
+    /// What the list index's follower compares from one second to the next: the newest change
+    /// stamp of each class's records (one index seek each) and the newest submission (a late
+    /// one may carry an older stamp). Unchanged, there is nothing new to read.
+    pub fn changes_stamp(&self, classes: &[&str]) -> Result<ChangesStamp, StoreError> {
+        let stamps = classes
+            .iter()
+            .map(|c| self.class_changed_last(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let newest = self.read(|c| {
+            c.query_one("SELECT MAX(submission_id) FROM submissions", &[])?
+                .map_or(Ok(0), |r| r.i64(0))
+        })?;
+        Ok((stamps, newest))
     }
 
     /// [`Store::list_entries_since`] for the changes no submission made (an officer's list

@@ -268,6 +268,17 @@ pub(crate) fn audit_from(r: &Row) -> Result<StoredAudit, StoreError> {
     })
 }
 
+/// Whether a state change took (one row changed); the entry it carries says `unchanged`
+/// when it did not (already disabled, already revoked).
+fn changed(rows: u64, entry: Option<&mut NewAuditEntry>) -> bool {
+    if rows != 1
+        && let Some(e) = entry
+    {
+        e.outcome = "unchanged".into();
+    }
+    rows == 1
+}
+
 /// An account's mobile number and email address, each SM4-sealed (None: not left).
 pub type SealedContact = (Option<Vec<u8>>, Option<Vec<u8>>);
 
@@ -506,7 +517,7 @@ impl Store {
         at: DateTime<Utc>,
         audit: Option<&mut NewAuditEntry>,
     ) -> Result<bool, StoreError> {
-        self.write_audited(audit, |c, _| {
+        self.write_audited(audit, |c, entry| {
             let n = c.execute(
                 "UPDATE accounts SET disabled_at = $1 WHERE account_id = $2 AND disabled_at IS NULL",
                 &[at.into(), Val::Int(id)],
@@ -523,7 +534,7 @@ impl Store {
                    AND created_by = (SELECT 'user:' || username FROM accounts WHERE account_id = $2)",
                 &[at.into(), Val::Int(id)],
             )?;
-            Ok(n == 1)
+            Ok(changed(n, entry))
         })
     }
 
@@ -535,7 +546,7 @@ impl Store {
         at: DateTime<Utc>,
         audit: Option<&mut NewAuditEntry>,
     ) -> Result<bool, StoreError> {
-        self.write_audited(audit, |c, _| {
+        self.write_audited(audit, |c, entry| {
             let n = c.execute(
                 "UPDATE accounts SET disabled_at = NULL
                  WHERE account_id = $1 AND disabled_at IS NOT NULL",
@@ -545,7 +556,7 @@ impl Store {
                 "UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL",
                 &[at.into(), Val::Int(id)],
             )?;
-            Ok(n == 1)
+            Ok(changed(n, entry))
         })
     }
 
@@ -699,11 +710,12 @@ impl Store {
         at: DateTime<Utc>,
         audit: Option<&mut NewAuditEntry>,
     ) -> Result<bool, StoreError> {
-        self.write_audited(audit, |c, _| {
-            Ok(c.execute(
+        self.write_audited(audit, |c, entry| {
+            let n = c.execute(
                 "UPDATE api_tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL",
                 &[at.into(), Val::Int(id)],
-            )? == 1)
+            )?;
+            Ok(changed(n, entry))
         })
     }
 

@@ -1444,13 +1444,12 @@ fn accounts_cmd(ctx: &Ctx, c: AccountsCommand) -> Result<()> {
             let a = platform
                 .account_by_username(&username)?
                 .ok_or_else(|| anyhow!("账号“{username}”不存在"))?;
-            let done = platform.disable_account(a.account_id, ctx.clock.now(), None)?;
-            ctx.audit(
+            let mut entry = Ctx::entry(
                 "account.disable",
                 Some(format!("account:{}", a.account_id)),
-                if done { "ok" } else { "failed" },
                 Some(format!("username={username} role={}", a.role)),
-            )?;
+            );
+            let done = platform.disable_account(a.account_id, ctx.clock.now(), Some(&mut entry))?;
             if !done {
                 bail!("账号“{username}”已是停用状态");
             }
@@ -1461,13 +1460,12 @@ fn accounts_cmd(ctx: &Ctx, c: AccountsCommand) -> Result<()> {
             let a = platform
                 .account_by_username(&username)?
                 .ok_or_else(|| anyhow!("账号“{username}”不存在"))?;
-            let done = platform.enable_account(a.account_id, ctx.clock.now(), None)?;
-            ctx.audit(
+            let mut entry = Ctx::entry(
                 "account.enable",
                 Some(format!("account:{}", a.account_id)),
-                if done { "ok" } else { "failed" },
                 Some(format!("username={username} role={}", a.role)),
-            )?;
+            );
+            let done = platform.enable_account(a.account_id, ctx.clock.now(), Some(&mut entry))?;
             if !done {
                 bail!("账号“{username}”未停用，无需启用");
             }
@@ -1533,13 +1531,8 @@ fn tokens_cmd(ctx: &Ctx, c: TokensCommand) -> Result<()> {
             Ok(())
         }
         TokensCommand::Revoke { id } => {
-            let ok = platform.revoke_token(id, ctx.clock.now(), None)?;
-            ctx.audit(
-                "token.revoke",
-                Some(format!("token:{id}")),
-                if ok { "ok" } else { "failed" },
-                None,
-            )?;
+            let mut entry = Ctx::entry("token.revoke", Some(format!("token:{id}")), None);
+            let ok = platform.revoke_token(id, ctx.clock.now(), Some(&mut entry))?;
             if !ok {
                 bail!("令牌{id}不存在或已吊销");
             }
