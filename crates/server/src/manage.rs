@@ -290,6 +290,45 @@ pub fn create_token(
     })
 }
 
+/// The credit office creates an account (from the API or the console), its entry carried into
+/// the account's transaction: not one the office may not create (`office_may_create`).
+pub fn office_creates_account(
+    s: &crate::Shared,
+    req: &AccountRequest,
+    actor: &str,
+    audit: &mut NewAuditEntry,
+) -> Result<CreatedAccount, ApiError> {
+    office_may_create(req.role)?;
+    create_account(
+        &s.platform,
+        &s.rules,
+        &s.keys,
+        req,
+        actor,
+        s.clock.now(),
+        Some(audit),
+    )
+}
+
+/// The credit office creates an API token, as [`office_creates_account`] an account.
+pub fn office_creates_token(
+    s: &crate::Shared,
+    req: &TokenRequest,
+    actor: &str,
+    audit: &mut NewAuditEntry,
+) -> Result<CreatedToken, ApiError> {
+    office_may_create(req.role)?;
+    create_token(
+        &s.platform,
+        &s.rules,
+        &s.keys,
+        req,
+        actor,
+        s.clock.now(),
+        Some(audit),
+    )
+}
+
 /// A token made in a request whose audit entry could not be written is revoked at once: the
 /// request is answered 503 (its secret never shown), and a live credential nobody can trace
 /// must not be left behind.

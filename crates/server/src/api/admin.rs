@@ -50,16 +50,7 @@ pub async fn create_account(
         Some(format!("role={} unit={:?}", req.role, req.unit)),
     );
     let r = write_carrying(&state, &ctx, entry, move |carried| {
-        manage::office_may_create(r2.role)?;
-        manage::create_account(
-            &s.platform,
-            &s.rules,
-            &s.keys,
-            &r2,
-            &actor,
-            s.clock.now(),
-            Some(carried),
-        )
+        manage::office_creates_account(&s, &r2, &actor, carried)
     })
     .await;
     Ok((StatusCode::CREATED, Json(r?)))
@@ -160,16 +151,7 @@ pub async fn create_token(
         )),
     );
     let r = write_carrying(&state, &ctx, entry, move |carried| {
-        manage::office_may_create(r2.role)?;
-        manage::create_token(
-            &s.platform,
-            &s.rules,
-            &s.keys,
-            &r2,
-            &actor,
-            s.clock.now(),
-            Some(carried),
-        )
+        manage::office_creates_token(&s, &r2, &actor, carried)
     })
     .await;
     if let Ok(t) = &r {

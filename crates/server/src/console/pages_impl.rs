@@ -1012,16 +1012,7 @@ pub async fn create_account(
         Some(format!("role={role}")),
     );
     let r = write_carrying(&state, &ctx, entry, move |carried| {
-        manage::office_may_create(r2.role)?;
-        manage::create_account(
-            &s.platform,
-            &s.rules,
-            &s.keys,
-            &r2,
-            &actor,
-            s.clock.now(),
-            Some(carried),
-        )
+        manage::office_creates_account(&s, &r2, &actor, carried)
     })
     .await;
     match r {
@@ -1216,16 +1207,7 @@ pub async fn create_token(
         Some(format!("name={} role={role}", f.name)),
     );
     let r = write_carrying(&state, &ctx, entry, move |carried| {
-        manage::office_may_create(r2.role)?;
-        manage::create_token(
-            &s.platform,
-            &s.rules,
-            &s.keys,
-            &r2,
-            &actor,
-            s.clock.now(),
-            Some(carried),
-        )
+        manage::office_creates_token(&s, &r2, &actor, carried)
     })
     .await;
     if let Ok(t) = &r {
