@@ -3375,8 +3375,47 @@ async fn a_second_server_follows_a_delisting_made_on_the_first() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    follower.abort();
     assert_eq!(seen["verdict"], "clear", "still stale after 10 s: {seen}");
+    // An exception marked on the first (no record changes: the exceptions' stamp moves) sets
+    // the hit aside on the second too.
+    let (_, v) = check(&h, Role::Handling, &x.d, "XZXK").await;
+    let entry = v["entries"][0]["record_id"].as_str().unwrap().to_string();
+    let r = h
+        .post_json(
+            "/api/v1/exceptions",
+            Role::Handling,
+            json!({"code": x.d, "matter": "XZXK", "record_id": entry, "reason": "同名不同主体"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let there = |code: &str| {
+        let req = h
+            .request(Method::POST, "/api/v1/checks", Role::Handling, Via::Token)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                json!({"code": code, "matter": "XZXK"}).to_string(),
+            ))
+            .unwrap();
+        let router = router.clone();
+        async move {
+            let resp = router.oneshot(req).await.unwrap();
+            let body = http_body_util::BodyExt::collect(resp.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            serde_json::from_slice::<Value>(&body).unwrap()
+        }
+    };
+    let mut seen = Value::Null;
+    for _ in 0..100 {
+        seen = there(&x.d).await;
+        if !seen["suppressed"].as_array().is_none_or(Vec::is_empty) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    follower.abort();
+    assert_eq!(seen["suppressed"][0]["record_id"], entry.as_str(), "{seen}");
 }
 
 /// A 整改期限 sent in a list file is held to the entry's dates (not before its listing, not after
