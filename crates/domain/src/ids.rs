@@ -480,23 +480,28 @@ fn masked_at(
 /// variation selectors): read as one plain space or hyphen when numbers are looked for.
 fn number_separator(c: char) -> Option<char> {
     match c {
+        // Invisible: read as nothing, so that one inside a number does not split it.
+        '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2069}'
+        | '\u{FEFF}'
+        | '\u{AD}'
+        | '\u{34F}'
+        | '\u{61C}'
+        | '\u{180E}'
+        | '\u{FE00}'..='\u{FE0F}' => Some('\0'),
+        // A tab is a table's, not a number's: kept (a phone is not typed with tabs).
         ' '
-        | '\t'
         | '\n'
         | '\r'
         | '\u{A0}'
         | '\u{1680}'
-        | '\u{2000}'..='\u{200F}'
+        | '\u{2000}'..='\u{200A}'
         | '\u{2028}'
         | '\u{2029}'
-        | '\u{202A}'..='\u{202F}'
-        | '\u{205F}'..='\u{2064}'
+        | '\u{202F}'
+        | '\u{205F}'
         | '\u{3000}'
-        | '\u{FEFF}'
-        | '\u{AD}'
-        | '\u{34F}'
-        | '\u{180E}'
-        | '\u{FE00}'..='\u{FE0F}'
         | '\u{B7}'
         | '\u{30FB}'
         | '\u{FF65}' => Some(' '),
@@ -522,10 +527,12 @@ fn folded_for_numbers(text: &str) -> Option<Folded> {
     let wide = |c: char| matches!(c, '\u{FF10}'..='\u{FF19}' | '\u{FF38}' | '\u{FF58}');
     let mut after_digit = false;
     let mut prev_sep = false;
+    let wide_punct = |c: char| matches!(c, '\u{FF0E}' | '\u{FF0F}' | '\u{FF3F}');
     let wanted = text.chars().any(|c| {
         let sep = number_separator(c);
-        let hit =
-            wide(c) || (after_digit && sep.is_some_and(|f| f != c)) || (prev_sep && sep.is_some());
+        let hit = wide(c)
+            || (after_digit && (wide_punct(c) || sep.is_some_and(|f| f != c)))
+            || (prev_sep && sep.is_some());
         prev_sep = after_digit && sep.is_some();
         after_digit = c.is_ascii_digit() || wide(c);
         hit
@@ -548,6 +555,8 @@ fn folded_for_numbers(text: &str) -> Option<Folded> {
             out.push(f);
             map.push(o);
             last_sep = false;
+        } else if number_separator(c) == Some('\0') {
+            // Invisible: nothing in the copy; a mask over its neighbours covers it.
         } else if let Some(sep) = number_separator(c) {
             // A run of separators is one: its first stands for it, the rest fall inside the
             // span a mask replaces.
@@ -592,7 +601,18 @@ pub fn mask_phones_in(text: &str) -> std::borrow::Cow<'_, str> {
 /// 编号, 注册号, 文号, 账号 … — and not a phone.
 fn named_a_code(text: &str, start: usize) -> bool {
     let from = text.floor_char_boundary(start.saturating_sub(30));
+    // 身份证号 and 证件号 name an ID number, not a code (证号): looked for a little further
+    // back, since the window may cut them.
+    let wider = &text[text.floor_char_boundary(start.saturating_sub(40))..start];
+    let id_named = ["身份证号", "证件号"]
+        .iter()
+        .filter_map(|w| wider.rfind(w).map(|i| i + w.len()))
+        .max()
+        .map(|end| end.saturating_sub(wider.len() - (start - from)));
     let before = &text[from..start];
+    let before = id_named.map_or(before, |end| {
+        before.get(end.min(before.len())..).unwrap_or("")
+    });
     let clause = before
         .rfind([',', '，', '。', '；', ';', '、', '\n'])
         .map_or(before, |i| &before[i..]);
@@ -629,8 +649,13 @@ fn phone_spans(text: &str) -> Vec<(usize, usize, String)> {
     // What may not touch a number: another digit or letter (a code, a hash), or a decimal point
     // with a digit beyond it (an amount); a country code may.
     let touches_before = |i: usize| {
-        let prefixed =
-            i >= 2 && &b[i - 2..i] == b"86" && (i == 2 || !b[i - 3].is_ascii_alphanumeric());
+        let alone = |k: usize| k == 0 || !b[k - 1].is_ascii_alphanumeric();
+        let word = |w: &[u8]| i >= w.len() && b[i - w.len()..i].eq_ignore_ascii_case(w);
+        let prefixed = (word(b"86") && alone(i - 2))
+            || (word(b"0086") && alone(i - 4))
+            || [&b"tel"[..], b"mobile", b"phone", b"mob", b"cell"]
+                .iter()
+                .any(|w| word(w) && alone(i - w.len()));
         i > 0
             && !prefixed
             && (b[i - 1].is_ascii_alphanumeric()
@@ -683,7 +708,11 @@ fn phone_spans(text: &str) -> Vec<(usize, usize, String)> {
             (j, digits, seps) = (i + 13, 11, 2);
         }
         let end = j;
-        if digits < 11 || ((sep(end) || punct(end)) && digit(end + 1) && seps > 0) {
+        // An amount (…元, …万元) is no phone, however its figures are grouped.
+        let money = text
+            .get(end..)
+            .is_some_and(|rest| rest.trim_start().starts_with(['元', '万', '亿']));
+        if digits < 11 || money || ((sep(end) || punct(end)) && digit(end + 1) && seps > 0) {
             i += 1;
             continue;
         }
@@ -1241,6 +1270,10 @@ mod normalize_tests {
             "139  1234  5678",
             "139\u{200B}\u{200B}1234\u{200B}5678",
             "139·1234·5678",
+            "1\u{200B}3912345678",
+            "13\u{200B}912345678",
+            "1\u{2066}3912345678",
+            "139．1234．5678",
         ] {
             let masked = mask_personal_in(&format!("联系电话{phone}。")).into_owned();
             assert_eq!(masked, "联系电话139****5678。", "{phone:?}");
@@ -1254,6 +1287,16 @@ mod normalize_tests {
             let masked = mask_personal_in(&format!("当事人身份证号{written}")).into_owned();
             assert_eq!(masked, format!("当事人身份证号{shown}"), "{written:?}");
         }
+        for prefixed in ["008613912345678", "Tel13912345678", "+86 139 1234 5678"] {
+            let masked = mask_personal_in(prefixed).into_owned();
+            assert!(masked.ends_with("139****5678"), "{prefixed}: {masked}");
+        }
+        // After an ID number, a mobile is no code (身份证号 holds 证号); an ID hidden between
+        // bidi isolates.
+        let masked = mask_personal_in(&format!("身份证号：{id} 13912345678")).into_owned();
+        assert_eq!(masked, format!("身份证号：{shown} 139****5678"));
+        let masked = mask_personal_in(&format!("号码{a}\u{2066}{b}{c}\u{2069}止")).into_owned();
+        assert_eq!(masked, format!("号码{shown}止"));
         // Grouped, with a wrong check character or without it, named an ID number.
         let masked = mask_personal_in(&format!("身份证号{a} {b} {}", &wrong[14..])).into_owned();
         assert!(!masked.contains(b), "{masked}");
@@ -1290,6 +1333,10 @@ mod normalize_tests {
             "第1\n391\n234\n5678",
             "全年罚没款总额139123456.78元",
             "150000000.00",
+            "处13000-150000元罚款",
+            "罚款150 2000 3600元",
+            "序号\t金额\n150\t2000\t3600",
+            "0515-88123456",
         ] {
             assert_eq!(mask_personal_in(text), text, "{text}");
         }

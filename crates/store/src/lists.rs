@@ -399,9 +399,19 @@ impl Store {
             .iter()
             .map(|c| self.class_changed_last(c))
             .collect::<Result<Vec<_>, _>>()?;
+        // The newest id, and how many of the last thousand have committed: an import begun
+        // earlier (a lower id, an older stamp) that commits later moves the count.
         let newest = self.read(|c| {
-            c.query_one("SELECT MAX(submission_id) FROM submissions", &[])?
-                .map_or(Ok(0), |r| r.i64(0))
+            let max = c
+                .query_one("SELECT MAX(submission_id) FROM submissions", &[])?
+                .map_or(Ok(0), |r| r.i64(0))?;
+            let recent = c
+                .query_one(
+                    "SELECT COUNT(*) FROM submissions WHERE submission_id > $1",
+                    &[Val::Int(max - 1000)],
+                )?
+                .map_or(Ok(0), |r| r.i64(0))?;
+            Ok(max * 10_000 + recent)
         })?;
         Ok((stamps, newest))
     }
