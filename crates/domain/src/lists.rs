@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::record::ChangeKind;
 
+/// How the version a rectification (限期整改) writes begins its reason: that version is a
+/// 更正 in the store (the entry's content as reported, with the deadline added), and is named
+/// for what it is where versions are shown.
+pub const RECTIFY_REASON: &str = "限期整改（整改期限至";
+
 /// What a deciding unit (or the platform, for expiry) does to an entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case")]

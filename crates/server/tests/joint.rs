@@ -565,6 +565,9 @@ async fn every_effect_and_a_delisting(h: Harness) {
             .unwrap()
             .contains("整改期限至2026-08-31")
     );
+    // Stored as a correction of the entry, shown as what it is.
+    assert_eq!(versions[1]["change_label"], "限期整改", "{rec}");
+    assert_eq!(versions[0]["change_label"], "新增", "{rec}");
     assert_eq!(versions[2]["change"], "exited");
     // An entry the credit office reported for the unit that decided it (its 认定单位 item):
     // that unit acts on it, though it did not report it.

@@ -231,7 +231,11 @@ fn apply(
     check_action(facts, action, ch.reason, ch.today).map_err(StoreError::Refused)?;
     let reason = match action {
         ListAction::Rectify { deadline } => {
-            format!("限期整改（整改期限至{deadline}）：{}", ch.reason.trim())
+            format!(
+                "{}{deadline}）：{}",
+                domain::lists::RECTIFY_REASON,
+                ch.reason.trim()
+            )
         }
         ListAction::Expire => format!(
             "有效期至{}届满，到期移出",

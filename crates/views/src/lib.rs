@@ -18,7 +18,7 @@ use crypto::KeyRing;
 use domain::catalog::{CatalogClass, DataItem, ItemType, SharingScope};
 use domain::clock::beijing;
 use domain::ids::{ResidentId, Uscc, normalize};
-use domain::record::{RecordStatus, StatusFacts, SubjectKind, status_on};
+use domain::record::{ChangeKind, RecordStatus, StatusFacts, SubjectKind, status_on};
 use rulebook::Rulebook;
 use serde::Serialize;
 use store::{Store, StoreError, StoredRecord, Subject};
@@ -346,7 +346,17 @@ fn record_view(
             .map(|x| VersionView {
                 version_no: x.version_no,
                 change: x.change.as_str(),
-                change_label: x.change.label(),
+                // A rectification is stored as a correction: named for what it is.
+                change_label: if x.change == ChangeKind::Corrected
+                    && x.submission_id.is_none()
+                    && x.reason
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with(domain::lists::RECTIFY_REASON))
+                {
+                    "限期整改"
+                } else {
+                    x.change.label()
+                },
                 reason: x.reason.clone(),
                 actor: x.actor.clone(),
                 recorded_at: beijing_text(x.recorded_at),
