@@ -600,19 +600,16 @@ pub fn mask_phones_in(text: &str) -> std::borrow::Cow<'_, str> {
 /// Whether the clause a number stands in (back to the last comma or stop) names it a code —
 /// 编号, 注册号, 文号, 账号 … — and not a phone.
 fn named_a_code(text: &str, start: usize) -> bool {
-    let from = text.floor_char_boundary(start.saturating_sub(30));
-    // 身份证号 and 证件号 name an ID number, not a code (证号): looked for a little further
-    // back, since the window may cut them.
-    let wider = &text[text.floor_char_boundary(start.saturating_sub(40))..start];
-    let id_named = ["身份证号", "证件号"]
+    // The 30 bytes before it — and only what follows a 身份证号 or 证件号 there, which name an
+    // ID number, not a code (their 证号); looked for 10 bytes further back, lest the window cut
+    // them.
+    let wide = &text[text.floor_char_boundary(start.saturating_sub(40))..start];
+    let after_id = ["身份证号", "证件号"]
         .iter()
-        .filter_map(|w| wider.rfind(w).map(|i| i + w.len()))
+        .filter_map(|w| wide.rfind(w).map(|i| i + w.len()))
         .max()
-        .map(|end| end.saturating_sub(wider.len() - (start - from)));
-    let before = &text[from..start];
-    let before = id_named.map_or(before, |end| {
-        before.get(end.min(before.len())..).unwrap_or("")
-    });
+        .unwrap_or(0);
+    let before = &wide[wide.ceil_char_boundary(after_id.max(wide.len().saturating_sub(30)))..];
     let clause = before
         .rfind([',', '，', '。', '；', ';', '、', '\n'])
         .map_or(before, |i| &before[i..]);

@@ -260,9 +260,7 @@ impl ListIndex {
         platform: &Store,
         rules: &Rulebook,
     ) -> Result<usize, StoreError> {
-        let _one = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
-        let n = self.refresh_lists(store, platform, rules, true)?;
-        Ok(n + self.refresh_penalties(store, rules, true)?)
+        self.refresh_with(store, platform, rules, true)
     }
 
     /// [`ListIndex::refresh`] without reading single actions back [`SETTLE`] behind the cursor
@@ -275,9 +273,19 @@ impl ListIndex {
         platform: &Store,
         rules: &Rulebook,
     ) -> Result<usize, StoreError> {
+        self.refresh_with(store, platform, rules, false)
+    }
+
+    fn refresh_with(
+        &self,
+        store: &Store,
+        platform: &Store,
+        rules: &Rulebook,
+        read_back: bool,
+    ) -> Result<usize, StoreError> {
         let _one = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
-        let n = self.refresh_lists(store, platform, rules, false)?;
-        Ok(n + self.refresh_penalties(store, rules, false)?)
+        let n = self.refresh_lists(store, platform, rules, read_back)?;
+        Ok(n + self.refresh_penalties(store, rules, read_back)?)
     }
 
     /// What a whole read of the penalties takes: decided within the longest trigger's years

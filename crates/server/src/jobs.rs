@@ -5,7 +5,6 @@
 //! delivered, and once a day list entries past their validity are moved off their lists.
 //! Every step is idempotent, so a restart or a second replica repeats nothing.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use workflows::scheduler::PlatformStep;
@@ -34,15 +33,11 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
     // The jobs write (expiry, case steps, alerts) and trace what they write: while the trail
     // cannot be written, a pass waits, unless it can write that the trail works again.
     if state.metrics.audit_failing() {
-        let probe = store::NewAuditEntry {
-            actor: "system:jobs".into(),
-            role: "system".into(),
-            action: "audit.resumed".into(),
-            object: Some("jobs".into()),
-            outcome: "ok".into(),
-            detail: Some("审计日志写入失败后，后台任务执行前确认审计日志可以写入".into()),
-            ..Default::default()
-        };
+        let probe = jobs_entry(
+            "audit.resumed",
+            "jobs",
+            Some("审计日志写入失败后，后台任务执行前确认审计日志可以写入".into()),
+        );
         match state.audit.record_blocking(probe) {
             Ok(_) => state.metrics.audit_written(),
             Err(e) => {
@@ -122,18 +117,11 @@ pub fn run_once(state: &Shared) -> Result<JobsReport, store::StoreError> {
 /// A step the platform took on its own (no one's request) into the audit trail, as
 /// `system:jobs`.
 fn trail(state: &Shared, s: &PlatformStep) {
-    let entry = store::NewAuditEntry {
-        at: None,
-        actor: "system:jobs".into(),
-        role: "system".into(),
-        unit: None,
-        action: s.action.into(),
-        object: Some(s.object.clone()),
-        outcome: "ok".into(),
-        request_id: None,
-        client: None,
-        detail: (!s.detail.is_empty()).then(|| s.detail.clone()),
-    };
+    let entry = jobs_entry(
+        s.action,
+        &s.object,
+        (!s.detail.is_empty()).then(|| s.detail.clone()),
+    );
     match state.audit.record_blocking(entry) {
         Ok(_) => state.metrics.audit_written(),
         Err(err) => {
@@ -229,7 +217,7 @@ fn follow_lists_at(
 ) -> Result<usize, store::StoreError> {
     let rebuild = {
         let mut last = state.index_built.lock().unwrap_or_else(|p| p.into_inner());
-        let due = last.is_none_or(|t| now - t >= chrono::Duration::hours(1));
+        let due = rebuild_due(*last, now);
         if due {
             *last = Some(now);
         }
@@ -250,6 +238,28 @@ fn follow_lists_at(
     }
 }
 
+/// An entry of the platform's own (no one's request), as `system:jobs`.
+fn jobs_entry(action: &str, object: &str, detail: Option<String>) -> store::NewAuditEntry {
+    store::NewAuditEntry {
+        actor: "system:jobs".into(),
+        role: "system".into(),
+        action: action.into(),
+        object: Some(object.into()),
+        outcome: "ok".into(),
+        detail,
+        ..Default::default()
+    }
+}
+
+/// Whether the list index, last built at `built`, is to be rebuilt whole (hourly: a safety net
+/// under the incremental refresh).
+fn rebuild_due(
+    built: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    built.is_none_or(|t| now - t >= chrono::Duration::hours(1))
+}
+
 /// Every second, whether or not this process runs the jobs: a change another server on the
 /// same database made (a delisting, a revocation, an exception) reaches this one's checks
 /// within about a second — the process that made it sees it at once. It reads only what came
@@ -261,11 +271,11 @@ fn follow_lists_at(
 pub async fn follow_lists(state: Shared) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let last: Arc<std::sync::Mutex<Option<ChangesStamp>>> = Arc::default();
+    let mut last: Option<ChangesStamp> = None;
     let mut n = 0u64;
     loop {
         tick.tick().await;
-        let (s, last) = (state.clone(), last.clone());
+        let (s, seen) = (state.clone(), last.take());
         // A server that does not run the jobs reads back recent single actions itself, every
         // half minute (one committed late, behind a newer one, moves no stamp).
         let read_back = !state.config.run_jobs && n.is_multiple_of(30);
@@ -274,24 +284,20 @@ pub async fn follow_lists(state: Shared) {
         // rebuild due: nothing is read and the index is not locked — the checks' latency does
         // not pay for the follower.
         let r = tokio::task::spawn_blocking(move || {
-            let now = changes_stamp(&s)?;
+            let stamp = changes_stamp(&s)?;
             let at = s.clock.now();
-            let rebuild_due = s
-                .index_built
-                .lock()
-                .map(|t| t.is_none_or(|t| at - t >= chrono::Duration::hours(1)))
-                .unwrap_or(true);
-            let mut seen = last.lock().unwrap_or_else(|p| p.into_inner());
-            if seen.as_ref() == Some(&now) && !read_back && !rebuild_due {
-                return Ok::<usize, store::StoreError>(0);
+            let built = *s.index_built.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.as_ref() != Some(&stamp) || read_back || rebuild_due(built, at) {
+                follow_lists_at(&s, at, read_back)?;
             }
-            let n = follow_lists_at(&s, at, read_back)?;
-            *seen = Some(now);
-            Ok(n)
+            Ok::<_, store::StoreError>(stamp)
         })
         .await;
-        if let Ok(Err(e)) = r {
-            eprintln!("{} list index: {e}", chrono::Utc::now().to_rfc3339());
+        // A failed look leaves no stamp: the next one reads.
+        match r {
+            Ok(Ok(stamp)) => last = Some(stamp),
+            Ok(Err(e)) => eprintln!("{} list index: {e}", chrono::Utc::now().to_rfc3339()),
+            Err(_) => {}
         }
     }
 }

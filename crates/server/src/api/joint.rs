@@ -783,10 +783,10 @@ pub fn apply_list_action(
     c: &Ctx,
     id: &str,
     req: &ListActionRequest,
-) -> ApiResult<(ListAction, String)> {
+) -> ApiResult<(ListAction, Vec<String>)> {
     // A deadline set on a day off is the next working day in law (rules.md; 民法典 第二百零三条):
     // stored so, and said so, so that every page, check and reminder shows the day enforced.
-    let mut moved_note = String::new();
+    let mut notes: Vec<String> = Vec::new();
     let action = match req.action.as_str() {
         "rectify" => {
             let set = crate::api::parse_day(
@@ -799,7 +799,7 @@ pub fn apply_list_action(
             )?;
             let deadline = s.rules.calendar.next_workday_on_or_after(set);
             if deadline != set {
-                moved_note = format!("（所定期限{set}为休息日，顺延至{deadline}）");
+                notes.push(format!("所定期限{set}为休息日，顺延至{deadline}"));
             }
             // A year whose holiday notice is not out: the day is counted without its 调休, and
             // said so (domain.md: a provisional calendar warns).
@@ -810,14 +810,13 @@ pub fn apply_list_action(
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            if let Some(w) = (domain::calendar::Counted {
-                date: deadline,
-                years_without_notice: unknown,
-            })
-            .warning()
-            {
-                moved_note.push_str(&format!("（{w}）"));
-            }
+            notes.extend(
+                domain::calendar::Counted {
+                    date: deadline,
+                    years_without_notice: unknown,
+                }
+                .warning(),
+            );
             ListAction::Rectify { deadline }
         }
         "exit" => ListAction::Exit,
@@ -858,7 +857,8 @@ pub fn apply_list_action(
             reason: &if req.reason.trim().is_empty() {
                 String::new()
             } else {
-                format!("{}{moved_note}", req.reason.trim())
+                let said: String = notes.iter().map(|n| format!("（{n}）")).collect();
+                format!("{}{said}", req.reason.trim())
             },
             at: now,
             today: today(now),
@@ -867,7 +867,7 @@ pub fn apply_list_action(
     )?;
     // Checks see the change at once.
     s.lists.refresh(&s.store, &s.platform, &s.rules)?;
-    Ok((action, moved_note))
+    Ok((action, notes))
 }
 
 #[utoipa::path(post, path = "/api/v1/lists/{id}/actions", summary = "名单变更（整改期限、移出、撤销等）", tag = "联合奖惩", security(("token" = [])),
@@ -886,7 +886,7 @@ pub async fn list_action(
     let r = blocking(move || apply_list_action(&s, &c, &rid, &r2)).await;
     let (r, note) = match r {
         Ok((a, note)) => (Ok(a), note),
-        Err(e) => (Err(e), String::new()),
+        Err(e) => (Err(e), Vec::new()),
     };
     audit(
         &state,
@@ -901,10 +901,7 @@ pub async fn list_action(
     Ok(Json(ListActionDone {
         record_id: id,
         action: req.action,
-        note: note
-            .trim_start_matches('（')
-            .trim_end_matches('）')
-            .replace("）（", "；"),
+        note: note.join("；"),
     }))
 }
 
