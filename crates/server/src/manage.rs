@@ -329,23 +329,6 @@ pub fn office_creates_token(
     )
 }
 
-/// A token made in a request whose audit entry could not be written is revoked at once: the
-/// request is answered 503 (its secret never shown), and a live credential nobody can trace
-/// must not be left behind.
-pub async fn revoke_untraced_token(state: &crate::Shared, ctx: &crate::context::Ctx, id: i64) {
-    if !ctx.audit_failed.load(std::sync::atomic::Ordering::SeqCst) {
-        return;
-    }
-    let s = state.clone();
-    let r = crate::blocking(move || {
-        revoke_token_of_office(&s.platform, &s.tokens, id, s.clock.now(), None)
-    })
-    .await;
-    if let Err(e) = r {
-        eprintln!("a token made without its audit entry (token:{id}) could not be revoked: {e}");
-    }
-}
-
 /// 三权分立: the credit office administers accounts and tokens, but not the security auditor's.
 /// Those the system operator makes at the server's command line (`xinyong accounts create
 /// --role auditor`), so that the office cannot make, reset or impersonate the trail's reader.

@@ -154,9 +154,6 @@ pub async fn create_token(
         manage::office_creates_token(&s, &r2, &actor, carried)
     })
     .await;
-    if let Ok(t) = &r {
-        manage::revoke_untraced_token(&state, &ctx, t.token_id).await;
-    }
     Ok((StatusCode::CREATED, Json(r?)))
 }
 

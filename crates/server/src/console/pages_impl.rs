@@ -1210,9 +1210,6 @@ pub async fn create_token(
         manage::office_creates_token(&s, &r2, &actor, carried)
     })
     .await;
-    if let Ok(t) = &r {
-        manage::revoke_untraced_token(&state, &ctx, t.token_id).await;
-    }
     match r {
         Ok(t) => tokens_page(&state, &ctx, Some(t.token), None).await,
         Err(e) => tokens_page(&state, &ctx, None, Some(e.to_string())).await,
