@@ -205,7 +205,13 @@ fn full_resident_ids(text: &str) -> Vec<String> {
         let w = &b[i..i + 18];
         if w[..17].iter().all(u8::is_ascii_digit) && (w[17].is_ascii_digit() || w[17] == b'X') {
             let first17 = &w[..17];
-            if domain::ids::ric_check_char(first17) == w[17] as char {
+            // A birth date at the seventh digit too: random figures (a request id's, a hash's)
+            // that happen to end in their check digit are no one's number.
+            let born = std::str::from_utf8(&w[6..14])
+                .ok()
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y%m%d").ok())
+                .is_some_and(|d| (1900..=2100).contains(&chrono::Datelike::year(&d)));
+            if born && domain::ids::ric_check_char(first17) == w[17] as char {
                 out.push(String::from_utf8_lossy(w).into_owned());
             }
         }
