@@ -449,6 +449,24 @@ fn masked_at(
     text: &str,
     find: fn(&str) -> Vec<(usize, usize, String)>,
 ) -> std::borrow::Cow<'_, str> {
+    if !may_hold_a_number(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    masked_found(text, find)
+}
+
+/// Whether `text` holds as many digits as the shortest number masked (a mobile's eleven).
+/// Every payload value of every credit file read passes here, and most (names, dates, amounts,
+/// 文书号) hold fewer: they are left without folding or searching.
+fn may_hold_a_number(text: &str) -> bool {
+    digits_at_least(text, 11)
+}
+
+/// `masked_at` without the digit count (its caller made it).
+fn masked_found(
+    text: &str,
+    find: fn(&str) -> Vec<(usize, usize, String)>,
+) -> std::borrow::Cow<'_, str> {
     let folded = folded_for_numbers(text);
     let (searched, map) = match &folded {
         Some(f) => (f.text.as_str(), Some(&f.map)),
@@ -472,6 +490,35 @@ fn masked_at(
     }
     out.push_str(&text[done..]);
     std::borrow::Cow::Owned(out)
+}
+
+/// Whether `text` holds at least `n` digits, ASCII or full-width (U+FF10–FF19: EF BC 90–99 in
+/// UTF-8) — the digits [`folded_for_numbers`] reads.
+fn digits_at_least(text: &str, n: usize) -> bool {
+    let b = text.as_bytes();
+    // Counted whole first (a loop the compiler vectorises): enough ASCII digits decide, and so
+    // does a text without enough lead bytes of full-width forms (0xEF) to make up the rest.
+    let ascii = b.iter().filter(|c| c.is_ascii_digit()).count();
+    if ascii >= n {
+        return true;
+    }
+    if ascii + b.iter().filter(|&&c| c == 0xEF).count() < n {
+        return false;
+    }
+    let mut count = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let digit = c.is_ascii_digit()
+            || (c == 0xEF
+                && b.get(i + 1) == Some(&0xBC)
+                && b.get(i + 2).is_some_and(|d| (0x90..=0x99).contains(d)));
+        if digit {
+            count += 1;
+            if count >= n {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// A character that separates the groups of a number as people write one — a space of any
@@ -579,8 +626,11 @@ fn folded_for_numbers(text: &str) -> Option<Folded> {
 /// Free text as the public may see it: resident ID numbers (`mask_ids_in`) and mobile phone
 /// numbers (`mask_phones_in`) masked. Borrowed when there is neither.
 pub fn mask_personal_in(text: &str) -> std::borrow::Cow<'_, str> {
-    match mask_ids_in(text) {
-        std::borrow::Cow::Borrowed(t) => mask_phones_in(t),
+    if !may_hold_a_number(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    match masked_found(text, id_spans) {
+        std::borrow::Cow::Borrowed(t) => masked_found(t, phone_spans),
         std::borrow::Cow::Owned(t) => std::borrow::Cow::Owned(mask_phones_in(&t).into_owned()),
     }
 }
@@ -1129,7 +1179,7 @@ pub fn check_resident_id(input: &str, rules: &IdRules, today: NaiveDate) -> IdCh
 
 #[cfg(test)]
 mod normalize_tests {
-    use super::{mask_personal_in, mask_phones_in};
+    use super::{digits_at_least, mask_personal_in, mask_phones_in};
 
     #[test]
     fn mobile_numbers_in_free_text_are_masked() {
@@ -1216,6 +1266,25 @@ mod normalize_tests {
             assert_eq!(normalize(s), "91320900MA1XA", "{s:?}");
         }
     }
+    /// The digit count that lets most values pass unsearched counts full-width digits (and
+    /// not the full-width punctuation that shares their lead byte), so a mobile typed in
+    /// Chinese input mode is still found.
+    #[test]
+    fn the_digit_count_before_the_search_counts_full_width_digits() {
+        assert!(!digits_at_least("处罚款39.2113万元（２０２６）", 11));
+        assert!(digits_at_least("１３９１２３４５６７８", 11));
+        assert!(digits_at_least("电话1３９１２３4５６７8", 11));
+        assert!(!digits_at_least("（，）：１２３４５６７８９０", 11));
+        assert_eq!(
+            mask_personal_in("联系电话１３９１２３４５６７８。"),
+            "联系电话139****5678。"
+        );
+        assert_eq!(
+            mask_personal_in("联系电话1391234567。"),
+            "联系电话1391234567。"
+        );
+    }
+
     /// The ways people split, or hide, a number in a sentence: each is masked (the reviewers'
     /// probes that leaked, every one of them).
     #[test]
