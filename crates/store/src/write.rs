@@ -54,6 +54,9 @@ pub struct SubmissionWriter<'a> {
     /// PostgreSQL: whether to look for other connected processes again just before the drop
     /// (not when a test forces the large path with `Store::defer_indexes_after`).
     pub(crate) recheck_others: bool,
+    /// PostgreSQL: after how many applied rows the record tables are analysed again within the
+    /// transaction (doubling), while their indexes stay up.
+    pub(crate) analyse_at: u64,
     /// Messages for the unit (`notices`), and how many were left out past [`NOTES_KEPT`].
     notices: Vec<String>,
     notes_left_out: u64,
@@ -179,6 +182,7 @@ impl Store {
             defer_after,
             deferred: Vec::new(),
             recheck_others: self.index_deferral_override().is_none(),
+            analyse_at: crate::write_pg::FIRST_ANALYSE,
             notices: Vec::new(),
             notes_left_out: 0,
             kept_notes: None,
@@ -431,10 +435,14 @@ impl SubmissionWriter<'_> {
                     .collect();
                 let mut params = base.to_vec();
                 params.push(Val::Array(keys));
+                // Version rows by their key, not a hash of all of them (see `apply_set`'s
+                // analysis of the tables as a large submission fills them).
+                self.conn.batch(crate::write_pg::JOINS_BY_KEY)?;
                 found = self.conn.query(
                     &format!("{SAME_DECISION} r.decision_key = ANY($4::bytea[])"),
                     &params,
                 )?;
+                self.conn.batch(crate::write_pg::JOINS_AS_CONFIGURED)?;
             }
             Backend::Sqlite => {
                 // Many keys per statement (in pieces of fixed sizes, so that a few statement
