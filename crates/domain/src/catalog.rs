@@ -397,6 +397,11 @@ impl Catalog {
         Ok(())
     }
 
+    /// Every class's code, in the catalog's order.
+    pub fn codes(&self) -> Vec<&str> {
+        self.classes.iter().map(|c| c.code.as_str()).collect()
+    }
+
     /// Finds a class by its Chinese name, code or another name it is known by.
     pub fn class(&self, name: &str) -> Option<&CatalogClass> {
         let f = fold_name(name);

@@ -195,15 +195,8 @@ pub fn follow_lists_once(
 type ChangesStamp = (store::ChangesStamp, (i64, i64, i64));
 
 fn changes_stamp(state: &Shared) -> Result<ChangesStamp, store::StoreError> {
-    let classes: Vec<&str> = state
-        .rules
-        .catalog
-        .classes
-        .iter()
-        .map(|c| c.code.as_str())
-        .collect();
     Ok((
-        state.store.changes_stamp(&classes)?,
+        state.store.changes_stamp(&state.rules.catalog.codes())?,
         state.platform.exceptions_stamp()?,
     ))
 }

@@ -634,7 +634,6 @@ impl Store {
             .pop())
     }
 
-    /// Exceptions in force (all subjects), for the check index.
     /// How many exceptions there are, the newest and how many are revoked: changes when one
     /// is marked or revoked (what the list index's follower compares).
     pub fn exceptions_stamp(&self) -> Result<(i64, i64, i64), StoreError> {
@@ -650,6 +649,7 @@ impl Store {
         })
     }
 
+    /// Exceptions in force (all subjects), for the check index.
     pub fn exceptions(&self, subject_key: Option<&str>) -> Result<Vec<CheckException>, StoreError> {
         self.exceptions_where(
             "($1 = '' OR subject_key = $1)",

@@ -310,8 +310,9 @@ fn apply(
     Ok(())
 }
 
-/// Each class's newest change stamp, and the newest submission id ([`Store::changes_stamp`]).
-pub type ChangesStamp = (Vec<Option<DateTime<Utc>>>, i64);
+/// Each class's newest change stamp, the newest submission id, and how many of the thousand
+/// ids up to it have committed ([`Store::changes_stamp`]).
+pub type ChangesStamp = (Vec<Option<DateTime<Utc>>>, i64, i64);
 
 impl Store {
     /// Applies an action to a list entry (`lists`: the list class codes).
@@ -405,7 +406,7 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         // The newest id, and how many of the last thousand have committed: an import begun
         // earlier (a lower id, an older stamp) that commits later moves the count.
-        let newest = self.read(|c| {
+        let (newest, recent) = self.read(|c| {
             let max = c
                 .query_one("SELECT MAX(submission_id) FROM submissions", &[])?
                 .map_or(Ok(0), |r| r.i64(0))?;
@@ -415,9 +416,9 @@ impl Store {
                     &[Val::Int(max - 1000)],
                 )?
                 .map_or(Ok(0), |r| r.i64(0))?;
-            Ok(max * 10_000 + recent)
+            Ok((max, recent))
         })?;
-        Ok((stamps, newest))
+        Ok((stamps, newest, recent))
     }
 
     /// [`Store::list_entries_since`] for the changes no submission made (an officer's list

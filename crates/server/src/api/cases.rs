@@ -149,14 +149,9 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
     let day = today(now);
     // Every class the subject has records of: a subject objects to any record of its own (a
     // tax grade, a licence), and repairs penalties.
-    let classes: Vec<&str> = state
-        .rules
-        .catalog
-        .classes
-        .iter()
-        .map(|c| c.code.as_str())
-        .collect();
-    let heads = state.store.subject_heads(&subject, &classes)?;
+    let heads = state
+        .store
+        .subject_heads(&subject, &state.rules.catalog.codes())?;
     let cases = state.store.cases(&store::CaseFilter {
         subject_key: Some(subject.clone()),
         open: true,
