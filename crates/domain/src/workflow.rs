@@ -427,11 +427,22 @@ pub struct CommitmentRules {
     pub text: String,
 }
 
+/// Early exit from a list on the subject's application (移出严重失信主体名单, one of the repair's
+/// modes): which list classes, and what the deciding unit confirms.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ListExitRules {
+    pub basis: String,
+    /// Catalog class codes.
+    pub classes: Vec<String>,
+    pub confirm: String,
+}
+
 /// `data/workflows.toml`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WorkflowRules {
     pub version: String,
     pub repair: RepairClock,
+    pub list_exit: ListExitRules,
     pub objection: ObjectionClock,
     pub escalation: Escalation,
     pub evidence: EvidenceRules,
@@ -530,6 +541,9 @@ pub struct RepairFacts<'a> {
     pub performed: Option<bool>,
     /// The subject is on the serious-dishonesty list now (bars early end under SAMR Order 45).
     pub on_serious_list: bool,
+    /// The record is an entry of a list that may be left early on application (`list_exit`
+    /// in workflows.toml): its name, and what the deciding unit confirms.
+    pub list_exit: Option<(&'a str, &'a str)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -585,6 +599,9 @@ impl Eligibility {
 /// Pre-reviews a repair (rules.md "Repair"; market regulation per SAMR Order 45 Art. 14).
 pub fn eligibility(rules: &PublicityRules, f: &RepairFacts<'_>, today: NaiveDate) -> Eligibility {
     use ConditionStatus::*;
+    if let Some((list, confirm)) = f.list_exit {
+        return exit_eligibility(list, confirm, f, today);
+    }
     let mut out = Vec::new();
     let mut add = |name: &str, status, detail: String| {
         out.push(Condition {
@@ -597,7 +614,7 @@ pub fn eligibility(rules: &PublicityRules, f: &RepairFacts<'_>, today: NaiveDate
     let state = if !f.is_penalty {
         (
             Missing,
-            "只有行政处罚信息通过本程序修复；名单信息按移出程序办理".to_string(),
+            "只有行政处罚信息和可申请提前移出的名单信息通过本程序修复".to_string(),
         )
     } else if f.change == "repaired" {
         (Missing, "该记录已修复".into())
@@ -708,6 +725,68 @@ pub fn eligibility(rules: &PublicityRules, f: &RepairFacts<'_>, today: NaiveDate
     Eligibility {
         conditions: out,
         confirm,
+    }
+}
+
+/// Pre-reviews an application to leave a list early (信用修复：移出严重失信主体名单): the entry
+/// in force, the public commitment, and the deciding unit's confirmation that the behaviour is
+/// corrected — no minimum period, which is the deciding unit's own rule to apply (domain.md
+/// 2.2), so it confirms that too.
+fn exit_eligibility(
+    list: &str,
+    confirm: &str,
+    f: &RepairFacts<'_>,
+    today: NaiveDate,
+) -> Eligibility {
+    use ConditionStatus::*;
+    let mut out = Vec::new();
+    let mut add = |name: &str, status, detail: String| {
+        out.push(Condition {
+            name: name.into(),
+            status,
+            detail,
+        })
+    };
+    let state = match f.change {
+        "exited" => (Missing, format!("已提前移出{list}，无需申请")),
+        "revoked" => (Missing, "认定已撤销，无需申请".into()),
+        "expired" => (Missing, format!("有效期已届满，已移出{list}")),
+        "withdrawn" => (Missing, "该记录已撤回，无需申请".into()),
+        "repaired" => (Missing, "该记录已修复".into()),
+        _ => match f.public_ends {
+            Some(end) if end < today => (
+                Missing,
+                format!("有效期已于{end}届满，将到期移出，无需申请"),
+            ),
+            _ => (Met, format!("列入{list}，尚在有效期内")),
+        },
+    };
+    add("名单状态", state.0, state.1);
+    if f.commitment_signed {
+        add("信用修复承诺", Met, "已签署信用修复型承诺".into());
+    } else {
+        add(
+            "信用修复承诺",
+            Missing,
+            "须签署信用修复型承诺（信用承诺类信息，向社会公开）".into(),
+        );
+    }
+    match f.performed {
+        Some(true) => add(
+            "纠正失信行为",
+            Met,
+            "认定单位已确认纠正到位、符合移出规定".into(),
+        ),
+        Some(false) => add(
+            "纠正失信行为",
+            Missing,
+            "认定单位确认尚未纠正到位或不符合移出规定".into(),
+        ),
+        None => add("纠正失信行为", Pending, format!("待认定单位确认{confirm}")),
+    }
+    Eligibility {
+        conditions: out,
+        confirm: confirm.to_string(),
     }
 }
 

@@ -181,6 +181,7 @@ fn minimum_period_by_regime_severity_and_domain() {
                     commitment_signed: true,
                     performed: Some(true),
                     on_serious_list: false,
+                    list_exit: None,
                 },
                 today,
             )
@@ -230,6 +231,7 @@ fn what_is_missing_is_said_exactly() {
         commitment_signed: false,
         performed: None,
         on_serious_list: false,
+        list_exit: None,
     };
     let e = eligibility(&rules, &base, d("2026-08-01"));
     assert!(!e.may_apply());
@@ -268,12 +270,89 @@ fn what_is_missing_is_said_exactly() {
         assert!(!e.may_apply());
         assert!(e.missing()[0].contains(why), "{:?}", e.missing());
     }
-    // A list entry is not repaired here.
+    // A record of another class (a licence) is not repaired here.
     let list = RepairFacts {
         is_penalty: false,
         ..signed
     };
-    assert!(eligibility(&rules, &list, d("2026-08-01")).missing()[0].contains("移出程序"));
+    assert!(eligibility(&rules, &list, d("2026-08-01")).missing()[0].contains("名单信息"));
+}
+
+#[test]
+fn a_list_entry_in_force_may_be_left_early_once_the_unit_confirms() {
+    let rules = publicity();
+    let wf = workflows();
+    assert!(wf.list_exit.classes.iter().any(|c| c == "YZSX"));
+    // The court's list leaves by the court's procedure, not by an application here.
+    assert!(!wf.list_exit.classes.iter().any(|c| c == "SXBZXR"));
+    let none = Vec::new();
+    let entry = RepairFacts {
+        is_penalty: false,
+        change: "created",
+        regime: None,
+        severity: None,
+        published: true,
+        repairable_from: None,
+        public_ends: Some(d("2028-03-01")),
+        categories: &none,
+        commitment_signed: true,
+        performed: None,
+        on_serious_list: true,
+        list_exit: Some(("严重失信主体名单", &wf.list_exit.confirm)),
+    };
+    let today = d("2026-08-01");
+    // No minimum period of the platform's: the deciding unit confirms its own rule.
+    let e = eligibility(&rules, &entry, today);
+    assert!(e.may_apply() && !e.may_approve(), "{:?}", e.missing());
+    assert_eq!(e.confirm, wf.list_exit.confirm);
+    assert!(
+        e.missing()[0].contains("待认定单位确认已纠正失信行为"),
+        "{:?}",
+        e.missing()
+    );
+    let confirmed = RepairFacts {
+        performed: Some(true),
+        ..entry.clone()
+    };
+    assert!(eligibility(&rules, &confirmed, today).may_approve());
+    // A rectification deadline set on the entry keeps it in force.
+    let rectified = RepairFacts {
+        change: "corrected",
+        ..confirmed.clone()
+    };
+    assert!(eligibility(&rules, &rectified, today).may_approve());
+    let unsigned = RepairFacts {
+        commitment_signed: false,
+        ..confirmed.clone()
+    };
+    assert!(!eligibility(&rules, &unsigned, today).may_apply());
+    let refused = RepairFacts {
+        performed: Some(false),
+        ..confirmed.clone()
+    };
+    assert!(!eligibility(&rules, &refused, today).may_apply());
+    for (change, ends, why) in [
+        ("exited", "2028-03-01", "已提前移出"),
+        ("revoked", "2028-03-01", "认定已撤销"),
+        ("expired", "2026-07-01", "已届满"),
+        ("withdrawn", "2028-03-01", "已撤回"),
+        ("created", "2026-07-31", "将到期移出"),
+    ] {
+        let f = RepairFacts {
+            change,
+            public_ends: Some(d(ends)),
+            ..confirmed.clone()
+        };
+        let e = eligibility(&rules, &f, today);
+        assert!(!e.may_apply(), "{change}");
+        assert!(e.missing()[0].contains(why), "{change}: {:?}", e.missing());
+    }
+    // An entry with no end date stays in force.
+    let open_end = RepairFacts {
+        public_ends: None,
+        ..confirmed
+    };
+    assert!(eligibility(&rules, &open_end, today).may_approve());
 }
 
 #[test]
@@ -296,6 +375,7 @@ fn market_regulation_records() {
                 commitment_signed: true,
                 performed: Some(true),
                 on_serious_list: serious_list,
+                list_exit: None,
             },
             d("2026-06-01"),
         )

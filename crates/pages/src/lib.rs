@@ -680,6 +680,8 @@ pub struct MyRecordLine {
     pub in_force: bool,
     /// A penalty (行政处罚): the record repair applies to; other classes are only objected to.
     pub penalty: bool,
+    /// An entry of a list the subject may apply to leave early (信用修复：提前移出名单).
+    pub list_exit: bool,
 }
 
 #[derive(Template)]

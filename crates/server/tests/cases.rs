@@ -788,3 +788,179 @@ async fn a_subject_objects_to_a_record_of_any_class() {
         .unwrap_or_default();
     assert_eq!(figure, "1", "{home}");
 }
+
+/// 信用修复 by leaving a list early (移出严重失信主体名单): the subject applies online with its
+/// commitment, the deciding unit that listed it decides, and the entry leaves the list — in the
+/// next check at once, in the entry's history, and in the subject's messages.
+async fn leave_the_list_on_application(h: Harness) {
+    let org = h.org.clone();
+    let csv = format!(
+        "MD_XDR_MC,MD_XDR_LB,MD_XDR_SHXYM,MD_MDLX,MD_WSH,MD_LRYY,MD_RDYJ,MD_RDDW,MD_LRRQ,MD_YXQZ\n\
+         盐城市恒泰化工有限公司,法人及非法人组织,{org},严重失信主体名单,盐环信〔2026〕9号,拒不履行行政处罚决定,《社会信用体系建设有关规定》,{UNIT},2026-03-01,2029-03-01\n"
+    );
+    let s = h.state.clone();
+    let summary = tokio::task::spawn_blocking(move || {
+        let sum = import_csv(&s, UNIT, "严重失信主体名单", &csv);
+        s.lists.refresh(&s.store, &s.platform, &s.rules).unwrap();
+        sum
+    })
+    .await
+    .unwrap();
+    assert_eq!(summary.accepted, 1, "{summary:?}");
+    let check = async |h: &Harness| {
+        let r = h
+            .post_json(
+                "/api/v1/checks",
+                Role::Handling,
+                serde_json::json!({"code": org, "matter": "政府采购"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.json()
+    };
+    let before = check(&h).await;
+    assert_ne!(before["verdict"], "clear", "{before}");
+
+    // The subject sees the entry as one it may apply to leave.
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let entry = mine["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["class_code"] == "YZSX")
+        .unwrap_or_else(|| panic!("no list entry in {mine}"))
+        .clone();
+    assert_eq!(entry["may_apply"], true, "{entry}");
+    let record_id = entry["record_id"].as_str().unwrap().to_string();
+    let page = h.get("/console/my/records", Role::Subject).await.text();
+    assert!(page.contains("在线申请提前移出名单"), "{page}");
+
+    let apply = async |commitment: bool| {
+        h.post_json(
+            "/api/v1/repairs",
+            Role::Subject,
+            serde_json::json!({"record_id": record_id, "commitment": commitment, "statement": "罚款已缴清，已整改到位"}),
+        )
+        .await
+    };
+    let r = apply(false).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("信用修复承诺"), "{}", r.text());
+    let r = apply(true).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let id = r.json()["case_id"].as_i64().unwrap();
+    // The public commitment names what it is for.
+    let page = h
+        .get(&format!("/subjects/{org}?tab=CN"), Role::Public)
+        .await
+        .text();
+    assert!(page.contains("申请提前移出严重失信主体名单"), "{page}");
+    // Routed to the unit that listed it: another unit's officer cannot see it.
+    let other = h.token_for(Role::Deciding, OTHER_UNIT);
+    let probe = h
+        .send_as(&other, Method::GET, &format!("/api/v1/cases/{id}"), None)
+        .await;
+    assert_eq!(probe.status, StatusCode::NOT_FOUND, "{}", probe.text());
+    let view = h
+        .get(&format!("/api/v1/cases/{id}"), Role::Deciding)
+        .await
+        .json();
+    assert_eq!(view["unit"], UNIT, "{view}");
+    let r = act(
+        &h,
+        id,
+        Role::Deciding,
+        serde_json::json!({"action": "accept"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // The unit confirms the behaviour corrected before it approves.
+    let r = act(
+        &h,
+        id,
+        Role::Deciding,
+        serde_json::json!({"action": "approve"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("纠正失信行为"), "{}", r.text());
+    let still = check(&h).await;
+    assert_ne!(still["verdict"], "clear", "{still}");
+    // The decision a moment after the listing, as in life (the index reads what changed after
+    // the newest change it has seen).
+    h.clock
+        .set(domain::clock::Clock::now(h.clock.as_ref()) + chrono::Duration::seconds(1));
+    let r = act(
+        &h,
+        id,
+        Role::Deciding,
+        serde_json::json!({"action": "approve", "performed": true, "reason": "已纠正，符合移出规定"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["state"], "approved");
+
+    // Off the list in the next check, and in the entry's history as an exit.
+    let after = check(&h).await;
+    assert_eq!(after["verdict"], "clear", "{after}");
+    let rec = h
+        .get(&format!("/api/v1/records/{record_id}"), Role::Deciding)
+        .await
+        .json();
+    let last = rec["record"]["versions"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["change"], "exited", "{rec}");
+    assert!(
+        last["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("信用修复申请{id}")),
+        "{last}"
+    );
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let entry = mine["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["record_id"] == record_id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(entry["status"], "已移出", "{entry}");
+    assert_eq!(entry["may_apply"], false, "{entry}");
+    assert!(
+        h.get("/api/v1/messages", Role::Subject)
+            .await
+            .text()
+            .contains("移出严重失信主体名单")
+    );
+    // Subscribers hear of the exit as of the deciding unit's own.
+    let s = h.state.clone();
+    let events = tokio::task::spawn_blocking(move || s.store.pending_events(100).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.change == "exited" && e.class_code == "YZSX"),
+        "{events:?}"
+    );
+    // Nothing left to apply for.
+    let r = apply(true).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("已提前移出"), "{}", r.text());
+    assert_eq!(h.trail("repair.apply", &record_id).len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subject_leaves_the_serious_list_on_application_on_sqlite() {
+    leave_the_list_on_application(harness()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subject_leaves_the_serious_list_on_application_on_postgres() {
+    leave_the_list_on_application(pg_harness().await).await;
+}

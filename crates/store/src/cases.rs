@@ -309,7 +309,7 @@ pub struct NewCase {
 /// How a transition ends the record, if it does.
 #[derive(Debug, Clone)]
 pub struct EndRecord {
-    /// `repaired` or `withdrawn`.
+    /// `repaired`, `withdrawn`, or `exited` (a list entry left early on application).
     pub change: &'static str,
     pub unit: String,
     pub actor: String,
@@ -748,7 +748,18 @@ impl Store {
                     ));
                 }
             }
-            if let Some(end) = &t.end_record {
+            if let Some(end) = &t.end_record
+                && end.change == "exited"
+            {
+                crate::lists::exit_on_application(
+                    c,
+                    &subject,
+                    &key,
+                    &end.actor,
+                    &end.reason,
+                    t.event.at,
+                )?;
+            } else if let Some(end) = &t.end_record {
                 end_on(
                     c,
                     &subject,

@@ -310,6 +310,43 @@ fn apply(
     Ok(())
 }
 
+/// Takes a list entry off its list on the subject's approved application (a repair case's
+/// decision, in that case's transaction): the same 提前移出 version and record event as the
+/// deciding unit's own exit, so checks, subscribers and the history read it alike.
+pub(crate) fn exit_on_application(
+    c: &mut dyn Conn,
+    subject: &str,
+    key: &[u8],
+    actor: &str,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let class = c
+        .query_one(
+            "SELECT class_code FROM records WHERE subject_key = $1 AND record_key = $2",
+            &[subject.into(), Val::Bytes(key.to_vec())],
+        )?
+        .ok_or_else(|| StoreError::NotFound(format!("记录{}不存在", record_id(subject, key))))?
+        .text(0)?;
+    apply(
+        c,
+        subject,
+        key,
+        &[class.as_str()],
+        &ListAction::Exit,
+        &ListChange {
+            // The case was routed to the deciding unit, which decided it.
+            unit: None,
+            named_unit: None,
+            actor,
+            reason,
+            at,
+            today: domain::clock::beijing(at).date_naive(),
+            rewarding: &[],
+        },
+    )
+}
+
 /// Each class's newest change stamp, the newest submission id, and how many of the thousand
 /// ids up to it have committed ([`Store::changes_stamp`]).
 pub type ChangesStamp = (Vec<Option<DateTime<Utc>>>, i64, i64);

@@ -27,7 +27,8 @@ use store::{
     NewOutbox, RecordHead, SideEffects, Store, StoreError, Transition,
 };
 
-/// The class of administrative penalties, the only records repaired through an application.
+/// The class of administrative penalties, repaired through an application (as are the list
+/// entries `list_exit` in workflows.toml names, which the repair takes off their list).
 pub const PENALTY: &str = "CF";
 /// The serious-dishonesty list (bars early end of market-regulation penalties).
 pub const SERIOUS_LIST: &str = "YZSX";
@@ -183,12 +184,43 @@ impl Casework<'_> {
     /// when that is a known unit, else the unit that reported it.
     pub fn deciding_unit(&self, head: &RecordHead) -> String {
         // By the unit's own name, however the record wrote it (short name, USCC, spacing): the
-        // case, its messages and reminders are routed by that name.
-        let named = payload_text(&head.payload, "CF_CFJG");
+        // case, its messages and reminders are routed by that name. The item is the class's
+        // deciding unit (处罚机关, a list's 认定单位).
+        let named = self
+            .rules
+            .catalog
+            .class_by_code(&head.class_code)
+            .and_then(|c| c.item_by_role(domain::catalog::Role::DecidingUnit))
+            .map(|item| payload_text(&head.payload, &item.code))
+            .unwrap_or_default();
         match self.rules.units.find(&named) {
             Some(u) => u.name.clone(),
             None => head.source_unit.clone(),
         }
+    }
+
+    /// The name of the list `class` when a subject may apply to leave it early (workflows.toml
+    /// `list_exit`).
+    pub fn exit_list(&self, class: &str) -> Option<&str> {
+        self.rules
+            .workflows
+            .list_exit
+            .classes
+            .iter()
+            .any(|c| c == class)
+            .then(|| {
+                self.rules
+                    .catalog
+                    .class_by_code(class)
+                    .map(|c| c.name.as_str())
+            })
+            .flatten()
+    }
+
+    /// Whether a record of `class` is repaired through an application: a penalty, or an entry
+    /// of a list that may be left early.
+    pub fn repairable_class(&self, class: &str) -> bool {
+        class == PENALTY || self.exit_list(class).is_some()
     }
 
     fn on_serious_list(&self, subject: &str, today: NaiveDate) -> Result<bool, CaseError> {
@@ -230,6 +262,9 @@ impl Casework<'_> {
                 commitment_signed,
                 performed,
                 on_serious_list: serious,
+                list_exit: self
+                    .exit_list(&head.class_code)
+                    .map(|l| (l, self.rules.workflows.list_exit.confirm.as_str())),
             },
             today,
         ))
@@ -362,12 +397,17 @@ impl Casework<'_> {
         });
     }
 
-    /// How a message names the record: a decision by its document number; any other record
-    /// plainly (an objection may be to a licence, which is no 失信 record).
-    fn record_name(head: &RecordHead) -> String {
-        let (item, what) = match head.class_code.as_str() {
-            "CF" => ("CF_WSH", "行政处罚决定"),
-            "XK" => ("XK_WSH", "行政许可决定"),
+    /// How a message names the record: a decision by its document number (a list entry by its
+    /// 认定文书号); any other record plainly (an objection may be to a licence, which is no 失信
+    /// record).
+    fn record_name(&self, head: &RecordHead) -> String {
+        let listed = self
+            .exit_list(&head.class_code)
+            .map(|l| format!("列入{l}的认定"));
+        let (item, what) = match (head.class_code.as_str(), listed.as_deref()) {
+            ("CF", _) => ("CF_WSH", "行政处罚决定"),
+            ("XK", _) => ("XK_WSH", "行政许可决定"),
+            (_, Some(what)) => ("MD_WSH", what),
             _ => ("", ""),
         };
         let no = if item.is_empty() {
@@ -378,7 +418,10 @@ impl Casework<'_> {
         match (no.is_empty(), head.class_code.as_str()) {
             (false, _) => format!("{what}（{no}）"),
             (true, "CF") => "该条行政处罚记录".into(),
-            _ => "该条记录".into(),
+            (true, _) => match self.exit_list(&head.class_code) {
+                Some(list) => format!("该条{list}记录"),
+                None => "该条记录".into(),
+            },
         }
     }
 
@@ -440,7 +483,10 @@ impl Casework<'_> {
             // penalty does not.
             (
                 "CN_SX",
-                "申请信用修复（纠正失信行为、履行行政处罚决定）".to_string(),
+                match self.exit_list(&head.class_code) {
+                    Some(list) => format!("申请信用修复（纠正失信行为，申请提前移出{list}）"),
+                    None => "申请信用修复（纠正失信行为、履行行政处罚决定）".to_string(),
+                },
             ),
             ("CN_NR", wf.text.clone()),
             ("CN_RQ", today.to_string()),
@@ -562,7 +608,7 @@ impl Casework<'_> {
             title: "新的信用修复申请".into(),
             body: format!(
                 "{}的信用修复申请已经平台预审，请于{}前受理或退回。",
-                Self::record_name(&head),
+                self.record_name(&head),
                 deadline_text(&self.rules.calendar, deadline.map(|d| d.0))
             ),
             case_id: None,
@@ -898,7 +944,7 @@ impl Casework<'_> {
         if let (Some((due, step)), Some(answer)) = (t.deadline, case.answer_due) {
             t.deadline = Some((due.min(answer), step));
         }
-        let what = Self::record_name(&head);
+        let what = self.record_name(&head);
         let dedupe = format!("case:{id}:{}", case.events + 1);
         let subject_msg = |title: &str, body: String, fx: &mut SideEffects| {
             self.notify_subject(
@@ -941,8 +987,10 @@ impl Casework<'_> {
                 }
                 t.performed = performed;
                 t.decided = Some((today, reason.to_string()));
+                let list = self.exit_list(&head.class_code);
                 t.end_record = Some(EndRecord {
-                    change: "repaired",
+                    // A list entry leaves its list (提前移出), as a deciding unit's exit does.
+                    change: if list.is_some() { "exited" } else { "repaired" },
                     unit: case.unit.clone(),
                     actor: actor.id.clone(),
                     reason: format!(
@@ -955,11 +1003,15 @@ impl Casework<'_> {
                     ),
                 });
                 t.effects.jobs.push(share_job(id, now));
-                subject_msg(
-                    "信用修复申请已准予",
-                    format!("{what}已准予信用修复，自{today}起停止公示，相关惩戒措施同时终止。"),
-                    &mut t.effects,
-                );
+                let body = match list {
+                    Some(list) => format!(
+                        "{what}已准予信用修复，自{today}起移出{list}，停止公示，相关惩戒措施同时终止。"
+                    ),
+                    None => {
+                        format!("{what}已准予信用修复，自{today}起停止公示，相关惩戒措施同时终止。")
+                    }
+                };
+                subject_msg("信用修复申请已准予", body, &mut t.effects);
             }
             (CaseKind::Repair, Action::Reject) => {
                 t.performed = performed;
@@ -977,6 +1029,7 @@ impl Casework<'_> {
                     serde_json::json!({
                         "case_id": id,
                         "record_id": case.record_id,
+                        "class_code": head.class_code,
                         "subject_key": case.subject_key,
                         "deciding_unit": case.unit,
                         "outcome": case.state,

@@ -250,7 +250,7 @@ impl Scheduler<'_> {
                     }
                 };
                 let pre_json = serde_json::to_string(&pre).unwrap_or_default();
-                let what = crate::Casework::record_name(head);
+                let what = w.record_name(head);
                 let from = head
                     .repairable_from
                     .map(|d| d.to_string())

@@ -148,7 +148,7 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
     let now = state.clock.now();
     let day = today(now);
     // Every class the subject has records of: a subject objects to any record of its own (a
-    // tax grade, a licence), and repairs penalties.
+    // tax grade, a licence), and repairs penalties and list entries it may leave early.
     let heads = state
         .store
         .subject_heads(&subject, &state.rules.catalog.codes())?;
@@ -222,7 +222,7 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
             severity: h.severity.clone(),
             status: status.into(),
             under_objection: h.under_objection,
-            may_apply: pre.may_apply() && h.class_code == "CF",
+            may_apply: pre.may_apply() && w.repairable_class(&h.class_code),
             missing: pre.missing(),
             open_repair: open("repair"),
             open_objection: open("objection"),
@@ -263,7 +263,7 @@ pub struct RepairRequest {
     pub record_id: String,
     /// 是否签署信用修复承诺（承诺文本见 GET /api/v1/my/records 的 commitment）.
     pub commitment: bool,
-    /// 申请说明（已履行处罚、整改情况）.
+    /// 申请说明（已履行处罚、纠正失信行为和整改情况）.
     #[serde(default)]
     pub statement: String,
 }
@@ -318,9 +318,9 @@ pub async fn apply(
     r
 }
 
-#[utoipa::path(post, path = "/api/v1/repairs", summary = "申请信用修复", tag = "信用修复与异议", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/repairs", summary = "申请信用修复（行政处罚停止公示，或提前移出严重失信主体名单、重点关注名单）", tag = "信用修复与异议", security(("token" = [])),
     request_body = RepairRequest,
-    responses((status = 200, description = "已提交并经平台预审，转认定单位办理；证明材料用 POST /api/v1/cases/{id}/files 上传", body = CaseCreated),
+    responses((status = 200, description = "已提交并经平台预审，转认定单位办理（名单记录准予后移出名单）；证明材料用 POST /api/v1/cases/{id}/files 上传", body = CaseCreated),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "不符合条件（逐项说明缺什么）或已有办理中的申请", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]

@@ -137,6 +137,7 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
                 .map(|r| pages::MyRecordLine {
                     in_force: r.status == "在公示" || r.status == "不公示",
                     penalty: r.class_code == "CF",
+                    list_exit: s.rules.workflows.list_exit.classes.contains(&r.class_code),
                     record_id: r.record_id,
                     class: r.class,
                     title: r.title,
