@@ -1010,7 +1010,26 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         })?
         .map(|r| r.text(0))
         .transpose()?;
-    let demo_accounts: Vec<(&str, &str, auth::Role, Option<&str>)> = vec![
+    // A company on the serious-dishonesty (or focus) list, so that leaving a list early on
+    // application can be tried too: an entry of a unit whose deciding officer is a demo account
+    // first.
+    let listed = store
+        .read(|c| {
+            c.query_one(
+                "SELECT subject_key, source_unit FROM records WHERE class_code IN ('YZSX', 'ZDGZ')
+                   AND subject_key NOT LIKE 'P%' AND change IN ('created', 'corrected')
+                   AND (public_ends IS NULL OR public_ends >= $1) AND subject_key <> $2
+                 ORDER BY CASE WHEN source_unit IN ('盐城市生态环境局', '盐城市市场监督管理局')
+                   THEN 0 ELSE 1 END, class_code = 'YZSX' DESC, record_key LIMIT 1",
+                &[
+                    ctx.clock.today().into(),
+                    subject.clone().unwrap_or_default().into(),
+                ],
+            )
+        })?
+        .map(|r| Ok::<_, store::StoreError>((r.text(0)?, r.text(1)?)))
+        .transpose()?;
+    let mut demo_accounts: Vec<(&str, &str, auth::Role, Option<&str>)> = vec![
         ("xinyongban", "信用办管理员", auth::Role::Admin, None),
         ("shenji", "安全审计员", auth::Role::Auditor, None),
         (
@@ -1046,6 +1065,9 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         ("bank-demo", "金融机构用户", auth::Role::Financial, None),
         ("qiye-demo", "企业用户", auth::Role::Subject, None),
     ];
+    if listed.is_some() {
+        demo_accounts.push(("qiye-list", "名单内企业用户", auth::Role::Subject, None));
+    }
     const DEMO_PASSWORD: &str = "Yancheng2026demo";
     /// The demo bank's 统一社会信用代码 (a valid code no generated organisation has).
     const DEMO_BANK: &str = "91320900MA1YCBK02K";
@@ -1066,6 +1088,9 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
                 unit: *unit,
                 // The demo bank's accounts carry its own code (信易贷授权查询 names it).
                 subject_key: match role {
+                    auth::Role::Subject if *username == "qiye-list" => {
+                        listed.as_ref().map(|(key, _)| key.as_str())
+                    }
                     auth::Role::Subject => subject.as_deref(),
                     auth::Role::Financial => Some(DEMO_BANK),
                     _ => None,
@@ -1138,6 +1163,12 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         "信用修复“一件事”：以 qiye-demo 登录 http://{}/console/my/records 在线申请，以 sthj-decide 登录“信用修复工作台”办理。",
         a.listen
     );
+    if let Some((_, unit)) = &listed {
+        println!(
+            "提前移出名单（信用修复）：以 qiye-list 登录 http://{}/console/my/records 在线申请，由认定单位（{unit}）办理。",
+            a.listen
+        );
+    }
     println!(
         "推送接口演示令牌（生态环境局信息员，30天）：{}",
         token.token

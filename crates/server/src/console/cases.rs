@@ -139,8 +139,13 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
                     penalty: r.class_code == "CF",
                     list_exit: s.rules.workflows.list_exit.classes.contains(&r.class_code),
                     record_id: r.record_id,
+                    // A record with no key items is titled by its class: said once.
+                    title: if r.title == r.class {
+                        String::new()
+                    } else {
+                        r.title
+                    },
                     class: r.class,
-                    title: r.title,
                     unit: r.source_unit,
                     decided_on: r.decided_on.map(|d| d.to_string()).unwrap_or_default(),
                     repairable_from: r
