@@ -76,8 +76,9 @@ pub enum CaseState {
     Maintained,
     /// 申请人已撤回申请 (terminal).
     Cancelled,
-    /// 记录已撤回，申请终结: the source unit withdrew the record while the case was open, so
-    /// there is nothing left to repair or to object to (terminal; set with the withdrawal).
+    /// 记录已撤回或已移出名单，申请终结: the source unit withdrew the record while the case was
+    /// open, so there is nothing left to repair or to object to; or the list entry an application
+    /// would have it leave left its list otherwise (terminal; set with that change).
     Ended,
 }
 
@@ -129,7 +130,7 @@ impl CaseState {
             CaseState::RecordWithdrawn => "异议成立，记录已撤销",
             CaseState::Maintained => "异议不成立，维持原记录",
             CaseState::Cancelled => "申请人已撤回",
-            CaseState::Ended => "记录已撤回，申请终结",
+            CaseState::Ended => "记录已撤回或已移出名单，申请终结",
         }
     }
     /// Still being handled (a record under an open objection is labelled 异议处理中).

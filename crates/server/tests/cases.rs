@@ -953,6 +953,56 @@ async fn leave_the_list_on_application(h: Harness) {
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     assert!(r.text().contains("已提前移出"), "{}", r.text());
     assert_eq!(h.trail("repair.apply", &record_id).len(), 3);
+
+    // An entry the unit takes off its list itself while an application to leave it is open
+    // ends that application, and the subject is told why.
+    let csv = format!(
+        "MD_XDR_MC,MD_XDR_LB,MD_XDR_SHXYM,MD_MDLX,MD_WSH,MD_LRYY,MD_RDYJ,MD_RDDW,MD_LRRQ,MD_YXQZ\n\
+         盐城市恒泰化工有限公司,法人及非法人组织,{org},重点关注名单,盐环信〔2026〕10号,一年内两次超标排放,《社会信用体系建设有关规定》,{UNIT},2026-03-01,2028-03-01\n"
+    );
+    let s = h.state.clone();
+    let summary = tokio::task::spawn_blocking(move || import_csv(&s, UNIT, "重点关注名单", &csv))
+        .await
+        .unwrap();
+    assert_eq!(summary.accepted, 1, "{summary:?}");
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let focus = mine["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["class_code"] == "ZDGZ")
+        .unwrap_or_else(|| panic!("no focus entry in {mine}"))["record_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = h
+        .post_json(
+            "/api/v1/repairs",
+            Role::Subject,
+            serde_json::json!({"record_id": focus, "commitment": true, "statement": "已完成整改"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let open = r.json()["case_id"].as_i64().unwrap();
+    let r = h
+        .post_json(
+            &format!("/api/v1/lists/{focus}/actions"),
+            Role::Deciding,
+            serde_json::json!({"action": "revoke", "reason": "认定依据不足"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let view = h
+        .get(&format!("/api/v1/cases/{open}"), Role::Subject)
+        .await
+        .json();
+    assert_eq!(view["state"], "ended", "{view}");
+    assert!(
+        h.get("/api/v1/messages", Role::Subject)
+            .await
+            .text()
+            .contains("所涉名单记录已撤销认定"),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

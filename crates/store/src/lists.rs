@@ -307,6 +307,23 @@ fn apply(
             Val::Int(version + 1),
         ],
     )?;
+    // An entry that left its list leaves nothing for an open application to leave it to decide
+    // (the case that approved it is past its open states already).
+    if kind.ends() {
+        crate::withdraw::end_open_cases(
+            c,
+            subject,
+            key,
+            &id,
+            &crate::withdraw::Withdrawal {
+                unit: ch.unit.unwrap_or(&owner),
+                actor: ch.actor,
+                reason: &reason,
+                at: ch.at,
+            },
+            Some(kind.label()),
+        )?;
+    }
     Ok(())
 }
 

@@ -121,7 +121,7 @@ pub(crate) fn end_on(
     // repaired one was reported, and still counts).
     if change == "withdrawn" {
         recount_first_version(c, subject, key, -1)?;
-        end_open_cases(c, subject, key, &id, w)?;
+        end_open_cases(c, subject, key, &id, w, None)?;
     }
     // Subscribers hear of the end of a record they heard of at its start (list entries,
     // serious penalties).
@@ -299,24 +299,39 @@ impl BatchWithdrawal {
 /// to object to: each such case ends with the withdrawal, in its transaction, and its subject is
 /// told why (else the case sat at its step, ran late, and could only be answered falsely — 不予修复,
 /// or an objection "corrected"). A case that withdrew the record itself is already decided.
-fn end_open_cases(
+/// Ends the open cases on a record that ended: every case when its unit withdrew it
+/// (`list_end` None); when a list entry left its list (`list_end`: how — 提前移出名单, 撤销认定,
+/// 到期移出名单) only the applications to leave it, which have nothing left to decide (an
+/// objection to the entry still has its history to answer for).
+pub(crate) fn end_open_cases(
     c: &mut dyn Conn,
     subject_key: &str,
     key: &[u8],
     id: &str,
     w: &Withdrawal<'_>,
+    list_end: Option<&str>,
 ) -> Result<(), StoreError> {
     use crate::cases::{NewEvent, NewMessage, NewOutbox, SideEffects};
+    let kinds = if list_end.is_some() {
+        " AND kind = 'repair'"
+    } else {
+        ""
+    };
     let open = c.query(
-        "SELECT case_id, kind, state, subject_key, events FROM cases WHERE record_id = $1
-           AND state IN ('submitted', 'returned', 'under_review', 'forwarded', 'awaiting_materials')",
+        &format!(
+            "SELECT case_id, kind, state, subject_key, events FROM cases WHERE record_id = $1
+               AND state IN ('submitted', 'returned', 'under_review', 'forwarded', 'awaiting_materials'){kinds}"
+        ),
         &[id.into()],
     )?;
     if open.is_empty() {
         return Ok(());
     }
     let day = domain::clock::beijing(w.at).date_naive();
-    let note = format!("信息提供单位{}已撤回该记录：{}", w.unit, w.reason);
+    let note = match list_end {
+        Some(how) => format!("该名单记录已{how}：{}", w.reason),
+        None => format!("信息提供单位{}已撤回该记录：{}", w.unit, w.reason),
+    };
     for r in &open {
         let (case_id, kind, state, subject, seq) =
             (r.i64(0)?, r.text(1)?, r.text(2)?, r.text(3)?, r.i64(4)? + 1);
@@ -349,10 +364,16 @@ fn end_open_cases(
         };
         let (title, body) = (
             format!("{what}申请已终结"),
-            format!(
-                "您的{what}申请（编号{case_id}）所涉记录已由信息提供单位撤回，不再公示和共享，申请随之终结。撤回理由：{}",
-                w.reason
-            ),
+            match list_end {
+                Some(how) => format!(
+                    "您的{what}申请（编号{case_id}）所涉名单记录已{how}，申请随之终结。说明：{}",
+                    w.reason
+                ),
+                None => format!(
+                    "您的{what}申请（编号{case_id}）所涉记录已由信息提供单位撤回，不再公示和共享，申请随之终结。撤回理由：{}",
+                    w.reason
+                ),
+            },
         );
         let dedupe = format!("case:{case_id}:{seq}");
         let effects = SideEffects {
