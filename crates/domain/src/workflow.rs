@@ -429,13 +429,32 @@ pub struct CommitmentRules {
 }
 
 /// Early exit from a list on the subject's application (移出严重失信主体名单, one of the repair's
-/// modes): which list classes, and what the deciding unit confirms.
-#[derive(Debug, Clone, Deserialize)]
+/// modes): which list classes, what the deciding unit confirms, and the least time on the list
+/// that a deciding unit's own rule sets. A rules file without the section offers no early exit.
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct ListExitRules {
     pub basis: String,
-    /// Catalog class codes.
+    /// Catalog class codes (punishing lists only; the rulebook checks).
     pub classes: Vec<String>,
     pub confirm: String,
+    #[serde(default)]
+    pub minimum: Vec<ListMinimum>,
+}
+
+/// The least time an entry stays on its list before it may leave early, by the unit that
+/// decided it (its own rule, e.g. market regulation's).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ListMinimum {
+    pub unit: String,
+    pub months: u32,
+    pub basis: String,
+}
+
+impl ListExitRules {
+    /// The minimum that applies to entries decided by `unit`, if its rule sets one.
+    pub fn minimum_for(&self, unit: &str) -> Option<&ListMinimum> {
+        self.minimum.iter().find(|m| m.unit == unit)
+    }
 }
 
 /// `data/workflows.toml`.
@@ -443,6 +462,7 @@ pub struct ListExitRules {
 pub struct WorkflowRules {
     pub version: String,
     pub repair: RepairClock,
+    #[serde(default)]
     pub list_exit: ListExitRules,
     pub objection: ObjectionClock,
     pub escalation: Escalation,
@@ -543,8 +563,24 @@ pub struct RepairFacts<'a> {
     /// The subject is on the serious-dishonesty list now (bars early end under SAMR Order 45).
     pub on_serious_list: bool,
     /// The record is an entry of a list that may be left early on application (`list_exit`
-    /// in workflows.toml): its name, and what the deciding unit confirms.
-    pub list_exit: Option<(&'a str, &'a str)>,
+    /// in workflows.toml).
+    pub list_exit: Option<ExitFacts<'a>>,
+}
+
+/// What the pre-review of leaving a list early looks at beside the entry's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExitFacts<'a> {
+    /// The list's name.
+    pub list: &'a str,
+    /// What the deciding unit confirms.
+    pub confirm: &'a str,
+    /// The day the entry was listed.
+    pub listed_on: Option<NaiveDate>,
+    /// The least time on the list its deciding unit's rule sets: months and basis.
+    pub minimum: Option<(u32, &'a str)>,
+    /// Err: the entry was not decided by a unit of the city (the provincial feed's, a court's, a
+    /// unit the platform does not know), with where to apply instead.
+    pub decided_here: Result<(), String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -600,8 +636,8 @@ impl Eligibility {
 /// Pre-reviews a repair (rules.md "Repair"; market regulation per SAMR Order 45 Art. 14).
 pub fn eligibility(rules: &PublicityRules, f: &RepairFacts<'_>, today: NaiveDate) -> Eligibility {
     use ConditionStatus::*;
-    if let Some((list, confirm)) = f.list_exit {
-        return exit_eligibility(list, confirm, f, today);
+    if let Some(x) = &f.list_exit {
+        return exit_eligibility(x, f, today);
     }
     let mut out = Vec::new();
     let mut add = |name: &str, status, detail: String| {
@@ -733,13 +769,9 @@ pub fn eligibility(rules: &PublicityRules, f: &RepairFacts<'_>, today: NaiveDate
 /// in force, the public commitment, and the deciding unit's confirmation that the behaviour is
 /// corrected — no minimum period, which is the deciding unit's own rule to apply (domain.md
 /// 2.2), so it confirms that too.
-fn exit_eligibility(
-    list: &str,
-    confirm: &str,
-    f: &RepairFacts<'_>,
-    today: NaiveDate,
-) -> Eligibility {
+fn exit_eligibility(x: &ExitFacts<'_>, f: &RepairFacts<'_>, today: NaiveDate) -> Eligibility {
     use ConditionStatus::*;
+    let (list, confirm) = (x.list, x.confirm);
     let mut out = Vec::new();
     let mut add = |name: &str, status, detail: String| {
         out.push(Condition {
@@ -754,15 +786,57 @@ fn exit_eligibility(
         "expired" => (Missing, format!("有效期已届满，已移出{list}")),
         "withdrawn" => (Missing, "该记录已撤回，无需申请".into()),
         "repaired" => (Missing, "该记录已修复".into()),
-        _ => match f.public_ends {
-            Some(end) if end < today => (
+        _ => match (f.public_ends, x.listed_on) {
+            (Some(end), _) if end < today => (
                 Missing,
                 format!("有效期已于{end}届满，将到期移出，无需申请"),
             ),
+            (_, Some(on)) if on > today => (Missing, format!("列入日期{on}尚未到来")),
             _ => (Met, format!("列入{list}，尚在有效期内")),
         },
     };
     add("名单状态", state.0, state.1);
+    match &x.decided_here {
+        Ok(()) => add("认定单位", Met, "由本市单位认定，向认定单位申请".into()),
+        Err(why) => add("认定单位", Missing, why.clone()),
+    }
+    // The least time on the list, where the deciding unit's rule sets one; else its own rule,
+    // which it confirms with the rest.
+    let listed = x.listed_on.map(|d| d.to_string()).unwrap_or_default();
+    match (x.minimum, x.listed_on) {
+        (Some((months, basis)), Some(on)) => {
+            let from = on
+                .checked_add_months(chrono::Months::new(months))
+                .unwrap_or(on);
+            if from <= today {
+                add(
+                    "列入期限",
+                    Met,
+                    format!("{listed}列入，已满{months}个月（{basis}）"),
+                );
+            } else {
+                add(
+                    "列入期限",
+                    Missing,
+                    format!(
+                        "{listed}列入，未满{months}个月，自{from}起方可申请提前移出（{basis}）"
+                    ),
+                );
+            }
+        }
+        (Some((months, basis)), None) => add(
+            "列入期限",
+            Missing,
+            format!(
+                "名单记录没有列入日期，无法核对须列入满{months}个月的规定（{basis}），请联系认定单位"
+            ),
+        ),
+        (None, _) => add(
+            "列入期限",
+            Met,
+            format!("{listed}列入；最短列入期限以认定单位的规定为准，由认定单位审核"),
+        ),
+    }
     if f.commitment_signed {
         add("信用修复承诺", Met, "已签署信用修复型承诺".into());
     } else {

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use domain::calendar::WorkCalendar;
 use domain::publicity::{MarketFacts, PenaltyFacts, PublicityRules, Severity};
 use domain::workflow::{
-    CaseKind, CaseState, ConditionStatus, RepairFacts, WorkflowRules, eligibility,
+    CaseKind, CaseState, ConditionStatus, ExitFacts, RepairFacts, WorkflowRules, eligibility,
 };
 
 fn d(s: &str) -> NaiveDate {
@@ -298,7 +298,13 @@ fn a_list_entry_in_force_may_be_left_early_once_the_unit_confirms() {
         commitment_signed: true,
         performed: None,
         on_serious_list: true,
-        list_exit: Some(("严重失信主体名单", &wf.list_exit.confirm)),
+        list_exit: Some(ExitFacts {
+            list: "严重失信主体名单",
+            confirm: &wf.list_exit.confirm,
+            listed_on: Some(d("2026-03-01")),
+            minimum: None,
+            decided_here: Ok(()),
+        }),
     };
     let today = d("2026-08-01");
     // No minimum period of the platform's: the deciding unit confirms its own rule.
@@ -350,9 +356,91 @@ fn a_list_entry_in_force_may_be_left_early_once_the_unit_confirms() {
     // An entry with no end date stays in force.
     let open_end = RepairFacts {
         public_ends: None,
-        ..confirmed
+        ..confirmed.clone()
     };
     assert!(eligibility(&rules, &open_end, today).may_approve());
+    fn with<'a>(f: &RepairFacts<'a>, x: ExitFacts<'a>) -> RepairFacts<'a> {
+        RepairFacts {
+            list_exit: Some(x),
+            ..f.clone()
+        }
+    }
+    let base = confirmed.list_exit.clone().unwrap();
+    // Listed on a day still to come: not yet.
+    let e = eligibility(
+        &rules,
+        &with(
+            &confirmed,
+            ExitFacts {
+                listed_on: Some(d("2026-09-01")),
+                ..base.clone()
+            },
+        ),
+        today,
+    );
+    assert!(
+        !e.may_apply() && e.missing()[0].contains("尚未到来"),
+        "{:?}",
+        e.missing()
+    );
+    // Decided elsewhere (the province's feed, a court): applied for there, not here.
+    let e = eligibility(
+        &rules,
+        &with(
+            &confirmed,
+            ExitFacts {
+                decided_here: Err("请向认定单位申请".into()),
+                ..base.clone()
+            },
+        ),
+        today,
+    );
+    assert!(!e.may_apply(), "{:?}", e.missing());
+    assert!(e.missing().join("；").contains("请向认定单位申请"));
+    // The deciding unit's rule sets a least time on the list: counted from the listing day.
+    let year = |listed: &str| {
+        eligibility(
+            &rules,
+            &with(
+                &confirmed,
+                ExitFacts {
+                    listed_on: Some(d(listed)),
+                    minimum: Some((12, "总局令第44号")),
+                    ..base.clone()
+                },
+            ),
+            today,
+        )
+    };
+    let e = year("2025-08-02");
+    assert!(!e.may_apply(), "{:?}", e.missing());
+    assert!(
+        e.missing()[0].contains("自2026-08-02起方可申请提前移出"),
+        "{:?}",
+        e.missing()
+    );
+    assert!(year("2025-08-01").may_approve());
+    // Without its listing day the least time cannot be checked: said, not assumed.
+    let e = eligibility(
+        &rules,
+        &with(
+            &confirmed,
+            ExitFacts {
+                listed_on: None,
+                minimum: Some((12, "总局令第44号")),
+                ..base
+            },
+        ),
+        today,
+    );
+    assert!(!e.may_apply() && e.missing()[0].contains("没有列入日期"));
+    // The shipped rules name market regulation's year.
+    assert_eq!(
+        wf.list_exit
+            .minimum_for("盐城市市场监督管理局")
+            .map(|m| m.months),
+        Some(12)
+    );
 }
 
 #[test]

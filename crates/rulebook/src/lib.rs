@@ -149,8 +149,31 @@ impl Rulebook {
                 .map_err(parse_err("measures.toml"))?;
                 book
             },
-            workflows: WorkflowRules::parse(get("workflows.toml"))
-                .map_err(|e| parse_err("workflows.toml")(e.to_string()))?,
+            workflows: {
+                let w = WorkflowRules::parse(get("workflows.toml"))
+                    .map_err(|e| parse_err("workflows.toml")(e.to_string()))?;
+                let catalog = Catalog::parse(get("catalog.toml"))
+                    .map_err(|e| parse_err("catalog.toml")(e.to_string()))?;
+                // Only a punishing list is left early on application: a typo would switch the
+                // feature off unseen, and another class would be "exited".
+                for code in &w.list_exit.classes {
+                    let punishing = catalog.class_by_code(code).is_some_and(|c| {
+                        matches!(
+                            c.list_type,
+                            Some(
+                                domain::catalog::ListType::Serious
+                                    | domain::catalog::ListType::Focus
+                            )
+                        )
+                    });
+                    if !punishing {
+                        return Err(parse_err("workflows.toml")(format!(
+                            "list_exit.classes: {code} is not a serious or focus list class of the catalog"
+                        )));
+                    }
+                }
+                w
+            },
             digest,
             overridden,
         })
@@ -171,6 +194,40 @@ impl Rulebook {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn early_exit_lists_are_punishing_lists_and_an_older_file_offers_none() {
+        let dir = std::env::temp_dir().join(format!("xinyong-rules-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let shipped = include_str!("../../../data/workflows.toml");
+        // The red list rewards: nothing to leave early, and a wrong code is refused by name.
+        for code in ["HMD", "YZSXX"] {
+            let text = shipped.replace(
+                r#"classes = ["YZSX", "ZDGZ"]"#,
+                &format!(r#"classes = ["YZSX", "{code}"]"#),
+            );
+            assert_ne!(text, shipped);
+            std::fs::write(dir.join("workflows.toml"), text).unwrap();
+            let e = Rulebook::load(Some(&dir)).unwrap_err().to_string();
+            assert!(e.contains(code) && e.contains("list_exit"), "{e}");
+        }
+        // A file written before the section existed still loads; it offers no early exit.
+        let start = shipped.find("[list_exit]").unwrap();
+        let end = shipped.find("[objection]").unwrap();
+        let older = format!("{}{}", &shipped[..start], &shipped[end..]);
+        std::fs::write(dir.join("workflows.toml"), older).unwrap();
+        let r = Rulebook::load(Some(&dir)).unwrap();
+        assert!(r.workflows.list_exit.classes.is_empty());
+        assert!(
+            !Rulebook::builtin()
+                .unwrap()
+                .workflows
+                .list_exit
+                .classes
+                .is_empty()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn builtin_rules_load_and_cohere() {

@@ -849,12 +849,32 @@ async fn leave_the_list_on_application(h: Harness) {
     let r = apply(true).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let id = r.json()["case_id"].as_i64().unwrap();
-    // The public commitment names what it is for.
+    // The commitment is public, and stays so after the entry leaves its list: it does not
+    // name the list (nor its decision).
     let page = h
         .get(&format!("/subjects/{org}?tab=CN"), Role::Public)
         .await
         .text();
-    assert!(page.contains("申请提前移出严重失信主体名单"), "{page}");
+    assert!(page.contains("信用修复型"), "{page}");
+    let file = h
+        .get(&format!("/api/v1/subjects/{org}"), Role::Public)
+        .await
+        .json();
+    let matter: Vec<String> = file["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["code"] == "CN")
+        .flat_map(|c| c["records"].as_array().unwrap().clone())
+        .flat_map(|r| r["items"].as_array().unwrap().clone())
+        .filter(|i| i["code"] == "CN_SX")
+        .map(|i| i["value"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(matter.len(), 1, "{file}");
+    assert!(
+        matter[0].contains("申请信用修复") && !matter[0].contains("名单"),
+        "{matter:?}"
+    );
     // Routed to the unit that listed it: another unit's officer cannot see it.
     let other = h.token_for(Role::Deciding, OTHER_UNIT);
     let probe = h
@@ -1001,8 +1021,41 @@ async fn leave_the_list_on_application(h: Harness) {
         h.get("/api/v1/messages", Role::Subject)
             .await
             .text()
-            .contains("所涉名单记录已撤销认定"),
+            .contains("所涉名单记录的认定已由认定单位撤销"),
     );
+
+    // An entry the province's feed brought (decided by a unit outside the city) is not offered:
+    // the subject is told where to apply.
+    const FEED: &str = "江苏省公共信用信息平台（回流）";
+    let csv = format!(
+        "MD_XDR_MC,MD_XDR_LB,MD_XDR_SHXYM,MD_MDLX,MD_WSH,MD_LRYY,MD_RDYJ,MD_RDDW,MD_LRRQ,MD_YXQZ\n\
+         盐城市恒泰化工有限公司,法人及非法人组织,{org},严重失信主体名单,苏税信〔2026〕3号,欠缴税款,《重大税收违法失信主体信息公布管理办法》,国家税务总局江苏省税务局,2026-03-01,2029-03-01\n"
+    );
+    let s = h.state.clone();
+    let summary =
+        tokio::task::spawn_blocking(move || import_csv(&s, FEED, "严重失信主体名单", &csv))
+            .await
+            .unwrap();
+    assert_eq!(summary.accepted, 1, "{summary:?}");
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let fed = mine["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["title"].as_str().is_some_and(|t| t.contains("苏税信")))
+        .unwrap_or_else(|| panic!("no fed entry in {mine}"))
+        .clone();
+    assert_eq!(fed["may_apply"], false, "{fed}");
+    assert!(fed["missing"].to_string().contains("信用中国"), "{fed}");
+    let r = h
+        .post_json(
+            "/api/v1/repairs",
+            Role::Subject,
+            serde_json::json!({"record_id": fed["record_id"], "commitment": true, "statement": "已缴清税款"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("请向认定单位申请"), "{}", r.text());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -321,7 +321,7 @@ fn apply(
                 reason: &reason,
                 at: ch.at,
             },
-            Some(kind.label()),
+            Some(kind),
         )?;
     }
     Ok(())

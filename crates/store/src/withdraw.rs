@@ -300,18 +300,19 @@ impl BatchWithdrawal {
 /// told why (else the case sat at its step, ran late, and could only be answered falsely — 不予修复,
 /// or an objection "corrected"). A case that withdrew the record itself is already decided.
 /// Ends the open cases on a record that ended: every case when its unit withdrew it
-/// (`list_end` None); when a list entry left its list (`list_end`: how — 提前移出名单, 撤销认定,
-/// 到期移出名单) only the applications to leave it, which have nothing left to decide (an
-/// objection to the entry still has its history to answer for).
+/// (`list_end` None); when a list entry left its list (`list_end`: how — exited, revoked,
+/// expired) only the applications to leave it, which have nothing left to decide (an objection
+/// to the entry still has its history to answer for), and the unit they were routed to is told.
 pub(crate) fn end_open_cases(
     c: &mut dyn Conn,
     subject_key: &str,
     key: &[u8],
     id: &str,
     w: &Withdrawal<'_>,
-    list_end: Option<&str>,
+    list_end: Option<domain::record::ChangeKind>,
 ) -> Result<(), StoreError> {
     use crate::cases::{NewEvent, NewMessage, NewOutbox, SideEffects};
+    use domain::record::ChangeKind;
     let kinds = if list_end.is_some() {
         " AND kind = 'repair'"
     } else {
@@ -319,7 +320,7 @@ pub(crate) fn end_open_cases(
     };
     let open = c.query(
         &format!(
-            "SELECT case_id, kind, state, subject_key, events FROM cases WHERE record_id = $1
+            "SELECT case_id, kind, state, subject_key, events, unit FROM cases WHERE record_id = $1
                AND state IN ('submitted', 'returned', 'under_review', 'forwarded', 'awaiting_materials'){kinds}"
         ),
         &[id.into()],
@@ -329,12 +330,25 @@ pub(crate) fn end_open_cases(
     }
     let day = domain::clock::beijing(w.at).date_naive();
     let note = match list_end {
-        Some(how) => format!("该名单记录已{how}：{}", w.reason),
+        Some(_) => format!("名单记录已变更（{}），申请终结", w.reason),
         None => format!("信息提供单位{}已撤回该记录：{}", w.unit, w.reason),
     };
+    // What became of the entry, said plainly to the applicant.
+    let became = match list_end {
+        Some(ChangeKind::Exited) => "已由认定单位提前移出名单，相关惩戒措施随之终止",
+        Some(ChangeKind::Revoked) => "的认定已由认定单位撤销，不再作为失信记录使用",
+        Some(ChangeKind::Expired) => "有效期届满，已到期移出名单，相关惩戒措施随之终止",
+        _ => "已移出名单",
+    };
     for r in &open {
-        let (case_id, kind, state, subject, seq) =
-            (r.i64(0)?, r.text(1)?, r.text(2)?, r.text(3)?, r.i64(4)? + 1);
+        let (case_id, kind, state, subject, seq, routed) = (
+            r.i64(0)?,
+            r.text(1)?,
+            r.text(2)?,
+            r.text(3)?,
+            r.i64(4)? + 1,
+            r.text(5)?,
+        );
         c.execute(
             "UPDATE cases SET state = 'ended', outcome = 'ended', deadline = NULL,
                 deadline_step = NULL, decided_at = $1, decided_on = $2, decision_reason = $3,
@@ -365,8 +379,8 @@ pub(crate) fn end_open_cases(
         let (title, body) = (
             format!("{what}申请已终结"),
             match list_end {
-                Some(how) => format!(
-                    "您的{what}申请（编号{case_id}）所涉名单记录已{how}，申请随之终结。说明：{}",
+                Some(_) => format!(
+                    "您的{what}申请（编号{case_id}）所涉名单记录{became}，本申请无需再办理，随之终结。说明：{}",
                     w.reason
                 ),
                 None => format!(
@@ -376,23 +390,40 @@ pub(crate) fn end_open_cases(
             },
         );
         let dedupe = format!("case:{case_id}:{seq}");
+        let mut messages = vec![NewMessage {
+            to_kind: "subject",
+            to_key: subject.clone(),
+            title: title.clone(),
+            body: body.clone(),
+            case_id: Some(case_id),
+            record_id: Some(id.to_string()),
+            dedupe: dedupe.clone(),
+        }];
+        // The unit the application was routed to no longer has it to decide (an expiry is the
+        // platform's step, not its own).
+        if list_end.is_some() {
+            messages.push(NewMessage {
+                to_kind: "unit",
+                to_key: routed,
+                title: format!("{what}申请已终结"),
+                body: format!(
+                    "{what}申请（编号{case_id}）所涉名单记录已变更（{}），申请随之终结，无需再办理。",
+                    w.reason
+                ),
+                case_id: Some(case_id),
+                record_id: Some(id.to_string()),
+                dedupe: format!("{dedupe}:unit"),
+            });
+        }
         let effects = SideEffects {
             outbox: vec![NewOutbox {
                 channel: "sms",
                 recipient: format!("subject:{subject}"),
-                title: title.clone(),
-                body: body.clone(),
-                dedupe: format!("{dedupe}:sms"),
-            }],
-            messages: vec![NewMessage {
-                to_kind: "subject",
-                to_key: subject,
                 title,
                 body,
-                case_id: Some(case_id),
-                record_id: Some(id.to_string()),
-                dedupe,
+                dedupe: format!("{dedupe}:sms"),
             }],
+            messages,
             ..Default::default()
         };
         crate::cases::insert_effects(c, &effects, Some(case_id), w.actor, w.at)?;

@@ -19,7 +19,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crypto::KeyRing;
 use domain::clock::beijing;
 use domain::publicity::Severity;
-use domain::workflow::{Action, CaseKind, CaseState, Eligibility, RepairFacts, Side, eligibility};
+use domain::workflow::{
+    Action, CaseKind, CaseState, Eligibility, ExitFacts, RepairFacts, Side, eligibility,
+};
 use rulebook::Rulebook;
 use serde::Serialize;
 use store::{
@@ -32,6 +34,8 @@ use store::{
 pub const PENALTY: &str = "CF";
 /// The serious-dishonesty list (bars early end of market-regulation penalties).
 pub const SERIOUS_LIST: &str = "YZSX";
+/// 信用承诺及履约: the class the repair commitment is recorded in.
+pub const COMMITMENT: &str = "CN";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaseError {
@@ -223,6 +227,47 @@ impl Casework<'_> {
         class == PENALTY || self.exit_list(class).is_some()
     }
 
+    /// Whether a list entry was decided by a unit of the city that takes applications here:
+    /// not the provincial feed's (the province or the nation decided it), not a court's, and a
+    /// unit that may record the applicant's commitment. Err says where to apply instead.
+    fn decided_here(&self, head: &RecordHead, unit: &str) -> Result<(), String> {
+        let named = self
+            .rules
+            .catalog
+            .class_by_code(&head.class_code)
+            .and_then(|c| c.item_by_role(domain::catalog::Role::DecidingUnit))
+            .map(|item| payload_text(&head.payload, &item.code))
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| unit.to_string());
+        let elsewhere = || {
+            format!(
+                "该名单由{named}认定，不是本市受理移出申请的单位，请向认定单位申请，或通过“信用中国”网站申请信用修复"
+            )
+        };
+        let commitments = self.rules.catalog.class_by_code(COMMITMENT);
+        match self.rules.units.find(unit) {
+            Some(u)
+                if !u.is_feed()
+                    && !u.tags.iter().any(|t| t == "法院")
+                    && commitments.is_some_and(|c| u.may_report(c)) =>
+            {
+                // A feed row naming a city unit is the province's copy: the city unit decides
+                // only what it reported itself.
+                if self
+                    .rules
+                    .units
+                    .find(&head.source_unit)
+                    .is_some_and(|s| s.is_feed())
+                {
+                    Err(elsewhere())
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Err(elsewhere()),
+        }
+    }
+
     fn on_serious_list(&self, subject: &str, today: NaiveDate) -> Result<bool, CaseError> {
         Ok(self
             .store
@@ -262,9 +307,19 @@ impl Casework<'_> {
                 commitment_signed,
                 performed,
                 on_serious_list: serious,
-                list_exit: self
-                    .exit_list(&head.class_code)
-                    .map(|l| (l, self.rules.workflows.list_exit.confirm.as_str())),
+                list_exit: self.exit_list(&head.class_code).map(|list| {
+                    let rules = &self.rules.workflows.list_exit;
+                    let unit = self.deciding_unit(head);
+                    ExitFacts {
+                        list,
+                        confirm: &rules.confirm,
+                        listed_on: head.decided_on,
+                        minimum: rules
+                            .minimum_for(&unit)
+                            .map(|m| (m.months, m.basis.as_str())),
+                        decided_here: self.decided_here(head, &unit),
+                    }
+                }),
             },
             today,
         ))
@@ -483,8 +538,9 @@ impl Casework<'_> {
             // penalty does not.
             (
                 "CN_SX",
+                // Nor the list: the commitment stays public after the entry leaves its list.
                 match self.exit_list(&head.class_code) {
-                    Some(list) => format!("申请信用修复（纠正失信行为，申请提前移出{list}）"),
+                    Some(_) => "申请信用修复（纠正失信行为、履行相关义务）".to_string(),
                     None => "申请信用修复（纠正失信行为、履行行政处罚决定）".to_string(),
                 },
             ),
@@ -979,22 +1035,32 @@ impl Casework<'_> {
             (CaseKind::Repair, Action::Approve) => {
                 let performed = performed.or(case.performed);
                 let pre = self.pre_review(&head, case.commitment.is_some(), performed, today)?;
+                let list = self.exit_list(&head.class_code);
                 if !pre.may_approve() {
                     return Err(CaseError::Refused(format!(
-                        "不能准予修复：{}",
+                        "不能{}：{}",
+                        if list.is_some() {
+                            "准予提前移出"
+                        } else {
+                            "准予修复"
+                        },
                         pre.missing().join("；")
                     )));
                 }
                 t.performed = performed;
                 t.decided = Some((today, reason.to_string()));
-                let list = self.exit_list(&head.class_code);
                 t.end_record = Some(EndRecord {
                     // A list entry leaves its list (提前移出), as a deciding unit's exit does.
                     change: if list.is_some() { "exited" } else { "repaired" },
                     unit: case.unit.clone(),
                     actor: actor.id.clone(),
                     reason: format!(
-                        "信用修复申请{id}准予修复{}",
+                        "信用修复申请{id}{}{}",
+                        if list.is_some() {
+                            "准予提前移出"
+                        } else {
+                            "准予修复"
+                        },
                         if reason.is_empty() {
                             String::new()
                         } else {
@@ -1005,7 +1071,7 @@ impl Casework<'_> {
                 t.effects.jobs.push(share_job(id, now));
                 let body = match list {
                     Some(list) => format!(
-                        "{what}已准予信用修复，自{today}起移出{list}，停止公示，相关惩戒措施同时终止。"
+                        "{what}已准予信用修复，自{today}起提前移出{list}，停止公示，相关惩戒措施同时终止。"
                     ),
                     None => {
                         format!("{what}已准予信用修复，自{today}起停止公示，相关惩戒措施同时终止。")
@@ -1017,11 +1083,13 @@ impl Casework<'_> {
                 t.performed = performed;
                 t.decided = Some((today, reason.to_string()));
                 t.effects.jobs.push(share_job(id, now));
-                subject_msg(
-                    "信用修复申请未予准许",
-                    format!("{what}的信用修复申请不予修复，理由：{reason}。"),
-                    &mut t.effects,
-                );
+                let body = match self.exit_list(&head.class_code) {
+                    Some(list) => {
+                        format!("{what}的信用修复申请不予提前移出{list}，理由：{reason}。")
+                    }
+                    None => format!("{what}的信用修复申请不予修复，理由：{reason}。"),
+                };
+                subject_msg("信用修复申请未予准许", body, &mut t.effects);
             }
             (CaseKind::Repair, Action::Share) => {
                 t.share = Some((

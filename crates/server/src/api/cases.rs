@@ -114,11 +114,13 @@ pub struct MyRecord {
     pub decided_on: Option<NaiveDate>,
     /// 可申请修复的日期.
     pub repairable_from: Option<NaiveDate>,
-    /// 公示截止日期.
+    /// 公示截止日期（名单记录为有效期至）.
     pub public_ends: Option<NaiveDate>,
     pub severity: Option<String>,
-    /// 在公示 / 已修复 / 已撤回 / 公示期满.
+    /// 在公示 / 不公示 / 公示期满 / 已修复 / 已撤回 / 已移出.
     pub status: String,
+    /// 受理信用修复申请的认定单位（行政处罚的处罚机关、名单的认定单位；其他记录为报送单位）.
+    pub deciding_unit: String,
     pub under_objection: bool,
     // Whether an application may be made today.
     /// 今天是否可以申请信用修复。
@@ -221,6 +223,11 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
             public_ends: h.public_ends,
             severity: h.severity.clone(),
             status: status.into(),
+            deciding_unit: if w.repairable_class(&h.class_code) {
+                w.deciding_unit(&h)
+            } else {
+                h.source_unit.clone()
+            },
             under_objection: h.under_objection,
             may_apply: pre.may_apply() && w.repairable_class(&h.class_code),
             missing: pre.missing(),
@@ -238,7 +245,7 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
 }
 
 #[utoipa::path(get, path = "/api/v1/my/records", summary = "本主体的信用记录与可修复日期", tag = "信用修复与异议", security(("token" = [])),
-    responses((status = 200, description = "本主体的各类信用记录（可对其中任一条提出异议）；行政处罚的可申请修复日期、公示截止日期、今日预审结果；办理中的申请", body = MyRecords),
+    responses((status = 200, description = "本主体的各类信用记录（可对其中任一条提出异议）；行政处罚的可申请修复日期、公示截止日期，可申请提前移出的名单记录的有效期；今日预审结果；办理中的申请", body = MyRecords),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<MyRecords>> {
     let a = actor(&ctx)?;
@@ -318,7 +325,7 @@ pub async fn apply(
     r
 }
 
-#[utoipa::path(post, path = "/api/v1/repairs", summary = "申请信用修复（行政处罚停止公示，或提前移出严重失信主体名单、重点关注名单）", tag = "信用修复与异议", security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/repairs", summary = "申请信用修复（行政处罚停止公示，或提前移出名单）", tag = "信用修复与异议", security(("token" = [])),
     request_body = RepairRequest,
     responses((status = 200, description = "已提交并经平台预审，转认定单位办理（名单记录准予后移出名单）；证明材料用 POST /api/v1/cases/{id}/files 上传", body = CaseCreated),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -523,7 +530,7 @@ pub struct CaseActionRequest {
     pub action: String,
     #[serde(default)]
     pub reason: String,
-    /// 认定单位确认已履行行政处罚（受理或准予时填写）.
+    /// 认定单位确认已履行行政处罚（名单记录：已纠正失信行为、符合移出规定）（受理或准予时填写）.
     pub performed: Option<bool>,
 }
 
@@ -576,7 +583,7 @@ pub async fn act(
 
 #[utoipa::path(post, path = "/api/v1/cases/{id}/actions", summary = "办理申请（受理、审核、决定等）", tag = "信用修复与异议", security(("token" = [])),
     params(("id" = i64, Path, description = "申请编号")), request_body = CaseActionRequest,
-    responses((status = 200, description = "已办理（记入办理过程）；准予修复时该记录在同一事务中停止公示", body = store::Case),
+    responses((status = 200, description = "已办理（记入办理过程）；准予修复时该记录在同一事务中停止公示（名单记录同时提前移出名单，核查即时生效）", body = store::Case),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "当前状态不能办理该操作，或条件不满足（说明原因）", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]

@@ -146,7 +146,7 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
                         r.title
                     },
                     class: r.class,
-                    unit: r.source_unit,
+                    unit: r.deciding_unit,
                     decided_on: r.decided_on.map(|d| d.to_string()).unwrap_or_default(),
                     repairable_from: r
                         .repairable_from
@@ -410,10 +410,15 @@ pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
                 _ => String::new(),
             },
             answer_due: k.answer_due.map(|d| d.to_string()).unwrap_or_default(),
-            performed: match k.performed {
-                Some(true) => "认定单位已确认履行完毕".into(),
-                Some(false) => "认定单位确认尚未履行完毕".into(),
-                None => String::new(),
+            // In the words of what was confirmed (a penalty performed, a list entry's behaviour
+            // corrected).
+            performed: match (k.performed, v.pre_review.as_ref()) {
+                (Some(true), Some(e)) if !e.confirm.is_empty() => {
+                    format!("认定单位已确认{}", e.confirm)
+                }
+                (Some(true), _) => "认定单位已确认履行完毕".into(),
+                (Some(false), _) => "认定单位确认尚不满足（未履行完毕或未纠正到位）".into(),
+                (None, _) => String::new(),
             },
             conditions: v
                 .pre_review
