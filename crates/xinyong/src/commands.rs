@@ -1012,7 +1012,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         .transpose()?;
     // A company on the serious-dishonesty (or focus) list, so that leaving a list early on
     // application can be tried too: an entry of a unit whose deciding officer is a demo account
-    // first.
+    // first, listed longest ago (past a unit's least time on the list).
     let listed = store
         .read(|c| {
             c.query_one(
@@ -1020,7 +1020,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
                    AND subject_key NOT LIKE 'P%' AND change IN ('created', 'corrected')
                    AND (public_ends IS NULL OR public_ends >= $1) AND subject_key <> $2
                  ORDER BY CASE WHEN source_unit IN ('盐城市生态环境局', '盐城市市场监督管理局')
-                   THEN 0 ELSE 1 END, class_code = 'YZSX' DESC, record_key LIMIT 1",
+                   THEN 0 ELSE 1 END, class_code = 'YZSX' DESC, decided_on, record_key LIMIT 1",
                 &[
                     ctx.clock.today().into(),
                     subject.clone().unwrap_or_default().into(),
