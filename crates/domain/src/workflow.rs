@@ -35,6 +35,13 @@ impl CaseKind {
             CaseKind::Objection => "异议",
         }
     }
+    /// The label of a case whose record is a list entry to leave early (`exit`).
+    pub fn label_of(self, exit: bool) -> &'static str {
+        match (self, exit) {
+            (CaseKind::Repair, true) => "信用修复（提前移出名单）",
+            _ => self.label(),
+        }
+    }
 }
 
 impl FromStr for CaseKind {
@@ -131,6 +138,15 @@ impl CaseState {
             CaseState::Maintained => "异议不成立，维持原记录",
             CaseState::Cancelled => "申请人已撤回",
             CaseState::Ended => "记录已撤回或已移出名单，申请终结",
+        }
+    }
+    /// The label of this state for an application to leave a list early (`exit`): its decision
+    /// is an exit, not a repair of a penalty.
+    pub fn label_of(self, exit: bool) -> &'static str {
+        match (self, exit) {
+            (CaseState::Approved, true) => "准予提前移出",
+            (CaseState::Rejected, true) => "不予提前移出",
+            _ => self.label(),
         }
     }
     /// Still being handled (a record under an open objection is labelled 异议处理中).
@@ -245,6 +261,14 @@ impl Action {
             Action::WithdrawRecord => "撤销该记录",
             Action::Maintain => "维持原记录",
             Action::Cancel => "撤回申请",
+        }
+    }
+    /// The label of this step on an application to leave a list early (`exit`).
+    pub fn label_of(self, exit: bool) -> &'static str {
+        match (self, exit) {
+            (Action::Approve, true) => "准予提前移出",
+            (Action::Reject, true) => "不予提前移出",
+            _ => self.label(),
         }
     }
     /// Whether the actor must give a reason.
@@ -441,19 +465,20 @@ pub struct ListExitRules {
     pub minimum: Vec<ListMinimum>,
 }
 
-/// The least time an entry stays on its list before it may leave early, by the unit that
-/// decided it (its own rule, e.g. market regulation's).
+/// The least time an entry stays on its list before it may leave early, by the kind of unit
+/// that decided it (a tag of units.toml: market regulation's rule binds the city's bureau and
+/// the counties' alike).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ListMinimum {
-    pub unit: String,
+    pub tag: String,
     pub months: u32,
     pub basis: String,
 }
 
 impl ListExitRules {
-    /// The minimum that applies to entries decided by `unit`, if its rule sets one.
-    pub fn minimum_for(&self, unit: &str) -> Option<&ListMinimum> {
-        self.minimum.iter().find(|m| m.unit == unit)
+    /// The minimum that applies to entries decided by a unit with `tags`, if a rule sets one.
+    pub fn minimum_for(&self, tags: &[String]) -> Option<&ListMinimum> {
+        self.minimum.iter().find(|m| tags.contains(&m.tag))
     }
 }
 
@@ -805,9 +830,11 @@ fn exit_eligibility(x: &ExitFacts<'_>, f: &RepairFacts<'_>, today: NaiveDate) ->
     let listed = x.listed_on.map(|d| d.to_string()).unwrap_or_default();
     match (x.minimum, x.listed_on) {
         (Some((months, basis)), Some(on)) => {
-            let from = on
-                .checked_add_months(chrono::Months::new(months))
-                .unwrap_or(on);
+            // The listing day is not counted (民法典 第二百零一条): the months are complete at
+            // the end of their last day, as a penalty's minimum period is.
+            let from = crate::calendar::add_months(on, months)
+                .succ_opt()
+                .unwrap_or(NaiveDate::MAX);
             if from <= today {
                 add(
                     "列入期限",
@@ -834,7 +861,14 @@ fn exit_eligibility(x: &ExitFacts<'_>, f: &RepairFacts<'_>, today: NaiveDate) ->
         (None, _) => add(
             "列入期限",
             Met,
-            format!("{listed}列入；最短列入期限以认定单位的规定为准，由认定单位审核"),
+            format!(
+                "{}最短列入期限以认定单位的规定为准，由认定单位审核",
+                if listed.is_empty() {
+                    String::new()
+                } else {
+                    format!("{listed}列入；")
+                }
+            ),
         ),
     }
     if f.commitment_signed {

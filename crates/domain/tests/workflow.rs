@@ -275,7 +275,10 @@ fn what_is_missing_is_said_exactly() {
         is_penalty: false,
         ..signed
     };
-    assert!(eligibility(&rules, &list, d("2026-08-01")).missing()[0].contains("名单信息"));
+    assert!(
+        eligibility(&rules, &list, d("2026-08-01")).missing()[0]
+            .contains("只有行政处罚信息和可申请提前移出的名单信息")
+    );
 }
 
 #[test]
@@ -412,14 +415,15 @@ fn a_list_entry_in_force_may_be_left_early_once_the_unit_confirms() {
             today,
         )
     };
-    let e = year("2025-08-02");
+    // The listing day not counted: a year from 2025-08-01 is complete at the end of 2026-08-01.
+    let e = year("2025-08-01");
     assert!(!e.may_apply(), "{:?}", e.missing());
     assert!(
         e.missing()[0].contains("自2026-08-02起方可申请提前移出"),
         "{:?}",
         e.missing()
     );
-    assert!(year("2025-08-01").may_approve());
+    assert!(year("2025-07-31").may_approve());
     // Without its listing day the least time cannot be checked: said, not assumed.
     let e = eligibility(
         &rules,
@@ -437,7 +441,7 @@ fn a_list_entry_in_force_may_be_left_early_once_the_unit_confirms() {
     // The shipped rules name market regulation's year.
     assert_eq!(
         wf.list_exit
-            .minimum_for("盐城市市场监督管理局")
+            .minimum_for(&["行政机关".to_string(), "市场监管".to_string()])
             .map(|m| m.months),
         Some(12)
     );

@@ -155,7 +155,8 @@ impl Rulebook {
                 let catalog = Catalog::parse(get("catalog.toml"))
                     .map_err(|e| parse_err("catalog.toml")(e.to_string()))?;
                 // Only a punishing list is left early on application: a typo would switch the
-                // feature off unseen, and another class would be "exited".
+                // feature off unseen, and another class would be "exited". A court's list
+                // (失信被执行人) leaves by the court's own procedure.
                 for code in &w.list_exit.classes {
                     let punishing = catalog.class_by_code(code).is_some_and(|c| {
                         matches!(
@@ -164,11 +165,21 @@ impl Rulebook {
                                 domain::catalog::ListType::Serious
                                     | domain::catalog::ListType::Focus
                             )
-                        )
+                        ) && c.sources.iter().any(|t| t != "法院" && t != "回流")
                     });
                     if !punishing {
                         return Err(parse_err("workflows.toml")(format!(
-                            "list_exit.classes: {code} is not a serious or focus list class of the catalog"
+                            "list_exit.classes: {code} is not a serious or focus list class of the catalog that the city's units decide"
+                        )));
+                    }
+                }
+                let units = Units::parse(get("units.toml"))
+                    .map_err(|e| parse_err("units.toml")(e.to_string()))?;
+                for m in &w.list_exit.minimum {
+                    if !units.units.iter().any(|u| u.tags.contains(&m.tag)) {
+                        return Err(parse_err("workflows.toml")(format!(
+                            "list_exit.minimum: no unit of units.toml carries the tag {}",
+                            m.tag
                         )));
                     }
                 }
@@ -201,7 +212,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let shipped = include_str!("../../../data/workflows.toml");
         // The red list rewards: nothing to leave early, and a wrong code is refused by name.
-        for code in ["HMD", "YZSXX"] {
+        for code in ["HMD", "YZSXX", "SXBZXR"] {
             let text = shipped.replace(
                 r#"classes = ["YZSX", "ZDGZ"]"#,
                 &format!(r#"classes = ["YZSX", "{code}"]"#),
@@ -211,6 +222,12 @@ mod tests {
             let e = Rulebook::load(Some(&dir)).unwrap_err().to_string();
             assert!(e.contains(code) && e.contains("list_exit"), "{e}");
         }
+        // A least time on the list names a kind of unit that exists.
+        let text = shipped.replace(r#"tag = "市场监管""#, r#"tag = "市场监督""#);
+        assert_ne!(text, shipped);
+        std::fs::write(dir.join("workflows.toml"), text).unwrap();
+        let e = Rulebook::load(Some(&dir)).unwrap_err().to_string();
+        assert!(e.contains("市场监督"), "{e}");
         // A file written before the section existed still loads; it offers no early exit.
         let start = shipped.find("[list_exit]").unwrap();
         let end = shipped.find("[objection]").unwrap();

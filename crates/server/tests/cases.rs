@@ -792,7 +792,7 @@ async fn a_subject_objects_to_a_record_of_any_class() {
 /// 信用修复 by leaving a list early (移出严重失信主体名单): the subject applies online with its
 /// commitment, the deciding unit that listed it decides, and the entry leaves the list — in the
 /// next check at once, in the entry's history, and in the subject's messages.
-async fn leave_the_list_on_application(h: Harness) {
+async fn leave_the_list_on_application(mut h: Harness) {
     let org = h.org.clone();
     let csv = format!(
         "MD_XDR_MC,MD_XDR_LB,MD_XDR_SHXYM,MD_MDLX,MD_WSH,MD_LRYY,MD_RDYJ,MD_RDDW,MD_LRRQ,MD_YXQZ\n\
@@ -1056,6 +1056,53 @@ async fn leave_the_list_on_application(h: Harness) {
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
     assert!(r.text().contains("请向认定单位申请"), "{}", r.text());
+
+    // An entry that expires while an application to leave it is open: the platform's expiry
+    // ends the application, and says it was the expiry (no unit acted).
+    let csv = format!(
+        "MD_XDR_MC,MD_XDR_LB,MD_XDR_SHXYM,MD_MDLX,MD_WSH,MD_LRYY,MD_RDYJ,MD_RDDW,MD_LRRQ,MD_YXQZ\n\
+         盐城市恒泰化工有限公司,法人及非法人组织,{org},重点关注名单,盐环信〔2026〕11号,一年内两次超标排放,《社会信用体系建设有关规定》,{UNIT},2026-03-01,2026-06-30\n"
+    );
+    let s = h.state.clone();
+    let summary = tokio::task::spawn_blocking(move || import_csv(&s, UNIT, "重点关注名单", &csv))
+        .await
+        .unwrap();
+    assert_eq!(summary.accepted, 1, "{summary:?}");
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let short = mine["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["title"].as_str().is_some_and(|t| t.contains("11号")))
+        .unwrap_or_else(|| panic!("no entry in {mine}"))["record_id"]
+        .clone();
+    let r = h
+        .post_json(
+            "/api/v1/repairs",
+            Role::Subject,
+            serde_json::json!({"record_id": short, "commitment": true, "statement": "已完成整改"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let open = r.json()["case_id"].as_i64().unwrap();
+    set_day(&mut h, "2026-07-02", 3).await;
+    jobs(&h).await;
+    let view = h
+        .get(&format!("/api/v1/cases/{open}"), Role::Subject)
+        .await
+        .json();
+    assert_eq!(view["state"], "ended", "{view}");
+    let ended = view["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(ended["actor"], "平台", "{view}");
+    assert!(
+        h.get("/api/v1/messages", Role::Subject)
+            .await
+            .text()
+            .contains("有效期届满，已到期移出名单"),
+    );
+    // The unit it was routed to is told it has nothing left to decide.
+    let told = h.get("/api/v1/messages", Role::Deciding).await.text();
+    assert!(told.contains(&format!("（编号{open}）")), "{told}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

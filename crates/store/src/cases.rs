@@ -311,6 +311,9 @@ pub struct NewCase {
 pub struct EndRecord {
     /// `repaired`, `withdrawn`, or `exited` (a list entry left early on application).
     pub change: &'static str,
+    /// For `exited`: the list classes an entry may leave on application (anything else is
+    /// refused, whatever asked).
+    pub lists: Vec<String>,
     pub unit: String,
     pub actor: String,
     pub reason: String,
@@ -755,6 +758,7 @@ impl Store {
                     c,
                     &subject,
                     &key,
+                    &end.lists,
                     &end.actor,
                     &end.reason,
                     t.event.at,

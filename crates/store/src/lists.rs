@@ -321,7 +321,14 @@ fn apply(
                 reason: &reason,
                 at: ch.at,
             },
-            Some(kind),
+            Some(crate::withdraw::ListEnd {
+                kind,
+                by: match (action, ch.unit) {
+                    (ListAction::Expire, _) => crate::withdraw::EndedBy::Platform,
+                    (_, Some(_)) => crate::withdraw::EndedBy::Unit,
+                    (_, None) => crate::withdraw::EndedBy::Office,
+                },
+            }),
         )?;
     }
     Ok(())
@@ -334,22 +341,17 @@ pub(crate) fn exit_on_application(
     c: &mut dyn Conn,
     subject: &str,
     key: &[u8],
+    lists: &[String],
     actor: &str,
     reason: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let class = c
-        .query_one(
-            "SELECT class_code FROM records WHERE subject_key = $1 AND record_key = $2",
-            &[subject.into(), Val::Bytes(key.to_vec())],
-        )?
-        .ok_or_else(|| StoreError::NotFound(format!("记录{}不存在", record_id(subject, key))))?
-        .text(0)?;
+    let lists: Vec<&str> = lists.iter().map(String::as_str).collect();
     apply(
         c,
         subject,
         key,
-        &[class.as_str()],
+        &lists,
         &ListAction::Exit,
         &ListChange {
             // The case was routed to the deciding unit, which decided it.

@@ -299,17 +299,32 @@ impl BatchWithdrawal {
 /// to object to: each such case ends with the withdrawal, in its transaction, and its subject is
 /// told why (else the case sat at its step, ran late, and could only be answered falsely — 不予修复,
 /// or an objection "corrected"). A case that withdrew the record itself is already decided.
-/// Ends the open cases on a record that ended: every case when its unit withdrew it
-/// (`list_end` None); when a list entry left its list (`list_end`: how — exited, revoked,
-/// expired) only the applications to leave it, which have nothing left to decide (an objection
-/// to the entry still has its history to answer for), and the unit they were routed to is told.
+///
+/// The same when a list entry left its list (`list_end`): only the applications to leave it end,
+/// which have nothing left to decide (an objection to the entry still has its history to answer
+/// for), and the unit they were routed to is told.
+/// Who ended a list entry: what an application on it is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EndedBy {
+    Unit,
+    Office,
+    Platform,
+}
+
+/// How a list entry left its list, for the applications it ends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ListEnd {
+    pub kind: domain::record::ChangeKind,
+    pub by: EndedBy,
+}
+
 pub(crate) fn end_open_cases(
     c: &mut dyn Conn,
     subject_key: &str,
     key: &[u8],
     id: &str,
     w: &Withdrawal<'_>,
-    list_end: Option<domain::record::ChangeKind>,
+    list_end: Option<ListEnd>,
 ) -> Result<(), StoreError> {
     use crate::cases::{NewEvent, NewMessage, NewOutbox, SideEffects};
     use domain::record::ChangeKind;
@@ -318,10 +333,17 @@ pub(crate) fn end_open_cases(
     } else {
         ""
     };
+    // Locked on PostgreSQL, so that a step taken on a case at this moment waits for this end
+    // (or this end sees its outcome), instead of both numbering the next event alike.
+    let lock = if c.backend() == crate::conn::Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
     let open = c.query(
         &format!(
             "SELECT case_id, kind, state, subject_key, events, unit FROM cases WHERE record_id = $1
-               AND state IN ('submitted', 'returned', 'under_review', 'forwarded', 'awaiting_materials'){kinds}"
+               AND state IN ('submitted', 'returned', 'under_review', 'forwarded', 'awaiting_materials'){kinds}{lock}"
         ),
         &[id.into()],
     )?;
@@ -333,12 +355,22 @@ pub(crate) fn end_open_cases(
         Some(_) => format!("名单记录已变更（{}），申请终结", w.reason),
         None => format!("信息提供单位{}已撤回该记录：{}", w.unit, w.reason),
     };
-    // What became of the entry, said plainly to the applicant.
-    let became = match list_end {
-        Some(ChangeKind::Exited) => "已由认定单位提前移出名单，相关惩戒措施随之终止",
-        Some(ChangeKind::Revoked) => "的认定已由认定单位撤销，不再作为失信记录使用",
-        Some(ChangeKind::Expired) => "有效期届满，已到期移出名单，相关惩戒措施随之终止",
-        _ => "已移出名单",
+    // What became of the entry, and who did it, said plainly to the applicant.
+    let by = match list_end.map(|e| e.by) {
+        Some(EndedBy::Office) => "市信用办",
+        _ => "认定单位",
+    };
+    let became = match list_end.map(|e| e.kind) {
+        Some(ChangeKind::Exited) => format!("已由{by}提前移出名单，相关惩戒措施随之终止"),
+        Some(ChangeKind::Revoked) => format!("的认定已由{by}撤销，不再作为失信记录使用"),
+        Some(ChangeKind::Expired) => "有效期届满，已到期移出名单，相关惩戒措施随之终止".into(),
+        _ => "已移出名单".into(),
+    };
+    // An expiry is the platform's step, not a unit's.
+    let (side, unit) = match list_end.map(|e| e.by) {
+        Some(EndedBy::Platform) => ("system", None),
+        Some(EndedBy::Office) => ("office", None),
+        _ => ("unit", Some(w.unit)),
     };
     for r in &open {
         let (case_id, kind, state, subject, seq, routed) = (
@@ -349,23 +381,29 @@ pub(crate) fn end_open_cases(
             r.i64(4)? + 1,
             r.text(5)?,
         );
-        c.execute(
+        // Only from the state read: a step that moved it since (SQLite's one writer makes that
+        // impossible there; PostgreSQL's lock above makes it wait) is left as it stands.
+        let n = c.execute(
             "UPDATE cases SET state = 'ended', outcome = 'ended', deadline = NULL,
                 deadline_step = NULL, decided_at = $1, decided_on = $2, decision_reason = $3,
                 updated_at = $1, events = events + 1
-             WHERE case_id = $4",
+             WHERE case_id = $4 AND state = $5",
             &[
                 w.at.into(),
                 Val::Date(day),
                 note.as_str().into(),
                 Val::Int(case_id),
+                state.as_str().into(),
             ],
         )?;
+        if n != 1 {
+            continue;
+        }
         let event = NewEvent {
             action: "end".into(),
             actor: w.actor.into(),
-            side: "unit".into(),
-            unit: Some(w.unit.into()),
+            side: side.into(),
+            unit: unit.map(str::to_string),
             at: w.at,
             note: Some(note.clone()),
         };
@@ -428,6 +466,7 @@ pub(crate) fn end_open_cases(
         };
         crate::cases::insert_effects(c, &effects, Some(case_id), w.actor, w.at)?;
     }
-    // The 异议处理中 label follows the objections still open (none now).
+    // The 异议处理中 label follows the objections still open (none after a withdrawal; those on
+    // a list entry that left its list stay).
     crate::cases::relabel(c, subject_key, key, id, w.at)
 }

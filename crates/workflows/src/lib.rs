@@ -231,19 +231,24 @@ impl Casework<'_> {
     /// not the provincial feed's (the province or the nation decided it), not a court's, and a
     /// unit that may record the applicant's commitment. Err says where to apply instead.
     fn decided_here(&self, head: &RecordHead, unit: &str) -> Result<(), String> {
-        let named = self
+        let item = self
             .rules
             .catalog
             .class_by_code(&head.class_code)
             .and_then(|c| c.item_by_role(domain::catalog::Role::DecidingUnit))
             .map(|item| payload_text(&head.payload, &item.code))
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| unit.to_string());
+            .filter(|n| !n.trim().is_empty());
+        let named = item.clone().unwrap_or_else(|| unit.to_string());
         let elsewhere = || {
             format!(
                 "该名单由{named}认定，不是本市受理移出申请的单位，请向认定单位申请，或通过“信用中国”网站申请信用修复"
             )
         };
+        // An entry naming a deciding unit the platform does not know (a provincial department)
+        // was not decided by the unit that reported it: that unit cannot let it go.
+        if item.is_some_and(|n| self.rules.units.find(&n).is_none()) {
+            return Err(elsewhere());
+        }
         let commitments = self.rules.catalog.class_by_code(COMMITMENT);
         match self.rules.units.find(unit) {
             Some(u)
@@ -314,8 +319,11 @@ impl Casework<'_> {
                         list,
                         confirm: &rules.confirm,
                         listed_on: head.decided_on,
-                        minimum: rules
-                            .minimum_for(&unit)
+                        minimum: self
+                            .rules
+                            .units
+                            .find(&unit)
+                            .and_then(|u| rules.minimum_for(&u.tags))
                             .map(|m| (m.months, m.basis.as_str())),
                         decided_here: self.decided_here(head, &unit),
                     }
@@ -868,9 +876,10 @@ impl Casework<'_> {
             }
             as_applicant_sees(&mut case);
         }
+        let exit = self.exit_list(&case.class_code).is_some();
         Ok(CaseView {
-            kind_label: kind.label().into(),
-            state_label: state.label().into(),
+            kind_label: kind.label_of(exit).into(),
+            state_label: state.label_of(exit).into(),
             record_label: (kind == CaseKind::Objection && state.is_open())
                 .then(|| "异议处理中".to_string()),
             events,
@@ -1052,6 +1061,7 @@ impl Casework<'_> {
                 t.end_record = Some(EndRecord {
                     // A list entry leaves its list (提前移出), as a deciding unit's exit does.
                     change: if list.is_some() { "exited" } else { "repaired" },
+                    lists: self.rules.workflows.list_exit.classes.clone(),
                     unit: case.unit.clone(),
                     actor: actor.id.clone(),
                     reason: format!(
@@ -1128,6 +1138,7 @@ impl Casework<'_> {
                 if action == Action::WithdrawRecord {
                     t.end_record = Some(EndRecord {
                         change: "withdrawn",
+                        lists: Vec::new(),
                         unit: head.source_unit.clone(),
                         actor: actor.id.clone(),
                         reason: format!("异议{id}成立，撤销记录：{reason}"),

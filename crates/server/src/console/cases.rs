@@ -37,16 +37,27 @@ fn subject_name(state: &Shared, key: &str) -> String {
     }
 }
 
-fn kind_label(k: &str) -> String {
+fn kind_label(k: &str, exit: bool) -> String {
     k.parse::<CaseKind>()
-        .map(|k| k.label().to_string())
+        .map(|k| k.label_of(exit).to_string())
         .unwrap_or_else(|_| k.to_string())
 }
 
-fn state_label(s: &str) -> String {
+fn state_label(s: &str, exit: bool) -> String {
     s.parse::<CaseState>()
-        .map(|s| s.label().to_string())
+        .map(|s| s.label_of(exit).to_string())
         .unwrap_or_else(|_| s.to_string())
+}
+
+/// An application to leave a list early: a repair whose record is an entry of such a list.
+fn is_exit(state: &Shared, c: &store::Case) -> bool {
+    c.kind == CaseKind::Repair.as_str()
+        && state
+            .rules
+            .workflows
+            .list_exit
+            .classes
+            .contains(&c.class_code)
 }
 
 /// A record as people name it: its class and document number (文书号); its id where it has none
@@ -79,15 +90,16 @@ fn titled(state: &Shared, record_id: &str, class_code: &str, payload: &str) -> S
 }
 
 fn case_line(state: &Shared, c: &store::Case, day: chrono::NaiveDate) -> pages::CaseLine {
+    let exit = is_exit(state, c);
     pages::CaseLine {
         id: c.case_id,
-        kind: kind_label(&c.kind),
+        kind: kind_label(&c.kind, exit),
         // Named on the case's own page (`case_page`), not in lists: a lookup per line.
         record: String::new(),
         record_id: c.record_id.clone(),
         subject: subject_name(state, &c.subject_key),
         unit: c.unit.clone(),
-        state: state_label(&c.state),
+        state: state_label(&c.state, exit),
         opened: fmt_time(c.opened_at),
         deadline: workflows::deadline_text(&state.rules.calendar, c.deadline),
         // The unit's clock stops while it waits for the applicant: say so rather than "—".
@@ -387,6 +399,7 @@ pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
         let day = today(now);
         let k = &v.case;
         let may = c.principal.role != auth::Role::Auditor;
+        let exit = is_exit(&s, k);
         Ok(pages::CasePage {
             frame: frame(&c, &format!("申请{id}"), "/console/cases"),
             case: pages::CaseLine {
@@ -400,7 +413,7 @@ pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
             decision: match (&k.outcome, &k.decided_on) {
                 (Some(o), Some(d)) => format!(
                     "{}（{d}）{}",
-                    state_label(o),
+                    state_label(o, exit),
                     k.decision_reason
                         .as_ref()
                         .filter(|r| !r.is_empty())
@@ -448,9 +461,9 @@ pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
                     action: e
                         .action
                         .parse::<Action>()
-                        .map(|a| a.label().to_string())
+                        .map(|a| a.label_of(exit).to_string())
                         .unwrap_or_else(|_| e.action.clone()),
-                    state: state_label(&e.to_state),
+                    state: state_label(&e.to_state, exit),
                     // The applicant's view names offices already (`Casework::view`).
                     actor: if c.principal.role == auth::Role::Subject {
                         e.actor.clone()
@@ -479,7 +492,7 @@ pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
                     .filter(|a| !matches!(a, Action::Forward | Action::Share))
                     .map(|a| pages::ActionForm {
                         action: a.as_str().into(),
-                        label: a.label().into(),
+                        label: a.label_of(exit).into(),
                         needs_reason: a.needs_reason(),
                         performed: if k.kind == "repair"
                             && matches!(a, Action::Accept | Action::Approve)
@@ -558,7 +571,7 @@ pub async fn stats(
                     vec![
                         r.month.clone(),
                         r.unit.clone(),
-                        kind_label(&r.kind),
+                        kind_label(&r.kind, false),
                         r.applications.to_string(),
                         r.approved.to_string(),
                         r.rejected.to_string(),
