@@ -190,17 +190,24 @@ impl Casework<'_> {
         // By the unit's own name, however the record wrote it (short name, USCC, spacing): the
         // case, its messages and reminders are routed by that name. The item is the class's
         // deciding unit (处罚机关, a list's 认定单位).
-        let named = self
+        match self
             .rules
+            .units
+            .find(&self.named_deciding_unit(head).unwrap_or_default())
+        {
+            Some(u) => u.name.clone(),
+            None => head.source_unit.clone(),
+        }
+    }
+
+    /// The deciding unit as the record names it (its class's deciding-unit item), if it does.
+    fn named_deciding_unit(&self, head: &RecordHead) -> Option<String> {
+        self.rules
             .catalog
             .class_by_code(&head.class_code)
             .and_then(|c| c.item_by_role(domain::catalog::Role::DecidingUnit))
             .map(|item| payload_text(&head.payload, &item.code))
-            .unwrap_or_default();
-        match self.rules.units.find(&named) {
-            Some(u) => u.name.clone(),
-            None => head.source_unit.clone(),
-        }
+            .filter(|n| !n.trim().is_empty())
     }
 
     /// The name of the list `class` when a subject may apply to leave it early (workflows.toml
@@ -231,13 +238,7 @@ impl Casework<'_> {
     /// not the provincial feed's (the province or the nation decided it), not a court's, and a
     /// unit that may record the applicant's commitment. Err says where to apply instead.
     fn decided_here(&self, head: &RecordHead, unit: &str) -> Result<(), String> {
-        let item = self
-            .rules
-            .catalog
-            .class_by_code(&head.class_code)
-            .and_then(|c| c.item_by_role(domain::catalog::Role::DecidingUnit))
-            .map(|item| payload_text(&head.payload, &item.code))
-            .filter(|n| !n.trim().is_empty());
+        let item = self.named_deciding_unit(head);
         let named = item.clone().unwrap_or_else(|| unit.to_string());
         let elsewhere = || {
             format!(
