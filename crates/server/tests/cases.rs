@@ -1023,6 +1023,16 @@ async fn leave_the_list_on_application(mut h: Harness) {
             .text()
             .contains("所涉名单记录的认定已由认定单位撤销"),
     );
+    // The subject's own list says the listing was revoked, not that the entry "left".
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let revoked = mine["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["record_id"] == focus.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(revoked["status"], "已撤销认定", "{revoked}");
 
     // An entry the province's feed brought (decided by a unit outside the city) is not offered:
     // the subject is told where to apply.

@@ -117,7 +117,7 @@ pub struct MyRecord {
     /// 公示截止日期（名单记录为有效期至）.
     pub public_ends: Option<NaiveDate>,
     pub severity: Option<String>,
-    /// 在公示 / 不公示 / 公示期满 / 已修复 / 已撤回 / 已移出.
+    /// 在公示 / 不公示 / 公示期满 / 已修复 / 已撤回 / 已移出 / 已撤销认定.
     pub status: String,
     /// 受理信用修复申请的认定单位（行政处罚的处罚机关、名单的认定单位；其他记录为报送单位）.
     pub deciding_unit: String,
@@ -173,7 +173,9 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
         let status = match h.change.as_str() {
             "repaired" => "已修复",
             "withdrawn" => "已撤回",
-            "exited" | "revoked" | "expired" => "已移出",
+            "exited" | "expired" => "已移出",
+            // A revoked listing was never a valid one: not said to have "left" the list.
+            "revoked" => "已撤销认定",
             _ if h.public_ends.is_some_and(|e| e < day) => "公示期满",
             _ if !h.published => "不公示",
             _ => "在公示",
