@@ -476,6 +476,10 @@ pub struct ListMinimum {
 }
 
 impl ListExitRules {
+    /// Whether an entry of the list class `class` may be left early on application.
+    pub fn offers(&self, class: &str) -> bool {
+        self.classes.iter().any(|c| c == class)
+    }
     /// The minimum that applies to entries decided by a unit with `tags`, if a rule sets one.
     pub fn minimum_for(&self, tags: &[String]) -> Option<&ListMinimum> {
         self.minimum.iter().find(|m| tags.contains(&m.tag))
@@ -749,15 +753,8 @@ pub fn eligibility(rules: &PublicityRules, f: &RepairFacts<'_>, today: NaiveDate
         }
     }
     // 4. The public repair commitment.
-    if f.commitment_signed {
-        add("信用修复承诺", Met, "已签署信用修复型承诺".into());
-    } else {
-        add(
-            "信用修复承诺",
-            Missing,
-            "须签署信用修复型承诺（信用承诺类信息，向社会公开）".into(),
-        );
-    }
+    let (status, detail) = commitment(f.commitment_signed);
+    add("信用修复承诺", status, detail);
     // 5. The penalty performed, confirmed by the deciding unit. Order 45 第十四条 also bars an
     // early end while the subject is on the 经营异常名录; the platform does not collect that list
     // (no catalog class holds it), so the deciding unit — the market regulator who keeps it —
@@ -790,10 +787,22 @@ pub fn eligibility(rules: &PublicityRules, f: &RepairFacts<'_>, today: NaiveDate
     }
 }
 
+/// The public repair commitment's condition, for a penalty and a list entry alike.
+fn commitment(signed: bool) -> (ConditionStatus, String) {
+    if signed {
+        (ConditionStatus::Met, "已签署信用修复型承诺".into())
+    } else {
+        (
+            ConditionStatus::Missing,
+            "须签署信用修复型承诺（信用承诺类信息，向社会公开）".into(),
+        )
+    }
+}
+
 /// Pre-reviews an application to leave a list early (信用修复：移出严重失信主体名单): the entry
-/// in force, the public commitment, and the deciding unit's confirmation that the behaviour is
-/// corrected — no minimum period, which is the deciding unit's own rule to apply (domain.md
-/// 2.2), so it confirms that too.
+/// in force and decided by a unit of the city, the least time on the list where the deciding
+/// unit's rule sets one (else the unit applies its own rule, domain.md 2.2, and confirms it), the
+/// public commitment, and the deciding unit's confirmation that the behaviour is corrected.
 fn exit_eligibility(x: &ExitFacts<'_>, f: &RepairFacts<'_>, today: NaiveDate) -> Eligibility {
     use ConditionStatus::*;
     let (list, confirm) = (x.list, x.confirm);
@@ -871,15 +880,8 @@ fn exit_eligibility(x: &ExitFacts<'_>, f: &RepairFacts<'_>, today: NaiveDate) ->
             ),
         ),
     }
-    if f.commitment_signed {
-        add("信用修复承诺", Met, "已签署信用修复型承诺".into());
-    } else {
-        add(
-            "信用修复承诺",
-            Missing,
-            "须签署信用修复型承诺（信用承诺类信息，向社会公开）".into(),
-        );
-    }
+    let (status, detail) = commitment(f.commitment_signed);
+    add("信用修复承诺", status, detail);
     match f.performed {
         Some(true) => add(
             "纠正失信行为",

@@ -114,11 +114,12 @@ impl Rulebook {
             h.update(text.as_bytes());
         }
         let digest = hex::encode(h.finalize())[..16].to_string();
+        // Read once: the measures and the workflows are checked against them.
+        let catalog = Catalog::parse(get("catalog.toml"))
+            .map_err(|e| parse_err("catalog.toml")(e.to_string()))?;
+        let units =
+            Units::parse(get("units.toml")).map_err(|e| parse_err("units.toml")(e.to_string()))?;
         Ok(Rulebook {
-            catalog: Catalog::parse(get("catalog.toml"))
-                .map_err(|e| parse_err("catalog.toml")(e.to_string()))?,
-            units: Units::parse(get("units.toml"))
-                .map_err(|e| parse_err("units.toml")(e.to_string()))?,
             divisions: Divisions::parse(get("divisions.toml"))
                 .map_err(|e| parse_err("divisions.toml")(e.to_string()))?,
             calendar: WorkCalendar::parse(get("calendar.toml"))
@@ -133,8 +134,6 @@ impl Rulebook {
             monitoring: MonitoringRules::parse(get("monitoring.toml"))
                 .map_err(|e| parse_err("monitoring.toml")(e.to_string()))?,
             measures: {
-                let catalog = Catalog::parse(get("catalog.toml"))
-                    .map_err(|e| parse_err("catalog.toml")(e.to_string()))?;
                 let lists: Vec<&str> = catalog
                     .classes
                     .iter()
@@ -152,8 +151,6 @@ impl Rulebook {
             workflows: {
                 let w = WorkflowRules::parse(get("workflows.toml"))
                     .map_err(|e| parse_err("workflows.toml")(e.to_string()))?;
-                let catalog = Catalog::parse(get("catalog.toml"))
-                    .map_err(|e| parse_err("catalog.toml")(e.to_string()))?;
                 // Only a punishing list is left early on application: a typo would switch the
                 // feature off unseen, and another class would be "exited". A court's list
                 // (失信被执行人) leaves by the court's own procedure.
@@ -173,8 +170,6 @@ impl Rulebook {
                         )));
                     }
                 }
-                let units = Units::parse(get("units.toml"))
-                    .map_err(|e| parse_err("units.toml")(e.to_string()))?;
                 for m in &w.list_exit.minimum {
                     if !units.units.iter().any(|u| u.tags.contains(&m.tag)) {
                         return Err(parse_err("workflows.toml")(format!(
@@ -185,6 +180,8 @@ impl Rulebook {
                 }
                 w
             },
+            catalog,
+            units,
             digest,
             overridden,
         })

@@ -309,14 +309,22 @@ pub struct NewCase {
 /// How a transition ends the record, if it does.
 #[derive(Debug, Clone)]
 pub struct EndRecord {
-    /// `repaired`, `withdrawn`, or `exited` (a list entry left early on application).
-    pub change: &'static str,
-    /// For `exited`: the list classes an entry may leave on application (anything else is
-    /// refused, whatever asked).
-    pub lists: Vec<String>,
+    pub change: Ending,
     pub unit: String,
     pub actor: String,
     pub reason: String,
+}
+
+/// The version that ends the record.
+#[derive(Debug, Clone)]
+pub enum Ending {
+    Repaired,
+    Withdrawn,
+    /// A list entry left early on application (提前移出), if its class is one of these (the list
+    /// classes an entry may leave so; anything else is refused, whatever asked).
+    Exited {
+        lists: Vec<String>,
+    },
 }
 
 /// A guarded transition: applied only if the case is still in `from`.
@@ -751,31 +759,37 @@ impl Store {
                     ));
                 }
             }
-            if let Some(end) = &t.end_record
-                && end.change == "exited"
-            {
-                crate::lists::exit_on_application(
-                    c,
-                    &subject,
-                    &key,
-                    &end.lists,
-                    &end.actor,
-                    &end.reason,
-                    t.event.at,
-                )?;
-            } else if let Some(end) = &t.end_record {
-                end_on(
-                    c,
-                    &subject,
-                    &key,
-                    &Withdrawal {
-                        unit: &end.unit,
-                        actor: &end.actor,
-                        reason: &end.reason,
-                        at: t.event.at,
-                    },
-                    end.change,
-                )?;
+            if let Some(end) = &t.end_record {
+                let change = match &end.change {
+                    Ending::Exited { lists } => {
+                        crate::lists::exit_on_application(
+                            c,
+                            &subject,
+                            &key,
+                            lists,
+                            &end.actor,
+                            &end.reason,
+                            t.event.at,
+                        )?;
+                        None
+                    }
+                    Ending::Repaired => Some("repaired"),
+                    Ending::Withdrawn => Some("withdrawn"),
+                };
+                if let Some(change) = change {
+                    end_on(
+                        c,
+                        &subject,
+                        &key,
+                        &Withdrawal {
+                            unit: &end.unit,
+                            actor: &end.actor,
+                            reason: &end.reason,
+                            at: t.event.at,
+                        },
+                        change,
+                    )?;
+                }
             }
             if t.objection_closes {
                 relabel(c, &subject, &key, &record_id, t.event.at)?;

@@ -295,14 +295,6 @@ impl BatchWithdrawal {
     }
 }
 
-/// A record withdrawn while a repair or an objection on it is open leaves nothing to repair or
-/// to object to: each such case ends with the withdrawal, in its transaction, and its subject is
-/// told why (else the case sat at its step, ran late, and could only be answered falsely — 不予修复,
-/// or an objection "corrected"). A case that withdrew the record itself is already decided.
-///
-/// The same when a list entry left its list (`list_end`): only the applications to leave it end,
-/// which have nothing left to decide (an objection to the entry still has its history to answer
-/// for), and the unit they were routed to is told.
 /// Who ended a list entry: what an application on it is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EndedBy {
@@ -318,6 +310,14 @@ pub(crate) struct ListEnd {
     pub by: EndedBy,
 }
 
+/// A record withdrawn while a repair or an objection on it is open leaves nothing to repair or
+/// to object to: each such case ends with the withdrawal, in its transaction, and its subject is
+/// told why (else the case sat at its step, ran late, and could only be answered falsely — 不予修复,
+/// or an objection "corrected"). A case that withdrew the record itself is already decided.
+///
+/// The same when a list entry left its list (`list_end`): only the applications to leave it end,
+/// which have nothing left to decide (an objection to the entry still has its history to answer
+/// for), and the unit they were routed to is told.
 pub(crate) fn end_open_cases(
     c: &mut dyn Conn,
     subject_key: &str,

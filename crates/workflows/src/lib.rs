@@ -25,7 +25,7 @@ use domain::workflow::{
 use rulebook::Rulebook;
 use serde::Serialize;
 use store::{
-    Case, CaseEvent, CaseFile, EndRecord, NewCase, NewEvent, NewFile, NewJob, NewMessage,
+    Case, CaseEvent, CaseFile, EndRecord, Ending, NewCase, NewEvent, NewFile, NewJob, NewMessage,
     NewOutbox, RecordHead, SideEffects, Store, StoreError, Transition,
 };
 
@@ -216,9 +216,7 @@ impl Casework<'_> {
         self.rules
             .workflows
             .list_exit
-            .classes
-            .iter()
-            .any(|c| c == class)
+            .offers(class)
             .then(|| {
                 self.rules
                     .catalog
@@ -1061,8 +1059,12 @@ impl Casework<'_> {
                 t.decided = Some((today, reason.to_string()));
                 t.end_record = Some(EndRecord {
                     // A list entry leaves its list (提前移出), as a deciding unit's exit does.
-                    change: if list.is_some() { "exited" } else { "repaired" },
-                    lists: self.rules.workflows.list_exit.classes.clone(),
+                    change: match list {
+                        Some(_) => Ending::Exited {
+                            lists: self.rules.workflows.list_exit.classes.clone(),
+                        },
+                        None => Ending::Repaired,
+                    },
                     unit: case.unit.clone(),
                     actor: actor.id.clone(),
                     reason: format!(
@@ -1138,8 +1140,7 @@ impl Casework<'_> {
                 t.require_newer_version = action == Action::Correct;
                 if action == Action::WithdrawRecord {
                     t.end_record = Some(EndRecord {
-                        change: "withdrawn",
-                        lists: Vec::new(),
+                        change: Ending::Withdrawn,
                         unit: head.source_unit.clone(),
                         actor: actor.id.clone(),
                         reason: format!("异议{id}成立，撤销记录：{reason}"),

@@ -51,13 +51,7 @@ fn state_label(s: &str, exit: bool) -> String {
 
 /// An application to leave a list early: a repair whose record is an entry of such a list.
 fn is_exit(state: &Shared, c: &store::Case) -> bool {
-    c.kind == CaseKind::Repair.as_str()
-        && state
-            .rules
-            .workflows
-            .list_exit
-            .classes
-            .contains(&c.class_code)
+    c.kind == CaseKind::Repair.as_str() && state.rules.workflows.list_exit.offers(&c.class_code)
 }
 
 /// A record as people name it: its class and document number (文书号); its id where it has none
@@ -149,7 +143,7 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
                 .map(|r| pages::MyRecordLine {
                     in_force: r.status == "在公示" || r.status == "不公示",
                     penalty: r.class_code == "CF",
-                    list_exit: s.rules.workflows.list_exit.classes.contains(&r.class_code),
+                    list_exit: s.rules.workflows.list_exit.offers(&r.class_code),
                     record_id: r.record_id,
                     // A record with no key items is titled by its class: said once.
                     title: if r.title == r.class {
