@@ -458,7 +458,7 @@ fn masked_at(
 /// Whether `text` holds as many digits as the shortest number masked (a mobile's eleven).
 /// Every payload value of every credit file read passes here, and most (names, dates, amounts,
 /// 文书号) hold fewer: they are left without folding or searching.
-fn may_hold_a_number(text: &str) -> bool {
+pub fn may_hold_a_number(text: &str) -> bool {
     digits_at_least(text, 11)
 }
 

@@ -3376,6 +3376,27 @@ fn the_document_numbers_the_store_leaves_unmasked_are_the_catalogs() {
     assert_eq!(listed, from_catalog);
 }
 
+/// The store's list of checked codes (not searched for ID or mobile numbers when read) is the
+/// catalog's USCC items, no more and no fewer: a text item listed there would be shown
+/// unmasked.
+#[test]
+fn the_codes_the_store_leaves_unmasked_are_the_catalogs_uscc_items() {
+    let rules = Rulebook::builtin().unwrap();
+    let mut from_catalog: Vec<&str> = rules
+        .catalog
+        .classes
+        .iter()
+        .flat_map(|c| &c.items)
+        .filter(|i| i.ty == domain::catalog::ItemType::Uscc)
+        .map(|i| i.code.as_str())
+        .collect();
+    from_catalog.sort();
+    from_catalog.dedup();
+    let mut listed = store::CHECKED_CODES.to_vec();
+    listed.sort();
+    assert_eq!(listed, from_catalog);
+}
+
 /// A decision reported on time under a wrong code and corrected after its deadline was reported
 /// on time: the record under the right code says so in a version of its own, and the 双公示
 /// figures (the rollup and the recount from the records) count it on time. A second party of

@@ -336,8 +336,13 @@ pub fn payload_items(payload: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
                 // Records stored before free text was masked at import are masked on the way
                 // out (a resident ID number or a mobile number in a note is never shown); a
                 // document number is not free text (320902202403150006 numbers a decision by
-                // area and date).
-                let v = if DOCUMENT_NUMBERS.contains(&k.0.as_ref()) {
+                // area and date), nor is a code the importer checked as a USCC. The digits are
+                // counted first: most values hold too few to be looked up at all.
+                let key = k.0.as_ref();
+                let v = if !domain::ids::may_hold_a_number(&v.0)
+                    || DOCUMENT_NUMBERS.contains(&key)
+                    || CHECKED_CODES.contains(&key)
+                {
                     v.0
                 } else {
                     match domain::ids::mask_personal_in(&v.0) {
@@ -358,6 +363,28 @@ pub fn payload_items(payload: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
 /// it): never masked as ID numbers when read.
 pub const DOCUMENT_NUMBERS: [&str; 9] = [
     "CF_WSH", "XK_WSH", "QZ_WSH", "MD_WSH", "CN_BH", "HT_BH", "SX_AH", "NS_PJND", "RY_WSH",
+];
+
+/// The items the importer accepts only as a valid unified social credit code (the catalog's
+/// `uscc` items, a test holds them to it): a subject's or a unit's code, never a person's ID
+/// or mobile number, so not searched for one when read. Every penalty names three (the
+/// party's, the deciding unit's, the reporting unit's), and each holds enough digits to be
+/// searched: a tenth of the officer's credit file request went there.
+pub const CHECKED_CODES: [&str; 14] = [
+    "CF_XDR_SHXYM",
+    "CF_CFJGDM",
+    "CF_SJLYDM",
+    "XK_XDR_SHXYM",
+    "XK_XKJGDM",
+    "XK_LYDWDM",
+    "DJ_SHXYM",
+    "QZ_XDR_SHXYM",
+    "MD_XDR_SHXYM",
+    "CN_XDR_SHXYM",
+    "HT_XDR_SHXYM",
+    "SX_XDR_SHXYM",
+    "NS_SHXYM",
+    "RY_XDR_SHXYM",
 ];
 
 /// A string that borrows from the input when it can (`Cow<str>` on its own always copies).
