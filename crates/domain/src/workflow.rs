@@ -486,6 +486,15 @@ impl ListExitRules {
     }
 }
 
+/// The first day an entry listed on `listed_on` has been on its list `months` full months:
+/// the listing day is not counted (民法典 第二百零一条), so the months are complete at the end
+/// of their last day, as a penalty's minimum period is.
+pub fn earliest_exit(listed_on: NaiveDate, months: u32) -> NaiveDate {
+    crate::calendar::add_months(listed_on, months)
+        .succ_opt()
+        .unwrap_or(NaiveDate::MAX)
+}
+
 /// `data/workflows.toml`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WorkflowRules {
@@ -839,11 +848,7 @@ fn exit_eligibility(x: &ExitFacts<'_>, f: &RepairFacts<'_>, today: NaiveDate) ->
     let listed = x.listed_on.map(|d| d.to_string()).unwrap_or_default();
     match (x.minimum, x.listed_on) {
         (Some((months, basis)), Some(on)) => {
-            // The listing day is not counted (民法典 第二百零一条): the months are complete at
-            // the end of their last day, as a penalty's minimum period is.
-            let from = crate::calendar::add_months(on, months)
-                .succ_opt()
-                .unwrap_or(NaiveDate::MAX);
+            let from = earliest_exit(on, months);
             if from <= today {
                 add(
                     "列入期限",

@@ -1124,3 +1124,89 @@ async fn a_subject_leaves_the_serious_list_on_application_on_sqlite() {
 async fn a_subject_leaves_the_serious_list_on_application_on_postgres() {
     leave_the_list_on_application(pg_harness().await).await;
 }
+
+/// A deciding unit that records an early exit itself (an application received on paper) is held
+/// to the least time on the list the subject's own application is held to: market regulation's
+/// twelve months, counted without the listing day. An entry listed long enough leaves.
+async fn a_units_early_exit_keeps_the_least_time_on_the_list(h: Harness) {
+    let market = "盐城市市场监督管理局";
+    let today = h.state.clock.today();
+    let recent = today - chrono::Duration::days(30);
+    let old = today.checked_sub_months(chrono::Months::new(13)).unwrap();
+    let ends = |on: chrono::NaiveDate| domain::calendar::add_months(on, 36);
+    let b17 = "91320902MA1PQ7R8X";
+    let b = format!("{b17}{}", domain::ids::uscc_check_char(b17.as_bytes()));
+    let a = h.org.clone();
+    let csv = format!(
+        "MD_XDR_MC,MD_XDR_LB,MD_XDR_SHXYM,MD_MDLX,MD_WSH,MD_LRYY,MD_RDYJ,MD_RDDW,MD_LRRQ,MD_YXQZ\n\
+         盐城市恒泰化工有限公司,法人及非法人组织,{a},严重失信主体名单,盐市监认〔2026〕3号,提交虚假材料取得登记,《市场监督管理严重违法失信名单管理办法》,{market},{recent},{}\n\
+         盐城市乙方贸易有限公司,法人及非法人组织,{b},严重失信主体名单,盐市监认〔2025〕8号,提交虚假材料取得登记,《市场监督管理严重违法失信名单管理办法》,{market},{old},{}\n",
+        ends(recent),
+        ends(old),
+    );
+    let s = h.state.clone();
+    let summary = tokio::task::spawn_blocking(move || {
+        let sum = import_csv(&s, market, "严重失信主体名单", &csv);
+        s.lists.refresh(&s.store, &s.platform, &s.rules).unwrap();
+        sum
+    })
+    .await
+    .unwrap();
+    assert_eq!(summary.accepted, 2, "{summary:?}");
+    let officer = h.token_for(Role::Deciding, market);
+    let entry = async |code: &str| {
+        let r = h
+            .send_as(
+                &officer,
+                Method::POST,
+                "/api/v1/checks",
+                Some(serde_json::json!({"code": code, "matter": "政府采购"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let v = r.json();
+        (
+            v["verdict"].as_str().unwrap().to_string(),
+            v["entries"][0]["record_id"].as_str().map(str::to_string),
+        )
+    };
+    let exit = async |id: &str| {
+        h.clock
+            .set(domain::clock::Clock::now(h.clock.as_ref()) + chrono::Duration::seconds(1));
+        h.send_as(
+            &officer,
+            Method::POST,
+            &format!("/api/v1/lists/{id}/actions"),
+            Some(serde_json::json!({"action": "exit", "reason": "当事人申请提前移出，经审核同意"})),
+        )
+        .await
+    };
+    let (verdict, id) = entry(&a).await;
+    assert_ne!(verdict, "clear");
+    let r = exit(&id.unwrap()).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    let from = domain::calendar::add_months(recent, 12).succ_opt().unwrap();
+    assert!(
+        r.text().contains("未满12个月") && r.text().contains(&format!("自{from}起")),
+        "{}",
+        r.text()
+    );
+    assert!(r.text().contains("撤销认定"), "{}", r.text());
+    assert_ne!(entry(&a).await.0, "clear", "the entry stays on its list");
+    // Listed thirteen months ago: it leaves.
+    let (verdict, id) = entry(&b).await;
+    assert_ne!(verdict, "clear");
+    let r = exit(&id.unwrap()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(entry(&b).await.0, "clear");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_units_early_exit_keeps_the_least_time_on_the_list_on_sqlite() {
+    a_units_early_exit_keeps_the_least_time_on_the_list(harness()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_units_early_exit_keeps_the_least_time_on_the_list_on_postgres() {
+    a_units_early_exit_keeps_the_least_time_on_the_list(pg_harness().await).await;
+}

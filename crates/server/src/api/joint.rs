@@ -749,22 +749,54 @@ pub struct ListActionDone {
 }
 
 /// The 认定单位 an entry names in its deciding-unit item, as the shipped unit list names it.
-fn named_deciding_unit(s: &Shared, record_id: &str) -> ApiResult<Option<String>> {
-    let Some(head) = s.store.record_head(record_id)? else {
-        return Ok(None);
-    };
-    let Some(item) = s
+fn named_deciding_unit(s: &Shared, head: &store::RecordHead) -> Option<String> {
+    let item = s
         .rules
         .catalog
         .class_by_code(&head.class_code)
-        .and_then(|c| c.item_by_role(domain::catalog::Role::DecidingUnit))
-    else {
-        return Ok(None);
-    };
-    Ok(store::payload_pairs(&head.payload)
+        .and_then(|c| c.item_by_role(domain::catalog::Role::DecidingUnit))?;
+    store::payload_pairs(&head.payload)
         .into_iter()
         .find(|(k, _)| *k == item.code)
-        .and_then(|(_, v)| s.rules.units.find(v.trim()).map(|u| u.name.clone())))
+        .and_then(|(_, v)| s.rules.units.find(v.trim()).map(|u| u.name.clone()))
+}
+
+/// An early exit a deciding unit records itself (an application it received on paper, say) is
+/// held to the least time on the list that binds the subject's own application
+/// (`workflows.toml` `[list_exit]`): the unit's action must not do what the rule forbids the
+/// applicant. An entry listed in error is revoked (撤销认定), which no minimum holds.
+fn exit_minimum(
+    s: &Shared,
+    head: &store::RecordHead,
+    deciding: &str,
+    today: chrono::NaiveDate,
+) -> ApiResult<()> {
+    let rules = &s.rules.workflows.list_exit;
+    if !rules.offers(&head.class_code) {
+        return Ok(());
+    }
+    let Some(min) = s
+        .rules
+        .units
+        .find(deciding)
+        .and_then(|u| rules.minimum_for(&u.tags))
+    else {
+        return Ok(());
+    };
+    let Some(on) = head.decided_on else {
+        return Err(ApiError::Conflict(format!(
+            "该名单记录没有列入日期，无法核对须列入满{}个月的规定（{}），不能提前移出",
+            min.months, min.basis
+        )));
+    };
+    let from = domain::workflow::earliest_exit(on, min.months);
+    if from > today {
+        return Err(ApiError::Conflict(format!(
+            "该名单记录{on}列入，未满{}个月，自{from}起方可提前移出（{}）；如属认定错误，请使用“撤销认定”",
+            min.months, min.basis
+        )));
+    }
+    Ok(())
 }
 
 /// The audit detail of a list action: what was done (or asked for, if refused), and why.
@@ -836,7 +868,11 @@ pub fn apply_list_action(
         _ => Some(c.principal.unit.clone().ok_or(ApiError::Forbidden)?),
     };
     let lists = s.lists.lists();
-    let named = named_deciding_unit(s, id)?;
+    let head = s.store.record_head(id)?;
+    let named = head.as_ref().and_then(|h| named_deciding_unit(s, h));
+    if let (ListAction::Exit, Some(h)) = (&action, &head) {
+        exit_minimum(s, h, named.as_deref().unwrap_or(&h.source_unit), today(now))?;
+    }
     let rewarding: Vec<&str> = s
         .rules
         .catalog
