@@ -871,6 +871,47 @@ async fn leave_the_list_on_application(mut h: Harness) {
         .map(|i| i["value"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(matter.len(), 1, "{file}");
+    // The commitment is registered under the unit that handles the case, but it is the
+    // subject's: the unit can withdraw neither its batch nor its record.
+    let batches = h.get("/api/v1/submissions", Role::Reporter).await.json();
+    let signed: Vec<i64> = batches
+        .as_array()
+        .unwrap_or_else(|| panic!("{batches}"))
+        .iter()
+        .filter(|b| b["class_code"] == "CN")
+        .map(|b| {
+            assert_eq!(b["channel"], "case", "{b}");
+            b["submission_id"].as_i64().unwrap()
+        })
+        .collect();
+    assert_eq!(signed.len(), 1, "{batches}");
+    let r = h
+        .post_json(
+            &format!("/api/v1/submissions/{}/withdraw", signed[0]),
+            Role::Reporter,
+            serde_json::json!({"reason": "误报"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("信用修复承诺"), "{}", r.text());
+    let commitment_id = file["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["code"] == "CN")
+        .flat_map(|c| c["records"].as_array().unwrap().clone())
+        .map(|r| r["record_id"].as_str().unwrap().to_string())
+        .next()
+        .unwrap();
+    let r = h
+        .post_json(
+            &format!("/api/v1/records/{commitment_id}/withdraw"),
+            Role::Reporter,
+            serde_json::json!({"reason": "误报"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("信用修复承诺"), "{}", r.text());
     assert!(
         matter[0].contains("申请信用修复") && !matter[0].contains("名单"),
         "{matter:?}"

@@ -81,6 +81,12 @@ const CREDIT: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_code_conflict_reviews.sql"),
         postgres: include_str!("../migrations/postgres/0011_code_conflict_reviews.sql"),
     },
+    Migration {
+        version: 12,
+        name: "case_channel",
+        sqlite: include_str!("../migrations/sqlite/0012_case_channel.sql"),
+        postgres: include_str!("../migrations/postgres/0012_case_channel.sql"),
+    },
 ];
 
 /// The platform store's migrations (versions from 1001): accounts, sessions, tokens, audit;
@@ -200,7 +206,20 @@ impl Store {
             };
             let extra = |c: &mut dyn crate::conn::Conn| -> Result<(), StoreError> {
                 if backend == Backend::Sqlite && m.version == 3 {
-                    widen_change_check(c)?;
+                    widen_check(
+                        c,
+                        "record_versions",
+                        "CHECK (change IN ('created', 'corrected', 'withdrawn', 'repaired'))",
+                        "CHECK (change IN ('created', 'corrected', 'withdrawn', 'repaired', 'exited', 'revoked', 'expired'))",
+                    )?;
+                }
+                if backend == Backend::Sqlite && m.version == 12 {
+                    widen_check(
+                        c,
+                        "submissions",
+                        "CHECK (channel IN ('file', 'api'))",
+                        "CHECK (channel IN ('file', 'api', 'case'))",
+                    )?;
                 }
                 Ok(())
             };
@@ -284,21 +303,31 @@ impl Store {
 }
 
 /// SQLite cannot alter a CHECK constraint; its documented procedure for a change that every
-/// stored row still satisfies (here: more allowed values of `record_versions.change`, for list
-/// exits) is to edit the table's schema text and bump the schema version, instead of copying a
-/// table of millions of immutable rows.
-fn widen_change_check(c: &mut dyn crate::conn::Conn) -> Result<(), StoreError> {
+/// stored row still satisfies (more allowed values: of `record_versions.change` for list exits,
+/// of `submissions.channel` for a case's registrations) is to edit the table's schema text and
+/// bump the schema version, instead of copying a table of millions of immutable rows. A
+/// constraint not found as written is an error: the table would go on refusing the new value.
+fn widen_check(
+    c: &mut dyn crate::conn::Conn,
+    table: &str,
+    from: &str,
+    to: &str,
+) -> Result<(), StoreError> {
     let v = c
         .query_one("PRAGMA schema_version", &[])?
         .map_or(Ok(0), |r| r.i64(0))?;
     c.batch("PRAGMA writable_schema = ON")?;
-    c.execute(
-        "UPDATE sqlite_schema SET sql = replace(sql, $1, $2) WHERE type = 'table' AND name = 'record_versions'",
-        &[
-            "CHECK (change IN ('created', 'corrected', 'withdrawn', 'repaired'))".into(),
-            "CHECK (change IN ('created', 'corrected', 'withdrawn', 'repaired', 'exited', 'revoked', 'expired'))".into(),
-        ],
+    let n = c.execute(
+        "UPDATE sqlite_schema SET sql = replace(sql, $1, $2)
+         WHERE type = 'table' AND name = $3 AND instr(sql, $1) > 0",
+        &[from.into(), to.into(), table.into()],
     )?;
+    if n != 1 {
+        c.batch("PRAGMA writable_schema = OFF")?;
+        return Err(StoreError::Decode(format!(
+            "migration: {table} has no constraint {from}"
+        )));
+    }
     c.batch(&format!("PRAGMA schema_version = {}", v + 1))?;
     c.batch("PRAGMA writable_schema = OFF")?;
     Ok(())

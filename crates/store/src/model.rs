@@ -37,6 +37,10 @@ pub fn parse_record_id(id: &str) -> Option<(String, Vec<u8>)> {
 pub enum Channel {
     File,
     Api,
+    /// Registered by the platform for a case: the credit-repair commitment a subject signs when
+    /// it applies, recorded under the unit that handles the case. The subject's word, not the
+    /// unit's report: the unit cannot withdraw it.
+    Case,
 }
 
 impl Channel {
@@ -44,6 +48,7 @@ impl Channel {
         match self {
             Channel::File => "file",
             Channel::Api => "api",
+            Channel::Case => "case",
         }
     }
 }
@@ -221,6 +226,9 @@ pub struct Submission {
     pub submission_id: i64,
     pub source_unit: String,
     pub class_code: String,
+    // file, api, or case: a commitment a subject signed in its credit-repair application,
+    // registered by the platform under the handling unit.
+    /// 报送渠道：file（文件）、api（接口推送）、case（信用主体在信用修复申请中签署的承诺，由平台登记在受理单位名下）。
     pub channel: String,
     pub file_name: Option<String>,
     pub format: String,

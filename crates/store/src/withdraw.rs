@@ -5,8 +5,11 @@
 use chrono::{DateTime, Utc};
 
 use crate::conn::{Conn, Val};
-use crate::model::{parse_record_id, record_id};
+use crate::model::{Channel, parse_record_id, record_id};
 use crate::{Store, StoreError};
+
+/// Why a unit cannot withdraw a commitment a subject signed in its credit-repair application.
+const CASE_COMMITMENT: &str = "这是信用主体在信用修复申请中签署的信用修复承诺，由平台登记在受理单位名下并已公开，报送单位不能撤回；如承诺有误，请联系市信用办";
 
 /// Who withdraws and why.
 #[derive(Debug, Clone)]
@@ -154,7 +157,28 @@ impl Store {
     pub fn withdraw_record(&self, id: &str, w: &Withdrawal<'_>) -> Result<(), StoreError> {
         let (subject, key) = parse_record_id(id)
             .ok_or_else(|| StoreError::NotFound(format!("记录编号“{id}”格式不对")))?;
-        self.write(|c| end_on(c, &subject, &key, w, "withdrawn"))
+        self.write(|c| {
+            // A commitment the subject signed in its application (registered under the unit
+            // that handles the case) is the subject's word, shown with the case: not the
+            // unit's to withdraw. (Asked of the record's own batches only: the unit's.)
+            let signed = c
+                .query_one(
+                    "SELECT 1 FROM record_versions v
+                       JOIN submissions s ON s.submission_id = v.submission_id
+                     WHERE v.subject_key = $1 AND v.record_key = $2 AND s.channel = 'case'
+                       AND s.source_unit = $3",
+                    &[
+                        subject.as_str().into(),
+                        Val::Bytes(key.clone()),
+                        w.unit.into(),
+                    ],
+                )?
+                .is_some();
+            if signed {
+                return Err(StoreError::Refused(CASE_COMMITMENT.into()));
+            }
+            end_on(c, &subject, &key, w, "withdrawn")
+        })
     }
 
     /// Records an approved repair: the record leaves every public view in this transaction; its
@@ -178,13 +202,16 @@ impl Store {
         self.write(|c| {
             let sub = c
                 .query_one(
-                    "SELECT source_unit, status FROM submissions WHERE submission_id = $1",
+                    "SELECT source_unit, status, channel FROM submissions WHERE submission_id = $1",
                     &[Val::Int(submission_id)],
                 )?
                 .ok_or_else(|| StoreError::NotFound(format!("报送批次{submission_id}不存在")))?;
             // As when reading it: another unit's submission is not there for this unit.
             if sub.text(0)? != w.unit {
                 return Err(StoreError::Concealed(format!("报送批次{submission_id}不存在")));
+            }
+            if sub.text(2)? == Channel::Case.as_str() {
+                return Err(StoreError::Refused(CASE_COMMITMENT.into()));
             }
             if sub.text(1)? == "withdrawn" {
                 return Err(StoreError::Refused(format!("报送批次{submission_id}已撤回")));

@@ -578,7 +578,7 @@ impl Casework<'_> {
                 unit: unit.into(),
                 class: "信用承诺".into(),
                 actor: actor.id.clone(),
-                channel: store::Channel::Api,
+                channel: store::Channel::Case,
             },
             &|_| {},
         )

@@ -78,10 +78,10 @@ fn submission_row(state: &Shared, s: &store::Submission) -> pages::SubmissionRow
         unit: s.source_unit.clone(),
         class: class_label(state, &s.class_code),
         file: s.file_name.clone().unwrap_or_else(|| "（接口推送）".into()),
-        channel: if s.channel == "api" {
-            "接口"
-        } else {
-            "文件"
+        channel: match s.channel.as_str() {
+            "api" => "接口",
+            "case" => "信用修复申请（平台登记）",
+            _ => "文件",
         }
         .into(),
         rows_read: s.counts.rows_read,
