@@ -480,7 +480,34 @@ async fn articles_are_written_in_the_console_and_published_on_the_portal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn self_reports_monitoring_and_bulletin_in_the_console() {
-    let h = harness();
+    let mut h = harness();
+    // June is not over (the harness's day is in June): its count cannot be declared yet.
+    let r = h
+        .post_form(
+            "/console/self-reports",
+            Role::Reporter,
+            &[
+                ("month", "2026-06"),
+                ("class", "CF"),
+                ("produced", "2"),
+                ("gap_reason", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text().contains("尚未结束") && r.text().contains("2026-07-01"),
+        "{}",
+        r.text()
+    );
+    h.move_to(
+        chrono::NaiveDate::from_ymd_opt(2026, 7, 1)
+            .unwrap()
+            .and_hms_opt(2, 0, 0)
+            .unwrap()
+            .and_utc(),
+    )
+    .await;
     // The unit declares 5 penalties in June but has reported 2: a reason is required.
     let r = h
         .post_form(
@@ -509,7 +536,7 @@ async fn self_reports_monitoring_and_bulletin_in_the_console() {
             "/console/self-reports",
             Role::Reporter,
             &[
-                ("month", "2026-07"),
+                ("month", "2026-08"),
                 ("class", "CF"),
                 ("produced", "1"),
                 ("gap_reason", "x"),

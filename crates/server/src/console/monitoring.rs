@@ -608,12 +608,19 @@ pub struct SelfReportForm {
 fn file(state: &Shared, ctx: &Ctx, f: &SelfReportForm) -> Result<String, ApiError> {
     let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
     let month = f.month.trim().to_string();
-    let (first, _) = store::month_bounds(&month)
+    let (first, next) = store::month_bounds(&month)
         .map_err(|_| ApiError::Unprocessable(format!("决定月份“{month}”应为YYYY-MM格式")))?;
     let t = today(state.clock.now());
+    // A month is declared once it is over: its count is the month's, and a count taken while
+    // decisions are still being made would show the unit's 上报率 complete before it is.
     if first > t {
         return Err(ApiError::Unprocessable(format!(
             "决定月份{month}尚未到来，不能自报"
+        )));
+    }
+    if next > t {
+        return Err(ApiError::Unprocessable(format!(
+            "决定月份{month}尚未结束，请于{next}起自报该月作出的决定件数"
         )));
     }
     let class = state
