@@ -391,9 +391,32 @@ fn office_may_manage_account(platform: &Store, id: i64) -> Result<(), ApiError> 
 pub fn disable_account(
     state: &crate::Shared,
     id: i64,
+    by: &auth::Principal,
     audit: Option<&mut NewAuditEntry>,
 ) -> Result<bool, ApiError> {
     office_may_manage_account(&state.platform, id)?;
+    // An administrator does not lock the office out of its own console: not the account in
+    // use (its session would end mid-task), nor the last enabled administrator (accounts would
+    // then be managed only at the server's command line).
+    if matches!(&by.credential, auth::Credential::Session { account_id, .. } if *account_id == id) {
+        return Err(ApiError::Conflict(
+            "不能停用自己正在使用的账号；如需停用，请由其他管理员操作".into(),
+        ));
+    }
+    let accounts = state.platform.accounts()?;
+    let admin = Role::Admin.as_str();
+    let is_admin = accounts
+        .iter()
+        .any(|a| a.account_id == id && a.role == admin && a.disabled_at.is_none());
+    if is_admin
+        && !accounts
+            .iter()
+            .any(|a| a.account_id != id && a.role == admin && a.disabled_at.is_none())
+    {
+        return Err(ApiError::Conflict(
+            "这是最后一个在用的信用办管理员账号，停用后将无人能在控制台管理账号和令牌".into(),
+        ));
+    }
     let done = state
         .platform
         .disable_account(id, state.clock.now(), audit)?;

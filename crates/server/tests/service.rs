@@ -2802,3 +2802,66 @@ async fn a_withdrawn_batch_says_why_in_the_console() {
         .text();
     assert!(page.contains("本批次已撤回：与第3批重复报送"), "{page}");
 }
+
+/// An administrator cannot lock the office out of its console: not by disabling the account it
+/// is signed in with, nor the last enabled administrator account (by a token either); with a
+/// second administrator, the first can be disabled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_keeps_an_administrator() {
+    let h = harness();
+    let admin =
+        tokio::task::block_in_place(|| h.state.platform.account_by_username(Role::Admin.as_str()))
+            .unwrap()
+            .unwrap()
+            .account_id;
+    let r = h
+        .post_form(
+            &format!("/console/accounts/{admin}/disable"),
+            Role::Admin,
+            &[],
+        )
+        .await;
+    assert!(
+        r.text().contains("不能停用自己正在使用的账号"),
+        "{}",
+        r.text()
+    );
+    let by_token = async || {
+        h.post_json(
+            &format!("/api/v1/accounts/{admin}/disable"),
+            Role::Admin,
+            serde_json::json!({}),
+        )
+        .await
+    };
+    let r = by_token().await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(
+        r.text().contains("最后一个在用的信用办管理员账号"),
+        "{}",
+        r.text()
+    );
+    let page = h.get("/console/accounts", Role::Admin).await;
+    assert_eq!(page.status, StatusCode::OK, "still signed in");
+    tokio::task::block_in_place(|| {
+        server::manage::create_account(
+            &h.state.platform,
+            &h.state.rules,
+            &h.state.keys,
+            &server::manage::AccountRequest {
+                username: "lisi".into(),
+                display_name: "李四".into(),
+                role: Role::Admin,
+                unit: None,
+                subject: None,
+                password: None,
+            },
+            "test",
+            h.state.clock.now(),
+            None,
+        )
+    })
+    .unwrap();
+    let r = by_token().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+}

@@ -65,13 +65,15 @@ pub struct Done {
     params(("id" = i64, Path, description = "账号编号")),
     responses((status = 200, description = "已停用，其会话全部失效", body = Done),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, description = "不能停用自己正在使用的账号或最后一个在用的管理员账号", body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 pub async fn disable_account(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Done>> {
     let s = state.clone();
+    let by = ctx.principal.clone();
     let entry = audit_entry(
         &ctx,
         "account.disable",
@@ -80,7 +82,7 @@ pub async fn disable_account(
         None,
     );
     let r = write_carrying(&state, &ctx, entry, move |carried| {
-        manage::disable_account(&s, id, Some(carried))
+        manage::disable_account(&s, id, &by, Some(carried))
     })
     .await;
     r.map(|ok| Json(Done { ok }))

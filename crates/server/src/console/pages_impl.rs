@@ -1046,6 +1046,7 @@ async fn switch_account(state: Shared, ctx: Ctx, id: i64, csrf: &str, enable: bo
         return error_page(&ctx, e);
     }
     let s = state.clone();
+    let by = ctx.principal.clone();
     let action = if enable {
         "account.enable"
     } else {
@@ -1056,7 +1057,7 @@ async fn switch_account(state: Shared, ctx: Ctx, id: i64, csrf: &str, enable: bo
         if enable {
             manage::enable_account(&s, id, Some(carried))
         } else {
-            manage::disable_account(&s, id, Some(carried))
+            manage::disable_account(&s, id, &by, Some(carried))
         }
     })
     .await;
