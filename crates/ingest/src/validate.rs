@@ -69,7 +69,22 @@ const WS: &[char] = &[' ', '\t', '\u{3000}', '\u{a0}', '\r', '\n'];
 /// the row's own never-public numbers (`secrets`: value and masked form) wherever they are
 /// written again.
 fn hide<'t>(text: &'t str, secrets: &[(String, String)]) -> std::borrow::Cow<'t, str> {
-    let mut shown = mask_personal_in(text);
+    own_numbers_hidden_in(mask_personal_in(text), secrets)
+}
+
+/// `text` with the row's own never-public numbers (`secrets`: each with its masked form)
+/// masked where they were written, and nothing else changed.
+fn own_numbers_hidden<'t>(
+    text: &'t str,
+    secrets: &[(String, String)],
+) -> std::borrow::Cow<'t, str> {
+    own_numbers_hidden_in(std::borrow::Cow::Borrowed(text), secrets)
+}
+
+fn own_numbers_hidden_in<'t>(
+    mut shown: std::borrow::Cow<'t, str>,
+    secrets: &[(String, String)],
+) -> std::borrow::Cow<'t, str> {
     for (secret, masked) in secrets {
         if shown.contains(secret.as_str()) {
             shown = std::borrow::Cow::Owned(shown.replace(secret.as_str(), masked));
@@ -772,13 +787,14 @@ impl<'a> Validator<'a> {
             if it.public {
                 // A resident ID number written into free text (a note naming an applicant's
                 // agent) is masked as an ID field is; the text as written is kept sealed.
-                // Free text only: a document number or an enumeration is not where a person's
-                // number is written (320902202403150001 numbers a decision by area and date).
+                // A document number is not searched for ID-shaped numbers (320902202403150001
+                // numbers a decision by area and date), but the row's own ID numbers are masked
+                // wherever they were written, a 文号 too (a party's number typed into it).
                 let free_text = it.ty == ItemType::Text && it.role != Some(Role::DecisionNo);
                 let shown = if free_text {
                     hide(&plain, &secrets)
                 } else {
-                    std::borrow::Cow::Borrowed(plain.as_str())
+                    own_numbers_hidden(&plain, &secrets)
                 };
                 match shown {
                     std::borrow::Cow::Borrowed(_) => {

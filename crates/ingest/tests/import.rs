@@ -3091,19 +3091,39 @@ fn a_persons_own_number_is_masked_in_the_free_text_and_the_name() {
     let dir = tempfile::tempdir().unwrap();
     let env = "盐城市生态环境局";
     let uc = unit_code(&rules, env);
+    let id17 = "32098119850315128";
+    let id = format!("{id17}{}", domain::ids::ric_check_char(id17.as_bytes()));
     let p = dir.path().join("pp.csv");
     std::fs::write(
         &p,
         format!(
             "CF_XDR_MC,CF_XDR_LB,CF_XDR_ZJLX,CF_XDR_ZJHM,CF_WSH,CF_WFXW,CF_SY,CF_YJ,CF_CFLB,CF_NR,CF_NR_FK,CF_JDRQ,CF_YXQ,CF_CFJG,CF_CFJGDM,CF_SJLY,CF_SJLYDM\n\
-             Tom Lee（E12345678）,自然人,护照,E12345678,盐环罚〔2026〕401号,露天焚烧,当事人（护照号E12345678）露天焚烧垃圾,《中华人民共和国大气污染防治法》第一百一十九条,罚款,处罚款0.05万元,0.05,2026-05-02,2027-05-02,{env},{uc},{env},{uc}\n"
+             Tom Lee（E12345678）,自然人,护照,E12345678,盐环罚〔2026〕401号,露天焚烧,当事人（护照号E12345678）露天焚烧垃圾,《中华人民共和国大气污染防治法》第一百一十九条,罚款,处罚款0.05万元,0.05,2026-05-02,2027-05-02,{env},{uc},{env},{uc}\n\
+             李四,自然人,身份证,{id},盐环罚〔2026〕{id}号,露天焚烧,当事人露天焚烧垃圾,《中华人民共和国大气污染防治法》第一百一十九条,罚款,处罚款0.05万元,0.05,2026-05-02,2027-05-02,{env},{uc},{env},{uc}\n"
         ),
     )
     .unwrap();
     let keys = testkit::keys();
     for ts in stores() {
         let s = import_on_may_8(&ts.store, &rules, &keys, &p);
-        assert_eq!(s.accepted, 1, "{}: {s:?}", ts.name);
+        assert_eq!(s.accepted, 2, "{}: {s:?}", ts.name);
+        // A party's own ID number typed into the 文号 is masked there too (the document
+        // number is not otherwise searched for ID-shaped numbers).
+        let (_, theirs) = ts
+            .store
+            .subject_file(&keys.person_key("身份证", &id), None)
+            .unwrap()
+            .expect("the resident's file");
+        let v = theirs[0].current().unwrap();
+        assert!(!v.payload.contains(&id), "{}: {}", ts.name, v.payload);
+        assert!(
+            v.payload.contains(&format!(
+                "盐环罚〔2026〕{}号",
+                domain::ids::mask_id_number(&id)
+            )),
+            "{}",
+            v.payload
+        );
         let (subject, records) = ts
             .store
             .subject_file(&keys.person_key("护照号", "E12345678"), None)
