@@ -461,6 +461,7 @@ pub struct Bulletin {
     pub unit_headers: Vec<String>,
     pub per_county: Vec<BulletinCounty>,
     pub ranking: Vec<Vec<String>>,
+    pub below_heading: String,
     pub below: Vec<Vec<String>>,
     pub rule_version: String,
     pub generated: String,

@@ -172,12 +172,7 @@ pub fn workbook(r: &MonthReport, title: &str, as_of: &str) -> Result<Vec<u8>, Xl
         ws.write_string_with_format(4, 0, "区县排名", &bold)?;
         let next = table(ws, 5, &COUNTY_HEADERS, &county_cells(r), &bold)?;
         let below = r.below();
-        ws.write_string_with_format(
-            next + 1,
-            0,
-            format!("未达目标的单位（{}个）", below.len()),
-            &bold,
-        )?;
+        ws.write_string_with_format(next + 1, 0, r.below_heading(), &bold)?;
         let rows: Vec<Vec<String>> = below
             .iter()
             .map(|u| {

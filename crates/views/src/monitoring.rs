@@ -48,6 +48,19 @@ impl MonthReport {
             .filter(|u| u.figures.below(self.goal))
             .collect()
     }
+
+    /// How many units fall short on at least one class (a unit short on both licences and
+    /// penalties is one unit, two lines of `below`), said as the bulletin heads its list.
+    pub fn below_heading(&self) -> String {
+        let below = self.below();
+        let units: std::collections::BTreeSet<&str> =
+            below.iter().map(|u| u.unit.as_str()).collect();
+        if units.len() == below.len() {
+            format!("未达目标的单位（{}个）", units.len())
+        } else {
+            format!("未达目标的单位（{}个，{}项）", units.len(), below.len())
+        }
+    }
 }
 
 pub fn county_name(rules: &Rulebook, division: &str) -> String {

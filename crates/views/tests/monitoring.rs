@@ -305,6 +305,20 @@ fn bulletin_equals_a_recount_from_the_records() {
         );
         // The unit with a gap is named below the goal with its reason.
         let may = month_report(&store, &rules, "2026-05").unwrap();
+        // The bulletin counts units, not unit-and-class lines.
+        let units: std::collections::BTreeSet<&str> =
+            may.below().iter().map(|u| u.unit.as_str()).collect();
+        let heading = may.below_heading();
+        assert!(
+            heading.starts_with(&format!("未达目标的单位（{}个", units.len())),
+            "{heading}"
+        );
+        if units.len() < may.below().len() {
+            assert!(
+                heading.contains(&format!("{}项", may.below().len())),
+                "{heading}"
+            );
+        }
         let gap = may
             .below()
             .into_iter()

@@ -328,6 +328,7 @@ pub async fn bulletin_page(
                 })
                 .collect(),
             ranking: report.units.iter().map(bulletin::unit_cells).collect(),
+            below_heading: report.below_heading(),
             below: below_rows(&report),
             rule_version: report.rule_version.clone(),
             generated: fmt_time(s.clock.now()),
