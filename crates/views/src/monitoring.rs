@@ -319,15 +319,30 @@ pub fn warnings(
             {
                 out.push(Warning {
                     unit: l.unit.clone(),
-                    message: format!(
-                        "{}{}月自报作出{}{}件，已入库{}件，尚有{}件未报送，{when}",
-                        l.unit,
-                        &month[5..],
-                        l.class_name,
-                        p,
-                        l.figures.accepted,
-                        p - l.figures.accepted,
-                    ),
+                    message: {
+                        // What is missing: rows never sent, and rows sent but rejected (to be
+                        // corrected and sent again), said apart.
+                        let f = &l.figures;
+                        let unsent = (p - f.reported).max(0);
+                        let rejected = (f.reported - f.accepted).max(0).min(p - f.accepted);
+                        let mut why = Vec::new();
+                        if unsent > 0 {
+                            why.push(format!("{unsent}件未报送"));
+                        }
+                        if rejected > 0 {
+                            why.push(format!("{rejected}件已报送但未通过校验，请修正后重报"));
+                        }
+                        format!(
+                            "{}{}月自报作出{}{}件，已入库{}件，尚有{}件未入库（{}），{when}",
+                            l.unit,
+                            &month[5..],
+                            l.class_name,
+                            p,
+                            f.accepted,
+                            p - f.accepted,
+                            why.join("，"),
+                        )
+                    },
                 });
             }
         }

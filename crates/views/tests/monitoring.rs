@@ -363,7 +363,25 @@ fn warnings_name_units_near_the_deadline_and_with_many_rejections() {
     let near = warnings(&store, &rules, Some(UNIT), day("2026-11-06")).unwrap();
     assert!(
         near.iter()
-            .any(|w| w.message.contains("尚有2件未报送") && w.message.contains("2026-11-10")),
+            .any(|w| w.message.contains("尚有2件未入库（2件未报送）")
+                && w.message.contains("2026-11-10")),
+        "{near:?}"
+    );
+    // A row sent and rejected (a wrong code) is said apart from the rows never sent.
+    let s = import_csv(
+        &store,
+        &rules,
+        &keys,
+        &clock_on("2026-11-05"),
+        &penalty_csv(&rules, &[("盐环罚〔2026〕951号", "2026-10-21")])
+            .replace("91320900MA1MB4X50R", "91320900MA1MB4X50X"),
+    );
+    assert_eq!(s.rejected, 1, "{s:?}");
+    let near = warnings(&store, &rules, Some(UNIT), day("2026-11-06")).unwrap();
+    assert!(
+        near.iter().any(|w| w
+            .message
+            .contains("尚有2件未入库（1件未报送，1件已报送但未通过校验，请修正后重报）")),
         "{near:?}"
     );
     let early = warnings(&store, &rules, Some(UNIT), day("2026-11-02")).unwrap();
@@ -375,7 +393,7 @@ fn warnings_name_units_near_the_deadline_and_with_many_rejections() {
     let late = warnings(&store, &rules, Some(UNIT), day("2026-11-12")).unwrap();
     assert!(
         late.iter()
-            .any(|w| w.message.contains("尚有2件未报送") && w.message.contains("已逾期2个工作日")),
+            .any(|w| w.message.contains("尚有2件未入库") && w.message.contains("已逾期2个工作日")),
         "{late:?}"
     );
     // Another unit's warning is not this unit's; a unit that filed no self-report for the month
