@@ -275,13 +275,27 @@ pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadshee
 
 /// A file to download (`file_name` in ASCII: a workbook, a CSV).
 pub fn attachment(content_type: &str, file_name: &str, bytes: Vec<u8>) -> axum::response::Response {
+    attachment_as(content_type, file_name, None, bytes)
+}
+
+/// A file to download under a Chinese name where the browser takes one (RFC 6266's
+/// `filename*`), and `file_name` in ASCII where it does not.
+pub fn attachment_as(
+    content_type: &str,
+    file_name: &str,
+    shown: Option<&str>,
+    bytes: Vec<u8>,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
+    let shown = shown
+        .map(|s| format!("; filename*=UTF-8''{}", console::urlencode(s)))
+        .unwrap_or_default();
     (
         [
             (axum::http::header::CONTENT_TYPE, content_type.to_string()),
             (
                 axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file_name}\""),
+                format!("attachment; filename=\"{file_name}\"{shown}"),
             ),
         ],
         bytes,

@@ -112,6 +112,16 @@ async fn push_api_validates_is_idempotent_and_reports_rows() {
         .await;
     assert_eq!(xlsx.status, StatusCode::OK);
     assert!(xlsx.body.starts_with(b"PK"), "an XLSX (zip) file");
+    // Saved under a Chinese name where the browser takes one, an ASCII one where it does not.
+    let named = xlsx.headers[header::CONTENT_DISPOSITION].to_str().unwrap();
+    assert!(
+        named.contains(&format!("filename=\"rejected-{id}.xlsx\""))
+            && named.contains(&format!(
+                "filename*=UTF-8''{}",
+                urlencode(&format!("退回数据-批次{id}.xlsx"))
+            )),
+        "{named}"
+    );
     // Unsupported content and unknown classes are refused with a reason.
     let bad = h
         .send(

@@ -347,9 +347,10 @@ pub async fn rejections_file(state: &Shared, ctx: &Ctx, id: i64) -> ApiResult<Re
         None,
     )
     .await;
-    Ok(crate::attachment(
+    Ok(crate::attachment_as(
         crate::XLSX,
         &format!("rejected-{id}.xlsx"),
+        Some(&format!("退回数据-批次{id}.xlsx")),
         r?,
     ))
 }

@@ -275,7 +275,7 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
                 },
                 f.measures.join("、"),
                 f.reason.map(|r| format!("；{r}")).unwrap_or_default(),
-                f.actor,
+                super::pages_impl::actor_label(&f.actor),
                 fmt_time(f.at)
             )
         }),

@@ -131,7 +131,7 @@ pub async fn monitoring(
                         id: b.bulletin_id,
                         version: b.version,
                         at: fmt_time(b.issued_at),
-                        by: b.issued_by,
+                        by: super::pages_impl::actor_label(&b.issued_by),
                         reason: b.reason.unwrap_or_default(),
                         summary: b.summary,
                         sm3: b.sm3,
@@ -563,7 +563,7 @@ fn self_reports_page(
             r.produced.to_string(),
             reported.to_string(),
             r.gap_reason.clone().unwrap_or_default(),
-            r.filed_by.clone(),
+            super::pages_impl::actor_label(&r.filed_by),
             fmt_time(r.filed_at),
         ]);
     }
@@ -860,7 +860,7 @@ pub async fn quality(State(state): State<Shared>, ctx: Ctx) -> Response {
                         .map(|m| code(m))
                         .collect::<Vec<_>>()
                         .join("；"),
-                    r.actor,
+                    super::pages_impl::actor_label(&r.actor),
                     r.reason,
                 ]
             })

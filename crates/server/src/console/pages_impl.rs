@@ -1302,6 +1302,7 @@ async fn audit_view(
                         actor_code: e.actor.clone(),
                         role: match e.role.as_str() {
                             "system" => "平台".to_string(),
+                            "operator" => "命令行操作员".to_string(),
                             r => r
                                 .parse::<auth::Role>()
                                 .map_or_else(|_| r.to_string(), |r| r.label().to_string()),
@@ -1481,6 +1482,16 @@ fn action_label(code: &str) -> String {
         "quality.read" => "查看数据质量",
         "records.decision_keys" => "补记决定书键",
         "sharing.feed.read" => "读取省级共享数据",
+        "account.list" => "查看账号列表",
+        "alert.list" => "查看预警",
+        "authorisation.list" => "查看信易贷授权",
+        "joint.stats" => "查看联合奖惩统计",
+        "lists.unit_view" => "查看本单位认定名单",
+        "subscription.list" => "查看订阅主体",
+        "webhook.list" => "查看推送地址",
+        "webhook.test" => "测试推送地址",
+        "audit.resumed" => "审计日志恢复写入",
+        "quality.conflict_review" => "核查重错码",
         _ => return code.to_string(),
     };
     label.to_string()
