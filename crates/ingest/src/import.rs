@@ -244,6 +244,9 @@ impl Importer<'_> {
         if here > 0 && (!tabular || map.missing_required.is_empty()) {
             return Ok(());
         }
+        // Another class is named only if it takes most of the columns: one column that happens
+        // to share a name (名称, 日期) says nothing of what the file is.
+        let columns = headers.iter().filter(|h| !h.trim().is_empty()).count();
         let better = self
             .rules
             .catalog
@@ -251,11 +254,11 @@ impl Importer<'_> {
             .iter()
             .filter(|c| c.code != class.code)
             .map(|c| (c, mapped(&map_headers(c, headers))))
-            .filter(|(_, n)| *n > here)
+            .filter(|(_, n)| *n > here && *n * 2 > columns)
             .max_by_key(|(_, n)| *n)
             .map(|(c, _)| {
                 format!(
-                    "表头的列与“{}”（class={}）的数据项相符，请确认报送的信息类；",
+                    "表头的列与“{}”（信息类代码{}）的数据项相符，请确认报送的信息类；",
                     c.name, c.code
                 )
             })

@@ -3926,11 +3926,21 @@ fn a_header_that_cannot_carry_the_class_refuses_the_file() {
         match run(&f, "行政许可") {
             Err(ingest::IngestError::Layout(m)) => assert!(
                 m.contains("缺少“行政许可”的必填数据项")
-                    && m.contains("“行政处罚”（class=CF）")
+                    && m.contains("“行政处罚”（信息类代码CF）")
                     && m.contains("整个文件未导入"),
                 "{}: {m}",
                 ts.name
             ),
+            other => panic!("{}: {other:?}", ts.name),
+        }
+        // One column that shares a name with another class's item names no other class.
+        let two = dir.path().join("two.csv");
+        std::fs::write(&two, "名称,日期\n某公司,2026-05-01\n").unwrap();
+        match run(&two, "行政处罚") {
+            Err(ingest::IngestError::Layout(m)) => {
+                assert!(m.contains("整个文件未导入"), "{}: {m}", ts.name);
+                assert!(!m.contains("相符"), "{}: {m}", ts.name);
+            }
             other => panic!("{}: {other:?}", ts.name),
         }
         match run(&short, "行政处罚") {
