@@ -3011,6 +3011,7 @@ async fn a_subscription_note_is_capped() {
 /// revocation may follow it; another role has no such page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deciding_unit_manages_its_entries_on_its_own_page() {
+    use chrono::Datelike;
     let h = harness();
     let x = tokio::task::block_in_place(|| city(&h));
     let page = h.get("/console/lists", Role::Deciding).await;
@@ -3066,6 +3067,44 @@ async fn a_deciding_unit_manages_its_entries_on_its_own_page() {
             .await
         }
     };
+    // A deadline on a day off moves to the next working day, and the console says so; a past
+    // day is refused as typed.
+    let rectify = async |deadline: &str| {
+        h.clock
+            .set(h.clock.now() + chrono::Duration::milliseconds(10));
+        h.post_form(
+            "/console/lists/actions",
+            Role::Deciding,
+            &[
+                ("record_id", id.as_str()),
+                ("action", "rectify"),
+                ("deadline", deadline),
+                ("reason", "约谈并责令限期整改"),
+            ],
+        )
+        .await
+    };
+    let today = h.state.clock.today();
+    let saturday = (1..8)
+        .map(|d| today + chrono::Duration::days(d))
+        .find(|d| d.weekday() == chrono::Weekday::Sat)
+        .unwrap();
+    let moved = h.state.rules.calendar.next_workday_on_or_after(saturday);
+    let r = rectify(&saturday.to_string()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(
+        r.text()
+            .contains(&format!("所定期限{saturday}为休息日，顺延至{moved}")),
+        "{}",
+        r.text()
+    );
+    let past = today - chrono::Duration::days(9);
+    let r = rectify(&past.to_string()).await;
+    assert!(
+        r.text().contains(&format!("整改期限{past}应晚于今天")),
+        "{}",
+        r.text()
+    );
     // A reason is required.
     assert_ne!(act("exit", " ").await.status, StatusCode::SEE_OTHER);
     let r = act("exit", "已整改到位，申请提前移出，经审核同意").await;
@@ -3090,14 +3129,15 @@ async fn a_deciding_unit_manages_its_entries_on_its_own_page() {
             .text()
             .contains("撤销认定")
     );
-    // Both in the trail, and the refused one too.
+    // All in the trail (rectification, exit, revocation), and the refused ones too (a past
+    // deadline, a blank reason).
     let trail = h.trail("list.action", &id);
     assert_eq!(
         trail.iter().filter(|e| e.entry.outcome == "ok").count(),
-        2,
+        3,
         "{trail:?}"
     );
-    assert_eq!(trail.len(), 3, "{trail:?}");
+    assert_eq!(trail.len(), 5, "{trail:?}");
     // Managing entries made no checks (the one check above is the handling department's).
     assert_eq!(checks(), checks_before + 1);
 }

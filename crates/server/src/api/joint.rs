@@ -829,6 +829,14 @@ pub fn apply_list_action(
                         ApiError::Unprocessable("限期整改须给出整改期限（deadline）".into())
                     })?,
             )?;
+            // Judged as typed: a past day is refused under the day the officer wrote, not the
+            // working day it would have moved to.
+            let now_day = today(s.clock.now());
+            if set <= now_day {
+                return Err(ApiError::Unprocessable(format!(
+                    "整改期限{set}应晚于今天（{now_day}）"
+                )));
+            }
             let deadline = s.rules.calendar.next_workday_on_or_after(set);
             if deadline != set {
                 notes.push(format!("所定期限{set}为休息日，顺延至{deadline}"));

@@ -358,7 +358,7 @@ pub async fn list_action(
     let r = blocking(move || {
         let k = api::visible_check(&s, &c, id)?;
         let rid = entry_of_check(&k, &rid)?;
-        api::apply_list_action(&s, &c, &rid, &r2).map(|(a, _)| a)
+        api::apply_list_action(&s, &c, &rid, &r2)
     })
     .await;
     super::lists::answer_list_action(

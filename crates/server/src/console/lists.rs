@@ -178,7 +178,7 @@ pub async fn act(State(state): State<Shared>, ctx: Ctx, body: Bytes) -> Response
         if r2.reason.trim().is_empty() {
             return Err(ApiError::Unprocessable("请填写理由".into()));
         }
-        api::apply_list_action(&s, &c, &rid, &r2).map(|(a, _)| a)
+        api::apply_list_action(&s, &c, &rid, &r2)
     })
     .await;
     answer_list_action(&state, &ctx, record_id, &req, r, &back).await
@@ -190,9 +190,13 @@ pub(super) async fn answer_list_action(
     ctx: &Ctx,
     record_id: String,
     req: &api::ListActionRequest,
-    r: Result<domain::lists::ListAction, ApiError>,
+    r: Result<(domain::lists::ListAction, Vec<String>), ApiError>,
     back: &str,
 ) -> Response {
+    let (r, notes) = match r {
+        Ok((a, notes)) => (Ok(a), notes),
+        Err(e) => (Err(e), Vec::new()),
+    };
     audit(
         state,
         ctx,
@@ -203,6 +207,18 @@ pub(super) async fn answer_list_action(
     )
     .await;
     match r {
+        // What the platform made of the date (moved off a day off, counted without a year's
+        // holiday notice) is said before going back, not left to be noticed in the list.
+        Ok(a) if !notes.is_empty() => render(
+            StatusCode::OK,
+            pages::Message {
+                frame: frame(ctx, "已记录", ""),
+                heading: format!("已记录：{}", a.label()),
+                body: notes.join("；"),
+                link: Some((back.to_string(), "返回".into())),
+                refresh_to: None,
+            },
+        ),
         Ok(_) => see_other(back),
         Err(e) => error_page(ctx, e),
     }
