@@ -446,6 +446,14 @@ async fn run(mut h: Harness) {
 
     // Audited: the application, the decision, the evidence read.
     let audit = h.get("/api/v1/audit?limit=200", Role::Auditor).await.text();
+    // A page is 1–1000 entries: asking for none or for the whole trail is refused, saying so.
+    for bad in ["0", "-1", "1000000"] {
+        let r = h
+            .get(&format!("/api/v1/audit?limit={bad}"), Role::Auditor)
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(r.text().contains("1–1000"), "{}", r.text());
+    }
     for a in [
         "repair.apply",
         "case.action",

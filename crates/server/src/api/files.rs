@@ -36,8 +36,21 @@ pub fn audience(ctx: &Ctx, subject_key: &str) -> Audience {
 
 pub fn parse_day(s: &str) -> Result<chrono::NaiveDate, ApiError> {
     use chrono::Datelike;
-    let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| ApiError::Unprocessable(format!("“{s}”不是YYYY-MM-DD格式的日期")))?;
+    let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        // Shaped right but no such day (2026-02-29) is said so, not called the wrong format.
+        let b = s.trim().as_bytes();
+        let shaped = b.len() == 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        ApiError::Unprocessable(if shaped {
+            format!("“{s}”不是日历上存在的日期（格式YYYY-MM-DD无误，请核对月、日）")
+        } else {
+            format!("“{s}”不是YYYY-MM-DD格式的日期")
+        })
+    })?;
     // A year the platform's data can hold; far ones overflow the time arithmetic behind.
     if !(1900..=2199).contains(&d.year()) {
         return Err(ApiError::Unprocessable(format!(
@@ -417,4 +430,18 @@ pub fn unit_records_of_decision(
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_day;
+
+    #[test]
+    fn a_day_that_does_not_exist_is_told_apart_from_a_wrong_format() {
+        assert!(parse_day("2026-02-28").is_ok());
+        let no_day = parse_day("2026-02-29").unwrap_err().to_string();
+        assert!(no_day.contains("不是日历上存在的日期"), "{no_day}");
+        let shape = parse_day("2026/02/01").unwrap_err().to_string();
+        assert!(shape.contains("不是YYYY-MM-DD格式"), "{shape}");
+    }
 }

@@ -28,6 +28,8 @@ pub struct SearchParams {
     // Entries before this sequence number (paging backwards).
     /// 只返回序号小于该值的日志条目（用于向前翻页）。
     pub before: Option<i64>,
+    // Entries per page, 1–1000 (default 100).
+    /// 每页条数，1–1000（默认100）。
     pub limit: Option<i64>,
 }
 
@@ -58,7 +60,12 @@ pub async fn search(
         from: p.from.as_deref().map(|s| day_start(s, false)).transpose()?,
         to: p.to.as_deref().map(|s| day_start(s, true)).transpose()?,
         before: p.before,
-        limit: p.limit.unwrap_or(100),
+        // One page at most a thousand entries: an unbounded read of the whole trail is an
+        // export, not a search.
+        limit: match p.limit.unwrap_or(100) {
+            n @ 1..=1000 => n,
+            _ => return Err(ApiError::Unprocessable("limit 应在1–1000之间".into())),
+        },
     };
     let s = state.clone();
     let rows = blocking(move || Ok(s.platform.audit_search(&q)?)).await?;
