@@ -61,7 +61,13 @@ pub struct Validator<'a> {
     /// Years a row's reporting deadline ran into with no holiday notice loaded: its on-time
     /// verdict counted Monday to Friday, which the import must say.
     unsure_years: std::cell::RefCell<std::collections::BTreeSet<i32>>,
+    /// Rows accepted whose fine matches none of the amounts their 处罚内容 states (a fine per
+    /// day, 按日连续处罚, states the day's: not refused, but the unit is asked to look).
+    amount_doubts: std::cell::RefCell<(u64, Vec<u64>)>,
 }
+
+/// How many rows an amount notice names before it only counts them.
+const DOUBTS_NAMED: usize = 20;
 
 const WS: &[char] = &[' ', '\t', '\u{3000}', '\u{a0}', '\r', '\n'];
 
@@ -110,6 +116,7 @@ impl<'a> Validator<'a> {
             map,
             today,
             unsure_years: Default::default(),
+            amount_doubts: Default::default(),
         }
     }
 
@@ -120,7 +127,8 @@ impl<'a> Validator<'a> {
     /// What the import must tell the unit about the verdicts it could only guess: the years
     /// whose holiday notice is not loaded, in which on-time was counted Monday to Friday.
     pub fn notices(&self) -> Vec<String> {
-        self.unsure_years
+        let mut out: Vec<String> = self
+            .unsure_years
             .borrow()
             .iter()
             .map(|y| {
@@ -128,7 +136,21 @@ impl<'a> Validator<'a> {
                     "{y}年的节假日安排尚未载入规则（calendar.toml），本批涉及{y}年的报送期限按周一至周五（除去法定节日）计算，按时报送的判断待载入后复核"
                 )
             })
-            .collect()
+            .collect();
+        let (count, named) = &*self.amount_doubts.borrow();
+        if *count > 0 {
+            let rows: Vec<String> = named.iter().map(u64::to_string).collect();
+            out.push(format!(
+                "{count}行的罚款金额与处罚内容写明的金额都不相同（已入库，请核对；罚款金额以万元为单位）：第{}行{}",
+                rows.join("、"),
+                if *count as usize > named.len() {
+                    format!("等，共{count}行")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        out
     }
 
     /// For the monitored classes (行政许可, 行政处罚): the decision the row reports, by class and
@@ -460,6 +482,8 @@ impl<'a> Validator<'a> {
                 }
             }
         }
+        // The row's fine matches none of the amounts its 处罚内容 states (told, not refused).
+        let mut amount_doubt = false;
         for check in &self.class.checks {
             if let Some(order) = check.strip_prefix("date_order:") {
                 let Some((a, b)) = order.split_once("<=") else {
@@ -528,6 +552,9 @@ impl<'a> Validator<'a> {
                 // (1.5万元 stated, 15000 filled in: 1.5亿元 published). Caught where the
                 // decision's own words state it and none of them equals the column.
                 let stated = domain::money::Fen::stated_in(text);
+                // Not refused unless it is the 元-for-万元 slip below: a fine per day
+                // (按日连续处罚) states the day's amount, not the total.
+                amount_doubt = !stated.is_empty() && !stated.contains(f);
                 if !stated.contains(f)
                     && let Some(a) = stated
                         .iter()
@@ -547,6 +574,13 @@ impl<'a> Validator<'a> {
         }
         if !problems.is_empty() {
             return Err(problems);
+        }
+        if amount_doubt {
+            let mut d = self.amount_doubts.borrow_mut();
+            d.0 += 1;
+            if d.1.len() < DOUBTS_NAMED {
+                d.1.push(raw.row_no);
+            }
         }
         // From here the row is valid: build what the store keeps.
         let kind = kind.unwrap_or(SubjectKind::Organisation);

@@ -4021,3 +4021,42 @@ fn a_header_of_nothing_hints_at_rows_above_and_json_is_judged_by_record() {
         );
     }
 }
+
+/// A fine that matches none of the amounts its 处罚内容 states is accepted (a fine per day states
+/// the day's amount) and the unit is told which rows to look at; one that matches is not named.
+#[test]
+fn a_fine_unlike_the_amounts_its_decision_states_is_named_in_the_notices() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let uc = unit_code(&rules, env);
+    let row = |no: &str, fine: &str| {
+        hengtai_penalty(&rules, no, env)
+            .replace(",0.3,", &format!(",{fine},"))
+            .replace("11320900001401484X", &uc)
+    };
+    let f = write(
+        dir.path(),
+        "fines.csv",
+        &[
+            hengtai_penalty(&rules, "盐环罚〔2026〕81号", env),
+            row("盐环罚〔2026〕82号", "5"),
+        ],
+    );
+    for ts in stores() {
+        let s = import_on_may_8(&ts.store, &rules, &testkit::keys(), &f);
+        assert_eq!((s.accepted, s.rejected), (2, 0), "{}: {s:?}", ts.name);
+        let told: Vec<&String> = s
+            .notices
+            .iter()
+            .filter(|n| n.contains("罚款金额"))
+            .collect();
+        assert_eq!(told.len(), 1, "{}: {:?}", ts.name, s.notices);
+        assert!(
+            told[0].starts_with("1行") && told[0].contains("第3行"),
+            "{}: {}",
+            ts.name,
+            told[0]
+        );
+    }
+}
