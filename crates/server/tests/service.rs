@@ -2875,3 +2875,32 @@ async fn the_office_keeps_an_administrator() {
     let r = by_token().await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
+
+/// The home page of a deciding unit, a checking department and a bank says what waits on them
+/// and links to where they work; every link opens for the role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officers_homes_say_what_waits_and_link_to_their_work() {
+    let h = harness();
+    for (role, says) in [
+        (Role::Deciding, "办理中的修复和异议"),
+        (Role::Handling, "待反馈的预警"),
+        (Role::Financial, "信用核查（授信融资）"),
+    ] {
+        let home = h.get("/console", role).await;
+        assert_eq!(home.status, StatusCode::OK);
+        let t = home.text();
+        assert!(t.contains(says), "{role}: {t}");
+        let main = &t[t.find("<main").unwrap_or(0)..];
+        let links: Vec<&str> = main
+            .split("href=\"")
+            .skip(1)
+            .filter_map(|x| x.split('"').next())
+            .filter(|x| x.starts_with("/console/"))
+            .collect();
+        assert!(links.len() >= 2, "{role}: {links:?}");
+        for l in links {
+            let r = h.get(l, role).await;
+            assert_eq!(r.status, StatusCode::OK, "{role} {l}");
+        }
+    }
+}

@@ -389,6 +389,11 @@ pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Response {
             label: l.into(),
             value: v,
         };
+        let nav = |href: &str, label: &str| pages::NavItem {
+            href: href.into(),
+            label: label.into(),
+            active: false,
+        };
         let (heading, subs) = match p.role {
             auth::Role::Reporter | auth::Role::Reviewer => {
                 let unit = p.unit.clone().unwrap_or_default();
@@ -507,6 +512,56 @@ pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Response {
                     active: false,
                 });
                 ("信用主体工作台".to_string(), Vec::new())
+            }
+            auth::Role::Deciding => {
+                // What waits on the unit: applications to accept or decide, the late ones.
+                let a = crate::api::cases::actor(&c)?;
+                let count = |overdue: bool| -> Result<String, ApiError> {
+                    Ok(crate::api::cases::cases_for(
+                        &s,
+                        &a,
+                        &crate::api::cases::CasesQuery {
+                            kind: None,
+                            open: true,
+                            overdue,
+                        },
+                    )?
+                    .len()
+                    .to_string())
+                };
+                figures.push(fig("办理中的修复和异议", count(false)?));
+                figures.push(fig("已超过办理时限", count(true)?));
+                links.push(nav("/console/cases", "信用修复工作台（受理、审核、决定）"));
+                links.push(nav(
+                    "/console/lists",
+                    "本单位认定名单（限期整改、提前移出、撤销认定）",
+                ));
+                (
+                    format!("{} · 认定单位工作台", p.unit.clone().unwrap_or_default()),
+                    Vec::new(),
+                )
+            }
+            auth::Role::Handling => {
+                let unit = p.unit.clone().unwrap_or_default();
+                // Alerts on the unit's subscribed subjects still owed an answer.
+                let waiting = s.platform.alerts(Some(&unit), true, 1000)?.len();
+                figures.push(fig(
+                    "待反馈的预警",
+                    if waiting >= 1000 {
+                        "1000+".into()
+                    } else {
+                        waiting.to_string()
+                    },
+                ));
+                links.push(nav("/console/checks", "信用核查（逢办必查）"));
+                links.push(nav("/console/batches", "批量审查"));
+                links.push(nav("/console/alerts", "预警与反馈"));
+                (format!("{unit} · 核查工作台"), Vec::new())
+            }
+            auth::Role::Financial => {
+                links.push(nav("/console/checks", "信用核查（授信融资）"));
+                links.push(nav("/console/authorisations", "主体授权查询（信易贷）"));
+                ("金融机构工作台".to_string(), Vec::new())
             }
             other => (format!("{}工作台", other.label()), Vec::new()),
         };
