@@ -621,6 +621,19 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["verdict"], "clear", "{v}");
     assert_eq!(v["suppressed"][0]["exception_id"], ex["exception_id"]);
+    // The console names the hit set aside by its list and document number.
+    let page = h
+        .get(
+            &format!("/console/checks/{}", v["check_id"].as_i64().unwrap()),
+            Role::Handling,
+        )
+        .await
+        .text();
+    assert!(
+        page.contains("已按例外处理的命中：严重失信主体名单（盐环信〔2026〕1号）")
+            && !page.contains(&record_id),
+        "{page}"
+    );
     let listed = h
         .get(&format!("/api/v1/exceptions?code={}", x.a), Role::Handling)
         .await

@@ -286,7 +286,7 @@ impl Scheduler<'_> {
                     to_key: unit.clone(),
                     title: "可修复记录提醒".into(),
                     body: format!(
-                        "本单位认定的{n}条行政处罚记录于{today}前届满最短公示期，平台已预审并提醒主体，详见“信用修复工作台”。"
+                        "本单位认定的{n}条行政处罚记录于{today}前届满最短公示期，平台已预审并提醒主体；主体申请后由本单位认定单位经办人在“信用修复工作台”办理。"
                     ),
                     case_id: None,
                     record_id: None,

@@ -264,7 +264,11 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
         at: fmt_time(c.checked_at),
         measures,
         entries,
-        suppressed: c.suppressed.clone(),
+        suppressed: c
+            .suppressed
+            .iter()
+            .map(|rid| suppressed_label(state, rid))
+            .collect(),
         feedback: fb.map(|f| {
             format!(
                 "{}：{}{}（{}，{}）",
@@ -288,6 +292,28 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
 }
 
 /// The check's entry named in a form, if the check found it.
+/// A hit an exception set aside, as an officer knows it: its list (or class) and document
+/// number, not the record's internal id.
+fn suppressed_label(state: &Shared, record_id: &str) -> String {
+    let Ok(Some(head)) = state.store.record_head(record_id) else {
+        return "（记录已不存在）".into();
+    };
+    let class = state.rules.catalog.class_by_code(&head.class_code);
+    let name = class.map_or(head.class_code.clone(), |k| k.name.clone());
+    let number = class
+        .and_then(|k| k.item_by_role(domain::catalog::Role::DecisionNo))
+        .and_then(|item| {
+            store::payload_pairs(&head.payload)
+                .into_iter()
+                .find(|(k, _)| *k == item.code)
+                .map(|(_, v)| v)
+        });
+    match number {
+        Some(n) => format!("{name}（{n}）"),
+        None => name,
+    }
+}
+
 fn entry_of_check(c: &store::CheckRow, record_id: &str) -> Result<String, ApiError> {
     c.entries
         .iter()
