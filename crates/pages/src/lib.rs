@@ -850,3 +850,33 @@ pub struct UnitListRow {
     pub actionable: bool,
     pub rectifiable: bool,
 }
+
+#[derive(Template)]
+#[template(path = "console/subscriptions.html")]
+pub struct Subscriptions {
+    pub frame: Frame,
+    /// (label, subscriber ref, note, since, the code a row's 取消订阅 sends: an organisation's
+    /// USCC; empty for a person, whose ID number the officer types)
+    pub rows: Vec<[String; 5]>,
+    pub max_codes: usize,
+}
+
+#[derive(Template)]
+#[template(path = "console/exceptions.html")]
+pub struct Exceptions {
+    pub frame: Frame,
+    pub rows: Vec<ExceptionLine>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExceptionLine {
+    pub id: i64,
+    pub subject: String,
+    pub matter: String,
+    pub entry: String,
+    pub reason: String,
+    pub by: String,
+    pub at: String,
+    pub state: String,
+    pub can_revoke: bool,
+}

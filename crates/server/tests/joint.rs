@@ -2239,6 +2239,34 @@ async fn the_console_marks_exceptions_and_acts_on_entries() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["verdict"], "clear", "{v}");
+    // The unit's exceptions page lists it, in force, and takes it back.
+    let page = h.get("/console/exceptions", Role::Handling).await.text();
+    assert!(
+        page.contains("名单主体为外省同名企业")
+            && page.contains("<td>有效</td>")
+            && page.contains("/revoke"),
+        "{page}"
+    );
+    let ex_id = page
+        .split("/console/exceptions/")
+        .nth(1)
+        .and_then(|t| t.split('/').next())
+        .unwrap()
+        .to_string();
+    let r = h
+        .post_form(
+            &format!("/console/exceptions/{ex_id}/revoke"),
+            Role::Handling,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let page = h.get("/console/exceptions", Role::Handling).await.text();
+    // A revoked exception leaves the list (its revocation stays in the trail).
+    assert!(!page.contains("名单主体为外省同名企业"), "{page}");
+    refresh(&h);
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    assert_ne!(v["verdict"], "clear", "revoked: the hit counts again: {v}");
     // An entry the check did not find is refused.
     let r = h
         .post_form(
@@ -3573,4 +3601,58 @@ async fn a_rectification_deadline_says_how_it_was_counted() {
     );
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["entries"][0]["rectify_by"], "2027-02-09", "{v}");
+}
+
+/// A department subscribes to its subjects in the console (invalid codes said, not dropped),
+/// sees them listed, and removes one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_subscribes_and_unsubscribes() {
+    let h = harness();
+    let x = city(&h);
+    let r = h
+        .post_form(
+            "/console/subscriptions",
+            Role::Handling,
+            &[
+                ("codes", &format!("{}\n\n91320900MA1MB4X50X\n", x.a)),
+                ("note", "2026年第3批许可持有人"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let t = r.text();
+    assert!(
+        t.contains("新订阅1个主体") && t.contains("1个代码无效"),
+        "{t}"
+    );
+    let page = h.get("/console/subscriptions", Role::Handling).await.text();
+    assert!(
+        page.contains(&x.a) && page.contains("2026年第3批许可持有人"),
+        "{page}"
+    );
+    let r = h
+        .post_form(
+            "/console/subscriptions/remove",
+            Role::Handling,
+            &[("code", x.a.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let page = h.get("/console/subscriptions", Role::Handling).await.text();
+    assert!(page.contains("尚未订阅主体"), "{page}");
+    // Both calls are in the trail, as through the API.
+    for action in ["subscription.create", "subscription.remove"] {
+        let found = tokio::task::block_in_place(|| {
+            h.state.platform.audit_search(&store::AuditQuery {
+                action: Some(action.into()),
+                limit: 5,
+                ..Default::default()
+            })
+        })
+        .unwrap();
+        assert!(
+            found.iter().any(|e| e.entry.outcome == "ok"),
+            "{action}: {found:?}"
+        );
+    }
 }

@@ -248,7 +248,7 @@ pub struct CheckDetail {
 
 /// Whether what `actor` of `unit` made (a check, an exception) is the caller's: its own, or its
 /// unit's.
-fn made_by(p: &auth::Principal, actor: &str, unit: &Option<String>) -> bool {
+pub(crate) fn made_by(p: &auth::Principal, actor: &str, unit: &Option<String>) -> bool {
     actor == p.actor() || organisation_of(p).is_ok_and(|o| unit.as_deref() == Some(o.as_str()))
 }
 
@@ -1059,7 +1059,7 @@ pub struct CodeParam {
 /// Whether the caller sees an exception: a unit its own and the credit office's (which hold for
 /// its checks too); the credit office and the auditor every one. Another unit's exception names
 /// its officer and reason, which are that unit's business.
-fn exception_visible(p: &auth::Principal, e: &store::CheckException) -> bool {
+pub(crate) fn exception_visible(p: &auth::Principal, e: &store::CheckException) -> bool {
     matches!(p.role, Role::Admin | Role::Auditor)
         || e.unit.is_none()
         || made_by(p, &e.actor, &e.unit)

@@ -815,3 +815,193 @@ fn unit_label(unit: &str) -> String {
         None => unit.to_string(),
     }
 }
+
+// ----- subscriptions and exceptions -----
+
+/// The subjects the unit watches, with the forms to add and remove them (the API's calls,
+/// audited as there).
+pub async fn subscriptions(State(state): State<Shared>, ctx: Ctx) -> Response {
+    let r = api::subscriptions(
+        State(state.clone()),
+        ctx.clone(),
+        crate::body::ApiQuery(api::PageParams {
+            limit: Some(1000),
+            offset: Some(0),
+        }),
+    )
+    .await;
+    match r {
+        Ok(axum::Json(list)) => render(
+            StatusCode::OK,
+            pages::Subscriptions {
+                frame: frame(&ctx, "订阅主体", "/console/subscriptions"),
+                rows: list
+                    .into_iter()
+                    .map(|x| {
+                        [
+                            x.label,
+                            x.subscriber_ref,
+                            x.note.unwrap_or_default(),
+                            fmt_time(x.created_at),
+                            x.code.unwrap_or_default(),
+                        ]
+                    })
+                    .collect(),
+                max_codes: api::MAX_SUBSCRIBE_CODES,
+            },
+        ),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn subscribe(State(state): State<Shared>, ctx: Ctx, body: Bytes) -> Response {
+    let f = form_fields(&body);
+    if let Err(e) = check_csrf(&ctx, &field(&f, "csrf")) {
+        return error_page(&ctx, e);
+    }
+    let codes: Vec<String> = field(&f, "codes")
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let note = Some(field(&f, "note")).filter(|n| !n.trim().is_empty());
+    let r = api::subscribe(
+        State(state.clone()),
+        ctx.clone(),
+        crate::body::ApiJson(api::SubscribeRequest { codes, note }),
+    )
+    .await;
+    match r {
+        Ok(axum::Json(done)) => {
+            let mut body = format!("新订阅{}个主体，{}个此前已订阅。", done.added, done.already);
+            if !done.invalid.is_empty() {
+                body.push_str(&format!(
+                    "以下{}个代码无效，未订阅：{}",
+                    done.invalid.len(),
+                    done.invalid.join("；")
+                ));
+            }
+            render(
+                StatusCode::OK,
+                pages::Message {
+                    frame: frame(&ctx, "订阅结果", "/console/subscriptions"),
+                    heading: "订阅结果".into(),
+                    body,
+                    link: Some(("/console/subscriptions".into(), "返回订阅主体".into())),
+                    refresh_to: None,
+                },
+            )
+        }
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn unsubscribe(State(state): State<Shared>, ctx: Ctx, body: Bytes) -> Response {
+    let f = form_fields(&body);
+    if let Err(e) = check_csrf(&ctx, &field(&f, "csrf")) {
+        return error_page(&ctx, e);
+    }
+    let r = api::unsubscribe(
+        State(state.clone()),
+        ctx.clone(),
+        crate::body::ApiJson(api::UnsubscribeRequest {
+            code: field(&f, "code"),
+        }),
+    )
+    .await;
+    match r {
+        Ok(_) => see_other("/console/subscriptions"),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+/// The exceptions the caller may see (its unit's and the credit office's; the office every
+/// one), newest first, with whether each still holds and a button to revoke those it may.
+pub async fn exceptions(State(state): State<Shared>, ctx: Ctx) -> Response {
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let p = &c.principal;
+        let day = crate::today(s.clock.now());
+        let mut list: Vec<store::CheckException> = s
+            .platform
+            .exceptions(None)?
+            .into_iter()
+            .filter(|e| api::exception_visible(p, e))
+            .collect();
+        list.sort_by_key(|e| std::cmp::Reverse(e.exception_id));
+        list.truncate(500);
+        let rows = list
+            .into_iter()
+            .map(|e| {
+                let around = s.lists.entries_around(&e.subject_key);
+                let holds = around.iter().any(|(x, _)| {
+                    x.record_id == e.record_id
+                        && joint::check::same_state(&e.record_hash, &x.hash)
+                        && (x.penalty.is_some() || x.in_force(day))
+                });
+                let subject = match store::code_of(&e.subject_key) {
+                    Some(code) => {
+                        let name = s.search.get(&e.subject_key).map(|x| x.name);
+                        name.map_or(code.clone(), |n| format!("{n}（{code}）"))
+                    }
+                    None => "自然人（证件号码不显示）".into(),
+                };
+                pages::ExceptionLine {
+                    id: e.exception_id,
+                    subject,
+                    matter: matter_name(&s, &e.matter),
+                    entry: suppressed_label(&s, &e.record_id),
+                    reason: domain::ids::mask_personal_in(&e.reason).into_owned(),
+                    by: super::pages_impl::actor_label(&e.actor),
+                    at: fmt_time(e.created_at),
+                    state: if e.revoked_at.is_some() {
+                        "已撤销".into()
+                    } else if holds {
+                        "有效".into()
+                    } else {
+                        "已失效（名单记录已变更或不再有效）".into()
+                    },
+                    can_revoke: e.revoked_at.is_none()
+                        && (p.role == auth::Role::Admin || api::made_by(p, &e.actor, &e.unit)),
+                }
+            })
+            .collect::<Vec<_>>();
+        Ok(rows)
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "exception.list",
+        None,
+        if r.is_ok() { "ok" } else { "failed" },
+        r.as_ref().ok().map(|l| format!("rows={}", l.len())),
+    )
+    .await;
+    match r {
+        Ok(rows) => render(
+            StatusCode::OK,
+            pages::Exceptions {
+                frame: frame(&ctx, "核查例外", "/console/exceptions"),
+                rows,
+            },
+        ),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+pub async fn revoke_exception(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    body: Bytes,
+) -> Response {
+    let f = form_fields(&body);
+    if let Err(e) = check_csrf(&ctx, &field(&f, "csrf")) {
+        return error_page(&ctx, e);
+    }
+    match api::revoke_exception(State(state.clone()), ctx.clone(), ApiPath(id)).await {
+        Ok(_) => see_other("/console/exceptions"),
+        Err(e) => error_page(&ctx, e),
+    }
+}

@@ -304,6 +304,36 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         SUBSCRIBERS,
         joint::alert_feedback,
     )
+    .page(
+        Method::GET,
+        "/console/subscriptions",
+        SUBSCRIBERS,
+        joint::subscriptions,
+    )
+    .page(
+        Method::POST,
+        "/console/subscriptions",
+        SUBSCRIBERS,
+        joint::subscribe.layer(axum::extract::DefaultBodyLimit::max(4 << 20)),
+    )
+    .page(
+        Method::POST,
+        "/console/subscriptions/remove",
+        SUBSCRIBERS,
+        joint::unsubscribe,
+    )
+    .page(
+        Method::GET,
+        "/console/exceptions",
+        OFFICERS,
+        joint::exceptions,
+    )
+    .page(
+        Method::POST,
+        "/console/exceptions/{id}/revoke",
+        OFFICERS,
+        joint::revoke_exception,
+    )
     .page(Method::GET, "/console/batches", OFFICERS, joint::batches)
     .page(
         Method::POST,
@@ -375,6 +405,7 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
             nav.push(("/console/checks", "信用核查"));
             nav.push(("/console/batches", "批量审查"));
             nav.push(("/console/alerts", "预警"));
+            nav.push(("/console/exceptions", "核查例外"));
             nav.push(("/console/articles", "文章发布"));
             nav.push(("/console/cases", "修复与异议"));
             nav.push(("/console/cases/stats", "修复统计"));
@@ -391,6 +422,8 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
             nav.push(("/console/checks", "信用核查"));
             nav.push(("/console/batches", "批量审查"));
             nav.push(("/console/alerts", "预警"));
+            nav.push(("/console/subscriptions", "订阅主体"));
+            nav.push(("/console/exceptions", "核查例外"));
             if p.role == auth::Role::Deciding {
                 nav.push(("/console/lists", "本单位认定名单"));
                 nav.push(("/console/cases", "信用修复工作台"));
@@ -404,6 +437,7 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
         auth::Role::Financial => {
             nav.push(("/console/checks", "信用核查"));
             nav.push(("/console/alerts", "预警"));
+            nav.push(("/console/subscriptions", "订阅主体"));
             nav.push(("/console/authorisations", "授权查询"));
         }
         auth::Role::Auditor => {
