@@ -575,6 +575,14 @@ impl Importer<'_> {
                     w.settle_superseded()?;
                     w.note_reverted_corrections()?;
                     let counts = w.counts();
+                    // A file of no rows reports nothing: kept, it would stand in the unit's
+                    // batches and figures as a submission (rolled back as `w` drops).
+                    if counts.rows_read == 0 {
+                        return Err(IngestError::Layout(
+                            "没有数据行（文件只有表头，或JSON数组为空），整个文件未导入；请附上要报送的记录后重新报送"
+                                .into(),
+                        ));
+                    }
                     // The same bytes again are a repeat only if they changed nothing: a file
                     // sent back after a correction (or a withdrawal) restores what it says.
                     let same = if counts.created == 0 && counts.corrected == 0 && w.superseded == 0

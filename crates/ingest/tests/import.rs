@@ -3933,6 +3933,15 @@ fn a_header_that_cannot_carry_the_class_refuses_the_file() {
             ),
             other => panic!("{}: {other:?}", ts.name),
         }
+        // A header and no rows: nothing to report, nothing kept.
+        let empty = dir.path().join("empty.csv");
+        std::fs::write(&empty, format!("{header}\n")).unwrap();
+        match run(&empty, "行政处罚") {
+            Err(ingest::IngestError::Layout(m)) => {
+                assert!(m.contains("没有数据行"), "{}: {m}", ts.name)
+            }
+            other => panic!("{}: {other:?}", ts.name),
+        }
         // One column that shares a name with another class's item names no other class.
         let two = dir.path().join("two.csv");
         std::fs::write(&two, "名称,日期\n某公司,2026-05-01\n").unwrap();

@@ -112,6 +112,15 @@ async fn push_api_validates_is_idempotent_and_reports_rows() {
         .await;
     assert_eq!(xlsx.status, StatusCode::OK);
     assert!(xlsx.body.starts_with(b"PK"), "an XLSX (zip) file");
+    // An empty list is no submission: refused, saying why.
+    let empty = push(&h, Role::Reporter, &serde_json::json!([])).await;
+    assert_eq!(
+        empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        empty.text()
+    );
+    assert!(empty.text().contains("没有数据行"), "{}", empty.text());
     // Saved under a Chinese name where the browser takes one, an ASCII one where it does not.
     let named = xlsx.headers[header::CONTENT_DISPOSITION].to_str().unwrap();
     assert!(
@@ -1895,12 +1904,22 @@ async fn one_unit_may_have_two_uploads_arriving_at_once() {
         !third.is_finished(),
         "a third upload of the unit went ahead"
     );
+    // The held uploads finish with one record each (an empty list is refused, not a batch).
+    let rest = records_json(&[(
+        "盐城市恒泰化工有限公司",
+        "91320900MA1MB4X50R",
+        "盐环罚〔2026〕322号",
+    )])
+    .to_string();
     for tx in held {
-        tx.send(Ok(bytes::Bytes::from_static(b"]"))).await.unwrap();
+        tx.send(Ok(bytes::Bytes::from(rest[1..].to_string())))
+            .await
+            .unwrap();
     }
     for s in slow {
-        // The same empty list twice: the second is a repeat of the first (200).
-        assert!(s.await.unwrap().status.is_success());
+        // The same list twice: the second is a repeat of the first (200).
+        let r = s.await.unwrap();
+        assert!(r.status.is_success(), "{}", r.text());
     }
     let r = third.await.unwrap();
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
