@@ -43,16 +43,57 @@ impl Modify for Descriptions {
             .into_iter()
             .flatten()
             {
+                // An endpoint anyone may call still answers a token it cannot take: 401 for a
+                // revoked, expired or unknown one, 403 for a system's (monitoring, exchange)
+                // that reads nothing else.
+                if op.security.is_none() {
+                    for status in ["401", "403"] {
+                        op.responses
+                            .responses
+                            .entry(status.into())
+                            .or_insert_with(|| utoipa::openapi::RefOr::T(error_response()));
+                    }
+                }
                 for (status, r) in op.responses.responses.iter_mut() {
-                    if let utoipa::openapi::RefOr::T(r) = r
-                        && r.description.trim().is_empty()
-                    {
-                        r.description = status_meaning(status).into();
+                    if let utoipa::openapi::RefOr::T(r) = r {
+                        if r.description.trim().is_empty() {
+                            r.description = status_meaning(status).into();
+                        }
+                        if status == "429" {
+                            r.headers
+                                .entry("Retry-After".into())
+                                .or_insert_with(retry_after);
+                        }
                     }
                 }
             }
         }
     }
+}
+
+/// A response of the platform's error body, described by its status later.
+fn error_response() -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+}
+
+/// The header every 429 carries: whole seconds to wait.
+fn retry_after() -> utoipa::openapi::RefOr<utoipa::openapi::header::Header> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let mut h = utoipa::openapi::header::Header::new(
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0)),
+    );
+    h.description = Some("需等待的秒数，之后可再次请求".into());
+    utoipa::openapi::RefOr::T(h)
 }
 
 fn status_meaning(status: &str) -> &'static str {

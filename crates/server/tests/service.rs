@@ -1192,6 +1192,27 @@ async fn the_openapi_document_describes_every_api_endpoint() {
             }
         }
     }
+    // Every 429 says how long to wait; an operation anyone may call still documents the 401
+    // and 403 a token it cannot take gets.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = &op["responses"];
+            if responses["429"].is_object() {
+                assert!(
+                    responses["429"]["headers"]["Retry-After"].is_object(),
+                    "{method} {path}: 429 without Retry-After"
+                );
+            }
+            if op.get("security").is_none() {
+                for status in ["401", "403"] {
+                    assert!(
+                        responses[status].is_object(),
+                        "{method} {path}: no {status}"
+                    );
+                }
+            }
+        }
+    }
     // Every description a reader of the document sees is in Chinese (a description may name
     // a field or a format in Latin letters, beside Chinese words).
     fn english(v: &serde_json::Value, at: &str, out: &mut Vec<String>) {

@@ -63,7 +63,7 @@ pub struct Done {
 
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/disable", summary = "停用账号", tag = "账号", security(("token" = [])),
     params(("id" = i64, Path, description = "账号编号")),
-    responses((status = 200, description = "已停用，其会话全部失效", body = Done),
+    responses((status = 200, description = "已停用，其会话全部失效（ok 为 false：该账号此前已停用）", body = Done),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "不能停用自己正在使用的账号或最后一个在用的管理员账号", body = ErrorBody),
         (status = 429, body = ErrorBody)))]
@@ -161,7 +161,7 @@ pub async fn create_token(
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", summary = "吊销接口令牌", tag = "账号", security(("token" = [])),
     params(("id" = i64, Path, description = "令牌编号")),
-    responses((status = 200, description = "已吊销", body = Done),
+    responses((status = 200, description = "已吊销（ok 为 false：该令牌此前已吊销，本次未作更改）", body = Done),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn revoke_token(
