@@ -741,6 +741,13 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
         heading: spec.heading.into(),
         intro: spec.intro.into(),
         path: spec.path.into(),
+        area_label: if list {
+            "认定单位所在地区"
+        } else {
+            "决定机关所在地区"
+        }
+        .into(),
+        date_label: if list { "列入日期" } else { "决定日期" }.into(),
         headers: spec.headers.iter().map(|h| h.to_string()).collect(),
         rows: rows
             .into_iter()

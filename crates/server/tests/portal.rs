@@ -230,6 +230,17 @@ async fn home_search_subject_and_columns() {
     // The lists have no 类别 to choose; their type is shown.
     let lists = h.get("/lists/serious", Role::Public).await.text();
     assert!(!lists.contains("name=\"category\""), "{lists}");
+    // Each column's filters say what they read: a list's the deciding unit's area and the
+    // listing date, a publicity column's the deciding body's area and the decision date.
+    assert!(
+        lists.contains("认定单位所在地区") && lists.contains("列入日期自"),
+        "{lists}"
+    );
+    let penalties = h.get("/publicity/penalties", Role::Public).await.text();
+    assert!(
+        penalties.contains("决定机关所在地区") && penalties.contains("决定日期自"),
+        "{penalties}"
+    );
     // Open data carries the platform's 公示截止期.
     let csv = h
         .get(
