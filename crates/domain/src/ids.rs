@@ -1053,6 +1053,16 @@ pub fn mask_id_number(id: &str) -> String {
         .collect()
 }
 
+/// Whether `value` as a whole is shaped as an 18-digit resident ID number: 17 digits and the
+/// right GB 11643 check character (the date and area are not judged: shown masked when in
+/// doubt).
+pub fn shaped_as_resident_id(value: &str) -> bool {
+    let b = value.as_bytes();
+    b.len() == 18
+        && b[..17].iter().all(u8::is_ascii_digit)
+        && b[17].to_ascii_uppercase() as char == ric_check_char(&b[..17])
+}
+
 /// The GB 11643 check character of the first 17 digits.
 pub fn ric_check_char(first17: &[u8]) -> char {
     let sum: u32 = first17

@@ -908,6 +908,18 @@ fn exit_eligibility(x: &ExitFacts<'_>, f: &RepairFacts<'_>, today: NaiveDate) ->
 
 #[cfg(test)]
 mod tests {
+
+    /// Twelve months on a list, the listing day not counted: an entry listed on 2025-12-07 may
+    /// leave from 2026-12-08, not on 2026-12-07; month ends clamp (listed 2024-02-29, twelve
+    /// months end on 2025-02-28).
+    #[test]
+    fn the_least_time_on_a_list_is_counted_without_the_listing_day() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(super::earliest_exit(d("2025-12-07"), 12), d("2026-12-08"));
+        assert_eq!(super::earliest_exit(d("2024-02-29"), 12), d("2025-03-01"));
+        assert_eq!(super::earliest_exit(d("2026-01-31"), 1), d("2026-03-01"));
+    }
+
     use super::*;
 
     fn rules() -> WorkflowRules {

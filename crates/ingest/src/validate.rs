@@ -575,6 +575,10 @@ impl<'a> Validator<'a> {
         if !problems.is_empty() {
             return Err(problems);
         }
+        // From here the row is valid: build what the store keeps.
+        let kind = kind.unwrap_or(SubjectKind::Organisation);
+        let mut row = self.prepare(raw, kind, &typed).map_err(|p| vec![p])?;
+        // Counted once the row is sure to be stored (the notice says 已入库).
         if amount_doubt {
             let mut d = self.amount_doubts.borrow_mut();
             d.0 += 1;
@@ -582,9 +586,6 @@ impl<'a> Validator<'a> {
                 d.1.push(raw.row_no);
             }
         }
-        // From here the row is valid: build what the store keeps.
-        let kind = kind.unwrap_or(SubjectKind::Organisation);
-        let mut row = self.prepare(raw, kind, &typed).map_err(|p| vec![p])?;
         row.decision_key = self.decision_key(raw);
         Ok(row)
     }
@@ -827,8 +828,10 @@ impl<'a> Validator<'a> {
                 let free_text = it.ty == ItemType::Text && it.role != Some(Role::DecisionNo);
                 let shown = if free_text {
                     hide(&plain, &secrets)
-                } else {
+                } else if it.role == Some(Role::DecisionNo) {
                     own_numbers_hidden(&plain, &secrets)
+                } else {
+                    std::borrow::Cow::Borrowed(plain.as_str())
                 };
                 match shown {
                     std::borrow::Cow::Borrowed(_) => {

@@ -4069,3 +4069,72 @@ fn a_fine_unlike_the_amounts_its_decision_states_is_named_in_the_notices() {
         );
     }
 }
+
+/// Migration 13 moves the credit-repair commitments registered before channel 'case' existed
+/// (pushed under the platform's name for them) to it, and the unit then cannot withdraw them;
+/// a batch of the same class the unit itself sent stays its own.
+#[test]
+fn earlier_repair_commitments_move_to_the_case_channel() {
+    let rules = Rulebook::builtin().unwrap();
+    let unit = "盐城市生态环境局";
+    let row = |no: &str| {
+        format!(
+            "CN_XDR_MC,CN_XDR_LB,CN_XDR_SHXYM,CN_BH,CN_LX,CN_SX,CN_NR,CN_RQ,CN_SLDW,CN_LYZT\n\
+             盐城市恒泰化工有限公司,法人及非法人组织,91320900MA1MB4X50R,{no},信用修复型,申请信用修复,本主体郑重承诺……,2026-05-06,{unit},履约中\n"
+        )
+    };
+    for ts in stores() {
+        let keys = testkit::keys();
+        let push = |name: &str, csv: String| {
+            Importer {
+                store: &ts.store,
+                rules: &rules,
+                keys: &keys,
+                clock: &clock_on("2026-05-08"),
+            }
+            .import_reader(
+                Some(name.into()),
+                ingest::Format::Csv,
+                csv.as_bytes(),
+                &ImportOptions {
+                    unit: unit.into(),
+                    class: "信用承诺".into(),
+                    actor: "test".into(),
+                    channel: store::Channel::Api,
+                },
+                &|_| {},
+            )
+            .unwrap()
+        };
+        let signed = push("信用修复承诺", row("XYXF-2026-0001"));
+        let own = push("承诺.csv", row("XYXF-2026-0002"));
+        assert_eq!((signed.accepted, own.accepted), (1, 1), "{}", ts.name);
+        // As a store migrated before 13 had them: then migration 13 again.
+        ts.store
+            .write(|c| c.execute("DELETE FROM schema_migrations WHERE version = 13", &[]))
+            .unwrap();
+        ts.store.migrate().unwrap();
+        let channel = |id: Option<i64>| ts.store.submission(id.unwrap()).unwrap().unwrap().channel;
+        assert_eq!(channel(signed.submission_id), "case", "{}", ts.name);
+        assert_eq!(channel(own.submission_id), "api", "{}", ts.name);
+        let w = store::Withdrawal {
+            unit,
+            actor: "test",
+            reason: "误报",
+            at: clock_on("2026-05-09").now(),
+        };
+        let e = ts
+            .store
+            .withdraw_submission(signed.submission_id.unwrap(), &w)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("信用修复承诺"), "{}: {e}", ts.name);
+        assert!(
+            ts.store
+                .withdraw_submission(own.submission_id.unwrap(), &w)
+                .is_ok(),
+            "{}",
+            ts.name
+        );
+    }
+}

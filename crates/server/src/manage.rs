@@ -404,6 +404,21 @@ pub fn disable_account(
         ));
     }
     let accounts = state.platform.accounts()?;
+    // An admin token ends with the account that made it: disabling that account through the
+    // token would end the call's own credential (and the office's console for that person).
+    if let auth::Credential::Token { token_id, .. } = &by.credential
+        && let Some(target) = accounts.iter().find(|a| a.account_id == id)
+        && state.platform.tokens()?.iter().any(|t| {
+            t.token_id == *token_id
+                && t.role == Role::Admin.as_str()
+                && t.created_by == format!("user:{}", target.username)
+        })
+    {
+        return Err(ApiError::Conflict(
+            "不能停用签发当前令牌的账号（该账号签发的管理员令牌将随之失效）；如需停用，请由其他管理员操作"
+                .into(),
+        ));
+    }
     let admin = Role::Admin.as_str();
     let is_admin = accounts
         .iter()

@@ -87,6 +87,12 @@ const CREDIT: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_case_channel.sql"),
         postgres: include_str!("../migrations/postgres/0012_case_channel.sql"),
     },
+    Migration {
+        version: 13,
+        name: "case_channel_backfill",
+        sqlite: include_str!("../migrations/sqlite/0013_case_channel_backfill.sql"),
+        postgres: include_str!("../migrations/postgres/0013_case_channel_backfill.sql"),
+    },
 ];
 
 /// The platform store's migrations (versions from 1001): accounts, sessions, tokens, audit;

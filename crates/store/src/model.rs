@@ -349,7 +349,7 @@ pub fn payload_items(payload: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
                 let key = k.0.as_ref();
                 let v = if !domain::ids::may_hold_a_number(&v.0)
                     || DOCUMENT_NUMBERS.contains(&key)
-                    || CHECKED_CODES.contains(&key)
+                    || (CHECKED_CODES.contains(&key) && !domain::ids::shaped_as_resident_id(&v.0))
                 {
                     v.0
                 } else {
@@ -374,9 +374,11 @@ pub const DOCUMENT_NUMBERS: [&str; 9] = [
 ];
 
 /// The items the importer accepts only as a valid unified social credit code (the catalog's
-/// `uscc` items, a test holds them to it): a subject's or a unit's code, never a person's ID
-/// or mobile number, so not searched for one when read. Every penalty names three (the
-/// party's, the deciding unit's, the reporting unit's), and each holds enough digits to be
+/// `uscc` items, a test holds them to it): a subject's or a unit's code, so not searched for ID
+/// or mobile numbers when read — unless the value is shaped as a resident ID number too (18
+/// digits with a valid ID check character: a resident's number typed into the column can pass
+/// the USCC check one time in 31), which is masked as ever. Every penalty names three codes
+/// (the party's, the deciding unit's, the reporting unit's), each with enough digits to be
 /// searched: a tenth of the officer's credit file request went there.
 pub const CHECKED_CODES: [&str; 14] = [
     "CF_XDR_SHXYM",
@@ -555,5 +557,11 @@ mod masking_tests {
             format!("代理人李华（身份证号{}）", domain::ids::mask_id_number(&id))
         );
         assert_eq!(items[1].1, format!("盐环罚〔2026〕{id}号"));
+        // A checked code column is not searched, unless its value is shaped as an ID number
+        // (one that passed the USCC check by chance is still not shown).
+        let payload = format!(r#"{{"CF_CFJGDM":"113209000014018501","CF_XDR_SHXYM":"{id}"}}"#);
+        let items = payload_items(&payload);
+        assert_eq!(items[0].1, "113209000014018501");
+        assert_eq!(items[1].1, domain::ids::mask_id_number(&id));
     }
 }

@@ -248,7 +248,7 @@ pub struct CheckDetail {
 
 /// Whether what `actor` of `unit` made (a check, an exception) is the caller's: its own, or its
 /// unit's.
-pub(crate) fn made_by(p: &auth::Principal, actor: &str, unit: &Option<String>) -> bool {
+fn made_by(p: &auth::Principal, actor: &str, unit: &Option<String>) -> bool {
     actor == p.actor() || organisation_of(p).is_ok_and(|o| unit.as_deref() == Some(o.as_str()))
 }
 
@@ -761,9 +761,9 @@ fn named_deciding_unit(s: &Shared, head: &store::RecordHead) -> Option<String> {
         .and_then(|(_, v)| s.rules.units.find(v.trim()).map(|u| u.name.clone()))
 }
 
-/// An early exit a deciding unit records itself (an application it received on paper, say) is
-/// held to the least time on the list that binds the subject's own application
-/// (`workflows.toml` `[list_exit]`): the unit's action must not do what the rule forbids the
+/// An early exit a deciding unit (or the credit office) records itself — an application it
+/// received on paper, say — is held to the least time on the list that binds the subject's own
+/// application (`workflows.toml` `[list_exit]`): no one's action does what the rule forbids the
 /// applicant. An entry listed in error is revoked (撤销认定), which no minimum holds.
 fn exit_minimum(
     s: &Shared,
@@ -878,7 +878,13 @@ pub fn apply_list_action(
     let lists = s.lists.lists();
     let head = s.store.record_head(id)?;
     let named = head.as_ref().and_then(|h| named_deciding_unit(s, h));
-    if let (ListAction::Exit, Some(h)) = (&action, &head) {
+    // Judged for the unit that may act on the entry (and the credit office): another unit is
+    // refused by the store as if the entry did not exist, and must not learn its listing day.
+    if let (ListAction::Exit, Some(h)) = (&action, &head)
+        && unit
+            .as_deref()
+            .is_none_or(|u| u == h.source_unit || Some(u) == named.as_deref())
+    {
         exit_minimum(s, h, named.as_deref().unwrap_or(&h.source_unit), today(now))?;
     }
     let rewarding: Vec<&str> = s
@@ -1059,6 +1065,26 @@ pub struct CodeParam {
 /// Whether the caller sees an exception: a unit its own and the credit office's (which hold for
 /// its checks too); the credit office and the auditor every one. Another unit's exception names
 /// its officer and reason, which are that unit's business.
+/// Whether an exception still sets its hit aside: not revoked, and its entry in force as it
+/// was when marked (one changed, ended or withdrawn since no longer matches).
+pub(crate) fn exception_holds(
+    s: &Shared,
+    e: &store::CheckException,
+    day: chrono::NaiveDate,
+) -> bool {
+    e.revoked_at.is_none()
+        && s.lists.entries_around(&e.subject_key).iter().any(|(x, _)| {
+            x.record_id == e.record_id
+                && joint::check::same_state(&e.record_hash, &x.hash)
+                && (x.penalty.is_some() || x.in_force(day))
+        })
+}
+
+/// Who may take an exception back: the unit that marked it, or the credit office.
+pub(crate) fn may_revoke(p: &auth::Principal, e: &store::CheckException) -> bool {
+    p.role == Role::Admin || made_by(p, &e.actor, &e.unit)
+}
+
 pub(crate) fn exception_visible(p: &auth::Principal, e: &store::CheckException) -> bool {
     matches!(p.role, Role::Admin | Role::Auditor)
         || e.unit.is_none()
@@ -1082,7 +1108,6 @@ pub async fn list_exceptions(
         // An exception holds while its entry is in force as it was marked: one whose entry
         // changed, ended or was withdrawn is listed as no longer in effect.
         let day = today(s.clock.now());
-        let around = s.lists.entries_around(&key);
         let list = s
             .platform
             .exceptions(Some(&key))?
@@ -1091,12 +1116,7 @@ pub async fn list_exceptions(
             .map(|mut e| {
                 // A reason is free text: an ID or mobile number typed in it is not shown whole.
                 e.reason = domain::ids::mask_personal_in(&e.reason).into_owned();
-                e.in_effect = e.revoked_at.is_none()
-                    && around.iter().any(|(x, _)| {
-                        x.record_id == e.record_id
-                            && joint::check::same_state(&e.record_hash, &x.hash)
-                            && (x.penalty.is_some() || x.in_force(day))
-                    });
+                e.in_effect = exception_holds(&s, &e, day);
                 e
             })
             .collect();
@@ -1140,7 +1160,7 @@ pub async fn revoke_exception(
         if !exception_visible(p, &e) {
             return Err(ApiError::Concealed(format!("例外{id}不存在或已撤销")));
         }
-        if p.role != Role::Admin && !made_by(p, &e.actor, &e.unit) {
+        if !may_revoke(p, &e) {
             return Err(ApiError::NotYours(
                 "只有登记该例外的单位或市信用办可以撤销".into(),
             ));

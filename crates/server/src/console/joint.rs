@@ -933,12 +933,6 @@ pub async fn exceptions(State(state): State<Shared>, ctx: Ctx) -> Response {
         let rows = list
             .into_iter()
             .map(|e| {
-                let around = s.lists.entries_around(&e.subject_key);
-                let holds = around.iter().any(|(x, _)| {
-                    x.record_id == e.record_id
-                        && joint::check::same_state(&e.record_hash, &x.hash)
-                        && (x.penalty.is_some() || x.in_force(day))
-                });
                 let subject = match store::code_of(&e.subject_key) {
                     Some(code) => {
                         let name = s.search.get(&e.subject_key).map(|x| x.name);
@@ -954,15 +948,13 @@ pub async fn exceptions(State(state): State<Shared>, ctx: Ctx) -> Response {
                     reason: domain::ids::mask_personal_in(&e.reason).into_owned(),
                     by: super::pages_impl::actor_label(&e.actor),
                     at: fmt_time(e.created_at),
-                    state: if e.revoked_at.is_some() {
-                        "已撤销".into()
-                    } else if holds {
+                    // (Revoked exceptions are not listed: the store gives those in force.)
+                    state: if api::exception_holds(&s, &e, day) {
                         "有效".into()
                     } else {
                         "已失效（名单记录已变更或不再有效）".into()
                     },
-                    can_revoke: e.revoked_at.is_none()
-                        && (p.role == auth::Role::Admin || api::made_by(p, &e.actor, &e.unit)),
+                    can_revoke: api::may_revoke(p, &e),
                 }
             })
             .collect::<Vec<_>>();
