@@ -2857,8 +2857,16 @@ async fn a_withdrawn_batch_says_why_in_the_console() {
 /// is signed in with, nor the last enabled administrator account (by a token either); with a
 /// second administrator, the first can be disabled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_office_keeps_an_administrator() {
-    let h = harness();
+async fn the_office_keeps_an_administrator_on_sqlite() {
+    the_office_keeps_an_administrator(harness()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_keeps_an_administrator_on_postgres() {
+    the_office_keeps_an_administrator(pg_harness().await).await;
+}
+
+async fn the_office_keeps_an_administrator(h: Harness) {
     let admin =
         tokio::task::block_in_place(|| h.state.platform.account_by_username(Role::Admin.as_str()))
             .unwrap()
@@ -2893,6 +2901,15 @@ async fn the_office_keeps_an_administrator() {
     );
     let page = h.get("/console/accounts", Role::Admin).await;
     assert_eq!(page.status, StatusCode::OK, "still signed in");
+    // The store judges it too, in the write's own transaction (whatever calls it).
+    let e = tokio::task::block_in_place(|| {
+        h.state
+            .platform
+            .disable_account(admin, h.state.clock.now(), None)
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("最后一个在用的信用办管理员账号"), "{e}");
     tokio::task::block_in_place(|| {
         server::manage::create_account(
             &h.state.platform,

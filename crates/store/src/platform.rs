@@ -510,7 +510,10 @@ impl Store {
         })
     }
 
-    /// Disables an account and revokes its sessions and the admin tokens it made.
+    /// Disables an account and revokes its sessions and the admin tokens it made. The last
+    /// enabled administrator is refused, judged in this transaction with the administrators'
+    /// rows locked (PostgreSQL; SQLite's writer is alone): two administrators disabling each
+    /// other at once cannot both succeed.
     pub fn disable_account(
         &self,
         id: i64,
@@ -518,6 +521,27 @@ impl Store {
         audit: Option<&mut NewAuditEntry>,
     ) -> Result<bool, StoreError> {
         self.write_audited(audit, |c, entry| {
+            let lock = if c.backend() == crate::conn::Backend::Postgres {
+                " FOR UPDATE"
+            } else {
+                ""
+            };
+            let admins: Vec<i64> = c
+                .query(
+                    &format!(
+                        "SELECT account_id FROM accounts WHERE role = 'admin' AND disabled_at IS NULL
+                         ORDER BY account_id{lock}"
+                    ),
+                    &[],
+                )?
+                .iter()
+                .map(|r| r.i64(0))
+                .collect::<Result<_, _>>()?;
+            if admins == [id] {
+                return Err(StoreError::Refused(
+                    "这是最后一个在用的信用办管理员账号，停用后将无人能在控制台管理账号和令牌".into(),
+                ));
+            }
             let n = c.execute(
                 "UPDATE accounts SET disabled_at = $1 WHERE account_id = $2 AND disabled_at IS NULL",
                 &[at.into(), Val::Int(id)],
