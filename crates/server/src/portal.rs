@@ -551,7 +551,7 @@ async fn subject_page(
         facts.push(("地区".into(), d.clone()));
     }
     if let Some(t) = &id.reg_type {
-        facts.push(("主体类型".into(), t.clone()));
+        facts.push(("登记类型".into(), t.clone()));
     }
     if let Some(s) = &id.reg_status {
         facts.push(("登记状态".into(), s.clone()));

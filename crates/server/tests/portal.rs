@@ -89,6 +89,24 @@ async fn home_search_subject_and_columns() {
         r.headers["location"],
         format!("/subjects/{}", h.org).as_str()
     );
+    // The subject's kind is its 主体类别 on its page and in the search filter alike (a
+    // registration's enterprise type, when there is one, is its 登记类型).
+    let page = h
+        .get(&format!("/subjects/{}", h.org), Role::Public)
+        .await
+        .text();
+    assert!(
+        page.contains("主体类别") && !page.contains("主体类型"),
+        "{page}"
+    );
+    let search = h
+        .get("/search?q=%E7%9B%90%E5%9F%8E", Role::Public)
+        .await
+        .text();
+    assert!(
+        search.contains("主体类别") && !search.contains("主体类型"),
+        "{search}"
+    );
     // A code with its last character mistyped: told that the code is wrong — not the character
     // that would make it valid, which makes a mistyped code someone else's.
     let last = h.org.chars().last().unwrap();
