@@ -1063,6 +1063,51 @@ pub fn shaped_as_resident_id(value: &str) -> bool {
         && b[17].to_ascii_uppercase() as char == ric_check_char(&b[..17])
 }
 
+/// A document number (文号) with the resident ID numbers of people of age written into it
+/// masked. A 文号 is not searched as free text is: 320902202403150006 numbers a decision by
+/// area, date and serial, and is shaped as an ID number of someone born on the decision's day.
+/// So an ID-shaped run is masked only if it would be a person at least 14 on `decided_on` —
+/// the age below which no administrative penalty is given (行政处罚法 第三十条) — and a
+/// decision's own date never is.
+pub fn mask_adult_ids_in(text: &str, decided_on: NaiveDate) -> std::borrow::Cow<'_, str> {
+    let b = text.as_bytes();
+    let id_char = |c: u8| c.is_ascii_digit() || c == b'X' || c == b'x';
+    let mut out: Option<String> = None;
+    let mut done = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if !id_char(b[i]) || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && id_char(b[i]) {
+            i += 1;
+        }
+        let run = &text[start..i];
+        let alone = i == b.len() || !b[i].is_ascii_alphanumeric();
+        let adult = alone
+            && shaped_as_resident_id(run)
+            && NaiveDate::parse_from_str(&run[6..14], "%Y%m%d")
+                .ok()
+                .and_then(|born| born.checked_add_months(chrono::Months::new(14 * 12)))
+                .is_some_and(|fourteen| fourteen <= decided_on);
+        if adult {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[done..start]);
+            o.push_str(&mask_id_number(run));
+            done = i;
+        }
+    }
+    match out {
+        Some(mut o) => {
+            o.push_str(&text[done..]);
+            std::borrow::Cow::Owned(o)
+        }
+        None => std::borrow::Cow::Borrowed(text),
+    }
+}
+
 /// The GB 11643 check character of the first 17 digits.
 pub fn ric_check_char(first17: &[u8]) -> char {
     let sum: u32 = first17
@@ -1646,5 +1691,41 @@ mod normalize_tests {
             mask_ids_in(&format!("证件号码：{old}/{id}")),
             format!("证件号码：{}/{}", mask_id_number(old), mask_id_number(&id))
         );
+    }
+}
+
+#[cfg(test)]
+mod document_number_tests {
+    use super::{mask_adult_ids_in, mask_id_number, ric_check_char};
+    use chrono::NaiveDate;
+
+    fn valid(first17: &str) -> String {
+        format!("{first17}{}", ric_check_char(first17.as_bytes()))
+    }
+
+    /// A person's ID number written into a 文号 is masked; a 文号 numbered by area, the
+    /// decision's date and a serial (shaped as the ID number of someone born that day) is not.
+    #[test]
+    fn a_document_number_keeps_its_own_date_and_hides_a_persons_number() {
+        let on = NaiveDate::from_ymd_opt(2026, 3, 20).unwrap();
+        let person = valid("32098119850315128");
+        let text = format!("盐环罚〔2026〕{person}号");
+        assert_eq!(
+            mask_adult_ids_in(&text, on),
+            format!("盐环罚〔2026〕{}号", mask_id_number(&person))
+        );
+        assert_eq!(mask_adult_ids_in(&person, on), mask_id_number(&person));
+        let dated = valid("32090220260315000");
+        assert_eq!(mask_adult_ids_in(&dated, on), dated.as_str());
+        // Thirteen on the day: no penalty could name them, so not a party's number.
+        let child = valid("32090220130401000");
+        assert_eq!(mask_adult_ids_in(&child, on), child.as_str());
+        // Part of a longer code, or with a wrong check character: left.
+        let longer = format!("A{person}");
+        assert_eq!(mask_adult_ids_in(&longer, on), longer.as_str());
+        let wrong = format!("{}0", &person[..17]);
+        if wrong != person {
+            assert_eq!(mask_adult_ids_in(&wrong, on), wrong.as_str());
+        }
     }
 }

@@ -6,7 +6,9 @@
 use chrono::{Datelike, NaiveDate};
 use crypto::KeyRing;
 use domain::catalog::{CatalogClass, ItemType, PublicityKind, Requirement, Role};
-use domain::ids::{ResidentId, Suspicion, Uscc, mask_id_number, mask_personal_in};
+use domain::ids::{
+    ResidentId, Suspicion, Uscc, mask_adult_ids_in, mask_id_number, mask_personal_in,
+};
 use domain::money::Fen;
 use domain::publicity::{MarketFacts, PenaltyFacts, Severity};
 use domain::record::SubjectKind;
@@ -809,6 +811,10 @@ impl<'a> Validator<'a> {
         };
 
         // Payload (masked) and sealed sensitive values; content hash over the plain values.
+        let decided = match role(Role::DecisionDate) {
+            Some(Typed::Date(d)) => Some(*d),
+            _ => None,
+        };
         let mut payload = Map::new();
         let mut sealed = Map::new();
         let mut hasher = crypto::Sm3Stream::new();
@@ -829,7 +835,15 @@ impl<'a> Validator<'a> {
                 let shown = if free_text {
                     hide(&plain, &secrets)
                 } else if it.role == Some(Role::DecisionNo) {
-                    own_numbers_hidden(&plain, &secrets)
+                    // And an adult's ID number typed into it, whoever's (a 文号 numbered by
+                    // the decision's own date is left: see `mask_adult_ids_in`).
+                    match (own_numbers_hidden(&plain, &secrets), decided) {
+                        (shown, Some(on)) => match mask_adult_ids_in(&shown, on) {
+                            std::borrow::Cow::Owned(m) => std::borrow::Cow::Owned(m),
+                            std::borrow::Cow::Borrowed(_) => shown,
+                        },
+                        (shown, None) => shown,
+                    }
                 } else {
                     std::borrow::Cow::Borrowed(plain.as_str())
                 };

@@ -4138,3 +4138,56 @@ fn earlier_repair_commitments_move_to_the_case_channel() {
         );
     }
 }
+
+/// A resident ID number typed as a 文号 (someone's, not the party's) is masked in what is
+/// published; a 文号 numbered by area, the decision's date and a serial is kept as written.
+#[test]
+fn an_adults_id_number_in_a_document_number_is_masked() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let someone17 = "32098119900101123";
+    let someone = format!(
+        "{someone17}{}",
+        domain::ids::ric_check_char(someone17.as_bytes())
+    );
+    let dated17 = "32090220260506000";
+    let dated = format!(
+        "{dated17}{}",
+        domain::ids::ric_check_char(dated17.as_bytes())
+    );
+    let f = write(
+        dir.path(),
+        "wsh.csv",
+        &[
+            hengtai_penalty(&rules, &someone, env),
+            hengtai_penalty(&rules, &dated, env),
+        ],
+    );
+    for ts in stores() {
+        let s = import_on_may_8(&ts.store, &rules, &testkit::keys(), &f);
+        assert_eq!(s.accepted, 2, "{}: {s:?}", ts.name);
+        let (_, records) = ts
+            .store
+            .subject_file("91320900MA1MB4X50R", None)
+            .unwrap()
+            .unwrap();
+        let payloads: Vec<&str> = records
+            .iter()
+            .map(|r| r.current().unwrap().payload.as_str())
+            .collect();
+        assert!(
+            payloads.iter().all(|p| !p.contains(&someone))
+                && payloads
+                    .iter()
+                    .any(|p| p.contains(&domain::ids::mask_id_number(&someone))),
+            "{}: {payloads:?}",
+            ts.name
+        );
+        assert!(
+            payloads.iter().any(|p| p.contains(&dated)),
+            "{}: {payloads:?}",
+            ts.name
+        );
+    }
+}
