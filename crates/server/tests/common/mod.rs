@@ -29,6 +29,8 @@ pub struct Harness {
     pub ts: testkit::TestStore,
     /// The service's clock, for tests that move time.
     pub clock: Arc<domain::clock::FixedClock>,
+    /// The outbox spool's directory, removed with the harness.
+    _outbox: Option<tempfile::TempDir>,
 }
 
 pub const UNIT: &str = "盐城市生态环境局";
@@ -56,14 +58,17 @@ pub fn penalty_csv(rows: &[(&str, &str, &str, &str)]) -> String {
 pub const BANK: &str = "91320900MA3DDFT272";
 
 pub fn harness_on(ts: testkit::TestStore, mut config: Config) -> Harness {
-    // Reminders sent during a test go to a spool of its own, not into the working directory.
+    // Reminders sent during a test go to a spool of its own, not into the working directory:
+    // in a fresh directory, removed with the harness (a name made of the process id met the
+    // spool an earlier process of the same id had left, and a test counted its lines too).
+    let mut outbox_dir = None;
     if matches!(config.outbox, server::OutboxTarget::File(_)) {
-        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        config.outbox = server::OutboxTarget::File(std::env::temp_dir().join(format!(
-            "xinyong-test-outbox-{}-{}.jsonl",
-            std::process::id(),
-            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        )));
+        let dir = tempfile::Builder::new()
+            .prefix("xinyong-test-outbox-")
+            .tempdir()
+            .unwrap();
+        config.outbox = server::OutboxTarget::File(dir.path().join("outbox.jsonl"));
+        outbox_dir = Some(dir);
     }
     let rules = Arc::new(rulebook::Rulebook::builtin().unwrap());
     let keys = Arc::new(testkit::keys());
@@ -175,6 +180,7 @@ pub fn harness_on(ts: testkit::TestStore, mut config: Config) -> Harness {
         person,
         ts,
         clock: fixed,
+        _outbox: outbox_dir,
     }
 }
 
