@@ -395,19 +395,17 @@ pub fn disable_account(
     audit: Option<&mut NewAuditEntry>,
 ) -> Result<bool, ApiError> {
     office_may_manage_account(&state.platform, id)?;
-    // An administrator does not lock the office out of its own console: not the account in
-    // use (its session would end mid-task), nor the last enabled administrator (accounts would
-    // then be managed only at the server's command line).
+    // An administrator does not lock itself out mid-task: not the account in use (its session
+    // would end), nor — through an admin token — the account that made the token (the token
+    // ends with it). The last enabled administrator is the store's to refuse, in the disabling's
+    // own transaction.
     if matches!(&by.credential, auth::Credential::Session { account_id, .. } if *account_id == id) {
         return Err(ApiError::Conflict(
             "不能停用自己正在使用的账号；如需停用，请由其他管理员操作".into(),
         ));
     }
-    let accounts = state.platform.accounts()?;
-    // An admin token ends with the account that made it: disabling that account through the
-    // token would end the call's own credential (and the office's console for that person).
     if let auth::Credential::Token { token_id, .. } = &by.credential
-        && let Some(target) = accounts.iter().find(|a| a.account_id == id)
+        && let Some(target) = state.platform.account(id)?
         && state.platform.tokens()?.iter().any(|t| {
             t.token_id == *token_id
                 && t.role == Role::Admin.as_str()
@@ -417,19 +415,6 @@ pub fn disable_account(
         return Err(ApiError::Conflict(
             "不能停用签发当前令牌的账号（该账号签发的管理员令牌将随之失效）；如需停用，请由其他管理员操作"
                 .into(),
-        ));
-    }
-    let admin = Role::Admin.as_str();
-    let is_admin = accounts
-        .iter()
-        .any(|a| a.account_id == id && a.role == admin && a.disabled_at.is_none());
-    if is_admin
-        && !accounts
-            .iter()
-            .any(|a| a.account_id != id && a.role == admin && a.disabled_at.is_none())
-    {
-        return Err(ApiError::Conflict(
-            "这是最后一个在用的信用办管理员账号，停用后将无人能在控制台管理账号和令牌".into(),
         ));
     }
     let done = state

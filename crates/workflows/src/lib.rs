@@ -187,20 +187,20 @@ impl Casework<'_> {
     /// The unit that decides a repair of this record: the deciding authority it names (处罚机关)
     /// when that is a known unit, else the unit that reported it.
     pub fn deciding_unit(&self, head: &RecordHead) -> String {
-        // By the unit's own name, however the record wrote it (short name, USCC, spacing): the
-        // case, its messages and reminders are routed by that name. The item is the class's
-        // deciding unit (处罚机关, a list's 认定单位).
-        match self
-            .rules
-            .units
-            .find(&self.named_deciding_unit(head).unwrap_or_default())
-        {
-            Some(u) => u.name.clone(),
-            None => head.source_unit.clone(),
-        }
+        self.named_unit(head)
+            .unwrap_or_else(|| head.source_unit.clone())
     }
 
-    /// The deciding unit as the record names it (its class's deciding-unit item), if it does.
+    /// The known unit the record names as its deciding unit (its class's deciding-unit item:
+    /// 处罚机关, a list's 认定单位), by the unit's own name however the record wrote it (short
+    /// name, USCC, spacing): the case, its messages and reminders are routed by that name.
+    pub fn named_unit(&self, head: &RecordHead) -> Option<String> {
+        self.named_deciding_unit(head)
+            .and_then(|n| self.rules.units.find(n.trim()))
+            .map(|u| u.name.clone())
+    }
+
+    /// The deciding unit as the record writes it (its class's deciding-unit item), if it does.
     fn named_deciding_unit(&self, head: &RecordHead) -> Option<String> {
         self.rules
             .catalog
@@ -208,6 +208,20 @@ impl Casework<'_> {
             .and_then(|c| c.item_by_role(domain::catalog::Role::DecidingUnit))
             .map(|item| payload_text(&head.payload, &item.code))
             .filter(|n| !n.trim().is_empty())
+    }
+
+    /// The least time an entry must stay on its list before it may leave early, where its class
+    /// offers early exit and its deciding unit's rule sets one (workflows.toml
+    /// `list_exit.minimum`): binding the subject's application and the unit's own exit alike.
+    pub fn exit_minimum(&self, head: &RecordHead) -> Option<&domain::workflow::ListMinimum> {
+        let rules = &self.rules.workflows.list_exit;
+        if !rules.offers(&head.class_code) {
+            return None;
+        }
+        self.rules
+            .units
+            .find(&self.deciding_unit(head))
+            .and_then(|u| rules.minimum_for(&u.tags))
     }
 
     /// The name of the list `class` when a subject may apply to leave it early (workflows.toml
@@ -319,10 +333,7 @@ impl Casework<'_> {
                         confirm: &rules.confirm,
                         listed_on: head.decided_on,
                         minimum: self
-                            .rules
-                            .units
-                            .find(&unit)
-                            .and_then(|u| rules.minimum_for(&u.tags))
+                            .exit_minimum(head)
                             .map(|m| (m.months, m.basis.as_str())),
                         decided_here: self.decided_here(head, &unit),
                     }

@@ -748,39 +748,13 @@ pub struct ListActionDone {
     pub note: String,
 }
 
-/// The 认定单位 an entry names in its deciding-unit item, as the shipped unit list names it.
-fn named_deciding_unit(s: &Shared, head: &store::RecordHead) -> Option<String> {
-    let item = s
-        .rules
-        .catalog
-        .class_by_code(&head.class_code)
-        .and_then(|c| c.item_by_role(domain::catalog::Role::DecidingUnit))?;
-    store::payload_pairs(&head.payload)
-        .into_iter()
-        .find(|(k, _)| *k == item.code)
-        .and_then(|(_, v)| s.rules.units.find(v.trim()).map(|u| u.name.clone()))
-}
-
 /// An early exit a deciding unit (or the credit office) records itself — an application it
 /// received on paper, say — is held to the least time on the list that binds the subject's own
 /// application (`workflows.toml` `[list_exit]`): no one's action does what the rule forbids the
 /// applicant. An entry listed in error is revoked (撤销认定), which no minimum holds.
-fn exit_minimum(
-    s: &Shared,
-    head: &store::RecordHead,
-    deciding: &str,
-    today: chrono::NaiveDate,
-) -> ApiResult<()> {
-    let rules = &s.rules.workflows.list_exit;
-    if !rules.offers(&head.class_code) {
-        return Ok(());
-    }
-    let Some(min) = s
-        .rules
-        .units
-        .find(deciding)
-        .and_then(|u| rules.minimum_for(&u.tags))
-    else {
+fn exit_minimum(s: &Shared, head: &store::RecordHead, today: chrono::NaiveDate) -> ApiResult<()> {
+    let work = crate::api::cases::casework(s);
+    let Some(min) = work.exit_minimum(head) else {
         return Ok(());
     };
     let Some(on) = head.decided_on else {
@@ -877,7 +851,9 @@ pub fn apply_list_action(
     };
     let lists = s.lists.lists();
     let head = s.store.record_head(id)?;
-    let named = head.as_ref().and_then(|h| named_deciding_unit(s, h));
+    let named = head
+        .as_ref()
+        .and_then(|h| crate::api::cases::casework(s).named_unit(h));
     // Judged for the unit that may act on the entry (and the credit office): another unit is
     // refused by the store as if the entry did not exist, and must not learn its listing day.
     if let (ListAction::Exit, Some(h)) = (&action, &head)
@@ -885,7 +861,7 @@ pub fn apply_list_action(
             .as_deref()
             .is_none_or(|u| u == h.source_unit || Some(u) == named.as_deref())
     {
-        exit_minimum(s, h, named.as_deref().unwrap_or(&h.source_unit), today(now))?;
+        exit_minimum(s, h, today(now))?;
     }
     let rewarding: Vec<&str> = s
         .rules

@@ -56,7 +56,7 @@ fn is_exit(state: &Shared, c: &store::Case) -> bool {
 
 /// A record as people name it: its class and document number (文书号); its id where it has none
 /// or cannot be read.
-fn record_title(state: &Shared, record_id: &str) -> String {
+pub(super) fn record_title(state: &Shared, record_id: &str) -> String {
     match state.store.record_head(record_id) {
         Ok(Some(h)) => titled(state, record_id, &h.class_code, &h.payload),
         _ => record_id.to_string(),

@@ -267,7 +267,7 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
         suppressed: c
             .suppressed
             .iter()
-            .map(|rid| suppressed_label(state, rid))
+            .map(|rid| super::cases::record_title(state, rid))
             .collect(),
         feedback: fb.map(|f| {
             format!(
@@ -292,28 +292,6 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
 }
 
 /// The check's entry named in a form, if the check found it.
-/// A hit an exception set aside, as an officer knows it: its list (or class) and document
-/// number, not the record's internal id.
-fn suppressed_label(state: &Shared, record_id: &str) -> String {
-    let Ok(Some(head)) = state.store.record_head(record_id) else {
-        return "（记录已不存在）".into();
-    };
-    let class = state.rules.catalog.class_by_code(&head.class_code);
-    let name = class.map_or(head.class_code.clone(), |k| k.name.clone());
-    let number = class
-        .and_then(|k| k.item_by_role(domain::catalog::Role::DecisionNo))
-        .and_then(|item| {
-            store::payload_pairs(&head.payload)
-                .into_iter()
-                .find(|(k, _)| *k == item.code)
-                .map(|(_, v)| v)
-        });
-    match number {
-        Some(n) => format!("{name}（{n}）"),
-        None => name,
-    }
-}
-
 fn entry_of_check(c: &store::CheckRow, record_id: &str) -> Result<String, ApiError> {
     c.entries
         .iter()
@@ -944,7 +922,7 @@ pub async fn exceptions(State(state): State<Shared>, ctx: Ctx) -> Response {
                     id: e.exception_id,
                     subject,
                     matter: matter_name(&s, &e.matter),
-                    entry: suppressed_label(&s, &e.record_id),
+                    entry: super::cases::record_title(&s, &e.record_id),
                     reason: domain::ids::mask_personal_in(&e.reason).into_owned(),
                     by: super::pages_impl::actor_label(&e.actor),
                     at: fmt_time(e.created_at),
