@@ -48,6 +48,18 @@ pub struct ImportOptions {
     pub channel: Channel,
 }
 
+/// A submission about to commit: what the caller's step before commit is told (its audit
+/// entry names the submission and its counts).
+#[derive(Debug, Clone)]
+pub struct Committing {
+    pub submission_id: i64,
+    pub source_unit: String,
+    pub class: String,
+    pub rows_read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+}
+
 /// What an import did; `--json` prints it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[schema(description = "一次导入的结果汇总。")]
@@ -181,14 +193,33 @@ impl Importer<'_> {
         opts: &ImportOptions,
         progress: &dyn Fn(u64),
     ) -> Result<ImportSummary, IngestError> {
+        self.import_path_then(path, opts, progress, &|_| Ok(()))
+    }
+
+    /// [`Importer::import_path`] with a step before commit (see [`Importer::import_reader_then`]).
+    pub fn import_path_then(
+        &self,
+        path: &Path,
+        opts: &ImportOptions,
+        progress: &dyn Fn(u64),
+        before_commit: &dyn Fn(&Committing) -> Result<(), String>,
+    ) -> Result<ImportSummary, IngestError> {
         let file = std::fs::File::open(path).map_err(|e| IngestError::Read {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        self.import_reader(name, Format::from_path(path), file, opts, progress)
+        self.import_reader_then(
+            name,
+            Format::from_path(path),
+            file,
+            opts,
+            progress,
+            before_commit,
+        )
     }
 
+    /// [`Importer::import_reader_then`] with nothing to do before commit.
     pub fn import_reader<R: Read + Send>(
         &self,
         file_name: Option<String>,
@@ -196,6 +227,23 @@ impl Importer<'_> {
         input: R,
         opts: &ImportOptions,
         progress: &dyn Fn(u64),
+    ) -> Result<ImportSummary, IngestError> {
+        self.import_reader_then(file_name, format, input, opts, progress, &|_| Ok(()))
+    }
+
+    /// Imports one submission; `before_commit` runs once every row is judged and before the
+    /// submission commits (not for a repeat, which commits nothing): the service writes the
+    /// submission's audit entry there, so that no committed batch stands without its entry —
+    /// an entry whose batch then fails to commit is followed by one saying so. Its error rolls
+    /// the whole batch back.
+    pub fn import_reader_then<R: Read + Send>(
+        &self,
+        file_name: Option<String>,
+        format: Format,
+        input: R,
+        opts: &ImportOptions,
+        progress: &dyn Fn(u64),
+        before_commit: &dyn Fn(&Committing) -> Result<(), String>,
     ) -> Result<ImportSummary, IngestError> {
         let started = Instant::now();
         let (unit, class) = self.resolve(opts)?;
@@ -211,8 +259,17 @@ impl Importer<'_> {
                     }
                 })
                 .map_err(|_| IngestError::Reader)?;
-            let written =
-                self.write_side(&rx, file_name, format, unit, class, opts, progress, started);
+            let written = self.write_side(
+                &rx,
+                file_name,
+                format,
+                unit,
+                class,
+                opts,
+                progress,
+                started,
+                before_commit,
+            );
             drop(rx);
             reader.join().map_err(|_| IngestError::Reader)?;
             written
@@ -421,6 +478,7 @@ impl Importer<'_> {
         opts: &ImportOptions,
         progress: &dyn Fn(u64),
         started: Instant,
+        before_commit: &dyn Fn(&Committing) -> Result<(), String>,
     ) -> Result<ImportSummary, IngestError> {
         let key_label: Vec<&str> = class
             .key
@@ -604,6 +662,15 @@ impl Importer<'_> {
                         None => {
                             notices.extend(w.notices());
                             w.keep_notes(&notices, &unknown);
+                            before_commit(&Committing {
+                                submission_id: w.submission_id,
+                                source_unit: unit.name.clone(),
+                                class: class.name.clone(),
+                                rows_read: counts.rows_read,
+                                accepted: counts.accepted,
+                                rejected: counts.rejected,
+                            })
+                            .map_err(IngestError::BeforeCommit)?;
                             (Some(w.commit(&digest, size)?.0), None)
                         }
                     };

@@ -14,7 +14,7 @@ pub mod rejects;
 pub mod source;
 pub mod validate;
 
-pub use import::{ImportOptions, ImportSummary, Importer};
+pub use import::{Committing, ImportOptions, ImportSummary, Importer};
 pub use source::Format;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,4 +35,7 @@ pub enum IngestError {
     Xlsx(String),
     #[error("读取线程异常终止")]
     Reader,
+    /// The caller's step before commit (its audit entry) failed: nothing was committed.
+    #[error("本批次的审计记录无法写入，整批未入库：{0}")]
+    BeforeCommit(String),
 }

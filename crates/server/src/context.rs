@@ -42,6 +42,9 @@ pub struct Ctx {
     /// Set when an audit entry of this request could not be written: the request is then
     /// answered 503 instead of its result (a read whose trail is lost is not served).
     pub audit_failed: Arc<std::sync::atomic::AtomicBool>,
+    /// Set when a write's entry, due before it commits ([`entry_first`]), could not be written:
+    /// the write was rolled back, and its 503 says so (not that it may have taken effect).
+    pub write_undone: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The console page a `Referer` names: its path and query on this site, nothing else (not
@@ -415,6 +418,7 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
             session: None,
             back: None,
             audit_failed: Arc::default(),
+            write_undone: Arc::default(),
         };
         audit(
             &state,
@@ -443,6 +447,7 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
         session,
         back,
         audit_failed: audit_failed.clone(),
+        write_undone: Arc::default(),
     });
     let resp = next.run(req).await;
     // Every write and every sensitive read leaves an entry: one whose entry was lost is not
@@ -510,6 +515,10 @@ pub async fn audited_write<T, E>(
         state.metrics.audit_written();
         return;
     }
+    // Undone because the trail refused its entry: a second one would be refused too.
+    if ctx.write_undone.load(std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
     entry.outcome = "failed".into();
     append(state, ctx, entry).await;
 }
@@ -527,6 +536,39 @@ pub async fn write_carrying<T: Send + 'static>(
     let r = crate::blocking(move || f(&mut carried)).await;
     audited_write(state, ctx, &r, entry).await;
     r
+}
+
+/// For a write whose audit trail is in another store (`store::BeforeCommit`): the step that
+/// writes its entry before it commits, blocking (on the write's own thread). A failure is
+/// counted as a lost entry (the request answers 503: nothing was changed) and rolls the write
+/// back.
+pub fn entry_first(
+    state: &Shared,
+    ctx: &Ctx,
+    entry: NewAuditEntry,
+) -> impl Fn() -> Result<(), store::StoreError> {
+    let (state, ctx) = (state.clone(), ctx.clone());
+    move || record_first(&state, &ctx, entry.clone())
+}
+
+/// Writes an entry now, blocking (see [`entry_first`]).
+pub fn record_first(
+    state: &Shared,
+    ctx: &Ctx,
+    entry: NewAuditEntry,
+) -> Result<(), store::StoreError> {
+    match state.audit.record_blocking(entry) {
+        Ok(_) => {
+            state.metrics.audit_written();
+            Ok(())
+        }
+        Err(e) => {
+            state.metrics.audit_lost();
+            ctx.write_undone
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            Err(store::StoreError::AuditUnwritten(e.to_string()))
+        }
+    }
 }
 
 /// Appends an entry for this request (see [`audit`]).

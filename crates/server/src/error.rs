@@ -121,6 +121,7 @@ impl From<store::StoreError> for ApiError {
             store::StoreError::Refused(m) => ApiError::Conflict(m),
             store::StoreError::Constraint(_) => ApiError::Conflict("与已有数据冲突".into()),
             store::StoreError::Busy => ApiError::Busy,
+            e @ store::StoreError::AuditUnwritten(_) => ApiError::Unavailable(e.to_string()),
             other => ApiError::internal(other),
         }
     }
@@ -145,6 +146,8 @@ impl From<ingest::IngestError> for ApiError {
             E::Reader => ApiError::internal("reader thread failed"),
             // Say which unit may not report which class, not that the role is wrong.
             e @ E::NotAllowed { .. } => ApiError::NotYours(e.to_string()),
+            // The trail could not take the batch's entry: nothing was stored, try again later.
+            e @ E::BeforeCommit(_) => ApiError::Unavailable(e.to_string()),
             other => ApiError::Unprocessable(other.to_string()),
         }
     }

@@ -2359,6 +2359,89 @@ async fn no_write_stands_without_its_audit_entry() {
     assert_eq!(h.trail("audit.resumed", "POST /api/v1/accounts").len(), 0);
 }
 
+/// A batch and a withdrawal write their entry before they commit (the trail is in the platform
+/// store, a file of its own on SQLite): when it cannot be written, nothing is stored or
+/// withdrawn and the answer is 503; when it can, the trail holds one entry for each, not two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_batch_or_withdrawal_stands_without_its_audit_entry() {
+    let h = harness();
+    let block = |on: bool| {
+        tokio::task::block_in_place(|| {
+            h.state.platform.write(|c| {
+                c.batch(if on {
+                    "CREATE TRIGGER block_audit BEFORE INSERT ON audit_log
+                     BEGIN SELECT RAISE(ABORT, 'blocked by test'); END"
+                } else {
+                    "DROP TRIGGER block_audit"
+                })
+            })
+        })
+        .unwrap()
+    };
+    let batches = || {
+        tokio::task::block_in_place(|| h.state.store.submissions(None, 100))
+            .unwrap()
+            .len()
+    };
+    let body = records_json(&[(
+        "盐城市恒泰化工有限公司",
+        "91320900MA1MB4X50R",
+        "盐环罚〔2026〕301号",
+    )]);
+    let before = batches();
+    block(true);
+    // The trail was working a moment ago: the batch is read, and rolled back at its entry.
+    let r = push(&h, Role::Reporter, &body).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert!(r.text().contains("整批未入库"), "{}", r.text());
+    assert_eq!(batches(), before, "a batch stored without its entry");
+    block(false);
+    let r = push(&h, Role::Reporter, &body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["submission_id"].as_i64().unwrap();
+    assert_eq!(batches(), before + 1);
+    let made = h.trail("submission.create", &format!("submission:{id}"));
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert_eq!(made[0].entry.outcome, "ok");
+    assert!(
+        made[0]
+            .entry
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("accepted=1")),
+        "{made:?}"
+    );
+    // A withdrawal: its entry cannot be written, so the batch stays as it was.
+    block(true);
+    let uri = format!("/api/v1/submissions/{id}/withdraw");
+    let r = h
+        .post_json(&uri, Role::Reporter, json!({"reason": "测试撤回"}))
+        .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    let status = || {
+        tokio::task::block_in_place(|| h.state.store.submission(id))
+            .unwrap()
+            .unwrap()
+            .status
+    };
+    assert_eq!(status(), "committed", "withdrawn without its entry");
+    block(false);
+    let r = h
+        .post_json(&uri, Role::Reporter, json!({"reason": "测试撤回"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(status(), "withdrawn");
+    let done = h.trail("submission.withdraw", &format!("submission:{id}"));
+    // (The refused attempt's own entry could not be written either.)
+    assert_eq!(
+        done.iter()
+            .map(|a| a.entry.outcome.as_str())
+            .collect::<Vec<_>>(),
+        ["ok"],
+        "{done:?}"
+    );
+}
+
 /// A row changed below the last checkpoint is found by the service's own periodic
 /// verification: logged, counted in /metrics, written to the trail once, and checkpoint signing
 /// stops until a verification passes again.

@@ -83,7 +83,15 @@ pub enum StoreError {
     /// had just committed (the cached head was stale); the appender reads the head and retries.
     #[error("审计日志链头已被另一写入者推进")]
     ChainMoved,
+    /// A write's audit entry, written before it commits, could not be: nothing was changed.
+    #[error("审计记录无法写入，本次操作未执行（未作任何更改），请稍后再试：{0}")]
+    AuditUnwritten(String),
 }
+
+/// A step a write runs just before it commits, inside its transaction: the service writes the
+/// write's audit entry there when the trail is in another store than the write (an SQLite
+/// platform file), so that no write commits without its entry. Its error rolls the write back.
+pub type BeforeCommit<'a> = &'a dyn Fn() -> Result<(), StoreError>;
 
 /// What a process given another key file than the platform's is told.
 pub const KEY_NOT_THE_PLATFORMS: &str = "所用密钥文件不是平台的：与平台审计日志登记的密钥标识不符。请用 --keys（或 XINYONG_KEYS）指向平台的密钥文件";

@@ -155,6 +155,16 @@ pub(crate) fn end_on(
 
 impl Store {
     pub fn withdraw_record(&self, id: &str, w: &Withdrawal<'_>) -> Result<(), StoreError> {
+        self.withdraw_record_then(id, w, &|| Ok(()))
+    }
+
+    /// [`Store::withdraw_record`], running `before_commit` in its transaction.
+    pub fn withdraw_record_then(
+        &self,
+        id: &str,
+        w: &Withdrawal<'_>,
+        before_commit: crate::BeforeCommit<'_>,
+    ) -> Result<(), StoreError> {
         let (subject, key) = parse_record_id(id)
             .ok_or_else(|| StoreError::NotFound(format!("记录编号“{id}”格式不对")))?;
         self.write(|c| {
@@ -177,7 +187,8 @@ impl Store {
             if signed {
                 return Err(StoreError::Refused(CASE_COMMITMENT.into()));
             }
-            end_on(c, &subject, &key, w, "withdrawn")
+            end_on(c, &subject, &key, w, "withdrawn")?;
+            before_commit()
         })
     }
 
@@ -198,6 +209,16 @@ impl Store {
         &self,
         submission_id: i64,
         w: &Withdrawal<'_>,
+    ) -> Result<BatchWithdrawal, StoreError> {
+        self.withdraw_submission_then(submission_id, w, &|| Ok(()))
+    }
+
+    /// [`Store::withdraw_submission`], running `before_commit` in its transaction.
+    pub fn withdraw_submission_then(
+        &self,
+        submission_id: i64,
+        w: &Withdrawal<'_>,
+        before_commit: crate::BeforeCommit<'_>,
     ) -> Result<BatchWithdrawal, StoreError> {
         self.write(|c| {
             let sub = c
@@ -297,6 +318,7 @@ impl Store {
                 &[w.reason.into(), Val::Int(submission_id)],
             )?;
             left.withdrawn = keys.len() as u64;
+            before_commit()?;
             Ok(left)
         })
     }

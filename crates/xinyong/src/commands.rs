@@ -364,11 +364,33 @@ fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
     let mut failed: Vec<serde_json::Value> = Vec::new();
     for f in &a.files {
         let pb = progress_bar(!a.json, &f.display().to_string());
-        let result = importer.import_path(f, &opts, &|n| {
+        // The batch's entry goes in before it commits (see the service's import): no batch
+        // stands without it; one that then fails to commit gets a second entry saying so.
+        let entry_first = |b: &ingest::Committing| {
+            ctx.audit_as(
+                a.actor.as_deref(),
+                "submission.create",
+                Some(format!("submission:{}", b.submission_id)),
+                "ok",
+                Some(format!(
+                    "unit={} class={} file={} rows={} accepted={} rejected={} actor={}",
+                    b.source_unit,
+                    b.class,
+                    f.display(),
+                    b.rows_read,
+                    b.accepted,
+                    b.rejected,
+                    opts.actor
+                )),
+            )
+            .map_err(|e| e.to_string())
+        };
+        let progress = |n| {
             if let Some(pb) = &pb {
                 pb.set_position(n);
             }
-        });
+        };
+        let result = importer.import_path_then(f, &opts, &progress, &entry_first);
         if let Some(pb) = pb {
             pb.finish_and_clear();
         }
@@ -387,25 +409,23 @@ fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
                 continue;
             }
         };
-        ctx.audit_as(
-            a.actor.as_deref(),
-            "submission.create",
-            summary
-                .submission_id
-                .or(summary.duplicate_of)
-                .map(|i| format!("submission:{i}")),
-            "ok",
-            Some(format!(
-                "unit={} class={} file={} rows={} accepted={} rejected={} actor={}",
-                summary.source_unit,
-                summary.class,
-                f.display(),
-                summary.rows_read,
-                summary.accepted,
-                summary.rejected,
-                opts.actor
-            )),
-        )?;
+        // A repeat commits nothing and was not entered before: entered now.
+        if let Some(earlier) = summary.duplicate_of {
+            ctx.audit_as(
+                a.actor.as_deref(),
+                "submission.create",
+                Some(format!("submission:{earlier}")),
+                "ok",
+                Some(format!(
+                    "unit={} class={} file={} rows={} duplicate_of={earlier} actor={}",
+                    summary.source_unit,
+                    summary.class,
+                    f.display(),
+                    summary.rows_read,
+                    opts.actor
+                )),
+            )?;
+        }
         if !a.json {
             println!("{}", summary_text(&summary));
             if summary.rejected > 0
@@ -499,7 +519,7 @@ fn submissions(ctx: &Ctx, source: Option<String>, limit: i64, json_out: bool) ->
 
 fn withdraw(ctx: &Ctx, a: WithdrawArgs) -> Result<()> {
     let store = ctx.store()?;
-    // The key file is checked before anything is written (the withdrawal is audited after).
+    // The key file is checked before anything is written.
     ctx.platform()?;
     let unit = ctx
         .rules
@@ -517,18 +537,42 @@ fn withdraw(ctx: &Ctx, a: WithdrawArgs) -> Result<()> {
         reason,
         at: ctx.clock.now(),
     };
+    let detail = format!("unit={} actor={actor} reason={reason}", unit.name);
+    // The entry goes in before the withdrawal commits (the trail is in the platform store): no
+    // withdrawal stands without it; one that then fails gets a second entry saying so.
+    let claimed = a.actor.as_deref();
+    let first = |action: &str, object: String| {
+        let detail = detail.clone();
+        let action = action.to_string();
+        move || {
+            ctx.audit_as(
+                claimed,
+                &action,
+                Some(object.clone()),
+                "ok",
+                Some(detail.clone()),
+            )
+            .map_err(|e| store::StoreError::AuditUnwritten(e.to_string()))
+        }
+    };
     let (action, object, done) = match (&a.record, a.submission) {
         (Some(r), _) => (
             "record.withdraw",
             format!("record:{r}"),
             store
-                .withdraw_record(r, &w)
+                .withdraw_record_then(r, &w, &first("record.withdraw", format!("record:{r}")))
                 .map(|()| format!("记录{r}已撤回（原因：{reason}）")),
         ),
         (None, Some(s)) => (
             "submission.withdraw",
             format!("submission:{s}"),
-            store.withdraw_submission(s, &w).map(|n| {
+            store
+                .withdraw_submission_then(
+                    s,
+                    &w,
+                    &first("submission.withdraw", format!("submission:{s}")),
+                )
+                .map(|n| {
                 let mut m = format!(
                     "报送批次{s}已撤回，{}条记录各增加一个撤回版本（原因：{reason}）",
                     n.withdrawn
@@ -545,13 +589,15 @@ fn withdraw(ctx: &Ctx, a: WithdrawArgs) -> Result<()> {
         ),
         (None, None) => bail!("请给出 --record 或 --submission"),
     };
-    ctx.audit_as(
-        a.actor.as_deref(),
-        action,
-        Some(object),
-        if done.is_ok() { "ok" } else { "failed" },
-        Some(format!("unit={} actor={actor} reason={reason}", unit.name)),
-    )?;
+    if done.is_err() {
+        ctx.audit_as(
+            a.actor.as_deref(),
+            action,
+            Some(object),
+            "failed",
+            Some(detail),
+        )?;
+    }
     println!("{}", done?);
     Ok(())
 }

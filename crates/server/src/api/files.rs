@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use views::Audience;
 
 use crate::body::{ApiJson, ApiPath, ApiQuery, LargeJson};
-use crate::context::{Ctx, audit};
+use crate::context::{Ctx, audit, audit_entry, audited_write, entry_first};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{Shared, blocking, today};
 
@@ -322,7 +322,14 @@ pub async fn withdraw_record(
 ) -> ApiResult<Json<Withdrawn>> {
     let why = reason(&body.reason)?;
     let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
-    let (s, c, rid) = (state.clone(), ctx.clone(), id.clone());
+    let entry = audit_entry(
+        &ctx,
+        "record.withdraw",
+        Some(id.clone()),
+        "ok",
+        Some(body.reason),
+    );
+    let (s, c, rid, e) = (state.clone(), ctx.clone(), id, entry.clone());
     let r = blocking(move || {
         let w = store::Withdrawal {
             unit: &unit,
@@ -330,7 +337,9 @@ pub async fn withdraw_record(
             reason: &why,
             at: s.clock.now(),
         };
-        s.store.withdraw_record(&rid, &w)?;
+        // Its entry goes in before it commits (see `entry_first`).
+        s.store
+            .withdraw_record_then(&rid, &w, &entry_first(&s, &c, e))?;
         crate::api::submissions::refresh_checks(&s);
         Ok(Withdrawn {
             withdrawn: 1,
@@ -339,15 +348,7 @@ pub async fn withdraw_record(
         })
     })
     .await;
-    audit(
-        &state,
-        &ctx,
-        "record.withdraw",
-        Some(id),
-        if r.is_ok() { "ok" } else { "failed" },
-        Some(body.reason),
-    )
-    .await;
+    audited_write(&state, &ctx, &r, entry).await;
     r.map(Json)
 }
 

@@ -15,7 +15,7 @@ use store::{AcceptedRow, Channel, Problem, Submission};
 
 use crate::api::files::{Withdraw, Withdrawn, reason};
 use crate::body::{ApiJson, ApiPath, ApiQuery};
-use crate::context::{Ctx, audit};
+use crate::context::{Ctx, audit, audit_entry, audited_write, entry_first, record_first};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{Shared, blocking};
 
@@ -98,7 +98,7 @@ async fn import_body_here(
         &unit,
     )
     .await?;
-    let (s, actor) = (state.clone(), ctx.principal.actor());
+    let (s, actor, c) = (state.clone(), ctx.principal.actor(), ctx.clone());
     state
         .metrics
         .imports_running
@@ -116,8 +116,24 @@ async fn import_body_here(
             actor,
             channel,
         };
+        // The entry goes in before the batch commits (the trail lives in the platform store, a
+        // file of its own on SQLite): a batch never stands without it, and one that then fails
+        // to commit gets a second entry saying so (below).
+        let entry_first = |b: &ingest::Committing| {
+            let entry = audit_entry(
+                &c,
+                "submission.create",
+                Some(format!("submission:{}", b.submission_id)),
+                "ok",
+                Some(format!(
+                    "class={} rows={} accepted={} rejected={} duplicate_of=None",
+                    b.class, b.rows_read, b.accepted, b.rejected
+                )),
+            );
+            record_first(&s, &c, entry).map_err(|e| e.to_string())
+        };
         let r = importer
-            .import_reader(file_name, format, reader, &opts, &|_| {})
+            .import_reader_then(file_name, format, reader, &opts, &|_| {}, &entry_first)
             .map(|mut x| {
                 // The service process's memory is the operator's business, not the sender's.
                 x.peak_memory_mib = None;
@@ -140,16 +156,13 @@ async fn import_body_here(
         .imports_running
         .fetch_sub(1, Ordering::Relaxed);
     let (outcome, object, detail) = match &result {
+        // Its entry was written before it committed.
+        Ok(s) if s.submission_id.is_some() => {
+            count_import(state, s);
+            return result;
+        }
         Ok(s) => {
-            state.metrics.submissions.fetch_add(1, Ordering::Relaxed);
-            state
-                .metrics
-                .rows_accepted
-                .fetch_add(s.accepted, Ordering::Relaxed);
-            state
-                .metrics
-                .rows_rejected
-                .fetch_add(s.rejected, Ordering::Relaxed);
+            count_import(state, s);
             (
                 "ok".to_string(),
                 s.submission_id
@@ -161,10 +174,19 @@ async fn import_body_here(
                 )),
             )
         }
+        // Undone because the trail refused its entry: a second one would be refused too.
+        Err(_) if ctx.write_undone.load(Ordering::SeqCst) => return result,
         Err(e) => (format!("failed:{}", e.code()), None, Some(e.to_string())),
     };
     audit(state, ctx, "submission.create", object, &outcome, detail).await;
     result
+}
+
+fn count_import(state: &Shared, s: &ImportSummary) {
+    let m = &state.metrics;
+    m.submissions.fetch_add(1, Ordering::Relaxed);
+    m.rows_accepted.fetch_add(s.accepted, Ordering::Relaxed);
+    m.rows_rejected.fetch_add(s.rejected, Ordering::Relaxed);
 }
 
 #[utoipa::path(post, path = "/api/v1/submissions", summary = "报送数据（推送JSON或上传文件）", tag = "报送", security(("token" = [])),
@@ -396,7 +418,14 @@ pub async fn withdraw_submission(
 ) -> ApiResult<store::BatchWithdrawal> {
     let why = reason(why)?;
     let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
-    let (s, c, w) = (state.clone(), ctx.clone(), why.clone());
+    let entry = audit_entry(
+        ctx,
+        "submission.withdraw",
+        Some(format!("submission:{id}")),
+        "ok",
+        Some(why.clone()),
+    );
+    let (s, c, w, e) = (state.clone(), ctx.clone(), why, entry.clone());
     let r = blocking(move || {
         visible_submission(&s, &c, id)?;
         let wd = store::Withdrawal {
@@ -405,20 +434,15 @@ pub async fn withdraw_submission(
             reason: &w,
             at: s.clock.now(),
         };
-        let n = s.store.withdraw_submission(id, &wd)?;
+        // Its entry goes in before it commits (see `entry_first`).
+        let n = s
+            .store
+            .withdraw_submission_then(id, &wd, &entry_first(&s, &c, e))?;
         refresh_checks(&s);
         Ok(n)
     })
     .await;
-    audit(
-        state,
-        ctx,
-        "submission.withdraw",
-        Some(format!("submission:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
-        Some(why),
-    )
-    .await;
+    audited_write(state, ctx, &r, entry).await;
     r
 }
 
