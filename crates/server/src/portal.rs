@@ -1058,7 +1058,11 @@ async fn opendata_csv(
             };
             for r in &page {
                 let mut rec = vec![r.record_id.clone()];
-                rec.extend(views::portal::open_values(&columns, &r.payload));
+                rec.extend(views::portal::open_values(
+                    &columns,
+                    &r.payload,
+                    r.decided_on,
+                ));
                 // 公示截止期 is the platform's: the window it computed (units mostly leave the
                 // item empty), as the web page shows it.
                 if let (Some(i), Some(d)) = (ends_at, r.public_ends) {

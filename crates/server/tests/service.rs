@@ -238,6 +238,57 @@ fn full_resident_ids(text: &str) -> Vec<String> {
     out
 }
 
+/// A 文号 stored before the importer masked an adult's ID number typed into it (a store an
+/// earlier version imported) is masked on the way out, wherever it is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_number_stored_unmasked_is_masked_when_read() {
+    let h = harness();
+    let no = format!("盐环罚〔2026〕{}号", h.person);
+    let csv = unit_penalty_csv(
+        &h.state,
+        &[("盐城市某某化工有限公司", "法人及非法人组织", &h.org, &no)],
+    );
+    let summary = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &csv));
+    assert_eq!(summary.accepted, 1, "{summary:?}");
+    // As an earlier importer stored it: the number in the 文号 whole.
+    let masked = format!(
+        "盐环罚〔2026〕{}号",
+        domain::ids::mask_id_number(&h.person)
+    );
+    tokio::task::block_in_place(|| {
+        h.state.store.write(|c| {
+            c.batch(&format!(
+                "DROP TRIGGER record_versions_immutable_u;
+                 UPDATE record_versions SET payload = replace(payload, '{masked}', '{no}')"
+            ))
+        })
+    })
+    .unwrap();
+    let stored = tokio::task::block_in_place(|| {
+        h.state.store.read(|c| {
+            c.query_one(
+                "SELECT COUNT(*) FROM record_versions WHERE payload LIKE $1",
+                &[format!("%{no}%").into()],
+            )?
+            .map_or(Ok(0), |r| r.i64(0))
+        })
+    })
+    .unwrap();
+    assert_eq!(stored, 1, "the old store's 文号 was not put back");
+    for (uri, role) in [
+        (format!("/api/v1/subjects/{}", h.org), Role::Public),
+        (format!("/subjects/{}", h.org), Role::Public),
+        ("/publicity/penalties".to_string(), Role::Public),
+        ("/opendata/penalties.csv".to_string(), Role::Public),
+        (format!("/api/v1/subjects/{}", h.org), Role::Deciding),
+    ] {
+        let r = h.get(&uri, role).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        assert!(r.text().contains(&masked), "{uri}: {}", r.text());
+        assert!(full_resident_ids(&r.text()).is_empty(), "{uri}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_public_response_shows_a_full_resident_id() {
     let h = harness();

@@ -322,7 +322,12 @@ pub struct Version {
 
 /// Decodes a payload object into (code, value) pairs without building a JSON tree.
 pub fn payload_pairs(payload: &str) -> Vec<(String, String)> {
-    payload_items(payload)
+    payload_pairs_on(payload, None)
+}
+
+/// [`payload_pairs`] of a record decided on `decided_on` (see [`payload_items_on`]).
+pub fn payload_pairs_on(payload: &str, decided_on: Option<NaiveDate>) -> Vec<(String, String)> {
+    payload_items_on(payload, decided_on)
         .into_iter()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
@@ -331,8 +336,19 @@ pub fn payload_pairs(payload: &str) -> Vec<(String, String)> {
 /// The same pairs borrowed from the payload where no escape had to be undone (item codes
 /// always; most values): a credit file of a thousand records then allocates no code strings.
 pub fn payload_items(payload: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    payload_items_on(payload, None)
+}
+
+/// [`payload_items`] of a record decided on `decided_on`: a document number is masked as the
+/// importer masks it now (an adult's ID number written into it: `mask_adult_ids_in`), for
+/// records stored before it did. Without the date, judged as of today — a 文号 numbered by its
+/// decision's own date is shown whole for fourteen years after it.
+pub fn payload_items_on(
+    payload: &str,
+    decided_on: Option<NaiveDate>,
+) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
     use serde::de::{Deserializer, MapAccess, Visitor};
-    struct Pairs;
+    struct Pairs(NaiveDate);
     impl<'de> Visitor<'de> for Pairs {
         type Value = Vec<(Cow<'de, str>, Cow<'de, str>)>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -348,10 +364,14 @@ pub fn payload_items(payload: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
                 // counted first: most values hold too few to be looked up at all.
                 let key = k.0.as_ref();
                 let v = if !domain::ids::may_hold_a_number(&v.0)
-                    || DOCUMENT_NUMBERS.contains(&key)
                     || (CHECKED_CODES.contains(&key) && !domain::ids::shaped_as_resident_id(&v.0))
                 {
                     v.0
+                } else if DOCUMENT_NUMBERS.contains(&key) {
+                    match domain::ids::mask_adult_ids_in(&v.0, self.0) {
+                        Cow::Borrowed(_) => v.0,
+                        Cow::Owned(masked) => Cow::Owned(masked),
+                    }
                 } else {
                     match domain::ids::mask_personal_in(&v.0) {
                         Cow::Borrowed(_) => v.0,
@@ -363,8 +383,9 @@ pub fn payload_items(payload: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
             Ok(out)
         }
     }
+    let on = decided_on.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let mut de = serde_json::Deserializer::from_str(payload);
-    de.deserialize_map(Pairs).unwrap_or_default()
+    de.deserialize_map(Pairs(on)).unwrap_or_default()
 }
 
 /// The items that number a document (the catalog's `decision_no` items, a test holds them to
@@ -537,7 +558,7 @@ mod payload_tests {
 
 #[cfg(test)]
 mod masking_tests {
-    use super::payload_items;
+    use super::{payload_items, payload_items_on};
 
     /// A payload stored before free text was masked at import still shows no ID number.
     #[test]
@@ -548,7 +569,8 @@ mod masking_tests {
             &id[..17],
             domain::ids::ric_check_char(&id.as_bytes()[..17])
         );
-        // A document number shaped like an ID number (area, date, serial) is left as written.
+        // An adult's ID number typed into a document number, stored before the importer
+        // masked it, is masked on the way out as the importer masks it now.
         let payload =
             format!(r#"{{"BZ":"代理人李华（身份证号{id}）","CF_WSH":"盐环罚〔2026〕{id}号"}}"#);
         let items = payload_items(&payload);
@@ -556,7 +578,21 @@ mod masking_tests {
             items[0].1,
             format!("代理人李华（身份证号{}）", domain::ids::mask_id_number(&id))
         );
-        assert_eq!(items[1].1, format!("盐环罚〔2026〕{id}号"));
+        let masked = format!("盐环罚〔2026〕{}号", domain::ids::mask_id_number(&id));
+        assert_eq!(items[1].1, masked);
+        let on = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d);
+        assert_eq!(payload_items_on(&payload, on(2026, 6, 5))[1].1, masked);
+        // A document number shaped like an ID number by its area, the decision's own date and
+        // a serial is left as written.
+        let own = "320902202403150006";
+        let own = format!(
+            "{}{}",
+            &own[..17],
+            domain::ids::ric_check_char(&own.as_bytes()[..17])
+        );
+        let payload = format!(r#"{{"CF_WSH":"{own}"}}"#);
+        assert_eq!(payload_items_on(&payload, on(2024, 3, 15))[0].1, own);
+        assert_eq!(payload_items(&payload)[0].1, own);
         // A checked code column is not searched, unless its value is shaped as an ID number
         // (one that passed the USCC check by chance is still not shown).
         let payload = format!(r#"{{"CF_CFJGDM":"113209000014018501","CF_XDR_SHXYM":"{id}"}}"#);

@@ -310,7 +310,7 @@ fn record_view(
     let several = class
         .index_of_role(domain::catalog::Role::PenaltyCategories)
         .map(|i| class.items[i].code.as_str());
-    let items = store::payload_items(&v.payload)
+    let items = store::payload_items_on(&v.payload, v.decided_on)
         .into_iter()
         .map(|(code, value)| {
             let is_several = several == Some(code.as_ref());

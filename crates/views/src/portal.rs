@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use domain::catalog::{CatalogClass, Role};
 use rulebook::Rulebook;
 use serde::Serialize;
-use store::{PublicRecord, payload_pairs};
+use store::{PublicRecord, payload_pairs_on};
 
 /// One line of a 双公示 or list column.
 #[derive(Debug, Clone, Serialize)]
@@ -54,7 +54,9 @@ pub fn column_rows(rules: &Rulebook, records: &[PublicRecord]) -> Vec<ColumnRow>
         .iter()
         .filter_map(|r| {
             let class = rules.catalog.class_by_code(&r.class_code)?;
-            let items: HashMap<String, String> = payload_pairs(&r.payload).into_iter().collect();
+            let items: HashMap<String, String> = payload_pairs_on(&r.payload, r.decided_on)
+                .into_iter()
+                .collect();
             let code = {
                 let uscc = role_value(class, &items, Role::SubjectUscc);
                 // A person is shown by the masked ID number, never the whole of it.
@@ -124,8 +126,13 @@ pub fn open_columns(class: &CatalogClass) -> Vec<(String, String)> {
 }
 
 /// The public values of a record, aligned with [`open_columns`].
-pub fn open_values(columns: &[(String, String)], payload: &str) -> Vec<String> {
-    let items: HashMap<String, String> = payload_pairs(payload).into_iter().collect();
+pub fn open_values(
+    columns: &[(String, String)],
+    payload: &str,
+    decided_on: Option<chrono::NaiveDate>,
+) -> Vec<String> {
+    let items: HashMap<String, String> =
+        payload_pairs_on(payload, decided_on).into_iter().collect();
     columns
         .iter()
         .map(|(c, _)| items.get(c).cloned().unwrap_or_default())
