@@ -556,6 +556,53 @@ async fn repair_and_objection_end_to_end_on_postgres() {
     run(h).await;
 }
 
+/// A step of a case writes its audit entry before it commits: when the trail cannot take it,
+/// the case is where it was and the answer is 503; when it can, one entry says it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_step_does_not_stand_without_its_audit_entry() {
+    let h = harness();
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let record_id = mine["records"][0]["record_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = h
+        .post_json(
+            "/api/v1/objections",
+            Role::Subject,
+            serde_json::json!({"record_id": record_id, "reason": "罚款金额与决定书不符"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let oid = r.json()["case_id"].as_i64().unwrap();
+    jobs(&h).await;
+    let state = || {
+        tokio::task::block_in_place(|| h.state.store.case(oid))
+            .unwrap()
+            .unwrap()
+            .state
+    };
+    assert_eq!(state(), "forwarded");
+    let maintain = serde_json::json!({"action": "maintain", "reason": "经核实金额无误"});
+    h.block_audit(true);
+    let r = act(&h, oid, Role::Reporter, maintain.clone()).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert!(r.text().contains("未作任何更改"), "{}", r.text());
+    assert_eq!(state(), "forwarded", "a step stood without its entry");
+    h.block_audit(false);
+    let r = act(&h, oid, Role::Reporter, maintain).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_ne!(state(), "forwarded");
+    let done = h.trail("case.action", &format!("case:{oid}"));
+    assert_eq!(
+        done.iter()
+            .map(|a| a.entry.outcome.as_str())
+            .collect::<Vec<_>>(),
+        ["ok"],
+        "{done:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_forms_apply_and_decide() {
     let mut h = harness();

@@ -178,6 +178,52 @@ async fn check(h: &Harness, role: Role, code: &str, matter: &str) -> (StatusCode
     (r.status, v)
 }
 
+/// A list action writes its audit entry before it commits: when the trail cannot take it, the
+/// entry on the list is as it was and the answer is 503; when it can, one entry says it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_action_does_not_stand_without_its_audit_entry() {
+    let h = harness();
+    let x = city(&h);
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    let id = v["entries"][0]["record_id"].as_str().unwrap().to_string();
+    let versions = || {
+        tokio::task::block_in_place(|| h.state.store.record(&id))
+            .unwrap()
+            .unwrap()
+            .1
+            .versions
+            .len()
+    };
+    let before = versions();
+    let uri = format!("/api/v1/lists/{id}/actions");
+    let act = || {
+        h.clock
+            .set(h.clock.now() + chrono::Duration::milliseconds(10));
+        h.post_json(
+            &uri,
+            Role::Deciding,
+            json!({"action": "rectify", "deadline": "2026-09-30", "reason": "约谈并责令限期整改"}),
+        )
+    };
+    h.block_audit(true);
+    let r = act().await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert!(r.text().contains("未作任何更改"), "{}", r.text());
+    assert_eq!(versions(), before, "a list action stood without its entry");
+    h.block_audit(false);
+    let r = act().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(versions(), before + 1);
+    let done = h.trail("list.action", &id);
+    assert_eq!(
+        done.iter()
+            .map(|a| a.entry.outcome.as_str())
+            .collect::<Vec<_>>(),
+        ["ok"],
+        "{done:?}"
+    );
+}
+
 fn measure_ids(v: &Value) -> Vec<String> {
     v["measures"]
         .as_array()

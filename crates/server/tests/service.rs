@@ -251,10 +251,7 @@ async fn a_document_number_stored_unmasked_is_masked_when_read() {
     let summary = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &csv));
     assert_eq!(summary.accepted, 1, "{summary:?}");
     // As an earlier importer stored it: the number in the 文号 whole.
-    let masked = format!(
-        "盐环罚〔2026〕{}号",
-        domain::ids::mask_id_number(&h.person)
-    );
+    let masked = format!("盐环罚〔2026〕{}号", domain::ids::mask_id_number(&h.person));
     tokio::task::block_in_place(|| {
         h.state.store.write(|c| {
             c.batch(&format!(
@@ -2321,19 +2318,7 @@ async fn a_token_is_not_made_without_its_audit_entry() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_write_stands_without_its_audit_entry() {
     let h = harness();
-    let block = |on: bool| {
-        tokio::task::block_in_place(|| {
-            h.state.platform.write(|c| {
-                c.batch(if on {
-                    "CREATE TRIGGER block_audit BEFORE INSERT ON audit_log
-                     BEGIN SELECT RAISE(ABORT, 'blocked by test'); END"
-                } else {
-                    "DROP TRIGGER block_audit"
-                })
-            })
-        })
-        .unwrap()
-    };
+    let block = |on: bool| h.block_audit(on);
     let account = |name: &str| {
         tokio::task::block_in_place(|| h.state.platform.account_by_username(name)).unwrap()
     };
@@ -2416,19 +2401,7 @@ async fn no_write_stands_without_its_audit_entry() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_batch_or_withdrawal_stands_without_its_audit_entry() {
     let h = harness();
-    let block = |on: bool| {
-        tokio::task::block_in_place(|| {
-            h.state.platform.write(|c| {
-                c.batch(if on {
-                    "CREATE TRIGGER block_audit BEFORE INSERT ON audit_log
-                     BEGIN SELECT RAISE(ABORT, 'blocked by test'); END"
-                } else {
-                    "DROP TRIGGER block_audit"
-                })
-            })
-        })
-        .unwrap()
-    };
+    let block = |on: bool| h.block_audit(on);
     let batches = || {
         tokio::task::block_in_place(|| h.state.store.submissions(None, 100))
             .unwrap()

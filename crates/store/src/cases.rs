@@ -688,6 +688,15 @@ impl Store {
 
     /// Applies a transition if the case is still where the caller saw it.
     pub fn transition_case(&self, t: &Transition) -> Result<(), StoreError> {
+        self.transition_case_then(t, &|| Ok(()))
+    }
+
+    /// [`Store::transition_case`], running `before_commit` in its transaction.
+    pub fn transition_case_then(
+        &self,
+        t: &Transition,
+        before_commit: crate::BeforeCommit<'_>,
+    ) -> Result<(), StoreError> {
         self.write(|c| {
             let (decided_on, reason) = match &t.decided {
                 Some((d, r)) => (Val::Date(*d), Val::Text(r.clone())),
@@ -808,7 +817,7 @@ impl Store {
                 )?;
             }
             insert_effects(c, &t.effects, Some(t.case_id), &t.event.actor, t.event.at)?;
-            Ok(())
+            before_commit()
         })
     }
 

@@ -379,9 +379,24 @@ impl Store {
         action: &ListAction,
         ch: &ListChange<'_>,
     ) -> Result<(), StoreError> {
+        self.list_action_then(id, lists, action, ch, &|| Ok(()))
+    }
+
+    /// [`Store::list_action`], running `before_commit` in its transaction.
+    pub fn list_action_then(
+        &self,
+        id: &str,
+        lists: &[&str],
+        action: &ListAction,
+        ch: &ListChange<'_>,
+        before_commit: crate::BeforeCommit<'_>,
+    ) -> Result<(), StoreError> {
         let (subject, key) = parse_record_id(id)
             .ok_or_else(|| StoreError::NotFound(format!("记录编号“{id}”格式不对")))?;
-        self.write(|c| apply(c, &subject, &key, lists, action, ch))
+        self.write(|c| {
+            apply(c, &subject, &key, lists, action, ch)?;
+            before_commit()
+        })
     }
 
     /// Moves off their lists the entries whose validity ended before `today`, each in its own

@@ -954,6 +954,23 @@ impl Casework<'_> {
         files: &[Upload],
         now: DateTime<Utc>,
     ) -> Result<Case, CaseError> {
+        self.act_then(actor, id, action, reason, performed, files, now, &|| Ok(()))
+    }
+
+    /// [`Casework::act_with_files`], running `before_commit` in the step's transaction (the
+    /// service writes the step's audit entry there).
+    #[allow(clippy::too_many_arguments)]
+    pub fn act_then(
+        &self,
+        actor: &Actor,
+        id: i64,
+        action: Action,
+        reason: &str,
+        performed: Option<bool>,
+        files: &[Upload],
+        now: DateTime<Utc>,
+        before_commit: store::BeforeCommit<'_>,
+    ) -> Result<Case, CaseError> {
         let case = self.case_for(actor, id)?;
         if action == Action::Cancel && !may_cancel(actor, &case) {
             return Err(CaseError::Refused(
@@ -1201,7 +1218,7 @@ impl Casework<'_> {
             }
             _ => {}
         }
-        self.store.transition_case(&t)?;
+        self.store.transition_case_then(&t, before_commit)?;
         self.store
             .case(id)?
             .ok_or_else(|| CaseError::NotFound(format!("申请{id}不存在")))

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use workflows::{Actor, CaseError, CaseView, Casework, Upload};
 
 use crate::body::{ApiJson, ApiPath, ApiQuery, BodyReader, TOO_LARGE};
-use crate::context::{Ctx, audit};
+use crate::context::{Ctx, audit, audit_entry, audited_write, entry_first};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{Shared, blocking, today};
 
@@ -545,7 +545,14 @@ pub async fn act(
 ) -> ApiResult<store::Case> {
     let a = writer(ctx)?;
     let action: Action = req.action.parse().map_err(ApiError::Unprocessable)?;
-    let (s, c2) = (state.clone(), ctx.clone());
+    let entry = audit_entry(
+        ctx,
+        "case.action",
+        Some(format!("case:{id}")),
+        "ok",
+        Some(format!("{}: {}", req.action, req.reason)),
+    );
+    let (s, c2, e) = (state.clone(), ctx.clone(), entry.clone());
     let reason = req.reason.clone();
     let r = blocking(move || {
         let w = casework(&s);
@@ -553,7 +560,8 @@ pub async fn act(
         if a.side != Side::Subject {
             may_act(c2.principal.role, &case.kind)?;
         }
-        let done = w.act_with_files(
+        // Its entry goes in before the step commits (see `entry_first`).
+        let done = w.act_then(
             &a,
             id,
             action,
@@ -561,6 +569,7 @@ pub async fn act(
             req.performed,
             &files,
             s.clock.now(),
+            &entry_first(&s, &c2, e),
         )?;
         // Checks see an ended list entry at once; if the refresh fails the jobs catch up within
         // seconds, and the step itself is done.
@@ -571,15 +580,7 @@ pub async fn act(
         Ok(done)
     })
     .await;
-    audit(
-        state,
-        ctx,
-        "case.action",
-        Some(format!("case:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
-        Some(format!("{}: {}", req.action, req.reason)),
-    )
-    .await;
+    audited_write(state, ctx, &r, entry).await;
     r
 }
 

@@ -16,7 +16,7 @@ use joint::check::{CheckResult, Checker};
 use serde::{Deserialize, Serialize};
 
 use crate::body::{ApiJson, ApiPath, ApiQuery, BodyReader, TOO_LARGE};
-use crate::context::{Ctx, audit};
+use crate::context::{Ctx, audit, audit_entry, audited_write, entry_first};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{Shared, blocking, today};
 
@@ -782,6 +782,25 @@ pub fn list_action_detail(r: &ApiResult<ListAction>, req: &ListActionRequest) ->
     )
 }
 
+/// A list action asked for and refused, in the trail (one done wrote its entry before it
+/// committed: `apply_list_action`).
+pub async fn audit_list_action(
+    state: &Shared,
+    ctx: &Ctx,
+    id: &str,
+    r: &ApiResult<ListAction>,
+    req: &ListActionRequest,
+) {
+    let entry = audit_entry(
+        ctx,
+        "list.action",
+        Some(id.to_string()),
+        "ok",
+        Some(list_action_detail(r, req)),
+    );
+    audited_write(state, ctx, r, entry).await;
+}
+
 /// A deciding unit's (or the credit office's) change to a list entry: rectification deadline,
 /// early exit, revocation. Checks see it at once. (The API and the console call this.)
 pub fn apply_list_action(
@@ -871,7 +890,15 @@ pub fn apply_list_action(
         .filter(|c| c.list_type == Some(domain::catalog::ListType::Red))
         .map(|c| c.code.as_str())
         .collect();
-    s.store.list_action(
+    // Its entry goes in before it commits (see `entry_first`).
+    let entry = audit_entry(
+        c,
+        "list.action",
+        Some(id.to_string()),
+        "ok",
+        Some(list_action_detail(&Ok(action.clone()), req)),
+    );
+    s.store.list_action_then(
         id,
         &lists,
         &action,
@@ -890,6 +917,7 @@ pub fn apply_list_action(
             today: today(now),
             rewarding: &rewarding,
         },
+        &entry_first(s, c, entry),
     )?;
     // Checks see the change at once.
     s.lists.refresh(&s.store, &s.platform, &s.rules)?;
@@ -914,15 +942,7 @@ pub async fn list_action(
         Ok((a, note)) => (Ok(a), note),
         Err(e) => (Err(e), Vec::new()),
     };
-    audit(
-        &state,
-        &ctx,
-        "list.action",
-        Some(id.clone()),
-        if r.is_ok() { "ok" } else { "failed" },
-        Some(list_action_detail(&r, &req)),
-    )
-    .await;
+    audit_list_action(&state, &ctx, &id, &r, &req).await;
     r?;
     Ok(Json(ListActionDone {
         record_id: id,

@@ -197,15 +197,7 @@ pub(super) async fn answer_list_action(
         Ok((a, notes)) => (Ok(a), notes),
         Err(e) => (Err(e), Vec::new()),
     };
-    audit(
-        state,
-        ctx,
-        "list.action",
-        Some(record_id),
-        if r.is_ok() { "ok" } else { "failed" },
-        Some(api::list_action_detail(&r, req)),
-    )
-    .await;
+    api::audit_list_action(state, ctx, &record_id, &r, req).await;
     match r {
         // What the platform made of the date (moved off a day off, counted without a year's
         // holiday notice) is said before going back, not left to be noticed in the list.

@@ -294,6 +294,21 @@ impl Harness {
         self.send(req.unwrap()).await
     }
 
+    /// Makes the platform store refuse every audit entry (`on`), or take them again.
+    pub fn block_audit(&self, on: bool) {
+        tokio::task::block_in_place(|| {
+            self.state.platform.write(|c| {
+                c.batch(if on {
+                    "CREATE TRIGGER block_audit BEFORE INSERT ON audit_log
+                     BEGIN SELECT RAISE(ABORT, 'blocked by test'); END"
+                } else {
+                    "DROP TRIGGER block_audit"
+                })
+            })
+        })
+        .unwrap()
+    }
+
     /// Audit entries of `action` on `object`, newest first.
     pub fn trail(&self, action: &str, object: &str) -> Vec<store::StoredAudit> {
         tokio::task::block_in_place(|| {
