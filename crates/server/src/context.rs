@@ -546,7 +546,7 @@ pub fn entry_first(
     state: &Shared,
     ctx: &Ctx,
     entry: NewAuditEntry,
-) -> impl Fn() -> Result<(), store::StoreError> {
+) -> impl Fn() -> Result<(), store::StoreError> + Send + use<> {
     let (state, ctx) = (state.clone(), ctx.clone());
     move || record_first(&state, &ctx, entry.clone())
 }

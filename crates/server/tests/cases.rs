@@ -556,25 +556,42 @@ async fn repair_and_objection_end_to_end_on_postgres() {
     run(h).await;
 }
 
-/// A step of a case writes its audit entry before it commits: when the trail cannot take it,
-/// the case is where it was and the answer is 503; when it can, one entry says it.
+/// An objection and a step of its case write their audit entry before they commit: when the
+/// trail cannot take it, nothing is opened or moved and the answer is 503; when it can, one
+/// entry says each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_case_step_does_not_stand_without_its_audit_entry() {
+async fn a_case_or_its_step_does_not_stand_without_its_audit_entry() {
     let h = harness();
     let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
     let record_id = mine["records"][0]["record_id"]
         .as_str()
         .unwrap()
         .to_string();
-    let r = h
-        .post_json(
+    let object = || {
+        h.post_json(
             "/api/v1/objections",
             Role::Subject,
             serde_json::json!({"record_id": record_id, "reason": "罚款金额与决定书不符"}),
         )
-        .await;
+    };
+    let open = || {
+        tokio::task::block_in_place(|| h.state.store.open_case_of("objection", &record_id)).unwrap()
+    };
+    h.block_audit(true);
+    let r = object().await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert!(open().is_none(), "an objection opened without its entry");
+    h.block_audit(false);
+    let r = object().await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let oid = r.json()["case_id"].as_i64().unwrap();
+    assert_eq!(open().map(|c| c.case_id), Some(oid));
+    let made = h.trail("objection.create", &record_id);
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert_eq!(
+        made[0].entry.detail.as_deref(),
+        Some(format!("case={oid}").as_str())
+    );
     jobs(&h).await;
     let state = || {
         tokio::task::block_in_place(|| h.state.store.case(oid))

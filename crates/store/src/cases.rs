@@ -630,6 +630,15 @@ impl Store {
     /// Opens a case; fails if the record changed since its pre-review or already has an open
     /// case of this kind.
     pub fn open_case(&self, n: &NewCase) -> Result<i64, StoreError> {
+        self.open_case_then(n, &|_| Ok(()))
+    }
+
+    /// [`Store::open_case`], running `before_commit` with the new case's id in its transaction.
+    pub fn open_case_then(
+        &self,
+        n: &NewCase,
+        before_commit: &dyn Fn(i64) -> Result<(), StoreError>,
+    ) -> Result<i64, StoreError> {
         let (subject, key) = parse_record_id(&n.record_id)
             .ok_or_else(|| StoreError::NotFound(format!("记录编号“{}”格式不对", n.record_id)))?;
         self.write(|c| {
@@ -682,6 +691,7 @@ impl Store {
             if n.kind == "objection" {
                 relabel(c, &subject, &key, &n.record_id, n.opened_at)?;
             }
+            before_commit(case_id)?;
             Ok(case_id)
         })
     }
@@ -833,6 +843,19 @@ impl Store {
         at: DateTime<Utc>,
         max_files: usize,
     ) -> Result<(), StoreError> {
+        self.add_case_files_then(case_id, files, actor, at, max_files, &|| Ok(()))
+    }
+
+    /// [`Store::add_case_files`], running `before_commit` in its transaction.
+    pub fn add_case_files_then(
+        &self,
+        case_id: i64,
+        files: &[NewFile],
+        actor: &str,
+        at: DateTime<Utc>,
+        max_files: usize,
+        before_commit: crate::BeforeCommit<'_>,
+    ) -> Result<(), StoreError> {
         self.write(|c| {
             let lock = if c.backend() == Backend::Postgres {
                 " FOR UPDATE"
@@ -870,7 +893,8 @@ impl Store {
                 Some(case_id),
                 actor,
                 at,
-            )
+            )?;
+            before_commit()
         })
     }
 

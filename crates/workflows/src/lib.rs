@@ -627,6 +627,31 @@ impl Casework<'_> {
         files: &[Upload],
         now: DateTime<Utc>,
     ) -> Result<i64, CaseError> {
+        let none = |_| Ok(());
+        self.apply_repair_then(
+            actor,
+            record_id,
+            commitment_signed,
+            statement,
+            files,
+            now,
+            &none,
+        )
+    }
+
+    /// [`Casework::apply_repair`], running `before_commit` with the new case's id in its
+    /// transaction (the service writes the application's audit entry there).
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_repair_then(
+        &self,
+        actor: &Actor,
+        record_id: &str,
+        commitment_signed: bool,
+        statement: &str,
+        files: &[Upload],
+        now: DateTime<Utc>,
+        before_commit: &dyn Fn(i64) -> Result<(), StoreError>,
+    ) -> Result<i64, CaseError> {
         if !matches!(actor.side, Side::Subject | Side::Office) {
             return Err(CaseError::Forbidden(
                 "信用修复由主体本人（或代办的市信用办）申请".into(),
@@ -689,33 +714,36 @@ impl Casework<'_> {
             record_id: Some(head.record_id.clone()),
             dedupe: format!("repair-new:{}:{}", head.record_id, now.timestamp_micros()),
         });
-        let id = self.store.open_case(&NewCase {
-            kind: "repair",
-            record_id: head.record_id.clone(),
-            record_version: head.version,
-            unit: unit.clone(),
-            state: CaseState::Submitted.as_str(),
-            opened_by: actor.id.clone(),
-            opened_side: side_str(actor.side),
-            opened_at: now,
-            opened_on: today,
-            reason: statement.into(),
-            commitment: Some(format!(
-                "【{}，承诺编号{number}，已在信用门户该主体的“信用承诺”栏公开】{}",
-                wf.commitment.kind, wf.commitment.text
-            )),
-            deadline,
-            answer_due: None,
-            event: NewEvent {
-                action: Action::Submit.as_str().into(),
-                actor: actor.id.clone(),
-                side: side_str(actor.side).into(),
-                unit: actor.unit.clone(),
-                at: now,
-                note: with_warning(Some(pre.missing().join("；")), warning),
+        let id = self.store.open_case_then(
+            &NewCase {
+                kind: "repair",
+                record_id: head.record_id.clone(),
+                record_version: head.version,
+                unit: unit.clone(),
+                state: CaseState::Submitted.as_str(),
+                opened_by: actor.id.clone(),
+                opened_side: side_str(actor.side),
+                opened_at: now,
+                opened_on: today,
+                reason: statement.into(),
+                commitment: Some(format!(
+                    "【{}，承诺编号{number}，已在信用门户该主体的“信用承诺”栏公开】{}",
+                    wf.commitment.kind, wf.commitment.text
+                )),
+                deadline,
+                answer_due: None,
+                event: NewEvent {
+                    action: Action::Submit.as_str().into(),
+                    actor: actor.id.clone(),
+                    side: side_str(actor.side).into(),
+                    unit: actor.unit.clone(),
+                    at: now,
+                    note: with_warning(Some(pre.missing().join("；")), warning),
+                },
+                effects: fx,
             },
-            effects: fx,
-        })?;
+            before_commit,
+        )?;
         if let Err(e) = self.sign_commitment(actor, &head, &unit, now) {
             let _ = self.act(
                 &Actor::system("commitment"),
@@ -739,6 +767,19 @@ impl Casework<'_> {
         reason: &str,
         files: &[Upload],
         now: DateTime<Utc>,
+    ) -> Result<i64, CaseError> {
+        self.object_then(actor, record_id, reason, files, now, &|_| Ok(()))
+    }
+
+    /// [`Casework::object`], running `before_commit` with the new case's id in its transaction.
+    pub fn object_then(
+        &self,
+        actor: &Actor,
+        record_id: &str,
+        reason: &str,
+        files: &[Upload],
+        now: DateTime<Utc>,
+        before_commit: &dyn Fn(i64) -> Result<(), StoreError>,
     ) -> Result<i64, CaseError> {
         let reason = reason.trim();
         if reason.is_empty() {
@@ -788,30 +829,33 @@ impl Casework<'_> {
                 run_at: now,
             });
         }
-        let id = self.store.open_case(&NewCase {
-            kind: "objection",
-            record_id: head.record_id.clone(),
-            record_version: head.version,
-            unit: head.source_unit.clone(),
-            state: state.as_str(),
-            opened_by: actor.id.clone(),
-            opened_side: side_str(actor.side),
-            opened_at: now,
-            opened_on: today,
-            reason: reason.into(),
-            commitment: None,
-            deadline,
-            answer_due: Some(answer_due),
-            event: NewEvent {
-                action: Action::Submit.as_str().into(),
-                actor: actor.id.clone(),
-                side: side_str(actor.side).into(),
-                unit: actor.unit.clone(),
-                at: now,
-                note: with_warning(by_unit.then(|| "主动异议".to_string()), warning),
+        let id = self.store.open_case_then(
+            &NewCase {
+                kind: "objection",
+                record_id: head.record_id.clone(),
+                record_version: head.version,
+                unit: head.source_unit.clone(),
+                state: state.as_str(),
+                opened_by: actor.id.clone(),
+                opened_side: side_str(actor.side),
+                opened_at: now,
+                opened_on: today,
+                reason: reason.into(),
+                commitment: None,
+                deadline,
+                answer_due: Some(answer_due),
+                event: NewEvent {
+                    action: Action::Submit.as_str().into(),
+                    actor: actor.id.clone(),
+                    side: side_str(actor.side).into(),
+                    unit: actor.unit.clone(),
+                    at: now,
+                    note: with_warning(by_unit.then(|| "主动异议".to_string()), warning),
+                },
+                effects: fx,
             },
-            effects: fx,
-        })?;
+            before_commit,
+        )?;
         Ok(id)
     }
 
@@ -909,6 +953,18 @@ impl Casework<'_> {
         files: &[Upload],
         now: DateTime<Utc>,
     ) -> Result<(), CaseError> {
+        self.add_files_then(actor, id, files, now, &|| Ok(()))
+    }
+
+    /// [`Casework::add_files`], running `before_commit` in its transaction.
+    pub fn add_files_then(
+        &self,
+        actor: &Actor,
+        id: i64,
+        files: &[Upload],
+        now: DateTime<Utc>,
+        before_commit: store::BeforeCommit<'_>,
+    ) -> Result<(), CaseError> {
         let case = self.case_for(actor, id)?;
         if side_str(actor.side) != case.opened_side {
             return Err(CaseError::Forbidden("证明材料由申请人提交".into()));
@@ -918,12 +974,13 @@ impl Casework<'_> {
             return Err(CaseError::Refused("申请已办结，不能再补充材料".into()));
         }
         let files = self.evidence(Some(id), files)?;
-        self.store.add_case_files(
+        self.store.add_case_files_then(
             id,
             &files,
             &actor.id,
             now,
             self.rules.workflows.evidence.max_files,
+            before_commit,
         )?;
         Ok(())
     }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use workflows::{Actor, CaseError, CaseView, Casework, Upload};
 
 use crate::body::{ApiJson, ApiPath, ApiQuery, BodyReader, TOO_LARGE};
-use crate::context::{Ctx, audit, audit_entry, audited_write, entry_first};
+use crate::context::{Ctx, audit, audit_entry, audited_write, entry_first, record_first};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{Shared, blocking, today};
 
@@ -305,25 +305,33 @@ pub async fn apply(
     files: Vec<Upload>,
 ) -> ApiResult<CaseCreated> {
     let a = actor(ctx)?;
-    let (s, rid) = (state.clone(), record_id.clone());
+    let (s, c, rid) = (state.clone(), ctx.clone(), record_id.clone());
     let attached = files_detail(&files);
     let r = blocking(move || {
-        let id =
-            casework(&s).apply_repair(&a, &rid, commitment, &statement, &files, s.clock.now())?;
+        // Its entry goes in before the case commits (see `entry_first`).
+        let first = |id| {
+            let detail = Some(format!("case={id}{attached}"));
+            record_first(
+                &s,
+                &c,
+                audit_entry(&c, "repair.apply", Some(rid.clone()), "ok", detail),
+            )
+        };
+        let w = casework(&s);
+        let id = w.apply_repair_then(
+            &a,
+            &rid,
+            commitment,
+            &statement,
+            &files,
+            s.clock.now(),
+            &first,
+        )?;
         created(&s, id)
     })
     .await;
-    audit(
-        state,
-        ctx,
-        "repair.apply",
-        Some(record_id),
-        if r.is_ok() { "ok" } else { "failed" },
-        r.as_ref()
-            .ok()
-            .map(|c| format!("case={}{attached}", c.case_id)),
-    )
-    .await;
+    let entry = audit_entry(ctx, "repair.apply", Some(record_id), "ok", None);
+    audited_write(state, ctx, &r, entry).await;
     r
 }
 
@@ -365,10 +373,16 @@ pub async fn object(
     files: Vec<Upload>,
 ) -> ApiResult<CaseCreated> {
     let a = writer(ctx)?;
-    let (s, rid) = (state.clone(), record_id.clone());
+    let (s, c, rid) = (state.clone(), ctx.clone(), record_id.clone());
     let attached = files_detail(&files);
     let r = blocking(move || {
-        let id = casework(&s).object(&a, &rid, &reason, &files, s.clock.now())?;
+        // Its entry goes in before the case commits (see `entry_first`).
+        let first = |id| {
+            let detail = Some(format!("case={id}{attached}"));
+            let entry = audit_entry(&c, "objection.create", Some(rid.clone()), "ok", detail);
+            record_first(&s, &c, entry)
+        };
+        let id = casework(&s).object_then(&a, &rid, &reason, &files, s.clock.now(), &first)?;
         // Checks show 异议处理中 on a list entry at once (the jobs catch up if this fails).
         if let Err(e) = s.lists.refresh(&s.store, &s.platform, &s.rules) {
             eprintln!("list index refresh after objection {id}: {e}");
@@ -376,17 +390,8 @@ pub async fn object(
         created(&s, id)
     })
     .await;
-    audit(
-        state,
-        ctx,
-        "objection.create",
-        Some(record_id),
-        if r.is_ok() { "ok" } else { "failed" },
-        r.as_ref()
-            .ok()
-            .map(|c| format!("case={}{attached}", c.case_id)),
-    )
-    .await;
+    let entry = audit_entry(ctx, "objection.create", Some(record_id), "ok", None);
+    audited_write(state, ctx, &r, entry).await;
     r
 }
 
@@ -622,7 +627,14 @@ pub async fn upload_file(
     let a = writer(&ctx)?;
     let limit = state.rules.workflows.evidence.max_bytes;
     let mut reader = BodyReader::new(body, limit, state.config.body_idle);
-    let s = state.clone();
+    let entry = audit_entry(
+        &ctx,
+        "case.file.upload",
+        Some(format!("case:{id}")),
+        "ok",
+        None,
+    );
+    let (s, first) = (state.clone(), entry_first(&state, &ctx, entry.clone()));
     let name = q.name.unwrap_or_else(|| "证明材料".into());
     let r = blocking(move || {
         let mut bytes = Vec::new();
@@ -633,19 +645,13 @@ pub async fn upload_file(
                 ApiError::BadRequest(format!("读取上传内容失败：{e}"))
             }
         })?;
-        casework(&s).add_files(&a, id, &[Upload { name, bytes }], s.clock.now())?;
+        // Its entry goes in before the file commits (see `entry_first`).
+        let files = [Upload { name, bytes }];
+        casework(&s).add_files_then(&a, id, &files, s.clock.now(), &first)?;
         Ok(s.store.case_files(id)?)
     })
     .await;
-    audit(
-        &state,
-        &ctx,
-        "case.file.upload",
-        Some(format!("case:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
-        None,
-    )
-    .await;
+    audited_write(&state, &ctx, &r, entry).await;
     r.map(Json)
 }
 
