@@ -15,6 +15,15 @@ pub const NO_END_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2099, 12, 31) {
     None => panic!("2099-12-31 is a date"),
 };
 
+/// A day as a page shows it: the no-end date as 长期, as units write it and read it.
+pub fn day_shown(d: NaiveDate) -> String {
+    if d == NO_END_DATE {
+        "长期".into()
+    } else {
+        d.to_string()
+    }
+}
+
 /// The three kinds of 行政相对人 in 双公示 data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

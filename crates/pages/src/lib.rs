@@ -359,6 +359,7 @@ pub struct PortalNews {
     pub q: String,
     pub items: Vec<NewsItem>,
     pub tabs: Vec<Tab>,
+    pub page: i64,
     pub prev: Option<String>,
     pub next: Option<String>,
 }

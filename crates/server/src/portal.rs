@@ -624,7 +624,10 @@ async fn subject_page(
                             .repairable_from
                             .map(|d| d.to_string())
                             .unwrap_or_default(),
-                        ends: r.public_ends.map(|d| d.to_string()).unwrap_or_default(),
+                        ends: r
+                            .public_ends
+                            .map(domain::record::day_shown)
+                            .unwrap_or_default(),
                         penalty: c.code == "CF",
                     }
                 })
@@ -1184,6 +1187,7 @@ async fn news(State(state): State<Shared>, ApiQuery(p): ApiQuery<NewsParams>) ->
         q: q.clone(),
         items: news_items(&list),
         tabs,
+        page: page_no,
         prev: (page_no > 1).then(|| link(page_no - 1)),
         next: more.then(|| link(page_no + 1)),
     })

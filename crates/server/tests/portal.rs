@@ -1125,3 +1125,30 @@ async fn a_wrong_method_is_told_in_chinese() {
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert!(r.text().contains("不支持"), "{}", r.text());
 }
+
+/// A licence valid 长期 is stored with the national standard's 2099-12-31 and shown as 长期 on
+/// the subject page, as the lists show it; the API keeps the date.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_licence_without_end_is_shown_as_long_term() {
+    let h = harness();
+    let code = h.state.rules.units.find(UNIT).unwrap().uscc.clone();
+    let csv = format!(
+        "XK_XDR_MC,XK_XDR_LB,XK_XDR_SHXYM,XK_FRDB,XK_XKWS,XK_WSH,XK_XKLB,XK_NR,XK_JDRQ,XK_YXQZ,XK_YXQZI,XK_XKJG,XK_XKJGDM,XK_ZT,XK_LYDW,XK_LYDWDM\n\
+         盐城市恒泰化工有限公司,法人及非法人组织,{},张三,排污许可证,盐环许〔2026〕91号,普通,准予排污许可,2026-05-06,2026-05-06,长期,{UNIT},{code},有效,{UNIT},{code}\n",
+        h.org
+    );
+    let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政许可", &csv));
+    assert_eq!((s.accepted, s.rejected), (1, 0), "{s:?}");
+    let page = h
+        .get(&format!("/subjects/{}?tab=XK", h.org), Role::Public)
+        .await
+        .text();
+    assert!(page.contains("盐环许〔2026〕91号"), "{page}");
+    assert!(page.contains("<dd>长期</dd>"), "{page}");
+    assert!(!page.contains("2099-12-31"), "{page}");
+    let api = h
+        .get(&format!("/api/v1/subjects/{}", h.org), Role::Public)
+        .await
+        .text();
+    assert!(api.contains("2099-12-31"), "{api}");
+}

@@ -116,10 +116,14 @@ pub struct Item {
 }
 
 impl Item {
-    /// The value as a page shows it.
+    /// The value as a page shows it (the no-end date as 长期, as the lists show it).
     pub fn shown(&self) -> Cow<'_, str> {
         if self.several && self.value.contains(';') {
             Cow::Owned(self.value.replace(';', "、"))
+        } else if NaiveDate::parse_from_str(&self.value, "%Y-%m-%d")
+            .is_ok_and(|d| d == domain::record::NO_END_DATE)
+        {
+            Cow::Borrowed("长期")
         } else {
             Cow::Borrowed(&self.value)
         }

@@ -101,13 +101,7 @@ pub fn column_rows(rules: &Rulebook, records: &[PublicRecord]) -> Vec<ColumnRow>
                 repairable_from: r.repairable_from.map(|d| d.to_string()).unwrap_or_default(),
                 ends: r
                     .public_ends
-                    .map(|d| {
-                        if d.format("%Y").to_string() == "2099" {
-                            "长期".into()
-                        } else {
-                            d.to_string()
-                        }
-                    })
+                    .map(domain::record::day_shown)
                     .unwrap_or_default(),
                 under_objection: r.under_objection,
             })

@@ -158,7 +158,10 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
                         .repairable_from
                         .map(|d| d.to_string())
                         .unwrap_or_else(|| "—".into()),
-                    public_ends: r.public_ends.map(|d| d.to_string()).unwrap_or_default(),
+                    public_ends: r
+                        .public_ends
+                        .map(domain::record::day_shown)
+                        .unwrap_or_default(),
                     status: r.status,
                     objection: r.under_objection,
                     may_apply: r.may_apply,

@@ -198,7 +198,7 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
                     e.deciding_unit.clone(),
                     e.listed_on.map(|d| d.to_string()).unwrap_or_default(),
                     e.valid_to
-                        .map(|d| d.to_string())
+                        .map(domain::record::day_shown)
                         .unwrap_or_else(|| "长期".into()),
                     e.rectify_by
                         .map(|d| crate::jobs::deadline_shown(state, d))

@@ -86,7 +86,10 @@ pub async fn page(
                         .map(|(_, v)| v.clone())
                         .unwrap_or_default(),
                     listed_on: h.decided_on.map(|d| d.to_string()).unwrap_or_default(),
-                    ends: h.public_ends.map(|d| d.to_string()).unwrap_or_default(),
+                    ends: h
+                        .public_ends
+                        .map(domain::record::day_shown)
+                        .unwrap_or_default(),
                     rectify_by: pairs
                         .iter()
                         .find(|(k, _)| k == "MD_ZGQX")
