@@ -1065,19 +1065,22 @@ fn serious_penalties_forbid_government_procurement_on_both_stores() {
         // list entry.
         let hit = verdict(&big, "ZFCG").entries[0].clone();
         platform
-            .create_exception(&store::CheckException {
-                exception_id: 0,
-                subject_key: big.clone(),
-                matter: "ZFCG".into(),
-                record_id: hit.record_id.clone(),
-                record_hash: hit.hash.clone(),
-                reason: "同名不同主体".into(),
-                actor: "test".into(),
-                unit: None,
-                created_at: clock.now(),
-                revoked_at: None,
-                in_effect: true,
-            })
+            .create_exception(
+                &store::CheckException {
+                    exception_id: 0,
+                    subject_key: big.clone(),
+                    matter: "ZFCG".into(),
+                    record_id: hit.record_id.clone(),
+                    record_hash: hit.hash.clone(),
+                    reason: "同名不同主体".into(),
+                    actor: "test".into(),
+                    unit: None,
+                    created_at: clock.now(),
+                    revoked_at: None,
+                    in_effect: true,
+                },
+                None,
+            )
             .unwrap();
         index.refresh(&store, &platform, &rules).unwrap();
         let r = verdict(&big, "ZFCG");

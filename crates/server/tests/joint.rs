@@ -178,10 +178,11 @@ async fn check(h: &Harness, role: Role, code: &str, matter: &str) -> (StatusCode
     (r.status, v)
 }
 
-/// A list action writes its audit entry before it commits: when the trail cannot take it, the
-/// entry on the list is as it was and the answer is 503; when it can, one entry says it.
+/// A list action writes its audit entry before it commits, and an exception in its own
+/// transaction: when the trail cannot take it, nothing changes and the answer is 503; when it
+/// can, one entry says it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_list_action_does_not_stand_without_its_audit_entry() {
+async fn a_list_action_or_exception_does_not_stand_without_its_audit_entry() {
     let h = harness();
     let x = city(&h);
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
@@ -221,6 +222,37 @@ async fn a_list_action_does_not_stand_without_its_audit_entry() {
             .collect::<Vec<_>>(),
         ["ok"],
         "{done:?}"
+    );
+    let exceptions = || {
+        tokio::task::block_in_place(|| h.state.platform.exceptions(None))
+            .unwrap()
+            .len()
+    };
+    let mark = || {
+        h.post_json(
+            "/api/v1/exceptions",
+            Role::Handling,
+            json!({"code": x.a, "matter": "ZFCG", "record_id": id, "reason": "同名不同主体"}),
+        )
+    };
+    let before = exceptions();
+    h.block_audit(true);
+    let r = mark().await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert_eq!(exceptions(), before, "an exception stood without its entry");
+    h.block_audit(false);
+    let r = mark().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(exceptions(), before + 1);
+    let made = h.trail("exception.create", &id);
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert!(
+        made[0]
+            .entry
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("matter=ZFCG")),
+        "{made:?}"
     );
 }
 

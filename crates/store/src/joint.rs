@@ -593,9 +593,15 @@ impl Store {
 
     // ----- exceptions -----
 
-    pub fn create_exception(&self, e: &CheckException) -> Result<i64, StoreError> {
-        self.write(|c| {
-            c.query_one(
+    /// Marks an exception; with `audit`, its entry in the same transaction (its detail names the
+    /// exception and matter, after what the caller wrote there).
+    pub fn create_exception(
+        &self,
+        e: &CheckException,
+        audit: Option<&mut crate::NewAuditEntry>,
+    ) -> Result<i64, StoreError> {
+        self.write_audited(audit, |c, entry| {
+            let id = c.query_one(
                 "INSERT INTO check_exceptions (subject_key, matter, record_id, record_hash, reason, actor, unit, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING exception_id",
                 &[
@@ -610,12 +616,24 @@ impl Store {
                 ],
             )?
             .ok_or_else(|| StoreError::Decode("no exception id".into()))?
-            .i64(0)
+            .i64(0)?;
+            if let Some(entry) = entry {
+                let said = entry.detail.take().map(|d| format!(" {d}")).unwrap_or_default();
+                entry.detail = Some(format!("exception={id} matter={}{said}", e.matter));
+            }
+            Ok(id)
         })
     }
 
-    pub fn revoke_exception(&self, id: i64, by: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.write(|c| {
+    /// Revokes an exception; with `audit`, its entry in the same transaction.
+    pub fn revoke_exception(
+        &self,
+        id: i64,
+        by: &str,
+        at: DateTime<Utc>,
+        audit: Option<&mut crate::NewAuditEntry>,
+    ) -> Result<(), StoreError> {
+        self.write_audited(audit, |c, _| {
             let n = c.execute(
                 "UPDATE check_exceptions SET revoked_at = $1, revoked_by = $2 WHERE exception_id = $3 AND revoked_at IS NULL",
                 &[at.into(), by.into(), Val::Int(id)],

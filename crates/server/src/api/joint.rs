@@ -16,7 +16,7 @@ use joint::check::{CheckResult, Checker};
 use serde::{Deserialize, Serialize};
 
 use crate::body::{ApiJson, ApiPath, ApiQuery, BodyReader, TOO_LARGE};
-use crate::context::{Ctx, audit, audit_entry, audited_write, entry_first};
+use crate::context::{Ctx, audit, audit_entry, audited_write, entry_first, write_carrying};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{Shared, blocking, today};
 
@@ -963,8 +963,8 @@ pub struct ExceptionRequest {
     pub reason: String,
 }
 
-/// Marks a hit as a known false positive for a subject and matter, until the entry changes.
-/// (The API and the console call this.)
+/// Marks a hit as a known false positive for a subject and matter, until the entry changes,
+/// with the entry `carried` in the same transaction. (The API and the console call this.)
 pub fn mark_exception(
     s: &Shared,
     c: &Ctx,
@@ -972,6 +972,7 @@ pub fn mark_exception(
     matter: &str,
     record_id: &str,
     reason: &str,
+    carried: &mut store::NewAuditEntry,
 ) -> ApiResult<store::CheckException> {
     let reason = reason.trim().to_string();
     if reason.is_empty() || reason.chars().count() > 500 {
@@ -1006,7 +1007,7 @@ pub fn mark_exception(
         revoked_at: None,
         in_effect: true,
     };
-    e.exception_id = s.platform.create_exception(&e)?;
+    e.exception_id = s.platform.create_exception(&e, Some(carried))?;
     s.lists.refresh(&s.store, &s.platform, &s.rules)?;
     Ok(e)
 }
@@ -1023,8 +1024,14 @@ pub async fn create_exception(
     ApiJson(req): ApiJson<ExceptionRequest>,
 ) -> ApiResult<Json<store::CheckException>> {
     let (s, c) = (state.clone(), ctx.clone());
-    let rid = req.record_id.clone();
-    let r = blocking(move || {
+    let entry = audit_entry(
+        &ctx,
+        "exception.create",
+        Some(req.record_id.clone()),
+        "ok",
+        None,
+    );
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
         let now = s.clock.now();
         let matter = s
             .rules
@@ -1034,19 +1041,8 @@ pub async fn create_exception(
             .code
             .clone();
         let (key, _, _) = joint::check::subject_of(&req.code, &s.rules, &s.keys, today(now))?;
-        mark_exception(&s, &c, &key, &matter, &req.record_id, &req.reason)
+        mark_exception(&s, &c, &key, &matter, &req.record_id, &req.reason, carried)
     })
-    .await;
-    audit(
-        &state,
-        &ctx,
-        "exception.create",
-        Some(rid),
-        if r.is_ok() { "ok" } else { "failed" },
-        r.as_ref()
-            .ok()
-            .map(|e| format!("exception={} matter={}", e.exception_id, e.matter)),
-    )
     .await;
     r.map(Json)
 }
@@ -1144,7 +1140,14 @@ pub async fn revoke_exception(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<ListActionDone>> {
     let (s, c) = (state.clone(), ctx.clone());
-    let r = blocking(move || {
+    let entry = audit_entry(
+        &ctx,
+        "exception.revoke",
+        Some(format!("exception:{id}")),
+        "ok",
+        None,
+    );
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
         // An exception changes every department's verdicts: the unit that marked it, or the
         // credit office, takes it back — not any officer.
         let e = s
@@ -1162,19 +1165,10 @@ pub async fn revoke_exception(
             ));
         }
         s.platform
-            .revoke_exception(id, &c.principal.actor(), s.clock.now())?;
+            .revoke_exception(id, &c.principal.actor(), s.clock.now(), Some(carried))?;
         s.lists.refresh(&s.store, &s.platform, &s.rules)?;
         Ok(())
     })
-    .await;
-    audit(
-        &state,
-        &ctx,
-        "exception.revoke",
-        Some(format!("exception:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
-        None,
-    )
     .await;
     r?;
     Ok(Json(ListActionDone {

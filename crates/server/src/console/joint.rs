@@ -12,7 +12,7 @@ use super::pages_impl::{check_csrf, fmt_time};
 use super::{error_page, frame, render, see_other};
 use crate::api::joint as api;
 use crate::body::ApiPath;
-use crate::context::{Ctx, audit};
+use crate::context::{Ctx, audit, audit_entry, write_carrying};
 use crate::error::ApiError;
 use crate::{Shared, blocking};
 
@@ -313,26 +313,19 @@ pub async fn exception(
     }
     let (s, c) = (state.clone(), ctx.clone());
     let (record_id, reason) = (field(&f, "record_id"), field(&f, "reason"));
-    let rid = record_id.clone();
-    let r = blocking(move || {
-        let k = api::visible_check(&s, &c, id)?;
-        let rid = entry_of_check(&k, &rid)?;
-        api::mark_exception(&s, &c, &k.subject_key, &k.matter, &rid, &reason)
-    })
-    .await;
-    audit(
-        &state,
+    let detail = Some(format!("check={id}"));
+    let entry = audit_entry(
         &ctx,
         "exception.create",
-        Some(record_id),
-        if r.is_ok() { "ok" } else { "failed" },
-        r.as_ref().ok().map(|e| {
-            format!(
-                "exception={} matter={} check={id}",
-                e.exception_id, e.matter
-            )
-        }),
-    )
+        Some(record_id.clone()),
+        "ok",
+        detail,
+    );
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
+        let k = api::visible_check(&s, &c, id)?;
+        let rid = entry_of_check(&k, &record_id)?;
+        api::mark_exception(&s, &c, &k.subject_key, &k.matter, &rid, &reason, carried)
+    })
     .await;
     match r {
         Ok(_) => see_other(&format!("/console/checks/{id}")),
