@@ -283,22 +283,25 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
             unit: Some(UNIT.into()),
             at: now,
         };
-        assert!(platform.give_feedback(&fb).unwrap().1);
+        assert!(platform.give_feedback(&fb, None).unwrap().1);
         // The same feedback again (a retry after a timeout) gives back what was stored; other
         // feedback is refused, saying what was recorded.
         let later = store::Feedback {
             at: now + Duration::minutes(5),
             ..fb.clone()
         };
-        let (kept, fresh) = platform.give_feedback(&later).unwrap();
+        let (kept, fresh) = platform.give_feedback(&later, None).unwrap();
         assert!(!fresh, "{name}");
         assert_eq!(kept.at, fb.at, "{name}: the first one stays");
-        let other = platform.give_feedback(&store::Feedback {
-            outcome: "not_applicable".into(),
-            measures: vec![],
-            reason: Some("同名不同主体".into()),
-            ..later.clone()
-        });
+        let other = platform.give_feedback(
+            &store::Feedback {
+                outcome: "not_applicable".into(),
+                measures: vec![],
+                reason: Some("同名不同主体".into()),
+                ..later.clone()
+            },
+            None,
+        );
         match other {
             Err(store::StoreError::Refused(m)) => {
                 assert!(
@@ -310,13 +313,16 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
         }
         // Feedback on the clear check counts as feedback, not toward the rate's numerator.
         platform
-            .give_feedback(&store::Feedback {
-                check_id: ids[4],
-                outcome: "not_applicable".into(),
-                measures: vec![],
-                reason: Some("未发现适用措施".into()),
-                ..fb.clone()
-            })
+            .give_feedback(
+                &store::Feedback {
+                    check_id: ids[4],
+                    outcome: "not_applicable".into(),
+                    measures: vec![],
+                    reason: Some("未发现适用措施".into()),
+                    ..fb.clone()
+                },
+                None,
+            )
             .unwrap();
         let stats = platform.check_stats(now - Duration::days(1)).unwrap();
         assert_eq!(
@@ -484,7 +490,7 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
         // An answer to an alert sent again is taken as given; another answer is refused.
         let id = claimed[0].alert_id;
         let answer = |outcome: &str, reason: Option<&str>| {
-            platform.alert_feedback(id, outcome, reason, "officer", later.now())
+            platform.alert_feedback(id, outcome, reason, "officer", later.now(), None)
         };
         assert!(answer("applied", Some("已暂停投标资格")).unwrap(), "{name}");
         assert!(

@@ -254,6 +254,35 @@ async fn a_list_action_or_exception_does_not_stand_without_its_audit_entry() {
             .is_some_and(|d| d.contains("matter=ZFCG")),
         "{made:?}"
     );
+    // Feedback on the check, likewise.
+    let check_id = v["check_id"].as_i64().unwrap();
+    let feedback_uri = format!("/api/v1/checks/{check_id}/feedback");
+    let give = || {
+        h.post_json(
+            &feedback_uri,
+            Role::Handling,
+            json!({"outcome": "not_applicable", "reason": "同名不同主体"}),
+        )
+    };
+    let stored = || tokio::task::block_in_place(|| h.state.platform.feedback(check_id)).unwrap();
+    h.block_audit(true);
+    let r = give().await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert!(stored().is_none(), "feedback stood without its entry");
+    h.block_audit(false);
+    assert_eq!(give().await.status, StatusCode::OK);
+    assert!(stored().is_some());
+    // The same feedback again (a retry) is entered as such.
+    assert_eq!(give().await.status, StatusCode::OK);
+    let given = h.trail("check.feedback", &format!("check:{check_id}"));
+    assert_eq!(
+        given
+            .iter()
+            .map(|a| a.entry.outcome.as_str())
+            .collect::<Vec<_>>(),
+        ["unchanged", "ok"],
+        "{given:?}"
+    );
 }
 
 fn measure_ids(v: &Value) -> Vec<String> {

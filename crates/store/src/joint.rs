@@ -454,8 +454,14 @@ impl Store {
     /// Records what the department did after a check; a check has one feedback. The same
     /// feedback sent again (a client retrying after a timeout) is no error: it returns what was
     /// stored and `false`; different feedback is refused, naming what was recorded.
-    pub fn give_feedback(&self, f: &Feedback) -> Result<(Feedback, bool), StoreError> {
-        self.write(|c| {
+    /// Records a check's feedback; with `audit`, its entry in the same transaction (outcome
+    /// `unchanged` for the same feedback again).
+    pub fn give_feedback(
+        &self,
+        f: &Feedback,
+        audit: Option<&mut crate::NewAuditEntry>,
+    ) -> Result<(Feedback, bool), StoreError> {
+        self.write_audited(audit, |c, entry| {
             if let Some(r) = c.query_one(
                 "SELECT check_id, outcome, measures, reason, actor, unit, at FROM check_feedback WHERE check_id = $1",
                 &[Val::Int(f.check_id)],
@@ -466,6 +472,7 @@ impl Store {
                 a.sort();
                 b.sort();
                 if old.outcome == f.outcome && a == b && old.reason == f.reason {
+                    crate::platform::changed(0, entry);
                     return Ok((old, false));
                 }
                 return Err(StoreError::Refused(format!(
@@ -1114,8 +1121,9 @@ impl Store {
         reason: Option<&str>,
         actor: &str,
         at: DateTime<Utc>,
+        audit: Option<&mut crate::NewAuditEntry>,
     ) -> Result<bool, StoreError> {
-        self.write(|c| {
+        self.write_audited(audit, |c, entry| {
             let n = c.execute(
                 "UPDATE alerts SET feedback = $1, feedback_reason = $2, feedback_actor = $3, feedback_at = $4
                  WHERE alert_id = $5 AND feedback IS NULL",
@@ -1133,6 +1141,7 @@ impl Store {
             };
             let (old, old_reason, old_at) = (r.opt_text(0)?, r.opt_text(1)?, r.opt_time(2)?);
             if old.as_deref() == Some(outcome) && old_reason.as_deref() == reason {
+                crate::platform::changed(0, entry);
                 return Ok(false);
             }
             Err(StoreError::Refused(format!(

@@ -270,7 +270,7 @@ pub(crate) fn audit_from(r: &Row) -> Result<StoredAudit, StoreError> {
 
 /// Whether a state change took (one row changed); the entry it carries says `unchanged`
 /// when it did not (already disabled, already revoked).
-fn changed(rows: u64, entry: Option<&mut NewAuditEntry>) -> bool {
+pub(crate) fn changed(rows: u64, entry: Option<&mut NewAuditEntry>) -> bool {
     if rows != 1
         && let Some(e) = entry
     {

@@ -316,11 +316,14 @@ pub struct FeedbackRequest {
 }
 
 /// Checks and files feedback for a check.
+/// Records a check's feedback with its audit entry `carried` in the same transaction. (The API
+/// and the console call this.)
 pub fn file_feedback(
     state: &Shared,
     ctx: &Ctx,
     id: i64,
     f: &FeedbackRequest,
+    carried: &mut store::NewAuditEntry,
 ) -> ApiResult<store::Feedback> {
     let check = visible_check(state, ctx, id)?;
     // The department that ran the check says what it did; the credit office reads every check
@@ -389,7 +392,7 @@ pub fn file_feedback(
         at: state.clock.now(),
     };
     // The same feedback again (a retry after a timeout) answers with what was stored.
-    let (stored, _) = state.platform.give_feedback(&fb)?;
+    let (stored, _) = state.platform.give_feedback(&fb, Some(carried))?;
     Ok(stored)
 }
 
@@ -406,18 +409,24 @@ pub async fn feedback(
     ApiJson(f): ApiJson<FeedbackRequest>,
 ) -> ApiResult<Json<store::Feedback>> {
     let (s, c) = (state.clone(), ctx.clone());
-    let outcome = f.outcome.clone();
-    let r = blocking(move || file_feedback(&s, &c, id, &f)).await;
-    audit(
-        &state,
-        &ctx,
-        "check.feedback",
-        Some(format!("check:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
-        Some(format!("outcome={outcome}")),
-    )
+    let entry = feedback_entry(&ctx, id, &f.outcome);
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
+        file_feedback(&s, &c, id, &f, carried)
+    })
     .await;
     r.map(Json)
+}
+
+/// The audit entry of a check's feedback.
+pub fn feedback_entry(ctx: &Ctx, id: i64, outcome: &str) -> store::NewAuditEntry {
+    let detail = Some(format!("outcome={outcome}"));
+    audit_entry(
+        ctx,
+        "check.feedback",
+        Some(format!("check:{id}")),
+        "ok",
+        detail,
+    )
 }
 
 fn esc(s: &str) -> String {
@@ -2024,11 +2033,14 @@ pub struct AlertFeedbackRequest {
 }
 
 /// Files feedback on an alert of the caller's unit.
+/// Records an alert's feedback with its audit entry `carried` in the same transaction. (The API
+/// and the console call this.)
 pub fn file_alert_feedback(
     state: &Shared,
     ctx: &Ctx,
     id: i64,
     f: &AlertFeedbackRequest,
+    carried: &mut store::NewAuditEntry,
 ) -> ApiResult<()> {
     if !matches!(f.outcome.as_str(), "applied" | "noted") {
         return Err(ApiError::Unprocessable(format!(
@@ -2054,8 +2066,21 @@ pub fn file_alert_feedback(
         reason,
         &ctx.principal.actor(),
         state.clock.now(),
+        Some(carried),
     )?;
     Ok(())
+}
+
+/// The audit entry of an alert's feedback.
+pub fn alert_feedback_entry(ctx: &Ctx, id: i64, outcome: &str) -> store::NewAuditEntry {
+    let detail = Some(outcome.to_string());
+    audit_entry(
+        ctx,
+        "alert.feedback",
+        Some(format!("alert:{id}")),
+        "ok",
+        detail,
+    )
 }
 
 #[utoipa::path(post, path = "/api/v1/alerts/{id}/feedback", summary = "反馈预警处理结果", tag = "联合奖惩", security(("token" = [])),
@@ -2072,15 +2097,10 @@ pub async fn alert_feedback(
 ) -> ApiResult<Json<ListActionDone>> {
     let (s, c) = (state.clone(), ctx.clone());
     let outcome = f.outcome.clone();
-    let r = blocking(move || file_alert_feedback(&s, &c, id, &f)).await;
-    audit(
-        &state,
-        &ctx,
-        "alert.feedback",
-        Some(format!("alert:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
-        Some(outcome.clone()),
-    )
+    let entry = alert_feedback_entry(&ctx, id, &outcome);
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
+        file_alert_feedback(&s, &c, id, &f, carried)
+    })
     .await;
     r?;
     Ok(Json(ListActionDone {

@@ -399,17 +399,11 @@ pub async fn feedback(
             .collect(),
         reason: Some(field(&f, "reason")),
     };
-    let outcome = req.outcome.clone();
     let (s, c) = (state.clone(), ctx.clone());
-    let r = blocking(move || api::file_feedback(&s, &c, id, &req)).await;
-    audit(
-        &state,
-        &ctx,
-        "check.feedback",
-        Some(format!("check:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
-        Some(format!("outcome={outcome}")),
-    )
+    let entry = api::feedback_entry(&ctx, id, &req.outcome);
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
+        api::file_feedback(&s, &c, id, &req, carried)
+    })
     .await;
     match r {
         Ok(_) => see_other(&format!("/console/checks/{id}")),
@@ -523,15 +517,10 @@ pub async fn alert_feedback(
         reason: Some(field(&f, "reason")),
     };
     let (s, c) = (state.clone(), ctx.clone());
-    let r = blocking(move || api::file_alert_feedback(&s, &c, id, &req)).await;
-    audit(
-        &state,
-        &ctx,
-        "alert.feedback",
-        Some(format!("alert:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
-        None,
-    )
+    let entry = api::alert_feedback_entry(&ctx, id, &req.outcome);
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
+        api::file_alert_feedback(&s, &c, id, &req, carried)
+    })
     .await;
     match r {
         Ok(()) => see_other("/console/alerts"),
