@@ -53,10 +53,13 @@ pub enum IdError {
     DivisionNotDigits,
     // The check character it should have is not told: a clerk who copies it makes a valid
     // number that is someone else's (a digit mistyped, or lost by a spreadsheet, stays wrong).
-    #[error(
-        "校验码错误：末位“{actual}”与前17位不符，号码有误，请对照营业执照或身份证原件核对整个号码"
-    )]
-    Checksum { expected: char, actual: char },
+    #[error("校验码错误：末位“{actual}”与前17位不符，号码有误，请对照{document}原件核对整个号码")]
+    Checksum {
+        expected: char,
+        actual: char,
+        /// Where the clerk finds the number as issued.
+        document: &'static str,
+    },
     #[error("出生日期{0}不是有效日期")]
     BirthDate(String),
     #[error("出生日期{0}晚于今天")]
@@ -291,7 +294,11 @@ impl Uscc {
         );
         let actual = bytes[17] as char;
         if expected != actual {
-            return Err(IdError::Checksum { expected, actual });
+            return Err(IdError::Checksum {
+                expected,
+                actual,
+                document: "营业执照（统一社会信用代码证书）",
+            });
         }
         Ok(())
     }
@@ -390,6 +397,7 @@ impl ResidentId {
             return Err(IdError::Checksum {
                 expected,
                 actual: bytes[17] as char,
+                document: "居民身份证",
             });
         }
         let birth = NaiveDate::parse_from_str(&id[6..14], "%Y%m%d")

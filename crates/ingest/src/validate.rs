@@ -641,6 +641,9 @@ impl<'a> Validator<'a> {
                     Some(d) => format!(
                         "“{v}”是Excel的日期序列号（对应{d}），不是日期：请将该列设为“日期”格式，或填写为YYYY-MM-DD，如{d}"
                     ),
+                    None if shaped_as_date(v) => format!(
+                        "“{v}”不是日历上存在的日期（格式无误，请核对月、日），应为YYYY-MM-DD，如2026-05-01"
+                    ),
                     None => format!("“{v}”不是有效日期，应为YYYY-MM-DD格式，如2026-05-01"),
                 })?;
                 if it.not_future && d > self.today {
@@ -1077,6 +1080,26 @@ fn is_placeholder(v: &str) -> bool {
     )
 }
 
+/// Whether a value is written as a date is (year, month, day as the forms `parse_date` reads),
+/// whatever its numbers: 2026-02-30 is told it is no day, not that its format is wrong.
+fn shaped_as_date(v: &str) -> bool {
+    let folded: String = domain::text::fold_widths(v.trim())
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let parts: Vec<&str> = folded
+        .trim_end_matches(['日', '号'])
+        .split(['-', '/', '.', '年', '月'])
+        .collect();
+    let digits =
+        |p: &str, lens: &[usize]| lens.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+    match parts.as_slice() {
+        [y, m, d] => digits(y, &[4]) && digits(m, &[1, 2]) && digits(d, &[1, 2]),
+        [whole] => digits(whole, &[8]),
+        _ => false,
+    }
+}
+
 /// An end date that means "no end": 长期, 永久, or a date in the year 9999.
 fn open_ended(v: &str) -> bool {
     let t = domain::text::fold_widths(v.trim());
@@ -1152,6 +1175,28 @@ mod tests {
             "320902198503151234",
         ] {
             assert!(!scientific(not), "{not}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod date_shape_tests {
+    use super::shaped_as_date;
+
+    /// A date written in a form the importer reads, whose day does not exist, is told so.
+    #[test]
+    fn a_well_written_day_that_does_not_exist_is_told_apart() {
+        for v in [
+            "2026-02-30",
+            "2026/13/01",
+            "2026年2月30日",
+            "20260230",
+            "２０２６-０２-３０",
+        ] {
+            assert!(shaped_as_date(v), "{v}");
+        }
+        for v in ["2026-5", "二〇二六年", "30/02/2026", "abc", "2026-02-30-01"] {
+            assert!(!shaped_as_date(v), "{v}");
         }
     }
 }

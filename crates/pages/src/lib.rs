@@ -107,11 +107,31 @@ pub struct SubmissionPage {
     pub on_time: u64,
     pub rejected_rows: Vec<RejectedRow>,
     pub more_rejected: bool,
+    /// The rows it wrote (the first 500), and whether there were more.
+    pub accepted_rows: Vec<AcceptedEntry>,
+    pub more_accepted: bool,
     pub can_withdraw: bool,
+    /// Whether the viewer may withdraw the batch's records one by one (its unit's writers).
+    pub can_withdraw_records: bool,
     /// What the import told the unit beyond its rows.
     pub notices: Vec<String>,
     /// The file's columns that were passed over, joined with 、 (empty: none).
     pub unknown_columns: String,
+}
+
+/// A row a batch wrote, as its page lists it.
+#[derive(Debug, Clone)]
+pub struct AcceptedEntry {
+    pub row_no: i64,
+    pub record_id: String,
+    pub decision_no: String,
+    pub subject: String,
+    /// 新增 or 更正.
+    pub change: String,
+    /// What the record is now: 公示中/现行, 已撤回, 已被批次N更正 ….
+    pub now: String,
+    /// Whether the unit may withdraw it from here (its current version, not withdrawn).
+    pub withdrawable: bool,
 }
 
 #[derive(Template)]

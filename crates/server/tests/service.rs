@@ -2435,6 +2435,19 @@ async fn no_batch_or_withdrawal_stands_without_its_audit_entry() {
             .is_some_and(|d| d.contains("accepted=1")),
         "{made:?}"
     );
+    // The same bytes again store nothing, and are entered as a repeat, not as a second batch.
+    let r = push(&h, Role::Reporter, &body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let made = h.trail("submission.create", &format!("submission:{id}"));
+    assert_eq!(
+        made.iter()
+            .map(|a| a.entry.outcome.as_str())
+            .collect::<Vec<_>>(),
+        ["repeat", "ok"],
+        "{made:?}"
+    );
+    let page = h.get("/console/audit", Role::Auditor).await.text();
+    assert!(page.contains("重复报送，未入库"), "{page}");
     // A withdrawal: its entry cannot be written, so the batch stays as it was.
     block(true);
     let uri = format!("/api/v1/submissions/{id}/withdraw");
@@ -3067,4 +3080,74 @@ async fn officers_homes_say_what_waits_and_link_to_their_work() {
             assert_eq!(r.status, StatusCode::OK, "{role} {l}");
         }
     }
+}
+
+/// A batch's page lists the records it wrote, and the unit withdraws one of them there (the
+/// console asks clerks to withdraw row by row, so it must offer it); others cannot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_withdraws_one_record_from_its_batch_page() {
+    let h = harness();
+    let body = records_json(&[
+        (
+            "盐城市恒泰化工有限公司",
+            "91320900MA1MB4X50R",
+            "盐环罚〔2026〕401号",
+        ),
+        (
+            "盐城市恒泰化工有限公司",
+            "91320900MA1MB4X50R",
+            "盐环罚〔2026〕402号",
+        ),
+    ]);
+    let r = push(&h, Role::Reporter, &body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["submission_id"].as_i64().unwrap();
+    let uri = format!("/console/submissions/{id}");
+    let page = h.get(&uri, Role::Reporter).await.text();
+    assert!(
+        page.contains("入库的记录") && page.contains("盐环罚〔2026〕401号"),
+        "{page}"
+    );
+    assert!(page.contains("盐环罚〔2026〕402号"), "{page}");
+    assert_eq!(
+        page.matches("/console/records/withdraw").count(),
+        2,
+        "{page}"
+    );
+    let first = page
+        .split("name=\"record_id\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    let fields = [
+        ("record_id", first.as_str()),
+        ("submission", &id.to_string()),
+        ("reason", "文号录入错误"),
+    ];
+    // Not a department that only checks, nor another unit's writer.
+    let r = h
+        .post_form("/console/records/withdraw", Role::Handling, &fields)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let r = h
+        .post_form("/console/records/withdraw", Role::Reporter, &fields)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("已撤回"), "{}", r.text());
+    let page = h.get(&uri, Role::Reporter).await.text();
+    assert_eq!(
+        page.matches("/console/records/withdraw").count(),
+        1,
+        "{page}"
+    );
+    assert!(page.contains("已撤回"), "{page}");
+    let column = h.get("/publicity/penalties", Role::Public).await.text();
+    assert!(
+        column.contains("盐环罚〔2026〕402号") && !column.contains("盐环罚〔2026〕401号"),
+        "{column}"
+    );
+    // Audited as a record withdrawal, once.
+    let done = h.trail("record.withdraw", &first);
+    assert_eq!(done.len(), 1, "{done:?}");
 }

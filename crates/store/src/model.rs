@@ -264,6 +264,20 @@ pub struct AcceptedRow {
     pub change: String,
 }
 
+/// A row a submission wrote, with its content and what became of its record since: the batch
+/// page lists them, each withdrawable on its own.
+#[derive(Debug, Clone)]
+pub struct SubmissionEntry {
+    pub row: AcceptedRow,
+    /// The version's payload (masked as stored) and decision date.
+    pub payload: String,
+    pub decided_on: Option<NaiveDate>,
+    /// The record's current change (`withdrawn`, `repaired`, …) and whether this row's version
+    /// is still the current one (not corrected by a later batch or action).
+    pub now: String,
+    pub current: bool,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StoredRejection {
     pub row_no: i64,

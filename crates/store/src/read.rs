@@ -232,6 +232,40 @@ impl Store {
         })
     }
 
+    /// The first `limit` rows a submission wrote, in row order, with their content and their
+    /// record's state now.
+    pub fn submission_entries(
+        &self,
+        submission_id: i64,
+        limit: i64,
+    ) -> Result<Vec<SubmissionEntry>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT v.row_no, v.subject_key, v.record_key, v.change, v.payload, v.decided_on,
+                        r.change, r.current_version = v.version_no
+                 FROM record_versions v
+                 JOIN records r ON r.subject_key = v.subject_key AND r.record_key = v.record_key
+                 WHERE v.submission_id = $1 ORDER BY v.row_no LIMIT $2",
+                &[Val::Int(submission_id), Val::Int(limit)],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(SubmissionEntry {
+                    row: AcceptedRow {
+                        row_no: r.i64(0)?,
+                        record_id: record_id(&r.text(1)?, &r.bytes(2)?),
+                        change: r.text(3)?,
+                    },
+                    payload: r.text(4)?,
+                    decided_on: r.opt_date(5)?,
+                    now: r.text(6)?,
+                    current: r.bool(7)?,
+                })
+            })
+            .collect()
+        })
+    }
+
     /// A submission's rejections after row `after`, in row order, at most `limit` (for reading
     /// them all a page at a time).
     pub fn rejections_after(

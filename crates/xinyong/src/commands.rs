@@ -415,7 +415,7 @@ fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
                 a.actor.as_deref(),
                 "submission.create",
                 Some(format!("submission:{earlier}")),
-                "ok",
+                "repeat",
                 Some(format!(
                     "unit={} class={} file={} rows={} duplicate_of={earlier} actor={}",
                     summary.source_unit,

@@ -161,10 +161,11 @@ async fn import_body_here(
             count_import(state, s);
             return result;
         }
+        // The same bytes again: nothing stored, entered as a repeat of the earlier batch.
         Ok(s) => {
             count_import(state, s);
             (
-                "ok".to_string(),
+                "repeat".to_string(),
                 s.submission_id
                     .or(s.duplicate_of)
                     .map(|i| format!("submission:{i}")),

@@ -137,6 +137,12 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         pages_impl::withdraw,
     )
     .page(
+        Method::POST,
+        "/console/records/withdraw",
+        UNIT_WRITERS,
+        pages_impl::withdraw_record,
+    )
+    .page(
         Method::GET,
         "/console/accounts",
         ADMIN,

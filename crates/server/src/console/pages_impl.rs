@@ -77,7 +77,7 @@ fn submission_row(state: &Shared, s: &store::Submission) -> pages::SubmissionRow
         received: fmt_time(s.received_at),
         unit: s.source_unit.clone(),
         class: class_label(state, &s.class_code),
-        file: s.file_name.clone().unwrap_or_else(|| "（接口推送）".into()),
+        file: s.file_name.clone().unwrap_or_default(),
         channel: match s.channel.as_str() {
             "api" => "接口",
             "case" => "信用修复申请（平台登记）",
@@ -818,12 +818,18 @@ pub async fn submission(
         let sub = visible_submission(&s, &c, id)?;
         let rejected = s.store.rejections_page(id, 0, 501)?;
         let more = rejected.len() > 500;
-        let can_withdraw = sub.status == "committed"
-            && matches!(
-                c.principal.role,
-                auth::Role::Reporter | auth::Role::Reviewer
-            )
-            && c.principal.unit.as_deref() == Some(sub.source_unit.as_str());
+        let writer = matches!(
+            c.principal.role,
+            auth::Role::Reporter | auth::Role::Reviewer
+        ) && c.principal.unit.as_deref() == Some(sub.source_unit.as_str());
+        let can_withdraw = sub.status == "committed" && writer;
+        // A commitment signed in a repair application is the subject's word: not the unit's
+        // to withdraw, row by row either.
+        let can_withdraw_records = writer && sub.channel != "case";
+        let mut entries = s.store.submission_entries(id, 501)?;
+        let more_accepted = entries.len() > 500;
+        entries.truncate(500);
+        let accepted_rows = accepted_entries(&s, &sub.class_code, &entries);
         Ok(pages::SubmissionPage {
             frame: frame(&c, &format!("报送批次{id}"), ""),
             s: submission_row(&s, &sub),
@@ -844,7 +850,10 @@ pub async fn submission(
                 })
                 .collect(),
             more_rejected: more,
+            accepted_rows,
+            more_accepted,
             can_withdraw,
+            can_withdraw_records,
             notices: again
                 .then(|| {
                     format!(
@@ -878,6 +887,110 @@ pub async fn submission_rejections(
 ) -> Response {
     match rejections_file(&state, &ctx, id).await {
         Ok(r) => r,
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+/// A batch's rows as its page lists them: the document number and party as stored (masked),
+/// and what became of each record since.
+fn accepted_entries(
+    s: &Shared,
+    class_code: &str,
+    entries: &[store::SubmissionEntry],
+) -> Vec<pages::AcceptedEntry> {
+    use domain::catalog::Role as ItemRole;
+    let class = s.rules.catalog.class_by_code(class_code);
+    let code_of = |role| {
+        class
+            .and_then(|c| c.item_by_role(role))
+            .map(|i| i.code.clone())
+    };
+    let (no_item, name_item) = (
+        code_of(ItemRole::DecisionNo),
+        code_of(ItemRole::SubjectName),
+    );
+    entries
+        .iter()
+        .map(|e| {
+            let pairs = store::payload_pairs_on(&e.payload, e.decided_on);
+            let value = |item: &Option<String>| {
+                item.as_ref()
+                    .and_then(|k| pairs.iter().find(|(p, _)| p == k))
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            let ended = matches!(
+                e.now.as_str(),
+                "withdrawn" | "repaired" | "exited" | "revoked" | "expired"
+            );
+            let now = match (e.now.as_str(), e.current) {
+                ("withdrawn", _) => "已撤回",
+                ("repaired", _) => "已信用修复",
+                ("exited" | "revoked" | "expired", _) => "已移出名单",
+                (_, true) => "现行",
+                (_, false) => "已被此后的报送或变更更正",
+            };
+            pages::AcceptedEntry {
+                row_no: e.row.row_no,
+                record_id: e.row.record_id.clone(),
+                decision_no: value(&no_item),
+                subject: value(&name_item),
+                change: if e.row.change == "corrected" {
+                    "更正".into()
+                } else {
+                    "新增".into()
+                },
+                now: now.into(),
+                withdrawable: e.current && !ended,
+            }
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub struct RecordWithdrawForm {
+    #[serde(default)]
+    pub csrf: String,
+    pub record_id: String,
+    /// The batch page the form was on, to go back to.
+    pub submission: Option<i64>,
+    pub reason: String,
+}
+
+/// Withdraws one record from its batch's page (the API's record withdrawal, audited there).
+pub async fn withdraw_record(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiForm(f): ApiForm<RecordWithdrawForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let body = crate::api::files::Withdraw { reason: f.reason };
+    let r = crate::api::files::withdraw_record(
+        State(state.clone()),
+        ctx.clone(),
+        ApiPath(f.record_id.clone()),
+        crate::body::ApiJson(body),
+    )
+    .await;
+    match r {
+        Ok(_) => render(
+            StatusCode::OK,
+            pages::Message {
+                frame: frame(&ctx, "已撤回", ""),
+                heading: "已撤回".into(),
+                body: "该记录增加了一个撤回版本，已停止公示。".into(),
+                link: Some(match f.submission {
+                    Some(id) => (
+                        format!("/console/submissions/{id}"),
+                        format!("返回报送批次{id}"),
+                    ),
+                    None => ("/console/submissions".into(), "返回报送批次".into()),
+                }),
+                refresh_to: None,
+            },
+        ),
         Err(e) => error_page(&ctx, e),
     }
 }
@@ -1599,10 +1712,20 @@ fn outcome_label(outcome: &str) -> String {
         "refused" => "：被拒绝".into(),
         "unauthenticated" => "：未登录".into(),
         "broken" => "：校验不通过".into(),
+        "bad_request" => "：请求格式有误".into(),
+        "unprocessable" => "：内容不符合要求".into(),
+        "conflict" => "：与现有状态冲突".into(),
+        "too_large" => "：内容过大".into(),
+        "too_many_requests" => "：请求过于频繁".into(),
+        "unsupported_media_type" => "：文件类型不支持".into(),
+        "busy" => "：系统忙或审计日志不可写".into(),
+        "internal" => "：系统内部错误".into(),
         other => format!("（{other}）"),
     };
     match head {
         "ok" => "成功".into(),
+        "unchanged" => "未改变".into(),
+        "repeat" => "重复报送，未入库".into(),
         "failed" => format!("失败{why}"),
         "denied" => format!("拒绝{why}"),
         _ => outcome.to_string(),
