@@ -549,6 +549,8 @@ pub struct Checks {
     pub financial: bool,
     /// (href, time, subject, matter, verdict, feedback)
     pub rows: Vec<Vec<String>>,
+    /// Whose checks the list holds: 本单位 or, for the credit office, 各单位.
+    pub whose: String,
 }
 
 #[derive(Debug, Clone)]

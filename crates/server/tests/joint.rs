@@ -215,12 +215,18 @@ async fn a_list_action_or_exception_does_not_stand_without_its_audit_entry() {
     let r = act().await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(versions(), before + 1);
+    // The same deadline with the same words again (a form sent twice) is already recorded: no
+    // second version, and the answer says so.
+    let r = act().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("未重复记录"), "{}", r.text());
+    assert_eq!(versions(), before + 1);
     let done = h.trail("list.action", &id);
     assert_eq!(
         done.iter()
             .map(|a| a.entry.outcome.as_str())
             .collect::<Vec<_>>(),
-        ["ok"],
+        ["ok", "ok"],
         "{done:?}"
     );
     let exceptions = || {
@@ -1395,9 +1401,10 @@ async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let s = r.json();
+    // The same subject twice in one call is one subject, new.
     assert_eq!(
         (s["added"].as_i64(), s["already"].as_i64()),
-        (Some(1), Some(1)),
+        (Some(1), Some(0)),
         "{s}"
     );
     assert_eq!(s["invalid"].as_array().unwrap().len(), 1);

@@ -186,12 +186,12 @@ fn apply(
     lists: &[&str],
     action: &ListAction,
     ch: &ListChange<'_>,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let id = record_id(subject, key);
     let head = c
         .query_one(
             "SELECT r.class_code, r.source_unit, r.current_version, r.change, r.decided_on,
-                r.public_ends, v.payload
+                r.public_ends, v.payload, v.reason
              FROM records r JOIN record_versions v ON v.subject_key = r.subject_key
                 AND v.record_key = r.record_key AND v.version_no = r.current_version
              WHERE r.subject_key = $1 AND r.record_key = $2",
@@ -250,6 +250,14 @@ fn apply(
             let mut v: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_str(&head.text(6)?)
                     .map_err(|e| StoreError::Decode(e.to_string()))?;
+            // The same deadline with the same words again (a form sent twice, a retry) is
+            // already recorded: no second version, and no second alert to subscribers.
+            let set = v.get("MD_ZGQX").and_then(|d| d.as_str());
+            if set == Some(deadline.to_string().as_str())
+                && head.opt_text(7)?.as_deref() == Some(reason.as_str())
+            {
+                return Ok(false);
+            }
             v.insert(
                 "MD_ZGQX".into(),
                 serde_json::Value::String(deadline.to_string()),
@@ -331,7 +339,7 @@ fn apply(
             }),
         )?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Takes a list entry off its list on the subject's approved application (a repair case's
@@ -364,6 +372,7 @@ pub(crate) fn exit_on_application(
             rewarding: &[],
         },
     )
+    .map(|_| ())
 }
 
 /// Each class's newest change stamp, the newest submission id, and how many of the thousand
@@ -371,14 +380,15 @@ pub(crate) fn exit_on_application(
 pub type ChangesStamp = (Vec<Option<DateTime<Utc>>>, i64, i64);
 
 impl Store {
-    /// Applies an action to a list entry (`lists`: the list class codes).
+    /// Applies an action to a list entry (`lists`: the list class codes); false when it was
+    /// already so (the same rectification deadline, with the same words, again).
     pub fn list_action(
         &self,
         id: &str,
         lists: &[&str],
         action: &ListAction,
         ch: &ListChange<'_>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         self.list_action_then(id, lists, action, ch, &|| Ok(()))
     }
 
@@ -390,12 +400,13 @@ impl Store {
         action: &ListAction,
         ch: &ListChange<'_>,
         before_commit: crate::BeforeCommit<'_>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let (subject, key) = parse_record_id(id)
             .ok_or_else(|| StoreError::NotFound(format!("记录编号“{id}”格式不对")))?;
         self.write(|c| {
-            apply(c, &subject, &key, lists, action, ch)?;
-            before_commit()
+            let changed = apply(c, &subject, &key, lists, action, ch)?;
+            before_commit()?;
+            Ok(changed)
         })
     }
 

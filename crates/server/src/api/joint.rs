@@ -349,7 +349,7 @@ pub fn file_feedback(
         "applied" => {
             if check.measures.is_empty() {
                 return Err(ApiError::Unprocessable(
-                    "该次核查未发现适用措施，反馈应为not_applicable".into(),
+                    "该次核查未发现适用措施，不能反馈为“已采取措施”，请选择“不适用”（not_applicable）".into(),
                 ));
             }
             if measures.is_empty() {
@@ -828,7 +828,9 @@ pub fn apply_list_action(
                     .as_deref()
                     .filter(|d| !d.trim().is_empty())
                     .ok_or_else(|| {
-                        ApiError::Unprocessable("限期整改须给出整改期限（deadline）".into())
+                        ApiError::Unprocessable(
+                            "限期整改须填写整改期限（deadline，YYYY-MM-DD）".into(),
+                        )
                     })?,
             )?;
             // Judged as typed: a past day is refused under the day the officer wrote, not the
@@ -907,7 +909,7 @@ pub fn apply_list_action(
         "ok",
         Some(list_action_detail(&Ok(action.clone()), req)),
     );
-    s.store.list_action_then(
+    let changed = s.store.list_action_then(
         id,
         &lists,
         &action,
@@ -928,6 +930,9 @@ pub fn apply_list_action(
         },
         &entry_first(s, c, entry),
     )?;
+    if !changed {
+        notes.push("该名单记录已设置相同的整改期限和理由，未重复记录".into());
+    }
     // Checks see the change at once.
     s.lists.refresh(&s.store, &s.platform, &s.rules)?;
     Ok((action, notes))
@@ -1296,7 +1301,10 @@ fn is_xlsx(headers: &HeaderMap, name: Option<&str>) -> bool {
 
 #[utoipa::path(post, path = "/api/v1/batches", summary = "提交批量审查", tag = "联合奖惩", security(("token" = [])),
     params(BatchParams),
-    request_body(content = Vec<u8>, description = "代码清单：CSV（第一列为代码，可有表头）或XLSX（第一个工作表第一列），至多100万行", content_type = "text/csv"),
+    request_body(description = "代码清单：CSV（第一列为代码，可有表头）或XLSX（第一个工作表第一列），至多100万行",
+        content(
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses((status = 200, description = "审查完成；结果文件逐行对应输入，无效代码与重复代码均列明", body = store::BatchRow),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
@@ -1601,6 +1609,9 @@ pub async fn subscribe(
                     .push(format!(
                         "{shown}：金融机构只能订阅企业等组织；自然人的信用信息须经本人授权后查询"
                     )),
+                // A subject given twice in one call (the same code, or in other case) is one
+                // subject, not "already subscribed" the second time: it was not, before.
+                Ok((key, _, _)) if ok.iter().any(|(k, _)| *k == key) => {}
                 Ok((key, shown, kind)) => {
                     if kind == domain::record::SubjectKind::NaturalPerson {
                         persons += 1;

@@ -79,6 +79,12 @@ fn checks_page_for(
         code,
         matter,
         financial: ctx.principal.role == auth::Role::Financial,
+        whose: if unit.is_none() {
+            "各单位"
+        } else {
+            "本单位"
+        }
+        .into(),
         rows: rows
             .iter()
             .map(|c| {
