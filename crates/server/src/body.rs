@@ -298,7 +298,7 @@ fn in_chinese(text: &str) -> String {
 fn in_chinese_at(text: &str) -> String {
     let field = |rest: &str| rest.split('`').nth(1).unwrap_or(rest).to_string();
     let fault = |m: &str| match m {
-        "invalid digit found in string" => "应为数字".to_string(),
+        "invalid digit found in string" => "应为不带正负号的整数（只含数字0—9）".to_string(),
         "number too large to fit in target type" => "数值过大".to_string(),
         "cannot parse integer from empty string" => "不能为空".to_string(),
         other => in_chinese_at(other),
@@ -309,7 +309,10 @@ fn in_chinese_at(text: &str) -> String {
         format!("不认识的参数“{}”", field(rest))
     } else if let Some(rest) = text.strip_prefix("Invalid URL: Cannot parse ") {
         // Invalid URL: Cannot parse `abc` to a `i64`
-        format!("地址中的“{}”应为数字", field(rest))
+        format!(
+            "地址中的“{}”应为不带正负号的整数（只含数字0—9）",
+            field(rest)
+        )
     } else if let Some((name, m)) = text.split_once(": ")
         && !name.is_empty()
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -382,7 +385,7 @@ mod tests {
         );
         assert_eq!(
             in_chinese("Failed to deserialize query string: limit: invalid digit found in string"),
-            "参数“limit”应为数字"
+            "参数“limit”应为不带正负号的整数（只含数字0—9）"
         );
         assert_eq!(
             in_chinese("invalid type: integer `42`, expected a string at line 1 column 12"),

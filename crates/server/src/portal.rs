@@ -769,7 +769,12 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
                         r.basis,
                         r.unit,
                         r.decided_on,
-                        r.ends,
+                        // A court's 失信被执行人 entry runs until the judgment is performed.
+                        if r.ends.is_empty() {
+                            "未定期限".into()
+                        } else {
+                            r.ends
+                        },
                     ]
                 } else if spec.classes == ["CF"] {
                     vec![
@@ -779,7 +784,12 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
                         r.content,
                         r.unit,
                         r.decided_on,
-                        r.repairable_from,
+                        // As the subject page says it: a penalty that cannot be repaired.
+                        if r.repairable_from.is_empty() {
+                            "不适用".into()
+                        } else {
+                            r.repairable_from
+                        },
                         r.ends,
                     ]
                 } else {

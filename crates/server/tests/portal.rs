@@ -158,6 +158,8 @@ async fn home_search_subject_and_columns() {
         "{col}"
     );
     assert!(!col.contains("回到第一页"));
+    // The fine in 元 beside the words that state it in 万元.
+    assert!(col.contains("处罚款0.5万元（罚款金额5000.00元）"), "{col}");
     // A page past the last says so and leads back to the first.
     let past = h
         .get("/publicity/penalties?page=9999", Role::Public)
@@ -196,9 +198,14 @@ async fn home_search_subject_and_columns() {
         (
             "/publicity/penalties?page=abc",
             StatusCode::BAD_REQUEST,
-            "参数“page”应为数字",
+            "参数“page”应为不带正负号的整数",
         ),
-        ("/news/abc", StatusCode::BAD_REQUEST, "应为数字"),
+        (
+            "/search?q=%E7%9B%90&page=-1",
+            StatusCode::BAD_REQUEST,
+            "参数“page”应为不带正负号的整数",
+        ),
+        ("/news/abc", StatusCode::BAD_REQUEST, "应为不带正负号的整数"),
     ] {
         let r = h.get(uri, Role::Public).await;
         assert_eq!(r.status, status, "{uri}");

@@ -88,7 +88,15 @@ pub fn column_rows(rules: &Rulebook, records: &[PublicRecord]) -> Vec<ColumnRow>
                     }
                     _ => String::new(),
                 },
-                content: content_of(class, &items),
+                content: {
+                    // The fine in 元 beside the decision's words, which often state it in 万元
+                    // as the source wrote them (the platform stores it converted, exactly).
+                    let words = content_of(class, &items);
+                    match role_value(class, &items, Role::Fine) {
+                        f if f.is_empty() => words,
+                        f => format!("{words}（罚款金额{f}元）"),
+                    }
+                },
                 basis: role_value(class, &items, Role::LegalBasis),
                 unit: role_value(class, &items, Role::DecidingUnit),
                 division_name: r
