@@ -666,6 +666,8 @@ fn day(s: &Option<String>) -> Result<Option<NaiveDate>, ApiError> {
 
 struct ColumnSpec {
     classes: &'static [&'static str],
+    /// Subjects on any of these lists now are left out (see `RED_SUSPENDED_BY`).
+    unless_listed_in: &'static [&'static str],
     heading: &'static str,
     intro: &'static str,
     path: &'static str,
@@ -685,7 +687,7 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
         (Err(e), _) | (_, Err(e)) => return error(e),
     };
     let s = state.clone();
-    let classes = spec.classes;
+    let (classes, unless) = (spec.classes, spec.unless_listed_in);
     let (u, c, k) = (unit.clone(), county.clone(), category.clone());
     let r = blocking(move || {
         let records = s.store.public_records(&PublicQuery {
@@ -696,6 +698,7 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
             category: Some(k).filter(|x| !x.is_empty()),
             from,
             to,
+            unless_listed_in: unless.iter().map(|c| c.to_string()).collect(),
             offset: (page_no - 1) * PER_PAGE as i64,
             limit: PER_PAGE as i64 + 1,
             ..Default::default()
@@ -847,6 +850,7 @@ fn enum_values(state: &Shared, name: &str) -> Vec<String> {
 async fn licences(State(state): State<Shared>, ApiQuery(p): ApiQuery<ColumnParams>) -> Response {
     let spec = ColumnSpec {
         classes: &["XK"],
+        unless_listed_in: &[],
         heading: "行政许可公示",
         intro: "全市各部门作出的行政许可决定，自决定之日起7个工作日内公示。许可有效期届满、撤回或撤销的不再公示。",
         path: "/publicity/licences",
@@ -869,6 +873,7 @@ async fn licences(State(state): State<Shared>, ApiQuery(p): ApiQuery<ColumnParam
 async fn penalties(State(state): State<Shared>, ApiQuery(p): ApiQuery<ColumnParams>) -> Response {
     let spec = ColumnSpec {
         classes: &["CF"],
+        unless_listed_in: &[],
         heading: "行政处罚公示",
         intro: "全市各部门作出的行政处罚决定，按《信用修复管理办法》确定的期限公示；信用修复、撤回或公示期届满后不再公示。",
         path: "/publicity/penalties",
@@ -916,11 +921,19 @@ const LIST_HEADERS: &[&str] = &[
     "有效期至",
 ];
 
+/// The serious lists (the platform's and the courts' 失信被执行人).
+const SERIOUS_LISTS: &[&str] = &["YZSX", "SXBZXR"];
+
+/// A subject on a serious list now is no 守信激励 object while it is (checks drop its
+/// incentives as well): its red entry is not published beside the serious one.
+const RED_SUSPENDED_BY: &[&str] = SERIOUS_LISTS;
+
 async fn list_red(State(state): State<Shared>, ApiQuery(p): ApiQuery<ColumnParams>) -> Response {
     let spec = ColumnSpec {
         classes: &["HMD"],
+        unless_listed_in: RED_SUSPENDED_BY,
         heading: "守信激励（红）名单",
-        intro: "依法认定的守信激励对象，享受“信易+”等激励措施。",
+        intro: "依法认定的守信激励对象，享受“信易+”等激励措施。同时列入严重失信主体名单（含失信被执行人）的主体，在列期间不实施守信激励，不在本名单中显示。",
         path: "/lists/red",
         categories: Vec::new(),
         headers: LIST_HEADERS,
@@ -935,7 +948,8 @@ async fn list_serious(
     ApiQuery(p): ApiQuery<ColumnParams>,
 ) -> Response {
     let spec = ColumnSpec {
-        classes: &["YZSX", "SXBZXR"],
+        classes: SERIOUS_LISTS,
+        unless_listed_in: &[],
         heading: "严重失信主体名单",
         intro: "依据法律、法规和党中央、国务院政策文件认定的严重失信主体，包括失信被执行人。移出名单后不再公示。",
         path: "/lists/serious",
@@ -950,6 +964,7 @@ async fn list_serious(
 async fn list_focus(State(state): State<Shared>, ApiQuery(p): ApiQuery<ColumnParams>) -> Response {
     let spec = ColumnSpec {
         classes: &["ZDGZ"],
+        unless_listed_in: &[],
         heading: "重点关注名单",
         intro: "存在失信行为、需要重点关注和限期整改的主体。",
         path: "/lists/focus",

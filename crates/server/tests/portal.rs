@@ -1159,3 +1159,42 @@ async fn a_licence_without_end_is_shown_as_long_term() {
         .text();
     assert!(api.contains("2099-12-31"), "{api}");
 }
+
+/// A subject on the serious list now is not published as a 守信激励 object beside it: the red
+/// list leaves it out while it is listed (checks drop its incentives as well), and shows it
+/// again once it is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_red_list_leaves_out_a_subject_on_the_serious_list() {
+    let h = harness();
+    let other = {
+        let body = "91320900MA1MB4X51";
+        format!("{body}{}", domain::ids::uscc_check_char(body.as_bytes()))
+    };
+    let head =
+        "MD_XDR_MC,MD_XDR_LB,MD_XDR_SHXYM,MD_MDLX,MD_WSH,MD_LRYY,MD_RDYJ,MD_RDDW,MD_LRRQ,MD_YXQZ\n";
+    let red = format!(
+        "{head}盐城市恒泰化工有限公司,法人及非法人组织,{},名单,盐环信〔2026〕21号,连续三年环保信用评价为绿色,《社会信用体系建设有关规定》,{UNIT},2026-03-01,2027-03-01\n\
+         盐城市守信样板有限公司,法人及非法人组织,{other},名单,盐环信〔2026〕22号,连续三年环保信用评价为绿色,《社会信用体系建设有关规定》,{UNIT},2026-03-01,2027-03-01\n",
+        h.org
+    );
+    let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "守信激励（红）名单", &red));
+    assert_eq!(s.accepted, 2, "{s:?}");
+    let page = h.get("/lists/red", Role::Public).await.text();
+    assert!(
+        page.contains("盐环信〔2026〕21号") || page.contains(&h.org),
+        "{page}"
+    );
+    let serious = format!(
+        "{head}盐城市恒泰化工有限公司,法人及非法人组织,{},名单,盐环信〔2026〕23号,拒不履行行政处罚决定,《社会信用体系建设有关规定》,{UNIT},2026-05-01,2029-05-01\n",
+        h.org
+    );
+    let s =
+        tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "严重失信主体名单", &serious));
+    assert_eq!(s.accepted, 1, "{s:?}");
+    let page = h.get("/lists/red", Role::Public).await.text();
+    assert!(page.contains(&other), "{page}");
+    assert!(!page.contains(&h.org), "{page}");
+    assert!(page.contains("在列期间不实施守信激励"), "{page}");
+    let listed = h.get("/lists/serious", Role::Public).await.text();
+    assert!(listed.contains(&h.org), "{listed}");
+}

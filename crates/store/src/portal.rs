@@ -24,6 +24,9 @@ pub struct PublicQuery {
     /// Continue after this (decided_on, subject_key, record_key), newest first (one direction
     /// throughout, so the (class, date) indexes deliver rows already in order).
     pub after: Option<(NaiveDate, String, Vec<u8>)>,
+    /// Leave out subjects with an entry public now in any of these classes (the red list
+    /// without those on a serious list).
+    pub unless_listed_in: Vec<String>,
     pub offset: i64,
     pub limit: i64,
 }
@@ -186,6 +189,27 @@ impl Store {
         if let Some(s) = &q.subject_key {
             let x = p(s.as_str().into(), &mut params);
             sql.push_str(&format!(" AND r.subject_key = {x}"));
+        }
+        if !q.unless_listed_in.is_empty() {
+            let list: Vec<String> = q
+                .unless_listed_in
+                .iter()
+                .map(|c| p(c.as_str().into(), &mut params))
+                .collect();
+            let still = match q.today {
+                Some(t) => {
+                    let x = p(t.into(), &mut params);
+                    format!(" AND (o.public_ends IS NULL OR o.public_ends >= {x})")
+                }
+                None => String::new(),
+            };
+            // By the record heads' primary key (subject first): a probe per row shown.
+            sql.push_str(&format!(
+                " AND NOT EXISTS (SELECT 1 FROM records o WHERE o.subject_key = r.subject_key
+                    AND o.class_code IN ({}) AND o.change IN ('created', 'corrected')
+                    AND o.published{still})",
+                list.join(", ")
+            ));
         }
         if let Some((d, s, k)) = &q.after {
             let (a, b, c) = (
