@@ -617,6 +617,19 @@ impl<'a> Validator<'a> {
                 let n = v.chars().count();
                 match it.max_len {
                     Some(max) if n > max => Err(format!("长度{n}字，超过上限{max}字")),
+                    // A document number's full-width digits and letters are the same number
+                    // (its record is found by them already): kept as ASCII, so that the same
+                    // decision typed either way is unchanged, not a correction.
+                    _ if it.role == Some(Role::DecisionNo) => Ok(Typed::Text(
+                        v.chars()
+                            .map(|c| match c {
+                                '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' => {
+                                    domain::text::fold_width(c)
+                                }
+                                other => other,
+                            })
+                            .collect(),
+                    )),
                     _ => Ok(Typed::Text(v.to_string())),
                 }
             }

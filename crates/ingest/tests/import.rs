@@ -4191,3 +4191,49 @@ fn an_adults_id_number_in_a_document_number_is_masked() {
         );
     }
 }
+
+/// A document number typed with full-width digits is the same number as with ASCII digits: kept
+/// as ASCII, so the same decision sent either way is unchanged, not a correction each time.
+#[test]
+fn a_document_number_in_full_width_digits_is_the_same_decision() {
+    let rules = Rulebook::builtin().unwrap();
+    let keys = testkit::keys();
+    let unit = "盐城市生态环境局";
+    for ts in stores() {
+        let clock = clock_on("2026-05-08");
+        let importer = Importer {
+            store: &ts.store,
+            rules: &rules,
+            keys: &keys,
+            clock: &clock,
+        };
+        let send = |no: &str| {
+            let row = hengtai_penalty(&rules, no, unit);
+            importer
+                .import_reader(
+                    None,
+                    ingest::Format::Csv,
+                    format!("{HEADER}\n{row}\n").as_bytes(),
+                    &opts(unit, "行政处罚"),
+                    &|_| {},
+                )
+                .unwrap()
+        };
+        let s = send("盐环罚〔２０２６〕７７号");
+        assert_eq!((s.created, s.rejected), (1, 0), "{}: {s:?}", ts.name);
+        let s = send("盐环罚〔2026〕77号");
+        assert_eq!(
+            (s.created, s.corrected, s.unchanged),
+            (0, 0, 1),
+            "{}: {s:?}",
+            ts.name
+        );
+        let (_, records) = ts
+            .store
+            .subject_file("91320900MA1MB4X50R", None)
+            .unwrap()
+            .unwrap();
+        let payload = &records[0].current().unwrap().payload;
+        assert!(payload.contains("盐环罚〔2026〕77号"), "{}: {payload}", ts.name);
+    }
+}
