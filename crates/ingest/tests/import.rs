@@ -4234,6 +4234,10 @@ fn a_document_number_in_full_width_digits_is_the_same_decision() {
             .unwrap()
             .unwrap();
         let payload = &records[0].current().unwrap().payload;
-        assert!(payload.contains("盐环罚〔2026〕77号"), "{}: {payload}", ts.name);
+        assert!(
+            payload.contains("盐环罚〔2026〕77号"),
+            "{}: {payload}",
+            ts.name
+        );
     }
 }

@@ -309,6 +309,14 @@ impl Harness {
         .unwrap()
     }
 
+    /// The outcomes of the audit entries of `action` on `object`, newest first.
+    pub fn outcomes(&self, action: &str, object: &str) -> Vec<String> {
+        self.trail(action, object)
+            .into_iter()
+            .map(|a| a.entry.outcome)
+            .collect()
+    }
+
     /// Audit entries of `action` on `object`, newest first.
     pub fn trail(&self, action: &str, object: &str) -> Vec<store::StoredAudit> {
         tokio::task::block_in_place(|| {
