@@ -119,6 +119,7 @@ impl From<store::StoreError> for ApiError {
             store::StoreError::NotFound(m) => ApiError::NotFound(m),
             store::StoreError::Concealed(m) => ApiError::Concealed(m),
             store::StoreError::Refused(m) => ApiError::Conflict(m),
+            store::StoreError::NotYours(m) => ApiError::NotYours(m),
             store::StoreError::Constraint(_) => ApiError::Conflict("与已有数据冲突".into()),
             store::StoreError::Busy => ApiError::Busy,
             e @ store::StoreError::AuditUnwritten(_) => ApiError::Unavailable(e.to_string()),

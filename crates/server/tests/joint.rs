@@ -197,6 +197,19 @@ async fn a_list_action_or_exception_does_not_stand_without_its_audit_entry() {
     };
     let before = versions();
     let uri = format!("/api/v1/lists/{id}/actions");
+    // Another unit's officer may see the entry (it is public) but not act on it: 403, naming
+    // the unit that may.
+    let other = h.token_for(Role::Deciding, OTHER_UNIT);
+    let r = h
+        .send_as(
+            &other,
+            Method::POST,
+            &uri,
+            Some(json!({"action": "rectify", "deadline": "2026-09-30", "reason": "试图整改"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(r.text().contains("只有认定单位"), "{}", r.text());
     let act = || {
         h.clock
             .set(h.clock.now() + chrono::Duration::milliseconds(10));

@@ -79,6 +79,9 @@ pub enum StoreError {
     Concealed(String),
     #[error("{0}")]
     Refused(String),
+    /// Another unit's to do (the caller may see it, not act on it).
+    #[error("{0}")]
+    NotYours(String),
     /// PostgreSQL: an entry appended without the lock took a sequence number another writer
     /// had just committed (the cached head was stale); the appender reads the head and retries.
     #[error("审计日志链头已被另一写入者推进")]

@@ -212,7 +212,7 @@ fn apply(
         && u != owner
         && ch.named_unit != Some(u)
     {
-        return Err(StoreError::Refused(format!(
+        return Err(StoreError::NotYours(format!(
             "该名单由{}认定，只有认定单位（或市信用办）可以{}",
             ch.named_unit.unwrap_or(&owner),
             action.label()

@@ -61,6 +61,7 @@ impl From<StoreError> for CaseError {
             StoreError::NotFound(m) => CaseError::NotFound(m),
             StoreError::Concealed(m) => CaseError::Concealed(m),
             StoreError::Refused(m) => CaseError::Refused(m),
+            StoreError::NotYours(m) => CaseError::Forbidden(m),
             other => CaseError::Store(other),
         }
     }
