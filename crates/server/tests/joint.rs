@@ -234,7 +234,8 @@ async fn a_list_action_or_exception_does_not_stand_without_its_audit_entry() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert!(r.text().contains("未重复记录"), "{}", r.text());
     assert_eq!(versions(), before + 1);
-    assert_eq!(h.outcomes("list.action", &id), ["ok", "ok"]);
+    // (Newest first: the repeat, the action, the other unit's refused attempt.)
+    assert_eq!(h.outcomes("list.action", &id), ["ok", "ok", "failed"]);
     let exceptions = || {
         tokio::task::block_in_place(|| h.state.platform.exceptions(None))
             .unwrap()
@@ -289,6 +290,24 @@ async fn a_list_action_or_exception_does_not_stand_without_its_audit_entry() {
     assert_eq!(
         h.outcomes("check.feedback", &format!("check:{check_id}")),
         ["unchanged", "ok"]
+    );
+    // A check the role may not make at all (a bank's, for procurement) is refused in the trail.
+    let r = h
+        .post_json(
+            "/api/v1/checks",
+            Role::Financial,
+            json!({"code": x.a, "matter": "ZFCG"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let refused = h.trail("check.create", "");
+    assert!(
+        refused.iter().any(|a| a.entry.outcome == "denied"
+            && a.entry
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains("matter=ZFCG"))),
+        "{refused:?}"
     );
 }
 

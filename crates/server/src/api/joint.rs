@@ -158,7 +158,13 @@ pub struct CheckRequest {
 
 /// Runs and records one check.
 pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResult<CheckResult> {
-    may_check(ctx, &req.matter)?;
+    // A check the caller's role may not make (a bank's for a matter other than credit) is
+    // refused in the trail as its unauthorised persons are.
+    if let Err(refusal) = may_check(ctx, &req.matter) {
+        let detail = Some(format!("matter={} {refusal}", req.matter));
+        audit(state, ctx, "check.create", None, "denied", detail).await;
+        return Err(refusal);
+    }
     let channel = match req.channel.as_deref() {
         None | Some("query") => "query",
         Some("embedded") => "embedded",
