@@ -349,6 +349,7 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
                 None,
                 "officer",
                 now - Duration::days(1),
+                None,
             )
             .unwrap();
         let later = clock_on("2026-06-12");

@@ -2738,6 +2738,7 @@ async fn a_person_on_no_list_is_known_from_the_store(h: Harness) {
                 until: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
             },
             day,
+            None,
         )
     })
     .unwrap();
@@ -3440,6 +3441,7 @@ async fn an_old_check_tells_a_lender_nothing_new_once_the_authorisation_ends() {
                 until: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
             },
             day,
+            None,
         )
     })
     .unwrap();
@@ -3454,7 +3456,7 @@ async fn an_old_check_tells_a_lender_nothing_new_once_the_authorisation_ends() {
     tokio::task::block_in_place(|| {
         h.state
             .platform
-            .revoke_authorisation(id, &key, "test", chrono::Utc::now(), day)
+            .revoke_authorisation(id, &key, "test", chrono::Utc::now(), day, None)
     })
     .unwrap();
     let after = h.get(&uri, Role::Financial).await.text();

@@ -76,13 +76,15 @@ impl Store {
     /// Records an authorisation, unless one of the same institution still holds on `today`
     /// (one at a time, so that withdrawing it withdraws it all): `Refused` then. The check and
     /// the insert are one transaction (on PostgreSQL under the table's lock; SQLite has one
-    /// writer), so two grants sent at once cannot both pass.
+    /// writer), so two grants sent at once cannot both pass. With `audit`, its entry in the
+    /// same transaction (object `authorisation:<id>`).
     pub fn grant_authorisation(
         &self,
         a: &NewAuthorisation<'_>,
         today: NaiveDate,
+        audit: Option<&mut crate::NewAuditEntry>,
     ) -> Result<i64, StoreError> {
-        self.write(|c| {
+        self.write_audited(audit, |c, entry| {
             if c.backend() == crate::Backend::Postgres {
                 c.batch("LOCK TABLE authorisations IN SHARE ROW EXCLUSIVE MODE")?;
             }
@@ -113,12 +115,16 @@ impl Store {
                     ],
                 )?
                 .ok_or_else(|| StoreError::Decode("no id returned".into()))?;
-            r.i64(0)
+            let id = r.i64(0)?;
+            if let Some(e) = entry {
+                e.object = Some(format!("authorisation:{id}"));
+            }
+            Ok(id)
         })
     }
 
-    /// Withdraws an authorisation of `subject_key`'s that still holds on `today`; whether
-    /// there was one.
+    /// Withdraws an authorisation of `subject_key`'s that still holds on `today` (`NotFound`
+    /// when there is none); with `audit`, its entry in the same transaction.
     pub fn revoke_authorisation(
         &self,
         id: i64,
@@ -126,9 +132,10 @@ impl Store {
         by: &str,
         at: DateTime<Utc>,
         today: NaiveDate,
-    ) -> Result<bool, StoreError> {
-        self.write(|c| {
-            Ok(c.execute(
+        audit: Option<&mut crate::NewAuditEntry>,
+    ) -> Result<(), StoreError> {
+        self.write_audited(audit, |c, _| {
+            let n = c.execute(
                 "UPDATE authorisations SET revoked_at = $1, revoked_by = $2
                  WHERE auth_id = $3 AND subject_key = $4 AND revoked_at IS NULL AND until >= $5",
                 &[
@@ -138,7 +145,11 @@ impl Store {
                     subject_key.into(),
                     today.into(),
                 ],
-            )? == 1)
+            )?;
+            if n != 1 {
+                return Err(StoreError::NotFound(format!("授权{id}不存在或已撤回")));
+            }
+            Ok(())
         })
     }
 

@@ -815,6 +815,8 @@ impl Store {
     // ----- subscriptions and webhooks -----
 
     /// Subscribes a unit to subjects; returns how many were new.
+    /// Subscribes `unit` to the subjects; how many were new. With `audit`, its entry in the
+    /// same transaction, its detail led by the counts (`added=… already=…`).
     pub fn subscribe(
         &self,
         unit: &str,
@@ -822,8 +824,9 @@ impl Store {
         note: Option<&str>,
         actor: &str,
         at: DateTime<Utc>,
+        audit: Option<&mut crate::NewAuditEntry>,
     ) -> Result<usize, StoreError> {
-        self.write(|c| {
+        self.write_audited(audit, |c, entry| {
             let mut n = 0;
             for (key, label) in subjects {
                 n += c.execute(
@@ -839,16 +842,31 @@ impl Store {
                     ],
                 )? as usize;
             }
+            if let Some(e) = entry {
+                let rest = e.detail.take().map(|d| format!(" {d}")).unwrap_or_default();
+                e.detail = Some(format!("added={n} already={}{rest}", subjects.len() - n));
+            }
             Ok(n)
         })
     }
 
-    pub fn unsubscribe(&self, unit: &str, subject_key: &str) -> Result<bool, StoreError> {
-        self.write(|c| {
-            Ok(c.execute(
+    /// Ends `unit`'s subscription to a subject (`NotFound` when there is none); with `audit`,
+    /// its entry in the same transaction.
+    pub fn unsubscribe(
+        &self,
+        unit: &str,
+        subject_key: &str,
+        audit: Option<&mut crate::NewAuditEntry>,
+    ) -> Result<(), StoreError> {
+        self.write_audited(audit, |c, _| {
+            let n = c.execute(
                 "DELETE FROM subscriptions WHERE unit = $1 AND subject_key = $2",
                 &[unit.into(), subject_key.into()],
-            )? > 0)
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound("本单位未订阅该主体".into()));
+            }
+            Ok(())
         })
     }
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::Done;
 use crate::body::{ApiJson, ApiPath};
-use crate::context::{Ctx, audit};
+use crate::context::{Ctx, audit, audit_entry, write_carrying};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::{Shared, blocking, today};
 
@@ -58,7 +58,12 @@ fn grant_detail(req: &GrantRequest) -> String {
     )
 }
 
-fn grant(state: &Shared, ctx: &Ctx, req: &GrantRequest) -> Result<store::Authorisation, ApiError> {
+fn grant(
+    state: &Shared,
+    ctx: &Ctx,
+    req: &GrantRequest,
+    carried: &mut store::NewAuditEntry,
+) -> Result<store::Authorisation, ApiError> {
     let subject_key = ctx
         .principal
         .subject_key
@@ -115,6 +120,7 @@ fn grant(state: &Shared, ctx: &Ctx, req: &GrantRequest) -> Result<store::Authori
             until,
         },
         day,
+        Some(carried),
     )?;
     state
         .platform
@@ -143,20 +149,18 @@ pub(crate) async fn grant_audited(
     ctx: &Ctx,
     req: GrantRequest,
 ) -> Result<store::Authorisation, ApiError> {
-    let (s, c, r) = (state.clone(), ctx.clone(), req.clone());
-    let done = blocking(move || grant(&s, &c, &r)).await;
-    audit(
-        state,
+    let (s, c) = (state.clone(), ctx.clone());
+    let entry = audit_entry(
         ctx,
         "authorisation.grant",
-        done.as_ref()
-            .ok()
-            .map(|a| format!("authorisation:{}", a.auth_id)),
-        if done.is_ok() { "ok" } else { "failed" },
+        None,
+        "ok",
         Some(grant_detail(&req)),
-    )
-    .await;
-    done
+    );
+    write_carrying(state, ctx, entry, move |carried| {
+        grant(&s, &c, &req, carried)
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/authorisations", summary = "查询信易贷授权", tag = "信易贷授权", security(("token" = [])),
@@ -223,34 +227,32 @@ pub async fn revoke_authorisation(
 /// the institution it named.
 pub(crate) async fn withdraw(state: &Shared, ctx: &Ctx, id: i64) -> Result<(), ApiError> {
     let (s, c) = (state.clone(), ctx.clone());
-    let done = blocking(move || {
+    let entry = audit_entry(
+        ctx,
+        "authorisation.revoke",
+        Some(format!("authorisation:{id}")),
+        "ok",
+        None,
+    );
+    write_carrying(state, ctx, entry, move |carried| {
         let key = c.principal.subject_key.clone().ok_or(ApiError::Forbidden)?;
         let institution = s
             .platform
             .authorisation(id)?
             .filter(|a| a.subject_key == key)
-            .map(|a| a.institution);
-        if s.platform.revoke_authorisation(
+            .map(|a| a.institution)
+            .unwrap_or_default();
+        carried.detail = Some(format!("institution={institution}"));
+        let now = s.clock.now();
+        s.platform.revoke_authorisation(
             id,
             &key,
             &c.principal.actor(),
-            s.clock.now(),
-            today(s.clock.now()),
-        )? {
-            Ok(institution.unwrap_or_default())
-        } else {
-            Err(ApiError::NotFound(format!("授权{id}不存在或已撤回")))
-        }
+            now,
+            today(now),
+            Some(carried),
+        )?;
+        Ok(())
     })
-    .await;
-    audit(
-        state,
-        ctx,
-        "authorisation.revoke",
-        Some(format!("authorisation:{id}")),
-        if done.is_ok() { "ok" } else { "failed" },
-        done.as_ref().ok().map(|i| format!("institution={i}")),
-    )
-    .await;
-    done.map(|_| ())
+    .await
 }

@@ -1591,7 +1591,8 @@ pub async fn subscribe(
     let unit = organisation_of(&ctx.principal)?;
     let financial = ctx.principal.role == Role::Financial;
     let (s, c) = (state.clone(), ctx.clone());
-    let r = blocking(move || {
+    let entry = audit_entry(&ctx, "subscription.create", None, "ok", None);
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
         let now = s.clock.now();
         let mut ok = Vec::new();
         let mut invalid = Vec::new();
@@ -1602,9 +1603,7 @@ pub async fn subscribe(
                 // A person is subscribed by the ID number the department holds, never by the
                 // platform's key (public in record ids): the key beside a candidate number in
                 // one call would match the two.
-                Ok((_, _, domain::record::SubjectKind::NaturalPerson))
-                    if is_person_key(code) =>
-                {
+                Ok((_, _, domain::record::SubjectKind::NaturalPerson)) if is_person_key(code) => {
                     invalid.push(format!(
                         "{code}：自然人请以身份证号码订阅，不接受平台内部主体键"
                     ))
@@ -1640,38 +1639,31 @@ pub async fn subscribe(
             }
         }
         let n = ok.len();
-        let added =
-            s.platform
-                .subscribe(&unit, &ok, req.note.as_deref(), &c.principal.actor(), now)?;
         // Which codes, in a line whatever their number: an auditor holding the list a
-        // department says it sent (or a complaint's) recomputes the digest.
-        let detail = format!(
-            "added={added} already={} invalid={} persons={persons} organisations={organisations} codes_sm3={}",
-            n - added,
+        // department says it sent (or a complaint's) recomputes the digest. (The store puts
+        // the counts it made before it.)
+        carried.detail = Some(format!(
+            "invalid={} persons={persons} organisations={organisations} codes_sm3={}",
             invalid.len(),
             codes_digest(&s.keys, &unit, &req.codes)
-        );
-        Ok((
-            SubscribeResult {
-                added,
-                already: n - added,
-                invalid,
-                subjects,
-            },
-            detail,
-        ))
+        ));
+        let added = s.platform.subscribe(
+            &unit,
+            &ok,
+            req.note.as_deref(),
+            &c.principal.actor(),
+            now,
+            Some(carried),
+        )?;
+        Ok(SubscribeResult {
+            added,
+            already: n - added,
+            invalid,
+            subjects,
+        })
     })
     .await;
-    audit(
-        &state,
-        &ctx,
-        "subscription.create",
-        None,
-        if r.is_ok() { "ok" } else { "failed" },
-        r.as_ref().ok().map(|(_, d)| d.clone()),
-    )
-    .await;
-    r.map(|(x, _)| Json(x))
+    r.map(Json)
 }
 
 /// A keyed digest of the codes of a subscription call as sent, sorted, one a line: the
@@ -1762,7 +1754,8 @@ pub async fn unsubscribe(
 ) -> ApiResult<Json<ListActionDone>> {
     let unit = organisation_of(&ctx.principal)?;
     let s = state.clone();
-    let r = blocking(move || {
+    let entry = audit_entry(&ctx, "subscription.remove", None, "ok", None);
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
         if is_person_key(&req.code) {
             return Err(ApiError::Unprocessable(
                 "自然人请以身份证号码退订，不接受平台内部主体键".into(),
@@ -1770,20 +1763,15 @@ pub async fn unsubscribe(
         }
         let (key, shown, _) =
             joint::check::subject_of(&req.code, &s.rules, &s.keys, today(s.clock.now()))?;
-        if !s.platform.unsubscribe(&unit, &key)? {
-            return Err(ApiError::NotFound(format!("本单位未订阅{shown}")));
+        carried.object = Some(shown.clone());
+        match s.platform.unsubscribe(&unit, &key, Some(carried)) {
+            Ok(()) => Ok(shown),
+            Err(store::StoreError::NotFound(_)) => {
+                Err(ApiError::NotFound(format!("本单位未订阅{shown}")))
+            }
+            Err(e) => Err(e.into()),
         }
-        Ok(shown)
     })
-    .await;
-    audit(
-        &state,
-        &ctx,
-        "subscription.remove",
-        r.as_ref().ok().cloned(),
-        if r.is_ok() { "ok" } else { "failed" },
-        None,
-    )
     .await;
     let shown = r?;
     Ok(Json(ListActionDone {
