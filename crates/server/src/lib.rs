@@ -158,6 +158,8 @@ pub struct AppState {
     pub search: Arc<search::NameIndex>,
     /// The portal home's headline figures, recomputed in the background.
     pub figures: std::sync::RwLock<Vec<(String, String)>>,
+    /// `GET /api/v1/stats` as the public may read it, recomputed with the figures.
+    pub public_stats: std::sync::RwLock<Option<store::Stats>>,
     /// List entries in force, for checks (联合奖惩).
     pub lists: Arc<joint::ListIndex>,
     /// Checks are recorded in groups by one writer.
@@ -261,6 +263,7 @@ impl AppState {
             touched: context::Touched::default(),
             search,
             figures: Default::default(),
+            public_stats: Default::default(),
         })
     }
 }

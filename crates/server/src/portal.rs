@@ -223,7 +223,53 @@ pub fn compute_figures(state: &Shared) -> Result<(), ApiError> {
     if let Ok(mut f) = state.figures.write() {
         *f = figures;
     }
+    // The statistics the public may read: subjects, and the records public now of the classes
+    // published whole — not records out of their window, never published, or of classes
+    // shared only on conditions, and not the platform's own counts.
+    let subjects_by_kind = state.store.subjects_by_kind()?;
+    let mut records_by_class = Vec::new();
+    for c in state
+        .rules
+        .catalog
+        .classes
+        .iter()
+        .filter(|c| c.sharing == domain::catalog::SharingScope::Public)
+    {
+        let count = state.store.count_public(&[c.code.as_str()], t)?;
+        if count > 0 {
+            records_by_class.push(store::NamedCount {
+                name: c.code.clone(),
+                count,
+            });
+        }
+    }
+    let public = store::Stats {
+        subjects: subjects_by_kind.iter().map(|k| k.count).sum(),
+        subjects_by_kind,
+        records: records_by_class.iter().map(|k| k.count).sum(),
+        records_by_class,
+        versions: 0,
+        submissions: 0,
+    };
+    if let Ok(mut p) = state.public_stats.write() {
+        *p = Some(public);
+    }
     Ok(())
+}
+
+/// `GET /api/v1/stats` for the public (and subjects, banks): the figures kept with the home
+/// page's, computed now if there are none yet.
+pub fn public_stats(state: &Shared) -> Result<store::Stats, ApiError> {
+    if let Some(s) = state.public_stats.read().ok().and_then(|p| p.clone()) {
+        return Ok(s);
+    }
+    compute_figures(state)?;
+    state
+        .public_stats
+        .read()
+        .ok()
+        .and_then(|p| p.clone())
+        .ok_or_else(|| ApiError::internal("public statistics not computed"))
 }
 
 fn latest_rows(state: &Shared, class: &str, n: i64) -> Result<Vec<Row>, ApiError> {

@@ -3143,3 +3143,54 @@ async fn a_unit_withdraws_one_record_from_its_batch_page() {
     let done = h.trail("record.withdraw", &first);
     assert_eq!(done.len(), 1, "{done:?}");
 }
+
+/// The public reads the statistics of what it may see (records public now, of the classes
+/// published whole), the credit office every current record at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_statistics_count_only_what_the_public_sees() {
+    let h = harness();
+    // A tax credit grade B: current, but only grade A is published.
+    let csv = format!(
+        "纳税人名称,纳税人识别号（统一社会信用代码）,评价年度,纳税信用级别,评定日期,评定机关\n\
+         盐城市恒泰化工有限公司,{},2025,B,2026-04-20,国家税务总局盐城市税务局\n",
+        h.org
+    );
+    let s = tokio::task::block_in_place(|| {
+        import_csv(&h.state, "国家税务总局盐城市税务局", "纳税信用等级", &csv)
+    });
+    assert_eq!(s.accepted, 1, "{s:?}");
+    let admin = h.get("/api/v1/stats", Role::Admin).await.json();
+    let public = h.get("/api/v1/stats", Role::Public).await.json();
+    assert!(admin["versions"].as_i64().unwrap() > 0, "{admin}");
+    assert_eq!(public["versions"], 0, "{public}");
+    assert_eq!(public["submissions"], 0, "{public}");
+    for c in public["records_by_class"].as_array().unwrap() {
+        let class = h
+            .state
+            .rules
+            .catalog
+            .class_by_code(c["name"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(
+            class.sharing,
+            domain::catalog::SharingScope::Public,
+            "{public}"
+        );
+    }
+    let count = |v: &serde_json::Value, class: &str| {
+        v["records_by_class"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == class)
+            .map_or(0, |c| c["count"].as_i64().unwrap())
+    };
+    // The penalties the portal's column shows, as its home page counts them.
+    let home = h.get("/", Role::Public).await.text();
+    let cf = count(&public, "CF");
+    assert!(cf > 0, "{public}");
+    assert!(home.contains(&cf.to_string()), "{home}");
+    // What only staff count: the current records of every class, published or not.
+    assert_eq!(count(&admin, "NSXY"), 1, "{admin}");
+    assert_eq!(count(&public, "NSXY"), 0, "{public}");
+}

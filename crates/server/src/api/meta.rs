@@ -240,9 +240,23 @@ pub async fn units(State(state): State<Shared>) -> Json<Vec<UnitInfo>> {
 }
 
 #[utoipa::path(get, path = "/api/v1/stats", summary = "主体与现行记录统计", tag = "目录", responses(
-    (status = 200, description = "主体与现行记录数", body = store::Stats), (status = 429, body = ErrorBody)))]
-pub async fn stats(State(state): State<Shared>) -> ApiResult<Json<store::Stats>> {
-    blocking(move || Ok(Json(state.store.stats()?))).await
+    (status = 200, description = "主体与现行记录数。公众（及信用主体、金融机构）读到的是公示中的数：仅“公开”类信息、在公示期内的记录，每几分钟更新一次，versions 与 submissions 为0；平台工作人员读到全部现行记录的即时数", body = store::Stats), (status = 429, body = ErrorBody)))]
+pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<store::Stats>> {
+    use auth::Role;
+    // A count over every record is staff's (and slow on a large store): the public reads
+    // the figures kept with the home page's, of what it may see.
+    let public = matches!(
+        ctx.principal.role,
+        Role::Public | Role::Subject | Role::Financial
+    );
+    blocking(move || {
+        Ok(Json(if public {
+            crate::portal::public_stats(&state)?
+        } else {
+            state.store.stats()?
+        }))
+    })
+    .await
 }
 
 const SWAGGER_JS: &[u8] = include_bytes!("../../static/swagger/swagger-ui-bundle.js");
