@@ -424,6 +424,16 @@ impl Store {
     // ----- 双公示 monitoring -----
 
     pub fn file_self_report(&self, r: &SelfReport) -> Result<(), StoreError> {
+        self.file_self_report_then(r, &|| Ok(()))
+    }
+
+    /// Files a unit's self-report, running `before_commit` in its transaction (the service
+    /// writes its audit entry there).
+    pub fn file_self_report_then(
+        &self,
+        r: &SelfReport,
+        before_commit: crate::BeforeCommit<'_>,
+    ) -> Result<(), StoreError> {
         self.write(|c| {
             c.execute(
                 "INSERT INTO self_reports (source_unit, class_code, month, produced, gap_reason, filed_by, filed_at)
@@ -438,7 +448,7 @@ impl Store {
                     r.filed_at.into(),
                 ],
             )?;
-            Ok(())
+            before_commit()
         })
     }
 

@@ -541,6 +541,19 @@ impl Store {
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError> {
+        self.review_code_conflict_then(kind, anchor, actor, reason, at, &|| Ok(()))
+    }
+
+    /// [`Store::review_code_conflict`], running `before_commit` in its transaction.
+    pub fn review_code_conflict_then(
+        &self,
+        kind: &str,
+        anchor: &str,
+        actor: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+        before_commit: crate::BeforeCommit<'_>,
+    ) -> Result<Vec<String>, StoreError> {
         self.write(|c| {
             let members = match kind {
                 ONE_CODE => conflicts_by_code(c, 1, Some(anchor))?
@@ -570,6 +583,7 @@ impl Store {
                     reason.into(),
                 ],
             )?;
+            before_commit()?;
             Ok(members)
         })
     }

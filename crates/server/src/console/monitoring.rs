@@ -13,7 +13,7 @@ use views::monitoring::{MonthReport, month_report};
 use super::pages_impl::{check_csrf, fmt_time};
 use super::{error_page, frame, render, see_other, urlencode};
 use crate::body::{ApiPath, ApiQuery};
-use crate::context::{Ctx, audit};
+use crate::context::{Ctx, audit, audit_entry, audited_write, entry_first};
 use crate::error::ApiError;
 use crate::{Shared, blocking, today};
 
@@ -673,16 +673,22 @@ fn file(state: &Shared, ctx: &Ctx, f: &SelfReportForm) -> Result<String, ApiErro
             "自报作出{produced}件，与{month}已报送的{reported}件不一致，请填写差异说明"
         )));
     }
-    state.store.file_self_report(&store::SelfReport {
-        source_unit: unit.clone(),
-        class_code: class.code.clone(),
-        month: month.clone(),
-        produced,
-        gap_reason: (!reason.is_empty()).then(|| reason.to_string()),
-        filed_by: ctx.principal.actor(),
-        filed_at: state.clock.now(),
-    })?;
-    Ok(format!("{unit}/{}/{month}={produced}", class.code))
+    let object = format!("{unit}/{}/{month}={produced}", class.code);
+    // Its entry goes in before it commits (see `entry_first`).
+    let entry = audit_entry(ctx, "self_report.file", Some(object.clone()), "ok", None);
+    state.store.file_self_report_then(
+        &store::SelfReport {
+            source_unit: unit.clone(),
+            class_code: class.code.clone(),
+            month: month.clone(),
+            produced,
+            gap_reason: (!reason.is_empty()).then(|| reason.to_string()),
+            filed_by: ctx.principal.actor(),
+            filed_at: state.clock.now(),
+        },
+        &entry_first(state, ctx, entry),
+    )?;
+    Ok(object)
 }
 
 pub async fn file_self_report(
@@ -705,19 +711,10 @@ pub async fn file_self_report(
         Err(e) => Err(e),
     })
     .await;
-    let outcome = match &r {
-        Ok(Ok(_)) => "ok",
-        _ => "failed",
-    };
-    audit(
-        &state,
-        &ctx,
-        "self_report.file",
-        r.as_ref().ok().and_then(|x| x.as_ref().ok()).cloned(),
-        outcome,
-        None,
-    )
-    .await;
+    // One filed wrote its entry before it committed; one refused is entered as such.
+    if !matches!(r, Ok(Ok(_))) && !ctx.write_undone.load(std::sync::atomic::Ordering::SeqCst) {
+        audit(&state, &ctx, "self_report.file", None, "failed", None).await;
+    }
     match r {
         Ok(Ok(_)) => see_other(&format!(
             "/console/self-reports?month={}",
@@ -748,12 +745,21 @@ pub async fn review_conflict(
         return error_page(&ctx, e);
     }
     let reason = f.reason.trim().to_string();
-    let (s, actor, kind, anchor, why) = (
+    let entry = audit_entry(
+        &ctx,
+        "quality.conflict_review",
+        Some(format!("{}:{}", f.kind, f.anchor)),
+        "ok",
+        Some(reason.clone()),
+    );
+    let (s, c, actor, kind, anchor, why, e) = (
         state.clone(),
+        ctx.clone(),
         ctx.principal.actor(),
         f.kind.clone(),
         f.anchor.clone(),
-        reason.clone(),
+        reason,
+        entry.clone(),
     );
     let r = blocking(move || {
         if why.is_empty() || why.chars().count() > 500 {
@@ -761,19 +767,19 @@ pub async fn review_conflict(
                 "请填写核实情况（不超过500字）".into(),
             ));
         }
-        Ok(s.store
-            .review_code_conflict(&kind, &anchor, &actor, &why, s.clock.now())?)
+        // Its entry goes in before it commits (see `entry_first`).
+        let first = entry_first(&s, &c, e);
+        Ok(s.store.review_code_conflict_then(
+            &kind,
+            &anchor,
+            &actor,
+            &why,
+            s.clock.now(),
+            &first,
+        )?)
     })
     .await;
-    audit(
-        &state,
-        &ctx,
-        "quality.conflict_review",
-        Some(format!("{}:{}", f.kind, f.anchor)),
-        if r.is_ok() { "ok" } else { "failed" },
-        Some(reason),
-    )
-    .await;
+    audited_write(&state, &ctx, &r, entry).await;
     match r {
         Ok(_) => see_other("/console/quality"),
         Err(e) => error_page(&ctx, e),
