@@ -512,6 +512,10 @@ async fn articles_are_written_in_the_console_and_published_on_the_portal() {
     assert!(audited.iter().any(
         |e| e.entry.object.as_deref() == Some(&format!("article:{id}")) && e.entry.outcome == "ok"
     ));
+    // Written, each with one entry (before it committed), named by the article's id.
+    let object = format!("article:{id}");
+    assert_eq!(h.outcomes("article.create", &object), ["ok"]);
+    assert_eq!(h.outcomes("article.withdraw", &object), ["ok"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

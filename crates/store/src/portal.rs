@@ -249,6 +249,8 @@ impl Store {
 
     // ----- articles -----
 
+    /// Writes a draft; `before_commit` runs in its transaction with the new article's id (the
+    /// console writes its audit entry there, as with the other article writes below).
     pub fn create_article(
         &self,
         column: &str,
@@ -256,15 +258,19 @@ impl Store {
         body: &str,
         author: &str,
         at: DateTime<Utc>,
+        before_commit: &dyn Fn(i64) -> Result<(), StoreError>,
     ) -> Result<i64, StoreError> {
         self.write(|c| {
-            c.query_one(
-                "INSERT INTO articles (column_name, title, body, status, author, created_at, updated_at)
-                 VALUES ($1, $2, $3, 'draft', $4, $5, $5) RETURNING article_id",
-                &[column.into(), title.into(), body.into(), author.into(), at.into()],
-            )?
-            .ok_or_else(|| StoreError::Decode("no article id".into()))?
-            .i64(0)
+            let id = c
+                .query_one(
+                    "INSERT INTO articles (column_name, title, body, status, author, created_at, updated_at)
+                     VALUES ($1, $2, $3, 'draft', $4, $5, $5) RETURNING article_id",
+                    &[column.into(), title.into(), body.into(), author.into(), at.into()],
+                )?
+                .ok_or_else(|| StoreError::Decode("no article id".into()))?
+                .i64(0)?;
+            before_commit(id)?;
+            Ok(id)
         })
     }
 
@@ -275,6 +281,7 @@ impl Store {
         title: &str,
         body: &str,
         at: DateTime<Utc>,
+        before_commit: crate::BeforeCommit<'_>,
     ) -> Result<(), StoreError> {
         self.write(|c| {
             let n = c.execute(
@@ -284,7 +291,7 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::NotFound(format!("文章{id}不存在")));
             }
-            Ok(())
+            before_commit()
         })
     }
 
@@ -295,6 +302,7 @@ impl Store {
         status: &str,
         published_on: Option<NaiveDate>,
         at: DateTime<Utc>,
+        before_commit: crate::BeforeCommit<'_>,
     ) -> Result<(), StoreError> {
         self.write(|c| {
             let n = c.execute(
@@ -304,7 +312,7 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::NotFound(format!("文章{id}不存在")));
             }
-            Ok(())
+            before_commit()
         })
     }
 
@@ -361,15 +369,19 @@ impl Store {
         file_name: &str,
         content_type: &str,
         data: &[u8],
+        before_commit: &dyn Fn(i64) -> Result<(), StoreError>,
     ) -> Result<i64, StoreError> {
         self.write(|c| {
-            c.query_one(
-                "INSERT INTO article_attachments (article_id, file_name, content_type, byte_size, data)
-                 VALUES ($1, $2, $3, $4, $5) RETURNING attachment_id",
-                &[Val::Int(article_id), file_name.into(), content_type.into(), Val::Int(data.len() as i64), data.into()],
-            )?
-            .ok_or_else(|| StoreError::Decode("no attachment id".into()))?
-            .i64(0)
+            let id = c
+                .query_one(
+                    "INSERT INTO article_attachments (article_id, file_name, content_type, byte_size, data)
+                     VALUES ($1, $2, $3, $4, $5) RETURNING attachment_id",
+                    &[Val::Int(article_id), file_name.into(), content_type.into(), Val::Int(data.len() as i64), data.into()],
+                )?
+                .ok_or_else(|| StoreError::Decode("no attachment id".into()))?
+                .i64(0)?;
+            before_commit(id)?;
+            Ok(id)
         })
     }
 

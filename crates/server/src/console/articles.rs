@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::pages_impl::{check_csrf, fmt_time};
 use super::{error_page, frame, render, see_other};
 use crate::body::ApiPath;
-use crate::context::{Ctx, audit};
+use crate::context::{Ctx, audit_entry, audited_write, entry_first, record_first};
 use crate::error::ApiError;
 use crate::portal::COLUMNS;
 use crate::{Shared, blocking, today};
@@ -146,22 +146,26 @@ pub async fn create(
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
     }
-    let (s, actor) = (state.clone(), ctx.principal.actor());
+    let (s, c, actor) = (state.clone(), ctx.clone(), ctx.principal.actor());
     let r = blocking(move || {
         let (column, title, body) = checked(&f)?;
+        // Its entry goes in before it commits (see `entry_first`), named by the new id.
+        let first = |id| {
+            let entry = audit_entry(
+                &c,
+                "article.create",
+                Some(format!("article:{id}")),
+                "ok",
+                None,
+            );
+            record_first(&s, &c, entry)
+        };
         Ok(s.store
-            .create_article(&column, &title, &body, &actor, s.clock.now())?)
+            .create_article(&column, &title, &body, &actor, s.clock.now(), &first)?)
     })
     .await;
-    audit(
-        &state,
-        &ctx,
-        "article.create",
-        r.as_ref().ok().map(|id| format!("article:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
-        None,
-    )
-    .await;
+    let entry = audit_entry(&ctx, "article.create", None, "ok", None);
+    audited_write(&state, &ctx, &r, entry).await;
     match r {
         Ok(id) => see_other(&format!("/console/articles/{id}")),
         Err(e) => error_page(&ctx, e),
@@ -216,22 +220,21 @@ pub async fn update(
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
     }
-    let s = state.clone();
-    let r = blocking(move || {
-        let (column, title, body) = checked(&f)?;
-        Ok(s.store
-            .update_article(id, &column, &title, &body, s.clock.now())?)
-    })
-    .await;
-    audit(
-        &state,
+    let entry = audit_entry(
         &ctx,
         "article.update",
         Some(format!("article:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
+        "ok",
         None,
-    )
+    );
+    let (s, first) = (state.clone(), entry_first(&state, &ctx, entry.clone()));
+    let r = blocking(move || {
+        let (column, title, body) = checked(&f)?;
+        Ok(s.store
+            .update_article(id, &column, &title, &body, s.clock.now(), &first)?)
+    })
     .await;
+    audited_write(&state, &ctx, &r, entry).await;
     match r {
         Ok(()) => see_other(&format!("/console/articles/{id}")),
         Err(e) => error_page(&ctx, e),
@@ -274,7 +277,13 @@ async fn set_status(
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
     }
-    let s = state.clone();
+    let action = if status == "published" {
+        "article.publish"
+    } else {
+        "article.withdraw"
+    };
+    let entry = audit_entry(&ctx, action, Some(format!("article:{id}")), "ok", None);
+    let (s, first) = (state.clone(), entry_first(&state, &ctx, entry.clone()));
     let r = blocking(move || {
         let on = if status == "published" {
             let d = f.published_on.trim();
@@ -288,23 +297,12 @@ async fn set_status(
         } else {
             None
         };
-        s.store.set_article_status(id, status, on, s.clock.now())?;
+        s.store
+            .set_article_status(id, status, on, s.clock.now(), &first)?;
         Ok(())
     })
     .await;
-    audit(
-        &state,
-        &ctx,
-        if status == "published" {
-            "article.publish"
-        } else {
-            "article.withdraw"
-        },
-        Some(format!("article:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
-        None,
-    )
-    .await;
+    audited_write(&state, &ctx, &r, entry).await;
     match r {
         Ok(()) => see_other(&format!("/console/articles/{id}")),
         Err(e) => error_page(&ctx, e),
@@ -342,7 +340,7 @@ pub async fn upload(
     let Some((name, data)) = file else {
         return error_page(&ctx, ApiError::Unprocessable("没有收到附件文件".into()));
     };
-    let s = state.clone();
+    let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         // Keep only the last path component a browser may send, and nothing that breaks a header.
         let name: String = name
@@ -373,18 +371,29 @@ pub async fn upload(
         s.store
             .article(id)?
             .ok_or_else(|| ApiError::NotFound(format!("文章{id}不存在")))?;
-        Ok(s.store.add_attachment(id, &name, ctype, &data)?)
+        // Its entry goes in before it commits (see `entry_first`), naming the attachment.
+        let first = |a| {
+            let detail = Some(format!("attachment={a}"));
+            let entry = audit_entry(
+                &c,
+                "article.attach",
+                Some(format!("article:{id}")),
+                "ok",
+                detail,
+            );
+            record_first(&s, &c, entry)
+        };
+        Ok(s.store.add_attachment(id, &name, ctype, &data, &first)?)
     })
     .await;
-    audit(
-        &state,
+    let entry = audit_entry(
         &ctx,
         "article.attach",
         Some(format!("article:{id}")),
-        if r.is_ok() { "ok" } else { "failed" },
-        r.as_ref().ok().map(|a| format!("attachment={a}")),
-    )
-    .await;
+        "ok",
+        None,
+    );
+    audited_write(&state, &ctx, &r, entry).await;
     match r {
         Ok(_) => see_other(&format!("/console/articles/{id}")),
         Err(e) => error_page(&ctx, e),
