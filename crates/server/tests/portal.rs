@@ -1012,6 +1012,14 @@ async fn an_issued_bulletin_stays_as_issued() {
         let first = tokio::task::block_in_place(|| h.state.platform.bulletins("2026-06")).unwrap();
         assert_eq!(first.len(), 1, "{name}");
         let b = first[0].clone();
+        // Issued with its entry in the same transaction, naming the version and its SM3.
+        let entry = h.trail("bulletin.issue", &format!("bulletin:{}", b.bulletin_id));
+        assert_eq!(entry.len(), 1, "{name}: {entry:?}");
+        assert_eq!(
+            entry[0].entry.detail.as_deref(),
+            Some(format!("month=2026-06 version=1 sm3={}", b.sm3).as_str()),
+            "{name}"
+        );
         let issued = h
             .get(
                 &format!("/console/bulletin/issued/{}", b.bulletin_id),

@@ -66,12 +66,14 @@ impl Store {
     /// Issues a month's bulletin as its next version. `sign` is given the version and returns
     /// the signed message and its signature. A month already issued needs a reason (a corrected
     /// bulletin says why); two issued at once cannot take the same version (the second is refused).
+    /// With `audit`, its entry in the same transaction (naming the bulletin, its version and SM3).
     pub fn issue_bulletin(
         &self,
         b: &NewBulletin<'_>,
         sign: impl FnOnce(i64) -> (String, Vec<u8>),
+        audit: Option<&mut crate::NewAuditEntry>,
     ) -> Result<IssuedBulletin, StoreError> {
-        self.write(|c| {
+        self.write_audited(audit, |c, entry| {
             let last = c
                 .query_one(
                     "SELECT version, issued_at FROM bulletins WHERE month = $1
@@ -114,7 +116,15 @@ impl Store {
                     ],
                 )?
                 .ok_or_else(|| StoreError::Decode("no bulletin id".into()))?;
-            bulletin_from(&row)
+            let issued = bulletin_from(&row)?;
+            if let Some(e) = entry {
+                e.object = Some(format!("bulletin:{}", issued.bulletin_id));
+                e.detail = Some(format!(
+                    "month={} version={} sm3={}",
+                    issued.month, issued.version, issued.sm3
+                ));
+            }
+            Ok(issued)
         })
     }
 

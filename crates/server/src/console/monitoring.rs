@@ -13,7 +13,7 @@ use views::monitoring::{MonthReport, month_report};
 use super::pages_impl::{check_csrf, fmt_time};
 use super::{error_page, frame, render, see_other, urlencode};
 use crate::body::{ApiPath, ApiQuery};
-use crate::context::{Ctx, audit, audit_entry, audited_write, entry_first};
+use crate::context::{Ctx, audit, audit_entry, audited_write, entry_first, write_carrying};
 use crate::error::ApiError;
 use crate::{Shared, blocking, today};
 
@@ -410,7 +410,13 @@ fn bulletin_message(
     )
 }
 
-fn issue(s: &Shared, c: &Ctx, f: &IssueForm) -> Result<store::IssuedBulletin, ApiError> {
+/// Issues a month's bulletin with its audit entry `carried` in the same transaction.
+fn issue(
+    s: &Shared,
+    c: &Ctx,
+    f: &IssueForm,
+    carried: &mut store::NewAuditEntry,
+) -> Result<store::IssuedBulletin, ApiError> {
     let month = month_of(s, &Some(f.month.clone()))?;
     let reason = f.reason.trim();
     if reason.chars().count() > 500 {
@@ -446,6 +452,7 @@ fn issue(s: &Shared, c: &Ctx, f: &IssueForm) -> Result<store::IssuedBulletin, Ap
             let signature = s.keys.sign(message.as_bytes());
             (message, signature)
         },
+        Some(carried),
     )?;
     Ok(issued)
 }
@@ -462,20 +469,16 @@ pub async fn issue_bulletin(
     }
     let (s, c) = (state.clone(), ctx.clone());
     let f_month: String = f.month.chars().take(20).collect();
-    let r = blocking(move || issue(&s, &c, &f)).await;
-    audit(
-        &state,
+    let entry = audit_entry(
         &ctx,
         "bulletin.issue",
-        r.as_ref()
-            .ok()
-            .map(|b| format!("bulletin:{}", b.bulletin_id)),
-        if r.is_ok() { "ok" } else { "failed" },
-        Some(match &r {
-            Ok(b) => format!("month={} version={} sm3={}", b.month, b.version, b.sm3),
-            Err(e) => format!("month={} {e}", f_month),
-        }),
-    )
+        None,
+        "ok",
+        Some(format!("month={f_month}")),
+    );
+    let r = write_carrying(&state, &ctx, entry, move |carried| {
+        issue(&s, &c, &f, carried)
+    })
     .await;
     match r {
         Ok(b) => see_other(&format!(
