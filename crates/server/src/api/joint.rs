@@ -1598,6 +1598,8 @@ pub async fn subscribe(
         let mut invalid = Vec::new();
         let mut subjects = Vec::new();
         let (mut persons, mut organisations) = (0usize, 0usize);
+        // The subjects taken so far (a call may name up to 100,000).
+        let mut seen = std::collections::HashSet::new();
         for code in &req.codes {
             match joint::check::subject_of(code, &s.rules, &s.keys, today(now)) {
                 // A person is subscribed by the ID number the department holds, never by the
@@ -1616,7 +1618,7 @@ pub async fn subscribe(
                     )),
                 // A subject given twice in one call (the same code, or in other case) is one
                 // subject, not "already subscribed" the second time: it was not, before.
-                Ok((key, _, _)) if ok.iter().any(|(k, _)| *k == key) => {}
+                Ok((key, _, _)) if seen.contains(&key) => {}
                 Ok((key, shown, kind)) => {
                     if kind == domain::record::SubjectKind::NaturalPerson {
                         persons += 1;
@@ -1633,6 +1635,7 @@ pub async fn subscribe(
                         code: code.clone(),
                         subscriber_ref: s.keys.subscriber_ref(&unit, &key),
                     });
+                    seen.insert(key.clone());
                     ok.push((key, label));
                 }
                 Err(e) => invalid.push(e.to_string()),
