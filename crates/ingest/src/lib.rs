@@ -36,6 +36,6 @@ pub enum IngestError {
     #[error("读取线程异常终止")]
     Reader,
     /// The caller's step before commit (its audit entry) failed: nothing was committed.
-    #[error("本批次的审计记录无法写入，整批未入库：{0}")]
+    #[error("整批未入库：{0}")]
     BeforeCommit(String),
 }

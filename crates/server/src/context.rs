@@ -563,6 +563,11 @@ pub fn record_first(
             Ok(())
         }
         Err(e) => {
+            eprintln!(
+                "{} ERROR audit entry refused before commit, request {}: {e}",
+                chrono::Utc::now().to_rfc3339(),
+                ctx.request_id
+            );
             state.metrics.audit_lost();
             ctx.write_undone
                 .store(true, std::sync::atomic::Ordering::SeqCst);

@@ -87,7 +87,8 @@ pub enum StoreError {
     #[error("审计日志链头已被另一写入者推进")]
     ChainMoved,
     /// A write's audit entry, written before it commits, could not be: nothing was changed.
-    #[error("审计记录无法写入，本次操作未执行（未作任何更改），请稍后再试：{0}")]
+    /// (Why is kept for the log: the caller is not told the trail's own error.)
+    #[error("审计记录无法写入，本次操作未执行（未作任何更改），请稍后再试")]
     AuditUnwritten(String),
 }
 

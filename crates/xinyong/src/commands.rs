@@ -552,7 +552,11 @@ fn withdraw(ctx: &Ctx, a: WithdrawArgs) -> Result<()> {
                 "ok",
                 Some(detail.clone()),
             )
-            .map_err(|e| store::StoreError::AuditUnwritten(e.to_string()))
+            .map_err(|e| {
+                // The operator is told why; the store's error says only that it was refused.
+                eprintln!("审计记录写入失败：{e:#}");
+                store::StoreError::AuditUnwritten(e.to_string())
+            })
         }
     };
     let (action, object, done) = match (&a.record, a.submission) {
