@@ -192,9 +192,30 @@ pub async fn keep_current(state: Shared) {
 
 pub fn compute_figures(state: &Shared) -> Result<(), ApiError> {
     let t = today(state.clock.now());
-    let orgs: i64 = state
-        .store
-        .subjects_by_kind()?
+    let subjects_by_kind = state.store.subjects_by_kind()?;
+    // Each class published whole counted once (a count over millions of records each): the
+    // home page's figures and the public statistics are both read from these.
+    let mut by_class: Vec<(String, i64)> = Vec::new();
+    for c in state
+        .rules
+        .catalog
+        .classes
+        .iter()
+        .filter(|c| c.sharing == domain::catalog::SharingScope::Public)
+    {
+        by_class.push((
+            c.code.clone(),
+            state.store.count_public(&[c.code.as_str()], t)?,
+        ));
+    }
+    let count = |codes: &[&str]| -> i64 {
+        by_class
+            .iter()
+            .filter(|(c, _)| codes.contains(&c.as_str()))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let orgs: i64 = subjects_by_kind
         .iter()
         .filter(|k| k.name != "natural_person")
         .map(|k| k.count)
@@ -204,20 +225,11 @@ pub fn compute_figures(state: &Shared) -> Result<(), ApiError> {
             "信用主体（法人及非法人组织、个体工商户）".to_string(),
             orgs.to_string(),
         ),
-        (
-            "行政许可（公示中）".to_string(),
-            state.store.count_public(&["XK"], t)?.to_string(),
-        ),
-        (
-            "行政处罚（公示中）".to_string(),
-            state.store.count_public(&["CF"], t)?.to_string(),
-        ),
+        ("行政许可（公示中）".to_string(), count(&["XK"]).to_string()),
+        ("行政处罚（公示中）".to_string(), count(&["CF"]).to_string()),
         (
             "名单（在列）".to_string(),
-            state
-                .store
-                .count_public(&["HMD", "YZSX", "SXBZXR", "ZDGZ"], t)?
-                .to_string(),
+            count(&["HMD", "YZSX", "SXBZXR", "ZDGZ"]).to_string(),
         ),
     ];
     if let Ok(mut f) = state.figures.write() {
@@ -226,23 +238,11 @@ pub fn compute_figures(state: &Shared) -> Result<(), ApiError> {
     // The statistics the public may read: subjects, and the records public now of the classes
     // published whole — not records out of their window, never published, or of classes
     // shared only on conditions, and not the platform's own counts.
-    let subjects_by_kind = state.store.subjects_by_kind()?;
-    let mut records_by_class = Vec::new();
-    for c in state
-        .rules
-        .catalog
-        .classes
-        .iter()
-        .filter(|c| c.sharing == domain::catalog::SharingScope::Public)
-    {
-        let count = state.store.count_public(&[c.code.as_str()], t)?;
-        if count > 0 {
-            records_by_class.push(store::NamedCount {
-                name: c.code.clone(),
-                count,
-            });
-        }
-    }
+    let records_by_class: Vec<store::NamedCount> = by_class
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, count)| store::NamedCount { name, count })
+        .collect();
     let public = store::Stats {
         subjects: subjects_by_kind.iter().map(|k| k.count).sum(),
         subjects_by_kind,
