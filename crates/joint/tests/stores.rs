@@ -556,12 +556,20 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
             rule_version: "v".into(),
             ..Default::default()
         };
-        row.batch_id = platform.create_batch(&row).unwrap();
         let data = "行号,代码\n1,x\n".repeat(10_000).into_bytes();
         let sealed = joint::batch::seal(&keys, &data).unwrap();
         platform
-            .finish_batch(&row, &[("csv", sealed)], Some(b"sig"))
+            .store_batch(
+                &mut row,
+                &[("csv", sealed)],
+                |id| Some((format!("batch {id}"), b"sig".to_vec())),
+                None,
+            )
             .unwrap();
+        assert_eq!(
+            row.signed_message.as_deref(),
+            Some(format!("batch {}", row.batch_id).as_str())
+        );
         let back = joint::batch::unseal(&keys, &platform.batch_file(row.batch_id, "csv").unwrap())
             .unwrap();
         assert_eq!(back, data, "{name}");
@@ -583,8 +591,9 @@ fn lists_checks_alerts_and_batches_on_both_stores() {
         counted.checked = 36;
         counted.hits = 7;
         counted.incentives = 2;
-        counted.batch_id = platform.create_batch(&counted).unwrap();
-        platform.finish_batch(&counted, &[], None).unwrap();
+        platform
+            .store_batch(&mut counted, &[], |_| None, None)
+            .unwrap();
         let back = platform.batch(counted.batch_id).unwrap().unwrap();
         assert_eq!((back.checked, back.incentives), (36, 2), "{name}");
         let stats = platform.check_stats(now - Duration::days(1)).unwrap();

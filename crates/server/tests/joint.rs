@@ -885,7 +885,8 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
     // Another unit's officer may not take it back; the unit that marked it may.
     let revoke = format!("/api/v1/exceptions/{rep_ex}/revoke");
     let other = h.token_for(Role::Handling, "盐城市市场监督管理局");
-    let r = h.send_as(&other, Method::POST, &revoke, None).await;
+    let reason = || Some(json!({"reason": "经核实确为该主体"}));
+    let r = h.send_as(&other, Method::POST, &revoke, reason()).await;
     // Nor learn that it exists.
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
     // Nor read it, nor its reason, among the subject's exceptions; its own unit and the credit
@@ -919,12 +920,40 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
             &other,
             Method::POST,
             &format!("/api/v1/exceptions/{office_ex}/revoke"),
-            None,
+            reason(),
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
-    let r = h.post_json(&revoke, Role::Handling, json!({})).await;
+    // A revocation says why: without a reason it is refused, and the exception holds.
+    let r = h
+        .post_json(&revoke, Role::Handling, json!({"reason": "  "}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("撤销理由"), "{}", r.text());
+    let (_, v) = check(&h, Role::Handling, &x.b, "ZFCG").await;
+    assert_eq!(v["verdict"], "clear", "{v}");
+    let r = h
+        .post_json(
+            &revoke,
+            Role::Handling,
+            json!({"reason": "经核实确为该主体"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let made = h.trail("exception.revoke", &format!("exception:{rep_ex}"));
+    let reasons: Vec<_> = made
+        .iter()
+        .map(|e| {
+            (
+                e.entry.outcome.clone(),
+                e.entry.detail.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        reasons.contains(&("ok".into(), "reason=经核实确为该主体".into())),
+        "{reasons:?}"
+    );
     let (_, v) = check(&h, Role::Handling, &x.b, "ZFCG").await;
     assert_ne!(v["verdict"], "clear", "{v}");
 }
@@ -945,8 +974,8 @@ async fn a_batch_accounts_for_every_line() {
         x.c.clone(),
     ];
     let body = lines.join("\r\n") + "\r\n";
-    let r = h
-        .send(
+    let upload = || {
+        h.send(
             h.request(
                 Method::POST,
                 "/api/v1/batches?matter=ZFCG&file_name=bidders.csv",
@@ -954,12 +983,35 @@ async fn a_batch_accounts_for_every_line() {
                 Via::Token,
             )
             .header(header::CONTENT_TYPE, "text/csv")
-            .body(Body::from(body))
+            .body(Body::from(body.clone()))
             .unwrap(),
         )
-        .await;
+    };
+    let batches = || {
+        tokio::task::block_in_place(|| h.state.platform.batches(None, 100))
+            .unwrap()
+            .len()
+    };
+    // A batch and its entry stand together: with the trail refusing, no batch is kept.
+    h.block_audit(true);
+    let r = upload().await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert_eq!(batches(), 0, "a batch stood without its audit entry");
+    h.block_audit(false);
+    let r = upload().await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(batches(), 1);
     let b = r.json();
+    let made = h.trail("batch.create", &format!("batch:{}", b["batch_id"]));
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert!(
+        made[0]
+            .entry
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("matter=ZFCG rows=8 invalid=3 hits=2")),
+        "{made:?}"
+    );
     assert_eq!(b["rows_read"], 8, "the header is not a row: {b}");
     assert_eq!(b["invalid"], 3, "{b}");
     assert_eq!(b["duplicates"], 1, "{b}");
@@ -2391,7 +2443,7 @@ async fn the_console_marks_exceptions_and_acts_on_entries() {
         .post_form(
             &format!("/console/exceptions/{ex_id}/revoke"),
             Role::Handling,
-            &[],
+            &[("reason", "外省企业已注销，本市主体确有失信记录")],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());

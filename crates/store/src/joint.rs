@@ -638,12 +638,14 @@ impl Store {
         id: i64,
         by: &str,
         at: DateTime<Utc>,
+        reason: &str,
         audit: Option<&mut crate::NewAuditEntry>,
     ) -> Result<(), StoreError> {
         self.write_audited(audit, |c, _| {
             let n = c.execute(
-                "UPDATE check_exceptions SET revoked_at = $1, revoked_by = $2 WHERE exception_id = $3 AND revoked_at IS NULL",
-                &[at.into(), by.into(), Val::Int(id)],
+                "UPDATE check_exceptions SET revoked_at = $1, revoked_by = $2, revoke_reason = $4
+                 WHERE exception_id = $3 AND revoked_at IS NULL",
+                &[at.into(), by.into(), Val::Int(id), reason.into()],
             )?;
             if n == 0 {
                 return Err(StoreError::NotFound(format!("例外{id}不存在或已撤销")));
@@ -720,60 +722,67 @@ impl Store {
 
     // ----- batches -----
 
-    pub fn create_batch(&self, b: &BatchRow) -> Result<i64, StoreError> {
-        self.write(|c| {
-            c.query_one(
-                "INSERT INTO batches (created_at, actor, unit, matter, file_name, rule_version)
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING batch_id",
-                &[
-                    b.created_at.into(),
-                    b.actor.as_str().into(),
-                    b.unit.clone().into(),
-                    b.matter.as_str().into(),
-                    b.file_name.clone().into(),
-                    b.rule_version.as_str().into(),
-                ],
-            )?
-            .ok_or_else(|| StoreError::Decode("no batch id".into()))?
-            .i64(0)
-        })
-    }
-
-    /// Stores a batch's sealed result files and its figures in one transaction.
-    pub fn finish_batch(
+    /// Stores a finished batch — its figures, its sealed result files and, when `sign` gives
+    /// one, the platform's signature over a message naming the batch's id — with its audit
+    /// entry (object `batch:<id>`) in the same transaction: a batch never stands without its
+    /// entry, and an entry the trail refuses leaves no batch.
+    pub fn store_batch(
         &self,
-        b: &BatchRow,
+        b: &mut BatchRow,
         files: &[(&str, Vec<Vec<u8>>)],
-        signature: Option<&[u8]>,
-    ) -> Result<(), StoreError> {
-        self.write(|c| {
+        sign: impl FnOnce(i64) -> Option<(String, Vec<u8>)>,
+        audit: Option<&mut crate::NewAuditEntry>,
+    ) -> Result<i64, StoreError> {
+        let (id, signed) = self.write_audited(audit, |c, entry| {
+            let id = c
+                .query_one(
+                    "INSERT INTO batches (created_at, actor, unit, matter, file_name, rule_version,
+                        rows_read, valid, invalid, duplicates, hits, result_digest, checked, incentives)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                     RETURNING batch_id",
+                    &[
+                        b.created_at.into(),
+                        b.actor.as_str().into(),
+                        b.unit.clone().into(),
+                        b.matter.as_str().into(),
+                        b.file_name.clone().into(),
+                        b.rule_version.as_str().into(),
+                        Val::Int(b.rows_read),
+                        Val::Int(b.valid),
+                        Val::Int(b.invalid),
+                        Val::Int(b.duplicates),
+                        Val::Int(b.hits),
+                        b.result_digest.clone().into(),
+                        Val::Int(b.checked),
+                        Val::Int(b.incentives),
+                    ],
+                )?
+                .ok_or_else(|| StoreError::Decode("no batch id".into()))?
+                .i64(0)?;
+            let signed = sign(id);
+            if let Some((_, signature)) = &signed {
+                c.execute(
+                    "UPDATE batches SET signature = $1 WHERE batch_id = $2",
+                    &[Val::Bytes(signature.clone()), Val::Int(id)],
+                )?;
+            }
             for (kind, chunks) in files {
                 for (i, data) in chunks.iter().enumerate() {
                     c.execute(
                         "INSERT INTO batch_files (batch_id, kind, seq, data) VALUES ($1, $2, $3, $4)",
-                        &[Val::Int(b.batch_id), (*kind).into(), Val::Int(i as i64), Val::Bytes(data.clone())],
+                        &[Val::Int(id), (*kind).into(), Val::Int(i as i64), Val::Bytes(data.clone())],
                     )?;
                 }
             }
-            c.execute(
-                "UPDATE batches SET rows_read = $1, valid = $2, invalid = $3, duplicates = $4, hits = $5,
-                    result_digest = $6, signature = $7, checked = $9, incentives = $10
-                 WHERE batch_id = $8",
-                &[
-                    Val::Int(b.rows_read),
-                    Val::Int(b.valid),
-                    Val::Int(b.invalid),
-                    Val::Int(b.duplicates),
-                    Val::Int(b.hits),
-                    b.result_digest.clone().into(),
-                    signature.map_or(Val::Null, |s| Val::Bytes(s.to_vec())),
-                    Val::Int(b.batch_id),
-                    Val::Int(b.checked),
-                    Val::Int(b.incentives),
-                ],
-            )?;
-            Ok(())
-        })
+            if let Some(e) = entry {
+                e.object = Some(format!("batch:{id}"));
+            }
+            Ok((id, signed))
+        })?;
+        b.batch_id = id;
+        b.signature = signed.as_ref().map(|(_, s)| hex::encode(s));
+        b.signed_message = signed.map(|(m, _)| m);
+        Ok(id)
     }
 
     pub fn batch(&self, id: i64) -> Result<Option<BatchRow>, StoreError> {

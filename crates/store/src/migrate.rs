@@ -146,6 +146,12 @@ const PLATFORM: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/1008_batch_figures.sql"),
         postgres: include_str!("../migrations/postgres/1008_batch_figures.sql"),
     },
+    Migration {
+        version: 1009,
+        name: "exception_revoke_reason",
+        sqlite: include_str!("../migrations/sqlite/1009_exception_revoke_reason.sql"),
+        postgres: include_str!("../migrations/postgres/1009_exception_revoke_reason.sql"),
+    },
 ];
 
 /// Which schema a store holds. On PostgreSQL both live in one schema; on SQLite in two files.

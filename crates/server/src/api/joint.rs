@@ -1148,26 +1148,43 @@ pub async fn list_exceptions(
     r.map(|(_, list)| Json(list))
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RevokeRequest {
+    // Why the exception no longer holds: kept with who and when, and in the audit trail.
+    /// 撤销理由（必填，不超过500字），与撤销人、撤销时间一并留存。
+    pub reason: String,
+}
+
 #[utoipa::path(post, path = "/api/v1/exceptions/{id}/revoke", summary = "撤销核查例外", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "例外编号")),
+    request_body = RevokeRequest,
     responses((status = 200, description = "已撤销", body = ListActionDone),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, description = "未填写撤销理由或超过500字", body = ErrorBody),
         (status = 403, description = "市信用办登记的例外只有市信用办可以撤销", body = ErrorBody),
         (status = 404, description = "例外不存在、已撤销，或为其他单位登记", body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn revoke_exception(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<RevokeRequest>,
 ) -> ApiResult<Json<ListActionDone>> {
     let (s, c) = (state.clone(), ctx.clone());
+    let reason = req.reason.trim().to_string();
     let entry = audit_entry(
         &ctx,
         "exception.revoke",
         Some(format!("exception:{id}")),
         "ok",
-        None,
+        Some(format!("reason={reason}")),
     );
     let r = write_carrying(&state, &ctx, entry, move |carried| {
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(ApiError::Unprocessable(
+                "须说明撤销理由（不超过500字），如“经核实确为该主体”".into(),
+            ));
+        }
         // An exception changes every department's verdicts: the unit that marked it, or the
         // credit office, takes it back — not any officer.
         let e = s
@@ -1184,8 +1201,13 @@ pub async fn revoke_exception(
                 "只有登记该例外的单位或市信用办可以撤销".into(),
             ));
         }
-        s.platform
-            .revoke_exception(id, &c.principal.actor(), s.clock.now(), Some(carried))?;
+        s.platform.revoke_exception(
+            id,
+            &c.principal.actor(),
+            s.clock.now(),
+            &reason,
+            Some(carried),
+        )?;
         s.lists.refresh(&s.store, &s.platform, &s.rules)?;
         Ok(())
     })
@@ -1227,8 +1249,13 @@ pub struct BatchJob<'a> {
     pub sign: bool,
 }
 
-/// Runs a batch review of a file's codes and stores the sealed results.
-pub fn run_batch(state: &Shared, job: BatchJob<'_>) -> ApiResult<store::BatchRow> {
+/// Runs a batch review of a file's codes and stores the sealed results with the audit entry
+/// `carried` (its object and figures filled in here) in the same transaction.
+pub fn run_batch(
+    state: &Shared,
+    job: BatchJob<'_>,
+    carried: &mut store::NewAuditEntry,
+) -> ApiResult<store::BatchRow> {
     let BatchJob {
         actor,
         unit,
@@ -1261,13 +1288,9 @@ pub fn run_batch(state: &Shared, job: BatchJob<'_>) -> ApiResult<store::BatchRow
         rule_version: format!("{}/{}", state.rules.measures.version, state.rules.digest),
         ..Default::default()
     };
-    b.batch_id = state.platform.create_batch(&b)?;
     let csv = joint::batch::to_csv(&review)?;
     let t_files = t0.elapsed();
     let digest = crypto::sm3_hex(&csv);
-    let message = joint::batch::signed_message(b.batch_id, &b.matter, b.created_at, &digest);
-    let signature = sign.then(|| state.keys.sign(message.as_bytes()));
-    b.signed_message = signature.is_some().then_some(message);
     b.rows_read = fig.rows_read;
     b.valid = fig.valid;
     b.invalid = fig.invalid;
@@ -1275,14 +1298,27 @@ pub fn run_batch(state: &Shared, job: BatchJob<'_>) -> ApiResult<store::BatchRow
     b.hits = fig.hits;
     b.checked = fig.checked;
     b.incentives = fig.incentives;
-    b.result_digest = Some(digest);
-    b.signature = signature.as_ref().map(hex::encode);
+    b.result_digest = Some(digest.clone());
     drop(review);
     let sealed_csv = joint::batch::seal(&state.keys, &csv).map_err(ApiError::internal)?;
+    carried.detail = Some(format!(
+        "matter={} rows={} invalid={} hits={}",
+        b.matter, b.rows_read, b.invalid, b.hits
+    ));
+    let (matter, created_at) = (b.matter.clone(), b.created_at);
     // Only the CSV is kept (and signed); the XLSX is rendered from it when asked for.
-    state
-        .platform
-        .finish_batch(&b, &[("csv", sealed_csv)], signature.as_deref())?;
+    state.platform.store_batch(
+        &mut b,
+        &[("csv", sealed_csv)],
+        |id| {
+            sign.then(|| {
+                let message = joint::batch::signed_message(id, &matter, created_at, &digest);
+                let signature = state.keys.sign(message.as_bytes());
+                (message, signature)
+            })
+        },
+        Some(carried),
+    )?;
     // Operators see where a large batch spends its time.
     eprintln!(
         "{} batch {}: {} rows; read {} ms, review {} ms, result file {} ms, seal and store {} ms",
@@ -1330,6 +1366,14 @@ pub async fn create_batch(
     let xlsx = is_xlsx(&headers, q.file_name.as_deref());
     let (s, c) = (state.clone(), ctx.clone());
     let matter = q.matter.clone();
+    let mut entry = audit_entry(
+        &ctx,
+        "batch.create",
+        None,
+        "ok",
+        Some(format!("matter={matter}")),
+    );
+    let mut carried = entry.clone();
     let r = blocking(move || {
         let mut bytes = Vec::new();
         BodyReader::new(body, MAX_BATCH_BYTES, s.config.body_idle)
@@ -1352,24 +1396,14 @@ pub async fn create_batch(
                 xlsx,
                 sign,
             },
+            &mut carried,
         )
     })
     .await;
-    audit(
-        &state,
-        &ctx,
-        "batch.create",
-        r.as_ref().ok().map(|b| format!("batch:{}", b.batch_id)),
-        if r.is_ok() { "ok" } else { "failed" },
-        Some(match &r {
-            Ok(b) => format!(
-                "matter={} rows={} invalid={} hits={}",
-                b.matter, b.rows_read, b.invalid, b.hits
-            ),
-            Err(e) => format!("matter={matter} {e}"),
-        }),
-    )
-    .await;
+    if let Err(e) = &r {
+        entry.detail = Some(format!("matter={matter} {e}"));
+    }
+    audited_write(&state, &ctx, &r, entry).await;
     r.map(Json)
 }
 

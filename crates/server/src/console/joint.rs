@@ -11,8 +11,8 @@ use domain::measures::Verdict;
 use super::pages_impl::{check_csrf, fmt_time};
 use super::{error_page, frame, render, see_other};
 use crate::api::joint as api;
-use crate::body::ApiPath;
-use crate::context::{Ctx, audit, audit_entry, write_carrying};
+use crate::body::{ApiJson, ApiPath};
+use crate::context::{Ctx, audit, audit_entry, audited_write, write_carrying};
 use crate::error::ApiError;
 use crate::{Shared, blocking};
 
@@ -613,6 +613,14 @@ pub async fn upload(State(state): State<Shared>, ctx: Ctx, mut mp: Multipart) ->
     }
     let (s, c) = (state.clone(), ctx.clone());
     let m = matter.clone();
+    let mut entry = audit_entry(
+        &ctx,
+        "batch.create",
+        None,
+        "ok",
+        Some(format!("matter={matter}")),
+    );
+    let mut carried = entry.clone();
     let r = blocking(move || {
         let xlsx = name.to_ascii_lowercase().ends_with(".xlsx");
         api::run_batch(
@@ -626,18 +634,14 @@ pub async fn upload(State(state): State<Shared>, ctx: Ctx, mut mp: Multipart) ->
                 xlsx,
                 sign,
             },
+            &mut carried,
         )
     })
     .await;
-    audit(
-        &state,
-        &ctx,
-        "batch.create",
-        r.as_ref().ok().map(|b| format!("batch:{}", b.batch_id)),
-        if r.is_ok() { "ok" } else { "failed" },
-        Some(format!("matter={matter}")),
-    )
-    .await;
+    if let Err(e) = &r {
+        entry.detail = Some(format!("matter={matter} {e}"));
+    }
+    audited_write(&state, &ctx, &r, entry).await;
     match r {
         Ok(_) => see_other("/console/batches"),
         Err(e) => error_page(&ctx, e),
@@ -958,7 +962,11 @@ pub async fn revoke_exception(
     if let Err(e) = check_csrf(&ctx, &field(&f, "csrf")) {
         return error_page(&ctx, e);
     }
-    match api::revoke_exception(State(state.clone()), ctx.clone(), ApiPath(id)).await {
+    let req = api::RevokeRequest {
+        reason: field(&f, "reason"),
+    };
+    match api::revoke_exception(State(state.clone()), ctx.clone(), ApiPath(id), ApiJson(req)).await
+    {
         Ok(_) => see_other("/console/exceptions"),
         Err(e) => error_page(&ctx, e),
     }
