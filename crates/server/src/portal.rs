@@ -227,9 +227,15 @@ pub fn compute_figures(state: &Shared) -> Result<(), ApiError> {
         ),
         ("行政许可（公示中）".to_string(), count(&["XK"]).to_string()),
         ("行政处罚（公示中）".to_string(), count(&["CF"]).to_string()),
+        // As the list pages show them: a red entry of a subject on a serious list is not shown
+        // (and not counted) while it is there.
         (
             "名单（在列）".to_string(),
-            count(&["HMD", "YZSX", "SXBZXR", "ZDGZ"]).to_string(),
+            (count(&["YZSX", "SXBZXR", "ZDGZ"])
+                + state
+                    .store
+                    .count_public_unless("HMD", RED_SUSPENDED_BY, t)?)
+            .to_string(),
         ),
     ];
     if let Ok(mut f) = state.figures.write() {

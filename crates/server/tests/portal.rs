@@ -1210,4 +1210,11 @@ async fn the_red_list_leaves_out_a_subject_on_the_serious_list() {
     assert!(page.contains("在列期间不实施守信激励"), "{page}");
     let listed = h.get("/lists/serious", Role::Public).await.text();
     assert!(listed.contains(&h.org), "{listed}");
+    // The home page counts the entries the list pages show: the other's red entry and the
+    // serious one, not the red entry set aside.
+    let home = h.get("/", Role::Public).await.text();
+    assert!(
+        home.contains(r#"<span class="v">2</span><span class="l">名单（在列）</span>"#),
+        "{home}"
+    );
 }

@@ -247,6 +247,37 @@ impl Store {
         })
     }
 
+    /// How many records of a class are public now whose subject is on none of `unless` (a red
+    /// list's count as its page shows it: a subject on a serious list is left out there).
+    pub fn count_public_unless(
+        &self,
+        class: &str,
+        unless: &[&str],
+        today: NaiveDate,
+    ) -> Result<i64, StoreError> {
+        if unless.is_empty() {
+            return self.count_public(&[class], today);
+        }
+        let list: Vec<String> = (0..unless.len()).map(|i| format!("${}", i + 3)).collect();
+        let mut params: Vec<Val> = vec![today.into(), class.into()];
+        params.extend(unless.iter().map(|c| Val::from(*c)));
+        self.read(|c| {
+            c.query_one(
+                &format!(
+                    "SELECT COUNT(*) FROM records r WHERE r.change IN ('created', 'corrected')
+                     AND r.published AND (r.public_ends IS NULL OR r.public_ends >= $1)
+                     AND r.class_code = $2
+                     AND NOT EXISTS (SELECT 1 FROM records o WHERE o.subject_key = r.subject_key
+                        AND o.class_code IN ({}) AND o.change IN ('created', 'corrected')
+                        AND o.published AND (o.public_ends IS NULL OR o.public_ends >= $1))",
+                    list.join(", ")
+                ),
+                &params,
+            )?
+            .map_or(Ok(0), |r| r.i64(0))
+        })
+    }
+
     // ----- articles -----
 
     /// Writes a draft; `before_commit` runs in its transaction with the new article's id (the
