@@ -339,6 +339,17 @@ pub async fn check(State(state): State<Shared>, ctx: Ctx, req: Request, next: Ne
             return resp;
         }
         let mut resp = next.run(req).await;
+        // A console address refused before its handler ran (a malformed id in the path) answers
+        // as a console page, with the officer's menu, not the portal's.
+        if ep.path.starts_with("/console")
+            && resp.status().as_u16() >= 400
+            && resp
+                .headers()
+                .get("content-type")
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+        {
+            resp = crate::console::as_page(&ctx, resp).await;
+        }
         // A request its handler refused (a console form's missing CSRF token, an action the
         // officer may not take; another unit's submission, answered 404 so as not to say it
         // exists) is in the trail by its route, as a refusal at the door is: a unit probing

@@ -1679,6 +1679,14 @@ async fn console_form_errors_are_chinese_pages() {
     let r = post("text/plain", "username=x&password=y").await;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.text());
     assert!(!r.text().contains("Form requests"), "{}", r.text());
+    // A malformed number in a console address is answered in the console, with the officer's
+    // menu and a way out (the portal's frame used to answer it).
+    let r = h.get("/console/submissions/abc", Role::Admin).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let text = r.text();
+    assert!(text.contains("路径参数不正确"), "{text}");
+    assert!(text.contains("/console/logout"), "{text}");
+    assert!(text.contains("请求号"), "{text}");
 }
 
 /// The API's JSON requests are held to `max_json_bytes`; submissions stream under their own

@@ -526,6 +526,34 @@ pub fn message(
     )
 }
 
+/// An error a console address answered as the API's JSON (a malformed number in the path, a
+/// form the extractor refused before the handler ran), as a console page with the officer's
+/// menu: the same status and headers, the message and request id.
+pub async fn as_page(ctx: &Ctx, resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let json: serde_json::Value = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let text = |k: &str| json["error"][k].as_str().unwrap_or_default().to_string();
+    let page = message(
+        ctx,
+        parts.status,
+        "操作未完成",
+        &format!("{}（请求号 {}）", text("message"), text("request_id")),
+        None,
+    );
+    let (page_parts, body) = page.into_parts();
+    for name in [header::CONTENT_TYPE, header::CONTENT_LENGTH] {
+        parts.headers.remove(&name);
+        if let Some(v) = page_parts.headers.get(&name) {
+            parts.headers.insert(name, v.clone());
+        }
+    }
+    Response::from_parts(parts, body)
+}
+
 /// What a console page answers when the role table says no.
 pub fn denied(_state: &Shared, ctx: &Ctx, e: &ApiError, path: &str) -> Response {
     match e {
