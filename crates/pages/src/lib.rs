@@ -364,6 +364,8 @@ pub struct PortalColumn {
     pub prev: Option<String>,
     pub next: Option<String>,
     pub page: usize,
+    /// How many entries the filters find (共 N 条), or that there are more than the pages reach.
+    pub total: String,
     /// A page past the last (an old link, a typed number): the first page's address.
     pub beyond: Option<String>,
     pub csv: Option<String>,

@@ -716,6 +716,10 @@ fn day(s: &Option<String>) -> Result<Option<NaiveDate>, ApiError> {
     }
 }
 
+/// How far a filtered column page counts what it finds: as far as its pages reach (1,000 pages
+/// of 20), so that a filter matching millions is not counted on every page.
+const COUNTED_AT_MOST: i64 = 20_000;
+
 struct ColumnSpec {
     classes: &'static [&'static str],
     /// Subjects on any of these lists now are left out (see `RED_SUSPENDED_BY`).
@@ -742,7 +746,9 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
     let (classes, unless) = (spec.classes, spec.unless_listed_in);
     let (u, c, k) = (unit.clone(), county.clone(), category.clone());
     let r = blocking(move || {
-        let records = s.store.public_records(&PublicQuery {
+        let filtered =
+            !(u.is_empty() && c.is_empty() && k.is_empty()) || from.is_some() || to.is_some();
+        let mut q = PublicQuery {
             classes: classes.iter().map(|c| c.to_string()).collect(),
             today: Some(today(s.clock.now())),
             unit: Some(u).filter(|x| !x.is_empty()),
@@ -754,11 +760,29 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
             offset: (page_no - 1) * PER_PAGE as i64,
             limit: PER_PAGE as i64 + 1,
             ..Default::default()
-        })?;
-        Ok(views::portal::column_rows(&s.rules, &records))
+        };
+        let records = s.store.public_records(&q)?;
+        // The whole column's count is the one kept with the home page's figures (a count over
+        // millions); a filtered one is counted as far as the pages reach.
+        let total = if filtered || !unless.is_empty() {
+            q.offset = 0;
+            match s.store.count_public_records(&q, COUNTED_AT_MOST + 1)? {
+                n if n > COUNTED_AT_MOST => format!("{}条以上", COUNTED_AT_MOST),
+                n => format!("共{n}条"),
+            }
+        } else {
+            let kept: i64 = public_stats(&s)?
+                .records_by_class
+                .iter()
+                .filter(|n| classes.contains(&n.name.as_str()))
+                .map(|n| n.count)
+                .sum();
+            format!("共{kept}条")
+        };
+        Ok((views::portal::column_rows(&s.rules, &records), total))
     })
     .await;
-    let mut rows = match r {
+    let (mut rows, total) = match r {
         Ok(rows) => rows,
         Err(e) => return error(e),
     };
@@ -875,6 +899,7 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
         prev: (page_no > 1).then(|| link(page_no - 1)),
         next: more.then(|| link(page_no + 1)),
         page: page_no as usize,
+        total,
         csv: spec.csv.map(|c| format!("{c}?{query}")),
         tabs: spec.tabs,
     })

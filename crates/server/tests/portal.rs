@@ -158,6 +158,17 @@ async fn home_search_subject_and_columns() {
         "{col}"
     );
     assert!(!col.contains("回到第一页"));
+    // The page says how many there are: what it lists, on one page.
+    let total = |page: &str| -> usize {
+        page.split("<span>共")
+            .nth(1)
+            .and_then(|t| t.split('条').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no total: {page}"))
+    };
+    let listed = |page: &str| page.matches("<tr><td><a href=\"/subjects/").count();
+    assert!(listed(&col) >= 2, "{col}");
+    assert_eq!(total(&col), listed(&col), "{col}");
     // The fine in 元 beside the words that state it in 万元.
     assert!(col.contains("处罚款0.5万元（罚款金额5000.00元）"), "{col}");
     // A page past the last says so and leads back to the first.
@@ -178,6 +189,8 @@ async fn home_search_subject_and_columns() {
         !later.contains("盐环罚〔2026〕1号"),
         "a date filter after the decision hides it"
     );
+    assert_eq!(total(&later), listed(&later), "{later}");
+    assert!(total(&later) < total(&col), "{later}");
     let other = h
         .get(
             &format!("/publicity/penalties?unit={}", urlencode(OTHER_UNIT)),

@@ -143,90 +143,26 @@ impl Store {
              WHERE r.change IN ('created', 'corrected') AND r.published",
         );
         let mut params: Vec<Val> = Vec::new();
-        let p = |v: Val, params: &mut Vec<Val>| {
-            params.push(v);
-            format!("${}", params.len())
-        };
-        if !q.classes.is_empty() {
-            let list: Vec<String> = q
-                .classes
-                .iter()
-                .map(|c| p(c.as_str().into(), &mut params))
-                .collect();
-            sql.push_str(&format!(" AND r.class_code IN ({})", list.join(", ")));
-        }
-        if let Some(t) = q.today {
-            let x = p(t.into(), &mut params);
-            sql.push_str(&format!(
-                " AND (r.public_ends IS NULL OR r.public_ends >= {x})"
-            ));
-        }
-        if let Some(u) = &q.unit {
-            let x = p(u.as_str().into(), &mut params);
-            sql.push_str(&format!(" AND r.source_unit = {x}"));
-        }
-        if let Some(d) = &q.division {
-            let x = p(d.as_str().into(), &mut params);
-            sql.push_str(&format!(" AND r.division = {x}"));
-        }
-        if let Some(f) = q.from {
-            let x = p(f.into(), &mut params);
-            sql.push_str(&format!(" AND r.decided_on >= {x}"));
-        }
-        if let Some(t) = q.to {
-            let x = p(t.into(), &mut params);
-            sql.push_str(&format!(" AND r.decided_on <= {x}"));
-        }
-        if let Some(c) = &q.category {
-            // The word as typed: % and _ in it match themselves, not anything.
-            let word = c
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            let x = p(format!("%{word}%").into(), &mut params);
-            sql.push_str(&format!(" AND r.category LIKE {x} ESCAPE '\\'"));
-        }
-        if let Some(s) = &q.subject_key {
-            let x = p(s.as_str().into(), &mut params);
-            sql.push_str(&format!(" AND r.subject_key = {x}"));
-        }
-        if !q.unless_listed_in.is_empty() {
-            let list: Vec<String> = q
-                .unless_listed_in
-                .iter()
-                .map(|c| p(c.as_str().into(), &mut params))
-                .collect();
-            let still = match q.today {
-                Some(t) => {
-                    let x = p(t.into(), &mut params);
-                    format!(" AND (o.public_ends IS NULL OR o.public_ends >= {x})")
-                }
-                None => String::new(),
-            };
-            // By the record heads' primary key (subject first): a probe per row shown.
-            sql.push_str(&format!(
-                " AND NOT EXISTS (SELECT 1 FROM records o WHERE o.subject_key = r.subject_key
-                    AND o.class_code IN ({}) AND o.change IN ('created', 'corrected')
-                    AND o.published{still})",
-                list.join(", ")
-            ));
-        }
-        if let Some((d, s, k)) = &q.after {
-            let (a, b, c) = (
-                p((*d).into(), &mut params),
-                p(s.as_str().into(), &mut params),
-                p(k.clone().into(), &mut params),
-            );
-            sql.push_str(&format!(
-                " AND (r.decided_on < {a} OR (r.decided_on = {a} AND (r.subject_key < {b} OR (r.subject_key = {b} AND r.record_key < {c}))))"
-            ));
-        }
+        sql.push_str(&public_where(q, &mut params));
         let lim = p(Val::Int(q.limit.clamp(1, 5000)), &mut params);
         let off = p(Val::Int(q.offset.max(0)), &mut params);
         sql.push_str(&format!(
             " ORDER BY r.decided_on DESC, r.subject_key DESC, r.record_key DESC LIMIT {lim} OFFSET {off}"
         ));
         self.read(|c| c.query(&sql, &params)?.iter().map(public_from).collect())
+    }
+
+    /// How many records a public query finds, counted up to `cap` (a column page says 共 N 条,
+    /// or more than the cap, without counting millions on every page).
+    pub fn count_public_records(&self, q: &PublicQuery, cap: i64) -> Result<i64, StoreError> {
+        let mut params: Vec<Val> = Vec::new();
+        let cond = public_where(q, &mut params);
+        let lim = p(Val::Int(cap.max(1)), &mut params);
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM records r
+                WHERE r.change IN ('created', 'corrected') AND r.published{cond} LIMIT {lim}) t"
+        );
+        self.read(|c| c.query_one(&sql, &params)?.map_or(Ok(0), |r| r.i64(0)))
     }
 
     /// How many records of these classes are public now (for headline figures).
@@ -780,4 +716,90 @@ pub fn month_bounds(month: &str) -> Result<(NaiveDate, NaiveDate), StoreError> {
         .checked_add_months(chrono::Months::new(1))
         .ok_or_else(|| StoreError::Refused(format!("月份{month}超出范围")))?;
     Ok((first, next))
+}
+
+/// A parameter's placeholder, its value pushed.
+fn p(v: Val, params: &mut Vec<Val>) -> String {
+    params.push(v);
+    format!("${}", params.len())
+}
+
+/// The conditions of a public query on the record heads `r` (after the record is public).
+fn public_where(q: &PublicQuery, params: &mut Vec<Val>) -> String {
+    let mut sql = String::new();
+    if !q.classes.is_empty() {
+        let list: Vec<String> = q
+            .classes
+            .iter()
+            .map(|c| p(c.as_str().into(), params))
+            .collect();
+        sql.push_str(&format!(" AND r.class_code IN ({})", list.join(", ")));
+    }
+    if let Some(t) = q.today {
+        let x = p(t.into(), params);
+        sql.push_str(&format!(
+            " AND (r.public_ends IS NULL OR r.public_ends >= {x})"
+        ));
+    }
+    if let Some(u) = &q.unit {
+        let x = p(u.as_str().into(), params);
+        sql.push_str(&format!(" AND r.source_unit = {x}"));
+    }
+    if let Some(d) = &q.division {
+        let x = p(d.as_str().into(), params);
+        sql.push_str(&format!(" AND r.division = {x}"));
+    }
+    if let Some(f) = q.from {
+        let x = p(f.into(), params);
+        sql.push_str(&format!(" AND r.decided_on >= {x}"));
+    }
+    if let Some(t) = q.to {
+        let x = p(t.into(), params);
+        sql.push_str(&format!(" AND r.decided_on <= {x}"));
+    }
+    if let Some(c) = &q.category {
+        // The word as typed: % and _ in it match themselves, not anything.
+        let word = c
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let x = p(format!("%{word}%").into(), params);
+        sql.push_str(&format!(" AND r.category LIKE {x} ESCAPE '\\'"));
+    }
+    if let Some(s) = &q.subject_key {
+        let x = p(s.as_str().into(), params);
+        sql.push_str(&format!(" AND r.subject_key = {x}"));
+    }
+    if !q.unless_listed_in.is_empty() {
+        let list: Vec<String> = q
+            .unless_listed_in
+            .iter()
+            .map(|c| p(c.as_str().into(), params))
+            .collect();
+        let still = match q.today {
+            Some(t) => {
+                let x = p(t.into(), params);
+                format!(" AND (o.public_ends IS NULL OR o.public_ends >= {x})")
+            }
+            None => String::new(),
+        };
+        // By the record heads' primary key (subject first): a probe per row shown.
+        sql.push_str(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM records o WHERE o.subject_key = r.subject_key
+            AND o.class_code IN ({}) AND o.change IN ('created', 'corrected')
+            AND o.published{still})",
+            list.join(", ")
+        ));
+    }
+    if let Some((d, s, k)) = &q.after {
+        let (a, b, c) = (
+            p((*d).into(), params),
+            p(s.as_str().into(), params),
+            p(k.clone().into(), params),
+        );
+        sql.push_str(&format!(
+        " AND (r.decided_on < {a} OR (r.decided_on = {a} AND (r.subject_key < {b} OR (r.subject_key = {b} AND r.record_key < {c}))))"
+        ));
+    }
+    sql
 }
