@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
 use common::*;
 use domain::clock::Clock;
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn records_json(rows: &[(&str, &str, &str)]) -> serde_json::Value {
     // (name, USCC, decision no) with national field codes, as a department's system sends them.
@@ -2117,7 +2117,64 @@ async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
     let r = h.get("/api/v1/authorisations", Role::Financial).await;
     assert_eq!(r.json()["authorisations"][0]["auth_id"], id, "{}", r.text());
     assert_eq!(r.json()["authorisations"][0]["subject_key"], h.org.as_str());
-    assert_eq!(h.get(&file, Role::Financial).await.status, StatusCode::OK);
+    // One of the subject's records withdrawn by its unit: the subject and staff still see it,
+    // the institution does not; nor any unit's working history (batch, row, reasons). A licence
+    // in force stays in its view.
+    let code = h.state.rules.units.find(UNIT).unwrap().uscc.clone();
+    let csv = format!(
+        "XK_XDR_MC,XK_XDR_LB,XK_XDR_SHXYM,XK_FRDB,XK_XKWS,XK_WSH,XK_XKLB,XK_NR,XK_JDRQ,XK_YXQZ,XK_YXQZI,XK_XKJG,XK_XKJGDM,XK_ZT,XK_LYDW,XK_LYDWDM\n\
+         盐城市恒泰化工有限公司,法人及非法人组织,{},张三,排污许可证,盐环许〔2026〕91号,普通,准予排污许可,2026-05-06,2026-05-06,长期,{UNIT},{code},有效,{UNIT},{code}\n",
+        h.org
+    );
+    let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政许可", &csv));
+    assert_eq!((s.accepted, s.rejected), (1, 0), "{s:?}");
+    let whole = h.get(&file, Role::Admin).await.json();
+    let records = |v: &Value| -> Vec<Value> {
+        v["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["records"].as_array().unwrap().clone())
+            .collect()
+    };
+    let withdrawn = records(&whole)
+        .into_iter()
+        .find(|r| {
+            r["source_unit"] == UNIT && !r["items"].to_string().contains("盐环许〔2026〕91号")
+        })
+        .map(|r| r["record_id"].as_str().unwrap().to_string())
+        .unwrap();
+    let r = h
+        .post_json(
+            &format!("/api/v1/records/{withdrawn}/withdraw"),
+            Role::Reporter,
+            json!({"reason": "决定已撤销"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let seen = h.get(&file, Role::Financial).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    let seen = seen.json();
+    assert!(seen.to_string().contains("盐环许〔2026〕91号"), "{seen}");
+    for r in records(&seen) {
+        assert!(
+            r["status"] == "public" || r["status"] == "shared",
+            "only records in force: {r}"
+        );
+        assert_ne!(r["record_id"], withdrawn.as_str(), "{r}");
+        for v in r["versions"].as_array().unwrap() {
+            assert!(
+                v["submission_id"].is_null() && v["row_no"].is_null() && v["reason"].is_null(),
+                "{v}"
+            );
+        }
+    }
+    assert!(
+        records(&h.get(&file, Role::Subject).await.json())
+            .iter()
+            .any(|r| r["record_id"] == withdrawn.as_str() && r["status"] == "withdrawn"),
+        "the subject sees its whole file"
+    );
     let reads = full_reads();
     assert!(
         reads.len() == 1 && reads[0].contains("授权查询"),

@@ -23,12 +23,31 @@ use rulebook::Rulebook;
 use serde::Serialize;
 use store::{Store, StoreError, StoredRecord, Subject};
 
-/// Who is looking: the public sees only public records with ID numbers masked; the others see
-/// the whole file (their role decides whether they may ask at all).
+/// Who is looking: the public sees only public records with ID numbers masked; a financial
+/// institution the subject authorised (信易贷) the records in force that may be shared with it;
+/// the others see the whole file (their role decides whether they may ask at all).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
     Public,
+    /// Records in force (public, or shared on conditions) of classes that may be shared — not
+    /// those withdrawn, repaired, expired, off their list or never published — and no unit's
+    /// working history (batch, row, reasons).
+    Authorised,
     Full,
+}
+
+impl Audience {
+    /// Whether this audience is shown a record of this status in a class shared this way.
+    fn sees(self, status: RecordStatus, sharing: SharingScope) -> bool {
+        match self {
+            Audience::Full => true,
+            Audience::Authorised => {
+                matches!(status, RecordStatus::Public | RecordStatus::Shared)
+                    && sharing != SharingScope::NotShared
+            }
+            Audience::Public => status == RecordStatus::Public && sharing == SharingScope::Public,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -452,10 +471,7 @@ pub fn file_of(
         let mut views: Vec<RecordView> = shown
             .into_iter()
             .filter_map(|(_, r)| record_view(r, class, &labels, as_of))
-            .filter(|v| {
-                audience == Audience::Full
-                    || (v.status == RecordStatus::Public && class.sharing == SharingScope::Public)
-            })
+            .filter(|v| audience.sees(v.status, class.sharing))
             .collect();
         if views.is_empty() {
             continue;
@@ -471,6 +487,10 @@ pub fn file_of(
                 .collect();
             for v in &mut views {
                 v.items.retain(|it| !hidden.contains(&it.code.as_ref()));
+            }
+        }
+        if audience != Audience::Full {
+            for v in &mut views {
                 // Who, why and from which row of which batch are the units' business: a reason
                 // is free text staff typed (a withdrawal's may name the person it was about).
                 for x in &mut v.versions {

@@ -94,7 +94,7 @@ async fn load_file_as(
         && named != views::NamedBy::ResidentId
         && crate::api::authorisations::institution_authorised(state, ctx, &key).await;
     if authorised {
-        aud = Audience::Full;
+        aud = Audience::Authorised;
     }
     if aud == Audience::Public {
         if named == views::NamedBy::ResidentId {
@@ -120,7 +120,7 @@ async fn load_file_as(
         .await?
         .map(|(subject, records)| views::file_of(&subject, &records, &state.rules, day, aud));
     let mut file = file.ok_or_else(|| ApiError::NotFound("没有找到该信用主体".into()))?;
-    if aud == Audience::Full && ctx.principal.role.outside_staff() {
+    if aud != Audience::Public && ctx.principal.role.outside_staff() {
         views::staff_names_hidden(&mut file);
     }
     // The public does not learn that a natural person exists unless something about them is public.
@@ -130,7 +130,7 @@ async fn load_file_as(
     {
         return Err(ApiError::NotFound("没有找到该信用主体".into()));
     }
-    if aud == Audience::Full {
+    if aud != Audience::Public {
         audit(
             state,
             ctx,
