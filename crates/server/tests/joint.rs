@@ -257,8 +257,16 @@ async fn a_list_action_or_exception_does_not_stand_without_its_audit_entry() {
     let r = mark().await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(exceptions(), before + 1);
+    let first = r.json()["exception_id"].as_i64().unwrap();
     let made = h.trail("exception.create", &id);
     assert_eq!(made.len(), 1, "{made:?}");
+    // The same mark again (a retry) is the exception already in force, not a second one that
+    // would outlive the first's revocation.
+    let r = mark().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["exception_id"].as_i64(), Some(first));
+    assert_eq!(exceptions(), before + 1);
+    assert_eq!(h.outcomes("exception.create", &id), ["unchanged", "ok"]);
     assert!(
         made[0]
             .entry

@@ -606,8 +606,30 @@ impl Store {
         &self,
         e: &CheckException,
         audit: Option<&mut crate::NewAuditEntry>,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<(i64, bool), StoreError> {
         self.write_audited(audit, |c, entry| {
+            // The same hit set aside again by the same unit (a retried call, a form sent twice)
+            // is the exception in force already: a second would outlive the first's revocation.
+            if let Some(r) = c.query_one(
+                "SELECT exception_id FROM check_exceptions
+                 WHERE subject_key = $1 AND matter = $2 AND record_id = $3 AND record_hash = $4
+                   AND COALESCE(unit, '') = COALESCE($5, '') AND revoked_at IS NULL
+                 ORDER BY exception_id LIMIT 1",
+                &[
+                    e.subject_key.as_str().into(),
+                    e.matter.as_str().into(),
+                    e.record_id.as_str().into(),
+                    e.record_hash.as_str().into(),
+                    e.unit.clone().into(),
+                ],
+            )? {
+                let id = r.i64(0)?;
+                if let Some(entry) = entry {
+                    entry.outcome = "unchanged".into();
+                    entry.detail = Some(format!("exception={id} matter={} 已登记，未重复登记", e.matter));
+                }
+                return Ok((id, false));
+            }
             let id = c.query_one(
                 "INSERT INTO check_exceptions (subject_key, matter, record_id, record_hash, reason, actor, unit, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING exception_id",
@@ -628,7 +650,7 @@ impl Store {
                 let said = entry.detail.take().map(|d| format!(" {d}")).unwrap_or_default();
                 entry.detail = Some(format!("exception={id} matter={}{said}", e.matter));
             }
-            Ok(id)
+            Ok((id, true))
         })
     }
 

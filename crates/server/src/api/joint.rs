@@ -1027,7 +1027,15 @@ pub fn mark_exception(
         revoked_at: None,
         in_effect: true,
     };
-    e.exception_id = s.platform.create_exception(&e, Some(carried))?;
+    let (id, created) = s.platform.create_exception(&e, Some(carried))?;
+    if !created {
+        // Already marked: the exception in force, as it was marked.
+        return s
+            .platform
+            .exception(id)?
+            .ok_or_else(|| ApiError::internal("exception in force not found"));
+    }
+    e.exception_id = id;
     s.lists.refresh(&s.store, &s.platform, &s.rules)?;
     Ok(e)
 }
