@@ -651,6 +651,8 @@ pub struct JointStatsPage {
     pub summary: Vec<Figure>,
     pub rows: Vec<Vec<String>>,
     pub accumulated: Vec<AccumulatedLine>,
+    /// The security auditor reads the figures, not whom they name.
+    pub names_withheld: bool,
     pub rule: String,
 }
 

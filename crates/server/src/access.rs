@@ -84,14 +84,15 @@ pub const ALERT_READERS: &[Role] = &[
     Role::Admin,
     Role::Auditor,
 ];
-/// Parties to repair and objection cases (the case itself narrows what each sees).
+/// Parties to repair and objection cases (the case itself narrows what each sees). Not the
+/// security auditor: a case holds the applicant's statements and the units' working; the auditor
+/// reads who did what to it in the trail (separation of duties, 三权分立).
 pub const CASE_READERS: &[Role] = &[
     Role::Subject,
     Role::Deciding,
     Role::Reporter,
     Role::Reviewer,
     Role::Admin,
-    Role::Auditor,
 ];
 /// A case's evidence files (licences, bank slips, ID cards): the parties to it and the credit
 /// office, not the security auditor — who reads the trail of who read them, not the files.

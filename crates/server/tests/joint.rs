@@ -1033,6 +1033,26 @@ async fn a_batch_accounts_for_every_line() {
         .get(&format!("/api/v1/batches/{id}/result.csv"), Role::Handling)
         .await;
     assert_eq!(csv.status, StatusCode::OK);
+    // The security auditor reads the batch's figures and signature, not whom it names, nor
+    // anyone's repair or objection case.
+    for uri in [
+        format!("/api/v1/batches/{id}/result.csv"),
+        format!("/console/batches/{id}/result.xlsx"),
+        "/api/v1/cases".to_string(),
+        "/console/cases".to_string(),
+    ] {
+        assert_eq!(
+            h.get(&uri, Role::Auditor).await.status,
+            StatusCode::FORBIDDEN,
+            "{uri}"
+        );
+    }
+    assert_eq!(
+        h.get(&format!("/api/v1/batches/{id}"), Role::Auditor)
+            .await
+            .status,
+        StatusCode::OK
+    );
     let text = csv.text();
     assert!(
         !text.contains(&x.p),
@@ -2883,7 +2903,7 @@ async fn the_accumulation_warning_names_a_person_the_office_can_act_on() {
     let page = h.get("/console/joint", Role::Admin).await.text();
     assert!(
         page.contains(&format!("周某（{masked}）"))
-            && page.contains(&format!("href=\"/api/v1/subjects/{key}\"")),
+            && page.contains(&format!("href=\"/subjects/{key}\"")),
         "{page}"
     );
     assert!(!page.contains(&p), "{page}");
@@ -2897,6 +2917,10 @@ async fn the_accumulation_warning_names_a_person_the_office_can_act_on() {
     })
     .unwrap();
     assert_eq!(read.len(), 2, "{read:?}");
+    // The security auditor reads the figures, not whom they name.
+    let page = h.get("/console/joint", Role::Auditor).await.text();
+    assert!(page.contains("主体名单仅向市信用办显示"), "{page}");
+    assert!(!page.contains(&format!("周某（{masked}）")), "{page}");
 }
 
 /// A department that follows an organisation hears when its legal representative is listed:

@@ -191,13 +191,13 @@ pub fn routes(r: Routes) -> Routes {
         .api(
             Method::GET,
             "/api/v1/batches/{id}/result.csv",
-            OFFICERS_AUDITOR,
+            OFFICERS,
             joint::batch_csv,
         )
         .api(
             Method::GET,
             "/api/v1/batches/{id}/result.xlsx",
-            OFFICERS_AUDITOR,
+            OFFICERS,
             joint::batch_xlsx,
         )
         .api_sized(

@@ -744,16 +744,22 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
                     ]
                 })
                 .collect(),
+            // Named subjects are the officers' business, not the security auditor's (who reads
+            // the figures and the trail).
             accumulated: st
                 .accumulated
                 .iter()
+                .filter(|_| c.principal.role != auth::Role::Auditor)
                 .map(|a| pages::AccumulatedLine {
                     subject: a.subject.clone(),
                     key: a.key.clone(),
-                    file: a.file.clone(),
+                    // The portal's page of the file: the API's address answers a browser's
+                    // session as the public, in JSON.
+                    file: format!("/subjects/{}", a.key),
                     records: a.records,
                 })
                 .collect(),
+            names_withheld: c.principal.role == auth::Role::Auditor,
             rule: if st.accumulated_total > st.accumulated.len() as i64 {
                 format!(
                     "{}。共{}个主体达到预警条件，列出失信记录最多的{}个。",

@@ -353,13 +353,13 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
     .page(
         Method::GET,
         "/console/batches/{id}/result.csv",
-        OFFICERS_AUDITOR,
+        OFFICERS,
         joint::batch_csv,
     )
     .page(
         Method::GET,
         "/console/batches/{id}/result.xlsx",
-        OFFICERS_AUDITOR,
+        OFFICERS,
         joint::batch_xlsx,
     )
     .page(Method::GET, "/console/joint", ADMIN_AUDITOR, joint::stats)
