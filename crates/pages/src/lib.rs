@@ -213,6 +213,9 @@ pub struct AuditRow {
     pub outcome: String,
     pub request_id: String,
     pub client: String,
+    /// What the entry says of the operation (the role granted, the step taken, the reason), ID
+    /// and mobile numbers in it masked.
+    pub detail: String,
 }
 
 #[derive(Template)]
@@ -222,6 +225,8 @@ pub struct Audit {
     pub actor: String,
     pub action: String,
     pub object: String,
+    pub from: String,
+    pub to: String,
     pub rows: Vec<AuditRow>,
     pub verification: Option<String>,
     pub next_before: Option<i64>,

@@ -611,6 +611,14 @@ async fn a_case_or_its_step_does_not_stand_without_its_audit_entry() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_ne!(state(), "forwarded");
     assert_eq!(h.outcomes("case.action", &format!("case:{oid}")), ["ok"]);
+    // The entry names the step and the record: the auditor reads the trail, not the case.
+    let step = h.trail("case.action", &format!("case:{oid}"));
+    let said = step[0].entry.detail.clone().unwrap_or_default();
+    assert!(
+        said.contains("maintain（维持原记录）: 经核实金额无误")
+            && said.contains(&format!("record={record_id}")),
+        "{said}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

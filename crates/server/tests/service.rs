@@ -2511,6 +2511,32 @@ async fn no_batch_or_withdrawal_stands_without_its_audit_entry() {
     );
     let page = h.get("/console/audit", Role::Auditor).await.text();
     assert!(page.contains("重复报送，未入库"), "{page}");
+    // What an entry says of its operation is on the page; the days narrow the search.
+    assert!(page.contains("accepted=1"), "{page}");
+    // (The trail stamps entries with the machine's time, not the service's test clock.)
+    let beijing = chrono::Utc::now() + chrono::Duration::hours(8);
+    let day = beijing.format("%Y-%m-%d").to_string();
+    let page = h
+        .get(
+            &format!("/console/audit?action=submission.create&from={day}&to={day}"),
+            Role::Auditor,
+        )
+        .await
+        .text();
+    assert!(page.contains("重复报送，未入库"), "{page}");
+    let next = (beijing + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let page = h
+        .get(
+            &format!("/console/audit?action=submission.create&from={next}"),
+            Role::Auditor,
+        )
+        .await
+        .text();
+    assert!(!page.contains("重复报送，未入库"), "{page}");
+    let r = h.get("/console/audit?from=2026-13-01", Role::Auditor).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     // A withdrawal: its entry cannot be written, so the batch stays as it was.
     block(true);
     let uri = format!("/api/v1/submissions/{id}/withdraw");

@@ -557,7 +557,7 @@ pub async fn act(
         "ok",
         Some(format!("{}: {}", req.action, req.reason)),
     );
-    let (s, c2, e) = (state.clone(), ctx.clone(), entry.clone());
+    let (s, c2, mut e) = (state.clone(), ctx.clone(), entry.clone());
     let reason = req.reason.clone();
     let r = blocking(move || {
         let w = casework(&s);
@@ -565,6 +565,17 @@ pub async fn act(
         if a.side != Side::Subject {
             may_act(c2.principal.role, &case.kind)?;
         }
+        // The trail says which step, on which record: the auditor does not read the case, and
+        // finds the record's other entries by it (an early exit from a list is named as such).
+        let exit = case.kind == domain::workflow::CaseKind::Repair.as_str()
+            && s.rules.workflows.list_exit.offers(&case.class_code);
+        e.detail = Some(format!(
+            "{}（{}）: {} record={}",
+            action.as_str(),
+            action.label_of(exit),
+            domain::ids::mask_personal_in(&reason),
+            case.record_id
+        ));
         // Its entry goes in before the step commits (see `entry_first`).
         let done = w.act_then(
             &a,

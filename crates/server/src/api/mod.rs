@@ -7,7 +7,7 @@ pub mod files;
 pub mod joint;
 pub(crate) mod meta;
 pub mod submissions;
-mod trail;
+pub(crate) mod trail;
 
 use axum::http::Method;
 

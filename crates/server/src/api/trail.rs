@@ -33,7 +33,8 @@ pub struct SearchParams {
     pub limit: Option<i64>,
 }
 
-fn day_start(s: &str, end: bool) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+/// A day's first (or last) second in Beijing, as UTC.
+pub(crate) fn day_start(s: &str, end: bool) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
     let d = parse_day(s)?;
     let t = if end {
         d.and_hms_opt(23, 59, 59)

@@ -1423,6 +1423,8 @@ pub struct AuditParams {
     pub actor: Option<String>,
     pub action: Option<String>,
     pub object: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
     pub before: Option<i64>,
 }
 
@@ -1438,15 +1440,27 @@ async fn audit_view(
         q.action.unwrap_or_default(),
         q.object.unwrap_or_default(),
     );
+    let day = |d: &Option<String>, end: bool| match d.as_deref().map(str::trim) {
+        Some(x) if !x.is_empty() => crate::api::trail::day_start(x, end).map(Some),
+        _ => Ok(None),
+    };
+    let (from, to) = match (day(&q.from, false), day(&q.to, true)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return error_page(ctx, e),
+    };
     let query = store::AuditQuery {
         actor: Some(actor.clone()).filter(|x| !x.is_empty()),
         action: Some(action.clone()).filter(|x| !x.is_empty()),
         object: Some(object.clone()).filter(|x| !x.is_empty()),
-        from: None,
-        to: None,
+        from,
+        to,
         before: q.before,
         limit: 100,
     };
+    let (from_s, to_s) = (
+        q.from.unwrap_or_default().trim().to_string(),
+        q.to.unwrap_or_default().trim().to_string(),
+    );
     let r = blocking(move || {
         let rows = s.platform.audit_search(&query)?;
         let next_before = (rows.len() == 100)
@@ -1457,6 +1471,8 @@ async fn audit_view(
             actor,
             action,
             object,
+            from: from_s,
+            to: to_s,
             rows: rows
                 .iter()
                 .map(|r| {
@@ -1482,6 +1498,11 @@ async fn audit_view(
                         outcome: outcome_label(&e.outcome),
                         request_id: e.request_id.clone().unwrap_or_default(),
                         client: e.client.clone().unwrap_or_default(),
+                        detail: e
+                            .detail
+                            .as_deref()
+                            .map(|d| domain::ids::mask_personal_in(d).into_owned())
+                            .unwrap_or_default(),
                     }
                 })
                 .collect(),
@@ -1569,6 +1590,8 @@ pub async fn audit_verify(
             actor: None,
             action: None,
             object: None,
+            from: None,
+            to: None,
             before: None,
         },
         Some(text),
