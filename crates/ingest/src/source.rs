@@ -1098,7 +1098,11 @@ impl Records<'_> {
             .keys
             .iter()
             .enumerate()
-            .filter(|(_, k)| obj.get(*k).is_some_and(|v| v.is_object() || v.is_array()))
+            // true/false is no name, code or amount either: it was published as 是/否.
+            .filter(|(_, k)| {
+                obj.get(*k)
+                    .is_some_and(|v| v.is_object() || v.is_array() || v.is_boolean())
+            })
             .map(|(i, _)| i)
             .collect();
         (self.row)(RawRow {
@@ -1940,11 +1944,11 @@ mod tests {
     fn a_record_with_an_object_or_a_list_for_a_value_is_rejected_naming_the_field() {
         let (_, _, rows) = rows_of(
             Format::Json,
-            r#"[{"CF_XDR_MC":{"名称":"乙公司"},"CF_CFLB":["罚款","警告"]},{"CF_XDR_MC":"甲公司"}]"#
+            r#"[{"CF_XDR_MC":{"名称":"乙公司"},"CF_CFLB":["罚款","警告"],"CF_FRDB":true},{"CF_XDR_MC":"甲公司"}]"#
                 .as_bytes(),
         );
         // Marked for the validator, which knows which keys are data items.
-        assert_eq!(rows[0].nested, vec![0, 1]);
+        assert_eq!(rows[0].nested, vec![0, 1, 2]);
         assert!(rows[1].nested.is_empty());
         assert_eq!(rows[1].cells[0], "甲公司");
     }

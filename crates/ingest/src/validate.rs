@@ -261,7 +261,7 @@ impl<'a> Validator<'a> {
             {
                 *v = None;
                 nested.push(i);
-                problems.push(self.problem(i, "值是JSON对象或数组，应为文本或数字"));
+                problems.push(self.problem(i, "值是JSON对象、数组或true/false，应为文本或数字"));
             }
         }
         // A number cell of more than 15 digits in a workbook: Excel has already turned its last

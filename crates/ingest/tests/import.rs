@@ -2749,20 +2749,26 @@ fn nested_json_values_are_refused_for_data_items_only() {
             "盐环罚〔2026〕99号",
             serde_json::json!({"行政相对人名称": {"名称": "乙公司"}})
         ),
+        // A legal representative named true was published as 是.
+        record(
+            "盐环罚〔2026〕97号",
+            serde_json::json!({"法定代表人": true})
+        ),
     ]);
     let p = dir.path().join("n.json");
     std::fs::write(&p, records.to_string()).unwrap();
     let keys = testkit::keys();
     for ts in stores() {
         let s = import_on_may_8(&ts.store, &rules, &keys, &p);
-        assert_eq!((s.accepted, s.rejected), (1, 1), "{}: {s:?}", ts.name);
-        let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
-        assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
-        assert!(
-            r.problems[0].reason.contains("JSON对象或数组"),
-            "{:?}",
-            r.problems
-        );
+        assert_eq!((s.accepted, s.rejected), (1, 2), "{}: {s:?}", ts.name);
+        for r in &ts.store.rejections(s.submission_id.unwrap()).unwrap() {
+            assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+            assert!(
+                r.problems[0].reason.contains("JSON对象、数组或true/false"),
+                "{:?}",
+                r.problems
+            );
+        }
     }
     // A name with a character from the private-use area (GB18030 造字 AAA1 is U+E000) is text.
     let p = write(
