@@ -245,6 +245,23 @@ async fn run(mut h: Harness) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let id = r.json()["case_id"].as_i64().unwrap();
     assert_eq!(r.json()["deadline"], "2026-09-04");
+    // While it is handled the record is not offered for another application, nor counted on
+    // the subject's home page as one it may make today.
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let rec = mine["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["record_id"] == record_id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(rec["open_repair"], id, "{rec}");
+    assert_eq!(rec["may_apply"], false, "{rec}");
+    let home = h.get("/console", Role::Subject).await.text();
+    assert!(
+        home.contains(r#"<span class="v">0</span><span class="l">今天可申请修复</span>"#),
+        "{home}"
+    );
     // The signed commitment is public on the subject's page (信用承诺, 信用修复型).
     let page = h
         .get(&format!("/subjects/{org}?tab=CN"), Role::Public)

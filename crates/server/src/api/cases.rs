@@ -122,8 +122,8 @@ pub struct MyRecord {
     /// 受理信用修复申请的认定单位（行政处罚的处罚机关、名单的认定单位；其他记录为报送单位）.
     pub deciding_unit: String,
     pub under_objection: bool,
-    // Whether an application may be made today.
-    /// 今天是否可以申请信用修复。
+    // Whether an application may be made today (not while one is being handled).
+    /// 今天是否可以申请信用修复（已有办理中的申请时为 false）。
     pub may_apply: bool,
     // What is missing today (empty when nothing).
     /// 今天申请尚不满足的条件（都满足时为空）。
@@ -231,7 +231,10 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
                 h.source_unit.clone()
             },
             under_objection: h.under_objection,
-            may_apply: pre.may_apply() && w.repairable_class(&h.class_code),
+            // Not while an application is being handled (one case per record at a time).
+            may_apply: pre.may_apply()
+                && w.repairable_class(&h.class_code)
+                && open("repair").is_none(),
             missing: pre.missing(),
             open_repair: open("repair"),
             open_objection: open("objection"),
