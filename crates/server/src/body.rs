@@ -253,6 +253,35 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
     }
 }
 
+/// `Multipart` (the console's uploads) whose rejections are API errors in Chinese: a form sent
+/// without its boundary was answered in axum's English, as plain text.
+pub struct ApiMultipart(pub axum::extract::Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for ApiMultipart {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Multipart::from_request(req, state)
+            .await
+            .map(ApiMultipart)
+            .map_err(|_| {
+                ApiError::BadRequest(
+                    "上传内容不是有效的文件表单（multipart/form-data，缺少或有误的分隔符）；请在页面中重新选择文件后提交".into(),
+                )
+            })
+    }
+}
+
+/// A part of an upload that could not be read (the connection cut, a malformed part), in
+/// Chinese; too large is said as such.
+pub fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::TooLarge("上传的文件超过大小上限：请拆分或压缩文件后重试".into());
+    }
+    ApiError::BadRequest(
+        "上传的文件表单无法读取（传输中断或格式有误）；请重新选择文件后提交".into(),
+    )
+}
+
 /// `Query<T>` whose rejections are API errors.
 pub struct ApiQuery<T>(pub T);
 

@@ -1687,6 +1687,25 @@ async fn console_form_errors_are_chinese_pages() {
     assert!(text.contains("路径参数不正确"), "{text}");
     assert!(text.contains("/console/logout"), "{text}");
     assert!(text.contains("请求号"), "{text}");
+    // An upload whose form has no boundary is told so in Chinese, in the console.
+    let r = h
+        .send(
+            h.request(
+                Method::POST,
+                "/console/submissions",
+                Role::Reporter,
+                Via::Session,
+            )
+            .header(header::CONTENT_TYPE, "multipart/form-data")
+            .body(Body::from("x"))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let text = r.text();
+    assert!(text.contains("不是有效的文件表单"), "{text}");
+    assert!(!text.contains("boundary`"), "{text}");
+    assert!(text.contains("/console/logout"), "{text}");
 }
 
 /// The API's JSON requests are held to `max_json_bytes`; submissions stream under their own

@@ -2,7 +2,7 @@
 //! 通知公告): drafts, publication on a date, withdrawal, attachments.
 
 use crate::body::ApiForm;
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -313,7 +313,7 @@ pub async fn upload(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
-    mut mp: Multipart,
+    crate::body::ApiMultipart(mut mp): crate::body::ApiMultipart,
 ) -> Response {
     let mut csrf = String::new();
     let mut file: Option<(String, Vec<u8>)> = None;
@@ -325,13 +325,13 @@ pub async fn upload(
                     let name = field.file_name().unwrap_or("附件").to_string();
                     match field.bytes().await {
                         Ok(b) => file = Some((name, b.to_vec())),
-                        Err(e) => return error_page(&ctx, ApiError::BadRequest(e.body_text())),
+                        Err(e) => return error_page(&ctx, crate::body::multipart_error(e)),
                     }
                 }
                 _ => {}
             },
             Ok(None) => break,
-            Err(e) => return error_page(&ctx, ApiError::BadRequest(e.body_text())),
+            Err(e) => return error_page(&ctx, crate::body::multipart_error(e)),
         }
     }
     if let Err(e) = check_csrf(&ctx, &csrf) {

@@ -191,7 +191,7 @@ async fn form(
     while let Some(mut f) = mp
         .next_field()
         .await
-        .map_err(|e| ApiError::BadRequest(e.body_text()))?
+        .map_err(|e| crate::body::multipart_error(e))?
     {
         let name = f.name().unwrap_or_default().to_string();
         if name == "file" {
@@ -205,7 +205,7 @@ async fn form(
             while let Some(chunk) = f
                 .chunk()
                 .await
-                .map_err(|e| ApiError::BadRequest(e.body_text()))?
+                .map_err(|e| crate::body::multipart_error(e))?
             {
                 if bytes.len() + chunk.len() > limit {
                     return Err(ApiError::Unprocessable(format!(
@@ -226,7 +226,7 @@ async fn form(
             let v = f
                 .text()
                 .await
-                .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+                .map_err(|e| crate::body::multipart_error(e))?;
             fields.push((name, v));
         }
     }
@@ -253,7 +253,11 @@ fn field(fields: &[(String, String)], name: &str) -> String {
         .unwrap_or_default()
 }
 
-pub async fn apply(State(state): State<Shared>, ctx: Ctx, mp: Multipart) -> Response {
+pub async fn apply(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    crate::body::ApiMultipart(mp): crate::body::ApiMultipart,
+) -> Response {
     let (fields, files) = match checked_form(&state, &ctx, mp).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -296,7 +300,11 @@ fn own_record(state: &Shared, ctx: &Ctx, typed: &str) -> Result<String, ApiError
     }
 }
 
-pub async fn object(State(state): State<Shared>, ctx: Ctx, mp: Multipart) -> Response {
+pub async fn object(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    crate::body::ApiMultipart(mp): crate::body::ApiMultipart,
+) -> Response {
     let (fields, files) = match checked_form(&state, &ctx, mp).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -520,7 +528,7 @@ pub async fn action(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
-    mp: Multipart,
+    crate::body::ApiMultipart(mp): crate::body::ApiMultipart,
 ) -> Response {
     let (fields, files) = match checked_form(&state, &ctx, mp).await {
         Ok(f) => f,

@@ -2,7 +2,7 @@
 //! the embeddable snippet, alerts with their delivery state and feedback, batch review uploads
 //! and result files, and the credit office's statistics.
 
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use bytes::Bytes;
@@ -580,7 +580,11 @@ pub async fn batches(State(state): State<Shared>, ctx: Ctx) -> Response {
     }
 }
 
-pub async fn upload(State(state): State<Shared>, ctx: Ctx, mut mp: Multipart) -> Response {
+pub async fn upload(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    crate::body::ApiMultipart(mut mp): crate::body::ApiMultipart,
+) -> Response {
     let (mut csrf, mut matter, mut sign) = (String::new(), String::new(), false);
     let mut file: Option<(String, Vec<u8>)> = None;
     loop {
@@ -593,13 +597,13 @@ pub async fn upload(State(state): State<Shared>, ctx: Ctx, mut mp: Multipart) ->
                     let name = f.file_name().unwrap_or("codes.csv").to_string();
                     match f.bytes().await {
                         Ok(b) => file = Some((name, b.to_vec())),
-                        Err(e) => return error_page(&ctx, ApiError::BadRequest(e.body_text())),
+                        Err(e) => return error_page(&ctx, crate::body::multipart_error(e)),
                     }
                 }
                 _ => {}
             },
             Ok(None) => break,
-            Err(e) => return error_page(&ctx, ApiError::BadRequest(e.body_text())),
+            Err(e) => return error_page(&ctx, crate::body::multipart_error(e)),
         }
     }
     if let Err(e) = check_csrf(&ctx, &csrf) {

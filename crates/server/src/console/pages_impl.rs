@@ -1,7 +1,7 @@
 //! The console's pages and form actions.
 
 use crate::body::ApiForm;
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
@@ -724,14 +724,18 @@ pub async fn change_password(
     }
 }
 
-pub async fn upload(State(state): State<Shared>, ctx: Ctx, mut mp: Multipart) -> Response {
+pub async fn upload(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    crate::body::ApiMultipart(mut mp): crate::body::ApiMultipart,
+) -> Response {
     let mut csrf = String::new();
     let mut class = String::new();
     loop {
         let field = match mp.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => return error_page(&ctx, ApiError::Unprocessable("没有收到文件".into())),
-            Err(e) => return error_page(&ctx, ApiError::BadRequest(e.body_text())),
+            Err(e) => return error_page(&ctx, crate::body::multipart_error(e)),
         };
         match field.name() {
             Some("csrf") => csrf = field.text().await.unwrap_or_default(),
