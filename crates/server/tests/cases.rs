@@ -36,7 +36,7 @@ async fn upload(h: &Harness, id: i64, role: Role, bytes: &[u8]) -> Reply {
     h.send(
         h.request(
             Method::POST,
-            &format!("/api/v1/cases/{id}/files?name=evidence.pdf"),
+            &format!("/api/v1/cases/{id}/files?name=%E7%BC%B4%E6%AC%BE%E5%87%AD%E8%AF%81.pdf"),
             role,
             Via::Token,
         )
@@ -281,6 +281,15 @@ async fn run(mut h: Harness) {
         )
         .await;
     assert_eq!(r.body, b"%PDF-1.4\n%%EOF\n");
+    // Saved under the name it was uploaded with (缴款凭证.pdf).
+    let saved = r.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        saved.contains("filename*=UTF-8''%E7%BC%B4%E6%AC%BE%E5%87%AD%E8%AF%81.pdf"),
+        "{saved}"
+    );
     // The unit's reporters and reviewers handle objections, not repairs: the application and the
     // subject's evidence are not theirs to read.
     for (role, uri) in [

@@ -12,8 +12,8 @@ use auth::Role;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
-use axum::response::{IntoResponse, Response};
+
+use axum::response::Response;
 use chrono::NaiveDate;
 use domain::workflow::{Action, Side};
 use serde::{Deserialize, Serialize};
@@ -693,19 +693,27 @@ pub async fn file_response(state: &Shared, ctx: &Ctx, id: i64, file: i64) -> Api
     )
     .await;
     let (meta, bytes) = r?;
-    let mut h = HeaderMap::new();
-    if let Ok(v) = meta.media_type.parse() {
-        h.insert(header::CONTENT_TYPE, v);
-    }
     let ext = match meta.media_type.as_str() {
         "application/pdf" => "pdf",
         "image/png" => "png",
         _ => "jpg",
     };
-    if let Ok(v) = format!("attachment; filename=\"evidence-{id}-{file}.{ext}\"").parse() {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok((h, bytes).into_response())
+    // Saved under the name it was uploaded with (缴款凭证.pdf), its type's extension kept; the
+    // ASCII name for a browser that takes no other.
+    let name = meta.name.trim();
+    let shown = if name.is_empty() {
+        format!("证明材料-{id}-{file}.{ext}")
+    } else if name.to_lowercase().ends_with(&format!(".{ext}")) {
+        name.to_string()
+    } else {
+        format!("{name}.{ext}")
+    };
+    Ok(crate::attachment_as(
+        &meta.media_type,
+        &format!("evidence-{id}-{file}.{ext}"),
+        Some(&shown),
+        bytes,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/cases/{id}/files/{file}", summary = "下载证明材料", tag = "信用修复与异议", security(("token" = [])),
