@@ -749,7 +749,7 @@ async fn console_forms_apply_and_decide() {
                 .body(Body::from(format!(
                     "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
                      --{b}\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\n{action}\r\n\
-                     --{b}\r\nContent-Disposition: form-data; name=\"reason\"\r\n\r\n请补充缴款凭证\r\n\
+                     --{b}\r\nContent-Disposition: form-data; name=\"reason\"\r\n\r\n请补充缴款凭证。\r\n\
                      --{b}\r\nContent-Disposition: form-data; name=\"performed\"\r\n\r\n{performed}\r\n\
                      --{b}--\r\n"
                 )))
@@ -761,6 +761,17 @@ async fn console_forms_apply_and_decide() {
     let c = h.state.store.case(id).unwrap().unwrap();
     assert!(asked);
     assert_eq!(c.state, "approved");
+    // The subject was asked in the officer's words, once ended, to add to this application.
+    let told = h.state.store.messages("subject", &c.subject_key, 50).unwrap();
+    let asked = told
+        .iter()
+        .find(|m| m.title.contains("请补充"))
+        .expect("asked for material");
+    assert!(
+        asked.body.contains("请补充缴款凭证。请登录后在原申请中补充材料") && !asked.body.contains("。。"),
+        "{}",
+        asked.body
+    );
     assert_eq!(c.performed, Some(true));
 }
 

@@ -1122,7 +1122,13 @@ impl Casework<'_> {
             (CaseKind::Repair, Action::Return) | (_, Action::RequestMaterials) => {
                 subject_msg(
                     "请补充信用修复/异议材料",
-                    format!("{}：{reason}。请登录后补充材料并重新提交。", case.unit),
+                    // The officer's words end as they end (no 。。); the material goes into this
+                    // application, not a new one.
+                    format!(
+                        "{}：{}。请登录后在原申请中补充材料并提交，无需另行申请。",
+                        case.unit,
+                        reason.trim().trim_end_matches(['。', '.', '；', ';', '，', ',', '！', '!'])
+                    ),
                     &mut t.effects,
                 );
             }
