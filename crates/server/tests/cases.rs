@@ -762,13 +762,20 @@ async fn console_forms_apply_and_decide() {
     assert!(asked);
     assert_eq!(c.state, "approved");
     // The subject was asked in the officer's words, once ended, to add to this application.
-    let told = h.state.store.messages("subject", &c.subject_key, 50).unwrap();
+    let told = h
+        .state
+        .store
+        .messages("subject", &c.subject_key, 50)
+        .unwrap();
     let asked = told
         .iter()
         .find(|m| m.title.contains("请补充"))
         .expect("asked for material");
     assert!(
-        asked.body.contains("请补充缴款凭证。请登录后在原申请中补充材料") && !asked.body.contains("。。"),
+        asked
+            .body
+            .contains("请补充缴款凭证。请登录后在原申请中补充材料")
+            && !asked.body.contains("。。"),
         "{}",
         asked.body
     );

@@ -1127,7 +1127,9 @@ impl Casework<'_> {
                     format!(
                         "{}：{}。请登录后在原申请中补充材料并提交，无需另行申请。",
                         case.unit,
-                        reason.trim().trim_end_matches(['。', '.', '；', ';', '，', ',', '！', '!'])
+                        reason
+                            .trim()
+                            .trim_end_matches(['。', '.', '；', ';', '，', ',', '！', '!'])
                     ),
                     &mut t.effects,
                 );

@@ -58,7 +58,18 @@ fn is_exit(state: &Shared, c: &store::Case) -> bool {
 /// or cannot be read.
 pub(super) fn record_title(state: &Shared, record_id: &str) -> String {
     match state.store.record_head(record_id) {
-        Ok(Some(h)) => titled(state, record_id, &h.class_code, &h.payload),
+        Ok(Some(h)) => {
+            let t = titled(state, record_id, &h.class_code, &h.payload);
+            match (t.ends_with(&format!("（{record_id}）")), h.decided_on) {
+                // A record with no document number (a registration) is named by its date and
+                // party, not by the hash that is its id.
+                (true, Some(d)) => {
+                    let class = t.split('（').next().unwrap_or_default();
+                    format!("{class}（{}，{d}）", subject_name(state, &h.subject_key))
+                }
+                _ => t,
+            }
+        }
         _ => record_id.to_string(),
     }
 }
