@@ -170,7 +170,9 @@ pub struct Accounts {
     pub accounts: Vec<AccountRow>,
     pub roles: Vec<ClassOption>,
     pub units: Vec<String>,
-    pub created: Option<(String, String)>,
+    /// The account, its one-time password, and whether it was made or reset (已创建，初始密码 /
+    /// 的密码已重置，临时密码).
+    pub created: Option<(String, String, String)>,
 }
 
 #[derive(Debug, Clone)]

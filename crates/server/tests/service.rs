@@ -2275,6 +2275,13 @@ async fn the_console_says_what_happened_in_words() {
     assert!(!accounts.contains(&format!("/console/accounts/{subject}/reset")));
     assert!(accounts.contains(&format!("/console/accounts/{subject}/disable")));
     assert!(accounts.contains(&format!("/console/accounts/{staff}/reset")));
+    // A reset says it is one, not that an account was made.
+    let r = h
+        .post_form(&format!("/console/accounts/{staff}/reset"), Role::Admin, &[])
+        .await;
+    let said = r.text();
+    assert!(said.contains("的密码已重置，临时密码"), "{said}");
+    assert!(!said.contains("已创建"), "{said}");
     let handling_token = tokens.iter().find(|t| t.role == "handling").unwrap();
     assert!(page.contains(&format!(
         "/console/tokens/{}/revoke",

@@ -1071,7 +1071,7 @@ fn unit_names(state: &Shared) -> Vec<String> {
 async fn accounts_page(
     state: &Shared,
     ctx: &Ctx,
-    created: Option<(String, String)>,
+    created: Option<(String, String, String)>,
     error: Option<String>,
 ) -> Response {
     let (s, c) = (state.clone(), ctx.clone());
@@ -1188,7 +1188,10 @@ pub async fn create_account(
     })
     .await;
     match r {
-        Ok(c) => accounts_page(&state, &ctx, Some((c.username, c.initial_password)), None).await,
+        Ok(c) => {
+            let made = (c.username, c.initial_password, "已创建，初始密码".to_string());
+            accounts_page(&state, &ctx, Some(made), None).await
+        }
         Err(e) => accounts_page(&state, &ctx, None, Some(e.to_string())).await,
     }
 }
@@ -1268,7 +1271,10 @@ pub async fn reset_account(
     })
     .await;
     match r {
-        Ok(created) => accounts_page(&state, &ctx, Some(created), None).await,
+        Ok((user, pass)) => {
+            let reset = (user, pass, "的密码已重置，临时密码".to_string());
+            accounts_page(&state, &ctx, Some(reset), None).await
+        }
         Err(e) => error_page(&ctx, e),
     }
 }
