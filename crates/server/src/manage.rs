@@ -160,6 +160,19 @@ fn scope(
             "信用主体账号必须指定统一社会信用代码或公民身份号码".into(),
         ));
     }
+    // A field that does not apply to the role is refused, not stored (a reporter carrying a
+    // bank's code was shown with it in the account list).
+    if subject_key.is_some() && !role.needs_subject() && role != Role::Financial {
+        return Err(ApiError::Unprocessable(format!(
+            "{}不代表任何信用主体：请不要填写主体代码",
+            role.label()
+        )));
+    }
+    if unit.is_some() && role.needs_subject() {
+        return Err(ApiError::Unprocessable(
+            "信用主体账号不属于任何信源单位：请不要指定所属单位".into(),
+        ));
+    }
     Ok((unit, subject_key))
 }
 

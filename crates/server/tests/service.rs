@@ -2277,7 +2277,11 @@ async fn the_console_says_what_happened_in_words() {
     assert!(accounts.contains(&format!("/console/accounts/{staff}/reset")));
     // A reset says it is one, not that an account was made.
     let r = h
-        .post_form(&format!("/console/accounts/{staff}/reset"), Role::Admin, &[])
+        .post_form(
+            &format!("/console/accounts/{staff}/reset"),
+            Role::Admin,
+            &[],
+        )
         .await;
     let said = r.text();
     assert!(said.contains("的密码已重置，临时密码"), "{said}");
@@ -2479,11 +2483,34 @@ async fn no_write_stands_without_its_audit_entry() {
     let r = create("traced").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let id = account("traced").unwrap().account_id;
-    let made = h.trail("account.create", "account:traced");
+    // Filed under the account's id (as its disable, enable and reset are), the name beside.
+    let made = h.trail("account.create", &format!("account:{id}"));
     assert_eq!(made.len(), 1, "{made:?}");
     assert_eq!(made[0].entry.outcome, "ok");
-    assert!(id > 0);
+    assert!(
+        made[0]
+            .entry
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.starts_with("username=traced ")),
+        "{made:?}"
+    );
     assert_eq!(h.trail("audit.resumed", "POST /api/v1/accounts").len(), 0);
+    // A name that differs from one in use only in case is refused, as is a field the role does
+    // not take.
+    let r = create("TRACED").await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("仅大小写不同"), "{}", r.text());
+    assert!(account("TRACED").is_none());
+    let r = h
+        .post_json(
+            "/api/v1/accounts",
+            Role::Admin,
+            serde_json::json!({"username": "rep-subject", "display_name": "信息员", "role": "reporter", "unit": UNIT, "subject": h.org}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("不代表任何信用主体"), "{}", r.text());
 }
 
 /// A batch and a withdrawal write their entry before they commit (the trail is in the platform

@@ -318,6 +318,18 @@ impl Store {
         audit: Option<&mut NewAuditEntry>,
     ) -> Result<i64, StoreError> {
         self.write_audited(audit, |c, entry| {
+            // Names that differ only in case (rv-report1, RV-Report1) are one name to people
+            // reading a list or a trail: the second is refused.
+            if let Some(r) = c.query_one(
+                "SELECT username FROM accounts WHERE lower(username) = lower($1) AND username <> $1",
+                &[a.username.into()],
+            )? {
+                return Err(StoreError::Refused(format!(
+                    "用户名“{}”与已有账号“{}”仅大小写不同，容易混淆，请另取用户名",
+                    a.username,
+                    r.text(0)?
+                )));
+            }
             let id = c.query_one(
                 "INSERT INTO accounts (username, display_name, role, unit, subject_key, password_hash,
                     must_change, created_at, created_by, password_changed_at)
@@ -336,8 +348,12 @@ impl Store {
             )?
             .ok_or_else(|| StoreError::Decode("no account id".into()))?
             .i64(0)?;
+            // Filed under its id, as its later disable, enable and reset are: one search finds
+            // the account's whole history; the name goes in the detail.
             if let Some(e) = entry {
-                e.object.get_or_insert_with(|| format!("account:{id}"));
+                e.object = Some(format!("account:{id}"));
+                let said = e.detail.take().map(|d| format!(" {d}")).unwrap_or_default();
+                e.detail = Some(format!("username={}{said}", a.username));
             }
             Ok(id)
         })

@@ -1189,7 +1189,11 @@ pub async fn create_account(
     .await;
     match r {
         Ok(c) => {
-            let made = (c.username, c.initial_password, "已创建，初始密码".to_string());
+            let made = (
+                c.username,
+                c.initial_password,
+                "已创建，初始密码".to_string(),
+            );
             accounts_page(&state, &ctx, Some(made), None).await
         }
         Err(e) => accounts_page(&state, &ctx, None, Some(e.to_string())).await,
