@@ -420,17 +420,24 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
             audit_failed: Arc::default(),
             write_undone: Arc::default(),
         };
+        // A token the platform issued is the object (a search for token:<id> finds its use
+        // after revocation); the route goes in the detail.
+        let asked = format!("{} {route}", req.method());
+        let (object, detail) = match (lapsed, prefix) {
+            (Some(id), _) => (
+                format!("token:{id}"),
+                format!("{asked}：令牌已撤销、已过期或已失效"),
+            ),
+            (None, Some(p)) => (asked, format!("token={p}…")),
+            (None, None) => (asked, "不是本平台格式的令牌".into()),
+        };
         audit(
             &state,
             &ctx,
             "auth.refused",
-            Some(format!("{} {route}", req.method())),
+            Some(object),
             "denied:unauthenticated",
-            Some(match (lapsed, prefix) {
-                (Some(id), _) => format!("token:{id} 已撤销、已过期或已失效"),
-                (None, Some(p)) => format!("token={p}…"),
-                (None, None) => "不是本平台格式的令牌".into(),
-            }),
+            Some(detail),
         )
         .await;
     }
@@ -494,7 +501,7 @@ pub async fn audit(
     outcome: &str,
     detail: Option<String>,
 ) {
-    append(
+    append_entry(
         state,
         ctx,
         audit_entry(ctx, action, object, outcome, detail),
@@ -520,7 +527,7 @@ pub async fn audited_write<T, E>(
         return;
     }
     entry.outcome = "failed".into();
-    append(state, ctx, entry).await;
+    append_entry(state, ctx, entry).await;
 }
 
 /// Runs a write that carries its audit entry into its own transaction (`f` hands it to the
@@ -577,7 +584,7 @@ pub fn record_first(
 }
 
 /// Appends an entry for this request (see [`audit`]).
-async fn append(state: &Shared, ctx: &Ctx, entry: NewAuditEntry) {
+pub async fn append_entry(state: &Shared, ctx: &Ctx, entry: NewAuditEntry) {
     use std::sync::atomic::Ordering;
     match state.audit.record(entry).await {
         Ok(_) => state.metrics.audit_written(),

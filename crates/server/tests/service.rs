@@ -1200,6 +1200,16 @@ async fn login_lockout_csrf_and_forced_password_change() {
         })
         .unwrap();
     assert!(logins.len() >= 7, "every login attempt is audited");
+    // A login that succeeded is the user's own entry (found by actor), with its role.
+    assert!(
+        logins.iter().filter(|e| e.entry.outcome == "ok").all(|e| e
+            .entry
+            .actor
+            .starts_with("user:")
+            && e.entry.role != "public"),
+        "{logins:?}"
+    );
+    assert!(logins.iter().any(|e| e.entry.outcome == "ok"), "{logins:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

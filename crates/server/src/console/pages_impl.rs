@@ -12,7 +12,7 @@ use crate::api::submissions::{
     import_body, rejections_file, visible_submission, withdraw_submission,
 };
 use crate::body::{ApiPath, ApiQuery};
-use crate::context::{Ctx, audit, audit_entry, write_carrying};
+use crate::context::{Ctx, append_entry, audit, audit_entry, write_carrying};
 use crate::error::ApiError;
 use crate::manage::{self, AccountRequest, TokenRequest};
 use crate::{Shared, blocking, today};
@@ -205,20 +205,19 @@ pub async fn login(
         let secret = auth::new_secret("xs").map_err(ApiError::internal)?;
         let expires = now + chrono::Duration::from_std(s.config.session_idle).unwrap_or_default();
         s.platform.create_session(&auth::secret_hash(&secret), a.account_id, now, expires, None)?;
-        Ok(Ok((secret, a.must_change)))
+        Ok(Ok((secret, a.must_change, a.role, a.unit)))
     })
     .await;
     match result {
-        Ok(Ok((secret, must))) => {
-            audit(
-                &state,
-                &ctx,
-                "login",
-                Some(format!("user:{username}")),
-                "ok",
-                None,
-            )
-            .await;
+        Ok(Ok((secret, must, role, unit))) => {
+            // The user who logged in is its actor (a search by actor finds their logins), with
+            // the account's role and unit.
+            let mut entry =
+                audit_entry(&ctx, "login", Some(format!("user:{username}")), "ok", None);
+            entry.actor = format!("user:{username}");
+            entry.role = role;
+            entry.unit = unit;
+            append_entry(&state, &ctx, entry).await;
             let to = if must {
                 "/console/password".to_string()
             } else if next.starts_with("/console")
