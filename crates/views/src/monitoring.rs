@@ -114,18 +114,24 @@ fn report(rules: &Rulebook, month: &str, mut units: Vec<UnitLine>) -> MonthRepor
     for u in &units {
         total.add(&u.figures);
         match counties.iter_mut().find(|c| c.division == u.division) {
-            Some(c) => {
-                c.figures.add(&u.figures);
-                c.units += 1;
-            }
+            Some(c) => c.figures.add(&u.figures),
             None => counties.push(CountyLine {
                 division: u.division.clone(),
                 county: u.county.clone(),
                 figures: u.figures.clone(),
-                units: 1,
+                units: 0,
                 rank: 0,
             }),
         }
+    }
+    // Units, not lines: a unit has a line per monitored class (许可 and 处罚).
+    for c in &mut counties {
+        c.units = units
+            .iter()
+            .filter(|u| u.division == c.division)
+            .map(|u| u.unit.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
     }
     units.sort_by(|a, b| {
         b.figures
@@ -373,4 +379,39 @@ pub fn warnings(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(unit: &str, division: &str, class: &str) -> UnitLine {
+        UnitLine {
+            unit: unit.into(),
+            division: division.into(),
+            county: division.into(),
+            class_code: class.into(),
+            class_name: class.into(),
+            figures: Figures::default(),
+            rejected: 0,
+            gap_reason: None,
+            rank: 0,
+        }
+    }
+
+    #[test]
+    fn a_county_counts_its_units_not_their_lines() {
+        let rules = Rulebook::builtin().unwrap();
+        let lines = vec![
+            line("东台市市场监督管理局", "320981", "XK"),
+            line("东台市市场监督管理局", "320981", "CF"),
+            line("东台市生态环境局", "320981", "CF"),
+            line("盐城市生态环境局", "320900", "XK"),
+            line("盐城市生态环境局", "320900", "CF"),
+        ];
+        let r = report(&rules, "2026-11", lines);
+        let units = |d: &str| r.counties.iter().find(|c| c.division == d).unwrap().units;
+        assert_eq!(units("320981"), 2);
+        assert_eq!(units("320900"), 1);
+    }
 }
