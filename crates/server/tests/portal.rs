@@ -1006,12 +1006,22 @@ async fn an_issued_bulletin_stays_as_issued() {
                 .await;
             assert_eq!(r.status, StatusCode::FORBIDDEN, "{name} {role}");
         }
+        // June has ended, but its decisions may be reported until 2026-07-09 (seven working
+        // days): a unit still in time is not named in a signed bulletin.
+        let june = [("month", "2026-06")];
         let r = h
-            .post_form(
-                "/console/bulletin/issue",
-                Role::Admin,
-                &[("month", "2026-06")],
-            )
+            .post_form("/console/bulletin/issue", Role::Admin, &june)
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}");
+        assert!(
+            r.text().contains("报送期限为2026-07-09"),
+            "{name}: {}",
+            r.text()
+        );
+        h.move_to(domain::clock::Clock::now(&testkit::clock_on("2026-07-10")))
+            .await;
+        let r = h
+            .post_form("/console/bulletin/issue", Role::Admin, &june)
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{name}: {}", r.text());
         let page = h

@@ -257,6 +257,20 @@ fn last_day(month: &str) -> Option<NaiveDate> {
     next.pred_opt()
 }
 
+/// The last day to report a month's decisions: the monitored classes' longest time to report,
+/// in working days after the month's end (None for a string that is no month).
+pub fn report_deadline(rules: &Rulebook, month: &str) -> Option<NaiveDate> {
+    let end = last_day(month)?;
+    let days = rules
+        .monitoring
+        .classes
+        .iter()
+        .filter_map(|c| rules.catalog.class_by_code(c)?.report_working_days)
+        .max()
+        .unwrap_or(7);
+    Some(rules.calendar.add_workdays(end, days).date)
+}
+
 /// Warnings for one unit (or every unit): declared decisions not all reported near or past the
 /// 7-working-day deadline after the month's end, and a rejection rate above the threshold.
 pub fn warnings(
@@ -279,17 +293,9 @@ pub fn warnings(
     let month_of = domain::monitoring::month_key;
     let months = [month_of(back(prev)), month_of(prev), month_of(first)];
     for month in months {
-        let Some(end) = last_day(&month) else {
+        let (Some(end), Some(deadline)) = (last_day(&month), report_deadline(rules, &month)) else {
             continue;
         };
-        let days = rules
-            .monitoring
-            .classes
-            .iter()
-            .filter_map(|c| rules.catalog.class_by_code(c)?.report_working_days)
-            .max()
-            .unwrap_or(7);
-        let deadline = rules.calendar.add_workdays(end, days).date;
         let (left, _) = rules.calendar.workdays_between(today, deadline);
         if today <= deadline && left > w.lead_working_days {
             continue;

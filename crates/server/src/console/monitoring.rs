@@ -429,6 +429,16 @@ fn issue(
             "{month}尚未结束，不能印发该月通报"
         )));
     }
+    // Before the units' time to report has run out the figures are not final: a unit still in
+    // time would be named below the goal in a signed document.
+    if let Some(deadline) = views::monitoring::report_deadline(&s.rules, &month)
+        && today(now) <= deadline
+    {
+        return Err(ApiError::Unprocessable(format!(
+            "{month}的报送期限为{deadline}，期限届满后（{}起）方可印发该月通报",
+            deadline.succ_opt().unwrap_or(deadline)
+        )));
+    }
     let report = month_report(&s.store, &s.rules, &month)?;
     let as_of = domain::clock::beijing(now)
         .format("%Y-%m-%d %H:%M")
