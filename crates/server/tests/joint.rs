@@ -1000,6 +1000,21 @@ async fn a_batch_accounts_for_every_line() {
             .unwrap()
             .len()
     };
+    // A list of codes is a CSV or a workbook: a JSON array is refused, not read line by line.
+    let r = h
+        .send(
+            h.request(
+                Method::POST,
+                "/api/v1/batches?matter=ZFCG",
+                Role::Handling,
+                Via::Token,
+            )
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(format!("[\"{}\"]", x.a)))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.text());
     // A batch and its entry stand together: with the trail refusing, no batch is kept.
     h.block_audit(true);
     let r = upload().await;

@@ -1371,6 +1371,27 @@ pub async fn create_batch(
     if sign && ctx.principal.role != Role::Admin {
         return Err(ApiError::Forbidden);
     }
+    // A list of codes is a CSV or a workbook: another type (a JSON array) was read as one code
+    // per line and every line reported invalid.
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if !matches!(
+        ct.as_str(),
+        "" | "text/csv"
+            | "application/csv"
+            | "text/plain"
+            | "application/octet-stream"
+            | crate::XLSX
+    ) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
     let xlsx = is_xlsx(&headers, q.file_name.as_deref());
     let (s, c) = (state.clone(), ctx.clone());
     let matter = q.matter.clone();
