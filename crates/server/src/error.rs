@@ -206,6 +206,13 @@ impl IntoResponse for ApiError {
             resp.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, v);
         }
+        // A 401 says how to authenticate (RFC 9110 §11.6.1): a bearer token.
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"xinyong\""),
+            );
+        }
         resp
     }
 }

@@ -2312,6 +2312,11 @@ async fn the_console_says_what_happened_in_words() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        r.headers[header::WWW_AUTHENTICATE],
+        "Bearer realm=\"xinyong\"",
+        "a 401 says how to authenticate"
+    );
     let trail = h.get("/console/audit", Role::Auditor).await.text();
     assert!(
         trail.contains("拒绝：") && !trail.contains("（denied"),
