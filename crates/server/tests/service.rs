@@ -3355,3 +3355,66 @@ async fn the_public_statistics_count_only_what_the_public_sees() {
     assert_eq!(count(&admin, "NSXY"), 1, "{admin}");
     assert_eq!(count(&public, "NSXY"), 0, "{public}");
 }
+
+/// Lists page as documented: a size out of range or a negative start is refused, not read as
+/// one row or the first; the submissions page on by the last number seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_refuse_a_page_out_of_range_and_page_on() {
+    let h = harness();
+    let csv = penalty_csv(&[(
+        "盐城市第二化工有限公司",
+        "法人及非法人组织",
+        "91320900MA1MB4X51P",
+        "盐环罚〔2026〕3号",
+    )]);
+    let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &csv));
+    assert!(s.submission_id.is_some(), "{s:?}");
+    for uri in [
+        "/api/v1/submissions?limit=0",
+        "/api/v1/submissions?limit=-1",
+        "/api/v1/submissions?limit=501",
+        "/api/v1/subscriptions?limit=0",
+        "/api/v1/subscriptions?offset=-5",
+        "/api/v1/alerts?limit=-1",
+    ] {
+        let role = if uri.contains("submissions") {
+            Role::Reporter
+        } else {
+            Role::Handling
+        };
+        let r = h.get(uri, role).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{uri}: {}",
+            r.text()
+        );
+        assert!(
+            r.text().contains("limit") || r.text().contains("offset"),
+            "{}",
+            r.text()
+        );
+    }
+    let ids = |v: Value| -> Vec<i64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["submission_id"].as_i64().unwrap())
+            .collect()
+    };
+    let all = ids(h.get("/api/v1/submissions", Role::Reporter).await.json());
+    assert!(all.len() >= 2, "{all:?}");
+    let first = ids(h
+        .get("/api/v1/submissions?limit=1", Role::Reporter)
+        .await
+        .json());
+    assert_eq!(first, all[..1]);
+    let next = ids(h
+        .get(
+            &format!("/api/v1/submissions?limit=1&before={}", first[0]),
+            Role::Reporter,
+        )
+        .await
+        .json());
+    assert_eq!(next, all[1..2]);
+}

@@ -175,22 +175,29 @@ impl Store {
         unit: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Submission>, StoreError> {
+        self.submissions_before(unit, None, limit)
+    }
+
+    /// Submissions newest first, those numbered below `before` when given (the next page).
+    pub fn submissions_before(
+        &self,
+        unit: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Submission>, StoreError> {
         self.read(|c| {
-            let rows = match unit {
-                Some(u) => c.query(
-                    &format!(
-                        "SELECT {SUBMISSION_COLUMNS} FROM submissions WHERE source_unit = $1
-                         ORDER BY submission_id DESC LIMIT $2"
-                    ),
-                    &[u.into(), Val::Int(limit)],
-                )?,
-                None => c.query(
-                    &format!(
-                        "SELECT {SUBMISSION_COLUMNS} FROM submissions ORDER BY submission_id DESC LIMIT $1"
-                    ),
-                    &[Val::Int(limit)],
-                )?,
-            };
+            let rows = c.query(
+                &format!(
+                    "SELECT {SUBMISSION_COLUMNS} FROM submissions
+                     WHERE ($1 = '' OR source_unit = $1) AND submission_id < $2
+                     ORDER BY submission_id DESC LIMIT $3"
+                ),
+                &[
+                    unit.unwrap_or("").into(),
+                    Val::Int(before.unwrap_or(i64::MAX)),
+                    Val::Int(limit),
+                ],
+            )?;
             rows.iter().map(submission_from).collect()
         })
     }

@@ -1749,7 +1749,10 @@ fn is_person_key(code: &str) -> bool {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
+    // 1–1000, default 100.
+    /// 每页条数，1–1000（默认100）。
     pub limit: Option<i64>,
+    /// 起始位置（从0起）。
     pub offset: Option<i64>,
 }
 
@@ -1757,21 +1760,18 @@ pub struct PageParams {
     params(PageParams),
     responses((status = 200, description = "本单位订阅的主体", body = Vec<store::Subscription>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+        (status = 422, description = "limit 超出1–1000或 offset 为负数", body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn subscriptions(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Vec<store::Subscription>>> {
     let unit = organisation_of(&ctx.principal)?;
+    let (limit, offset) = super::page_of(q.limit, q.offset, 100, 1000)?;
     let (s, u) = (state.clone(), unit.clone());
     let r = blocking(move || {
         Ok(s.platform
-            .subscriptions(
-                &u,
-                q.limit.unwrap_or(100).clamp(1, 1000),
-                q.offset.unwrap_or(0).max(0),
-            )?
+            .subscriptions(&u, limit, offset)?
             .into_iter()
             .map(|x| x.refer(|u, k| s.keys.subscriber_ref(u, k)))
             .collect())
@@ -2052,6 +2052,8 @@ pub struct AlertParams {
     // Only alerts without feedback.
     /// 为 true 时只返回尚未反馈的预警。
     pub open: Option<bool>,
+    // 1–1000, default 100.
+    /// 每页条数，1–1000（默认100）。
     pub limit: Option<i64>,
 }
 
@@ -2059,7 +2061,7 @@ pub struct AlertParams {
     params(AlertParams),
     responses((status = 200, description = "本单位的预警（信用办：全部），含推送状态与反馈", body = Vec<store::Alert>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+        (status = 422, description = "limit 超出1–1000", body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn alerts(
     State(state): State<Shared>,
     ctx: Ctx,
@@ -2069,14 +2071,11 @@ pub async fn alerts(
         Role::Admin | Role::Auditor => None,
         _ => Some(organisation_of(&ctx.principal)?),
     };
+    let (limit, _) = super::page_of(q.limit, None, 100, 1000)?;
     let (s, u) = (state.clone(), unit.clone());
     let r = blocking(move || {
         Ok(s.platform
-            .alerts(
-                u.as_deref(),
-                q.open.unwrap_or(false),
-                q.limit.unwrap_or(100).clamp(1, 1000),
-            )?
+            .alerts(u.as_deref(), q.open.unwrap_or(false), limit)?
             .into_iter()
             // Each as its unit is told it (the credit office reads them so too).
             .map(|a| a.refer(|u, k| s.keys.subscriber_ref(u, k)))

@@ -343,3 +343,26 @@ pub fn routes(r: Routes) -> Routes {
                 .method_not_allowed_fallback(meta::method_not_allowed)
         })
 }
+
+/// A page's size and start as asked, refused when out of range (a negative or zero size was
+/// quietly read as one row, a negative start as the first).
+pub fn page_of(
+    limit: Option<i64>,
+    offset: Option<i64>,
+    default: i64,
+    max: i64,
+) -> Result<(i64, i64), crate::error::ApiError> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(crate::error::ApiError::Unprocessable(format!(
+            "limit（每页条数）应在1–{max}之间"
+        )));
+    }
+    let offset = offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(crate::error::ApiError::Unprocessable(
+            "offset（起始位置）不能为负数".into(),
+        ));
+    }
+    Ok((limit, offset))
+}

@@ -243,7 +243,12 @@ pub struct ListParams {
     // A unit's full name (the credit office only; others see their own unit).
     /// 单位全称（仅信用办可指定；其他角色只能查看本单位的报送）。
     pub unit: Option<String>,
+    // 1–500, default 50.
+    /// 每页条数，1–500（默认50）。
     pub limit: Option<i64>,
+    // The next page: batches numbered below this one (the last submission_id of the page).
+    /// 下一页：只返回编号小于此值的批次（取上一页最后一个 submission_id）。
+    pub before: Option<i64>,
 }
 
 /// The unit a caller may look at: its own, or any for the credit office.
@@ -263,15 +268,23 @@ fn unit_scope(ctx: &Ctx, asked: Option<String>) -> Result<Option<String>, ApiErr
 #[utoipa::path(get, path = "/api/v1/submissions", summary = "列出报送批次", tag = "报送", security(("token" = [])), params(ListParams),
     responses(
         (status = 200, description = "报送批次（新的在前）", body = Vec<Submission>),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, description = "limit 超出1–500", body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn list(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Vec<Submission>>> {
     let unit = unit_scope(&ctx, p.unit)?;
-    let limit = p.limit.unwrap_or(50).clamp(1, 500);
-    blocking(move || Ok(Json(state.store.submissions(unit.as_deref(), limit)?))).await
+    let (limit, _) = super::page_of(p.limit, None, 50, 500)?;
+    blocking(move || {
+        Ok(Json(state.store.submissions_before(
+            unit.as_deref(),
+            p.before,
+            limit,
+        )?))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -320,15 +333,15 @@ pub fn visible_submission(state: &Shared, ctx: &Ctx, id: i64) -> Result<Submissi
     responses(
         (status = 200, description = "批次、入库的行与退回的行及原因", body = SubmissionDetail),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 422, description = "limit 超出1–1000或 offset 为负数", body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 pub async fn detail(
     State(state): State<Shared>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> ApiResult<Json<SubmissionDetail>> {
-    let offset = p.offset.unwrap_or(0).max(0);
-    let limit = p.limit.unwrap_or(100).clamp(1, 1000);
+    let (limit, offset) = super::page_of(p.limit, p.offset, 100, 1000)?;
     blocking(move || {
         let submission = visible_submission(&state, &ctx, id)?;
         Ok(Json(SubmissionDetail {
