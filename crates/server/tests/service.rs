@@ -3417,4 +3417,16 @@ async fn lists_refuse_a_page_out_of_range_and_page_on() {
         .await
         .json());
     assert_eq!(next, all[1..2]);
+    // Another unit's batches: refused naming the parameter, not as a role without the right.
+    let r = h
+        .get(
+            &format!(
+                "/api/v1/submissions?unit={}",
+                urlencode("盐城市市场监督管理局")
+            ),
+            Role::Reporter,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(r.text().contains("只能查看本单位"), "{}", r.text());
 }

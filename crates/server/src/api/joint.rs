@@ -1369,7 +1369,9 @@ pub async fn create_batch(
     may_check(&ctx, &q.matter)?;
     let sign = q.sign.unwrap_or(false);
     if sign && ctx.principal.role != Role::Admin {
-        return Err(ApiError::Forbidden);
+        return Err(ApiError::NotYours(
+            "只有市信用办可以对批量审查结果签名（sign=true）：请去掉参数 sign".into(),
+        ));
     }
     // A list of codes is a CSV or a workbook: another type (a JSON array) was read as one code
     // per line and every line reported invalid.

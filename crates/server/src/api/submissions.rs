@@ -258,7 +258,9 @@ fn unit_scope(ctx: &Ctx, asked: Option<String>) -> Result<Option<String>, ApiErr
         _ => {
             let own = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
             match asked {
-                Some(u) if !u.is_empty() && u != own => Err(ApiError::Forbidden),
+                Some(u) if !u.is_empty() && u != own => Err(ApiError::NotYours(format!(
+                    "只能查看本单位（{own}）的报送批次：请去掉参数 unit，或填写本单位"
+                ))),
                 _ => Ok(Some(own)),
             }
         }
