@@ -716,6 +716,8 @@ async fn console_forms_apply_and_decide() {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Said as a page to refresh, not as a role without the right.
+    assert!(r.text().contains("页面已过期"), "{}", r.text());
     let csrf = h.sessions[&Role::Deciding].1.clone();
     let mut asked = false;
     for (action, performed) in [

@@ -25,7 +25,11 @@ const LOCK_MINUTES: i64 = 15;
 pub(super) fn check_csrf(ctx: &Ctx, token: &str) -> Result<(), ApiError> {
     match &ctx.session {
         Some(s) if !token.is_empty() && crypto_eq(&s.csrf, token) => Ok(()),
-        _ => Err(ApiError::Forbidden),
+        // Said as what it most often is (a page left open across a new login), not as a role
+        // without the right: the officer has the right and only needs a fresh page.
+        _ => Err(ApiError::NotYours(
+            "页面已过期或表单来源不正确：请刷新页面后重新提交".into(),
+        )),
     }
 }
 
