@@ -899,6 +899,21 @@ pub struct Subscriptions {
     pub max_codes: usize,
 }
 
+/// The credit office's page of the departments' alert receivers (预警推送地址).
+#[derive(Template)]
+#[template(path = "console/webhooks.html")]
+pub struct Webhooks {
+    pub frame: Frame,
+    /// Unit, address, set by, set at.
+    pub rows: Vec<(String, String, String, String)>,
+    /// The units that may be chosen (source units by name).
+    pub units: Vec<String>,
+    /// A receiver just set: unit, address, its secret (shown once).
+    pub created: Option<(String, String, String)>,
+    /// What a test delivery met.
+    pub tested: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "console/exceptions.html")]
 pub struct Exceptions {

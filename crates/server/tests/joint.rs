@@ -1914,6 +1914,48 @@ async fn webhooks_are_listed_tried_and_documented() {
         headers["x-xinyong-signature"].to_str().unwrap(),
         joint::alerts::signature(&bank_secret, ts, &body)
     );
+    // The same in the console, with the office's session (no token of its own needed): the
+    // list without secrets, a test from the list, a receiver set with its secret shown once.
+    let page = h.get("/console/webhooks", Role::Admin).await.text();
+    assert!(
+        page.contains(UNIT) && page.contains(&format!("金融机构（{BANK}）")),
+        "{page}"
+    );
+    assert!(!page.contains(&bank_secret), "{page}");
+    let r = h
+        .post_form(
+            "/console/webhooks/test",
+            Role::Admin,
+            &[("unit", &format!("金融机构（{BANK}）"))],
+        )
+        .await;
+    assert!(r.text().contains("测试消息已送达"), "{}", r.text());
+    let url = listed[1]["url"].as_str().unwrap().to_string();
+    let r = h
+        .post_form(
+            "/console/webhooks",
+            Role::Admin,
+            &[("unit", "盐城市交通运输局"), ("url", &url)],
+        )
+        .await;
+    let page = r.text();
+    assert!(page.contains("共享密钥：<code>"), "{page}");
+    let secret = page
+        .split("共享密钥：<code>")
+        .nth(1)
+        .and_then(|t| t.split("</code>").next())
+        .unwrap()
+        .to_string();
+    assert_eq!(secret.len(), 64, "{secret}");
+    let page = h.get("/console/webhooks", Role::Admin).await.text();
+    assert!(
+        page.contains("盐城市交通运输局") && !page.contains(&secret),
+        "{page}"
+    );
+    assert_eq!(
+        h.get("/console/webhooks", Role::Handling).await.status,
+        StatusCode::FORBIDDEN
+    );
     // What the receiver answered, or why it could not: in Chinese.
     unit_rx.always_fail.store(true, Ordering::SeqCst);
     let v = h
@@ -1976,8 +2018,10 @@ async fn webhooks_are_listed_tried_and_documented() {
         .collect();
     let bank_unit = format!("金融机构:{BANK}");
     assert_eq!(
-        tests[..3],
+        tests[..4],
         [
+            (Some(bank_unit.as_str()), "ok", Some("HTTP 204")),
+            // (The console's test, from the list.)
             (Some(bank_unit.as_str()), "ok", Some("HTTP 204")),
             (Some(UNIT), "failed", Some("接收方返回HTTP 500")),
             (Some(UNIT), "failed", Some("无法送达：超时（1秒）")),

@@ -340,6 +340,14 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         OFFICERS,
         joint::revoke_exception,
     )
+    .page(Method::GET, "/console/webhooks", ADMIN, joint::webhooks)
+    .page(Method::POST, "/console/webhooks", ADMIN, joint::set_webhook)
+    .page(
+        Method::POST,
+        "/console/webhooks/test",
+        ADMIN,
+        joint::test_webhook,
+    )
     .page(Method::GET, "/console/batches", OFFICERS, joint::batches)
     .page(
         Method::POST,
@@ -411,6 +419,7 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
             nav.push(("/console/checks", "信用核查"));
             nav.push(("/console/batches", "批量审查"));
             nav.push(("/console/alerts", "预警"));
+            nav.push(("/console/webhooks", "预警推送地址"));
             nav.push(("/console/exceptions", "核查例外"));
             nav.push(("/console/articles", "文章发布"));
             nav.push(("/console/cases", "修复与异议"));
