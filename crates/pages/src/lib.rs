@@ -838,6 +838,7 @@ pub struct ContactPage {
 /// A 信易贷 authorisation as a row of the console's list.
 pub struct AuthorisationRow {
     pub id: i64,
+    /// The institution's name where the platform knows it, with its code.
     pub subject: String,
     pub subject_key: String,
     pub institution: String,
@@ -858,6 +859,23 @@ pub struct AuthorisationsPage {
     pub institution: bool,
     pub default_until: String,
     pub rows: Vec<AuthorisationRow>,
+    /// The institutions a subject may authorise: code and name.
+    pub institutions: Vec<(String, String)>,
+}
+
+/// What an authorised financial institution reads of a subject's file (信易贷): the records in
+/// force that may be shared with it.
+#[derive(Template)]
+#[template(path = "console/authorised_file.html")]
+pub struct AuthorisedFile {
+    pub frame: Frame,
+    pub name: String,
+    pub code: String,
+    pub kind: String,
+    pub as_of: String,
+    pub until: String,
+    /// Class name, and its records: status, decided on, the items as (name, value).
+    pub classes: Vec<(String, Vec<(String, String, Vec<(String, String)>)>)>,
 }
 
 /// 本单位认定名单: a deciding unit's list entries and the actions on them.

@@ -105,6 +105,8 @@ pub const CASE_ACTORS: &[Role] = &[
     Role::Admin,
 ];
 pub const SUBJECT: &[Role] = &[Role::Subject];
+/// A financial institution (信易贷: the files subjects authorised it to read).
+pub const FINANCIAL: &[Role] = &[Role::Financial];
 /// Who lists 信易贷 authorisations: the subject its own, an institution those given to it, the
 /// credit office and the auditor all.
 pub const AUTHORISATION_READERS: &[Role] =

@@ -2209,6 +2209,32 @@ async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
         reads.len() == 1 && reads[0].contains("授权查询"),
         "{reads:?}"
     );
+    // In the console: the subject chose the bank by name from those open for 信易贷; the bank
+    // opens the file from its list of authorisations, read as the API gives it (and audited).
+    let page = h.get("/console/authorisations", Role::Subject).await.text();
+    assert!(
+        page.contains(&format!("<option value=\"{BANK}\">")),
+        "{page}"
+    );
+    assert!(page.contains(&format!("（{BANK}）</td>")), "{page}");
+    let page = h
+        .get("/console/authorisations", Role::Financial)
+        .await
+        .text();
+    let link = format!("/console/authorisations/{id}/file");
+    assert!(page.contains(&link), "{page}");
+    let file_page = h.get(&link, Role::Financial).await;
+    assert_eq!(file_page.status, StatusCode::OK, "{}", file_page.text());
+    let text = file_page.text();
+    assert!(
+        text.contains("盐环许〔2026〕91号") && text.contains("盐城市恒泰化工有限公司"),
+        "{text}"
+    );
+    assert_eq!(full_reads().len(), 2);
+    assert_eq!(
+        h.get(&link, Role::Subject).await.status,
+        StatusCode::FORBIDDEN
+    );
     let r = h.get(&history, Role::Financial).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     // Another party cannot withdraw it; the subject can, and at once it no longer holds.
@@ -2218,7 +2244,15 @@ async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
     let r = h.post_json(&revoke, Role::Subject, json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(h.get(&file, Role::Financial).await.status, StatusCode::OK);
-    assert_eq!(full_reads().len(), 1);
+    assert_eq!(full_reads().len(), 2);
+    let r = h
+        .get(
+            &format!("/console/authorisations/{id}/file"),
+            Role::Financial,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("已撤回或已到期"), "{}", r.text());
     let r = h.post_json(&revoke, Role::Subject, json!({})).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
     let trail = |action: &str| {

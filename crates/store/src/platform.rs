@@ -623,6 +623,35 @@ impl Store {
         })
     }
 
+    /// The financial institutions open for 信易贷 (an account or a live token under their code),
+    /// by code, each with the name its account (else its token) was given: what a subject
+    /// chooses from, and how the lists name an institution.
+    pub fn financial_institutions(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(|c| {
+            let rows = c.query(
+                "SELECT subject_key, display_name, 0 FROM accounts
+                 WHERE role = 'financial' AND subject_key IS NOT NULL AND disabled_at IS NULL
+                 UNION ALL
+                 SELECT subject_key, name, 1 FROM api_tokens
+                 WHERE role = 'financial' AND subject_key IS NOT NULL AND revoked_at IS NULL
+                   AND expires_at > $1
+                 ORDER BY 1, 3",
+                &[now.into()],
+            )?;
+            let mut out: Vec<(String, String)> = Vec::new();
+            for r in &rows {
+                let code = r.text(0)?;
+                if out.last().is_none_or(|(c, _)| *c != code) {
+                    out.push((code, r.text(1)?));
+                }
+            }
+            Ok(out)
+        })
+    }
+
     // ----- sessions -----
 
     pub fn create_session(

@@ -22,6 +22,20 @@ pub async fn page(State(state): State<Shared>, ctx: Ctx) -> Response {
     };
     let day = today(state.clock.now());
     let subject = ctx.principal.role == Role::Subject;
+    let s = state.clone();
+    let institutions = match crate::blocking(move || {
+        Ok(s.platform.financial_institutions(s.clock.now())?)
+    })
+    .await
+    {
+        Ok(l) => l,
+        Err(e) => return error_page(&ctx, e),
+    };
+    // An institution as people know it: its name, then its code.
+    let named = |code: &str| match institutions.iter().find(|(c, _)| c == code) {
+        Some((_, name)) => format!("{name}（{code}）"),
+        None => code.to_string(),
+    };
     render(
         StatusCode::OK,
         pages::AuthorisationsPage {
@@ -43,10 +57,82 @@ pub async fn page(State(state): State<Shared>, ctx: Ctx) -> Response {
                     },
                     subject: a.subject_label,
                     subject_key: a.subject_key,
-                    institution: a.institution,
+                    institution: named(&a.institution),
                     purpose: a.purpose,
                     granted_at: fmt_time(a.granted_at),
                     until: a.until.to_string(),
+                })
+                .collect(),
+            institutions: if subject {
+                institutions.clone()
+            } else {
+                Vec::new()
+            },
+        },
+    )
+}
+
+/// A financial institution reads the file a subject authorised it to (信易贷), in the console:
+/// the records in force that may be shared with it, as the API gives them, each read audited.
+pub async fn file(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i64>) -> Response {
+    let rows = match api::read_visible(&state, &ctx).await {
+        Ok(r) => r,
+        Err(e) => return error_page(&ctx, e),
+    };
+    let day = today(state.clock.now());
+    let Some(a) = rows.into_iter().find(|a| a.auth_id == id) else {
+        return error_page(
+            &ctx,
+            crate::error::ApiError::NotFound(format!("授权{id}不存在")),
+        );
+    };
+    if !a.holds_on(day) {
+        return error_page(
+            &ctx,
+            crate::error::ApiError::Conflict(format!(
+                "授权{id}已撤回或已到期，不能查阅该主体的信用档案"
+            )),
+        );
+    }
+    let f = match crate::api::files::load_file(&state, &ctx, a.subject_key.clone(), None).await {
+        Ok(f) => f,
+        Err(e) => return error_page(&ctx, e),
+    };
+    render(
+        StatusCode::OK,
+        pages::AuthorisedFile {
+            frame: frame(&ctx, "信易贷授权查询", "/console/authorisations"),
+            name: f.subject.name.clone(),
+            code: f
+                .subject
+                .uscc
+                .clone()
+                .or(f.subject.id_masked.clone())
+                .unwrap_or_default(),
+            kind: f.subject.kind_label.to_string(),
+            as_of: f.as_of.to_string(),
+            until: a.until.to_string(),
+            classes: f
+                .classes
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.clone(),
+                        c.records
+                            .iter()
+                            .map(|r| {
+                                (
+                                    r.status_label.to_string(),
+                                    r.decided_on.map(|d| d.to_string()).unwrap_or_default(),
+                                    r.items
+                                        .iter()
+                                        .filter(|i| !i.value.trim().is_empty())
+                                        .map(|i| (i.name.to_string(), i.shown().into_owned()))
+                                        .collect(),
+                                )
+                            })
+                            .collect(),
+                    )
                 })
                 .collect(),
         },

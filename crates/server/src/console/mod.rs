@@ -204,6 +204,12 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         SUBJECT,
         authorisations::revoke,
     )
+    .page(
+        Method::GET,
+        "/console/authorisations/{id}/file",
+        FINANCIAL,
+        authorisations::file,
+    )
     .page(Method::GET, "/console/tokens", ADMIN, pages_impl::tokens)
     .page(
         Method::POST,
