@@ -813,6 +813,8 @@ pub struct CasePage {
     pub events: Vec<EventLine>,
     pub files: Vec<FileLine>,
     pub actions: Vec<ActionForm>,
+    /// For the credit office: an open case its unit cannot act on (no account to do it).
+    pub unattended: Option<String>,
 }
 
 #[derive(Template)]

@@ -1370,3 +1370,55 @@ async fn a_units_early_exit_keeps_the_least_time_on_the_list_on_sqlite() {
 async fn a_units_early_exit_keeps_the_least_time_on_the_list_on_postgres() {
     a_units_early_exit_keeps_the_least_time_on_the_list(pg_harness().await).await;
 }
+
+/// An objection sent to a unit with no account (nor token) to work it is flagged to the credit
+/// office on the case's page, which cannot act in the unit's place; once the unit has one, it is
+/// not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_is_told_of_a_case_no_one_can_work() {
+    let h = harness();
+    let code = h.state.rules.units.find(OTHER_UNIT).unwrap().uscc.clone();
+    let csv = format!(
+        "XK_XDR_MC,XK_XDR_LB,XK_XDR_SHXYM,XK_FRDB,XK_XKWS,XK_WSH,XK_XKLB,XK_NR,XK_JDRQ,XK_YXQZ,XK_YXQZI,XK_XKJG,XK_XKJGDM,XK_ZT,XK_LYDW,XK_LYDWDM\n\
+         盐城市恒泰化工有限公司,法人及非法人组织,{},张三,安全生产许可证,盐应许〔2026〕7号,普通,准予安全生产许可,2026-05-06,2026-05-06,2029-05-05,{OTHER_UNIT},{code},有效,{OTHER_UNIT},{code}\n",
+        h.org
+    );
+    let s = tokio::task::block_in_place(|| import_csv(&h.state, OTHER_UNIT, "行政许可", &csv));
+    assert_eq!((s.accepted, s.rejected), (1, 0), "{s:?}");
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let record_id = mine["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["source_unit"] == OTHER_UNIT)
+        .unwrap()["record_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = h
+        .post_json(
+            "/api/v1/objections",
+            Role::Subject,
+            serde_json::json!({"record_id": record_id, "reason": "许可证有效期有误"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let id = r.json()["case_id"].as_i64().unwrap();
+    let page = h
+        .get(&format!("/console/cases/{id}"), Role::Admin)
+        .await
+        .text();
+    assert!(
+        page.contains(&format!(
+            "{OTHER_UNIT}在平台上没有可办理此申请的信息员或审核员账号"
+        )),
+        "{page}"
+    );
+    // The unit's reporter gets a token: the warning goes.
+    let _ = h.token_for(Role::Reporter, OTHER_UNIT);
+    let page = h
+        .get(&format!("/console/cases/{id}"), Role::Admin)
+        .await
+        .text();
+    assert!(!page.contains("没有可办理此申请"), "{page}");
+}

@@ -416,6 +416,34 @@ pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
         let k = &v.case;
         let may = c.principal.role != auth::Role::Auditor;
         let exit = is_exit(&s, k);
+        // An open case sent to a unit that has no account to act on it would only run late:
+        // the credit office, which cannot act in the unit's place, is told to open one.
+        let handlers: &[&str] = if k.kind == "repair" {
+            &["deciding"]
+        } else {
+            &["reporter", "reviewer"]
+        };
+        let unattended = (c.principal.role == auth::Role::Admin
+            && v.case.deadline.is_some()
+            && !s.platform.accounts()?.iter().any(|a| {
+                a.unit.as_deref() == Some(k.unit.as_str())
+                    && a.disabled_at.is_none()
+                    && handlers.contains(&a.role.as_str())
+            })
+            // (A unit's system may work its cases through the API with a token.)
+            && !s.platform.tokens()?.iter().any(|t| {
+                t.unit.as_deref() == Some(k.unit.as_str())
+                    && t.revoked_at.is_none()
+                    && t.expires_at > now
+                    && handlers.contains(&t.role.as_str())
+            }))
+        .then(|| {
+            format!(
+                "{}在平台上没有可办理此申请的{}账号，该申请无人办理将会逾期：请在“账号”页为其开通，并通知该单位",
+                k.unit,
+                if k.kind == "repair" { "认定单位经办人" } else { "信息员或审核员" }
+            )
+        });
         Ok(pages::CasePage {
             frame: frame(&c, &format!("申请{id}"), "/console/cases"),
             case: pages::CaseLine {
@@ -500,6 +528,7 @@ pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
                     at: fmt_time(f.at),
                 })
                 .collect(),
+            unattended,
             actions: if may {
                 v.actions
                     .iter()
