@@ -522,8 +522,11 @@ async fn articles_are_written_in_the_console_and_published_on_the_portal() {
             ..Default::default()
         })
         .unwrap();
+    // With the date it was given.
     assert!(audited.iter().any(
-        |e| e.entry.object.as_deref() == Some(&format!("article:{id}")) && e.entry.outcome == "ok"
+        |e| e.entry.object.as_deref() == Some(&format!("article:{id}"))
+            && e.entry.outcome == "ok"
+            && e.entry.detail.as_deref() == Some("published_on=2026-06-09")
     ));
     // Written, each with one entry (before it committed), named by the article's id.
     let object = format!("article:{id}");

@@ -57,6 +57,14 @@ fn status_label(s: &str) -> &'static str {
     }
 }
 
+/// A published article dated ahead shows on the portal from its day: said so, not 已发布.
+fn status_shown(s: &str, on: Option<NaiveDate>, today: NaiveDate) -> String {
+    match on {
+        Some(d) if s == "published" && d > today => format!("定时发布（{d}起在门户显示）"),
+        _ => status_label(s).into(),
+    }
+}
+
 pub async fn list(State(state): State<Shared>, ctx: Ctx) -> Response {
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
@@ -68,7 +76,7 @@ pub async fn list(State(state): State<Shared>, ctx: Ctx) -> Response {
                 id: a.article_id,
                 column: a.column_name,
                 title: a.title,
-                status: status_label(&a.status).into(),
+                status: status_shown(&a.status, a.published_on, today(s.clock.now())),
                 published_on: a.published_on.map(|d| d.to_string()).unwrap_or_default(),
                 updated: fmt_time(a.updated_at),
             })
@@ -220,12 +228,22 @@ pub async fn update(
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
     }
+    // The trail keeps what the article became (its title and its text's SM3): a published
+    // notice changed later can be told from what was first published.
+    let said = checked(&f)
+        .map(|(column, title, body)| {
+            format!(
+                "column={column} title={title} body_sm3={}",
+                crypto::sm3_hex(body.as_bytes())
+            )
+        })
+        .ok();
     let entry = audit_entry(
         &ctx,
         "article.update",
         Some(format!("article:{id}")),
         "ok",
-        None,
+        said,
     );
     let (s, first) = (state.clone(), entry_first(&state, &ctx, entry.clone()));
     let r = blocking(move || {
@@ -282,21 +300,34 @@ async fn set_status(
     } else {
         "article.withdraw"
     };
-    let entry = audit_entry(&ctx, action, Some(format!("article:{id}")), "ok", None);
+    let on = if status == "published" {
+        let d = f.published_on.trim();
+        Some(if d.is_empty() {
+            today(state.clock.now())
+        } else {
+            match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+                Ok(d) => d,
+                Err(_) => {
+                    return error_page(
+                        &ctx,
+                        ApiError::Unprocessable(format!("发布日期“{d}”应为YYYY-MM-DD格式")),
+                    );
+                }
+            }
+        })
+    } else {
+        None
+    };
+    // The date chosen is on the trail (a notice dated before or after the day it went out).
+    let entry = audit_entry(
+        &ctx,
+        action,
+        Some(format!("article:{id}")),
+        "ok",
+        on.map(|d| format!("published_on={d}")),
+    );
     let (s, first) = (state.clone(), entry_first(&state, &ctx, entry.clone()));
     let r = blocking(move || {
-        let on = if status == "published" {
-            let d = f.published_on.trim();
-            Some(if d.is_empty() {
-                today(s.clock.now())
-            } else {
-                NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                    ApiError::Unprocessable(format!("发布日期“{d}”应为YYYY-MM-DD格式"))
-                })?
-            })
-        } else {
-            None
-        };
         s.store
             .set_article_status(id, status, on, s.clock.now(), &first)?;
         Ok(())
