@@ -3464,3 +3464,34 @@ async fn lists_refuse_a_page_out_of_range_and_page_on() {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     assert!(r.text().contains("只能查看本单位"), "{}", r.text());
 }
+
+/// A row accepted with a doubtful code is flagged on its own line of the batch, with why, so
+/// that the unit can check it against the original (the batch's count alone named none).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspect_row_says_which_and_why() {
+    for h in [harness(), pg_harness().await] {
+        let body = "91320900MA1RXW003";
+        let code = format!("{body}{}", domain::ids::uscc_check_char(body.as_bytes()));
+        let unit_code = h.state.rules.units.find(UNIT).unwrap().uscc.clone();
+        let csv = penalty_csv(&[(
+            "盐城市存疑代码有限公司",
+            "法人及非法人组织",
+            &code,
+            "盐环罚〔2026〕31号",
+        )])
+        .replace("11320900001401484X", &unit_code);
+        let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &csv));
+        assert_eq!((s.accepted, s.suspect), (1, 1), "{s:?}");
+        let id = s.submission_id.unwrap();
+        let v = h
+            .get(&format!("/api/v1/submissions/{id}"), Role::Reporter)
+            .await
+            .json();
+        let row = &v["accepted_rows"][0];
+        assert_eq!(row["id_suspect"], true, "{v}");
+        assert!(
+            row["id_note"].as_str().is_some_and(|n| !n.is_empty()),
+            "{v}"
+        );
+    }
+}

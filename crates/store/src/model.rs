@@ -210,14 +210,23 @@ pub struct Rejection {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Counts {
+    /// 读取的数据行数（= 入库 + 退回）。
     pub rows_read: u64,
+    /// 入库行数（新增、更正与未变化之和）。
     pub accepted: u64,
+    /// 退回行数（每行附字段与原因）。
     pub rejected: u64,
+    /// 与已入库内容相同、未产生新版本的行数。
     pub unchanged: u64,
+    /// 新增记录数。
     pub created: u64,
+    /// 更正（产生新版本）的记录数。
     pub corrected: u64,
+    /// 关联到平台已有信用主体的行数（关联率的分子）。
     pub linked: u64,
+    /// 代码存疑但已入库的行数：逐行见批次详情 accepted_rows 的 id_suspect、id_note。
     pub suspect: u64,
+    /// 在规定期限内报送的行数（及时率的分子，仅双公示类）。
     pub on_time: u64,
 }
 
@@ -262,6 +271,14 @@ pub struct AcceptedRow {
     // `created` or `corrected`.
     /// 变更类型：created（新增）或 corrected（更正）。
     pub change: String,
+    // Accepted, but its party's code is doubtful (a valid check character with a wrong inner
+    // one, a number not yet in use on its date): the unit checks it against the original.
+    /// 是否存疑：代码校验位正确但内部有误（如主体标识码校验位不符）等，已入库但请报送单位核对原件。
+    #[serde(default)]
+    pub id_suspect: bool,
+    /// 存疑原因（不存疑时为空）。
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_note: Option<String>,
 }
 
 /// A row a submission wrote, with its content and what became of its record since: the batch

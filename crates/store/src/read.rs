@@ -223,8 +223,10 @@ impl Store {
     ) -> Result<Vec<AcceptedRow>, StoreError> {
         self.read(|c| {
             c.query(
-                "SELECT row_no, subject_key, record_key, change FROM record_versions
-                 WHERE submission_id = $1 ORDER BY row_no LIMIT $2 OFFSET $3",
+                "SELECT v.row_no, v.subject_key, v.record_key, v.change, v.id_suspect,
+                        CASE WHEN v.id_suspect THEN s.id_note END
+                 FROM record_versions v LEFT JOIN subjects s ON s.subject_key = v.subject_key
+                 WHERE v.submission_id = $1 ORDER BY v.row_no LIMIT $2 OFFSET $3",
                 &[Val::Int(submission_id), Val::Int(limit), Val::Int(offset)],
             )?
             .iter()
@@ -233,6 +235,8 @@ impl Store {
                     row_no: r.i64(0)?,
                     record_id: record_id(&r.text(1)?, &r.bytes(2)?),
                     change: r.text(3)?,
+                    id_suspect: r.bool(4)?,
+                    id_note: r.opt_text(5)?,
                 })
             })
             .collect()
@@ -262,6 +266,8 @@ impl Store {
                         row_no: r.i64(0)?,
                         record_id: record_id(&r.text(1)?, &r.bytes(2)?),
                         change: r.text(3)?,
+                        id_suspect: false,
+                        id_note: None,
                     },
                     payload: r.text(4)?,
                     decided_on: r.opt_date(5)?,
