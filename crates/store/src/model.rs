@@ -187,9 +187,11 @@ pub struct Problem {
     // Item code, or empty for a row-level problem.
     /// 数据项代码；整行的问题为空。
     pub field: String,
-    // Item name as the source unit knows it (its header text).
-    /// 报送单位使用的数据项名称（即表头文字）。
+    // The item as people read it: a file's own header text; for JSON (keyed by code) the
+    // catalog's name with the code. Match a problem to a column by `field`, not by this.
+    /// 数据项的中文说明：文件报送时为该列的表头文字；JSON报送时为目录中的名称（附代码）。程序按 field 对应数据项，不要按本字段匹配。
     pub name: String,
+    /// 退回原因（中文）。
     pub reason: String,
 }
 
