@@ -2319,6 +2319,12 @@ async fn the_console_says_what_happened_in_words() {
     assert!(!accounts.contains(&format!("/console/accounts/{subject}/reset")));
     assert!(accounts.contains(&format!("/console/accounts/{subject}/disable")));
     assert!(accounts.contains(&format!("/console/accounts/{staff}/reset")));
+    // The office does not offer to stop its own account.
+    let me = account(Role::Admin);
+    assert!(
+        !accounts.contains(&format!("/console/accounts/{me}/disable")),
+        "{accounts}"
+    );
     // A reset says it is one, not that an account was made.
     let r = h
         .post_form(

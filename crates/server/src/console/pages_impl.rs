@@ -1080,6 +1080,7 @@ async fn accounts_page(
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let accounts = s.platform.accounts()?;
+        let own = c.principal.actor();
         let mut fr = frame(&c, "账号管理", "/console/accounts");
         fr.error = error;
         Ok(pages::Accounts {
@@ -1097,19 +1098,24 @@ async fn accounts_page(
                         .unwrap_or_else(|_| a.role.clone()),
                     unit: a.unit.clone().unwrap_or_default(),
                     subject: a.subject_key.clone().unwrap_or_default(),
-                    created: fmt_time(a.created_at),
-                    status: if a.disabled_at.is_some() {
-                        "已停用".into()
-                    } else if let Some(t) = a.locked_until.filter(|t| *t > s.clock.now()) {
-                        format!("已锁定至{}", fmt_time(t))
-                    } else {
-                        "正常".into()
+                    // When and by whom (an account made on the command line says so).
+                    created: format!(
+                        "{}（{}）",
+                        fmt_time(a.created_at),
+                        actor_label(&a.created_by)
+                    ),
+                    status: match (a.disabled_at, a.locked_until.filter(|t| *t > s.clock.now())) {
+                        (Some(t), _) => format!("已停用（{}）", fmt_time(t)),
+                        (None, Some(t)) => format!("已锁定至{}", fmt_time(t)),
+                        (None, None) if a.must_change => "正常（待首次修改密码）".into(),
+                        (None, None) => "正常".into(),
                     },
                     disabled: a.disabled_at.is_some(),
-                    manageable: a
-                        .role
-                        .parse::<auth::Role>()
-                        .is_ok_and(|r| manage::office_may_manage(r).is_ok()),
+                    // Not one's own account: the office cannot stop itself working.
+                    manageable: own != format!("user:{}", a.username)
+                        && a.role
+                            .parse::<auth::Role>()
+                            .is_ok_and(|r| manage::office_may_manage(r).is_ok()),
                     resettable: a
                         .role
                         .parse::<auth::Role>()
@@ -1323,8 +1329,9 @@ async fn tokens_page(
                         .last_used_at
                         .map(fmt_time)
                         .unwrap_or_else(|| "从未".into()),
-                    status: if t.revoked_at.is_some() {
-                        "已吊销".into()
+                    status: if let Some(at) = t.revoked_at {
+                        // When (who is on the trail: token.revoke, object token:<id>).
+                        format!("已吊销（{}）", fmt_time(at))
                     } else if t.expires_at <= now {
                         "已过期".into()
                     } else {
