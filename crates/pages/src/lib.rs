@@ -865,6 +865,47 @@ pub struct AuthorisationsPage {
     pub institutions: Vec<(String, String)>,
 }
 
+/// A credit file as an officer who may read it whole reads it (信用档案查询), with each record's
+/// versions: who changed it, when and why.
+#[derive(Template)]
+#[template(path = "console/subject_file.html")]
+pub struct SubjectFilePage {
+    pub frame: Frame,
+    /// What was typed in the search box.
+    pub code: String,
+    /// The file, when one was asked for and found.
+    pub file: Option<FileView>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileView {
+    pub name: String,
+    pub code: String,
+    pub kind: String,
+    pub division: String,
+    pub note: String,
+    pub classes: Vec<FileClass>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileClass {
+    pub name: String,
+    pub sharing: String,
+    pub records: Vec<FileRecord>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileRecord {
+    pub id: String,
+    pub status: String,
+    pub unit: String,
+    pub decided: String,
+    pub ends: String,
+    pub items: Vec<(String, String)>,
+    /// Version, change, when, who, why.
+    pub versions: Vec<(String, String, String, String, String)>,
+}
+
 /// What an authorised financial institution reads of a subject's file (信易贷): the records in
 /// force that may be shared with it.
 #[derive(Template)]

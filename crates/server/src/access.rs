@@ -105,6 +105,8 @@ pub const CASE_ACTORS: &[Role] = &[
     Role::Admin,
 ];
 pub const SUBJECT: &[Role] = &[Role::Subject];
+/// The officers who read a credit file whole (`Role::sees_full_files`).
+pub const FILE_READERS: &[Role] = &[Role::Deciding, Role::Handling, Role::Admin];
 /// A financial institution (信易贷: the files subjects authorised it to read).
 pub const FINANCIAL: &[Role] = &[Role::Financial];
 /// Who lists 信易贷 authorisations: the subject its own, an institution those given to it, the

@@ -2962,7 +2962,7 @@ async fn the_accumulation_warning_names_a_person_the_office_can_act_on() {
     let page = h.get("/console/joint", Role::Admin).await.text();
     assert!(
         page.contains(&format!("周某（{masked}）"))
-            && page.contains(&format!("href=\"/subjects/{key}\"")),
+            && page.contains(&format!("href=\"/console/subjects?code={key}\"")),
         "{page}"
     );
     assert!(!page.contains(&p), "{page}");

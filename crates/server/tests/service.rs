@@ -3501,3 +3501,63 @@ async fn a_suspect_row_says_which_and_why() {
         );
     }
 }
+
+/// 信用档案查询 in the console: an officer who reads files whole finds one by its code and reads
+/// every record with its versions (a withdrawn one too, with who and why), audited as the API's
+/// read is; the roles that may not read files whole are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officers_read_a_whole_file_in_the_console() {
+    let h = harness();
+    let whole = h
+        .get(&format!("/api/v1/subjects/{}", h.org), Role::Admin)
+        .await
+        .json();
+    let record = whole["classes"][0]["records"][0]["record_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = h
+        .post_json(
+            &format!("/api/v1/records/{record}/withdraw"),
+            Role::Reporter,
+            json!({"reason": "决定已被复议撤销"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let reads = || h.outcomes("subject.read_full", &h.org).len();
+    let before = reads();
+    let page = h
+        .get(&format!("/console/subjects?code={}", h.org), Role::Handling)
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let text = page.text();
+    assert!(
+        text.contains("盐城市恒泰化工有限公司") && text.contains("盐环罚〔2026〕1号"),
+        "{text}"
+    );
+    assert!(
+        text.contains("已撤回") && text.contains("决定已被复议撤销"),
+        "{text}"
+    );
+    assert_eq!(reads(), before + 1);
+    // The search box alone, and a code that is none, said in Chinese on the console's page.
+    let empty = h.get("/console/subjects", Role::Deciding).await;
+    assert_eq!(empty.status, StatusCode::OK);
+    let bad = h.get("/console/subjects?code=abc", Role::Admin).await;
+    assert!(
+        bad.text().contains("不是有效的统一社会信用代码"),
+        "{}",
+        bad.text()
+    );
+    for role in [
+        Role::Reporter,
+        Role::Subject,
+        Role::Financial,
+        Role::Auditor,
+    ] {
+        let r = h
+            .get(&format!("/console/subjects?code={}", h.org), role)
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{role}");
+    }
+}

@@ -172,3 +172,85 @@ pub async fn revoke(
         Err(e) => error_page(&ctx, e),
     }
 }
+
+#[derive(serde::Deserialize, Default)]
+pub struct SubjectQuery {
+    #[serde(default)]
+    pub code: String,
+}
+
+/// 信用档案查询 for the officers who read files whole (认定单位, 核查部门, 市信用办): the file
+/// the API gives them, as a page, each read audited by the API's own path.
+pub async fn subject_file(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    crate::body::ApiQuery(q): crate::body::ApiQuery<SubjectQuery>,
+) -> Response {
+    let code = q.code.trim().to_string();
+    let page = |file| {
+        render(
+            StatusCode::OK,
+            pages::SubjectFilePage {
+                frame: frame(&ctx, "信用档案查询", "/console/subjects"),
+                code: domain::ids::mask_ids_in(&code).into_owned(),
+                file,
+            },
+        )
+    };
+    if code.is_empty() {
+        return page(None);
+    }
+    let f = match crate::api::files::load_file(&state, &ctx, code.clone(), None).await {
+        Ok(f) => f,
+        Err(e) => return error_page(&ctx, e),
+    };
+    let id = &f.subject;
+    page(Some(pages::FileView {
+        name: id.name.clone(),
+        code: id.uscc.clone().or(id.id_masked.clone()).unwrap_or_default(),
+        kind: id.kind_label.to_string(),
+        division: id.division_name.clone().unwrap_or_default(),
+        note: id.id_note.clone().unwrap_or_default(),
+        classes: f
+            .classes
+            .iter()
+            .map(|c| pages::FileClass {
+                name: c.name.clone(),
+                sharing: c.sharing.to_string(),
+                records: c
+                    .records
+                    .iter()
+                    .map(|r| pages::FileRecord {
+                        id: r.record_id.clone(),
+                        status: r.status_label.to_string(),
+                        unit: r.source_unit.clone(),
+                        decided: r.decided_on.map(|d| d.to_string()).unwrap_or_default(),
+                        ends: r
+                            .public_ends
+                            .map(domain::record::day_shown)
+                            .unwrap_or_default(),
+                        items: r
+                            .items
+                            .iter()
+                            .filter(|i| !i.value.trim().is_empty())
+                            .map(|i| (i.name.to_string(), i.shown().into_owned()))
+                            .collect(),
+                        versions: r
+                            .versions
+                            .iter()
+                            .map(|v| {
+                                (
+                                    v.version_no.to_string(),
+                                    v.change_label.to_string(),
+                                    v.recorded_at.clone(),
+                                    super::pages_impl::actor_label(&v.actor),
+                                    v.reason.clone().unwrap_or_default(),
+                                )
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }))
+}

@@ -757,9 +757,9 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
                 .map(|a| pages::AccumulatedLine {
                     subject: a.subject.clone(),
                     key: a.key.clone(),
-                    // The portal's page of the file: the API's address answers a browser's
-                    // session as the public, in JSON.
-                    file: format!("/subjects/{}", a.key),
+                    // The console's page of the whole file (the API's address answers a
+                    // browser's session as the public, in JSON).
+                    file: format!("/console/subjects?code={}", a.key),
                     records: a.records,
                 })
                 .collect(),

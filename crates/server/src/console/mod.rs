@@ -210,6 +210,12 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         FINANCIAL,
         authorisations::file,
     )
+    .page(
+        Method::GET,
+        "/console/subjects",
+        FILE_READERS,
+        authorisations::subject_file,
+    )
     .page(Method::GET, "/console/tokens", ADMIN, pages_impl::tokens)
     .page(
         Method::POST,
@@ -422,6 +428,7 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
             nav.push(("/console/quality", "数据质量"));
             nav.push(("/console/joint", "联合奖惩"));
             nav.push(("/console/lists", "认定名单"));
+            nav.push(("/console/subjects", "信用档案"));
             nav.push(("/console/checks", "信用核查"));
             nav.push(("/console/batches", "批量审查"));
             nav.push(("/console/alerts", "预警"));
@@ -440,6 +447,7 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
             nav.push(("/console/cases", "异议处理"));
         }
         auth::Role::Handling | auth::Role::Deciding => {
+            nav.push(("/console/subjects", "信用档案"));
             nav.push(("/console/checks", "信用核查"));
             nav.push(("/console/batches", "批量审查"));
             nav.push(("/console/alerts", "预警"));
