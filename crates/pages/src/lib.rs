@@ -917,8 +917,8 @@ pub struct AuthorisedFile {
     pub kind: String,
     pub as_of: String,
     pub until: String,
-    /// Class name, and its records: status, decided on, the items as (name, value).
-    pub classes: Vec<(String, Vec<(String, String, Vec<(String, String)>)>)>,
+    /// Its classes and records (no versions: the units' working history is not the bank's).
+    pub classes: Vec<FileClass>,
 }
 
 /// 本单位认定名单: a deciding unit's list entries and the actions on them.

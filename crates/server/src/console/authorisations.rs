@@ -112,29 +112,7 @@ pub async fn file(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
             kind: f.subject.kind_label.to_string(),
             as_of: f.as_of.to_string(),
             until: a.until.to_string(),
-            classes: f
-                .classes
-                .iter()
-                .map(|c| {
-                    (
-                        c.name.clone(),
-                        c.records
-                            .iter()
-                            .map(|r| {
-                                (
-                                    r.status_label.to_string(),
-                                    r.decided_on.map(|d| d.to_string()).unwrap_or_default(),
-                                    r.items
-                                        .iter()
-                                        .filter(|i| !i.value.trim().is_empty())
-                                        .map(|i| (i.name.to_string(), i.shown().into_owned()))
-                                        .collect(),
-                                )
-                            })
-                            .collect(),
-                    )
-                })
-                .collect(),
+            classes: file_classes(&f, false),
         },
     )
 }
@@ -211,46 +189,52 @@ pub async fn subject_file(
         kind: id.kind_label.to_string(),
         division: id.division_name.clone().unwrap_or_default(),
         note: id.id_note.clone().unwrap_or_default(),
-        classes: f
-            .classes
-            .iter()
-            .map(|c| pages::FileClass {
-                name: c.name.clone(),
-                sharing: c.sharing.to_string(),
-                records: c
-                    .records
-                    .iter()
-                    .map(|r| pages::FileRecord {
-                        id: r.record_id.clone(),
-                        status: r.status_label.to_string(),
-                        unit: r.source_unit.clone(),
-                        decided: r.decided_on.map(|d| d.to_string()).unwrap_or_default(),
-                        ends: r
-                            .public_ends
-                            .map(domain::record::day_shown)
-                            .unwrap_or_default(),
-                        items: r
-                            .items
-                            .iter()
-                            .filter(|i| !i.value.trim().is_empty())
-                            .map(|i| (i.name.to_string(), i.shown().into_owned()))
-                            .collect(),
-                        versions: r
-                            .versions
-                            .iter()
-                            .map(|v| {
-                                (
-                                    v.version_no.to_string(),
-                                    v.change_label.to_string(),
-                                    v.recorded_at.clone(),
-                                    super::pages_impl::actor_label(&v.actor),
-                                    v.reason.clone().unwrap_or_default(),
-                                )
-                            })
-                            .collect(),
-                    })
-                    .collect(),
-            })
-            .collect(),
+        classes: file_classes(&f, true),
     }))
+}
+
+/// A file's classes and records as the console shows them; with `versions`, each record's
+/// history (who, when, why) for the officers who read files whole.
+fn file_classes(f: &views::CreditFile, versions: bool) -> Vec<pages::FileClass> {
+    f.classes
+        .iter()
+        .map(|c| pages::FileClass {
+            name: c.name.clone(),
+            sharing: c.sharing.to_string(),
+            records: c
+                .records
+                .iter()
+                .map(|r| pages::FileRecord {
+                    id: r.record_id.clone(),
+                    status: r.status_label.to_string(),
+                    unit: r.source_unit.clone(),
+                    decided: r.decided_on.map(|d| d.to_string()).unwrap_or_default(),
+                    ends: r
+                        .public_ends
+                        .map(domain::record::day_shown)
+                        .unwrap_or_default(),
+                    items: r
+                        .items
+                        .iter()
+                        .filter(|i| !i.value.trim().is_empty())
+                        .map(|i| (i.name.to_string(), i.shown().into_owned()))
+                        .collect(),
+                    versions: r
+                        .versions
+                        .iter()
+                        .filter(|_| versions)
+                        .map(|v| {
+                            (
+                                v.version_no.to_string(),
+                                v.change_label.to_string(),
+                                v.recorded_at.clone(),
+                                super::pages_impl::actor_label(&v.actor),
+                                v.reason.clone().unwrap_or_default(),
+                            )
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+        .collect()
 }

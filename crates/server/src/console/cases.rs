@@ -202,7 +202,7 @@ async fn form(
     while let Some(mut f) = mp
         .next_field()
         .await
-        .map_err(|e| crate::body::multipart_error(e))?
+        .map_err(crate::body::multipart_error)?
     {
         let name = f.name().unwrap_or_default().to_string();
         if name == "file" {
@@ -213,11 +213,7 @@ async fn form(
             }
             let file_name = f.file_name().unwrap_or_default().to_string();
             let mut bytes = Vec::new();
-            while let Some(chunk) = f
-                .chunk()
-                .await
-                .map_err(|e| crate::body::multipart_error(e))?
-            {
+            while let Some(chunk) = f.chunk().await.map_err(crate::body::multipart_error)? {
                 if bytes.len() + chunk.len() > limit {
                     return Err(ApiError::Unprocessable(format!(
                         "证明材料“{file_name}”超过{}MB上限",
@@ -234,10 +230,7 @@ async fn form(
                 });
             }
         } else {
-            let v = f
-                .text()
-                .await
-                .map_err(|e| crate::body::multipart_error(e))?;
+            let v = f.text().await.map_err(crate::body::multipart_error)?;
             fields.push((name, v));
         }
     }
