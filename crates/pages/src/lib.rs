@@ -32,6 +32,9 @@ pub struct Login {
     pub frame: Frame,
     pub username: String,
     pub next: String,
+    /// The login form's own token, the same as its cookie's (login CSRF: another site cannot
+    /// log a browser in under an account of its choosing).
+    pub login_csrf: String,
 }
 
 #[derive(Template)]

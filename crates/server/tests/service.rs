@@ -1006,8 +1006,9 @@ async fn login_lockout_csrf_and_forced_password_change() {
     let login = |pw: String| {
         h.request(Method::POST, "/console/login", Role::Public, Via::Session)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, "xy_login=t")
             .body(Body::from(format!(
-                "username=zhangsan&password={}",
+                "login_csrf=t&username=zhangsan&password={}",
                 urlencode(&pw)
             )))
             .unwrap()
@@ -1122,8 +1123,9 @@ async fn login_lockout_csrf_and_forced_password_change() {
     let login_to = |next: &str| {
         h.request(Method::POST, "/console/login", Role::Public, Via::Session)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, "xy_login=t")
             .body(Body::from(format!(
-                "username=zhangsan&password=NewPassword2026&next={}",
+                "login_csrf=t&username=zhangsan&password=NewPassword2026&next={}",
                 urlencode(next)
             )))
             .unwrap()
@@ -1167,7 +1169,10 @@ async fn login_lockout_csrf_and_forced_password_change() {
         .send(
             h.request(Method::POST, "/console/login", Role::Public, Via::Session)
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from("username=nobody&password=WrongPassword1"))
+                .header(header::COOKIE, "xy_login=t")
+                .body(Body::from(
+                    "login_csrf=t&username=nobody&password=WrongPassword1",
+                ))
                 .unwrap(),
         )
         .await;
@@ -1190,6 +1195,69 @@ async fn login_lockout_csrf_and_forced_password_change() {
         )
         .await;
     assert_eq!(cross.status, StatusCode::FORBIDDEN);
+    // Login CSRF: the form's token must match its cookie. Without either, or with another's,
+    // the right password is refused and no session is given.
+    let page = h.get("/console/login", Role::Public).await;
+    let set = page.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let token = set
+        .strip_prefix("xy_login=")
+        .and_then(|t| t.split(';').next())
+        .unwrap()
+        .to_string();
+    assert!(
+        page.text()
+            .contains(&format!("name=\"login_csrf\" value=\"{token}\""))
+    );
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    for (cookie, field) in [
+        ("", ""),
+        ("", token.as_str()),
+        ("xy_login=other", token.as_str()),
+    ] {
+        let mut b = h
+            .request(Method::POST, "/console/login", Role::Public, Via::Session)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if !cookie.is_empty() {
+            b = b.header(header::COOKIE, cookie);
+        }
+        let r = h
+            .send(
+                b.body(Body::from(format!(
+                    "login_csrf={field}&username=zhangsan&password=NewPassword2026"
+                )))
+                .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{cookie} {field}");
+        assert!(r.text().contains("登录页面已过期"), "{}", r.text());
+        assert!(
+            r.headers
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .all(|c| !c.to_str().unwrap().starts_with("xy_session=")),
+            "no session without the token"
+        );
+    }
+    let ok = h
+        .send(
+            h.request(Method::POST, "/console/login", Role::Public, Via::Session)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, format!("xy_login={token}"))
+                .body(Body::from(format!(
+                    "login_csrf={token}&username=nobody&password=WrongPassword1"
+                )))
+                .unwrap(),
+        )
+        .await;
+    // With the page's token the login is tried (and fails on the password, as it should).
+    assert_eq!(ok.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", ok.text());
+    assert!(words(&ok), "{}", ok.text());
     let logins = h
         .state
         .platform
@@ -1574,8 +1642,9 @@ async fn on_postgres_logins_are_counted_and_lock() {
     let login = |pw: &str| {
         h.request(Method::POST, "/console/login", Role::Public, Via::Session)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, "xy_login=t")
             .body(Body::from(format!(
-                "username=wangwu&password={}",
+                "login_csrf=t&username=wangwu&password={}",
                 urlencode(pw)
             )))
             .unwrap()
@@ -2880,8 +2949,9 @@ async fn a_refused_login_is_audited_with_its_real_reason() {
     let login = |user: &str, pw: &str| {
         h.request(Method::POST, "/console/login", Role::Public, Via::Session)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, "xy_login=t")
             .body(Body::from(format!(
-                "username={user}&password={}",
+                "login_csrf=t&username={user}&password={}",
                 urlencode(pw)
             )))
             .unwrap()
@@ -3012,7 +3082,10 @@ async fn a_login_name_with_a_nul_is_an_unknown_name() {
         .send(
             h.request(Method::POST, "/console/login", Role::Public, Via::Session)
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from("username=a%00b&password=WrongPassword1"))
+                .header(header::COOKIE, "xy_login=t")
+                .body(Body::from(
+                    "login_csrf=t&username=a%00b&password=WrongPassword1",
+                ))
                 .unwrap(),
         )
         .await;

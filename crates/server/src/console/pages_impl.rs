@@ -110,17 +110,41 @@ pub struct NextParam {
     pub next: Option<String>,
 }
 
-pub async fn login_form(ctx: Ctx, ApiQuery(q): ApiQuery<NextParam>) -> Response {
+/// The cookie that carries the login form's token (double submit: the form's field must match
+/// it, and only a page of this site can read it into the form).
+pub const LOGIN_COOKIE: &str = "xy_login";
+
+pub async fn login_form(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<NextParam>,
+) -> Response {
     if ctx.principal.is_authenticated() {
         return see_other("/console");
     }
-    render(
+    let token = match crypto::random_hex(16) {
+        Ok(t) => t,
+        Err(e) => return error_page(&ctx, ApiError::internal(e)),
+    };
+    let page = render(
         StatusCode::OK,
         pages::Login {
             frame: frame(&ctx, "登录", ""),
             username: String::new(),
             next: q.next.unwrap_or_default(),
+            login_csrf: token.clone(),
         },
+    );
+    with_cookie(
+        page,
+        format!(
+            "{LOGIN_COOKIE}={token}; Path=/console/login; HttpOnly; SameSite=Strict; Max-Age=7200{}",
+            if state.config.secure_cookies {
+                "; Secure"
+            } else {
+                ""
+            }
+        ),
     )
 }
 
@@ -129,6 +153,8 @@ pub struct LoginForm {
     pub username: String,
     pub password: String,
     pub next: Option<String>,
+    #[serde(default)]
+    pub login_csrf: String,
 }
 
 pub async fn login(
@@ -137,6 +163,7 @@ pub async fn login(
     headers: HeaderMap,
     ApiForm(f): ApiForm<LoginForm>,
 ) -> Response {
+    let token = f.login_csrf.clone();
     let fail = |ctx: &Ctx, status: StatusCode, msg: &str, username: &str, next: &str| {
         let mut fr = frame(ctx, "登录", "");
         fr.error = Some(msg.to_string());
@@ -146,6 +173,8 @@ pub async fn login(
                 frame: fr,
                 username: username.to_string(),
                 next: next.to_string(),
+                // The same token again: its cookie stands.
+                login_csrf: token.clone(),
             },
         )
     };
@@ -157,6 +186,35 @@ pub async fn login(
             "请求来源不正确",
             &f.username,
             &next,
+        );
+    }
+    // The form's token must be the one its cookie carries: a form posted from another site
+    // (login CSRF) has neither, one from a page left open past its cookie has no cookie.
+    let cookie = crate::context::cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if f.login_csrf.is_empty() || !crypto_eq(&cookie, &f.login_csrf) {
+        // The form again with a fresh token, so that the next try from this page goes through.
+        let fresh = crypto::random_hex(16).unwrap_or_default();
+        let mut fr = frame(&ctx, "登录", "");
+        fr.error = Some("登录页面已过期，请重新输入密码登录".into());
+        let page = render(
+            StatusCode::FORBIDDEN,
+            pages::Login {
+                frame: fr,
+                username: f.username.clone(),
+                next: next.clone(),
+                login_csrf: fresh.clone(),
+            },
+        );
+        return with_cookie(
+            page,
+            format!(
+                "{LOGIN_COOKIE}={fresh}; Path=/console/login; HttpOnly; SameSite=Strict; Max-Age=7200{}",
+                if state.config.secure_cookies {
+                    "; Secure"
+                } else {
+                    ""
+                }
+            ),
         );
     }
     let username = f.username.trim().to_string();
