@@ -156,6 +156,8 @@ pub struct VersionView {
     pub change_label: &'static str,
     pub reason: Option<String>,
     pub actor: String,
+    // Beijing time as people read it; the exact instant is in the audit trail.
+    /// 记录时间，北京时间（UTC+8），格式 YYYY-MM-DD HH:MM:SS。
     pub recorded_at: String,
     pub submission_id: Option<i64>,
     pub row_no: Option<i64>,
