@@ -61,14 +61,9 @@ pub const UNIT_WRITERS: &[Role] = &[Role::Reporter, Role::Reviewer];
 pub const REPORTER: &[Role] = &[Role::Reporter];
 /// Who checks subjects before a matter (逢办必查) and reports back.
 pub const CHECKERS: &[Role] = &[Role::Handling, Role::Deciding, Role::Financial, Role::Admin];
-/// Who reads a recorded check.
-pub const CHECK_READERS: &[Role] = &[
-    Role::Handling,
-    Role::Deciding,
-    Role::Financial,
-    Role::Admin,
-    Role::Auditor,
-];
+/// Who reads a recorded check (whom it named, what it found): those who check, and the credit
+/// office — not the security auditor, who reads that it was made in the trail.
+pub const CHECK_READERS: &[Role] = &[Role::Handling, Role::Deciding, Role::Financial, Role::Admin];
 /// Officers: exceptions, batch reviews.
 pub const OFFICERS: &[Role] = &[Role::Handling, Role::Deciding, Role::Admin];
 pub const OFFICERS_AUDITOR: &[Role] = &[Role::Handling, Role::Deciding, Role::Admin, Role::Auditor];
@@ -77,13 +72,8 @@ pub const LIST_DECIDERS: &[Role] = &[Role::Deciding, Role::Admin];
 /// Departments, and financial institutions (their borrowers), that subscribe to subjects and
 /// receive alerts.
 pub const SUBSCRIBERS: &[Role] = &[Role::Handling, Role::Deciding, Role::Financial];
-pub const ALERT_READERS: &[Role] = &[
-    Role::Handling,
-    Role::Deciding,
-    Role::Financial,
-    Role::Admin,
-    Role::Auditor,
-];
+/// Who reads alerts (whom they name): their units and the credit office, not the auditor.
+pub const ALERT_READERS: &[Role] = &[Role::Handling, Role::Deciding, Role::Financial, Role::Admin];
 /// Parties to repair and objection cases (the case itself narrows what each sees). Not the
 /// security auditor: a case holds the applicant's statements and the units' working; the auditor
 /// reads who did what to it in the trail (separation of duties, 三权分立).

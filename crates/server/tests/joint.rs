@@ -1319,8 +1319,21 @@ async fn a_financial_institution_is_warned_about_the_organisations_it_follows() 
     let page = h.get("/console/alerts", Role::Financial).await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(h.trail("alert.list", &bank).len(), 2);
-    h.get("/api/v1/alerts", Role::Auditor).await;
+    // The credit office reads every unit's alerts (and that read is on the trail); the security
+    // auditor reads none of them.
+    h.get("/api/v1/alerts", Role::Admin).await;
     assert_eq!(h.trail("alert.list", "全部").len(), 1);
+    for uri in [
+        "/api/v1/alerts",
+        "/console/alerts",
+        "/api/v1/exceptions?code=x",
+    ] {
+        assert_eq!(
+            h.get(uri, Role::Auditor).await.status,
+            StatusCode::FORBIDDEN,
+            "{uri}"
+        );
+    }
     assert!(page.text().contains("盐城市己后来列入有限公司"), "console");
     assert!(
         page.text().contains(&format!("金融机构（{BANK}）")) && !page.text().contains("金融机构:"),

@@ -167,7 +167,7 @@ pub fn routes(r: Routes) -> Routes {
         .api(
             Method::GET,
             "/api/v1/exceptions",
-            OFFICERS_AUDITOR,
+            OFFICERS,
             joint::list_exceptions,
         )
         .api(
