@@ -146,6 +146,14 @@ pub fn webhook_target_refused(url: &str, loopback: bool) -> Option<String> {
     let Some(host) = uri.host().filter(|_| scheme_ok) else {
         return Some("接收地址应为http://或https://开头的完整网址".into());
     };
+    // A user name or password in the address would be shown on the page and kept in the trail:
+    // the receiver checks the shared secret's signature instead.
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Some(
+            "接收地址不能包含用户名或密码：接收方请用共享密钥校验推送签名（X-Xinyong-Signature）"
+                .into(),
+        );
+    }
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let port = uri
         .port_u16()
@@ -342,6 +350,10 @@ impl WebhookOptions {
             }
             ureq::Error::Timeout(_) => format!("无法送达：超时（{}秒）", secs(self.timeout)),
             ureq::Error::HostNotFound => "无法送达：接收地址的域名无法解析".into(),
+            // The resolver's own words are English (failed to lookup address information …).
+            ureq::Error::Io(io) if io.to_string().contains("lookup address") => {
+                "无法送达：接收地址的域名无法解析".into()
+            }
             ureq::Error::ConnectionFailed => "无法送达：无法连接接收方".into(),
             ureq::Error::Io(io) => match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => "无法送达：接收方拒绝连接".into(),
@@ -353,7 +365,7 @@ impl WebhookOptions {
                 }
                 // What rustls reports a certificate it refused (UnknownIssuer …) as.
                 std::io::ErrorKind::InvalidData => tls_refused(io),
-                _ => format!("无法送达：网络错误（{io}）"),
+                _ => format!("无法送达：网络错误（{:?}）", io.kind()),
             },
             ureq::Error::Rustls(t) => tls_refused(t),
             ureq::Error::Tls(t) => format!("无法送达：HTTPS握手失败（{t}）"),

@@ -1965,6 +1965,44 @@ async fn webhooks_are_listed_tried_and_documented() {
         page.contains("盐城市交通运输局") && !page.contains(&secret),
         "{page}"
     );
+    // Where the alerts go is on the trail, and where they went before.
+    let again = h
+        .post_form(
+            "/console/webhooks",
+            Role::Admin,
+            &[("unit", "盐城市交通运输局"), ("url", &format!("{url}2"))],
+        )
+        .await;
+    assert!(again.text().contains("共享密钥"), "{}", again.text());
+    let set = h.trail("webhook.set", "盐城市交通运输局");
+    assert_eq!(
+        set[0].entry.detail.as_deref(),
+        Some(format!("url={url}2 原地址={url}").as_str()),
+        "{set:?}"
+    );
+    // No credentials in an address (shown and kept); no company's code taken for a bank's.
+    for (unit, to, says) in [
+        (
+            "盐城市交通运输局",
+            "http://ops:S3cret@10.7.7.7/hook",
+            "不能包含用户名或密码",
+        ),
+        (
+            "91320900MA1MB4X50R",
+            url.as_str(),
+            "不是已在本平台开通的金融机构",
+        ),
+    ] {
+        let r = h
+            .post_json(
+                "/api/v1/webhooks",
+                Role::Admin,
+                json!({"unit": unit, "url": to}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+        assert!(r.text().contains(says), "{}", r.text());
+    }
     assert_eq!(
         h.get("/console/webhooks", Role::Handling).await.status,
         StatusCode::FORBIDDEN

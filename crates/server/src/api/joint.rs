@@ -1885,9 +1885,35 @@ pub async fn set_webhook(
         return Err(ApiError::Unprocessable("接收地址不能超过500个字符".into()));
     }
     let (s, c) = (state.clone(), ctx.clone());
-    let entry =
-        crate::context::audit_entry(&ctx, "webhook.set", Some(req.unit.clone()), "ok", None);
+    // Where a unit's alerts (whom they name) are sent, and where they went before: on the trail.
+    let before = state
+        .platform
+        .webhook(&req.unit)
+        .ok()
+        .flatten()
+        .map(|w| w.url);
+    let entry = crate::context::audit_entry(
+        &ctx,
+        "webhook.set",
+        Some(req.unit.clone()),
+        "ok",
+        Some(match before {
+            Some(old) => format!("url={} 原地址={old}", domain::text::echo(&url)),
+            None => format!("url={}", domain::text::echo(&url)),
+        }),
+    );
     let r = crate::context::write_carrying(&state, &ctx, entry, move |carried| {
+        // An institution's alerts go to an institution the platform knows (an account or a
+        // token under its code): not to any company's code typed here.
+        if let Some(code) = req.unit.strip_prefix(FINANCIAL_PREFIX)
+            && !s
+                .platform
+                .financial_institution_known(code, s.clock.now())?
+        {
+            return Err(ApiError::Unprocessable(format!(
+                "{code}不是已在本平台开通的金融机构：请先为其开通账号或令牌，或填写信源单位名称"
+            )));
+        }
         // Not this machine, nor addresses no department's system has (the name resolves here).
         if let Some(why) =
             joint::alerts::webhook_target_refused(&url, s.config.webhooks_to_loopback)

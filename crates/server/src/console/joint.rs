@@ -997,7 +997,14 @@ async fn webhooks_page(
                 frame: frame(ctx, "预警推送地址", "/console/webhooks"),
                 rows: list
                     .into_iter()
-                    .map(|w| (unit_label(&w.unit), w.url, w.set_by, fmt_time(w.set_at)))
+                    .map(|w| {
+                        (
+                            unit_label(&w.unit),
+                            w.url,
+                            super::pages_impl::actor_label(&w.set_by),
+                            fmt_time(w.set_at),
+                        )
+                    })
                     .collect(),
                 units: state
                     .rules
