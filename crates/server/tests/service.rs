@@ -2712,8 +2712,30 @@ async fn no_batch_or_withdrawal_stands_without_its_audit_entry() {
         .await
         .text();
     assert!(!page.contains("重复报送，未入库"), "{page}");
+    assert!(page.contains("没有符合条件的审计记录"), "{page}");
     let r = h.get("/console/audit?from=2026-13-01", Role::Auditor).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let r = h
+        .get(
+            &format!("/console/audit?from={next}&to={day}"),
+            Role::Auditor,
+        )
+        .await;
+    assert!(r.text().contains("起始日期晚于截止日期"), "{}", r.text());
+    // What the auditor looked for is kept with the search.
+    let searches = tokio::task::block_in_place(|| {
+        h.state.platform.audit_search(&store::AuditQuery {
+            action: Some("audit.search".into()),
+            limit: 20,
+            ..Default::default()
+        })
+    })
+    .unwrap();
+    assert!(
+        searches.iter().any(|e| e.entry.detail.as_deref()
+            == Some(format!("action=submission.create from={next}").as_str())),
+        "{searches:?}"
+    );
     // A withdrawal: its entry cannot be written, so the batch stays as it was.
     block(true);
     let uri = format!("/api/v1/submissions/{id}/withdraw");

@@ -1527,6 +1527,12 @@ async fn audit_view(
         _ => Ok(None),
     };
     let (from, to) = match (day(&q.from, false), day(&q.to, true)) {
+        (Ok(Some(a)), Ok(Some(b))) if a > b => {
+            return error_page(
+                ctx,
+                ApiError::Unprocessable("起始日期晚于截止日期：请调换“自”和“至”".into()),
+            );
+        }
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return error_page(ctx, e),
     };
@@ -1604,7 +1610,31 @@ pub async fn audit_page(
     ctx: Ctx,
     ApiQuery(q): ApiQuery<AuditParams>,
 ) -> Response {
-    audit(&state, &ctx, "audit.search", None, "ok", None).await;
+    // What the auditor looked for is on the trail too.
+    let asked: Vec<String> = [
+        ("actor", &q.actor),
+        ("action", &q.action),
+        ("object", &q.object),
+        ("from", &q.from),
+        ("to", &q.to),
+    ]
+    .iter()
+    .filter_map(|(k, v)| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| format!("{k}={}", domain::ids::mask_ids_in(v)))
+    })
+    .collect();
+    audit(
+        &state,
+        &ctx,
+        "audit.search",
+        None,
+        "ok",
+        (!asked.is_empty()).then(|| asked.join(" ")),
+    )
+    .await;
     audit_view(&state, &ctx, q, None).await
 }
 
