@@ -48,7 +48,7 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
     let mut rows = if zip {
         xlsx_rows(bytes)?
     } else {
-        csv_rows(bytes)
+        csv_rows(bytes)?
     };
     // Rows with nothing in them at the end are not lines of the file.
     while rows
@@ -240,20 +240,33 @@ fn xlsx_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, BatchError> {
 const MAX_CELLS: usize = 8_000_000;
 const MAX_LAID_OUT: usize = 16_000_000;
 
-fn csv_rows(bytes: &[u8]) -> Vec<(u64, Vec<String>)> {
+fn csv_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, BatchError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // Text in neither encoding, or with NUL bytes, is no list of codes (a picture, an archive):
+    // refused as such, not read as lines of invalid codes.
+    let not_text = || {
+        BatchError::Read(
+            "文件不是CSV文本（UTF-8或GB18030编码）也不是XLSX工作簿：请上传代码清单".into(),
+        )
+    };
+    if bytes.contains(&0) {
+        return Err(not_text());
+    }
     let text: Cow<'_, str> = match std::str::from_utf8(bytes) {
         Ok(t) => t.into(),
-        Err(_) => encoding_rs::GB18030.decode(bytes).0,
+        Err(_) => match encoding_rs::GB18030.decode(bytes) {
+            (_, _, true) => return Err(not_text()),
+            (t, _, false) => t,
+        },
     };
     // Line ends of every kind, the classic Mac's lone CR included.
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    match split_rows(&text, true) {
+    Ok(match split_rows(&text, true) {
         Some(rows) => rows,
         // A quote opened and never closed would swallow the rest of the file: read it again
         // with quotes as plain characters, so that every line stays a line.
         None => split_rows(&text, false).unwrap_or_default(),
-    }
+    })
 }
 
 /// Rows as a spreadsheet shows them, numbered from 1: a line break ends a row unless it is
@@ -756,6 +769,16 @@ pub fn unseal(keys: &crypto::KeyRing, chunks: &[Vec<u8>]) -> Result<Vec<u8>, cry
 #[cfg(test)]
 mod tests {
     use super::{NUMBER_LOST, inert, read_codes};
+
+    #[test]
+    fn a_file_that_is_no_text_is_refused_not_read_as_lines() {
+        // A picture's bytes: NUL bytes, and sequences GB18030 has no character for.
+        let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe\x80";
+        let e = read_codes(png, false).unwrap_err().to_string();
+        assert!(e.contains("不是CSV文本"), "{e}");
+        let odd = b"91320900MA1MB4X50R\n\xff\xff\xff\n";
+        assert!(read_codes(odd, false).is_err());
+    }
 
     #[test]
     fn files_as_units_save_them_keep_every_line() {
