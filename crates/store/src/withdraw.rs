@@ -192,6 +192,28 @@ impl Store {
         })
     }
 
+    /// Withdraws the commitment a repair application signed, when the application ended without
+    /// a repair (the platform's step: the unit may not withdraw the subject's word). False when
+    /// it is withdrawn already.
+    pub fn lapse_commitment(&self, id: &str, w: &Withdrawal<'_>) -> Result<bool, StoreError> {
+        let (subject, key) = parse_record_id(id)
+            .ok_or_else(|| StoreError::NotFound(format!("记录编号“{id}”格式不对")))?;
+        self.write(|c| {
+            let current = c
+                .query_one(
+                    "SELECT change FROM records WHERE subject_key = $1 AND record_key = $2",
+                    &[subject.as_str().into(), Val::Bytes(key.clone())],
+                )?
+                .map(|r| r.text(0))
+                .transpose()?;
+            if !matches!(current.as_deref(), Some("created" | "corrected")) {
+                return Ok(false);
+            }
+            end_on(c, &subject, &key, w, "withdrawn")?;
+            Ok(true)
+        })
+    }
+
     /// Records an approved repair: the record leaves every public view in this transaction; its
     /// history stays. (`w.unit` is the deciding unit or the credit office that approved it.)
     pub fn repair_record(&self, id: &str, w: &Withdrawal<'_>) -> Result<(), StoreError> {

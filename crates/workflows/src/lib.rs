@@ -1127,9 +1127,7 @@ impl Casework<'_> {
                     format!(
                         "{}：{}。请登录后在原申请中补充材料并提交，无需另行申请。",
                         case.unit,
-                        reason
-                            .trim()
-                            .trim_end_matches(['。', '.', '；', ';', '，', ',', '！', '!'])
+                        ended(reason)
                     ),
                     &mut t.effects,
                 );
@@ -1190,6 +1188,12 @@ impl Casework<'_> {
                 t.performed = performed;
                 t.decided = Some((today, reason.to_string()));
                 t.effects.jobs.push(share_job(id, now));
+                t.effects.jobs.push(lapse_job(
+                    id,
+                    &format!("信用修复申请{id}不予准许，所作承诺随之终止"),
+                    now,
+                ));
+                let reason = ended(reason);
                 let body = match self.exit_list(&head.class_code) {
                     Some(list) => {
                         format!("{what}的信用修复申请不予提前移出{list}，理由：{reason}。")
@@ -1250,6 +1254,13 @@ impl Casework<'_> {
             }
             (_, Action::Cancel) => {
                 t.objection_closes = kind == CaseKind::Objection;
+                if kind == CaseKind::Repair {
+                    t.effects.jobs.push(lapse_job(
+                        id,
+                        &format!("信用修复申请{id}已撤回，所作承诺随之终止"),
+                        now,
+                    ));
+                }
                 t.effects.messages.push(NewMessage {
                     to_kind: "unit",
                     to_key: case.unit.clone(),
@@ -1302,6 +1313,46 @@ fn commitment_number(record_id: &str, day: NaiveDate) -> String {
             .collect::<String>()
             .to_uppercase()
     )
+}
+
+/// An officer's words as a message quotes them before its own full stop: their own closing
+/// punctuation dropped (no 。。).
+fn ended(reason: &str) -> &str {
+    reason
+        .trim()
+        .trim_end_matches(['。', '.', '；', ';', '，', ',', '！', '!'])
+}
+
+/// The commitment an application recorded (信用修复型承诺, public on the subject's page) ends
+/// when the application does without a repair: the job withdraws it, saying why.
+fn lapse_job(id: i64, why: &str, now: DateTime<Utc>) -> NewJob {
+    NewJob {
+        kind: scheduler::LAPSE,
+        key: id.to_string(),
+        payload: why.to_string(),
+        run_at: now,
+    }
+}
+
+/// The records of the commitment a repair case's application signed (its number is the
+/// record's and the day's: 一诺一码).
+pub(crate) fn commitment_records(
+    store: &Store,
+    case: &store::Case,
+) -> Result<Vec<String>, StoreError> {
+    let number = commitment_number(&case.record_id, case.opened_on);
+    // The subject's commitments received by the case's unit, the one of this number.
+    Ok(store
+        .subject_heads(&case.subject_key, &[COMMITMENT])?
+        .into_iter()
+        .filter(|h| h.source_unit == case.unit)
+        .filter(|h| {
+            store::payload_items(&h.payload)
+                .iter()
+                .any(|(code, v)| code.as_ref() == "CN_BH" && v.as_ref() == number)
+        })
+        .map(|h| h.record_id)
+        .collect())
 }
 
 fn share_job(id: i64, now: DateTime<Utc>) -> NewJob {

@@ -22,6 +22,8 @@ pub const SCAN: &str = "repair.scan";
 pub const ESCALATE: &str = "cases.escalate";
 pub const FORWARD: &str = "objection.forward";
 pub const SHARE: &str = "repair.share";
+/// Ends the commitment of an application that ended without a repair.
+pub const LAPSE: &str = "commitment.lapse";
 
 /// How long a claimed job or outbox row is held before another runner may take it.
 const LEASE_MINUTES: i64 = 5;
@@ -186,6 +188,7 @@ impl Scheduler<'_> {
                 ESCALATE => self.escalate(&job, now).map(|n| r.escalated += n),
                 FORWARD => self.forward(&job, now),
                 SHARE => self.share(&job, now),
+                LAPSE => self.lapse(&job, now),
                 other => Err(CaseError::Invalid(format!("unknown job kind {other}"))),
             };
             match done {
@@ -410,6 +413,32 @@ impl Scheduler<'_> {
     }
 
     /// Shares a decided repair to the feed.
+    /// Withdraws the public commitment of a repair application that was refused or withdrawn
+    /// (it was signed for a repair that did not come): once, whatever retries the job gets.
+    fn lapse(&self, job: &store::Job, now: DateTime<Utc>) -> Result<(), CaseError> {
+        let id: i64 = job
+            .key
+            .parse()
+            .map_err(|_| CaseError::Invalid(format!("lapse job key {}", job.key)))?;
+        if let Some(case) = self.work.store.case(id)? {
+            for record in crate::commitment_records(self.work.store, &case)? {
+                let ended = self.work.store.lapse_commitment(
+                    &record,
+                    &store::Withdrawal {
+                        unit: &case.unit,
+                        actor: "system:commitment",
+                        reason: &job.payload,
+                        at: now,
+                    },
+                )?;
+                if ended {
+                    self.tell("commitment.lapse", record, job.payload.clone());
+                }
+            }
+        }
+        self.finish(job, now)
+    }
+
     fn share(&self, job: &store::Job, now: DateTime<Utc>) -> Result<(), CaseError> {
         let id: i64 = job
             .key

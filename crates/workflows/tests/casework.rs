@@ -1177,3 +1177,103 @@ fn a_withdrawal_ends_open_cases_and_a_repair_is_no_correction() {
         }
     }
 }
+
+/// A repair refused (or withdrawn by its applicant) ends the public commitment signed with it:
+/// the platform's job withdraws it, once, saying why; an approved one keeps its commitment.
+#[test]
+fn a_refused_application_ends_its_commitment() {
+    let rules = Rulebook::builtin().unwrap();
+    let (a, b) = (uscc(1), uscc(2));
+    for ts in stores() {
+        let name = ts.name;
+        let keys = KeyRing::generate().unwrap();
+        let store = Store::open(&ts.spec).unwrap();
+        import(
+            &store,
+            &rules,
+            &keys,
+            "2026-06-10",
+            &penalties(
+                &rules,
+                &[
+                    ("甲环保公司", &a, "盐环罚〔2026〕201号", "2026-04-01"),
+                    ("乙化工公司", &b, "盐环罚〔2026〕202号", "2026-04-01"),
+                ],
+            ),
+        );
+        let work = Casework {
+            store: &store,
+            rules: &rules,
+            keys: &keys,
+        };
+        let sender = Recorder::default();
+        let told = Mutex::new(Vec::new());
+        let sched = Scheduler {
+            work: Casework {
+                store: &store,
+                rules: &rules,
+                keys: &keys,
+            },
+            sender: &sender,
+            worker: "runner-1",
+            trail: &|s| told.lock().unwrap().push(s.action.to_string()),
+        };
+        let rec = |code: &str| {
+            store.subject_heads(code, &["CF"]).unwrap()[0]
+                .record_id
+                .clone()
+        };
+        let commitment = |code: &str| {
+            store.subject_heads(code, &["CN"]).unwrap()[0]
+                .change
+                .clone()
+        };
+        let day = at("2026-07-03");
+        let refused_id = work
+            .apply_repair(&subject(&a), &rec(&a), true, "已缴纳罚款", &[pdf()], day)
+            .unwrap();
+        let withdrawn_id = work
+            .apply_repair(&subject(&b), &rec(&b), true, "已缴纳罚款", &[pdf()], day)
+            .unwrap();
+        assert_eq!(commitment(&a), "created", "{name}");
+        work.act(&unit(UNIT), refused_id, Action::Accept, "", None, day)
+            .unwrap();
+        work.act(
+            &unit(UNIT),
+            refused_id,
+            Action::Reject,
+            "未完成整改。",
+            Some(true),
+            day,
+        )
+        .unwrap();
+        work.act(
+            &subject(&b),
+            withdrawn_id,
+            Action::Cancel,
+            "暂不申请",
+            None,
+            day,
+        )
+        .unwrap();
+        sched.tick(day).unwrap();
+        assert_eq!(commitment(&a), "withdrawn", "{name}");
+        assert_eq!(commitment(&b), "withdrawn", "{name}");
+        // Once: a second pass finds nothing more to do.
+        sched.tick(day + Duration::hours(1)).unwrap();
+        let lapsed = told
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| *a == "commitment.lapse")
+            .count();
+        assert_eq!(lapsed, 2, "{name}");
+        // The refusal quotes the officer's words ended once.
+        let msgs = store.messages("subject", &a, 10).unwrap();
+        assert!(
+            msgs.iter()
+                .any(|m| m.body.contains("理由：未完成整改。") && !m.body.contains("。。")),
+            "{name}: {msgs:?}"
+        );
+    }
+}

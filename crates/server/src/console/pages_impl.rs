@@ -1779,6 +1779,7 @@ fn action_label(code: &str) -> String {
         "objection.forward" => "转送异议",
         "case.remind" => "发送办理提醒",
         "case.share" => "共享修复结果",
+        "commitment.lapse" => "申请未获准或撤回，承诺终止",
         "repair.scan" => "扫描可修复记录",
         "repair.share" => "共享修复结果",
         "list.expire" => "名单到期移出",
