@@ -14,6 +14,17 @@ use crate::record::ChangeKind;
 /// for what it is where versions are shown.
 pub const RECTIFY_REASON: &str = "限期整改（整改期限至";
 
+/// The serious lists (the platform's 严重失信主体名单 and the courts' 失信被执行人).
+pub const SERIOUS_LISTS: &[&str] = &["YZSX", "SXBZXR"];
+
+/// The red list (守信激励).
+pub const RED_LIST: &str = "HMD";
+
+/// A subject on a serious list now is no 守信激励 object while it is (checks drop its incentives
+/// as well): its red entry is not published beside the serious one, on the list page nor on its
+/// own page.
+pub const RED_SUSPENDED_BY: &[&str] = SERIOUS_LISTS;
+
 /// What a deciding unit (or the platform, for expiry) does to an entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case")]

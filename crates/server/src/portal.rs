@@ -998,12 +998,7 @@ const LIST_HEADERS: &[&str] = &[
     "有效期至",
 ];
 
-/// The serious lists (the platform's and the courts' 失信被执行人).
-const SERIOUS_LISTS: &[&str] = &["YZSX", "SXBZXR"];
-
-/// A subject on a serious list now is no 守信激励 object while it is (checks drop its
-/// incentives as well): its red entry is not published beside the serious one.
-const RED_SUSPENDED_BY: &[&str] = SERIOUS_LISTS;
+use domain::lists::{RED_SUSPENDED_BY, SERIOUS_LISTS};
 
 async fn list_red(State(state): State<Shared>, ApiQuery(p): ApiQuery<ColumnParams>) -> Response {
     let spec = ColumnSpec {

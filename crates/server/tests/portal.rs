@@ -1236,6 +1236,26 @@ async fn the_red_list_leaves_out_a_subject_on_the_serious_list() {
     assert!(page.contains("在列期间不实施守信激励"), "{page}");
     let listed = h.get("/lists/serious", Role::Public).await.text();
     assert!(listed.contains(&h.org), "{listed}");
+    // Nor on its own page or in the public API; staff read the entry marked suspended.
+    let page = h
+        .get(&format!("/subjects/{}", h.org), Role::Public)
+        .await
+        .text();
+    assert!(!page.contains("盐环信〔2026〕21号"), "{page}");
+    let api = h
+        .get(&format!("/api/v1/subjects/{}", h.org), Role::Public)
+        .await
+        .text();
+    assert!(!api.contains("盐环信〔2026〕21号"), "{api}");
+    let staff = h
+        .get(&format!("/api/v1/subjects/{}", h.org), Role::Admin)
+        .await
+        .text();
+    assert!(
+        staff.contains("盐环信〔2026〕21号")
+            && staff.contains("暂停激励（同时列入严重失信主体名单）"),
+        "{staff}"
+    );
     // The home page counts the entries the list pages show: the other's red entry and the
     // serious one, not the red entry set aside.
     let home = h.get("/", Role::Public).await.text();

@@ -448,6 +448,16 @@ pub fn file_of(
     audience: Audience,
 ) -> CreditFile {
     let mut classes: Vec<ClassView> = Vec::new();
+    // On a serious list now: its red entries are suspended (domain::lists::RED_SUSPENDED_BY) —
+    // not shown to the public, marked so for the others.
+    let suspended = records.iter().any(|r| {
+        domain::lists::RED_SUSPENDED_BY.contains(&r.class_code.as_str())
+            && rules
+                .catalog
+                .class_by_code(&r.class_code)
+                .and_then(|class| record_status(r, class, as_of))
+                == Some(RecordStatus::Public)
+    });
     for class in &rules.catalog.classes {
         if !records.iter().any(|r| r.class_code == class.code) {
             continue;
@@ -474,6 +484,20 @@ pub fn file_of(
             .into_iter()
             .filter_map(|(_, r)| record_view(r, class, &labels, as_of))
             .filter(|v| audience.sees(v.status, class.sharing))
+            .filter(|_| {
+                !(suspended
+                    && audience == Audience::Public
+                    && class.code == domain::lists::RED_LIST)
+            })
+            .map(|mut v| {
+                if suspended
+                    && class.code == domain::lists::RED_LIST
+                    && v.status == RecordStatus::Public
+                {
+                    v.status_label = "暂停激励（同时列入严重失信主体名单）";
+                }
+                v
+            })
             .collect();
         if views.is_empty() {
             continue;
