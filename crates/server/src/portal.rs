@@ -254,8 +254,8 @@ pub fn compute_figures(state: &Shared) -> Result<(), ApiError> {
         subjects_by_kind,
         records: records_by_class.iter().map(|k| k.count).sum(),
         records_by_class,
-        versions: 0,
-        submissions: 0,
+        versions: None,
+        submissions: None,
     };
     if let Ok(mut p) = state.public_stats.write() {
         *p = Some(public);

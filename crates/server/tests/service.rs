@@ -3458,8 +3458,9 @@ async fn the_public_statistics_count_only_what_the_public_sees() {
     let admin = h.get("/api/v1/stats", Role::Admin).await.json();
     let public = h.get("/api/v1/stats", Role::Public).await.json();
     assert!(admin["versions"].as_i64().unwrap() > 0, "{admin}");
-    assert_eq!(public["versions"], 0, "{public}");
-    assert_eq!(public["submissions"], 0, "{public}");
+    // The platform's own counts are not the public's: absent, not a misleading 0.
+    assert!(public.get("versions").is_none(), "{public}");
+    assert!(public.get("submissions").is_none(), "{public}");
     for c in public["records_by_class"].as_array().unwrap() {
         let class = h
             .state

@@ -498,10 +498,18 @@ impl StoredRecord {
 pub struct Stats {
     pub subjects: i64,
     pub subjects_by_kind: Vec<NamedCount>,
+    // For the public: the records public now of the classes published whole; for staff, every
+    // current record.
+    /// 现行记录数：社会公众查询时为当前公示中的公开类记录数；工作人员查询时为全部现行记录数。
     pub records: i64,
     pub records_by_class: Vec<NamedCount>,
-    pub versions: i64,
-    pub submissions: i64,
+    // The platform's own counts: for staff only (absent for the public).
+    /// 记录版本总数（仅工作人员可见，社会公众查询时不返回）。
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub versions: Option<i64>,
+    /// 报送批次总数（仅工作人员可见，社会公众查询时不返回）。
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submissions: Option<i64>,
 }
 
 /// A count under a name (a class code, a subject kind).

@@ -470,8 +470,8 @@ impl Store {
                 subjects_by_kind,
                 records: records_by_class.iter().map(|k| k.count).sum(),
                 records_by_class,
-                versions: one(c, "SELECT COUNT(*) FROM record_versions")?,
-                submissions: one(c, "SELECT COUNT(*) FROM submissions")?,
+                versions: Some(one(c, "SELECT COUNT(*) FROM record_versions")?),
+                submissions: Some(one(c, "SELECT COUNT(*) FROM submissions")?),
             })
         })
     }

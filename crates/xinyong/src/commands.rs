@@ -694,7 +694,10 @@ fn stats(ctx: &Ctx, json_out: bool) -> Result<()> {
     } else {
         println!(
             "信用主体 {} 个；现行记录 {} 条；版本 {} 个；报送批次 {} 个",
-            s.subjects, s.records, s.versions, s.submissions
+            s.subjects,
+            s.records,
+            s.versions.unwrap_or(0),
+            s.submissions.unwrap_or(0)
         );
         for c in &s.records_by_class {
             println!("  {}\t{}", class_name(&c.name), c.count);
@@ -992,7 +995,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     }
     let store = Store::open(&a.demo_db).with_context(|| format!("打开演示数据库 {}", a.demo_db))?;
     if on_postgres {
-        fresh = store.stats()?.submissions == 0;
+        fresh = store.stats()?.submissions == Some(0);
     }
     let platform = Store::open_platform(&a.demo_db)?;
     let keys = ctx.keys_for(&a.demo_db)?;
@@ -1189,7 +1192,10 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     let s = store.stats()?;
     println!(
         "演示数据库：{}（信用主体 {} 个，现行记录 {} 条，报送批次 {} 个）",
-        a.demo_db, s.subjects, s.records, s.submissions
+        a.demo_db,
+        s.subjects,
+        s.records,
+        s.submissions.unwrap_or(0)
     );
     println!(
         "在命令行操作演示数据库时，请加 --db {}（例如 xinyong --db {} stats）",

@@ -493,7 +493,7 @@ pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Response {
                 let st = s.store.stats()?;
                 figures.push(fig("信用主体", st.subjects.to_string()));
                 figures.push(fig("现行记录", st.records.to_string()));
-                figures.push(fig("报送批次", st.submissions.to_string()));
+                figures.push(fig("报送批次", st.submissions.unwrap_or(0).to_string()));
                 links.push(pages::NavItem {
                     href: "/console/accounts".into(),
                     label: "账号管理".into(),
