@@ -3479,6 +3479,11 @@ async fn a_deciding_unit_manages_its_entries_on_its_own_page() {
     assert_ne!(act("exit", " ").await.status, StatusCode::SEE_OTHER);
     let r = act("exit", "已整改到位，申请提前移出，经审核同意").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    // Back on the page, which says what was recorded.
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
+    assert!(to.ends_with("done=exit"), "{to}");
+    let page = h.get(&to, Role::Deciding).await.text();
+    assert!(page.contains("已记录：提前移出"), "{page}");
     let t = h.get("/console/lists", Role::Deciding).await.text();
     assert!(t.contains("提前移出名单"), "{t}");
     let v = h

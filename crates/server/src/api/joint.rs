@@ -835,7 +835,7 @@ pub fn apply_list_action(
                     .filter(|d| !d.trim().is_empty())
                     .ok_or_else(|| {
                         ApiError::Unprocessable(
-                            "限期整改须填写整改期限（deadline，YYYY-MM-DD）".into(),
+                            "限期整改须填写整改期限（日期，格式YYYY-MM-DD）".into(),
                         )
                     })?,
             )?;

@@ -24,6 +24,23 @@ const SHOWN: i64 = 300;
 #[derive(Debug, serde::Deserialize)]
 pub struct UnitParam {
     pub unit: Option<String>,
+    /// The action just recorded (after the form's redirect): said at the top of the page.
+    pub done: Option<String>,
+}
+
+/// What the page says after an action went through (the action's code, not free text: the
+/// address cannot be made to print anything else).
+fn done_flash(done: Option<&str>) -> Option<String> {
+    let label = match done? {
+        "rectify" => "限期整改",
+        "exit" => "提前移出",
+        "revoke" => "撤销认定",
+        "expire" => "到期移出",
+        _ => return None,
+    };
+    Some(format!(
+        "已记录：{label}。名单记录已生成新版本，门户公示与联合奖惩核查即时按新状态执行。"
+    ))
 }
 
 /// Which unit's entries the caller manages: its own; the credit office's choice.
@@ -122,7 +139,11 @@ pub async fn page(
             })
             .collect();
         Ok(pages::UnitLists {
-            frame: frame(&c, "本单位认定名单", "/console/lists"),
+            frame: {
+                let mut f = frame(&c, "本单位认定名单", "/console/lists");
+                f.flash = done_flash(q.done.as_deref());
+                f
+            },
             office: c.principal.role == Role::Admin,
             unit: unit.clone().unwrap_or_default(),
             units: s.rules.units.units.iter().map(|u| u.name.clone()).collect(),
@@ -214,6 +235,12 @@ pub(super) async fn answer_list_action(
                 refresh_to: None,
             },
         ),
+        // Back to the page, which says what was recorded.
+        Ok(_) if back.starts_with("/console/lists") => see_other(&format!(
+            "{back}{}done={}",
+            if back.contains('?') { "&" } else { "?" },
+            req.action
+        )),
         Ok(_) => see_other(back),
         Err(e) => error_page(ctx, e),
     }
