@@ -1093,6 +1093,8 @@ fn serious_penalties_forbid_government_procurement_on_both_stores() {
                     unit: None,
                     created_at: clock.now(),
                     revoked_at: None,
+                    revoked_by: None,
+                    revoke_reason: None,
                     in_effect: true,
                 },
                 None,

@@ -2586,8 +2586,18 @@ async fn the_console_marks_exceptions_and_acts_on_entries() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let page = h.get("/console/exceptions", Role::Handling).await.text();
-    // A revoked exception leaves the list (its revocation stays in the trail).
-    assert!(!page.contains("名单主体为外省同名企业"), "{page}");
+    // A revoked exception stays listed a while as revoked, with who, when and why, and no
+    // button: the unit learns what became of it.
+    assert!(
+        page.contains("名单主体为外省同名企业")
+            && page.contains("已撤销（")
+            && page.contains("外省企业已注销，本市主体确有失信记录"),
+        "{page}"
+    );
+    assert!(
+        !page.contains(&format!("/console/exceptions/{ex_id}/revoke")),
+        "{page}"
+    );
     refresh(&h);
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_ne!(v["verdict"], "clear", "revoked: the hit counts again: {v}");

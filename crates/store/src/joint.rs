@@ -67,6 +67,12 @@ pub struct CheckException {
     pub unit: Option<String>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// 撤销人（已撤销时）。
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<String>,
+    /// 撤销理由（已撤销时）。
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke_reason: Option<String>,
     // Whether it still suppresses its hit: not revoked, and the entry is as it was marked
     // (the service judges this against the entries in force; the store says true).
     /// 是否仍然有效：未撤销，且该名单记录内容未变更、仍在有效期内。
@@ -679,7 +685,7 @@ impl Store {
     /// One exception in force.
     pub fn exception(&self, id: i64) -> Result<Option<CheckException>, StoreError> {
         Ok(self
-            .exceptions_where("exception_id = $1", &[Val::Int(id)])?
+            .exceptions_where("revoked_at IS NULL AND exception_id = $1", &[Val::Int(id)])?
             .pop())
     }
 
@@ -701,12 +707,28 @@ impl Store {
     /// Exceptions in force (all subjects), for the check index.
     pub fn exceptions(&self, subject_key: Option<&str>) -> Result<Vec<CheckException>, StoreError> {
         self.exceptions_where(
-            "($1 = '' OR subject_key = $1)",
+            "revoked_at IS NULL AND ($1 = '' OR subject_key = $1)",
             &[subject_key.unwrap_or("").into()],
         )
     }
 
-    /// Exceptions in force that meet `cond` (a fixed SQL condition on parameters from $1).
+    /// Exceptions revoked since `since`, newest first at most `limit`, with who and why: a
+    /// department reads what became of the ones it marked.
+    pub fn exceptions_revoked_since(
+        &self,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<CheckException>, StoreError> {
+        let mut list = self.exceptions_where(
+            "revoked_at IS NOT NULL AND revoked_at >= $1",
+            &[since.into()],
+        )?;
+        list.reverse();
+        list.truncate(limit.max(0) as usize);
+        Ok(list)
+    }
+
+    /// Exceptions that meet `cond` (a fixed SQL condition on parameters from $1).
     fn exceptions_where(
         &self,
         cond: &str,
@@ -716,8 +738,8 @@ impl Store {
             c.query(
                 &format!(
                     "SELECT exception_id, subject_key, matter, record_id, record_hash, reason, actor,
-                        unit, created_at, revoked_at
-                     FROM check_exceptions WHERE revoked_at IS NULL AND {cond}
+                        unit, created_at, revoked_at, revoked_by, revoke_reason
+                     FROM check_exceptions WHERE {cond}
                      ORDER BY exception_id"
                 ),
                 params,
@@ -735,7 +757,9 @@ impl Store {
                     unit: r.opt_text(7)?,
                     created_at: r.time(8)?,
                     revoked_at: r.opt_time(9)?,
-                    in_effect: true,
+                    revoked_by: r.opt_text(10)?,
+                    revoke_reason: r.opt_text(11)?,
+                    in_effect: r.opt_time(9)?.is_none(),
                 })
             })
             .collect()

@@ -1025,6 +1025,8 @@ pub fn mark_exception(
         },
         created_at: now,
         revoked_at: None,
+        revoked_by: None,
+        revoke_reason: None,
         in_effect: true,
     };
     let (id, created) = s.platform.create_exception(&e, Some(carried))?;

@@ -910,6 +910,14 @@ pub async fn exceptions(State(state): State<Shared>, ctx: Ctx) -> Response {
             .collect();
         list.sort_by_key(|e| std::cmp::Reverse(e.exception_id));
         list.truncate(500);
+        // And those revoked in the last 90 days, with who and why: a unit learns what became
+        // of the ones it marked (the credit office may revoke them).
+        list.extend(
+            s.platform
+                .exceptions_revoked_since(s.clock.now() - chrono::Duration::days(90), 200)?
+                .into_iter()
+                .filter(|e| api::exception_visible(p, e)),
+        );
         let rows = list
             .into_iter()
             .map(|e| {
@@ -928,13 +936,19 @@ pub async fn exceptions(State(state): State<Shared>, ctx: Ctx) -> Response {
                     reason: domain::ids::mask_personal_in(&e.reason).into_owned(),
                     by: super::pages_impl::actor_label(&e.actor),
                     at: fmt_time(e.created_at),
-                    // (Revoked exceptions are not listed: the store gives those in force.)
-                    state: if api::exception_holds(&s, &e, day) {
+                    state: if let Some(at) = e.revoked_at {
+                        format!(
+                            "已撤销（{}，{}：{}）",
+                            fmt_time(at),
+                            super::pages_impl::actor_label(e.revoked_by.as_deref().unwrap_or("")),
+                            domain::ids::mask_personal_in(e.revoke_reason.as_deref().unwrap_or(""))
+                        )
+                    } else if api::exception_holds(&s, &e, day) {
                         "有效".into()
                     } else {
                         "已失效（名单记录已变更或不再有效）".into()
                     },
-                    can_revoke: api::may_revoke(p, &e),
+                    can_revoke: e.revoked_at.is_none() && api::may_revoke(p, &e),
                 }
             })
             .collect::<Vec<_>>();
