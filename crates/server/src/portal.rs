@@ -716,9 +716,9 @@ fn day(s: &Option<String>) -> Result<Option<NaiveDate>, ApiError> {
     }
 }
 
-/// How far a filtered column page counts what it finds: as far as its pages reach (1,000 pages
-/// of 20), so that a filter matching millions is not counted on every page.
-const COUNTED_AT_MOST: i64 = 20_000;
+/// How far past its own rows a filtered column page counts what it finds (ten pages of 20):
+/// a filter matching millions is not counted on every page.
+const COUNTED_AHEAD: i64 = 200;
 
 struct ColumnSpec {
     classes: &'static [&'static str],
@@ -765,9 +765,12 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
         // The whole column's count is the one kept with the home page's figures (a count over
         // millions); a filtered one is counted as far as the pages reach.
         let total = if filtered || !unless.is_empty() {
+            // Counted as far as ten pages past this one: about what reading this page costs
+            // (its offset is read through too), not a count of millions on every page.
+            let reach = q.offset + COUNTED_AHEAD;
             q.offset = 0;
-            match s.store.count_public_records(&q, COUNTED_AT_MOST + 1)? {
-                n if n > COUNTED_AT_MOST => format!("{}条以上", COUNTED_AT_MOST),
+            match s.store.count_public_records(&q, reach + 1)? {
+                n if n > reach => format!("{reach}条以上"),
                 n => format!("共{n}条"),
             }
         } else {
