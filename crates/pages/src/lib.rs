@@ -374,7 +374,8 @@ pub struct PortalColumn {
     pub prev: Option<String>,
     pub next: Option<String>,
     pub page: usize,
-    /// How many entries the filters find (共 N 条), or that there are more than the pages reach.
+    /// How many entries the column holds (共 N 条): the whole column's, or a filtered one's on
+    /// its last page; empty where it is not known without counting.
     pub total: String,
     /// A page past the last (an old link, a typed number): the first page's address.
     pub beyond: Option<String>,

@@ -152,19 +152,6 @@ impl Store {
         self.read(|c| c.query(&sql, &params)?.iter().map(public_from).collect())
     }
 
-    /// How many records a public query finds, counted up to `cap` (a column page says 共 N 条,
-    /// or more than the cap, without counting millions on every page).
-    pub fn count_public_records(&self, q: &PublicQuery, cap: i64) -> Result<i64, StoreError> {
-        let mut params: Vec<Val> = Vec::new();
-        let cond = public_where(q, &mut params);
-        let lim = p(Val::Int(cap.max(1)), &mut params);
-        let sql = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM records r
-                WHERE r.change IN ('created', 'corrected') AND r.published{cond} LIMIT {lim}) t"
-        );
-        self.read(|c| c.query_one(&sql, &params)?.map_or(Ok(0), |r| r.i64(0)))
-    }
-
     /// How many records of these classes are public now (for headline figures).
     pub fn count_public(&self, classes: &[&str], today: NaiveDate) -> Result<i64, StoreError> {
         let list: Vec<String> = (0..classes.len()).map(|i| format!("${}", i + 2)).collect();

@@ -2240,8 +2240,14 @@ pub struct JointStats {
     // Share of the checks that found measures (hits and incentives) with feedback.
     /// 反馈率：发现措施（惩戒或激励）的核查中已反馈的比例，为0到1之间的小数；没有此类核查时为空。
     pub feedback_rate: Option<f64>,
+    /// 未反馈的预警数。
     pub alerts_open: usize,
+    /// 推送失败（重试已用尽）的预警数。
     pub alerts_failed: usize,
+    // Delivery tried and failed, retries still to come: seen before they run out (about two
+    // days).
+    /// 推送未成功、仍在重试中的预警数。
+    pub alerts_retrying: usize,
     // 累计失信预警: the subjects with the most records first, at most 100.
     /// 累计失信预警：记录最多的主体在前，最多列出100个。
     pub accumulated: Vec<Accumulated>,
@@ -2333,6 +2339,10 @@ pub fn joint_stats(state: &Shared, since: Option<&str>) -> ApiResult<JointStats>
         checks,
         alerts_open: alerts.iter().filter(|a| a.feedback.is_none()).count(),
         alerts_failed: alerts.iter().filter(|a| a.delivery == "failed").count(),
+        alerts_retrying: alerts
+            .iter()
+            .filter(|a| a.delivery == "pending" && a.attempts > 0)
+            .count(),
         accumulated,
         accumulated_total,
         accumulation_rule: format!(

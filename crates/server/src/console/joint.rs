@@ -715,6 +715,10 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
                     value: st.alerts_failed.to_string(),
                 },
                 pages::Figure {
+                    label: "推送重试中预警".into(),
+                    value: st.alerts_retrying.to_string(),
+                },
+                pages::Figure {
                     label: "在列名单记录".into(),
                     value: st.entries.to_string(),
                 },
