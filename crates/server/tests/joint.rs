@@ -1552,6 +1552,13 @@ async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
         (0, 0),
         "{again:?}"
     );
+    // The office sees it being retried, before the retries run out.
+    let st = h.get("/api/v1/joint/stats", Role::Admin).await.json();
+    assert_eq!(
+        (st["alerts_retrying"].as_u64(), st["alerts_failed"].as_u64()),
+        (Some(1), Some(0)),
+        "{st}"
+    );
     h.clock.set(t0 + chrono::Duration::seconds(61));
     assert_eq!(run_jobs(&h).delivered, 0);
     h.clock.set(t0 + chrono::Duration::seconds(61 + 301));
