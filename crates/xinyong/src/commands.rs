@@ -1047,6 +1047,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
             files.len()
         );
         demo_self_reports(&store, &ctx.rules, ctx.clock.now())?;
+        demo_articles(&store, ctx.clock.now())?;
     }
     // One account for every role, with a password shown here (demo only).
     let subject = store
@@ -1738,6 +1739,39 @@ fn hex_str(b: &[u8]) -> String {
 /// The demo's units file last month's self-reports (月度自报) of the decisions they made, so that
 /// the bulletin's 上报率 has figures: most as many as they reported, every fifth a few more,
 /// with the reason a unit gives.
+/// A few published articles for the portal's news columns, marked as the demo's own (the home
+/// page's three boxes were empty).
+fn demo_articles(store: &Store, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+    let today = domain::clock::beijing(now).date_naive();
+    let articles = [
+        (
+            "信用动态",
+            "【演示】市县一体化公共信用信息平台试运行",
+            "市县一体化公共信用信息平台进入试运行。各信息提供单位可通过文件报送或系统接口推送归集行政许可、行政处罚等信用信息，平台逐行校验并说明退回原因。\n社会公众可在本网站查询企业信用信息和双公示信息，核查部门可在办理业务时开展信用核查。\n（本文为演示数据。）",
+        ),
+        (
+            "信用动态",
+            "【演示】信用修复“一件事”网上办理",
+            "行政处罚信息最短公示期满后，信用主体可登录平台在线申请信用修复，签署信用修复承诺并上传证明材料，由作出处罚决定的部门在线受理和决定。\n办理结果即时反映在信用门户和联合奖惩核查中。\n（本文为演示数据。）",
+        ),
+        (
+            "政策法规",
+            "【演示】双公示信息报送时限说明",
+            "行政许可和行政处罚决定应自作出之日起7个工作日内报送平台。报送期限按工作日计算，遇法定节假日顺延。\n平台按月统计各单位的上报率、合规率、及时率和关联率，形成双公示监测通报。\n（本文为演示数据。）",
+        ),
+        (
+            "通知公告",
+            "【演示】关于做好信用信息异议处理工作的通知",
+            "信用主体认为平台公示的信息有误的，可在线提出异议。平台在2个工作日内转送信息提供单位核实，信息提供单位应在10个工作日内核实处理，平台自提出之日起15个工作日内答复。\n（本文为演示数据。）",
+        ),
+    ];
+    for (column, title, body) in articles {
+        let id = store.create_article(column, title, body, "cli:演示数据生成", now, &|_| Ok(()))?;
+        store.set_article_status(id, "published", Some(today), now, &|| Ok(()))?;
+    }
+    Ok(())
+}
+
 fn demo_self_reports(
     store: &Store,
     rules: &Rulebook,
@@ -1763,7 +1797,7 @@ fn demo_self_reports(
             month: month.clone(),
             produced: reported + short,
             gap_reason: (short > 0).then(|| "两件决定尚未送达当事人，下月报送".to_string()),
-            filed_by: "demo".into(),
+            filed_by: "cli:演示数据生成".into(),
             filed_at: now,
         })?;
     }

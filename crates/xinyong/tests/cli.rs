@@ -1475,9 +1475,23 @@ fn the_demo_on_postgres_builds_its_city_once() {
     run_ok(demo("2026-11-02T02:00:00Z", &[]));
     let first = submissions();
     assert!(first > 50, "{first}");
+    // The portal's news columns carry a few published articles, marked as the demo's.
+    let published = || {
+        store::Store::open(&pg.spec)
+            .unwrap()
+            .articles(None, None, Some(testkit::day("2026-11-30")), 0, 100)
+            .unwrap()
+    };
+    let news = published();
+    assert_eq!(news.len(), 4, "{news:?}");
+    assert!(
+        news.iter()
+            .all(|a| a.title.starts_with("【演示】") && a.status == "published")
+    );
     let again = run_ok(demo("2026-11-09T02:00:00Z", &[]));
     assert!(!again.contains("已导入"), "{again}");
     assert_eq!(submissions(), first);
+    assert_eq!(published().len(), 4, "built once");
     let out = demo("2026-11-09T02:00:00Z", &["--fresh"]).output().unwrap();
     assert!(!out.status.success());
     assert!(
