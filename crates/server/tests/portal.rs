@@ -171,6 +171,32 @@ async fn home_search_subject_and_columns() {
     assert_eq!(total(&col), listed(&col), "{col}");
     // The fine in 元 beside the words that state it in 万元.
     assert!(col.contains("处罚款0.5万元（罚款金额5000.00元）"), "{col}");
+    // And a confiscated amount likewise.
+    let code = h.state.rules.units.find(UNIT).unwrap().uscc.clone();
+    let other = {
+        let body = "91320900MA1MB4X52";
+        format!("{body}{}", domain::ids::uscc_check_char(body.as_bytes()))
+    };
+    let csv = penalty_csv(&[(
+        "盐城市没收示例有限公司",
+        "法人及非法人组织",
+        &other,
+        "盐环罚〔2026〕3号",
+    )])
+    .replace("CF_SJLYDM\n", "CF_SJLYDM,CF_NR_WFFF\n")
+    .replace(
+        ",罚款,处罚款0.5万元,",
+        ",罚款;没收违法所得,处罚款0.5万元，没收违法所得1.2万元,",
+    )
+    .replace("11320900001401484X\n", "11320900001401484X,1.2\n")
+    .replace("11320900001401484X", &code);
+    let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &csv));
+    assert_eq!((s.accepted, s.rejected), (1, 0), "{s:?}");
+    let col = h.get("/publicity/penalties", Role::Public).await.text();
+    assert!(
+        col.contains("没收违法所得1.2万元（罚款金额5000.00元；没收金额12000.00元）"),
+        "{col}"
+    );
     // A page past the last says so and leads back to the first.
     let past = h
         .get("/publicity/penalties?page=9999", Role::Public)

@@ -91,10 +91,20 @@ pub fn column_rows(rules: &Rulebook, records: &[PublicRecord]) -> Vec<ColumnRow>
                 content: {
                     // The fine in 元 beside the decision's words, which often state it in 万元
                     // as the source wrote them (the platform stores it converted, exactly).
+                    // The confiscated amount likewise.
                     let words = content_of(class, &items);
-                    match role_value(class, &items, Role::Fine) {
-                        f if f.is_empty() => words,
-                        f => format!("{words}（罚款金额{f}元）"),
+                    let amounts: Vec<String> =
+                        [(Role::Fine, "罚款金额"), (Role::Confiscation, "没收金额")]
+                            .into_iter()
+                            .filter_map(|(role, label)| {
+                                let v = role_value(class, &items, role);
+                                (!v.is_empty()).then(|| format!("{label}{v}元"))
+                            })
+                            .collect();
+                    if amounts.is_empty() {
+                        words
+                    } else {
+                        format!("{words}（{}）", amounts.join("；"))
                     }
                 },
                 basis: role_value(class, &items, Role::LegalBasis),
