@@ -2568,6 +2568,20 @@ async fn the_console_marks_exceptions_and_acts_on_entries() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    // Back on the check, which says it was marked; the trail has why.
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
+    assert!(to.contains("?marked="), "{to}");
+    let page = h.get(&to, Role::Handling).await.text();
+    assert!(page.contains("已登记例外（编号"), "{page}");
+    let made = h.trail("exception.create", &rid);
+    assert!(
+        made[0]
+            .entry
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("reason=同名不同主体：名单主体为外省同名企业")),
+        "{made:?}"
+    );
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["verdict"], "clear", "{v}");
     // The unit's exceptions page lists it, in force, and takes it back.

@@ -319,7 +319,11 @@ pub async fn exception(
     }
     let (s, c) = (state.clone(), ctx.clone());
     let (record_id, reason) = (field(&f, "record_id"), field(&f, "reason"));
-    let detail = Some(format!("check={id}"));
+    // Why, as for a revocation (ID and mobile numbers masked).
+    let detail = Some(format!(
+        "check={id} reason={}",
+        domain::ids::mask_personal_in(reason.trim())
+    ));
     let entry = audit_entry(
         &ctx,
         "exception.create",
@@ -334,7 +338,7 @@ pub async fn exception(
     })
     .await;
     match r {
-        Ok(_) => see_other(&format!("/console/checks/{id}")),
+        Ok(e) => see_other(&format!("/console/checks/{id}?marked={}", e.exception_id)),
         Err(e) => error_page(&ctx, e),
     }
 }
@@ -375,13 +379,31 @@ pub async fn list_action(
     .await
 }
 
-pub async fn check(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i64>) -> Response {
+#[derive(serde::Deserialize, Default)]
+pub struct CheckPageParams {
+    /// An exception just marked (after the form's redirect): said at the top of the page.
+    pub marked: Option<i64>,
+}
+
+pub async fn check(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    crate::body::ApiQuery(q): crate::body::ApiQuery<CheckPageParams>,
+) -> Response {
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || check_page_for(&s, &c, id)).await;
     // Reading a check again is a sensitive read, here as in the API.
     api::audit_check_read(&state, &ctx, id, r.is_ok(), "check.read").await;
     match r {
-        Ok(p) => render(StatusCode::OK, p),
+        Ok(mut p) => {
+            if let Some(n) = q.marked {
+                p.frame.flash = Some(format!(
+                    "已登记例外（编号{n}）：本单位核查该主体该事项时，此条命中不再计入，直至该名单记录变更；可在“核查例外”页查看或撤销。"
+                ));
+            }
+            render(StatusCode::OK, p)
+        }
         Err(e) => error_page(&ctx, e),
     }
 }
