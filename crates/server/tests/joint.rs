@@ -1186,6 +1186,33 @@ async fn a_batch_accounts_for_every_line() {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        r.text().contains("只有市信用办可以对批量审查结果签名"),
+        "{}",
+        r.text()
+    );
+    // In the console: the upload goes back to the list, which says the batch is done.
+    let b = "XYBOUNDARY";
+    let csrf = h.sessions[&Role::Handling].1.clone();
+    let r = h
+        .send(
+            h.request(Method::POST, "/console/batches", Role::Handling, Via::Session)
+                .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={b}"))
+                .body(Body::from(format!(
+                    "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+                     --{b}\r\nContent-Disposition: form-data; name=\"matter\"\r\n\r\nZFCG\r\n\
+                     --{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"codes.csv\"\r\nContent-Type: text/csv\r\n\r\n{}\r\n\
+                     --{b}--\r\n",
+                    x.c
+                )))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
+    assert!(to.starts_with("/console/batches?done="), "{to}");
+    let page = h.get(&to, Role::Handling).await.text();
+    assert!(page.contains("批量审查已完成（批次"), "{page}");
 }
 
 #[derive(Default)]

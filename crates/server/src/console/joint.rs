@@ -594,10 +594,27 @@ fn batches_page_for(state: &Shared, ctx: &Ctx) -> Result<pages::Batches, ApiErro
     })
 }
 
-pub async fn batches(State(state): State<Shared>, ctx: Ctx) -> Response {
+#[derive(serde::Deserialize, Default)]
+pub struct BatchesParams {
+    /// A batch just reviewed (after the upload's redirect): said at the top of the page.
+    pub done: Option<i64>,
+}
+
+pub async fn batches(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    crate::body::ApiQuery(q): crate::body::ApiQuery<BatchesParams>,
+) -> Response {
     let (s, c) = (state.clone(), ctx.clone());
     match blocking(move || batches_page_for(&s, &c)).await {
-        Ok(p) => render(StatusCode::OK, p),
+        Ok(mut p) => {
+            if let Some(n) = q.done {
+                p.frame.flash = Some(format!(
+                    "批量审查已完成（批次{n}）：结果文件可在下表下载，每行对应上传文件的一行。"
+                ));
+            }
+            render(StatusCode::OK, p)
+        }
         Err(e) => error_page(&ctx, e),
     }
 }
@@ -669,7 +686,7 @@ pub async fn upload(
     }
     audited_write(&state, &ctx, &r, entry).await;
     match r {
-        Ok(_) => see_other("/console/batches"),
+        Ok(b) => see_other(&format!("/console/batches?done={}", b.batch_id)),
         Err(e) => error_page(&ctx, e),
     }
 }
