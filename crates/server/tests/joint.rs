@@ -1213,6 +1213,9 @@ async fn a_batch_accounts_for_every_line() {
     assert!(to.starts_with("/console/batches?done="), "{to}");
     let page = h.get(&to, Role::Handling).await.text();
     assert!(page.contains("批量审查已完成（批次"), "{page}");
+    // The courts' entries on the serious list name the judgment number for what it is.
+    let page = h.get("/lists/serious", Role::Public).await.text();
+    assert!(page.contains("执行依据文号："), "{page}");
 }
 
 #[derive(Default)]

@@ -107,7 +107,19 @@ pub fn column_rows(rules: &Rulebook, records: &[PublicRecord]) -> Vec<ColumnRow>
                         format!("{words}（{}）", amounts.join("；"))
                     }
                 },
-                basis: role_value(class, &items, Role::LegalBasis),
+                // A court's list gives the number of the judgment it enforces, not a rule: named
+                // as what it is under the lists' 认定依据 heading.
+                basis: match class.item_by_role(Role::LegalBasis) {
+                    Some(i) if i.name.ends_with("文号") => {
+                        let v = role_value(class, &items, Role::LegalBasis);
+                        if v.is_empty() {
+                            v
+                        } else {
+                            format!("{}：{v}", i.name)
+                        }
+                    }
+                    _ => role_value(class, &items, Role::LegalBasis),
+                },
                 unit: role_value(class, &items, Role::DecidingUnit),
                 division_name: r
                     .division
