@@ -113,6 +113,10 @@ fn case_line(state: &Shared, c: &store::Case, day: chrono::NaiveDate) -> pages::
             (None, Ok(CaseState::AwaitingMaterials)) => {
                 "办理时限暂停，待申请人补充材料后继续计算".into()
             }
+            // Returned for correction: the applicant's turn, and no time limit set for it.
+            (None, Ok(CaseState::Returned)) => {
+                "已退回补正，待申请人补正后重新提交（补正不设时限，提交后重新计算受理时限）".into()
+            }
             _ => String::new(),
         },
         overdue: c.deadline.is_some_and(|d| d < day),
