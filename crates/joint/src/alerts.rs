@@ -154,7 +154,11 @@ pub fn webhook_target_refused(url: &str, loopback: bool) -> Option<String> {
                 .into(),
         );
     }
-    let host = host.trim_start_matches('[').trim_end_matches(']');
+    // A name written with its root's dot (localhost.) is the same name.
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.');
     let port = uri
         .port_u16()
         .unwrap_or(if uri.scheme_str() == Some("https") {
@@ -692,6 +696,20 @@ pub fn ping(
 #[cfg(test)]
 mod tests {
     use super::{event_of, webhook_target_refused};
+
+    #[test]
+    fn the_machines_own_name_with_its_roots_dot_is_refused() {
+        for url in [
+            "http://localhost:18999/a",
+            "http://LOCALHOST.:18999/a",
+            "http://127.0.0.1./a",
+        ] {
+            let why = webhook_target_refused(url, false).unwrap_or_default();
+            assert!(why.contains("本机"), "{url}: {why:?}");
+        }
+        let why = webhook_target_refused("http://ops:pw@10.7.7.7/hook", false).unwrap_or_default();
+        assert!(why.contains("不能包含用户名或密码"), "{why}");
+    }
 
     #[test]
     fn the_servers_own_addresses_are_refused_as_webhook_targets() {

@@ -283,6 +283,11 @@ pub async fn follow_lists(state: Shared) {
             if seen.as_ref() != Some(&stamp) || read_back || rebuild_due(built, at) {
                 follow_lists_at(&s, at, read_back)?;
             }
+            // The red list's count as shown is read again when the lists changed (a subject
+            // newly on a serious list leaves it), not only with the five-minute figures.
+            if seen.is_some() && seen.as_ref() != Some(&stamp) {
+                s.red_shown.store(-1, std::sync::atomic::Ordering::Relaxed);
+            }
             Ok::<_, store::StoreError>(stamp)
         })
         .await;

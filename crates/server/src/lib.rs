@@ -160,6 +160,9 @@ pub struct AppState {
     pub figures: std::sync::RwLock<Vec<(String, String)>>,
     /// `GET /api/v1/stats` as the public may read it, recomputed with the figures.
     pub public_stats: std::sync::RwLock<Option<store::Stats>>,
+    /// The red list's entries as its page shows them (those of subjects on a serious list set
+    /// aside), counted with the home page's figures; -1 before the first count.
+    pub red_shown: std::sync::atomic::AtomicI64,
     /// List entries in force, for checks (联合奖惩).
     pub lists: Arc<joint::ListIndex>,
     /// Checks are recorded in groups by one writer.
@@ -264,6 +267,7 @@ impl AppState {
             search,
             figures: Default::default(),
             public_stats: Default::default(),
+            red_shown: std::sync::atomic::AtomicI64::new(-1),
         })
     }
 }

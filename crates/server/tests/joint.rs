@@ -2040,6 +2040,21 @@ async fn webhooks_are_listed_tried_and_documented() {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
         assert!(r.text().contains(says), "{}", r.text());
     }
+    // The refused password is not kept in the trail either, nor a query's token.
+    let r = h
+        .post_json(
+            "/api/v1/webhooks",
+            Role::Admin,
+            json!({"unit": "盐城市交通运输局", "url": format!("{url}?token=secret123")}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let kept = format!("{:?}", h.trail("webhook.set", "盐城市交通运输局"));
+    assert!(
+        !kept.contains("S3cret") && !kept.contains("secret123") && kept.contains("***@10.7.7.7"),
+        "{kept}"
+    );
+
     assert_eq!(
         h.get("/console/webhooks", Role::Handling).await.status,
         StatusCode::FORBIDDEN

@@ -1259,6 +1259,8 @@ async fn the_red_list_leaves_out_a_subject_on_the_serious_list() {
     let page = h.get("/lists/red", Role::Public).await.text();
     assert!(page.contains(&other), "{page}");
     assert!(!page.contains(&h.org), "{page}");
+    // Its total is what it shows, on its first page too.
+    assert!(page.contains("<span>共1条，第1页</span>"), "{page}");
     assert!(page.contains("在列期间不实施守信激励"), "{page}");
     let listed = h.get("/lists/serious", Role::Public).await.text();
     assert!(listed.contains(&h.org), "{listed}");

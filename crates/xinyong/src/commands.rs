@@ -1116,7 +1116,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
             auth::Role::Handling,
             Some("盐城市行政审批局"),
         ),
-        ("bank-demo", "金融机构用户", auth::Role::Financial, None),
+        ("bank-demo", "演示农村商业银行", auth::Role::Financial, None),
         ("qiye-demo", "企业用户", auth::Role::Subject, None),
     ];
     if listed.is_some() {

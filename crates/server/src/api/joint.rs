@@ -1900,8 +1900,8 @@ pub async fn set_webhook(
         Some(req.unit.clone()),
         "ok",
         Some(match before {
-            Some(old) => format!("url={} 原地址={old}", domain::text::echo(&url)),
-            None => format!("url={}", domain::text::echo(&url)),
+            Some(old) => format!("url={} 原地址={}", url_for_trail(&url), url_for_trail(&old)),
+            None => format!("url={}", url_for_trail(&url)),
         }),
     );
     let r = crate::context::write_carrying(&state, &ctx, entry, move |carried| {
@@ -1943,6 +1943,24 @@ pub async fn set_webhook(
     })
     .await;
     r.map(Json)
+}
+
+/// An address as the trail keeps it: a user name and password, or a query (which may carry a
+/// token), left out — the trail is kept for ever and read by the auditor.
+fn url_for_trail(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return domain::text::echo(url);
+    };
+    let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => authority.to_string(),
+    };
+    let path = match path.split_once(['?', '#']) {
+        Some((p, _)) => format!("{p}?…"),
+        None => path.to_string(),
+    };
+    domain::text::echo(&format!("{scheme}://{authority}{path}"))
 }
 
 /// The name a unit's webhook is kept under, however the unit was typed (short name, USCC):
