@@ -282,6 +282,20 @@ pub fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError 
     )
 }
 
+/// A request's media type, lower-cased, without its parameters (`text/csv; charset=…` is
+/// `text/csv`); empty when it has none.
+pub fn media_type(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
 /// `Query<T>` whose rejections are API errors.
 pub struct ApiQuery<T>(pub T);
 

@@ -96,25 +96,33 @@ pub fn answers_in_html(path: &str) -> bool {
 /// An error that left a handler (or the router, or the rate limit) as the API's JSON, for a
 /// page's address: the same status and headers (`Retry-After`), as a Chinese page.
 pub async fn as_page(resp: Response) -> Response {
-    let (mut parts, body) = resp.into_parts();
-    let json: serde_json::Value = axum::body::to_bytes(body, 64 << 10)
-        .await
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    let text = |k: &str| json["error"][k].as_str().unwrap_or_default().to_string();
+    let (parts, said) = error_said(resp).await;
     let heading = match parts.status {
         StatusCode::NOT_FOUND => "未找到",
         StatusCode::TOO_MANY_REQUESTS => "访问过于频繁",
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => "无权访问",
         _ => "请求未能完成",
     };
-    let page = message(
-        parts.status,
-        heading,
-        format!("{}（请求号 {}）", text("message"), text("request_id")),
-    );
-    // The page's body and type, the error's status and other headers (Retry-After).
+    let page = message(parts.status, heading, said);
+    page_in(parts, page)
+}
+
+/// An API error's answer taken apart: its status and headers, and what it says with its
+/// request id (as a page shows it).
+pub async fn error_said(resp: Response) -> (axum::http::response::Parts, String) {
+    let (parts, body) = resp.into_parts();
+    let json: serde_json::Value = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let text = |k: &str| json["error"][k].as_str().unwrap_or_default().to_string();
+    let said = format!("{}（请求号 {}）", text("message"), text("request_id"));
+    (parts, said)
+}
+
+/// A page's body and type under an error's status and other headers (Retry-After).
+pub fn page_in(mut parts: axum::http::response::Parts, page: Response) -> Response {
     let (page_parts, body) = page.into_parts();
     for name in [
         axum::http::header::CONTENT_TYPE,

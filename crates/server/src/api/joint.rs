@@ -1377,15 +1377,7 @@ pub async fn create_batch(
     }
     // A list of codes is a CSV or a workbook: another type (a JSON array) was read as one code
     // per line and every line reported invalid.
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let ct = crate::body::media_type(&headers);
     if !matches!(
         ct.as_str(),
         "" | "text/csv"

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ingest::{Format, ImportOptions, ImportSummary, Importer};
 use serde::{Deserialize, Serialize};
@@ -38,17 +38,7 @@ fn format_of(req: &Request, explicit: Option<&str>) -> Result<Format, ApiError> 
         return Format::parse(f)
             .ok_or_else(|| ApiError::Unprocessable(format!("格式“{f}”应为 csv、xlsx 或 json")));
     }
-    let ct = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match ct.as_str() {
+    match crate::body::media_type(req.headers()).as_str() {
         "application/json" => Ok(Format::Json),
         "application/x-ndjson" | "application/jsonl" => Ok(Format::JsonLines),
         "text/csv" | "application/csv" => Ok(Format::Csv),

@@ -553,28 +553,9 @@ pub fn message(
 /// form the extractor refused before the handler ran), as a console page with the officer's
 /// menu: the same status and headers, the message and request id.
 pub async fn as_page(ctx: &Ctx, resp: Response) -> Response {
-    let (mut parts, body) = resp.into_parts();
-    let json: serde_json::Value = axum::body::to_bytes(body, 64 << 10)
-        .await
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    let text = |k: &str| json["error"][k].as_str().unwrap_or_default().to_string();
-    let page = message(
-        ctx,
-        parts.status,
-        "操作未完成",
-        &format!("{}（请求号 {}）", text("message"), text("request_id")),
-        None,
-    );
-    let (page_parts, body) = page.into_parts();
-    for name in [header::CONTENT_TYPE, header::CONTENT_LENGTH] {
-        parts.headers.remove(&name);
-        if let Some(v) = page_parts.headers.get(&name) {
-            parts.headers.insert(name, v.clone());
-        }
-    }
-    Response::from_parts(parts, body)
+    let (parts, said) = crate::portal::error_said(resp).await;
+    let page = message(ctx, parts.status, "操作未完成", &said, None);
+    crate::portal::page_in(parts, page)
 }
 
 /// What a console page answers when the role table says no.
