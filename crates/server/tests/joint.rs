@@ -2651,6 +2651,9 @@ async fn the_console_marks_exceptions_and_acts_on_entries() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let to = r.headers[header::LOCATION].to_str().unwrap().to_string();
+    let said = h.get(&to, Role::Handling).await.text();
+    assert!(said.contains(&format!("已撤销例外{ex_id}")), "{said}");
     let page = h.get("/console/exceptions", Role::Handling).await.text();
     // A revoked exception stays listed a while as revoked, with who, when and why, and no
     // button: the unit learns what became of it.

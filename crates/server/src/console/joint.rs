@@ -940,7 +940,17 @@ pub async fn unsubscribe(State(state): State<Shared>, ctx: Ctx, body: Bytes) -> 
 
 /// The exceptions the caller may see (its unit's and the credit office's; the office every
 /// one), newest first, with whether each still holds and a button to revoke those it may.
-pub async fn exceptions(State(state): State<Shared>, ctx: Ctx) -> Response {
+#[derive(serde::Deserialize, Default)]
+pub struct ExceptionsParams {
+    /// An exception just revoked (after the form's redirect): said at the top of the page.
+    pub revoked: Option<i64>,
+}
+
+pub async fn exceptions(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    crate::body::ApiQuery(q): crate::body::ApiQuery<ExceptionsParams>,
+) -> Response {
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         let p = &c.principal;
@@ -1011,7 +1021,13 @@ pub async fn exceptions(State(state): State<Shared>, ctx: Ctx) -> Response {
         Ok(rows) => render(
             StatusCode::OK,
             pages::Exceptions {
-                frame: frame(&ctx, "核查例外", "/console/exceptions"),
+                frame: {
+                    let mut f = frame(&ctx, "核查例外", "/console/exceptions");
+                    f.flash = q.revoked.map(|n| {
+                        format!("已撤销例外{n}：此后核查该主体该事项时，这条命中重新计入。")
+                    });
+                    f
+                },
                 rows,
             },
         ),
@@ -1034,7 +1050,7 @@ pub async fn revoke_exception(
     };
     match api::revoke_exception(State(state.clone()), ctx.clone(), ApiPath(id), ApiJson(req)).await
     {
-        Ok(_) => see_other("/console/exceptions"),
+        Ok(_) => see_other(&format!("/console/exceptions?revoked={id}")),
         Err(e) => error_page(&ctx, e),
     }
 }
