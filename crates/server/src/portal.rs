@@ -768,32 +768,21 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
             ..Default::default()
         };
         let records = s.store.public_records(&q)?;
-        // The whole column's count is the one kept with the home page's figures (a count over
-        // millions); a filtered one is known on its last page (what the pages before held and
-        // this one's rows). Counting it on every page cost the filtered penalties page a p99 of
-        // 97-227 ms on a 1M-record store (goal 50 ms).
-        // The red list whole: its count as shown, kept with the home page's figures.
-        let red = (!filtered && classes == ["HMD"])
-            .then(|| {
-                if s.red_shown.load(std::sync::atomic::Ordering::Relaxed) < 0 {
-                    compute_figures(&s)?;
-                }
-                Ok::<_, ApiError>(s.red_shown.load(std::sync::atomic::Ordering::Relaxed))
-            })
-            .transpose()?;
-        let last_page = records.len() <= PER_PAGE;
-        let total = if last_page {
-            // Exact, and free: what the pages before held and this one's rows.
+        // 共 N 条 without counting on every page (a count on every filtered page put the
+        // penalties page's p99 at 97-227 ms on a 1M-record store, goal 50 ms): exact on the
+        // last page (the pages before and its own rows); a whole column from the counts kept
+        // with the home page's figures; a filtered one only on its last page.
+        use std::sync::atomic::Ordering::Relaxed;
+        let total = if records.len() <= PER_PAGE {
             format!("共{}条", q.offset + records.len() as i64)
-        } else if let Some(n) = red {
-            format!("共{n}条")
-        } else if filtered || !unless.is_empty() {
-            let n = records.len() as i64;
-            if n > PER_PAGE as i64 {
-                String::new()
-            } else {
-                format!("共{}条", q.offset + n)
+        } else if filtered {
+            String::new()
+        } else if !unless.is_empty() {
+            // The red list: its count as shown, subjects on a serious list left out.
+            if s.red_shown.load(Relaxed) < 0 {
+                compute_figures(&s)?;
             }
+            format!("共{}条", s.red_shown.load(Relaxed))
         } else {
             let kept: i64 = public_stats(&s)?
                 .records_by_class

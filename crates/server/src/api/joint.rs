@@ -1880,23 +1880,21 @@ pub async fn set_webhook(
     }
     let (s, c) = (state.clone(), ctx.clone());
     // Where a unit's alerts (whom they name) are sent, and where they went before: on the trail.
-    let before = state
-        .platform
-        .webhook(&req.unit)
-        .ok()
-        .flatten()
-        .map(|w| w.url);
     let entry = crate::context::audit_entry(
         &ctx,
         "webhook.set",
         Some(req.unit.clone()),
         "ok",
-        Some(match before {
-            Some(old) => format!("url={} 原地址={}", url_for_trail(&url), url_for_trail(&old)),
-            None => format!("url={}", url_for_trail(&url)),
-        }),
+        Some(format!("url={}", url_for_trail(&url))),
     );
     let r = crate::context::write_carrying(&state, &ctx, entry, move |carried| {
+        if let Some(old) = s.platform.webhook(&req.unit)? {
+            carried.detail = Some(format!(
+                "url={} 原地址={}",
+                url_for_trail(&url),
+                url_for_trail(&old.url)
+            ));
+        }
         // An institution's alerts go to an institution the platform knows (an account or a
         // token under its code): not to any company's code typed here.
         if let Some(code) = req.unit.strip_prefix(FINANCIAL_PREFIX)

@@ -135,16 +135,14 @@ pub async fn login_form(
             login_csrf: token.clone(),
         },
     );
-    with_cookie(
-        page,
-        format!(
-            "{LOGIN_COOKIE}={token}; Path=/console/login; HttpOnly; SameSite=Strict; Max-Age=7200{}",
-            if state.config.secure_cookies {
-                "; Secure"
-            } else {
-                ""
-            }
-        ),
+    with_cookie(page, login_cookie(&token, state.config.secure_cookies))
+}
+
+/// The login form's cookie for `token` (see [`LOGIN_COOKIE`]).
+fn login_cookie(token: &str, secure: bool) -> String {
+    format!(
+        "{LOGIN_COOKIE}={token}; Path=/console/login; HttpOnly; SameSite=Strict; Max-Age=7200{}",
+        if secure { "; Secure" } else { "" }
     )
 }
 
@@ -205,17 +203,7 @@ pub async fn login(
                 login_csrf: fresh.clone(),
             },
         );
-        return with_cookie(
-            page,
-            format!(
-                "{LOGIN_COOKIE}={fresh}; Path=/console/login; HttpOnly; SameSite=Strict; Max-Age=7200{}",
-                if state.config.secure_cookies {
-                    "; Secure"
-                } else {
-                    ""
-                }
-            ),
-        );
+        return with_cookie(page, login_cookie(&fresh, state.config.secure_cookies));
     }
     let username = f.username.trim().to_string();
     let (s, u, pw) = (state.clone(), username.clone(), f.password.clone());
