@@ -596,6 +596,8 @@ pub struct CheckPage {
     pub snippet: String,
     /// The entries still on their lists that the check found: (record id, list and 文书号).
     pub entry_choices: Vec<(String, String)>,
+    /// Those of them not already set aside by an exception in force for this subject and matter.
+    pub except_choices: Vec<(String, String)>,
     /// May mark a hit as a false positive (officers), may act on an entry (deciding units).
     pub can_except: bool,
     pub can_decide: bool,

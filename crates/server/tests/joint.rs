@@ -2618,6 +2618,11 @@ async fn the_console_marks_exceptions_and_acts_on_entries() {
     assert!(to.contains("?marked="), "{to}");
     let page = h.get(&to, Role::Handling).await.text();
     assert!(page.contains("已登记例外（编号"), "{page}");
+    // The hit now set aside is not offered for another exception.
+    assert!(
+        !page.contains(&format!("/console/checks/{id}/exception")),
+        "{page}"
+    );
     let made = h.trail("exception.create", &rid);
     assert!(
         made[0]

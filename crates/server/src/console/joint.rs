@@ -154,14 +154,25 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
             .class_by_code(code)
             .map_or(code.to_string(), |k| k.name.clone())
     };
-    let entry_choices: Vec<(String, String)> = now_entries
+    // An entry already set aside for this subject and matter, as it stands, is not offered for
+    // another exception (marking it again only returned the one in force).
+    let mut in_force = state.lists.exceptions(&c.subject_key, &c.matter);
+    in_force.retain(|x| x.unit.is_none() || x.unit == ctx.principal.unit);
+    let choice = |e: &joint::index::Entry| {
+        (
+            e.record_id.clone(),
+            format!("{} {}", list_name(&e.class_code), e.decision_no),
+        )
+    };
+    let entry_choices: Vec<(String, String)> = now_entries.iter().map(|(e, _)| choice(e)).collect();
+    let except_choices: Vec<(String, String)> = now_entries
         .iter()
-        .map(|(e, _)| {
-            (
-                e.record_id.clone(),
-                format!("{} {}", list_name(&e.class_code), e.decision_no),
-            )
+        .filter(|(e, _)| {
+            !in_force.iter().any(|x| {
+                x.record_id == e.record_id && joint::check::same_state(&x.record_hash, &e.hash)
+            })
         })
+        .map(|(e, _)| choice(e))
         .collect();
     let entries = c
         .entries
@@ -292,6 +303,7 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
         can_feedback: crate::access::CHECKERS.contains(&ctx.principal.role),
         snippet: api::snippet(state, &c, current)?,
         entry_choices,
+        except_choices,
         can_except: crate::access::OFFICERS.contains(&ctx.principal.role),
         can_decide: crate::access::LIST_DECIDERS.contains(&ctx.principal.role),
     })
