@@ -1028,7 +1028,25 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         files.sort_by_key(|f| f.class != "登记注册基本信息");
         let (mut read, mut accepted, mut rejected) = (0, 0, 0);
         for f in &files {
-            let s = importer.import_path(
+            // Each generated batch is on the trail as the operator's import (the demo's trail
+            // used to start empty, with 83 batches in the store).
+            let entry_first = |b: &ingest::Committing| {
+                platform
+                    .audit_append(
+                        &[Ctx::entry(
+                            "submission.create",
+                            Some(format!("submission:{}", b.submission_id)),
+                            Some(format!(
+                                "unit={} class={} file={} rows={} accepted={} rejected={} actor=demo",
+                                b.source_unit, b.class, f.file, b.rows_read, b.accepted, b.rejected
+                            )),
+                        )],
+                        ctx.clock.now(),
+                    )
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            };
+            let s = importer.import_path_then(
                 &dir.join(&f.file),
                 &ImportOptions {
                     unit: f.unit.clone(),
@@ -1037,6 +1055,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
                     channel: Channel::File,
                 },
                 &|_| {},
+                &entry_first,
             )?;
             read += s.rows_read;
             accepted += s.accepted;
@@ -1047,7 +1066,7 @@ fn demo(ctx: &Ctx, a: DemoArgs) -> Result<()> {
             files.len()
         );
         demo_self_reports(&store, &ctx.rules, ctx.clock.now())?;
-        demo_articles(&store, ctx.clock.now())?;
+        demo_articles(&store, &platform, ctx.clock.now())?;
     }
     // One account for every role, with a password shown here (demo only).
     let subject = store
@@ -1736,12 +1755,14 @@ fn hex_str(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// The demo's units file last month's self-reports (月度自报) of the decisions they made, so that
-/// the bulletin's 上报率 has figures: most as many as they reported, every fifth a few more,
-/// with the reason a unit gives.
 /// A few published articles for the portal's news columns, marked as the demo's own (the home
-/// page's three boxes were empty).
-fn demo_articles(store: &Store, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+/// page's three boxes were empty). Each is on the trail as made and published by the operator
+/// who ran the demo, like one written in the console.
+fn demo_articles(
+    store: &Store,
+    platform: &Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
     let today = domain::clock::beijing(now).date_naive();
     let articles = [
         (
@@ -1765,12 +1786,33 @@ fn demo_articles(store: &Store, now: chrono::DateTime<chrono::Utc>) -> Result<()
             "信用主体认为平台公示的信息有误的，可在线提出异议。平台在2个工作日内转送信息提供单位核实，信息提供单位应在10个工作日内核实处理，平台自提出之日起15个工作日内答复。\n（本文为演示数据。）",
         ),
     ];
+    let entry = |action: &str, id: i64, detail: String| {
+        platform
+            .audit_append(
+                &[Ctx::entry(
+                    action,
+                    Some(format!("article:{id}")),
+                    Some(detail),
+                )],
+                now,
+            )
+            .map(|_| ())
+    };
     for (column, title, body) in articles {
-        let id = store.create_article(column, title, body, "cli:演示数据生成", now, &|_| Ok(()))?;
-        store.set_article_status(id, "published", Some(today), now, &|| Ok(()))?;
+        let id =
+            store.create_article(column, title, body, "cli:演示数据生成", now, &|id| {
+                entry("article.create", id, "演示数据".into())
+            })?;
+        store.set_article_status(id, "published", Some(today), now, &|| {
+            entry("article.publish", id, format!("published_on={today}"))
+        })?;
     }
     Ok(())
 }
+
+/// The demo's units file last month's self-reports (月度自报) of the decisions they made, so that
+/// the bulletin's 上报率 has figures: most as many as they reported, every fifth a few more,
+/// with the reason a unit gives.
 
 fn demo_self_reports(
     store: &Store,

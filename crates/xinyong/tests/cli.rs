@@ -1488,6 +1488,16 @@ fn the_demo_on_postgres_builds_its_city_once() {
         news.iter()
             .all(|a| a.title.starts_with("【演示】") && a.status == "published")
     );
+    // Every batch and article it made is on the trail, and the trail verifies.
+    let trail = store::Store::open_platform(&pg.spec)
+        .unwrap()
+        .audit_page(1, 1000)
+        .unwrap();
+    let count = |action: &str| trail.iter().filter(|e| e.entry.action == action).count();
+    assert_eq!(count("submission.create") as i64, first, "{trail:?}");
+    assert_eq!((count("article.create"), count("article.publish")), (4, 4));
+    run_ok(xinyong(&pg.spec, &k, &["audit", "checkpoint"]));
+    run_ok(xinyong(&pg.spec, &k, &["audit", "verify"]));
     let again = run_ok(demo("2026-11-09T02:00:00Z", &[]));
     assert!(!again.contains("已导入"), "{again}");
     assert_eq!(submissions(), first);
