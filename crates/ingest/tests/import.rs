@@ -1777,6 +1777,43 @@ fn withdrawing_a_batch_names_the_records_later_batches_corrected() {
 
 /// Withdrawing a batch that only sent records again unchanged is refused, saying so: it changed
 /// nothing, and the records stand on the batch that published them (withdrawing that one
+/// A batch whose every row was rejected published nothing: withdrawing it is refused, saying it
+/// needs no withdrawal (it used to be marked withdrawn with 0 records).
+#[test]
+fn withdrawing_a_wholly_rejected_batch_is_refused() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    // The company's code with its check character changed: every row rejected.
+    let row = hengtai_penalty(&rules, "盐环罚〔2026〕44号", env)
+        .replace("91320900MA1MB4X50R", "91320900MA1MB4X50X");
+    let file = write(dir.path(), "bad.csv", &[row]);
+    for ts in stores() {
+        let keys = testkit::keys();
+        let clock = clock_on("2026-05-08");
+        let s = import(&ts.store, &rules, &keys, &clock, &file, env, "行政处罚");
+        assert_eq!((s.accepted, s.rejected), (0, 1), "{}: {s:?}", ts.name);
+        let w = store::Withdrawal {
+            unit: env,
+            actor: "李四",
+            reason: "整批报错，撤回",
+            at: clock.now(),
+        };
+        match ts.store.withdraw_submission(s.submission_id.unwrap(), &w) {
+            Err(store::StoreError::Refused(m)) => {
+                assert!(m.contains("1行均已退回") && m.contains("无需撤回"), "{m}")
+            }
+            other => panic!("{}: {other:?}", ts.name),
+        }
+        let sub = ts
+            .store
+            .submission(s.submission_id.unwrap())
+            .unwrap()
+            .unwrap();
+        assert_ne!(sub.status, "withdrawn", "{}", ts.name);
+    }
+}
+
 /// withdraws them).
 #[test]
 fn withdrawing_a_batch_of_unchanged_rows_is_refused_and_the_first_withdraws_them() {

@@ -404,6 +404,8 @@ pub struct PortalArticle {
     pub title: String,
     pub column: String,
     pub date: String,
+    /// The day its text last changed, when after `date`.
+    pub edited: Option<String>,
     pub paragraphs: Vec<String>,
     pub attachments: Vec<(String, String, String)>,
 }

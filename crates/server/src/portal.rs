@@ -1326,6 +1326,13 @@ async fn article(State(state): State<Shared>, ApiPath(id): ApiPath<i64>) -> Resp
             title: a.title.clone(),
             column: a.column_name.clone(),
             date: a.published_on.map(|d| d.to_string()).unwrap_or_default(),
+            // A change to the text after the day it went out is said, with its day (an edit
+            // before a scheduled day is part of what was published).
+            edited: a
+                .edited_at
+                .map(|t| domain::clock::beijing(t).date_naive())
+                .filter(|d| a.published_on.is_some_and(|p| *d > p))
+                .map(|d| d.to_string()),
             paragraphs: a
                 .body
                 .lines()

@@ -499,6 +499,25 @@ async fn articles_are_written_in_the_console_and_published_on_the_portal() {
     let t = page.text();
     assert!(t.contains("关于开展2026年度信用修复培训的通知") && t.contains("2026-06-09"));
     assert!(!t.contains("<script>alert"), "article bodies are escaped");
+    assert!(!t.contains("更新日期"), "{t}");
+    // Its text changed the day after it went out: the portal says so, with the day.
+    let r = h
+        .post_form(
+            &format!("/console/articles/{id}"),
+            Role::Admin,
+            &[
+                ("column", "通知公告"),
+                ("title", "关于开展2026年度信用修复培训的通知"),
+                ("body", "第一段（时间调整）。"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let t = h.get(&format!("/news/{id}"), Role::Public).await.text();
+    assert!(
+        t.contains("发布日期：2026-06-09 · 更新日期：2026-06-10") && t.contains("时间调整"),
+        "{t}"
+    );
     assert!(
         h.get("/", Role::Public)
             .await

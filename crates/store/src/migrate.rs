@@ -93,6 +93,12 @@ const CREDIT: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_case_channel_backfill.sql"),
         postgres: include_str!("../migrations/postgres/0013_case_channel_backfill.sql"),
     },
+    Migration {
+        version: 14,
+        name: "article_edited",
+        sqlite: include_str!("../migrations/sqlite/0014_article_edited.sql"),
+        postgres: include_str!("../migrations/postgres/0014_article_edited.sql"),
+    },
 ];
 
 /// The platform store's migrations (versions from 1001): accounts, sessions, tokens, audit;

@@ -79,6 +79,8 @@ pub struct Article {
     pub author: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When its text was last changed while published (None: as first published).
+    pub edited_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,8 +92,7 @@ pub struct Attachment {
     pub byte_size: i64,
 }
 
-const ARTICLE_COLUMNS: &str =
-    "article_id, column_name, title, body, published_on, status, author, created_at, updated_at";
+const ARTICLE_COLUMNS: &str = "article_id, column_name, title, body, published_on, status, author, created_at, updated_at, edited_at";
 
 fn article_from(r: &Row) -> Result<Article, StoreError> {
     Ok(Article {
@@ -104,6 +105,7 @@ fn article_from(r: &Row) -> Result<Article, StoreError> {
         author: r.text(6)?,
         created_at: r.time(7)?,
         updated_at: r.time(8)?,
+        edited_at: r.opt_time(9)?,
     })
 }
 
@@ -239,8 +241,16 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write(|c| {
             let n = c.execute(
-                "UPDATE articles SET column_name = $1, title = $2, body = $3, updated_at = $4 WHERE article_id = $5",
-                &[column.into(), title.into(), body.into(), at.into(), Val::Int(id)],
+                "UPDATE articles SET column_name = $1, title = $2, body = $3, updated_at = $4,
+                        edited_at = CASE WHEN status = 'published' THEN $4 ELSE edited_at END
+                  WHERE article_id = $5",
+                &[
+                    column.into(),
+                    title.into(),
+                    body.into(),
+                    at.into(),
+                    Val::Int(id),
+                ],
             )?;
             if n == 0 {
                 return Err(StoreError::NotFound(format!("文章{id}不存在")));

@@ -245,7 +245,7 @@ impl Store {
         self.write(|c| {
             let sub = c
                 .query_one(
-                    "SELECT source_unit, status, channel FROM submissions WHERE submission_id = $1",
+                    "SELECT source_unit, status, channel, accepted, rejected FROM submissions WHERE submission_id = $1",
                     &[Val::Int(submission_id)],
                 )?
                 .ok_or_else(|| StoreError::NotFound(format!("报送批次{submission_id}不存在")))?;
@@ -258,6 +258,14 @@ impl Store {
             }
             if sub.text(1)? == "withdrawn" {
                 return Err(StoreError::Refused(format!("报送批次{submission_id}已撤回")));
+            }
+            // A batch of which no row was accepted published nothing: there is nothing to take
+            // back (it used to be marked withdrawn, answering "0 withdrawn").
+            if sub.i64(3)? == 0 {
+                return Err(StoreError::Refused(format!(
+                    "报送批次{submission_id}没有入库的记录（{}行均已退回），无需撤回：改正退回的行后重新报送即可",
+                    sub.i64(4)?
+                )));
             }
             // The records it wrote (created or corrected) — what the batch changed. Rows it sent
             // again as they stood changed nothing: an earlier batch published those records, and

@@ -167,6 +167,8 @@ pub fn plan(rules: &Rulebook, opts: &GenOptions) -> Result<Plan, SynthError> {
                 ("盐城市人力资源和社会保障局", 1),
                 ("国家税务总局盐城市税务局", 1),
                 ("盐城市市场监督管理局", 1),
+                // 环境违法严重失信: the demo's ecology officer then has entries of its own.
+                ("盐城市生态环境局", 1),
             ]),
         ),
     ));

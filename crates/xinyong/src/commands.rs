@@ -1813,7 +1813,6 @@ fn demo_articles(
 /// The demo's units file last month's self-reports (月度自报) of the decisions they made, so that
 /// the bulletin's 上报率 has figures: most as many as they reported, every fifth a few more,
 /// with the reason a unit gives.
-
 fn demo_self_reports(
     store: &Store,
     rules: &Rulebook,

@@ -456,7 +456,7 @@ pub async fn withdraw_submission(
     params(("id" = i64, Path, description = "报送批次号")), request_body = Withdraw,
     responses(
         (status = 200, description = "本批次写入（新增或更正）的每条记录增加一个撤回版本；原样重报的记录由原批次报送，不随本批次撤回；此后已被其他批次更正的记录不撤回，在 left_corrected_later 和 corrected_by 中列明", body = Withdrawn),
-        (status = 409, description = "本批次已撤回，或没有可撤回的记录（均为原样重报，或均已被此后的批次更正），说明各有多少条及更正的批次号", body = ErrorBody),
+        (status = 409, description = "本批次已撤回，或没有入库的记录（均已退回，无需撤回），或没有可撤回的记录（均为原样重报，或均已被此后的批次更正），说明各有多少条及更正的批次号", body = ErrorBody),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
