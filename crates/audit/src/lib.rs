@@ -517,11 +517,19 @@ pub fn verify(
                     f.path.display()
                 )
             });
+            // No checkpoint signed yet is not a missing anchor: it is said as what it is.
             let none = anchors.is_empty().then(|| {
-                format!(
-                    "密钥文件旁没有本库的审计锚点（{}）：无法排除整条日志连同检查点被改写",
-                    f.path.display()
-                )
+                if checkpoints.is_empty() {
+                    format!(
+                        "本库尚未签署检查点，审计锚点（{}）中还没有它的记录：首个检查点签署前，无法排除整条日志被改写（可用 audit checkpoint 立即签署）",
+                        f.path.display()
+                    )
+                } else {
+                    format!(
+                        "密钥文件旁没有本库的审计锚点（{}）：无法排除整条日志连同检查点被改写",
+                        f.path.display()
+                    )
+                }
             });
             match (none, unreadable) {
                 (Some(a), Some(b)) => Some(format!("{a}；{b}")),

@@ -100,9 +100,9 @@ pub const FILE_READERS: &[Role] = &[Role::Deciding, Role::Handling, Role::Admin]
 /// A financial institution (信易贷: the files subjects authorised it to read).
 pub const FINANCIAL: &[Role] = &[Role::Financial];
 /// Who lists 信易贷 authorisations: the subject its own, an institution those given to it, the
-/// credit office and the auditor all.
-pub const AUTHORISATION_READERS: &[Role] =
-    &[Role::Subject, Role::Financial, Role::Admin, Role::Auditor];
+/// credit office all. Not the auditor: who asked which bank for credit, and why, is business
+/// data (the trail's `authorisation.*` entries tell the auditor what was done).
+pub const AUTHORISATION_READERS: &[Role] = &[Role::Subject, Role::Financial, Role::Admin];
 /// A subject objects; a source unit opens an objection on its own record (主动异议).
 pub const OBJECTORS: &[Role] = &[Role::Subject, Role::Reporter, Role::Reviewer];
 /// The units that handle cases, and the credit office.

@@ -173,6 +173,12 @@ fn scope(
             "信用主体账号不属于任何信源单位：请不要指定所属单位".into(),
         ));
     }
+    // The auditor audits every unit and acts for none (the list showed an auditor "of" a bureau).
+    if unit.is_some() && role == Role::Auditor {
+        return Err(ApiError::Unprocessable(
+            "安全审计员不属于任何信源单位：请不要指定所属单位".into(),
+        ));
+    }
     Ok((unit, subject_key))
 }
 
@@ -505,16 +511,13 @@ pub fn set_generated_password(
     Ok(password)
 }
 
-/// Checks and seals an account's mobile number and email address: `None` keeps what is there,
-/// an empty string clears it. A mobile number is 11 digits starting with 1; an address has one
-/// `@` and a dot after it.
-pub fn set_contact(
-    platform: &Store,
-    keys: &KeyRing,
-    account_id: i64,
+/// A mobile number and e-mail address as they will be kept, or why not: checked before an
+/// account is made with them (the command line made the account, then refused its number).
+/// A mobile number is 11 digits starting with 1; an address has one `@` and a dot after it.
+pub fn contact_checked<'a>(
     phone: Option<&str>,
-    email: Option<&str>,
-) -> Result<(), ApiError> {
+    email: Option<&'a str>,
+) -> Result<(Option<String>, Option<&'a str>), ApiError> {
     let phone: Option<String> = phone.map(|p| {
         p.chars()
             .filter(|c| !c.is_whitespace() && *c != '-')
@@ -538,6 +541,19 @@ pub fn set_contact(
             return Err(ApiError::Unprocessable("电子邮箱地址格式不正确".into()));
         }
     }
+    Ok((phone, email))
+}
+
+/// Checks ([`contact_checked`]) and seals an account's mobile number and email address: `None`
+/// keeps what is there, an empty string clears it.
+pub fn set_contact(
+    platform: &Store,
+    keys: &KeyRing,
+    account_id: i64,
+    phone: Option<&str>,
+    email: Option<&str>,
+) -> Result<(), ApiError> {
+    let (phone, email) = contact_checked(phone, email)?;
     let (old_phone, old_email) = platform
         .account_contact(account_id)?
         .ok_or_else(|| ApiError::NotFound(format!("账号{account_id}不存在")))?;

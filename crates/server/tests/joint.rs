@@ -1357,6 +1357,9 @@ async fn a_financial_institution_is_warned_about_the_organisations_it_follows() 
         "/api/v1/alerts",
         "/console/alerts",
         "/api/v1/exceptions?code=x",
+        // Which subject asked which bank for credit is business data too.
+        "/api/v1/authorisations",
+        "/console/authorisations",
     ] {
         assert_eq!(
             h.get(uri, Role::Auditor).await.status,

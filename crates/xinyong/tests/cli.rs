@@ -711,16 +711,28 @@ fn the_audit_trail_verifies_its_checkpoints_check_with_openssl_and_a_changed_row
     let out = xinyong(db, &k, &["audit", "verify", "--max-unsigned-minutes", "0"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    // It opens with what is wrong, not "完整"; the JSON says so too.
+    assert!(text.starts_with("审计日志不完整：末尾2条"), "{text}");
+    let out = xinyong(
+        db,
+        &k,
+        &["audit", "verify", "--max-unsigned-minutes", "0", "--json"],
+    )
+    .output()
+    .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["complete"], false, "{v}");
+    assert!(
+        v["problem"].as_str().is_some_and(|p| p.contains("未签署")),
+        "{v}"
     );
     run_ok(xinyong(db, &k, &["audit", "checkpoint"]));
     let ok = run_ok(xinyong(db, &k, &["audit", "verify", "--json"]));
     let v: Value = serde_json::from_str(ok.trim()).unwrap();
     assert!(v["first_break"].is_null());
+    assert_eq!(v["complete"], true, "{v}");
     assert_eq!(v["entries"], 2);
     assert_eq!(v["unsigned_entries"], 0);
     // The checkpoint's SM2 signature checks with stock OpenSSL 3 (distinguishing ID given).
@@ -795,7 +807,7 @@ fn a_trail_rewritten_unkeyed_with_its_checkpoints_deleted_is_found_by_the_anchor
             ));
         }
         let out = run_ok(xinyong(db, &k, &["audit", "verify"]));
-        assert!(out.contains("密钥文件旁没有本库的审计锚点"), "{out}");
+        assert!(out.contains("本库尚未签署检查点"), "{out}");
         run_ok(xinyong(db, &k, &["audit", "checkpoint"]));
         let out = run_ok(xinyong(db, &k, &["audit", "verify"]));
         assert!(out.contains("与库外锚点相符：1个锚点，至第2条"), "{out}");
@@ -1386,6 +1398,28 @@ fn accounts_are_disabled_and_enabled_on_the_command_line() {
     let db = db.to_str().unwrap();
     let k = testkit::key_file(dir.path());
     run_ok(xinyong(db, &k, &["migrate"]));
+    // Refused before anything is made: a mobile number that is none, an auditor of a unit.
+    for (extra, said) in [
+        (["--phone", "123"], "手机号码应为以1开头的11位数字"),
+        (
+            ["--unit", "盐城市生态环境局"],
+            "安全审计员不属于任何信源单位",
+        ),
+    ] {
+        let mut args = vec![
+            "accounts",
+            "create",
+            "--role",
+            "auditor",
+            "--username",
+            "shenji",
+        ];
+        args.extend(extra);
+        let out = xinyong(db, &k, &args).output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(said), "{err}");
+    }
     run_ok(xinyong(
         db,
         &k,
@@ -1496,6 +1530,7 @@ fn the_demo_on_postgres_builds_its_city_once() {
     let count = |action: &str| trail.iter().filter(|e| e.entry.action == action).count();
     assert_eq!(count("submission.create") as i64, first, "{trail:?}");
     assert_eq!((count("article.create"), count("article.publish")), (4, 4));
+    assert_eq!((count("account.create"), count("token.create")), (10, 2));
     run_ok(xinyong(&pg.spec, &k, &["audit", "checkpoint"]));
     run_ok(xinyong(&pg.spec, &k, &["audit", "verify"]));
     let again = run_ok(demo("2026-11-09T02:00:00Z", &[]));

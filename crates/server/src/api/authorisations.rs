@@ -195,8 +195,8 @@ pub(crate) async fn read_visible(
 }
 
 /// The authorisations `p` may see (API and console alike): a subject its own, an institution
-/// those given to it (an account or token without its code none), the credit office and the
-/// auditor all; the newest 500.
+/// those given to it (an account or token without its code none), the credit office all; the
+/// newest 500.
 pub(crate) fn visible(
     state: &Shared,
     p: &auth::Principal,
@@ -204,7 +204,7 @@ pub(crate) fn visible(
     Ok(match (p.role, &p.subject_key) {
         (Role::Subject, Some(k)) => state.platform.authorisations(Some(k), None, 500)?,
         (Role::Financial, Some(k)) => state.platform.authorisations(None, Some(k), 500)?,
-        (Role::Admin | Role::Auditor, _) => state.platform.authorisations(None, None, 500)?,
+        (Role::Admin, _) => state.platform.authorisations(None, None, 500)?,
         _ => Vec::new(),
     })
 }

@@ -471,7 +471,6 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
         }
         auth::Role::Auditor => {
             nav.push(("/console/audit", "审计日志"));
-            nav.push(("/console/authorisations", "信易贷授权"));
             nav.push(("/console/joint", "联合奖惩"));
             nav.push(("/console/cases/stats", "修复统计"));
         }
