@@ -132,20 +132,71 @@ impl Figures {
 /// and the year's brackets folded (`text::fold_doc_char`) and spaces dropped, cut to 16 bytes; `None` when a value is empty (the importer then
 /// keys the row by all its cells).
 pub fn decision_key(class_code: &str, values: &[&str]) -> Option<[u8; 16]> {
+    let folded: Vec<String> = values.iter().map(|v| doc_folded(v)).collect();
+    key_of(class_code, &folded)
+}
+
+/// The key the same decision would have if its number's year were bracketed the other way —
+/// 盐环罚（2026）221号 for 盐环罚〔2026〕221号 and back — or `None` when its number has no
+/// bracketed year. Parentheses are not folded into the key itself (records keyed before keep
+/// their keys, and every court's 案号 is written （2026）…); this second key lets an import
+/// find the record a unit reported with the other brackets, instead of publishing the decision
+/// twice.
+pub fn decision_key_written_otherwise(class_code: &str, values: &[&str]) -> Option<[u8; 16]> {
+    let folded: Vec<String> = values.iter().map(|v| doc_folded(v)).collect();
+    let swapped: Vec<String> = folded.iter().map(|v| swap_year_brackets(v)).collect();
+    if swapped == folded {
+        return None;
+    }
+    key_of(class_code, &swapped)
+}
+
+fn doc_folded(v: &str) -> String {
+    v.chars()
+        .map(crate::text::fold_doc_char)
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// `(2026)` ⇄ `〔2026〕` wherever four digits are so enclosed (after `fold_doc_char`, full-width
+/// parentheses are ASCII).
+fn swap_year_brackets(v: &str) -> String {
+    let chars: Vec<char> = v.chars().collect();
+    let mut out = String::with_capacity(v.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let close = match chars[i] {
+            '(' => Some((')', '〔', '〕')),
+            '〔' => Some(('〕', '(', ')')),
+            _ => None,
+        };
+        if let Some((end, open_as, close_as)) = close
+            && i + 5 < chars.len()
+            && chars[i + 1..i + 5].iter().all(char::is_ascii_digit)
+            && chars[i + 5] == end
+        {
+            out.push(open_as);
+            out.extend(&chars[i + 1..i + 5]);
+            out.push(close_as);
+            i += 6;
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+fn key_of(class_code: &str, folded: &[String]) -> Option<[u8; 16]> {
     use sm3::{Digest, Sm3};
     let mut h = Sm3::new();
     h.update(class_code.as_bytes());
-    for v in values {
-        let folded: String = v
-            .chars()
-            .map(crate::text::fold_doc_char)
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        if folded.is_empty() {
+    for v in folded {
+        if v.is_empty() {
             return None;
         }
         h.update([0]);
-        h.update(folded.as_bytes());
+        h.update(v.as_bytes());
     }
     let out: [u8; 32] = h.finalize().into();
     out[..16].try_into().ok()
@@ -170,6 +221,20 @@ pub fn previous_month(today: chrono::NaiveDate) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_number_with_its_year_bracketed_otherwise_has_the_other_key() {
+        let k = |v: &str| super::decision_key("CF", &[v]);
+        let other = |v: &str| super::decision_key_written_otherwise("CF", &[v]);
+        assert_eq!(other("盐环罚（2026）221号"), k("盐环罚〔2026〕221号"));
+        assert_eq!(other("盐环罚(2026)221号"), k("盐环罚[2026]221号"));
+        assert_eq!(other("盐环罚〔2026〕221号"), k("盐环罚（2026）221号"));
+        // Keys themselves still tell the two apart; no year, no second key.
+        assert_ne!(k("盐环罚（2026）221号"), k("盐环罚〔2026〕221号"));
+        assert_eq!(other("盐环罚221号"), None);
+        assert_eq!(other("盐环罚（202）221号"), None);
+        assert_eq!(other("（2026）"), k("〔2026〕"));
+    }
 
     #[test]
     fn the_month_reported_now_is_the_one_before() {

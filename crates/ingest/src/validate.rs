@@ -195,6 +195,25 @@ impl<'a> Validator<'a> {
         h.finish()[..16].try_into().ok()
     }
 
+    /// [`Self::decision_key`] of the same number with its year bracketed the other way, if it
+    /// has a bracketed year (monitored classes only).
+    pub fn decision_key_otherwise(&self, raw: &RawRow) -> Option<[u8; 16]> {
+        if self.class.key.is_empty() || !self.rules.monitoring.classes.contains(&self.class.code) {
+            return None;
+        }
+        let values = self
+            .class
+            .key
+            .iter()
+            .map(|k| {
+                let i = self.class.index_of(k)?;
+                Some(self.value(raw, i).unwrap_or_default())
+            })
+            .collect::<Option<Vec<String>>>()?;
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        domain::monitoring::decision_key_written_otherwise(&self.class.code, &values)
+    }
+
     /// The decision date of a row, if its cell can be read (for a rejected row's month).
     pub fn decision_date(&self, raw: &RawRow) -> Option<NaiveDate> {
         let i = self.class.index_of_role(Role::DecisionDate)?;
@@ -589,6 +608,7 @@ impl<'a> Validator<'a> {
             }
         }
         row.decision_key = self.decision_key(raw);
+        row.decision_key_otherwise = self.decision_key_otherwise(raw);
         Ok(row)
     }
 
@@ -945,6 +965,7 @@ impl<'a> Validator<'a> {
                 .and_then(Typed::text)
                 .map(str::to_string),
             decision_key: None,
+            decision_key_otherwise: None,
         };
 
         // A class of which only some values are published (纳税信用: grade A): the others are

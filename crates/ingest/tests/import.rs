@@ -1777,6 +1777,87 @@ fn withdrawing_a_batch_names_the_records_later_batches_corrected() {
 
 /// Withdrawing a batch that only sent records again unchanged is refused, saying so: it changed
 /// nothing, and the records stand on the batch that published them (withdrawing that one
+/// The same penalty sent again with its number's year in （） instead of 〔〕 is one decision: the
+/// new row stands and the old record is withdrawn saying why (two records published it twice).
+#[test]
+fn a_decision_resent_with_its_year_in_parentheses_replaces_the_old_record() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let first = write(
+        dir.path(),
+        "a.csv",
+        &[hengtai_penalty(&rules, "盐环罚〔2026〕221号", env)],
+    );
+    let again = write(
+        dir.path(),
+        "b.csv",
+        &[hengtai_penalty(&rules, "盐环罚（2026）221号", env)],
+    );
+    // Another decision of the same subject is left alone.
+    let other = write(
+        dir.path(),
+        "c.csv",
+        &[hengtai_penalty(&rules, "盐环罚（2026）222号", env)],
+    );
+    for ts in stores() {
+        let keys = testkit::keys();
+        let clock = clock_on("2026-05-08");
+        import(&ts.store, &rules, &keys, &clock, &first, env, "行政处罚");
+        let s = import(&ts.store, &rules, &keys, &clock, &again, env, "行政处罚");
+        assert_eq!(s.created, 1, "{}: {s:?}", ts.name);
+        assert!(
+            s.notices
+                .iter()
+                .any(|n| n.contains("年份括号写法不同") && n.contains("原记录已撤回")),
+            "{}: {:?}",
+            ts.name,
+            s.notices
+        );
+        let s = import(&ts.store, &rules, &keys, &clock, &other, env, "行政处罚");
+        assert!(s.notices.is_empty(), "{}: {:?}", ts.name, s.notices);
+        let (_, records) = ts
+            .store
+            .subject_file("91320900MA1MB4X50R", None)
+            .unwrap()
+            .unwrap();
+        let mut now: Vec<(String, domain::record::ChangeKind)> = records
+            .iter()
+            .map(|r| {
+                let v = r.current().unwrap();
+                (
+                    store::payload_pairs(&v.payload)
+                        .into_iter()
+                        .find(|(k, _)| k == "CF_WSH")
+                        .map(|(_, v)| v)
+                        .unwrap_or_default(),
+                    v.change,
+                )
+            })
+            .collect();
+        now.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            now,
+            [
+                (
+                    "盐环罚〔2026〕221号".to_string(),
+                    domain::record::ChangeKind::Withdrawn
+                ),
+                (
+                    "盐环罚（2026）221号".to_string(),
+                    domain::record::ChangeKind::Created
+                ),
+                (
+                    "盐环罚（2026）222号".to_string(),
+                    domain::record::ChangeKind::Created
+                ),
+            ],
+            "{}",
+            ts.name
+        );
+    }
+}
+
 /// A batch whose every row was rejected published nothing: withdrawing it is refused, saying it
 /// needs no withdrawal (it used to be marked withdrawn with 0 records).
 #[test]

@@ -135,6 +135,10 @@ pub struct PreparedRow {
     /// (SM3, stored as hex), so that a rejected decision sent again and accepted stops counting
     /// as rejected.
     pub decision_key: Option<[u8; 16]>,
+    /// The key of the same decision with its number's year bracketed the other way
+    /// (`domain::monitoring::decision_key_written_otherwise`): finds the record the unit
+    /// reported as 〔2026〕 when it now writes （2026）.
+    pub decision_key_otherwise: Option<[u8; 16]>,
 }
 
 /// What writing a row did.

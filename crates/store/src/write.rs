@@ -83,6 +83,9 @@ struct Candidate {
     on_time_until: Option<NaiveDate>,
     person: bool,
     name: String,
+    /// The old record is this subject's own, its number's year bracketed the other way
+    /// (〔2026〕 then （2026）): the same decision reported again, not another party.
+    written_otherwise: bool,
 }
 
 /// Records a submission keeps to judge at its end; past this, only their number is told.
@@ -431,7 +434,9 @@ impl SubmissionWriter<'_> {
             Backend::Postgres => {
                 let keys: Vec<Val> = rows
                     .iter()
-                    .filter_map(|r| r.decision_key.map(|k| Val::Bytes(k.to_vec())))
+                    .flat_map(|r| [r.decision_key, r.decision_key_otherwise])
+                    .flatten()
+                    .map(|k| Val::Bytes(k.to_vec()))
                     .collect();
                 let mut params = base.to_vec();
                 params.push(Val::Array(keys));
@@ -450,7 +455,8 @@ impl SubmissionWriter<'_> {
                 let mut asked = HashSet::new();
                 let keys: Vec<[u8; 16]> = rows
                     .iter()
-                    .filter_map(|r| r.decision_key)
+                    .flat_map(|r| [r.decision_key, r.decision_key_otherwise])
+                    .flatten()
                     .filter(|k| asked.insert(*k))
                     .collect();
                 let mut at = 0;
@@ -471,7 +477,11 @@ impl SubmissionWriter<'_> {
             let payload: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_str(&f.text(3)?).unwrap_or_default();
             for r in rows.iter().filter(|r| {
-                r.decision_key.is_some_and(|k| k[..] == decision[..]) && r.subject.key != subject
+                (r.decision_key.is_some_and(|k| k[..] == decision[..]) && r.subject.key != subject)
+                    || (r
+                        .decision_key_otherwise
+                        .is_some_and(|k| k[..] == decision[..])
+                        && r.subject.key == subject)
             }) {
                 if self.candidates.len() >= CANDIDATES_KEPT {
                     self.notes_left_out += 1;
@@ -489,6 +499,7 @@ impl SubmissionWriter<'_> {
                     on_time_until: r.on_time_until,
                     person: r.subject.kind == SubjectKind::NaturalPerson,
                     name: r.subject.name.clone(),
+                    written_otherwise: r.subject.key == subject,
                 });
             }
         }
@@ -526,6 +537,11 @@ impl SubmissionWriter<'_> {
             if old.i64(1)? == self.submission_id
                 || !matches!(change.as_str(), "created" | "corrected" | "repaired")
             {
+                continue;
+            }
+            if c.written_otherwise {
+                self.settle_written_otherwise(&c, &id, &change)?;
+                ended.insert(id);
                 continue;
             }
             if change == "repaired" {
@@ -602,6 +618,58 @@ impl SubmissionWriter<'_> {
                 c.row_no
             ));
         }
+        Ok(())
+    }
+
+    /// A decision this subject's record already reports, sent again with its number's year
+    /// bracketed the other way (盐环罚（2026）221号 after 盐环罚〔2026〕221号): the new row is
+    /// the unit's writing now, and the old record is withdrawn saying so — two records would
+    /// publish one penalty twice. A repaired old record stays (withdrawing it would publish
+    /// the decision again unrepaired): the unit is told to withdraw the new row.
+    fn settle_written_otherwise(
+        &mut self,
+        c: &Candidate,
+        id: &str,
+        change: &str,
+    ) -> Result<(), StoreError> {
+        if change == "repaired" {
+            self.note(format!(
+                "第{}行：该主体已有同一决定的记录（{id}，文书号年份括号写法不同），且已信用修复；本行已入库，如系同一决定，请撤回本行记录",
+                c.row_no
+            ));
+            return Ok(());
+        }
+        let reason = format!(
+            "文书号写法更正：同一决定由本单位第{}号报送批次第{}行重报（年份括号写法不同），以新报送的记录为准",
+            self.submission_id, c.row_no
+        );
+        let (unit, actor) = (self.source_unit.clone(), self.actor.clone());
+        let w = crate::withdraw::Withdrawal {
+            unit: &unit,
+            actor: &actor,
+            reason: &reason,
+            at: self.now,
+        };
+        let first_receipt = self
+            .conn
+            .query_one(
+                "SELECT recorded_at FROM record_versions
+                 WHERE subject_key = $1 AND record_key = $2 AND version_no = 1",
+                &[c.old_subject.as_str().into(), Val::Bytes(c.old_key.clone())],
+            )?
+            .map(|r| r.time(0))
+            .transpose()?;
+        crate::withdraw::end_on(&mut *self.conn, &c.old_subject, &c.old_key, &w, "withdrawn")?;
+        if let (Some(received), Some(until)) = (first_receipt, c.on_time_until)
+            && domain::clock::beijing(received).date_naive() <= until
+        {
+            self.judge_on_time_from(c, id)?;
+        }
+        self.superseded += 1;
+        self.note(format!(
+            "第{}行：该主体已有同一决定的记录（{id}），文书号年份括号写法不同（〔〕与（）），视为同一决定重报，原记录已撤回，以本行为准",
+            c.row_no
+        ));
         Ok(())
     }
 
