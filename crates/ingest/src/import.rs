@@ -641,14 +641,10 @@ impl Importer<'_> {
                                 .into(),
                         ));
                     }
-                    // The same bytes again are a repeat only if they changed nothing: a file
-                    // sent back after a correction (or a withdrawal) restores what it says.
-                    let same = if counts.created == 0 && counts.corrected == 0 && w.superseded == 0
-                    {
-                        w.find_same_submission(&digest, &unit.name, &class.code)?
-                    } else {
-                        None
-                    };
+                    // The same bytes again change nothing, whatever happened since: an old
+                    // file sent again (a retry, a system's re-export) used to undo the
+                    // corrections later batches made. What it would have changed is said.
+                    let same = w.find_same_submission(&digest, &unit.name, &class.code)?;
                     let mut notices = notices;
                     let (submission_id, duplicate_of) = match same {
                         Some(earlier) => {
@@ -656,6 +652,12 @@ impl Importer<'_> {
                             // nightly re-export or a retry is told so too (the earlier batch's
                             // own notes are on its page, and not said again).
                             notices.extend(w.still_withdrawn_notice());
+                            let differ = counts.corrected + counts.created;
+                            if differ > 0 {
+                                notices.push(format!(
+                                    "本文件与报送批次{earlier}完全相同，未重复入库；其中{differ}条记录此后已被更正或变更，本次重报不会恢复原内容；如确需恢复，请修改后重新报送"
+                                ));
+                            }
                             drop(w); // rolls back: the same bytes again change nothing
                             (None, Some(earlier))
                         }

@@ -1646,16 +1646,26 @@ fn a_debtor_who_paid_in_full_is_not_reported_onto_the_list() {
     }
 }
 
-/// A file sent again after a later file corrected its rows restores what it says: it is not
-/// taken for a repeat of itself because its bytes were seen before.
+/// A file sent again after a later file corrected its rows changes nothing (the same bytes
+/// are a repeat whatever happened since): the correction stands, and the unit is told what
+/// the repeat would have changed. A changed file still corrects.
 #[test]
-fn the_first_file_sent_again_after_a_correction_restores_its_content() {
+fn the_first_file_sent_again_after_a_correction_changes_nothing() {
     let rules = Rulebook::builtin().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let env = "盐城市生态环境局";
     let row = hengtai_penalty(&rules, "盐环罚〔2026〕41号", env);
     let first = write(dir.path(), "a.csv", std::slice::from_ref(&row));
     let changed = write(dir.path(), "b.csv", &[row.replace("0.3", "0.4")]);
+    // The first content again, written otherwise (another file name, CRLF): a correction.
+    let restored = dir.path().join("c.csv");
+    std::fs::write(
+        &restored,
+        std::fs::read_to_string(&first)
+            .unwrap()
+            .replace('\n', "\r\n"),
+    )
+    .unwrap();
     for ts in stores() {
         let keys = testkit::keys();
         let clock = clock_on("2026-05-08");
@@ -1664,48 +1674,53 @@ fn the_first_file_sent_again_after_a_correction_restores_its_content() {
         assert_eq!((a.created, b.corrected), (1, 1), "{}", ts.name);
         let again = import(&ts.store, &rules, &keys, &clock, &first, env, "行政处罚");
         assert_eq!(
-            (again.corrected, again.duplicate_of),
-            (1, None),
+            (again.duplicate_of, again.submission_id),
+            (a.submission_id, None),
             "{}: {again:?}",
             ts.name
         );
-        assert!(again.submission_id.is_some(), "{}", ts.name);
-        // And it says so: which row undid which batch's correction.
         let told = again.notices.join("\n");
         assert!(
             told.contains(&format!(
-                "第2行：该记录恢复为第1版的内容，撤销了报送批次{}所做的更正（第2版）",
-                b.submission_id.unwrap()
+                "本文件与报送批次{}完全相同，未重复入库；其中1条记录此后已被更正",
+                a.submission_id.unwrap()
             )),
             "{}: {told}",
             ts.name
         );
-        assert!(
-            b.notices.iter().all(|n| !n.contains("恢复为")),
-            "{}: {:?}",
-            ts.name,
-            b.notices
-        );
-        // The same bytes once more: now a repeat that changes nothing.
-        let repeat = import(&ts.store, &rules, &keys, &clock, &first, env, "行政处罚");
+        let current = |ts: &testkit::TestStore| {
+            let (_, records) = ts
+                .store
+                .subject_file("91320900MA1MB4X50R", None)
+                .unwrap()
+                .unwrap();
+            let v = records[0].current().unwrap().clone();
+            (v.version_no, v.payload)
+        };
+        let (n, payload) = current(&ts);
+        assert_eq!(n, 2, "{}: the correction stands", ts.name);
+        assert!(payload.contains("\"4000.00\""), "{}: {payload}", ts.name);
+        // Sent as a new file, the first content corrects again, and says whose correction it
+        // undid.
+        let c = import(&ts.store, &rules, &keys, &clock, &restored, env, "行政处罚");
         assert_eq!(
-            repeat.duplicate_of, a.submission_id,
-            "{}: {repeat:?}",
+            (c.corrected, c.duplicate_of),
+            (1, None),
+            "{}: {c:?}",
             ts.name
         );
-        let (_, records) = ts
-            .store
-            .subject_file("91320900MA1MB4X50R", None)
-            .unwrap()
-            .unwrap();
-        let v = records[0].current().unwrap();
-        assert_eq!(v.version_no, 3, "{}", ts.name);
         assert!(
-            v.payload.contains("\"3000.00\""),
-            "{}: {}",
+            c.notices.join("\n").contains(&format!(
+                "第2行：该记录恢复为第1版的内容，撤销了报送批次{}所做的更正（第2版）",
+                b.submission_id.unwrap()
+            )),
+            "{}: {:?}",
             ts.name,
-            v.payload
+            c.notices
         );
+        let (n, payload) = current(&ts);
+        assert_eq!(n, 3, "{}", ts.name);
+        assert!(payload.contains("\"3000.00\""), "{}: {payload}", ts.name);
     }
 }
 
