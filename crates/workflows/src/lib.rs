@@ -502,19 +502,47 @@ impl Casework<'_> {
     /// Records the subject's public repair commitment (信用修复型承诺) as a 信用承诺 record, through
     /// the same importer and validation as any report, received by the deciding unit. Returns its
     /// number (一诺一码). Signing the same commitment twice on a day changes nothing.
+    /// A commitment number for a new application on `head` today that no commitment of the
+    /// subject carries yet: one signed earlier the same day (an application refused or
+    /// withdrawn, its commitment withdrawn with it) would otherwise be "signed" again as the
+    /// same bytes — a repeat that changes nothing — leaving the new application with none.
+    fn fresh_commitment_number(
+        &self,
+        head: &RecordHead,
+        today: NaiveDate,
+    ) -> Result<String, CaseError> {
+        let taken: Vec<String> = self
+            .store
+            .subject_heads(&head.subject_key, &[COMMITMENT])?
+            .iter()
+            .flat_map(|h| {
+                store::payload_items(&h.payload)
+                    .into_iter()
+                    .filter(|(code, _)| code.as_ref() == "CN_BH")
+                    .map(|(_, v)| v.into_owned())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let n = (1..)
+            .find(|n| !taken.contains(&numbered(&head.record_id, today, *n)))
+            .unwrap_or(1);
+        Ok(numbered(&head.record_id, today, n))
+    }
+
     fn sign_commitment(
         &self,
         actor: &Actor,
         head: &RecordHead,
         unit: &str,
+        number: &str,
         now: DateTime<Utc>,
-    ) -> Result<String, CaseError> {
+    ) -> Result<(), CaseError> {
         let subject = self
             .store
             .subject(&head.subject_key)?
             .ok_or_else(|| CaseError::NotFound("信用主体不存在".into()))?;
         let today = day_of(now);
-        let number = commitment_number(&head.record_id, today);
+        let number = number.to_string();
         let (kind, uscc, id_type, id_number) = match subject.kind {
             domain::record::SubjectKind::NaturalPerson => {
                 let plain = subject
@@ -614,7 +642,7 @@ impl Casework<'_> {
                 reasons.join("；")
             )));
         }
-        Ok(number)
+        Ok(())
     }
 
     /// A subject applies for the repair of one of its penalties, with the signed commitment and
@@ -689,7 +717,8 @@ impl Casework<'_> {
                 "该记录已有办理中的信用修复申请，请勿重复提交".into(),
             ));
         }
-        let number = self.sign_commitment(actor, &head, &unit, now)?;
+        let number = self.fresh_commitment_number(&head, today)?;
+        self.sign_commitment(actor, &head, &unit, &number, now)?;
         let counted = wf.deadline(
             &self.rules.calendar,
             CaseKind::Repair,
@@ -745,7 +774,7 @@ impl Casework<'_> {
             },
             before_commit,
         )?;
-        if let Err(e) = self.sign_commitment(actor, &head, &unit, now) {
+        if let Err(e) = self.sign_commitment(actor, &head, &unit, &number, now) {
             let _ = self.act(
                 &Actor::system("commitment"),
                 id,
@@ -1304,15 +1333,33 @@ impl Casework<'_> {
 
 /// The commitment's number (一诺一码): one per record and day.
 fn commitment_number(record_id: &str, day: NaiveDate) -> String {
+    numbered(record_id, day, 1)
+}
+
+/// The `n`th commitment number of a record on a day: the first as it always was, the later
+/// ones with `n` in the hash (a second application the same day signs a commitment of its own).
+fn numbered(record_id: &str, day: NaiveDate, n: u32) -> String {
+    let seed = if n <= 1 {
+        format!("{record_id}|{day}")
+    } else {
+        format!("{record_id}|{day}|{n}")
+    };
     format!(
         "XYXF{}{}",
         day.format("%Y%m%d"),
-        crypto::sm3_hex(format!("{record_id}|{day}").as_bytes())
+        crypto::sm3_hex(seed.as_bytes())
             .chars()
             .take(10)
             .collect::<String>()
             .to_uppercase()
     )
+}
+
+/// The commitment number a case's text names (承诺编号…，), if it names one.
+fn number_in(commitment: &str) -> Option<&str> {
+    let rest = commitment.split_once("承诺编号")?.1;
+    let end = rest.find('，').unwrap_or(rest.len());
+    Some(&rest[..end]).filter(|n| n.starts_with("XYXF"))
 }
 
 /// An officer's words as a message quotes them before its own full stop: their own closing
@@ -1340,7 +1387,10 @@ pub(crate) fn commitment_records(
     store: &Store,
     case: &store::Case,
 ) -> Result<Vec<String>, StoreError> {
-    let number = commitment_number(&case.record_id, case.opened_on);
+    let number = case.commitment.as_deref().and_then(number_in).map_or_else(
+        || commitment_number(&case.record_id, case.opened_on),
+        str::to_string,
+    );
     // The subject's commitments received by the case's unit, the one of this number.
     Ok(store
         .subject_heads(&case.subject_key, &[COMMITMENT])?

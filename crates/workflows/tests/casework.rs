@@ -1275,5 +1275,39 @@ fn a_refused_application_ends_its_commitment() {
                 .any(|m| m.body.contains("理由：未完成整改。") && !m.body.contains("。。")),
             "{name}: {msgs:?}"
         );
+        // Applying again the same day signs a commitment of its own, public, under a new
+        // number the case names (the same day's number again changed nothing: the application
+        // went on without a commitment in force).
+        let again = work
+            .apply_repair(&subject(&b), &rec(&b), true, "已缴纳罚款", &[pdf()], day)
+            .unwrap();
+        let heads = store.subject_heads(&b, &["CN"]).unwrap();
+        let live: Vec<_> = heads.iter().filter(|h| h.change == "created").collect();
+        assert_eq!((heads.len(), live.len()), (2, 1), "{name}: {heads:?}");
+        let case = store.case(again).unwrap().unwrap();
+        let number = store::payload_items(&live[0].payload)
+            .into_iter()
+            .find(|(k, _)| k.as_ref() == "CN_BH")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        assert!(
+            case.commitment
+                .as_deref()
+                .is_some_and(|c| c.contains(&number)),
+            "{name}: {:?} / {number}",
+            case.commitment
+        );
+        // Withdrawn too, it is that commitment that lapses.
+        work.act(&subject(&b), again, Action::Cancel, "暂不申请", None, day)
+            .unwrap();
+        sched.tick(day + Duration::hours(2)).unwrap();
+        assert!(
+            store
+                .subject_heads(&b, &["CN"])
+                .unwrap()
+                .iter()
+                .all(|h| h.change == "withdrawn"),
+            "{name}"
+        );
     }
 }
