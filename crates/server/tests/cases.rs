@@ -777,6 +777,7 @@ async fn console_forms_apply_and_decide() {
         asked
             .body
             .contains("请补充缴款凭证。请登录后在原申请中补充材料")
+            && asked.body.contains(&format!("申请（编号{}）", c.case_id))
             && !asked.body.contains("。。"),
         "{}",
         asked.body

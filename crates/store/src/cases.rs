@@ -269,6 +269,10 @@ pub struct NewOutbox {
 }
 
 /// A job for the scheduler.
+/// The job that withdraws the public commitment of a repair application ended without a repair
+/// (run by the workflows' scheduler).
+pub const COMMITMENT_LAPSE: &str = "commitment.lapse";
+
 #[derive(Debug, Clone)]
 pub struct NewJob {
     pub kind: &'static str,

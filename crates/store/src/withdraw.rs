@@ -532,6 +532,18 @@ pub(crate) fn end_open_cases(
                 dedupe: format!("{dedupe}:unit"),
             });
         }
+        // A repair application ended without a repair: the commitment it signed ends too, as
+        // when one is refused or withdrawn (it stayed public as 履约中).
+        let jobs = if kind == "repair" {
+            vec![crate::cases::NewJob {
+                kind: crate::cases::COMMITMENT_LAPSE,
+                key: case_id.to_string(),
+                payload: format!("所涉记录已变更，信用修复申请（编号{case_id}）随之终结"),
+                run_at: w.at,
+            }]
+        } else {
+            Vec::new()
+        };
         let effects = SideEffects {
             outbox: vec![NewOutbox {
                 channel: "sms",
@@ -541,6 +553,7 @@ pub(crate) fn end_open_cases(
                 dedupe: format!("{dedupe}:sms"),
             }],
             messages,
+            jobs,
             ..Default::default()
         };
         crate::cases::insert_effects(c, &effects, Some(case_id), w.actor, w.at)?;

@@ -1149,12 +1149,17 @@ impl Casework<'_> {
                 );
             }
             (CaseKind::Repair, Action::Return) | (_, Action::RequestMaterials) => {
+                let what_case = if kind == CaseKind::Repair {
+                    "信用修复"
+                } else {
+                    "异议"
+                };
                 subject_msg(
-                    "请补充信用修复/异议材料",
+                    &format!("请补充{what_case}材料"),
                     // The officer's words end as they end (no 。。); the material goes into this
-                    // application, not a new one.
+                    // application, not a new one — named, as a subject may have several.
                     format!(
-                        "{}：{}。请登录后在原申请中补充材料并提交，无需另行申请。",
+                        "您就{what}提出的{what_case}申请（编号{id}），{}要求补充材料：{}。请登录后在原申请中补充材料并提交，无需另行申请。",
                         case.unit,
                         ended(reason)
                     ),
@@ -1262,6 +1267,14 @@ impl Casework<'_> {
                 });
             }
             (CaseKind::Objection, Action::Correct | Action::WithdrawRecord | Action::Maintain) => {
+                // The commitment a repair application signed is the subject's own word, and a
+                // repair granted on it stands on it: an objection does not take it away (the
+                // applicant removed its own commitment so, and kept the repair).
+                if action == Action::WithdrawRecord && signed_in_application(&head) {
+                    return Err(CaseError::Refused(
+                        "该记录是信用主体在信用修复申请中签署的信用修复承诺，不能通过异议撤销；如承诺登记有误，请联系市信用办".into(),
+                    ));
+                }
                 t.decided = Some((today, reason.to_string()));
                 t.objection_closes = true;
                 t.require_newer_version = action == Action::Correct;
@@ -1353,6 +1366,15 @@ fn numbered(record_id: &str, day: NaiveDate, n: u32) -> String {
             .collect::<String>()
             .to_uppercase()
     )
+}
+
+/// Whether a record is a commitment the platform registered for a repair application (its
+/// number is the platform's: XYXF…).
+fn signed_in_application(head: &RecordHead) -> bool {
+    head.class_code == COMMITMENT
+        && store::payload_items(&head.payload)
+            .iter()
+            .any(|(code, v)| code.as_ref() == "CN_BH" && v.starts_with("XYXF"))
 }
 
 /// The commitment number a case's text names (承诺编号…，), if it names one.

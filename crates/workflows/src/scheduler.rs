@@ -22,8 +22,9 @@ pub const SCAN: &str = "repair.scan";
 pub const ESCALATE: &str = "cases.escalate";
 pub const FORWARD: &str = "objection.forward";
 pub const SHARE: &str = "repair.share";
-/// Ends the commitment of an application that ended without a repair.
-pub const LAPSE: &str = "commitment.lapse";
+/// Ends the commitment of an application that ended without a repair (the store enqueues it
+/// too, when a record's withdrawal ends the application).
+pub const LAPSE: &str = store::COMMITMENT_LAPSE;
 
 /// How long a claimed job or outbox row is held before another runner may take it.
 const LEASE_MINUTES: i64 = 5;
@@ -412,7 +413,6 @@ impl Scheduler<'_> {
         self.finish(job, now)
     }
 
-    /// Shares a decided repair to the feed.
     /// Withdraws the public commitment of a repair application that was refused or withdrawn
     /// (it was signed for a repair that did not come): once, whatever retries the job gets.
     fn lapse(&self, job: &store::Job, now: DateTime<Utc>) -> Result<(), CaseError> {
@@ -439,6 +439,7 @@ impl Scheduler<'_> {
         self.finish(job, now)
     }
 
+    /// Shares a decided repair to the feed.
     fn share(&self, job: &store::Job, now: DateTime<Utc>) -> Result<(), CaseError> {
         let id: i64 = job
             .key

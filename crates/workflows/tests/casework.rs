@@ -1127,6 +1127,31 @@ fn a_withdrawal_ends_open_cases_and_a_repair_is_no_correction() {
             !store.record_head(&rec_c).unwrap().unwrap().under_objection,
             "{name}"
         );
+        // The repair ended without a repair: the commitment it signed lapses (it stayed public
+        // as 履约中).
+        assert_eq!(
+            store.subject_heads(&c, &["CN"]).unwrap()[0].change,
+            "created",
+            "{name}"
+        );
+        let sender = Recorder::default();
+        Scheduler {
+            work: Casework {
+                store: &store,
+                rules: &rules,
+                keys: &keys,
+            },
+            sender: &sender,
+            worker: "runner-1",
+            trail: &|_| {},
+        }
+        .tick(at("2026-07-07"))
+        .unwrap();
+        assert_eq!(
+            store.subject_heads(&c, &["CN"]).unwrap()[0].change,
+            "withdrawn",
+            "{name}"
+        );
         // The ended cases are counted apart, not as decided in the days up to the withdrawal.
         let stats = workflows::stats::compute(
             &store
@@ -1297,6 +1322,21 @@ fn a_refused_application_ends_its_commitment() {
             "{name}: {:?} / {number}",
             case.commitment
         );
+        // The subject objects to its own commitment: the unit may not withdraw it so (a repair
+        // granted on it would stand on none).
+        let oid = work
+            .object(&subject(&b), &live[0].record_id, "承诺填写有误", &[], day)
+            .unwrap();
+        sched.tick(day + Duration::minutes(90)).unwrap();
+        let m = refused(work.act(
+            &unit(UNIT),
+            oid,
+            Action::WithdrawRecord,
+            "异议成立",
+            None,
+            day + Duration::minutes(91),
+        ));
+        assert!(m.contains("不能通过异议撤销"), "{name}: {m}");
         // Withdrawn too, it is that commitment that lapses.
         work.act(&subject(&b), again, Action::Cancel, "暂不申请", None, day)
             .unwrap();

@@ -503,7 +503,12 @@ pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
                         .action
                         .parse::<Action>()
                         .map(|a| a.label_of(exit).to_string())
-                        .unwrap_or_else(|_| e.action.clone()),
+                        .unwrap_or_else(|_| match e.action.as_str() {
+                            // The platform's step when the record itself ended (withdrawn by
+                            // its unit, or off its list): no officer's action.
+                            "end" => "记录变更，申请终结".to_string(),
+                            other => other.to_string(),
+                        }),
                     state: state_label(&e.to_state, exit),
                     // The applicant's view names offices already (`Casework::view`).
                     actor: if c.principal.role == auth::Role::Subject {
