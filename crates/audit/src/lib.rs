@@ -1458,7 +1458,8 @@ mod tests {
         platform.audit_append(&[entry(0)], Utc::now()).unwrap();
         let v = verify(&platform, &keys, &[]).unwrap();
         assert!(v.ok(), "{:?}", v.first_break);
-        assert!(v.anchor_warning.unwrap().contains("没有本库的审计锚点"));
+        // (With no checkpoint of its own yet, said as that.)
+        assert!(v.anchor_warning.unwrap().contains("本库尚未签署检查点"));
         checkpoint(&platform, &keys, Utc::now()).unwrap().unwrap();
         assert_eq!(verify(&platform, &keys, &[]).unwrap().anchors, 1);
 

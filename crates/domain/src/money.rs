@@ -25,6 +25,8 @@ pub enum MoneyError {
     TooLarge(String),
     #[error("金额“{0}”中的逗号不是千分位分隔（小数点请用“.”，如 0.2 表示2000元）")]
     BadSeparator(String),
+    #[error("金额“{0}”的数字之间有空格，无法确定数值（小数点请用“.”，如 0.2 表示2000元）")]
+    SpaceInside(String),
 }
 
 /// Whether the commas of an amount separate its whole part into groups of three digits
@@ -66,9 +68,13 @@ impl Fen {
     /// does not separate groups of three digits is refused, not dropped: `0,2` written with a
     /// decimal comma would otherwise be read as 2 万元, ten times the fine.
     pub fn parse_wan(input: &str) -> Result<Fen, MoneyError> {
-        let folded: String = input
-            .trim()
-            .trim_end_matches("万元")
+        // A space between figures (`0 2`, a decimal point lost) is not dropped: 0 2 read as 2
+        // 万元 is ten times the fine.
+        let bare = input.trim().trim_end_matches("万元").trim();
+        if bare.chars().any(|c| c.is_whitespace() || c == '\u{3000}') {
+            return Err(MoneyError::SpaceInside(input.trim().to_string()));
+        }
+        let folded: String = bare
             .chars()
             .map(crate::text::fold_width)
             .map(|c| if c == '，' { ',' } else { c })
@@ -129,6 +135,7 @@ impl Fen {
             };
             out.extend(fen);
         }
+        out.extend(stated_in_words(&folded));
         out
     }
 
@@ -175,9 +182,138 @@ impl fmt::Display for Fen {
     }
 }
 
+/// Amounts a text states in Chinese numerals before 元, as decisions write them in words
+/// (罚款人民币伍万元整, 罚款二十万元, 叁仟伍佰元): in 元. A run with no figure in it (万元
+/// after digits: read above), or followed by anything but 元 (一万余元), is not read.
+fn stated_in_words(text: &[char]) -> Vec<Fen> {
+    const NUMERALS: &str = "零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟";
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        if !NUMERALS.contains(text[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < text.len() && NUMERALS.contains(text[i]) {
+            i += 1;
+        }
+        if text.get(i) != Some(&'元') || (start > 0 && text[start - 1].is_ascii_digit()) {
+            continue;
+        }
+        if let Some(yuan) = chinese_number(&text[start..i]) {
+            out.extend(
+                yuan.checked_mul(100)
+                    .and_then(|f| i64::try_from(f).ok())
+                    .map(Fen),
+            );
+        }
+    }
+    out
+}
+
+/// A number written in Chinese numerals (伍万, 二十, 壹佰零伍, 一亿两千万), or `None` if it has
+/// no figure or does not read as one.
+fn chinese_number(run: &[char]) -> Option<u64> {
+    let figure = |c: char| {
+        "零一二三四五六七八九"
+            .find(c)
+            .or_else(|| "〇壹贰叁肆伍陆柒捌玖".find(c))
+    };
+    let (mut total, mut section, mut digit): (u64, u64, Option<u64>) = (0, 0, None);
+    let mut any = false;
+    for &c in run {
+        // Byte offsets of three-byte characters: the figure is the offset over three.
+        if let Some(at) = figure(c) {
+            digit = Some((at / 3) as u64);
+            any = true;
+            continue;
+        }
+        if c == '两' {
+            digit = Some(2);
+            any = true;
+            continue;
+        }
+        let unit = match c {
+            '十' | '拾' => 10,
+            '百' | '佰' => 100,
+            '千' | '仟' => 1000,
+            '万' => {
+                total = total.checked_add(
+                    section
+                        .checked_add(digit.unwrap_or(0))?
+                        .checked_mul(10_000)?,
+                )?;
+                section = 0;
+                digit = None;
+                continue;
+            }
+            '亿' => {
+                total = total
+                    .checked_add(section)?
+                    .checked_add(digit.unwrap_or(0))?
+                    .checked_mul(100_000_000)?;
+                section = 0;
+                digit = None;
+                continue;
+            }
+            _ => return None,
+        };
+        // 十 alone is ten (二十, 十五); 百 and 千 need their figure.
+        let d = match digit {
+            Some(d) => d,
+            None if unit == 10 => 1,
+            None => return None,
+        };
+        any = true;
+        section = section.checked_add(d.checked_mul(unit)?)?;
+        digit = None;
+    }
+    let n = total
+        .checked_add(section)?
+        .checked_add(digit.unwrap_or(0))?;
+    (any && n > 0).then_some(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_stated_in_words() {
+        let yuan = |t: &str| {
+            Fen::stated_in(t)
+                .into_iter()
+                .map(|f| f.yuan().normalize().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(yuan("罚款人民币伍万元整"), ["50000"]);
+        assert_eq!(yuan("处罚款二十万元"), ["200000"]);
+        assert_eq!(
+            yuan("罚款叁仟伍佰元，没收违法所得壹佰零伍元"),
+            ["3500", "105"]
+        );
+        assert_eq!(yuan("罚款两千元"), ["2000"]);
+        assert_eq!(yuan("罚款一亿两千万元"), ["120000000"]);
+        assert_eq!(yuan("罚款拾万元"), ["100000"]);
+        // Digits and words together: each read once.
+        assert_eq!(yuan("罚款5万元（伍万元）"), ["50000", "50000"]);
+        // Not amounts: 一万余元, a year, a figure alone.
+        assert!(yuan("罚款一万余元").is_empty());
+        assert!(yuan("二〇二六年").is_empty());
+        assert!(yuan("万元").is_empty());
+    }
+
+    #[test]
+    fn a_space_between_figures_is_refused() {
+        assert_eq!(
+            Fen::parse_wan("0 2"),
+            Err(MoneyError::SpaceInside("0 2".into()))
+        );
+        assert!(Fen::parse_wan("0\t2").is_err());
+        assert_eq!(Fen::parse_wan(" 0.2 "), Ok(Fen(200_000)));
+        assert_eq!(Fen::parse_wan("0.2 万元"), Ok(Fen(200_000)));
+    }
 
     #[test]
     fn yuan_exactly() {
@@ -251,10 +387,11 @@ mod stated_tests {
             [200_000, 30_050]
         );
         assert_eq!(fen("罚款５０００元"), [500_000]);
-        // Not amounts: no unit, a decimal comma, a number in words, a date.
+        // Not amounts: no unit, a decimal comma, a date. (A number in words is read:
+        // `amounts_stated_in_words`.)
         assert!(fen("罚款5000余元，2026年5月2日").is_empty());
         assert!(fen("罚款0,5万元").is_empty());
-        assert!(fen("罚款伍仟元").is_empty());
+        assert_eq!(fen("罚款伍仟元"), [500_000]);
         assert_eq!(Fen(1_503_480).wan().normalize().to_string(), "1.50348");
     }
 }

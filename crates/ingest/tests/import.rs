@@ -3094,19 +3094,30 @@ fn a_fine_filled_in_yuan_instead_of_wan_is_rejected() {
         .replace("处罚款0.3万元,0.3", "处罚款1.50348万元,15034.8");
     let right = hengtai_penalty(&rules, "盐环罚〔2026〕602号", env)
         .replace("处罚款0.3万元,0.3", "处罚款15034.8元,1.50348");
-    let p = write(dir.path(), "fk.csv", &[wrong, right]);
+    // The decision states it in words (伍万元整), as many do.
+    let in_words = hengtai_penalty(&rules, "盐环罚〔2026〕603号", env)
+        .replace("处罚款0.3万元,0.3", "罚款人民币伍万元整,50000");
+    // A space where the decimal point was: not read as 2 万元.
+    let spaced = hengtai_penalty(&rules, "盐环罚〔2026〕604号", env)
+        .replace("处罚款0.3万元,0.3", "处罚款0.2万元,0 2");
+    let p = write(dir.path(), "fk.csv", &[wrong, right, in_words, spaced]);
     for ts in stores() {
         let keys = testkit::keys();
         let s = import_on_may_8(&ts.store, &rules, &keys, &p);
-        assert_eq!((s.accepted, s.rejected), (1, 1), "{}: {s:?}", ts.name);
-        let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
-        assert_eq!(r.problems[0].field, "CF_NR_FK", "{}", ts.name);
-        assert!(
-            r.problems[0].reason.contains("本项应填1.50348（万元）"),
-            "{}: {}",
-            ts.name,
-            r.problems[0].reason
-        );
+        assert_eq!((s.accepted, s.rejected), (1, 3), "{}: {s:?}", ts.name);
+        let rejected = ts.store.rejections(s.submission_id.unwrap()).unwrap();
+        let reason = |row: i64| {
+            let r = rejected.iter().find(|r| r.row_no == row).unwrap();
+            assert_eq!(r.problems[0].field, "CF_NR_FK", "{}", ts.name);
+            r.problems[0].reason.clone()
+        };
+        for (row, said) in [
+            (2, "本项应填1.50348（万元）"),
+            (4, "处罚内容写明罚款50000元，本项应填5（万元）"),
+            (5, "数字之间有空格"),
+        ] {
+            assert!(reason(row).contains(said), "{}: {}", ts.name, reason(row));
+        }
     }
 }
 
