@@ -682,6 +682,41 @@ async fn self_reports_monitoring_and_bulletin_in_the_console() {
         .await
         .text();
     assert!(mine.contains(UNIT) && !mine.contains("区县排名"));
+    // The drill-down (a late report) shows a record as it reads now: a corrected fine, not the
+    // first report's.
+    let csv = |fine: &str| {
+        penalty_csv(&[(
+            "盐城市监测明细有限公司",
+            "法人及非法人组织",
+            "91320900MA1MB4X50R",
+            "盐环罚〔2026〕901号",
+        )])
+        .replace("处罚款0.5万元,0.5", &format!("处罚款{fine}万元,{fine}"))
+        // May: June's figures below stay the unit's two.
+        .replace("2026-06-01", "2026-05-04")
+        .replace(
+            "11320900001401484X",
+            &h.state.rules.units.find(UNIT).unwrap().uscc,
+        )
+    };
+    for fine in ["0.61", "0.62"] {
+        let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &csv(fine)));
+        assert_eq!(s.accepted, 1, "{s:?}");
+    }
+    let drill = h
+        .get(
+            &format!(
+                "/console/monitoring/records?month=2026-05&unit={}&class=CF&which=late",
+                urlencode(UNIT)
+            ),
+            Role::Reporter,
+        )
+        .await
+        .text();
+    assert!(
+        drill.contains("6200.00") && !drill.contains("6100.00"),
+        "{drill}"
+    );
     let other = h
         .get(
             &format!(

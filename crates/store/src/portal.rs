@@ -629,21 +629,29 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<PublicRecord>, StoreError> {
         let (from, to) = month_bounds(month)?;
+        // The records the month's figures count (`month_figures_recount`), as they read now:
+        // under the first version's unit and 关联, in the month of the current decision date,
+        // late by the current timeliness; shown as their current version (a corrected fine
+        // or date, not the first report's).
         let cond = match which {
-            "late" => "AND v.on_time IS NOT NULL AND NOT v.on_time",
+            "late" => "AND vc.on_time IS NOT NULL AND NOT vc.on_time",
             "unlinked" => "AND NOT v.linked",
             _ => "",
         };
         self.read(|c| {
             c.query(
                 &format!(
-                    "SELECT v.subject_key, v.record_key, v.class_code, v.source_unit, r.division, v.decided_on,
-                        v.public_ends, v.repairable_from, r.category, r.under_objection, v.payload
-                     FROM record_versions v JOIN records r ON r.subject_key = v.subject_key AND r.record_key = v.record_key
-                     WHERE v.version_no = 1 AND v.change = 'created' AND r.change <> 'withdrawn'
-                       AND v.source_unit = $1 AND v.class_code = $2
-                       AND v.decided_on >= $3 AND v.decided_on < $4 {cond}
-                     ORDER BY v.decided_on, v.subject_key LIMIT $5"
+                    "SELECT vc.subject_key, vc.record_key, vc.class_code, v.source_unit, r.division, vc.decided_on,
+                        vc.public_ends, vc.repairable_from, r.category, r.under_objection, vc.payload
+                     FROM records r
+                     JOIN record_versions v ON v.subject_key = r.subject_key
+                       AND v.record_key = r.record_key AND v.version_no = 1
+                     JOIN record_versions vc ON vc.subject_key = r.subject_key
+                       AND vc.record_key = r.record_key AND vc.version_no = r.current_version
+                     WHERE v.change = 'created' AND r.change <> 'withdrawn'
+                       AND v.source_unit = $1 AND r.class_code = $2
+                       AND r.decided_on >= $3 AND r.decided_on < $4 {cond}
+                     ORDER BY r.decided_on, r.subject_key LIMIT $5"
                 ),
                 &[unit.into(), class.into(), from.into(), to.into(), Val::Int(limit)],
             )?
