@@ -1873,6 +1873,53 @@ fn a_decision_resent_with_its_year_in_parentheses_replaces_the_old_record() {
     }
 }
 
+/// A 重错码 finding that came only from rows since withdrawn leaves with them: a code reported
+/// once under another company's name, and that batch withdrawn by its unit.
+#[test]
+fn a_code_conflict_from_a_withdrawn_batch_leaves_with_it() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let first = write(
+        dir.path(),
+        "a.csv",
+        &[hengtai_penalty(&rules, "盐环罚〔2026〕701号", env)],
+    );
+    let wrong = write(
+        dir.path(),
+        "b.csv",
+        &[hengtai_penalty(&rules, "盐环罚〔2026〕702号", env)
+            .replace("盐城市恒泰化工有限公司", "建湖县金瀚家电维修部")],
+    );
+    for ts in stores() {
+        let keys = testkit::keys();
+        let clock = clock_on("2026-05-08");
+        import(&ts.store, &rules, &keys, &clock, &first, env, "行政处罚");
+        let s = import(&ts.store, &rules, &keys, &clock, &wrong, env, "行政处罚");
+        let found = |ts: &testkit::TestStore| {
+            ts.store
+                .code_conflicts(10)
+                .unwrap()
+                .iter()
+                .filter(|x| x.names.iter().any(|n| n == "建湖县金瀚家电维修部"))
+                .count()
+        };
+        assert_eq!(found(&ts), 1, "{}", ts.name);
+        ts.store
+            .withdraw_submission(
+                s.submission_id.unwrap(),
+                &store::Withdrawal {
+                    unit: env,
+                    actor: "李四",
+                    reason: "主体名称填错，整批撤回",
+                    at: clock.now(),
+                },
+            )
+            .unwrap();
+        assert_eq!(found(&ts), 0, "{}", ts.name);
+    }
+}
+
 /// A batch whose every row was rejected published nothing: withdrawing it is refused, saying it
 /// needs no withdrawal (it used to be marked withdrawn with 0 records).
 #[test]

@@ -125,6 +125,7 @@ pub(crate) fn end_on(
     if change == "withdrawn" {
         recount_first_version(c, subject, key, -1)?;
         end_open_cases(c, subject, key, &id, w, None)?;
+        forget_withdrawn_names(c, subject, key)?;
     }
     // Subscribers hear of the end of a record they heard of at its start (list entries,
     // serious penalties).
@@ -149,6 +150,26 @@ pub(crate) fn end_on(
             Val::Bytes(key.to_vec()),
             change.into(),
         ],
+    )?;
+    Ok(())
+}
+
+/// The other names a subject was reported under (`subject_names`, the 重错码 findings) that no
+/// record of it in force still carries, once one is withdrawn: a finding that came only from
+/// a withdrawn row leaves with it (it stayed, and only "marked verified" would clear it). The
+/// record ended here is read as ended (its head moves after this). A name is looked for in the
+/// records' payloads with brackets as the master keeps them (`text::subject_name`); a name
+/// that is part of another's keeps its finding.
+fn forget_withdrawn_names(c: &mut dyn Conn, subject: &str, key: &[u8]) -> Result<(), StoreError> {
+    c.execute(
+        "DELETE FROM subject_names WHERE subject_key = $1 AND NOT EXISTS (
+             SELECT 1 FROM records r
+             JOIN record_versions v ON v.subject_key = r.subject_key
+               AND v.record_key = r.record_key AND v.version_no = r.current_version
+             WHERE r.subject_key = $1 AND r.record_key <> $2 AND r.change <> 'withdrawn'
+               AND REPLACE(REPLACE(v.payload, '(', '（'), ')', '）')
+                   LIKE '%' || subject_names.name || '%')",
+        &[subject.into(), Val::Bytes(key.to_vec())],
     )?;
     Ok(())
 }
