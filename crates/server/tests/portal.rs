@@ -1047,6 +1047,31 @@ async fn the_office_reads_data_quality_and_code_conflicts_in_the_console() {
         ),
         ["ok", "failed"]
     );
+    // A batch withdrawn whole leaves the unit's figures, and is counted apart.
+    let before = h.state.store.quality_by_unit(Some(UNIT)).unwrap()[0].clone();
+    h.state
+        .store
+        .withdraw_submission(
+            s.submission_id.unwrap(),
+            &store::Withdrawal {
+                unit: UNIT,
+                actor: "李四",
+                reason: "名称填错",
+                at: h.state.clock.now(),
+            },
+        )
+        .unwrap();
+    let after = h.state.store.quality_by_unit(Some(UNIT)).unwrap()[0].clone();
+    assert_eq!(
+        (
+            after.submissions,
+            after.counts.accepted,
+            after.withdrawn_submissions
+        ),
+        (before.submissions - 1, before.counts.accepted - 1, 1)
+    );
+    let t = h.get("/console/quality", Role::Admin).await.text();
+    assert!(t.contains("（另有已撤回1批）"), "{t}");
 }
 
 /// The credit office issues a month's bulletin: the workbook is kept as issued, signed by the

@@ -529,8 +529,12 @@ pub struct NamedCount {
 #[schema(description = "一个报送单位（或一个批次）的数据质量数字，入库率和关联率由此计算。")]
 pub struct UnitQuality {
     pub source_unit: String,
+    /// 报送批次（不含已撤回的批次）。
     pub submissions: i64,
+    /// 不含已撤回批次的各项数字。
     pub counts: Counts,
+    /// 已整批撤回的批次数（其数字不计入上列各项）。
+    pub withdrawn_submissions: i64,
 }
 
 /// A 重错码 finding.

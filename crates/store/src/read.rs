@@ -476,18 +476,33 @@ impl Store {
         })
     }
 
-    /// Quality at intake, per unit: every batch received, those withdrawn since too (withdrawing
-    /// a batch does not take its refused rows out of the unit's 入库率).
+    /// Quality at intake, per unit: the batches received and not withdrawn since (a withdrawn
+    /// batch's rows were counted as 入库 though the unit took them back), with the withdrawn
+    /// ones counted apart. The formal monthly rates are `month_figures_recount`'s.
     pub fn quality_by_unit(&self, unit: Option<&str>) -> Result<Vec<UnitQuality>, StoreError> {
         self.read(|c| {
-            let sql = "SELECT source_unit, COUNT(*),
-                    CAST(SUM(rows_read) AS BIGINT), CAST(SUM(accepted) AS BIGINT),
-                    CAST(SUM(rejected) AS BIGINT), CAST(SUM(unchanged) AS BIGINT),
-                    CAST(SUM(created) AS BIGINT), CAST(SUM(corrected) AS BIGINT),
-                    CAST(SUM(linked) AS BIGINT), CAST(SUM(suspect) AS BIGINT),
-                    CAST(SUM(on_time) AS BIGINT)
+            // Withdrawn batches are counted apart, not in the figures: what the unit took back
+            // is not 入库 (its rows stayed in the unit's 入库 when the batch was withdrawn).
+            let live = |col: &str| {
+                format!("CAST(SUM(CASE WHEN status <> 'withdrawn' THEN {col} ELSE 0 END) AS BIGINT)")
+            };
+            let sql = format!(
+                "SELECT source_unit, CAST(SUM(CASE WHEN status <> 'withdrawn' THEN 1 ELSE 0 END) AS BIGINT),
+                    {}, {}, {}, {}, {}, {}, {}, {}, {},
+                    CAST(SUM(CASE WHEN status = 'withdrawn' THEN 1 ELSE 0 END) AS BIGINT)
                  FROM submissions WHERE ($1 = '' OR source_unit = $1)
-                 GROUP BY source_unit ORDER BY source_unit";
+                 GROUP BY source_unit ORDER BY source_unit",
+                live("rows_read"),
+                live("accepted"),
+                live("rejected"),
+                live("unchanged"),
+                live("created"),
+                live("corrected"),
+                live("linked"),
+                live("suspect"),
+                live("on_time"),
+            );
+            let sql = sql.as_str();
             c.query(sql, &[unit.unwrap_or("").into()])?
                 .iter()
                 .map(|r| {
@@ -495,6 +510,7 @@ impl Store {
                         source_unit: r.text(0)?,
                         submissions: r.i64(1)?,
                         counts: counts_at(r, 2)?,
+                        withdrawn_submissions: r.i64(11)?,
                     })
                 })
                 .collect()

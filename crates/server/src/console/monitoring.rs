@@ -818,7 +818,14 @@ pub async fn quality(State(state): State<Shared>, ctx: Ctx) -> Response {
                 let k = q.counts;
                 vec![
                     q.source_unit,
-                    q.submissions.to_string(),
+                    if q.withdrawn_submissions > 0 {
+                        format!(
+                            "{}（另有已撤回{}批）",
+                            q.submissions, q.withdrawn_submissions
+                        )
+                    } else {
+                        q.submissions.to_string()
+                    },
                     k.rows_read.to_string(),
                     k.accepted.to_string(),
                     k.rejected.to_string(),
