@@ -1321,8 +1321,12 @@ impl Store {
             let lock = skip_locked(c);
             let rows = c.query(
                 &format!(
+                    // A case's step first: the day's reminders (thousands after a scan) must
+                    // not hold an applicant's 受理 or 准予 message back for minutes.
                     "SELECT outbox_id, channel, recipient, title, body, dedupe, attempts FROM outbox
-                     WHERE state = 'pending' AND next_attempt <= $1 ORDER BY outbox_id LIMIT $2{lock}"
+                     WHERE state = 'pending' AND next_attempt <= $1
+                     ORDER BY CASE WHEN dedupe LIKE 'remind:%' THEN 1 ELSE 0 END, outbox_id
+                     LIMIT $2{lock}"
                 ),
                 &[now.into(), Val::Int(limit)],
             )?;

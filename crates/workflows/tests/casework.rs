@@ -1351,3 +1351,41 @@ fn a_refused_application_ends_its_commitment() {
         );
     }
 }
+
+/// A case's message is sent before the reminders queued ahead of it: a scan's thousands of
+/// reminders must not hold an applicant's answer back.
+#[test]
+fn case_messages_go_out_before_queued_reminders() {
+    for ts in stores() {
+        let store = Store::open(&ts.spec).unwrap();
+        let now = at("2026-07-03");
+        store
+            .write(|c| {
+                for (i, dedupe) in ["remind:a:sms", "remind:b:sms", "case:7:3:sms"]
+                    .iter()
+                    .enumerate()
+                {
+                    c.execute(
+                        "INSERT INTO outbox (channel, recipient, title, body, dedupe, next_attempt, created_at)
+                         VALUES ('sms', $1, 't', 'b', $2, $3, $3)",
+                        &[
+                            format!("subject:s{i}").as_str().into(),
+                            (*dedupe).into(),
+                            now.into(),
+                        ],
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let first = store
+            .claim_outbox("runner-1", now, now + Duration::minutes(5), 1)
+            .unwrap();
+        assert_eq!(first[0].dedupe, "case:7:3:sms", "{}", ts.name);
+        let next = store
+            .claim_outbox("runner-1", now, now + Duration::minutes(5), 5)
+            .unwrap();
+        let order: Vec<&str> = next.iter().map(|m| m.dedupe.as_str()).collect();
+        assert_eq!(order, ["remind:a:sms", "remind:b:sms"], "{}", ts.name);
+    }
+}
