@@ -1136,7 +1136,19 @@ async fn opendata_csv(
     tokio::task::spawn_blocking(move || {
         let columns = views::portal::open_columns(&class_def);
         let mut header: Vec<String> = vec!["记录编号".into()];
-        header.extend(columns.iter().map(|(code, name)| format!("{name}({code})")));
+        // A 万元 item of the national standard is published in 元: said beside its code, so
+        // that a reader mapping by code does not take the figures for 万元.
+        header.extend(columns.iter().map(|(code, name)| {
+            let wan = class_def
+                .items
+                .iter()
+                .any(|i| &i.code == code && i.ty == domain::catalog::ItemType::Wan);
+            if wan {
+                format!("{name}({code}，标准单位为万元，此处已折算为元)")
+            } else {
+                format!("{name}({code})")
+            }
+        }));
         // A record under objection is labelled wherever it is shown (rules: 异议处理中).
         header.push("异议状态".into());
         let ends_code = class_def

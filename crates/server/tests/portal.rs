@@ -322,6 +322,14 @@ async fn home_search_subject_and_columns() {
         .expect("the column");
     let first = rdr.records().next().expect("a row").unwrap();
     assert_eq!(first[at].len(), 10, "{:?}", &first);
+    // The fine, in 元, says so beside the code the standard defines in 万元.
+    let fine = rdr
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "罚款金额（元）(CF_NR_FK，标准单位为万元，此处已折算为元)")
+        .expect("the fine's column");
+    assert!(first[fine].ends_with(".00"), "{:?}", &first);
     // Every row says whether it is under objection.
     assert_eq!(
         rdr.headers().unwrap().iter().next_back(),
