@@ -452,6 +452,8 @@ pub struct Monitoring {
     pub warnings: Vec<String>,
     /// The credit office sees the whole city and may produce the bulletin.
     pub city: bool,
+    /// Why the month's bulletin cannot be issued yet (shown in place of the button).
+    pub not_yet: Option<String>,
     /// The month's bulletins as issued, the latest first.
     pub issued: Vec<IssuedLine>,
 }

@@ -1134,6 +1134,16 @@ async fn an_issued_bulletin_stays_as_issued() {
             "{name}: {}",
             r.text()
         );
+        // The page says so in place of the button.
+        let page = h
+            .get("/console/monitoring?month=2026-06", Role::Admin)
+            .await
+            .text();
+        assert!(
+            page.contains("期限届满后（2026-07-10起）方可印发")
+                && !page.contains("/console/bulletin/issue"),
+            "{name}: {page}"
+        );
         h.move_to(domain::clock::Clock::now(&testkit::clock_on("2026-07-10")))
             .await;
         let r = h
@@ -1145,7 +1155,9 @@ async fn an_issued_bulletin_stays_as_issued() {
             .await
             .text();
         assert!(
-            page.contains("第1版") && page.contains("下载印发版"),
+            page.contains("第1版")
+                && page.contains("下载印发版")
+                && page.contains("/console/bulletin/issue"),
             "{name}"
         );
         let first = tokio::task::block_in_place(|| h.state.platform.bulletins("2026-06")).unwrap();

@@ -143,6 +143,7 @@ pub async fn monitoring(
                 Vec::new()
             },
             city: unit.is_none(),
+            not_yet: not_yet_issuable(&s.rules, &month, today(s.clock.now())),
             month,
         })
     })
@@ -151,6 +152,29 @@ pub async fn monitoring(
         Ok(p) => render(StatusCode::OK, p),
         Err(e) => error_page(&ctx, e),
     }
+}
+
+/// Why a month's bulletin cannot be issued yet, if it cannot: the month has not ended, or the
+/// units' time to report it has not run out (the figures are not final: a unit still in time
+/// would be named below the goal in a signed document). Said on the page in place of the
+/// button, and by the refusal.
+fn not_yet_issuable(
+    rules: &rulebook::Rulebook,
+    month: &str,
+    today: chrono::NaiveDate,
+) -> Option<String> {
+    // Exactly YYYY-MM (month_of): months compare as strings.
+    if month >= domain::monitoring::month_key(today).as_str() {
+        return Some(format!("{month}尚未结束，不能印发该月通报"));
+    }
+    views::monitoring::report_deadline(rules, month)
+        .filter(|deadline| today <= *deadline)
+        .map(|deadline| {
+            format!(
+                "{month}的报送期限为{deadline}，期限届满后（{}起）方可印发该月通报",
+                deadline.succ_opt().unwrap_or(deadline)
+            )
+        })
 }
 
 #[derive(Deserialize)]
@@ -423,21 +447,8 @@ fn issue(
         return Err(ApiError::Unprocessable("更正理由不能超过500字".into()));
     }
     let now = s.clock.now();
-    // Exactly YYYY-MM (month_of): months compare as strings.
-    if month >= domain::monitoring::month_key(today(now)) {
-        return Err(ApiError::Unprocessable(format!(
-            "{month}尚未结束，不能印发该月通报"
-        )));
-    }
-    // Before the units' time to report has run out the figures are not final: a unit still in
-    // time would be named below the goal in a signed document.
-    if let Some(deadline) = views::monitoring::report_deadline(&s.rules, &month)
-        && today(now) <= deadline
-    {
-        return Err(ApiError::Unprocessable(format!(
-            "{month}的报送期限为{deadline}，期限届满后（{}起）方可印发该月通报",
-            deadline.succ_opt().unwrap_or(deadline)
-        )));
+    if let Some(why) = not_yet_issuable(&s.rules, &month, today(now)) {
+        return Err(ApiError::Unprocessable(why));
     }
     let report = month_report(&s.store, &s.rules, &month)?;
     let as_of = domain::clock::beijing(now)
