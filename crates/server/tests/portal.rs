@@ -761,6 +761,30 @@ async fn self_reports_monitoring_and_bulletin_in_the_console() {
         .await;
     assert_eq!(x.status, StatusCode::OK);
     assert!(x.body.starts_with(b"PK"), "an XLSX is a zip");
+    // Its figures are numbers (counts, and rates as percentages) that formulas can check.
+    {
+        use calamine::Reader;
+        let mut wb: calamine::Xlsx<_> =
+            calamine::Xlsx::new(std::io::Cursor::new(x.body.clone())).unwrap();
+        let sheet = wb.worksheet_range("通报").unwrap();
+        let floats: Vec<f64> = sheet
+            .used_cells()
+            .filter_map(|(_, _, v)| match v {
+                calamine::Data::Float(f) => Some(*f),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            floats.iter().any(|f| (*f - 0.4).abs() < 1e-9),
+            "上报率 40.00% as 0.4: {floats:?}"
+        );
+        assert!(
+            !sheet
+                .used_cells()
+                .any(|(_, _, v)| matches!(v, calamine::Data::String(t) if t.ends_with('%'))),
+            "no rate left as text"
+        );
+    }
     for role in [Role::Reporter, Role::Auditor, Role::Financial] {
         assert_eq!(
             h.get("/console/bulletin.xlsx?month=2026-06", role)

@@ -71,7 +71,18 @@ pub fn shortfall(u: &UnitLine, goal: f64) -> String {
 }
 
 fn cell(ws: &mut Worksheet, row: u32, col: u16, v: &str) -> Result<(), XlsxError> {
-    // Counts stay numbers so the office can sum them; rates and names stay text as printed.
+    // Counts stay numbers so the office can sum them, rates numbers shown as printed (97.25%)
+    // so that they can be checked by formula; names stay text.
+    if let Some(rate) = v
+        .strip_suffix('%')
+        .and_then(|n| n.parse::<f64>().ok())
+        .filter(|r| r.is_finite())
+    {
+        let percent = Format::new().set_num_format("0.00%");
+        return ws
+            .write_number_with_format(row, col, rate / 100.0, &percent)
+            .map(|_| ());
+    }
     match v.parse::<i64>() {
         Ok(n) if !v.starts_with('0') || v == "0" => ws.write_number(row, col, n as f64).map(|_| ()),
         _ => ws.write_string(row, col, v).map(|_| ()),
