@@ -197,7 +197,7 @@ impl Modify for AlertWebhook {
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "信用（盐城）公共信用信息平台接口",
+        title = "盐城市公共信用信息平台接口",
         description = "市县一体化公共信用信息系统的JSON接口。报送、查询信用档案、账号与审计。所有响应带 x-request-id；错误体为 {error: {code, message, request_id}}。",
         version = "1"
     ),

@@ -286,7 +286,19 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
             .iter()
             .map(|rid| super::cases::record_title(state, rid))
             .collect(),
+        // Measures by their names, the officer by name: what the department did, as it reads.
         feedback: fb.map(|f| {
+            let measures: Vec<String> = f
+                .measures
+                .iter()
+                .map(|id| {
+                    state
+                        .rules
+                        .measures
+                        .measure(id)
+                        .map_or_else(|| id.clone(), |m| format!("{}（{id}）", m.name))
+                })
+                .collect();
             format!(
                 "{}：{}{}（{}，{}）",
                 if f.outcome == "applied" {
@@ -294,9 +306,9 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
                 } else {
                     "不适用"
                 },
-                f.measures.join("、"),
+                measures.join("、"),
                 f.reason.map(|r| format!("；{r}")).unwrap_or_default(),
-                super::pages_impl::actor_label(&f.actor),
+                super::pages_impl::actor_named(&state.platform, &f.actor),
                 fmt_time(f.at)
             )
         }),
@@ -811,7 +823,12 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
                 .filter(|_| c.principal.role != auth::Role::Auditor)
                 .map(|a| pages::AccumulatedLine {
                     subject: a.subject.clone(),
-                    key: a.key.clone(),
+                    // A person's store key is no number anyone knows: named as a person's file.
+                    key: if a.key.starts_with('P') {
+                        "自然人（查看档案）".into()
+                    } else {
+                        a.key.clone()
+                    },
                     // The console's page of the whole file (the API's address answers a
                     // browser's session as the public, in JSON).
                     file: format!("/console/subjects?code={}", a.key),

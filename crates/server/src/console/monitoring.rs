@@ -141,7 +141,7 @@ pub async fn monitoring(
                         id: b.bulletin_id,
                         version: b.version,
                         at: fmt_time(b.issued_at),
-                        by: super::pages_impl::actor_label(&b.issued_by),
+                        by: super::pages_impl::actor_named(&s.platform, &b.issued_by),
                         reason: b.reason.unwrap_or_default(),
                         summary: b.summary,
                         sm3: b.sm3,

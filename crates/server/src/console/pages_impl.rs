@@ -1800,6 +1800,8 @@ pub(crate) fn actor_label(actor: &str) -> String {
         format!("命令行（{c}）")
     } else if actor == "anonymous" {
         "社会公众（未登录）".into()
+    } else if actor == "demo" {
+        "演示数据生成".into()
     } else if let Some(job) = actor.strip_prefix("system:") {
         match job {
             "forward" => "平台（自动转送）".into(),
@@ -1808,6 +1810,18 @@ pub(crate) fn actor_label(actor: &str) -> String {
     } else {
         actor.to_string()
     }
+}
+
+/// [`actor_label`] with an account's name as people know it: 张三（xzsp-check）. For lines an
+/// official reads as a record of who did what (a check's feedback, an issued bulletin).
+pub(crate) fn actor_named(platform: &store::Store, actor: &str) -> String {
+    if let Some(u) = actor.strip_prefix("user:")
+        && let Ok(Some(a)) = platform.account_by_username(u)
+        && a.display_name != u
+    {
+        return format!("{}（{u}）", a.display_name);
+    }
+    actor_label(actor)
 }
 
 /// A kept submission's format, as its unit would name it.
