@@ -1162,6 +1162,25 @@ pub fn check_any(input: &str, rules: &IdRules, today: NaiveDate) -> IdCheck {
         };
     }
     if !ric_shaped {
+        // A birth date where a resident ID has it, in a code of digits but for one character or
+        // of the wrong length (17 digits, a letter typed for a digit): a person's number
+        // mistyped, told as such — not sent to look at a business licence.
+        let birth_at = n.is_ascii()
+            && n.len() >= 14
+            && n[..14]
+                .bytes()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_alphabetic())
+            && n[6..14].bytes().all(|c| c.is_ascii_digit())
+            && matches!(&n[6..8], "18" | "19" | "20")
+            && NaiveDate::parse_from_str(&n[6..14], "%Y%m%d").is_ok_and(|d| d <= today);
+        let others = b.iter().take(17).filter(|c| !c.is_ascii_digit()).count();
+        if birth_at
+            && others <= 1
+            && (16..=19).contains(&b.len())
+            && check_uscc(input, rules).verdict != Verdict::Valid
+        {
+            return check_resident_id(input, rules, today);
+        }
         return check_uscc(input, rules);
     }
     if ResidentId::parse(&n, rules, today).is_ok() {

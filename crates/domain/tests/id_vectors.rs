@@ -96,4 +96,27 @@ fn a_mistyped_resident_id_is_not_taken_for_a_uscc() {
         "{}",
         typo.reason
     );
+    // A letter for a digit, a digit short or one too many, where the birth date stands: a
+    // person's number, said so (not sent to the business licence).
+    for (input, said) in [
+        ("T60426199101010078", "第1位“T”"),
+        ("32090219850315123", "实为17位"),
+        ("3209021985031512345", "实为19位"),
+    ] {
+        let r = ids::check_any(input, &rules, today);
+        assert_eq!(
+            (r.kind, r.verdict),
+            (ids::IdKind::ResidentId, Verdict::Invalid),
+            "{input}: {}",
+            r.reason
+        );
+        assert!(
+            r.reason.starts_with("公民身份号码") && r.reason.contains(said),
+            "{input}: {}",
+            r.reason
+        );
+    }
+    // A short business code stays one.
+    let r = ids::check_any("9132090MA1MB4X50R", &rules, today);
+    assert_eq!(r.kind, ids::IdKind::Uscc, "{}", r.reason);
 }
