@@ -887,12 +887,17 @@ fn rules_cmd(ctx: &Ctx, c: RulesCommand) -> Result<()> {
                 // operator gives is counted as it is. Import, which knows only the day it
                 // received the record, counts from that day or the day it was due to be
                 // published, whichever is earlier; a late publication is pointed out.
-                let due = ctx
+                let counted = ctx
                     .rules
                     .publicity
                     .market
                     .publish_within_workdays
-                    .map(|n| ctx.rules.calendar.add_workdays(decided, n).date);
+                    .map(|n| ctx.rules.calendar.add_workdays(decided, n));
+                // A due day counted into a year without its holiday notice says so.
+                if let Some(w) = counted.as_ref().and_then(|c| c.warning()) {
+                    eprintln!("{w}（应公示期限）");
+                }
+                let due = counted.map(|c| c.date);
                 if let Some(d) = due.filter(|d| *d < published) {
                     eprintln!(
                         "注意：公示日期晚于应公示期限{d}（决定后{}个工作日），按实际公示日期{published}计算；导入时平台只知收到日期，按收到日期与应公示期限中较早者计算",
