@@ -661,6 +661,51 @@ async fn console_forms_apply_and_decide() {
     // The multipart form of the page: commitment, statement, a PDF.
     let csrf = h.sessions[&Role::Subject].1.clone();
     let b = "XyB";
+    // More files than the rules take: refused before the form is read whole, and the attempt
+    // is on the trail with why.
+    let many: String = (0..=h.state.rules.workflows.evidence.max_files)
+        .map(|i| {
+            format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p{i}.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n%%EOF\n\r\n"
+            )
+        })
+        .collect();
+    let r = h
+        .send(
+            h.request(
+                Method::POST,
+                "/console/my/repairs",
+                Role::Subject,
+                Via::Session,
+            )
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={b}"),
+            )
+            .body(Body::from(format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n{many}--{b}--\r\n"
+            )))
+            .unwrap(),
+        )
+        .await;
+    assert!(r.text().contains("个文件"), "{}", r.text());
+    let refused = h
+        .state
+        .platform
+        .audit_search(&store::AuditQuery {
+            action: Some("repair.apply".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        refused.iter().any(|e| e.entry.outcome == "failed"
+            && e.entry
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains("个文件"))),
+        "{refused:?}"
+    );
     // A 3 MB scan: above axum's default body limit, within the rules' 10 MB.
     let scan = format!("%PDF-1.4\n{}\n%%EOF\n", " ".repeat(3 << 20));
     let body = format!(

@@ -243,12 +243,28 @@ async fn form(
 
 /// A posted form with its CSRF token checked (a password that must change is held at the
 /// door, `access::check`); otherwise the page to answer with.
+/// A form refused before it is read whole (too many or too large files, a broken upload) is an
+/// attempted write of `action` too: on the trail as failed, with why.
 async fn checked_form(
     state: &Shared,
     ctx: &Ctx,
     mp: Multipart,
+    action: &str,
 ) -> Result<(Vec<(String, String)>, Vec<Upload>), Response> {
-    let (fields, files) = form(state, mp).await.map_err(|e| error_page(ctx, e))?;
+    let (fields, files) = match form(state, mp).await {
+        Ok(f) => f,
+        Err(e) => {
+            let entry = crate::context::audit_entry(
+                ctx,
+                action,
+                None,
+                "failed",
+                Some(format!("refused={e}")),
+            );
+            crate::context::append_entry(state, ctx, entry).await;
+            return Err(error_page(ctx, e));
+        }
+    };
     check_csrf(ctx, &field(&fields, "csrf")).map_err(|e| error_page(ctx, e))?;
     Ok((fields, files))
 }
@@ -266,7 +282,7 @@ pub async fn apply(
     ctx: Ctx,
     crate::body::ApiMultipart(mp): crate::body::ApiMultipart,
 ) -> Response {
-    let (fields, files) = match checked_form(&state, &ctx, mp).await {
+    let (fields, files) = match checked_form(&state, &ctx, mp, "repair.apply").await {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -313,7 +329,7 @@ pub async fn object(
     ctx: Ctx,
     crate::body::ApiMultipart(mp): crate::body::ApiMultipart,
 ) -> Response {
-    let (fields, files) = match checked_form(&state, &ctx, mp).await {
+    let (fields, files) = match checked_form(&state, &ctx, mp, "objection.create").await {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -572,7 +588,7 @@ pub async fn action(
     ApiPath(id): ApiPath<i64>,
     crate::body::ApiMultipart(mp): crate::body::ApiMultipart,
 ) -> Response {
-    let (fields, files) = match checked_form(&state, &ctx, mp).await {
+    let (fields, files) = match checked_form(&state, &ctx, mp, "case.action").await {
         Ok(f) => f,
         Err(r) => return r,
     };
