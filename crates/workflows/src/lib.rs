@@ -938,6 +938,20 @@ impl Casework<'_> {
             .collect();
         let mut events = self.store.case_events(id)?;
         let mut files = self.store.case_files(id)?;
+        // An application with no evidence of rectification at all is pointed out to the
+        // officer (the rules leave what proves it to the unit: not a bar, a line to check).
+        let mut pre_review = pre_review;
+        if let Some(p) = pre_review.as_mut()
+            && files.is_empty()
+            && self.exit_list(&case.class_code).is_none()
+        {
+            p.conditions.push(domain::workflow::Condition {
+                name: "证明材料".into(),
+                status: domain::workflow::ConditionStatus::Pending,
+                detail: "申请人未上传履行或整改的证明材料：请核实履行情况，必要时要求补充材料"
+                    .into(),
+            });
+        }
         let mut case = case;
         if actor.side == Side::Subject {
             // The applicant reads which office acted, not its staff's accounts: in the events,

@@ -1337,6 +1337,28 @@ fn a_refused_application_ends_its_commitment() {
             day + Duration::minutes(91),
         ));
         assert!(m.contains("不能通过异议撤销"), "{name}: {m}");
+        // An application with no evidence at all is taken, and the officer is told to check.
+        let bare = work
+            .apply_repair(&subject(&a), &rec(&a), true, "已缴纳罚款", &[], day)
+            .unwrap();
+        let v = work.view(&unit(UNIT), bare, day).unwrap();
+        let pre = v.pre_review.expect("an open repair is pre-reviewed");
+        assert!(
+            pre.conditions
+                .iter()
+                .any(|c| c.name == "证明材料"
+                    && c.status == domain::workflow::ConditionStatus::Pending),
+            "{name}: {pre:?}"
+        );
+        let with = work
+            .view(&unit(UNIT), again, day)
+            .unwrap()
+            .pre_review
+            .unwrap();
+        assert!(
+            with.conditions.iter().all(|c| c.name != "证明材料"),
+            "{name}: {with:?}"
+        );
         // Withdrawn too, it is that commitment that lapses.
         work.act(&subject(&b), again, Action::Cancel, "暂不申请", None, day)
             .unwrap();
