@@ -3033,10 +3033,11 @@ fn a_penalty_dated_before_the_penalty_law_is_rejected() {
     }
 }
 
-/// A batch withdrawn keeps its refused rows in the unit's quality figures and its rejection
-/// warning: withdrawing is not a way to clear a unit's 入库率.
+/// A batch withdrawn leaves the unit's intake figures (its rows were counted as 入库 though
+/// the unit took them back) and is counted apart; it keeps its rejection warning: withdrawing
+/// is not a way to clear a unit's refusals.
 #[test]
-fn a_withdrawn_batch_still_counts_in_the_units_quality() {
+fn a_withdrawn_batch_is_counted_apart_in_the_units_quality() {
     let rules = Rulebook::builtin().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let env = "盐城市生态环境局";
@@ -3068,8 +3069,13 @@ fn a_withdrawn_batch_still_counts_in_the_units_quality() {
         let q = ts.store.quality_by_unit(Some(env)).unwrap();
         assert_eq!(q.len(), 1, "{}", ts.name);
         assert_eq!(
-            (q[0].counts.rows_read, q[0].counts.rejected),
-            (2, 1),
+            (
+                q[0].submissions,
+                q[0].counts.rows_read,
+                q[0].counts.accepted,
+                q[0].withdrawn_submissions
+            ),
+            (0, 0, 0, 1),
             "{}",
             ts.name
         );

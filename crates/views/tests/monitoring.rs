@@ -276,10 +276,25 @@ fn bulletin_equals_a_recount_from_the_records() {
                 "{month}"
             );
             let sheet = wb.worksheet_range("单位排名").unwrap();
+            // The rate columns (上报率 onwards) are numbers shown as percentages.
+            let rate_from = views::bulletin::UNIT_HEADERS
+                .iter()
+                .position(|h| *h == "上报率")
+                .unwrap();
             let rows: Vec<Vec<String>> = sheet
                 .rows()
                 .skip(1)
-                .map(|r| r.iter().map(cell_text).collect())
+                .map(|r| {
+                    r.iter()
+                        .enumerate()
+                        .map(|(i, c)| match c {
+                            calamine::Data::Float(f) if i >= rate_from => {
+                                format!("{:.2}%", f * 100.0)
+                            }
+                            other => cell_text(other),
+                        })
+                        .collect()
+                })
                 .collect();
             let expected: Vec<Vec<String>> = recount
                 .units
