@@ -511,22 +511,31 @@ pub async fn audit(
 
 /// After a write that carried its entry in its own transaction (`Store::write_audited`): one
 /// that stood has its entry; one that failed wrote nothing, and the failure is recorded as
-/// such, on its own.
-pub async fn audited_write<T, E>(
+/// such, on its own, with why (what the caller was told, ID and mobile numbers masked): a
+/// refused bulletin or article said only its month or id.
+pub async fn audited_write<T, E: std::fmt::Display>(
     state: &Shared,
     ctx: &Ctx,
     result: &Result<T, E>,
     mut entry: NewAuditEntry,
 ) {
-    if result.is_ok() {
-        state.metrics.audit_written();
-        return;
-    }
+    let e = match result {
+        Ok(_) => {
+            state.metrics.audit_written();
+            return;
+        }
+        Err(e) => e,
+    };
     // Undone because the trail refused its entry: a second one would be refused too.
     if ctx.write_undone.load(std::sync::atomic::Ordering::SeqCst) {
         return;
     }
     entry.outcome = "failed".into();
+    let why = domain::ids::mask_personal_in(&e.to_string()).into_owned();
+    entry.detail = Some(match entry.detail.take() {
+        Some(d) if !d.is_empty() => format!("{d} refused={why}"),
+        _ => format!("refused={why}"),
+    });
     append_entry(state, ctx, entry).await;
 }
 

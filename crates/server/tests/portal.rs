@@ -1158,6 +1158,25 @@ async fn an_issued_bulletin_stays_as_issued() {
             "{name}: {}",
             r.text()
         );
+        // The refusal is on the trail with why, not only the month.
+        let refused = tokio::task::block_in_place(|| {
+            h.state
+                .platform
+                .audit_search(&store::AuditQuery {
+                    action: Some("bulletin.issue".into()),
+                    limit: 10,
+                    ..Default::default()
+                })
+                .unwrap()
+        });
+        assert!(
+            refused.iter().any(|e| e.entry.outcome == "failed"
+                && e.entry
+                    .detail
+                    .as_deref()
+                    .is_some_and(|d| d.contains("refused=") && d.contains("报送期限为2026-07-09"))),
+            "{name}: {refused:?}"
+        );
         // The page says so in place of the button.
         let page = h
             .get("/console/monitoring?month=2026-06", Role::Admin)
