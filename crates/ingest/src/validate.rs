@@ -66,6 +66,26 @@ pub struct Validator<'a> {
     /// Rows accepted whose fine matches none of the amounts their 处罚内容 states (a fine per
     /// day, 按日连续处罚, states the day's: not refused, but the unit is asked to look).
     amount_doubts: std::cell::RefCell<(u64, Vec<u64>)>,
+    /// Rows accepted with another thing the unit should look at (a 警告 reported 严重, a
+    /// 文书号 of another year than the decision): by what, how many and which rows.
+    row_doubts: std::cell::RefCell<std::collections::BTreeMap<&'static str, (u64, Vec<u64>)>>,
+}
+
+/// What a row doubt tells the unit, after "N行".
+const WARNING_SEVERE: &str = "的处罚类别仅为警告或通报批评，失信严重程度却报为“严重”（已入库，按严重公示；警告、通报批评通常属轻微情形，请核对失信严重程度）";
+const YEAR_MISMATCH: &str =
+    "的文书号年份与处罚决定日期的年份不同（已入库；请核对决定日期或文书号是否填错）";
+
+/// The year a 文书号 gives in brackets (〔2026〕, （2026）, [2026]…), if it gives one.
+fn bracketed_year(no: &str) -> Option<i32> {
+    let chars: Vec<char> = no.chars().map(domain::text::fold_doc_char).collect();
+    chars.windows(6).find_map(|w| {
+        (matches!(w[0], '〔' | '(')
+            && matches!(w[5], '〕' | ')')
+            && w[1..5].iter().all(char::is_ascii_digit))
+        .then(|| w[1..5].iter().collect::<String>().parse().ok())
+        .flatten()
+    })
 }
 
 /// How many rows an amount notice names before it only counts them.
@@ -119,6 +139,16 @@ impl<'a> Validator<'a> {
             today,
             unsure_years: Default::default(),
             amount_doubts: Default::default(),
+            row_doubts: Default::default(),
+        }
+    }
+
+    fn doubt(&self, what: &'static str, row: u64) {
+        let mut d = self.row_doubts.borrow_mut();
+        let e = d.entry(what).or_default();
+        e.0 += 1;
+        if e.1.len() < DOUBTS_NAMED {
+            e.1.push(row);
         }
     }
 
@@ -139,6 +169,18 @@ impl<'a> Validator<'a> {
                 )
             })
             .collect();
+        for (what, (count, named)) in self.row_doubts.borrow().iter() {
+            let rows: Vec<String> = named.iter().map(u64::to_string).collect();
+            out.push(format!(
+                "{count}行{what}：第{}行{}",
+                rows.join("、"),
+                if *count as usize > named.len() {
+                    format!("等，共{count}行")
+                } else {
+                    String::new()
+                }
+            ));
+        }
         let (count, named) = &*self.amount_doubts.borrow();
         if *count > 0 {
             let rows: Vec<String> = named.iter().map(u64::to_string).collect();
@@ -600,6 +642,30 @@ impl<'a> Validator<'a> {
         let kind = kind.unwrap_or(SubjectKind::Organisation);
         let mut row = self.prepare(raw, kind, &typed).map_err(|p| vec![p])?;
         // Counted once the row is sure to be stored (the notice says 已入库).
+        let text_of = |role: Role| {
+            self.class
+                .index_of_role(role)
+                .and_then(|i| typed[i].as_ref())
+                .and_then(Typed::text)
+        };
+        if let (Some(cats), Some("严重")) =
+            (text_of(Role::PenaltyCategories), text_of(Role::Severity))
+            && cats
+                .split(';')
+                .all(|k| matches!(k.trim(), "警告" | "通报批评"))
+        {
+            self.doubt(WARNING_SEVERE, raw.row_no);
+        }
+        if let (Some(no), Some(Typed::Date(decided))) = (
+            text_of(Role::DecisionNo),
+            self.class
+                .index_of_role(Role::DecisionDate)
+                .and_then(|i| typed[i].as_ref()),
+        ) && let Some(year) = bracketed_year(no)
+            && year != decided.year()
+        {
+            self.doubt(YEAR_MISMATCH, raw.row_no);
+        }
         if amount_doubt {
             let mut d = self.amount_doubts.borrow_mut();
             d.0 += 1;

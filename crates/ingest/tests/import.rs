@@ -1920,6 +1920,71 @@ fn a_code_conflict_from_a_withdrawn_batch_leaves_with_it() {
     }
 }
 
+/// Rows taken but worth a second look are named in the batch's notices: a 警告 alone reported
+/// 严重 (published three years as reported), a 文书号 of another year than its decision.
+#[test]
+fn a_warning_reported_serious_and_a_number_of_another_year_are_named() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let uc = unit_code(&rules, env);
+    let header = "CF_XDR_MC,CF_XDR_LB,CF_XDR_SHXYM,CF_FRDB,CF_WSH,CF_WFXW,CF_SY,CF_YJ,CF_CFLB,CF_NR,CF_NR_FK,CF_JDRQ,CF_YXQ,CF_SXYZCD,CF_CFJG,CF_CFJGDM,CF_SJLY,CF_SJLYDM";
+    let row = |no: &str, cats: &str, content: &str, fine: &str, date: &str, severity: &str| {
+        format!(
+            "盐城市恒泰化工有限公司,法人及非法人组织,91320900MA1MB4X50R,张三,{no},超标排放,经查超标排放大气污染物,《中华人民共和国大气污染防治法》第九十九条,{cats},{content},{fine},{date},2029-01-01,{severity},{env},{uc},{env},{uc}"
+        )
+    };
+    let f = dir.path().join("d.csv");
+    std::fs::write(
+        &f,
+        format!(
+            "{header}\n{}\n{}\n{}\n",
+            row(
+                "盐环罚〔2026〕801号",
+                "警告",
+                "警告",
+                "",
+                "2026-05-06",
+                "严重"
+            ),
+            row(
+                "盐环罚〔2026〕802号",
+                "罚款",
+                "处罚款0.3万元",
+                "0.3",
+                "2025-06-10",
+                "一般"
+            ),
+            row(
+                "盐环罚〔2026〕803号",
+                "罚款",
+                "处罚款0.3万元",
+                "0.3",
+                "2026-05-06",
+                "严重"
+            ),
+        ),
+    )
+    .unwrap();
+    for ts in stores() {
+        let s = import_on_may_8(&ts.store, &rules, &testkit::keys(), &f);
+        assert_eq!((s.accepted, s.rejected), (3, 0), "{}: {s:?}", ts.name);
+        let told = s.notices.join("\n");
+        assert!(
+            told.contains("1行的处罚类别仅为警告或通报批评，失信严重程度却报为“严重”")
+                && told.contains("：第2行"),
+            "{}: {told}",
+            ts.name
+        );
+        assert!(
+            told.contains("1行的文书号年份与处罚决定日期的年份不同") && told.contains("：第3行"),
+            "{}: {told}",
+            ts.name
+        );
+        assert!(!told.contains("第4行"), "{}: {told}", ts.name);
+    }
+}
+
 /// A batch whose every row was rejected published nothing: withdrawing it is refused, saying it
 /// needs no withdrawal (it used to be marked withdrawn with 0 records).
 #[test]
