@@ -190,6 +190,18 @@ pub enum MeasureKind {
     Incentive,
 }
 
+impl MeasureKind {
+    /// As the national basic list names its three types (and the incentives beside them).
+    pub fn label(self) -> &'static str {
+        match self {
+            MeasureKind::Administrative => "减损权益或增加义务的措施",
+            MeasureKind::Management => "管理性措施",
+            MeasureKind::Market => "市场性、行业性措施",
+            MeasureKind::Incentive => "守信激励措施",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct Measure {
     pub id: String,

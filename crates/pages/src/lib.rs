@@ -474,6 +474,19 @@ pub struct IssuedLine {
 }
 
 #[derive(Template)]
+#[template(path = "console/measures.html")]
+pub struct MeasuresPage {
+    pub frame: Frame,
+    pub version: String,
+    pub basis: String,
+    /// code, name, subjects, legal-representative relation
+    pub matters: Vec<Vec<String>>,
+    /// id, name, kind, effect, matters, trigger, body, basis
+    pub measures: Vec<Vec<String>>,
+    pub accumulation: String,
+}
+
+#[derive(Template)]
 #[template(path = "console/drill.html")]
 pub struct Drill {
     pub frame: Frame,

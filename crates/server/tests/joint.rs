@@ -4078,3 +4078,36 @@ async fn the_console_subscribes_and_unsubscribes() {
         );
     }
 }
+
+/// The measures book as loaded is readable in the console by the officers who check against
+/// it: matters, each measure with what triggers it, and the 累计失信 rule; not by a reporter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_measures_book_is_readable_in_the_console() {
+    let h = harness();
+    for role in [Role::Admin, Role::Handling, Role::Deciding] {
+        let page = h.get("/console/measures", role).await;
+        assert_eq!(page.status, StatusCode::OK, "{role}");
+        let t = page.text();
+        let book = &h.state.rules.measures;
+        let first = &book.measures[0];
+        assert!(
+            t.contains(&book.version) && t.contains(&first.id) && t.contains(&first.name),
+            "{role}: {t}"
+        );
+        assert!(
+            t.contains(&format!("累计达到{}条", book.accumulation.threshold)),
+            "{role}: {t}"
+        );
+        assert!(
+            t.contains("政府采购") && t.contains("严重失信主体名单"),
+            "{t}"
+        );
+    }
+    for role in [Role::Reporter, Role::Subject] {
+        assert_eq!(
+            h.get("/console/measures", role).await.status,
+            StatusCode::FORBIDDEN,
+            "{role}"
+        );
+    }
+}

@@ -1181,3 +1181,127 @@ pub async fn test_webhook(State(state): State<Shared>, ctx: Ctx, body: Bytes) ->
         Err(e) => error_page(&ctx, e),
     }
 }
+
+/// The measures book as loaded (措施清单): matters, measures with what triggers them, and the
+/// 累计失信 rule — what the office and the departments check against, to read (it is data in
+/// the repository, changed by a new release, not in the console).
+pub async fn measures(State(state): State<Shared>, ctx: Ctx) -> Response {
+    let book = &state.rules.measures;
+    let list_name = |code: &str| {
+        state
+            .rules
+            .catalog
+            .class_by_code(code)
+            .map_or(code.to_string(), |k| k.name.clone())
+    };
+    fn subject_label(s: &str) -> &str {
+        match s {
+            "organisation" => "法人和非法人组织",
+            "individual_business" => "个体工商户",
+            "natural_person" => "自然人",
+            other => other,
+        }
+    }
+    let matter_name = |code: &str| {
+        book.matters
+            .iter()
+            .find(|m| m.code == code)
+            .map_or(code.to_string(), |m| m.name.clone())
+    };
+    let matters = book
+        .matters
+        .iter()
+        .map(|m| {
+            vec![
+                m.code.clone(),
+                m.name.clone(),
+                if m.subjects.is_empty() {
+                    "全部".to_string()
+                } else {
+                    m.subjects
+                        .iter()
+                        .map(|s| subject_label(s))
+                        .collect::<Vec<_>>()
+                        .join("、")
+                },
+                if m.check_legal_rep { "是" } else { "否" }.to_string(),
+            ]
+        })
+        .collect();
+    let measures = book
+        .measures
+        .iter()
+        .map(|m| {
+            let mut trigger = Vec::new();
+            let lists = |codes: &[String]| {
+                codes
+                    .iter()
+                    .map(|c| list_name(c))
+                    .collect::<Vec<_>>()
+                    .join("、")
+            };
+            if !m.targets.is_empty() {
+                trigger.push(format!("本主体列入{}", lists(&m.targets)));
+            }
+            if !m.legal_rep_targets.is_empty() {
+                trigger.push(format!("法定代表人列入{}", lists(&m.legal_rep_targets)));
+            }
+            if !m.represented_targets.is_empty() {
+                trigger.push(format!(
+                    "所任法定代表人的组织列入{}",
+                    lists(&m.represented_targets)
+                ));
+            }
+            if let Some(p) = &m.penalty {
+                let mut what = Vec::new();
+                if !p.categories.is_empty() {
+                    what.push(format!("处罚类别为{}", p.categories.join("、")));
+                }
+                if let Some(f) = &p.fine_at_least {
+                    what.push(format!("罚款不低于{f}元"));
+                }
+                trigger.push(format!(
+                    "{}年内受到行政处罚（{}）",
+                    p.within_years,
+                    what.join("或")
+                ));
+            }
+            vec![
+                m.id.clone(),
+                m.name.clone(),
+                m.kind.label().to_string(),
+                m.effect.label().to_string(),
+                m.matters
+                    .iter()
+                    .map(|c| matter_name(c))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                trigger.join("；"),
+                m.body.clone(),
+                m.basis.clone(),
+            ]
+        })
+        .collect();
+    let a = &book.accumulation;
+    render(
+        StatusCode::OK,
+        pages::MeasuresPage {
+            frame: frame(&ctx, "措施清单", "/console/measures"),
+            version: book.version.clone(),
+            basis: book.basis.clone(),
+            matters,
+            measures,
+            accumulation: format!(
+                "{}年内{}类失信记录累计达到{}条的主体列入预警（依据：{}）。阈值随措施清单版本发布。",
+                a.years,
+                a.classes
+                    .iter()
+                    .map(|c| list_name(c))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                a.threshold,
+                a.basis
+            ),
+        },
+    )
+}

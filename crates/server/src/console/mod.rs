@@ -346,6 +346,7 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         OFFICERS,
         joint::exceptions,
     )
+    .page(Method::GET, "/console/measures", OFFICERS, joint::measures)
     .page(
         Method::POST,
         "/console/exceptions/{id}/revoke",
@@ -434,6 +435,7 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
             nav.push(("/console/alerts", "预警"));
             nav.push(("/console/webhooks", "预警推送地址"));
             nav.push(("/console/exceptions", "核查例外"));
+            nav.push(("/console/measures", "措施清单"));
             nav.push(("/console/articles", "文章发布"));
             nav.push(("/console/cases", "修复与异议"));
             nav.push(("/console/cases/stats", "修复统计"));
@@ -453,6 +455,7 @@ pub fn frame(ctx: &Ctx, title: &str, active: &str) -> Frame {
             nav.push(("/console/alerts", "预警"));
             nav.push(("/console/subscriptions", "订阅主体"));
             nav.push(("/console/exceptions", "核查例外"));
+            nav.push(("/console/measures", "措施清单"));
             if p.role == auth::Role::Deciding {
                 nav.push(("/console/lists", "本单位认定名单"));
                 nav.push(("/console/cases", "信用修复工作台"));
