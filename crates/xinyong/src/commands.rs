@@ -355,7 +355,15 @@ fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
     // `store::BulkLoad`); on a store in use it runs beside the others in WAL.
     // A missing file is found before any is imported, not after the first few are stored.
     if let Some(f) = a.files.iter().find(|f| !f.exists() || f.is_dir()) {
-        bail!("文件不存在或是目录：{}（未导入任何文件）", f.display());
+        let why = format!("文件不存在或是目录：{}（未导入任何文件）", f.display());
+        // --json promises a JSON last line: a script reads why from it too.
+        if a.json {
+            println!(
+                "{}",
+                json!({"error": why, "files": [], "rows_read": 0, "accepted": 0, "rejected": 0, "unchanged": 0})
+            );
+        }
+        bail!(why);
     }
     let _bulk = store.bulk_load()?;
     let mut all = Vec::new();

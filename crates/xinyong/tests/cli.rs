@@ -1546,3 +1546,38 @@ fn the_demo_on_postgres_builds_its_city_once() {
     );
     assert_eq!(submissions(), first);
 }
+
+/// `import --json` ends with a JSON line even when it imports nothing: a missing file is said
+/// there too, and the command fails.
+#[test]
+fn import_json_says_why_nothing_was_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    let db = db.to_str().unwrap();
+    let k = testkit::key_file(dir.path());
+    let out = xinyong(
+        db,
+        &k,
+        &[
+            "import",
+            "--source",
+            "盐城市生态环境局",
+            "--class",
+            "行政处罚",
+            "--json",
+            "no-such-file.csv",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v = last_json(&stdout);
+    assert!(
+        v["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no-such-file.csv") && e.contains("未导入任何文件")),
+        "{v}"
+    );
+    assert_eq!(v["accepted"], 0, "{v}");
+}
