@@ -238,6 +238,12 @@ pub enum TokensCommand {
         #[arg(long)]
         json: bool,
     },
+    /// List the tokens (never their secret): id, name, role, unit, expiry, whether revoked,
+    /// last use — the id is what `revoke` takes.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
     /// Revoke a token.
     Revoke { id: i64 },
 }

@@ -1581,3 +1581,46 @@ fn import_json_says_why_nothing_was_imported() {
     );
     assert_eq!(v["accepted"], 0, "{v}");
 }
+
+/// `tokens list` shows the tokens an operator may revoke (never their secret), each with its
+/// status; the listing is on the trail.
+#[test]
+fn tokens_are_listed_with_their_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    let db = db.to_str().unwrap();
+    let k = testkit::key_file(dir.path());
+    run_ok(xinyong(db, &k, &["migrate"]));
+    let made = run_ok(xinyong(
+        db,
+        &k,
+        &[
+            "tokens",
+            "create",
+            "--role",
+            "monitor",
+            "--name",
+            "普罗米修斯",
+            "--json",
+        ],
+    ));
+    let secret = last_json(&made)["token"].as_str().unwrap().to_string();
+    let list = || last_json(&run_ok(xinyong(db, &k, &["tokens", "list", "--json"])));
+    let v = list();
+    assert_eq!(v[0]["name"], "普罗米修斯", "{v}");
+    assert_eq!(v[0]["status"], "有效", "{v}");
+    assert!(!v.to_string().contains(&secret), "{v}");
+    let id = v[0]["id"].as_i64().unwrap().to_string();
+    run_ok(xinyong(db, &k, &["tokens", "revoke", &id]));
+    assert_eq!(list()[0]["status"], "已吊销");
+    let text = run_ok(xinyong(db, &k, &["tokens", "list"]));
+    assert!(
+        text.contains("普罗米修斯") && text.contains("已吊销"),
+        "{text}"
+    );
+    let trail = store::Store::open_platform(db)
+        .unwrap()
+        .audit_page(1, 100)
+        .unwrap();
+    assert!(trail.iter().any(|e| e.entry.action == "token.list"));
+}

@@ -1715,6 +1715,7 @@ fn action_label(code: &str) -> String {
         "account.reset_password" => "重置密码",
         "token.create" => "创建接口令牌",
         "token.revoke" => "吊销接口令牌",
+        "token.list" => "查看接口令牌列表",
         "audit.checkpoint" => "签署审计检查点",
         "audit.search" => "查询审计日志",
         "audit.verify" => "校验审计日志",
