@@ -306,14 +306,12 @@ pub struct ImportArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["record", "submission"])))]
 pub struct WithdrawArgs {
     #[arg(long)]
     pub source: String,
-    #[arg(
-        long,
-        conflicts_with = "submission",
-        required_unless_present = "submission"
-    )]
+    /// One record (its id), or with --submission a whole batch: one of the two.
+    #[arg(long, conflicts_with = "submission")]
     pub record: Option<String>,
     #[arg(long)]
     pub submission: Option<i64>,
