@@ -356,6 +356,37 @@ pub fn warnings(
                         )
                     },
                 });
+            } else if l.figures.reported > l.figures.accepted {
+                // Every declared decision is in, or none was declared, yet some sent were
+                // refused and not sent again: still to correct (this hid once the unit had
+                // reported more than it declared).
+                let f = &l.figures;
+                out.push(Warning {
+                    unit: l.unit.clone(),
+                    message: format!(
+                        "{}{}月{}尚有{}件已报送但未通过校验，请修正后重报，{when}",
+                        l.unit,
+                        &month[5..],
+                        l.class_name,
+                        f.reported - f.accepted
+                    ),
+                });
+            }
+            // More reported than declared: the declaration is what 上报率 divides by.
+            if let Some(p) = l.figures.produced
+                && l.figures.accepted > p
+            {
+                out.push(Warning {
+                    unit: l.unit.clone(),
+                    message: format!(
+                        "{}{}月{}已入库{}件，多于自报作出的{}件：请核对月度自报数（上报率按自报数计）",
+                        l.unit,
+                        &month[5..],
+                        l.class_name,
+                        l.figures.accepted,
+                        p
+                    ),
+                });
             }
         }
     }

@@ -450,6 +450,34 @@ fn warnings_name_units_near_the_deadline_and_with_many_rejections() {
     import_csv(&store, &rules, &keys, &clock_on("2026-11-05"), &bad);
     let w = warnings(&store, &rules, Some(UNIT), day("2026-11-06")).unwrap();
     assert!(w.iter().any(|w| w.message.contains("退回率")), "{w:?}");
+    // More accepted than declared: the refused decisions are still told to be corrected, and
+    // the declaration is questioned.
+    import_csv(
+        &store,
+        &rules,
+        &keys,
+        &clock_on("2026-11-05"),
+        &penalty_csv(
+            &rules,
+            &[
+                ("盐环罚〔2026〕953号", "2026-10-23"),
+                ("盐环罚〔2026〕954号", "2026-10-23"),
+                ("盐环罚〔2026〕955号", "2026-10-23"),
+            ],
+        ),
+    );
+    let w = warnings(&store, &rules, Some(UNIT), day("2026-11-06")).unwrap();
+    assert!(
+        w.iter().any(|w| w
+            .message
+            .contains("尚有2件已报送但未通过校验，请修正后重报")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.message.contains("已入库4件，多于自报作出的3件")),
+        "{w:?}"
+    );
 }
 
 /// A rejected decision counts once however often the bad row is sent, and stops counting once
