@@ -229,6 +229,8 @@ pub struct Audit {
     pub frame: Frame,
     pub actor: String,
     pub action: String,
+    /// The actions the search offers: (code, words).
+    pub actions: Vec<(String, String)>,
     pub object: String,
     pub from: String,
     pub to: String,

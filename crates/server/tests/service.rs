@@ -2701,6 +2701,12 @@ async fn no_batch_or_withdrawal_stands_without_its_audit_entry() {
         .await
         .text();
     assert!(page.contains("重复报送，未入库"), "{page}");
+    // The search offers the actions by name, the one searched chosen.
+    assert!(
+        page.contains(r#"<option value="submission.create" selected>报送数据</option>"#)
+            && page.contains(r#"<option value="subject.read_full">查看完整信用档案</option>"#),
+        "{page}"
+    );
     let next = (beijing + chrono::Duration::days(1))
         .format("%Y-%m-%d")
         .to_string();
