@@ -952,6 +952,43 @@ impl Casework<'_> {
                     .into(),
             });
         }
+        // Order 45 第十四条 bars an early end after a violation of the same kind: the subject's
+        // other penalties of the same 违法行为类型 decided since are named for the officer to
+        // judge (the platform reads only what units reported).
+        if let Some(p) = pre_review.as_mut()
+            && let Some(h) = self.store.record_head(&case.record_id)?
+            && h.regime.as_deref() == Some(self.rules.publicity.market.id.as_str())
+        {
+            let item = |payload: &str, code: &str| {
+                store::payload_items(payload)
+                    .into_iter()
+                    .find(|(k, _)| k.as_ref() == code)
+                    .map(|(_, v)| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+            };
+            if let Some(kind) = item(&h.payload, "CF_WFXW") {
+                let same: Vec<String> = self
+                    .store
+                    .subject_heads(&h.subject_key, &["CF"])?
+                    .into_iter()
+                    .filter(|o| o.record_id != h.record_id)
+                    .filter(|o| matches!(o.change.as_str(), "created" | "corrected" | "repaired"))
+                    .filter(|o| o.decided_on >= h.decided_on)
+                    .filter(|o| item(&o.payload, "CF_WFXW").as_deref() == Some(kind.as_str()))
+                    .map(|o| item(&o.payload, "CF_WSH").unwrap_or(o.record_id))
+                    .collect();
+                if !same.is_empty() {
+                    p.conditions.push(domain::workflow::Condition {
+                        name: "同类违法行为".into(),
+                        status: domain::workflow::ConditionStatus::Pending,
+                        detail: format!(
+                            "该主体另有同类违法行为（{kind}）的处罚：{}，请核实是否属于“再次发生同类违法行为”",
+                            same.join("、")
+                        ),
+                    });
+                }
+            }
+        }
         let mut case = case;
         if actor.side == Side::Subject {
             // The applicant reads which office acted, not its staff's accounts: in the events,

@@ -1411,3 +1411,88 @@ fn case_messages_go_out_before_queued_reminders() {
         assert_eq!(order, ["remind:a:sms", "remind:b:sms"], "{}", ts.name);
     }
 }
+
+/// A market-regulation penalty's early end is barred by a later violation of the same kind
+/// (SAMR Order 45 第十四条): the subject's other penalty of the same 违法行为类型 decided since
+/// is named in the officer's pre-check; one decided before is not.
+#[test]
+fn a_later_violation_of_the_same_kind_is_named_for_a_market_repair() {
+    let rules = Rulebook::builtin().unwrap();
+    let scjg = "盐城市市场监督管理局";
+    let code = uscc(21);
+    for ts in stores() {
+        let name = ts.name;
+        let keys = KeyRing::generate().unwrap();
+        let store = Store::open(&ts.spec).unwrap();
+        let csv = penalties(
+            &rules,
+            &[
+                ("丙商贸公司", &code, "盐市监罚〔2026〕300号", "2026-04-20"),
+                ("丙商贸公司", &code, "盐市监罚〔2026〕301号", "2026-05-01"),
+                ("丙商贸公司", &code, "盐市监罚〔2026〕302号", "2026-05-10"),
+            ],
+        )
+        .replace(UNIT, scjg)
+        .replace(
+            &rules.units.find(UNIT).unwrap().uscc,
+            &rules.units.find(scjg).unwrap().uscc,
+        );
+        let clock = FixedClock::at(at("2026-06-10"));
+        let s = Importer {
+            store: &store,
+            rules: &rules,
+            keys: &keys,
+            clock: &clock,
+        }
+        .import_reader(
+            None,
+            Format::Csv,
+            csv.as_bytes(),
+            &ImportOptions {
+                unit: scjg.into(),
+                class: "行政处罚".into(),
+                actor: "test".into(),
+                channel: Channel::File,
+            },
+            &|_| {},
+        )
+        .unwrap();
+        assert_eq!(s.accepted, 3, "{name}: {s:?}");
+        let heads = store.subject_heads(&code, &["CF"]).unwrap();
+        let of = |no: &str| {
+            heads
+                .iter()
+                .find(|h| h.payload.contains(no))
+                .unwrap()
+                .record_id
+                .clone()
+        };
+        let work = Casework {
+            store: &store,
+            rules: &rules,
+            keys: &keys,
+        };
+        let day = at("2026-07-03");
+        let id = work
+            .apply_repair(
+                &subject(&code),
+                &of("301号"),
+                true,
+                "已缴纳罚款",
+                &[pdf()],
+                day,
+            )
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let pre = work.view(&unit(scjg), id, day).unwrap().pre_review.unwrap();
+        let same = pre
+            .conditions
+            .iter()
+            .find(|c| c.name == "同类违法行为")
+            .unwrap_or_else(|| panic!("{name}: {pre:?}"));
+        assert!(
+            same.detail.contains("盐市监罚〔2026〕302号") && !same.detail.contains("300号"),
+            "{name}: {}",
+            same.detail
+        );
+    }
+}
