@@ -191,6 +191,16 @@ pub fn run(cli: Cli) -> Result<()> {
         } => ids_validate(&ctx),
         Command::Import(a) => import(&ctx, a),
         Command::Rejects { submission, out } => {
+            // The rows go back in the unit's own layout with a reason column, as a workbook: a
+            // name ending .csv would hold XLSX bytes no one could open as CSV.
+            if !out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
+            {
+                bail!(
+                    "退回数据以XLSX工作簿写出（保留报送单位原表格式并附退回原因列）：请将 --out 的文件名以 .xlsx 结尾（如 退回_{submission}.xlsx）"
+                );
+            }
             let store = ctx.existing_store()?;
             let n = ingest::rejects::write_rejected_xlsx(&store, &ctx.keys()?, submission, &out)?;
             // The rows as received, unsealed: a sensitive read, in the trail as through the API.

@@ -1233,6 +1233,17 @@ fn sensitive_reads_from_the_command_line_are_audited() {
     )
     .unwrap();
     let id = s["submission_id"].as_i64().unwrap().to_string();
+    // A workbook only: a .csv name is refused before anything is written.
+    let csv = dir.path().join("rej.csv");
+    let refused = xinyong(db, &k, &["rejects", &id, "--out", csv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success() && !csv.exists());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains(".xlsx 结尾"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     let out = dir.path().join("rej.xlsx");
     run_ok(xinyong(
         db,
