@@ -473,6 +473,10 @@ pub struct ListMinimum {
     pub tag: String,
     pub months: u32,
     pub basis: String,
+    /// The list by name, as an entry's 名单类型 or 认定依据 writes it: the rule holds for an
+    /// entry of that list whoever reported it, not only for a unit with `tag`.
+    #[serde(default)]
+    pub names: Vec<String>,
 }
 
 impl ListExitRules {
@@ -480,9 +484,15 @@ impl ListExitRules {
     pub fn offers(&self, class: &str) -> bool {
         self.classes.iter().any(|c| c == class)
     }
-    /// The minimum that applies to entries decided by a unit with `tags`, if a rule sets one.
-    pub fn minimum_for(&self, tags: &[String]) -> Option<&ListMinimum> {
-        self.minimum.iter().find(|m| tags.contains(&m.tag))
+    /// The minimum that applies to an entry decided by a unit with `tags`, or whose texts (its
+    /// 名单类型, 认定依据) name a list a rule names, if a rule sets one.
+    pub fn minimum_for(&self, tags: &[String], texts: &[&str]) -> Option<&ListMinimum> {
+        self.minimum.iter().find(|m| {
+            tags.contains(&m.tag)
+                || m.names
+                    .iter()
+                    .any(|n| texts.iter().any(|t| t.contains(n.as_str())))
+        })
     }
 }
 

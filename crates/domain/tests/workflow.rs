@@ -441,9 +441,22 @@ fn a_list_entry_in_force_may_be_left_early_once_the_unit_confirms() {
     // The shipped rules name market regulation's year.
     assert_eq!(
         wf.list_exit
-            .minimum_for(&["行政机关".to_string(), "市场监管".to_string()])
+            .minimum_for(&["行政机关".to_string(), "市场监管".to_string()], &[])
             .map(|m| m.months),
         Some(12)
+    );
+    // An entry of that list holds to it whoever reported it; another unit's own list does not.
+    let other = ["行政机关".to_string()];
+    assert_eq!(
+        wf.list_exit
+            .minimum_for(&other, &["市场监督管理严重违法失信名单"])
+            .map(|m| m.months),
+        Some(12)
+    );
+    assert!(
+        wf.list_exit
+            .minimum_for(&other, &["环境保护领域严重失信主体"])
+            .is_none()
     );
 }
 

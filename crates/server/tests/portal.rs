@@ -775,8 +775,8 @@ async fn self_reports_monitoring_and_bulletin_in_the_console() {
             })
             .collect();
         assert!(
-            floats.iter().any(|f| (*f - 0.4).abs() < 1e-9),
-            "上报率 40.00% as 0.4: {floats:?}"
+            floats.contains(&0.4),
+            "上报率 40.00% as 0.4 exactly: {floats:?}"
         );
         assert!(
             !sheet

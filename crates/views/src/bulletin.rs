@@ -73,20 +73,26 @@ pub fn shortfall(u: &UnitLine, goal: f64) -> String {
 fn cell(ws: &mut Worksheet, row: u32, col: u16, v: &str) -> Result<(), XlsxError> {
     // Counts stay numbers so the office can sum them, rates numbers shown as printed (97.25%)
     // so that they can be checked by formula; names stay text.
-    if let Some(rate) = v
-        .strip_suffix('%')
-        .and_then(|n| n.parse::<f64>().ok())
-        .filter(|r| r.is_finite())
-    {
+    if let Some(rate) = v.strip_suffix('%').and_then(fraction_of_percent) {
         let percent = Format::new().set_num_format("0.00%");
         return ws
-            .write_number_with_format(row, col, rate / 100.0, &percent)
+            .write_number_with_format(row, col, rate, &percent)
             .map(|_| ());
     }
     match v.parse::<i64>() {
         Ok(n) if !v.starts_with('0') || v == "0" => ws.write_number(row, col, n as f64).map(|_| ()),
         _ => ws.write_string(row, col, v).map(|_| ()),
     }
+}
+
+/// `88.46` (a percentage as printed) as the fraction 0.8846, read from its digits with the
+/// point moved (dividing the float by 100 left 0.8845999999999999 in the cell).
+fn fraction_of_percent(n: &str) -> Option<f64> {
+    let d: rust_decimal::Decimal = n.parse().ok()?;
+    (d / rust_decimal::Decimal::from(100))
+        .to_string()
+        .parse()
+        .ok()
 }
 
 fn table(
@@ -226,4 +232,19 @@ pub fn workbook(r: &MonthReport, title: &str, as_of: &str) -> Result<Vec<u8>, Xl
         ws.set_column_width(2, 32)?;
     }
     wb.save_to_buffer()
+}
+
+#[cfg(test)]
+mod percent_tests {
+    #[test]
+    fn a_printed_percentage_is_the_fraction_its_digits_say() {
+        assert_eq!(super::fraction_of_percent("88.46"), Some(0.8846));
+        assert_ne!(
+            88.46 / 100.0,
+            0.8846,
+            "why the digits are moved, not divided"
+        );
+        assert_eq!(super::fraction_of_percent("100.00"), Some(1.0));
+        assert_eq!(super::fraction_of_percent("—"), None);
+    }
 }

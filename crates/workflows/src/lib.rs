@@ -219,10 +219,18 @@ impl Casework<'_> {
         if !rules.offers(&head.class_code) {
             return None;
         }
-        self.rules
+        let tags = self
+            .rules
             .units
             .find(&self.deciding_unit(head))
-            .and_then(|u| rules.minimum_for(&u.tags))
+            .map(|u| u.tags.clone())
+            .unwrap_or_default();
+        let texts: Vec<String> = ["MD_MDLX", "MD_RDYJ"]
+            .iter()
+            .map(|code| payload_text(&head.payload, code))
+            .collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        rules.minimum_for(&tags, &texts)
     }
 
     /// The name of the list `class` when a subject may apply to leave it early (workflows.toml
@@ -1192,7 +1200,7 @@ impl Casework<'_> {
                 subject_msg(
                     "信用修复申请已受理",
                     format!(
-                        "您就{what}提出的信用修复申请已由{}受理，将于{}前作出决定。",
+                        "您就{what}提出的信用修复申请（编号{id}）已由{}受理，将于{}前作出决定。",
                         case.unit,
                         t.deadline.map(|d| d.0.to_string()).unwrap_or_default()
                     ),

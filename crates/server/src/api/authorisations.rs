@@ -164,7 +164,7 @@ pub(crate) async fn grant_audited(
 }
 
 #[utoipa::path(get, path = "/api/v1/authorisations", summary = "查询信易贷授权", tag = "信易贷授权", security(("token" = [])),
-    responses((status = 200, description = "信用主体：本主体给出的授权；金融机构：给予本机构的授权；市信用办和审计员：全部（最近500条）", body = Authorisations),
+    responses((status = 200, description = "信用主体：本主体给出的授权；金融机构：给予本机构的授权；市信用办：全部（最近500条）；安全审计员不可查看", body = Authorisations),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn list_authorisations(
     State(state): State<Shared>,

@@ -1074,7 +1074,12 @@ pub async fn create_exception(
         mark_exception(&s, &c, &key, &matter, &req.record_id, &req.reason, carried)
     })
     .await;
-    r.map(Json)
+    // Its reason masked as the list and the snippet mask it (an ID or mobile number typed in
+    // came back whole).
+    r.map(|mut e| {
+        e.reason = domain::ids::mask_personal_in(&e.reason).into_owned();
+        Json(e)
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

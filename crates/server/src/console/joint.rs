@@ -95,7 +95,13 @@ fn checks_page_for(
                     c.subject_label.clone(),
                     matter_name(state, &c.matter),
                     verdict_label(&c.verdict),
-                    String::new(),
+                    // What the department said it did (a lookup by key per line, 50 lines).
+                    match state.platform.feedback(c.check_id) {
+                        Ok(Some(f)) if f.outcome == "applied" => "已反馈：已采取措施".into(),
+                        Ok(Some(_)) => "已反馈：不适用".into(),
+                        Ok(None) => "未反馈".into(),
+                        Err(_) => String::new(),
+                    },
                 ]
             })
             .collect(),
