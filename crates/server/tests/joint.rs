@@ -762,6 +762,18 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["verdict"], "clear", "{v}");
     assert_eq!(v["suppressed"][0]["exception_id"], ex["exception_id"]);
+    // The auditor finds the checks on the company by its code (each is filed under its number).
+    let on_a = h
+        .state
+        .platform
+        .audit_search(&store::AuditQuery {
+            object: Some(x.a.clone()),
+            action: Some("check.create".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(on_a.len() >= 2, "{on_a:?}");
     // An officer's words come back masked in every answer, the first too.
     for said in [&ex["reason"], &v["suppressed"][0]["reason"]] {
         let said = said.as_str().unwrap();

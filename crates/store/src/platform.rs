@@ -901,14 +901,17 @@ impl Store {
         })
     }
 
-    /// Searches the trail, newest first.
+    /// Searches the trail, newest first. An object is found as the entry's object, one of its
+    /// records, or the subject its detail names (`subject=<key>`: a check is filed under its
+    /// number, and an auditor looks for the company).
     pub fn audit_search(&self, q: &AuditQuery) -> Result<Vec<StoredAudit>, StoreError> {
         self.read(|c| {
             c.query(
                 &format!(
                     "SELECT {AUDIT_COLUMNS} FROM audit_log
                      WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2)
-                       AND ($3 = '' OR object = $3 OR object LIKE ($3 || '-%'))
+                       AND ($3 = '' OR object = $3 OR object LIKE ($3 || '-%')
+                            OR detail LIKE ('subject=' || $3 || ' %'))
                        AND at >= $4 AND at <= $5 AND seq < $6
                      ORDER BY seq DESC LIMIT $7"
                 ),
