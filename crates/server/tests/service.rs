@@ -3098,6 +3098,21 @@ async fn a_unit_finds_its_records_by_document_number() {
     )
     .await;
     assert_eq!(r.json()["record_ids"].as_array().map(Vec::len), Some(1));
+    // Re-sent as 盐环罚（2026）521号, the decision is one record again: the number in any
+    // bracket form finds the one in force, not the first writing withdrawn by it.
+    let body = records_json(&[(
+        "盐城市恒泰化工有限公司",
+        "91320900MA1MB4X50R",
+        "盐环罚（2026）521号",
+    )]);
+    let r = push(&h, Role::Reporter, &body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = find(Role::Reporter, &q).await;
+    let now: Vec<String> = serde_json::from_value(r.json()["record_ids"].clone()).unwrap();
+    assert_eq!(now.len(), 1, "{}", r.text());
+    assert_ne!(now[0], ids[0], "the re-sent writing's record: {}", r.text());
+    let head = h.state.store.record_head(&now[0]).unwrap().unwrap();
+    assert_eq!(head.change, "created");
     assert_eq!(find(Role::Handling, &q).await.status, StatusCode::FORBIDDEN);
 }
 

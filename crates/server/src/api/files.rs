@@ -379,7 +379,7 @@ pub struct DecisionRecords {
 #[utoipa::path(get, path = "/api/v1/records", summary = "按决定文书号查询本单位报送的记录编号", tag = "报送", security(("token" = [])),
     params(ByDecision),
     responses(
-        (status = 200, description = "本单位以该文书号报送的行政许可、行政处罚记录编号（可能为空）", body = DecisionRecords),
+        (status = 200, description = "本单位以该文书号报送的行政许可、行政处罚记录编号（可能为空；年份括号写法不同的视为同一文书号；有现行记录时不列已撤回的）", body = DecisionRecords),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn records_by_decision(
@@ -418,16 +418,43 @@ pub async fn records_by_decision(
 }
 
 /// A unit's records of the decision a document number names, in the classes keyed by their
-/// decision (行政许可, 行政处罚), any state.
+/// decision (行政许可, 行政处罚): those in force when there are any, else any state.
 pub fn unit_records_of_decision(
     state: &Shared,
     unit: &str,
     decision_no: &str,
 ) -> Result<Vec<String>, ApiError> {
+    // The number as typed, and with its year bracketed the other way: 盐环罚[2026]12号 finds the
+    // record now reported as 盐环罚（2026）12号 too (the one written 〔2026〕 may be withdrawn).
     let mut found = Vec::new();
     for class in &state.rules.monitoring.classes {
-        if let Some(key) = domain::monitoring::decision_key(class, &[decision_no]) {
-            found.extend(state.store.records_of_decision(unit, class, &key)?);
+        let keys = [
+            domain::monitoring::decision_key(class, &[decision_no]),
+            domain::monitoring::decision_key_written_otherwise(class, &[decision_no]),
+        ];
+        for key in keys.iter().flatten() {
+            for id in state.store.records_of_decision(unit, class, key)? {
+                if !found.contains(&id) {
+                    found.push(id);
+                }
+            }
+        }
+    }
+    // The other writing adds a record only where it is the one in force: a number re-sent with
+    // its brackets changed withdrew the first, which is not a second party of the decision.
+    if found.len() > 1 {
+        let mut live = Vec::new();
+        for id in &found {
+            if state
+                .store
+                .record_head(id)?
+                .is_some_and(|h| h.change != "withdrawn")
+            {
+                live.push(id.clone());
+            }
+        }
+        if !live.is_empty() {
+            found = live;
         }
     }
     Ok(found)
