@@ -39,6 +39,9 @@ pub enum ApiError {
     TooLarge(String),
     #[error("不支持的内容类型：请按接口文档设置Content-Type（如application/json、text/csv）")]
     UnsupportedMediaType,
+    /// A media type the endpoint does not take, with the ones it does.
+    #[error("不支持的内容类型：{0}")]
+    MediaTypeNot(String),
     #[error("不支持的请求方法")]
     MethodNotAllowed,
     #[error("服务器忙（数据库正在写入其他报送），请稍后再试")]
@@ -86,7 +89,9 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType | ApiError::MediaTypeNot(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Busy | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -102,7 +107,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::TooMany(_) => "too_many_requests",
             ApiError::TooLarge(_) => "too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::UnsupportedMediaType | ApiError::MediaTypeNot(_) => "unsupported_media_type",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Busy | ApiError::Unavailable(_) => "busy",
             ApiError::Internal(_) => "internal",

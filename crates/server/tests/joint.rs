@@ -1035,6 +1035,12 @@ async fn a_batch_accounts_for_every_line() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.text());
+    // It says what the endpoint takes, not a list that names the type refused.
+    assert!(
+        r.text().contains("text/csv") && r.text().contains("不接受application/json"),
+        "{}",
+        r.text()
+    );
     // A batch and its entry stand together: with the trail refusing, no batch is kept.
     h.block_audit(true);
     let r = upload().await;

@@ -1358,7 +1358,7 @@ fn is_xlsx(headers: &HeaderMap, name: Option<&str>) -> bool {
 
 #[utoipa::path(post, path = "/api/v1/batches", summary = "提交批量审查", tag = "联合奖惩", security(("token" = [])),
     params(BatchParams),
-    request_body(description = "代码清单：CSV（第一列为代码，可有表头）或XLSX（第一个工作表第一列），至多100万行",
+    request_body(description = "代码清单：CSV或XLSX（工作簿中只能有一个含数据的工作表），至多100万行。代码列为第一列，或表头指明的代码列（如“统一社会信用代码”“证件号码”；表头可在前几行，其上可有标题行）；无可识别表头时每一行都按代码审查",
         content(
             (String = "text/csv"),
             (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
@@ -1391,7 +1391,10 @@ pub async fn create_batch(
             | "application/octet-stream"
             | crate::XLSX
     ) {
-        return Err(ApiError::UnsupportedMediaType);
+        return Err(ApiError::MediaTypeNot(format!(
+            "批量审查上传代码清单文件，Content-Type应为text/csv或{}（XLSX），不接受{ct}",
+            crate::XLSX
+        )));
     }
     let xlsx = is_xlsx(&headers, q.file_name.as_deref());
     let (s, c) = (state.clone(), ctx.clone());
