@@ -507,6 +507,15 @@ async fn every_effect_and_a_delisting(h: Harness) {
         .json();
     assert_eq!(got["feedback"]["outcome"], "applied");
     assert_eq!(got["verdict"], "forbid");
+    // The embedded snippet shows the loop closed, no longer asking for feedback.
+    let snippet = h
+        .get(&format!("/api/v1/checks/{id}/snippet"), Role::Handling)
+        .await
+        .text();
+    assert!(
+        snippet.contains("已反馈：已采取措施") && !snippet.contains("请在业务办结后反馈"),
+        "{snippet}"
+    );
     // "Not applicable" keeps no measure ids, whatever the form sent.
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     let other = v["check_id"].as_i64().unwrap();

@@ -696,8 +696,23 @@ pub fn snippet(s: &Shared, c: &store::CheckRow, current: bool) -> ApiResult<Stri
         }
         h.push_str("</ul>");
     }
-    h.push_str("<div style=\"color:#666;font-size:12px\">信用中国（江苏盐城）联合奖惩系统 · 请在业务办结后反馈措施采取情况</div></div>");
+    // What the department said it did, once it has (the approval page shows the loop closed).
+    let done = match s.platform.feedback(c.check_id)? {
+        Some(f) if f.outcome == "applied" => {
+            format!("已反馈：已采取措施（{}）", esc(&fmt_day(f.at)))
+        }
+        Some(f) => format!("已反馈：不适用（{}）", esc(&fmt_day(f.at))),
+        None => "请在业务办结后反馈措施采取情况".to_string(),
+    };
+    h.push_str(&format!(
+        "<div style=\"color:#666;font-size:12px\">信用中国（江苏盐城）联合奖惩系统 · {done}</div></div>"
+    ));
     Ok(h)
+}
+
+/// A moment as a day in Beijing (YYYY-MM-DD).
+fn fmt_day(t: chrono::DateTime<chrono::Utc>) -> String {
+    domain::clock::beijing(t).format("%Y-%m-%d").to_string()
 }
 
 #[utoipa::path(get, path = "/api/v1/checks/{id}/snippet", summary = "核查结论的嵌入式HTML片段", tag = "联合奖惩", security(("token" = [])),
