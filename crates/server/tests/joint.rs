@@ -771,6 +771,14 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     assert_eq!(v["verdict"], "clear", "{v}");
     assert_eq!(v["suppressed"][0]["exception_id"], ex["exception_id"]);
+    // The unit that decided the entry is told, with who set it aside and why (masked).
+    let told = h.state.store.messages("unit", UNIT, 20).unwrap();
+    assert!(
+        told.iter().any(|m| m.title == "名单记录被登记为核查例外"
+            && m.body.contains("盐环信〔2026〕1号")
+            && m.body.contains("139****5678")),
+        "{told:?}"
+    );
     // The auditor finds the checks on the company by its code (each is filed under its number).
     let on_a = h
         .state

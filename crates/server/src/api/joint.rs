@@ -1054,6 +1054,52 @@ pub fn mark_exception(
     }
     e.exception_id = id;
     s.lists.refresh(&s.store, &s.platform, &s.rules)?;
+    // The unit that decided the entry is told that a department set it aside, by whom and why:
+    // an exception is for a false positive, and the unit is the one who knows whether it is
+    // (or opens an objection to correct its entry). Told after the exception stands; a message
+    // that cannot be written does not take it back.
+    let unit = s
+        .rules
+        .units
+        .find(&entry.deciding_unit)
+        .map_or_else(|| entry.source_unit.clone(), |u| u.name.clone());
+    let list = s
+        .rules
+        .catalog
+        .class_by_code(&entry.class_code)
+        .map_or(entry.class_code.clone(), |k| k.name.clone());
+    let by = match &e.unit {
+        Some(u) => u.clone(),
+        None => "市信用办".into(),
+    };
+    let told = s.store.remind_unit(
+        &store::NewMessage {
+            to_kind: "unit",
+            to_key: unit,
+            title: "名单记录被登记为核查例外".into(),
+            body: format!(
+                "{by}在办理“{}”核查时，将{}（{}，文书号{}）的命中登记为例外（编号{id}），理由：{}。如该名单记录确有误，请更正或撤回；如例外不当，请联系{by}或市信用办撤销。",
+                s.rules
+                    .measures
+                    .matter(matter)
+                    .map_or(matter.to_string(), |m| m.name.clone()),
+                entry.subject_name,
+                list,
+                entry.decision_no,
+                domain::ids::mask_personal_in(&e.reason)
+            ),
+            case_id: None,
+            record_id: Some(entry.record_id.clone()),
+            dedupe: format!("exception:{id}"),
+        },
+        now,
+    );
+    if let Err(err) = told {
+        eprintln!(
+            "{} WARN exception {id}: unit not told: {err}",
+            now.to_rfc3339()
+        );
+    }
     Ok(e)
 }
 
