@@ -66,6 +66,11 @@ pub struct Committing {
 pub struct ImportSummary {
     pub submission_id: Option<i64>,
     pub duplicate_of: Option<i64>,
+    // For a repeat of an earlier batch's bytes: records it would have changed back (corrected
+    // or changed since), which it left as they are.
+    /// 与此前批次完全相同的重复报送：若入库将被改回原内容（此后已被更正或变更）而本次未改动的记录数；否则为0。
+    #[serde(default)]
+    pub left_as_corrected: u64,
     pub file: Option<String>,
     pub format: String,
     pub source_unit: String,
@@ -680,6 +685,11 @@ impl Importer<'_> {
                     return Ok(ImportSummary {
                         submission_id,
                         duplicate_of,
+                        left_as_corrected: if duplicate_of.is_some() {
+                            counts.corrected + counts.created
+                        } else {
+                            0
+                        },
                         file: file_name,
                         format: format_name,
                         source_unit: unit.name.clone(),

@@ -1674,8 +1674,12 @@ fn the_first_file_sent_again_after_a_correction_changes_nothing() {
         assert_eq!((a.created, b.corrected), (1, 1), "{}", ts.name);
         let again = import(&ts.store, &rules, &keys, &clock, &first, env, "行政处罚");
         assert_eq!(
-            (again.duplicate_of, again.submission_id),
-            (a.submission_id, None),
+            (
+                again.duplicate_of,
+                again.submission_id,
+                again.left_as_corrected
+            ),
+            (a.submission_id, None, 1),
             "{}: {again:?}",
             ts.name
         );
@@ -1824,7 +1828,7 @@ fn a_decision_resent_with_its_year_in_parentheses_replaces_the_old_record() {
         assert!(
             s.notices
                 .iter()
-                .any(|n| n.contains("年份括号写法不同") && n.contains("原记录已撤回")),
+                .any(|n| n.contains("括号写法不同") && n.contains("原记录已撤回")),
             "{}: {:?}",
             ts.name,
             s.notices

@@ -796,7 +796,7 @@ async fn a_file_uploaded_again_in_the_console_is_said_to_change_nothing() {
         .to_str()
         .unwrap()
         .to_string();
-    assert_eq!(back, format!("{to}?duplicate=1"));
+    assert_eq!(back, format!("{to}?duplicate=1&left=0"));
     let page = h.get(&back, Role::Reporter).await.text();
     assert!(
         page.contains("完全相同") && page.contains("未重复入库"),

@@ -839,9 +839,10 @@ pub async fn upload(
                     Ok(summary) => match (summary.submission_id, summary.duplicate_of) {
                         (Some(id), _) => see_other(&format!("/console/submissions/{id}")),
                         // The same file again: its earlier batch, saying so.
-                        (None, Some(id)) => {
-                            see_other(&format!("/console/submissions/{id}?duplicate=1"))
-                        }
+                        (None, Some(id)) => see_other(&format!(
+                            "/console/submissions/{id}?duplicate=1&left={}",
+                            summary.left_as_corrected
+                        )),
                         (None, None) => see_other("/console"),
                     },
                     Err(e) => error_page(&ctx, e),
@@ -857,6 +858,9 @@ pub struct SubmissionParams {
     /// Set when the upload that led here was this batch's file again.
     #[serde(default)]
     pub duplicate: Option<u8>,
+    /// With it, the records the repeat would have changed back (corrected since).
+    #[serde(default)]
+    pub left: Option<u64>,
 }
 
 pub async fn submission(
@@ -867,6 +871,7 @@ pub async fn submission(
 ) -> Response {
     let (s, c) = (state.clone(), ctx.clone());
     let again = q.duplicate.is_some();
+    let left = q.left.unwrap_or(0);
     let r = blocking(move || {
         let sub = visible_submission(&s, &c, id)?;
         let rejected = s.store.rejections_page(id, 0, 501)?;
@@ -910,7 +915,12 @@ pub async fn submission(
             notices: again
                 .then(|| {
                     format!(
-                        "刚才上传的文件与本批次（第{id}批）的文件完全相同（SM3摘要一致），未重复入库，数据没有任何变化；以下是本批次原来的处理结果"
+                        "刚才上传的文件与本批次（第{id}批）的文件完全相同（SM3摘要一致），未重复入库，数据没有任何变化{}；以下是本批次原来的处理结果",
+                        if left > 0 {
+                            format!("；其中{left}条记录此后已被更正或变更，本次重报不会恢复原内容，如确需恢复，请修改后重新报送")
+                        } else {
+                            String::new()
+                        }
                     )
                 })
                 .into_iter()
