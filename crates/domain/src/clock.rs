@@ -21,8 +21,11 @@ pub fn beijing(t: DateTime<Utc>) -> DateTime<FixedOffset> {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// To the microsecond, as both stores keep a time: an answer given at once (nanoseconds)
+    /// and the same thing read back later (microseconds) showed two different times.
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        use chrono::SubsecRound;
+        Utc::now().trunc_subsecs(6)
     }
 }
 
@@ -50,5 +53,16 @@ impl FixedClock {
 impl Clock for FixedClock {
     fn now(&self) -> DateTime<Utc> {
         DateTime::from_timestamp_micros(self.0.load(Ordering::SeqCst)).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Clock, SystemClock};
+
+    #[test]
+    fn the_system_clock_reads_to_the_microsecond() {
+        let t = SystemClock.now();
+        assert_eq!(t.timestamp_subsec_nanos() % 1000, 0, "{t:?}");
     }
 }
