@@ -212,6 +212,26 @@ pub fn webhook_target_refused(url: &str, loopback: bool) -> Option<String> {
     None
 }
 
+/// Why a webhook address's host name cannot be used now, if it cannot: a name (not an IP
+/// address) that does not resolve from this server.
+pub fn webhook_host_unresolved(url: &str) -> Option<String> {
+    use std::net::{IpAddr, ToSocketAddrs};
+    let uri: ureq::http::Uri = url.parse().ok()?;
+    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
+    if host.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    let port = uri.port_u16().unwrap_or(443);
+    let resolves = (host, port)
+        .to_socket_addrs()
+        .is_ok_and(|mut a| a.next().is_some());
+    (!resolves).then(|| {
+        format!(
+            "接收地址的域名“{host}”在平台服务器上无法解析：请核对域名（内网域名须能由平台服务器解析），或改用IP地址"
+        )
+    })
+}
+
 // What a webhook receives (its schema is the OpenAPI document's `webhooks` entry).
 /// 触发式预警推送的请求体（平台发往单位登记的接收地址）。
 #[derive(Debug, Serialize, utoipa::ToSchema)]

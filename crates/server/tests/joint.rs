@@ -1554,6 +1554,17 @@ async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
             r.text()
         );
     }
+    // A name that does not resolve is said at the form, not found at the first alert (.invalid
+    // never resolves: RFC 6761).
+    let r = strict
+        .post_json(
+            "/api/v1/webhooks",
+            Role::Admin,
+            json!({"unit": UNIT, "url": "http://receiver.xinyong.invalid/hook"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("无法解析"), "{}", r.text());
     // The test's receiver listens on this machine.
     let h = harness_on(
         testkit::sqlite(),

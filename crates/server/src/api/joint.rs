@@ -1981,6 +1981,11 @@ pub async fn set_webhook(
         {
             return Err(ApiError::Unprocessable(why));
         }
+        // A name that does not resolve from here would only fail at the first alert, which
+        // then waits in retries: said now, while the unit is at the form.
+        if let Some(why) = joint::alerts::webhook_host_unresolved(&url) {
+            return Err(ApiError::Unprocessable(why));
+        }
         let secret = crypto::random_hex(32).map_err(ApiError::internal)?;
         let sealed = s
             .keys
