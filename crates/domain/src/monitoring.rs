@@ -119,8 +119,13 @@ impl Figures {
     }
     /// Below the goal on 上报率, 合规率 or 及时率 (a missing self-report counts as below).
     pub fn below(&self, goal: f64) -> bool {
+        self.below_with(goal, true)
+    }
+    /// [`Figures::below`], counting a missing self-report only when one is due (a month not
+    /// ended cannot be declared yet).
+    pub fn below_with(&self, goal: f64, declared_due: bool) -> bool {
         let low = |r: Option<f64>| r.is_some_and(|x| x + 1e-9 < goal);
-        self.produced.is_none()
+        (declared_due && self.produced.is_none())
             || low(self.reporting_rate())
             || low(self.compliance_rate())
             || low(self.timeliness_rate())

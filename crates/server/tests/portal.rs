@@ -609,6 +609,12 @@ async fn self_reports_monitoring_and_bulletin_in_the_console() {
         "{}",
         r.text()
     );
+    // Nor is any unit named below the goal for a self-report it cannot file yet.
+    let running = h
+        .get("/console/monitoring?month=2026-06", Role::Admin)
+        .await
+        .text();
+    assert!(!running.contains("未报送月度自报"), "{running}");
     h.move_to(
         chrono::NaiveDate::from_ymd_opt(2026, 7, 1)
             .unwrap()
@@ -682,6 +688,8 @@ async fn self_reports_monitoring_and_bulletin_in_the_console() {
     assert_eq!(m.status, StatusCode::OK);
     let t = m.text();
     assert!(t.contains(UNIT) && t.contains("40.00%"), "上报率 2/5: {t}");
+    // The month over, a unit that filed none is named for it.
+    assert!(t.contains("未报送月度自报"), "{t}");
     assert!(t.contains("三件决定尚未送达"), "the unit's reason is shown");
     assert!(t.contains("区县排名"));
     // The unit sees its own line; a drill-down into another unit is refused.

@@ -49,9 +49,14 @@ pub fn unit_cells(u: &UnitLine) -> Vec<String> {
 
 /// Why a unit is below the goal, in the bulletin's words.
 pub fn shortfall(u: &UnitLine, goal: f64) -> String {
+    shortfall_with(u, goal, true)
+}
+
+/// [`shortfall`], naming a missing self-report only when one is due (the month has ended).
+pub fn shortfall_with(u: &UnitLine, goal: f64, declared_due: bool) -> String {
     let f = &u.figures;
     let mut out = Vec::new();
-    if f.produced.is_none() {
+    if declared_due && f.produced.is_none() {
         out.push("未报送月度自报".to_string());
     }
     let low = |r: Option<f64>| r.is_some_and(|x| x + 1e-9 < goal);

@@ -69,15 +69,19 @@ fn summary(r: &MonthReport) -> String {
     )
 }
 
-fn below_rows(r: &MonthReport) -> Vec<Vec<String>> {
-    r.below()
+/// The lines below the goal; a month not ended yet names no unit for a self-report it cannot
+/// file before the month is over.
+fn below_rows(r: &MonthReport, today: chrono::NaiveDate) -> Vec<Vec<String>> {
+    let due = r.month < domain::monitoring::month_key(today);
+    r.units
         .iter()
+        .filter(|u| u.figures.below_with(r.goal, due))
         .map(|u| {
             vec![
                 u.county.clone(),
                 u.unit.clone(),
                 u.class_name.clone(),
-                bulletin::shortfall(u, r.goal),
+                bulletin::shortfall_with(u, r.goal, due),
             ]
         })
         .collect()
@@ -128,10 +132,13 @@ pub async fn monitoring(
                     .iter()
                     .map(|(l, w)| (l.to_string(), drill_href(&month, &u.unit, &u.class_code, w)))
                     .collect(),
-                    below: u.figures.below(report.goal),
+                    below: u.figures.below_with(
+                        report.goal,
+                        report.month < domain::monitoring::month_key(today(s.clock.now())),
+                    ),
                 })
                 .collect(),
-            below: below_rows(&report),
+            below: below_rows(&report, today(s.clock.now())),
             warnings: warnings.into_iter().map(|w| w.message).collect(),
             issued: if unit.is_none() {
                 s.platform
@@ -363,7 +370,7 @@ pub async fn bulletin_page(
                 .collect(),
             ranking: report.units.iter().map(bulletin::unit_cells).collect(),
             below_heading: report.below_heading(),
-            below: below_rows(&report),
+            below: below_rows(&report, today(s.clock.now())),
             rule_version: report.rule_version.clone(),
             generated: fmt_time(s.clock.now()),
             month,
