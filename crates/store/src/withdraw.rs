@@ -566,13 +566,17 @@ pub(crate) fn end_open_cases(
             Vec::new()
         };
         let effects = SideEffects {
-            outbox: vec![NewOutbox {
-                channel: "sms",
-                recipient: format!("subject:{subject}"),
-                title,
-                body,
-                dedupe: format!("{dedupe}:sms"),
-            }],
+            // As every step of a case is told: by SMS and by e-mail.
+            outbox: ["sms", "email"]
+                .into_iter()
+                .map(|channel| NewOutbox {
+                    channel,
+                    recipient: format!("subject:{subject}"),
+                    title: title.clone(),
+                    body: body.clone(),
+                    dedupe: format!("{dedupe}:{channel}"),
+                })
+                .collect(),
             messages,
             jobs,
             ..Default::default()

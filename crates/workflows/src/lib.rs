@@ -452,6 +452,7 @@ impl Casework<'_> {
             .collect()
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn notify_subject(
         &self,
         subject_key: &str,
@@ -460,14 +461,20 @@ impl Casework<'_> {
         record_id: &str,
         dedupe: String,
         fx: &mut SideEffects,
+        channels: &[&'static str],
     ) {
-        fx.outbox.push(NewOutbox {
-            channel: "sms",
-            recipient: format!("subject:{subject_key}"),
-            title: title.clone(),
-            body: body.clone(),
-            dedupe: format!("{dedupe}:sms"),
-        });
+        // A case's steps go by SMS and by e-mail, to whichever the subject's accounts left (the
+        // contact page offers both; one without an address is marked so, not retried); the
+        // reminder scan's thousands by SMS.
+        for &channel in channels {
+            fx.outbox.push(NewOutbox {
+                channel,
+                recipient: format!("subject:{subject_key}"),
+                title: title.clone(),
+                body: body.clone(),
+                dedupe: format!("{dedupe}:{channel}"),
+            });
+        }
         fx.messages.push(NewMessage {
             to_kind: "subject",
             to_key: subject_key.into(),
@@ -1192,6 +1199,7 @@ impl Casework<'_> {
                 &case.record_id,
                 dedupe.clone(),
                 fx,
+                &["sms", "email"],
             )
         };
         match (kind, action) {

@@ -276,6 +276,7 @@ impl Scheduler<'_> {
                     &head.record_id,
                     format!("remind:{}", head.record_id),
                     &mut fx,
+                    &["sms"],
                 );
                 if w.store.remind(head, &unit, &pre_json, &fx, now)? {
                     made += 1;
