@@ -223,8 +223,11 @@ impl<'a> FileWriter<'a> {
             self.entry.dirty += 1;
             *self.entry.dirty_by_kind.entry(k.to_string()).or_default() += 1;
             if self.entry.dirty_rows.len() < 100_000 {
+                // As the importer numbers rows: a sheet's line (the header is line 1), a JSON
+                // array's element (the first is 1).
+                let header_lines = u64::from(self.entry.format != OutFormat::Json.as_str());
                 self.entry.dirty_rows.push(DirtyRow {
-                    row_no: self.entry.rows + 1,
+                    row_no: self.entry.rows + header_lines,
                     kind: k.to_string(),
                 });
             }
