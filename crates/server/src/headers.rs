@@ -31,6 +31,16 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("strict-transport-security", "max-age=31536000"),
 ];
 
+/// The paths search engines are told not to index or keep: natural persons' credit files,
+/// the API and the console.
+pub fn not_for_indexing(path: &str) -> bool {
+    path.starts_with("/subjects/P") || path.starts_with("/api/") || path.starts_with("/console")
+}
+
+/// What `/robots.txt` says: the same paths as [`not_for_indexing`].
+pub const ROBOTS_TXT: &str =
+    "User-agent: *\nDisallow: /subjects/P\nDisallow: /api/\nDisallow: /console\n";
+
 /// The route a response answered, for the metrics.
 #[derive(Debug, Clone)]
 pub struct RouteLabel(pub String);
@@ -79,6 +89,14 @@ pub async fn frame(State(state): State<Shared>, req: Request, next: Next) -> Res
     }
     if !h.contains_key("cache-control") {
         h.insert("cache-control", HeaderValue::from_static("no-store"));
+    }
+    // A person's page, the API and the console are kept out of search engines: a copy there
+    // would outlive the record's window, its repair or its withdrawal (robots.txt says so too).
+    if not_for_indexing(&uri_path) {
+        h.insert(
+            HeaderName::from_static("x-robots-tag"),
+            HeaderValue::from_static("noindex, nofollow, noarchive"),
+        );
     }
     let label = resp
         .extensions()

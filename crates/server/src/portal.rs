@@ -30,6 +30,7 @@ pub fn routes(r: Routes) -> Routes {
         .page(Method::GET, "/lists/serious", EVERYONE, list_serious)
         .page(Method::GET, "/lists/focus", EVERYONE, list_focus)
         .page(Method::GET, "/opendata", EVERYONE, opendata)
+        .page(Method::GET, "/robots.txt", EVERYONE, robots)
         .page(Method::GET, "/opendata/{file}", EVERYONE, opendata_csv)
         .page(Method::GET, "/news", EVERYONE, news)
         .page(Method::GET, "/news/{id}", EVERYONE, article)
@@ -1317,6 +1318,15 @@ async fn news(State(state): State<Shared>, ApiQuery(p): ApiQuery<NewsParams>) ->
 
 fn published(a: &store::Article, today: NaiveDate) -> bool {
     a.status == "published" && a.published_on.is_some_and(|d| d <= today)
+}
+
+/// Tells crawlers to leave persons' files, the API and the console alone.
+async fn robots() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        crate::headers::ROBOTS_TXT,
+    )
+        .into_response()
 }
 
 async fn article(State(state): State<Shared>, ApiPath(id): ApiPath<i64>) -> Response {

@@ -1442,3 +1442,37 @@ async fn the_red_list_leaves_out_a_subject_on_the_serious_list() {
         "{home}"
     );
 }
+
+/// Search engines are told to leave persons' files, the API and the console alone (a copy
+/// would outlive a record's window or repair); an organisation's page stays findable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persons_pages_are_not_for_search_engines() {
+    let h = harness();
+    let robots = h.get("/robots.txt", Role::Public).await;
+    assert_eq!(robots.status, StatusCode::OK);
+    let t = robots.text();
+    assert!(
+        t.contains("Disallow: /subjects/P") && t.contains("Disallow: /api/"),
+        "{t}"
+    );
+    let tag = |r: &Reply| {
+        r.headers
+            .get("x-robots-tag")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let person = h
+        .get("/subjects/P0123456789abcdef0123456789abcde", Role::Public)
+        .await;
+    assert!(
+        tag(&person).is_some_and(|v| v.contains("noindex")),
+        "{:?}",
+        person.headers
+    );
+    let api = h
+        .get(&format!("/api/v1/subjects/{}", h.org), Role::Public)
+        .await;
+    assert!(tag(&api).is_some_and(|v| v.contains("noindex")));
+    let org = h.get(&format!("/subjects/{}", h.org), Role::Public).await;
+    assert_eq!(org.status, StatusCode::OK);
+    assert_eq!(tag(&org), None);
+}
