@@ -966,7 +966,7 @@ async fn penalties(State(state): State<Shared>, ApiQuery(p): ApiQuery<ColumnPara
         classes: &["CF"],
         unless_listed_in: &[],
         heading: "行政处罚公示",
-        intro: "全市各部门作出的行政处罚决定，按《信用修复管理办法》确定的期限公示；信用修复、撤回或公示期届满后不再公示。",
+        intro: "全市各部门作出的行政处罚决定，按决定作出时适用的规定确定的期限公示（2026年4月1日起作出的按《信用修复管理办法》，此前按国家发展改革委令第58号等，市场监管部门的按市场监管总局令第45号）；信用修复、撤回或公示期届满后不再公示。",
         path: "/publicity/penalties",
         categories: enum_values(&state, "处罚类别"),
         headers: &[

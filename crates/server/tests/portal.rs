@@ -540,6 +540,11 @@ async fn articles_are_written_in_the_console_and_published_on_the_portal() {
         .await
         .text();
     assert!(found.contains(&format!("/news/{id}")), "{found}");
+    // A % or _ is searched for as written, not as a wildcard matching every article.
+    for q in ["%25", "_"] {
+        let page = h.get(&format!("/news?q={q}"), Role::Public).await.text();
+        assert!(!page.contains(&format!("/news/{id}")), "{q}: {page}");
+    }
     // Others may not write.
     for role in [Role::Reporter, Role::Auditor, Role::Public] {
         let r = h

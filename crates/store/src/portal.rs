@@ -300,7 +300,16 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<Vec<Article>, StoreError> {
-        let like = query.map(|q| format!("%{q}%")).unwrap_or_default();
+        // The words as typed: % and _ (and the escape itself) are matched literally.
+        let like = query
+            .map(|q| {
+                let q = q
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                format!("%{q}%")
+            })
+            .unwrap_or_default();
         self.read(|c| {
             let (status_filter, params): (&str, Vec<Val>) = match published_by {
                 Some(d) => (
@@ -316,7 +325,7 @@ impl Store {
                 &format!(
                     "SELECT {ARTICLE_COLUMNS} FROM articles
                      WHERE {status_filter} AND ($1 = '' OR column_name = $1)
-                       AND ($2 = '' OR title LIKE $2 OR body LIKE $2)
+                       AND ($2 = '' OR title LIKE $2 ESCAPE '\\' OR body LIKE $2 ESCAPE '\\')
                      ORDER BY COALESCE(published_on, '9999-12-31') DESC, article_id DESC LIMIT $3 OFFSET $5"
                 ),
                 &params,
