@@ -513,6 +513,21 @@ async fn search_page(State(state): State<Shared>, ApiQuery(p): ApiQuery<SearchPa
             selected: kind == "individual_business",
         },
     ];
+    // Each hit's 登记状态 as the register gives it (a 注销 or 吊销 company was shown as 已登记):
+    // read for the page's hits only.
+    let keys: Vec<String> = hits.iter().map(|h| h.entry.key.clone()).collect();
+    let st = state.clone();
+    let reg_status: std::collections::HashMap<String, String> = blocking(move || {
+        let mut out = std::collections::HashMap::new();
+        for k in keys {
+            if let Some(s) = st.store.subject(&k)?.and_then(|s| s.reg_status) {
+                out.insert(k, s);
+            }
+        }
+        Ok(out)
+    })
+    .await
+    .unwrap_or_default();
     page(pages::PortalSearch {
         frame: frame("信用查询", "/search"),
         counties: counties(&state, &county),
@@ -538,12 +553,11 @@ async fn search_page(State(state): State<Shared>, ApiQuery(p): ApiQuery<SearchPa
                     .map(|d| d.name.clone())
                     .unwrap_or_default(),
                 industry: h.entry.industry.clone().unwrap_or_default(),
-                status: if h.entry.registered {
-                    "已登记"
-                } else {
-                    "未关联登记信息"
-                }
-                .into(),
+                status: match (reg_status.get(&h.entry.key), h.entry.registered) {
+                    (Some(s), _) => format!("登记状态：{s}"),
+                    (None, true) => "已登记".into(),
+                    (None, false) => "未关联登记信息".into(),
+                },
             })
             .collect(),
         total,

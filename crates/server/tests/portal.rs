@@ -52,6 +52,30 @@ async fn home_search_subject_and_columns() {
     let t = r.text();
     assert!(t.contains("<mark>恒泰</mark>"), "{t}");
     assert!(t.contains(&format!("/subjects/{}", h.org)));
+    // A company struck off says so in the results, as its register does (was 已登记).
+    let code = {
+        let org = "MA1Y0901";
+        let check = domain::ids::org_code_check(org.as_bytes()).unwrap();
+        let body = format!("91320900{org}{check}");
+        format!("{body}{}", domain::ids::uscc_check_char(body.as_bytes()))
+    };
+    let dj = format!(
+        "DJ_MC,DJ_SHXYM,DJ_ZTLX,DJ_FRDB,DJ_FR_ZJHM,DJ_CLRQ,DJ_DJJG,DJ_DJZT\n盐城市注销示例有限公司,{code},企业,王某,,2015-05-05,盐城市市场监督管理局,注销\n"
+    );
+    let s = tokio::task::block_in_place(|| {
+        let s = import_csv(&h.state, "盐城市市场监督管理局", "登记注册基本信息", &dj);
+        h.state.search.refresh(&h.state.store).unwrap();
+        s
+    });
+    assert_eq!(s.accepted, 1, "{s:?}");
+    let t = h
+        .get(
+            &format!("/search?q={}", urlencode("注销示例")),
+            Role::Public,
+        )
+        .await
+        .text();
+    assert!(t.contains("登记状态：注销"), "{t}");
     // A page past the last goes to the last.
     let r = h
         .get(
