@@ -374,8 +374,24 @@ const PER_PAGE: usize = 20;
 /// and runs of exactly 15 digits (the old numbers) — or `None` when it holds none.
 fn with_personal_numbers_masked(q: &str) -> Option<String> {
     // Whatever looks like one, valid or not (a mistyped check digit is still someone's number):
-    // 17 digits and a digit or X, or the old 15 digits, standing alone.
-    let mut out = domain::text::fold_widths(q);
+    // 17 digits and a digit or X, or the old 15 digits, standing alone — also when typed in
+    // groups (320902 19900101 1234, 320902-19900101-1234): the separators between figures are
+    // dropped first (the page would repeat the number whole otherwise).
+    let folded = domain::text::fold_widths(q);
+    let chars: Vec<char> = folded.chars().collect();
+    let mut joined = String::with_capacity(folded.len());
+    for (i, c) in chars.iter().enumerate() {
+        let between_figures = matches!(c, ' ' | '-' | '.' | '·' | '_' | '/')
+            && i > 0
+            && chars[i - 1].is_ascii_digit()
+            && chars
+                .get(i + 1)
+                .is_some_and(|n| n.is_ascii_digit() || *n == 'X' || *n == 'x');
+        if !between_figures {
+            joined.push(*c);
+        }
+    }
+    let mut out = joined;
     let b = out.clone().into_bytes();
     let mut found = false;
     let mut i = 0;

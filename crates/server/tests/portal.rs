@@ -315,6 +315,21 @@ async fn home_search_subject_and_columns() {
         let digits = q.split(' ').nth(1).unwrap();
         assert!(!page.contains(digits), "{q}: {page}");
     }
+    // Typed in groups, the number is refused and not repeated either.
+    let birth = &h.person[6..14];
+    for sep in [" ", "-", "."] {
+        let q = format!(
+            "王小明{}{sep}{birth}{sep}{}",
+            &h.person[..6],
+            &h.person[14..]
+        );
+        let page = h
+            .get(&format!("/search?q={}", urlencode(&q)), Role::Public)
+            .await
+            .text();
+        assert!(page.contains("不提供按公民身份号码查询"), "{q}: {page}");
+        assert!(!page.contains(birth), "{q}: {page}");
+    }
     // The lists have no 类别 to choose; their type is shown.
     let lists = h.get("/lists/serious", Role::Public).await.text();
     assert!(!lists.contains("name=\"category\""), "{lists}");
@@ -1504,4 +1519,13 @@ async fn persons_pages_are_not_for_search_engines() {
     let org = h.get(&format!("/subjects/{}", h.org), Role::Public).await;
     assert_eq!(org.status, StatusCode::OK);
     assert_eq!(tag(&org), None);
+    // A person's number mistyped (check digit) or written in groups is not repeated whole by
+    // the refusal.
+    for code in ["320981199001019303", "320981-19900101-9303"] {
+        let r = h
+            .get(&format!("/api/v1/subjects/{code}"), Role::Public)
+            .await;
+        assert!(r.status.is_client_error(), "{code}: {}", r.text());
+        assert!(!r.text().contains("19900101"), "{code}: {}", r.text());
+    }
 }

@@ -96,7 +96,17 @@ pub fn subject_key_named(
     if let Ok((u, _)) = Uscc::parse(&n, &rules.ids) {
         return Ok((u.as_str().to_string(), NamedBy::Uscc));
     }
-    Err(ViewError::BadCode(domain::text::echo(code)))
+    // Not repeated whole when it looks like a person's number (a mistyped check digit is still
+    // someone's number): masked as the portal masks one.
+    let digits: String = n.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let person_shaped =
+        matches!(digits.len(), 15 | 18) && digits.bytes().take(17).all(|b| b.is_ascii_digit());
+    if person_shaped {
+        return Err(ViewError::BadCode(domain::ids::mask_id_number(&digits)));
+    }
+    Err(ViewError::BadCode(
+        domain::ids::mask_personal_in(&domain::text::echo(code)).into_owned(),
+    ))
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
