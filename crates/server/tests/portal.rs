@@ -1529,3 +1529,42 @@ async fn persons_pages_are_not_for_search_engines() {
         assert!(!r.text().contains("19900101"), "{code}: {}", r.text());
     }
 }
+
+/// The public API's credit file carries what is published — dates, status, the record's items —
+/// not how the platform computed the window or whether the unit reported on time; an officer
+/// still reads them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_file_leaves_out_the_offices_own_fields() {
+    let h = harness();
+    let public = h
+        .get(&format!("/api/v1/subjects/{}", h.org), Role::Public)
+        .await
+        .json();
+    let records: Vec<&serde_json::Value> = public["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["records"].as_array().unwrap())
+        .collect();
+    assert!(!records.is_empty(), "{public}");
+    for r in &records {
+        assert!(
+            r["regime"].is_null() && r["rule_version"].is_null() && r["on_time"].is_null(),
+            "{r}"
+        );
+        assert!(r["public_ends"].is_string(), "{r}");
+    }
+    let officer = h
+        .get(&format!("/api/v1/subjects/{}", h.org), Role::Admin)
+        .await
+        .json();
+    assert!(
+        officer["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["records"].as_array().unwrap())
+            .any(|r| r["regime"].is_string()),
+        "{officer}"
+    );
+}

@@ -184,8 +184,11 @@ pub struct RecordView {
     pub repairable_from: Option<NaiveDate>,
     pub public_ends: Option<NaiveDate>,
     pub severity: Option<String>,
+    /// 计算公示期所依据的规则（内部代码）；社会公众查询时为空。
     pub regime: Option<String>,
+    /// 计算时的规则版本；社会公众查询时为空。
     pub rule_version: Option<String>,
+    /// 报送是否及时（双公示监测）；社会公众查询时为空。
     pub on_time: Option<bool>,
     pub items: Vec<Item>,
     pub versions: Vec<VersionView>,
@@ -523,6 +526,12 @@ pub fn file_of(
                 .collect();
             for v in &mut views {
                 v.items.retain(|it| !hidden.contains(&it.code.as_ref()));
+                // How the platform computed the window (the regime's id, the rule version kept
+                // for review) and whether the unit reported on time are the office's records,
+                // not what is published: the dates they gave are.
+                v.regime = None;
+                v.rule_version = None;
+                v.on_time = None;
             }
         }
         if audience != Audience::Full {
