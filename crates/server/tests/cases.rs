@@ -893,10 +893,10 @@ async fn a_subjects_home_counts_its_records_and_applications() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["status"] == "在公示")
+        .filter(|r| r["status"] == "公示中")
         .count();
     assert!(public > 0, "{records}");
-    assert_eq!(figure("在公示记录"), public.to_string());
+    assert_eq!(figure("公示中的记录"), public.to_string());
     assert_eq!(figure("办理中的申请"), "0");
     assert!(text.contains("/console/my/records"));
 }

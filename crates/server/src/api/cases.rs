@@ -117,7 +117,7 @@ pub struct MyRecord {
     /// 公示截止日期（名单记录为有效期至）.
     pub public_ends: Option<NaiveDate>,
     pub severity: Option<String>,
-    /// 在公示 / 不公示 / 公示期满 / 已修复 / 已撤回 / 已移出 / 已撤销认定.
+    /// 公示中 / 不公示 / 公示期满 / 已修复 / 已撤回 / 已移出 / 已撤销认定（与信用门户的用语相同）.
     pub status: String,
     /// 受理信用修复申请的认定单位（行政处罚的处罚机关、名单的认定单位；其他记录为报送单位）.
     pub deciding_unit: String,
@@ -178,7 +178,8 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
             "revoked" => "已撤销认定",
             _ if h.public_ends.is_some_and(|e| e < day) => "公示期满",
             _ if !h.published => "不公示",
-            _ => "在公示",
+            // As the portal says it.
+            _ => "公示中",
         };
         // The two or three items the title needs, read without building a JSON tree.
         let items = store::payload_items(&h.payload);

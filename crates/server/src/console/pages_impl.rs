@@ -532,7 +532,7 @@ pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Response {
                         .count()
                         .to_string()
                 };
-                figures.push(fig("在公示记录", count("在公示")));
+                figures.push(fig("公示中的记录", count("公示中")));
                 figures.push(fig(
                     "今天可申请修复",
                     mine.records
