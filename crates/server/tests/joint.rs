@@ -985,6 +985,14 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // The answer is the exception as it now stands, with who revoked it and why.
+    let done = r.json();
+    assert_eq!(done["exception_id"], rep_ex, "{done}");
+    assert_eq!(done["revoke_reason"], "经核实确为该主体", "{done}");
+    assert!(
+        done["revoked_at"].is_string() && done["in_effect"] == false,
+        "{done}"
+    );
     let made = h.trail("exception.revoke", &format!("exception:{rep_ex}"));
     let reasons: Vec<_> = made
         .iter()

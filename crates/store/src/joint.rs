@@ -682,6 +682,13 @@ impl Store {
         })
     }
 
+    /// One exception, in force or revoked.
+    pub fn exception_any(&self, id: i64) -> Result<Option<CheckException>, StoreError> {
+        Ok(self
+            .exceptions_where("exception_id = $1", &[Val::Int(id)])?
+            .pop())
+    }
+
     /// One exception in force.
     pub fn exception(&self, id: i64) -> Result<Option<CheckException>, StoreError> {
         Ok(self

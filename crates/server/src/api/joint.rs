@@ -1234,7 +1234,7 @@ pub struct RevokeRequest {
 #[utoipa::path(post, path = "/api/v1/exceptions/{id}/revoke", summary = "撤销核查例外", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "例外编号")),
     request_body = RevokeRequest,
-    responses((status = 200, description = "已撤销", body = ListActionDone),
+    responses((status = 200, description = "已撤销：返回撤销后的例外（含撤销人、时间和理由，理由中的证件号码、手机号码已脱敏）", body = store::CheckException),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, description = "未填写撤销理由或超过500字", body = ErrorBody),
@@ -1245,7 +1245,7 @@ pub async fn revoke_exception(
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<RevokeRequest>,
-) -> ApiResult<Json<ListActionDone>> {
+) -> ApiResult<Json<store::CheckException>> {
     let (s, c) = (state.clone(), ctx.clone());
     let reason = req.reason.trim().to_string();
     let entry = audit_entry(
@@ -1285,15 +1285,19 @@ pub async fn revoke_exception(
             Some(carried),
         )?;
         s.lists.refresh(&s.store, &s.platform, &s.rules)?;
-        Ok(())
+        // The exception as it now stands: who took it back, when and why (it answered with a
+        // list action's shape, the reason left out).
+        s.platform
+            .exception_any(id)?
+            .ok_or_else(|| ApiError::internal("revoked exception not found"))
     })
     .await;
-    r?;
-    Ok(Json(ListActionDone {
-        record_id: format!("exception:{id}"),
-        action: "revoke".into(),
-        note: String::new(),
-    }))
+    let mut e = r?;
+    e.reason = domain::ids::mask_personal_in(&e.reason).into_owned();
+    e.revoke_reason = e
+        .revoke_reason
+        .map(|r| domain::ids::mask_personal_in(&r).into_owned());
+    Ok(Json(e))
 }
 
 // ----- batch review -----
