@@ -203,24 +203,13 @@ impl<'a> Validator<'a> {
     /// what was wrong, so it is not part of it). A row without its number is known by all its
     /// cells: the same bad row sent again is one rejected decision, not one more each time.
     pub fn decision_key(&self, raw: &RawRow) -> Option<[u8; 16]> {
-        if self.class.key.is_empty() || !self.rules.monitoring.classes.contains(&self.class.code) {
-            return None;
-        }
         let folded = |v: &str| -> String {
             v.chars()
                 .map(domain::text::fold_doc_char)
                 .filter(|c| !c.is_whitespace())
                 .collect()
         };
-        let values = self
-            .class
-            .key
-            .iter()
-            .map(|k| {
-                let i = self.class.index_of(k)?;
-                Some(self.value(raw, i).unwrap_or_default())
-            })
-            .collect::<Option<Vec<String>>>()?;
+        let values = self.decision_values(raw)?;
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
         // The same key as the store gives records stored before they kept it
         // (`Store::backfill_decision_keys`).
@@ -240,20 +229,24 @@ impl<'a> Validator<'a> {
     /// [`Self::decision_key`] of the same number with its year bracketed the other way, if it
     /// has a bracketed year (monitored classes only).
     pub fn decision_key_otherwise(&self, raw: &RawRow) -> Option<[u8; 16]> {
+        let values = self.decision_values(raw)?;
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        domain::monitoring::decision_key_written_otherwise(&self.class.code, &values)
+    }
+
+    /// The row's key items (its 文书号) in a monitored class, as written; `None` in another.
+    fn decision_values(&self, raw: &RawRow) -> Option<Vec<String>> {
         if self.class.key.is_empty() || !self.rules.monitoring.classes.contains(&self.class.code) {
             return None;
         }
-        let values = self
-            .class
+        self.class
             .key
             .iter()
             .map(|k| {
                 let i = self.class.index_of(k)?;
                 Some(self.value(raw, i).unwrap_or_default())
             })
-            .collect::<Option<Vec<String>>>()?;
-        let values: Vec<&str> = values.iter().map(String::as_str).collect();
-        domain::monitoring::decision_key_written_otherwise(&self.class.code, &values)
+            .collect()
     }
 
     /// The decision date of a row, if its cell can be read (for a rejected row's month).

@@ -586,37 +586,47 @@ impl SubmissionWriter<'_> {
                 "主体代码更正：同一文书号由本单位第{}号报送批次第{}行报送在“{}”名下",
                 self.submission_id, c.row_no, c.name
             );
-            let (unit, actor) = (self.source_unit.clone(), self.actor.clone());
-            let w = crate::withdraw::Withdrawal {
-                unit: &unit,
-                actor: &actor,
-                reason: &reason,
-                at: self.now,
-            };
-            // The decision was reported when the record under the wrong code was: the record
-            // under the right one is judged on time from that first receipt (read before the
-            // old record ends), as a correction of content is.
-            let first_receipt = self
-                .conn
-                .query_one(
-                    "SELECT recorded_at FROM record_versions
-                     WHERE subject_key = $1 AND record_key = $2 AND version_no = 1",
-                    &[c.old_subject.as_str().into(), Val::Bytes(c.old_key.clone())],
-                )?
-                .map(|r| r.time(0))
-                .transpose()?;
-            crate::withdraw::end_on(&mut *self.conn, &c.old_subject, &c.old_key, &w, "withdrawn")?;
-            if let (Some(received), Some(until)) = (first_receipt, c.on_time_until)
-                && domain::clock::beijing(received).date_naive() <= until
-            {
-                self.judge_on_time_from(&c, &id)?;
-            }
+            self.replace_old_record(&c, &id, &reason)?;
             ended.insert(id.clone());
             self.superseded += 1;
             self.note(format!(
                 "第{}行：同一文书号此前由本单位报送在另一主体代码下（记录{id}），名称相同，视为主体代码更正，原记录已撤回",
                 c.row_no
             ));
+        }
+        Ok(())
+    }
+
+    /// Withdraws the old record a row of this submission replaces, saying why. The decision
+    /// was reported when the old record was: the new one is judged on time from that first
+    /// receipt (read before the old record ends), as a correction of content is.
+    fn replace_old_record(
+        &mut self,
+        c: &Candidate,
+        id: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let (unit, actor) = (self.source_unit.clone(), self.actor.clone());
+        let w = crate::withdraw::Withdrawal {
+            unit: &unit,
+            actor: &actor,
+            reason,
+            at: self.now,
+        };
+        let first_receipt = self
+            .conn
+            .query_one(
+                "SELECT recorded_at FROM record_versions
+                 WHERE subject_key = $1 AND record_key = $2 AND version_no = 1",
+                &[c.old_subject.as_str().into(), Val::Bytes(c.old_key.clone())],
+            )?
+            .map(|r| r.time(0))
+            .transpose()?;
+        crate::withdraw::end_on(&mut *self.conn, &c.old_subject, &c.old_key, &w, "withdrawn")?;
+        if let (Some(received), Some(until)) = (first_receipt, c.on_time_until)
+            && domain::clock::beijing(received).date_naive() <= until
+        {
+            self.judge_on_time_from(c, id)?;
         }
         Ok(())
     }
@@ -643,28 +653,7 @@ impl SubmissionWriter<'_> {
             "文书号写法更正：同一决定由本单位第{}号报送批次第{}行重报（年份括号写法不同），以新报送的记录为准",
             self.submission_id, c.row_no
         );
-        let (unit, actor) = (self.source_unit.clone(), self.actor.clone());
-        let w = crate::withdraw::Withdrawal {
-            unit: &unit,
-            actor: &actor,
-            reason: &reason,
-            at: self.now,
-        };
-        let first_receipt = self
-            .conn
-            .query_one(
-                "SELECT recorded_at FROM record_versions
-                 WHERE subject_key = $1 AND record_key = $2 AND version_no = 1",
-                &[c.old_subject.as_str().into(), Val::Bytes(c.old_key.clone())],
-            )?
-            .map(|r| r.time(0))
-            .transpose()?;
-        crate::withdraw::end_on(&mut *self.conn, &c.old_subject, &c.old_key, &w, "withdrawn")?;
-        if let (Some(received), Some(until)) = (first_receipt, c.on_time_until)
-            && domain::clock::beijing(received).date_naive() <= until
-        {
-            self.judge_on_time_from(c, id)?;
-        }
+        self.replace_old_record(c, id, &reason)?;
         self.superseded += 1;
         self.note(format!(
             "第{}行：该主体已有同一决定的记录（{id}），仅文书号年份的括号写法不同，视为同一决定重报，原记录已撤回，以本行为准",

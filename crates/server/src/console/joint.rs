@@ -153,13 +153,7 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
     } else {
         Vec::new()
     };
-    let list_name = |code: &str| {
-        state
-            .rules
-            .catalog
-            .class_by_code(code)
-            .map_or(code.to_string(), |k| k.name.clone())
-    };
+    let list_name = |code: &str| class_name(state, code);
     // An entry already set aside for this subject and matter, as it stands, is not offered for
     // another exception (marking it again only returned the one in force).
     let mut in_force = state.lists.exceptions(&c.subject_key, &c.matter);
@@ -1188,18 +1182,21 @@ pub async fn test_webhook(State(state): State<Shared>, ctx: Ctx, body: Bytes) ->
     }
 }
 
+/// A catalog class by its name (a list's, as officers know it), or its code when unknown.
+fn class_name(state: &Shared, code: &str) -> String {
+    state
+        .rules
+        .catalog
+        .class_by_code(code)
+        .map_or(code.to_string(), |k| k.name.clone())
+}
+
 /// The measures book as loaded (措施清单): matters, measures with what triggers them, and the
 /// 累计失信 rule — what the office and the departments check against, to read (it is data in
 /// the repository, changed by a new release, not in the console).
 pub async fn measures(State(state): State<Shared>, ctx: Ctx) -> Response {
     let book = &state.rules.measures;
-    let list_name = |code: &str| {
-        state
-            .rules
-            .catalog
-            .class_by_code(code)
-            .map_or(code.to_string(), |k| k.name.clone())
-    };
+    let list_name = |code: &str| class_name(&state, code);
     fn subject_label(s: &str) -> &str {
         match s {
             "organisation" => "法人和非法人组织",
