@@ -468,6 +468,34 @@ async fn search_page(State(state): State<Shared>, ApiQuery(p): ApiQuery<SearchPa
             search::MAX_TERMS
         ));
         None
+    } else if let Some(bad) = [
+        (
+            "地区",
+            &county,
+            !county.is_empty() && state.rules.divisions.get(&county).is_none(),
+        ),
+        (
+            "主体类型",
+            &kind,
+            !matches!(kind.as_str(), "" | "organisation" | "individual_business"),
+        ),
+        (
+            "行业",
+            &industry,
+            !industry.is_empty() && !industries.contains(&industry),
+        ),
+    ]
+    .iter()
+    .find(|(_, _, bad)| *bad)
+    {
+        // A filter no list offers (an edited address) is said to be one, not taken for a
+        // person's name that found nothing.
+        message = Some(format!(
+            "筛选条件“{}”不是可选的{}：请从列表中选择。",
+            domain::text::echo(bad.1),
+            bad.0
+        ));
+        None
     } else {
         let f = search::Filters {
             division: Some(county.clone()).filter(|s| !s.is_empty()),

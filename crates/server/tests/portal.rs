@@ -52,6 +52,24 @@ async fn home_search_subject_and_columns() {
     let t = r.text();
     assert!(t.contains("<mark>恒泰</mark>"), "{t}");
     assert!(t.contains(&format!("/subjects/{}", h.org)));
+    // A filter no list offers is said to be one (it read as a person's name finding nothing);
+    // one the list offers still narrows.
+    let t = h
+        .get(
+            &format!("/search?q={}&kind=xxx", urlencode("恒泰")),
+            Role::Public,
+        )
+        .await
+        .text();
+    assert!(t.contains("不是可选的主体类型"), "{t}");
+    let t = h
+        .get(
+            &format!("/search?q={}&kind=organisation", urlencode("恒泰")),
+            Role::Public,
+        )
+        .await
+        .text();
+    assert!(t.contains(&format!("/subjects/{}", h.org)), "{t}");
     // A company struck off says so in the results, as its register does (was 已登记).
     let code = {
         let org = "MA1Y0901";

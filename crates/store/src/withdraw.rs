@@ -522,7 +522,13 @@ pub(crate) fn end_open_cases(
                     w.reason
                 ),
                 None => format!(
-                    "您的{what}申请（编号{case_id}）所涉记录已由信息提供单位撤回，不再公示和共享，申请随之终结。撤回理由：{}",
+                    "您的{what}申请（编号{case_id}）所涉记录已由{}撤回，不再公示和共享，申请随之终结。撤回理由：{}",
+                    // The platform's own step (a lapsed repair commitment) is not the unit's.
+                    if w.actor.starts_with("system:") {
+                        "平台"
+                    } else {
+                        "信息提供单位"
+                    },
                     w.reason
                 ),
             },

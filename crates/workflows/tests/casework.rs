@@ -1376,6 +1376,14 @@ fn a_refused_application_ends_its_commitment() {
                 .all(|h| h.change == "withdrawn"),
             "{name}"
         );
+        // The objection to that commitment ended with it, told as the platform's step.
+        let told = store.messages("subject", &b, 50).unwrap();
+        assert!(
+            told.iter().any(|m| m
+                .body
+                .contains(&format!("（编号{oid}）所涉记录已由平台撤回"))),
+            "{name}: {told:?}"
+        );
     }
 }
 

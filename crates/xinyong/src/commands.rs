@@ -838,6 +838,14 @@ fn rules_cmd(ctx: &Ctx, c: RulesCommand) -> Result<()> {
         }
         RulesCommand::PenaltyWindow(a) => {
             let decided = parse_day(&a.decided)?;
+            // A window for a day to come is computed (to plan), but said to be one: import
+            // refuses a decision dated in the future.
+            if decided > ctx.clock.today() {
+                eprintln!(
+                    "注意：决定日期{decided}晚于今天（{}），导入时此类记录会被退回；以下按该日期试算",
+                    ctx.clock.today()
+                );
+            }
             // The categories as import reads them: the catalog's values (aliases too), any other
             // refused — a misspelt 吊销执照 would otherwise count as 一般.
             let item = ctx

@@ -147,6 +147,27 @@ fn rules_answer_why_a_date_is_what_it_is() {
         &["rules", "add-workdays", "2026-02-13", "2"],
     ));
     assert_eq!(out.trim(), "2026-02-24");
+    // A decision day to come is computed, and said to be one import would refuse.
+    let mut future = xinyong(
+        "x.db",
+        &k,
+        &[
+            "rules",
+            "penalty-window",
+            "--decided",
+            "2026-12-01",
+            "--categories",
+            "罚款",
+        ],
+    );
+    future.env("XINYONG_NOW", "2026-11-02T02:00:00Z");
+    let out = future.output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("晚于今天（2026-11-02）"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let w: Value = serde_json::from_str(&run_ok(xinyong(
         "x.db",
         &k,
