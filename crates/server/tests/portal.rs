@@ -795,6 +795,13 @@ async fn self_reports_monitoring_and_bulletin_in_the_console() {
         drill.contains("6200.00") && !drill.contains("6100.00"),
         "{drill}"
     );
+    // When it first came, and how late, as the office tells the unit.
+    assert!(
+        drill.contains("首次报送日期")
+            && drill.contains("2026-07-01")
+            && drill.contains("个工作日（应于2026-05-"),
+        "{drill}"
+    );
     let other = h
         .get(
             &format!(

@@ -672,6 +672,24 @@ impl Store {
 }
 
 impl Store {
+    /// When a record first reached the platform (its first version): what a late report is
+    /// judged by.
+    pub fn first_received(
+        &self,
+        subject_key: &str,
+        record_key: &[u8],
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                "SELECT recorded_at FROM record_versions
+                 WHERE subject_key = $1 AND record_key = $2 AND version_no = 1",
+                &[subject_key.into(), Val::Bytes(record_key.to_vec())],
+            )?
+            .map(|r| r.time(0))
+            .transpose()
+        })
+    }
+
     /// Rows of a unit rejected for a month, for the drill-down: (submission, row) — the rows the
     /// month's figures count: those without a decision key counted in the month, and every row
     /// of a decision still open (not accepted since) in the month.

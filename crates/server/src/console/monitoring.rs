@@ -228,26 +228,50 @@ pub async fn records(
                 let recs =
                     s.store
                         .month_records(&q.unit, &class.code, &month, &q.which, DRILL_LIMIT)?;
-                let rows = views::portal::column_rows(&s.rules, &recs)
-                    .into_iter()
-                    .map(|r| {
-                        vec![
-                            r.decision_no,
-                            r.subject_name,
-                            r.subject_code,
-                            r.decided_on,
-                            r.content,
-                        ]
-                    })
-                    .collect();
+                let late = q.which == "late";
+                let mut rows: Vec<Vec<String>> = Vec::new();
+                for (rec, r) in recs.iter().zip(views::portal::column_rows(&s.rules, &recs)) {
+                    let mut row = vec![
+                        r.decision_no,
+                        r.subject_name,
+                        r.subject_code,
+                        r.decided_on,
+                        r.content,
+                    ];
+                    // A late report says when it came and by how many working days, as the
+                    // office tells the unit.
+                    if late {
+                        let received = s
+                            .store
+                            .first_received(&rec.subject_key, &rec.record_key)?
+                            .map(|t| domain::clock::beijing(t).date_naive());
+                        let due = rec
+                            .decided_on
+                            .zip(class.report_working_days)
+                            .map(|(d, n)| s.rules.calendar.add_workdays(d, n).date);
+                        row.push(received.map(|d| d.to_string()).unwrap_or_default());
+                        row.push(match (due, received) {
+                            (Some(due), Some(got)) if got > due => format!(
+                                "逾期{}个工作日（应于{due}前报送）",
+                                s.rules.calendar.workdays_between(due, got).0
+                            ),
+                            _ => String::new(),
+                        });
+                    }
+                    rows.push(row);
+                }
+                let mut headers = vec![
+                    "决定文书号",
+                    "主体名称",
+                    "统一社会信用代码/证件号码",
+                    "决定日期",
+                    "内容",
+                ];
+                if late {
+                    headers.extend(["首次报送日期", "逾期情况"]);
+                }
                 (
-                    vec![
-                        "决定文书号",
-                        "主体名称",
-                        "统一社会信用代码/证件号码",
-                        "决定日期",
-                        "内容",
-                    ],
+                    headers,
                     rows,
                     if q.which == "late" {
                         "逾期报送"
