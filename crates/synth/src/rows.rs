@@ -658,18 +658,19 @@ impl<'a> RowGen<'a> {
         self.subject(v, if self.class.code == "HMD" { 0.0 } else { 0.1 });
         let date = self.decision_date();
         let (kind, reason, basis) = match (self.class.code.as_str(), domain_of(&self.unit.name)) {
+            // The red list the 发改委 keeps: its own kinds (纳税信用A级 is the tax bureau's).
             ("HMD", _) => (
-                *self.rng.pick(&[
-                    "守信激励对象（纳税信用A级）",
-                    "诚信典型企业",
-                    "守合同重信用企业",
-                ]),
+                *self
+                    .rng
+                    .pick(&["诚信典型企业", "守合同重信用企业", "诚信示范企业"]),
                 "连续守信，信用状况良好",
                 "《江苏省社会信用条例》第三十二条",
             ),
+            // A reason the public file need not bear out (a generated penalty may not stand
+            // before the listing): the unit's own finding.
             ("ZDGZ", _) => (
                 "失信行为重点关注对象",
-                "一年内受到三次以上行政处罚",
+                "存在失信行为，经约谈后未按期整改",
                 "《盐城市关于加快推进社会信用体系建设构建以信用为基础的新型监管机制的实施意见》（盐政办发〔2020〕33号）",
             ),
             (_, "人社") => (
