@@ -53,6 +53,14 @@ fn usage_error(e: clap::Error) -> ! {
             }
         }
         ErrorKind::MissingRequiredArgument => format!("缺少必需的参数：{arg}"),
+        // A negative number reaches clap as an unknown flag (-1): said as the value it is.
+        ErrorKind::UnknownArgument
+            if arg.len() > 1
+                && arg.starts_with('-')
+                && arg[1..].chars().all(|c| c.is_ascii_digit() || c == '.') =>
+        {
+            format!("数值不能为负数：{arg}（此处应填0或正数）")
+        }
         ErrorKind::UnknownArgument => format!("无法识别的参数：{arg}"),
         ErrorKind::InvalidSubcommand => {
             format!("没有这个命令：{}", ctx(ContextKind::InvalidSubcommand))

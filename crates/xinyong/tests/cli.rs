@@ -147,6 +147,16 @@ fn rules_answer_why_a_date_is_what_it_is() {
         &["rules", "add-workdays", "2026-02-13", "2"],
     ));
     assert_eq!(out.trim(), "2026-02-24");
+    // A negative count is said to be one, not an unknown option.
+    let out = xinyong("x.db", &k, &["rules", "add-workdays", "2026-09-30", "-1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("数值不能为负数：-1"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A decision day to come is computed, and said to be one import would refuse.
     let mut future = xinyong(
         "x.db",
