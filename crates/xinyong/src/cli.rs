@@ -132,8 +132,8 @@ pub struct ServeArgs {
     /// Requests per minute per client address when not logged in.
     #[arg(long, default_value_t = 600)]
     pub rate_per_address: u32,
-    /// Largest submission, MiB.
-    #[arg(long, default_value_t = 2048)]
+    /// Largest submission, MiB (1 to 1048576: 0 would refuse every push).
+    #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     pub max_submission_mib: u64,
     /// Mark session cookies Secure (served behind HTTPS). Default: on when --public-url is
     /// https://; `--secure-cookies=false` when staff reach the console over plain HTTP on the
