@@ -2728,7 +2728,20 @@ async fn no_batch_or_withdrawal_stands_without_its_audit_entry() {
         )
         .await;
     assert!(r.text().contains("起始日期晚于截止日期"), "{}", r.text());
-    // What the auditor looked for is kept with the search.
+    // What the auditor looked for is kept with the search, through the API too.
+    let r = h
+        .send(
+            h.request(
+                Method::GET,
+                "/api/v1/audit?action=submission.create",
+                Role::Auditor,
+                Via::Token,
+            )
+            .body(Body::empty())
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let searches = tokio::task::block_in_place(|| {
         h.state.platform.audit_search(&store::AuditQuery {
             action: Some("audit.search".into()),
@@ -2740,6 +2753,14 @@ async fn no_batch_or_withdrawal_stands_without_its_audit_entry() {
     assert!(
         searches.iter().any(|e| e.entry.detail.as_deref()
             == Some(format!("action=submission.create from={next}").as_str())),
+        "{searches:?}"
+    );
+    assert!(
+        searches.iter().any(|e| e
+            .entry
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.starts_with("action=submission.create entries="))),
         "{searches:?}"
     );
     // A withdrawal: its entry cannot be written, so the batch stays as it was.

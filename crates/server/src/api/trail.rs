@@ -54,6 +54,13 @@ pub async fn search(
     ctx: Ctx,
     ApiQuery(p): ApiQuery<SearchParams>,
 ) -> ApiResult<Json<Vec<StoredAudit>>> {
+    let asked = search_asked(&[
+        ("actor", &p.actor),
+        ("action", &p.action),
+        ("object", &p.object),
+        ("from", &p.from),
+        ("to", &p.to),
+    ]);
     let q = AuditQuery {
         actor: p.actor.filter(|s| !s.is_empty()),
         action: p.action.filter(|s| !s.is_empty()),
@@ -70,16 +77,32 @@ pub async fn search(
     };
     let s = state.clone();
     let rows = blocking(move || Ok(s.platform.audit_search(&q)?)).await?;
+    let found = format!("entries={}", rows.len());
     audit(
         &state,
         &ctx,
         "audit.search",
         None,
         "ok",
-        Some(format!("{} entries", rows.len())),
+        Some(asked.map_or(found.clone(), |a| format!("{a} {found}"))),
     )
     .await;
     Ok(Json(rows))
+}
+
+/// What an audit search looked for, as its own entry keeps it (API and console alike): the
+/// fields given, ID numbers masked; `None` when none was.
+pub(crate) fn search_asked(fields: &[(&str, &Option<String>)]) -> Option<String> {
+    let asked: Vec<String> = fields
+        .iter()
+        .filter_map(|(k, v)| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}", domain::ids::mask_ids_in(v)))
+        })
+        .collect();
+    (!asked.is_empty()).then(|| asked.join(" "))
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/verify", summary = "核验审计日志哈希链与检查点签名", tag = "审计", security(("token" = [])),

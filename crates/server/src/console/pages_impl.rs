@@ -1613,30 +1613,14 @@ pub async fn audit_page(
     ApiQuery(q): ApiQuery<AuditParams>,
 ) -> Response {
     // What the auditor looked for is on the trail too.
-    let asked: Vec<String> = [
+    let asked = crate::api::trail::search_asked(&[
         ("actor", &q.actor),
         ("action", &q.action),
         ("object", &q.object),
         ("from", &q.from),
         ("to", &q.to),
-    ]
-    .iter()
-    .filter_map(|(k, v)| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(|v| format!("{k}={}", domain::ids::mask_ids_in(v)))
-    })
-    .collect();
-    audit(
-        &state,
-        &ctx,
-        "audit.search",
-        None,
-        "ok",
-        (!asked.is_empty()).then(|| asked.join(" ")),
-    )
-    .await;
+    ]);
+    audit(&state, &ctx, "audit.search", None, "ok", asked).await;
     audit_view(&state, &ctx, q, None).await
 }
 
