@@ -516,6 +516,12 @@ async fn every_effect_and_a_delisting(h: Harness) {
         snippet.contains("已反馈：已采取措施") && !snippet.contains("请在业务办结后反馈"),
         "{snippet}"
     );
+    // The unit's list of checks says which were fed back.
+    let list = h.get("/console/checks", Role::Handling).await.text();
+    assert!(
+        list.contains("已反馈：已采取措施") && list.contains("未反馈"),
+        "{list}"
+    );
     // "Not applicable" keeps no measure ids, whatever the form sent.
     let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
     let other = v["check_id"].as_i64().unwrap();

@@ -457,6 +457,24 @@ impl Store {
         })
     }
 
+    /// The feedback outcomes of the checks numbered `from..=to` (a page of a list), by check:
+    /// one read instead of one per line.
+    pub fn feedback_outcomes(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT check_id, outcome FROM check_feedback WHERE check_id >= $1 AND check_id <= $2",
+                &[Val::Int(from), Val::Int(to)],
+            )?
+            .iter()
+            .map(|r| Ok((r.i64(0)?, r.text(1)?)))
+            .collect()
+        })
+    }
+
     /// Records what the department did after a check; a check has one feedback. The same
     /// feedback sent again (a client retrying after a timeout) is no error: it returns what was
     /// stored and `false`; different feedback is refused, naming what was recorded.

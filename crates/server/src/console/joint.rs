@@ -71,6 +71,12 @@ fn checks_page_for(
     } else {
         state.platform.checks(unit.as_deref(), 50)?
     };
+    let fed_back = match (rows.last(), rows.first()) {
+        (Some(low), Some(high)) => state
+            .platform
+            .feedback_outcomes(low.check_id, high.check_id)?,
+        _ => Default::default(),
+    };
     let mut f = frame(ctx, "信用核查", "/console/checks");
     f.error = error;
     Ok(pages::Checks {
@@ -95,12 +101,11 @@ fn checks_page_for(
                     c.subject_label.clone(),
                     matter_name(state, &c.matter),
                     verdict_label(&c.verdict),
-                    // What the department said it did (a lookup by key per line, 50 lines).
-                    match state.platform.feedback(c.check_id) {
-                        Ok(Some(f)) if f.outcome == "applied" => "已反馈：已采取措施".into(),
-                        Ok(Some(_)) => "已反馈：不适用".into(),
-                        Ok(None) => "未反馈".into(),
-                        Err(_) => String::new(),
+                    // What the department said it did.
+                    match fed_back.get(&c.check_id).map(String::as_str) {
+                        Some("applied") => "已反馈：已采取措施".into(),
+                        Some(_) => "已反馈：不适用".into(),
+                        None => "未反馈".into(),
                     },
                 ]
             })
