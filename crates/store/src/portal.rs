@@ -628,7 +628,8 @@ impl Store {
         })
     }
 
-    /// Records of a unit and month of decision for the drill-down: late, unlinked.
+    /// Records of a unit and month of decision for the drill-down: late, unlinked; each with
+    /// when it first reached the platform (its first version: what a late report is judged by).
     pub fn month_records(
         &self,
         unit: &str,
@@ -636,7 +637,7 @@ impl Store {
         month: &str,
         which: &str,
         limit: i64,
-    ) -> Result<Vec<PublicRecord>, StoreError> {
+    ) -> Result<Vec<(PublicRecord, DateTime<Utc>)>, StoreError> {
         let (from, to) = month_bounds(month)?;
         // The records the month's figures count (`month_figures_recount`), as they read now:
         // under the first version's unit and 关联, in the month of the current decision date,
@@ -651,7 +652,8 @@ impl Store {
             c.query(
                 &format!(
                     "SELECT vc.subject_key, vc.record_key, vc.class_code, v.source_unit, r.division, vc.decided_on,
-                        vc.public_ends, vc.repairable_from, r.category, r.under_objection, vc.payload
+                        vc.public_ends, vc.repairable_from, r.category, r.under_objection, vc.payload,
+                        v.recorded_at
                      FROM records r
                      JOIN record_versions v ON v.subject_key = r.subject_key
                        AND v.record_key = r.record_key AND v.version_no = 1
@@ -665,31 +667,13 @@ impl Store {
                 &[unit.into(), class.into(), from.into(), to.into(), Val::Int(limit)],
             )?
             .iter()
-            .map(public_from)
+            .map(|r| Ok((public_from(r)?, r.time(11)?)))
             .collect()
         })
     }
 }
 
 impl Store {
-    /// When a record first reached the platform (its first version): what a late report is
-    /// judged by.
-    pub fn first_received(
-        &self,
-        subject_key: &str,
-        record_key: &[u8],
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.read(|c| {
-            c.query_one(
-                "SELECT recorded_at FROM record_versions
-                 WHERE subject_key = $1 AND record_key = $2 AND version_no = 1",
-                &[subject_key.into(), Val::Bytes(record_key.to_vec())],
-            )?
-            .map(|r| r.time(0))
-            .transpose()
-        })
-    }
-
     /// Rows of a unit rejected for a month, for the drill-down: (submission, row) — the rows the
     /// month's figures count: those without a decision key counted in the month, and every row
     /// of a decision still open (not accepted since) in the month.

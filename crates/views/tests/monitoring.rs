@@ -110,9 +110,9 @@ fn timeliness_counts_holidays_and_make_up_working_days() {
             .unwrap();
         assert_eq!(late_rows.len(), 1);
         assert!(
-            late_rows[0].payload.contains("902号"),
+            late_rows[0].0.payload.contains("902号"),
             "{}",
-            late_rows[0].payload
+            late_rows[0].0.payload
         );
         let rejected = store.month_rejections(UNIT, "CF", "2026-09", 10).unwrap();
         assert_eq!(rejected.len(), 1);

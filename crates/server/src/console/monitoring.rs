@@ -230,7 +230,9 @@ pub async fn records(
                         .month_records(&q.unit, &class.code, &month, &q.which, DRILL_LIMIT)?;
                 let late = q.which == "late";
                 let mut rows: Vec<Vec<String>> = Vec::new();
-                for (rec, r) in recs.iter().zip(views::portal::column_rows(&s.rules, &recs)) {
+                let (recs, received): (Vec<_>, Vec<_>) = recs.into_iter().unzip();
+                let shown = views::portal::column_rows(&s.rules, &recs);
+                for ((rec, first), r) in recs.iter().zip(received).zip(shown) {
                     let mut row = vec![
                         r.decision_no,
                         r.subject_name,
@@ -241,17 +243,14 @@ pub async fn records(
                     // A late report says when it came and by how many working days, as the
                     // office tells the unit.
                     if late {
-                        let received = s
-                            .store
-                            .first_received(&rec.subject_key, &rec.record_key)?
-                            .map(|t| domain::clock::beijing(t).date_naive());
+                        let got = domain::clock::beijing(first).date_naive();
                         let due = rec
                             .decided_on
                             .zip(class.report_working_days)
                             .map(|(d, n)| s.rules.calendar.add_workdays(d, n).date);
-                        row.push(received.map(|d| d.to_string()).unwrap_or_default());
-                        row.push(match (due, received) {
-                            (Some(due), Some(got)) if got > due => format!(
+                        row.push(got.to_string());
+                        row.push(match due {
+                            Some(due) if got > due => format!(
                                 "逾期{}个工作日（应于{due}前报送）",
                                 s.rules.calendar.workdays_between(due, got).0
                             ),
