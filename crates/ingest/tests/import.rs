@@ -2845,6 +2845,73 @@ fn a_decision_number_in_other_brackets_is_the_same_decision() {
     }
 }
 
+/// A business system that exports 〔2026〕 again after a clerk re-keyed the decision as （2026）
+/// brings the first writing back and withdraws the second: the penalty stays on the file once,
+/// under the writing sent last (both were withdrawn, and the penalty was on no file).
+#[test]
+fn the_first_bracket_writing_sent_again_comes_back() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let first = write(
+        dir.path(),
+        "a.csv",
+        &[hengtai_penalty(&rules, "盐环罚〔2026〕1207号", env)],
+    );
+    let rekeyed = write(
+        dir.path(),
+        "b.csv",
+        &[hengtai_penalty(&rules, "盐环罚（2026）1207号", env)],
+    );
+    // The first file again, not byte for byte (a repeat of the batch would change nothing).
+    let exported = dir.path().join("c.csv");
+    std::fs::write(
+        &exported,
+        format!("{}\n", std::fs::read_to_string(&first).unwrap()),
+    )
+    .unwrap();
+    let keys = testkit::keys();
+    for ts in stores() {
+        let in_force = |no: &str| -> Vec<String> {
+            let (_, records) = ts
+                .store
+                .subject_file("91320900MA1MB4X50R", None)
+                .unwrap()
+                .unwrap();
+            records
+                .iter()
+                .filter(|r| {
+                    r.current().is_some_and(|v| {
+                        !v.change.ends() && v.payload.contains(no)
+                    })
+                })
+                .map(|r| r.record_id.clone())
+                .collect()
+        };
+        let s = import_on_may_8(&ts.store, &rules, &keys, &first);
+        assert_eq!(s.created, 1, "{}: {s:?}", ts.name);
+        let s = import_on_may_8(&ts.store, &rules, &keys, &rekeyed);
+        assert_eq!(s.created, 1, "{}: {s:?}", ts.name);
+        assert_eq!(in_force("〔2026〕1207号").len(), 0, "{}", ts.name);
+        let s = import_on_may_8(&ts.store, &rules, &keys, &exported);
+        assert_eq!((s.created, s.corrected), (0, 1), "{}: {s:?}", ts.name);
+        assert_eq!(in_force("〔2026〕1207号").len(), 1, "{}: {s:?}", ts.name);
+        assert_eq!(in_force("（2026）1207号").len(), 0, "{}: {s:?}", ts.name);
+        assert_eq!(ts.store.stats().unwrap().records, 1, "{}", ts.name);
+        // And back again: the writing sent last is the one in force.
+        let again = dir.path().join("d.csv");
+        std::fs::write(
+            &again,
+            format!("{}\n", std::fs::read_to_string(&rekeyed).unwrap()),
+        )
+        .unwrap();
+        let s = import_on_may_8(&ts.store, &rules, &keys, &again);
+        assert_eq!(s.corrected, 1, "{}: {s:?}", ts.name);
+        assert_eq!(in_force("（2026）1207号").len(), 1, "{}: {s:?}", ts.name);
+        assert_eq!(in_force("〔2026〕1207号").len(), 0, "{}: {s:?}", ts.name);
+    }
+}
+
 /// No 处罚机关 or 数据来源单位 carries a company's code: the penalised company's code copied into
 /// the wrong column published the company as the source of its own penalty. Another organ's code
 /// is not refused for being unlike the one units.toml holds (those are placeholders until the

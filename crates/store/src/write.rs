@@ -654,6 +654,19 @@ impl SubmissionWriter<'_> {
             self.submission_id, c.row_no
         );
         self.replace_old_record(c, id, &reason)?;
+        // The platform withdrew it, not the unit: the old writing sent again as it was (a
+        // business system exporting 〔2026〕 again after a clerk re-keyed （2026）) comes back
+        // as a report again and replaces the other, instead of staying withdrawn as a record
+        // the unit withdrew would — both writings withdrawn left the penalty on no file. The
+        // head's hash no longer matches any content, so the row reads as a correction.
+        self.conn.execute(
+            "UPDATE records SET current_hash = $3 WHERE subject_key = $1 AND record_key = $2",
+            &[
+                c.old_subject.as_str().into(),
+                Val::Bytes(c.old_key.clone()),
+                Val::Bytes(vec![0; 16]),
+            ],
+        )?;
         self.superseded += 1;
         self.note(format!(
             "第{}行：该主体已有同一决定的记录（{id}），仅文书号年份的括号写法不同，视为同一决定重报，原记录已撤回，以本行为准",
