@@ -2881,9 +2881,8 @@ fn the_first_bracket_writing_sent_again_comes_back() {
             records
                 .iter()
                 .filter(|r| {
-                    r.current().is_some_and(|v| {
-                        !v.change.ends() && v.payload.contains(no)
-                    })
+                    r.current()
+                        .is_some_and(|v| !v.change.ends() && v.payload.contains(no))
                 })
                 .map(|r| r.record_id.clone())
                 .collect()

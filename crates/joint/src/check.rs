@@ -355,6 +355,50 @@ impl Checker<'_> {
                 entries.push(self.view(e, Via::Subject));
             }
         }
+        let eval_of = |entries: &[EntryView]| {
+            let hits: Vec<Hit<'_>> = entries
+                .iter()
+                .map(|e| Hit {
+                    class_code: &e.class_code,
+                    via: e.via,
+                    penalty: e.penalty.as_ref(),
+                })
+                .collect();
+            evaluate(book, matter, &hits, today)
+        };
+        let mut eval = eval_of(&entries);
+        // Incentives are for the trustworthy only: a penalty that any punishing measure of the
+        // book is triggered by (a licence revoked, production stopped) withholds them, whatever
+        // the matter, and is shown as the reason (a red-list subject with a fresh 吊销 was given
+        // the green channel because no measure of 行政许可 punishes the penalty itself).
+        let incentive = eval
+            .applied
+            .iter()
+            .any(|a| book.measures[a.measure].effect.is_incentive());
+        if incentive {
+            let shown: Vec<String> = entries.iter().map(|e| e.record_id.clone()).collect();
+            let punishing: Vec<_> = book
+                .measures
+                .iter()
+                .filter(|x| !x.effect.is_incentive())
+                .filter_map(|x| x.penalty.as_ref())
+                .collect();
+            let before = entries.len();
+            for e in &penalties {
+                let Some(p) = &e.penalty else { continue };
+                if shown.contains(&e.record_id) || !punishing.iter().any(|t| t.applies(p, today)) {
+                    continue;
+                }
+                if let Some(x) = excepted(&exceptions, &e.record_id, &e.hash) {
+                    suppressed.push(x);
+                    continue;
+                }
+                entries.push(self.view(e, Via::Subject));
+            }
+            if entries.len() > before {
+                eval = eval_of(&entries);
+            }
+        }
         let hits: Vec<Hit<'_>> = entries
             .iter()
             .map(|e| Hit {
@@ -363,7 +407,6 @@ impl Checker<'_> {
                 penalty: e.penalty.as_ref(),
             })
             .collect();
-        let eval = evaluate(book, matter, &hits, today);
         let measures: Vec<MeasureHit> = eval
             .applied
             .iter()

@@ -356,8 +356,8 @@ async fn every_effect_and_a_delisting(h: Harness) {
         (&x.c, "RCJG", "incentive", "JL-RCJG-01"),
         (&x.b, "ZFCG", "review", "CJ-FR-01"),
         // Notify-and-commit approval is not for an organisation whose representative is
-        // listed, as the licence it stands for is reviewed.
-        (&x.b, "GZCN", "review", "CJ-FR-01"),
+        // listed: the ordinary procedure, as for a subject on a list itself.
+        (&x.b, "GZCN", "restrict", "CJ-FR-04"),
         (&x.b, "XZXK", "review", "CJ-FR-01"),
         (&x.p, "FDDB", "forbid", "CJ-FDDB-01"),
         (&x.p, "XZXK", "review", "CJ-XZXK-02"),
@@ -2459,15 +2459,14 @@ async fn the_legal_representative_of_a_listed_organisation_is_checked_against_it
         .await
         .text();
     assert!(!text.contains("平台未归集"), "{text}");
-    // Notify-and-commit approval as the licence it stands for.
-    for matter in ["XZXK", "GZCN"] {
+    // The licence: reviewed; notify-and-commit approval: the ordinary procedure.
+    for (matter, verdict, measure) in [
+        ("XZXK", "review", "CJ-FR-03"),
+        ("GZCN", "restrict", "CJ-FR-05"),
+    ] {
         let (_, v) = check(&h, Role::Handling, &rep, matter).await;
-        assert_eq!(v["verdict"], "review", "{matter}: {v}");
-        assert_eq!(
-            measure_ids(&v),
-            vec!["CJ-FR-03".to_string()],
-            "{matter}: {v}"
-        );
+        assert_eq!(v["verdict"], verdict, "{matter}: {v}");
+        assert_eq!(measure_ids(&v), vec![measure.to_string()], "{matter}: {v}");
     }
     // A matter that does not look across the relation, and a person who represents nothing.
     assert_eq!(
@@ -3670,6 +3669,64 @@ async fn a_deciding_unit_manages_its_entries_on_its_own_page() {
     assert_eq!(trail.len(), 5, "{trail:?}");
     // Managing entries made no checks (the one check above is the handling department's).
     assert_eq!(checks(), checks_before + 1);
+}
+
+/// Incentives are for the trustworthy only: a red-list company whose licence is revoked keeps
+/// its entry, but no matter gives it the green channel or priority any more, and the check shows
+/// the penalty that withholds them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_red_list_company_with_a_revoked_licence_gets_no_incentive() {
+    let h = harness();
+    let x = city(&h);
+    for matter in ["XZXK", "PYPX"] {
+        assert_eq!(
+            check(&h, Role::Handling, &x.c, matter).await.1["verdict"],
+            "incentive"
+        );
+    }
+    let token = h.token_for(Role::Reporter, UNIT);
+    let uc = h.state.rules.units.find(UNIT).unwrap().uscc.clone();
+    let body = json!({"records": [{
+        "CF_XDR_MC": "盐城市丙守信科技有限公司", "CF_XDR_LB": "法人及非法人组织",
+        "CF_XDR_SHXYM": x.c, "CF_FRDB": "张三", "CF_WSH": "盐环罚〔2026〕301号",
+        "CF_WFXW": "超标排放", "CF_SY": "经查超标排放大气污染物",
+        "CF_YJ": "《中华人民共和国大气污染防治法》第九十九条", "CF_CFLB": "吊销许可证件",
+        "CF_NR": "吊销排污许可证", "CF_NR_ZKDX": "排污许可证 盐环许〔2020〕3号",
+        "CF_JDRQ": "2026-06-01", "CF_YXQ": "2029-12-31",
+        "CF_CFJG": UNIT, "CF_CFJGDM": uc, "CF_SJLY": UNIT, "CF_SJLYDM": uc
+    }]});
+    h.clock
+        .set(h.clock.now() + chrono::Duration::milliseconds(10));
+    let r = h
+        .send_as(
+            &token,
+            Method::POST,
+            &format!("/api/v1/submissions?class={}", urlencode("行政处罚")),
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["accepted"], 1, "{}", r.text());
+    for matter in ["XZXK", "PYPX"] {
+        let (_, v) = check(&h, Role::Handling, &x.c, matter).await;
+        assert_eq!(v["verdict"], "clear", "{matter}: {v}");
+        assert!(measure_ids(&v).is_empty(), "{matter}: {v}");
+        let shown: Vec<&str> = v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["decision_no"].as_str())
+            .collect();
+        assert!(shown.contains(&"盐环罚〔2026〕301号"), "{matter}: {v}");
+    }
+    // A company with nothing to withhold an incentive for is not shown the penalty of another
+    // matter: the clean one stays clear and empty.
+    let (_, v) = check(&h, Role::Handling, &x.e, "XZXK").await;
+    assert_eq!(
+        (v["verdict"].as_str(), v["entries"].as_array().map(Vec::len)),
+        (Some("clear"), Some(0)),
+        "{v}"
+    );
 }
 
 /// A supplier's own 重大违法记录 — a 责令停产停业 pushed by the environment bureau — forbids it
