@@ -926,6 +926,9 @@ pub struct FileRecord {
     pub unit: String,
     pub decided: String,
     pub ends: String,
+    /// 可申请信用修复日期 of a penalty (empty otherwise).
+    pub repairable: String,
+    pub under_objection: bool,
     pub items: Vec<(String, String)>,
     /// Version, change, when, who, why.
     pub versions: Vec<(String, String, String, String, String)>,

@@ -3069,6 +3069,25 @@ async fn a_person_on_no_list_is_known_from_the_store(h: Harness) {
         .filter(|e| e.entry.role == "financial" && e.entry.outcome == "denied")
         .count();
     assert_eq!(denied, 2);
+    // Nor does it read the person's file: what the portal shows anyone is no consent for a
+    // lender to collect it in its own name. Refused, and in the trail.
+    let r = h
+        .get(&format!("/api/v1/subjects/{key}"), Role::Financial)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(r.text().contains("未授权"), "{}", r.text());
+    assert!(
+        h.trail("subject.read", &key)
+            .iter()
+            .any(|e| e.entry.role == "financial" && e.entry.outcome == "denied"),
+        "the refused read is audited"
+    );
+    assert_eq!(
+        h.get(&format!("/api/v1/subjects/{key}"), Role::Public)
+            .await
+            .status,
+        StatusCode::OK
+    );
     // Authorised by the person (信易贷授权查询), the institution is told whom it checked.
     tokio::task::block_in_place(|| {
         h.state.platform.grant_authorisation(
@@ -3089,6 +3108,12 @@ async fn a_person_on_no_list_is_known_from_the_store(h: Harness) {
     let (st, v) = check(&h, Role::Financial, &key, "JRSX").await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["subject"]["name"], "孙某", "{v}");
+    assert_eq!(
+        h.get(&format!("/api/v1/subjects/{key}"), Role::Financial)
+            .await
+            .status,
+        StatusCode::OK
+    );
     // By the ID number it is still refused.
     let (st, v) = check(&h, Role::Financial, &fined, "JRSX").await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");

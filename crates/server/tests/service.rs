@@ -2215,6 +2215,13 @@ async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
     let r = h.get("/api/v1/authorisations", Role::Financial).await;
     assert_eq!(r.json()["authorisations"][0]["auth_id"], id, "{}", r.text());
     assert_eq!(r.json()["authorisations"][0]["subject_key"], h.org.as_str());
+    // Granted by the subject: the institution is not told which login or token acted.
+    assert_eq!(
+        r.json()["authorisations"][0]["granted_by"],
+        "信用主体本人",
+        "{}",
+        r.text()
+    );
     // One of the subject's records withdrawn by its unit: the subject and staff still see it,
     // the institution does not; nor any unit's working history (batch, row, reasons). A licence
     // in force stays in its view.
@@ -2299,6 +2306,22 @@ async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
         text.contains("盐环许〔2026〕91号") && text.contains("盐城市恒泰化工有限公司"),
         "{text}"
     );
+    // The record's publicity end, as the portal gives it (the bank saw only the decision's
+    // own dates); a repair date only for a penalty.
+    let (_, records) = h.state.store.subject_file(&h.org, None).unwrap().unwrap();
+    let licence = records
+        .iter()
+        .find_map(|r| {
+            r.current()
+                .filter(|v| v.payload.contains("盐环许〔2026〕91号"))
+        })
+        .unwrap();
+    let ends = domain::record::day_shown(licence.public_ends.unwrap());
+    assert!(
+        text.contains(&format!("<dt>公示截止日期</dt><dd>{ends}</dd>")),
+        "{ends}: {text}"
+    );
+    assert!(!text.contains("可申请信用修复日期"), "{text}");
     assert_eq!(full_reads().len(), 2);
     assert_eq!(
         h.get(&link, Role::Subject).await.status,

@@ -174,6 +174,9 @@ pub async fn list_authorisations(
     Ok(Json(Authorisations { authorisations }))
 }
 
+/// Who granted or withdrew an authorisation, as an institution is told.
+const SUBJECT_ITSELF: &str = "信用主体本人";
+
 /// [`visible`], read for the caller (API and console alike) and audited: the list names the
 /// persons and companies that authorised a lender.
 pub(crate) async fn read_visible(
@@ -181,7 +184,17 @@ pub(crate) async fn read_visible(
     ctx: &Ctx,
 ) -> Result<Vec<store::Authorisation>, ApiError> {
     let (s, p) = (state.clone(), ctx.principal.clone());
-    let rows = blocking(move || visible(&s, &p)).await?;
+    let mut rows = blocking(move || visible(&s, &p)).await?;
+    // Only the subject grants and withdraws: an institution is told so, not the login or token
+    // of whoever acted for it (staff names are hidden from those outside the platform).
+    if ctx.principal.role == Role::Financial {
+        for a in &mut rows {
+            a.granted_by = SUBJECT_ITSELF.into();
+            if a.revoked_by.is_some() {
+                a.revoked_by = Some(SUBJECT_ITSELF.into());
+            }
+        }
+    }
     audit(
         state,
         ctx,

@@ -96,6 +96,29 @@ async fn load_file_as(
     if authorised {
         aud = Audience::Authorised;
     }
+    // A financial institution reads a natural person's credit information only as the person
+    // authorised it (as its checks do): what anyone may read on the portal is no consent for a
+    // lender to collect it in its own name. Refused and audited, unauthorised reads of persons
+    // left no trace of the institution.
+    if !authorised
+        && given.is_none()
+        && ctx.principal.role == Role::Financial
+        && key.starts_with('P')
+    {
+        let refusal = ApiError::NotYours(
+            "该自然人未授权本机构查询（信易贷授权查询）或授权已过期、已撤回，金融机构不能查阅其信用档案".into(),
+        );
+        audit(
+            state,
+            ctx,
+            "subject.read",
+            Some(key.clone()),
+            "denied",
+            Some(refusal.to_string()),
+        )
+        .await;
+        return Err(refusal);
+    }
     if aud == Audience::Public {
         if named == views::NamedBy::ResidentId {
             return Err(ApiError::Unprocessable(

@@ -213,6 +213,8 @@ fn file_classes(f: &views::CreditFile, versions: bool) -> Vec<pages::FileClass> 
                         .public_ends
                         .map(domain::record::day_shown)
                         .unwrap_or_default(),
+                    repairable: r.repairable_from.map(|d| d.to_string()).unwrap_or_default(),
+                    under_objection: r.under_objection,
                     items: r
                         .items
                         .iter()
