@@ -39,8 +39,17 @@ pub fn event_of(
         // A listing found wrong and revoked is not a plain exit: measures taken on it are to be
         // undone (国办发〔2020〕49号 and the seeds' 信用修复 rules), so the department is told so.
         "revoked" if listed => Some(("revoked", "撤销列入决定（应消除已采取措施的影响）")),
+        // Withdrawn by its unit: reported in error, as a revoked listing is — measures taken on
+        // it are to be undone, not merely ended (a repair or an expiry reads the same as before).
+        "withdrawn" if listed => {
+            Some(("exited", "名单信息被报送单位撤回（应消除已采取措施的影响）"))
+        }
         c if listed && ENDS.contains(&c) => Some(("exited", "移出名单")),
-        "repaired" | "withdrawn" => Some(("penalty_ended", "处罚信息停止公示")),
+        "withdrawn" => Some((
+            "penalty_ended",
+            "处罚信息被报送单位撤回（应消除已采取措施的影响）",
+        )),
+        "repaired" => Some(("penalty_ended", "处罚信息信用修复，停止公示")),
         _ => None,
     }
 }
@@ -89,10 +98,19 @@ pub fn detect(
             if subs.is_empty() {
                 continue;
             }
-            let class = rules
-                .catalog
-                .class_by_code(&e.class_code)
-                .map_or(e.class_code.clone(), |c| c.name.clone());
+            let catalog_class = rules.catalog.class_by_code(&e.class_code);
+            let class = catalog_class.map_or(e.class_code.clone(), |c| c.name.clone());
+            // The 文书号 of the decision the event is about, so that the department finds it.
+            let decision = catalog_class
+                .and_then(|c| c.item_by_role(domain::catalog::Role::DecisionNo))
+                .and_then(|item| {
+                    let payload: serde_json::Value =
+                        serde_json::from_str(e.payload.as_deref()?).ok()?;
+                    payload[&item.code]
+                        .as_str()
+                        .filter(|s| !s.trim().is_empty())
+                        .map(str::to_string)
+                });
             // A unit hears of what happens after it subscribed, not of the subject's past.
             for (unit, subject_label, since, subject_key, whose) in subs {
                 if e.at < since {
@@ -115,9 +133,18 @@ pub fn detect(
                     record_id: e.record_id.clone(),
                     class_code: e.class_code.clone(),
                     detail: format!(
-                        "{subject_label}{whose}{label}：{class}（{}，{}）",
+                        "{subject_label}{whose}{label}：{class}（{}{}，{}）",
                         e.source_unit,
-                        crate::beijing_day(e.at)
+                        decision
+                            .as_deref()
+                            .map(|n| format!("，{n}"))
+                            .unwrap_or_default(),
+                        match e.decided_on {
+                            // The decision's own day, named as such: the day of the event was
+                            // read as the decision's.
+                            Some(d) => format!("决定日期{d}"),
+                            None => format!("{}报送", crate::beijing_day(e.at)),
+                        }
                     ),
                     subject_label,
                     delivery: delivery.to_string(),

@@ -3259,6 +3259,11 @@ async fn a_representative_listed_warns_those_who_follow_the_organisation() {
         "{a}"
     );
     assert!(!detail.contains(&x.p), "{a}");
+    // The decision is named by its number and its own date, not the day the platform heard.
+    assert!(
+        detail.contains("（2026）苏0902执300号") && detail.contains("决定日期2026-"),
+        "{a}"
+    );
     let page = h.get("/console/alerts", Role::Handling).await.text();
     assert!(page.contains("法定代表人列入名单"), "{page}");
 }

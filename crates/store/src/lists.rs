@@ -128,6 +128,9 @@ pub struct RecordEvent {
     /// The change of this record's event before this one, if any: whether subscribers last
     /// heard of it as in force or as ended.
     pub previous: Option<String>,
+    /// The version's decision date and payload (masked), for what the alert says of it.
+    pub decided_on: Option<NaiveDate>,
+    pub payload: Option<String>,
 }
 
 fn entry_from(r: &Row) -> Result<ListEntry, StoreError> {
@@ -699,12 +702,16 @@ impl Store {
     pub fn pending_events(&self, limit: i64) -> Result<Vec<RecordEvent>, StoreError> {
         self.read(|c| {
             c.query(
-                "SELECT seq, subject_key, record_key, version_no, class_code, change, severity,
-                    source_unit, at,
+                "SELECT e.seq, e.subject_key, e.record_key, e.version_no, e.class_code, e.change,
+                    e.severity, e.source_unit, e.at,
                     (SELECT p.change FROM record_events p
                      WHERE p.subject_key = e.subject_key AND p.record_key = e.record_key
-                       AND p.seq < e.seq ORDER BY p.seq DESC LIMIT 1)
-                 FROM record_events e WHERE processed = $1 ORDER BY seq LIMIT $2",
+                       AND p.seq < e.seq ORDER BY p.seq DESC LIMIT 1),
+                    v.decided_on, v.payload
+                 FROM record_events e
+                 LEFT JOIN record_versions v ON v.subject_key = e.subject_key
+                    AND v.record_key = e.record_key AND v.version_no = e.version_no
+                 WHERE e.processed = $1 ORDER BY e.seq LIMIT $2",
                 &[Val::Bool(false), Val::Int(limit)],
             )?
             .iter()
@@ -721,6 +728,8 @@ impl Store {
                     source_unit: r.text(7)?,
                     at: r.time(8)?,
                     previous: r.opt_text(9)?,
+                    decided_on: r.opt_date(10)?,
+                    payload: r.opt_text(11)?,
                 })
             })
             .collect()
