@@ -277,7 +277,17 @@ fn is_totals_row(cells: &[String]) -> bool {
                 .collect::<String>()
         })
         .find(|c| !c.is_empty())
-        .is_some_and(|c| matches!(c.as_str(), "合计" | "总计" | "小计" | "共计"))
+        .is_some_and(|c| {
+            ["合计", "总计", "小计", "共计"].iter().any(|w| {
+                // 合计, or 合计1条 / 合计：12条 / 共计3项 as exported with the count.
+                c.strip_prefix(w).is_some_and(|rest| {
+                    rest.is_empty()
+                        || rest
+                            .strip_suffix(['条', '项', '行', '户', '件'])
+                            .is_some_and(|n| !n.is_empty() && n.chars().all(|d| d.is_ascii_digit()))
+                })
+            })
+        })
 }
 
 /// A line of who filled the sheet in (填报人, 联系电话 …).

@@ -194,6 +194,23 @@ impl<'a> Validator<'a> {
                 }
             ));
         }
+        // An amount column headed without its unit (罚款金额, 罚款数额): read as the standard's
+        // 万元, which a legacy export in 元 makes 10,000 times the fine — and nothing else
+        // says so when the 处罚内容 states no figure. A national code names its unit.
+        for (i, item) in self.class.items.iter().enumerate() {
+            let label = &self.map.labels[i];
+            if item.ty == ItemType::Wan
+                && !self.map.item_columns[i].is_empty()
+                && !label.is_ascii()
+                && !label.contains('万')
+                && !label.contains(&item.code)
+            {
+                out.push(format!(
+                    "“{label}”列的表头未写明金额单位，已按国家标准以万元读入（填3500即3500万元，入库为35000000.00元）；如该列是以元为单位的金额，请将表头改为“{}”并换算为万元，或撤回本批次后改正重新报送",
+                    item.name
+                ));
+            }
+        }
         out
     }
 
@@ -445,6 +462,11 @@ impl<'a> Validator<'a> {
                                 .map_or("", |x| x.name.as_str()),
                             it.when_any.join("、")
                         ),
+                        // An end date left blank (or "/") where the licence has no end: the
+                        // unit is told how to write "no end", which is accepted.
+                        _ if it.open_end => {
+                            "必填，不能为空；长期有效的请填写“长期”或2099-12-31".to_string()
+                        }
                         _ => "必填，不能为空".to_string(),
                     };
                     // Required in this row and not a column of the file at all: say so, or the

@@ -2456,6 +2456,30 @@ fn placeholders_and_open_ended_licences_are_read_as_meant() {
         assert_eq!((s.accepted, s.rejected), (1, 0), "{}: {s:?}", ts.name);
         let s = send(format!("{head}{licences}"), "行政许可");
         assert_eq!((s.accepted, s.rejected), (4, 0), "{}: {s:?}", ts.name);
+        // Wordings systems export for one value each (企业, 普通许可, 正常) are read as it; an
+        // end left blank is told how "no end" is written; the totals line with its count is
+        // the sheet's, no record.
+        let s = send(
+            format!(
+                "{head}盐城市某某化工有限公司,企业,91320900MA1MB4X50R,张三,排污许可证,盐环许〔2026〕95号,普通许可,准予排污许可,2026-05-06,2026-05-06,2031-05-05,{unit},{code},正常,{unit},{code},B-1
+                 盐城市某某化工有限公司,法人及非法人组织,91320900MA1MB4X50R,张三,排污许可证,盐环许〔2026〕96号,普通,准予排污许可,2026-05-06,2026-05-06,/,{unit},{code},有效,{unit},{code},B-2
+                 合计：2条,,,,,,,,,,,,,,,,
+"
+            ),
+            "行政许可",
+        );
+        assert_eq!(
+            (s.rows_read, s.accepted, s.rejected),
+            (2, 1, 1),
+            "{}: {s:?}",
+            ts.name
+        );
+        let why = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0].problems[0];
+        assert!(
+            why.reason.contains("长期") && why.reason.contains("2099-12-31"),
+            "{}: {why:?}",
+            ts.name
+        );
         // A list entry's end is not "no end": the rules bound how long one stays listed.
         let listed = send(
             format!(
@@ -3006,6 +3030,50 @@ fn a_code_stored_as_a_number_in_excel_is_refused_for_what_it_is() {
                 && !reasons[0].contains("校验码"),
             "{}: {reasons:?}",
             ts.name
+        );
+    }
+}
+
+/// A fine column headed without its unit (罚款金额) is read as the standard's 万元, and the batch
+/// says so: a legacy export in 元 published 3500 as 35,000,000 元 with no word to the unit.
+#[test]
+fn a_fine_column_without_its_unit_is_named_in_the_notices() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let p = dir.path().join("n.csv");
+    std::fs::write(
+        &p,
+        format!(
+            "{}\n{}\n",
+            HEADER.replace("罚款金额（万元）", "罚款金额"),
+            hengtai_penalty(&rules, "盐环罚〔2026〕98号", env)
+        ),
+    )
+    .unwrap();
+    let labelled = write(
+        dir.path(),
+        "l.csv",
+        &[hengtai_penalty(&rules, "盐环罚〔2026〕99号", env)],
+    );
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import_on_may_8(&ts.store, &rules, &keys, &p);
+        assert_eq!(s.accepted, 1, "{}: {s:?}", ts.name);
+        assert!(
+            s.notices
+                .iter()
+                .any(|n| n.contains("“罚款金额”列的表头未写明金额单位")),
+            "{}: {:?}",
+            ts.name,
+            s.notices
+        );
+        let s = import_on_may_8(&ts.store, &rules, &keys, &labelled);
+        assert!(
+            !s.notices.iter().any(|n| n.contains("未写明金额单位")),
+            "{}: {:?}",
+            ts.name,
+            s.notices
         );
     }
 }
