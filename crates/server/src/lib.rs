@@ -151,6 +151,8 @@ pub struct AppState {
     pub audit: AuditLog,
     pub metrics: Arc<metrics::Metrics>,
     pub limiter: limits::RateLimiter,
+    /// Failed logins per client address ([`limits::FailureWindow`]).
+    pub login_failures: limits::FailureWindow,
     pub config: Config,
     pub endpoints: Vec<Endpoint>,
     pub touched: context::Touched,
@@ -261,6 +263,7 @@ impl AppState {
             audit,
             metrics: Arc::new(metrics::Metrics::default()),
             limiter: limits::RateLimiter::default(),
+            login_failures: limits::FailureWindow::default(),
             config,
             endpoints: Vec::new(),
             touched: context::Touched::default(),

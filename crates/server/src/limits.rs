@@ -63,9 +63,65 @@ impl RateLimiter {
     }
 }
 
+/// Failed logins per client address within a window: an address that failed this often is
+/// refused further tries until the window ends. The per-account lock alone let one anonymous
+/// script keep every account — the administrator's and the auditor's too — locked, five wrong
+/// passwords each, a quarter of an hour at a time.
+#[derive(Default)]
+pub struct FailureWindow(Mutex<HashMap<String, (u32, Instant)>>);
+
+impl FailureWindow {
+    /// Seconds until `key` may try again, when it failed `limit` times within `window`.
+    pub fn blocked(&self, key: &str, limit: u32, window: Duration) -> Option<u64> {
+        self.blocked_at(key, limit, window, Instant::now())
+    }
+
+    fn blocked_at(&self, key: &str, limit: u32, window: Duration, now: Instant) -> Option<u64> {
+        let m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (n, since) = m.get(key)?;
+        let left = window.saturating_sub(now.saturating_duration_since(*since));
+        (*n >= limit && !left.is_zero()).then(|| left.as_secs().max(1))
+    }
+
+    /// Counts a failure of `key`; a window that has run out starts again.
+    pub fn failed(&self, key: &str, window: Duration) {
+        self.failed_at(key, window, Instant::now());
+    }
+
+    fn failed_at(&self, key: &str, window: Duration, now: Instant) {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() > SWEEP_ABOVE {
+            m.retain(|_, (_, since)| now.saturating_duration_since(*since) < window);
+        }
+        let e = m.entry(key.to_string()).or_insert((0, now));
+        if now.saturating_duration_since(e.1) >= window {
+            *e = (0, now);
+        }
+        e.0 += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_that_failed_too_often_waits_out_its_window() {
+        let w = FailureWindow::default();
+        let (t0, win) = (Instant::now(), Duration::from_secs(900));
+        for _ in 0..3 {
+            assert_eq!(w.blocked_at("a", 3, win, t0), None);
+            w.failed_at("a", win, t0);
+        }
+        let wait = w.blocked_at("a", 3, win, t0 + Duration::from_secs(100));
+        assert_eq!(wait, Some(800));
+        assert_eq!(w.blocked_at("b", 3, win, t0), None);
+        // The window over, the address starts again.
+        let later = t0 + win;
+        assert_eq!(w.blocked_at("a", 3, win, later), None);
+        w.failed_at("a", win, later);
+        assert_eq!(w.blocked_at("a", 3, win, later), None);
+    }
 
     #[test]
     fn a_bucket_empties_and_says_how_long_to_wait() {

@@ -3160,6 +3160,47 @@ async fn a_unit_finds_its_records_by_document_number() {
     assert_eq!(find(Role::Handling, &q).await.status, StatusCode::FORBIDDEN);
 }
 
+/// One address that failed to log in 20 times in a quarter of an hour waits out the window,
+/// whatever name it tries: an anonymous script could otherwise keep every account locked, the
+/// administrator's too. The tries meanwhile lock no account; the refusal is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_failing_logins_is_held_off_before_it_locks_accounts() {
+    let h = harness();
+    let login = |user: &'static str, password: &'static str| {
+        h.request(Method::POST, "/console/login", Role::Public, Via::Session)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, "xy_login=t")
+            .body(Body::from(format!(
+                "login_csrf=t&username={user}&password={password}"
+            )))
+            .unwrap()
+    };
+    for _ in 0..20 {
+        let r = h.send(login("nobody-here", "WrongPassword1")).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    }
+    // The administrator's right password too is refused now, and its account is not counted.
+    let r = h.send(login("admin", "Testing2026pass")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text());
+    assert!(r.text().contains("登录失败次数过多"), "{}", r.text());
+    let wait: u64 = r.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    let admin = tokio::task::block_in_place(|| h.state.platform.account_by_username("admin"))
+        .unwrap()
+        .unwrap();
+    assert!(admin.locked_until.is_none());
+    assert!(
+        h.trail("login", "user:admin")
+            .iter()
+            .any(|e| e.entry.outcome == "denied:address_throttled"),
+        "the refusal is in the trail"
+    );
+}
+
 /// A login name no account can have — a NUL in it, which PostgreSQL refuses in text — is an
 /// unknown name (the usual refusal, in the trail escaped), not a server error without a trace.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

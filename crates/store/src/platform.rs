@@ -1136,7 +1136,11 @@ pub fn bounded(s: &str, max: usize) -> String {
             out.push_str("…（已截断）");
             break;
         }
-        if c.is_control() {
+        // Bidi controls too: U+202E before "nabgnoynix" showed a stranger's failed login as
+        // user:xinyongban on the audit page.
+        if c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        {
             out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);
@@ -1263,4 +1267,16 @@ pub(crate) fn audit_append_after(
         at += n;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    /// What a caller typed is kept as it reads: control and bidi characters escaped, so that a
+    /// name reversed on screen cannot pass for another.
+    #[test]
+    fn an_audit_field_shows_bidi_controls_escaped() {
+        let kept = super::bounded("\u{202e}nabgnoynix\u{0}", 64);
+        assert_eq!(kept, "\\u{202e}nabgnoynix\\u{0}");
+        assert_eq!(super::bounded("盐城市", 2), "盐城…（已截断）");
+    }
 }

@@ -19,6 +19,12 @@ use crate::{Shared, blocking, today};
 
 const LOCK_AFTER: i64 = 5;
 const LOCK_MINUTES: i64 = 15;
+/// Failed logins from one client address (any names) before it waits out the window: enough
+/// for an office behind one address to mistype, too few to lock more than a few accounts.
+const ADDRESS_FAILURES: u32 = 20;
+const ADDRESS_WINDOW_MINUTES: u64 = 15;
+const ADDRESS_WINDOW: std::time::Duration =
+    std::time::Duration::from_secs(ADDRESS_WINDOW_MINUTES * 60);
 
 /// The forms' `csrf` fields default to empty, so that a form posted without one is refused
 /// here (403, and recorded as a refusal, as a wrong one is) rather than by the form reader.
@@ -206,6 +212,37 @@ pub async fn login(
         return with_cookie(page, login_cookie(&fresh, state.config.secure_cookies));
     }
     let username = f.username.trim().to_string();
+    // An address that failed too often waits, whatever name it tries now: no account is
+    // counted against (or locked) by its tries meanwhile.
+    let address = format!("ip{}", ctx.client);
+    if let Some(wait) = state
+        .login_failures
+        .blocked(&address, ADDRESS_FAILURES, ADDRESS_WINDOW)
+    {
+        audit(
+            &state,
+            &ctx,
+            "login",
+            Some(format!("user:{username}")),
+            "denied:address_throttled",
+            Some(format!(
+                "本地址{ADDRESS_WINDOW_MINUTES}分钟内登录失败已达{ADDRESS_FAILURES}次"
+            )),
+        )
+        .await;
+        let mut page = fail(
+            &ctx,
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("本机登录失败次数过多，请{}分钟后再试", wait.div_ceil(60)),
+            &username,
+            &next,
+        );
+        if let Ok(v) = axum::http::HeaderValue::from_str(&wait.to_string()) {
+            page.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        return page;
+    }
     let (s, u, pw) = (state.clone(), username.clone(), f.password.clone());
     let result = blocking(move || {
         let now = s.clock.now();
@@ -296,6 +333,7 @@ pub async fn login(
             )
         }
         Ok(Err(why)) => {
+            state.login_failures.failed(&address, ADDRESS_WINDOW);
             // The trail keeps the real reason; the user reads the same message whatever it is
             // (no telling which names exist).
             audit(
