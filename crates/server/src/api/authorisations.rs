@@ -130,7 +130,7 @@ fn grant(
 
 #[utoipa::path(post, path = "/api/v1/authorisations", summary = "授权金融机构查询本主体信用档案", tag = "信易贷授权", security(("token" = [])),
     request_body = GrantRequest,
-    responses((status = 201, description = "已授权：该金融机构在截止日期前可查询本主体的完整信用档案（授信融资）", body = store::Authorisation),
+    responses((status = 201, description = "已授权：该金融机构在截止日期前可查询本主体现行有效的信用记录（授信融资），包括不向社会公示、仅依授权共享的信息", body = store::Authorisation),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]

@@ -178,6 +178,11 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
             "revoked" => "已撤销认定",
             _ if h.public_ends.is_some_and(|e| e < day) => "公示期满",
             _ if !h.published => "不公示",
+            // A class shared on conditions is not on the portal: in force, but said so (the
+            // subject read 公示中 of records the public never sees).
+            _ if of_class.is_some_and(|c| c.sharing != domain::catalog::SharingScope::Public) => {
+                "有效（不公示，仅依授权共享）"
+            }
             // As the portal says it.
             _ => "公示中",
         };
