@@ -933,6 +933,18 @@ async fn an_exception_suppresses_a_hit_until_the_entry_changes() {
     let rep_ex = r.json()["exception_id"].as_i64().unwrap();
     let (_, v) = check(&h, Role::Handling, &x.b, "ZFCG").await;
     assert_eq!(v["verdict"], "clear", "{v}");
+    // The court is told whose checks it holds for: the company's, not its representative's own.
+    let told = h
+        .state
+        .store
+        .messages("unit", "盐城市亭湖区人民法院", 20)
+        .unwrap();
+    assert!(
+        told.iter().any(|m| m
+            .body
+            .contains("该例外仅对盐城市乙建设工程有限公司的核查有效")),
+        "{told:?}"
+    );
     // Another unit's officer may not take it back; the unit that marked it may.
     let revoke = format!("/api/v1/exceptions/{rep_ex}/revoke");
     let other = h.token_for(Role::Handling, "盐城市市场监督管理局");
@@ -3699,6 +3711,70 @@ async fn a_deciding_unit_manages_its_entries_on_its_own_page() {
     assert_eq!(trail.len(), 5, "{trail:?}");
     // Managing entries made no checks (the one check above is the handling department's).
     assert_eq!(checks(), checks_before + 1);
+}
+
+/// Feedback that takes some of a check's measures says why it did not take the others: a
+/// 审慎审核 ticked beside an untaken 限制 read as "applied" with nothing on record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_taking_part_of_the_measures_says_why_not_the_rest() {
+    let h = harness();
+    let x = city(&h);
+    let s = import(
+        &h,
+        UNIT,
+        "重点关注名单",
+        &list_csv(
+            &[(
+                "盐城市甲严重失信有限公司",
+                &x.a,
+                "盐环信〔2026〕19号",
+                "一年内两次超标排放",
+            )],
+            "2027-03-01",
+        ),
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    refresh(&h);
+    let (_, v) = check(&h, Role::Handling, &x.a, "XZXK").await;
+    let mut ids = measure_ids(&v);
+    ids.sort();
+    assert_eq!(ids, ["CJ-XZXK-01", "CJ-XZXK-02"], "{v}");
+    let uri = format!(
+        "/api/v1/checks/{}/feedback",
+        v["check_id"].as_i64().unwrap()
+    );
+    let r = h
+        .post_json(
+            &uri,
+            Role::Handling,
+            json!({"outcome": "applied", "measures": ["CJ-XZXK-02"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("CJ-XZXK-01"), "{}", r.text());
+    let r = h
+        .post_json(
+            &uri,
+            Role::Handling,
+            json!({"outcome": "applied", "measures": ["CJ-XZXK-02"],
+                   "reason": "重点关注名单审慎审核；严重失信名单已于当日移出，经核实不再限制"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // All of them taken: no reason needed.
+    let (_, v) = check(&h, Role::Handling, &x.a, "XZXK").await;
+    let uri = format!(
+        "/api/v1/checks/{}/feedback",
+        v["check_id"].as_i64().unwrap()
+    );
+    let r = h
+        .post_json(
+            &uri,
+            Role::Handling,
+            json!({"outcome": "applied", "measures": ["CJ-XZXK-01", "CJ-XZXK-02"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
 
 /// Incentives are for the trustworthy only: a red-list company whose licence is revoked keeps

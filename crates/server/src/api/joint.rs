@@ -368,6 +368,20 @@ pub fn file_feedback(
                     "措施{x}不在该次核查的适用措施中"
                 )));
             }
+            // A measure the check gave and the department did not take is answered for: a
+            // 审慎审核 ticked beside an untaken 限制 read as "applied" with nothing to say why.
+            let untaken: Vec<&str> = check
+                .measures
+                .iter()
+                .filter(|m| !measures.contains(m))
+                .map(String::as_str)
+                .collect();
+            if !untaken.is_empty() && reason.is_none() {
+                return Err(ApiError::Unprocessable(format!(
+                    "该次核查的适用措施{}未列为已采取，须在理由（reason）中说明未采取的原因",
+                    untaken.join("、")
+                )));
+            }
         }
         "not_applicable" => {
             if reason.is_none() {
@@ -1018,7 +1032,7 @@ pub fn mark_exception(
     let now = s.clock.now();
     // The hit may be the subject's own entry, its legal representative's (a check of an
     // organisation looks at both), or that of an organisation a person represents.
-    let (entry, _) = s
+    let (entry, via) = s
         .lists
         .entries_around(key)
         .into_iter()
@@ -1072,13 +1086,34 @@ pub fn mark_exception(
         Some(u) => u.clone(),
         None => "市信用办".into(),
     };
+    // A hit through a relation is set aside for the subject checked, not for the entry's own:
+    // the unit is told whose checks it holds for (it read as the organisation's own).
+    let scope = match via {
+        domain::measures::Via::Subject => String::new(),
+        relation => {
+            let checked = s
+                .store
+                .subject(key)?
+                .map(|x| x.name)
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "被核查主体".into());
+            let rel = match relation {
+                domain::measures::Via::LegalRep => "法定代表人",
+                _ => "任法定代表人的组织",
+            };
+            format!(
+                "；该例外仅对{checked}的核查有效（{}是其{rel}），不影响对{}本身的核查",
+                entry.subject_name, entry.subject_name
+            )
+        }
+    };
     let told = s.store.remind_unit(
         &store::NewMessage {
             to_kind: "unit",
             to_key: unit,
             title: "名单记录被登记为核查例外".into(),
             body: format!(
-                "{by}在办理“{}”核查时，将{}（{}，文书号{}）的命中登记为例外（编号{id}），理由：{}。如该名单记录确有误，请更正或撤回；如例外不当，请联系{by}或市信用办撤销。",
+                "{by}在办理“{}”核查时，将{}（{}，文书号{}）的命中登记为例外（编号{id}）{scope}，理由：{}。如该名单记录确有误，请更正或撤回；如例外不当，请联系{by}或市信用办撤销。",
                 s.rules
                     .measures
                     .matter(matter)
