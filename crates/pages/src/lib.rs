@@ -583,6 +583,12 @@ pub struct Checks {
     pub rows: Vec<Vec<String>>,
     /// Whose checks the list holds: 本单位 or, for the credit office, 各单位.
     pub whose: String,
+    /// Only the checks still to answer.
+    pub pending: bool,
+    /// The next (earlier) page's address, empty on the last.
+    pub earlier: String,
+    /// Not the first page.
+    pub paged: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -3713,6 +3713,54 @@ async fn a_deciding_unit_manages_its_entries_on_its_own_page() {
     assert_eq!(checks(), checks_before + 1);
 }
 
+/// The console's list of checks pages back past the latest 50, and shows on request only the
+/// checks still to answer: something found and no feedback yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checks_list_pages_and_shows_what_is_still_to_answer() {
+    let h = harness();
+    let x = city(&h);
+    let id_of = |v: &Value| v["check_id"].as_i64().unwrap();
+    let answered = id_of(&check(&h, Role::Handling, &x.a, "ZFCG").await.1);
+    let r = h
+        .post_json(
+            &format!("/api/v1/checks/{answered}/feedback"),
+            Role::Handling,
+            json!({"outcome": "applied", "measures": ["CJ-ZFCG-01"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let open = id_of(&check(&h, Role::Handling, &x.d, "XZXK").await.1);
+    let mut clear = Vec::new();
+    for _ in 0..51 {
+        clear.push(id_of(&check(&h, Role::Handling, &x.e, "XZXK").await.1));
+    }
+    let link = |id: i64| format!("<a href=\"/console/checks/{id}\">");
+    let page = h
+        .get("/console/checks?pending=1", Role::Handling)
+        .await
+        .text();
+    assert!(page.contains(&link(open)), "{page}");
+    assert!(!page.contains(&link(answered)), "{page}");
+    assert!(!page.contains(&link(clear[0])), "{page}");
+    assert!(!page.contains("更早的核查"), "{page}");
+    // All checks: the latest 50, then the page before them.
+    let first = h.get("/console/checks", Role::Handling).await.text();
+    assert!(first.contains(&link(clear[50])), "{first}");
+    assert!(!first.contains(&link(open)), "{first}");
+    let next = format!("/console/checks?before={}", clear[1]);
+    assert!(
+        first.contains(&format!("<a href=\"{next}\">更早的核查</a>")),
+        "{first}"
+    );
+    let second = h.get(&next, Role::Handling).await.text();
+    assert!(
+        second.contains(&link(clear[0]))
+            && second.contains(&link(open))
+            && second.contains(&link(answered)),
+        "{second}"
+    );
+}
+
 /// Feedback that takes some of a check's measures says why it did not take the others: a
 /// 审慎审核 ticked beside an untaken 限制 read as "applied" with nothing on record.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -443,13 +443,34 @@ impl Store {
 
     /// A unit's checks (or all), newest first.
     pub fn checks(&self, unit: Option<&str>, limit: i64) -> Result<Vec<CheckRow>, StoreError> {
+        self.checks_page(unit, false, None, limit)
+    }
+
+    /// A page of the single checks (newest first) of `unit` (every unit's for None) numbered
+    /// below `before`; with `pending`, only those that found something (a verdict other than
+    /// clear) and have no feedback yet — the officer's backlog.
+    pub fn checks_page(
+        &self,
+        unit: Option<&str>,
+        pending: bool,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<CheckRow>, StoreError> {
         self.read(|c| {
             c.query(
                 &format!(
                     "SELECT {CHECK_COLUMNS} FROM checks WHERE ($1 = '' OR unit = $1) AND channel <> 'batch'
+                       AND check_id < $3
+                       AND (NOT $4 OR (verdict <> 'clear'
+                            AND NOT EXISTS (SELECT 1 FROM check_feedback f WHERE f.check_id = checks.check_id)))
                      ORDER BY check_id DESC LIMIT $2"
                 ),
-                &[unit.unwrap_or("").into(), Val::Int(limit)],
+                &[
+                    unit.unwrap_or("").into(),
+                    Val::Int(limit),
+                    Val::Int(before.unwrap_or(i64::MAX)),
+                    Val::Bool(pending),
+                ],
             )?
             .iter()
             .map(check_from)

@@ -55,22 +55,50 @@ fn field(fields: &[(String, String)], name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Which checks the list shows: `?pending=1` only those still to answer (something found, no
+/// feedback yet), `?before=N` the page after check N (the list had only the latest 50, and an
+/// officer could not find the checks left unanswered).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ChecksParams {
+    #[serde(default)]
+    pub pending: Option<String>,
+    #[serde(default)]
+    pub before: Option<i64>,
+}
+
+const CHECKS_PER_PAGE: i64 = 50;
+
 fn checks_page_for(
     state: &Shared,
     ctx: &Ctx,
     code: String,
     matter: String,
     error: Option<String>,
+    params: &ChecksParams,
 ) -> Result<pages::Checks, ApiError> {
     let unit = match ctx.principal.role {
         auth::Role::Admin => None,
         _ => api::organisation_of(&ctx.principal).ok(),
     };
+    let pending = params.pending.as_deref().is_some_and(|p| p == "1");
     let rows = if unit.is_none() && ctx.principal.role != auth::Role::Admin {
         Vec::new()
     } else {
-        state.platform.checks(unit.as_deref(), 50)?
+        state
+            .platform
+            .checks_page(unit.as_deref(), pending, params.before, CHECKS_PER_PAGE + 1)?
     };
+    // One more than a page read: whether there is an earlier page.
+    let more = rows.len() as i64 > CHECKS_PER_PAGE;
+    let rows: Vec<_> = rows.into_iter().take(CHECKS_PER_PAGE as usize).collect();
+    let filter = if pending { "pending=1&" } else { "" };
+    let earlier = more
+        .then(|| {
+            rows.last()
+                .map(|c| format!("/console/checks?{filter}before={}", c.check_id))
+        })
+        .flatten()
+        .unwrap_or_default();
     let fed_back = match (rows.last(), rows.first()) {
         (Some(low), Some(high)) => state
             .platform
@@ -85,6 +113,9 @@ fn checks_page_for(
         code,
         matter,
         financial: ctx.principal.role == auth::Role::Financial,
+        pending,
+        earlier,
+        paged: params.before.is_some(),
         whose: if unit.is_none() {
             "各单位"
         } else {
@@ -113,9 +144,13 @@ fn checks_page_for(
     })
 }
 
-pub async fn checks(State(state): State<Shared>, ctx: Ctx) -> Response {
+pub async fn checks(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    crate::body::ApiQuery(q): crate::body::ApiQuery<ChecksParams>,
+) -> Response {
     let (s, c) = (state.clone(), ctx.clone());
-    match blocking(move || checks_page_for(&s, &c, String::new(), String::new(), None)).await {
+    match blocking(move || checks_page_for(&s, &c, String::new(), String::new(), None, &q)).await {
         Ok(p) => render(StatusCode::OK, p),
         Err(e) => error_page(&ctx, e),
     }
@@ -137,7 +172,11 @@ pub async fn run(State(state): State<Shared>, ctx: Ctx, body: Bytes) -> Response
         Err(e @ ApiError::Unprocessable(_)) => {
             let (s, c) = (state.clone(), ctx.clone());
             let msg = e.to_string();
-            match blocking(move || checks_page_for(&s, &c, code, matter, Some(msg))).await {
+            match blocking(move || {
+                checks_page_for(&s, &c, code, matter, Some(msg), &ChecksParams::default())
+            })
+            .await
+            {
                 Ok(p) => render(StatusCode::UNPROCESSABLE_ENTITY, p),
                 Err(e) => error_page(&ctx, e),
             }
