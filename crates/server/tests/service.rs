@@ -3742,6 +3742,29 @@ async fn officers_read_a_whole_file_in_the_console() {
         "{text}"
     );
     assert_eq!(reads(), before + 1);
+    // The form posts what was typed — a person's ID number stays out of the address, the
+    // browser's history and proxies' logs — and the page shows it masked.
+    let form = h.get("/console/subjects", Role::Handling).await.text();
+    assert!(
+        form.contains(r#"<form method="post" action="/console/subjects""#),
+        "{form}"
+    );
+    let person = "320902198503151234";
+    let r = h
+        .post_form("/console/subjects", Role::Handling, &[("code", person)])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(
+        r.text().contains("王小明") && !r.text().contains(person),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        h.post_form("/console/subjects", Role::Subject, &[("code", person)])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
     // The search box alone, and a code that is none, said in Chinese on the console's page.
     let empty = h.get("/console/subjects", Role::Deciding).await;
     assert_eq!(empty.status, StatusCode::OK);

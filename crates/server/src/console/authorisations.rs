@@ -164,7 +164,26 @@ pub async fn subject_file(
     ctx: Ctx,
     crate::body::ApiQuery(q): crate::body::ApiQuery<SubjectQuery>,
 ) -> Response {
-    let code = q.code.trim().to_string();
+    show_file(&state, &ctx, q.code.trim().to_string()).await
+}
+
+/// The lookup form posts the code: an ID number in the address stayed in the browser's history
+/// and in every proxy's access log. (A link to a file names the subject's key, never a number.)
+pub async fn subject_file_post(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiForm(f): ApiForm<HashMap<String, String>>,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, f.get("csrf").map_or("", String::as_str)) {
+        return error_page(&ctx, e);
+    }
+    let code = f.get("code").map_or("", String::as_str).trim().to_string();
+    show_file(&state, &ctx, code).await
+}
+
+async fn show_file(state: &Shared, ctx: &Ctx, code: String) -> Response {
+    let state = state.clone();
+    let ctx = ctx.clone();
     let page = |file| {
         render(
             StatusCode::OK,

@@ -216,6 +216,12 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         FILE_READERS,
         authorisations::subject_file,
     )
+    .page(
+        Method::POST,
+        "/console/subjects",
+        FILE_READERS,
+        authorisations::subject_file_post,
+    )
     .page(Method::GET, "/console/tokens", ADMIN, pages_impl::tokens)
     .page(
         Method::POST,
