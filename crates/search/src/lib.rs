@@ -154,6 +154,16 @@ impl Inner {
         inner
     }
 
+    /// Takes a subject out of the results (its entry marked dead).
+    fn remove(&mut self, key: &str) {
+        if let Some(old) = self.by_key.remove(key)
+            && self.alive[old as usize]
+        {
+            self.alive[old as usize] = false;
+            self.dead += 1;
+        }
+    }
+
     fn add(&mut self, e: Entry) {
         if let Some(&old) = self.by_key.get(&e.key) {
             let o = &self.entries[old as usize];
@@ -180,9 +190,15 @@ impl Inner {
     }
 }
 
-const COLUMNS: &str = "subject_key, name, kind, division, industry, registered, updated_at";
+/// The last column: whether the portal lists the subject at all — registered, or reported in
+/// a record its unit has not withdrawn. An organisation known only from records withdrawn as
+/// reported in error kept its name on the portal (its page and search) for good.
+const COLUMNS: &str = "subject_key, name, kind, division, industry, registered, updated_at,
+    (registered OR EXISTS (SELECT 1 FROM records r WHERE r.subject_key = subjects.subject_key
+        AND r.change <> 'withdrawn'))";
 
-fn entry_of(r: &store::Row) -> Result<(Entry, DateTime<Utc>), StoreError> {
+/// An entry, its update time, and whether it is listed ([`COLUMNS`]).
+fn entry_of(r: &store::Row) -> Result<(Entry, DateTime<Utc>, bool), StoreError> {
     Ok((
         Entry {
             key: r.text(0)?,
@@ -193,6 +209,7 @@ fn entry_of(r: &store::Row) -> Result<(Entry, DateTime<Utc>), StoreError> {
             registered: r.bool(5)?,
         },
         r.time(6)?,
+        r.bool(7)?,
     ))
 }
 
@@ -213,6 +230,10 @@ impl NameIndex {
         // Submissions first: any seen here has committed, so the load below has its subjects.
         let submissions = store.submission_stamps(0)?;
         let (entries, last) = Self::load(store, None)?;
+        let entries = entries
+            .into_iter()
+            .filter_map(|(e, shown)| shown.then_some(e))
+            .collect();
         let mut inner = Inner::ranked(entries);
         inner.since = last;
         inner.submissions.mark(&submissions);
@@ -225,7 +246,7 @@ impl NameIndex {
     fn load(
         store: &Store,
         since: Option<DateTime<Utc>>,
-    ) -> Result<(Vec<Entry>, Option<DateTime<Utc>>), StoreError> {
+    ) -> Result<(Vec<(Entry, bool)>, Option<DateTime<Utc>>), StoreError> {
         let mut last = since;
         let mut added = Vec::new();
         let mut after = String::new();
@@ -252,12 +273,12 @@ impl NameIndex {
                 break;
             }
             for r in &rows {
-                let (e, t) = entry_of(r)?;
+                let (e, t, shown) = entry_of(r)?;
                 if last.is_none_or(|l| t > l) {
                     last = Some(t);
                 }
                 after = e.key.clone();
-                added.push(e);
+                added.push((e, shown));
             }
             if since.is_some() {
                 break;
@@ -294,8 +315,12 @@ impl NameIndex {
             return Ok(n);
         }
         let mut inner = self.inner.write().map_err(|_| StoreError::Poisoned)?;
-        for e in added {
-            inner.add(e);
+        for (e, shown) in added {
+            if shown {
+                inner.add(e);
+            } else {
+                inner.remove(&e.key);
+            }
         }
         inner.since = last.max(since);
         inner.submissions.mark(&submissions);
@@ -303,7 +328,10 @@ impl NameIndex {
     }
 
     /// The organisations a submission wrote records of, as they stand.
-    fn load_submission(store: &Store, submission_id: i64) -> Result<Vec<Entry>, StoreError> {
+    fn load_submission(
+        store: &Store,
+        submission_id: i64,
+    ) -> Result<Vec<(Entry, bool)>, StoreError> {
         let rows = store.read(|c| {
             c.query(
                 &format!(
@@ -313,7 +341,9 @@ impl NameIndex {
                 &[Val::Int(submission_id)],
             )
         })?;
-        rows.iter().map(|r| entry_of(r).map(|(e, _)| e)).collect()
+        rows.iter()
+            .map(|r| entry_of(r).map(|(e, _, shown)| (e, shown)))
+            .collect()
     }
 
     /// Reads every organisation afresh and replaces the index with it, ranked again: a subject

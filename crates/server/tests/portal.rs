@@ -7,6 +7,7 @@ use auth::Role;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use common::*;
+use domain::clock::Clock;
 
 fn record_id_of(h: &Harness, decision_no: &str) -> String {
     let recs = h
@@ -1592,4 +1593,58 @@ async fn the_public_file_leaves_out_the_offices_own_fields() {
             .any(|r| r["regime"].is_string()),
         "{officer}"
     );
+}
+
+/// An organisation the register does not know, reported only in records its unit withdrew (a
+/// name reported in error), leaves the portal: its page is not found and search no longer
+/// lists it. Reported again, it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_known_only_from_withdrawn_records_leaves_the_portal() {
+    let h = harness();
+    let uri = format!("/search?q={}", urlencode("恒泰化工"));
+    let search = || {
+        h.state.search.refresh(&h.state.store).unwrap();
+        h.get(&uri, Role::Public)
+    };
+    let page = format!("/subjects/{}", h.org);
+    assert!(search().await.text().contains(&page));
+    assert_eq!(h.get(&page, Role::Public).await.status, StatusCode::OK);
+    let (_, records) = h.state.store.subject_file(&h.org, None).unwrap().unwrap();
+    assert!(!records.is_empty());
+    h.clock.set(h.clock.now() + chrono::Duration::seconds(1));
+    for r in &records {
+        h.state
+            .store
+            .withdraw_record(
+                &r.record_id,
+                &store::Withdrawal {
+                    unit: UNIT,
+                    actor: "test",
+                    reason: "主体报错",
+                    at: h.clock.now(),
+                },
+            )
+            .unwrap();
+    }
+    let found = search().await.text();
+    assert!(!found.contains(&page), "{found}");
+    assert_eq!(
+        h.get(&page, Role::Public).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Reported again (its unit corrects the withdrawn record): listed again.
+    h.clock.set(h.clock.now() + chrono::Duration::seconds(1));
+    let uc = h.state.rules.units.find(UNIT).unwrap().uscc.clone();
+    let csv = penalty_csv(&[(
+        "盐城市恒泰化工有限公司",
+        "法人及非法人组织",
+        &h.org,
+        "盐环罚〔2026〕1号",
+    )])
+    .replace("11320900001401484X", &uc)
+    .replace("0.5", "0.6");
+    let s = import_csv(&h.state, UNIT, "行政处罚", &csv);
+    assert_eq!(s.corrected, 1, "{s:?}");
+    assert!(search().await.text().contains(&page));
+    assert_eq!(h.get(&page, Role::Public).await.status, StatusCode::OK);
 }

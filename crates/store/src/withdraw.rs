@@ -126,6 +126,14 @@ pub(crate) fn end_on(
         recount_first_version(c, subject, key, -1)?;
         end_open_cases(c, subject, key, &id, w, None)?;
         forget_withdrawn_names(c, subject, key)?;
+        // An unregistered subject whose last record not withdrawn this was leaves the portal's
+        // search: its update time tells the index to look at it again.
+        c.execute(
+            "UPDATE subjects SET updated_at = $3 WHERE subject_key = $1 AND NOT registered
+               AND NOT EXISTS (SELECT 1 FROM records r WHERE r.subject_key = $1
+                               AND r.change <> 'withdrawn' AND r.record_key <> $2)",
+            &[subject.into(), Val::Bytes(key.to_vec()), w.at.into()],
+        )?;
     }
     // Subscribers hear of the end of a record they heard of at its start (list entries,
     // serious penalties).

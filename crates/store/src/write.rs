@@ -1186,6 +1186,12 @@ impl SubmissionWriter<'_> {
         )?;
         for (subject, key) in std::mem::take(&mut self.reported_again) {
             crate::withdraw::recount_first_version(&mut *self.conn, &subject, &key, 1)?;
+            // Back on the portal's search if its withdrawal had taken it off (the index reads
+            // subjects changed since it last looked).
+            self.conn.execute(
+                "UPDATE subjects SET updated_at = $2 WHERE subject_key = $1 AND NOT registered",
+                &[subject.as_str().into(), self.now.into()],
+            )?;
         }
         for k in std::mem::take(&mut self.closed_decisions) {
             let closed = self.conn.query(
