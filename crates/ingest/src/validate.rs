@@ -76,6 +76,20 @@ const WARNING_SEVERE: &str = "的处罚类别仅为警告或通报批评，失�
 const YEAR_MISMATCH: &str =
     "的文书号年份与处罚决定日期的年份不同（已入库；请核对决定日期或文书号是否填错）";
 
+/// The amounts a 处罚内容 states as fines: those in the clause after each 罚款 (处罚款3500元,
+/// 并处罚款人民币1.5万元), not a confiscation's or a loss's stated beside it.
+fn fines_stated(text: &str) -> Vec<Fen> {
+    text.match_indices("罚款")
+        .flat_map(|(at, w)| {
+            let rest = &text[at + w.len()..];
+            let clause = rest
+                .find(['，', '；', '。', ';', '、'])
+                .map_or(rest, |end| &rest[..end]);
+            Fen::stated_in(clause)
+        })
+        .collect()
+}
+
 /// The year a 文书号 gives in brackets (〔2026〕, （2026）, [2026]…), if it gives one.
 fn bracketed_year(no: &str) -> Option<i32> {
     let chars: Vec<char> = no.chars().map(domain::text::fold_doc_char).collect();
@@ -645,6 +659,32 @@ impl<'a> Validator<'a> {
                             a.yuan().normalize(),
                             a.wan().normalize(),
                             f.wan().normalize()
+                        ),
+                    ));
+                } else if !stated.contains(f)
+                    && let Some((a, times)) = fines_stated(text).iter().find_map(|a| {
+                        [10_i64, 100, 1000]
+                            .into_iter()
+                            .find(|k| f.0 > 0 && f.0.checked_mul(*k) == Some(a.0))
+                            .map(|k| (*a, k))
+                    })
+                {
+                    // A fine the decision states after 罚款, filled in a tenth (or a hundredth,
+                    // a thousandth) as large: a decimal point slipped (0.035 for 3500元). It is
+                    // published as the smaller fine, and under SAMR Order 45 a smaller fine can
+                    // shorten the publicity window.
+                    problems.push(self.problem(
+                        i,
+                        format!(
+                            "罚款金额以万元填报：处罚内容写明罚款{}元，本项应填{}（万元），现填的{}万元只有其{}分之一，请核对小数点",
+                            a.yuan().normalize(),
+                            a.wan().normalize(),
+                            f.wan().normalize(),
+                            match times {
+                                10 => "十",
+                                100 => "百",
+                                _ => "千",
+                            }
                         ),
                     ));
                 }

@@ -3356,11 +3356,21 @@ fn a_fine_filled_in_yuan_instead_of_wan_is_rejected() {
     // A space where the decimal point was: not read as 2 万元.
     let spaced = hengtai_penalty(&rules, "盐环罚〔2026〕604号", env)
         .replace("处罚款0.3万元,0.3", "处罚款0.2万元,0 2");
-    let p = write(dir.path(), "fk.csv", &[wrong, right, in_words, spaced]);
+    // A decimal point slipped: 3500元 stated, 0.035 (350元) filled in — refused; a fine the
+    // decision does not state beside a confiscation ten times it is no slip — taken.
+    let tenth = hengtai_penalty(&rules, "盐环罚〔2026〕605号", env)
+        .replace("处罚款0.3万元,0.3", "责令改正，并处罚款3500元,0.035");
+    let beside = hengtai_penalty(&rules, "盐环罚〔2026〕606号", env)
+        .replace("处罚款0.3万元,0.3", "没收违法所得5000元，并处罚款,0.05");
+    let p = write(
+        dir.path(),
+        "fk.csv",
+        &[wrong, right, in_words, spaced, tenth, beside],
+    );
     for ts in stores() {
         let keys = testkit::keys();
         let s = import_on_may_8(&ts.store, &rules, &keys, &p);
-        assert_eq!((s.accepted, s.rejected), (1, 3), "{}: {s:?}", ts.name);
+        assert_eq!((s.accepted, s.rejected), (2, 4), "{}: {s:?}", ts.name);
         let rejected = ts.store.rejections(s.submission_id.unwrap()).unwrap();
         let reason = |row: i64| {
             let r = rejected.iter().find(|r| r.row_no == row).unwrap();
@@ -3371,6 +3381,7 @@ fn a_fine_filled_in_yuan_instead_of_wan_is_rejected() {
             (2, "本项应填1.50348（万元）"),
             (4, "处罚内容写明罚款50000元，本项应填5（万元）"),
             (5, "数字之间有空格"),
+            (6, "本项应填0.35（万元），现填的0.035万元只有其十分之一"),
         ] {
             assert!(reason(row).contains(said), "{}: {}", ts.name, reason(row));
         }

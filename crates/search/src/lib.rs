@@ -197,6 +197,9 @@ const COLUMNS: &str = "subject_key, name, kind, division, industry, registered, 
     (registered OR EXISTS (SELECT 1 FROM records r WHERE r.subject_key = subjects.subject_key
         AND r.change <> 'withdrawn'))";
 
+/// An entry and whether the portal lists it ([`COLUMNS`]).
+type Listed = (Entry, bool);
+
 /// An entry, its update time, and whether it is listed ([`COLUMNS`]).
 fn entry_of(r: &store::Row) -> Result<(Entry, DateTime<Utc>, bool), StoreError> {
     Ok((
@@ -246,7 +249,7 @@ impl NameIndex {
     fn load(
         store: &Store,
         since: Option<DateTime<Utc>>,
-    ) -> Result<(Vec<(Entry, bool)>, Option<DateTime<Utc>>), StoreError> {
+    ) -> Result<(Vec<Listed>, Option<DateTime<Utc>>), StoreError> {
         let mut last = since;
         let mut added = Vec::new();
         let mut after = String::new();
@@ -328,10 +331,7 @@ impl NameIndex {
     }
 
     /// The organisations a submission wrote records of, as they stand.
-    fn load_submission(
-        store: &Store,
-        submission_id: i64,
-    ) -> Result<Vec<(Entry, bool)>, StoreError> {
+    fn load_submission(store: &Store, submission_id: i64) -> Result<Vec<Listed>, StoreError> {
         let rows = store.read(|c| {
             c.query(
                 &format!(
