@@ -4161,6 +4161,40 @@ fn ric(seq: u16) -> String {
     format!("{body}{}", domain::ids::ric_check_char(body.as_bytes()))
 }
 
+/// A penalty of a registered company under its registered name brings no notice of names.
+fn s1_notices_clean(
+    store: &Store,
+    rules: &Rulebook,
+    keys: &crypto::KeyRing,
+    dir: &tempfile::TempDir,
+    code: &str,
+    unit: &str,
+    uc: &str,
+) -> bool {
+    let f = write(
+        dir.path(),
+        "third.csv",
+        &[penalty_row(
+            "盐城市利海建筑有限公司",
+            code,
+            "盐环罚〔2026〕42号",
+            "0.3",
+            "2026-06-01",
+        )
+        .replace("11320900001401484X", uc)],
+    );
+    let s = import(
+        store,
+        rules,
+        keys,
+        &clock_on("2026-06-10"),
+        &f,
+        unit,
+        "行政处罚",
+    );
+    s.accepted == 1 && !s.notices.iter().any(|n| n.contains("登记名称不同"))
+}
+
 /// What is not a correction of the code is only pointed out: the old code registered under the
 /// row's name (the new code is the slip), and persons, whose names prove nothing (重名).
 #[test]
@@ -4240,11 +4274,19 @@ fn a_decision_under_another_code_is_not_taken_for_a_correction_when_it_may_not_b
             let s2 = import(&ts.store, &rules, &keys, &later, b, unit, "行政处罚");
             assert_eq!(s2.created, 1, "{}: {s2:?}", ts.name);
             assert!(
-                s2.notices.len() == 1 && s2.notices[0].contains("未作处理"),
+                s2.notices.iter().any(|n| n.contains("未作处理")),
                 "{}: {:?}",
                 ts.name,
                 s2.notices
             );
+            // 利海's name under 丰远's registered code is told as such (the record went to
+            // 丰远's file); a person's name proves nothing and is not.
+            let misnamed = s2
+                .notices
+                .iter()
+                .any(|n| n.contains("1行所填名称与其统一社会信用代码的登记名称不同"));
+            assert_eq!(misnamed, b == &second, "{}: {:?}", ts.name, s2.notices);
+            assert_eq!(s2.notices.len(), 1 + usize::from(misnamed), "{}", ts.name);
         }
         let changes = |code: &str| -> Vec<&'static str> {
             let key = views::subject_key(code, &rules, &keys, day("2026-06-10")).unwrap();
@@ -4266,6 +4308,12 @@ fn a_decision_under_another_code_is_not_taken_for_a_correction_when_it_may_not_b
         assert_eq!(changes(&lihai), ["created"], "{}", ts.name);
         assert_eq!(changes(&p1), ["created"], "{}", ts.name);
         assert_eq!(changes(&p2), ["created"], "{}", ts.name);
+        // The registered name: nothing to tell.
+        assert!(
+            s1_notices_clean(&ts.store, &rules, &keys, &dir, &lihai, unit, &uc),
+            "{}",
+            ts.name
+        );
         // A row the store refuses (the record under the new code is another unit's) ends
         // nothing.
         let emergency = "盐城市应急管理局";

@@ -40,6 +40,10 @@ pub struct SubmissionWriter<'a> {
     pub(crate) reported_again: Vec<(String, Vec<u8>)>,
     /// Rows that repeated a withdrawn record as it was withdrawn (left withdrawn).
     pub(crate) withdrawn_resent: u64,
+    /// Rows of organisations whose name is not the one their code is registered under: how
+    /// many, and the first few row numbers (a code copied from a neighbouring row published the
+    /// record on another company's file, with no word to the unit).
+    pub(crate) name_doubts: (u64, Vec<u64>),
     /// Subjects seen in this submission (registered flag, name); bounded, see write_sqlite.
     pub(crate) subjects: HashMap<String, (bool, String)>,
     /// Record events for subscribers: None, every version (lists), or serious ones (penalties).
@@ -179,6 +183,7 @@ impl Store {
             taken_decisions: HashSet::new(),
             reported_again: Vec::new(),
             withdrawn_resent: 0,
+            name_doubts: (0, Vec::new()),
             subjects: HashMap::new(),
             events: None,
             applied: 0,
@@ -708,6 +713,14 @@ impl SubmissionWriter<'_> {
         Ok(())
     }
 
+    /// Counts a row whose organisation's name is not its registered one ([`Self::name_doubts`]).
+    pub(crate) fn name_doubt(&mut self, row_no: u64) {
+        self.name_doubts.0 += 1;
+        if self.name_doubts.1.len() < 10 {
+            self.name_doubts.1.push(row_no);
+        }
+    }
+
     /// Keeps a message for the unit, at most [`NOTES_KEPT`] (then one saying how many more).
     fn note(&mut self, text: String) {
         if self.notices.len() < NOTES_KEPT {
@@ -725,6 +738,19 @@ impl SubmissionWriter<'_> {
         let mut out = self.notices.clone();
         if self.notes_left_out > 0 {
             out.push(format!("另有{}条同类提示未列出", self.notes_left_out));
+        }
+        let (n, rows) = &self.name_doubts;
+        if *n > 0 {
+            let listed: Vec<String> = rows.iter().map(u64::to_string).collect();
+            out.push(format!(
+                "{n}行所填名称与其统一社会信用代码的登记名称不同（已入库，记在登记名称的主体名下）：第{}行{}；请核对代码是否填错，如为该主体的曾用名可不处理",
+                listed.join("、"),
+                if *n as usize > rows.len() {
+                    format!("等，共{n}行")
+                } else {
+                    String::new()
+                }
+            ));
         }
         if !self.reported_again.is_empty() {
             out.push(format!(

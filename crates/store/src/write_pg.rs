@@ -445,6 +445,27 @@ impl SubmissionWriter<'_> {
             ),
             &[unit.as_str().into(), now.into()],
         )?;
+        // Organisations named otherwise than their code is registered (a code copied from a
+        // neighbouring row): read before this batch's registrations rename anyone, and told.
+        let misnamed: Vec<usize> = c
+            .query(
+                &format!(
+                    "SELECT s.ord, s.name, t.name FROM xy_stage s JOIN xy_class c ON c.ord = s.ord
+                     CROSS JOIN LATERAL (SELECT t.name, t.registered FROM subjects t
+                         WHERE t.subject_key = s.subject_key OFFSET 0) t
+                     WHERE {ACCEPTED} AND c.subject_state = 'renamed' AND t.registered
+                       AND NOT s.is_registration AND s.kind <> 'natural_person'"
+                ),
+                &[],
+            )?
+            .iter()
+            .filter(|r| {
+                matches!((r.text(1), r.text(2)), (Ok(a), Ok(b))
+                    if domain::text::person_name_key(&a) != domain::text::person_name_key(&b))
+            })
+            .filter_map(|r| r.i64(0).ok().and_then(|o| usize::try_from(o).ok()))
+            .filter(|&o| o < rows.len())
+            .collect();
         // A correction renames a subject no registration names: the unit's latest word on it
         // (the name it replaces kept for 重错码). The batch's last correction of a subject wins,
         // as on SQLite; a name written otherwise only (spaces, width, dots) renames nothing.
@@ -633,6 +654,11 @@ impl SubmissionWriter<'_> {
             c.batch(JOINS_AS_CONFIGURED)?;
         }
         self.reported_again.extend(again);
+        let mut misnamed = misnamed;
+        misnamed.sort_unstable();
+        for o in misnamed {
+            self.name_doubt(rows[o].row_no);
+        }
         outcomes
             .into_iter()
             .map(|o| o.ok_or_else(|| StoreError::Decode("a staged row was not classified".into())))

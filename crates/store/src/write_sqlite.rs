@@ -386,6 +386,10 @@ impl SubmissionWriter<'_> {
         if name != s.name {
             note_name(conn, &s.name)?;
         }
+        let misnamed = registered
+            && row.registration.is_none()
+            && s.kind != SubjectKind::NaturalPerson
+            && domain::text::person_name_key(&name) != domain::text::person_name_key(&s.name);
         // A name written otherwise only (spaces, width, dots) renames nothing; nor does another
         // unit's correction (its spelling of the name is not the one the subject carries: an
         // amount corrected by each unit in turn flipped the name between theirs).
@@ -438,6 +442,9 @@ impl SubmissionWriter<'_> {
             self.subjects.clear();
         }
         self.subjects.insert(s.key.clone(), (registered, name));
+        if misnamed {
+            self.name_doubt(row.row_no);
+        }
         Ok(registered)
     }
 }
