@@ -667,6 +667,10 @@ impl ListIndex {
     pub fn represented_entries(&self, person: &str) -> Vec<Arc<Entry>> {
         let registered = self.represented_orgs(person);
         let mut out: Vec<Arc<Entry>> = registered.iter().flat_map(|o| self.entries(o)).collect();
+        // An organisation an entry names the person as representing: its entries that name
+        // no one else (one naming the representative by name only is the organisation's
+        // entry all the same — a court's 失信被执行人 entry of the company was left out while
+        // the credit office's entry named the person).
         for org in self.named_orgs(person) {
             if registered.contains(&org) {
                 continue;
@@ -674,7 +678,7 @@ impl ListIndex {
             out.extend(
                 self.entries(&org)
                     .into_iter()
-                    .filter(|e| e.named_rep.as_deref() == Some(person)),
+                    .filter(|e| e.named_rep.as_deref().is_none_or(|r| r == person)),
             );
         }
         out.sort_by(|a, b| a.record_id.cmp(&b.record_id));
