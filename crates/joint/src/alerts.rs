@@ -95,6 +95,33 @@ pub fn detect(
                     }
                 }
             }
+            // An organisation's list entry: the subscribers of the persons who represent it
+            // (its registration's representative, and the one the entry names), which the
+            // checks of those persons hold to it (CJ-FR-02/03/05, 限制高消费) — a department
+            // following a person heard nothing when the company they run was listed.
+            if !e.subject_key.starts_with('P') && lists.contains(&e.class_code.as_str()) {
+                let mut reps: Vec<String> = store
+                    .legal_reps_of(std::slice::from_ref(&e.subject_key))?
+                    .into_iter()
+                    .map(|(_, p)| p)
+                    .collect();
+                reps.extend(e.legal_rep_key.clone());
+                reps.sort();
+                reps.dedup();
+                for person in reps {
+                    for (unit, l, since) in platform.subscribers(&person)? {
+                        if !subs.iter().any(|s| s.0 == unit) {
+                            subs.push((
+                                unit,
+                                l,
+                                since,
+                                person.clone(),
+                                "所任法定代表人的组织".into(),
+                            ));
+                        }
+                    }
+                }
+            }
             if subs.is_empty() {
                 continue;
             }
@@ -124,10 +151,10 @@ pub fn detect(
                 alerts.push(NewAlert {
                     event_seq: e.seq,
                     unit,
-                    event: if whose.is_empty() {
-                        event.to_string()
-                    } else {
-                        format!("legal_rep_{event}")
+                    event: match whose.as_str() {
+                        "" => event.to_string(),
+                        "的法定代表人" => format!("legal_rep_{event}"),
+                        _ => format!("represented_org_{event}"),
                     },
                     subject_key,
                     record_id: e.record_id.clone(),

@@ -2981,6 +2981,85 @@ async fn the_representative_a_list_entry_names_is_checked_against_it() {
         check(&h, Role::Handling, &rep, "SSYH").await.1["verdict"],
         "clear"
     );
+    // The court lists the same company as a judgment defaulter, naming its representative by
+    // name only: the person the credit office's entry names is held to it too (限制高消费,
+    // 法释〔2015〕17号 第三条), not only to the entry that named them.
+    let s = import(
+        &h,
+        "盐城市亭湖区人民法院",
+        "司法裁判及执行（失信被执行人）",
+        &format!(
+            "SX_XDR_MC,SX_XDR_LB,SX_XDR_SHXYM,SX_FRDB,SX_AH,SX_ZXFY,SX_YJWH,SX_YW,SX_LXQK,SX_JTQX,SX_LARQ,SX_FBRQ
+             盐城市辛未登记有限公司,法人及非法人组织,{org},孙某,（2026）苏0902执208号,盐城市亭湖区人民法院,（2025）苏0902民初8号,给付货款8万元,全部未履行,有履行能力而拒不履行,2026-01-05,2026-02-01
+"
+        ),
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    refresh(&h);
+    let (_, v) = check(&h, Role::Handling, &rep, "GXF").await;
+    assert_eq!(v["verdict"], "forbid", "{v}");
+    assert!(
+        v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["decision_no"] == "（2026）苏0902执208号" && e["via"] == "represented_org"),
+        "{v}"
+    );
+}
+
+/// A department following a person hears when an organisation the person represents is listed:
+/// the person's checks are held to it (CJ-FR-03, 限制高消费) as the organisation's are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_company_listed_warns_those_who_follow_its_representative() {
+    let h = harness();
+    let x = city(&h);
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions",
+            Role::Handling,
+            json!({"codes": [x.p]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    tokio::task::block_in_place(|| run_jobs(&h));
+    h.clock
+        .set(h.clock.now() + chrono::Duration::milliseconds(10));
+    // The company the person represents (registered so) goes on the serious list.
+    let s = import(
+        &h,
+        UNIT,
+        "严重失信主体名单",
+        &list_csv(
+            &[(
+                "盐城市乙建设工程有限公司",
+                &x.b,
+                "盐环信〔2026〕31号",
+                "拒不履行行政处罚决定",
+            )],
+            "2029-03-01",
+        ),
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    tokio::task::block_in_place(|| run_jobs(&h));
+    let alerts = h.get("/api/v1/alerts", Role::Handling).await.json();
+    let a = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["event"] == "represented_org_listed")
+        .unwrap_or_else(|| panic!("{alerts}"));
+    let detail = a["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("所任法定代表人的组织列入名单") && detail.contains("盐环信〔2026〕31号"),
+        "{a}"
+    );
+    assert!(
+        !detail.contains(&x.p),
+        "the person's number is not spelled out: {a}"
+    );
+    let page = h.get("/console/alerts", Role::Handling).await.text();
+    assert!(page.contains("所任法定代表人的组织列入名单"), "{page}");
 }
 
 /// A natural person on no list is not in the organisations' name index: the check and the batch

@@ -163,7 +163,7 @@ pub struct Alert {
     pub code: Option<String>,
     pub subject_label: String,
     // listed, serious_penalty, exited …; legal_rep_… for an organisation's representative.
-    /// 事件类型：listed（列入名单）、serious_penalty（受到严重失信行政处罚）、changed（名单信息变更）、revoked（撤销列入决定）、exited（移出名单）、penalty_ended（处罚信息停止公示）；订阅的组织因其法定代表人的名单变动而收到的，加前缀legal_rep_（如legal_rep_listed：法定代表人列入名单）。
+    /// 事件类型：listed（列入名单）、serious_penalty（受到严重失信行政处罚）、changed（名单信息变更）、revoked（撤销列入决定）、exited（移出名单）、penalty_ended（处罚信息停止公示）；订阅的组织因其法定代表人的名单变动而收到的，加前缀legal_rep_（如legal_rep_listed：法定代表人列入名单）；订阅的自然人因其任法定代表人的组织的名单变动而收到的，加前缀represented_org_（如represented_org_listed）。
     pub event: String,
     // The record's own id: a person's begins with the person's key.
     #[serde(skip)]

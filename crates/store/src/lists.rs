@@ -131,6 +131,8 @@ pub struct RecordEvent {
     /// The version's decision date and payload (masked), for what the alert says of it.
     pub decided_on: Option<NaiveDate>,
     pub payload: Option<String>,
+    /// The legal representative the record names (a list entry of an organisation).
+    pub legal_rep_key: Option<String>,
 }
 
 fn entry_from(r: &Row) -> Result<ListEntry, StoreError> {
@@ -707,10 +709,11 @@ impl Store {
                     (SELECT p.change FROM record_events p
                      WHERE p.subject_key = e.subject_key AND p.record_key = e.record_key
                        AND p.seq < e.seq ORDER BY p.seq DESC LIMIT 1),
-                    v.decided_on, v.payload
+                    v.decided_on, v.payload, r.legal_rep_key
                  FROM record_events e
                  LEFT JOIN record_versions v ON v.subject_key = e.subject_key
                     AND v.record_key = e.record_key AND v.version_no = e.version_no
+                 LEFT JOIN records r ON r.subject_key = e.subject_key AND r.record_key = e.record_key
                  WHERE e.processed = $1 ORDER BY e.seq LIMIT $2",
                 &[Val::Bool(false), Val::Int(limit)],
             )?
@@ -730,6 +733,7 @@ impl Store {
                     previous: r.opt_text(9)?,
                     decided_on: r.opt_date(10)?,
                     payload: r.opt_text(11)?,
+                    legal_rep_key: r.opt_text(12)?,
                 })
             })
             .collect()

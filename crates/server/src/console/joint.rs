@@ -528,6 +528,10 @@ fn event_label(e: &str) -> &'static str {
         "legal_rep_changed" => "法定代表人名单变更",
         "legal_rep_exited" => "法定代表人移出名单",
         "legal_rep_revoked" => "法定代表人撤销列入决定",
+        "represented_org_listed" => "所任法定代表人的组织列入名单",
+        "represented_org_changed" => "所任法定代表人的组织名单变更",
+        "represented_org_exited" => "所任法定代表人的组织移出名单",
+        "represented_org_revoked" => "所任法定代表人的组织撤销列入决定",
         _ => "其他",
     }
 }
