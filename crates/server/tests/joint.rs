@@ -360,6 +360,8 @@ async fn every_effect_and_a_delisting(h: Harness) {
         (&x.b, "GZCN", "restrict", "CJ-FR-04"),
         (&x.b, "XZXK", "review", "CJ-FR-01"),
         (&x.p, "FDDB", "forbid", "CJ-FDDB-01"),
+        // A person bidding (科研项目) is checked as a bidder: a judgment defaulter is restricted.
+        (&x.p, "ZTB", "restrict", "CJ-ZTB-01"),
         (&x.p, "XZXK", "review", "CJ-XZXK-02"),
     ];
     for (code, matter, verdict, measure) in cases {
