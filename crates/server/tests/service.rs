@@ -3201,6 +3201,36 @@ async fn an_address_failing_logins_is_held_off_before_it_locks_accounts() {
     );
 }
 
+/// A password that has served 90 days is changed at the next login before anything else (GB/T
+/// 22239-2019 8.1.4.1 a)); one set more recently is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_older_than_ninety_days_is_changed_at_login() {
+    let h = harness();
+    let login = || {
+        h.request(Method::POST, "/console/login", Role::Public, Via::Session)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, "xy_login=t")
+            .body(Body::from(
+                "login_csrf=t&username=admin&password=Testing2026pass",
+            ))
+            .unwrap()
+    };
+    let r = h.send(login()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(r.headers[header::LOCATION], "/console");
+    h.clock.set(h.clock.now() + chrono::Duration::days(91));
+    let r = h.send(login()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(r.headers[header::LOCATION], "/console/password");
+    let admin = tokio::task::block_in_place(|| h.state.platform.account_by_username("admin"))
+        .unwrap()
+        .unwrap();
+    assert!(
+        admin.must_change,
+        "every page but the password's stays closed"
+    );
+}
+
 /// A login name no account can have — a NUL in it, which PostgreSQL refuses in text — is an
 /// unknown name (the usual refusal, in the trail escaped), not a server error without a trace.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

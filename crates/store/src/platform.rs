@@ -27,6 +27,9 @@ pub struct Account {
     pub created_at: DateTime<Utc>,
     pub created_by: String,
     pub disabled_at: Option<DateTime<Utc>>,
+    // When the password was last set (by its holder or an administrator).
+    /// 密码最近一次设置的时间（本人修改或管理员重置）。
+    pub password_changed_at: Option<DateTime<Utc>>,
 }
 
 /// What [`Store::login_attempt`] made of one attempt.
@@ -199,7 +202,8 @@ pub struct AuditQuery {
 }
 
 const ACCOUNT_COLUMNS: &str = "account_id, username, display_name, role, unit, subject_key,
-    password_hash, must_change, failed_logins, locked_until, created_at, created_by, disabled_at";
+    password_hash, must_change, failed_logins, locked_until, created_at, created_by, disabled_at,
+    password_changed_at";
 
 fn opt_time(r: &Row, i: usize) -> Result<Option<DateTime<Utc>>, StoreError> {
     match r.get(i) {
@@ -223,6 +227,7 @@ fn account_from(r: &Row) -> Result<Account, StoreError> {
         created_at: r.time(10)?,
         created_by: r.text(11)?,
         disabled_at: opt_time(r, 12)?,
+        password_changed_at: opt_time(r, 13)?,
     })
 }
 
@@ -513,6 +518,17 @@ impl Store {
             } else {
                 LoginAttempt::Counted
             })
+        })
+    }
+
+    /// Marks an account's password to be changed at once (it has served its time).
+    pub fn require_password_change(&self, id: i64) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE accounts SET must_change = $2 WHERE account_id = $1",
+                &[Val::Int(id), Val::Bool(true)],
+            )?;
+            Ok(())
         })
     }
 
