@@ -894,6 +894,8 @@ pub struct AuthorisationsPage {
     pub rows: Vec<AuthorisationRow>,
     /// The institutions a subject may authorise: code and name.
     pub institutions: Vec<(String, String)>,
+    /// For the subject: who read its file or checked it — when, which institution, what.
+    pub reads: Vec<(String, String, String)>,
 }
 
 /// A credit file as an officer who may read it whole reads it (信用档案查询), with each record's

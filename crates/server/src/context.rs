@@ -481,7 +481,14 @@ pub fn audit_entry(
         at: None,
         actor: p.actor(),
         role: p.role.as_str().into(),
-        unit: p.unit.clone(),
+        // A financial institution is named by its code (it has no unit): the subjects it read
+        // are shown who read them.
+        unit: p.unit.clone().or_else(|| match (p.role, &p.subject_key) {
+            (auth::Role::Financial, Some(code)) => {
+                Some(format!("{}{code}", crate::api::joint::FINANCIAL_PREFIX))
+            }
+            _ => None,
+        }),
         action: action.into(),
         object,
         outcome: outcome.into(),

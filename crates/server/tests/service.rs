@@ -2323,6 +2323,19 @@ async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
     );
     assert!(!text.contains("可申请信用修复日期"), "{text}");
     assert_eq!(full_reads().len(), 2);
+    // The subject sees who read its file, when, and how (the trail kept it for the auditor
+    // alone); no other subject's page lists it.
+    let mine = h.get("/console/authorisations", Role::Subject).await.text();
+    let section = mine.split("金融机构查询记录").nth(1).unwrap_or_default();
+    assert!(
+        section.contains(BANK) && section.contains("查阅信用档案（授权查询"),
+        "{mine}"
+    );
+    assert_eq!(
+        section.matches("查阅信用档案（授权查询").count(),
+        2,
+        "each read listed: {section}"
+    );
     assert_eq!(
         h.get(&link, Role::Subject).await.status,
         StatusCode::FORBIDDEN

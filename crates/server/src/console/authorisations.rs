@@ -36,6 +36,22 @@ pub async fn page(State(state): State<Shared>, ctx: Ctx) -> Response {
         Some((_, name)) => format!("{name}（{code}）"),
         None => code.to_string(),
     };
+    // The subject sees who read its file and checked it under its authorisations (as a credit
+    // report lists its 查询记录): the trail kept them for the auditor only.
+    let reads = match (subject, ctx.principal.subject_key.clone()) {
+        (true, Some(key)) => {
+            let s = state.clone();
+            match crate::blocking(move || read_by_institutions(&s, &key)).await {
+                Ok(r) => r,
+                Err(e) => return error_page(&ctx, e),
+            }
+        }
+        _ => Vec::new(),
+    };
+    let reads = reads
+        .into_iter()
+        .map(|(at, code, how)| (fmt_time(at), named(&code), how))
+        .collect();
     render(
         StatusCode::OK,
         pages::AuthorisationsPage {
@@ -68,8 +84,63 @@ pub async fn page(State(state): State<Shared>, ctx: Ctx) -> Response {
             } else {
                 Vec::new()
             },
+            reads,
         },
     )
+}
+
+/// How many of the latest reads and checks of a subject by institutions its page lists.
+const READS_SHOWN: i64 = 100;
+
+/// The reads of `key`'s file and the checks of it that financial institutions made (newest
+/// first): when, which institution (its code), and what it did.
+fn read_by_institutions(
+    state: &Shared,
+    key: &str,
+) -> Result<Vec<(chrono::DateTime<chrono::Utc>, String, String)>, crate::error::ApiError> {
+    let mut out = Vec::new();
+    for action in ["subject.read_full", "check.create"] {
+        let found = state.platform.audit_search(&store::AuditQuery {
+            action: Some(action.into()),
+            object: Some(key.to_string()),
+            limit: READS_SHOWN,
+            ..Default::default()
+        })?;
+        for e in found {
+            let e = e.entry;
+            if e.role != Role::Financial.as_str() || e.outcome != "ok" {
+                continue;
+            }
+            let Some(code) = e
+                .unit
+                .as_deref()
+                .and_then(|u| u.strip_prefix(crate::api::joint::FINANCIAL_PREFIX))
+            else {
+                continue;
+            };
+            let detail = e.detail.unwrap_or_default();
+            let how = if action == "check.create" {
+                let matter = detail
+                    .split_whitespace()
+                    .find_map(|w| w.strip_prefix("matter="))
+                    .map(|m| {
+                        state
+                            .rules
+                            .measures
+                            .matter(m)
+                            .map_or(m.to_string(), |x| x.name.clone())
+                    })
+                    .unwrap_or_default();
+                format!("信用核查（{matter}）")
+            } else {
+                "查阅信用档案（授权查询，用于授信融资）".to_string()
+            };
+            out.push((e.at, code.to_string(), how));
+        }
+    }
+    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out.truncate(READS_SHOWN as usize);
+    Ok(out)
 }
 
 /// A financial institution reads the file a subject authorised it to (信易贷), in the console:
