@@ -232,6 +232,22 @@ pub struct Measure {
     /// 实施单位。
     pub body: String,
     pub basis: String,
+    // Set while the basis awaits the credit office's confirmation (recalled, not checked
+    // against the list's text): what is to be confirmed. Shown beside the basis wherever the
+    // measure is, so that an officer does not rely on it unawares.
+    /// 依据尚待市信用办核定时的说明（核定后删除）；有此项时，各处显示依据时一并注明“依据待核定”。
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis_pending: Option<String>,
+}
+
+impl Measure {
+    /// The basis as shown to officers: with its note while it awaits confirmation.
+    pub fn basis_shown(&self) -> String {
+        match &self.basis_pending {
+            Some(note) => format!("{}（依据待市信用办核定：{note}）", self.basis),
+            None => self.basis.clone(),
+        }
+    }
 }
 
 /// Which of the subject's own administrative penalties trigger a measure: one decided within

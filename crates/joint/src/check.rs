@@ -53,6 +53,10 @@ pub struct MeasureHit {
     pub effect_label: String,
     pub body: String,
     pub basis: String,
+    // What of the basis awaits the credit office's confirmation, if anything.
+    /// 依据尚待市信用办核定时的说明；为空表示依据已核定。
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basis_pending: Option<String>,
     // Whose entry triggered it: the subject's own or its legal representative's.
     /// 由谁的名单记录触发：主体本身、其法定代表人，或其担任法定代表人的组织。
     pub via: Via,
@@ -420,6 +424,7 @@ impl Checker<'_> {
                     effect_label: x.effect.label().to_string(),
                     body: x.body.clone(),
                     basis: x.basis.clone(),
+                    basis_pending: x.basis_pending.clone(),
                     via: hits[a.hits[0]].via,
                     entries: a
                         .hits

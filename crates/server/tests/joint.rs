@@ -3064,6 +3064,34 @@ async fn a_company_listed_warns_those_who_follow_its_representative() {
     assert!(page.contains("所任法定代表人的组织列入名单"), "{page}");
 }
 
+/// A measure whose basis awaits the credit office's confirmation says so wherever an officer
+/// reads it — the JSON, the embedded snippet, the console — not as a note in brackets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_basis_awaiting_confirmation_is_said_so() {
+    let h = harness();
+    let x = city(&h);
+    let (_, v) = check(&h, Role::Handling, &x.c, "CZZJ").await;
+    let m = &v["measures"][0];
+    assert_eq!(m["id"], "JL-CZZJ-01", "{v}");
+    assert!(
+        m["basis_pending"].as_str().is_some_and(|n| !n.is_empty()),
+        "{v}"
+    );
+    assert!(!m["basis"].as_str().unwrap().contains("[M"), "{v}");
+    let id = v["check_id"].as_i64().unwrap();
+    for uri in [
+        format!("/api/v1/checks/{id}/snippet"),
+        format!("/console/checks/{id}"),
+        "/console/measures".to_string(),
+    ] {
+        let text = h.get(&uri, Role::Handling).await.text();
+        assert!(text.contains("依据待市信用办核定"), "{uri}: {text}");
+    }
+    // A confirmed basis says nothing of the kind.
+    let (_, v) = check(&h, Role::Handling, &x.a, "ZFCG").await;
+    assert!(v["measures"][0].get("basis_pending").is_none(), "{v}");
+}
+
 /// A natural person on no list is not in the organisations' name index: the check and the batch
 /// still say the platform holds their records (and their name), and that it holds none of a
 /// person never reported.

@@ -631,7 +631,7 @@ pub fn snippet(s: &Shared, c: &store::CheckRow, current: bool) -> ApiResult<Stri
                     } else {
                         FOUND_AT_CHECK.to_string()
                     }),
-                    esc(&m.basis),
+                    esc(&m.basis_shown()),
                     esc(&m.body)
                 ));
             }

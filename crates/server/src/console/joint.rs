@@ -300,7 +300,7 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
             id: m.id.clone(),
             name: m.name.clone(),
             effect: m.effect.label().into(),
-            basis: m.basis.clone(),
+            basis: m.basis_shown(),
             body: m.body.clone(),
             via: if current {
                 api::measure_via(&c, m, &now_entries)
@@ -1329,7 +1329,7 @@ pub async fn measures(State(state): State<Shared>, ctx: Ctx) -> Response {
                     .join("、"),
                 trigger.join("；"),
                 m.body.clone(),
-                m.basis.clone(),
+                m.basis_shown(),
             ]
         })
         .collect();
