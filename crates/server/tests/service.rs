@@ -3231,6 +3231,14 @@ async fn a_password_older_than_ninety_days_is_changed_at_login() {
     let r = h.send(login()).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     assert_eq!(r.headers[header::LOCATION], "/console");
+    // A browser-session cookie: closing the browser of a shared PC ends it.
+    let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.starts_with("xy_session=")
+            && !cookie.contains("Max-Age")
+            && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
     h.clock.set(h.clock.now() + chrono::Duration::days(91));
     let r = h.send(login()).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());

@@ -643,10 +643,14 @@ pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-pub fn session_cookie(secret: &str, secure: bool, max_age: i64) -> String {
+/// The session cookie: a browser-session cookie (no Max-Age), gone when the browser closes — a
+/// persistent one kept a shared office PC logged in for its 12 hours; the server still ends the
+/// session after its idle time and its maximum. `expire` sends Max-Age=0 (logout).
+pub fn session_cookie(secret: &str, secure: bool, expire: bool) -> String {
     format!(
-        "{}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        "{}={secret}; Path=/; HttpOnly; SameSite=Strict{}{}",
         crate::context::SESSION_COOKIE,
+        if expire { "; Max-Age=0" } else { "" },
         if secure { "; Secure" } else { "" }
     )
 }

@@ -337,10 +337,9 @@ pub async fn login(
             } else {
                 "/console".to_string()
             };
-            let max_age = state.config.session_max.as_secs() as i64;
             with_cookie(
                 see_other(&to),
-                session_cookie(&secret, state.config.secure_cookies, max_age),
+                session_cookie(&secret, state.config.secure_cookies, false),
             )
         }
         Ok(Err(why)) => {
@@ -471,7 +470,7 @@ pub async fn logout(
     audit(&state, &ctx, "logout", None, "ok", None).await;
     with_cookie(
         see_other("/console/login"),
-        session_cookie("", state.config.secure_cookies, 0),
+        session_cookie("", state.config.secure_cookies, true),
     )
 }
 
@@ -781,7 +780,6 @@ pub async fn change_password(
         Ok(Ok(secret)) => {
             // Its entry went with the new password.
             state.metrics.audit_written();
-            let max_age = state.config.session_max.as_secs() as i64;
             with_cookie(
                 message(
                     &ctx,
@@ -790,7 +788,7 @@ pub async fn change_password(
                     "新密码已生效，其他已登录的会话均已退出。",
                     Some("/console".into()),
                 ),
-                session_cookie(&secret, state.config.secure_cookies, max_age),
+                session_cookie(&secret, state.config.secure_cookies, false),
             )
         }
         Ok(Err((msg, locked))) => {
