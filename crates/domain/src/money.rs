@@ -70,7 +70,12 @@ impl Fen {
     pub fn parse_wan(input: &str) -> Result<Fen, MoneyError> {
         // A space between figures (`0 2`, a decimal point lost) is not dropped: 0 2 read as 2
         // 万元 is ten times the fine.
-        let bare = input.trim().trim_end_matches("万元").trim();
+        // 0.5万 (the 元 left off) is the same figure.
+        let bare = input
+            .trim()
+            .trim_end_matches("万元")
+            .trim_end_matches('万')
+            .trim();
         if bare.chars().any(|c| c.is_whitespace() || c == '\u{3000}') {
             return Err(MoneyError::SpaceInside(input.trim().to_string()));
         }
@@ -313,6 +318,7 @@ mod tests {
         assert!(Fen::parse_wan("0\t2").is_err());
         assert_eq!(Fen::parse_wan(" 0.2 "), Ok(Fen(200_000)));
         assert_eq!(Fen::parse_wan("0.2 万元"), Ok(Fen(200_000)));
+        assert_eq!(Fen::parse_wan("0.5万"), Ok(Fen(500_000)));
     }
 
     #[test]

@@ -1139,7 +1139,8 @@ impl Records<'_> {
     }
 }
 
-/// A JSON array of objects (or `{"records": [...]}`), streamed element by element.
+/// A JSON array of objects (or `{"records": [...]}`, and the wrappers systems put around it:
+/// `{"data": {"list": [...]}}`), streamed element by element.
 fn read_json<R: Read>(
     input: R,
     header: &mut HeaderFn<'_>,
@@ -1183,7 +1184,7 @@ fn read_json<R: Read>(
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
             let mut found = false;
             while let Some(k) = map.next_key::<String>()? {
-                if k == "records" || k == "data" {
+                if !found && matches!(k.as_str(), "records" | "data" | "list" | "rows" | "items") {
                     map.next_value_seed(ElementsSeed(&mut *self.0))?;
                     found = true;
                 } else {
@@ -1191,7 +1192,9 @@ fn read_json<R: Read>(
                 }
             }
             if !found {
-                return Err(serde::de::Error::custom("JSON对象中没有 records 数组"));
+                return Err(serde::de::Error::custom(
+                    "JSON对象中没有记录数组（应为数组，或放在 records、data、list、rows、items 之下）",
+                ));
             }
             Ok(())
         }
@@ -1201,7 +1204,8 @@ fn read_json<R: Read>(
     impl<'de> DeserializeSeed<'de> for ElementsSeed<'_, '_> {
         type Value = ();
         fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_seq(Elements(self.0))
+            // An array, or one more wrapper around it ({"data": {"list": [...]}}).
+            d.deserialize_any(Elements(self.0))
         }
     }
 
@@ -2055,6 +2059,12 @@ mod tests {
         assert_eq!(h, vec!["a", "b"]);
         assert_eq!(rows[0].cells, vec!["1"]);
         assert_eq!(rows[1].cells, vec!["2", "3"]);
+        // As systems' interfaces answer: the records one wrapper deeper.
+        let (h, _, rows) = rows_of(
+            Format::Json,
+            br#"{"code":0,"msg":"ok","data":{"total":2,"list":[{"a":1},{"a":2}]}}"#,
+        );
+        assert_eq!((h, rows.len()), (vec!["a".to_string()], 2));
     }
 
     #[test]

@@ -451,6 +451,9 @@ fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
             {
                 println!("  退回数据可导出：xinyong rejects {id} --out 退回_{id}.xlsx");
             }
+            // Out before the next file's messages on stderr: redirected together, a summary
+            // still in the buffer was cut by them mid-line.
+            let _ = std::io::Write::flush(&mut std::io::stdout());
         }
         all.push(summary);
     }
