@@ -134,3 +134,24 @@ mod tests {
         );
     }
 }
+
+/// Rows named in a notice as a clerk reads them: 第3、7、9行, and 等，共N行 when `count` is more
+/// than those named.
+pub fn rows_named(count: u64, named: &[u64]) -> String {
+    let rows: Vec<String> = named.iter().map(u64::to_string).collect();
+    let more = if count as usize > named.len() {
+        format!("等，共{count}行")
+    } else {
+        String::new()
+    };
+    format!("第{}行{more}", rows.join("、"))
+}
+
+#[cfg(test)]
+mod rows_named_tests {
+    #[test]
+    fn rows_are_listed_and_the_rest_counted() {
+        assert_eq!(super::rows_named(2, &[3, 7]), "第3、7行");
+        assert_eq!(super::rows_named(12, &[3, 7]), "第3、7行等，共12行");
+    }
+}

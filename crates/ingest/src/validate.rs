@@ -184,28 +184,16 @@ impl<'a> Validator<'a> {
             })
             .collect();
         for (what, (count, named)) in self.row_doubts.borrow().iter() {
-            let rows: Vec<String> = named.iter().map(u64::to_string).collect();
             out.push(format!(
-                "{count}行{what}：第{}行{}",
-                rows.join("、"),
-                if *count as usize > named.len() {
-                    format!("等，共{count}行")
-                } else {
-                    String::new()
-                }
+                "{count}行{what}：{}",
+                domain::text::rows_named(*count, named)
             ));
         }
         let (count, named) = &*self.amount_doubts.borrow();
         if *count > 0 {
-            let rows: Vec<String> = named.iter().map(u64::to_string).collect();
             out.push(format!(
-                "{count}行的罚款金额与处罚内容写明的金额都不相同（已入库，请核对；罚款金额以万元为单位）：第{}行{}",
-                rows.join("、"),
-                if *count as usize > named.len() {
-                    format!("等，共{count}行")
-                } else {
-                    String::new()
-                }
+                "{count}行的罚款金额与处罚内容写明的金额都不相同（已入库，请核对；罚款金额以万元为单位）：{}",
+                domain::text::rows_named(*count, named)
             ));
         }
         // An amount column headed without its unit (罚款金额, 罚款数额): read as the standard's
@@ -474,7 +462,8 @@ impl<'a> Validator<'a> {
                                 .as_deref()
                                 .and_then(|c| self.class.item(c))
                                 .map_or("", |x| x.name.as_str()),
-                            it.when_any.join("、")
+                            // Either value, not both together.
+                            it.when_any.join("”或“")
                         ),
                         // An end date left blank (or "/") where the licence has no end: the
                         // unit is told how to write "no end", which is accepted.

@@ -143,6 +143,18 @@ impl<F: Fn(&str) -> Option<(String, SubjectKind)>> Names for F {
     }
 }
 
+/// The hits a check's entries make, as the measures book evaluates them.
+fn hits_of(entries: &[EntryView]) -> Vec<Hit<'_>> {
+    entries
+        .iter()
+        .map(|e| Hit {
+            class_code: &e.class_code,
+            via: e.via,
+            penalty: e.penalty.as_ref(),
+        })
+        .collect()
+}
+
 pub struct Checker<'a> {
     pub index: &'a ListIndex,
     pub rules: &'a Rulebook,
@@ -359,17 +371,7 @@ impl Checker<'_> {
                 entries.push(self.view(e, Via::Subject));
             }
         }
-        let eval_of = |entries: &[EntryView]| {
-            let hits: Vec<Hit<'_>> = entries
-                .iter()
-                .map(|e| Hit {
-                    class_code: &e.class_code,
-                    via: e.via,
-                    penalty: e.penalty.as_ref(),
-                })
-                .collect();
-            evaluate(book, matter, &hits, today)
-        };
+        let eval_of = |entries: &[EntryView]| evaluate(book, matter, &hits_of(entries), today);
         let mut eval = eval_of(&entries);
         // Incentives are for the trustworthy only: a penalty that any punishing measure of the
         // book is triggered by (a licence revoked, production stopped) withholds them, whatever
@@ -403,14 +405,7 @@ impl Checker<'_> {
                 eval = eval_of(&entries);
             }
         }
-        let hits: Vec<Hit<'_>> = entries
-            .iter()
-            .map(|e| Hit {
-                class_code: &e.class_code,
-                via: e.via,
-                penalty: e.penalty.as_ref(),
-            })
-            .collect();
+        let hits = hits_of(&entries);
         let measures: Vec<MeasureHit> = eval
             .applied
             .iter()

@@ -994,6 +994,8 @@ pub struct Subscriptions {
     /// USCC; empty for a person, whose ID number the officer types)
     pub rows: Vec<[String; 5]>,
     pub max_codes: usize,
+    /// A financial institution's page: its borrowers, organisations only.
+    pub financial: bool,
 }
 
 /// The credit office's page of the departments' alert receivers (预警推送地址).

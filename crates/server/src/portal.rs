@@ -1197,7 +1197,13 @@ async fn opendata_csv(
         "opendata.download",
         Some(file.clone()),
         "ok",
-        Some(format!("from={from:?} to={to:?} unit={:?}", p.unit)),
+        // Read as a person reads it (the trail showed Some(2025-12-07) and None).
+        Some(format!(
+            "from={} to={} unit={}",
+            from.map_or("-".to_string(), |d| d.to_string()),
+            to.map_or("-".to_string(), |d| d.to_string()),
+            p.unit.as_deref().unwrap_or("-")
+        )),
     )
     .await;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);

@@ -741,15 +741,9 @@ impl SubmissionWriter<'_> {
         }
         let (n, rows) = &self.name_doubts;
         if *n > 0 {
-            let listed: Vec<String> = rows.iter().map(u64::to_string).collect();
             out.push(format!(
-                "{n}行所填名称与其统一社会信用代码的登记名称不同（已入库，记在登记名称的主体名下）：第{}行{}；请核对代码是否填错，如为该主体的曾用名可不处理",
-                listed.join("、"),
-                if *n as usize > rows.len() {
-                    format!("等，共{n}行")
-                } else {
-                    String::new()
-                }
+                "{n}行所填名称与其统一社会信用代码的登记名称不同（已入库，记在登记名称的主体名下）：{}；请核对代码是否填错，如为该主体的曾用名可不处理",
+                domain::text::rows_named(*n, rows)
             ));
         }
         if !self.reported_again.is_empty() {

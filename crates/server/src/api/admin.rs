@@ -47,7 +47,11 @@ pub async fn create_account(
         "account.create",
         Some(format!("account:{}", req.username)),
         "ok",
-        Some(format!("role={} unit={:?}", req.role, req.unit)),
+        Some(format!(
+            "role={} unit={}",
+            req.role,
+            req.unit.as_deref().unwrap_or("-")
+        )),
     );
     let r = write_carrying(&state, &ctx, entry, move |carried| {
         manage::office_creates_account(&s, &r2, &actor, carried)
@@ -148,8 +152,10 @@ pub async fn create_token(
         None,
         "ok",
         Some(format!(
-            "name={} role={} unit={:?}",
-            req.name, req.role, req.unit
+            "name={} role={} unit={}",
+            req.name,
+            req.role,
+            req.unit.as_deref().unwrap_or("-")
         )),
     );
     let r = write_carrying(&state, &ctx, entry, move |carried| {

@@ -160,8 +160,12 @@ async fn import_body_here(
                     .or(s.duplicate_of)
                     .map(|i| format!("submission:{i}")),
                 Some(format!(
-                    "class={} rows={} accepted={} rejected={} duplicate_of={:?}",
-                    s.class, s.rows_read, s.accepted, s.rejected, s.duplicate_of
+                    "class={} rows={} accepted={} rejected={} duplicate_of={}",
+                    s.class,
+                    s.rows_read,
+                    s.accepted,
+                    s.rejected,
+                    s.duplicate_of.map_or("-".to_string(), |d| d.to_string())
                 )),
             )
         }

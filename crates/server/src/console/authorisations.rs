@@ -138,7 +138,7 @@ fn read_by_institutions(
             out.push((e.at, code.to_string(), how));
         }
     }
-    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out.sort_by_key(|r| std::cmp::Reverse(r.0));
     out.truncate(READS_SHOWN as usize);
     Ok(out)
 }

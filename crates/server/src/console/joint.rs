@@ -935,6 +935,7 @@ pub async fn subscriptions(State(state): State<Shared>, ctx: Ctx) -> Response {
             StatusCode::OK,
             pages::Subscriptions {
                 frame: frame(&ctx, "订阅主体", "/console/subscriptions"),
+                financial: ctx.principal.role == auth::Role::Financial,
                 rows: list
                     .into_iter()
                     .map(|x| {
