@@ -208,7 +208,7 @@ impl Modify for AlertWebhook {
         api::list_accounts, api::create_account, api::disable_account, api::reset_password,
         api::list_tokens, api::create_token, api::revoke_token,
         api::search, api::verify, api::checkpoint,
-        api::joint::matters, api::joint::create_check, api::joint::get_check, api::joint::feedback,
+        api::joint::matters, api::joint::create_check, api::joint::list_checks, api::joint::get_check, api::joint::feedback,
         api::joint::check_snippet, api::joint::list_action, api::joint::create_exception,
         api::joint::list_exceptions, api::joint::revoke_exception, api::joint::create_batch,
         api::joint::get_batch, api::joint::batch_csv, api::joint::batch_xlsx, api::joint::subscribe,

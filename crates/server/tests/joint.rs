@@ -3868,6 +3868,43 @@ async fn the_checks_list_pages_and_shows_what_is_still_to_answer() {
             && second.contains(&link(answered)),
         "{second}"
     );
+    // The same by the API, for a department's own system: its checks still to answer, paged.
+    let api = h
+        .get("/api/v1/checks?pending=true", Role::Handling)
+        .await
+        .json();
+    let ids: Vec<i64> = api
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![open], "{api}");
+    let all = h.get("/api/v1/checks?limit=2", Role::Handling).await.json();
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    let last = all[1]["check_id"].as_i64().unwrap();
+    let next = h
+        .get(
+            &format!("/api/v1/checks?limit=500&before={last}"),
+            Role::Handling,
+        )
+        .await
+        .json();
+    let answered_row = next
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check_id"] == answered)
+        .unwrap_or_else(|| panic!("{next}"));
+    assert_eq!(answered_row["feedback"], "applied", "{next}");
+    // Another unit's officer sees none of them.
+    let other = h.token_for(Role::Handling, "盐城市市场监督管理局");
+    let r = h.send_as(&other, Method::GET, "/api/v1/checks", None).await;
+    assert_eq!(r.json(), json!([]), "{}", r.text());
+    assert!(
+        !h.trail("check.list", UNIT).is_empty(),
+        "the list is a sensitive read"
+    );
 }
 
 /// Feedback that takes some of a check's measures says why it did not take the others: a

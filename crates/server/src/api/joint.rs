@@ -275,6 +275,76 @@ pub fn visible_check(state: &Shared, ctx: &Ctx, id: i64) -> ApiResult<store::Che
     Ok(c)
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChecksListParams {
+    // Only checks still to answer: something found, no feedback yet.
+    /// 为 true 时只返回有命中、尚未反馈的核查（待反馈）。
+    pub pending: Option<bool>,
+    // Checks numbered below this (the next page: the last number of the page before).
+    /// 只返回编号小于此值的核查（翻页：填上一页最后一条的编号）。
+    pub before: Option<i64>,
+    // 1–500, default 100.
+    /// 每页条数，1–500（默认100）。
+    pub limit: Option<i64>,
+}
+
+/// A check in the list: as recorded, with the outcome of its feedback if any.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(
+    description = "核查列表中的一条：核查记录，及其反馈结果（applied 已采取措施 / not_applicable 不适用；未反馈为空）。"
+)]
+pub struct CheckListItem {
+    #[serde(flatten)]
+    pub check: store::CheckRow,
+    pub feedback: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/checks", summary = "本单位的核查列表", tag = "联合奖惩", security(("token" = [])),
+    params(ChecksListParams),
+    responses((status = 200, description = "本单位（金融机构：本机构；信用办：全部）的单笔核查，新的在前；可只看待反馈的，按编号翻页", body = Vec<CheckListItem>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, description = "limit 超出1–500", body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn list_checks(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<ChecksListParams>,
+) -> ApiResult<Json<Vec<CheckListItem>>> {
+    let unit = match ctx.principal.role {
+        Role::Admin => None,
+        _ => Some(organisation_of(&ctx.principal)?),
+    };
+    let (limit, _) = super::page_of(q.limit, None, 100, 500)?;
+    let (s, u) = (state.clone(), unit.clone());
+    let r = blocking(move || {
+        let rows =
+            s.platform
+                .checks_page(u.as_deref(), q.pending.unwrap_or(false), q.before, limit)?;
+        let fed = match (rows.last(), rows.first()) {
+            (Some(low), Some(high)) => s.platform.feedback_outcomes(low.check_id, high.check_id)?,
+            _ => Default::default(),
+        };
+        Ok(rows
+            .into_iter()
+            .map(|c| CheckListItem {
+                feedback: fed.get(&c.check_id).cloned(),
+                check: c,
+            })
+            .collect())
+    })
+    .await;
+    // The list names the subjects a department checked: a sensitive read.
+    audit_watch_read(
+        &state,
+        &ctx,
+        "check.list",
+        unit.as_deref().unwrap_or("全部"),
+        &r,
+    )
+    .await;
+    r.map(Json)
+}
+
 #[utoipa::path(get, path = "/api/v1/checks/{id}", summary = "查询核查记录", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "核查编号")),
     responses((status = 200, description = "核查记录及反馈", body = CheckDetail),

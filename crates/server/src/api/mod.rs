@@ -136,6 +136,12 @@ pub fn routes(r: Routes) -> Routes {
         )
         .api(
             Method::GET,
+            "/api/v1/checks",
+            CHECK_READERS,
+            joint::list_checks,
+        )
+        .api(
+            Method::GET,
             "/api/v1/checks/{id}",
             CHECK_READERS,
             joint::get_check,

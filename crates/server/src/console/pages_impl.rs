@@ -1821,6 +1821,7 @@ pub(crate) const ACTION_LABELS: &[(&str, &str)] = &[
     ("sharing.feed.read", "读取省级共享数据"),
     ("account.list", "查看账号列表"),
     ("alert.list", "查看预警"),
+    ("check.list", "查看核查列表"),
     ("authorisation.list", "查看信易贷授权"),
     ("joint.stats", "查看联合奖惩统计"),
     ("lists.unit_view", "查看本单位认定名单"),
