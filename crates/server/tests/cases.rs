@@ -938,6 +938,25 @@ async fn a_subject_objects_to_a_record_of_any_class() {
     );
     assert!(card.contains("对该记录提出异议"), "{card}");
     assert!(!card.contains("信用修复"), "{card}");
+    // A record of a class shared on conditions (not on the portal, read by the banks the
+    // subject authorises) is in force, said so, and open to objection.
+    let qz = format!(
+        "QZ_XDR_MC,QZ_XDR_LB,QZ_XDR_SHXYM,QZ_WSH,QZ_LB,QZ_SY,QZ_YJ,QZ_NR,QZ_JDRQ,QZ_SSJG
+         盐城市恒泰化工有限公司,法人及非法人组织,{},盐环强〔2026〕9号,查封场所、设施或者财物,超标排放,《中华人民共和国行政强制法》第二十二条,查封排污设备,2026-05-20,盐城市生态环境局
+",
+        h.org
+    );
+    let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政强制", &qz));
+    assert_eq!(s.accepted, 1, "{s:?}");
+    let page = h.get("/console/my/records", Role::Subject).await.text();
+    let card = page
+        .split("<section class=\"card record\"")
+        .find(|c| c.contains("盐环强〔2026〕9号"))
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(
+        card.contains("有效（不公示，仅依授权共享）") && card.contains("对该记录提出异议"),
+        "{card}"
+    );
     let r = h
         .post_json(
             "/api/v1/objections",

@@ -141,6 +141,10 @@ pub struct MyRecords {
     pub commitment: String,
 }
 
+/// The status of a record in force of a class shared on conditions: not on the portal, read by
+/// the institutions the subject authorises — and, being in force, open to its objection.
+pub(crate) const SHARED_ONLY: &str = "有效（不公示，仅依授权共享）";
+
 pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
     let subject = actor
         .subject_key
@@ -181,7 +185,7 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
             // A class shared on conditions is not on the portal: in force, but said so (the
             // subject read 公示中 of records the public never sees).
             _ if of_class.is_some_and(|c| c.sharing != domain::catalog::SharingScope::Public) => {
-                "有效（不公示，仅依授权共享）"
+                SHARED_ONLY
             }
             // As the portal says it.
             _ => "公示中",

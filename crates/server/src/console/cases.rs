@@ -156,7 +156,10 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
                 .records
                 .into_iter()
                 .map(|r| pages::MyRecordLine {
-                    in_force: r.status == "公示中" || r.status == "不公示",
+                    in_force: matches!(
+                        r.status.as_str(),
+                        "公示中" | "不公示" | crate::api::cases::SHARED_ONLY
+                    ),
                     penalty: r.class_code == "CF",
                     list_exit: s.rules.workflows.list_exit.offers(&r.class_code),
                     record_id: r.record_id,
