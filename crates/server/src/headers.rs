@@ -31,15 +31,25 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("strict-transport-security", "max-age=31536000"),
 ];
 
-/// The paths search engines are told not to index or keep: natural persons' credit files,
-/// the API and the console.
+/// The paths search engines are told not to index or keep: natural persons' credit files, the
+/// publicity columns, lists and open-data files (they name fined persons, and a copy would
+/// outlive the record's window, its repair or its withdrawal), the API and the console. An
+/// organisation's own page stays findable.
 pub fn not_for_indexing(path: &str) -> bool {
-    path.starts_with("/subjects/P") || path.starts_with("/api/") || path.starts_with("/console")
+    [
+        "/subjects/P",
+        "/publicity",
+        "/lists",
+        "/opendata",
+        "/api/",
+        "/console",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
 }
 
 /// What `/robots.txt` says: the same paths as [`not_for_indexing`].
-pub const ROBOTS_TXT: &str =
-    "User-agent: *\nDisallow: /subjects/P\nDisallow: /api/\nDisallow: /console\n";
+pub const ROBOTS_TXT: &str = "User-agent: *\nDisallow: /subjects/P\nDisallow: /publicity\nDisallow: /lists\nDisallow: /opendata\nDisallow: /api/\nDisallow: /console\n";
 
 /// The route a response answered, for the metrics.
 #[derive(Debug, Clone)]

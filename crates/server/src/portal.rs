@@ -653,16 +653,11 @@ async fn subject_page(
         // Nor an organisation the register does not know, reported only in records its unit
         // withdrew (a name reported in error stayed on the portal for good); the search
         // leaves it out the same way.
-        if !file.subject.registered && file.classes.is_empty() {
-            let reported = s.store.read(|c| {
-                c.query_one(
-                    "SELECT 1 FROM records WHERE subject_key = $1 AND change <> 'withdrawn' LIMIT 1",
-                    &[key.as_str().into()],
-                )
-            })?;
-            if reported.is_none() {
-                return Ok(None);
-            }
+        if !file.subject.registered
+            && file.classes.is_empty()
+            && !s.store.reported_not_withdrawn(&key)?
+        {
+            return Ok(None);
         }
         Ok(Some(file))
     })

@@ -1545,6 +1545,16 @@ async fn persons_pages_are_not_for_search_engines() {
     let org = h.get(&format!("/subjects/{}", h.org), Role::Public).await;
     assert_eq!(org.status, StatusCode::OK);
     assert_eq!(tag(&org), None);
+    // The publicity columns and open data name fined persons too.
+    for path in ["/publicity/penalties", "/lists/serious", "/opendata"] {
+        let r = h.get(path, Role::Public).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(tag(&r).is_some_and(|v| v.contains("noindex")), "{path}");
+    }
+    assert!(
+        t.contains("Disallow: /publicity") && t.contains("Disallow: /opendata"),
+        "{t}"
+    );
     // A person's number mistyped (check digit) or written in groups is not repeated whole by
     // the refusal.
     for code in ["320981199001019303", "320981-19900101-9303"] {
@@ -1553,6 +1563,14 @@ async fn persons_pages_are_not_for_search_engines() {
             .await;
         assert!(r.status.is_client_error(), "{code}: {}", r.text());
         assert!(!r.text().contains("19900101"), "{code}: {}", r.text());
+    }
+    // Nor by the refusal of a date box the number was typed into.
+    for path in ["/publicity/penalties", "/opendata/penalties.csv"] {
+        let r = h
+            .get(&format!("{path}?from=320981199006279309"), Role::Public)
+            .await;
+        assert!(r.status.is_client_error(), "{path}: {}", r.text());
+        assert!(!r.text().contains("19900627"), "{path}: {}", r.text());
     }
 }
 
@@ -1632,6 +1650,13 @@ async fn an_organisation_known_only_from_withdrawn_records_leaves_the_portal() {
         h.get(&page, Role::Public).await.status,
         StatusCode::NOT_FOUND
     );
+    let api = format!("/api/v1/subjects/{}", h.org);
+    assert_eq!(
+        h.get(&api, Role::Public).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Staff still read it whole.
+    assert_eq!(h.get(&api, Role::Admin).await.status, StatusCode::OK);
     // Reported again (its unit corrects the withdrawn record): listed again.
     h.clock.set(h.clock.now() + chrono::Duration::seconds(1));
     let uc = h.state.rules.units.find(UNIT).unwrap().uscc.clone();

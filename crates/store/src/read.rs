@@ -343,6 +343,18 @@ impl Store {
         })
     }
 
+    /// Whether any record of the subject stands other than withdrawn: a subject known only
+    /// from records withdrawn as reported in error is not one the portal names.
+    pub fn reported_not_withdrawn(&self, key: &str) -> Result<bool, StoreError> {
+        self.read(|c| {
+            Ok(c.query_one(
+                "SELECT 1 FROM records WHERE subject_key = $1 AND change <> 'withdrawn' LIMIT 1",
+                &[key.into()],
+            )?
+            .is_some())
+        })
+    }
+
     pub fn subject(&self, key: &str) -> Result<Option<Subject>, StoreError> {
         self.read(|c| subject_on(c, key))
     }

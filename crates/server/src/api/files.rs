@@ -45,10 +45,15 @@ pub fn parse_day(s: &str) -> Result<chrono::NaiveDate, ApiError> {
             && b.iter()
                 .enumerate()
                 .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        // What was typed is repeated with any ID number in it masked (an error page echoed a
+        // resident ID typed into a date box whole).
+        let said = domain::ids::mask_ids_in(s.trim());
         ApiError::Unprocessable(if shaped {
-            format!("“{s}”不是日历上存在的日期（格式YYYY-MM-DD无误，请核对月、日）")
+            format!("“{said}”不是日历上存在的日期（格式YYYY-MM-DD无误，请核对月、日）")
+        } else if said.is_empty() {
+            "请填写日期（YYYY-MM-DD格式）".to_string()
         } else {
-            format!("“{s}”不是YYYY-MM-DD格式的日期")
+            format!("“{said}”不是YYYY-MM-DD格式的日期")
         })
     })?;
     // A year the platform's data can hold; far ones overflow the time arithmetic behind.
@@ -152,6 +157,14 @@ async fn load_file_as(
         && file.classes.is_empty()
     {
         return Err(ApiError::NotFound("没有找到该信用主体".into()));
+    }
+    // Nor of an organisation the register does not know, reported only in records its unit
+    // withdrew (as the portal's page and search).
+    if aud == Audience::Public && !file.subject.registered && file.classes.is_empty() {
+        let (s, k) = (state.clone(), key.clone());
+        if !blocking(move || Ok(s.store.reported_not_withdrawn(&k)?)).await? {
+            return Err(ApiError::NotFound("没有找到该信用主体".into()));
+        }
     }
     if aud != Audience::Public {
         audit(
