@@ -15,6 +15,9 @@ use store::{Alert, NewAlert, Store, StoreError};
 /// Pauses between delivery attempts; after the last, the alert is marked failed.
 pub const BACKOFF: [i64; 7] = [60, 300, 1800, 7200, 21600, 43200, 86400];
 
+/// How an alert to a person's subscriber names the organisation the person represents.
+const REPRESENTED: &str = "所任法定代表人的组织";
+
 /// Changes that end a record's effect.
 const ENDS: [&str; 5] = ["exited", "revoked", "expired", "repaired", "withdrawn"];
 
@@ -108,17 +111,28 @@ pub fn detect(
                 reps.extend(e.legal_rep_key.clone());
                 reps.sort();
                 reps.dedup();
+                // The organisation by name and code: the department follows the person and
+                // would not know which company it is.
+                let mut org = None;
                 for person in reps {
                     for (unit, l, since) in platform.subscribers(&person)? {
-                        if !subs.iter().any(|s| s.0 == unit) {
-                            subs.push((
-                                unit,
-                                l,
-                                since,
-                                person.clone(),
-                                "所任法定代表人的组织".into(),
-                            ));
+                        if subs.iter().any(|s| s.0 == unit) {
+                            continue;
                         }
+                        if org.is_none() {
+                            let name = store
+                                .subject(&e.subject_key)?
+                                .map(|s| s.name)
+                                .unwrap_or_default();
+                            org = Some(format!("{REPRESENTED}{name}（{}）", e.subject_key));
+                        }
+                        subs.push((
+                            unit,
+                            l,
+                            since,
+                            person.clone(),
+                            org.clone().unwrap_or_default(),
+                        ));
                     }
                 }
             }
@@ -153,8 +167,8 @@ pub fn detect(
                     unit,
                     event: match whose.as_str() {
                         "" => event.to_string(),
-                        "的法定代表人" => format!("legal_rep_{event}"),
-                        _ => format!("represented_org_{event}"),
+                        w if w.starts_with(REPRESENTED) => format!("represented_org_{event}"),
+                        _ => format!("legal_rep_{event}"),
                     },
                     subject_key,
                     record_id: e.record_id.clone(),

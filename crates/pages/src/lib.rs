@@ -626,6 +626,8 @@ pub struct CheckPage {
     /// May mark a hit as a false positive (officers), may act on an entry (deciding units).
     pub can_except: bool,
     pub can_decide: bool,
+    /// On a list the matter rewards, but with a record that withholds the reward.
+    pub withheld: bool,
 }
 
 #[derive(Debug, Clone)]

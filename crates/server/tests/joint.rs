@@ -3053,7 +3053,10 @@ async fn a_company_listed_warns_those_who_follow_its_representative() {
         .unwrap_or_else(|| panic!("{alerts}"));
     let detail = a["detail"].as_str().unwrap();
     assert!(
-        detail.contains("所任法定代表人的组织列入名单") && detail.contains("盐环信〔2026〕31号"),
+        detail.contains(&format!(
+            "所任法定代表人的组织盐城市乙建设工程有限公司（{}）列入名单",
+            x.b
+        )) && detail.contains("盐环信〔2026〕31号"),
         "{a}"
     );
     assert!(
@@ -4018,6 +4021,18 @@ async fn a_red_list_company_with_a_revoked_licence_gets_no_incentive() {
             .filter_map(|e| e["decision_no"].as_str())
             .collect();
         assert!(shown.contains(&"盐环罚〔2026〕301号"), "{matter}: {v}");
+        // The console says the reward was withheld, and why — not that the list has no measure.
+        let page = h
+            .get(
+                &format!("/console/checks/{}", v["check_id"].as_i64().unwrap()),
+                Role::Handling,
+            )
+            .await
+            .text();
+        assert!(
+            page.contains("守信激励措施不予适用") && !page.contains("没有对应的惩戒或激励措施"),
+            "{page}"
+        );
     }
     // A company with nothing to withhold an incentive for is not shown the penalty of another
     // matter: the clean one stays clear and empty.

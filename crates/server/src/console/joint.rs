@@ -309,9 +309,34 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
             },
         })
         .collect();
+    // A subject on a list this matter rewards, with a record that withheld the reward (a
+    // penalty, a punishing list): said so, not that the list has no measure here.
+    let book = &state.rules.measures;
+    let rewarding: Vec<&str> = book
+        .measures
+        .iter()
+        .filter(|m| m.effect.is_incentive() && m.matters.iter().any(|x| x == &c.matter))
+        .flat_map(|m| m.targets.iter().map(String::as_str))
+        .collect();
+    let found: Vec<_> = c
+        .entries
+        .iter()
+        .filter_map(|rid| now_entries.iter().find(|(e, _)| &e.record_id == rid))
+        .collect();
+    let withheld = !c
+        .measures
+        .iter()
+        .any(|id| book.measure(id).is_some_and(|m| m.effect.is_incentive()))
+        && found
+            .iter()
+            .any(|(e, _)| rewarding.contains(&e.class_code.as_str()))
+        && found
+            .iter()
+            .any(|(e, _)| !rewarding.contains(&e.class_code.as_str()));
     Ok(pages::CheckPage {
         frame: frame(ctx, "核查结果", "/console/checks"),
         id,
+        withheld,
         subject: c.subject_label.clone(),
         matter: matter_name(state, &c.matter),
         verdict: verdict.label().into(),
