@@ -27,6 +27,9 @@ pub enum MoneyError {
     BadSeparator(String),
     #[error("金额“{0}”的数字之间有空格，无法确定数值（小数点请用“.”，如 0.2 表示2000元）")]
     SpaceInside(String),
+    /// A figure in 元 in a column of 万元: said with the figure to write.
+    #[error("本项以万元为单位填写，“{0}”应填为{1}")]
+    InYuan(String, String),
 }
 
 /// Whether the commas of an amount separate its whole part into groups of three digits
@@ -70,12 +73,19 @@ impl Fen {
     pub fn parse_wan(input: &str) -> Result<Fen, MoneyError> {
         // A space between figures (`0 2`, a decimal point lost) is not dropped: 0 2 read as 2
         // 万元 is ten times the fine.
+        // 5000元 in a column of 万元: the figure to write is told (it read as not a number).
+        let t = input.trim();
+        if let Some(yuan) = t.strip_suffix('元').filter(|y| !y.ends_with('万'))
+            && let Ok(d) = Decimal::from_str(&yuan.trim().replace(',', ""))
+            && let Some(wan) = d.checked_div(Decimal::from(10_000))
+        {
+            return Err(MoneyError::InYuan(
+                t.to_string(),
+                wan.normalize().to_string(),
+            ));
+        }
         // 0.5万 (the 元 left off) is the same figure.
-        let bare = input
-            .trim()
-            .trim_end_matches("万元")
-            .trim_end_matches('万')
-            .trim();
+        let bare = t.trim_end_matches("万元").trim_end_matches('万').trim();
         if bare.chars().any(|c| c.is_whitespace() || c == '\u{3000}') {
             return Err(MoneyError::SpaceInside(input.trim().to_string()));
         }
@@ -319,6 +329,10 @@ mod tests {
         assert_eq!(Fen::parse_wan(" 0.2 "), Ok(Fen(200_000)));
         assert_eq!(Fen::parse_wan("0.2 万元"), Ok(Fen(200_000)));
         assert_eq!(Fen::parse_wan("0.5万"), Ok(Fen(500_000)));
+        assert_eq!(
+            Fen::parse_wan("5000元"),
+            Err(MoneyError::InYuan("5000元".into(), "0.5".into()))
+        );
     }
 
     #[test]

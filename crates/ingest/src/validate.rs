@@ -633,9 +633,12 @@ impl<'a> Validator<'a> {
                 // (1.5万元 stated, 15000 filled in: 1.5亿元 published). Caught where the
                 // decision's own words state it and none of them equals the column.
                 let stated = domain::money::Fen::stated_in(text);
-                // Not refused unless it is the 元-for-万元 slip below: a fine per day
-                // (按日连续处罚) states the day's amount, not the total.
-                amount_doubt = !stated.is_empty() && !stated.contains(f);
+                let fines = fines_stated(text);
+                // Not refused unless it is one of the slips below: a fine per day (按日连续处罚)
+                // states the day's amount, not the total. Judged against the fines the text
+                // states where it states any (a confiscation beside them is no fine).
+                let against = if fines.is_empty() { &stated } else { &fines };
+                amount_doubt = !against.is_empty() && !against.contains(f);
                 if !stated.contains(f)
                     && let Some(a) = stated
                         .iter()
@@ -650,8 +653,20 @@ impl<'a> Validator<'a> {
                             f.wan().normalize()
                         ),
                     ));
+                } else if !fines.is_empty() && !fines.contains(f) && stated.contains(f) && f.0 > 0 {
+                    // Another amount of the decision in the fine's column: 没收违法所得5000元，
+                    // 并处罚款500元 published as a 5000元 fine.
+                    problems.push(self.problem(
+                        i,
+                        format!(
+                            "处罚内容写明罚款{}元，本项填的{}元是处罚内容中的其他金额（如没收违法所得），应填罚款数额{}（万元）",
+                            fines[0].yuan().normalize(),
+                            f.yuan().normalize(),
+                            fines[0].wan().normalize()
+                        ),
+                    ));
                 } else if !stated.contains(f)
-                    && let Some((a, times)) = fines_stated(text).iter().find_map(|a| {
+                    && let Some((a, times)) = fines.iter().find_map(|a| {
                         [10_i64, 100, 1000]
                             .into_iter()
                             .find(|k| f.0 > 0 && f.0.checked_mul(*k) == Some(a.0))

@@ -3362,15 +3362,18 @@ fn a_fine_filled_in_yuan_instead_of_wan_is_rejected() {
         .replace("处罚款0.3万元,0.3", "责令改正，并处罚款3500元,0.035");
     let beside = hengtai_penalty(&rules, "盐环罚〔2026〕606号", env)
         .replace("处罚款0.3万元,0.3", "没收违法所得5000元，并处罚款,0.05");
+    // The confiscation's amount in the fine's column, the fine stated beside it: refused.
+    let confiscated = hengtai_penalty(&rules, "盐环罚〔2026〕607号", env)
+        .replace("处罚款0.3万元,0.3", "没收违法所得5000元，并处罚款500元,0.5");
     let p = write(
         dir.path(),
         "fk.csv",
-        &[wrong, right, in_words, spaced, tenth, beside],
+        &[wrong, right, in_words, spaced, tenth, beside, confiscated],
     );
     for ts in stores() {
         let keys = testkit::keys();
         let s = import_on_may_8(&ts.store, &rules, &keys, &p);
-        assert_eq!((s.accepted, s.rejected), (2, 4), "{}: {s:?}", ts.name);
+        assert_eq!((s.accepted, s.rejected), (2, 5), "{}: {s:?}", ts.name);
         let rejected = ts.store.rejections(s.submission_id.unwrap()).unwrap();
         let reason = |row: i64| {
             let r = rejected.iter().find(|r| r.row_no == row).unwrap();
@@ -3382,6 +3385,10 @@ fn a_fine_filled_in_yuan_instead_of_wan_is_rejected() {
             (4, "处罚内容写明罚款50000元，本项应填5（万元）"),
             (5, "数字之间有空格"),
             (6, "本项应填0.35（万元），现填的0.035万元只有其十分之一"),
+            (
+                8,
+                "本项填的5000元是处罚内容中的其他金额（如没收违法所得），应填罚款数额0.05（万元）",
+            ),
         ] {
             assert!(reason(row).contains(said), "{}: {}", ts.name, reason(row));
         }

@@ -748,7 +748,7 @@ impl SubmissionWriter<'_> {
         }
         if !self.reported_again.is_empty() {
             out.push(format!(
-                "本批次重新报送了{}条此前已撤回的记录，内容有更正，这些记录已恢复公示；如非本意，请撤回本批次或逐条撤回",
+                "本批次重新报送了{}条此前已撤回的记录，这些记录已恢复公示；如非本意，请撤回本批次或逐条撤回",
                 self.reported_again.len()
             ));
         }
