@@ -754,6 +754,8 @@ pub struct MyRecordLine {
     pub penalty: bool,
     /// An entry of a list the subject may apply to leave early (信用修复：提前移出名单).
     pub list_exit: bool,
+    /// The record's items: name, value.
+    pub items: Vec<(String, String)>,
 }
 
 #[derive(Template)]

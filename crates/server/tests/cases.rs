@@ -957,6 +957,11 @@ async fn a_subject_objects_to_a_record_of_any_class() {
         card.contains("有效（不公示，仅依授权共享）") && card.contains("对该记录提出异议"),
         "{card}"
     );
+    // Its content, as reported: what the subject objects to, and what a bank would read.
+    assert!(
+        card.contains("<dt>行政强制内容</dt><dd>查封排污设备</dd>"),
+        "{card}"
+    );
     let r = h
         .post_json(
             "/api/v1/objections",

@@ -130,6 +130,18 @@ pub struct MyRecord {
     pub missing: Vec<String>,
     pub open_repair: Option<i64>,
     pub open_objection: Option<i64>,
+    // The record's items as reported (ID numbers masked), by their catalog names: what the
+    // subject may object to, and what an authorised institution reads of it.
+    /// 记录内容：各数据项名称及其值（证件号码已脱敏），即信用主体可提出异议的内容。
+    pub items: Vec<MyItem>,
+}
+
+// One item of a record: its catalog name and its value.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(description = "记录的一个数据项：目录中的名称及其值。")]
+pub struct MyItem {
+    pub name: String,
+    pub value: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -248,6 +260,16 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
             missing: pre.missing(),
             open_repair: open("repair"),
             open_objection: open("objection"),
+            items: items
+                .iter()
+                .filter(|(_, v)| !v.trim().is_empty())
+                .map(|(code, v)| MyItem {
+                    name: of_class
+                        .and_then(|c| c.item(code))
+                        .map_or_else(|| code.to_string(), |i| i.name.clone()),
+                    value: v.to_string(),
+                })
+                .collect(),
             record_id: h.record_id,
         });
     }

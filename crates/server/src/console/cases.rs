@@ -156,6 +156,11 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
                 .records
                 .into_iter()
                 .map(|r| pages::MyRecordLine {
+                    items: r
+                        .items
+                        .iter()
+                        .map(|i| (i.name.clone(), i.value.clone()))
+                        .collect(),
                     in_force: matches!(
                         r.status.as_str(),
                         "公示中" | "不公示" | crate::api::cases::SHARED_ONLY
