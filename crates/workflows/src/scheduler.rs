@@ -271,7 +271,7 @@ impl Scheduler<'_> {
                     &head.subject_key,
                     "您的失信记录已可申请信用修复".into(),
                     format!(
-                        "{what}{because}，自{from}起可申请信用修复。登录信用中国（江苏盐城）“我的信用记录”在线申请，签署信用修复承诺即可，无需跑腿。"
+                        "{what}{because}，自{from}起可申请信用修复。登录信用平台后在“我的信用记录”页面在线申请（信用中国（江苏盐城）各页底部有入口），签署信用修复承诺即可，无需跑腿。"
                     ),
                     &head.record_id,
                     format!("remind:{}", head.record_id),
