@@ -135,6 +135,15 @@ async fn run(mut h: Harness) {
         .await
         .text();
     assert!(!page.contains("异议处理中"));
+    // The subject is told what it may do next, not only the outcome.
+    let told = tokio::task::block_in_place(|| h.state.store.messages("subject", &org, 20)).unwrap();
+    assert!(
+        told.iter().any(|m| m.title == "异议处理结果"
+            && m.body.contains("如有新的证据，可再次提出异议")
+            && m.body.contains("行政复议")
+            && !m.body.contains("。。")),
+        "{told:?}"
+    );
 
     // The subject leaves a mobile number for SMS (a malformed one is refused).
     let r = h

@@ -67,6 +67,11 @@ impl From<StoreError> for CaseError {
     }
 }
 
+/// What a subject refused a repair may do next (the message named only the reason).
+const NEXT_AFTER_REFUSAL: &str = "可在纠正失信行为、履行相关义务后重新申请；对决定不服的，可依法申请行政复议或者提起行政诉讼，也可向市信用办反映。";
+/// What a subject whose objection was not upheld may do next.
+const NEXT_AFTER_MAINTAINED: &str = "如有新的证据，可再次提出异议；对处理结果不服的，可依法申请行政复议或者提起行政诉讼，也可向市信用办反映。";
+
 /// Who acts.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -1300,7 +1305,7 @@ impl Casework<'_> {
                         format!("{what}的信用修复申请不予提前移出{list}，理由：{reason}。")
                     }
                     None => format!("{what}的信用修复申请不予修复，理由：{reason}。"),
-                };
+                } + NEXT_AFTER_REFUSAL;
                 subject_msg("信用修复申请未予准许", body, &mut t.effects);
             }
             (CaseKind::Repair, Action::Share) => {
@@ -1356,7 +1361,16 @@ impl Casework<'_> {
                 if case.opened_side == "subject" {
                     subject_msg(
                         "异议处理结果",
-                        format!("您对{what}提出的异议已处理：{}。说明：{reason}", to.label()),
+                        format!(
+                            "您对{what}提出的异议已处理：{}。说明：{}。{}",
+                            to.label(),
+                            reason.trim_end_matches('。'),
+                            if action == Action::Maintain {
+                                NEXT_AFTER_MAINTAINED
+                            } else {
+                                ""
+                            }
+                        ),
                         &mut t.effects,
                     );
                 }
