@@ -1223,6 +1223,12 @@ async fn opendata_csv(
                 format!("{name}({code})")
             }
         }));
+        // A penalty's 可申请信用修复日期, as its web page shows it (the portal's own column,
+        // not an item of the standard).
+        let repairable = class_def.code == "CF";
+        if repairable {
+            header.push("可申请信用修复日期".into());
+        }
         // A record under objection is labelled wherever it is shown (rules: 异议处理中).
         header.push("异议状态".into());
         let ends_code = class_def
@@ -1266,6 +1272,12 @@ async fn opendata_csv(
                 // item empty), as the web page shows it.
                 if let (Some(i), Some(d)) = (ends_at, r.public_ends) {
                     rec[i + 1] = d.to_string();
+                }
+                if repairable {
+                    rec.push(
+                        r.repairable_from
+                            .map_or_else(|| "不适用".to_string(), |d| d.to_string()),
+                    );
                 }
                 rec.push(
                     if r.under_objection {

@@ -388,6 +388,25 @@ async fn home_search_subject_and_columns() {
         .position(|h| h == "罚款金额（元）(CF_NR_FK，标准单位为万元，此处已折算为元)")
         .expect("the fine's column");
     assert!(first[fine].ends_with(".00"), "{:?}", &first);
+    // And the day its subject may apply for repair, as the page shows it.
+    let repair = rdr
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "可申请信用修复日期")
+        .expect("the repair column");
+    let (_, records) = h.state.store.subject_file(&h.org, None).unwrap().unwrap();
+    let shown: Vec<String> = records
+        .iter()
+        .filter_map(|r| r.current()?.repairable_from.map(|d| d.to_string()))
+        .collect();
+    assert!(
+        rdr.records()
+            .map(|r| r.unwrap()[repair].to_string())
+            .chain([first[repair].to_string()])
+            .any(|d| shown.contains(&d)),
+        "{csv}"
+    );
     // Every row says whether it is under objection.
     assert_eq!(
         rdr.headers().unwrap().iter().next_back(),
