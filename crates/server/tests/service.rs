@@ -3252,6 +3252,40 @@ async fn a_password_older_than_ninety_days_is_changed_at_login() {
     );
 }
 
+/// Wrong passwords count toward the lock only while they come close together: four, a pause
+/// as long as a lock, and four more lock nothing; a fifth within the window does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_far_apart_do_not_lock() {
+    let h = harness();
+    let wrong = || {
+        h.request(Method::POST, "/console/login", Role::Public, Via::Session)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, "xy_login=t")
+            .body(Body::from(
+                "login_csrf=t&username=admin&password=WrongPassword1",
+            ))
+            .unwrap()
+    };
+    let locked = || {
+        tokio::task::block_in_place(|| h.state.platform.account_by_username("admin"))
+            .unwrap()
+            .unwrap()
+            .locked_until
+            .is_some()
+    };
+    for _ in 0..4 {
+        h.send(wrong()).await;
+    }
+    assert!(!locked());
+    h.clock.set(h.clock.now() + chrono::Duration::minutes(16));
+    for _ in 0..4 {
+        h.send(wrong()).await;
+    }
+    assert!(!locked(), "four and four, a quarter of an hour apart");
+    h.send(wrong()).await;
+    assert!(locked(), "the fifth within the window locks");
+}
+
 /// A login name no account can have — a NUL in it, which PostgreSQL refuses in text — is an
 /// unknown name (the usual refusal, in the trail escaped), not a server error without a trace.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

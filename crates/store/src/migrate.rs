@@ -158,6 +158,12 @@ const PLATFORM: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/1009_exception_revoke_reason.sql"),
         postgres: include_str!("../migrations/postgres/1009_exception_revoke_reason.sql"),
     },
+    Migration {
+        version: 1010,
+        name: "last_failed_login",
+        sqlite: include_str!("../migrations/sqlite/1010_last_failed_login.sql"),
+        postgres: include_str!("../migrations/postgres/1010_last_failed_login.sql"),
+    },
 ];
 
 /// Which schema a store holds. On PostgreSQL both live in one schema; on SQLite in two files.

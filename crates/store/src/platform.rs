@@ -489,18 +489,28 @@ impl Store {
         now: DateTime<Utc>,
         lock_until: DateTime<Utc>,
     ) -> Result<LoginAttempt, StoreError> {
+        // Failures count toward the lock while they come within this of each other: the lock's
+        // own length (five typos months apart locked an account).
+        let window = lock_until - now;
         self.write(|c| {
-            // A lock that has run out starts the count again.
+            // A lock that has run out starts the count again; so does a pause as long as a
+            // lock since the last failure.
             c.execute(
                 "UPDATE accounts SET failed_logins = 0, locked_until = NULL
                  WHERE account_id = $1 AND locked_until IS NOT NULL AND locked_until <= $2",
                 &[Val::Int(id), now.into()],
             )?;
+            c.execute(
+                "UPDATE accounts SET failed_logins = 0
+                 WHERE account_id = $1 AND locked_until IS NULL AND last_failed_at IS NOT NULL
+                   AND last_failed_at <= $2",
+                &[Val::Int(id), (now - window).into()],
+            )?;
             let n = c.execute(
-                "UPDATE accounts SET failed_logins = failed_logins + 1,
+                "UPDATE accounts SET failed_logins = failed_logins + 1, last_failed_at = $4,
                     locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END
                  WHERE account_id = $1 AND locked_until IS NULL",
-                &[Val::Int(id), Val::Int(limit), lock_until.into()],
+                &[Val::Int(id), Val::Int(limit), lock_until.into(), now.into()],
             )?;
             if n != 1 {
                 return Ok(LoginAttempt::Locked);
