@@ -130,6 +130,9 @@ pub struct MyRecord {
     pub missing: Vec<String>,
     pub open_repair: Option<i64>,
     pub open_objection: Option<i64>,
+    // In force (public, not published, or shared on conditions): what an objection is to.
+    /// 记录是否现行有效（公示中、不公示或仅依授权共享），现行有效的记录可提出异议。
+    pub in_force: bool,
     // The record's items as reported (ID numbers masked), by their catalog names: what the
     // subject may object to, and what an authorised institution reads of it.
     /// 记录内容：各数据项名称及其值（证件号码已脱敏），即信用主体可提出异议的内容。
@@ -155,7 +158,7 @@ pub struct MyRecords {
 
 /// The status of a record in force of a class shared on conditions: not on the portal, read by
 /// the institutions the subject authorises — and, being in force, open to its objection.
-pub(crate) const SHARED_ONLY: &str = "有效（不公示，仅依授权共享）";
+const SHARED_ONLY: &str = "有效（不公示，仅依授权共享）";
 
 pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
     let subject = actor
@@ -202,6 +205,9 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
             // As the portal says it.
             _ => "公示中",
         };
+        // Judged with the status, not read back from its words by each caller (the console's
+        // reading missed the status of classes shared on conditions, and their objection form).
+        let in_force = matches!(status, "公示中" | "不公示" | SHARED_ONLY);
         // The two or three items the title needs, read without building a JSON tree.
         let items = store::payload_items(&h.payload);
         let text = |k: &str| {
@@ -260,6 +266,7 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
             missing: pre.missing(),
             open_repair: open("repair"),
             open_objection: open("objection"),
+            in_force,
             items: items
                 .iter()
                 .filter(|(_, v)| !v.trim().is_empty())

@@ -161,10 +161,7 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
                         .iter()
                         .map(|i| (i.name.clone(), i.value.clone()))
                         .collect(),
-                    in_force: matches!(
-                        r.status.as_str(),
-                        "公示中" | "不公示" | crate::api::cases::SHARED_ONLY
-                    ),
+                    in_force: r.in_force,
                     penalty: r.class_code == "CF",
                     list_exit: s.rules.workflows.list_exit.offers(&r.class_code),
                     record_id: r.record_id,
