@@ -3250,6 +3250,14 @@ async fn a_password_older_than_ninety_days_is_changed_at_login() {
         admin.must_change,
         "every page but the password's stays closed"
     );
+    assert!(
+        h.trail("login", "user:admin").iter().any(|e| e
+            .entry
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("须先修改密码"))),
+        "the login that marked it says so"
+    );
 }
 
 /// Wrong passwords count toward the lock only while they come close together: four, a pause

@@ -312,6 +312,11 @@ pub async fn login(
             // the account's role and unit.
             let mut entry =
                 audit_entry(&ctx, "login", Some(format!("user:{username}")), "ok", None);
+            // The account marked to change its password (first login, reset, or 90 days) is
+            // part of this entry: the login wrote it.
+            if must {
+                entry.detail = Some("须先修改密码（首次登录、已重置或已使用超过90天）".into());
+            }
             entry.actor = format!("user:{username}");
             entry.role = role;
             entry.unit = unit;
