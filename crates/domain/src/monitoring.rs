@@ -134,10 +134,27 @@ impl Figures {
 
 /// A decision's key for 双公示 monitoring and for telling one decision filed under two subjects:
 /// SM3 of the class code and each key item's value (the 文书号) as written, full-width forms
-/// and the year's brackets folded (`text::fold_doc_char`) and spaces dropped, cut to 16 bytes; `None` when a value is empty (the importer then
-/// keys the row by all its cells).
+/// and the year's brackets folded (`text::fold_doc_char`), spaces dropped, and the serial
+/// after a bracketed year without 第 and leading zeros (盐环罚〔2026〕第0910号 is
+/// 盐环罚〔2026〕910号: case systems pad or prefix the serial, clerks do not), cut to 16 bytes;
+/// `None` when a value is empty (the importer then keys the row by all its cells).
 pub fn decision_key(class_code: &str, values: &[&str]) -> Option<[u8; 16]> {
+    let canonical: Vec<String> = values
+        .iter()
+        .map(|v| serial_plain(&doc_folded(v)))
+        .collect();
+    key_of(class_code, &canonical)
+}
+
+/// The key a decision had before its serial was read without 第 and leading zeros
+/// ([`decision_key`]), when that differs: finds a record stored so until `xinyong migrate`
+/// keys it anew (`Store::backfill_decision_keys`).
+pub fn decision_key_as_written(class_code: &str, values: &[&str]) -> Option<[u8; 16]> {
     let folded: Vec<String> = values.iter().map(|v| doc_folded(v)).collect();
+    let canonical: Vec<String> = folded.iter().map(|v| serial_plain(v)).collect();
+    if canonical == folded {
+        return None;
+    }
     key_of(class_code, &folded)
 }
 
@@ -148,7 +165,10 @@ pub fn decision_key(class_code: &str, values: &[&str]) -> Option<[u8; 16]> {
 /// find the record a unit reported with the other brackets, instead of publishing the decision
 /// twice.
 pub fn decision_key_written_otherwise(class_code: &str, values: &[&str]) -> Option<[u8; 16]> {
-    let folded: Vec<String> = values.iter().map(|v| doc_folded(v)).collect();
+    let folded: Vec<String> = values
+        .iter()
+        .map(|v| serial_plain(&doc_folded(v)))
+        .collect();
     let swapped: Vec<String> = folded.iter().map(|v| swap_year_brackets(v)).collect();
     if swapped == folded {
         return None;
@@ -161,6 +181,31 @@ fn doc_folded(v: &str) -> String {
         .map(crate::text::fold_doc_char)
         .filter(|c| !c.is_whitespace())
         .collect()
+}
+
+/// `v` (folded by `doc_folded`) with the serial after each bracketed year — 〔2026〕 or (2026)
+/// — written without a 第 before it and without leading zeros (one digit kept).
+fn serial_plain(v: &str) -> String {
+    let chars: Vec<char> = v.chars().collect();
+    let mut out = String::with_capacity(v.len());
+    let mut i = 0;
+    while i < chars.len() {
+        out.push(chars[i]);
+        let year_closed = i >= 5
+            && matches!(chars[i], '〕' | ')')
+            && matches!(chars[i - 5], '〔' | '(')
+            && chars[i - 4..i].iter().all(char::is_ascii_digit);
+        i += 1;
+        if year_closed {
+            if chars.get(i) == Some(&'第') {
+                i += 1;
+            }
+            while chars.get(i) == Some(&'0') && chars.get(i + 1).is_some_and(char::is_ascii_digit) {
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// `(2026)` ⇄ `〔2026〕` wherever four digits are so enclosed (after `fold_doc_char`, full-width
@@ -239,6 +284,31 @@ mod tests {
         assert_eq!(other("盐环罚221号"), None);
         assert_eq!(other("盐环罚（202）221号"), None);
         assert_eq!(other("（2026）"), k("〔2026〕"));
+    }
+
+    #[test]
+    fn a_serial_with_di_or_leading_zeros_is_the_same_decision() {
+        let k = |v: &str| super::decision_key("CF", &[v]);
+        let other = |v: &str| super::decision_key_written_otherwise("CF", &[v]);
+        let written = |v: &str| super::decision_key_as_written("CF", &[v]);
+        for same in [
+            "盐环罚〔2026〕第0910号",
+            "盐环罚〔2026〕00910号",
+            "盐环罚[2026]第910号",
+            "盐环罚〔２０２６〕０９１０号",
+        ] {
+            assert_eq!(k(same), k("盐环罚〔2026〕910号"), "{same}");
+        }
+        assert_eq!(other("盐环罚（2026）第0910号"), k("盐环罚〔2026〕910号"));
+        // Another serial, a zero that is the serial, zeros not after a year: not folded.
+        assert_ne!(k("盐环罚〔2026〕0911号"), k("盐环罚〔2026〕910号"));
+        assert_eq!(k("盐环罚〔2026〕0号"), k("盐环罚〔2026〕00号"));
+        assert_ne!(k("盐环罚0910号"), k("盐环罚910号"));
+        assert_ne!(k("盐环罚〔2026〕9100号"), k("盐环罚〔2026〕910号"));
+        // The key a record stored before had, only where it differs.
+        assert_eq!(written("盐环罚〔2026〕910号"), None);
+        assert_ne!(written("盐环罚〔2026〕第910号"), k("盐环罚〔2026〕第910号"));
+        assert!(written("盐环罚〔2026〕第910号").is_some());
     }
 
     #[test]

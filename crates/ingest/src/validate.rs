@@ -253,6 +253,14 @@ impl<'a> Validator<'a> {
         domain::monitoring::decision_key_written_otherwise(&self.class.code, &values)
     }
 
+    /// The key a record of this decision was stored under before serials were read without 第
+    /// and leading zeros, where that differs (`domain::monitoring::decision_key_as_written`).
+    pub fn decision_key_as_written(&self, raw: &RawRow) -> Option<[u8; 16]> {
+        let values = self.decision_values(raw)?;
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        domain::monitoring::decision_key_as_written(&self.class.code, &values)
+    }
+
     /// The row's key items (its 文书号) in a monitored class, as written; `None` in another.
     fn decision_values(&self, raw: &RawRow) -> Option<Vec<String>> {
         if self.class.key.is_empty() || !self.rules.monitoring.classes.contains(&self.class.code) {
@@ -734,6 +742,7 @@ impl<'a> Validator<'a> {
         }
         row.decision_key = self.decision_key(raw);
         row.decision_key_otherwise = self.decision_key_otherwise(raw);
+        row.decision_key_as_written = self.decision_key_as_written(raw);
         Ok(row)
     }
 
@@ -1091,6 +1100,7 @@ impl<'a> Validator<'a> {
                 .map(str::to_string),
             decision_key: None,
             decision_key_otherwise: None,
+            decision_key_as_written: None,
         };
 
         // A class of which only some values are published (纳税信用: grade A): the others are

@@ -1828,7 +1828,7 @@ fn a_decision_resent_with_its_year_in_parentheses_replaces_the_old_record() {
         assert!(
             s.notices
                 .iter()
-                .any(|n| n.contains("括号写法不同") && n.contains("原记录已撤回")),
+                .any(|n| n.contains("写法不同") && n.contains("原记录已撤回")),
             "{}: {:?}",
             ts.name,
             s.notices
@@ -2839,6 +2839,95 @@ fn a_corrected_name_renames_a_subject_no_registration_names() {
             .unwrap()
             .unwrap();
         assert_eq!(subject.name, "盐城市恒泰化工有限公司", "{}", ts.name);
+    }
+}
+
+/// The same decision sent again from a case system that writes its serial with 第 and zeros
+/// (盐环罚〔2026〕第0231号 for 盐环罚〔2026〕231号) replaces the record instead of publishing
+/// the penalty twice; a record keyed as written before (a store from before the serial was
+/// read plainly) is keyed anew by `migrate` and then found the same way.
+#[test]
+fn a_decision_resent_with_di_and_zeros_in_its_serial_replaces_the_old_record() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let file = |name: &str, no: &str| write(dir.path(), name, &[hengtai_penalty(&rules, no, env)]);
+    let plain = file("a.csv", "盐环罚〔2026〕231号");
+    let padded = file("b.csv", "盐环罚〔2026〕第0231号");
+    let old = file("c.csv", "盐环罚〔2026〕第0232号");
+    let new = file("d.csv", "盐环罚〔2026〕232号");
+    let other = file("e.csv", "盐环罚〔2026〕2310号");
+    for ts in stores() {
+        let keys = testkit::keys();
+        let clock = clock_on("2026-05-08");
+        let in_force = || -> Vec<String> {
+            let (_, records) = ts
+                .store
+                .subject_file("91320900MA1MB4X50R", None)
+                .unwrap()
+                .unwrap();
+            records
+                .iter()
+                .filter_map(|r| r.current().filter(|v| !v.change.ends()))
+                .map(|v| v.payload.clone())
+                .collect()
+        };
+        import(&ts.store, &rules, &keys, &clock, &plain, env, "行政处罚");
+        let s = import(&ts.store, &rules, &keys, &clock, &padded, env, "行政处罚");
+        assert_eq!(s.created, 1, "{}: {s:?}", ts.name);
+        assert!(
+            s.notices
+                .iter()
+                .any(|n| n.contains("写法不同") && n.contains("原记录已撤回")),
+            "{}: {:?}",
+            ts.name,
+            s.notices
+        );
+        let live = in_force();
+        assert_eq!(live.len(), 1, "{}: {live:?}", ts.name);
+        assert!(live[0].contains("第0231号"), "{}: {live:?}", ts.name);
+        // Another serial is another decision.
+        let s = import(&ts.store, &rules, &keys, &clock, &other, env, "行政处罚");
+        assert!(s.notices.is_empty(), "{}: {:?}", ts.name, s.notices);
+        assert_eq!(in_force().len(), 2, "{}", ts.name);
+
+        // A record stored under the key of its number as written.
+        import(&ts.store, &rules, &keys, &clock, &old, env, "行政处罚");
+        let as_written =
+            domain::monitoring::decision_key_as_written("CF", &["盐环罚〔2026〕第0232号"]).unwrap();
+        let canonical =
+            domain::monitoring::decision_key("CF", &["盐环罚〔2026〕第0232号"]).unwrap();
+        let set = |from: [u8; 16], to: [u8; 16]| {
+            ts.store
+                .write(|c| {
+                    c.execute(
+                        "UPDATE records SET decision_key = $1 WHERE decision_key = $2",
+                        &[
+                            store::Val::Bytes(to.to_vec()),
+                            store::Val::Bytes(from.to_vec()),
+                        ],
+                    )
+                })
+                .unwrap()
+        };
+        assert_eq!(set(canonical, as_written), 1, "{}", ts.name);
+        let classes = vec![("CF".to_string(), vec!["CF_WSH".to_string()])];
+        assert_eq!(
+            ts.store.backfill_decision_keys(&classes).unwrap(),
+            1,
+            "{}",
+            ts.name
+        );
+        assert_eq!(ts.store.backfill_decision_keys(&classes).unwrap(), 0);
+        let s = import(&ts.store, &rules, &keys, &clock, &new, env, "行政处罚");
+        assert_eq!(s.created, 1, "{}: {s:?}", ts.name);
+        let live = in_force();
+        assert_eq!(live.len(), 3, "{}: {live:?}", ts.name);
+        assert!(
+            !live.iter().any(|p| p.contains("第0232号")),
+            "{}: {live:?}",
+            ts.name
+        );
     }
 }
 

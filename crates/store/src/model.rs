@@ -139,6 +139,10 @@ pub struct PreparedRow {
     /// (`domain::monitoring::decision_key_written_otherwise`): finds the record the unit
     /// reported as 〔2026〕 when it now writes （2026）.
     pub decision_key_otherwise: Option<[u8; 16]>,
+    /// The key a record of the same decision had before serials were read without 第 and
+    /// leading zeros (`domain::monitoring::decision_key_as_written`), where that differs: finds
+    /// such a record until `xinyong migrate` keys it anew.
+    pub decision_key_as_written: Option<[u8; 16]>,
 }
 
 /// What writing a row did.

@@ -439,7 +439,13 @@ impl SubmissionWriter<'_> {
             Backend::Postgres => {
                 let keys: Vec<Val> = rows
                     .iter()
-                    .flat_map(|r| [r.decision_key, r.decision_key_otherwise])
+                    .flat_map(|r| {
+                        [
+                            r.decision_key,
+                            r.decision_key_otherwise,
+                            r.decision_key_as_written,
+                        ]
+                    })
                     .flatten()
                     .map(|k| Val::Bytes(k.to_vec()))
                     .collect();
@@ -460,7 +466,13 @@ impl SubmissionWriter<'_> {
                 let mut asked = HashSet::new();
                 let keys: Vec<[u8; 16]> = rows
                     .iter()
-                    .flat_map(|r| [r.decision_key, r.decision_key_otherwise])
+                    .flat_map(|r| {
+                        [
+                            r.decision_key,
+                            r.decision_key_otherwise,
+                            r.decision_key_as_written,
+                        ]
+                    })
                     .flatten()
                     .filter(|k| asked.insert(*k))
                     .collect();
@@ -481,12 +493,16 @@ impl SubmissionWriter<'_> {
             let (subject, key, decision) = (f.text(0)?, f.bytes(1)?, f.bytes(2)?);
             let payload: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_str(&f.text(3)?).unwrap_or_default();
+            let same = |k: Option<[u8; 16]>| k.is_some_and(|k| k[..] == decision[..]);
             for r in rows.iter().filter(|r| {
-                (r.decision_key.is_some_and(|k| k[..] == decision[..]) && r.subject.key != subject)
-                    || (r
-                        .decision_key_otherwise
-                        .is_some_and(|k| k[..] == decision[..])
-                        && r.subject.key == subject)
+                if r.subject.key != subject {
+                    same(r.decision_key) || same(r.decision_key_as_written)
+                } else {
+                    // The same subject's record of the decision under another writing of its
+                    // number (its year's brackets, 第, zeros before the serial).
+                    same(r.decision_key_otherwise)
+                        || (same(r.decision_key) && r.record_key[..] != key[..])
+                }
             }) {
                 if self.candidates.len() >= CANDIDATES_KEPT {
                     self.notes_left_out += 1;
@@ -649,13 +665,13 @@ impl SubmissionWriter<'_> {
     ) -> Result<(), StoreError> {
         if change == "repaired" {
             self.note(format!(
-                "第{}行：该主体已有同一决定的记录（{id}，文书号年份括号写法不同），且已信用修复；本行已入库，如系同一决定，请撤回本行记录",
+                "第{}行：该主体已有同一决定的记录（{id}，文书号写法不同），且已信用修复；本行已入库，如系同一决定，请撤回本行记录",
                 c.row_no
             ));
             return Ok(());
         }
         let reason = format!(
-            "文书号写法更正：同一决定由本单位第{}号报送批次第{}行重报（年份括号写法不同），以新报送的记录为准",
+            "文书号写法更正：同一决定由本单位第{}号报送批次第{}行重报（文书号写法不同），以新报送的记录为准",
             self.submission_id, c.row_no
         );
         self.replace_old_record(c, id, &reason)?;
@@ -674,7 +690,7 @@ impl SubmissionWriter<'_> {
         )?;
         self.superseded += 1;
         self.note(format!(
-            "第{}行：该主体已有同一决定的记录（{id}），仅文书号年份的括号写法不同，视为同一决定重报，原记录已撤回，以本行为准",
+            "第{}行：该主体已有同一决定的记录（{id}），仅文书号写法不同（年份的括号写法、“第”字或序号前补零），视为同一决定重报，原记录已撤回，以本行为准",
             c.row_no
         ));
         Ok(())
@@ -1308,25 +1324,41 @@ impl SubmissionWriter<'_> {
 
 impl Store {
     /// Gives records stored before migration 0009 their decision's key (for telling a decision
-    /// filed under two subjects), from their current version's items: `classes` names each
-    /// monitored class's key items (the 文书号). Returns how many were given one. Run by
-    /// `xinyong migrate`; pages through the records by key, so it reads each once.
+    /// filed under two subjects), from their current version's items, and keys anew those
+    /// whose number has a 第 or zeros before its serial (keyed as written before the key read
+    /// such a serial plainly): `classes` names each monitored class's key items (the 文书号).
+    /// Returns how many were given one. Run by `xinyong migrate`; pages through the records by
+    /// key, so it reads each once.
     pub fn backfill_decision_keys(
         &self,
         classes: &[(String, Vec<String>)],
     ) -> Result<u64, StoreError> {
+        // A 第, or a zero after a year's closing bracket (in any of the ways units write one).
+        let written = ["第".to_string()]
+            .into_iter()
+            .chain(
+                ["〕", ")", "）", "]", "】", "］", "〗"]
+                    .iter()
+                    .flat_map(|b| ["0", "０"].map(|z| format!("{b}{z}"))),
+            )
+            .map(|p| format!("v.payload LIKE '%{p}%'"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
         let mut done = 0;
         for (class, items) in classes {
             let mut after: (String, Vec<u8>) = (String::new(), Vec::new());
             loop {
                 let page = self.read(|c| {
                     c.query(
-                        "SELECT r.subject_key, r.record_key, v.payload FROM records r
-                         JOIN record_versions v ON v.subject_key = r.subject_key
-                            AND v.record_key = r.record_key AND v.version_no = r.current_version
-                         WHERE r.class_code = $1 AND r.decision_key IS NULL
-                           AND (r.subject_key > $2 OR (r.subject_key = $2 AND r.record_key > $3))
-                         ORDER BY r.subject_key, r.record_key LIMIT 5000",
+                        &format!(
+                            "SELECT r.subject_key, r.record_key, v.payload, r.decision_key
+                             FROM records r
+                             JOIN record_versions v ON v.subject_key = r.subject_key
+                                AND v.record_key = r.record_key AND v.version_no = r.current_version
+                             WHERE r.class_code = $1 AND (r.decision_key IS NULL OR {written})
+                               AND (r.subject_key > $2 OR (r.subject_key = $2 AND r.record_key > $3))
+                             ORDER BY r.subject_key, r.record_key LIMIT 5000"
+                        ),
                         &[
                             class.as_str().into(),
                             after.0.as_str().into(),
@@ -1346,7 +1378,9 @@ impl Store {
                         .iter()
                         .map(|i| payload.get(i).and_then(|v| v.as_str()).unwrap_or_default())
                         .collect();
-                    if let Some(k) = domain::monitoring::decision_key(class, &values) {
+                    if let Some(k) = domain::monitoring::decision_key(class, &values)
+                        && r.opt_bytes(3)?.is_none_or(|stored| stored[..] != k[..])
+                    {
                         keyed.push((r.text(0)?, r.bytes(1)?, k));
                     }
                 }
@@ -1355,7 +1389,7 @@ impl Store {
                     for (subject, key, k) in &keyed {
                         n += c.execute(
                             "UPDATE records SET decision_key = $1
-                             WHERE subject_key = $2 AND record_key = $3 AND decision_key IS NULL",
+                             WHERE subject_key = $2 AND record_key = $3",
                             &[
                                 Val::Bytes(k.to_vec()),
                                 subject.as_str().into(),

@@ -259,7 +259,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 .collect();
             let n = store.backfill_decision_keys(&classes)?;
             if n > 0 {
-                println!("已为{n}条此前入库的记录补记决定文书号键（用于识别主体代码更正）");
+                println!(
+                    "已为{n}条此前入库的记录补记或更新决定文书号键（用于识别主体代码更正和文书号写法不同的同一决定）"
+                );
                 ctx.audit(
                     "records.decision_keys",
                     None,

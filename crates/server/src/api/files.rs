@@ -393,7 +393,7 @@ pub async fn withdraw_record(
 pub struct ByDecision {
     // The decision's document number as the unit wrote it (full-width forms and the year's
     // brackets read as the platform keys them).
-    /// 决定文书号（如“盐环罚〔2026〕12号”；全角半角、年份括号写法按平台规则归一）。
+    /// 决定文书号（如“盐环罚〔2026〕12号”；全角半角、年份括号写法、“第”字与序号前补零按平台规则归一）。
     pub decision_no: String,
     // Required for the credit office (whose unit's records to look in).
     /// 信用办查询时须指明报送单位；信源单位只查本单位的记录。
@@ -415,7 +415,7 @@ pub struct DecisionRecords {
 #[utoipa::path(get, path = "/api/v1/records", summary = "按决定文书号查询本单位报送的记录编号", tag = "报送", security(("token" = [])),
     params(ByDecision),
     responses(
-        (status = 200, description = "本单位以该文书号报送的行政许可、行政处罚记录编号（可能为空；年份括号写法不同的视为同一文书号；有现行记录时不列已撤回的）", body = DecisionRecords),
+        (status = 200, description = "本单位以该文书号报送的行政许可、行政处罚记录编号（可能为空；年份括号写法、“第”字、序号前补零不同的视为同一文书号；有现行记录时不列已撤回的）", body = DecisionRecords),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn records_by_decision(
@@ -467,6 +467,7 @@ pub fn unit_records_of_decision(
         let keys = [
             domain::monitoring::decision_key(class, &[decision_no]),
             domain::monitoring::decision_key_written_otherwise(class, &[decision_no]),
+            domain::monitoring::decision_key_as_written(class, &[decision_no]),
         ];
         for key in keys.iter().flatten() {
             for id in state.store.records_of_decision(unit, class, key)? {
