@@ -910,6 +910,65 @@ async fn a_subjects_home_counts_its_records_and_applications() {
     assert!(text.contains("/console/my/records"));
 }
 
+/// A subject reads its fines in 元 under a label that says 元 (it read 罚款金额（万元）5000.00),
+/// and a record withdrawn has no publicity dates left to show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subjects_records_say_yuan_and_no_window_once_withdrawn() {
+    let h = harness();
+    let card = |page: &str, no: &str| -> String {
+        page.split("<section class=\"card record\"")
+            .find(|c| c.contains(no))
+            .unwrap_or_else(|| panic!("{page}"))
+            .to_string()
+    };
+    let page = h.get("/console/my/records", Role::Subject).await.text();
+    let c = card(&page, DECISION);
+    assert!(c.contains("<dt>罚款金额（元）</dt><dd>5000.00</dd>"), "{c}");
+    assert!(!c.contains("万元）</dt>"), "{c}");
+    assert!(
+        c.contains("公示截止日期") && c.contains("可申请修复日期"),
+        "{c}"
+    );
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let rec = &mine["records"][0];
+    let item = rec["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["value"] == "5000.00")
+        .unwrap_or_else(|| panic!("{rec}"));
+    assert_eq!(item["name"], "罚款金额（元）", "{rec}");
+    let id = rec["record_id"].as_str().unwrap().to_string();
+    let r = h
+        .post_json(
+            &format!("/api/v1/records/{id}/withdraw"),
+            Role::Reporter,
+            serde_json::json!({"reason": "决定已撤销"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let rec = mine["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["record_id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{mine}"))
+        .clone();
+    assert_eq!(rec["status"], "已撤回", "{rec}");
+    assert!(
+        rec["public_ends"].is_null() && rec["repairable_from"].is_null(),
+        "{rec}"
+    );
+    let page = h.get("/console/my/records", Role::Subject).await.text();
+    let c = card(&page, DECISION);
+    assert!(c.contains("已撤回"), "{c}");
+    assert!(
+        !c.contains("公示截止日期") && !c.contains("可申请修复日期"),
+        "{c}"
+    );
+}
+
 /// A subject's records of every class are its own to see and object to in the console — a tax
 /// grade it disputes, not only its penalties — while repair stays with penalties; an objection
 /// to such a record counts on its home page.

@@ -112,9 +112,9 @@ pub struct MyRecord {
     pub title: String,
     pub source_unit: String,
     pub decided_on: Option<NaiveDate>,
-    /// 可申请修复的日期.
+    /// 可申请修复的日期（已修复、已撤回、已移出、已撤销认定的记录为空）.
     pub repairable_from: Option<NaiveDate>,
-    /// 公示截止日期（名单记录为有效期至）.
+    /// 公示截止日期（名单记录为有效期至；已修复、已撤回、已移出、已撤销认定的记录为空）.
     pub public_ends: Option<NaiveDate>,
     pub severity: Option<String>,
     /// 公示中 / 不公示 / 公示期满 / 已修复 / 已撤回 / 已移出 / 已撤销认定（与信用门户的用语相同）.
@@ -208,6 +208,9 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
         // Judged with the status, not read back from its words by each caller (the console's
         // reading missed the status of classes shared on conditions, and their objection form).
         let in_force = matches!(status, "公示中" | "不公示" | SHARED_ONLY);
+        // A record repaired, withdrawn or off its list has no window left: its old dates read
+        // as if it were still published until then.
+        let ended = !in_force && status != "公示期满";
         // The two or three items the title needs, read without building a JSON tree.
         let items = store::payload_items(&h.payload);
         let text = |k: &str| {
@@ -249,8 +252,8 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
             title: title.trim().to_string(),
             source_unit: h.source_unit.clone(),
             decided_on: h.decided_on,
-            repairable_from: h.repairable_from,
-            public_ends: h.public_ends,
+            repairable_from: h.repairable_from.filter(|_| !ended),
+            public_ends: h.public_ends.filter(|_| !ended),
             severity: h.severity.clone(),
             status: status.into(),
             deciding_unit: if w.repairable_class(&h.class_code) {
@@ -271,9 +274,10 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
                 .iter()
                 .filter(|(_, v)| !v.trim().is_empty())
                 .map(|(code, v)| MyItem {
+                    // Amounts are kept in 元: labelled so (罚款金额（元）), as on the portal.
                     name: of_class
                         .and_then(|c| c.item(code))
-                        .map_or_else(|| code.to_string(), |i| i.name.clone()),
+                        .map_or_else(|| code.to_string(), |i| views::item_label(i).into_owned()),
                     value: v.to_string(),
                 })
                 .collect(),

@@ -174,10 +174,11 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
                     class: r.class,
                     unit: r.deciding_unit,
                     decided_on: r.decided_on.map(|d| d.to_string()).unwrap_or_default(),
-                    repairable_from: r
-                        .repairable_from
-                        .map(|d| d.to_string())
-                        .unwrap_or_else(|| "—".into()),
+                    repairable_from: match r.repairable_from {
+                        Some(d) => d.to_string(),
+                        None if r.in_force => "—".into(),
+                        None => String::new(),
+                    },
                     public_ends: r
                         .public_ends
                         .map(domain::record::day_shown)
