@@ -572,9 +572,12 @@ impl Importer<'_> {
                     let outcomes = w.apply(&rows)?;
                     for ((p, cells), o) in rows.iter().zip(&cells).zip(outcomes) {
                         // A repeat of a row taken from this file: its decision is in.
+                        // (An overruled row's decision is in force, corrected.)
                         let refused_decision = !matches!(
                             o,
-                            RowOutcome::Duplicate { .. } | RowOutcome::Conflict { .. }
+                            RowOutcome::Duplicate { .. }
+                                | RowOutcome::Conflict { .. }
+                                | RowOutcome::Overruled { .. }
                         );
                         let misnamed = matches!(o, RowOutcome::NameMismatch);
                         let reason = match o {
@@ -588,6 +591,9 @@ impl Importer<'_> {
                                 format!("该记录已由{owner}报送，只有原报送单位可以更正或撤回")
                             }
                             RowOutcome::Ended(change) => ended_reason(change).to_string(),
+                            RowOutcome::Overruled { case_id } => format!(
+                                "该记录已在第{case_id}号异议中核实更正（异议成立），本行是更正前的内容，未予采用，现行记录仍为更正后的内容；请在业务系统中同步更正该案件的数据。如确需再次变更，请报送与更正前不同的内容并联系市信用办"
+                            ),
                             // The name on file is not told: any unit could learn it by
                             // sending numbers.
                             RowOutcome::NameMismatch => format!(

@@ -592,6 +592,84 @@ async fn repair_and_objection_end_to_end_on_postgres() {
     run(h).await;
 }
 
+/// A routine export of the unit's case system that never took in a correction made on an upheld
+/// objection does not undo it (it put the old fine back on the portal, and the case still said
+/// 异议成立，已更正): the row is refused saying why, the correction stands; other rows go in.
+async fn an_upheld_objections_correction_is_not_undone_by_a_stale_export(h: Harness) {
+    let org = h.org.clone();
+    let unit_code = h.state.rules.units.find(UNIT).unwrap().uscc.clone();
+    let csv = |fine: &str, no: &str| {
+        penalty_csv(&[("盐城市恒泰化工有限公司", "法人及非法人组织", &org, no)])
+            .replace("11320900001401484X", &unit_code)
+            .replace("处罚款0.5万元,0.5", &format!("处罚款{fine}万元,{fine}"))
+    };
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let record_id = mine["records"][0]["record_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = h
+        .post_json(
+            "/api/v1/objections",
+            Role::Subject,
+            serde_json::json!({"record_id": record_id, "reason": "决定书载明罚款0.3万元"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let oid = r.json()["case_id"].as_i64().unwrap();
+    jobs(&h).await;
+    let import = |csv: String| {
+        let s = h.state.clone();
+        tokio::task::block_in_place(move || import_csv(&s, UNIT, "行政处罚", &csv))
+    };
+    let s = import(csv("0.3", DECISION));
+    assert_eq!(s.corrected, 1, "{s:?}");
+    let r = act(
+        &h,
+        oid,
+        Role::Reporter,
+        serde_json::json!({"action": "correct", "reason": "经核实决定书罚款0.3万元，已更正"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // The case system's export: the old fine, and a new decision beside it.
+    let stale = format!(
+        "{}{}",
+        csv("0.5", DECISION),
+        csv("0.2", "盐环罚〔2026〕77号").lines().nth(1).unwrap()
+    );
+    let s = import(stale.clone());
+    assert_eq!((s.created, s.corrected, s.rejected), (1, 0, 1), "{s:?}");
+    let sid = s.submission_id.unwrap();
+    let rejected = tokio::task::block_in_place(|| h.state.store.rejections(sid)).unwrap();
+    let reason = &rejected[0].problems[0].reason;
+    assert!(
+        reason.contains(&format!("第{oid}号异议")) && reason.contains("未予采用"),
+        "{reason}"
+    );
+    let public = h
+        .get(&format!("/subjects/{org}"), Role::Public)
+        .await
+        .text();
+    assert!(
+        public.contains("3000.00") && !public.contains("5000.00"),
+        "{public}"
+    );
+    // Other content is a correction as any other.
+    let s = import(csv("0.4", DECISION));
+    assert_eq!(s.corrected, 1, "{s:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upheld_objections_correction_is_not_undone_on_sqlite() {
+    an_upheld_objections_correction_is_not_undone_by_a_stale_export(harness()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upheld_objections_correction_is_not_undone_on_postgres() {
+    an_upheld_objections_correction_is_not_undone_by_a_stale_export(pg_harness().await).await;
+}
+
 /// An objection and a step of its case write their audit entry before they commit: when the
 /// trail cannot take it, nothing is opened or moved and the answer is 503; when it can, one
 /// entry says each.

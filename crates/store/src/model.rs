@@ -174,6 +174,13 @@ pub enum RowOutcome {
     /// A new record about a natural person under a name the platform has never held for that
     /// ID number: a mistyped number would put it on someone else's file, in public.
     NameMismatch,
+    /// The row puts back content an objection found wrong: the record was corrected when the
+    /// unit upheld the objection (case `case_id`), and the row says what it said before — a
+    /// routine export of the case system that never took the correction in. The correction
+    /// stands; the unit is told.
+    Overruled {
+        case_id: i64,
+    },
 }
 
 impl RowOutcome {

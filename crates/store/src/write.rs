@@ -71,7 +71,13 @@ pub struct SubmissionWriter<'a> {
     pub superseded: u64,
     /// Records that may be superseded, judged at the end (`settle_superseded`).
     candidates: Vec<Candidate>,
+    /// The class's records corrected on an upheld objection: (subject key, record key) → (the
+    /// version the objection was to, the case). Read when the first correction meets one.
+    upheld: Option<Upheld>,
 }
+
+/// (subject key, record key) → (the version an upheld objection was to, its case).
+type Upheld = HashMap<(String, Vec<u8>), (i64, i64)>;
 
 /// A record of this unit filing a decision of this submission under another subject.
 struct Candidate {
@@ -196,6 +202,7 @@ impl Store {
             kept_notes: None,
             superseded: 0,
             candidates: Vec::new(),
+            upheld: None,
         })
     }
 }
@@ -727,6 +734,39 @@ impl SubmissionWriter<'_> {
             ));
         }
         Ok(())
+    }
+
+    /// The objection case whose upheld correction the row, a correction of the unit's own
+    /// record, would undo: its content is that of a version from before the objection
+    /// ([`RowOutcome::Overruled`]). Objections are few: the class's upheld ones are read once.
+    pub(crate) fn overruled(&mut self, row: &PreparedRow) -> Result<Option<i64>, StoreError> {
+        if self.upheld.is_none() {
+            let mut upheld = HashMap::new();
+            for r in self.conn.query(
+                "SELECT subject_key, record_key, record_version, case_id FROM cases
+                 WHERE kind = 'objection' AND state = 'corrected' AND class_code = $1
+                 ORDER BY case_id",
+                &[self.class_code.as_str().into()],
+            )? {
+                upheld.insert((r.text(0)?, r.bytes(1)?), (r.i64(2)?, r.i64(3)?));
+            }
+            self.upheld = Some(upheld);
+        }
+        let key = (row.subject.key.clone(), row.record_key.to_vec());
+        let Some(&(opened, case_id)) = self.upheld.as_ref().and_then(|u| u.get(&key)) else {
+            return Ok(None);
+        };
+        let before = self.conn.query_one(
+            "SELECT 1 FROM record_versions WHERE subject_key = $1 AND record_key = $2
+                AND version_no <= $3 AND content_hash = $4",
+            &[
+                key.0.as_str().into(),
+                Val::Bytes(key.1),
+                Val::Int(opened),
+                Val::Bytes(row.content_hash.to_vec()),
+            ],
+        )?;
+        Ok(before.map(|_| case_id))
     }
 
     /// Counts a row whose organisation's name is not its registered one ([`Self::name_doubts`]).

@@ -331,6 +331,7 @@ impl SubmissionWriter<'_> {
         // Whether each row is on time: judged again for a correction (`rejudge_correction`).
         let mut on_time: Vec<Option<bool>> = rows.iter().map(|r| r.on_time).collect();
         let (mut corrected, mut unchanged) = (false, false);
+        let mut overruled = Vec::new();
         for r in classified {
             let i = usize::try_from(r.i64(0)?)
                 .ok()
@@ -354,6 +355,22 @@ impl SubmissionWriter<'_> {
                 ),
                 _ => RowOutcome::NotOwner { owner: r.text(4)? },
             };
+            // A correction of the unit's own record that would undo an upheld objection's.
+            let outcome = match outcome {
+                RowOutcome::Corrected
+                    if r.opt_text(4)?.as_deref() == Some(unit.as_str())
+                        && r.opt_text(5)?.as_deref() != Some("withdrawn") =>
+                {
+                    match self.overruled(&rows[i])? {
+                        Some(case_id) => {
+                            overruled.push(Val::Int(r.i64(0)?));
+                            RowOutcome::Overruled { case_id }
+                        }
+                        None => RowOutcome::Corrected,
+                    }
+                }
+                o => o,
+            };
             // A kept row's subject has the city's record: known, as on SQLite.
             let linked = r.bool(6)? || matches!(outcome, RowOutcome::KeptLocal { .. });
             corrected |= outcome == RowOutcome::Corrected;
@@ -375,6 +392,14 @@ impl SubmissionWriter<'_> {
                 self.count(&rows[i], &outcome, linked, on_time[i]);
             }
             outcomes[i] = Some(outcome);
+        }
+        // Rows that would undo an upheld objection's correction are not written (below, the
+        // writes read the outcome from the batch's table).
+        if !overruled.is_empty() {
+            self.conn().execute(
+                "UPDATE xy_class SET outcome = 'overruled' WHERE ord = ANY($1::bigint[])",
+                &[Val::Array(overruled)],
+            )?;
         }
         // A repeat of a row refused because the record is another unit's, or ended, is
         // refused for the same reason (as row by row on SQLite), not as a repeat.

@@ -196,6 +196,11 @@ impl SubmissionWriter<'_> {
                 }),
             ),
         };
+        if reason == Some("报送单位更正")
+            && let Some(case_id) = self.overruled(row)?
+        {
+            return Ok((RowOutcome::Overruled { case_id }, None, None));
+        }
         if reason == Some("撤回后重新报送") {
             self.reported_again
                 .push((row.subject.key.clone(), row.record_key.to_vec()));
