@@ -2098,6 +2098,24 @@ fn withdrawing_a_batch_of_unchanged_rows_is_refused_and_the_first_withdraws_them
             "{}",
             ts.name
         );
+        // Sent again as it was, the record stays withdrawn; that batch withdrew nothing and
+        // is not marked withdrawn (it answered 200 with 0 and said 已撤回).
+        let third = dir.path().join("c.csv");
+        std::fs::write(
+            &third,
+            format!("{}\n", std::fs::read_to_string(&first).unwrap()),
+        )
+        .unwrap();
+        let s = import(&ts.store, &rules, &keys, &clock, &third, env, "行政处罚");
+        let sid = s
+            .submission_id
+            .unwrap_or_else(|| panic!("{}: {s:?}", ts.name));
+        match ts.store.withdraw_submission(sid, &w) {
+            Err(store::StoreError::Refused(m)) => {
+                assert!(m.contains("已撤回") && m.contains("无需撤回"), "{m}")
+            }
+            other => panic!("{}: {other:?}", ts.name),
+        }
     }
 }
 

@@ -344,12 +344,31 @@ impl Store {
                     .map(|r| r.i64(0))
                     .transpose()?
                     .unwrap_or(0);
-                if resent > 0 || left.left_corrected_later > 0 {
+                // Rows re-sending records withdrawn or repaired before: they stayed as they were
+                // (a batch of only those was marked withdrawn, having withdrawn nothing).
+                let ended = c
+                    .query_one(
+                        "SELECT COUNT(*) FROM records
+                         WHERE last_submission = $1 AND change NOT IN ('created', 'corrected')",
+                        &[Val::Int(submission_id)],
+                    )?
+                    .map(|r| r.i64(0))
+                    .transpose()?
+                    .unwrap_or(0);
+                {
                     let mut why = Vec::new();
                     if resent > 0 {
                         why.push(format!(
                             "{resent}条与此前批次报送的内容相同（原样重报），未改变任何记录"
                         ));
+                    }
+                    if ended > 0 {
+                        why.push(format!(
+                            "{ended}条是已撤回、已修复或已移出名单的记录，本批次未改变它们"
+                        ));
+                    }
+                    if why.is_empty() && left.left_corrected_later == 0 {
+                        why.push("本批次没有写入任何记录".into());
                     }
                     if left.left_corrected_later > 0 {
                         why.push(format!(
@@ -363,8 +382,15 @@ impl Store {
                         (true, false) => "原批次",
                         _ => "相应批次",
                     };
+                    let tail = if resent > 0 || left.left_corrected_later > 0 {
+                        format!(
+                            "撤回本批次不会撤回它们；如需撤回这些记录，请撤回{whom}或逐条撤回"
+                        )
+                    } else {
+                        "无需撤回".to_string()
+                    };
                     return Err(StoreError::Refused(format!(
-                        "报送批次{submission_id}没有可撤回的记录：其中{}，撤回本批次不会撤回它们；如需撤回这些记录，请撤回{whom}或逐条撤回",
+                        "报送批次{submission_id}没有可撤回的记录：其中{}，{tail}",
                         why.join("，")
                     )));
                 }
