@@ -307,7 +307,7 @@ pub fn webhook_host_unresolved(url: &str) -> Option<String> {
 pub struct Delivery<'a> {
     /// 预警编号（与请求头 X-Xinyong-Alert 相同）。同一预警可能送达不止一次（超时后重试），接收方应按此编号去重；测试消息为0。
     pub alert_id: i64,
-    /// 事件类型：listed、serious_penalty、changed、revoked、exited、penalty_ended，法定代表人的加前缀 legal_rep_；测试消息为 ping。
+    /// 事件类型：listed（列入名单）、serious_penalty（受到严重失信行政处罚）、changed（名单信息变更）、revoked（撤销列入决定）、exited（移出名单）、penalty_ended（处罚信息停止公示）；订阅的组织因其法定代表人的名单变动而收到的，加前缀legal_rep_（如legal_rep_listed）；订阅的自然人因其任法定代表人的组织的名单变动而收到的，加前缀represented_org_（如represented_org_listed）；测试消息为 ping。接收方应接受未列出的新事件类型（按前缀和 event_label 处理），不要因此拒收。
     pub event: &'a str,
     /// 信用主体：名称（统一社会信用代码）。
     pub subject: &'a str,

@@ -396,6 +396,18 @@ async fn every_effect_and_a_delisting(h: Harness) {
     let (_, v) = check(&h, Role::Handling, &x.e, "ZFCG").await;
     assert_eq!(v["verdict"], "clear");
     assert_eq!(v["subject"]["known"], true);
+    // Its snippet asks for no feedback: there is none to give.
+    let snippet = h
+        .get(
+            &format!("/api/v1/checks/{}/snippet", v["check_id"].as_i64().unwrap()),
+            Role::Handling,
+        )
+        .await
+        .text();
+    assert!(
+        snippet.contains("无需反馈") && !snippet.contains("请在业务办结后反馈"),
+        "{snippet}"
+    );
     assert_eq!(v["subject"]["name"], "盐城市戊清白贸易有限公司");
     // A person's ID number never comes back in full.
     let r = h
@@ -1469,6 +1481,24 @@ async fn a_financial_institution_is_warned_about_the_organisations_it_follows() 
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["action"], "unsubscribe");
+    // A retry (the first answer lost on the way) ends the same: not an error, and in the trail.
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions/remove",
+            Role::Financial,
+            json!({"code": x.f}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["action"], "not_subscribed", "{}", r.text());
+    let trail = h.trail("subscription.remove", &x.f);
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.entry.detail.as_deref() == Some("not_subscribed")),
+        "{trail:?}"
+    );
 }
 
 /// F (盐城市己后来列入有限公司) put on the serious list by the unit's file.

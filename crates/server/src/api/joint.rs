@@ -381,10 +381,10 @@ pub(crate) async fn audit_check_read(state: &Shared, ctx: &Ctx, id: i64, ok: boo
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct FeedbackRequest {
-    /// applied（已采取措施）或 not_applicable（不适用，须说明理由）.
+    /// applied（已采取措施）或 not_applicable（不适用，须说明理由）。核查结论为 clear（未发现）的核查无需反馈，反馈会被拒绝。
     pub outcome: String,
     // Measure ids applied (from the check's measures).
-    /// 已采取的措施编号（须为该次核查的适用措施）。
+    /// 已采取的措施编号（须为该次核查的适用措施）。outcome 为 applied 时，未列入的适用措施须在 reason 中逐一说明未采取的原因，否则返回422。同一反馈重复提交返回已登记的反馈（200），与已登记的不同则返回409。
     #[serde(default)]
     pub measures: Vec<String>,
     #[serde(default)]
@@ -786,6 +786,8 @@ pub fn snippet(s: &Shared, c: &store::CheckRow, current: bool) -> ApiResult<Stri
             format!("已反馈：已采取措施（{}）", esc(&fmt_day(f.at)))
         }
         Some(f) => format!("已反馈：不适用（{}）", esc(&fmt_day(f.at))),
+        // Nothing found: there is nothing to feed back (such a check is never pending).
+        None if c.verdict == "clear" => "未发现限制或激励措施，无需反馈".to_string(),
         None => "请在业务办结后反馈措施采取情况".to_string(),
     };
     h.push_str(&format!(
@@ -1982,8 +1984,9 @@ pub struct UnsubscribeRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/subscriptions/remove", summary = "取消订阅", tag = "联合奖惩", security(("token" = [])),
+    description = "取消本单位对一个主体的订阅。可重复调用：本单位未订阅（或已取消）该主体时同样返回200，action 为 not_subscribed。",
     request_body = UnsubscribeRequest,
-    responses((status = 200, description = "已取消订阅", body = ListActionDone),
+    responses((status = 200, description = "已取消订阅（action 为 unsubscribe），或本来就未订阅（action 为 not_subscribed）", body = ListActionDone),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -1995,6 +1998,7 @@ pub async fn unsubscribe(
     let unit = organisation_of(&ctx.principal)?;
     let s = state.clone();
     let entry = audit_entry(&ctx, "subscription.remove", None, "ok", None);
+    let (s2, ctx2) = (state.clone(), ctx.clone());
     let r = write_carrying(&state, &ctx, entry, move |carried| {
         if is_person_key(&req.code) {
             return Err(ApiError::Unprocessable(
@@ -2005,19 +2009,33 @@ pub async fn unsubscribe(
             joint::check::subject_of(&req.code, &s.rules, &s.keys, today(s.clock.now()))?;
         carried.object = Some(shown.clone());
         match s.platform.unsubscribe(&unit, &key, Some(carried)) {
-            Ok(()) => Ok(shown),
+            Ok(()) => Ok((shown, true)),
+            // A retry of a removal that went through (or a code never subscribed): the same
+            // end state, answered as such, as a repeated subscription is; still in the trail.
             Err(store::StoreError::NotFound(_)) => {
-                Err(ApiError::NotFound(format!("本单位未订阅{shown}")))
+                let mut e = carried.clone();
+                e.detail = Some("not_subscribed".into());
+                crate::context::record_first(&s2, &ctx2, e)?;
+                Ok((shown, false))
             }
             Err(e) => Err(e.into()),
         }
     })
     .await;
-    let shown = r?;
+    let (shown, removed) = r?;
     Ok(Json(ListActionDone {
         record_id: shown,
-        action: "unsubscribe".into(),
-        note: String::new(),
+        action: if removed {
+            "unsubscribe"
+        } else {
+            "not_subscribed"
+        }
+        .into(),
+        note: if removed {
+            String::new()
+        } else {
+            "本单位未订阅该主体（或已取消订阅），无需再取消".into()
+        },
     }))
 }
 
