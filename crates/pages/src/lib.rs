@@ -786,6 +786,13 @@ pub struct CasesPage {
     pub frame: Frame,
     pub heading: String,
     pub reminders: Vec<ReminderLine>,
+    /// How many reminders there are in all, which of them this page shows (1-based), and where
+    /// the pages before and after start (`?reminders_from=`).
+    pub reminders_total: i64,
+    pub reminders_first: i64,
+    pub reminders_last: i64,
+    pub reminders_prev: Option<i64>,
+    pub reminders_next: Option<i64>,
     pub open: Vec<CaseLine>,
     pub recent: Vec<CaseLine>,
     pub messages: Vec<MessageLine>,

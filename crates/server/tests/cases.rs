@@ -199,6 +199,16 @@ async fn run(mut h: Harness) {
     // The other item's record withdrawn by its unit: nothing to repair, off the worklist.
     let items = wl["reminders"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{wl}");
+    // Said how many there are, and paged on from an offset (the list stopped at 500, unsaid).
+    assert_eq!(wl["reminders_total"], 2, "{wl}");
+    let rest = h
+        .get("/api/v1/worklist?reminders_from=1", Role::Deciding)
+        .await
+        .json();
+    assert_eq!(rest["reminders"].as_array().unwrap().len(), 1, "{rest}");
+    assert_eq!(rest["reminders"][0], items[1], "{rest}");
+    let page = h.get("/console/cases", Role::Deciding).await.text();
+    assert!(page.contains("共2条，按可修复日期排序"), "{page}");
     let other = items
         .iter()
         .map(|m| m["record_id"].as_str().unwrap().to_string())

@@ -1153,34 +1153,54 @@ impl Store {
         today: NaiveDate,
         limit: i64,
     ) -> Result<Vec<Reminder>, StoreError> {
+        Ok(self.reminders_page(unit, today, limit, 0)?.0)
+    }
+
+    /// [`Store::reminders`] from the `offset`-th on, with how many there are in all (a
+    /// worklist cut at its first page hid the rest, unsaid).
+    pub fn reminders_page(
+        &self,
+        unit: Option<&str>,
+        today: NaiveDate,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Reminder>, i64), StoreError> {
         self.read(|c| {
             // The record, by its id: the subject's key, '-', the record key in lowercase hex.
             let hex = match c.backend() {
                 Backend::Sqlite => "lower(hex(r.record_key))",
                 Backend::Postgres => "encode(r.record_key, 'hex')",
             };
-            c.query(
+            let joined = format!(
+                "FROM reminders m
+                 JOIN records r ON r.subject_key = m.subject_key
+                     AND m.record_id = r.subject_key || '-' || {hex}"
+            );
+            let filter = "WHERE ($1 = '' OR m.unit = $1)
+                   AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.kind = 'repair' AND k.record_id = m.record_id)
+                   AND r.published = $2 AND r.change IN ('created', 'corrected')
+                   AND (r.public_ends IS NULL OR r.public_ends >= $3)";
+            let base = [unit.unwrap_or("").into(), Val::Bool(true), today.into()];
+            let total = c
+                .query_one(&format!("SELECT COUNT(*) {joined} {filter}"), &base)?
+                .map(|r| r.i64(0))
+                .transpose()?
+                .unwrap_or(0);
+            let mut params = base.to_vec();
+            params.extend([Val::Int(limit), Val::Int(offset.max(0))]);
+            let rows = c.query(
                 &format!(
                     "SELECT m.record_id, m.subject_key, m.unit, m.repairable_from, m.pre_review, m.created_at,
                         r.class_code, v.payload
-                     FROM reminders m
-                     JOIN records r ON r.subject_key = m.subject_key
-                         AND m.record_id = r.subject_key || '-' || {hex}
+                     {joined}
                      JOIN record_versions v ON v.subject_key = r.subject_key
                          AND v.record_key = r.record_key AND v.version_no = r.current_version
-                     WHERE ($1 = '' OR m.unit = $1)
-                       AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.kind = 'repair' AND k.record_id = m.record_id)
-                       AND r.published = $3 AND r.change IN ('created', 'corrected')
-                       AND (r.public_ends IS NULL OR r.public_ends >= $4)
-                     ORDER BY m.repairable_from, m.record_id LIMIT $2"
+                     {filter}
+                     ORDER BY m.repairable_from, m.record_id LIMIT $4 OFFSET $5"
                 ),
-                &[
-                    unit.unwrap_or("").into(),
-                    Val::Int(limit),
-                    Val::Bool(true),
-                    today.into(),
-                ],
-            )?
+                &params,
+            )?;
+            let list = rows
             .iter()
             .map(|r| {
                 Ok(Reminder {
@@ -1196,7 +1216,8 @@ impl Store {
                     payload: r.text(7)?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok((list, total))
         })
     }
 

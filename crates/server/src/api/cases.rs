@@ -775,15 +775,25 @@ pub async fn get_file(
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Worklist {
-    /// 已届满最短公示期、平台已预审、主体尚未申请的记录（闹铃式提醒）.
+    /// 已届满最短公示期、平台已预审、主体尚未申请的记录（闹铃式提醒），按可修复日期排序，每次至多500条（从 reminders_from 起）.
     pub reminders: Vec<store::Reminder>,
+    /// 这类记录的总数（可能多于 reminders 中的条数）.
+    pub reminders_total: i64,
     /// 办理中的申请.
     pub open: Vec<store::Case>,
     /// 其中已超过办理时限的.
     pub overdue: Vec<store::Case>,
 }
 
+/// Reminders a worklist lists at a time.
+pub const REMINDERS_SHOWN: i64 = 500;
+
 pub fn worklist_for(state: &Shared, a: &Actor) -> ApiResult<Worklist> {
+    worklist_from(state, a, 0)
+}
+
+/// The worklist with its reminders from the `from`-th on.
+pub fn worklist_from(state: &Shared, a: &Actor, from: i64) -> ApiResult<Worklist> {
     let unit = match a.side {
         Side::Unit => a.unit.clone(),
         _ => None,
@@ -803,25 +813,41 @@ pub fn worklist_for(state: &Shared, a: &Actor) -> ApiResult<Worklist> {
         .filter(|c| c.deadline.is_some_and(|d| d < day))
         .cloned()
         .collect();
-    let reminders = if a.repairs {
-        state.store.reminders(unit.as_deref(), day, 500)?
+    let (reminders, reminders_total) = if a.repairs {
+        state
+            .store
+            .reminders_page(unit.as_deref(), day, REMINDERS_SHOWN, from)?
     } else {
-        Vec::new()
+        (Vec::new(), 0)
     };
     Ok(Worklist {
         reminders,
+        reminders_total,
         open,
         overdue,
     })
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WorklistQuery {
+    /// 提醒列表从第几条起（0起算，每次至多500条）.
+    #[serde(default)]
+    pub reminders_from: u32,
+}
+
 #[utoipa::path(get, path = "/api/v1/worklist", summary = "信用修复与异议工作台", tag = "信用修复与异议", security(("token" = [])),
+    params(WorklistQuery),
     responses((status = 200, description = "本单位的信用修复与异议工作台（市信用办：全市），含逾期事项", body = Worklist),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn worklist(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<Worklist>> {
+pub async fn worklist(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<WorklistQuery>,
+) -> ApiResult<Json<Worklist>> {
     let a = actor(&ctx)?;
     let s = state.clone();
-    let w = blocking(move || worklist_for(&s, &a)).await?;
+    let w = blocking(move || worklist_from(&s, &a, q.reminders_from.into())).await?;
     audit(&state, &ctx, "worklist.read", None, "ok", None).await;
     Ok(Json(w))
 }

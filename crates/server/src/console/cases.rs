@@ -351,15 +351,21 @@ pub async fn object(
     }
 }
 
-pub async fn cases(State(state): State<Shared>, ctx: Ctx) -> Response {
+pub async fn cases(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    crate::body::ApiQuery(q): crate::body::ApiQuery<api::WorklistQuery>,
+) -> Response {
     let (s, c) = (state.clone(), ctx.clone());
+    let from = i64::from(q.reminders_from);
     let r = blocking(move || {
         let a = api::actor(&c)?;
         let day = today(s.clock.now());
         let is_subject = c.principal.role == auth::Role::Subject;
-        let (reminders, open) = if is_subject {
+        let (reminders, total, open) = if is_subject {
             (
                 Vec::new(),
+                0,
                 api::cases_for(
                     &s,
                     &a,
@@ -371,9 +377,10 @@ pub async fn cases(State(state): State<Shared>, ctx: Ctx) -> Response {
                 )?,
             )
         } else {
-            let w = api::worklist_for(&s, &a)?;
-            (w.reminders, w.open)
+            let w = api::worklist_from(&s, &a, from)?;
+            (w.reminders, w.reminders_total, w.open)
         };
+        let shown = reminders.len() as i64;
         let recent = api::cases_for(
             &s,
             &a,
@@ -407,6 +414,11 @@ pub async fn cases(State(state): State<Shared>, ctx: Ctx) -> Response {
                     }
                 })
                 .collect(),
+            reminders_total: total,
+            reminders_first: from + 1,
+            reminders_last: from + shown,
+            reminders_prev: (from > 0).then(|| (from - api::REMINDERS_SHOWN).max(0)),
+            reminders_next: (from + shown < total).then_some(from + shown),
             open: open.iter().map(|k| case_line(&s, k, day)).collect(),
             recent: recent
                 .iter()
