@@ -788,10 +788,6 @@ pub struct Worklist {
 /// Reminders a worklist lists at a time.
 pub const REMINDERS_SHOWN: i64 = 500;
 
-pub fn worklist_for(state: &Shared, a: &Actor) -> ApiResult<Worklist> {
-    worklist_from(state, a, 0)
-}
-
 /// The worklist with its reminders from the `from`-th on.
 pub fn worklist_from(state: &Shared, a: &Actor, from: i64) -> ApiResult<Worklist> {
     let unit = match a.side {
