@@ -261,14 +261,18 @@ fn last_day(month: &str) -> Option<NaiveDate> {
 /// in working days after the month's end (None for a string that is no month).
 pub fn report_deadline(rules: &Rulebook, month: &str) -> Option<NaiveDate> {
     let end = last_day(month)?;
-    let days = rules
+    Some(rules.calendar.add_workdays(end, report_days(rules)).date)
+}
+
+/// The monitored classes' longest time to report a decision, in working days after it.
+fn report_days(rules: &Rulebook) -> u32 {
+    rules
         .monitoring
         .classes
         .iter()
         .filter_map(|c| rules.catalog.class_by_code(c)?.report_working_days)
         .max()
-        .unwrap_or(7);
-    Some(rules.calendar.add_workdays(end, days).date)
+        .unwrap_or(7)
 }
 
 /// Warnings for one unit (or every unit): declared decisions not all reported near or past the
@@ -307,7 +311,12 @@ pub fn warnings(
                 late => format!("报送期限{deadline}，已逾期{late}个工作日"),
             }
         } else {
-            format!("报送期限{deadline}（还剩{left}个工作日）")
+            // The month's last day to report is that of a decision made on its last day: each
+            // decision has its own, and those made earlier may be past theirs already.
+            format!(
+                "月末作出的决定报送期限{deadline}（还剩{left}个工作日）；每件决定须自作出之日起{}个工作日内报送，较早作出的决定可能已逾期",
+                report_days(rules)
+            )
         };
         for l in month_report(store, rules, &month)?.units {
             if unit.is_some_and(|u| u != l.unit) {
@@ -404,7 +413,7 @@ pub fn warnings(
             out.push(Warning {
                 unit: q.0.clone(),
                 message: format!(
-                    "{}近{}天报送{}行，退回{}行，退回率{:.1}%，超过{:.0}%",
+                    "{}近{}天报送{}行，退回{}行，退回率{:.2}%，超过{:.0}%",
                     q.0,
                     w.window_days,
                     q.1,

@@ -382,6 +382,14 @@ fn warnings_name_units_near_the_deadline_and_with_many_rejections() {
                 && w.message.contains("2026-11-10")),
         "{near:?}"
     );
+    // The month's last day to report is not every decision's: said so (a decision of the 11th
+    // was told it had days left when its own seven had passed).
+    assert!(
+        near.iter()
+            .any(|w| w.message.contains("月末作出的决定报送期限2026-11-10")
+                && w.message.contains("自作出之日起7个工作日内报送")),
+        "{near:?}"
+    );
     // A row sent and rejected (a wrong code) is said apart from the rows never sent.
     let s = import_csv(
         &store,
