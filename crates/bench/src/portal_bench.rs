@@ -279,7 +279,7 @@ pub fn run(env: &Env, files: &Files, db: &Path) -> Result<Section> {
     })?;
     let t = Instant::now();
     let report = views::monitoring::month_report(&store, &rules, &month)?;
-    let bytes = views::bulletin::workbook(&report, "通报", "bench").context("workbook")?;
+    let bytes = views::bulletin::workbook(&report, "通报", "bench", None).context("workbook")?;
     let took = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let recount = views::monitoring::month_report_recount(&store, &rules, &month)?;

@@ -40,7 +40,15 @@ pub struct Figures {
     pub accepted: i64,
     pub linked: i64,
     pub on_time: i64,
+    /// Lines summed (a unit's class for a month), and of them those without a self-report: a
+    /// county ranks by its 上报率 taken down by the share of its lines that filed none (a county
+    /// whose units mostly filed nothing ranked first on the one that did).
+    pub lines: i64,
+    pub undeclared: i64,
 }
+
+/// How the bulletin ranks, said in it (from [`Figures::score`]).
+pub const RANKING_METHOD: &str = "排名方法：按上报率、合规率、及时率、关联率四项的平均值从高到低排序；未填报月度自报的事项，上报率按0计（区县的上报率按其未自报事项所占比例折减后计入排名）。";
 
 fn ratio(a: i64, b: i64) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
@@ -64,6 +72,8 @@ impl Figures {
             accepted,
             linked,
             on_time,
+            lines: 1,
+            undeclared: i64::from(produced.is_none()),
         }
     }
     /// 上报率 = reported / produced, over the units that filed a self-report.
@@ -94,15 +104,23 @@ impl Figures {
         self.accepted += o.accepted;
         self.linked += o.linked;
         self.on_time += o.on_time;
+        self.lines += o.lines;
+        self.undeclared += o.undeclared;
     }
     /// The mean of the rates there are, for ranking; a unit that filed no self-report scores 0
-    /// on 上报率 (it must not rank above those that did).
+    /// on 上报率 (it must not rank above those that did), and a county's 上报率 counts in the
+    /// share of its lines that filed one ([`RANKING_METHOD`]).
     pub fn score(&self) -> f64 {
+        let declared_share = if self.lines > 0 {
+            (self.lines - self.undeclared) as f64 / self.lines as f64
+        } else {
+            1.0
+        };
         let rates: Vec<f64> = [
             if self.produced.is_none() {
                 Some(0.0)
             } else {
-                self.reporting_rate()
+                self.reporting_rate().map(|r| r * declared_share)
             },
             self.compliance_rate(),
             self.timeliness_rate(),
@@ -337,6 +355,20 @@ mod tests {
         // More reported than declared is 100%, not more.
         let over = Figures::of_unit(Some(3), 4, 4, 4, 4);
         assert_eq!(over.reporting_rate(), Some(1.0));
+        // A county whose lines mostly filed nothing ranks below one whose lines all filed and
+        // fell a little short.
+        let mut silent = Figures::default();
+        silent.add(&Figures::of_unit(Some(4), 4, 4, 4, 4));
+        for _ in 0..5 {
+            silent.add(&Figures::of_unit(None, 4, 4, 4, 4));
+        }
+        assert_eq!(silent.reporting_rate(), Some(1.0));
+        assert_eq!((silent.lines, silent.undeclared), (6, 5));
+        let mut honest = Figures::default();
+        for _ in 0..6 {
+            honest.add(&Figures::of_unit(Some(5), 4, 4, 4, 4));
+        }
+        assert!(silent.score() < honest.score());
         // A county: what the unit that filed nothing reported does not count toward the 上报率
         // of the one that did.
         let mut county = Figures::default();

@@ -463,6 +463,8 @@ pub struct Monitoring {
 /// One issued version of a month's bulletin.
 #[derive(Debug, Clone)]
 pub struct IssuedLine {
+    /// A later version replaced it.
+    pub superseded: bool,
     pub id: i64,
     pub version: i64,
     pub at: String,
@@ -510,6 +512,9 @@ pub struct BulletinCounty {
 #[derive(Template)]
 #[template(path = "console/bulletin.html")]
 pub struct Bulletin {
+    /// The month's latest issued version, when there is one: what to say above the live
+    /// figures, and the issued file's address.
+    pub issued: Option<(String, String)>,
     pub title: String,
     pub month: String,
     pub summary: String,

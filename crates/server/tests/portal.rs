@@ -1400,6 +1400,45 @@ async fn an_issued_bulletin_stays_as_issued() {
             "{name}: the corrected bulletin has the new figures"
         );
         assert_eq!(both[0].reason.as_deref(), Some("补报一件迟报处罚"));
+        // The issued file says which version it is and what it replaces, wherever it goes.
+        let v2 = h
+            .get(
+                &format!("/console/bulletin/issued/{}", both[0].bulletin_id),
+                Role::Admin,
+            )
+            .await;
+        let line = {
+            use calamine::Reader;
+            let mut wb: calamine::Xlsx<_> =
+                calamine::Xlsx::new(std::io::Cursor::new(v2.body.clone())).unwrap();
+            let sheet = wb.worksheet_range("通报").unwrap();
+            sheet
+                .rows()
+                .flatten()
+                .map(|c| c.to_string())
+                .find(|c| c.starts_with("印发版本"))
+                .unwrap_or_default()
+        };
+        assert!(
+            line.contains("第2版")
+                && line.contains("替代第1版")
+                && line.contains("补报一件迟报处罚"),
+            "{name}: {line}"
+        );
+        // The printed page is live figures, and says so once the month is issued.
+        let print = h
+            .get("/console/bulletin?month=2026-06", Role::Admin)
+            .await
+            .text();
+        assert!(
+            print.contains("印发第2版") && print.contains("本页为实时数据"),
+            "{name}: {print}"
+        );
+        let page = h
+            .get("/console/monitoring?month=2026-06", Role::Admin)
+            .await
+            .text();
+        assert!(page.contains("第1版（已被更正版替代）"), "{name}");
         assert_eq!(
             h.trail(
                 "bulletin.issue",

@@ -137,6 +137,7 @@ pub fn county_cells(r: &MonthReport) -> Vec<Vec<String>> {
                 c.units.to_string(),
                 f.produced
                     .map_or_else(|| "未自报".into(), |p| p.to_string()),
+                f.undeclared.to_string(),
                 f.reported.to_string(),
                 f.accepted.to_string(),
                 f.linked.to_string(),
@@ -150,11 +151,12 @@ pub fn county_cells(r: &MonthReport) -> Vec<Vec<String>> {
         .collect()
 }
 
-pub const COUNTY_HEADERS: [&str; 12] = [
+pub const COUNTY_HEADERS: [&str; 13] = [
     "排名",
     "区县",
     "单位数",
     "自报作出",
+    "未自报事项",
     "报送",
     "入库",
     "关联",
@@ -168,7 +170,16 @@ pub const COUNTY_HEADERS: [&str; 12] = [
 /// The bulletin workbook's bytes.
 /// The month's 通报 workbook; `as_of` (the time the figures were read, Beijing) is printed in
 /// it, for the figures move when a unit sends, corrects or withdraws records later.
-pub fn workbook(r: &MonthReport, title: &str, as_of: &str) -> Result<Vec<u8>, XlsxError> {
+///
+/// `issue`: for a version being issued, the line that says which (version, time, by whom, and
+/// for a correction why and which version it replaces), written under the title, so that the
+/// file says what it is wherever it is forwarded.
+pub fn workbook(
+    r: &MonthReport,
+    title: &str,
+    as_of: &str,
+    issue: Option<&str>,
+) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
     let head = Format::new().set_bold().set_font_size(14);
@@ -187,10 +198,14 @@ pub fn workbook(r: &MonthReport, title: &str, as_of: &str) -> Result<Vec<u8>, Xl
             2,
             0,
             format!(
-                "数据截至：{as_of}（北京时间）；规则版本：{}",
-                r.rule_version
+                "数据截至：{as_of}（北京时间）；规则版本：{}。{}",
+                r.rule_version,
+                domain::monitoring::RANKING_METHOD
             ),
         )?;
+        if let Some(line) = issue {
+            ws.write_string_with_format(3, 0, line, &bold)?;
+        }
         ws.write_string_with_format(4, 0, "区县排名", &bold)?;
         let next = table(ws, 5, &COUNTY_HEADERS, &county_cells(r), &bold)?;
         let below = r.below();

@@ -266,9 +266,13 @@ fn bulletin_equals_a_recount_from_the_records() {
             }
             months_with_data += 1;
             // The workbook's ranking sheet says what the recount says, line by line.
-            let bytes =
-                views::bulletin::workbook(&report, &format!("{month}通报"), "2026-12-01 09:00")
-                    .unwrap();
+            let bytes = views::bulletin::workbook(
+                &report,
+                &format!("{month}通报"),
+                "2026-12-01 09:00",
+                None,
+            )
+            .unwrap();
             let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
             let cover = wb.worksheet_range("通报").unwrap();
             assert!(

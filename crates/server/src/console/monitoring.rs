@@ -55,7 +55,7 @@ fn summary(r: &MonthReport) -> String {
         )
     };
     format!(
-        "{}：自报作出{}件，报送{}件{counted}，入库{}件，关联{}件，按时{}件；上报率{}，合规率{}，及时率{}，关联率{}。",
+        "{}：自报作出{}件，报送{}件{counted}，入库{}件，关联{}件，按时{}件；上报率{}，合规率{}，及时率{}，关联率{}。{}",
         r.month,
         t.produced.unwrap_or(0),
         t.reported,
@@ -66,6 +66,7 @@ fn summary(r: &MonthReport) -> String {
         bulletin::pct(t.compliance_rate()),
         bulletin::pct(t.timeliness_rate()),
         bulletin::pct(t.link_rate()),
+        domain::monitoring::RANKING_METHOD,
     )
 }
 
@@ -144,7 +145,10 @@ pub async fn monitoring(
                 s.platform
                     .bulletins(&month)?
                     .into_iter()
-                    .map(|b| pages::IssuedLine {
+                    .enumerate()
+                    .map(|(i, b)| pages::IssuedLine {
+                        // Listed latest first: every other version has been replaced.
+                        superseded: i > 0,
                         id: b.bulletin_id,
                         version: b.version,
                         at: fmt_time(b.issued_at),
@@ -368,7 +372,21 @@ pub async fn bulletin_page(
     let r = blocking(move || {
         let month = month_of(&s, &q.month)?;
         let report = month_report(&s.store, &s.rules, &month)?;
+        // Once issued, the printed page is not the issued text: said above the title, with
+        // the issued file's link (the figures here move with every later report).
+        let issued = s.platform.bulletins(&month)?.into_iter().next().map(|b| {
+            (
+                format!(
+                    "本月通报已于{}印发第{}版（通报文件SM3：{}）。本页为实时数据，可能与印发版不同；正式文本以印发版为准。",
+                    fmt_time(b.issued_at),
+                    b.version,
+                    b.sm3
+                ),
+                format!("/console/bulletin/issued/{}", b.bulletin_id),
+            )
+        });
         Ok(pages::Bulletin {
+            issued,
             title: bulletin_title(&month),
             summary: format!(
                 "{}目标：上报率、合规率、及时率均为{}。",
@@ -427,7 +445,7 @@ pub async fn bulletin_xlsx(
             .format("%Y-%m-%d %H:%M")
             .to_string();
         let report = month_report(&s.store, &s.rules, &month)?;
-        let bytes = bulletin::workbook(&report, &bulletin_title(&month), &as_of)
+        let bytes = bulletin::workbook(&report, &bulletin_title(&month), &as_of, None)
             .map_err(ApiError::internal)?;
         Ok((month, bytes))
     })
@@ -494,8 +512,23 @@ fn issue(
     let as_of = domain::clock::beijing(now)
         .format("%Y-%m-%d %H:%M")
         .to_string();
-    let workbook =
-        bulletin::workbook(&report, &bulletin_title(&month), &as_of).map_err(ApiError::internal)?;
+    // The version this will be (two issued at once cannot both take it: the store refuses the
+    // second), said in the file itself.
+    let prior = s.platform.bulletins(&month)?;
+    let version = prior.first().map_or(1, |b| b.version + 1);
+    let mut line = format!(
+        "印发版本：第{version}版；印发时间：{as_of}（北京时间）；印发人：{}",
+        super::pages_impl::actor_named(&s.platform, &c.principal.actor())
+    );
+    if let Some(last) = prior.first() {
+        line.push_str(&format!(
+            "；本版替代第{}版（{}印发），更正理由：{reason}",
+            last.version,
+            fmt_time(last.issued_at)
+        ));
+    }
+    let workbook = bulletin::workbook(&report, &bulletin_title(&month), &as_of, Some(&line))
+        .map_err(ApiError::internal)?;
     let sm3 = crypto::sm3_hex(&workbook);
     let issued = s.platform.issue_bulletin(
         &store::NewBulletin {
