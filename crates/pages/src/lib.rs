@@ -107,6 +107,8 @@ pub struct SubmissionPage {
     pub corrected: u64,
     pub unchanged: u64,
     pub linked: u64,
+    /// Rows whose ID number was judged suspect (counted as not linked).
+    pub suspect: u64,
     pub on_time: u64,
     pub rejected_rows: Vec<RejectedRow>,
     pub more_rejected: bool,
@@ -135,6 +137,8 @@ pub struct AcceptedEntry {
     pub now: String,
     /// Whether the unit may withdraw it from here (its current version, not withdrawn).
     pub withdrawable: bool,
+    /// Why the row's ID number is suspect (empty: it is not).
+    pub id_note: String,
 }
 
 #[derive(Template)]

@@ -3879,3 +3879,50 @@ async fn officers_read_a_whole_file_in_the_console() {
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{role}");
     }
 }
+
+/// A batch's page says which rows' ID numbers were judged suspect and why (they count as not
+/// linked, and the unit saw its 关联 fall with no reason given on the page).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_page_names_its_suspect_id_numbers() {
+    let h = harness();
+    let csv = unit_penalty_csv(
+        &h.state,
+        &[
+            (
+                "李建华",
+                "自然人",
+                "320904200003150617",
+                "盐环罚〔2026〕61号",
+            ),
+            (
+                "王小明",
+                "自然人",
+                "320902198503151234",
+                "盐环罚〔2026〕62号",
+            ),
+        ],
+    );
+    let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &csv));
+    assert_eq!((s.accepted, s.suspect), (2, 1), "{s:?}");
+    let page = h
+        .get(
+            &format!("/console/submissions/{}", s.submission_id.unwrap()),
+            Role::Reporter,
+        )
+        .await
+        .text();
+    assert!(page.contains("另有1行证件号码存疑，计为未关联"), "{page}");
+    let row = page
+        .split("<tr>")
+        .find(|r| r.contains("盐环罚〔2026〕61号"))
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(
+        row.contains("证件号码存疑：行政区划代码320904在2000年未启用"),
+        "{row}"
+    );
+    let other = page
+        .split("<tr>")
+        .find(|r| r.contains("盐环罚〔2026〕62号"))
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(!other.contains("存疑"), "{other}");
+}

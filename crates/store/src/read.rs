@@ -253,9 +253,10 @@ impl Store {
         self.read(|c| {
             c.query(
                 "SELECT v.row_no, v.subject_key, v.record_key, v.change, v.payload, v.decided_on,
-                        r.change, r.current_version = v.version_no
+                        r.change, r.current_version = v.version_no, v.id_suspect, s.id_note
                  FROM record_versions v
                  JOIN records r ON r.subject_key = v.subject_key AND r.record_key = v.record_key
+                 LEFT JOIN subjects s ON s.subject_key = v.subject_key
                  WHERE v.submission_id = $1 ORDER BY v.row_no LIMIT $2",
                 &[Val::Int(submission_id), Val::Int(limit)],
             )?
@@ -266,8 +267,10 @@ impl Store {
                         row_no: r.i64(0)?,
                         record_id: record_id(&r.text(1)?, &r.bytes(2)?),
                         change: r.text(3)?,
-                        id_suspect: false,
-                        id_note: None,
+                        // Why a person's row did not link (a number whose area code was not in
+                        // use in its birth year…), for the unit's batch page.
+                        id_suspect: r.bool(8)?,
+                        id_note: r.bool(8)?.then(|| r.opt_text(9)).transpose()?.flatten(),
                     },
                     payload: r.text(4)?,
                     decided_on: r.opt_date(5)?,

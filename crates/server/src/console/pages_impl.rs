@@ -950,6 +950,7 @@ pub async fn submission(
             corrected: sub.counts.corrected,
             unchanged: sub.counts.unchanged,
             linked: sub.counts.linked,
+            suspect: sub.counts.suspect,
             on_time: sub.counts.on_time,
             rejected_rows: rejected
                 .iter()
@@ -1057,6 +1058,14 @@ fn accepted_entries(
                 },
                 now: now.into(),
                 withdrawable: e.current && !ended,
+                id_note: if e.row.id_suspect {
+                    e.row
+                        .id_note
+                        .clone()
+                        .unwrap_or_else(|| "证件号码存疑".into())
+                } else {
+                    String::new()
+                },
             }
         })
         .collect()
