@@ -2175,6 +2175,23 @@ async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
             .any(|t| t.name == "银行系统" && t.subject_key.as_deref() == Some(BANK)),
         "the console's token carries the bank's code"
     );
+    // Its entry says whose it is and for how long (it said the name and role only).
+    let entries = tokio::task::block_in_place(|| {
+        h.state.platform.audit_search(&store::AuditQuery {
+            action: Some("token.create".into()),
+            limit: 10,
+            ..Default::default()
+        })
+    })
+    .unwrap();
+    assert!(
+        entries.iter().any(|e| e
+            .entry
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains(&format!("subject={BANK}")) && d.contains("days=30"))),
+        "{entries:?}"
+    );
     // Without an authorisation the institution sees what the public sees.
     assert_eq!(h.get(&file, Role::Financial).await.status, StatusCode::OK);
     assert!(full_reads().is_empty());

@@ -152,10 +152,11 @@ pub async fn create_token(
         None,
         "ok",
         Some(format!(
-            "name={} role={} unit={}",
+            "name={} role={} unit={} days={}",
             req.name,
             req.role,
-            req.unit.as_deref().unwrap_or("-")
+            req.unit.as_deref().unwrap_or("-"),
+            req.days.map_or_else(|| "-".to_string(), |d| d.to_string())
         )),
     );
     let r = write_carrying(&state, &ctx, entry, move |carried| {

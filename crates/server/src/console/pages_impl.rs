@@ -1307,7 +1307,13 @@ pub async fn create_account(
         "account.create",
         Some(format!("account:{}", f.username)),
         "ok",
-        Some(format!("role={role}")),
+        // Whose account it is, as the API's entry says (a reviewer of the trail read only the
+        // role).
+        Some(format!(
+            "role={role} unit={} subject={}",
+            req.unit.as_deref().unwrap_or("-"),
+            req.subject.as_deref().unwrap_or("-")
+        )),
     );
     let r = write_carrying(&state, &ctx, entry, move |carried| {
         manage::office_creates_account(&s, &r2, &actor, carried)
@@ -1514,7 +1520,13 @@ pub async fn create_token(
         "token.create",
         None,
         "ok",
-        Some(format!("name={} role={role}", f.name)),
+        Some(format!(
+            "name={} role={role} unit={} subject={} days={}",
+            f.name,
+            req.unit.as_deref().unwrap_or("-"),
+            req.subject.as_deref().unwrap_or("-"),
+            f.days
+        )),
     );
     let r = write_carrying(&state, &ctx, entry, move |carried| {
         manage::office_creates_token(&s, &r2, &actor, carried)
@@ -1820,7 +1832,7 @@ pub(crate) const ACTION_LABELS: &[(&str, &str)] = &[
     ("authorisation.grant", "授权金融机构查询"),
     ("authorisation.revoke", "撤回信易贷授权"),
     ("case.escalate", "督办逾期办件"),
-    ("cases.escalate", "督办逾期办件"),
+    ("cases.escalate", "扫描逾期办件（定时任务）"),
     ("case.file.read", "查看证明材料"),
     ("case.file.upload", "上传证明材料"),
     ("case.forward", "转送认定单位"),
@@ -1829,7 +1841,7 @@ pub(crate) const ACTION_LABELS: &[(&str, &str)] = &[
     ("case.share", "共享修复结果"),
     ("commitment.lapse", "申请未获准或撤回，承诺终止"),
     ("repair.scan", "扫描可修复记录"),
-    ("repair.share", "共享修复结果"),
+    ("repair.share", "共享修复结果（定时任务）"),
     ("list.expire", "名单到期移出"),
     ("quality.read", "查看数据质量"),
     ("records.decision_keys", "补记决定书键"),
