@@ -676,6 +676,8 @@ pub struct Batches {
 #[template(path = "console/quality.html")]
 pub struct QualityPage {
     pub frame: Frame,
+    /// The catalog classes with a time to report, and theirs (行政处罚：7个工作日、…).
+    pub timed: String,
     pub units: Vec<Vec<String>>,
     pub one_code: Vec<ConflictRow>,
     pub one_name: Vec<ConflictRow>,

@@ -1134,6 +1134,13 @@ async fn the_office_reads_data_quality_and_code_conflicts_in_the_console() {
         "{t}"
     );
     assert!(t.contains(UNIT) && t.contains("入库率"), "{t}");
+    // Which classes count as on time, from the catalog (list batches counted; the note said
+    // only licences and penalties did).
+    assert!(
+        t.contains("严重失信主体名单：决定后7个工作日内")
+            && t.contains("行政处罚：决定后7个工作日内"),
+        "{t}"
+    );
     let r = h.get("/console/quality", Role::Reporter).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 

@@ -976,6 +976,17 @@ pub async fn quality(State(state): State<Shared>, ctx: Ctx) -> Response {
             })
             .collect();
         Ok(pages::QualityPage {
+            timed: s
+                .rules
+                .catalog
+                .classes
+                .iter()
+                .filter_map(|c| {
+                    c.report_working_days
+                        .map(|d| format!("{}：决定后{d}个工作日内", c.name))
+                })
+                .collect::<Vec<_>>()
+                .join("、"),
             frame: frame(&c, "数据质量与重错码", "/console/quality"),
             truncated: one_code.len() as i64 >= CONFLICTS_SHOWN
                 || one_name.len() as i64 >= CONFLICTS_SHOWN,
