@@ -161,6 +161,9 @@ pub struct AccountRow {
     pub subject: String,
     pub created: String,
     pub status: String,
+    /// When it last logged in (从未登录), and when its password was set (with failures since).
+    pub last_login: String,
+    pub password_set: String,
     pub disabled: bool,
     /// The office may disable it (not the auditor's: the command line does).
     pub manageable: bool,

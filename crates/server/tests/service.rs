@@ -1013,9 +1013,28 @@ async fn login_lockout_csrf_and_forced_password_change() {
             )))
             .unwrap()
     };
+    // Before it logs in, the office's list says it never has (a review of dormant accounts
+    // had no last login to go by).
+    let row = |page: &str| -> String {
+        page.split("<tr>")
+            .find(|r| r.contains("zhangsan"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let before = h.get("/console/accounts", Role::Admin).await.text();
+    assert!(row(&before).contains("从未登录"), "{}", row(&before));
     let r = h.send(login(created.initial_password.clone())).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.headers[header::LOCATION], "/console/password");
+    let after = h.get("/console/accounts", Role::Admin).await.text();
+    let at = domain::clock::beijing(h.state.clock.now())
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    assert!(
+        !row(&after).contains("从未登录") && row(&after).contains(&at),
+        "{}",
+        row(&after)
+    );
     let cookie = r.headers[header::SET_COOKIE].to_str().unwrap().to_string();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
     let secret = cookie

@@ -164,6 +164,12 @@ const PLATFORM: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/1010_last_failed_login.sql"),
         postgres: include_str!("../migrations/postgres/1010_last_failed_login.sql"),
     },
+    Migration {
+        version: 1011,
+        name: "last_login",
+        sqlite: include_str!("../migrations/sqlite/1011_last_login.sql"),
+        postgres: include_str!("../migrations/postgres/1011_last_login.sql"),
+    },
 ];
 
 /// Which schema a store holds. On PostgreSQL both live in one schema; on SQLite in two files.

@@ -30,6 +30,9 @@ pub struct Account {
     // When the password was last set (by its holder or an administrator).
     /// 密码最近一次设置的时间（本人修改或管理员重置）。
     pub password_changed_at: Option<DateTime<Utc>>,
+    // When it last logged in (none since it was made, or since migration 1011).
+    /// 最近一次登录的时间（创建后尚未登录为空）。
+    pub last_login_at: Option<DateTime<Utc>>,
 }
 
 /// What [`Store::login_attempt`] made of one attempt.
@@ -203,7 +206,7 @@ pub struct AuditQuery {
 
 const ACCOUNT_COLUMNS: &str = "account_id, username, display_name, role, unit, subject_key,
     password_hash, must_change, failed_logins, locked_until, created_at, created_by, disabled_at,
-    password_changed_at";
+    password_changed_at, last_login_at";
 
 fn opt_time(r: &Row, i: usize) -> Result<Option<DateTime<Utc>>, StoreError> {
     match r.get(i) {
@@ -228,6 +231,7 @@ fn account_from(r: &Row) -> Result<Account, StoreError> {
         created_by: r.text(11)?,
         disabled_at: opt_time(r, 12)?,
         password_changed_at: opt_time(r, 13)?,
+        last_login_at: opt_time(r, 14)?,
     })
 }
 
@@ -537,6 +541,19 @@ impl Store {
             c.execute(
                 "UPDATE accounts SET must_change = $2 WHERE account_id = $1",
                 &[Val::Int(id), Val::Bool(true)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// A login with the right password: the failures reset (as `login_succeeded`), and when
+    /// it was kept for the office's review of dormant accounts.
+    pub fn logged_in(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $2
+                 WHERE account_id = $1",
+                &[Val::Int(id), at.into()],
             )?;
             Ok(())
         })

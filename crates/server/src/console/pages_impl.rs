@@ -290,7 +290,7 @@ pub async fn login(
             Some(_) if !right => return Ok(Err(Refused::BadPassword { locked_until: None })),
             Some(_) => {}
         }
-        s.platform.login_succeeded(a.account_id)?;
+        s.platform.logged_in(a.account_id, s.clock.now())?;
         // A password older than the policy allows is changed before anything else (GB/T
         // 22239-2019 8.1.4.1 a): 身份鉴别信息…定期更换); one never set since the account was
         // made counts from then. Marked on the account, so that every page but the password's
@@ -1227,6 +1227,18 @@ async fn accounts_page(
                         (None, None) if a.must_change => "正常（待首次修改密码）".into(),
                         (None, None) => "正常".into(),
                     },
+                    // What a review of dormant accounts reads (等保: 多余的、过期的账户).
+                    last_login: a.last_login_at.map_or_else(|| "从未登录".into(), fmt_time),
+                    password_set: format!(
+                        "{}{}",
+                        domain::clock::beijing(a.password_changed_at.unwrap_or(a.created_at))
+                            .format("%Y-%m-%d"),
+                        if a.failed_logins > 0 {
+                            format!("；连续输错{}次", a.failed_logins)
+                        } else {
+                            String::new()
+                        }
+                    ),
                     disabled: a.disabled_at.is_some(),
                     // Not one's own account: the office cannot stop itself working.
                     manageable: own != format!("user:{}", a.username)
