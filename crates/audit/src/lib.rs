@@ -969,6 +969,7 @@ mod tests {
                 entries: vec![format!("r{i}")],
                 suppressed: vec![],
                 rule_version: "v1".into(),
+                reference: i.is_multiple_of(2).then(|| format!("BJ{i}")),
             };
             let mut ids = Vec::new();
             for size in [1, 37, 5] {
@@ -1172,6 +1173,7 @@ mod tests {
             entries: vec![],
             suppressed: vec![],
             rule_version: "v1".into(),
+            reference: None,
         };
         let threads: Vec<_> = [("a", a.clone()), ("b", b.clone())]
             .into_iter()

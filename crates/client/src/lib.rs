@@ -85,6 +85,9 @@ pub struct Answer {
     pub subject: Subject,
     pub measures: Vec<Measure>,
     pub entries: Vec<Entry>,
+    /// The same check as one made before under the same 办件编号 (nothing new recorded).
+    #[serde(default)]
+    pub repeated: bool,
 }
 
 impl Answer {
@@ -215,11 +218,23 @@ impl Client {
 
     /// Checks a subject (统一社会信用代码 or ID number) for a matter (code or name).
     pub fn check(&self, code: &str, matter: &str) -> Result<Answer, ClientError> {
-        let text = self.call(
-            "POST",
-            "/api/v1/checks",
-            Some(json!({"code": code, "matter": matter, "channel": "embedded"})),
-        )?;
+        self.check_case(code, matter, None)
+    }
+
+    /// [`Client::check`] for the approval system's case `reference` (办件编号): recorded with
+    /// the check, and a retry under the same number (a timeout) answers with the same check
+    /// (`repeated`) instead of recording a second one.
+    pub fn check_case(
+        &self,
+        code: &str,
+        matter: &str,
+        reference: Option<&str>,
+    ) -> Result<Answer, ClientError> {
+        let mut body = json!({"code": code, "matter": matter, "channel": "embedded"});
+        if let Some(r) = reference {
+            body["reference"] = json!(r);
+        }
+        let text = self.call("POST", "/api/v1/checks", Some(body))?;
         serde_json::from_str(&text).map_err(|e| ClientError::Decode(e.to_string()))
     }
 

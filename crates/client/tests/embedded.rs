@@ -88,6 +88,12 @@ async fn an_approval_system_checks_shows_and_reports_back() {
                 .any(|m| m.id == "CJ-ZFCG-01" && m.basis.contains("政府采购法"))
         );
         assert_eq!(answer.entries[0].decision_no, "信1号");
+        assert!(!answer.repeated);
+        // A case's check retried under its 办件编号 is the same check.
+        let first = c.check_case(&a, "ZFCG", Some("CG-2026-7")).unwrap();
+        let retry = c.check_case(&a, "ZFCG", Some("CG-2026-7")).unwrap();
+        assert_ne!(first.check_id, answer.check_id);
+        assert_eq!((retry.check_id, retry.repeated), (first.check_id, true));
         let html = c.snippet(answer.check_id).unwrap();
         assert!(
             html.contains("禁止")

@@ -124,6 +124,13 @@ pub struct CheckResult {
     // Measures version and rule digest the verdict came from.
     /// 得出结论所依据的措施清单版本和规则摘要。
     pub rule_version: String,
+    // The calling system's number for the matter, as it gave it.
+    /// 业务系统的办件编号（请求中提供 reference 时原样返回，否则为空）。
+    pub reference: Option<String>,
+    // A retry: this unit checked the same subject for the same matter under the same number
+    // before; `check_id` is that check's, and nothing new was recorded.
+    /// 为 true 时，本单位此前已以同一办件编号（reference）对同一主体、同一事项核查过：check_id 为那次核查的编号，本次未另行记录、无需另行反馈（结论按当前数据重新得出）。
+    pub repeated: bool,
 }
 
 /// What a check needs to know about a subject that is not on any list: its name and kind.
@@ -483,6 +490,8 @@ impl Checker<'_> {
             entries,
             suppressed,
             rule_version: format!("{}/{}", book.version, self.rules.digest),
+            reference: None,
+            repeated: false,
         }
     }
 }
@@ -531,6 +540,7 @@ impl CheckResult {
                 .map(|s| s.record_id.clone())
                 .collect(),
             rule_version: self.rule_version.clone(),
+            reference: None,
         }
     }
 }

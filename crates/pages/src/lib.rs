@@ -620,6 +620,8 @@ pub struct CheckPage {
     pub id: i64,
     pub subject: String,
     pub matter: String,
+    /// The business system's 办件编号 (empty: none given).
+    pub reference: String,
     pub verdict: String,
     /// CSS class of the verdict banner: clear, incentive, review, forbid.
     pub tone: String,

@@ -4581,3 +4581,79 @@ async fn the_measures_book_is_readable_in_the_console() {
         );
     }
 }
+
+/// A retry of a check under the same 办件编号 (the first answer lost on the way) is answered with
+/// the check recorded then, not a second one owed feedback (two pending checks for one matter
+/// lowered the unit's 反馈率); another subject under the same number is a check of its own.
+async fn a_retried_check_with_its_reference_is_the_same_check(h: Harness) {
+    let x = city(&h);
+    let ask = |code: &str, reference: &str| {
+        h.post_json(
+            "/api/v1/checks",
+            Role::Handling,
+            json!({"code": code, "matter": "XZXK", "reference": reference}),
+        )
+    };
+    let first = ask(&x.a, "SP-2026-0001").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    let first = first.json();
+    assert_eq!(first["repeated"], false, "{first}");
+    assert_eq!(first["reference"], "SP-2026-0001");
+    assert_ne!(first["verdict"], "clear", "{first}");
+    let id = first["check_id"].as_i64().unwrap();
+    let again = ask(&x.a, " SP-2026-0001 ").await.json();
+    assert_eq!(again["check_id"], id, "{again}");
+    assert_eq!(again["repeated"], true, "{again}");
+    assert_eq!(again["verdict"], first["verdict"]);
+    assert_eq!(h.trail("check.repeat", &format!("check:{id}")).len(), 1);
+    // One check waits for feedback, and it carries the number.
+    let pending = h
+        .get("/api/v1/checks?pending=true", Role::Handling)
+        .await
+        .json();
+    let mine: Vec<&Value> = pending
+        .as_array()
+        .unwrap_or_else(|| panic!("{pending}"))
+        .iter()
+        .filter(|c| c["reference"] == "SP-2026-0001")
+        .collect();
+    assert_eq!(mine.len(), 1, "{pending}");
+    assert_eq!(mine[0]["check_id"], id);
+    // The same number for the legal representative is another check; without a number, each
+    // check is its own.
+    let rep = ask(&x.p, "SP-2026-0001").await.json();
+    assert_ne!(rep["check_id"], id, "{rep}");
+    assert_eq!(rep["repeated"], false);
+    let (_, plain) = check(&h, Role::Handling, &x.a, "XZXK").await;
+    assert_ne!(plain["check_id"], id, "{plain}");
+    // Another unit's officer with the same number makes its own check.
+    let other = h.token_for(Role::Handling, OTHER_UNIT);
+    let theirs = h
+        .send_as(
+            &other,
+            Method::POST,
+            "/api/v1/checks",
+            Some(json!({"code": x.a, "matter": "XZXK", "reference": "SP-2026-0001"})),
+        )
+        .await;
+    assert_ne!(theirs.json()["check_id"], id, "{}", theirs.text());
+    // A number too long is refused, saying so.
+    let long = ask(&x.a, &"9".repeat(65)).await;
+    assert_eq!(
+        long.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        long.text()
+    );
+    assert!(long.text().contains("办件编号"), "{}", long.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_check_with_its_reference_is_the_same_check_on_sqlite() {
+    a_retried_check_with_its_reference_is_the_same_check(harness()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_check_with_its_reference_is_the_same_check_on_postgres() {
+    a_retried_check_with_its_reference_is_the_same_check(pg_harness().await).await;
+}

@@ -37,6 +37,9 @@ pub struct CheckRow {
     /// 因例外标记而不计为命中的名单记录编号。
     pub suppressed: Vec<String>,
     pub rule_version: String,
+    // The calling system's number for the matter (办件编号), when it gave one.
+    /// 业务系统的办件编号（核查时提供的 reference；未提供为空）。
+    pub reference: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -242,7 +245,7 @@ fn list_json(v: &[String]) -> String {
 
 const CHECK_COLUMNS: &str =
     "check_id, checked_at, actor, unit, channel, batch_id, subject_key, subject_label,
-    matter, verdict, measures, entries, suppressed, rule_version";
+    matter, verdict, measures, entries, suppressed, rule_version, reference";
 
 fn check_from(r: &Row) -> Result<CheckRow, StoreError> {
     Ok(CheckRow {
@@ -260,6 +263,7 @@ fn check_from(r: &Row) -> Result<CheckRow, StoreError> {
         entries: json_list(&r.text(11)?),
         suppressed: json_list(&r.text(12)?),
         rule_version: r.text(13)?,
+        reference: r.opt_text(14)?,
     })
 }
 
@@ -444,6 +448,32 @@ impl Store {
     /// A unit's checks (or all), newest first.
     pub fn checks(&self, unit: Option<&str>, limit: i64) -> Result<Vec<CheckRow>, StoreError> {
         self.checks_page(unit, false, None, limit)
+    }
+
+    /// The check `unit` recorded under the calling system's number `reference` for the same
+    /// subject and matter, if any (the first): a retry is answered with it.
+    pub fn check_by_reference(
+        &self,
+        unit: &str,
+        reference: &str,
+        subject_key: &str,
+        matter: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                "SELECT MIN(check_id) FROM checks WHERE unit = $1 AND reference = $2
+                    AND subject_key = $3 AND matter = $4",
+                &[
+                    unit.into(),
+                    reference.into(),
+                    subject_key.into(),
+                    matter.into(),
+                ],
+            )?
+            .map(|r| r.opt_i64(0))
+            .transpose()
+            .map(Option::flatten)
+        })
     }
 
     /// A page of the single checks (newest first) of `unit` (every unit's for None) numbered
@@ -1282,9 +1312,9 @@ fn name_checks(audit: &mut [crate::NewAuditEntry], ids: &[i64]) {
 }
 
 const CHECK_INSERT_COLUMNS: &str = "checked_at, actor, unit, channel, batch_id, subject_key, \
-    subject_label, matter, verdict, measures, entries, suppressed, rule_version";
+    subject_label, matter, verdict, measures, entries, suppressed, rule_version, reference";
 
-fn check_values(k: &CheckRow) -> [Val; 13] {
+fn check_values(k: &CheckRow) -> [Val; 14] {
     [
         k.checked_at.into(),
         k.actor.as_str().into(),
@@ -1299,14 +1329,15 @@ fn check_values(k: &CheckRow) -> [Val; 13] {
         list_json(&k.entries).into(),
         list_json(&k.suppressed).into(),
         k.rule_version.as_str().into(),
+        k.reference.clone().into(),
     ]
 }
 
 /// The column types of a check with its id, for a group written by `unnest`.
 #[rustfmt::skip]
-const CHECK_PG_TYPES: [&str; 14] = [
+const CHECK_PG_TYPES: [&str; 15] = [
     "bigint", "timestamptz", "text", "text", "text", "bigint", "text", "text",
-    "text", "text", "text", "text", "text", "text",
+    "text", "text", "text", "text", "text", "text", "text",
 ];
 
 /// PostgreSQL: a group of checks and their audit entries in one statement (one text for every
@@ -1360,7 +1391,7 @@ fn insert_checks(
     checks: &[CheckRow],
 ) -> Result<Vec<i64>, StoreError> {
     // Many rows per statement: a group of checks costs a few statements, not one each.
-    const COLS: usize = 13;
+    const COLS: usize = CHECK_PG_TYPES.len() - 1;
     let mut ids = Vec::with_capacity(checks.len());
     let mut at = 0;
     for n in crate::multi_row_pieces(checks.len()) {

@@ -170,6 +170,12 @@ const PLATFORM: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/1011_last_login.sql"),
         postgres: include_str!("../migrations/postgres/1011_last_login.sql"),
     },
+    Migration {
+        version: 1012,
+        name: "check_reference",
+        sqlite: include_str!("../migrations/sqlite/1012_check_reference.sql"),
+        postgres: include_str!("../migrations/postgres/1012_check_reference.sql"),
+    },
 ];
 
 /// Which schema a store holds. On PostgreSQL both live in one schema; on SQLite in two files.

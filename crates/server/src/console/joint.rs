@@ -166,6 +166,7 @@ pub async fn run(State(state): State<Shared>, ctx: Ctx, body: Bytes) -> Response
         code: code.clone(),
         matter: matter.clone(),
         channel: Some("query".into()),
+        reference: Some(field(&f, "reference")),
     };
     match api::run_check(&state, &ctx, req).await {
         Ok(r) => see_other(&format!("/console/checks/{}", r.check_id)),
@@ -339,6 +340,7 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
         withheld,
         subject: c.subject_label.clone(),
         matter: matter_name(state, &c.matter),
+        reference: c.reference.clone().unwrap_or_default(),
         verdict: verdict.label().into(),
         tone: match verdict {
             Verdict::Clear => "clear",
