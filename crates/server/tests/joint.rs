@@ -2015,6 +2015,39 @@ async fn a_delivery_pass_keeps_to_its_budget() {
     let r = run_jobs(&h);
     assert_eq!((r.delivery_attempts, r.delivered), (1, 1), "{r:?}");
     assert_eq!(fast.hits.load(Ordering::SeqCst), 2);
+    // Paged back by number, and polled forward from the last one read, oldest first.
+    let alerts = h.get("/api/v1/alerts", Role::Financial).await.json();
+    let all: Vec<i64> = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["alert_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(all.len(), 2, "{alerts}");
+    let back = h
+        .get(
+            &format!("/api/v1/alerts?before={}", all[0]),
+            Role::Financial,
+        )
+        .await
+        .json();
+    assert_eq!(back.as_array().unwrap().len(), 1, "{back}");
+    assert_eq!(back[0]["alert_id"], all[1]);
+    let since = h
+        .get(&format!("/api/v1/alerts?after={}", all[1]), Role::Financial)
+        .await
+        .json();
+    assert_eq!(since.as_array().unwrap().len(), 1, "{since}");
+    assert_eq!(since[0]["alert_id"], all[0]);
+    let both = h
+        .get("/api/v1/alerts?before=9&after=1", Role::Financial)
+        .await;
+    assert_eq!(
+        both.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        both.text()
+    );
 }
 
 /// The credit office sees where each unit's alerts go (never the secret), tries a receiver

@@ -1246,13 +1246,34 @@ impl Store {
         open: bool,
         limit: i64,
     ) -> Result<Vec<Alert>, StoreError> {
+        self.alerts_page(unit, open, None, None, limit)
+    }
+
+    /// [`Store::alerts`] numbered below `before` (newest first: the next page back), or —
+    /// with `after` — above it, oldest first (what came since the last one a system read).
+    pub fn alerts_page(
+        &self,
+        unit: Option<&str>,
+        open: bool,
+        before: Option<i64>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Alert>, StoreError> {
+        let order = if after.is_some() { "ASC" } else { "DESC" };
         self.read(|c| {
             c.query(
                 &format!(
                     "SELECT {ALERT_COLUMNS} FROM alerts WHERE ($1 = '' OR unit = $1) AND ($2 = 0 OR feedback IS NULL)
-                     ORDER BY alert_id DESC LIMIT $3"
+                       AND alert_id < $4 AND alert_id > $5
+                     ORDER BY alert_id {order} LIMIT $3"
                 ),
-                &[unit.unwrap_or("").into(), Val::Int(open as i64), Val::Int(limit)],
+                &[
+                    unit.unwrap_or("").into(),
+                    Val::Int(open as i64),
+                    Val::Int(limit),
+                    Val::Int(before.unwrap_or(i64::MAX)),
+                    Val::Int(after.unwrap_or(0)),
+                ],
             )?
             .iter()
             .map(alert_from)

@@ -2338,11 +2338,17 @@ pub struct AlertParams {
     // 1–1000, default 100.
     /// 每页条数，1–1000（默认100）。
     pub limit: Option<i64>,
+    // Alerts numbered below this, newest first (the next page back).
+    /// 只返回编号小于此值的预警（按编号从新到旧；翻页时填上一页最后一条的编号）。
+    pub before: Option<i64>,
+    // Alerts numbered above this, oldest first (polling for what came since).
+    /// 只返回编号大于此值的预警，按编号从旧到新（轮询新预警：填已处理的最大编号）。不能与 before 同时使用。
+    pub after: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/api/v1/alerts", summary = "查询预警", tag = "联合奖惩", security(("token" = [])),
     params(AlertParams),
-    responses((status = 200, description = "本单位的预警（信用办：全部），含推送状态与反馈", body = Vec<store::Alert>),
+    responses((status = 200, description = "本单位的预警（信用办：全部），含推送状态与反馈；默认按编号从新到旧，带 after 时从旧到新", body = Vec<store::Alert>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, description = "limit 超出1–1000", body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn alerts(
@@ -2355,10 +2361,21 @@ pub async fn alerts(
         _ => Some(organisation_of(&ctx.principal)?),
     };
     let (limit, _) = super::page_of(q.limit, None, 100, 1000)?;
+    if q.before.is_some() && q.after.is_some() {
+        return Err(ApiError::Unprocessable(
+            "before 与 after 不能同时使用：往前翻页用 before，轮询新预警用 after".into(),
+        ));
+    }
     let (s, u) = (state.clone(), unit.clone());
     let r = blocking(move || {
         Ok(s.platform
-            .alerts(u.as_deref(), q.open.unwrap_or(false), limit)?
+            .alerts_page(
+                u.as_deref(),
+                q.open.unwrap_or(false),
+                q.before,
+                q.after,
+                limit,
+            )?
             .into_iter()
             // Each as its unit is told it (the credit office reads them so too).
             .map(|a| a.refer(|u, k| s.keys.subscriber_ref(u, k)))
