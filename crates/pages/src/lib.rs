@@ -139,6 +139,8 @@ pub struct AcceptedEntry {
     pub withdrawable: bool,
     /// Why the row's ID number is suspect (empty: it is not).
     pub id_note: String,
+    /// Withdrawn since, and this row's version the last before: its unit may put it back.
+    pub restorable: bool,
 }
 
 #[derive(Template)]

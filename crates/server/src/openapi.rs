@@ -203,7 +203,7 @@ impl Modify for AlertWebhook {
     ),
     paths(
         api::healthz, api::readyz, api::metrics, api::openapi, api::platform_key, api::me, api::catalog, api::units, api::stats,
-        api::subject, api::id_number, api::record, api::records_by_decision, api::withdraw_record,
+        api::subject, api::id_number, api::record, api::records_by_decision, api::withdraw_record, api::restore_record,
         api::create, api::list, api::detail, api::rejections_xlsx, api::withdraw, api::quality,
         api::list_accounts, api::create_account, api::disable_account, api::reset_password,
         api::list_tokens, api::create_token, api::revoke_token,

@@ -1649,3 +1649,141 @@ async fn the_office_is_told_of_a_case_no_one_can_work() {
         .text();
     assert!(!page.contains("没有可办理此申请"), "{page}");
 }
+
+/// A record its unit withdrew by mistake is put back as it was (a new version, said to be a
+/// restoration), public and counted again; it could only come back altered to pass as a
+/// correction. One withdrawn on an upheld objection cannot; another unit cannot see it.
+async fn a_record_withdrawn_by_mistake_is_restored(h: Harness) {
+    let org = h.org.clone();
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let id = mine["records"][0]["record_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let figures = |h: &Harness| {
+        tokio::task::block_in_place(|| {
+            (
+                h.state.store.month_figures("2026-06", &["CF"]).unwrap(),
+                h.state
+                    .store
+                    .month_figures_recount("2026-06", &["CF"])
+                    .unwrap(),
+            )
+        })
+    };
+    let accepted = |f: &Vec<store::MonthFigures>| f.iter().map(|x| x.accepted).sum::<i64>();
+    let (before, _) = figures(&h);
+    let r = h
+        .post_json(
+            &format!("/api/v1/records/{id}/withdraw"),
+            Role::Reporter,
+            serde_json::json!({"reason": "错撤：应撤回的是另一条"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let public = h
+        .get(&format!("/subjects/{org}"), Role::Public)
+        .await
+        .text();
+    assert!(!public.contains(DECISION), "withdrawn");
+    // Another unit's staff cannot put it back (nor learn it exists).
+    let other = h.token_for(Role::Reporter, OTHER_UNIT);
+    let r = h
+        .send_as(
+            &other,
+            Method::POST,
+            &format!("/api/v1/records/{id}/restore"),
+            Some(serde_json::json!({"reason": "x"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    // The batch's page offers it back.
+    let page = h.get("/console/submissions/1", Role::Reporter).await.text();
+    assert!(page.contains("/console/records/restore"), "{page}");
+    let r = h
+        .post_json(
+            &format!("/api/v1/records/{id}/restore"),
+            Role::Reporter,
+            serde_json::json!({"reason": "误撤回"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let public = h
+        .get(&format!("/subjects/{org}"), Role::Public)
+        .await
+        .text();
+    assert!(public.contains(DECISION), "back in publicity");
+    let rec = h
+        .get(&format!("/api/v1/records/{id}"), Role::Reporter)
+        .await
+        .json();
+    let versions = rec["record"]["versions"].as_array().unwrap();
+    let last = versions.last().unwrap();
+    assert_eq!(last["change_label"], "撤回后恢复", "{rec}");
+    assert_eq!(last["reason"], "撤回有误，恢复原记录：误撤回");
+    assert_eq!(rec["record"]["status"], "public", "{rec}");
+    // Counted again in 双公示 monitoring, as the recount from the versions says.
+    let (after, recount) = figures(&h);
+    assert_eq!(accepted(&after), accepted(&before));
+    assert_eq!(accepted(&after), accepted(&recount));
+    // In the trail: the other unit's attempt refused, this one done.
+    let outcomes: Vec<String> = h
+        .trail("record.restore", &id)
+        .iter()
+        .map(|e| e.entry.outcome.clone())
+        .collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "ok").count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    let r = h
+        .post_json(
+            &format!("/api/v1/records/{id}/restore"),
+            Role::Reporter,
+            serde_json::json!({"reason": "误撤回"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains("未被撤回"), "{}", r.text());
+
+    // Withdrawn on an upheld objection: it stays withdrawn.
+    let r = h
+        .post_json(
+            "/api/v1/objections",
+            Role::Subject,
+            serde_json::json!({"record_id": id, "reason": "该处罚已被复议撤销"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let oid = r.json()["case_id"].as_i64().unwrap();
+    jobs(&h).await;
+    let r = act(
+        &h,
+        oid,
+        Role::Reporter,
+        serde_json::json!({"action": "withdraw_record", "reason": "经核实已复议撤销"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = h
+        .post_json(
+            &format!("/api/v1/records/{id}/restore"),
+            Role::Reporter,
+            serde_json::json!({"reason": "误撤回"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.text().contains(&format!("第{oid}号异议")), "{}", r.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_withdrawn_by_mistake_is_restored_on_sqlite() {
+    a_record_withdrawn_by_mistake_is_restored(harness()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_withdrawn_by_mistake_is_restored_on_postgres() {
+    a_record_withdrawn_by_mistake_is_restored(pg_harness().await).await;
+}

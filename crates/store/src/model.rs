@@ -310,6 +310,9 @@ pub struct SubmissionEntry {
     /// is still the current one (not corrected by a later batch or action).
     pub now: String,
     pub current: bool,
+    /// This row's version is the last before the record's current one (what a withdrawal
+    /// ended, when the record is withdrawn).
+    pub latest_before_end: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

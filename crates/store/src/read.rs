@@ -253,7 +253,8 @@ impl Store {
         self.read(|c| {
             c.query(
                 "SELECT v.row_no, v.subject_key, v.record_key, v.change, v.payload, v.decided_on,
-                        r.change, r.current_version = v.version_no, v.id_suspect, s.id_note
+                        r.change, r.current_version = v.version_no, v.id_suspect, s.id_note,
+                        r.current_version = v.version_no + 1
                  FROM record_versions v
                  JOIN records r ON r.subject_key = v.subject_key AND r.record_key = v.record_key
                  LEFT JOIN subjects s ON s.subject_key = v.subject_key
@@ -276,6 +277,7 @@ impl Store {
                     decided_on: r.opt_date(5)?,
                     now: r.text(6)?,
                     current: r.bool(7)?,
+                    latest_before_end: r.bool(10)?,
                 })
             })
             .collect()

@@ -12,6 +12,9 @@ use crate::{Store, StoreError};
 const CASE_COMMITMENT: &str = "这是信用主体在信用修复申请中签署的信用修复承诺，由平台登记在受理单位名下并已公开，报送单位不能撤回；如承诺有误，请联系市信用办";
 
 /// Who withdraws and why.
+/// How the reason of a version that restores a withdrawn record begins.
+pub const RESTORE_REASON: &str = "撤回有误，恢复原记录：";
+
 #[derive(Debug, Clone)]
 pub struct Withdrawal<'a> {
     pub unit: &'a str,
@@ -185,6 +188,115 @@ fn forget_withdrawn_names(c: &mut dyn Conn, subject: &str, key: &[u8]) -> Result
 impl Store {
     pub fn withdraw_record(&self, id: &str, w: &Withdrawal<'_>) -> Result<(), StoreError> {
         self.withdraw_record_then(id, w, &|| Ok(()))
+    }
+
+    /// Puts back a record its unit withdrew by mistake: a new version repeating the content
+    /// the withdrawal ended, with who, when and why — the content as it was, not altered to
+    /// pass as a correction (sent again as it was, a withdrawn record stays withdrawn). Not a
+    /// record the unit withdrew on an upheld objection (异议成立，记录已撤销), nor one the
+    /// platform withdrew because the unit reported the decision again otherwise (that writing
+    /// sent again brings it back). `before_commit` runs in its transaction.
+    pub fn restore_record_then(
+        &self,
+        id: &str,
+        w: &Withdrawal<'_>,
+        before_commit: crate::BeforeCommit<'_>,
+    ) -> Result<(), StoreError> {
+        let (subject, key) = parse_record_id(id)
+            .ok_or_else(|| StoreError::NotFound(format!("记录编号“{id}”格式不对")))?;
+        self.write(|c| {
+            let head = c
+                .query_one(
+                    "SELECT source_unit, current_version, change, current_hash FROM records
+                     WHERE subject_key = $1 AND record_key = $2",
+                    &[subject.as_str().into(), Val::Bytes(key.clone())],
+                )?
+                .ok_or_else(|| StoreError::NotFound(format!("记录{id}不存在")))?;
+            let (owner, version, change) = (head.text(0)?, head.i64(1)?, head.text(2)?);
+            if owner != w.unit {
+                return Err(StoreError::Concealed(format!("记录{id}不存在")));
+            }
+            if change != "withdrawn" {
+                return Err(StoreError::Refused(format!(
+                    "记录{id}未被撤回，无需恢复"
+                )));
+            }
+            if head.bytes(3)?.iter().all(|b| *b == 0) {
+                return Err(StoreError::Refused(format!(
+                    "记录{id}是因本单位以另一种文书号写法重报同一决定而由平台撤回的，不能恢复；如需以原写法公示，请按原写法重新报送该行"
+                )));
+            }
+            let upheld = c
+                .query_one(
+                    "SELECT case_id FROM cases WHERE kind = 'objection' AND record_id = $1
+                        AND state = 'record_withdrawn'",
+                    &[id.into()],
+                )?
+                .map(|r| r.i64(0))
+                .transpose()?;
+            if let Some(case) = upheld {
+                return Err(StoreError::Refused(format!(
+                    "记录{id}是在第{case}号异议中核实后撤销的，不能恢复；如确属错误，请联系市信用办"
+                )));
+            }
+            let n = c.execute(
+                "INSERT INTO record_versions (record_key, version_no, subject_key, class_code,
+                    source_unit, change, reason, actor, recorded_at, submission_id, row_no,
+                    content_hash, decided_on, published, repairable_from, public_ends, severity,
+                    regime, rule_version, on_time, linked, id_suspect, payload, sealed)
+                 SELECT record_key, version_no + 1, subject_key, class_code, source_unit,
+                    'corrected', $1, $2, $3, NULL, NULL, content_hash, decided_on, published,
+                    repairable_from, public_ends, severity, regime, rule_version, on_time, linked,
+                    id_suspect, payload, sealed
+                 FROM record_versions WHERE subject_key = $4 AND record_key = $5 AND version_no = $6",
+                &[
+                    format!("{RESTORE_REASON}{}", w.reason).into(),
+                    w.actor.into(),
+                    w.at.into(),
+                    subject.as_str().into(),
+                    Val::Bytes(key.clone()),
+                    Val::Int(version),
+                ],
+            )?;
+            if n != 1 {
+                return Err(StoreError::Decode(format!(
+                    "record {id} has no version {version}"
+                )));
+            }
+            // Back in 双公示 monitoring, as a withdrawn record reported again is.
+            recount_first_version(c, &subject, &key, 1)?;
+            // Subscribers who heard of its withdrawal hear of it again.
+            c.execute(
+                "INSERT INTO record_events (subject_key, record_key, version_no, class_code,
+                    change, severity, source_unit, at)
+                 SELECT subject_key, record_key, version_no, class_code, change, severity,
+                    source_unit, recorded_at
+                 FROM record_versions WHERE subject_key = $1 AND record_key = $2 AND version_no = $3
+                   AND EXISTS (SELECT 1 FROM record_events e WHERE e.subject_key = $1
+                               AND e.record_key = $2)",
+                &[
+                    subject.as_str().into(),
+                    Val::Bytes(key.clone()),
+                    Val::Int(version + 1),
+                ],
+            )?;
+            c.execute(
+                "UPDATE records SET current_version = $1, change = 'corrected', updated_at = $2
+                 WHERE subject_key = $3 AND record_key = $4",
+                &[
+                    Val::Int(version + 1),
+                    w.at.into(),
+                    subject.as_str().into(),
+                    Val::Bytes(key.clone()),
+                ],
+            )?;
+            // An unregistered subject known only from this record is back in the search.
+            c.execute(
+                "UPDATE subjects SET updated_at = $2 WHERE subject_key = $1 AND NOT registered",
+                &[subject.as_str().into(), w.at.into()],
+            )?;
+            before_commit()
+        })
     }
 
     /// [`Store::withdraw_record`], running `before_commit` in its transaction.

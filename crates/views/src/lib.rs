@@ -392,6 +392,13 @@ fn record_view(
                         .is_some_and(|r| r.starts_with(domain::lists::RECTIFY_REASON))
                 {
                     "限期整改"
+                } else if x.change == ChangeKind::Corrected
+                    && x.submission_id.is_none()
+                    && x.reason
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with(store::RESTORE_REASON))
+                {
+                    "撤回后恢复"
                 } else {
                     x.change.label()
                 },

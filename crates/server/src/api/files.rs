@@ -388,6 +388,62 @@ pub async fn withdraw_record(
     r.map(Json)
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct Restore {
+    // Why, for the record's history.
+    /// 恢复理由（如“误撤回”），记入该记录的变更历史。
+    pub reason: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Restored {
+    /// 恢复的记录编号。
+    pub record_id: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/records/{id}/restore", summary = "恢复误撤回的记录", tag = "报送",
+    description = "本单位撤回有误时，恢复该记录：增加一个与撤回前内容相同的新版本（变更类型为 corrected，理由以“撤回有误，恢复原记录：”开头），恢复公示和双公示统计。异议核实后撤销的记录、因文书号写法不同由平台撤回的记录不能恢复（409）。",
+    security(("token" = [])),
+    params(("id" = String, Path, description = "记录编号")), request_body = Restore,
+    responses(
+        (status = 200, description = "已恢复（新增版本）", body = Restored),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "记录未被撤回，或不能恢复（说明原因）", body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn restore_record(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<Restore>,
+) -> ApiResult<Json<Restored>> {
+    let why = reason(&body.reason)
+        .map_err(|_| ApiError::Unprocessable("恢复理由不能为空，且不超过500字".into()))?;
+    let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
+    let entry = audit_entry(
+        &ctx,
+        "record.restore",
+        Some(id.clone()),
+        "ok",
+        Some(body.reason),
+    );
+    let (s, c, rid, e) = (state.clone(), ctx.clone(), id, entry.clone());
+    let r = blocking(move || {
+        let w = store::Withdrawal {
+            unit: &unit,
+            actor: &c.principal.actor(),
+            reason: &why,
+            at: s.clock.now(),
+        };
+        s.store
+            .restore_record_then(&rid, &w, &entry_first(&s, &c, e))?;
+        crate::api::submissions::refresh_checks(&s);
+        Ok(Restored { record_id: rid })
+    })
+    .await;
+    audited_write(&state, &ctx, &r, entry).await;
+    r.map(Json)
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ByDecision {

@@ -66,6 +66,12 @@ pub fn routes(r: Routes) -> Routes {
         )
         .api(
             Method::POST,
+            "/api/v1/records/{id}/restore",
+            UNIT_WRITERS,
+            files::restore_record,
+        )
+        .api(
+            Method::POST,
             "/api/v1/submissions",
             REPORTER,
             submissions::create,

@@ -143,6 +143,12 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         pages_impl::withdraw_record,
     )
     .page(
+        Method::POST,
+        "/console/records/restore",
+        UNIT_WRITERS,
+        pages_impl::restore_record,
+    )
+    .page(
         Method::GET,
         "/console/accounts",
         ADMIN,

@@ -1058,6 +1058,8 @@ fn accepted_entries(
                 },
                 now: now.into(),
                 withdrawable: e.current && !ended,
+                // (The store refuses what may not come back, saying why.)
+                restorable: e.now == "withdrawn" && e.latest_before_end,
                 id_note: if e.row.id_suspect {
                     e.row
                         .id_note
@@ -1082,6 +1084,44 @@ pub struct RecordWithdrawForm {
 }
 
 /// Withdraws one record from its batch's page (the API's record withdrawal, audited there).
+/// A unit puts back a record it withdrew by mistake (from its batch's page).
+pub async fn restore_record(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiForm(f): ApiForm<RecordWithdrawForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let body = crate::api::files::Restore { reason: f.reason };
+    let r = crate::api::files::restore_record(
+        State(state.clone()),
+        ctx.clone(),
+        ApiPath(f.record_id.clone()),
+        crate::body::ApiJson(body),
+    )
+    .await;
+    match r {
+        Ok(_) => render(
+            StatusCode::OK,
+            pages::Message {
+                frame: frame(&ctx, "已恢复", ""),
+                heading: "已恢复".into(),
+                body: "该记录增加了一个与撤回前内容相同的新版本，已恢复公示。".into(),
+                link: Some(match f.submission {
+                    Some(id) => (
+                        format!("/console/submissions/{id}"),
+                        format!("返回报送批次{id}"),
+                    ),
+                    None => ("/console/submissions".into(), "返回报送批次".into()),
+                }),
+                refresh_to: None,
+            },
+        ),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
 pub async fn withdraw_record(
     State(state): State<Shared>,
     ctx: Ctx,
