@@ -1787,3 +1787,87 @@ async fn a_record_withdrawn_by_mistake_is_restored_on_sqlite() {
 async fn a_record_withdrawn_by_mistake_is_restored_on_postgres() {
     a_record_withdrawn_by_mistake_is_restored(pg_harness().await).await;
 }
+
+/// A decision revoked by law is withdrawn from publicity and still counts as reported (the unit
+/// saw its 上报率 fall and was told the decision was 未报送); brought back, it is not counted
+/// twice. A withdrawal for any other reason leaves the count, as before.
+async fn a_revoked_decision_withdrawn_still_counts_as_reported(h: Harness) {
+    let figures = |h: &Harness| {
+        tokio::task::block_in_place(|| {
+            let sum = |f: Vec<store::MonthFigures>| f.iter().map(|x| x.accepted).sum::<i64>();
+            (
+                sum(h.state.store.month_figures("2026-06", &["CF"]).unwrap()),
+                sum(h
+                    .state
+                    .store
+                    .month_figures_recount("2026-06", &["CF"])
+                    .unwrap()),
+            )
+        })
+    };
+    let (before, recount) = figures(&h);
+    assert_eq!(before, recount);
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let id = mine["records"][0]["record_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = h
+        .post_json(
+            &format!("/api/v1/records/{id}/withdraw"),
+            Role::Reporter,
+            serde_json::json!({"reason": "经行政复议撤销", "decision_revoked": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let public = h
+        .get(&format!("/subjects/{}", h.org), Role::Public)
+        .await
+        .text();
+    assert!(!public.contains(DECISION), "off the portal");
+    assert_eq!(figures(&h), (before, before), "still reported");
+    let rec = h
+        .get(&format!("/api/v1/records/{id}"), Role::Reporter)
+        .await
+        .json();
+    let last = rec["record"]["versions"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last["reason"], "决定已被依法撤销或变更：经行政复议撤销",
+        "{rec}"
+    );
+    // Put back (the revocation itself was set aside): counted once, not twice.
+    let r = h
+        .post_json(
+            &format!("/api/v1/records/{id}/restore"),
+            Role::Reporter,
+            serde_json::json!({"reason": "复议决定被撤销"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(figures(&h), (before, before));
+    // An ordinary withdrawal (reported in error) leaves the count.
+    let r = h
+        .post_json(
+            &format!("/api/v1/records/{id}/withdraw"),
+            Role::Reporter,
+            serde_json::json!({"reason": "主体报错"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(figures(&h), (before - 1, before - 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_decision_withdrawn_still_counts_on_sqlite() {
+    a_revoked_decision_withdrawn_still_counts_as_reported(harness()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_decision_withdrawn_still_counts_on_postgres() {
+    a_revoked_decision_withdrawn_still_counts_as_reported(pg_harness().await).await;
+}

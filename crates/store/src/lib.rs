@@ -27,7 +27,7 @@ mod withdraw;
 mod write;
 mod write_pg;
 mod write_sqlite;
-pub use withdraw::{BatchWithdrawal, RESTORE_REASON, Withdrawal};
+pub use withdraw::{BatchWithdrawal, RESTORE_REASON, REVOKED_REASON, Withdrawal};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

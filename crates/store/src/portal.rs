@@ -536,6 +536,8 @@ impl Store {
         let mut params: Vec<Val> = vec![from.into(), to.into()];
         params.extend(classes.iter().map(|c| Val::from(*c)));
         let in_list = list.join(", ");
+        // A decision revoked by law and withdrawn for it still counts (`REVOKED_REASON`).
+        let revoked = crate::REVOKED_REASON;
         let accepted = self.read(|c| {
             c.query(
                 &format!(
@@ -549,7 +551,8 @@ impl Store {
                        AND v.record_key = r.record_key AND v.version_no = 1
                      JOIN record_versions vc ON vc.subject_key = r.subject_key
                        AND vc.record_key = r.record_key AND vc.version_no = r.current_version
-                     WHERE v.change = 'created' AND r.change <> 'withdrawn'
+                     WHERE v.change = 'created'
+                       AND (r.change <> 'withdrawn' OR vc.reason LIKE '{revoked}%')
                        AND r.decided_on >= $1 AND r.decided_on < $2 AND r.class_code IN ({in_list})
                      GROUP BY v.source_unit, v.class_code"
                 ),

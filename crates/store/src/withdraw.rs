@@ -15,6 +15,12 @@ const CASE_COMMITMENT: &str = "这是信用主体在信用修复申请中签署�
 /// How the reason of a version that restores a withdrawn record begins.
 pub const RESTORE_REASON: &str = "撤回有误，恢复原记录：";
 
+/// How the reason of a withdrawal begins when the decision itself was revoked or changed by
+/// law (复议、诉讼撤销, 自行纠正): the record leaves publicity, but the decision was made and
+/// reported in time, and still counts in 双公示 monitoring (a unit withdrawing a revoked
+/// decision saw its 上报率 fall, and was told it had not reported it).
+pub const REVOKED_REASON: &str = "决定已被依法撤销或变更：";
+
 #[derive(Debug, Clone)]
 pub struct Withdrawal<'a> {
     pub unit: &'a str,
@@ -34,6 +40,23 @@ pub(crate) fn recount_first_version(
     key: &[u8],
     delta: i64,
 ) -> Result<(), StoreError> {
+    // A withdrawal of a decision revoked by law leaves it counted: neither that withdrawal
+    // nor the record's coming back after it moves the count.
+    // (The latest withdrawal: the one just written, or the one the record comes back from.)
+    let revoked = c
+        .query_one(
+            "SELECT reason FROM record_versions
+             WHERE subject_key = $1 AND record_key = $2 AND change = 'withdrawn'
+             ORDER BY version_no DESC LIMIT 1",
+            &[subject.into(), Val::Bytes(key.to_vec())],
+        )?
+        .map(|r| r.opt_text(0))
+        .transpose()?
+        .flatten()
+        .is_some_and(|why| why.starts_with(REVOKED_REASON));
+    if revoked {
+        return Ok(());
+    }
     let Some(first) = c.query_one(
         "SELECT v1.source_unit, v1.class_code, vc.decided_on, v1.linked, vc.on_time
          FROM records r

@@ -320,6 +320,10 @@ pub struct Withdraw {
     // Why, for the record's history.
     /// 撤回理由，记入该记录的变更历史。
     pub reason: String,
+    // The decision itself was revoked or changed by law: still counted as reported.
+    /// 为 true 表示该决定已被依法撤销或变更（复议、诉讼撤销或自行纠正）：记录停止公示，但该决定仍计入双公示上报数（理由前加“决定已被依法撤销或变更：”）。仅用于撤回单条记录。
+    #[serde(default)]
+    pub decision_revoked: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -356,7 +360,10 @@ pub async fn withdraw_record(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<Withdraw>,
 ) -> ApiResult<Json<Withdrawn>> {
-    let why = reason(&body.reason)?;
+    let mut why = reason(&body.reason)?;
+    if body.decision_revoked {
+        why = format!("{}{why}", store::REVOKED_REASON);
+    }
     let unit = ctx.principal.unit.clone().ok_or(ApiError::Forbidden)?;
     let entry = audit_entry(
         &ctx,

@@ -1081,6 +1081,9 @@ pub struct RecordWithdrawForm {
     /// The batch page the form was on, to go back to.
     pub submission: Option<i64>,
     pub reason: String,
+    /// Ticked: the decision itself was revoked or changed by law (a withdrawal form only).
+    #[serde(default)]
+    pub decision_revoked: Option<String>,
 }
 
 /// Withdraws one record from its batch's page (the API's record withdrawal, audited there).
@@ -1130,7 +1133,10 @@ pub async fn withdraw_record(
     if let Err(e) = check_csrf(&ctx, &f.csrf) {
         return error_page(&ctx, e);
     }
-    let body = crate::api::files::Withdraw { reason: f.reason };
+    let body = crate::api::files::Withdraw {
+        reason: f.reason,
+        decision_revoked: f.decision_revoked.is_some(),
+    };
     let r = crate::api::files::withdraw_record(
         State(state.clone()),
         ctx.clone(),
