@@ -544,6 +544,11 @@ pub struct SelfReports {
     pub frame: Frame,
     pub month: String,
     pub classes: Vec<ClassOption>,
+    /// What the form held when it was refused (empty on a fresh form): the class chosen, the
+    /// count and the reason, kept so that a quick resubmit files what the clerk meant.
+    pub class: String,
+    pub produced: String,
+    pub gap_reason: String,
     pub can_file: bool,
     pub rows: Vec<Vec<String>>,
 }

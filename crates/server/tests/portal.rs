@@ -715,6 +715,13 @@ async fn self_reports_monitoring_and_bulletin_in_the_console() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().contains("请填写差异说明"), "{}", r.text());
+    // The form comes back as it was sent (it came back empty, on 行政许可).
+    assert!(
+        r.text().contains("<option value=\"CF\" selected>")
+            && r.text().contains("value=\"5\" required"),
+        "{}",
+        r.text()
+    );
     let r = h
         .post_form(
             "/console/self-reports",

@@ -669,6 +669,9 @@ fn self_reports_page(
         month,
         can_file: unit.is_some() && !classes.is_empty(),
         classes,
+        class: String::new(),
+        produced: String::new(),
+        gap_reason: String::new(),
         rows,
     })
 }
@@ -803,6 +806,10 @@ pub async fn file_self_report(
         Err(e @ (ApiError::Unprocessable(_) | ApiError::BadRequest(_))) => {
             let mut page = self_reports_page(&s, &c, f.month.clone())?;
             page.frame.error = Some(e.to_string());
+            // The form as it was sent: the clerk corrects one field, not all three.
+            page.class = f.class.trim().to_string();
+            page.produced = f.produced.trim().to_string();
+            page.gap_reason = f.gap_reason.clone();
             Ok(Err(page))
         }
         Err(e) => Err(e),
