@@ -1848,6 +1848,31 @@ async fn alerts_are_signed_and_retried_until_the_receiver_accepts() {
         (Some("delivered"), Some(1)),
         "{exited}"
     );
+    // The office removes the receiver (it could only be replaced): alerts stay in the console.
+    let r = h
+        .post_json(
+            "/api/v1/webhooks/remove",
+            Role::Admin,
+            json!({"unit": UNIT}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["url"], url.as_str(), "{}", r.text());
+    assert!(
+        tokio::task::block_in_place(|| h.state.platform.webhook(UNIT))
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(h.trail("webhook.remove", UNIT).len(), 1);
+    let again = h
+        .post_json(
+            "/api/v1/webhooks/remove",
+            Role::Admin,
+            json!({"unit": UNIT}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    assert!(again.json()["url"].is_null());
 }
 
 /// Two receivers: the unit's (the first alert's, in subscription order) and the financial

@@ -1072,6 +1072,32 @@ impl Store {
         })
     }
 
+    /// Removes a unit's receiver: its alerts are shown in the console only from now on, those
+    /// waiting to be sent or whose retries ran out too. Returns the address it had (None: it
+    /// had none). With `audit`, its entry in the same transaction.
+    pub fn remove_webhook(
+        &self,
+        unit: &str,
+        audit: Option<&mut crate::NewAuditEntry>,
+    ) -> Result<Option<String>, StoreError> {
+        self.write_audited(audit, |c, _| {
+            let Some(url) = c
+                .query_one("SELECT url FROM webhooks WHERE unit = $1", &[unit.into()])?
+                .map(|r| r.text(0))
+                .transpose()?
+            else {
+                return Ok(None);
+            };
+            c.execute("DELETE FROM webhooks WHERE unit = $1", &[unit.into()])?;
+            c.execute(
+                "UPDATE alerts SET delivery = 'console', next_attempt = NULL
+                 WHERE unit = $1 AND delivery IN ('pending', 'failed')",
+                &[unit.into()],
+            )?;
+            Ok(Some(url))
+        })
+    }
+
     pub fn webhook(&self, unit: &str) -> Result<Option<Webhook>, StoreError> {
         self.read(|c| {
             c.query_one(

@@ -2102,6 +2102,43 @@ pub struct WebhookCreated {
     pub secret: String,
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct WebhookRemoveRequest {
+    /// 单位：信源单位的名称、简称或统一社会信用代码；金融机构填其统一社会信用代码（可带“金融机构:”前缀）。
+    pub unit: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WebhookRemoved {
+    pub unit: String,
+    /// 删除前的接收地址（原本未设置时为空）。
+    pub url: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/webhooks/remove", summary = "删除预警推送地址", tag = "联合奖惩", security(("token" = [])),
+    description = "删除单位的预警接收地址：此后该单位的预警只在控制台显示（delivery 为 console），待推送和推送失败的预警也改为仅在控制台显示。可重复调用：原本未设置时返回200，url 为空。",
+    request_body = WebhookRemoveRequest,
+    responses((status = 200, description = "已删除（或原本未设置）", body = WebhookRemoved),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn remove_webhook(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiJson(req): ApiJson<WebhookRemoveRequest>,
+) -> ApiResult<Json<WebhookRemoved>> {
+    let unit = webhook_unit(&state, &req.unit)?;
+    let s = state.clone();
+    let entry = crate::context::audit_entry(&ctx, "webhook.remove", Some(unit.clone()), "ok", None);
+    let u = unit.clone();
+    let url = crate::context::write_carrying(&state, &ctx, entry, move |carried| {
+        let old = s.platform.remove_webhook(&u, Some(carried))?;
+        Ok(old)
+    })
+    .await?;
+    Ok(Json(WebhookRemoved { unit, url }))
+}
+
 #[utoipa::path(post, path = "/api/v1/webhooks", summary = "设置预警推送地址", tag = "联合奖惩", security(("token" = [])),
     request_body = WebhookRequest,
     responses((status = 200, description = "已设置单位的预警接收地址；密钥仅显示一次", body = WebhookCreated),

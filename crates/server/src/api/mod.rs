@@ -233,6 +233,12 @@ pub fn routes(r: Routes) -> Routes {
             joint::unsubscribe,
         )
         .api(Method::POST, "/api/v1/webhooks", ADMIN, joint::set_webhook)
+        .api(
+            Method::POST,
+            "/api/v1/webhooks/remove",
+            ADMIN,
+            joint::remove_webhook,
+        )
         // Who may set a receiver may see where it points and try it; never its secret.
         .api(Method::GET, "/api/v1/webhooks", ADMIN, joint::webhooks)
         .api(

@@ -1223,6 +1223,31 @@ pub async fn set_webhook(State(state): State<Shared>, ctx: Ctx, body: Bytes) -> 
     }
 }
 
+/// The office removes a unit's receiver (its alerts then stay in the console).
+pub async fn remove_webhook(State(state): State<Shared>, ctx: Ctx, body: Bytes) -> Response {
+    let f = form_fields(&body);
+    if let Err(e) = check_csrf(&ctx, &field(&f, "csrf")) {
+        return error_page(&ctx, e);
+    }
+    let typed = field(&f, "unit");
+    let unit = typed
+        .strip_prefix("金融机构（")
+        .and_then(|t| t.strip_suffix('）'))
+        .map_or(typed.clone(), str::to_string);
+    let req = api::WebhookRemoveRequest { unit };
+    match api::remove_webhook(State(state.clone()), ctx.clone(), ApiJson(req)).await {
+        Ok(axum::Json(r)) => {
+            let said = format!(
+                "已删除{}的预警接收地址{}；此后其预警只在控制台显示",
+                unit_label(&r.unit),
+                r.url.map(|u| format!("（{u}）")).unwrap_or_default()
+            );
+            webhooks_page(&state, &ctx, None, Some(said)).await
+        }
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
 pub async fn test_webhook(State(state): State<Shared>, ctx: Ctx, body: Bytes) -> Response {
     let f = form_fields(&body);
     if let Err(e) = check_csrf(&ctx, &field(&f, "csrf")) {

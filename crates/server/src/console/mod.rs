@@ -369,6 +369,12 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
     .page(Method::POST, "/console/webhooks", ADMIN, joint::set_webhook)
     .page(
         Method::POST,
+        "/console/webhooks/remove",
+        ADMIN,
+        joint::remove_webhook,
+    )
+    .page(
+        Method::POST,
         "/console/webhooks/test",
         ADMIN,
         joint::test_webhook,
