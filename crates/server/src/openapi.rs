@@ -211,7 +211,7 @@ impl Modify for AlertWebhook {
         api::joint::matters, api::joint::create_check, api::joint::list_checks, api::joint::get_check, api::joint::feedback,
         api::joint::check_snippet, api::joint::list_action, api::joint::create_exception,
         api::joint::list_exceptions, api::joint::revoke_exception, api::joint::create_batch,
-        api::joint::get_batch, api::joint::batch_csv, api::joint::batch_xlsx, api::joint::subscribe,
+        api::joint::list_batches, api::joint::get_batch, api::joint::batch_csv, api::joint::batch_xlsx, api::joint::subscribe,
         api::joint::subscriptions, api::joint::unsubscribe, api::joint::set_webhook, api::joint::remove_webhook, api::joint::webhooks,
         api::joint::test_webhook, api::joint::alerts,
         api::joint::alert_feedback, api::joint::stats,

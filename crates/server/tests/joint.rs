@@ -1108,6 +1108,25 @@ async fn a_batch_accounts_for_every_line() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(batches(), 1);
     let b = r.json();
+    // A system whose upload timed out finds the batch in its list (GET answered 405); another
+    // unit's list does not show it.
+    let listed = h.get("/api/v1/batches", Role::Handling).await.json();
+    assert_eq!(listed[0]["batch_id"], b["batch_id"], "{listed}");
+    assert_eq!(listed[0]["file_name"], "bidders.csv", "{listed}");
+    let before = h
+        .get(
+            &format!("/api/v1/batches?before={}", b["batch_id"]),
+            Role::Handling,
+        )
+        .await
+        .json();
+    assert_eq!(before, serde_json::json!([]), "{before}");
+    let other = h.token_for(Role::Handling, OTHER_UNIT);
+    let theirs = h
+        .send_as(&other, Method::GET, "/api/v1/batches", None)
+        .await
+        .json();
+    assert_eq!(theirs, serde_json::json!([]), "{theirs}");
     let made = h.trail("batch.create", &format!("batch:{}", b["batch_id"]));
     assert_eq!(made.len(), 1, "{made:?}");
     assert!(

@@ -918,6 +918,35 @@ impl Store {
         })
     }
 
+    /// Batches numbered below `before`, newest first: `unit`'s, or (with no unit) those `actor`
+    /// made, or every one (neither).
+    pub fn batches_page(
+        &self,
+        unit: Option<&str>,
+        actor: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<BatchRow>, StoreError> {
+        self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT {BATCH_COLUMNS} FROM batches WHERE ($1 = '' OR unit = $1)
+                       AND ($2 = '' OR actor = $2) AND batch_id < $3
+                     ORDER BY batch_id DESC LIMIT $4"
+                ),
+                &[
+                    unit.unwrap_or("").into(),
+                    actor.unwrap_or("").into(),
+                    Val::Int(before.unwrap_or(i64::MAX)),
+                    Val::Int(limit),
+                ],
+            )?
+            .iter()
+            .map(batch_from)
+            .collect()
+        })
+    }
+
     pub fn batches(&self, unit: Option<&str>, limit: i64) -> Result<Vec<BatchRow>, StoreError> {
         self.read(|c| {
             c.query(

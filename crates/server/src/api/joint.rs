@@ -1671,6 +1671,55 @@ pub fn visible_batch(state: &Shared, ctx: &Ctx, id: i64) -> ApiResult<store::Bat
     Ok(b)
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BatchListParams {
+    // Batches numbered below this (the next page back).
+    /// 只返回编号小于此值的批次（翻页：填上一页最后一条的编号）。
+    pub before: Option<i64>,
+    // 1–500, default 100.
+    /// 每页条数，1–500（默认100）。
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/batches", summary = "批量审查批次列表", tag = "联合奖惩", security(("token" = [])),
+    description = "本单位的批量审查批次（信用办、安全审计员：全部），按编号从新到旧。上传大文件超时后，可在此找到已建立的批次（按 file_name 与时间对应），不必重新上传。",
+    params(BatchListParams),
+    responses((status = 200, description = "批次概况列表", body = Vec<store::BatchRow>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, description = "limit 超出1–500", body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn list_batches(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<BatchListParams>,
+) -> ApiResult<Json<Vec<store::BatchRow>>> {
+    let (limit, _) = super::page_of(q.limit, None, 100, 500)?;
+    let p = ctx.principal.clone();
+    let (unit, actor) = match p.role {
+        Role::Admin | Role::Auditor => (None, None),
+        _ => match p.unit.clone() {
+            Some(u) => (Some(u), None),
+            None => (None, Some(p.actor())),
+        },
+    };
+    let s = state.clone();
+    let r = blocking(move || {
+        Ok(s.platform
+            .batches_page(unit.as_deref(), actor.as_deref(), q.before, limit)?)
+    })
+    .await;
+    audit(
+        &state,
+        &ctx,
+        "batch.list",
+        None,
+        if r.is_ok() { "ok" } else { "failed" },
+        r.as_ref().ok().map(|l| format!("rows={}", l.len())),
+    )
+    .await;
+    r.map(Json)
+}
+
 #[utoipa::path(get, path = "/api/v1/batches/{id}", summary = "查询批量审查批次", tag = "联合奖惩", security(("token" = [])),
     params(("id" = i64, Path, description = "批次编号")),
     responses((status = 200, description = "批次概况（结果摘要SM3；签名时附SM2签名）", body = store::BatchRow),

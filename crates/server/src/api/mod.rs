@@ -196,6 +196,12 @@ pub fn routes(r: Routes) -> Routes {
         )
         .api(
             Method::GET,
+            "/api/v1/batches",
+            OFFICERS_AUDITOR,
+            joint::list_batches,
+        )
+        .api(
+            Method::GET,
             "/api/v1/batches/{id}",
             OFFICERS_AUDITOR,
             joint::get_batch,

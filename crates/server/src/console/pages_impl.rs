@@ -1864,6 +1864,7 @@ pub(crate) const ACTION_LABELS: &[(&str, &str)] = &[
     ("exception.revoke", "撤销核查例外"),
     ("batch.create", "批量审查"),
     ("batch.download", "下载批量审查结果"),
+    ("batch.list", "查看批量审查批次列表"),
     ("list.action", "名单变更"),
     ("subscription.create", "订阅主体"),
     ("subscription.remove", "取消订阅"),
