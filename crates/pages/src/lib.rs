@@ -81,6 +81,10 @@ pub struct Home {
     pub heading: String,
     pub figures: Vec<Figure>,
     pub submissions: Vec<SubmissionRow>,
+    /// Where the next page of older batches starts (none: this is the last).
+    pub older: Option<i64>,
+    /// The office's unit filter (None: not offered; empty: every unit).
+    pub unit_filter: Option<String>,
     pub shows_submissions: bool,
     /// Classes the unit may report (empty: no upload form).
     pub upload_classes: Vec<ClassOption>,

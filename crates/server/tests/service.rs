@@ -3962,3 +3962,30 @@ async fn a_batch_page_names_its_suspect_id_numbers() {
         .unwrap_or_else(|| panic!("{page}"));
     assert!(!other.contains("存疑"), "{other}");
 }
+
+/// The office's home lists any unit's batches on asking, and pages back past the latest 50
+/// (it showed the latest 50 of all units, with no way to a unit's history).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_home_filters_batches_by_unit_and_pages_back() {
+    let h = harness();
+    let seeded = h.get("/console", Role::Admin).await.text();
+    assert!(seeded.contains("/console/submissions/1\""), "{seeded}");
+    let theirs = h
+        .get(
+            &format!("/console?unit={}", urlencode(OTHER_UNIT)),
+            Role::Admin,
+        )
+        .await
+        .text();
+    assert!(
+        theirs.contains("暂无报送") && !theirs.contains("/console/submissions/1\""),
+        "{theirs}"
+    );
+    let ours = h
+        .get(&format!("/console?unit={}", urlencode(UNIT)), Role::Admin)
+        .await
+        .text();
+    assert!(ours.contains("/console/submissions/1\""), "{ours}");
+    let older = h.get("/console?before=1", Role::Admin).await.text();
+    assert!(older.contains("暂无报送"), "{older}");
+}

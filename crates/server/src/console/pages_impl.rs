@@ -479,10 +479,34 @@ pub async fn logout(
     )
 }
 
-pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Response {
+#[derive(Deserialize)]
+pub struct HomeParams {
+    /// The office's view narrowed to one unit's batches.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Batches numbered below this (the next page back).
+    #[serde(default)]
+    pub before: Option<i64>,
+}
+
+/// Batches the home page lists at a time.
+const HOME_BATCHES: i64 = 50;
+
+pub async fn home(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<HomeParams>,
+) -> Response {
     let s = state.clone();
     let c = ctx.clone();
+    let before = q.before;
     let r = blocking(move || {
+        let unit_filter = q
+            .unit
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string);
         let p = &c.principal;
         let mut figures = Vec::new();
         let mut links = Vec::new();
@@ -527,7 +551,8 @@ pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Response {
                 }
                 (
                     format!("{unit} · 报送工作台"),
-                    s.store.submissions(Some(&unit), 50)?,
+                    s.store
+                        .submissions_before(Some(&unit), before, HOME_BATCHES)?,
                 )
             }
             auth::Role::Admin => {
@@ -545,7 +570,13 @@ pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Response {
                     label: "接口令牌".into(),
                     active: false,
                 });
-                ("信用办工作台".to_string(), s.store.submissions(None, 50)?)
+                (
+                    "信用办工作台".to_string(),
+                    // Any unit's history, page by page (the office looking into a unit that
+                    // reported late, or with many rejections).
+                    s.store
+                        .submissions_before(unit_filter.as_deref(), before, HOME_BATCHES)?,
+                )
             }
             auth::Role::Auditor => {
                 let (seq, _) = s.platform.audit_head()?;
@@ -684,6 +715,14 @@ pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Response {
             frame: frame(&c, "首页", "/console"),
             heading,
             figures,
+            older: (subs.len() as i64 == HOME_BATCHES)
+                .then(|| subs.last().map(|x| x.submission_id))
+                .flatten(),
+            unit_filter: if c.principal.role == auth::Role::Admin {
+                Some(unit_filter.clone().unwrap_or_default())
+            } else {
+                None
+            },
             submissions: subs.iter().map(|x| submission_row(&s, x)).collect(),
             // Only those who report, or oversee reporting, have submissions to list.
             shows_submissions: crate::access::UNIT_STAFF.contains(&c.principal.role),
