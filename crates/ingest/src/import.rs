@@ -153,6 +153,10 @@ fn ended_reason(change: ChangeKind) -> &'static str {
     }
 }
 
+/// Decisions a submission remembers to tell a second writing of one in the same file (about
+/// 60 bytes each).
+const DECISIONS_KEPT: usize = 2_000_000;
+
 fn seal_cells(keys: &KeyRing, cells: &[String]) -> Result<Vec<u8>, IngestError> {
     let text = serde_json::to_string(cells).unwrap_or_default();
     Ok(keys.encrypt(text.as_bytes())?)
@@ -496,6 +500,12 @@ impl Importer<'_> {
             format!("{}、同一主体", key_label.join("、"))
         };
         let mut writer: Option<store::SubmissionWriter<'_>> = None;
+        // The decisions this submission reported, per subject: a second row writing the same
+        // decision's number otherwise (〔2026〕9231号 and 〔2026〕第09231号) is the same
+        // decision twice, not a second penalty (both went in, one record each). Bounded: past
+        // it, later rows are not compared (the store still tells a decision filed before).
+        let mut decisions: std::collections::HashMap<(String, [u8; 16]), (store::RecordKey, u64)> =
+            std::collections::HashMap::new();
         let mut unknown = Vec::new();
         let mut format_name = match format {
             Format::Csv => "csv".to_string(),
@@ -563,6 +573,47 @@ impl Importer<'_> {
                     mut rejected,
                     chunks,
                 } => {
+                    let (mut kept, mut kept_cells) = (
+                        Vec::with_capacity(rows.len()),
+                        Vec::with_capacity(cells.len()),
+                    );
+                    for (p, c) in rows.into_iter().zip(cells) {
+                        let first = p.decision_key.and_then(|k| {
+                            let key = (p.subject.key.clone(), k);
+                            match decisions.get(&key) {
+                                Some(&(record, row)) if record != p.record_key => Some(row),
+                                Some(_) => None,
+                                None => {
+                                    if decisions.len() < DECISIONS_KEPT {
+                                        decisions.insert(key, (p.record_key, p.row_no));
+                                    }
+                                    None
+                                }
+                            }
+                        });
+                        match first {
+                            Some(row) => rejected.push(Rejection {
+                                row_no: p.row_no,
+                                decided_on: p.decided_on,
+                                problems: vec![Problem {
+                                    field: String::new(),
+                                    name: "整行".into(),
+                                    reason: format!(
+                                        "与第{row}行是同一主体的同一决定（文书号仅写法不同：年份括号、“第”字或序号前补零），请只保留一行"
+                                    ),
+                                }],
+                                raw_sealed: seal_cells(self.keys, &c)?,
+                                decision_key: p.decision_key,
+                                // The decision is in, by the first row.
+                                refused_decision: false,
+                            }),
+                            None => {
+                                kept.push(p);
+                                kept_cells.push(c);
+                            }
+                        }
+                    }
+                    let (rows, cells) = (kept, kept_cells);
                     let w = writer
                         .as_mut()
                         .ok_or_else(|| IngestError::Format("缺少表头".into()))?;

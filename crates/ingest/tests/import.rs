@@ -2949,6 +2949,37 @@ fn a_decision_resent_with_di_and_zeros_in_its_serial_replaces_the_old_record() {
     }
 }
 
+/// One file writing the same decision of one company twice, the second time with 第 and a
+/// zero (both went in: two records of one penalty): the second row is refused, naming the first.
+#[test]
+fn one_file_writing_a_decision_twice_otherwise_keeps_one() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let f = write(
+        dir.path(),
+        "a.csv",
+        &[
+            hengtai_penalty(&rules, "盐环罚〔2026〕9231号", env),
+            hengtai_penalty(&rules, "盐环罚〔2026〕第09231号", env),
+            hengtai_penalty(&rules, "盐环罚〔2026〕9232号", env),
+        ],
+    );
+    for ts in stores() {
+        let keys = testkit::keys();
+        let s = import_on_may_8(&ts.store, &rules, &keys, &f);
+        assert_eq!((s.created, s.rejected), (2, 1), "{}: {s:?}", ts.name);
+        let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
+        assert_eq!(r.row_no, 3, "{}", ts.name);
+        assert!(
+            r.problems[0].reason.contains("与第2行是同一主体的同一决定"),
+            "{}: {:?}",
+            ts.name,
+            r.problems
+        );
+    }
+}
+
 /// The same decision sent again with its year in other brackets (盐环罚[2026]… for
 /// 盐环罚〔2026〕…) corrects the record instead of publishing a second penalty.
 #[test]

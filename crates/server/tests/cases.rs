@@ -665,9 +665,84 @@ async fn an_upheld_objections_correction_is_not_undone_by_a_stale_export(h: Harn
         public.contains("3000.00") && !public.contains("5000.00"),
         "{public}"
     );
+    // Nor does the old content under another writing of the number: that row's record is
+    // withdrawn at once, saying why, and the corrected record stands.
+    let s = import(csv("0.5", "盐环罚〔2026〕第01号"));
+    assert_eq!(s.created, 1, "{s:?}");
+    assert!(
+        s.notices
+            .iter()
+            .any(|n| n.contains(&format!("第{oid}号异议中核实更正")) && n.contains("不予公示")),
+        "{:?}",
+        s.notices
+    );
+    let public = h
+        .get(&format!("/subjects/{org}"), Role::Public)
+        .await
+        .text();
+    assert!(
+        public.contains("3000.00") && !public.contains("5000.00"),
+        "{public}"
+    );
     // Other content is a correction as any other.
     let s = import(csv("0.4", DECISION));
     assert_eq!(s.corrected, 1, "{s:?}");
+    // An open objection is not ended by another writing of the number: it waits for the
+    // unit's answer, and the record it is about stays. (A minute on: the forwarding job of an
+    // objection is keyed by its record and time.)
+    h.clock
+        .set(domain::clock::Clock::now(h.clock.as_ref()) + chrono::Duration::minutes(1));
+    let r = h
+        .post_json(
+            "/api/v1/objections",
+            Role::Subject,
+            serde_json::json!({"record_id": record_id, "reason": "处罚日期有误"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let open = r.json()["case_id"].as_i64().unwrap();
+    let s = import(csv("0.4", "盐环罚〔2026〕第001号"));
+    assert!(
+        s.notices
+            .iter()
+            .any(|n| n.contains(&format!("第{open}号")) && n.contains("不予公示")),
+        "{:?}",
+        s.notices
+    );
+    let case = tokio::task::block_in_place(|| h.state.store.case(open))
+        .unwrap()
+        .unwrap();
+    assert!(
+        ["submitted", "forwarded"].contains(&case.state.as_str()),
+        "{}",
+        case.state
+    );
+    // Withdrawn on an upheld objection, the decision written otherwise does not come back.
+    jobs(&h).await;
+    let r = act(
+        &h,
+        open,
+        Role::Reporter,
+        serde_json::json!({"action": "withdraw_record", "reason": "经核实非本主体"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let s = import(csv("0.4", "盐环罚〔2026〕0001号"));
+    assert!(
+        s.notices
+            .iter()
+            .any(|n| n.contains(&format!("第{open}号异议中核实后撤销"))),
+        "{:?}",
+        s.notices
+    );
+    let public = h
+        .get(&format!("/subjects/{org}"), Role::Public)
+        .await
+        .text();
+    assert!(
+        !public.contains(DECISION) && !public.contains("〔2026〕0001号"),
+        "{public}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -74,10 +74,16 @@ pub struct SubmissionWriter<'a> {
     /// The class's records corrected on an upheld objection: (subject key, record key) → (the
     /// version the objection was to, the case). Read when the first correction meets one.
     upheld: Option<Upheld>,
+    /// The class's records withdrawn on an upheld objection, by (subject key, decision key):
+    /// (record key, case). Read at the first lookup of a submission's decisions.
+    revoked: Option<Revoked>,
 }
 
 /// (subject key, record key) → (the version an upheld objection was to, its case).
 type Upheld = HashMap<(String, Vec<u8>), (i64, i64)>;
+
+/// (subject key, decision key) → (record key, the objection that withdrew it).
+type Revoked = HashMap<(String, Vec<u8>), (Vec<u8>, i64)>;
 
 /// A record of this unit filing a decision of this submission under another subject.
 struct Candidate {
@@ -96,6 +102,9 @@ struct Candidate {
     /// The old record is this subject's own, its number's year bracketed the other way
     /// (〔2026〕 then （2026）): the same decision reported again, not another party.
     written_otherwise: bool,
+    /// The old record is this subject's own, withdrawn on an upheld objection (the case): the
+    /// decision written otherwise must not bring it back.
+    revoked_by: Option<i64>,
 }
 
 /// Records a submission keeps to judge at its end; past this, only their number is told.
@@ -203,6 +212,7 @@ impl Store {
             superseded: 0,
             candidates: Vec::new(),
             upheld: None,
+            revoked: None,
         })
     }
 }
@@ -528,9 +538,56 @@ impl SubmissionWriter<'_> {
                     person: r.subject.kind == SubjectKind::NaturalPerson,
                     name: r.subject.name.clone(),
                     written_otherwise: r.subject.key == subject,
+                    revoked_by: None,
                 });
             }
         }
+        // This subject's records of the decision withdrawn on an upheld objection (异议成立，
+        // 记录已撤销): a writing of its number not seen before would publish it again. Few:
+        // read once per submission.
+        if self.revoked.is_none() {
+            let mut revoked = HashMap::new();
+            for r in self.conn.query(
+                "SELECT r.subject_key, r.decision_key, r.record_key, k.case_id FROM cases k
+                 JOIN records r ON r.subject_key = k.subject_key AND r.record_key = k.record_key
+                 WHERE k.kind = 'objection' AND k.state = 'record_withdrawn'
+                   AND k.class_code = $1 AND r.decision_key IS NOT NULL",
+                &[self.class_code.as_str().into()],
+            )? {
+                revoked.insert((r.text(0)?, r.bytes(1)?), (r.bytes(2)?, r.i64(3)?));
+            }
+            self.revoked = Some(revoked);
+        }
+        let revoked = self.revoked.as_ref().map(|m| {
+            rows.iter()
+                .filter_map(|r| {
+                    [
+                        r.decision_key,
+                        r.decision_key_otherwise,
+                        r.decision_key_as_written,
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|k| m.get(&(r.subject.key.clone(), k.to_vec())))
+                    .filter(|(old_key, _)| old_key[..] != r.record_key[..])
+                    .map(|(old_key, case)| (r, old_key.clone(), *case))
+                })
+                .map(|(r, old_key, case)| Candidate {
+                    old_subject: r.subject.key.clone(),
+                    old_key,
+                    old_named_so: true,
+                    row_no: r.row_no,
+                    subject: r.subject.key.clone(),
+                    record_key: r.record_key,
+                    on_time_until: r.on_time_until,
+                    person: r.subject.kind == SubjectKind::NaturalPerson,
+                    name: r.subject.name.clone(),
+                    written_otherwise: true,
+                    revoked_by: Some(case),
+                })
+                .collect::<Vec<_>>()
+        });
+        self.candidates.extend(revoked.unwrap_or_default());
         Ok(())
     }
 
@@ -550,6 +607,10 @@ impl SubmissionWriter<'_> {
         for c in candidates {
             let id = record_id(&c.old_subject, &c.old_key);
             if ended.contains(&id) {
+                continue;
+            }
+            if let Some(case) = c.revoked_by {
+                self.refuse_new_writing(&c, &id, &format!("该决定已在第{case}号异议中核实后撤销"))?;
                 continue;
             }
             let Some(old) = self.conn.query_one(
@@ -677,6 +738,29 @@ impl SubmissionWriter<'_> {
             ));
             return Ok(());
         }
+        // A case on the old record decides it, not another writing of its number: an open
+        // application or objection (the withdrawal would end it unanswered), or an objection
+        // upheld by correcting it (a stale export written otherwise would undo the correction).
+        let case = self
+            .conn
+            .query_one(
+                "SELECT case_id, state FROM cases WHERE record_id = $1
+                   AND (state IN ('submitted', 'returned', 'under_review', 'forwarded',
+                                  'awaiting_materials')
+                        OR (kind = 'objection' AND state = 'corrected'))
+                 ORDER BY case_id DESC LIMIT 1",
+                &[id.into()],
+            )?
+            .map(|r| Ok::<_, StoreError>((r.i64(0)?, r.text(1)?)))
+            .transpose()?;
+        if let Some((case, state)) = case {
+            let why = if state == "corrected" {
+                format!("该记录已在第{case}号异议中核实更正")
+            } else {
+                format!("该记录有正在办理的申请（第{case}号）")
+            };
+            return self.refuse_new_writing(c, id, &why);
+        }
         let reason = format!(
             "文书号写法更正：同一决定由本单位第{}号报送批次第{}行重报（文书号写法不同），以新报送的记录为准",
             self.submission_id, c.row_no
@@ -698,6 +782,42 @@ impl SubmissionWriter<'_> {
         self.superseded += 1;
         self.note(format!(
             "第{}行：该主体已有同一决定的记录（{id}），仅文书号写法不同（年份的括号写法、“第”字或序号前补零），视为同一决定重报，原记录已撤回，以本行为准",
+            c.row_no
+        ));
+        Ok(())
+    }
+
+    /// The row's record, a writing of the number of a decision whose record `id` a case decided
+    /// (`why`), is withdrawn at once by the platform, saying so: the case's outcome stands and
+    /// the decision is not published twice. The row stays taken (its content kept, its record
+    /// withdrawn): sent again as it is, it stays withdrawn.
+    fn refuse_new_writing(&mut self, c: &Candidate, id: &str, why: &str) -> Result<(), StoreError> {
+        // Sent again as it was after the platform withdrew it: it stays withdrawn, unsaid.
+        let now = self
+            .conn
+            .query_one(
+                "SELECT change FROM records WHERE subject_key = $1 AND record_key = $2",
+                &[c.subject.as_str().into(), Val::Bytes(c.record_key.to_vec())],
+            )?
+            .map(|r| r.text(0))
+            .transpose()?;
+        if !matches!(now.as_deref(), Some("created" | "corrected")) {
+            return Ok(());
+        }
+        let (unit, actor) = (self.source_unit.clone(), self.actor.clone());
+        let reason = format!(
+            "{why}（{id}），以其他文书号写法重报的本记录不予公示（报送批次{}第{}行）",
+            self.submission_id, c.row_no
+        );
+        let w = crate::withdraw::Withdrawal {
+            unit: &unit,
+            actor: &actor,
+            reason: &reason,
+            at: self.now,
+        };
+        crate::withdraw::end_on(&mut *self.conn, &c.subject, &c.record_key, &w, "withdrawn")?;
+        self.note(format!(
+            "第{}行：与已有记录（{id}）是同一决定，仅文书号写法不同；{why}，本行记录已由平台撤回、不予公示。如需更正该记录，请按原文书号写法报送",
             c.row_no
         ));
         Ok(())
