@@ -408,6 +408,18 @@ async fn every_effect_and_a_delisting(h: Harness) {
         snippet.contains("无需反馈") && !snippet.contains("请在业务办结后反馈"),
         "{snippet}"
     );
+    // Its console page says the same, with no feedback form beside it.
+    let page = h
+        .get(
+            &format!("/console/checks/{}", v["check_id"].as_i64().unwrap()),
+            Role::Handling,
+        )
+        .await
+        .text();
+    assert!(
+        page.contains("无需反馈") && !page.contains("/feedback\""),
+        "{page}"
+    );
     assert_eq!(v["subject"]["name"], "盐城市戊清白贸易有限公司");
     // A person's ID number never comes back in full.
     let r = h
