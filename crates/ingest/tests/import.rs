@@ -462,7 +462,10 @@ fn another_unit_cannot_overwrite_a_record_and_withdrawal_leaves_history() {
             ts.name
         );
         assert!(
-            again.notices.iter().any(|n| n.contains("不恢复公示")),
+            again
+                .notices
+                .iter()
+                .any(|n| n.contains("不恢复公示") && n.contains("撤回有误，恢复")),
             "{}: {:?}",
             ts.name,
             again.notices

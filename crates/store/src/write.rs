@@ -937,7 +937,7 @@ impl SubmissionWriter<'_> {
     /// repeats (whose other notes it does not repeat).
     pub fn still_withdrawn_notice(&self) -> Option<String> {
         (self.withdrawn_resent > 0).then(|| format!(
-            "本批次有{}条记录此前已撤回，内容与撤回时相同，仍为撤回状态、不恢复公示（重复报送已撤回的记录不予恢复）；如撤回有误，请更正相应内容后重新报送，或联系市信用办",
+            "本批次有{}条记录此前已撤回，内容与撤回时相同，仍为撤回状态、不恢复公示（重复报送已撤回的记录不予恢复）；如撤回有误，请在原报送批次页面对该记录点“撤回有误，恢复”（接口：POST /api/v1/records/{{记录编号}}/restore）",
             self.withdrawn_resent
         ))
     }
