@@ -607,6 +607,17 @@ async fn errors_carry_a_request_id_and_never_internals() {
         .await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.json()["error"]["code"], "method_not_allowed");
+    // Saying which methods it takes.
+    assert_eq!(r.headers[header::ALLOW], "GET", "{:?}", r.headers);
+    let r = h
+        .send(
+            h.request(Method::PUT, "/api/v1/checks", Role::Handling, Via::Token)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.headers[header::ALLOW], "GET, POST", "{:?}", r.headers);
     // Security headers on every response.
     let r = h.get("/api/v1/stats", Role::Public).await;
     for hd in [

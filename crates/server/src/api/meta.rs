@@ -290,6 +290,25 @@ pub async fn not_found() -> ApiError {
     ApiError::NotFound("没有这个地址".into())
 }
 
-pub async fn method_not_allowed() -> ApiError {
-    ApiError::MethodNotAllowed
+/// An address asked with a method it does not take: said in Chinese, with the methods it does
+/// take in `Allow` (RFC 9110 §15.5.6), read from the table of endpoints.
+pub async fn method_not_allowed(
+    axum::extract::State(state): axum::extract::State<crate::Shared>,
+    path: Option<axum::extract::MatchedPath>,
+) -> Response {
+    let mut resp = ApiError::MethodNotAllowed.into_response();
+    if let Some(p) = path {
+        let mut allowed: Vec<&str> = state
+            .endpoints
+            .iter()
+            .filter(|e| e.path == p.as_str())
+            .map(|e| e.method.as_str())
+            .collect();
+        allowed.sort_unstable();
+        allowed.dedup();
+        if let Ok(v) = allowed.join(", ").parse() {
+            resp.headers_mut().insert(header::ALLOW, v);
+        }
+    }
+    resp
 }
