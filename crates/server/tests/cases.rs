@@ -209,6 +209,14 @@ async fn run(mut h: Harness) {
     assert_eq!(rest["reminders"][0], items[1], "{rest}");
     let page = h.get("/console/cases", Role::Deciding).await.text();
     assert!(page.contains("共2条，按可修复日期排序"), "{page}");
+    let past = h
+        .get("/console/cases?reminders_from=50", Role::Deciding)
+        .await
+        .text();
+    assert!(
+        past.contains("共2条") && past.contains("本页超出范围"),
+        "{past}"
+    );
     let other = items
         .iter()
         .map(|m| m["record_id"].as_str().unwrap().to_string())
