@@ -829,6 +829,32 @@ async fn self_reports_monitoring_and_bulletin_in_the_console() {
             && drill.contains("个工作日（应于2026-05-"),
         "{drill}"
     );
+    // Rejected rows are named by their number and party, each decision once however often it
+    // was refused (batch and line alone sent the clerk to open each file; a decision refused
+    // twice was listed twice).
+    let bad = csv("0.63")
+        .replace("盐环罚〔2026〕901号", "盐环罚〔2026〕902号")
+        .replace("91320900MA1MB4X50R", "91320900MA1MB4X50X");
+    for _ in 0..2 {
+        let again = format!("{bad}\n");
+        let s = tokio::task::block_in_place(|| import_csv(&h.state, UNIT, "行政处罚", &again));
+        assert_eq!(s.rejected, 1, "{s:?}");
+    }
+    let drill = h
+        .get(
+            &format!(
+                "/console/monitoring/records?month=2026-05&unit={}&class=CF&which=rejected",
+                urlencode(UNIT)
+            ),
+            Role::Reporter,
+        )
+        .await
+        .text();
+    assert!(
+        drill.contains("<th>文书号</th>") && drill.contains("盐城市监测明细有限公司"),
+        "{drill}"
+    );
+    assert_eq!(drill.matches("盐环罚〔2026〕902号").count(), 1, "{drill}");
     let other = h
         .get(
             &format!(

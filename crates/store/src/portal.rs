@@ -686,11 +686,12 @@ impl Store {
         class: &str,
         month: &str,
         limit: i64,
-    ) -> Result<Vec<(i64, crate::StoredRejection)>, StoreError> {
+    ) -> Result<Vec<(i64, crate::StoredRejection, Option<String>)>, StoreError> {
         month_bounds(month)?;
         self.read(|c| {
             c.query(
-                "SELECT j.submission_id, j.row_no, j.problems FROM rejections j
+                "SELECT j.submission_id, j.row_no, j.problems, j.raw_sealed, j.decision_key
+                 FROM rejections j
                  JOIN submissions s ON s.submission_id = j.submission_id
                  WHERE s.source_unit = $1 AND s.class_code = $2
                    AND ((j.decision_key IS NULL AND j.counted_month = $3)
@@ -708,8 +709,9 @@ impl Store {
                         row_no: r.i64(1)?,
                         problems: serde_json::from_str(&r.text(2)?)
                             .map_err(|e| StoreError::Decode(e.to_string()))?,
-                        raw_sealed: Vec::new(),
+                        raw_sealed: r.bytes(3)?,
                     },
+                    r.opt_text(4)?,
                 ))
             })
             .collect()

@@ -287,12 +287,64 @@ pub async fn records(
                 let rej = s
                     .store
                     .month_rejections(&q.unit, &class.code, &month, DRILL_LIMIT)?;
-                let rows = rej
+                // A decision refused in several batches is one: its latest refusal shown.
+                let mut last: std::collections::HashMap<String, usize> = Default::default();
+                for (i, (_, _, key)) in rej.iter().enumerate() {
+                    if let Some(k) = key {
+                        last.insert(k.clone(), i);
+                    }
+                }
+                // Which row it was, by its number and party as the unit wrote them (personal
+                // numbers masked): batch and line alone sent the clerk to open each file.
+                let (no_item, name_item) = (
+                    class
+                        .item_by_role(domain::catalog::Role::DecisionNo)
+                        .map(|i| i.code.clone()),
+                    class
+                        .item_by_role(domain::catalog::Role::SubjectName)
+                        .map(|i| i.code.clone()),
+                );
+                let mut maps: std::collections::HashMap<i64, Vec<Option<String>>> =
+                    Default::default();
+                let mut rows = Vec::new();
+                for (i, (sub, r, key)) in rej.iter().enumerate() {
+                    if key.as_ref().is_some_and(|k| last.get(k) != Some(&i)) {
+                        continue;
+                    }
+                    if !maps.contains_key(sub) {
+                        let map = s
+                            .store
+                            .submission(*sub)?
+                            .map(|x| x.header_map)
+                            .unwrap_or_default();
+                        maps.insert(*sub, map);
+                    }
+                    let cells: Vec<String> = s
+                        .keys
+                        .decrypt(&r.raw_sealed)
+                        .ok()
+                        .and_then(|b| serde_json::from_slice(&b).ok())
+                        .unwrap_or_default();
+                    let cell = |item: &Option<String>| -> String {
+                        let Some(item) = item else {
+                            return String::new();
+                        };
+                        maps.get(sub)
+                            .and_then(|m| m.iter().position(|c| c.as_deref() == Some(item)))
+                            .and_then(|at| cells.get(at))
+                            .map(|v| domain::ids::mask_personal_in(v.trim()).into_owned())
+                            .unwrap_or_default()
+                    };
+                    rows.push((*sub, r.clone(), cell(&no_item), cell(&name_item)));
+                }
+                let rows = rows
                     .into_iter()
-                    .map(|(sub, r)| {
+                    .map(|(sub, r, no, name)| {
                         vec![
                             sub.to_string(),
                             r.row_no.to_string(),
+                            no,
+                            name,
                             r.problems
                                 .iter()
                                 .map(|p| {
@@ -307,7 +359,11 @@ pub async fn records(
                         ]
                     })
                     .collect();
-                (vec!["报送批次", "原行号", "退回原因"], rows, "退回")
+                (
+                    vec!["报送批次", "原行号", "文书号", "主体名称", "退回原因"],
+                    rows,
+                    "退回",
+                )
             }
             other => {
                 return Err(ApiError::BadRequest(format!(
