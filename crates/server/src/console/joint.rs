@@ -1223,18 +1223,24 @@ pub async fn set_webhook(State(state): State<Shared>, ctx: Ctx, body: Bytes) -> 
     }
 }
 
+/// A unit as the receivers' list names it: an institution as 金融机构（code）, whose code is
+/// what names it.
+fn listed_unit(typed: String) -> String {
+    typed
+        .strip_prefix("金融机构（")
+        .and_then(|t| t.strip_suffix('）'))
+        .map_or(typed.clone(), str::to_string)
+}
+
 /// The office removes a unit's receiver (its alerts then stay in the console).
 pub async fn remove_webhook(State(state): State<Shared>, ctx: Ctx, body: Bytes) -> Response {
     let f = form_fields(&body);
     if let Err(e) = check_csrf(&ctx, &field(&f, "csrf")) {
         return error_page(&ctx, e);
     }
-    let typed = field(&f, "unit");
-    let unit = typed
-        .strip_prefix("金融机构（")
-        .and_then(|t| t.strip_suffix('）'))
-        .map_or(typed.clone(), str::to_string);
-    let req = api::WebhookRemoveRequest { unit };
+    let req = api::WebhookRemoveRequest {
+        unit: listed_unit(field(&f, "unit")),
+    };
     match api::remove_webhook(State(state.clone()), ctx.clone(), ApiJson(req)).await {
         Ok(axum::Json(r)) => {
             let said = format!(
@@ -1253,13 +1259,9 @@ pub async fn test_webhook(State(state): State<Shared>, ctx: Ctx, body: Bytes) ->
     if let Err(e) = check_csrf(&ctx, &field(&f, "csrf")) {
         return error_page(&ctx, e);
     }
-    // The list shows an institution as 金融机构（code）: the code is what names it.
-    let typed = field(&f, "unit");
-    let unit = typed
-        .strip_prefix("金融机构（")
-        .and_then(|t| t.strip_suffix('）'))
-        .map_or(typed.clone(), str::to_string);
-    let req = api::WebhookTestRequest { unit };
+    let req = api::WebhookTestRequest {
+        unit: listed_unit(field(&f, "unit")),
+    };
     match api::test_webhook(State(state.clone()), ctx.clone(), ApiJson(req)).await {
         Ok(axum::Json(t)) => {
             let said = if t.delivered {

@@ -1125,8 +1125,38 @@ pub struct RecordWithdrawForm {
     pub decision_revoked: Option<String>,
 }
 
-/// Withdraws one record from its batch's page (the API's record withdrawal, audited there).
-/// A unit puts back a record it withdrew by mistake (from its batch's page).
+/// What a record's withdrawal or restoration from its batch's page answers: done, with the way
+/// back to the batch, or the refusal.
+fn record_changed<T>(
+    ctx: &Ctx,
+    r: Result<T, ApiError>,
+    heading: &str,
+    body: &str,
+    submission: Option<i64>,
+) -> Response {
+    match r {
+        Ok(_) => render(
+            StatusCode::OK,
+            pages::Message {
+                frame: frame(ctx, heading, ""),
+                heading: heading.into(),
+                body: body.into(),
+                link: Some(match submission {
+                    Some(id) => (
+                        format!("/console/submissions/{id}"),
+                        format!("返回报送批次{id}"),
+                    ),
+                    None => ("/console/submissions".into(), "返回报送批次".into()),
+                }),
+                refresh_to: None,
+            },
+        ),
+        Err(e) => error_page(ctx, e),
+    }
+}
+
+/// A unit puts back a record it withdrew by mistake (from its batch's page; the API's
+/// restoration, audited there).
 pub async fn restore_record(
     State(state): State<Shared>,
     ctx: Ctx,
@@ -1143,27 +1173,16 @@ pub async fn restore_record(
         crate::body::ApiJson(body),
     )
     .await;
-    match r {
-        Ok(_) => render(
-            StatusCode::OK,
-            pages::Message {
-                frame: frame(&ctx, "已恢复", ""),
-                heading: "已恢复".into(),
-                body: "该记录增加了一个与撤回前内容相同的新版本，已恢复公示。".into(),
-                link: Some(match f.submission {
-                    Some(id) => (
-                        format!("/console/submissions/{id}"),
-                        format!("返回报送批次{id}"),
-                    ),
-                    None => ("/console/submissions".into(), "返回报送批次".into()),
-                }),
-                refresh_to: None,
-            },
-        ),
-        Err(e) => error_page(&ctx, e),
-    }
+    record_changed(
+        &ctx,
+        r,
+        "已恢复",
+        "该记录增加了一个与撤回前内容相同的新版本，已恢复公示。",
+        f.submission,
+    )
 }
 
+/// Withdraws one record from its batch's page (the API's record withdrawal, audited there).
 pub async fn withdraw_record(
     State(state): State<Shared>,
     ctx: Ctx,
@@ -1183,25 +1202,13 @@ pub async fn withdraw_record(
         crate::body::ApiJson(body),
     )
     .await;
-    match r {
-        Ok(_) => render(
-            StatusCode::OK,
-            pages::Message {
-                frame: frame(&ctx, "已撤回", ""),
-                heading: "已撤回".into(),
-                body: "该记录增加了一个撤回版本，已停止公示。".into(),
-                link: Some(match f.submission {
-                    Some(id) => (
-                        format!("/console/submissions/{id}"),
-                        format!("返回报送批次{id}"),
-                    ),
-                    None => ("/console/submissions".into(), "返回报送批次".into()),
-                }),
-                refresh_to: None,
-            },
-        ),
-        Err(e) => error_page(&ctx, e),
-    }
+    record_changed(
+        &ctx,
+        r,
+        "已撤回",
+        "该记录增加了一个撤回版本，已停止公示。",
+        f.submission,
+    )
 }
 
 #[derive(Deserialize)]
