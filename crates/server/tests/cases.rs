@@ -1803,6 +1803,16 @@ async fn a_record_withdrawn_by_mistake_is_restored(h: Harness) {
     let versions = rec["record"]["versions"].as_array().unwrap();
     let last = versions.last().unwrap();
     assert_eq!(last["change_label"], "撤回后恢复", "{rec}");
+    // Its batch's row says so, and may withdraw it again.
+    let page = h.get("/console/submissions/1", Role::Reporter).await.text();
+    let row = page
+        .split("<tr>")
+        .find(|r| r.contains(DECISION))
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(
+        row.contains("撤回后已恢复（现行）") && row.contains("/console/records/withdraw"),
+        "{row}"
+    );
     assert_eq!(last["reason"], "撤回有误，恢复原记录：误撤回");
     assert_eq!(rec["record"]["status"], "public", "{rec}");
     // Counted again in 双公示 monitoring, as the recount from the versions says.

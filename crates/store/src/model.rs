@@ -313,6 +313,9 @@ pub struct SubmissionEntry {
     /// This row's version is the last before the record's current one (what a withdrawal
     /// ended, when the record is withdrawn).
     pub latest_before_end: bool,
+    /// This row's version was withdrawn and then put back as it was (the record's current
+    /// version is the restoration).
+    pub restored: bool,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

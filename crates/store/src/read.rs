@@ -252,13 +252,21 @@ impl Store {
     ) -> Result<Vec<SubmissionEntry>, StoreError> {
         self.read(|c| {
             c.query(
-                "SELECT v.row_no, v.subject_key, v.record_key, v.change, v.payload, v.decided_on,
+                // (Restored: this row's version withdrawn, then put back as it was.)
+                &format!(
+                    "SELECT v.row_no, v.subject_key, v.record_key, v.change, v.payload, v.decided_on,
                         r.change, r.current_version = v.version_no, v.id_suspect, s.id_note,
-                        r.current_version = v.version_no + 1
-                 FROM record_versions v
-                 JOIN records r ON r.subject_key = v.subject_key AND r.record_key = v.record_key
-                 LEFT JOIN subjects s ON s.subject_key = v.subject_key
-                 WHERE v.submission_id = $1 ORDER BY v.row_no LIMIT $2",
+                        r.current_version = v.version_no + 1,
+                        r.current_version = v.version_no + 2 AND EXISTS (
+                            SELECT 1 FROM record_versions x WHERE x.subject_key = v.subject_key
+                              AND x.record_key = v.record_key AND x.version_no = r.current_version
+                              AND x.submission_id IS NULL AND x.reason LIKE '{}%')
+                     FROM record_versions v
+                     JOIN records r ON r.subject_key = v.subject_key AND r.record_key = v.record_key
+                     LEFT JOIN subjects s ON s.subject_key = v.subject_key
+                     WHERE v.submission_id = $1 ORDER BY v.row_no LIMIT $2",
+                    crate::RESTORE_REASON
+                ),
                 &[Val::Int(submission_id), Val::Int(limit)],
             )?
             .iter()
@@ -278,6 +286,7 @@ impl Store {
                     now: r.text(6)?,
                     current: r.bool(7)?,
                     latest_before_end: r.bool(10)?,
+                    restored: r.bool(11)?,
                 })
             })
             .collect()

@@ -835,7 +835,7 @@ pub struct WorklistQuery {
 #[utoipa::path(get, path = "/api/v1/worklist", summary = "信用修复与异议工作台", tag = "信用修复与异议", security(("token" = [])),
     params(WorklistQuery),
     responses((status = 200, description = "本单位的信用修复与异议工作台（市信用办：全市），含逾期事项", body = Worklist),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn worklist(
     State(state): State<Shared>,
     ctx: Ctx,

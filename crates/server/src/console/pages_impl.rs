@@ -1083,6 +1083,7 @@ fn accepted_entries(
                 ("repaired", _) => "已信用修复",
                 ("exited" | "revoked" | "expired", _) => "已移出名单",
                 (_, true) => "现行",
+                _ if e.restored => "撤回后已恢复（现行）",
                 (_, false) => "已被此后的报送或变更更正",
             };
             pages::AcceptedEntry {
@@ -1096,7 +1097,7 @@ fn accepted_entries(
                     "新增".into()
                 },
                 now: now.into(),
-                withdrawable: e.current && !ended,
+                withdrawable: (e.current || e.restored) && !ended,
                 // (The store refuses what may not come back, saying why.)
                 restorable: e.now == "withdrawn" && e.latest_before_end,
                 id_note: if e.row.id_suspect {
