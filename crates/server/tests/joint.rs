@@ -4695,6 +4695,12 @@ async fn a_retried_check_with_its_reference_is_the_same_check(h: Harness) {
     assert_eq!(again["repeated"], true, "{again}");
     assert_eq!(again["verdict"], first["verdict"]);
     assert_eq!(h.trail("check.repeat", &format!("check:{id}")).len(), 1);
+    // The snippet names the case it was made for.
+    let snippet = h
+        .get(&format!("/api/v1/checks/{id}/snippet"), Role::Handling)
+        .await
+        .text();
+    assert!(snippet.contains("办件编号：SP-2026-0001"), "{snippet}");
     // One check waits for feedback, and it carries the number.
     let pending = h
         .get("/api/v1/checks?pending=true", Role::Handling)
@@ -4745,4 +4751,44 @@ async fn a_retried_check_with_its_reference_is_the_same_check_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_check_with_its_reference_is_the_same_check_on_postgres() {
     a_retried_check_with_its_reference_is_the_same_check(pg_harness().await).await;
+}
+
+/// A red-list entry of a subject now on the serious list gives no incentive: the deciding unit's
+/// own page says so (it read as plain 在列 there, while the file said 暂停激励).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_red_entry_says_so_on_the_units_own_page() {
+    let h = harness();
+    let x = tokio::task::block_in_place(|| city(&h));
+    let row = |page: &str| -> String {
+        page.split("<tr")
+            .find(|r| r.contains("盐环信〔2026〕2号"))
+            .unwrap_or_else(|| panic!("{page}"))
+            .to_string()
+    };
+    let before = h.get("/console/lists", Role::Deciding).await.text();
+    assert!(!row(&before).contains("暂停激励"), "{}", row(&before));
+    let s = tokio::task::block_in_place(|| {
+        import_now(
+            &h,
+            UNIT,
+            "严重失信主体名单",
+            &list_csv(
+                &[(
+                    "盐城市丙守信科技有限公司",
+                    &x.c,
+                    "盐环信〔2026〕21号",
+                    "伪造监测数据",
+                )],
+                "2029-03-01",
+            ),
+        )
+    });
+    assert_eq!(s.accepted, 1, "{s:?}");
+    refresh(&h);
+    let after = h.get("/console/lists", Role::Deciding).await.text();
+    assert!(
+        row(&after).contains("暂停激励：同时列入严重失信主体名单"),
+        "{}",
+        row(&after)
+    );
 }

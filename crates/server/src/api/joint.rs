@@ -718,11 +718,16 @@ pub fn snippet(s: &Shared, c: &store::CheckRow, current: bool) -> ApiResult<Stri
     let mut h = format!(
         "<div class=\"xinyong-check\" style=\"border:1px solid {color};border-left:6px solid {color};padding:8px 12px;font:14px/1.6 sans-serif;max-width:640px\">\
 <div style=\"font-weight:bold;color:{color}\">信用核查：{}</div>\
-<div>主体：{}　事项：{}　核查编号：{}　时间：{}</div>",
+<div>主体：{}　事项：{}　核查编号：{}{}　时间：{}</div>",
         esc(v.label()),
         esc(&c.subject_label),
         esc(&matter),
         c.check_id,
+        // The case it was made for, as the approval system numbers it.
+        c.reference
+            .as_deref()
+            .map(|r| format!("　办件编号：{}", esc(r)))
+            .unwrap_or_default(),
         domain::clock::beijing(c.checked_at).format("%Y-%m-%d %H:%M"),
     );
     // The entries behind it, so that the approving officer sees which decision, whose it is

@@ -115,7 +115,16 @@ pub async fn page(
                             Err(_) => v.clone(),
                         })
                         .unwrap_or_default(),
-                    status: if in_force {
+                    status: if in_force
+                        && h.class_code == domain::lists::RED_LIST
+                        && s.lists.entries(&h.subject_key).iter().any(|e| {
+                            domain::lists::RED_SUSPENDED_BY.contains(&e.class_code.as_str())
+                                && e.in_force(day)
+                        }) {
+                        // As the file says it: a red entry of a subject now on a serious list
+                        // gives no incentive (it read as plain 在列).
+                        "在列（暂停激励：同时列入严重失信主体名单）".to_string()
+                    } else if in_force {
                         "在列".to_string()
                     } else if change.ends() {
                         change.label().to_string()
