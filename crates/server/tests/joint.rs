@@ -4792,3 +4792,54 @@ async fn a_suspended_red_entry_says_so_on_the_units_own_page() {
         row(&after)
     );
 }
+
+/// A unit that keeps only its subscriber reference of a person (R…, as its subscription list
+/// gives it) unsubscribes by it (refused before: 长度应为18位); another unit's reference for
+/// the same person removes nothing of this unit's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_is_unsubscribed_by_the_units_reference() {
+    let h = harness();
+    let x = tokio::task::block_in_place(|| city(&h));
+    let subscribe = |token: Option<String>| {
+        let h = &h;
+        let p = x.p.clone();
+        async move {
+            let body = json!({"codes": [p]});
+            let r = match token {
+                Some(t) => {
+                    h.send_as(&t, Method::POST, "/api/v1/subscriptions", Some(body))
+                        .await
+                }
+                None => {
+                    h.post_json("/api/v1/subscriptions", Role::Handling, body)
+                        .await
+                }
+            };
+            r.json()["subjects"][0]["subscriber_ref"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        }
+    };
+    let mine = subscribe(None).await;
+    let other = h.token_for(Role::Handling, OTHER_UNIT);
+    let theirs = subscribe(Some(other)).await;
+    assert!(mine.starts_with('R') && theirs.starts_with('R') && mine != theirs);
+    let remove = |code: String| {
+        h.post_json(
+            "/api/v1/subscriptions/remove",
+            Role::Handling,
+            json!({ "code": code }),
+        )
+    };
+    let r = remove(theirs).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["action"], "not_subscribed");
+    let r = remove(mine.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["action"], "unsubscribe", "{}", r.text());
+    let list = h.get("/api/v1/subscriptions", Role::Handling).await.json();
+    assert!(!list.to_string().contains(&mine), "{list}");
+    let r = remove(mine).await;
+    assert_eq!(r.json()["action"], "not_subscribed");
+}

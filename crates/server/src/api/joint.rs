@@ -2078,7 +2078,28 @@ async fn audit_watch_read<T>(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UnsubscribeRequest {
+    /// 统一社会信用代码、公民身份号码，或订阅列表中的订阅引用 subscriber_ref（自然人为R开头的25位字符）。
     pub code: String,
+}
+
+/// The subject a unit's own subscriber reference (R…, a person's) names among its
+/// subscriptions, if any: a unit that keeps only the reference can still unsubscribe.
+fn subscribed_by_ref(s: &Shared, unit: &str, reference: &str) -> ApiResult<Option<String>> {
+    const PAGE: i64 = 5_000;
+    let mut offset = 0;
+    loop {
+        let page = s.platform.subscriptions(unit, PAGE, offset)?;
+        if let Some(found) = page
+            .iter()
+            .find(|x| s.keys.subscriber_ref(unit, &x.subject_key) == reference)
+        {
+            return Ok(Some(found.subject_key.clone()));
+        }
+        if (page.len() as i64) < PAGE {
+            return Ok(None);
+        }
+        offset += PAGE;
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/subscriptions/remove", summary = "取消订阅", tag = "联合奖惩", security(("token" = [])),
@@ -2100,11 +2121,32 @@ pub async fn unsubscribe(
     let r = write_carrying(&state, &ctx, entry, move |carried| {
         if is_person_key(&req.code) {
             return Err(ApiError::Unprocessable(
-                "自然人请以身份证号码退订，不接受平台内部主体键".into(),
+                "自然人请以身份证号码或订阅引用（R开头）退订，不接受平台内部主体键".into(),
             ));
         }
-        let (key, shown, _) =
-            joint::check::subject_of(&req.code, &s.rules, &s.keys, today(s.clock.now()))?;
+        let code = req.code.trim();
+        let a_ref = code.len() == 25 && code.starts_with('R');
+        let by_ref = if a_ref {
+            subscribed_by_ref(&s, &unit, code)?
+        } else {
+            None
+        };
+        let (key, shown) = match by_ref {
+            Some(key) => (key, code.to_string()),
+            // A reference this unit subscribes under no more: nothing to remove.
+            None if a_ref => {
+                let mut e = carried.clone();
+                e.object = Some(code.to_string());
+                e.detail = Some("not_subscribed".into());
+                crate::context::record_first(&s2, &ctx2, e)?;
+                return Ok((code.to_string(), false));
+            }
+            None => {
+                let (key, shown, _) =
+                    joint::check::subject_of(code, &s.rules, &s.keys, today(s.clock.now()))?;
+                (key, shown)
+            }
+        };
         carried.object = Some(shown.clone());
         match s.platform.unsubscribe(&unit, &key, Some(carried)) {
             Ok(()) => Ok((shown, true)),
