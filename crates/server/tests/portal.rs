@@ -622,6 +622,45 @@ async fn articles_are_written_in_the_console_and_published_on_the_portal() {
         let page = h.get(&format!("/news?q={q}"), Role::Public).await.text();
         assert!(!page.contains(&format!("/news/{id}")), "{q}: {page}");
     }
+    // A wrong attachment comes off again (it stayed published).
+    let aid = tokio::task::block_in_place(|| {
+        h.state
+            .store
+            .add_attachment(id, "错误.pdf", "application/pdf", b"%PDF-1.4", &|_| Ok(()))
+    })
+    .unwrap();
+    let edit = h
+        .get(&format!("/console/articles/{id}"), Role::Admin)
+        .await
+        .text();
+    assert!(
+        edit.contains(&format!("/console/articles/{id}/attachments/{aid}/remove")),
+        "{edit}"
+    );
+    for role in [Role::Reporter, Role::Auditor] {
+        let r = h
+            .post_form(
+                &format!("/console/articles/{id}/attachments/{aid}/remove"),
+                role,
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{role}");
+    }
+    let r = h
+        .post_form(
+            &format!("/console/articles/{id}/attachments/{aid}/remove"),
+            Role::Admin,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert!(
+        tokio::task::block_in_place(|| h.state.store.attachments(id))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(h.trail("article.detach", &format!("article:{id}")).len(), 1);
     // Others may not write.
     for role in [Role::Reporter, Role::Auditor, Role::Public] {
         let r = h

@@ -358,6 +358,26 @@ impl Store {
         })
     }
 
+    /// Removes an attachment of an article (a wrong file uploaded stayed published); whether
+    /// there was one. `before_commit` runs in its transaction.
+    pub fn remove_attachment(
+        &self,
+        article_id: i64,
+        attachment_id: i64,
+        before_commit: &dyn Fn() -> Result<(), StoreError>,
+    ) -> Result<bool, StoreError> {
+        self.write(|c| {
+            let n = c.execute(
+                "DELETE FROM article_attachments WHERE article_id = $1 AND attachment_id = $2",
+                &[Val::Int(article_id), Val::Int(attachment_id)],
+            )?;
+            if n == 1 {
+                before_commit()?;
+            }
+            Ok(n == 1)
+        })
+    }
+
     pub fn attachments(&self, article_id: i64) -> Result<Vec<Attachment>, StoreError> {
         self.read(|c| {
             c.query(

@@ -431,6 +431,48 @@ pub async fn upload(
     }
 }
 
+/// Removes an attachment (a wrong file uploaded could not be taken off a published article).
+pub async fn remove_attachment(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath((id, aid)): ApiPath<(i64, i64)>,
+    ApiForm(f): ApiForm<CsrfOnly>,
+) -> Response {
+    if let Err(e) = super::pages_impl::check_csrf(&ctx, &f.csrf) {
+        return error_page(&ctx, e);
+    }
+    let entry = audit_entry(
+        &ctx,
+        "article.detach",
+        Some(format!("article:{id}")),
+        "ok",
+        Some(format!("attachment={aid}")),
+    );
+    let (s, c, e) = (state.clone(), ctx.clone(), entry.clone());
+    let r = blocking(move || {
+        let removed = s
+            .store
+            .remove_attachment(id, aid, &|| record_first(&s, &c, e.clone()))?;
+        if removed {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound(format!("附件{aid}不存在")))
+        }
+    })
+    .await;
+    audited_write(&state, &ctx, &r, entry).await;
+    match r {
+        Ok(()) => see_other(&format!("/console/articles/{id}")),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// A draft's attachment, for the office to check before publishing.
 pub async fn attachment(
     State(state): State<Shared>,

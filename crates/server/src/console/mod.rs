@@ -435,6 +435,12 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         ADMIN,
         articles::attachment,
     )
+    .page(
+        Method::POST,
+        "/console/articles/{id}/attachments/{aid}/remove",
+        ADMIN,
+        articles::remove_attachment,
+    )
 }
 
 /// The menu a role sees.

@@ -1912,6 +1912,7 @@ pub(crate) const ACTION_LABELS: &[(&str, &str)] = &[
     ("batch.create", "批量审查"),
     ("batch.download", "下载批量审查结果"),
     ("batch.list", "查看批量审查批次列表"),
+    ("article.detach", "删除文章附件"),
     ("list.action", "名单变更"),
     ("subscription.create", "订阅主体"),
     ("subscription.remove", "取消订阅"),
