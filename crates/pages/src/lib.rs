@@ -715,6 +715,8 @@ pub struct ConflictRow {
 #[template(path = "console/joint_stats.html")]
 pub struct JointStatsPage {
     pub frame: Frame,
+    /// The first day counted (YYYY-MM-DD).
+    pub since: String,
     pub summary: Vec<Figure>,
     pub rows: Vec<Vec<String>>,
     pub accumulated: Vec<AccumulatedLine>,

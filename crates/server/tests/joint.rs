@@ -4732,6 +4732,25 @@ async fn a_retried_check_with_its_reference_is_the_same_check(h: Harness) {
         )
         .await;
     assert_ne!(theirs.json()["check_id"], id, "{}", theirs.text());
+    // The office counts from a day it chooses (the page was fixed to 30 days).
+    let today = h.state.clock.now().format("%Y-%m-%d").to_string();
+    let page = h
+        .get(&format!("/console/joint?since={today}"), Role::Admin)
+        .await
+        .text();
+    assert!(page.contains(&format!("自{today}起核查")), "{page}");
+    assert!(
+        !page.contains("<span class=\"v\">0</span><span class=\"l\">自"),
+        "{page}"
+    );
+    let later = h
+        .get("/console/joint?since=2099-01-01", Role::Admin)
+        .await
+        .text();
+    assert!(
+        later.contains("<span class=\"v\">0</span><span class=\"l\">自2099-01-01起核查"),
+        "{later}"
+    );
     // A number too long is refused, saying so.
     let long = ask(&x.a, &"9".repeat(65)).await;
     assert_eq!(

@@ -812,10 +812,16 @@ pub async fn batch_xlsx(
     }
 }
 
-pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
+pub async fn stats(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    crate::body::ApiQuery(q): crate::body::ApiQuery<api::StatsParams>,
+) -> Response {
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
-        let st = api::joint_stats(&s, None)?;
+        // From a day the office chooses (a month, a quarter); 30 days back by default.
+        let since = q.since.filter(|d| !d.trim().is_empty());
+        let st = api::joint_stats(&s, since.as_deref())?;
         let pct = |a: i64, b: i64| {
             if b == 0 {
                 "-".to_string()
@@ -824,10 +830,15 @@ pub async fn stats(State(state): State<Shared>, ctx: Ctx) -> Response {
             }
         };
         Ok(pages::JointStatsPage {
+            since: st.since.to_string(),
             frame: frame(&c, "联合奖惩统计", "/console/joint"),
             summary: vec![
                 pages::Figure {
-                    label: format!("近30天核查（自{}）", st.since),
+                    label: if since.is_some() {
+                        format!("自{}起核查", st.since)
+                    } else {
+                        format!("近30天核查（自{}）", st.since)
+                    },
                     value: st.total_checks.to_string(),
                 },
                 pages::Figure {
