@@ -396,6 +396,8 @@ pub struct ResultLine {
     pub measures: Arc<str>,
     pub entries: Arc<str>,
     pub note: String,
+    /// The measures' ids (CJ-…), `;` between: what a program reads (the names are for people).
+    pub measure_ids: Arc<str>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -423,6 +425,7 @@ fn invalid(line: u64, code: Arc<str>, note: String) -> ResultLine {
         measures: "".into(),
         entries: "".into(),
         note,
+        measure_ids: "".into(),
     }
 }
 
@@ -467,6 +470,7 @@ impl Review {
                     measures: f.measures.clone(),
                     entries: f.entries.clone(),
                     note: format!("与第{}行是同一主体，结论同该行", f.line),
+                    measure_ids: f.measure_ids.clone(),
                 })
             }
         }
@@ -554,6 +558,7 @@ pub fn review(
                 measures: "".into(),
                 entries: "".into(),
                 note: format!("事项“{}”不适用于{}", m.name, kind.label()),
+                measure_ids: "".into(),
             };
         }
         let mut r = checker.check_key(key, shown, kind, &m.code, today, now);
@@ -611,6 +616,13 @@ pub fn review(
                 .join("；")
                 .into(),
             note: note.join("；"),
+            measure_ids: r
+                .measures
+                .iter()
+                .map(|x| x.id.as_str())
+                .collect::<Vec<_>>()
+                .join(";")
+                .into(),
         }
     });
     // As single checks count them: incentives apart from punishments, and a code the matter
@@ -625,7 +637,9 @@ pub fn review(
     Ok((Review { rows, checked }, fig))
 }
 
-pub const HEADERS: [&str; 8] = [
+/// The result's columns; the last two for programs: the verdict's code (clear, forbid,
+/// restrict, review, supervise, incentive; empty for a line not checked) and the measures' ids.
+pub const HEADERS: [&str; 10] = [
     "行号",
     "代码",
     "主体名称",
@@ -634,6 +648,8 @@ pub const HEADERS: [&str; 8] = [
     "适用措施",
     "所涉名单",
     "说明",
+    "结论代码",
+    "措施编号",
 ];
 
 /// A cell as given, made inert for a spreadsheet: text that begins like a formula (`=`, `+`,
@@ -658,6 +674,8 @@ fn write_line<W: std::io::Write>(w: &mut csv::Writer<W>, l: &ResultLine) -> csv:
         &l.measures,
         &l.entries,
         &l.note,
+        l.verdict.map_or("", |v| v.as_str()),
+        &l.measure_ids,
     ])
 }
 
@@ -711,7 +729,7 @@ pub fn csv_to_xlsx(csv_bytes: &[u8], title: &str) -> Result<Vec<u8>, BatchError>
             name: "审查结果",
             title,
             headers: &headers,
-            widths: &[8.0, 22.0, 36.0, 10.0, 12.0, 48.0, 40.0, 40.0],
+            widths: &[8.0, 22.0, 36.0, 10.0, 12.0, 48.0, 40.0, 40.0, 10.0, 24.0],
         },
         |buf: &mut Vec<csv::StringRecord>, max| {
             for _ in 0..max {

@@ -1210,6 +1210,13 @@ async fn a_batch_accounts_for_every_line() {
     assert_eq!(&by_line(8)[3], "无效");
     // The red list carries no measure for procurement.
     assert_eq!(&by_line(9)[4], "未发现限制");
+    // For programs: the verdict's code and the measures' ids (only labels and names before).
+    assert_eq!(&by_line(2)[8], "forbid", "{:?}", by_line(2));
+    assert!(by_line(2)[9].starts_with("CJ-ZFCG-"), "{:?}", by_line(2));
+    assert_eq!(&by_line(7)[8], "forbid");
+    assert_eq!(&by_line(7)[9], &by_line(2)[9]);
+    assert_eq!(&by_line(3)[8], "");
+    assert_eq!(&by_line(4)[8], "clear");
     // The workbook says the same, line for line.
     let x_resp = h
         .get(&format!("/api/v1/batches/{id}/result.xlsx"), Role::Handling)

@@ -1811,6 +1811,7 @@ pub async fn batch_download(
 }
 
 #[utoipa::path(get, path = "/api/v1/batches/{id}/result.csv", summary = "下载批量审查结果（CSV）", tag = "联合奖惩", security(("token" = [])),
+    description = "每个输入行一行结果（UTF-8，带BOM），列依次为：行号、代码（自然人身份证号码脱敏）、主体名称、代码校验（有效/无效/重复）、核查结论（中文）、适用措施（名称及效力）、所涉名单、说明、结论代码（clear、forbid、restrict、review、supervise、incentive；未核查的行为空）、措施编号（CJ-…，以分号分隔）。程序请读结论代码和措施编号。XLSX 结果的表头上方另有一行标题。批量审查的命中不另建单笔核查记录，无需逐条反馈。",
     params(("id" = i64, Path, description = "批次编号")),
     responses((status = 200, description = "结果文件（CSV，UTF-8）", content_type = "text/csv", body = String),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
