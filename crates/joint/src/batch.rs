@@ -415,8 +415,8 @@ pub struct BatchFigures {
 }
 
 /// A line that is not a code.
-fn invalid(line: u64, code: Arc<str>, note: String) -> ResultLine {
-    ResultLine {
+fn invalid(line: u64, code: Arc<str>, note: String) -> Box<ResultLine> {
+    Box::new(ResultLine {
         line,
         code,
         name: "".into(),
@@ -426,7 +426,7 @@ fn invalid(line: u64, code: Arc<str>, note: String) -> ResultLine {
         entries: "".into(),
         note,
         measure_ids: "".into(),
-    }
+    })
 }
 
 /// What became of a line: its own result (a line that is not a code), the index of its subject
@@ -524,7 +524,7 @@ pub fn review(
         match r {
             Err(l) => {
                 fig.invalid += 1;
-                slots.push(Slot::Done(Box::new(l.clone())));
+                slots.push(Slot::Done(l.clone()));
             }
             Ok((key, shown, kind)) => match first.get(key.as_str()) {
                 Some(&i) => {
