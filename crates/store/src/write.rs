@@ -107,6 +107,25 @@ struct Candidate {
     revoked_by: Option<i64>,
 }
 
+impl Candidate {
+    /// Row `r` against the record `old_key` of `old_subject` filing the same decision.
+    fn of(r: &PreparedRow, old_subject: String, old_key: Vec<u8>, old_named_so: bool) -> Self {
+        Candidate {
+            written_otherwise: r.subject.key == old_subject,
+            old_subject,
+            old_key,
+            old_named_so,
+            row_no: r.row_no,
+            subject: r.subject.key.clone(),
+            record_key: r.record_key,
+            on_time_until: r.on_time_until,
+            person: r.subject.kind == SubjectKind::NaturalPerson,
+            name: r.subject.name.clone(),
+            revoked_by: None,
+        }
+    }
+}
+
 /// Records a submission keeps to judge at its end; past this, only their number is told.
 const CANDIDATES_KEPT: usize = 10_000;
 
@@ -525,21 +544,11 @@ impl SubmissionWriter<'_> {
                     self.notes_left_out += 1;
                     continue;
                 }
-                self.candidates.push(Candidate {
-                    old_subject: subject.clone(),
-                    old_key: key.clone(),
-                    old_named_so: payload
-                        .values()
-                        .any(|v| v.as_str() == Some(r.subject.name.as_str())),
-                    row_no: r.row_no,
-                    subject: r.subject.key.clone(),
-                    record_key: r.record_key,
-                    on_time_until: r.on_time_until,
-                    person: r.subject.kind == SubjectKind::NaturalPerson,
-                    name: r.subject.name.clone(),
-                    written_otherwise: r.subject.key == subject,
-                    revoked_by: None,
-                });
+                let named_so = payload
+                    .values()
+                    .any(|v| v.as_str() == Some(r.subject.name.as_str()));
+                self.candidates
+                    .push(Candidate::of(r, subject.clone(), key.clone(), named_so));
             }
         }
         // This subject's records of the decision withdrawn on an upheld objection (异议成立，
@@ -558,36 +567,28 @@ impl SubmissionWriter<'_> {
             }
             self.revoked = Some(revoked);
         }
-        let revoked = self.revoked.as_ref().map(|m| {
-            rows.iter()
-                .filter_map(|r| {
-                    [
-                        r.decision_key,
-                        r.decision_key_otherwise,
-                        r.decision_key_as_written,
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .find_map(|k| m.get(&(r.subject.key.clone(), k.to_vec())))
-                    .filter(|(old_key, _)| old_key[..] != r.record_key[..])
-                    .map(|(old_key, case)| (r, old_key.clone(), *case))
-                })
-                .map(|(r, old_key, case)| Candidate {
-                    old_subject: r.subject.key.clone(),
-                    old_key,
-                    old_named_so: true,
-                    row_no: r.row_no,
-                    subject: r.subject.key.clone(),
-                    record_key: r.record_key,
-                    on_time_until: r.on_time_until,
-                    person: r.subject.kind == SubjectKind::NaturalPerson,
-                    name: r.subject.name.clone(),
-                    written_otherwise: true,
-                    revoked_by: Some(case),
-                })
-                .collect::<Vec<_>>()
-        });
-        self.candidates.extend(revoked.unwrap_or_default());
+        // (Usually none: then no row is looked up.)
+        let Some(m) = self.revoked.as_ref().filter(|m| !m.is_empty()) else {
+            return Ok(());
+        };
+        let mut found = Vec::new();
+        for r in rows {
+            let hit = [
+                r.decision_key,
+                r.decision_key_otherwise,
+                r.decision_key_as_written,
+            ]
+            .into_iter()
+            .flatten()
+            .find_map(|k| m.get(&(r.subject.key.clone(), k.to_vec())))
+            .filter(|(old_key, _)| old_key[..] != r.record_key[..]);
+            if let Some((old_key, case)) = hit {
+                let mut c = Candidate::of(r, r.subject.key.clone(), old_key.clone(), true);
+                c.revoked_by = Some(*case);
+                found.push(c);
+            }
+        }
+        self.candidates.extend(found);
         Ok(())
     }
 
@@ -872,8 +873,12 @@ impl SubmissionWriter<'_> {
             }
             self.upheld = Some(upheld);
         }
+        // (Usually none: then no key is built.)
+        let Some(upheld) = self.upheld.as_ref().filter(|u| !u.is_empty()) else {
+            return Ok(None);
+        };
         let key = (row.subject.key.clone(), row.record_key.to_vec());
-        let Some(&(opened, case_id)) = self.upheld.as_ref().and_then(|u| u.get(&key)) else {
+        let Some(&(opened, case_id)) = upheld.get(&key) else {
             return Ok(None);
         };
         let before = self.conn.query_one(

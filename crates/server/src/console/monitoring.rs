@@ -335,30 +335,15 @@ pub async fn records(
                             .map(|v| domain::ids::mask_personal_in(v.trim()).into_owned())
                             .unwrap_or_default()
                     };
-                    rows.push((*sub, r.clone(), cell(&no_item), cell(&name_item)));
+                    rows.push(vec![
+                        sub.to_string(),
+                        r.row_no.to_string(),
+                        cell(&no_item),
+                        cell(&name_item),
+                        // As the batch's page and its returned workbook say them.
+                        ingest::rejects::reason_text(r),
+                    ]);
                 }
-                let rows = rows
-                    .into_iter()
-                    .map(|(sub, r, no, name)| {
-                        vec![
-                            sub.to_string(),
-                            r.row_no.to_string(),
-                            no,
-                            name,
-                            r.problems
-                                .iter()
-                                .map(|p| {
-                                    if p.name.is_empty() {
-                                        p.reason.clone()
-                                    } else {
-                                        format!("{}：{}", p.name, p.reason)
-                                    }
-                                })
-                                .collect::<Vec<_>>()
-                                .join("；"),
-                        ]
-                    })
-                    .collect();
                 (
                     vec!["报送批次", "原行号", "文书号", "主体名称", "退回原因"],
                     rows,
