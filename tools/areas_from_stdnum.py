@@ -8,6 +8,12 @@ import sys
 print("# GB/T 2260 administrative-division codes with years in force (from..to, inclusive; empty = open).")
 print("# Source: python-stdnum 2.2 stdnum/cn/loc.dat, compiled from zh.wikipedia.org 中华人民共和国行政区划代码 (CC BY-SA).")
 print("# Regenerate with tools/areas_from_stdnum.py. Columns: code, name, from_year, to_year")
+print("# A resident ID number carries the code in force where it was first assigned: at birth registration,")
+print("# or, for persons born before numbers were assigned (1984: 居民身份证 first issued under the 1984")
+print("# trial and the 1985《中华人民共和国居民身份证条例》), the code in force then. The yearly code lists")
+print("# show a change made late in a year only in the next year's list: one year either side is accepted.")
+print("@first_assigned\t1984")
+print("@year_tolerance\t1")
 prov = None
 for line in open(sys.argv[1], encoding="utf-8"):
     if line.startswith("#") or not line.strip():

@@ -88,9 +88,10 @@ impl fmt::Display for Suspicion {
                 "主体标识码（组织机构代码）校验位应为“{expected}”，实为“{actual}”"
             ),
             Suspicion::UnknownArea(c) => write!(f, "行政区划代码{c}不存在"),
-            Suspicion::AreaNotInForce { code, year } => {
-                write!(f, "行政区划代码{code}在{year}年未启用或已撤销")
-            }
+            Suspicion::AreaNotInForce { code, year } => write!(
+                f,
+                "行政区划代码{code}在{year}年前后未启用或已撤销（号码编制时应为当时有效的代码）"
+            ),
         }
     }
 }
@@ -132,14 +133,36 @@ pub struct AreaSpan {
 #[derive(Debug, Default, Clone)]
 pub struct AreaTable {
     spans: HashMap<u32, Vec<AreaSpan>>,
+    /// The year resident ID numbers began to be assigned (`@first_assigned` in the file): a
+    /// person born earlier got a number carrying the code in force then, not at birth.
+    first_assigned: Option<i32>,
+    /// Years either side of the assigning year still accepted (`@year_tolerance`): the yearly
+    /// code lists show a change made late in a year only in the next year's list.
+    tolerance: i32,
 }
 
 impl AreaTable {
-    /// Parses lines `code<TAB>name<TAB>from<TAB>to`; `#` starts a comment line.
+    /// Parses lines `code<TAB>name<TAB>from<TAB>to`; `#` starts a comment line, `@name<TAB>year`
+    /// sets one of the table's settings (`first_assigned`, `year_tolerance`).
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut spans: HashMap<u32, Vec<AreaSpan>> = HashMap::new();
+        let (mut first_assigned, mut tolerance) = (None, 0);
         for (n, line) in text.lines().enumerate() {
             if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            if let Some(setting) = line.strip_prefix('@') {
+                let mut parts = setting.split('\t');
+                let (name, value) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                let value: i32 = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("areas line {}: bad value of @{name}", n + 1))?;
+                match name {
+                    "first_assigned" => first_assigned = Some(value),
+                    "year_tolerance" => tolerance = value,
+                    _ => return Err(format!("areas line {}: unknown setting @{name}", n + 1)),
+                }
                 continue;
             }
             let mut parts = line.split('\t');
@@ -166,7 +189,31 @@ impl AreaTable {
                 to,
             });
         }
-        Ok(AreaTable { spans })
+        Ok(AreaTable {
+            spans,
+            first_assigned,
+            tolerance,
+        })
+    }
+
+    /// The year whose codes a number of a person born in `birth_year` carries: the birth year,
+    /// or the year numbers began to be assigned for those born before it.
+    pub fn assigned_in(&self, birth_year: i32) -> i32 {
+        self.first_assigned
+            .map_or(birth_year, |y| birth_year.max(y))
+    }
+
+    /// The name of `code` in `year`, or else the nearest year within the tolerance.
+    pub fn name_near(&self, code: &str, year: i32) -> Option<&str> {
+        (0..=self.tolerance).find_map(|d| {
+            self.name_in(code, year - d)
+                .or_else(|| self.name_in(code, year + d))
+        })
+    }
+
+    /// Whether `code` was in force within the tolerance of `year`.
+    pub fn in_force_near(&self, code: &str, year: i32) -> bool {
+        self.name_near(code, year).is_some()
     }
 
     pub fn spans(&self, code: &str) -> Option<&[AreaSpan]> {
@@ -406,12 +453,13 @@ impl ResidentId {
             return Err(IdError::BirthInFuture(birth));
         }
         let area = &id[..6];
+        let assigned = rules.areas.assigned_in(birth.year());
         let suspicion = match rules.areas.spans(area) {
             None => Some(Suspicion::UnknownArea(area.to_string())),
-            Some(_) if rules.areas.name_in(area, birth.year()).is_none() => {
+            Some(_) if !rules.areas.in_force_near(area, assigned) => {
                 Some(Suspicion::AreaNotInForce {
                     code: area.to_string(),
-                    year: birth.year(),
+                    year: assigned,
                 })
             }
             Some(_) => None,
@@ -1237,7 +1285,10 @@ pub fn check_resident_id(input: &str, rules: &IdRules, today: NaiveDate) -> IdCh
         Ok((id, None)) => {
             let birth = id.birth_date();
             let place = birth
-                .and_then(|b| rules.areas.name_in(id.area(), b.year()))
+                .and_then(|b| {
+                    let year = rules.areas.assigned_in(b.year());
+                    rules.areas.name_near(id.area(), year)
+                })
                 .unwrap_or("");
             (
                 Verdict::Valid,

@@ -67,8 +67,20 @@ fn reasons_name_the_fault_in_chinese() {
     );
     let r = ids::check_resident_id("990426199112010074", &rules, today);
     assert!(r.reason.contains("990426"), "{}", r.reason);
+    // Born 1980, before numbers were assigned: the code had to be in force in 1984.
     let r = ids::check_resident_id("110111198012010078", &rules, today);
-    assert!(r.reason.contains("1980"), "{}", r.reason);
+    assert!(r.reason.contains("1984"), "{}", r.reason);
+    // A 响水县 number of a person born in 1960 carries the code of 1984, not of 1960: valid.
+    let r = ids::check_resident_id("320921196006011230", &rules, today);
+    assert_eq!(r.verdict, Verdict::Valid, "{}", r.reason);
+    assert!(r.reason.contains("响水县"), "{}", r.reason);
+    // 东台市 from late 1987: its code first stands in the list of 1989; a number of 1988 is
+    // within the table's year of tolerance.
+    let r = ids::check_resident_id("320981198806011234", &rules, today);
+    assert_eq!(r.verdict, Verdict::Valid, "{}", r.reason);
+    // 盐都区 (320903, from 2003) on a number of a person born in 1990 stays doubtful.
+    let r = ids::check_resident_id("320903199003153269", &rules, today);
+    assert_eq!(r.verdict, Verdict::Suspect, "{}", r.reason);
     let future = ids::check_resident_id("320902203001010000", &rules, today);
     assert_eq!(future.verdict, Verdict::Invalid);
 }

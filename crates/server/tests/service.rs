@@ -3964,7 +3964,7 @@ async fn a_batch_page_names_its_suspect_id_numbers() {
         .find(|r| r.contains("盐环罚〔2026〕61号"))
         .unwrap_or_else(|| panic!("{page}"));
     assert!(
-        row.contains("证件号码存疑：行政区划代码320904在2000年未启用"),
+        row.contains("证件号码存疑：行政区划代码320904在2000年前后未启用"),
         "{row}"
     );
     let other = page
