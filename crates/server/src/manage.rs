@@ -10,6 +10,7 @@ use store::{NewAccount, NewAuditEntry, NewToken, Store};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AccountRequest {
     // 3–32 letters, digits, `_`, `.` or `-`.
     /// 用户名：3–32位字母、数字或 `_`、`.`、`-`。
@@ -37,6 +38,7 @@ pub struct CreatedAccount {
 }
 
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     pub name: String,
     pub role: Role,

@@ -1215,6 +1215,20 @@ async fn the_office_reads_data_quality_and_code_conflicts_in_the_console() {
     );
     let r = h.get("/console/quality", Role::Reporter).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The unit that brought the second name in sees the finding on its own home page, to
+    // correct at its source; a unit that reported neither name does not.
+    let home = h.get("/console", Role::Reporter).await.text();
+    assert!(
+        home.contains("重错码待核实") && home.contains("盐城恒泰化工公司"),
+        "{home}"
+    );
+    let other = tokio::task::block_in_place(|| {
+        h.state
+            .store
+            .code_conflicts_of_unit("盐城市住房和城乡建设局", 20)
+    })
+    .unwrap();
+    assert!(other.is_empty(), "{other:?}");
 
     // The office marks it looked into, with why: it leaves the list, the review is shown, and
     // the trail has it. Without a reason, or by another role, nothing is marked.
@@ -1247,6 +1261,9 @@ async fn the_office_reads_data_quality_and_code_conflicts_in_the_console() {
         !open.contains("盐城恒泰化工公司") && t.contains("简称，已与登记机关核实"),
         "{t}"
     );
+    // Looked into: it leaves the unit's home page too.
+    let home = h.get("/console", Role::Reporter).await.text();
+    assert!(!home.contains("重错码待核实"), "{home}");
     // The review, written with its entry before it committed, and the blank one refused.
     assert_eq!(
         h.outcomes(

@@ -548,6 +548,24 @@ impl Store {
     /// codes) are all among those a review covered has been looked into; one reported since is
     /// new. At most `limit` of each kind.
     pub fn code_conflicts(&self, limit: i64) -> Result<Vec<CodeConflict>, StoreError> {
+        self.code_conflicts_among(limit, None)
+    }
+
+    /// The 重错码 findings of [`Store::code_conflicts`] in which `unit` reported one of the
+    /// names (or codes) first: what that unit should look into and correct at its source.
+    pub fn code_conflicts_of_unit(
+        &self,
+        unit: &str,
+        limit: i64,
+    ) -> Result<Vec<CodeConflict>, StoreError> {
+        self.code_conflicts_among(limit, Some(unit))
+    }
+
+    fn code_conflicts_among(
+        &self,
+        limit: i64,
+        unit: Option<&str>,
+    ) -> Result<Vec<CodeConflict>, StoreError> {
         self.read(|c| {
             let reviewed = reviews_by_anchor(c)?;
             // Reviewed findings are read too and set aside below: read that many more.
@@ -561,7 +579,7 @@ impl Store {
                     })
             };
             let mut out = Vec::new();
-            let mut by_key = conflicts_by_code(c, fetch, None)?;
+            let mut by_key = conflicts_by_code(c, fetch, None, unit)?;
             by_key.retain(|k, (names, _)| !covered(ONE_CODE, k, names));
             for (k, (names, units)) in by_key.into_iter().take(limit as usize) {
                 out.push(CodeConflict {
@@ -571,7 +589,7 @@ impl Store {
                     units,
                 });
             }
-            let mut by_name = conflicts_by_name(c, fetch, None)?;
+            let mut by_name = conflicts_by_name(c, fetch, None, unit)?;
             by_name.retain(|n, (keys, _)| !covered(ONE_NAME, n, keys));
             for (name, (keys, units)) in by_name.into_iter().take(limit as usize) {
                 out.push(CodeConflict {
@@ -611,10 +629,10 @@ impl Store {
     ) -> Result<Vec<String>, StoreError> {
         self.write(|c| {
             let members = match kind {
-                ONE_CODE => conflicts_by_code(c, 1, Some(anchor))?
+                ONE_CODE => conflicts_by_code(c, 1, Some(anchor), None)?
                     .remove(anchor)
                     .map(|(names, _)| names),
-                ONE_NAME => conflicts_by_name(c, 1, Some(anchor))?
+                ONE_NAME => conflicts_by_name(c, 1, Some(anchor), None)?
                     .remove(anchor)
                     .map(|(keys, _)| keys),
                 _ => None,
@@ -694,43 +712,59 @@ fn reviews_by_anchor(c: &mut dyn Conn) -> Result<Reviews, StoreError> {
     Ok(out)
 }
 
-/// Codes with several names (the first `limit` codes, or only `only`): code → (names, units).
+/// Codes with several names (the first `limit` codes, or only `only`, or those where `unit`
+/// reported a name first): code → (names, units).
 fn conflicts_by_code(
     c: &mut dyn Conn,
     limit: i64,
     only: Option<&str>,
+    unit: Option<&str>,
 ) -> Result<Findings, StoreError> {
     let rows = c.query(
         &format!(
             "SELECT n.subject_key, n.name, n.first_unit FROM {PAIRS} n
              JOIN (SELECT DISTINCT subject_key FROM subject_names
-                   WHERE ($2 = '' OR subject_key = $2) ORDER BY subject_key LIMIT $1) m
+                   WHERE ($2 = '' OR subject_key = $2)
+                     AND ($3 = '' OR subject_key IN
+                          (SELECT u.subject_key FROM {PAIRS} u WHERE u.first_unit = $3))
+                   ORDER BY subject_key LIMIT $1) m
                ON m.subject_key = n.subject_key
              ORDER BY n.subject_key, n.first_seen, n.name"
         ),
-        &[Val::Int(limit), only.unwrap_or("").into()],
+        &[
+            Val::Int(limit),
+            only.unwrap_or("").into(),
+            unit.unwrap_or("").into(),
+        ],
     )?;
     findings(rows)
 }
 
-/// Names of organisations with several codes (the first `limit` names, or only `only`):
-/// name → (codes, units).
+/// Names of organisations with several codes (the first `limit` names, or only `only`, or
+/// those where `unit` reported a code first): name → (codes, units).
 fn conflicts_by_name(
     c: &mut dyn Conn,
     limit: i64,
     only: Option<&str>,
+    unit: Option<&str>,
 ) -> Result<Findings, StoreError> {
     let rows = c.query(
         &format!(
             "SELECT n.name, n.subject_key, n.first_unit FROM {PAIRS} n
              JOIN (SELECT name FROM {PAIRS} p WHERE subject_key NOT LIKE 'P%'
                      AND ($2 = '' OR name = $2) GROUP BY name
-                   HAVING COUNT(DISTINCT subject_key) > 1 ORDER BY name LIMIT $1) m
+                   HAVING COUNT(DISTINCT subject_key) > 1
+                     AND ($3 = '' OR SUM(CASE WHEN first_unit = $3 THEN 1 ELSE 0 END) > 0)
+                   ORDER BY name LIMIT $1) m
                ON m.name = n.name
              WHERE n.subject_key NOT LIKE 'P%'
              ORDER BY n.name, n.subject_key"
         ),
-        &[Val::Int(limit), only.unwrap_or("").into()],
+        &[
+            Val::Int(limit),
+            only.unwrap_or("").into(),
+            unit.unwrap_or("").into(),
+        ],
     )?;
     findings(rows)
 }

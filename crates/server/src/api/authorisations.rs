@@ -20,6 +20,7 @@ use crate::{Shared, blocking, today};
 pub const PURPOSE: &str = "授信融资";
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GrantRequest {
     /// 被授权金融机构的统一社会信用代码.
     pub institution: String,

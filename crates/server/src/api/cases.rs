@@ -314,6 +314,7 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json
 // ----- applications -----
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RepairRequest {
     pub record_id: String,
     /// 是否签署信用修复承诺（承诺文本见 GET /api/v1/my/records 的 commitment）.
@@ -405,6 +406,7 @@ pub async fn create_repair(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ObjectionRequest {
     pub record_id: String,
     /// 异议理由.
@@ -578,6 +580,7 @@ pub async fn get_case(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CaseActionRequest {
     /// accept、return、request_materials、supplement、approve、reject、correct、withdraw_record、maintain、cancel（forward、share 由平台自动办理，市信用办可催办）.
     pub action: String,

@@ -316,6 +316,7 @@ pub async fn record(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Withdraw {
     // Why, for the record's history.
     /// 撤回理由，记入该记录的变更历史。
@@ -396,6 +397,7 @@ pub async fn withdraw_record(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Restore {
     // Why, for the record's history.
     /// 恢复理由（如“误撤回”），记入该记录的变更历史。

@@ -146,6 +146,7 @@ async fn financial_may_check(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CheckRequest {
     /// 统一社会信用代码或公民身份号码；金融机构核查自然人时填本人授权后“授权查询”列表中的主体键（P开头）.
     pub code: String,
@@ -424,6 +425,7 @@ pub(crate) async fn audit_check_read(state: &Shared, ctx: &Ctx, id: i64, ok: boo
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
     /// applied（已采取措施）或 not_applicable（不适用，须说明理由）。核查结论为 clear（未发现）的核查无需反馈，反馈会被拒绝。
     pub outcome: String,
@@ -893,6 +895,7 @@ pub async fn matters(State(state): State<Shared>) -> Json<MatterList> {
 // ----- list entry actions -----
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ListActionRequest {
     /// rectify（限期整改）、exit（提前移出）、revoke（撤销认定）.
     pub action: String,
@@ -1124,6 +1127,7 @@ pub async fn list_action(
 // ----- exceptions -----
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ExceptionRequest {
     pub code: String,
     pub matter: String,
@@ -1381,6 +1385,7 @@ pub async fn list_exceptions(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     // Why the exception no longer holds: kept with who and when, and in the audit trail.
     /// 撤销理由（必填，不超过500字），与撤销人、撤销时间一并留存。
@@ -1846,6 +1851,7 @@ pub const MAX_SUBSCRIBE_CODES: usize = 100_000;
 pub const SUBSCRIBE_MAX_BYTES: usize = 3 << 20;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SubscribeRequest {
     // Codes to watch (USCC or ID numbers), at most `MAX_SUBSCRIBE_CODES` per call.
     /// 要订阅的统一社会信用代码或公民身份号码，每次最多100000个。
@@ -2078,6 +2084,7 @@ async fn audit_watch_read<T>(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UnsubscribeRequest {
     /// 统一社会信用代码、公民身份号码，或订阅列表中的订阅引用 subscriber_ref（自然人为R开头的25位字符）。
     pub code: String,
@@ -2181,6 +2188,7 @@ pub async fn unsubscribe(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WebhookRequest {
     // A source unit (its name, short name or USCC), or a financial institution's USCC.
     /// 接收预警的单位：信源单位的名称、简称或统一社会信用代码；金融机构填其统一社会信用代码（可带“金融机构:”前缀）。
@@ -2200,6 +2208,7 @@ pub struct WebhookCreated {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WebhookRemoveRequest {
     /// 单位：信源单位的名称、简称或统一社会信用代码；金融机构填其统一社会信用代码（可带“金融机构:”前缀）。
     pub unit: String,
@@ -2393,6 +2402,7 @@ pub async fn webhooks(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<V
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WebhookTestRequest {
     // A source unit (its name, short name or USCC), or a financial institution's USCC.
     /// 要测试的单位：信源单位的名称、简称或统一社会信用代码；金融机构填其统一社会信用代码。
@@ -2529,6 +2539,7 @@ pub async fn alerts(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AlertFeedbackRequest {
     /// applied（已采取措施）、noted（已知悉，无需措施）.
     pub outcome: String,

@@ -937,6 +937,41 @@ const CONFLICTS_SHOWN: i64 = 200;
 /// Data quality for the credit office: each unit's intake (入库率, 关联率) over every batch it
 /// sent, and the 重错码 findings (one code under several names, one name under several codes)
 /// for the units to correct.
+/// A store key as a unit or officer reads it: a person's key is named as such, never as an
+/// ID number.
+fn conflict_code(k: &str) -> String {
+    if k.starts_with('P') {
+        format!("自然人（{k}）")
+    } else {
+        k.to_string()
+    }
+}
+
+/// 重错码 findings as the rows a unit's home page lists: 类型, 代码, 名称, 报送单位.
+pub(super) fn conflict_cells(conflicts: &[store::CodeConflict]) -> Vec<Vec<String>> {
+    conflicts
+        .iter()
+        .map(|x| {
+            let one_code = x.kind == "one_code_many_names";
+            vec![
+                if one_code {
+                    "一码多名"
+                } else {
+                    "一名多码"
+                }
+                .to_string(),
+                x.subject_keys
+                    .iter()
+                    .map(|k| conflict_code(k))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                x.names.join("；"),
+                x.units.join("、"),
+            ]
+        })
+        .collect()
+}
+
 pub async fn quality(State(state): State<Shared>, ctx: Ctx) -> Response {
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
@@ -969,14 +1004,7 @@ pub async fn quality(State(state): State<Shared>, ctx: Ctx) -> Response {
             })
             .collect();
         let conflicts = s.store.code_conflicts(CONFLICTS_SHOWN)?;
-        // A person's store key is shown as such, never as an ID number.
-        let code = |k: &str| {
-            if k.starts_with('P') {
-                format!("自然人（{k}）")
-            } else {
-                k.to_string()
-            }
-        };
+        let code = conflict_code;
         let (mut one_code, mut one_name) = (Vec::new(), Vec::new());
         for x in &conflicts {
             let keys = x

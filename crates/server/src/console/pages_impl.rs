@@ -491,6 +491,8 @@ pub struct HomeParams {
 
 /// Batches the home page lists at a time.
 const HOME_BATCHES: i64 = 50;
+/// 重错码 findings a unit's home page lists at most.
+const UNIT_CONFLICTS_SHOWN: i64 = 20;
 
 pub async fn home(
     State(state): State<Shared>,
@@ -511,6 +513,7 @@ pub async fn home(
         let mut figures = Vec::new();
         let mut links = Vec::new();
         let mut upload = Vec::new();
+        let mut conflicts = Vec::new();
         let fig = |l: &str, v: String| pages::Figure {
             label: l.into(),
             value: v,
@@ -534,6 +537,11 @@ pub async fn home(
                 figures.push(fig("退回", c.rejected.to_string()));
                 figures.push(fig("入库率", rate(c.accepted, c.rows_read)));
                 figures.push(fig("关联率", rate(c.linked, c.accepted)));
+                // 重错码 the unit itself brought in: it is the one that can correct them.
+                conflicts = super::monitoring::conflict_cells(
+                    &s.store
+                        .code_conflicts_of_unit(&unit, UNIT_CONFLICTS_SHOWN)?,
+                );
                 if p.role == auth::Role::Reporter
                     && let Some(u) = s.rules.units.find(&unit)
                 {
@@ -728,6 +736,7 @@ pub async fn home(
             shows_submissions: crate::access::UNIT_STAFF.contains(&c.principal.role),
             upload_classes: upload,
             links,
+            conflicts,
         })
     })
     .await;
