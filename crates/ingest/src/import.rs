@@ -578,18 +578,28 @@ impl Importer<'_> {
                         Vec::with_capacity(cells.len()),
                     );
                     for (p, c) in rows.into_iter().zip(cells) {
-                        let first = p.decision_key.and_then(|k| {
-                            let key = (p.subject.key.clone(), k);
-                            match decisions.get(&key) {
-                                Some(&(record, row)) if record != p.record_key => Some(row),
-                                Some(_) => None,
-                                None => {
-                                    if decisions.len() < DECISIONS_KEPT {
-                                        decisions.insert(key, (p.record_key, p.row_no));
+                        // The year bracketed the other way (（2026） for 〔2026〕) is the key
+                        // the first row's writing has.
+                        let otherwise = p.decision_key_otherwise.and_then(|k| {
+                            decisions
+                                .get(&(p.subject.key.clone(), k))
+                                .filter(|(record, _)| *record != p.record_key)
+                                .map(|&(_, row)| row)
+                        });
+                        let first = otherwise.or_else(|| {
+                            p.decision_key.and_then(|k| {
+                                let key = (p.subject.key.clone(), k);
+                                match decisions.get(&key) {
+                                    Some(&(record, row)) if record != p.record_key => Some(row),
+                                    Some(_) => None,
+                                    None => {
+                                        if decisions.len() < DECISIONS_KEPT {
+                                            decisions.insert(key, (p.record_key, p.row_no));
+                                        }
+                                        None
                                     }
-                                    None
                                 }
-                            }
+                            })
                         });
                         match first {
                             Some(row) => rejected.push(Rejection {

@@ -90,6 +90,22 @@ fn fines_stated(text: &str) -> Vec<Fen> {
         .collect()
 }
 
+/// 十, 百 or 千: how many times one amount is another.
+fn times_label(times: i64) -> &'static str {
+    match times {
+        10 => "十",
+        100 => "百",
+        _ => "千",
+    }
+}
+
+/// Whether a decision fines per day (按日连续处罚): its total is a multiple of what it states.
+fn per_day(text: &str) -> bool {
+    ["按日", "每日", "连续处罚"]
+        .iter()
+        .any(|w| text.contains(w))
+}
+
 /// The year a 文书号 gives in brackets (〔2026〕, （2026）, [2026]…), if it gives one.
 fn bracketed_year(no: &str) -> Option<i32> {
     let chars: Vec<char> = no.chars().map(domain::text::fold_doc_char).collect();
@@ -692,11 +708,56 @@ impl<'a> Validator<'a> {
                             a.yuan().normalize(),
                             a.wan().normalize(),
                             f.wan().normalize(),
-                            match times {
-                                10 => "十",
-                                100 => "百",
-                                _ => "千",
-                            }
+                            times_label(times)
+                        ),
+                    ));
+                } else if !stated.contains(f)
+                    && !per_day(text)
+                    && let Some((a, times)) = fines.iter().find_map(|a| {
+                        [10_i64, 100, 1000]
+                            .into_iter()
+                            .find(|k| a.0 > 0 && a.0.checked_mul(*k) == Some(f.0))
+                            .map(|k| (*a, k))
+                    })
+                {
+                    // The same slip the other way: 5 (万元) for 罚款5000元 publishes a fine ten
+                    // times the decision's, and can cross a measure's threshold (政府采购 is
+                    // forbidden from 200万元). Only a fine per day may add up to more than the
+                    // text states.
+                    problems.push(self.problem(
+                        i,
+                        format!(
+                            "罚款金额以万元填报：处罚内容写明罚款{}元，本项应填{}（万元），现填的{}万元是其{}倍，请核对小数点",
+                            a.yuan().normalize(),
+                            a.wan().normalize(),
+                            f.wan().normalize(),
+                            times_label(times)
+                        ),
+                    ));
+                }
+            }
+            if check == "penalty_amounts"
+                && let Some(i) = self.class.index_of_role(Role::Confiscation)
+                && let Some(Typed::Money(f)) = &typed[i]
+                && f.0 > 0
+                && let Some(c) = self.class.index_of_role(Role::PenaltyContent)
+                && let Some(text) = typed[c].as_ref().and_then(Typed::text)
+            {
+                // The confiscated amount written in 元 into its column of 万元: 没收违法所得
+                // 12345元 published as 1.2345亿元.
+                let stated = domain::money::Fen::stated_in(text);
+                if !stated.contains(f)
+                    && let Some(a) = stated
+                        .iter()
+                        .find(|a| a.0.checked_mul(10_000) == Some(f.0) && a.0 > 0)
+                {
+                    problems.push(self.problem(
+                        i,
+                        format!(
+                            "没收金额以万元填报：处罚内容写明{}元，本项应填{}（万元），现填的{}万元是其一万倍",
+                            a.yuan().normalize(),
+                            a.wan().normalize(),
+                            f.wan().normalize()
                         ),
                     ));
                 }

@@ -2966,19 +2966,30 @@ fn one_file_writing_a_decision_twice_otherwise_keeps_one() {
             hengtai_penalty(&rules, "盐环罚〔2026〕9231号", env),
             hengtai_penalty(&rules, "盐环罚〔2026〕第09231号", env),
             hengtai_penalty(&rules, "盐环罚〔2026〕9232号", env),
+            // The year in round brackets: the same decision again.
+            hengtai_penalty(&rules, "盐环罚（2026）9232号", env),
         ],
     );
     for ts in stores() {
         let keys = testkit::keys();
         let s = import_on_may_8(&ts.store, &rules, &keys, &f);
-        assert_eq!((s.created, s.rejected), (2, 1), "{}: {s:?}", ts.name);
-        let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
-        assert_eq!(r.row_no, 3, "{}", ts.name);
-        assert!(
-            r.problems[0].reason.contains("与第2行是同一主体的同一决定"),
-            "{}: {:?}",
-            ts.name,
-            r.problems
+        assert_eq!((s.created, s.rejected), (2, 2), "{}: {s:?}", ts.name);
+        let rejected = ts.store.rejections(s.submission_id.unwrap()).unwrap();
+        for (r, first) in rejected.iter().zip([2, 4]) {
+            assert!(
+                r.problems[0]
+                    .reason
+                    .contains(&format!("与第{first}行是同一主体的同一决定")),
+                "{}: {:?}",
+                ts.name,
+                r.problems
+            );
+        }
+        assert_eq!(
+            rejected.iter().map(|r| r.row_no).collect::<Vec<_>>(),
+            [3, 5],
+            "{}",
+            ts.name
         );
     }
 }
@@ -3506,15 +3517,60 @@ fn a_fine_filled_in_yuan_instead_of_wan_is_rejected() {
     // The confiscation's amount in the fine's column, the fine stated beside it: refused.
     let confiscated = hengtai_penalty(&rules, "盐环罚〔2026〕607号", env)
         .replace("处罚款0.3万元,0.3", "没收违法所得5000元，并处罚款500元,0.5");
+    // The slip the other way: 5000元 stated, 5 (50000元) filled in — refused; a fine per day
+    // adds up to more than the day's amount it states — taken.
+    let tenfold = hengtai_penalty(&rules, "盐环罚〔2026〕608号", env)
+        .replace("处罚款0.3万元,0.3", "责令改正，并处罚款5000元,5");
+    let per_day = hengtai_penalty(&rules, "盐环罚〔2026〕609号", env)
+        .replace("处罚款0.3万元,0.3", "按日连续处罚，每日罚款1万元,10");
     let p = write(
         dir.path(),
         "fk.csv",
-        &[wrong, right, in_words, spaced, tenth, beside, confiscated],
+        &[
+            wrong,
+            right,
+            in_words,
+            spaced,
+            tenth,
+            beside,
+            confiscated,
+            tenfold,
+            per_day,
+        ],
     );
+    // A confiscation written in 元 into its column of 万元.
+    let wfff = dir.path().join("wfff.csv");
+    std::fs::write(
+        &wfff,
+        format!(
+            "{HEADER},没收违法所得、没收非法财物的金额（万元）\n{},12345\n{},1.2345\n",
+            hengtai_penalty(&rules, "盐环罚〔2026〕610号", env).replace(
+                "罚款,处罚款0.3万元,0.3",
+                "罚款;没收违法所得,没收违法所得12345元，并处罚款3万元,3"
+            ),
+            hengtai_penalty(&rules, "盐环罚〔2026〕611号", env).replace(
+                "罚款,处罚款0.3万元,0.3",
+                "罚款;没收违法所得,没收违法所得12345元，并处罚款3万元,3"
+            ),
+        ),
+    )
+    .unwrap();
     for ts in stores() {
         let keys = testkit::keys();
+        let s = import_on_may_8(&ts.store, &rules, &keys, &wfff);
+        assert_eq!((s.accepted, s.rejected), (1, 1), "{}: {s:?}", ts.name);
+        let r = ts.store.rejections(s.submission_id.unwrap()).unwrap();
+        assert_eq!(r[0].problems[0].field, "CF_NR_WFFF", "{}", ts.name);
+        assert!(
+            r[0].problems[0]
+                .reason
+                .contains("处罚内容写明12345元，本项应填1.2345（万元）"),
+            "{}: {:?}",
+            ts.name,
+            r[0].problems
+        );
         let s = import_on_may_8(&ts.store, &rules, &keys, &p);
-        assert_eq!((s.accepted, s.rejected), (2, 5), "{}: {s:?}", ts.name);
+        assert_eq!((s.accepted, s.rejected), (3, 6), "{}: {s:?}", ts.name);
         let rejected = ts.store.rejections(s.submission_id.unwrap()).unwrap();
         let reason = |row: i64| {
             let r = rejected.iter().find(|r| r.row_no == row).unwrap();
@@ -3530,6 +3586,7 @@ fn a_fine_filled_in_yuan_instead_of_wan_is_rejected() {
                 8,
                 "本项填的5000元是处罚内容中的其他金额（如没收违法所得），应填罚款数额0.05（万元）",
             ),
+            (9, "本项应填0.5（万元），现填的5万元是其十倍"),
         ] {
             assert!(reason(row).contains(said), "{}: {}", ts.name, reason(row));
         }
