@@ -247,7 +247,33 @@ fn is_title_row(cells: &[String]) -> bool {
         .map(|c| c.trim())
         .filter(|c| !c.is_empty())
         .collect();
-    filled.len() <= 1 || (filled.len() <= 4 && filled.iter().all(|c| fills_in(c)))
+    filled.len() <= 1
+        || (filled.len() <= 4 && filled.iter().all(|c| fills_in(c) || titles_a_table(c)))
+}
+
+/// A cell of the lines above a table: its title (…报送表, …名单), the unit that sends it
+/// (…局, …委员会), or the period (2026年12月, 2026年第四季度); no column is named so.
+fn titles_a_table(cell: &str) -> bool {
+    let c: String = cell.chars().filter(|ch| !ch.is_whitespace()).collect();
+    let c = c.trim_end_matches([')', '）']);
+    const TITLES: [&str; 8] = ["表", "清单", "名单", "目录", "汇总", "明细", "一览", "台账"];
+    const UNITS: [&str; 9] = [
+        "局",
+        "委员会",
+        "办公室",
+        "人民政府",
+        "人民法院",
+        "中心",
+        "厅",
+        "委",
+        "分局",
+    ];
+    let period = c.contains('年')
+        && c.chars().next().is_some_and(|d| d.is_ascii_digit())
+        && ["月", "日", "季度", "年度", "半年", "年"]
+            .iter()
+            .any(|w| c.ends_with(w));
+    TITLES.iter().chain(UNITS.iter()).any(|w| c.ends_with(w)) || period
 }
 
 /// "填报单位：盐城市生态环境局" gives a value; "罚款金额（单位：万元）" names a column (its colon
@@ -263,7 +289,48 @@ fn fills_in(cell: &str) -> bool {
 /// A row below the data where the table is signed (填报人：张三  联系电话：…  审核人：…): not a
 /// record, so not counted as a rejected one.
 fn is_signature_row(cells: &[String]) -> bool {
-    is_totals_row(cells) || is_signed(cells)
+    is_totals_row(cells) || is_signed(cells) || is_note_row(cells) || is_serial_only(cells)
+}
+
+/// A note under the table (注：…, 说明：…, 以下空白): no record.
+fn is_note_row(cells: &[String]) -> bool {
+    let filled: Vec<String> = cells
+        .iter()
+        .map(|c| {
+            c.chars()
+                .filter(|ch| !ch.is_whitespace())
+                .collect::<String>()
+        })
+        .filter(|c| !c.is_empty())
+        .collect();
+    let [first, rest @ ..] = filled.as_slice() else {
+        return false;
+    };
+    let first = first.trim_matches(|c| matches!(c, '(' | ')' | '（' | '）' | '*' | '※'));
+    rest.len() <= 1
+        && (["以下空白", "以下无数据", "以下无内容", "本页以下空白"].contains(&first)
+            || ["注", "说明", "备注", "填表说明", "附注"].iter().any(|w| {
+                first
+                    .strip_prefix(w)
+                    .and_then(|r| {
+                        r.trim_start_matches(|c: char| c.is_ascii_digit())
+                            .chars()
+                            .next()
+                    })
+                    .is_some_and(|c| matches!(c, '：' | ':' | '、' | '.' | '．'))
+            }))
+}
+
+/// A numbered line left empty in a form (only its 序号 in the first column): no record.
+fn is_serial_only(cells: &[String]) -> bool {
+    let mut filled = cells
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.trim().is_empty());
+    matches!(
+        (filled.next(), filled.next()),
+        (Some((0, c)), None) if c.trim().chars().all(|d| d.is_ascii_digit())
+    )
 }
 
 /// A spreadsheet's totals line (合计, 总计, 小计 in its first columns, sums beside): no record.
@@ -278,7 +345,7 @@ fn is_totals_row(cells: &[String]) -> bool {
         })
         .find(|c| !c.is_empty())
         .is_some_and(|c| {
-            ["合计", "总计", "小计", "共计"].iter().any(|w| {
+            ["合计", "总计", "小计", "共计", "共"].iter().any(|w| {
                 // 合计, or 合计1条 / 合计：12条 / 共计3项 as exported with the count.
                 c.strip_prefix(w).is_some_and(|rest| {
                     rest.is_empty()
@@ -625,6 +692,11 @@ type PendingHeader = (Vec<String>, Vec<(u32, u32)>, u32);
 /// is opened.
 pub const XLSX_PART_MAX: u64 = 256 << 20;
 pub const XLSX_SHEET_MAX: u64 = 4 << 30;
+/// All parts of a workbook together expand to at most this many times the file (or
+/// [`XLSX_TOTAL_FLOOR`]): sheets compress about ten times, blank cells some tens of times; a
+/// file that expands a thousand times is made to cost the reader minutes, not to carry rows.
+pub const XLSX_RATIO_MAX: u64 = 200;
+pub const XLSX_TOTAL_FLOOR: u64 = 64 << 20;
 
 /// What a unit is told of a file whose columns are split by semicolons.
 const SEMICOLONS: &str = "没有找到表头：文件各列以分号分隔，平台只识别英文逗号或制表符分隔的CSV；请在Excel中另存为“CSV UTF-8（逗号分隔）”后重新报送";
@@ -701,11 +773,22 @@ impl<R: Read> Read for RunBound<R> {
 /// Expands every part of a workbook into nothing, counting, and refuses the workbook if a part
 /// is larger than its limit (`sheet_max` for the worksheets). The sizes a ZIP declares are not
 /// trusted: they are what an attacker writes.
-pub fn check_xlsx_parts<R: Read + std::io::Seek>(input: R, sheet_max: u64) -> Result<(), String> {
+pub fn check_xlsx_parts<R: Read + std::io::Seek>(
+    mut input: R,
+    sheet_max: u64,
+) -> Result<(), String> {
     let bad = || {
         "不是有效的XLSX文件（文件已损坏，或不是Excel 2007及以上版本的工作簿；.xls请另存为.xlsx）"
             .to_string()
     };
+    let file_len = input
+        .seek(std::io::SeekFrom::End(0))
+        .and_then(|n| input.rewind().map(|_| n))
+        .map_err(|_| bad())?;
+    let total_max = file_len
+        .saturating_mul(XLSX_RATIO_MAX)
+        .max(XLSX_TOTAL_FLOOR);
+    let mut total = 0u64;
     let mut z = zip::ZipArchive::new(input).map_err(|_| bad())?;
     for i in 0..z.len() {
         let part = z.by_index(i).map_err(|_| bad())?;
@@ -728,7 +811,9 @@ pub fn check_xlsx_parts<R: Read + std::io::Seek>(input: R, sheet_max: u64) -> Re
             ]
             .iter()
             .any(|ext| lower.ends_with(ext));
-        let mut bound = RunBound::new(part.take(max + 1), b'<', MAX_XML_RUN);
+        // Never more than what is left of the whole workbook's budget.
+        let left = total_max.saturating_sub(total);
+        let mut bound = RunBound::new(part.take(max.min(left) + 1), b'<', MAX_XML_RUN);
         bound.also = Some(b'>');
         bound.limited = !binary;
         let n = match std::io::copy(&mut bound, &mut std::io::sink()) {
@@ -745,6 +830,13 @@ pub fn check_xlsx_parts<R: Read + std::io::Seek>(input: R, sheet_max: u64) -> Re
             return Err(format!(
                 "工作簿的“{name}”部分解压后超过{} MiB：请删去无关内容、拆分为多个文件，或另存为CSV后报送",
                 max >> 20
+            ));
+        }
+        total += n;
+        if total > total_max {
+            return Err(format!(
+                "工作簿解压后的内容超过文件大小的{XLSX_RATIO_MAX}倍（{} MiB），不像正常的表格（可能有大量空白行列，或文件被改写）：请删去多余的空行空列后重新导出，或另存为CSV后报送",
+                total_max >> 20
             ));
         }
     }
@@ -1511,6 +1603,27 @@ mod tests {
         assert!(e.contains("sheet1.XML") && e.contains("连续内容"), "{e}");
     }
 
+    /// Sheets each under their limit that together expand far beyond the file (a bomb of many
+    /// parts) are refused once the whole workbook's budget is spent.
+    #[test]
+    fn a_workbook_expanding_far_beyond_its_size_is_refused() {
+        use std::io::Write;
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default();
+        let chunk = b"<x/>".repeat(1 << 16);
+        for sheet in 1..=5 {
+            z.start_file(format!("xl/worksheets/sheet{sheet}.xml"), opts)
+                .unwrap();
+            for _ in 0..64 {
+                z.write_all(&chunk).unwrap();
+            }
+        }
+        let bomb = z.finish().unwrap().into_inner();
+        assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+        let e = check_xlsx_parts(std::io::Cursor::new(bomb), 1 << 30).unwrap_err();
+        assert!(e.contains("超过文件大小的200倍"), "{e}");
+    }
+
     /// Lines ended by CR alone (Excel for Mac's "CSV (Macintosh)") are lines: a long file of
     /// them is read, not refused as one line over the bound.
     #[test]
@@ -1601,6 +1714,19 @@ mod tests {
         let (_, _, rows) = rows_of(Format::Csv, text.as_bytes());
         assert_eq!(rows.len(), 1, "{rows:?}");
         assert!(!is_totals_row(&["某合计公司".into(), "1".into()]));
+    }
+
+    /// Notes under a table, 以下空白, 共N条 and a numbered line left empty are no records;
+    /// a company whose name starts with 说明 or 共 is.
+    #[test]
+    fn notes_and_empty_numbered_lines_are_no_records() {
+        let text = "序号,行政相对人名称,罚款金额\n1,某公司,1.5\n2,,\n,以下空白,\n\
+                    注：罚款金额以万元为单位。,,\n说明1：本表每周报送,,\n共1条,,\n\
+                    3,说明书印刷厂,2\n4,共享单车公司,3\n";
+        let (_, _, rows) = rows_of(Format::Csv, text.as_bytes());
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        assert!(!is_note_row(&["注册资本".into(), "".into()]));
+        assert!(!is_serial_only(&["".into(), "5".into()]));
     }
 
     /// A file with lines but no header is told what it looks like, not called empty.
@@ -1940,6 +2066,20 @@ mod tests {
         assert!(is_title_row(&[
             "填报单位：盐城市生态环境局".to_string(),
             "单位：万元".to_string()
+        ]));
+        // A title with the unit of its amounts beside it; the unit and the period.
+        assert!(is_title_row(&[
+            "盐城市生态环境局行政处罚信息报送表".to_string(),
+            String::new(),
+            "金额单位：万元".to_string()
+        ]));
+        assert!(is_title_row(&[
+            "盐城市生态环境局".to_string(),
+            "2026年12月".to_string()
+        ]));
+        assert!(!is_title_row(&[
+            "行政相对人名称".to_string(),
+            "统一社会信用代码".to_string()
         ]));
     }
 
