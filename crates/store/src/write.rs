@@ -1166,6 +1166,24 @@ impl SubmissionWriter<'_> {
     }
 
     /// Records rejected rows with their problems.
+    /// Whether a record of this unit and class files the decision `key` and stands (not
+    /// withdrawn): it counts as reported and accepted already.
+    fn decision_stands(&mut self, key: [u8; 16]) -> Result<bool, StoreError> {
+        Ok(!self
+            .conn
+            .query(
+                "SELECT 1 FROM records WHERE source_unit = $1 AND class_code = $2
+                   AND decision_key = $3 AND change IN ('created', 'corrected', 'repaired')
+                 LIMIT 1",
+                &[
+                    self.source_unit.as_str().into(),
+                    self.class_code.as_str().into(),
+                    Val::Bytes(key.to_vec()),
+                ],
+            )?
+            .is_empty())
+    }
+
     pub fn reject(&mut self, rejections: &[Rejection]) -> Result<(), StoreError> {
         if rejections.is_empty() {
             return Ok(());
@@ -1189,6 +1207,9 @@ impl SubmissionWriter<'_> {
             let counts = match (r.decision_key, r.refused_decision && !taken) {
                 (_, false) => false,
                 (None, true) => true,
+                // A resend refused of a decision the unit reported before and that stands is
+                // not one more reported decision (not while the indexes are set aside).
+                (Some(k), true) if self.deferred.is_empty() && self.decision_stands(k)? => false,
                 (Some(k), true) => {
                     let added = self.conn.execute(
                         "INSERT INTO open_rejections (source_unit, class_code, decision_key, month)

@@ -553,6 +553,11 @@ fn a_rejected_decision_counts_once_and_not_once_it_is_accepted() {
             .find(|u| u.unit == UNIT && u.class_code == "CF")
             .unwrap();
         assert_eq!(unit.figures.compliance_rate(), Some(1.0), "{}", ts.name);
+        // The old bad row in a later full export: the decision stands, so it is not one more
+        // reported and rejected decision, and the drill-down does not list it.
+        let s = import_csv(&store, &rules, &keys, &clock, &format!("{header}{bad}\n"));
+        assert_eq!(s.rejected, 1, "{}", ts.name);
+        assert_eq!(figures("2026-09"), Some((2, 2, 0)), "{}", ts.name);
         // A bad row and its fix further down the same file: the decision is in.
         let both = format!(
             "{header}{}\n{}\n",
