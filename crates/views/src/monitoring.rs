@@ -108,6 +108,22 @@ fn lines(rules: &Rulebook, figures: Vec<store::MonthFigures>) -> Vec<UnitLine> {
         .collect()
 }
 
+/// Ranks of scores in descending order, equal scores sharing a rank (1, 2, 2, 4): a signed
+/// bulletin must not set two units with the same figures apart by their names.
+fn tied_ranks(scores: impl Iterator<Item = f64>) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    let mut last: Option<f64> = None;
+    for (i, s) in scores.enumerate() {
+        let rank = match (last, out.last()) {
+            (Some(l), Some(&r)) if (l - s).abs() < 1e-9 => r,
+            _ => i + 1,
+        };
+        out.push(rank);
+        last = Some(s);
+    }
+    out
+}
+
 fn report(rules: &Rulebook, month: &str, mut units: Vec<UnitLine>) -> MonthReport {
     let mut counties: Vec<CountyLine> = Vec::new();
     let mut total = Figures::default();
@@ -140,8 +156,9 @@ fn report(rules: &Rulebook, month: &str, mut units: Vec<UnitLine>) -> MonthRepor
             .then(a.unit.cmp(&b.unit))
             .then(a.class_code.cmp(&b.class_code))
     });
-    for (i, u) in units.iter_mut().enumerate() {
-        u.rank = i + 1;
+    let ranks = tied_ranks(units.iter().map(|u| u.figures.score()));
+    for (u, r) in units.iter_mut().zip(ranks) {
+        u.rank = r;
     }
     counties.sort_by(|a, b| {
         b.figures
@@ -149,8 +166,9 @@ fn report(rules: &Rulebook, month: &str, mut units: Vec<UnitLine>) -> MonthRepor
             .total_cmp(&a.figures.score())
             .then(a.division.cmp(&b.division))
     });
-    for (i, c) in counties.iter_mut().enumerate() {
-        c.rank = i + 1;
+    let ranks = tied_ranks(counties.iter().map(|c| c.figures.score()));
+    for (c, r) in counties.iter_mut().zip(ranks) {
+        c.rank = r;
     }
     MonthReport {
         month: month.to_string(),
@@ -443,6 +461,36 @@ mod tests {
             gap_reason: None,
             rank: 0,
         }
+    }
+
+    /// A unit that declared none made ranks with those that reported all, above one that
+    /// declared nothing; equal figures share a rank whatever the units' names.
+    #[test]
+    fn a_declared_zero_ranks_full_and_ties_share_a_rank() {
+        let rules = Rulebook::builtin().unwrap();
+        let with = |unit: &str, f: Figures| UnitLine {
+            figures: f,
+            ..line(unit, "320981", "XK")
+        };
+        let report = report(
+            &rules,
+            "2026-11",
+            vec![
+                with("阜宁县行政审批局", Figures::of_unit(None, 0, 0, 0, 0)),
+                with(
+                    "东台市住房和城乡建设局",
+                    Figures::of_unit(Some(0), 0, 0, 0, 0),
+                ),
+                with("东台市人民政府", Figures::of_unit(None, 0, 0, 0, 0)),
+                with("东台市交通运输局", Figures::of_unit(Some(2), 2, 2, 2, 2)),
+            ],
+        );
+        let rank = |u: &str| report.units.iter().find(|l| l.unit == u).unwrap().rank;
+        assert_eq!(rank("东台市住房和城乡建设局"), 1);
+        assert_eq!(rank("东台市交通运输局"), 1);
+        assert_eq!(rank("东台市人民政府"), 3);
+        assert_eq!(rank("阜宁县行政审批局"), 3);
+        assert_eq!(tied_ranks([0.9, 0.5, 0.5, 0.1].into_iter()), [1, 2, 2, 4]);
     }
 
     #[test]
