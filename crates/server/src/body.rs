@@ -446,3 +446,44 @@ mod tests {
         assert_eq!(position("no position"), "");
     }
 }
+
+/// The name an uploaded file is kept and shown under: the last part of the path a browser may
+/// send, without control characters or quotes, at most 120 characters (`default` when nothing
+/// is left).
+pub fn upload_name(sent: Option<&str>, default: &str) -> String {
+    let name: String = sent
+        .unwrap_or_default()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"')
+        .take(120)
+        .collect();
+    let name = name.trim();
+    if name.is_empty() || name == "." || name == ".." {
+        default.to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+#[cfg(test)]
+mod upload_name_tests {
+    use super::upload_name;
+
+    #[test]
+    fn an_upload_keeps_only_its_own_name() {
+        assert_eq!(
+            upload_name(Some("..\\..\\<img>\"\r\nX: 1/../../etc/passwd"), "x.csv"),
+            "passwd"
+        );
+        assert_eq!(upload_name(Some("C:\\报送\\处罚.csv"), "x.csv"), "处罚.csv");
+        assert_eq!(upload_name(Some("a/.."), "x.csv"), "x.csv");
+        assert_eq!(upload_name(None, "x.csv"), "x.csv");
+        assert_eq!(
+            upload_name(Some(&"长".repeat(300)), "x").chars().count(),
+            120
+        );
+    }
+}

@@ -1787,7 +1787,7 @@ async fn a_record_withdrawn_by_mistake_is_restored(h: Harness) {
         .post_json(
             &format!("/api/v1/records/{id}/restore"),
             Role::Reporter,
-            serde_json::json!({"reason": "误撤回"}),
+            serde_json::json!({"reason": "误撤回（经办人身份证号320981199311162465）"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
@@ -1796,6 +1796,15 @@ async fn a_record_withdrawn_by_mistake_is_restored(h: Harness) {
         .await
         .text();
     assert!(public.contains(DECISION), "back in publicity");
+    // The reason's ID number is masked for officers of every unit too.
+    let file = h
+        .get(&format!("/api/v1/subjects/{org}"), Role::Handling)
+        .await
+        .text();
+    assert!(
+        !file.contains("320981199311162465") && file.contains("误撤回（经办人身份证号320981"),
+        "{file}"
+    );
     let rec = h
         .get(&format!("/api/v1/records/{id}"), Role::Reporter)
         .await
@@ -1813,7 +1822,12 @@ async fn a_record_withdrawn_by_mistake_is_restored(h: Harness) {
         row.contains("撤回后已恢复（现行）") && row.contains("/console/records/withdraw"),
         "{row}"
     );
-    assert_eq!(last["reason"], "撤回有误，恢复原记录：误撤回");
+    let why = last["reason"].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with("撤回有误，恢复原记录：误撤回（经办人身份证号320981")
+            && !why.contains("199311162465"),
+        "{why}"
+    );
     assert_eq!(rec["record"]["status"], "public", "{rec}");
     // Counted again in 双公示 monitoring, as the recount from the versions says.
     let (after, recount) = figures(&h);

@@ -622,6 +622,32 @@ async fn articles_are_written_in_the_console_and_published_on_the_portal() {
         let page = h.get(&format!("/news?q={q}"), Role::Public).await.text();
         assert!(!page.contains(&format!("/news/{id}")), "{q}: {page}");
     }
+    // A file of a few MB goes on through the form (which takes up to 20MB).
+    let b = "XYBOUNDARY7";
+    let mut body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"培训通知.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n",
+        h.sessions[&Role::Admin].1
+    )
+    .into_bytes();
+    body.extend(std::iter::repeat_n(b'x', 3 << 20));
+    body.extend(format!("\r\n--{b}--\r\n").as_bytes());
+    let r = h
+        .send(
+            h.request(
+                Method::POST,
+                &format!("/console/articles/{id}/attachments"),
+                Role::Admin,
+                Via::Session,
+            )
+            .header(
+                axum::http::header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={b}"),
+            )
+            .body(Body::from(body))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     // A wrong attachment comes off again (it stayed published).
     let aid = tokio::task::block_in_place(|| {
         h.state
@@ -658,7 +684,8 @@ async fn articles_are_written_in_the_console_and_published_on_the_portal() {
     assert!(
         tokio::task::block_in_place(|| h.state.store.attachments(id))
             .unwrap()
-            .is_empty()
+            .iter()
+            .all(|a| a.file_name != "错误.pdf")
     );
     assert_eq!(h.trail("article.detach", &format!("article:{id}")).len(), 1);
     // Others may not write.

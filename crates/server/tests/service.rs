@@ -1163,6 +1163,15 @@ async fn login_lockout_csrf_and_forced_password_change() {
     let split = h.send(login_to("/console\r\nSet-Cookie: evil=1")).await;
     assert_eq!(split.status, StatusCode::SEE_OTHER, "{}", split.text());
     assert_eq!(split.headers[header::LOCATION], "/console");
+    // Dot segments would lead out of the console once the browser resolves them.
+    for out in [
+        "/console/../news/1",
+        "/console/..//evil.com",
+        "/console/%2e%2e/news",
+    ] {
+        let r = h.send(login_to(out)).await;
+        assert_eq!(r.headers[header::LOCATION], "/console", "{out}");
+    }
     let named = h
         .send(login_to("/console/monitoring?unit=盐城市生态环境局"))
         .await;
@@ -3999,4 +4008,33 @@ async fn the_office_home_filters_batches_by_unit_and_pages_back() {
     assert!(ours.contains("/console/submissions/1\""), "{ours}");
     let older = h.get("/console?before=1", Role::Admin).await.text();
     assert!(older.contains("暂无报送"), "{older}");
+}
+
+/// The lists that name whom departments checked and which systems hold tokens are sensitive
+/// reads in the console as in the API: each view leaves an entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_lists_of_checks_batches_and_tokens_are_audited() {
+    let h = harness();
+    let count = |action: &str| {
+        tokio::task::block_in_place(|| {
+            h.state.platform.audit_search(&store::AuditQuery {
+                action: Some(action.into()),
+                limit: 50,
+                ..Default::default()
+            })
+        })
+        .unwrap()
+        .len()
+    };
+    for (uri, role, action) in [
+        ("/console/checks", Role::Handling, "check.list"),
+        ("/console/batches", Role::Handling, "batch.list"),
+        ("/console/tokens", Role::Admin, "token.list"),
+        ("/api/v1/tokens", Role::Admin, "token.list"),
+    ] {
+        let before = count(action);
+        let r = h.get(uri, role).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        assert_eq!(count(action), before + 1, "{uri}");
+    }
 }

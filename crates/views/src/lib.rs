@@ -402,7 +402,12 @@ fn record_view(
                 } else {
                     x.change.label()
                 },
-                reason: x.reason.clone(),
+                // Free text staff typed: ID and mobile numbers in it masked for every reader
+                // (the audit trail keeps them masked too).
+                reason: x
+                    .reason
+                    .as_deref()
+                    .map(|r| domain::ids::mask_personal_in(r).into_owned()),
                 actor: x.actor.clone(),
                 recorded_at: beijing_text(x.recorded_at),
                 submission_id: x.submission_id,
@@ -414,19 +419,13 @@ fn record_view(
 
 /// A full file for someone outside the platform's staff (the subject itself, a bank it
 /// authorised): who made each version is named by the unit that reported the record, not by
-/// a login or token of its staff (nor of the subject's own people, for a commitment it signed),
-/// and the reasons staff typed have ID and mobile numbers masked.
+/// a login or token of its staff (nor of the subject's own people, for a commitment it signed).
+/// (The reasons staff typed have ID and mobile numbers masked for every reader.)
 pub fn staff_names_hidden(file: &mut CreditFile) {
     for class in &mut file.classes {
         for r in &mut class.records {
             for v in &mut r.versions {
                 v.actor = r.source_unit.clone();
-                // Free text staff typed: ID and mobile numbers in it masked.
-                if let Some(why) = &mut v.reason
-                    && let std::borrow::Cow::Owned(m) = domain::ids::mask_personal_in(why)
-                {
-                    *why = m;
-                }
             }
         }
     }

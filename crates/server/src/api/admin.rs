@@ -131,8 +131,20 @@ pub async fn reset_password(
 #[utoipa::path(get, path = "/api/v1/tokens", summary = "列出接口令牌", tag = "账号", security(("token" = [])),
     responses((status = 200, description = "接口令牌（不含密钥）", body = Vec<ApiToken>),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn list_tokens(State(state): State<Shared>) -> ApiResult<Json<Vec<ApiToken>>> {
-    blocking(move || Ok(Json(state.platform.tokens()?))).await
+pub async fn list_tokens(State(state): State<Shared>, ctx: Ctx) -> ApiResult<Json<Vec<ApiToken>>> {
+    let s = state.clone();
+    let tokens = blocking(move || Ok(s.platform.tokens()?)).await?;
+    // Which systems hold which powers: a sensitive read, as the accounts are.
+    audit(
+        &state,
+        &ctx,
+        "token.list",
+        None,
+        "ok",
+        Some(format!("{}个令牌", tokens.len())),
+    )
+    .await;
+    Ok(Json(tokens))
 }
 
 #[utoipa::path(post, path = "/api/v1/tokens", summary = "创建接口令牌", tag = "账号", security(("token" = [])), request_body = TokenRequest,

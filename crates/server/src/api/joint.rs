@@ -728,7 +728,7 @@ pub fn snippet(s: &Shared, c: &store::CheckRow, current: bool) -> ApiResult<Stri
         // The case it was made for, as the approval system numbers it.
         c.reference
             .as_deref()
-            .map(|r| format!("　办件编号：{}", esc(r)))
+            .map(|r| format!("　办件编号：{}", esc(&domain::ids::mask_personal_in(r))))
             .unwrap_or_default(),
         domain::clock::beijing(c.checked_at).format("%Y-%m-%d %H:%M"),
     );

@@ -36,7 +36,7 @@ const ATTACHMENT_TYPES: &[(&str, &str)] = &[
     ("jpg", "image/jpeg"),
     ("jpeg", "image/jpeg"),
 ];
-const MAX_ATTACHMENT: usize = 20 * 1024 * 1024;
+pub const MAX_ATTACHMENT: usize = 20 * 1024 * 1024;
 
 /// A file's size as people read it: bytes under 1 KB (not "0.0 KB"), then KB, then MB.
 pub fn size_label(n: i64) -> String {
@@ -374,14 +374,7 @@ pub async fn upload(
     let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
         // Keep only the last path component a browser may send, and nothing that breaks a header.
-        let name: String = name
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or("附件")
-            .chars()
-            .filter(|c| !c.is_control() && *c != '"')
-            .take(120)
-            .collect();
+        let name = crate::body::upload_name(Some(&name), "附件");
         let ext = name
             .rsplit_once('.')
             .map(|(_, e)| e.to_ascii_lowercase())

@@ -221,7 +221,11 @@ async fn form(
                     "证明材料最多{max_files}个文件"
                 )));
             }
-            let file_name = f.file_name().unwrap_or_default().to_string();
+            // An empty file input sends no name: nothing chosen.
+            let file_name = match f.file_name() {
+                Some(n) if !n.is_empty() => crate::body::upload_name(Some(n), "证明材料"),
+                _ => String::new(),
+            };
             let mut bytes = Vec::new();
             while let Some(chunk) = f.chunk().await.map_err(crate::body::multipart_error)? {
                 if bytes.len() + chunk.len() > limit {

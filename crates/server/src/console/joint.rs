@@ -150,7 +150,18 @@ pub async fn checks(
     crate::body::ApiQuery(q): crate::body::ApiQuery<ChecksParams>,
 ) -> Response {
     let (s, c) = (state.clone(), ctx.clone());
-    match blocking(move || checks_page_for(&s, &c, String::new(), String::new(), None, &q)).await {
+    let r = blocking(move || checks_page_for(&s, &c, String::new(), String::new(), None, &q)).await;
+    // The list names the subjects departments checked: a sensitive read (as GET /api/v1/checks).
+    audit(
+        &state,
+        &ctx,
+        "check.list",
+        Some(ctx.principal.unit.clone().unwrap_or_else(|| "全部".into())),
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match r {
         Ok(p) => render(StatusCode::OK, p),
         Err(e) => error_page(&ctx, e),
     }
@@ -340,7 +351,12 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
         withheld,
         subject: c.subject_label.clone(),
         matter: matter_name(state, &c.matter),
-        reference: c.reference.clone().unwrap_or_default(),
+        // A case number is no place for an ID number: one written into it is masked.
+        reference: c
+            .reference
+            .as_deref()
+            .map(|r| domain::ids::mask_personal_in(r).into_owned())
+            .unwrap_or_default(),
         verdict: verdict.label().into(),
         tone: match verdict {
             Verdict::Clear => "clear",
@@ -705,7 +721,17 @@ pub async fn batches(
     crate::body::ApiQuery(q): crate::body::ApiQuery<BatchesParams>,
 ) -> Response {
     let (s, c) = (state.clone(), ctx.clone());
-    match blocking(move || batches_page_for(&s, &c)).await {
+    let r = blocking(move || batches_page_for(&s, &c)).await;
+    audit(
+        &state,
+        &ctx,
+        "batch.list",
+        None,
+        if r.is_ok() { "ok" } else { "failed" },
+        None,
+    )
+    .await;
+    match r {
         Ok(mut p) => {
             if let Some(n) = q.done {
                 p.frame.flash = Some(format!(
@@ -732,7 +758,7 @@ pub async fn upload(
                 Some("matter") => matter = f.text().await.unwrap_or_default(),
                 Some("sign") => sign = f.text().await.unwrap_or_default() == "true",
                 Some("file") => {
-                    let name = f.file_name().unwrap_or("codes.csv").to_string();
+                    let name = crate::body::upload_name(f.file_name(), "codes.csv");
                     match f.bytes().await {
                         Ok(b) => file = Some((name, b.to_vec())),
                         Err(e) => return error_page(&ctx, crate::body::multipart_error(e)),

@@ -427,7 +427,10 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         Method::POST,
         "/console/articles/{id}/attachments",
         ADMIN,
-        articles::upload,
+        // The form's own limit, with room for the multipart framing.
+        articles::upload.layer(axum::extract::DefaultBodyLimit::max(
+            articles::MAX_ATTACHMENT + (64 << 10),
+        )),
     )
     .page(
         Method::GET,

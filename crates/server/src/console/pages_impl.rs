@@ -325,6 +325,13 @@ pub async fn login(
                 "/console/password".to_string()
             } else if next.starts_with("/console")
                 && !next.starts_with("//")
+                // Dot segments (and an encoded dot) would lead out of /console once resolved.
+                && !next
+                    .split(['?', '#'])
+                    .next()
+                    .unwrap_or_default()
+                    .split('/')
+                    .any(|seg| seg == ".." || seg == "." || seg.contains('%'))
                 // A control character cannot go into a Location header (and CR/LF would split
                 // it); a backslash is a slash to some browsers. Such a target is not ours.
                 && !next.bytes().any(|b| b.is_ascii_control() || b == b'\\')
@@ -893,7 +900,7 @@ pub async fn upload(
                 if let Err(e) = check_csrf(&ctx, &csrf) {
                     return error_page(&ctx, e);
                 }
-                let name = field.file_name().unwrap_or("upload.csv").to_string();
+                let name = crate::body::upload_name(field.file_name(), "upload.csv");
                 let format = ingest::Format::from_path(std::path::Path::new(&name));
                 let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
                 let stream = futures_util::stream::unfold(rx, |mut rx| async move {
@@ -1594,6 +1601,8 @@ async fn tokens_page(
 }
 
 pub async fn tokens(State(state): State<Shared>, ctx: Ctx) -> Response {
+    // As GET /api/v1/tokens: a sensitive read.
+    audit(&state, &ctx, "token.list", None, "ok", None).await;
     tokens_page(&state, &ctx, None, None).await
 }
 
