@@ -74,7 +74,14 @@ impl Fen {
         // A space between figures (`0 2`, a decimal point lost) is not dropped: 0 2 read as 2
         // 万元 is ten times the fine.
         // 5000元 in a column of 万元: the figure to write is told (it read as not a number).
+        // 人民币5万元, ￥5万元, 5万元整: the currency's name and 整 say nothing of the figure.
         let t = input.trim();
+        let t = ["人民币", "￥", "¥"]
+            .iter()
+            .find_map(|p| t.strip_prefix(p))
+            .unwrap_or(t)
+            .trim();
+        let t = t.strip_suffix('整').unwrap_or(t).trim();
         if let Some(yuan) = t.strip_suffix('元').filter(|y| !y.ends_with('万'))
             && let Ok(d) = Decimal::from_str(&yuan.trim().replace(',', ""))
             && let Some(wan) = d.checked_div(Decimal::from(10_000))
@@ -317,6 +324,30 @@ mod tests {
         assert!(yuan("罚款一万余元").is_empty());
         assert!(yuan("二〇二六年").is_empty());
         assert!(yuan("万元").is_empty());
+    }
+
+    /// The currency's name before the figure and 整 after it are read past.
+    #[test]
+    fn currency_words_around_a_figure_are_read_past() {
+        for t in [
+            "人民币5万元",
+            "￥5万元",
+            "¥5",
+            "5万元整",
+            "人民币5万元整",
+            "５万元",
+        ] {
+            assert_eq!(
+                Fen::parse_wan(t).map(|f| f.yuan().normalize().to_string()),
+                Ok("50000".to_string()),
+                "{t}"
+            );
+        }
+        assert!(matches!(
+            Fen::parse_wan("人民币5000元"),
+            Err(MoneyError::InYuan(..))
+        ));
+        assert!(Fen::parse_wan("5.5万元（已缴纳）").is_err());
     }
 
     #[test]

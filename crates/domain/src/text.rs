@@ -31,17 +31,29 @@ pub fn fold_widths(s: &str) -> String {
 }
 
 /// A subject's name as the subject master keeps it: brackets in their full-width form, as the
-/// registers write them, and no surrounding spaces, so that 某公司(盐城分公司) and
-/// 某公司（盐城分公司） are one name in the 重错码 report, not two.
+/// registers write them, no surrounding spaces, and none beside a Chinese character (盐城市亭湖区
+/// 多元化工有限公司 is one name with the register's); between two Latin words one space stays.
+/// So 某公司(盐城分公司) and 某公司（盐城分公司） are one name in the 重错码 report, not two.
 pub fn subject_name(s: &str) -> String {
-    s.trim_matches(|c: char| c.is_whitespace())
-        .chars()
-        .map(|c| match c {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.trim_matches(|c: char| c.is_whitespace()).chars() {
+        let c = match c {
             '(' => '（',
             ')' => '）',
             other => other,
-        })
-        .collect()
+        };
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && c.is_ascii() && out.chars().last().is_some_and(|b: char| b.is_ascii()) {
+            out.push(' ');
+        }
+        space = false;
+        out.push(c);
+    }
+    out
 }
 
 /// A natural person's name as two reports of it are compared: without spaces and middle dots
@@ -123,6 +135,14 @@ mod tests {
         assert_eq!(
             subject_name(" 盐城某某有限公司(盐城分公司)\u{3000}"),
             "盐城某某有限公司（盐城分公司）"
+        );
+        assert_eq!(
+            subject_name("盐城市亭湖区 多元化工\u{3000}有限公司\n"),
+            "盐城市亭湖区多元化工有限公司"
+        );
+        assert_eq!(
+            subject_name("Yancheng  Sunrise Trading Co.,   Ltd. (盐城)"),
+            "Yancheng Sunrise Trading Co., Ltd.（盐城）"
         );
     }
 

@@ -73,6 +73,7 @@ pub struct Validator<'a> {
 
 /// What a row doubt tells the unit, after "N行".
 const WARNING_SEVERE: &str = "的处罚类别仅为警告或通报批评，失信严重程度却报为“严重”（已入库，按严重公示；警告、通报批评通常属轻微情形，请核对失信严重程度）";
+const PUBLICITY_END_SET: &str = "填写的公示截止期与平台按公示期限规则计算的不同（已入库；公示截止期以平台计算为准，公开的是计算结果，各行的计算结果见批次详情）";
 const YEAR_MISMATCH: &str =
     "的文书号年份与处罚决定日期的年份不同（已入库；请核对决定日期或文书号是否填错）";
 
@@ -474,6 +475,18 @@ impl<'a> Validator<'a> {
                 }
             };
             let Some(v) = v else {
+                // A person's ID type left blank beside a resident ID number: 身份证 (the number
+                // says which document it is).
+                if it.role == Some(Role::SubjectIdType)
+                    && kind == Some(SubjectKind::NaturalPerson)
+                    && let Some(n) = self.class.index_of_role(Role::SubjectIdNumber)
+                    && values[n]
+                        .as_deref()
+                        .is_some_and(|x| ResidentId::parse(x, &self.rules.ids, self.today).is_ok())
+                {
+                    typed[i] = Some(Typed::Text("身份证".into()));
+                    continue;
+                }
                 if required && !self.map.missing_required.contains(&i) && !nested.contains(&i) {
                     let why = match it.required {
                         Requirement::Organisation => {
@@ -862,7 +875,15 @@ impl<'a> Validator<'a> {
                     && (open_ended(v) || parse_date(v) == Some(domain::record::NO_END_DATE))
                 {
                     return Err(format!(
-                        "“{v}”表示长期有效，本项须填写具体的截止日期（YYYY-MM-DD），按认定文书确定的期限填写"
+                        "“{v}”表示长期有效，本项须填写具体的截止日期（YYYY-MM-DD），按认定文书确定的期限填写；文书未定期限的，本项留空"
+                    ));
+                }
+                if !it.open_end
+                    && open_ended(v)
+                    && (it.role == Some(Role::ValidTo) || it.name.contains("有效期"))
+                {
+                    return Err(format!(
+                        "“{v}”不是日期：本项须填写具体日期（YYYY-MM-DD，如2026-05-01）；长期有效的，按国家标准填2099-12-31"
                     ));
                 }
                 let d = parse_date(v).ok_or_else(|| match excel_serial(v) {
@@ -870,7 +891,7 @@ impl<'a> Validator<'a> {
                         "“{v}”是Excel的日期序列号（对应{d}），不是日期：请将该列设为“日期”格式，或填写为YYYY-MM-DD，如{d}"
                     ),
                     None if shaped_as_date(v) => format!(
-                        "“{v}”不是日历上存在的日期（格式无误，请核对月、日），应为YYYY-MM-DD，如2026-05-01"
+                        "“{v}”不是日历上存在的日期（如该月没有这一天）：请核对月、日"
                     ),
                     None => format!("“{v}”不是有效日期，应为YYYY-MM-DD格式，如2026-05-01"),
                 })?;
@@ -1255,6 +1276,7 @@ impl<'a> Validator<'a> {
                     Value::String(ends.format("%Y-%m-%d").to_string()),
                 );
                 row.payload = Value::Object(p).to_string();
+                self.doubt(PUBLICITY_END_SET, raw.row_no);
             }
             row.published_on = facts
                 .market

@@ -2701,6 +2701,15 @@ fn a_publicity_end_the_unit_wrote_is_shown_as_computed() {
     for ts in stores() {
         let s = import_on_may_8(&ts.store, &rules, &keys, &p);
         assert_eq!(s.accepted, 1, "{}: {s:?}", ts.name);
+        // The unit is told its date was not the one published.
+        assert!(
+            s.notices
+                .iter()
+                .any(|n| n.contains("公示截止期与平台按公示期限规则计算的不同")),
+            "{}: {:?}",
+            ts.name,
+            s.notices
+        );
         let heads = ts
             .store
             .subject_heads("91320900MA1MB4X50R", &["CF"])
@@ -4909,5 +4918,52 @@ fn a_document_number_in_full_width_digits_is_the_same_decision() {
             "{}: {payload}",
             ts.name
         );
+    }
+}
+
+/// A person's 证件类型 left blank beside a resident ID number is 身份证 (the number says which
+/// document it is), and 身份证件 is 身份证; left blank beside a number that is no resident ID,
+/// it is still asked for.
+#[test]
+fn a_blank_id_type_beside_a_resident_id_is_a_resident_id() {
+    let rules = Rulebook::builtin().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let env = "盐城市生态环境局";
+    let uc = unit_code(&rules, env);
+    let row = |id_type: &str, id: &str, no: &str| {
+        format!(
+            "覃成,自然人,{id_type},{id},{no},露天焚烧,当事人露天焚烧垃圾,《中华人民共和国大气污染防治法》第一百一十九条,罚款,处罚款0.05万元,0.05,2026-05-02,2027-05-02,{env},{uc},{env},{uc}\n"
+        )
+    };
+    let header = "CF_XDR_MC,CF_XDR_LB,CF_XDR_ZJLX,CF_XDR_ZJHM,CF_WSH,CF_WFXW,CF_SY,CF_YJ,CF_CFLB,CF_NR,CF_NR_FK,CF_JDRQ,CF_YXQ,CF_CFJG,CF_CFJGDM,CF_SJLY,CF_SJLYDM\n";
+    let f = dir.path().join("p.csv");
+    std::fs::write(
+        &f,
+        format!(
+            "{header}{}{}{}",
+            row("", "320902198607226595", "盐环罚〔2026〕701号"),
+            row("身份证件", "320902198607226595", "盐环罚〔2026〕702号"),
+            row("", "E12345678", "盐环罚〔2026〕703号"),
+        ),
+    )
+    .unwrap();
+    let keys = testkit::keys();
+    for ts in stores() {
+        let s = import_on_may_8(&ts.store, &rules, &keys, &f);
+        assert_eq!((s.accepted, s.rejected), (2, 1), "{}: {s:?}", ts.name);
+        let r = &ts.store.rejections(s.submission_id.unwrap()).unwrap()[0];
+        assert_eq!(
+            (r.row_no, r.problems[0].field.as_str()),
+            (4, "CF_XDR_ZJLX"),
+            "{}: {:?}",
+            ts.name,
+            r.problems
+        );
+        let (_, records) = ts
+            .store
+            .subject_file(&keys.person_key("身份证", "320902198607226595"), None)
+            .unwrap()
+            .expect("the person's file");
+        assert_eq!(records.len(), 2, "{}", ts.name);
     }
 }
