@@ -48,7 +48,7 @@ pub struct Figures {
 }
 
 /// How the bulletin ranks, said in it (from [`Figures::score`]).
-pub const RANKING_METHOD: &str = "排名方法：按上报率、合规率、及时率、关联率四项的平均值从高到低排序；未填报月度自报的事项，上报率按0计；自报本月未作出决定（0件）的，上报率按100%计（区县的上报率按其未自报事项所占比例折减后计入排名）；平均值相同的名次并列。";
+pub const RANKING_METHOD: &str = "排名方法：按上报率、合规率、及时率、关联率四项的平均值从高到低排序；未填报月度自报的事项，上报率按0计；自报本月未作出决定（0件）的，上报率按100%计（各县（市、区）的上报率按其未自报事项所占比例折减后计入排名）；平均值相同的名次并列。";
 
 fn ratio(a: i64, b: i64) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)

@@ -12,7 +12,7 @@ pub fn pct(r: Option<f64>) -> String {
 
 pub const UNIT_HEADERS: [&str; 13] = [
     "排名",
-    "区县",
+    "县（市、区）",
     "报送单位",
     "信息类",
     "自报作出",
@@ -153,7 +153,7 @@ pub fn county_cells(r: &MonthReport) -> Vec<Vec<String>> {
 
 pub const COUNTY_HEADERS: [&str; 13] = [
     "排名",
-    "区县",
+    "县（市、区）",
     "单位数",
     "自报作出",
     "未自报事项",
@@ -206,7 +206,7 @@ pub fn workbook(
         if let Some(line) = issue {
             ws.write_string_with_format(3, 0, line, &bold)?;
         }
-        ws.write_string_with_format(4, 0, "区县排名", &bold)?;
+        ws.write_string_with_format(4, 0, "县（市、区）排名（含市级部门）", &bold)?;
         let next = table(ws, 5, &COUNTY_HEADERS, &county_cells(r), &bold)?;
         let below = r.below();
         ws.write_string_with_format(next + 1, 0, r.below_heading(), &bold)?;
@@ -224,7 +224,7 @@ pub fn workbook(
         table(
             ws,
             next + 2,
-            &["区县", "报送单位", "信息类", "差距"],
+            &["县（市、区）", "报送单位", "信息类", "差距"],
             &rows,
             &bold,
         )?;
