@@ -141,7 +141,10 @@ fn enc(s: &str) -> String {
     crate::console::urlencode(s)
 }
 
-fn counties(state: &Shared, selected: &str) -> Vec<Choice> {
+/// The divisions to filter by. `city` names the city's own code: 市级部门 where the filter is
+/// the deciding unit's, the city's name (市本级) where it is the subject's — a company is not
+/// 市级.
+fn counties(state: &Shared, selected: &str, city: &str) -> Vec<Choice> {
     let mut v = vec![Choice {
         value: String::new(),
         label: "全部".into(),
@@ -150,13 +153,22 @@ fn counties(state: &Shared, selected: &str) -> Vec<Choice> {
     v.extend(state.rules.divisions.divisions.iter().map(|d| Choice {
         value: d.code.clone(),
         label: if d.code == state.rules.divisions.city {
-            "市级".into()
+            city.to_string()
         } else {
             d.name.clone()
         },
         selected: d.code == selected,
     }));
     v
+}
+
+/// The city's own division as a subject's region: 盐城市（市本级）.
+fn city_own(state: &Shared) -> String {
+    let d = &state.rules.divisions;
+    format!(
+        "{}（市本级）",
+        d.get(&d.city).map(|x| x.name.as_str()).unwrap_or("市")
+    )
 }
 
 fn choices(values: &[String], selected: &str) -> Vec<Choice> {
@@ -574,7 +586,7 @@ async fn search_page(State(state): State<Shared>, ApiQuery(p): ApiQuery<SearchPa
     .unwrap_or_default();
     page(pages::PortalSearch {
         frame: frame("信用查询", "/search"),
-        counties: counties(&state, &county),
+        counties: counties(&state, &county, &city_own(&state)),
         kinds,
         industries: choices(&industries, &industry),
         hits: hits
@@ -781,6 +793,8 @@ async fn subject_page(
 struct ColumnParams {
     unit: Option<String>,
     county: Option<String>,
+    /// The subject's own division (主体所在地区).
+    subject_county: Option<String>,
     category: Option<String>,
     from: Option<String>,
     to: Option<String>,
@@ -810,6 +824,7 @@ struct ColumnSpec {
 async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
     let unit = p.unit.clone().unwrap_or_default();
     let county = p.county.clone().unwrap_or_default();
+    let subject_county = p.subject_county.clone().unwrap_or_default();
     let category = p.category.clone().unwrap_or_default();
     let page_no = p.page.unwrap_or(1).clamp(1, 1000);
     let (from, to) = match (day(&p.from), day(&p.to)) {
@@ -818,15 +833,22 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
     };
     let s = state.clone();
     let (classes, unless) = (spec.classes, spec.unless_listed_in);
-    let (u, c, k) = (unit.clone(), county.clone(), category.clone());
+    let (u, c, k, sc) = (
+        unit.clone(),
+        county.clone(),
+        category.clone(),
+        subject_county.clone(),
+    );
     let r = blocking(move || {
-        let filtered =
-            !(u.is_empty() && c.is_empty() && k.is_empty()) || from.is_some() || to.is_some();
+        let filtered = !(u.is_empty() && c.is_empty() && k.is_empty() && sc.is_empty())
+            || from.is_some()
+            || to.is_some();
         let q = PublicQuery {
             classes: classes.iter().map(|c| c.to_string()).collect(),
             today: Some(today(s.clock.now())),
             unit: Some(u).filter(|x| !x.is_empty()),
             division: Some(c).filter(|x| !x.is_empty()),
+            subject_division: Some(sc).filter(|x| !x.is_empty()),
             category: Some(k).filter(|x| !x.is_empty()),
             from,
             to,
@@ -871,9 +893,10 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
     rows.truncate(PER_PAGE);
     let rows_empty = rows.is_empty();
     let query = format!(
-        "unit={}&county={}&category={}&from={}&to={}",
+        "unit={}&county={}&subject_county={}&category={}&from={}&to={}",
         enc(&unit),
         enc(&county),
+        enc(&subject_county),
         enc(&category),
         from.map(|d| d.to_string()).unwrap_or_default(),
         to.map(|d| d.to_string()).unwrap_or_default()
@@ -967,7 +990,8 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
             })
             .collect(),
         units: choices(&units, &unit),
-        counties: counties(&state, &county),
+        counties: counties(&state, &county, "市级部门"),
+        subject_counties: counties(&state, &subject_county, &city_own(&state)),
         // No 类别 filter where the column has no categories to choose (the list pages).
         categories: if spec.categories.is_empty() {
             Vec::new()
@@ -1142,7 +1166,7 @@ async fn opendata(State(state): State<Shared>) -> Response {
     page(pages::PortalOpenData {
         frame: frame("开放数据", "/opendata"),
         units: choices(&units, ""),
-        counties: counties(&state, ""),
+        counties: counties(&state, "", "市级部门"),
         from: (t - chrono::Duration::days(30)).to_string(),
         to: t.to_string(),
     })
@@ -1203,9 +1227,10 @@ async fn opendata_csv(
     .await;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let s = state.clone();
-    let (unit, county) = (
+    let (unit, county, subject_county) = (
         p.unit.clone().filter(|x| !x.is_empty()),
         p.county.clone().filter(|x| !x.is_empty()),
+        p.subject_county.clone().filter(|x| !x.is_empty()),
     );
     tokio::task::spawn_blocking(move || {
         let columns = views::portal::open_columns(&class_def);
@@ -1248,6 +1273,7 @@ async fn opendata_csv(
                 today: Some(today(s.clock.now())),
                 unit: unit.clone(),
                 division: county.clone(),
+                subject_division: subject_county.clone(),
                 from,
                 to,
                 category: category.clone(),

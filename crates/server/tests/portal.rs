@@ -268,6 +268,33 @@ async fn home_search_subject_and_columns() {
         .await
         .text();
     assert!(!other.contains("盐环罚〔2026〕1号"));
+    // By the subject's own region (a county office's view of its companies): the city's
+    // companies under 市本级, none under 东台市 — on the page, in its paging and in the CSV.
+    let own = h
+        .get("/publicity/penalties?subject_county=320900", Role::Public)
+        .await
+        .text();
+    assert!(
+        own.contains("盐环罚〔2026〕1号") && own.contains("盐城市（市本级）"),
+        "{own}"
+    );
+    let dongtai = h
+        .get("/publicity/penalties?subject_county=320981", Role::Public)
+        .await
+        .text();
+    assert!(
+        !dongtai.contains("盐环罚〔2026〕1号") && dongtai.contains("没有符合条件的公示信息"),
+        "{dongtai}"
+    );
+    assert!(dongtai.contains("subject_county=320981&#38;"), "{dongtai}");
+    let csv = h
+        .get(
+            "/opendata/penalties.csv?subject_county=320981&from=2026-01-01&to=2026-06-10",
+            Role::Public,
+        )
+        .await
+        .text();
+    assert_eq!(csv.lines().count(), 1, "{csv}");
     let bad = h
         .get("/publicity/penalties?from=2026-13-01", Role::Public)
         .await;
@@ -846,13 +873,13 @@ async fn self_reports_monitoring_and_bulletin_in_the_console() {
     // The month over, a unit that filed none is named for it.
     assert!(t.contains("未报送月度自报"), "{t}");
     assert!(t.contains("三件决定尚未送达"), "the unit's reason is shown");
-    assert!(t.contains("区县排名"));
+    assert!(t.contains("县（市、区）排名"));
     // The unit sees its own line; a drill-down into another unit is refused.
     let mine = h
         .get("/console/monitoring?month=2026-06", Role::Reporter)
         .await
         .text();
-    assert!(mine.contains(UNIT) && !mine.contains("区县排名"));
+    assert!(mine.contains(UNIT) && !mine.contains("县（市、区）排名"));
     // The drill-down (a late report) shows a record as it reads now: a corrected fine, not the
     // first report's.
     let csv = |fine: &str| {

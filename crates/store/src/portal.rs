@@ -15,7 +15,10 @@ pub struct PublicQuery {
     /// Public on this day.
     pub today: Option<NaiveDate>,
     pub unit: Option<String>,
+    /// The deciding (reporting) unit's division.
     pub division: Option<String>,
+    /// The subject's own division (a county's companies and people, whoever decided).
+    pub subject_division: Option<String>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     /// A word the category must contain (罚款, 普通 …).
@@ -789,6 +792,14 @@ fn public_where(q: &PublicQuery, params: &mut Vec<Val>) -> String {
     if let Some(d) = &q.division {
         let x = p(d.as_str().into(), params);
         sql.push_str(&format!(" AND r.division = {x}"));
+    }
+    if let Some(d) = &q.subject_division {
+        // By the subject master's primary key: a probe per row read.
+        let x = p(d.as_str().into(), params);
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM subjects sd WHERE sd.subject_key = r.subject_key
+                AND sd.division = {x})"
+        ));
     }
     if let Some(f) = q.from {
         let x = p(f.into(), params);
