@@ -4038,3 +4038,92 @@ async fn console_lists_of_checks_batches_and_tokens_are_audited() {
         assert_eq!(count(action), before + 1, "{uri}");
     }
 }
+
+/// A new password may not be one of the last five: switching away and back would undo the
+/// periodic change (GB/T 22239-2019 8.1.4.1 a).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_used_lately_is_not_taken_again() {
+    for h in [harness(), pg_harness().await] {
+        let created = tokio::task::block_in_place(|| {
+            server::manage::create_account(
+                &h.state.platform,
+                &h.state.rules,
+                &h.state.keys,
+                &server::manage::AccountRequest {
+                    username: "lisi".into(),
+                    display_name: "李四".into(),
+                    role: Role::Reviewer,
+                    unit: Some(UNIT.into()),
+                    subject: None,
+                    password: None,
+                },
+                "test",
+                h.state.clock.now(),
+                None,
+            )
+        })
+        .unwrap();
+        let r = h
+            .send(
+                h.request(Method::POST, "/console/login", Role::Public, Via::Session)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::COOKIE, "xy_login=t")
+                    .body(Body::from(format!(
+                        "login_csrf=t&username=lisi&password={}",
+                        urlencode(&created.initial_password)
+                    )))
+                    .unwrap(),
+            )
+            .await;
+        let session = |reply: &Reply| {
+            reply.headers[header::SET_COOKIE]
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .trim_start_matches("xy_session=")
+                .to_string()
+        };
+        let mut secret = session(&r);
+        let mut current = created.initial_password.clone();
+        // Away to one password and another, then back to the first: refused, with why.
+        for (new, taken) in [
+            ("Qz7!kWm2pLx", true),
+            ("Rt5#vNq8sHy", true),
+            ("Qz7!kWm2pLx", false),
+            (created.initial_password.as_str(), false),
+        ] {
+            let csrf = auth::csrf_token(&h.state.keys, &secret);
+            let r = h
+                .send(
+                    axum::http::Request::builder()
+                        .method(Method::POST)
+                        .uri("/console/password")
+                        .header("host", "localhost")
+                        .header(header::COOKIE, format!("xy_session={secret}"))
+                        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(Body::from(format!(
+                            "csrf={csrf}&current={}&new={}&repeat={}",
+                            urlencode(&current),
+                            urlencode(new),
+                            urlencode(new)
+                        )))
+                        .unwrap(),
+                )
+                .await;
+            if taken {
+                assert_eq!(r.status, StatusCode::OK, "{}: {}", h.ts.name, r.text());
+                secret = session(&r);
+                current = new.to_string();
+            } else {
+                assert!(
+                    r.text().contains("新密码不能与最近5次使用过的密码相同"),
+                    "{}: {new}: {}",
+                    h.ts.name,
+                    r.text()
+                );
+            }
+        }
+    }
+}

@@ -176,6 +176,12 @@ const PLATFORM: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/1012_check_reference.sql"),
         postgres: include_str!("../migrations/postgres/1012_check_reference.sql"),
     },
+    Migration {
+        version: 1013,
+        name: "password_history",
+        sqlite: include_str!("../migrations/sqlite/1013_password_history.sql"),
+        postgres: include_str!("../migrations/postgres/1013_password_history.sql"),
+    },
 ];
 
 /// Which schema a store holds. On PostgreSQL both live in one schema; on SQLite in two files.

@@ -466,6 +466,17 @@ impl Store {
         audit: Option<&mut NewAuditEntry>,
     ) -> Result<(), StoreError> {
         self.write_audited(audit, |c, _| {
+            // The password it replaces is kept (as its hash) for the history check.
+            if let Some(old) = c.query_one(
+                "SELECT password_hash FROM accounts WHERE account_id = $1",
+                &[Val::Int(id)],
+            )? {
+                c.execute(
+                    "INSERT INTO password_history (account_id, password_hash, replaced_at)
+                     VALUES ($1, $2, $3)",
+                    &[Val::Int(id), old.text(0)?.into(), at.into()],
+                )?;
+            }
             c.execute(
                 "UPDATE accounts SET password_hash = $1, must_change = $2, password_changed_at = $3,
                     failed_logins = 0, locked_until = NULL WHERE account_id = $4",
@@ -478,6 +489,21 @@ impl Store {
                 &[at.into(), Val::Int(id)],
             )?;
             Ok(())
+        })
+    }
+
+    /// The hashes of the passwords the account used before its current one, newest first, at
+    /// most `n`.
+    pub fn previous_password_hashes(&self, id: i64, n: i64) -> Result<Vec<String>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT password_hash FROM password_history WHERE account_id = $1
+                 ORDER BY replaced_at DESC LIMIT $2",
+                &[Val::Int(id), Val::Int(n)],
+            )?
+            .iter()
+            .map(|r| r.text(0))
+            .collect()
         })
     }
 

@@ -498,6 +498,8 @@ pub struct HomeParams {
 
 /// Batches the home page lists at a time.
 const HOME_BATCHES: i64 = 50;
+/// A new password may not be the current one or one of the ones before it, this many in all.
+const PASSWORDS_REMEMBERED: i64 = 5;
 /// 重错码 findings a unit's home page lists at most.
 const UNIT_CONFLICTS_SHOWN: i64 = 20;
 
@@ -817,6 +819,17 @@ pub async fn change_password(
         }
         if let Err(e) = auth::check_password_policy(&a.username, &f.new) {
             return Ok(Err((e.to_string(), None)));
+        }
+        // Nor one of the last few: switching away and back would undo the periodic change.
+        if s.platform
+            .previous_password_hashes(a.account_id, PASSWORDS_REMEMBERED - 1)?
+            .iter()
+            .any(|h| auth::verify_password(&f.new, h))
+        {
+            return Ok(Err((
+                format!("新密码不能与最近{PASSWORDS_REMEMBERED}次使用过的密码相同"),
+                None,
+            )));
         }
         let hash = auth::hash_password(&f.new).map_err(ApiError::internal)?;
         let now = s.clock.now();
