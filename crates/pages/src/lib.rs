@@ -99,6 +99,9 @@ pub struct Home {
 #[derive(Debug, Clone)]
 pub struct RejectedRow {
     pub row_no: i64,
+    /// The row's 文书号 and party as written (personal numbers masked), or empty.
+    pub decision_no: String,
+    pub subject_name: String,
     pub reasons: String,
 }
 

@@ -97,6 +97,22 @@ async fn push_api_validates_is_idempotent_and_reports_rows() {
             .unwrap()
             .contains("重复")
     );
+    // Each refused row names its decision and party, so a system need not map rows by position.
+    assert_eq!(
+        (
+            rejected[0]["decision_no"].as_str(),
+            rejected[0]["subject_name"].as_str()
+        ),
+        (Some("盐环罚〔2026〕102号"), Some("盐城市某某公司"))
+    );
+    let page = h
+        .get(&format!("/console/submissions/{id}"), Role::Reporter)
+        .await
+        .text();
+    assert!(
+        page.contains("<td>盐环罚〔2026〕102号</td><td>盐城市某某公司</td>"),
+        "{page}"
+    );
     // A reviewer of the same unit sees it; nobody of another unit does.
     assert_eq!(
         h.get(&format!("/api/v1/submissions/{id}"), Role::Reviewer)
@@ -4006,6 +4022,20 @@ async fn the_office_home_filters_batches_by_unit_and_pages_back() {
         .await
         .text();
     assert!(ours.contains("/console/submissions/1\""), "{ours}");
+    // Part of a name finds every unit that has it (生态环境: ours; 应急: not ours).
+    let part = h
+        .get(
+            &format!("/console?unit={}", urlencode("生态环境")),
+            Role::Admin,
+        )
+        .await
+        .text();
+    assert!(part.contains("/console/submissions/1\""), "{part}");
+    let none = h
+        .get(&format!("/console?unit={}", urlencode("应急")), Role::Admin)
+        .await
+        .text();
+    assert!(none.contains("暂无报送"), "{none}");
     let older = h.get("/console?before=1", Role::Admin).await.text();
     assert!(older.contains("暂无报送"), "{older}");
 }

@@ -202,6 +202,38 @@ impl Store {
         })
     }
 
+    /// [`Store::submissions_before`] of any of `units` (none: no submissions).
+    pub fn submissions_of_before(
+        &self,
+        units: &[String],
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Submission>, StoreError> {
+        if units.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read(|c| {
+            let mut params = vec![Val::Int(before.unwrap_or(i64::MAX)), Val::Int(limit)];
+            let list: Vec<String> = units
+                .iter()
+                .map(|u| {
+                    params.push(u.as_str().into());
+                    format!("${}", params.len())
+                })
+                .collect();
+            let rows = c.query(
+                &format!(
+                    "SELECT {SUBMISSION_COLUMNS} FROM submissions
+                     WHERE source_unit IN ({}) AND submission_id < $1
+                     ORDER BY submission_id DESC LIMIT $2",
+                    list.join(", ")
+                ),
+                &params,
+            )?;
+            rows.iter().map(submission_from).collect()
+        })
+    }
+
     pub fn rejections(&self, submission_id: i64) -> Result<Vec<StoredRejection>, StoreError> {
         self.read(|c| {
             c.query(

@@ -295,7 +295,44 @@ pub struct RejectedRow {
     // Numbered as accepted rows are.
     /// 行号：CSV/XLSX为文件中的行号（表头为第1行）；JSON为记录在数组中的序号（从1起）。
     pub row_no: i64,
+    /// 该行所写的文书号（如有此项；其中的证件号码已遮蔽），便于按文书号而非行号对应。
+    pub decision_no: Option<String>,
+    /// 该行所写的主体名称（如有此项；其中的证件号码已遮蔽）。
+    pub subject_name: Option<String>,
     pub problems: Vec<Problem>,
+}
+
+/// A refused row's 文书号 and party as the unit wrote them (personal numbers masked), read from
+/// the row kept sealed: batch and line alone send the clerk to open each file. Empty where the
+/// class has no such item or the row had none.
+pub fn rejected_identity(
+    state: &Shared,
+    class_code: &str,
+    header_map: &[Option<String>],
+    raw_sealed: &[u8],
+) -> (Option<String>, Option<String>) {
+    let Some(class) = state.rules.catalog.class_by_code(class_code) else {
+        return (None, None);
+    };
+    let cells: Vec<String> = state
+        .keys
+        .decrypt(raw_sealed)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let cell = |role: domain::catalog::Role| -> Option<String> {
+        let item = class.item_by_role(role)?;
+        header_map
+            .iter()
+            .position(|c| c.as_deref() == Some(item.code.as_str()))
+            .and_then(|at| cells.get(at))
+            .map(|v| domain::ids::mask_personal_in(v.trim()).into_owned())
+            .filter(|v| !v.is_empty())
+    };
+    (
+        cell(domain::catalog::Role::DecisionNo),
+        cell(domain::catalog::Role::SubjectName),
+    )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -340,18 +377,29 @@ pub async fn detail(
     let (limit, offset) = super::page_of(p.limit, p.offset, 100, 1000)?;
     blocking(move || {
         let submission = visible_submission(&state, &ctx, id)?;
-        Ok(Json(SubmissionDetail {
-            submission,
-            accepted_rows: state.store.submission_rows(id, offset, limit)?,
-            rejected_rows: state
-                .store
-                .rejections_page(id, offset, limit)?
-                .into_iter()
-                .map(|r| RejectedRow {
+        let rejected_rows = state
+            .store
+            .rejections_page(id, offset, limit)?
+            .into_iter()
+            .map(|r| {
+                let (decision_no, subject_name) = rejected_identity(
+                    &state,
+                    &submission.class_code,
+                    &submission.header_map,
+                    &r.raw_sealed,
+                );
+                RejectedRow {
                     row_no: r.row_no,
+                    decision_no,
+                    subject_name,
                     problems: r.problems,
-                })
-                .collect(),
+                }
+            })
+            .collect();
+        Ok(Json(SubmissionDetail {
+            accepted_rows: state.store.submission_rows(id, offset, limit)?,
+            rejected_rows,
+            submission,
             offset,
             limit,
         }))

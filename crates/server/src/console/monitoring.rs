@@ -294,16 +294,7 @@ pub async fn records(
                         last.insert(k.clone(), i);
                     }
                 }
-                // Which row it was, by its number and party as the unit wrote them (personal
-                // numbers masked): batch and line alone sent the clerk to open each file.
-                let (no_item, name_item) = (
-                    class
-                        .item_by_role(domain::catalog::Role::DecisionNo)
-                        .map(|i| i.code.clone()),
-                    class
-                        .item_by_role(domain::catalog::Role::SubjectName)
-                        .map(|i| i.code.clone()),
-                );
+                // Which row it was, by its number and party as the unit wrote them.
                 let mut maps: std::collections::HashMap<i64, Vec<Option<String>>> =
                     Default::default();
                 let mut rows = Vec::new();
@@ -319,27 +310,17 @@ pub async fn records(
                             .unwrap_or_default();
                         maps.insert(*sub, map);
                     }
-                    let cells: Vec<String> = s
-                        .keys
-                        .decrypt(&r.raw_sealed)
-                        .ok()
-                        .and_then(|b| serde_json::from_slice(&b).ok())
-                        .unwrap_or_default();
-                    let cell = |item: &Option<String>| -> String {
-                        let Some(item) = item else {
-                            return String::new();
-                        };
-                        maps.get(sub)
-                            .and_then(|m| m.iter().position(|c| c.as_deref() == Some(item)))
-                            .and_then(|at| cells.get(at))
-                            .map(|v| domain::ids::mask_personal_in(v.trim()).into_owned())
-                            .unwrap_or_default()
-                    };
+                    let (no, name) = crate::api::submissions::rejected_identity(
+                        &s,
+                        &class.code,
+                        maps.get(sub).map(Vec::as_slice).unwrap_or_default(),
+                        &r.raw_sealed,
+                    );
                     rows.push(vec![
                         sub.to_string(),
                         r.row_no.to_string(),
-                        cell(&no_item),
-                        cell(&name_item),
+                        no.unwrap_or_default(),
+                        name.unwrap_or_default(),
                         // As the batch's page and its returned workbook say them.
                         ingest::rejects::reason_text(r),
                     ]);

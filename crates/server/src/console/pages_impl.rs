@@ -587,13 +587,31 @@ pub async fn home(
                     label: "接口令牌".into(),
                     active: false,
                 });
-                (
-                    "信用办工作台".to_string(),
-                    // Any unit's history, page by page (the office looking into a unit that
-                    // reported late, or with many rejections).
-                    s.store
-                        .submissions_before(unit_filter.as_deref(), before, HOME_BATCHES)?,
-                )
+                // Any unit's history, page by page (the office looking into a unit that
+                // reported late, or with many rejections): by its full name, or by part of it
+                // or its county's (东台: every 东台 unit).
+                let subs = match unit_filter.as_deref() {
+                    Some(f) if s.rules.units.find(f).is_none() => {
+                        let units: Vec<String> = s
+                            .rules
+                            .units
+                            .units
+                            .iter()
+                            .filter(|u| {
+                                u.name.contains(f)
+                                    || s.rules
+                                        .divisions
+                                        .get(&u.division)
+                                        .is_some_and(|d| d.name.contains(f))
+                            })
+                            .map(|u| u.name.clone())
+                            .collect();
+                        s.store
+                            .submissions_of_before(&units, before, HOME_BATCHES)?
+                    }
+                    f => s.store.submissions_before(f, before, HOME_BATCHES)?,
+                };
+                ("信用办工作台".to_string(), subs)
             }
             auth::Role::Auditor => {
                 let (seq, _) = s.platform.audit_head()?;
@@ -1023,9 +1041,19 @@ pub async fn submission(
             rejected_rows: rejected
                 .iter()
                 .take(500)
-                .map(|r| pages::RejectedRow {
-                    row_no: r.row_no,
-                    reasons: ingest::rejects::reason_text(r),
+                .map(|r| {
+                    let (no, name) = crate::api::submissions::rejected_identity(
+                        &s,
+                        &sub.class_code,
+                        &sub.header_map,
+                        &r.raw_sealed,
+                    );
+                    pages::RejectedRow {
+                        row_no: r.row_no,
+                        decision_no: no.unwrap_or_default(),
+                        subject_name: name.unwrap_or_default(),
+                        reasons: ingest::rejects::reason_text(r),
+                    }
                 })
                 .collect(),
             more_rejected: more,
