@@ -3924,6 +3924,17 @@ async fn officers_read_a_whole_file_in_the_console() {
         "{}",
         r.text()
     );
+    // In the address it is not looked up (it would stay in histories and access logs).
+    let r = h
+        .get(&format!("/console/subjects?code={person}"), Role::Handling)
+        .await;
+    assert!(
+        r.text().contains("不要写在网址中")
+            && !r.text().contains("王小明")
+            && !r.text().contains(person),
+        "{}",
+        r.text()
+    );
     assert_eq!(
         h.post_form("/console/subjects", Role::Subject, &[("code", person)])
             .await

@@ -235,7 +235,25 @@ pub async fn subject_file(
     ctx: Ctx,
     crate::body::ApiQuery(q): crate::body::ApiQuery<SubjectQuery>,
 ) -> Response {
-    show_file(&state, &ctx, q.code.trim().to_string()).await
+    let code = q.code.trim().to_string();
+    // An ID number in the address is not looked up: the form posts it (below), and a link to a
+    // file names the subject's key. The number is not said back either.
+    if matches!(domain::ids::mask_ids_in(&code), std::borrow::Cow::Owned(_)) {
+        let mut fr = frame(&ctx, "信用档案查询", "/console/subjects");
+        fr.error = Some(
+            "公民身份号码请在下方查询框中输入后提交，不要写在网址中（网址会留在浏览器历史和访问日志里）"
+                .into(),
+        );
+        return render(
+            StatusCode::OK,
+            pages::SubjectFilePage {
+                frame: fr,
+                code: String::new(),
+                file: None,
+            },
+        );
+    }
+    show_file(&state, &ctx, code).await
 }
 
 /// The lookup form posts the code: an ID number in the address stayed in the browser's history
