@@ -48,13 +48,22 @@ fn heads_where(
     limit: i64,
 ) -> Result<Vec<RecordHead>, StoreError> {
     let mut out = Vec::new();
+    // A subject's records by the primary key (subject first): `r.class_code = $2` let SQLite,
+    // without statistics, walk the whole class by date for the ORDER BY and look for the
+    // subject in it (every penalty of a 10 M store for one subject's file). A unit's by its
+    // (unit, class, date) index.
+    let class_cond = if column == "r.subject_key" {
+        "r.class_code || '' = $2"
+    } else {
+        "r.class_code = $2"
+    };
     for class in classes {
         let rows = c.query(
             &format!(
                 "SELECT {HEAD_COLUMNS} FROM records r JOIN record_versions v
                    ON v.subject_key = r.subject_key AND v.record_key = r.record_key
                   AND v.version_no = r.current_version
-                 WHERE {column} = $1 AND r.class_code = $2
+                 WHERE {column} = $1 AND {class_cond}
                  ORDER BY r.decided_on DESC LIMIT $3"
             ),
             &[value.into(), (*class).into(), Val::Int(limit)],

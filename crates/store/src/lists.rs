@@ -633,9 +633,12 @@ impl Store {
 
     /// The legal representatives of organisations, from their registration records.
     pub fn legal_reps_of(&self, orgs: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        // By the records' primary key (subject first): with `class_code = 'DJ'` and no
+        // statistics SQLite walked every registration by class for each 500 keys — a server
+        // on a store of a million organisations took six minutes to build its list index.
         self.reps_where(
             orgs,
-            "subject_key IN ({}) AND class_code = 'DJ' AND legal_rep_key IS NOT NULL",
+            "subject_key IN ({}) AND class_code || '' = 'DJ' AND legal_rep_key IS NOT NULL",
         )
     }
 
@@ -666,7 +669,7 @@ impl Store {
     pub fn legal_rep_of(&self, subject_key: &str) -> Result<Option<String>, StoreError> {
         self.read(|c| {
             c.query_one(
-                "SELECT legal_rep_key FROM records WHERE subject_key = $1 AND class_code = 'DJ'
+                "SELECT legal_rep_key FROM records WHERE subject_key = $1 AND class_code || '' = 'DJ'
                    AND legal_rep_key IS NOT NULL AND change IN ('created', 'corrected')
                  ORDER BY updated_at DESC LIMIT 1",
                 &[subject_key.into()],
