@@ -251,6 +251,21 @@ fn is_title_row(cells: &[String]) -> bool {
         || (filled.len() <= 4 && filled.iter().all(|c| fills_in(c) || titles_a_table(c)))
 }
 
+/// A line above the table that says its amounts are in 元 (金额单位：元): the platform's amount
+/// items are in 万元, so every amount would be read ten thousand times too large.
+fn states_yuan(cells: &[String]) -> bool {
+    cells.iter().any(|c| {
+        let c: String = c.chars().filter(|ch| !ch.is_whitespace()).collect();
+        c.match_indices("单位").any(|(at, w)| {
+            let rest = c[at + w.len()..].trim_start_matches(['：', ':', '为', '是']);
+            rest.starts_with('元') || rest.starts_with("人民币元")
+        })
+    })
+}
+
+/// What a unit is told of a file whose title says its amounts are in 元.
+const AMOUNTS_IN_YUAN: &str = "表格上方注明金额单位为元，而平台的金额项（如罚款金额、没收金额）按万元报送：请将金额换算为万元（如30000元填3）、删去或改正该说明后重新报送，以免金额被放大一万倍公示";
+
 /// A cell of the lines above a table: its title (…报送表, …名单), the unit that sends it
 /// (…局, …委员会), or the period (2026年12月, 2026年第四季度); no column is named so.
 fn titles_a_table(cell: &str) -> bool {
@@ -580,6 +595,9 @@ fn read_csv<R: Read>(
                     .map(|c| c.trim_start_matches('\u{feff}').to_string())
                     .collect();
                 if titles < MAX_TITLE_ROWS && is_title_row(&h) {
+                    if states_yuan(&h) {
+                        return Err(IngestError::Format(AMOUNTS_IN_YUAN.into()));
+                    }
                     titles += 1;
                     continue;
                 }
@@ -1010,6 +1028,9 @@ fn read_xlsx<R: Read>(
                     h[c as usize] = t.trim_start_matches(IMPRECISE).to_string();
                 }
                 if *titles < MAX_TITLE_ROWS && is_title_row(&h) {
+                    if states_yuan(&h) {
+                        return Err(IngestError::Format(AMOUNTS_IN_YUAN.into()));
+                    }
                     *titles += 1;
                     return Ok(());
                 }
@@ -2081,6 +2102,19 @@ mod tests {
             "行政相对人名称".to_string(),
             "统一社会信用代码".to_string()
         ]));
+        // A title that says the amounts are in 元: the file is refused, saying why.
+        assert!(states_yuan(&["金额单位：元".to_string()]));
+        assert!(states_yuan(&["（单位: 元）".to_string()]));
+        assert!(!states_yuan(&["金额单位：万元".to_string()]));
+        let e = read_rows(
+            Format::Csv,
+            "盐城市生态环境局行政处罚信息报送表,,金额单位：元\n行政相对人名称,罚款金额\n某公司,30000\n"
+                .as_bytes(),
+            &mut |_, _| Ok(()),
+            &mut |_| Ok(()),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("换算为万元"), "{e}");
     }
 
     #[test]

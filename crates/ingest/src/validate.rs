@@ -73,7 +73,7 @@ pub struct Validator<'a> {
 
 /// What a row doubt tells the unit, after "N行".
 const WARNING_SEVERE: &str = "的处罚类别仅为警告或通报批评，失信严重程度却报为“严重”（已入库，按严重公示；警告、通报批评通常属轻微情形，请核对失信严重程度）";
-const PUBLICITY_END_SET: &str = "填写的公示截止期与平台按公示期限规则计算的不同（已入库；公示截止期以平台计算为准，公开的是计算结果，各行的计算结果见批次详情）";
+const PUBLICITY_END_SET: &str = "填写的公示截止期与平台按公示期限规则计算的不同（已入库；公示截止期以平台计算为准，公开的是计算结果，可在该主体信用档案的记录中查看）";
 const YEAR_MISMATCH: &str =
     "的文书号年份与处罚决定日期的年份不同（已入库；请核对决定日期或文书号是否填错）";
 
