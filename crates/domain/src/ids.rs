@@ -685,10 +685,79 @@ pub fn mask_personal_in(text: &str) -> std::borrow::Cow<'_, str> {
     if !may_hold_a_number(text) {
         return std::borrow::Cow::Borrowed(text);
     }
-    match masked_found(text, id_spans) {
+    let shown = match masked_found(text, id_spans) {
         std::borrow::Cow::Borrowed(t) => masked_found(t, phone_spans),
         std::borrow::Cow::Owned(t) => std::borrow::Cow::Owned(mask_phones_in(&t).into_owned()),
+    };
+    match shown {
+        std::borrow::Cow::Borrowed(t) => masked_found(t, card_spans),
+        std::borrow::Cow::Owned(t) => {
+            std::borrow::Cow::Owned(masked_found(&t, card_spans).into_owned())
+        }
     }
+}
+
+/// Bank card and account numbers in an ASCII-folded text: 16 to 19 digits standing alone that
+/// pass the Luhn check, named a card or an account just before them (银行卡, 卡号, 账号, 账户,
+/// 开户): the first six and the last four digits kept. A financial account is sensitive personal
+/// information (个人信息保护法 Art. 28); a number no card or account names is left (a code).
+fn card_spans(text: &str) -> Vec<(usize, usize, String)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        let digits = &b[i..j];
+        let alone = j == b.len() || !b[j].is_ascii_alphanumeric();
+        if alone && (16..=19).contains(&digits.len()) && luhn(digits) && names_an_account(text, i) {
+            let shown = format!(
+                "{}{}{}",
+                &text[i..i + 6],
+                "*".repeat(digits.len() - 10),
+                &text[j - 4..j]
+            );
+            out.push((i, j, shown));
+        }
+        i = j;
+    }
+    out
+}
+
+fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(k, d)| {
+            let d = u32::from(d - b'0');
+            if k % 2 == 1 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// Whether the clause before `start` (back to the last comma or stop, at most 30 bytes) names a
+/// card or an account.
+fn names_an_account(text: &str, start: usize) -> bool {
+    let before = &text[text.floor_char_boundary(start.saturating_sub(30))..start];
+    let clause = before
+        .rfind([',', '，', '。', '；', ';', '、', '\n'])
+        .map_or(before, |i| &before[i..]);
+    ["卡", "账号", "账户", "开户"]
+        .iter()
+        .any(|w| clause.contains(w))
 }
 
 /// Mainland mobile numbers in free text (a party's or a witness's 联系电话 written into the
@@ -1313,6 +1382,23 @@ pub fn check_resident_id(input: &str, rules: &IdRules, today: NaiveDate) -> IdCh
 #[cfg(test)]
 mod normalize_tests {
     use super::{digits_at_least, mask_personal_in, mask_phones_in};
+
+    #[test]
+    fn bank_card_numbers_named_so_are_masked() {
+        assert_eq!(
+            mask_personal_in("备注：银行卡6222021234567890128，已缴清"),
+            "备注：银行卡622202*********0128，已缴清"
+        );
+        assert_eq!(
+            mask_personal_in("开户账号：6222021234567890128"),
+            "开户账号：622202*********0128"
+        );
+        // Not named a card or account, or failing the check: left.
+        let code = "许可编号6222021234567890128";
+        assert_eq!(mask_personal_in(code), code);
+        let bad = "银行卡6222021234567890123";
+        assert_eq!(mask_personal_in(bad), bad);
+    }
 
     #[test]
     fn mobile_numbers_in_free_text_are_masked() {
