@@ -76,11 +76,15 @@ impl Figures {
             undeclared: i64::from(produced.is_none()),
         }
     }
-    /// 上报率 = reported / produced, over the units that filed a self-report.
+    /// 上报率 = reported / produced, over the units that filed a self-report; 100% where they
+    /// declared none made (nothing owed is all reported).
     pub fn reporting_rate(&self) -> Option<f64> {
-        self.produced
-            .and_then(|p| ratio(self.reported_declared, p))
-            .map(|r| r.min(1.0))
+        match self.produced {
+            Some(0) => Some(1.0),
+            p => p
+                .and_then(|p| ratio(self.reported_declared, p))
+                .map(|r| r.min(1.0)),
+        }
     }
     /// 合规率 = accepted / reported.
     pub fn compliance_rate(&self) -> Option<f64> {
@@ -119,10 +123,6 @@ impl Figures {
         let rates: Vec<f64> = [
             if self.produced.is_none() {
                 Some(0.0)
-            } else if self.produced == Some(0) {
-                // Declared none made (本月无): nothing owed is all reported — not the score of
-                // a unit that declared nothing at all.
-                Some(declared_share)
             } else {
                 self.reporting_rate().map(|r| r * declared_share)
             },

@@ -149,6 +149,17 @@ impl CaseState {
             _ => self.label(),
         }
     }
+    /// The label of a case in this state with its `outcome` (a state name: approved, rejected,
+    /// corrected …): a shared case says what was decided (不予修复（已共享）), not only that it
+    /// was shared — a refusal and a repair read alike.
+    pub fn label_with_outcome(self, outcome: Option<&str>, exit: bool) -> String {
+        match (self, outcome.and_then(|o| o.parse::<CaseState>().ok())) {
+            (CaseState::Shared, Some(o)) if o != CaseState::Shared => {
+                format!("{}（已办结并共享）", o.label_of(exit))
+            }
+            _ => self.label_of(exit).to_string(),
+        }
+    }
     /// Still being handled (a record under an open objection is labelled 异议处理中).
     pub fn is_open(self) -> bool {
         matches!(
@@ -463,6 +474,27 @@ pub struct ListExitRules {
     pub confirm: String,
     #[serde(default)]
     pub minimum: Vec<ListMinimum>,
+    /// Lists whose exit is not the platform's to take, each with where the subject goes
+    /// instead (a court's 失信被执行人 list: the court deletes the entry).
+    #[serde(default)]
+    pub elsewhere: Vec<ListElsewhere>,
+}
+
+/// A list left elsewhere than on the platform, and how.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ListElsewhere {
+    pub class: String,
+    pub how: String,
+}
+
+impl ListExitRules {
+    /// How a subject leaves a list of `class` that it cannot apply on the platform to leave.
+    pub fn elsewhere(&self, class: &str) -> Option<&str> {
+        self.elsewhere
+            .iter()
+            .find(|e| e.class == class)
+            .map(|e| e.how.as_str())
+    }
 }
 
 /// The least time an entry stays on its list before it may leave early, by the kind of unit

@@ -726,6 +726,7 @@ pub struct JointStatsPage {
     /// The first day counted (YYYY-MM-DD).
     pub since: String,
     pub summary: Vec<Figure>,
+    pub headers: Vec<String>,
     pub rows: Vec<Vec<String>>,
     pub accumulated: Vec<AccumulatedLine>,
     /// The security auditor reads the figures, not whom they name.
@@ -791,6 +792,8 @@ pub struct MyRecordLine {
     pub penalty: bool,
     /// An entry of a list the subject may apply to leave early (信用修复：提前移出名单).
     pub list_exit: bool,
+    /// How an entry of a list left elsewhere (失信被执行人: at the court) leaves it; or empty.
+    pub exit_elsewhere: String,
     /// The record's items: name, value.
     pub items: Vec<(String, String)>,
 }

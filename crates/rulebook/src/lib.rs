@@ -203,6 +203,20 @@ impl Rulebook {
 mod tests {
     use super::*;
 
+    /// The court's 失信被执行人 list is not left on the platform: its subjects are told how.
+    #[test]
+    fn a_list_left_at_the_court_says_how() {
+        let rb = Rulebook::builtin().unwrap();
+        let how = rb
+            .workflows
+            .list_exit
+            .elsewhere("SXBZXR")
+            .unwrap_or_default();
+        assert!(how.contains("执行法院"), "{how}");
+        assert!(!rb.workflows.list_exit.offers("SXBZXR"));
+        assert_eq!(rb.workflows.list_exit.elsewhere("YZSX"), None);
+    }
+
     #[test]
     fn early_exit_lists_are_punishing_lists_and_an_older_file_offers_none() {
         let dir = std::env::temp_dir().join(format!("xinyong-rules-{}", std::process::id()));

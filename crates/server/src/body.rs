@@ -359,6 +359,13 @@ fn in_chinese_at(text: &str) -> String {
     } else if let Some((name, m)) = text.split_once(": ")
         && !name.is_empty()
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && (m.starts_with("unknown field ") || m.starts_with("missing field "))
+    {
+        // An unknown or missing field names itself: said once.
+        in_chinese_at(m)
+    } else if let Some((name, m)) = text.split_once(": ")
+        && !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
     {
         format!("参数“{name}”{}", fault(m))
     } else if let Some(rest) = text.strip_prefix("unknown variant ") {
@@ -439,6 +446,11 @@ mod tests {
             "参数“action”取值“fly”无效"
         );
         assert_eq!(in_chinese("trailing characters"), "格式不对");
+        // An unknown field under a path: named once.
+        assert_eq!(
+            in_chinese("referenc: unknown field `referenc`, expected one of `code`, `matter`"),
+            "不认识的参数“referenc”"
+        );
         assert_eq!(
             position("Failed to parse the request body as JSON: expected value at line 3 column 7"),
             "（第3行第7列）"
@@ -448,18 +460,42 @@ mod tests {
 }
 
 /// The name an uploaded file is kept and shown under: the last part of the path a browser may
-/// send, without control characters or quotes, at most 120 characters (`default` when nothing
-/// is left).
+/// send, without control characters, direction overrides (U+202E shows 附件[RLO]fdp.exe as
+/// 附件exe.pdf) or quotes, at most 120 characters with its extension kept (`default` when
+/// nothing is left).
 pub fn upload_name(sent: Option<&str>, default: &str) -> String {
-    let name: String = sent
+    const MAX: usize = 120;
+    let name: Vec<char> = sent
         .unwrap_or_default()
         .rsplit(['/', '\\'])
         .next()
         .unwrap_or_default()
         .chars()
-        .filter(|c| !c.is_control() && *c != '"')
-        .take(120)
+        .filter(|c| {
+            !c.is_control()
+                && *c != '"'
+                && !matches!(
+                    *c,
+                    '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+                )
+        })
         .collect();
+    let name: String = if name.len() <= MAX {
+        name.into_iter().collect()
+    } else {
+        // The extension says what the file is: cut the stem, not it.
+        let dot = name
+            .iter()
+            .rposition(|c| *c == '.')
+            .filter(|d| name.len() - d <= 10);
+        match dot {
+            Some(d) => name[..MAX - (name.len() - d)]
+                .iter()
+                .chain(&name[d..])
+                .collect(),
+            None => name[..MAX].iter().collect(),
+        }
+    };
     let name = name.trim();
     if name.is_empty() || name == "." || name == ".." {
         default.to_string()
@@ -485,5 +521,11 @@ mod upload_name_tests {
             upload_name(Some(&"长".repeat(300)), "x").chars().count(),
             120
         );
+        let long = upload_name(Some(&format!("{}.pdf", "长".repeat(130))), "x");
+        assert!(
+            long.ends_with(".pdf") && long.chars().count() == 120,
+            "{long}"
+        );
+        assert_eq!(upload_name(Some("附件\u{202e}fdp.exe"), "x"), "附件fdp.exe");
     }
 }

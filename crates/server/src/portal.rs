@@ -301,17 +301,26 @@ pub fn public_stats(state: &Shared) -> Result<store::Stats, ApiError> {
         .ok_or_else(|| ApiError::internal("public statistics not computed"))
 }
 
+/// The newest public records of a class for the home page: organisations only. The home page
+/// is the one page with names that search engines may index (a person's page is not), so it
+/// names no natural person; the column pages list them.
 fn latest_rows(state: &Shared, class: &str, n: i64) -> Result<Vec<Row>, ApiError> {
     let records = state.store.public_records(&PublicQuery {
         classes: vec![class.into()],
         today: Some(today(state.clock.now())),
-        limit: n,
+        limit: n * 4,
         ..Default::default()
     })?;
-    Ok(views::portal::column_rows(&state.rules, &records)
+    let orgs: Vec<_> = records
+        .into_iter()
+        .filter(|r| !r.subject_key.starts_with('P'))
+        .take(n as usize)
+        .collect();
+    Ok(views::portal::column_rows(&state.rules, &orgs)
         .into_iter()
         .map(|r| Row {
-            href: format!("/subjects/{}", enc(&r.subject_key)),
+            // Opened on the class's tab, as the column pages open it.
+            href: format!("/subjects/{}?tab={class}", enc(&r.subject_key)),
             cells: vec![r.subject_name, r.decided_on],
             objection: r.under_objection,
         })
@@ -445,6 +454,13 @@ async fn search_page(State(state): State<Shared>, ApiQuery(p): ApiQuery<SearchPa
     let mut message = None;
     let page_no = p.page.unwrap_or(1).clamp(1, 500);
     let results = if q.is_empty() {
+        // Filters alone (a county, a kind) search nothing: said, not a blank page.
+        if !(county.is_empty() && kind.is_empty() && industry.is_empty()) {
+            message = Some(
+                "请输入名称或统一社会信用代码中的至少两个字，再按地区、类别或行业筛选。"
+                    .to_string(),
+            );
+        }
         None
     } else if normalized.len() == 18 && normalized.as_bytes()[..17].iter().all(u8::is_ascii_digit) {
         message = Some(
@@ -1200,10 +1216,15 @@ async fn opendata_csv(
     // year to today): the whole store in one response is not open data, it is a dump.
     let to = to.unwrap_or_else(|| today(state.clock.now()));
     let from = from.unwrap_or(to - chrono::Days::new(365));
-    if to < from || (to - from).num_days() > 366 {
-        return error(ApiError::Unprocessable(
-            "起止日期有误：结束日期不能早于开始日期，一次最多下载一年（366天）的数据".into(),
-        ));
+    if to < from {
+        return error(ApiError::Unprocessable(format!(
+            "起止日期有误：结束日期{to}早于开始日期{from}"
+        )));
+    }
+    if (to - from).num_days() > 366 {
+        return error(ApiError::Unprocessable(format!(
+            "一次最多下载一年（366天）的数据，所选{from}至{to}超过一年：请分段下载"
+        )));
     }
     let (from, to) = (Some(from), Some(to));
     let category = p.category.clone().filter(|x| !x.is_empty());

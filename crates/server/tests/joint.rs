@@ -3460,6 +3460,42 @@ async fn the_accumulation_warning_names_a_person_the_office_can_act_on() {
     let page = h.get("/console/joint", Role::Auditor).await.text();
     assert!(page.contains("主体名单仅向市信用办显示"), "{page}");
     assert!(!page.contains(&format!("周某（{masked}）")), "{page}");
+    // The same as a workbook, for the office's reports: counts as numbers, the warned subjects
+    // for the office only; each export is a read in the trail.
+    let sheets = |role: Role| {
+        let h = &h;
+        async move {
+            let x = h.get("/console/joint.xlsx?since=2026-01-01", role).await;
+            assert_eq!(x.status, StatusCode::OK, "{role}");
+            use calamine::Reader;
+            let mut wb: calamine::Xlsx<_> =
+                calamine::Xlsx::new(std::io::Cursor::new(x.body.clone())).unwrap();
+            let mut text = |name: &str| {
+                wb.worksheet_range(name)
+                    .unwrap()
+                    .used_cells()
+                    .map(|(_, _, v)| v.to_string())
+                    .collect::<Vec<_>>()
+            };
+            (text("核查情况"), text("累计失信预警"))
+        }
+    };
+    let (checks, warned) = sheets(Role::Admin).await;
+    assert!(
+        checks.iter().any(|c| c == "核查次数") && checks.iter().any(|c| c.contains("2026-01-01")),
+        "{checks:?}"
+    );
+    assert!(
+        warned.iter().any(|c| c == &format!("周某（{masked}）")),
+        "{warned:?}"
+    );
+    assert!(!warned.iter().any(|c| c.contains(&p)), "{warned:?}");
+    let (_, withheld) = sheets(Role::Auditor).await;
+    assert!(!withheld.iter().any(|c| c.contains("周某")), "{withheld:?}");
+    assert_eq!(
+        h.get("/console/joint.xlsx", Role::Handling).await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 /// A department that follows an organisation hears when its legal representative is listed:

@@ -44,6 +44,18 @@ async fn home_search_subject_and_columns() {
     ] {
         assert!(t.contains(&format!("href=\"{link}")), "home lacks {link}");
     }
+    // The home page (indexable) names organisations, not the persons the columns list; its
+    // links open the class's tab.
+    assert!(
+        !t.contains("王小明") && t.contains(&format!("/subjects/{}?tab=CF", h.org)),
+        "{t}"
+    );
+    assert!(
+        h.get("/publicity/penalties", Role::Public)
+            .await
+            .text()
+            .contains("王小明")
+    );
 
     // Two characters of a name find it, highlighted.
     let r = h
@@ -209,7 +221,7 @@ async fn home_search_subject_and_columns() {
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("no total: {page}"))
     };
-    let listed = |page: &str| page.matches("<tr><td><a href=\"/subjects/").count();
+    let listed = |page: &str| page.matches("<tr><td data-label=").count();
     assert!(listed(&col) >= 2, "{col}");
     assert_eq!(total(&col), listed(&col), "{col}");
     // The fine in 元 beside the words that state it in 万元.
@@ -1232,6 +1244,19 @@ async fn open_data_keeps_the_category_and_a_year_at_most() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().contains("一次最多下载一年"), "{}", r.text());
+    // Dates the wrong way round are told as such, not as a range too long.
+    let r = h
+        .get(
+            "/opendata/penalties.csv?from=2026-06-01&to=2026-05-01",
+            Role::Public,
+        )
+        .await;
+    assert!(
+        r.text()
+            .contains("结束日期2026-05-01早于开始日期2026-06-01"),
+        "{}",
+        r.text()
+    );
 }
 
 /// The credit office reads each unit's intake and the 重错码 findings in the console; a unit's

@@ -1034,7 +1034,7 @@ impl Casework<'_> {
         let exit = self.exit_list(&case.class_code).is_some();
         Ok(CaseView {
             kind_label: kind.label_of(exit).into(),
-            state_label: state.label_of(exit).into(),
+            state_label: state.label_with_outcome(case.outcome.as_deref(), exit),
             record_label: (kind == CaseKind::Objection && state.is_open())
                 .then(|| "异议处理中".to_string()),
             events,

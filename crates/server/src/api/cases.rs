@@ -128,6 +128,9 @@ pub struct MyRecord {
     // What is missing today (empty when nothing).
     /// 今天申请尚不满足的条件（都满足时为空）。
     pub missing: Vec<String>,
+    // A list left elsewhere than here (失信被执行人: at the court): how.
+    /// 不在本平台申请移出的名单（如失信被执行人）：如何移出。
+    pub exit_elsewhere: Option<String>,
     pub open_repair: Option<i64>,
     pub open_objection: Option<i64>,
     // In force (public, not published, or shared on conditions): what an objection is to.
@@ -267,6 +270,12 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
                 && w.repairable_class(&h.class_code)
                 && open("repair").is_none(),
             missing: pre.missing(),
+            exit_elsewhere: state
+                .rules
+                .workflows
+                .list_exit
+                .elsewhere(&h.class_code)
+                .map(str::to_string),
             open_repair: open("repair"),
             open_objection: open("objection"),
             in_force,

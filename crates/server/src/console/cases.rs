@@ -104,7 +104,11 @@ fn case_line(state: &Shared, c: &store::Case, day: chrono::NaiveDate) -> pages::
         record_id: c.record_id.clone(),
         subject: subject_name(state, &c.subject_key),
         unit: c.unit.clone(),
-        state: state_label(&c.state, exit),
+        state: c
+            .state
+            .parse::<CaseState>()
+            .map(|s| s.label_with_outcome(c.outcome.as_deref(), exit))
+            .unwrap_or_else(|_| c.state.clone()),
         opened: fmt_time(c.opened_at),
         deadline: workflows::deadline_text(&state.rules.calendar, c.deadline),
         // The unit's clock stops while it waits for the applicant: say so rather than "—".
@@ -164,6 +168,7 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
                     in_force: r.in_force,
                     penalty: r.class_code == "CF",
                     list_exit: s.rules.workflows.list_exit.offers(&r.class_code),
+                    exit_elsewhere: r.exit_elsewhere.clone().unwrap_or_default(),
                     record_id: r.record_id,
                     // A record with no key items is titled by its class: said once.
                     title: if r.title == r.class {

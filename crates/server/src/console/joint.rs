@@ -838,16 +838,116 @@ pub async fn batch_xlsx(
     }
 }
 
+/// The columns of the checks table, on the page and in its workbook.
+const STATS_HEADERS: [&str; 11] = [
+    "单位",
+    "事项",
+    "核查次数",
+    "命中惩戒",
+    "适用激励",
+    "已反馈",
+    "采取措施",
+    "反馈率（命中与激励中已反馈）",
+    "批量审查（户）",
+    "批量审查命中惩戒",
+    "批量审查适用激励",
+];
+
 pub async fn stats(
     State(state): State<Shared>,
     ctx: Ctx,
     crate::body::ApiQuery(q): crate::body::ApiQuery<api::StatsParams>,
 ) -> Response {
     let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || stats_page(&s, &c, q.since)).await;
+    api::audit_stats_read(&state, &ctx, r.as_ref().ok().map(|p| p.accumulated.len())).await;
+    match r {
+        Ok(p) => render(StatusCode::OK, p),
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+/// The statistics as a workbook: the figures, the checks by unit and matter, and (for the
+/// office, not the auditor) the subjects of the 累计失信 warning.
+pub async fn stats_xlsx(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    crate::body::ApiQuery(q): crate::body::ApiQuery<api::StatsParams>,
+) -> Response {
+    let (s, c) = (state.clone(), ctx.clone());
     let r = blocking(move || {
+        let p = stats_page(&s, &c, q.since)?;
+        let bytes = stats_workbook(&p).map_err(ApiError::internal)?;
+        Ok((p.since, p.accumulated.len(), bytes))
+    })
+    .await;
+    api::audit_stats_read(&state, &ctx, r.as_ref().ok().map(|(_, n, _)| *n)).await;
+    match r {
+        Ok((since, _, bytes)) => {
+            crate::attachment(crate::XLSX, &format!("joint-stats-{since}.xlsx"), bytes)
+        }
+        Err(e) => error_page(&ctx, e),
+    }
+}
+
+fn stats_workbook(p: &pages::JointStatsPage) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let ws = wb.add_worksheet();
+    ws.set_name("核查情况")?;
+    ws.write_string_with_format(0, 0, format!("联合奖惩统计（自{}起）", p.since), &bold)?;
+    for (i, f) in p.summary.iter().enumerate() {
+        let row = 1 + i as u32;
+        ws.write_string(row, 0, &f.label)?;
+        ws.write_string(row, 1, &f.value)?;
+    }
+    let top = 2 + p.summary.len() as u32;
+    for (c, h) in p.headers.iter().enumerate() {
+        ws.write_string_with_format(top, c as u16, h, &bold)?;
+    }
+    for (r, row) in p.rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            let at = (top + 1 + r as u32, c as u16);
+            // Counts as numbers, so that the office can sum them.
+            match v.parse::<f64>() {
+                Ok(n) => ws.write_number(at.0, at.1, n)?,
+                Err(_) => ws.write_string(at.0, at.1, v)?,
+            };
+        }
+    }
+    ws.autofit();
+    let ws = wb.add_worksheet();
+    ws.set_name("累计失信预警")?;
+    ws.write_string(0, 0, &p.rule)?;
+    if p.names_withheld {
+        ws.write_string(1, 0, "主体名单仅向市信用办显示。")?;
+    } else {
+        for (c, h) in ["主体", "统一社会信用代码或档案键", "失信记录数"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string_with_format(1, c as u16, *h, &bold)?;
+        }
+        for (r, a) in p.accumulated.iter().enumerate() {
+            let row = 2 + r as u32;
+            ws.write_string(row, 0, &a.subject)?;
+            ws.write_string(row, 1, &a.key)?;
+            ws.write_number(row, 2, a.records as f64)?;
+        }
+    }
+    ws.autofit();
+    wb.save_to_buffer()
+}
+
+fn stats_page(
+    s: &Shared,
+    c: &Ctx,
+    since: Option<String>,
+) -> Result<pages::JointStatsPage, ApiError> {
+    {
         // From a day the office chooses (a month, a quarter); 30 days back by default.
-        let since = q.since.filter(|d| !d.trim().is_empty());
-        let st = api::joint_stats(&s, since.as_deref())?;
+        let since = since.filter(|d| !d.trim().is_empty());
+        let st = api::joint_stats(s, since.as_deref())?;
         let pct = |a: i64, b: i64| {
             if b == 0 {
                 "-".to_string()
@@ -857,7 +957,8 @@ pub async fn stats(
         };
         Ok(pages::JointStatsPage {
             since: st.since.to_string(),
-            frame: frame(&c, "联合奖惩统计", "/console/joint"),
+            frame: frame(c, "联合奖惩统计", "/console/joint"),
+            headers: STATS_HEADERS.iter().map(|h| h.to_string()).collect(),
             summary: vec![
                 pages::Figure {
                     label: if since.is_some() {
@@ -910,7 +1011,7 @@ pub async fn stats(
                         } else {
                             unit_label(&k.unit)
                         },
-                        matter_name(&s, &k.matter),
+                        matter_name(s, &k.matter),
                         k.checks.to_string(),
                         k.hits.to_string(),
                         k.incentives.to_string(),
@@ -962,12 +1063,6 @@ pub async fn stats(
                 )
             },
         })
-    })
-    .await;
-    api::audit_stats_read(&state, &ctx, r.as_ref().ok().map(|p| p.accumulated.len())).await;
-    match r {
-        Ok(p) => render(StatusCode::OK, p),
-        Err(e) => error_page(&ctx, e),
     }
 }
 

@@ -402,6 +402,12 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         joint::batch_xlsx,
     )
     .page(Method::GET, "/console/joint", ADMIN_AUDITOR, joint::stats)
+    .page(
+        Method::GET,
+        "/console/joint.xlsx",
+        ADMIN_AUDITOR,
+        joint::stats_xlsx,
+    )
     .page(Method::GET, "/console/articles", ADMIN, articles::list)
     .page(Method::POST, "/console/articles", ADMIN, articles::create)
     .page(Method::GET, "/console/articles/{id}", ADMIN, articles::edit)
