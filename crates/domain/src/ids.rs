@@ -710,22 +710,37 @@ fn card_spans(text: &str) -> Vec<(usize, usize, String)> {
             i += 1;
             continue;
         }
-        let mut j = i;
-        while j < b.len() && b[j].is_ascii_digit() {
+        // Digits, in groups of three or more split by one space or hyphen (6222 0212 3456 …),
+        // as a card is often typed.
+        let (mut j, mut digits) = (i, Vec::with_capacity(19));
+        loop {
+            let start = j;
+            while j < b.len() && b[j].is_ascii_digit() {
+                digits.push(b[j]);
+                j += 1;
+            }
+            let more = matches!(b.get(j), Some(b' ' | b'-'))
+                && b.get(j + 1).is_some_and(u8::is_ascii_digit)
+                && j - start >= 3
+                && digits.len() < 19;
+            if !more {
+                break;
+            }
             j += 1;
         }
-        let digits = &b[i..j];
         let alone = j == b.len() || !b[j].is_ascii_alphanumeric();
-        if alone && (16..=19).contains(&digits.len()) && luhn(digits) && names_an_account(text, i) {
+        if alone && (16..=19).contains(&digits.len()) && luhn(&digits) && names_an_account(text, i)
+        {
+            let d = String::from_utf8_lossy(&digits).into_owned();
             let shown = format!(
                 "{}{}{}",
-                &text[i..i + 6],
-                "*".repeat(digits.len() - 10),
-                &text[j - 4..j]
+                &d[..6],
+                "*".repeat(d.len() - 10),
+                &d[d.len() - 4..]
             );
             out.push((i, j, shown));
         }
-        i = j;
+        i = j.max(i + 1);
     }
     out
 }
@@ -1398,6 +1413,11 @@ mod normalize_tests {
         assert_eq!(mask_personal_in(code), code);
         let bad = "银行卡6222021234567890123";
         assert_eq!(mask_personal_in(bad), bad);
+        // Typed in groups.
+        assert_eq!(
+            mask_personal_in("卡号： 6222 0212 3456 7890 128"),
+            "卡号： 622202*********0128"
+        );
     }
 
     #[test]

@@ -80,7 +80,9 @@ impl Figures {
     /// declared none made (nothing owed is all reported).
     pub fn reporting_rate(&self) -> Option<f64> {
         match self.produced {
-            Some(0) => Some(1.0),
+            // Not for a sum over lines some of which filed nothing: its 100% would hide them.
+            Some(0) if self.undeclared == 0 => Some(1.0),
+            Some(0) => None,
             p => p
                 .and_then(|p| ratio(self.reported_declared, p))
                 .map(|r| r.min(1.0)),

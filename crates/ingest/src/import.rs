@@ -430,6 +430,7 @@ impl Importer<'_> {
                         problems,
                         raw_sealed: seal_cells(self.keys, &raw.cells)?,
                         decision_key: v.decision_key(&raw),
+                        decision_key_otherwise: v.decision_key_otherwise(&raw),
                         refused_decision: true,
                     }),
                 }
@@ -614,6 +615,7 @@ impl Importer<'_> {
                                 }],
                                 raw_sealed: seal_cells(self.keys, &c)?,
                                 decision_key: p.decision_key,
+                                decision_key_otherwise: p.decision_key_otherwise,
                                 // The decision is in, by the first row.
                                 refused_decision: false,
                             }),
@@ -681,6 +683,7 @@ impl Importer<'_> {
                             }],
                             raw_sealed: seal_cells(self.keys, cells)?,
                             decision_key: p.decision_key,
+                            decision_key_otherwise: p.decision_key_otherwise,
                             refused_decision,
                         });
                     }

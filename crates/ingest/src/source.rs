@@ -596,7 +596,7 @@ fn read_csv<R: Read>(
                     .collect();
                 if titles < MAX_TITLE_ROWS && is_title_row(&h) {
                     if states_yuan(&h) {
-                        return Err(IngestError::Format(AMOUNTS_IN_YUAN.into()));
+                        return Err(IngestError::Layout(AMOUNTS_IN_YUAN.into()));
                     }
                     titles += 1;
                     continue;
@@ -1029,7 +1029,7 @@ fn read_xlsx<R: Read>(
                 }
                 if *titles < MAX_TITLE_ROWS && is_title_row(&h) {
                     if states_yuan(&h) {
-                        return Err(IngestError::Format(AMOUNTS_IN_YUAN.into()));
+                        return Err(IngestError::Layout(AMOUNTS_IN_YUAN.into()));
                     }
                     *titles += 1;
                     return Ok(());

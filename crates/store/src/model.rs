@@ -220,6 +220,8 @@ pub struct Rejection {
     pub raw_sealed: Vec<u8>,
     /// The decision the row reports, for 双公示 monitoring: see [`PreparedRow::decision_key`].
     pub decision_key: Option<[u8; 16]>,
+    /// The same decision's key with its year bracketed the other way, if it has one.
+    pub decision_key_otherwise: Option<[u8; 16]>,
     /// Whether the row stands for a decision that is not in (false for a row repeating one
     /// taken from the same file: that decision was accepted).
     pub refused_decision: bool,

@@ -1166,19 +1166,25 @@ impl SubmissionWriter<'_> {
     }
 
     /// Records rejected rows with their problems.
-    /// Whether a record of this unit and class files the decision `key` and stands (not
-    /// withdrawn): it counts as reported and accepted already.
-    fn decision_stands(&mut self, key: [u8; 16]) -> Result<bool, StoreError> {
+    /// Whether a record of this unit and class files the decision `key` (or the same number
+    /// with its year bracketed the other way, `otherwise`) and stands (not withdrawn): it counts
+    /// as reported and accepted already.
+    fn decision_stands(
+        &mut self,
+        key: [u8; 16],
+        otherwise: Option<[u8; 16]>,
+    ) -> Result<bool, StoreError> {
         Ok(!self
             .conn
             .query(
                 "SELECT 1 FROM records WHERE source_unit = $1 AND class_code = $2
-                   AND decision_key = $3 AND change IN ('created', 'corrected', 'repaired')
+                   AND decision_key IN ($3, $4) AND change IN ('created', 'corrected', 'repaired')
                  LIMIT 1",
                 &[
                     self.source_unit.as_str().into(),
                     self.class_code.as_str().into(),
                     Val::Bytes(key.to_vec()),
+                    Val::Bytes(otherwise.unwrap_or(key).to_vec()),
                 ],
             )?
             .is_empty())
@@ -1209,7 +1215,12 @@ impl SubmissionWriter<'_> {
                 (None, true) => true,
                 // A resend refused of a decision the unit reported before and that stands is
                 // not one more reported decision (not while the indexes are set aside).
-                (Some(k), true) if self.deferred.is_empty() && self.decision_stands(k)? => false,
+                (Some(k), true)
+                    if self.deferred.is_empty()
+                        && self.decision_stands(k, r.decision_key_otherwise)? =>
+                {
+                    false
+                }
                 (Some(k), true) => {
                     let added = self.conn.execute(
                         "INSERT INTO open_rejections (source_unit, class_code, decision_key, month)

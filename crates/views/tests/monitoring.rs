@@ -558,6 +558,12 @@ fn a_rejected_decision_counts_once_and_not_once_it_is_accepted() {
         let s = import_csv(&store, &rules, &keys, &clock, &format!("{header}{bad}\n"));
         assert_eq!(s.rejected, 1, "{}", ts.name);
         assert_eq!(figures("2026-09"), Some((2, 2, 0)), "{}", ts.name);
+        // Nor written with its year in other brackets.
+        let other = bad.replace("〔2026〕912号", "（2026）912号");
+        assert_ne!(other, bad);
+        let s = import_csv(&store, &rules, &keys, &clock, &format!("{header}{other}\n"));
+        assert_eq!(s.rejected, 1, "{}", ts.name);
+        assert_eq!(figures("2026-09"), Some((2, 2, 0)), "{}", ts.name);
         // A bad row and its fix further down the same file: the decision is in.
         let both = format!(
             "{header}{}\n{}\n",

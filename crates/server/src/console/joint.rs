@@ -893,13 +893,29 @@ pub async fn stats_xlsx(
 fn stats_workbook(p: &pages::JointStatsPage) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let bold = rust_xlsxwriter::Format::new().set_bold();
+    let percent = rust_xlsxwriter::Format::new().set_num_format("0.0%");
+    // Counts as numbers and rates as percentages, so that the office can sum and compare them.
+    let put = |ws: &mut rust_xlsxwriter::Worksheet,
+               row: u32,
+               col: u16,
+               v: &str|
+     -> Result<(), rust_xlsxwriter::XlsxError> {
+        if let Ok(n) = v.parse::<f64>() {
+            ws.write_number(row, col, n)?;
+        } else if let Some(n) = v.strip_suffix('%').and_then(|x| x.parse::<f64>().ok()) {
+            ws.write_number_with_format(row, col, n / 100.0, &percent)?;
+        } else {
+            ws.write_string(row, col, v)?;
+        }
+        Ok(())
+    };
     let ws = wb.add_worksheet();
     ws.set_name("核查情况")?;
     ws.write_string_with_format(0, 0, format!("联合奖惩统计（自{}起）", p.since), &bold)?;
     for (i, f) in p.summary.iter().enumerate() {
         let row = 1 + i as u32;
         ws.write_string(row, 0, &f.label)?;
-        ws.write_string(row, 1, &f.value)?;
+        put(ws, row, 1, &f.value)?;
     }
     let top = 2 + p.summary.len() as u32;
     for (c, h) in p.headers.iter().enumerate() {
@@ -907,12 +923,7 @@ fn stats_workbook(p: &pages::JointStatsPage) -> Result<Vec<u8>, rust_xlsxwriter:
     }
     for (r, row) in p.rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
-            let at = (top + 1 + r as u32, c as u16);
-            // Counts as numbers, so that the office can sum them.
-            match v.parse::<f64>() {
-                Ok(n) => ws.write_number(at.0, at.1, n)?,
-                Err(_) => ws.write_string(at.0, at.1, v)?,
-            };
+            put(ws, top + 1 + r as u32, c as u16, v)?;
         }
     }
     ws.autofit();
