@@ -703,48 +703,36 @@ impl<'a> Validator<'a> {
                         ),
                     ));
                 } else if !stated.contains(f)
-                    && let Some((a, times)) = fines.iter().find_map(|a| {
-                        [10_i64, 100, 1000]
-                            .into_iter()
-                            .find(|k| f.0 > 0 && f.0.checked_mul(*k) == Some(a.0))
-                            .map(|k| (*a, k))
+                    && let Some((a, times, larger)) = fines.iter().find_map(|a| {
+                        [10_i64, 100, 1000].into_iter().find_map(|k| {
+                            if f.0 > 0 && f.0.checked_mul(k) == Some(a.0) {
+                                Some((*a, k, false))
+                            } else if a.0 > 0 && !per_day(text) && a.0.checked_mul(k) == Some(f.0) {
+                                Some((*a, k, true))
+                            } else {
+                                None
+                            }
+                        })
                     })
                 {
-                    // A fine the decision states after 罚款, filled in a tenth (or a hundredth,
-                    // a thousandth) as large: a decimal point slipped (0.035 for 3500元). It is
-                    // published as the smaller fine, and under SAMR Order 45 a smaller fine can
-                    // shorten the publicity window.
+                    // A fine the decision states after 罚款, filled in a tenth (a hundredth, a
+                    // thousandth) as large — a decimal point slipped (0.035 for 3500元): published
+                    // as the smaller fine, which under SAMR Order 45 can shorten the window — or
+                    // ten times as large (5 for 5000元), which can cross a measure's threshold
+                    // (政府采购 is forbidden from 200万元). Only a fine per day may add up to more
+                    // than the text states.
+                    let how = if larger {
+                        format!("是其{}倍", times_label(times))
+                    } else {
+                        format!("只有其{}分之一", times_label(times))
+                    };
                     problems.push(self.problem(
                         i,
                         format!(
-                            "罚款金额以万元填报：处罚内容写明罚款{}元，本项应填{}（万元），现填的{}万元只有其{}分之一，请核对小数点",
+                            "罚款金额以万元填报：处罚内容写明罚款{}元，本项应填{}（万元），现填的{}万元{how}，请核对小数点",
                             a.yuan().normalize(),
                             a.wan().normalize(),
-                            f.wan().normalize(),
-                            times_label(times)
-                        ),
-                    ));
-                } else if !stated.contains(f)
-                    && !per_day(text)
-                    && let Some((a, times)) = fines.iter().find_map(|a| {
-                        [10_i64, 100, 1000]
-                            .into_iter()
-                            .find(|k| a.0 > 0 && a.0.checked_mul(*k) == Some(f.0))
-                            .map(|k| (*a, k))
-                    })
-                {
-                    // The same slip the other way: 5 (万元) for 罚款5000元 publishes a fine ten
-                    // times the decision's, and can cross a measure's threshold (政府采购 is
-                    // forbidden from 200万元). Only a fine per day may add up to more than the
-                    // text states.
-                    problems.push(self.problem(
-                        i,
-                        format!(
-                            "罚款金额以万元填报：处罚内容写明罚款{}元，本项应填{}（万元），现填的{}万元是其{}倍，请核对小数点",
-                            a.yuan().normalize(),
-                            a.wan().normalize(),
-                            f.wan().normalize(),
-                            times_label(times)
+                            f.wan().normalize()
                         ),
                     ));
                 }

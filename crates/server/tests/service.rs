@@ -1013,23 +1013,7 @@ async fn behind_a_proxy_a_forged_forwarded_address_changes_nothing() {
 async fn login_lockout_csrf_and_forced_password_change() {
     let h = harness();
     // An account created by the office must change its password at first login.
-    let created = server::manage::create_account(
-        &h.state.platform,
-        &h.state.rules,
-        &h.state.keys,
-        &server::manage::AccountRequest {
-            username: "zhangsan".into(),
-            display_name: "张三".into(),
-            role: Role::Reviewer,
-            unit: Some(UNIT.into()),
-            subject: None,
-            password: None,
-        },
-        "test",
-        h.state.clock.now(),
-        None,
-    )
-    .unwrap();
+    let created = h.new_account("zhangsan", Role::Reviewer);
     let login = |pw: String| {
         h.request(Method::POST, "/console/login", Role::Public, Via::Session)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -4085,25 +4069,7 @@ async fn console_lists_of_checks_batches_and_tokens_are_audited() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_used_lately_is_not_taken_again() {
     for h in [harness(), pg_harness().await] {
-        let created = tokio::task::block_in_place(|| {
-            server::manage::create_account(
-                &h.state.platform,
-                &h.state.rules,
-                &h.state.keys,
-                &server::manage::AccountRequest {
-                    username: "lisi".into(),
-                    display_name: "李四".into(),
-                    role: Role::Reviewer,
-                    unit: Some(UNIT.into()),
-                    subject: None,
-                    password: None,
-                },
-                "test",
-                h.state.clock.now(),
-                None,
-            )
-        })
-        .unwrap();
+        let created = h.new_account("lisi", Role::Reviewer);
         let r = h
             .send(
                 h.request(Method::POST, "/console/login", Role::Public, Via::Session)

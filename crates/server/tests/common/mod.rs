@@ -273,6 +273,30 @@ impl Harness {
         .token
     }
 
+    /// An account of the harness's unit made by the office, which must change its password at
+    /// first login.
+    pub fn new_account(&self, username: &str, role: Role) -> server::manage::CreatedAccount {
+        tokio::task::block_in_place(|| {
+            server::manage::create_account(
+                &self.state.platform,
+                &self.state.rules,
+                &self.state.keys,
+                &server::manage::AccountRequest {
+                    username: username.into(),
+                    display_name: username.into(),
+                    role,
+                    unit: Some(UNIT.into()),
+                    subject: None,
+                    password: None,
+                },
+                "test",
+                self.state.clock.now(),
+                None,
+            )
+        })
+        .unwrap()
+    }
+
     /// A request with `token`, and a JSON body when given.
     pub async fn send_as(
         &self,
