@@ -387,6 +387,8 @@ pub struct PortalColumn {
     pub counties: Vec<Choice>,
     /// The subject's own division to filter by (empty: not offered).
     pub subject_counties: Vec<Choice>,
+    /// The lists of a column of several, to show one of (empty: not offered).
+    pub lists: Vec<Choice>,
     /// What the area filter and the date range read: the deciding body's area and the decision
     /// date on a publicity column, the deciding unit's area and the listing date on a list.
     pub area_label: String,

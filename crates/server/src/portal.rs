@@ -811,6 +811,8 @@ struct ColumnParams {
     county: Option<String>,
     /// The subject's own division (主体所在地区).
     subject_county: Option<String>,
+    /// One of the column's lists (a class code: SXBZXR for 失信被执行人 alone).
+    list: Option<String>,
     category: Option<String>,
     from: Option<String>,
     to: Option<String>,
@@ -848,7 +850,16 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
         (Err(e), _) | (_, Err(e)) => return error(e),
     };
     let s = state.clone();
-    let (classes, unless) = (spec.classes, spec.unless_listed_in);
+    // One list of a column of several (the court's 失信被执行人 apart from the others).
+    let only_list = p
+        .list
+        .clone()
+        .filter(|l| spec.classes.len() > 1 && spec.classes.contains(&l.as_str()));
+    let classes: Vec<String> = match &only_list {
+        Some(l) => vec![l.clone()],
+        None => spec.classes.iter().map(|c| c.to_string()).collect(),
+    };
+    let unless = spec.unless_listed_in;
     let (u, c, k, sc) = (
         unit.clone(),
         county.clone(),
@@ -860,7 +871,7 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
             || from.is_some()
             || to.is_some();
         let q = PublicQuery {
-            classes: classes.iter().map(|c| c.to_string()).collect(),
+            classes: classes.clone(),
             today: Some(today(s.clock.now())),
             unit: Some(u).filter(|x| !x.is_empty()),
             division: Some(c).filter(|x| !x.is_empty()),
@@ -893,7 +904,7 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
             let kept: i64 = public_stats(&s)?
                 .records_by_class
                 .iter()
-                .filter(|n| classes.contains(&n.name.as_str()))
+                .filter(|n| classes.contains(&n.name))
                 .map(|n| n.count)
                 .sum();
             format!("共{kept}条")
@@ -909,7 +920,8 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
     rows.truncate(PER_PAGE);
     let rows_empty = rows.is_empty();
     let query = format!(
-        "unit={}&county={}&subject_county={}&category={}&from={}&to={}",
+        "list={}&unit={}&county={}&subject_county={}&category={}&from={}&to={}",
+        enc(only_list.as_deref().unwrap_or_default()),
         enc(&unit),
         enc(&county),
         enc(&subject_county),
@@ -1008,6 +1020,27 @@ async fn column(state: Shared, spec: ColumnSpec, p: ColumnParams) -> Response {
         units: choices(&units, &unit),
         counties: counties(&state, &county, "市级部门"),
         subject_counties: counties(&state, &subject_county, &city_own(&state)),
+        lists: if spec.classes.len() > 1 {
+            let mut v = vec![Choice {
+                value: String::new(),
+                label: "全部".into(),
+                selected: only_list.is_none(),
+            }];
+            v.extend(spec.classes.iter().map(|c| {
+                Choice {
+                    value: c.to_string(),
+                    label: state
+                        .rules
+                        .catalog
+                        .class_by_code(c)
+                        .map_or_else(|| c.to_string(), |k| k.name.clone()),
+                    selected: only_list.as_deref() == Some(*c),
+                }
+            }));
+            v
+        } else {
+            Vec::new()
+        },
         // No 类别 filter where the column has no categories to choose (the list pages).
         categories: if spec.categories.is_empty() {
             Vec::new()

@@ -1717,6 +1717,20 @@ async fn the_red_list_leaves_out_a_subject_on_the_serious_list() {
     assert!(page.contains("在列期间不实施守信激励"), "{page}");
     let listed = h.get("/lists/serious", Role::Public).await.text();
     assert!(listed.contains(&h.org), "{listed}");
+    // One list of the column alone: the court's 失信被执行人 list holds no such entry.
+    let courts = h
+        .get("/lists/serious?list=SXBZXR", Role::Public)
+        .await
+        .text();
+    assert!(
+        !courts.contains(&h.org) && courts.contains("<option value=\"SXBZXR\" selected>"),
+        "{courts}"
+    );
+    let own = h.get("/lists/serious?list=YZSX", Role::Public).await.text();
+    assert!(own.contains(&h.org), "{own}");
+    // A list not of this column is no filter.
+    let any = h.get("/lists/serious?list=HMD", Role::Public).await.text();
+    assert!(any.contains(&h.org), "{any}");
     // Nor on its own page or in the public API; staff read the entry marked suspended.
     let page = h
         .get(&format!("/subjects/{}", h.org), Role::Public)
