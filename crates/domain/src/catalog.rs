@@ -131,6 +131,9 @@ pub enum Role {
 pub struct DataItem {
     pub code: String,
     pub name: String,
+    /// The label readers are shown where the name alone misleads (处罚有效期 beside the
+    /// platform's 公示截止日期 read as a second end of publicity); the name otherwise.
+    pub shown: Option<String>,
     #[serde(rename = "type")]
     pub ty: ItemType,
     pub required: Requirement,

@@ -204,6 +204,11 @@ async fn home_search_subject_and_columns() {
     );
     assert!(t.contains("2026-06-01"), "decision date");
     assert!(t.contains("可申请信用修复") || t.contains("可修复"), "{t}");
+    // The decision's own 处罚有效期 is not read as a second end of publicity.
+    assert!(
+        t.contains("处罚有效期（处罚决定书载明，不是公示期限）"),
+        "{t}"
+    );
     assert!(t.contains("公示截止"), "{t}");
 
     // The penalties column, filtered by unit and by date.

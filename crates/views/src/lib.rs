@@ -211,7 +211,9 @@ pub struct CreditFile {
 
 /// Item label as shown: amounts are kept and shown in 元.
 pub fn item_label(item: &DataItem) -> Cow<'_, str> {
-    if item.ty == ItemType::Wan {
+    if let Some(shown) = &item.shown {
+        Cow::Borrowed(shown)
+    } else if item.ty == ItemType::Wan {
         Cow::Owned(item.name.replace("（万元）", "（元）"))
     } else {
         Cow::Borrowed(&item.name)
