@@ -91,6 +91,24 @@ fn fines_stated(text: &str) -> Vec<Fen> {
         .collect()
 }
 
+/// Why an amount item of 万元 (`item`) holds what the decision's words state in 元 (`what`: the
+/// word before the amount, 罚款): it is ten thousand times one of the `stated` amounts and
+/// none of them itself (1.5万元 stated, 15000 filled in: 1.5亿元 published).
+fn written_in_yuan(item: &str, what: &str, stated: &[Fen], f: &Fen) -> Option<String> {
+    if stated.contains(f) {
+        return None;
+    }
+    let a = stated
+        .iter()
+        .find(|a| a.0 > 0 && a.0.checked_mul(10_000) == Some(f.0))?;
+    Some(format!(
+        "{item}以万元填报：处罚内容写明{what}{}元，本项应填{}（万元），现填的{}万元是其一万倍",
+        a.yuan().normalize(),
+        a.wan().normalize(),
+        f.wan().normalize()
+    ))
+}
+
 /// 十, 百 or 千: how many times one amount is another.
 fn times_label(times: i64) -> &'static str {
     match times {
@@ -676,20 +694,8 @@ impl<'a> Validator<'a> {
                 // states where it states any (a confiscation beside them is no fine).
                 let against = if fines.is_empty() { &stated } else { &fines };
                 amount_doubt = !against.is_empty() && !against.contains(f);
-                if !stated.contains(f)
-                    && let Some(a) = stated
-                        .iter()
-                        .find(|a| a.0.checked_mul(10_000) == Some(f.0) && a.0 > 0)
-                {
-                    problems.push(self.problem(
-                        i,
-                        format!(
-                            "罚款金额以万元填报：处罚内容写明罚款{}元，本项应填{}（万元），现填的{}万元是其一万倍",
-                            a.yuan().normalize(),
-                            a.wan().normalize(),
-                            f.wan().normalize()
-                        ),
-                    ));
+                if let Some(why) = written_in_yuan("罚款金额", "罚款", &stated, f) {
+                    problems.push(self.problem(i, why));
                 } else if !fines.is_empty() && !fines.contains(f) && stated.contains(f) && f.0 > 0 {
                     // Another amount of the decision in the fine's column: 没收违法所得5000元，
                     // 并处罚款500元 published as a 5000元 fine.
@@ -747,20 +753,8 @@ impl<'a> Validator<'a> {
                 // The confiscated amount written in 元 into its column of 万元: 没收违法所得
                 // 12345元 published as 1.2345亿元.
                 let stated = domain::money::Fen::stated_in(text);
-                if !stated.contains(f)
-                    && let Some(a) = stated
-                        .iter()
-                        .find(|a| a.0.checked_mul(10_000) == Some(f.0) && a.0 > 0)
-                {
-                    problems.push(self.problem(
-                        i,
-                        format!(
-                            "没收金额以万元填报：处罚内容写明{}元，本项应填{}（万元），现填的{}万元是其一万倍",
-                            a.yuan().normalize(),
-                            a.wan().normalize(),
-                            f.wan().normalize()
-                        ),
-                    ));
+                if let Some(why) = written_in_yuan("没收金额", "", &stated, f) {
+                    problems.push(self.problem(i, why));
                 }
             }
         }
