@@ -91,8 +91,7 @@ pub struct Home {
     pub links: Vec<NavItem>,
     /// 双公示 warnings: deadlines near, rejection rates high.
     pub warnings: Vec<String>,
-    /// 重错码 findings in which the unit reported a name (or code) first: 类型, 代码, 名称,
-    /// 报送单位.
+    /// 一码多名 findings in which the unit reported a name first: 类型, 代码, 名称, 报送单位.
     pub conflicts: Vec<Vec<String>>,
 }
 

@@ -665,20 +665,6 @@ impl Store {
         Ok(out)
     }
 
-    /// The legal representative of an organisation, from its registration record.
-    pub fn legal_rep_of(&self, subject_key: &str) -> Result<Option<String>, StoreError> {
-        self.read(|c| {
-            c.query_one(
-                "SELECT legal_rep_key FROM records WHERE subject_key = $1 AND class_code || '' = 'DJ'
-                   AND legal_rep_key IS NOT NULL AND change IN ('created', 'corrected')
-                 ORDER BY updated_at DESC LIMIT 1",
-                &[subject_key.into()],
-            )?
-            .map(|r| r.text(0))
-            .transpose()
-        })
-    }
-
     /// Registration records changed after `since` with a legal representative: (org, person),
     /// and the latest change time among them (where the next look starts).
     #[allow(clippy::type_complexity)]

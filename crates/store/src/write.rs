@@ -1165,7 +1165,6 @@ impl SubmissionWriter<'_> {
         Ok(())
     }
 
-    /// Records rejected rows with their problems.
     /// Whether a record of this unit and class files the decision `key` (or the same number
     /// with its year bracketed the other way, `otherwise`) and stands (not withdrawn): it counts
     /// as reported and accepted already.
@@ -1190,6 +1189,7 @@ impl SubmissionWriter<'_> {
             .is_empty())
     }
 
+    /// Records rejected rows with their problems.
     pub fn reject(&mut self, rejections: &[Rejection]) -> Result<(), StoreError> {
         if rejections.is_empty() {
             return Ok(());
