@@ -258,7 +258,8 @@ impl Client {
         .map(|_| ())
     }
 
-    /// Reports that no measure applied to this case, and why.
+    /// Reports that the measures the check found do not apply to this case, and why (a check
+    /// that found nothing takes no feedback: refused, 422).
     pub fn not_applicable(&self, check_id: i64, reason: &str) -> Result<(), ClientError> {
         self.call(
             "POST",

@@ -133,8 +133,15 @@ async fn an_approval_system_checks_shows_and_reports_back() {
         let clear = c.check(&uscc(2), "政府采购").unwrap();
         assert_eq!(clear.verdict, "clear");
         assert!(!clear.subject.known);
-        c.not_applicable(clear.check_id, "未发现限制，正常办理")
-            .unwrap();
+        // A check that found nothing takes no feedback.
+        match c.not_applicable(clear.check_id, "未发现限制，正常办理") {
+            Err(ClientError::Refused {
+                status: 422,
+                message,
+                ..
+            }) => assert!(message.contains("无需反馈"), "{message}"),
+            other => panic!("feedback on a clear check: {other:?}"),
+        }
         match Client::new(&base, "xt_wrong").check(&a, "ZFCG") {
             Err(ClientError::Refused { status: 401, .. }) => {}
             other => panic!("bad token: {other:?}"),

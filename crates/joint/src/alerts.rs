@@ -87,6 +87,10 @@ pub fn detect(
                 .into_iter()
                 .map(|(unit, l, since)| (unit, l, since, e.subject_key.clone(), String::new()))
                 .collect();
+            // A unit following both the person and an organisation the person represents gets
+            // one alert (one per unit and event), the person's: it names the organisations too,
+            // or the department following its licensee heard only of a masked ID number.
+            let mut also: Vec<(String, String)> = Vec::new();
             if e.subject_key.starts_with('P') && lists.contains(&e.class_code.as_str()) {
                 for (org, _) in store.represented_by(std::slice::from_ref(&e.subject_key))? {
                     for (unit, l, since) in platform.subscribers(&org)? {
@@ -94,6 +98,9 @@ pub fn detect(
                         // first.
                         if !subs.iter().any(|s| s.0 == unit) {
                             subs.push((unit, l, since, org.clone(), "的法定代表人".into()));
+                        } else if subs.iter().any(|s| s.0 == unit && s.4.is_empty()) {
+                            let name = store.subject(&org)?.map(|s| s.name).unwrap_or_default();
+                            also.push((unit, format!("{name}（{org}）")));
                         }
                     }
                 }
@@ -157,6 +164,16 @@ pub fn detect(
                 if e.at < since {
                     continue;
                 }
+                let orgs: Vec<&str> = also
+                    .iter()
+                    .filter(|(u, _)| *u == unit && whose.is_empty())
+                    .map(|(_, o)| o.as_str())
+                    .collect();
+                let orgs = if orgs.is_empty() {
+                    String::new()
+                } else {
+                    format!("；该人为本单位订阅的{}的法定代表人", orgs.join("、"))
+                };
                 let delivery = if platform.webhook(&unit)?.is_some() {
                     "pending"
                 } else {
@@ -174,7 +191,7 @@ pub fn detect(
                     record_id: e.record_id.clone(),
                     class_code: e.class_code.clone(),
                     detail: format!(
-                        "{subject_label}{whose}{label}：{class}（{}{}，{}）",
+                        "{subject_label}{whose}{label}：{class}（{}{}，{}）{orgs}",
                         e.source_unit,
                         decision
                             .as_deref()

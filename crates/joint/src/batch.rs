@@ -110,11 +110,41 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
             .max_by_key(|&(i, n)| (*n, std::cmp::Reverse(i)))
             .map_or(0, |(i, _)| i)
     };
+    // Other columns the header names as codes outright (统一社会信用代码 beside 身份证号码, a
+    // list of organisations and persons): a line whose code column is empty is read from the
+    // first of them that holds something. Persons in a column of their own came back 代码为空,
+    // unchecked.
+    let others: Vec<usize> = header
+        .map(|(at, column)| {
+            let mut named: Vec<(usize, usize)> = rows[at]
+                .1
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != column)
+                .filter_map(|(i, c)| header_rank(c).filter(|&r| r < STRONG_RANKS).map(|r| (r, i)))
+                .collect();
+            named.sort_unstable();
+            named.into_iter().map(|(_, i)| i).collect()
+        })
+        .unwrap_or_default();
     let (skip, column) = header.map_or_else(|| (0, guessed()), |(at, column)| (at + 1, column));
     let out: Vec<(u64, String)> = rows
         .into_iter()
         .skip(skip)
-        .map(|(line, cells)| (line, cells.into_iter().nth(column).unwrap_or_default()))
+        .map(|(line, mut cells)| {
+            let filled = |i: &usize| cells.get(*i).is_some_and(|c| !c.trim().is_empty());
+            let at = if filled(&column) {
+                column
+            } else {
+                others.iter().copied().find(filled).unwrap_or(column)
+            };
+            let code = if at < cells.len() {
+                cells.swap_remove(at)
+            } else {
+                String::new()
+            };
+            (line, code)
+        })
         .collect();
     if out.is_empty() {
         return Err(BatchError::Empty);
@@ -338,6 +368,10 @@ fn sentence(cell: &str) -> bool {
     let c = cell.trim();
     c.chars().count() > 30 || c.contains(['：', ':', '，', '。', '；', ';', '！', '？'])
 }
+
+/// The header words that name a code column outright (统一社会信用代码, 证件号码, 身份证号…):
+/// the first of [`header_rank`]'s list.
+const STRONG_RANKS: usize = 5;
 
 fn header_rank(cell: &str) -> Option<usize> {
     // A note after the name — 统一社会信用代码（18位） — is not part of it.

@@ -129,7 +129,7 @@ pub struct CheckResult {
     pub reference: Option<String>,
     // A retry: this unit checked the same subject for the same matter under the same number
     // before; `check_id` is that check's, and nothing new was recorded.
-    /// 为 true 时，本单位此前已以同一办件编号（reference）对同一主体、同一事项核查过：check_id 为那次核查的编号，本次未另行记录、无需另行反馈（结论按当前数据重新得出）。
+    /// 为 true 时，本单位此前已以同一办件编号（reference）对同一主体、同一事项核查过且结论和适用措施未变：check_id 为那次核查的编号，本次未另行记录、无需另行反馈。结论或措施已变化的，另行记录为新核查，repeated 为 false。
     pub repeated: bool,
 }
 
@@ -227,6 +227,16 @@ pub fn subject_of(
         ));
     }
     let as_uscc = Uscc::parse(&n, &rules.ids);
+    // A USCC that passes only as a suspect, of 17 digits whose 7th to 14th make a birth date, is
+    // an ID number with a typo (about one in 31 also passes the USCC's check character): a
+    // listed person's number mistyped was checked as an unknown organisation, 未发现限制.
+    if let Ok((_, Some(_))) = &as_uscc {
+        let any = domain::ids::check_any(&n, &rules.ids, today);
+        if any.kind == domain::ids::IdKind::ResidentId && any.verdict != domain::ids::Verdict::Valid
+        {
+            return Err(CheckError::BadCode(mask_id_number(&n), any.reason));
+        }
+    }
     if let Ok((u, _)) = &as_uscc {
         let kind = if u.as_str().starts_with("92") {
             SubjectKind::IndividualBusiness

@@ -692,9 +692,12 @@ pub struct Alerts {
 pub struct Batches {
     pub frame: Frame,
     pub matters: Vec<ClassOption>,
-    /// (id, time, matter, file, read, valid, invalid, duplicates, hits, signed)
+    /// (id, time, matter, file, read, valid, invalid, duplicates, checked, hits, incentives,
+    /// signed)
     pub rows: Vec<Vec<String>>,
     pub can_sign: bool,
+    /// Some batch shown is signed: how to check it is said.
+    pub signed: bool,
 }
 
 #[derive(Template)]

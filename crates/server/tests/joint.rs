@@ -1292,6 +1292,36 @@ async fn a_batch_accounts_for_every_line() {
     if let Err(e) = testkit::openssl_sm2_verifies(&key.body, message.as_bytes(), &sig) {
         panic!("openssl: {e}");
     }
+    // The console gives the same two files to download (it said 已签名 and gave neither), and
+    // OpenSSL checks them as they come; the list links them.
+    let b = signed["batch_id"].as_i64().unwrap();
+    let text = h
+        .get(&format!("/console/batches/{b}/signed.txt"), Role::Admin)
+        .await;
+    let der = h
+        .get(&format!("/console/batches/{b}/signature.sig"), Role::Admin)
+        .await;
+    assert_eq!((text.status, der.status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(text.body, message.as_bytes());
+    if let Err(e) = testkit::openssl_sm2_verifies(&key.body, &text.body, &der.body) {
+        panic!("openssl on the console's files: {e}");
+    }
+    let list = h.get("/console/batches", Role::Admin).await.text();
+    assert!(
+        list.contains(&format!("/console/batches/{b}/signature.sig")),
+        "{list}"
+    );
+    // A batch not signed has neither; another unit's officer does not learn of a batch.
+    let unsigned = h
+        .get(&format!("/console/batches/{id}/signature.sig"), Role::Admin)
+        .await;
+    assert_eq!(unsigned.status, StatusCode::NOT_FOUND);
+    assert_ne!(
+        h.get(&format!("/console/batches/{b}/signed.txt"), Role::Reporter)
+            .await
+            .status,
+        StatusCode::OK
+    );
     // A handling officer may not sign.
     let r = h
         .send(
@@ -2600,8 +2630,10 @@ async fn the_legal_representative_of_a_listed_organisation_is_checked_against_it
         .text();
     assert!(!text.contains("平台未归集"), "{text}");
     // The licence: reviewed; notify-and-commit approval: the ordinary procedure.
+    // 招标投标 too: a person may bid (it read 未发现限制 alone of the approval matters).
     for (matter, verdict, measure) in [
         ("XZXK", "review", "CJ-FR-03"),
+        ("ZTB", "review", "CJ-FR-03"),
         ("GZCN", "restrict", "CJ-FR-05"),
     ] {
         let (_, v) = check(&h, Role::Handling, &rep, matter).await;
@@ -2735,7 +2767,8 @@ async fn spending_exit_industry_and_bidding_measures_apply() {
     let x = city(&h);
     for (code, matter, verdict, measure) in [
         (&x.p, "GXF", "forbid", "CJ-GXF-01"),
-        (&x.p, "CJ", "restrict", "CJ-CJ-01"),
+        // The court decides 限制出境 by a decision of its own: the body verifies it.
+        (&x.p, "CJ", "review", "CJ-CJ-01"),
         (&x.a, "HYZL", "supervise", "CJ-HYZL-01"),
         (&x.c, "ZTB", "incentive", "JL-ZTB-01"),
     ] {
@@ -4904,4 +4937,243 @@ async fn a_person_is_unsubscribed_by_the_units_reference() {
     assert!(!list.to_string().contains(&mine), "{list}");
     let r = remove(mine).await;
     assert_eq!(r.json()["action"], "not_subscribed");
+}
+
+/// Found by a handling department's review. A re-check under the same 办件编号 after the
+/// subject was listed records the new verdict (it was answered under the earlier clear check,
+/// which took no feedback and counted as clear); a clear check takes no feedback and its line
+/// says 无需反馈; ID and mobile numbers in a feedback reason are masked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recheck_after_a_listing_is_recorded_anew() {
+    let h = harness();
+    let x = city(&h);
+    let ask = |code: &str| {
+        h.post_json(
+            "/api/v1/checks",
+            Role::Handling,
+            json!({"code": code, "matter": "ZFCG", "reference": "SP-2026-1208-001"}),
+        )
+    };
+    let first = ask(&x.f).await.json();
+    assert_eq!(first["verdict"], "clear", "{first}");
+    let clear_id = first["check_id"].as_i64().unwrap();
+    let fb = h
+        .post_json(
+            &format!("/api/v1/checks/{clear_id}/feedback"),
+            Role::Handling,
+            json!({"outcome": "not_applicable", "reason": "无"}),
+        )
+        .await;
+    assert_eq!(fb.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", fb.text());
+    assert!(fb.text().contains("无需反馈"), "{}", fb.text());
+    let list = h.get("/console/checks", Role::Handling).await.text();
+    assert!(list.contains("无需反馈</td>"), "{list}");
+    let s = import(
+        &h,
+        UNIT,
+        "严重失信主体名单",
+        &list_csv(
+            &[(
+                "盐城市己后来列入有限公司",
+                &x.f,
+                "盐环信〔2026〕9号",
+                "拒不履行行政处罚决定",
+            )],
+            "2029-03-01",
+        ),
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    refresh(&h);
+    let again = ask(&x.f).await.json();
+    assert_eq!(again["verdict"], "forbid", "{again}");
+    assert_eq!(again["repeated"], false, "{again}");
+    let hit_id = again["check_id"].as_i64().unwrap();
+    assert_ne!(hit_id, clear_id, "{again}");
+    // The hit is owed feedback; the clear check is not.
+    let pending = h
+        .get("/api/v1/checks?pending=true", Role::Handling)
+        .await
+        .json();
+    assert!(
+        pending
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["check_id"] == hit_id),
+        "{pending}"
+    );
+    // A retry now is that check's.
+    let retry = ask(&x.f).await.json();
+    assert_eq!(retry["check_id"], hit_id, "{retry}");
+    assert_eq!(retry["repeated"], true, "{retry}");
+    let fb = h
+        .post_json(
+            &format!("/api/v1/checks/{hit_id}/feedback"),
+            Role::Handling,
+            json!({"outcome": "applied", "measures": measure_ids(&again),
+                   "reason": format!("申请人身份证{} 电话13812345678", x.p)}),
+        )
+        .await;
+    assert_eq!(fb.status, StatusCode::OK, "{}", fb.text());
+    let reason = fb.json()["reason"].as_str().unwrap().to_string();
+    assert!(
+        !reason.contains(&x.p) && !reason.contains("13812345678") && reason.contains("申请人"),
+        "{reason}"
+    );
+}
+
+/// An ID number with a typo that happens to pass the USCC's checks as a suspect code (about one
+/// in 31) is refused as a mistyped ID number, in a check, a batch and a subscription alike — it
+/// was checked as an unknown organisation, 未发现限制. A subscription accounts for a code it
+/// names twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mistyped_id_number_is_no_unknown_organisation() {
+    let h = harness();
+    let x = city(&h);
+    let rules = &h.state.rules.ids;
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
+    // A typo of the listed person's number (one digit) that the USCC's check passes.
+    let typo = (0..17)
+        .flat_map(|i| (b'0'..=b'9').map(move |d| (i, d)))
+        .map(|(i, d)| {
+            let mut b = x.p.clone().into_bytes();
+            b[i] = d;
+            String::from_utf8(b).unwrap()
+        })
+        .find(|t| {
+            *t != x.p
+                && matches!(domain::ids::Uscc::parse(t, rules), Ok((_, Some(_))))
+                && domain::ids::ResidentId::parse(t, rules, today).is_err()
+        })
+        .expect("a typo that passes as a suspect USCC");
+    let (st, v) = check(&h, Role::Handling, &typo, "ZFCG").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(!v.to_string().contains(&typo), "{v}");
+    let batch = h
+        .send(
+            h.request(
+                Method::POST,
+                "/api/v1/batches?matter=ZFCG",
+                Role::Handling,
+                Via::Token,
+            )
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(Body::from(format!("代码\n{typo}\n{}\n", x.a)))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(batch.status, StatusCode::OK, "{}", batch.text());
+    assert_eq!(batch.json()["invalid"], 1, "{}", batch.text());
+    let sub = h
+        .post_json(
+            "/api/v1/subscriptions",
+            Role::Handling,
+            json!({"codes": [typo, x.a, x.a.to_lowercase()]}),
+        )
+        .await
+        .json();
+    assert_eq!(sub["invalid"].as_array().map(Vec::len), Some(1), "{sub}");
+    assert_eq!(sub["added"], 1, "{sub}");
+    assert_eq!(sub["repeated"], 1, "{sub}");
+    assert_eq!(sub["subjects"].as_array().map(Vec::len), Some(2), "{sub}");
+    assert_eq!(
+        sub["subjects"][0]["subscriber_ref"],
+        sub["subjects"][1]["subscriber_ref"]
+    );
+}
+
+/// A list of applicants with the organisations' codes in one column and the persons' ID numbers
+/// in another is checked line by line from whichever is filled (the persons came back 代码为空,
+/// unchecked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_reads_persons_from_their_own_column() {
+    let h = harness();
+    let x = city(&h);
+    let csv = format!(
+        "序号,申请人,统一社会信用代码,身份证号码\n1,盐城市戊清白贸易有限公司,{},\n2,王某,,{}\n3,空行,,\n",
+        x.e, x.p
+    );
+    let r = h
+        .send(
+            h.request(
+                Method::POST,
+                "/api/v1/batches?matter=PYPX",
+                Role::Handling,
+                Via::Token,
+            )
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(Body::from(csv))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let b = r.json();
+    assert_eq!(
+        (b["valid"].as_i64(), b["invalid"].as_i64()),
+        (Some(2), Some(1)),
+        "{b}"
+    );
+    let result = h
+        .get(
+            &format!("/api/v1/batches/{}/result.csv", b["batch_id"]),
+            Role::Handling,
+        )
+        .await
+        .text();
+    let person = result
+        .lines()
+        .find(|l| l.contains(&domain::ids::mask_id_number(&x.p)))
+        .unwrap_or_else(|| panic!("{result}"));
+    assert!(
+        !person.contains("代码为空") && person.contains("有效"),
+        "{person}"
+    );
+    assert!(!result.contains(&x.p), "{result}");
+}
+
+/// A department that follows both a company and its legal representative hears of the person's
+/// listing once, and that alert names the company it follows (it named a masked ID number only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persons_alert_names_the_company_the_unit_follows_too() {
+    let h = harness();
+    let x = city(&h);
+    let r = h
+        .post_json(
+            "/api/v1/subscriptions",
+            Role::Handling,
+            json!({"codes": [x.b, x.p]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    tokio::task::block_in_place(|| run_jobs(&h));
+    let court = format!(
+        "SX_XDR_MC,SX_XDR_LB,SX_XDR_ZJLX,SX_XDR_ZJHM,SX_AH,SX_ZXFY,SX_YJWH,SX_YW,SX_LXQK,SX_JTQX,SX_LARQ,SX_FBRQ\n\
+         王某,自然人,身份证,{},（2026）苏0902执301号,盐城市亭湖区人民法院,（2025）苏0902民初4号,给付货款5万元,全部未履行,有履行能力而拒不履行,2026-05-05,2026-06-01\n",
+        x.p
+    );
+    let s = import(
+        &h,
+        "盐城市亭湖区人民法院",
+        "司法裁判及执行（失信被执行人）",
+        &court,
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    tokio::task::block_in_place(|| run_jobs(&h));
+    let alerts = h.get("/api/v1/alerts", Role::Handling).await.json();
+    let mine: Vec<&Value> = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["detail"].as_str().is_some_and(|d| d.contains("执301号")))
+        .collect();
+    assert_eq!(mine.len(), 1, "{alerts}");
+    let detail = mine[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!(
+            "该人为本单位订阅的盐城市乙建设工程有限公司（{}）的法定代表人",
+            x.b
+        )),
+        "{detail}"
+    );
+    assert!(!detail.contains(&x.p), "{detail}");
 }

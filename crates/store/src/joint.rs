@@ -450,8 +450,8 @@ impl Store {
         self.checks_page(unit, false, None, limit)
     }
 
-    /// The check `unit` recorded under the calling system's number `reference` for the same
-    /// subject and matter, if any (the first): a retry is answered with it.
+    /// The check `unit` recorded last under the calling system's number `reference` for the
+    /// same subject and matter, if any: a retry is answered with it while its verdict holds.
     pub fn check_by_reference(
         &self,
         unit: &str,
@@ -461,7 +461,7 @@ impl Store {
     ) -> Result<Option<i64>, StoreError> {
         self.read(|c| {
             c.query_one(
-                "SELECT MIN(check_id) FROM checks WHERE unit = $1 AND reference = $2
+                "SELECT MAX(check_id) FROM checks WHERE unit = $1 AND reference = $2
                     AND subject_key = $3 AND matter = $4",
                 &[
                     unit.into(),

@@ -155,7 +155,7 @@ pub struct CheckRequest {
     /// query（查询式，默认）或 embedded（嵌入式，由业务系统调用）.
     #[serde(default)]
     pub channel: Option<String>,
-    /// 业务系统的办件编号（可选，至多64个字符）：记入核查记录，便于与办件对应；本单位以同一办件编号对同一主体、同一事项再次核查（如超时重试）时，返回此前那次核查的 check_id（repeated 为 true），不另行记录，避免重复的待反馈核查。
+    /// 业务系统的办件编号（可选，至多64个字符）：记入核查记录，便于与办件对应；本单位以同一办件编号对同一主体、同一事项再次核查（如超时重试）时，若结论和适用措施未变，返回此前那次核查的 check_id（repeated 为 true），不另行记录，避免重复的待反馈核查；若此后结论或适用措施已变化（如主体新列入名单），另行记录一次新核查（repeated 为 false），按新结论反馈。
     #[serde(default)]
     pub reference: Option<String>,
 }
@@ -198,7 +198,10 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
     let unit = organisation_of(&ctx.principal).ok();
     // A retry under the same number (the first answer lost on the way) is answered with the
     // check recorded then: a second one would wait for feedback no one gives, and lower the
-    // unit's 反馈率. The verdict is today's; the read is in the trail.
+    // unit's 反馈率. Only while that check's verdict and measures are today's: a subject listed
+    // since (a check at 受理, again at 办结) is checked anew, or the hit would be answered under a
+    // clear check that takes no feedback and counts as clear.
+    let mut earlier_changed = None;
     if let (Some(r), Some(u)) = (&reference, &unit) {
         let (s, r, u, key, matter) = (
             state.clone(),
@@ -207,10 +210,26 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
             result.subject.key.clone(),
             result.matter.code.clone(),
         );
-        let earlier =
-            crate::blocking(move || Ok(s.platform.check_by_reference(&u, &r, &key, &matter)?))
-                .await?;
-        if let Some(id) = earlier {
+        let earlier = crate::blocking(move || {
+            Ok(
+                match s.platform.check_by_reference(&u, &r, &key, &matter)? {
+                    Some(id) => s.platform.check(id)?,
+                    None => None,
+                },
+            )
+        })
+        .await?;
+        let same = |c: &store::CheckRow| {
+            let mut now: Vec<&str> = result.measures.iter().map(|m| m.id.as_str()).collect();
+            let mut then: Vec<&str> = c.measures.iter().map(String::as_str).collect();
+            now.sort_unstable();
+            then.sort_unstable();
+            c.verdict == result.verdict.as_str() && now == then
+        };
+        if let Some(c) = earlier.as_ref().filter(|c| !same(c)) {
+            earlier_changed = Some(c.check_id);
+        }
+        if let Some(id) = earlier.filter(|c| same(c)).map(|c| c.check_id) {
             audit(
                 state,
                 ctx,
@@ -240,11 +259,14 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
         None,
         "ok",
         Some(format!(
-            "subject={} matter={} verdict={}{}",
+            "subject={} matter={} verdict={}{}{}",
             result.subject.key,
             result.matter.code,
             result.verdict.as_str(),
-            if authorised { " 授权查询" } else { "" }
+            if authorised { " 授权查询" } else { "" },
+            earlier_changed
+                .map(|id| format!(" 同一办件编号的核查{id}结论已变化，另行记录"))
+                .unwrap_or_default()
         )),
     );
     // A check is recorded with its audit entry or not at all: not written, it is not answered
@@ -467,13 +489,15 @@ pub fn file_feedback(
         }
     }
     let outcome = f.outcome.trim().to_ascii_lowercase();
+    // A check that found nothing takes no feedback, as the interface says: one given counted
+    // as 已反馈 beside the checks that owed it.
+    if check.verdict == "clear" || check.measures.is_empty() {
+        return Err(ApiError::Unprocessable(
+            "该次核查未发现限制或激励措施，无需反馈".into(),
+        ));
+    }
     match outcome.as_str() {
         "applied" => {
-            if check.measures.is_empty() {
-                return Err(ApiError::Unprocessable(
-                    "该次核查未发现适用措施，不能反馈为“已采取措施”，请选择“不适用”（not_applicable）".into(),
-                ));
-            }
             if measures.is_empty() {
                 return Err(ApiError::Unprocessable(
                     "请列出已采取的措施编号（measures）".into(),
@@ -522,7 +546,9 @@ pub fn file_feedback(
             Vec::new()
         },
         outcome,
-        reason: reason.map(str::to_string),
+        // Shown to the unit and the office on the check's page: ID, mobile and card numbers
+        // typed into it are masked, as in an exception's reason.
+        reason: reason.map(|r| domain::ids::mask_personal_in(r).into_owned()),
         actor: ctx.principal.actor(),
         unit: organisation_of(&ctx.principal).ok(),
         at: state.clock.now(),
@@ -1743,25 +1769,25 @@ pub async fn get_batch(
     let (s, c) = (state.clone(), ctx.clone());
     blocking(move || {
         let mut b = visible_batch(&s, &c, id)?;
-        // The text the signature is over: the message naming the batch; for a batch signed
-        // before that, the bare digest.
-        b.signed_message = match (&b.signature, &b.result_digest) {
-            (Some(sig), Some(d)) => {
-                let message = joint::batch::signed_message(b.batch_id, &b.matter, b.created_at, d);
-                let sig = hex::decode(sig).unwrap_or_default();
-                let key = s.keys.verifying_key().to_sec1_bytes();
-                if crypto::verify(&key, message.as_bytes(), &sig).is_ok() {
-                    Some(message)
-                } else {
-                    Some(d.clone())
-                }
-            }
-            _ => None,
-        };
+        b.signed_message = signed_text(&s, &b);
         Ok(b)
     })
     .await
     .map(Json)
+}
+
+/// The text a kept batch's signature is over: the message naming the batch; for a batch signed
+/// before that, the bare digest. None for a batch not signed.
+pub fn signed_text(state: &Shared, b: &store::BatchRow) -> Option<String> {
+    let (sig, d) = (b.signature.as_ref()?, b.result_digest.as_ref()?);
+    let message = joint::batch::signed_message(b.batch_id, &b.matter, b.created_at, d);
+    let sig = hex::decode(sig).unwrap_or_default();
+    let key = state.keys.verifying_key().to_sec1_bytes();
+    if crypto::verify(&key, message.as_bytes(), &sig).is_ok() {
+        Some(message)
+    } else {
+        Some(d.clone())
+    }
 }
 
 /// A batch's result file as a download.
@@ -1866,6 +1892,10 @@ pub struct SubscribeRequest {
 pub struct SubscribeResult {
     pub added: usize,
     pub already: usize,
+    // Codes that name a subject an earlier code of the same call named (listed in `subjects`
+    // with its reference all the same): every code sent is accounted for.
+    /// 同一请求中与前面的代码为同一主体的代码数（如大小写不同）：只订阅一次，仍列于 subjects 中。added + already + repeated + invalid 的条数 = 报送的代码数。
+    pub repeated: usize,
     // Codes that are not valid, with why.
     /// 无效的代码及其原因。
     pub invalid: Vec<String>,
@@ -1941,7 +1971,7 @@ pub async fn subscribe(
         let mut ok = Vec::new();
         let mut invalid = Vec::new();
         let mut subjects = Vec::new();
-        let (mut persons, mut organisations) = (0usize, 0usize);
+        let (mut persons, mut organisations, mut repeated) = (0usize, 0usize, 0usize);
         // The subjects taken so far (a call may name up to 100,000).
         let mut seen = std::collections::HashSet::new();
         for code in &req.codes {
@@ -1961,8 +1991,15 @@ pub async fn subscribe(
                         "{shown}：金融机构只能订阅企业等组织；自然人的信用信息须经本人授权后查询"
                     )),
                 // A subject given twice in one call (the same code, or in other case) is one
-                // subject, not "already subscribed" the second time: it was not, before.
-                Ok((key, _, _)) if seen.contains(&key) => {}
+                // subject, not "already subscribed" the second time: it was not, before. Said
+                // and listed all the same (a code not in the answer was a line lost).
+                Ok((key, _, _)) if seen.contains(&key) => {
+                    repeated += 1;
+                    subjects.push(Subscribed {
+                        code: code.clone(),
+                        subscriber_ref: s.keys.subscriber_ref(&unit, &key),
+                    });
+                }
                 Ok((key, shown, kind)) => {
                     if kind == domain::record::SubjectKind::NaturalPerson {
                         persons += 1;
@@ -2005,6 +2042,7 @@ pub async fn subscribe(
         Ok(SubscribeResult {
             added,
             already: n - added,
+            repeated,
             invalid,
             subjects,
         })

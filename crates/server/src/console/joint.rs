@@ -136,6 +136,8 @@ fn checks_page_for(
                     match fed_back.get(&c.check_id).map(String::as_str) {
                         Some("applied") => "已反馈：已采取措施".into(),
                         Some(_) => "已反馈：不适用".into(),
+                        // A check that found nothing owes no answer (its page says so).
+                        None if c.verdict == "clear" || c.measures.is_empty() => "无需反馈".into(),
                         None => "未反馈".into(),
                     },
                 ]
@@ -671,12 +673,86 @@ pub async fn alert_feedback(
     }
 }
 
+/// A signed batch's signature (DER), or the exact text it is over, as files for checking with
+/// OpenSSL beside the platform's key (`/api/v1/platform-key`): the console said 已签名 and gave
+/// no way to the signature.
+pub async fn batch_signed_text(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> Response {
+    batch_signature_part(&state, &ctx, id, false).await
+}
+
+pub async fn batch_signature(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> Response {
+    batch_signature_part(&state, &ctx, id, true).await
+}
+
+async fn batch_signature_part(state: &Shared, ctx: &Ctx, id: i64, signature: bool) -> Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let (s, c) = (state.clone(), ctx.clone());
+    let r = blocking(move || {
+        let b = api::visible_batch(&s, &c, id)?;
+        let (Some(sig), Some(text)) = (b.signature.as_deref(), api::signed_text(&s, &b)) else {
+            return Err(ApiError::NotFound(format!("批次{id}的审查结果未经签名")));
+        };
+        Ok(if signature {
+            hex::decode(sig).unwrap_or_default()
+        } else {
+            text.into_bytes()
+        })
+    })
+    .await;
+    audit(
+        state,
+        ctx,
+        "batch.signature",
+        Some(format!("batch:{id}")),
+        if r.is_ok() { "ok" } else { "failed" },
+        Some(
+            if signature {
+                "SM2签名"
+            } else {
+                "签名原文"
+            }
+            .into(),
+        ),
+    )
+    .await;
+    match r {
+        Ok(bytes) => {
+            let (kind, name) = if signature {
+                ("application/octet-stream", format!("batch-{id}.sig"))
+            } else {
+                ("text/plain; charset=utf-8", format!("batch-{id}.txt"))
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, kind.to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}\""),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Err(e) => error_page(ctx, e),
+    }
+}
+
 fn batches_page_for(state: &Shared, ctx: &Ctx) -> Result<pages::Batches, ApiError> {
     let unit = match ctx.principal.role {
         auth::Role::Admin | auth::Role::Auditor => None,
         _ => ctx.principal.unit.clone(),
     };
-    let rows = state
+    let rows: Vec<Vec<String>> = state
         .platform
         .batches(unit.as_deref(), 50)?
         .into_iter()
@@ -704,6 +780,9 @@ fn batches_page_for(state: &Shared, ctx: &Ctx) -> Result<pages::Batches, ApiErro
     Ok(pages::Batches {
         frame: frame(ctx, "批量审查", "/console/batches"),
         matters: matters(state, ctx),
+        signed: rows
+            .iter()
+            .any(|r| r.get(11).is_some_and(|c| !c.is_empty())),
         rows,
         can_sign: ctx.principal.role == auth::Role::Admin,
     })

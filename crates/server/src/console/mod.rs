@@ -401,6 +401,18 @@ pub fn routes(r: Routes, rules: &rulebook::Rulebook, max_submission_bytes: u64) 
         OFFICERS,
         joint::batch_xlsx,
     )
+    .page(
+        Method::GET,
+        "/console/batches/{id}/signed.txt",
+        OFFICERS,
+        joint::batch_signed_text,
+    )
+    .page(
+        Method::GET,
+        "/console/batches/{id}/signature.sig",
+        OFFICERS,
+        joint::batch_signature,
+    )
     .page(Method::GET, "/console/joint", ADMIN_AUDITOR, joint::stats)
     .page(
         Method::GET,
