@@ -773,6 +773,8 @@ pub struct CaseLine {
     pub deadline: String,
     pub step: String,
     pub overdue: bool,
+    /// Open, at a unit with no account or token that can work it (the office's list says so).
+    pub unattended: bool,
 }
 
 /// One of the subject's records on "我的信用记录".
@@ -802,12 +804,26 @@ pub struct MyRecordLine {
     pub items: Vec<(String, String)>,
 }
 
+/// A measure of 联合奖惩 in force for the subject (我的信用记录).
+#[derive(Debug, Clone)]
+pub struct MyMeasureLine {
+    pub matter: String,
+    pub measure: String,
+    pub effect: String,
+    pub body: String,
+    pub basis: String,
+    /// The entries behind it, joined.
+    pub because: String,
+}
+
 #[derive(Template)]
 #[template(path = "console/my_records.html")]
 pub struct MyRecordsPage {
     pub frame: Frame,
     pub commitment: String,
     pub records: Vec<MyRecordLine>,
+    /// The measures in force for the subject, matter by matter.
+    pub measures: Vec<MyMeasureLine>,
     pub messages: Vec<MessageLine>,
     pub cases: Vec<CaseLine>,
 }

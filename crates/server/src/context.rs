@@ -468,6 +468,10 @@ pub async fn resolve(State(state): State<Shared>, mut req: Request, next: Next) 
     resp
 }
 
+/// How the trail's unit column names a subject acting for itself (its key: a person's is no
+/// ID number).
+pub const SUBJECT_PREFIX: &str = "信用主体:";
+
 /// The audit entry of this request.
 pub fn audit_entry(
     ctx: &Ctx,
@@ -483,9 +487,14 @@ pub fn audit_entry(
         role: p.role.as_str().into(),
         // A financial institution is named by its code (it has no unit): the subjects it read
         // are shown who read them.
+        // A subject acting for itself by its key: a token made without a name said nothing
+        // of whose it was.
         unit: p.unit.clone().or_else(|| match (p.role, &p.subject_key) {
             (auth::Role::Financial, Some(code)) => {
                 Some(format!("{}{code}", crate::api::joint::FINANCIAL_PREFIX))
+            }
+            (auth::Role::Subject, Some(key)) if !key.is_empty() => {
+                Some(format!("{SUBJECT_PREFIX}{key}"))
             }
             _ => None,
         }),

@@ -1724,6 +1724,15 @@ async fn the_office_is_told_of_a_case_no_one_can_work() {
         )),
         "{page}"
     );
+    // The office's list says so on the case's line too.
+    let open_line = |page: &str| -> String {
+        page.split("<tr")
+            .find(|l| l.contains(&format!("/console/cases/{id}\"")) && l.contains(OTHER_UNIT))
+            .unwrap_or_else(|| panic!("{page}"))
+            .to_string()
+    };
+    let list = h.get("/console/cases", Role::Admin).await.text();
+    assert!(open_line(&list).contains("该单位无可办理的账号"), "{list}");
     // The unit's reporter gets a token: the warning goes.
     let _ = h.token_for(Role::Reporter, OTHER_UNIT);
     let page = h
@@ -1731,6 +1740,8 @@ async fn the_office_is_told_of_a_case_no_one_can_work() {
         .await
         .text();
     assert!(!page.contains("没有可办理此申请"), "{page}");
+    let list = h.get("/console/cases", Role::Admin).await.text();
+    assert!(!open_line(&list).contains("该单位无可办理的账号"), "{list}");
 }
 
 /// A record its unit withdrew by mistake is put back as it was (a new version, said to be a
@@ -1977,4 +1988,113 @@ async fn a_revoked_decision_withdrawn_still_counts_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_decision_withdrawn_still_counts_on_postgres() {
     a_revoked_decision_withdrawn_still_counts_as_reported(pg_harness().await).await;
+}
+
+/// Found by an enterprise's review: a subject reads the measures its lists and records carry
+/// today, matter by matter, with their basis and the entry behind them (nothing told it what
+/// barred it from a contract); its reads of its own records name it in the trail; an officer's
+/// view of a withdrawn record shows no publicity end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subject_reads_the_measures_in_force_for_it() {
+    let h = harness();
+    let org = h.org.clone();
+    let before = h.get("/api/v1/my/records", Role::Subject).await.json();
+    assert!(
+        !before["measures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["matter"] == "政府采购" && m["effect"] == "禁止"),
+        "{before}"
+    );
+    let csv = format!(
+        "MD_XDR_MC,MD_XDR_LB,MD_XDR_SHXYM,MD_MDLX,MD_WSH,MD_LRYY,MD_RDYJ,MD_RDDW,MD_LRRQ,MD_YXQZ\n\
+         盐城市恒泰化工有限公司,法人及非法人组织,{org},严重失信主体名单,盐环信〔2026〕9号,拒不履行行政处罚决定,《社会信用体系建设有关规定》,{UNIT},2026-03-01,2029-03-01\n"
+    );
+    let s = h.state.clone();
+    let summary = tokio::task::spawn_blocking(move || {
+        let sum = import_csv(&s, UNIT, "严重失信主体名单", &csv);
+        s.lists.refresh(&s.store, &s.platform, &s.rules).unwrap();
+        sum
+    })
+    .await
+    .unwrap();
+    assert_eq!(summary.accepted, 1, "{summary:?}");
+    let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
+    let m = mine["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["matter"] == "政府采购" && m["effect"] == "禁止")
+        .unwrap_or_else(|| panic!("{mine}"))
+        .clone();
+    assert!(!m["basis"].as_str().unwrap().is_empty(), "{m}");
+    assert!(
+        m["because"][0]
+            .as_str()
+            .is_some_and(|b| b.contains("盐环信〔2026〕9号")),
+        "{m}"
+    );
+    // The same as a department's check finds.
+    let r = h
+        .post_json(
+            "/api/v1/checks",
+            Role::Handling,
+            serde_json::json!({"code": org, "matter": "政府采购"}),
+        )
+        .await;
+    let ids: Vec<String> = r.json()["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        ids.contains(&m["measure_id"].as_str().unwrap().to_string()),
+        "{ids:?} {m}"
+    );
+    let page = h.get("/console/my/records", Role::Subject).await.text();
+    let table = page
+        .split("id=\"measures\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(
+        table.contains("政府采购") && table.contains("盐环信〔2026〕9号"),
+        "{table}"
+    );
+    // The page is on the trail under the subject, as the API's read is.
+    let entries = h.trail("cases.my_records", &org);
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.entry.unit.as_deref() == Some(&format!("信用主体:{org}"))),
+        "{entries:?}"
+    );
+    // Withdrawn, the penalty shows an officer no publicity end.
+    let rec = mine["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["class_code"] == "CF")
+        .unwrap_or_else(|| panic!("{mine}"))
+        .clone();
+    let id = rec["record_id"].as_str().unwrap();
+    let r = h
+        .post_json(
+            &format!("/api/v1/records/{id}/withdraw"),
+            Role::Reporter,
+            serde_json::json!({"reason": "决定已撤销"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = h
+        .get(&format!("/console/subjects?code={org}"), Role::Admin)
+        .await
+        .text();
+    let summary = page
+        .split("<summary>")
+        .find(|s| s.starts_with("已撤回"))
+        .unwrap_or_else(|| panic!("{page}"));
+    let summary = summary.split("</summary>").next().unwrap();
+    assert!(!summary.contains("公示截止"), "{summary}");
 }

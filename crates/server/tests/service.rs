@@ -2440,6 +2440,65 @@ async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
             .any(|e| e.entry.outcome == "ok"
                 && e.entry.detail.as_deref() == Some(&format!("institution={BANK}"))),
     );
+    // Whose act it was: the subject, by its code, in the trail's unit column (a subject's
+    // token made without a name left 单位 empty and its actor said nothing of whom).
+    assert!(
+        trail("authorisation.revoke")
+            .iter()
+            .all(|e| e.entry.unit.as_deref() == Some(&format!("信用主体:{}", h.org))),
+        "{:?}",
+        trail("authorisation.revoke")
+    );
+    // The console's refused read after the withdrawal is on the trail with the subject it was
+    // of (the list page's entry named neither).
+    assert!(
+        trail("subject.read")
+            .iter()
+            .any(|e| e.entry.outcome == "denied"
+                && e.entry.object.as_deref() == Some(h.org.as_str())
+                && e.entry
+                    .detail
+                    .as_deref()
+                    .is_some_and(|d| d.contains(&format!("authorisation={id}")))),
+        "{:?}",
+        trail("subject.read")
+    );
+    // A record read is audited as that record, found or not: the bank's, now as the public
+    // reads, and an officer's of a record that is not there.
+    let rid = records
+        .iter()
+        .find(|r| {
+            r.current()
+                .is_some_and(|v| v.payload.contains("盐环许〔2026〕91号"))
+        })
+        .unwrap()
+        .record_id
+        .clone();
+    let r = h
+        .get(&format!("/api/v1/records/{rid}"), Role::Financial)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let missing = format!("{}-{}", h.org, "ab".repeat(16));
+    let r = h
+        .get(&format!("/api/v1/records/{missing}"), Role::Handling)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    let reads = trail("record.read");
+    assert!(
+        reads
+            .iter()
+            .any(|e| e.entry.object.as_deref() == Some(rid.as_str())
+                && e.entry.outcome == "ok"
+                && e.entry.role == "financial"),
+        "{reads:?}"
+    );
+    assert!(
+        reads
+            .iter()
+            .any(|e| e.entry.object.as_deref() == Some(missing.as_str())
+                && e.entry.outcome == "not_found"),
+        "{reads:?}"
+    );
 }
 
 /// What the console shows is in words its users read: a batch whose rows were all refused is not

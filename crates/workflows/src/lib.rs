@@ -29,6 +29,10 @@ use store::{
     NewOutbox, RecordHead, SideEffects, Store, StoreError, Transition,
 };
 
+/// Said with a repair granted: the measures of the subject's other lists and records stand.
+const OTHER_MEASURES: &str =
+    "本主体其他名单或记录所对应的措施不受影响，现行适用的措施可在“我的信用记录”中查看。";
+
 /// The class of administrative penalties, repaired through an application (as are the list
 /// entries `list_exit` in workflows.toml names, which the repair takes off their list).
 pub const PENALTY: &str = "CF";
@@ -1280,13 +1284,15 @@ impl Casework<'_> {
                     ),
                 });
                 t.effects.jobs.push(share_job(id, now));
+                // Only this entry's measures end: another list (a court's 失信被执行人) may
+                // keep the same measure in force, and the subject was told they all ended.
                 let body = match list {
                     Some(list) => format!(
-                        "{what}已准予信用修复，自{today}起提前移出{list}，停止公示，相关惩戒措施同时终止。"
+                        "{what}已准予信用修复，自{today}起提前移出{list}，停止公示，因该名单采取的惩戒措施同时终止；{OTHER_MEASURES}"
                     ),
-                    None => {
-                        format!("{what}已准予信用修复，自{today}起停止公示，相关惩戒措施同时终止。")
-                    }
+                    None => format!(
+                        "{what}已准予信用修复，自{today}起停止公示，因该记录采取的惩戒措施同时终止；{OTHER_MEASURES}"
+                    ),
                 };
                 subject_msg("信用修复申请已准予", body, &mut t.effects);
             }

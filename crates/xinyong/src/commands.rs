@@ -1672,7 +1672,20 @@ fn tokens_cmd(ctx: &Ctx, c: TokensCommand) -> Result<()> {
                 subject,
                 days: Some(days),
             };
-            let mut entry = Ctx::entry("token.create", None, Some(format!("role={role}")));
+            // As the console's entry says it: whose token it is (a subject's named by its code,
+            // a person's ID number masked), not the role alone.
+            let mut entry = Ctx::entry(
+                "token.create",
+                None,
+                Some(format!(
+                    "name={} role={role} unit={} subject={} days={days}",
+                    req.name,
+                    req.unit.as_deref().unwrap_or("-"),
+                    req.subject
+                        .as_deref()
+                        .map_or("-".into(), domain::ids::mask_personal_in),
+                )),
+            );
             let t = server::manage::create_token(
                 &platform,
                 &ctx.rules,

@@ -157,6 +157,90 @@ pub struct MyRecords {
     // The commitment text signed with an application.
     /// 申请时须签署的信用承诺书文本。
     pub commitment: String,
+    // The measures of 联合奖惩 its lists and records carry today, as a department's check
+    // finds them: the subject learns what bars it (or favours it) before it applies.
+    /// 本主体现行适用的联合奖惩措施（按事项），即各部门办理该事项时核查所得：措施、效果、实施单位、依据及触发它的名单或记录。
+    pub measures: Vec<MyMeasure>,
+}
+
+// A measure in force for one matter, and what triggers it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(description = "本主体现行适用的一项联合奖惩措施。")]
+pub struct MyMeasure {
+    // The matter (事项), e.g. 政府采购.
+    /// 事项，如“政府采购”。
+    pub matter: String,
+    pub measure_id: String,
+    pub measure: String,
+    // 禁止, 限制, 从严审查, 优先, 简化, 绿色通道.
+    /// 措施效果，如“禁止”“从严审查”“优先办理”。
+    pub effect: String,
+    // Who applies it.
+    /// 实施单位。
+    pub body: String,
+    pub basis: String,
+    // The list entries or records behind it: list, document number, deciding unit, and whose
+    // (the legal representative's, when through that relation).
+    /// 触发该措施的名单记录或行政处罚记录：名单（类别）、文号、认定单位；经法定代表人关系触发的注明。
+    pub because: Vec<String>,
+}
+
+/// The measures `subject`'s entries carry today, matter by matter, as a department's check
+/// would find them (evaluated, not recorded as a check: the subject reads its own standing).
+/// Exceptions a department marked hold for that department's checks only and are not applied.
+fn measures_in_force(
+    state: &Shared,
+    subject: &str,
+    day: NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<MyMeasure> {
+    let Ok((key, shown, kind)) = joint::check::subject_of(subject, &state.rules, &state.keys, day)
+    else {
+        return Vec::new();
+    };
+    crate::api::joint::with_checker(state, None, |c| {
+        let mut out = Vec::new();
+        for m in &state.rules.measures.matters {
+            if !m.subjects.is_empty() && !m.subjects.iter().any(|s| s == kind.as_str()) {
+                continue;
+            }
+            let r = c.check_key(&key, &shown, kind, &m.code, day, now);
+            for h in r.measures {
+                let because = h
+                    .entries
+                    .iter()
+                    .filter_map(|id| r.entries.iter().find(|e| &e.record_id == id))
+                    .map(|e| {
+                        let mut said = if e.list.is_empty() {
+                            e.category.clone()
+                        } else {
+                            e.list.clone()
+                        };
+                        if !e.decision_no.is_empty() {
+                            said = format!("{said} {}", e.decision_no);
+                        }
+                        if !e.deciding_unit.is_empty() {
+                            said = format!("{said}（{}）", e.deciding_unit);
+                        }
+                        match e.via {
+                            domain::measures::Via::Subject => said,
+                            via => format!("{}：{said}", via.label()),
+                        }
+                    })
+                    .collect();
+                out.push(MyMeasure {
+                    matter: m.name.clone(),
+                    measure_id: h.id,
+                    measure: h.name,
+                    effect: h.effect_label,
+                    body: h.body,
+                    basis: h.basis,
+                    because,
+                });
+            }
+        }
+        out
+    })
 }
 
 /// The status of a record in force of a class shared on conditions: not on the portal, read by
@@ -199,12 +283,13 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
             // A revoked listing was never a valid one: not said to have "left" the list.
             "revoked" => "已撤销认定",
             _ if h.public_ends.is_some_and(|e| e < day) => "公示期满",
-            _ if !h.published => "不公示",
             // A class shared on conditions is not on the portal: in force, but said so (the
-            // subject read 公示中 of records the public never sees).
+            // subject read 公示中 of records the public never sees; and 不公示 of a tax grade
+            // its authorised bank reads, as of a 轻微 penalty no one outside reads).
             _ if of_class.is_some_and(|c| c.sharing != domain::catalog::SharingScope::Public) => {
                 SHARED_ONLY
             }
+            _ if !h.published => "不公示",
             // As the portal says it.
             _ => "公示中",
         };
@@ -294,10 +379,12 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
         });
     }
     let wf = &state.rules.workflows.commitment;
+    let measures = measures_in_force(state, &subject, day, now);
     Ok(MyRecords {
         subject_key: subject,
         records: out,
         commitment: format!("【{}】{}", wf.kind, wf.text),
+        measures,
     })
 }
 

@@ -72,7 +72,7 @@ pub async fn load_file(
     code: String,
     as_of: Option<String>,
 ) -> ApiResult<views::CreditFile> {
-    load_file_as(state, ctx, code, as_of, None).await
+    load_file_as(state, ctx, code, as_of, None, None).await
 }
 
 /// [`load_file`], with the audience given when the caller's role alone does not decide it.
@@ -82,6 +82,7 @@ async fn load_file_as(
     code: String,
     as_of: Option<String>,
     given: Option<Audience>,
+    record: Option<&str>,
 ) -> ApiResult<views::CreditFile> {
     let now = state.clock.now();
     let day = match as_of {
@@ -166,7 +167,34 @@ async fn load_file_as(
             return Err(ApiError::NotFound("没有找到该信用主体".into()));
         }
     }
-    if aud != Audience::Public {
+    // One record asked for is audited as that record, found or not (a whole-file entry named
+    // neither, and stood for reads that found nothing); a financial institution's reads of
+    // records are on the trail even as the public sees them (what it read after an
+    // authorisation ended was not).
+    if let Some(id) = record
+        && (aud != Audience::Public || ctx.principal.role == Role::Financial)
+    {
+        let found = file
+            .classes
+            .iter()
+            .any(|c| c.records.iter().any(|r| r.record_id == id));
+        audit(
+            state,
+            ctx,
+            "record.read",
+            Some(id.to_string()),
+            if found { "ok" } else { "not_found" },
+            Some(format!(
+                "as_of={day}{}",
+                match (aud, authorised) {
+                    (_, true) => format!(" 授权查询（{}）", crate::api::authorisations::PURPOSE),
+                    (Audience::Public, _) => " 仅公开信息".to_string(),
+                    _ => String::new(),
+                }
+            )),
+        )
+        .await;
+    } else if aud != Audience::Public {
         audit(
             state,
             ctx,
@@ -301,6 +329,7 @@ pub async fn record(
         subject_key.clone(),
         q.as_of,
         own.then_some(Audience::Full),
+        Some(&id),
     )
     .await?;
     for class in file.classes {

@@ -158,12 +158,21 @@ pub async fn file(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
         );
     };
     if !a.holds_on(day) {
-        return error_page(
+        let refusal = crate::error::ApiError::Conflict(format!(
+            "授权{id}已撤回或已到期，不能查阅该主体的信用档案"
+        ));
+        // A refused read of a subject's file is on the trail with the subject it was of, as
+        // the API's refusals are (the list page's entry named neither).
+        crate::context::audit(
+            &state,
             &ctx,
-            crate::error::ApiError::Conflict(format!(
-                "授权{id}已撤回或已到期，不能查阅该主体的信用档案"
-            )),
-        );
+            "subject.read",
+            Some(a.subject_key.clone()),
+            "denied",
+            Some(format!("authorisation={id} {refusal}")),
+        )
+        .await;
+        return error_page(&ctx, refusal);
     }
     let f = match crate::api::files::load_file(&state, &ctx, a.subject_key.clone(), None).await {
         Ok(f) => f,
@@ -301,6 +310,12 @@ async fn show_file(state: &Shared, ctx: &Ctx, code: String) -> Response {
     }))
 }
 
+/// Whether a record's publication ended otherwise than by its window.
+fn ended(s: domain::record::RecordStatus) -> bool {
+    use domain::record::RecordStatus::*;
+    matches!(s, Repaired | Withdrawn | Exited | Revoked)
+}
+
 /// A file's classes and records as the console shows them; with `versions`, each record's
 /// history (who, when, why) for the officers who read files whole.
 fn file_classes(f: &views::CreditFile, versions: bool) -> Vec<pages::FileClass> {
@@ -317,11 +332,19 @@ fn file_classes(f: &views::CreditFile, versions: bool) -> Vec<pages::FileClass> 
                     status: r.status_label.to_string(),
                     unit: r.source_unit.clone(),
                     decided: r.decided_on.map(|d| d.to_string()).unwrap_or_default(),
+                    // A record repaired, withdrawn or off its list has no window left: its old
+                    // end read as if it were published until then (公示截止2028 on a repaired
+                    // penalty), as the subject's own page already knew.
                     ends: r
                         .public_ends
+                        .filter(|_| !ended(r.status))
                         .map(domain::record::day_shown)
                         .unwrap_or_default(),
-                    repairable: r.repairable_from.map(|d| d.to_string()).unwrap_or_default(),
+                    repairable: r
+                        .repairable_from
+                        .filter(|_| !ended(r.status))
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
                     under_objection: r.under_objection,
                     items: r
                         .items

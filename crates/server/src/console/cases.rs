@@ -94,6 +94,32 @@ fn titled(state: &Shared, record_id: &str, class_code: &str, payload: &str) -> S
     }
 }
 
+/// Whether `unit` has an account, or a live token of its system, that can work a case of
+/// `kind`: a repair is its deciding officers', an objection its reporters' and reviewers'.
+fn has_handler(
+    accounts: &[store::Account],
+    tokens: &[store::ApiToken],
+    unit: &str,
+    kind: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    let handlers: &[&str] = if kind == "repair" {
+        &["deciding"]
+    } else {
+        &["reporter", "reviewer"]
+    };
+    accounts.iter().any(|a| {
+        a.unit.as_deref() == Some(unit)
+            && a.disabled_at.is_none()
+            && handlers.contains(&a.role.as_str())
+    }) || tokens.iter().any(|t| {
+        t.unit.as_deref() == Some(unit)
+            && t.revoked_at.is_none()
+            && t.expires_at > now
+            && handlers.contains(&t.role.as_str())
+    })
+}
+
 fn case_line(state: &Shared, c: &store::Case, day: chrono::NaiveDate) -> pages::CaseLine {
     let exit = is_exit(state, c);
     pages::CaseLine {
@@ -124,6 +150,7 @@ fn case_line(state: &Shared, c: &store::Case, day: chrono::NaiveDate) -> pages::
             _ => String::new(),
         },
         overdue: c.deadline.is_some_and(|d| d < day),
+        unattended: false,
     }
 }
 
@@ -156,6 +183,18 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
         Ok(pages::MyRecordsPage {
             frame: frame(&c, "我的信用记录", "/console/my/records"),
             commitment: mine.commitment,
+            measures: mine
+                .measures
+                .into_iter()
+                .map(|m| pages::MyMeasureLine {
+                    matter: m.matter,
+                    measure: m.measure,
+                    effect: m.effect,
+                    body: m.body,
+                    basis: m.basis,
+                    because: m.because.join("；"),
+                })
+                .collect(),
             records: mine
                 .records
                 .into_iter()
@@ -201,7 +240,9 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
         })
     })
     .await;
-    super::audited_page(&state, &ctx, "cases.my_records", None, r).await
+    // Named by the subject, as the API's read of the same records is.
+    let subject = ctx.principal.subject_key.clone();
+    super::audited_page(&state, &ctx, "cases.my_records", subject, r).await
 }
 
 /// The fields of a multipart form; files (field `file`) are read whole, bounded by the
@@ -428,7 +469,25 @@ pub async fn cases(
             reminders_last: from + shown,
             reminders_prev: (from > 0).then(|| (from - api::REMINDERS_SHOWN).max(0)),
             reminders_next: (from + shown < total).then_some(from + shown),
-            open: open.iter().map(|k| case_line(&s, k, day)).collect(),
+            // The office sees in its list which open cases no one at their unit can work (the
+            // warning stood only on each case's own page).
+            open: {
+                let office = c.principal.role == auth::Role::Admin;
+                let (accounts, tokens) = if office {
+                    (s.platform.accounts()?, s.platform.tokens()?)
+                } else {
+                    (Vec::new(), Vec::new())
+                };
+                let now = s.clock.now();
+                open.iter()
+                    .map(|k| pages::CaseLine {
+                        unattended: office
+                            && k.deadline.is_some()
+                            && !has_handler(&accounts, &tokens, &k.unit, &k.kind, now),
+                        ..case_line(&s, k, day)
+                    })
+                    .collect()
+            },
             recent: recent
                 .iter()
                 .filter(|k| !k.state.parse::<CaseState>().is_ok_and(|x| x.is_open()))
@@ -458,25 +517,15 @@ pub async fn case(State(state): State<Shared>, ctx: Ctx, ApiPath(id): ApiPath<i6
         let exit = is_exit(&s, k);
         // An open case sent to a unit that has no account to act on it would only run late:
         // the credit office, which cannot act in the unit's place, is told to open one.
-        let handlers: &[&str] = if k.kind == "repair" {
-            &["deciding"]
-        } else {
-            &["reporter", "reviewer"]
-        };
         let unattended = (c.principal.role == auth::Role::Admin
             && v.case.deadline.is_some()
-            && !s.platform.accounts()?.iter().any(|a| {
-                a.unit.as_deref() == Some(k.unit.as_str())
-                    && a.disabled_at.is_none()
-                    && handlers.contains(&a.role.as_str())
-            })
-            // (A unit's system may work its cases through the API with a token.)
-            && !s.platform.tokens()?.iter().any(|t| {
-                t.unit.as_deref() == Some(k.unit.as_str())
-                    && t.revoked_at.is_none()
-                    && t.expires_at > now
-                    && handlers.contains(&t.role.as_str())
-            }))
+            && !has_handler(
+                &s.platform.accounts()?,
+                &s.platform.tokens()?,
+                &k.unit,
+                &k.kind,
+                now,
+            ))
         .then(|| {
             format!(
                 "{}在平台上没有可办理此申请的{}账号，该申请无人办理将会逾期：请在“账号”页为其开通，并通知该单位",
