@@ -1131,9 +1131,12 @@ async fn a_subjects_records_say_yuan_and_no_window_once_withdrawn() {
         rec["public_ends"].is_null() && rec["repairable_from"].is_null(),
         "{rec}"
     );
+    // Withdrawn when: the day is said beside it.
+    let today = h.state.clock.now().format("%Y-%m-%d").to_string();
+    assert_eq!(rec["ended_on"], today.as_str(), "{rec}");
     let page = h.get("/console/my/records", Role::Subject).await.text();
     let c = card(&page, DECISION);
-    assert!(c.contains("已撤回"), "{c}");
+    assert!(c.contains(&format!("已撤回（{today}）")), "{c}");
     assert!(
         !c.contains("公示截止日期") && !c.contains("可申请修复日期"),
         "{c}"

@@ -32,11 +32,13 @@ pub struct RecordHead {
     pub under_objection: bool,
     /// The current version's payload (sensitive items masked).
     pub payload: String,
+    /// When the current version was recorded (a repair's, a withdrawal's, an exit's day).
+    pub changed_at: DateTime<Utc>,
 }
 
 const HEAD_COLUMNS: &str = "r.subject_key, r.record_key, r.class_code, r.source_unit,
     r.current_version, r.change, r.decided_on, r.published, r.repairable_from, r.public_ends,
-    v.severity, v.regime, r.under_objection, v.payload";
+    v.severity, v.regime, r.under_objection, v.payload, v.recorded_at";
 
 /// The current heads of the records whose `column` (a fixed column name, not input) is `value`,
 /// class by class, newest decision first, at most `limit` of each class.
@@ -94,6 +96,7 @@ fn head_from(r: &Row) -> Result<RecordHead, StoreError> {
         regime: r.opt_text(11)?,
         under_objection: r.bool(12)?,
         payload: r.text(13)?,
+        changed_at: r.time(14)?,
     })
 }
 

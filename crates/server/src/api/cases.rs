@@ -119,6 +119,8 @@ pub struct MyRecord {
     pub severity: Option<String>,
     /// 公示中 / 不公示 / 公示期满 / 已修复 / 已撤回 / 已移出 / 已撤销认定（与信用门户的用语相同）.
     pub status: String,
+    /// 已修复、已撤回、已移出或已撤销认定的日期（其他状态为空）.
+    pub ended_on: Option<NaiveDate>,
     /// 受理信用修复申请的认定单位（行政处罚的处罚机关、名单的认定单位；其他记录为报送单位）.
     pub deciding_unit: String,
     pub under_objection: bool,
@@ -344,6 +346,8 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
             public_ends: h.public_ends.filter(|_| !ended),
             severity: h.severity.clone(),
             status: status.into(),
+            // The day it ended, when it did (已修复 alone left the subject asking since when).
+            ended_on: ended.then(|| domain::clock::beijing(h.changed_at).date_naive()),
             deciding_unit: if w.repairable_class(&h.class_code) {
                 w.deciding_unit(&h)
             } else {

@@ -227,7 +227,11 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
                         .public_ends
                         .map(domain::record::day_shown)
                         .unwrap_or_default(),
-                    status: r.status,
+                    // With the day it ended (已修复 alone left the subject asking since when).
+                    status: match r.ended_on {
+                        Some(d) => format!("{}（{d}）", r.status),
+                        None => r.status,
+                    },
                     objection: r.under_objection,
                     may_apply: r.may_apply,
                     missing: r.missing,
