@@ -802,6 +802,8 @@ pub struct MyRecordLine {
     pub exit_elsewhere: String,
     /// The record's items: name, value.
     pub items: Vec<(String, String)>,
+    /// Its versions: when (Beijing), what changed, why.
+    pub history: Vec<(String, String, String)>,
 }
 
 /// A measure of 联合奖惩 in force for the subject (我的信用记录).

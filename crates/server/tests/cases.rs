@@ -1137,6 +1137,15 @@ async fn a_subjects_records_say_yuan_and_no_window_once_withdrawn() {
     let page = h.get("/console/my/records", Role::Subject).await.text();
     let c = card(&page, DECISION);
     assert!(c.contains(&format!("已撤回（{today}）")), "{c}");
+    // And what changed, when and why, as officers read it.
+    let history = c
+        .split("变更记录（2个版本）")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{c}"));
+    assert!(
+        history.contains("撤回") && history.contains("决定已撤销"),
+        "{history}"
+    );
     assert!(
         !c.contains("公示截止日期") && !c.contains("可申请修复日期"),
         "{c}"

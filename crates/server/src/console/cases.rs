@@ -171,6 +171,36 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
         let a = api::actor(&c)?;
         let mine = api::my_records_for(&s, &a)?;
         let day = today(s.clock.now());
+        // Each record's versions as the subject's own file gives them — when, what changed,
+        // why; staff named by their unit — as officers read them (the subject saw 已修复 and
+        // nothing of who changed what).
+        let mut history: std::collections::HashMap<String, Vec<(String, String, String)>> =
+            match s.store.subject_file(&mine.subject_key, None)? {
+                Some((subject, records)) => {
+                    let mut f =
+                        views::file_of(&subject, &records, &s.rules, day, views::Audience::Full);
+                    views::staff_names_hidden(&mut f);
+                    f.classes
+                        .into_iter()
+                        .flat_map(|c| c.records)
+                        .map(|r| {
+                            let versions = r
+                                .versions
+                                .into_iter()
+                                .map(|v| {
+                                    (
+                                        v.recorded_at,
+                                        v.change_label.to_string(),
+                                        v.reason.unwrap_or_default(),
+                                    )
+                                })
+                                .collect();
+                            (r.record_id, versions)
+                        })
+                        .collect()
+                }
+                None => Default::default(),
+            };
         let cases = api::cases_for(
             &s,
             &a,
@@ -205,6 +235,7 @@ pub async fn my_records(State(state): State<Shared>, ctx: Ctx) -> Response {
                         .map(|i| (i.name.clone(), i.value.clone()))
                         .collect(),
                     in_force: r.in_force,
+                    history: history.remove(&r.record_id).unwrap_or_default(),
                     penalty: r.class_code == "CF",
                     list_exit: s.rules.workflows.list_exit.offers(&r.class_code),
                     exit_elsewhere: r.exit_elsewhere.clone().unwrap_or_default(),
