@@ -120,7 +120,7 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
                 .1
                 .iter()
                 .enumerate()
-                .filter(|&(i, _)| i != column)
+                .filter(|&(i, c)| i != column && !names_someone_else(c))
                 .filter_map(|(i, c)| header_rank(c).filter(|&r| r < STRONG_RANKS).map(|r| (r, i)))
                 .collect();
             named.sort_unstable();
@@ -132,7 +132,7 @@ pub fn read_codes(bytes: &[u8], xlsx: bool) -> Result<Vec<(u64, String)>, BatchE
         .into_iter()
         .skip(skip)
         .map(|(line, mut cells)| {
-            let filled = |i: &usize| cells.get(*i).is_some_and(|c| !c.trim().is_empty());
+            let filled = |i: &usize| cells.get(*i).is_some_and(|c| !placeholder(c));
             let at = if filled(&column) {
                 column
             } else {
@@ -367,6 +367,47 @@ fn data_cell(cell: &str) -> bool {
 fn sentence(cell: &str) -> bool {
     let c = cell.trim();
     c.chars().count() > 30 || c.contains(['：', ':', '，', '。', '；', ';', '！', '？'])
+}
+
+/// A cell that says there is no code (无, 暂无, /, -, —): empty, as forms fill it.
+fn placeholder(cell: &str) -> bool {
+    matches!(
+        cell.trim(),
+        "" | "无"
+            | "暂无"
+            | "空"
+            | "/"
+            | "／"
+            | "-"
+            | "－"
+            | "—"
+            | "——"
+            | "\\"
+            | "N/A"
+            | "n/a"
+            | "NA"
+    )
+}
+
+/// A header naming someone other than the applicant (法定代表人身份证号码, 联系人证件号码): its
+/// numbers are not the line's subject, and a line with no code of its own is not read from it
+/// (a company without its code was checked as its representative).
+fn names_someone_else(cell: &str) -> bool {
+    [
+        "法定代表人",
+        "法人代表",
+        "负责人",
+        "联系人",
+        "代理人",
+        "经办人",
+        "经营者",
+        "投资人",
+        "股东",
+        "担保人",
+        "代表人",
+    ]
+    .iter()
+    .any(|w| cell.contains(w))
 }
 
 /// The header words that name a code column outright (统一社会信用代码, 证件号码, 身份证号…):

@@ -227,14 +227,27 @@ pub fn subject_of(
         ));
     }
     let as_uscc = Uscc::parse(&n, &rules.ids);
-    // A USCC that passes only as a suspect, of 17 digits whose 7th to 14th make a birth date, is
-    // an ID number with a typo (about one in 31 also passes the USCC's check character): a
-    // listed person's number mistyped was checked as an unknown organisation, 未发现限制.
-    if let Ok((_, Some(_))) = &as_uscc {
-        let any = domain::ids::check_any(&n, &rules.ids, today);
-        if any.kind == domain::ids::IdKind::ResidentId && any.verdict != domain::ids::Verdict::Valid
-        {
-            return Err(CheckError::BadCode(mask_id_number(&n), any.reason));
+    // An ID number with a typo that passes the USCC's checks (about one in 31 passes its check
+    // character; some pass wholly) is still an ID number: a listed person's number mistyped was
+    // checked as an unknown organisation, 未发现限制. A suspect USCC whose 7th to 14th digits
+    // make a birth date; or any code shaped as an ID number whose first six digits are a
+    // division code and whose 7th and 8th a birth century (a real USCC starts with its
+    // category, 91/92/12…, and its division code follows: its first six digits make no
+    // division, and the 7th and 8th end that code).
+    if as_uscc.is_ok() {
+        let b = n.as_bytes();
+        let id_shaped = b.len() == 18
+            && b[..17].iter().all(u8::is_ascii_digit)
+            && (b[17] == b'X' || b[17].is_ascii_digit());
+        let id_like = id_shaped
+            && matches!(&n[6..8], "18" | "19" | "20")
+            && rules.ids.areas.spans(&n[..6]).is_some();
+        let suspect_id = matches!(&as_uscc, Ok((_, Some(_))))
+            && domain::ids::check_any(&n, &rules.ids, today).kind
+                == domain::ids::IdKind::ResidentId;
+        if id_like || suspect_id {
+            let id = domain::ids::check_resident_id(&n, &rules.ids, today);
+            return Err(CheckError::BadCode(mask_id_number(&n), id.reason));
         }
     }
     if let Ok((u, _)) = &as_uscc {

@@ -1177,6 +1177,9 @@ async fn a_subject_objects_to_a_record_of_any_class() {
         .clone();
     assert_eq!(grade["title"], "2025", "{grade}");
     assert_eq!(grade["may_apply"], false);
+    // A grade below A is not on the portal but read by the banks the subject authorises: said
+    // so (it read 不公示, as a 轻微 penalty no one outside reads).
+    assert_eq!(grade["status"], "有效（不公示，仅依授权共享）", "{grade}");
     let record_id = grade["record_id"].as_str().unwrap().to_string();
     let page = h.get("/console/my/records", Role::Subject).await.text();
     let card = page

@@ -5006,6 +5006,55 @@ async fn a_recheck_after_a_listing_is_recorded_anew() {
     let retry = ask(&x.f).await.json();
     assert_eq!(retry["check_id"], hit_id, "{retry}");
     assert_eq!(retry["repeated"], true, "{retry}");
+    // Another listing, and the first withdrawn: the same verdict on other grounds is another
+    // check (the stored one named a listing no longer there).
+    let first_entry = again["entries"][0]["record_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let s = import(
+        &h,
+        UNIT,
+        "严重失信主体名单",
+        &list_csv(
+            &[(
+                "盐城市己后来列入有限公司",
+                &x.f,
+                "盐环信〔2026〕10号",
+                "拒不履行行政处罚决定",
+            )],
+            "2029-03-01",
+        ),
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+    let r = h
+        .post_json(
+            &format!("/api/v1/records/{first_entry}/withdraw"),
+            Role::Reporter,
+            json!({"reason": "认定有误"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    refresh(&h);
+    let regrounded = ask(&x.f).await.json();
+    assert_eq!(regrounded["verdict"], "forbid", "{regrounded}");
+    assert_eq!(regrounded["repeated"], false, "{regrounded}");
+    assert_ne!(regrounded["check_id"], hit_id, "{regrounded}");
+    // 不适用 with its reason reads as such on the check's page (not 「不适用：；…」).
+    let rid = regrounded["check_id"].as_i64().unwrap();
+    let r = h
+        .post_json(
+            &format!("/api/v1/checks/{rid}/feedback"),
+            Role::Handling,
+            json!({"outcome": "not_applicable", "reason": "同名不同主体"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = h
+        .get(&format!("/console/checks/{rid}"), Role::Handling)
+        .await
+        .text();
+    assert!(page.contains("不适用：同名不同主体"), "{page}");
     let fb = h
         .post_json(
             &format!("/api/v1/checks/{hit_id}/feedback"),
@@ -5049,6 +5098,29 @@ async fn a_mistyped_id_number_is_no_unknown_organisation() {
     let (st, v) = check(&h, Role::Handling, &typo, "ZFCG").await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(!v.to_string().contains(&typo), "{v}");
+    // Every one-digit typo of the number that passes the USCC's checks at all, a suspect or
+    // wholly (its check digit happening to fit), is refused the same way.
+    let passing: Vec<String> = (0..18)
+        .flat_map(|i| b"0123456789X".iter().map(move |&d| (i, d)))
+        .filter_map(|(i, d)| {
+            let mut b = x.p.clone().into_bytes();
+            if b[i] == d || (d == b'X' && i != 17) {
+                return None;
+            }
+            b[i] = d;
+            String::from_utf8(b).ok()
+        })
+        .filter(|t| {
+            domain::ids::Uscc::parse(t, rules).is_ok()
+                && domain::ids::ResidentId::parse(t, rules, today).is_err()
+        })
+        .collect();
+    assert!(!passing.is_empty());
+    for t in &passing {
+        let (st, v) = check(&h, Role::Handling, t, "ZFCG").await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{t}: {v}");
+        assert!(v.to_string().contains("公民身份号码"), "{t}: {v}");
+    }
     let batch = h
         .send(
             h.request(
@@ -5090,8 +5162,8 @@ async fn a_batch_reads_persons_from_their_own_column() {
     let h = harness();
     let x = city(&h);
     let csv = format!(
-        "序号,申请人,统一社会信用代码,身份证号码\n1,盐城市戊清白贸易有限公司,{},\n2,王某,,{}\n3,空行,,\n",
-        x.e, x.p
+        "序号,申请人,统一社会信用代码,身份证号码,法定代表人身份证号码\n1,盐城市戊清白贸易有限公司,{},,\n2,王某,,{},\n3,空行,,,\n4,王某,无,{},\n5,盐城市乙建设工程有限公司,,,{}\n",
+        x.e, x.p, x.p, x.p
     );
     let r = h
         .send(
@@ -5109,8 +5181,12 @@ async fn a_batch_reads_persons_from_their_own_column() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let b = r.json();
     assert_eq!(
-        (b["valid"].as_i64(), b["invalid"].as_i64()),
-        (Some(2), Some(1)),
+        (
+            b["valid"].as_i64(),
+            b["invalid"].as_i64(),
+            b["duplicates"].as_i64()
+        ),
+        (Some(2), Some(2), Some(1)),
         "{b}"
     );
     let result = h
@@ -5129,6 +5205,7 @@ async fn a_batch_reads_persons_from_their_own_column() {
         "{person}"
     );
     assert!(!result.contains(&x.p), "{result}");
+    assert_eq!(result.matches("代码为空").count(), 2, "{result}");
 }
 
 /// A department that follows both a company and its legal representative hears of the person's
@@ -5176,4 +5253,19 @@ async fn a_persons_alert_names_the_company_the_unit_follows_too() {
         "{detail}"
     );
     assert!(!detail.contains(&x.p), "{detail}");
+    // Its feedback masks the numbers typed into it, as a check's does.
+    let id = mine[0]["alert_id"].as_i64().unwrap();
+    let r = h
+        .post_json(
+            &format!("/api/v1/alerts/{id}/feedback"),
+            Role::Handling,
+            json!({"outcome": "noted", "reason": format!("已电话13912345678告知，身份证{}", x.p)}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let alerts = h.get("/api/v1/alerts", Role::Handling).await.text();
+    assert!(
+        !alerts.contains(&x.p) && !alerts.contains("13912345678") && alerts.contains("已电话"),
+        "{alerts}"
+    );
 }

@@ -286,9 +286,22 @@ pub fn my_records_for(state: &Shared, actor: &Actor) -> ApiResult<MyRecords> {
             "revoked" => "已撤销认定",
             _ if h.public_ends.is_some_and(|e| e < day) => "公示期满",
             // A class shared on conditions is not on the portal: in force, but said so (the
-            // subject read 公示中 of records the public never sees; and 不公示 of a tax grade
-            // its authorised bank reads, as of a 轻微 penalty no one outside reads).
+            // subject read 公示中 of records the public never sees).
             _ if of_class.is_some_and(|c| c.sharing != domain::catalog::SharingScope::Public) => {
+                SHARED_ONLY
+            }
+            // Not published, and not a decision with a window of its own (a tax grade below A
+            // of a class public only for A): shared with those the subject authorises, as the
+            // file's status says — it read 不公示, as a 轻微 penalty no one outside reads.
+            _ if !h.published
+                && of_class.is_some_and(|c| {
+                    !matches!(
+                        c.publicity,
+                        domain::catalog::PublicityKind::Penalty
+                            | domain::catalog::PublicityKind::Licence
+                    )
+                }) =>
+            {
                 SHARED_ONLY
             }
             _ if !h.published => "不公示",

@@ -227,12 +227,24 @@ pub async fn run_check(state: &Shared, ctx: &Ctx, req: CheckRequest) -> ApiResul
             )
         })
         .await?;
+        // The same verdict, measures and entries behind them: a listing withdrawn and another
+        // made since is another ground, recorded as such.
         let same = |c: &store::CheckRow| {
-            let mut now: Vec<&str> = result.measures.iter().map(|m| m.id.as_str()).collect();
-            let mut then: Vec<&str> = c.measures.iter().map(String::as_str).collect();
-            now.sort_unstable();
-            then.sort_unstable();
-            c.verdict == result.verdict.as_str() && now == then
+            fn sorted(mut v: Vec<&str>) -> Vec<&str> {
+                v.sort_unstable();
+                v
+            }
+            let now = sorted(result.measures.iter().map(|m| m.id.as_str()).collect());
+            let then = sorted(c.measures.iter().map(String::as_str).collect());
+            let now_entries = sorted(
+                result
+                    .entries
+                    .iter()
+                    .map(|e| e.record_id.as_str())
+                    .collect(),
+            );
+            let then_entries = sorted(c.entries.iter().map(String::as_str).collect());
+            c.verdict == result.verdict.as_str() && now == then && now_entries == then_entries
         };
         if let Some(c) = earlier.as_ref().filter(|c| !same(c)) {
             earlier_changed = Some(c.check_id);
@@ -2620,11 +2632,14 @@ pub fn file_alert_feedback(
     if reason.is_some_and(|r| r.chars().count() > 500) {
         return Err(ApiError::Unprocessable("说明不能超过500字".into()));
     }
+    // Shown to the unit and the office: ID, mobile and card numbers in it masked, as in a
+    // check's feedback and an exception's reason.
+    let reason = reason.map(domain::ids::mask_personal_in);
     // The same answer again (a retry after a timeout) is taken as given.
     state.platform.alert_feedback(
         a.alert_id,
         &f.outcome,
-        reason,
+        reason.as_deref(),
         &ctx.principal.actor(),
         state.clock.now(),
         Some(carried),

@@ -396,7 +396,14 @@ fn check_page_for(state: &Shared, ctx: &Ctx, id: i64) -> Result<pages::CheckPage
                     "不适用"
                 },
                 measures.join("、"),
-                f.reason.map(|r| format!("；{r}")).unwrap_or_default(),
+                // No measure listed (不适用): the reason alone, without a stray 「；」.
+                f.reason
+                    .map(|r| if measures.is_empty() {
+                        r
+                    } else {
+                        format!("；{r}")
+                    })
+                    .unwrap_or_default(),
                 super::pages_impl::actor_named(&state.platform, &f.actor),
                 fmt_time(f.at)
             )
