@@ -1236,7 +1236,9 @@ async fn a_subject_objects_to_a_record_of_any_class() {
 /// 信用修复 by leaving a list early (移出严重失信主体名单): the subject applies online with its
 /// commitment, the deciding unit that listed it decides, and the entry leaves the list — in the
 /// next check at once, in the entry's history, and in the subject's messages.
-async fn leave_the_list_on_application(mut h: Harness) {
+/// The harness's organisation is put on the serious-dishonesty list (盐环信〔2026〕9号) and the
+/// list index reads it.
+async fn list_serious(h: &Harness) {
     let org = h.org.clone();
     let csv = format!(
         "MD_XDR_MC,MD_XDR_LB,MD_XDR_SHXYM,MD_MDLX,MD_WSH,MD_LRYY,MD_RDYJ,MD_RDDW,MD_LRRQ,MD_YXQZ\n\
@@ -1251,6 +1253,11 @@ async fn leave_the_list_on_application(mut h: Harness) {
     .await
     .unwrap();
     assert_eq!(summary.accepted, 1, "{summary:?}");
+}
+
+async fn leave_the_list_on_application(mut h: Harness) {
+    let org = h.org.clone();
+    list_serious(&h).await;
     let check = async |h: &Harness| {
         let r = h
             .post_json(
@@ -2022,19 +2029,7 @@ async fn a_subject_reads_the_measures_in_force_for_it() {
             .any(|m| m["matter"] == "政府采购" && m["effect"] == "禁止"),
         "{before}"
     );
-    let csv = format!(
-        "MD_XDR_MC,MD_XDR_LB,MD_XDR_SHXYM,MD_MDLX,MD_WSH,MD_LRYY,MD_RDYJ,MD_RDDW,MD_LRRQ,MD_YXQZ\n\
-         盐城市恒泰化工有限公司,法人及非法人组织,{org},严重失信主体名单,盐环信〔2026〕9号,拒不履行行政处罚决定,《社会信用体系建设有关规定》,{UNIT},2026-03-01,2029-03-01\n"
-    );
-    let s = h.state.clone();
-    let summary = tokio::task::spawn_blocking(move || {
-        let sum = import_csv(&s, UNIT, "严重失信主体名单", &csv);
-        s.lists.refresh(&s.store, &s.platform, &s.rules).unwrap();
-        sum
-    })
-    .await
-    .unwrap();
-    assert_eq!(summary.accepted, 1, "{summary:?}");
+    list_serious(&h).await;
     let mine = h.get("/api/v1/my/records", Role::Subject).await.json();
     let m = mine["measures"]
         .as_array()

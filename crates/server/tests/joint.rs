@@ -67,6 +67,21 @@ fn import_now(h: &Harness, unit: &str, class: &str, csv: &str) -> ingest::Import
     import_csv(&h.state, unit, class, csv)
 }
 
+/// The court lists person 王某 (`id`) as a judgment defaulter under case `case_no`.
+fn court_lists(h: &Harness, id: &str, case_no: &str) {
+    let court = format!(
+        "SX_XDR_MC,SX_XDR_LB,SX_XDR_ZJLX,SX_XDR_ZJHM,SX_AH,SX_ZXFY,SX_YJWH,SX_YW,SX_LXQK,SX_JTQX,SX_LARQ,SX_FBRQ\n\
+         王某,自然人,身份证,{id},{case_no},盐城市亭湖区人民法院,（2025）苏0902民初3号,给付货款5万元,全部未履行,有履行能力而拒不履行,2026-05-05,2026-06-01\n"
+    );
+    let s = import(
+        h,
+        "盐城市亭湖区人民法院",
+        "司法裁判及执行（失信被执行人）",
+        &court,
+    );
+    assert_eq!(s.accepted, 1, "{s:?}");
+}
+
 fn list_csv(rows: &[(&str, &str, &str, &str)], valid_to: &str) -> String {
     // (name, uscc, decision no, reason)
     let mut s = String::from(
@@ -3547,18 +3562,7 @@ async fn a_representative_listed_warns_those_who_follow_the_organisation() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     tokio::task::block_in_place(|| run_jobs(&h));
     // Its representative (person p) is listed again by the court.
-    let court = format!(
-        "SX_XDR_MC,SX_XDR_LB,SX_XDR_ZJLX,SX_XDR_ZJHM,SX_AH,SX_ZXFY,SX_YJWH,SX_YW,SX_LXQK,SX_JTQX,SX_LARQ,SX_FBRQ\n\
-         王某,自然人,身份证,{},（2026）苏0902执300号,盐城市亭湖区人民法院,（2025）苏0902民初3号,给付货款5万元,全部未履行,有履行能力而拒不履行,2026-05-05,2026-06-01\n",
-        x.p
-    );
-    let s = import(
-        &h,
-        "盐城市亭湖区人民法院",
-        "司法裁判及执行（失信被执行人）",
-        &court,
-    );
-    assert_eq!(s.accepted, 1, "{s:?}");
+    court_lists(&h, &x.p, "（2026）苏0902执300号");
     tokio::task::block_in_place(|| run_jobs(&h));
     let alerts = h.get("/api/v1/alerts", Role::Handling).await.json();
     let a = alerts
@@ -5223,18 +5227,7 @@ async fn a_persons_alert_names_the_company_the_unit_follows_too() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     tokio::task::block_in_place(|| run_jobs(&h));
-    let court = format!(
-        "SX_XDR_MC,SX_XDR_LB,SX_XDR_ZJLX,SX_XDR_ZJHM,SX_AH,SX_ZXFY,SX_YJWH,SX_YW,SX_LXQK,SX_JTQX,SX_LARQ,SX_FBRQ\n\
-         王某,自然人,身份证,{},（2026）苏0902执301号,盐城市亭湖区人民法院,（2025）苏0902民初4号,给付货款5万元,全部未履行,有履行能力而拒不履行,2026-05-05,2026-06-01\n",
-        x.p
-    );
-    let s = import(
-        &h,
-        "盐城市亭湖区人民法院",
-        "司法裁判及执行（失信被执行人）",
-        &court,
-    );
-    assert_eq!(s.accepted, 1, "{s:?}");
+    court_lists(&h, &x.p, "（2026）苏0902执301号");
     tokio::task::block_in_place(|| run_jobs(&h));
     let alerts = h.get("/api/v1/alerts", Role::Handling).await.json();
     let mine: Vec<&Value> = alerts
