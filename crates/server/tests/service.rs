@@ -2499,6 +2499,26 @@ async fn a_subject_authorises_a_financial_institution_and_withdraws_it() {
                 && e.entry.outcome == "not_found"),
         "{reads:?}"
     );
+    // An id that is no record's, or of a code that is no subject's, is on the trail too.
+    for (id, status, outcome) in [
+        ("NOPE-0000", StatusCode::NOT_FOUND, "not_found"),
+        (
+            "91320900MA00000000-00000000000000000000000000000000",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "refused",
+        ),
+    ] {
+        let r = h
+            .get(&format!("/api/v1/records/{id}"), Role::Handling)
+            .await;
+        assert_eq!(r.status, status, "{id}: {}", r.text());
+        assert!(
+            h.trail("record.read", id)
+                .iter()
+                .any(|e| e.entry.outcome == outcome),
+            "{id}"
+        );
+    }
 }
 
 /// What the console shows is in words its users read: a batch whose rows were all refused is not

@@ -308,8 +308,29 @@ pub async fn record(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<AsOf>,
 ) -> ApiResult<Json<RecordDetail>> {
-    let (subject_key, _) =
-        store::parse_record_id(&id).ok_or_else(|| ApiError::NotFound("没有这条记录".into()))?;
+    // A signed-in caller's read of a record is on the trail whatever it found: one of an id
+    // that is no record's, or of a code that is no subject's, left no entry.
+    let signed_in = ctx.principal.role != Role::Public;
+    let tried = || {
+        domain::ids::mask_personal_in(&id)
+            .chars()
+            .take(120)
+            .collect::<String>()
+    };
+    let Some((subject_key, _)) = store::parse_record_id(&id) else {
+        if signed_in {
+            audit(
+                &state,
+                &ctx,
+                "record.read",
+                Some(tried()),
+                "not_found",
+                None,
+            )
+            .await;
+        }
+        return Err(ApiError::NotFound("没有这条记录".into()));
+    };
     // A source unit's reporters and reviewers see the records their unit reported as they
     // stand (withdrawn ones and those of classes not made public included), to confirm what
     // the platform holds of their reports.
@@ -323,7 +344,7 @@ pub async fn record(
         }
         _ => false,
     };
-    let file = load_file_as(
+    let file = match load_file_as(
         &state,
         &ctx,
         subject_key.clone(),
@@ -331,7 +352,24 @@ pub async fn record(
         own.then_some(Audience::Full),
         Some(&id),
     )
-    .await?;
+    .await
+    {
+        Ok(f) => f,
+        Err(e) => {
+            // Refused before the file was read (a code that is no subject's, a subject not
+            // found): said so; the refusals that audit themselves (a bank and a person) are
+            // 403s and not entered twice.
+            if signed_in && matches!(e, ApiError::Unprocessable(_) | ApiError::NotFound(_)) {
+                let outcome = if matches!(e, ApiError::NotFound(_)) {
+                    "not_found"
+                } else {
+                    "refused"
+                };
+                audit(&state, &ctx, "record.read", Some(tried()), outcome, None).await;
+            }
+            return Err(e);
+        }
+    };
     for class in file.classes {
         if let Some(r) = class.records.into_iter().find(|r| r.record_id == id) {
             return Ok(Json(RecordDetail {
