@@ -229,23 +229,22 @@ pub fn subject_of(
     let as_uscc = Uscc::parse(&n, &rules.ids);
     // An ID number with a typo that passes the USCC's checks (about one in 31 passes its check
     // character; some pass wholly) is still an ID number: a listed person's number mistyped was
-    // checked as an unknown organisation, 未发现限制. A suspect USCC whose 7th to 14th digits
-    // make a birth date; or any code shaped as an ID number whose first six digits are a
-    // division code and whose 7th and 8th a birth century (a real USCC starts with its
-    // category, 91/92/12…, and its division code follows: its first six digits make no
-    // division, and the 7th and 8th end that code).
+    // checked as an unknown organisation, 未发现限制. Read as a USCC, its 3rd to 8th digits (the
+    // registering authority's division) make no division code; read as an ID number, its 7th
+    // to 14th make a birth date or its first six a division code. A real USCC's 3rd to 8th
+    // digits are a division, whatever its first six happen to spell (51 + 320118 reads 513201,
+    // 马尔康市).
     if as_uscc.is_ok() {
         let b = n.as_bytes();
         let id_shaped = b.len() == 18
             && b[..17].iter().all(u8::is_ascii_digit)
             && (b[17] == b'X' || b[17].is_ascii_digit());
-        let id_like = id_shaped
-            && matches!(&n[6..8], "18" | "19" | "20")
-            && rules.ids.areas.spans(&n[..6]).is_some();
-        let suspect_id = matches!(&as_uscc, Ok((_, Some(_))))
-            && domain::ids::check_any(&n, &rules.ids, today).kind
-                == domain::ids::IdKind::ResidentId;
-        if id_like || suspect_id {
+        let division = |c: &str| rules.ids.areas.spans(c).is_some();
+        let born = |s: &str| {
+            matches!(&s[..2], "18" | "19" | "20")
+                && NaiveDate::parse_from_str(s, "%Y%m%d").is_ok_and(|d| d <= today)
+        };
+        if id_shaped && !division(&n[2..8]) && (born(&n[6..14]) || division(&n[..6])) {
             let id = domain::ids::check_resident_id(&n, &rules.ids, today);
             return Err(CheckError::BadCode(mask_id_number(&n), id.reason));
         }
