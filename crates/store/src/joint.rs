@@ -42,6 +42,14 @@ pub struct CheckRow {
     pub reference: Option<String>,
 }
 
+impl CheckRow {
+    /// Whether the check found something its department answers for (the pending list's
+    /// `verdict <> 'clear'`): a clear check takes no feedback.
+    pub fn owes_feedback(&self) -> bool {
+        self.verdict != "clear"
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Feedback {
     pub check_id: i64,

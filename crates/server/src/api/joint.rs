@@ -511,7 +511,7 @@ pub fn file_feedback(
     let outcome = f.outcome.trim().to_ascii_lowercase();
     // A check that found nothing takes no feedback, as the interface says: one given counted
     // as 已反馈 beside the checks that owed it.
-    if check.verdict == "clear" || check.measures.is_empty() {
+    if !check.owes_feedback() {
         return Err(ApiError::Unprocessable(
             "该次核查未发现限制或激励措施，无需反馈".into(),
         ));
@@ -884,7 +884,7 @@ pub fn snippet(s: &Shared, c: &store::CheckRow, current: bool) -> ApiResult<Stri
         }
         Some(f) => format!("已反馈：不适用（{}）", esc(&fmt_day(f.at))),
         // Nothing found: there is nothing to feed back (such a check is never pending).
-        None if c.verdict == "clear" => "未发现限制或激励措施，无需反馈".to_string(),
+        None if !c.owes_feedback() => "未发现限制或激励措施，无需反馈".to_string(),
         None => "请在业务办结后反馈措施采取情况".to_string(),
     };
     h.push_str(&format!(

@@ -137,7 +137,7 @@ fn checks_page_for(
                         Some("applied") => "已反馈：已采取措施".into(),
                         Some(_) => "已反馈：不适用".into(),
                         // A check that found nothing owes no answer (its page says so).
-                        None if c.verdict == "clear" || c.measures.is_empty() => "无需反馈".into(),
+                        None if !c.owes_feedback() => "无需反馈".into(),
                         None => "未反馈".into(),
                     },
                 ]
